@@ -1,0 +1,53 @@
+/* config.h: build configuration -- variety and platform.
+ *
+ * Varieties (manual/guide/build.rst, design/config.txt):
+ *   CONFIG_VAR_COOL  every check on, deep structure checks; an assertion
+ *                    failure aborts.
+ *   CONFIG_VAR_HOT   optimized; cheap checks (AVER, signature checks) on;
+ *                    the default when nothing is defined.
+ *   CONFIG_VAR_RASH  no checks at all.
+ * Exactly one is in force.  Everything else derives from this file, so no
+ * other source tests CONFIG_VAR_* directly.
+ */
+#ifndef config_h
+#define config_h
+
+#if defined(CONFIG_VAR_COOL) + defined(CONFIG_VAR_HOT) + defined(CONFIG_VAR_RASH) > 1
+#error "config.h: define at most one of CONFIG_VAR_COOL, CONFIG_VAR_HOT, CONFIG_VAR_RASH"
+#endif
+#if !defined(CONFIG_VAR_COOL) && !defined(CONFIG_VAR_RASH) && !defined(CONFIG_VAR_HOT)
+#define CONFIG_VAR_HOT
+#endif
+
+/* CHECK_LEVEL: 0 no checks (rash); 1 cheap checks and signatures (hot);
+ * 2 every check, recursing into child structures (cool). */
+#if defined(CONFIG_VAR_COOL)
+#define CHECK_LEVEL 2
+#define VARIETY_NAME "cool"
+#elif defined(CONFIG_VAR_HOT)
+#define CHECK_LEVEL 1
+#define VARIETY_NAME "hot"
+#else
+#define CHECK_LEVEL 0
+#define VARIETY_NAME "rash"
+#endif
+
+/* Platform families.  Platform code lives only in files named for their
+ * platform (lock_posix.c, lock_win32.c, ...); those files #error when
+ * compiled elsewhere, and src/mps.c picks the right ones with the
+ * PLATFORM_* macros below. */
+#if defined(_WIN32)
+#define PLATFORM_WIN32 1
+#elif defined(__unix__) || defined(__APPLE__)
+#define PLATFORM_POSIX 1
+#else
+#define PLATFORM_ANSI 1  /* no OS services: single-threaded fallbacks */
+#endif
+
+/* CONFIG_THREAD_SINGLE: the client promises one thread; locks become
+ * counters that still check ownership discipline. */
+#if defined(PLATFORM_ANSI) && !defined(CONFIG_THREAD_SINGLE)
+#define CONFIG_THREAD_SINGLE 1
+#endif
+
+#endif /* config_h */

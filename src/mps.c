@@ -1,0 +1,24 @@
+/* mps.c: the whole library as one translation unit.
+ *
+ *   cc -std=c11 -O2 -Iinclude -c src/mps.c
+ *
+ * builds mps11 for the platform it is compiled on, with no build system.
+ * The zig build compiles this same file, so there is one list of sources.
+ * Platform files are chosen here by the PLATFORM_* macros of config.h; a
+ * platform file compiled on the wrong platform stops with #error.
+ *
+ * Static names must be unique across the modules below because they share
+ * this translation unit: module prefixes make sure of that.
+ */
+#include "base/config.h"
+
+/* Base: checking and the plinth */
+#include "base/check.c"
+#include "plinth/plinth_ansi.c"
+#include "plinth/io_ansi.c"
+
+/* Data structures */
+
+/* Threads and locks */
+
+/* Protection and the shield */
