@@ -7,6 +7,9 @@
  * Platform files are chosen here by the PLATFORM_* macros of config.h; a
  * platform file compiled on the wrong platform stops with #error.
  *
+ * Before adding a module, read docs/contributing.md (conventions for
+ * modules, tests, fuzz targets and stress harnesses).
+ *
  * Static names must be unique across the modules below because they share
  * this translation unit: module prefixes make sure of that.
  */
