@@ -1,0 +1,248 @@
+//! mps11 build: library, tests, fuzzing, stress, sanitizers, cross-compilation.
+//!
+//!   ci/zig build                      libmps11 (static and shared), headers, mps11.pc
+//!   ci/zig build -Dvariety=cool       the same with every check on (hot by default; rash: none)
+//!   ci/zig build test                 Criterion unit tests, library in cool and in hot
+//!   ci/zig build stress               every stress harness (hot), each printing its seed
+//!   ci/zig build fuzz -Dfuzz-seconds=N   every libFuzzer target for N seconds (clang-14)
+//!   ci/zig build sanitize             tests and harnesses under ASan+UBSan and under TSan
+//!   ci/zig build cross                library and harnesses for 8 targets; runs the
+//!                                     harnesses under qemu-aarch64 and wine
+//!   ci/zig build single               the single-file build with every warning an error
+//!   ci/zig build demo                 the example program
+//!
+//! The library is always compiled from the amalgamation src/mps.c, so the list of
+//! sources lives in one place.  Tests, fuzz targets and stress harnesses are found
+//! by name: test/test_*.c, fuzz/fuzz_*.c, stress/stress_*.c.  Sources in
+//! */support/ are linked into every program of their folder; a support file whose
+//! name ends in _posix.c or _win32.c only on that platform.
+//!
+//! Steps needing Debian packages (Criterion, clang-14, qemu, wine) first run
+//! ci/deps, which installs what is missing.
+
+const std = @import("std");
+
+const Variety = enum { cool, hot, rash };
+
+const warning_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror" };
+
+/// The eight cross targets.  aarch64-linux uses musl so qemu-aarch64 runs the
+/// harnesses without an aarch64 sysroot.
+const cross_targets = [_][]const u8{
+    "x86_64-linux-gnu",   "aarch64-linux-musl",
+    "x86_64-windows-gnu", "aarch64-windows-gnu",
+    "x86_64-freebsd",     "aarch64-freebsd",
+    "x86_64-macos",       "aarch64-macos",
+};
+
+pub fn build(b: *std.Build) void {
+    const target = b.standardTargetOptions(.{});
+    const variety = b.option(Variety, "variety", "cool (all checks), hot (cheap checks, default), rash (none)") orelse .hot;
+    const optimize_opt = b.option(std.builtin.OptimizeMode, "optimize", "override the optimization the variety implies");
+    const fuzz_seconds = b.option(u32, "fuzz-seconds", "seconds to run each fuzz target (default 20)") orelse 20;
+
+    // Library, headers and pkg-config file.
+    const lib_static = addLib(b, target, variety, optimize_opt, .static);
+    const lib_shared = addLib(b, target, variety, optimize_opt, .dynamic);
+    b.installArtifact(lib_static);
+    b.installArtifact(lib_shared);
+    b.installDirectory(.{ .source_dir = b.path("include"), .install_dir = .header, .install_subdir = "" });
+    const pc = b.addWriteFiles().add("mps11.pc",
+        \\prefix=${pcfiledir}/../..
+        \\libdir=${prefix}/lib
+        \\includedir=${prefix}/include
+        \\
+        \\Name: mps11
+        \\Description: Memory Pool System interface in C11: manual and garbage-collected pools
+        \\Version: 0.1.0
+        \\Libs: -L${libdir} -lmps11
+        \\Libs.private: -lpthread
+        \\Cflags: -I${includedir}
+        \\
+    );
+    b.getInstallStep().dependOn(&b.addInstallFileWithDir(pc, .lib, "pkgconfig/mps11.pc").step);
+
+    // Unit tests: every test/test_*.c against the library in cool and in hot.
+    const test_step = b.step("test", "run the Criterion unit tests in the cool and hot varieties");
+    const deps_test = ciDeps(b, "test");
+    const tests = listSources(b, "test", "test_");
+    for ([_]Variety{ .cool, .hot }) |v| {
+        const lib = addLib(b, target, v, null, .static);
+        for (tests) |name| {
+            const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, null), .link_libc = true });
+            mod.addCSourceFile(.{ .file = b.path(b.fmt("test/{s}.c", .{name})), .flags = &.{"-std=gnu11"} });
+            addSupport(b, mod, "test/support", target);
+            mod.linkLibrary(lib);
+            mod.linkSystemLibrary("criterion", .{});
+            const exe = b.addExecutable(.{ .name = b.fmt("{s}-{s}", .{ name, @tagName(v) }), .root_module = mod });
+            exe.step.dependOn(deps_test);
+            const run = b.addRunArtifact(exe);
+            run.has_side_effects = true;
+            test_step.dependOn(&run.step);
+        }
+    }
+
+    // Stress harnesses, natively, in hot.
+    const stress_step = b.step("stress", "build and run every stress harness");
+    const stress_lib = addLib(b, target, .hot, null, .static);
+    for (listSources(b, "stress", "stress_")) |name| {
+        const exe = addHarness(b, name, target, stress_lib, .ReleaseFast);
+        const run = b.addRunArtifact(exe);
+        run.has_side_effects = true;
+        stress_step.dependOn(&run.step);
+    }
+
+    // Cross-compilation: library and harnesses for every target; run what this
+    // machine can run through an emulator.
+    const cross_step = b.step("cross", "build for 8 targets; run harnesses under qemu-aarch64 and wine");
+    const deps_cross = ciDeps(b, "cross");
+    for (cross_targets) |triple| {
+        const query = std.Target.Query.parse(.{ .arch_os_abi = triple }) catch @panic("bad cross triple");
+        const t = b.resolveTargetQuery(query);
+        const dir: std.Build.InstallDir = .{ .custom = b.fmt("cross/{s}", .{triple}) };
+        const lib = addLib(b, t, .hot, .ReleaseSafe, .static);
+        cross_step.dependOn(&b.addInstallArtifact(lib, .{ .dest_dir = .{ .override = dir } }).step);
+        const emulator: ?[]const u8 = if (std.mem.eql(u8, triple, "aarch64-linux-musl"))
+            "qemu-aarch64"
+        else if (std.mem.eql(u8, triple, "x86_64-windows-gnu"))
+            "wine"
+        else
+            null;
+        for (listSources(b, "stress", "stress_")) |name| {
+            const exe = addHarness(b, name, t, lib, .ReleaseSafe);
+            cross_step.dependOn(&b.addInstallArtifact(exe, .{ .dest_dir = .{ .override = dir } }).step);
+            if (emulator) |emu| {
+                const run = b.addSystemCommand(&.{emu});
+                run.addArtifactArg(exe);
+                run.setEnvironmentVariable("WINEDEBUG", "-all");
+                run.has_side_effects = true;
+                run.step.dependOn(deps_cross);
+                cross_step.dependOn(&run.step);
+            }
+        }
+    }
+
+    // The single-file build, exactly as a user without a build system does it.
+    const single_step = b.step("single", "compile src/mps.c alone with -Wall -Wextra -pedantic -Werror");
+    for ([_]Variety{ .cool, .hot, .rash }) |v| {
+        const obj_mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, null), .link_libc = true });
+        obj_mod.addCSourceFile(.{ .file = b.path("src/mps.c"), .flags = &warning_flags });
+        obj_mod.addCMacro(varietyMacro(v), "1");
+        const obj = b.addObject(.{ .name = b.fmt("mps-{s}", .{@tagName(v)}), .root_module = obj_mod });
+        single_step.dependOn(&obj.step);
+    }
+
+    // Fuzzing and sanitizers use Debian's clang-14 (libFuzzer, ASan, UBSan, TSan
+    // runtimes), driven by scripts so they can also be run without zig.
+    const fuzz_step = b.step("fuzz", "run every libFuzzer target for -Dfuzz-seconds each (clang-14)");
+    const fuzz_run = b.addSystemCommand(&.{"bash"});
+    fuzz_run.addFileArg(b.path("ci/fuzz"));
+    fuzz_run.addArgs(&.{ "--seconds", b.fmt("{d}", .{fuzz_seconds}) });
+    fuzz_run.setCwd(b.path("."));
+    fuzz_run.has_side_effects = true;
+    fuzz_step.dependOn(&fuzz_run.step);
+
+    const sanitize_step = b.step("sanitize", "unit tests and stress harnesses under ASan+UBSan and TSan (clang-14)");
+    const sanitize_run = b.addSystemCommand(&.{"bash"});
+    sanitize_run.addFileArg(b.path("ci/sanitize"));
+    sanitize_run.setCwd(b.path("."));
+    sanitize_run.has_side_effects = true;
+    sanitize_step.dependOn(&sanitize_run.step);
+
+    // Demo: the example program (replaced by the Scheme interpreter later).
+    const demo_step = b.step("demo", "run the example program");
+    const demo_mod = b.createModule(.{ .target = target, .optimize = .ReleaseSafe, .link_libc = true });
+    demo_mod.addCSourceFile(.{ .file = b.path("examples/freelist_demo.c"), .flags = &.{"-std=c11"} });
+    demo_mod.linkLibrary(lib_static);
+    const demo_exe = b.addExecutable(.{ .name = "freelist-demo", .root_module = demo_mod });
+    const demo_run = b.addRunArtifact(demo_exe);
+    demo_run.has_side_effects = true;
+    demo_step.dependOn(&demo_run.step);
+}
+
+fn varietyMacro(v: Variety) []const u8 {
+    return switch (v) {
+        .cool => "CONFIG_VAR_COOL",
+        .hot => "CONFIG_VAR_HOT",
+        .rash => "CONFIG_VAR_RASH",
+    };
+}
+
+/// cool is a debugging build (and so also gets Zig's trapping UBSan); hot and
+/// rash are optimized.
+fn varietyOptimize(v: Variety, override: ?std.builtin.OptimizeMode) std.builtin.OptimizeMode {
+    if (override) |o| return o;
+    return switch (v) {
+        .cool => .Debug,
+        .hot, .rash => .ReleaseFast,
+    };
+}
+
+fn addLib(
+    b: *std.Build,
+    target: std.Build.ResolvedTarget,
+    v: Variety,
+    optimize: ?std.builtin.OptimizeMode,
+    linkage: std.builtin.LinkMode,
+) *std.Build.Step.Compile {
+    const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, optimize), .link_libc = true });
+    mod.addCSourceFile(.{ .file = b.path("src/mps.c"), .flags = &warning_flags });
+    mod.addCMacro(varietyMacro(v), "1");
+    return b.addLibrary(.{ .name = "mps11", .root_module = mod, .linkage = linkage });
+}
+
+fn addHarness(
+    b: *std.Build,
+    name: []const u8,
+    target: std.Build.ResolvedTarget,
+    lib: *std.Build.Step.Compile,
+    optimize: std.builtin.OptimizeMode,
+) *std.Build.Step.Compile {
+    const mod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
+    mod.addCSourceFile(.{ .file = b.path(b.fmt("stress/{s}.c", .{name})), .flags = &.{"-std=c11"} });
+    addSupport(b, mod, "stress/support", target);
+    mod.linkLibrary(lib);
+    return b.addExecutable(.{ .name = name, .root_module = mod });
+}
+
+/// Add every .c file of a support folder, choosing platform files by suffix.
+fn addSupport(b: *std.Build, mod: *std.Build.Module, dir: []const u8, target: std.Build.ResolvedTarget) void {
+    const windows = target.result.os.tag == .windows;
+    for (listSources(b, dir, "")) |name| {
+        if (std.mem.endsWith(u8, name, "_win32") and !windows) continue;
+        if (std.mem.endsWith(u8, name, "_posix") and windows) continue;
+        mod.addCSourceFile(.{ .file = b.path(b.fmt("{s}/{s}.c", .{ dir, name })), .flags = &.{"-std=gnu11"} });
+    }
+}
+
+/// Stems of the .c files in `dir` whose names start with `prefix`, sorted so
+/// the build graph does not depend on directory order.  A missing folder has
+/// none.  The configure step is re-run when the folder's entries change.
+fn listSources(b: *std.Build, dir: []const u8, prefix: []const u8) []const []const u8 {
+    const io = b.graph.io;
+    var names: std.ArrayList([]const u8) = .empty;
+    var d = b.root.root_dir.handle.openDir(io, dir, .{ .iterate = true }) catch return &.{};
+    defer d.close(io);
+    b.dependOnDirectoryContents(b.path(dir));
+    var it = d.iterate();
+    while (it.next(io) catch @panic("cannot list a source folder")) |entry| {
+        if (entry.kind != .file) continue;
+        if (!std.mem.startsWith(u8, entry.name, prefix) or !std.mem.endsWith(u8, entry.name, ".c")) continue;
+        names.append(b.allocator, b.dupe(entry.name[0 .. entry.name.len - 2])) catch @panic("OOM");
+    }
+    std.mem.sort([]const u8, names.items, {}, struct {
+        fn lessThan(_: void, a: []const u8, c: []const u8) bool {
+            return std.mem.lessThan(u8, a, c);
+        }
+    }.lessThan);
+    return names.items;
+}
+
+/// A step that runs `ci/deps group` (installing missing Debian packages).
+fn ciDeps(b: *std.Build, group: []const u8) *std.Build.Step {
+    const run = b.addSystemCommand(&.{"bash"});
+    run.addFileArg(b.path("ci/deps"));
+    run.addArg(group);
+    run.has_side_effects = true;
+    return &run.step;
+}
