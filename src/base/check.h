@@ -41,23 +41,23 @@ void check_fail(const char *file, unsigned line, const char *condition);
 #if CHECK_LEVEL >= 1
 #define AVER(cond) CHECK_REPORT(cond)
 #define AVERT(type, p) CHECK_REPORT(type##_check(p))
-#define CHECKS(sig, p) CHECK_REPORT((p) != NULL && (p)->sig == (sig))
+#define CHECKS(signature, p) CHECK_REPORT((p) != NULL && (p)->sig == (signature))
 #else
 #define AVER(cond) CHECK_NOEVAL(cond)
 #define AVERT(type, p) CHECK_NOEVAL(type##_check(p))
-#define CHECKS(sig, p) CHECK_NOEVAL((p) != NULL && (p)->sig == (sig))
+#define CHECKS(signature, p) CHECK_NOEVAL((p) != NULL && (p)->sig == (signature))
 #endif
 
 #if CHECK_LEVEL >= 2
 #define AVER_CRITICAL(cond) CHECK_REPORT(cond)
 #define CHECKL(cond) CHECK_REPORT(cond)
 #define CHECKD(type, p) CHECK_REPORT(type##_check(p))
-#define CHECKU(sig, p) CHECK_REPORT((p) != NULL && (p)->sig == (sig))
+#define CHECKU(signature, p) CHECK_REPORT((p) != NULL && (p)->sig == (signature))
 #else
 #define AVER_CRITICAL(cond) CHECK_NOEVAL(cond)
 #define CHECKL(cond) CHECK_NOEVAL(cond)
 #define CHECKD(type, p) CHECK_NOEVAL(type##_check(p))
-#define CHECKU(sig, p) CHECK_NOEVAL((p) != NULL && (p)->sig == (sig))
+#define CHECKU(signature, p) CHECK_NOEVAL((p) != NULL && (p)->sig == (signature))
 #endif
 
 /* Code that must never run; reported in every checking variety. */
