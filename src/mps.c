@@ -1,6 +1,6 @@
 /* mps.c: the whole library as one translation unit.
  *
- *   cc -std=c11 -O2 -Iinclude -c src/mps.c
+ *   cc -std=c11 -O2 -c src/mps.c
  *
  * builds mps11 for the platform it is compiled on, with no build system.
  * The zig build compiles this same file, so there is one list of sources.
@@ -21,7 +21,17 @@
 #include "plinth/io_ansi.c"
 
 /* Data structures */
+#include "data/ring.c"
+#include "data/bt.c"
 
 /* Threads and locks */
+#if defined(CONFIG_THREAD_SINGLE)
+#include "thread/lock_single.c"
+#elif defined(PLATFORM_WIN32)
+#include "thread/lock_win32.c"
+#elif defined(PLATFORM_POSIX)
+#include "thread/lock_posix.c"
+#endif
+#include "thread/lock.c"
 
 /* Protection and the shield */
