@@ -1,0 +1,451 @@
+/* test_lock.c: unit tests for the lock module (src/thread/lock.h).
+ *
+ * Misuse is detected in hot and cool alike (AVER), so the misuse tests
+ * install an assertion handler that records the failure and returns, then
+ * check both that it was called with the expected condition and that the
+ * lock is still usable afterwards.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/thread/lock.h"
+
+static _Atomic int failures;
+static const char *_Atomic last_condition;
+
+static void record_failure(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  atomic_store(&last_condition, cond);
+  atomic_fetch_add(&failures, 1);
+}
+
+static void install_recorder(void)
+{
+  atomic_store(&failures, 0);
+  atomic_store(&last_condition, NULL);
+  mps_lib_assert_fail_install(record_failure);
+}
+
+/* Exactly one failure was recorded since the last call, and its condition
+ * contains `text`. */
+static void expect_failure(const char *text)
+{
+  const char *cond = atomic_load(&last_condition);
+  cr_assert_eq(atomic_load(&failures), 1, "expected one failure, got %d",
+               atomic_load(&failures));
+  cr_assert_not_null(cond);
+  cr_assert(strstr(cond, text) != NULL, "condition was \"%s\"", cond);
+  atomic_store(&failures, 0);
+  atomic_store(&last_condition, NULL);
+}
+
+static void expect_no_failure(void)
+{
+  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
+               atomic_load(&last_condition));
+}
+
+static Lock new_lock(void)
+{
+  Lock lock = malloc(lock_size());
+  cr_assert_not_null(lock);
+  cr_assert_eq(lock_init(lock), MPS_RES_OK);
+  cr_assert(lock_check(lock));
+  return lock;
+}
+
+static void delete_lock(Lock lock)
+{
+  lock_finish(lock);
+  free(lock);
+}
+
+Test(lock, claim_release)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  cr_assert_not(lock_is_held(lock));
+  lock_claim(lock);
+  cr_assert(lock_is_held(lock));
+  cr_assert(lock_check(lock));
+  lock_release(lock);
+  cr_assert_not(lock_is_held(lock));
+  lock_claim(lock);   /* can be claimed again */
+  cr_assert(lock_is_held(lock));
+  lock_release(lock);
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+Test(lock, recursive_nesting)
+{
+  Lock lock = new_lock();
+  int i;
+  install_recorder();
+  for (i = 0; i < 10; ++i) {
+    lock_claim_recursive(lock);
+    cr_assert(lock_is_held(lock));
+  }
+  for (i = 0; i < 10; ++i) {
+    cr_assert(lock_is_held(lock));
+    lock_release_recursive(lock);
+  }
+  cr_assert_not(lock_is_held(lock));
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+Test(lock, recursive_inside_binary)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim(lock);
+  lock_claim_recursive(lock);
+  lock_claim_recursive(lock);
+  lock_release_recursive(lock);
+  lock_release_recursive(lock);
+  cr_assert(lock_is_held(lock));
+  lock_release(lock);
+  cr_assert_not(lock_is_held(lock));
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+struct probe {
+  Lock lock;
+  bool held;
+};
+
+static void *probe_held(void *p)
+{
+  struct probe *probe = p;
+  probe->held = lock_is_held(probe->lock);
+  return NULL;
+}
+
+static bool held_elsewhere(Lock lock)
+{
+  pthread_t t;
+  struct probe probe = {lock, true};
+  cr_assert_eq(pthread_create(&t, NULL, probe_held, &probe), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  return probe.held;
+}
+
+Test(lock, is_held_is_per_thread)
+{
+  Lock lock = new_lock();
+  lock_claim(lock);
+  cr_assert(lock_is_held(lock));
+  cr_assert_not(held_elsewhere(lock));
+  lock_release(lock);
+  lock_claim_recursive(lock);
+  cr_assert_not(held_elsewhere(lock));
+  lock_release_recursive(lock);
+  delete_lock(lock);
+}
+
+Test(lock, global_locks)
+{
+  install_recorder();
+  lock_claim_global();
+  lock_claim_global_recursive();   /* the order the design allows */
+  lock_claim_global_recursive();
+  lock_release_global_recursive();
+  lock_release_global_recursive();
+  lock_release_global();
+  lock_claim_global();
+  lock_release_global();
+  expect_no_failure();
+}
+
+Test(lock, global_binary_double_claim_reported)
+{
+  install_recorder();
+  lock_claim_global();
+  lock_claim_global();
+  expect_failure("!= self");
+  lock_release_global();
+  expect_no_failure();
+}
+
+/* Contention: threads add to a plain counter under the lock; any lost
+ * update shows up in the total. */
+enum { CONTEND_THREADS = 4, CONTEND_ROUNDS = 20000 };
+
+struct contend {
+  Lock lock;       /* NULL: use the global locks */
+  bool recursive;
+  long counter;
+};
+
+static void *contend_thread(void *p)
+{
+  struct contend *c = p;
+  int i;
+  for (i = 0; i < CONTEND_ROUNDS; ++i) {
+    if (c->lock == NULL) {
+      if (c->recursive) {
+        lock_claim_global_recursive();
+        lock_claim_global_recursive();
+      } else {
+        lock_claim_global();
+      }
+    } else if (c->recursive) {
+      lock_claim_recursive(c->lock);
+      lock_claim_recursive(c->lock);
+    } else {
+      lock_claim(c->lock);
+    }
+    ++c->counter;
+    if (c->lock == NULL) {
+      if (c->recursive) {
+        lock_release_global_recursive();
+        lock_release_global_recursive();
+      } else {
+        lock_release_global();
+      }
+    } else if (c->recursive) {
+      lock_release_recursive(c->lock);
+      lock_release_recursive(c->lock);
+    } else {
+      lock_release(c->lock);
+    }
+  }
+  return NULL;
+}
+
+static void contend(Lock lock, bool recursive)
+{
+  pthread_t t[CONTEND_THREADS];
+  struct contend c = {lock, recursive, 0};
+  int i;
+  install_recorder();
+  for (i = 0; i < CONTEND_THREADS; ++i)
+    cr_assert_eq(pthread_create(&t[i], NULL, contend_thread, &c), 0);
+  for (i = 0; i < CONTEND_THREADS; ++i)
+    cr_assert_eq(pthread_join(t[i], NULL), 0);
+  cr_assert_eq(c.counter, (long)CONTEND_THREADS * CONTEND_ROUNDS);
+  expect_no_failure();
+}
+
+Test(lock, contention_binary)
+{
+#if defined(CONFIG_THREAD_SINGLE)
+  cr_skip_test("single-threaded build");
+#endif
+  Lock lock = new_lock();
+  contend(lock, false);
+  delete_lock(lock);
+}
+
+Test(lock, contention_recursive)
+{
+#if defined(CONFIG_THREAD_SINGLE)
+  cr_skip_test("single-threaded build");
+#endif
+  Lock lock = new_lock();
+  contend(lock, true);
+  delete_lock(lock);
+}
+
+Test(lock, contention_global)
+{
+#if defined(CONFIG_THREAD_SINGLE)
+  cr_skip_test("single-threaded build");
+#endif
+  contend(NULL, false);
+  contend(NULL, true);
+}
+
+/* Misuse. */
+
+Test(lock, double_claim_reported)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim(lock);
+  lock_claim(lock);                 /* would deadlock: refused */
+  expect_failure("!= self");
+  cr_assert(lock_is_held(lock));
+  lock_release(lock);               /* the first claim is intact */
+  expect_no_failure();
+  cr_assert_not(lock_is_held(lock));
+  delete_lock(lock);
+}
+
+Test(lock, binary_claim_inside_recursive_reported)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim_recursive(lock);
+  lock_claim(lock);
+  expect_failure("!= self");
+  lock_release_recursive(lock);
+  expect_no_failure();
+  cr_assert_not(lock_is_held(lock));
+  delete_lock(lock);
+}
+
+Test(lock, release_unheld_reported)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_release(lock);
+  expect_failure("== lock_self()");
+  lock_release_recursive(lock);
+  expect_failure("== lock_self()");
+  lock_claim(lock);                 /* still usable */
+  lock_release(lock);
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+static void *release_it(void *p)
+{
+  lock_release(p);
+  return NULL;
+}
+
+static void *release_it_recursive(void *p)
+{
+  lock_release_recursive(p);
+  return NULL;
+}
+
+Test(lock, release_from_other_thread_reported)
+{
+  pthread_t t;
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim(lock);
+  cr_assert_eq(pthread_create(&t, NULL, release_it, lock), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  expect_failure("== lock_self()");
+  cr_assert(lock_is_held(lock));    /* the claim survived */
+  lock_release(lock);
+  lock_claim_recursive(lock);
+  cr_assert_eq(pthread_create(&t, NULL, release_it_recursive, lock), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  expect_failure("== lock_self()");
+  cr_assert(lock_is_held(lock));
+  lock_release_recursive(lock);
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+Test(lock, mismatched_release_reported)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  /* A binary claim released recursively. */
+  lock_claim(lock);
+  lock_release_recursive(lock);
+  expect_failure("binary");
+  cr_assert(lock_is_held(lock));
+  /* A binary release while a recursive claim is nested inside. */
+  lock_claim_recursive(lock);
+  lock_release(lock);
+  expect_failure("binary");
+  lock_release_recursive(lock);
+  lock_release(lock);
+  expect_no_failure();
+  cr_assert_not(lock_is_held(lock));
+  /* A recursive claim released binarily. */
+  lock_claim_recursive(lock);
+  lock_release(lock);
+  expect_failure("binary");
+  cr_assert(lock_is_held(lock));
+  lock_release_recursive(lock);
+  expect_no_failure();
+  cr_assert_not(lock_is_held(lock));
+  delete_lock(lock);
+}
+
+Test(lock, finish_held_reported)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim(lock);
+  lock_finish(lock);                /* refused: the lock stays valid */
+  expect_failure("== 0");
+  cr_assert(lock_check(lock));
+  expect_no_failure();
+  lock_release(lock);
+  delete_lock(lock);
+  expect_no_failure();
+}
+
+static void abort_handler(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  abort();
+}
+
+Test(lock, finished_lock_rejected, .signal = SIGABRT)
+{
+  Lock lock = new_lock();
+  lock_finish(lock);
+  mps_lib_assert_fail_install(abort_handler);
+  lock_claim(lock);   /* signature cleared by finish */
+}
+
+/* Fork: a thread churns the global locks while the main thread forks;
+ * with lock_setup's handlers the child can always claim them. */
+static atomic_bool churn_stop;
+
+static void *churn_globals(void *p)
+{
+  (void)p;
+  /* relaxed: only a stop request; no data is published through it. */
+  while (!atomic_load_explicit(&churn_stop, memory_order_relaxed)) {
+    lock_claim_global();
+    lock_release_global();
+    lock_claim_global_recursive();
+    lock_release_global_recursive();
+  }
+  return NULL;
+}
+
+Test(lock, fork_child_can_claim_globals)
+{
+#if defined(CONFIG_THREAD_SINGLE)
+  cr_skip_test("single-threaded build");
+#endif
+  pthread_t t;
+  int i;
+  cr_assert_eq(lock_setup(), MPS_RES_OK);
+  cr_assert_eq(lock_setup(), MPS_RES_OK);   /* idempotent */
+  atomic_store(&churn_stop, false);
+  cr_assert_eq(pthread_create(&t, NULL, churn_globals, NULL), 0);
+  for (i = 0; i < 20; ++i) {
+    int status;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+      lock_claim_global();
+      lock_claim_global_recursive();
+      lock_release_global_recursive();
+      lock_release_global();
+      _exit(0);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  atomic_store(&churn_stop, true);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  /* The parent's globals were released by the parent handler. */
+  lock_claim_global();
+  lock_release_global();
+}
