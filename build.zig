@@ -72,6 +72,8 @@ pub fn build(b: *std.Build) void {
             const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, null), .link_libc = true });
             mod.addCSourceFile(.{ .file = b.path(b.fmt("test/{s}.c", .{name})), .flags = &.{"-std=gnu11"} });
             addSupport(b, mod, "test/support", target);
+            // Tests see the library's variety (CHECK_LEVEL) to know which checks exist.
+            mod.addCMacro(varietyMacro(v), "1");
             mod.linkLibrary(lib);
             mod.linkSystemLibrary("criterion", .{});
             const exe = b.addExecutable(.{ .name = b.fmt("{s}-{s}", .{ name, @tagName(v) }), .root_module = mod });
@@ -201,6 +203,7 @@ fn addHarness(
     const mod = b.createModule(.{ .target = target, .optimize = optimize, .link_libc = true });
     mod.addCSourceFile(.{ .file = b.path(b.fmt("stress/{s}.c", .{name})), .flags = &.{"-std=c11"} });
     addSupport(b, mod, "stress/support", target);
+    mod.addCMacro(varietyMacro(.hot), "1");
     mod.linkLibrary(lib);
     return b.addExecutable(.{ .name = name, .root_module = mod });
 }

@@ -3,8 +3,8 @@
  *
  * Names, types and documented behaviour follow the MPS reference manual
  * (manual/topic/interface.rst, error.rst).  Only the general types and
- * result codes are here so far; arenas, pools, allocation points, formats
- * and the rest are added module by module.
+ * result codes and keyword arguments are here so far; arenas, pools,
+ * allocation points, formats and the rest are added module by module.
  */
 #ifndef mps_h
 #define mps_h
@@ -55,6 +55,217 @@ enum {
   MPS_RES_COMMIT_LIMIT = 7,
   MPS_RES_PARAM = 8
 };
+
+/* Opaque types (topic/interface.rst: pointers to incomplete structures) */
+typedef struct mps_arena_s *mps_arena_t;
+typedef struct mps_arena_class_s *mps_arena_class_t;
+typedef struct mps_pool_s *mps_pool_t;
+typedef struct mps_pool_class_s *mps_pool_class_t;
+typedef struct mps_chain_s *mps_chain_t;
+typedef struct mps_fmt_s *mps_fmt_t;
+typedef struct mps_ss_s *mps_ss_t;
+typedef unsigned mps_rank_t;
+
+/* Format methods, named here because keyword arguments carry them
+ * (topic/format.rst). */
+typedef mps_addr_t (*mps_fmt_class_t)(mps_addr_t addr);
+typedef void (*mps_fmt_fwd_t)(mps_addr_t old, mps_addr_t new_addr);
+typedef mps_addr_t (*mps_fmt_isfwd_t)(mps_addr_t addr);
+typedef void (*mps_fmt_pad_t)(mps_addr_t addr, size_t size);
+typedef mps_res_t (*mps_fmt_scan_t)(mps_ss_t ss, mps_addr_t base, mps_addr_t limit);
+typedef mps_addr_t (*mps_fmt_skip_t)(mps_addr_t addr);
+
+/* Debugging pool options (topic/debugging.rst) */
+typedef struct mps_pool_debug_option_s {
+  const void *fence_template;
+  size_t fence_size;
+  const void *free_template;
+  size_t free_size;
+} mps_pool_debug_option_s;
+
+/* Keyword arguments (topic/keyword.rst)
+ *
+ * A key is the address of a constant key object, so keys are unique and
+ * the library can check that a key is genuine.  Each MPS_KEY_x has a
+ * companion MPS_KEY_x_FIELD naming its member of `val`, which is how
+ * MPS_ARGS_ADD needs no field name. */
+typedef const struct mps_key_s *mps_key_t;
+
+typedef struct mps_arg_s {
+  mps_key_t key;
+  union {
+    mps_bool_t b;
+    char c;
+    const char *string;
+    int i;
+    unsigned u;
+    long l;
+    unsigned long ul;
+    size_t size;
+    mps_word_t count;
+    double d;
+    mps_addr_t addr;
+    void *p;
+    mps_fun_t fun;
+    mps_align_t align;
+    mps_rank_t rank;
+    mps_chain_t chain;
+    mps_fmt_t format;
+    mps_fmt_class_t fmt_class;
+    mps_fmt_fwd_t fmt_fwd;
+    mps_fmt_isfwd_t fmt_isfwd;
+    mps_fmt_pad_t fmt_pad;
+    mps_fmt_scan_t fmt_scan;
+    mps_fmt_skip_t fmt_skip;
+    void *(*addr_method)(void *);
+    mps_pool_debug_option_s *pool_debug_options;
+  } val;
+} mps_arg_s;
+
+extern const struct mps_key_s _mps_key_ARGS_END;
+#define MPS_KEY_ARGS_END (&_mps_key_ARGS_END)
+extern const struct mps_key_s _mps_key_ALIGN;
+#define MPS_KEY_ALIGN (&_mps_key_ALIGN)
+#define MPS_KEY_ALIGN_FIELD align
+extern const struct mps_key_s _mps_key_AMS_SUPPORT_AMBIGUOUS;
+#define MPS_KEY_AMS_SUPPORT_AMBIGUOUS (&_mps_key_AMS_SUPPORT_AMBIGUOUS)
+#define MPS_KEY_AMS_SUPPORT_AMBIGUOUS_FIELD b
+extern const struct mps_key_s _mps_key_ARENA_CL_BASE;
+#define MPS_KEY_ARENA_CL_BASE (&_mps_key_ARENA_CL_BASE)
+#define MPS_KEY_ARENA_CL_BASE_FIELD addr
+extern const struct mps_key_s _mps_key_ARENA_GRAIN_SIZE;
+#define MPS_KEY_ARENA_GRAIN_SIZE (&_mps_key_ARENA_GRAIN_SIZE)
+#define MPS_KEY_ARENA_GRAIN_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_ARENA_SIZE;
+#define MPS_KEY_ARENA_SIZE (&_mps_key_ARENA_SIZE)
+#define MPS_KEY_ARENA_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_AWL_FIND_DEPENDENT;
+#define MPS_KEY_AWL_FIND_DEPENDENT (&_mps_key_AWL_FIND_DEPENDENT)
+#define MPS_KEY_AWL_FIND_DEPENDENT_FIELD addr_method
+extern const struct mps_key_s _mps_key_CHAIN;
+#define MPS_KEY_CHAIN (&_mps_key_CHAIN)
+#define MPS_KEY_CHAIN_FIELD chain
+extern const struct mps_key_s _mps_key_COMMIT_LIMIT;
+#define MPS_KEY_COMMIT_LIMIT (&_mps_key_COMMIT_LIMIT)
+#define MPS_KEY_COMMIT_LIMIT_FIELD size
+extern const struct mps_key_s _mps_key_EXTEND_BY;
+#define MPS_KEY_EXTEND_BY (&_mps_key_EXTEND_BY)
+#define MPS_KEY_EXTEND_BY_FIELD size
+extern const struct mps_key_s _mps_key_FMT_ALIGN;
+#define MPS_KEY_FMT_ALIGN (&_mps_key_FMT_ALIGN)
+#define MPS_KEY_FMT_ALIGN_FIELD align
+extern const struct mps_key_s _mps_key_FMT_CLASS;
+#define MPS_KEY_FMT_CLASS (&_mps_key_FMT_CLASS)
+#define MPS_KEY_FMT_CLASS_FIELD fmt_class
+extern const struct mps_key_s _mps_key_FMT_FWD;
+#define MPS_KEY_FMT_FWD (&_mps_key_FMT_FWD)
+#define MPS_KEY_FMT_FWD_FIELD fmt_fwd
+extern const struct mps_key_s _mps_key_FMT_HEADER_SIZE;
+#define MPS_KEY_FMT_HEADER_SIZE (&_mps_key_FMT_HEADER_SIZE)
+#define MPS_KEY_FMT_HEADER_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_FMT_ISFWD;
+#define MPS_KEY_FMT_ISFWD (&_mps_key_FMT_ISFWD)
+#define MPS_KEY_FMT_ISFWD_FIELD fmt_isfwd
+extern const struct mps_key_s _mps_key_FMT_PAD;
+#define MPS_KEY_FMT_PAD (&_mps_key_FMT_PAD)
+#define MPS_KEY_FMT_PAD_FIELD fmt_pad
+extern const struct mps_key_s _mps_key_FMT_SCAN;
+#define MPS_KEY_FMT_SCAN (&_mps_key_FMT_SCAN)
+#define MPS_KEY_FMT_SCAN_FIELD fmt_scan
+extern const struct mps_key_s _mps_key_FMT_SKIP;
+#define MPS_KEY_FMT_SKIP (&_mps_key_FMT_SKIP)
+#define MPS_KEY_FMT_SKIP_FIELD fmt_skip
+extern const struct mps_key_s _mps_key_FORMAT;
+#define MPS_KEY_FORMAT (&_mps_key_FORMAT)
+#define MPS_KEY_FORMAT_FIELD format
+extern const struct mps_key_s _mps_key_GEN;
+#define MPS_KEY_GEN (&_mps_key_GEN)
+#define MPS_KEY_GEN_FIELD u
+extern const struct mps_key_s _mps_key_INTERIOR;
+#define MPS_KEY_INTERIOR (&_mps_key_INTERIOR)
+#define MPS_KEY_INTERIOR_FIELD b
+extern const struct mps_key_s _mps_key_MEAN_SIZE;
+#define MPS_KEY_MEAN_SIZE (&_mps_key_MEAN_SIZE)
+#define MPS_KEY_MEAN_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_MFS_UNIT_SIZE;
+#define MPS_KEY_MFS_UNIT_SIZE (&_mps_key_MFS_UNIT_SIZE)
+#define MPS_KEY_MFS_UNIT_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_MIN_SIZE;
+#define MPS_KEY_MIN_SIZE (&_mps_key_MIN_SIZE)
+#define MPS_KEY_MIN_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_MAX_SIZE;
+#define MPS_KEY_MAX_SIZE (&_mps_key_MAX_SIZE)
+#define MPS_KEY_MAX_SIZE_FIELD size
+extern const struct mps_key_s _mps_key_MVFF_ARENA_HIGH;
+#define MPS_KEY_MVFF_ARENA_HIGH (&_mps_key_MVFF_ARENA_HIGH)
+#define MPS_KEY_MVFF_ARENA_HIGH_FIELD b
+extern const struct mps_key_s _mps_key_MVFF_FIRST_FIT;
+#define MPS_KEY_MVFF_FIRST_FIT (&_mps_key_MVFF_FIRST_FIT)
+#define MPS_KEY_MVFF_FIRST_FIT_FIELD b
+extern const struct mps_key_s _mps_key_MVFF_SLOT_HIGH;
+#define MPS_KEY_MVFF_SLOT_HIGH (&_mps_key_MVFF_SLOT_HIGH)
+#define MPS_KEY_MVFF_SLOT_HIGH_FIELD b
+extern const struct mps_key_s _mps_key_MVT_FRAG_LIMIT;
+#define MPS_KEY_MVT_FRAG_LIMIT (&_mps_key_MVT_FRAG_LIMIT)
+#define MPS_KEY_MVT_FRAG_LIMIT_FIELD count
+extern const struct mps_key_s _mps_key_MVT_RESERVE_DEPTH;
+#define MPS_KEY_MVT_RESERVE_DEPTH (&_mps_key_MVT_RESERVE_DEPTH)
+#define MPS_KEY_MVT_RESERVE_DEPTH_FIELD count
+extern const struct mps_key_s _mps_key_PAUSE_TIME;
+#define MPS_KEY_PAUSE_TIME (&_mps_key_PAUSE_TIME)
+#define MPS_KEY_PAUSE_TIME_FIELD d
+extern const struct mps_key_s _mps_key_POOL_DEBUG_OPTIONS;
+#define MPS_KEY_POOL_DEBUG_OPTIONS (&_mps_key_POOL_DEBUG_OPTIONS)
+#define MPS_KEY_POOL_DEBUG_OPTIONS_FIELD pool_debug_options
+extern const struct mps_key_s _mps_key_RANK;
+#define MPS_KEY_RANK (&_mps_key_RANK)
+#define MPS_KEY_RANK_FIELD rank
+extern const struct mps_key_s _mps_key_SPARE;
+#define MPS_KEY_SPARE (&_mps_key_SPARE)
+#define MPS_KEY_SPARE_FIELD d
+extern const struct mps_key_s _mps_key_SPARE_COMMIT_LIMIT;
+#define MPS_KEY_SPARE_COMMIT_LIMIT (&_mps_key_SPARE_COMMIT_LIMIT)
+#define MPS_KEY_SPARE_COMMIT_LIMIT_FIELD size
+extern const struct mps_key_s _mps_key_VMW3_TOP_DOWN;
+#define MPS_KEY_VMW3_TOP_DOWN (&_mps_key_VMW3_TOP_DOWN)
+#define MPS_KEY_VMW3_TOP_DOWN_FIELD b
+
+/* The empty argument list.  Functions never write to a list from which
+ * they take nothing, so this constant array may be passed. */
+extern const mps_arg_s _mps_args_none[];
+#define mps_args_none ((mps_arg_s *)_mps_args_none)
+
+/* Room for this many arguments (and the terminator) in MPS_ARGS_BEGIN. */
+#define MPS_ARGS_MAX 32
+
+/* Called by MPS_ARGS_ADD_FIELD when the list is full; reports through the
+ * plinth's assertion handler.  Private to the macros. */
+extern void _mps_args_overflow(const char *file, unsigned line);
+
+#define MPS_ARGS_BEGIN(args)                                             \
+  do {                                                                   \
+    mps_arg_s args[MPS_ARGS_MAX];                                        \
+    size_t _mps_n_##args = 0;                                            \
+    args[0].key = MPS_KEY_ARGS_END;
+
+#define MPS_ARGS_ADD_FIELD(args, k, field, value)                        \
+  do {                                                                   \
+    if (_mps_n_##args + 1 >= MPS_ARGS_MAX) {                             \
+      _mps_args_overflow(__FILE__, (unsigned)__LINE__);                  \
+    } else {                                                             \
+      args[_mps_n_##args].key = (k);                                     \
+      args[_mps_n_##args].val.field = (value);                           \
+      ++_mps_n_##args;                                                   \
+      args[_mps_n_##args].key = MPS_KEY_ARGS_END;                        \
+    }                                                                    \
+  } while (0)
+
+#define MPS_ARGS_ADD(args, k, value) \
+  MPS_ARGS_ADD_FIELD(args, k, k##_FIELD, value)
+
+#define MPS_ARGS_END(args) \
+  (void)_mps_n_##args;     \
+  } while (0)
 
 #ifdef __cplusplus
 }

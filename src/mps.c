@@ -17,6 +17,7 @@
 
 /* Base: checking and the plinth */
 #include "base/check.c"
+#include "base/args.c"
 #include "plinth/plinth_ansi.c"
 #include "plinth/io_ansi.c"
 
