@@ -24,6 +24,7 @@
 /* Data structures */
 #include "data/ring.c"
 #include "data/bt.c"
+#include "data/splay.c"
 
 /* Threads and locks */
 #if defined(CONFIG_THREAD_SINGLE)
