@@ -13,6 +13,28 @@
  * Static names must be unique across the modules below because they share
  * this translation unit: module prefixes make sure of that.
  */
+/* Feature-test macros.  A system header fixes what it declares the first
+ * time any system header is read, so these must come before the first
+ * #include of this translation unit; a module cannot set them itself.
+ * _POSIX_C_SOURCE is deliberately not defined: on FreeBSD and macOS it
+ * would hide the BSD extensions (MAP_ANON) that the OS modules need.
+ *   _DEFAULT_SOURCE    glibc and musl under -std=c11: POSIX 2008 plus
+ *                      MAP_ANONYMOUS, MAP_NORESERVE, madvise (os/vm_posix.c)
+ *   _DARWIN_C_SOURCE   macOS: keep MAP_ANON, MAP_NORESERVE visible even if
+ *                      a POSIX level is requested elsewhere
+ *   __BSD_VISIBLE      FreeBSD: the same, should _POSIX_C_SOURCE be defined
+ *                      (its headers define it to 1 anyway otherwise)
+ * Each is ignored where it means nothing. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1
+#endif
+#ifndef _DARWIN_C_SOURCE
+#define _DARWIN_C_SOURCE 1
+#endif
+#if defined(__FreeBSD__) && !defined(__BSD_VISIBLE)
+#define __BSD_VISIBLE 1
+#endif
+
 #include "base/config.h"
 
 /* Base: checking and the plinth */
@@ -20,6 +42,15 @@
 #include "base/args.c"
 #include "plinth/plinth_ansi.c"
 #include "plinth/io_ansi.c"
+
+/* Operating-system services */
+#if defined(PLATFORM_WIN32)
+#include "os/vm_win32.c"
+#elif defined(PLATFORM_POSIX)
+#include "os/vm_posix.c"
+#else
+#error "mps.c: no virtual-memory module for this platform"
+#endif
 
 /* Data structures */
 #include "data/ring.c"
