@@ -56,6 +56,9 @@
 #include "data/ring.c"
 #include "data/bt.c"
 #include "data/splay.c"
+#include "data/range.c"
+#include "data/land.c"
+#include "data/freelist.c"
 
 /* Threads and locks */
 #if defined(CONFIG_THREAD_SINGLE)

@@ -1,0 +1,327 @@
+/* test_freelist.c: unit tests of the freelist land (src/data/freelist.h).
+ * The ranges are in a real buffer, because the freelist writes its list
+ * into them. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/data/freelist.h"
+
+#define ARENA_SIZE 4096
+#define W ((Size)sizeof(Word))
+
+static void *arena;
+static freelist_s fl;
+static Land land;
+
+static Addr at(Size offset)
+{
+  return addr_add(addr_of_ptr(arena), offset);
+}
+
+static void setup(void)
+{
+  arena = aligned_alloc(4096, ARENA_SIZE);
+  cr_assert_not_null(arena);
+  memset(arena, 0xA5, ARENA_SIZE);
+  cr_assert_eq(freelist_init(&fl, W), MPS_RES_OK);
+  land = freelist_land(&fl);
+}
+
+static void teardown(void)
+{
+  freelist_finish(&fl);
+  free(arena);
+}
+
+static void abort_on_failure(const char *file, unsigned line,
+                             const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  abort();
+}
+
+static void insert(Size base, Size limit, Size want_base, Size want_limit)
+{
+  range_s r, got;
+  range_init(&r, at(base), at(limit));
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_base(&got), at(want_base), "insert [%zu,%zu)", base, limit);
+  cr_assert_eq(range_limit(&got), at(want_limit), "insert [%zu,%zu)", base, limit);
+  cr_assert(land_check(land));
+}
+
+typedef struct collect_s {
+  Size offsets[64];
+  size_t n;
+} collect_s;
+
+static bool collect_visit(Land l, Range r, void *closure)
+{
+  collect_s *c = closure;
+  cr_assert_eq(l, land);
+  c->offsets[c->n++] = addr_offset(addr_of_ptr(arena), range_base(r));
+  c->offsets[c->n++] = addr_offset(addr_of_ptr(arena), range_limit(r));
+  return true;
+}
+
+/* The land holds exactly the ranges in want (base, limit pairs). */
+static void expect(const Size *want, size_t n)
+{
+  collect_s c = {{0}, 0};
+  Size total = 0;
+  size_t i;
+  cr_assert(land_iterate(land, collect_visit, &c));
+  cr_assert_eq(c.n, n, "%zu ends, want %zu", c.n, n);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(c.offsets[i], want[i], "end %zu", i);
+  for (i = 0; i < n; i += 2)
+    total += want[i + 1] - want[i];
+  cr_assert_eq(land_size(land), total);
+  cr_assert_eq(fl.count, n / 2);
+}
+
+TestSuite(freelist, .init = setup, .fini = teardown);
+
+Test(freelist, starts_empty)
+{
+  range_s r, old;
+  expect(NULL, 0);
+  cr_assert_not(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_not(land_find_first(&r, &old, land, W, LAND_FIND_DELETE_NONE));
+}
+
+Test(freelist, insert_coalesces)
+{
+  insert(256, 512, 256, 512);
+  insert(1024, 1536, 1024, 1536);
+  { static const Size w[] = {256, 512, 1024, 1536}; expect(w, 4); }
+  insert(512, 640, 256, 640);                   /* joins on the left */
+  insert(896, 1024, 896, 1536);                 /* joins on the right */
+  { static const Size w[] = {256, 640, 896, 1536}; expect(w, 4); }
+  insert(640, 896, 256, 1536);                  /* joins both */
+  { static const Size w[] = {256, 1536}; expect(w, 2); }
+  insert(64, 128, 64, 128);                     /* new lowest range */
+  insert(2048, 2056, 2048, 2056);               /* new highest range */
+  { static const Size w[] = {64, 128, 256, 1536, 2048, 2056}; expect(w, 6); }
+}
+
+Test(freelist, grains)
+{
+  /* One-word ranges can hold only a tagged link. */
+  insert(8 * W, 9 * W, 8 * W, 9 * W);
+  insert(10 * W, 11 * W, 10 * W, 11 * W);
+  insert(12 * W, 13 * W, 12 * W, 13 * W);
+  { static Size w[6]; w[0] = 8 * W; w[1] = 9 * W; w[2] = 10 * W;
+    w[3] = 11 * W; w[4] = 12 * W; w[5] = 13 * W; expect(w, 6); }
+  insert(9 * W, 10 * W, 8 * W, 11 * W);         /* grain + grain + grain */
+  { static Size w[4]; w[0] = 8 * W; w[1] = 11 * W; w[2] = 12 * W;
+    w[3] = 13 * W; expect(w, 4); }
+}
+
+Test(freelist, delete_splits_and_reports_block)
+{
+  range_s r, old;
+  insert(0, 1024, 0, 1024);
+  range_init(&r, at(256), at(256 + W));
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_base(&old), at(0));
+  cr_assert_eq(range_limit(&old), at(1024));
+  { static Size w[4]; w[0] = 0; w[1] = 256; w[2] = 256 + W; w[3] = 1024;
+    expect(w, 4); }
+  /* Leave a one-word grain on the left. */
+  range_init(&r, at(W), at(256));
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_limit(&old), at(256));
+  { static Size w[4]; w[0] = 0; w[1] = W; w[2] = 256 + W; w[3] = 1024;
+    expect(w, 4); }
+  /* Delete a whole range, then the grain. */
+  range_init(&r, at(256 + W), at(1024));
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  range_init(&r, at(0), at(W));
+  cr_assert_eq(land_delete(&r, land, &r), MPS_RES_OK);   /* aliasing */
+  cr_assert_eq(range_base(&r), at(0));
+  cr_assert_eq(range_limit(&r), at(W));
+  expect(NULL, 0);
+}
+
+Test(freelist, delete_absent_fails_unchanged)
+{
+  range_s r, old;
+  insert(0, 256, 0, 256);
+  insert(512, 768, 512, 768);
+  range_init(&r, at(128), at(640));           /* spans a gap */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  range_init(&r, at(256), at(512));           /* wholly in the gap */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  range_init(&r, at(768), at(1024));          /* above everything */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  range_init(&r, at(200), at(264));           /* runs off the end */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  { static const Size w[] = {0, 256, 512, 768}; expect(w, 4); }
+}
+
+static bool stop_after_first(Land l, Range r, void *closure)
+{
+  (void)l;
+  (void)r;
+  ++*(int *)closure;
+  return false;
+}
+
+Test(freelist, iterate_stops)
+{
+  int visits = 0;
+  insert(0, 64, 0, 64);
+  insert(128, 192, 128, 192);
+  cr_assert_not(land_iterate(land, stop_after_first, &visits));
+  cr_assert_eq(visits, 1);
+}
+
+/* Delete every second range; stop after `limit` visits. */
+typedef struct every_other_s {
+  int visits, limit;
+} every_other_s;
+
+static bool every_other(bool *delete_return, Land l, Range r, void *closure)
+{
+  every_other_s *eo = closure;
+  (void)l;
+  (void)r;
+  *delete_return = eo->visits % 2 == 0;
+  ++eo->visits;
+  return eo->visits < eo->limit;
+}
+
+Test(freelist, iterate_and_delete)
+{
+  every_other_s eo = {0, 100};
+  insert(0, 64, 0, 64);
+  insert(128, 192, 128, 192);
+  insert(256, 320, 256, 320);
+  insert(384, 448, 384, 448);
+  insert(512, 576, 512, 576);
+  cr_assert(land_iterate_and_delete(land, every_other, &eo));
+  cr_assert_eq(eo.visits, 5);
+  { static const Size w[] = {128, 192, 384, 448}; expect(w, 4); }
+  eo.visits = 0;
+  eo.limit = 1;
+  cr_assert_not(land_iterate_and_delete(land, every_other, &eo));
+  { static const Size w[] = {384, 448}; expect(w, 2); }
+}
+
+Test(freelist, find_first_and_last)
+{
+  range_s r, old;
+  insert(0, 64, 0, 64);
+  insert(128, 384, 128, 384);
+  insert(512, 576, 512, 576);
+  insert(1024, 1536, 1024, 1536);
+  insert(2048, 2112, 2048, 2112);
+
+  cr_assert(land_find_first(&r, &old, land, 64, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(0));
+  cr_assert(range_equal(&r, &old));
+  cr_assert(land_find_first(&r, &old, land, 128, LAND_FIND_DELETE_LOW));
+  cr_assert_eq(range_base(&r), at(128));
+  cr_assert_eq(range_limit(&r), at(256));
+  cr_assert_eq(range_limit(&old), at(384));
+  cr_assert(land_find_last(&r, &old, land, 128, LAND_FIND_DELETE_HIGH));
+  cr_assert_eq(range_base(&r), at(1408));
+  cr_assert_eq(range_limit(&r), at(1536));
+  cr_assert_eq(range_base(&old), at(1024));
+  cr_assert(land_find_last(&r, &old, land, 64, LAND_FIND_DELETE_ENTIRE));
+  cr_assert_eq(range_base(&r), at(2048));
+  cr_assert(range_equal(&r, &old));
+  cr_assert_not(land_find_first(&r, &old, land, 512, LAND_FIND_DELETE_LOW));
+  { static const Size w[] = {0, 64, 256, 384, 512, 576, 1024, 1408};
+    expect(w, 8); }
+}
+
+Test(freelist, find_largest_prefers_lowest)
+{
+  range_s r, old;
+  insert(0, 64, 0, 64);
+  insert(128, 384, 128, 384);
+  insert(512, 768, 512, 768);
+  cr_assert_not(land_find_largest(&r, &old, land, 512, LAND_FIND_DELETE_NONE));
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(128));
+  /* LOW acts as ENTIRE for find_largest. */
+  cr_assert(land_find_largest(&r, &old, land, 64, LAND_FIND_DELETE_LOW));
+  cr_assert_eq(range_base(&r), at(128));
+  cr_assert_eq(range_limit(&r), at(384));
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_HIGH));
+  cr_assert_eq(range_base(&r), at(512));
+  cr_assert_eq(range_limit(&r), at(768));
+  { static const Size w[] = {0, 64}; expect(w, 2); }
+}
+
+Test(freelist, overlapping_insert_is_caught, .signal = SIGABRT)
+{
+  range_s r;
+  insert(256, 512, 256, 512);
+  mps_lib_assert_fail_install(abort_on_failure);
+  range_init(&r, at(500 & ~(W - 1)), at(600));
+  (void)land_insert(&r, land, &r);
+}
+
+static int failures;
+
+static void count_failure(const char *file, unsigned line,
+                          const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++failures;
+}
+
+Test(freelist, overlap_reported_and_land_unchanged)
+{
+  range_s r, got;
+  insert(256, 512, 256, 512);
+  failures = 0;
+  mps_lib_assert_fail_install(count_failure);
+  range_init(&r, at(128), at(1024));            /* covers the range */
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
+  cr_assert_eq(failures, 1);
+  { static const Size w[] = {256, 512}; expect(w, 2); }
+}
+
+Test(freelist, unaligned_range_is_caught, .signal = SIGABRT)
+{
+  range_s r;
+  mps_lib_assert_fail_install(abort_on_failure);
+  range_init(&r, at(1), at(64));
+  (void)land_insert(&r, land, &r);
+}
+
+Test(freelist, small_alignment_is_caught, .signal = SIGABRT)
+{
+  freelist_s small;
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)freelist_init(&small, W / 2);
+}
+
+static bool insert_from_visitor(Land l, Range r, void *closure)
+{
+  range_s more, got;
+  (void)r;
+  (void)closure;
+  range_init(&more, at(1024), at(1088));
+  (void)land_insert(&got, l, &more);
+  return true;
+}
+
+Test(freelist, reentry_is_caught, .signal = SIGABRT)
+{
+  insert(0, 64, 0, 64);
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)land_iterate(land, insert_from_visitor, NULL);
+}
