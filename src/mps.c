@@ -13,6 +13,7 @@
  * Static names must be unique across the modules below because they share
  * this translation unit: module prefixes make sure of that.
  */
+
 /* Feature-test macros.  A system header fixes what it declares the first
  * time any system header is read, so these must come before the first
  * #include of this translation unit; a module cannot set them itself.
@@ -71,3 +72,5 @@
 #include "thread/lock.c"
 
 /* Protection and the shield */
+#include "protect/prot_none.c"
+#include "protect/shield.c"

@@ -1,0 +1,202 @@
+/* prot_none.c: a protection backend that protects nothing and records
+ * what it was asked to do (see design/prot.txt, whose generic
+ * implementation also sets no protection; and prot.h).
+ *
+ * It lets the shield run on any platform, and lets tests see the
+ * protection the shield would have applied, without touching memory: the
+ * addresses it is given need not be mapped.
+ *
+ * Invariants of the recorded map (prot_none_check cites them):
+ *   prot_none.inv.sig      the signatures of the backend and of its
+ *                          generic part are valid, and the generic part's
+ *                          class is prot_none's.
+ *   prot_none.inv.bound    ranges <= PROT_NONE_RANGES.
+ *   prot_none.inv.range    every entry has base < limit and a mode that is
+ *                          a non-empty subset of PROT_DENY_ALL.
+ *   prot_none.inv.sorted   entries are in increasing address order and do
+ *                          not overlap.
+ *   prot_none.inv.merged   adjacent entries that touch have different modes.
+ */
+#include "prot.h"
+
+static ProtNone prot_none_of(Prot prot)
+{
+  return PARENT(ProtNoneStruct, prot, prot);
+}
+
+static bool prot_none_below(Addr a, Addr b)
+{
+  return addr_word(a) < addr_word(b);
+}
+
+static Res prot_none_setup(Prot prot)
+{
+  ProtNone pn = prot_none_of(prot);
+  AVERT(prot_none, pn);
+  pn->set_up = true;
+  return MPS_RES_OK;
+}
+
+/* Rebuild the map with [base, limit) set to `mode`.  The new map is made in
+ * a scratch array at most twice the table's size plus one (each old entry
+ * yields at most two pieces, plus the new range), sorted by base with an
+ * insertion sort (at most 2 * PROT_NONE_RANGES + 1 entries, so bounded),
+ * merged, and copied back only if it fits, so an overflow leaves the old
+ * map intact. */
+static void prot_none_set(Prot prot, Addr base, Addr limit, ProtMode mode)
+{
+  ProtNone pn = prot_none_of(prot);
+  ProtNoneRangeStruct scratch[2 * PROT_NONE_RANGES + 1];
+  Count n = 0, merged, i, j;
+
+  AVERT(prot_none, pn);
+  AVER(pn->set_up);
+  ++pn->sets;
+
+  for (i = 0; i < pn->ranges; ++i) {
+    ProtNoneRangeStruct *r = &pn->range[i];
+    if (!prot_none_below(r->base, limit) || !prot_none_below(base, r->limit)) {
+      scratch[n++] = *r;                     /* no overlap: keep */
+      continue;
+    }
+    if (prot_none_below(r->base, base)) {    /* the part below the new range */
+      scratch[n] = *r;
+      scratch[n].limit = base;
+      ++n;
+    }
+    if (prot_none_below(limit, r->limit)) {  /* the part above it */
+      scratch[n] = *r;
+      scratch[n].base = limit;
+      ++n;
+    }
+  }
+  if (mode != PROT_DENY_NONE) {
+    scratch[n].base = base;
+    scratch[n].limit = limit;
+    scratch[n].mode = mode;
+    ++n;
+  }
+
+  for (i = 1; i < n; ++i) {
+    ProtNoneRangeStruct r = scratch[i];
+    for (j = i; j > 0 && prot_none_below(r.base, scratch[j - 1].base); --j)
+      scratch[j] = scratch[j - 1];
+    scratch[j] = r;
+  }
+
+  merged = 0;
+  for (i = 0; i < n; ++i) {
+    if (merged > 0 && scratch[merged - 1].limit == scratch[i].base
+        && scratch[merged - 1].mode == scratch[i].mode)
+      scratch[merged - 1].limit = scratch[i].limit;
+    else
+      scratch[merged++] = scratch[i];
+  }
+
+  if (merged > PROT_NONE_RANGES) {
+    pn->overflowed = true;
+    return;
+  }
+  for (i = 0; i < merged; ++i)
+    pn->range[i] = scratch[i];
+  pn->ranges = merged;
+  AVER_CRITICAL(prot_none_check(pn));
+}
+
+static const ProtClassStruct prot_none_class = {
+  "none",
+  prot_none_setup,
+  prot_none_set,
+};
+
+bool prot_none_check(ProtNone pn)
+{
+  Count i;
+  CHECKS(PROT_NONE_SIG, pn);                              /* .inv.sig */
+  if (pn == NULL)
+    return true;
+  CHECKD(prot, &pn->prot);                                /* .inv.sig */
+  CHECKL(pn->prot.klass == &prot_none_class);             /* .inv.sig */
+  CHECKL(pn->ranges <= PROT_NONE_RANGES);                 /* .inv.bound */
+#if CHECK_LEVEL >= 2
+  for (i = 0; i < pn->ranges && i < PROT_NONE_RANGES; ++i) {
+    const ProtNoneRangeStruct *r = &pn->range[i];
+    CHECKL(prot_none_below(r->base, r->limit));           /* .inv.range */
+    CHECKL(r->mode != PROT_DENY_NONE);                    /* .inv.range */
+    CHECKL(prot_mode_check(r->mode));                     /* .inv.range */
+    if (i > 0) {
+      const ProtNoneRangeStruct *prev = &pn->range[i - 1];
+      CHECKL(!prot_none_below(r->base, prev->limit));     /* .inv.sorted */
+      CHECKL(prev->limit != r->base || prev->mode != r->mode); /* .inv.merged */
+    }
+  }
+#else
+  UNUSED(i);
+#endif
+  return true;
+}
+
+Prot prot_none_init(ProtNone pn)
+{
+  AVER(pn != NULL);
+  prot_init(&pn->prot, &prot_none_class);
+  pn->set_up = false;
+  pn->ranges = 0;
+  pn->sets = 0;
+  pn->overflowed = false;
+  pn->sig = PROT_NONE_SIG;
+  AVERT(prot_none, pn);
+  return &pn->prot;
+}
+
+void prot_none_finish(ProtNone pn)
+{
+  AVERT(prot_none, pn);
+  pn->sig = SIG_INVALID;
+  prot_finish(&pn->prot);
+}
+
+ProtMode prot_none_mode(ProtNone pn, Addr addr)
+{
+  Count i;
+  AVERT(prot_none, pn);
+  for (i = 0; i < pn->ranges; ++i)
+    if (!prot_none_below(addr, pn->range[i].base)
+        && prot_none_below(addr, pn->range[i].limit))
+      return pn->range[i].mode;
+  return PROT_DENY_NONE;
+}
+
+/* The mode changes only at entry boundaries, so checking the base and every
+ * boundary inside the range covers every address in it. */
+bool prot_none_is(ProtNone pn, Addr base, Addr limit, ProtMode mode)
+{
+  Count i;
+  AVERT(prot_none, pn);
+  AVER(prot_none_below(base, limit));
+  if (prot_none_mode(pn, base) != mode)
+    return false;
+  for (i = 0; i < pn->ranges; ++i) {
+    Addr edges[2];
+    Index e;
+    edges[0] = pn->range[i].base;
+    edges[1] = pn->range[i].limit;
+    for (e = 0; e < 2; ++e)
+      if (prot_none_below(base, edges[e]) && prot_none_below(edges[e], limit)
+          && prot_none_mode(pn, edges[e]) != mode)
+        return false;
+  }
+  return true;
+}
+
+Count prot_none_sets(ProtNone pn)
+{
+  AVERT(prot_none, pn);
+  return pn->sets;
+}
+
+bool prot_none_overflowed(ProtNone pn)
+{
+  AVERT(prot_none, pn);
+  return pn->overflowed;
+}

@@ -1,0 +1,404 @@
+/* test_shield.c: unit tests for the shield (src/protect/shield.h) over the
+ * recording protection backend (prot_none).
+ *
+ * The segments are address ranges that are never touched (prot_none does
+ * not protect memory), so any addresses will do.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/protect/prot.h"
+#include "../src/protect/shield.h"
+
+#define PAGE ((Size)0x1000)
+#define NSEGS (SHIELD_QUEUE_LIMIT + 8)
+
+struct mutator {
+  int suspends, resumes;
+  bool running;
+};
+
+static void mutator_suspend(void *closure)
+{
+  struct mutator *m = closure;
+  cr_assert(m->running, "suspended twice");
+  m->running = false;
+  ++m->suspends;
+}
+
+static void mutator_resume(void *closure)
+{
+  struct mutator *m = closure;
+  cr_assert_not(m->running, "resumed while running");
+  m->running = true;
+  ++m->resumes;
+}
+
+static ProtNoneStruct pn;
+static ShieldStruct shield_s;
+static Shield shield = &shield_s;
+static ShieldSegStruct segs[NSEGS];
+static struct mutator mutator;
+
+/* Segment i is pages [2i, 2i+1) normally; adjacent() re-lays the first
+ * few to touch each other. */
+static void setup(void)
+{
+  Index i;
+  Prot prot = prot_none_init(&pn);
+  cr_assert_eq(prot_setup(prot), MPS_RES_OK);
+  mutator.suspends = mutator.resumes = 0;
+  mutator.running = true;
+  shield_init(shield, prot, mutator_suspend, mutator_resume, &mutator);
+  for (i = 0; i < NSEGS; ++i) {
+    Addr base = addr_of_word((Word)0x100000 + (Word)(2 * i) * PAGE);
+    shield_seg_init(shield, &segs[i], base, addr_add(base, PAGE));
+  }
+  cr_assert(shield_check_segs(shield));
+}
+
+/* Hardware protection recorded for segment i. */
+static bool recorded(Index i, ProtMode mode)
+{
+  return prot_none_is(&pn, segs[i].base, segs[i].limit, mode);
+}
+
+/* Outside the shield, every segment's recorded protection is its shield
+ * mode and the mutator runs. */
+static void check_outside(void)
+{
+  Index i;
+  cr_assert(shield_check_segs(shield));
+  cr_assert_not(shield_is_inside(shield));
+  cr_assert(mutator.running);
+  cr_assert_not(prot_none_overflowed(&pn));
+  for (i = 0; i < NSEGS; ++i) {
+    cr_assert_eq(segs[i].pm, segs[i].sm);
+    cr_assert(recorded(i, segs[i].sm), "segment %zu", (size_t)i);
+  }
+}
+
+/* Segments must be lowered before they are finished, as the segment
+ * module will do before freeing one. */
+static void teardown(void)
+{
+  Index i;
+  shield_enter(shield);
+  for (i = 0; i < NSEGS; ++i)
+    if (segs[i].sm != PROT_DENY_NONE)
+      shield_lower(shield, &segs[i], segs[i].sm);
+  shield_leave(shield);
+  check_outside();
+  for (i = 0; i < NSEGS; ++i) {
+    cr_assert(recorded(i, PROT_DENY_NONE));
+    shield_seg_finish(shield, &segs[i]);
+  }
+  shield_finish(shield);
+  prot_none_finish(&pn);
+}
+
+TestSuite(shield, .init = setup, .fini = teardown);
+
+Test(shield, enter_leave_empty)
+{
+  shield_enter(shield);
+  cr_assert(shield_is_inside(shield));
+  cr_assert(shield_check_segs(shield));
+  shield_leave(shield);
+  check_outside();
+  cr_assert_eq(mutator.suspends, 0);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+}
+
+Test(shield, raise_with_mutator_running_applies_at_once)
+{
+  shield_enter(shield);
+  shield_raise(shield, &segs[0], PROT_DENY_WRITE);
+  cr_assert(recorded(0, PROT_DENY_WRITE));
+  cr_assert(recorded(1, PROT_DENY_NONE));
+  cr_assert_eq(prot_none_sets(&pn), 1);
+  cr_assert_eq(mutator.suspends, 0);
+  cr_assert_eq(shield_queue_length(shield), 0);
+  shield_raise(shield, &segs[0], PROT_DENY_READ);
+  cr_assert(recorded(0, PROT_DENY_ALL));
+  cr_assert(shield_check_segs(shield));
+  shield_leave(shield);
+  check_outside();
+  cr_assert_eq(prot_none_sets(&pn), 2);
+}
+
+Test(shield, lower_applies_at_once)
+{
+  shield_enter(shield);
+  shield_raise(shield, &segs[3], PROT_DENY_ALL);
+  shield_lower(shield, &segs[3], PROT_DENY_READ);
+  cr_assert(recorded(3, PROT_DENY_WRITE));
+  cr_assert_eq(segs[3].sm, PROT_DENY_WRITE);
+  shield_lower(shield, &segs[3], PROT_DENY_WRITE);
+  cr_assert(recorded(3, PROT_DENY_NONE));
+  shield_leave(shield);
+  check_outside();
+}
+
+Test(shield, raise_while_held_is_deferred)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  cr_assert_eq(mutator.suspends, 1);
+  cr_assert(shield_is_suspended(shield));
+  shield_raise(shield, &segs[2], PROT_DENY_READ);
+  cr_assert(recorded(2, PROT_DENY_NONE));    /* not yet */
+  cr_assert_eq(shield_queue_length(shield), 1);
+  cr_assert(segs[2].queued);
+  cr_assert(shield_check_segs(shield));
+  shield_release(shield);
+  cr_assert(shield_is_suspended(shield));    /* until leave */
+  shield_leave(shield);
+  cr_assert(recorded(2, PROT_DENY_READ));
+  cr_assert_eq(mutator.resumes, 1);
+  cr_assert_not(segs[2].queued);
+  check_outside();
+}
+
+Test(shield, raise_then_lower_while_held_costs_nothing)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[1], PROT_DENY_WRITE);
+  shield_lower(shield, &segs[1], PROT_DENY_WRITE);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+  check_outside();
+}
+
+Test(shield, expose_lifts_protection_and_cover_restores_it)
+{
+  shield_enter(shield);
+  shield_raise(shield, &segs[4], PROT_DENY_ALL);
+  cr_assert(recorded(4, PROT_DENY_ALL));
+  shield_leave(shield);
+  check_outside();
+
+  shield_enter(shield);
+  shield_expose(shield, &segs[4]);
+  cr_assert(recorded(4, PROT_DENY_NONE));    /* the collector may touch it */
+  cr_assert_eq(mutator.suspends, 1);        /* the mutator may not */
+  cr_assert_eq(segs[4].depth, 1);
+  shield_expose(shield, &segs[4]);           /* nests */
+  cr_assert_eq(shield->depth, 2);
+  shield_cover(shield, &segs[4]);
+  cr_assert(recorded(4, PROT_DENY_NONE));
+  cr_assert_not(segs[4].queued);
+  shield_cover(shield, &segs[4]);
+  cr_assert(segs[4].queued);                 /* deferred until the flush */
+  cr_assert(recorded(4, PROT_DENY_NONE));
+  cr_assert(shield_check_segs(shield));
+  shield_leave(shield);
+  cr_assert(recorded(4, PROT_DENY_ALL));
+  cr_assert_eq(mutator.resumes, 1);
+  check_outside();
+}
+
+Test(shield, expose_unshielded_does_not_suspend)
+{
+  shield_enter(shield);
+  shield_expose(shield, &segs[5]);
+  shield_cover(shield, &segs[5]);
+  shield_leave(shield);
+  cr_assert_eq(mutator.suspends, 0);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+  check_outside();
+}
+
+Test(shield, raise_while_exposed_waits_for_cover)
+{
+  shield_enter(shield);
+  shield_expose(shield, &segs[6]);
+  shield_raise(shield, &segs[6], PROT_DENY_READ);
+  cr_assert(recorded(6, PROT_DENY_NONE));
+  cr_assert(shield_is_suspended(shield));
+  cr_assert(shield_check_segs(shield));
+  shield_flush(shield);                      /* cannot sync an exposed one */
+  cr_assert(recorded(6, PROT_DENY_NONE));
+  shield_cover(shield, &segs[6]);
+  shield_flush(shield);
+  cr_assert(recorded(6, PROT_DENY_READ));
+  cr_assert_eq(shield_queue_length(shield), 0);
+  shield_leave(shield);
+  check_outside();
+}
+
+/* Re-lay segments 0..3 so that they touch: [0,1) [1,2) [2,3) [3,4) pages
+ * from a fresh base, for the coalescing tests. */
+static void make_adjacent(void)
+{
+  Index i;
+  for (i = 0; i < 4; ++i) {
+    Addr base = addr_of_word((Word)0x800000 + (Word)i * PAGE);
+    shield_seg_finish(shield, &segs[i]);
+    shield_seg_init(shield, &segs[i], base, addr_add(base, PAGE));
+  }
+}
+
+Test(shield, flush_coalesces_adjacent_segments)
+{
+  make_adjacent();
+  shield_enter(shield);
+  shield_hold(shield);
+  /* Raised out of address order, to exercise the sort. */
+  shield_raise(shield, &segs[2], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[0], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[3], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[1], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[9], PROT_DENY_WRITE);  /* not adjacent */
+  shield_release(shield);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), 2);       /* [0..3] and [9] */
+  check_outside();
+}
+
+Test(shield, flush_splits_runs_at_mode_changes_and_gaps)
+{
+  make_adjacent();
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[0], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[1], PROT_DENY_READ);   /* different mode */
+  shield_raise(shield, &segs[2], PROT_DENY_READ);
+  /* segs[3] is not queued: [0], [1..2] */
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), 2);
+  check_outside();
+}
+
+Test(shield, full_queue_is_flushed_early)
+{
+  Index i;
+  shield_enter(shield);
+  shield_hold(shield);
+  for (i = 0; i < NSEGS; ++i) {
+    shield_raise(shield, &segs[i], PROT_DENY_READ);
+    cr_assert_leq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT);
+    cr_assert(shield_check_segs(shield));
+  }
+  /* The first SHIELD_QUEUE_LIMIT were synced when the queue filled. */
+  cr_assert(recorded(0, PROT_DENY_READ));
+  cr_assert(recorded(NSEGS - 1, PROT_DENY_NONE));
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
+}
+
+Test(shield, finishing_a_queued_segment_dequeues_it)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[7], PROT_DENY_WRITE);
+  shield_lower(shield, &segs[7], PROT_DENY_WRITE);
+  cr_assert(segs[7].queued);
+  shield_seg_finish(shield, &segs[7]);
+  cr_assert_eq(shield_queue_length(shield), 0);
+  shield_seg_init(shield, &segs[7], addr_of_word(0x900000),
+                  addr_of_word(0x901000));
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
+}
+
+static int check_failures;
+static const char *check_condition;
+
+static void record_handler(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  ++check_failures;
+  check_condition = cond;
+}
+
+Test(shield, broken_invariants_are_reported)
+{
+#if CHECK_LEVEL < 2
+  cr_skip_test("structure checks need CHECK_LEVEL 2");
+#endif
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_handler);
+  check_failures = 0;
+  segs[8].pm = PROT_DENY_WRITE;      /* more than the shield wants: inv 5 */
+  cr_assert(shield_seg_check(&segs[8]));
+  cr_assert_geq(check_failures, 1);
+  cr_assert(strstr(check_condition, "pm & ~seg->sm") != NULL
+            || strstr(check_condition, "queued") != NULL,
+            "condition was \"%s\"", check_condition);
+  segs[8].pm = PROT_DENY_NONE;
+  check_failures = 0;
+  shield->depth = 1;                 /* no segment exposed: inv 6 */
+  cr_assert(shield_check_segs(shield));
+  cr_assert_eq(check_failures, 1);
+  cr_assert(strstr(check_condition, "depth == shield->depth") != NULL,
+            "condition was \"%s\"", check_condition);
+  shield->depth = 0;
+  check_failures = 0;
+  cr_assert(shield_check_segs(shield));
+  cr_assert_eq(check_failures, 0);
+  mps_lib_assert_fail_install(old);
+}
+
+/* Misuse: each aborts through an aborting handler. */
+
+static void abort_handler(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  abort();
+}
+
+Test(shield, leave_while_exposed_aborts, .signal = SIGABRT)
+{
+  shield_enter(shield);
+  shield_expose(shield, &segs[0]);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_leave(shield);
+}
+
+Test(shield, double_raise_aborts, .signal = SIGABRT)
+{
+  shield_enter(shield);
+  shield_raise(shield, &segs[0], PROT_DENY_READ);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_raise(shield, &segs[0], PROT_DENY_READ);
+}
+
+Test(shield, cover_without_expose_aborts, .signal = SIGABRT)
+{
+  shield_enter(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_cover(shield, &segs[0]);
+}
+
+Test(shield, lower_unraised_aborts, .signal = SIGABRT)
+{
+  shield_enter(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_lower(shield, &segs[0], PROT_DENY_WRITE);
+}
+
+Test(shield, raise_outside_aborts, .signal = SIGABRT)
+{
+  mps_lib_assert_fail_install(abort_handler);
+  shield_raise(shield, &segs[0], PROT_DENY_WRITE);
+}
+
+Test(shield, release_without_hold_aborts, .signal = SIGABRT)
+{
+  shield_enter(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_release(shield);
+}
