@@ -60,6 +60,7 @@
 #include "data/range.c"
 #include "data/land.c"
 #include "data/freelist.c"
+#include "data/cbs.c"
 
 /* Threads and locks */
 #if defined(CONFIG_THREAD_SINGLE)

@@ -1,0 +1,498 @@
+/* cbs.c: coalescing block structure (see design/cbs.txt, design/land.txt).
+ *
+ * Each block is a cbs_block_s: a splay node, the block's [base, limit),
+ * and max_size, the size of the largest block in the subtree rooted at
+ * the node, which the splay tree keeps current through its update hook.
+ * The tree's comparison treats a block as equal to every address it
+ * contains, so one search finds the block containing an address, and the
+ * neighbours search finds the blocks either side of an address in none.
+ *
+ * Growing a block downwards (on insert) or shrinking it from below (on
+ * delete) moves its key, its base.  That is safe without taking it out of
+ * the tree: the new base stays above the previous block's limit and below
+ * the next block's base, so the tree order is unchanged; the node is then
+ * refreshed like any block whose size changed.
+ *
+ * Invariants:
+ *   1. sig is CBS_SIG, the land is of the CBS class, and the allocator
+ *      functions are present.
+ *   2. the tree is valid, ordered by base address.
+ *   3. count is zero exactly when the tree is empty, and size is zero
+ *      exactly when count is.
+ *   4. blocks are non-empty, aligned to the land's alignment and isolated:
+ *      each block's limit is below the next block's base.
+ *   5. each node's max_size is the largest size in its subtree.
+ *   6. count and size are the number and total size of the blocks.
+ * cbs_check tests 1 to 3; 4 to 6 need a walk and are in cbs_check_deep.
+ */
+#include "cbs.h"
+#include "../base/check.h"
+
+#define CBS_SIG SIG_MAKE(0x32)
+
+typedef struct cbs_block_s {
+  splay_node_s node;
+  Addr base;
+  Addr limit;
+  Size max_size;  /* largest block size in this node's subtree */
+} cbs_block_s;
+
+typedef cbs_block_s *CBSBlock;
+
+const size_t cbs_node_size = sizeof(cbs_block_s);
+
+static CBS cbs_of_land(Land land)
+{
+  return PARENT(cbs_s, land, land);
+}
+
+static CBSBlock cbs_block_of_node(SplayNode node)
+{
+  return PARENT(cbs_block_s, node, node);
+}
+
+static Size cbs_block_size(CBSBlock block)
+{
+  return addr_offset(block->base, block->limit);
+}
+
+static Size cbs_subtree_max(SplayNode node)
+{
+  return node == NULL ? 0 : cbs_block_of_node(node)->max_size;
+}
+
+/* The key is a pointer to an Addr. */
+static SplayCompare cbs_compare(SplayNode node, const void *key)
+{
+  CBSBlock block = cbs_block_of_node(node);
+  Word addr = addr_word(*(const Addr *)key);
+  if (addr < addr_word(block->base))
+    return SPLAY_LESS;
+  if (addr >= addr_word(block->limit))
+    return SPLAY_GREATER;
+  return SPLAY_EQUAL;
+}
+
+static const void *cbs_node_key(SplayNode node)
+{
+  return &cbs_block_of_node(node)->base;
+}
+
+static Size cbs_summary(SplayNode node)
+{
+  Size size = cbs_block_size(cbs_block_of_node(node));
+  size = size_max(size, cbs_subtree_max(node->left));
+  return size_max(size, cbs_subtree_max(node->right));
+}
+
+static void cbs_update(SplayTree tree, SplayNode node)
+{
+  UNUSED(tree);
+  cbs_block_of_node(node)->max_size = cbs_summary(node);
+}
+
+static bool cbs_summary_check(SplayTree tree, SplayNode node)
+{
+  UNUSED(tree);
+  return cbs_block_of_node(node)->max_size == cbs_summary(node);
+}
+
+bool cbs_check(CBS cbs)
+{
+  CHECKS(CBS_SIG, cbs);                                  /* 1 */
+  CHECKL(cbs->land.klass == cbs_class());                /* 1 */
+  CHECKL(cbs->alloc.alloc != NULL);                      /* 1 */
+  CHECKL(cbs->alloc.free != NULL);                       /* 1 */
+  CHECKD(splay_tree, &cbs->tree);                        /* 2 */
+  CHECKL((cbs->count == 0) == (cbs->tree.root == NULL)); /* 3 */
+  CHECKL((cbs->size == 0) == (cbs->count == 0));         /* 3 */
+  return true;
+}
+
+typedef struct cbs_deep_s {
+  Align alignment;
+  Addr prev_limit;   /* limit of the previous block, or NULL */
+  Count count;
+  Size size;
+} cbs_deep_s;
+
+static bool cbs_deep_visit(SplayTree tree, SplayNode node, void *closure)
+{
+  cbs_deep_s *deep = closure;
+  CBSBlock block = cbs_block_of_node(node);
+  UNUSED(tree);
+  if (addr_word(block->base) >= addr_word(block->limit)             /* 4 */
+      || !addr_is_aligned(block->base, deep->alignment)
+      || !addr_is_aligned(block->limit, deep->alignment)
+      || (deep->prev_limit != NULL
+          && addr_word(deep->prev_limit) >= addr_word(block->base)))
+    return false;
+  deep->prev_limit = block->limit;
+  ++deep->count;
+  deep->size += cbs_block_size(block);
+  return true;
+}
+
+bool cbs_check_deep(CBS cbs)
+{
+  cbs_deep_s deep;
+  if (cbs == NULL || cbs->sig != CBS_SIG)
+    return false;
+  if (!splay_tree_check_deep(&cbs->tree))                  /* 2, 5 */
+    return false;
+  deep.alignment = cbs->land.alignment;
+  deep.prev_limit = NULL;
+  deep.count = 0;
+  deep.size = 0;
+  if (!splay_tree_traverse(&cbs->tree, cbs_deep_visit, &deep))
+    return false;
+  return deep.count == cbs->count && deep.size == cbs->size;  /* 6 */
+}
+
+static bool cbs_land_check(Land land)
+{
+  return cbs_check(cbs_of_land(land));
+}
+
+static Res cbs_land_init(Land land, const void *args)
+{
+  CBS cbs = cbs_of_land(land);
+  const cbs_node_alloc_s *alloc = args;
+  AVER(alloc != NULL);
+  AVER(alloc->alloc != NULL);
+  AVER(alloc->free != NULL);
+  splay_tree_init(&cbs->tree, cbs_compare, cbs_node_key, cbs_update);
+  splay_tree_set_summary_check(&cbs->tree, cbs_summary_check);
+  cbs->alloc = *alloc;
+  cbs->count = 0;
+  cbs->size = 0;
+  cbs->sig = CBS_SIG;
+  AVERT(cbs, cbs);
+  return MPS_RES_OK;
+}
+
+static CBSBlock cbs_block_alloc(CBS cbs)
+{
+  return cbs->alloc.alloc(cbs->alloc.closure, sizeof(cbs_block_s));
+}
+
+static void cbs_block_free(CBS cbs, CBSBlock block)
+{
+  cbs->alloc.free(cbs->alloc.closure, block, sizeof(cbs_block_s));
+}
+
+static void cbs_land_finish(Land land)
+{
+  CBS cbs = cbs_of_land(land);
+  SplayNode node;
+  AVERT(cbs, cbs);
+  cbs->sig = SIG_INVALID;
+  /* Empty the tree from its first node, so that each delete is cheap and
+   * nothing is read from a freed node. */
+  while ((node = splay_tree_first(&cbs->tree)) != NULL) {
+    splay_tree_delete(&cbs->tree, node);
+    cbs_block_free(cbs, cbs_block_of_node(node));
+  }
+  splay_tree_finish(&cbs->tree);
+  cbs->count = 0;
+  cbs->size = 0;
+}
+
+static Size cbs_land_size(Land land)
+{
+  CBS cbs = cbs_of_land(land);
+  AVERT(cbs, cbs);
+  return cbs->size;
+}
+
+static Res cbs_land_insert(Range range_return, Land land, Range range)
+{
+  CBS cbs = cbs_of_land(land);
+  Addr base = range_base(range), limit = range_limit(range);
+  SplayNode left_node, right_node;
+  CBSBlock left = NULL, right = NULL;
+  bool join_left, join_right, overlaps;
+  AVERT(cbs, cbs);
+
+  /* False if base is inside a block; otherwise the blocks either side. */
+  overlaps = !splay_tree_neighbours(&cbs->tree, &left_node, &right_node,
+                                    &base);
+  if (!overlaps) {
+    left = left_node == NULL ? NULL : cbs_block_of_node(left_node);
+    right = right_node == NULL ? NULL : cbs_block_of_node(right_node);
+    overlaps = right != NULL && addr_word(right->base) < addr_word(limit);
+  }
+  AVER(!overlaps);
+  if (overlaps)
+    return MPS_RES_FAIL;
+
+  join_left = left != NULL && left->limit == base;
+  join_right = right != NULL && right->base == limit;
+  if (join_left && join_right) {
+    Addr right_limit = right->limit;
+    splay_tree_delete(&cbs->tree, &right->node);
+    cbs_block_free(cbs, right);
+    left->limit = right_limit;
+    splay_node_refresh(&cbs->tree, &left->node);
+    range_init(range_return, left->base, left->limit);
+    --cbs->count;
+  } else if (join_left) {
+    left->limit = limit;
+    splay_node_refresh(&cbs->tree, &left->node);
+    range_init(range_return, left->base, left->limit);
+  } else if (join_right) {
+    right->base = base;  /* the key moves, the order does not (see top) */
+    splay_node_refresh(&cbs->tree, &right->node);
+    range_init(range_return, right->base, right->limit);
+  } else {
+    CBSBlock block = cbs_block_alloc(cbs);
+    bool inserted;
+    if (block == NULL)
+      return MPS_RES_MEMORY;
+    splay_node_init(&block->node);
+    block->base = base;
+    block->limit = limit;
+    block->max_size = addr_offset(base, limit);
+    inserted = splay_tree_insert(&cbs->tree, &block->node);
+    AVER(inserted);
+    UNUSED(inserted);
+    range_init(range_return, base, limit);
+    ++cbs->count;
+  }
+  cbs->size += addr_offset(base, limit);
+  return MPS_RES_OK;
+}
+
+/* Remove `range` from `block`, which contains it.  `spare` is a fresh
+ * descriptor for the upper fragment if there are fragments on both
+ * sides, and is otherwise NULL. */
+static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare)
+{
+  Addr base = range_base(range), limit = range_limit(range);
+  Addr block_limit = block->limit;
+  bool has_left = base != block->base, has_right = limit != block_limit;
+
+  AVER_CRITICAL(addr_word(block->base) <= addr_word(base));
+  AVER_CRITICAL(addr_word(limit) <= addr_word(block_limit));
+  AVER_CRITICAL((spare != NULL) == (has_left && has_right));
+  if (has_left && has_right) {
+    bool inserted;
+    block->limit = base;
+    splay_node_refresh(&cbs->tree, &block->node);
+    splay_node_init(&spare->node);
+    spare->base = limit;
+    spare->limit = block_limit;
+    spare->max_size = addr_offset(limit, block_limit);
+    inserted = splay_tree_insert(&cbs->tree, &spare->node);
+    AVER(inserted);
+    UNUSED(inserted);
+    ++cbs->count;
+  } else if (has_left) {
+    block->limit = base;
+    splay_node_refresh(&cbs->tree, &block->node);
+  } else if (has_right) {
+    block->base = limit;  /* the key moves, the order does not (see top) */
+    splay_node_refresh(&cbs->tree, &block->node);
+  } else {
+    splay_tree_delete(&cbs->tree, &block->node);
+    cbs_block_free(cbs, block);
+    --cbs->count;
+  }
+  cbs->size -= addr_offset(base, limit);
+}
+
+static Res cbs_land_delete(Range range_return, Land land, Range range)
+{
+  CBS cbs = cbs_of_land(land);
+  Addr base = range_base(range);
+  SplayNode node;
+  CBSBlock block, spare = NULL;
+  AVERT(cbs, cbs);
+
+  if (!splay_tree_find(&cbs->tree, &node, &base))
+    return MPS_RES_FAIL;
+  block = cbs_block_of_node(node);
+  if (addr_word(range_limit(range)) > addr_word(block->limit))
+    return MPS_RES_FAIL;
+  range_init(range_return, block->base, block->limit);
+  if (base != block->base && range_limit(range) != block->limit) {
+    spare = cbs_block_alloc(cbs);
+    if (spare == NULL)
+      return MPS_RES_MEMORY;
+  }
+  cbs_remove(cbs, block, range, spare);
+  return MPS_RES_OK;
+}
+
+typedef struct cbs_iterate_s {
+  Land land;
+  LandVisitor visitor;
+  void *closure;
+} cbs_iterate_s;
+
+/* The land's visitor sees a copy of the block's range and cannot reach
+ * the tree (the land is busy), as splay_tree_traverse requires. */
+static bool cbs_iterate_visit(SplayTree tree, SplayNode node, void *closure)
+{
+  cbs_iterate_s *it = closure;
+  CBSBlock block = cbs_block_of_node(node);
+  range_s range;
+  UNUSED(tree);
+  range_init(&range, block->base, block->limit);
+  return it->visitor(it->land, &range, it->closure);
+}
+
+static bool cbs_land_iterate(Land land, LandVisitor visitor, void *closure)
+{
+  CBS cbs = cbs_of_land(land);
+  cbs_iterate_s it;
+  AVERT(cbs, cbs);
+  it.land = land;
+  it.visitor = visitor;
+  it.closure = closure;
+  return splay_tree_traverse(&cbs->tree, cbs_iterate_visit, &it);
+}
+
+static bool cbs_land_iterate_and_delete(Land land, LandDeleteVisitor visitor,
+                                        void *closure)
+{
+  CBS cbs = cbs_of_land(land);
+  SplayNode node;
+  AVERT(cbs, cbs);
+  node = splay_tree_first(&cbs->tree);
+  while (node != NULL) {
+    CBSBlock block = cbs_block_of_node(node);
+    Addr key = block->base;  /* outlives the block if it is freed */
+    bool delete = false, more;
+    range_s range;
+    range_init(&range, block->base, block->limit);
+    more = visitor(&delete, land, &range, closure);
+    if (delete)
+      cbs_remove(cbs, block, &range, NULL);
+    if (!more)
+      return false;
+    node = splay_tree_next(&cbs->tree, &key);
+  }
+  return true;
+}
+
+/* Tests for the fit searches; the closure points to the wanted size. */
+static bool cbs_test_node(SplayTree tree, SplayNode node, void *closure)
+{
+  UNUSED(tree);
+  return cbs_block_size(cbs_block_of_node(node)) >= *(Size *)closure;
+}
+
+static bool cbs_test_tree(SplayTree tree, SplayNode node, void *closure)
+{
+  UNUSED(tree);
+  return cbs_block_of_node(node)->max_size >= *(Size *)closure;
+}
+
+/* Finish a find: report `node` and delete the part find_delete selects.
+ * That part is an end or the whole of the block, so no spare is needed. */
+static void cbs_found(Range range_return, Range old_range_return, CBS cbs,
+                      SplayNode node, Size size, LandFindDelete find_delete)
+{
+  CBSBlock block = cbs_block_of_node(node);
+  range_init(old_range_return, block->base, block->limit);
+  land_find_part(range_return, old_range_return, size, find_delete);
+  if (find_delete != LAND_FIND_DELETE_NONE)
+    cbs_remove(cbs, block, range_return, NULL);
+}
+
+static bool cbs_land_find_first(Range range_return, Range old_range_return,
+                                Land land, Size size,
+                                LandFindDelete find_delete)
+{
+  CBS cbs = cbs_of_land(land);
+  SplayNode node;
+  AVERT(cbs, cbs);
+  if (!splay_tree_find_first(&cbs->tree, &node, cbs_test_node,
+                             cbs_test_tree, &size))
+    return false;
+  cbs_found(range_return, old_range_return, cbs, node, size, find_delete);
+  return true;
+}
+
+static bool cbs_land_find_last(Range range_return, Range old_range_return,
+                               Land land, Size size,
+                               LandFindDelete find_delete)
+{
+  CBS cbs = cbs_of_land(land);
+  SplayNode node;
+  AVERT(cbs, cbs);
+  if (!splay_tree_find_last(&cbs->tree, &node, cbs_test_node,
+                            cbs_test_tree, &size))
+    return false;
+  cbs_found(range_return, old_range_return, cbs, node, size, find_delete);
+  return true;
+}
+
+/* The root's summary is the largest size; the first block of that size
+ * is the lowest of the largest, as land.h promises. */
+static bool cbs_land_find_largest(Range range_return, Range old_range_return,
+                                  Land land, Size size,
+                                  LandFindDelete find_delete)
+{
+  CBS cbs = cbs_of_land(land);
+  SplayNode root, node;
+  Size largest;
+  bool found;
+  AVERT(cbs, cbs);
+  root = splay_tree_root(&cbs->tree);
+  if (root == NULL)
+    return false;
+  largest = cbs_block_of_node(root)->max_size;
+  if (largest < size)
+    return false;
+  found = splay_tree_find_first(&cbs->tree, &node, cbs_test_node,
+                                cbs_test_tree, &largest);
+  AVER(found);
+  if (!found)
+    return false;
+  if (find_delete != LAND_FIND_DELETE_NONE)
+    find_delete = LAND_FIND_DELETE_ENTIRE;
+  cbs_found(range_return, old_range_return, cbs, node, largest,
+            find_delete);
+  return true;
+}
+
+static const land_class_s cbs_class_struct = {
+  LAND_CLASS_SIG,
+  "CBS",
+  cbs_land_init,
+  cbs_land_finish,
+  cbs_land_size,
+  cbs_land_insert,
+  cbs_land_delete,
+  cbs_land_iterate,
+  cbs_land_iterate_and_delete,
+  cbs_land_find_first,
+  cbs_land_find_last,
+  cbs_land_find_largest,
+  cbs_land_check,
+};
+
+LandClass cbs_class(void)
+{
+  return &cbs_class_struct;
+}
+
+Res cbs_init(CBS cbs, Align alignment, const cbs_node_alloc_s *alloc)
+{
+  AVER(cbs != NULL);
+  return land_init(&cbs->land, cbs_class(), alignment, alloc);
+}
+
+void cbs_finish(CBS cbs)
+{
+  AVERT(cbs, cbs);
+  land_finish(&cbs->land);
+}
+
+Land cbs_land(CBS cbs)
+{
+  AVERT(cbs, cbs);
+  return &cbs->land;
+}

@@ -1,0 +1,266 @@
+/* test_cbs.c: unit tests of the coalescing block structure
+ * (src/data/cbs.h): node allocation and its failure, summaries, and
+ * behaviour the generic land scenarios (test_land.c) do not reach. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/data/cbs.h"
+
+/* A malloc-backed node allocator that counts live nodes and can be told
+ * to fail. */
+typedef struct nodes_s {
+  int live;
+  int allocs;
+  bool fail;
+} nodes_s;
+
+static void *nodes_alloc(void *closure, size_t size)
+{
+  nodes_s *n = closure;
+  cr_assert_eq(size, cbs_node_size);
+  if (n->fail)
+    return NULL;
+  ++n->live;
+  ++n->allocs;
+  return malloc(size);
+}
+
+static void nodes_free(void *closure, void *p, size_t size)
+{
+  nodes_s *n = closure;
+  cr_assert_eq(size, cbs_node_size);
+  --n->live;
+  free(p);
+}
+
+static nodes_s nodes;
+static cbs_s cbs;
+static Land land;
+
+#define BASE ((Word)1 << 20)
+
+static Addr at(Word offset)
+{
+  return addr_of_word(BASE + offset);
+}
+
+static void setup(void)
+{
+  cbs_node_alloc_s alloc = {nodes_alloc, nodes_free, &nodes};
+  nodes.live = 0;
+  nodes.allocs = 0;
+  nodes.fail = false;
+  cr_assert_eq(cbs_init(&cbs, 16, &alloc), MPS_RES_OK);
+  land = cbs_land(&cbs);
+}
+
+static void teardown(void)
+{
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes.live, 0, "cbs_finish leaked %d nodes", nodes.live);
+}
+
+static void abort_on_failure(const char *file, unsigned line,
+                             const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  abort();
+}
+
+static Res insert(Word base, Word limit, range_s *got)
+{
+  range_s r;
+  range_init(&r, at(base), at(limit));
+  return land_insert(got, land, &r);
+}
+
+static Res delete(Word base, Word limit, range_s *got)
+{
+  range_s r;
+  range_init(&r, at(base), at(limit));
+  return land_delete(got, land, &r);
+}
+
+TestSuite(cbs, .init = setup, .fini = teardown);
+
+Test(cbs, one_node_per_isolated_block)
+{
+  range_s got;
+  cr_assert_eq(insert(0, 64, &got), MPS_RES_OK);
+  cr_assert_eq(insert(128, 192, &got), MPS_RES_OK);
+  cr_assert_eq(nodes.live, 2);
+  cr_assert_eq(insert(64, 128, &got), MPS_RES_OK);   /* joins both */
+  cr_assert_eq(nodes.live, 1, "coalescing frees the absorbed node");
+  cr_assert_eq(range_base(&got), at(0));
+  cr_assert_eq(range_limit(&got), at(192));
+  cr_assert_eq(cbs.count, 1);
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+Test(cbs, insert_without_memory_changes_nothing)
+{
+  range_s got;
+  cr_assert_eq(insert(0, 64, &got), MPS_RES_OK);
+  nodes.fail = true;
+  cr_assert_eq(insert(256, 320, &got), MPS_RES_MEMORY);
+  cr_assert_eq(land_size(land), 64);
+  cr_assert_eq(cbs.count, 1);
+  /* Coalescing needs no node, so it still works. */
+  cr_assert_eq(insert(64, 128, &got), MPS_RES_OK);
+  cr_assert_eq(range_limit(&got), at(128));
+  cr_assert_eq(land_size(land), 128);
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+Test(cbs, delete_from_middle_without_memory_changes_nothing)
+{
+  range_s got;
+  cr_assert_eq(insert(0, 1024, &got), MPS_RES_OK);
+  nodes.fail = true;
+  cr_assert_eq(delete(256, 512, &got), MPS_RES_MEMORY);
+  /* The block is still reported, so the caller can fall back. */
+  cr_assert_eq(range_base(&got), at(0));
+  cr_assert_eq(range_limit(&got), at(1024));
+  cr_assert_eq(land_size(land), 1024);
+  /* Deleting from either end, or the whole block, needs no node. */
+  cr_assert_eq(delete(0, 128, &got), MPS_RES_OK);
+  cr_assert_eq(delete(896, 1024, &got), MPS_RES_OK);
+  cr_assert_eq(land_size(land), 768);
+  cr_assert_eq(delete(128, 896, &got), MPS_RES_OK);
+  cr_assert_eq(land_size(land), 0);
+  cr_assert_eq(nodes.live, 0);
+  nodes.fail = false;
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+Test(cbs, delete_splits_with_new_node)
+{
+  range_s got;
+  cr_assert_eq(insert(0, 1024, &got), MPS_RES_OK);
+  cr_assert_eq(delete(256, 512, &got), MPS_RES_OK);
+  cr_assert_eq(nodes.live, 2);
+  cr_assert_eq(cbs.count, 2);
+  cr_assert_eq(delete(512, 1024, &got), MPS_RES_OK);
+  cr_assert_eq(range_base(&got), at(512));
+  cr_assert_eq(nodes.live, 1);
+  cr_assert_eq(delete(304, 400, &got), MPS_RES_FAIL);
+  cr_assert_eq(delete(0, 272, &got), MPS_RES_FAIL);
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+Test(cbs, find_with_memory_failure_still_deletes)
+{
+  range_s r, old;
+  cr_assert_eq(insert(0, 64, &r), MPS_RES_OK);
+  cr_assert_eq(insert(128, 512, &r), MPS_RES_OK);
+  nodes.fail = true;
+  cr_assert(land_find_first(&r, &old, land, 128, LAND_FIND_DELETE_LOW));
+  cr_assert_eq(range_base(&r), at(128));
+  cr_assert(land_find_last(&r, &old, land, 64, LAND_FIND_DELETE_HIGH));
+  cr_assert_eq(range_limit(&r), at(512));
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_ENTIRE));
+  cr_assert_eq(range_base(&r), at(256));
+  cr_assert_eq(range_limit(&r), at(448));
+  cr_assert_eq(land_size(land), 64);
+  nodes.fail = false;
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+/* Many blocks of varied sizes: every find agrees with a linear scan, and
+ * the summaries stay correct as the tree is splayed around. */
+Test(cbs, finds_match_linear_scan)
+{
+  enum { N = 200 };
+  static Word sizes[N];
+  range_s r, old;
+  unsigned seed = 12345;
+  Word base = 0;
+  int i, trial;
+  for (i = 0; i < N; ++i) {
+    seed = seed * 1103515245u + 12345u;
+    sizes[i] = 16 * (1 + (seed >> 16) % 64);
+    cr_assert_eq(insert(base, base + sizes[i], &r), MPS_RES_OK);
+    base += sizes[i] + 16;
+  }
+  cr_assert_eq(cbs.count, N);
+  for (trial = 0; trial < 70; ++trial) {
+    Word want = 16 * (Word)(1 + trial);
+    Word first = 0, last = 0, largest = 0, largest_at = 0, off = 0;
+    bool any = false;
+    for (i = 0; i < N; ++i) {
+      if (sizes[i] >= want) {
+        if (!any)
+          first = off;
+        last = off;
+        any = true;
+      }
+      if (sizes[i] > largest) {
+        largest = sizes[i];
+        largest_at = off;
+      }
+      off += sizes[i] + 16;
+    }
+    cr_assert_eq(land_find_first(&r, &old, land, want, LAND_FIND_DELETE_NONE), any);
+    if (any)
+      cr_assert_eq(range_base(&r), at(first));
+    cr_assert_eq(land_find_last(&r, &old, land, want, LAND_FIND_DELETE_NONE), any);
+    if (any)
+      cr_assert_eq(range_base(&r), at(last));
+    cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+    cr_assert_eq(range_base(&r), at(largest_at));
+    cr_assert(cbs_check_deep(&cbs));
+  }
+}
+
+static bool delete_odd(bool *delete_return, Land l, Range r, void *closure)
+{
+  int *i = closure;
+  (void)l;
+  (void)r;
+  *delete_return = (*i)++ % 2 == 1;
+  return true;
+}
+
+Test(cbs, iterate_and_delete_frees_nodes)
+{
+  range_s r;
+  int i = 0;
+  Word b;
+  for (b = 0; b < 64 * 32; b += 64)
+    cr_assert_eq(insert(b, b + 32, &r), MPS_RES_OK);
+  cr_assert_eq(nodes.live, 32);
+  cr_assert(land_iterate_and_delete(land, delete_odd, &i));
+  cr_assert_eq(i, 32);
+  cr_assert_eq(nodes.live, 16);
+  cr_assert_eq(land_size(land), 16 * 32);
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+Test(cbs, overlapping_insert_is_caught, .signal = SIGABRT)
+{
+  range_s got;
+  cr_assert_eq(insert(0, 64, &got), MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)insert(32, 128, &got);
+}
+
+Test(cbs, insert_over_later_block_is_caught, .signal = SIGABRT)
+{
+  range_s got;
+  cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)insert(0, 512, &got);
+}
+
+Test(cbs, missing_allocator_is_caught, .signal = SIGABRT)
+{
+  cbs_s other;
+  cbs_node_alloc_s none = {NULL, NULL, NULL};
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)cbs_init(&other, 16, &none);
+}
