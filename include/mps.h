@@ -130,6 +130,12 @@ extern const struct mps_key_s _mps_key_ALIGN;
 extern const struct mps_key_s _mps_key_AMS_SUPPORT_AMBIGUOUS;
 #define MPS_KEY_AMS_SUPPORT_AMBIGUOUS (&_mps_key_AMS_SUPPORT_AMBIGUOUS)
 #define MPS_KEY_AMS_SUPPORT_AMBIGUOUS_FIELD b
+extern const struct mps_key_s _mps_key_ARENA_CONTRACTED;
+#define MPS_KEY_ARENA_CONTRACTED (&_mps_key_ARENA_CONTRACTED)
+#define MPS_KEY_ARENA_CONTRACTED_FIELD fun
+extern const struct mps_key_s _mps_key_ARENA_EXTENDED;
+#define MPS_KEY_ARENA_EXTENDED (&_mps_key_ARENA_EXTENDED)
+#define MPS_KEY_ARENA_EXTENDED_FIELD fun
 extern const struct mps_key_s _mps_key_ARENA_CL_BASE;
 #define MPS_KEY_ARENA_CL_BASE (&_mps_key_ARENA_CL_BASE)
 #define MPS_KEY_ARENA_CL_BASE_FIELD addr
@@ -266,6 +272,33 @@ extern void _mps_args_overflow(const char *file, unsigned line);
 #define MPS_ARGS_END(args) \
   (void)_mps_n_##args;     \
   } while (0)
+
+/* Arenas (topic/arena.rst).  The classes are in mpsavm.h and mpsacl.h. */
+extern mps_res_t mps_arena_create_k(mps_arena_t *arena_o, mps_arena_class_t arena_class,
+                                    mps_arg_s args[]);
+extern void mps_arena_destroy(mps_arena_t arena);
+extern mps_res_t mps_arena_extend(mps_arena_t arena, mps_addr_t base, size_t size);
+
+extern size_t mps_arena_commit_limit(mps_arena_t arena);
+extern mps_res_t mps_arena_commit_limit_set(mps_arena_t arena, size_t limit);
+extern size_t mps_arena_committed(mps_arena_t arena);
+extern size_t mps_arena_reserved(mps_arena_t arena);
+extern double mps_arena_spare(mps_arena_t arena);
+extern void mps_arena_spare_set(mps_arena_t arena, double spare);
+extern size_t mps_arena_spare_committed(mps_arena_t arena);
+extern double mps_arena_pause_time(mps_arena_t arena);
+extern void mps_arena_pause_time_set(mps_arena_t arena, double pause_time);
+
+extern void mps_arena_clamp(mps_arena_t arena);
+extern void mps_arena_park(mps_arena_t arena);
+extern void mps_arena_release(mps_arena_t arena);
+extern void mps_arena_postmortem(mps_arena_t arena);
+extern void mps_arena_collect(mps_arena_t arena);
+extern mps_res_t mps_arena_start_collect(mps_arena_t arena);
+extern mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier);
+extern mps_bool_t mps_arena_busy(mps_arena_t arena);
+extern mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr);
+extern mps_word_t mps_collections(mps_arena_t arena);
 
 #ifdef __cplusplus
 }

@@ -61,6 +61,7 @@
 #include "data/land.c"
 #include "data/freelist.c"
 #include "data/cbs.c"
+#include "data/failover.c"
 
 /* Threads and locks */
 #if defined(CONFIG_THREAD_SINGLE)
@@ -75,3 +76,9 @@
 /* Protection and the shield */
 #include "protect/prot_none.c"
 #include "protect/shield.c"
+
+/* Arena: chunks, the generic arena and its classes */
+#include "arena/chunk.c"
+#include "arena/arena.c"
+#include "arena/arena_vm.c"
+#include "arena/arena_client.c"

@@ -1,0 +1,735 @@
+/* arena.c: the generic arena (see arena.h, design/arena.txt,
+ * manual/topic/arena.rst).
+ *
+ * Invariants (arena_check):
+ *   1. grain_size is a power of two and 1 << grain_shift;
+ *   2. spare_committed <= committed <= commit_limit;
+ *   3. 0 <= spare <= 1 and pause_time >= 0;
+ *   4. the primary chunk is in the chunk ring and holds the arena;
+ *   5. an arena whose class keeps no spare memory has none.
+ * Deep check: committed and spare_committed agree with the chunks' tables
+ * (arena_books_agree), and the chunks are in address order, disjoint.
+ *
+ * Allocation is first fit over the chunks' alloc_tables, a word at a time
+ * (bt_find_short_res_range).  The grains found are claimed in the table
+ * before anything is committed, so that giving up spare memory to stay
+ * under the commit limit cannot take them; if committing fails the claim
+ * is undone and nothing has changed.
+ */
+#include <float.h>
+#include <stdint.h>
+
+#include "../../include/mps.h"
+#include "../base/args.h"
+#include "chunk.h"
+
+#define ARENA_DEFAULT_SPARE 0.75
+#define ARENA_DEFAULT_PAUSE_TIME 0.1
+
+bool arena_class_check(ArenaClass klass)
+{
+  CHECKS(ARENA_CLASS_SIG, klass);
+  CHECKL(klass->name != NULL);
+  CHECKL(klass->create != NULL && klass->grow != NULL && klass->extend != NULL);
+  CHECKL(klass->map != NULL && klass->unmap != NULL && klass->chunk_release != NULL);
+  return true;
+}
+
+#if CHECK_LEVEL >= 2
+/* The books (committed, spare_committed) against the chunk tables. */
+static bool arena_books_agree(Arena arena)
+{
+  Ring node, next;
+  Size mapped = 0, spare = 0;
+  Addr prev_limit = addr_of_word(0);
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    Count unmapped = bt_count_res_range(chunk->mapped_table, 0, chunk->pages);
+    Count unowned = bt_count_res_range(chunk->alloc_table, 0, chunk->pages);
+    if (addr_word(chunk->base) < addr_word(prev_limit))
+      return false;
+    prev_limit = chunk->limit;
+    mapped += chunk_pages_size(chunk, chunk->pages - unmapped);
+    /* Unowned grains are committed or not; owned ones always are. */
+    spare += chunk_pages_size(chunk, unowned - unmapped);
+  }
+  return mapped == arena->committed && spare == arena->spare_committed;
+}
+#endif
+
+bool arena_check(Arena arena)
+{
+  CHECKS(ARENA_SIG, arena);
+  CHECKD(arena_class, arena->klass);
+  CHECKL(size_is_p2(arena->grain_size));                                     /* 1 */
+  CHECKL(arena->grain_size == (Size)1 << arena->grain_shift);
+  CHECKL(arena->spare_committed <= arena->committed);                        /* 2 */
+  CHECKL(arena->committed <= arena->commit_limit);
+  CHECKL(arena->spare >= 0.0 && arena->spare <= 1.0);                        /* 3 */
+  CHECKL(arena->pause_time >= 0.0);
+  CHECKL(arena->primary != NULL);                                            /* 4 */
+  CHECKL(chunk_contains(arena->primary, addr_of_ptr(arena)));
+  CHECKL(arena->klass->keeps_spare || arena->spare_committed == 0);          /* 5 */
+  CHECKL(arena->state <= ARENA_POSTMORTEM);
+#if CHECK_LEVEL >= 2
+  CHECKL(arena_books_agree(arena));
+#endif
+  return true;
+}
+
+void arena_enter(Arena arena)
+{
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  lock_claim(arena->lock);
+  AVERT(arena, arena);
+}
+
+void arena_leave(Arena arena)
+{
+  AVERT(arena, arena);
+  lock_release(arena->lock);
+}
+
+Size arena_header_size(void)
+{
+  return size_align_up(sizeof(mps_arena_s), sizeof(Word)) + lock_size();
+}
+
+static Chunk arena_chunk_of_addr(Arena arena, Addr addr)
+{
+  Ring node, next;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (chunk_contains(chunk, addr))
+      return chunk;
+  }
+  return NULL;
+}
+
+void arena_chunk_attach(Arena arena, Chunk chunk)
+{
+  Ring node, next;
+  AVERT(chunk, chunk);
+  AVER(chunk->arena == NULL);
+  /* Keep the ring in address order (arena_books_agree relies on it). */
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk other = PARENT(chunk_s, arena_ring, node);
+    AVER(addr_word(chunk->limit) <= addr_word(other->base)
+         || addr_word(other->limit) <= addr_word(chunk->base));
+    if (addr_word(chunk->base) < addr_word(other->base))
+      break;
+  }
+  ring_append(node, &chunk->arena_ring);   /* before `node`: see ring.h */
+  chunk->arena = arena;
+  arena->reserved += chunk->vm.sig == VM_SIG ? vm_reserved(&chunk->vm)
+                                             : addr_offset(chunk->base, chunk->limit);
+  arena->committed += chunk_pages_size(chunk, chunk->alloc_base);
+  if (arena->extended != NULL && arena->sig == ARENA_SIG)
+    arena->extended((mps_arena_t)arena, addr_ptr(chunk->base),
+                    addr_offset(chunk->base, chunk->limit));
+}
+
+void arena_chunk_detach(Arena arena, Chunk chunk)
+{
+  Count unmapped;
+  AVERT(chunk, chunk);
+  AVER(chunk->arena == arena);
+  /* Only the header may still be owned: every pool is gone. */
+  AVER(bt_is_res_range(chunk->alloc_table, chunk->alloc_base, chunk->pages)
+       || chunk->alloc_base == chunk->pages);
+  unmapped = bt_count_res_range(chunk->mapped_table, 0, chunk->pages);
+  arena->spare_committed -= chunk_pages_size(chunk, chunk->pages - unmapped - chunk->alloc_base);
+  arena->committed -= chunk_pages_size(chunk, chunk->pages - unmapped);
+  arena->reserved -= chunk->vm.sig == VM_SIG ? vm_reserved(&chunk->vm)
+                                             : addr_offset(chunk->base, chunk->limit);
+  if (arena->contracted != NULL)
+    arena->contracted((mps_arena_t)arena, addr_ptr(chunk->base),
+                      addr_offset(chunk->base, chunk->limit));
+  ring_remove(&chunk->arena_ring);
+  chunk->arena = NULL;
+}
+
+Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
+{
+  Res res;
+  AVERT(arena_class, klass);
+  AVERT(chunk, primary);
+  AVER(size_is_p2(grain_size));
+  AVER(chunk_contains(primary, addr_of_ptr(arena)));
+
+  arena->klass = klass;
+  arena->lock = (Lock)(void *)((Byte *)arena + size_align_up(sizeof(mps_arena_s), sizeof(Word)));
+  res = lock_init(arena->lock);
+  if (res != MPS_RES_OK)
+    return res;
+  arena->grain_size = grain_size;
+  arena->grain_shift = 0;
+  while (((Size)1 << arena->grain_shift) < grain_size)
+    ++arena->grain_shift;
+  arena->reserved = 0;
+  arena->committed = 0;
+  arena->commit_limit = SIZE_MAX;
+  arena->spare_committed = 0;
+  arena->spare = ARENA_DEFAULT_SPARE;
+  arena->pause_time = ARENA_DEFAULT_PAUSE_TIME;
+  arena->extend_by = addr_offset(primary->base, primary->limit);
+  ring_init(&arena->chunk_ring);
+  ring_init(&arena->pool_ring);
+  arena->pool_serial = 0;
+  arena->control_size = 0;
+  arena->state = ARENA_UNCLAMPED;
+  arena->collections = 0;
+  arena->extended = NULL;
+  arena->contracted = NULL;
+  res = freelist_init(&arena->control, ARENA_CONTROL_ALIGN);
+  if (res != MPS_RES_OK) {
+    lock_finish(arena->lock);
+    return res;
+  }
+  arena->primary = primary;
+  arena_chunk_attach(arena, primary);
+  arena->sig = ARENA_SIG;
+  return MPS_RES_OK;
+}
+
+/* Find `pages` free grains, first fit over the chunks in address order. */
+static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
+                            Arena arena, Count pages)
+{
+  Ring node, next;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (chunk->pages - chunk->alloc_base < pages)
+      continue;
+    if (bt_find_short_res_range(base_o, limit_o, chunk->alloc_table,
+                                chunk->alloc_base, chunk->pages, pages)) {
+      *chunk_o = chunk;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Decommit committed grains that no one owns in [base, limit) of a
+ * chunk, up to `want` bytes; returns the bytes given up. */
+static Size arena_chunk_trim(Arena arena, Chunk chunk, Index base, Index limit, Size want)
+{
+  Size done = 0;
+  Index i = base;
+  while (done < want && i < limit) {
+    Index fb, fl, j;
+    if (!bt_find_long_res_range(&fb, &fl, chunk->alloc_table, i, limit, 1))
+      break;
+    /* Within the free run, unmap each committed stretch. */
+    j = fb;
+    while (j < fl && done < want) {
+      Index mb;
+      while (j < fl && !bt_get(chunk->mapped_table, j))
+        ++j;
+      mb = j;
+      while (j < fl && bt_get(chunk->mapped_table, j)
+             && done + chunk_pages_size(chunk, j - mb) < want)
+        ++j;
+      if (j > mb) {
+        Size size = chunk_pages_size(chunk, j - mb);
+        arena->klass->unmap(chunk, mb, j);
+        bt_res_range(chunk->mapped_table, mb, j);
+        arena->committed -= size;
+        arena->spare_committed -= size;
+        done += size;
+      }
+    }
+    i = fl;
+  }
+  return done;
+}
+
+void arena_spare_trim(Arena arena, Size target)
+{
+  Ring node, next;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (arena->spare_committed <= target)
+      break;
+    (void)arena_chunk_trim(arena, chunk, chunk->alloc_base, chunk->pages,
+                           arena->spare_committed - target);
+  }
+}
+
+/* Keep spare memory within the spare fraction of committed memory. */
+static void arena_spare_enforce(Arena arena)
+{
+  Size target = 0;
+  if (arena->klass->keeps_spare)
+    target = (Size)(arena->spare * (double)arena->committed);
+  if (arena->spare_committed > target)
+    arena_spare_trim(arena, target);
+}
+
+/* Commit the uncommitted grains of [base, limit).  The mapped_table is
+ * updated only once everything has succeeded, so that on failure the
+ * stretches mapped so far can be found again and unmapped. */
+static Res arena_commit_range(Arena arena, Chunk chunk, Index base, Index limit)
+{
+  Index i = base, fb, fl;
+  Res res = MPS_RES_OK;
+  while (i < limit && bt_find_long_res_range(&fb, &fl, chunk->mapped_table, i, limit, 1)) {
+    res = arena->klass->map(chunk, fb, fl);
+    if (res != MPS_RES_OK)
+      break;
+    i = fl;
+  }
+  if (res != MPS_RES_OK) {
+    Index stop = fb;   /* the stretch that failed: everything before it was mapped */
+    i = base;
+    while (i < stop && bt_find_long_res_range(&fb, &fl, chunk->mapped_table, i, stop, 1)) {
+      arena->klass->unmap(chunk, fb, fl);
+      i = fl;
+    }
+    return res;
+  }
+  bt_set_range(chunk->mapped_table, base, limit);
+  return MPS_RES_OK;
+}
+
+Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
+{
+  Chunk chunk;
+  Index base, limit, i;
+  Count pages, unmapped;
+  Size need;
+  Res res;
+
+  AVER(base_o != NULL);
+  AVERT(arena, arena);
+  AVER(size > 0);
+  AVER(size_is_aligned(size, arena->grain_size));
+
+  pages = size >> arena->grain_shift;
+  if (!arena_find_free(&chunk, &base, &limit, arena, pages)) {
+    res = arena->klass->grow(arena, size);
+    if (res != MPS_RES_OK)
+      return res;
+    if (!arena_find_free(&chunk, &base, &limit, arena, pages))
+      return MPS_RES_RESOURCE;
+  }
+
+  /* Claim the grains first so that trimming spare memory leaves them be. */
+  unmapped = bt_count_res_range(chunk->mapped_table, base, limit);
+  need = chunk_pages_size(chunk, unmapped);
+  bt_set_range(chunk->alloc_table, base, limit);
+  arena->spare_committed -= size - need;
+
+  if (need > 0) {
+    if (need > arena->commit_limit - arena->committed) {
+      Size over = need - (arena->commit_limit - arena->committed);
+      if (over <= arena->spare_committed)
+        arena_spare_trim(arena, arena->spare_committed - over);
+      if (need > arena->commit_limit - arena->committed) {
+        res = MPS_RES_COMMIT_LIMIT;
+        goto failCommit;
+      }
+    }
+    res = arena_commit_range(arena, chunk, base, limit);
+    if (res != MPS_RES_OK)
+      goto failCommit;
+    arena->committed += need;
+  }
+
+  for (i = base; i < limit; ++i) {
+    chunk->tracts[i].pool = pool;
+    chunk->tracts[i].p = NULL;
+  }
+  *base_o = chunk_page_base(chunk, base);
+  return MPS_RES_OK;
+
+failCommit:
+  bt_res_range(chunk->alloc_table, base, limit);
+  arena->spare_committed += size - need;
+  return res;
+}
+
+void arena_free(Arena arena, Addr base, Size size, Pool pool)
+{
+  Chunk chunk;
+  Index b, l, i;
+
+  AVERT(arena, arena);
+  AVER(size > 0);
+  AVER(addr_is_aligned(base, arena->grain_size));
+  AVER(size_is_aligned(size, arena->grain_size));
+  chunk = arena_chunk_of_addr(arena, base);
+  AVER(chunk != NULL);
+  b = chunk_index(chunk, base);
+  l = b + (size >> arena->grain_shift);
+  AVER(b >= chunk->alloc_base && l <= chunk->pages);
+  AVER(bt_is_set_range(chunk->alloc_table, b, l));
+  for (i = b; i < l; ++i) {
+    AVER(chunk->tracts[i].pool == pool);
+    chunk->tracts[i].pool = NULL;
+    chunk->tracts[i].p = NULL;
+  }
+  bt_res_range(chunk->alloc_table, b, l);
+  arena->spare_committed += size;
+  arena_spare_enforce(arena);
+}
+
+Pool arena_pool_of_addr(Arena arena, Addr addr)
+{
+  Chunk chunk = arena_chunk_of_addr(arena, addr);
+  Index i;
+  if (chunk == NULL)
+    return NULL;
+  i = chunk_index(chunk, addr);
+  if (!bt_get(chunk->alloc_table, i))
+    return NULL;
+  return chunk->tracts[i].pool;
+}
+
+bool arena_has_addr(Arena arena, Addr addr)
+{
+  return arena_chunk_of_addr(arena, addr) != NULL;
+}
+
+Res arena_control_alloc(void **p_o, Arena arena, Size size)
+{
+  range_s found, block;
+  Land land = freelist_land(&arena->control);
+  Res res;
+
+  AVER(p_o != NULL);
+  AVERT(arena, arena);
+  AVER(size > 0);
+  size = size_align_up(size, ARENA_CONTROL_ALIGN);
+  if (!land_find_first(&found, &block, land, size, LAND_FIND_DELETE_LOW)) {
+    /* Take more grains for control memory and try again. */
+    Size grains = size_align_up(size, arena->grain_size);
+    Addr base;
+    range_s more;
+    res = arena_alloc(&base, arena, grains, NULL);
+    if (res != MPS_RES_OK)
+      return res;
+    range_init_size(&more, base, grains);
+    res = land_insert(&block, land, &more);
+    AVER(res == MPS_RES_OK);   /* a freelist never needs memory */
+    arena->control_size += grains;
+    if (!land_find_first(&found, &block, land, size, LAND_FIND_DELETE_LOW)) {
+      NOTREACHED;
+      return MPS_RES_FAIL;
+    }
+  }
+  *p_o = addr_ptr(range_base(&found));
+  return MPS_RES_OK;
+}
+
+void arena_control_free(Arena arena, void *p, Size size)
+{
+  range_s range, block;
+  Res res;
+  AVERT(arena, arena);
+  AVER(p != NULL);
+  AVER(size > 0);
+  range_init_size(&range, addr_of_ptr(p), size_align_up(size, ARENA_CONTROL_ALIGN));
+  res = land_insert(&block, freelist_land(&arena->control), &range);
+  AVER(res == MPS_RES_OK);
+  UNUSED(res);
+}
+
+/* Give back the control grains when the arena is destroyed: every control
+ * block must have been freed, so each free range is whole grains. */
+static bool arena_control_release_visit(bool *delete_return, Land land, Range range, void *closure)
+{
+  Arena arena = closure;
+  UNUSED(land);
+  AVER(range_is_aligned(range, arena->grain_size));
+  arena_free(arena, range_base(range), range_size(range), NULL);
+  arena->control_size -= range_size(range);
+  *delete_return = true;
+  return true;
+}
+
+/* Public interface */
+
+mps_res_t mps_arena_create_k(mps_arena_t *arena_o, mps_arena_class_t arena_class,
+                             mps_arg_s args[])
+{
+  Arena arena;
+  ArenaClass klass = arena_class;
+  mps_arg_s arg;
+  Size size = 0, grain_size = 0;
+  Res res;
+
+  AVER(arena_o != NULL);
+  AVERT(arena_class, klass);
+  AVERT(args, args);
+
+  if (args_pick(&arg, args, MPS_KEY_ARENA_SIZE))
+    size = arg.val.size;
+  if (args_pick(&arg, args, MPS_KEY_ARENA_GRAIN_SIZE)) {
+    grain_size = arg.val.size;
+    if (!size_is_p2(grain_size))
+      return MPS_RES_PARAM;
+  }
+  res = klass->create(&arena, size, grain_size, args);
+  if (res != MPS_RES_OK)
+    return res;
+
+  if (args_pick(&arg, args, MPS_KEY_SPARE)) {
+    if (!(arg.val.d >= 0.0 && arg.val.d <= 1.0)) {
+      res = MPS_RES_PARAM;
+      goto failArgs;
+    }
+    arena->spare = arg.val.d;
+  }
+  if (args_pick(&arg, args, MPS_KEY_PAUSE_TIME)) {
+    if (!(arg.val.d >= 0.0)) {
+      res = MPS_RES_PARAM;
+      goto failArgs;
+    }
+    arena->pause_time = arg.val.d;
+  }
+  if (args_pick(&arg, args, MPS_KEY_COMMIT_LIMIT)) {
+    if (arg.val.size < arena->committed) {
+      res = MPS_RES_COMMIT_LIMIT;
+      goto failArgs;
+    }
+    arena->commit_limit = arg.val.size;
+  }
+  if (args_pick(&arg, args, MPS_KEY_ARENA_EXTENDED))
+    arena->extended = (void (*)(mps_arena_t, void *, size_t))arg.val.fun;
+  if (args_pick(&arg, args, MPS_KEY_ARENA_CONTRACTED))
+    arena->contracted = (void (*)(mps_arena_t, void *, size_t))arg.val.fun;
+  /* Creation counts as the first extension (topic/arena.rst). */
+  if (arena->extended != NULL)
+    arena->extended((mps_arena_t)arena, addr_ptr(arena->primary->base),
+                    addr_offset(arena->primary->base, arena->primary->limit));
+  AVERT(arena, arena);
+  *arena_o = (mps_arena_t)arena;
+  return MPS_RES_OK;
+
+failArgs:
+  arena->contracted = NULL;
+  mps_arena_destroy((mps_arena_t)arena);
+  return res;
+}
+
+void mps_arena_destroy(mps_arena_t arena)
+{
+  Ring node, next;
+  Chunk primary;
+  ArenaClass klass;
+
+  arena_enter(arena);
+  /* Everything made in the arena must have been destroyed first. */
+  AVER(ring_is_single(&arena->pool_ring));
+  (void)land_iterate_and_delete(freelist_land(&arena->control),
+                                arena_control_release_visit, arena);
+  AVER(arena->control_size == 0);
+  freelist_finish(&arena->control);
+  arena->spare = 0.0;
+  arena_spare_trim(arena, 0);
+
+  /* Release every chunk but the primary, which holds the arena itself. */
+  klass = arena->klass;
+  primary = arena->primary;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (chunk == primary)
+      continue;
+    arena_chunk_detach(arena, chunk);
+    klass->chunk_release(chunk);
+  }
+  arena_chunk_detach(arena, primary);
+  ring_finish(&arena->chunk_ring);
+  ring_finish(&arena->pool_ring);
+  arena->sig = SIG_INVALID;
+  lock_release(arena->lock);
+  lock_finish(arena->lock);
+  klass->chunk_release(primary);
+}
+
+mps_res_t mps_arena_extend(mps_arena_t arena, mps_addr_t base, size_t size)
+{
+  Res res;
+  arena_enter(arena);
+  AVER(base != NULL);
+  AVER(size > 0);
+  res = arena->klass->extend(arena, addr_of_ptr(base), size);
+  arena_leave(arena);
+  return res;
+}
+
+size_t mps_arena_commit_limit(mps_arena_t arena)
+{
+  size_t limit;
+  arena_enter(arena);
+  limit = arena->commit_limit;
+  arena_leave(arena);
+  return limit;
+}
+
+mps_res_t mps_arena_commit_limit_set(mps_arena_t arena, size_t limit)
+{
+  Res res = MPS_RES_OK;
+  arena_enter(arena);
+  if (limit < arena->committed) {
+    /* Only spare memory can be given up to make room. */
+    Size excess = arena->committed - limit;
+    if (excess <= arena->spare_committed)
+      arena_spare_trim(arena, arena->spare_committed - excess);
+  }
+  if (limit >= arena->committed)
+    arena->commit_limit = limit;
+  else
+    res = MPS_RES_FAIL;
+  arena_leave(arena);
+  return res;
+}
+
+size_t mps_arena_committed(mps_arena_t arena)
+{
+  size_t committed;
+  arena_enter(arena);
+  committed = arena->committed;
+  arena_leave(arena);
+  return committed;
+}
+
+size_t mps_arena_reserved(mps_arena_t arena)
+{
+  size_t reserved;
+  arena_enter(arena);
+  reserved = arena->reserved;
+  arena_leave(arena);
+  return reserved;
+}
+
+double mps_arena_spare(mps_arena_t arena)
+{
+  double spare;
+  arena_enter(arena);
+  spare = arena->spare;
+  arena_leave(arena);
+  return spare;
+}
+
+void mps_arena_spare_set(mps_arena_t arena, double spare)
+{
+  arena_enter(arena);
+  AVER(spare >= 0.0 && spare <= 1.0);
+  if (spare >= 0.0 && spare <= 1.0) {
+    arena->spare = spare;
+    arena_spare_enforce(arena);
+  }
+  arena_leave(arena);
+}
+
+size_t mps_arena_spare_committed(mps_arena_t arena)
+{
+  size_t spare;
+  arena_enter(arena);
+  spare = arena->spare_committed;
+  arena_leave(arena);
+  return spare;
+}
+
+double mps_arena_pause_time(mps_arena_t arena)
+{
+  double t;
+  arena_enter(arena);
+  t = arena->pause_time;
+  arena_leave(arena);
+  return t;
+}
+
+void mps_arena_pause_time_set(mps_arena_t arena, double pause_time)
+{
+  arena_enter(arena);
+  AVER(pause_time >= 0.0);
+  if (pause_time >= 0.0)
+    arena->pause_time = pause_time;
+  arena_leave(arena);
+}
+
+mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr)
+{
+  bool has;
+  arena_enter(arena);
+  has = arena_has_addr(arena, addr_of_ptr(addr));
+  arena_leave(arena);
+  return has;
+}
+
+mps_word_t mps_collections(mps_arena_t arena)
+{
+  mps_word_t n;
+  arena_enter(arena);
+  n = (mps_word_t)arena->collections;
+  arena_leave(arena);
+  return n;
+}
+
+/* Arena states.  The collector arrives with the automatic pools; until a
+ * collection can be in progress, parking is the same as clamping, and a
+ * requested collection finds nothing to condemn. */
+
+void mps_arena_clamp(mps_arena_t arena)
+{
+  arena_enter(arena);
+  arena->state = ARENA_CLAMPED;
+  arena_leave(arena);
+}
+
+void mps_arena_park(mps_arena_t arena)
+{
+  arena_enter(arena);
+  arena->state = ARENA_PARKED;
+  arena_leave(arena);
+}
+
+void mps_arena_release(mps_arena_t arena)
+{
+  arena_enter(arena);
+  arena->state = ARENA_UNCLAMPED;
+  arena_leave(arena);
+}
+
+void mps_arena_postmortem(mps_arena_t arena)
+{
+  /* May be called in a broken program: take the lock only if free. */
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  arena->state = ARENA_POSTMORTEM;
+}
+
+void mps_arena_collect(mps_arena_t arena)
+{
+  arena_enter(arena);
+  arena->state = ARENA_PARKED;
+  arena_leave(arena);
+}
+
+mps_res_t mps_arena_start_collect(mps_arena_t arena)
+{
+  arena_enter(arena);
+  arena->state = ARENA_UNCLAMPED;
+  arena_leave(arena);
+  return MPS_RES_OK;
+}
+
+mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
+{
+  arena_enter(arena);
+  AVER(interval >= 0.0);
+  AVER(multiplier >= 0.0);
+  UNUSED(interval);
+  UNUSED(multiplier);
+  arena_leave(arena);
+  return 0;   /* no collection work was there to do */
+}
+
+mps_bool_t mps_arena_busy(mps_arena_t arena)
+{
+  /* Documented for use from a debugger or signal handler: no lock. */
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  return lock_is_held(arena->lock) ? 1 : 0;
+}

@@ -1,0 +1,139 @@
+/* arena.h: the arena -- top-level state and the source of memory for
+ * pools (design/arena.txt, design/arenavm.txt; manual/topic/arena.rst).
+ *
+ * An arena manages one or more chunks: contiguous stretches of address
+ * space, each a whole number of grains.  Every grain has a tract that
+ * says which pool owns it.  Pools get memory from the arena in whole
+ * grains with arena_alloc and give it back with arena_free; arena
+ * structures such as pool descriptors come from arena_control_alloc.
+ *
+ * Committed memory is memory backed by RAM or swap: for a VM arena the
+ * mapped grains, for a client arena the grains in use.  Spare memory is
+ * committed but owned by no pool: the VM arena keeps some so that a grain
+ * freed and soon reused is not unmapped and mapped again, up to the spare
+ * fraction of committed memory.  Committed memory never exceeds the
+ * commit limit.
+ *
+ * Every function here except the public mps_arena_* ones must be called
+ * with the arena lock held (arena_enter / arena_leave).
+ */
+#ifndef arena_h
+#define arena_h
+
+#include "../base/check.h"
+#include "../data/freelist.h"
+#include "../data/ring.h"
+#include "../thread/lock.h"
+
+typedef struct mps_arena_s *Arena;
+typedef struct mps_arena_class_s *ArenaClass;
+typedef struct mps_pool_s *Pool;     /* defined by the pool module */
+typedef struct chunk_s *Chunk;       /* defined in chunk.h */
+
+#define ARENA_SIG SIG_MAKE(0x80)
+#define ARENA_CLASS_SIG SIG_MAKE(0x81)
+
+/* Collection states (manual/topic/arena.rst, "Arena states"). */
+typedef enum arena_state_e {
+  ARENA_UNCLAMPED,
+  ARENA_CLAMPED,
+  ARENA_PARKED,
+  ARENA_POSTMORTEM
+} ArenaState;
+
+/* What distinguishes the VM arena from the client arena. */
+typedef struct mps_arena_class_s {
+  Sig sig;
+  const char *name;
+  /* Make the first chunk, with room for the arena structure (and its lock)
+   * at the start of its header, and initialize nothing else.  The
+   * generic code has picked the common arguments already. */
+  Res (*create)(Arena *arena_o, Size size, Size grain_size, mps_arg_s args[]);
+  /* Add a chunk of at least `size` usable bytes.  MPS_RES_RESOURCE if
+   * there is no more address space (always, for the client arena). */
+  Res (*grow)(Arena arena, Size size);
+  /* Add client memory to the arena (mps_arena_extend). */
+  Res (*extend)(Arena arena, Addr base, Size size);
+  /* Commit / decommit grains [base, limit) of a chunk. */
+  Res (*map)(Chunk chunk, Index base, Index limit);
+  void (*unmap)(Chunk chunk, Index base, Index limit);
+  /* Give a chunk's address space back to where it came from. */
+  void (*chunk_release)(Chunk chunk);
+  /* Whether freed grains may stay committed as spare memory. */
+  bool keeps_spare;
+} arena_class_s;
+
+/* The arena.  It lives in the header of its first chunk (the primary),
+ * followed by the storage for its lock. */
+typedef struct mps_arena_s {
+  Sig sig;
+  ArenaClass klass;
+  Lock lock;                 /* lock_size() bytes after this structure */
+  Size grain_size;           /* power of two; every allocation's unit */
+  Shift grain_shift;         /* log2(grain_size) */
+  Size reserved;             /* address space held, every chunk */
+  Size committed;            /* see above; includes chunk headers */
+  Size commit_limit;
+  Size spare_committed;      /* committed grains owned by no pool */
+  double spare;              /* the spare fraction, in [0, 1] */
+  double pause_time;         /* seconds; >= 0 */
+  Size extend_by;            /* smallest chunk the VM arena adds */
+  struct ring_s chunk_ring;  /* every chunk, in address order */
+  Chunk primary;             /* the chunk holding this structure */
+  struct ring_s pool_ring;   /* every pool, in creation order */
+  Count pool_serial;         /* serial number of the next pool */
+  struct freelist_s control; /* free control memory (arena_control_alloc) */
+  Size control_size;         /* grains obtained for control memory */
+  ArenaState state;
+  Count collections;         /* collections completed */
+  void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
+  void (*contracted)(mps_arena_t, void *, size_t);
+} mps_arena_s;
+
+bool arena_check(Arena arena);
+bool arena_class_check(ArenaClass klass);
+
+/* Claim and release the arena lock around every entry from the client. */
+void arena_enter(Arena arena);
+void arena_leave(Arena arena);
+
+/* Allocate `size` bytes (a positive multiple of the grain size) of
+ * committed, grain-aligned memory for `pool` (NULL for the arena itself).
+ * MPS_RES_COMMIT_LIMIT if committing it would pass the commit limit even
+ * after giving up spare memory, MPS_RES_RESOURCE if there is no address
+ * space for it, MPS_RES_MEMORY if the OS will not commit it.  On failure
+ * nothing has changed. */
+Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool);
+
+/* Give back memory allocated to `pool` by arena_alloc (any whole-grain
+ * part of one or more allocations, within one chunk). */
+void arena_free(Arena arena, Addr base, Size size, Pool pool);
+
+/* The pool that owns the grain containing `addr`, or NULL if the address
+ * is not in the arena or is in a grain no pool owns. */
+Pool arena_pool_of_addr(Arena arena, Addr addr);
+
+/* Whether `addr` is in one of the arena's chunks. */
+bool arena_has_addr(Arena arena, Addr addr);
+
+/* Memory for arena structures (pool descriptors, allocation points...),
+ * aligned to ARENA_CONTROL_ALIGN, from grains the arena owns.
+ * MPS_RES_MEMORY or MPS_RES_COMMIT_LIMIT on failure. */
+#define ARENA_CONTROL_ALIGN ((Align)(2 * sizeof(Word)))
+Res arena_control_alloc(void **p_o, Arena arena, Size size);
+void arena_control_free(Arena arena, void *p, Size size);
+
+/* Give up spare memory until at most `target` bytes remain spare. */
+void arena_spare_trim(Arena arena, Size target);
+
+/* For the classes: set up the generic fields of a new arena whose primary
+ * chunk is `chunk` (already initialized) and which lives at `arena`. */
+Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size);
+/* Add or remove a chunk from the arena's books (reserved, committed). */
+void arena_chunk_attach(Arena arena, Chunk chunk);
+void arena_chunk_detach(Arena arena, Chunk chunk);
+
+/* Bytes of header an arena needs in its primary chunk. */
+Size arena_header_size(void);
+
+#endif /* arena_h */

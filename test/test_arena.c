@@ -1,0 +1,406 @@
+/* Unit tests for arenas: the VM and client classes, the commit limit,
+ * spare memory, growth, extension callbacks, and the internal grain
+ * allocator pools will use. */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsacl.h"
+#include "../include/mpsavm.h"
+#include "../src/arena/arena.h"
+
+/* A stand-in owner for grains, as a pool will be. */
+static int arena_test_owner;
+#define OWNER ((Pool)(void *)&arena_test_owner)
+
+static mps_arena_t make_vm(size_t size)
+{
+  mps_arena_t arena;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  return arena;
+}
+
+static mps_res_t grab(mps_addr_t *p_o, mps_arena_t arena, size_t size)
+{
+  Addr base;
+  Res res;
+  arena_enter(arena);
+  res = arena_alloc(&base, arena, size, OWNER);
+  arena_leave(arena);
+  if (res == MPS_RES_OK)
+    *p_o = addr_ptr(base);
+  return res;
+}
+
+static void drop(mps_arena_t arena, mps_addr_t p, size_t size)
+{
+  arena_enter(arena);
+  arena_free(arena, addr_of_ptr(p), size, OWNER);
+  arena_leave(arena);
+}
+
+static size_t grain_of(mps_arena_t arena)
+{
+  return arena->grain_size;
+}
+
+Test(arena_vm, defaults_are_as_documented)
+{
+  mps_arena_t arena;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_geq(mps_arena_reserved(arena), (size_t)256 << 20);
+  cr_assert_gt(mps_arena_committed(arena), 0);
+  cr_assert_eq(mps_arena_commit_limit(arena), SIZE_MAX);
+  cr_assert_eq(mps_arena_spare(arena), 0.75);
+  cr_assert_eq(mps_arena_pause_time(arena), 0.1);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert(mps_arena_has_addr(arena, arena));
+  cr_assert_not(mps_arena_busy(arena));
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, small_sizes_round_up_to_the_minimum)
+{
+  mps_arena_t arena = make_vm(1);
+  cr_assert_geq(mps_arena_reserved(arena), MPS_WORD_WIDTH * grain_of(arena));
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, grain_size_rounds_up_to_a_page_and_must_be_a_power_of_two)
+{
+  mps_arena_t arena;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, (size_t)16);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  cr_assert_geq(grain_of(arena), 4096);
+  mps_arena_destroy(arena);
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, (size_t)65536);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  cr_assert_eq(grain_of(arena), 65536);
+  mps_arena_destroy(arena);
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, (size_t)12288);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_PARAM);
+}
+
+Test(arena_vm, used_arguments_are_removed_and_others_left)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 0.5);
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)8);  /* not for arenas */
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+    cr_assert_eq(args[0].key, MPS_KEY_MFS_UNIT_SIZE);
+    cr_assert_eq(args[1].key, MPS_KEY_ARGS_END);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_arena_spare(arena), 0.5);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, bad_spare_and_pause_time_are_rejected)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.5);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_PAUSE_TIME, -1.0);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+}
+
+Test(arena_vm, allocation_commits_and_freeing_keeps_spare)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  size_t base_committed = mps_arena_committed(arena);
+  mps_addr_t p;
+  cr_assert_eq(grab(&p, arena, 10 * grain), MPS_RES_OK);
+  cr_assert(((uintptr_t)p & (grain - 1)) == 0);
+  cr_assert_eq(mps_arena_committed(arena), base_committed + 10 * grain);
+  memset(p, 0xAB, 10 * grain);   /* committed memory is writable */
+  drop(arena, p, 10 * grain);
+  /* Spare: still committed, unless over the 75% fraction. */
+  cr_assert_eq(mps_arena_spare_committed(arena),
+               mps_arena_committed(arena) - base_committed);
+  cr_assert_leq((double)mps_arena_spare_committed(arena),
+                0.75 * (double)mps_arena_committed(arena));
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  cr_assert_eq(mps_arena_committed(arena), base_committed);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, reused_spare_memory_is_not_committed_twice)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  mps_addr_t p, q;
+  size_t committed;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(grab(&p, arena, 4 * grain), MPS_RES_OK);
+  committed = mps_arena_committed(arena);
+  drop(arena, p, 4 * grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), 4 * grain);
+  cr_assert_eq(grab(&q, arena, 4 * grain), MPS_RES_OK);
+  cr_assert_eq(q, p);   /* first fit finds the same grains */
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  drop(arena, q, 4 * grain);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, commit_limit_refuses_and_arena_stays_usable)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  size_t committed = mps_arena_committed(arena);
+  mps_addr_t p;
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed - 1), MPS_RES_FAIL);
+  cr_assert_eq(mps_arena_commit_limit(arena), SIZE_MAX);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed + 2 * grain), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, 3 * grain), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(grab(&p, arena, 2 * grain), MPS_RES_OK);
+  drop(arena, p, 2 * grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, 3 * grain), MPS_RES_OK);
+  drop(arena, p, 3 * grain);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, lowering_the_limit_sheds_spare_memory)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  size_t base_committed = mps_arena_committed(arena);
+  mps_addr_t p;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(grab(&p, arena, 8 * grain), MPS_RES_OK);
+  drop(arena, p, 8 * grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), 8 * grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, base_committed + 3 * grain), MPS_RES_OK);
+  cr_assert_leq(mps_arena_committed(arena), base_committed + 3 * grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), 3 * grain);
+  /* Spare memory is given up when a new commitment needs the room. */
+  cr_assert_eq(grab(&p, arena, 3 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_arena_committed(arena), base_committed + 3 * grain);
+  drop(arena, p, 3 * grain);
+  mps_arena_destroy(arena);
+}
+
+static unsigned arena_test_extensions, arena_test_contractions;
+static size_t arena_test_extended_size, arena_test_contracted_size;
+static void on_extend(mps_arena_t arena, void *base, size_t size)
+{
+  (void)arena; (void)base;
+  ++arena_test_extensions;
+  arena_test_extended_size += size;
+}
+static void on_contract(mps_arena_t arena, void *base, size_t size)
+{
+  (void)arena; (void)base;
+  ++arena_test_contractions;
+  arena_test_contracted_size += size;
+}
+
+Test(arena_vm, grows_by_new_chunks_and_reports_them)
+{
+  mps_arena_t arena;
+  size_t grain, reserved;
+  mps_addr_t p, q;
+  arena_test_extensions = arena_test_contractions = 0;
+  arena_test_extended_size = arena_test_contracted_size = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_EXTENDED, (mps_fun_t)on_extend);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CONTRACTED, (mps_fun_t)on_contract);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(arena_test_extensions, 1);   /* creation counts */
+  grain = grain_of(arena);
+  reserved = mps_arena_reserved(arena);
+  /* More than the whole first chunk: a new chunk must be reserved. */
+  cr_assert_eq(grab(&p, arena, (size_t)4 << 20), MPS_RES_OK);
+  cr_assert_gt(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(arena_test_extensions, 2);
+  cr_assert(mps_arena_has_addr(arena, p));
+  cr_assert(mps_arena_has_addr(arena, (char *)p + ((size_t)4 << 20) - 1));
+  memset(p, 1, (size_t)4 << 20);
+  cr_assert_eq(grab(&q, arena, grain), MPS_RES_OK);
+  drop(arena, q, grain);
+  drop(arena, p, (size_t)4 << 20);
+  mps_arena_destroy(arena);
+  cr_assert_eq(arena_test_contractions, arena_test_extensions);
+  cr_assert_eq(arena_test_contracted_size, arena_test_extended_size);
+}
+
+Test(arena_vm, pool_of_addr_follows_ownership)
+{
+  mps_arena_t arena = make_vm((size_t)4 << 20);
+  size_t grain = grain_of(arena);
+  mps_addr_t p;
+  int local;
+  cr_assert_eq(grab(&p, arena, 2 * grain), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(arena_pool_of_addr(arena, addr_of_ptr(p)), OWNER);
+  cr_assert_eq(arena_pool_of_addr(arena, addr_add(addr_of_ptr(p), 2 * grain - 1)), OWNER);
+  cr_assert_null(arena_pool_of_addr(arena, addr_add(addr_of_ptr(p), 2 * grain)));
+  cr_assert_null(arena_pool_of_addr(arena, addr_of_ptr(&local)));
+  arena_leave(arena);
+  cr_assert_not(mps_arena_has_addr(arena, &local));
+  drop(arena, p, 2 * grain);
+  arena_enter(arena);
+  cr_assert_null(arena_pool_of_addr(arena, addr_of_ptr(p)));
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, control_memory_is_reused_and_returned)
+{
+  mps_arena_t arena = make_vm((size_t)4 << 20);
+  void *blocks[100];
+  size_t committed;
+  int i;
+  arena_enter(arena);
+  for (i = 0; i < 100; ++i) {
+    cr_assert_eq(arena_control_alloc(&blocks[i], arena, 24 + (size_t)i), MPS_RES_OK);
+    cr_assert(((uintptr_t)blocks[i] & (ARENA_CONTROL_ALIGN - 1)) == 0);
+    memset(blocks[i], i, 24 + (size_t)i);
+  }
+  for (i = 0; i < 100; ++i)
+    cr_assert_eq(((unsigned char *)blocks[i])[23], (unsigned char)i);
+  committed = arena->committed;
+  for (i = 0; i < 100; i += 2)
+    arena_control_free(arena, blocks[i], 24 + (size_t)i);
+  for (i = 0; i < 100; i += 2)
+    cr_assert_eq(arena_control_alloc(&blocks[i], arena, 24 + (size_t)i), MPS_RES_OK);
+  cr_assert_eq(arena->committed, committed);   /* reused, not more */
+  for (i = 0; i < 100; ++i)
+    arena_control_free(arena, blocks[i], 24 + (size_t)i);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+Test(arena_vm, states_follow_the_documented_transitions)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+  mps_arena_clamp(arena);
+  cr_assert_eq(arena->state, ARENA_CLAMPED);
+  mps_arena_park(arena);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  mps_arena_release(arena);
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+  mps_arena_collect(arena);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_OK);
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+  cr_assert_not(mps_arena_step(arena, 0.01, 1.0));
+  mps_arena_destroy(arena);
+}
+
+/* Client arenas */
+
+static mps_res_t make_cl(mps_arena_t *arena_o, void *base, size_t size)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, base);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
+    res = mps_arena_create_k(arena_o, mps_arena_class_cl(), args);
+  } MPS_ARGS_END(args);
+  return res;
+}
+
+Test(arena_client, needs_a_base_and_a_big_enough_block)
+{
+  mps_arena_t arena;
+  static char small[512];
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(make_cl(&arena, small, sizeof small), MPS_RES_MEMORY);
+}
+
+Test(arena_client, allocates_from_client_memory_until_exhausted_then_extends)
+{
+  size_t size = (size_t)1 << 20;
+  char *block = malloc(size), *more = malloc(size);
+  mps_arena_t arena;
+  mps_addr_t p[256];
+  size_t grain, committed, reserved;
+  int n = 0, i;
+  mps_res_t res;
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  grain = grain_of(arena);
+  cr_assert_eq(grain, 8192);   /* documented default */
+  reserved = mps_arena_reserved(arena);
+  cr_assert_leq(reserved, size);
+  cr_assert_gt(reserved, size - 2 * grain);
+  committed = mps_arena_committed(arena);
+  while ((res = grab(&p[n], arena, grain)) == MPS_RES_OK) {
+    cr_assert_geq((char *)p[n], block);
+    cr_assert_leq((char *)p[n] + grain, block + size);
+    ++n;
+  }
+  cr_assert_eq(res, MPS_RES_RESOURCE);
+  cr_assert_gt(n, 100);
+  cr_assert_eq(mps_arena_committed(arena), committed + (size_t)n * grain);
+  cr_assert_eq(mps_arena_extend(arena, more, size), MPS_RES_OK);
+  cr_assert_gt(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(grab(&p[n], arena, grain), MPS_RES_OK);
+  cr_assert_geq((char *)p[n], more);
+  ++n;
+  /* Overlapping memory is refused. */
+  cr_assert_eq(mps_arena_extend(arena, block + 4096, 65536), MPS_RES_PARAM);
+  for (i = 0; i < n; ++i)
+    drop(arena, p[i], grain);
+  /* Client arenas keep no spare memory: committed falls back. */
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  mps_arena_spare_set(arena, 0.5);
+  cr_assert_eq(mps_arena_spare(arena), 0.5);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  mps_arena_destroy(arena);
+  free(block);
+  free(more);
+}
+
+Test(arena_client, commit_limit_counts_grains_in_use)
+{
+  size_t size = (size_t)1 << 20;
+  char *block = malloc(size);
+  mps_arena_t arena;
+  mps_addr_t p;
+  size_t grain, committed;
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  grain = grain_of(arena);
+  committed = mps_arena_committed(arena);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed + grain), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, 2 * grain), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(grab(&p, arena, grain), MPS_RES_OK);
+  drop(arena, p, grain);
+  mps_arena_destroy(arena);
+  free(block);
+}
