@@ -167,26 +167,27 @@ ProtMode prot_none_mode(ProtNone pn, Addr addr)
   return PROT_DENY_NONE;
 }
 
-/* The mode changes only at entry boundaries, so checking the base and every
- * boundary inside the range covers every address in it. */
+/* One pass over the sorted map: the parts of [base, limit) that no entry
+ * covers are unprotected, the others have their entry's mode. */
 bool prot_none_is(ProtNone pn, Addr base, Addr limit, ProtMode mode)
 {
   Count i;
+  Addr pos = base;
   AVERT(prot_none, pn);
   AVER(prot_none_below(base, limit));
-  if (prot_none_mode(pn, base) != mode)
-    return false;
-  for (i = 0; i < pn->ranges; ++i) {
-    Addr edges[2];
-    Index e;
-    edges[0] = pn->range[i].base;
-    edges[1] = pn->range[i].limit;
-    for (e = 0; e < 2; ++e)
-      if (prot_none_below(base, edges[e]) && prot_none_below(edges[e], limit)
-          && prot_none_mode(pn, edges[e]) != mode)
-        return false;
+  for (i = 0; i < pn->ranges && prot_none_below(pos, limit); ++i) {
+    const ProtNoneRangeStruct *r = &pn->range[i];
+    if (!prot_none_below(pos, r->limit))
+      continue;                              /* wholly below pos */
+    if (!prot_none_below(r->base, limit))
+      break;                                 /* wholly above the range */
+    if (prot_none_below(pos, r->base) && mode != PROT_DENY_NONE)
+      return false;                          /* a gap before r */
+    if (r->mode != mode)
+      return false;
+    pos = r->limit;
   }
-  return true;
+  return !prot_none_below(pos, limit) || mode == PROT_DENY_NONE;
 }
 
 Count prot_none_sets(ProtNone pn)
