@@ -19,7 +19,9 @@
  *   lock.inv.count    while held, 1 <= count <= LOCK_CLAIM_LIMIT.
  *   lock.inv.binary   `binary` says the outermost claim was lock_claim;
  *                     binary claims never nest, so at most that one of
- *                     the count claims is binary.
+ *                     the count claims is binary.  (Enforced where claims
+ *                     are made and released; it is not a relation between
+ *                     fields that a check could test.)
  *
  * Memory ordering.  The operating-system lock orders everything done
  * inside a critical section before everything done inside the next one,
