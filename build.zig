@@ -77,6 +77,9 @@ pub fn build(b: *std.Build) void {
             mod.linkLibrary(lib);
             mod.linkSystemLibrary("criterion", .{});
             const exe = b.addExecutable(.{ .name = b.fmt("{s}-{s}", .{ name, @tagName(v) }), .root_module = mod });
+            // Criterion finds its tests in a section nothing references, which
+            // a release link would garbage-collect, leaving no tests to run.
+            exe.link_gc_sections = false;
             exe.step.dependOn(deps_test);
             const run = b.addRunArtifact(exe);
             run.has_side_effects = true;

@@ -300,6 +300,117 @@ extern mps_bool_t mps_arena_busy(mps_arena_t arena);
 extern mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr);
 extern mps_word_t mps_collections(mps_arena_t arena);
 
+/* Natural alignment of the platform: the strictest alignment any C type
+ * needs (max_align_t), so blocks aligned to it can hold anything. */
+#if MPS_WORD_WIDTH == 64
+#define MPS_PF_ALIGN 16
+#else
+#define MPS_PF_ALIGN 8
+#endif
+
+/* Pools (topic/pool.rst) */
+typedef mps_pool_class_t mps_class_t;   /* deprecated name */
+
+extern mps_res_t mps_pool_create_k(mps_pool_t *pool_o, mps_arena_t arena,
+                                   mps_pool_class_t pool_class, mps_arg_s args[]);
+extern void mps_pool_destroy(mps_pool_t pool);
+extern size_t mps_pool_total_size(mps_pool_t pool);
+extern size_t mps_pool_free_size(mps_pool_t pool);
+extern mps_bool_t mps_addr_pool(mps_pool_t *pool_o, mps_arena_t arena, mps_addr_t addr);
+
+/* Allocation (topic/allocation.rst) */
+extern mps_res_t mps_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t size);
+extern void mps_free(mps_pool_t pool, mps_addr_t addr, size_t size);
+
+/* Allocation points.
+ *
+ * The owning thread allocates inline with mps_reserve and mps_commit:
+ *
+ *   reserve: if alloc + size fits below limit, advance alloc and return
+ *            the old value (which equals init); else call mps_ap_fill.
+ *   commit:  set init = alloc; then, if limit is still non-zero, the
+ *            block is committed; else call mps_ap_trip, which says
+ *            whether it is.
+ *
+ * Nothing on this path takes a lock or performs an atomic read-modify-
+ * write: the fields are only ever written by the owning thread, except
+ * that the collector may set limit to zero ("trap" the point) to make a
+ * reserve that has not been committed yet fail, because the collector
+ * may have moved or reclaimed objects since.  The collector does that
+ * only while the owning thread is stopped by the thread manager, and the
+ * stop and restart are a release/acquire handshake on C11 atomics.  So
+ * every access to these fields by the collector happens-before or
+ * happens-after each access by the owning thread: there is no data race,
+ * and plain fields suffice.  What remains is the order of the owning
+ * thread's own accesses as seen from the point where it is stopped: the
+ * store to init in mps_commit must come before the load of limit, or the
+ * thread could be stopped between a load of an old non-zero limit and
+ * the store to init, and the collector would see an uninitialized block
+ * that the mutator then believes committed.  The compiler must not swap
+ * them, and MPS_AP_FENCE is atomic_signal_fence(memory_order_seq_cst),
+ * which forbids exactly that at no run-time cost; the processor cannot
+ * swap them as seen by its own thread, and stopping a thread makes its
+ * earlier stores visible to the thread that stopped it.  Likewise the
+ * client's stores initializing the block precede the store to init.
+ *
+ * The addresses are compared as words so that the unfilled state (all
+ * three fields null) needs no pointer arithmetic on null pointers. */
+typedef struct mps_ap_s *mps_ap_t;
+
+typedef struct mps_ap_s {
+  mps_addr_t init;    /* limit of initialized (committed) memory */
+  mps_addr_t alloc;   /* limit of allocated (reserved) memory */
+  mps_addr_t limit;   /* limit of available memory; null when trapped */
+} mps_ap_s;
+
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_ATOMICS__)
+#include <stdatomic.h>
+#define MPS_AP_FENCE() atomic_signal_fence(memory_order_seq_cst)
+#elif defined(__GNUC__)
+#define MPS_AP_FENCE() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#elif defined(_MSC_VER)
+#include <intrin.h>
+#define MPS_AP_FENCE() _ReadWriteBarrier()
+#else
+#error "mps.h: no compiler fence for the allocation point protocol"
+#endif
+
+extern mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[]);
+extern void mps_ap_destroy(mps_ap_t ap);
+extern mps_res_t mps_reserve(mps_addr_t *p_o, mps_ap_t ap, size_t size);
+extern mps_bool_t mps_commit(mps_ap_t ap, mps_addr_t p, size_t size);
+extern mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size);
+extern mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size);
+
+#define mps_reserve(p_o, mps_ap, size)                                          \
+  (((mps_word_t)(mps_ap)->alloc + (size) > (mps_word_t)(mps_ap)->alloc          \
+    && (mps_word_t)(mps_ap)->alloc + (size) <= (mps_word_t)(mps_ap)->limit)     \
+   ? ((mps_ap)->alloc = (mps_addr_t)((mps_word_t)(mps_ap)->alloc + (size)),     \
+      *(p_o) = (mps_ap)->init, MPS_RES_OK)                                      \
+   : mps_ap_fill(p_o, mps_ap, size))
+
+#define MPS_RESERVE_BLOCK(res_v, p_v, mps_ap, size)                             \
+  do {                                                                          \
+    mps_word_t _mps_next = (mps_word_t)(mps_ap)->alloc + (size);                \
+    if (_mps_next > (mps_word_t)(mps_ap)->alloc                                 \
+        && _mps_next <= (mps_word_t)(mps_ap)->limit) {                          \
+      (p_v) = (mps_ap)->alloc;                                                  \
+      (mps_ap)->alloc = (mps_addr_t)_mps_next;                                  \
+      (res_v) = MPS_RES_OK;                                                     \
+    } else {                                                                    \
+      (res_v) = mps_ap_fill(&(p_v), mps_ap, size);                              \
+    }                                                                           \
+  } while (0)
+
+#define mps_commit(mps_ap, p, size)                                             \
+  ((mps_ap)->init = (mps_ap)->alloc, MPS_AP_FENCE(),                            \
+   ((mps_ap)->limit != NULL || mps_ap_trip(mps_ap, p, size)))
+
+/* Allocation frames (topic/frame.rst) */
+typedef struct mps_frame_s *mps_frame_t;
+extern mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap);
+extern mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame);
+
 #ifdef __cplusplus
 }
 #endif

@@ -82,3 +82,8 @@
 #include "arena/arena.c"
 #include "arena/arena_vm.c"
 #include "arena/arena_client.c"
+
+/* Pools: the generic pool, allocation points, and the pool classes */
+#include "pool/pool.c"
+#include "pool/buffer.c"
+#include "pool/pool_mfs.c"

@@ -1,0 +1,268 @@
+/* buffer.c: allocation points, their slow paths and frames (see buffer.h
+ * and the protocol in mps.h; design/buffer.txt, manual/topic/allocation.rst,
+ * frame.rst).
+ *
+ * Invariants (buffer_check):
+ *   1. empty (base, pool_limit and ap all null), or
+ *      base <= init <= alloc <= pool_limit, all aligned to the pool;
+ *   2. ap.limit is pool_limit, or null when trapped;
+ *   3. an invalid buffer is trapped.
+ *
+ * Frames: the frame stack is a depth count and a frame is its depth after
+ * the push, so popping a frame that was already popped, or popping out of
+ * order, is seen as a frame deeper than the stack.  Manual pools keep no
+ * other record of frames (MVFF "supports allocation frames but does not
+ * use them"); pools that reclaim on pop will add a method.
+ */
+#include "buffer.h"
+
+bool buffer_check(Buffer buffer)
+{
+  CHECKS(BUFFER_SIG, buffer);
+  CHECKU(POOL_SIG, buffer->pool);
+  if (buffer->base == NULL) {                                                /* 1 */
+    CHECKL(buffer->pool_limit == NULL);
+    CHECKL(buffer->ap.init == NULL && buffer->ap.alloc == NULL);
+  } else {
+    Word base = addr_word(buffer->base), init = (Word)buffer->ap.init;
+    Word alloc = (Word)buffer->ap.alloc, limit = addr_word(buffer->pool_limit);
+    CHECKL(base <= init && init <= alloc && alloc <= limit);
+    CHECKL(addr_is_aligned(buffer->base, buffer->pool->alignment));
+    CHECKL(addr_is_aligned(addr_of_ptr(buffer->ap.init), buffer->pool->alignment));
+  }
+  CHECKL(buffer->ap.limit == addr_ptr(buffer->pool_limit) || buffer->ap.limit == NULL); /* 2 */
+  CHECKL(!buffer->invalid || buffer->ap.limit == NULL);                      /* 3 */
+  return true;
+}
+
+/* Give the unused part of the region back to the pool and forget it. */
+static void buffer_detach(Buffer buffer)
+{
+  Pool pool = buffer->pool;
+  if (buffer->base == NULL)
+    return;
+  /* A pending reserve is abandoned with the region: the protocol says a
+   * reserve is only good until the next call on the point. */
+  pool->klass->buffer_empty(pool, buffer, addr_of_ptr(buffer->ap.init), buffer->pool_limit);
+  buffer->emptied += addr_offset(addr_of_ptr(buffer->ap.init), buffer->pool_limit);
+  buffer->base = NULL;
+  buffer->pool_limit = NULL;
+  buffer->ap.init = NULL;
+  buffer->ap.alloc = NULL;
+  buffer->ap.limit = NULL;
+  buffer->invalid = false;
+}
+
+void buffer_empty_all(Pool pool)
+{
+  Ring node, next;
+  RING_FOR(node, &pool->buffer_ring, next) {
+    Buffer buffer = PARENT(buffer_s, pool_ring, node);
+    buffer_detach(buffer);
+  }
+}
+
+void buffer_invalidate(Buffer buffer)
+{
+  AVERT(buffer, buffer);
+  if (buffer->base == NULL)
+    return;
+  buffer->invalid = true;
+  buffer->ap.limit = NULL;
+}
+
+mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
+{
+  Arena arena;
+  Buffer buffer;
+  void *p;
+  Res res;
+
+  AVER(ap_o != NULL);
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  AVERT(args, args);
+  arena = pool->arena;
+  arena_enter(arena);
+  AVERT(pool, pool);
+  if (pool->klass->buffer_fill == NULL) {
+    res = MPS_RES_UNIMPL;   /* e.g. MFS: no allocation points */
+    goto done;
+  }
+  res = arena_control_alloc(&p, arena, sizeof(buffer_s));
+  if (res != MPS_RES_OK)
+    goto done;
+  buffer = p;
+  buffer->ap.init = NULL;
+  buffer->ap.alloc = NULL;
+  buffer->ap.limit = NULL;
+  buffer->pool = pool;
+  ring_init(&buffer->pool_ring);
+  ring_append(&pool->buffer_ring, &buffer->pool_ring);
+  buffer->base = NULL;
+  buffer->pool_limit = NULL;
+  buffer->invalid = false;
+  buffer->frame_depth = 0;
+  buffer->filled = 0;
+  buffer->emptied = 0;
+  buffer->sig = BUFFER_SIG;
+  *ap_o = &buffer->ap;
+done:
+  arena_leave(arena);
+  return res;
+}
+
+static Buffer buffer_of_ap(mps_ap_t ap)
+{
+  Buffer buffer = PARENT(buffer_s, ap, ap);
+  AVER(ap != NULL && buffer->sig == BUFFER_SIG);
+  return buffer;
+}
+
+void mps_ap_destroy(mps_ap_t ap)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  Pool pool = buffer->pool;
+  Arena arena = pool->arena;
+  arena_enter(arena);
+  AVERT(buffer, buffer);
+  buffer_detach(buffer);
+  buffer->sig = SIG_INVALID;
+  ring_remove(&buffer->pool_ring);
+  ring_finish(&buffer->pool_ring);
+  arena_control_free(arena, buffer, sizeof(buffer_s));
+  arena_leave(arena);
+}
+
+mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  Pool pool = buffer->pool;
+  Arena arena = pool->arena;
+  Addr base, limit;
+  Res res;
+
+  AVER(p_o != NULL);
+  arena_enter(arena);
+  AVERT(buffer, buffer);
+  /* The protocol: fill only after the previous reserve was committed. */
+  AVER(ap->init == ap->alloc);
+  AVER(size > 0);
+  AVER(size_is_aligned(size, pool->alignment));
+  if (size == 0 || !size_is_aligned(size, pool->alignment)) {
+    res = MPS_RES_PARAM;
+    goto done;
+  }
+
+  /* A trapped but valid buffer may still have room. */
+  if (buffer->base != NULL && !buffer->invalid
+      && size <= addr_offset(addr_of_ptr(ap->alloc), buffer->pool_limit)) {
+    ap->limit = addr_ptr(buffer->pool_limit);
+  } else {
+    buffer_detach(buffer);
+    res = pool->klass->buffer_fill(&base, &limit, pool, buffer, size);
+    if (res != MPS_RES_OK)
+      goto done;
+    AVER(addr_offset(base, limit) >= size);
+    AVER(addr_is_aligned(base, pool->alignment));
+    buffer->base = base;
+    buffer->pool_limit = limit;
+    buffer->filled += addr_offset(base, limit);
+    ap->init = addr_ptr(base);
+    ap->alloc = addr_ptr(base);
+    ap->limit = addr_ptr(limit);
+  }
+  *p_o = ap->alloc;
+  ap->alloc = addr_ptr(addr_add(addr_of_ptr(ap->alloc), size));
+  res = MPS_RES_OK;
+done:
+  arena_leave(arena);
+  return res;
+}
+
+mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  Arena arena = buffer->pool->arena;
+  bool committed;
+  arena_enter(arena);
+  AVERT(buffer, buffer);
+  AVER(ap->init == ap->alloc);
+  AVER(p != NULL);
+  AVER(addr_add(addr_of_ptr(p), size) == addr_of_ptr(ap->alloc));
+  UNUSED(size);
+  if (buffer->invalid) {
+    /* The block may have been moved or reclaimed: the client must
+     * reserve and initialize again.  Forget the region. */
+    ap->init = addr_ptr(addr_of_ptr(p));
+    ap->alloc = ap->init;
+    buffer_detach(buffer);
+    committed = false;
+  } else {
+    ap->limit = addr_ptr(buffer->pool_limit);
+    committed = true;
+  }
+  arena_leave(arena);
+  return committed;
+}
+
+/* The function forms of the protocol macros (mps.h). */
+#undef mps_reserve
+#undef mps_commit
+
+mps_res_t mps_reserve(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  mps_word_t next = (mps_word_t)ap->alloc + size;
+  if (next > (mps_word_t)ap->alloc && next <= (mps_word_t)ap->limit) {
+    *p_o = ap->alloc;
+    ap->alloc = (mps_addr_t)next;
+    return MPS_RES_OK;
+  }
+  return mps_ap_fill(p_o, ap, size);
+}
+
+mps_bool_t mps_commit(mps_ap_t ap, mps_addr_t p, size_t size)
+{
+  ap->init = ap->alloc;
+  MPS_AP_FENCE();   /* see the protocol in mps.h */
+  if (ap->limit != NULL)
+    return 1;
+  return mps_ap_trip(ap, p, size);
+}
+
+mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  Arena arena = buffer->pool->arena;
+  Res res = MPS_RES_OK;
+  AVER(frame_o != NULL);
+  arena_enter(arena);
+  AVERT(buffer, buffer);
+  AVER(ap->init == ap->alloc);   /* not between reserve and commit */
+  if (buffer->frame_depth >= (Count)UINTPTR_MAX / 2) {
+    res = MPS_RES_LIMIT;
+  } else {
+    ++buffer->frame_depth;
+    *frame_o = (mps_frame_t)(uintptr_t)buffer->frame_depth;
+  }
+  arena_leave(arena);
+  return res;
+}
+
+mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  Arena arena = buffer->pool->arena;
+  Count depth = (Count)(uintptr_t)frame;
+  Res res = MPS_RES_OK;
+  arena_enter(arena);
+  AVERT(buffer, buffer);
+  AVER(ap->init == ap->alloc);
+  /* Popped twice, or out of order: the frame is no longer on the stack. */
+  AVER(depth >= 1 && depth <= buffer->frame_depth);
+  if (depth >= 1 && depth <= buffer->frame_depth)
+    buffer->frame_depth = depth - 1;
+  else
+    res = MPS_RES_FAIL;
+  arena_leave(arena);
+  return res;
+}

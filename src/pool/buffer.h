@@ -1,0 +1,49 @@
+/* buffer.h: allocation points (design/buffer.txt,
+ * manual/topic/allocation.rst).
+ *
+ * A buffer is the arena's side of an allocation point: the public
+ * mps_ap_s (init, alloc, limit) comes first, so an mps_ap_t is a Buffer.
+ * The client's thread allocates inline from [alloc, limit) with
+ * mps_reserve and mps_commit (mps.h explains that protocol); the buffer
+ * is refilled from its pool by mps_ap_fill when the region runs out.
+ *
+ * Between fills, [base, init) has been committed, [init, alloc) is
+ * reserved by a reserve that has not been committed yet, and
+ * [alloc, pool_limit) is free.  ap.limit equals pool_limit unless the
+ * buffer is trapped (ap.limit == 0), which makes the next mps_commit call
+ * mps_ap_trip and the next mps_reserve call mps_ap_fill.
+ */
+#ifndef buffer_h
+#define buffer_h
+
+#include "pool.h"
+
+#define BUFFER_SIG SIG_MAKE(0x92)
+
+typedef struct buffer_s {
+  struct mps_ap_s ap;          /* first: the allocation point itself */
+  Sig sig;
+  Pool pool;
+  struct ring_s pool_ring;     /* in pool->buffer_ring */
+  Addr base;                   /* start of the current region, or NULL */
+  Addr pool_limit;             /* end of the current region, or NULL */
+  bool invalid;                /* trapped: the pending reserve must fail */
+  Count frame_depth;           /* frames pushed and not popped */
+  Size filled;                 /* bytes of regions handed over, in total */
+  Size emptied;                /* bytes handed back unused, in total */
+} buffer_s;
+
+bool buffer_check(Buffer buffer);
+
+/* For pools: whether the buffer has a region, and its bounds. */
+static inline bool buffer_is_empty(Buffer buffer) { return buffer->base == NULL; }
+
+/* Hand the unused part of every buffer of `pool` back to it (before the
+ * pool walks or frees its memory). */
+void buffer_empty_all(Pool pool);
+
+/* Trap the buffer so that its pending reserve, if any, fails at commit
+ * (the collector's use) -- called with the owning thread stopped. */
+void buffer_invalidate(Buffer buffer);
+
+#endif /* buffer_h */

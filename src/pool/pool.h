@@ -1,0 +1,78 @@
+/* pool.h: pools and pool classes (design/pool.txt, manual/topic/pool.rst).
+ *
+ * A pool is an instance of a pool class.  The class is a table of methods
+ * and the size of its instance structure, which begins with a pool_s: the
+ * generic code allocates the instance from arena control memory, fills in
+ * pool_s, and calls the class's init with the client's keyword arguments.
+ *
+ * Methods a class does not support are NULL: the generic code turns a call
+ * to one into MPS_RES_UNIMPL for the client (for example mps_alloc on an
+ * MVT pool) rather than jumping through a null pointer.
+ *
+ * Every method is called with the arena lock held.
+ */
+#ifndef pool_h
+#define pool_h
+
+#include "../../include/mps.h"
+#include "../arena/arena.h"
+
+#define POOL_SIG SIG_MAKE(0x90)
+#define POOL_CLASS_SIG SIG_MAKE(0x91)
+
+typedef struct mps_pool_class_s *PoolClass;
+typedef struct buffer_s *Buffer;    /* buffer.h */
+
+typedef struct mps_pool_class_s {
+  Sig sig;
+  const char *name;
+  Size size;            /* bytes of the instance, pool_s first */
+  /* Parse `args` (taking what it uses) and set up the class's part of
+   * `pool`, whose generic part is ready (alignment MPS_PF_ALIGN, which
+   * init may change).  On failure, free everything it took. */
+  Res (*init)(Pool pool, mps_arg_s args[]);
+  /* Give every block and all memory back to the arena. */
+  void (*finish)(Pool pool);
+  /* mps_alloc / mps_free: `size` is already rounded to the alignment. */
+  Res (*alloc)(Addr *p_o, Pool pool, Size size);
+  void (*free)(Pool pool, Addr old, Size size);
+  /* Allocation points: supply a region [*base_o, *limit_o) of at least
+   * `size` bytes for `buffer`, and take back its unused part [init, limit)
+   * when the buffer is emptied (init may equal limit). */
+  Res (*buffer_fill)(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size);
+  void (*buffer_empty)(Pool pool, Buffer buffer, Addr init, Addr limit);
+  /* mps_pool_total_size / mps_pool_free_size. */
+  Size (*total_size)(Pool pool);
+  Size (*free_size)(Pool pool);
+  /* Debugging classes: check every fencepost / the free-space template,
+   * reporting a damaged one through the assertion handler.  NULL for
+   * classes without debugging. */
+  void (*check_fenceposts)(Pool pool);
+  void (*check_free_space)(Pool pool);
+  /* The class's own invariants (pool_check calls it in cool). */
+  bool (*check)(Pool pool);
+} pool_class_s;
+
+typedef struct mps_pool_s {
+  Sig sig;
+  PoolClass klass;
+  Arena arena;
+  struct ring_s arena_ring;    /* in arena->pool_ring */
+  struct ring_s buffer_ring;   /* the pool's allocation points */
+  Count serial;
+  Align alignment;             /* of every block; a power of two */
+} mps_pool_s;
+
+bool pool_class_check(PoolClass klass);
+bool pool_check(Pool pool);
+
+/* The operations behind mps_pool_create_k, mps_pool_destroy, mps_alloc and
+ * mps_free, for callers that hold the arena lock already (a pool class
+ * that keeps its own nodes in an internal pool, for example).  Sizes are
+ * rounded up to the pool's alignment here. */
+Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[]);
+void pool_destroy(Pool pool);
+Res pool_alloc(Addr *p_o, Pool pool, Size size);
+void pool_free(Pool pool, Addr old, Size size);
+
+#endif /* pool_h */
