@@ -8,8 +8,8 @@
  *   insert  The range goes to the primary.  If the secondary holds a range
  *           touching it, that range is moved to the primary too, joining
  *           it (no memory needed).  If the primary cannot take the range,
- *           the range goes to the secondary, and any primary range
- *           touching it is moved there to join it.
+ *           the range goes to the secondary; no primary range touches it,
+ *           or the primary would have taken it by joining.
  *   delete  A range in the primary is deleted there.  If the primary needs
  *           memory to split its block, the whole block is deleted instead
  *           (no memory needed) and the fragments either side re-inserted,
@@ -145,40 +145,12 @@ static void failover_move(Land to, Land from, Range range, Range joined)
   UNUSED(res);
 }
 
-/* If the primary has a range containing the unit [base, limit), delete
- * that whole range and set *range_return to it.  Deleting the unit is
- * deleting from an end of the primary's range (the unit touches a range
- * being inserted, so it is the range's first or last unit); what is left
- * is then a whole range.  Neither needs memory. */
-static bool failover_take_primary(Range range_return, Failover fo,
-                                  Addr base, Addr limit)
-{
-  range_s unit, rest, old;
-  Res res;
-  range_init(&unit, base, limit);
-  if (land_delete(range_return, fo->primary, &unit) != MPS_RES_OK)
-    return false;
-  if (range_base(range_return) == base) {
-    range_init(&rest, limit, range_limit(range_return));
-  } else {
-    AVER(range_limit(range_return) == limit);
-    range_init(&rest, range_base(range_return), base);
-  }
-  if (!range_is_empty(&rest)) {
-    res = land_delete(&old, fo->primary, &rest);
-    AVER(res == MPS_RES_OK);
-    UNUSED(res);
-  }
-  return true;
-}
-
 static Res failover_land_insert(Range range_return, Land land, Range range)
 {
   Failover fo = failover_of_land(land);
-  Align align = land->alignment;
   Addr base = range_base(range), limit = range_limit(range);
   failover_touch_s touch;
-  range_s joined, taken;
+  range_s joined;
   Res res;
   AVERT(failover, fo);
 
@@ -207,21 +179,13 @@ static Res failover_land_insert(Range range_return, Land land, Range range)
   if (res == MPS_RES_FAIL)  /* overlaps the primary: already reported */
     return res;
 
-  /* The primary is out of memory.  The secondary takes the range, joining
-   * its own touching ranges; then primary ranges touching it move over. */
+  /* The primary is short of memory.  It would have joined the range to a
+   * touching range of its own without memory (failover.h), so no primary
+   * range touches it: the secondary can take it, joining it to its own
+   * touching ranges, without breaking invariant 4. */
   res = land_insert(&joined, fo->secondary, range);
   if (res != MPS_RES_OK)
     return res;
-  if (addr_word(base) >= align
-      && failover_take_primary(&taken, fo, addr_sub(base, align), base)) {
-    res = land_insert(&joined, fo->secondary, &taken);
-    AVER(res == MPS_RES_OK);
-  }
-  if (addr_word(limit) + align > addr_word(limit)
-      && failover_take_primary(&taken, fo, limit, addr_add(limit, align))) {
-    res = land_insert(&joined, fo->secondary, &taken);
-    AVER(res == MPS_RES_OK);
-  }
   range_copy(range_return, &joined);
   return MPS_RES_OK;
 }

@@ -1,0 +1,334 @@
+/* test_failover.c: unit tests of the failover land (src/data/failover.h)
+ * over a CBS primary, whose node allocation the tests can make fail, and
+ * a freelist secondary in a real buffer.  Each test drives one of the
+ * cases listed at the top of failover.c and checks which land ended up
+ * holding what. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/data/cbs.h"
+#include "../src/data/failover.h"
+#include "../src/data/freelist.h"
+
+#define ARENA_SIZE 8192
+#define A 16  /* alignment */
+
+static bool nodes_fail;
+static int nodes_live;
+
+static void *nodes_alloc(void *closure, size_t size)
+{
+  (void)closure;
+  if (nodes_fail)
+    return NULL;
+  ++nodes_live;
+  return malloc(size);
+}
+
+static void nodes_free(void *closure, void *p, size_t size)
+{
+  (void)closure;
+  (void)size;
+  --nodes_live;
+  free(p);
+}
+
+static void *arena;
+static cbs_s cbs;
+static freelist_s fl;
+static failover_s fo;
+static Land land, primary, secondary;
+
+static Addr at(Size offset)
+{
+  return addr_add(addr_of_ptr(arena), offset);
+}
+
+static void setup(void)
+{
+  cbs_node_alloc_s alloc = {nodes_alloc, nodes_free, NULL};
+  arena = aligned_alloc(4096, ARENA_SIZE);
+  cr_assert_not_null(arena);
+  nodes_fail = false;
+  nodes_live = 0;
+  cr_assert_eq(cbs_init(&cbs, A, &alloc), MPS_RES_OK);
+  cr_assert_eq(freelist_init(&fl, A), MPS_RES_OK);
+  primary = cbs_land(&cbs);
+  secondary = freelist_land(&fl);
+  cr_assert_eq(failover_init(&fo, primary, secondary), MPS_RES_OK);
+  land = failover_land(&fo);
+}
+
+static void teardown(void)
+{
+  failover_finish(&fo);
+  freelist_finish(&fl);
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+  free(arena);
+}
+
+static void abort_on_failure(const char *file, unsigned line,
+                             const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  abort();
+}
+
+static void insert(Size base, Size limit, Size want_base, Size want_limit)
+{
+  range_s r, got;
+  range_init(&r, at(base), at(limit));
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_base(&got), at(want_base), "insert [%zu,%zu)", base, limit);
+  cr_assert_eq(range_limit(&got), at(want_limit), "insert [%zu,%zu)", base, limit);
+  cr_assert(land_check(land));
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+static void delete(Size base, Size limit, Size old_base, Size old_limit)
+{
+  range_s r, old;
+  range_init(&r, at(base), at(limit));
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_base(&old), at(old_base));
+  cr_assert_eq(range_limit(&old), at(old_limit));
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+typedef struct collect_s {
+  Size ends[32];
+  size_t n;
+} collect_s;
+
+static bool collect_visit(Land l, Range r, void *closure)
+{
+  collect_s *c = closure;
+  (void)l;
+  cr_assert_lt(c->n, 32);
+  c->ends[c->n++] = addr_offset(addr_of_ptr(arena), range_base(r));
+  c->ends[c->n++] = addr_offset(addr_of_ptr(arena), range_limit(r));
+  return true;
+}
+
+/* `l` holds exactly the ranges in want (base, limit pairs), in order. */
+static void expect(Land l, const Size *want, size_t n)
+{
+  collect_s c;
+  Size total = 0;
+  size_t i;
+  c.n = 0;
+  cr_assert(land_iterate(l, collect_visit, &c));
+  cr_assert_eq(c.n, n, "%zu ends, want %zu", c.n, n);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(c.ends[i], want[i], "end %zu: %zu, want %zu", i,
+                 c.ends[i], want[i]);
+  for (i = 0; i < n; i += 2)
+    total += want[i + 1] - want[i];
+  cr_assert_eq(land_size(l), total);
+}
+
+TestSuite(failover, .init = setup, .fini = teardown);
+
+Test(failover, uses_primary_while_memory_lasts)
+{
+  insert(0, 64, 0, 64);
+  insert(128, 256, 128, 256);
+  { static const Size w[] = {0, 64, 128, 256};
+    expect(land, w, 4); expect(primary, w, 4); }
+  expect(secondary, NULL, 0);
+}
+
+Test(failover, insert_fails_over_to_secondary)
+{
+  insert(0, 64, 0, 64);
+  nodes_fail = true;
+  insert(128, 256, 128, 256);          /* isolated: needs a node */
+  insert(512, 576, 512, 576);
+  insert(256, 320, 128, 320);          /* joins the secondary range */
+  { static const Size w[] = {0, 64, 128, 320, 512, 576};
+    expect(land, w, 6); }
+  { static const Size w[] = {0, 64}; expect(primary, w, 2); }
+  { static const Size w[] = {128, 320, 512, 576}; expect(secondary, w, 4); }
+}
+
+Test(failover, flush_moves_secondary_back)
+{
+  range_s r, old;
+  nodes_fail = true;
+  insert(128, 256, 128, 256);
+  insert(512, 576, 512, 576);
+  { static const Size w[] = {128, 256, 512, 576}; expect(secondary, w, 4); }
+  nodes_fail = false;
+  /* Any operation flushes first; a find that deletes nothing will do. */
+  cr_assert(land_find_first(&r, &old, land, A, LAND_FIND_DELETE_NONE));
+  expect(secondary, NULL, 0);
+  { static const Size w[] = {128, 256, 512, 576}; expect(primary, w, 4); }
+}
+
+Test(failover, primary_join_pulls_in_secondary_neighbour)
+{
+  insert(0, 64, 0, 64);
+  nodes_fail = true;
+  insert(128, 192, 128, 192);          /* secondary */
+  /* Touches [0,64) in the primary (join: no node) and [128,192) in the
+   * secondary, which must move across so the land reports one range. */
+  insert(64, 128, 0, 192);
+  { static const Size w[] = {0, 192};
+    expect(land, w, 2); expect(primary, w, 2); }
+  expect(secondary, NULL, 0);
+}
+
+Test(failover, split_without_memory_reinserts_fragments)
+{
+  insert(0, 1024, 0, 1024);
+  nodes_fail = true;
+  /* Splitting [0,1024) needs a node: the whole block is deleted and both
+   * fragments re-inserted; with no nodes they land in the secondary. */
+  delete(256, 512, 0, 1024);
+  { static const Size w[] = {0, 256, 512, 1024};
+    expect(land, w, 4); expect(secondary, w, 4); }
+  expect(primary, NULL, 0);
+  cr_assert_eq(nodes_live, 0);
+}
+
+Test(failover, split_then_recover)
+{
+  insert(0, 64, 0, 64);
+  insert(1024, 2048, 1024, 2048);
+  nodes_fail = true;
+  /* ... the split of [1024,2048) needs a new node: the block is deleted
+   * and its fragments, needing nodes, go to the secondary.  Once memory
+   * is back, the next operation flushes them to the primary. */
+  delete(1280, 1536, 1024, 2048);
+  { static const Size w[] = {0, 64, 1024, 1280, 1536, 2048};
+    expect(land, w, 6); }
+  { static const Size w[] = {1024, 1280, 1536, 2048};
+    expect(secondary, w, 4); }
+  nodes_fail = false;
+  delete(1536, 1600, 1536, 2048);      /* flushes, then deletes */
+  expect(secondary, NULL, 0);
+  { static const Size w[] = {0, 64, 1024, 1280, 1600, 2048};
+    expect(primary, w, 6); }
+}
+
+Test(failover, delete_from_secondary_and_absent)
+{
+  range_s r, old;
+  insert(0, 64, 0, 64);
+  nodes_fail = true;
+  insert(256, 512, 256, 512);
+  delete(256, 320, 256, 512);          /* the secondary's range */
+  { static const Size w[] = {320, 512}; expect(secondary, w, 2); }
+  range_init(&r, at(64), at(128));     /* in neither */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  range_init(&r, at(0), at(320));      /* spans both and a gap */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_FAIL);
+  { static const Size w[] = {0, 64, 320, 512}; expect(land, w, 4); }
+}
+
+Test(failover, finds_choose_across_lands)
+{
+  range_s r, old;
+  insert(1024, 1280, 1024, 1280);      /* primary, 256 */
+  nodes_fail = true;
+  insert(0, 128, 0, 128);              /* secondary, 128 */
+  insert(2048, 2304, 2048, 2304);      /* secondary, 256 */
+  insert(3072, 3136, 3072, 3136);      /* secondary, 64 */
+  cr_assert(land_find_first(&r, &old, land, 128, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(0));
+  cr_assert(land_find_first(&r, &old, land, 192, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(1024));
+  cr_assert(land_find_last(&r, &old, land, 128, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(2048));
+  cr_assert(land_find_last(&r, &old, land, 16, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(3072));
+  /* Equal largest in both: the lower, in the primary, wins. */
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(1024));
+  /* Deleting finds take from the land that had the range. */
+  cr_assert(land_find_last(&r, &old, land, 128, LAND_FIND_DELETE_HIGH));
+  cr_assert_eq(range_base(&r), at(2176));
+  cr_assert_eq(range_limit(&old), at(2304));
+  cr_assert(land_find_first(&r, &old, land, 64, LAND_FIND_DELETE_LOW));
+  cr_assert_eq(range_base(&r), at(0));
+  cr_assert_eq(range_limit(&r), at(64));
+  { static const Size w[] = {64, 128, 2048, 2176, 3072, 3136};
+    expect(secondary, w, 6); }
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_LOW));
+  cr_assert_eq(range_base(&r), at(1024));
+  cr_assert_eq(range_limit(&r), at(1280));
+  expect(primary, NULL, 0);
+  cr_assert_not(land_find_first(&r, &old, land, 256, LAND_FIND_DELETE_NONE));
+}
+
+Test(failover, iteration_merges_address_order)
+{
+  insert(512, 576, 512, 576);          /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary, below both */
+  insert(1024, 1088, 1024, 1088);      /* secondary, between */
+  insert(4096, 4160, 4096, 4160);      /* secondary, above */
+  { static const Size w[] = {0, 64, 512, 576, 1024, 1088, 2048, 2112,
+                             4096, 4160};
+    expect(land, w, 10); }
+}
+
+typedef struct every_other_s {
+  int visits;
+  Size seen[8];
+} every_other_s;
+
+static bool every_other(bool *delete_return, Land l, Range r, void *closure)
+{
+  every_other_s *eo = closure;
+  (void)l;
+  eo->seen[eo->visits] = addr_offset(addr_of_ptr(arena), range_base(r));
+  *delete_return = eo->visits % 2 == 0;
+  ++eo->visits;
+  return true;
+}
+
+Test(failover, iterate_and_delete_across_lands)
+{
+  every_other_s eo;
+  memset(&eo, 0, sizeof eo);
+  insert(512, 576, 512, 576);          /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary */
+  insert(1024, 1088, 1024, 1088);      /* secondary */
+  cr_assert(land_iterate_and_delete(land, every_other, &eo));
+  cr_assert_eq(eo.visits, 4);
+  cr_assert_eq(eo.seen[0], 0);
+  cr_assert_eq(eo.seen[1], 512);
+  cr_assert_eq(eo.seen[2], 1024);
+  cr_assert_eq(eo.seen[3], 2048);
+  { static const Size w[] = {512, 576, 2048, 2112}; expect(land, w, 4); }
+}
+
+Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT)
+{
+  range_s r;
+  nodes_fail = true;
+  insert(256, 512, 256, 512);          /* secondary (flushes keep failing) */
+  mps_lib_assert_fail_install(abort_on_failure);
+  range_init(&r, at(128), at(1024));
+  (void)land_insert(&r, land, &r);
+}
+
+Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT)
+{
+  freelist_s other;
+  failover_s fo2;
+  cr_assert_eq(freelist_init(&other, 2 * A), MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_failure);
+  (void)failover_init(&fo2, primary, freelist_land(&other));
+}

@@ -1,0 +1,251 @@
+/* test_land.c: one scenario table, run against each land implementation
+ * (CBS, freelist, failover over both) through the generic interface, so
+ * that all three are held to the same contract (src/data/land.h).  The
+ * ranges are in a real buffer, because the freelist writes into them. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/data/cbs.h"
+#include "../src/data/failover.h"
+#include "../src/data/freelist.h"
+
+#define ARENA_SIZE 8192
+#define AL 16
+
+typedef enum op_e { INSERT, DELETE, FIRST, LAST, LARGEST, EXPECT, END } op_e;
+
+/* One step.  INSERT a..b: result must be [x,y).  DELETE a..b: result res,
+ * and if OK the old range [x,y).  FIRST/LAST/LARGEST size a, mode fd:
+ * found iff res == MPS_RES_OK, range [x,y) and old range [ox,oy).  EXPECT:
+ * the land holds exactly the n ranges in `ranges`. */
+typedef struct step_s {
+  op_e op;
+  Size a, b;
+  LandFindDelete fd;
+  Res res;
+  Size x, y, ox, oy;
+  size_t n;
+  Size ranges[12];
+} step_s;
+
+#define NONE LAND_FIND_DELETE_NONE
+#define LOW LAND_FIND_DELETE_LOW
+#define HIGH LAND_FIND_DELETE_HIGH
+#define ENTIRE LAND_FIND_DELETE_ENTIRE
+#define OK MPS_RES_OK
+#define FAIL MPS_RES_FAIL
+
+static const step_s scenario[] = {
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 0, {0}},
+  {LARGEST, 0, 0, NONE, FAIL, 0, 0, 0, 0, 0, {0}},
+  {INSERT, 256, 512, NONE, OK, 256, 512, 0, 0, 0, {0}},
+  {INSERT, 1024, 1536, NONE, OK, 1024, 1536, 0, 0, 0, {0}},
+  {INSERT, 16, 64, NONE, OK, 16, 64, 0, 0, 0, {0}},
+  {INSERT, 512, 768, NONE, OK, 256, 768, 0, 0, 0, {0}},       /* left */
+  {INSERT, 960, 1024, NONE, OK, 960, 1536, 0, 0, 0, {0}},     /* right */
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 3, {16, 64, 256, 768, 960, 1536}},
+  {INSERT, 768, 960, NONE, OK, 256, 1536, 0, 0, 0, {0}},      /* both */
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 2, {16, 64, 256, 1536}},
+  {DELETE, 512, 528, NONE, OK, 256, 1536, 0, 0, 0, {0}},      /* split */
+  {DELETE, 256, 512, NONE, OK, 256, 512, 0, 0, 0, {0}},       /* whole */
+  {DELETE, 528, 544, NONE, OK, 528, 1536, 0, 0, 0, {0}},      /* low end */
+  {DELETE, 1520, 1536, NONE, OK, 544, 1536, 0, 0, 0, {0}},    /* high end */
+  {DELETE, 400, 560, NONE, FAIL, 0, 0, 0, 0, 0, {0}},         /* partly out */
+  {DELETE, 64, 80, NONE, FAIL, 0, 0, 0, 0, 0, {0}},           /* in a gap */
+  {DELETE, 16, 80, NONE, FAIL, 0, 0, 0, 0, 0, {0}},           /* runs off */
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 2, {16, 64, 544, 1520}},
+  {INSERT, 2048, 2304, NONE, OK, 2048, 2304, 0, 0, 0, {0}},
+  {INSERT, 3072, 4048, NONE, OK, 3072, 4048, 0, 0, 0, {0}},
+  {FIRST, 48, 0, NONE, OK, 16, 64, 16, 64, 0, {0}},
+  {FIRST, 64, 0, NONE, OK, 544, 1520, 544, 1520, 0, {0}},
+  {LAST, 256, 0, NONE, OK, 3072, 4048, 3072, 4048, 0, {0}},
+  {LAST, 1008, 0, NONE, FAIL, 0, 0, 0, 0, 0, {0}},
+  {FIRST, 976, 0, LOW, OK, 544, 1520, 544, 1520, 0, {0}},     /* exact fit */
+  {FIRST, 64, 0, LOW, OK, 2048, 2112, 2048, 2304, 0, {0}},
+  {LAST, 64, 0, HIGH, OK, 3984, 4048, 3072, 4048, 0, {0}},
+  {LAST, 16, 0, ENTIRE, OK, 3072, 3984, 3072, 3984, 0, {0}},
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 2, {16, 64, 2112, 2304}},
+  {INSERT, 4096, 4288, NONE, OK, 4096, 4288, 0, 0, 0, {0}},
+  {LARGEST, 256, 0, NONE, FAIL, 0, 0, 0, 0, 0, {0}},
+  {LARGEST, 0, 0, NONE, OK, 2112, 2304, 2112, 2304, 0, {0}},  /* lowest of equals */
+  {LARGEST, 16, 0, HIGH, OK, 2112, 2304, 2112, 2304, 0, {0}}, /* whole */
+  {LARGEST, 0, 0, ENTIRE, OK, 4096, 4288, 4096, 4288, 0, {0}},
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 1, {16, 64}},
+  {DELETE, 16, 64, NONE, OK, 16, 64, 0, 0, 0, {0}},
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 0, {0}},
+  {END, 0, 0, NONE, OK, 0, 0, 0, 0, 0, {0}},
+};
+
+static void *arena;
+
+static Addr at(Size offset)
+{
+  return addr_add(addr_of_ptr(arena), offset);
+}
+
+static Size off(Addr addr)
+{
+  return addr_offset(addr_of_ptr(arena), addr);
+}
+
+typedef struct collect_s {
+  Size ends[32];
+  size_t n;
+} collect_s;
+
+static bool collect_visit(Land l, Range r, void *closure)
+{
+  collect_s *c = closure;
+  (void)l;
+  cr_assert_lt(c->n, 32);
+  c->ends[c->n++] = off(range_base(r));
+  c->ends[c->n++] = off(range_limit(r));
+  return true;
+}
+
+static void run_scenario(Land land)
+{
+  const step_s *s;
+  for (s = scenario; s->op != END; ++s) {
+    int i = (int)(s - scenario);
+    range_s r, got, old;
+    bool found = false;
+    switch (s->op) {
+    case INSERT:
+      range_init(&r, at(s->a), at(s->b));
+      cr_assert_eq(land_insert(&got, land, &r), MPS_RES_OK, "step %d", i);
+      cr_assert_eq(off(range_base(&got)), s->x, "step %d", i);
+      cr_assert_eq(off(range_limit(&got)), s->y, "step %d", i);
+      break;
+    case DELETE:
+      range_init(&r, at(s->a), at(s->b));
+      cr_assert_eq(land_delete(&old, land, &r), s->res, "step %d", i);
+      if (s->res == MPS_RES_OK) {
+        cr_assert_eq(off(range_base(&old)), s->x, "step %d", i);
+        cr_assert_eq(off(range_limit(&old)), s->y, "step %d", i);
+      }
+      break;
+    case FIRST:
+      found = land_find_first(&got, &old, land, s->a, s->fd);
+      break;
+    case LAST:
+      found = land_find_last(&got, &old, land, s->a, s->fd);
+      break;
+    case LARGEST:
+      found = land_find_largest(&got, &old, land, s->a, s->fd);
+      break;
+    case EXPECT: {
+      collect_s c;
+      Size total = 0;
+      size_t k;
+      c.n = 0;
+      cr_assert(land_iterate(land, collect_visit, &c), "step %d", i);
+      cr_assert_eq(c.n, 2 * s->n, "step %d: %zu ranges", i, c.n / 2);
+      for (k = 0; k < 2 * s->n; ++k)
+        cr_assert_eq(c.ends[k], s->ranges[k], "step %d end %zu", i, k);
+      for (k = 0; k < s->n; ++k)
+        total += s->ranges[2 * k + 1] - s->ranges[2 * k];
+      cr_assert_eq(land_size(land), total, "step %d", i);
+      break;
+    }
+    case END:
+      break;
+    }
+    if (s->op == FIRST || s->op == LAST || s->op == LARGEST) {
+      cr_assert_eq(found, s->res == MPS_RES_OK, "step %d", i);
+      if (found) {
+        cr_assert_eq(off(range_base(&got)), s->x, "step %d", i);
+        cr_assert_eq(off(range_limit(&got)), s->y, "step %d", i);
+        cr_assert_eq(off(range_base(&old)), s->ox, "step %d", i);
+        cr_assert_eq(off(range_limit(&old)), s->oy, "step %d", i);
+      }
+    }
+    cr_assert(land_check(land), "step %d", i);
+  }
+}
+
+static int nodes_live;
+static bool nodes_fail;
+
+static void *nodes_alloc(void *closure, size_t size)
+{
+  (void)closure;
+  if (nodes_fail)
+    return NULL;
+  ++nodes_live;
+  return malloc(size);
+}
+
+static void nodes_free(void *closure, void *p, size_t size)
+{
+  (void)closure;
+  (void)size;
+  --nodes_live;
+  free(p);
+}
+
+static const cbs_node_alloc_s nodes = {nodes_alloc, nodes_free, NULL};
+
+static void setup(void)
+{
+  arena = aligned_alloc(4096, ARENA_SIZE);
+  cr_assert_not_null(arena);
+  nodes_live = 0;
+  nodes_fail = false;
+}
+
+static void teardown(void)
+{
+  free(arena);
+}
+
+TestSuite(land, .init = setup, .fini = teardown);
+
+Test(land, cbs)
+{
+  cbs_s cbs;
+  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  run_scenario(cbs_land(&cbs));
+  cr_assert(cbs_check_deep(&cbs));
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
+Test(land, freelist)
+{
+  freelist_s fl;
+  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
+  run_scenario(freelist_land(&fl));
+  freelist_finish(&fl);
+}
+
+static void run_failover(bool starve)
+{
+  cbs_s cbs;
+  freelist_s fl;
+  failover_s fo;
+  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
+  cr_assert_eq(failover_init(&fo, cbs_land(&cbs), freelist_land(&fl)),
+               MPS_RES_OK);
+  nodes_fail = starve;
+  run_scenario(failover_land(&fo));
+  failover_finish(&fo);
+  freelist_finish(&fl);
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
+Test(land, failover)
+{
+  run_failover(false);
+}
+
+/* With no node memory at all, the failover behaves the same, entirely
+ * through its secondary. */
+Test(land, failover_starved)
+{
+  run_failover(true);
+}
