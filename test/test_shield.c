@@ -338,9 +338,10 @@ Test(shield, broken_invariants_are_reported)
             "condition was \"%s\"", check_condition);
   segs[8].pm = PROT_DENY_NONE;
   check_failures = 0;
-  shield->depth = 1;                 /* no segment exposed: inv 6 */
+  shield->depth = 1;                 /* no segment exposed: inv 6 (and,
+                                        outside the shield, inv 4 too) */
   cr_assert(shield_check_segs(shield));
-  cr_assert_eq(check_failures, 1);
+  cr_assert_geq(check_failures, 1);
   cr_assert(strstr(check_condition, "depth == shield->depth") != NULL,
             "condition was \"%s\"", check_condition);
   shield->depth = 0;
