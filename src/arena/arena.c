@@ -351,26 +351,36 @@ failCommit:
 
 void arena_free(Arena arena, Addr base, Size size, Pool pool)
 {
-  Chunk chunk;
-  Index b, l, i;
+  Addr limit;
 
   AVERT(arena, arena);
   AVER(size > 0);
   AVER(addr_is_aligned(base, arena->grain_size));
   AVER(size_is_aligned(size, arena->grain_size));
-  chunk = arena_chunk_of_addr(arena, base);
-  AVER(chunk != NULL);
-  b = chunk_index(chunk, base);
-  l = b + (size >> arena->grain_shift);
-  AVER(b >= chunk->alloc_base && l <= chunk->pages);
-  AVER(bt_is_set_range(chunk->alloc_table, b, l));
-  for (i = b; i < l; ++i) {
-    AVER(chunk->tracts[i].pool == pool);
-    chunk->tracts[i].pool = NULL;
-    chunk->tracts[i].p = NULL;
+  limit = addr_add(base, size);
+  /* Chunks can be adjacent in the address space, and a pool may have
+   * merged memory from two of them, so free chunk by chunk. */
+  while (addr_word(base) < addr_word(limit)) {
+    Chunk chunk = arena_chunk_of_addr(arena, base);
+    Addr part_limit;
+    Index b, l, i;
+    AVER(chunk != NULL);
+    if (chunk == NULL)
+      return;
+    part_limit = addr_min(limit, chunk->limit);
+    b = chunk_index(chunk, base);
+    l = chunk_index(chunk, addr_sub(part_limit, 1)) + 1;
+    AVER(b >= chunk->alloc_base);
+    AVER(bt_is_set_range(chunk->alloc_table, b, l));
+    for (i = b; i < l; ++i) {
+      AVER(chunk->tracts[i].pool == pool);
+      chunk->tracts[i].pool = NULL;
+      chunk->tracts[i].p = NULL;
+    }
+    bt_res_range(chunk->alloc_table, b, l);
+    arena->spare_committed += addr_offset(base, part_limit);
+    base = part_limit;
   }
-  bt_res_range(chunk->alloc_table, b, l);
-  arena->spare_committed += size;
   arena_spare_enforce(arena);
 }
 

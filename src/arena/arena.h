@@ -105,8 +105,8 @@ void arena_leave(Arena arena);
  * nothing has changed. */
 Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool);
 
-/* Give back memory allocated to `pool` by arena_alloc (any whole-grain
- * part of one or more allocations, within one chunk). */
+/* Give back memory allocated to `pool` by arena_alloc: any whole-grain
+ * part of one or more allocations, even across adjacent chunks. */
 void arena_free(Arena arena, Addr base, Size size, Pool pool);
 
 /* The pool that owns the grain containing `addr`, or NULL if the address
