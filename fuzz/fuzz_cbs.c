@@ -6,7 +6,6 @@
  * at the end, every node must have been freed. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../src/data/cbs.h"
 #include "support/land_model.h"

@@ -3,7 +3,6 @@
  * ("grains") occur. */
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../src/data/freelist.h"
 #include "support/land_model.h"

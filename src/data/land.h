@@ -7,8 +7,12 @@
  * first member and supply a class: a table of functions that the generic
  * functions here dispatch through after checking their arguments.
  *
+ * A land is not safe for concurrent use: clients serialise all calls on
+ * one land (and on the lands a failover land is built on).
+ *
  * Client errors (an unaligned or empty range, inserting a range that
- * overlaps the land) are caught with AVER.  Running out of memory is not
+ * overlaps the land, calling back into a land from inside one of its own
+ * operations) are caught with AVER.  Running out of memory is not
  * an error: insert and delete then return MPS_RES_MEMORY or MPS_RES_LIMIT
  * and leave the land as it was.
  */

@@ -12,7 +12,6 @@ bool range_check(Range range)
 {
   CHECKL(range != NULL);
   CHECKL(addr_word(range->base) <= addr_word(range->limit)); /* 1 */
-  UNUSED(range);
   return true;
 }
 
