@@ -411,6 +411,94 @@ typedef struct mps_frame_s *mps_frame_t;
 extern mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap);
 extern mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame);
 
+/* Segregated allocation caches (topic/cache.rst)
+ *
+ * A cache keeps free blocks of a manual pool on stacks, one per size
+ * class, so that most allocations and frees are a pop or a push.  A cache
+ * must be used by one thread at a time (the client synchronizes); only
+ * the traffic between the cache and its pool takes the arena lock.
+ *
+ * The stacks live in struct mps_sac_s below, which the macros
+ * MPS_SAC_ALLOC_FAST and MPS_SAC_FREE_FAST read and write in client code.
+ * Its fields are therefore part of the binary interface, but they are
+ * private to the macros: clients must not use them (hence the leading
+ * underscores).  The rest of a cache (its pool, signature and class
+ * count) is private to the library and follows this structure.
+ *
+ *   _lists[i]._size   the block size of class i; requests of at most this
+ *                     many bytes (and more than the previous class's) get
+ *                     a block of class i
+ *   _lists[i]._count  blocks on the stack; never more than _max
+ *   _lists[i]._max    the class's cached_count
+ *   _lists[i]._head   top of the stack, linked through each block's first
+ *                     word; null when _count is zero
+ *
+ * After the client's classes comes one more entry, the overlarge class,
+ * with _size SIZE_MAX and _max zero: its stack is always empty, so a
+ * search for a request's class always stops, and an overlarge request
+ * always takes the function call to the pool. */
+typedef struct mps_sac_class_s {
+  size_t mps_block_size;
+  size_t mps_cached_count;
+  unsigned mps_frequency;
+} mps_sac_class_s;
+
+#define MPS_SAC_CLASS_LIMIT 8
+
+typedef struct _mps_sac_list_s {
+  size_t _size;
+  size_t _count;
+  size_t _max;
+  mps_addr_t _head;
+} _mps_sac_list_s;
+
+typedef struct mps_sac_s {
+  _mps_sac_list_s _lists[MPS_SAC_CLASS_LIMIT + 1];
+} mps_sac_s;
+typedef struct mps_sac_s *mps_sac_t;
+
+extern mps_res_t mps_sac_create(mps_sac_t *sac_o, mps_pool_t pool, size_t classes_count,
+                                mps_sac_class_s *classes);
+extern void mps_sac_destroy(mps_sac_t sac);
+extern void mps_sac_flush(mps_sac_t sac);
+extern mps_res_t mps_sac_alloc(mps_addr_t *p_o, mps_sac_t sac, size_t size, mps_bool_t unused);
+extern void mps_sac_free(mps_sac_t sac, mps_addr_t p, size_t size);
+
+/* The common cases inline: a block on the class's stack (alloc), room on
+ * the class's stack (free).  Otherwise they call the functions above.
+ * Arguments may be evaluated more than once; p_v must be an mps_addr_t. */
+#define MPS_SAC_ALLOC_FAST(res_v, p_v, sac, size, unused)                     \
+  do {                                                                        \
+    size_t _mps_sac_size = (size);                                            \
+    _mps_sac_list_s *_mps_sac_l = (sac)->_lists;                              \
+    while (_mps_sac_size > _mps_sac_l->_size)                                 \
+      ++_mps_sac_l;                                                           \
+    if (_mps_sac_l->_head != NULL) {                                          \
+      (p_v) = _mps_sac_l->_head;                                              \
+      _mps_sac_l->_head = *(mps_addr_t *)_mps_sac_l->_head;                   \
+      --_mps_sac_l->_count;                                                   \
+      (res_v) = MPS_RES_OK;                                                   \
+    } else {                                                                  \
+      (res_v) = mps_sac_alloc(&(p_v), sac, _mps_sac_size, unused);            \
+    }                                                                         \
+  } while (0)
+
+#define MPS_SAC_FREE_FAST(sac, p, size)                                       \
+  do {                                                                        \
+    size_t _mps_sac_size = (size);                                            \
+    mps_addr_t _mps_sac_p = (p);                                              \
+    _mps_sac_list_s *_mps_sac_l = (sac)->_lists;                              \
+    while (_mps_sac_size > _mps_sac_l->_size)                                 \
+      ++_mps_sac_l;                                                           \
+    if (_mps_sac_l->_count < _mps_sac_l->_max) {                              \
+      *(mps_addr_t *)_mps_sac_p = _mps_sac_l->_head;                          \
+      _mps_sac_l->_head = _mps_sac_p;                                         \
+      ++_mps_sac_l->_count;                                                   \
+    } else {                                                                  \
+      mps_sac_free(sac, _mps_sac_p, _mps_sac_size);                           \
+    }                                                                         \
+  } while (0)
+
 #ifdef __cplusplus
 }
 #endif

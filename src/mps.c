@@ -87,3 +87,4 @@
 #include "pool/pool.c"
 #include "pool/buffer.c"
 #include "pool/pool_mfs.c"
+#include "pool/sac.c"
