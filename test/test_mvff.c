@@ -1,0 +1,696 @@
+/* Unit tests for the MVFF pool class: keyword arguments, placement for
+ * the two documented combinations of the MVFF booleans, coalescing,
+ * extension, spare memory going back to the arena, allocation points and
+ * frames, the commit limit (including a fault-injection sweep), and
+ * client errors (double, overlapping and wrong-pool frees). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
+#include "../src/arena/arena.h"
+#include "../src/base/config.h"
+
+static mps_arena_t arena;
+static size_t grain;
+
+static void setup(void)
+{
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  grain = arena->grain_size;
+}
+
+static void teardown(void)
+{
+  mps_arena_destroy(arena);
+}
+
+TestSuite(mvff, .init = setup, .fini = teardown);
+
+/* Recording assertion handler: client-error tests check that the error
+ * was reported and that the pool carried on consistently. */
+static int mvff_test_failures;
+static void record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++mvff_test_failures;
+}
+
+static mps_pool_t make_pool(size_t extend_by, double spare, int arena_high,
+                            int slot_high, int first_fit)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    if (extend_by != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
+    if (spare >= 0.0)
+      MPS_ARGS_ADD(args, MPS_KEY_SPARE, spare);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, arena_high);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_SLOT_HIGH, slot_high);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_FIRST_FIT, first_fit);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
+static mps_res_t try_create(mps_key_t key, mps_arg_s value)
+{
+  mps_pool_t pool;
+  mps_res_t res;
+  mps_arg_s args[2];
+  args[0] = value;
+  args[0].key = key;
+  args[1].key = MPS_KEY_ARGS_END;
+  res = mps_pool_create_k(&pool, arena, mps_class_mvff(), args);
+  if (res == MPS_RES_OK)
+    mps_pool_destroy(pool);
+  return res;
+}
+
+static mps_arg_s sz(size_t s) { mps_arg_s a; a.key = NULL; a.val.size = s; return a; }
+static mps_arg_s al(mps_align_t s) { mps_arg_s a; a.key = NULL; a.val.align = s; return a; }
+static mps_arg_s dbl(double d) { mps_arg_s a; a.key = NULL; a.val.d = d; return a; }
+
+Test(mvff, defaults_are_as_documented)
+{
+  mps_pool_t pool;
+  mps_addr_t p, q;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mps_alloc(&p, pool, 1), MPS_RES_OK);
+  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  /* extend_by 65536 (rounded to the grain). */
+  cr_assert_eq(mps_pool_total_size(pool), ((size_t)65536 + grain - 1) / grain * grain);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool) - MPS_PF_ALIGN);
+  /* First fit from the bottom by default. */
+  cr_assert_eq(mps_alloc(&q, pool, 1), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p + MPS_PF_ALIGN);
+  mps_free(pool, p, 1);
+  mps_free(pool, q, 1);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, bad_keyword_values_are_refused)
+{
+  cr_assert_eq(try_create(MPS_KEY_EXTEND_BY, sz(0)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_EXTEND_BY, sz(SIZE_MAX)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_EXTEND_BY, sz(32)), MPS_RES_OK);   /* rounded up to a grain */
+  cr_assert_eq(try_create(MPS_KEY_MEAN_SIZE, sz(0)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_MEAN_SIZE, sz(65537)), MPS_RES_PARAM);  /* > extend_by */
+  cr_assert_eq(try_create(MPS_KEY_MEAN_SIZE, sz(8)), MPS_RES_OK);
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(0)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(24)), MPS_RES_PARAM);        /* not a power of 2 */
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(sizeof(void *) / 2)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(2 * grain)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(grain)), MPS_RES_OK);
+  cr_assert_eq(try_create(MPS_KEY_ALIGN, al(sizeof(void *))), MPS_RES_OK);
+  cr_assert_eq(try_create(MPS_KEY_SPARE, dbl(-0.01)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_SPARE, dbl(1.01)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_SPARE, dbl(NAN)), MPS_RES_PARAM);
+  cr_assert_eq(try_create(MPS_KEY_SPARE, dbl(0.0)), MPS_RES_OK);
+  cr_assert_eq(try_create(MPS_KEY_SPARE, dbl(1.0)), MPS_RES_OK);
+}
+
+Test(mvff, keywords_are_consumed)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)8192);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)16);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 0.5);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, 0);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_SLOT_HIGH, 0);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_FIRST_FIT, 1);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+    cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);
+  } MPS_ARGS_END(args);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, alignment_keyword_aligns_blocks)
+{
+  mps_pool_t pool;
+  mps_addr_t p[20];
+  int i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)256);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  for (i = 0; i < 20; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, (size_t)(1 + i * 13)), MPS_RES_OK);
+    cr_assert_eq((uintptr_t)p[i] % 256, 0);
+  }
+  for (i = 0; i < 20; ++i)
+    mps_free(pool, p[i], (size_t)(1 + i * 13));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, first_fit_from_the_bottom_by_default)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_addr_t p[8], q;
+  int i;
+  for (i = 0; i < 8; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, 64), MPS_RES_OK);
+    if (i > 0)
+      cr_assert_eq((char *)p[i], (char *)p[i - 1] + 64);
+  }
+  /* Holes at 2 and 5: the lower one is used first; a block too big for
+   * either goes after the last. */
+  mps_free(pool, p[5], 64);
+  mps_free(pool, p[2], 64);
+  cr_assert_eq(mps_alloc(&q, pool, 128), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p[7] + 64);
+  mps_free(pool, q, 128);
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  cr_assert_eq(q, p[2]);
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p[2] + 32);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, p[5]);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, top_down_combination_works_from_the_top)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 1, 1, 0);
+  mps_addr_t p[8], q;
+  int i;
+  for (i = 0; i < 8; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, 64), MPS_RES_OK);
+    if (i > 0)
+      cr_assert_eq((char *)p[i], (char *)p[i - 1] - 64);
+  }
+  /* The first block is at the very top of the extension. */
+  cr_assert_eq(((uintptr_t)p[0] + 64) % grain, 0);
+  mps_free(pool, p[5], 64);
+  mps_free(pool, p[2], 64);
+  /* The higher hole first, from its top end. */
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p[2] + 32);
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  cr_assert_eq(q, p[2]);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, p[5]);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p[7] - 64);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, freed_neighbours_coalesce)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t a, b, c, d, q;
+  size_t total;
+  cr_assert_eq(mps_alloc(&a, pool, 100), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 200), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 300), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&d, pool, 8), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  /* Free in an order that joins on both sides. */
+  mps_free(pool, a, 100);
+  mps_free(pool, c, 300);
+  mps_free(pool, b, 200);
+  cr_assert_eq(mps_alloc(&q, pool, 600), MPS_RES_OK);
+  cr_assert_eq(q, a);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_free(pool, q, 600);
+  mps_free(pool, d, 8);
+  /* Everything has coalesced into the one extension. */
+  cr_assert_eq(mps_alloc(&q, pool, total), MPS_RES_OK);
+  cr_assert_eq(q, a);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, pool_extends_for_small_and_large_blocks)
+{
+  mps_pool_t pool = make_pool(4 * 4096, 1.0, 0, 0, 1);
+  size_t ext = (4 * 4096 + grain - 1) / grain * grain;
+  size_t big = 10 * ext + 1;
+  mps_addr_t p[64], q;
+  int i;
+  for (i = 0; i < 64; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, ext / 8), MPS_RES_OK);
+    memset(p[i], i, ext / 8);
+  }
+  cr_assert_eq(mps_pool_total_size(pool), 8 * ext);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  /* Bigger than extend_by: just enough grains. */
+  cr_assert_eq(mps_alloc(&q, pool, big), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 8 * ext + (big + grain - 1) / grain * grain);
+  memset(q, 0xAB, big);
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq(((unsigned char *)p[i])[ext / 8 - 1], (unsigned char)i);
+  mps_free(pool, q, big);
+  for (i = 0; i < 64; ++i)
+    mps_free(pool, p[i], ext / 8);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, spare_memory_goes_back_to_the_arena)
+{
+  enum { N = 32 };
+  mps_pool_t pool;
+  mps_addr_t p[N];
+  size_t in_use0, block = 3 * grain;
+  int i;
+  mps_arena_spare_set(arena, 0.0);   /* so that committed shows it */
+  in_use0 = mps_arena_committed(arena);
+  pool = make_pool(0, 0.5, 0, 0, 1);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, block), MPS_RES_OK);
+  cr_assert_geq(mps_pool_total_size(pool), N * block);
+  cr_assert_geq(mps_arena_committed(arena), in_use0 + N * block);
+  for (i = 0; i < N; ++i) {
+    size_t free, total;
+    mps_free(pool, p[i], block);
+    free = mps_pool_free_size(pool);
+    total = mps_pool_total_size(pool);
+    cr_assert_leq(free, total);
+    cr_assert_leq((double)free, 0.5 * (double)total + (double)grain,
+                  "free %zu of %zu after %d frees", free, total, i + 1);
+  }
+  /* Whole grains only: nothing at all is left. */
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_lt(mps_arena_committed(arena), in_use0 + 4 * grain);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, spare_one_keeps_everything_and_zero_keeps_nothing)
+{
+  mps_pool_t keep = make_pool(0, 1.0, 0, 0, 1);
+  mps_pool_t none = make_pool(0, 0.0, 0, 0, 1);
+  mps_addr_t a, b, c;
+  size_t total;
+  cr_assert_eq(mps_alloc(&a, keep, 5 * grain), MPS_RES_OK);
+  total = mps_pool_total_size(keep);
+  mps_free(keep, a, 5 * grain);
+  cr_assert_eq(mps_pool_total_size(keep), total);
+  cr_assert_eq(mps_pool_free_size(keep), total);
+  cr_assert_eq(mps_alloc(&b, none, 8), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, none, 8), MPS_RES_OK);
+  mps_free(none, b, 8);
+  /* Only the grain holding c stays. */
+  cr_assert_eq(mps_pool_total_size(none), grain);
+  cr_assert_eq(mps_pool_free_size(none), grain - (8 + MPS_PF_ALIGN - 1) / MPS_PF_ALIGN * MPS_PF_ALIGN);
+  mps_free(none, c, 8);
+  cr_assert_eq(mps_pool_total_size(none), 0);
+  mps_pool_destroy(keep);
+  mps_pool_destroy(none);
+}
+
+Test(mvff, allocation_points_keep_contents)
+{
+  enum { N = 20000 };
+  static mps_addr_t blocks[N];
+  static size_t sizes[N];
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_ap_t ap;
+  unsigned rng = 12345;
+  size_t live = 0;
+  int i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i) {
+    mps_addr_t p;
+    size_t size;
+    rng = rng * 1103515245u + 12345u;
+    size = (i % 500 == 7) ? 100000 : 8 + ((rng >> 16) % 400);
+    size = (size + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+    do {
+      cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+      memset(p, i & 0xFF, size);
+    } while (!mps_commit(ap, p, size));
+    cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+    blocks[i] = p;
+    sizes[i] = size;
+    live += size;
+    /* Free some of them through mps_free too: a mixed pool. */
+    if (i % 3 == 2) {
+      mps_free(pool, blocks[i - 1], sizes[i - 1]);
+      live -= sizes[i - 1];
+      sizes[i - 1] = 0;
+    }
+  }
+  cr_assert_geq(mps_pool_total_size(pool), live + mps_pool_free_size(pool));
+  for (i = 0; i < N; ++i) {
+    unsigned char *b = blocks[i];
+    if (sizes[i] == 0)
+      continue;
+    cr_assert_eq(b[0], (unsigned char)(i & 0xFF));
+    cr_assert_eq(b[sizes[i] - 1], (unsigned char)(i & 0xFF));
+  }
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i)
+    if (sizes[i] != 0)
+      mps_free(pool, blocks[i], sizes[i]);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, fill_takes_the_largest_block_and_empty_gives_back_the_rest)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t small, big, hole, p;
+  size_t free0;
+  cr_assert_eq(mps_alloc(&small, pool, 4096), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&big, pool, 16384), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, 64), MPS_RES_OK);
+  mps_free(pool, small, 4096);
+  mps_free(pool, big, 16384);
+  /* Free: [small, small + 20480) and the larger tail after `hole`. */
+  free0 = mps_pool_free_size(pool);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 64));
+  /* Worst fit: the largest block, which is the tail. */
+  cr_assert_eq((char *)p, (char *)hole + 64);
+  /* The buffer's region is not free: it belongs to the allocation point. */
+  cr_assert_eq(mps_pool_free_size(pool), 20480);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
+  mps_free(pool, p, 64);
+  mps_free(pool, hole, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, reserve_bigger_than_extend_by)
+{
+  mps_pool_t pool = make_pool(8192, -1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p;
+  size_t size = 1000 * 1000;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+    memset(p, 7, size);
+  } while (!mps_commit(ap, p, size));
+  cr_assert_geq(mps_pool_total_size(pool), size);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, size);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, frames_are_accepted_and_misuse_caught)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_frame_t f1, f2;
+  mps_addr_t p;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f1, ap), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 64));
+  cr_assert_eq(mps_ap_frame_push(&f2, ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f2), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
+  /* Manual pool: the block survives the pop. */
+  memset(p, 1, 64);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_FAIL);   /* popped twice */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_ap_frame_push(&f1, ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f2, ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
+  mvff_test_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(ap, f2), MPS_RES_FAIL);   /* out of order */
+  cr_assert_geq(mvff_test_failures, 1);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, double_free_is_reported_and_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t a, b, c, q;
+  size_t free;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, b, 64);
+  free = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, b, 64);                     /* double free */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  mps_free(pool, (char *)a + 32, 64);        /* overlaps the free block */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  /* Still consistent: b's place is handed out once, a and c intact. */
+  mvff_test_failures = 0;
+  memset(a, 0x11, 64);
+  memset(c, 0x33, 64);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, b);
+  memset(q, 0x22, 64);
+  cr_assert_eq(((unsigned char *)a)[63], 0x11);
+  cr_assert_eq(((unsigned char *)c)[0], 0x33);
+  mps_free(pool, a, 64);
+  mps_free(pool, q, 64);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+static void abort_on_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  abort();
+}
+
+Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_free(pool, a, 64);
+}
+
+Test(mvff, free_into_the_wrong_pool_is_refused)
+{
+  mps_pool_t one = make_pool(0, 1.0, 0, 0, 1);
+  mps_pool_t two = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t a, b;
+  size_t free_two;
+  cr_assert_eq(mps_alloc(&a, one, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, two, 64), MPS_RES_OK);
+  free_two = mps_pool_free_size(two);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(two, a, 64);
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(two), free_two);
+  mvff_test_failures = 0;
+  mps_free(one, a, 64);
+  mps_free(two, b, 64);
+  cr_assert_eq(mvff_test_failures, 0);
+  mps_pool_destroy(one);
+  mps_pool_destroy(two);
+}
+
+Test(mvff, free_running_past_the_pool_is_refused)
+{
+  mps_pool_t pool = make_pool(grain, 1.0, 0, 0, 1);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  /* The pool's only grain and the next, which it does not own. */
+  mps_free(pool, a, 2 * grain);
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mps_pool_total_size(pool), grain);
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_free(pool, a, grain);
+  cr_assert_eq(mps_pool_free_size(pool), grain);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, commit_limit_failures_leave_the_pool_usable)
+{
+  enum { N = 1000 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  size_t total, free;
+  mps_res_t res = MPS_RES_OK;
+  int n, i;
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 40 * grain),
+               MPS_RES_OK);
+  for (n = 0; n < N; ++n) {
+    res = mps_alloc(&p[n], pool, 1000);
+    if (res != MPS_RES_OK)
+      break;
+    memset(p[n], n & 0xFF, 1000);
+  }
+  cr_assert_eq(res, MPS_RES_COMMIT_LIMIT);
+  cr_assert_gt(n, 10);
+  total = mps_pool_total_size(pool);
+  free = mps_pool_free_size(pool);
+  /* The failure changed nothing. */
+  cr_assert_eq(mps_alloc(&p[n], pool, 100000), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  for (i = 0; i < n; i += 2)
+    mps_free(pool, p[i], 1000);
+  for (i = 0; i < n; i += 2) {
+    cr_assert_eq(mps_alloc(&p[i], pool, 1000), MPS_RES_OK);
+    memset(p[i], i & 0xFF, 1000);
+  }
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(((unsigned char *)p[i])[999], (unsigned char)(i & 0xFF));
+  for (i = 0; i < n; ++i)
+    mps_free(pool, p[i], 1000);
+  mps_pool_destroy(pool);
+}
+
+/* Fault injection: the same mixed workload with the commit limit at every
+ * grain from "plenty" down to "nothing spare".  Every failure is a
+ * documented result code; afterwards the pool works, and destroying it
+ * gives back exactly what it took. */
+enum { SWEEP_OPS = 400, SWEEP_SLOTS = 64 };
+
+typedef struct sweep_block_s {
+  unsigned char *p;
+  size_t size;
+  unsigned char fill;
+} sweep_block_s;
+
+static void sweep_check(sweep_block_s *b)
+{
+  size_t i;
+  for (i = 0; i < b->size; i += 61)
+    cr_assert_eq(b->p[i], b->fill);
+  cr_assert_eq(b->p[b->size - 1], b->fill);
+}
+
+static int sweep_ok_failure(mps_res_t res)
+{
+  return res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+}
+
+static size_t sweep_run(mps_pool_t pool, mps_ap_t ap, sweep_block_s *slots)
+{
+  unsigned rng = 2024;
+  size_t failures = 0;
+  int op;
+  for (op = 0; op < SWEEP_OPS; ++op) {
+    sweep_block_s *b;
+    size_t size;
+    mps_addr_t p;
+    mps_res_t res;
+    rng = rng * 1103515245u + 12345u;
+    b = &slots[(rng >> 8) % SWEEP_SLOTS];
+    if (b->p != NULL) {
+      sweep_check(b);
+      mps_free(pool, b->p, b->size);
+      b->p = NULL;
+      continue;
+    }
+    size = 8 + (rng >> 16) % 3000;
+    if ((rng & 31) == 0)
+      size = 70000 + (rng >> 20);
+    size = (size + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+    if ((rng >> 5) & 1) {
+      res = mps_alloc(&p, pool, size);
+    } else {
+      do {
+        res = mps_reserve(&p, ap, size);
+        if (res != MPS_RES_OK)
+          break;
+        memset(p, (int)(op & 0xFF), size);
+      } while (!mps_commit(ap, p, size));
+    }
+    if (res != MPS_RES_OK) {
+      cr_assert(sweep_ok_failure(res), "undocumented result %d", res);
+      ++failures;
+      continue;
+    }
+    b->p = p;
+    b->size = size;
+    b->fill = (unsigned char)(op & 0xFF);
+    memset(p, b->fill, size);
+    cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  }
+  return failures;
+}
+
+Test(mvff, fault_injection_sweep_over_the_commit_limit)
+{
+  static sweep_block_s slots[SWEEP_SLOTS];
+  size_t base_committed, plenty, step, failures_seen = 0;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  int i;
+
+  mps_arena_spare_set(arena, 0.0);
+  /* Warm up the arena's control memory, then measure. */
+  pool = make_pool(0, -1.0, 0, 0, 1);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  base_committed = mps_arena_committed(arena);
+
+  /* How much the workload needs with no limit. */
+  pool = make_pool(0, -1.0, 0, 0, 1);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  memset(slots, 0, sizeof slots);
+  cr_assert_eq(sweep_run(pool, ap, slots), 0);
+  plenty = mps_arena_committed(arena) - base_committed + 8 * grain;
+  mps_ap_destroy(ap);
+  for (i = 0; i < SWEEP_SLOTS; ++i)
+    if (slots[i].p != NULL)
+      mps_free(pool, slots[i].p, slots[i].size);
+  mps_pool_destroy(pool);
+  cr_assert_eq(mps_arena_committed(arena), base_committed);
+
+  for (step = plenty / grain + 1; step-- > 0;) {
+    mps_addr_t p;
+    cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+    pool = make_pool(0, -1.0, 0, 0, 1);
+    cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+    cr_assert_eq(mps_arena_commit_limit_set(arena, base_committed + step * grain), MPS_RES_OK);
+    memset(slots, 0, sizeof slots);
+    failures_seen += sweep_run(pool, ap, slots);
+    /* Blocks from before are intact; the pool still works in full. */
+    cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+    for (i = 0; i < SWEEP_SLOTS; ++i)
+      if (slots[i].p != NULL)
+        sweep_check(&slots[i]);
+    cr_assert_eq(mps_alloc(&p, pool, 100000), MPS_RES_OK);
+    memset(p, 5, 100000);
+    do {
+      cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+    } while (!mps_commit(ap, p, 64));
+    mps_free(pool, p, 64);
+    mps_ap_destroy(ap);
+    for (i = 0; i < SWEEP_SLOTS; ++i)
+      if (slots[i].p != NULL) {
+        sweep_check(&slots[i]);
+        mps_free(pool, slots[i].p, slots[i].size);
+      }
+    cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+    mps_pool_destroy(pool);
+    cr_assert_eq(mps_arena_committed(arena), base_committed, "step %zu", step);
+  }
+  cr_assert_gt(failures_seen, 0);
+}
