@@ -1,0 +1,334 @@
+/* fuzz_sac.c: libFuzzer target for segregated allocation caches
+ * (src/pool/sac.h, mps_sac_* and the FAST macros in mps.h).
+ *
+ * Each input makes an arena, a pool and one cache on it, replays a
+ * sequence of allocations, frees and flushes through the functions and
+ * the macros, and destroys everything.  A model mirrors
+ *   - the live blocks: address, requested size, class, a fill byte; live
+ *     blocks must not overlap (over their whole class size), must be owned
+ *     by the pool, and must keep their contents;
+ *   - each class's stack of cached blocks, exactly (the cache is LIFO, so
+ *     a hit must return the model's top block), bounded by cached_count;
+ *   - the pool's traffic: with the counting pool (a class local to this
+ *     file, every block its own grains) the number of pool allocations and
+ *     frees; with MFS the units in use, which must equal the live and
+ *     cached blocks.
+ * After every operation the cache passes sac_check and each class's count
+ * equals the model's.  Some operations set the commit limit to what is
+ * committed, so that misses may fail with MPS_RES_COMMIT_LIMIT; the model
+ * then expects nothing to have changed.
+ *
+ * Input: byte 0 picks the pool (bit 0) and the number of classes (1 to 4);
+ * then two bytes per class (size step, cached_count 0..4); then two bytes
+ * per operation (kind, argument).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mpsavm.h"
+#include "../include/mpscmfs.h"
+#include "../src/pool/sac.h"
+
+#define FUZZ_SAC_REQUIRE(cond) \
+  do { if (!(cond)) abort(); } while (0)
+
+#define FUZZ_SAC_MAX_LIVE 48
+#define FUZZ_SAC_MAX_CLASSES 4
+#define FUZZ_SAC_MAX_CACHED 4
+#define FUZZ_SAC_OVERLARGE FUZZ_SAC_MAX_CLASSES   /* class index of overlarge blocks */
+
+/* The counting pool: every block is its own run of grains. */
+typedef struct fuzz_sac_pool_s {
+  mps_pool_s pool;
+  size_t allocs, frees;
+} fuzz_sac_pool_s;
+
+static fuzz_sac_pool_s *fuzz_sac_counting(Pool pool)
+{
+  return PARENT(fuzz_sac_pool_s, pool, pool);
+}
+
+static Res fuzz_sac_pool_init(Pool pool, mps_arg_s args[])
+{
+  (void)args;
+  fuzz_sac_counting(pool)->allocs = 0;
+  fuzz_sac_counting(pool)->frees = 0;
+  return MPS_RES_OK;
+}
+
+static void fuzz_sac_pool_finish(Pool pool)
+{
+  (void)pool;   /* every block is freed before the pool is destroyed */
+}
+
+static Res fuzz_sac_pool_alloc(Addr *p_o, Pool pool, Size size)
+{
+  Res res = arena_alloc(p_o, pool->arena, size_align_up(size, pool->arena->grain_size), pool);
+  if (res == MPS_RES_OK)
+    ++fuzz_sac_counting(pool)->allocs;
+  return res;
+}
+
+static void fuzz_sac_pool_free(Pool pool, Addr old, Size size)
+{
+  arena_free(pool->arena, old, size_align_up(size, pool->arena->grain_size), pool);
+  ++fuzz_sac_counting(pool)->frees;
+}
+
+static struct mps_pool_class_s fuzz_sac_pool_class = {
+  .sig = POOL_CLASS_SIG,
+  .name = "fuzz_sac counting",
+  .size = sizeof(fuzz_sac_pool_s),
+  .init = fuzz_sac_pool_init,
+  .finish = fuzz_sac_pool_finish,
+  .alloc = fuzz_sac_pool_alloc,
+  .free = fuzz_sac_pool_free,
+};
+
+typedef struct fuzz_sac_block_s {
+  Byte *base;
+  size_t request;     /* size asked for */
+  size_t size;        /* size of the block: its class's, or aligned request */
+  Index klass;        /* or FUZZ_SAC_OVERLARGE */
+  Byte fill;
+} fuzz_sac_block_s;
+
+typedef struct fuzz_sac_model_s {
+  bool mfs;
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_sac_t sac;
+  size_t class_count;
+  mps_sac_class_s classes[FUZZ_SAC_MAX_CLASSES];
+  size_t max_request;
+  fuzz_sac_block_s live[FUZZ_SAC_MAX_LIVE];
+  size_t live_count;
+  mps_addr_t stack[FUZZ_SAC_MAX_CLASSES][FUZZ_SAC_MAX_CACHED];
+  size_t cached[FUZZ_SAC_MAX_CLASSES];
+  size_t pool_allocs, pool_frees;   /* expected, counting pool only */
+  Byte next_fill;
+} fuzz_sac_model_s;
+
+static Index fuzz_sac_class_of(const fuzz_sac_model_s *m, size_t size)
+{
+  Index i;
+  for (i = 0; i < m->class_count; ++i)
+    if (size <= m->classes[i].mps_block_size)
+      return i;
+  return FUZZ_SAC_OVERLARGE;
+}
+
+static void fuzz_sac_compare(const fuzz_sac_model_s *m)
+{
+  Sac sac = PARENT(sac_s, pub, m->sac);
+  size_t i, j, units = m->live_count;
+  FUZZ_SAC_REQUIRE(sac_check(sac));
+  for (i = 0; i < m->class_count; ++i) {
+    FUZZ_SAC_REQUIRE(sac_cached(sac, i) == m->cached[i]);
+    FUZZ_SAC_REQUIRE(m->cached[i] <= m->classes[i].mps_cached_count);
+    /* The stack itself, top first, must be the model's. */
+    {
+      mps_addr_t block = m->sac->_lists[i]._head;
+      for (j = m->cached[i]; j > 0; --j) {
+        FUZZ_SAC_REQUIRE(block == m->stack[i][j - 1]);
+        block = *(mps_addr_t *)block;
+      }
+      FUZZ_SAC_REQUIRE(block == NULL);
+    }
+    units += m->cached[i];
+  }
+  if (m->mfs) {
+    size_t unit = m->classes[m->class_count - 1].mps_block_size;
+    FUZZ_SAC_REQUIRE(mps_pool_total_size(m->pool) - mps_pool_free_size(m->pool) == units * unit);
+  } else {
+    fuzz_sac_pool_s *cp = fuzz_sac_counting(m->pool);
+    FUZZ_SAC_REQUIRE(cp->allocs == m->pool_allocs);
+    FUZZ_SAC_REQUIRE(cp->frees == m->pool_frees);
+  }
+  for (i = 0; i < m->live_count; ++i) {
+    const fuzz_sac_block_s *b = &m->live[i];
+    for (j = 0; j < b->request; ++j)
+      FUZZ_SAC_REQUIRE(b->base[j] == b->fill);
+  }
+}
+
+static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
+{
+  Index klass = fuzz_sac_class_of(m, request);
+  mps_addr_t p = NULL;
+  mps_pool_t owner;
+  mps_res_t res;
+  fuzz_sac_block_s *b;
+  size_t i, size;
+
+  if (m->live_count == FUZZ_SAC_MAX_LIVE)
+    return;
+  if (fast)
+    MPS_SAC_ALLOC_FAST(res, p, m->sac, request, 0);
+  else
+    res = mps_sac_alloc(&p, m->sac, request, 0);
+
+  if (klass != FUZZ_SAC_OVERLARGE && m->cached[klass] > 0) {
+    /* A hit: the top of the stack, with no pool traffic. */
+    FUZZ_SAC_REQUIRE(res == MPS_RES_OK);
+    FUZZ_SAC_REQUIRE(p == m->stack[klass][m->cached[klass] - 1]);
+    --m->cached[klass];
+  } else {
+    /* A miss: the pool's result; on failure nothing changed. */
+    FUZZ_SAC_REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY);
+    if (res != MPS_RES_OK)
+      return;
+    ++m->pool_allocs;
+    for (i = 0; i < m->class_count; ++i) {
+      size_t j;
+      for (j = 0; j < m->cached[i]; ++j)
+        FUZZ_SAC_REQUIRE(p != m->stack[i][j]);
+    }
+  }
+  size = klass == FUZZ_SAC_OVERLARGE ? (request + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1)
+                                     : m->classes[klass].mps_block_size;
+  FUZZ_SAC_REQUIRE(((uintptr_t)p & (MPS_PF_ALIGN - 1)) == 0);
+  FUZZ_SAC_REQUIRE(mps_addr_pool(&owner, m->arena, p) && owner == m->pool);
+  for (i = 0; i < m->live_count; ++i) {
+    const fuzz_sac_block_s *o = &m->live[i];
+    FUZZ_SAC_REQUIRE((uintptr_t)p + size <= (uintptr_t)o->base
+                     || (uintptr_t)o->base + o->size <= (uintptr_t)p);
+  }
+  b = &m->live[m->live_count++];
+  b->base = p;
+  b->request = request;
+  b->size = size;
+  b->klass = klass;
+  b->fill = m->next_fill++;
+  memset(b->base, b->fill, request);
+}
+
+static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast)
+{
+  fuzz_sac_block_s b;
+  size_t j;
+  if (m->live_count == 0)
+    return;
+  b = m->live[which % m->live_count];
+  m->live[which % m->live_count] = m->live[--m->live_count];
+  for (j = 0; j < b.request; ++j)
+    FUZZ_SAC_REQUIRE(b.base[j] == b.fill);
+  if (fast)
+    MPS_SAC_FREE_FAST(m->sac, b.base, b.request);
+  else
+    mps_sac_free(m->sac, b.base, b.request);
+  if (b.klass != FUZZ_SAC_OVERLARGE && m->cached[b.klass] < m->classes[b.klass].mps_cached_count)
+    m->stack[b.klass][m->cached[b.klass]++] = b.base;
+  else
+    ++m->pool_frees;
+}
+
+static void fuzz_sac_flush(fuzz_sac_model_s *m)
+{
+  size_t i;
+  mps_sac_flush(m->sac);
+  for (i = 0; i < m->class_count; ++i) {
+    m->pool_frees += m->cached[i];
+    m->cached[i] = 0;
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static fuzz_sac_model_s model;
+  fuzz_sac_model_s *m = &model;
+  size_t pos, i, step;
+
+  if (size < 1)
+    return 0;
+  memset(m, 0, sizeof *m);
+  m->mfs = (data[0] & 1) != 0;
+  m->class_count = 1 + (size_t)((data[0] >> 1) & 3);
+  pos = 1;
+  step = 0;
+  for (i = 0; i < m->class_count; ++i) {
+    Byte a = pos < size ? data[pos] : 0;
+    Byte c = pos + 1 < size ? data[pos + 1] : 2;
+    pos += 2;
+    step += MPS_PF_ALIGN * (1 + (size_t)(a % 8));
+    m->classes[i].mps_block_size = step;
+    m->classes[i].mps_cached_count = c % (FUZZ_SAC_MAX_CACHED + 1);
+    m->classes[i].mps_frequency = a;
+  }
+  /* MFS blocks are one size, so requests stay within the largest class;
+   * the counting pool also takes overlarge requests. */
+  m->max_request = step + (m->mfs ? 0 : 3 * MPS_PF_ALIGN + 100);
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    FUZZ_SAC_REQUIRE(mps_arena_create_k(&m->arena, mps_arena_class_vm(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  if (m->mfs) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, step);
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
+      FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, mps_class_mfs(), args) == MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  } else {
+    FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, &fuzz_sac_pool_class, mps_args_none)
+                     == MPS_RES_OK);
+  }
+  FUZZ_SAC_REQUIRE(mps_sac_create(&m->sac, m->pool, m->class_count, m->classes) == MPS_RES_OK);
+  fuzz_sac_compare(m);
+
+  for (; pos + 1 < size; pos += 2) {
+    Byte kind = data[pos], arg = data[pos + 1];
+    switch (kind % 8) {
+    case 0:
+    case 1:
+      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, (kind & 1) != 0);
+      break;
+    case 2:
+    case 3:
+      fuzz_sac_free(m, arg, (kind & 1) != 0);
+      break;
+    case 4:
+      fuzz_sac_flush(m);
+      break;
+    case 5:
+      /* Misses fail from here on unless the pool has room already. */
+      mps_arena_spare_set(m->arena, 0.0);
+      FUZZ_SAC_REQUIRE(mps_arena_commit_limit_set(m->arena, mps_arena_committed(m->arena))
+                       == MPS_RES_OK);
+      break;
+    case 6:
+      FUZZ_SAC_REQUIRE(mps_arena_commit_limit_set(m->arena, (size_t)-1) == MPS_RES_OK);
+      break;
+    default:
+      /* Allocate the same size twice in a row through both paths. */
+      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, false);
+      fuzz_sac_compare(m);
+      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, true);
+      break;
+    }
+    fuzz_sac_compare(m);
+  }
+
+  /* Free everything through the cache, then destroy it: the pool must be
+   * left with nothing in use. */
+  while (m->live_count > 0)
+    fuzz_sac_free(m, 0, (m->live_count & 1) != 0);
+  fuzz_sac_compare(m);
+  mps_sac_destroy(m->sac);
+  if (m->mfs) {
+    FUZZ_SAC_REQUIRE(mps_pool_free_size(m->pool) == mps_pool_total_size(m->pool));
+  } else {
+    size_t cached = 0;
+    for (i = 0; i < m->class_count; ++i)
+      cached += m->cached[i];
+    FUZZ_SAC_REQUIRE(fuzz_sac_counting(m->pool)->frees == m->pool_frees + cached);
+    FUZZ_SAC_REQUIRE(fuzz_sac_counting(m->pool)->allocs == fuzz_sac_counting(m->pool)->frees);
+  }
+  mps_pool_destroy(m->pool);
+  mps_arena_destroy(m->arena);
+  return 0;
+}
