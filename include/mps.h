@@ -499,6 +499,12 @@ extern void mps_sac_free(mps_sac_t sac, mps_addr_t p, size_t size);
     }                                                                         \
   } while (0)
 
+/* Debugging pools (topic/debugging.rst).  Both report damage through the
+ * assertion handler; on a pool of a class without debugging they do
+ * nothing. */
+extern void mps_pool_check_fenceposts(mps_pool_t pool);
+extern void mps_pool_check_free_space(mps_pool_t pool);
+
 #ifdef __cplusplus
 }
 #endif

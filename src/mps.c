@@ -89,3 +89,4 @@
 #include "pool/pool_mfs.c"
 #include "pool/sac.c"
 #include "pool/pool_mvff.c"
+#include "pool/pool_debug.c"

@@ -1,0 +1,59 @@
+/* pool_debug.h: debugging pool classes -- fenceposts and free-space
+ * splatting layered over a manual pool class (manual/topic/debugging.rst,
+ * design/object-debug.txt).
+ *
+ * A debugging class is made from a base class (one with alloc/free and
+ * optionally allocation points).  An instance is the base instance,
+ * padded, followed by the debugging state; the debugging methods wrap the
+ * base methods.  The base class needs no cooperation: everything the
+ * debugging layer knows about blocks and free space it learns from the
+ * calls that pass through it.
+ *
+ * Reports.  A damaged fencepost or damaged free space is reported through
+ * the assertion handler (check_fail) in every variety, with a message
+ * naming the first damaged byte and the length of the damaged run:
+ *
+ *   "fencepost overwritten at 0x<hex> (<n> bytes), block 0x<hex> size <n>"
+ *   "free space overwritten at 0x<hex> (<n> bytes)"
+ *
+ * One report per maximal run of damaged bytes in one fence or one
+ * recorded free range.  The memory is not repaired, so damage that is
+ * still there is reported again by the next check.
+ */
+#ifndef pool_debug_h
+#define pool_debug_h
+
+#include <stdatomic.h>
+
+#include "pool.h"
+
+#define POOL_DEBUG_CLASS_SIG SIG_MAKE(0xE0)
+#define POOL_DEBUG_SIG SIG_MAKE(0xE1)
+
+/* The start of both messages, for clients that parse reports. */
+#define POOL_DEBUG_FENCE_REPORT "fencepost overwritten at 0x"
+#define POOL_DEBUG_FREE_REPORT "free space overwritten at 0x"
+
+/* A debugging class.  Static storage (zeroed) until it is first made
+ * ready by pool_debug_class_ensure; from then on constant. */
+typedef struct pool_debug_class_s {
+  pool_class_s klass;        /* first: pool->klass of a debug pool is this */
+  Sig sig;
+  PoolClass base;            /* the class whose methods do the work */
+  Size offset;               /* of the debugging state in an instance */
+  atomic_bool ready;         /* klass, base and offset are filled in */
+} pool_debug_class_s;
+typedef pool_debug_class_s *PoolDebugClass;
+
+bool pool_debug_class_check(PoolDebugClass dc);
+
+/* Make `dc` (zero-initialized static storage) a debugging class over
+ * `base` called `name`, once, and return it.  Safe to call from several
+ * threads at once: the first one fills it in under the global lock. */
+mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
+                                         const char *name);
+
+/* Whether `pool` is an instance of a debugging class. */
+bool pool_debug_is_debug(Pool pool);
+
+#endif /* pool_debug_h */

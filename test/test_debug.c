@@ -1,0 +1,479 @@
+/* Unit tests for the debugging mixin (pool_debug.c): fencepost and free
+ * templates in memory, custom templates, features turned off, damaged
+ * fences and free space reported with their addresses (at mps_free, at
+ * the explicit checks, at allocation and at pool destruction), clean runs
+ * reporting nothing, alignment, sizes, and client errors.  The base class
+ * is MFS, wrapped here with pool_debug_class_ensure. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscmfs.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/pool/pool_debug.h"
+
+#define UNIT ((size_t)256)
+
+static mps_arena_t arena;
+static pool_debug_class_s mfs_debug_class;
+
+/* ---- a recording assertion handler ---- */
+
+enum { MAX_REPORTS = 64 };
+static char reports[MAX_REPORTS][200];
+static int report_count;
+
+static void record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line;
+  if (report_count < MAX_REPORTS)
+    snprintf(reports[report_count], sizeof reports[0], "%s", cond);
+  ++report_count;
+}
+
+static void abort_on_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  abort();
+}
+
+/* The address named by report i, which must be of the given kind. */
+static uintptr_t report_addr(int i, const char *prefix)
+{
+  cr_assert(i < report_count && i < MAX_REPORTS);
+  cr_assert(strncmp(reports[i], prefix, strlen(prefix)) == 0, "report %d: %s", i, reports[i]);
+  return (uintptr_t)strtoull(reports[i] + strlen(prefix), NULL, 16);
+}
+
+static size_t report_len(int i)
+{
+  const char *p = strstr(reports[i], " (");
+  cr_assert(p != NULL);
+  return (size_t)strtoull(p + 2, NULL, 10);
+}
+
+static void setup(void)
+{
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  report_count = 0;
+  mps_lib_assert_fail_install(record_assert);
+}
+
+static void teardown(void)
+{
+  mps_arena_destroy(arena);
+}
+
+static mps_pool_class_t mfs_debug(void)
+{
+  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(), "MFS debug");
+}
+
+static mps_pool_t make_pool(mps_pool_debug_option_s *options)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, UNIT);
+    if (options != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mfs_debug(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
+/* Whether [p, p + n) holds `tpl` repeated from its first byte. */
+static int holds_from(const unsigned char *p, size_t n, const char *tpl, size_t tsize)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    if (p[i] != (unsigned char)tpl[i % tsize])
+      return 0;
+  return 1;
+}
+
+/* Whether [p, p + n) holds `tpl` laid by absolute address. */
+static int holds_absolute(const unsigned char *p, size_t n, const char *tpl, size_t tsize)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    if (p[i] != (unsigned char)tpl[((uintptr_t)(p + i)) % tsize])
+      return 0;
+  return 1;
+}
+
+TestSuite(debug, .init = setup, .fini = teardown);
+
+Test(debug, default_templates_surround_and_fill)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p;
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 48), MPS_RES_OK);
+  p = a;
+  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  /* "POST" rounded up to the alignment on each side. */
+  cr_assert(memcmp(p - MPS_PF_ALIGN, "POSTPOSTPOSTPOST", MPS_PF_ALIGN) == 0);
+  cr_assert(memcmp(p + 48, "POSTPOSTPOSTPOST", MPS_PF_ALIGN) == 0);
+  memset(p, 0xAB, 48);
+  mps_free(pool, p, 48);
+  /* The whole base block is splatted, except MFS's link word. */
+  cr_assert(holds_absolute(p - MPS_PF_ALIGN + sizeof(void *),
+                           48 + 2 * MPS_PF_ALIGN - sizeof(void *), "FREE", 4));
+  cr_assert(memcmp(p, "FREE", 4) == 0);
+  mps_pool_check_fenceposts(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, custom_templates_that_do_not_divide_the_fence)
+{
+  mps_pool_debug_option_s options = {"fencepost", 9, "abc", 3};
+  mps_pool_t pool = make_pool(&options);
+  unsigned char *p;
+  mps_addr_t a;
+  /* 9 bytes round up to 16: one template and the start of another. */
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  p = a;
+  cr_assert(holds_from(p - 16, 16, "fencepost", 9));
+  cr_assert(holds_from(p + 32, 16, "fencepost", 9));
+  mps_free(pool, p, 32);
+  cr_assert(holds_absolute(p - 16 + sizeof(void *), 64 - sizeof(void *), "abc", 3));
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, templates_are_copied_at_creation)
+{
+  char fence[4] = {'W', 'X', 'Y', 'Z'};
+  mps_pool_debug_option_s options = {fence, 4, "free", 4};
+  mps_pool_t pool = make_pool(&options);
+  mps_addr_t a;
+  memset(fence, 0, sizeof fence);
+  cr_assert_eq(mps_alloc(&a, pool, 16), MPS_RES_OK);
+  cr_assert(holds_from((unsigned char *)a - 16, 16, "WXYZ", 4));
+  mps_free(pool, a, 16);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, fence_size_zero_means_no_fences)
+{
+  mps_pool_debug_option_s options = {NULL, 0, "FREE", 4};
+  mps_pool_t pool = make_pool(&options);
+  mps_addr_t a, b;
+  /* With no fences a block may be the whole unit, and units abut. */
+  cr_assert_eq(mps_alloc(&a, pool, UNIT), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, UNIT), MPS_RES_OK);
+  cr_assert_eq((char *)b - (char *)a, (ptrdiff_t)UNIT);
+  mps_free(pool, a, UNIT);
+  cr_assert(holds_absolute((unsigned char *)a + sizeof(void *), UNIT - sizeof(void *), "FREE", 4));
+  mps_free(pool, b, UNIT);
+  mps_pool_check_fenceposts(pool);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, free_size_zero_means_no_splatting)
+{
+  mps_pool_debug_option_s options = {"POST", 4, NULL, 0};
+  mps_pool_t pool = make_pool(&options);
+  unsigned char *p;
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  p = a;
+  memset(p, 0x5A, 64);
+  mps_free(pool, p, 64);
+  cr_assert_eq(p[8], 0x5A);
+  cr_assert_eq(p[63], 0x5A);
+  /* The fences are not splatted either. */
+  cr_assert(memcmp(p + 64, "POST", 4) == 0);
+  /* Writing to free memory goes unnoticed, as asked. */
+  p[10] = 0;
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, underwrite_reported_at_free_and_at_check)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p;
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 40), MPS_RES_OK);
+  p = a;
+  p[-1] = 'x';
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p - 1));
+  cr_assert_eq(report_len(0), 1);
+  /* The message names the block and its size too. */
+  cr_assert(strstr(reports[0], "size 48") != NULL, "%s", reports[0]);
+  mps_free(pool, p, 40);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p - 1));
+  /* Freed, the fence is free space now and holds the template. */
+  mps_pool_check_fenceposts(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, overwrite_reported_at_free_and_at_check)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p;
+  mps_addr_t a, other;
+  cr_assert_eq(mps_alloc(&other, pool, 16), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  p = a;
+  memset(p + 64 + 3, 0, 5);      /* five bytes inside the after-fence */
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 67));
+  cr_assert_eq(report_len(0), 5);
+  mps_free(pool, p, 64);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 67));
+  mps_free(pool, other, 16);
+  cr_assert_eq(report_count, 2);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2);
+}
+
+Test(debug, damage_in_both_fences_gives_two_reports)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p;
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  p = a;
+  p[-16] = 0;
+  p[32 + 15] = 0;
+  mps_free(pool, p, 32);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p - 16));
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 47));
+  mps_pool_destroy(pool);
+}
+
+Test(debug, damaged_fence_reported_at_destroy)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  ((unsigned char *)a)[32] ^= 1;
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)a + 32);
+}
+
+Test(debug, write_to_freed_memory_reported_by_check_and_at_reuse)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p;
+  mps_addr_t a, b;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  p = a;
+  mps_free(pool, p, 64);
+  p[20] = 'Z';
+  p[21] = 'Z';
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)(p + 20));
+  cr_assert_eq(report_len(0), 2);
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 1);
+  /* MFS reuses the unit at once; the free space is checked as it goes. */
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(b, a);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)(p + 20));
+  /* Allocated again, it is no longer free space. */
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  mps_free(pool, b, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2);
+}
+
+Test(debug, write_to_freed_memory_reported_at_destroy)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  ((unsigned char *)a)[63] = 0;
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)a + 63);
+}
+
+Test(debug, clean_run_reports_nothing)
+{
+  enum { N = 600 };
+  static mps_addr_t blocks[N];
+  mps_pool_t pool = make_pool(NULL);
+  unsigned seed = 12345;
+  int i, round;
+  for (round = 0; round < 4; ++round) {
+    for (i = 0; i < N; ++i) {
+      size_t size = 1 + (seed = seed * 1103515245u + 12345u) % (UNIT - 2 * MPS_PF_ALIGN);
+      cr_assert_eq(mps_alloc(&blocks[i], pool, size), MPS_RES_OK);
+      memset(blocks[i], i & 0xFF, size);
+      mps_free(pool, blocks[i], size);
+      cr_assert_eq(mps_alloc(&blocks[i], pool, 24), MPS_RES_OK);
+      memset(blocks[i], 0xEE, 24);
+    }
+    mps_pool_check_fenceposts(pool);
+    mps_pool_check_free_space(pool);
+    for (i = round % 2; i < N; i += 2)
+      mps_free(pool, blocks[i], 24);
+    mps_pool_check_free_space(pool);
+    for (i = 1 - round % 2; i < N; i += 2)
+      mps_free(pool, blocks[i], 24);
+  }
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(debug, sizes_count_fences_as_allocated)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  size_t total0, free0;
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_alloc(&a, pool, 16), MPS_RES_OK);
+  total0 = mps_pool_total_size(pool);
+  free0 = mps_pool_free_size(pool);
+  cr_assert(total0 > 0);
+  cr_assert_eq(free0 + UNIT, total0);   /* MFS: one unit in use */
+  mps_free(pool, a, 16);
+  cr_assert_eq(mps_pool_free_size(pool), total0);
+  cr_assert_eq(mps_pool_total_size(pool), total0);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, mps_addr_pool_finds_the_debug_pool)
+{
+  mps_pool_t pool = make_pool(NULL), found;
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 16), MPS_RES_OK);
+  cr_assert(mps_addr_pool(&found, arena, a));
+  cr_assert_eq(found, pool);
+  mps_free(pool, a, 16);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, checks_do_nothing_on_a_pool_without_debugging)
+{
+  mps_pool_t pool;
+  mps_addr_t a;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)64);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  memset((char *)a + sizeof(void *), 0x11, 64 - sizeof(void *));
+  mps_pool_check_fenceposts(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, the_class_is_a_valid_pool_class_over_its_base)
+{
+  PoolDebugClass dc = (PoolDebugClass)(void *)mfs_debug();
+  cr_assert(pool_debug_class_check(dc));
+  cr_assert_eq(dc->base, mps_class_mfs());
+  cr_assert(dc->klass.size > mps_class_mfs()->size);
+  cr_assert_eq((mps_pool_class_t)mfs_debug(), &dc->klass);
+}
+
+Test(debug, a_missing_template_is_refused)
+{
+  mps_pool_debug_option_s options = {NULL, 4, "FREE", 4};
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, UNIT);
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mfs_debug(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(report_count, 1);
+}
+
+Test(debug, base_class_errors_pass_through)
+{
+  mps_pool_t pool;
+  /* MFS needs its unit size, debugging or not. */
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mfs_debug(), mps_args_none), MPS_RES_PARAM);
+}
+
+Test(debug, wrong_size_free_is_refused)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  cr_assert_eq(report_count, 1);
+  /* Refused: the block is still live and fenced. */
+  cr_assert(memcmp((char *)a + 32, "POST", 4) == 0);
+  mps_free(pool, a, 32);
+  cr_assert_eq(report_count, 1);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+}
+
+Test(debug, double_free_is_refused)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a, b, c;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 32), MPS_RES_OK);
+  mps_free(pool, a, 32);
+  mps_free(pool, a, 32);
+  cr_assert_eq(report_count, 1);
+  /* The pool is intact: the unit is handed out once. */
+  cr_assert_eq(mps_alloc(&c, pool, 32), MPS_RES_OK);
+  cr_assert_eq(c, a);
+  cr_assert_eq(mps_alloc(&c, pool, 32), MPS_RES_OK);
+  cr_assert_neq(c, a);
+  cr_assert_neq(c, b);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+}
+
+Test(debug, free_inside_a_fenced_block_is_refused)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  mps_free(pool, (char *)a + 16, 16);
+  cr_assert_eq(report_count, 1);
+  mps_free(pool, a, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+}
+
+Test(debug, damaged_fence_aborts_with_an_aborting_handler, .signal = SIGABRT)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  ((unsigned char *)a)[-3] = 0;
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_free(pool, a, 32);
+}
