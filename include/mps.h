@@ -213,7 +213,7 @@ extern const struct mps_key_s _mps_key_MVFF_SLOT_HIGH;
 #define MPS_KEY_MVFF_SLOT_HIGH_FIELD b
 extern const struct mps_key_s _mps_key_MVT_FRAG_LIMIT;
 #define MPS_KEY_MVT_FRAG_LIMIT (&_mps_key_MVT_FRAG_LIMIT)
-#define MPS_KEY_MVT_FRAG_LIMIT_FIELD count
+#define MPS_KEY_MVT_FRAG_LIMIT_FIELD d
 extern const struct mps_key_s _mps_key_MVT_RESERVE_DEPTH;
 #define MPS_KEY_MVT_RESERVE_DEPTH (&_mps_key_MVT_RESERVE_DEPTH)
 #define MPS_KEY_MVT_RESERVE_DEPTH_FIELD count

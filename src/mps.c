@@ -62,6 +62,7 @@
 #include "data/freelist.c"
 #include "data/cbs.c"
 #include "data/failover.c"
+#include "pool/abq.c"
 
 /* Threads and locks */
 #if defined(CONFIG_THREAD_SINGLE)
@@ -87,6 +88,7 @@
 #include "pool/pool.c"
 #include "pool/buffer.c"
 #include "pool/pool_mfs.c"
+#include "pool/pool_mvt.c"
 #include "pool/sac.c"
 #include "pool/pool_mvff.c"
 #include "pool/pool_debug.c"

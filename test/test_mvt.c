@@ -1,0 +1,550 @@
+/* Unit tests for the MVT pool class: keyword arguments, allocation through
+ * points, mps_free and reuse, coalescing, returning memory to the arena,
+ * frames, commit-limit failures, misuse, and a fault-injection sweep of
+ * the commit limit. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscmvt.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+
+#define GRAIN ((size_t)4096)
+
+static mps_arena_t arena;
+
+static void setup(void)
+{
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, GRAIN);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
+static void teardown(void)
+{
+  mps_arena_destroy(arena);
+}
+
+TestSuite(mvt, .init = setup, .fini = teardown);
+
+/* A pool with max_size `max`, fragmentation limit `frag` and reserve
+ * depth `depth` (mean size 32): fill_size is max / frag in whole grains. */
+static mps_pool_t make_mvt(size_t max, double frag, size_t depth)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)8);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)32);
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, max);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, frag);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_RESERVE_DEPTH, (mps_word_t)depth);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
+static mps_ap_t make_ap(mps_pool_t pool)
+{
+  mps_ap_t ap;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  return ap;
+}
+
+/* Reserve, fill with `pattern`, commit, retrying if the commit fails. */
+static mps_res_t ap_alloc(mps_addr_t *p_o, mps_ap_t ap, size_t size, unsigned char pattern)
+{
+  mps_addr_t p;
+  mps_res_t res;
+  do {
+    res = mps_reserve(&p, ap, size);
+    if (res != MPS_RES_OK)
+      return res;
+    memset(p, pattern, size);
+  } while (!mps_commit(ap, p, size));
+  *p_o = p;
+  return MPS_RES_OK;
+}
+
+static bool filled_with(mps_addr_t p, size_t size, unsigned char pattern)
+{
+  const unsigned char *b = p;
+  size_t i;
+  for (i = 0; i < size; ++i)
+    if (b[i] != pattern)
+      return false;
+  return true;
+}
+
+static unsigned mvt_failures;
+static void record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++mvt_failures;
+}
+
+static void abort_on_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  abort();
+}
+
+Test(mvt, defaults_create_an_empty_pool)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mps_mvt_size(pool), 0);
+  cr_assert_eq(mps_mvt_free_size(pool), 0);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&p, ap, 32, 1), MPS_RES_OK);
+  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  /* Default fill size: 8192 / 0.3 in whole grains. */
+  cr_assert_eq(mps_pool_total_size(pool), (8192 * 10 / 3 + GRAIN) / GRAIN * GRAIN);
+  cr_assert_eq(mps_mvt_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_mvt_free_size(pool), mps_pool_free_size(pool));
+  mps_free(pool, p, 32);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+static mps_res_t create_with(mps_key_t key, mps_arg_s value)
+{
+  mps_pool_t pool;
+  mps_arg_s args[2];
+  mps_res_t res;
+  args[0] = value;
+  args[0].key = key;
+  args[1].key = MPS_KEY_ARGS_END;
+  res = mps_pool_create_k(&pool, arena, mps_class_mvt(), args);
+  if (res == MPS_RES_OK)
+    mps_pool_destroy(pool);
+  return res;
+}
+
+Test(mvt, bad_keyword_values_are_refused)
+{
+  mps_arg_s v;
+  v.val.align = 4;
+  cr_assert_eq(create_with(MPS_KEY_ALIGN, v), sizeof(void *) > 4 ? MPS_RES_PARAM : MPS_RES_OK);
+  v.val.align = 24;
+  cr_assert_eq(create_with(MPS_KEY_ALIGN, v), MPS_RES_PARAM);
+  v.val.align = GRAIN * 2;
+  cr_assert_eq(create_with(MPS_KEY_ALIGN, v), MPS_RES_PARAM);
+  v.val.align = GRAIN;
+  cr_assert_eq(create_with(MPS_KEY_ALIGN, v), MPS_RES_OK);
+  v.val.size = 0;
+  cr_assert_eq(create_with(MPS_KEY_MIN_SIZE, v), MPS_RES_PARAM);
+  v.val.size = 64;   /* more than the default mean */
+  cr_assert_eq(create_with(MPS_KEY_MIN_SIZE, v), MPS_RES_PARAM);
+  v.val.size = 16384;   /* more than the default max */
+  cr_assert_eq(create_with(MPS_KEY_MEAN_SIZE, v), MPS_RES_PARAM);
+  v.val.size = 16;   /* less than the default mean */
+  cr_assert_eq(create_with(MPS_KEY_MAX_SIZE, v), MPS_RES_PARAM);
+  v.val.size = SIZE_MAX;
+  cr_assert_eq(create_with(MPS_KEY_MAX_SIZE, v), MPS_RES_PARAM);
+  v.val.d = 0.0;
+  cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_PARAM);
+  v.val.d = -0.5;
+  cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_PARAM);
+  v.val.d = 1.01;
+  cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_PARAM);
+  v.val.d = 1.0;
+  cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_OK);
+  v.val.d = 0.01;
+  cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_OK);
+  v.val.count = 0;
+  cr_assert_eq(create_with(MPS_KEY_MVT_RESERVE_DEPTH, v), MPS_RES_OK);
+}
+
+Test(mvt, the_manual_example_creates_a_pool)
+{
+  mps_pool_t pool;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, 4);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, 32);
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, 1024);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_RESERVE_DEPTH, 256);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, 0.5);
+    res = mps_pool_create_k(&pool, arena, mps_class_mvt(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, mps_alloc_is_not_supported)
+{
+  mps_pool_t pool = make_mvt(8192, 0.3, 1024);
+  mps_addr_t p = NULL;
+  cr_assert_eq(mps_alloc(&p, pool, 32), MPS_RES_UNIMPL);
+  cr_assert_null(p);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, blocks_of_many_sizes_are_distinct_aligned_and_kept)
+{
+  enum { N = 600 };
+  static const size_t sizes[] = { 16, 32, 48, 64, 80, 96, 1008, 8192, 8208, 30000, 70000 };
+  mps_pool_t pool = make_mvt(8192, 0.3, 1024);
+  mps_ap_t ap = make_ap(pool);
+  static mps_addr_t blocks[N];
+  static size_t bsize[N];
+  size_t live = 0;
+  int i, j;
+  for (i = 0; i < N; ++i) {
+    bsize[i] = sizes[(size_t)i * 7 % (sizeof sizes / sizeof sizes[0])];
+    cr_assert_eq(ap_alloc(&blocks[i], ap, bsize[i], (unsigned char)i), MPS_RES_OK);
+    cr_assert_eq((uintptr_t)blocks[i] % MPS_PF_ALIGN, 0);
+    live += bsize[i];
+  }
+  cr_assert_geq(mps_pool_total_size(pool), live);
+  cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool) - live);
+  for (i = 0; i < N; ++i) {
+    cr_assert(filled_with(blocks[i], bsize[i], (unsigned char)i));
+    for (j = i + 1; j < N; ++j) {
+      uintptr_t a = (uintptr_t)blocks[i], b = (uintptr_t)blocks[j];
+      cr_assert(a + bsize[i] <= b || b + bsize[j] <= a);
+    }
+  }
+  for (i = 0; i < N; i += 2)
+    mps_free(pool, blocks[i], bsize[i]);
+  for (i = 1; i < N; i += 2)
+    cr_assert(filled_with(blocks[i], bsize[i], (unsigned char)i));
+  for (i = 1; i < N; i += 2)
+    mps_free(pool, blocks[i], bsize[i]);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, alignment_keyword_is_honoured)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  int i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)256);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  ap = make_ap(pool);
+  for (i = 0; i < 100; ++i) {
+    cr_assert_eq(ap_alloc(&p, ap, 256 * (size_t)(1 + i % 3), 7), MPS_RES_OK);
+    cr_assert_eq((uintptr_t)p % 256, 0);
+  }
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* fill = 4096 (one grain) with max 2048 and frag 0.5; freed blocks
+ * coalesce into the whole grain, which is the only free block that can
+ * satisfy a later request of 4096 bytes without growing the pool. */
+Test(mvt, freed_blocks_coalesce_and_are_reused)
+{
+  mps_pool_t pool = make_mvt(2048, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p[64], q, first;
+  int i;
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 64, (unsigned char)i), MPS_RES_OK);
+  first = p[0];
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq((char *)p[i], (char *)first + 64 * i);   /* consecutive */
+  mps_ap_destroy(ap);
+  for (i = 63; i >= 0; i -= 2)
+    mps_free(pool, p[i], 64);
+  for (i = 0; i < 64; i += 2)
+    mps_free(pool, p[i], 64);
+  cr_assert_eq(mps_pool_free_size(pool), GRAIN);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, ap, GRAIN, 1), MPS_RES_OK);
+  cr_assert_eq(q, first);
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  mps_free(pool, q, GRAIN);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, freed_memory_is_reused_before_the_pool_grows)
+{
+  enum { N = 2000 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_mvt(1024, 0.3, 100000);
+  mps_ap_t ap = make_ap(pool);
+  size_t total;
+  int round, i;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 48, 3), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  for (round = 0; round < 5; ++round) {
+    for (i = 0; i < N; ++i)
+      mps_free(pool, p[i], 48);
+    for (i = 0; i < N; ++i)
+      cr_assert_eq(ap_alloc(&p[i], ap, 48, (unsigned char)round), MPS_RES_OK);
+  }
+  /* The reserve (100000 * 32 bytes) keeps everything: one region's worth
+   * of slack at most. */
+  cr_assert_leq(mps_pool_total_size(pool), total + 2 * 4096);
+  for (i = 0; i < N; ++i)
+    cr_assert(filled_with(p[i], 48, 4));
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, free_memory_goes_back_to_the_arena)
+{
+  enum { N = 2000 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_mvt(4096, 1.0, 0);
+  mps_ap_t ap = make_ap(pool);
+  size_t committed, peak;
+  int i;
+  mps_arena_spare_set(arena, 0.0);
+  committed = mps_arena_committed(arena);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 512, 9), MPS_RES_OK);
+  peak = mps_pool_total_size(pool);
+  cr_assert_geq(peak, N * 512);
+  cr_assert_geq(mps_arena_committed(arena), committed + N * 512);
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 512);
+  /* Reserve depth 0: all but a few grains of sawdust and splinter go. */
+  cr_assert_leq(mps_pool_total_size(pool), 4 * GRAIN);
+  cr_assert_leq(mps_arena_committed(arena), committed + 8 * GRAIN);
+  cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, a_large_block_goes_back_to_the_arena_when_freed)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t small, big;
+  size_t before;
+  cr_assert_eq(ap_alloc(&small, ap, 32, 1), MPS_RES_OK);
+  before = mps_pool_total_size(pool);
+  cr_assert_eq(ap_alloc(&big, ap, 1 << 20, 2), MPS_RES_OK);
+  cr_assert_geq(mps_pool_total_size(pool), before + (1 << 20));
+  cr_assert(filled_with(small, 32, 1));
+  mps_free(pool, big, 1 << 20);
+  cr_assert_leq(mps_pool_total_size(pool), before + GRAIN);
+  mps_free(pool, small, 32);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, frames_push_and_pop_on_an_mvt_point)
+{
+  mps_pool_t pool = make_mvt(8192, 0.3, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_frame_t f1, f2;
+  mps_addr_t a, b, c;
+  cr_assert_eq(mps_ap_frame_push(&f1, ap), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&a, ap, 64, 1), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f2, ap), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&b, ap, 64, 2), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f2), MPS_RES_OK);
+  /* MVT does not reclaim on pop: the blocks stay good. */
+  cr_assert(filled_with(a, 64, 1));
+  cr_assert(filled_with(b, 64, 2));
+  cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&c, ap, 64, 3), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  mps_free(pool, b, 64);
+  mps_free(pool, c, 64);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, commit_limit_failure_leaves_the_pool_usable)
+{
+  enum { N = 4096 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t q;
+  mps_res_t res;
+  size_t n = 0, i;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 16 * GRAIN), MPS_RES_OK);
+  while (n < N && (res = ap_alloc(&p[n], ap, 256, (unsigned char)n)) == MPS_RES_OK)
+    ++n;
+  cr_assert_lt(n, N);
+  cr_assert_eq(res, MPS_RES_COMMIT_LIMIT);
+  cr_assert_gt(n, 0);
+  cr_assert_eq(ap_alloc(&q, ap, 256, 0), MPS_RES_COMMIT_LIMIT);  /* still */
+  for (i = 0; i < n; ++i)
+    cr_assert(filled_with(p[i], 256, (unsigned char)i));
+  for (i = 0; i < n; i += 2)
+    mps_free(pool, p[i], 256);
+  /* Freed memory serves new requests under the same limit. */
+  for (i = 0; i < n; i += 2)
+    cr_assert_eq(ap_alloc(&p[i], ap, 256, (unsigned char)i), MPS_RES_OK);
+  for (i = 0; i < n; ++i)
+    cr_assert(filled_with(p[i], 256, (unsigned char)i));
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&q, ap, 256, 0), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, double_free_is_caught_and_refused)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p, q;
+  mps_lib_assert_fail_t old;
+  size_t free_size;
+  cr_assert_eq(ap_alloc(&p, ap, 128, 1), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&q, ap, 128, 2), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 128);
+  free_size = mps_pool_free_size(pool);
+  mvt_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, p, 128);
+  mps_lib_assert_fail_install(old);
+  cr_assert_gt(mvt_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), free_size);   /* refused */
+  cr_assert(filled_with(q, 128, 2));
+  mps_free(pool, q, 128);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024), other = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p;
+  mps_lib_assert_fail_install(abort_on_assert);
+  cr_assert_eq(ap_alloc(&p, ap, 64, 1), MPS_RES_OK);
+  mps_free(other, p, 64);
+}
+
+Test(mvt, freeing_beyond_the_pool_is_caught_and_refused)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  size_t total;
+  cr_assert_eq(ap_alloc(&p, ap, 64, 1), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  mvt_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, p, total * 4);   /* runs off the end of the pool's grains */
+  mps_lib_assert_fail_install(old);
+  cr_assert_gt(mvt_failures, 0);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  cr_assert(filled_with(p, 64, 1));
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* The sweep's workload: two points, mixed sizes (some larger than the
+ * fill size), frees interleaved.  Returns the first failure, after
+ * freeing everything that was allocated; every failure must be a
+ * documented resource result. */
+static mps_res_t sweep_workload(mps_pool_t pool, mps_ap_t ap[2])
+{
+  enum { N = 300 };
+  static mps_addr_t p[N];
+  static size_t s[N];
+  size_t n = 0, i;
+  mps_res_t res = MPS_RES_OK;
+  for (i = 0; i < N && res == MPS_RES_OK; ++i) {
+    size_t size = (i % 37 == 0) ? 20000 + 16 * i : 16 + 16 * (i * 13 % 97);
+    res = ap_alloc(&p[n], ap[i & 1], size, (unsigned char)i);
+    if (res == MPS_RES_OK) {
+      s[n++] = size;
+      if (i % 3 == 2) {
+        --n;
+        cr_assert(filled_with(p[n], s[n], (unsigned char)i));
+        mps_free(pool, p[n], s[n]);
+      }
+    }
+  }
+  cr_assert_geq(mps_pool_total_size(pool), 0);
+  cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  for (i = 0; i < n; ++i)
+    mps_free(pool, p[i], s[i]);
+  return res;
+}
+
+Test(mvt, fault_injection_sweep_of_the_commit_limit)
+{
+  size_t base, k, failures = 0;
+  mps_arena_spare_set(arena, 0.0);
+  {
+    /* Warm up: descriptors come from arena control memory, which the
+     * arena keeps once it has it. */
+    mps_pool_t pool = make_mvt(2048, 0.5, 1280);
+    mps_ap_t ap[2];
+    ap[0] = make_ap(pool);
+    ap[1] = make_ap(pool);
+    mps_ap_destroy(ap[1]);
+    mps_ap_destroy(ap[0]);
+    mps_pool_destroy(pool);
+  }
+  base = mps_arena_committed(arena);
+  for (k = 160; k != (size_t)-1; --k) {
+    mps_pool_t pool;
+    mps_ap_t ap[2];
+    mps_res_t res;
+    cr_assert_eq(mps_arena_commit_limit_set(arena, base + k * GRAIN), MPS_RES_OK);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, (size_t)2048);
+      MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, 0.5);
+      MPS_ARGS_ADD(args, MPS_KEY_MVT_RESERVE_DEPTH, (mps_word_t)(k * 8));
+      res = mps_pool_create_k(&pool, arena, mps_class_mvt(), args);
+    } MPS_ARGS_END(args);
+    if (res != MPS_RES_OK) {
+      cr_assert(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY, "create: %d", res);
+      ++failures;
+      continue;
+    }
+    res = mps_ap_create_k(&ap[0], pool, mps_args_none);
+    if (res == MPS_RES_OK) {
+      res = mps_ap_create_k(&ap[1], pool, mps_args_none);
+      if (res == MPS_RES_OK) {
+        res = sweep_workload(pool, ap);
+        cr_assert(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT
+                  || res == MPS_RES_MEMORY, "workload: %d at k=%zu", res, k);
+        if (res != MPS_RES_OK)
+          ++failures;
+        mps_ap_destroy(ap[1]);
+      } else {
+        cr_assert(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY);
+      }
+      mps_ap_destroy(ap[0]);
+    } else {
+      cr_assert(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY);
+    }
+    /* Still usable with the limit lifted. */
+    cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+    res = mps_ap_create_k(&ap[0], pool, mps_args_none);
+    cr_assert_eq(res, MPS_RES_OK);
+    {
+      mps_addr_t q;
+      cr_assert_eq(ap_alloc(&q, ap[0], 112, 5), MPS_RES_OK);
+      mps_free(pool, q, 112);
+    }
+    mps_ap_destroy(ap[0]);
+    cr_assert_leq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+    mps_pool_destroy(pool);
+    cr_assert_leq(mps_arena_committed(arena), base, "leak at k=%zu", k);
+  }
+  cr_assert_gt(failures, 10);   /* the sweep did reach the failures */
+}
