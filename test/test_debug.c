@@ -2,8 +2,11 @@
  * templates in memory, custom templates, features turned off, damaged
  * fences and free space reported with their addresses (at mps_free, at
  * the explicit checks, at allocation and at pool destruction), clean runs
- * reporting nothing, alignment, sizes, and client errors.  The base class
- * is MFS, wrapped here with pool_debug_class_ensure. */
+ * reporting nothing, alignment, sizes, and client errors.  The generic
+ * tests use MFS as the base, wrapped here with pool_debug_class_ensure;
+ * the mvff_debug suite tests mps_class_mvff_debug itself: variable sizes,
+ * MPS_KEY_ALIGN, coalesced free space, allocation points, and memory going
+ * back to the arena. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
@@ -14,6 +17,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
+#include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/pool/pool_debug.h"
@@ -476,4 +480,204 @@ Test(debug, damaged_fence_aborts_with_an_aborting_handler, .signal = SIGABRT)
   ((unsigned char *)a)[-3] = 0;
   mps_lib_assert_fail_install(abort_on_assert);
   mps_free(pool, a, 32);
+}
+
+/* ---- mps_class_mvff_debug ---- */
+
+TestSuite(mvff_debug, .init = setup, .fini = teardown);
+
+static mps_pool_t make_mvff(size_t align, double spare, mps_pool_debug_option_s *options)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    if (align != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_ALIGN, align);
+    if (spare >= 0.0)
+      MPS_ARGS_ADD(args, MPS_KEY_SPARE, spare);
+    if (options != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff_debug(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
+Test(mvff_debug, class_is_the_mixin_over_mvff)
+{
+  PoolDebugClass dc = (PoolDebugClass)(void *)mps_class_mvff_debug();
+  cr_assert(pool_debug_class_check(dc));
+  cr_assert_eq(dc->base, mps_class_mvff());
+  cr_assert_eq(mps_class_mvff_debug(), mps_class_mvff_debug());
+}
+
+Test(mvff_debug, default_templates_and_whole_block_splatted)
+{
+  mps_pool_t pool = make_mvff(0, -1.0, NULL);
+  unsigned char *p;
+  mps_addr_t a, keep;
+  cr_assert_eq(mps_alloc(&keep, pool, 8), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&a, pool, 100), MPS_RES_OK);
+  p = a;
+  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  cr_assert(memcmp(p - 16, "POSTPOSTPOSTPOST", 16) == 0);
+  /* 100 bytes round to 112; the fence follows the rounded block. */
+  cr_assert(memcmp(p + 112, "POSTPOSTPOSTPOST", 16) == 0);
+  mps_free(pool, p, 100);
+  /* MVFF keeps its free list out of line: the whole block is FREE. */
+  cr_assert(holds_absolute(p - 16, 144, "FREE", 4));
+  mps_pool_check_free_space(pool);
+  mps_free(pool, keep, 8);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(mvff_debug, alignment_key_sets_fence_rounding_and_block_alignment)
+{
+  mps_pool_t pool = make_mvff(64, -1.0, NULL);
+  mps_addr_t a[10];
+  int i;
+  for (i = 0; i < 10; ++i) {
+    cr_assert_eq(mps_alloc(&a[i], pool, (size_t)(1 + 37 * i)), MPS_RES_OK);
+    cr_assert_eq((uintptr_t)a[i] % 64, 0);
+    cr_assert(holds_from((unsigned char *)a[i] - 64, 64, "POST", 4));
+  }
+  for (i = 0; i < 10; ++i)
+    mps_free(pool, a[i], (size_t)(1 + 37 * i));
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(mvff_debug, coalesced_free_space_is_checked_and_damage_found_at_reuse)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t a, b, c, d;
+  unsigned char *pb;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  mps_free(pool, b, 64);   /* coalesces with a's block */
+  pb = b;
+  pb[-16] = 0;             /* b's old before-fence, now free space */
+  pb[70] = 0;
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)(pb - 16));
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)(pb + 70));
+  /* First fit: a block as big as both reuses their memory. */
+  cr_assert_eq(mps_alloc(&d, pool, 160), MPS_RES_OK);
+  cr_assert_eq(d, a);
+  cr_assert_eq(report_count, 4);
+  cr_assert_eq(report_addr(2, POOL_DEBUG_FREE_REPORT), (uintptr_t)(pb - 16));
+  cr_assert_eq(report_addr(3, POOL_DEBUG_FREE_REPORT), (uintptr_t)(pb + 70));
+  mps_free(pool, d, 160);
+  mps_free(pool, c, 64);
+  mps_pool_check_free_space(pool);
+  mps_pool_check_fenceposts(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 4);
+}
+
+Test(mvff_debug, allocation_points_splat_what_they_give_back)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_ap_t ap;
+  mps_addr_t p, objs[20];
+  unsigned char *limit;
+  int i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < 20; ++i) {
+    do {
+      cr_assert_eq(mps_reserve(&p, ap, 48), MPS_RES_OK);
+      memset(p, 0x77, 48);
+    } while (!mps_commit(ap, p, 48));
+    objs[i] = p;
+  }
+  limit = (unsigned char *)objs[19] + 48;
+  /* Blocks from an allocation point are not fenced, and may be freed. */
+  mps_free(pool, objs[3], 48);
+  cr_assert(holds_absolute(objs[3], 48, "FREE", 4));
+  mps_ap_destroy(ap);
+  /* The unused rest of the buffer came back splatted. */
+  cr_assert(holds_absolute(limit, 64, "FREE", 4));
+  mps_pool_check_free_space(pool);
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 0);
+  limit[5] = 1;
+  ((unsigned char *)objs[3])[0] = 1;
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)objs[3]);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)(limit + 5));
+  for (i = 0; i < 20; ++i)
+    if (i != 3)
+      mps_free(pool, objs[i], 48);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff_debug, memory_given_back_to_the_arena_leaves_the_record)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  enum { N = 64 };
+  mps_addr_t a[N];
+  size_t big = 3 * 65536;
+  int i;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, big), MPS_RES_OK);
+  cr_assert(mps_pool_total_size(pool) >= N * big);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, a[i], big);
+  /* With no spare allowed, MVFF gave (nearly) everything back. */
+  cr_assert(mps_pool_total_size(pool) < big);
+  mps_pool_check_free_space(pool);
+  /* And the arena can reuse it for another pool without complaint. */
+  {
+    mps_pool_t other = make_mvff(0, -1.0, NULL);
+    mps_addr_t b;
+    cr_assert_eq(mps_alloc(&b, other, big), MPS_RES_OK);
+    memset(b, 0, big);
+    mps_pool_check_free_space(pool);
+    mps_free(other, b, big);
+    mps_pool_destroy(other);
+  }
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+Test(mvff_debug, fence_damage_reported_with_the_block)
+{
+  mps_pool_t pool = make_mvff(0, -1.0, NULL);
+  mps_addr_t a;
+  unsigned char *p;
+  cr_assert_eq(mps_alloc(&a, pool, 200), MPS_RES_OK);
+  p = a;
+  p[208 + 2] = 'q';
+  p[-16] = 'q';
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p - 16));
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 210));
+  cr_assert(strstr(reports[1], "size 208") != NULL, "%s", reports[1]);
+  mps_free(pool, p, 200);
+  cr_assert_eq(report_count, 4);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 4);
+}
+
+Test(mvff_debug, sizes_still_work)
+{
+  mps_pool_t pool = make_mvff(0, -1.0, NULL);
+  mps_addr_t a;
+  size_t total, free_before;
+  cr_assert_eq(mps_alloc(&a, pool, 1000), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  free_before = mps_pool_free_size(pool);
+  cr_assert(total >= 1008 + 32);
+  cr_assert(free_before <= total - (1008 + 32));
+  mps_free(pool, a, 1000);
+  cr_assert(mps_pool_free_size(pool) >= free_before + 1008 + 32
+            || mps_pool_total_size(pool) < total);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
 }

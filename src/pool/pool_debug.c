@@ -77,6 +77,7 @@
  */
 #include <string.h>
 
+#include "../../include/mpscmvff.h"
 #include "../base/args.h"
 #include "../data/splay.h"
 #include "../thread/lock.h"
@@ -488,17 +489,40 @@ static void debug_free_prune(Pool pool, PoolDebug d)
   }
 }
 
-/* After every base call that may get or give back memory. */
-static void debug_note_base_total(Pool pool, PoolDebug d)
+/* After every base call that may get or give back memory.  Returns
+ * whether the base pool gave memory back to the arena. */
+static bool debug_note_base_total(Pool pool, PoolDebug d)
 {
   PoolClass base = debug_class_of(pool)->base;
   Size total;
+  bool shrank;
   if (base->total_size == NULL)
-    return;
+    return false;
   total = base->total_size(pool);
-  if (total < d->base_total && d->range_count > 0)
+  shrank = total < d->base_total;
+  if (shrank && d->range_count > 0)
     debug_free_prune(pool, d);
   d->base_total = total;
+  return shrank;
+}
+
+/* [base, limit), splatted, has just been given to the base class: record
+ * what is intact of it, reading only grains the pool still owns (the base
+ * may have passed some straight back to the arena). */
+static void debug_after_give_back(Pool pool, PoolDebug d, Addr base, Addr limit)
+{
+  Size grain = pool->arena->grain_size;
+  Addr g;
+  if (!debug_note_base_total(pool, d)) {
+    if (d->free_size > 0)
+      debug_free_record_intact(pool, d, base, limit);
+    return;
+  }
+  if (d->free_size == 0)
+    return;
+  for (g = addr_align_down(base, grain); addr_word(g) < addr_word(limit); g = addr_add(g, grain))
+    if (arena_pool_of_addr(pool->arena, g) == pool)
+      debug_free_record_intact(pool, d, addr_max(g, base), addr_min(addr_add(g, grain), limit));
 }
 
 /* ---- checks ---- */
@@ -707,7 +731,7 @@ static Res debug_alloc(Addr *p_o, Pool pool, Size size)
     block = node;
   }
   res = base->alloc(&p, pool, size + 2 * f);
-  debug_note_base_total(pool, d);
+  (void)debug_note_base_total(pool, d);
   if (res != MPS_RES_OK) {
     if (block != NULL)
       arena_control_free(pool->arena, block, sizeof *block);
@@ -775,9 +799,7 @@ static void debug_free(Pool pool, Addr old, Size size)
   if (d->free_size > 0)
     debug_splat(d, rbase, rlimit);
   base->free(pool, rbase, addr_offset(rbase, rlimit));
-  if (d->free_size > 0)
-    debug_free_record_intact(pool, d, rbase, rlimit);
-  debug_note_base_total(pool, d);
+  debug_after_give_back(pool, d, rbase, rlimit);
 }
 
 static Res debug_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size)
@@ -785,7 +807,7 @@ static Res debug_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buff
   PoolDebug d = debug_of_pool(pool);
   PoolClass base = debug_class_of(pool)->base;
   Res res = base->buffer_fill(base_o, limit_o, pool, buffer, size);
-  debug_note_base_total(pool, d);
+  (void)debug_note_base_total(pool, d);
   if (res == MPS_RES_OK && d->free_size > 0)
     debug_free_take(pool, d, *base_o, *limit_o);
   return res;
@@ -798,9 +820,7 @@ static void debug_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   if (d->free_size > 0)
     debug_splat(d, init, limit);
   base->buffer_empty(pool, buffer, init, limit);
-  if (d->free_size > 0)
-    debug_free_record_intact(pool, d, init, limit);
-  debug_note_base_total(pool, d);
+  debug_after_give_back(pool, d, init, limit);
 }
 
 /* ---- making classes ---- */
@@ -848,6 +868,17 @@ mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base, cons
   }
   AVER(dc->base == base);
   return &dc->klass;
+}
+
+/* ---- the debugging classes of the library ---- */
+
+/* Zero-initialized static storage, which is a valid unset `ready` flag;
+ * filled on first use. */
+static pool_debug_class_s debug_mvff_class;
+
+mps_pool_class_t mps_class_mvff_debug(void)
+{
+  return pool_debug_class_ensure(&debug_mvff_class, mps_class_mvff(), "MVFFDebug");
 }
 
 /* ---- the public checking functions ---- */
