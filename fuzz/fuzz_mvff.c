@@ -1,0 +1,250 @@
+/* fuzz_mvff.c: an MVFF pool against a shadow model of its live blocks.
+ *
+ * Each input builds a VM arena and an MVFF pool with placement options
+ * taken from the first byte, then decodes operations: mps_alloc (small,
+ * medium or large sizes), mps_free of a live block, reserve/commit on one
+ * of two allocation points, destroying and recreating an allocation
+ * point, setting the commit limit, and setting the arena's spare
+ * fraction.  Every live block is in the model with its address, size and
+ * fill byte.  After every operation: blocks are aligned, do not overlap,
+ * keep their contents; the pool's total size covers the live bytes plus
+ * its free size; and (in cool, where this is built) every public call has
+ * run the pool's checks.  Failures must be documented result codes.  The
+ * arena is destroyed at the end of each input (ASan checks for leaks). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscmvff.h"
+
+#define FUZZ_MVFF_SLOTS 128
+
+typedef struct fuzz_mvff_block_s {
+  unsigned char *p;
+  size_t size;
+  unsigned char fill;
+} fuzz_mvff_block_s;
+
+typedef struct fuzz_mvff_s {
+  const uint8_t *data;
+  size_t size, next;
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_ap_t ap[2];
+  size_t align;
+  fuzz_mvff_block_s block[FUZZ_MVFF_SLOTS];
+  unsigned char serial;
+} fuzz_mvff_s;
+
+static unsigned fuzz_mvff_byte(fuzz_mvff_s *f)
+{
+  return f->next < f->size ? f->data[f->next++] : 0;
+}
+
+static size_t fuzz_mvff_size(fuzz_mvff_s *f)
+{
+  unsigned kind = fuzz_mvff_byte(f), a = fuzz_mvff_byte(f), b = fuzz_mvff_byte(f);
+  size_t size;
+  switch (kind % 8) {
+  case 0: size = 1 + (a % 64); break;
+  case 7: size = ((size_t)a << 12) + ((size_t)b << 4) + 1; break;   /* up to ~1 MB */
+  default: size = 1 + (((size_t)a << 8) | b) % 4096; break;
+  }
+  return size;
+}
+
+static bool fuzz_mvff_documented_failure(mps_res_t res)
+{
+  return res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+}
+
+static fuzz_mvff_block_s *fuzz_mvff_empty_slot(fuzz_mvff_s *f)
+{
+  size_t i;
+  for (i = 0; i < FUZZ_MVFF_SLOTS; ++i)
+    if (f->block[i].p == NULL)
+      return &f->block[i];
+  return NULL;
+}
+
+static void fuzz_mvff_record(fuzz_mvff_s *f, fuzz_mvff_block_s *b, void *p, size_t size)
+{
+  b->p = p;
+  b->size = size;
+  b->fill = ++f->serial;
+  memset(p, b->fill, size);
+}
+
+static void fuzz_mvff_check_contents(const fuzz_mvff_block_s *b, bool every_byte)
+{
+  size_t i, step = every_byte ? 1 : 1 + b->size / 16;
+  for (i = 0; i < b->size; i += step)
+    if (b->p[i] != b->fill)
+      abort();
+  if (b->p[b->size - 1] != b->fill)
+    abort();
+}
+
+static int fuzz_mvff_cmp(const void *x, const void *y)
+{
+  const fuzz_mvff_block_s *a = *(fuzz_mvff_block_s *const *)x;
+  const fuzz_mvff_block_s *b = *(fuzz_mvff_block_s *const *)y;
+  return (uintptr_t)a->p < (uintptr_t)b->p ? -1 : (uintptr_t)a->p > (uintptr_t)b->p;
+}
+
+static void fuzz_mvff_check(fuzz_mvff_s *f)
+{
+  fuzz_mvff_block_s *live[FUZZ_MVFF_SLOTS];
+  size_t n = 0, i, live_bytes = 0, total, free_bytes;
+  for (i = 0; i < FUZZ_MVFF_SLOTS; ++i) {
+    fuzz_mvff_block_s *b = &f->block[i];
+    if (b->p == NULL)
+      continue;
+    if ((uintptr_t)b->p % f->align != 0)
+      abort();
+    fuzz_mvff_check_contents(b, false);
+    live[n++] = b;
+    live_bytes += (b->size + f->align - 1) / f->align * f->align;
+  }
+  qsort(live, n, sizeof live[0], fuzz_mvff_cmp);
+  for (i = 1; i < n; ++i)
+    if ((uintptr_t)live[i - 1]->p + live[i - 1]->size > (uintptr_t)live[i]->p)
+      abort();
+  total = mps_pool_total_size(f->pool);
+  free_bytes = mps_pool_free_size(f->pool);
+  if (free_bytes > total || total - free_bytes < live_bytes)
+    abort();
+}
+
+static void fuzz_mvff_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
+{
+  fuzz_mvff_check_contents(b, true);
+  mps_free(f->pool, b->p, b->size);
+  b->p = NULL;
+}
+
+static void fuzz_mvff_step(fuzz_mvff_s *f)
+{
+  unsigned op = fuzz_mvff_byte(f);
+  fuzz_mvff_block_s *b;
+  mps_addr_t p;
+  mps_res_t res;
+  size_t size;
+  switch (op % 10) {
+  case 0: case 1: case 2:   /* mps_alloc */
+    size = fuzz_mvff_size(f);
+    b = fuzz_mvff_empty_slot(f);
+    if (b == NULL)
+      break;
+    res = mps_alloc(&p, f->pool, size);
+    if (res == MPS_RES_OK)
+      fuzz_mvff_record(f, b, p, size);
+    else if (!fuzz_mvff_documented_failure(res))
+      abort();
+    break;
+  case 3: case 4:           /* mps_free */
+    b = &f->block[fuzz_mvff_byte(f) % FUZZ_MVFF_SLOTS];
+    if (b->p != NULL)
+      fuzz_mvff_free(f, b);
+    break;
+  case 5: case 6: {         /* reserve/commit on one of the points */
+    mps_ap_t ap = f->ap[op & 1];
+    size = fuzz_mvff_size(f);
+    size = (size + f->align - 1) / f->align * f->align;
+    b = fuzz_mvff_empty_slot(f);
+    if (b == NULL || ap == NULL)
+      break;
+    do {
+      res = mps_reserve(&p, ap, size);
+      if (res != MPS_RES_OK)
+        break;
+      memset(p, 0, size);
+    } while (!mps_commit(ap, p, size));
+    if (res == MPS_RES_OK)
+      fuzz_mvff_record(f, b, p, size);
+    else if (!fuzz_mvff_documented_failure(res))
+      abort();
+    break;
+  }
+  case 7: {                 /* destroy or recreate a point */
+    unsigned i = fuzz_mvff_byte(f) & 1;
+    if (f->ap[i] != NULL) {
+      mps_ap_destroy(f->ap[i]);
+      f->ap[i] = NULL;
+    } else {
+      res = mps_ap_create_k(&f->ap[i], f->pool, mps_args_none);
+      if (res != MPS_RES_OK) {
+        f->ap[i] = NULL;
+        if (!fuzz_mvff_documented_failure(res))
+          abort();
+      }
+    }
+    break;
+  }
+  case 8: {                 /* the commit limit: just above use, or none */
+    unsigned k = fuzz_mvff_byte(f);
+    size_t limit = k >= 200 ? SIZE_MAX : mps_arena_committed(f->arena) + (size_t)k * 4096;
+    if (mps_arena_commit_limit_set(f->arena, limit) != MPS_RES_OK)
+      abort();
+    break;
+  }
+  case 9:                   /* the arena's spare fraction */
+    mps_arena_spare_set(f->arena, fuzz_mvff_byte(f) / 255.0);
+    break;
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static fuzz_mvff_s f;
+  unsigned options;
+  size_t i;
+  memset(&f, 0, sizeof f);
+  f.data = data;
+  f.size = size;
+  options = fuzz_mvff_byte(&f);
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    if (mps_arena_create_k(&f.arena, mps_arena_class_vm(), args) != MPS_RES_OK)
+      abort();
+  } MPS_ARGS_END(args);
+  f.align = (options & 0x08) ? 64 : MPS_PF_ALIGN;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096 << (options & 0x07));
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)f.align);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, (double)((options >> 4) & 3) / 3.0);
+    if (options & 0x40) {   /* the documented top-down combination */
+      MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, 1);
+      MPS_ARGS_ADD(args, MPS_KEY_MVFF_SLOT_HIGH, 1);
+      MPS_ARGS_ADD(args, MPS_KEY_MVFF_FIRST_FIT, 0);
+    }
+    if (mps_pool_create_k(&f.pool, f.arena, mps_class_mvff(), args) != MPS_RES_OK)
+      abort();
+  } MPS_ARGS_END(args);
+  if (mps_ap_create_k(&f.ap[0], f.pool, mps_args_none) != MPS_RES_OK)
+    abort();
+
+  while (f.next < f.size) {
+    fuzz_mvff_step(&f);
+    fuzz_mvff_check(&f);
+  }
+
+  /* Free half of what is left, so that both paths out are exercised:
+   * freeing, and destroying a pool with live blocks. */
+  if (mps_arena_commit_limit_set(f.arena, SIZE_MAX) != MPS_RES_OK)
+    abort();
+  for (i = 0; i < FUZZ_MVFF_SLOTS; i += 2)
+    if (f.block[i].p != NULL)
+      fuzz_mvff_free(&f, &f.block[i]);
+  fuzz_mvff_check(&f);
+  for (i = 0; i < 2; ++i)
+    if (f.ap[i] != NULL)
+      mps_ap_destroy(f.ap[i]);
+  mps_pool_destroy(f.pool);
+  mps_arena_destroy(f.arena);
+  return 0;
+}
