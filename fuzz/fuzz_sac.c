@@ -11,14 +11,15 @@
  *     a hit must return the model's top block), bounded by cached_count;
  *   - the pool's traffic: with the counting pool (a class local to this
  *     file, every block its own grains) the number of pool allocations and
- *     frees; with MFS the units in use, which must equal the live and
- *     cached blocks.
+ *     frees; with MFS and MVFF the bytes in use (total less free), which
+ *     must be the live and cached blocks' sizes.
  * After every operation the cache passes sac_check and each class's count
  * equals the model's.  Some operations set the commit limit to what is
  * committed, so that misses may fail with MPS_RES_COMMIT_LIMIT; the model
  * then expects nothing to have changed.
  *
- * Input: byte 0 picks the pool (bit 0) and the number of classes (1 to 4);
+ * Input: byte 0 picks the pool (bit 0 MFS, else bit 3 MVFF, else the
+ * counting pool) and the number of classes (bits 1-2: 1 to 4);
  * then two bytes per class (size step, cached_count 0..4); then two bytes
  * per operation (kind, argument).
  */
@@ -29,6 +30,7 @@
 
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
+#include "../include/mpscmvff.h"
 #include "../src/pool/sac.h"
 
 #define FUZZ_SAC_REQUIRE(cond) \
@@ -95,8 +97,10 @@ typedef struct fuzz_sac_block_s {
   Byte fill;
 } fuzz_sac_block_s;
 
+typedef enum fuzz_sac_kind_e { FUZZ_SAC_COUNTING, FUZZ_SAC_MFS, FUZZ_SAC_MVFF } fuzz_sac_kind_e;
+
 typedef struct fuzz_sac_model_s {
-  bool mfs;
+  fuzz_sac_kind_e kind;
   mps_arena_t arena;
   mps_pool_t pool;
   mps_sac_t sac;
@@ -123,7 +127,7 @@ static Index fuzz_sac_class_of(const fuzz_sac_model_s *m, size_t size)
 static void fuzz_sac_compare(const fuzz_sac_model_s *m)
 {
   Sac sac = PARENT(sac_s, pub, m->sac);
-  size_t i, j, units = m->live_count;
+  size_t i, j, used = 0;
   FUZZ_SAC_REQUIRE(sac_check(sac));
   for (i = 0; i < m->class_count; ++i) {
     FUZZ_SAC_REQUIRE(sac_cached(sac, i) == m->cached[i]);
@@ -137,11 +141,18 @@ static void fuzz_sac_compare(const fuzz_sac_model_s *m)
       }
       FUZZ_SAC_REQUIRE(block == NULL);
     }
-    units += m->cached[i];
+    used += m->cached[i] * m->classes[i].mps_block_size;
   }
-  if (m->mfs) {
-    size_t unit = m->classes[m->class_count - 1].mps_block_size;
+  for (i = 0; i < m->live_count; ++i)
+    used += m->live[i].size;
+  if (m->kind == FUZZ_SAC_MFS) {
+    /* Every MFS block is a whole unit: the largest class's size. */
+    size_t unit = m->classes[m->class_count - 1].mps_block_size, units = m->live_count;
+    for (i = 0; i < m->class_count; ++i)
+      units += m->cached[i];
     FUZZ_SAC_REQUIRE(mps_pool_total_size(m->pool) - mps_pool_free_size(m->pool) == units * unit);
+  } else if (m->kind == FUZZ_SAC_MVFF) {
+    FUZZ_SAC_REQUIRE(mps_pool_total_size(m->pool) - mps_pool_free_size(m->pool) == used);
   } else {
     fuzz_sac_pool_s *cp = fuzz_sac_counting(m->pool);
     FUZZ_SAC_REQUIRE(cp->allocs == m->pool_allocs);
@@ -246,7 +257,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (size < 1)
     return 0;
   memset(m, 0, sizeof *m);
-  m->mfs = (data[0] & 1) != 0;
+  m->kind = (data[0] & 1) != 0 ? FUZZ_SAC_MFS
+            : (data[0] & 8) != 0 ? FUZZ_SAC_MVFF : FUZZ_SAC_COUNTING;
   m->class_count = 1 + (size_t)((data[0] >> 1) & 3);
   pos = 1;
   step = 0;
@@ -260,19 +272,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     m->classes[i].mps_frequency = a;
   }
   /* MFS blocks are one size, so requests stay within the largest class;
-   * the counting pool also takes overlarge requests. */
-  m->max_request = step + (m->mfs ? 0 : 3 * MPS_PF_ALIGN + 100);
+   * the others also take overlarge requests. */
+  m->max_request = step + (m->kind == FUZZ_SAC_MFS ? 0 : 3 * MPS_PF_ALIGN + 100);
 
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
     FUZZ_SAC_REQUIRE(mps_arena_create_k(&m->arena, mps_arena_class_vm(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
-  if (m->mfs) {
+  if (m->kind == FUZZ_SAC_MFS) {
     MPS_ARGS_BEGIN(args) {
       MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, step);
       MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
       FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, mps_class_mfs(), args) == MPS_RES_OK);
     } MPS_ARGS_END(args);
+  } else if (m->kind == FUZZ_SAC_MVFF) {
+    FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, mps_class_mvff(), mps_args_none)
+                     == MPS_RES_OK);
   } else {
     FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, &fuzz_sac_pool_class, mps_args_none)
                      == MPS_RES_OK);
@@ -319,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_sac_free(m, 0, (m->live_count & 1) != 0);
   fuzz_sac_compare(m);
   mps_sac_destroy(m->sac);
-  if (m->mfs) {
+  if (m->kind != FUZZ_SAC_COUNTING) {
     FUZZ_SAC_REQUIRE(mps_pool_free_size(m->pool) == mps_pool_total_size(m->pool));
   } else {
     size_t cached = 0;

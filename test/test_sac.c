@@ -3,7 +3,7 @@
  * reuse without pool traffic, the cached_count bound, flush and destroy,
  * overlarge requests, failure at the commit limit, and misuse.
  *
- * Besides MFS, the tests use a pool class of their own ("counting pool")
+ * Besides MFS and MVFF, the tests use a pool class of their own ("counting pool")
  * that gives every block its own grains and counts its calls, so that
  * pool traffic can be observed exactly and blocks may be of any size. */
 #include <criterion/criterion.h>
@@ -15,6 +15,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
+#include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/pool/sac.h"
@@ -545,4 +546,51 @@ Test(sac, destroyed_cache_is_not_a_cache, .signal = SIGABRT)
   mps_sac_destroy(sac);
   mps_lib_assert_fail_install(abort_on_assert);
   (void)mps_sac_alloc(&p, sac, 64, 0);
+}
+
+static size_t in_use(mps_pool_t pool)
+{
+  return mps_pool_total_size(pool) - mps_pool_free_size(pool);
+}
+
+Test(sac, mvff_blocks_flush_and_overlarge)
+{
+  mps_pool_t pool, owner;
+  mps_sac_class_s classes[3] = {{16, 4, 3}, {64, 4, 2}, {256, 2, 1}};
+  mps_sac_t sac;
+  mps_addr_t p[4], q;
+  size_t big = 1000, big_size = (1000 + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+  mps_res_t res;
+  size_t i;
+
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  sac = make_sac(pool, 3, classes);
+  cr_assert_eq(mps_sac_alloc(&p[0], sac, 10, 0), MPS_RES_OK);
+  cr_assert_eq(mps_sac_alloc(&p[1], sac, 50, 0), MPS_RES_OK);
+  MPS_SAC_ALLOC_FAST(res, p[2], sac, 200, 0);
+  cr_assert_eq(res, MPS_RES_OK);
+  MPS_SAC_ALLOC_FAST(res, p[3], sac, big, 0);
+  cr_assert_eq(res, MPS_RES_OK);
+  for (i = 0; i < 4; ++i)
+    cr_assert(mps_addr_pool(&owner, arena, p[i]) && owner == pool);
+  /* Each block is its class's size; the overlarge one its own. */
+  cr_assert_eq(in_use(pool), 16 + 64 + 256 + big_size);
+  memset(p[3], 0x77, big);
+
+  mps_sac_free(sac, p[0], 10);
+  mps_sac_free(sac, p[1], 50);
+  MPS_SAC_FREE_FAST(sac, p[2], 200);
+  MPS_SAC_FREE_FAST(sac, p[3], big);
+  /* The overlarge block went straight back; the others are cached. */
+  cr_assert_eq(in_use(pool), 16 + 64 + 256);
+  cr_assert_eq(cached(sac, 0) + cached(sac, 1) + cached(sac, 2), 3);
+  MPS_SAC_ALLOC_FAST(res, q, sac, 64, 0);
+  cr_assert_eq(res, MPS_RES_OK);
+  cr_assert_eq(q, p[1]);
+  cr_assert_eq(in_use(pool), 16 + 64 + 256);
+  MPS_SAC_FREE_FAST(sac, q, 64);
+  mps_sac_flush(sac);
+  cr_assert_eq(in_use(pool), 0);
+  mps_sac_destroy(sac);
+  mps_pool_destroy(pool);
 }
