@@ -55,7 +55,8 @@
  *   4. the alignment is at least a pointer and at most a grain, and is
  *      the free land's; the total land's alignment is the grain;
  *   5. the lands and the node pool are valid;
- *   6. free memory is part of the memory obtained: free <= total.
+ *   6. free memory is part of the memory obtained: free <= total;
+ *   7. total_bytes and free_bytes are the sizes of the two lands.
  */
 #include "../../include/mpscmfs.h"
 #include "../../include/mpscmvff.h"
@@ -86,6 +87,9 @@ typedef struct mvff_s {
   cbs_s free_cbs;           /* free memory: primary ... */
   freelist_s free_fl;       /* ... secondary ... */
   failover_s free_fo;       /* ... and the land over both */
+  Size total_bytes;         /* the size of the total land ... */
+  Size free_bytes;          /* ... and of the free land, kept here so that
+                             * the spare test on every free is cheap */
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
@@ -122,7 +126,9 @@ static bool mvff_check(Pool pool)
   CHECKD(cbs, &mvff->total_cbs);                                             /* 5 */
   CHECKD(failover, &mvff->free_fo);
   CHECKU(POOL_SIG, mvff->nodes);
-  CHECKL(land_size(mvff_free_land(mvff)) <= land_size(mvff_total_land(mvff))); /* 6 */
+  CHECKL(mvff->free_bytes <= mvff->total_bytes);                             /* 6 */
+  CHECKL(mvff->total_bytes == land_size(mvff_total_land(mvff)));             /* 7 */
+  CHECKL(mvff->free_bytes == land_size(mvff_free_land(mvff)));
   return true;
 }
 
@@ -216,6 +222,8 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->first_fit = first_fit;
   mvff->node_res = MPS_RES_OK;
   mvff->finishing = false;
+  mvff->total_bytes = 0;
+  mvff->free_bytes = 0;
   pool->alignment = align;
 
   MPS_ARGS_BEGIN(mfs_args) {
@@ -321,6 +329,8 @@ static Res mvff_extend(MVFF mvff, Size size)
   res = land_insert(&joined, mvff_free_land(mvff), &range);
   AVER(res == MPS_RES_OK);
   UNUSED(res);
+  mvff->total_bytes += want;
+  mvff->free_bytes += want;
   return MPS_RES_OK;
 }
 
@@ -331,8 +341,7 @@ static void mvff_reduce(MVFF mvff)
   Pool pool = &mvff->pool;
   Arena arena = pool->arena;
   Size grain = arena->grain_size;
-  Size total = land_size(mvff_total_land(mvff));
-  Size free = land_size(mvff_free_land(mvff));
+  Size total = mvff->total_bytes, free = mvff->free_bytes;
   Size goal, returned = 0;
   double excess;
 
@@ -379,6 +388,8 @@ static void mvff_reduce(MVFF mvff)
     AVER(res == MPS_RES_OK);
     UNUSED(res);
     arena_free(arena, range_base(&part), size, pool);
+    mvff->total_bytes -= size;
+    mvff->free_bytes -= size;
     returned += size;
   }
 }
@@ -409,6 +420,7 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
       return MPS_RES_FAIL;
     }
   }
+  mvff->free_bytes -= size;
   *p_o = range_base(&found);
   return MPS_RES_OK;
 }
@@ -441,6 +453,7 @@ static void mvff_free(Pool pool, Addr old, Size size)
   res = land_insert(&joined, mvff_free_land(mvff), &range);
   if (res != MPS_RES_OK)
     return;
+  mvff->free_bytes += size;
   mvff_reduce(mvff);
 }
 
@@ -475,6 +488,7 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
     }
   }
 found:
+  mvff->free_bytes -= range_size(&found);
   *base_o = range_base(&found);
   *limit_o = range_limit(&found);
   return MPS_RES_OK;
@@ -492,18 +506,20 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   /* Fails only if the client freed part of the unused region, which the
    * land reports; the overlapping rest then stays out of the pool. */
   res = land_insert(&joined, mvff_free_land(mvff), &range);
-  if (res == MPS_RES_OK)
+  if (res == MPS_RES_OK) {
+    mvff->free_bytes += range_size(&range);
     mvff_reduce(mvff);
+  }
 }
 
 static Size mvff_total_size(Pool pool)
 {
-  return land_size(mvff_total_land(mvff_of_pool(pool)));
+  return mvff_of_pool(pool)->total_bytes;
 }
 
 static Size mvff_free_size(Pool pool)
 {
-  return land_size(mvff_free_land(mvff_of_pool(pool)));
+  return mvff_of_pool(pool)->free_bytes;
 }
 
 static struct mps_pool_class_s mvff_class_s = {
