@@ -93,7 +93,8 @@ static bool sac_is_overlarge(Sac sac, const _mps_sac_list_s *list)
   return list == &sac->pub._lists[sac->class_count];
 }
 
-/* Whether `p` is on the stack of `list`.  Inline: only named in a check. */
+/* Whether `p` is on the stack of `list`: a walk of up to cached_count
+ * blocks, so mps_sac_free does it only in cool. */
 static inline bool sac_list_holds(const _mps_sac_list_s *list, mps_addr_t p)
 {
   mps_addr_t block = list->_head;
