@@ -137,6 +137,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, FUZZ_MVT_GRAIN);
+    /* Small, so that cool's walks of the arena's tables stay cheap; the
+     * arena grows if the input needs more. */
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 21);
     res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
   } MPS_ARGS_END(args);
   FUZZ_MVT_REQUIRE(res == MPS_RES_OK);
