@@ -256,14 +256,22 @@ void arena_spare_trim(Arena arena, Size target)
   }
 }
 
-/* Keep spare memory within the spare fraction of committed memory. */
+/* Keep spare memory within the spare fraction f of committed memory.
+ * Giving up spare memory shrinks committed memory too, so the target is
+ * computed from the memory in use, u = committed - spare: s / (u + s) <= f
+ * exactly when s <= f u / (1 - f). */
 static void arena_spare_enforce(Arena arena)
 {
-  Size target = 0;
-  if (arena->klass->keeps_spare)
-    target = (Size)(arena->spare * (double)arena->committed);
-  if (arena->spare_committed > target)
-    arena_spare_trim(arena, target);
+  Size used = arena->committed - arena->spare_committed;
+  double target;
+  if (!arena->klass->keeps_spare)
+    target = 0.0;
+  else if (arena->spare >= 1.0)
+    return;
+  else
+    target = arena->spare * (double)used / (1.0 - arena->spare);
+  if ((double)arena->spare_committed > target)
+    arena_spare_trim(arena, (Size)target);
 }
 
 /* Commit the uncommitted grains of [base, limit).  The mapped_table is
@@ -294,7 +302,7 @@ static Res arena_commit_range(Arena arena, Chunk chunk, Index base, Index limit)
 
 Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
 {
-  Chunk chunk;
+  Chunk chunk, grown = NULL;
   Index base, limit, i;
   Count pages, unmapped;
   Size need;
@@ -307,11 +315,17 @@ Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
 
   pages = size >> arena->grain_shift;
   if (!arena_find_free(&chunk, &base, &limit, arena, pages)) {
-    res = arena->klass->grow(arena, size);
+    /* A new chunk's grains all need committing: if even giving up every
+     * spare grain would not make room, do not grow for nothing. */
+    if (size > arena->commit_limit - arena->committed + arena->spare_committed)
+      return MPS_RES_COMMIT_LIMIT;
+    res = arena->klass->grow(&grown, arena, size);
     if (res != MPS_RES_OK)
       return res;
-    if (!arena_find_free(&chunk, &base, &limit, arena, pages))
-      return MPS_RES_RESOURCE;
+    if (!arena_find_free(&chunk, &base, &limit, arena, pages)) {
+      res = MPS_RES_RESOURCE;
+      goto failGrown;
+    }
   }
 
   /* Claim the grains first so that trimming spare memory leaves them be. */
@@ -346,6 +360,13 @@ Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
 failCommit:
   bt_res_range(chunk->alloc_table, base, limit);
   arena->spare_committed += size - need;
+failGrown:
+  /* A chunk grown for this allocation goes back, so failure changes
+   * nothing but, perhaps, the amount of spare memory. */
+  if (grown != NULL) {
+    arena_chunk_detach(arena, grown);
+    arena->klass->chunk_release(grown);
+  }
   return res;
 }
 

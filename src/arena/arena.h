@@ -49,9 +49,10 @@ typedef struct mps_arena_class_s {
    * at the start of its header, and initialize nothing else.  The
    * generic code has picked the common arguments already. */
   Res (*create)(Arena *arena_o, Size size, Size grain_size, mps_arg_s args[]);
-  /* Add a chunk of at least `size` usable bytes.  MPS_RES_RESOURCE if
-   * there is no more address space (always, for the client arena). */
-  Res (*grow)(Arena arena, Size size);
+  /* Add a chunk of at least `size` usable bytes and return it.
+   * MPS_RES_RESOURCE if there is no more address space (always, for the
+   * client arena). */
+  Res (*grow)(Chunk *chunk_o, Arena arena, Size size);
   /* Add client memory to the arena (mps_arena_extend). */
   Res (*extend)(Arena arena, Addr base, Size size);
   /* Commit / decommit grains [base, limit) of a chunk. */
@@ -102,7 +103,8 @@ void arena_leave(Arena arena);
  * MPS_RES_COMMIT_LIMIT if committing it would pass the commit limit even
  * after giving up spare memory, MPS_RES_RESOURCE if there is no address
  * space for it, MPS_RES_MEMORY if the OS will not commit it.  On failure
- * nothing has changed. */
+ * nothing has changed, except that spare memory may have been given up
+ * in the attempt. */
 Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool);
 
 /* Give back memory allocated to `pool` by arena_alloc: any whole-grain

@@ -66,8 +66,9 @@ static Res arena_client_create(Arena *arena_o, Size size, Size grain_size, mps_a
   return MPS_RES_OK;
 }
 
-static Res arena_client_grow(Arena arena, Size size)
+static Res arena_client_grow(Chunk *chunk_o, Arena arena, Size size)
 {
+  UNUSED(chunk_o);
   UNUSED(arena);
   UNUSED(size);
   return MPS_RES_RESOURCE;   /* only mps_arena_extend adds client memory */

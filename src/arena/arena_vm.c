@@ -96,7 +96,7 @@ static Res arena_vm_create(Arena *arena_o, Size size, Size grain_size, mps_arg_s
   return MPS_RES_OK;
 }
 
-static Res arena_vm_grow(Arena arena, Size size)
+static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
 {
   Size chunk_size = size, header = 0;
   Chunk chunk;
@@ -121,6 +121,7 @@ static Res arena_vm_grow(Arena arena, Size size)
   if (res != MPS_RES_OK)
     return res;
   arena_chunk_attach(arena, chunk);
+  *chunk_o = chunk;
   return MPS_RES_OK;
 }
 
