@@ -157,9 +157,9 @@ pub fn build(b: *std.Build) void {
     // Demo: the example program (replaced by the Scheme interpreter later).
     const demo_step = b.step("demo", "run the example program");
     const demo_mod = b.createModule(.{ .target = target, .optimize = .ReleaseSafe, .link_libc = true });
-    demo_mod.addCSourceFile(.{ .file = b.path("examples/freelist_demo.c"), .flags = &.{"-std=c11"} });
+    demo_mod.addCSourceFile(.{ .file = b.path("examples/demo.c"), .flags = &.{"-std=c11"} });
     demo_mod.linkLibrary(lib_static);
-    const demo_exe = b.addExecutable(.{ .name = "freelist-demo", .root_module = demo_mod });
+    const demo_exe = b.addExecutable(.{ .name = "mps11-demo", .root_module = demo_mod });
     const demo_run = b.addRunArtifact(demo_exe);
     demo_run.has_side_effects = true;
     demo_step.dependOn(&demo_run.step);
