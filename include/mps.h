@@ -9,6 +9,7 @@
 #ifndef mps_h
 #define mps_h
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
@@ -504,6 +505,22 @@ extern void mps_sac_free(mps_sac_t sac, mps_addr_t p, size_t size);
  * nothing. */
 extern void mps_pool_check_fenceposts(mps_pool_t pool);
 extern void mps_pool_check_free_space(mps_pool_t pool);
+
+/* Deprecated forms still used by existing clients (topic/deprecated.rst).
+ * The per-class argument lists are documented there. */
+extern mps_res_t mps_arena_create(mps_arena_t *arena_o, mps_arena_class_t arena_class, ...);
+extern mps_res_t mps_arena_create_v(mps_arena_t *arena_o, mps_arena_class_t arena_class,
+                                    va_list args);
+extern mps_res_t mps_pool_create(mps_pool_t *pool_o, mps_arena_t arena,
+                                 mps_pool_class_t pool_class, ...);
+extern mps_res_t mps_pool_create_v(mps_pool_t *pool_o, mps_arena_t arena,
+                                   mps_pool_class_t pool_class, va_list args);
+extern mps_res_t mps_ap_create(mps_ap_t *ap_o, mps_pool_t pool, ...);
+extern mps_res_t mps_ap_create_v(mps_ap_t *ap_o, mps_pool_t pool, va_list args);
+extern size_t mps_arena_spare_commit_limit(mps_arena_t arena);
+extern void mps_arena_spare_commit_limit_set(mps_arena_t arena, size_t limit);
+/* No longer needed to finish an argument list: does nothing. */
+#define MPS_ARGS_DONE(args) ((void)0)
 
 #ifdef __cplusplus
 }

@@ -92,3 +92,6 @@
 #include "pool/sac.c"
 #include "pool/pool_mvff.c"
 #include "pool/pool_debug.c"
+
+/* The deprecated interface, over everything above */
+#include "api/deprecated.c"

@@ -526,6 +526,10 @@ mps_res_t mps_arena_create_k(mps_arena_t *arena_o, mps_arena_class_t arena_class
     }
     arena->commit_limit = arg.val.size;
   }
+  /* Deprecated: the spare limit in bytes relative to the commit limit. */
+  if (args_pick(&arg, args, MPS_KEY_SPARE_COMMIT_LIMIT))
+    arena->spare = arg.val.size >= arena->commit_limit
+                   ? 1.0 : (double)arg.val.size / (double)arena->commit_limit;
   if (args_pick(&arg, args, MPS_KEY_ARENA_EXTENDED))
     arena->extended = (void (*)(mps_arena_t, void *, size_t))arg.val.fun;
   if (args_pick(&arg, args, MPS_KEY_ARENA_CONTRACTED))
