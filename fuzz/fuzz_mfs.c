@@ -1,0 +1,131 @@
+/* fuzz_mfs: MFS allocation and freeing against a model of live units.
+ *
+ * Input: byte 0 picks the unit size and extent size; then each operation
+ * is two bytes: allocate (through mps_alloc, with a size up to the unit),
+ * free a live unit, lower or lift the commit limit, or look at everything.
+ * After every operation: units are aligned, inside the pool
+ * (mps_addr_pool), pairwise disjoint, their contents intact; the pool
+ * grows by one extent of a fixed size at a time, total - free is exactly
+ * the live units, and freed units are reused before the pool grows.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscmfs.h"
+
+#define FUZZ_MFS_LIVE 512
+#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+
+typedef struct unit_s {
+  unsigned char *p;
+  unsigned char fill;
+} unit_s;
+
+static unit_s live[FUZZ_MFS_LIVE];
+
+static int unit_compare(const void *a, const void *b)
+{
+  uintptr_t x = (uintptr_t)((const unit_s *)a)->p, y = (uintptr_t)((const unit_s *)b)->p;
+  return x < y ? -1 : x > y;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  mps_arena_t arena;
+  mps_pool_t pool, found;
+  size_t unit, rounded, extend_by, nlive = 0, i, freed_since_growth = 0;
+  size_t extent = 0, last_total = 0;
+  mps_res_t res;
+
+  if (size < 1)
+    return 0;
+  unit = sizeof(void *) + (size_t)(data[0] & 0x1F) * 8;   /* 8 .. 256 bytes */
+  rounded = (unit + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+  extend_by = (size_t)4096 << (data[0] >> 5 & 3);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, unit);
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
+    REQUIRE(mps_pool_create_k(&pool, arena, mps_class_mfs(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+
+  for (i = 1; i + 1 < size; i += 2) {
+    uint8_t op = data[i] % 4, arg = data[i + 1];
+    switch (op) {
+    case 0: {   /* allocate */
+      mps_addr_t p;
+      size_t total = mps_pool_total_size(pool);
+      if (nlive == FUZZ_MFS_LIVE)
+        break;
+      res = mps_alloc(&p, pool, 1 + (size_t)arg % unit);
+      if (res == MPS_RES_OK) {
+        REQUIRE(((uintptr_t)p & (MPS_PF_ALIGN - 1)) == 0);
+        /* A freed unit is reused before the pool asks for more. */
+        if (freed_since_growth > 0)
+          REQUIRE(mps_pool_total_size(pool) == total);
+        if (mps_pool_total_size(pool) > total)
+          freed_since_growth = 0;
+        else if (freed_since_growth > 0)
+          --freed_since_growth;
+        live[nlive].p = p;
+        live[nlive].fill = (unsigned char)(arg ^ i);
+        memset(p, live[nlive].fill, unit);
+        ++nlive;
+      } else {
+        REQUIRE(res == MPS_RES_COMMIT_LIMIT);
+        REQUIRE(mps_pool_total_size(pool) == total);
+      }
+      break;
+    }
+    case 1:     /* free */
+      if (nlive > 0) {
+        size_t k = arg % nlive;
+        mps_free(pool, live[k].p, unit);
+        live[k] = live[--nlive];
+        ++freed_since_growth;
+      }
+      break;
+    case 2:     /* commit limit: just above committed, or unlimited */
+      mps_arena_spare_set(arena, 0.0);
+      if (arg & 1)
+        REQUIRE(mps_arena_commit_limit_set(arena, SIZE_MAX) == MPS_RES_OK);
+      else
+        REQUIRE(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)
+                                                  + (size_t)(arg >> 1 & 3) * 4096) == MPS_RES_OK);
+      break;
+    default:
+      break;
+    }
+    /* Look at everything. */
+    /* The pool grows one extent at a time, every extent the same size. */
+    if (mps_pool_total_size(pool) != last_total) {
+      size_t delta = mps_pool_total_size(pool) - last_total;
+      REQUIRE(mps_pool_total_size(pool) > last_total);
+      if (extent == 0)
+        extent = delta;
+      REQUIRE(delta == extent && extent >= extend_by);
+      last_total = mps_pool_total_size(pool);
+    }
+    REQUIRE(mps_pool_total_size(pool) - mps_pool_free_size(pool) == nlive * rounded);
+    qsort(live, nlive, sizeof live[0], unit_compare);
+    for (size_t k = 0; k < nlive; ++k) {
+      REQUIRE(live[k].p[0] == live[k].fill && live[k].p[unit - 1] == live[k].fill);
+      REQUIRE(mps_addr_pool(&found, arena, live[k].p) && found == pool);
+      if (k > 0)
+        REQUIRE(live[k - 1].p + rounded <= live[k].p);
+    }
+  }
+
+  for (i = 0; i < nlive; ++i)
+    mps_free(pool, live[i].p, unit);
+  REQUIRE(mps_pool_free_size(pool) == mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+  mps_arena_destroy(arena);
+  return 0;
+}
