@@ -8,7 +8,6 @@
  * every result is checked against it, and periodically and at the end the
  * land's size, the CBS's deep check, the two lands' sizes adding up, and
  * the exact ranges (merged from both lands). */
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +16,7 @@
 #include "../src/data/failover.h"
 #include "../src/data/freelist.h"
 #include "support/testlib.h"
-#include "support/testthr.h"
-
-#define STRESS_NAME "stress_failover"
-#define STRESS_CAN_FAIL 1        /* steps may make node allocation fail */
-#define STRESS_REPORTS_MEMORY 0  /* ... but the failover absorbs it */
+#include "support/land_stress.h"
 
 /* Node memory: malloc, failing on demand.  Used only under the lock. */
 static bool stress_fail;
@@ -55,9 +50,8 @@ static void stress_set_fail(bool fail)
 static cbs_s stress_cbs;
 static freelist_s stress_freelist;
 static failover_s stress_failover;
-static Land stress_land;
 
-static void stress_land_init(Align align)
+static Land stress_land_init(Align align)
 {
   cbs_node_alloc_s alloc = {stress_node_alloc, stress_node_free, NULL};
   TESTLIB_REQUIRE(cbs_init(&stress_cbs, align, &alloc) == MPS_RES_OK);
@@ -65,13 +59,13 @@ static void stress_land_init(Align align)
   TESTLIB_REQUIRE(failover_init(&stress_failover, cbs_land(&stress_cbs),
                                 freelist_land(&stress_freelist))
                   == MPS_RES_OK);
-  stress_land = failover_land(&stress_failover);
+  return failover_land(&stress_failover);
 }
 
 static bool stress_land_deep_check(void)
 {
   return cbs_check_deep(&stress_cbs)
-         && land_size(stress_land)
+         && land_size(failover_land(&stress_failover))
             == land_size(cbs_land(&stress_cbs))
                + land_size(freelist_land(&stress_freelist));
 }
@@ -84,353 +78,12 @@ static void stress_land_finish(void)
   TESTLIB_REQUIRE(stress_nodes_live == 0);
 }
 
-/* ---- The harness proper: the same in stress_cbs.c, stress_freelist.c
- * and stress_failover.c; only the land set up above differs. ---- */
-
-#define STRESS_THREADS 4
-#define STRESS_ALIGN ((Size)16)
-#define STRESS_SLICE_UNITS 1024                    /* units per thread */
-#define STRESS_UNITS (STRESS_THREADS * STRESS_SLICE_UNITS)
-#define STRESS_OPS 60000                           /* per thread */
-#define STRESS_CHECK_EVERY 500                     /* full comparisons */
-#define STRESS_HELD_MAX 48                         /* ranges a thread holds */
-
-/* The lock.  test_and_set with acquire ordering, so that the holder sees
- * every write its predecessor made inside the lock; clear with release
- * ordering, to publish this holder's writes to the next. */
-static atomic_flag stress_lock_flag = ATOMIC_FLAG_INIT;
-
-static void stress_lock(void)
-{
-  while (atomic_flag_test_and_set_explicit(&stress_lock_flag,
-                                           memory_order_acquire))
-    testthr_yield();
-}
-
-static void stress_unlock(void)
-{
-  atomic_flag_clear_explicit(&stress_lock_flag, memory_order_release);
-}
-
-/* Lock, and make node allocation fail inside if `fail`.  The flag is
- * read only by the land, under the lock, so it needs no atomics. */
-static void stress_enter(bool fail)
-{
-  stress_lock();
-  stress_set_fail(fail);
-}
-
-static void stress_leave(void)
-{
-  stress_set_fail(false);
-  stress_unlock();
-}
-
-/* Everything below the lock line is shared and touched only under the
- * lock: the land, the model of it (one flag per unit) and the total. */
-static Byte *stress_memory;
-static unsigned char stress_present[STRESS_UNITS];
-static size_t stress_total;
-
-static Addr stress_addr(size_t unit)
-{
-  return addr_add(addr_of_ptr(stress_memory), unit * STRESS_ALIGN);
-}
-
-static size_t stress_unit(Addr addr)
-{
-  Size offset = addr_offset(addr_of_ptr(stress_memory), addr);
-  TESTLIB_REQUIRE(offset % STRESS_ALIGN == 0);
-  return offset / STRESS_ALIGN;
-}
-
-static void stress_set(size_t base, size_t limit, bool present)
-{
-  size_t i;
-  for (i = base; i < limit; ++i) {
-    TESTLIB_REQUIRE(stress_present[i] != present);
-    stress_present[i] = present;
-  }
-  if (present)
-    stress_total += limit - base;
-  else
-    stress_total -= limit - base;
-}
-
-/* The maximal run of present units around `unit`. */
-static void stress_run(size_t unit, size_t *base, size_t *limit)
-{
-  size_t b = unit, l = unit;
-  while (b > 0 && stress_present[b - 1])
-    --b;
-  while (l < STRESS_UNITS && stress_present[l])
-    ++l;
-  *base = b;
-  *limit = l;
-}
-
-static void stress_require_range(Range range, size_t base, size_t limit)
-{
-  TESTLIB_REQUIRE(range_base(range) == stress_addr(base));
-  TESTLIB_REQUIRE(range_limit(range) == stress_addr(limit));
-}
-
-typedef struct stress_walk_s {
-  size_t next;
-  size_t ranges;
-} stress_walk_s;
-
-static bool stress_walk_visit(Land land, Range range, void *closure)
-{
-  stress_walk_s *w = closure;
-  size_t unit = stress_unit(range_base(range)), base, limit;
-  (void)land;
-  while (w->next < STRESS_UNITS && !stress_present[w->next])
-    ++w->next;
-  TESTLIB_REQUIRE(unit == w->next);
-  stress_run(unit, &base, &limit);
-  TESTLIB_REQUIRE(base == unit);
-  stress_require_range(range, base, limit);
-  w->next = limit;
-  ++w->ranges;
-  return true;
-}
-
-/* Under the lock: the land is consistent and holds exactly the model. */
-static void stress_compare(void)
-{
-  stress_walk_s w = {0, 0};
-  size_t i, runs = 0;
-  TESTLIB_REQUIRE(land_check(stress_land));
-  TESTLIB_REQUIRE(stress_land_deep_check());
-  TESTLIB_REQUIRE(land_size(stress_land) == stress_total * STRESS_ALIGN);
-  TESTLIB_REQUIRE(land_iterate(stress_land, stress_walk_visit, &w));
-  for (i = 0; i < STRESS_UNITS; ++i)
-    if (stress_present[i] && (i == 0 || !stress_present[i - 1]))
-      ++runs;
-  TESTLIB_REQUIRE(w.ranges == runs);
-}
-
-/* A thread's own state: the ranges (in units) it has taken out of the
- * land or not yet put in.  Every unit is either in the land or held by
- * exactly one thread, so inserts can never overlap. */
-typedef struct stress_thread_s {
-  testthr_s thr;
-  testlib_rng_s rng;
-  size_t held[STRESS_HELD_MAX][2];
-  size_t nheld;
-  unsigned long inserts, deletes, finds, found, refused;
-} stress_thread_s;
-
-static stress_thread_s stress_threads[STRESS_THREADS];
-
-static void stress_hold(stress_thread_s *t, size_t base, size_t limit)
-{
-  if (base == limit)
-    return;
-  TESTLIB_REQUIRE(t->nheld < STRESS_HELD_MAX);
-  t->held[t->nheld][0] = base;
-  t->held[t->nheld][1] = limit;
-  ++t->nheld;
-}
-
-static void stress_unhold(stress_thread_s *t, size_t i)
-{
-  t->held[i][0] = t->held[t->nheld - 1][0];
-  t->held[i][1] = t->held[t->nheld - 1][1];
-  --t->nheld;
-}
-
-/* Return part of a held range to the land, like freeing a block. */
-static void stress_insert(stress_thread_s *t, bool fail)
-{
-  size_t i, hb, hl, base, limit, span, jb, jl;
-  range_s range, joined;
-  bool needs_node;
-  Res res;
-  if (t->nheld == 0)
-    return;
-  i = (size_t)testlib_rng_below(&t->rng, t->nheld);
-  hb = t->held[i][0];
-  hl = t->held[i][1];
-  span = hl - hb;
-  /* Room for two remainders?  Otherwise free it all. */
-  if (t->nheld + 1 < STRESS_HELD_MAX && span > 1) {
-    base = hb + (size_t)testlib_rng_below(&t->rng, span);
-    limit = base + 1 + (size_t)testlib_rng_below(&t->rng, hl - base);
-  } else {
-    base = hb;
-    limit = hl;
-  }
-  range_init(&range, stress_addr(base), stress_addr(limit));
-  stress_enter(fail);
-  needs_node = !(base > 0 && stress_present[base - 1])
-               && !(limit < STRESS_UNITS && stress_present[limit]);
-  res = land_insert(&joined, stress_land, &range);
-  if (fail && needs_node && STRESS_REPORTS_MEMORY) {
-    TESTLIB_REQUIRE(res == MPS_RES_MEMORY);
-    stress_leave();
-    ++t->refused;
-    return;
-  }
-  TESTLIB_REQUIRE(res == MPS_RES_OK);
-  stress_set(base, limit, true);
-  stress_run(base, &jb, &jl);
-  stress_require_range(&joined, jb, jl);
-  stress_leave();
-  stress_unhold(t, i);
-  stress_hold(t, hb, base);
-  stress_hold(t, limit, hl);
-  ++t->inserts;
-}
-
-/* Take a present range starting in this thread's slice out of the land,
- * like allocating at a chosen address. */
-static void stress_delete(stress_thread_s *t, size_t slice, bool fail)
-{
-  size_t unit = slice * STRESS_SLICE_UNITS
-                + (size_t)testlib_rng_below(&t->rng, STRESS_SLICE_UNITS);
-  size_t rb, rl, limit;
-  range_s range, old;
-  bool needs_node;
-  Res res;
-  if (t->nheld + 1 >= STRESS_HELD_MAX)
-    return;
-  stress_enter(fail);
-  /* The first present unit at or after the chosen one in the slice. */
-  while (unit < (slice + 1) * STRESS_SLICE_UNITS && !stress_present[unit])
-    ++unit;
-  if (unit == (slice + 1) * STRESS_SLICE_UNITS) {
-    stress_leave();
-    return;
-  }
-  stress_run(unit, &rb, &rl);
-  limit = unit + 1 + (size_t)testlib_rng_below(&t->rng, size_min(rl - unit, 64));
-  range_init(&range, stress_addr(unit), stress_addr(limit));
-  needs_node = unit != rb && limit != rl;
-  res = land_delete(&old, stress_land, &range);
-  stress_require_range(&old, rb, rl);
-  if (fail && needs_node && STRESS_REPORTS_MEMORY) {
-    TESTLIB_REQUIRE(res == MPS_RES_MEMORY);
-    stress_leave();
-    ++t->refused;
-    return;
-  }
-  TESTLIB_REQUIRE(res == MPS_RES_OK);
-  stress_set(unit, limit, false);
-  stress_leave();
-  stress_hold(t, unit, limit);
-  ++t->deletes;
-}
-
-/* Allocate a block by search, as a pool would. */
-static void stress_find(stress_thread_s *t, bool fail)
-{
-  unsigned how = (unsigned)testlib_rng_below(&t->rng, 3);
-  LandFindDelete fd = (LandFindDelete)(1 + testlib_rng_below(&t->rng, 3));
-  size_t want = 1 + (size_t)testlib_rng_below(&t->rng, 24);
-  size_t ob, ol, b, l;
-  range_s got, old;
-  bool found;
-  if (t->nheld >= STRESS_HELD_MAX)
-    return;
-  stress_enter(fail);
-  if (how == 0)
-    found = land_find_first(&got, &old, stress_land, want * STRESS_ALIGN, fd);
-  else if (how == 1)
-    found = land_find_last(&got, &old, stress_land, want * STRESS_ALIGN, fd);
-  else
-    found = land_find_largest(&got, &old, stress_land, want * STRESS_ALIGN, fd);
-  if (found) {
-    ob = stress_unit(range_base(&old));
-    ol = stress_unit(range_limit(&old));
-    stress_run(ob, &b, &l);
-    TESTLIB_REQUIRE(b == ob && l == ol && ol - ob >= want);
-    b = stress_unit(range_base(&got));
-    l = stress_unit(range_limit(&got));
-    TESTLIB_REQUIRE(ob <= b && l <= ol);
-    TESTLIB_REQUIRE(how == 2 || fd == LAND_FIND_DELETE_ENTIRE
-                    ? (b == ob && l == ol) : l - b == want);
-    stress_set(b, l, false);
-  }
-  stress_leave();
-  if (found) {
-    stress_hold(t, b, l);
-    ++t->found;
-  }
-  ++t->finds;
-}
-
-static void *stress_worker(void *arg)
-{
-  stress_thread_s *t = arg;
-  size_t slice = (size_t)(t - stress_threads);
-  unsigned long op;
-  for (op = 0; op < STRESS_OPS; ++op) {
-    unsigned r = (unsigned)testlib_rng_below(&t->rng, 100);
-    bool fail = STRESS_CAN_FAIL && testlib_rng_below(&t->rng, 8) == 0;
-    if (r < 40)
-      stress_insert(t, fail);
-    else if (r < 70)
-      stress_delete(t, slice, fail);
-    else
-      stress_find(t, fail);
-    if (op % STRESS_CHECK_EVERY == 0) {
-      stress_lock();
-      stress_compare();
-      stress_unlock();
-    }
-  }
-  return NULL;
-}
+static const land_stress_spec_s stress_spec = {
+  "stress_failover", true, false,
+  stress_land_init, stress_land_deep_check, stress_land_finish, stress_set_fail
+};
 
 int main(int argc, char **argv)
 {
-  uint64_t seed = testlib_seed(argc, argv, STRESS_NAME);
-  unsigned long inserts = 0, deletes = 0, finds = 0, found = 0, refused = 0;
-  size_t i;
-  stress_memory = malloc(STRESS_UNITS * STRESS_ALIGN + STRESS_ALIGN);
-  TESTLIB_REQUIRE(stress_memory != NULL);
-  /* malloc aligns to at least 16 on the supported platforms; make sure. */
-  TESTLIB_REQUIRE(addr_is_aligned(addr_of_ptr(stress_memory), STRESS_ALIGN));
-  stress_land_init(STRESS_ALIGN);
-  for (i = 0; i < STRESS_THREADS; ++i) {
-    stress_thread_s *t = &stress_threads[i];
-    testlib_rng_init(&t->rng, seed + 0x9E3779B97F4A7C15u * (i + 1));
-    t->nheld = 0;
-    /* Each thread starts holding its own slice. */
-    stress_hold(t, i * STRESS_SLICE_UNITS, (i + 1) * STRESS_SLICE_UNITS);
-  }
-  for (i = 0; i < STRESS_THREADS; ++i)
-    testthr_create(&stress_threads[i].thr, stress_worker, &stress_threads[i]);
-  for (i = 0; i < STRESS_THREADS; ++i) {
-    stress_thread_s *t = &stress_threads[i];
-    testthr_join(&t->thr);
-    inserts += t->inserts;
-    deletes += t->deletes;
-    finds += t->finds;
-    found += t->found;
-    refused += t->refused;
-  }
-  stress_compare();
-  /* Return everything: the land must end up as one range, all of it. */
-  for (i = 0; i < STRESS_THREADS; ++i) {
-    stress_thread_s *t = &stress_threads[i];
-    while (t->nheld > 0) {
-      range_s range, joined;
-      range_init(&range, stress_addr(t->held[0][0]),
-                 stress_addr(t->held[0][1]));
-      TESTLIB_REQUIRE(land_insert(&joined, stress_land, &range) == MPS_RES_OK);
-      stress_set(t->held[0][0], t->held[0][1], true);
-      stress_unhold(t, 0);
-    }
-  }
-  stress_compare();
-  TESTLIB_REQUIRE(land_size(stress_land) == STRESS_UNITS * STRESS_ALIGN);
-  stress_land_finish();
-  free(stress_memory);
-  printf("%s: %d threads, %lu inserts, %lu deletes, %lu finds (%lu found), "
-         "%lu refused for memory: ok\n", STRESS_NAME, STRESS_THREADS,
-         inserts, deletes, finds, found, refused);
-  return 0;
+  return land_stress_main(argc, argv, &stress_spec);
 }
