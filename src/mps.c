@@ -52,6 +52,7 @@
 #else
 #error "mps.c: no virtual-memory module for this platform"
 #endif
+#include "os/vm.c"
 
 /* Data structures */
 #include "data/ring.c"

@@ -86,4 +86,8 @@ void vm_copy(VM dest, VM src);
 
 bool vm_check(VM vm);
 
+/* For the implementations: AVER that [base, limit) is page-aligned and
+ * inside [vm_base, vm_limit). */
+void vm_check_range(VM vm, Addr base, Addr limit);
+
 #endif /* vm_h */

@@ -13,14 +13,7 @@
  * madvise) are defined at the top of src/mps.c, before the first system
  * header of the translation unit.
  *
- * Invariants (vm_check):
- *   vm.inv.sizes    page_size and grain_size are powers of two and
- *                   page_size <= grain_size
- *   vm.inv.range    reserve_base <= base < limit <= reserve_limit
- *   vm.inv.align    base and limit are grain-aligned; reserve_base and
- *                   reserve_limit are page-aligned
- *   vm.inv.slack    less than a grain is held outside [base, limit)
- *   vm.inv.mapped   mapped is page-aligned and at most limit - base
+ * Invariants: see vm.c.
  */
 #include "../base/config.h"
 
@@ -56,26 +49,6 @@ Size vm_page_size(void)
   /* POSIX requires this to succeed; a failure (-1) becomes a value that
    * is not a power of two, which vm_init refuses. */
   return size > 0 ? (Size)size : 0;
-}
-
-bool vm_check(VM vm)
-{
-  CHECKS(VM_SIG, vm);
-  CHECKL(size_is_p2(vm->page_size));                               /* vm.inv.sizes */
-  CHECKL(size_is_p2(vm->grain_size));                              /* vm.inv.sizes */
-  CHECKL(vm->page_size <= vm->grain_size);                         /* vm.inv.sizes */
-  CHECKL(addr_word(vm->reserve_base) <= addr_word(vm->base));      /* vm.inv.range */
-  CHECKL(addr_word(vm->base) < addr_word(vm->limit));              /* vm.inv.range */
-  CHECKL(addr_word(vm->limit) <= addr_word(vm->reserve_limit));    /* vm.inv.range */
-  CHECKL(addr_is_aligned(vm->base, vm->grain_size));               /* vm.inv.align */
-  CHECKL(addr_is_aligned(vm->limit, vm->grain_size));              /* vm.inv.align */
-  CHECKL(addr_is_aligned(vm->reserve_base, vm->page_size));        /* vm.inv.align */
-  CHECKL(addr_is_aligned(vm->reserve_limit, vm->page_size));       /* vm.inv.align */
-  CHECKL(addr_offset(vm->reserve_base, vm->reserve_limit)          /* vm.inv.slack */
-         - addr_offset(vm->base, vm->limit) < vm->grain_size);
-  CHECKL(size_is_aligned(vm->mapped, vm->page_size));              /* vm.inv.mapped */
-  CHECKL(vm->mapped <= addr_offset(vm->base, vm->limit));          /* vm.inv.mapped */
-  return true;
 }
 
 /* Give back [base, limit) of a reservation.  False if the OS refused, in
@@ -156,22 +129,12 @@ void vm_finish(VM vm)
 }
 
 /* Check a range given to vm_map or vm_unmap. */
-static void vm_posix_check_range(VM vm, Addr base, Addr limit)
-{
-  AVERT(vm, vm);
-  AVER(addr_is_aligned(base, vm->page_size));
-  AVER(addr_is_aligned(limit, vm->page_size));
-  AVER(addr_word(vm->base) <= addr_word(base));
-  AVER(addr_word(base) < addr_word(limit));
-  AVER(addr_word(limit) <= addr_word(vm->limit));
-}
-
 Res vm_map(VM vm, Addr base, Addr limit)
 {
   Size size;
   void *p;
 
-  vm_posix_check_range(vm, base, limit);
+  vm_check_range(vm, base, limit);
   size = addr_offset(base, limit);
   AVER(size <= addr_offset(vm->base, vm->limit) - vm->mapped);
 
@@ -197,7 +160,7 @@ void vm_unmap(VM vm, Addr base, Addr limit)
   Size size;
   void *p;
 
-  vm_posix_check_range(vm, base, limit);
+  vm_check_range(vm, base, limit);
   size = addr_offset(base, limit);
   AVER(size <= vm->mapped);
 
@@ -213,35 +176,4 @@ void vm_unmap(VM vm, Addr base, Addr limit)
 #endif
   }
   vm->mapped -= size;
-}
-
-Addr vm_base(VM vm)
-{
-  AVERT(vm, vm);
-  return vm->base;
-}
-
-Addr vm_limit(VM vm)
-{
-  AVERT(vm, vm);
-  return vm->limit;
-}
-
-Size vm_reserved(VM vm)
-{
-  AVERT(vm, vm);
-  return addr_offset(vm->reserve_base, vm->reserve_limit);
-}
-
-Size vm_mapped(VM vm)
-{
-  AVERT(vm, vm);
-  return vm->mapped;
-}
-
-void vm_copy(VM dest, VM src)
-{
-  AVER(dest != NULL);
-  AVERT(vm, src);
-  *dest = *src;
 }
