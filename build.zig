@@ -163,6 +163,16 @@ pub fn build(b: *std.Build) void {
     const demo_run = b.addRunArtifact(demo_exe);
     demo_run.has_side_effects = true;
     demo_step.dependOn(&demo_run.step);
+
+    // Benchmark: bench/run.sh builds bench/bench.c once per allocator (MPS
+    // pools in hot, glibc, jemalloc, mimalloc) and prints one table.  A
+    // step of its own: timings are never part of test, stress or install.
+    const bench_step = b.step("bench", "manual-allocation benchmark: MPS pools against glibc, jemalloc, mimalloc");
+    const bench_run = b.addSystemCommand(&.{"bash"});
+    bench_run.addFileArg(b.path("bench/run.sh"));
+    bench_run.setCwd(b.path("."));
+    bench_run.has_side_effects = true;
+    bench_step.dependOn(&bench_run.step);
 }
 
 fn varietyMacro(v: Variety) []const u8 {
