@@ -318,7 +318,7 @@ static const void *debug_range_key(SplayNode node)
 /* The node with the greatest key not above `a`, or NULL. */
 static SplayNode debug_at_or_before(SplayTree tree, Addr a)
 {
-  SplayNode node, left, right;
+  SplayNode node = NULL, left, right;
   if (!splay_tree_neighbours(tree, &left, &right, debug_key(a))) {
     bool found = splay_tree_find(tree, &node, debug_key(a));
     AVER(found);
