@@ -77,6 +77,17 @@
 
 /* Protection and the shield */
 #include "protect/prot_none.c"
+#if defined(PLATFORM_WIN32)
+#include "protect/prot_win32.c"
+#include "protect/fault_win32.c"
+#elif defined(PLATFORM_POSIX)
+#include "protect/prot_posix.c"
+#include "protect/fault_posix.c"
+#endif
+#if defined(PLATFORM_WIN32) || defined(PLATFORM_POSIX)
+#include "protect/prot_os.c"
+#include "protect/fault.c"
+#endif
 #include "protect/shield.c"
 
 /* Arena: chunks, the generic arena and its classes */
