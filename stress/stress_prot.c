@@ -32,7 +32,7 @@
 #include "support/testlib.h"
 #include "support/testthr.h"
 
-enum { WORKERS = 3, PAGES = 16, STEPS = 10000, YIELD_EVERY = 32 };
+enum { WORKERS = 3, PAGES = 16, STEPS = 50000, YIELD_EVERY = 32 };
 
 static vm_s region;
 static ProtOSStruct po;
