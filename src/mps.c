@@ -75,6 +75,18 @@
 #endif
 #include "thread/lock.c"
 
+/* Thread manager */
+#if defined(CONFIG_THREAD_SINGLE)
+#include "thread/thread_single.c"
+#elif defined(PLATFORM_WIN32)
+#include "thread/thread_win32.c"
+#elif defined(__APPLE__)
+#include "thread/thread_macos.c"
+#elif defined(PLATFORM_POSIX)
+#include "thread/thread_posix.c"
+#endif
+#include "thread/thread.c"
+
 /* Protection and the shield */
 #include "protect/prot_none.c"
 #if defined(PLATFORM_WIN32)

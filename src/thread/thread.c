@@ -1,0 +1,294 @@
+/* thread.c: the platform-independent half of the thread manager:
+ * registrations, the set of threads, suspending and resuming the set, and
+ * scanning (see design/thread-manager.txt, design/stack-scan.txt and
+ * thread.h).  The operating-system layer (thread_posix.c, thread_macos.c,
+ * thread_win32.c or thread_single.c) is included before this file by
+ * src/mps.c, so `struct thread_os_s` is complete here.
+ *
+ * Invariants of a thread (thread_check cites them):
+ *   thread.inv.sig       the signature is THREAD_SIG.
+ *   thread.inv.cold      the cold end of the stack is a non-null,
+ *                        word-aligned address.
+ *   thread.inv.state     a thread is never both suspended and dead, and
+ *                        only a suspended thread may be an alias.
+ * Invariants of a set (thread_set_check):
+ *   thread.set.inv.sig   the signature is THREAD_SET_SIG.
+ *   thread.set.inv.ring  the ring is consistent and holds `count` threads.
+ *
+ * Registering the same thread twice.  The operating system suspends a
+ * thread once per request, and the signal-based suspension of POSIX can
+ * only hold one suspension per thread, so suspend_all asks the system
+ * only for the first registration of each thread on the ring; the later
+ * ones are "aliases" that take a copy of its registers and are not
+ * resumed separately.
+ */
+#include <setjmp.h>
+
+#include "thread.h"
+#include "../base/check.h"
+
+#define THREAD_SIG SIG_MAKE(0x100)
+#define THREAD_SET_SIG SIG_MAKE(0x101)
+
+struct thread_s {
+  Sig sig;
+  struct ring_s node;          /* on a set's ring, or a singleton */
+  Word *cold;                  /* cold end (highest address) of the stack */
+  bool suspended;              /* by suspend_all, until resume_all */
+  bool alias;                  /* suspended through an earlier registration */
+  bool dead;                   /* found to have exited */
+  struct thread_os_s os;
+};
+
+size_t thread_size(void)
+{
+  return sizeof(struct thread_s);
+}
+
+bool thread_check(Thread thread)
+{
+  CHECKS(THREAD_SIG, thread);                         /* thread.inv.sig */
+  CHECKL(thread->cold != NULL);                       /* thread.inv.cold */
+  CHECKL(((Word)(uintptr_t)thread->cold & (sizeof(Word) - 1)) == 0);
+  CHECKL(!(thread->suspended && thread->dead));       /* thread.inv.state */
+  CHECKL(!thread->alias || thread->suspended);        /* thread.inv.state */
+  CHECKL(ring_check(&thread->node));
+  return true;
+}
+
+Res thread_register(Thread thread)
+{
+  Word *cold;
+  AVER(thread != NULL);
+  if (!thread_os_register(&thread->os, &cold))
+    return MPS_RES_RESOURCE;
+  ring_init(&thread->node);
+  /* Round down: a partial word at the very top cannot hold a reference. */
+  thread->cold = (Word *)(void *)((uintptr_t)cold
+                                  & ~(uintptr_t)(sizeof(Word) - 1));
+  thread->suspended = false;
+  thread->alias = false;
+  thread->dead = false;
+  thread->sig = THREAD_SIG;
+  AVERT(thread, thread);
+  return MPS_RES_OK;
+}
+
+void thread_deregister(Thread thread)
+{
+  AVERT(thread, thread);
+  AVER(!thread->suspended);
+  AVER(ring_is_single(&thread->node));   /* removed from its set first */
+  thread->sig = SIG_INVALID;
+  ring_finish(&thread->node);
+  thread_os_deregister(&thread->os);
+}
+
+bool thread_is_current(Thread thread)
+{
+  AVERT(thread, thread);
+  return thread_os_is_current(&thread->os);
+}
+
+bool thread_is_dead(Thread thread)
+{
+  AVERT(thread, thread);
+  return thread->dead;
+}
+
+bool thread_set_check(ThreadSet set)
+{
+  CHECKS(THREAD_SET_SIG, set);                        /* thread.set.inv.sig */
+  CHECKL(ring_check(&set->ring));                     /* thread.set.inv.ring */
+  CHECKL(ring_is_single(&set->ring) == (set->count == 0));
+  return true;
+}
+
+void thread_set_init(ThreadSet set)
+{
+  AVER(set != NULL);
+  ring_init(&set->ring);
+  set->count = 0;
+  set->suspended = false;
+  set->sig = THREAD_SET_SIG;
+  AVERT(thread_set, set);
+}
+
+void thread_set_finish(ThreadSet set)
+{
+  AVERT(thread_set, set);
+  AVER(set->count == 0);
+  AVER(!set->suspended);
+  set->sig = SIG_INVALID;
+  ring_finish(&set->ring);
+}
+
+void thread_set_add(ThreadSet set, Thread thread)
+{
+  AVERT(thread_set, set);
+  AVERT(thread, thread);
+  AVER(ring_is_single(&thread->node));
+  /* A thread joining a stopped world would be running while the others
+   * are scanned. */
+  AVER(!set->suspended);
+  ring_append(&set->ring, &thread->node);
+  ++set->count;
+}
+
+void thread_set_remove(ThreadSet set, Thread thread)
+{
+  AVERT(thread_set, set);
+  AVERT(thread, thread);
+  AVER(!ring_is_single(&thread->node));
+  AVER(!set->suspended);
+  AVER(set->count > 0);
+  ring_remove(&thread->node);
+  --set->count;
+}
+
+Count thread_set_count(ThreadSet set)
+{
+  AVERT(thread_set, set);
+  return set->count;
+}
+
+/* The earlier registration on the ring of the same thread as `thread`
+ * that was suspended through the system, or NULL.  Quadratic in the size
+ * of the set, which is the number of mutator threads. */
+static Thread thread_first_registration(ThreadSet set, Thread thread)
+{
+  Ring node, next;
+  RING_FOR(node, &set->ring, next) {
+    Thread other = PARENT(struct thread_s, node, node);
+    if (other == thread)
+      return NULL;
+    if (other->suspended && !other->alias
+        && thread_os_same(&other->os, &thread->os))
+      return other;
+  }
+  return NULL;
+}
+
+/* Resume every thread that suspend_all suspended. */
+static void thread_resume_ring(ThreadSet set)
+{
+  Ring node, next;
+  RING_FOR(node, &set->ring, next) {
+    Thread thread = PARENT(struct thread_s, node, node);
+    if (thread->suspended && !thread->alias)
+      thread_os_resume(&thread->os);
+    thread->suspended = false;
+    thread->alias = false;
+  }
+}
+
+Res thread_suspend_all(ThreadSet set)
+{
+  Ring node, next;
+  bool found_dead = false;
+  AVERT(thread_set, set);
+  AVER(!set->suspended);
+  if (!thread_os_can_suspend())
+    return MPS_RES_UNIMPL;
+  thread_os_begin();
+  RING_FOR(node, &set->ring, next) {
+    Thread thread = PARENT(struct thread_s, node, node);
+    Thread first;
+    AVERT(thread, thread);
+    if (thread->dead || thread_os_is_current(&thread->os))
+      continue;
+    first = thread_first_registration(set, thread);
+    if (first != NULL) {
+      thread_os_copy_context(&thread->os, &first->os);
+      thread->alias = true;
+      thread->suspended = true;
+    } else if (thread_os_suspend(&thread->os)) {
+      thread->suspended = true;
+    } else {
+      thread->dead = true;
+      found_dead = true;
+    }
+  }
+  if (found_dead) {
+    /* Later registrations of a dead thread found it dead themselves: the
+     * first one was not suspended, so they were not made aliases. */
+    thread_resume_ring(set);
+    thread_os_end();
+    /* A client error (manual: a thread must be deregistered before it
+     * exits); reported so that it is not silently scanned wrong. */
+    check_fail(__FILE__, (unsigned)__LINE__,
+               "a registered thread exited without being deregistered");
+    return MPS_RES_FAIL;
+  }
+  set->suspended = true;
+  return MPS_RES_OK;
+}
+
+void thread_resume_all(ThreadSet set)
+{
+  AVERT(thread_set, set);
+  AVER(set->suspended);
+  thread_resume_ring(set);
+  set->suspended = false;
+  thread_os_end();
+}
+
+/* Visit the stack between the hot end `sp` and the cold end. */
+static Res thread_scan_stack(Word *sp, Word *cold, ThreadVisit visit,
+                             void *closure)
+{
+  sp = (Word *)(void *)((uintptr_t)sp & ~(uintptr_t)(sizeof(Word) - 1));
+#if defined(CONFIG_THREAD_SINGLE)
+  /* thread_single.c only approximates the cold end, so a scan from a
+   * shallower frame than the registration may start above it. */
+  if (sp > cold)
+    return MPS_RES_OK;
+#endif
+  AVER(sp <= cold);
+  return visit(closure, sp, cold);
+}
+
+/* Scan the calling thread from this frame, which lies below the caller's
+ * jmp_buf holding the spilled registers.  Not inlined, so that its frame
+ * really is below (stacks grow downwards). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
+static Res thread_scan_below(Word *cold, ThreadVisit visit, void *closure)
+{
+  volatile Word here = 0;
+  return thread_scan_stack((Word *)(uintptr_t)&here, cold, visit, closure);
+}
+
+static Res thread_scan_self(Thread thread, ThreadVisit visit, void *closure)
+{
+  jmp_buf spill;
+  Res res;
+#if defined(__GNUC__) || defined(__clang__)
+  /* Some C libraries scramble the saved frame and stack pointers in a
+   * jmp_buf; this makes the compiler save every callee-saved register in
+   * this frame as well. */
+  __builtin_unwind_init();
+#endif
+  (void)setjmp(spill);
+  res = thread_scan_below(thread->cold, visit, closure);
+  return res;
+}
+
+Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
+{
+  Word *base, *limit, *sp;
+  Res res;
+  AVERT(thread, thread);
+  AVER(visit != NULL);
+  if (thread->dead)
+    return MPS_RES_FAIL;
+  if (thread_os_is_current(&thread->os))
+    return thread_scan_self(thread, visit, closure);
+  AVER(thread->suspended);
+  thread_os_context(&thread->os, &base, &limit, &sp);
+  res = visit(closure, base, limit);
+  if (res != MPS_RES_OK)
+    return res;
+  return thread_scan_stack(sp, thread->cold, visit, closure);
+}

@@ -1,0 +1,116 @@
+/* thread.h: the thread manager -- registered threads, suspending and
+ * resuming them, and scanning their registers and stacks (see
+ * design/thread-manager.txt, design/stack-scan.txt, design/prmc.txt and
+ * manual/topic/thread.rst).
+ *
+ * A thread registers ITSELF with thread_register, in storage the caller
+ * provides (thread_size() bytes, malloc-aligned).  Registration records an
+ * identity by which another thread can suspend it and the cold end (the
+ * highest address) of its stack, as the operating system reports it, so
+ * that a scan covers every frame of the thread.  Stacks grow downwards on
+ * every supported target.  The same thread may be registered more than
+ * once (each registration is its own Thread).
+ *
+ * A ThreadSet is a ring of registered threads owned by whoever embeds it
+ * (later, the arena).  The set has no lock of its own: its owner serialises
+ * thread_set_add/remove, thread_suspend_all and thread_resume_all.
+ *
+ * thread_suspend_all stops every thread of the set except the caller (and
+ * except other registrations of the caller), capturing each one's
+ * registers.  A registered thread that has exited without deregistering is
+ * a client error: suspend_all reports it through the assertion handler
+ * (check_fail), marks it dead (thread_is_dead), resumes whatever it had
+ * suspended and returns MPS_RES_FAIL, so nothing is suspended; the dead
+ * thread should then be deregistered (any thread may do that).  Until it
+ * is, later calls skip it, so that collection can limp along, and
+ * thread_scan refuses it.  Suspending an exited thread never
+ * waits for it.  Where the platform cannot suspend threads,
+ * thread_suspend_all returns MPS_RES_UNIMPL.
+ */
+#ifndef thread_h
+#define thread_h
+
+#include "../base/base.h"
+#include "../data/ring.h"
+
+typedef struct thread_s *Thread;
+typedef struct thread_set_s *ThreadSet;
+
+/* A set of registered threads.  Embedded by its owner; it carries a
+ * signature because it crosses the module boundary. */
+typedef struct thread_set_s {
+  Sig sig;
+  struct ring_s ring;      /* of struct thread_s, by their `node` */
+  Count count;             /* threads on the ring */
+  bool suspended;          /* between a successful suspend_all and resume */
+} thread_set_s;
+
+/* Bytes needed for a Thread: any malloc-aligned block of this size. */
+size_t thread_size(void);
+
+/* Register the calling thread in `thread` (thread_size() bytes).
+ * MPS_RES_RESOURCE if the system cannot identify the thread or its stack;
+ * nothing is then registered. */
+Res thread_register(Thread thread);
+/* Forget a registration that is on no set.  May be called by any thread
+ * (so that a dead thread can be cleaned up), but not while it is
+ * suspended. */
+void thread_deregister(Thread thread);
+bool thread_check(Thread thread);
+/* Whether the calling thread is the thread registered in `thread`. */
+bool thread_is_current(Thread thread);
+/* Whether suspend_all found that the thread had exited. */
+bool thread_is_dead(Thread thread);
+
+void thread_set_init(ThreadSet set);
+/* The set must be empty and not suspended. */
+void thread_set_finish(ThreadSet set);
+bool thread_set_check(ThreadSet set);
+void thread_set_add(ThreadSet set, Thread thread);
+void thread_set_remove(ThreadSet set, Thread thread);
+Count thread_set_count(ThreadSet set);
+
+Res thread_suspend_all(ThreadSet set);
+void thread_resume_all(ThreadSet set);
+
+/* The visitor of thread_scan: called on an array of words [base, limit)
+ * that may hold references.  A result other than MPS_RES_OK stops the
+ * scan and is returned by it. */
+typedef Res (*ThreadVisit)(void *closure, Word *base, Word *limit);
+
+/* Visit the registers and the live part of the stack of `thread`, which is
+ * either the calling thread or a thread suspended by thread_suspend_all.
+ * MPS_RES_FAIL, visiting nothing, for a thread found dead. */
+Res thread_scan(Thread thread, ThreadVisit visit, void *closure);
+
+/* The operating-system layer, provided by exactly one of thread_posix.c,
+ * thread_macos.c, thread_win32.c and thread_single.c, and used only by
+ * thread.c.  Each defines `struct thread_os_s` (the identity and the
+ * captured registers of one registration).  thread.c calls the suspend and
+ * resume functions with the global suspension serialised by
+ * thread_os_begin / thread_os_end. */
+struct thread_os_s;
+/* Record the calling thread; set *cold_return to the cold end of its
+ * stack.  False if the system cannot. */
+bool thread_os_register(struct thread_os_s *os, Word **cold_return);
+void thread_os_deregister(struct thread_os_s *os);
+bool thread_os_is_current(struct thread_os_s *os);
+bool thread_os_same(struct thread_os_s *a, struct thread_os_s *b);
+/* Whether the platform can suspend threads at all. */
+bool thread_os_can_suspend(void);
+void thread_os_begin(void);
+void thread_os_end(void);
+/* Suspend the thread and capture its registers.  False, having suspended
+ * nothing, if the thread no longer exists. */
+bool thread_os_suspend(struct thread_os_s *os);
+/* Resume a thread suspended by thread_os_suspend. */
+void thread_os_resume(struct thread_os_s *os);
+/* Give another registration of the same thread, suspended through `from`,
+ * the same captured registers. */
+void thread_os_copy_context(struct thread_os_s *to, struct thread_os_s *from);
+/* The captured registers as words, and the stack pointer at suspension
+ * with the red zone (if the ABI has one) already subtracted. */
+void thread_os_context(struct thread_os_s *os, Word **base_return,
+                       Word **limit_return, Word **sp_return);
+
+#endif /* thread_h */

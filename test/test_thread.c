@@ -1,0 +1,332 @@
+/* test_thread.c: unit tests for the thread manager (src/thread/thread.h),
+ * using POSIX threads directly (Linux).
+ *
+ * A scan is checked by looking for a marker value: the closure holds the
+ * marker's complement, so that the search itself does not put the marker
+ * on the stack being scanned.  Helper threads hold their marker in a local
+ * variable while spinning in a loop that keeps other values in registers
+ * and bumps a counter; while the set is suspended the counters must not
+ * move, and after resume they must.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/thread/thread.h"
+
+static _Atomic int failures;
+static const char *_Atomic last_condition;
+
+static void record_failure(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  atomic_store(&last_condition, cond);
+  atomic_fetch_add(&failures, 1);
+}
+
+static void install_recorder(void)
+{
+  atomic_store(&failures, 0);
+  atomic_store(&last_condition, NULL);
+  mps_lib_assert_fail_install(record_failure);
+}
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+static Thread new_thread(void)
+{
+  Thread t = malloc(thread_size());
+  cr_assert_not_null(t);
+  return t;
+}
+
+struct find {
+  Word complement;   /* ~marker */
+  Count found;       /* words equal to the marker */
+  Count areas;       /* calls of the visitor */
+};
+
+static Res visit_find(void *closure, Word *base, Word *limit)
+{
+  struct find *f = closure;
+  Word *p;
+  cr_assert(base <= limit);
+  ++f->areas;
+  for (p = base; p < limit; ++p)
+    if (*p == ~f->complement)
+      ++f->found;
+  return MPS_RES_OK;
+}
+
+static Res visit_stop(void *closure, Word *base, Word *limit)
+{
+  (void)base;
+  (void)limit;
+  ++*(int *)closure;
+  return MPS_RES_LIMIT;
+}
+
+Test(thread, register_deregister)
+{
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  cr_assert(thread_check(t));
+  cr_assert(thread_is_current(t));
+  cr_assert(!thread_is_dead(t));
+  thread_deregister(t);
+  free(t);
+}
+
+Test(thread, set_add_remove)
+{
+  thread_set_s set;
+  Thread a = new_thread(), b = new_thread();
+  thread_set_init(&set);
+  cr_assert(thread_set_check(&set));
+  cr_assert_eq(thread_register(a), MPS_RES_OK);
+  cr_assert_eq(thread_register(b), MPS_RES_OK);   /* registered twice */
+  thread_set_add(&set, a);
+  thread_set_add(&set, b);
+  cr_assert_eq(thread_set_count(&set), 2);
+  /* Only the caller is registered: nothing to suspend. */
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  thread_resume_all(&set);
+  thread_set_remove(&set, a);
+  thread_set_remove(&set, b);
+  cr_assert_eq(thread_set_count(&set), 0);
+  thread_deregister(a);
+  thread_deregister(b);
+  thread_set_finish(&set);
+  free(a);
+  free(b);
+}
+
+__attribute__((noinline))
+static void scan_self_from_callee(Thread t, struct find *f)
+{
+  cr_assert_eq(thread_scan(t, visit_find, f), MPS_RES_OK);
+}
+
+Test(thread, scan_self_finds_caller_local)
+{
+  Thread t = new_thread();
+  volatile Word held = (Word)0x5CA1AB1E0DDBA11ull ^ (Word)(uintptr_t)&t;
+  struct find f = {~(Word)held, 0, 0};
+  struct find absent = {~((Word)held + 0x1234567), 0, 0};
+  int stops = 0;
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  scan_self_from_callee(t, &f);
+  cr_assert_geq(f.found, 1, "a local of a caller frame was not scanned");
+  /* A value that is nowhere is not found: the search can fail. */
+  scan_self_from_callee(t, &absent);
+  cr_assert_eq(absent.found, 0);
+  /* The visitor's result stops the scan and is returned. */
+  cr_assert_eq(thread_scan(t, visit_stop, &stops), MPS_RES_LIMIT);
+  cr_assert_eq(stops, 1);
+  thread_deregister(t);
+  free(t);
+}
+
+enum { HELPERS = 3 };
+
+struct helper {
+  pthread_t pthread;
+  Thread thread;
+  Thread again;            /* a second registration, or NULL */
+  Word marker;
+  bool twice;              /* register twice */
+  bool exit_registered;    /* exit without deregistering */
+  _Atomic bool ready;
+  _Atomic bool stop;
+  _Atomic unsigned long counter;
+};
+
+static void *helper_main(void *p)
+{
+  struct helper *h = p;
+  volatile Word held = h->marker;
+  Word r1 = h->marker * 3, r2 = h->marker ^ 0x77, r3 = 1, r4 = 2;
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  h->thread = t;
+  if (h->twice) {
+    h->again = new_thread();
+    cr_assert_eq(thread_register(h->again), MPS_RES_OK);
+  }
+  atomic_store(&h->ready, true);
+  if (h->exit_registered)
+    return NULL;
+  while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+    r1 += r2 ^ r3;
+    r2 = (r2 << 1) | (r4 >> 63);
+    r3 += r1;
+    r4 ^= r3;
+    atomic_fetch_add_explicit(&h->counter, 1, memory_order_relaxed);
+  }
+  cr_assert_eq(held, h->marker);
+  /* Keep the register values alive. */
+  atomic_fetch_add_explicit(&h->counter, (unsigned long)(r1 ^ r2 ^ r3 ^ r4) & 1,
+                            memory_order_relaxed);
+  /* The main thread removed the registrations from the set. */
+  thread_deregister(t);
+  free(t);
+  if (h->again != NULL) {
+    thread_deregister(h->again);
+    free(h->again);
+  }
+  return NULL;
+}
+
+static void start_helper(struct helper *h, Word marker)
+{
+  memset(h, 0, sizeof *h);
+  h->marker = marker;
+  cr_assert_eq(pthread_create(&h->pthread, NULL, helper_main, h), 0);
+  while (!atomic_load(&h->ready))
+    sched_yield();
+}
+
+static unsigned long counter(struct helper *h)
+{
+  return atomic_load_explicit(&h->counter, memory_order_relaxed);
+}
+
+Test(thread, suspend_scan_resume)
+{
+  struct helper h[HELPERS];
+  thread_set_s set;
+  Thread self = new_thread();
+  unsigned long before[HELPERS];
+  int i, round;
+  install_recorder();
+  thread_set_init(&set);
+  cr_assert_eq(thread_register(self), MPS_RES_OK);
+  thread_set_add(&set, self);
+  for (i = 0; i < HELPERS; ++i) {
+    h[i].twice = false;
+    start_helper(&h[i], (Word)0xFEEDFACE00000000ull + (Word)i * 0x1111 + 7);
+    thread_set_add(&set, h[i].thread);
+  }
+  for (round = 0; round < 3; ++round) {
+    cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+    for (i = 0; i < HELPERS; ++i)
+      before[i] = counter(&h[i]);
+    sleep_ms(50);
+    for (i = 0; i < HELPERS; ++i) {
+      struct find f = {~h[i].marker, 0, 0};
+      cr_assert_eq(counter(&h[i]), before[i],
+                   "thread %d advanced while suspended", i);
+      cr_assert_eq(thread_scan(h[i].thread, visit_find, &f), MPS_RES_OK);
+      cr_assert_geq(f.found, 1, "marker of thread %d not found", i);
+      cr_assert_eq(f.areas, 2);     /* registers, then the stack */
+    }
+    thread_resume_all(&set);
+    sleep_ms(20);
+    for (i = 0; i < HELPERS; ++i)
+      cr_assert_gt(counter(&h[i]), before[i],
+                   "thread %d did not advance after resume", i);
+  }
+  for (i = 0; i < HELPERS; ++i) {
+    thread_set_remove(&set, h[i].thread);
+    atomic_store(&h[i].stop, true);
+    cr_assert_eq(pthread_join(h[i].pthread, NULL), 0);
+  }
+  cr_assert_eq(atomic_load(&failures), 0);
+  thread_set_remove(&set, self);
+  thread_deregister(self);
+  thread_set_finish(&set);
+  free(self);
+}
+
+Test(thread, registered_twice)
+{
+  struct helper h;
+  thread_set_s set;
+  struct find f1, f2;
+  unsigned long before;
+  install_recorder();
+  thread_set_init(&set);
+  memset(&h, 0, sizeof h);
+  h.marker = (Word)0xD0D0CACA12345671ull;
+  h.twice = true;
+  cr_assert_eq(pthread_create(&h.pthread, NULL, helper_main, &h), 0);
+  while (!atomic_load(&h.ready))
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  thread_set_add(&set, h.again);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  before = counter(&h);
+  sleep_ms(30);
+  cr_assert_eq(counter(&h), before);
+  f1 = (struct find){~h.marker, 0, 0};
+  f2 = f1;
+  cr_assert_eq(thread_scan(h.thread, visit_find, &f1), MPS_RES_OK);
+  cr_assert_eq(thread_scan(h.again, visit_find, &f2), MPS_RES_OK);
+  cr_assert_geq(f1.found, 1);
+  cr_assert_geq(f2.found, 1);
+  thread_resume_all(&set);
+  sleep_ms(20);
+  cr_assert_gt(counter(&h), before);
+  thread_set_remove(&set, h.thread);
+  thread_set_remove(&set, h.again);
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  cr_assert_eq(atomic_load(&failures), 0);
+  thread_set_finish(&set);
+}
+
+Test(thread, exited_thread_is_diagnosed, .timeout = 20)
+{
+  struct helper dead, live;
+  thread_set_s set;
+  struct find f;
+  int stops = 0;
+  unsigned long before;
+  install_recorder();
+  thread_set_init(&set);
+  memset(&dead, 0, sizeof dead);
+  dead.marker = 1;
+  dead.exit_registered = true;
+  cr_assert_eq(pthread_create(&dead.pthread, NULL, helper_main, &dead), 0);
+  cr_assert_eq(pthread_join(dead.pthread, NULL), 0);
+  start_helper(&live, (Word)0xABCDEF0123456789ull);
+  thread_set_add(&set, live.thread);
+  thread_set_add(&set, dead.thread);
+  /* Reported, and nothing is left suspended. */
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_FAIL);
+  cr_assert_eq(atomic_load(&failures), 1);
+  cr_assert_not_null(strstr(atomic_load(&last_condition), "exited"));
+  cr_assert(thread_is_dead(dead.thread));
+  cr_assert(!thread_is_dead(live.thread));
+  before = counter(&live);
+  sleep_ms(20);
+  cr_assert_gt(counter(&live), before, "the live thread was left suspended");
+  /* A dead thread is never scanned. */
+  cr_assert_eq(thread_scan(dead.thread, visit_stop, &stops), MPS_RES_FAIL);
+  cr_assert_eq(stops, 0);
+  /* Once diagnosed it is skipped, so collection can limp along. */
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  f = (struct find){~live.marker, 0, 0};
+  cr_assert_eq(thread_scan(live.thread, visit_find, &f), MPS_RES_OK);
+  cr_assert_geq(f.found, 1);
+  thread_resume_all(&set);
+  cr_assert_eq(atomic_load(&failures), 1);
+  /* Another thread may deregister the dead one. */
+  thread_set_remove(&set, dead.thread);
+  thread_deregister(dead.thread);
+  free(dead.thread);
+  thread_set_remove(&set, live.thread);
+  atomic_store(&live.stop, true);
+  cr_assert_eq(pthread_join(live.pthread, NULL), 0);
+  thread_set_finish(&set);
+}
