@@ -38,7 +38,11 @@
 #define STRESS_THREAD_TSAN 0
 #endif
 
-enum { WORKERS = 4, ROUNDS = 300, SPIN_MAX = 200000 };
+/* Each worker makes at least ROUNDS registrations, and goes on (up to
+ * ROUNDS_MAX) until the collector has stopped the world MIN_STOPS times,
+ * so that a loaded machine that starves the collector still tests it. */
+enum { WORKERS = 4, ROUNDS = 150, ROUNDS_MAX = 3000, MIN_STOPS = 200,
+       SPIN_MAX = 200000 };
 
 struct worker {
   Lock lock;
@@ -48,6 +52,7 @@ struct worker {
   Word marker;
   uint64_t seed;
   _Atomic int *running;
+  _Atomic unsigned long *stops;   /* the collector's completed rounds */
   unsigned long spins;
 };
 
@@ -56,6 +61,7 @@ struct collector {
   ThreadSet set;
   struct worker *workers;
   _Atomic int *running;
+  _Atomic unsigned long *stops;
   Thread self;
   unsigned long suspensions, scans, found;
 };
@@ -97,7 +103,13 @@ static void *work(void *p)
   testlib_rng_s rng;
   int round;
   testlib_rng_init(&rng, w->seed);
-  for (round = 0; round < ROUNDS; ++round) {
+  /* relaxed: a count read only to decide when to stop. */
+  for (round = 0;
+       round < ROUNDS
+       || (round < ROUNDS_MAX
+           && atomic_load_explicit(w->stops, memory_order_relaxed)
+              < MIN_STOPS);
+       ++round) {
     volatile Word held = w->marker;
     Thread t = malloc(thread_size());
     unsigned long spin, n = (unsigned long)testlib_rng_below(&rng, SPIN_MAX);
@@ -167,6 +179,8 @@ static void *collect(void *p)
       c->found += f.found;
     }
     lock_release(c->lock);
+    /* relaxed: only a progress count for the workers' loop bound. */
+    atomic_fetch_add_explicit(c->stops, 1, memory_order_relaxed);
     testthr_yield();
   }
   thread_deregister(self);
@@ -183,6 +197,7 @@ int main(int argc, char **argv)
   testthr_s threads[WORKERS + 1];
   thread_set_s set;
   _Atomic int running;
+  _Atomic unsigned long stops;
   Lock lock = malloc(lock_size());
   int i;
   mps_lib_assert_fail_install(abort_on_failure);
@@ -190,6 +205,7 @@ int main(int argc, char **argv)
   TESTLIB_REQUIRE(lock != NULL && lock_init(lock) == MPS_RES_OK);
   thread_set_init(&set);
   atomic_init(&running, WORKERS);
+  atomic_init(&stops, 0ul);
   for (i = 0; i < WORKERS; ++i) {
     workers[i].lock = lock;
     workers[i].set = &set;
@@ -198,12 +214,14 @@ int main(int argc, char **argv)
     workers[i].marker = (Word)testlib_rng_next(&rng) | 1;
     workers[i].seed = testlib_rng_next(&rng);
     workers[i].running = &running;
+    workers[i].stops = &stops;
     workers[i].spins = 0;
   }
   c.lock = lock;
   c.set = &set;
   c.workers = workers;
   c.running = &running;
+  c.stops = &stops;
   c.suspensions = c.scans = c.found = 0;
   for (i = 0; i < WORKERS; ++i)
     testthr_create(&threads[i], work, &workers[i]);
@@ -214,7 +232,7 @@ int main(int argc, char **argv)
   thread_set_finish(&set);
   lock_finish(lock);
   free(lock);
-  printf("stress_thread: %d workers x %d registrations, %lu suspensions, "
+  printf("stress_thread: %d workers x >= %d registrations, %lu suspensions, "
          "%lu scans, markers found %lu times%s\n",
          WORKERS, ROUNDS, c.suspensions, c.scans, c.found,
          STRESS_THREAD_TSAN ? " (ThreadSanitizer: no suspension, self-scans "
