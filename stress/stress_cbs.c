@@ -9,46 +9,16 @@
  * change nothing.  At the end every node must have been freed. */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../src/data/cbs.h"
 #include "support/testlib.h"
 #include "support/land_stress.h"
 
-/* Node memory: malloc, failing on demand.  Used only under the lock. */
-static bool stress_fail;
-static long stress_nodes_live;
-
-static void *stress_node_alloc(void *closure, size_t size)
-{
-  void *p;
-  (void)closure;
-  if (stress_fail)
-    return NULL;
-  p = malloc(size);
-  TESTLIB_REQUIRE(p != NULL);
-  ++stress_nodes_live;
-  return p;
-}
-
-static void stress_node_free(void *closure, void *p, size_t size)
-{
-  (void)closure;
-  (void)size;
-  --stress_nodes_live;
-  free(p);
-}
-
-static void stress_set_fail(bool fail)
-{
-  stress_fail = fail;
-}
-
 static cbs_s stress_cbs;
 
 static Land stress_land_init(Align align)
 {
-  cbs_node_alloc_s alloc = {stress_node_alloc, stress_node_free, NULL};
+  cbs_node_alloc_s alloc = land_stress_nodes();
   TESTLIB_REQUIRE(cbs_init(&stress_cbs, align, &alloc) == MPS_RES_OK);
   return cbs_land(&stress_cbs);
 }
@@ -61,12 +31,12 @@ static bool stress_land_deep_check(void)
 static void stress_land_finish(void)
 {
   cbs_finish(&stress_cbs);
-  TESTLIB_REQUIRE(stress_nodes_live == 0);
+  TESTLIB_REQUIRE(land_stress_nodes_live() == 0);
 }
 
 static const land_stress_spec_s stress_spec = {
   "stress_cbs", true, true,
-  stress_land_init, stress_land_deep_check, stress_land_finish, stress_set_fail
+  stress_land_init, stress_land_deep_check, stress_land_finish, land_stress_nodes_fail
 };
 
 int main(int argc, char **argv)

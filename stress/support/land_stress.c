@@ -10,6 +10,46 @@
 #include "testthr.h"
 
 static const land_stress_spec_s *stress_spec;
+
+/* Node memory (land_stress.h).  Touched only under the harness lock. */
+static bool stress_nodes_failing;
+static long stress_nodes_count;
+
+static void *stress_node_alloc(void *closure, size_t size)
+{
+  void *p;
+  (void)closure;
+  if (stress_nodes_failing)
+    return NULL;
+  p = malloc(size);
+  TESTLIB_REQUIRE(p != NULL);
+  ++stress_nodes_count;
+  return p;
+}
+
+static void stress_node_free(void *closure, void *p, size_t size)
+{
+  (void)closure;
+  (void)size;
+  --stress_nodes_count;
+  free(p);
+}
+
+cbs_node_alloc_s land_stress_nodes(void)
+{
+  cbs_node_alloc_s alloc = {stress_node_alloc, stress_node_free, NULL};
+  return alloc;
+}
+
+void land_stress_nodes_fail(bool fail)
+{
+  stress_nodes_failing = fail;
+}
+
+long land_stress_nodes_live(void)
+{
+  return stress_nodes_count;
+}
 static Land stress_land;
 
 #define STRESS_THREADS 4

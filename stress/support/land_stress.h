@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "../../src/data/cbs.h"
 #include "../../src/data/land.h"
 
 typedef struct land_stress_spec_s {
@@ -23,6 +24,13 @@ typedef struct land_stress_spec_s {
   void (*finish)(void);
   void (*set_fail)(bool fail);   /* make node allocation fail, or not */
 } land_stress_spec_s;
+
+/* A CBS node allocator over malloc that fails while land_stress_nodes_fail
+ * (true) is in force, and the count of its nodes not yet freed.  The
+ * harness calls it only under its lock. */
+cbs_node_alloc_s land_stress_nodes(void);
+void land_stress_nodes_fail(bool fail);
+long land_stress_nodes_live(void);
 
 /* Run the harness on the land the spec makes; returns main's result. */
 int land_stress_main(int argc, char **argv, const land_stress_spec_s *spec);
