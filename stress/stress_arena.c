@@ -83,10 +83,16 @@ static void *tuner(void *p)
   testlib_rng_init(&rng, w->seed);
   /* acquire: pairs with the release that says the workers are finished. */
   while (!atomic_load_explicit(&stress_arena_done, memory_order_acquire)) {
-    size_t committed = mps_arena_committed(w->arena);
-    size_t spare = mps_arena_spare_committed(w->arena);
+    size_t committed, spare, limit;
+    /* One snapshot under the lock: separate public calls could straddle
+     * a worker's allocation. */
+    arena_enter(w->arena);
+    committed = w->arena->committed;
+    spare = w->arena->spare_committed;
+    limit = w->arena->commit_limit;
+    arena_leave(w->arena);
     TESTLIB_REQUIRE(spare <= committed);
-    TESTLIB_REQUIRE(committed <= mps_arena_commit_limit(w->arena));
+    TESTLIB_REQUIRE(committed <= limit);
     mps_arena_spare_set(w->arena, (double)testlib_rng_below(&rng, 5) / 4.0);
     if (testlib_rng_below(&rng, 4) == 0)
       (void)mps_arena_commit_limit_set(w->arena, committed + (size_t)testlib_rng_below(&rng, 64) * 4096);
