@@ -42,21 +42,7 @@ typedef struct thread_s {
 
 static thread_s threads[THREADS];
 static Word shared_table[BT_WORDS(SHARED_BITS)];
-static atomic_flag shared_lock = ATOMIC_FLAG_INIT;
-
-static void lock(void)
-{
-  /* acquire: what earlier holders wrote before releasing is visible. */
-  while (atomic_flag_test_and_set_explicit(&shared_lock,
-                                           memory_order_acquire))
-    testthr_yield();
-}
-
-static void unlock(void)
-{
-  /* release: publishes this holder's writes to the next acquirer. */
-  atomic_flag_clear_explicit(&shared_lock, memory_order_release);
-}
+static testthr_spin_s shared_lock = TESTTHR_SPIN_INIT;
 
 /* With the lock held: the set bits are exactly those the threads hold. */
 static void check_shared(void)
@@ -192,7 +178,7 @@ static void *worker(void *arg)
     if (i % 256 == 0)
       check_private(th);
     if (i % 2 == 0) {
-      lock();
+      testthr_spin_lock(&shared_lock);
       if (th->nclaims == MAX_CLAIMS
           || (th->nclaims > 0 && testlib_rng_below(&th->rng, 2) == 0))
         release(th);
@@ -200,7 +186,7 @@ static void *worker(void *arg)
         claim(th);
       if (i % 16 == 0)
         check_shared();
-      unlock();
+      testthr_spin_unlock(&shared_lock);
     }
   }
   check_private(th);

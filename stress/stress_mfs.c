@@ -20,7 +20,7 @@
 #define UNIT 48
 
 typedef struct exchange_s {
-  atomic_flag lock;
+  testthr_spin_s lock;
   unsigned char *slot[16];
 } exchange_s;
 
@@ -31,19 +31,6 @@ typedef struct worker_s {
   unsigned char fill;
   unsigned long allocs, handed;
 } worker_s;
-
-static void exchange_lock(exchange_s *x)
-{
-  /* acquire: the previous holder's writes to the slots are visible. */
-  while (atomic_flag_test_and_set_explicit(&x->lock, memory_order_acquire))
-    testthr_yield();
-}
-
-static void exchange_unlock(exchange_s *x)
-{
-  /* release: our writes to the slots are visible to the next holder. */
-  atomic_flag_clear_explicit(&x->lock, memory_order_release);
-}
 
 static void *worker(void *p)
 {
@@ -67,10 +54,10 @@ static void *worker(void *p)
         /* Swap with the exchange: free whatever another thread left. */
         int s = (int)testlib_rng_below(&rng, 16);
         unsigned char *other;
-        exchange_lock(w->exchange);
+        testthr_spin_lock(&w->exchange->lock);
         other = w->exchange->slot[s];
         w->exchange->slot[s] = held[k];
-        exchange_unlock(w->exchange);
+        testthr_spin_unlock(&w->exchange->lock);
         if (other != NULL) {
           TESTLIB_REQUIRE(other[0] == other[UNIT - 1]);   /* a whole pattern */
           mps_free(w->pool, other, UNIT);
@@ -99,7 +86,7 @@ int main(int argc, char **argv)
   unsigned long allocs = 0, handed = 0;
   int i;
 
-  atomic_flag_clear_explicit(&exchange.lock, memory_order_relaxed);
+  testthr_spin_init(&exchange.lock);
   memset(exchange.slot, 0, sizeof exchange.slot);
   TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {

@@ -36,21 +36,10 @@ static uint64_t base_seed;
 /* The hand-over queue.  The flag's acquire on lock and release on unlock
  * order each block's pattern (written before it is queued) before any
  * read by the thread that takes it. */
-static atomic_flag queue_lock = ATOMIC_FLAG_INIT;
+static testthr_spin_s queue_lock = TESTTHR_SPIN_INIT;
 static block_s queue[QUEUE_MAX];
 static size_t queue_count;
 static atomic_size_t handed_over;   /* statistics only: relaxed */
-
-static void queue_claim(void)
-{
-  while (atomic_flag_test_and_set_explicit(&queue_lock, memory_order_acquire))
-    testthr_yield();
-}
-
-static void queue_release(void)
-{
-  atomic_flag_clear_explicit(&queue_lock, memory_order_release);
-}
 
 static unsigned char pattern(const block_s *b, size_t i)
 {
@@ -101,12 +90,12 @@ static void *worker(void *arg)
     } else if (choice < 93) {
       size_t k = (size_t)testlib_rng_below(&rng, n);
       bool queued = false;
-      queue_claim();
+      testthr_spin_lock(&queue_lock);
       if (queue_count < QUEUE_MAX) {
         queue[queue_count++] = own[k];
         queued = true;
       }
-      queue_release();
+      testthr_spin_unlock(&queue_lock);
       if (queued) {
         own[k] = own[--n];
         atomic_fetch_add_explicit(&handed_over, 1, memory_order_relaxed);
@@ -114,12 +103,12 @@ static void *worker(void *arg)
     } else {
       block_s b;
       bool got = false;
-      queue_claim();
+      testthr_spin_lock(&queue_lock);
       if (queue_count > 0) {
         b = queue[--queue_count];
         got = true;
       }
-      queue_release();
+      testthr_spin_unlock(&queue_lock);
       if (got)
         check_and_free(&b);
     }

@@ -42,21 +42,7 @@ typedef struct thread_s {
 
 static thread_s threads[THREADS];
 static ring_s shared_ring;
-static atomic_flag shared_lock = ATOMIC_FLAG_INIT;
-
-static void lock(void)
-{
-  /* acquire: what earlier holders wrote before releasing is visible. */
-  while (atomic_flag_test_and_set_explicit(&shared_lock,
-                                           memory_order_acquire))
-    testthr_yield();
-}
-
-static void unlock(void)
-{
-  /* release: publishes this holder's writes to the next acquirer. */
-  atomic_flag_clear_explicit(&shared_lock, memory_order_release);
-}
+static testthr_spin_s shared_lock = TESTTHR_SPIN_INIT;
 
 /* With the lock held: the shared ring holds exactly the nodes its users
  * believe they put on it. */
@@ -184,9 +170,9 @@ static void *worker(void *arg)
     if (i % 64 == 0)
       check_private(th);
     if (i % 4 == 0) {
-      lock();
+      testthr_spin_lock(&shared_lock);
       shared_step(th);
-      unlock();
+      testthr_spin_unlock(&shared_lock);
     }
   }
   check_private(th);

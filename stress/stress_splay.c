@@ -89,20 +89,8 @@ static void stress_tree_init(SplayTree tree)
 /* The spinlock guarding the shared tree.  Acquire on taking it and
  * release on dropping it, so that every change one thread makes to the
  * tree (and to its nodes' sizes) is visible to the next holder. */
-static atomic_flag stress_lock = ATOMIC_FLAG_INIT;
+static testthr_spin_s stress_lock = TESTTHR_SPIN_INIT;
 static splay_tree_s stress_shared;
-
-static void stress_lock_claim(void)
-{
-  while (atomic_flag_test_and_set_explicit(&stress_lock,
-                                           memory_order_acquire))
-    testthr_yield();
-}
-
-static void stress_lock_release(void)
-{
-  atomic_flag_clear_explicit(&stress_lock, memory_order_release);
-}
 
 typedef struct stress_thread_s {
   unsigned index;
@@ -215,12 +203,12 @@ static void *stress_thread_main(void *arg)
   }
 
   for (unsigned n = 0; n < STRESS_OPS; ++n) {
-    stress_lock_claim();
+    testthr_spin_lock(&stress_lock);
     stress_step(me, &rng, &stress_shared, me->shared_items,
                 me->shared_present, false);
     if (n % STRESS_DEEP_EVERY == 0)
       TESTLIB_REQUIRE(splay_tree_check_deep(&stress_shared));
-    stress_lock_release();
+    testthr_spin_unlock(&stress_lock);
 
     stress_step(me, &rng, private_tree, me->private_items,
                 me->private_present, true);

@@ -60,35 +60,21 @@ static Land stress_land;
 #define STRESS_CHECK_EVERY 500                     /* full comparisons */
 #define STRESS_HELD_MAX 48                         /* ranges a thread holds */
 
-/* The lock.  test_and_set with acquire ordering, so that the holder sees
- * every write its predecessor made inside the lock; clear with release
- * ordering, to publish this holder's writes to the next. */
-static atomic_flag stress_lock_flag = ATOMIC_FLAG_INIT;
-
-static void stress_lock(void)
-{
-  while (atomic_flag_test_and_set_explicit(&stress_lock_flag,
-                                           memory_order_acquire))
-    testthr_yield();
-}
-
-static void stress_unlock(void)
-{
-  atomic_flag_clear_explicit(&stress_lock_flag, memory_order_release);
-}
+/* The lock around the land and its model (testthr.h says its orders). */
+static testthr_spin_s stress_lock_flag = TESTTHR_SPIN_INIT;
 
 /* Lock, and make node allocation fail inside if `fail`.  The flag is
  * read only by the land, under the lock, so it needs no atomics. */
 static void stress_enter(bool fail)
 {
-  stress_lock();
+  testthr_spin_lock(&stress_lock_flag);
   stress_spec->set_fail(fail);
 }
 
 static void stress_leave(void)
 {
   stress_spec->set_fail(false);
-  stress_unlock();
+  testthr_spin_unlock(&stress_lock_flag);
 }
 
 /* Everything below the lock line is shared and touched only under the
@@ -341,9 +327,9 @@ static void *stress_worker(void *arg)
     else
       stress_find(t, fail);
     if (op % STRESS_CHECK_EVERY == 0) {
-      stress_lock();
+      testthr_spin_lock(&stress_lock_flag);
       stress_compare();
-      stress_unlock();
+      testthr_spin_unlock(&stress_lock_flag);
     }
   }
   return NULL;
