@@ -506,6 +506,228 @@ extern void mps_sac_free(mps_sac_t sac, mps_addr_t p, size_t size);
 extern void mps_pool_check_fenceposts(mps_pool_t pool);
 extern void mps_pool_check_free_space(mps_pool_t pool);
 
+/* ---- The garbage collector's interface -------------------------------- */
+
+/* Formats (topic/format.rst).  mps_fmt_create_k takes MPS_KEY_FMT_ALIGN,
+ * FMT_HEADER_SIZE, FMT_SCAN, FMT_SKIP, FMT_FWD, FMT_ISFWD, FMT_PAD and
+ * FMT_CLASS. */
+extern mps_res_t mps_fmt_create_k(mps_fmt_t *fmt_o, mps_arena_t arena, mps_arg_s args[]);
+extern void mps_fmt_destroy(mps_fmt_t fmt);
+extern mps_bool_t mps_addr_fmt(mps_fmt_t *fmt_o, mps_arena_t arena, mps_addr_t addr);
+
+/* Scanning (topic/scanning.rst).
+ *
+ * The scan state is the tracer's; clients reach its fields only through
+ * these macros.  Memory is divided into MPS_WORD_WIDTH zones, striped by
+ * address: the zone of a reference is bits [_zs, _zs + log2 width) of it.
+ * _w is the set of zones holding condemned ("white") objects, so MPS_FIX1
+ * rejects a reference into any other zone with a shift and a test, and
+ * accumulates in _ufs the zones of every reference seen, which becomes the
+ * summary of the scanned memory.  MPS_FIX2 calls the tracer through _fix.
+ * MPS_SCAN_BEGIN copies the fields into locals so that a scan loop keeps
+ * them in registers; MPS_SCAN_END (and MPS_FIX_CALL, around a call that
+ * scans with the same state) writes the summary back. */
+typedef struct mps_ss_s {
+  mps_res_t (*_fix)(mps_ss_t ss, mps_addr_t *ref_io);
+  mps_word_t _zs;     /* zone shift */
+  mps_word_t _w;      /* white zone set */
+  mps_word_t _ufs;    /* zones of the references seen so far */
+} mps_ss_s;
+
+#define MPS_SCAN_BEGIN(ss)                                               \
+  {                                                                      \
+    mps_ss_t _mps_ss = (ss);                                             \
+    mps_word_t _mps_zs = _mps_ss->_zs;                                   \
+    mps_word_t _mps_w = _mps_ss->_w;                                     \
+    mps_word_t _mps_ufs = _mps_ss->_ufs;                                 \
+    mps_word_t _mps_wt;                                                  \
+    {
+
+#define MPS_FIX1(ss, ref)                                                \
+  (_mps_wt = (mps_word_t)1 << ((mps_word_t)(ref) >> _mps_zs              \
+                               & (MPS_WORD_WIDTH - 1)),                  \
+   _mps_ufs |= _mps_wt,                                                  \
+   (_mps_w & _mps_wt) != 0)
+
+#define MPS_FIX2(ss, ref_io) ((*_mps_ss->_fix)(_mps_ss, (ref_io)))
+
+#define MPS_FIX12(ss, ref_io)                                            \
+  (MPS_FIX1(ss, *(ref_io)) ? MPS_FIX2(ss, ref_io) : MPS_RES_OK)
+
+#define MPS_FIX_CALL(ss, call)                                           \
+  do {                                                                   \
+    _mps_ss->_ufs = _mps_ufs;                                            \
+    (call);                                                              \
+    _mps_ufs = _mps_ss->_ufs;                                            \
+  } while (0)
+
+#define MPS_SCAN_END(ss)                                                 \
+    }                                                                    \
+    _mps_ss->_ufs = _mps_ufs;                                            \
+  }
+
+/* Deprecated names for the fix macros. */
+#define MPS_FIX(ss, ref_io) MPS_FIX12(ss, ref_io)
+extern mps_res_t mps_fix(mps_ss_t ss, mps_addr_t *ref_io);
+
+typedef mps_res_t (*mps_area_scan_t)(mps_ss_t ss, void *base, void *limit, void *closure);
+typedef struct mps_scan_tag_s {
+  mps_word_t mask;
+  mps_word_t pattern;
+} mps_scan_tag_s;
+typedef struct mps_scan_tag_s *mps_scan_tag_t;
+extern mps_res_t mps_scan_area(mps_ss_t ss, void *base, void *limit, void *closure);
+extern mps_res_t mps_scan_area_masked(mps_ss_t ss, void *base, void *limit, void *closure);
+extern mps_res_t mps_scan_area_tagged(mps_ss_t ss, void *base, void *limit, void *closure);
+extern mps_res_t mps_scan_area_tagged_or_zero(mps_ss_t ss, void *base, void *limit,
+                                              void *closure);
+
+/* Ranks and root modes (topic/root.rst). */
+extern mps_rank_t mps_rank_ambig(void);
+extern mps_rank_t mps_rank_exact(void);
+extern mps_rank_t mps_rank_weak(void);
+typedef unsigned mps_rm_t;
+#define MPS_RM_CONST      (((mps_rm_t)1 << 0))
+#define MPS_RM_PROT       (((mps_rm_t)1 << 1))
+#define MPS_RM_PROT_INNER (((mps_rm_t)1 << 2))
+
+/* Threads (topic/thread.rst). */
+typedef struct mps_thr_s *mps_thr_t;
+extern mps_res_t mps_thread_reg(mps_thr_t *thr_o, mps_arena_t arena);
+extern void mps_thread_dereg(mps_thr_t thr);
+
+/* Roots (topic/root.rst). */
+typedef struct mps_root_s *mps_root_t;
+typedef mps_res_t (*mps_root_scan_t)(mps_ss_t ss, void *p, size_t s);
+typedef mps_res_t (*mps_reg_scan_t)(mps_ss_t ss, mps_thr_t thr, void *p, size_t s);
+extern mps_res_t mps_root_create(mps_root_t *root_o, mps_arena_t arena, mps_rank_t rank,
+                                 mps_rm_t rm, mps_root_scan_t root_scan, void *p, size_t s);
+extern mps_res_t mps_root_create_area(mps_root_t *root_o, mps_arena_t arena,
+                                      mps_rank_t rank, mps_rm_t rm, void *base, void *limit,
+                                      mps_area_scan_t scan_area, void *closure);
+extern mps_res_t mps_root_create_area_tagged(mps_root_t *root_o, mps_arena_t arena,
+                                             mps_rank_t rank, mps_rm_t rm, void *base,
+                                             void *limit, mps_area_scan_t scan_area,
+                                             mps_word_t mask, mps_word_t pattern);
+extern mps_res_t mps_root_create_table(mps_root_t *root_o, mps_arena_t arena,
+                                       mps_rank_t rank, mps_rm_t rm, mps_addr_t *base,
+                                       size_t count);
+extern mps_res_t mps_root_create_table_masked(mps_root_t *root_o, mps_arena_t arena,
+                                              mps_rank_t rank, mps_rm_t rm,
+                                              mps_addr_t *base, size_t count,
+                                              mps_word_t mask);
+extern mps_res_t mps_root_create_table_tagged(mps_root_t *root_o, mps_arena_t arena,
+                                              mps_rank_t rank, mps_rm_t rm,
+                                              mps_addr_t *base, size_t count,
+                                              mps_area_scan_t scan_area,
+                                              mps_word_t mask, mps_word_t pattern);
+extern mps_res_t mps_root_create_fmt(mps_root_t *root_o, mps_arena_t arena,
+                                     mps_rank_t rank, mps_rm_t rm, mps_fmt_scan_t fmt_scan,
+                                     mps_addr_t base, mps_addr_t limit);
+extern mps_res_t mps_root_create_thread(mps_root_t *root_o, mps_arena_t arena,
+                                        mps_thr_t thr, void *cold);
+extern mps_res_t mps_root_create_thread_tagged(mps_root_t *root_o, mps_arena_t arena,
+                                               mps_rank_t rank, mps_rm_t rm,
+                                               mps_thr_t thr, mps_area_scan_t scan_area,
+                                               mps_word_t mask, mps_word_t pattern,
+                                               void *cold);
+extern mps_res_t mps_root_create_thread_scanned(mps_root_t *root_o, mps_arena_t arena,
+                                                mps_rank_t rank, mps_rm_t rm,
+                                                mps_thr_t thr, mps_area_scan_t scan_area,
+                                                void *closure, void *cold);
+extern mps_res_t mps_root_create_reg(mps_root_t *root_o, mps_arena_t arena,
+                                     mps_rank_t rank, mps_rm_t rm, mps_thr_t thr,
+                                     mps_reg_scan_t reg_scan, void *p, size_t s);
+extern mps_res_t mps_stack_scan_ambig(mps_ss_t ss, mps_thr_t thr, void *p, size_t s);
+extern void mps_root_destroy(mps_root_t root);
+
+/* Generation chains (topic/collection.rst).  Capacity is in kilobytes;
+ * mortality is the predicted fraction of a generation that dies. */
+typedef struct mps_gen_param_s {
+  size_t mps_capacity;
+  double mps_mortality;
+} mps_gen_param_s;
+extern mps_res_t mps_chain_create(mps_chain_t *chain_o, mps_arena_t arena,
+                                  size_t gen_count, mps_gen_param_s *gen_params);
+extern void mps_chain_destroy(mps_chain_t chain);
+
+/* Messages (topic/message.rst). */
+typedef struct mps_message_s *mps_message_t;
+typedef int mps_message_type_t;
+extern mps_bool_t mps_message_poll(mps_arena_t arena);
+extern mps_bool_t mps_message_queue_type(mps_message_type_t *type_o, mps_arena_t arena);
+extern mps_bool_t mps_message_get(mps_message_t *message_o, mps_arena_t arena,
+                                  mps_message_type_t message_type);
+extern void mps_message_discard(mps_arena_t arena, mps_message_t message);
+extern mps_message_type_t mps_message_type(mps_arena_t arena, mps_message_t message);
+extern void mps_message_type_enable(mps_arena_t arena, mps_message_type_t message_type);
+extern void mps_message_type_disable(mps_arena_t arena, mps_message_type_t message_type);
+extern mps_clock_t mps_message_clock(mps_arena_t arena, mps_message_t message);
+extern mps_message_type_t mps_message_type_gc_start(void);
+extern const char *mps_message_gc_start_why(mps_arena_t arena, mps_message_t message);
+extern mps_message_type_t mps_message_type_gc(void);
+extern size_t mps_message_gc_live_size(mps_arena_t arena, mps_message_t message);
+extern size_t mps_message_gc_condemned_size(mps_arena_t arena, mps_message_t message);
+extern size_t mps_message_gc_not_condemned_size(mps_arena_t arena, mps_message_t message);
+
+/* Walks and introspection (topic/arena.rst, pool.rst, format.rst,
+ * root.rst). */
+typedef void (*mps_formatted_objects_stepper_t)(mps_addr_t addr, mps_fmt_t fmt,
+                                                mps_pool_t pool, void *p, size_t s);
+extern void mps_arena_formatted_objects_walk(mps_arena_t arena,
+                                             mps_formatted_objects_stepper_t f,
+                                             void *p, size_t s);
+typedef void (*mps_roots_stepper_t)(mps_addr_t *ref, mps_root_t root, void *p, size_t s);
+extern void mps_arena_roots_walk(mps_arena_t arena, mps_roots_stepper_t f, void *p, size_t s);
+extern mps_res_t mps_pool_walk(mps_pool_t pool, mps_area_scan_t scan_area, void *closure);
+extern mps_res_t mps_addr_object(mps_addr_t *p_o, mps_arena_t arena, mps_addr_t addr);
+
+/* Deprecated format creation (topic/deprecated.rst). */
+typedef void (*mps_fmt_copy_t)(mps_addr_t old, mps_addr_t new_addr);
+typedef struct mps_fmt_A_s {
+  mps_align_t align;
+  mps_fmt_scan_t scan;
+  mps_fmt_skip_t skip;
+  mps_fmt_copy_t copy;
+  mps_fmt_fwd_t fwd;
+  mps_fmt_isfwd_t isfwd;
+  mps_fmt_pad_t pad;
+} mps_fmt_A_s;
+typedef struct mps_fmt_A_s *mps_fmt_A_t;
+typedef struct mps_fmt_B_s {
+  mps_align_t align;
+  mps_fmt_scan_t scan;
+  mps_fmt_skip_t skip;
+  mps_fmt_copy_t copy;
+  mps_fmt_fwd_t fwd;
+  mps_fmt_isfwd_t isfwd;
+  mps_fmt_pad_t pad;
+  mps_fmt_class_t mps_class;
+} mps_fmt_B_s;
+typedef struct mps_fmt_B_s *mps_fmt_B_t;
+typedef struct mps_fmt_auto_header_s {
+  mps_align_t align;
+  mps_fmt_scan_t scan;
+  mps_fmt_skip_t skip;
+  mps_fmt_fwd_t fwd;
+  mps_fmt_isfwd_t isfwd;
+  mps_fmt_pad_t pad;
+  size_t mps_headerSize;
+} mps_fmt_auto_header_s;
+typedef struct mps_fmt_fixed_s {
+  mps_align_t align;
+  mps_fmt_scan_t scan;
+  mps_fmt_fwd_t fwd;
+  mps_fmt_isfwd_t isfwd;
+  mps_fmt_pad_t pad;
+} mps_fmt_fixed_s;
+extern mps_res_t mps_fmt_create_A(mps_fmt_t *fmt_o, mps_arena_t arena, mps_fmt_A_s *fmt_A);
+extern mps_res_t mps_fmt_create_B(mps_fmt_t *fmt_o, mps_arena_t arena, mps_fmt_B_s *fmt_B);
+extern mps_res_t mps_fmt_create_auto_header(mps_fmt_t *fmt_o, mps_arena_t arena,
+                                            mps_fmt_auto_header_s *fmt_ah);
+extern mps_res_t mps_fmt_create_fixed(mps_fmt_t *fmt_o, mps_arena_t arena,
+                                      mps_fmt_fixed_s *fmt_fixed);
+
 /* Deprecated forms still used by existing clients (topic/deprecated.rst).
  * The per-class argument lists are documented there. */
 extern mps_res_t mps_arena_create(mps_arena_t *arena_o, mps_arena_class_t arena_class, ...);
