@@ -145,6 +145,8 @@ void arena_chunk_detach(Arena arena, Chunk chunk)
   if (arena->contracted != NULL)
     arena->contracted((mps_arena_t)arena, addr_ptr(chunk->base),
                       addr_offset(chunk->base, chunk->limit));
+  if (arena->last_chunk == chunk)
+    arena->last_chunk = NULL;
   ring_remove(&chunk->arena_ring);
   chunk->arena = NULL;
 }
@@ -179,6 +181,9 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->control_size = 0;
   arena->state = ARENA_UNCLAMPED;
   arena->collections = 0;
+  arena->gc = NULL;
+  arena->gc_finish = NULL;
+  arena->last_chunk = NULL;
   arena->extended = NULL;
   arena->contracted = NULL;
   res = freelist_init(&arena->control, ARENA_CONTROL_ALIGN);
@@ -405,6 +410,20 @@ void arena_free(Arena arena, Addr base, Size size, Pool pool)
   arena_spare_enforce(arena);
 }
 
+Tract arena_tract_of_addr(Arena arena, Addr addr)
+{
+  Chunk chunk = arena->last_chunk;
+  Tract tract;
+  if (chunk == NULL || !chunk_contains(chunk, addr)) {
+    chunk = arena_chunk_of_addr(arena, addr);
+    if (chunk == NULL)
+      return NULL;
+    arena->last_chunk = chunk;  /* references tend to cluster by chunk */
+  }
+  tract = &chunk->tracts[chunk_index(chunk, addr)];
+  return tract->pool != NULL ? tract : NULL;
+}
+
 Pool arena_pool_of_addr(Arena arena, Addr addr)
 {
   Chunk chunk = arena_chunk_of_addr(arena, addr);
@@ -555,6 +574,11 @@ void mps_arena_destroy(mps_arena_t arena)
   ArenaClass klass;
 
   arena_enter(arena);
+  /* The collector checks that its roots, formats, chains and threads were
+   * destroyed, and gives back its control memory. */
+  if (arena->gc_finish != NULL)
+    arena->gc_finish(arena);
+  AVER(arena->gc == NULL);
   /* Everything made in the arena must have been destroyed first. */
   AVER(ring_is_single(&arena->pool_ring));
   (void)land_iterate_and_delete(freelist_land(&arena->control),
@@ -704,63 +728,9 @@ mps_word_t mps_collections(mps_arena_t arena)
   return n;
 }
 
-/* Arena states.  The collector arrives with the automatic pools; until a
- * collection can be in progress, parking is the same as clamping, and a
- * requested collection finds nothing to condemn. */
-
-void mps_arena_clamp(mps_arena_t arena)
-{
-  arena_enter(arena);
-  arena->state = ARENA_CLAMPED;
-  arena_leave(arena);
-}
-
-void mps_arena_park(mps_arena_t arena)
-{
-  arena_enter(arena);
-  arena->state = ARENA_PARKED;
-  arena_leave(arena);
-}
-
-void mps_arena_release(mps_arena_t arena)
-{
-  arena_enter(arena);
-  arena->state = ARENA_UNCLAMPED;
-  arena_leave(arena);
-}
-
-void mps_arena_postmortem(mps_arena_t arena)
-{
-  /* May be called in a broken program: take the lock only if free. */
-  AVER(arena != NULL && arena->sig == ARENA_SIG);
-  arena->state = ARENA_POSTMORTEM;
-}
-
-void mps_arena_collect(mps_arena_t arena)
-{
-  arena_enter(arena);
-  arena->state = ARENA_PARKED;
-  arena_leave(arena);
-}
-
-mps_res_t mps_arena_start_collect(mps_arena_t arena)
-{
-  arena_enter(arena);
-  arena->state = ARENA_UNCLAMPED;
-  arena_leave(arena);
-  return MPS_RES_OK;
-}
-
-mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
-{
-  arena_enter(arena);
-  AVER(interval >= 0.0);
-  AVER(multiplier >= 0.0);
-  UNUSED(interval);
-  UNUSED(multiplier);
-  arena_leave(arena);
-  return 0;   /* no collection work was there to do */
-}
+/* The arena states and collection functions (mps_arena_clamp, park,
+ * release, postmortem, collect, start_collect, step) are the tracer's:
+ * src/gc/trace.c. */
 
 mps_bool_t mps_arena_busy(mps_arena_t arena)
 {

@@ -81,12 +81,18 @@ typedef struct mps_arena_s {
   Size extend_by;            /* smallest chunk the VM arena adds */
   struct ring_s chunk_ring;  /* every chunk, in address order */
   Chunk primary;             /* the chunk holding this structure */
+  Chunk last_chunk;          /* arena_tract_of_addr's cache, or NULL */
   struct ring_s pool_ring;   /* every pool, in creation order */
   Count pool_serial;         /* serial number of the next pool */
   struct freelist_s control; /* free control memory (arena_control_alloc) */
   Size control_size;         /* grains obtained for control memory */
   ArenaState state;
   Count collections;         /* collections completed */
+  /* The collector's state (src/gc/gc.h), made on first use by the gc
+   * layer, which sets gc_finish so that mps_arena_destroy can check and
+   * free it without the arena layer calling upwards. */
+  struct gc_s *gc;
+  void (*gc_finish)(Arena arena);
   void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
   void (*contracted)(mps_arena_t, void *, size_t);
 } mps_arena_s;
@@ -114,6 +120,12 @@ void arena_free(Arena arena, Addr base, Size size, Pool pool);
 /* The pool that owns the grain containing `addr`, or NULL if the address
  * is not in the arena or is in a grain no pool owns. */
 Pool arena_pool_of_addr(Arena arena, Addr addr);
+
+/* The tract of the grain containing `addr`, or NULL if the address is in
+ * no chunk or in a grain that is not owned by a pool.  For the segment
+ * module's lookup from a reference (the fix path): it must be quick. */
+typedef struct tract_s *Tract;
+Tract arena_tract_of_addr(Arena arena, Addr addr);
 
 /* Whether `addr` is in one of the arena's chunks. */
 bool arena_has_addr(Arena arena, Addr addr);

@@ -62,6 +62,7 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
   ring_init(&pool->buffer_ring);
   pool->serial = arena->pool_serial;
   pool->alignment = MPS_PF_ALIGN;
+  pool->format = NULL;
   /* On the ring and signed before init, so the class can use pool_check. */
   ring_append(&arena->pool_ring, &pool->arena_ring);
   pool->sig = POOL_SIG;

@@ -61,6 +61,7 @@ typedef struct mps_pool_s {
   struct ring_s buffer_ring;   /* the pool's allocation points */
   Count serial;
   Align alignment;             /* of every block; a power of two */
+  struct mps_fmt_s *format;    /* formatted pools' format, else NULL */
 } mps_pool_s;
 
 bool pool_class_check(PoolClass klass);

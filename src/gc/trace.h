@@ -1,0 +1,104 @@
+/* trace.h: the tracer -- condemning, the flip, scanning grey segments and
+ * roots in rank order, fixing references, reclaiming (design/trace.txt,
+ * design/scan.txt, design/fix.txt, design/collection.txt,
+ * design/strategy.txt).
+ *
+ * A trace is a state machine advanced by trace_step in bounded amounts of
+ * work, so that the incremental collector of a later issue can interleave
+ * steps with the mutator behind barriers.  In this version a trace is run
+ * from start to finish inside one arena entry with every other registered
+ * thread suspended (stop-the-world), but through the same steps:
+ *
+ *   INIT        made; nothing condemned yet
+ *   UNFLIPPED   condemned: white segments chosen, white zone set known;
+ *               every scannable non-white segment whose summary meets the
+ *               white zones is grey
+ *   FLIPPED     mutator suspended, buffers trapped, roots scanned in rank
+ *               order; grey segments being scanned, lowest rank first
+ *   RECLAIM     no grey segment left: white segments reclaimed
+ *   FINISHED    statistics posted (gc message); the trace can be freed
+ *
+ * The scan state (ScanState) is what scan methods receive as mps_ss_t:
+ * the public mps_ss_s comes first.
+ */
+#ifndef trace_h
+#define trace_h
+
+#include "gc.h"
+
+#define TRACE_SIG SIG_MAKE(0x128)
+#define SCAN_STATE_SIG SIG_MAKE(0x129)
+
+typedef enum trace_state_e {
+  TRACE_INIT,
+  TRACE_UNFLIPPED,
+  TRACE_FLIPPED,
+  TRACE_RECLAIM,
+  TRACE_FINISHED
+} TraceState;
+
+typedef struct trace_s {
+  Sig sig;
+  Arena arena;
+  TraceId ti;
+  TraceState state;
+  const char *why;              /* reason, for the gc_start message */
+  ZoneSet white;                /* zones of the condemned segments */
+  Rank band;                    /* rank being scanned after the flip */
+  Size condemned;               /* bytes condemned */
+  Size not_condemned;           /* bytes in collectable pools not condemned */
+  Size preserved_in_place;      /* bytes kept where they were */
+  Size forwarded;               /* bytes copied */
+  Size reclaimed;               /* bytes freed */
+  Count segs_scanned, roots_scanned, fixes, copies, nails;
+  Message start_message, end_message;  /* preallocated at trace_create */
+} trace_s;
+
+typedef struct scan_state_s {
+  struct mps_ss_s ss_s;         /* first: an mps_ss_t is a ScanState */
+  Sig sig;
+  Arena arena;
+  Trace trace;
+  TraceSet traces;              /* the traces this scan is for */
+  Rank rank;                    /* of the references being scanned */
+  ZoneSet white;                /* = trace->white (also ss_s._w) */
+  ZoneSet fixed_summary;        /* zones of the references after fixing */
+  bool was_marked;              /* set by fix: referent already preserved */
+  Count fixes;                  /* calls to the fix method */
+} scan_state_s;
+
+bool trace_check(Trace trace);
+bool scan_state_check(ScanState ss);
+
+/* The scan state as the client sees it and back. */
+static inline mps_ss_t scan_state_public(ScanState ss) { return &ss->ss_s; }
+static inline ScanState scan_state_of(mps_ss_t mps_ss)
+{
+  return PARENT(scan_state_s, ss_s, mps_ss);
+}
+
+/* Set up a scan state for `trace` at `rank` (trace may be NULL for walks
+ * that only visit references). */
+void scan_state_init(ScanState ss, Arena arena, Trace trace, Rank rank);
+void scan_state_finish(ScanState ss);
+
+/* The generic fix: find the segment, ignore references to non-white
+ * ones, else call the segment class's fix. */
+Res trace_fix(ScanState ss, Addr *ref_io);
+
+/* For pools: record that a copy or an in-place preservation happened,
+ * and that a segment became grey because of it. */
+void trace_note_forwarded(Trace trace, Size size);
+void trace_note_preserved(Trace trace, Size size);
+
+/* Called on allocation slow paths (mps_ap_fill, mps_alloc) with the
+ * arena lock held: start and run a collection if a generation is due and
+ * the arena is unclamped.  Never fails: a collection that cannot start
+ * for lack of memory is skipped. */
+void trace_poll(Arena arena);
+
+/* The busy trace, or NULL (pools: e.g. AMC's buffer fill for forwarding
+ * must know the trace). */
+Trace trace_current(Arena arena);
+
+#endif /* trace_h */
