@@ -197,17 +197,25 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   return MPS_RES_OK;
 }
 
-/* Find `pages` free grains, first fit over the chunks in address order. */
+/* Find `pages` free grains: first fit over the chunks in address order,
+ * or, if `high`, the highest such grains (chunks in reverse order, the
+ * highest run in each), for pools that ask for high addresses. */
 static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
-                            Arena arena, Count pages)
+                            Arena arena, Count pages, bool high)
 {
-  Ring node, next;
-  RING_FOR(node, &arena->chunk_ring, next) {
+  Ring node = high ? ring_prev(&arena->chunk_ring) : ring_next(&arena->chunk_ring);
+  for (; node != &arena->chunk_ring; node = high ? ring_prev(node) : ring_next(node)) {
     Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    bool found;
     if (chunk->pages - chunk->alloc_base < pages)
       continue;
-    if (bt_find_short_res_range(base_o, limit_o, chunk->alloc_table,
-                                chunk->alloc_base, chunk->pages, pages)) {
+    if (high)
+      found = bt_find_short_res_range_high(base_o, limit_o, chunk->alloc_table,
+                                           chunk->alloc_base, chunk->pages, pages);
+    else
+      found = bt_find_short_res_range(base_o, limit_o, chunk->alloc_table,
+                                      chunk->alloc_base, chunk->pages, pages);
+    if (found) {
       *chunk_o = chunk;
       return true;
     }
@@ -305,7 +313,7 @@ static Res arena_commit_range(Arena arena, Chunk chunk, Index base, Index limit)
   return MPS_RES_OK;
 }
 
-Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
+static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool, bool high)
 {
   Chunk chunk, grown = NULL;
   Index base, limit, i;
@@ -319,7 +327,7 @@ Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
   AVER(size_is_aligned(size, arena->grain_size));
 
   pages = size >> arena->grain_shift;
-  if (!arena_find_free(&chunk, &base, &limit, arena, pages)) {
+  if (!arena_find_free(&chunk, &base, &limit, arena, pages, high)) {
     /* A new chunk's grains all need committing: if even giving up every
      * spare grain would not make room, do not grow for nothing. */
     if (size > arena->commit_limit - arena->committed + arena->spare_committed)
@@ -327,7 +335,7 @@ Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
     res = arena->klass->grow(&grown, arena, size);
     if (res != MPS_RES_OK)
       return res;
-    if (!arena_find_free(&chunk, &base, &limit, arena, pages)) {
+    if (!arena_find_free(&chunk, &base, &limit, arena, pages, high)) {
       res = MPS_RES_RESOURCE;
       goto failGrown;
     }
@@ -373,6 +381,16 @@ failGrown:
     arena->klass->chunk_release(grown);
   }
   return res;
+}
+
+Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
+{
+  return arena_alloc_placed(base_o, arena, size, pool, false);
+}
+
+Res arena_alloc_high(Addr *base_o, Arena arena, Size size, Pool pool)
+{
+  return arena_alloc_placed(base_o, arena, size, pool, true);
 }
 
 void arena_free(Arena arena, Addr base, Size size, Pool pool)

@@ -112,6 +112,9 @@ void arena_leave(Arena arena);
  * nothing has changed, except that spare memory may have been given up
  * in the attempt. */
 Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool);
+/* As arena_alloc, preferring the highest free grains to the lowest
+ * (MVFF's MPS_KEY_MVFF_ARENA_HIGH). */
+Res arena_alloc_high(Addr *base_o, Arena arena, Size size, Pool pool);
 
 /* Give back memory allocated to `pool` by arena_alloc: any whole-grain
  * part of one or more allocations, even across adjacent chunks. */
