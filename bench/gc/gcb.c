@@ -1,0 +1,291 @@
+/* gcb.c: two garbage-collection workloads, the same for every collector.
+ *
+ * The collector is chosen when this file is compiled: -DGCB_AMC or
+ * -DGCB_AMS (gc_mps.h, an MPS pool through an allocation point) or
+ * -DGCB_BOEHM (gc_boehm.h, GC_MALLOC).  Each header supplies:
+ *
+ *   GCB_NAME                    the collector's name, printed
+ *   GCB_HEADER                  the member(s) every object starts with
+ *   gcb_setup(cold), gcb_teardown()
+ *   gcb_root_table(count)       a zeroed table of exact roots
+ *   GCB_ALLOC_OBJ(type, var, size, nrefs, init)
+ *                               allocate an object whose nrefs pointer
+ *                               fields follow the header; init (an
+ *                               expression) fills in the fields
+ *   GCB_ALLOC_LEAF(type, var, size, init)   the same, with no pointers
+ *   gcb_collections()           how many collections have run
+ * Local variables may hold references: every collector here scans the
+ * stack (conservatively).
+ *
+ * Workloads (argv[1]):
+ *   trees [depth]   binary trees in the manner of Ellis, Kovac and Boehm's
+ *       GCBench: a stretch tree of depth+2 built and dropped; a long-lived
+ *       tree of the given depth (default 16) and a long-lived leaf array of
+ *       500,000 doubles, held in exact roots; then, for each even depth d
+ *       from 4 to depth, as many trees of depth d as make twice the nodes
+ *       of the stretch tree, built top down (a node, then its children
+ *       filled in) and as many built bottom up (children first), each
+ *       dropped at once.  At the end the long-lived structures are checked.
+ *   mutate [steps]  a table of 200,000 object references (an exact root)
+ *       changed at random for the given number of steps (default
+ *       4,000,000): 60% of steps replace an entry with a new object (2
+ *       references to random entries, a value, 0 to 5 payload words), 30%
+ *       point a field of an existing object at a random entry (old objects
+ *       come to refer to young ones), 10% read through two references.
+ * Both are deterministic; the checksum depends only on the workload, so
+ * every collector must print the same one.
+ *
+ * Output: "result name=<workload>-<collector> seconds=... peak_kib=...
+ * checksum=... collections=..." for bench/gc/run.sh.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static void gcb_die(const char *what, int code)
+{
+  fprintf(stderr, "gcb: %s failed (%d)\n", what, code);
+  exit(2);
+}
+
+#if defined(GCB_AMC) || defined(GCB_AMS)
+#include "gc_mps.h"
+#elif defined(GCB_BOEHM)
+#include "gc_boehm.h"
+#else
+#error "gcb.c: choose a collector with -DGCB_AMC, -DGCB_AMS or -DGCB_BOEHM"
+#endif
+
+/* ---- trees --------------------------------------------------------- */
+
+typedef struct node_s {
+  GCB_HEADER
+  struct node_s *left, *right;
+  int depth, pad;
+} node_s;
+
+typedef struct darray_s {
+  GCB_HEADER
+  size_t len;
+  double d[];
+} darray_s;
+
+enum { TREES_MIN_DEPTH = 4, TREES_ARRAY = 500000 };
+
+static node_s *node_new(node_s *left, node_s *right, int depth)
+{
+  node_s *n;
+  GCB_ALLOC_OBJ(node_s, n, sizeof *n, 2,
+                (n->left = left, n->right = right, n->depth = depth, n->pad = 0));
+  return n;
+}
+
+/* Fill in the children of n down to depth 0 (recursion depth <= depth). */
+static void tree_populate(node_s *n, int depth)
+{
+  if (depth <= 0)
+    return;
+  n->left = node_new(NULL, NULL, depth - 1);
+  n->right = node_new(NULL, NULL, depth - 1);
+  tree_populate(n->left, depth - 1);
+  tree_populate(n->right, depth - 1);
+}
+
+/* Build children first (recursion depth <= depth). */
+static node_s *tree_make(int depth)
+{
+  node_s *left, *right;
+  if (depth <= 0)
+    return node_new(NULL, NULL, 0);
+  left = tree_make(depth - 1);
+  right = tree_make(depth - 1);
+  return node_new(left, right, depth);
+}
+
+/* Count the nodes, checking each child is one level shallower
+ * (recursion depth <= the tree's depth). */
+static unsigned long tree_count(const node_s *n)
+{
+  if (n->left == NULL && n->right == NULL && n->depth == 0)
+    return 1;
+  if (n->left == NULL || n->right == NULL || n->left->depth != n->depth - 1
+      || n->right->depth != n->depth - 1)
+    gcb_die("tree shape", n->depth);
+  return 1 + tree_count(n->left) + tree_count(n->right);
+}
+
+static unsigned long tree_nodes(int depth)
+{
+  return (2ul << depth) - 1;
+}
+
+static uint64_t work_trees(unsigned long arg)
+{
+  int max_depth = arg != 0 ? (int)arg : 16, stretch = max_depth + 2, d;
+  void **roots = gcb_root_table(2);
+  uint64_t sum = 0;
+  node_s *t;
+  darray_s *a;
+  size_t i;
+
+  if (max_depth < TREES_MIN_DEPTH || max_depth > 24)
+    gcb_die("trees depth (4..24)", max_depth);
+  sum += tree_count(tree_make(stretch));
+
+  t = node_new(NULL, NULL, max_depth);
+  roots[0] = t;
+  tree_populate(t, max_depth);
+  t = NULL;
+  GCB_ALLOC_LEAF(darray_s, a, sizeof *a + TREES_ARRAY * sizeof(double),
+                 (a->len = TREES_ARRAY, memset(a->d, 0, TREES_ARRAY * sizeof(double))));
+  roots[1] = a;
+  for (i = 0; i < a->len; ++i)
+    a->d[i] = 1.0 / (double)(i + 1);
+  a = NULL;
+
+  for (d = TREES_MIN_DEPTH; d <= max_depth; d += 2) {
+    unsigned long k, iters = 2 * tree_nodes(stretch) / tree_nodes(d);
+    for (k = 0; k < iters; ++k) {
+      t = node_new(NULL, NULL, d);
+      tree_populate(t, d);
+    }
+    sum += tree_count(t);
+    for (k = 0; k < iters; ++k)
+      t = tree_make(d);
+    sum += tree_count(t) + iters;
+  }
+
+  sum += tree_count(roots[0]);
+  a = roots[1];
+  if (a->len != TREES_ARRAY || a->d[1000] != 1.0 / 1001.0)
+    gcb_die("long-lived array", 0);
+  {
+    double total = 0.0;
+    for (i = 0; i < a->len; ++i)
+      total += a->d[i];
+    sum = sum * 31 + (uint64_t)(total * 1e6);
+  }
+  return sum;
+}
+
+/* ---- mutate -------------------------------------------------------- */
+
+typedef struct mobj_s {
+  GCB_HEADER
+  struct mobj_s *a, *b;
+  uintptr_t value;
+  uintptr_t payload[];
+} mobj_s;
+
+enum { MUTATE_TABLE = 200000, MUTATE_PAYLOAD_MAX = 5 };
+
+static uint64_t mutate_rng(uint64_t *state)
+{
+  uint64_t x = *state;   /* xorshift64* */
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return x * 0x2545F4914F6CDD1Du;
+}
+
+static void mobj_fill(mobj_s *o, mobj_s *a, mobj_s *b, uintptr_t value, size_t payload)
+{
+  size_t i;
+  o->a = a;
+  o->b = b;
+  o->value = value;
+  for (i = 0; i < payload; ++i)
+    o->payload[i] = value + i;
+}
+
+static mobj_s *mobj_new(mobj_s *a, mobj_s *b, uintptr_t value, size_t payload)
+{
+  mobj_s *o;
+  GCB_ALLOC_OBJ(mobj_s, o, sizeof *o + payload * sizeof(uintptr_t), 2,
+                mobj_fill(o, a, b, value, payload));
+  return o;
+}
+
+static uint64_t work_mutate(unsigned long arg)
+{
+  unsigned long steps = arg != 0 ? arg : 4000000ul, s;
+  mobj_s **table = (mobj_s **)gcb_root_table(MUTATE_TABLE);
+  uint64_t rng = 0x243F6A8885A308D3u, sum = 0;
+  size_t i;
+
+  for (i = 0; i < MUTATE_TABLE; ++i)
+    table[i] = mobj_new(i > 0 ? table[i - 1] : NULL, NULL, i, i % (MUTATE_PAYLOAD_MAX + 1));
+  for (s = 0; s < steps; ++s) {
+    uint64_t r = mutate_rng(&rng);
+    size_t at = (size_t)(r % MUTATE_TABLE);
+    size_t j = (size_t)(r >> 20) % MUTATE_TABLE, k = (size_t)(r >> 40) % MUTATE_TABLE;
+    unsigned choice = (unsigned)(r >> 58) % 10;   /* top 6 bits: 0..63 */
+    if (choice < 6) {
+      table[at] = mobj_new(table[j], table[k], (uintptr_t)(r >> 32),
+                           (size_t)(r >> 8) % (MUTATE_PAYLOAD_MAX + 1));
+    } else if (choice < 9) {
+      if ((r >> 16) & 1)
+        table[at]->a = table[j];
+      else
+        table[at]->b = table[j];
+    } else {
+      const mobj_s *o = table[at];
+      if (o->a != NULL && o->a->b != NULL)
+        sum += o->a->b->value;
+    }
+  }
+  for (i = 0; i < MUTATE_TABLE; ++i) {
+    const mobj_s *o = table[i];
+    sum = sum * 31 + o->value;
+    if (o->a != NULL)
+      sum += o->a->value;
+    if (o->b != NULL)
+      sum ^= o->b->value;
+  }
+  return sum;
+}
+
+/* ---- driver -------------------------------------------------------- */
+
+static double gcb_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+  const char *work = argc > 1 ? argv[1] : "";
+  unsigned long arg = argc > 2 ? strtoul(argv[2], NULL, 0) : 0;
+  uint64_t sum;
+  struct rusage ru;
+  double start;
+  int cold;
+
+  gcb_setup(&cold);
+  start = gcb_now();
+  if (strcmp(work, "trees") == 0)
+    sum = work_trees(arg);
+  else if (strcmp(work, "mutate") == 0)
+    sum = work_mutate(arg);
+  else {
+    fprintf(stderr, "usage: gcb trees|mutate [depth|steps]\n");
+    return 2;
+  }
+  {
+    double seconds = gcb_now() - start;
+    unsigned long collections = gcb_collections();
+    getrusage(RUSAGE_SELF, &ru);
+    printf("result name=%s-%s seconds=%.3f peak_kib=%ld checksum=%016llx collections=%lu\n",
+           work, GCB_NAME, seconds, ru.ru_maxrss, (unsigned long long)sum, collections);
+  }
+  gcb_teardown();
+  return 0;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# bench/gc/run.sh: build and run the garbage-collection benchmark
+# (bench/gc/gcb.c: binary trees and a mutation-heavy table) on every
+# collector, each run in its own process, and print one table per workload.
+#
+#   bash bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--only "amc ams boehm"]
+#
+# Collectors: amc and ams (src/mps.c compiled in the hot variety at -O2,
+# through an allocation point, exact roots and the thread's stack as an
+# ambiguous root) and boehm (Debian's libgc, GC_MALLOC).  Everything is
+# compiled with $CC (default cc) -O2.  Runs are interleaved (one round over
+# every collector and workload, N rounds); the table shows the best wall
+# time and the largest peak RSS (ru_maxrss) of the N runs, each with its
+# ratio to Boehm.  Every run of a workload must print the same checksum,
+# or the script fails.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+runs=${GCB_RUNS:-3}
+depth=${GCB_DEPTH:-16}
+steps=${GCB_STEPS:-4000000}
+only="amc ams boehm"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --depth) depth=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "usage: bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--only \"names\"]" >&2; exit 2 ;;
+  esac
+done
+
+bash ci/deps bench
+
+cc=${CC:-cc}
+out=${BENCH_OUT:-zig-out/bench}/gc
+mkdir -p "$out"
+flags="-std=c11 -O2 -Wall -Wextra -pedantic"
+echo "building in $out with $cc -O2 (MPS: src/mps.c -DCONFIG_VAR_HOT)"
+case " $only " in
+  *" amc "*|*" ams "*) $cc $flags -DCONFIG_VAR_HOT -c src/mps.c -o "$out/mps-hot.o" ;;
+esac
+for c in $only; do
+  case "$c" in
+    amc)   def=AMC;   libs="$out/mps-hot.o -lpthread" ;;
+    ams)   def=AMS;   libs="$out/mps-hot.o -lpthread" ;;
+    boehm) def=BOEHM; libs="-lgc" ;;
+    *) echo "bench/gc/run.sh: unknown collector '$c'" >&2; exit 2 ;;
+  esac
+  # shellcheck disable=SC2086  # $libs is a list of words
+  $cc $flags -DGCB_$def bench/gc/gcb.c $libs -o "$out/gcb-$c"
+done
+
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+     "$(free -g | awk '/^Mem:/ {print $2}') GiB"
+echo "workloads: trees depth $depth; mutate $steps steps; best of $runs runs"
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+for ((r = 1; r <= runs; ++r)); do
+  for w in trees mutate; do
+    arg=$depth; [ "$w" = mutate ] && arg=$steps
+    for c in $only; do
+      if ! line=$("$out/gcb-$c" "$w" "$arg" 2>&1 | grep '^result '); then
+        echo "  run $r: $w-$c FAILED" >&2
+        "$out/gcb-$c" "$w" "$arg" 2>&1 | tail -5 >&2 || true
+        exit 1
+      fi
+      echo "  run $r: $line"
+      echo "$line" >>"$results"
+    done
+  done
+done
+
+# One row per workload and collector: best seconds, largest peak, ratios
+# to Boehm when it ran (else to the first collector listed).
+awk -v order="$only" '
+  function field(name,   i, kv) {
+    for (i = 2; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
+    return ""
+  }
+  {
+    n = field("name"); s = field("seconds") + 0; k = field("peak_kib") + 0
+    if (!(n in best) || s < best[n]) best[n] = s
+    if (k > peak[n]) peak[n] = k
+    coll[n] = field("collections")
+    split(n, wc, "-"); w = wc[1]
+    if (!(w in checksum)) checksum[w] = field("checksum")
+    if (field("checksum") != checksum[w]) bad = bad " " n
+  }
+  END {
+    split(order, names, " ")
+    ref = "boehm"
+    found = 0
+    for (i = 1; i in names; ++i) if (names[i] == "boehm") found = 1
+    if (!found) ref = names[1]
+    split("trees mutate", works, " ")
+    for (wi = 1; wi <= 2; ++wi) {
+      w = works[wi]
+      printf "\n%-8s %-7s %9s %9s %13s %9s %12s\n", "workload", "gc", "seconds", "time/bo",
+             "peak RSS MiB", "peak/bo", "collections"
+      for (i = 1; i in names; ++i) {
+        n = w "-" names[i]; r = w "-" ref
+        if (!(n in best)) continue
+        printf "%-8s %-7s %9.3f %9.2f %13.1f %9.2f %12s\n", w, names[i], best[n],
+               best[n] / best[r], peak[n] / 1024, peak[n] / peak[r], coll[n]
+      }
+      printf "checksum %s\n", checksum[w]
+    }
+    if (bad != "") { printf "CHECKSUM MISMATCH:%s\n", bad; exit 1 }
+  }' "$results"
