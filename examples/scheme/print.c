@@ -32,6 +32,13 @@ static void print_flonum(double d, char *buf, size_t size)
     if (strtod(buf, NULL) == d)
       break;
   }
+  /* %g switches to an exponent as soon as the digits run out, so 750250
+   * would print as 7.5025e+05: write numbers below 1e21 in full. */
+  if (strchr(buf, 'e') != NULL && fabs(d) >= 1e-5 && fabs(d) < 1e21) {
+    int exp10 = (int)floor(log10(fabs(d)));
+    int decimals = prec - 1 - exp10;
+    snprintf(buf, size, "%.*f", decimals > 0 ? decimals : 0, d);
+  }
   if (strpbrk(buf, ".e") == NULL && strlen(buf) + 3 <= size)
     strcat(buf, ".0");
 }

@@ -1,0 +1,18 @@
+; Errors abandon the toplevel form and report on stderr; the next form runs.
+(define (show . xs) (for-each display xs) (newline))
+(show "before")
+(car '())
+(show "after car")
+undefined-variable
+(vector-ref (vector 1 2) 5)
+((lambda (x) x))
+(error "custom failure:" 42 "text" '(a b))
+(+ 1 "a")
+(quotient 1 0)
+(5 6)
+(define (deep n) (if (= n 0) 0 (+ 1 (deep (- n 1)))))
+(deep 1000000)
+(show "still running " (deep 10))
+(define lst (let loop ((i 0) (acc '())) (if (= i 10) acc (loop (+ i 1) (cons i acc)))))
+(show (length lst))
+(show "end")
