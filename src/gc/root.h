@@ -52,6 +52,10 @@ bool root_any_of_rank(Arena arena, Rank rank);
 bool root_any_thread_root(Arena arena);
 bool thr_current_is_registered(Arena arena);
 
+/* Whether any root scans the registered thread `thr` (mps_thread_dereg
+ * refuses to pull a thread out from under its roots). */
+bool root_any_of_thread(Arena arena, Thr thr);
+
 /* Check at arena destroy that no roots or threads are left (gc_finish). */
 Count root_count(Arena arena);
 
