@@ -63,13 +63,18 @@ bool pool_gen_check(PoolGen pgen);
  * chain, and count the pool as a user (chain_release undoes). */
 Res chain_acquire(Chain *chain_o, Arena arena, mps_arg_s args[]);
 void chain_release(Chain chain);
+/* Free a chain no pool uses (mps_chain_destroy, and gc_finish for the
+ * default chain). */
+void chain_destroy(Chain chain);
 
 /* Set up / tear down a PoolGen for generation `gen` of `chain`. */
 void pool_gen_init(PoolGen pgen, Pool pool, Chain chain, Index gen);
 void pool_gen_finish(PoolGen pgen);
 
 /* Accounting by pools: bytes newly allocated, segments added and
- * removed. */
+ * removed.  seg_alloc and seg_free call pool_gen_seg_add/remove for a
+ * segment made with a generation, so pools call them only to move a
+ * segment from one generation to another. */
 void pool_gen_account_alloc(PoolGen pgen, Size size);
 void pool_gen_seg_add(PoolGen pgen, Seg seg);
 void pool_gen_seg_remove(PoolGen pgen, Seg seg);
@@ -77,5 +82,8 @@ void pool_gen_seg_remove(PoolGen pgen, Seg seg);
 /* The generations of `chain` to condemn now, as a bit set (bit i =
  * generation i); 0 if none is due. */
 Word chain_due(Chain chain);
+/* For the tracer: generations `gens` (a chain_due bit set) have been
+ * condemned, so their new_size starts again from zero. */
+void chain_condemned(Chain chain, Word gens);
 
 #endif /* chain_h */

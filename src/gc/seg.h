@@ -102,8 +102,10 @@ bool seg_check(Seg seg);
 
 /* Make a segment of `size` bytes (a positive multiple of the grain size)
  * for `pool`, of class `klass`, with rank set `rank_set` and generation
- * `gen` (may be NULL).  Memory from arena_alloc, the structure from arena
- * control memory.  Resource failures return a result and leave nothing. */
+ * `gen` (may be NULL; seg_alloc adds the segment to it with
+ * pool_gen_seg_add, and seg_free removes it).  Memory from arena_alloc,
+ * the structure from arena control memory.  Resource failures return a
+ * result and leave nothing. */
 Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set,
               PoolGen gen);
 /* Free a segment that is neither grey, attached to a buffer, nor exposed. */
