@@ -108,6 +108,12 @@
 #include "arena/arena_vm.c"
 #include "arena/arena_client.c"
 
+/* The collector: its state, segments, chains, messages */
+#include "gc/gc.c"
+#include "gc/seg.c"
+#include "gc/chain.c"
+#include "gc/message.c"
+
 /* Pools: the generic pool, allocation points, and the pool classes */
 #include "pool/pool.c"
 #include "pool/buffer.c"

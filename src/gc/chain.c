@@ -1,0 +1,309 @@
+/* chain.c: generation chains and per-pool generation accounting (see
+ * chain.h; design/locus.txt, design/strategy.txt;
+ * manual/topic/collection.rst).
+ *
+ * A chain only describes generations; the bytes are counted per pool in
+ * PoolGens, which pools keep one per generation and update as they
+ * allocate (new_size) and as segments come and go (total_size).  The
+ * tracer asks chain_due which generations are over capacity and, having
+ * condemned them, tells the chain with chain_condemned so that their
+ * new_size starts again from zero.
+ *
+ * Invariants (chain_check, pool_gen_check):
+ *   1. a chain has 1..CHAIN_GEN_LIMIT generations, each with a positive
+ *      capacity and a mortality in [0, 1];
+ *   2. a PoolGen's gen is a generation of its chain, and it is on that
+ *      generation's pool_gens ring;
+ *   3. a PoolGen's total_size is the sum of the sizes of the segments on
+ *      its ring (checked by walking, in cool).
+ */
+#include "chain.h"
+#include "../base/args.h"
+#include "seg.h"
+
+/* The arena's default chain (manual/topic/collection.rst: pools made
+ * without MPS_KEY_CHAIN share one): a small nursery whose objects mostly
+ * die, and an intermediate generation that survivors are promoted into.
+ * Capacities in KiB, as in mps_gen_param_s. */
+static mps_gen_param_s chain_default_params[] = {
+  {8 * 1024, 0.85},
+  {36 * 1024, 0.45}
+};
+
+bool chain_check(Chain chain)
+{
+  Index i;
+  CHECKS(CHAIN_SIG, chain);
+  CHECKU(ARENA_SIG, chain->arena);
+  CHECKL(chain->gen_count >= 1 && chain->gen_count <= CHAIN_GEN_LIMIT);  /* 1 */
+  for (i = 0; i < chain->gen_count; ++i) {
+    CHECKL(chain->gens[i].capacity > 0);
+    CHECKL(chain->gens[i].mortality >= 0.0 && chain->gens[i].mortality <= 1.0);
+    CHECKL(ring_check(&chain->gens[i].pool_gens));
+  }
+  return true;
+}
+
+bool pool_gen_check(PoolGen pgen)
+{
+  CHECKS(POOL_GEN_SIG, pgen);
+  CHECKU(POOL_SIG, pgen->pool);
+  CHECKU(CHAIN_SIG, pgen->chain);
+  CHECKL(pgen->gen < pgen->chain->gen_count);                            /* 2 */
+  CHECKL(!ring_is_single(&pgen->gen_ring));
+#if CHECK_LEVEL >= 2
+  {                                                                      /* 3 */
+    Ring node, next;
+    Size total = 0;
+    RING_FOR(node, &pgen->segs, next) {
+      Seg seg = PARENT(seg_s, gen_ring, node);
+      CHECKL(seg->gen == pgen);
+      total += seg_size(seg);
+    }
+    CHECKL(total == pgen->total_size);
+  }
+#endif
+  return true;
+}
+
+/* Make a chain; the parameters have been checked. */
+static Res chain_create(Chain *chain_o, Arena arena, size_t gen_count,
+                        const mps_gen_param_s *params)
+{
+  GC gc;
+  Chain chain;
+  void *p;
+  Res res;
+  Index i;
+
+  res = gc_get(&gc, arena);
+  if (res != MPS_RES_OK)
+    return res;
+  res = arena_control_alloc(&p, arena, sizeof(mps_chain_s));
+  if (res != MPS_RES_OK)
+    return res;
+  chain = p;
+  chain->arena = arena;
+  ring_init(&chain->gc_ring);
+  chain->pools = 0;
+  chain->gen_count = gen_count;
+  for (i = 0; i < gen_count; ++i) {
+    /* KiB to bytes, saturating: a capacity past the address space is
+     * as good as infinite. */
+    size_t kib = params[i].mps_capacity;
+    chain->gens[i].capacity = kib > (Size)-1 / 1024 ? (Size)-1 : kib * 1024;
+    chain->gens[i].mortality = params[i].mps_mortality;
+    ring_init(&chain->gens[i].pool_gens);
+    chain->gens[i].collections = 0;
+  }
+  ring_append(&gc->chain_ring, &chain->gc_ring);
+  ++gc->chains_count;
+  chain->sig = CHAIN_SIG;
+  AVERT(chain, chain);
+  *chain_o = chain;
+  return MPS_RES_OK;
+}
+
+void chain_destroy(Chain chain)
+{
+  Arena arena;
+  GC gc;
+  Index i;
+  AVERT(chain, chain);
+  AVER(chain->pools == 0);
+  arena = chain->arena;
+  gc = arena->gc;
+  chain->sig = SIG_INVALID;
+  for (i = 0; i < chain->gen_count; ++i)
+    ring_finish(&chain->gens[i].pool_gens);   /* no PoolGen left: pools == 0 */
+  ring_remove(&chain->gc_ring);
+  ring_finish(&chain->gc_ring);
+  AVER(gc->chains_count > 0);
+  --gc->chains_count;
+  arena_control_free(arena, chain, sizeof(mps_chain_s));
+}
+
+mps_res_t mps_chain_create(mps_chain_t *chain_o, mps_arena_t arena, size_t gen_count,
+                           mps_gen_param_s *gen_params)
+{
+  Res res;
+  Index i;
+  AVER(chain_o != NULL);
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  AVER(gen_count >= 1 && gen_count <= CHAIN_GEN_LIMIT);
+  AVER(gen_params != NULL);
+  if (gen_count < 1 || gen_count > CHAIN_GEN_LIMIT || gen_params == NULL)
+    return MPS_RES_PARAM;
+  for (i = 0; i < gen_count; ++i) {
+    AVER(gen_params[i].mps_capacity > 0);
+    AVER(gen_params[i].mps_mortality >= 0.0 && gen_params[i].mps_mortality <= 1.0);
+    if (gen_params[i].mps_capacity == 0
+        || !(gen_params[i].mps_mortality >= 0.0 && gen_params[i].mps_mortality <= 1.0))
+      return MPS_RES_PARAM;
+  }
+  arena_enter(arena);
+  res = chain_create(chain_o, arena, gen_count, gen_params);
+  arena_leave(arena);
+  return res;
+}
+
+void mps_chain_destroy(mps_chain_t chain)
+{
+  Arena arena;
+  AVER(chain != NULL && chain->sig == CHAIN_SIG);
+  arena = chain->arena;
+  arena_enter(arena);
+  AVERT(chain, chain);
+  /* Every pool using it must have been destroyed (collection.rst). */
+  AVER(chain->pools == 0);
+  /* The default chain belongs to the arena, not to the client. */
+  AVER(chain != arena->gc->default_chain);
+  if (chain->pools == 0 && chain != arena->gc->default_chain)
+    chain_destroy(chain);
+  arena_leave(arena);
+}
+
+Res chain_acquire(Chain *chain_o, Arena arena, mps_arg_s args[])
+{
+  mps_arg_s arg;
+  Chain chain;
+  GC gc;
+  Res res;
+
+  AVER(chain_o != NULL);
+  AVERT(arena, arena);
+  if (args_pick(&arg, args, MPS_KEY_CHAIN)) {
+    chain = arg.val.chain;
+    AVER(chain != NULL && chain->sig == CHAIN_SIG);
+    if (chain == NULL || chain->sig != CHAIN_SIG)
+      return MPS_RES_PARAM;
+    AVER(chain->arena == arena);   /* a chain serves only its own arena */
+    if (chain->arena != arena)
+      return MPS_RES_PARAM;
+  } else {
+    res = gc_get(&gc, arena);
+    if (res != MPS_RES_OK)
+      return res;
+    if (gc->default_chain == NULL) {
+      res = chain_create(&gc->default_chain, arena,
+                         sizeof chain_default_params / sizeof chain_default_params[0],
+                         chain_default_params);
+      if (res != MPS_RES_OK)
+        return res;
+    }
+    chain = gc->default_chain;
+  }
+  AVERT(chain, chain);
+  ++chain->pools;
+  *chain_o = chain;
+  return MPS_RES_OK;
+}
+
+void chain_release(Chain chain)
+{
+  AVERT(chain, chain);
+  AVER(chain->pools > 0);
+  --chain->pools;
+}
+
+void pool_gen_init(PoolGen pgen, Pool pool, Chain chain, Index gen)
+{
+  AVER(pgen != NULL);
+  AVERT(pool, pool);
+  AVERT(chain, chain);
+  AVER(gen < chain->gen_count);
+  pgen->pool = pool;
+  pgen->chain = chain;
+  pgen->gen = gen;
+  ring_init(&pgen->gen_ring);
+  ring_append(&chain->gens[gen].pool_gens, &pgen->gen_ring);
+  ring_init(&pgen->segs);
+  pgen->total_size = 0;
+  pgen->new_size = 0;
+  pgen->sig = POOL_GEN_SIG;
+  AVERT(pool_gen, pgen);
+}
+
+void pool_gen_finish(PoolGen pgen)
+{
+  AVERT(pool_gen, pgen);
+  /* The pool frees its segments first (seg_free takes them off). */
+  AVER(ring_is_single(&pgen->segs));
+  AVER(pgen->total_size == 0);
+  pgen->sig = SIG_INVALID;
+  ring_finish(&pgen->segs);
+  ring_remove(&pgen->gen_ring);
+  ring_finish(&pgen->gen_ring);
+}
+
+void pool_gen_account_alloc(PoolGen pgen, Size size)
+{
+  AVERT(pool_gen, pgen);
+  /* Saturate rather than wrap: past the address space it is due anyway. */
+  pgen->new_size = size > (Size)-1 - pgen->new_size ? (Size)-1 : pgen->new_size + size;
+}
+
+void pool_gen_seg_add(PoolGen pgen, Seg seg)
+{
+  AVERT(pool_gen, pgen);
+  AVERT(seg, seg);
+  AVER(seg->gen == NULL);
+  AVER(seg->pool == pgen->pool);
+  seg->gen = pgen;
+  ring_append(&pgen->segs, &seg->gen_ring);
+  pgen->total_size += seg_size(seg);                                     /* 3 */
+}
+
+void pool_gen_seg_remove(PoolGen pgen, Seg seg)
+{
+  AVERT(pool_gen, pgen);
+  AVER(seg != NULL && seg->gen == pgen);
+  AVER(pgen->total_size >= seg_size(seg));
+  ring_remove(&seg->gen_ring);
+  seg->gen = NULL;
+  pgen->total_size -= seg_size(seg);                                     /* 3 */
+}
+
+/* The bytes allocated into generation `i` since it was last condemned,
+ * over every pool in it. */
+static Size chain_gen_new_size(Chain chain, Index i)
+{
+  Ring node, next;
+  Size total = 0;
+  RING_FOR(node, &chain->gens[i].pool_gens, next) {
+    PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
+    total = pgen->new_size > (Size)-1 - total ? (Size)-1 : total + pgen->new_size;
+  }
+  return total;
+}
+
+Word chain_due(Chain chain)
+{
+  Word due = 0;
+  Index i;
+  AVERT(chain, chain);
+  for (i = 0; i < chain->gen_count; ++i) {
+    if (chain_gen_new_size(chain, i) > chain->gens[i].capacity)
+      due |= (Word)1 << i;
+    else if (due != 0)
+      break;   /* only a run of due generations, from the first */
+  }
+  return due;
+}
+
+void chain_condemned(Chain chain, Word gens)
+{
+  Index i;
+  AVERT(chain, chain);
+  AVER((gens >> chain->gen_count) == 0);
+  for (i = 0; i < chain->gen_count; ++i) {
+    Ring node, next;
+    if ((gens & ((Word)1 << i)) == 0)
+      continue;
+    ++chain->gens[i].collections;
+    RING_FOR(node, &chain->gens[i].pool_gens, next) {
+      PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
+      pgen->new_size = 0;
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/* gc.c: the collector's per-arena state (see gc.h; design/trace.txt for
+ * the state a trace needs, design/shield.txt for the shield's place).
+ *
+ * The state is made lazily by gc_get, the first time anything in the
+ * collector layer is created in an arena, so that arenas used only for
+ * manual pools never pay for it.  It lives in arena control memory
+ * together with the protection backend its shield drives.  Until the
+ * write barrier arrives nothing is ever raised, so the backend is the
+ * recording one (prot_none.c), which needs no system support.
+ *
+ * Invariants (gc_check):
+ *   1. gc->arena is the arena whose gc field points here, and that
+ *      arena's gc_finish hook is gc_finish_hook (the arena layer frees it);
+ *   2. zone_shift is within the word: zones are stripes of the address;
+ *   3. at most TRACE_LIMIT traces are busy, and busy_traces names exactly
+ *      the non-NULL entries of traces[];
+ *   4. in_collection implies a busy trace (the reentrancy guard is only
+ *      up while a trace runs);
+ *   5. only enabled_message_types bits below MESSAGE_TYPE_LIMIT are set.
+ */
+#include "gc.h"
+#include "chain.h"
+#include "message.h"
+#include "seg.h"
+
+/* 1 MiB zones: the 64 (or 32) zones then stripe 64 MiB (32 MiB) of
+ * address space, coarse enough that a typical young generation falls in
+ * a few zones and MPS_FIX1 rejects most references into older ones. */
+#define GC_ZONE_SHIFT ((Shift)20)
+
+/* The collector's state and its protection backend, in one control
+ * block, so that gc_get makes one allocation that can fail cleanly. */
+typedef struct gc_block_s {
+  gc_s gc;
+  ProtNoneStruct prot;
+} gc_block_s;
+
+ZoneSet zone_set_of_range(Shift zone_shift, Addr base, Addr limit)
+{
+  Word zbase, zlimit;
+  AVER(addr_word(base) < addr_word(limit));
+  zbase = addr_word(base) >> zone_shift;
+  zlimit = (addr_word(limit) - 1) >> zone_shift;   /* the last zone, inclusive */
+  if (zlimit - zbase >= WORD_WIDTH - 1)
+    return ZONE_SET_UNIV;
+  {
+    Index first = (Index)(zbase & (WORD_WIDTH - 1));
+    Index last = (Index)(zlimit & (WORD_WIDTH - 1));
+    if (first <= last)
+      /* the bits first..last: (2^(last+1) - 1) - (2^first - 1), written
+       * so that last + 1 == WORD_WIDTH does not shift by the width */
+      return ((((Word)1 << last) - 1) | ((Word)1 << last)) & ~(((Word)1 << first) - 1);
+    /* wraps round: first..WIDTH-1 and 0..last */
+    return ~(((Word)1 << first) - 1) | ((((Word)1 << last) - 1) | ((Word)1 << last));
+  }
+}
+
+bool gc_check(GC gc)
+{
+  TraceId ti;
+  CHECKS(GC_SIG, gc);
+  CHECKU(ARENA_SIG, gc->arena);
+  CHECKL(gc->arena->gc == gc);                                  /* 1 */
+  CHECKL(gc->zone_shift < WORD_WIDTH);                          /* 2 */
+  for (ti = 0; ti < TRACE_LIMIT; ++ti)                          /* 3 */
+    CHECKL(((gc->busy_traces & TRACE_SET_SINGLE(ti)) != 0) == (gc->traces[ti] != NULL));
+  CHECKL((gc->busy_traces & ~(TraceSet)((1u << TRACE_LIMIT) - 1)) == 0);
+  CHECKL(!gc->in_collection || gc->busy_traces != TRACE_SET_EMPTY); /* 4 */
+  CHECKL((gc->enabled_message_types & ~(((Word)1 << MESSAGE_TYPE_LIMIT) - 1)) == 0); /* 5 */
+  CHECKD(shield, &gc->shield);
+  CHECKD(thread_set, &gc->threads);
+  return true;
+}
+
+/* The shield's mutator hooks.  A registered thread that exited without
+ * deregistering makes thread_suspend_all report it (through the assertion
+ * handler) and suspend nothing, marking it dead; a second attempt then
+ * skips it, so the collection can go on with everyone else stopped.
+ * Where threads cannot be suspended (single-threaded builds) there is no
+ * other thread to stop. */
+static void gc_suspend(void *closure)
+{
+  GC gc = closure;
+  Res res = thread_suspend_all(&gc->threads);
+  if (res == MPS_RES_FAIL)
+    (void)thread_suspend_all(&gc->threads);
+}
+
+static void gc_resume(void *closure)
+{
+  GC gc = closure;
+  if (gc->threads.suspended)
+    thread_resume_all(&gc->threads);
+}
+
+/* The arena's hook at mps_arena_destroy (arena lock held).  Roots,
+ * formats, chains and threads are the client's to destroy first; the
+ * default chain is the collector's own. */
+static void gc_finish_hook(Arena arena)
+{
+  GC gc = arena->gc;
+  gc_block_s *block;
+  Rank rank;
+
+  AVERT(gc, gc);
+  AVER(gc->busy_traces == TRACE_SET_EMPTY);
+  AVER(!gc->in_collection);
+  AVER(ring_is_single(&gc->root_ring));      /* every root destroyed */
+  AVER(ring_is_single(&gc->format_ring));    /* every format destroyed */
+  AVER(ring_is_single(&gc->thread_ring));    /* every thread deregistered */
+  AVER(ring_is_single(&gc->seg_ring));       /* every pool destroyed */
+  if (gc->default_chain != NULL) {
+    Chain chain = gc->default_chain;
+    AVER(chain->pools == 0);
+    gc->default_chain = NULL;
+    chain_destroy(chain);
+  }
+  AVER(ring_is_single(&gc->chain_ring));     /* every chain destroyed */
+  message_queue_empty(arena);
+
+  gc->sig = SIG_INVALID;
+  for (rank = 0; rank < RANK_LIMIT; ++rank)
+    ring_finish(&gc->grey_ring[rank]);
+  ring_finish(&gc->message_queue);
+  ring_finish(&gc->seg_ring);
+  ring_finish(&gc->chain_ring);
+  ring_finish(&gc->thread_ring);
+  ring_finish(&gc->root_ring);
+  ring_finish(&gc->format_ring);
+  shield_finish(&gc->shield);
+  thread_set_finish(&gc->threads);
+  block = PARENT(gc_block_s, gc, gc);
+  prot_none_finish(&block->prot);
+  arena->gc = NULL;
+  arena->gc_finish = NULL;
+  arena_control_free(arena, block, sizeof(gc_block_s));
+}
+
+Res gc_get(GC *gc_o, Arena arena)
+{
+  gc_block_s *block;
+  GC gc;
+  Prot prot;
+  void *p;
+  Res res;
+  Rank rank;
+  TraceId ti;
+
+  AVER(gc_o != NULL);
+  AVERT(arena, arena);
+  if (arena->gc != NULL) {
+    *gc_o = arena->gc;
+    return MPS_RES_OK;
+  }
+  res = arena_control_alloc(&p, arena, sizeof(gc_block_s));
+  if (res != MPS_RES_OK)
+    return res;
+  block = p;
+  gc = &block->gc;
+  prot = prot_none_init(&block->prot);
+  res = prot_setup(prot);
+  if (res != MPS_RES_OK) {
+    prot_none_finish(&block->prot);
+    arena_control_free(arena, block, sizeof(gc_block_s));
+    return res;
+  }
+  gc->arena = arena;
+  gc->zone_shift = GC_ZONE_SHIFT;
+  ring_init(&gc->format_ring);
+  ring_init(&gc->root_ring);
+  ring_init(&gc->chain_ring);
+  ring_init(&gc->seg_ring);
+  thread_set_init(&gc->threads);
+  ring_init(&gc->thread_ring);
+  shield_init(&gc->shield, prot, gc_suspend, gc_resume, gc);
+  for (rank = 0; rank < RANK_LIMIT; ++rank)
+    ring_init(&gc->grey_ring[rank]);
+  gc->busy_traces = TRACE_SET_EMPTY;
+  for (ti = 0; ti < TRACE_LIMIT; ++ti)
+    gc->traces[ti] = NULL;
+  gc->default_chain = NULL;
+  ring_init(&gc->message_queue);
+  gc->enabled_message_types = 0;
+  gc->roots_count = 0;
+  gc->formats_count = 0;
+  gc->chains_count = 0;
+  gc->threads_count = 0;
+  gc->root_serial = 0;
+  gc->format_serial = 0;
+  gc->in_collection = false;
+  arena->gc = gc;
+  arena->gc_finish = gc_finish_hook;
+  gc->sig = GC_SIG;
+  AVERT(gc, gc);
+  *gc_o = gc;
+  return MPS_RES_OK;
+}

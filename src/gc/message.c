@@ -1,0 +1,290 @@
+/* message.c: the arena's message queue (see message.h; design/message.txt,
+ * design/message-gc.txt; manual/topic/message.rst).
+ *
+ * The collector makes its messages before it needs them (a trace makes
+ * its gc_start and gc messages when it is created), so posting cannot
+ * fail.  Posting a message whose type is not enabled frees it instead.
+ * A message taken by mps_message_get belongs to the client until
+ * mps_message_discard frees it.
+ *
+ * Invariants (message_check):
+ *   1. the type is a known one;
+ *   2. a message is on the queue exactly when it is posted.
+ */
+#include "message.h"
+
+bool message_check(Message message)
+{
+  CHECKS(MESSAGE_SIG, message);
+  CHECKU(ARENA_SIG, message->arena);
+  CHECKL(message->type >= 0 && message->type < MESSAGE_TYPE_LIMIT);      /* 1 */
+  CHECKL(message->posted == !ring_is_single(&message->queue_ring));      /* 2 */
+  return true;
+}
+
+static Word message_type_bit(mps_message_type_t type)
+{
+  return (Word)1 << (unsigned)type;
+}
+
+Res message_create(Message *message_o, Arena arena, mps_message_type_t type)
+{
+  Message message;
+  GC gc;
+  void *p;
+  Res res;
+
+  AVER(message_o != NULL);
+  AVERT(arena, arena);
+  AVER(type >= 0 && type < MESSAGE_TYPE_LIMIT);
+  res = gc_get(&gc, arena);
+  if (res != MPS_RES_OK)
+    return res;
+  res = arena_control_alloc(&p, arena, sizeof(mps_message_s));
+  if (res != MPS_RES_OK)
+    return res;
+  message = p;
+  message->arena = arena;
+  message->type = type;
+  ring_init(&message->queue_ring);
+  message->clock = 0;
+  message->posted = false;
+  message->why = NULL;
+  message->live = 0;
+  message->condemned = 0;
+  message->not_condemned = 0;
+  message->ref = NULL;
+  message->sig = MESSAGE_SIG;
+  *message_o = message;
+  return MPS_RES_OK;
+}
+
+void message_destroy(Message message)
+{
+  Arena arena;
+  AVERT(message, message);
+  AVER(!message->posted);
+  arena = message->arena;
+  message->sig = SIG_INVALID;
+  ring_finish(&message->queue_ring);
+  arena_control_free(arena, message, sizeof(mps_message_s));
+}
+
+/* Take a posted message off the queue: it is the client's now. */
+static void message_unqueue(Message message)
+{
+  AVER(message->posted);
+  ring_remove(&message->queue_ring);
+  message->posted = false;
+}
+
+void message_post(Message message)
+{
+  GC gc;
+  AVERT(message, message);
+  AVER(!message->posted);
+  gc = message->arena->gc;
+  if ((gc->enabled_message_types & message_type_bit(message->type)) == 0) {
+    message_destroy(message);
+    return;
+  }
+  message->clock = mps_clock();
+  ring_append(&gc->message_queue, &message->queue_ring);
+  message->posted = true;
+}
+
+void message_queue_empty(Arena arena)
+{
+  GC gc = gc_of(arena);
+  Ring node, next;
+  if (gc == NULL)
+    return;
+  RING_FOR(node, &gc->message_queue, next) {
+    Message message = PARENT(mps_message_s, queue_ring, node);
+    message_unqueue(message);
+    message_destroy(message);
+  }
+}
+
+/* The public interface.  Each entry checks the arena before taking its
+ * lock, and the message after. */
+
+static void message_enter(Arena arena)
+{
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  arena_enter(arena);
+}
+
+static inline bool message_type_is_valid(mps_message_type_t type)
+{
+  return type >= 0 && type < MESSAGE_TYPE_LIMIT;
+}
+
+/* The first queued message, of type `type` if `any` is false. */
+static Message message_first(GC gc, bool any, mps_message_type_t type)
+{
+  Ring node, next;
+  if (gc == NULL)
+    return NULL;
+  RING_FOR(node, &gc->message_queue, next) {
+    Message message = PARENT(mps_message_s, queue_ring, node);
+    if (any || message->type == type)
+      return message;
+  }
+  return NULL;
+}
+
+mps_bool_t mps_message_poll(mps_arena_t arena)
+{
+  bool found;
+  message_enter(arena);
+  found = message_first(gc_of(arena), true, 0) != NULL;
+  arena_leave(arena);
+  return found;
+}
+
+mps_bool_t mps_message_queue_type(mps_message_type_t *type_o, mps_arena_t arena)
+{
+  Message message;
+  AVER(type_o != NULL);
+  message_enter(arena);
+  message = message_first(gc_of(arena), true, 0);
+  if (message != NULL)
+    *type_o = message->type;
+  arena_leave(arena);
+  return message != NULL;
+}
+
+mps_bool_t mps_message_get(mps_message_t *message_o, mps_arena_t arena,
+                           mps_message_type_t message_type)
+{
+  Message message;
+  AVER(message_o != NULL);
+  AVER(message_type_is_valid(message_type));
+  message_enter(arena);
+  message = message_first(gc_of(arena), false, message_type);
+  if (message != NULL) {
+    message_unqueue(message);
+    *message_o = message;
+  }
+  arena_leave(arena);
+  return message != NULL;
+}
+
+/* A message the client holds: got from this arena and not discarded. */
+static void message_check_held(Arena arena, Message message)
+{
+  AVER(message != NULL && message->sig == MESSAGE_SIG);
+  AVERT(message, message);
+  AVER(message->arena == arena);
+  AVER(!message->posted);
+}
+
+void mps_message_discard(mps_arena_t arena, mps_message_t message)
+{
+  message_enter(arena);
+  message_check_held(arena, message);
+  message_destroy(message);
+  arena_leave(arena);
+}
+
+mps_message_type_t mps_message_type(mps_arena_t arena, mps_message_t message)
+{
+  mps_message_type_t type;
+  message_enter(arena);
+  message_check_held(arena, message);
+  type = message->type;
+  arena_leave(arena);
+  return type;
+}
+
+mps_clock_t mps_message_clock(mps_arena_t arena, mps_message_t message)
+{
+  mps_clock_t clock;
+  message_enter(arena);
+  message_check_held(arena, message);
+  clock = message->clock;
+  arena_leave(arena);
+  return clock;
+}
+
+void mps_message_type_enable(mps_arena_t arena, mps_message_type_t message_type)
+{
+  GC gc;
+  AVER(message_type_is_valid(message_type));
+  message_enter(arena);
+  /* Without memory for the collector's state there is no collector to
+   * post anything; the next gc_get that succeeds starts with none
+   * enabled, which is what the client sees as "not yet enabled". */
+  if (gc_get(&gc, arena) == MPS_RES_OK)
+    gc->enabled_message_types |= message_type_bit(message_type);
+  arena_leave(arena);
+}
+
+void mps_message_type_disable(mps_arena_t arena, mps_message_type_t message_type)
+{
+  GC gc;
+  AVER(message_type_is_valid(message_type));
+  message_enter(arena);
+  gc = gc_of(arena);
+  if (gc != NULL) {
+    Ring node, next;
+    gc->enabled_message_types &= ~message_type_bit(message_type);
+    /* Queued messages of the type are flushed (message.rst). */
+    RING_FOR(node, &gc->message_queue, next) {
+      Message message = PARENT(mps_message_s, queue_ring, node);
+      if (message->type == message_type) {
+        message_unqueue(message);
+        message_destroy(message);
+      }
+    }
+  }
+  arena_leave(arena);
+}
+
+mps_message_type_t mps_message_type_gc_start(void) { return MESSAGE_TYPE_GC_START; }
+mps_message_type_t mps_message_type_gc(void) { return MESSAGE_TYPE_GC; }
+
+/* The accessors of a held message of a given type. */
+static Message message_of_type(Arena arena, Message message, mps_message_type_t type)
+{
+  message_check_held(arena, message);
+  AVER(message->type == type);
+  return message;
+}
+
+const char *mps_message_gc_start_why(mps_arena_t arena, mps_message_t message)
+{
+  const char *why;
+  message_enter(arena);
+  why = message_of_type(arena, message, MESSAGE_TYPE_GC_START)->why;
+  arena_leave(arena);
+  return why;
+}
+
+size_t mps_message_gc_live_size(mps_arena_t arena, mps_message_t message)
+{
+  Size size;
+  message_enter(arena);
+  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->live;
+  arena_leave(arena);
+  return size;
+}
+
+size_t mps_message_gc_condemned_size(mps_arena_t arena, mps_message_t message)
+{
+  Size size;
+  message_enter(arena);
+  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->condemned;
+  arena_leave(arena);
+  return size;
+}
+
+size_t mps_message_gc_not_condemned_size(mps_arena_t arena, mps_message_t message)
+{
+  Size size;
+  message_enter(arena);
+  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->not_condemned;
+  arena_leave(arena);
+  return size;
+}

@@ -1,0 +1,235 @@
+/* Unit tests for generation chains and PoolGen accounting
+ * (src/gc/chain.c): creation and its parameter checks, the default
+ * chain, chain_due over several pools, chain_condemned, and the checks
+ * at destroy. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/gc/chain.h"
+#include "../src/pool/pool.h"
+
+static Res tchain_pool_init(Pool pool, mps_arg_s args[])
+{
+  UNUSED(pool);
+  UNUSED(args);
+  return MPS_RES_OK;
+}
+
+static void tchain_pool_finish(Pool pool) { UNUSED(pool); }
+
+static pool_class_s tchain_pool_class = {
+  POOL_CLASS_SIG, "test-chain-pool", sizeof(mps_pool_s), tchain_pool_init,
+  tchain_pool_finish, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+
+static mps_arena_t arena;
+
+static void setup(void)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+}
+
+static void teardown(void) { mps_arena_destroy(arena); }
+
+static Pool make_pool(void)
+{
+  mps_pool_t pool;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, &tchain_pool_class, mps_args_none),
+               MPS_RES_OK);
+  return (Pool)pool;
+}
+
+TestSuite(chain, .init = setup, .fini = teardown);
+
+Test(chain, create_converts_capacity_and_keeps_parameters)
+{
+  mps_gen_param_s params[3] = {{100, 0.9}, {200, 0.5}, {300, 0.0}};
+  mps_chain_t chain;
+  cr_assert_eq(mps_chain_create(&chain, arena, 3, params), MPS_RES_OK);
+  cr_assert(chain_check(chain));
+  cr_assert_eq(chain->gen_count, 3);
+  cr_assert_eq(chain->gens[0].capacity, (Size)100 * 1024);
+  cr_assert_eq(chain->gens[2].capacity, (Size)300 * 1024);
+  cr_assert_eq(chain->gens[1].mortality, 0.5);
+  cr_assert_eq(chain->pools, 0);
+  cr_assert_eq(arena->gc->chains_count, 1);
+  mps_chain_destroy(chain);
+  cr_assert_eq(arena->gc->chains_count, 0);
+  cr_assert(ring_is_single(&arena->gc->chain_ring));
+}
+
+Test(chain, due_follows_new_size_against_capacity)
+{
+  mps_gen_param_s params[3] = {{1, 0.9}, {2, 0.5}, {4, 0.5}};
+  mps_chain_t chain;
+  mps_arg_s args[2];
+  Chain got;
+  pool_gen_s a0, a1, a2, b0;
+  Pool pa = make_pool(), pb = make_pool();
+
+  cr_assert_eq(mps_chain_create(&chain, arena, 3, params), MPS_RES_OK);
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  cr_assert_eq(got, chain);
+  cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);   /* taken from the list */
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  cr_assert_eq(chain->pools, 2);
+  pool_gen_init(&a0, pa, chain, 0);
+  pool_gen_init(&a1, pa, chain, 1);
+  pool_gen_init(&a2, pa, chain, 2);
+  pool_gen_init(&b0, pb, chain, 0);
+
+  cr_assert_eq(chain_due(chain), 0);
+  pool_gen_account_alloc(&a0, 600);
+  pool_gen_account_alloc(&b0, 424);
+  cr_assert_eq(chain_due(chain), 0);        /* exactly at capacity: not over */
+  pool_gen_account_alloc(&b0, 1);
+  cr_assert_eq(chain_due(chain), 1);        /* the two pools together */
+  /* Generation 2 due but not 1: only the run from the first due one. */
+  pool_gen_account_alloc(&a2, 5000);
+  cr_assert_eq(chain_due(chain), 1);
+  pool_gen_account_alloc(&a1, 3000);
+  cr_assert_eq(chain_due(chain), 7);
+  chain_condemned(chain, 3);
+  cr_assert_eq(a0.new_size, 0);
+  cr_assert_eq(b0.new_size, 0);
+  cr_assert_eq(a1.new_size, 0);
+  cr_assert_eq(a2.new_size, 5000);
+  cr_assert_eq(chain->gens[0].collections, 1);
+  cr_assert_eq(chain->gens[2].collections, 0);
+  cr_assert_eq(chain_due(chain), 4);        /* a later generation alone */
+  /* Saturation rather than wrap-around. */
+  pool_gen_account_alloc(&a0, (Size)-1);
+  pool_gen_account_alloc(&a0, 10);
+  cr_assert_eq(a0.new_size, (Size)-1);
+  pool_gen_account_alloc(&b0, 10);
+  cr_assert_eq(chain_due(chain) & 1, 1);
+
+  pool_gen_finish(&a0);
+  pool_gen_finish(&a1);
+  pool_gen_finish(&a2);
+  pool_gen_finish(&b0);
+  chain_release(chain);
+  chain_release(chain);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pa);
+  mps_pool_destroy((mps_pool_t)pb);
+  mps_chain_destroy(chain);
+}
+
+Test(chain, default_chain_is_shared_and_destroyed_with_arena)
+{
+  Chain c1, c2;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&c1, arena, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(chain_acquire(&c2, arena, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(c1, c2);
+  cr_assert_eq(c1, arena->gc->default_chain);
+  cr_assert(c1->gen_count >= 1);
+  cr_assert_eq(c1->pools, 2);
+  chain_release(c1);
+  chain_release(c2);
+  arena_leave(arena);
+  /* teardown: gc_finish destroys it; nothing left to report. */
+}
+
+Test(chain, huge_capacity_saturates)
+{
+  mps_gen_param_s params[1] = {{(size_t)-1, 0.5}};
+  mps_chain_t chain;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  cr_assert_eq(chain->gens[0].capacity, (Size)-1);
+  mps_chain_destroy(chain);
+}
+
+/* Misuse: refused through the assertion handler. */
+static int tchain_failures;
+static void record_handler(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  ++tchain_failures;
+}
+
+Test(chain, bad_parameters_are_refused)
+{
+  mps_gen_param_s zero[1] = {{0, 0.5}};
+  mps_gen_param_s mort[1] = {{10, 1.5}};
+  mps_gen_param_s many[CHAIN_GEN_LIMIT + 1];
+  mps_chain_t chain;
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_handler);
+  size_t i;
+  for (i = 0; i <= CHAIN_GEN_LIMIT; ++i) {
+    many[i].mps_capacity = 1;
+    many[i].mps_mortality = 0.5;
+  }
+  tchain_failures = 0;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, zero), MPS_RES_PARAM);
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, mort), MPS_RES_PARAM);
+  cr_assert_eq(mps_chain_create(&chain, arena, 0, many), MPS_RES_PARAM);
+  cr_assert_eq(mps_chain_create(&chain, arena, CHAIN_GEN_LIMIT + 1, many), MPS_RES_PARAM);
+  cr_assert_eq(tchain_failures, 4);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mps_chain_create(&chain, arena, CHAIN_GEN_LIMIT, many), MPS_RES_OK);
+  mps_chain_destroy(chain);
+}
+
+Test(chain, destroying_chain_in_use_is_refused)
+{
+  mps_gen_param_s params[1] = {{10, 0.5}};
+  mps_chain_t chain;
+  mps_arg_s args[2];
+  Chain got;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  arena_leave(arena);
+  old = mps_lib_assert_fail_install(record_handler);
+  tchain_failures = 0;
+  mps_chain_destroy(chain);          /* refused: still there */
+  cr_assert_geq(tchain_failures, 1);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(chain->sig, CHAIN_SIG);
+  arena_enter(arena);
+  chain_release(chain);
+  arena_leave(arena);
+  mps_chain_destroy(chain);
+}
+
+static void abort_handler(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  abort();
+}
+
+Test(chain_misuse, arena_destroy_with_chain_left, .signal = SIGABRT)
+{
+  mps_gen_param_s params[1] = {{10, 0.5}};
+  mps_chain_t chain;
+  setup();
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_handler);
+  mps_arena_destroy(arena);
+}
