@@ -122,6 +122,8 @@
 #include "pool/sac.c"
 #include "pool/pool_mvff.c"
 #include "pool/pool_debug.c"
+#include "pool/nailboard.c"
+#include "pool/pool_amc.c"
 
 /* The deprecated interface, over everything above */
 #include "api/deprecated.c"

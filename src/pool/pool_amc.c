@@ -1,0 +1,938 @@
+/* pool_amc.c: the AMC (Automatic Mostly-Copying) and AMCZ pool classes
+ * (design/poolamc.txt, design/nailboard.txt, design/buffer.txt;
+ * manual/pool/amc.rst, pool/amcz.rst).
+ *
+ * Objects are allocated through allocation points into segments of
+ * generation 0 of the pool's chain.  When a generation is condemned, every
+ * object in it that is exactly referenced is copied into to-space
+ * segments of the next generation (the last generation copies into
+ * itself), leaving a forwarding object behind, and the condemned segments
+ * are freed.  To-space segments are scanned Cheney-style: each keeps a
+ * mark, `scanned`, below which its copies have been scanned.
+ *
+ * Ambiguous references cannot be updated, so the object they refer to
+ * must stay where it is.  An ambiguous fix into a white segment nails it:
+ * from then on, for that trace, nothing in it moves.  Its nailboard
+ * (nailboard.h, one nail per alignment unit) records each ambiguous
+ * reference, and each exactly referenced object is marked there too (a
+ * nail at the object's base), so at reclaim an object is kept if a nail
+ * meets it (MPS_KEY_INTERIOR true) or sits on its base (false).  A nailed
+ * segment is scanned in place: only the kept objects, each once (a second
+ * board records which), repeating while new marks appear.  At reclaim the
+ * rest of it becomes padding; a nailed segment keeping nothing is freed.
+ *
+ * Emergency: when to-space cannot be had during a collection (the commit
+ * limit), the object is preserved in place by nailing its segment and
+ * marking the object, so a collection never fails for want of memory.  If
+ * even the nailboard cannot be made, the segment is nailed "whole": every
+ * object in it that was not already forwarded is kept and scanned.
+ *
+ * Allocation points: a fill gives the buffer the free tail [used, limit)
+ * of a generation-0 segment, or a new segment (an object larger than
+ * MPS_KEY_EXTEND_BY gets one of its own size).  While a buffer is attached
+ * the segment is never condemned (design decision 5 in the collector's
+ * contract): it stays grey and only [base, ap.init) is scanned.  When the
+ * buffer is emptied the unused part goes back to the segment's free tail
+ * by lowering `used`, so the next fill can use it; nothing is parsed at
+ * or above `used`, so it needs no padding.
+ *
+ * AMCZ is the same code with leaf segments (rank set empty): its objects
+ * are never scanned, and its format needs no scan method.
+ *
+ * Invariants (amc_check, amc_seg_check):
+ *   1. the pool's format is genuine and its alignment is the pool's;
+ *      the chain has gen_count generations and gens[i] is its PoolGen i;
+ *   2. seg_count and total are the number and bytes of segments on
+ *      seg_ring;
+ *   3. fill_seg, when not NULL, is a generation-0 segment of the pool;
+ *   4. a segment's [base, used) is a sequence of formatted objects
+ *      (objects, padding, and during a trace forwarding objects), used is
+ *      aligned and base <= scanned <= used <= limit;
+ *   5. a segment with a buffer attached has used equal to the buffer's
+ *      base (the buffer owns [used, limit)) and is not white;
+ *   6. a segment is nailed for a trace only if white for it; it has a
+ *      nailboard pair (nails, done) or is nailed whole, never both; not
+ *      nailed: neither;
+ *   7. AMC segments have rank set {exact}; AMCZ segments are leaves.
+ */
+#include <string.h>
+
+#include "../../include/mpscamc.h"
+#include "../base/args.h"
+#include "../gc/chain.h"
+#include "../gc/format.h"
+#include "../gc/seg.h"
+#include "../gc/trace.h"
+#include "buffer.h"
+#include "nailboard.h"
+
+#define AMC_SIG SIG_MAKE(0x12D)
+#define AMC_SEG_SIG SIG_MAKE(0x12E)
+
+/* manual/pool/amc.rst: the default of MPS_KEY_EXTEND_BY. */
+#define AMC_EXTEND_BY_DEFAULT ((Size)4096)
+
+typedef struct amc_gen_s {
+  pool_gen_s pgen;
+  Seg fwd_seg;          /* to-space being filled, if fwd_epoch is current */
+  Count fwd_epoch;
+} amc_gen_s;
+
+typedef struct amc_s {
+  mps_pool_s pool;      /* first: a Pool is an AMC */
+  Sig sig;
+  Format format;
+  Chain chain;
+  Count gen_count;
+  bool scannable;       /* AMC: true; AMCZ: false */
+  bool interior;        /* MPS_KEY_INTERIOR */
+  Size extend_by;       /* MPS_KEY_EXTEND_BY */
+  struct ring_s seg_ring;   /* every segment, by seg->pool_ring */
+  Count seg_count;
+  Size total;
+  Seg fill_seg;         /* generation-0 segment whose tail fills may use */
+  /* The trace the to-space marks refer to.  A trace is known by its
+   * structure and the arena's collection count while it runs, which no
+   * other trace shares; epoch changes whenever that pair changes, so
+   * to-space left from an earlier trace is never mistaken for current. */
+  Trace epoch_trace;
+  Count epoch_collections;
+  Count epoch;
+  amc_gen_s gens[CHAIN_GEN_LIMIT];
+} amc_s;
+typedef struct amc_s *AMC;
+
+typedef struct amc_seg_s {
+  seg_s seg;            /* first: a Seg is an AMC segment */
+  Sig sig;
+  Index gen;            /* in amc->gens */
+  Addr used;            /* see invariant 4 */
+  Addr scanned;         /* Cheney mark, for to-space of to_epoch */
+  Count to_epoch;       /* amc->epoch when made as to-space, else 0 */
+  Nailboard nails;      /* nails and marks, while nailed with a board */
+  Nailboard done;       /* object bases scanned in place */
+  bool nailed_whole;    /* nailed without a board: keep everything */
+  bool new_marks;       /* marks since the last pass of the in-place scan */
+} amc_seg_s;
+typedef struct amc_seg_s *AMCSeg;
+
+static struct mps_pool_class_s amc_pool_class_s;
+static struct mps_pool_class_s amcz_pool_class_s;
+static seg_class_s amc_seg_class_s;
+
+static inline AMC amc_of_pool(Pool pool) { return PARENT(amc_s, pool, pool); }
+static inline AMCSeg amc_seg_of(Seg seg) { return PARENT(amc_seg_s, seg, seg); }
+static inline AMC amc_of_seg(Seg seg) { return amc_of_pool(seg->pool); }
+static inline Shield amc_shield(Arena arena) { return &arena->gc->shield; }
+
+static inline bool amc_pool_is_amc(Pool pool)
+{
+  return pool->klass == &amc_pool_class_s || pool->klass == &amcz_pool_class_s;
+}
+
+bool amc_check(AMC amc);
+bool amc_seg_check(AMCSeg aseg);
+
+bool amc_check(AMC amc)
+{
+  Index i;
+  CHECKS(AMC_SIG, amc);
+  CHECKL(amc_pool_is_amc(&amc->pool));
+  CHECKD(format, amc->format);                                              /* 1 */
+  CHECKL(amc->pool.format == amc->format);
+  CHECKL(amc->pool.alignment == amc->format->alignment);
+  CHECKD(chain, amc->chain);
+  CHECKL(amc->gen_count == amc->chain->gen_count);
+  for (i = 0; i < amc->gen_count; ++i)
+    CHECKL(amc->gens[i].pgen.gen == i && amc->gens[i].pgen.chain == amc->chain);
+  CHECKL(amc->seg_count == 0 || !ring_is_single(&amc->seg_ring));           /* 2 */
+  CHECKL(amc->extend_by > 0);
+  if (amc->fill_seg != NULL) {                                              /* 3 */
+    CHECKL(amc->fill_seg->pool == &amc->pool);
+    CHECKL(amc_seg_of(amc->fill_seg)->gen == 0);
+  }
+  return true;
+}
+
+bool amc_seg_check(AMCSeg aseg)
+{
+  Seg seg;
+  AMC amc;
+  CHECKS(AMC_SEG_SIG, aseg);
+  seg = &aseg->seg;
+  CHECKD(seg, seg);
+  amc = amc_of_seg(seg);
+  CHECKU(AMC_SIG, amc);
+  CHECKL(aseg->gen < amc->gen_count);
+  CHECKL(addr_word(seg->base) <= addr_word(aseg->scanned));                 /* 4 */
+  CHECKL(addr_word(aseg->scanned) <= addr_word(aseg->used));
+  CHECKL(addr_word(aseg->used) <= addr_word(seg->limit));
+  CHECKL(addr_is_aligned(aseg->used, amc->pool.alignment));
+  if (seg->buffer != NULL) {                                                /* 5 */
+    CHECKL(seg->buffer->base == aseg->used);
+    CHECKL(seg->white == TRACE_SET_EMPTY);
+  }
+  CHECKL((seg->nailed & ~seg->white) == TRACE_SET_EMPTY);                   /* 6 */
+  CHECKL(!(aseg->nailed_whole && aseg->nails != NULL));
+  CHECKL((aseg->nails == NULL) == (aseg->done == NULL));
+  if (seg->nailed == TRACE_SET_EMPTY)
+    CHECKL(aseg->nails == NULL && !aseg->nailed_whole);
+  else
+    CHECKL(aseg->nails != NULL || aseg->nailed_whole);
+  CHECKL(seg->rank_set == (amc->scannable ? RANK_SET_SINGLE(RANK_EXACT)     /* 7 */
+                                          : RANK_SET_EMPTY));
+  return true;
+}
+
+/* ---- Objects ---------------------------------------------------------- */
+
+/* The memory limit of the object whose memory starts at `base`. */
+static inline Addr amc_obj_limit(Format format, Addr base)
+{
+  Addr client = format_client(format, base);
+  Addr next = addr_of_ptr((*format->skip)(addr_ptr(client)));
+  AVER_CRITICAL(addr_word(next) > addr_word(client));
+  return format_base(format, next);
+}
+
+/* Where the segment's objects end: at a buffer's ap.init (the buffer's
+ * committed objects follow the segment's own, invariant 5), else used. */
+static Addr amc_seg_parse_limit(Seg seg)
+{
+  if (seg->buffer != NULL)
+    return addr_of_ptr(seg->buffer->ap.init);
+  return amc_seg_of(seg)->used;
+}
+
+static inline bool amc_is_forwarded(Format format, Addr base)
+{
+  return (*format->isfwd)(addr_ptr(format_client(format, base))) != NULL;
+}
+
+/* Whether the nailed segment keeps the object [base, limit). */
+static bool amc_seg_keeps(AMC amc, AMCSeg aseg, Addr base, Addr limit)
+{
+  if (aseg->nailed_whole)
+    return true;
+  AVER_CRITICAL(aseg->nails != NULL);
+  if (amc->interior)
+    return !nailboard_is_res_range(aseg->nails, base, limit);
+  return nailboard_get(aseg->nails, base);
+}
+
+/* ---- Segments --------------------------------------------------------- */
+
+static Res amc_seg_init(Seg seg, Pool pool)
+{
+  AMCSeg aseg = amc_seg_of(seg);
+  UNUSED(pool);
+  aseg->gen = 0;
+  aseg->used = seg->base;
+  aseg->scanned = seg->base;
+  aseg->to_epoch = 0;
+  aseg->nails = NULL;
+  aseg->done = NULL;
+  aseg->nailed_whole = false;
+  aseg->new_marks = false;
+  aseg->sig = AMC_SEG_SIG;
+  return MPS_RES_OK;
+}
+
+static void amc_seg_finish(Seg seg)
+{
+  AMCSeg aseg = amc_seg_of(seg);
+  AVER(aseg->nails == NULL && aseg->done == NULL);
+  aseg->sig = SIG_INVALID;
+}
+
+/* A new segment of at least `size` bytes in generation `gen`. */
+static Res amc_seg_create(Seg *seg_o, AMC amc, Index gen, Size size)
+{
+  Pool pool = &amc->pool;
+  Arena arena = pool->arena;
+  Size seg_size_wanted;
+  Seg seg;
+  Res res;
+
+  /* An object larger than extend_by gets a segment of its own size. */
+  seg_size_wanted = size_max(size, amc->extend_by);
+  if (seg_size_wanted > SIZE_MAX - arena->grain_size)
+    return MPS_RES_RESOURCE;
+  seg_size_wanted = size_align_up(seg_size_wanted, arena->grain_size);
+  res = seg_alloc(&seg, &amc_seg_class_s, pool, seg_size_wanted,
+                  amc->scannable ? RANK_SET_SINGLE(RANK_EXACT) : RANK_SET_EMPTY,
+                  &amc->gens[gen].pgen);
+  if (res != MPS_RES_OK)
+    return res;
+  amc_seg_of(seg)->gen = gen;
+  ring_append(&amc->seg_ring, &seg->pool_ring);
+  ++amc->seg_count;
+  amc->total += seg_size(seg);
+  *seg_o = seg;
+  return MPS_RES_OK;
+}
+
+static void amc_nails_free(Arena arena, AMCSeg aseg)
+{
+  if (aseg->nails != NULL) {
+    nailboard_destroy(aseg->nails, arena);
+    nailboard_destroy(aseg->done, arena);
+    aseg->nails = NULL;
+    aseg->done = NULL;
+  }
+  aseg->nailed_whole = false;
+}
+
+static void amc_seg_destroy(Seg seg)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Index i;
+  AVER(seg->buffer == NULL);
+  if (amc->fill_seg == seg)
+    amc->fill_seg = NULL;
+  for (i = 0; i < amc->gen_count; ++i)
+    if (amc->gens[i].fwd_seg == seg)
+      amc->gens[i].fwd_seg = NULL;
+  amc_nails_free(seg->arena, aseg);
+  ring_remove(&seg->pool_ring);
+  --amc->seg_count;
+  amc->total -= seg_size(seg);
+  seg_free(seg);
+}
+
+/* The epoch of `trace` (see amc_s). */
+static Count amc_epoch(AMC amc, Trace trace)
+{
+  Arena arena = amc->pool.arena;
+  if (amc->epoch_trace != trace || amc->epoch_collections != arena->collections) {
+    amc->epoch_trace = trace;
+    amc->epoch_collections = arena->collections;
+    ++amc->epoch;
+  }
+  return amc->epoch;
+}
+
+/* Make the segment grey for `traces` if it can hold references. */
+static void amc_seg_greyen(Seg seg, TraceSet traces)
+{
+  if (seg->rank_set != RANK_SET_EMPTY && (seg->grey & traces) != traces)
+    seg_set_grey(seg, seg->grey | traces);
+}
+
+/* Nail the white segment for `ss`'s traces, if it is not yet. */
+static void amc_seg_nail(Seg seg, ScanState ss)
+{
+  AMCSeg aseg = amc_seg_of(seg);
+  Arena arena = seg->arena;
+  AMC amc = amc_of_seg(seg);
+  Res res;
+
+  if ((seg->nailed & ss->traces) == ss->traces)
+    return;
+  AVER(aseg->nails == NULL && !aseg->nailed_whole);
+  res = nailboard_create(&aseg->nails, arena, amc->pool.alignment, seg->base, seg->limit);
+  if (res == MPS_RES_OK) {
+    res = nailboard_create(&aseg->done, arena, amc->pool.alignment, seg->base, seg->limit);
+    if (res != MPS_RES_OK) {
+      nailboard_destroy(aseg->nails, arena);
+      aseg->nails = NULL;
+    }
+  }
+  /* No memory for a board: keep the whole segment, which is always
+   * correct, only less precise. */
+  if (res != MPS_RES_OK)
+    aseg->nailed_whole = true;
+  seg_set_nailed(seg, seg->nailed | ss->traces);
+  if (ss->trace != NULL)
+    ++ss->trace->nails;
+  aseg->new_marks = true;
+  amc_seg_greyen(seg, ss->traces);
+}
+
+/* Record that the object at `base` in the nailed segment is kept. */
+static void amc_seg_mark(Seg seg, ScanState ss, Addr base)
+{
+  AMCSeg aseg = amc_seg_of(seg);
+  if (aseg->nailed_whole)
+    return;
+  if (!nailboard_set(aseg->nails, base)) {
+    aseg->new_marks = true;
+    amc_seg_greyen(seg, ss->traces);
+  }
+}
+
+/* ---- Segment methods for the tracer ----------------------------------- */
+
+static Res amc_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
+{
+  AVERT(amc_seg, amc_seg_of(seg));
+  AVERT(trace, trace);
+  /* A segment a buffer is filling is never condemned: the mutator may be
+   * between reserve and commit in it (design decision 5). */
+  if (seg->buffer != NULL)
+    return MPS_RES_OK;
+  seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
+  *condemned_io += seg_size(seg);
+  return MPS_RES_OK;
+}
+
+/* Room for `size` bytes in to-space of generation `gen` for the trace of
+ * epoch `epoch`: returns the segment and the base. */
+static Res amc_forward_alloc(Seg *seg_o, Addr *base_o, AMC amc, Index gen, Size size,
+                             Count epoch, ScanState ss)
+{
+  amc_gen_s *g = &amc->gens[gen];
+  Seg seg = g->fwd_epoch == epoch ? g->fwd_seg : NULL;
+  AMCSeg aseg;
+  Res res;
+
+  if (seg == NULL || addr_offset(amc_seg_of(seg)->used, seg->limit) < size) {
+    res = amc_seg_create(&seg, amc, gen, size);
+    if (res != MPS_RES_OK)
+      return res;
+    aseg = amc_seg_of(seg);
+    aseg->to_epoch = epoch;
+    g->fwd_seg = seg;
+    g->fwd_epoch = epoch;
+  }
+  aseg = amc_seg_of(seg);
+  *seg_o = seg;
+  *base_o = aseg->used;
+  aseg->used = addr_add(aseg->used, size);
+  amc_seg_greyen(seg, ss->traces);
+  return MPS_RES_OK;
+}
+
+static Res amc_seg_fix_ambig(Seg seg, ScanState ss, Addr ref)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc->format;
+  Addr nail;
+
+  /* A white segment has no buffer: nothing lives at or above used, so a
+   * reference there is a stray word and keeps nothing. */
+  if (addr_word(ref) >= addr_word(aseg->used))
+    return MPS_RES_OK;
+  if (amc->interior) {
+    nail = ref;
+  } else {
+    /* Only a client pointer keeps its object: it is the header size
+     * above an aligned object base.  A nail at any other aligned base
+     * meets no object's base and keeps nothing at reclaim. */
+    Size off = addr_offset(seg->base, ref);
+    if (off < format->header_size
+        || !size_is_aligned(off - format->header_size, amc->pool.alignment))
+      return MPS_RES_OK;
+    nail = format_base(format, ref);
+  }
+  amc_seg_nail(seg, ss);
+  if (aseg->nails != NULL && !nailboard_set(aseg->nails, nail)) {
+    aseg->new_marks = true;
+    amc_seg_greyen(seg, ss->traces);
+  }
+  return MPS_RES_OK;
+}
+
+static Res amc_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc->format;
+  Arena arena = seg->arena;
+  Shield shield = amc_shield(arena);
+  Addr ref = *ref_io, base, limit, new_base, new_ref;
+  void *moved;
+  Seg to_seg;
+  Size size;
+  Index to_gen;
+  Res res;
+
+  AVER_CRITICAL((seg->white & ss->traces) != TRACE_SET_EMPTY);
+  if (ss->rank == RANK_AMBIG)
+    return amc_seg_fix_ambig(seg, ss, ref);
+
+  /* Exact, final or weak: ref is an object's client pointer. */
+  AVER_CRITICAL(addr_word(ref) >= addr_word(seg->base) + format->header_size);
+  AVER_CRITICAL(addr_word(ref) < addr_word(aseg->used));
+  shield_expose(shield, &seg->shield);
+  moved = (*format->isfwd)(addr_ptr(ref));
+  if (moved != NULL) {
+    *ref_io = addr_of_ptr(moved);
+    ss->was_marked = true;
+    goto done;
+  }
+  base = format_base(format, ref);
+  limit = amc_obj_limit(format, base);
+  if ((seg->nailed & ss->traces) != TRACE_SET_EMPTY) {
+    bool kept = amc_seg_keeps(amc, aseg, base, limit);
+    ss->was_marked = kept;
+    if (!kept) {
+      if (ss->rank == RANK_WEAK)
+        *ref_io = NULL;
+      else
+        amc_seg_mark(seg, ss, base);
+    }
+    goto done;
+  }
+  ss->was_marked = false;
+  if (ss->rank == RANK_WEAK) {
+    /* All strong fixes are done: an object not yet copied is dead. */
+    *ref_io = NULL;
+    goto done;
+  }
+  size = addr_offset(base, limit);
+  to_gen = aseg->gen + 1 < amc->gen_count ? aseg->gen + 1 : aseg->gen;
+  res = amc_forward_alloc(&to_seg, &new_base, amc, to_gen, size,
+                          amc_epoch(amc, ss->trace), ss);
+  if (res != MPS_RES_OK) {
+    /* Emergency: no to-space, so keep the object where it is. */
+    amc_seg_nail(seg, ss);
+    amc_seg_mark(seg, ss, base);
+    goto done;
+  }
+  shield_expose(shield, &to_seg->shield);
+  memcpy(addr_ptr(new_base), addr_ptr(base), size);
+  shield_cover(shield, &to_seg->shield);
+  new_ref = format_client(format, new_base);
+  (*format->fwd)(addr_ptr(ref), addr_ptr(new_ref));
+  *ref_io = new_ref;
+  /* Survivors promoted to an older generation are new there; the last
+   * generation's survivors are not, or it would be due forever. */
+  if (to_gen != aseg->gen)
+    pool_gen_account_alloc(&amc->gens[to_gen].pgen, size);
+  if (ss->trace != NULL)
+    trace_note_forwarded(ss->trace, size);
+done:
+  shield_cover(shield, &seg->shield);
+  return MPS_RES_OK;
+}
+
+/* Scan the kept objects of a nailed segment, each once, until a pass
+ * marks nothing new in it.  Each pass that finds work marks at least one
+ * more object, so there are at most as many passes as objects. */
+static Res amc_seg_scan_nailed(Seg seg, ScanState ss)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc->format;
+  mps_ss_t mps_ss = scan_state_public(ss);
+  Addr base, limit;
+  Res res;
+
+  while (aseg->new_marks) {
+    aseg->new_marks = false;
+    for (base = seg->base; addr_word(base) < addr_word(aseg->used); base = limit) {
+      limit = amc_obj_limit(format, base);
+      if (amc_is_forwarded(format, base) || !amc_seg_keeps(amc, aseg, base, limit))
+        continue;
+      if (!aseg->nailed_whole && nailboard_set(aseg->done, base))
+        continue;
+      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                            addr_ptr(format_client(format, limit)));
+      if (res != MPS_RES_OK) {
+        aseg->new_marks = true;   /* so a retry scans the rest */
+        return res;
+      }
+    }
+    /* Nailed whole, every object was scanned in the pass above, and
+     * marks add nothing. */
+    if (aseg->nailed_whole)
+      aseg->new_marks = false;
+  }
+  return MPS_RES_OK;
+}
+
+static Res amc_seg_scan(bool *total_o, Seg seg, ScanState ss)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc->format;
+  mps_ss_t mps_ss = scan_state_public(ss);
+  Addr base, limit;
+  bool total;
+  Res res;
+
+  AVERT(amc_seg, aseg);
+  AVER(amc->scannable);
+  if ((seg->nailed & ss->traces) != TRACE_SET_EMPTY) {
+    res = amc_seg_scan_nailed(seg, ss);
+    if (res != MPS_RES_OK)
+      return res;
+    total = false;   /* only the kept objects were scanned */
+  } else if (ss->trace != NULL && aseg->to_epoch == amc_epoch(amc, ss->trace)) {
+    /* To-space of this trace: scan the copies not yet scanned, and any
+     * that those scans copy in behind them. */
+    total = aseg->scanned == seg->base;
+    while (addr_word(aseg->scanned) < addr_word(aseg->used)) {
+      base = aseg->scanned;
+      limit = aseg->used;
+      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                            addr_ptr(format_client(format, limit)));
+      if (res != MPS_RES_OK)
+        return res;
+      aseg->scanned = limit;
+    }
+  } else {
+    base = seg->base;
+    limit = amc_seg_parse_limit(seg);
+    if (addr_word(base) < addr_word(limit)) {
+      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                            addr_ptr(format_client(format, limit)));
+      if (res != MPS_RES_OK)
+        return res;
+    }
+    total = true;
+  }
+  seg_set_grey(seg, seg->grey & ~ss->traces);
+  *total_o = total;
+  return MPS_RES_OK;
+}
+
+static void amc_seg_reclaim(Seg seg, Trace trace)
+{
+  AMC amc = amc_of_seg(seg);
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc->format;
+  Arena arena = seg->arena;
+  Shield shield = amc_shield(arena);
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  Addr base, limit, dead = NULL;
+  Size kept = 0, freed = 0;
+
+  AVERT(amc_seg, aseg);
+  AVER((seg->white & ts) != TRACE_SET_EMPTY);
+  AVER((seg->grey & ts) == TRACE_SET_EMPTY);
+  if ((seg->nailed & ts) == TRACE_SET_EMPTY) {
+    /* Every survivor was copied out. */
+    seg_set_white(seg, seg->white & ~ts);
+    trace->reclaimed += seg_size(seg);
+    amc_seg_destroy(seg);
+    return;
+  }
+
+  /* Keep the kept objects in place; runs of the others (dead, or
+   * forwarding objects whose copies live elsewhere) become padding. */
+  shield_expose(shield, &seg->shield);
+  for (base = seg->base; addr_word(base) < addr_word(aseg->used); base = limit) {
+    limit = amc_obj_limit(format, base);
+    if (!amc_is_forwarded(format, base) && amc_seg_keeps(amc, aseg, base, limit)) {
+      if (dead != NULL) {
+        (*format->pad)(addr_ptr(dead), addr_offset(dead, base));
+        freed += addr_offset(dead, base);
+        dead = NULL;
+      }
+      kept += addr_offset(base, limit);
+    } else if (dead == NULL) {
+      dead = base;
+    }
+  }
+  /* A dead run at the end goes back to the free tail instead. */
+  if (dead != NULL) {
+    freed += addr_offset(dead, aseg->used);
+    aseg->used = dead;
+  }
+  shield_cover(shield, &seg->shield);
+  aseg->scanned = seg->base;
+  aseg->to_epoch = 0;
+  amc_nails_free(arena, aseg);
+  seg_set_nailed(seg, seg->nailed & ~ts);
+  seg_set_white(seg, seg->white & ~ts);
+  trace_note_preserved(trace, kept);
+  if (kept == 0) {
+    trace->reclaimed += seg_size(seg);
+    amc_seg_destroy(seg);
+  } else {
+    trace->reclaimed += freed;
+  }
+}
+
+/* ---- Segment methods for walks ---------------------------------------- */
+
+/* Expose the segment if the collector is inside the shield (walks may
+ * come from outside a collection, when nothing is protected). */
+static bool amc_seg_expose(Seg seg)
+{
+  Shield shield = amc_shield(seg->arena);
+  if (!shield_is_inside(shield))
+    return false;
+  shield_expose(shield, &seg->shield);
+  return true;
+}
+
+static void amc_seg_cover(Seg seg, bool exposed)
+{
+  if (exposed)
+    shield_cover(amc_shield(seg->arena), &seg->shield);
+}
+
+static void amc_seg_walk(Seg seg, Format format, SegObjectVisitor visit, void *p, Size s)
+{
+  Addr base, limit, plimit = amc_seg_parse_limit(seg);
+  bool exposed = amc_seg_expose(seg);
+  AVER(format == amc_of_seg(seg)->format);
+  for (base = seg->base; addr_word(base) < addr_word(plimit); base = limit) {
+    limit = amc_obj_limit(format, base);
+    if (!amc_is_forwarded(format, base))
+      visit(format_client(format, base), format, seg->pool, p, s);
+  }
+  amc_seg_cover(seg, exposed);
+}
+
+static Res amc_seg_area_walk(Seg seg, mps_area_scan_t visit, void *closure, ScanState ss)
+{
+  Format format = amc_of_seg(seg)->format;
+  Addr base = seg->base, limit = amc_seg_parse_limit(seg);
+  bool exposed;
+  Res res = MPS_RES_OK;
+  if (addr_word(base) >= addr_word(limit))
+    return MPS_RES_OK;
+  exposed = amc_seg_expose(seg);
+  res = visit(scan_state_public(ss), addr_ptr(format_client(format, base)),
+              addr_ptr(format_client(format, limit)), closure);
+  amc_seg_cover(seg, exposed);
+  return res;
+}
+
+static Res amc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
+{
+  Format format = amc_of_seg(seg)->format;
+  Addr base, limit, plimit = amc_seg_parse_limit(seg);
+  bool exposed;
+  Res res = MPS_RES_FAIL;
+  if (addr_word(addr) >= addr_word(plimit))
+    return MPS_RES_FAIL;
+  exposed = amc_seg_expose(seg);
+  for (base = seg->base; addr_word(base) < addr_word(plimit); base = limit) {
+    limit = amc_obj_limit(format, base);
+    if (addr_word(addr) < addr_word(limit)) {
+      if (!amc_is_forwarded(format, base)) {
+        *p_o = format_client(format, base);
+        res = MPS_RES_OK;
+      }
+      break;
+    }
+  }
+  amc_seg_cover(seg, exposed);
+  return res;
+}
+
+static seg_class_s amc_seg_class_s = {
+  SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s),
+  amc_seg_init, amc_seg_finish,
+  amc_seg_whiten, amc_seg_scan, amc_seg_fix, amc_seg_reclaim,
+  amc_seg_walk, amc_seg_area_walk, amc_seg_addr_object
+};
+
+/* ---- Pool methods ----------------------------------------------------- */
+
+static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
+{
+  AMC amc = amc_of_pool(pool);
+  Arena arena = pool->arena;
+  mps_arg_s arg;
+  Format format;
+  Chain chain;
+  Index i;
+  Res res;
+
+  AVERT(args, args);
+  amc->interior = true;
+  amc->extend_by = AMC_EXTEND_BY_DEFAULT;
+  if (args_pick(&arg, args, MPS_KEY_INTERIOR))
+    amc->interior = arg.val.b != 0;
+  if (args_pick(&arg, args, MPS_KEY_EXTEND_BY)) {
+    AVER(arg.val.size > 0);
+    if (arg.val.size == 0)
+      return MPS_RES_PARAM;
+    amc->extend_by = arg.val.size;
+  }
+  res = format_acquire(&format, arena, args, scannable ? "skfip" : "kfip", false);
+  if (res != MPS_RES_OK)
+    return res;
+  res = chain_acquire(&chain, arena, args);
+  if (res != MPS_RES_OK) {
+    format_release(format);
+    return res;
+  }
+  amc->format = format;
+  amc->chain = chain;
+  amc->gen_count = chain->gen_count;
+  amc->scannable = scannable;
+  ring_init(&amc->seg_ring);
+  amc->seg_count = 0;
+  amc->total = 0;
+  amc->fill_seg = NULL;
+  amc->epoch_trace = NULL;
+  amc->epoch_collections = 0;
+  amc->epoch = 0;
+  for (i = 0; i < amc->gen_count; ++i) {
+    pool_gen_init(&amc->gens[i].pgen, pool, chain, i);
+    amc->gens[i].fwd_seg = NULL;
+    amc->gens[i].fwd_epoch = 0;
+  }
+  pool->format = format;
+  pool->alignment = format->alignment;
+  amc->sig = AMC_SIG;
+  AVERT(amc, amc);
+  return MPS_RES_OK;
+}
+
+static Res amc_init(Pool pool, mps_arg_s args[])
+{
+  return amc_init_common(pool, args, true);
+}
+
+static Res amcz_init(Pool pool, mps_arg_s args[])
+{
+  return amc_init_common(pool, args, false);
+}
+
+static void amc_finish(Pool pool)
+{
+  AMC amc = amc_of_pool(pool);
+  Ring node, next;
+  Index i;
+  AVERT(amc, amc);
+  RING_FOR(node, &amc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, pool_ring, node);
+    /* A collection cannot be running: the pool is being destroyed from
+     * the client, outside the arena. */
+    AVER(seg->white == TRACE_SET_EMPTY && seg->grey == TRACE_SET_EMPTY);
+    amc_seg_destroy(seg);
+  }
+  AVER(amc->seg_count == 0 && amc->total == 0);
+  amc->sig = SIG_INVALID;
+  for (i = 0; i < amc->gen_count; ++i)
+    pool_gen_finish(&amc->gens[i].pgen);
+  ring_finish(&amc->seg_ring);
+  chain_release(amc->chain);
+  format_release(amc->format);
+  pool->format = NULL;
+}
+
+static Res amc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size)
+{
+  AMC amc = amc_of_pool(pool);
+  Seg seg = amc->fill_seg;
+  AMCSeg aseg;
+  Res res;
+
+  AVERT(amc, amc);
+  AVERT(buffer, buffer);
+  AVER(size > 0 && size_is_aligned(size, pool->alignment));
+  if (seg == NULL || seg->buffer != NULL
+      || addr_offset(amc_seg_of(seg)->used, seg->limit) < size) {
+    res = amc_seg_create(&seg, amc, 0, size);
+    if (res != MPS_RES_OK)
+      return res;
+    amc->fill_seg = seg;
+  }
+  aseg = amc_seg_of(seg);
+  AVER(seg->white == TRACE_SET_EMPTY);
+  seg_set_buffer(seg, buffer);
+  pool_gen_account_alloc(&amc->gens[0].pgen, addr_offset(aseg->used, seg->limit));
+  *base_o = aseg->used;
+  *limit_o = seg->limit;
+  return MPS_RES_OK;
+}
+
+static void amc_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
+{
+  Seg seg;
+  AMCSeg aseg;
+  bool found = seg_of_addr(&seg, pool->arena, buffer->base);
+  AVER(found);
+  AVER(seg->pool == pool && seg->buffer == buffer);
+  aseg = amc_seg_of(seg);
+  AVER(limit == seg->limit);
+  AVER(addr_word(aseg->used) <= addr_word(init) && addr_word(init) <= addr_word(limit));
+  UNUSED(limit);
+  UNUSED(found);
+  /* The unused part is the segment's free tail again (see the head). */
+  aseg->used = init;
+  aseg->scanned = seg->base;
+  seg_set_buffer(seg, NULL);
+}
+
+static Size amc_total_size(Pool pool)
+{
+  return amc_of_pool(pool)->total;
+}
+
+static Size amc_free_size(Pool pool)
+{
+  AMC amc = amc_of_pool(pool);
+  Ring node, next;
+  Size free_size = 0;
+  RING_FOR(node, &amc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, pool_ring, node);
+    if (seg->buffer == NULL)
+      free_size += addr_offset(amc_seg_of(seg)->used, seg->limit);
+  }
+  return free_size;
+}
+
+static bool amc_pool_check(Pool pool)
+{
+  return amc_check(amc_of_pool(pool));
+}
+
+static struct mps_pool_class_s amc_pool_class_s = {
+  POOL_CLASS_SIG, "AMC", sizeof(amc_s),
+  amc_init, amc_finish,
+  NULL, NULL,                 /* no mps_alloc: allocation points only */
+  amc_buffer_fill, amc_buffer_empty,
+  amc_total_size, amc_free_size,
+  NULL, NULL,
+  amc_pool_check
+};
+
+static struct mps_pool_class_s amcz_pool_class_s = {
+  POOL_CLASS_SIG, "AMCZ", sizeof(amc_s),
+  amcz_init, amc_finish,
+  NULL, NULL,
+  amc_buffer_fill, amc_buffer_empty,
+  amc_total_size, amc_free_size,
+  NULL, NULL,
+  amc_pool_check
+};
+
+mps_pool_class_t mps_class_amc(void)
+{
+  return &amc_pool_class_s;
+}
+
+mps_pool_class_t mps_class_amcz(void)
+{
+  return &amcz_pool_class_s;
+}
+
+void mps_amc_apply(mps_pool_t pool, mps_amc_apply_stepper_t f, void *p, size_t s)
+{
+  Arena arena;
+  AMC amc;
+  Ring node, next;
+
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  AVER(f != NULL);
+  arena = pool->arena;
+  arena_enter(arena);
+  AVERT(pool, pool);
+  AVER(amc_pool_is_amc(pool));
+  /* manual/topic/deprecated.rst: the arena must be parked, so that no
+   * object moves under the walk. */
+  AVER(arena->state == ARENA_PARKED || arena->state == ARENA_POSTMORTEM);
+  amc = amc_of_pool(pool);
+  RING_FOR(node, &amc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, pool_ring, node);
+    Format format = amc->format;
+    Addr base, limit, plimit = amc_seg_parse_limit(seg);
+    for (base = seg->base; addr_word(base) < addr_word(plimit); base = limit) {
+      limit = amc_obj_limit(format, base);
+      f(addr_ptr(format_client(format, base)), p, s);
+    }
+  }
+  arena_leave(arena);
+}
