@@ -933,6 +933,13 @@ static obj_t p_gc_count(size_t argc, obj_t *argv)
   return SCM_FIX(heap_collections());
 }
 
+static obj_t p_heap_check(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return SCM_FIX(heap_walk_check());
+}
+
 static obj_t p_apply(size_t argc, obj_t *argv)
 {
   /* The evaluator intercepts apply before calling this. */
@@ -1040,6 +1047,7 @@ const prims_entry_s prims_table[] = {
   {"gc", p_gc, 0, 0},
   {"gc-stats", p_gc_stats, 0, 0},
   {"gc-count", p_gc_count, 0, 0},
+  {"heap-check", p_heap_check, 0, 0},
   {"apply", p_apply, 2, PRIMS_VARIADIC},
 };
 

@@ -230,6 +230,8 @@ extern obj_t heap_intern_string(obj_t string);
 extern void heap_messages_drain(void);
 extern void heap_collect(void);
 extern unsigned long heap_collections(void);
+/* Walk the heap checking every object; returns the number walked. */
+extern size_t heap_walk_check(void);
 extern void heap_stats_print(FILE *stream);
 
 /* The value stack: an exact root holding arguments being evaluated. */
