@@ -113,6 +113,10 @@
 #include "gc/seg.c"
 #include "gc/chain.c"
 #include "gc/message.c"
+#include "gc/format.c"
+#include "gc/root.c"
+#include "gc/thr.c"
+#include "gc/walk.c"
 
 /* Pools: the generic pool, allocation points, and the pool classes */
 #include "pool/pool.c"
