@@ -1,0 +1,751 @@
+/* test_root.c: unit tests for roots and the area scanners
+ * (src/gc/root.c; manual/topic/root.rst, scanning.rst, deprecated.rst).
+ *
+ * Most tests drive scanning without a trace: a scan state whose fix
+ * records every reference it is given, and can move ("forward") or
+ * splat references in a chosen range, shows exactly which words a
+ * scanner or a root treats as references, with which tag removed, and
+ * what is stored back.  The collection tests at the end check the same
+ * roots keep objects alive through a real trace (test_root_gc below).
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/gc/root.h"
+#include "../src/gc/trace.h"
+
+static void abort_on_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  abort();
+}
+
+static mps_arena_t make_arena(void)
+{
+  mps_arena_t arena;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 1 << 20);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  return arena;
+}
+
+/* ---- The recording fix ------------------------------------------------ */
+
+#define REC_MAX 256
+
+static struct {
+  mps_word_t seen[REC_MAX];     /* references given to the fix, in order */
+  size_t count;
+  mps_word_t lo, hi;            /* the range that moves or dies */
+  mps_word_t delta;             /* moved references move by this */
+  bool splat;                   /* ... or die (weak) */
+  mps_word_t fail_on;           /* a reference whose fix fails */
+} rec;
+
+static void rec_reset(void)
+{
+  memset(&rec, 0, sizeof rec);
+}
+
+static mps_res_t rec_fix(mps_ss_t ss, mps_addr_t *ref_io)
+{
+  mps_word_t ref = (mps_word_t)*ref_io;
+  (void)ss;
+  if (rec.count < REC_MAX)
+    rec.seen[rec.count] = ref;
+  ++rec.count;
+  if (rec.fail_on != 0 && ref == rec.fail_on)
+    return MPS_RES_FAIL;
+  if (ref >= rec.lo && ref < rec.hi)
+    *ref_io = rec.splat ? NULL : (mps_addr_t)(ref + rec.delta);
+  return MPS_RES_OK;
+}
+
+static bool rec_saw(mps_word_t ref)
+{
+  size_t i;
+  for (i = 0; i < rec.count && i < REC_MAX; ++i)
+    if (rec.seen[i] == ref)
+      return true;
+  return false;
+}
+
+/* A bare public scan state: every zone white, so every word reaches the
+ * fix. */
+static void bare_ss_init(mps_ss_s *ss)
+{
+  ss->_fix = rec_fix;
+  ss->_zs = 20;
+  ss->_w = ~(mps_word_t)0;
+  ss->_ufs = 0;
+}
+
+/* A collector scan state with no trace, made to record. */
+static void rec_ss_init(scan_state_s *ss, mps_arena_t arena, Rank rank)
+{
+  scan_state_init(ss, arena, NULL, rank);
+  ss->ss_s._fix = rec_fix;
+  ss->ss_s._w = ~(mps_word_t)0;
+  ss->ss_s._ufs = 0;
+}
+
+/* Addresses that look like references, spread over distinct zones. */
+#define R(n) ((mps_word_t)0x10000000u + (mps_word_t)(n) * 0x100000u)
+
+/* ---- The area scanners ------------------------------------------------ */
+
+Test(scan_area, fixes_every_word_and_stores_moved_ones)
+{
+  mps_ss_s ss;
+  mps_word_t area[4] = {R(1), R(2), R(3), 0};
+  rec_reset();
+  rec.lo = R(2);
+  rec.hi = R(3);
+  rec.delta = 0x40;
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area(&ss, area, area + 4, NULL), MPS_RES_OK);
+  cr_assert_eq(rec.count, 4);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(2));
+  cr_assert_eq(rec.seen[2], R(3));
+  cr_assert_eq(rec.seen[3], 0);
+  cr_assert_eq(area[0], R(1));
+  cr_assert_eq(area[1], R(2) + 0x40);
+  cr_assert_eq(area[2], R(3));
+  /* The zones of every reference seen are in the summary. */
+  cr_assert_neq(ss._ufs & ((mps_word_t)1 << ((R(1) >> 20) & (MPS_WORD_WIDTH - 1))), 0);
+  cr_assert_neq(ss._ufs & ((mps_word_t)1 << ((R(3) >> 20) & (MPS_WORD_WIDTH - 1))), 0);
+}
+
+Test(scan_area, only_white_zones_reach_the_fix)
+{
+  mps_ss_s ss;
+  mps_word_t area[3] = {R(1), R(2), R(1) + 8};
+  rec_reset();
+  bare_ss_init(&ss);
+  ss._w = (mps_word_t)1 << ((R(1) >> 20) & (MPS_WORD_WIDTH - 1));
+  cr_assert_eq(mps_scan_area(&ss, area, area + 3, NULL), MPS_RES_OK);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(1) + 8);
+  cr_assert_neq(ss._ufs & ((mps_word_t)1 << ((R(2) >> 20) & (MPS_WORD_WIDTH - 1))), 0);
+}
+
+Test(scan_area, a_failing_fix_stops_the_scan)
+{
+  mps_ss_s ss;
+  mps_word_t area[4] = {R(1), R(2), R(3), R(4)};
+  rec_reset();
+  rec.fail_on = R(2);
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area(&ss, area, area + 4, NULL), MPS_RES_FAIL);
+  cr_assert_eq(rec.count, 2);
+}
+
+Test(scan_area, masked_removes_and_restores_tags)
+{
+  mps_ss_s ss;
+  mps_scan_tag_s tag = {7, 5};     /* the pattern plays no part */
+  mps_word_t area[3] = {R(1) | 3, R(2) | 5, R(3)};
+  rec_reset();
+  rec.lo = R(1);
+  rec.hi = R(3) + 1;
+  rec.delta = 0x100;
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area_masked(&ss, area, area + 3, &tag), MPS_RES_OK);
+  cr_assert_eq(rec.count, 3);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(2));
+  cr_assert_eq(rec.seen[2], R(3));
+  cr_assert_eq(area[0], (R(1) + 0x100) | 3);
+  cr_assert_eq(area[1], (R(2) + 0x100) | 5);
+  cr_assert_eq(area[2], R(3) + 0x100);
+}
+
+Test(scan_area, tagged_fixes_only_the_pattern)
+{
+  mps_ss_s ss;
+  mps_scan_tag_s tag = {7, 5};
+  mps_word_t area[5] = {R(1) | 5, R(2) | 3, R(3), R(4) | 5, 0};
+  rec_reset();
+  rec.lo = R(0);
+  rec.hi = R(10);
+  rec.delta = 0x80;
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area_tagged(&ss, area, area + 5, &tag), MPS_RES_OK);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(4));
+  cr_assert_eq(area[0], (R(1) + 0x80) | 5);
+  cr_assert_eq(area[1], R(2) | 3);
+  cr_assert_eq(area[2], R(3));
+  cr_assert_eq(area[3], (R(4) + 0x80) | 5);
+  cr_assert_eq(area[4], 0);
+}
+
+Test(scan_area, tagged_or_zero_also_fixes_untagged_words)
+{
+  mps_ss_s ss;
+  mps_scan_tag_s tag = {7, 3};
+  mps_word_t area[4] = {R(1) | 3, R(2) | 5, R(3), R(4) | 1};
+  rec_reset();
+  rec.lo = R(0);
+  rec.hi = R(10);
+  rec.delta = 0x80;
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area_tagged_or_zero(&ss, area, area + 4, &tag), MPS_RES_OK);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(3));
+  cr_assert_eq(area[0], (R(1) + 0x80) | 3);
+  cr_assert_eq(area[1], R(2) | 5);
+  cr_assert_eq(area[2], R(3) + 0x80);
+  cr_assert_eq(area[3], R(4) | 1);
+}
+
+Test(scan_area, a_weak_splat_keeps_the_tag)
+{
+  mps_ss_s ss;
+  mps_scan_tag_s tag = {7, 1};
+  mps_word_t area[2] = {R(1) | 1, R(2) | 1};
+  rec_reset();
+  rec.lo = R(2);
+  rec.hi = R(3);
+  rec.splat = true;
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area_tagged(&ss, area, area + 2, &tag), MPS_RES_OK);
+  cr_assert_eq(area[0], R(1) | 1);
+  cr_assert_eq(area[1], 1);
+}
+
+Test(scan_area, an_empty_area_fixes_nothing)
+{
+  mps_ss_s ss;
+  mps_word_t area[1] = {R(1)};
+  mps_scan_tag_s tag = {0, 0};
+  rec_reset();
+  bare_ss_init(&ss);
+  cr_assert_eq(mps_scan_area(&ss, area, area, NULL), MPS_RES_OK);
+  cr_assert_eq(mps_scan_area_masked(&ss, area, area, &tag), MPS_RES_OK);
+  cr_assert_eq(mps_scan_area_tagged(&ss, area, area, &tag), MPS_RES_OK);
+  cr_assert_eq(mps_scan_area_tagged_or_zero(&ss, area, area, &tag), MPS_RES_OK);
+  cr_assert_eq(rec.count, 0);
+}
+
+/* ---- Root varieties, scanned without a trace -------------------------- */
+
+static mps_word_t table[6];
+
+Test(root, table_roots_scan_their_words)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  scan_state_s ss;
+  table[0] = R(1);
+  table[1] = R(2);
+  table[2] = R(3);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table, 3), MPS_RES_OK);
+  cr_assert(root_check(root));
+  cr_assert_eq(root_rank(root), RANK_EXACT);
+  cr_assert_eq(root_count(arena), 1);
+  cr_assert(root_any_of_rank(arena, RANK_EXACT));
+  cr_assert(!root_any_of_rank(arena, RANK_AMBIG));
+  cr_assert(!root_any_thread_root(arena));
+  rec_reset();
+  rec.lo = R(3);
+  rec.hi = R(4);
+  rec.delta = 0x10;
+  rec_ss_init(&ss, arena, RANK_EXACT);
+  cr_assert_eq(root_scan(&ss, root), MPS_RES_OK);
+  scan_state_finish(&ss);
+  cr_assert_eq(rec.count, 3);
+  cr_assert_eq(table[2], R(3) + 0x10);
+  mps_root_destroy(root);
+  cr_assert_eq(root_count(arena), 0);
+  mps_arena_destroy(arena);
+}
+
+Test(root, masked_and_tagged_tables)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t masked, tagged;
+  scan_state_s ss;
+  table[0] = R(1) | 2;
+  table[1] = R(2) | 1;
+  table[2] = R(3) | 2;
+  table[3] = R(4) | 1;
+  cr_assert_eq(mps_root_create_table_masked(&masked, arena, mps_rank_ambig(), 0,
+                                            (mps_addr_t *)table, 2, 3), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table_tagged(&tagged, arena, mps_rank_ambig(),
+                                            MPS_RM_CONST, (mps_addr_t *)table + 2, 2,
+                                            mps_scan_area_tagged, 3, 1), MPS_RES_OK);
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_AMBIG);
+  cr_assert_eq(root_scan(&ss, masked), MPS_RES_OK);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(2));
+  rec_reset();
+  cr_assert_eq(root_scan(&ss, tagged), MPS_RES_OK);
+  cr_assert_eq(rec.count, 1);
+  cr_assert_eq(rec.seen[0], R(4));
+  scan_state_finish(&ss);
+  /* Nothing moved, so nothing changed. */
+  cr_assert_eq(table[0], R(1) | 2);
+  cr_assert_eq(table[3], R(4) | 1);
+  mps_root_destroy(masked);
+  mps_root_destroy(tagged);
+  mps_arena_destroy(arena);
+}
+
+Test(root, area_roots_with_a_closure_and_tagged)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t area, tagged;
+  scan_state_s ss;
+  mps_scan_tag_s tag = {1, 1};
+  table[0] = R(1);
+  table[1] = R(2) | 1;
+  table[2] = R(3) | 1;
+  table[3] = R(4);
+  /* The closure of an area root is the client's: here a tag structure
+   * that the root must not copy. */
+  cr_assert_eq(mps_root_create_area(&area, arena, mps_rank_exact(), 0, table, table + 2,
+                                    mps_scan_area_tagged, &tag), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_area_tagged(&tagged, arena, mps_rank_exact(), 0,
+                                           table + 2, table + 4, mps_scan_area_tagged_or_zero,
+                                           1, 1), MPS_RES_OK);
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_EXACT);
+  cr_assert_eq(root_scan(&ss, area), MPS_RES_OK);
+  cr_assert_eq(rec.count, 1);
+  cr_assert_eq(rec.seen[0], R(2));
+  tag.pattern = 0;
+  rec_reset();
+  cr_assert_eq(root_scan(&ss, area), MPS_RES_OK);
+  cr_assert_eq(rec.count, 1);
+  cr_assert_eq(rec.seen[0], R(1));
+  rec_reset();
+  cr_assert_eq(root_scan(&ss, tagged), MPS_RES_OK);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(3));
+  cr_assert_eq(rec.seen[1], R(4));
+  scan_state_finish(&ss);
+  mps_root_destroy(area);
+  mps_root_destroy(tagged);
+  mps_arena_destroy(arena);
+}
+
+static mps_addr_t fmt_seen_base, fmt_seen_limit;
+
+static mps_res_t fmt_scan_two(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  mps_addr_t *p;
+  fmt_seen_base = base;
+  fmt_seen_limit = limit;
+  MPS_SCAN_BEGIN(ss) {
+    for (p = base; p < (mps_addr_t *)limit; p += 2) {
+      mps_res_t res = MPS_FIX12(ss, p);   /* every other word */
+      if (res != MPS_RES_OK)
+        return res;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static void *fun_seen_p;
+static size_t fun_seen_s;
+
+static mps_res_t fun_scan(mps_ss_t ss, void *p, size_t s)
+{
+  mps_addr_t *refs = p;
+  size_t i;
+  fun_seen_p = p;
+  fun_seen_s = s;
+  MPS_SCAN_BEGIN(ss) {
+    for (i = 0; i < s; ++i) {
+      mps_res_t res = MPS_FIX12(ss, &refs[i]);
+      if (res != MPS_RES_OK)
+        return res;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+Test(root, fmt_and_function_roots)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t fmt, fun;
+  scan_state_s ss;
+  table[0] = R(1);
+  table[1] = R(2);
+  table[2] = R(3);
+  table[3] = R(4);
+  cr_assert_eq(mps_root_create_fmt(&fmt, arena, mps_rank_weak(), 0, fmt_scan_two,
+                                   table, table + 4), MPS_RES_OK);
+  cr_assert_eq(mps_root_create(&fun, arena, mps_rank_weak(), 0, fun_scan, table + 4, 2),
+               MPS_RES_OK);
+  table[4] = R(5);
+  table[5] = R(6);
+  rec_reset();
+  rec.lo = R(3);
+  rec.hi = R(6);
+  rec.splat = true;
+  rec_ss_init(&ss, arena, RANK_WEAK);
+  cr_assert_eq(root_scan(&ss, fmt), MPS_RES_OK);
+  cr_assert_eq(fmt_seen_base, (mps_addr_t)table);
+  cr_assert_eq(fmt_seen_limit, (mps_addr_t)(table + 4));
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(table[0], R(1));
+  cr_assert_eq(table[2], 0);
+  cr_assert_eq(table[1], R(2));      /* not a reference to this format */
+  cr_assert_eq(root_scan(&ss, fun), MPS_RES_OK);
+  cr_assert_eq(fun_seen_p, (void *)(table + 4));
+  cr_assert_eq(fun_seen_s, 2);
+  cr_assert_eq(table[4], 0);
+  cr_assert_eq(table[5], R(6));
+  scan_state_finish(&ss);
+  mps_root_destroy(fmt);
+  mps_root_destroy(fun);
+  mps_arena_destroy(arena);
+}
+
+Test(root, scanning_records_the_summary_and_keeps_the_scan_states)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  scan_state_s ss;
+  mps_word_t zone_bit = (mps_word_t)1 << ((R(7) >> 20) & (MPS_WORD_WIDTH - 1));
+  table[0] = R(7);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table, 1), MPS_RES_OK);
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_EXACT);
+  ss.ss_s._ufs = 1;                  /* gathered before this root */
+  cr_assert_eq(root_scan(&ss, root), MPS_RES_OK);
+  cr_assert_eq(ss.ss_s._ufs, zone_bit | 1);
+  scan_state_finish(&ss);
+  mps_root_destroy(root);
+  mps_arena_destroy(arena);
+}
+
+/* ---- Thread roots ----------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#define SCAN_UNCHECKED __attribute__((no_sanitize_address))
+#else
+#define NOINLINE
+#define SCAN_UNCHECKED
+#endif
+
+/* The areas a thread root hands its scanner. */
+static struct {
+  void *base[16], *limit[16];
+  size_t count;
+  mps_word_t marker;            /* looked for; kept as its complement */
+  bool found;
+} areas;
+
+static SCAN_UNCHECKED mps_res_t area_recorder(mps_ss_t ss, void *base, void *limit,
+                                              void *closure)
+{
+  mps_word_t *p;
+  (void)ss;
+  cr_assert_eq(closure, &areas);
+  if (areas.count < 16) {
+    areas.base[areas.count] = base;
+    areas.limit[areas.count] = limit;
+  }
+  ++areas.count;
+  for (p = base; p < (mps_word_t *)limit; ++p)
+    if (*p == ~areas.marker)
+      areas.found = true;
+  return MPS_RES_OK;
+}
+
+static mps_root_t self_root;
+static mps_arena_t self_arena;
+
+/* A frame below the root's cold end holding the marker. */
+static NOINLINE void scan_self_from_deeper_frame(mps_word_t complement)
+{
+  volatile mps_word_t here[4];
+  scan_state_s ss;
+  here[1] = ~complement;
+  rec_reset();
+  rec_ss_init(&ss, self_arena, RANK_AMBIG);
+  cr_assert_eq(root_scan(&ss, self_root), MPS_RES_OK);
+  scan_state_finish(&ss);
+  here[1] = 0;
+}
+
+Test(root, a_thread_root_scans_the_current_thread_below_its_cold_end)
+{
+  volatile mps_word_t cold_here = 0;
+  mps_thr_t thr;
+  self_arena = make_arena();
+  cr_assert_eq(mps_thread_reg(&thr, self_arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread_scanned(&self_root, self_arena, mps_rank_ambig(), 0,
+                                              thr, area_recorder, &areas,
+                                              (void *)&cold_here), MPS_RES_OK);
+  cr_assert(root_any_thread_root(self_arena));
+  memset(&areas, 0, sizeof areas);
+  areas.marker = ~(mps_word_t)0x5eed5eed1234;
+  scan_self_from_deeper_frame(areas.marker);
+  cr_assert(areas.found);
+  cr_assert_geq(areas.count, 1);
+  /* The stack was cut at the client's cold end, not the thread's. */
+  cr_assert((char *)areas.limit[areas.count - 1] <= (char *)&cold_here + sizeof(mps_word_t));
+  mps_root_destroy(self_root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(self_arena);
+  (void)cold_here;
+}
+
+static NOINLINE void scan_self_with_default_root(mps_word_t complement)
+{
+  volatile mps_word_t here[4];
+  scan_state_s ss;
+  here[2] = ~complement;
+  rec_reset();
+  rec_ss_init(&ss, self_arena, RANK_AMBIG);
+  cr_assert_eq(root_scan(&ss, self_root), MPS_RES_OK);
+  scan_state_finish(&ss);
+  here[2] = 0;
+}
+
+Test(root, thread_and_reg_roots_fix_the_stack_ambiguously)
+{
+  volatile mps_word_t cold_here = 0;
+  mps_thr_t thr;
+  mps_word_t marker = R(9) + 0x30;
+  self_arena = make_arena();
+  cr_assert_eq(mps_thread_reg(&thr, self_arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&self_root, self_arena, thr, (void *)&cold_here),
+               MPS_RES_OK);
+  cr_assert_eq(root_rank(self_root), RANK_AMBIG);
+  scan_self_with_default_root(~marker);
+  cr_assert(rec_saw(marker));
+  mps_root_destroy(self_root);
+
+  /* The deprecated form, with the built-in scanner: aligned words only. */
+  cr_assert_eq(mps_root_create_reg(&self_root, self_arena, mps_rank_ambig(), 0, thr,
+                                   mps_stack_scan_ambig, (void *)&cold_here, 0),
+               MPS_RES_OK);
+  cr_assert(root_any_thread_root(self_arena));
+  scan_self_with_default_root(~marker);
+  cr_assert(rec_saw(marker));
+  scan_self_with_default_root(~(marker + 1));
+  cr_assert(!rec_saw(marker + 1));
+  mps_root_destroy(self_root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(self_arena);
+  (void)cold_here;
+}
+
+/* A second thread, registered by itself, holding a marker in a frame
+ * whose bounds it publishes, until told to stop. */
+static struct {
+  mps_arena_t arena;
+  mps_thr_t thr;
+  volatile mps_word_t *frame;   /* its marker frame: 8 words */
+  mps_word_t complement;
+  atomic_int state;             /* 0 starting, 1 ready, 2 stop */
+  atomic_long spins;
+} other;
+
+static NOINLINE void other_hold_marker(void)
+{
+  volatile mps_word_t frame[8];
+  size_t i;
+  for (i = 0; i < 8; ++i)
+    frame[i] = 0;
+  frame[2] = ~other.complement;
+  other.frame = frame;
+  /* seq_cst: the main thread reads frame after seeing state 1. */
+  atomic_store(&other.state, 1);
+  while (atomic_load(&other.state) != 2)
+    atomic_fetch_add_explicit(&other.spins, 1, memory_order_relaxed);
+  frame[2] = 0;
+}
+
+static void *other_main(void *arg)
+{
+  (void)arg;
+  cr_assert_eq(mps_thread_reg(&other.thr, other.arena), MPS_RES_OK);
+  other_hold_marker();
+  return NULL;
+}
+
+Test(root, a_thread_root_scans_a_suspended_thread_up_to_the_clients_cold_end)
+{
+  pthread_t t;
+  mps_root_t above, below;
+  scan_state_s ss;
+  GC gc;
+  size_t i;
+
+  memset(&other, 0, sizeof other);
+  other.arena = make_arena();
+  other.complement = ~(mps_word_t)0x0123456789abcdefu;
+  cr_assert_eq(pthread_create(&t, NULL, other_main, NULL), 0);
+  while (atomic_load(&other.state) != 1)
+    sched_yield();
+  /* Cold ends above and below the marker's word. */
+  cr_assert_eq(mps_root_create_thread_scanned(&above, other.arena, mps_rank_ambig(), 0,
+                                              other.thr, area_recorder, &areas,
+                                              (void *)(other.frame + 8)), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread_scanned(&below, other.arena, mps_rank_ambig(), 0,
+                                              other.thr, area_recorder, &areas,
+                                              (void *)(other.frame + 2)), MPS_RES_OK);
+  gc = other.arena->gc;
+  cr_assert_eq(thread_suspend_all(&gc->threads), MPS_RES_OK);
+  rec_ss_init(&ss, other.arena, RANK_AMBIG);
+
+  memset(&areas, 0, sizeof areas);
+  areas.marker = other.complement;
+  cr_assert_eq(root_scan(&ss, above), MPS_RES_OK);
+  cr_assert(areas.found);
+
+  memset(&areas, 0, sizeof areas);
+  areas.marker = other.complement;
+  cr_assert_eq(root_scan(&ss, below), MPS_RES_OK);
+  /* Registers may hold the marker too, so look at the areas: every stack
+   * area ends at or below the cold end, and one ends exactly there. */
+  {
+    bool cut = false;
+    const char *tb = (const char *)other.thr->thread;
+    for (i = 0; i < areas.count && i < 16; ++i) {
+      const char *b = areas.base[i], *l = areas.limit[i];
+      if (b >= tb && l <= tb + thread_size())
+        continue;                   /* the captured registers */
+      cr_assert((const volatile mps_word_t *)(const void *)l <= other.frame + 2);
+      if ((const volatile mps_word_t *)(const void *)l == other.frame + 2)
+        cut = true;
+    }
+    cr_assert(cut);
+  }
+  scan_state_finish(&ss);
+  thread_resume_all(&gc->threads);
+  atomic_store(&other.state, 2);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  mps_root_destroy(above);
+  mps_root_destroy(below);
+  /* Any thread may deregister another. */
+  mps_thread_dereg(other.thr);
+  mps_arena_destroy(other.arena);
+}
+
+/* ---- Client errors ---------------------------------------------------- */
+
+Test(root, a_bad_rank_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_lib_assert_fail_install(abort_on_assert);
+  (void)mps_root_create_table(&root, arena, (mps_rank_t)RANK_FINAL, 0,
+                              (mps_addr_t *)table, 1);
+}
+
+Test(root, a_rank_out_of_range_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_lib_assert_fail_install(abort_on_assert);
+  (void)mps_root_create_area(&root, arena, (mps_rank_t)17, 0, table, table + 1,
+                             mps_scan_area, NULL);
+}
+
+Test(root, a_bad_mode_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_lib_assert_fail_install(abort_on_assert);
+  (void)mps_root_create_table(&root, arena, mps_rank_exact(), (mps_rm_t)0x40,
+                              (mps_addr_t *)table, 1);
+}
+
+Test(root, an_unaligned_area_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_lib_assert_fail_install(abort_on_assert);
+  (void)mps_root_create_area(&root, arena, mps_rank_exact(), 0, (char *)table + 1,
+                             table + 2, mps_scan_area, NULL);
+}
+
+Test(root, the_stack_scanner_refuses_exact_roots, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_thr_t thr;
+  int cold;
+  mps_lib_assert_fail_install(abort_on_assert);
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  (void)mps_root_create_reg(&root, arena, mps_rank_exact(), 0, thr, mps_stack_scan_ambig,
+                            &cold, 0);
+}
+
+Test(root, deregistering_a_thread_with_a_root_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_thr_t thr;
+  int cold;
+  mps_lib_assert_fail_install(abort_on_assert);
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&root, arena, thr, &cold), MPS_RES_OK);
+  mps_thread_dereg(thr);
+}
+
+Test(root, destroying_an_arena_with_a_root_is_caught, .signal = SIGABRT)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_lib_assert_fail_install(abort_on_assert);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table, 1), MPS_RES_OK);
+  mps_arena_destroy(arena);
+}
+
+Test(root, creation_fails_cleanly_at_the_commit_limit)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t *all = calloc(100000, sizeof *all);
+  mps_root_t root;
+  mps_res_t res = MPS_RES_OK;
+  size_t made = 0, i;
+  cr_assert_not_null(all);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  while (made < 100000) {
+    res = mps_root_create_table(&root, arena, mps_rank_exact(), 0, (mps_addr_t *)table, 1);
+    if (res != MPS_RES_OK)
+      break;
+    all[made++] = root;
+  }
+  cr_assert_neq(res, MPS_RES_OK);
+  cr_assert_eq(root_count(arena), made);
+  for (i = 0; i < made; ++i) {
+    cr_assert(root_check(all[i]));
+    mps_root_destroy(all[i]);
+  }
+  cr_assert_eq(root_count(arena), 0);
+  free(all);
+  mps_arena_destroy(arena);
+}
