@@ -41,7 +41,8 @@
  *
  * Invariants (amc_check, amc_seg_check):
  *   1. the pool's format is genuine and its alignment is the pool's;
- *      the chain has gen_count generations and gens[i] is its PoolGen i;
+ *      gens[i] is the PoolGen of generation i of the chain, for each
+ *      i < gen_count, which is the chain's length once init is done;
  *   2. seg_count and total are the number and bytes of segments on
  *      seg_ring;
  *   3. fill_seg, when not NULL, is a generation-0 segment of the pool;
@@ -142,7 +143,7 @@ bool amc_check(AMC amc)
   CHECKL(amc->pool.format == amc->format);
   CHECKL(amc->pool.alignment == amc->format->alignment);
   CHECKD(chain, amc->chain);
-  CHECKL(amc->gen_count == amc->chain->gen_count);
+  CHECKL(amc->gen_count <= amc->chain->gen_count);
   for (i = 0; i < amc->gen_count; ++i)
     CHECKL(amc->gens[i].pgen.gen == i && amc->gens[i].pgen.chain == amc->chain);
   CHECKL(amc->seg_count == 0 || !ring_is_single(&amc->seg_ring));           /* 2 */
@@ -599,15 +600,13 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
   Shield shield = amc_shield(arena);
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
   Addr base, limit, dead = NULL;
-  Size kept = 0, freed = 0;
+  Size kept = 0;
 
   AVERT(amc_seg, aseg);
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
   if ((seg->nailed & ts) == TRACE_SET_EMPTY) {
     /* Every survivor was copied out. */
-    seg_set_white(seg, seg->white & ~ts);
-    trace->reclaimed += seg_size(seg);
     amc_seg_destroy(seg);
     return;
   }
@@ -620,7 +619,6 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
     if (!amc_is_forwarded(format, base) && amc_seg_keeps(amc, aseg, base, limit)) {
       if (dead != NULL) {
         (*format->pad)(addr_ptr(dead), addr_offset(dead, base));
-        freed += addr_offset(dead, base);
         dead = NULL;
       }
       kept += addr_offset(base, limit);
@@ -629,23 +627,18 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
     }
   }
   /* A dead run at the end goes back to the free tail instead. */
-  if (dead != NULL) {
-    freed += addr_offset(dead, aseg->used);
+  if (dead != NULL)
     aseg->used = dead;
-  }
   shield_cover(shield, &seg->shield);
   aseg->scanned = seg->base;
   aseg->to_epoch = 0;
   amc_nails_free(arena, aseg);
   seg_set_nailed(seg, seg->nailed & ~ts);
-  seg_set_white(seg, seg->white & ~ts);
   trace_note_preserved(trace, kept);
-  if (kept == 0) {
-    trace->reclaimed += seg_size(seg);
+  /* A survivor stays white: the tracer whitens it back after reclaim
+   * and counts what is still white as not reclaimed. */
+  if (kept == 0)
     amc_seg_destroy(seg);
-  } else {
-    trace->reclaimed += freed;
-  }
 }
 
 /* ---- Segment methods for walks ---------------------------------------- */
@@ -758,7 +751,7 @@ static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
   }
   amc->format = format;
   amc->chain = chain;
-  amc->gen_count = chain->gen_count;
+  amc->gen_count = 0;
   amc->scannable = scannable;
   ring_init(&amc->seg_ring);
   amc->seg_count = 0;
@@ -767,14 +760,17 @@ static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
   amc->epoch_trace = NULL;
   amc->epoch_collections = 0;
   amc->epoch = 0;
-  for (i = 0; i < amc->gen_count; ++i) {
+  pool->format = format;
+  pool->alignment = format->alignment;
+  /* Signed before the generations are made, because pool_gen_init checks
+   * the pool; gen_count counts those made so far (invariant 1). */
+  amc->sig = AMC_SIG;
+  for (i = 0; i < chain->gen_count; ++i) {
     pool_gen_init(&amc->gens[i].pgen, pool, chain, i);
     amc->gens[i].fwd_seg = NULL;
     amc->gens[i].fwd_epoch = 0;
+    amc->gen_count = i + 1;
   }
-  pool->format = format;
-  pool->alignment = format->alignment;
-  amc->sig = AMC_SIG;
   AVERT(amc, amc);
   return MPS_RES_OK;
 }

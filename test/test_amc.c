@@ -1,0 +1,623 @@
+/* Unit tests for the AMC and AMCZ pool classes (src/pool/pool_amc.c) and
+ * nailboards (src/pool/nailboard.c): survival with contents and links,
+ * reclamation, moving and updating exact references, pinning by
+ * ambiguous references (interior or not), AMCZ never scanned, collection
+ * under the commit limit (emergency preservation), a reserve pending
+ * across a collection, weak references, walks and automatic collection.
+ *
+ * The test format: every object starts with a header word
+ * (size in words << 2 | type).  An object has a second word, its number
+ * of references, then the references, then data words.  A forwarding
+ * object keeps the new address in its second word; a padding object is
+ * just its header (so one-word pads work). */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/pool/nailboard.h"
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
+#define W sizeof(mps_word_t)
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t slot[1];   /* nrefs references, then data */
+} obj_s;
+typedef obj_s *Obj;
+
+static unsigned long tamc_scans;   /* calls of the scan method */
+
+static mps_res_t tamc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  ++tamc_scans;
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      if (HTYPE(obj->header) == T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          mps_addr_t *ref = (mps_addr_t *)&obj->slot[i];
+          mps_res_t res = MPS_FIX12(ss, ref);
+          if (res != MPS_RES_OK)
+            return res;
+        }
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t tamc_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void tamc_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  Obj obj = old;
+  obj->header = HDR(HWORDS(obj->header), T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static mps_addr_t tamc_isfwd(mps_addr_t addr)
+{
+  Obj obj = addr;
+  if (HTYPE(obj->header) == T_FWD)
+    return (mps_addr_t)obj->nrefs;
+  return NULL;
+}
+
+static void tamc_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+typedef struct tamc_s {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root, aroot;
+  mps_addr_t refs[64];     /* exact root */
+  mps_addr_t ambig[8];     /* ambiguous root */
+} tamc_s;
+
+static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by)
+{
+  mps_gen_param_s gens[2] = {{64, 0.5}, {256, 0.5}};
+  memset(t, 0, sizeof *t);
+  tamc_scans = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tamc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tamc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tamc_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tamc_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tamc_pad);
+    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    MPS_ARGS_ADD(args, MPS_KEY_INTERIOR, interior);
+    if (extend_by != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
+    cr_assert_eq(mps_pool_create_k(&t->pool, t->arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t->ap, t->pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
+                                     sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->aroot, t->arena, mps_rank_ambig(), 0, t->ambig,
+                                     sizeof t->ambig / sizeof t->ambig[0]), MPS_RES_OK);
+}
+
+static void tamc_close(tamc_s *t)
+{
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->aroot);
+  mps_root_destroy(t->root);
+  mps_ap_destroy(t->ap);
+  mps_pool_destroy(t->pool);
+  mps_chain_destroy(t->chain);
+  mps_fmt_destroy(t->fmt);
+  mps_arena_destroy(t->arena);
+}
+
+/* Allocate an object with nrefs null references and ndata data words
+ * derived from `seed`, storing it in *slot before any other MPS call. */
+static void tamc_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
+                     mps_word_t seed)
+{
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  do {
+    Obj obj;
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words, T_OBJ);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->slot[i] = 0;
+    for (i = 0; i < ndata; ++i)
+      obj->slot[nrefs + i] = seed * 31u + i;
+  } while (!mps_commit(ap, p, words * W));
+  *slot = p;
+}
+
+static bool tamc_data_ok(Obj obj, size_t ndata, mps_word_t seed)
+{
+  size_t i;
+  if (HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+    return false;
+  for (i = 0; i < ndata; ++i)
+    if (obj->slot[obj->nrefs + i] != seed * 31u + i)
+      return false;
+  return true;
+}
+
+/* A list of n cells: cell k has one reference (to cell k-1) and data. */
+static void tamc_list(tamc_s *t, mps_addr_t *head, size_t n, size_t ndata)
+{
+  size_t k;
+  *head = NULL;
+  for (k = 0; k < n; ++k) {
+    t->refs[63] = *head;
+    tamc_new(t->ap, &t->refs[62], 1, ndata, (mps_word_t)k);
+    ((Obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
+    *head = t->refs[62];
+  }
+  t->refs[62] = t->refs[63] = NULL;
+}
+
+static void tamc_list_check(mps_addr_t head, size_t n, size_t ndata)
+{
+  size_t k = n;
+  Obj obj = head;
+  while (obj != NULL) {
+    cr_assert(k > 0, "list longer than made");
+    --k;
+    cr_assert(tamc_data_ok(obj, ndata, (mps_word_t)k), "cell %zu damaged", k);
+    obj = (Obj)obj->slot[0];
+  }
+  cr_assert_eq(k, 0, "list shorter than made");
+}
+
+/* Objects visited by mps_amc_apply whose first data word is `tag`. */
+typedef struct tamc_count_s {
+  mps_word_t tag;
+  size_t objects, pads, tagged;
+} tamc_count_s;
+
+static void tamc_count_step(mps_addr_t addr, void *p, size_t s)
+{
+  tamc_count_s *c = p;
+  Obj obj = addr;
+  (void)s;
+  if (HTYPE(obj->header) == T_OBJ) {
+    ++c->objects;
+    if (HWORDS(obj->header) > 2 + obj->nrefs && obj->slot[obj->nrefs] == c->tag * 31u)
+      ++c->tagged;
+  } else {
+    cr_assert_eq(HTYPE(obj->header), T_PAD, "forwarding object left after a collection");
+    ++c->pads;
+  }
+}
+
+static tamc_count_s tamc_count(tamc_s *t, mps_word_t tag)
+{
+  tamc_count_s c = {tag, 0, 0, 0};
+  mps_arena_park(t->arena);
+  mps_amc_apply(t->pool, tamc_count_step, &c, 0);
+  return c;
+}
+
+/* Fill the rest of the allocation point's segment, so that the objects
+ * made before are in a segment that can be condemned. */
+static void tamc_flush_segment(tamc_s *t)
+{
+  mps_addr_t p;
+  size_t big = 80 * 1024;
+  do {
+    cr_assert_eq(mps_reserve(&p, t->ap, big), MPS_RES_OK);
+    memset(p, 0, 2 * W);
+    tamc_pad(p, big);
+  } while (!mps_commit(t->ap, p, big));
+}
+
+Test(nailboard, ranges)
+{
+  mps_arena_t arena;
+  Nailboard board;
+  Addr base;
+  Size size = 64 * 1024;
+  Index i;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  base = addr_of_word(0x100000);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, size)), MPS_RES_OK);
+  cr_assert(nailboard_is_res_range(board, base, addr_add(base, size)));
+  cr_assert(!nailboard_set(board, addr_add(base, 8 * 700 + 3)));
+  cr_assert(nailboard_set(board, addr_add(base, 8 * 700)), "same unit nailed twice");
+  cr_assert(nailboard_get(board, addr_add(base, 8 * 700 + 7)));
+  cr_assert(!nailboard_get(board, addr_add(base, 8 * 701)));
+  /* Ranges around the nail, short and long, crossing level-1 words. */
+  for (i = 0; i < 700; i += 13)
+    cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * i), addr_add(base, 8 * 700)));
+  for (i = 0; i <= 700; i += 13)
+    cr_assert(!nailboard_is_res_range(board, addr_add(base, 8 * i), addr_add(base, 8 * 701)));
+  cr_assert(!nailboard_is_res_range(board, base, addr_add(base, size)));
+  cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, size)));
+  cr_assert(nailboard_check(board));
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+Test(amc, list_survives_and_moves)
+{
+  tamc_s t;
+  mps_addr_t old;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  tamc_list(&t, &t.refs[0], 500, 5);
+  old = t.refs[0];
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], 500, 5);
+  cr_assert_neq(t.refs[0], old, "an exactly referenced object was not moved");
+  cr_assert(tamc_scans > 0);
+  old = t.refs[0];
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], 500, 5);
+  cr_assert_eq(tamc_count(&t, 0).objects, 500);
+  tamc_close(&t);
+}
+
+Test(amc, garbage_is_reclaimed)
+{
+  tamc_s t;
+  size_t k, before, after;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], 100, 3);
+  for (k = 0; k < 2000; ++k)
+    tamc_new(t.ap, &t.refs[1], 0, 20, 7);
+  t.refs[1] = NULL;
+  tamc_flush_segment(&t);
+  before = mps_pool_total_size(t.pool);
+  cr_assert(before >= 2000 * 22 * W);
+  mps_arena_collect(t.arena);
+  after = mps_pool_total_size(t.pool);
+  cr_assert_lt(after, before / 4, "total %zu -> %zu", before, after);
+  cr_assert_leq(mps_pool_free_size(t.pool), after);
+  tamc_list_check(t.refs[0], 100, 3);
+  cr_assert_eq(tamc_count(&t, 0).objects, 100);
+  /* Nothing left at all: the pool gives back every segment but the
+   * allocation point's. */
+  t.refs[0] = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_count(&t, 0).objects, 0);
+  cr_assert_leq(mps_pool_total_size(t.pool), 96 * 1024);   /* the 80 KiB flush segment */
+  tamc_close(&t);
+}
+
+Test(amc, ambiguous_reference_pins)
+{
+  tamc_s t;
+  Obj a, b, c, d;
+  mps_addr_t b_addr;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 1, 4, 100);   /* a: ambiguously referenced */
+  tamc_new(t.ap, &t.refs[1], 0, 4, 101);   /* b: unreferenced neighbour */
+  tamc_new(t.ap, &t.refs[2], 0, 4, 102);   /* c: exactly referenced */
+  tamc_new(t.ap, &t.refs[3], 0, 4, 103);   /* d: referenced from a */
+  a = t.refs[0];
+  b = t.refs[1];
+  c = t.refs[2];
+  d = t.refs[3];
+  a->slot[0] = (mps_word_t)d;
+  b_addr = b;
+  t.ambig[0] = a;
+  t.refs[0] = t.refs[1] = t.refs[3] = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  /* a stays, intact; the segment is nailed, so c and d stay in place
+   * too (exact fixes into a nailed segment preserve). */
+  cr_assert(tamc_data_ok(a, 4, 100));
+  cr_assert_eq(t.refs[2], (mps_addr_t)c, "exact reference into a nailed segment moved");
+  cr_assert(tamc_data_ok(c, 4, 102));
+  cr_assert_eq(a->slot[0], (mps_word_t)d);
+  cr_assert(tamc_data_ok(d, 4, 103));
+  /* b died: it is padding now. */
+  cr_assert_eq(HTYPE(*(mps_word_t *)b_addr), T_PAD);
+  cr_assert_eq(tamc_count(&t, 101).tagged, 0);
+  cr_assert_eq(tamc_count(&t, 100).tagged, 1);
+  /* Without the ambiguous reference, a dies and c moves. */
+  t.ambig[0] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_count(&t, 100).tagged, 0);
+  cr_assert_eq(tamc_count(&t, 103).tagged, 0);
+  cr_assert_neq(t.refs[2], (mps_addr_t)c);
+  cr_assert(tamc_data_ok(t.refs[2], 4, 102));
+  tamc_close(&t);
+}
+
+static void tamc_interior(bool interior)
+{
+  tamc_s t;
+  Obj a;
+  tamc_open(&t, mps_class_amc(), interior, 0);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 8, 200);
+  tamc_new(t.ap, &t.refs[1], 0, 8, 201);
+  a = t.refs[0];
+  t.ambig[0] = (char *)a + 3 * W;         /* interior, aligned */
+  t.ambig[1] = (char *)t.refs[1] + 1;     /* interior, unaligned */
+  t.refs[0] = t.refs[1] = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  if (interior) {
+    cr_assert(tamc_data_ok(a, 8, 200));
+    cr_assert_eq(tamc_count(&t, 200).tagged, 1);
+    cr_assert_eq(tamc_count(&t, 201).tagged, 1);
+  } else {
+    cr_assert_eq(tamc_count(&t, 200).tagged, 0);
+    cr_assert_eq(tamc_count(&t, 201).tagged, 0);
+  }
+  tamc_close(&t);
+}
+
+Test(amc, interior_pointers_pin) { tamc_interior(true); }
+Test(amc, interior_pointers_ignored_when_not_interior) { tamc_interior(false); }
+
+Test(amc, stray_ambiguous_words_are_harmless)
+{
+  tamc_s t;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], 200, 2);
+  /* Ambiguous words pointing everywhere in and around the pool's memory:
+   * at the list's cells, past the used part of segments, at headers. */
+  for (k = 0; k < 8; ++k)
+    t.ambig[k] = (char *)t.refs[0] + (k * 4096 + k * 8 + k) - 4 * 4096;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], 200, 2);
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], 200, 2);
+  tamc_close(&t);
+}
+
+Test(amcz, never_scanned_but_moves)
+{
+  tamc_s t;
+  mps_addr_t old;
+  size_t k;
+  tamc_open(&t, mps_class_amcz(), true, 0);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 20; ++k)
+    tamc_new(t.ap, &t.refs[k], 0, 30, 300 + k);
+  for (k = 0; k < 1000; ++k)
+    tamc_new(t.ap, &t.refs[40], 0, 30, 1);
+  old = t.refs[0];
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_scans, 0, "AMCZ called the scan method");
+  cr_assert_neq(t.refs[0], old);
+  for (k = 0; k < 20; ++k)
+    cr_assert(tamc_data_ok(t.refs[k], 30, 300 + k));
+  cr_assert_eq(tamc_count(&t, 1).tagged, 1);   /* only refs[40]'s */
+  tamc_close(&t);
+}
+
+/* The addresses of a list's cells, head first. */
+static size_t tamc_cells(mps_addr_t head, mps_addr_t *cells, size_t max)
+{
+  size_t n = 0;
+  Obj obj;
+  for (obj = head; obj != NULL && n < max; obj = (Obj)obj->slot[0])
+    cells[n++] = obj;
+  return n;
+}
+
+Test(amc, commit_limit_during_collection)
+{
+  tamc_s t;
+  enum { N = 3000 };
+  static mps_addr_t before[N], after[N];
+  mps_word_t collections;
+  size_t k, stayed = 0, moved = 0;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], N, 6);
+  tamc_list(&t, &t.refs[1], 50, 1);
+  tamc_flush_segment(&t);
+  cr_assert_eq(tamc_cells(t.refs[0], before, N), N);
+  /* Room for the collector's own structures, far too little to copy the
+   * list (about 200 KiB): to-space runs out during the collection. */
+  mps_arena_spare_set(t.arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, mps_arena_committed(t.arena) + 32 * 1024),
+               MPS_RES_OK);
+  collections = mps_collections(t.arena);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1, "the collection did not run");
+  tamc_list_check(t.refs[0], N, 6);
+  tamc_list_check(t.refs[1], 50, 1);
+  cr_assert_leq(mps_arena_committed(t.arena), mps_arena_commit_limit(t.arena));
+  cr_assert_eq(tamc_cells(t.refs[0], after, N), N);
+  for (k = 0; k < N; ++k) {
+    if (after[k] == before[k])
+      ++stayed;
+    else
+      ++moved;
+  }
+  cr_assert_gt(stayed, 0, "nothing was preserved in place");
+  cr_assert_gt(moved, 0, "nothing was copied");
+  /* With memory again, the next collection copies normally. */
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], N, 6);
+  tamc_list_check(t.refs[1], 50, 1);
+  tamc_close(&t);
+}
+
+Test(amc, reserve_pending_across_collection)
+{
+  tamc_s t;
+  mps_addr_t p;
+  size_t size = 6 * W, tries = 0;
+  Obj obj;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  tamc_list(&t, &t.refs[0], 50, 2);
+  do {
+    cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(6, T_OBJ);
+    obj->nrefs = 1;
+    obj->slot[0] = (mps_word_t)t.refs[0];
+    obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
+    if (tries == 0)
+      mps_arena_collect(t.arena);   /* moves the list under the reserve */
+    ++tries;
+    /* A retry must refer to the list where it is now. */
+    obj->slot[0] = (mps_word_t)t.refs[0];
+  } while (!mps_commit(t.ap, p, size));
+  cr_assert_eq(tries, 2, "the commit across the collection did not fail");
+  t.refs[1] = p;
+  mps_arena_collect(t.arena);
+  obj = t.refs[1];
+  cr_assert_eq(HTYPE(obj->header), T_OBJ);
+  cr_assert_eq((mps_addr_t)obj->slot[0], t.refs[0]);
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_close(&t);
+}
+
+Test(amc, weak_references_splat_dead_objects)
+{
+  tamc_s t;
+  mps_root_t weak;
+  mps_addr_t w[2];
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, w, 2), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 400);
+  tamc_new(t.ap, &w[1], 0, 3, 401);
+  w[0] = t.refs[0];
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(w[0], t.refs[0], "weak reference to a live object not updated");
+  cr_assert(tamc_data_ok(w[0], 3, 400));
+  cr_assert_null(w[1], "weak reference to a dead object not splatted");
+  mps_root_destroy(weak);
+  tamc_close(&t);
+}
+
+Test(amc, large_objects_and_walks)
+{
+  tamc_s t;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 8192);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 8; ++k)
+    tamc_new(t.ap, &t.refs[k], 1, 5000 + k * 100, 500 + k);   /* > extend_by */
+  for (k = 0; k + 1 < 8; ++k)
+    ((Obj)t.refs[k])->slot[0] = (mps_word_t)t.refs[k + 1];
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  for (k = 0; k < 8; ++k) {
+    cr_assert(tamc_data_ok(t.refs[k], 5000 + k * 100, 500 + k));
+    if (k + 1 < 8)
+      cr_assert_eq((mps_addr_t)((Obj)t.refs[k])->slot[0], t.refs[k + 1]);
+  }
+  cr_assert_eq(tamc_count(&t, 503).tagged, 1);
+  cr_assert_eq(tamc_count(&t, 0).objects, 8);
+  tamc_close(&t);
+}
+
+Test(amc, automatic_collections)
+{
+  tamc_s t;
+  size_t k;
+  mps_word_t before;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  before = mps_collections(t.arena);
+  tamc_list(&t, &t.refs[0], 300, 4);
+  for (k = 0; k < 40000; ++k) {
+    tamc_new(t.ap, &t.refs[1], 1, 6, 9);
+    /* Some garbage points at the live list, so it is scanned and fixed. */
+    ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+    if (k % 5000 == 0)
+      tamc_list_check(t.refs[0], 300, 4);
+  }
+  cr_assert_gt(mps_collections(t.arena), before, "no collection was triggered");
+  tamc_list_check(t.refs[0], 300, 4);
+  cr_assert_lt(mps_pool_total_size(t.pool), (size_t)40000 * 9 * W / 2);
+  tamc_close(&t);
+}
+
+Test(amc, no_mps_alloc)
+{
+  tamc_s t;
+  mps_addr_t p;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_alloc(&p, t.pool, 64), MPS_RES_UNIMPL);
+  tamc_close(&t);
+}
+
+static void tamc_abort_handler(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  abort();
+}
+
+Test(amc, format_without_fwd_is_refused)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tamc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tamc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tamc_pad);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+Test(amc, apply_needs_parked_arena, .signal = SIGABRT)
+{
+  tamc_s t;
+  tamc_count_s c = {0, 0, 0, 0};
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_release(t.arena);
+  mps_lib_assert_fail_install(tamc_abort_handler);
+  mps_amc_apply(t.pool, tamc_count_step, &c, 0);
+}
