@@ -117,6 +117,7 @@
 #include "gc/root.c"
 #include "gc/thr.c"
 #include "gc/walk.c"
+#include "gc/trace.c"
 
 /* Pools: the generic pool, allocation points, and the pool classes */
 #include "pool/pool.c"

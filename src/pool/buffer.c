@@ -15,6 +15,7 @@
  * use them"); pools that reclaim on pop will add a method.
  */
 #include "buffer.h"
+#include "../gc/trace.h"
 
 bool buffer_check(Buffer buffer)
 {
@@ -159,6 +160,9 @@ mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
     ap->limit = addr_ptr(buffer->pool_limit);
   } else {
     buffer_detach(buffer);
+    /* The slow path is where collections start: with the old region
+     * handed back, nothing of this buffer is in the way. */
+    trace_poll(arena);
     res = pool->klass->buffer_fill(&base, &limit, pool, buffer, size);
     if (res != MPS_RES_OK)
       goto done;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "../gc/trace.h"
 
 bool pool_class_check(PoolClass klass)
 {
@@ -187,6 +188,7 @@ mps_res_t mps_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t size)
   if (size == 0) {
     res = MPS_RES_PARAM;
   } else {
+    trace_poll(pool->arena);   /* an allocation slow path: collect if due */
     res = pool_alloc(&p, pool, size);
     if (res == MPS_RES_OK)
       *p_o = addr_ptr(p);

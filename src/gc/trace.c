@@ -1,0 +1,730 @@
+/* trace.c: the tracer and the arena's collection states (see trace.h;
+ * design/trace.txt, scan.txt, fix.txt, collection.txt, strategy.txt;
+ * manual/topic/collection.rst, arena.rst).
+ *
+ * A trace is a state machine (trace.h) advanced by trace_step.  In this
+ * version trace_run steps it from INIT to FINISHED inside one arena
+ * entry, with the mutator held suspended by the shield from before the
+ * first segment is condemned until after the last one is reclaimed, so
+ * no mutator thread ever sees a half-collected heap:
+ *
+ *   INIT -> UNFLIPPED  condemn: each chosen segment's class whitens it (or
+ *                      declines); the white zone set is the union of the
+ *                      zones of the white segments; every scannable
+ *                      non-white segment becomes grey with a universal
+ *                      summary, because without a write barrier the
+ *                      mutator may have stored anything anywhere.
+ *   UNFLIPPED -> FLIPPED  trap every buffer attached to a segment (its
+ *                      pending reserve will fail at commit); check that a
+ *                      thread with unscanned references is not the one
+ *                      collecting.
+ *   FLIPPED            rank bands in order: for each rank, scan the roots
+ *                      of that rank, then the grey segments whose lowest
+ *                      rank is at most that rank, lowest first, until
+ *                      none is left.  So every ambiguous fix (roots
+ *                      first) precedes every exact one, and every exact
+ *                      one precedes every weak one, except that a segment
+ *                      of a lower rank made grey late is scanned at its
+ *                      own rank as soon as it appears.
+ *   RECLAIM            the class of every white segment reclaims it; the
+ *                      trace's colours are cleared from every segment.
+ *   FINISHED           the gc message is posted, arena->collections
+ *                      counts the trace, and it is freed.
+ *
+ * The arena states: unclamped (collections start from the allocation
+ * slow paths when chain_due finds a generation over capacity), clamped
+ * (none start by themselves), parked (clamped, and no trace in progress
+ * -- always true between arena entries here), postmortem.
+ *
+ * Invariants (trace_check, scan_state_check):
+ *   1. a trace is gc->traces[ti] and ti is in gc->busy_traces;
+ *   2. white is empty before the trace is UNFLIPPED;
+ *   3. a scan state for a trace scans for that trace only, and its white
+ *      zone set is the trace's (and the public _w is the same set);
+ *   4. the public _zs is the collector's zone shift.
+ */
+#include "trace.h"
+#include "chain.h"
+#include "message.h"
+#include "root.h"
+#include "seg.h"
+#include "../pool/buffer.h"
+
+/* A segment scan that fails (a pool short of memory that has not yet
+ * switched to preserving in place, or a client scan method's error) is
+ * tried again this many times before the failure is reported. */
+#define TRACE_SCAN_TRIES 4
+
+bool trace_check(Trace trace)
+{
+  GC gc;
+  CHECKS(TRACE_SIG, trace);
+  CHECKU(ARENA_SIG, trace->arena);
+  gc = trace->arena->gc;
+  CHECKL(gc != NULL);
+  CHECKL(trace->ti < TRACE_LIMIT);
+  CHECKL(gc->traces[trace->ti] == trace);                                     /* 1 */
+  CHECKL((gc->busy_traces & TRACE_SET_SINGLE(trace->ti)) != 0);
+  CHECKL(trace->state <= TRACE_FINISHED);
+  CHECKL(trace->state != TRACE_INIT || trace->white == ZONE_SET_EMPTY);        /* 2 */
+  CHECKL(trace->band < RANK_LIMIT);
+  return true;
+}
+
+bool scan_state_check(ScanState ss)
+{
+  CHECKS(SCAN_STATE_SIG, ss);
+  CHECKU(ARENA_SIG, ss->arena);
+  CHECKL(ss->rank < RANK_LIMIT);
+  if (ss->trace != NULL) {                                                    /* 3 */
+    CHECKU(TRACE_SIG, ss->trace);
+    CHECKL(ss->traces == TRACE_SET_SINGLE(ss->trace->ti));
+    CHECKL(ss->white == ss->trace->white);
+    CHECKL(ss->ss_s._w == ss->white);
+  }
+  if (ss->arena->gc != NULL)                                                  /* 4 */
+    CHECKL(ss->ss_s._zs == ss->arena->gc->zone_shift);
+  return true;
+}
+
+/* ---- Scan states and fixing ------------------------------------------ */
+
+/* MPS_FIX2 lands here: the reference is in a white zone. */
+static mps_res_t trace_fix_method(mps_ss_t mps_ss, mps_addr_t *ref_io)
+{
+  ScanState ss = scan_state_of(mps_ss);
+  AVER_CRITICAL(ss->sig == SCAN_STATE_SIG);
+  AVER_CRITICAL(ref_io != NULL);
+  return trace_fix(ss, (Addr *)(void *)ref_io);
+}
+
+void scan_state_init(ScanState ss, Arena arena, Trace trace, Rank rank)
+{
+  GC gc;
+  AVER(ss != NULL);
+  AVERT(arena, arena);
+  AVER(rank < RANK_LIMIT);
+  gc = gc_of(arena);
+  ss->ss_s._fix = trace_fix_method;
+  /* Without collector state there is nothing white: any shift will do. */
+  ss->ss_s._zs = gc != NULL ? gc->zone_shift : 0;
+  ss->ss_s._ufs = ZONE_SET_EMPTY;
+  ss->arena = arena;
+  ss->trace = trace;
+  if (trace != NULL) {
+    AVERT(trace, trace);
+    ss->traces = TRACE_SET_SINGLE(trace->ti);
+    ss->white = trace->white;
+  } else {
+    ss->traces = TRACE_SET_EMPTY;
+    ss->white = ZONE_SET_EMPTY;
+  }
+  ss->ss_s._w = ss->white;
+  ss->rank = rank;
+  ss->fixed_summary = ZONE_SET_EMPTY;
+  ss->was_marked = false;
+  ss->fixes = 0;
+  ss->sig = SCAN_STATE_SIG;
+}
+
+void scan_state_finish(ScanState ss)
+{
+  AVERT(scan_state, ss);
+  if (ss->trace != NULL)
+    ss->trace->fixes += ss->fixes;
+  ss->sig = SIG_INVALID;
+}
+
+/* The zones the scanned references point into after fixing: those seen
+ * outside the white zones are unchanged; the fix added the new zones of
+ * the white ones it saw. */
+static ZoneSet scan_state_summary(ScanState ss)
+{
+  return ((ZoneSet)ss->ss_s._ufs & ~ss->white) | ss->fixed_summary;
+}
+
+Res trace_fix(ScanState ss, Addr *ref_io)
+{
+  Seg seg;
+  Res res;
+  AVER_CRITICAL(ss->sig == SCAN_STATE_SIG);
+  ++ss->fixes;
+  ss->was_marked = true;
+  if (!seg_of_addr(&seg, ss->arena, *ref_io) || (seg->white & ss->traces) == 0) {
+    /* Not into the condemned set: left alone.  Its zone is white,
+     * though, so record it for the summary. */
+    if (*ref_io != NULL)
+      ss->fixed_summary |= (ZoneSet)1 << zone_of_addr((Shift)ss->ss_s._zs, *ref_io);
+    return MPS_RES_OK;
+  }
+  AVER_CRITICAL(seg->klass->fix != NULL);
+  ss->was_marked = false;
+  res = seg->klass->fix(seg, ss, ref_io);
+  if (res == MPS_RES_OK && *ref_io != NULL)
+    ss->fixed_summary |= (ZoneSet)1 << zone_of_addr((Shift)ss->ss_s._zs, *ref_io);
+  return res;
+}
+
+mps_res_t mps_fix(mps_ss_t mps_ss, mps_addr_t *ref_io)
+{
+  mps_res_t res;
+  AVER(mps_ss != NULL && ref_io != NULL);
+  MPS_SCAN_BEGIN(mps_ss) {
+    res = MPS_FIX12(mps_ss, ref_io);
+  } MPS_SCAN_END(mps_ss);
+  return res;
+}
+
+mps_rank_t mps_rank_ambig(void) { return RANK_AMBIG; }
+mps_rank_t mps_rank_exact(void) { return RANK_EXACT; }
+mps_rank_t mps_rank_weak(void) { return RANK_WEAK; }
+
+void trace_note_forwarded(Trace trace, Size size)
+{
+  AVERT(trace, trace);
+  trace->forwarded += size;
+  ++trace->copies;
+}
+
+void trace_note_preserved(Trace trace, Size size)
+{
+  AVERT(trace, trace);
+  trace->preserved_in_place += size;
+}
+
+Trace trace_current(Arena arena)
+{
+  GC gc = gc_of(arena);
+  if (gc == NULL || gc->busy_traces == TRACE_SET_EMPTY)
+    return NULL;
+  return gc->traces[0];
+}
+
+/* ---- Creating and destroying traces ----------------------------------- */
+
+/* Make a trace, and the two messages it will post, so that nothing after
+ * this can fail for lack of memory. */
+static Res trace_create(Trace *trace_o, Arena arena, const char *why)
+{
+  GC gc;
+  Trace trace;
+  Message start, end;
+  TraceId ti;
+  void *p;
+  Res res;
+
+  res = gc_get(&gc, arena);
+  if (res != MPS_RES_OK)
+    return res;
+  for (ti = 0; ti < TRACE_LIMIT; ++ti)
+    if (gc->traces[ti] == NULL)
+      break;
+  AVER(ti < TRACE_LIMIT);   /* one at a time: callers check busy_traces */
+  if (ti == TRACE_LIMIT)
+    return MPS_RES_LIMIT;
+  res = arena_control_alloc(&p, arena, sizeof(trace_s));
+  if (res != MPS_RES_OK)
+    return res;
+  res = message_create(&start, arena, MESSAGE_TYPE_GC_START);
+  if (res != MPS_RES_OK)
+    goto fail_start;
+  res = message_create(&end, arena, MESSAGE_TYPE_GC);
+  if (res != MPS_RES_OK)
+    goto fail_end;
+
+  trace = p;
+  trace->arena = arena;
+  trace->ti = ti;
+  trace->state = TRACE_INIT;
+  trace->why = why;
+  trace->white = ZONE_SET_EMPTY;
+  trace->band = RANK_AMBIG;
+  trace->condemned = 0;
+  trace->not_condemned = 0;
+  trace->preserved_in_place = 0;
+  trace->forwarded = 0;
+  trace->reclaimed = 0;
+  trace->segs_scanned = 0;
+  trace->roots_scanned = 0;
+  trace->fixes = 0;
+  trace->copies = 0;
+  trace->nails = 0;
+  trace->start_message = start;
+  trace->end_message = end;
+  gc->traces[ti] = trace;
+  gc->busy_traces |= TRACE_SET_SINGLE(ti);
+  trace->sig = TRACE_SIG;
+  AVERT(trace, trace);
+  *trace_o = trace;
+  return MPS_RES_OK;
+
+fail_end:
+  message_destroy(start);
+fail_start:
+  arena_control_free(arena, p, sizeof(trace_s));
+  return res;
+}
+
+static void trace_destroy(Trace trace)
+{
+  Arena arena = trace->arena;
+  GC gc = arena->gc;
+  AVERT(trace, trace);
+  AVER(trace->state == TRACE_FINISHED);
+  if (trace->start_message != NULL)
+    message_destroy(trace->start_message);
+  if (trace->end_message != NULL)
+    message_destroy(trace->end_message);
+  trace->sig = SIG_INVALID;
+  gc->traces[trace->ti] = NULL;
+  gc->busy_traces &= ~TRACE_SET_SINGLE(trace->ti);
+  arena_control_free(arena, trace, sizeof(trace_s));
+}
+
+/* ---- Condemning -------------------------------------------------------- */
+
+/* How many chains one collection considers (the rest wait for a later
+ * one: chains beyond this are rare, and their due generations stay
+ * due). */
+#define TRACE_DUE_CHAINS 32
+
+/* What a trace condemns: every collectable segment, or the generations
+ * chain_due reports for each chain. */
+typedef enum trace_condemn_e {
+  TRACE_CONDEMN_ALL,
+  TRACE_CONDEMN_DUE
+} TraceCondemn;
+
+/* A segment a trace could condemn: its class can fix references to it. */
+static bool trace_seg_is_collectable(Seg seg)
+{
+  return seg->klass->fix != NULL;
+}
+
+/* Whether generation `gen` of `chain` is in `due`, the bit sets of
+ * chain_due recorded per chain in the order of gc->chain_ring. */
+static bool trace_seg_is_due(Seg seg, Word due[], GC gc)
+{
+  Ring node, next;
+  Index i = 0;
+  if (seg->gen == NULL)
+    return false;
+  RING_FOR(node, &gc->chain_ring, next) {
+    if (i == TRACE_DUE_CHAINS)
+      break;
+    if (PARENT(mps_chain_s, gc_ring, node) == seg->gen->chain)
+      return (due[i] & ((Word)1 << seg->gen->gen)) != 0;
+    ++i;
+  }
+  return false;
+}
+
+/* The chains' due generations, in the order of gc->chain_ring, at most
+ * TRACE_DUE_CHAINS of them (the rest wait for a later collection). */
+static Count trace_due_chains(Word due[TRACE_DUE_CHAINS], GC gc, bool all)
+{
+  Ring node, next;
+  Count n = 0, any = 0;
+  RING_FOR(node, &gc->chain_ring, next) {
+    Chain chain = PARENT(mps_chain_s, gc_ring, node);
+    if (n == TRACE_DUE_CHAINS)
+      break;
+    due[n] = all ? (((Word)1 << chain->gen_count) - 1) : chain_due(chain);
+    if (due[n] != 0)
+      ++any;
+    ++n;
+  }
+  return any;
+}
+
+static void trace_condemn(Trace trace, TraceCondemn how)
+{
+  Arena arena = trace->arena;
+  GC gc = arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  Word due[TRACE_DUE_CHAINS];
+  Ring node, next;
+  Index i;
+  Res res;
+
+  AVER(trace->state == TRACE_INIT);
+  (void)trace_due_chains(due, gc, how == TRACE_CONDEMN_ALL);
+
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (!trace_seg_is_collectable(seg))
+      continue;
+    if (how == TRACE_CONDEMN_ALL || trace_seg_is_due(seg, due, gc)) {
+      shield_expose(&gc->shield, &seg->shield);
+      res = seg->klass->whiten(seg, trace, &trace->condemned);
+      shield_cover(&gc->shield, &seg->shield);
+      /* A class that cannot whiten a segment (no memory for its tables)
+       * leaves it unchanged: it is then simply not condemned. */
+      UNUSED(res);
+    }
+  }
+
+  /* The new_size of each condemned generation starts again. */
+  i = 0;
+  RING_FOR(node, &gc->chain_ring, next) {
+    if (i == TRACE_DUE_CHAINS)
+      break;
+    chain_condemned(PARENT(mps_chain_s, gc_ring, node), due[i]);
+    ++i;
+  }
+
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) != 0) {
+      trace->white |= zone_set_of_range(gc->zone_shift, seg->base, seg->limit);
+    } else {
+      if (trace_seg_is_collectable(seg))
+        trace->not_condemned += seg_size(seg);
+      if (seg->rank_set != RANK_SET_EMPTY) {
+        /* No write barrier: it may refer to anything. */
+        seg_set_summary(seg, ZONE_SET_UNIV);
+        seg_set_grey(seg, seg->grey | ts);
+      }
+    }
+  }
+  trace->state = TRACE_UNFLIPPED;
+}
+
+/* ---- The flip ---------------------------------------------------------- */
+
+static void trace_flip(Trace trace)
+{
+  Arena arena = trace->arena;
+  GC gc = arena->gc;
+  Ring node, next;
+
+  AVER(trace->state == TRACE_UNFLIPPED);
+  /* A thread that is not registered is not suspended and its stack is
+   * not scanned: if it is the one collecting while other threads' stacks
+   * are roots, its own references are invisible (thread.rst: register
+   * every thread that touches the heap). */
+  if (root_any_thread_root(arena) && !thr_current_is_registered(arena))
+    check_fail(__FILE__, (unsigned)__LINE__,
+               "collection by a thread not registered with the arena, while thread roots exist");
+
+  /* Trap the allocation points: a reserve pending across the flip may
+   * hold references the collector cannot see, so its commit must fail. */
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (seg->buffer != NULL)
+      buffer_invalidate(seg->buffer);
+  }
+  trace->state = TRACE_FLIPPED;
+  trace->band = RANK_AMBIG;
+}
+
+/* ---- Scanning ---------------------------------------------------------- */
+
+static void trace_scan_roots(Trace trace, Rank rank)
+{
+  GC gc = trace->arena->gc;
+  Ring node, next;
+  RING_FOR(node, &gc->root_ring, next) {
+    Root root = PARENT(mps_root_s, gc_ring, node);
+    scan_state_s ss;
+    Res res;
+    unsigned tries;
+    if (root_rank(root) != rank)
+      continue;
+    for (tries = 0; tries < TRACE_SCAN_TRIES; ++tries) {
+      scan_state_init(&ss, trace->arena, trace, rank);
+      res = root_scan(&ss, root);
+      scan_state_finish(&ss);
+      if (res == MPS_RES_OK)
+        break;
+    }
+    if (res != MPS_RES_OK)
+      check_fail(__FILE__, (unsigned)__LINE__, "root scan failed");
+    ++trace->roots_scanned;
+  }
+}
+
+/* The grey segment to scan next at `band`: one of the lowest rank not
+ * above the band, or NULL. */
+static Seg trace_find_grey(Trace trace, Rank *rank_o)
+{
+  GC gc = trace->arena->gc;
+  Rank rank;
+  for (rank = RANK_AMBIG; rank <= trace->band; ++rank) {
+    if (!ring_is_single(&gc->grey_ring[rank])) {
+      *rank_o = rank;
+      return PARENT(seg_s, grey_ring, ring_next(&gc->grey_ring[rank]));
+    }
+  }
+  return NULL;
+}
+
+static void trace_scan_seg(Trace trace, Seg seg, Rank rank)
+{
+  GC gc = trace->arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  unsigned tries;
+  Res res = MPS_RES_OK;
+
+  for (tries = 0; tries < TRACE_SCAN_TRIES; ++tries) {
+    scan_state_s ss;
+    bool total = false;
+    scan_state_init(&ss, trace->arena, trace, rank);
+    shield_expose(&gc->shield, &seg->shield);
+    res = seg->klass->scan(&total, seg, &ss);
+    shield_cover(&gc->shield, &seg->shield);
+    if (res == MPS_RES_OK && total)
+      seg_set_summary(seg, scan_state_summary(&ss));
+    scan_state_finish(&ss);
+    ++trace->segs_scanned;
+    if (res == MPS_RES_OK)
+      return;
+    if ((seg->grey & ts) == 0)
+      return;   /* the class gave up on it and blackened it */
+  }
+  /* It would be scanned forever: report, and give up on it. */
+  check_fail(__FILE__, (unsigned)__LINE__, "segment scan failed");
+  seg_set_grey(seg, seg->grey & ~ts);
+}
+
+/* Scan the roots of the band, then every grey segment the band allows,
+ * until there is none. */
+static void trace_scan_band(Trace trace)
+{
+  Seg seg;
+  Rank rank;
+  trace_scan_roots(trace, trace->band);
+  while ((seg = trace_find_grey(trace, &rank)) != NULL)
+    trace_scan_seg(trace, seg, rank);
+}
+
+/* ---- Reclaiming -------------------------------------------------------- */
+
+static void trace_reclaim(Trace trace)
+{
+  GC gc = trace->arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  Ring node, next;
+  Size before = 0, after = 0;
+  Rank rank;
+
+  AVER(trace->state == TRACE_RECLAIM);
+  for (rank = RANK_AMBIG; rank < RANK_LIMIT; ++rank)
+    AVER(ring_is_single(&gc->grey_ring[rank]));
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) != 0) {
+      before += seg_size(seg);
+      /* The class may free the segment: it exposes what it touches. */
+      seg->klass->reclaim(seg, trace);
+    }
+  }
+  /* Whatever survived is no longer white (or nailed) for this trace,
+   * whether or not its class said so. */
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) != 0) {
+      after += seg_size(seg);
+      seg_set_white(seg, seg->white & ~ts);
+    }
+    if ((seg->nailed & ts) != 0) {
+      ++trace->nails;
+      seg_set_nailed(seg, seg->nailed & ~ts);
+    }
+  }
+  trace->reclaimed = before >= after ? before - after : 0;
+}
+
+/* ---- The state machine -------------------------------------------------- */
+
+/* Advance the trace by one step.  Each step is bounded: one band of
+ * scanning at most. */
+static void trace_step(Trace trace)
+{
+  Message message;
+  switch (trace->state) {
+  case TRACE_INIT:
+    NOTREACHED;   /* trace_start condemns */
+    break;
+  case TRACE_UNFLIPPED:
+    trace_flip(trace);
+    break;
+  case TRACE_FLIPPED:
+    trace_scan_band(trace);
+    if (trace->band + 1 < RANK_LIMIT)
+      trace->band = (Rank)(trace->band + 1);
+    else
+      trace->state = TRACE_RECLAIM;
+    break;
+  case TRACE_RECLAIM:
+    trace_reclaim(trace);
+    message = trace->end_message;
+    trace->end_message = NULL;
+    message->live = trace->preserved_in_place + trace->forwarded;
+    message->condemned = trace->condemned;
+    message->not_condemned = trace->not_condemned;
+    message_post(message);
+    ++trace->arena->collections;
+    trace->state = TRACE_FINISHED;
+    break;
+  case TRACE_FINISHED:
+    break;
+  }
+}
+
+/* Run a whole collection now.  The caller holds the arena lock and no
+ * collection is running.  MPS_RES_* if the trace cannot be made, with
+ * nothing changed. */
+static Res trace_run(Arena arena, TraceCondemn how, const char *why)
+{
+  GC gc;
+  Trace trace;
+  Message message;
+  bool entered;
+  Res res;
+
+  res = trace_create(&trace, arena, why);
+  if (res != MPS_RES_OK)
+    return res;
+  gc = arena->gc;
+  AVER(!gc->in_collection);
+  gc->in_collection = true;
+  entered = !shield_is_inside(&gc->shield);
+  if (entered)
+    shield_enter(&gc->shield);
+  /* The mutator stays stopped from before anything is condemned until
+   * everything is reclaimed (stop-the-world). */
+  shield_hold(&gc->shield);
+
+  message = trace->start_message;
+  trace->start_message = NULL;
+  message->why = why;
+  message_post(message);
+  trace_condemn(trace, how);
+  while (trace->state != TRACE_FINISHED)
+    trace_step(trace);
+
+  shield_release(&gc->shield);
+  trace_destroy(trace);
+  gc->in_collection = false;
+  if (entered)
+    shield_leave(&gc->shield);   /* resumes the mutator */
+  return MPS_RES_OK;
+}
+
+static const char trace_why_due[] =
+  "A generation of a chain has exceeded its capacity: a collection of the due generations.";
+static const char trace_why_collect[] =
+  "The client asked for a full collection (mps_arena_collect or mps_arena_start_collect).";
+static const char trace_why_step[] =
+  "A generation of a chain has exceeded its capacity and the client gave idle time (mps_arena_step).";
+
+/* Whether some generation of some chain is due. */
+static bool trace_any_due(GC gc)
+{
+  Word due[TRACE_DUE_CHAINS];
+  return trace_due_chains(due, gc, false) != 0;
+}
+
+void trace_poll(Arena arena)
+{
+  GC gc = gc_of(arena);
+  AVERT(arena, arena);
+  if (gc == NULL || gc->in_collection || arena->state != ARENA_UNCLAMPED)
+    return;
+  if (trace_any_due(gc))
+    (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_due);
+}
+
+/* ---- The arena's collection states (arena.rst) --------------------------- */
+
+static void trace_arena_enter(Arena arena)
+{
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  arena_enter(arena);
+  /* A scan or format method must not call back in. */
+  AVER(arena->gc == NULL || !arena->gc->in_collection);
+}
+
+void mps_arena_clamp(mps_arena_t arena)
+{
+  trace_arena_enter(arena);
+  arena->state = ARENA_CLAMPED;
+  arena_leave(arena);
+}
+
+void mps_arena_park(mps_arena_t arena)
+{
+  trace_arena_enter(arena);
+  /* Collections run to completion within one entry, so none is in
+   * progress here: parking only stops new ones from starting. */
+  AVER(arena->gc == NULL || arena->gc->busy_traces == TRACE_SET_EMPTY);
+  arena->state = ARENA_PARKED;
+  arena_leave(arena);
+}
+
+void mps_arena_release(mps_arena_t arena)
+{
+  trace_arena_enter(arena);
+  arena->state = ARENA_UNCLAMPED;
+  arena_leave(arena);
+}
+
+void mps_arena_postmortem(mps_arena_t arena)
+{
+  GC gc;
+  /* Called from a debugger or an assertion handler, perhaps inside a
+   * collection on this very thread, which then holds the lock already:
+   * take nothing (arena.rst). */
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  arena->state = ARENA_POSTMORTEM;
+  gc = arena->gc;
+  /* Nothing is protected before the write barrier; the threads a
+   * collection stopped are let go so that they can be inspected. */
+  if (gc != NULL && gc->threads.suspended)
+    thread_resume_all(&gc->threads);
+}
+
+void mps_arena_collect(mps_arena_t arena)
+{
+  trace_arena_enter(arena);
+  if (arena->state != ARENA_POSTMORTEM) {
+    /* A collection that cannot get memory for its trace is skipped: the
+     * interface has no way to report it, and the heap is unchanged. */
+    (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
+    arena->state = ARENA_PARKED;
+  }
+  arena_leave(arena);
+}
+
+mps_res_t mps_arena_start_collect(mps_arena_t arena)
+{
+  Res res = MPS_RES_OK;
+  trace_arena_enter(arena);
+  if (arena->state != ARENA_POSTMORTEM) {
+    /* Stop-the-world: the collection it starts also finishes now. */
+    res = trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
+    arena->state = ARENA_UNCLAMPED;
+  }
+  arena_leave(arena);
+  return res;
+}
+
+mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
+{
+  bool work = false;
+  GC gc;
+  AVER(interval >= 0.0);
+  AVER(multiplier >= 0.0);
+  trace_arena_enter(arena);
+  gc = arena->gc;
+  if (arena->state != ARENA_POSTMORTEM && gc != NULL && trace_any_due(gc)) {
+    work = true;
+    (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_step);
+  }
+  /* A parked or clamped arena is clamped afterwards (arena.rst). */
+  if (arena->state == ARENA_PARKED)
+    arena->state = ARENA_CLAMPED;
+  arena_leave(arena);
+  return work;
+}
