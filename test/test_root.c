@@ -5,8 +5,11 @@
  * records every reference it is given, and can move ("forward") or
  * splat references in a chosen range, shows exactly which words a
  * scanner or a root treats as references, with which tag removed, and
- * what is stored back.  The collection tests at the end check the same
- * roots keep objects alive through a real trace (test_root_gc below).
+ * what is stored back.  The collection tests at the end check that the
+ * same roots keep objects alive through real collections in an AMC pool:
+ * every object a root refers to is also in a weak table, which a
+ * collection splats for objects that died and updates for objects that
+ * moved.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -18,6 +21,7 @@
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/root.h"
@@ -488,6 +492,7 @@ static NOINLINE void scan_self_from_deeper_frame(mps_word_t complement)
   volatile mps_word_t here[4];
   scan_state_s ss;
   here[1] = ~complement;
+  here[0] = here[1];
   rec_reset();
   rec_ss_init(&ss, self_arena, RANK_AMBIG);
   cr_assert_eq(root_scan(&ss, self_root), MPS_RES_OK);
@@ -523,6 +528,7 @@ static NOINLINE void scan_self_with_default_root(mps_word_t complement)
   volatile mps_word_t here[4];
   scan_state_s ss;
   here[2] = ~complement;
+  here[0] = here[2];
   rec_reset();
   rec_ss_init(&ss, self_arena, RANK_AMBIG);
   cr_assert_eq(root_scan(&ss, self_root), MPS_RES_OK);
@@ -748,4 +754,357 @@ Test(root, creation_fails_cleanly_at_the_commit_limit)
   cr_assert_eq(root_count(arena), 0);
   free(all);
   mps_arena_destroy(arena);
+}
+
+/* ---- Roots in real collections (AMC) ---------------------------------- */
+
+/* The objects: four words, header (size in words << 2 | type), an
+ * identity, one reference, and a spare word.  A forwarding object keeps
+ * its new address in the identity word; a pad is its header alone. */
+enum { G_OBJ = 0, G_FWD = 1, G_PAD = 2 };
+#define GW sizeof(mps_word_t)
+#define GHDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define GOBJ_WORDS 4
+
+static mps_res_t g_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    mps_word_t *p = base;
+    while (p < (mps_word_t *)limit) {
+      if ((p[0] & 3) == G_OBJ) {
+        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
+        if (res != MPS_RES_OK)
+          return res;
+      }
+      p += p[0] >> 2;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t g_skip(mps_addr_t addr)
+{
+  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
+}
+
+static void g_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  mps_word_t *p = old;
+  p[0] = GHDR(p[0] >> 2, G_FWD);
+  p[1] = (mps_word_t)new_addr;
+}
+
+static mps_addr_t g_isfwd(mps_addr_t addr)
+{
+  mps_word_t *p = addr;
+  return (p[0] & 3) == G_FWD ? (mps_addr_t)p[1] : NULL;
+}
+
+static void g_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = GHDR(size / GW, G_PAD);
+}
+
+#define G_OBJS 24
+#define G_TAG_MASK ((mps_word_t)7)
+
+static struct {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_thr_t thr;
+  mps_root_t weak_root;
+  mps_addr_t weak[G_OBJS];       /* every object, weakly */
+  mps_word_t id[G_OBJS];
+} g;
+
+static void g_open(void)
+{
+  mps_ap_t ap;
+  size_t i;
+  memset(&g, 0, sizeof g);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
+    cr_assert_eq(mps_arena_create_k(&g.arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, 8 * GW);  /* room for 3 tag bits */
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, g_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, g_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, g_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, g_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, g_pad);
+    cr_assert_eq(mps_fmt_create_k(&g.fmt, g.arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, g.fmt);
+    cr_assert_eq(mps_pool_create_k(&g.pool, g.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_thread_reg(&g.thr, g.arena), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, g.pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < G_OBJS; ++i) {
+    mps_addr_t p;
+    size_t size = ((GOBJ_WORDS * GW + 8 * GW - 1) / (8 * GW)) * (8 * GW);
+    do {
+      mps_word_t *w;
+      cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+      w = p;
+      w[0] = GHDR(size / GW, G_OBJ);
+      w[1] = 0x1d000 + i;
+      w[2] = 0;
+      w[3] = ~(mps_word_t)i;
+      if (size > GOBJ_WORDS * GW)
+        g_pad(w + GOBJ_WORDS, size - GOBJ_WORDS * GW);
+    } while (!mps_commit(ap, p, size));
+    g.weak[i] = p;
+    g.id[i] = 0x1d000 + i;
+  }
+  /* No allocation point keeps its segment out of the collection. */
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_root_create_table(&g.weak_root, g.arena, mps_rank_weak(), 0, g.weak,
+                                     G_OBJS), MPS_RES_OK);
+}
+
+static void g_close(void)
+{
+  mps_arena_park(g.arena);
+  mps_root_destroy(g.weak_root);
+  mps_thread_dereg(g.thr);
+  mps_pool_destroy(g.pool);
+  mps_fmt_destroy(g.fmt);
+  mps_arena_destroy(g.arena);
+}
+
+/* Object i is alive at `at`, with its identity. */
+static void g_assert_alive(size_t i, mps_word_t at)
+{
+  cr_assert_not_null(g.weak[i], "object %zu died", i);
+  cr_assert_eq((mps_word_t)g.weak[i], at, "object %zu: weak %p, strong %p", i, g.weak[i],
+               (void *)at);
+  cr_assert_eq(((mps_word_t *)at)[1], g.id[i]);
+  cr_assert_eq(((mps_word_t *)at)[3], ~(mps_word_t)i);
+}
+
+static mps_word_t g_table[8];
+static mps_word_t g_area[8];
+
+static mps_res_t g_fun_scan(mps_ss_t ss, void *p, size_t s)
+{
+  return mps_scan_area(ss, p, (mps_word_t *)p + s, NULL);
+}
+
+Test(root_gc, exact_roots_of_every_variety_keep_objects_and_follow_moves)
+{
+  mps_root_t table, masked, tagged, area, area_tagged, fmt, fun;
+  mps_word_t fmt_block[2 * GOBJ_WORDS];
+  mps_addr_t before0;
+  size_t i;
+  g_open();
+  /* objects 0-1 in a plain table, 2-3 masked (tags 3, 5), 4-5 in a
+   * tagged table (tag 1) beside a fixnum (tag 0) that is not a reference,
+   * 6 in an area, 7 in a tagged area, 8-9 in formatted objects, 10 by a
+   * client function; 11 and up only weakly. */
+  g_table[0] = (mps_word_t)g.weak[0];
+  g_table[1] = (mps_word_t)g.weak[1];
+  g_table[2] = (mps_word_t)g.weak[2] | 3;
+  g_table[3] = (mps_word_t)g.weak[3] | 5;
+  g_table[4] = (mps_word_t)g.weak[4] | 1;
+  g_table[5] = (mps_word_t)g.weak[5] | 1;
+  g_table[6] = (mps_word_t)g.weak[11];          /* tag 0: a fixnum here */
+  g_area[0] = (mps_word_t)g.weak[6];
+  g_area[1] = (mps_word_t)g.weak[7] | 2;
+  g_area[2] = (mps_word_t)g.weak[10];
+  for (i = 0; i < 2; ++i) {
+    fmt_block[i * GOBJ_WORDS + 0] = GHDR(GOBJ_WORDS, G_OBJ);
+    fmt_block[i * GOBJ_WORDS + 1] = 0;
+    fmt_block[i * GOBJ_WORDS + 2] = (mps_word_t)g.weak[8 + i];
+    fmt_block[i * GOBJ_WORDS + 3] = 0;
+  }
+  cr_assert_eq(mps_root_create_table(&table, g.arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)g_table, 2), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table_masked(&masked, g.arena, mps_rank_exact(), 0,
+                                            (mps_addr_t *)g_table + 2, 2, G_TAG_MASK),
+               MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table_tagged(&tagged, g.arena, mps_rank_exact(), 0,
+                                            (mps_addr_t *)g_table + 4, 3,
+                                            mps_scan_area_tagged, G_TAG_MASK, 1),
+               MPS_RES_OK);
+  cr_assert_eq(mps_root_create_area(&area, g.arena, mps_rank_exact(), 0, g_area,
+                                    g_area + 1, mps_scan_area, NULL), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_area_tagged(&area_tagged, g.arena, mps_rank_exact(), 0,
+                                           g_area + 1, g_area + 2, mps_scan_area_tagged,
+                                           G_TAG_MASK, 2), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_fmt(&fmt, g.arena, mps_rank_exact(), 0, g_scan, fmt_block,
+                                   fmt_block + 2 * GOBJ_WORDS), MPS_RES_OK);
+  cr_assert_eq(mps_root_create(&fun, g.arena, mps_rank_exact(), 0, g_fun_scan,
+                               g_area + 2, 1), MPS_RES_OK);
+
+  before0 = g.weak[0];
+  mps_arena_collect(g.arena);
+  /* No ambiguous root: AMC moved the survivors, and the roots followed.
+   * (A second collection may copy them back into the memory the first
+   * one freed, so look now.) */
+  cr_assert_neq(g.weak[0], before0);
+  cr_assert_eq(g_table[0], (mps_word_t)g.weak[0]);
+  mps_arena_collect(g.arena);
+
+  g_assert_alive(0, g_table[0]);
+  g_assert_alive(1, g_table[1]);
+  cr_assert_eq(g_table[2] & G_TAG_MASK, 3);
+  cr_assert_eq(g_table[3] & G_TAG_MASK, 5);
+  g_assert_alive(2, g_table[2] & ~G_TAG_MASK);
+  g_assert_alive(3, g_table[3] & ~G_TAG_MASK);
+  cr_assert_eq(g_table[4] & G_TAG_MASK, 1);
+  g_assert_alive(4, g_table[4] & ~G_TAG_MASK);
+  g_assert_alive(5, g_table[5] & ~G_TAG_MASK);
+  g_assert_alive(6, g_area[0]);
+  cr_assert_eq(g_area[1] & G_TAG_MASK, 2);
+  g_assert_alive(7, g_area[1] & ~G_TAG_MASK);
+  g_assert_alive(8, fmt_block[2]);
+  g_assert_alive(9, fmt_block[GOBJ_WORDS + 2]);
+  g_assert_alive(10, g_area[2]);
+  /* Only weakly referred to (the fixnum-tagged word is not a reference):
+   * dead, and the weak table says so. */
+  for (i = 11; i < G_OBJS; ++i)
+    cr_assert_null(g.weak[i], "object %zu survived", i);
+
+  /* mps_arena_roots_walk reports each exact reference into the pool. */
+  mps_arena_park(g.arena);
+  mps_root_destroy(table);
+  mps_root_destroy(masked);
+  mps_root_destroy(tagged);
+  mps_root_destroy(area);
+  mps_root_destroy(area_tagged);
+  mps_root_destroy(fmt);
+  mps_root_destroy(fun);
+  g_close();
+}
+
+static size_t walked;
+static mps_root_t walk_expect_root;
+
+static void roots_stepper(mps_addr_t *ref, mps_root_t root, void *p, size_t s)
+{
+  cr_assert_eq(p, &walked);
+  cr_assert_eq(s, 42);
+  cr_assert_eq(root, walk_expect_root);
+  cr_assert(*ref == g.weak[0] || *ref == g.weak[1]);
+  ++walked;
+}
+
+Test(root_gc, roots_walk_visits_exact_references_into_pools)
+{
+  mps_root_t exact, ambig;
+  g_open();
+  g_table[0] = (mps_word_t)g.weak[0];
+  g_table[1] = (mps_word_t)&walked;             /* not in the arena */
+  g_table[2] = (mps_word_t)g.weak[1];
+  g_table[3] = (mps_word_t)g.weak[2];
+  cr_assert_eq(mps_root_create_table(&exact, g.arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)g_table, 3), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&ambig, g.arena, mps_rank_ambig(), 0,
+                                     (mps_addr_t *)g_table + 3, 1), MPS_RES_OK);
+  mps_arena_park(g.arena);
+  walked = 0;
+  walk_expect_root = exact;
+  mps_arena_roots_walk(g.arena, roots_stepper, &walked, 42);
+  /* Two references into the pool; the weak and ambiguous roots are not
+   * visited. */
+  cr_assert_eq(walked, 2);
+  mps_root_destroy(exact);
+  mps_root_destroy(ambig);
+  g_close();
+}
+
+static mps_root_t g_thread_root;
+
+/* Keep object `i` in a frame below the root's cold end, in the form the
+ * root's scanner accepts, and collect from there. */
+static NOINLINE void g_collect_holding(size_t i, mps_word_t tag)
+{
+  volatile mps_word_t hold[2];
+  hold[0] = (mps_word_t)g.weak[i] | tag;
+  hold[1] = 0;
+  mps_arena_collect(g.arena);
+  cr_assert_eq(hold[0], (mps_word_t)g.weak[i] | tag);   /* ambiguous: unchanged */
+  hold[0] = 0;
+}
+
+static void g_thread_case(int kind)
+{
+  volatile mps_word_t cold_here = 0;
+  mps_addr_t before;
+  size_t i;
+  g_open();
+  switch (kind) {
+  case 0:
+    cr_assert_eq(mps_root_create_thread(&g_thread_root, g.arena, g.thr,
+                                        (void *)&cold_here), MPS_RES_OK);
+    break;
+  case 1:
+    cr_assert_eq(mps_root_create_thread_tagged(&g_thread_root, g.arena, mps_rank_ambig(),
+                                               0, g.thr, mps_scan_area_tagged,
+                                               G_TAG_MASK, 1, (void *)&cold_here),
+                 MPS_RES_OK);
+    break;
+  case 2:
+    cr_assert_eq(mps_root_create_reg(&g_thread_root, g.arena, mps_rank_ambig(), 0, g.thr,
+                                     mps_stack_scan_ambig, (void *)&cold_here, 0),
+                 MPS_RES_OK);
+    break;
+  default:
+    cr_assert_eq(mps_root_create_thread_scanned(&g_thread_root, g.arena,
+                                                mps_rank_ambig(), 0, g.thr,
+                                                mps_scan_area_masked,
+                                                &(mps_scan_tag_s){G_TAG_MASK, 0},
+                                                (void *)&cold_here), MPS_RES_OK);
+    break;
+  }
+  before = g.weak[3];
+  g_collect_holding(3, kind == 1 ? 1 : kind == 3 ? 6 : 0);
+  /* Pinned by the ambiguous reference: alive where it was. */
+  g_assert_alive(3, (mps_word_t)before);
+  /* Others may or may not survive (stale words on the stack are
+   * ambiguous references too), but any survivor is intact. */
+  for (i = 0; i < G_OBJS; ++i)
+    if (g.weak[i] != NULL)
+      g_assert_alive(i, (mps_word_t)g.weak[i]);
+  mps_arena_park(g.arena);
+  mps_root_destroy(g_thread_root);
+  g_close();
+  (void)cold_here;
+}
+
+Test(root_gc, a_thread_root_pins_what_the_stack_refers_to) { g_thread_case(0); }
+Test(root_gc, a_tagged_thread_root_pins_tagged_references) { g_thread_case(1); }
+Test(root_gc, a_reg_root_with_the_stack_scanner_pins) { g_thread_case(2); }
+Test(root_gc, a_scanned_thread_root_with_a_masked_scanner_pins) { g_thread_case(3); }
+
+static void *g_register_and_wait(void *arg)
+{
+  (void)arg;
+  cr_assert_eq(mps_thread_reg(&other.thr, g.arena), MPS_RES_OK);
+  /* seq_cst: the main thread reads other.thr after seeing state 1. */
+  atomic_store(&other.state, 1);
+  while (atomic_load(&other.state) != 2)
+    sched_yield();
+  return NULL;
+}
+
+Test(root_gc, an_unregistered_thread_collecting_with_thread_roots_is_reported,
+     .signal = SIGABRT)
+{
+  pthread_t t;
+  volatile int cold;
+  g_open();
+  mps_thread_dereg(g.thr);
+  atomic_store(&other.state, 0);
+  cr_assert_eq(pthread_create(&t, NULL, g_register_and_wait, NULL), 0);
+  while (atomic_load(&other.state) != 1)
+    sched_yield();
+  cr_assert_eq(mps_root_create_thread(&g_thread_root, g.arena, other.thr, (void *)&cold),
+               MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_assert);
+  /* This thread's own stack would go unscanned. */
+  mps_arena_collect(g.arena);
 }

@@ -6,6 +6,7 @@
  * same thread may register more than once, and the arena refuses to be
  * destroyed with a thread still registered.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
