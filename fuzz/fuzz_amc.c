@@ -1,0 +1,376 @@
+/* fuzz_amc: a graph program run on an AMC pool against a model graph.
+ *
+ * Input: byte 0 picks the pool's options (MPS_KEY_INTERIOR, segment size,
+ * whether the arena is parked so that only explicit collections happen,
+ * whether explicit collections run under a commit limit that leaves
+ * almost no room to copy).  Then each operation is three bytes: allocate
+ * an object into a root slot, link or unlink a field, copy or clear a root
+ * slot, point an ambiguous root at an object (maybe at an interior
+ * address), write an object's data, or collect.
+ *
+ * The heap lives behind a table of exact roots and a table of ambiguous
+ * ones; every object carries its identity and data derived from it.  The
+ * model is the same graph by identity.  After every collection (and at
+ * the end) everything reachable from the roots in the model is checked
+ * in the heap: identity, size, data and every field's referent; objects
+ * held by an ambiguous root that pins them must be at the very address
+ * the root holds.  mps_amc_apply must visit every reachable object, and
+ * only well-formed objects and padding.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+
+#define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
+#define W sizeof(mps_word_t)
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+#define SLOTS 16
+#define AMBIGS 4
+#define MAX_REFS 4
+#define MAX_OBJS 1500
+
+/* Layout: header, nrefs, refs[nrefs], id, data[ndata - 1]. */
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t slot[1];
+} obj_s;
+typedef obj_s *Obj;
+
+typedef struct node_s {
+  unsigned nrefs, ndata;
+  int ref[MAX_REFS];       /* ids, -1 for null */
+  mps_word_t salt;         /* the data words are made from it */
+  unsigned seen;           /* check pass that visited it */
+} node_s;
+
+static node_s nodes[MAX_OBJS];
+static unsigned node_count, pass;
+static mps_addr_t slots[SLOTS];      /* the exact root table */
+static int slot_id[SLOTS];
+static mps_addr_t ambig[AMBIGS];     /* the ambiguous root table */
+static int ambig_id[AMBIGS];         /* -1: holds nothing the model keeps */
+static mps_word_t ambig_base[AMBIGS];
+static bool interior;
+
+static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      if (HTYPE(obj->header) == T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&obj->slot[i]);
+          if (res != MPS_RES_OK)
+            return res;
+        }
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t fz_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void fz_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  Obj obj = old;
+  REQUIRE(HTYPE(obj->header) == T_OBJ);
+  obj->header = HDR(HWORDS(obj->header), T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static mps_addr_t fz_isfwd(mps_addr_t addr)
+{
+  Obj obj = addr;
+  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
+}
+
+static void fz_pad(mps_addr_t addr, size_t size)
+{
+  REQUIRE(size >= W && size % W == 0);
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+static mps_word_t fz_data(const node_s *n, unsigned i)
+{
+  return n->salt * 2654435761u + i;
+}
+
+static mps_word_t *fz_id_word(Obj obj) { return &obj->slot[obj->nrefs]; }
+
+/* The object is well formed, has identity id and the model's data. */
+static void fz_check_obj(Obj obj, int id)
+{
+  node_s *n = &nodes[id];
+  unsigned i;
+  REQUIRE(obj != NULL && ((mps_word_t)obj & (W - 1)) == 0);
+  REQUIRE(HTYPE(obj->header) == T_OBJ);
+  REQUIRE(obj->nrefs == n->nrefs);
+  REQUIRE(HWORDS(obj->header) == 2 + n->nrefs + n->ndata);
+  REQUIRE(*fz_id_word(obj) == (mps_word_t)id);
+  for (i = 1; i < n->ndata; ++i)
+    REQUIRE(fz_id_word(obj)[i] == fz_data(n, i));
+}
+
+/* Check everything reachable from (obj, id); iterative, with an explicit
+ * stack bounded by the number of objects. */
+static size_t fz_check_from(Obj root, int root_id)
+{
+  static Obj stack_obj[MAX_OBJS];
+  static int stack_id[MAX_OBJS];
+  size_t sp = 0, visited = 0;
+  if (nodes[root_id].seen == pass)
+    return 0;
+  nodes[root_id].seen = pass;
+  stack_obj[sp] = root;
+  stack_id[sp++] = root_id;
+  while (sp > 0) {
+    Obj obj = stack_obj[--sp];
+    int id = stack_id[sp];
+    unsigned i;
+    fz_check_obj(obj, id);
+    ++visited;
+    for (i = 0; i < nodes[id].nrefs; ++i) {
+      int child = nodes[id].ref[i];
+      Obj cobj = (Obj)obj->slot[i];
+      if (child < 0) {
+        REQUIRE(cobj == NULL);
+        continue;
+      }
+      fz_check_obj(cobj, child);
+      if (nodes[child].seen != pass) {
+        nodes[child].seen = pass;
+        REQUIRE(sp < MAX_OBJS);
+        stack_obj[sp] = cobj;
+        stack_id[sp++] = child;
+      }
+    }
+  }
+  return visited;
+}
+
+typedef struct walk_s {
+  size_t objects;
+} walk_s;
+
+static void fz_apply_step(mps_addr_t addr, void *p, size_t s)
+{
+  walk_s *w = p;
+  Obj obj = addr;
+  (void)s;
+  if (HTYPE(obj->header) == T_OBJ) {
+    REQUIRE(obj->nrefs <= MAX_REFS);
+    REQUIRE(HWORDS(obj->header) >= 3 + obj->nrefs);
+    REQUIRE(*fz_id_word(obj) < node_count);
+    ++w->objects;
+  } else {
+    REQUIRE(HTYPE(obj->header) == T_PAD);
+  }
+}
+
+static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
+{
+  size_t k, reachable = 0;
+  walk_s w = {0};
+  ++pass;
+  for (k = 0; k < AMBIGS; ++k)
+    if (ambig_id[k] >= 0)
+      reachable += fz_check_from((Obj)ambig_base[k], ambig_id[k]);
+  for (k = 0; k < SLOTS; ++k) {
+    if (slot_id[k] < 0)
+      REQUIRE(slots[k] == NULL);
+    else
+      reachable += fz_check_from(slots[k], slot_id[k]);
+  }
+  mps_arena_park(arena);
+  mps_amc_apply(pool, fz_apply_step, &w, 0);
+  REQUIRE(w.objects >= reachable);
+  if (!parked)
+    mps_arena_release(arena);
+}
+
+/* Allocate an object for node id and store it in slots[s] at once. */
+static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs, unsigned ndata)
+{
+  int id = (int)node_count++;
+  node_s *n = &nodes[id];
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  n->nrefs = nrefs;
+  n->ndata = ndata;
+  n->salt = (mps_word_t)id * 3u + 1u;
+  n->seen = 0;
+  for (i = 0; i < MAX_REFS; ++i)
+    n->ref[i] = -1;
+  do {
+    Obj obj;
+    REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words, T_OBJ);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->slot[i] = 0;
+    *fz_id_word(obj) = (mps_word_t)id;
+    for (i = 1; i < ndata; ++i)
+      fz_id_word(obj)[i] = fz_data(n, (unsigned)i);
+  } while (!mps_commit(ap, p, words * W));
+  slots[s] = p;
+  slot_id[s] = id;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root, aroot;
+  mps_gen_param_s gens[2] = {{32, 0.8}, {128, 0.5}};
+  bool parked, tight;
+  size_t i, k;
+
+  if (size < 1)
+    return 0;
+  interior = (data[0] & 1) != 0;
+  parked = (data[0] & 4) != 0;
+  tight = (data[0] & 8) != 0;
+  node_count = 0;
+  pass = 0;
+  for (k = 0; k < SLOTS; ++k) {
+    slots[k] = NULL;
+    slot_id[k] = -1;
+  }
+  for (k = 0; k < AMBIGS; ++k) {
+    ambig[k] = NULL;
+    ambig_id[k] = -1;
+    ambig_base[k] = 0;
+  }
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 4 << 20);
+    REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, fz_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, fz_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, fz_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, fz_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, fz_pad);
+    REQUIRE(mps_fmt_create_k(&fmt, arena, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    MPS_ARGS_ADD(args, MPS_KEY_INTERIOR, interior);
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (data[0] & 2) ? 4096 : 16384);
+    REQUIRE(mps_pool_create_k(&pool, arena, mps_class_amc(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  REQUIRE(mps_ap_create_k(&ap, pool, mps_args_none) == MPS_RES_OK);
+  REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, slots, SLOTS)
+          == MPS_RES_OK);
+  REQUIRE(mps_root_create_table(&aroot, arena, mps_rank_ambig(), 0, ambig, AMBIGS)
+          == MPS_RES_OK);
+  if (parked)
+    mps_arena_park(arena);
+
+  for (i = 1; i + 3 <= size; i += 3) {
+    unsigned op = data[i] % 8, a = data[i + 1], b = data[i + 2];
+    unsigned sa = a % SLOTS, sb = b % SLOTS;
+    switch (op) {
+    case 0:
+    case 1:   /* allocate; big objects now and then */
+      if (node_count < MAX_OBJS)
+        fz_alloc(ap, sa, b % (MAX_REFS + 1), 1 + (b / 5) % 6 + (op == 1 && b > 240 ? 3000 : 0));
+      break;
+    case 2:   /* link slots[sa].ref[f] = slots[sb] */
+      if (slot_id[sa] >= 0 && nodes[slot_id[sa]].nrefs > 0) {
+        unsigned f = (a / SLOTS) % nodes[slot_id[sa]].nrefs;
+        ((Obj)slots[sa])->slot[f] = (mps_word_t)slots[sb];
+        nodes[slot_id[sa]].ref[f] = slot_id[sb];
+      }
+      break;
+    case 3:   /* unlink */
+      if (slot_id[sa] >= 0 && nodes[slot_id[sa]].nrefs > 0) {
+        unsigned f = (b % MAX_REFS) % nodes[slot_id[sa]].nrefs;
+        ((Obj)slots[sa])->slot[f] = 0;
+        nodes[slot_id[sa]].ref[f] = -1;
+      }
+      break;
+    case 4:   /* copy a root, or drop one */
+      if (a & 0x80) {
+        slots[sb] = NULL;
+        slot_id[sb] = -1;
+      } else {
+        slots[sb] = slots[sa];
+        slot_id[sb] = slot_id[sa];
+      }
+      break;
+    case 5: { /* an ambiguous root: at the object, inside it, or cleared */
+      unsigned k2 = b % AMBIGS, where = (b / AMBIGS) % 4;
+      if (slot_id[sa] < 0 || where == 3) {
+        ambig[k2] = (a & 0x80) ? (void *)(uintptr_t)(a * 0x10001u) : NULL;   /* stray */
+        ambig_id[k2] = -1;
+      } else {
+        size_t words = 2 + nodes[slot_id[sa]].nrefs + nodes[slot_id[sa]].ndata;
+        size_t off = where == 0 ? 0 : where == 1 ? (words - 1) * W : W + 1;
+        ambig[k2] = (char *)slots[sa] + off;
+        ambig_base[k2] = (mps_word_t)slots[sa];
+        /* Only pointers that pin keep the object alive in the model. */
+        ambig_id[k2] = (off == 0 || interior) ? slot_id[sa] : -1;
+      }
+      break;
+    }
+    case 6: { /* collect */
+      size_t limit = mps_arena_commit_limit(arena);
+      if (tight)
+        (void)mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 16384);
+      mps_arena_collect(arena);
+      if (tight)
+        REQUIRE(mps_arena_commit_limit_set(arena, limit) == MPS_RES_OK);
+      if (!parked)
+        mps_arena_release(arena);
+      fz_check_all(arena, pool, parked);
+      break;
+    }
+    case 7:   /* rewrite an object's data (same values: the model keeps them) */
+      if (slot_id[sa] >= 0) {
+        node_s *n = &nodes[slot_id[sa]];
+        unsigned j;
+        for (j = 1; j < n->ndata; ++j)
+          fz_id_word((Obj)slots[sa])[j] = fz_data(n, j);
+      }
+      break;
+    }
+  }
+  mps_arena_collect(arena);
+  fz_check_all(arena, pool, true);
+
+  mps_root_destroy(aroot);
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+  return 0;
+}
