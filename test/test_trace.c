@@ -1,0 +1,392 @@
+/* Unit tests for the tracer (src/gc/trace.c), through a tiny non-moving
+ * test pool (test/support/cellpool.h) and the real root functions:
+ * reachability from exact, ambiguous and weak roots, cycles, statistics
+ * and messages, automatic collection from mps_alloc by chain capacity,
+ * the arena states, mps_arena_step, trace_fix's filtering, scan states,
+ * and the diagnosis of a collection by an unregistered thread. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/gc/message.h"
+#include "support/cellpool.h"
+
+static mps_arena_t arena;
+static mps_pool_t pool;
+static mps_chain_t chain;
+
+static void make_pool(mps_rank_t rank)
+{
+  mps_gen_param_s params[1] = {{64, 0.5}};   /* 64 KiB nursery */
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, rank);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, &cellpool_class, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
+static void setup(void)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)32 << 20);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  make_pool(mps_rank_exact());
+}
+
+static void teardown(void)
+{
+  mps_pool_destroy(pool);
+  mps_chain_destroy(chain);
+  mps_arena_destroy(arena);
+}
+
+static mps_word_t *cell(void)
+{
+  mps_addr_t p;
+  cr_assert_eq(mps_alloc(&p, pool, CELLPOOL_SIZE), MPS_RES_OK);
+  return p;
+}
+
+TestSuite(trace, .init = setup, .fini = teardown);
+
+Test(trace, exact_roots_keep_what_they_reach_and_nothing_else)
+{
+  mps_addr_t table[2] = {NULL, NULL};
+  mps_root_t root;
+  mps_word_t *head = NULL, *c;
+  int i;
+  mps_arena_park(arena);   /* no automatic collection meanwhile */
+  /* A list of 100 reachable cells and 300 garbage ones. */
+  for (i = 0; i < 100; ++i) {
+    c = cell();
+    c[0] = (mps_word_t)head;
+    c[1] = (mps_word_t)i;   /* small integers are never cells */
+    head = c;
+  }
+  for (i = 0; i < 300; ++i)
+    (void)cell();
+  table[0] = head;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 2), MPS_RES_OK);
+  cr_assert_eq(cellpool_cells(pool), 400);
+  cr_assert_eq(mps_collections(arena), 0);
+  mps_arena_collect(arena);
+  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(cellpool_cells(pool), 100);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  /* The list is intact and every node is still a cell. */
+  for (c = table[0], i = 99; c != NULL; c = (mps_word_t *)c[0], --i) {
+    cr_assert(cellpool_is_cell(pool, c));
+    cr_assert_eq(c[1], (mps_word_t)i);
+  }
+  cr_assert_eq(i, -1);
+  /* Dropping the root frees everything. */
+  table[0] = NULL;
+  mps_arena_collect(arena);
+  cr_assert_eq(cellpool_cells(pool), 0);
+  cr_assert_eq(mps_pool_total_size(pool), 0);   /* empty segments freed */
+  mps_root_destroy(root);
+}
+
+Test(trace, unreachable_cycles_die_and_reachable_ones_live)
+{
+  mps_addr_t table[1];
+  mps_root_t root;
+  mps_word_t *a = cell(), *b = cell(), *c = cell(), *d = cell();
+  mps_arena_park(arena);
+  a[0] = (mps_word_t)b;
+  b[0] = (mps_word_t)a;   /* a <-> b, reachable */
+  c[3] = (mps_word_t)d;
+  d[3] = (mps_word_t)c;   /* c <-> d, not */
+  table[0] = a;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert(cellpool_is_cell(pool, a));
+  cr_assert(cellpool_is_cell(pool, b));
+  cr_assert_not(cellpool_is_cell(pool, c));
+  cr_assert_not(cellpool_is_cell(pool, d));
+  mps_root_destroy(root);
+}
+
+Test(trace, ambiguous_roots_pin_through_interior_pointers_and_ignore_junk)
+{
+  mps_addr_t ambig[3];
+  mps_root_t root;
+  mps_word_t *a = cell(), *b = cell(), *c = cell();
+  mps_arena_park(arena);
+  a[0] = (mps_word_t)c;                     /* reached through a */
+  ambig[0] = (char *)a + 5;                 /* interior */
+  ambig[1] = (char *)b + CELLPOOL_SIZE * 7; /* past b: some free cell or none */
+  ambig[2] = (mps_addr_t)(mps_word_t)12345; /* junk */
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_ambig(), 0, ambig, 3), MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert(cellpool_is_cell(pool, a));
+  cr_assert(cellpool_is_cell(pool, c));
+  cr_assert_not(cellpool_is_cell(pool, b));
+  /* Ambiguous references are never changed. */
+  cr_assert_eq(ambig[0], (char *)a + 5);
+  cr_assert_eq(ambig[2], (mps_addr_t)(mps_word_t)12345);
+  mps_root_destroy(root);
+}
+
+Test(trace, weak_roots_are_splatted_only_when_the_referent_dies)
+{
+  mps_addr_t exact[1], weak[2];
+  mps_root_t rexact, rweak;
+  mps_word_t *live = cell(), *dead = cell();
+  mps_arena_park(arena);
+  exact[0] = live;
+  weak[0] = live;
+  weak[1] = dead;
+  cr_assert_eq(mps_root_create_table(&rexact, arena, mps_rank_exact(), 0, exact, 1), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&rweak, arena, mps_rank_weak(), 0, weak, 2), MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert_eq(weak[0], live);
+  cr_assert_null(weak[1]);
+  cr_assert_not(cellpool_is_cell(pool, dead));
+  mps_root_destroy(rweak);
+  mps_root_destroy(rexact);
+}
+
+Test(trace, messages_report_start_and_sizes)
+{
+  mps_addr_t table[1];
+  mps_root_t root;
+  mps_message_t msg;
+  mps_message_type_t type;
+  mps_word_t *keep;
+  int i;
+  mps_arena_park(arena);
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  keep = cell();
+  for (i = 0; i < 9; ++i)
+    (void)cell();
+  table[0] = keep;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  cr_assert_not(mps_message_poll(arena));
+  mps_arena_collect(arena);
+  cr_assert(mps_message_poll(arena));
+  cr_assert(mps_message_queue_type(&type, arena));
+  cr_assert_eq(type, mps_message_type_gc_start());
+  cr_assert(mps_message_get(&msg, arena, mps_message_type_gc_start()));
+  cr_assert_eq(mps_message_type(arena, msg), mps_message_type_gc_start());
+  cr_assert_not_null(mps_message_gc_start_why(arena, msg));
+  mps_message_discard(arena, msg);
+  cr_assert(mps_message_get(&msg, arena, mps_message_type_gc()));
+  cr_assert_eq(mps_message_gc_live_size(arena, msg), CELLPOOL_SIZE);
+  cr_assert_eq(mps_message_gc_condemned_size(arena, msg), 10 * CELLPOOL_SIZE);
+  cr_assert_eq(mps_message_gc_not_condemned_size(arena, msg), 0);
+  mps_message_discard(arena, msg);
+  cr_assert_not(mps_message_poll(arena));
+  /* Disabled: nothing more is posted. */
+  mps_message_type_disable(arena, mps_message_type_gc());
+  mps_message_type_disable(arena, mps_message_type_gc_start());
+  mps_arena_collect(arena);
+  cr_assert_not(mps_message_poll(arena));
+  cr_assert_eq(mps_collections(arena), 2);
+  mps_root_destroy(root);
+}
+
+Test(trace, allocation_collects_when_the_nursery_is_full_unless_clamped)
+{
+  mps_addr_t table[1] = {NULL};
+  mps_root_t root;
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  mps_arena_clamp(arena);
+  for (i = 0; i < n + 100; ++i)
+    (void)cell();
+  cr_assert_eq(mps_collections(arena), 0);          /* clamped */
+  cr_assert_eq(cellpool_cells(pool), n + 100);
+  mps_arena_release(arena);
+  table[0] = cell();                                  /* polls: over capacity */
+  cr_assert_eq(mps_collections(arena), 1);
+  /* Only the new cell and nothing else survives (it was allocated after
+   * the collection). */
+  cr_assert_eq(cellpool_cells(pool), 1);
+  /* Allocation keeps the heap bounded by collecting as it goes. */
+  for (i = 0; i < 20 * n; ++i) {
+    mps_word_t *c = cell();
+    c[0] = (mps_word_t)table[0];
+    if (i % 100 == 0)
+      table[0] = c;           /* a growing list of every 100th cell */
+  }
+  cr_assert_geq(mps_collections(arena), 15);
+  cr_assert_leq(cellpool_cells(pool), 2 * n + 20 * n / 100 + 10);
+  mps_root_destroy(root);
+}
+
+Test(trace, step_collects_only_when_due_and_clamps_a_parked_arena)
+{
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_arena_park(arena);
+  cr_assert_not(mps_arena_step(arena, 0.1, 1.0));
+  cr_assert_eq(arena->state, ARENA_CLAMPED);
+  for (i = 0; i <= n; ++i)
+    (void)cell();
+  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert(mps_arena_step(arena, 0.1, 1.0));
+  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(cellpool_cells(pool), 0);
+  cr_assert_not(mps_arena_step(arena, 0.1, 1.0));
+  mps_arena_release(arena);
+  cr_assert_not(mps_arena_step(arena, 0.0, 0.0));
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+}
+
+Test(trace, start_collect_runs_a_full_collection_and_leaves_unclamped)
+{
+  (void)cell();
+  mps_arena_clamp(arena);
+  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_OK);
+  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(cellpool_cells(pool), 0);
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+}
+
+Test(trace, postmortem_stops_collection)
+{
+  (void)cell();
+  mps_arena_postmortem(arena);
+  cr_assert_eq(arena->state, ARENA_POSTMORTEM);
+  mps_arena_collect(arena);
+  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert_eq(cellpool_cells(pool), 1);
+  mps_arena_release(arena);
+}
+
+Test(trace, deep_structures_need_no_recursion)
+{
+  mps_addr_t table[1];
+  mps_root_t root;
+  mps_word_t *head = NULL;
+  int i;
+  mps_arena_park(arena);
+  for (i = 0; i < 50000; ++i) {
+    mps_word_t *c = cell();
+    /* Link backwards in address order, so marking runs against the scan
+     * direction and segments are scanned repeatedly. */
+    c[2] = (mps_word_t)head;
+    head = c;
+  }
+  table[0] = head;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert_eq(cellpool_cells(pool), 50000);
+  table[0] = (mps_addr_t)((mps_word_t *)head)[2];   /* drop the head only */
+  mps_arena_collect(arena);
+  cr_assert_eq(cellpool_cells(pool), 49999);
+  mps_root_destroy(root);
+}
+
+Test(trace, two_pools_references_across)
+{
+  mps_pool_t other;
+  mps_addr_t table[1];
+  mps_root_t root;
+  mps_word_t *a, *b;
+  mps_arena_park(arena);
+  cr_assert_eq(mps_pool_create_k(&other, arena, &cellpool_class, mps_args_none), MPS_RES_OK);
+  a = cell();
+  cr_assert_eq(mps_alloc((mps_addr_t *)&b, other, CELLPOOL_SIZE), MPS_RES_OK);
+  a[1] = (mps_word_t)b;
+  b[1] = (mps_word_t)a;
+  table[0] = b;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert(cellpool_is_cell(pool, a));
+  cr_assert(cellpool_is_cell(other, b));
+  table[0] = NULL;
+  mps_arena_collect(arena);
+  cr_assert_not(cellpool_is_cell(pool, a));
+  cr_assert_not(cellpool_is_cell(other, b));
+  mps_root_destroy(root);
+  mps_pool_destroy(other);   /* uses the default chain */
+}
+
+Test(trace, fix_leaves_references_outside_the_white_set_alone)
+{
+  scan_state_s ss;
+  Addr ref;
+  mps_word_t *c = cell();
+  int local;
+  arena_enter(arena);
+  scan_state_init(&ss, arena, NULL, RANK_EXACT);
+  cr_assert(scan_state_check(&ss));
+  cr_assert_eq(ss.ss_s._w, ZONE_SET_EMPTY);
+  cr_assert_eq(ss.ss_s._zs, arena->gc->zone_shift);
+  ref = addr_of_ptr(&local);
+  cr_assert_eq(trace_fix(&ss, &ref), MPS_RES_OK);
+  cr_assert_eq(ref, addr_of_ptr(&local));
+  ref = addr_of_ptr(c);   /* a cell, but nothing is white */
+  cr_assert_eq(trace_fix(&ss, &ref), MPS_RES_OK);
+  cr_assert_eq(ref, addr_of_ptr(c));
+  cr_assert_eq(ss.fixes, 2);
+  scan_state_finish(&ss);
+  cr_assert_null(trace_current(arena));
+  arena_leave(arena);
+  cr_assert_eq(mps_rank_ambig(), RANK_AMBIG);
+  cr_assert_eq(mps_rank_exact(), RANK_EXACT);
+  cr_assert_eq(mps_rank_weak(), RANK_WEAK);
+}
+
+/* A registered thread's stack is a root; the collection is started by
+ * the main thread, which is not registered: diagnosed. */
+static atomic_int trace_helper_state;   /* 0 start, 1 ready, 2 go */
+
+static void *trace_helper(void *arg)
+{
+  mps_thr_t thr;
+  mps_root_t root;
+  UNUSED(arg);
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  /* Its stack, from this frame up, is a root. */
+  cr_assert_eq(mps_root_create_thread(&root, arena, thr, &thr), MPS_RES_OK);
+  /* release: the root exists before the main thread collects */
+  atomic_store_explicit(&trace_helper_state, 1, memory_order_release);
+  /* acquire: pairs with the main thread's release of 2 */
+  while (atomic_load_explicit(&trace_helper_state, memory_order_acquire) != 2)
+    sched_yield();
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
+  return NULL;
+}
+
+static int trace_failures;
+static void record_handler(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  ++trace_failures;
+}
+
+Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed)
+{
+  pthread_t t;
+  mps_lib_assert_fail_t old;
+  atomic_store_explicit(&trace_helper_state, 0, memory_order_relaxed);
+  cr_assert_eq(pthread_create(&t, NULL, trace_helper, NULL), 0);
+  /* acquire: see the root the helper made */
+  while (atomic_load_explicit(&trace_helper_state, memory_order_acquire) != 1)
+    sched_yield();
+  old = mps_lib_assert_fail_install(record_handler);
+  trace_failures = 0;
+  mps_arena_collect(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(trace_failures, 1);
+  cr_assert_eq(mps_collections(arena), 1);   /* it went on regardless */
+  /* release: the helper may tidy up now */
+  atomic_store_explicit(&trace_helper_state, 2, memory_order_release);
+  pthread_join(t, NULL);
+}
