@@ -129,6 +129,8 @@
 #include "pool/pool_debug.c"
 #include "pool/nailboard.c"
 #include "pool/pool_amc.c"
+#include "pool/pool_ams.c"
+#include "pool/pool_lo.c"
 
 /* The deprecated interface, over everything above */
 #include "api/deprecated.c"

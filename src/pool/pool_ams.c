@@ -1,0 +1,892 @@
+/* pool_ams.c: the AMS (Automatic Mark and Sweep) pool class, its debugging
+ * variant, and the mark-and-sweep engine that LO shares (pool_ams.h;
+ * design/poolams.txt, design/buffer.txt; manual/pool/ams.rst).
+ *
+ * Objects never move.  A segment has one bit per grain (the pool's
+ * alignment) in four tables:
+ *   alloc     the grain is allocated: part of an object, or of the region
+ *             a buffer is filling;
+ *   nonstart  reset where an object starts (only committed objects outside
+ *             an attached buffer's region have one: buffer_empty records
+ *             the starts of what the buffer committed);
+ *   marked    while the segment is white: the object starting here has
+ *             been shown reachable;
+ *   nongrey   while the segment is white (AMS): reset where a marked
+ *             object has not been scanned yet.
+ * So while a segment is white an object is white (unmarked), grey (marked,
+ * not scanned) or black (marked and scanned).  Fixing a reference to a
+ * white object marks it -- grey in AMS, where the segment goes grey too,
+ * black at once in LO, whose objects hold no references.  Scanning a white
+ * segment scans its grey objects, lowest first, going back whenever a fix
+ * greys an object below the cursor (grey_lo), until none is left.  A
+ * segment that is not white is scanned whole.  Reclaim frees the unmarked
+ * objects of a white segment, and the segment if nothing in it is left.
+ * Nothing in the tables needs the objects' memory except recording starts
+ * (buffer_empty) and finding object ends (skip), so fix never touches
+ * client memory.  Free gaps are never parsed (every walk follows the
+ * alloc table), so nothing is padded and the format needs no pad method.
+ *
+ * Ambiguous references: a word that lands in an allocated grain keeps the
+ * object containing it (the nearest start at or below it: every
+ * allocated run outside a buffer is a sequence of whole objects starting
+ * with a recorded start); any other word keeps nothing.  With
+ * MPS_KEY_AMS_SUPPORT_AMBIGUOUS false, an ambiguous reference into the
+ * pool is a client error (reported, then treated as if supported).
+ *
+ * Allocation points (design decision 5 of the collector): a fill hands the
+ * buffer a whole free run of a segment that no buffer is attached to, and
+ * attaches the buffer; such a segment is never condemned, and its scan
+ * covers only the committed part [buffer base, ap.init) of the region.
+ * Bytes are counted into the pool's generation when the buffer is emptied
+ * (what was committed), so unused tails are not counted.
+ *
+ * Debugging (mps_class_ams_debug): the free-space template is laid over
+ * every free grain (new segments, dead objects at reclaim, unused buffer
+ * tails), checked when a fill hands the grains out and by
+ * mps_pool_check_free_space, so a write through a dangling reference to a
+ * dead object is reported.  Fenceposts need mps_alloc, which AMS does not
+ * have: the fence template is accepted and unused.
+ *
+ * Invariants (ams_check, ams_seg_check):
+ *   1. the format is genuine, is the pool's, and its alignment is the
+ *      pool's, 2^grain_shift; the PoolGen is of the pool's chain;
+ *   2. seg_count and total are the number and bytes of segments on
+ *      seg_ring; free <= total is the bytes of their free grains;
+ *   3. a segment has grains = size / alignment bits per table, and
+ *      free_grains is the number of reset alloc bits;
+ *   4. a start is allocated (nonstart reset implies alloc set);
+ *   5. a segment with a buffer attached is not white, and the buffer's
+ *      region lies in it, wholly allocated, with no start in it;
+ *   6. while white: a grey object is marked; no grey object lies below
+ *      grey_lo; LO segments have no grey object;
+ *   7. AMS segments have rank set {exact}; LO segments are leaves;
+ *   8. a debugging template is present exactly when its size is non-zero.
+ */
+#include <string.h>
+
+#include "../../include/mpscams.h"
+#include "../base/args.h"
+#include "../data/bt.h"
+#include "../gc/seg.h"
+#include "../gc/trace.h"
+#include "buffer.h"
+#include "pool_ams.h"
+
+/* Ordinary segments are this big (rounded up to the arena grain); a
+ * larger request gets a segment of its own size. */
+#define AMS_SEG_SIZE_DEFAULT ((Size)64 * 1024)
+
+#define AMS_REPORT_MAX 96
+
+typedef struct ams_seg_s {
+  seg_s seg;                   /* first: a Seg is an AMS segment */
+  Sig sig;
+  Count grains;
+  Count free_grains;
+  BT alloc, nonstart, marked, nongrey;   /* see the opening comment */
+  Index grey_lo;               /* invariant 6 */
+} ams_seg_s;
+typedef struct ams_seg_s *AMSSeg;
+
+static seg_class_s ams_seg_class_s;
+
+static inline AMSSeg ams_seg_of(Seg seg) { return PARENT(ams_seg_s, seg, seg); }
+static inline AMS ams_of_seg(Seg seg) { return ams_of_pool(seg->pool); }
+
+bool ams_seg_check(AMSSeg aseg);
+
+bool ams_check(AMS ams)
+{
+  CHECKS(AMS_SIG, ams);
+  CHECKD(format, ams->format);                                              /* 1 */
+  CHECKL(ams->pool.format == ams->format);
+  CHECKL(ams->pool.alignment == ams->format->alignment);
+  CHECKL(((Size)1 << ams->grain_shift) == ams->pool.alignment);
+  /* The generation is made after the pool is signed (pool_gen_init checks
+   * the pool), so it may not exist yet. */
+  if (ams->pgen.sig == POOL_GEN_SIG) {
+    CHECKD(pool_gen, &ams->pgen);
+    CHECKL(ams->pgen.chain == ams->chain && ams->pgen.pool == &ams->pool);
+  }
+  CHECKL((ams->seg_count == 0) == ring_is_single(&ams->seg_ring));          /* 2 */
+  CHECKL(ams->free <= ams->total);
+  CHECKL(ams->seg_size > 0);
+  CHECKL((ams->free_template == NULL) == (ams->free_template_size == 0));  /* 8 */
+  return true;
+}
+
+bool ams_pool_check(Pool pool)
+{
+  return ams_check(ams_of_pool(pool));
+}
+
+static inline Index ams_index(AMSSeg aseg, Addr a)
+{
+  return addr_offset(aseg->seg.base, a) >> ams_of_seg(&aseg->seg)->grain_shift;
+}
+
+static inline Addr ams_addr(AMSSeg aseg, Index i)
+{
+  return addr_add(aseg->seg.base, i << ams_of_seg(&aseg->seg)->grain_shift);
+}
+
+bool ams_seg_check(AMSSeg aseg)
+{
+  Seg seg;
+  AMS ams;
+  CHECKS(AMS_SEG_SIG, aseg);
+  seg = &aseg->seg;
+  CHECKD(seg, seg);
+  CHECKL(seg->klass == &ams_seg_class_s);
+  ams = ams_of_seg(seg);
+  CHECKU(AMS_SIG, ams);
+  CHECKL(aseg->grains == seg_size(seg) >> ams->grain_shift);               /* 3 */
+  CHECKL(aseg->free_grains == bt_count_res_range(aseg->alloc, 0, aseg->grains));
+  CHECKL(aseg->grey_lo <= aseg->grains);
+  if (seg->buffer != NULL) {                                                /* 5 */
+    Buffer buffer = seg->buffer;
+    CHECKL(seg->white == TRACE_SET_EMPTY);
+    CHECKL(addr_word(seg->base) <= addr_word(buffer->base));
+    CHECKL(addr_word(buffer->pool_limit) <= addr_word(seg->limit));
+  }
+  CHECKL(seg->rank_set == (ams->scannable ? RANK_SET_SINGLE(RANK_EXACT)    /* 7 */
+                                          : RANK_SET_EMPTY));
+  return true;
+}
+
+/* ---- Debugging templates ---------------------------------------------- */
+
+/* The template is laid by absolute address (the byte at a is
+ * template[a mod size]), so ranges laid at different times join up. */
+static void ams_splat(AMS ams, Addr base, Addr limit)
+{
+  Byte *p = addr_ptr(base), *end = addr_ptr(limit);
+  Size size = ams->free_template_size, phase;
+  if (ams->free_template == NULL || p == end)
+    return;
+  phase = (Size)(addr_word(base) % size);
+  while (p < end) {
+    Size n = size_min((Size)(end - p), size - phase);
+    memcpy(p, ams->free_template + phase, n);
+    p += n;
+    phase = 0;
+  }
+}
+
+static void ams_report_num(char **out, char *end, Word n, unsigned radix)
+{
+  char digits[sizeof(Word) * 8];
+  Index i = 0;
+  do {
+    digits[i++] = "0123456789abcdef"[n % radix];
+    n /= radix;
+  } while (n != 0);
+  while (i > 0 && *out < end)
+    *(*out)++ = digits[--i];
+}
+
+static void ams_report_str(char **out, char *end, const char *s)
+{
+  while (*s != '\0' && *out < end)
+    *(*out)++ = *s++;
+}
+
+/* Report each run of bytes in [base, limit) that no longer holds the
+ * template, with the message of the debugging mixin (pool_debug.h), on
+ * the stack: the report path must not allocate. */
+static void ams_check_template(AMS ams, Addr base, Addr limit)
+{
+  const Byte *p = addr_ptr(base), *end = addr_ptr(limit);
+  Size size = ams->free_template_size;
+  if (ams->free_template == NULL)
+    return;
+  while (p < end) {
+    const Byte *bad;
+    char text[AMS_REPORT_MAX], *out = text, *tend = text + sizeof text - 1;
+    if (*p == ams->free_template[(uintptr_t)p % size]) {
+      ++p;
+      continue;
+    }
+    bad = p;
+    while (p < end && *p != ams->free_template[(uintptr_t)p % size])
+      ++p;
+    ams_report_str(&out, tend, "free space overwritten at 0x");
+    ams_report_num(&out, tend, (Word)(uintptr_t)bad, 16);
+    ams_report_str(&out, tend, " (");
+    ams_report_num(&out, tend, (Word)(p - bad), 10);
+    ams_report_str(&out, tend, " bytes)");
+    *out = '\0';
+    check_fail(__FILE__, (unsigned)__LINE__, text);
+  }
+}
+
+/* ---- Segments --------------------------------------------------------- */
+
+/* Expose the segment if the collector is inside the shield: walks, fills
+ * and empties come from outside a collection, when nothing is protected
+ * (there is no barrier yet) and there is no shield to go through. */
+static bool ams_seg_expose(Seg seg)
+{
+  Shield shield = &seg->arena->gc->shield;
+  if (!shield_is_inside(shield))
+    return false;
+  shield_expose(shield, &seg->shield);
+  return true;
+}
+
+static void ams_seg_cover(Seg seg, bool exposed)
+{
+  if (exposed)
+    shield_cover(&seg->arena->gc->shield, &seg->shield);
+}
+
+static Res ams_seg_init(Seg seg, Pool pool)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  AMS ams = ams_of_pool(pool);
+  Count grains = seg_size(seg) >> ams->grain_shift;
+  Size table = bt_size(grains);
+  void *p;
+  Res res;
+
+  res = arena_control_alloc(&p, pool->arena, 4 * table);
+  if (res != MPS_RES_OK)
+    return res;
+  aseg->alloc = p;
+  aseg->nonstart = (BT)(void *)((char *)p + table);
+  aseg->marked = (BT)(void *)((char *)p + 2 * table);
+  aseg->nongrey = (BT)(void *)((char *)p + 3 * table);
+  bt_res_range(aseg->alloc, 0, grains);
+  bt_set_range(aseg->nonstart, 0, grains);
+  bt_res_range(aseg->marked, 0, grains);
+  bt_set_range(aseg->nongrey, 0, grains);
+  aseg->grains = grains;
+  aseg->free_grains = grains;
+  aseg->grey_lo = grains;
+  /* Fresh memory is free memory: lay the template (debugging only). */
+  ams_splat(ams, seg->base, seg->limit);
+  aseg->sig = AMS_SEG_SIG;
+  return MPS_RES_OK;
+}
+
+static void ams_seg_finish(Seg seg)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  aseg->sig = SIG_INVALID;
+  arena_control_free(seg->arena, aseg->alloc, 4 * bt_size(aseg->grains));
+}
+
+static Res ams_seg_create(Seg *seg_o, AMS ams, Size size)
+{
+  Seg seg;
+  Res res = seg_alloc(&seg, &ams_seg_class_s, &ams->pool, size,
+                      ams->scannable ? RANK_SET_SINGLE(RANK_EXACT) : RANK_SET_EMPTY,
+                      &ams->pgen);
+  if (res != MPS_RES_OK)
+    return res;
+  ring_append(&ams->seg_ring, &seg->pool_ring);
+  ++ams->seg_count;
+  ams->total += size;
+  ams->free += size;
+  *seg_o = seg;
+  return MPS_RES_OK;
+}
+
+static void ams_seg_destroy(Seg seg)
+{
+  AMS ams = ams_of_seg(seg);
+  AMSSeg aseg = ams_seg_of(seg);
+  Size size = seg_size(seg);
+  AVER(ams->seg_count > 0 && ams->total >= size);
+  ring_remove(&seg->pool_ring);
+  --ams->seg_count;
+  ams->total -= size;
+  ams->free -= aseg->free_grains << ams->grain_shift;
+  seg_free(seg);
+}
+
+/* The memory limit of the object whose memory starts at `base`. */
+static inline Addr ams_obj_limit(Format format, Addr base)
+{
+  Addr client = format_client(format, base);
+  Addr next = addr_of_ptr((*format->skip)(addr_ptr(client)));
+  AVER_CRITICAL(addr_word(next) > addr_word(client));
+  return format_base(format, next);
+}
+
+/* The next run [*base_o, *limit_o) of committed objects at or after grain
+ * *cursor_io: an allocated run outside the attached buffer's region, or
+ * the committed part of that region.  Each is a sequence of whole
+ * formatted objects.  False when there is none left. */
+static bool ams_seg_next_run(Addr *base_o, Addr *limit_o, AMSSeg aseg, Index *cursor_io)
+{
+  Seg seg = &aseg->seg;
+  Index i = *cursor_io, n = aseg->grains, fb, fl, end;
+  Index bb = n, bl = n, bi = n;
+  if (seg->buffer != NULL) {
+    bb = ams_index(aseg, seg->buffer->base);
+    bl = ams_index(aseg, seg->buffer->pool_limit);
+    bi = ams_index(aseg, addr_of_ptr(seg->buffer->ap.init));
+  }
+  while (i < n) {
+    if (i == bb) {
+      /* The buffer's committed objects; the rest of it is the mutator's. */
+      i = bl;
+      if (bi > bb) {
+        *base_o = ams_addr(aseg, bb);
+        *limit_o = ams_addr(aseg, bi);
+        *cursor_io = i;
+        return true;
+      }
+      continue;
+    }
+    if (bt_find_long_res_range(&fb, &fl, aseg->alloc, i, n, 1)) {
+      if (fb == i) {        /* free grains here: skip them */
+        i = fl;
+        continue;
+      }
+      end = fb;
+    } else {
+      end = n;
+    }
+    if (i < bb && bb < end)
+      end = bb;             /* stop where the buffer's region begins */
+    *base_o = ams_addr(aseg, i);
+    *limit_o = ams_addr(aseg, end);
+    *cursor_io = end;
+    return true;
+  }
+  *cursor_io = n;
+  return false;
+}
+
+/* Free grains [i, j) of a segment. */
+static void ams_seg_free_grains(AMS ams, AMSSeg aseg, Index i, Index j)
+{
+  AVER(i < j);
+  bt_res_range(aseg->alloc, i, j);
+  bt_set_range(aseg->nonstart, i, j);
+  aseg->free_grains += j - i;
+  ams->free += (j - i) << ams->grain_shift;
+  ams_splat(ams, ams_addr(aseg, i), ams_addr(aseg, j));
+}
+
+/* ---- Segment methods for the tracer ----------------------------------- */
+
+static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  AVERT(ams_seg, aseg);
+  AVERT(trace, trace);
+  /* A segment a buffer is filling is never condemned: the mutator may be
+   * between reserve and commit in it (design decision 5). */
+  if (seg->buffer != NULL)
+    return MPS_RES_OK;
+  bt_res_range(aseg->marked, 0, aseg->grains);
+  bt_set_range(aseg->nongrey, 0, aseg->grains);
+  aseg->grey_lo = aseg->grains;
+  seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
+  *condemned_io += seg_size(seg);
+  return MPS_RES_OK;
+}
+
+/* Mark the object starting at grain j of a white segment. */
+static void ams_seg_mark(Seg seg, ScanState ss, Index j)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  bt_set(aseg->marked, j);
+  if (seg->rank_set != RANK_SET_EMPTY) {
+    bt_res(aseg->nongrey, j);                                               /* 6 */
+    if (j < aseg->grey_lo)
+      aseg->grey_lo = j;
+    if ((seg->grey & ss->traces) != ss->traces)
+      seg_set_grey(seg, seg->grey | ss->traces);
+  }
+}
+
+static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  AMS ams = ams_of_seg(seg);
+  Addr ref = *ref_io;
+  Size header = ams->format->header_size;
+  Index i, b, l;
+
+  AVER_CRITICAL((seg->white & ss->traces) != TRACE_SET_EMPTY);
+  AVER_CRITICAL(seg->buffer == NULL);
+  if (ss->rank == RANK_AMBIG) {
+    /* The client promised no ambiguous references to this pool. */
+    AVER(ams->support_ambiguous);
+    i = ams_index(aseg, ref);
+    if (!bt_get(aseg->alloc, i))
+      return MPS_RES_OK;          /* a stray word: keeps nothing */
+    /* The object containing it starts at the nearest start below. */
+    if (!bt_find_short_res_range_high(&b, &l, aseg->nonstart, 0, i + 1, 1)) {
+      NOTREACHED;                 /* every allocated run begins with a start */
+      return MPS_RES_OK;
+    }
+    if (!bt_get(aseg->marked, b))
+      ams_seg_mark(seg, ss, b);
+    return MPS_RES_OK;
+  }
+
+  /* Exact, final or weak: ref is an object's client pointer. */
+  i = addr_offset(seg->base, ref) >= header
+      ? ams_index(aseg, format_base(ams->format, ref)) : 0;
+  AVER(addr_offset(seg->base, ref) >= header
+       && addr_is_aligned(format_base(ams->format, ref), ams->pool.alignment)
+       && bt_get(aseg->alloc, i) && !bt_get(aseg->nonstart, i));
+  if (addr_offset(seg->base, ref) < header || bt_get(aseg->nonstart, i))
+    return MPS_RES_OK;            /* not an object: refused above */
+  if (bt_get(aseg->marked, i)) {
+    ss->was_marked = true;
+    return MPS_RES_OK;
+  }
+  ss->was_marked = false;
+  if (ss->rank == RANK_WEAK) {
+    /* Every strong fix is done: an unmarked object is dead. */
+    *ref_io = NULL;
+    return MPS_RES_OK;
+  }
+  ams_seg_mark(seg, ss, i);
+  return MPS_RES_OK;
+}
+
+static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  Format format = ams_of_seg(seg)->format;
+  mps_ss_t mps_ss = scan_state_public(ss);
+  Addr base, limit;
+  Index i, l;
+  bool total;
+  Res res;
+
+  AVERT(ams_seg, aseg);
+  AVER(seg->rank_set != RANK_SET_EMPTY);
+  if ((seg->white & ss->traces) != TRACE_SET_EMPTY) {
+    /* Only the grey objects.  Each pass blackens one, and an object is
+     * greyed once, so this ends. */
+    while (aseg->grey_lo < aseg->grains) {
+      if (!bt_find_short_res_range(&i, &l, aseg->nongrey, aseg->grey_lo, aseg->grains, 1)) {
+        aseg->grey_lo = aseg->grains;
+        break;
+      }
+      bt_set(aseg->nongrey, i);
+      aseg->grey_lo = i + 1;      /* fixes below may lower it again */
+      base = ams_addr(aseg, i);
+      limit = ams_obj_limit(format, base);
+      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                            addr_ptr(format_client(format, limit)));
+      if (res != MPS_RES_OK) {
+        bt_res(aseg->nongrey, i);   /* still grey, so a retry scans it */
+        if (i < aseg->grey_lo)
+          aseg->grey_lo = i;
+        return res;
+      }
+    }
+    total = false;   /* the white objects were not scanned */
+  } else {
+    Index cursor = 0;
+    while (ams_seg_next_run(&base, &limit, aseg, &cursor)) {
+      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                            addr_ptr(format_client(format, limit)));
+      if (res != MPS_RES_OK)
+        return res;
+    }
+    total = true;
+  }
+  seg_set_grey(seg, seg->grey & ~ss->traces);
+  *total_o = total;
+  return MPS_RES_OK;
+}
+
+static void ams_seg_reclaim(Seg seg, Trace trace)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  AMS ams = ams_of_seg(seg);
+  Format format = ams->format;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  Addr run_base, run_limit, base, limit;
+  Index cursor = 0, dead = 0;
+  bool in_dead = false, exposed;
+  Size kept = 0;
+
+  AVERT(ams_seg, aseg);
+  AVER((seg->white & ts) != TRACE_SET_EMPTY);
+  AVER((seg->grey & ts) == TRACE_SET_EMPTY);
+  exposed = ams_seg_expose(seg);
+  while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor)) {
+    for (base = run_base; addr_word(base) < addr_word(run_limit); base = limit) {
+      Index i = ams_index(aseg, base);
+      limit = ams_obj_limit(format, base);
+      AVER_CRITICAL(!bt_get(aseg->nonstart, i));
+      if (bt_get(aseg->marked, i)) {
+        kept += addr_offset(base, limit);
+        if (in_dead) {
+          ams_seg_free_grains(ams, aseg, dead, i);
+          in_dead = false;
+        }
+      } else if (!in_dead) {
+        dead = i;
+        in_dead = true;
+      }
+    }
+    if (in_dead) {
+      ams_seg_free_grains(ams, aseg, dead, ams_index(aseg, run_limit));
+      in_dead = false;
+    }
+  }
+  ams_seg_cover(seg, exposed);
+  /* The segment stays white: the tracer clears that after every class has
+   * reclaimed, counting what is still white as not reclaimed. */
+  trace_note_preserved(trace, kept);
+  if (aseg->free_grains == aseg->grains)
+    ams_seg_destroy(seg);         /* nothing left in it */
+}
+
+/* ---- Segment methods for walks ---------------------------------------- */
+
+static void ams_seg_walk(Seg seg, Format format, SegObjectVisitor visit, void *p, Size s)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  Addr run_base, run_limit, base;
+  Index cursor = 0;
+  bool exposed = ams_seg_expose(seg);
+  AVER(format == ams_of_seg(seg)->format);
+  while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor))
+    for (base = run_base; addr_word(base) < addr_word(run_limit);
+         base = ams_obj_limit(format, base))
+      visit(format_client(format, base), format, seg->pool, p, s);
+  ams_seg_cover(seg, exposed);
+}
+
+static Res ams_seg_area_walk(Seg seg, mps_area_scan_t visit, void *closure, ScanState ss)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  Format format = ams_of_seg(seg)->format;
+  Addr base, limit;
+  Index cursor = 0;
+  bool exposed = ams_seg_expose(seg);
+  Res res = MPS_RES_OK;
+  while (res == MPS_RES_OK && ams_seg_next_run(&base, &limit, aseg, &cursor))
+    res = visit(scan_state_public(ss), addr_ptr(format_client(format, base)),
+                addr_ptr(format_client(format, limit)), closure);
+  ams_seg_cover(seg, exposed);
+  return res;
+}
+
+static Res ams_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  Format format = ams_of_seg(seg)->format;
+  Buffer buffer = seg->buffer;
+  Index i = ams_index(aseg, addr), b, l;
+  Addr base, limit;
+  bool exposed;
+  Res res = MPS_RES_FAIL;
+
+  if (buffer != NULL && addr_word(buffer->base) <= addr_word(addr)
+      && addr_word(addr) < addr_word(buffer->pool_limit)) {
+    /* In a buffer's region: only its committed objects, which have no
+     * recorded starts yet, so parse them. */
+    Addr init = addr_of_ptr(buffer->ap.init);
+    if (addr_word(addr) >= addr_word(init))
+      return MPS_RES_FAIL;
+    exposed = ams_seg_expose(seg);
+    for (base = buffer->base; addr_word(base) < addr_word(init); base = limit) {
+      limit = ams_obj_limit(format, base);
+      if (addr_word(addr) < addr_word(limit)) {
+        *p_o = format_client(format, base);
+        res = MPS_RES_OK;
+        break;
+      }
+    }
+    ams_seg_cover(seg, exposed);
+    return res;
+  }
+  if (!bt_get(aseg->alloc, i)
+      || !bt_find_short_res_range_high(&b, &l, aseg->nonstart, 0, i + 1, 1))
+    return MPS_RES_FAIL;
+  *p_o = format_client(format, ams_addr(aseg, b));
+  return MPS_RES_OK;
+}
+
+static seg_class_s ams_seg_class_s = {
+  SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s),
+  ams_seg_init, ams_seg_finish,
+  ams_seg_whiten, ams_seg_scan, ams_seg_fix, ams_seg_reclaim,
+  ams_seg_walk, ams_seg_area_walk, ams_seg_addr_object
+};
+
+/* ---- Pool methods ----------------------------------------------------- */
+
+Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *needs)
+{
+  AMS ams = ams_of_pool(pool);
+  Arena arena = pool->arena;
+  mps_arg_s arg;
+  Format format;
+  Chain chain;
+  Index gen;
+  bool has_gen;
+  Res res;
+
+  AVERT(args, args);
+  res = format_acquire(&format, arena, args, needs, false);
+  if (res != MPS_RES_OK)
+    return res;
+  /* Both picked before the chain, so a bad generation is refused before
+   * anything else is taken. */
+  has_gen = args_pick(&arg, args, MPS_KEY_GEN);
+  gen = has_gen ? (Index)arg.val.u : 0;
+  ams->support_ambiguous = true;
+  if (scannable && args_pick(&arg, args, MPS_KEY_AMS_SUPPORT_AMBIGUOUS))
+    ams->support_ambiguous = arg.val.b != 0;
+  AVER(format->alignment <= arena->grain_size);
+  if (format->alignment > arena->grain_size) {
+    res = MPS_RES_PARAM;
+    goto fail_chain;
+  }
+  res = chain_acquire(&chain, arena, args);
+  if (res != MPS_RES_OK)
+    goto fail_chain;
+  if (!has_gen && chain == arena->gc->default_chain)
+    /* manual/pool/ams.rst: with the arena's default chain "an appropriate
+     * generation is used" -- its last, so that objects that never move
+     * are not collected as often as the nursery. */
+    gen = chain->gen_count - 1;
+  AVER(gen < chain->gen_count);
+  if (gen >= chain->gen_count) {
+    res = MPS_RES_PARAM;
+    goto fail_gen;
+  }
+
+  ams->format = format;
+  pool->format = format;
+  pool->alignment = format->alignment;
+  ams->grain_shift = 0;
+  while (((Size)1 << ams->grain_shift) < format->alignment)
+    ++ams->grain_shift;
+  ams->chain = chain;
+  ams->scannable = scannable;
+  ams->seg_size = size_align_up(AMS_SEG_SIZE_DEFAULT, arena->grain_size);
+  ring_init(&ams->seg_ring);
+  ams->seg_count = 0;
+  ams->total = 0;
+  ams->free = 0;
+  ams->free_template = NULL;
+  ams->free_template_size = 0;
+  ams->sig = AMS_SIG;
+  pool_gen_init(&ams->pgen, pool, chain, gen);
+  AVERT(ams, ams);
+  return MPS_RES_OK;
+
+fail_gen:
+  chain_release(chain);
+fail_chain:
+  format_release(format);
+  return res;
+}
+
+void ams_finish(Pool pool)
+{
+  AMS ams = ams_of_pool(pool);
+  Ring node, next;
+  AVERT(ams, ams);
+  RING_FOR(node, &ams->seg_ring, next)
+    ams_seg_destroy(PARENT(seg_s, pool_ring, node));
+  AVER(ams->total == 0 && ams->free == 0);
+  ams->sig = SIG_INVALID;
+  pool_gen_finish(&ams->pgen);
+  ring_finish(&ams->seg_ring);
+  chain_release(ams->chain);
+  format_release(ams->format);
+  if (ams->free_template != NULL)
+    arena_control_free(pool->arena, ams->free_template, ams->free_template_size);
+}
+
+Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size)
+{
+  AMS ams = ams_of_pool(pool);
+  Arena arena = pool->arena;
+  Count grains = size >> ams->grain_shift;
+  Ring node, next;
+  AMSSeg aseg;
+  Seg seg;
+  Index b, l;
+  Res res;
+
+  AVERT(ams, ams);
+  AVERT(buffer, buffer);
+  AVER(size > 0 && size_is_aligned(size, pool->alignment));
+  /* First fit over segments no buffer is filling (one buffer per segment:
+   * seg->buffer), taking the whole free run found. */
+  RING_FOR(node, &ams->seg_ring, next) {
+    seg = PARENT(seg_s, pool_ring, node);
+    aseg = ams_seg_of(seg);
+    if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || aseg->free_grains < grains)
+      continue;
+    if (bt_find_long_res_range(&b, &l, aseg->alloc, 0, aseg->grains, grains))
+      goto found;
+  }
+  if (size > SIZE_MAX - arena->grain_size)
+    return MPS_RES_RESOURCE;
+  res = ams_seg_create(&seg, ams, size > ams->seg_size
+                                  ? size_align_up(size, arena->grain_size) : ams->seg_size);
+  if (res != MPS_RES_OK)
+    return res;
+  aseg = ams_seg_of(seg);
+  b = 0;
+  l = aseg->grains;
+
+found:
+  if (ams->free_template != NULL) {
+    bool exposed = ams_seg_expose(seg);
+    ams_check_template(ams, ams_addr(aseg, b), ams_addr(aseg, l));
+    ams_seg_cover(seg, exposed);
+  }
+  bt_set_range(aseg->alloc, b, l);
+  aseg->free_grains -= l - b;
+  ams->free -= (l - b) << ams->grain_shift;
+  seg_set_buffer(seg, buffer);
+  *base_o = ams_addr(aseg, b);
+  *limit_o = ams_addr(aseg, l);
+  return MPS_RES_OK;
+}
+
+void ams_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
+{
+  AMS ams = ams_of_pool(pool);
+  Format format = ams->format;
+  AMSSeg aseg;
+  Seg seg;
+  Addr base;
+  bool found, exposed;
+
+  AVERT(ams, ams);
+  found = seg_of_addr(&seg, pool->arena, buffer->base);
+  AVER(found && seg->buffer == buffer);
+  if (!found)
+    return;
+  aseg = ams_seg_of(seg);
+  /* Record where the committed objects start (invariant 4 and the
+   * allocated-run rule the fix and walks rely on). */
+  exposed = ams_seg_expose(seg);
+  for (base = buffer->base; addr_word(base) < addr_word(init);
+       base = ams_obj_limit(format, base))
+    bt_res(aseg->nonstart, ams_index(aseg, base));
+  AVER(base == init);   /* the committed objects fill [base, init) exactly */
+  if (addr_word(init) < addr_word(limit))
+    ams_seg_free_grains(ams, aseg, ams_index(aseg, init), ams_index(aseg, limit));
+  ams_seg_cover(seg, exposed);
+  if (init != buffer->base)
+    pool_gen_account_alloc(&ams->pgen, addr_offset(buffer->base, init));
+  seg_set_buffer(seg, NULL);
+}
+
+Size ams_total_size(Pool pool)
+{
+  return ams_of_pool(pool)->total;
+}
+
+Size ams_free_size(Pool pool)
+{
+  return ams_of_pool(pool)->free;
+}
+
+/* mps_pool_check_free_space: every free grain holds the template. */
+static void ams_check_free_space(Pool pool)
+{
+  AMS ams = ams_of_pool(pool);
+  Ring node, next;
+  AVERT(ams, ams);
+  RING_FOR(node, &ams->seg_ring, next) {
+    Seg seg = PARENT(seg_s, pool_ring, node);
+    AMSSeg aseg = ams_seg_of(seg);
+    Index i = 0, b, l;
+    bool exposed = ams_seg_expose(seg);
+    while (i < aseg->grains && bt_find_long_res_range(&b, &l, aseg->alloc, i, aseg->grains, 1)) {
+      ams_check_template(ams, ams_addr(aseg, b), ams_addr(aseg, l));
+      i = l;
+    }
+    ams_seg_cover(seg, exposed);
+  }
+}
+
+static Res ams_init(Pool pool, mps_arg_s args[])
+{
+  /* manual/pool/ams.rst: the format needs scan and skip methods. */
+  return ams_init_engine(pool, args, true, "sk");
+}
+
+static Res ams_debug_init(Pool pool, mps_arg_s args[])
+{
+  static const Byte default_free[4] = {0x46, 0x52, 0x45, 0x45};    /* "FREE" */
+  const void *free_tpl = default_free;
+  Size free_size = sizeof default_free;
+  mps_arg_s arg;
+  void *copy = NULL;
+  Res res;
+
+  if (args_pick(&arg, args, MPS_KEY_POOL_DEBUG_OPTIONS)) {
+    const mps_pool_debug_option_s *options = arg.val.pool_debug_options;
+    AVER(options != NULL);
+    if (options == NULL)
+      return MPS_RES_PARAM;
+    AVER(options->fence_size == 0 || options->fence_template != NULL);
+    AVER(options->free_size == 0 || options->free_template != NULL);
+    if ((options->fence_size != 0 && options->fence_template == NULL)
+        || (options->free_size != 0 && options->free_template == NULL))
+      return MPS_RES_PARAM;
+    free_tpl = options->free_template;
+    free_size = options->free_size;
+  }
+  /* Copied, so the client's template need not outlive this call. */
+  if (free_size > 0) {
+    res = arena_control_alloc(&copy, pool->arena, free_size);
+    if (res != MPS_RES_OK)
+      return res;
+    memcpy(copy, free_tpl, free_size);
+  }
+  res = ams_init_engine(pool, args, true, "sk");
+  if (res != MPS_RES_OK) {
+    if (copy != NULL)
+      arena_control_free(pool->arena, copy, free_size);
+    return res;
+  }
+  /* No segment exists yet, so all free memory will be laid with it. */
+  ams_of_pool(pool)->free_template = copy;
+  ams_of_pool(pool)->free_template_size = copy != NULL ? free_size : 0;
+  return MPS_RES_OK;
+}
+
+static struct mps_pool_class_s ams_pool_class_s = {
+  POOL_CLASS_SIG, "AMS", sizeof(ams_s),
+  ams_init, ams_finish,
+  NULL, NULL,                          /* no mps_alloc / mps_free */
+  ams_buffer_fill, ams_buffer_empty,
+  ams_total_size, ams_free_size,
+  NULL, NULL,
+  ams_pool_check
+};
+
+static struct mps_pool_class_s ams_debug_pool_class_s = {
+  POOL_CLASS_SIG, "AMSDebug", sizeof(ams_s),
+  ams_debug_init, ams_finish,
+  NULL, NULL,
+  ams_buffer_fill, ams_buffer_empty,
+  ams_total_size, ams_free_size,
+  NULL, ams_check_free_space,          /* fenceposts need mps_alloc */
+  ams_pool_check
+};
+
+mps_pool_class_t mps_class_ams(void)
+{
+  return &ams_pool_class_s;
+}
+
+mps_pool_class_t mps_class_ams_debug(void)
+{
+  return &ams_debug_pool_class_s;
+}

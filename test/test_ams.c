@@ -1,0 +1,610 @@
+/* Unit tests for the AMS pool class and its debugging variant
+ * (src/pool/pool_ams.c): reachable objects survive intact and never move,
+ * unreachable ones are reclaimed and their space reused, ambiguous
+ * references keep the object containing them while stray words keep
+ * nothing, MPS_KEY_AMS_SUPPORT_AMBIGUOUS, generations by MPS_KEY_GEN,
+ * walks, commit-limit failure, a reserve pending across a collection,
+ * and the debugging free-space template.
+ *
+ * The test format: every object starts with a header word
+ * (size in words << 2 | type), then its number of references, then the
+ * references, then data words derived from a seed. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscams.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+
+#define W sizeof(mps_word_t)
+#define HDR(words) ((mps_word_t)(words) << 2)
+#define HWORDS(h) ((size_t)((h) >> 2))
+
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t slot[1];   /* nrefs references, then data */
+} obj_s;
+typedef obj_s *Obj;
+
+static unsigned long tams_scanned;   /* objects scanned */
+
+static mps_res_t tams_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      mps_word_t i;
+      ++tams_scanned;
+      for (i = 0; i < obj->nrefs; ++i) {
+        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&obj->slot[i]);
+        if (res != MPS_RES_OK)
+          return res;
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t tams_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+typedef struct tams_s {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root, aroot;
+  mps_addr_t refs[64];     /* exact root */
+  mps_addr_t ambig[8];     /* ambiguous root */
+} tams_s;
+
+static void tams_open_args(tams_s *t, mps_pool_class_t klass, mps_arg_s *extra)
+{
+  mps_gen_param_s gens[2] = {{256, 0.5}, {1024, 0.5}};
+  memset(t, 0, sizeof *t);
+  tams_scanned = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tams_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
+    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    for (; extra != NULL && extra->key != MPS_KEY_ARGS_END; ++extra) {
+      args[_mps_n_args++] = *extra;
+      args[_mps_n_args].key = MPS_KEY_ARGS_END;
+    }
+    cr_assert_eq(mps_pool_create_k(&t->pool, t->arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t->ap, t->pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
+                                     sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->aroot, t->arena, mps_rank_ambig(), 0, t->ambig,
+                                     sizeof t->ambig / sizeof t->ambig[0]), MPS_RES_OK);
+}
+
+static void tams_open(tams_s *t)
+{
+  tams_open_args(t, mps_class_ams(), NULL);
+}
+
+static void tams_close(tams_s *t)
+{
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->aroot);
+  mps_root_destroy(t->root);
+  mps_ap_destroy(t->ap);
+  mps_pool_destroy(t->pool);
+  mps_chain_destroy(t->chain);
+  mps_fmt_destroy(t->fmt);
+  mps_arena_destroy(t->arena);
+}
+
+/* Detach the allocation point from its segment (a segment a buffer is
+ * filling is never condemned), by making it again. */
+static void tams_flush(tams_s *t)
+{
+  mps_ap_destroy(t->ap);
+  cr_assert_eq(mps_ap_create_k(&t->ap, t->pool, mps_args_none), MPS_RES_OK);
+}
+
+static void tams_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
+                     mps_word_t seed)
+{
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  do {
+    Obj obj;
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->slot[i] = 0;
+    for (i = 0; i < ndata; ++i)
+      obj->slot[nrefs + i] = seed * 31u + i;
+  } while (!mps_commit(ap, p, words * W));
+  *slot = p;
+}
+
+static bool tams_data_ok(Obj obj, size_t ndata, mps_word_t seed)
+{
+  size_t i;
+  if (HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+    return false;
+  for (i = 0; i < ndata; ++i)
+    if (obj->slot[obj->nrefs + i] != seed * 31u + i)
+      return false;
+  return true;
+}
+
+/* A list of n cells, cell k referring to cell k-1; addresses recorded. */
+static void tams_list(tams_s *t, mps_addr_t *head, size_t n, size_t ndata, mps_addr_t *addrs)
+{
+  size_t k;
+  *head = NULL;
+  for (k = 0; k < n; ++k) {
+    t->refs[63] = *head;
+    tams_new(t->ap, &t->refs[62], 1, ndata, (mps_word_t)k);
+    ((Obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
+    *head = t->refs[62];
+    if (addrs != NULL)
+      addrs[k] = *head;
+  }
+  t->refs[62] = t->refs[63] = NULL;
+}
+
+static void tams_list_check(mps_addr_t head, size_t n, size_t ndata, mps_addr_t *addrs)
+{
+  size_t k = n;
+  Obj obj = head;
+  while (obj != NULL) {
+    cr_assert(k > 0, "list longer than made");
+    --k;
+    cr_assert(tams_data_ok(obj, ndata, (mps_word_t)k), "cell %zu damaged", k);
+    if (addrs != NULL)
+      cr_assert_eq((mps_addr_t)obj, addrs[k], "cell %zu moved", k);
+    obj = (Obj)obj->slot[0];
+  }
+  cr_assert_eq(k, 0, "list shorter than made");
+}
+
+typedef struct tams_count_s {
+  mps_pool_t pool;
+  size_t objects, bytes;
+} tams_count_s;
+
+static void tams_count_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  tams_count_s *c = p;
+  (void)fmt;
+  (void)s;
+  if (pool != c->pool)
+    return;
+  ++c->objects;
+  c->bytes += HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static tams_count_s tams_count(tams_s *t)
+{
+  tams_count_s c = {t->pool, 0, 0};
+  mps_arena_formatted_objects_walk(t->arena, tams_count_step, &c, 0);
+  return c;
+}
+
+/* Assertion handler that counts (so misuse can be seen in hot and cool). */
+static unsigned long tams_failures;
+static char tams_last_failure[200];
+static void tams_count_handler(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  ++tams_failures;
+  strncpy(tams_last_failure, condition, sizeof tams_last_failure - 1);
+}
+
+Test(ams, list_survives_in_place)
+{
+  tams_s t;
+  mps_addr_t addrs[600];
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 600, 5, addrs);
+  tams_flush(&t);
+  tams_scanned = 0;
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], 600, 5, addrs);
+  cr_assert_geq(tams_scanned, 600, "every live object is scanned (%lu)", tams_scanned);
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], 600, 5, addrs);
+  cr_assert_eq(tams_count(&t).objects, 600);
+  tams_close(&t);
+}
+
+Test(ams, garbage_is_reclaimed_and_reused)
+{
+  tams_s t;
+  size_t k, total, used_before, used_after;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 100, 3, NULL);
+  for (k = 0; k < 4000; ++k) {
+    tams_new(t.ap, &t.refs[1], 0, 20, 7);
+    if (k % 3 == 0)   /* interleaved survivors, so segments stay */
+      tams_new(t.ap, &t.refs[2 + k % 50], 0, 1, k);
+  }
+  t.refs[1] = NULL;
+  tams_flush(&t);
+  total = mps_pool_total_size(t.pool);
+  used_before = total - mps_pool_free_size(t.pool);
+  cr_assert_geq(total, 4000 * 22 * W);
+  cr_assert_eq(tams_count(&t).objects, 100 + 4000 + 1334);
+  mps_arena_collect(t.arena);
+  used_after = mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool);
+  cr_assert_eq(tams_count(&t).objects, 100 + 50, "only the reachable remain");
+  cr_assert_eq(used_after, (100 * 6 + 50 * 3) * W, "in use %zu -> %zu", used_before,
+               used_after);
+  tams_list_check(t.refs[0], 100, 3, NULL);
+  /* The freed space is used again before the pool grows. */
+  total = mps_pool_total_size(t.pool);
+  cr_assert_gt(mps_pool_free_size(t.pool), 64 * 1024);
+  for (k = 0; k < mps_pool_free_size(t.pool) / 2 / (22 * W); ++k)
+    tams_new(t.ap, &t.refs[1], 0, 20, 9);
+  cr_assert_eq(mps_pool_total_size(t.pool), total, "pool grew instead of reusing");
+  tams_list_check(t.refs[0], 100, 3, NULL);
+  /* Nothing reachable: every segment is given back. */
+  memset(t.refs, 0, sizeof t.refs);
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 0);
+  cr_assert_eq(mps_pool_total_size(t.pool), 0);
+  cr_assert_eq(mps_pool_free_size(t.pool), 0);
+  tams_close(&t);
+}
+
+Test(ams, cycles_and_shared_structure)
+{
+  tams_s t;
+  Obj a, b, c;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 2, 2, 1);
+  tams_new(t.ap, &t.refs[1], 2, 2, 2);
+  tams_new(t.ap, &t.refs[2], 2, 2, 3);
+  a = t.refs[0], b = t.refs[1], c = t.refs[2];
+  a->slot[0] = (mps_word_t)b;   /* a -> b -> c -> a, and c -> c */
+  b->slot[0] = (mps_word_t)c;
+  c->slot[0] = (mps_word_t)a;
+  c->slot[1] = (mps_word_t)c;
+  t.refs[1] = t.refs[2] = NULL;
+  /* A dead cycle. */
+  tams_new(t.ap, &t.refs[3], 1, 2, 4);
+  ((Obj)t.refs[3])->slot[0] = (mps_word_t)t.refs[3];
+  t.refs[3] = NULL;
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 3);
+  cr_assert(tams_data_ok(a, 2, 1) && tams_data_ok(b, 2, 2) && tams_data_ok(c, 2, 3));
+  cr_assert_eq((Obj)a->slot[0], b);
+  cr_assert_eq((Obj)c->slot[0], a);
+  tams_close(&t);
+}
+
+Test(ams, ambiguous_references_keep_containing_object)
+{
+  tams_s t;
+  mps_addr_t a, b, c, d, e;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 1, 6, 10);   /* a: referenced by its base */
+  tams_new(t.ap, &t.refs[1], 0, 6, 11);   /* b: by an interior pointer */
+  tams_new(t.ap, &t.refs[2], 0, 6, 12);   /* c: unreferenced */
+  tams_new(t.ap, &t.refs[3], 0, 6, 13);   /* d: only from a (exact) */
+  tams_new(t.ap, &t.refs[4], 0, 6, 14);   /* e: by a misaligned pointer */
+  a = t.refs[0], b = t.refs[1], c = t.refs[2], d = t.refs[3], e = t.refs[4];
+  ((Obj)a)->slot[0] = (mps_word_t)d;
+  memset(t.refs, 0, sizeof t.refs);
+  t.ambig[0] = a;
+  t.ambig[1] = (char *)b + 3 * W;
+  t.ambig[2] = (char *)e + W + 1;
+  t.ambig[3] = (mps_addr_t)(mps_word_t)0x10;   /* not in the arena */
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 4, "a, b, d, e kept; c reclaimed");
+  cr_assert(tams_data_ok(a, 6, 10) && tams_data_ok(b, 6, 11));
+  cr_assert(tams_data_ok(d, 6, 13) && tams_data_ok(e, 6, 14));
+  (void)c;
+  tams_close(&t);
+}
+
+Test(ams, stray_ambiguous_words_keep_nothing)
+{
+  tams_s t;
+  mps_addr_t a, free_word;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);
+  tams_new(t.ap, &t.refs[1], 0, 4, 2);
+  a = t.refs[0];
+  /* Past everything committed: free grains of the segment. */
+  free_word = (char *)t.refs[1] + 64 * W;
+  t.refs[1] = NULL;
+  tams_flush(&t);
+  t.ambig[0] = free_word;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 1, "a stray word kept an object");
+  cr_assert(tams_data_ok(a, 4, 1));
+  /* The free grain is still free: the next objects may land there. */
+  tams_new(t.ap, &t.refs[1], 0, 4, 3);
+  cr_assert(tams_data_ok(a, 4, 1));
+  tams_close(&t);
+}
+
+Test(ams, support_ambiguous_false_refuses_ambiguous_references)
+{
+  tams_s t;
+  mps_lib_assert_fail_t old;
+  mps_arg_s extra[2];
+  extra[0].key = MPS_KEY_AMS_SUPPORT_AMBIGUOUS;
+  extra[0].val.b = 0;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(&t, mps_class_ams(), extra);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);
+  tams_flush(&t);
+  /* Exact references only: fine. */
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_failures, 0);
+  t.ambig[0] = t.refs[0];
+  mps_arena_collect(t.arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_geq(tams_failures, 1, "an ambiguous reference was accepted");
+  cr_assert(strstr(tams_last_failure, "support_ambiguous") != NULL, "%s", tams_last_failure);
+  t.ambig[0] = NULL;
+  cr_assert(tams_data_ok(t.refs[0], 4, 1));
+  tams_close(&t);
+}
+
+static size_t tams_area_objects;
+static mps_res_t tams_area(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  char *p = base;
+  (void)ss;
+  (void)closure;
+  while (p < (char *)limit) {
+    ++tams_area_objects;
+    p += HWORDS(*(mps_word_t *)p) * W;
+  }
+  cr_assert_eq(p, (char *)limit, "an area does not end at an object boundary");
+  return MPS_RES_OK;
+}
+
+Test(ams, walks_and_addr_object)
+{
+  tams_s t;
+  mps_addr_t p, keep;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 40; ++k)
+    tams_new(t.ap, &t.refs[k], 0, k % 7, k);
+  /* Uncommitted space of the buffer is not an object. */
+  cr_assert_eq(tams_count(&t).objects, 40);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)t.refs[39] + 2 * W), MPS_RES_OK);
+  cr_assert_eq(p, t.refs[39]);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)t.refs[39] + 200 * W), MPS_RES_FAIL);
+  tams_area_objects = 0;
+  cr_assert_eq(mps_pool_walk(t.pool, tams_area, NULL), MPS_RES_OK);
+  cr_assert_eq(tams_area_objects, 40);
+  /* After the buffer is gone and a collection freed every other one. */
+  tams_flush(&t);
+  for (k = 0; k < 40; k += 2)
+    t.refs[k] = NULL;
+  keep = t.refs[21];
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 20);
+  tams_area_objects = 0;
+  cr_assert_eq(mps_pool_walk(t.pool, tams_area, NULL), MPS_RES_OK);
+  cr_assert_eq(tams_area_objects, 20);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)keep + W), MPS_RES_OK);
+  cr_assert_eq(p, keep);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)keep - W), MPS_RES_FAIL,
+               "a reclaimed object was found");
+  tams_close(&t);
+}
+
+Test(ams, generation_chosen_by_key)
+{
+  /* Two pools on one chain: one allocating in generation 0 (capacity 256
+   * KiB), one in generation 1 (1 MiB).  Filling generation 1 past
+   * generation 0's capacity must not make a collection due. */
+  tams_s t;
+  mps_pool_t pool1;
+  mps_ap_t ap1;
+  mps_word_t collections;
+  size_t k;
+  tams_open(&t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_GEN, 1);
+    cr_assert_eq(mps_pool_create_k(&pool1, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap1, pool1, mps_args_none), MPS_RES_OK);
+  mps_arena_release(t.arena);
+  collections = mps_collections(t.arena);
+  for (k = 0; k < 600; ++k)            /* about 600 KiB, all garbage */
+    tams_new(ap1, &t.refs[0], 0, 126, k);
+  cr_assert_eq(mps_collections(t.arena), collections, "generation 1 collected too early");
+  for (k = 0; k < 600; ++k)
+    tams_new(t.ap, &t.refs[0], 0, 126, k);
+  cr_assert_gt(mps_collections(t.arena), collections, "generation 0 never collected");
+  t.refs[0] = NULL;
+  mps_arena_park(t.arena);
+  mps_ap_destroy(ap1);
+  mps_pool_destroy(pool1);
+  tams_close(&t);
+}
+
+Test(ams, automatic_collection_bounds_the_heap)
+{
+  tams_s t;
+  size_t k;
+  mps_addr_t addrs[50];
+  tams_open(&t);
+  tams_list(&t, &t.refs[0], 50, 2, addrs);
+  for (k = 0; k < 20000; ++k)          /* about 10 MiB of garbage */
+    tams_new(t.ap, &t.refs[1], 0, 62, k);
+  cr_assert_gt(mps_collections(t.arena), 0);
+  cr_assert_lt(mps_pool_total_size(t.pool), 4 << 20, "total %zu", mps_pool_total_size(t.pool));
+  mps_arena_park(t.arena);
+  tams_list_check(t.refs[0], 50, 2, addrs);
+  tams_close(&t);
+}
+
+Test(ams, commit_limit_leaves_pool_usable)
+{
+  tams_s t;
+  mps_addr_t p;
+  size_t big = 512 * 1024;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 50, 2, NULL);
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, mps_arena_committed(t.arena)), MPS_RES_OK);
+  cr_assert_eq(mps_reserve(&p, t.ap, big), MPS_RES_COMMIT_LIMIT);
+  tams_list_check(t.refs[0], 50, 2, NULL);
+  mps_arena_collect(t.arena);                 /* a collection still works */
+  tams_list_check(t.refs[0], 50, 2, NULL);
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
+  cr_assert_eq(mps_reserve(&p, t.ap, big), MPS_RES_OK);
+  memset(p, 0, big);
+  ((Obj)p)->header = HDR(big / W);
+  cr_assert(mps_commit(t.ap, p, big));
+  tams_list_check(t.refs[0], 50, 2, NULL);
+  tams_close(&t);
+}
+
+Test(ams, reserve_pending_across_collection_fails_at_commit)
+{
+  tams_s t;
+  mps_addr_t p;
+  Obj obj;
+  int tries = 0;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 3, 5);
+  do {
+    ++tries;
+    cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(5);
+    obj->nrefs = 1;
+    obj->slot[0] = (mps_word_t)t.refs[0];
+    obj->slot[1] = 77;
+    obj->slot[2] = 78;
+    if (tries == 1)
+      mps_arena_collect(t.arena);   /* between reserve and commit */
+  } while (!mps_commit(t.ap, p, 5 * W));
+  cr_assert_eq(tries, 2, "the commit after a collection succeeded");
+  t.refs[1] = p;
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 2);
+  cr_assert_eq(((Obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
+  cr_assert(tams_data_ok(t.refs[0], 3, 5));
+  tams_close(&t);
+}
+
+Test(ams, format_without_scan_is_refused)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_ams(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+Test(ams, default_chain_and_no_mps_alloc)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_addr_t p;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tams_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_UNIMPL);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+Test(ams_debug, dead_object_overwrite_is_reported)
+{
+  tams_s t;
+  static const char tpl[] = "DEADBEEF";
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
+  mps_lib_assert_fail_t old;
+  mps_arg_s extra[2];
+  Obj dead;
+  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
+  extra[0].val.pool_debug_options = &options;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(&t, mps_class_ams_debug(), extra);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 20, 2, NULL);
+  tams_new(t.ap, &t.refs[1], 0, 4, 1);
+  dead = t.refs[1];
+  t.refs[1] = NULL;
+  tams_flush(&t);
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  mps_arena_collect(t.arena);
+  mps_pool_check_free_space(t.pool);
+  cr_assert_eq(tams_failures, 0, "intact free space reported: %s", tams_last_failure);
+  cr_assert_eq(memcmp((char *)dead + (8 - (mps_word_t)dead % 8) % 8, tpl, 8), 0,
+               "a dead object was not laid with the template");
+  dead->slot[2] = 12345;   /* a write through a dangling reference */
+  mps_pool_check_free_space(t.pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tams_failures, 1);
+  cr_assert(strstr(tams_last_failure, "free space overwritten at 0x") != NULL, "%s",
+            tams_last_failure);
+  tams_list_check(t.refs[0], 20, 2, NULL);
+  tams_close(&t);
+}
