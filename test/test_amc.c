@@ -47,10 +47,12 @@ static mps_res_t tamc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
       if (HTYPE(obj->header) == T_OBJ) {
         mps_word_t i;
         for (i = 0; i < obj->nrefs; ++i) {
-          mps_addr_t *ref = (mps_addr_t *)&obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, ref);
+          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
+          mps_addr_t ref = (mps_addr_t)obj->slot[i];
+          mps_res_t res = MPS_FIX12(ss, &ref);
           if (res != MPS_RES_OK)
             return res;
+          obj->slot[i] = (mps_word_t)ref;
         }
       }
       p += HWORDS(obj->header) * W;

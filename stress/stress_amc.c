@@ -1,0 +1,397 @@
+/* stress_amc.c: threads building and mutating linked lists in an AMC pool
+ * (cells) and an AMCZ pool (leaf blobs) while another thread collects
+ * (src/pool/pool_amc.c).
+ *
+ * WORKERS threads each have their own two allocation points and an exact
+ * root table of list heads.  A cell refers to the next cell and to a blob
+ * whose words are derived from the cell's value; each list's sum of
+ * values is kept outside the heap.  Workers repeatedly build a list, walk
+ * one and check its length, indices, blobs and sum, rewrite one's values
+ * (and blobs), or drop one.  The collector thread runs full collections
+ * for as long as the workers run; the pools' small chain also makes the
+ * workers' own allocation start collections.  Every collection moves
+ * objects under the workers, so any reference not fixed, any object lost
+ * or damaged by a copy, or a reserve committed across a collection shows
+ * up as a bad list.
+ *
+ * Natively, every thread is registered and its stack is an ambiguous root
+ * (so the cell a worker is looking at is pinned), and the collector stops
+ * the workers wherever they are.  Under ThreadSanitizer, threads are not
+ * suspended (TSan delivers the suspend signal only at its interception
+ * points, and would see the collector's reads of objects as races), so
+ * there each worker touches the heap only while holding the harness
+ * spinlock, under which the collector also collects, and references live
+ * across library calls only in the exact root tables.  The summary line
+ * says which.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpslib.h"
+#include "support/testlib.h"
+#include "support/testthr.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define STRESS_AMC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STRESS_AMC_TSAN 1
+#endif
+#endif
+#if !defined(STRESS_AMC_TSAN)
+#define STRESS_AMC_TSAN 0
+#endif
+
+#define WORKERS 4
+#define LISTS 8
+#define ITERATIONS 8000
+#define MIN_COLLECTS 10      /* workers go on until the collector has done these */
+#define MAX_LEN 60
+#define BLOB_WORDS 4
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
+#define W sizeof(mps_word_t)
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+/* A cell: header, nrefs (2), next, blob, list, index, value.
+ * A blob: header, nrefs (0), BLOB_WORDS words. */
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t w[1];
+} obj_s;
+typedef obj_s *Obj;
+enum { C_NEXT, C_BLOB, C_LIST, C_INDEX, C_VALUE, C_WORDS = 2 + 5 };
+
+static mps_res_t samc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      if (HTYPE(obj->header) == T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
+          mps_addr_t ref = (mps_addr_t)obj->w[i];
+          mps_res_t res = MPS_FIX12(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          obj->w[i] = (mps_word_t)ref;
+        }
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t samc_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void samc_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  Obj obj = old;
+  obj->header = HDR(HWORDS(obj->header), T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static mps_addr_t samc_isfwd(mps_addr_t addr)
+{
+  Obj obj = addr;
+  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
+}
+
+static void samc_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+static void samc_abort(const char *file, unsigned line, const char *condition)
+{
+  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
+  abort();
+}
+
+static mps_arena_t samc_arena;
+static mps_pool_t samc_cells, samc_blobs;
+static testthr_spin_s samc_spin;       /* TSan: the heap's owner */
+static atomic_int samc_running;        /* workers still working */
+static atomic_ulong samc_checked;      /* cells checked, in total */
+static atomic_ulong samc_collects;     /* explicit collections finished */
+
+static mps_word_t samc_blob_word(mps_word_t value, unsigned i)
+{
+  return value * 0x9E3779B1u + i;
+}
+
+typedef struct worker_s {
+  unsigned index;
+  uint64_t seed;
+  mps_addr_t table[LISTS + 2];   /* list heads, then two scratch slots */
+  mps_word_t sum[LISTS], len[LISTS];
+} worker_s;
+
+static void samc_lock(void)
+{
+  if (STRESS_AMC_TSAN)
+    testthr_spin_lock(&samc_spin);
+}
+
+static void samc_unlock(void)
+{
+  if (STRESS_AMC_TSAN)
+    testthr_spin_unlock(&samc_spin);
+}
+
+/* Allocate an object of `words` words with `nrefs` references copied from
+ * the table slots refs_from[..] (read again on every retry, since a
+ * collection may have moved them), and data from `data`. */
+static mps_addr_t samc_new(mps_ap_t ap, worker_s *wk, size_t words, mps_word_t nrefs,
+                           const unsigned *refs_from, const mps_word_t *data)
+{
+  mps_addr_t p;
+  size_t i;
+  do {
+    Obj obj;
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words, T_OBJ);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->w[i] = (mps_word_t)wk->table[refs_from[i]];
+    for (i = nrefs; i + 2 < words; ++i)
+      obj->w[i] = data[i - nrefs];
+  } while (!mps_commit(ap, p, words * W));
+  return p;
+}
+
+static void samc_build(worker_s *wk, mps_ap_t cell_ap, mps_ap_t blob_ap, unsigned l,
+                       unsigned len, testlib_rng_s *rng)
+{
+  unsigned k;
+  samc_lock();
+  wk->table[l] = NULL;
+  samc_unlock();
+  wk->sum[l] = 0;
+  for (k = 0; k < len; ++k) {
+    mps_word_t value = testlib_rng_next(rng) & 0xFFFFFF, blob[BLOB_WORDS], cell[3];
+    unsigned i, from[2] = {l, LISTS};
+    for (i = 0; i < BLOB_WORDS; ++i)
+      blob[i] = samc_blob_word(value, i);
+    samc_lock();
+    wk->table[LISTS] = samc_new(blob_ap, wk, 2 + BLOB_WORDS, 0, NULL, blob);
+    cell[0] = wk->index * LISTS + l;
+    cell[1] = k;
+    cell[2] = value;
+    wk->table[l] = samc_new(cell_ap, wk, C_WORDS, 2, from, cell);
+    wk->table[LISTS] = NULL;
+    samc_unlock();
+    wk->sum[l] += value;
+  }
+  wk->len[l] = len;
+}
+
+static void samc_check(worker_s *wk, unsigned l)
+{
+  mps_word_t sum = 0, n = 0;
+  Obj cell;
+  samc_lock();
+  for (cell = wk->table[l]; cell != NULL; cell = (Obj)cell->w[C_NEXT]) {
+    Obj blob = (Obj)cell->w[C_BLOB];
+    unsigned i;
+    TESTLIB_REQUIRE(HTYPE(cell->header) == T_OBJ && HWORDS(cell->header) == C_WORDS);
+    TESTLIB_REQUIRE(cell->nrefs == 2);
+    TESTLIB_REQUIRE(cell->w[C_LIST] == wk->index * LISTS + l);
+    TESTLIB_REQUIRE(cell->w[C_INDEX] == wk->len[l] - 1 - n);
+    TESTLIB_REQUIRE(HTYPE(blob->header) == T_OBJ && HWORDS(blob->header) == 2 + BLOB_WORDS);
+    for (i = 0; i < BLOB_WORDS; ++i)
+      TESTLIB_REQUIRE(blob->w[i] == samc_blob_word(cell->w[C_VALUE], i));
+    sum += cell->w[C_VALUE];
+    ++n;
+  }
+  samc_unlock();
+  TESTLIB_REQUIRE(n == wk->len[l]);
+  TESTLIB_REQUIRE(sum == wk->sum[l]);
+  atomic_fetch_add_explicit(&samc_checked, (unsigned long)n,
+                            memory_order_relaxed);   /* a statistic only */
+}
+
+/* Rewrite every value of a list in place, with its blob's words. */
+static void samc_mutate(worker_s *wk, unsigned l, mps_word_t delta)
+{
+  Obj cell;
+  samc_lock();
+  wk->sum[l] = 0;
+  for (cell = wk->table[l]; cell != NULL; cell = (Obj)cell->w[C_NEXT]) {
+    Obj blob = (Obj)cell->w[C_BLOB];
+    unsigned i;
+    cell->w[C_VALUE] = (cell->w[C_VALUE] + delta) & 0xFFFFFF;
+    for (i = 0; i < BLOB_WORDS; ++i)
+      blob->w[i] = samc_blob_word(cell->w[C_VALUE], i);
+    wk->sum[l] += cell->w[C_VALUE];
+  }
+  samc_unlock();
+}
+
+static void *samc_worker(void *arg)
+{
+  worker_s *wk = arg;
+  testlib_rng_s rng;
+  mps_thr_t thr = NULL;
+  mps_root_t stack_root = NULL, table_root;
+  mps_ap_t cell_ap, blob_ap;
+  unsigned it, l;
+  void *cold = &wk;
+
+  testlib_rng_init(&rng, wk->seed);
+  if (!STRESS_AMC_TSAN) {
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, samc_arena) == MPS_RES_OK);
+    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, samc_arena, thr, cold) == MPS_RES_OK);
+  }
+  for (l = 0; l < LISTS + 2; ++l)
+    wk->table[l] = NULL;
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, samc_arena, mps_rank_exact(), 0,
+                                        wk->table, LISTS + 2) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_ap_create_k(&cell_ap, samc_cells, mps_args_none) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_ap_create_k(&blob_ap, samc_blobs, mps_args_none) == MPS_RES_OK);
+  for (l = 0; l < LISTS; ++l)
+    wk->len[l] = wk->sum[l] = 0;
+
+  /* Relaxed: the count only decides how long to go on. */
+  for (it = 0; it < ITERATIONS
+       || atomic_load_explicit(&samc_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+    l = (unsigned)testlib_rng_below(&rng, LISTS);
+    switch (testlib_rng_below(&rng, 8)) {
+    case 0: case 1: case 2:
+      samc_build(wk, cell_ap, blob_ap, l, 1 + (unsigned)testlib_rng_below(&rng, MAX_LEN),
+                 &rng);
+      break;
+    case 3: case 4: case 5:
+      samc_check(wk, l);
+      break;
+    case 6:
+      samc_mutate(wk, l, testlib_rng_next(&rng));
+      break;
+    default:
+      samc_lock();
+      wk->table[l] = NULL;
+      samc_unlock();
+      wk->len[l] = wk->sum[l] = 0;
+      break;
+    }
+  }
+  for (l = 0; l < LISTS; ++l)
+    samc_check(wk, l);
+
+  mps_ap_destroy(blob_ap);
+  mps_ap_destroy(cell_ap);
+  mps_root_destroy(table_root);
+  if (!STRESS_AMC_TSAN) {
+    mps_root_destroy(stack_root);
+    mps_thread_dereg(thr);
+  }
+  atomic_fetch_sub_explicit(&samc_running, 1,
+                            memory_order_release);   /* pairs with the collector's acquire */
+  return NULL;
+}
+
+static void *samc_collector(void *arg)
+{
+  mps_thr_t thr = NULL;
+  unsigned spin;
+  if (!STRESS_AMC_TSAN)
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, samc_arena) == MPS_RES_OK);
+  /* Acquire: once the count reaches zero every worker is done with the
+   * heap. */
+  while (atomic_load_explicit(&samc_running, memory_order_acquire) > 0) {
+    samc_lock();
+    mps_arena_collect(samc_arena);
+    mps_arena_release(samc_arena);
+    samc_unlock();
+    atomic_fetch_add_explicit(&samc_collects, 1,
+                              memory_order_relaxed);   /* a count, read by workers */
+    for (spin = 0; spin < 200; ++spin)
+      testthr_yield();
+  }
+  if (!STRESS_AMC_TSAN)
+    mps_thread_dereg(thr);
+  (void)arg;
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  uint64_t seed = testlib_seed(argc, argv, "stress_amc");
+  static worker_s workers[WORKERS];
+  testthr_s threads[WORKERS], collector;
+  mps_gen_param_s gens[2] = {{1024, 0.8}, {4096, 0.5}};
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  unsigned long collects;
+  unsigned i;
+
+  mps_lib_assert_fail_install(samc_abort);
+  testthr_spin_init(&samc_spin);
+  TESTLIB_REQUIRE(mps_arena_create_k(&samc_arena, mps_arena_class_vm(), mps_args_none)
+                  == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, samc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, samc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, samc_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, samc_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, samc_pad);
+    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, samc_arena, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, samc_arena, 2, gens) == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    TESTLIB_REQUIRE(mps_pool_create_k(&samc_cells, samc_arena, mps_class_amc(), args)
+                    == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    TESTLIB_REQUIRE(mps_pool_create_k(&samc_blobs, samc_arena, mps_class_amcz(), args)
+                    == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+
+  atomic_store_explicit(&samc_running, WORKERS,
+                        memory_order_relaxed);   /* before any thread starts */
+  atomic_store_explicit(&samc_checked, 0, memory_order_relaxed);
+  atomic_store_explicit(&samc_collects, 0, memory_order_relaxed);
+  for (i = 0; i < WORKERS; ++i) {
+    workers[i].index = i;
+    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    testthr_create(&threads[i], samc_worker, &workers[i]);
+  }
+  testthr_create(&collector, samc_collector, NULL);
+  for (i = 0; i < WORKERS; ++i)
+    testthr_join(&threads[i]);
+  testthr_join(&collector);
+  collects = atomic_load_explicit(&samc_collects, memory_order_relaxed);   /* joined */
+
+  printf("stress_amc: %u workers, %lu cells checked, %lu explicit and %lu collections in all"
+         " (%s)\n", WORKERS,
+         atomic_load_explicit(&samc_checked, memory_order_relaxed),   /* threads joined */
+         collects, (unsigned long)mps_collections(samc_arena),
+         STRESS_AMC_TSAN ? "TSan: heap shared under a spinlock, no suspension"
+                         : "threads suspended and stacks scanned");
+  TESTLIB_REQUIRE(collects > 0);
+  mps_pool_destroy(samc_blobs);
+  mps_pool_destroy(samc_cells);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(samc_arena);
+  return 0;
+}
