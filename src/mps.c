@@ -123,6 +123,7 @@
 #include "pool/pool.c"
 #include "pool/buffer.c"
 #include "pool/pool_mfs.c"
+#include "pool/free_land.c"
 #include "pool/pool_mvt.c"
 #include "pool/sac.c"
 #include "pool/pool_mvff.c"

@@ -1,8 +1,9 @@
 /* Unit tests for the MVFF pool class: keyword arguments, placement for
  * the two documented combinations of the MVFF booleans, coalescing,
  * extension, spare memory going back to the arena, allocation points and
- * frames, the commit limit (including a fault-injection sweep), and
- * client errors (double, overlapping and wrong-pool frees). */
+ * frames, quick lists and large blocks, ARENA_HIGH, the commit limit
+ * (including a fault-injection sweep), and client errors (double,
+ * overlapping and wrong-pool frees). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -357,32 +358,86 @@ Test(mvff, allocation_points_keep_contents)
   mps_pool_destroy(pool);
 }
 
-Test(mvff, fill_takes_the_largest_block_and_empty_gives_back_the_rest)
+/* Allocation points are filled first fit from the land (not worst fit:
+ * see pool_mvff.c), and from the quick lists for small sizes. */
+Test(mvff, fill_reuses_the_lowest_hole_and_empty_gives_back_the_rest)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
-  mps_ap_t ap;
-  mps_addr_t small, big, hole, p;
-  size_t free0;
-  cr_assert_eq(mps_alloc(&small, pool, 4096), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&big, pool, 16384), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&hole, pool, 64), MPS_RES_OK);
-  mps_free(pool, small, 4096);
-  mps_free(pool, big, 16384);
-  /* Free: [small, small + 20480) and the larger tail after `hole`. */
+  mps_ap_t ap, ap2;
+  mps_addr_t a, hole, c, p;
+  size_t total, free0;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  mps_free(pool, hole, 8000);   /* too big for a quick list: into the land */
   free0 = mps_pool_free_size(pool);
+  cr_assert_eq(free0, total - 128);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, p, 64));
-  /* Worst fit: the largest block, which is the tail. */
-  cr_assert_eq((char *)p, (char *)hole + 64);
-  /* The buffer's region is not free: it belongs to the allocation point. */
-  cr_assert_eq(mps_pool_free_size(pool), 20480);
+  /* First fit: the hole, below the larger free block after c; being less
+   * than two fills' worth, all of it goes to the point. */
+  cr_assert_eq(p, hole);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 8000);
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
-  mps_free(pool, p, 64);
+  /* A small block freed goes on its quick list, counted as free, and the
+   * next fill of that size takes it. */
+  mps_free(pool, a, 64);
+  cr_assert_eq(mps_pool_free_size(pool), free0);
+  cr_assert_eq(mps_ap_create_k(&ap2, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap2, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap2, p, 64));
+  cr_assert_eq(p, a);
+  mps_ap_destroy(ap2);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
+  mps_free(pool, a, 64);
   mps_free(pool, hole, 64);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, large_blocks_give_their_grains_straight_back)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p;
+  size_t size = 40 * grain + 16, total0;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  total0 = mps_pool_total_size(pool);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+    memset(p, 3, size);
+  } while (!mps_commit(ap, p, size));
+  /* Just enough whole grains, outside the land. */
+  cr_assert_eq(mps_pool_total_size(pool), total0 + 41 * grain);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, size);
+  /* Even with spare 1.0, the block's whole grains went back; the end in
+   * its last grain is free in the pool. */
+  cr_assert_eq(mps_pool_total_size(pool), total0 + grain);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
+}
+
+Test(mvff, arena_high_takes_memory_from_the_top)
+{
+  mps_pool_t low = make_pool(0, -1.0, 0, 0, 1);
+  mps_pool_t high = make_pool(0, -1.0, 1, 0, 1);
+  mps_addr_t a, b;
+  cr_assert_eq(mps_alloc(&a, low, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, high, 64), MPS_RES_OK);
+  cr_assert_gt((uintptr_t)b, (uintptr_t)a);
+  /* The high pool's extension is the last free memory of the arena's
+   * chunk: nothing free lies above it, so a third pool asking for low
+   * memory lands below it. */
+  mps_free(low, a, 64);
+  mps_free(high, b, 64);
+  mps_pool_destroy(high);
+  mps_pool_destroy(low);
 }
 
 Test(mvff, reserve_bigger_than_extend_by)
@@ -448,10 +503,6 @@ Test(mvff, double_free_is_reported_and_refused)
   mps_free(pool, b, 64);                     /* double free */
   cr_assert_geq(mvff_test_failures, 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
-  mvff_test_failures = 0;
-  mps_free(pool, (char *)a + 32, 64);        /* overlaps the free block */
-  cr_assert_geq(mvff_test_failures, 1);
-  cr_assert_eq(mps_pool_free_size(pool), free);
   /* Still consistent: b's place is handed out once, a and c intact. */
   mvff_test_failures = 0;
   memset(a, 0x11, 64);
@@ -473,6 +524,42 @@ static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
   (void)file; (void)line; (void)cond;
   abort();
+}
+
+/* Any overlap with free memory is caught only in cool (a walk of all free
+ * memory); hot catches a block freed again while on its quick list. */
+Test(mvff, overlapping_free_is_reported_and_refused_in_cool)
+{
+  mps_pool_t pool;
+  mps_addr_t a, b, c, q;
+  size_t free;
+#if CHECK_LEVEL < 2
+  cr_skip_test("the overlap check exists only in cool");
+#endif
+  pool = make_pool(0, 1.0, 0, 0, 1);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, b, 64);                     /* on its quick list */
+  free = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, (char *)a + 32, 64);        /* overlaps the listed block */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  mps_free(pool, (char *)c + 32, 5000);      /* overlaps the land's tail */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, b);
+  mps_free(pool, a, 64);
+  mps_free(pool, q, 64);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
 }
 
 Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT)

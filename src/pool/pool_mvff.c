@@ -2,111 +2,171 @@
  * (design/poolmvff.txt, design/failover.txt, design/cbs.txt;
  * manual/pool/mvff.rst, manual/guide/malloc.rst).
  *
- * Free memory is a failover land: a CBS whose block descriptors come from
- * an internal MFS pool, backed by a freelist that keeps its descriptors in
- * the free memory itself, so that inserting a range (mps_free, emptying a
- * buffer) never fails for want of a descriptor.  The memory obtained from
- * the arena is a second CBS (grain-aligned ranges), so that total_size is
- * exact and finish can give every grain back.
+ * Where free memory is.  Most of it is in the free land (free_land.h: a
+ * CBS over a freelist, so that inserting a range never fails for want of
+ * a descriptor).  The rest is in the quick lists: one LIFO list per size
+ * for small blocks (every multiple of the alignment from two words up to
+ * quick_max, at most MVFF_QUICK_MAX bytes), linked through the blocks'
+ * first word.  mps_free of a small block pushes it on its list, which
+ * touches neither the land's splay tree nor the arena; that is what makes
+ * the free of a small block cheap (docs/performance.md).  The lists are
+ * free memory like the land's: free_size counts them.  The debugging
+ * class (pool_debug.c) gets no quick lists, so that MVFF writes nothing
+ * into free memory there.  They do not
+ * coalesce, so they go back into the land ("flushed") whenever that
+ * matters:
+ *   - before mps_alloc searches the land, so that mps_alloc is exactly
+ *     first fit over all free memory, as the manual documents;
+ *   - before the pool extends itself, so that memory sitting in the
+ *     lists never makes the pool grow;
+ *   - when the pool holds more free memory than its spare fraction and
+ *     the land alone cannot give back enough.
+ * The pool's memory from the arena is counted (total_bytes) and not
+ * otherwise recorded: finish finds its grains in the arena's tables.
  *
- * Placement.  The manual documents two combinations of the three
- * booleans: the defaults (ARENA_HIGH false, SLOT_HIGH false, FIRST_FIT
- * true) are "a simple first-fit allocator", and ARENA_HIGH and SLOT_HIGH
- * true with FIRST_FIT false are "a first-fit allocator that works from
- * the top of memory downwards".  Its one-line descriptions of SLOT_HIGH
- * and FIRST_FIT, read literally, would make the defaults hand out the top
- * of the lowest free block, which is not first fit.  We read them so that
- * both documented combinations mean what the manual says they mean:
+ * Placement for mps_alloc.  The manual documents two combinations of the
+ * three booleans: the defaults (ARENA_HIGH false, SLOT_HIGH false,
+ * FIRST_FIT true) are "a simple first-fit allocator", and ARENA_HIGH and
+ * SLOT_HIGH true with FIRST_FIT false are "a first-fit allocator that
+ * works from the top of memory downwards".  Its one-line descriptions of
+ * SLOT_HIGH and FIRST_FIT, read literally, would make the defaults hand
+ * out the top of the lowest free block, which is not first fit.  We read
+ * them so that both documented combinations mean what the manual says:
  *   FIRST_FIT  true: use the lowest free block that is big enough;
  *              false: use the highest one;
  *   SLOT_HIGH  false: take the block's low end; true: its high end.
- * So the defaults allocate at the lowest address that fits, and the other
- * documented combination at the highest.
- *   ARENA_HIGH is accepted and kept, but the arena offers no choice of
- * placement (arena_alloc is first fit from low addresses), so it changes
- * only which end of free memory goes back to the arena first when the
- * pool gives up spare memory: the low end if true, the high end if false,
- * keeping the memory the allocation policy prefers.
+ *   ARENA_HIGH true: extensions come from the highest free grains of the
+ *              arena (arena_alloc_high), else the lowest; and the pool
+ *              gives back its low memory first, else its high memory,
+ *              keeping the memory the policy prefers.
  *
- * Allocation points are filled worst fit (the manual): a fill takes the
- * whole largest free block, so that the client's thread allocates inline
- * for as long as possible.  To keep fills rare, a fill does not settle for
- * a block smaller than fill_min (a few dozen mean-sized objects, at most
- * half of extend_by) while the arena can supply a fresh extension; holes
- * smaller than that are left to mps_alloc and to coalescing.
+ * Allocation points.  The manual says buffers are filled worst fit (the
+ * whole largest free block), to make inline allocation last.  We do not:
+ * measured on bench/bench.c, worst fit made the pool four times the size
+ * of the live data (docs/performance.md), because a client that only
+ * allocates through a point reuses a hole only once it is the largest free
+ * block.  A fill for `size` bytes takes, first that works:
+ *   1. (small sizes) a block of exactly `size` bytes from its quick list:
+ *      the region is that block alone, so freed memory is reused at once
+ *      and without a search;
+ *   2. (small sizes) the lowest free block of the land that holds `size`
+ *      bytes, and of it at most fill_size bytes (mean_size *
+ *      MVFF_FILL_OBJECTS, 4 KiB by default), or all of it when it is less
+ *      than twice that: holes are reused, and the rest of a large block
+ *      stays whole for large requests;
+ *   3. (small sizes) the smallest listed block bigger than `size` (the
+ *      point allocates what follows from the rest of it);
+ *   4. (large sizes, at least large_size: half of extend_by) fresh whole
+ *      grains from the arena, just enough, outside the land;
+ *   5. (other sizes, or if 4 failed) as 2;
+ *   6. as 2, after flushing the quick lists into the land, if they hold
+ *      extend_by bytes or more (or if 7 fails);
+ *   7. a fresh extension.
+ * The unused part of a region goes back to the land, where it joins
+ * what is left of the block it came from.
  *
- * free_size is the free land only.  The unused rest of a buffer's region
- * belongs to its allocation point, whose thread may be allocating from it
- * at this moment without the arena lock, so it counts as in use; it comes
- * back to the free land when the buffer is emptied.
+ * Large blocks.  A freed block of at least large_size bytes (half of
+ * extend_by, and at least two grains, so that it holds a whole grain)
+ * gives its whole grains straight back to the arena, and only its ends
+ * join the land: large blocks come and go on their own, and if they stayed in the
+ * land, small fills would cut them up and the next large request would
+ * need fresh memory.
  *
- * Client errors.  Freeing memory that is already free (a double free, or
- * a range overlapping free memory) is reported by the free land's
- * insertion, which refuses it and changes nothing, so a returning
- * assertion handler leaves the pool consistent.  mps_free also checks
- * that the last byte of the block belongs to this pool (the generic code
- * checks the first), and refuses the free if not.
+ * Extensions.  While the arena holds spare memory (grains that pools gave
+ * back and that are still committed), the pool extends itself by what it
+ * needs and no more than fill_size, so that the arena hands back those
+ * scattered grains before it commits fresh ones; otherwise by extend_by.
+ *
+ * Giving memory back.  When more than the spare fraction of the pool is
+ * free, the pool returns whole grains to the arena until it is not, and
+ * then extend_by bytes more if it can (hysteresis): returning exactly down
+ * to the threshold would have the next few frees return a grain each and
+ * the next allocation extend again.
+ *
+ * free_size counts the land and the quick lists.  The unused rest of a
+ * buffer's region belongs to its allocation point, whose thread may be
+ * allocating from it at this moment without the arena lock, so it counts
+ * as in use until the buffer is emptied.
+ *
+ * Client errors.  mps_free checks that the last byte of the block belongs
+ * to this pool (the generic code checks the first).  A block freed twice
+ * while it is still on its quick list is recognised by a mark word that
+ * the list keeps in the block's second word (confirmed by a walk of the
+ * lists, so client data that happens to look like a mark is no error),
+ * in every checking variety.  In cool, every free is also checked against
+ * all free memory (the land and the lists), which catches any overlap.
+ * In hot a free of a small block overlapping free memory in some other
+ * way is not caught (the land still refuses one that reaches it).  Every
+ * refused free changes nothing, so a returning assertion handler leaves
+ * the pool consistent.
  *
  * Invariants (mvff_check):
  *   1. extend_by is a positive multiple of the arena grain;
- *   2. mean_size is positive and at most extend_by; fill_min is aligned
- *      and at most extend_by;
- *   3. 0 <= spare <= 1;
- *   4. the alignment is at least a pointer and at most a grain, and is
- *      the free land's; the total land's alignment is the grain;
- *   5. the lands and the node pool are valid;
- *   6. free memory is part of the memory obtained: free <= total;
- *   7. total_bytes and free_bytes are the sizes of the two lands.
+ *   2. mean_size is positive and at most extend_by; fill_size is aligned,
+ *      positive and at most extend_by; large_size is at least two grains;
+ *   3. 0 <= spare <= 1, and keep_bytes is spare of total_bytes;
+ *   4. the alignment is at least a pointer and at most a grain, is
+ *      1 << align_shift, and is the free land's;
+ *   5. the free land is valid;
+ *   6. total_bytes is whole grains, and free memory (land and lists) is
+ *      part of it;
+ *   7. free_bytes is the size of the land;
+ *   8. quick lists are used only for sizes in [quick_min, quick_max]:
+ *      quick_min is two words or more, aligned; quick_max is at most
+ *      MVFF_QUICK_LISTS alignments (0 when no size qualifies); the lists
+ *      hold quick_count blocks of quick_bytes bytes in all.
  */
-#include "../../include/mpscmfs.h"
 #include "../../include/mpscmvff.h"
 #include "../base/args.h"
-#include "../data/cbs.h"
-#include "../data/failover.h"
-#include "../data/freelist.h"
+#include "../data/bt.h"
 #include "buffer.h"
+#include "free_land.h"
 
 #define MVFF_SIG SIG_MAKE(0xB0)
 #define MVFF_DEFAULT_EXTEND_BY ((Size)65536)
 #define MVFF_DEFAULT_MEAN_SIZE ((Size)32)
 #define MVFF_DEFAULT_SPARE 0.75
-/* A fill wants room for at least this many mean-sized objects. */
-#define MVFF_FILL_OBJECTS ((Size)32)
+/* A fill cut from a larger block holds this many mean-sized objects. */
+#define MVFF_FILL_OBJECTS ((Size)128)
+/* Quick lists: how many, and the largest block size they take. */
+#define MVFF_QUICK_LISTS ((Count)256)
+#define MVFF_QUICK_MAX ((Size)4096)
+/* Folded into the mark word of a listed block (see "Client errors"). */
+#define MVFF_QUICK_MARK ((Word)0x9E3779B97F4A7C15ULL)
 
 typedef struct mvff_s {
   mps_pool_s pool;          /* first: an MVFF is a pool */
   Size extend_by;           /* grains to ask the arena for, as bytes */
   Size mean_size;           /* the client's hint */
-  Size fill_min;            /* see "Allocation points" above */
+  Size fill_size;           /* see "Allocation points" above */
+  Size large_size;          /* see "Large blocks" above */
   double spare;             /* fraction of total that may stay free */
   bool arena_high, slot_high, first_fit;
-  Pool nodes;               /* MFS of CBS block descriptors */
-  Res node_res;             /* why the last descriptor allocation failed */
-  bool finishing;           /* descriptors need not go back one by one */
-  cbs_s total_cbs;          /* memory obtained from the arena */
-  cbs_s free_cbs;           /* free memory: primary ... */
-  freelist_s free_fl;       /* ... secondary ... */
-  failover_s free_fo;       /* ... and the land over both */
-  Size total_bytes;         /* the size of the total land ... */
-  Size free_bytes;          /* ... and of the free land, kept here so that
-                             * the spare test on every free is cheap */
+  free_land_s free_land;    /* free memory but the quick lists */
+  Size total_bytes;         /* memory obtained from the arena */
+  Size free_bytes;          /* the size of the free land */
+  Size keep_bytes;          /* spare * total_bytes */
+  Size trim_at;             /* free memory above which to give some back */
+  Shift align_shift;        /* log2 of the alignment */
+  Size quick_min, quick_max;
+  Size quick_bytes;         /* in the quick lists, in all */
+  Count quick_count;
+  Addr quick[MVFF_QUICK_LISTS];   /* list heads, by size / alignment - 1 */
+  Word quick_empty[BT_WORDS(MVFF_QUICK_LISTS)];   /* bit set: list empty */
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
+
+static struct mps_pool_class_s mvff_class_s;
 
 static MVFF mvff_of_pool(Pool pool)
 {
   return PARENT(mvff_s, pool, pool);
 }
 
-static Land mvff_total_land(MVFF mvff)
+static Land mvff_land(MVFF mvff)
 {
-  return cbs_land(&mvff->total_cbs);
-}
-
-static Land mvff_free_land(MVFF mvff)
-{
-  return failover_land(&mvff->free_fo);
+  return free_land_land(&mvff->free_land);
 }
 
 static bool mvff_check(Pool pool)
@@ -117,57 +177,172 @@ static bool mvff_check(Pool pool)
   grain = pool->arena->grain_size;
   CHECKL(mvff->extend_by > 0 && size_is_aligned(mvff->extend_by, grain));   /* 1 */
   CHECKL(mvff->mean_size > 0 && mvff->mean_size <= mvff->extend_by);        /* 2 */
-  CHECKL(size_is_aligned(mvff->fill_min, pool->alignment));
-  CHECKL(mvff->fill_min <= mvff->extend_by);
+  CHECKL(size_is_aligned(mvff->fill_size, pool->alignment));
+  CHECKL(mvff->fill_size > 0 && mvff->fill_size <= mvff->extend_by);
+  CHECKL(mvff->large_size >= 2 * grain);
   CHECKL(mvff->spare >= 0.0 && mvff->spare <= 1.0);                          /* 3 */
+  CHECKL(mvff->keep_bytes <= mvff->total_bytes);
   CHECKL(pool->alignment >= sizeof(void *) && pool->alignment <= grain);     /* 4 */
-  CHECKL(mvff->free_fo.land.alignment == pool->alignment);
-  CHECKL(mvff->total_cbs.land.alignment == grain);
-  CHECKD(cbs, &mvff->total_cbs);                                             /* 5 */
-  CHECKD(failover, &mvff->free_fo);
-  CHECKU(POOL_SIG, mvff->nodes);
-  CHECKL(mvff->free_bytes <= mvff->total_bytes);                             /* 6 */
-  CHECKL(mvff->total_bytes == land_size(mvff_total_land(mvff)));             /* 7 */
-  CHECKL(mvff->free_bytes == land_size(mvff_free_land(mvff)));
+  CHECKL(pool->alignment == (Size)1 << mvff->align_shift);
+  CHECKL(land_alignment(mvff_land(mvff)) == pool->alignment);
+  CHECKD(free_land, &mvff->free_land);                                       /* 5 */
+  CHECKL(size_is_aligned(mvff->total_bytes, grain));                         /* 6 */
+  CHECKL(mvff->free_bytes <= mvff->total_bytes);
+  CHECKL(mvff->quick_bytes <= mvff->total_bytes - mvff->free_bytes);
+  CHECKL(mvff->free_bytes == land_size(mvff_land(mvff)));                    /* 7 */
+  CHECKL(mvff->quick_min >= 2 * sizeof(Word));                               /* 8 */
+  CHECKL(size_is_aligned(mvff->quick_min, pool->alignment));
+  CHECKL(mvff->quick_max <= (MVFF_QUICK_LISTS << mvff->align_shift));
+  CHECKL(mvff->quick_max == 0 || mvff->quick_min <= mvff->quick_max);
+  CHECKL((mvff->quick_count == 0) == (mvff->quick_bytes == 0));
+  CHECKL(mvff->quick_count * mvff->quick_min <= mvff->quick_bytes);
   return true;
 }
 
-/* The CBS node allocator: units of the internal MFS pool.  A failure is
- * remembered so that the client hears the arena's reason (for example
- * MPS_RES_COMMIT_LIMIT) rather than a generic MPS_RES_MEMORY. */
-static void *mvff_node_alloc(void *closure, size_t size)
+/* Quick lists */
+
+static inline bool mvff_quick_takes(MVFF mvff, Size size)
 {
-  MVFF mvff = closure;
-  Addr p;
-  Res res = pool_alloc(&p, mvff->nodes, size);
-  if (res != MPS_RES_OK) {
-    mvff->node_res = res;
+  return size <= mvff->quick_max && size >= mvff->quick_min;
+}
+
+static inline Index mvff_quick_index(MVFF mvff, Size size)
+{
+  return (Index)(size >> mvff->align_shift) - 1;
+}
+
+/* The mark a listed block keeps in its second word: its address and the
+ * pool's, so that a block of another pool never carries this pool's. */
+static inline Word mvff_quick_mark(MVFF mvff, Addr block)
+{
+  return addr_word(block) ^ (Word)(uintptr_t)mvff ^ MVFF_QUICK_MARK;
+}
+
+static inline Word *mvff_words(Addr block)
+{
+  return addr_ptr(block);
+}
+
+static void mvff_quick_push(MVFF mvff, Addr block, Size size)
+{
+  Index i = mvff_quick_index(mvff, size);
+  Word *w = mvff_words(block);
+  if (mvff->quick[i] == NULL)
+    bt_res(mvff->quick_empty, i);
+  w[0] = addr_word(mvff->quick[i]);
+  w[1] = mvff_quick_mark(mvff, block);
+  mvff->quick[i] = block;
+  mvff->quick_bytes += size;
+  ++mvff->quick_count;
+}
+
+/* Take a listed block of at least `size` bytes, the smallest there is
+ * (best fit among the lists), and set *block_size_o to its size. */
+static Addr mvff_quick_take(Size *block_size_o, MVFF mvff, Size size, bool exact)
+{
+  Index i, limit;
+  Addr block;
+  Word *w;
+  Size block_size;
+  AVER(mvff_quick_takes(mvff, size));
+  i = mvff_quick_index(mvff, size);
+  if (exact ? mvff->quick[i] == NULL
+      : !bt_find_short_res_range(&i, &limit, mvff->quick_empty, i,
+                                 mvff_quick_index(mvff, mvff->quick_max) + 1, 1))
     return NULL;
+  block = mvff->quick[i];
+  block_size = (Size)(i + 1) << mvff->align_shift;
+  w = mvff_words(block);
+  mvff->quick[i] = addr_of_word(w[0]);
+  if (mvff->quick[i] == NULL)
+    bt_set(mvff->quick_empty, i);
+  w[1] = 0;   /* no longer listed: a later free must not look freed twice */
+  mvff->quick_bytes -= block_size;
+  --mvff->quick_count;
+  *block_size_o = block_size;
+  return block;
+}
+
+/* Whether [base, base + size) overlaps a listed block: a walk of every
+ * list, so it is done only in cool, or when a mark says it may. */
+static bool mvff_quick_overlaps(MVFF mvff, Addr base, Size size)
+{
+  Word lo = addr_word(base), hi = lo + size;
+  Count left = mvff->quick_count;
+  Index i;
+  for (i = 0; left > 0 && i < MVFF_QUICK_LISTS; ++i) {
+    Size block_size = (Size)(i + 1) << mvff->align_shift;
+    Addr block;
+    for (block = mvff->quick[i]; block != NULL; block = addr_of_word(mvff_words(block)[0])) {
+      Word b = addr_word(block);
+      --left;
+      if (b < hi && lo < b + block_size)
+        return true;
+    }
   }
-  return addr_ptr(p);
+  return false;
 }
 
-static void mvff_node_free(void *closure, void *p, size_t size)
+/* Move every listed block into the land, where it coalesces. */
+static void mvff_flush(MVFF mvff)
 {
-  MVFF mvff = closure;
-  /* While finishing, the whole node pool is about to be destroyed: giving
-   * back thousands of descriptors one by one (each checked in cool) would
-   * be wasted work. */
-  if (!mvff->finishing)
-    pool_free(mvff->nodes, addr_of_ptr(p), size);
+  Land land = mvff_land(mvff);
+  Index i;
+  for (i = 0; mvff->quick_count > 0 && i < MVFF_QUICK_LISTS; ++i) {
+    Size size = (Size)(i + 1) << mvff->align_shift;
+    Addr block;
+    while ((block = mvff->quick[i]) != NULL) {
+      range_s range, joined;
+      mvff->quick[i] = addr_of_word(mvff_words(block)[0]);
+      mvff_words(block)[1] = 0;   /* unmarked, as in mvff_quick_take */
+      mvff->quick_bytes -= size;
+      --mvff->quick_count;
+      range_init_size(&range, block, size);
+      /* Refused only if the block overlaps free memory in the land: a
+       * free that hot could not catch, reported now by the land.  The
+       * block is then dropped, keeping the land consistent. */
+      if (land_insert(&joined, land, &range) == MPS_RES_OK)
+        mvff->free_bytes += size;
+    }
+  }
+  bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
 }
 
-/* Make sure the node pool holds a free descriptor, so that the next
- * single CBS operation on the total land cannot fail for want of one
- * (nothing else allocates from the node pool in between). */
-static Res mvff_reserve_node(MVFF mvff)
+#if CHECK_LEVEL >= 2
+typedef struct mvff_overlap_s {
+  Word lo, hi;
+  bool found;
+} mvff_overlap_s;
+
+static bool mvff_overlap_visit(Land land, Range range, void *closure)
 {
-  Addr p;
-  Res res = pool_alloc(&p, mvff->nodes, cbs_node_size);
-  if (res != MPS_RES_OK)
-    return res;
-  pool_free(mvff->nodes, p, cbs_node_size);
-  return MPS_RES_OK;
+  mvff_overlap_s *o = closure;
+  UNUSED(land);
+  if (addr_word(range_base(range)) < o->hi && o->lo < addr_word(range_limit(range))) {
+    o->found = true;
+    return false;
+  }
+  return true;
+}
+
+/* Whether [base, base + size) overlaps any free memory (cool only: a walk
+ * of the whole land and every list). */
+static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
+{
+  mvff_overlap_s o;
+  o.lo = addr_word(base);
+  o.hi = o.lo + size;
+  o.found = false;
+  (void)land_iterate(mvff_land(mvff), mvff_overlap_visit, &o);
+  return o.found || mvff_quick_overlaps(mvff, base, size);
+}
+#endif
+
+static void mvff_set_total(MVFF mvff, Size total)
+{
+  mvff->total_bytes = total;
+  mvff->keep_bytes = mvff->spare >= 1.0 ? total : (Size)(mvff->spare * (double)total);
+  mvff->trim_at = mvff->keep_bytes;
 }
 
 static Res mvff_init(Pool pool, mps_arg_s args[])
@@ -179,8 +354,8 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   Align align = MPS_PF_ALIGN;
   double spare = MVFF_DEFAULT_SPARE;
   bool arena_high = false, slot_high = false, first_fit = true;
-  cbs_node_alloc_s node_alloc;
   mps_arg_s arg;
+  Index i;
   Res res;
 
   if (args_pick(&arg, args, MPS_KEY_EXTEND_BY))
@@ -206,90 +381,63 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
     return MPS_RES_PARAM;
   if (!(spare >= 0.0 && spare <= 1.0))   /* also refuses a NaN */
     return MPS_RES_PARAM;
-  AVER(align >= FREELIST_MIN_ALIGN);   /* a pointer is at least a word here */
 
   extend_by = size_align_up(extend_by, grain);
   mvff->extend_by = extend_by;
   mvff->mean_size = mean_size;
   /* No overflow: mean_size <= extend_by / (2 * MVFF_FILL_OBJECTS) there. */
+  /* At least two grains, so that a large block holds a whole grain. */
+  mvff->large_size = size_max(extend_by / 2, 2 * grain);
   if (mean_size > extend_by / (2 * MVFF_FILL_OBJECTS))
-    mvff->fill_min = size_align_down(extend_by / 2, align);
+    mvff->fill_size = size_max(size_align_down(extend_by / 2, align), align);
   else
-    mvff->fill_min = size_align_up(mean_size * MVFF_FILL_OBJECTS, align);
+    mvff->fill_size = size_align_up(mean_size * MVFF_FILL_OBJECTS, align);
   mvff->spare = spare;
   mvff->arena_high = arena_high;
   mvff->slot_high = slot_high;
   mvff->first_fit = first_fit;
-  mvff->node_res = MPS_RES_OK;
-  mvff->finishing = false;
-  mvff->total_bytes = 0;
   mvff->free_bytes = 0;
+  mvff_set_total(mvff, 0);
+  mvff->align_shift = 0;
+  while (((Size)1 << mvff->align_shift) < align)
+    ++mvff->align_shift;
+  mvff->quick_min = size_align_up(2 * sizeof(Word), align);
+  mvff->quick_max = size_min(MVFF_QUICK_MAX, MVFF_QUICK_LISTS << mvff->align_shift);
+  /* No quick lists if blocks this aligned are never small, or under the
+   * debugging class (pool_debug.c), whose free-space template then covers
+   * every freed block whole: the lists write into the blocks they hold. */
+  if (mvff->quick_min > mvff->quick_max || pool->klass != &mvff_class_s)
+    mvff->quick_max = 0;
+  mvff->quick_bytes = 0;
+  mvff->quick_count = 0;
+  for (i = 0; i < MVFF_QUICK_LISTS; ++i)
+    mvff->quick[i] = NULL;
+  bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
 
-  MPS_ARGS_BEGIN(mfs_args) {
-    MPS_ARGS_ADD(mfs_args, MPS_KEY_MFS_UNIT_SIZE, cbs_node_size);
-    MPS_ARGS_ADD(mfs_args, MPS_KEY_EXTEND_BY, grain);
-    res = pool_create(&mvff->nodes, arena, mps_class_mfs(), mfs_args);
-  } MPS_ARGS_END(mfs_args);
+  res = free_land_init(&mvff->free_land, arena, align);
   if (res != MPS_RES_OK)
     return res;
-
-  node_alloc.alloc = mvff_node_alloc;
-  node_alloc.free = mvff_node_free;
-  node_alloc.closure = mvff;
-  res = cbs_init(&mvff->total_cbs, grain, &node_alloc);
-  if (res != MPS_RES_OK)
-    goto fail_total;
-  res = cbs_init(&mvff->free_cbs, align, &node_alloc);
-  if (res != MPS_RES_OK)
-    goto fail_free_cbs;
-  res = freelist_init(&mvff->free_fl, align);
-  if (res != MPS_RES_OK)
-    goto fail_free_fl;
-  res = failover_init(&mvff->free_fo, cbs_land(&mvff->free_cbs),
-                      freelist_land(&mvff->free_fl));
-  if (res != MPS_RES_OK)
-    goto fail_failover;
   mvff->sig = MVFF_SIG;
   return MPS_RES_OK;
-
-fail_failover:
-  freelist_finish(&mvff->free_fl);
-fail_free_fl:
-  cbs_finish(&mvff->free_cbs);
-fail_free_cbs:
-  cbs_finish(&mvff->total_cbs);
-fail_total:
-  pool_destroy(mvff->nodes);
-  return res;
-}
-
-static bool mvff_give_back_visit(Land land, Range range, void *closure)
-{
-  Pool pool = closure;
-  UNUSED(land);
-  arena_free(pool->arena, range_base(range), range_size(range), pool);
-  return true;
 }
 
 static void mvff_finish(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
+  Size returned;
   AVERT(pool, pool);
   mvff->sig = SIG_INVALID;
-  mvff->finishing = true;
-  /* The free land first: its freelist lives in memory about to go back. */
-  failover_finish(&mvff->free_fo);
-  freelist_finish(&mvff->free_fl);
-  cbs_finish(&mvff->free_cbs);
-  (void)land_iterate(mvff_total_land(mvff), mvff_give_back_visit, pool);
-  cbs_finish(&mvff->total_cbs);
-  pool_destroy(mvff->nodes);
+  /* The quick lists and the freelist live in the memory about to go back:
+   * forget them first. */
+  free_land_finish(&mvff->free_land);
+  returned = free_land_return_pool_grains(pool);
+  AVER(returned == mvff->total_bytes);
+  UNUSED(returned);
 }
 
 /* Get at least `size` bytes more from the arena and add them to the
- * free land.  On failure nothing has changed but, perhaps, the node pool
- * (which may have grown by an extent). */
+ * free land.  On failure nothing has changed. */
 static Res mvff_extend(MVFF mvff, Size size)
 {
   Pool pool = &mvff->pool;
@@ -302,59 +450,62 @@ static Res mvff_extend(MVFF mvff, Size size)
   if (size > SIZE_MAX - grain)
     return MPS_RES_RESOURCE;   /* no address space could hold it */
   need = size_align_up(size, grain);
-  want = size_max(need, mvff->extend_by);
-
-  /* Before taking memory, so that recording it cannot fail. */
-  res = mvff_reserve_node(mvff);
-  if (res != MPS_RES_OK)
-    return res;
-  res = arena_alloc(&base, arena, want, pool);
+  /* While the arena holds spare memory, take no more than needed, so
+   * that the scattered grains this pool and others gave back are reused
+   * before fresh ones (which would add to the memory in use). */
+  if (arena->spare_committed >= need)
+    want = size_max(need, size_align_up(mvff->fill_size, grain));
+  else
+    want = size_max(need, mvff->extend_by);
+  if (mvff->arena_high)
+    res = arena_alloc_high(&base, arena, want, pool);
+  else
+    res = arena_alloc(&base, arena, want, pool);
   if (res != MPS_RES_OK && want > need) {
     /* Perhaps just enough for this request fits (design/poolmvff.txt). */
     want = need;
-    res = arena_alloc(&base, arena, want, pool);
+    if (mvff->arena_high)
+      res = arena_alloc_high(&base, arena, want, pool);
+    else
+      res = arena_alloc(&base, arena, want, pool);
   }
   if (res != MPS_RES_OK)
     return res;
 
   range_init_size(&range, base, want);
-  mvff->node_res = MPS_RES_OK;
-  res = land_insert(&joined, mvff_total_land(mvff), &range);
-  AVER(res == MPS_RES_OK);   /* the node was reserved */
-  if (res != MPS_RES_OK) {
-    arena_free(arena, base, want, pool);
-    return mvff->node_res != MPS_RES_OK ? mvff->node_res : res;
-  }
   /* The failover falls back to its freelist: this cannot fail. */
-  res = land_insert(&joined, mvff_free_land(mvff), &range);
+  res = land_insert(&joined, mvff_land(mvff), &range);
   AVER(res == MPS_RES_OK);
   UNUSED(res);
-  mvff->total_bytes += want;
   mvff->free_bytes += want;
+  mvff_set_total(mvff, mvff->total_bytes + want);
   return MPS_RES_OK;
 }
 
-/* Give whole free grains back to the arena while more than the spare
- * fraction of the pool's memory is free. */
+/* Give whole free grains of the land back to the arena: enough that no
+ * more than keep_bytes of the pool is free, and then up to extend_by more
+ * (see "Giving memory back" above).  Largest blocks first, so that the
+ * arena gets long runs, from the end the placement policy uses less. */
 static void mvff_reduce(MVFF mvff)
 {
   Pool pool = &mvff->pool;
   Arena arena = pool->arena;
   Size grain = arena->grain_size;
-  Size total = mvff->total_bytes, free = mvff->free_bytes;
+  Size total = mvff->total_bytes, free = mvff->free_bytes + mvff->quick_bytes;
   Size goal, returned = 0;
   double excess;
 
-  if ((double)free <= mvff->spare * (double)total)
+  if (free <= mvff->keep_bytes)
     return;
   /* Returning x bytes leaves free - x of total - x: enough once
    * free - x <= spare * (total - x), that is x >= excess / (1 - spare)
-   * (spare < 1 here, or the test above would have returned). */
+   * (spare < 1 here, or keep_bytes would be total). */
   excess = ((double)free - mvff->spare * (double)total) / (1.0 - mvff->spare);
   if (excess >= (double)free)
     goal = free;
   else
     goal = (Size)excess + 1;
+  goal = goal + size_min(mvff->extend_by, free - size_min(goal, free));
   goal = size_align_up(size_min(goal, SIZE_MAX - grain), grain);
 
   while (returned < goal) {
@@ -362,8 +513,7 @@ static void mvff_reduce(MVFF mvff)
     Addr base, limit;
     Size size;
     Res res;
-    if (!land_find_largest(&block, &old, mvff_free_land(mvff), grain,
-                           LAND_FIND_DELETE_NONE))
+    if (!land_find_largest(&block, &old, mvff_land(mvff), grain, LAND_FIND_DELETE_NONE))
       break;
     base = addr_align_up(range_base(&block), grain);
     limit = addr_align_down(range_limit(&block), grain);
@@ -374,24 +524,37 @@ static void mvff_reduce(MVFF mvff)
       range_init_size(&part, base, size);
     else
       range_init(&part, addr_sub(limit, size), limit);
-    /* The total land may need a descriptor to split a range; without one,
-     * keep the memory (giving it back is only an economy). */
-    if (mvff_reserve_node(mvff) != MPS_RES_OK)
-      break;
-    res = land_delete(&deleted, mvff_total_land(mvff), &part);
+    /* The failover deletes without failing: fragments it cannot describe
+     * in the CBS go to the freelist. */
+    res = land_delete(&deleted, mvff_land(mvff), &part);
     AVER(res == MPS_RES_OK);
     if (res != MPS_RES_OK)
       break;
-    /* The failover deletes without failing: fragments it cannot describe
-     * in the CBS go to the freelist. */
-    res = land_delete(&deleted, mvff_free_land(mvff), &part);
-    AVER(res == MPS_RES_OK);
-    UNUSED(res);
     arena_free(arena, range_base(&part), size, pool);
-    mvff->total_bytes -= size;
     mvff->free_bytes -= size;
+    mvff_set_total(mvff, mvff->total_bytes - size);
     returned += size;
   }
+}
+
+/* More than the spare fraction is free: give some back, from the land
+ * alone if that is enough, else after flushing the lists.  If even that
+ * leaves too much free (no whole grains), try again only once more has
+ * been freed. */
+static void mvff_trim(MVFF mvff)
+{
+  mvff_reduce(mvff);
+  if (mvff->free_bytes + mvff->quick_bytes > mvff->keep_bytes && mvff->quick_count > 0) {
+    mvff_flush(mvff);
+    mvff_reduce(mvff);
+  }
+  mvff->trim_at = size_max(mvff->keep_bytes, mvff->free_bytes + mvff->quick_bytes);
+}
+
+static inline void mvff_maybe_trim(MVFF mvff)
+{
+  if (mvff->free_bytes + mvff->quick_bytes > mvff->trim_at)
+    mvff_trim(mvff);
 }
 
 /* Find and take `size` bytes for mps_alloc by the placement policy. */
@@ -400,8 +563,8 @@ static bool mvff_find(Range found, MVFF mvff, Size size)
   range_s old;
   LandFindDelete which = mvff->slot_high ? LAND_FIND_DELETE_HIGH : LAND_FIND_DELETE_LOW;
   if (mvff->first_fit)
-    return land_find_first(found, &old, mvff_free_land(mvff), size, which);
-  return land_find_last(found, &old, mvff_free_land(mvff), size, which);
+    return land_find_first(found, &old, mvff_land(mvff), size, which);
+  return land_find_last(found, &old, mvff_land(mvff), size, which);
 }
 
 static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
@@ -411,6 +574,9 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
   Res res;
   AVER(p_o != NULL);
   AVER(size > 0);
+  /* First fit over all free memory, so the lists go into the land. */
+  if (mvff->quick_count > 0)
+    mvff_flush(mvff);
   if (!mvff_find(&found, mvff, size)) {
     res = mvff_extend(mvff, size);
     if (res != MPS_RES_OK)
@@ -426,71 +592,183 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
 }
 
 /* Whether the last byte of [old, old + size) is also this pool's (the
- * generic code checked the first).  Together with the free land's refusal
- * of anything overlapping free memory, this keeps a wrong size from
- * adding someone else's memory to the pool. */
+ * generic code checked the grain of the first, so a block within one
+ * grain needs no second look).  Together with the checks against free
+ * memory, this keeps a wrong size from adding someone else's memory to
+ * the pool. */
 static bool mvff_block_is_ours(Pool pool, Addr old, Size size)
 {
-  return addr_word(old) + size > addr_word(old)
-         && arena_pool_of_addr(pool->arena, addr_add(old, size - 1)) == pool;
+  Word first = addr_word(old), last = first + size - 1;
+  Shift shift = pool->arena->grain_shift;
+  if (last < first)
+    return false;
+  if ((first >> shift) == (last >> shift))
+    return true;
+  return arena_pool_of_addr(pool->arena, addr_of_word(last)) == pool;
+}
+
+/* Whether a free of [old, old + size) must be refused because the block
+ * is free already (see "Client errors" above). */
+static bool mvff_free_refused(MVFF mvff, Addr old, Size size)
+{
+  bool twice = false;
+  if (mvff_quick_takes(mvff, size))
+    twice = mvff_words(old)[1] == mvff_quick_mark(mvff, old)
+            && mvff_quick_overlaps(mvff, old, size);
+#if CHECK_LEVEL >= 2
+  if (!twice)
+    twice = mvff_overlaps_free(mvff, old, size);
+#endif
+  AVER(!twice);
+  return twice;
+}
+
+/* A large block: its whole grains go straight back to the arena, and
+ * only its ends, if any, join the land. */
+static void mvff_free_large(MVFF mvff, Addr old, Size size)
+{
+  Pool pool = &mvff->pool;
+  Arena arena = pool->arena;
+  Size grain = arena->grain_size;
+  Addr limit = addr_add(old, size);
+  Addr base = addr_align_up(old, grain), top = addr_align_down(limit, grain);
+  range_s range, joined;
+  Addr p;
+  bool ours = true;
+  /* Every grain in between must be ours too, as the arena will check. */
+  for (p = base; ours && addr_word(p) < addr_word(top); p = addr_add(p, grain))
+    ours = arena_pool_of_addr(arena, p) == pool;
+  AVER(ours);
+  if (!ours)
+    return;
+  if (old != base) {
+    range_init(&range, old, base);
+    if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
+      return;
+    mvff->free_bytes += range_size(&range);
+  }
+  if (top != limit) {
+    range_init(&range, top, limit);
+    if (land_insert(&joined, mvff_land(mvff), &range) == MPS_RES_OK)
+      mvff->free_bytes += range_size(&range);
+  }
+  arena_free(arena, base, addr_offset(base, top), pool);
+  mvff_set_total(mvff, mvff->total_bytes - addr_offset(base, top));
 }
 
 static void mvff_free(Pool pool, Addr old, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
-  range_s range, joined;
   bool ours;
-  Res res;
   AVER(old != NULL);
   AVER(size > 0);
   ours = mvff_block_is_ours(pool, old, size);
   AVER(ours);
-  if (!ours)
+  if (!ours || mvff_free_refused(mvff, old, size))
     return;
-  range_init_size(&range, old, size);
-  /* A range overlapping free memory is refused by the land, which reports
-   * it through the assertion handler and changes nothing. */
-  res = land_insert(&joined, mvff_free_land(mvff), &range);
-  if (res != MPS_RES_OK)
-    return;
-  mvff->free_bytes += size;
-  mvff_reduce(mvff);
+  if (mvff_quick_takes(mvff, size)) {
+    mvff_quick_push(mvff, old, size);
+  } else if (size >= mvff->large_size) {
+    mvff_free_large(mvff, old, size);
+  } else {
+    range_s range, joined;
+    range_init_size(&range, old, size);
+    /* A range overlapping free memory is refused by the land, which
+     * reports it through the assertion handler and changes nothing. */
+    if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
+      return;
+    mvff->free_bytes += size;
+  }
+  mvff_maybe_trim(mvff);
 }
 
-/* Worst fit: the largest free block, so the allocation point runs inline
- * for as long as possible.  See "Allocation points" above for fill_min. */
+/* Take a region of at least `size` bytes from the land for a buffer: the
+ * lowest block that holds it, and of that at most fill_size bytes unless
+ * the block is less than twice as big (see "Allocation points"). */
+static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
+{
+  Land land = mvff_land(mvff);
+  Size want = size_max(size, mvff->fill_size), take;
+  range_s found, old;
+  Res res;
+  if (!land_find_first(&found, &old, land, size, LAND_FIND_DELETE_NONE))
+    return false;
+  take = range_size(&old);
+  if (take / 2 >= want)
+    take = want;
+  range_init_size(region_o, range_base(&old), take);
+  /* The low end of a block: no split, so no descriptor is needed. */
+  res = land_delete(&found, land, region_o);
+  AVER(res == MPS_RES_OK);
+  return res == MPS_RES_OK;
+}
+
 static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
                             Buffer buffer, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
-  Land free_land = mvff_free_land(mvff);
-  Size want = size_max(size, mvff->fill_min);
-  range_s found, old;
+  range_s region;
   Res res;
   UNUSED(buffer);
   AVER(size > 0);
 
-  if (!land_find_largest(&found, &old, free_land, want, LAND_FIND_DELETE_ENTIRE)) {
-    res = mvff_extend(mvff, want);
-    if (res != MPS_RES_OK) {
-      /* No fresh memory: a smaller block will do, or just enough more. */
-      if (want > size
-          && (land_find_largest(&found, &old, free_land, size, LAND_FIND_DELETE_ENTIRE)
-              || (mvff_extend(mvff, size) == MPS_RES_OK
-                  && land_find_largest(&found, &old, free_land, size,
-                                       LAND_FIND_DELETE_ENTIRE))))
+  if (mvff_quick_takes(mvff, size)) {                               /* 1 */
+    Size block_size;
+    Addr block = mvff_quick_take(&block_size, mvff, size, true);
+    if (block == NULL) {
+      if (mvff_land_take(&region, mvff, size))                      /* 2 */
         goto found;
-      return res;
+      block = mvff_quick_take(&block_size, mvff, size, false);
     }
-    if (!land_find_largest(&found, &old, free_land, want, LAND_FIND_DELETE_ENTIRE)) {
-      NOTREACHED;
-      return MPS_RES_FAIL;
+    if (block != NULL) {
+      *base_o = block;
+      *limit_o = addr_add(block, block_size);
+      return MPS_RES_OK;
     }
+  } else {
+    if (size >= mvff->large_size) {
+      Size grains;
+      Addr base;
+      if (size <= SIZE_MAX - pool->arena->grain_size) {
+        grains = size_align_up(size, pool->arena->grain_size);
+        if (mvff->arena_high)
+          res = arena_alloc_high(&base, pool->arena, grains, pool);
+        else
+          res = arena_alloc(&base, pool->arena, grains, pool);
+        if (res == MPS_RES_OK) {
+          mvff_set_total(mvff, mvff->total_bytes + grains);
+          *base_o = base;
+          *limit_o = addr_add(base, grains);
+          return MPS_RES_OK;
+        }
+      }
+    }
+    if (mvff_land_take(&region, mvff, size))                        /* 2 */
+      goto found;
+  }
+  if (mvff->quick_bytes >= mvff->extend_by) {                     /* 3 */
+    mvff_flush(mvff);
+    if (mvff_land_take(&region, mvff, size))
+      goto found;
+  }
+  res = mvff_extend(mvff, size);                                    /* 4 */
+  if (res != MPS_RES_OK) {
+    /* No fresh memory: what the lists hold may coalesce into enough. */
+    if (mvff->quick_count > 0) {
+      mvff_flush(mvff);
+      if (mvff_land_take(&region, mvff, size))
+        goto found;
+    }
+    return res;
+  }
+  if (!mvff_land_take(&region, mvff, size)) {
+    NOTREACHED;   /* the extension alone is big enough */
+    return MPS_RES_FAIL;
   }
 found:
-  mvff->free_bytes -= range_size(&found);
-  *base_o = range_base(&found);
-  *limit_o = range_limit(&found);
+  mvff->free_bytes -= range_size(&region);
+  *base_o = range_base(&region);
+  *limit_o = range_limit(&region);
   return MPS_RES_OK;
 }
 
@@ -498,18 +776,20 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   MVFF mvff = mvff_of_pool(pool);
   range_s range, joined;
-  Res res;
+  Size size;
   UNUSED(buffer);
   if (init == limit)
     return;
   range_init(&range, init, limit);
-  /* Fails only if the client freed part of the unused region, which the
-   * land reports; the overlapping rest then stays out of the pool. */
-  res = land_insert(&joined, mvff_free_land(mvff), &range);
-  if (res == MPS_RES_OK) {
-    mvff->free_bytes += range_size(&range);
-    mvff_reduce(mvff);
-  }
+  size = range_size(&range);
+  /* The client may have freed part of the unused region, which is then
+   * free already: reported, and the whole rest stays out of the pool. */
+  if (mvff_free_refused(mvff, init, size))
+    return;
+  if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
+    return;
+  mvff->free_bytes += size;
+  mvff_maybe_trim(mvff);
 }
 
 static Size mvff_total_size(Pool pool)
@@ -519,7 +799,8 @@ static Size mvff_total_size(Pool pool)
 
 static Size mvff_free_size(Pool pool)
 {
-  return mvff_of_pool(pool)->free_bytes;
+  MVFF mvff = mvff_of_pool(pool);
+  return mvff->free_bytes + mvff->quick_bytes;
 }
 
 static struct mps_pool_class_s mvff_class_s = {

@@ -11,9 +11,9 @@
  * block is the next one handed to a point.
  *
  * Where memory is:
- *   - the land (a failover of a CBS, whose descriptors come from an
- *     internal MFS pool, over a freelist for when that pool cannot grow)
- *     holds all free memory except the splinter;
+ *   - the land (free_land.h: a failover of a CBS, whose descriptors
+ *     come from an internal MFS pool, over a freelist for when that pool
+ *     cannot grow) holds all free memory except the splinter;
  *   - the ABQ names some blocks of the land: the reusable ones;
  *   - the splinter is the largest unused tail a point has handed back
  *     (at least min_size): the next fill that fits takes it, so that the
@@ -79,15 +79,11 @@
  *   6. total is the grains the pool holds from the arena, and the free
  *      memory (land and splinter) is part of it.
  */
-#include "../../include/mpscmfs.h"
 #include "../../include/mpscmvt.h"
-#include "../arena/chunk.h"
 #include "../base/args.h"
-#include "../data/cbs.h"
-#include "../data/failover.h"
-#include "../data/freelist.h"
 #include "abq.h"
 #include "buffer.h"
+#include "free_land.h"
 
 #define MVT_SIG SIG_MAKE(0xC0)
 
@@ -111,10 +107,7 @@ typedef struct mvt_s {
   Size fill_size;
   Size reuse_size;
   Size reserve_size;
-  Pool nodes;               /* MFS of CBS block descriptors */
-  cbs_s cbs;
-  freelist_s freelist;
-  failover_s failover;      /* the land: cbs, else freelist */
+  free_land_s free_land;    /* the land */
   abq_s abq;                /* of range_s: reusable blocks, oldest first */
   Size abq_size;
   range_s splinter;
@@ -130,7 +123,7 @@ static MVT mvt_of_pool(Pool pool)
 
 static Land mvt_land(MVT mvt)
 {
-  return failover_land(&mvt->failover);
+  return free_land_land(&mvt->free_land);
 }
 
 static Size mvt_free_bytes(MVT mvt)
@@ -163,25 +156,8 @@ static bool mvt_check(Pool pool)
              && splinter >= mvt->min_size && splinter < mvt->reuse_size));
   CHECKL(size_is_aligned(mvt->total, grain));                                /* 6 */
   CHECKL(mvt_free_bytes(mvt) <= mvt->total);
-  CHECKD(failover, &mvt->failover);
+  CHECKD(free_land, &mvt->free_land);
   return true;
-}
-
-/* CBS block descriptors come from the internal MFS pool.  The arena lock
- * is held already, so the lock-held forms are used. */
-static void *mvt_node_alloc(void *closure, size_t size)
-{
-  MVT mvt = closure;
-  Addr p;
-  if (pool_alloc(&p, mvt->nodes, size) != MPS_RES_OK)
-    return NULL;
-  return addr_ptr(p);
-}
-
-static void mvt_node_free(void *closure, void *p, size_t size)
-{
-  MVT mvt = closure;
-  pool_free(mvt->nodes, addr_of_ptr(p), size);
 }
 
 static Res mvt_init(Pool pool, mps_arg_s args[])
@@ -194,7 +170,6 @@ static Res mvt_init(Pool pool, mps_arg_s args[])
   Size max_size = MVT_DEFAULT_MAX_SIZE, fill_size, reserve_size;
   Count depth = MVT_DEFAULT_RESERVE_DEPTH, capacity;
   double frag_limit = MVT_DEFAULT_FRAG_LIMIT, fill, reserve;
-  cbs_node_alloc_s node_alloc;
   mps_arg_s arg;
   Res res;
 
@@ -233,29 +208,9 @@ static Res mvt_init(Pool pool, mps_arg_s args[])
   reserve_size = reserve < (double)(SIZE_MAX / 2) ? (Size)reserve : SIZE_MAX / 2;
   capacity = size_min(reserve_size / fill_size + 2, MVT_ABQ_MAX);
 
-  {
-    mps_arg_s node_args[3];
-    node_args[0].key = MPS_KEY_MFS_UNIT_SIZE;
-    node_args[0].val.size = cbs_node_size;
-    node_args[1].key = MPS_KEY_EXTEND_BY;
-    node_args[1].val.size = grain;
-    node_args[2].key = MPS_KEY_ARGS_END;
-    res = pool_create(&mvt->nodes, arena, mps_class_mfs(), node_args);
-    if (res != MPS_RES_OK)
-      return res;
-  }
-  node_alloc.alloc = mvt_node_alloc;
-  node_alloc.free = mvt_node_free;
-  node_alloc.closure = mvt;
-  res = cbs_init(&mvt->cbs, align, &node_alloc);
+  res = free_land_init(&mvt->free_land, arena, align);
   if (res != MPS_RES_OK)
-    goto fail_cbs;
-  res = freelist_init(&mvt->freelist, align);
-  if (res != MPS_RES_OK)
-    goto fail_freelist;
-  res = failover_init(&mvt->failover, cbs_land(&mvt->cbs), freelist_land(&mvt->freelist));
-  if (res != MPS_RES_OK)
-    goto fail_failover;
+    return res;
   res = abq_init(&mvt->abq, arena, capacity, sizeof(range_s));
   if (res != MPS_RES_OK)
     goto fail_abq;
@@ -277,48 +232,23 @@ static Res mvt_init(Pool pool, mps_arg_s args[])
   return MPS_RES_OK;
 
 fail_abq:
-  failover_finish(&mvt->failover);
-fail_failover:
-  freelist_finish(&mvt->freelist);
-fail_freelist:
-  cbs_finish(&mvt->cbs);
-fail_cbs:
-  pool_destroy(mvt->nodes);
+  free_land_finish(&mvt->free_land);
   return res;
 }
 
 static void mvt_finish(Pool pool)
 {
   MVT mvt = mvt_of_pool(pool);
-  Arena arena = pool->arena;
-  Ring node, next;
+  Size returned;
   AVERT(pool, pool);
   mvt->sig = SIG_INVALID;
   abq_finish(&mvt->abq);
-  failover_finish(&mvt->failover);
-  freelist_finish(&mvt->freelist);
-  cbs_finish(&mvt->cbs);
-  pool_destroy(mvt->nodes);
-  /* Only free memory is recorded, so find every grain that is the pool's
-   * (allocated blocks included) by its owner in the chunks' tables, and
-   * give back each run of them. */
-  RING_FOR(node, &arena->chunk_ring, next) {
-    Chunk chunk = PARENT(chunk_s, arena_ring, node);
-    Index i = chunk->alloc_base;
-    while (i < chunk->pages) {
-      Index j = i;
-      while (j < chunk->pages && bt_get(chunk->alloc_table, j) && chunk->tracts[j].pool == pool)
-        ++j;
-      if (j == i) {
-        ++i;
-        continue;
-      }
-      arena_free(arena, chunk_page_base(chunk, i), chunk_pages_size(chunk, j - i), pool);
-      mvt->total -= chunk_pages_size(chunk, j - i);
-      i = j;
-    }
-  }
-  AVER(mvt->total == 0);
+  free_land_finish(&mvt->free_land);
+  /* Only free memory is recorded, so give back every grain the arena
+   * says is the pool's (allocated blocks included). */
+  returned = free_land_return_pool_grains(pool);
+  AVER(returned == mvt->total);
+  mvt->total -= returned;
 }
 
 /* Fresh memory: `size` bytes rounded up to whole grains. */
