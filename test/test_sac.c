@@ -548,6 +548,39 @@ Test(sac, destroyed_cache_is_not_a_cache, .signal = SIGABRT)
   (void)mps_sac_alloc(&p, sac, 64, 0);
 }
 
+/* The pool keeps a ring of its caches, so destroying it while a cache
+ * lives is caught (in every checking variety: the aborting handler makes
+ * it fatal in hot as well). */
+Test(sac, destroying_the_pool_under_a_live_cache_is_caught, .signal = SIGABRT)
+{
+  mps_pool_t pool;
+  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_t sac;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  sac = make_sac(pool, 1, classes);
+  (void)sac;
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_pool_destroy(pool);
+}
+
+Test(sac, pool_destroy_after_its_caches_is_fine)
+{
+  mps_pool_t pool;
+  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_t one, two;
+  mps_addr_t p;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  one = make_sac(pool, 1, classes);
+  two = make_sac(pool, 1, classes);
+  cr_assert_eq(mps_sac_alloc(&p, one, 64, 0), MPS_RES_OK);
+  mps_sac_free(two, p, 64);
+  /* Destroyed out of creation order: each leaves the ring alone. */
+  mps_sac_destroy(one);
+  mps_sac_destroy(two);
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_pool_destroy(pool);
+}
+
 static size_t in_use(mps_pool_t pool)
 {
   return mps_pool_total_size(pool) - mps_pool_free_size(pool);

@@ -61,6 +61,7 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
   pool->arena = arena;
   ring_init(&pool->arena_ring);
   ring_init(&pool->buffer_ring);
+  ring_init(&pool->sac_ring);
   pool->serial = arena->pool_serial;
   pool->alignment = MPS_PF_ALIGN;
   pool->format = NULL;
@@ -72,6 +73,7 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
     pool->sig = SIG_INVALID;
     ring_remove(&pool->arena_ring);
     ring_finish(&pool->buffer_ring);
+    ring_finish(&pool->sac_ring);
     arena_control_free(arena, p, klass->size);
     return res;
   }
@@ -88,11 +90,14 @@ void pool_destroy(Pool pool)
   AVERT(pool, pool);
   /* Allocation points must be destroyed before their pool. */
   AVER(ring_is_single(&pool->buffer_ring));
+  /* So must its caches, which hold blocks of it. */
+  AVER(ring_is_single(&pool->sac_ring));
   klass->finish(pool);
   pool->sig = SIG_INVALID;
   ring_remove(&pool->arena_ring);
   ring_finish(&pool->arena_ring);
   ring_finish(&pool->buffer_ring);
+  ring_finish(&pool->sac_ring);
   arena_control_free(arena, pool, klass->size);
 }
 

@@ -59,6 +59,7 @@ typedef struct mps_pool_s {
   Arena arena;
   struct ring_s arena_ring;    /* in arena->pool_ring */
   struct ring_s buffer_ring;   /* the pool's allocation points */
+  struct ring_s sac_ring;      /* its segregated allocation caches (sac.h) */
   Count serial;
   Align alignment;             /* of every block; a power of two */
   struct mps_fmt_s *format;    /* formatted pools' format, else NULL */

@@ -24,7 +24,9 @@
  *      exactly when its count is zero;
  *   5. every cached block is aligned to the pool and owned by it (checked
  *      when blocks go back to the pool, which is the only time the arena
- *      lock is held to look them up).
+ *      lock is held to look them up);
+ *   6. the cache is on its pool's ring of caches, so that destroying the
+ *      pool while the cache lives is caught (pool_destroy).
  *
  * Client errors caught: a bad class table (MPS_RES_PARAM, too many
  * classes MPS_RES_LIMIT), a zero size, a null or misaligned block, and in
@@ -41,6 +43,7 @@ bool sac_check(Sac sac)
   Index i;
   CHECKS(SAC_SIG, sac);
   CHECKU(POOL_SIG, sac->pool);                                                /* 1 */
+  CHECKL(!ring_is_single(&sac->pool_ring));                                   /* 6 */
   CHECKL(sac->class_count >= 1 && sac->class_count <= MPS_SAC_CLASS_LIMIT);   /* 2 */
   CHECKL(sac->pub._lists[0]._size >= sizeof(mps_addr_t));
   for (i = 0; i < sac->class_count; ++i) {
@@ -183,6 +186,8 @@ mps_res_t mps_sac_create(mps_sac_t *sac_o, mps_pool_t pool, size_t classes_count
     sac->pub._lists[i]._head = NULL;
   }
   sac->pool = pool;
+  ring_init(&sac->pool_ring);
+  ring_append(&pool->sac_ring, &sac->pool_ring);
   sac->class_count = classes_count;
   sac->sig = SAC_SIG;
   AVERT(sac, sac);
@@ -238,6 +243,8 @@ void mps_sac_destroy(mps_sac_t mps_sac)
   arena_enter(arena);
   sac_flush_locked(sac);
   sac->sig = SIG_INVALID;
+  ring_remove(&sac->pool_ring);
+  ring_finish(&sac->pool_ring);
   arena_control_free(arena, sac, sizeof(sac_s));
   arena_leave(arena);
 }

@@ -25,6 +25,7 @@ typedef struct sac_s {
   struct mps_sac_s pub;   /* first: the stacks the macros use */
   Sig sig;
   Pool pool;
+  struct ring_s pool_ring;   /* in pool->sac_ring */
   Count class_count;      /* classes in use: pub._lists[0 .. class_count) */
 } sac_s;
 
