@@ -290,10 +290,10 @@ static pool_class_s cellpool_class = {
   cellpool_alloc, cellpool_free, NULL, NULL, cellpool_total_size, NULL, NULL, NULL, NULL};
 
 /* How many cells the pool has allocated (not yet reclaimed or freed). */
-static Count cellpool_cells(mps_pool_t pool) { return cellpool_of((Pool)pool)->cells; }
+static inline Count cellpool_cells(mps_pool_t pool) { return cellpool_of((Pool)pool)->cells; }
 
 /* Whether addr is the start of an allocated cell of the pool. */
-static bool cellpool_is_cell(mps_pool_t pool, void *addr)
+static inline bool cellpool_is_cell(mps_pool_t pool, void *addr)
 {
   Seg seg;
   Index i;
