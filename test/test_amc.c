@@ -278,12 +278,19 @@ Test(amc, list_survives_and_moves)
   tamc_s t;
   mps_addr_t old;
   tamc_open(&t, mps_class_amc(), true, 0);
+  mps_message_t msg;
   tamc_list(&t, &t.refs[0], 500, 5);
   old = t.refs[0];
   tamc_flush_segment(&t);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
   mps_arena_collect(t.arena);
   tamc_list_check(t.refs[0], 500, 5);
   cr_assert_neq(t.refs[0], old, "an exactly referenced object was not moved");
+  /* The copies are reported as live: 500 cells of 8 words each. */
+  cr_assert(mps_message_get(&msg, t.arena, mps_message_type_gc()));
+  cr_assert_geq(mps_message_gc_live_size(t.arena, msg), 500 * 8 * W);
+  cr_assert_geq(mps_message_gc_condemned_size(t.arena, msg), 500 * 8 * W);
+  mps_message_discard(t.arena, msg);
   cr_assert(tamc_scans > 0);
   old = t.refs[0];
   mps_arena_collect(t.arena);
@@ -622,4 +629,50 @@ Test(amc, apply_needs_parked_arena, .signal = SIGABRT)
   mps_arena_release(t.arena);
   mps_lib_assert_fail_install(tamc_abort_handler);
   mps_amc_apply(t.pool, tamc_count_step, &c, 0);
+}
+
+/* An area scanner counting the test format's objects. */
+static mps_res_t tamc_area_count(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  size_t *n = closure;
+  char *p;
+  (void)ss;
+  for (p = base; p < (char *)limit; p += HWORDS(*(mps_word_t *)(void *)p) * W)
+    if (HTYPE(*(mps_word_t *)(void *)p) == T_OBJ)
+      ++*n;
+  return MPS_RES_OK;
+}
+
+static void tamc_formatted_count(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p,
+                                 size_t s)
+{
+  size_t *n = p;
+  (void)fmt;
+  (void)s;
+  (void)pool;
+  if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+    ++*n;
+}
+
+Test(amc, walks_and_addr_object)
+{
+  tamc_s t;
+  mps_addr_t found;
+  size_t areas = 0, formatted = 0;
+  Obj a;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], 40, 3);
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  a = t.refs[0];
+  cr_assert_eq(mps_addr_object(&found, t.arena, (char *)a + 2 * W + 3), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)a);
+  cr_assert_eq(mps_addr_object(&found, t.arena, a), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)a);
+  cr_assert_eq(mps_pool_walk(t.pool, tamc_area_count, &areas), MPS_RES_OK);
+  cr_assert_eq(areas, 40);
+  mps_arena_formatted_objects_walk(t.arena, tamc_formatted_count, &formatted, 0);
+  cr_assert_eq(formatted, 40);
+  tamc_close(&t);
 }
