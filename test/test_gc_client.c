@@ -1,0 +1,312 @@
+/* test_gc_client.c: the collector as a client sees it, through the public
+ * interface only, with the test object format of stress/support/gcobj.c
+ * (included here, as fuzz_gc does).
+ *
+ * No thread is registered and no stack is a root: everything the tests
+ * keep is in the static exact table `exact` or the ambiguous area
+ * `ambig`, so what survives a collection is determined.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscams.h"
+#include "../include/mpsclo.h"
+#include "../src/base/config.h"
+#include "../stress/support/gcobj.c"
+
+enum { T_AMC, T_AMCZ, T_AMS, T_LO, T_POOLS };
+enum { T_EXACT = 64, T_AMBIG = 8 };
+
+static mps_addr_t exact[T_EXACT];
+static mps_word_t ambig[T_AMBIG];
+
+typedef struct t_gc_s {
+  mps_arena_t arena;
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t pool[T_POOLS];
+  mps_ap_t ap[T_POOLS];
+  mps_root_t exact_root, ambig_root;
+  gcobj_pool_s verify[T_POOLS];
+} t_gc_s;
+
+static void t_setup(t_gc_s *t)
+{
+  mps_gen_param_s gens[2] = {{128, 0.8}, {512, 0.4}};
+  mps_pool_class_t (*const classes[T_POOLS])(void) = {mps_class_amc, mps_class_amcz,
+                                                      mps_class_ams, mps_class_lo};
+  size_t i;
+  memset(exact, 0, sizeof exact);
+  memset(ambig, 0, sizeof ambig);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&t->fmt, t->arena), MPS_RES_OK);
+  for (i = 0; i < T_POOLS; ++i) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+      cr_assert_eq(mps_pool_create_k(&t->pool[i], t->arena, classes[i](), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(mps_ap_create_k(&t->ap[i], t->pool[i], mps_args_none), MPS_RES_OK);
+    t->verify[i].pool = t->pool[i];
+    t->verify[i].leaf = i == T_AMCZ || i == T_LO;
+  }
+  cr_assert_eq(mps_root_create_table(&t->exact_root, t->arena, mps_rank_exact(), 0, exact,
+                                     T_EXACT), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_area(&t->ambig_root, t->arena, mps_rank_ambig(), 0, ambig,
+                                    ambig + T_AMBIG, mps_scan_area, NULL), MPS_RES_OK);
+}
+
+static void t_teardown(t_gc_s *t)
+{
+  size_t i;
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->ambig_root);
+  mps_root_destroy(t->exact_root);
+  for (i = 0; i < T_POOLS; ++i) {
+    if (t->ap[i] != NULL)
+      mps_ap_destroy(t->ap[i]);
+    mps_pool_destroy(t->pool[i]);
+  }
+  mps_fmt_destroy(t->fmt);
+  mps_chain_destroy(t->chain);
+  mps_arena_destroy(t->arena);
+}
+
+/* Allocate into exact[slot], the slots initialized from exact[from..]. */
+static mps_addr_t t_alloc(t_gc_s *t, unsigned pool, size_t slot, mps_word_t id, size_t nrefs,
+                          size_t ndata, const mps_addr_t *from)
+{
+  mps_addr_t p;
+  cr_assert_eq(gcobj_alloc(&p, t->ap[pool], id, nrefs, ndata, from), MPS_RES_OK);
+  exact[slot] = p;
+  return p;
+}
+
+static void t_verify(t_gc_s *t, gcobj_census_s *census)
+{
+  bool ok = gcobj_verify(t->arena, t->verify, T_POOLS, census);
+  cr_assert(ok, "heap verification: %s", census->message);
+}
+
+/* ---- the format, on its own ------------------------------------------ */
+
+Test(gc_client, format_methods)
+{
+  mps_word_t block[16];
+  mps_word_t other[16];
+  /* A one-word pad and a longer one are skipped by their own size. */
+  gcobj_pad(block, sizeof(mps_word_t));
+  cr_assert_eq(gcobj_skip(block), (mps_addr_t)&block[1]);
+  gcobj_pad(block, 5 * sizeof(mps_word_t));
+  cr_assert_eq(gcobj_skip(block), (mps_addr_t)&block[5]);
+  cr_assert_null(gcobj_isfwd(block));
+  /* Forwarding keeps the size and answers the new address. */
+  block[0] = GCOBJ_TAG_OBJ | (mps_word_t)2 << 2 | (mps_word_t)3 << 10;
+  block[1] = 7;
+  cr_assert_eq(gcobj_skip(block), (mps_addr_t)&block[7]);
+  cr_assert_null(gcobj_isfwd(block));
+  gcobj_fwd(block, other);
+  cr_assert_eq(gcobj_isfwd(block), (mps_addr_t)other);
+  cr_assert_eq(gcobj_skip(block), (mps_addr_t)&block[7]);
+}
+
+/* ---- collections ----------------------------------------------------- */
+
+Test(gc_client, exact_root_survives_collect)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  size_t i;
+  t_setup(&t);
+  for (i = 0; i < T_POOLS; ++i)
+    t_alloc(&t, (unsigned)i, i, 100 + i, 0, 10, NULL);
+  mps_arena_collect(t.arena);
+  for (i = 0; i < T_POOLS; ++i) {
+    cr_assert_not_null(exact[i]);
+    cr_assert_eq(gcobj_id(exact[i]), 100 + i);
+    cr_assert(gcobj_intact(exact[i]));
+  }
+  t_verify(&t, &census);
+  cr_assert_geq(census.objects, T_POOLS);
+  gcobj_census_finish(&census);
+  t_teardown(&t);
+}
+
+Test(gc_client, references_between_pools_are_updated)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  unsigned from;
+  t_setup(&t);
+  /* Each scanned pool's object refers to one object of every pool. */
+  for (from = 0; from < T_POOLS; ++from)
+    if (from == T_AMC || from == T_AMS) {
+      size_t base = from * 8, i;
+      for (i = 0; i < T_POOLS; ++i)
+        t_alloc(&t, (unsigned)i, base + 1 + i, 1000 + base + i, 0, 3, NULL);
+      t_alloc(&t, from, base, 2000 + from, T_POOLS, 2, &exact[base + 1]);
+      for (i = 0; i < T_POOLS; ++i)
+        exact[base + 1 + i] = NULL;   /* now reachable only through the object */
+    }
+  mps_arena_collect(t.arena);
+  for (from = 0; from < T_POOLS; ++from)
+    if (from == T_AMC || from == T_AMS) {
+      size_t base = from * 8, i;
+      mps_addr_t obj = exact[base];
+      cr_assert_eq(gcobj_id(obj), 2000 + from);
+      for (i = 0; i < T_POOLS; ++i) {
+        mps_addr_t ref = gcobj_ref(obj, i);
+        mps_pool_t pool;
+        cr_assert_not_null(ref);
+        cr_assert_eq(gcobj_id(ref), 1000 + base + i, "slot %zu of the object in pool %u", i,
+                     from);
+        cr_assert(gcobj_intact(ref));
+        cr_assert(mps_addr_pool(&pool, t.arena, ref));
+        cr_assert_eq(pool, t.pool[i]);
+      }
+    }
+  t_verify(&t, &census);
+  gcobj_census_finish(&census);
+  t_teardown(&t);
+}
+
+Test(gc_client, garbage_is_reclaimed)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  unsigned pool;
+  size_t i;
+  t_setup(&t);
+  mps_arena_park(t.arena);
+  for (pool = 0; pool < T_POOLS; ++pool)
+    for (i = 0; i < 2000; ++i)
+      t_alloc(&t, pool, 0, 1 + pool * 10000 + i, 0, 6, NULL);
+  exact[0] = NULL;
+  /* A segment an allocation point is filling is never condemned (the
+   * collector's design), so detach the buffers first: then nothing
+   * refers to any of the 8000 objects, and a full collection must
+   * reclaim them all. */
+  for (pool = 0; pool < T_POOLS; ++pool) {
+    mps_ap_destroy(t.ap[pool]);
+    t.ap[pool] = NULL;
+  }
+  mps_arena_collect(t.arena);
+  t_verify(&t, &census);
+  cr_assert_eq(census.objects, 0, "%zu of 8000 dead objects survived a full collection",
+               census.objects);
+  gcobj_census_finish(&census);
+  t_teardown(&t);
+}
+
+Test(gc_client, ambiguous_reference_pins_amc_object)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  mps_addr_t pinned, interior;
+  size_t i;
+  t_setup(&t);
+  pinned = t_alloc(&t, T_AMC, 0, 42, 1, 20, NULL);
+  interior = t_alloc(&t, T_AMC, 1, 43, 0, 20, NULL);
+  ambig[0] = (mps_word_t)pinned;
+  ambig[1] = (mps_word_t)interior + 5 * sizeof(mps_word_t) + 3;
+  exact[1] = NULL;   /* 43 is now kept only by an interior pointer */
+  for (i = 0; i < 3; ++i) {
+    /* Garbage around them, so the collector has something to do. */
+    size_t k;
+    for (k = 0; k < 500; ++k)
+      t_alloc(&t, T_AMC, 2, 5000 + i * 1000 + k, 1, 4, NULL);
+    exact[2] = NULL;
+    mps_arena_collect(t.arena);
+    cr_assert_eq(exact[0], pinned, "an ambiguously referenced object moved");
+    cr_assert_eq(gcobj_id(pinned), 42);
+    cr_assert(gcobj_intact(pinned));
+    cr_assert_eq(gcobj_id(interior), 43, "an object kept by an interior pointer was lost");
+    cr_assert(gcobj_intact(interior));
+    cr_assert_eq(ambig[0], (mps_word_t)pinned, "the collector changed an ambiguous root");
+    t_verify(&t, &census);
+    cr_assert_not_null(gcobj_census_find(&census, interior));
+    gcobj_census_finish(&census);
+    mps_arena_release(t.arena);
+  }
+  t_teardown(&t);
+}
+
+Test(gc_client, chain_of_objects_through_all_pools)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  mps_addr_t p;
+  size_t i, n = 3000;
+  t_setup(&t);
+  /* A linked list alternating AMC and AMS, each node also holding an LO
+   * leaf, built while allocation starts collections. */
+  for (i = 0; i < n; ++i) {
+    t_alloc(&t, T_LO, 2, 3 * i + 1, 0, 5, NULL);
+    exact[1] = exact[0];
+    t_alloc(&t, i % 2 == 0 ? T_AMC : T_AMS, 0, 3 * i + 2, 2, 7, &exact[1]);
+  }
+  exact[1] = exact[2] = NULL;
+  mps_arena_collect(t.arena);
+  for (i = n, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
+    cr_assert_not_null(p);
+    cr_assert_eq(gcobj_id(p), 3 * i + 2);
+    cr_assert(gcobj_intact(p));
+    cr_assert_eq(gcobj_id(gcobj_ref(p, 1)), 3 * i + 1);
+    cr_assert(gcobj_intact(gcobj_ref(p, 1)));
+  }
+  cr_assert_null(p);
+  t_verify(&t, &census);
+  cr_assert_geq(census.objects, 2 * n);
+  gcobj_census_finish(&census);
+  t_teardown(&t);
+}
+
+Test(gc_client, collections_start_from_allocation)
+{
+  t_gc_s t;
+  mps_word_t before;
+  size_t i;
+  t_setup(&t);
+  before = mps_collections(t.arena);
+  /* 8 MB through a 128 kB nursery, nearly all of it dead at once. */
+  for (i = 0; i < 80000; ++i)
+    t_alloc(&t, T_AMC, i % 4, i + 1, 1, 10, NULL);
+  cr_assert_gt(mps_collections(t.arena), before, "no collection started in 8 MB of allocation");
+  cr_assert_lt(mps_arena_committed(t.arena), (size_t)8 << 20,
+               "%zu bytes committed for a few live objects", mps_arena_committed(t.arena));
+  t_teardown(&t);
+}
+
+Test(gc_client, gc_messages_after_collect)
+{
+  t_gc_s t;
+  mps_message_t message;
+  bool start = false, done = false;
+  t_setup(&t);
+  mps_message_type_enable(t.arena, mps_message_type_gc_start());
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  t_alloc(&t, T_AMC, 0, 9, 0, 100, NULL);
+  mps_arena_collect(t.arena);
+  while (mps_message_get(&message, t.arena, mps_message_type_gc_start())) {
+    cr_assert_not_null(mps_message_gc_start_why(t.arena, message));
+    mps_message_discard(t.arena, message);
+    start = true;
+  }
+  while (mps_message_get(&message, t.arena, mps_message_type_gc())) {
+    cr_assert_geq(mps_message_gc_condemned_size(t.arena, message),
+                  mps_message_gc_live_size(t.arena, message));
+    mps_message_discard(t.arena, message);
+    done = true;
+  }
+  cr_assert(start, "no gc start message");
+  cr_assert(done, "no gc message");
+  t_teardown(&t);
+}
