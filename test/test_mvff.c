@@ -414,11 +414,11 @@ Test(mvff, large_blocks_give_their_grains_straight_back)
   } while (!mps_commit(ap, p, size));
   /* Just enough whole grains, outside the land. */
   cr_assert_eq(mps_pool_total_size(pool), total0 + 41 * grain);
-  mps_ap_destroy(ap);
   mps_free(pool, p, size);
-  /* Even with spare 1.0, the block's whole grains went back; the end in
-   * its last grain is free in the pool. */
+  /* Even with spare 1.0, the block's whole grains went back (the pool has
+   * an allocation point); the end in its last grain is free in the pool. */
   cr_assert_eq(mps_pool_total_size(pool), total0 + grain);
+  mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
@@ -430,10 +430,9 @@ Test(mvff, arena_high_takes_memory_from_the_top)
   mps_addr_t a, b;
   cr_assert_eq(mps_alloc(&a, low, 64), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&b, high, 64), MPS_RES_OK);
+  /* The default pool extends from the lowest free grains, the other from
+   * the highest. */
   cr_assert_gt((uintptr_t)b, (uintptr_t)a);
-  /* The high pool's extension is the last free memory of the arena's
-   * chunk: nothing free lies above it, so a third pool asking for low
-   * memory lands below it. */
   mps_free(low, a, 64);
   mps_free(high, b, 64);
   mps_pool_destroy(high);
