@@ -13,7 +13,7 @@
 (define tree (make-tree 12))
 (define (churn n) (let loop ((i 0)) (if (< i n) (begin (iota 100) (loop (+ i 1))))))
 (churn 3000)
-(show "tree leaves " (check-tree tree))
+(show "tree leaves " (check-tree tree) ", heap walk ok: " (> (heap-check) 4096))
 
 ; old objects pointing at young ones
 (define old (make-vector 100 '()))
@@ -59,3 +59,4 @@
 (define (flsum n) (let loop ((i 0) (s 0.0)) (if (= i n) s (loop (+ i 1) (+ s 0.25)))))
 (show (flsum 400000))
 (show "collections happened: " (> (gc-count) 0))
+(show "heap walk after full collection ok: " (begin (gc) (> (heap-check) 10000)))
