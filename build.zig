@@ -9,7 +9,8 @@
 //!   ci/zig build cross                library and harnesses for 8 targets; runs the
 //!                                     harnesses under qemu-aarch64 and wine
 //!   ci/zig build single               the single-file build with every warning an error
-//!   ci/zig build demo                 the example program
+//!   ci/zig build demo                 the Scheme interpreter's demo program, with GC statistics
+//!   ci/zig build demo-manual          the manual-pool example
 //!
 //! The library is always compiled from the amalgamation src/mps.c, so the list of
 //! sources lives in one place.  Tests, fuzz targets and stress harnesses are found
@@ -154,15 +155,41 @@ pub fn build(b: *std.Build) void {
     sanitize_run.has_side_effects = true;
     sanitize_step.dependOn(&sanitize_run.step);
 
-    // Demo: the example program (replaced by the Scheme interpreter later).
-    const demo_step = b.step("demo", "run the example program");
-    const demo_mod = b.createModule(.{ .target = target, .optimize = .ReleaseSafe, .link_libc = true });
-    demo_mod.addCSourceFile(.{ .file = b.path("examples/demo.c"), .flags = &.{"-std=c11"} });
-    demo_mod.linkLibrary(lib_static);
-    const demo_exe = b.addExecutable(.{ .name = "mps11-demo", .root_module = demo_mod });
-    const demo_run = b.addRunArtifact(demo_exe);
+    // Demo: the Scheme interpreter of examples/scheme/ (every object in AMC and
+    // AMCZ) runs its bundled program and prints the collection statistics.
+    const demo_step = b.step("demo", "run the Scheme demo program with collection statistics");
+    const scheme_hot = addScheme(b, target, lib_static, "mps11-scheme");
+    const demo_run = b.addRunArtifact(scheme_hot);
+    demo_run.addArgs(&.{ "--stats", "examples/scheme/programs/demo.scm" });
+    demo_run.setCwd(b.path("."));
     demo_run.has_side_effects = true;
     demo_step.dependOn(&demo_run.step);
+
+    // The Scheme's test programs are part of `test`: against the library in
+    // cool and in hot, with the default nursery and with a 64 KiB one so that
+    // collections happen constantly.
+    for ([_]Variety{ .cool, .hot }) |v| {
+        const lib = addLib(b, target, v, null, .static);
+        const exe = addScheme(b, target, lib, b.fmt("scheme-{s}", .{@tagName(v)}));
+        for ([_][]const u8{ "--nursery=1024", "--nursery=64" }) |nursery| {
+            const run = b.addSystemCommand(&.{"sh"});
+            run.addFileArg(b.path("examples/scheme/run-tests.sh"));
+            run.addArtifactArg(exe);
+            run.addArg(nursery);
+            run.has_side_effects = true;
+            test_step.dependOn(&run.step);
+        }
+    }
+
+    // The manual-pool example that came before the collector.
+    const manual_step = b.step("demo-manual", "run the manual-pool example program");
+    const manual_mod = b.createModule(.{ .target = target, .optimize = .ReleaseSafe, .link_libc = true });
+    manual_mod.addCSourceFile(.{ .file = b.path("examples/demo.c"), .flags = &.{"-std=c11"} });
+    manual_mod.linkLibrary(lib_static);
+    const manual_exe = b.addExecutable(.{ .name = "mps11-demo", .root_module = manual_mod });
+    const manual_run = b.addRunArtifact(manual_exe);
+    manual_run.has_side_effects = true;
+    manual_step.dependOn(&manual_run.step);
 
     // Benchmark: bench/run.sh builds bench/bench.c once per allocator (MPS
     // pools in hot, glibc, jemalloc, mimalloc) and prints one table.  A
@@ -191,6 +218,18 @@ fn varietyOptimize(v: Variety, override: ?std.builtin.OptimizeMode) std.builtin.
         .cool => .Debug,
         .hot, .rash => .ReleaseFast,
     };
+}
+
+/// The Scheme interpreter linked against `lib`.
+fn addScheme(b: *std.Build, target: std.Build.ResolvedTarget, lib: *std.Build.Step.Compile, name: []const u8) *std.Build.Step.Compile {
+    const mod = b.createModule(.{ .target = target, .optimize = .ReleaseFast, .link_libc = true });
+    const files = [_][]const u8{ "main.c", "read.c", "eval.c", "prims.c", "print.c", "heap.c" };
+    for (files) |f| {
+        mod.addCSourceFile(.{ .file = b.path(b.fmt("examples/scheme/{s}", .{f})), .flags = &warning_flags });
+    }
+    mod.linkLibrary(lib);
+    mod.linkSystemLibrary("m", .{});
+    return b.addExecutable(.{ .name = name, .root_module = mod });
 }
 
 fn addLib(
