@@ -29,7 +29,8 @@
  *
  * Allocation points: a fill gives the buffer the free tail [used, limit)
  * of a generation-0 segment, or a new segment (an object larger than
- * MPS_KEY_EXTEND_BY gets one of its own size).  While a buffer is attached
+ * both MPS_KEY_EXTEND_BY and AMC_SEG_SIZE_MIN gets one of its own
+ * size).  While a buffer is attached
  * the segment is never condemned (design decision 5 in the collector's
  * contract): it stays grey and only [base, ap.init) is scanned.  When the
  * buffer is emptied the unused part goes back to the segment's free tail
@@ -72,6 +73,11 @@
 
 /* manual/pool/amc.rst: the default of MPS_KEY_EXTEND_BY. */
 #define AMC_EXTEND_BY_DEFAULT ((Size)4096)
+/* extend_by is documented as the least segment size.  Segments are made
+ * at least this big: every segment costs a control block, a tract walk
+ * and a lookup in the control freelist, which dominated collection time
+ * with 4 KiB segments (bench/gc). */
+#define AMC_SEG_SIZE_MIN ((Size)65536)
 
 typedef struct amc_gen_s {
   pool_gen_s pgen;
@@ -255,8 +261,8 @@ static Res amc_seg_create(Seg *seg_o, AMC amc, Index gen, Size size)
   Seg seg;
   Res res;
 
-  /* An object larger than extend_by gets a segment of its own size. */
-  seg_size_wanted = size_max(size, amc->extend_by);
+  /* An object larger than that gets a segment of its own size. */
+  seg_size_wanted = size_max(size, size_max(amc->extend_by, AMC_SEG_SIZE_MIN));
   if (seg_size_wanted > SIZE_MAX - arena->grain_size)
     return MPS_RES_RESOURCE;
   seg_size_wanted = size_align_up(seg_size_wanted, arena->grain_size);
@@ -384,9 +390,25 @@ static Res amc_forward_alloc(Seg *seg_o, Addr *base_o, AMC amc, Index gen, Size 
                              Count epoch, ScanState ss)
 {
   amc_gen_s *g = &amc->gens[gen];
-  Seg seg = g->fwd_epoch == epoch ? g->fwd_seg : NULL;
+  Seg seg = g->fwd_seg;
   AMCSeg aseg;
   Res res;
+
+  /* To-space left from an earlier trace is used again unless it is being
+   * evacuated itself, so that small promotions do not leave a mostly
+   * empty segment behind every collection.  Its Cheney scan starts at
+   * its base: the objects it already held are scanned with the copies,
+   * as the tracer's scan of it would have done. */
+  if (seg != NULL && g->fwd_epoch != epoch) {
+    if ((seg->white & ss->traces) != TRACE_SET_EMPTY) {
+      seg = NULL;
+    } else {
+      aseg = amc_seg_of(seg);
+      aseg->to_epoch = epoch;
+      aseg->scanned = seg->base;
+      g->fwd_epoch = epoch;
+    }
+  }
 
   if (seg == NULL || addr_offset(amc_seg_of(seg)->used, seg->limit) < size) {
     res = amc_seg_create(&seg, amc, gen, size);
@@ -562,11 +584,30 @@ static Res amc_seg_scan(bool *total_o, Seg seg, ScanState ss)
     if (res != MPS_RES_OK)
       return res;
     total = false;   /* only the kept objects were scanned */
-  } else if (ss->trace != NULL && aseg->to_epoch == amc_epoch(amc, ss->trace)) {
+  } else {
+    Count epoch = ss->trace != NULL ? amc_epoch(amc, ss->trace) : 0;
+    total = true;
+    if (aseg->to_epoch != epoch || epoch == 0) {
+      base = seg->base;
+      limit = amc_seg_parse_limit(seg);
+      if (addr_word(base) < addr_word(limit)) {
+        res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                              addr_ptr(format_client(format, limit)));
+        if (res != MPS_RES_OK)
+          return res;
+      }
+      /* This very scan may have made the segment to-space (see
+       * amc_forward_alloc): what it scanned needs no second look, the
+       * copies behind it need the loop below. */
+      if (epoch != 0 && aseg->to_epoch == epoch)
+        aseg->scanned = limit;
+    } else {
+      total = aseg->scanned == seg->base;
+    }
     /* To-space of this trace: scan the copies not yet scanned, and any
      * that those scans copy in behind them. */
-    total = aseg->scanned == seg->base;
-    while (addr_word(aseg->scanned) < addr_word(aseg->used)) {
+    while (epoch != 0 && aseg->to_epoch == epoch
+           && addr_word(aseg->scanned) < addr_word(aseg->used)) {
       base = aseg->scanned;
       limit = aseg->used;
       res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
@@ -575,16 +616,6 @@ static Res amc_seg_scan(bool *total_o, Seg seg, ScanState ss)
         return res;
       aseg->scanned = limit;
     }
-  } else {
-    base = seg->base;
-    limit = amc_seg_parse_limit(seg);
-    if (addr_word(base) < addr_word(limit)) {
-      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
-                            addr_ptr(format_client(format, limit)));
-      if (res != MPS_RES_OK)
-        return res;
-    }
-    total = true;
   }
   seg_set_grey(seg, seg->grey & ~ss->traces);
   *total_o = total;
