@@ -12,11 +12,13 @@
 # every collector and workload, N rounds); the table shows the best wall
 # time and the largest peak RSS (ru_maxrss) of the N runs, each with its
 # ratio to Boehm.  Every run of a workload must print the same checksum,
-# or the script fails.
+# or the script fails.  A run taking longer than GCB_TIMEOUT seconds
+# (default 60) is stopped and its row says so.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 runs=${GCB_RUNS:-3}
+limit=${GCB_TIMEOUT:-60}
 depth=${GCB_DEPTH:-16}
 steps=${GCB_STEPS:-4000000}
 only="amc ams boehm"
@@ -61,9 +63,19 @@ for ((r = 1; r <= runs; ++r)); do
   for w in trees mutate; do
     arg=$depth; [ "$w" = mutate ] && arg=$steps
     for c in $only; do
-      if ! line=$("$out/gcb-$c" "$w" "$arg" 2>&1 | grep '^result '); then
+      if grep -q "^timeout name=$w-$c\$" "$results"; then
+        continue   # timed out in an earlier round: not run again
+      fi
+      status=0
+      text=$(timeout "$limit" "$out/gcb-$c" "$w" "$arg" 2>&1) || status=$?
+      if [ "$status" = 124 ]; then
+        echo "  run $r: $w-$c stopped after ${limit}s"
+        echo "timeout name=$w-$c" >>"$results"
+        continue
+      fi
+      if [ "$status" != 0 ] || ! line=$(echo "$text" | grep '^result '); then
         echo "  run $r: $w-$c FAILED" >&2
-        "$out/gcb-$c" "$w" "$arg" 2>&1 | tail -5 >&2 || true
+        echo "$text" | tail -5 >&2
         exit 1
       fi
       echo "  run $r: $line"
@@ -79,6 +91,7 @@ awk -v order="$only" '
     for (i = 2; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == name) return kv[2] }
     return ""
   }
+  $1 == "timeout" { slow[field("name")] = 1; next }
   {
     n = field("name"); s = field("seconds") + 0; k = field("peak_kib") + 0
     if (!(n in best) || s < best[n]) best[n] = s
@@ -101,6 +114,10 @@ awk -v order="$only" '
              "peak RSS MiB", "peak/bo", "collections"
       for (i = 1; i in names; ++i) {
         n = w "-" names[i]; r = w "-" ref
+        if (n in slow) {
+          printf "%-8s %-7s %9s   (stopped after the time limit)\n", w, names[i], "timeout"
+          continue
+        }
         if (!(n in best)) continue
         printf "%-8s %-7s %9.3f %9.2f %13.1f %9.2f %12s\n", w, names[i], best[n],
                best[n] / best[r], peak[n] / 1024, peak[n] / peak[r], coll[n]
