@@ -95,3 +95,4 @@ awk -v order="$only" '
            ref, nallocs, live / 1024, checksum
     if (bad != "") { printf "CHECKSUM MISMATCH:%s\n", bad; exit 1 }
   }' "$results"
+bash bench/gc/run.sh --runs "$runs"   # then the garbage-collection workloads (bench/gc/): AMC, AMS, Boehm
