@@ -232,6 +232,34 @@ Test(mvff, freed_neighbours_coalesce)
   mps_pool_destroy(pool);
 }
 
+/* Many small neighbours freed in a scrambled order sit on several quick
+ * lists; the flush before mps_alloc sorts them in batches (more blocks
+ * than one batch here) and they coalesce whole, with the land too. */
+Test(mvff, many_listed_neighbours_coalesce_when_flushed)
+{
+  enum { N = 3000 };
+  mps_pool_t pool = make_pool(1 << 20, 1.0, 0, 0, 1);
+  static mps_addr_t p[N];
+  size_t i, total, span;
+  mps_addr_t q;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 16 + 16 * (i % 3)), MPS_RES_OK);
+  for (i = 1; i < N; ++i)   /* contiguous: first fit in one extension */
+    cr_assert_eq((char *)p[i], (char *)p[i - 1] + 16 + 16 * ((i - 1) % 3));
+  span = (size_t)((char *)p[N - 1] - (char *)p[0]) + 16 + 16 * ((N - 1) % 3);
+  total = mps_pool_total_size(pool);
+  for (i = 0; i < N; ++i) {
+    size_t j = (i * 1999) % N;   /* 1999 is prime to N: a permutation */
+    mps_free(pool, p[j], 16 + 16 * (j % 3));
+  }
+  cr_assert_eq(mps_pool_free_size(pool), total);
+  cr_assert_eq(mps_alloc(&q, pool, span), MPS_RES_OK);
+  cr_assert_eq(q, p[0]);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_free(pool, q, span);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, pool_extends_for_small_and_large_blocks)
 {
   mps_pool_t pool = make_pool(4 * 4096, 1.0, 0, 0, 1);

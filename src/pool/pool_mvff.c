@@ -49,21 +49,30 @@
  *   1. (small sizes) a block of exactly `size` bytes from its quick list:
  *      the region is that block alone, so freed memory is reused at once
  *      and without a search;
- *   2. (small sizes) the lowest free block of the land that holds `size`
+ *   2. (small sizes above MVFF_QUICK_EXACT, 256 bytes) the smallest listed
+ *      block bigger than `size`: such sizes seldom recur exactly, so
+ *      their lists would otherwise only wait for a flush;
+ *   3. (small sizes) the lowest free block of the land that holds `size`
  *      bytes, and of it at most fill_size bytes (mean_size *
  *      MVFF_FILL_OBJECTS, 4 KiB by default), or all of it when it is less
  *      than twice that: holes are reused, and the rest of a large block
  *      stays whole for large requests;
- *   3. (small sizes) the smallest listed block bigger than `size` (the
- *      point allocates what follows from the rest of it);
- *   4. (large sizes, at least large_size: half of extend_by) fresh whole
- *      grains from the arena, just enough, outside the land;
- *   5. (other sizes, or if 4 failed) as 2;
- *   6. as 2, after flushing the quick lists into the land, if they hold
- *      extend_by bytes or more (or if 7 fails);
+ *   4. (small sizes) as 2, for any small size (the point allocates what
+ *      follows from the rest of the block);
+ *   5. (large sizes, at least large_size: half of extend_by) fresh whole
+ *      grains from the arena, just enough, outside the land; (other
+ *      sizes, or if this failed) as 3;
+ *   6. as 3, after flushing the quick lists into the land, if they hold
+ *      a sixteenth of the pool and at least extend_by bytes (mvff_flush_at;
+ *      or if 7 fails);
  *   7. a fresh extension.
  * The unused part of a region goes back to the land, where it joins
- * what is left of the block it came from.
+ * what is left of the block it came from, or, if it is small enough for
+ * a quick list, onto its list like a freed block.
+ *
+ * Flushing sorts the listed blocks by address (in batches of
+ * MVFF_FLUSH_BATCH, on the stack), so that neighbours go into the land as
+ * one range and the rest in address order.
  *
  * Large blocks.  A freed block of at least large_size bytes (half of
  * extend_by, and at least two grains, so that it holds a whole grain)
@@ -136,6 +145,14 @@
 #define MVFF_QUICK_MAX ((Size)4096)
 /* Folded into the mark word of a listed block (see "Client errors"). */
 #define MVFF_QUICK_MARK ((Word)0x9E3779B97F4A7C15ULL)
+/* See mvff_flush_at. */
+#define MVFF_FLUSH_FRACTION ((Size)16)
+/* Sizes above this seldom recur exactly: a fill that misses their exact
+ * list takes a larger listed block before it searches the land. */
+#define MVFF_QUICK_EXACT ((Size)256)
+/* A flush sorts this many listed blocks at a time, in an array on the
+ * stack (see mvff_flush). */
+#define MVFF_FLUSH_BATCH ((Count)256)
 
 typedef struct mvff_s {
   mps_pool_s pool;          /* first: an MVFF is a pool */
@@ -286,28 +303,81 @@ static bool mvff_quick_overlaps(MVFF mvff, Addr base, Size size)
   return false;
 }
 
-/* Move every listed block into the land, where it coalesces. */
-static void mvff_flush(MVFF mvff)
+/* Sort a flush batch (block addresses) in place: a heapsort, so no
+ * recursion and no worst case. */
+static void mvff_batch_sort(Word *b, Count n)
+{
+  Count start = n / 2, end = n;
+  while (end > 1) {
+    Word t;
+    Count root, child;
+    if (start > 0) {
+      --start;
+    } else {
+      --end;
+      t = b[end]; b[end] = b[0]; b[0] = t;
+    }
+    root = start;
+    while ((child = 2 * root + 1) < end) {
+      if (child + 1 < end && b[child + 1] > b[child])
+        ++child;
+      if (b[root] >= b[child])
+        break;
+      t = b[root]; b[root] = b[child]; b[child] = t;
+      root = child;
+    }
+  }
+}
+
+/* Insert a batch of blocks taken off the lists into the land.  Each
+ * block holds its size in its second word (see mvff_flush).  Sorted,
+ * blocks that touch go in as one range, and the rest go in in address
+ * order, which a splay tree serves more cheaply than a scattered order
+ * (each search starts near where the previous one left the root). */
+static void mvff_batch_insert(MVFF mvff, Word *b, Count n)
 {
   Land land = mvff_land(mvff);
+  Index i = 0;
+  mvff_batch_sort(b, n);
+  while (i < n) {
+    Word base = b[i], limit = base + mvff_words(addr_of_word(base))[1];
+    range_s range, joined;
+    for (++i; i < n && b[i] == limit; ++i)
+      limit += mvff_words(addr_of_word(b[i]))[1];
+    range_init(&range, addr_of_word(base), addr_of_word(limit));
+    /* Refused only if the range overlaps free memory in the land: a free
+     * that hot could not catch, reported now by the land.  The range is
+     * then dropped, keeping the land consistent. */
+    if (land_insert(&joined, land, &range) == MPS_RES_OK)
+      mvff->free_bytes += limit - base;
+  }
+}
+
+/* Move every listed block into the land, where it coalesces, a batch at
+ * a time.  A block taken off its list keeps its size in its second word
+ * until it is inserted: that also unmarks it (a size is never a mark
+ * that the lists confirm), as in mvff_quick_take. */
+static void mvff_flush(MVFF mvff)
+{
+  Word batch[MVFF_FLUSH_BATCH];
+  Count n = 0;
   Index i;
   for (i = 0; mvff->quick_count > 0 && i < MVFF_QUICK_LISTS; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     Addr block;
     while ((block = mvff->quick[i]) != NULL) {
-      range_s range, joined;
       mvff->quick[i] = addr_of_word(mvff_words(block)[0]);
-      mvff_words(block)[1] = 0;   /* unmarked, as in mvff_quick_take */
+      mvff_words(block)[1] = size;
       mvff->quick_bytes -= size;
       --mvff->quick_count;
-      range_init_size(&range, block, size);
-      /* Refused only if the block overlaps free memory in the land: a
-       * free that hot could not catch, reported now by the land.  The
-       * block is then dropped, keeping the land consistent. */
-      if (land_insert(&joined, land, &range) == MPS_RES_OK)
-        mvff->free_bytes += size;
+      batch[n] = addr_word(block);
+      if (++n == MVFF_FLUSH_BATCH) {
+        mvff_batch_insert(mvff, batch, n);
+        n = 0;
+      }
     }
   }
+  mvff_batch_insert(mvff, batch, n);
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
 }
 
@@ -340,6 +410,15 @@ static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
   return o.found || mvff_quick_overlaps(mvff, base, size);
 }
 #endif
+
+/* How much the lists may hold before a fill that the land cannot serve
+ * flushes them: a sixteenth of the pool, and at least extend_by.  Each
+ * flushed block costs a splay insertion; the lower the bound, the sooner
+ * blocks leave the lists before they are reused (docs/performance.md). */
+static inline Size mvff_flush_at(MVFF mvff)
+{
+  return size_max(mvff->extend_by, mvff->total_bytes / MVFF_FLUSH_FRACTION);
+}
 
 static void mvff_set_total(MVFF mvff, Size total)
 {
@@ -718,10 +797,13 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
   if (mvff_quick_takes(mvff, size)) {                               /* 1 */
     Size block_size;
     Addr block = mvff_quick_take(&block_size, mvff, size, true);
-    if (block == NULL) {
-      if (mvff_land_take(&region, mvff, size))                      /* 2 */
-        goto found;
+    if (block == NULL && size > MVFF_QUICK_EXACT)                   /* 2 */
       block = mvff_quick_take(&block_size, mvff, size, false);
+    if (block == NULL) {
+      if (mvff_land_take(&region, mvff, size))                      /* 3 */
+        goto found;
+      if (size <= MVFF_QUICK_EXACT)                                 /* 4 */
+        block = mvff_quick_take(&block_size, mvff, size, false);
     }
     if (block != NULL) {
       *base_o = block;
@@ -729,7 +811,7 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
       return MPS_RES_OK;
     }
   } else {
-    if (size >= mvff->large_size) {
+    if (size >= mvff->large_size) {                                 /* 5 */
       Size grains;
       Addr base;
       if (size <= SIZE_MAX - pool->arena->grain_size) {
@@ -746,15 +828,15 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
         }
       }
     }
-    if (mvff_land_take(&region, mvff, size))                        /* 2 */
+    if (mvff_land_take(&region, mvff, size))                        /* 3 */
       goto found;
   }
-  if (mvff->quick_bytes >= mvff->extend_by) {                     /* 3 */
+  if (mvff->quick_bytes >= mvff_flush_at(mvff)) {                   /* 6 */
     mvff_flush(mvff);
     if (mvff_land_take(&region, mvff, size))
       goto found;
   }
-  res = mvff_extend(mvff, size);                                    /* 4 */
+  res = mvff_extend(mvff, size);                                    /* 7 */
   if (res != MPS_RES_OK) {
     /* No fresh memory: what the lists hold may coalesce into enough. */
     if (mvff->quick_count > 0) {
@@ -789,9 +871,15 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
    * free already: reported, and the whole rest stays out of the pool. */
   if (mvff_free_refused(mvff, init, size))
     return;
-  if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
-    return;
-  mvff->free_bytes += size;
+  /* A small rest is freed like a small block: the next fill of its size
+   * takes it back without a search, and a flush coalesces it. */
+  if (mvff_quick_takes(mvff, size)) {
+    mvff_quick_push(mvff, init, size);
+  } else {
+    if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
+      return;
+    mvff->free_bytes += size;
+  }
   mvff_maybe_trim(mvff);
 }
 
