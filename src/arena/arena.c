@@ -347,6 +347,15 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool, b
   bt_set_range(chunk->alloc_table, base, limit);
   arena->spare_committed -= size - need;
 
+  /* Spare memory stands in for fresh memory, never beside it: when these
+   * grains need committing although spare grains are committed elsewhere
+   * (too few or too scattered to hold the request), give up as much spare
+   * memory first, so that committed memory grows only with the memory in
+   * use.  Otherwise a pool whose requests do not fit the holes it left
+   * would keep both the holes and the fresh grains (docs/performance.md). */
+  if (need > 0 && arena->spare_committed > 0)
+    arena_spare_trim(arena, arena->spare_committed - size_min(need, arena->spare_committed));
+
   if (need > 0) {
     if (need > arena->commit_limit - arena->committed) {
       Size over = need - (arena->commit_limit - arena->committed);
