@@ -872,8 +872,10 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   if (mvff_free_refused(mvff, init, size))
     return;
   /* A small rest is freed like a small block: the next fill of its size
-   * takes it back without a search, and a flush coalesces it. */
-  if (mvff_quick_takes(mvff, size)) {
+   * takes it back without a search, and a flush coalesces it.  (A rest
+   * left unaligned by a client's unaligned reserve goes to the land,
+   * which reports it.) */
+  if (mvff_quick_takes(mvff, size) && addr_is_aligned(init, pool->alignment)) {
     mvff_quick_push(mvff, init, size);
   } else {
     if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
