@@ -867,7 +867,7 @@ static Res amc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
 
 static void amc_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
-  Seg seg;
+  Seg seg = NULL;   /* set by seg_of_addr; the AVER vanishes in rash */
   AMCSeg aseg;
   bool found = seg_of_addr(&seg, pool->arena, buffer->base);
   AVER(found);
