@@ -278,6 +278,41 @@ Test(ams, garbage_is_reclaimed_and_reused)
   tams_close(&t);
 }
 
+/* Fills resume where the last one ended (the fill cursor) but still go
+ * round every segment before the pool grows, and a buffer's unused tail,
+ * given back, counts as free again: here the only free space left is the
+ * tail of a segment behind the cursor, and it is used. */
+Test(ams, fill_wraps_round_to_space_behind_the_cursor)
+{
+  enum { WORDS = 64, N = 16 };
+  tams_s t;
+  mps_ap_t ap2;
+  mps_addr_t a, b, p;
+  size_t total, k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  tams_new(t.ap, &a, 0, WORDS - 2, 1);       /* t.ap takes a whole segment */
+  tams_new(ap2, &b, 0, WORDS - 2, 2);        /* ap2 another; the cursor is past it */
+  total = mps_pool_total_size(t.pool);
+  cr_assert_eq(mps_pool_free_size(t.pool), 0);
+  /* Give back the first segment's tail: only it is free. */
+  mps_ap_destroy(t.ap);
+  cr_assert_eq(mps_pool_free_size(t.pool), total / 2 - WORDS * W);
+  /* Use up ap2's segment; the next fill must come round to that tail. */
+  for (k = 1; k < total / 2 / (WORDS * W); ++k)
+    tams_new(ap2, &p, 0, WORDS - 2, k);
+  cr_assert_eq(mps_pool_free_size(t.pool), total / 2 - WORDS * W);
+  tams_new(ap2, &p, 0, WORDS - 2, 3);
+  cr_assert_eq((char *)p, (char *)a + WORDS * W, "the tail was not reused first");
+  for (k = 0; k < N; ++k)
+    tams_new(ap2, &p, 0, WORDS - 2, k);
+  cr_assert_eq(mps_pool_total_size(t.pool), total, "pool grew instead of reusing");
+  mps_ap_destroy(ap2);
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  tams_close(&t);
+}
+
 Test(ams, cycles_and_shared_structure)
 {
   tams_s t;

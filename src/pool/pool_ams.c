@@ -40,6 +40,30 @@
  * Bytes are counted into the pool's generation when the buffer is emptied
  * (what was committed), so unused tails are not counted.
  *
+ * Where a fill looks (ams_buffer_fill) is next fit with a reset: the pool
+ * keeps a cursor (fill_seg, fill_index) just past the last region handed
+ * out, and a fill searches on from it, round the ring of segments, back
+ * to it, before making a new segment.  A pure first fit from the first
+ * segment re-scanned, on every fill, every table it had already used up:
+ * after a collection leaves the segments full of small holes, n fills
+ * cost n times the whole pool (quadratic).  With the cursor a fill scans
+ * only what lies between where the last fill ended and the run it
+ * takes, so a sweep over the pool's holes costs one pass over its tables.
+ * Two things keep placement close to first fit's: a reclaim that frees
+ * anything moves the cursor back to the first segment, so after each
+ * collection the holes are refilled from the bottom of the pool, in order;
+ * and a buffer_empty that gives back its unused tail moves the cursor back
+ * to it, so the tail is the next thing offered.  Segments that cannot
+ * help are passed in constant time: each keeps run_max, an upper bound on
+ * its longest free run -- exact when computed (a new segment, a reclaim),
+ * lowered below a request when a search of the whole segment for it
+ * fails, raised when grains are freed -- so a fill that fails once for a
+ * size does not scan those tables again for that size until something
+ * in them is freed.  A fill takes a whole free run (extended down past
+ * the cursor if the run began below it), so the grains either side of a
+ * buffer's region stay allocated while it is attached, and its unused
+ * tail, given back, is exactly one free run: run_max is raised exactly.
+ *
  * Debugging (mps_class_ams_debug): the free-space template is laid over
  * every free grain (new segments, dead objects at reclaim, unused buffer
  * tails), checked when a fill hands the grains out and by
@@ -60,7 +84,11 @@
  *   6. while white: a grey object is marked; no grey object lies below
  *      grey_lo; LO segments have no grey object;
  *   7. AMS segments have rank set {exact}; LO segments are leaves;
- *   8. a debugging template is present exactly when its size is non-zero.
+ *   8. a debugging template is present exactly when its size is non-zero;
+ *   9. no free run of a segment is longer than its run_max, and run_max
+ *      <= free_grains;
+ *  10. the fill cursor is null with index 0, or one of the pool's segments
+ *      with an index at most its grains.
  */
 #include <string.h>
 
@@ -83,6 +111,7 @@ typedef struct ams_seg_s {
   Sig sig;
   Count grains;
   Count free_grains;
+  Count run_max;               /* invariant 9 */
   BT alloc, nonstart, marked, nongrey;   /* see the opening comment */
   Index grey_lo;               /* invariant 6 */
 } ams_seg_s;
@@ -112,6 +141,10 @@ bool ams_check(AMS ams)
   CHECKL(ams->free <= ams->total);
   CHECKL(ams->seg_size > 0);
   CHECKL((ams->free_template == NULL) == (ams->free_template_size == 0));  /* 8 */
+  CHECKL(ams->fill_seg == NULL                                              /* 10 */
+         ? ams->fill_index == 0
+         : ams->fill_seg->pool == &ams->pool
+           && ams->fill_index <= ams_seg_of(ams->fill_seg)->grains);
   return true;
 }
 
@@ -130,6 +163,19 @@ static inline Addr ams_addr(AMSSeg aseg, Index i)
   return addr_add(aseg->seg.base, i << ams_of_seg(&aseg->seg)->grain_shift);
 }
 
+/* The length of the segment's longest free run (for invariant 9). */
+static inline Count ams_seg_longest_free(AMSSeg aseg)
+{
+  Index i = 0, b, l;
+  Count longest = 0;
+  while (i < aseg->grains && bt_find_long_res_range(&b, &l, aseg->alloc, i, aseg->grains, 1)) {
+    if (l - b > longest)
+      longest = l - b;
+    i = l;
+  }
+  return longest;
+}
+
 bool ams_seg_check(AMSSeg aseg)
 {
   Seg seg;
@@ -142,6 +188,8 @@ bool ams_seg_check(AMSSeg aseg)
   CHECKU(AMS_SIG, ams);
   CHECKL(aseg->grains == seg_size(seg) >> ams->grain_shift);               /* 3 */
   CHECKL(aseg->free_grains == bt_count_res_range(aseg->alloc, 0, aseg->grains));
+  CHECKL(aseg->run_max <= aseg->free_grains);                               /* 9 */
+  CHECKL(ams_seg_longest_free(aseg) <= aseg->run_max);
   CHECKL(aseg->grey_lo <= aseg->grains);
   if (seg->buffer != NULL) {                                                /* 5 */
     Buffer buffer = seg->buffer;
@@ -262,6 +310,7 @@ static Res ams_seg_init(Seg seg, Pool pool)
   bt_set_range(aseg->nongrey, 0, grains);
   aseg->grains = grains;
   aseg->free_grains = grains;
+  aseg->run_max = grains;
   aseg->grey_lo = grains;
   /* Fresh memory is free memory: lay the template (debugging only). */
   ams_splat(ams, seg->base, seg->limit);
@@ -298,6 +347,10 @@ static void ams_seg_destroy(Seg seg)
   AMSSeg aseg = ams_seg_of(seg);
   Size size = seg_size(seg);
   AVER(ams->seg_count > 0 && ams->total >= size);
+  if (ams->fill_seg == seg) {
+    ams->fill_seg = NULL;         /* invariant 10: the next fill starts over */
+    ams->fill_index = 0;
+  }
   ring_remove(&seg->pool_ring);
   --ams->seg_count;
   ams->total -= size;
@@ -360,7 +413,8 @@ static bool ams_seg_next_run(Addr *base_o, Addr *limit_o, AMSSeg aseg, Index *cu
   return false;
 }
 
-/* Free grains [i, j) of a segment. */
+/* Free grains [i, j) of a segment.  The caller brings run_max up to date
+ * (invariant 9): only it knows what the freed grains join. */
 static void ams_seg_free_grains(AMS ams, AMSSeg aseg, Index i, Index j)
 {
   AVER(i < j);
@@ -508,7 +562,8 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   Format format = ams->format;
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
   Addr run_base, run_limit, base, limit;
-  Index cursor = 0, dead = 0;
+  Index cursor = 0, dead = 0, free_lo = 0;
+  Count freed_before = aseg->free_grains, longest = 0;
   bool in_dead = false, exposed;
   Size kept = 0;
 
@@ -523,6 +578,11 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
       AVER_CRITICAL(!bt_get(aseg->nonstart, i));
       if (bt_get(aseg->marked, i)) {
         kept += addr_offset(base, limit);
+        /* A white segment has no buffer, so everything between two
+         * survivors -- free gaps and dead objects -- is one free run. */
+        if (i - free_lo > longest)
+          longest = i - free_lo;
+        free_lo = ams_index(aseg, limit);
         if (in_dead) {
           ams_seg_free_grains(ams, aseg, dead, i);
           in_dead = false;
@@ -538,6 +598,14 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
     }
   }
   ams_seg_cover(seg, exposed);
+  if (aseg->grains - free_lo > longest)
+    longest = aseg->grains - free_lo;
+  aseg->run_max = longest;                                                  /* 9 */
+  if (aseg->free_grains != freed_before) {
+    /* Refill from the bottom of the pool (see the opening comment). */
+    ams->fill_seg = NULL;
+    ams->fill_index = 0;
+  }
   /* The segment stays white: the tracer clears that after every class has
    * reclaimed, counting what is still white as not reclaimed. */
   trace_note_preserved(trace, kept);
@@ -675,6 +743,8 @@ Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *nee
   ams->seg_count = 0;
   ams->total = 0;
   ams->free = 0;
+  ams->fill_seg = NULL;
+  ams->fill_index = 0;
   ams->free_template = NULL;
   ams->free_template_size = 0;
   ams->sig = AMS_SIG;
@@ -706,28 +776,69 @@ void ams_finish(Pool pool)
     arena_control_free(pool->arena, ams->free_template, ams->free_template_size);
 }
 
+/* Find in a segment no buffer is filling (one buffer per segment:
+ * seg->buffer) and that is not condemned the first free run of at least
+ * `grains` grains that ends after grain `from`, whole: [*b_o, *l_o) has
+ * allocated grains (or the segment's ends) either side.  A failed search
+ * of the whole segment lowers run_max below the request (invariant 9). */
+static bool ams_seg_find(Index *b_o, Index *l_o, AMSSeg aseg, Index from, Count grains)
+{
+  Seg seg = &aseg->seg;
+  Index b, l, lb, ll;
+  if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || aseg->run_max < grains
+      || aseg->grains - from < grains)
+    return false;   /* a bt search needs a range at least `grains` long;
+                     * from <= grains by invariant 10 */
+  if (!bt_find_long_res_range(&b, &l, aseg->alloc, from, aseg->grains, grains)) {
+    if (from == 0)
+      aseg->run_max = grains - 1;
+    return false;
+  }
+  /* The run may begin below the cursor: take that part too.  The cost is
+   * bounded by the grains handed out. */
+  if (b == from && b > 0 && !bt_get(aseg->alloc, b - 1)) {
+    if (bt_find_long_res_range_high(&lb, &ll, aseg->alloc, 0, b, 1)) {
+      AVER(ll == b);
+      b = lb;
+    }
+  }
+  *b_o = b;
+  *l_o = l;
+  return true;
+}
+
 Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size)
 {
   AMS ams = ams_of_pool(pool);
   Arena arena = pool->arena;
   Count grains = size >> ams->grain_shift;
-  Ring node, next;
+  Seg start = ams->fill_seg, seg;
+  Index from = ams->fill_index, b, l;
+  Ring node;
   AMSSeg aseg;
-  Seg seg;
-  Index b, l;
   Res res;
 
   AVERT(ams, ams);
   AVERT(buffer, buffer);
   AVER(size > 0 && size_is_aligned(size, pool->alignment));
-  /* First fit over segments no buffer is filling (one buffer per segment:
-   * seg->buffer), taking the whole free run found. */
-  RING_FOR(node, &ams->seg_ring, next) {
-    seg = PARENT(seg_s, pool_ring, node);
-    aseg = ams_seg_of(seg);
-    if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || aseg->free_grains < grains)
-      continue;
-    if (bt_find_long_res_range(&b, &l, aseg->alloc, 0, aseg->grains, grains))
+  /* Next fit from the cursor, round the whole ring and back to the
+   * cursor's segment, before a new segment (see the opening comment). */
+  if (start == NULL && !ring_is_single(&ams->seg_ring))
+    start = PARENT(seg_s, pool_ring, ring_next(&ams->seg_ring));
+  if (start != NULL) {
+    seg = start;
+    if (ams_seg_find(&b, &l, ams_seg_of(seg), from, grains))
+      goto found;
+    for (node = ring_next(&start->pool_ring); node != &start->pool_ring;
+         node = ring_next(node)) {
+      if (node == &ams->seg_ring)
+        continue;                 /* the ring's head is no segment */
+      seg = PARENT(seg_s, pool_ring, node);
+      if (ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains))
+        goto found;
+    }
+    seg = start;
+    if (from > 0 && ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains))
       goto found;
   }
   if (size > SIZE_MAX - arena->grain_size)
@@ -736,11 +847,11 @@ Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size 
                                   ? size_align_up(size, arena->grain_size) : ams->seg_size);
   if (res != MPS_RES_OK)
     return res;
-  aseg = ams_seg_of(seg);
   b = 0;
-  l = aseg->grains;
+  l = ams_seg_of(seg)->grains;
 
 found:
+  aseg = ams_seg_of(seg);
   if (ams->free_template != NULL) {
     bool exposed = ams_seg_expose(seg);
     ams_check_template(ams, ams_addr(aseg, b), ams_addr(aseg, l));
@@ -748,7 +859,11 @@ found:
   }
   bt_set_range(aseg->alloc, b, l);
   aseg->free_grains -= l - b;
+  if (aseg->run_max > aseg->free_grains)
+    aseg->run_max = aseg->free_grains;                                      /* 9 */
   ams->free -= (l - b) << ams->grain_shift;
+  ams->fill_seg = seg;
+  ams->fill_index = l;
   seg_set_buffer(seg, buffer);
   *base_o = ams_addr(aseg, b);
   *limit_o = ams_addr(aseg, l);
@@ -777,8 +892,17 @@ void ams_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
        base = ams_obj_limit(format, base))
     bt_res(aseg->nonstart, ams_index(aseg, base));
   AVER(base == init);   /* the committed objects fill [base, init) exactly */
-  if (addr_word(init) < addr_word(limit))
-    ams_seg_free_grains(ams, aseg, ams_index(aseg, init), ams_index(aseg, limit));
+  if (addr_word(init) < addr_word(limit)) {
+    Index i = ams_index(aseg, init), j = ams_index(aseg, limit);
+    ams_seg_free_grains(ams, aseg, i, j);
+    /* The fill took a whole free run and nothing else has changed its
+     * neighbours since, so the tail is one whole free run (invariant 9). */
+    if (j - i > aseg->run_max)
+      aseg->run_max = j - i;
+    /* Offer the tail next, as first fit would. */
+    if (ams->fill_seg == seg && i < ams->fill_index)
+      ams->fill_index = i;
+  }
   ams_seg_cover(seg, exposed);
   if (init != buffer->base)
     pool_gen_account_alloc(&ams->pgen, addr_offset(buffer->base, init));

@@ -34,6 +34,11 @@ typedef struct ams_s {
   Count seg_count;
   Size total;                  /* bytes in segments */
   Size free;                   /* bytes in free grains */
+  /* The fill cursor: the next fill searches fill_seg from grain
+   * fill_index first, then the other segments in ring order (NULL: start
+   * at the first segment).  See ams_buffer_fill. */
+  Seg fill_seg;
+  Index fill_index;
   /* AMS debug only: free grains hold this template (NULL: not debugging). */
   Byte *free_template;
   Size free_template_size;
