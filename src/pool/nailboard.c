@@ -15,6 +15,23 @@ static inline Index nailboard_index(Nailboard board, Addr addr)
   return (Index)(addr_offset(board->base, addr) >> board->align_shift);
 }
 
+/* The index of the lowest set bit of a non-zero word (bounded by the
+ * word's width). */
+static inline unsigned nailboard_ctz(Word w)
+{
+  unsigned n = 0;
+  AVER_CRITICAL(w != 0);
+#if defined(__GNUC__) || defined(__clang__)
+  if (sizeof(Word) == sizeof(unsigned long long))
+    return (unsigned)__builtin_ctzll((unsigned long long)w);
+#endif
+  while ((w & 1) == 0) {
+    w >>= 1;
+    ++n;
+  }
+  return n;
+}
+
 static inline bool nailboard_levels_agree(Nailboard board)
 {
   Index w;
@@ -142,4 +159,37 @@ bool nailboard_is_res_range(Nailboard board, Addr base, Addr limit)
   if (wi + 1 < wj && !bt_is_res_range(board->level1, wi + 1, wj))
     return false;
   return true;
+}
+
+bool nailboard_find_diff(Addr *addr_o, Nailboard board, Nailboard except, Addr from,
+                         Addr limit)
+{
+  Index i, j, w, wj;
+  AVER_CRITICAL(addr_o != NULL);
+  AVER_CRITICAL(except->base == board->base && except->limit == board->limit);
+  AVER_CRITICAL(except->align_shift == board->align_shift);
+  AVER_CRITICAL(addr_word(board->base) <= addr_word(from));
+  AVER_CRITICAL(addr_word(limit) <= addr_word(board->limit));
+  if (addr_word(from) >= addr_word(limit) || board->set == 0)
+    return false;
+  i = nailboard_index(board, from);
+  j = (Index)((addr_offset(board->base, limit) + ((Size)1 << board->align_shift) - 1)
+              >> board->align_shift);
+  wj = (j - 1) >> WORD_SHIFT;
+  for (w = i >> WORD_SHIFT; w <= wj; ++w) {
+    Word bits;
+    if (!bt_get(board->level1, w))
+      continue;
+    bits = board->level0[w] & ~except->level0[w];
+    if (w == i >> WORD_SHIFT)   /* drop the units below `from` */
+      bits &= ~(Word)0 << (i & (WORD_WIDTH - 1));
+    if (bits != 0) {
+      Index u = (w << WORD_SHIFT) + (Index)nailboard_ctz(bits);
+      if (u >= j)
+        return false;
+      *addr_o = addr_add(board->base, (Size)u << board->align_shift);
+      return true;
+    }
+  }
+  return false;
 }

@@ -18,7 +18,12 @@
  * nail at the object's base), so at reclaim an object is kept if a nail
  * meets it (MPS_KEY_INTERIOR true) or sits on its base (false).  A nailed
  * segment is scanned in place: only the kept objects, each once (a second
- * board records which), repeating while new marks appear.  At reclaim the
+ * board, `done`, records which).  A nail may fall inside an object, so
+ * after new nails the segment is walked from its base; an exact mark is
+ * always at an object's base, so it is also recorded on a third board,
+ * `todo`, and the objects marked but not done are found there, without
+ * walking the segment again for each mark (otherwise a list whose cells
+ * lie in descending addresses takes a walk per cell).  At reclaim the
  * rest of it becomes padding; a nailed segment keeping nothing is freed.
  *
  * Emergency: when to-space cannot be had during a collection (the commit
@@ -52,9 +57,10 @@
  *      aligned and base <= scanned <= used <= limit;
  *   5. a segment with a buffer attached has used equal to the buffer's
  *      base (the buffer owns [used, limit)) and is not white;
- *   6. a segment is nailed for a trace only if white for it; it has a
- *      nailboard pair (nails, done) or is nailed whole, never both; not
- *      nailed: neither;
+ *   6. a segment is nailed for a trace only if white for it; it has
+ *      nailboards (nails, done, todo) or is nailed whole, never both; not
+ *      nailed: neither; base <= todo_from <= limit, and every object
+ *      marked on todo but not done is at or above todo_from;
  *   7. AMC segments have rank set {exact}; AMCZ segments are leaves.
  */
 #include <string.h>
@@ -118,6 +124,8 @@ typedef struct amc_seg_s {
   Count to_epoch;       /* amc->epoch when made as to-space, else 0 */
   Nailboard nails;      /* nails and marks, while nailed with a board */
   Nailboard done;       /* object bases scanned in place */
+  Nailboard todo;       /* object bases marked by exact fixes */
+  Addr todo_from;       /* the lowest todo mark not yet looked at, or limit */
   bool nailed_whole;    /* nailed without a board: keep everything */
   bool new_marks;       /* marks since the last pass of the in-place scan */
 } amc_seg_s;
@@ -182,6 +190,9 @@ bool amc_seg_check(AMCSeg aseg)
   CHECKL((seg->nailed & ~seg->white) == TRACE_SET_EMPTY);                   /* 6 */
   CHECKL(!(aseg->nailed_whole && aseg->nails != NULL));
   CHECKL((aseg->nails == NULL) == (aseg->done == NULL));
+  CHECKL((aseg->nails == NULL) == (aseg->todo == NULL));
+  CHECKL(addr_word(seg->base) <= addr_word(aseg->todo_from));
+  CHECKL(addr_word(aseg->todo_from) <= addr_word(seg->limit));
   if (seg->nailed == TRACE_SET_EMPTY)
     CHECKL(aseg->nails == NULL && !aseg->nailed_whole);
   else
@@ -239,6 +250,8 @@ static Res amc_seg_init(Seg seg, Pool pool)
   aseg->to_epoch = 0;
   aseg->nails = NULL;
   aseg->done = NULL;
+  aseg->todo = NULL;
+  aseg->todo_from = seg->limit;
   aseg->nailed_whole = false;
   aseg->new_marks = false;
   aseg->sig = AMC_SEG_SIG;
@@ -248,7 +261,7 @@ static Res amc_seg_init(Seg seg, Pool pool)
 static void amc_seg_finish(Seg seg)
 {
   AMCSeg aseg = amc_seg_of(seg);
-  AVER(aseg->nails == NULL && aseg->done == NULL);
+  AVER(aseg->nails == NULL && aseg->done == NULL && aseg->todo == NULL);
   aseg->sig = SIG_INVALID;
 }
 
@@ -284,9 +297,12 @@ static void amc_nails_free(Arena arena, AMCSeg aseg)
   if (aseg->nails != NULL) {
     nailboard_destroy(aseg->nails, arena);
     nailboard_destroy(aseg->done, arena);
+    nailboard_destroy(aseg->todo, arena);
     aseg->nails = NULL;
     aseg->done = NULL;
+    aseg->todo = NULL;
   }
+  aseg->todo_from = aseg->seg.limit;
   aseg->nailed_whole = false;
 }
 
@@ -341,6 +357,13 @@ static void amc_seg_nail(Seg seg, ScanState ss)
   res = nailboard_create(&aseg->nails, arena, amc->pool.alignment, seg->base, seg->limit);
   if (res == MPS_RES_OK) {
     res = nailboard_create(&aseg->done, arena, amc->pool.alignment, seg->base, seg->limit);
+    if (res == MPS_RES_OK) {
+      res = nailboard_create(&aseg->todo, arena, amc->pool.alignment, seg->base, seg->limit);
+      if (res != MPS_RES_OK) {
+        nailboard_destroy(aseg->done, arena);
+        aseg->done = NULL;
+      }
+    }
     if (res != MPS_RES_OK) {
       nailboard_destroy(aseg->nails, arena);
       aseg->nails = NULL;
@@ -364,7 +387,9 @@ static void amc_seg_mark(Seg seg, ScanState ss, Addr base)
   if (aseg->nailed_whole)
     return;
   if (!nailboard_set(aseg->nails, base)) {
-    aseg->new_marks = true;
+    (void)nailboard_set(aseg->todo, base);
+    if (addr_word(base) < addr_word(aseg->todo_from))
+      aseg->todo_from = base;
     amc_seg_greyen(seg, ss->traces);
   }
 }
@@ -532,9 +557,14 @@ done:
   return MPS_RES_OK;
 }
 
-/* Scan the kept objects of a nailed segment, each once, until a pass
- * marks nothing new in it.  Each pass that finds work marks at least one
- * more object, so there are at most as many passes as objects. */
+/* Scan the kept objects of a nailed segment, each once, until nothing
+ * new is marked in it.  A walk from the base follows new nails (they may
+ * be inside objects); then the todo board gives the marked objects not yet
+ * done, lowest first, each sweep starting at the lowest mark made since the
+ * last one began.  Every object is done at most once, and each sweep or
+ * walk that repeats does at least one, so there are at most as many as
+ * objects.  An object is done only after its scan succeeds, so a retry
+ * after a failure scans it again. */
 static Res amc_seg_scan_nailed(Seg seg, ScanState ss)
 {
   AMC amc = amc_of_seg(seg);
@@ -544,25 +574,48 @@ static Res amc_seg_scan_nailed(Seg seg, ScanState ss)
   Addr base, limit;
   Res res;
 
-  while (aseg->new_marks) {
-    aseg->new_marks = false;
-    for (base = seg->base; addr_word(base) < addr_word(aseg->used); base = limit) {
+  while (aseg->new_marks || addr_word(aseg->todo_from) < addr_word(aseg->used)) {
+    while (aseg->new_marks) {
+      aseg->new_marks = false;
+      for (base = seg->base; addr_word(base) < addr_word(aseg->used); base = limit) {
+        limit = amc_obj_limit(format, base);
+        if (amc_is_forwarded(format, base) || !amc_seg_keeps(amc, aseg, base, limit))
+          continue;
+        if (!aseg->nailed_whole && nailboard_get(aseg->done, base))
+          continue;
+        res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
+                              addr_ptr(format_client(format, limit)));
+        if (res != MPS_RES_OK) {
+          aseg->new_marks = true;   /* so a retry scans the rest */
+          return res;
+        }
+        if (!aseg->nailed_whole)
+          (void)nailboard_set(aseg->done, base);
+      }
+      /* Nailed whole, every object was scanned in the pass above, and
+       * marks add nothing. */
+      if (aseg->nailed_whole) {
+        aseg->new_marks = false;
+        aseg->todo_from = seg->limit;
+        return MPS_RES_OK;
+      }
+    }
+    base = aseg->todo_from;
+    aseg->todo_from = seg->limit;
+    while (nailboard_find_diff(&base, aseg->todo, aseg->done, base, aseg->used)) {
       limit = amc_obj_limit(format, base);
-      if (amc_is_forwarded(format, base) || !amc_seg_keeps(amc, aseg, base, limit))
-        continue;
-      if (!aseg->nailed_whole && nailboard_set(aseg->done, base))
-        continue;
+      /* Marked objects were never forwarded: the fix looks first. */
+      AVER_CRITICAL(!amc_is_forwarded(format, base));
       res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
                             addr_ptr(format_client(format, limit)));
       if (res != MPS_RES_OK) {
-        aseg->new_marks = true;   /* so a retry scans the rest */
+        if (addr_word(base) < addr_word(aseg->todo_from))
+          aseg->todo_from = base;
         return res;
       }
+      (void)nailboard_set(aseg->done, base);
+      base = limit;
     }
-    /* Nailed whole, every object was scanned in the pass above, and
-     * marks add nothing. */
-    if (aseg->nailed_whole)
-      aseg->new_marks = false;
   }
   return MPS_RES_OK;
 }
