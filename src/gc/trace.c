@@ -32,7 +32,8 @@
  *                      counts the trace, and it is freed.
  *
  * The arena states: unclamped (collections start from the allocation
- * slow paths when chain_due finds a generation over capacity), clamped
+ * slow paths when chain_due finds a generation over capacity and the
+ * nursery is not tiny beside the older generations: trace_due_is_ripe), clamped
  * (none start by themselves), parked (clamped, and no trace in progress
  * -- always true between arena entries here), postmortem.
  *
@@ -626,13 +627,50 @@ static bool trace_any_due(GC gc)
   return trace_due_chains(due, gc, false) != 0;
 }
 
+/* A collection of the due generations scans every generation it does not
+ * condemn (there is no write barrier to tell which old segments could
+ * refer to young objects), so its cost grows with the older generations,
+ * not with the nursery.  An automatic collection therefore waits until the
+ * first generations of the chains have taken at least 1/TRACE_SCAN_RATIO
+ * of what the later generations hold: the collector then scans at most
+ * about TRACE_SCAN_RATIO bytes of old objects per byte allocated, even
+ * with a nursery smaller than a pool's segment, which would otherwise bring
+ * a collection at nearly every buffer fill.  A chain of one generation, or
+ * older generations still empty, never wait. */
+#define TRACE_SCAN_RATIO 8
+
+static Size trace_add_sat(Size a, Size b)
+{
+  return b > (Size)-1 - a ? (Size)-1 : a + b;
+}
+
+static bool trace_due_is_ripe(GC gc)
+{
+  Ring node, next, pnode, pnext;
+  Size fresh = 0, old = 0;
+  RING_FOR(node, &gc->chain_ring, next) {
+    Chain chain = PARENT(mps_chain_s, gc_ring, node);
+    Index i;
+    for (i = 0; i < chain->gen_count; ++i) {
+      RING_FOR(pnode, &chain->gens[i].pool_gens, pnext) {
+        PoolGen pgen = PARENT(pool_gen_s, gen_ring, pnode);
+        if (i == 0)
+          fresh = trace_add_sat(fresh, pgen->new_size);
+        else
+          old = trace_add_sat(old, pgen->total_size);
+      }
+    }
+  }
+  return fresh >= old / TRACE_SCAN_RATIO;
+}
+
 void trace_poll(Arena arena)
 {
   GC gc = gc_of(arena);
   AVERT(arena, arena);
   if (gc == NULL || gc->in_collection || arena->state != ARENA_UNCLAMPED)
     return;
-  if (trace_any_due(gc))
+  if (trace_any_due(gc) && trace_due_is_ripe(gc))
     (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
 
