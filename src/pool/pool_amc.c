@@ -59,8 +59,9 @@
  *      base (the buffer owns [used, limit)) and is not white;
  *   6. a segment is nailed for a trace only if white for it; it has
  *      nailboards (nails, done, todo) or is nailed whole, never both; not
- *      nailed: neither; base <= todo_from <= limit, and every object
- *      marked on todo but not done is at or above todo_from;
+ *      nailed: neither; base <= todo_from <= limit, and outside the
+ *      in-place scan every object marked on todo but not done is at or
+ *      above todo_from (not checked: a sweep moves it);
  *   7. AMC segments have rank set {exact}; AMCZ segments are leaves.
  */
 #include <string.h>
