@@ -32,8 +32,20 @@
  * elements, shallow enough for a 1 MiB C stack on Windows. */
 #define EVAL_DEPTH_MAX 10000
 #define EVAL_QQ_DEPTH_MAX 1000
+/* The depth bound alone is not enough: frame sizes depend on the compiler
+ * and its options (unoptimized, the evaluator's frame is about 7 KiB), so
+ * the C stack used is bounded too, measured from the toplevel call, below
+ * the main thread's default stack (1 MiB on Windows, 8 MiB on Linux,
+ * FreeBSD and macOS).  Stacks grow downwards on every supported target;
+ * an inlined toplevel may put its marker a byte below the first frame's. */
+#ifdef _WIN32
+#define EVAL_STACK_MAX ((uintptr_t)768 * 1024)
+#else
+#define EVAL_STACK_MAX ((uintptr_t)6 * 1024 * 1024)
+#endif
 
 static unsigned eval_depth;
+static uintptr_t eval_stack_top;
 
 static obj_t eval(obj_t x, obj_t env);
 
@@ -626,7 +638,10 @@ static obj_t eval_loop(obj_t x, obj_t env)
 static obj_t eval(obj_t x, obj_t env)
 {
   obj_t result;
-  if (++eval_depth > EVAL_DEPTH_MAX)
+  char here;
+  if (++eval_depth > EVAL_DEPTH_MAX
+      || ((uintptr_t)&here < eval_stack_top
+          && eval_stack_top - (uintptr_t)&here > EVAL_STACK_MAX))
     scm_error("recursion too deep", NULL);
   result = eval_loop(x, env);
   --eval_depth;
@@ -635,6 +650,8 @@ static obj_t eval(obj_t x, obj_t env)
 
 obj_t eval_toplevel(obj_t expr)
 {
+  char here;
+  eval_stack_top = (uintptr_t)&here;
   eval_depth = 0;
   return eval(expr, SCM_NIL);
 }
