@@ -670,6 +670,34 @@ extern size_t mps_message_gc_live_size(mps_arena_t arena, mps_message_t message)
 extern size_t mps_message_gc_condemned_size(mps_arena_t arena, mps_message_t message);
 extern size_t mps_message_gc_not_condemned_size(mps_arena_t arena, mps_message_t message);
 
+/* Finalization (topic/finalization.rst). */
+extern mps_res_t mps_finalize(mps_arena_t arena, mps_addr_t *ref_p);
+extern mps_res_t mps_definalize(mps_arena_t arena, mps_addr_t *ref_p);
+extern mps_message_type_t mps_message_type_finalization(void);
+extern void mps_message_finalization_ref(mps_addr_t *ref_o, mps_arena_t arena,
+                                         mps_message_t message);
+
+/* Location dependency (topic/location.rst).  The structure is public only
+ * so that clients can embed it; its words belong to the collector. */
+typedef struct mps_ld_s {
+  mps_word_t _epoch;
+  mps_word_t _rs;
+} mps_ld_s;
+typedef struct mps_ld_s *mps_ld_t;
+extern void mps_ld_reset(mps_ld_t ld, mps_arena_t arena);
+extern void mps_ld_add(mps_ld_t ld, mps_arena_t arena, mps_addr_t addr);
+extern void mps_ld_merge(mps_ld_t dest_ld, mps_arena_t arena, mps_ld_t src_ld);
+extern mps_bool_t mps_ld_isstale(mps_ld_t ld, mps_arena_t arena, mps_addr_t addr);
+extern mps_bool_t mps_ld_isstale_any(mps_ld_t ld, mps_arena_t arena);
+
+/* Allocation patterns (topic/pattern.rst). */
+typedef struct mps_alloc_pattern_s *mps_alloc_pattern_t;
+extern mps_alloc_pattern_t mps_alloc_pattern_ramp(void);
+extern mps_alloc_pattern_t mps_alloc_pattern_ramp_collect_all(void);
+extern mps_res_t mps_ap_alloc_pattern_begin(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern);
+extern mps_res_t mps_ap_alloc_pattern_end(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern);
+extern mps_res_t mps_ap_alloc_pattern_reset(mps_ap_t ap);
+
 /* Walks and introspection (topic/arena.rst, pool.rst, format.rst,
  * root.rst). */
 typedef void (*mps_formatted_objects_stepper_t)(mps_addr_t addr, mps_fmt_t fmt,

@@ -117,6 +117,8 @@
 #include "gc/root.c"
 #include "gc/thr.c"
 #include "gc/walk.c"
+#include "gc/ld.c"
+#include "gc/finalize.c"
 #include "gc/trace.c"
 
 /* Pools: the generic pool, allocation points, and the pool classes */
@@ -132,6 +134,9 @@
 #include "pool/pool_amc.c"
 #include "pool/pool_ams.c"
 #include "pool/pool_lo.c"
+#include "pool/pool_awl.c"
+#include "pool/pool_snc.c"
+#include "gc/pattern.c"
 
 /* The deprecated interface, over everything above */
 #include "api/deprecated.c"

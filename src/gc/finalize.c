@@ -1,0 +1,1 @@
+/* finalize.c: finalization (to be written) */

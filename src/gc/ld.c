@@ -1,0 +1,1 @@
+/* ld.c: location dependency (to be written) */

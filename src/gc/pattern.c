@@ -1,0 +1,1 @@
+/* pattern.c: allocation patterns (to be written) */

@@ -1,0 +1,1 @@
+/* pool_awl.c: the AWL pool class (to be written) */

@@ -1,0 +1,1 @@
+/* pool_snc.c: the SNC pool class (to be written) */
