@@ -6,7 +6,9 @@
  *   1. empty (base, pool_limit and ap all null), or
  *      base <= init <= alloc <= pool_limit, all aligned to the pool;
  *   2. ap.limit is pool_limit, or null when trapped;
- *   3. an invalid buffer is trapped.
+ *   3. an invalid buffer is trapped;
+ *   4. its rank is one its pool's allocation points may have
+ *      (pool->ap_rank_set, or exact when that is empty).
  *
  * Frames: the frame stack is a depth count and a frame is its depth after
  * the push, so popping a frame that was already popped, or popping out of
@@ -15,6 +17,7 @@
  * use them"); pools that reclaim on pop will add a method.
  */
 #include "buffer.h"
+#include "../base/args.h"
 #include "../gc/trace.h"
 
 bool buffer_check(Buffer buffer)
@@ -33,6 +36,9 @@ bool buffer_check(Buffer buffer)
   }
   CHECKL(buffer->ap.limit == addr_ptr(buffer->pool_limit) || buffer->ap.limit == NULL); /* 2 */
   CHECKL(!buffer->invalid || buffer->ap.limit == NULL);                      /* 3 */
+  CHECKL(buffer->rank < RANK_LIMIT);                                         /* 4 */
+  CHECKL((buffer->pool->ap_rank_set == RANK_SET_EMPTY && buffer->rank == RANK_EXACT)
+         || (buffer->pool->ap_rank_set & RANK_SET_SINGLE(buffer->rank)) != 0);
   return true;
 }
 
@@ -76,6 +82,8 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
 {
   Arena arena;
   Buffer buffer;
+  mps_arg_s arg;
+  Rank rank = RANK_EXACT;
   void *p;
   Res res;
 
@@ -88,6 +96,19 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   if (pool->klass->buffer_fill == NULL) {
     res = MPS_RES_UNIMPL;   /* e.g. MFS: no allocation points */
     goto done;
+  }
+  if (args_pick(&arg, args, MPS_KEY_RANK)) {
+    /* The classes' documentation lists the ranks each accepts (AMS: exact
+     * or ambiguous, AWL: exact or weak). */
+    RankSet ok = pool->ap_rank_set != RANK_SET_EMPTY ? pool->ap_rank_set
+                                                     : RANK_SET_SINGLE(RANK_EXACT);
+    bool good = arg.val.rank < RANK_LIMIT && (ok & RANK_SET_SINGLE(arg.val.rank)) != 0;
+    AVER(good);   /* a rank this pool's allocation points cannot have */
+    if (!good) {
+      res = MPS_RES_PARAM;
+      goto done;
+    }
+    rank = (Rank)arg.val.rank;
   }
   res = arena_control_alloc(&p, arena, sizeof(buffer_s));
   if (res != MPS_RES_OK)
@@ -105,6 +126,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->frame_depth = 0;
   buffer->filled = 0;
   buffer->emptied = 0;
+  buffer->rank = rank;
   buffer->sig = BUFFER_SIG;
   *ap_o = &buffer->ap;
 done:

@@ -31,6 +31,7 @@ typedef struct buffer_s {
   Count frame_depth;           /* frames pushed and not popped */
   Size filled;                 /* bytes of regions handed over, in total */
   Size emptied;                /* bytes handed back unused, in total */
+  Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
 } buffer_s;
 
 bool buffer_check(Buffer buffer);

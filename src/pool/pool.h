@@ -16,6 +16,7 @@
 
 #include "../../include/mps.h"
 #include "../arena/arena.h"
+#include "../gc/gc.h"
 
 #define POOL_SIG SIG_MAKE(0x90)
 #define POOL_CLASS_SIG SIG_MAKE(0x91)
@@ -63,6 +64,11 @@ typedef struct mps_pool_s {
   Count serial;
   Align alignment;             /* of every block; a power of two */
   struct mps_fmt_s *format;    /* formatted pools' format, else NULL */
+  /* The ranks its allocation points may have (MPS_KEY_RANK of
+   * mps_ap_create_k, kept in buffer->rank), set by the class's init.
+   * Empty: the class does not take the key, and only its default, exact,
+   * is accepted (a pool that never scans its objects ignores it). */
+  RankSet ap_rank_set;
 } mps_pool_s;
 
 bool pool_class_check(PoolClass klass);
