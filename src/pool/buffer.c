@@ -12,9 +12,12 @@
  *
  * Frames: the frame stack is a depth count and a frame is its depth after
  * the push, so popping a frame that was already popped, or popping out of
- * order, is seen as a frame deeper than the stack.  Manual pools keep no
+ * order, is seen as a frame deeper than the stack.  Most classes keep no
  * other record of frames (MVFF "supports allocation frames but does not
- * use them"); pools that reclaim on pop will add a method.
+ * use them"; to AMC they are hints, frame.rst).  A class that discards
+ * objects on pop (SNC) has frame methods (pool_buffer_methods_s): push tells it the new
+ * depth, and pop first empties the buffer, so that the class sees the
+ * point's position in its own books only, then tells it the depth popped.
  */
 #include "buffer.h"
 #include "../base/args.h"
@@ -126,6 +129,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->frame_depth = 0;
   buffer->filled = 0;
   buffer->emptied = 0;
+  buffer->pool_data = NULL;
   buffer->rank = rank;
   buffer->sig = BUFFER_SIG;
   *ap_o = &buffer->ap;
@@ -149,6 +153,8 @@ void mps_ap_destroy(mps_ap_t ap)
   arena_enter(arena);
   AVERT(buffer, buffer);
   buffer_detach(buffer);
+  if (pool->buffer_methods != NULL && pool->buffer_methods->finish != NULL)
+    pool->buffer_methods->finish(pool, buffer);
   buffer->sig = SIG_INVALID;
   ring_remove(&buffer->pool_ring);
   ring_finish(&buffer->pool_ring);
@@ -267,8 +273,15 @@ mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
   if (buffer->frame_depth >= (Count)UINTPTR_MAX / 2) {
     res = MPS_RES_LIMIT;
   } else {
-    ++buffer->frame_depth;
-    *frame_o = (mps_frame_t)(uintptr_t)buffer->frame_depth;
+    Pool pool = buffer->pool;
+    /* The class may need memory to record the frame: nothing changes if
+     * it cannot get it. */
+    if (pool->buffer_methods != NULL && pool->buffer_methods->frame_push != NULL)
+      res = pool->buffer_methods->frame_push(pool, buffer, buffer->frame_depth + 1);
+    if (res == MPS_RES_OK) {
+      ++buffer->frame_depth;
+      *frame_o = (mps_frame_t)(uintptr_t)buffer->frame_depth;
+    }
   }
   arena_leave(arena);
   return res;
@@ -285,10 +298,17 @@ mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
   AVER(ap->init == ap->alloc);
   /* Popped twice, or out of order: the frame is no longer on the stack. */
   AVER(depth >= 1 && depth <= buffer->frame_depth);
-  if (depth >= 1 && depth <= buffer->frame_depth)
-    buffer->frame_depth = depth - 1;
-  else
+  if (depth >= 1 && depth <= buffer->frame_depth) {
+    Pool pool = buffer->pool;
+    if (pool->buffer_methods != NULL && pool->buffer_methods->frame_pop != NULL) {
+      buffer_detach(buffer);
+      res = pool->buffer_methods->frame_pop(pool, buffer, depth);
+    }
+    if (res == MPS_RES_OK)
+      buffer->frame_depth = depth - 1;
+  } else {
     res = MPS_RES_FAIL;
+  }
   arena_leave(arena);
   return res;
 }

@@ -32,6 +32,8 @@ typedef struct buffer_s {
   Size filled;                 /* bytes of regions handed over, in total */
   Size emptied;                /* bytes handed back unused, in total */
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
+  void *pool_data;             /* the class's own state for it, or NULL
+                                * (SNC: its stacks of segments and frames) */
 } buffer_s;
 
 bool buffer_check(Buffer buffer);

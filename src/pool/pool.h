@@ -54,6 +54,25 @@ typedef struct mps_pool_class_s {
   bool (*check)(Pool pool);
 } pool_class_s;
 
+/* Allocation-point methods that few classes have, so they are not in the
+ * class table (whose initializers are positional): a class that has them
+ * points pool->buffer_methods at its table in init (pool_create leaves it
+ * NULL).  Each method may be NULL. */
+typedef struct pool_buffer_methods_s {
+  /* Allocation frames (manual/topic/frame.rst, design/alloc-frame.txt).
+   * buffer.c checks the protocol and numbers the frames of a buffer by
+   * depth (1 is the outermost).  frame_push records where frame `depth`
+   * begins, with the buffer as it stands; frame_pop is called with the
+   * buffer emptied and discards everything allocated on it since frame
+   * `depth` was pushed (deeper frames go with it).  NULL: frames are
+   * hints this class ignores (frame.rst), and only the depth is kept. */
+  Res (*frame_push)(Pool pool, Buffer buffer, Count depth);
+  Res (*frame_pop)(Pool pool, Buffer buffer, Count depth);
+  /* mps_ap_destroy, after the buffer is emptied: drop the class's state
+   * for it (buffer->pool_data). */
+  void (*finish)(Pool pool, Buffer buffer);
+} pool_buffer_methods_s;
+
 typedef struct mps_pool_s {
   Sig sig;
   PoolClass klass;
@@ -64,6 +83,7 @@ typedef struct mps_pool_s {
   Count serial;
   Align alignment;             /* of every block; a power of two */
   struct mps_fmt_s *format;    /* formatted pools' format, else NULL */
+  const pool_buffer_methods_s *buffer_methods;   /* see above, or NULL */
   /* The ranks its allocation points may have (MPS_KEY_RANK of
    * mps_ap_create_k, kept in buffer->rank), set by the class's init.
    * Empty: the class does not take the key, and only its default, exact,
