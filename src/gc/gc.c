@@ -20,6 +20,7 @@
  */
 #include "gc.h"
 #include "chain.h"
+#include "finalize.h"
 #include "message.h"
 #include "seg.h"
 
@@ -116,11 +117,13 @@ static void gc_finish_hook(Arena arena)
     chain_destroy(chain);
   }
   AVER(ring_is_single(&gc->chain_ring));     /* every chain destroyed */
+  finalize_finish(arena);                    /* registrations are dropped */
   message_queue_empty(arena);
 
   gc->sig = SIG_INVALID;
   for (rank = 0; rank < RANK_LIMIT; ++rank)
     ring_finish(&gc->grey_ring[rank]);
+  ring_finish(&gc->message_held);
   ring_finish(&gc->message_queue);
   ring_finish(&gc->seg_ring);
   ring_finish(&gc->chain_ring);
@@ -180,6 +183,8 @@ Res gc_get(GC *gc_o, Arena arena)
     gc->traces[ti] = NULL;
   gc->default_chain = NULL;
   ring_init(&gc->message_queue);
+  ring_init(&gc->message_held);
+  gc->finalize = NULL;
   gc->enabled_message_types = 0;
   gc->roots_count = 0;
   gc->formats_count = 0;

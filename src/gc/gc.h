@@ -86,6 +86,8 @@ typedef struct gc_s {
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
   Chain default_chain;           /* for pools created without a chain */
   struct ring_s message_queue;   /* posted and not yet got (message.c) */
+  struct ring_s message_held;    /* got and not yet discarded (message.c) */
+  struct finalize_s *finalize;   /* registrations (finalize.c), or NULL */
   Word enabled_message_types;    /* bit per mps_message_type_t */
   Count roots_count, formats_count, chains_count, threads_count;
   Count root_serial, format_serial;

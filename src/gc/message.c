@@ -2,14 +2,23 @@
  * design/message-gc.txt; manual/topic/message.rst).
  *
  * The collector makes its messages before it needs them (a trace makes
- * its gc_start and gc messages when it is created), so posting cannot
- * fail.  Posting a message whose type is not enabled frees it instead.
- * A message taken by mps_message_get belongs to the client until
- * mps_message_discard frees it.
+ * its gc_start and gc messages when it is created, mps_finalize the
+ * finalization message of each registration), so posting cannot fail.
+ * Posting a message whose type is not enabled frees it instead.  A
+ * message taken by mps_message_get belongs to the client until
+ * mps_message_discard frees it; meanwhile it stays on gc->message_held,
+ * so that the collector can still find finalization messages' objects
+ * (finalize.c keeps them alive and updates them) and arena destroy can
+ * free what the client never discarded.
  *
  * Invariants (message_check):
  *   1. the type is a known one;
- *   2. a message is on the queue exactly when it is posted.
+ *   2. a message is never both posted and held, and it is on a ring
+ *      (the queue or the held ring) exactly when it is one of them;
+ *   3. only a finalization message that is neither posted nor held can
+ *      be registered (on finalize.c's ring through final_ring);
+ *   4. only gc and gc_start messages carry a clock (message.rst: the
+ *      others report zero).
  */
 #include "message.h"
 
@@ -18,7 +27,12 @@ bool message_check(Message message)
   CHECKS(MESSAGE_SIG, message);
   CHECKU(ARENA_SIG, message->arena);
   CHECKL(message->type >= 0 && message->type < MESSAGE_TYPE_LIMIT);      /* 1 */
-  CHECKL(message->posted == !ring_is_single(&message->queue_ring));      /* 2 */
+  CHECKL(!(message->posted && message->held));                           /* 2 */
+  CHECKL((message->posted || message->held) == !ring_is_single(&message->queue_ring));
+  CHECKL(ring_is_single(&message->final_ring)                            /* 3 */
+         || (message->type == MESSAGE_TYPE_FINALIZATION
+             && !message->posted && !message->held));
+  CHECKL(message->clock == 0 || message->type != MESSAGE_TYPE_FINALIZATION); /* 4 */
   return true;
 }
 
@@ -49,11 +63,14 @@ Res message_create(Message *message_o, Arena arena, mps_message_type_t type)
   ring_init(&message->queue_ring);
   message->clock = 0;
   message->posted = false;
+  message->held = false;
   message->why = NULL;
   message->live = 0;
   message->condemned = 0;
   message->not_condemned = 0;
   message->ref = NULL;
+  message->pool = NULL;
+  ring_init(&message->final_ring);
   message->sig = MESSAGE_SIG;
   *message_o = message;
   return MPS_RES_OK;
@@ -64,31 +81,48 @@ void message_destroy(Message message)
   Arena arena;
   AVERT(message, message);
   AVER(!message->posted);
+  AVER(!message->held);
+  AVER(ring_is_single(&message->final_ring));
   arena = message->arena;
   message->sig = SIG_INVALID;
+  ring_finish(&message->final_ring);
   ring_finish(&message->queue_ring);
   arena_control_free(arena, message, sizeof(mps_message_s));
 }
 
-/* Take a posted message off the queue: it is the client's now. */
+/* Take a posted or held message off its ring (before destroying it). */
 static void message_unqueue(Message message)
+{
+  AVER(message->posted || message->held);
+  ring_remove(&message->queue_ring);
+  message->posted = false;
+  message->held = false;
+}
+
+/* A posted message goes to the client: from the queue to the held ring. */
+static void message_hold(GC gc, Message message)
 {
   AVER(message->posted);
   ring_remove(&message->queue_ring);
   message->posted = false;
+  ring_append(&gc->message_held, &message->queue_ring);
+  message->held = true;
 }
 
 void message_post(Message message)
 {
   GC gc;
   AVERT(message, message);
-  AVER(!message->posted);
+  AVER(!message->posted && !message->held);
+  AVER(ring_is_single(&message->final_ring));
   gc = message->arena->gc;
   if ((gc->enabled_message_types & message_type_bit(message->type)) == 0) {
     message_destroy(message);
     return;
   }
-  message->clock = mps_clock();
+  /* message.rst: mps_message_clock is zero for finalization messages. */
+  if (message->type != MESSAGE_TYPE_FINALIZATION)
+    message->clock = mps_clock();
   ring_append(&gc->message_queue, &message->queue_ring);
   message->posted = true;
 }
@@ -103,6 +137,32 @@ void message_queue_empty(Arena arena)
     Message message = PARENT(mps_message_s, queue_ring, node);
     message_unqueue(message);
     message_destroy(message);
+  }
+  RING_FOR(node, &gc->message_held, next) {
+    Message message = PARENT(mps_message_s, queue_ring, node);
+    message_unqueue(message);
+    message_destroy(message);
+  }
+}
+
+void message_visit(Arena arena, mps_message_type_t type, MessageVisitor visit,
+                   void *closure)
+{
+  GC gc = gc_of(arena);
+  Ring node, next;
+  AVER(type >= 0 && type < MESSAGE_TYPE_LIMIT);
+  AVER(visit != NULL);
+  if (gc == NULL)
+    return;
+  RING_FOR(node, &gc->message_queue, next) {
+    Message message = PARENT(mps_message_s, queue_ring, node);
+    if (message->type == type)
+      visit(message, closure);
+  }
+  RING_FOR(node, &gc->message_held, next) {
+    Message message = PARENT(mps_message_s, queue_ring, node);
+    if (message->type == type)
+      visit(message, closure);
   }
 }
 
@@ -164,7 +224,7 @@ mps_bool_t mps_message_get(mps_message_t *message_o, mps_arena_t arena,
   message_enter(arena);
   message = message_first(gc_of(arena), false, message_type);
   if (message != NULL) {
-    message_unqueue(message);
+    message_hold(arena->gc, message);
     *message_o = message;
   }
   arena_leave(arena);
@@ -177,13 +237,16 @@ static void message_check_held(Arena arena, Message message)
   AVER(message != NULL && message->sig == MESSAGE_SIG);
   AVERT(message, message);
   AVER(message->arena == arena);
-  AVER(!message->posted);
+  AVER(message->held);
 }
 
 void mps_message_discard(mps_arena_t arena, mps_message_t message)
 {
   message_enter(arena);
   message_check_held(arena, message);
+  /* A finalization message's object is no longer kept alive: the next
+   * collection that finds it unreachable reclaims it. */
+  message_unqueue(message);
   message_destroy(message);
   arena_leave(arena);
 }
@@ -246,18 +309,20 @@ mps_message_type_t mps_message_type_gc_start(void) { return MESSAGE_TYPE_GC_STAR
 mps_message_type_t mps_message_type_gc(void) { return MESSAGE_TYPE_GC; }
 
 /* The accessors of a held message of a given type. */
-static Message message_of_type(Arena arena, Message message, mps_message_type_t type)
+Message message_held_of_type(Arena arena, mps_message_t message,
+                             mps_message_type_t type)
 {
   message_check_held(arena, message);
   AVER(message->type == type);
   return message;
 }
 
+
 const char *mps_message_gc_start_why(mps_arena_t arena, mps_message_t message)
 {
   const char *why;
   message_enter(arena);
-  why = message_of_type(arena, message, MESSAGE_TYPE_GC_START)->why;
+  why = message_held_of_type(arena, message, MESSAGE_TYPE_GC_START)->why;
   arena_leave(arena);
   return why;
 }
@@ -266,7 +331,7 @@ size_t mps_message_gc_live_size(mps_arena_t arena, mps_message_t message)
 {
   Size size;
   message_enter(arena);
-  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->live;
+  size = message_held_of_type(arena, message, MESSAGE_TYPE_GC)->live;
   arena_leave(arena);
   return size;
 }
@@ -275,7 +340,7 @@ size_t mps_message_gc_condemned_size(mps_arena_t arena, mps_message_t message)
 {
   Size size;
   message_enter(arena);
-  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->condemned;
+  size = message_held_of_type(arena, message, MESSAGE_TYPE_GC)->condemned;
   arena_leave(arena);
   return size;
 }
@@ -284,7 +349,7 @@ size_t mps_message_gc_not_condemned_size(mps_arena_t arena, mps_message_t messag
 {
   Size size;
   message_enter(arena);
-  size = message_of_type(arena, message, MESSAGE_TYPE_GC)->not_condemned;
+  size = message_held_of_type(arena, message, MESSAGE_TYPE_GC)->not_condemned;
   arena_leave(arena);
   return size;
 }

@@ -46,6 +46,7 @@
  */
 #include "trace.h"
 #include "chain.h"
+#include "finalize.h"
 #include "message.h"
 #include "root.h"
 #include "seg.h"
@@ -443,6 +444,9 @@ static void trace_scan_roots(Trace trace, Rank rank)
       check_fail(__FILE__, (unsigned)__LINE__, "root scan failed");
     ++trace->roots_scanned;
   }
+  /* Finalization's references behave as roots: registrations at
+   * RANK_FINAL, finalization messages' objects at RANK_EXACT. */
+  finalize_scan(trace, rank);
 }
 
 /* The grey segment to scan next at `band`: one of the lowest rank not
