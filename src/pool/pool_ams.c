@@ -33,6 +33,18 @@
  * MPS_KEY_AMS_SUPPORT_AMBIGUOUS false, an ambiguous reference into the
  * pool is a client error (reported, then treated as if supported).
  *
+ * Ranks (manual/pool/ams.rst, awl.rst; design/poolawl.txt): an
+ * allocation point's rank (MPS_KEY_RANK, buffer->rank) is the rank of the
+ * references in what it allocates, so a fill takes only segments of that
+ * rank, or makes one: the tracer scans a segment at the rank of its rank
+ * set, so ambiguous segments are scanned in the ambiguous band and weak
+ * ones after every strong reference has been fixed.  A weak fix of an
+ * unmarked object splats the reference (the object is dead: only strong
+ * fixes mark); a weak segment's own objects live by strong references
+ * only.  Every fix that is not ambiguous sets ss->was_marked: true when
+ * the object had already been marked, false when it was white (and, at
+ * exact and final rank, this fix marked it) -- finalization relies on it.
+ *
  * Allocation points (design decision 5 of the collector): a fill hands the
  * buffer a whole free run of a segment that no buffer is attached to, and
  * attaches the buffer; such a segment is never condemned, and its scan
@@ -83,7 +95,11 @@
  *      region lies in it, wholly allocated, with no start in it;
  *   6. while white: a grey object is marked; no grey object lies below
  *      grey_lo; LO segments have no grey object;
- *   7. AMS segments have rank set {exact}; LO segments are leaves;
+ *   7. a scanned (AMS, AWL) segment has a rank set of one rank, one of
+ *      the pool's ap_rank_set, the rank of the buffer that filled it
+ *      (segments never mix ranks); LO segments are leaves, and LO pools
+ *      list no ranks; AMS lists exact, and ambiguous exactly when it
+ *      supports ambiguous references; AWL lists exact and weak;
  *   8. a debugging template is present exactly when its size is non-zero;
  *   9. no free run of a segment is longer than its run_max, and run_max
  *      <= free_grains;
@@ -141,6 +157,24 @@ bool ams_check(AMS ams)
   CHECKL(ams->free <= ams->total);
   CHECKL(ams->seg_size > 0);
   CHECKL((ams->free_template == NULL) == (ams->free_template_size == 0));  /* 8 */
+  CHECKL(ams->scannable == (ams->kind != AMS_KIND_LO));                     /* 7 */
+  switch (ams->kind) {
+  case AMS_KIND_AMS:
+    CHECKL(ams->pool.ap_rank_set
+           == (RANK_SET_SINGLE(RANK_EXACT)
+               | (ams->support_ambiguous ? RANK_SET_SINGLE(RANK_AMBIG) : RANK_SET_EMPTY)));
+    break;
+  case AMS_KIND_LO:
+    CHECKL(ams->pool.ap_rank_set == RANK_SET_EMPTY);
+    break;
+  case AMS_KIND_AWL:
+    CHECKL(ams->pool.ap_rank_set
+           == (RANK_SET_SINGLE(RANK_EXACT) | RANK_SET_SINGLE(RANK_WEAK)));
+    break;
+  default:
+    CHECKL(false);
+    break;
+  }
   CHECKL(ams->fill_seg == NULL                                              /* 10 */
          ? ams->fill_index == 0
          : ams->fill_seg->pool == &ams->pool
@@ -197,8 +231,12 @@ bool ams_seg_check(AMSSeg aseg)
     CHECKL(addr_word(seg->base) <= addr_word(buffer->base));
     CHECKL(addr_word(buffer->pool_limit) <= addr_word(seg->limit));
   }
-  CHECKL(seg->rank_set == (ams->scannable ? RANK_SET_SINGLE(RANK_EXACT)    /* 7 */
-                                          : RANK_SET_EMPTY));
+  if (ams->scannable)                                                       /* 7 */
+    CHECKL(seg->rank_set != RANK_SET_EMPTY
+           && (seg->rank_set & (seg->rank_set - 1)) == 0
+           && (seg->rank_set & ~ams->pool.ap_rank_set) == 0);
+  else
+    CHECKL(seg->rank_set == RANK_SET_EMPTY);
   return true;
 }
 
@@ -325,12 +363,10 @@ static void ams_seg_finish(Seg seg)
   arena_control_free(seg->arena, aseg->alloc, 4 * bt_size(aseg->grains));
 }
 
-static Res ams_seg_create(Seg *seg_o, AMS ams, Size size)
+static Res ams_seg_create(Seg *seg_o, AMS ams, Size size, RankSet rank_set)
 {
   Seg seg;
-  Res res = seg_alloc(&seg, &ams_seg_class_s, &ams->pool, size,
-                      ams->scannable ? RANK_SET_SINGLE(RANK_EXACT) : RANK_SET_EMPTY,
-                      &ams->pgen);
+  Res res = seg_alloc(&seg, &ams_seg_class_s, &ams->pool, size, rank_set, &ams->pgen);
   if (res != MPS_RES_OK)
     return res;
   ring_append(&ams->seg_ring, &seg->pool_ring);
@@ -365,6 +401,31 @@ static inline Addr ams_obj_limit(Format format, Addr base)
   Addr next = addr_of_ptr((*format->skip)(addr_ptr(client)));
   AVER_CRITICAL(addr_word(next) > addr_word(client));
   return format_base(format, next);
+}
+
+Addr ams_object_limit(AMS ams, Addr base)
+{
+  return ams_obj_limit(ams->format, base);
+}
+
+/* Scan the run [base, limit) of whole objects in `seg`: in one call of the
+ * format's scan method, or object by object through the class's hook. */
+static Res ams_scan_run(AMS ams, Seg seg, ScanState ss, Addr base, Addr limit,
+                        bool *total_io)
+{
+  Format format = ams->format;
+  Addr next;
+  Res res;
+  if (ams->scan_object == NULL)
+    return (*format->scan)(scan_state_public(ss), addr_ptr(format_client(format, base)),
+                           addr_ptr(format_client(format, limit)));
+  for (; addr_word(base) < addr_word(limit); base = next) {
+    next = ams_obj_limit(format, base);
+    res = (*ams->scan_object)(ams, seg, ss, base, next, total_io);
+    if (res != MPS_RES_OK)
+      return res;
+  }
+  return MPS_RES_OK;
 }
 
 /* The next run [*base_o, *limit_o) of committed objects at or after grain
@@ -509,11 +570,11 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
 static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
 {
   AMSSeg aseg = ams_seg_of(seg);
-  Format format = ams_of_seg(seg)->format;
-  mps_ss_t mps_ss = scan_state_public(ss);
+  AMS ams = ams_of_seg(seg);
+  Format format = ams->format;
   Addr base, limit;
   Index i, l;
-  bool total;
+  bool total = true;
   Res res;
 
   AVERT(ams_seg, aseg);
@@ -530,8 +591,7 @@ static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
       aseg->grey_lo = i + 1;      /* fixes below may lower it again */
       base = ams_addr(aseg, i);
       limit = ams_obj_limit(format, base);
-      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
-                            addr_ptr(format_client(format, limit)));
+      res = ams_scan_run(ams, seg, ss, base, limit, &total);
       if (res != MPS_RES_OK) {
         bt_res(aseg->nongrey, i);   /* still grey, so a retry scans it */
         if (i < aseg->grey_lo)
@@ -543,12 +603,10 @@ static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
   } else {
     Index cursor = 0;
     while (ams_seg_next_run(&base, &limit, aseg, &cursor)) {
-      res = (*format->scan)(mps_ss, addr_ptr(format_client(format, base)),
-                            addr_ptr(format_client(format, limit)));
+      res = ams_scan_run(ams, seg, ss, base, limit, &total);
       if (res != MPS_RES_OK)
         return res;
     }
-    total = true;
   }
   seg_set_grey(seg, seg->grey & ~ss->traces);
   *total_o = total;
@@ -689,8 +747,10 @@ static seg_class_s ams_seg_class_s = {
 
 /* ---- Pool methods ----------------------------------------------------- */
 
-Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *needs)
+Res ams_init_engine(Pool pool, mps_arg_s args[], AMSKind kind, const char *needs,
+                    AMSScanObject scan_object)
 {
+  bool scannable = kind != AMS_KIND_LO;
   AMS ams = ams_of_pool(pool);
   Arena arena = pool->arena;
   mps_arg_s arg;
@@ -709,7 +769,7 @@ Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *nee
   has_gen = args_pick(&arg, args, MPS_KEY_GEN);
   gen = has_gen ? (Index)arg.val.u : 0;
   ams->support_ambiguous = true;
-  if (scannable && args_pick(&arg, args, MPS_KEY_AMS_SUPPORT_AMBIGUOUS))
+  if (kind == AMS_KIND_AMS && args_pick(&arg, args, MPS_KEY_AMS_SUPPORT_AMBIGUOUS))
     ams->support_ambiguous = arg.val.b != 0;
   AVER(format->alignment <= arena->grain_size);
   if (format->alignment > arena->grain_size) {
@@ -737,7 +797,24 @@ Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *nee
   while (((Size)1 << ams->grain_shift) < format->alignment)
     ++ams->grain_shift;
   ams->chain = chain;
+  ams->kind = kind;
   ams->scannable = scannable;
+  ams->scan_object = scan_object;
+  /* manual/pool/ams.rst: objects may hold ambiguous references unless the
+   * pool refuses them; awl.rst: exact or weak ones. */
+  switch (kind) {
+  case AMS_KIND_AMS:
+    pool->ap_rank_set = RANK_SET_SINGLE(RANK_EXACT)
+                        | (ams->support_ambiguous ? RANK_SET_SINGLE(RANK_AMBIG)
+                                                  : RANK_SET_EMPTY);
+    break;
+  case AMS_KIND_AWL:
+    pool->ap_rank_set = RANK_SET_SINGLE(RANK_EXACT) | RANK_SET_SINGLE(RANK_WEAK);
+    break;
+  default:
+    pool->ap_rank_set = RANK_SET_EMPTY;
+    break;
+  }
   ams->seg_size = size_align_up(AMS_SEG_SIZE_DEFAULT, arena->grain_size);
   ring_init(&ams->seg_ring);
   ams->seg_count = 0;
@@ -776,17 +853,19 @@ void ams_finish(Pool pool)
     arena_control_free(pool->arena, ams->free_template, ams->free_template_size);
 }
 
-/* Find in a segment no buffer is filling (one buffer per segment:
- * seg->buffer) and that is not condemned the first free run of at least
+/* Find in a segment of rank set `rank_set` (invariant 7) that no buffer
+ * is filling (one buffer per segment: seg->buffer) and that is not
+ * condemned the first free run of at least
  * `grains` grains that ends after grain `from`, whole: [*b_o, *l_o) has
  * allocated grains (or the segment's ends) either side.  A failed search
  * of the whole segment lowers run_max below the request (invariant 9). */
-static bool ams_seg_find(Index *b_o, Index *l_o, AMSSeg aseg, Index from, Count grains)
+static bool ams_seg_find(Index *b_o, Index *l_o, AMSSeg aseg, Index from, Count grains,
+                         RankSet rank_set)
 {
   Seg seg = &aseg->seg;
   Index b, l, lb, ll;
-  if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || aseg->run_max < grains
-      || aseg->grains - from < grains)
+  if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || seg->rank_set != rank_set
+      || aseg->run_max < grains || aseg->grains - from < grains)
     return false;   /* a bt search needs a range at least `grains` long;
                      * from <= grains by invariant 10 */
   if (!bt_find_long_res_range(&b, &l, aseg->alloc, from, aseg->grains, grains)) {
@@ -814,12 +893,15 @@ Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size 
   Count grains = size >> ams->grain_shift;
   Seg start = ams->fill_seg, seg;
   Index from = ams->fill_index, b, l;
+  RankSet rank_set;
   Ring node;
   AMSSeg aseg;
   Res res;
 
   AVERT(ams, ams);
   AVERT(buffer, buffer);
+  /* Objects live with others of their allocation point's rank (7). */
+  rank_set = ams->scannable ? RANK_SET_SINGLE(buffer->rank) : RANK_SET_EMPTY;
   AVER(size > 0 && size_is_aligned(size, pool->alignment));
   /* Next fit from the cursor, round the whole ring and back to the
    * cursor's segment, before a new segment (see the opening comment). */
@@ -827,24 +909,26 @@ Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size 
     start = PARENT(seg_s, pool_ring, ring_next(&ams->seg_ring));
   if (start != NULL) {
     seg = start;
-    if (ams_seg_find(&b, &l, ams_seg_of(seg), from, grains))
+    if (ams_seg_find(&b, &l, ams_seg_of(seg), from, grains, rank_set))
       goto found;
     for (node = ring_next(&start->pool_ring); node != &start->pool_ring;
          node = ring_next(node)) {
       if (node == &ams->seg_ring)
         continue;                 /* the ring's head is no segment */
       seg = PARENT(seg_s, pool_ring, node);
-      if (ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains))
+      if (ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains, rank_set))
         goto found;
     }
     seg = start;
-    if (from > 0 && ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains))
+    if (from > 0 && ams_seg_find(&b, &l, ams_seg_of(seg), 0, grains, rank_set))
       goto found;
   }
   if (size > SIZE_MAX - arena->grain_size)
     return MPS_RES_RESOURCE;
-  res = ams_seg_create(&seg, ams, size > ams->seg_size
-                                  ? size_align_up(size, arena->grain_size) : ams->seg_size);
+  res = ams_seg_create(&seg, ams,
+                       size > ams->seg_size ? size_align_up(size, arena->grain_size)
+                                            : ams->seg_size,
+                       rank_set);
   if (res != MPS_RES_OK)
     return res;
   b = 0;
@@ -941,7 +1025,7 @@ static void ams_check_free_space(Pool pool)
 static Res ams_init(Pool pool, mps_arg_s args[])
 {
   /* manual/pool/ams.rst: the format needs scan and skip methods. */
-  return ams_init_engine(pool, args, true, "sk");
+  return ams_init_engine(pool, args, AMS_KIND_AMS, "sk", NULL);
 }
 
 static Res ams_debug_init(Pool pool, mps_arg_s args[])
@@ -973,7 +1057,7 @@ static Res ams_debug_init(Pool pool, mps_arg_s args[])
       return res;
     memcpy(copy, free_tpl, free_size);
   }
-  res = ams_init_engine(pool, args, true, "sk");
+  res = ams_init_engine(pool, args, AMS_KIND_AMS, "sk", NULL);
   if (res != MPS_RES_OK) {
     if (copy != NULL)
       arena_control_free(pool->arena, copy, free_size);
@@ -985,24 +1069,23 @@ static Res ams_debug_init(Pool pool, mps_arg_s args[])
   return MPS_RES_OK;
 }
 
+/* Designated initializers: methods not named here are NULL. */
 static struct mps_pool_class_s ams_pool_class_s = {
-  POOL_CLASS_SIG, "AMS", sizeof(ams_s),
-  ams_init, ams_finish,
-  NULL, NULL,                          /* no mps_alloc / mps_free */
-  ams_buffer_fill, ams_buffer_empty,
-  ams_total_size, ams_free_size,
-  NULL, NULL,
-  ams_pool_check
+  .sig = POOL_CLASS_SIG, .name = "AMS", .size = sizeof(ams_s),
+  .init = ams_init, .finish = ams_finish,
+  /* no mps_alloc / mps_free */
+  .buffer_fill = ams_buffer_fill, .buffer_empty = ams_buffer_empty,
+  .total_size = ams_total_size, .free_size = ams_free_size,
+  .check = ams_pool_check
 };
 
 static struct mps_pool_class_s ams_debug_pool_class_s = {
-  POOL_CLASS_SIG, "AMSDebug", sizeof(ams_s),
-  ams_debug_init, ams_finish,
-  NULL, NULL,
-  ams_buffer_fill, ams_buffer_empty,
-  ams_total_size, ams_free_size,
-  NULL, ams_check_free_space,          /* fenceposts need mps_alloc */
-  ams_pool_check
+  .sig = POOL_CLASS_SIG, .name = "AMSDebug", .size = sizeof(ams_s),
+  .init = ams_debug_init, .finish = ams_finish,
+  .buffer_fill = ams_buffer_fill, .buffer_empty = ams_buffer_empty,
+  .total_size = ams_total_size, .free_size = ams_free_size,
+  .check_free_space = ams_check_free_space,   /* fenceposts need mps_alloc */
+  .check = ams_pool_check
 };
 
 mps_pool_class_t mps_class_ams(void)

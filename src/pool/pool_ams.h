@@ -2,13 +2,18 @@
  * (scanned objects) and LO (leaf objects) pool classes (design/poolams.txt,
  * design/poollo.txt; manual/pool/ams.rst, pool/lo.rst).
  *
- * Both classes keep formatted objects in segments with per-grain bit
+ * The classes keep formatted objects in segments with per-grain bit
  * tables, never move them, and free unmarked objects at reclaim.  They
- * differ only in whether objects are scanned (AMS segments have rank set
- * {exact} and grey objects; LO segments are leaves, whose marked objects
- * are black at once) and in what the format must supply.  pool_ams.c holds
- * the engine and the AMS classes; pool_lo.c makes the LO class from the
- * pool methods below.
+ * differ in whether objects are scanned (AMS and AWL segments have grey
+ * objects and a rank set of one rank, the rank of the allocation point
+ * that filled them; LO segments are leaves, whose marked objects are black
+ * at once), in the ranks their allocation points may have (AMS: exact, or
+ * ambiguous when the pool supports ambiguous references; AWL: exact or
+ * weak -- design/poolawl.txt), in what the format must supply, and, for
+ * AWL, in a hook around the scan of each object (scan_object, which
+ * exposes the object's dependent object).  pool_ams.c holds the engine and
+ * the AMS classes; pool_lo.c and pool_awl.c make the LO and AWL classes
+ * from the pool methods below.
  */
 #ifndef pool_ams_h
 #define pool_ams_h
@@ -20,6 +25,22 @@
 #define AMS_SIG SIG_MAKE(0x130)
 #define AMS_SEG_SIG SIG_MAKE(0x131)
 
+/* Which class the engine serves: what it scans and which keys it takes. */
+typedef enum ams_kind_e {
+  AMS_KIND_AMS,                /* scanned; MPS_KEY_AMS_SUPPORT_AMBIGUOUS */
+  AMS_KIND_LO,                 /* leaves */
+  AMS_KIND_AWL                 /* scanned; weak allocation points */
+} AMSKind;
+
+typedef struct ams_s *AMS;
+
+/* Scan the one object whose memory is [base, limit) in `seg` (exposed)
+ * with ss.  Clear *total_io if the scan may have written references into
+ * `seg` that ss did not fix (the summary the tracer would compute from ss
+ * would then be wrong). */
+typedef Res (*AMSScanObject)(AMS ams, Seg seg, ScanState ss, Addr base, Addr limit,
+                             bool *total_io);
+
 typedef struct ams_s {
   mps_pool_s pool;             /* first: a Pool is an AMS */
   Sig sig;
@@ -27,7 +48,11 @@ typedef struct ams_s {
   Shift grain_shift;           /* log2 of the pool's alignment: one bit per grain */
   Chain chain;
   pool_gen_s pgen;             /* the one generation it allocates in */
-  bool scannable;              /* AMS: true; LO: false (leaves) */
+  AMSKind kind;
+  bool scannable;              /* AMS, AWL: true; LO: false (leaves) */
+  /* NULL: runs of objects go to the format's scan method whole; else each
+   * object is scanned alone through this hook (AWL). */
+  AMSScanObject scan_object;
   bool support_ambiguous;      /* MPS_KEY_AMS_SUPPORT_AMBIGUOUS */
   Size seg_size;               /* size of an ordinary new segment */
   struct ring_s seg_ring;      /* every segment, by seg->pool_ring */
@@ -43,7 +68,6 @@ typedef struct ams_s {
   Byte *free_template;
   Size free_template_size;
 } ams_s;
-typedef struct ams_s *AMS;
 
 bool ams_check(AMS ams);
 
@@ -51,9 +75,15 @@ static inline AMS ams_of_pool(Pool pool) { return PARENT(ams_s, pool, pool); }
 
 /* Set up the engine for `pool`: takes MPS_KEY_FORMAT (which must have the
  * methods `needs`, see format_acquire), MPS_KEY_CHAIN, MPS_KEY_GEN and,
- * for scannable pools, MPS_KEY_AMS_SUPPORT_AMBIGUOUS.  On failure nothing
- * is left. */
-Res ams_init_engine(Pool pool, mps_arg_s args[], bool scannable, const char *needs);
+ * for AMS, MPS_KEY_AMS_SUPPORT_AMBIGUOUS; sets pool->ap_rank_set for the
+ * kind; scan_object is the hook (NULL: none).  On failure nothing is
+ * left. */
+Res ams_init_engine(Pool pool, mps_arg_s args[], AMSKind kind, const char *needs,
+                    AMSScanObject scan_object);
+
+/* The memory limit of the object whose memory starts at `base` (by the
+ * format's skip method; the caller has exposed its segment). */
+Addr ams_object_limit(AMS ams, Addr base);
 
 /* Pool methods shared by the classes. */
 void ams_finish(Pool pool);

@@ -16,17 +16,17 @@
 static Res lo_init(Pool pool, mps_arg_s args[])
 {
   /* manual/pool/lo.rst: the format must provide a skip method. */
-  return ams_init_engine(pool, args, false, "k");
+  return ams_init_engine(pool, args, AMS_KIND_LO, "k", NULL);
 }
 
+/* Designated initializers: methods not named here are NULL. */
 static struct mps_pool_class_s lo_pool_class_s = {
-  POOL_CLASS_SIG, "LO", sizeof(ams_s),
-  lo_init, ams_finish,
-  NULL, NULL,                          /* no mps_alloc / mps_free */
-  ams_buffer_fill, ams_buffer_empty,
-  ams_total_size, ams_free_size,
-  NULL, NULL,
-  ams_pool_check
+  .sig = POOL_CLASS_SIG, .name = "LO", .size = sizeof(ams_s),
+  .init = lo_init, .finish = ams_finish,
+  /* no mps_alloc / mps_free */
+  .buffer_fill = ams_buffer_fill, .buffer_empty = ams_buffer_empty,
+  .total_size = ams_total_size, .free_size = ams_free_size,
+  .check = ams_pool_check
 };
 
 mps_pool_class_t mps_class_lo(void)
