@@ -19,7 +19,14 @@
  */
 #include "chain.h"
 #include "../base/args.h"
+#include "pattern.h"
 #include "seg.h"
+
+/* While an allocation point is in a ramp (pattern.c), the first
+ * generation of a chain is due only once it has taken this many times
+ * its capacity: the ramp's objects get time to die before a collection
+ * copies them, and the nursery still cannot grow without bound. */
+#define CHAIN_RAMP_ALLOWANCE 4
 
 /* The arena's default chain (manual/topic/collection.rst: pools made
  * without MPS_KEY_CHAIN share one): a small nursery whose objects mostly
@@ -283,7 +290,11 @@ Word chain_due(Chain chain)
   Index i;
   AVERT(chain, chain);
   for (i = 0; i < chain->gen_count; ++i) {
-    if (chain_gen_new_size(chain, i) > chain->gens[i].capacity)
+    Size capacity = chain->gens[i].capacity;
+    if (i == 0 && pattern_is_ramping(chain->arena->gc))
+      capacity = capacity > (Size)-1 / CHAIN_RAMP_ALLOWANCE ? (Size)-1
+                                                            : capacity * CHAIN_RAMP_ALLOWANCE;
+    if (chain_gen_new_size(chain, i) > capacity)
       due |= (Word)1 << i;
     else if (due != 0)
       break;   /* only a run of due generations, from the first */

@@ -70,6 +70,8 @@ bool gc_check(GC gc)
   CHECKL((gc->enabled_message_types & ~(((Word)1 << MESSAGE_TYPE_LIMIT) - 1)) == 0); /* 5 */
   CHECKD(shield, &gc->shield);
   CHECKD(thread_set, &gc->threads);
+  CHECKD(ld_history, &gc->ld_history);
+  CHECKD(pattern_arena, &gc->pattern);
   return true;
 }
 
@@ -121,6 +123,7 @@ static void gc_finish_hook(Arena arena)
   message_queue_empty(arena);
 
   gc->sig = SIG_INVALID;
+  ld_history_finish(&gc->ld_history);
   for (rank = 0; rank < RANK_LIMIT; ++rank)
     ring_finish(&gc->grey_ring[rank]);
   ring_finish(&gc->message_held);
@@ -193,6 +196,8 @@ Res gc_get(GC *gc_o, Arena arena)
   gc->root_serial = 0;
   gc->format_serial = 0;
   gc->in_collection = false;
+  ld_history_init(&gc->ld_history);
+  pattern_arena_init(&gc->pattern);
   arena->gc = gc;
   arena->gc_finish = gc_finish_hook;
   gc->sig = GC_SIG;

@@ -21,6 +21,8 @@
 #include "../arena/arena.h"
 #include "../protect/shield.h"
 #include "../thread/thread.h"
+#include "ld.h"
+#include "pattern.h"
 
 #define GC_SIG SIG_MAKE(0x120)
 
@@ -92,6 +94,8 @@ typedef struct gc_s {
   Count roots_count, formats_count, chains_count, threads_count;
   Count root_serial, format_serial;
   bool in_collection;            /* a trace is running: no reentry */
+  ld_history_s ld_history;       /* epochs and moved zones (ld.c) */
+  pattern_arena_s pattern;       /* allocation patterns (pattern.c) */
 } gc_s;
 typedef struct gc_s *GC;
 

@@ -48,6 +48,7 @@
 #include "chain.h"
 #include "finalize.h"
 #include "message.h"
+#include "pattern.h"
 #include "root.h"
 #include "seg.h"
 #include "../pool/buffer.h"
@@ -416,6 +417,9 @@ static void trace_flip(Trace trace)
     if (seg->buffer != NULL)
       buffer_invalidate(seg->buffer);
   }
+  /* Before anything moves: location dependencies on what may move
+   * become stale from the new epoch on. */
+  ld_trace_flip(trace);
   trace->state = TRACE_FLIPPED;
   trace->band = RANK_AMBIG;
 }
@@ -606,6 +610,8 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   message->why = why;
   message_post(message);
   trace_condemn(trace, how);
+  if (how == TRACE_CONDEMN_ALL)
+    pattern_full_collection_done(gc);
   while (trace->state != TRACE_FINISHED)
     trace_step(trace);
 
@@ -623,6 +629,8 @@ static const char trace_why_collect[] =
   "The client asked for a full collection (mps_arena_collect or mps_arena_start_collect).";
 static const char trace_why_step[] =
   "A generation of a chain has exceeded its capacity and the client gave idle time (mps_arena_step).";
+static const char trace_why_ramp[] =
+  "An allocation point's ramp_collect_all pattern ended: a collection of everything.";
 
 /* Whether some generation of some chain is due. */
 static bool trace_any_due(GC gc)
@@ -674,7 +682,9 @@ void trace_poll(Arena arena)
   AVERT(arena, arena);
   if (gc == NULL || gc->in_collection || arena->state != ARENA_UNCLAMPED)
     return;
-  if (trace_any_due(gc) && trace_due_is_ripe(gc))
+  if (pattern_full_collection_due(gc))
+    (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
+  else if (trace_any_due(gc) && trace_due_is_ripe(gc))
     (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
 

@@ -131,6 +131,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->emptied = 0;
   buffer->pool_data = NULL;
   buffer->rank = rank;
+  pattern_ap_init(&buffer->pattern);
   buffer->sig = BUFFER_SIG;
   *ap_o = &buffer->ap;
 done:
@@ -153,6 +154,7 @@ void mps_ap_destroy(mps_ap_t ap)
   arena_enter(arena);
   AVERT(buffer, buffer);
   buffer_detach(buffer);
+  pattern_ap_finish(buffer);   /* its patterns end with it */
   if (pool->buffer_methods != NULL && pool->buffer_methods->finish != NULL)
     pool->buffer_methods->finish(pool, buffer);
   buffer->sig = SIG_INVALID;

@@ -17,6 +17,7 @@
 #define buffer_h
 
 #include "pool.h"
+#include "../gc/pattern.h"
 
 #define BUFFER_SIG SIG_MAKE(0x92)
 
@@ -34,6 +35,7 @@ typedef struct buffer_s {
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
   void *pool_data;             /* the class's own state for it, or NULL
                                 * (SNC: its stacks of segments and frames) */
+  pattern_ap_s pattern;        /* allocation patterns begun (pattern.c) */
 } buffer_s;
 
 bool buffer_check(Buffer buffer);
