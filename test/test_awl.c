@@ -1,0 +1,686 @@
+/* Unit tests for the AWL pool class (src/pool/pool_awl.c) and allocation
+ * point ranks (MPS_KEY_RANK, src/pool/buffer.c): pools and exact and weak
+ * allocation points; a weak-key table whose unreferenced keys are splatted
+ * by a full collection while strongly referenced keys (in AMC, AMS and
+ * AWL) survive and are updated when they move; AMC keys kept by an
+ * ambiguous reference (a nailed segment); weak objects kept by strong
+ * references only; the dependent object callback, its segment exposed
+ * while the scan writes to it, and a dependent outside the arena; bad
+ * keywords refused; walks.
+ *
+ * The test format (shared by every pool here): every object starts with a
+ * header word (size in words << 2 | type).  An object (T_OBJ) has its
+ * number of references, the references, then data words.  An array (T_ARR)
+ * has its dependent array, its length tagged as length * 2 + 1 (awl.rst:
+ * not to look like a pointer), then its slots; a slot is a reference or 0.
+ * A forwarding object keeps the new address in its second word; a padding
+ * object is just its header. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscams.h"
+#include "../include/mpscawl.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/gc/seg.h"
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2, T_ARR = 3 };
+#define W sizeof(mps_word_t)
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t slot[1];   /* nrefs references, then data */
+} obj_s;
+typedef obj_s *Obj;
+
+typedef struct arr_s {
+  mps_word_t header;
+  struct arr_s *dependent;
+  mps_word_t length;    /* tagged: length * 2 + 1 */
+  mps_word_t slot[1];
+} arr_s;
+typedef arr_s *Arr;
+
+#define ARR_WORDS(n) (3 + (n))
+
+/* What the scan method saw. */
+static mps_arena_t tawl_arena;          /* to look up segments */
+static unsigned long tawl_splats;       /* weak slots the fix splatted */
+static unsigned long tawl_dep_writes;   /* writes to a dependent array */
+static unsigned long tawl_dep_unexposed;/* ... into a segment not exposed */
+static unsigned long tawl_find_calls;   /* calls of find_dependent */
+
+/* Whether the collector has exposed the segment holding addr (or addr is
+ * outside the arena, where there is nothing to expose). */
+static bool tawl_exposed(void *addr)
+{
+  Seg seg;
+  if (!seg_of_addr(&seg, tawl_arena, addr))
+    return true;
+  return seg->shield.depth > 0;
+}
+
+static mps_res_t tawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      if (HTYPE(obj->header) == T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          mps_addr_t ref = (mps_addr_t)obj->slot[i];
+          mps_res_t res = MPS_FIX12(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          obj->slot[i] = (mps_word_t)ref;
+        }
+      } else if (HTYPE(obj->header) == T_ARR) {
+        Arr a = (Arr)(void *)p;
+        size_t i, n = (size_t)(a->length >> 1);
+        mps_addr_t dep = a->dependent;
+        mps_res_t res = MPS_FIX12(ss, &dep);
+        if (res != MPS_RES_OK)
+          return res;
+        a->dependent = dep;
+        for (i = 0; i < n; ++i) {
+          mps_addr_t ref = (mps_addr_t)a->slot[i];
+          if (ref == NULL || !MPS_FIX1(ss, ref))
+            continue;
+          res = MPS_FIX2(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          if (ref == NULL) {
+            /* Splatted: delete the entry from the dependent array too. */
+            ++tawl_splats;
+            if (a->dependent != NULL) {
+              if (!tawl_exposed(a->dependent))
+                ++tawl_dep_unexposed;
+              a->dependent->slot[i] = 0;
+              ++tawl_dep_writes;
+            }
+          }
+          a->slot[i] = (mps_word_t)ref;
+        }
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t tawl_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void tawl_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  Obj obj = old;
+  obj->header = HDR(HWORDS(obj->header), T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static mps_addr_t tawl_isfwd(mps_addr_t addr)
+{
+  Obj obj = addr;
+  if (HTYPE(obj->header) == T_FWD)
+    return (mps_addr_t)obj->nrefs;
+  return NULL;
+}
+
+static void tawl_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+static mps_addr_t tawl_find_dependent(mps_addr_t addr)
+{
+  Arr a = addr;
+  cr_assert(HTYPE(a->header) == T_ARR || HTYPE(a->header) == T_OBJ,
+            "find_dependent called on something that is not an object");
+  if (HTYPE(a->header) != T_ARR)
+    return NULL;
+  ++tawl_find_calls;
+  return a->dependent;
+}
+
+#define NREFS 256
+
+typedef struct tawl_s {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t amc, ams, awl;
+  mps_ap_t amc_ap, ams_ap, awl_ap, weak_ap;
+  mps_root_t root, aroot;
+  mps_addr_t refs[NREFS];   /* exact root */
+  mps_addr_t ambig[8];      /* ambiguous root */
+} tawl_s;
+
+static void tawl_open(tawl_s *t)
+{
+  mps_gen_param_s gens[2] = {{256, 0.5}, {1024, 0.5}};
+  memset(t, 0, sizeof *t);
+  tawl_splats = tawl_dep_writes = tawl_dep_unexposed = tawl_find_calls = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tawl_arena = t->arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tawl_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tawl_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tawl_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tawl_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tawl_pad);
+    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    cr_assert_eq(mps_pool_create_k(&t->amc, t->arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    cr_assert_eq(mps_pool_create_k(&t->ams, t->arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, tawl_find_dependent);
+    cr_assert_eq(mps_pool_create_k(&t->awl, t->arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t->amc_ap, t->amc, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&t->ams_ap, t->ams, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&t->awl_ap, t->awl, mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&t->weak_ap, t->awl, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
+                                     NREFS), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->aroot, t->arena, mps_rank_ambig(), 0, t->ambig,
+                                     sizeof t->ambig / sizeof t->ambig[0]), MPS_RES_OK);
+  mps_arena_park(t->arena);
+}
+
+static void tawl_close(tawl_s *t)
+{
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->aroot);
+  mps_root_destroy(t->root);
+  mps_ap_destroy(t->weak_ap);
+  mps_ap_destroy(t->awl_ap);
+  mps_ap_destroy(t->ams_ap);
+  mps_ap_destroy(t->amc_ap);
+  mps_pool_destroy(t->awl);
+  mps_pool_destroy(t->ams);
+  mps_pool_destroy(t->amc);
+  mps_chain_destroy(t->chain);
+  mps_fmt_destroy(t->fmt);
+  mps_arena_destroy(t->arena);
+}
+
+/* A segment a buffer is filling is never condemned, so detach every
+ * allocation point (by making it again) before a collection that must
+ * reclaim. */
+static void tawl_remake(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
+{
+  mps_ap_destroy(*ap);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, rank);
+    cr_assert_eq(mps_ap_create_k(ap, pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
+static void tawl_flush(tawl_s *t)
+{
+  tawl_remake(&t->amc_ap, t->amc, mps_rank_exact());
+  tawl_remake(&t->ams_ap, t->ams, mps_rank_exact());
+  tawl_remake(&t->awl_ap, t->awl, mps_rank_exact());
+  tawl_remake(&t->weak_ap, t->awl, mps_rank_weak());
+}
+
+/* An object with nrefs null references and ndata words from seed, stored
+ * in *slot (a root) before anything else is allocated. */
+static void tawl_obj(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
+                     mps_word_t seed)
+{
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  do {
+    Obj obj;
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words, T_OBJ);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->slot[i] = 0;
+    for (i = 0; i < ndata; ++i)
+      obj->slot[nrefs + i] = seed * 31u + i;
+  } while (!mps_commit(ap, p, words * W));
+  *slot = p;
+}
+
+static bool tawl_obj_ok(Obj obj, size_t ndata, mps_word_t seed)
+{
+  size_t i;
+  if (HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+    return false;
+  for (i = 0; i < ndata; ++i)
+    if (obj->slot[obj->nrefs + i] != seed * 31u + i)
+      return false;
+  return true;
+}
+
+static void tawl_arr(mps_ap_t ap, mps_addr_t *slot, size_t n)
+{
+  size_t words = ARR_WORDS(n), i;
+  mps_addr_t p;
+  do {
+    Arr a;
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    a = p;
+    a->header = HDR(words, T_ARR);
+    a->dependent = NULL;
+    a->length = (mps_word_t)n * 2 + 1;
+    for (i = 0; i < n; ++i)
+      a->slot[i] = 0;
+  } while (!mps_commit(ap, p, words * W));
+  *slot = p;
+}
+
+/* ---- the weak table --------------------------------------------------- */
+
+/* A weak-key table of n entries in refs[0] (keys, weak) and refs[1]
+ * (values, exact), each the other's dependent.  Key i is allocated on
+ * key_ap with seed i, value i on the AMC point with seed 1000 + i; the keys
+ * with keep(i) are also held in refs[2 + i] (strong). */
+static void tawl_table(tawl_s *t, mps_ap_t key_ap, size_t n, bool (*keep)(size_t))
+{
+  size_t i;
+  Arr keys, vals;
+  cr_assert(n + 3 <= NREFS);
+  tawl_arr(t->weak_ap, &t->refs[0], n);
+  tawl_arr(t->awl_ap, &t->refs[1], n);
+  keys = t->refs[0];
+  vals = t->refs[1];
+  keys->dependent = vals;
+  vals->dependent = keys;
+  for (i = 0; i < n; ++i) {
+    tawl_obj(key_ap, &t->refs[NREFS - 1], 0, 3, (mps_word_t)i);
+    ((Arr)t->refs[0])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
+    if (keep(i))
+      t->refs[2 + i] = t->refs[NREFS - 1];
+    tawl_obj(t->amc_ap, &t->refs[NREFS - 1], 0, 2, (mps_word_t)(1000 + i));
+    ((Arr)t->refs[1])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
+  }
+  t->refs[NREFS - 1] = NULL;
+}
+
+/* After a full collection: kept keys are present (the same object as the
+ * strong reference, intact) with their values; the others are gone from
+ * both arrays.  Returns the number of kept keys. */
+static size_t tawl_table_check(tawl_s *t, size_t n, bool (*keep)(size_t))
+{
+  Arr keys = t->refs[0], vals = t->refs[1];
+  size_t i, kept = 0;
+  cr_assert_eq(keys->dependent, vals);
+  cr_assert_eq(vals->dependent, keys);
+  for (i = 0; i < n; ++i) {
+    if (keep(i)) {
+      cr_assert_eq((mps_addr_t)keys->slot[i], t->refs[2 + i],
+                   "key %zu is not its strong reference's object", i);
+      cr_assert(tawl_obj_ok((Obj)keys->slot[i], 3, (mps_word_t)i), "key %zu damaged", i);
+      cr_assert_neq(vals->slot[i], 0, "value %zu of a live key deleted", i);
+      cr_assert(tawl_obj_ok((Obj)vals->slot[i], 2, (mps_word_t)(1000 + i)),
+                "value %zu damaged", i);
+      ++kept;
+    } else {
+      cr_assert_eq(keys->slot[i], 0, "unreferenced key %zu not splatted", i);
+      cr_assert_eq(vals->slot[i], 0, "value %zu of a dead key not deleted", i);
+    }
+  }
+  return kept;
+}
+
+static bool tawl_every_third(size_t i) { return i % 3 == 0; }
+
+static void tawl_weak_table_case(tawl_s *t, mps_ap_t *key_ap, size_t n)
+{
+  size_t kept;
+  unsigned long splats;
+  tawl_table(t, *key_ap, n, tawl_every_third);
+  tawl_flush(t);
+  mps_arena_collect(t->arena);
+  kept = tawl_table_check(t, n, tawl_every_third);
+  cr_assert_eq(kept, (n + 2) / 3);
+  cr_assert_eq(tawl_splats, n - kept, "splats %lu", tawl_splats);
+  cr_assert_eq(tawl_dep_writes, n - kept);
+  cr_assert_eq(tawl_dep_unexposed, 0, "a dependent written while not exposed");
+  cr_assert_gt(tawl_find_calls, 0);
+  /* Again: nothing more dies, and the survivors stay correct. */
+  splats = tawl_splats;
+  mps_arena_collect(t->arena);
+  tawl_table_check(t, n, tawl_every_third);
+  cr_assert_eq(tawl_splats, splats);
+  /* Drop every strong reference: every key goes. */
+  memset(&t->refs[2], 0, n * sizeof t->refs[0]);
+  mps_arena_collect(t->arena);
+  for (size_t i = 0; i < n; ++i) {
+    cr_assert_eq(((Arr)t->refs[0])->slot[i], 0);
+    cr_assert_eq(((Arr)t->refs[1])->slot[i], 0);
+  }
+}
+
+Test(awl, weak_table_keys_in_amc)
+{
+  tawl_s t;
+  tawl_open(&t);
+  tawl_weak_table_case(&t, &t.amc_ap, 200);
+  tawl_close(&t);
+}
+
+Test(awl, weak_table_keys_in_ams)
+{
+  tawl_s t;
+  tawl_open(&t);
+  tawl_weak_table_case(&t, &t.ams_ap, 200);
+  tawl_close(&t);
+}
+
+Test(awl, weak_table_keys_in_awl)
+{
+  tawl_s t;
+  tawl_open(&t);
+  tawl_weak_table_case(&t, &t.awl_ap, 200);
+  tawl_close(&t);
+}
+
+static bool tawl_all(size_t i) { (void)i; return true; }
+
+Test(awl, weak_references_follow_moved_keys)
+{
+  tawl_s t;
+  mps_addr_t before[50];
+  size_t i, moved = 0;
+  tawl_open(&t);
+  tawl_table(&t, t.amc_ap, 50, tawl_all);
+  for (i = 0; i < 50; ++i)
+    before[i] = t.refs[2 + i];
+  tawl_flush(&t);
+  mps_arena_collect(t.arena);
+  tawl_table_check(&t, 50, tawl_all);
+  for (i = 0; i < 50; ++i)
+    if (t.refs[2 + i] != before[i])
+      ++moved;
+  cr_assert_gt(moved, 0, "no AMC key moved: the test shows nothing");
+  cr_assert_eq(tawl_splats, 0);
+  tawl_close(&t);
+}
+
+Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
+{
+  tawl_s t;
+  Arr keys;
+  tawl_open(&t);
+  /* Keys 0..9 in one AMC segment; key 4 is held ambiguously only. */
+  tawl_table(&t, t.amc_ap, 10, tawl_every_third);
+  keys = t.refs[0];
+  t.ambig[0] = (mps_addr_t)keys->slot[4];
+  tawl_flush(&t);
+  mps_arena_collect(t.arena);
+  keys = t.refs[0];
+  cr_assert_eq((mps_addr_t)keys->slot[4], t.ambig[0], "nailed key moved or splatted");
+  cr_assert(tawl_obj_ok((Obj)keys->slot[4], 3, 4));
+  cr_assert_neq(((Arr)t.refs[1])->slot[4], 0);
+  for (size_t i = 0; i < 10; ++i)
+    if (i != 4 && i % 3 != 0)
+      cr_assert_eq(keys->slot[i], 0, "key %zu in the nailed segment not splatted", i);
+  t.ambig[0] = NULL;
+  tawl_close(&t);
+}
+
+Test(awl, weak_objects_live_by_strong_references_only)
+{
+  tawl_s t;
+  Arr a;
+  mps_addr_t target;
+  tawl_open(&t);
+  /* A weak array whose only reference is from another weak array. */
+  tawl_arr(t.weak_ap, &t.refs[0], 1);
+  tawl_arr(t.weak_ap, &t.refs[1], 1);
+  ((Arr)t.refs[0])->slot[0] = (mps_word_t)t.refs[1];
+  t.refs[1] = NULL;
+  /* A key object in AWL's exact segments, referenced weakly only. */
+  tawl_obj(t.awl_ap, &target, 0, 1, 7);
+  a = t.refs[0];
+  tawl_arr(t.weak_ap, &t.refs[2], 1);
+  ((Arr)t.refs[2])->slot[0] = (mps_word_t)target;
+  (void)a;
+  target = NULL;
+  tawl_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(((Arr)t.refs[0])->slot[0], 0, "a weak array lived by a weak reference");
+  cr_assert_eq(((Arr)t.refs[2])->slot[0], 0, "an AWL object lived by a weak reference");
+  tawl_close(&t);
+}
+
+static char tawl_outside[ARR_WORDS(4) * sizeof(mps_word_t)];
+
+Test(awl, dependent_outside_the_arena)
+{
+  tawl_s t;
+  Arr out = (Arr)(void *)tawl_outside, keys;
+  size_t i;
+  tawl_open(&t);
+  out->header = HDR(ARR_WORDS(4), T_ARR);
+  out->dependent = NULL;
+  out->length = 4 * 2 + 1;
+  for (i = 0; i < 4; ++i)
+    out->slot[i] = 0xbad0 + 1;   /* tagged: not references */
+  tawl_arr(t.weak_ap, &t.refs[0], 4);
+  for (i = 0; i < 4; ++i) {
+    tawl_obj(t.ams_ap, &t.refs[10], 0, 1, (mps_word_t)i);
+    ((Arr)t.refs[0])->slot[i] = (mps_word_t)t.refs[10];
+    if (i == 2)
+      t.refs[5] = t.refs[10];
+  }
+  t.refs[10] = NULL;
+  keys = t.refs[0];
+  keys->dependent = out;
+  tawl_flush(&t);
+  tawl_find_calls = 0;
+  mps_arena_collect(t.arena);
+  cr_assert_gt(tawl_find_calls, 0);
+  cr_assert_eq(tawl_dep_unexposed, 0);
+  for (i = 0; i < 4; ++i) {
+    if (i == 2) {
+      cr_assert_eq((mps_addr_t)keys->slot[i], t.refs[5]);
+      cr_assert_eq(out->slot[i], 0xbad0 + 1);
+    } else {
+      cr_assert_eq(keys->slot[i], 0);
+      cr_assert_eq(out->slot[i], 0, "the dependent outside the arena was not written");
+    }
+  }
+  cr_assert_eq(keys->dependent, out, "a reference outside the arena changed");
+  tawl_close(&t);
+}
+
+Test(awl, default_find_dependent_and_exact_aps)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_ap_t ap, ap2;
+  mps_addr_t p;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  tawl_arena = arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tawl_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tawl_skip);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  /* Default chain, no find_dependent. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&ap2, pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tawl_obj(ap, &p, 0, 4, 1);
+  cr_assert(tawl_obj_ok(p, 4, 1));
+  tawl_obj(ap2, &p, 0, 4, 2);
+  cr_assert(tawl_obj_ok(p, 4, 2));
+  cr_assert_gt(mps_pool_total_size(pool), 0);
+  cr_assert(mps_pool_free_size(pool) < mps_pool_total_size(pool));
+  /* Unreferenced (no roots): a collection frees them all. */
+  mps_ap_destroy(ap);
+  mps_ap_destroy(ap2);
+  mps_arena_collect(arena);
+  cr_assert_eq(mps_pool_total_size(pool), 0, "an empty segment was kept");
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* Assertion handler that counts (so misuse can be seen in hot and cool). */
+static unsigned long tawl_failures;
+static void tawl_count_handler(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++tawl_failures;
+}
+
+Test(awl, bad_keywords_are_refused)
+{
+  tawl_s t;
+  mps_ap_t ap;
+  mps_pool_t pool;
+  mps_lib_assert_fail_t old;
+  tawl_open(&t);
+  tawl_failures = 0;
+  old = mps_lib_assert_fail_install(tawl_count_handler);
+  /* AWL objects may not hold ambiguous references (awl.rst). */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&ap, t.awl, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  /* AMS objects may not hold weak references (ams.rst). */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&ap, t.ams, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  /* Nor AMC's. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&ap, t.amc, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  /* Not a rank at all. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, (mps_rank_t)17);
+    cr_assert_eq(mps_ap_create_k(&ap, t.awl, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  /* A null find_dependent. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, NULL);
+    cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+#if CHECK_LEVEL >= 1
+  cr_assert_eq(tawl_failures, 5, "each misuse is reported (%lu)", tawl_failures);
+#endif
+  /* A generation beyond the chain is refused too (the engine's check). */
+  tawl_failures = 0;
+  old = mps_lib_assert_fail_install(tawl_count_handler);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_GEN, 5);
+    cr_assert_neq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+  /* The pools still work. */
+  tawl_weak_table_case(&t, &t.awl_ap, 30);
+  tawl_close(&t);
+}
+
+typedef struct tawl_count_s {
+  mps_pool_t pool;
+  size_t objects, arrays;
+} tawl_count_s;
+
+static void tawl_count_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  tawl_count_s *c = p;
+  (void)fmt;
+  (void)s;
+  if (pool != c->pool)
+    return;
+  if (HTYPE(*(mps_word_t *)addr) == T_ARR)
+    ++c->arrays;
+  else if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+    ++c->objects;
+}
+
+static size_t tawl_area_arrays, tawl_area_objects;
+static mps_res_t tawl_area(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  char *p = base;
+  (void)ss;
+  (void)closure;
+  while (p < (char *)limit) {
+    if (HTYPE(*(mps_word_t *)p) == T_ARR)
+      ++tawl_area_arrays;
+    else
+      ++tawl_area_objects;
+    p += HWORDS(*(mps_word_t *)p) * W;
+  }
+  return MPS_RES_OK;
+}
+
+Test(awl, walks_see_awl_objects)
+{
+  tawl_s t;
+  tawl_count_s c;
+  mps_addr_t p;
+  tawl_open(&t);
+  tawl_table(&t, t.awl_ap, 20, tawl_every_third);
+  c.pool = t.awl;
+  c.objects = c.arrays = 0;
+  mps_arena_formatted_objects_walk(t.arena, tawl_count_step, &c, 0);
+  cr_assert_eq(c.arrays, 2);
+  cr_assert_eq(c.objects, 20);
+  tawl_area_arrays = tawl_area_objects = 0;
+  cr_assert_eq(mps_pool_walk(t.awl, tawl_area, NULL), MPS_RES_OK);
+  cr_assert_eq(tawl_area_arrays, 2);
+  cr_assert_eq(tawl_area_objects, 20);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)t.refs[0] + 2 * W), MPS_RES_OK);
+  cr_assert_eq(p, t.refs[0]);
+  tawl_flush(&t);
+  mps_arena_collect(t.arena);
+  c.objects = c.arrays = 0;
+  mps_arena_formatted_objects_walk(t.arena, tawl_count_step, &c, 0);
+  cr_assert_eq(c.arrays, 2);
+  cr_assert_eq(c.objects, 7, "dead keys still walked (%zu)", c.objects);
+  tawl_close(&t);
+}
