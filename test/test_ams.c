@@ -4,7 +4,10 @@
  * references keep the object containing them while stray words keep
  * nothing, MPS_KEY_AMS_SUPPORT_AMBIGUOUS, generations by MPS_KEY_GEN,
  * walks, commit-limit failure, a reserve pending across a collection,
- * and the debugging free-space template.
+ * allocation points of ambiguous rank (MPS_KEY_RANK: their objects' words
+ * keep what they point into; refused without ambiguous support; never in
+ * the segments of exact ones; weak refused), and the debugging
+ * free-space template.
  *
  * The test format: every object starts with a header word
  * (size in words << 2 | type), then its number of references, then the
@@ -18,6 +21,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/gc/seg.h"
 
 #define W sizeof(mps_word_t)
 #define HDR(words) ((mps_word_t)(words) << 2)
@@ -641,5 +645,91 @@ Test(ams_debug, dead_object_overwrite_is_reported)
   cr_assert(strstr(tams_last_failure, "free space overwritten at 0x") != NULL, "%s",
             tams_last_failure);
   tams_list_check(t.refs[0], 20, 2, NULL);
+  tams_close(&t);
+}
+
+static RankSet tams_rank_set_of(mps_arena_t arena, mps_addr_t addr)
+{
+  Seg seg;
+  cr_assert(seg_of_addr(&seg, arena, addr));
+  return seg->rank_set;
+}
+
+Test(ams, rank_ambig_allocation_point_keeps_what_its_words_point_into)
+{
+  tams_s t;
+  mps_ap_t aap;
+  Obj holder;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&aap, t.pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  /* Targets on the exact point; a holder of ambiguous words on the
+   * ambiguous one: an interior pointer (an exact reference could not be
+   * one), a base pointer, and a stray integer. */
+  for (k = 0; k < 4; ++k)
+    tams_new(t.ap, &t.refs[1 + k], 0, 3, (mps_word_t)k);
+  tams_new(aap, &t.refs[0], 3, 2, 99);
+  holder = t.refs[0];
+  holder->slot[0] = (mps_word_t)((char *)t.refs[1] + 3 * W);
+  holder->slot[1] = (mps_word_t)t.refs[2];
+  holder->slot[2] = 12345;
+  cr_assert_eq(tams_rank_set_of(t.arena, holder), 1u << mps_rank_ambig(),
+               "an ambiguous object in a segment of another rank");
+  cr_assert_eq(tams_rank_set_of(t.arena, t.refs[1]), 1u << mps_rank_exact());
+  for (k = 0; k < 4; ++k)
+    t.refs[1 + k] = NULL;
+  mps_ap_destroy(aap);
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  /* The holder and the two targets of its words; the other two die. */
+  cr_assert_eq(tams_count(&t).objects, 3, "objects %zu", tams_count(&t).objects);
+  cr_assert(tams_data_ok((Obj)((char *)holder->slot[0] - 3 * W), 3, 0));
+  cr_assert(tams_data_ok((Obj)holder->slot[1], 3, 1));
+  cr_assert_eq(holder->slot[2], 12345, "an ambiguous word was changed");
+  cr_assert(tams_data_ok(holder, 2, 99));
+  t.refs[0] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 0);
+  tams_close(&t);
+}
+
+Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
+{
+  tams_s t;
+  mps_ap_t ap;
+  mps_lib_assert_fail_t old;
+  mps_arg_s extra[2];
+  extra[0].key = MPS_KEY_AMS_SUPPORT_AMBIGUOUS;
+  extra[0].val.b = 0;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(&t, mps_class_ams(), extra);
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+#if CHECK_LEVEL >= 1
+  cr_assert_eq(tams_failures, 2);
+#endif
+  /* Exact, said explicitly, is the default. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tams_new(ap, &t.refs[0], 0, 2, 5);
+  cr_assert_eq(tams_rank_set_of(t.arena, t.refs[0]), 1u << mps_rank_exact());
+  mps_ap_destroy(ap);
+  mps_arena_collect(t.arena);
+  cr_assert(tams_data_ok(t.refs[0], 2, 5));
   tams_close(&t);
 }
