@@ -1,0 +1,586 @@
+/* Unit tests for the SNC pool class (src/pool/pool_snc.c) and allocation
+ * frames (src/pool/buffer.c): popping a frame discards what was allocated
+ * since its push and the memory is reused (the pool stays bounded over
+ * many push/allocate/pop rounds, across segments too); objects below the
+ * frame survive collections of other pools, are scanned, and their
+ * references into AMC follow the objects AMC moves; nested frames and
+ * popping an outer frame over inner ones; misuse refused (frames popped
+ * twice or out of order, ranks other than exact, formats without pad,
+ * mps_alloc); frames on AMC and MVFF are hints that keep the objects.
+ *
+ * The test format (as in test_amc.c): every object starts with a header
+ * word (size in words << 2 | type), then its number of references, the
+ * references, and data words.  A forwarding object keeps the new address
+ * in its second word; a padding object is just its header. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscmvff.h"
+#include "../include/mpscsnc.h"
+#include "../include/mpslib.h"
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
+#define W sizeof(mps_word_t)
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+typedef struct obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;
+  mps_word_t slot[1];   /* nrefs references, then data */
+} obj_s;
+typedef obj_s *Obj;
+
+static unsigned tsnc_failures;
+
+static void record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++tsnc_failures;
+}
+
+static mps_res_t tsnc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      Obj obj = (Obj)(void *)p;
+      if (HTYPE(obj->header) == T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          mps_addr_t ref = (mps_addr_t)obj->slot[i];
+          mps_res_t res = MPS_FIX12(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          obj->slot[i] = (mps_word_t)ref;
+        }
+      }
+      p += HWORDS(obj->header) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t tsnc_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void tsnc_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  Obj obj = old;
+  obj->header = HDR(HWORDS(obj->header), T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static mps_addr_t tsnc_isfwd(mps_addr_t addr)
+{
+  Obj obj = addr;
+  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
+}
+
+static void tsnc_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+typedef struct tsnc_s {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t snc, amc;
+  mps_ap_t ap, amc_ap;
+  mps_root_t root;
+  mps_addr_t refs[64];     /* exact root: AMC objects being linked */
+} tsnc_s;
+
+static void tsnc_open(tsnc_s *t)
+{
+  mps_gen_param_s gens[2] = {{256, 0.5}, {512, 0.5}};
+  memset(t, 0, sizeof *t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tsnc_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tsnc_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tsnc_pad);
+    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    cr_assert_eq(mps_pool_create_k(&t->snc, t->arena, mps_class_snc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    cr_assert_eq(mps_pool_create_k(&t->amc, t->arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&t->ap, t->snc, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t->amc_ap, t->amc, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
+                                     sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
+}
+
+static void tsnc_close(tsnc_s *t)
+{
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->root);
+  mps_ap_destroy(t->amc_ap);
+  if (t->ap != NULL)
+    mps_ap_destroy(t->ap);
+  mps_pool_destroy(t->amc);
+  mps_pool_destroy(t->snc);
+  mps_chain_destroy(t->chain);
+  mps_fmt_destroy(t->fmt);
+  mps_arena_destroy(t->arena);
+}
+
+static mps_word_t tsnc_datum(mps_word_t seed, size_t i)
+{
+  return seed * 2654435761u + i;
+}
+
+/* Allocate on `ap` an object whose references are refs[0..nrefs) (read
+ * after the reserve, so a collection in the reserve updates them) and
+ * whose data derive from `seed`. */
+static Obj tsnc_new(mps_ap_t ap, mps_addr_t *refs, size_t nrefs, size_t ndata,
+                    mps_word_t seed)
+{
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  Obj obj;
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    obj = p;
+    obj->header = HDR(words, T_OBJ);
+    obj->nrefs = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      obj->slot[i] = (mps_word_t)refs[i];
+    for (i = 0; i < ndata; ++i)
+      obj->slot[nrefs + i] = tsnc_datum(seed, i);
+  } while (!mps_commit(ap, p, words * W));
+  return obj;
+}
+
+static bool tsnc_ok(Obj obj, size_t nrefs, size_t ndata, mps_word_t seed)
+{
+  size_t i;
+  if (HTYPE(obj->header) != T_OBJ || obj->nrefs != nrefs
+      || HWORDS(obj->header) != 2 + nrefs + ndata)
+    return false;
+  for (i = 0; i < ndata; ++i)
+    if (obj->slot[nrefs + i] != tsnc_datum(seed, i))
+      return false;
+  return true;
+}
+
+/* ---- Creation and misuse ------------------------------------------------ */
+
+Test(snc, create_needs_a_format_with_pad)
+{
+  tsnc_s t;
+  mps_pool_t pool;
+  mps_fmt_t nopad;
+  mps_addr_t p;
+  tsnc_open(&t);
+  cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), mps_args_none),
+               MPS_RES_PARAM);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
+    cr_assert_eq(mps_fmt_create_k(&nopad, t.arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, nopad);
+    cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  mps_fmt_destroy(nopad);
+  /* Allocation points only. */
+  cr_assert_eq(mps_alloc(&p, t.snc, 64), MPS_RES_UNIMPL);
+  tsnc_close(&t);
+}
+
+Test(snc, ap_rank_exact_only)
+{
+  tsnc_s t;
+  mps_ap_t ap;
+  tsnc_open(&t);
+  /* The default is exact. */
+  cr_assert_eq(mps_ap_create_k(&ap, t.snc, mps_args_none), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&ap, t.snc, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_geq(tsnc_failures, 1);
+  tsnc_failures = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&ap, t.snc, args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_geq(tsnc_failures, 1);
+  tsnc_close(&t);
+}
+
+Test(snc, frames_popped_twice_or_out_of_order_are_refused)
+{
+  tsnc_s t;
+  mps_frame_t f1, f2;
+  Obj a, b;
+  tsnc_open(&t);
+  cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
+  a = tsnc_new(t.ap, NULL, 0, 4, 1);
+  cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
+  b = tsnc_new(t.ap, NULL, 0, 4, 2);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_OK);
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);   /* popped twice */
+  cr_assert_geq(tsnc_failures, 1);
+  /* Refused without effect: a is still there, and b's place is next. */
+  cr_assert(tsnc_ok(a, 0, 4, 1));
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 4, 3), b);
+  cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);   /* out of order */
+  cr_assert_geq(tsnc_failures, 1);
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 4, 4), a, "the outer pop did not reach a");
+  tsnc_close(&t);
+}
+
+/* ---- Frames ------------------------------------------------------------- */
+
+Test(snc, nested_frames_pop_in_order)
+{
+  tsnc_s t;
+  mps_frame_t f1, f2, f3;
+  Obj a, b, c, d;
+  tsnc_open(&t);
+  a = tsnc_new(t.ap, NULL, 0, 3, 10);          /* below every frame */
+  cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
+  b = tsnc_new(t.ap, NULL, 0, 5, 11);
+  cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
+  c = tsnc_new(t.ap, NULL, 0, 7, 12);
+  cr_assert_eq(mps_ap_frame_push(&f3, t.ap), MPS_RES_OK);   /* empty frame */
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f3), MPS_RES_OK);
+  cr_assert(tsnc_ok(c, 0, 7, 12), "an empty frame's pop touched c");
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_OK);
+  d = tsnc_new(t.ap, NULL, 0, 2, 13);
+  cr_assert_eq(d, c, "c's memory is not reused after its frame was popped");
+  cr_assert(tsnc_ok(a, 0, 3, 10) && tsnc_ok(b, 0, 5, 11));
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 1, 14), b);
+  cr_assert(tsnc_ok(a, 0, 3, 10), "the object below every frame was damaged");
+  tsnc_close(&t);
+}
+
+Test(snc, popping_outer_frame_pops_inner_ones_across_segments)
+{
+  tsnc_s t;
+  mps_frame_t outer, inner;
+  Obj first = NULL, o;
+  size_t total0, i;
+  tsnc_open(&t);
+  (void)tsnc_new(t.ap, NULL, 0, 1, 0);
+  total0 = mps_pool_total_size(t.snc);
+  cr_assert_eq(mps_ap_frame_push(&outer, t.ap), MPS_RES_OK);
+  for (i = 0; i < 4000; ++i) {                 /* about 1.3 MiB: many segments */
+    o = tsnc_new(t.ap, NULL, 0, 40, i);
+    if (i == 0)
+      first = o;
+    if (i == 2000)
+      cr_assert_eq(mps_ap_frame_push(&inner, t.ap), MPS_RES_OK);
+  }
+  cr_assert_gt(mps_pool_total_size(t.snc), total0 + 1024 * 1024);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, outer), MPS_RES_OK);
+  /* Everything since the outer push is gone: the next object is where the
+   * first one was, and the inner frame cannot be popped any more. */
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 40, 99), first);
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(t.ap, inner), MPS_RES_FAIL);
+  cr_assert_geq(tsnc_failures, 1);
+  /* The segments are free for reuse. */
+  cr_assert_geq(mps_pool_free_size(t.snc), 1024 * 1024);
+  tsnc_close(&t);
+}
+
+Test(snc, push_alloc_pop_loop_stays_bounded)
+{
+  tsnc_s t;
+  size_t round, i, peak = 0;
+  mps_addr_t base = NULL;
+  tsnc_open(&t);
+  for (round = 0; round < 300; ++round) {
+    mps_frame_t f;
+    Obj o;
+    cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+    for (i = 0; i < 150 + round % 50; ++i) {
+      o = tsnc_new(t.ap, NULL, 0, 1 + (i * 7 + round) % 300, round * 1000 + i);
+      if (i == 0) {
+        if (round == 0)
+          base = o;
+        cr_assert_eq((mps_addr_t)o, base, "round %zu starts elsewhere", round);
+      }
+    }
+    /* A large object (bigger than an ordinary segment) now and then. */
+    if (round % 10 == 0)
+      (void)tsnc_new(t.ap, NULL, 0, 20000, round);
+    if (round == 20)
+      peak = mps_pool_total_size(t.snc);
+    cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+    if (round > 20)
+      cr_assert_leq(mps_pool_total_size(t.snc), peak + 256 * 1024,
+                    "the pool grew in round %zu", round);
+  }
+  tsnc_close(&t);
+}
+
+Test(snc, destroying_the_ap_frees_its_objects)
+{
+  tsnc_s t;
+  size_t i;
+  tsnc_open(&t);
+  for (i = 0; i < 2000; ++i)
+    (void)tsnc_new(t.ap, NULL, 0, 30, i);
+  cr_assert_lt(mps_pool_free_size(t.snc), mps_pool_total_size(t.snc) / 2);
+  mps_ap_destroy(t.ap);
+  t.ap = NULL;
+  cr_assert_eq(mps_pool_free_size(t.snc), mps_pool_total_size(t.snc));
+  tsnc_close(&t);
+}
+
+/* ---- Collection ---------------------------------------------------------- */
+
+typedef struct tsnc_walk_s {
+  mps_pool_t pool;
+  size_t objects, pads;
+} tsnc_walk_s;
+
+static void tsnc_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  tsnc_walk_s *w = p;
+  (void)fmt; (void)s;
+  if (pool != w->pool)
+    return;
+  if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+    ++w->objects;
+  else
+    ++w->pads;
+}
+
+Test(snc, objects_below_the_frame_survive_and_their_refs_follow_amc)
+{
+  tsnc_s t;
+  enum { N = 300 };
+  Obj holder[N];
+  mps_addr_t before[N];
+  mps_frame_t f;
+  size_t i, moved = 0, k;
+  tsnc_walk_s w;
+  tsnc_open(&t);
+  /* Each SNC object refers to two AMC objects that nothing else refers
+   * to; the root slots are cleared as soon as the SNC object holds them. */
+  for (i = 0; i < N; ++i) {
+    for (k = 0; k < 2; ++k) {
+      Obj amc = tsnc_new(t.amc_ap, NULL, 0, 6, 7000 + 2 * i + k);
+      t.refs[k] = amc;
+    }
+    holder[i] = tsnc_new(t.ap, t.refs, 2, 3, i);
+    before[i] = (mps_addr_t)holder[i]->slot[0];
+    t.refs[0] = t.refs[1] = NULL;
+    if (i == N / 2)
+      cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  }
+  for (k = 0; k < 3; ++k) {
+    mps_arena_collect(t.arena);
+    mps_arena_release(t.arena);
+    /* AMC garbage in between, so that the collections have work. */
+    for (i = 0; i < 2000; ++i)
+      (void)tsnc_new(t.amc_ap, NULL, 0, 10, i);
+  }
+  mps_arena_collect(t.arena);
+  for (i = 0; i < N; ++i) {
+    Obj a = (Obj)holder[i]->slot[0], b = (Obj)holder[i]->slot[1];
+    cr_assert(tsnc_ok(holder[i], 2, 3, i), "SNC object %zu damaged", i);
+    cr_assert(tsnc_ok(a, 0, 6, 7000 + 2 * i), "AMC object of %zu lost", i);
+    cr_assert(tsnc_ok(b, 0, 6, 7000 + 2 * i + 1), "AMC object of %zu lost", i);
+    if ((mps_addr_t)a != before[i])
+      ++moved;
+  }
+  cr_assert_gt(moved, 0, "AMC moved nothing: the test shows nothing");
+  /* The objects allocated since the push are popped: walks see only the
+   * live ones, and the pool no longer keeps their AMC objects. */
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  w.pool = t.snc;
+  w.objects = w.pads = 0;
+  mps_arena_formatted_objects_walk(t.arena, tsnc_walk_step, &w, 0);
+  cr_assert_eq(w.objects, N / 2 + 1);
+  for (i = 0; i <= N / 2; ++i)
+    cr_assert(tsnc_ok((Obj)holder[i]->slot[1], 0, 6, 7000 + 2 * i + 1));
+  tsnc_close(&t);
+}
+
+/* Fill the rest of the AMC allocation point's segment (with one large
+ * padding object), so the objects made before are in a segment without a
+ * buffer, which a collection condemns. */
+static void tsnc_flush_amc(tsnc_s *t)
+{
+  mps_addr_t p;
+  size_t big = 80 * 1024;
+  do {
+    cr_assert_eq(mps_reserve(&p, t->amc_ap, big), MPS_RES_OK);
+    tsnc_pad(p, big);
+  } while (!mps_commit(t->amc_ap, p, big));
+}
+
+/* AMC objects in the popped range, recognised by their first datum. */
+typedef struct tsnc_tagged_s {
+  mps_pool_t pool;
+  size_t tagged;
+} tsnc_tagged_s;
+
+static void tsnc_tagged_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  tsnc_tagged_s *c = p;
+  Obj obj = addr;
+  size_t i;
+  (void)fmt; (void)s;
+  if (pool != c->pool || HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 8)
+    return;
+  for (i = 0; i < 500; ++i)
+    if (obj->slot[0] == tsnc_datum(100000 + i, 0)) {
+      ++c->tagged;
+      return;
+    }
+}
+
+/* Popped objects are not scanned: AMC objects that only they refer to
+ * die.  And a reserve pending across a collection fails at commit. */
+Test(snc, popped_objects_are_not_scanned)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  tsnc_tagged_s c;
+  size_t i;
+  mps_addr_t p;
+  tsnc_open(&t);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  for (i = 0; i < 500; ++i) {
+    t.refs[0] = tsnc_new(t.amc_ap, NULL, 0, 6, 100000 + i);
+    (void)tsnc_new(t.ap, t.refs, 1, 2, i);
+  }
+  t.refs[0] = NULL;
+  tsnc_flush_amc(&t);
+  mps_arena_collect(t.arena);
+  c.pool = t.amc;
+  c.tagged = 0;
+  mps_arena_formatted_objects_walk(t.arena, tsnc_tagged_step, &c, 0);
+  cr_assert_eq(c.tagged, 500, "AMC objects referred to by live SNC objects died");
+  mps_arena_release(t.arena);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  tsnc_flush_amc(&t);
+  mps_arena_collect(t.arena);
+  c.tagged = 0;
+  mps_arena_formatted_objects_walk(t.arena, tsnc_tagged_step, &c, 0);
+  cr_assert_eq(c.tagged, 0, "popped SNC objects still keep AMC objects alive");
+  mps_arena_release(t.arena);
+  cr_assert_eq(mps_reserve(&p, t.ap, 4 * W), MPS_RES_OK);
+  memset(p, 0, 4 * W);
+  ((Obj)p)->header = HDR(4, T_OBJ);
+  mps_arena_collect(t.arena);
+  cr_assert(!mps_commit(t.ap, p, 4 * W), "a reserve across a collection committed");
+  tsnc_close(&t);
+}
+
+/* ---- Frames on pools that ignore them ---------------------------------- */
+
+Test(snc, frames_on_amc_are_hints)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  size_t i;
+  tsnc_open(&t);
+  cr_assert_eq(mps_ap_frame_push(&f, t.amc_ap), MPS_RES_OK);
+  for (i = 0; i < 10; ++i)
+    t.refs[i] = tsnc_new(t.amc_ap, NULL, 0, 5, 300 + i);
+  cr_assert_eq(mps_ap_frame_pop(t.amc_ap, f), MPS_RES_OK);
+  /* Reachable objects are kept whatever the frame said. */
+  mps_arena_collect(t.arena);
+  for (i = 0; i < 10; ++i)
+    cr_assert(tsnc_ok(t.refs[i], 0, 5, 300 + i));
+  tsnc_close(&t);
+}
+
+Test(snc, frames_on_mvff_keep_blocks)
+{
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_frame_t f;
+  mps_addr_t p, q;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f, ap), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 128), MPS_RES_OK);
+    memset(p, 0x5a, 128);
+  } while (!mps_commit(ap, p, 128));
+  cr_assert_eq(mps_ap_frame_pop(ap, f), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&q, ap, 128), MPS_RES_OK);
+    memset(q, 0x33, 128);
+  } while (!mps_commit(ap, q, 128));
+  cr_assert_neq(p, q, "MVFF reused a block the frame pop should have kept");
+  cr_assert_eq(((unsigned char *)p)[127], 0x5a);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 128);
+  mps_free(pool, q, 128);
+  mps_pool_destroy(pool);
+  mps_arena_destroy(arena);
+}
+
+Test(snc, walks_and_addr_object_see_live_objects_only)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  Obj a, b;
+  mps_addr_t found;
+  tsnc_walk_s w;
+  tsnc_open(&t);
+  a = tsnc_new(t.ap, NULL, 0, 8, 1);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  b = tsnc_new(t.ap, NULL, 0, 8, 2);
+  cr_assert_eq(mps_addr_object(&found, t.arena, &a->slot[3]), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)a);
+  cr_assert_eq(mps_addr_object(&found, t.arena, &b->slot[3]), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)b);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  cr_assert_neq(mps_addr_object(&found, t.arena, &b->slot[3]), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  w.pool = t.snc;
+  w.objects = w.pads = 0;
+  mps_arena_formatted_objects_walk(t.arena, tsnc_walk_step, &w, 0);
+  cr_assert_eq(w.objects, 1);
+  cr_assert_eq(w.pads, 0);
+  tsnc_close(&t);
+}
