@@ -122,11 +122,16 @@ typedef struct snc_stack_s {
 static seg_class_s snc_seg_class_s;
 static const pool_buffer_methods_s snc_buffer_methods;
 
+/* External so that rash, where nothing calls them, still compiles them. */
+bool snc_check(SNC snc);
+bool snc_seg_check(SNCSeg sseg);
+bool snc_stack_check(SNCStack stack);
+
 static inline SNC snc_of_pool(Pool pool) { return PARENT(snc_s, pool, pool); }
 static inline SNCSeg snc_seg_of(Seg seg) { return PARENT(snc_seg_s, seg, seg); }
 static inline SNC snc_of_seg(Seg seg) { return snc_of_pool(seg->pool); }
 
-static bool snc_check(SNC snc)
+bool snc_check(SNC snc)
 {
   CHECKS(SNC_SIG, snc);
   CHECKD(format, snc->format);                                              /* 1 */
@@ -148,7 +153,7 @@ static bool snc_pool_check(Pool pool)
   return snc_check(snc_of_pool(pool));
 }
 
-static bool snc_seg_check(SNCSeg sseg)
+bool snc_seg_check(SNCSeg sseg)
 {
   Seg seg;
   CHECKS(SNC_SEG_SIG, sseg);
@@ -177,7 +182,7 @@ static bool snc_seg_check(SNCSeg sseg)
   return true;
 }
 
-static bool snc_stack_check(SNCStack stack)
+bool snc_stack_check(SNCStack stack)
 {
   Count depth;
   CHECKS(SNC_STACK_SIG, stack);
