@@ -1,7 +1,9 @@
 /* Unit tests for the message queue (src/gc/message.c): posting only
  * enabled types, order, getting by type, discarding, flushing on disable,
- * the accessors, and freeing queued messages at arena destroy.  The
- * messages a real collection posts are tested in test_trace.c. */
+ * the accessors, clocks, and freeing queued and held messages at arena
+ * destroy; misuse of each function.  The messages a real collection
+ * posts are tested in test_trace.c, finalization messages in
+ * test_finalize.c. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -106,6 +108,121 @@ Test(message, empty_arena_has_no_messages)
   mps_message_type_disable(arena, mps_message_type_gc());
 }
 
+Test(message, held_messages_are_freed_at_destroy)
+{
+  Message m1, m2;
+  mps_message_t got;
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_finalization());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m1, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  cr_assert_eq(message_create(&m2, arena, MESSAGE_TYPE_FINALIZATION), MPS_RES_OK);
+  message_post(m1);
+  message_post(m2);
+  arena_leave(arena);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  cr_assert(mps_message_get(&got, arena, mps_message_type_finalization()));
+  cr_assert_not(mps_message_poll(arena));
+  /* teardown: the arena's check that all control memory came back would
+   * fail if the two held messages leaked. */
+}
+
+Test(message, types_are_distinct_and_clocks_ordered)
+{
+  Message m1, m2, m3;
+  mps_message_t got;
+  mps_clock_t c1, c2;
+  cr_assert_neq(mps_message_type_gc(), mps_message_type_gc_start());
+  cr_assert_neq(mps_message_type_gc(), mps_message_type_finalization());
+  cr_assert_neq(mps_message_type_gc_start(), mps_message_type_finalization());
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_gc());   /* no effect */
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_message_type_enable(arena, mps_message_type_finalization());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m1, arena, MESSAGE_TYPE_GC_START), MPS_RES_OK);
+  cr_assert_eq(message_create(&m2, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  cr_assert_eq(message_create(&m3, arena, MESSAGE_TYPE_FINALIZATION), MPS_RES_OK);
+  m1->why = "testing";
+  message_post(m1);
+  message_post(m2);
+  message_post(m3);
+  arena_leave(arena);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
+  cr_assert_str_eq(mps_message_gc_start_why(arena, got), "testing");
+  cr_assert_eq(mps_message_type(arena, got), mps_message_type_gc_start());
+  c1 = mps_message_clock(arena, got);
+  mps_message_discard(arena, got);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  c2 = mps_message_clock(arena, got);
+  cr_assert_geq(c2, c1);
+  mps_message_discard(arena, got);
+  /* Finalization messages carry no clock (message.rst). */
+  cr_assert(mps_message_get(&got, arena, mps_message_type_finalization()));
+  cr_assert_eq(mps_message_clock(arena, got), 0);
+  cr_assert_eq(mps_message_type(arena, got), mps_message_type_finalization());
+  mps_message_discard(arena, got);
+  cr_assert_not(mps_message_poll(arena));
+}
+
+/* Disabling flushes only queued messages of that type; one the client
+ * holds stays valid, and other types stay queued. */
+Test(message, disable_keeps_held_and_other_types)
+{
+  Message m1, m2, m3;
+  mps_message_t held, got;
+  mps_message_type_t type;
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m1, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  cr_assert_eq(message_create(&m2, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  cr_assert_eq(message_create(&m3, arena, MESSAGE_TYPE_GC_START), MPS_RES_OK);
+  m1->live = 42;
+  message_post(m1);
+  message_post(m2);
+  message_post(m3);
+  arena_leave(arena);
+  cr_assert(mps_message_get(&held, arena, mps_message_type_gc()));
+  mps_message_type_disable(arena, mps_message_type_gc());
+  mps_message_type_disable(arena, mps_message_type_gc());   /* no effect */
+  cr_assert_eq(mps_message_gc_live_size(arena, held), 42);
+  cr_assert_not(mps_message_get(&got, arena, mps_message_type_gc()));
+  cr_assert(mps_message_queue_type(&type, arena));
+  cr_assert_eq(type, mps_message_type_gc_start());
+  mps_message_discard(arena, held);
+  /* Disabled: a new one is not posted. */
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m1, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  message_post(m1);
+  arena_leave(arena);
+  cr_assert_not(mps_message_get(&got, arena, mps_message_type_gc()));
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
+  mps_message_discard(arena, got);
+  cr_assert_not(mps_message_poll(arena));
+}
+
+/* A real collection posts gc_start and then gc, with sizes that agree. */
+Test(message, collection_posts_start_and_end)
+{
+  mps_message_t got;
+  mps_message_type_t type;
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_arena_collect(arena);
+  cr_assert(mps_message_queue_type(&type, arena));
+  cr_assert_eq(type, mps_message_type_gc_start());
+  cr_assert(mps_message_get(&got, arena, type));
+  cr_assert_not_null(mps_message_gc_start_why(arena, got));
+  mps_message_discard(arena, got);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  cr_assert_leq(mps_message_gc_live_size(arena, got),
+                mps_message_gc_condemned_size(arena, got));
+  (void)mps_message_gc_not_condemned_size(arena, got);
+  mps_message_discard(arena, got);
+  cr_assert_not(mps_message_poll(arena));
+}
+
 static void abort_handler(const char *file, unsigned line, const char *cond)
 {
   UNUSED(file);
@@ -143,4 +260,61 @@ Test(message_misuse, discarding_twice, .signal = SIGABRT)
   mps_message_discard(arena, got);
   mps_lib_assert_fail_install(abort_handler);
   mps_message_discard(arena, got);
+}
+
+Test(message_misuse, accessor_on_a_queued_message, .signal = SIGABRT)
+{
+  Message m;
+  setup();
+  mps_message_type_enable(arena, mps_message_type_gc());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  message_post(m);
+  arena_leave(arena);
+  mps_lib_assert_fail_install(abort_handler);
+  (void)mps_message_type(arena, m);   /* never got */
+}
+
+Test(message_misuse, discard_in_another_arena, .signal = SIGABRT)
+{
+  Message m;
+  mps_message_t got;
+  mps_arena_t other;
+  setup();
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    cr_assert_eq(mps_arena_create_k(&other, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_message_type_enable(arena, mps_message_type_gc());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  message_post(m);
+  arena_leave(arena);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  mps_lib_assert_fail_install(abort_handler);
+  mps_message_discard(other, got);
+}
+
+Test(message_misuse, get_of_an_unknown_type, .signal = SIGABRT)
+{
+  mps_message_t got;
+  setup();
+  mps_lib_assert_fail_install(abort_handler);
+  (void)mps_message_get(&got, arena, (mps_message_type_t)99);
+}
+
+Test(message_misuse, finalization_ref_of_a_gc_start_message, .signal = SIGABRT)
+{
+  Message m;
+  mps_message_t got;
+  mps_addr_t ref;
+  setup();
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC_START), MPS_RES_OK);
+  message_post(m);
+  arena_leave(arena);
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
+  mps_lib_assert_fail_install(abort_handler);
+  mps_message_finalization_ref(&ref, arena, got);
 }
