@@ -140,13 +140,15 @@ static bool pattern_pop(pattern_ap_s *pap)
 }
 
 /* After patterns ended on an allocation point: if one was
- * ramp_collect_all, ask for the full collection, and start it now if
- * nothing holds it back (trace_poll declines in a clamped arena). */
+ * ramp_collect_all, ask for the full collection; start an asked-for one
+ * now if no pattern holds it back any more (trace_poll declines in a
+ * clamped arena). */
 static void pattern_ended(Arena arena, GC gc, bool collect_all)
 {
-  if (gc == NULL || !collect_all)
+  if (gc == NULL)
     return;
-  gc->pattern.full_due = true;
+  if (collect_all)
+    gc->pattern.full_due = true;
   if (pattern_full_collection_due(gc))
     trace_poll(arena);
 }
