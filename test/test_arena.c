@@ -404,3 +404,75 @@ Test(arena_client, commit_limit_counts_grains_in_use)
   mps_arena_destroy(arena);
   free(block);
 }
+
+/* Third round (docs/performance.md): a request that committed spare
+ * grains can hold whole takes them, even when a lower run of free but
+ * uncommitted grains would hold it too; so it commits nothing and gives
+ * up no other spare memory in its place. */
+Test(arena_vm, spare_grains_that_fit_are_preferred_to_uncommitted_ones)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena), committed;
+  mps_addr_t a, b, c, d, q;
+  cr_assert_eq(grab(&a, arena, 8 * grain), MPS_RES_OK);
+  cr_assert_eq(grab(&b, arena, grain), MPS_RES_OK);
+  cr_assert_eq(grab(&c, arena, 4 * grain), MPS_RES_OK);
+  cr_assert_eq(grab(&d, arena, grain), MPS_RES_OK);
+  cr_assert((uintptr_t)a < (uintptr_t)c);
+  drop(arena, a, 8 * grain);
+  mps_arena_spare_set(arena, 0.0);          /* a's grains: free, uncommitted */
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  mps_arena_spare_set(arena, 1.0);
+  drop(arena, c, 4 * grain);                /* c's grains: spare */
+  committed = mps_arena_committed(arena);
+  cr_assert_eq(mps_arena_spare_committed(arena), 4 * grain);
+  cr_assert_eq(grab(&q, arena, 4 * grain), MPS_RES_OK);
+  cr_assert_eq(q, c);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  /* Too big for the spare run: first fit, fresh grains at a's place. */
+  drop(arena, q, 4 * grain);
+  cr_assert_eq(grab(&q, arena, 6 * grain), MPS_RES_OK);
+  cr_assert_eq(q, a);
+  drop(arena, q, 6 * grain);
+  drop(arena, b, grain);
+  drop(arena, d, grain);
+  mps_arena_destroy(arena);
+}
+
+/* Giving up spare memory finds every committed free grain, however the
+ * spare and uncommitted runs interleave across table words, and stops at
+ * what it was asked for. */
+Test(arena_vm, trimming_finds_scattered_spare_grains)
+{
+  enum { N = 200 };
+  mps_arena_t arena = make_vm((size_t)64 << 20);
+  size_t grain = grain_of(arena), base_committed, spare;
+  mps_addr_t p[N];
+  int i;
+  mps_arena_spare_set(arena, 1.0);
+  base_committed = mps_arena_committed(arena);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(grab(&p[i], arena, grain), MPS_RES_OK);
+  /* Free runs of 1, 2, 3 ... grains, each after a grain kept. */
+  spare = 0;
+  for (i = 0; i < N; ++i)
+    if ((i * 7) % 5 < 3) {
+      drop(arena, p[i], grain);
+      p[i] = NULL;
+      spare += grain;
+    }
+  cr_assert_eq(mps_arena_spare_committed(arena), spare);
+  /* Lowering the fraction keeps at most spare * used / (1 - spare). */
+  mps_arena_spare_set(arena, 0.5);
+  cr_assert_leq(mps_arena_spare_committed(arena),
+                mps_arena_committed(arena) - mps_arena_spare_committed(arena));
+  cr_assert_gt(mps_arena_spare_committed(arena), 0);
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  for (i = 0; i < N; ++i)
+    if (p[i] != NULL)
+      drop(arena, p[i], grain);
+  cr_assert_eq(mps_arena_committed(arena), base_committed);
+  mps_arena_destroy(arena);
+}

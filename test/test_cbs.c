@@ -264,3 +264,51 @@ Test(cbs, missing_allocator_is_caught, .signal = SIGABRT)
   mps_lib_assert_fail_install(abort_on_failure);
   (void)cbs_init(&other, 16, &none);
 }
+
+/* Insertions that join a neighbour, or that add a block beside the
+ * root, update the summaries without another splay (cbs.c,
+ * cbs_block_grown and cbs_insert_at_root).  Grains of 16 bytes go in
+ * in a scrambled order, so that each case happens with the neighbour
+ * at the root and deep in the tree; after every insertion the tree and
+ * its summaries must be exact and the largest block must be found. */
+Test(cbs, joins_in_any_order_keep_summaries_exact)
+{
+  enum { N = 509 };   /* prime, so the stride below visits every unit */
+  bool in[N];
+  range_s r, old;
+  Word i, k;
+  for (i = 0; i < N; ++i)
+    in[i] = false;
+  for (k = 0; k < N; ++k) {
+    Word u = (k * 211) % N, b, e, largest = 0, run = 0;
+    Size size = 16;
+    if (in[u])
+      continue;   /* went in with its neighbour below */
+    if (u % 3 == 2 && u + 1 < N && !in[u + 1])
+      size = 32;   /* sometimes two units at once */
+    cr_assert_eq(insert(u * 16, u * 16 + size, &r), MPS_RES_OK);
+    in[u] = true;
+    if (size == 32)
+      in[u + 1] = true;
+    /* The block the insertion reports: the whole run of units around it. */
+    for (b = u; b > 0 && in[b - 1]; --b)
+      ;
+    for (e = u; e < N && in[e]; ++e)
+      ;
+    cr_assert_eq(range_base(&r), at(b * 16));
+    cr_assert_eq(range_limit(&r), at(e * 16));
+    cr_assert(cbs_check_deep(&cbs));
+    for (i = 0; i < N; ++i) {
+      run = in[i] ? run + 1 : 0;
+      if (run > largest)
+        largest = run;
+    }
+    cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+    cr_assert_eq(range_size(&r), largest * 16);
+    cr_assert(land_find_first(&r, &old, land, largest * 16, LAND_FIND_DELETE_NONE));
+    if (largest < N)
+      cr_assert(!land_find_first(&r, &old, land, (largest + 1) * 16, LAND_FIND_DELETE_NONE));
+  }
+  cr_assert_eq(nodes.live, 1);
+  cr_assert_eq(land_size(land), N * 16);
+}

@@ -197,6 +197,75 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   return MPS_RES_OK;
 }
 
+/* The spare bits of word w of a chunk's tables: grains that no one owns
+ * but that are still committed. */
+static inline Word arena_spare_word(Chunk chunk, Index w)
+{
+  return chunk->mapped_table[w] & ~chunk->alloc_table[w];
+}
+
+/* The lowest run of spare grains that starts in [from, limit), clipped to
+ * limit: a word at a time, so long stretches of owned or uncommitted
+ * grains cost a word test each (arena_chunk_trim and the spare search
+ * both used to step bit by bit, which dominated the benchmark's
+ * instructions: docs/performance.md, third round). */
+static bool arena_chunk_next_spare(Index *base_o, Index *limit_o, Chunk chunk,
+                                   Index from, Index limit)
+{
+  Index i = from, w;
+  Word m;
+  if (i >= limit)
+    return false;
+  /* The first spare bit at or after i. */
+  w = i >> WORD_SHIFT;
+  m = arena_spare_word(chunk, w) & (WORD_ONES << (i & (WORD_WIDTH - 1)));
+  while (m == 0) {
+    ++w;
+    if ((w << WORD_SHIFT) >= limit)
+      return false;
+    m = arena_spare_word(chunk, w);
+  }
+  i = w << WORD_SHIFT;
+  while ((m & 1) == 0) {
+    m >>= 1;
+    ++i;
+  }
+  if (i >= limit)
+    return false;
+  *base_o = i;
+  /* The first non-spare bit after it. */
+  m = ~arena_spare_word(chunk, w) & (WORD_ONES << (i & (WORD_WIDTH - 1)));
+  while (m == 0) {
+    ++w;
+    if ((w << WORD_SHIFT) >= limit) {
+      *limit_o = limit;
+      return true;
+    }
+    m = ~arena_spare_word(chunk, w);
+  }
+  i = w << WORD_SHIFT;
+  while ((m & 1) == 0) {
+    m >>= 1;
+    ++i;
+  }
+  *limit_o = i < limit ? i : limit;
+  return true;
+}
+
+/* The lowest run of `pages` spare grains in a chunk. */
+static bool arena_chunk_find_spare(Index *base_o, Chunk chunk, Count pages)
+{
+  Index i = chunk->alloc_base, base, limit;
+  while (arena_chunk_next_spare(&base, &limit, chunk, i, chunk->pages)) {
+    if (limit - base >= pages) {
+      *base_o = base;
+      return true;
+    }
+    i = limit;
+  }
+  return false;
+}
+
 /* Find `pages` free grains: first fit over the chunks in address order,
  * or, if `high`, the highest such grains (chunks in reverse order, the
  * highest run in each), for pools that ask for high addresses. */
@@ -204,6 +273,24 @@ static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
                             Arena arena, Count pages, bool high)
 {
   Ring node = high ? ring_prev(&arena->chunk_ring) : ring_next(&arena->chunk_ring);
+  /* Low placement prefers spare grains that hold the request whole: they
+   * need no commit, so no fresh page faults and no giving up of other
+   * spare memory to stand in for them (see arena_alloc_placed).  High
+   * placement is a pool's documented policy and keeps strict order. */
+  if (!high && arena->spare_committed >= ((Size)pages << arena->grain_shift)) {
+    Ring n, next;
+    RING_FOR(n, &arena->chunk_ring, next) {
+      Chunk chunk = PARENT(chunk_s, arena_ring, n);
+      Index base;
+      if (chunk->pages - chunk->alloc_base >= pages
+          && arena_chunk_find_spare(&base, chunk, pages)) {
+        *chunk_o = chunk;
+        *base_o = base;
+        *limit_o = base + pages;
+        return true;
+      }
+    }
+  }
   for (; node != &arena->chunk_ring; node = high ? ring_prev(node) : ring_next(node)) {
     Chunk chunk = PARENT(chunk_s, arena_ring, node);
     bool found;
@@ -224,35 +311,23 @@ static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
 }
 
 /* Decommit committed grains that no one owns in [base, limit) of a
- * chunk, up to `want` bytes; returns the bytes given up. */
+ * chunk, up to `want` bytes, lowest first; returns the bytes given up. */
 static Size arena_chunk_trim(Arena arena, Chunk chunk, Index base, Index limit, Size want)
 {
   Size done = 0;
-  Index i = base;
-  while (done < want && i < limit) {
-    Index fb, fl, j;
-    if (!bt_find_long_res_range(&fb, &fl, chunk->alloc_table, i, limit, 1))
-      break;
-    /* Within the free run, unmap each committed stretch. */
-    j = fb;
-    while (j < fl && done < want) {
-      Index mb;
-      while (j < fl && !bt_get(chunk->mapped_table, j))
-        ++j;
-      mb = j;
-      while (j < fl && bt_get(chunk->mapped_table, j)
-             && done + chunk_pages_size(chunk, j - mb) < want)
-        ++j;
-      if (j > mb) {
-        Size size = chunk_pages_size(chunk, j - mb);
-        arena->klass->unmap(chunk, mb, j);
-        bt_res_range(chunk->mapped_table, mb, j);
-        arena->committed -= size;
-        arena->spare_committed -= size;
-        done += size;
-      }
+  Index i = base, mb, ml;
+  while (done < want && arena_chunk_next_spare(&mb, &ml, chunk, i, limit)) {
+    Size size = chunk_pages_size(chunk, ml - mb);
+    if (size > want - done) {
+      ml = mb + ((want - done + chunk_pages_size(chunk, 1) - 1) >> chunk->grain_shift);
+      size = chunk_pages_size(chunk, ml - mb);
     }
-    i = fl;
+    arena->klass->unmap(chunk, mb, ml);
+    bt_res_range(chunk->mapped_table, mb, ml);
+    arena->committed -= size;
+    arena->spare_committed -= size;
+    done += size;
+    i = ml;
   }
   return done;
 }

@@ -205,6 +205,66 @@ static Size cbs_land_size(Land land)
   return cbs->size;
 }
 
+/* A block that an insertion grew is brought up to date without another
+ * splay.  The insertion's neighbours search leaves one neighbour at the
+ * root and the other, if any, next to it in order: the last node of the
+ * root's left subtree (the end of its right spine) or the first of its
+ * right subtree (the end of its left spine).  Growing a block can only
+ * raise the summaries (max_size) of the nodes above it, so walking down
+ * that spine raising each is enough; the walk follows the path the splay
+ * just made short.  design/cbs.txt asks only that summaries stay exact. */
+static void cbs_block_grown(CBS cbs, CBSBlock block)
+{
+  SplayNode root = splay_tree_root(&cbs->tree), node;
+  Size size = cbs_block_size(block);
+  if (root == &block->node) {
+    cbs_update(&cbs->tree, root);
+    return;
+  }
+  if (cbs_block_of_node(root)->max_size < size)
+    cbs_block_of_node(root)->max_size = size;
+  if (addr_word(block->base) < addr_word(cbs_block_of_node(root)->base)) {
+    for (node = root->left; node != &block->node; node = node->right) {
+      AVER_CRITICAL(node != NULL);
+      if (cbs_block_of_node(node)->max_size < size)
+        cbs_block_of_node(node)->max_size = size;
+    }
+  } else {
+    for (node = root->right; node != &block->node; node = node->left) {
+      AVER_CRITICAL(node != NULL);
+      if (cbs_block_of_node(node)->max_size < size)
+        cbs_block_of_node(node)->max_size = size;
+    }
+  }
+  cbs_update(&cbs->tree, &block->node);
+}
+
+/* A new block between the root and its neighbour in order becomes the
+ * root at once, as splay_tree_insert would make it after splaying the
+ * same key again (the neighbours search has already put the tree in the
+ * shape that splay would find).  The links are splay.h's public node
+ * fields, set here as splay_tree_insert sets them. */
+static void cbs_insert_at_root(CBS cbs, CBSBlock block)
+{
+  SplayTree tree = &cbs->tree;
+  SplayNode root = splay_tree_root(tree), node = &block->node;
+  if (root == NULL) {
+    tree->root = node;
+  } else if (addr_word(block->base) < addr_word(cbs_block_of_node(root)->base)) {
+    node->left = root->left;
+    root->left = NULL;
+    node->right = root;
+  } else {
+    node->right = root->right;
+    root->right = NULL;
+    node->left = root;
+  }
+  if (root != NULL)
+    cbs_update(tree, root);
+  cbs_update(tree, node);
+  tree->root = node;
+}
+
 static Res cbs_land_insert(Range range_return, Land land, Range range)
 {
   CBS cbs = cbs_of_land(land);
@@ -238,24 +298,21 @@ static Res cbs_land_insert(Range range_return, Land land, Range range)
     --cbs->count;
   } else if (join_left) {
     left->limit = limit;
-    splay_node_refresh(&cbs->tree, &left->node);
+    cbs_block_grown(cbs, left);
     range_init(range_return, left->base, left->limit);
   } else if (join_right) {
     right->base = base;  /* the key moves, the order does not (see top) */
-    splay_node_refresh(&cbs->tree, &right->node);
+    cbs_block_grown(cbs, right);
     range_init(range_return, right->base, right->limit);
   } else {
     CBSBlock block = cbs_block_alloc(cbs);
-    bool inserted;
     if (block == NULL)
       return MPS_RES_MEMORY;
     splay_node_init(&block->node);
     block->base = base;
     block->limit = limit;
     block->max_size = addr_offset(base, limit);
-    inserted = splay_tree_insert(&cbs->tree, &block->node);
-    AVER(inserted);
-    UNUSED(inserted);
+    cbs_insert_at_root(cbs, block);
     range_init(range_return, base, limit);
     ++cbs->count;
   }
