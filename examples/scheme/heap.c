@@ -12,7 +12,17 @@
  *     (a scanning function, because only its used part is live) and the
  *     symbol table (a table of references, re-registered when it grows);
  *   - GC messages enabled and drained after each toplevel form into the
- *     statistics that --stats prints.
+ *     statistics that --stats prints;
+ *   - eq? hash tables hashed by address, each with a location dependency
+ *     (manual/topic/location.rst) telling it when a collection may have
+ *     moved its keys, so that it rehashes then;
+ *   - an AWL pool (manual/pool/awl.rst) for the bucket vectors of weak
+ *     tables, the weak side allocated on a weak allocation point, each
+ *     vector the dependent object of the other so that its scan can
+ *     delete a whole entry when a weak reference is splatted;
+ *   - input ports registered for finalization (manual/topic/
+ *     finalization.rst): a port that dies open has its file closed when
+ *     its finalization message is drained.
  *
  * Invariants (see scheme.h for the value representation):
  *   1. Every committed object in either pool is scannable and skippable:
@@ -26,7 +36,20 @@
  *      non-null words is exact.
  *   4. Nothing that can fail or collect runs between mps_reserve and
  *      mps_commit: the only code there stores into the new block.
+ *   5. The AWL pool holds only buckets and padding; every word of them
+ *      after the type word is a tagged value, null or a reference
+ *      (manual/pool/awl.rst, "Caution").
+ *   6. A key or value slot of a table is SCM_EMPTY_SLOT, SCM_DELETED_SLOT
+ *      or a value; a key slot is SCM_DELETED_SLOT exactly when its value
+ *      slot is (the AWL scan deletes both halves of an entry at once).
+ *   7. Every key of a table that is a reference was added to the table's
+ *      location dependency before its address was hashed to place it,
+ *      and after the dependency was last reset.
+ *   8. A port with an open stream is registered for finalization exactly
+ *      once (or its finalization message is on its way); a closed port
+ *      has a null stream.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +57,16 @@
 #include "../../include/mps.h"
 #include "../../include/mpsavm.h"
 #include "../../include/mpscamc.h"
+#include "../../include/mpscawl.h"
 #include "scheme.h"
 
 static mps_arena_t heap_arena;
 static mps_chain_t heap_chain;
-static mps_fmt_t heap_obj_fmt, heap_leaf_fmt;
-static mps_pool_t heap_obj_pool, heap_leaf_pool;
+static mps_fmt_t heap_obj_fmt, heap_leaf_fmt, heap_awl_fmt;
+static mps_pool_t heap_obj_pool, heap_leaf_pool, heap_awl_pool;
 static mps_ap_t heap_obj_ap, heap_leaf_ap;
+/* Allocation points of the AWL pool, one per rank. */
+static mps_ap_t heap_awl_exact_ap, heap_awl_weak_ap;
 static mps_thr_t heap_thread;
 static mps_root_t heap_stack_root, heap_globals_root, heap_vstack_root, heap_symtab_root;
 static int heap_verbose_gc;
@@ -79,6 +105,13 @@ static size_t heap_size_of(obj_t obj)
     return SCM_ALIGN_UP(offsetof(scm_string_s, chars) + obj->string.length + 1);
   case TYPE_FLONUM:
     return SCM_ALIGN_UP(sizeof(scm_flonum_s));
+  case TYPE_TABLE:
+    return SCM_ALIGN_UP(sizeof(scm_table_s));
+  case TYPE_BUCKETS:
+    return SCM_ALIGN_UP(offsetof(scm_buckets_s, slots)
+                        + (size_t)SCM_FIXVAL(obj->buckets.length) * sizeof(obj_t));
+  case TYPE_PORT:
+    return SCM_ALIGN_UP(sizeof(scm_port_s));
   case TYPE_FWD2:
     return SCM_ALIGN_UP(sizeof(scm_fwd2_s));
   case TYPE_FWD:
@@ -147,6 +180,23 @@ static mps_res_t heap_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
         for (i = 0; i < obj->frame.length; ++i)
           HEAP_FIX(obj->frame.vals[i]);
         break;
+      case TYPE_TABLE:
+        /* weak is a fixnum; ld holds no references. */
+        HEAP_FIX(obj->table.keys);
+        HEAP_FIX(obj->table.values);
+        break;
+      case TYPE_BUCKETS: {
+        /* The buckets of a strong table: all exact. */
+        size_t length = (size_t)SCM_FIXVAL(obj->buckets.length);
+        HEAP_FIX(obj->buckets.dependent);
+        for (i = 0; i < length; ++i)
+          HEAP_FIX(obj->buckets.slots[i]);
+        break;
+      }
+      case TYPE_PORT:
+        /* stream is a C pointer, not a reference. */
+        HEAP_FIX(obj->port.name);
+        break;
       case TYPE_PRIM:
       case TYPE_FWD2:
       case TYPE_FWD:
@@ -206,6 +256,67 @@ static void heap_pad(mps_addr_t addr, size_t size)
     obj->pad.type = TYPE_PAD;
     obj->pad.size = size;
   }
+}
+
+/* The AWL pool's scan method: buckets and padding only (invariant 5).
+ * The same code scans both ranks.  In a weak vector, fixing a reference
+ * to an object that is dead gives null (the reference is "splatted"):
+ * the slot, and the same slot of the dependent vector (the other half of
+ * the table), become SCM_DELETED_SLOT, so the whole entry goes
+ * (invariant 6).  AWL exposes the dependent object while this runs
+ * (manual/pool/awl.rst, "Dependent objects"); the reference to it is
+ * itself weak in a weak vector, so it may be null. */
+static mps_res_t heap_awl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      obj_t obj = (obj_t)(void *)p;
+      switch (SCM_TYPE(obj)) {
+      case TYPE_BUCKETS: {
+        size_t length = (size_t)SCM_FIXVAL(obj->buckets.length);
+        size_t i;
+        obj_t dependent;
+        HEAP_FIX(obj->buckets.dependent);
+        dependent = obj->buckets.dependent;
+        for (i = 0; i < length; ++i) {
+          obj_t v = obj->buckets.slots[i];
+          if (SCM_IS_PTR(v)) {
+            mps_addr_t a = v;
+            mps_res_t res = MPS_FIX12(ss, &a);
+            if (res != MPS_RES_OK)
+              return res;
+            if (a == NULL) {
+              obj->buckets.slots[i] = SCM_DELETED_SLOT;
+              if (dependent != NULL)
+                dependent->buckets.slots[i] = SCM_DELETED_SLOT;
+            } else {
+              obj->buckets.slots[i] = a;
+            }
+          }
+        }
+        break;
+      }
+      case TYPE_PAD1:
+      case TYPE_PAD:
+        break;
+      default:
+        fprintf(stderr, "scheme: scanning bad type word %#lx at %p in the AWL pool\n",
+                (unsigned long)SCM_TYPE(obj), (void *)obj);
+        abort();
+      }
+      p += heap_size_of(obj);
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t heap_awl_find_dependent(mps_addr_t addr)
+{
+  obj_t obj = addr;
+  if (SCM_TYPE(obj) != TYPE_BUCKETS)
+    return NULL;
+  return obj->buckets.dependent;
 }
 
 /* ---- Roots -------------------------------------------------------------- */
@@ -506,6 +617,363 @@ double heap_flonum_value(obj_t flonum)
   return d;
 }
 
+/* ---- Tables ------------------------------------------------------------- */
+
+/* An eq? table hashes the address of a key that is a reference, and the
+ * word of a fixnum or an immediate.  Moving a key changes its hash, so
+ * the table keeps a location dependency (scm_table_s.ld) on every key it
+ * placed by address (invariant 7) and follows manual/topic/location.rst:
+ * a lookup that misses asks whether the dependency on that key is stale,
+ * and if so rehashes the whole table from the keys' current addresses
+ * and finds the key during the rehash.  A hit needs no test: the key
+ * compared equal by identity.
+ *
+ * A strong table keeps its two bucket vectors in the AMC pool.  A weak
+ * table keeps them in the AWL pool, the weak side (keys, values or both)
+ * allocated on the weak allocation point; there the vectors are each
+ * other's dependent object, so heap_awl_scan deletes an entry whose weak
+ * half died.  Deleted slots are skipped by lookups and counts and
+ * dropped when the table is rehashed. */
+
+#define HEAP_TABLE_ABSENT ((size_t)-1)
+#define HEAP_TABLE_MIN_LENGTH ((size_t)8)
+
+static unsigned long heap_stale_rehashes;
+
+static size_t heap_word_hash(mps_word_t w)
+{
+  size_t h = (size_t)w;
+  h ^= h >> 16;
+  h *= (size_t)0x45d9f3bu;
+  h ^= h >> 16;
+  h *= (size_t)0x45d9f3bu;
+  h ^= h >> 16;
+  return h;
+}
+
+/* The hash of key for table.  When depend is set and key is a reference
+ * the table now depends on where key is, so the dependency is added
+ * first: a collection between hashing and adding would go unnoticed
+ * (manual/topic/location.rst, "Adding dependencies"). */
+static size_t heap_table_hash(obj_t table, obj_t key, int depend)
+{
+  if (depend && SCM_IS_PTR(key))
+    mps_ld_add(&table->table.ld, heap_arena, key);
+  return heap_word_hash(SCM_WORD(key));
+}
+
+static size_t heap_buckets_length(obj_t buckets)
+{
+  return (size_t)SCM_FIXVAL(buckets->buckets.length);
+}
+
+static obj_t heap_buckets(mps_ap_t ap, size_t length)
+{
+  size_t size = SCM_ALIGN_UP(offsetof(scm_buckets_s, slots) + length * sizeof(obj_t));
+  size_t i;
+  mps_addr_t p;
+  obj_t obj;
+  do {
+    if (mps_reserve(&p, ap, size) != MPS_RES_OK)
+      heap_oom();
+    obj = p;
+    obj->buckets.type = TYPE_BUCKETS;
+    obj->buckets.dependent = NULL;
+    obj->buckets.length = SCM_FIX(length);
+    obj->buckets.used = SCM_FIX(0);
+    for (i = 0; i < length; ++i)
+      obj->buckets.slots[i] = SCM_EMPTY_SLOT;
+  } while (!mps_commit(ap, p, size));
+  return obj;
+}
+
+/* Fresh key and value vectors for a table of the given weakness.  The
+ * keys are held in a local (pinned) while the values are allocated. */
+static void heap_buckets_pair(int weak, size_t length, obj_t *keys_o, obj_t *values_o)
+{
+  obj_t keys, values;
+  if (weak == 0) {
+    keys = heap_buckets(heap_obj_ap, length);
+    values = heap_buckets(heap_obj_ap, length);
+  } else {
+    keys = heap_buckets((weak & HEAP_WEAK_KEYS) ? heap_awl_weak_ap : heap_awl_exact_ap,
+                        length);
+    values = heap_buckets((weak & HEAP_WEAK_VALUES) ? heap_awl_weak_ap : heap_awl_exact_ap,
+                          length);
+    keys->buckets.dependent = values;
+    values->buckets.dependent = keys;
+  }
+  *keys_o = keys;
+  *values_o = values;
+}
+
+/* The slot of key in keys, or HEAP_TABLE_ABSENT; *free_o gets the slot a
+ * new entry for key would take: the first deleted slot on its probe
+ * sequence, else the empty slot that ends the sequence.  The load limit
+ * (heap_table_set) leaves an empty slot, so the sequence ends. */
+static size_t heap_buckets_probe(obj_t keys, obj_t key, size_t hash, size_t *free_o)
+{
+  size_t length = heap_buckets_length(keys);
+  size_t mask = length - 1;
+  size_t i = hash & mask, n;
+  size_t free_slot = HEAP_TABLE_ABSENT;
+  for (n = 0; n < length; ++n, i = (i + 1) & mask) {
+    obj_t k = keys->buckets.slots[i];
+    if (k == key)
+      return i;
+    if (k == SCM_EMPTY_SLOT) {
+      if (free_slot == HEAP_TABLE_ABSENT)
+        free_slot = i;
+      break;
+    }
+    if (k == SCM_DELETED_SLOT && free_slot == HEAP_TABLE_ABSENT)
+      free_slot = i;
+  }
+  *free_o = free_slot;
+  return HEAP_TABLE_ABSENT;
+}
+
+static int heap_slot_live(obj_t k)
+{
+  return k != SCM_EMPTY_SLOT && k != SCM_DELETED_SLOT;
+}
+
+size_t heap_table_count(obj_t table)
+{
+  obj_t keys = table->table.keys;
+  size_t length = heap_buckets_length(keys), i, count = 0;
+  for (i = 0; i < length; ++i)
+    if (heap_slot_live(keys->buckets.slots[i]))
+      ++count;
+  return count;
+}
+
+/* The length for a table of count entries: at most half full. */
+static size_t heap_table_length_for(size_t count)
+{
+  size_t length = HEAP_TABLE_MIN_LENGTH;
+  while (count * 2 > length)
+    length *= 2;
+  return length;
+}
+
+/* Rebuild the table at *tablep with vectors of the given length, from
+ * its keys' current addresses: the dependency is reset once the new
+ * vectors exist (their allocation may collect) and each key added again
+ * before it is hashed (invariant 7).  Nothing allocates while entries are
+ * copied, so the weak references read from the old vectors stay valid.
+ * Returns the new slot of *keyp, found by identity while copying, or
+ * HEAP_TABLE_ABSENT: a second lookup might find the dependency stale
+ * again (manual/topic/location.rst).  keyp may be NULL. */
+static size_t heap_table_rehash(obj_t *tablep, size_t length, obj_t *keyp)
+{
+  obj_t keys, values, old_keys, old_values, table, key;
+  size_t old_length, i, used = 0, found = HEAP_TABLE_ABSENT;
+
+  heap_buckets_pair((int)SCM_FIXVAL((*tablep)->table.weak), length, &keys, &values);
+  table = *tablep;
+  key = keyp != NULL ? *keyp : SCM_EMPTY_SLOT;
+  old_keys = table->table.keys;
+  old_values = table->table.values;
+  old_length = heap_buckets_length(old_keys);
+  mps_ld_reset(&table->table.ld, heap_arena);
+  for (i = 0; i < old_length; ++i) {
+    obj_t k = old_keys->buckets.slots[i];
+    obj_t v = old_values->buckets.slots[i];
+    size_t slot;
+    if (!heap_slot_live(k) || !heap_slot_live(v))
+      continue;
+    (void)heap_buckets_probe(keys, k, heap_table_hash(table, k, 1), &slot);
+    keys->buckets.slots[slot] = k;
+    values->buckets.slots[slot] = v;
+    ++used;
+    if (k == key)
+      found = slot;
+  }
+  keys->buckets.used = SCM_FIX(used);
+  values->buckets.used = SCM_FIX(used);
+  table->table.keys = keys;
+  table->table.values = values;
+  return found;
+}
+
+/* The slot of *keyp in the table at *tablep, or HEAP_TABLE_ABSENT.  Only
+ * a miss on a reference asks whether the dependency is stale: the answer
+ * may be a false "yes", which would cost a needless rehash on a hit. */
+static size_t heap_table_find(obj_t *tablep, obj_t *keyp)
+{
+  obj_t table = *tablep, key = *keyp;
+  size_t free_slot;
+  size_t i = heap_buckets_probe(table->table.keys, key, heap_table_hash(table, key, 0),
+                                &free_slot);
+  if (i != HEAP_TABLE_ABSENT || !SCM_IS_PTR(key)
+      || !mps_ld_isstale(&table->table.ld, heap_arena, key))
+    return i;
+  ++heap_stale_rehashes;
+  return heap_table_rehash(tablep, heap_table_length_for(heap_table_count(table)), keyp);
+}
+
+obj_t heap_table(int weak)
+{
+  size_t size = SCM_ALIGN_UP(sizeof(scm_table_s));
+  obj_t keys, values, obj;
+  mps_addr_t p;
+  heap_buckets_pair(weak, HEAP_TABLE_MIN_LENGTH, &keys, &values);
+  do {
+    if (mps_reserve(&p, heap_obj_ap, size) != MPS_RES_OK)
+      heap_oom();
+    /* Zero the dependency's words too, so that no uninitialized word is
+     * copied before mps_ld_reset sets them. */
+    memset(p, 0, size);
+    obj = p;
+    obj->table.type = TYPE_TABLE;
+    obj->table.weak = SCM_FIX(weak);
+    obj->table.keys = keys;
+    obj->table.values = values;
+  } while (!mps_commit(heap_obj_ap, p, size));
+  mps_ld_reset(&obj->table.ld, heap_arena);
+  return obj;
+}
+
+int heap_table_ref(obj_t *args, obj_t *value_o)
+{
+  size_t i = heap_table_find(&args[0], &args[1]);
+  if (i == HEAP_TABLE_ABSENT)
+    return 0;
+  *value_o = args[0]->table.values->buckets.slots[i];
+  return 1;
+}
+
+void heap_table_set(obj_t *args)
+{
+  obj_t table, key, keys, values;
+  size_t i = heap_table_find(&args[0], &args[1]);
+  size_t length, used;
+  if (i != HEAP_TABLE_ABSENT) {
+    args[0]->table.values->buckets.slots[i] = args[2];
+    return;
+  }
+  /* Grow (or purge deleted slots) before the load passes three
+   * quarters, so a probe always meets an empty slot. */
+  keys = args[0]->table.keys;
+  length = heap_buckets_length(keys);
+  used = (size_t)SCM_FIXVAL(keys->buckets.used);
+  if ((used + 1) * 4 > length * 3)
+    (void)heap_table_rehash(&args[0], heap_table_length_for(heap_table_count(args[0]) + 1),
+                            NULL);
+  /* The key is absent (a rehash keeps the set of keys), and nothing
+   * allocates from here on, so its probe sequence is the one just
+   * searched or a fresh one. */
+  table = args[0];
+  key = args[1];
+  keys = table->table.keys;
+  values = table->table.values;
+  (void)heap_buckets_probe(keys, key, heap_table_hash(table, key, 1), &i);
+  if (keys->buckets.slots[i] == SCM_EMPTY_SLOT) {
+    used = (size_t)SCM_FIXVAL(keys->buckets.used) + 1;
+    keys->buckets.used = SCM_FIX(used);
+    values->buckets.used = SCM_FIX(used);
+  }
+  keys->buckets.slots[i] = key;
+  values->buckets.slots[i] = args[2];
+}
+
+int heap_table_delete(obj_t *args)
+{
+  size_t i = heap_table_find(&args[0], &args[1]);
+  if (i == HEAP_TABLE_ABSENT)
+    return 0;
+  args[0]->table.keys->buckets.slots[i] = SCM_DELETED_SLOT;
+  args[0]->table.values->buckets.slots[i] = SCM_DELETED_SLOT;
+  return 1;
+}
+
+/* The vectors are read through args again after each allocation: a
+ * strong table's vectors may move. */
+obj_t heap_table_keys(obj_t *args)
+{
+  obj_t list = SCM_NIL;
+  size_t i;
+  for (i = 0; i < heap_buckets_length(args[0]->table.keys); ++i) {
+    obj_t k = args[0]->table.keys->buckets.slots[i];
+    if (heap_slot_live(k))
+      list = heap_pair(k, list);
+  }
+  return list;
+}
+
+unsigned long heap_table_stale_rehashes(void)
+{
+  return heap_stale_rehashes;
+}
+
+/* ---- Ports and finalization ---------------------------------------------- */
+
+/* A port is registered for finalization as soon as it has a stream
+ * (invariant 8), so a port dropped without close-port still gets its
+ * file closed: its finalization message arrives when a collection finds
+ * it otherwise dead, and heap_messages_drain closes the stream.
+ * close-port closes at once and deregisters, since nothing is left to
+ * finalize (manual/guide/advanced.rst describes the same scheme).
+ * Finalization is the backstop, never the only way to close. */
+
+static unsigned long heap_port_finalized_count;
+
+obj_t heap_port_open(obj_t *name_arg)
+{
+  size_t size = SCM_ALIGN_UP(sizeof(scm_port_s));
+  mps_addr_t p, ref;
+  obj_t obj;
+  FILE *stream;
+  do {
+    if (mps_reserve(&p, heap_obj_ap, size) != MPS_RES_OK)
+      heap_oom();
+    obj = p;
+    obj->port.type = TYPE_PORT;
+    obj->port.name = *name_arg;
+    obj->port.stream = NULL;
+  } while (!mps_commit(heap_obj_ap, p, size));
+  /* The port exists before the file is opened, so an allocation failure
+   * cannot leak a stream. */
+  stream = fopen(obj->port.name->string.chars, "r");
+  if (stream == NULL && (errno == EMFILE || errno == ENFILE)) {
+    /* Out of file handles: ports that died open may hold some.  A full
+     * collection posts their finalization messages and the drain closes
+     * their files (the emergency measure of topic/finalization.rst). */
+    heap_collect();
+    stream = fopen(obj->port.name->string.chars, "r");
+  }
+  if (stream == NULL)
+    scm_error("cannot open file", obj->port.name);
+  obj->port.stream = stream;
+  ref = obj;
+  if (mps_finalize(heap_arena, &ref) != MPS_RES_OK) {
+    (void)fclose(stream);
+    obj->port.stream = NULL;
+    scm_error("cannot register a port for finalization", NULL);
+  }
+  return obj;
+}
+
+void heap_port_close(obj_t *port_arg)
+{
+  obj_t port = *port_arg;
+  mps_addr_t ref = port;
+  if (port->port.stream == NULL)
+    return;
+  (void)fclose(port->port.stream);
+  port->port.stream = NULL;
+  /* This fails only if the port's finalization message was already
+   * posted (it died and a weak reference brought it back); the drain
+   * then finds the stream closed and does nothing. */
+  (void)mps_definalize(heap_arena, &ref);
+}
+
+unsigned long heap_ports_finalized(void)
+{
+  return heap_port_finalized_count;
+}
+
 /* ---- Messages and statistics ------------------------------------------------ */
 
 #define HEAP_REASONS 8
@@ -567,16 +1035,46 @@ void heap_messages_drain(void)
       if (heap_verbose_gc)
         fprintf(stderr, "[gc: condemned %lu, live %lu, not condemned %lu]\n",
                 (unsigned long)condemned, (unsigned long)live, (unsigned long)not_condemned);
+    } else if (type == mps_message_type_finalization()) {
+      /* Only ports are registered.  The message keeps the port alive
+       * until it is discarded below; after that the port is garbage
+       * again (nothing else refers to it) and goes at a later
+       * collection.  A port closed meanwhile has nothing left to do. */
+      mps_addr_t ref;
+      obj_t port;
+      mps_message_finalization_ref(&ref, heap_arena, message);
+      port = ref;
+      if (SCM_IS_PORT(port) && port->port.stream != NULL) {
+        (void)fclose(port->port.stream);
+        port->port.stream = NULL;
+        ++heap_port_finalized_count;
+        if (heap_verbose_gc)
+          fprintf(stderr, "[finalized an open port]\n");
+      }
     }
     mps_message_discard(heap_arena, message);
   }
 }
 
+static void heap_aps_create(void);
+static void heap_aps_destroy(void);
+
+/* A full collection.  mps11 never condemns a segment while an allocation
+ * point is filling it (the mutator may be between reserve and commit
+ * there: see the opening comment of src/pool/pool_amc.c), so the objects
+ * allocated last would survive any collection.  The allocation points
+ * are made afresh first, which detaches them: no reserve is in progress
+ * when this runs.  The messages of the collection are drained at once, so
+ * that the ports it finalized are closed (and counted) before the caller
+ * goes on. */
 void heap_collect(void)
 {
+  heap_aps_destroy();
+  heap_aps_create();
   mps_arena_collect(heap_arena);
   /* mps_arena_collect leaves the arena parked. */
   mps_arena_release(heap_arena);
+  heap_messages_drain();
 }
 
 /* Walk every object in both pools with the arena parked, checking that
@@ -598,8 +1096,11 @@ static void heap_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void
   ++walk->objects;
   switch (SCM_TYPE(obj)) {
   case TYPE_PAIR: case TYPE_SYMBOL: case TYPE_VECTOR: case TYPE_CLOSURE:
-  case TYPE_PRIM: case TYPE_FRAME:
+  case TYPE_PRIM: case TYPE_FRAME: case TYPE_TABLE: case TYPE_PORT:
     ok = pool == heap_obj_pool;
+    break;
+  case TYPE_BUCKETS: /* a strong table's, or a weak table's */
+    ok = pool == heap_obj_pool || pool == heap_awl_pool;
     break;
   case TYPE_STRING: case TYPE_FLONUM:
     ok = pool == heap_leaf_pool;
@@ -648,6 +1149,8 @@ void heap_stats_print(FILE *stream)
             100.0 * (double)heap_stats.live / (double)heap_stats.condemned);
   for (i = 0; i < heap_stats.reason_count; ++i)
     fprintf(stream, "gc: %lu x %s\n", heap_stats.reasons[i].count, heap_stats.reasons[i].why);
+  fprintf(stream, "tables: %lu rehashes for a stale location dependency\n", heap_stale_rehashes);
+  fprintf(stream, "ports: %lu closed by finalization\n", heap_port_finalized_count);
   fprintf(stream, "arena: committed %lu bytes, reserved %lu bytes\n",
           (unsigned long)mps_arena_committed(heap_arena),
           (unsigned long)mps_arena_reserved(heap_arena));
@@ -669,6 +1172,32 @@ static void heap_fmt_create(mps_fmt_t *fmt_o, int scanned)
     res = mps_fmt_create_k(fmt_o, heap_arena, args);
   } MPS_ARGS_END(args);
   heap_check(res, "mps_fmt_create_k");
+}
+
+/* The allocation points, one per pool and rank. */
+static void heap_aps_create(void)
+{
+  mps_res_t res;
+  heap_check(mps_ap_create_k(&heap_obj_ap, heap_obj_pool, mps_args_none), "mps_ap_create_k");
+  heap_check(mps_ap_create_k(&heap_leaf_ap, heap_leaf_pool, mps_args_none), "mps_ap_create_k");
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    res = mps_ap_create_k(&heap_awl_exact_ap, heap_awl_pool, args);
+  } MPS_ARGS_END(args);
+  heap_check(res, "mps_ap_create_k (AWL, exact)");
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    res = mps_ap_create_k(&heap_awl_weak_ap, heap_awl_pool, args);
+  } MPS_ARGS_END(args);
+  heap_check(res, "mps_ap_create_k (AWL, weak)");
+}
+
+static void heap_aps_destroy(void)
+{
+  mps_ap_destroy(heap_awl_weak_ap);
+  mps_ap_destroy(heap_awl_exact_ap);
+  mps_ap_destroy(heap_leaf_ap);
+  mps_ap_destroy(heap_obj_ap);
 }
 
 static void heap_pool_create(mps_pool_t *pool_o, mps_pool_class_t pool_class, mps_fmt_t fmt)
@@ -705,8 +1234,25 @@ void heap_init(const heap_options_s *opts, void *stack_cold)
   heap_fmt_create(&heap_leaf_fmt, 0);
   heap_pool_create(&heap_obj_pool, mps_class_amc(), heap_obj_fmt);
   heap_pool_create(&heap_leaf_pool, mps_class_amcz(), heap_leaf_fmt);
-  heap_check(mps_ap_create_k(&heap_obj_ap, heap_obj_pool, mps_args_none), "mps_ap_create_k");
-  heap_check(mps_ap_create_k(&heap_leaf_ap, heap_leaf_pool, mps_args_none), "mps_ap_create_k");
+
+  /* The AWL pool of weak tables' buckets: it never moves them, so each
+   * vector can be the dependent object of the other. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, SCM_ALIGN);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, heap_awl_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, heap_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, heap_pad);
+    res = mps_fmt_create_k(&heap_awl_fmt, heap_arena, args);
+  } MPS_ARGS_END(args);
+  heap_check(res, "mps_fmt_create_k (AWL)");
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, heap_awl_fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, heap_chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, heap_awl_find_dependent);
+    res = mps_pool_create_k(&heap_awl_pool, heap_arena, mps_class_awl(), args);
+  } MPS_ARGS_END(args);
+  heap_check(res, "mps_pool_create_k (AWL)");
+  heap_aps_create();
 
   heap_check(mps_thread_reg(&heap_thread, heap_arena), "mps_thread_reg");
   heap_check(mps_root_create_thread(&heap_stack_root, heap_arena, heap_thread, stack_cold),
@@ -733,6 +1279,8 @@ void heap_init(const heap_options_s *opts, void *stack_cold)
 
   mps_message_type_enable(heap_arena, mps_message_type_gc());
   mps_message_type_enable(heap_arena, mps_message_type_gc_start());
+  /* Before any port can become finalizable. */
+  mps_message_type_enable(heap_arena, mps_message_type_finalization());
 }
 
 /* Everything goes in the reverse order of creation, with the arena
@@ -746,10 +1294,11 @@ void heap_finish(void)
   mps_root_destroy(heap_globals_root);
   mps_root_destroy(heap_stack_root);
   mps_thread_dereg(heap_thread);
-  mps_ap_destroy(heap_leaf_ap);
-  mps_ap_destroy(heap_obj_ap);
+  heap_aps_destroy();
+  mps_pool_destroy(heap_awl_pool);
   mps_pool_destroy(heap_leaf_pool);
   mps_pool_destroy(heap_obj_pool);
+  mps_fmt_destroy(heap_awl_fmt);
   mps_fmt_destroy(heap_leaf_fmt);
   mps_fmt_destroy(heap_obj_fmt);
   mps_chain_destroy(heap_chain);

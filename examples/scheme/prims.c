@@ -940,6 +940,194 @@ static obj_t p_heap_check(size_t argc, obj_t *argv)
   return SCM_FIX(heap_walk_check());
 }
 
+/* ---- Hash tables and ports ------------------------------------------------ */
+
+static obj_t prims_hashtable(obj_t o)
+{
+  prims_check(SCM_IS_TABLE(o), "expected a hashtable", o);
+  return o;
+}
+
+static obj_t prims_open_port(obj_t o)
+{
+  prims_check(SCM_IS_PORT(o), "expected a port", o);
+  prims_check(o->port.stream != NULL, "port is closed", o);
+  return o;
+}
+
+static obj_t p_make_eq_hashtable(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return heap_table(0);
+}
+
+static obj_t p_make_weak_key_hashtable(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return heap_table(HEAP_WEAK_KEYS);
+}
+
+static obj_t p_make_weak_value_hashtable(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return heap_table(HEAP_WEAK_VALUES);
+}
+
+static obj_t p_hashtable_p(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  return SCM_BOOL(SCM_IS_TABLE(argv[0]));
+}
+
+static obj_t p_hashtable_set(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_hashtable(argv[0]);
+  heap_table_set(argv);
+  return SCM_UNSPEC;
+}
+
+static obj_t p_hashtable_ref(size_t argc, obj_t *argv)
+{
+  obj_t value;
+  prims_hashtable(argv[0]);
+  if (heap_table_ref(argv, &value))
+    return value;
+  /* Read after the lookup, which may have allocated. */
+  return argc > 2 ? argv[2] : SCM_FALSE;
+}
+
+static obj_t p_hashtable_contains_p(size_t argc, obj_t *argv)
+{
+  obj_t value;
+  (void)argc;
+  prims_hashtable(argv[0]);
+  return SCM_BOOL(heap_table_ref(argv, &value));
+}
+
+static obj_t p_hashtable_delete(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_hashtable(argv[0]);
+  (void)heap_table_delete(argv);
+  return SCM_UNSPEC;
+}
+
+static obj_t p_hashtable_count(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  return SCM_FIX(heap_table_count(prims_hashtable(argv[0])));
+}
+
+static obj_t p_hashtable_keys(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_hashtable(argv[0]);
+  return heap_table_keys(argv);
+}
+
+static obj_t p_hashtable_stale_rehashes(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return SCM_FIX(heap_table_stale_rehashes());
+}
+
+static obj_t p_open_input_file(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_string(argv[0]);
+  return heap_port_open(argv);
+}
+
+static obj_t p_read_char(size_t argc, obj_t *argv)
+{
+  int c;
+  (void)argc;
+  c = getc(prims_open_port(argv[0])->port.stream);
+  return c == EOF ? SCM_EOF : SCM_CHAR(c);
+}
+
+static obj_t p_peek_char(size_t argc, obj_t *argv)
+{
+  FILE *stream;
+  int c;
+  (void)argc;
+  stream = prims_open_port(argv[0])->port.stream;
+  c = getc(stream);
+  if (c == EOF)
+    return SCM_EOF;
+  (void)ungetc(c, stream);
+  return SCM_CHAR(c);
+}
+
+/* The line goes into a C buffer first: a string can only be allocated
+ * once its length is known. */
+static obj_t p_read_line(size_t argc, obj_t *argv)
+{
+  static char *buf;
+  static size_t cap;
+  FILE *stream;
+  size_t n = 0;
+  int c;
+  (void)argc;
+  stream = prims_open_port(argv[0])->port.stream;
+  for (;;) {
+    c = getc(stream);
+    if (c == EOF || c == '\n')
+      break;
+    if (n == cap) {
+      size_t new_cap = cap == 0 ? 128 : cap * 2;
+      char *new_buf = realloc(buf, new_cap);
+      if (new_buf == NULL)
+        scm_error("out of memory for a line", NULL);
+      buf = new_buf;
+      cap = new_cap;
+    }
+    buf[n++] = (char)c;
+  }
+  if (c == EOF && n == 0)
+    return SCM_EOF;
+  return heap_string(buf, n);
+}
+
+static obj_t p_close_port(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_check(SCM_IS_PORT(argv[0]), "expected a port", argv[0]);
+  heap_port_close(argv);
+  return SCM_UNSPEC;
+}
+
+static obj_t p_port_p(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  return SCM_BOOL(SCM_IS_PORT(argv[0]));
+}
+
+static obj_t p_port_open_p(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  prims_check(SCM_IS_PORT(argv[0]), "expected a port", argv[0]);
+  return SCM_BOOL(argv[0]->port.stream != NULL);
+}
+
+static obj_t p_eof_object_p(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  return SCM_BOOL(argv[0] == SCM_EOF);
+}
+
+static obj_t p_finalized_port_count(size_t argc, obj_t *argv)
+{
+  (void)argc;
+  (void)argv;
+  return SCM_FIX(heap_ports_finalized());
+}
+
 static obj_t p_apply(size_t argc, obj_t *argv)
 {
   /* The evaluator intercepts apply before calling this. */
@@ -1048,6 +1236,27 @@ const prims_entry_s prims_table[] = {
   {"gc-stats", p_gc_stats, 0, 0},
   {"gc-count", p_gc_count, 0, 0},
   {"heap-check", p_heap_check, 0, 0},
+  {"make-eq-hashtable", p_make_eq_hashtable, 0, 0},
+  {"make-weak-key-hashtable", p_make_weak_key_hashtable, 0, 0},
+  {"make-weak-value-hashtable", p_make_weak_value_hashtable, 0, 0},
+  {"hashtable?", p_hashtable_p, 1, 1},
+  {"hashtable-set!", p_hashtable_set, 3, 3},
+  {"hashtable-ref", p_hashtable_ref, 2, 3},
+  {"hashtable-contains?", p_hashtable_contains_p, 2, 2},
+  {"hashtable-delete!", p_hashtable_delete, 2, 2},
+  {"hashtable-count", p_hashtable_count, 1, 1},
+  {"hashtable-keys", p_hashtable_keys, 1, 1},
+  {"hashtable-stale-rehashes", p_hashtable_stale_rehashes, 0, 0},
+  {"open-input-file", p_open_input_file, 1, 1},
+  {"read-char", p_read_char, 1, 1},
+  {"peek-char", p_peek_char, 1, 1},
+  {"read-line", p_read_line, 1, 1},
+  {"close-port", p_close_port, 1, 1},
+  {"close-input-port", p_close_port, 1, 1},
+  {"port?", p_port_p, 1, 1},
+  {"port-open?", p_port_open_p, 1, 1},
+  {"eof-object?", p_eof_object_p, 1, 1},
+  {"finalized-port-count", p_finalized_port_count, 0, 0},
   {"apply", p_apply, 2, PRIMS_VARIADIC},
 };
 

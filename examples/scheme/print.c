@@ -167,6 +167,14 @@ static void print_rec(obj_t obj, int write, FILE *stream, unsigned depth)
   case TYPE_FRAME:
     fputs("#<environment>", stream);
     break;
+  case TYPE_TABLE:
+    fprintf(stream, "#<hashtable %lu>", (unsigned long)heap_table_count(obj));
+    break;
+  case TYPE_PORT:
+    fputs("#<port ", stream);
+    print_string(obj->port.name, 1, stream);
+    fputs(obj->port.stream != NULL ? ">" : " closed>", stream);
+    break;
   default:
     fprintf(stream, "#<bad object %p>", (void *)obj);
     break;

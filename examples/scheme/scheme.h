@@ -61,6 +61,9 @@ enum { SCM_IMM_SPECIAL = 0, SCM_IMM_CHAR = 1 };
 #define SCM_UNSPEC SCM_IMM(SCM_IMM_SPECIAL, 3)  /* value of (if #f #f) */
 #define SCM_EOF SCM_IMM(SCM_IMM_SPECIAL, 4)
 #define SCM_UNBOUND SCM_IMM(SCM_IMM_SPECIAL, 5) /* unset variable */
+/* Markers in hash table buckets; never the value of an expression. */
+#define SCM_EMPTY_SLOT SCM_IMM(SCM_IMM_SPECIAL, 6)
+#define SCM_DELETED_SLOT SCM_IMM(SCM_IMM_SPECIAL, 7)
 #define SCM_CHAR(c) SCM_IMM(SCM_IMM_CHAR, (unsigned char)(c))
 #define SCM_IS_CHAR(o) (SCM_IS_IMM(o) && SCM_IMM_KIND(o) == SCM_IMM_CHAR)
 #define SCM_CHARVAL(o) ((int)SCM_IMM_PAYLOAD(o))
@@ -83,7 +86,10 @@ enum scm_type {
   TYPE_FWD2 = 0x61,   /* forwarding object of two words */
   TYPE_FWD = 0x63,    /* forwarding object of three words or more */
   TYPE_PAD1 = 0x65,   /* padding object of one word */
-  TYPE_PAD = 0x67     /* padding object of two words or more */
+  TYPE_PAD = 0x67,    /* padding object of two words or more */
+  TYPE_TABLE = 0x69,  /* an eq? hash table (AMC) */
+  TYPE_BUCKETS = 0x6B, /* a table's keys or values: AMC, or AWL if weak */
+  TYPE_PORT = 0x6D    /* an input port (AMC) */
 };
 
 typedef struct scm_pair_s {
@@ -145,6 +151,39 @@ typedef struct scm_flonum_s {
   unsigned char bytes[sizeof(double)];
 } scm_flonum_s;
 
+/* An eq? hash table: open addressing with linear probing over two
+ * parallel bucket vectors, keys and values, so that each can have its own
+ * rank (a weak table keeps its weak side on a weak allocation point of the
+ * AWL pool).  Keys are hashed by their address, so the table depends on
+ * where its keys are: ld records that dependency (heap.c, "Tables").  ld
+ * holds no references and is never scanned. */
+typedef struct scm_table_s {
+  scm_type_t type;
+  obj_t weak;   /* fixnum: HEAP_WEAK_KEYS and HEAP_WEAK_VALUES bits */
+  obj_t keys;   /* buckets */
+  obj_t values; /* buckets */
+  mps_ld_s ld;
+} scm_table_s;
+
+/* Every word but the type word is a tagged value or a reference, so an
+ * object of an AWL pool never holds a bare integer (manual/pool/awl.rst,
+ * "Caution").  A slot holds a value, SCM_EMPTY_SLOT (never used) or
+ * SCM_DELETED_SLOT (deleted, or its weak key or value died). */
+typedef struct scm_buckets_s {
+  scm_type_t type;
+  obj_t dependent; /* the other vector of the same table, or NULL */
+  obj_t length;    /* fixnum: number of slots, a power of two */
+  obj_t used;      /* fixnum: slots that are not SCM_EMPTY_SLOT */
+  obj_t slots[];
+} scm_buckets_s;
+
+/* stream is a C pointer, not a reference: the scanner leaves it alone. */
+typedef struct scm_port_s {
+  scm_type_t type;
+  obj_t name;   /* a string */
+  FILE *stream; /* NULL once closed */
+} scm_port_s;
+
 typedef struct scm_fwd2_s {
   scm_type_t type;
   obj_t fwd;
@@ -175,6 +214,9 @@ typedef union scm_obj_u {
   scm_frame_s frame;
   scm_string_s string;
   scm_flonum_s flonum;
+  scm_table_s table;
+  scm_buckets_s buckets;
+  scm_port_s port;
   scm_fwd2_s fwd2;
   scm_fwd_s fwd;
   scm_pad1_s pad1;
@@ -190,6 +232,8 @@ typedef union scm_obj_u {
 #define SCM_IS_FLONUM(o) SCM_HAS_TYPE(o, TYPE_FLONUM)
 #define SCM_IS_CLOSURE(o) SCM_HAS_TYPE(o, TYPE_CLOSURE)
 #define SCM_IS_PRIM(o) SCM_HAS_TYPE(o, TYPE_PRIM)
+#define SCM_IS_TABLE(o) SCM_HAS_TYPE(o, TYPE_TABLE)
+#define SCM_IS_PORT(o) SCM_HAS_TYPE(o, TYPE_PORT)
 #define SCM_IS_NUMBER(o) (SCM_IS_FIX(o) || SCM_IS_FLONUM(o))
 
 #define CAR(o) ((o)->pair.car)
@@ -228,6 +272,31 @@ extern double heap_flonum_value(obj_t flonum);
 extern obj_t heap_intern(const char *name);
 extern obj_t heap_intern_string(obj_t string);
 extern void heap_messages_drain(void);
+
+/* Hash tables keyed by identity (eq?).  Each function takes its
+ * arguments as a window of the value stack (an exact root), which it
+ * reads again after anything that allocates. */
+enum { HEAP_WEAK_KEYS = 1, HEAP_WEAK_VALUES = 2 };
+extern obj_t heap_table(int weak);
+/* args: table, key; whether the key is present, its value in *value_o. */
+extern int heap_table_ref(obj_t *args, obj_t *value_o);
+/* args: table, key, value. */
+extern void heap_table_set(obj_t *args);
+/* args: table, key; whether the key was there. */
+extern int heap_table_delete(obj_t *args);
+extern size_t heap_table_count(obj_t table);
+/* args: table; a fresh list of the keys present. */
+extern obj_t heap_table_keys(obj_t *args);
+/* How many times a table was rehashed because its location dependency
+ * was stale (for the statistics). */
+extern unsigned long heap_table_stale_rehashes(void);
+
+/* Input ports.  An open port is registered for finalization, so a port
+ * dropped without being closed has its file closed once it dies. */
+extern obj_t heap_port_open(obj_t *name_arg);
+extern void heap_port_close(obj_t *port_arg);
+/* Ports whose file the finalizer closed. */
+extern unsigned long heap_ports_finalized(void);
 extern void heap_collect(void);
 extern unsigned long heap_collections(void);
 /* Walk the heap checking every object; returns the number walked. */
