@@ -1,0 +1,454 @@
+/* stress_awl.c: threads keeping weak-key tables in AWL pools while
+ * another thread collects (src/pool/pool_awl.c, manual/pool/awl.rst).
+ *
+ * WORKERS threads each have their own allocation points (exact ones on
+ * AMC, AMS and AWL pools, and a weak one on the AWL pool) and their own
+ * weak-key table: two AWL arrays of SLOTS slots, keys (weak) and values
+ * (exact), each the other's dependent, whose scan method deletes a value
+ * when its key is splatted.  Keys are objects in any of the three pools,
+ * values AMC objects; an exact root table holds the two arrays and the
+ * strong references to keys.  The model, per slot: empty, strong (the key
+ * is also in the root) or weak-only, with the key's and value's stamps.
+ * Workers insert strong or weak-only keys, delete entries, drop strong
+ * references, and check the table against the model whenever a
+ * collection has finished since their last check: a strong key is
+ * present, is its strong reference's object (AMC keys move, so this checks
+ * that weak references are updated), and is intact with its value; an
+ * empty slot is empty; a weak-only slot is empty in both arrays or intact
+ * (stacks are ambiguous roots natively, so a dead key may be kept).  At the
+ * end, with no thread registered and no allocation point left, main
+ * collects and every weak-only key must be gone and every strong one
+ * present.
+ *
+ * As in stress_ams: natively every thread is registered and its stack is
+ * an ambiguous root; under ThreadSanitizer threads are not suspended, so
+ * the heap is touched only under the harness spinlock, under which the
+ * collector also collects.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscams.h"
+#include "../include/mpscawl.h"
+#include "../include/mpslib.h"
+#include "support/testlib.h"
+#include "support/testthr.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define SAWL_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SAWL_TSAN 1
+#endif
+#endif
+#if !defined(SAWL_TSAN)
+#define SAWL_TSAN 0
+#endif
+
+#define WORKERS 4
+#define SLOTS 32
+#define ITERATIONS 4000
+#define MIN_COLLECTS 10
+#define W sizeof(mps_word_t)
+
+enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2, T_ARR = 3 };
+#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
+#define HWORDS(h) ((size_t)((h) >> 2))
+#define HTYPE(h) ((int)((h) & 3))
+
+typedef struct arr_s {
+  mps_word_t header;
+  struct arr_s *dependent;
+  mps_word_t length;      /* SLOTS * 2 + 1 */
+  mps_word_t slot[SLOTS];
+} arr_s;
+
+/* An object: header, stamp, two words derived from the stamp. */
+#define OBJ_WORDS 4
+
+static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      mps_word_t h = *(mps_word_t *)(void *)p;
+      if (HTYPE(h) == T_ARR) {
+        arr_s *a = (arr_s *)(void *)p;
+        size_t i;
+        mps_addr_t dep = a->dependent;
+        mps_res_t res = MPS_FIX12(ss, &dep);
+        if (res != MPS_RES_OK)
+          return res;
+        a->dependent = dep;
+        for (i = 0; i < SLOTS; ++i) {
+          mps_addr_t ref = (mps_addr_t)a->slot[i];
+          if (ref == NULL || !MPS_FIX1(ss, ref))
+            continue;
+          res = MPS_FIX2(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          if (ref == NULL && a->dependent != NULL)
+            a->dependent->slot[i] = 0;   /* the dependent is exposed */
+          a->slot[i] = (mps_word_t)ref;
+        }
+      }
+      p += HWORDS(h) * W;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t sawl_skip(mps_addr_t addr)
+{
+  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+}
+
+static void sawl_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  mps_word_t *w = old;
+  w[0] = HDR(HWORDS(w[0]), T_FWD);
+  w[1] = (mps_word_t)new_addr;
+}
+
+static mps_addr_t sawl_isfwd(mps_addr_t addr)
+{
+  mps_word_t *w = addr;
+  return HTYPE(w[0]) == T_FWD ? (mps_addr_t)w[1] : NULL;
+}
+
+static void sawl_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+}
+
+static mps_addr_t sawl_find_dependent(mps_addr_t addr)
+{
+  arr_s *a = addr;
+  return HTYPE(a->header) == T_ARR ? a->dependent : NULL;
+}
+
+static void sawl_abort(const char *file, unsigned line, const char *condition)
+{
+  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
+  abort();
+}
+
+static mps_arena_t sawl_arena;
+static mps_pool_t sawl_pools[3];   /* AMC, AMS, AWL */
+static testthr_spin_s sawl_spin;
+static atomic_int sawl_running;
+static atomic_ulong sawl_collects;
+static atomic_ulong sawl_checks;
+
+enum { S_EMPTY, S_STRONG, S_WEAK };
+
+/* The root table: keys, values, a temporary, then strong references. */
+#define R_KEYS 0
+#define R_VALS 1
+#define R_TMP 2
+#define R_STRONG(i) (3 + (i))
+
+typedef struct worker_s {
+  unsigned index;
+  uint64_t seed;
+  mps_root_t table_root;
+  mps_addr_t table[3 + SLOTS];
+  int state[SLOTS];
+  mps_word_t key_stamp[SLOTS], val_stamp[SLOTS];
+  mps_word_t serial;
+} worker_s;
+
+static void sawl_lock(void)
+{
+  if (SAWL_TSAN)
+    testthr_spin_lock(&sawl_spin);
+}
+
+static void sawl_unlock(void)
+{
+  if (SAWL_TSAN)
+    testthr_spin_unlock(&sawl_spin);
+}
+
+/* Into wk->table[R_TMP]; call with the lock held. */
+static void sawl_obj(worker_s *wk, mps_ap_t ap, mps_word_t stamp)
+{
+  mps_addr_t p;
+  do {
+    mps_word_t *w;
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, OBJ_WORDS * W) == MPS_RES_OK);
+    w = p;
+    w[0] = HDR(OBJ_WORDS, T_OBJ);
+    w[1] = stamp;
+    w[2] = stamp * 2654435761u;
+    w[3] = ~stamp;
+  } while (!mps_commit(ap, p, OBJ_WORDS * W));
+  wk->table[R_TMP] = p;
+}
+
+static int sawl_obj_ok(const mps_word_t *w, mps_word_t stamp)
+{
+  return w[0] == HDR(OBJ_WORDS, T_OBJ) && w[1] == stamp && w[2] == stamp * 2654435761u
+         && w[3] == ~stamp;
+}
+
+static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
+{
+  mps_addr_t p;
+  size_t words = sizeof(arr_s) / W, i;
+  sawl_lock();
+  do {
+    arr_s *a;
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
+    a = p;
+    a->header = HDR(words, T_ARR);
+    a->dependent = NULL;
+    a->length = SLOTS * 2 + 1;
+    for (i = 0; i < SLOTS; ++i)
+      a->slot[i] = 0;
+  } while (!mps_commit(ap, p, words * W));
+  wk->table[index] = p;
+  sawl_unlock();
+}
+
+static void sawl_check(worker_s *wk, int exact_death)
+{
+  arr_s *keys, *vals;
+  size_t i;
+  sawl_lock();
+  keys = wk->table[R_KEYS];
+  vals = wk->table[R_VALS];
+  TESTLIB_REQUIRE(keys->dependent == vals && vals->dependent == keys);
+  for (i = 0; i < SLOTS; ++i) {
+    /* The key first: once read it is on the stack, which keeps it. */
+    mps_word_t *k = (mps_word_t *)keys->slot[i];
+    mps_word_t *v = (mps_word_t *)vals->slot[i];
+    switch (wk->state[i]) {
+    case S_EMPTY:
+      TESTLIB_REQUIRE(k == NULL && v == NULL);
+      break;
+    case S_STRONG:
+      TESTLIB_REQUIRE(k != NULL && (mps_addr_t)k == wk->table[R_STRONG(i)]);
+      TESTLIB_REQUIRE(sawl_obj_ok(k, wk->key_stamp[i]));
+      TESTLIB_REQUIRE(v != NULL && sawl_obj_ok(v, wk->val_stamp[i]));
+      break;
+    default:
+      if (k == NULL) {
+        TESTLIB_REQUIRE(v == NULL);   /* deleted with its key */
+        wk->state[i] = S_EMPTY;
+      } else {
+        TESTLIB_REQUIRE(!exact_death);
+        TESTLIB_REQUIRE(sawl_obj_ok(k, wk->key_stamp[i]));
+        TESTLIB_REQUIRE(v != NULL && sawl_obj_ok(v, wk->val_stamp[i]));
+      }
+      break;
+    }
+  }
+  sawl_unlock();
+  atomic_fetch_add_explicit(&sawl_checks, 1, memory_order_relaxed);   /* a statistic */
+}
+
+static void *sawl_worker(void *arg)
+{
+  worker_s *wk = arg;
+  testlib_rng_s rng;
+  mps_thr_t thr = NULL;
+  mps_root_t stack_root = NULL;
+  mps_ap_t ap[3], weak_ap;
+  unsigned long seen = 0, now;
+  unsigned it, i;
+  void *cold = &wk;
+
+  testlib_rng_init(&rng, wk->seed);
+  if (!SAWL_TSAN) {
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, sawl_arena) == MPS_RES_OK);
+    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, sawl_arena, thr, cold) == MPS_RES_OK);
+  }
+  for (i = 0; i < 3 + SLOTS; ++i)
+    wk->table[i] = NULL;
+  for (i = 0; i < SLOTS; ++i)
+    wk->state[i] = S_EMPTY;
+  TESTLIB_REQUIRE(mps_root_create_table(&wk->table_root, sawl_arena, mps_rank_exact(), 0,
+                                        wk->table, 3 + SLOTS) == MPS_RES_OK);
+  for (i = 0; i < 3; ++i)
+    TESTLIB_REQUIRE(mps_ap_create_k(&ap[i], sawl_pools[i], mps_args_none) == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    TESTLIB_REQUIRE(mps_ap_create_k(&weak_ap, sawl_pools[2], args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  sawl_arr(wk, weak_ap, R_KEYS);
+  sawl_arr(wk, ap[2], R_VALS);
+  sawl_lock();
+  ((arr_s *)wk->table[R_KEYS])->dependent = wk->table[R_VALS];
+  ((arr_s *)wk->table[R_VALS])->dependent = wk->table[R_KEYS];
+  sawl_unlock();
+
+  /* Relaxed: the count only decides how long to go on and when to check. */
+  for (it = 0; it < ITERATIONS
+       || atomic_load_explicit(&sawl_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+    i = (unsigned)testlib_rng_below(&rng, SLOTS);
+    switch (testlib_rng_below(&rng, 8)) {
+    case 0: case 1: case 2: case 3: {   /* insert, strong or weak-only */
+      int strong = testlib_rng_below(&rng, 3) != 0;
+      unsigned pool = (unsigned)testlib_rng_below(&rng, 3);
+      mps_word_t ks = ++wk->serial, vs = ++wk->serial;
+      sawl_lock();
+      sawl_obj(wk, ap[pool], ks);
+      ((arr_s *)wk->table[R_KEYS])->slot[i] = (mps_word_t)wk->table[R_TMP];
+      wk->table[R_STRONG(i)] = strong ? wk->table[R_TMP] : NULL;
+      sawl_obj(wk, ap[0], vs);
+      ((arr_s *)wk->table[R_VALS])->slot[i] = (mps_word_t)wk->table[R_TMP];
+      wk->table[R_TMP] = NULL;
+      sawl_unlock();
+      wk->state[i] = strong ? S_STRONG : S_WEAK;
+      wk->key_stamp[i] = ks;
+      wk->val_stamp[i] = vs;
+      break;
+    }
+    case 4:     /* delete */
+      sawl_lock();
+      ((arr_s *)wk->table[R_KEYS])->slot[i] = 0;
+      ((arr_s *)wk->table[R_VALS])->slot[i] = 0;
+      wk->table[R_STRONG(i)] = NULL;
+      sawl_unlock();
+      wk->state[i] = S_EMPTY;
+      break;
+    case 5:     /* drop the strong reference */
+      if (wk->state[i] == S_STRONG) {
+        sawl_lock();
+        wk->table[R_STRONG(i)] = NULL;
+        sawl_unlock();
+        wk->state[i] = S_WEAK;
+      }
+      break;
+    default:
+      break;
+    }
+    /* After each collection (explicit or started by allocation), the
+     * table against the model. */
+    now = (unsigned long)mps_collections(sawl_arena);
+    if (now != seen) {
+      seen = now;
+      sawl_check(wk, 0);
+    }
+  }
+  sawl_check(wk, 0);
+
+  mps_ap_destroy(weak_ap);
+  for (i = 0; i < 3; ++i)
+    mps_ap_destroy(ap[i]);
+  if (!SAWL_TSAN) {
+    mps_root_destroy(stack_root);
+    mps_thread_dereg(thr);
+  }
+  /* The table root stays for main's last check. */
+  atomic_fetch_sub_explicit(&sawl_running, 1,
+                            memory_order_release);   /* pairs with the collector's acquire */
+  return NULL;
+}
+
+static void *sawl_collector(void *arg)
+{
+  mps_thr_t thr = NULL;
+  unsigned spin;
+  if (!SAWL_TSAN)
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, sawl_arena) == MPS_RES_OK);
+  /* Acquire: once the count reaches zero every worker is done. */
+  while (atomic_load_explicit(&sawl_running, memory_order_acquire) > 0) {
+    sawl_lock();
+    mps_arena_collect(sawl_arena);
+    mps_arena_release(sawl_arena);
+    sawl_unlock();
+    atomic_fetch_add_explicit(&sawl_collects, 1,
+                              memory_order_relaxed);   /* a count, read by workers */
+    for (spin = 0; spin < 200; ++spin)
+      testthr_yield();
+  }
+  if (!SAWL_TSAN)
+    mps_thread_dereg(thr);
+  (void)arg;
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  uint64_t seed = testlib_seed(argc, argv, "stress_awl");
+  static worker_s workers[WORKERS];
+  testthr_s threads[WORKERS], collector;
+  mps_gen_param_s gens[2] = {{512, 0.8}, {2048, 0.4}};
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  unsigned long collects;
+  size_t total;
+  unsigned i, p;
+
+  mps_lib_assert_fail_install(sawl_abort);
+  testthr_spin_init(&sawl_spin);
+  TESTLIB_REQUIRE(mps_arena_create_k(&sawl_arena, mps_arena_class_vm(), mps_args_none)
+                  == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, sawl_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, sawl_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, sawl_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, sawl_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, sawl_pad);
+    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, sawl_arena, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, sawl_arena, 2, gens) == MPS_RES_OK);
+  for (p = 0; p < 3; ++p) {
+    mps_pool_class_t klass = p == 0 ? mps_class_amc() : p == 1 ? mps_class_ams()
+                                                               : mps_class_awl();
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+      if (p == 2)
+        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, sawl_find_dependent);
+      TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[p], sawl_arena, klass, args)
+                      == MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  }
+
+  atomic_store_explicit(&sawl_running, WORKERS,
+                        memory_order_relaxed);   /* before any thread starts */
+  atomic_store_explicit(&sawl_collects, 0, memory_order_relaxed);
+  atomic_store_explicit(&sawl_checks, 0, memory_order_relaxed);
+  for (i = 0; i < WORKERS; ++i) {
+    workers[i].index = i;
+    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    testthr_create(&threads[i], sawl_worker, &workers[i]);
+  }
+  testthr_create(&collector, sawl_collector, NULL);
+  for (i = 0; i < WORKERS; ++i)
+    testthr_join(&threads[i]);
+  testthr_join(&collector);
+  collects = atomic_load_explicit(&sawl_collects, memory_order_relaxed);   /* joined */
+
+  /* No thread registered, no allocation point: the collection is exact,
+   * so every weak-only key goes and every strong one stays. */
+  mps_arena_collect(sawl_arena);
+  for (i = 0; i < WORKERS; ++i)
+    sawl_check(&workers[i], 1);
+  for (i = 0; i < WORKERS; ++i)
+    mps_root_destroy(workers[i].table_root);
+  mps_arena_collect(sawl_arena);
+  total = mps_pool_total_size(sawl_pools[1]) + mps_pool_total_size(sawl_pools[2]);
+  printf("stress_awl: %u workers, %lu table checks, %lu explicit and %lu collections in all,"
+         " %zu bytes left in AMS and AWL (%s)\n", WORKERS,
+         atomic_load_explicit(&sawl_checks, memory_order_relaxed),   /* threads joined */
+         collects, (unsigned long)mps_collections(sawl_arena), total,
+         SAWL_TSAN ? "TSan: heap shared under a spinlock, no suspension"
+                   : "threads suspended and stacks scanned");
+  TESTLIB_REQUIRE(collects > 0);
+  TESTLIB_REQUIRE(total == 0);
+  for (p = 3; p-- > 0;)
+    mps_pool_destroy(sawl_pools[p]);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(sawl_arena);
+  return 0;
+}
