@@ -295,7 +295,7 @@ extern unsigned long heap_table_stale_rehashes(void);
  * dropped without being closed has its file closed once it dies. */
 extern obj_t heap_port_open(obj_t *name_arg);
 extern void heap_port_close(obj_t *port_arg);
-/* Ports whose file the finalizer closed. */
+/* Finalization messages received (each for a port). */
 extern unsigned long heap_ports_finalized(void);
 extern void heap_collect(void);
 extern unsigned long heap_collections(void);
