@@ -1,0 +1,444 @@
+/* stress_snc.c: threads pushing, allocating and popping allocation frames
+ * in SNC pools while others allocate in AMC and collections run
+ * (src/pool/pool_snc.c, the frame functions of src/pool/buffer.c).
+ *
+ * WORKERS threads each have an allocation point on one of two SNC pools
+ * (so two points share each pool), one on a shared AMC pool, and an exact
+ * root table of AMC objects.  A worker keeps, outside the heap, the stack
+ * of its live SNC objects (address, id, and the ids of the AMC objects
+ * each refers to) and its frames.  It pushes frames, allocates SNC
+ * objects referring to its AMC objects, pops a frame (mostly the
+ * innermost, sometimes an outer one), allocates or drops AMC objects, and
+ * checks its whole stack: every SNC object intact at its address, and
+ * every reference leading to the right AMC object however often AMC has
+ * moved it (only the SNC objects keep dropped AMC objects alive, so a
+ * missed scan loses them).  A collector thread runs full collections the
+ * whole time, and the small chain makes allocation start others.  At the
+ * end every point's memory must be reusable: the pools are no larger than
+ * the workers' peak stacks need.
+ *
+ * As in stress_ams: natively every thread is registered and its stack is
+ * an ambiguous root; under ThreadSanitizer threads are not suspended, so
+ * the heap is touched only under the harness spinlock, under which the
+ * collector also collects.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscsnc.h"
+#include "../include/mpslib.h"
+#include "support/testlib.h"
+#include "support/testthr.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define SSNC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SSNC_TSAN 1
+#endif
+#endif
+#if !defined(SSNC_TSAN)
+#define SSNC_TSAN 0
+#endif
+
+#define WORKERS 4
+#define POOLS 2
+#define SLOTS 8
+#define MAX_OBJS 600
+#define MAX_FRAMES 24
+#define MAX_REFS 2
+#define ITERATIONS 6000
+#define MIN_COLLECTS 10
+#define W sizeof(mps_word_t)
+
+/* An object: header (words << 2 | pad bit), nrefs, refs, then data words,
+ * the first of which is its id. */
+#define HDR(words) ((mps_word_t)(words) << 2)
+#define PAD_BIT ((mps_word_t)1)
+#define FWD_BIT ((mps_word_t)2)
+
+static mps_res_t ssnc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    mps_word_t *p = base;
+    while (p < (mps_word_t *)limit) {
+      if ((p[0] & 3) == 0) {
+        mps_word_t i;
+        for (i = 0; i < p[1]; ++i) {
+          mps_addr_t ref = (mps_addr_t)p[2 + i];   /* a word, fixed through a copy */
+          mps_res_t res = MPS_FIX12(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          p[2 + i] = (mps_word_t)ref;
+        }
+      }
+      p += p[0] >> 2;
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t ssnc_skip(mps_addr_t addr)
+{
+  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
+}
+
+static void ssnc_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  mps_word_t *p = old;
+  p[0] |= FWD_BIT;
+  p[1] = (mps_word_t)new_addr;
+}
+
+static mps_addr_t ssnc_isfwd(mps_addr_t addr)
+{
+  mps_word_t *p = addr;
+  return (p[0] & FWD_BIT) != 0 ? (mps_addr_t)p[1] : NULL;
+}
+
+static void ssnc_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = HDR(size / W) | PAD_BIT;
+}
+
+static void ssnc_abort(const char *file, unsigned line, const char *condition)
+{
+  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
+  abort();
+}
+
+static mps_word_t ssnc_datum(mps_word_t id, size_t i)
+{
+  return i == 0 ? id : id * 2654435761u + i;
+}
+
+static mps_arena_t ssnc_arena;
+static mps_pool_t ssnc_amc, ssnc_snc[POOLS];
+static testthr_spin_s ssnc_spin;
+static atomic_int ssnc_running;
+static atomic_ulong ssnc_checked, ssnc_pops;
+static atomic_ulong ssnc_collects;
+static atomic_ulong ssnc_peak[POOLS];   /* bytes of live SNC objects, summed per pool */
+
+typedef struct sobj_s {
+  mps_word_t *addr;
+  mps_word_t id;
+  unsigned nrefs, ndata;
+  mps_word_t ref_id[MAX_REFS];
+  unsigned ref_ndata[MAX_REFS];
+} sobj_s;
+
+typedef struct worker_s {
+  unsigned index;
+  uint64_t seed;
+  mps_addr_t table[SLOTS];          /* exact root: AMC objects */
+  mps_word_t slot_id[SLOTS];
+  unsigned slot_ndata[SLOTS];
+  sobj_s objs[MAX_OBJS];
+  unsigned nobjs;
+  mps_frame_t frames[MAX_FRAMES];
+  unsigned below[MAX_FRAMES];
+  unsigned nframes;
+  size_t live, peak;                /* bytes of its live SNC objects */
+} worker_s;
+
+static void ssnc_lock(void)
+{
+  if (SSNC_TSAN)
+    testthr_spin_lock(&ssnc_spin);
+}
+
+static void ssnc_unlock(void)
+{
+  if (SSNC_TSAN)
+    testthr_spin_unlock(&ssnc_spin);
+}
+
+/* Make an object on `ap` whose references are the AMC objects in the root
+ * slots `slots` (read after the reserve, which may collect). */
+static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, unsigned nrefs,
+                            unsigned ndata, mps_word_t id)
+{
+  size_t words = 2 + nrefs + ndata, i;
+  mps_addr_t p;
+  ssnc_lock();
+  do {
+    mps_word_t *o;
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
+    o = p;
+    o[0] = HDR(words);
+    o[1] = nrefs;
+    for (i = 0; i < nrefs; ++i)
+      o[2 + i] = (mps_word_t)wk->table[slots[i]];
+    for (i = 0; i < ndata; ++i)
+      o[2 + nrefs + i] = ssnc_datum(id, i);
+  } while (!mps_commit(ap, p, words * W));
+  ssnc_unlock();
+  return p;
+}
+
+static void ssnc_check_obj(const mps_word_t *o, mps_word_t id, unsigned nrefs, unsigned ndata)
+{
+  unsigned i;
+  TESTLIB_REQUIRE(o != NULL);
+  TESTLIB_REQUIRE(o[0] == HDR(2 + nrefs + ndata));
+  TESTLIB_REQUIRE(o[1] == nrefs);
+  for (i = 0; i < ndata; ++i)
+    TESTLIB_REQUIRE(o[2 + nrefs + i] == ssnc_datum(id, i));
+}
+
+static void ssnc_check(worker_s *wk)
+{
+  unsigned i, k;
+  ssnc_lock();
+  for (k = 0; k < SLOTS; ++k)
+    if (wk->slot_id[k] != 0)
+      ssnc_check_obj(wk->table[k], wk->slot_id[k], 0, wk->slot_ndata[k]);
+  for (i = 0; i < wk->nobjs; ++i) {
+    sobj_s *s = &wk->objs[i];
+    ssnc_check_obj(s->addr, s->id, s->nrefs, s->ndata);
+    for (k = 0; k < s->nrefs; ++k) {
+      /* Held in a local across nothing: natively the stack is an
+       * ambiguous root anyway, so AMC would not move it. */
+      const mps_word_t *ref = (const mps_word_t *)s->addr[2 + k];
+      if (s->ref_id[k] == 0)
+        TESTLIB_REQUIRE(ref == NULL);
+      else
+        ssnc_check_obj(ref, s->ref_id[k], 0, s->ref_ndata[k]);
+    }
+  }
+  ssnc_unlock();
+  atomic_fetch_add_explicit(&ssnc_checked, wk->nobjs, memory_order_relaxed);   /* a statistic */
+}
+
+static void ssnc_pop(worker_s *wk, mps_ap_t ap, unsigned k)
+{
+  unsigned i;
+  ssnc_lock();
+  TESTLIB_REQUIRE(mps_ap_frame_pop(ap, wk->frames[k]) == MPS_RES_OK);
+  ssnc_unlock();
+  for (i = wk->below[k]; i < wk->nobjs; ++i)
+    wk->live -= (2 + wk->objs[i].nrefs + wk->objs[i].ndata) * W;
+  wk->nobjs = wk->below[k];
+  wk->nframes = k;
+  atomic_fetch_add_explicit(&ssnc_pops, 1, memory_order_relaxed);   /* a statistic */
+}
+
+static void *ssnc_worker(void *arg)
+{
+  worker_s *wk = arg;
+  testlib_rng_s rng;
+  mps_thr_t thr = NULL;
+  mps_root_t stack_root = NULL, table_root;
+  mps_ap_t ap, amc_ap;
+  mps_word_t next_id = (mps_word_t)wk->index << 40 | 1;
+  unsigned it, k;
+  void *cold = &wk;
+
+  testlib_rng_init(&rng, wk->seed);
+  if (!SSNC_TSAN) {
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, ssnc_arena) == MPS_RES_OK);
+    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, ssnc_arena, thr, cold) == MPS_RES_OK);
+  }
+  for (k = 0; k < SLOTS; ++k) {
+    wk->table[k] = NULL;
+    wk->slot_id[k] = 0;
+  }
+  wk->nobjs = wk->nframes = 0;
+  wk->live = wk->peak = 0;
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, ssnc_arena, mps_rank_exact(), 0,
+                                        wk->table, SLOTS) == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    TESTLIB_REQUIRE(mps_ap_create_k(&ap, ssnc_snc[wk->index % POOLS], args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(mps_ap_create_k(&amc_ap, ssnc_amc, mps_args_none) == MPS_RES_OK);
+
+  /* Relaxed: the count only decides how long to go on. */
+  for (it = 0; it < ITERATIONS
+       || atomic_load_explicit(&ssnc_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+    switch (testlib_rng_below(&rng, 16)) {
+    case 0: case 1:    /* push */
+      if (wk->nframes < MAX_FRAMES) {
+        ssnc_lock();
+        TESTLIB_REQUIRE(mps_ap_frame_push(&wk->frames[wk->nframes], ap) == MPS_RES_OK);
+        ssnc_unlock();
+        wk->below[wk->nframes] = wk->nobjs;
+        ++wk->nframes;
+      }
+      break;
+    case 2: case 3: case 4: case 5: case 6: {   /* SNC object */
+      sobj_s *s;
+      unsigned slots[MAX_REFS];
+      if (wk->nobjs == MAX_OBJS)
+        break;
+      s = &wk->objs[wk->nobjs];
+      s->nrefs = (unsigned)testlib_rng_below(&rng, MAX_REFS + 1);
+      s->ndata = 1 + (unsigned)testlib_rng_below(&rng, 40);
+      s->id = next_id++;
+      for (k = 0; k < s->nrefs; ++k) {
+        slots[k] = (unsigned)testlib_rng_below(&rng, SLOTS);
+        s->ref_id[k] = wk->slot_id[slots[k]];
+        s->ref_ndata[k] = wk->slot_ndata[slots[k]];
+      }
+      s->addr = ssnc_new(wk, ap, slots, s->nrefs, s->ndata, s->id);
+      ++wk->nobjs;
+      wk->live += (2 + s->nrefs + s->ndata) * W;
+      if (wk->live > wk->peak)
+        wk->peak = wk->live;
+      break;
+    }
+    case 7: case 8:    /* pop: mostly the innermost frame */
+      if (wk->nframes > 0)
+        ssnc_pop(wk, ap, testlib_rng_below(&rng, 4) == 0
+                         ? (unsigned)testlib_rng_below(&rng, wk->nframes) : wk->nframes - 1);
+      break;
+    case 9: case 10: case 11: {   /* AMC object into a root slot */
+      unsigned ndata = 1 + (unsigned)testlib_rng_below(&rng, 12);
+      mps_word_t id = next_id++;
+      mps_word_t *o = ssnc_new(wk, amc_ap, NULL, 0, ndata, id);
+      k = (unsigned)testlib_rng_below(&rng, SLOTS);
+      ssnc_lock();
+      wk->table[k] = o;
+      ssnc_unlock();
+      wk->slot_id[k] = id;
+      wk->slot_ndata[k] = ndata;
+      break;
+    }
+    case 12:           /* drop a root slot: only SNC objects may keep it */
+      k = (unsigned)testlib_rng_below(&rng, SLOTS);
+      ssnc_lock();
+      wk->table[k] = NULL;
+      ssnc_unlock();
+      wk->slot_id[k] = 0;
+      break;
+    default:
+      ssnc_check(wk);
+      break;
+    }
+  }
+  ssnc_check(wk);
+  while (wk->nframes > 0)
+    ssnc_pop(wk, ap, 0);
+  /* Relaxed: read after the threads are joined. */
+  atomic_fetch_add_explicit(&ssnc_peak[wk->index % POOLS], wk->peak, memory_order_relaxed);
+
+  mps_ap_destroy(amc_ap);
+  mps_ap_destroy(ap);
+  mps_root_destroy(table_root);
+  if (!SSNC_TSAN) {
+    mps_root_destroy(stack_root);
+    mps_thread_dereg(thr);
+  }
+  atomic_fetch_sub_explicit(&ssnc_running, 1,
+                            memory_order_release);   /* pairs with the collector's acquire */
+  return NULL;
+}
+
+static void *ssnc_collector(void *arg)
+{
+  mps_thr_t thr = NULL;
+  unsigned spin;
+  if (!SSNC_TSAN)
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, ssnc_arena) == MPS_RES_OK);
+  /* Acquire: once the count reaches zero every worker is done. */
+  while (atomic_load_explicit(&ssnc_running, memory_order_acquire) > 0) {
+    ssnc_lock();
+    mps_arena_collect(ssnc_arena);
+    mps_arena_release(ssnc_arena);
+    ssnc_unlock();
+    atomic_fetch_add_explicit(&ssnc_collects, 1,
+                              memory_order_relaxed);   /* a count, read by workers */
+    for (spin = 0; spin < 200; ++spin)
+      testthr_yield();
+  }
+  if (!SSNC_TSAN)
+    mps_thread_dereg(thr);
+  (void)arg;
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  uint64_t seed = testlib_seed(argc, argv, "stress_snc");
+  static worker_s workers[WORKERS];
+  testthr_s threads[WORKERS], collector;
+  mps_gen_param_s gens[2] = {{256, 0.8}, {512, 0.5}};
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  unsigned long collects;
+  unsigned i;
+
+  mps_lib_assert_fail_install(ssnc_abort);
+  testthr_spin_init(&ssnc_spin);
+  TESTLIB_REQUIRE(mps_arena_create_k(&ssnc_arena, mps_arena_class_vm(), mps_args_none)
+                  == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, ssnc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, ssnc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, ssnc_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, ssnc_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, ssnc_pad);
+    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, ssnc_arena, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, ssnc_arena, 2, gens) == MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_amc, ssnc_arena, mps_class_amc(), args)
+                    == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  for (i = 0; i < POOLS; ++i) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_snc[i], ssnc_arena, mps_class_snc(), args)
+                      == MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    atomic_store_explicit(&ssnc_peak[i], 0, memory_order_relaxed);   /* before the threads */
+  }
+
+  atomic_store_explicit(&ssnc_running, WORKERS,
+                        memory_order_relaxed);   /* before any thread starts */
+  atomic_store_explicit(&ssnc_checked, 0, memory_order_relaxed);
+  atomic_store_explicit(&ssnc_pops, 0, memory_order_relaxed);
+  atomic_store_explicit(&ssnc_collects, 0, memory_order_relaxed);
+  for (i = 0; i < WORKERS; ++i) {
+    workers[i].index = i;
+    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    testthr_create(&threads[i], ssnc_worker, &workers[i]);
+  }
+  testthr_create(&collector, ssnc_collector, NULL);
+  for (i = 0; i < WORKERS; ++i)
+    testthr_join(&threads[i]);
+  testthr_join(&collector);
+  collects = atomic_load_explicit(&ssnc_collects, memory_order_relaxed);   /* joined */
+
+  printf("stress_snc: %u workers, %lu objects checked, %lu pops, %lu explicit and %lu"
+         " collections in all, SNC pools %zu + %zu bytes (%s)\n", WORKERS,
+         atomic_load_explicit(&ssnc_checked, memory_order_relaxed),   /* threads joined */
+         atomic_load_explicit(&ssnc_pops, memory_order_relaxed),
+         collects, (unsigned long)mps_collections(ssnc_arena),
+         mps_pool_total_size(ssnc_snc[0]), mps_pool_total_size(ssnc_snc[1]),
+         SSNC_TSAN ? "TSan: heap shared under a spinlock, no suspension"
+                   : "threads suspended and stacks scanned");
+  TESTLIB_REQUIRE(collects > 0);
+  for (i = 0; i < POOLS; ++i) {
+    /* Popped memory was reused: a pool holds no more than its points'
+     * peaks, with room for segment tails and a spare segment each. */
+    size_t peak = atomic_load_explicit(&ssnc_peak[i], memory_order_relaxed);   /* joined */
+    TESTLIB_REQUIRE(mps_pool_total_size(ssnc_snc[i]) <= 2 * peak + 4 * 64 * 1024);
+    /* The points are destroyed: everything in the pool is free. */
+    TESTLIB_REQUIRE(mps_pool_free_size(ssnc_snc[i]) == mps_pool_total_size(ssnc_snc[i]));
+    mps_pool_destroy(ssnc_snc[i]);
+  }
+  mps_pool_destroy(ssnc_amc);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(ssnc_arena);
+  return 0;
+}
