@@ -210,6 +210,23 @@ Test(snc, create_needs_a_format_with_pad)
     cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
   mps_fmt_destroy(nopad);
+  /* snc.rst: no in-band headers. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_HEADER_SIZE, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tsnc_pad);
+    cr_assert_eq(mps_fmt_create_k(&nopad, t.arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, nopad);
+    cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_geq(tsnc_failures, 1);
+  mps_fmt_destroy(nopad);
   /* Allocation points only. */
   cr_assert_eq(mps_alloc(&p, t.snc, 64), MPS_RES_UNIMPL);
   tsnc_close(&t);
@@ -289,6 +306,31 @@ Test(snc, nested_frames_pop_in_order)
   cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
   cr_assert_eq(tsnc_new(t.ap, NULL, 0, 1, 14), b);
   cr_assert(tsnc_ok(a, 0, 3, 10), "the object below every frame was damaged");
+  tsnc_close(&t);
+}
+
+Test(snc, many_frames_deep)
+{
+  tsnc_s t;
+  enum { DEPTH = 1000 };
+  static mps_frame_t frames[DEPTH];
+  static Obj objs[DEPTH];
+  size_t i;
+  tsnc_open(&t);
+  for (i = 0; i < DEPTH; ++i) {
+    cr_assert_eq(mps_ap_frame_push(&frames[i], t.ap), MPS_RES_OK);
+    objs[i] = tsnc_new(t.ap, NULL, 0, 1 + i % 90, i);
+  }
+  for (i = DEPTH; i-- > 0;) {
+    cr_assert(tsnc_ok(objs[i], 0, 1 + i % 90, i), "object %zu damaged", i);
+    cr_assert_eq(mps_ap_frame_pop(t.ap, frames[i]), MPS_RES_OK);
+    if (i % 100 == 0) {
+      /* The next object goes where frame i's first one was. */
+      cr_assert_eq(mps_ap_frame_push(&frames[i], t.ap), MPS_RES_OK);
+      cr_assert_eq(tsnc_new(t.ap, NULL, 0, 1, 0), objs[i]);
+      cr_assert_eq(mps_ap_frame_pop(t.ap, frames[i]), MPS_RES_OK);
+    }
+  }
   tsnc_close(&t);
 }
 
