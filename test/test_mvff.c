@@ -260,6 +260,39 @@ Test(mvff, many_listed_neighbours_coalesce_when_flushed)
   mps_pool_destroy(pool);
 }
 
+/* A flush of many listed blocks sorts them all at once in scratch grains
+ * from the arena (pool_mvff.c, mvff_flush); when the commit limit leaves
+ * no room for those, it sorts them in batches on the stack instead, and
+ * the blocks must coalesce all the same, with nothing committed. */
+Test(mvff, flush_without_scratch_memory_still_coalesces)
+{
+  enum { N = 3000 };
+  mps_pool_t pool = make_pool(1 << 20, 1.0, 0, 0, 1);
+  static mps_addr_t p[N];
+  size_t i, total, span, committed, limit;
+  mps_addr_t q;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 16 + 16 * (i % 3)), MPS_RES_OK);
+  span = (size_t)((char *)p[N - 1] - (char *)p[0]) + 16 + 16 * ((N - 1) % 3);
+  total = mps_pool_total_size(pool);
+  for (i = 0; i < N; ++i) {
+    size_t j = (i * 1999) % N;
+    mps_free(pool, p[j], 16 + 16 * (j % 3));
+  }
+  mps_arena_spare_set(arena, 0.0);
+  committed = mps_arena_committed(arena);
+  limit = mps_arena_commit_limit(arena);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q, pool, span), MPS_RES_OK);
+  cr_assert_eq(q, p[0]);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  cr_assert_eq(mps_pool_free_size(pool), total - span);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_free(pool, q, span);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, pool_extends_for_small_and_large_blocks)
 {
   mps_pool_t pool = make_pool(4 * 4096, 1.0, 0, 0, 1);

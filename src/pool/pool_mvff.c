@@ -70,9 +70,11 @@
  * what is left of the block it came from, or, if it is small enough for
  * a quick list, onto its list like a freed block.
  *
- * Flushing sorts the listed blocks by address (in batches of
- * MVFF_FLUSH_BATCH, on the stack), so that neighbours go into the land as
- * one range and the rest in address order.
+ * Flushing sorts the listed blocks by address, so that neighbours go
+ * into the land as one range and the rest in one ascending sweep: all at
+ * once in scratch grains from the arena when there are more than
+ * MVFF_FLUSH_BATCH, else (or when the arena has no memory to spare) in
+ * batches of MVFF_FLUSH_BATCH on the stack.
  *
  * Large blocks.  A freed block of at least large_size bytes (half of
  * extend_by, and at least two grains, so that it holds a whole grain)
@@ -359,9 +361,29 @@ static void mvff_batch_insert(MVFF mvff, Word *b, Count n)
  * that the lists confirm), as in mvff_quick_take. */
 static void mvff_flush(MVFF mvff)
 {
-  Word batch[MVFF_FLUSH_BATCH];
-  Count n = 0;
+  Word stack[MVFF_FLUSH_BATCH];
+  Word *batch = stack;
+  Count n = 0, cap = MVFF_FLUSH_BATCH;
+  Arena arena = mvff->pool.arena;
+  Size scratch = 0;
+  Addr scratch_base = NULL;
   Index i;
+  /* Many blocks: sort them all at once in scratch grains from the arena,
+   * so that they go into the land in one ascending sweep, which the splay
+   * tree serves at a small constant cost per insertion.  Sorted only in
+   * stack batches, each batch spans the whole pool and every insertion
+   * splays down from far away (docs/performance.md, third round: 36% of
+   * the benchmark's instructions were these insertions).  If the arena
+   * cannot spare the scratch memory, the stack batches still work. */
+  if (mvff->quick_count > MVFF_FLUSH_BATCH
+      && mvff->quick_count <= (SIZE_MAX - arena->grain_size) / sizeof(Word)) {
+    Size bytes = size_align_up(mvff->quick_count * sizeof(Word), arena->grain_size);
+    if (arena_alloc(&scratch_base, arena, bytes, NULL) == MPS_RES_OK) {
+      batch = addr_ptr(scratch_base);
+      cap = mvff->quick_count;
+      scratch = bytes;
+    }
+  }
   for (i = 0; mvff->quick_count > 0 && i < MVFF_QUICK_LISTS; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     Addr block;
@@ -371,7 +393,7 @@ static void mvff_flush(MVFF mvff)
       mvff->quick_bytes -= size;
       --mvff->quick_count;
       batch[n] = addr_word(block);
-      if (++n == MVFF_FLUSH_BATCH) {
+      if (++n == cap) {
         mvff_batch_insert(mvff, batch, n);
         n = 0;
       }
@@ -379,6 +401,8 @@ static void mvff_flush(MVFF mvff)
   }
   mvff_batch_insert(mvff, batch, n);
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
+  if (scratch > 0)
+    arena_free(arena, scratch_base, scratch, NULL);
 }
 
 #if CHECK_LEVEL >= 2
