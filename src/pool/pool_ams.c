@@ -822,6 +822,7 @@ Res ams_init_engine(Pool pool, mps_arg_s args[], AMSKind kind, const char *needs
   ams->free = 0;
   ams->fill_seg = NULL;
   ams->fill_index = 0;
+  ams->fill_searched = 0;
   ams->free_template = NULL;
   ams->free_template_size = 0;
   ams->sig = AMS_SIG;
@@ -869,10 +870,12 @@ static bool ams_seg_find(Index *b_o, Index *l_o, AMSSeg aseg, Index from, Count 
     return false;   /* a bt search needs a range at least `grains` long;
                      * from <= grains by invariant 10 */
   if (!bt_find_long_res_range(&b, &l, aseg->alloc, from, aseg->grains, grains)) {
+    ams_of_seg(seg)->fill_searched += aseg->grains - from;
     if (from == 0)
       aseg->run_max = grains - 1;
     return false;
   }
+  ams_of_seg(seg)->fill_searched += l - from;
   /* The run may begin below the cursor: take that part too.  The cost is
    * bounded by the grains handed out. */
   if (b == from && b > 0 && !bt_get(aseg->alloc, b - 1)) {

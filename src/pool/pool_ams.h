@@ -64,6 +64,10 @@ typedef struct ams_s {
    * at the first segment).  See ams_buffer_fill. */
   Seg fill_seg;
   Index fill_index;
+  /* Grains the fill searches have passed over, a measure of their work
+   * that tests compare with what was allocated (the fill must stay
+   * amortised linear: see ams_buffer_fill). */
+  Count fill_searched;
   /* AMS debug only: free grains hold this template (NULL: not debugging). */
   Byte *free_template;
   Size free_template_size;
