@@ -283,6 +283,36 @@ Test(snc, frames_popped_twice_or_out_of_order_are_refused)
   tsnc_close(&t);
 }
 
+Test(snc, a_frame_of_another_ap_is_refused)
+{
+  tsnc_s t;
+  mps_ap_t ap2;
+  mps_frame_t f1, f2;
+  Obj a, b;
+  tsnc_open(&t);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.snc, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
+  a = tsnc_new(t.ap, NULL, 0, 4, 1);
+  cr_assert_eq(mps_ap_frame_push(&f2, ap2), MPS_RES_OK);
+  b = tsnc_new(ap2, NULL, 0, 4, 2);
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(ap2, f1), MPS_RES_FAIL);
+  cr_assert_geq(tsnc_failures, 1);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);
+  cr_assert_geq(tsnc_failures, 1);
+  cr_assert(tsnc_ok(a, 0, 4, 1) && tsnc_ok(b, 0, 4, 2));
+  /* Each point's own frame pops its own objects only. */
+  cr_assert_eq(mps_ap_frame_pop(ap2, f2), MPS_RES_OK);
+  cr_assert(tsnc_ok(a, 0, 4, 1));
+  cr_assert_eq(tsnc_new(ap2, NULL, 0, 4, 3), b);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 4, 4), a);
+  mps_ap_destroy(ap2);
+  tsnc_close(&t);
+}
+
 /* ---- Frames ------------------------------------------------------------- */
 
 Test(snc, nested_frames_pop_in_order)

@@ -12,7 +12,11 @@
  *
  * Frames: the frame stack is a depth count and a frame is its depth after
  * the push, so popping a frame that was already popped, or popping out of
- * order, is seen as a frame deeper than the stack.  Most classes keep no
+ * order, is seen as a frame deeper than the stack.  The handle mixes the
+ * depth with a word drawn from the buffer's address (buffer_frame_salt),
+ * so that a frame of another allocation point, which frame.rst forbids,
+ * decodes (for all but unlucky pairs of points) to a depth far beyond any
+ * stack and is refused too.  Most classes keep no
  * other record of frames (MVFF "supports allocation frames but does not
  * use them"; to AMC they are hints, frame.rst).  A class that discards
  * objects on pop (SNC) has frame methods (pool_buffer_methods_s): push tells it the new
@@ -263,6 +267,16 @@ mps_bool_t mps_commit(mps_ap_t ap, mps_addr_t p, size_t size)
   return mps_ap_trip(ap, p, size);
 }
 
+/* The top bit is set, so no handle of a depth below half the word's range
+ * is null; the rest spreads the address into the high bits, where the
+ * salts of two buffers differ. */
+static Word buffer_frame_salt(Buffer buffer)
+{
+  Word w = (Word)(uintptr_t)buffer;
+  w = (w >> 4) * (Word)0x9E3779B9u;
+  return w | ((Word)1 << (WORD_WIDTH - 1));
+}
+
 mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
 {
   Buffer buffer = buffer_of_ap(ap);
@@ -282,7 +296,7 @@ mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
       res = pool->buffer_methods->frame_push(pool, buffer, buffer->frame_depth + 1);
     if (res == MPS_RES_OK) {
       ++buffer->frame_depth;
-      *frame_o = (mps_frame_t)(uintptr_t)buffer->frame_depth;
+      *frame_o = (mps_frame_t)(uintptr_t)(buffer->frame_depth ^ buffer_frame_salt(buffer));
     }
   }
   arena_leave(arena);
@@ -293,12 +307,13 @@ mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
 {
   Buffer buffer = buffer_of_ap(ap);
   Arena arena = buffer->pool->arena;
-  Count depth = (Count)(uintptr_t)frame;
+  Count depth = (Count)((Word)(uintptr_t)frame ^ buffer_frame_salt(buffer));
   Res res = MPS_RES_OK;
   arena_enter(arena);
   AVERT(buffer, buffer);
   AVER(ap->init == ap->alloc);
-  /* Popped twice, or out of order: the frame is no longer on the stack. */
+  /* Popped twice, or out of order: the frame is no longer on the stack;
+   * or it is another point's. */
   AVER(depth >= 1 && depth <= buffer->frame_depth);
   if (depth >= 1 && depth <= buffer->frame_depth) {
     Pool pool = buffer->pool;
