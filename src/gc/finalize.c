@@ -74,7 +74,7 @@ bool finalize_check(Finalize finalize)
   return true;
 }
 
-static bool finalize_reg_check(Finalize finalize, Message message)
+static inline bool finalize_reg_check(Finalize finalize, Message message)
 {
   CHECKD(message, message);
   CHECKL(message->arena == finalize->arena);                          /* 3 */
