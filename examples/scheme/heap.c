@@ -869,6 +869,8 @@ void heap_table_set(obj_t *args)
   keys = table->table.keys;
   values = table->table.values;
   (void)heap_buckets_probe(keys, key, heap_table_hash(table, key, 1), &i);
+  if (i == HEAP_TABLE_ABSENT)
+    scm_fatal("hash table without a free slot");
   if (keys->buckets.slots[i] == SCM_EMPTY_SLOT) {
     used = (size_t)SCM_FIXVAL(keys->buckets.used) + 1;
     keys->buckets.used = SCM_FIX(used);
