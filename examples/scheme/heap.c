@@ -25,7 +25,7 @@
  *     its finalization message is drained.
  *
  * Invariants (see scheme.h for the value representation):
- *   1. Every committed object in either pool is scannable and skippable:
+ *   1. Every committed object in any pool is scannable and skippable:
  *      its type word is set and its size fields are final before
  *      mps_commit, and nothing changes an object's size afterwards.
  *   2. Every object is at least two words, so the forwarding method can
@@ -36,9 +36,9 @@
  *      non-null words is exact.
  *   4. Nothing that can fail or collect runs between mps_reserve and
  *      mps_commit: the only code there stores into the new block.
- *   5. The AWL pool holds only buckets and padding; every word of them
- *      after the type word is a tagged value, null or a reference
- *      (manual/pool/awl.rst, "Caution").
+ *   5. The AWL pool holds only buckets and padding; every word of a
+ *      bucket vector after its type word is a tagged value, null or a
+ *      reference (manual/pool/awl.rst, "Caution").
  *   6. A key or value slot of a table is SCM_EMPTY_SLOT, SCM_DELETED_SLOT
  *      or a value; a key slot is SCM_DELETED_SLOT exactly when its value
  *      slot is (the AWL scan deletes both halves of an entry at once).

@@ -2,7 +2,8 @@
  *
  * A small Scheme whose every heap object lives in memory managed by the
  * garbage collector: scanned objects in an AMC pool, leaf objects
- * (strings, flonums) in an AMCZ pool.  Only the public headers are used.
+ * (strings, flonums) in an AMCZ pool, the bucket vectors of weak hash
+ * tables in an AWL pool.  Only the public headers are used.
  *
  * Values.  A value is one word (obj_t).  Its two low bits say what it is:
  *   ...x1  a fixnum: the integer is the word shifted right by one;
