@@ -49,7 +49,6 @@
 #include "seg.h"
 #include "trace.h"
 #include "../pool/pool.h"
-#include "../../include/mpscamc.h"
 
 /* The epoch of a dependency reset when its arena had no collector state
  * and none could be made (out of memory): judged stale once added to. */
@@ -103,15 +102,12 @@ void ld_history_finish(ld_history_s *history)
   history->sig = SIG_INVALID;
 }
 
-/* Whether the objects of a condemned segment may be moved by the trace.
- * AMC and AMCZ are the only classes that copy (the others preserve in
- * place); a segment class property would say this without naming pool
- * classes, but the classes' tables have no such field yet.  Wrongly
- * saying "may move" only costs false staleness. */
+/* Whether the objects of a condemned segment may be moved by the trace:
+ * its segment class says (AMC's does; the classes that preserve in place
+ * do not).  Wrongly saying "may move" would only cost false staleness. */
 static bool ld_seg_may_move(Seg seg)
 {
-  PoolClass klass = seg->pool->klass;
-  return klass == mps_class_amc() || klass == mps_class_amcz();
+  return seg->klass->moves;
 }
 
 void ld_trace_flip(struct trace_s *trace)

@@ -46,6 +46,9 @@ typedef struct seg_class_s {
   Sig sig;
   const char *name;
   Size size;     /* of the pool's segment structure, seg_s first */
+  /* Whether a trace may move the objects of a condemned segment (location
+   * dependency counts an epoch only for traces that condemn such). */
+  bool moves;
   /* Set up / tear down the class's part of a new segment (its generic
    * part is ready).  finish may be NULL. */
   Res (*init)(Seg seg, Pool pool);

@@ -797,7 +797,7 @@ static Res amc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s amc_seg_class_s = {
-  SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s),
+  SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s), true,
   amc_seg_init, amc_seg_finish,
   amc_seg_whiten, amc_seg_scan, amc_seg_fix, amc_seg_reclaim,
   amc_seg_walk, amc_seg_area_walk, amc_seg_addr_object
