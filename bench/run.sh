@@ -2,8 +2,10 @@
 # bench/run.sh: build and run the manual-allocation benchmark (bench/bench.c)
 # on every allocator, each in its own process, and print one table.
 #
-#   bash bench/run.sh [--runs N] [--steps N] [--seed N] [--only "a b ..."]
+#   bash bench/run.sh [--runs N] [--steps N] [--seed N] [--only "a b ..."] [--no-gc]
 #
+# --no-gc skips the garbage-collection workloads (bench/gc/run.sh) that
+# otherwise follow the table.
 # Allocators: mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc.  The MPS
 # variants link src/mps.c compiled in the hot variety at -O2; everything is
 # compiled with $CC (default cc) -O2.  Runs are interleaved (one round over
@@ -18,13 +20,15 @@ runs=${BENCH_RUNS:-3}
 steps=${BENCH_STEPS:-2000000}
 seed=${BENCH_SEED:-20240611}
 only="mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc"
+gc=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: bench/run.sh [--runs N] [--steps N] [--seed N] [--only \"names\"]" >&2; exit 2 ;;
+    --no-gc) gc=0; shift ;;
+    *) echo "usage: bench/run.sh [--runs N] [--steps N] [--seed N] [--only \"names\"] [--no-gc]" >&2; exit 2 ;;
   esac
 done
 
@@ -95,4 +99,4 @@ awk -v order="$only" '
            ref, nallocs, live / 1024, checksum
     if (bad != "") { printf "CHECKSUM MISMATCH:%s\n", bad; exit 1 }
   }' "$results"
-bash bench/gc/run.sh --runs "$runs"   # then the garbage-collection workloads (bench/gc/): AMC, AMS, Boehm
+[ "$gc" = 0 ] || bash bench/gc/run.sh --runs "$runs"   # then the garbage-collection workloads (bench/gc/): AMC, AMS, Boehm
