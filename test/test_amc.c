@@ -522,6 +522,62 @@ Test(amc, reserve_pending_across_collection)
   tamc_close(&t);
 }
 
+/* The segment an allocation point is filling is condemned like any other:
+ * its dead objects go at the next collection although the point keeps
+ * filling it, and the point goes on working afterwards. */
+Test(amc, garbage_in_the_allocation_points_segment_is_reclaimed)
+{
+  tamc_s t;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], 100, 3);
+  for (k = 0; k < 500; ++k)
+    tamc_new(t.ap, &t.refs[1], 0, 4, 7);
+  t.refs[1] = NULL;
+  cr_assert_eq(tamc_count(&t, 0).objects, 600);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_count(&t, 0).objects, 100, "the point's segment kept its garbage");
+  tamc_list_check(t.refs[0], 100, 3);
+  tamc_list(&t, &t.refs[2], 50, 2);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_count(&t, 0).objects, 150);
+  tamc_list_check(t.refs[0], 100, 3);
+  tamc_list_check(t.refs[2], 50, 2);
+  tamc_close(&t);
+}
+
+/* A mutator stopped inside mps_commit, after its store to init but before
+ * it tests limit: the collection takes the just-committed object into the
+ * pool with the others, and the trip that follows must still fail the
+ * commit and leave the point usable (the object is abandoned). */
+Test(amc, commit_interrupted_after_storing_init)
+{
+  tamc_s t;
+  mps_addr_t p;
+  size_t size = 6 * W;
+  Obj obj;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  tamc_list(&t, &t.refs[0], 50, 2);
+  cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
+  obj = p;
+  obj->header = HDR(6, T_OBJ);
+  obj->nrefs = 1;
+  obj->slot[0] = (mps_word_t)t.refs[0];
+  obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
+  t.ap->init = t.ap->alloc;   /* the first half of mps_commit */
+  mps_arena_collect(t.arena);
+  cr_assert_null(t.ap->limit, "the flip did not trap the point");
+  cr_assert_not(mps_ap_trip(t.ap, p, size), "a commit across the flip succeeded");
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_new(t.ap, &t.refs[1], 1, 2, 5);
+  ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  mps_arena_collect(t.arena);
+  cr_assert_eq((mps_addr_t)((Obj)t.refs[1])->slot[0], t.refs[0]);
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_close(&t);
+}
+
 Test(amc, weak_references_splat_dead_objects)
 {
   tamc_s t;

@@ -85,6 +85,15 @@ void buffer_invalidate(Buffer buffer)
   buffer->ap.limit = NULL;
 }
 
+Addr buffer_yield_committed(Buffer buffer)
+{
+  AVERT(buffer, buffer);
+  AVER(buffer->base != NULL);
+  /* Invariant 1 holds: base rises to init, which stays below alloc. */
+  buffer->base = addr_of_ptr(buffer->ap.init);
+  return buffer->base;
+}
+
 mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
 {
   Arena arena;
@@ -230,8 +239,15 @@ mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size)
   UNUSED(size);
   if (buffer->invalid) {
     /* The block may have been moved or reclaimed: the client must
-     * reserve and initialize again.  Forget the region. */
-    ap->init = addr_ptr(addr_of_ptr(p));
+     * reserve and initialize again.  Forget the region.  If the mutator
+     * was stopped after the commit's store to init, a collection may have
+     * taken the block into the pool with the rest of the committed
+     * objects (buffer_yield_committed): then it is the pool's, and only
+     * what lies above base goes back. */
+    Addr back = addr_of_ptr(p);
+    if (addr_word(back) < addr_word(buffer->base))
+      back = buffer->base;
+    ap->init = addr_ptr(back);
     ap->alloc = ap->init;
     buffer_detach(buffer);
     committed = false;

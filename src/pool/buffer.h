@@ -51,4 +51,10 @@ void buffer_empty_all(Pool pool);
  * (the collector's use) -- called with the owning thread stopped. */
 void buffer_invalidate(Buffer buffer);
 
+/* Hand the committed part of the region, [base, ap.init), to the pool
+ * for good: the region then starts at ap.init, which is returned.  A
+ * reserve pending beyond init stays the buffer's.  For a pool condemning
+ * the segment the buffer fills; called with the owning thread stopped. */
+Addr buffer_yield_committed(Buffer buffer);
+
 #endif /* buffer_h */

@@ -35,12 +35,18 @@
  * Allocation points: a fill gives the buffer the free tail [used, limit)
  * of a generation-0 segment, or a new segment (an object larger than
  * both MPS_KEY_EXTEND_BY and AMC_SEG_SIZE_MIN gets one of its own
- * size).  While a buffer is attached
- * the segment is never condemned (design decision 5 in the collector's
- * contract): it stays grey and only [base, ap.init) is scanned.  When the
- * buffer is emptied the unused part goes back to the segment's free tail
- * by lowering `used`, so the next fill can use it; nothing is parsed at
- * or above `used`, so it needs no padding.
+ * size).  While a buffer is attached and the segment is not condemned,
+ * only [base, ap.init) is scanned.  When the buffer is emptied the unused
+ * part goes back to the segment's free tail by lowering `used`, so the
+ * next fill can use it; nothing is parsed at or above `used`, so it needs
+ * no padding.  A segment a buffer is filling can be condemned: whiten
+ * first takes the buffer's committed objects into the segment (used and
+ * the buffer's base rise to ap.init, the owning thread being stopped), so
+ * the trace sees exactly [base, used) while the buffer keeps [used,
+ * limit), where a reserve may be pending (the flip traps it, so its
+ * commit fails).  Such a segment cannot be freed at reclaim: what would
+ * have been freed becomes padding, and the segment goes when a later
+ * collection finds it without a buffer and without survivors.
  *
  * AMCZ is the same code with leaf segments (rank set empty): its objects
  * are never scanned, and its format needs no scan method.
@@ -56,7 +62,7 @@
  *      (objects, padding, and during a trace forwarding objects), used is
  *      aligned and base <= scanned <= used <= limit;
  *   5. a segment with a buffer attached has used equal to the buffer's
- *      base (the buffer owns [used, limit)) and is not white;
+ *      base (the buffer owns [used, limit));
  *   6. a segment is nailed for a trace only if white for it; it has
  *      nailboards (nails, done, todo) or is nailed whole, never both; not
  *      nailed: neither; base <= todo_from <= limit, and outside the
@@ -186,7 +192,6 @@ bool amc_seg_check(AMCSeg aseg)
   CHECKL(addr_is_aligned(aseg->used, amc->pool.alignment));
   if (seg->buffer != NULL) {                                                /* 5 */
     CHECKL(seg->buffer->base == aseg->used);
-    CHECKL(seg->white == TRACE_SET_EMPTY);
   }
   CHECKL((seg->nailed & ~seg->white) == TRACE_SET_EMPTY);                   /* 6 */
   CHECKL(!(aseg->nailed_whole && aseg->nails != NULL));
@@ -215,7 +220,8 @@ static inline Addr amc_obj_limit(Format format, Addr base)
 }
 
 /* Where the segment's objects end: at a buffer's ap.init (the buffer's
- * committed objects follow the segment's own, invariant 5), else used. */
+ * committed objects follow the segment's own, invariant 5; for a white
+ * segment init is used, see the head), else used. */
 static Addr amc_seg_parse_limit(Seg seg)
 {
   if (seg->buffer != NULL)
@@ -401,10 +407,13 @@ static Res amc_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
 {
   AVERT(amc_seg, amc_seg_of(seg));
   AVERT(trace, trace);
-  /* A segment a buffer is filling is never condemned: the mutator may be
-   * between reserve and commit in it (design decision 5). */
-  if (seg->buffer != NULL)
-    return MPS_RES_OK;
+  /* A buffer's committed objects become the segment's; a reserve the
+   * stopped mutator may have pending stays the buffer's (see the head). */
+  if (seg->buffer != NULL) {
+    AMCSeg aseg = amc_seg_of(seg);
+    aseg->used = buffer_yield_committed(seg->buffer);
+    AVER(addr_word(aseg->scanned) <= addr_word(aseg->used));
+  }
   seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
   *condemned_io += seg_size(seg);
   return MPS_RES_OK;
@@ -460,8 +469,9 @@ static Res amc_seg_fix_ambig(Seg seg, ScanState ss, Addr ref)
   Format format = amc->format;
   Addr nail;
 
-  /* A white segment has no buffer: nothing lives at or above used, so a
-   * reference there is a stray word and keeps nothing. */
+  /* Nothing of a white segment lives at or above used (a buffer there
+   * holds no committed object, see the head), so a reference there is a
+   * stray word and keeps nothing. */
   if (addr_word(ref) >= addr_word(aseg->used))
     return MPS_RES_OK;
   if (amc->interior) {
@@ -676,6 +686,22 @@ static Res amc_seg_scan(bool *total_o, Seg seg, ScanState ss)
   return MPS_RES_OK;
 }
 
+/* A condemned segment a buffer still fills keeps nothing below used:
+ * [from, used) becomes padding (a buffer owns the rest). */
+static void amc_seg_pad_buffered(Seg seg, Addr from)
+{
+  AMCSeg aseg = amc_seg_of(seg);
+  Format format = amc_of_seg(seg)->format;
+  Shield shield = amc_shield(seg->arena);
+  if (addr_word(from) < addr_word(aseg->used)) {
+    shield_expose(shield, &seg->shield);
+    (*format->pad)(addr_ptr(from), addr_offset(from, aseg->used));
+    shield_cover(shield, &seg->shield);
+  }
+  aseg->scanned = seg->base;
+  aseg->to_epoch = 0;
+}
+
 static void amc_seg_reclaim(Seg seg, Trace trace)
 {
   AMC amc = amc_of_seg(seg);
@@ -691,7 +717,11 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
   if ((seg->nailed & ts) == TRACE_SET_EMPTY) {
-    /* Every survivor was copied out. */
+    /* Every survivor was copied out.  A buffer still fills the rest. */
+    if (seg->buffer != NULL) {
+      amc_seg_pad_buffered(seg, seg->base);
+      return;
+    }
     amc_seg_destroy(seg);
     return;
   }
@@ -711,9 +741,14 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
       dead = base;
     }
   }
-  /* A dead run at the end goes back to the free tail instead. */
-  if (dead != NULL)
-    aseg->used = dead;
+  /* A dead run at the end goes back to the free tail instead, unless a
+   * buffer owns the tail. */
+  if (dead != NULL) {
+    if (seg->buffer != NULL)
+      (*format->pad)(addr_ptr(dead), addr_offset(dead, aseg->used));
+    else
+      aseg->used = dead;
+  }
   shield_cover(shield, &seg->shield);
   aseg->scanned = seg->base;
   aseg->to_epoch = 0;
@@ -722,7 +757,7 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
   trace_note_preserved(trace, kept);
   /* A survivor stays white: the tracer whitens it back after reclaim
    * and counts what is still white as not reclaimed. */
-  if (kept == 0)
+  if (kept == 0 && seg->buffer == NULL)
     amc_seg_destroy(seg);
 }
 
@@ -923,7 +958,9 @@ static void amc_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   Seg seg = NULL;   /* set by seg_of_addr; the AVER vanishes in rash */
   AMCSeg aseg;
-  bool found = seg_of_addr(&seg, pool->arena, buffer->base);
+  /* By its last byte: a collection may have raised the buffer's base to
+   * the segment's limit (buffer_yield_committed). */
+  bool found = seg_of_addr(&seg, pool->arena, addr_sub(limit, 1));
   AVER(found);
   AVER(seg->pool == pool && seg->buffer == buffer);
   aseg = amc_seg_of(seg);
