@@ -4,8 +4,9 @@
  * taken from the first byte, then decodes operations: mps_alloc (small,
  * medium or large sizes), mps_free of a live block, reserve/commit on one
  * of two allocation points, destroying and recreating an allocation
- * point, setting the commit limit, and setting the arena's spare
- * fraction.  Every live block is in the model with its address, size and
+ * point, setting the commit limit, setting the arena's spare fraction,
+ * and a churn of hundreds of small blocks freed in a scrambled order and
+ * then flushed.  Every live block is in the model with its address, size and
  * fill byte.  After every operation: blocks are aligned, do not overlap,
  * keep their contents; the pool's total size covers the live bytes plus
  * its free size; and (in cool, where this is built) every public call has
@@ -139,6 +140,62 @@ static void fuzz_mvff_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
   b->p = NULL;
 }
 
+/* Allocate up to FUZZ_MVFF_CHURN small blocks, check and free them in a
+ * scrambled order (so that more than 256 sit on the pool's quick lists),
+ * then allocate once more, which flushes the lists into the land: the
+ * flush that sorts in scratch grains (pool_mvff.c, mvff_flush).  The
+ * blocks are outside the model; the checks after the step see that the
+ * pool's books still cover the model's live blocks. */
+#define FUZZ_MVFF_CHURN 384
+static size_t fuzz_mvff_gcd(size_t a, size_t b)
+{
+  while (b != 0) {
+    size_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+static void fuzz_mvff_churn(fuzz_mvff_s *f)
+{
+  static unsigned char *p[FUZZ_MVFF_CHURN];
+  static size_t sz[FUZZ_MVFF_CHURN];
+  size_t n = 257 + fuzz_mvff_byte(f) % 128, got = 0, i, stride;
+  unsigned shape = fuzz_mvff_byte(f);
+  mps_addr_t q;
+  mps_res_t res;
+  if (n > FUZZ_MVFF_CHURN)
+    n = FUZZ_MVFF_CHURN;
+  for (got = 0; got < n; ++got) {
+    mps_addr_t a;
+    sz[got] = 16 + 16 * ((got * (shape | 1)) % (1 + shape % 16));
+    res = mps_alloc(&a, f->pool, sz[got]);
+    if (res != MPS_RES_OK) {
+      if (!fuzz_mvff_documented_failure(res))
+        abort();
+      break;
+    }
+    p[got] = a;
+    memset(p[got], (int)(got & 0xFF), sz[got]);
+  }
+  /* A stride prime to got visits every block once. */
+  stride = 1 + 2 * (shape % 64);
+  while (got > 0 && fuzz_mvff_gcd(stride, got) != 1)
+    ++stride;
+  for (i = 0; i < got; ++i) {
+    size_t j = (i * stride) % got;
+    if (p[j][0] != (unsigned char)(j & 0xFF) || p[j][sz[j] - 1] != (unsigned char)(j & 0xFF))
+      abort();
+    mps_free(f->pool, p[j], sz[j]);
+  }
+  res = mps_alloc(&q, f->pool, 16);
+  if (res == MPS_RES_OK)
+    mps_free(f->pool, q, 16);
+  else if (!fuzz_mvff_documented_failure(res))
+    abort();
+}
+
 static void fuzz_mvff_step(fuzz_mvff_s *f)
 {
   unsigned op = fuzz_mvff_byte(f);
@@ -146,7 +203,7 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
   mps_addr_t p;
   mps_res_t res;
   size_t size;
-  switch (op % 10) {
+  switch (op % 11) {
   case 0: case 1: case 2:   /* mps_alloc */
     size = fuzz_mvff_size(f);
     b = fuzz_mvff_empty_slot(f);
@@ -206,6 +263,9 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
   }
   case 9:                   /* the arena's spare fraction */
     mps_arena_spare_set(f->arena, fuzz_mvff_byte(f) / 255.0);
+    break;
+  case 10:                  /* churn: hundreds of small frees, then a flush */
+    fuzz_mvff_churn(f);
     break;
   }
 }

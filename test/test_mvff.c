@@ -293,6 +293,32 @@ Test(mvff, flush_without_scratch_memory_still_coalesces)
   mps_pool_destroy(pool);
 }
 
+/* Listed blocks spread over more than 2^16 alignment units: the flush's
+ * radix sort needs three passes, and every block must still coalesce. */
+Test(mvff, flush_sorts_blocks_spread_over_megabytes)
+{
+  enum { N = 2000, SIZE = 1024 };
+  mps_pool_t pool = make_pool(4 << 20, 1.0, 0, 0, 1);
+  static mps_addr_t p[N];
+  size_t i, total, span = (size_t)N * SIZE;
+  mps_addr_t q;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, SIZE), MPS_RES_OK);
+  for (i = 1; i < N; ++i)
+    cr_assert_eq((char *)p[i], (char *)p[i - 1] + SIZE);
+  total = mps_pool_total_size(pool);
+  for (i = 0; i < N; ++i) {
+    size_t j = (i * 1999 + 7) % N;   /* 1999 is prime to 2000 */
+    mps_free(pool, p[j], SIZE);
+  }
+  cr_assert_eq(mps_pool_free_size(pool), total);
+  cr_assert_eq(mps_alloc(&q, pool, span), MPS_RES_OK);
+  cr_assert_eq(q, p[0]);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_free(pool, q, span);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, pool_extends_for_small_and_large_blocks)
 {
   mps_pool_t pool = make_pool(4 * 4096, 1.0, 0, 0, 1);
