@@ -11,7 +11,11 @@
  * (arena_books_agree), and the chunks are in address order, disjoint.
  *
  * Allocation is first fit over the chunks' alloc_tables, a word at a time
- * (bt_find_short_res_range).  The grains found are claimed in the table
+ * (bt_find_short_res_range), except that a low allocation first takes the
+ * lowest run of spare grains (free and still committed) that holds it
+ * whole, if there is one: that needs no commit, and so no page faults and
+ * no spare memory given up in its place (docs/performance.md, third
+ * round).  The grains found are claimed in the table
  * before anything is committed, so that giving up spare memory to stay
  * under the commit limit cannot take them; if committing fails the claim
  * is undone and nothing has changed.

@@ -13,6 +13,12 @@
  * the next block's base, so the tree order is unchanged; the node is then
  * refreshed like any block whose size changed.
  *
+ * An insertion splays once, to find the neighbours; that leaves one of
+ * them at the root and the other at the end of the root's spine on the
+ * new range's side.  A join of one neighbour then only raises summaries
+ * along that spine, and a new block becomes the root in place, so neither
+ * splays again (cbs_block_grown, cbs_insert_at_root).
+ *
  * Invariants:
  *   1. sig is CBS_SIG, the land is of the CBS class, and the allocator
  *      functions are present.
