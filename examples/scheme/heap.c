@@ -1065,14 +1065,15 @@ void heap_messages_drain(void)
 static void heap_aps_create(void);
 static void heap_aps_destroy(void);
 
-/* A full collection.  mps11 never condemns a segment while an allocation
- * point is filling it (the mutator may be between reserve and commit
- * there: see the opening comment of src/pool/pool_amc.c), so the objects
- * allocated last would survive any collection.  The allocation points
- * are made afresh first, which detaches them: no reserve is in progress
- * when this runs.  The messages of the collection are drained at once, so
- * that the ports it finalized are closed (and counted) before the caller
- * goes on. */
+/* A full collection.  A pool need not condemn the region an allocation
+ * point is filling (the mutator may be between reserve and commit there;
+ * mps11's pools have not always condemned it), and then the objects
+ * allocated last would survive any collection.  So the allocation points
+ * are made afresh first, which detaches them (no reserve is in progress
+ * when this runs): (gc) then collects everything the program dropped,
+ * which the tests of weak tables and finalization count on.  The
+ * messages of the collection are drained at once, so that the ports it
+ * finalized are closed (and counted) before the caller goes on. */
 void heap_collect(void)
 {
   heap_aps_destroy();

@@ -56,4 +56,4 @@
 (open-many 3000)
 (gc)
 (show "3000 dropped ports finalized: " (>= (- (finalized-port-count) n) 2980))
-(show "heap walk ok: " (> (heap-check) 1000))
+(show "heap walk ok: " (> (heap-check) 100))
