@@ -120,8 +120,8 @@ static void tams_close(tams_s *t)
   mps_arena_destroy(t->arena);
 }
 
-/* Detach the allocation point from its segment (a segment a buffer is
- * filling is never condemned), by making it again. */
+/* Detach the allocation point from its segment by making it again (so
+ * its unused tail is free space again). */
 static void tams_flush(tams_s *t)
 {
   mps_ap_destroy(t->ap);
@@ -567,6 +567,64 @@ Test(ams, reserve_pending_across_collection_fails_at_commit)
   tams_flush(&t);
   mps_arena_collect(t.arena);
   cr_assert_eq(tams_count(&t).objects, 2);
+  cr_assert_eq(((Obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
+  cr_assert(tams_data_ok(t.refs[0], 3, 5));
+  tams_close(&t);
+}
+
+/* The segment the allocation point is filling is condemned like the
+ * others: its dead objects go although the point stays attached, its
+ * live ones stay where they are, and the point goes on working. */
+Test(ams, garbage_in_the_allocation_points_segment_is_reclaimed)
+{
+  tams_s t;
+  mps_addr_t addrs[100];
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 100, 3, addrs);
+  for (k = 0; k < 300; ++k)
+    tams_new(t.ap, &t.refs[1], 0, 2, 7);
+  t.refs[1] = NULL;
+  cr_assert_eq(tams_count(&t).objects, 400);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 100, "the point's segment kept its garbage");
+  tams_list_check(t.refs[0], 100, 3, addrs);
+  tams_list(&t, &t.refs[2], 40, 1, NULL);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 140);
+  tams_list_check(t.refs[0], 100, 3, addrs);
+  tams_list_check(t.refs[2], 40, 1, NULL);
+  tams_close(&t);
+}
+
+/* A mutator stopped inside mps_commit after its store to init: the
+ * collection takes the object into the segment with the other committed
+ * ones, and the trip that follows fails the commit and leaves the point
+ * usable. */
+Test(ams, commit_interrupted_after_storing_init)
+{
+  tams_s t;
+  mps_addr_t p;
+  Obj obj;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 3, 5);
+  cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
+  obj = p;
+  obj->header = HDR(5);
+  obj->nrefs = 1;
+  obj->slot[0] = (mps_word_t)t.refs[0];
+  obj->slot[1] = 77;
+  obj->slot[2] = 78;
+  t.ap->init = t.ap->alloc;   /* the first half of mps_commit */
+  mps_arena_collect(t.arena);
+  cr_assert_null(t.ap->limit, "the flip did not trap the point");
+  cr_assert_not(mps_ap_trip(t.ap, p, 5 * W), "a commit across the flip succeeded");
+  tams_new(t.ap, &t.refs[1], 1, 1, 6);
+  ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 2, "the abandoned object was not reclaimed");
   cr_assert_eq(((Obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
   cr_assert(tams_data_ok(t.refs[0], 3, 5));
   tams_close(&t);

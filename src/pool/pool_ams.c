@@ -91,8 +91,10 @@
  *   3. a segment has grains = size / alignment bits per table, and
  *      free_grains is the number of reset alloc bits;
  *   4. a start is allocated (nonstart reset implies alloc set);
- *   5. a segment with a buffer attached is not white, and the buffer's
- *      region lies in it, wholly allocated, with no start in it;
+ *   5. a segment with a buffer attached has the buffer's region in it,
+ *      wholly allocated, with no start in it; if the segment is white,
+ *      no committed object is in that region either (whiten took them
+ *      into the segment: see ams_seg_whiten);
  *   6. while white: a grey object is marked; no grey object lies below
  *      grey_lo; LO segments have no grey object;
  *   7. a scanned (AMS, AWL) segment has a rank set of one rank, one of
@@ -227,7 +229,6 @@ bool ams_seg_check(AMSSeg aseg)
   CHECKL(aseg->grey_lo <= aseg->grains);
   if (seg->buffer != NULL) {                                                /* 5 */
     Buffer buffer = seg->buffer;
-    CHECKL(seg->white == TRACE_SET_EMPTY);
     CHECKL(addr_word(seg->base) <= addr_word(buffer->base));
     CHECKL(addr_word(buffer->pool_limit) <= addr_word(seg->limit));
   }
@@ -443,8 +444,9 @@ static bool ams_seg_next_run(Addr *base_o, Addr *limit_o, AMSSeg aseg, Index *cu
     bi = ams_index(aseg, addr_of_ptr(seg->buffer->ap.init));
   }
   while (i < n) {
-    if (i == bb) {
-      /* The buffer's committed objects; the rest of it is the mutator's. */
+    if (i == bb && bb < bl) {
+      /* The buffer's committed objects; the rest of it is the mutator's.
+       * (A collection may have left the region empty: ams_seg_whiten.) */
       i = bl;
       if (bi > bb) {
         *base_o = ams_addr(aseg, bb);
@@ -493,10 +495,25 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   AMSSeg aseg = ams_seg_of(seg);
   AVERT(ams_seg, aseg);
   AVERT(trace, trace);
-  /* A segment a buffer is filling is never condemned: the mutator may be
-   * between reserve and commit in it (design decision 5). */
-  if (seg->buffer != NULL)
-    return MPS_RES_OK;
+  /* A segment a buffer is filling is condemned too.  Its committed
+   * objects become the segment's, as a buffer empty would make them
+   * (their starts recorded, their bytes counted as allocated), and the
+   * buffer keeps only [ap.init, limit), where a reserve of the stopped
+   * mutator may be pending: the flip traps it, so its commit fails. */
+  if (seg->buffer != NULL) {
+    Buffer buffer = seg->buffer;
+    AMS ams = ams_of_seg(seg);
+    Addr base, init = addr_of_ptr(buffer->ap.init);
+    bool exposed = ams_seg_expose(seg);
+    for (base = buffer->base; addr_word(base) < addr_word(init);
+         base = ams_obj_limit(ams->format, base))
+      bt_res(aseg->nonstart, ams_index(aseg, base));
+    AVER(base == init);
+    ams_seg_cover(seg, exposed);
+    if (init != buffer->base)
+      pool_gen_account_alloc(&ams->pgen, addr_offset(buffer->base, init));
+    (void)buffer_yield_committed(buffer);
+  }
   bt_res_range(aseg->marked, 0, aseg->grains);
   bt_set_range(aseg->nongrey, 0, aseg->grains);
   aseg->grey_lo = aseg->grains;
@@ -528,7 +545,12 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
   Index i, b, l;
 
   AVER_CRITICAL((seg->white & ss->traces) != TRACE_SET_EMPTY);
-  AVER_CRITICAL(seg->buffer == NULL);
+  /* Nothing committed lies in a white segment's buffer region (5). */
+  if (seg->buffer != NULL && addr_word(ref) >= addr_word(seg->buffer->base)
+      && addr_word(ref) < addr_word(seg->buffer->pool_limit)) {
+    AVER(ss->rank == RANK_AMBIG);   /* an exact reference to no object */
+    return MPS_RES_OK;
+  }
   if (ss->rank == RANK_AMBIG) {
     /* The client promised no ambiguous references to this pool. */
     AVER(ams->support_ambiguous);
@@ -636,8 +658,10 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
       AVER_CRITICAL(!bt_get(aseg->nonstart, i));
       if (bt_get(aseg->marked, i)) {
         kept += addr_offset(base, limit);
-        /* A white segment has no buffer, so everything between two
-         * survivors -- free gaps and dead objects -- is one free run. */
+        /* Everything between two survivors -- free gaps and dead
+         * objects -- is one free run, unless a buffer's region lies
+         * between them: then this overestimates, which invariant 9
+         * allows. */
         if (i - free_lo > longest)
           longest = i - free_lo;
         free_lo = ams_index(aseg, limit);
@@ -658,7 +682,8 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   ams_seg_cover(seg, exposed);
   if (aseg->grains - free_lo > longest)
     longest = aseg->grains - free_lo;
-  aseg->run_max = longest;                                                  /* 9 */
+  /* A buffer's region between survivors counted as free above. */
+  aseg->run_max = longest < aseg->free_grains ? longest : aseg->free_grains; /* 9 */
   if (aseg->free_grains != freed_before) {
     /* Refill from the bottom of the pool (see the opening comment). */
     ams->fill_seg = NULL;
@@ -667,7 +692,7 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   /* The segment stays white: the tracer clears that after every class has
    * reclaimed, counting what is still white as not reclaimed. */
   trace_note_preserved(trace, kept);
-  if (aseg->free_grains == aseg->grains)
+  if (aseg->free_grains == aseg->grains && seg->buffer == NULL)
     ams_seg_destroy(seg);         /* nothing left in it */
 }
 
@@ -967,7 +992,9 @@ void ams_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   bool found, exposed;
 
   AVERT(ams, ams);
-  found = seg_of_addr(&seg, pool->arena, buffer->base);
+  /* By the region's last byte: a collection may have raised the
+   * buffer's base to its limit (ams_seg_whiten). */
+  found = seg_of_addr(&seg, pool->arena, addr_sub(limit, 1));
   AVER(found && seg->buffer == buffer);
   if (!found)
     return;
@@ -982,9 +1009,13 @@ void ams_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   if (addr_word(init) < addr_word(limit)) {
     Index i = ams_index(aseg, init), j = ams_index(aseg, limit);
     ams_seg_free_grains(ams, aseg, i, j);
-    /* The fill took a whole free run and nothing else has changed its
-     * neighbours since, so the tail is one whole free run (invariant 9). */
-    if (j - i > aseg->run_max)
+    /* The fill took a whole free run, so the tail is one whole free run
+     * (invariant 9) -- unless a collection has freed objects beside the
+     * region meanwhile (ams_seg_whiten), when it joins them: then only
+     * the free total bounds it. */
+    if ((i > 0 && !bt_get(aseg->alloc, i - 1)) || (j < aseg->grains && !bt_get(aseg->alloc, j)))
+      aseg->run_max = aseg->free_grains;
+    else if (j - i > aseg->run_max)
       aseg->run_max = j - i;
     /* Offer the tail next, as first fit would. */
     if (ams->fill_seg == seg && i < ams->fill_index)

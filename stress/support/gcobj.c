@@ -21,11 +21,45 @@
  * block breaking invariant 2 makes them abort: the heap is corrupt and
  * the run must stop there.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gcobj.h"
+
+/* Ids of objects whose commit failed and that were made again.  A
+ * collection may take an object into the heap when its commit's store to
+ * init precedes the flip, and still fail the commit (design/buffer.txt,
+ * "Synchronization": the pool scanned a dead object).  That object is
+ * garbage with the same id as its retry until the next collection, so the
+ * verifier allows a second copy of these ids.  Shared by every thread of
+ * a harness: a slot is claimed with a relaxed fetch-add (only uniqueness
+ * matters) and read by the verifier after the harness has synchronised
+ * with the writers (its lock or barrier orders the stores). */
+#define GCOBJ_RETRIED_MAX 4096
+static _Atomic mps_word_t gcobj_retried[GCOBJ_RETRIED_MAX];
+static atomic_size_t gcobj_retried_count;
+
+static void gcobj_note_retried(mps_word_t id)
+{
+  size_t i = atomic_fetch_add_explicit(&gcobj_retried_count, 1, memory_order_relaxed);
+  if (i < GCOBJ_RETRIED_MAX)
+    atomic_store_explicit(&gcobj_retried[i], id, memory_order_relaxed);
+}
+
+/* Whether a dead twin of id may be in the heap (true, to be safe, once
+ * more retries happened than the table holds). */
+static bool gcobj_was_retried(mps_word_t id)
+{
+  size_t n = atomic_load_explicit(&gcobj_retried_count, memory_order_relaxed), i;
+  if (n > GCOBJ_RETRIED_MAX)
+    return true;
+  for (i = 0; i < n; ++i)
+    if (atomic_load_explicit(&gcobj_retried[i], memory_order_relaxed) == id)
+      return true;
+  return false;
+}
 
 enum { GCOBJ_TAG_OBJ = 1, GCOBJ_TAG_FWD = 2, GCOBJ_TAG_PAD = 3 };
 #define GCOBJ_TAG(h) ((h) & 3u)
@@ -158,7 +192,10 @@ mps_res_t gcobj_alloc(mps_addr_t *p_o, mps_ap_t ap, mps_word_t id,
       slot[i] = refs != NULL ? refs[i] : NULL;
     for (i = 0; i < ndata; ++i)
       w[GCOBJ_HEAD + nrefs + i] = gcobj_datum(id, i);
-  } while (!mps_commit(ap, p, size));
+    if (mps_commit(ap, p, size))
+      break;
+    gcobj_note_retried(id);
+  } while (true);
   *p_o = p;
   return MPS_RES_OK;
 }
@@ -358,7 +395,8 @@ bool gcobj_verify(mps_arena_t arena, const gcobj_pool_s *pools, size_t npools,
       ids[j++] = census->entries[i].id;
   qsort(ids, j, sizeof *ids, gcobj_id_cmp);
   for (i = 1; i < j; ++i)
-    if (ids[i] == ids[i - 1]) {
+    if (ids[i] == ids[i - 1]
+        && !(gcobj_was_retried(ids[i]) && (i + 1 == j || ids[i + 1] != ids[i]))) {
       mps_word_t dup = ids[i];
       free(ids);
       return gcobj_verify_fail(census, "two live copies of one object", NULL, dup);
