@@ -1062,22 +1062,12 @@ void heap_messages_drain(void)
   }
 }
 
-static void heap_aps_create(void);
-static void heap_aps_destroy(void);
 
-/* A full collection.  A pool need not condemn the region an allocation
- * point is filling (the mutator may be between reserve and commit there;
- * mps11's pools have not always condemned it), and then the objects
- * allocated last would survive any collection.  So the allocation points
- * are made afresh first, which detaches them (no reserve is in progress
- * when this runs): (gc) then collects everything the program dropped,
- * which the tests of weak tables and finalization count on.  The
- * messages of the collection are drained at once, so that the ports it
- * finalized are closed (and counted) before the caller goes on. */
+/* A full collection.  Its messages are drained at once, so that the
+ * ports it finalized are closed (and counted) before the caller goes
+ * on. */
 void heap_collect(void)
 {
-  heap_aps_destroy();
-  heap_aps_create();
   mps_arena_collect(heap_arena);
   /* mps_arena_collect leaves the arena parked. */
   mps_arena_release(heap_arena);
