@@ -233,26 +233,6 @@ static void tawl_close(tawl_s *t)
   mps_arena_destroy(t->arena);
 }
 
-/* A segment a buffer is filling is never condemned, so detach every
- * allocation point (by making it again) before a collection that must
- * reclaim. */
-static void tawl_remake(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
-{
-  mps_ap_destroy(*ap);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_RANK, rank);
-    cr_assert_eq(mps_ap_create_k(ap, pool, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-}
-
-static void tawl_flush(tawl_s *t)
-{
-  tawl_remake(&t->amc_ap, t->amc, mps_rank_exact());
-  tawl_remake(&t->ams_ap, t->ams, mps_rank_exact());
-  tawl_remake(&t->awl_ap, t->awl, mps_rank_exact());
-  tawl_remake(&t->weak_ap, t->awl, mps_rank_weak());
-}
-
 /* An object with nrefs null references and ndata words from seed, stored
  * in *slot (a root) before anything else is allocated. */
 static void tawl_obj(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
@@ -363,7 +343,6 @@ static void tawl_weak_table_case(tawl_s *t, mps_ap_t *key_ap, size_t n)
   size_t kept;
   unsigned long splats;
   tawl_table(t, *key_ap, n, tawl_every_third);
-  tawl_flush(t);
   mps_arena_collect(t->arena);
   kept = tawl_table_check(t, n, tawl_every_third);
   cr_assert_eq(kept, (n + 2) / 3);
@@ -420,7 +399,6 @@ Test(awl, weak_references_follow_moved_keys)
   tawl_table(&t, t.amc_ap, 50, tawl_all);
   for (i = 0; i < 50; ++i)
     before[i] = t.refs[2 + i];
-  tawl_flush(&t);
   mps_arena_collect(t.arena);
   tawl_table_check(&t, 50, tawl_all);
   for (i = 0; i < 50; ++i)
@@ -440,7 +418,6 @@ Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
   tawl_table(&t, t.amc_ap, 10, tawl_every_third);
   keys = t.refs[0];
   t.ambig[0] = (mps_addr_t)keys->slot[4];
-  tawl_flush(&t);
   mps_arena_collect(t.arena);
   keys = t.refs[0];
   cr_assert_eq((mps_addr_t)keys->slot[4], t.ambig[0], "nailed key moved or splatted");
@@ -471,7 +448,6 @@ Test(awl, weak_objects_live_by_strong_references_only)
   ((Arr)t.refs[2])->slot[0] = (mps_word_t)target;
   (void)a;
   target = NULL;
-  tawl_flush(&t);
   mps_arena_collect(t.arena);
   cr_assert_eq(((Arr)t.refs[0])->slot[0], 0, "a weak array lived by a weak reference");
   cr_assert_eq(((Arr)t.refs[2])->slot[0], 0, "an AWL object lived by a weak reference");
@@ -501,7 +477,6 @@ Test(awl, dependent_outside_the_arena)
   t.refs[10] = NULL;
   keys = t.refs[0];
   keys->dependent = out;
-  tawl_flush(&t);
   tawl_find_calls = 0;
   mps_arena_collect(t.arena);
   cr_assert_gt(tawl_find_calls, 0);
@@ -676,7 +651,6 @@ Test(awl, walks_see_awl_objects)
   cr_assert_eq(tawl_area_objects, 20);
   cr_assert_eq(mps_addr_object(&p, t.arena, (char *)t.refs[0] + 2 * W), MPS_RES_OK);
   cr_assert_eq(p, t.refs[0]);
-  tawl_flush(&t);
   mps_arena_collect(t.arena);
   c.objects = c.arrays = 0;
   mps_arena_formatted_objects_walk(t.arena, tawl_count_step, &c, 0);

@@ -45,12 +45,15 @@
  * the object had already been marked, false when it was white (and, at
  * exact and final rank, this fix marked it) -- finalization relies on it.
  *
- * Allocation points (design decision 5 of the collector): a fill hands the
- * buffer a whole free run of a segment that no buffer is attached to, and
- * attaches the buffer; such a segment is never condemned, and its scan
+ * Allocation points: a fill hands the buffer a whole free run of a
+ * segment that no buffer is attached to, and attaches the buffer; a scan
  * covers only the committed part [buffer base, ap.init) of the region.
  * Bytes are counted into the pool's generation when the buffer is emptied
- * (what was committed), so unused tails are not counted.
+ * (what was committed), so unused tails are not counted.  Such a segment
+ * can be condemned: whiten first hands the committed part to the segment
+ * as an empty would (buffer_yield_committed), so the trace never looks
+ * into the region, where a reserve of the stopped mutator may be pending
+ * (the flip traps the buffer, so that commit fails).
  *
  * Where a fill looks (ams_buffer_fill) is next fit with a reset: the pool
  * keeps a cursor (fill_seg, fill_index) just past the last region handed
