@@ -22,12 +22,13 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
+#include "../include/mpscawl.h"
 #include "../include/mpsclo.h"
 #include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../stress/support/gcobj.c"
 
-enum { P_AMC, P_AMCZ, P_AMS, P_LO, NPOOLS };
+enum { P_AMC, P_AMCZ, P_AMS, P_LO, P_AWL, NPOOLS };
 enum { NROOTS = 64, NAMBIG = 8, NWEAK = 8 };
 
 typedef struct tf_s {
@@ -44,7 +45,7 @@ typedef struct tf_s {
 
 static tf_s tf;
 
-static const bool tf_leaf[NPOOLS] = {false, true, false, true};
+static const bool tf_leaf[NPOOLS] = {false, true, false, true, false};
 
 static void tf_open(size_t arena_size)
 {
@@ -56,6 +57,7 @@ static void tf_open(size_t arena_size)
   classes[P_AMCZ] = mps_class_amcz();
   classes[P_AMS] = mps_class_ams();
   classes[P_LO] = mps_class_lo();
+  classes[P_AWL] = mps_class_awl();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     cr_assert_eq(mps_arena_create_k(&tf.arena, mps_arena_class_vm(), args), MPS_RES_OK);
@@ -247,6 +249,7 @@ Test(finalize, amc_drop_half) { tf_drop_half(P_AMC); }
 Test(finalize, amcz_drop_half) { tf_drop_half(P_AMCZ); }
 Test(finalize, ams_drop_half) { tf_drop_half(P_AMS); }
 Test(finalize, lo_drop_half) { tf_drop_half(P_LO); }
+Test(finalize, awl_drop_half) { tf_drop_half(P_AWL); }
 
 /* Queued (not yet got) messages keep their objects too, and the reference
  * follows an AMC object that moves. */
@@ -342,6 +345,7 @@ static void tf_chain(int k)
 Test(finalize, reachable_from_object_amc) { tf_chain(P_AMC); }
 Test(finalize, reachable_from_object_ams) { tf_chain(P_AMS); }
 Test(finalize, reachable_from_object_lo) { tf_chain(P_LO); }
+Test(finalize, reachable_from_object_awl) { tf_chain(P_AWL); }
 
 /* An ambiguous reference keeps the object from finalization. */
 static void tf_ambig(int k)
