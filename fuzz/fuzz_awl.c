@@ -296,9 +296,13 @@ static void fw_insert(fw_s *f, size_t i, int pool, int strong)
   f->ambig[i] = NULL;
   fw_obj(f, f->ap[pool], ks, FW_OBJ_WORDS);
   fw_keys(f)->slot[i] = (mps_word_t)f->refs[FW_TMP];
-  f->refs[FW_STRONG_REF(i)] = strong ? f->refs[FW_TMP] : NULL;
+  /* Held strongly until its value is in: an automatic collection while
+   * the value is made would otherwise splat a weak-only key first. */
+  f->refs[FW_STRONG_REF(i)] = f->refs[FW_TMP];
   fw_obj(f, f->ap[0], vs, FW_OBJ_WORDS);
   fw_vals(f)->slot[i] = (mps_word_t)f->refs[FW_TMP];
+  if (!strong)
+    f->refs[FW_STRONG_REF(i)] = NULL;
   f->refs[FW_TMP] = NULL;
   f->state[i] = strong ? FW_STRONG : FW_WEAK;
   f->key_pool[i] = pool;

@@ -224,9 +224,15 @@ static void sawl_check(worker_s *wk, int exact_death)
   vals = wk->table[R_VALS];
   TESTLIB_REQUIRE(keys->dependent == vals && vals->dependent == keys);
   for (i = 0; i < SLOTS; ++i) {
-    /* The key first: once read it is on the stack, which keeps it. */
+    /* The key first: once read it is on the stack, which keeps it.  A
+     * collection can stop this thread between the two reads, so the
+     * compiler must not load the value first (seen on aarch64: a value
+     * read before the splat beside a key read after it); the suspension
+     * itself orders the thread against the collector. */
     mps_word_t *k = (mps_word_t *)keys->slot[i];
-    mps_word_t *v = (mps_word_t *)vals->slot[i];
+    mps_word_t *v;
+    atomic_signal_fence(memory_order_seq_cst);
+    v = (mps_word_t *)vals->slot[i];
     switch (wk->state[i]) {
     case S_EMPTY:
       TESTLIB_REQUIRE(k == NULL && v == NULL);
@@ -299,9 +305,14 @@ static void *sawl_worker(void *arg)
       sawl_lock();
       sawl_obj(wk, ap[pool], ks);
       ((arr_s *)wk->table[R_KEYS])->slot[i] = (mps_word_t)wk->table[R_TMP];
-      wk->table[R_STRONG(i)] = strong ? wk->table[R_TMP] : NULL;
+      /* Held strongly until its value is in: a collection while the
+       * value is made (segments being filled are condemned too) would
+       * otherwise splat a weak-only key before its value exists. */
+      wk->table[R_STRONG(i)] = wk->table[R_TMP];
       sawl_obj(wk, ap[0], vs);
       ((arr_s *)wk->table[R_VALS])->slot[i] = (mps_word_t)wk->table[R_TMP];
+      if (!strong)
+        wk->table[R_STRONG(i)] = NULL;
       wk->table[R_TMP] = NULL;
       sawl_unlock();
       wk->state[i] = strong ? S_STRONG : S_WEAK;
