@@ -161,7 +161,7 @@ static void ssnc_unlock(void)
 /* Make an object on `ap` whose references are the AMC objects in the root
  * slots `slots` (read after the reserve, which may collect). */
 static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, unsigned nrefs,
-                            unsigned ndata, mps_word_t id)
+                            unsigned ndata, mps_word_t id, mps_addr_t *root_slot)
 {
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
@@ -177,6 +177,10 @@ static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, un
     for (i = 0; i < ndata; ++i)
       o[2 + nrefs + i] = ssnc_datum(id, i);
   } while (!mps_commit(ap, p, words * W));
+  /* Into its root before the lock goes: under TSan no stack is scanned,
+   * and a collection by another thread could otherwise reclaim it. */
+  if (root_slot != NULL)
+    *root_slot = p;
   ssnc_unlock();
   return p;
 }
@@ -285,7 +289,7 @@ static void *ssnc_worker(void *arg)
         s->ref_id[k] = wk->slot_id[slots[k]];
         s->ref_ndata[k] = wk->slot_ndata[slots[k]];
       }
-      s->addr = ssnc_new(wk, ap, slots, s->nrefs, s->ndata, s->id);
+      s->addr = ssnc_new(wk, ap, slots, s->nrefs, s->ndata, s->id, NULL);
       ++wk->nobjs;
       wk->live += (2 + s->nrefs + s->ndata) * W;
       if (wk->live > wk->peak)
@@ -300,11 +304,8 @@ static void *ssnc_worker(void *arg)
     case 9: case 10: case 11: {   /* AMC object into a root slot */
       unsigned ndata = 1 + (unsigned)testlib_rng_below(&rng, 12);
       mps_word_t id = next_id++;
-      mps_word_t *o = ssnc_new(wk, amc_ap, NULL, 0, ndata, id);
       k = (unsigned)testlib_rng_below(&rng, SLOTS);
-      ssnc_lock();
-      wk->table[k] = o;
-      ssnc_unlock();
+      (void)ssnc_new(wk, amc_ap, NULL, 0, ndata, id, &wk->table[k]);
       wk->slot_id[k] = id;
       wk->slot_ndata[k] = ndata;
       break;
