@@ -242,7 +242,7 @@ static void samc_mutate(worker_s *wk, unsigned l, mps_word_t delta)
   samc_unlock();
 }
 
-static void *samc_worker(void *arg)
+static void *samc_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
@@ -250,7 +250,6 @@ static void *samc_worker(void *arg)
   mps_root_t stack_root = NULL, table_root;
   mps_ap_t cell_ap, blob_ap;
   unsigned it, l;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!STRESS_AMC_TSAN) {
@@ -302,6 +301,12 @@ static void *samc_worker(void *arg)
   atomic_fetch_sub_explicit(&samc_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *samc_worker(void *arg)
+{
+  return testlib_run_below_cold(samc_work, arg);
 }
 
 static void *samc_collector(void *arg)

@@ -172,7 +172,7 @@ static void sams_mutate(worker_s *wk, unsigned l, mps_word_t delta)
   sams_unlock();
 }
 
-static void *sams_worker(void *arg)
+static void *sams_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
@@ -180,7 +180,6 @@ static void *sams_worker(void *arg)
   mps_root_t stack_root = NULL, table_root;
   mps_ap_t ap[2];
   unsigned it, l;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!SAMS_TSAN) {
@@ -231,6 +230,12 @@ static void *sams_worker(void *arg)
   atomic_fetch_sub_explicit(&sams_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *sams_worker(void *arg)
+{
+  return testlib_run_below_cold(sams_work, arg);
 }
 
 static void *sams_collector(void *arg)

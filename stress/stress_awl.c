@@ -258,7 +258,7 @@ static void sawl_check(worker_s *wk, int exact_death)
   atomic_fetch_add_explicit(&sawl_checks, 1, memory_order_relaxed);   /* a statistic */
 }
 
-static void *sawl_worker(void *arg)
+static void *sawl_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
@@ -267,7 +267,6 @@ static void *sawl_worker(void *arg)
   mps_ap_t ap[3], weak_ap;
   unsigned long seen = 0, now;
   unsigned it, i;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!SAWL_TSAN) {
@@ -360,6 +359,12 @@ static void *sawl_worker(void *arg)
   atomic_fetch_sub_explicit(&sawl_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *sawl_worker(void *arg)
+{
+  return testlib_run_below_cold(sawl_work, arg);
 }
 
 static void *sawl_collector(void *arg)

@@ -143,7 +143,7 @@ static mps_word_t slo_hold(mps_ap_t ap, mps_word_t id)
  * worker, whose own locals may lie above the cold end. */
 static mps_word_t (*volatile slo_hold_fn)(mps_ap_t, mps_word_t) = slo_hold;
 
-static void *slo_worker(void *arg)
+static void *slo_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
@@ -152,7 +152,6 @@ static void *slo_worker(void *arg)
   mps_ap_t ap;
   mps_word_t next_id = wk->seed & 0xFFFF;
   unsigned it, s;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!SLO_TSAN) {
@@ -210,6 +209,12 @@ static void *slo_worker(void *arg)
   atomic_fetch_sub_explicit(&slo_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *slo_worker(void *arg)
+{
+  return testlib_run_below_cold(slo_work, arg);
 }
 
 static void *slo_collector(void *arg)

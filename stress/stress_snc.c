@@ -232,7 +232,7 @@ static void ssnc_pop(worker_s *wk, mps_ap_t ap, unsigned k)
   atomic_fetch_add_explicit(&ssnc_pops, 1, memory_order_relaxed);   /* a statistic */
 }
 
-static void *ssnc_worker(void *arg)
+static void *ssnc_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
@@ -241,7 +241,6 @@ static void *ssnc_worker(void *arg)
   mps_ap_t ap, amc_ap;
   mps_word_t next_id = (mps_word_t)wk->index << 40 | 1;
   unsigned it, k;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!SSNC_TSAN) {
@@ -338,6 +337,12 @@ static void *ssnc_worker(void *arg)
   atomic_fetch_sub_explicit(&ssnc_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *ssnc_worker(void *arg)
+{
+  return testlib_run_below_cold(ssnc_work, arg);
 }
 
 static void *ssnc_collector(void *arg)

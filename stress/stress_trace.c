@@ -118,14 +118,13 @@ static void strace_check(worker_s *wk, unsigned l)
   strace_unlock();
 }
 
-static void *strace_worker(void *arg)
+static void *strace_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
   mps_thr_t thr = NULL;
   mps_root_t stack_root = NULL, table_root;
   unsigned it, l;
-  void *cold = &wk;
 
   testlib_rng_init(&rng, wk->seed);
   if (!STRACE_TSAN) {
@@ -170,6 +169,12 @@ static void *strace_worker(void *arg)
   atomic_fetch_sub_explicit(&strace_running, 1,
                             memory_order_release);   /* pairs with the collector's acquire */
   return NULL;
+}
+
+/* The thread entry: the body runs below the cold end (testlib.h). */
+static void *strace_worker(void *arg)
+{
+  return testlib_run_below_cold(strace_work, arg);
 }
 
 static void *strace_collector(void *arg)

@@ -113,6 +113,12 @@ static void main_run(FILE *file, int repl)
     putchar('\n');
 }
 
+/* Called through a volatile pointer so that it is never inlined into
+ * main: the cold end of the stack root is a local of main, and the
+ * compiler may place main's other locals above it, out of the root's
+ * reach, so nothing that can hold a reference may live in main's frame. */
+static void (*volatile main_run_fn)(FILE *, int) = main_run;
+
 static void main_install(void)
 {
   if (setjmp(main_toplevel) != 0)
@@ -164,7 +170,7 @@ int main(int argc, char **argv)
     FILE *file;
     ++files;
     if (strcmp(argv[i], "-") == 0) {
-      main_run(stdin, 0);
+      main_run_fn(stdin, 0);
       continue;
     }
     file = fopen(argv[i], "r");
@@ -173,11 +179,11 @@ int main(int argc, char **argv)
       ++main_errors;
       continue;
     }
-    main_run(file, 0);
+    main_run_fn(file, 0);
     fclose(file);
   }
   if (files == 0)
-    main_run(stdin, 1);
+    main_run_fn(stdin, 1);
 
   scm_exit(main_errors > 0 ? 1 : 0);
 }

@@ -65,4 +65,21 @@ static inline uint64_t testlib_seed(int argc, char **argv, const char *who)
     }                                                                     \
   } while (0)
 
+/* A thread root covers the stack from the hot end to the cold end the
+ * client gives.  The address of a local of the function that does the
+ * work is not a safe cold end: the compiler may place that frame's other
+ * locals (mps_alloc's result, say) above it, where no scan reaches them
+ * (seen with clang on aarch64: a cell held only there was reclaimed).
+ * So a worker's body runs here, in a frame below the one whose local
+ * marks the cold end, called through a volatile pointer so that it
+ * cannot be inlined into that frame. */
+typedef void *testlib_body_fn(void *arg, void *cold);
+
+static inline void *testlib_run_below_cold(testlib_body_fn *body, void *arg)
+{
+  volatile int marker = 0;
+  testlib_body_fn *volatile call = body;
+  return call(arg, (void *)&marker);
+}
+
 #endif /* testlib_h */
