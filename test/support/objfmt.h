@@ -1,0 +1,122 @@
+/* objfmt.h: the client object format of the pool tests (test_amc,
+ * test_ams, test_awl, test_lo, test_snc, test_walk, test_root, fuzz_amc,
+ * fuzz_awl, fuzz_snc, stress_amc, stress_ams, stress_awl, stress_snc,
+ * stress_root).  Header only, every function static inline, so each
+ * program gets its own copy and an unused method costs no warning.
+ *
+ * Every object starts with a header word: its size in words shifted left
+ * two bits, and a two-bit type in the bits below.  An object of type
+ * OBJFMT_T_OBJ goes on with its number of references, the references
+ * (each a word: an address or 0), then data words the format never reads.
+ * When an object moves, its header takes type OBJFMT_T_FWD and its second
+ * word the new address, so every object is at least two words long.  A pad
+ * is its header alone (type OBJFMT_T_PAD), so one-word gaps can be padded.
+ * OBJFMT_T_ARR is left to the AWL programs for their weak-key arrays,
+ * whose layout and scan are their own.
+ *
+ * The skip, forward, is-forwarded and pad methods read and write only the
+ * header and the second word.  So a program whose objects have another
+ * body (an identity word where nrefs would be, or no references) keeps
+ * those four and passes its own scan method to objfmt_create.
+ */
+#ifndef objfmt_h
+#define objfmt_h
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../../include/mps.h"
+
+enum { OBJFMT_T_OBJ = 0, OBJFMT_T_FWD = 1, OBJFMT_T_PAD = 2, OBJFMT_T_ARR = 3 };
+
+#define OBJFMT_HDR(words, type) (((mps_word_t)(words) << 2) | (mps_word_t)(type))
+#define OBJFMT_WORDS(h) ((size_t)((h) >> 2))
+#define OBJFMT_TYPE(h) ((int)((h) & 3))
+
+typedef struct objfmt_obj_s {
+  mps_word_t header;
+  mps_word_t nrefs;     /* the new address once forwarded */
+  mps_word_t slot[1];   /* nrefs references, then data */
+} objfmt_obj_s;
+typedef objfmt_obj_s *objfmt_obj;
+
+/* The scan method, adding the number of objects met to *objects unless
+ * it is NULL: test_ams checks that a collection scanned every live one. */
+static inline mps_res_t objfmt_scan_counting(mps_ss_t ss, mps_addr_t base, mps_addr_t limit,
+                                             unsigned long *objects)
+{
+  MPS_SCAN_BEGIN(ss) {
+    char *p = base;
+    while (p < (char *)limit) {
+      objfmt_obj obj = (objfmt_obj)(void *)p;
+      if (objects != NULL)
+        ++*objects;
+      if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
+        mps_word_t i;
+        for (i = 0; i < obj->nrefs; ++i) {
+          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
+          mps_addr_t ref = (mps_addr_t)obj->slot[i];
+          mps_res_t res = MPS_FIX12(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          obj->slot[i] = (mps_word_t)ref;
+        }
+      }
+      p += OBJFMT_WORDS(obj->header) * sizeof(mps_word_t);
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static inline mps_res_t objfmt_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  return objfmt_scan_counting(ss, base, limit, NULL);
+}
+
+static inline mps_addr_t objfmt_skip(mps_addr_t addr)
+{
+  return (char *)addr + OBJFMT_WORDS(*(mps_word_t *)addr) * sizeof(mps_word_t);
+}
+
+static inline void objfmt_fwd(mps_addr_t old, mps_addr_t new_addr)
+{
+  objfmt_obj obj = old;
+  obj->header = OBJFMT_HDR(OBJFMT_WORDS(obj->header), OBJFMT_T_FWD);
+  obj->nrefs = (mps_word_t)new_addr;
+}
+
+static inline mps_addr_t objfmt_isfwd(mps_addr_t addr)
+{
+  objfmt_obj obj = addr;
+  return OBJFMT_TYPE(obj->header) == OBJFMT_T_FWD ? (mps_addr_t)obj->nrefs : NULL;
+}
+
+static inline void objfmt_pad(mps_addr_t addr, size_t size)
+{
+  *(mps_word_t *)addr = OBJFMT_HDR(size / sizeof(mps_word_t), OBJFMT_T_PAD);
+}
+
+/* Make the format, aligned to a word so that one-word pads occur.  scan
+ * is NULL for leaf pools (LO needs only skip).  moving adds forward,
+ * is-forwarded and pad: AMC needs all three and SNC the pad, while AMS
+ * and LO never move or pad, and their tests use formats without them. */
+static inline mps_res_t objfmt_create(mps_fmt_t *fmt_o, mps_arena_t arena, mps_fmt_scan_t scan,
+                                      bool moving)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, sizeof(mps_word_t));
+    if (scan != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
+    if (moving) {
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, objfmt_fwd);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, objfmt_isfwd);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
+    }
+    res = mps_fmt_create_k(fmt_o, arena, args);
+  } MPS_ARGS_END(args);
+  return res;
+}
+
+#endif /* objfmt_h */
