@@ -5,11 +5,8 @@
  * under the commit limit (emergency preservation), a reserve pending
  * across a collection, weak references, walks and automatic collection.
  *
- * The test format: every object starts with a header word
- * (size in words << 2 | type).  An object has a second word, its number
- * of references, then the references, then data words.  A forwarding
- * object keeps the new address in its second word; a padding object is
- * just its header (so one-word pads work). */
+ * Objects are in test/support/objfmt.h's format: header, number of
+ * references, references, data. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,69 +18,16 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/pool/nailboard.h"
+#include "support/objfmt.h"
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
-
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];   /* nrefs references, then data */
-} obj_s;
-typedef obj_s *Obj;
 
 static unsigned long tamc_scans;   /* calls of the scan method */
 
 static mps_res_t tamc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
   ++tamc_scans;
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
-          mps_addr_t ref = (mps_addr_t)obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t tamc_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void tamc_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  Obj obj = old;
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t tamc_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  if (HTYPE(obj->header) == T_FWD)
-    return (mps_addr_t)obj->nrefs;
-  return NULL;
-}
-
-static void tamc_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+  return objfmt_scan(ss, base, limit);
 }
 
 typedef struct tamc_s {
@@ -106,15 +50,7 @@ static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t e
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tamc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tamc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tamc_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tamc_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tamc_pad);
-    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, tamc_scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
@@ -151,10 +87,10 @@ static void tamc_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
   do {
-    Obj obj;
+    objfmt_obj obj;
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
       obj->slot[i] = 0;
@@ -164,10 +100,11 @@ static void tamc_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   *slot = p;
 }
 
-static bool tamc_data_ok(Obj obj, size_t ndata, mps_word_t seed)
+static bool tamc_data_ok(objfmt_obj obj, size_t ndata, mps_word_t seed)
 {
   size_t i;
-  if (HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ
+      || OBJFMT_WORDS(obj->header) != 2 + obj->nrefs + ndata)
     return false;
   for (i = 0; i < ndata; ++i)
     if (obj->slot[obj->nrefs + i] != seed * 31u + i)
@@ -183,7 +120,7 @@ static void tamc_list(tamc_s *t, mps_addr_t *head, size_t n, size_t ndata)
   for (k = 0; k < n; ++k) {
     t->refs[63] = *head;
     tamc_new(t->ap, &t->refs[62], 1, ndata, (mps_word_t)k);
-    ((Obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
+    ((objfmt_obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
     *head = t->refs[62];
   }
   t->refs[62] = t->refs[63] = NULL;
@@ -192,12 +129,12 @@ static void tamc_list(tamc_s *t, mps_addr_t *head, size_t n, size_t ndata)
 static void tamc_list_check(mps_addr_t head, size_t n, size_t ndata)
 {
   size_t k = n;
-  Obj obj = head;
+  objfmt_obj obj = head;
   while (obj != NULL) {
     cr_assert(k > 0, "list longer than made");
     --k;
     cr_assert(tamc_data_ok(obj, ndata, (mps_word_t)k), "cell %zu damaged", k);
-    obj = (Obj)obj->slot[0];
+    obj = (objfmt_obj)obj->slot[0];
   }
   cr_assert_eq(k, 0, "list shorter than made");
 }
@@ -211,14 +148,15 @@ typedef struct tamc_count_s {
 static void tamc_count_step(mps_addr_t addr, void *p, size_t s)
 {
   tamc_count_s *c = p;
-  Obj obj = addr;
+  objfmt_obj obj = addr;
   (void)s;
-  if (HTYPE(obj->header) == T_OBJ) {
+  if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
     ++c->objects;
-    if (HWORDS(obj->header) > 2 + obj->nrefs && obj->slot[obj->nrefs] == c->tag * 31u)
+    if (OBJFMT_WORDS(obj->header) > 2 + obj->nrefs && obj->slot[obj->nrefs] == c->tag * 31u)
       ++c->tagged;
   } else {
-    cr_assert_eq(HTYPE(obj->header), T_PAD, "forwarding object left after a collection");
+    cr_assert_eq(OBJFMT_TYPE(obj->header), OBJFMT_T_PAD,
+                 "forwarding object left after a collection");
     ++c->pads;
   }
 }
@@ -240,7 +178,7 @@ static void tamc_flush_segment(tamc_s *t)
   do {
     cr_assert_eq(mps_reserve(&p, t->ap, big), MPS_RES_OK);
     memset(p, 0, 2 * W);
-    tamc_pad(p, big);
+    objfmt_pad(p, big);
   } while (!mps_commit(t->ap, p, big));
 }
 
@@ -331,7 +269,7 @@ Test(amc, garbage_is_reclaimed)
 Test(amc, ambiguous_reference_pins)
 {
   tamc_s t;
-  Obj a, b, c, d;
+  objfmt_obj a, b, c, d;
   mps_addr_t b_addr;
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_park(t.arena);
@@ -357,7 +295,7 @@ Test(amc, ambiguous_reference_pins)
   cr_assert_eq(a->slot[0], (mps_word_t)d);
   cr_assert(tamc_data_ok(d, 4, 103));
   /* b died: it is padding now. */
-  cr_assert_eq(HTYPE(*(mps_word_t *)b_addr), T_PAD);
+  cr_assert_eq(OBJFMT_TYPE(*(mps_word_t *)b_addr), OBJFMT_T_PAD);
   cr_assert_eq(tamc_count(&t, 101).tagged, 0);
   cr_assert_eq(tamc_count(&t, 100).tagged, 1);
   /* Without the ambiguous reference, a dies and c moves. */
@@ -373,7 +311,7 @@ Test(amc, ambiguous_reference_pins)
 static void tamc_interior(bool interior)
 {
   tamc_s t;
-  Obj a;
+  objfmt_obj a;
   tamc_open(&t, mps_class_amc(), interior, 0);
   mps_arena_park(t.arena);
   tamc_new(t.ap, &t.refs[0], 0, 8, 200);
@@ -443,8 +381,8 @@ Test(amcz, never_scanned_but_moves)
 static size_t tamc_cells(mps_addr_t head, mps_addr_t *cells, size_t max)
 {
   size_t n = 0;
-  Obj obj;
-  for (obj = head; obj != NULL && n < max; obj = (Obj)obj->slot[0])
+  objfmt_obj obj;
+  for (obj = head; obj != NULL && n < max; obj = (objfmt_obj)obj->slot[0])
     cells[n++] = obj;
   return n;
 }
@@ -496,13 +434,13 @@ Test(amc, reserve_pending_across_collection)
   tamc_s t;
   mps_addr_t p;
   size_t size = 6 * W, tries = 0;
-  Obj obj;
+  objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
   do {
     cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(6, T_OBJ);
+    obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
     obj->nrefs = 1;
     obj->slot[0] = (mps_word_t)t.refs[0];
     obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
@@ -516,7 +454,7 @@ Test(amc, reserve_pending_across_collection)
   t.refs[1] = p;
   mps_arena_collect(t.arena);
   obj = t.refs[1];
-  cr_assert_eq(HTYPE(obj->header), T_OBJ);
+  cr_assert_eq(OBJFMT_TYPE(obj->header), OBJFMT_T_OBJ);
   cr_assert_eq((mps_addr_t)obj->slot[0], t.refs[0]);
   tamc_list_check(t.refs[0], 50, 2);
   tamc_close(&t);
@@ -556,12 +494,12 @@ Test(amc, commit_interrupted_after_storing_init)
   tamc_s t;
   mps_addr_t p;
   size_t size = 6 * W;
-  Obj obj;
+  objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
   cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
   obj = p;
-  obj->header = HDR(6, T_OBJ);
+  obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
   obj->nrefs = 1;
   obj->slot[0] = (mps_word_t)t.refs[0];
   obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
@@ -571,9 +509,9 @@ Test(amc, commit_interrupted_after_storing_init)
   cr_assert_not(mps_ap_trip(t.ap, p, size), "a commit across the flip succeeded");
   tamc_list_check(t.refs[0], 50, 2);
   tamc_new(t.ap, &t.refs[1], 1, 2, 5);
-  ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
   mps_arena_collect(t.arena);
-  cr_assert_eq((mps_addr_t)((Obj)t.refs[1])->slot[0], t.refs[0]);
+  cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[1])->slot[0], t.refs[0]);
   tamc_list_check(t.refs[0], 50, 2);
   tamc_close(&t);
 }
@@ -607,13 +545,13 @@ Test(amc, large_objects_and_walks)
   for (k = 0; k < 8; ++k)
     tamc_new(t.ap, &t.refs[k], 1, 5000 + k * 100, 500 + k);   /* > extend_by */
   for (k = 0; k + 1 < 8; ++k)
-    ((Obj)t.refs[k])->slot[0] = (mps_word_t)t.refs[k + 1];
+    ((objfmt_obj)t.refs[k])->slot[0] = (mps_word_t)t.refs[k + 1];
   tamc_flush_segment(&t);
   mps_arena_collect(t.arena);
   for (k = 0; k < 8; ++k) {
     cr_assert(tamc_data_ok(t.refs[k], 5000 + k * 100, 500 + k));
     if (k + 1 < 8)
-      cr_assert_eq((mps_addr_t)((Obj)t.refs[k])->slot[0], t.refs[k + 1]);
+      cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[k])->slot[0], t.refs[k + 1]);
   }
   cr_assert_eq(tamc_count(&t, 503).tagged, 1);
   cr_assert_eq(tamc_count(&t, 0).objects, 8);
@@ -631,7 +569,7 @@ Test(amc, automatic_collections)
   for (k = 0; k < 40000; ++k) {
     tamc_new(t.ap, &t.refs[1], 1, 6, 9);
     /* Some garbage points at the live list, so it is scanned and fixed. */
-    ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+    ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
     if (k % 5000 == 0)
       tamc_list_check(t.refs[0], 300, 4);
   }
@@ -667,8 +605,8 @@ Test(amc, format_without_fwd_is_refused)
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tamc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tamc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tamc_pad);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
     cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
@@ -695,8 +633,8 @@ static mps_res_t tamc_area_count(mps_ss_t ss, void *base, void *limit, void *clo
   size_t *n = closure;
   char *p;
   (void)ss;
-  for (p = base; p < (char *)limit; p += HWORDS(*(mps_word_t *)(void *)p) * W)
-    if (HTYPE(*(mps_word_t *)(void *)p) == T_OBJ)
+  for (p = base; p < (char *)limit; p += OBJFMT_WORDS(*(mps_word_t *)(void *)p) * W)
+    if (OBJFMT_TYPE(*(mps_word_t *)(void *)p) == OBJFMT_T_OBJ)
       ++*n;
   return MPS_RES_OK;
 }
@@ -708,7 +646,7 @@ static void tamc_formatted_count(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool
   (void)fmt;
   (void)s;
   (void)pool;
-  if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+  if (OBJFMT_TYPE(*(mps_word_t *)addr) == OBJFMT_T_OBJ)
     ++*n;
 }
 
@@ -717,7 +655,7 @@ Test(amc, walks_and_addr_object)
   tamc_s t;
   mps_addr_t found;
   size_t areas = 0, formatted = 0;
-  Obj a;
+  objfmt_obj a;
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_park(t.arena);
   tamc_list(&t, &t.refs[0], 40, 3);

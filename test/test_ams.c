@@ -9,9 +9,8 @@
  * the segments of exact ones; weak refused), and the debugging
  * free-space template.
  *
- * The test format: every object starts with a header word
- * (size in words << 2 | type), then its number of references, then the
- * references, then data words derived from a seed. */
+ * Objects are in test/support/objfmt.h's format (all of type object:
+ * AMS neither moves nor pads), with data words derived from a seed. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,42 +21,15 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/seg.h"
+#include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
-#define HDR(words) ((mps_word_t)(words) << 2)
-#define HWORDS(h) ((size_t)((h) >> 2))
-
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];   /* nrefs references, then data */
-} obj_s;
-typedef obj_s *Obj;
 
 static unsigned long tams_scanned;   /* objects scanned */
 
 static mps_res_t tams_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      mps_word_t i;
-      ++tams_scanned;
-      for (i = 0; i < obj->nrefs; ++i) {
-        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&obj->slot[i]);
-        if (res != MPS_RES_OK)
-          return res;
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t tams_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
+  return objfmt_scan_counting(ss, base, limit, &tams_scanned);
 }
 
 typedef struct tams_s {
@@ -80,12 +52,7 @@ static void tams_open_args(tams_s *t, mps_pool_class_t klass, mps_arg_s *extra)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tams_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
-    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, tams_scan, false), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
@@ -134,10 +101,10 @@ static void tams_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
   do {
-    Obj obj;
+    objfmt_obj obj;
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
       obj->slot[i] = 0;
@@ -147,10 +114,10 @@ static void tams_new(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   *slot = p;
 }
 
-static bool tams_data_ok(Obj obj, size_t ndata, mps_word_t seed)
+static bool tams_data_ok(objfmt_obj obj, size_t ndata, mps_word_t seed)
 {
   size_t i;
-  if (HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+  if (OBJFMT_WORDS(obj->header) != 2 + obj->nrefs + ndata)
     return false;
   for (i = 0; i < ndata; ++i)
     if (obj->slot[obj->nrefs + i] != seed * 31u + i)
@@ -166,7 +133,7 @@ static void tams_list(tams_s *t, mps_addr_t *head, size_t n, size_t ndata, mps_a
   for (k = 0; k < n; ++k) {
     t->refs[63] = *head;
     tams_new(t->ap, &t->refs[62], 1, ndata, (mps_word_t)k);
-    ((Obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
+    ((objfmt_obj)t->refs[62])->slot[0] = (mps_word_t)t->refs[63];
     *head = t->refs[62];
     if (addrs != NULL)
       addrs[k] = *head;
@@ -177,14 +144,14 @@ static void tams_list(tams_s *t, mps_addr_t *head, size_t n, size_t ndata, mps_a
 static void tams_list_check(mps_addr_t head, size_t n, size_t ndata, mps_addr_t *addrs)
 {
   size_t k = n;
-  Obj obj = head;
+  objfmt_obj obj = head;
   while (obj != NULL) {
     cr_assert(k > 0, "list longer than made");
     --k;
     cr_assert(tams_data_ok(obj, ndata, (mps_word_t)k), "cell %zu damaged", k);
     if (addrs != NULL)
       cr_assert_eq((mps_addr_t)obj, addrs[k], "cell %zu moved", k);
-    obj = (Obj)obj->slot[0];
+    obj = (objfmt_obj)obj->slot[0];
   }
   cr_assert_eq(k, 0, "list shorter than made");
 }
@@ -202,7 +169,7 @@ static void tams_count_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, voi
   if (pool != c->pool)
     return;
   ++c->objects;
-  c->bytes += HWORDS(*(mps_word_t *)addr) * W;
+  c->bytes += OBJFMT_WORDS(*(mps_word_t *)addr) * W;
 }
 
 static tams_count_s tams_count(tams_s *t)
@@ -320,7 +287,7 @@ Test(ams, fill_wraps_round_to_space_behind_the_cursor)
 Test(ams, cycles_and_shared_structure)
 {
   tams_s t;
-  Obj a, b, c;
+  objfmt_obj a, b, c;
   tams_open(&t);
   mps_arena_park(t.arena);
   tams_new(t.ap, &t.refs[0], 2, 2, 1);
@@ -334,14 +301,14 @@ Test(ams, cycles_and_shared_structure)
   t.refs[1] = t.refs[2] = NULL;
   /* A dead cycle. */
   tams_new(t.ap, &t.refs[3], 1, 2, 4);
-  ((Obj)t.refs[3])->slot[0] = (mps_word_t)t.refs[3];
+  ((objfmt_obj)t.refs[3])->slot[0] = (mps_word_t)t.refs[3];
   t.refs[3] = NULL;
   tams_flush(&t);
   mps_arena_collect(t.arena);
   cr_assert_eq(tams_count(&t).objects, 3);
   cr_assert(tams_data_ok(a, 2, 1) && tams_data_ok(b, 2, 2) && tams_data_ok(c, 2, 3));
-  cr_assert_eq((Obj)a->slot[0], b);
-  cr_assert_eq((Obj)c->slot[0], a);
+  cr_assert_eq((objfmt_obj)a->slot[0], b);
+  cr_assert_eq((objfmt_obj)c->slot[0], a);
   tams_close(&t);
 }
 
@@ -357,7 +324,7 @@ Test(ams, ambiguous_references_keep_containing_object)
   tams_new(t.ap, &t.refs[3], 0, 6, 13);   /* d: only from a (exact) */
   tams_new(t.ap, &t.refs[4], 0, 6, 14);   /* e: by a misaligned pointer */
   a = t.refs[0], b = t.refs[1], c = t.refs[2], d = t.refs[3], e = t.refs[4];
-  ((Obj)a)->slot[0] = (mps_word_t)d;
+  ((objfmt_obj)a)->slot[0] = (mps_word_t)d;
   memset(t.refs, 0, sizeof t.refs);
   t.ambig[0] = a;
   t.ambig[1] = (char *)b + 3 * W;
@@ -430,7 +397,7 @@ static mps_res_t tams_area(mps_ss_t ss, void *base, void *limit, void *closure)
   (void)closure;
   while (p < (char *)limit) {
     ++tams_area_objects;
-    p += HWORDS(*(mps_word_t *)p) * W;
+    p += OBJFMT_WORDS(*(mps_word_t *)p) * W;
   }
   cr_assert_eq(p, (char *)limit, "an area does not end at an object boundary");
   return MPS_RES_OK;
@@ -535,7 +502,7 @@ Test(ams, commit_limit_leaves_pool_usable)
   cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
   cr_assert_eq(mps_reserve(&p, t.ap, big), MPS_RES_OK);
   memset(p, 0, big);
-  ((Obj)p)->header = HDR(big / W);
+  ((objfmt_obj)p)->header = OBJFMT_HDR(big / W, OBJFMT_T_OBJ);
   cr_assert(mps_commit(t.ap, p, big));
   tams_list_check(t.refs[0], 50, 2, NULL);
   tams_close(&t);
@@ -545,7 +512,7 @@ Test(ams, reserve_pending_across_collection_fails_at_commit)
 {
   tams_s t;
   mps_addr_t p;
-  Obj obj;
+  objfmt_obj obj;
   int tries = 0;
   tams_open(&t);
   mps_arena_park(t.arena);
@@ -554,7 +521,7 @@ Test(ams, reserve_pending_across_collection_fails_at_commit)
     ++tries;
     cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(5);
+    obj->header = OBJFMT_HDR(5, OBJFMT_T_OBJ);
     obj->nrefs = 1;
     obj->slot[0] = (mps_word_t)t.refs[0];
     obj->slot[1] = 77;
@@ -567,7 +534,7 @@ Test(ams, reserve_pending_across_collection_fails_at_commit)
   tams_flush(&t);
   mps_arena_collect(t.arena);
   cr_assert_eq(tams_count(&t).objects, 2);
-  cr_assert_eq(((Obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
+  cr_assert_eq(((objfmt_obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
   cr_assert(tams_data_ok(t.refs[0], 3, 5));
   tams_close(&t);
 }
@@ -606,13 +573,13 @@ Test(ams, commit_interrupted_after_storing_init)
 {
   tams_s t;
   mps_addr_t p;
-  Obj obj;
+  objfmt_obj obj;
   tams_open(&t);
   mps_arena_park(t.arena);
   tams_new(t.ap, &t.refs[0], 0, 3, 5);
   cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
   obj = p;
-  obj->header = HDR(5);
+  obj->header = OBJFMT_HDR(5, OBJFMT_T_OBJ);
   obj->nrefs = 1;
   obj->slot[0] = (mps_word_t)t.refs[0];
   obj->slot[1] = 77;
@@ -622,10 +589,10 @@ Test(ams, commit_interrupted_after_storing_init)
   cr_assert_null(t.ap->limit, "the flip did not trap the point");
   cr_assert_not(mps_ap_trip(t.ap, p, 5 * W), "a commit across the flip succeeded");
   tams_new(t.ap, &t.refs[1], 1, 1, 6);
-  ((Obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
   mps_arena_collect(t.arena);
   cr_assert_eq(tams_count(&t).objects, 2, "the abandoned object was not reclaimed");
-  cr_assert_eq(((Obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
+  cr_assert_eq(((objfmt_obj)t.refs[1])->slot[0], (mps_word_t)t.refs[0]);
   cr_assert(tams_data_ok(t.refs[0], 3, 5));
   tams_close(&t);
 }
@@ -637,7 +604,7 @@ Test(ams, format_without_scan_is_refused)
   mps_pool_t pool;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
     cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
@@ -657,7 +624,7 @@ Test(ams, default_chain_and_no_mps_alloc)
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tams_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tams_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
     cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
@@ -678,7 +645,7 @@ Test(ams_debug, dead_object_overwrite_is_reported)
   mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
   mps_lib_assert_fail_t old;
   mps_arg_s extra[2];
-  Obj dead;
+  objfmt_obj dead;
   extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
   extra[0].val.pool_debug_options = &options;
   extra[1].key = MPS_KEY_ARGS_END;
@@ -717,7 +684,7 @@ Test(ams, rank_ambig_allocation_point_keeps_what_its_words_point_into)
 {
   tams_s t;
   mps_ap_t aap;
-  Obj holder;
+  objfmt_obj holder;
   size_t k;
   tams_open(&t);
   mps_arena_park(t.arena);
@@ -745,8 +712,8 @@ Test(ams, rank_ambig_allocation_point_keeps_what_its_words_point_into)
   mps_arena_collect(t.arena);
   /* The holder and the two targets of its words; the other two die. */
   cr_assert_eq(tams_count(&t).objects, 3, "objects %zu", tams_count(&t).objects);
-  cr_assert(tams_data_ok((Obj)((char *)holder->slot[0] - 3 * W), 3, 0));
-  cr_assert(tams_data_ok((Obj)holder->slot[1], 3, 1));
+  cr_assert(tams_data_ok((objfmt_obj)((char *)holder->slot[0] - 3 * W), 3, 0));
+  cr_assert(tams_data_ok((objfmt_obj)holder->slot[1], 3, 1));
   cr_assert_eq(holder->slot[2], 12345, "an ambiguous word was changed");
   cr_assert(tams_data_ok(holder, 2, 99));
   t.refs[0] = NULL;

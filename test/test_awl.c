@@ -8,13 +8,11 @@
  * while the scan writes to it, and a dependent outside the arena; bad
  * keywords refused; walks.
  *
- * The test format (shared by every pool here): every object starts with a
- * header word (size in words << 2 | type).  An object (T_OBJ) has its
- * number of references, the references, then data words.  An array (T_ARR)
- * has its dependent array, its length tagged as length * 2 + 1 (awl.rst:
- * not to look like a pointer), then its slots; a slot is a reference or 0.
- * A forwarding object keeps the new address in its second word; a padding
- * object is just its header. */
+ * The test format (shared by every pool here) is test/support/objfmt.h's,
+ * with arrays of its fourth type: an array has its dependent array, its
+ * length tagged as length * 2 + 1 (awl.rst: not to look like a pointer),
+ * then its slots; a slot is a reference or 0.  Objects are scanned by
+ * the shared scan, arrays by this test's, which counts what it does. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,19 +25,9 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/seg.h"
+#include "support/objfmt.h"
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2, T_ARR = 3 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
-
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];   /* nrefs references, then data */
-} obj_s;
-typedef obj_s *Obj;
 
 typedef struct arr_s {
   mps_word_t header;
@@ -73,17 +61,13 @@ static mps_res_t tawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   MPS_SCAN_BEGIN(ss) {
     char *p = base;
     while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          mps_addr_t ref = (mps_addr_t)obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->slot[i] = (mps_word_t)ref;
-        }
-      } else if (HTYPE(obj->header) == T_ARR) {
+      objfmt_obj obj = (objfmt_obj)(void *)p;
+      if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
+        mps_res_t res;
+        MPS_FIX_CALL(ss, res = objfmt_scan(ss, p, objfmt_skip(p)));
+        if (res != MPS_RES_OK)
+          return res;
+      } else if (OBJFMT_TYPE(obj->header) == OBJFMT_T_ARR) {
         Arr a = (Arr)(void *)p;
         size_t i, n = (size_t)(a->length >> 1);
         mps_addr_t dep = a->dependent;
@@ -111,43 +95,18 @@ static mps_res_t tawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
           a->slot[i] = (mps_word_t)ref;
         }
       }
-      p += HWORDS(obj->header) * W;
+      p += OBJFMT_WORDS(obj->header) * W;
     }
   } MPS_SCAN_END(ss);
   return MPS_RES_OK;
 }
 
-static mps_addr_t tawl_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void tawl_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  Obj obj = old;
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t tawl_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  if (HTYPE(obj->header) == T_FWD)
-    return (mps_addr_t)obj->nrefs;
-  return NULL;
-}
-
-static void tawl_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
-}
-
 static mps_addr_t tawl_find_dependent(mps_addr_t addr)
 {
   Arr a = addr;
-  cr_assert(HTYPE(a->header) == T_ARR || HTYPE(a->header) == T_OBJ,
+  cr_assert(OBJFMT_TYPE(a->header) == OBJFMT_T_ARR || OBJFMT_TYPE(a->header) == OBJFMT_T_OBJ,
             "find_dependent called on something that is not an object");
-  if (HTYPE(a->header) != T_ARR)
+  if (OBJFMT_TYPE(a->header) != OBJFMT_T_ARR)
     return NULL;
   ++tawl_find_calls;
   return a->dependent;
@@ -176,15 +135,7 @@ static void tawl_open(tawl_s *t)
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   tawl_arena = t->arena;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tawl_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tawl_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tawl_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tawl_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tawl_pad);
-    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, tawl_scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
@@ -241,10 +192,10 @@ static void tawl_obj(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
   do {
-    Obj obj;
+    objfmt_obj obj;
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
       obj->slot[i] = 0;
@@ -254,10 +205,11 @@ static void tawl_obj(mps_ap_t ap, mps_addr_t *slot, size_t nrefs, size_t ndata,
   *slot = p;
 }
 
-static bool tawl_obj_ok(Obj obj, size_t ndata, mps_word_t seed)
+static bool tawl_obj_ok(objfmt_obj obj, size_t ndata, mps_word_t seed)
 {
   size_t i;
-  if (HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 2 + obj->nrefs + ndata)
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ
+      || OBJFMT_WORDS(obj->header) != 2 + obj->nrefs + ndata)
     return false;
   for (i = 0; i < ndata; ++i)
     if (obj->slot[obj->nrefs + i] != seed * 31u + i)
@@ -273,7 +225,7 @@ static void tawl_arr(mps_ap_t ap, mps_addr_t *slot, size_t n)
     Arr a;
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
     a = p;
-    a->header = HDR(words, T_ARR);
+    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
     a->dependent = NULL;
     a->length = (mps_word_t)n * 2 + 1;
     for (i = 0; i < n; ++i)
@@ -323,9 +275,9 @@ static size_t tawl_table_check(tawl_s *t, size_t n, bool (*keep)(size_t))
     if (keep(i)) {
       cr_assert_eq((mps_addr_t)keys->slot[i], t->refs[2 + i],
                    "key %zu is not its strong reference's object", i);
-      cr_assert(tawl_obj_ok((Obj)keys->slot[i], 3, (mps_word_t)i), "key %zu damaged", i);
+      cr_assert(tawl_obj_ok((objfmt_obj)keys->slot[i], 3, (mps_word_t)i), "key %zu damaged", i);
       cr_assert_neq(vals->slot[i], 0, "value %zu of a live key deleted", i);
-      cr_assert(tawl_obj_ok((Obj)vals->slot[i], 2, (mps_word_t)(1000 + i)),
+      cr_assert(tawl_obj_ok((objfmt_obj)vals->slot[i], 2, (mps_word_t)(1000 + i)),
                 "value %zu damaged", i);
       ++kept;
     } else {
@@ -421,7 +373,7 @@ Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
   mps_arena_collect(t.arena);
   keys = t.refs[0];
   cr_assert_eq((mps_addr_t)keys->slot[4], t.ambig[0], "nailed key moved or splatted");
-  cr_assert(tawl_obj_ok((Obj)keys->slot[4], 3, 4));
+  cr_assert(tawl_obj_ok((objfmt_obj)keys->slot[4], 3, 4));
   cr_assert_neq(((Arr)t.refs[1])->slot[4], 0);
   for (size_t i = 0; i < 10; ++i)
     if (i != 4 && i % 3 != 0)
@@ -462,7 +414,7 @@ Test(awl, dependent_outside_the_arena)
   Arr out = (Arr)(void *)tawl_outside, keys;
   size_t i;
   tawl_open(&t);
-  out->header = HDR(ARR_WORDS(4), T_ARR);
+  out->header = OBJFMT_HDR(ARR_WORDS(4), OBJFMT_T_ARR);
   out->dependent = NULL;
   out->length = 4 * 2 + 1;
   for (i = 0; i < 4; ++i)
@@ -503,12 +455,7 @@ Test(awl, default_find_dependent_and_exact_aps)
   mps_addr_t p;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   tawl_arena = arena;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tawl_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tawl_skip);
-    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&fmt, arena, tawl_scan, false), MPS_RES_OK);
   /* Default chain, no find_dependent. */
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
@@ -611,9 +558,9 @@ static void tawl_count_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, voi
   (void)s;
   if (pool != c->pool)
     return;
-  if (HTYPE(*(mps_word_t *)addr) == T_ARR)
+  if (OBJFMT_TYPE(*(mps_word_t *)addr) == OBJFMT_T_ARR)
     ++c->arrays;
-  else if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+  else if (OBJFMT_TYPE(*(mps_word_t *)addr) == OBJFMT_T_OBJ)
     ++c->objects;
 }
 
@@ -624,11 +571,11 @@ static mps_res_t tawl_area(mps_ss_t ss, void *base, void *limit, void *closure)
   (void)ss;
   (void)closure;
   while (p < (char *)limit) {
-    if (HTYPE(*(mps_word_t *)p) == T_ARR)
+    if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_ARR)
       ++tawl_area_arrays;
     else
       ++tawl_area_objects;
-    p += HWORDS(*(mps_word_t *)p) * W;
+    p += OBJFMT_WORDS(*(mps_word_t *)p) * W;
   }
   return MPS_RES_OK;
 }

@@ -6,9 +6,9 @@
  * keep the containing object, walks, a reserve pending across a
  * collection, and generation arguments.
  *
- * Formats: an LO object is a header word (size in words << 2) and data
- * words; an AMS object is a header word, a count of references, the
- * references and data. */
+ * Objects are in test/support/objfmt.h's format, all of type object: an
+ * AMS object has a count of references, the references and data; an LO
+ * object is its header and data words (LO never scans it). */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -17,32 +17,9 @@
 #include "../include/mpscams.h"
 #include "../include/mpsclo.h"
 #include "../include/mpslib.h"
+#include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
-#define HDR(words) ((mps_word_t)(words) << 2)
-#define HWORDS(h) ((size_t)((h) >> 2))
-
-static mps_addr_t tlo_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static mps_res_t tlo_ams_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    mps_word_t *p = base;
-    while (p < (mps_word_t *)limit) {
-      mps_word_t i;
-      for (i = 0; i < p[1]; ++i) {
-        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2 + i]);
-        if (res != MPS_RES_OK)
-          return res;
-      }
-      p += HWORDS(p[0]);
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
 
 typedef struct tlo_s {
   mps_arena_t arena;
@@ -60,17 +37,9 @@ static void tlo_open(tlo_s *t)
   mps_gen_param_s gens[2] = {{256, 0.5}, {1024, 0.5}};
   memset(t, 0, sizeof *t);
   cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {      /* no scan method: LO needs only skip */
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tlo_skip);
-    cr_assert_eq(mps_fmt_create_k(&t->lo_fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tlo_ams_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tlo_skip);
-    cr_assert_eq(mps_fmt_create_k(&t->ams_fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  /* No scan method: LO needs only skip. */
+  cr_assert_eq(objfmt_create(&t->lo_fmt, t->arena, NULL, false), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&t->ams_fmt, t->arena, objfmt_scan, false), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->lo_fmt);
@@ -124,7 +93,7 @@ static void tlo_leaf(tlo_s *t, mps_addr_t *slot, size_t ndata, mps_word_t seed, 
     mps_word_t *w;
     cr_assert_eq(mps_reserve(&p, t->lo_ap, words * W), MPS_RES_OK);
     w = p;
-    w[0] = HDR(words);
+    w[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     for (i = 0; i < ndata; ++i)
       w[1 + i] = word != 0 ? word : seed * 17u + i;
   } while (!mps_commit(t->lo_ap, p, words * W));
@@ -135,7 +104,7 @@ static bool tlo_leaf_ok(mps_addr_t p, size_t ndata, mps_word_t seed)
 {
   mps_word_t *w = p;
   size_t i;
-  if (HWORDS(w[0]) != 1 + ndata)
+  if (OBJFMT_WORDS(w[0]) != 1 + ndata)
     return false;
   for (i = 0; i < ndata; ++i)
     if (w[1 + i] != seed * 17u + i)
@@ -152,7 +121,7 @@ static void tlo_node(tlo_s *t, mps_addr_t *slot, size_t nrefs)
     mps_word_t *w;
     cr_assert_eq(mps_reserve(&p, t->ams_ap, words * W), MPS_RES_OK);
     w = p;
-    w[0] = HDR(words);
+    w[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     w[1] = nrefs;
     for (i = 0; i < nrefs; ++i)
       w[2 + i] = 0;
@@ -287,7 +256,7 @@ Test(lo, reserve_pending_across_collection)
     ++tries;
     cr_assert_eq(mps_reserve(&p, t.lo_ap, 4 * W), MPS_RES_OK);
     w = p;
-    w[0] = HDR(4);
+    w[0] = OBJFMT_HDR(4, OBJFMT_T_OBJ);
     w[1] = 17, w[2] = 18, w[3] = 19;
     if (tries == 1)
       mps_arena_collect(t.arena);

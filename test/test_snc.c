@@ -8,10 +8,7 @@
  * twice or out of order, ranks other than exact, formats without pad,
  * mps_alloc); frames on AMC and MVFF are hints that keep the objects.
  *
- * The test format (as in test_amc.c): every object starts with a header
- * word (size in words << 2 | type), then its number of references, the
- * references, and data words.  A forwarding object keeps the new address
- * in its second word; a padding object is just its header. */
+ * Objects are in test/support/objfmt.h's format (as in test_amc.c). */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,19 +19,9 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "support/objfmt.h"
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
-
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];   /* nrefs references, then data */
-} obj_s;
-typedef obj_s *Obj;
 
 static unsigned tsnc_failures;
 
@@ -42,51 +29,6 @@ static void record_assert(const char *file, unsigned line, const char *cond)
 {
   (void)file; (void)line; (void)cond;
   ++tsnc_failures;
-}
-
-static mps_res_t tsnc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          mps_addr_t ref = (mps_addr_t)obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t tsnc_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void tsnc_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  Obj obj = old;
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t tsnc_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
-}
-
-static void tsnc_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
 }
 
 typedef struct tsnc_s {
@@ -107,15 +49,7 @@ static void tsnc_open(tsnc_s *t)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, tsnc_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, tsnc_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tsnc_pad);
-    cr_assert_eq(mps_fmt_create_k(&t->fmt, t->arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
@@ -157,16 +91,16 @@ static mps_word_t tsnc_datum(mps_word_t seed, size_t i)
 /* Allocate on `ap` an object whose references are refs[0..nrefs) (read
  * after the reserve, so a collection in the reserve updates them) and
  * whose data derive from `seed`. */
-static Obj tsnc_new(mps_ap_t ap, mps_addr_t *refs, size_t nrefs, size_t ndata,
+static objfmt_obj tsnc_new(mps_ap_t ap, mps_addr_t *refs, size_t nrefs, size_t ndata,
                     mps_word_t seed)
 {
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
-  Obj obj;
+  objfmt_obj obj;
   do {
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
       obj->slot[i] = (mps_word_t)refs[i];
@@ -176,11 +110,11 @@ static Obj tsnc_new(mps_ap_t ap, mps_addr_t *refs, size_t nrefs, size_t ndata,
   return obj;
 }
 
-static bool tsnc_ok(Obj obj, size_t nrefs, size_t ndata, mps_word_t seed)
+static bool tsnc_ok(objfmt_obj obj, size_t nrefs, size_t ndata, mps_word_t seed)
 {
   size_t i;
-  if (HTYPE(obj->header) != T_OBJ || obj->nrefs != nrefs
-      || HWORDS(obj->header) != 2 + nrefs + ndata)
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || obj->nrefs != nrefs
+      || OBJFMT_WORDS(obj->header) != 2 + nrefs + ndata)
     return false;
   for (i = 0; i < ndata; ++i)
     if (obj->slot[nrefs + i] != tsnc_datum(seed, i))
@@ -199,12 +133,7 @@ Test(snc, create_needs_a_format_with_pad)
   tsnc_open(&t);
   cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), mps_args_none),
                MPS_RES_PARAM);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
-    cr_assert_eq(mps_fmt_create_k(&nopad, t.arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&nopad, t.arena, objfmt_scan, false), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, nopad);
     cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), args), MPS_RES_PARAM);
@@ -214,9 +143,9 @@ Test(snc, create_needs_a_format_with_pad)
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_HEADER_SIZE, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, tsnc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, tsnc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, tsnc_pad);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, objfmt_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
     cr_assert_eq(mps_fmt_create_k(&nopad, t.arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   mps_lib_assert_fail_install(record_assert);
@@ -260,7 +189,7 @@ Test(snc, frames_popped_twice_or_out_of_order_are_refused)
 {
   tsnc_s t;
   mps_frame_t f1, f2;
-  Obj a, b;
+  objfmt_obj a, b;
   tsnc_open(&t);
   cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
   a = tsnc_new(t.ap, NULL, 0, 4, 1);
@@ -288,7 +217,7 @@ Test(snc, a_frame_of_another_ap_is_refused)
   tsnc_s t;
   mps_ap_t ap2;
   mps_frame_t f1, f2;
-  Obj a, b;
+  objfmt_obj a, b;
   tsnc_open(&t);
   cr_assert_eq(mps_ap_create_k(&ap2, t.snc, mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
@@ -319,7 +248,7 @@ Test(snc, nested_frames_pop_in_order)
 {
   tsnc_s t;
   mps_frame_t f1, f2, f3;
-  Obj a, b, c, d;
+  objfmt_obj a, b, c, d;
   tsnc_open(&t);
   a = tsnc_new(t.ap, NULL, 0, 3, 10);          /* below every frame */
   cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
@@ -344,7 +273,7 @@ Test(snc, many_frames_deep)
   tsnc_s t;
   enum { DEPTH = 1000 };
   static mps_frame_t frames[DEPTH];
-  static Obj objs[DEPTH];
+  static objfmt_obj objs[DEPTH];
   size_t i;
   tsnc_open(&t);
   for (i = 0; i < DEPTH; ++i) {
@@ -368,7 +297,7 @@ Test(snc, popping_outer_frame_pops_inner_ones_across_segments)
 {
   tsnc_s t;
   mps_frame_t outer, inner;
-  Obj first = NULL, o;
+  objfmt_obj first = NULL, o;
   size_t total0, i;
   tsnc_open(&t);
   (void)tsnc_new(t.ap, NULL, 0, 1, 0);
@@ -403,7 +332,7 @@ Test(snc, push_alloc_pop_loop_stays_bounded)
   tsnc_open(&t);
   for (round = 0; round < 300; ++round) {
     mps_frame_t f;
-    Obj o;
+    objfmt_obj o;
     cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
     for (i = 0; i < 150 + round % 50; ++i) {
       o = tsnc_new(t.ap, NULL, 0, 1 + (i * 7 + round) % 300, round * 1000 + i);
@@ -453,7 +382,7 @@ static void tsnc_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void
   (void)fmt; (void)s;
   if (pool != w->pool)
     return;
-  if (HTYPE(*(mps_word_t *)addr) == T_OBJ)
+  if (OBJFMT_TYPE(*(mps_word_t *)addr) == OBJFMT_T_OBJ)
     ++w->objects;
   else
     ++w->pads;
@@ -463,7 +392,7 @@ Test(snc, objects_below_the_frame_survive_and_their_refs_follow_amc)
 {
   tsnc_s t;
   enum { N = 300 };
-  Obj holder[N];
+  objfmt_obj holder[N];
   mps_addr_t before[N];
   mps_frame_t f;
   size_t i, moved = 0, k;
@@ -473,7 +402,7 @@ Test(snc, objects_below_the_frame_survive_and_their_refs_follow_amc)
    * to; the root slots are cleared as soon as the SNC object holds them. */
   for (i = 0; i < N; ++i) {
     for (k = 0; k < 2; ++k) {
-      Obj amc = tsnc_new(t.amc_ap, NULL, 0, 6, 7000 + 2 * i + k);
+      objfmt_obj amc = tsnc_new(t.amc_ap, NULL, 0, 6, 7000 + 2 * i + k);
       t.refs[k] = amc;
     }
     holder[i] = tsnc_new(t.ap, t.refs, 2, 3, i);
@@ -491,7 +420,7 @@ Test(snc, objects_below_the_frame_survive_and_their_refs_follow_amc)
   }
   mps_arena_collect(t.arena);
   for (i = 0; i < N; ++i) {
-    Obj a = (Obj)holder[i]->slot[0], b = (Obj)holder[i]->slot[1];
+    objfmt_obj a = (objfmt_obj)holder[i]->slot[0], b = (objfmt_obj)holder[i]->slot[1];
     cr_assert(tsnc_ok(holder[i], 2, 3, i), "SNC object %zu damaged", i);
     cr_assert(tsnc_ok(a, 0, 6, 7000 + 2 * i), "AMC object of %zu lost", i);
     cr_assert(tsnc_ok(b, 0, 6, 7000 + 2 * i + 1), "AMC object of %zu lost", i);
@@ -507,7 +436,7 @@ Test(snc, objects_below_the_frame_survive_and_their_refs_follow_amc)
   mps_arena_formatted_objects_walk(t.arena, tsnc_walk_step, &w, 0);
   cr_assert_eq(w.objects, N / 2 + 1);
   for (i = 0; i <= N / 2; ++i)
-    cr_assert(tsnc_ok((Obj)holder[i]->slot[1], 0, 6, 7000 + 2 * i + 1));
+    cr_assert(tsnc_ok((objfmt_obj)holder[i]->slot[1], 0, 6, 7000 + 2 * i + 1));
   tsnc_close(&t);
 }
 
@@ -520,7 +449,7 @@ static void tsnc_flush_amc(tsnc_s *t)
   size_t big = 80 * 1024;
   do {
     cr_assert_eq(mps_reserve(&p, t->amc_ap, big), MPS_RES_OK);
-    tsnc_pad(p, big);
+    objfmt_pad(p, big);
   } while (!mps_commit(t->amc_ap, p, big));
 }
 
@@ -533,10 +462,10 @@ typedef struct tsnc_tagged_s {
 static void tsnc_tagged_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
 {
   tsnc_tagged_s *c = p;
-  Obj obj = addr;
+  objfmt_obj obj = addr;
   size_t i;
   (void)fmt; (void)s;
-  if (pool != c->pool || HTYPE(obj->header) != T_OBJ || HWORDS(obj->header) != 8)
+  if (pool != c->pool || OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || OBJFMT_WORDS(obj->header) != 8)
     return;
   for (i = 0; i < 500; ++i)
     if (obj->slot[0] == tsnc_datum(100000 + i, 0)) {
@@ -577,7 +506,7 @@ Test(snc, popped_objects_are_not_scanned)
   mps_arena_release(t.arena);
   cr_assert_eq(mps_reserve(&p, t.ap, 4 * W), MPS_RES_OK);
   memset(p, 0, 4 * W);
-  ((Obj)p)->header = HDR(4, T_OBJ);
+  ((objfmt_obj)p)->header = OBJFMT_HDR(4, OBJFMT_T_OBJ);
   mps_arena_collect(t.arena);
   cr_assert(!mps_commit(t.ap, p, 4 * W), "a reserve across a collection committed");
   tsnc_close(&t);
@@ -635,7 +564,7 @@ Test(snc, walks_and_addr_object_see_live_objects_only)
 {
   tsnc_s t;
   mps_frame_t f;
-  Obj a, b;
+  objfmt_obj a, b;
   mps_addr_t found;
   tsnc_walk_s w;
   tsnc_open(&t);
