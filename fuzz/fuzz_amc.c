@@ -25,27 +25,16 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
+#include "../test/support/objfmt.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
 
 #define SLOTS 16
 #define AMBIGS 4
 #define MAX_REFS 4
 #define MAX_OBJS 1500
-
-/* Layout: header, nrefs, refs[nrefs], id, data[ndata - 1]. */
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];
-} obj_s;
-typedef obj_s *Obj;
 
 typedef struct node_s {
   unsigned nrefs, ndata;
@@ -63,52 +52,19 @@ static int ambig_id[AMBIGS];         /* -1: holds nothing the model keeps */
 static mps_word_t ambig_base[AMBIGS];
 static bool interior;
 
-static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
-          mps_addr_t ref = (mps_addr_t)obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t fz_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
+/* Objects are in test/support/objfmt.h's format: header, nrefs,
+ * refs[nrefs], id, data[ndata - 1].  Forward and pad are the shared
+ * methods, after checking what the collector promises to call them with. */
 static void fz_fwd(mps_addr_t old, mps_addr_t new_addr)
 {
-  Obj obj = old;
-  REQUIRE(HTYPE(obj->header) == T_OBJ);
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t fz_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
+  REQUIRE(OBJFMT_TYPE(*(mps_word_t *)old) == OBJFMT_T_OBJ);
+  objfmt_fwd(old, new_addr);
 }
 
 static void fz_pad(mps_addr_t addr, size_t size)
 {
   REQUIRE(size >= W && size % W == 0);
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
+  objfmt_pad(addr, size);
 }
 
 static mps_word_t fz_data(const node_s *n, unsigned i)
@@ -116,17 +72,17 @@ static mps_word_t fz_data(const node_s *n, unsigned i)
   return n->salt * 2654435761u + i;
 }
 
-static mps_word_t *fz_id_word(Obj obj) { return &obj->slot[obj->nrefs]; }
+static mps_word_t *fz_id_word(objfmt_obj obj) { return &obj->slot[obj->nrefs]; }
 
 /* The object is well formed, has identity id and the model's data. */
-static void fz_check_obj(Obj obj, int id)
+static void fz_check_obj(objfmt_obj obj, int id)
 {
   node_s *n = &nodes[id];
   unsigned i;
   REQUIRE(obj != NULL && ((mps_word_t)obj & (W - 1)) == 0);
-  REQUIRE(HTYPE(obj->header) == T_OBJ);
+  REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ);
   REQUIRE(obj->nrefs == n->nrefs);
-  REQUIRE(HWORDS(obj->header) == 2 + n->nrefs + n->ndata);
+  REQUIRE(OBJFMT_WORDS(obj->header) == 2 + n->nrefs + n->ndata);
   REQUIRE(*fz_id_word(obj) == (mps_word_t)id);
   for (i = 1; i < n->ndata; ++i)
     REQUIRE(fz_id_word(obj)[i] == fz_data(n, i));
@@ -134,9 +90,9 @@ static void fz_check_obj(Obj obj, int id)
 
 /* Check everything reachable from (obj, id); iterative, with an explicit
  * stack bounded by the number of objects. */
-static size_t fz_check_from(Obj root, int root_id)
+static size_t fz_check_from(objfmt_obj root, int root_id)
 {
-  static Obj stack_obj[MAX_OBJS];
+  static objfmt_obj stack_obj[MAX_OBJS];
   static int stack_id[MAX_OBJS];
   size_t sp = 0, visited = 0;
   if (nodes[root_id].seen == pass)
@@ -145,14 +101,14 @@ static size_t fz_check_from(Obj root, int root_id)
   stack_obj[sp] = root;
   stack_id[sp++] = root_id;
   while (sp > 0) {
-    Obj obj = stack_obj[--sp];
+    objfmt_obj obj = stack_obj[--sp];
     int id = stack_id[sp];
     unsigned i;
     fz_check_obj(obj, id);
     ++visited;
     for (i = 0; i < nodes[id].nrefs; ++i) {
       int child = nodes[id].ref[i];
-      Obj cobj = (Obj)obj->slot[i];
+      objfmt_obj cobj = (objfmt_obj)obj->slot[i];
       if (child < 0) {
         REQUIRE(cobj == NULL);
         continue;
@@ -176,15 +132,15 @@ typedef struct walk_s {
 static void fz_apply_step(mps_addr_t addr, void *p, size_t s)
 {
   walk_s *w = p;
-  Obj obj = addr;
+  objfmt_obj obj = addr;
   (void)s;
-  if (HTYPE(obj->header) == T_OBJ) {
+  if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
     REQUIRE(obj->nrefs <= MAX_REFS);
-    REQUIRE(HWORDS(obj->header) >= 3 + obj->nrefs);
+    REQUIRE(OBJFMT_WORDS(obj->header) >= 3 + obj->nrefs);
     REQUIRE(*fz_id_word(obj) < node_count);
     ++w->objects;
   } else {
-    REQUIRE(HTYPE(obj->header) == T_PAD);
+    REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_PAD);
   }
 }
 
@@ -195,7 +151,7 @@ static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
   ++pass;
   for (k = 0; k < AMBIGS; ++k)
     if (ambig_id[k] >= 0)
-      reachable += fz_check_from((Obj)ambig_base[k], ambig_id[k]);
+      reachable += fz_check_from((objfmt_obj)ambig_base[k], ambig_id[k]);
   for (k = 0; k < SLOTS; ++k) {
     if (slot_id[k] < 0)
       REQUIRE(slots[k] == NULL);
@@ -223,10 +179,10 @@ static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs, unsigned ndata)
   for (i = 0; i < MAX_REFS; ++i)
     n->ref[i] = -1;
   do {
-    Obj obj;
+    objfmt_obj obj;
     REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
       obj->slot[i] = 0;
@@ -273,10 +229,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, fz_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, fz_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, objfmt_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, fz_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, fz_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, objfmt_isfwd);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, fz_pad);
     REQUIRE(mps_fmt_create_k(&fmt, arena, args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
@@ -308,14 +264,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2:   /* link slots[sa].ref[f] = slots[sb] */
       if (slot_id[sa] >= 0 && nodes[slot_id[sa]].nrefs > 0) {
         unsigned f = (a / SLOTS) % nodes[slot_id[sa]].nrefs;
-        ((Obj)slots[sa])->slot[f] = (mps_word_t)slots[sb];
+        ((objfmt_obj)slots[sa])->slot[f] = (mps_word_t)slots[sb];
         nodes[slot_id[sa]].ref[f] = slot_id[sb];
       }
       break;
     case 3:   /* unlink */
       if (slot_id[sa] >= 0 && nodes[slot_id[sa]].nrefs > 0) {
         unsigned f = (b % MAX_REFS) % nodes[slot_id[sa]].nrefs;
-        ((Obj)slots[sa])->slot[f] = 0;
+        ((objfmt_obj)slots[sa])->slot[f] = 0;
         nodes[slot_id[sa]].ref[f] = -1;
       }
       break;
@@ -360,7 +316,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         node_s *n = &nodes[slot_id[sa]];
         unsigned j;
         for (j = 1; j < n->ndata; ++j)
-          fz_id_word((Obj)slots[sa])[j] = fz_data(n, j);
+          fz_id_word((objfmt_obj)slots[sa])[j] = fz_data(n, j);
       }
       break;
     }

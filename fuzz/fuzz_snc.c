@@ -32,13 +32,10 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 
 enum { SLOTS = 16, APS = 2, MAX_OBJS = 2048, MAX_FRAMES = 64, MAX_REFS = 3 };
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
 #define BIG_WORDS ((size_t)(80 * 1024) / W)
 
 #define REQUIRE(cond, msg)                                                     \
@@ -50,60 +47,8 @@ enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
     }                                                                          \
   } while (0)
 
-/* Objects: header, number of references, references, then data words;
- * the first data word is the object's id, the others derive from it. */
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t slot[1];
-} obj_s;
-typedef obj_s *Obj;
-
-static mps_res_t fsnc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          mps_addr_t ref = (mps_addr_t)obj->slot[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t fsnc_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void fsnc_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  Obj obj = old;
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t fsnc_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
-}
-
-static void fsnc_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
-}
-
+/* Objects are in test/support/objfmt.h's format; the first data word is
+ * the object's id, the others derive from it. */
 static mps_word_t fsnc_datum(mps_word_t id, size_t i)
 {
   return i == 0 ? id : id * 40503u + i;
@@ -115,7 +60,7 @@ static mps_word_t fsnc_slot_id[SLOTS];       /* model: id of the slot's object *
 static size_t fsnc_slot_ndata[SLOTS];
 
 typedef struct model_obj_s {
-  Obj addr;                                  /* SNC objects do not move */
+  objfmt_obj addr;                                  /* SNC objects do not move */
   mps_word_t id;
   size_t nrefs, ndata;
   mps_word_t ref_id[MAX_REFS];               /* 0: null */
@@ -142,16 +87,16 @@ static void fsnc_record_assert(const char *file, unsigned line, const char *cond
   ++fsnc_failures;
 }
 
-static Obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nrefs, size_t ndata,
+static objfmt_obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nrefs, size_t ndata,
                     mps_word_t id)
 {
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
-  Obj obj;
+  objfmt_obj obj;
   do {
     REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK, "reserve failed");
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     /* Read from the root slots after the reserve, which may collect. */
     for (i = 0; i < nrefs; ++i)
@@ -162,12 +107,12 @@ static Obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nrefs, size
   return obj;
 }
 
-static void fsnc_check_obj(Obj obj, mps_word_t id, size_t nrefs, size_t ndata)
+static void fsnc_check_obj(objfmt_obj obj, mps_word_t id, size_t nrefs, size_t ndata)
 {
   size_t i;
   REQUIRE(obj != NULL, "missing object");
-  REQUIRE(HTYPE(obj->header) == T_OBJ, "not an object (popped or overwritten?)");
-  REQUIRE(HWORDS(obj->header) == 2 + nrefs + ndata, "size changed");
+  REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ, "not an object (popped or overwritten?)");
+  REQUIRE(OBJFMT_WORDS(obj->header) == 2 + nrefs + ndata, "size changed");
   REQUIRE(obj->nrefs == nrefs, "reference count changed");
   for (i = 0; i < ndata; ++i)
     REQUIRE(obj->slot[nrefs + i] == fsnc_datum(id, i), "data damaged");
@@ -190,7 +135,7 @@ static void fsnc_verify(mps_pool_t snc)
       fsnc_check_obj(o->addr, o->id, o->nrefs, o->ndata);
       live += (2 + o->nrefs + o->ndata) * W;
       for (k = 0; k < o->nrefs; ++k) {
-        Obj ref = (Obj)o->addr->slot[k];
+        objfmt_obj ref = (objfmt_obj)o->addr->slot[k];
         if (o->ref_id[k] == 0)
           REQUIRE(ref == NULL, "a null reference changed");
         else
@@ -240,15 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK, "arena");
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, fsnc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, fsnc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, fsnc_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, fsnc_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, fsnc_pad);
-    REQUIRE(mps_fmt_create_k(&fmt, arena, args) == MPS_RES_OK, "format");
-  } MPS_ARGS_END(args);
+  REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK, "format");
   REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK, "chain");
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);

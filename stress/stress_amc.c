@@ -32,6 +32,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -53,67 +54,12 @@
 #define MAX_LEN 60
 #define BLOB_WORDS 4
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
 
-/* A cell: header, nrefs (2), next, blob, list, index, value.
- * A blob: header, nrefs (0), BLOB_WORDS words. */
-typedef struct obj_s {
-  mps_word_t header;
-  mps_word_t nrefs;
-  mps_word_t w[1];
-} obj_s;
-typedef obj_s *Obj;
+/* Objects are in test/support/objfmt.h's format.  A cell: header, nrefs
+ * (2), next, blob, list, index, value.  A blob: header, nrefs (0),
+ * BLOB_WORDS words. */
 enum { C_NEXT, C_BLOB, C_LIST, C_INDEX, C_VALUE, C_WORDS = 2 + 5 };
-
-static mps_res_t samc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      Obj obj = (Obj)(void *)p;
-      if (HTYPE(obj->header) == T_OBJ) {
-        mps_word_t i;
-        for (i = 0; i < obj->nrefs; ++i) {
-          /* Fixed through a copy: the field is a word, not an mps_addr_t. */
-          mps_addr_t ref = (mps_addr_t)obj->w[i];
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          obj->w[i] = (mps_word_t)ref;
-        }
-      }
-      p += HWORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t samc_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void samc_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  Obj obj = old;
-  obj->header = HDR(HWORDS(obj->header), T_FWD);
-  obj->nrefs = (mps_word_t)new_addr;
-}
-
-static mps_addr_t samc_isfwd(mps_addr_t addr)
-{
-  Obj obj = addr;
-  return HTYPE(obj->header) == T_FWD ? (mps_addr_t)obj->nrefs : NULL;
-}
-
-static void samc_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
-}
 
 static void samc_abort(const char *file, unsigned line, const char *condition)
 {
@@ -161,15 +107,15 @@ static mps_addr_t samc_new(mps_ap_t ap, worker_s *wk, size_t words, mps_word_t n
   mps_addr_t p;
   size_t i;
   do {
-    Obj obj;
+    objfmt_obj obj;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     obj = p;
-    obj->header = HDR(words, T_OBJ);
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
     for (i = 0; i < nrefs; ++i)
-      obj->w[i] = (mps_word_t)wk->table[refs_from[i]];
+      obj->slot[i] = (mps_word_t)wk->table[refs_from[i]];
     for (i = nrefs; i + 2 < words; ++i)
-      obj->w[i] = data[i - nrefs];
+      obj->slot[i] = data[i - nrefs];
   } while (!mps_commit(ap, p, words * W));
   return p;
 }
@@ -203,19 +149,21 @@ static void samc_build(worker_s *wk, mps_ap_t cell_ap, mps_ap_t blob_ap, unsigne
 static void samc_check(worker_s *wk, unsigned l)
 {
   mps_word_t sum = 0, n = 0;
-  Obj cell;
+  objfmt_obj cell;
   samc_lock();
-  for (cell = wk->table[l]; cell != NULL; cell = (Obj)cell->w[C_NEXT]) {
-    Obj blob = (Obj)cell->w[C_BLOB];
+  for (cell = wk->table[l]; cell != NULL; cell = (objfmt_obj)cell->slot[C_NEXT]) {
+    objfmt_obj blob = (objfmt_obj)cell->slot[C_BLOB];
     unsigned i;
-    TESTLIB_REQUIRE(HTYPE(cell->header) == T_OBJ && HWORDS(cell->header) == C_WORDS);
+    TESTLIB_REQUIRE(OBJFMT_TYPE(cell->header) == OBJFMT_T_OBJ
+                    && OBJFMT_WORDS(cell->header) == C_WORDS);
     TESTLIB_REQUIRE(cell->nrefs == 2);
-    TESTLIB_REQUIRE(cell->w[C_LIST] == wk->index * LISTS + l);
-    TESTLIB_REQUIRE(cell->w[C_INDEX] == wk->len[l] - 1 - n);
-    TESTLIB_REQUIRE(HTYPE(blob->header) == T_OBJ && HWORDS(blob->header) == 2 + BLOB_WORDS);
+    TESTLIB_REQUIRE(cell->slot[C_LIST] == wk->index * LISTS + l);
+    TESTLIB_REQUIRE(cell->slot[C_INDEX] == wk->len[l] - 1 - n);
+    TESTLIB_REQUIRE(OBJFMT_TYPE(blob->header) == OBJFMT_T_OBJ
+                    && OBJFMT_WORDS(blob->header) == 2 + BLOB_WORDS);
     for (i = 0; i < BLOB_WORDS; ++i)
-      TESTLIB_REQUIRE(blob->w[i] == samc_blob_word(cell->w[C_VALUE], i));
-    sum += cell->w[C_VALUE];
+      TESTLIB_REQUIRE(blob->slot[i] == samc_blob_word(cell->slot[C_VALUE], i));
+    sum += cell->slot[C_VALUE];
     ++n;
   }
   samc_unlock();
@@ -228,16 +176,16 @@ static void samc_check(worker_s *wk, unsigned l)
 /* Rewrite every value of a list in place, with its blob's words. */
 static void samc_mutate(worker_s *wk, unsigned l, mps_word_t delta)
 {
-  Obj cell;
+  objfmt_obj cell;
   samc_lock();
   wk->sum[l] = 0;
-  for (cell = wk->table[l]; cell != NULL; cell = (Obj)cell->w[C_NEXT]) {
-    Obj blob = (Obj)cell->w[C_BLOB];
+  for (cell = wk->table[l]; cell != NULL; cell = (objfmt_obj)cell->slot[C_NEXT]) {
+    objfmt_obj blob = (objfmt_obj)cell->slot[C_BLOB];
     unsigned i;
-    cell->w[C_VALUE] = (cell->w[C_VALUE] + delta) & 0xFFFFFF;
+    cell->slot[C_VALUE] = (cell->slot[C_VALUE] + delta) & 0xFFFFFF;
     for (i = 0; i < BLOB_WORDS; ++i)
-      blob->w[i] = samc_blob_word(cell->w[C_VALUE], i);
-    wk->sum[l] += cell->w[C_VALUE];
+      blob->slot[i] = samc_blob_word(cell->slot[C_VALUE], i);
+    wk->sum[l] += cell->slot[C_VALUE];
   }
   samc_unlock();
 }
@@ -348,15 +296,7 @@ int main(int argc, char **argv)
   testthr_spin_init(&samc_spin);
   TESTLIB_REQUIRE(mps_arena_create_k(&samc_arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, samc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, samc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, samc_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, samc_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, samc_pad);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, samc_arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, samc_arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, samc_arena, 2, gens) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);

@@ -31,6 +31,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -55,55 +56,8 @@
 #define MIN_COLLECTS 10
 #define W sizeof(mps_word_t)
 
-/* An object: header (words << 2 | pad bit), nrefs, refs, then data words,
- * the first of which is its id. */
-#define HDR(words) ((mps_word_t)(words) << 2)
-#define PAD_BIT ((mps_word_t)1)
-#define FWD_BIT ((mps_word_t)2)
-
-static mps_res_t ssnc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    mps_word_t *p = base;
-    while (p < (mps_word_t *)limit) {
-      if ((p[0] & 3) == 0) {
-        mps_word_t i;
-        for (i = 0; i < p[1]; ++i) {
-          mps_addr_t ref = (mps_addr_t)p[2 + i];   /* a word, fixed through a copy */
-          mps_res_t res = MPS_FIX12(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          p[2 + i] = (mps_word_t)ref;
-        }
-      }
-      p += p[0] >> 2;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t ssnc_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
-
-static void ssnc_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *p = old;
-  p[0] |= FWD_BIT;
-  p[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t ssnc_isfwd(mps_addr_t addr)
-{
-  mps_word_t *p = addr;
-  return (p[0] & FWD_BIT) != 0 ? (mps_addr_t)p[1] : NULL;
-}
-
-static void ssnc_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W) | PAD_BIT;
-}
+/* Objects are in test/support/objfmt.h's format: header, nrefs, refs,
+ * then data words, the first of which is its id. */
 
 static void ssnc_abort(const char *file, unsigned line, const char *condition)
 {
@@ -170,7 +124,7 @@ static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, un
     mps_word_t *o;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     o = p;
-    o[0] = HDR(words);
+    o[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     o[1] = nrefs;
     for (i = 0; i < nrefs; ++i)
       o[2 + i] = (mps_word_t)wk->table[slots[i]];
@@ -189,7 +143,7 @@ static void ssnc_check_obj(const mps_word_t *o, mps_word_t id, unsigned nrefs, u
 {
   unsigned i;
   TESTLIB_REQUIRE(o != NULL);
-  TESTLIB_REQUIRE(o[0] == HDR(2 + nrefs + ndata));
+  TESTLIB_REQUIRE(o[0] == OBJFMT_HDR(2 + nrefs + ndata, OBJFMT_T_OBJ));
   TESTLIB_REQUIRE(o[1] == nrefs);
   for (i = 0; i < ndata; ++i)
     TESTLIB_REQUIRE(o[2 + nrefs + i] == ssnc_datum(id, i));
@@ -383,15 +337,7 @@ int main(int argc, char **argv)
   testthr_spin_init(&ssnc_spin);
   TESTLIB_REQUIRE(mps_arena_create_k(&ssnc_arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, ssnc_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, ssnc_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, ssnc_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, ssnc_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, ssnc_pad);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, ssnc_arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, ssnc_arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, ssnc_arena, 2, gens) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
