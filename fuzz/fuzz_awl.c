@@ -38,14 +38,11 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../test/support/objfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2, T_ARR = 3 };
 #define W sizeof(mps_word_t)
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
 
 #define FW_N 24              /* slots in the table */
 #define FW_OPS 400           /* operations per input at most */
@@ -57,7 +54,9 @@ typedef struct fw_arr_s {
   mps_word_t slot[FW_N];
 } fw_arr_s;
 
-/* An object: header, seed, then data derived from the seed. */
+/* The format is test/support/objfmt.h's with this program's scan: arrays
+ * (OBJFMT_T_ARR) are scanned; an object is a leaf, header, seed, then
+ * data derived from the seed. */
 #define FW_OBJ_WORDS 4
 
 static void fw_fail(const char *what, size_t i)
@@ -72,7 +71,7 @@ static mps_res_t fw_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
     char *p = base;
     while (p < (char *)limit) {
       mps_word_t h = *(mps_word_t *)(void *)p;
-      if (HTYPE(h) == T_ARR) {
+      if (OBJFMT_TYPE(h) == OBJFMT_T_ARR) {
         fw_arr_s *a = (fw_arr_s *)(void *)p;
         size_t i;
         mps_addr_t dep = a->dependent;
@@ -92,39 +91,16 @@ static mps_res_t fw_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
           a->slot[i] = (mps_word_t)ref;
         }
       }
-      p += HWORDS(h) * W;
+      p += OBJFMT_WORDS(h) * W;
     }
   } MPS_SCAN_END(ss);
   return MPS_RES_OK;
 }
 
-static mps_addr_t fw_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void fw_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *w = old;
-  w[0] = HDR(HWORDS(w[0]), T_FWD);
-  w[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t fw_isfwd(mps_addr_t addr)
-{
-  mps_word_t *w = addr;
-  return HTYPE(w[0]) == T_FWD ? (mps_addr_t)w[1] : NULL;
-}
-
-static void fw_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
-}
-
 static mps_addr_t fw_find_dependent(mps_addr_t addr)
 {
   fw_arr_s *a = addr;
-  return HTYPE(a->header) == T_ARR ? a->dependent : NULL;
+  return OBJFMT_TYPE(a->header) == OBJFMT_T_ARR ? a->dependent : NULL;
 }
 
 enum { FW_EMPTY, FW_STRONG, FW_PINNED, FW_WEAK };
@@ -188,7 +164,7 @@ static void fw_obj(fw_s *f, mps_ap_t ap, mps_word_t seed, size_t words)
     if (mps_reserve(&p, ap, words * W) != MPS_RES_OK)
       fw_fail("reserve failed", 0);
     w = p;
-    w[0] = HDR(words, T_OBJ);
+    w[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     w[1] = seed;
     for (i = 2; i < words; ++i)
       w[i] = seed * 2654435761u + i;
@@ -199,7 +175,8 @@ static void fw_obj(fw_s *f, mps_ap_t ap, mps_word_t seed, size_t words)
 static int fw_obj_ok(mps_word_t *w, mps_word_t seed)
 {
   size_t i;
-  if (HTYPE(w[0]) != T_OBJ || HWORDS(w[0]) != FW_OBJ_WORDS || w[1] != seed)
+  if (OBJFMT_TYPE(w[0]) != OBJFMT_T_OBJ || OBJFMT_WORDS(w[0]) != FW_OBJ_WORDS
+      || w[1] != seed)
     return 0;
   for (i = 2; i < FW_OBJ_WORDS; ++i)
     if (w[i] != seed * 2654435761u + i)
@@ -216,7 +193,7 @@ static void fw_arr(fw_s *f, mps_ap_t ap, size_t index)
     if (mps_reserve(&p, ap, words * W) != MPS_RES_OK)
       fw_fail("reserve failed", 0);
     a = p;
-    a->header = HDR(words, T_ARR);
+    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
     a->dependent = NULL;
     a->length = FW_N * 2 + 1;
     for (i = 0; i < FW_N; ++i)
@@ -235,16 +212,8 @@ static void fw_open(fw_s *f, int unclamped)
     if (mps_arena_create_k(&f->arena, mps_arena_class_vm(), args) != MPS_RES_OK)
       fw_fail("arena", 0);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, fw_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, fw_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, fw_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, fw_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, fw_pad);
-    if (mps_fmt_create_k(&f->fmt, f->arena, args) != MPS_RES_OK)
-      fw_fail("format", 0);
-  } MPS_ARGS_END(args);
+  if (objfmt_create(&f->fmt, f->arena, fw_scan, true) != MPS_RES_OK)
+    fw_fail("format", 0);
   if (mps_chain_create(&f->chain, f->arena, 2, gens) != MPS_RES_OK)
     fw_fail("chain", 0);
   for (p = 0; p < 3; ++p) {

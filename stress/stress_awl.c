@@ -35,6 +35,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -55,11 +56,6 @@
 #define MIN_COLLECTS 10
 #define W sizeof(mps_word_t)
 
-enum { T_OBJ = 0, T_FWD = 1, T_PAD = 2, T_ARR = 3 };
-#define HDR(words, type) (((mps_word_t)(words) << 2) | (type))
-#define HWORDS(h) ((size_t)((h) >> 2))
-#define HTYPE(h) ((int)((h) & 3))
-
 typedef struct arr_s {
   mps_word_t header;
   struct arr_s *dependent;
@@ -67,7 +63,9 @@ typedef struct arr_s {
   mps_word_t slot[SLOTS];
 } arr_s;
 
-/* An object: header, stamp, two words derived from the stamp. */
+/* The format is test/support/objfmt.h's with this program's scan: arrays
+ * (OBJFMT_T_ARR) are scanned; an object is a leaf, header, stamp, two
+ * words derived from the stamp. */
 #define OBJ_WORDS 4
 
 static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
@@ -76,7 +74,7 @@ static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
     char *p = base;
     while (p < (char *)limit) {
       mps_word_t h = *(mps_word_t *)(void *)p;
-      if (HTYPE(h) == T_ARR) {
+      if (OBJFMT_TYPE(h) == OBJFMT_T_ARR) {
         arr_s *a = (arr_s *)(void *)p;
         size_t i;
         mps_addr_t dep = a->dependent;
@@ -96,39 +94,16 @@ static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
           a->slot[i] = (mps_word_t)ref;
         }
       }
-      p += HWORDS(h) * W;
+      p += OBJFMT_WORDS(h) * W;
     }
   } MPS_SCAN_END(ss);
   return MPS_RES_OK;
 }
 
-static mps_addr_t sawl_skip(mps_addr_t addr)
-{
-  return (char *)addr + HWORDS(*(mps_word_t *)addr) * W;
-}
-
-static void sawl_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *w = old;
-  w[0] = HDR(HWORDS(w[0]), T_FWD);
-  w[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t sawl_isfwd(mps_addr_t addr)
-{
-  mps_word_t *w = addr;
-  return HTYPE(w[0]) == T_FWD ? (mps_addr_t)w[1] : NULL;
-}
-
-static void sawl_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = HDR(size / W, T_PAD);
-}
-
 static mps_addr_t sawl_find_dependent(mps_addr_t addr)
 {
   arr_s *a = addr;
-  return HTYPE(a->header) == T_ARR ? a->dependent : NULL;
+  return OBJFMT_TYPE(a->header) == OBJFMT_T_ARR ? a->dependent : NULL;
 }
 
 static void sawl_abort(const char *file, unsigned line, const char *condition)
@@ -182,7 +157,7 @@ static void sawl_obj(worker_s *wk, mps_ap_t ap, mps_word_t stamp)
     mps_word_t *w;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, OBJ_WORDS * W) == MPS_RES_OK);
     w = p;
-    w[0] = HDR(OBJ_WORDS, T_OBJ);
+    w[0] = OBJFMT_HDR(OBJ_WORDS, OBJFMT_T_OBJ);
     w[1] = stamp;
     w[2] = stamp * 2654435761u;
     w[3] = ~stamp;
@@ -192,8 +167,8 @@ static void sawl_obj(worker_s *wk, mps_ap_t ap, mps_word_t stamp)
 
 static int sawl_obj_ok(const mps_word_t *w, mps_word_t stamp)
 {
-  return w[0] == HDR(OBJ_WORDS, T_OBJ) && w[1] == stamp && w[2] == stamp * 2654435761u
-         && w[3] == ~stamp;
+  return w[0] == OBJFMT_HDR(OBJ_WORDS, OBJFMT_T_OBJ) && w[1] == stamp
+         && w[2] == stamp * 2654435761u && w[3] == ~stamp;
 }
 
 static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
@@ -205,7 +180,7 @@ static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
     arr_s *a;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     a = p;
-    a->header = HDR(words, T_ARR);
+    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
     a->dependent = NULL;
     a->length = SLOTS * 2 + 1;
     for (i = 0; i < SLOTS; ++i)
@@ -406,15 +381,7 @@ int main(int argc, char **argv)
   testthr_spin_init(&sawl_spin);
   TESTLIB_REQUIRE(mps_arena_create_k(&sawl_arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, sawl_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, sawl_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, sawl_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, sawl_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, sawl_pad);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, sawl_arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, sawl_arena, sawl_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, sawl_arena, 2, gens) == MPS_RES_OK);
   for (p = 0; p < 3; ++p) {
     mps_pool_class_t klass = p == 0 ? mps_class_amc() : p == 1 ? mps_class_ams()
