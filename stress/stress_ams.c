@@ -28,6 +28,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscams.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -49,32 +50,9 @@
 #define MAX_LEN 50
 #define W sizeof(mps_word_t)
 
-/* A cell: header (words << 2), nrefs (1), next, list, index, value. */
+/* Cells are in test/support/objfmt.h's format, all of type object (AMS
+ * neither moves nor pads): header, nrefs (1), next, list, index, value. */
 enum { C_HEADER, C_NREFS, C_NEXT, C_LIST, C_INDEX, C_VALUE, C_WORDS };
-
-static mps_res_t sams_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    mps_word_t *p = base;
-    while (p < (mps_word_t *)limit) {
-      mps_word_t i;
-      for (i = 0; i < p[C_NREFS]; ++i) {
-        mps_addr_t ref = (mps_addr_t)p[C_NEXT + i];   /* a word, fixed through a copy */
-        mps_res_t res = MPS_FIX12(ss, &ref);
-        if (res != MPS_RES_OK)
-          return res;
-        p[C_NEXT + i] = (mps_word_t)ref;
-      }
-      p += p[C_HEADER] >> 2;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t sams_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
 
 static void sams_abort(const char *file, unsigned line, const char *condition)
 {
@@ -124,7 +102,7 @@ static void sams_build(worker_s *wk, mps_ap_t ap, unsigned l, unsigned len, test
       mps_word_t *c;
       TESTLIB_REQUIRE(mps_reserve(&p, ap, C_WORDS * W) == MPS_RES_OK);
       c = p;
-      c[C_HEADER] = (mps_word_t)C_WORDS << 2;
+      c[C_HEADER] = OBJFMT_HDR(C_WORDS, OBJFMT_T_OBJ);
       c[C_NREFS] = 1;
       c[C_NEXT] = (mps_word_t)wk->table[l];
       c[C_LIST] = wk->index * LISTS + l;
@@ -147,7 +125,7 @@ static void sams_check(worker_s *wk, unsigned l)
   for (c = wk->table[l]; c != NULL; c = (mps_word_t *)c[C_NEXT]) {
     TESTLIB_REQUIRE(n < wk->len[l]);
     TESTLIB_REQUIRE(c == wk->addrs[l][wk->len[l] - 1 - n]);   /* never moved */
-    TESTLIB_REQUIRE(c[C_HEADER] == (mps_word_t)C_WORDS << 2 && c[C_NREFS] == 1);
+    TESTLIB_REQUIRE(c[C_HEADER] == OBJFMT_HDR(C_WORDS, OBJFMT_T_OBJ) && c[C_NREFS] == 1);
     TESTLIB_REQUIRE(c[C_LIST] == wk->index * LISTS + l);
     TESTLIB_REQUIRE(c[C_INDEX] == wk->len[l] - 1 - n);
     sum += c[C_VALUE];
@@ -278,12 +256,7 @@ int main(int argc, char **argv)
   testthr_spin_init(&sams_spin);
   TESTLIB_REQUIRE(mps_arena_create_k(&sams_arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, sams_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, sams_skip);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, sams_arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, sams_arena, objfmt_scan, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, sams_arena, 1, gens) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
