@@ -2,18 +2,19 @@
  * sizes in an LO pool while another thread collects (src/pool/pool_lo.c).
  *
  * Each of WORKERS threads has an allocation point and an exact root table
- * of SLOTS blobs.  A blob is a header word (size in words << 2), an id,
- * and words derived from the id; sizes run from two words to more than
- * an LO segment, so large objects get segments of their own.  The address
- * of every blob is kept outside the heap too: LO never moves objects, and
- * never scans them (each blob's words include the address of the blob in
- * the next slot, which must not keep it alive -- if it did, the final
- * collection would leave bytes behind).  Workers replace a slot with a new
- * blob, check one (address, size, every word), or clear one.  Natively a
- * worker also holds one blob only in a local variable across a few
- * allocations (its stack is an ambiguous root), and checks it after.  The
- * collector thread collects for as long as the workers run.  Under
- * ThreadSanitizer the heap is shared under the spinlock, as in stress_amc.
+ * of SLOTS blobs.  A blob is a header word (test/support/objfmt.h's,
+ * type object), an id, and words derived from the id; sizes run from two
+ * words to more than an LO segment, so large objects get segments of
+ * their own.  The address of every blob is kept outside the heap too: LO
+ * never moves objects, and never scans them (each blob's words include
+ * the address of the blob in the next slot, which must not keep it alive
+ * -- if it did, the final collection would leave bytes behind).  Workers
+ * replace a slot with a new blob, check one (address, size, every word),
+ * or clear one.  Natively a worker also holds one blob only in a local
+ * variable across a few allocations (its stack is an ambiguous root), and
+ * checks it after.  The collector thread collects for as long as the
+ * workers run.  Under ThreadSanitizer the heap is shared under the
+ * spinlock, as in stress_amc.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpsclo.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -42,11 +44,6 @@
 #define ITERATIONS 3000
 #define MIN_COLLECTS 10
 #define W sizeof(mps_word_t)
-
-static mps_addr_t slo_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
 
 static void slo_abort(const char *file, unsigned line, const char *condition)
 {
@@ -96,7 +93,7 @@ static mps_word_t *slo_new(mps_ap_t ap, size_t words, mps_word_t id, mps_addr_t 
     mps_word_t *b;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     b = p;
-    b[0] = (mps_word_t)words << 2;
+    b[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     b[1] = id;
     b[2] = (mps_word_t)other;
     for (i = 3; i < words; ++i)
@@ -108,7 +105,7 @@ static mps_word_t *slo_new(mps_ap_t ap, size_t words, mps_word_t id, mps_addr_t 
 static void slo_require_blob(const mps_word_t *b, size_t words, mps_word_t id)
 {
   size_t i;
-  TESTLIB_REQUIRE(b[0] == (mps_word_t)words << 2 && b[1] == id);
+  TESTLIB_REQUIRE(b[0] == OBJFMT_HDR(words, OBJFMT_T_OBJ) && b[1] == id);
   for (i = 3; i < words; ++i)
     TESTLIB_REQUIRE(b[i] == slo_word(id, i));
 }
@@ -256,11 +253,8 @@ int main(int argc, char **argv)
   testthr_spin_init(&slo_spin);
   TESTLIB_REQUIRE(mps_arena_create_k(&slo_arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, slo_skip);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, slo_arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  /* No scan method: LO needs only skip. */
+  TESTLIB_REQUIRE(objfmt_create(&fmt, slo_arena, NULL, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, slo_arena, 1, gens) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
