@@ -3,8 +3,9 @@
  * mps_addr_fmt, over AMC and AMCZ pools (manual/topic/deprecated.rst,
  * pool.rst, arena.rst, format.rst).
  *
- * The objects are in the shape test_root uses: four words, header (size
- * in words << 2 | type), an identity, one reference, a spare word.  Each
+ * The objects are in the shape test_root uses: four words, the header
+ * word of test/support/objfmt.h (whose skip, forward, is-forwarded and
+ * pad methods they use), an identity, one reference, a spare word.  Each
  * walk is checked against what the test allocated: which identities are
  * visited, in which pool, with which format, and (after a collection)
  * that only survivors are.
@@ -20,6 +21,7 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "support/objfmt.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -29,9 +31,7 @@ static void abort_on_assert(const char *file, unsigned line, const char *cond)
   abort();
 }
 
-enum { W_OBJ = 0, W_FWD = 1, W_PAD = 2 };
 #define WW sizeof(mps_word_t)
-#define WHDR(words, type) (((mps_word_t)(words) << 2) | (type))
 #define WOBJ_WORDS 4
 #define ID_BASE ((mps_word_t)0x1d0000)
 
@@ -40,38 +40,15 @@ static mps_res_t w_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   MPS_SCAN_BEGIN(ss) {
     mps_word_t *p = base;
     while (p < (mps_word_t *)limit) {
-      if ((p[0] & 3) == W_OBJ) {
+      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
         mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
         if (res != MPS_RES_OK)
           return res;
       }
-      p += p[0] >> 2;
+      p += OBJFMT_WORDS(p[0]);
     }
   } MPS_SCAN_END(ss);
   return MPS_RES_OK;
-}
-
-static mps_addr_t w_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
-
-static void w_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *p = old;
-  p[0] = WHDR(p[0] >> 2, W_FWD);
-  p[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t w_isfwd(mps_addr_t addr)
-{
-  mps_word_t *p = addr;
-  return (p[0] & 3) == W_FWD ? (mps_addr_t)p[1] : NULL;
-}
-
-static void w_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = WHDR(size / WW, W_PAD);
 }
 
 #define NOBJ 300
@@ -93,7 +70,7 @@ static mps_addr_t w_alloc(mps_ap_t ap, mps_word_t id, mps_addr_t ref)
     mps_word_t *o;
     cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
     o = p;
-    o[0] = WHDR(WOBJ_WORDS, W_OBJ);
+    o[0] = OBJFMT_HDR(WOBJ_WORDS, OBJFMT_T_OBJ);
     o[1] = id;
     o[2] = (mps_word_t)ref;
     o[3] = 0;
@@ -113,15 +90,7 @@ static void w_open(size_t keep_every)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     cr_assert_eq(mps_arena_create_k(&w.arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, WW);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, w_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, w_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, w_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, w_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, w_pad);
-    cr_assert_eq(mps_fmt_create_k(&w.fmt, w.arena, args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&w.fmt, w.arena, w_scan, true), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, w.fmt);
     cr_assert_eq(mps_pool_create_k(&w.amc, w.arena, mps_class_amc(), args), MPS_RES_OK);
@@ -169,8 +138,8 @@ static void count_object(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *
   cr_assert_eq(p, &tally);
   cr_assert_eq(s, 7);
   cr_assert_eq(fmt, w.fmt);
-  switch (o[0] & 3) {
-  case W_OBJ: {
+  switch (OBJFMT_TYPE(o[0])) {
+  case OBJFMT_T_OBJ: {
     size_t i = (size_t)(o[1] - ID_BASE);
     cr_assert_lt(i, NOBJ);
     cr_assert_eq(pool, (i % 2 == 0) ? w.amc : w.amcz, "object %zu in the wrong pool", i);
@@ -178,7 +147,7 @@ static void count_object(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *
     ++tally.objects;
     break;
   }
-  case W_PAD:
+  case OBJFMT_T_PAD:
     ++tally.pads;
     break;
   default:
@@ -233,9 +202,9 @@ static mps_res_t count_area(mps_ss_t ss, void *base, void *limit, void *closure)
   cr_assert_eq(closure, &area_calls);
   ++area_calls;
   MPS_SCAN_BEGIN(ss) {
-    for (p = base; p < (mps_word_t *)limit; p += p[0] >> 2) {
-      cr_assert_neq(p[0] & 3, W_FWD);
-      if ((p[0] & 3) == W_OBJ) {
+    for (p = base; p < (mps_word_t *)limit; p += OBJFMT_WORDS(p[0])) {
+      cr_assert_neq(OBJFMT_TYPE(p[0]), OBJFMT_T_FWD);
+      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
         mps_addr_t ref = (mps_addr_t)p[2];
         ++area_objects;
         /* Fixing is allowed and changes nothing. */
