@@ -26,6 +26,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/root.h"
 #include "../src/gc/trace.h"
+#include "support/objfmt.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -758,12 +759,11 @@ Test(root, creation_fails_cleanly_at_the_commit_limit)
 
 /* ---- Roots in real collections (AMC) ---------------------------------- */
 
-/* The objects: four words, header (size in words << 2 | type), an
- * identity, one reference, and a spare word.  A forwarding object keeps
- * its new address in the identity word; a pad is its header alone. */
-enum { G_OBJ = 0, G_FWD = 1, G_PAD = 2 };
+/* The objects: four words, the header word of test/support/objfmt.h, an
+ * identity, one reference, and a spare word.  They use objfmt.h's skip,
+ * forward, is-forwarded and pad methods: a forwarding object keeps its
+ * new address in the identity word; a pad is its header alone. */
 #define GW sizeof(mps_word_t)
-#define GHDR(words, type) (((mps_word_t)(words) << 2) | (type))
 #define GOBJ_WORDS 4
 
 static mps_res_t g_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
@@ -771,38 +771,15 @@ static mps_res_t g_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   MPS_SCAN_BEGIN(ss) {
     mps_word_t *p = base;
     while (p < (mps_word_t *)limit) {
-      if ((p[0] & 3) == G_OBJ) {
+      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
         mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
         if (res != MPS_RES_OK)
           return res;
       }
-      p += p[0] >> 2;
+      p += OBJFMT_WORDS(p[0]);
     }
   } MPS_SCAN_END(ss);
   return MPS_RES_OK;
-}
-
-static mps_addr_t g_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
-
-static void g_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *p = old;
-  p[0] = GHDR(p[0] >> 2, G_FWD);
-  p[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t g_isfwd(mps_addr_t addr)
-{
-  mps_word_t *p = addr;
-  return (p[0] & 3) == G_FWD ? (mps_addr_t)p[1] : NULL;
-}
-
-static void g_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = GHDR(size / GW, G_PAD);
 }
 
 #define G_OBJS 24
@@ -830,10 +807,10 @@ static void g_open(void)
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, 8 * GW);  /* room for 3 tag bits */
     MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, g_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, g_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, g_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, g_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, g_pad);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, objfmt_fwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, objfmt_isfwd);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
     cr_assert_eq(mps_fmt_create_k(&g.fmt, g.arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
@@ -849,12 +826,12 @@ static void g_open(void)
       mps_word_t *w;
       cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
       w = p;
-      w[0] = GHDR(size / GW, G_OBJ);
+      w[0] = OBJFMT_HDR(size / GW, OBJFMT_T_OBJ);
       w[1] = 0x1d000 + i;
       w[2] = 0;
       w[3] = ~(mps_word_t)i;
       if (size > GOBJ_WORDS * GW)
-        g_pad(w + GOBJ_WORDS, size - GOBJ_WORDS * GW);
+        objfmt_pad(w + GOBJ_WORDS, size - GOBJ_WORDS * GW);
     } while (!mps_commit(ap, p, size));
     g.weak[i] = p;
     g.id[i] = 0x1d000 + i;
@@ -915,7 +892,7 @@ Test(root_gc, exact_roots_of_every_variety_keep_objects_and_follow_moves)
   g_area[1] = (mps_word_t)g.weak[7] | 2;
   g_area[2] = (mps_word_t)g.weak[10];
   for (i = 0; i < 2; ++i) {
-    fmt_block[i * GOBJ_WORDS + 0] = GHDR(GOBJ_WORDS, G_OBJ);
+    fmt_block[i * GOBJ_WORDS + 0] = OBJFMT_HDR(GOBJ_WORDS, OBJFMT_T_OBJ);
     fmt_block[i * GOBJ_WORDS + 1] = 0;
     fmt_block[i * GOBJ_WORDS + 2] = (mps_word_t)g.weak[8 + i];
     fmt_block[i * GOBJ_WORDS + 3] = 0;
