@@ -31,6 +31,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpslib.h"
+#include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -53,11 +54,11 @@ static void abort_on_failure(const char *file, unsigned line, const char *cond)
   abort();
 }
 
-/* ---- The objects: header (size in words << 2 | type), index, spare --- */
+/* ---- The objects: header, index, collection, ~index ----------------- */
 
-enum { O_OBJ = 0, O_FWD = 1, O_PAD = 2 };
+/* The header word is test/support/objfmt.h's, and so are the skip,
+ * forward, is-forwarded and pad methods; the scan is this program's. */
 #define OW sizeof(mps_word_t)
-#define OHDR(words, type) (((mps_word_t)(words) << 2) | (type))
 
 static mps_res_t o_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
@@ -66,29 +67,6 @@ static mps_res_t o_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   (void)base;
   (void)limit;
   return MPS_RES_OK;
-}
-
-static mps_addr_t o_skip(mps_addr_t addr)
-{
-  return (mps_word_t *)addr + (*(mps_word_t *)addr >> 2);
-}
-
-static void o_fwd(mps_addr_t old, mps_addr_t new_addr)
-{
-  mps_word_t *p = old;
-  p[0] = OHDR(p[0] >> 2, O_FWD);
-  p[1] = (mps_word_t)new_addr;
-}
-
-static mps_addr_t o_isfwd(mps_addr_t addr)
-{
-  mps_word_t *p = addr;
-  return (p[0] & 3) == O_FWD ? (mps_addr_t)p[1] : NULL;
-}
-
-static void o_pad(mps_addr_t addr, size_t size)
-{
-  *(mps_word_t *)addr = OHDR(size / OW, O_PAD);
 }
 
 /* A formatted block for fmt roots: one object whose words are scanned
@@ -219,15 +197,7 @@ int main(int argc, char **argv)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
     TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, OW);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, o_scan);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, o_skip);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, o_fwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, o_isfwd);
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, o_pad);
-    TESTLIB_REQUIRE(mps_fmt_create_k(&fmt, arena, args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, o_scan, true) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
     TESTLIB_REQUIRE(mps_pool_create_k(&pool, arena, mps_class_amc(), args) == MPS_RES_OK);
@@ -254,7 +224,7 @@ int main(int argc, char **argv)
         mps_word_t *o;
         TESTLIB_REQUIRE(mps_reserve(&p, ap, 4 * OW) == MPS_RES_OK);
         o = p;
-        o[0] = OHDR(4, O_OBJ);
+        o[0] = OBJFMT_HDR(4, OBJFMT_T_OBJ);
         o[1] = (mps_word_t)k;
         o[2] = (mps_word_t)collections;
         o[3] = ~(mps_word_t)k;
@@ -271,7 +241,8 @@ int main(int argc, char **argv)
       if (k % 3 == 0) {
         mps_word_t *o = kept[k];
         TESTLIB_REQUIRE(o != NULL && weak[k] == kept[k]);
-        TESTLIB_REQUIRE(o[0] == OHDR(4, O_OBJ) && o[1] == k && o[3] == ~(mps_word_t)k);
+        TESTLIB_REQUIRE(o[0] == OBJFMT_HDR(4, OBJFMT_T_OBJ) && o[1] == k
+                        && o[3] == ~(mps_word_t)k);
         TESTLIB_REQUIRE(o[2] == collections - 1);
         ++moved;
       } else {
