@@ -1,7 +1,8 @@
 /* objfmt.h: the client object format of the pool tests (test_amc,
- * test_ams, test_awl, test_lo, test_snc, fuzz_amc, fuzz_awl, fuzz_snc,
- * stress_amc, stress_awl, stress_snc).  Header only, every function static
- * inline, so each program gets its own copy and an unused method costs no
+ * test_ams, test_awl, test_lo, test_snc, test_walk, test_root, fuzz_amc,
+ * fuzz_awl, fuzz_snc, stress_amc, stress_ams, stress_awl, stress_lo,
+ * stress_snc, stress_root).  Header only, every function static inline,
+ * so each program gets its own copy and an unused method costs no
  * warning.
  *
  * Every object starts with a header word: its size in words shifted left
