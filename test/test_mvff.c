@@ -447,11 +447,11 @@ Test(mvff, allocation_points_keep_contents)
 
 /* Allocation points are filled first fit from the land (not worst fit:
  * see pool_mvff.c), and from the quick lists for small sizes. */
-Test(mvff, fill_reuses_the_lowest_hole_and_empty_gives_back_the_rest)
+Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_runs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
-  mps_ap_t ap, ap2;
-  mps_addr_t a, hole, c, p;
+  mps_ap_t ap;
+  mps_addr_t a, hole, c, p, q, r;
   size_t total, free0;
   cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
@@ -461,29 +461,99 @@ Test(mvff, fill_reuses_the_lowest_hole_and_empty_gives_back_the_rest)
   free0 = mps_pool_free_size(pool);
   cr_assert_eq(free0, total - 128);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* A medium fill: first fit, the hole below the larger free block after
+   * c, and exactly the size asked for, so the point can place nothing
+   * else there. */
+  cr_assert_eq(mps_ap_fill(&p, ap, 1024), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 1024));
+  cr_assert_eq(p, hole);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  /* A small fill with nothing listed: a run of its own, one grain fresh
+   * from the arena (not the rest of the hole), of which it takes exactly
+   * the size; the next small fill of that size follows it in the run. */
+  cr_assert_eq(mps_ap_fill(&q, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, q, 64));
+  cr_assert((char *)q < (char *)hole || (char *)q >= (char *)hole + 8000);
+  cr_assert_eq(mps_pool_total_size(pool), total + grain);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64);
+  cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, r, 64));
+  cr_assert_eq((char *)r, (char *)q + 64);
+  /* Nothing is left over in the point to give back. */
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 128);
+  /* A small block freed goes on its quick list, counted as free, and the
+   * next fill of that size takes it before the run. */
+  mps_free(pool, a, 64);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, p, 64));
-  /* First fit: the hole, below the larger free block after c; being less
-   * than two fills' worth, all of it goes to the point. */
+  cr_assert_eq(p, a);
+  mps_ap_destroy(ap);
+  mps_free(pool, a, 64);
+  mps_free(pool, hole, 1024);
+  mps_free(pool, c, 64);
+  mps_free(pool, q, 64);
+  mps_free(pool, r, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  /* mps_alloc is first fit over all free memory: the lists and the rest of
+   * the run go back into the land, where the whole pool coalesces. */
+  cr_assert_eq(mps_alloc(&p, pool, total), MPS_RES_OK);
+  mps_free(pool, p, total);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, small_fills_of_different_sizes_use_different_runs)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[6];
+  size_t sizes[6] = {32, 48, 32, 48, 32, 48}, i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < 6; ++i) {
+    cr_assert_eq(mps_ap_fill(&p[i], ap, sizes[i]), MPS_RES_OK);
+    cr_assert(mps_commit(ap, p[i], sizes[i]));
+  }
+  /* Each size carves its own run in address order. */
+  cr_assert_eq((char *)p[2], (char *)p[0] + 32);
+  cr_assert_eq((char *)p[4], (char *)p[2] + 32);
+  cr_assert_eq((char *)p[3], (char *)p[1] + 48);
+  cr_assert_eq((char *)p[5], (char *)p[3] + 48);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * grain);
+  mps_ap_destroy(ap);
+  for (i = 0; i < 6; ++i)
+    mps_free(pool, p[i], sizes[i]);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, a_small_fill_without_a_run_takes_a_hole_and_empty_gives_back_the_rest)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, hole, c, p;
+  size_t free0;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, hole, 8000);
+  free0 = mps_pool_free_size(pool);
+  /* No memory for a run: no spare, and nothing above what is committed. */
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 64));
+  /* The lowest hole, and being less than two fills' worth, all of it. */
   cr_assert_eq(p, hole);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 8000);
   mps_ap_destroy(ap);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
-  /* A small block freed goes on its quick list, counted as free, and the
-   * next fill of that size takes it. */
-  mps_free(pool, a, 64);
-  cr_assert_eq(mps_pool_free_size(pool), free0);
-  cr_assert_eq(mps_ap_create_k(&ap2, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap2, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap2, p, 64));
-  cr_assert_eq(p, a);
-  mps_ap_destroy(ap2);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
   mps_free(pool, a, 64);
   mps_free(pool, hole, 64);
   mps_free(pool, c, 64);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  cr_assert_eq(mps_pool_total_size(pool), total);
   mps_pool_destroy(pool);
 }
 
@@ -506,6 +576,29 @@ Test(mvff, large_blocks_give_their_grains_straight_back)
    * an allocation point); the end in its last grain is free in the pool. */
   cr_assert_eq(mps_pool_total_size(pool), total0 + grain);
   mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, a_large_fill_of_whole_grains_leaves_nothing_over)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, q;
+  size_t size = 40 * grain;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, size), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, size));
+  cr_assert_eq(mps_pool_total_size(pool), size);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  /* Not whole grains: the rest of the last grain is free in the land. */
+  cr_assert_eq(mps_ap_fill(&q, ap, size + 16), MPS_RES_OK);
+  cr_assert(mps_commit(ap, q, size + 16));
+  cr_assert_eq(mps_pool_total_size(pool), 2 * size + grain);
+  cr_assert_eq(mps_pool_free_size(pool), grain - 16);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, size);
+  mps_free(pool, q, size + 16);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }

@@ -4,23 +4,26 @@
  *
  * Where free memory is.  Most of it is in the free land (free_land.h: a
  * CBS over a freelist, so that inserting a range never fails for want of
- * a descriptor).  The rest is in the quick lists: one LIFO list per size
- * for small blocks (every multiple of the alignment from two words up to
- * quick_max, at most MVFF_QUICK_MAX bytes), linked through the blocks'
- * first word.  mps_free of a small block pushes it on its list, which
- * touches neither the land's splay tree nor the arena; that is what makes
- * the free of a small block cheap (docs/performance.md).  The lists are
- * free memory like the land's: free_size counts them.  The debugging
- * class (pool_debug.c) gets no quick lists, so that MVFF writes nothing
- * into free memory there.  They do not
- * coalesce, so they go back into the land ("flushed") whenever that
+ * a descriptor).  The rest is in the quick lists and the runs.  The quick
+ * lists are one LIFO list per size for small blocks (every multiple of
+ * the alignment from two words up to quick_max, at most MVFF_QUICK_MAX
+ * bytes), linked through the blocks' first word.  mps_free of such a
+ * block pushes it on its list, which touches neither the land's splay
+ * tree nor the arena; that is what makes the free of a small block cheap
+ * (docs/performance.md).  The runs are the unused rests of the grains
+ * that allocation points carve blocks of at most MVFF_SMALL_MAX bytes
+ * from (see "Runs" below).  Lists and runs are free memory like the
+ * land's: free_size counts them.  The debugging class (pool_debug.c) gets
+ * neither, so that MVFF writes nothing into free memory there.  They do
+ * not coalesce, so they go back into the land ("flushed") whenever that
  * matters:
- *   - before mps_alloc searches the land, so that mps_alloc is exactly
- *     first fit over all free memory, as the manual documents;
- *   - before the pool extends itself, so that memory sitting in the
- *     lists never makes the pool grow;
- *   - when the pool holds more free memory than its spare fraction and
- *     the land alone cannot give back enough.
+ *   - all of them before mps_alloc searches the land, so that mps_alloc
+ *     is exactly first fit over all free memory, as the manual documents;
+ *   - the lists of sizes above MVFF_SMALL_MAX when a fill finds nothing
+ *     in the land and they hold a sixteenth of the pool, and all of them
+ *     when the arena then refuses an extension;
+ *   - all of them when the pool holds more free memory than its spare
+ *     fraction and the land alone cannot give back enough.
  * The pool's memory from the arena is counted (total_bytes) and not
  * otherwise recorded: finish finds its grains in the arena's tables.
  *
@@ -45,30 +48,45 @@
  * measured on bench/bench.c, worst fit made the pool four times the size
  * of the live data (docs/performance.md), because a client that only
  * allocates through a point reuses a hole only once it is the largest free
- * block.  A fill for `size` bytes takes, first that works:
- *   1. (small sizes) a block of exactly `size` bytes from its quick list:
- *      the region is that block alone, so freed memory is reused at once
- *      and without a search;
- *   2. (small sizes above MVFF_QUICK_EXACT, 256 bytes) the smallest listed
- *      block bigger than `size`: such sizes seldom recur exactly, so
- *      their lists would otherwise only wait for a flush;
- *   3. (small sizes) the lowest free block of the land that holds `size`
- *      bytes, and of it at most fill_size bytes (mean_size *
- *      MVFF_FILL_OBJECTS, 4 KiB by default), or all of it when it is less
- *      than twice that: holes are reused, and the rest of a large block
- *      stays whole for large requests;
- *   4. (small sizes) as 2, for any small size (the point allocates what
- *      follows from the rest of the block);
- *   5. (large sizes, at least large_size: half of extend_by) fresh whole
- *      grains from the arena, just enough, outside the land; (other
- *      sizes, or if this failed) as 3;
- *   6. as 3, after flushing the quick lists into the land, if they hold
- *      a sixteenth of the pool and at least extend_by bytes (mvff_flush_at;
- *      or if 7 fails);
- *   7. a fresh extension.
- * The unused part of a region goes back to the land, where it joins
- * what is left of the block it came from, or, if it is small enough for
- * a quick list, onto its list like a freed block.
+ * block.  Nor do we hand out more than was asked for, except as a last
+ * resort: the point would place whatever the client reserves next in the
+ * rest, so small blocks would end up among medium ones, spread over many
+ * more pages than their bytes need.  The benchmark's own reads of its
+ * blocks then cost four times as much as with mimalloc, whose sizes each
+ * keep to pages of their own (docs/performance.md, fourth round).  So a
+ * fill for `size` bytes takes, first that works:
+ *   1. (sizes with a quick list) a block of exactly `size` bytes from its
+ *      list: freed memory is reused at once and without a search;
+ *   2. (small sizes: at most MVFF_SMALL_MAX, 256 bytes, with the quick
+ *      lists on) `size` bytes from the run of that size: grains from the
+ *      arena that only blocks of this size are carved from, so small
+ *      blocks keep to few pages, as they do in MFS;
+ *   3. (other listed sizes) the smallest listed block bigger than `size`:
+ *      such sizes seldom recur exactly, so their lists would otherwise
+ *      only wait for a flush;
+ *   4. (large sizes, at least large_size: half of extend_by) fresh whole
+ *      grains from the arena, just enough, outside the land;
+ *   5. the lowest free block of the land that holds `size` bytes;
+ *   6. as 5, after flushing the quick lists of sizes above MVFF_SMALL_MAX
+ *      into the land, if the lists hold a sixteenth of the pool and at
+ *      least extend_by bytes (mvff_flush_at);
+ *   7. a fresh extension, then as 5;
+ *   8. if that failed: as 5, after flushing every list and run.
+ * Each of these takes exactly `size` bytes and puts what is left over
+ * (of a listed block, of the last grain of a large block) back at once:
+ * onto its quick list if that is not a small size, else into the land.
+ * Only a small fill served by 5 to 8 (no run could be had, or there are
+ * no quick lists) takes up to fill_size bytes (mean_size *
+ * MVFF_FILL_OBJECTS, 4 KiB by default), or the whole block when it is
+ * less than twice that.  The unused part of a region, if any, goes back
+ * the same way when the buffer is emptied.
+ *
+ * Runs.  The rest of each small size's run is free memory (run_bytes
+ * counts it).  Runs are retired into the land by the flushes that take
+ * every list: before mps_alloc, when a trim needs them, and when the
+ * arena refuses an extension.  Small lists stay out of the fill-time
+ * flush (6): flushed, their blocks would be carved by medium fills, and
+ * the next small blocks would need new runs.
  *
  * Flushing sorts the listed blocks by address, so that neighbours go
  * into the land as one range and the rest in one ascending sweep: all at
@@ -129,7 +147,10 @@
  *   8. quick lists are used only for sizes in [quick_min, quick_max]:
  *      quick_min is two words or more, aligned; quick_max is at most
  *      MVFF_QUICK_LISTS alignments (0 when no size qualifies); the lists
- *      hold quick_count blocks of quick_bytes bytes in all.
+ *      hold quick_count blocks of quick_bytes bytes in all, of which
+ *      small_count blocks of small_bytes bytes of small sizes;
+ *   9. runs exist only for small sizes with quick lists; each rest is
+ *      aligned, empty or part of the pool, and run_bytes is their sum.
  */
 #include "../../include/mpscmvff.h"
 #include "../base/args.h"
@@ -150,9 +171,14 @@
 #define MVFF_QUICK_MARK ((Word)0x9E3779B97F4A7C15ULL)
 /* See mvff_flush_at. */
 #define MVFF_FLUSH_FRACTION ((Size)16)
-/* Sizes above this seldom recur exactly: a fill that misses their exact
- * list takes a larger listed block before it searches the land. */
-#define MVFF_QUICK_EXACT ((Size)256)
+/* Small sizes: carved from runs of their own, and kept out of the
+ * fill-time flush.  Larger listed sizes seldom recur exactly: a fill that
+ * misses their exact list takes a larger listed block. */
+#define MVFF_SMALL_MAX ((Size)256)
+/* Runs: one per small size (the alignment is at least a pointer). */
+#define MVFF_RUNS ((Count)(MVFF_SMALL_MAX / sizeof(void *)))
+/* A run holds at least this many blocks, and at least a grain. */
+#define MVFF_RUN_BLOCKS ((Size)16)
 /* A flush sorts this many listed blocks at a time, in an array on the
  * stack (see mvff_flush). */
 #define MVFF_FLUSH_BATCH ((Count)256)
@@ -174,8 +200,13 @@ typedef struct mvff_s {
   Size quick_min, quick_max;
   Size quick_bytes;         /* in the quick lists, in all */
   Count quick_count;
+  Size small_bytes;         /* of which in lists of small sizes */
+  Count small_count;
   Addr quick[MVFF_QUICK_LISTS];   /* list heads, by size / alignment - 1 */
   Word quick_empty[BT_WORDS(MVFF_QUICK_LISTS)];   /* bit set: list empty */
+  Addr run_base[MVFF_RUNS];       /* the unused rest of each small size's */
+  Addr run_limit[MVFF_RUNS];      /* run, by size / alignment - 1 */
+  Size run_bytes;                 /* in the rests of the runs, in all */
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
@@ -190,6 +221,11 @@ static MVFF mvff_of_pool(Pool pool)
 static Land mvff_land(MVFF mvff)
 {
   return free_land_land(&mvff->free_land);
+}
+
+static inline bool mvff_quick_takes(MVFF mvff, Size size)
+{
+  return size <= mvff->quick_max && size >= mvff->quick_min;
 }
 
 static bool mvff_check(Pool pool)
@@ -219,15 +255,27 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->quick_max == 0 || mvff->quick_min <= mvff->quick_max);
   CHECKL((mvff->quick_count == 0) == (mvff->quick_bytes == 0));
   CHECKL(mvff->quick_count * mvff->quick_min <= mvff->quick_bytes);
+  CHECKL(mvff->small_count <= mvff->quick_count && mvff->small_bytes <= mvff->quick_bytes);
+  CHECKL((mvff->small_count == 0) == (mvff->small_bytes == 0));
+  CHECKL(mvff->run_bytes <= mvff->total_bytes - mvff->free_bytes - mvff->quick_bytes);
+#if CHECK_LEVEL >= 2
+  {                                                                          /* 9 */
+    Size run_sum = 0;
+    Index i;
+    for (i = 0; i < MVFF_RUNS; ++i) {
+      Word base = addr_word(mvff->run_base[i]), limit = addr_word(mvff->run_limit[i]);
+      CHECKL(base <= limit);
+      CHECKL(base == limit || mvff_quick_takes(mvff, (Size)(i + 1) << mvff->align_shift));
+      CHECKL(base % pool->alignment == 0 && limit % pool->alignment == 0);
+      run_sum += (Size)(limit - base);
+    }
+    CHECKL(run_sum == mvff->run_bytes);
+  }
+#endif
   return true;
 }
 
 /* Quick lists */
-
-static inline bool mvff_quick_takes(MVFF mvff, Size size)
-{
-  return size <= mvff->quick_max && size >= mvff->quick_min;
-}
 
 static inline Index mvff_quick_index(MVFF mvff, Size size)
 {
@@ -257,6 +305,10 @@ static void mvff_quick_push(MVFF mvff, Addr block, Size size)
   mvff->quick[i] = block;
   mvff->quick_bytes += size;
   ++mvff->quick_count;
+  if (size <= MVFF_SMALL_MAX) {
+    mvff->small_bytes += size;
+    ++mvff->small_count;
+  }
 }
 
 /* Take a listed block of at least `size` bytes, the smallest there is
@@ -282,6 +334,10 @@ static Addr mvff_quick_take(Size *block_size_o, MVFF mvff, Size size, bool exact
   w[1] = 0;   /* no longer listed: a later free must not look freed twice */
   mvff->quick_bytes -= block_size;
   --mvff->quick_count;
+  if (block_size <= MVFF_SMALL_MAX) {
+    mvff->small_bytes -= block_size;
+    --mvff->small_count;
+  }
   *block_size_o = block_size;
   return block;
 }
@@ -374,9 +430,21 @@ static void mvff_radix_sort(Word *b, Word *tmp, Count n, Shift shift)
       b[i] = from[i];
 }
 
+/* Put [base, limit), if not empty, into the land, counting it there.
+ * Refused only if it overlaps free memory in the land (reported by the
+ * land): it is then dropped, keeping the land consistent. */
+static void mvff_land_give(MVFF mvff, Addr base, Addr limit)
+{
+  range_s range, joined;
+  if (base == limit)
+    return;
+  range_init(&range, base, limit);
+  if (land_insert(&joined, mvff_land(mvff), &range) == MPS_RES_OK)
+    mvff->free_bytes += range_size(&range);
+}
+
 static void mvff_batch_insert(MVFF mvff, Word *b, Word *tmp, Count n)
 {
-  Land land = mvff_land(mvff);
   Index i = 0;
   if (tmp != NULL)
     mvff_radix_sort(b, tmp, n, mvff->align_shift);
@@ -391,23 +459,48 @@ static void mvff_batch_insert(MVFF mvff, Word *b, Word *tmp, Count n)
 #endif
   while (i < n) {
     Word base = b[i], limit = base + mvff_words(addr_of_word(base))[1];
-    range_s range, joined;
     for (++i; i < n && b[i] == limit; ++i)
       limit += mvff_words(addr_of_word(b[i]))[1];
-    range_init(&range, addr_of_word(base), addr_of_word(limit));
-    /* Refused only if the range overlaps free memory in the land: a free
-     * that hot could not catch, reported now by the land.  The range is
-     * then dropped, keeping the land consistent. */
-    if (land_insert(&joined, land, &range) == MPS_RES_OK)
-      mvff->free_bytes += limit - base;
+    /* A refusal is a free that hot could not catch, reported now. */
+    mvff_land_give(mvff, addr_of_word(base), addr_of_word(limit));
   }
 }
 
-/* Move every listed block into the land, where it coalesces, a batch at
- * a time.  A block taken off its list keeps its size in its second word
- * until it is inserted: that also unmarks it (a size is never a mark
- * that the lists confirm), as in mvff_quick_take. */
-static void mvff_flush(MVFF mvff)
+/* Give back what is left over of a block or region, [base, limit): onto
+ * its quick list if it has one and is not a small size (whose lists only
+ * blocks from their runs should feed), else into the land. */
+static void mvff_give_back(MVFF mvff, Addr base, Addr limit)
+{
+  Size size = addr_offset(base, limit);
+  if (size == 0)
+    return;
+  if (size > MVFF_SMALL_MAX && mvff_quick_takes(mvff, size)
+      && addr_is_aligned(base, mvff->pool.alignment))
+    mvff_quick_push(mvff, base, size);
+  else
+    mvff_land_give(mvff, base, limit);
+}
+
+/* Put the rest of every run into the land. */
+static void mvff_runs_retire(MVFF mvff)
+{
+  Index i;
+  for (i = 0; mvff->run_bytes > 0 && i < MVFF_RUNS; ++i) {
+    if (mvff->run_base[i] != mvff->run_limit[i]) {
+      mvff->run_bytes -= addr_offset(mvff->run_base[i], mvff->run_limit[i]);
+      mvff_land_give(mvff, mvff->run_base[i], mvff->run_limit[i]);
+    }
+    mvff->run_base[i] = mvff->run_limit[i] = NULL;
+  }
+}
+
+/* Move listed blocks into the land, where they coalesce, a batch at a
+ * time: every list and the rests of the runs if `all`, else only the
+ * lists of sizes above MVFF_SMALL_MAX (see "Runs").  A block taken off
+ * its list keeps its size in its second word until it is inserted: that
+ * also unmarks it (a size is never a mark that the lists confirm), as in
+ * mvff_quick_take. */
+static void mvff_flush(MVFF mvff, bool all)
 {
   Word stack[MVFF_FLUSH_BATCH];
   Word *batch = stack, *tmp = NULL;
@@ -415,6 +508,7 @@ static void mvff_flush(MVFF mvff)
   Arena arena = mvff->pool.arena;
   Size scratch = 0;
   Addr scratch_base = NULL;
+  Count count = all ? mvff->quick_count : mvff->quick_count - mvff->small_count;
   Index i;
   /* Many blocks: sort them all at once in scratch grains from the arena,
    * so that they go into the land in one ascending sweep, which the splay
@@ -423,24 +517,33 @@ static void mvff_flush(MVFF mvff)
    * splays down from far away (docs/performance.md, third round: 36% of
    * the benchmark's instructions were these insertions).  If the arena
    * cannot spare the scratch memory, the stack batches still work. */
-  if (mvff->quick_count > MVFF_FLUSH_BATCH
-      && mvff->quick_count <= (SIZE_MAX - arena->grain_size) / (2 * sizeof(Word))) {
-    Size bytes = size_align_up(2 * mvff->quick_count * sizeof(Word), arena->grain_size);
+  if (count > MVFF_FLUSH_BATCH
+      && count <= (SIZE_MAX - arena->grain_size) / (2 * sizeof(Word))) {
+    Size bytes = size_align_up(2 * count * sizeof(Word), arena->grain_size);
     if (arena_alloc(&scratch_base, arena, bytes, NULL) == MPS_RES_OK) {
       batch = addr_ptr(scratch_base);
-      tmp = batch + mvff->quick_count;
-      cap = mvff->quick_count;
+      tmp = batch + count;
+      cap = count;
       scratch = bytes;
     }
   }
-  for (i = 0; mvff->quick_count > 0 && i < MVFF_QUICK_LISTS; ++i) {
+  for (i = 0; count > 0 && i < MVFF_QUICK_LISTS; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     Addr block;
+    if (!all && size <= MVFF_SMALL_MAX)
+      continue;
+    if (mvff->quick[i] != NULL)
+      bt_set(mvff->quick_empty, i);
     while ((block = mvff->quick[i]) != NULL) {
       mvff->quick[i] = addr_of_word(mvff_words(block)[0]);
       mvff_words(block)[1] = size;
       mvff->quick_bytes -= size;
       --mvff->quick_count;
+      if (size <= MVFF_SMALL_MAX) {
+        mvff->small_bytes -= size;
+        --mvff->small_count;
+      }
+      --count;
       batch[n] = addr_word(block);
       if (++n == cap) {
         mvff_batch_insert(mvff, batch, tmp, n);
@@ -449,9 +552,10 @@ static void mvff_flush(MVFF mvff)
     }
   }
   mvff_batch_insert(mvff, batch, tmp, n);
-  bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   if (scratch > 0)
     arena_free(arena, scratch_base, scratch, NULL);
+  if (all)
+    mvff_runs_retire(mvff);
 }
 
 #if CHECK_LEVEL >= 2
@@ -472,14 +576,17 @@ static bool mvff_overlap_visit(Land land, Range range, void *closure)
 }
 
 /* Whether [base, base + size) overlaps any free memory (cool only: a walk
- * of the whole land and every list). */
+ * of the whole land, every list and every run). */
 static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
 {
   mvff_overlap_s o;
+  Index i;
   o.lo = addr_word(base);
   o.hi = o.lo + size;
   o.found = false;
   (void)land_iterate(mvff_land(mvff), mvff_overlap_visit, &o);
+  for (i = 0; !o.found && i < MVFF_RUNS; ++i)
+    o.found = addr_word(mvff->run_base[i]) < o.hi && o.lo < addr_word(mvff->run_limit[i]);
   return o.found || mvff_quick_overlaps(mvff, base, size);
 }
 #endif
@@ -491,6 +598,18 @@ static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
 static inline Size mvff_flush_at(MVFF mvff)
 {
   return size_max(mvff->extend_by, mvff->total_bytes / MVFF_FLUSH_FRACTION);
+}
+
+/* All the pool's free memory: the land, the lists and the runs. */
+static inline Size mvff_free_all(MVFF mvff)
+{
+  return mvff->free_bytes + mvff->quick_bytes + mvff->run_bytes;
+}
+
+/* Whether a flush of everything would move anything into the land. */
+static inline bool mvff_anything_outside_land(MVFF mvff)
+{
+  return mvff->quick_count > 0 || mvff->run_bytes > 0;
 }
 
 static void mvff_set_total(MVFF mvff, Size total)
@@ -565,8 +684,13 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
     mvff->quick_max = 0;
   mvff->quick_bytes = 0;
   mvff->quick_count = 0;
+  mvff->small_bytes = 0;
+  mvff->small_count = 0;
   for (i = 0; i < MVFF_QUICK_LISTS; ++i)
     mvff->quick[i] = NULL;
+  for (i = 0; i < MVFF_RUNS; ++i)
+    mvff->run_base[i] = mvff->run_limit[i] = NULL;
+  mvff->run_bytes = 0;
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
 
@@ -646,7 +770,7 @@ static void mvff_reduce(MVFF mvff)
   Pool pool = &mvff->pool;
   Arena arena = pool->arena;
   Size grain = arena->grain_size;
-  Size total = mvff->total_bytes, free = mvff->free_bytes + mvff->quick_bytes;
+  Size total = mvff->total_bytes, free = mvff_free_all(mvff);
   Size goal, returned = 0;
   double excess;
 
@@ -699,16 +823,16 @@ static void mvff_reduce(MVFF mvff)
 static void mvff_trim(MVFF mvff)
 {
   mvff_reduce(mvff);
-  if (mvff->free_bytes + mvff->quick_bytes > mvff->keep_bytes && mvff->quick_count > 0) {
-    mvff_flush(mvff);
+  if (mvff_free_all(mvff) > mvff->keep_bytes && mvff_anything_outside_land(mvff)) {
+    mvff_flush(mvff, true);
     mvff_reduce(mvff);
   }
-  mvff->trim_at = size_max(mvff->keep_bytes, mvff->free_bytes + mvff->quick_bytes);
+  mvff->trim_at = size_max(mvff->keep_bytes, mvff_free_all(mvff));
 }
 
 static inline void mvff_maybe_trim(MVFF mvff)
 {
-  if (mvff->free_bytes + mvff->quick_bytes > mvff->trim_at)
+  if (mvff_free_all(mvff) > mvff->trim_at)
     mvff_trim(mvff);
 }
 
@@ -730,8 +854,8 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
   AVER(p_o != NULL);
   AVER(size > 0);
   /* First fit over all free memory, so the lists go into the land. */
-  if (mvff->quick_count > 0)
-    mvff_flush(mvff);
+  if (mvff_anything_outside_land(mvff))
+    mvff_flush(mvff, true);
   if (!mvff_find(&found, mvff, size)) {
     res = mvff_extend(mvff, size);
     if (res != MPS_RES_OK)
@@ -837,19 +961,20 @@ static void mvff_free(Pool pool, Addr old, Size size)
   mvff_maybe_trim(mvff);
 }
 
-/* Take a region of at least `size` bytes from the land for a buffer: the
- * lowest block that holds it, and of that at most fill_size bytes unless
- * the block is less than twice as big (see "Allocation points"). */
+/* Take a region for a buffer from the land: the lowest block that holds
+ * `size` bytes, and of it exactly `size` bytes, or for a small size up to
+ * fill_size bytes, or the whole block if it is less than twice that (see
+ * "Allocation points"). */
 static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
 {
   Land land = mvff_land(mvff);
-  Size want = size_max(size, mvff->fill_size), take;
+  Size want = size > MVFF_SMALL_MAX ? size : size_max(size, mvff->fill_size), take;
   range_s found, old;
   Res res;
   if (!land_find_first(&found, &old, land, size, LAND_FIND_DELETE_NONE))
     return false;
   take = range_size(&old);
-  if (take / 2 >= want)
+  if (take / 2 >= want || size > MVFF_SMALL_MAX)
     take = want;
   range_init_size(region_o, range_base(&old), take);
   /* The low end of a block: no split, so no descriptor is needed. */
@@ -858,62 +983,115 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
   return res == MPS_RES_OK;
 }
 
+/* Carve `size` bytes (a small size with a quick list) from its run,
+ * starting a new run from the arena if the rest is too short.  False if
+ * the arena has no memory for one: the caller falls back to the land. */
+static bool mvff_run_take(Addr *block_o, MVFF mvff, Size size)
+{
+  Pool pool = &mvff->pool;
+  Arena arena = pool->arena;
+  Index i = mvff_quick_index(mvff, size);
+  Addr base, limit;
+  AVER(i < MVFF_RUNS);
+  base = mvff->run_base[i];
+  limit = mvff->run_limit[i];
+  if (addr_offset(base, limit) < size) {
+    Size run = size_align_up(size_max(arena->grain_size, size * MVFF_RUN_BLOCKS),
+                             arena->grain_size);
+    Addr fresh;
+    Res res;
+    if (mvff->arena_high)
+      res = arena_alloc_high(&fresh, arena, run, pool);
+    else
+      res = arena_alloc(&fresh, arena, run, pool);
+    if (res != MPS_RES_OK)
+      return false;
+    mvff_set_total(mvff, mvff->total_bytes + run);
+    /* The old rest, too short for this size, is a block of another small
+     * size on a page of small blocks: its list is the place for it. */
+    if (base != limit) {
+      Size rest = addr_offset(base, limit);
+      mvff->run_bytes -= rest;
+      if (mvff_quick_takes(mvff, rest))
+        mvff_quick_push(mvff, base, rest);
+      else
+        mvff_land_give(mvff, base, limit);
+    }
+    base = fresh;
+    limit = addr_add(fresh, run);
+    mvff->run_bytes += run;
+  }
+  mvff->run_base[i] = addr_add(base, size);
+  mvff->run_limit[i] = limit;
+  mvff->run_bytes -= size;
+  *block_o = base;
+  return true;
+}
+
+/* Fresh whole grains for a large block, the rest of the last grain into
+ * the land.  False if the arena has none. */
+static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
+{
+  Pool pool = &mvff->pool;
+  Size grains;
+  Addr base;
+  Res res;
+  if (size > SIZE_MAX - pool->arena->grain_size)
+    return false;
+  grains = size_align_up(size, pool->arena->grain_size);
+  if (mvff->arena_high)
+    res = arena_alloc_high(&base, pool->arena, grains, pool);
+  else
+    res = arena_alloc(&base, pool->arena, grains, pool);
+  if (res != MPS_RES_OK)
+    return false;
+  mvff_set_total(mvff, mvff->total_bytes + grains);
+  mvff_land_give(mvff, addr_add(base, size), addr_add(base, grains));
+  *block_o = base;
+  return true;
+}
+
 static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
                             Buffer buffer, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
   range_s region;
+  Addr block = NULL;
   Res res;
   UNUSED(buffer);
   AVER(size > 0);
 
-  if (mvff_quick_takes(mvff, size)) {                               /* 1 */
+  if (mvff_quick_takes(mvff, size)) {
     Size block_size;
-    Addr block = mvff_quick_take(&block_size, mvff, size, true);
-    if (block == NULL && size > MVFF_QUICK_EXACT)                   /* 2 */
+    block = mvff_quick_take(&block_size, mvff, size, true);          /* 1 */
+    if (block == NULL && size <= MVFF_SMALL_MAX)                      /* 2 */
+      (void)mvff_run_take(&block, mvff, size);
+    if (block == NULL && size > MVFF_SMALL_MAX) {                     /* 3 */
       block = mvff_quick_take(&block_size, mvff, size, false);
-    if (block == NULL) {
-      if (mvff_land_take(&region, mvff, size))                      /* 3 */
-        goto found;
-      if (size <= MVFF_QUICK_EXACT)                                 /* 4 */
-        block = mvff_quick_take(&block_size, mvff, size, false);
+      if (block != NULL)
+        mvff_give_back(mvff, addr_add(block, size), addr_add(block, block_size));
     }
-    if (block != NULL) {
-      *base_o = block;
-      *limit_o = addr_add(block, block_size);
-      return MPS_RES_OK;
-    }
-  } else {
-    if (size >= mvff->large_size) {                                 /* 5 */
-      Size grains;
-      Addr base;
-      if (size <= SIZE_MAX - pool->arena->grain_size) {
-        grains = size_align_up(size, pool->arena->grain_size);
-        if (mvff->arena_high)
-          res = arena_alloc_high(&base, pool->arena, grains, pool);
-        else
-          res = arena_alloc(&base, pool->arena, grains, pool);
-        if (res == MPS_RES_OK) {
-          mvff_set_total(mvff, mvff->total_bytes + grains);
-          *base_o = base;
-          *limit_o = addr_add(base, grains);
-          return MPS_RES_OK;
-        }
-      }
-    }
-    if (mvff_land_take(&region, mvff, size))                        /* 3 */
-      goto found;
+  } else if (size >= mvff->large_size) {                              /* 4 */
+    (void)mvff_large_take(&block, mvff, size);
   }
-  if (mvff->quick_bytes >= mvff_flush_at(mvff)) {                   /* 6 */
-    mvff_flush(mvff);
+  if (block != NULL) {
+    *base_o = block;
+    *limit_o = addr_add(block, size);
+    return MPS_RES_OK;
+  }
+  if (mvff_land_take(&region, mvff, size))                            /* 5 */
+    goto found;
+  if (mvff->quick_bytes - mvff->small_bytes >= mvff_flush_at(mvff)) {  /* 6 */
+    mvff_flush(mvff, false);
     if (mvff_land_take(&region, mvff, size))
       goto found;
   }
-  res = mvff_extend(mvff, size);                                    /* 7 */
+  res = mvff_extend(mvff, size);                                      /* 7 */
   if (res != MPS_RES_OK) {
-    /* No fresh memory: what the lists hold may coalesce into enough. */
-    if (mvff->quick_count > 0) {
-      mvff_flush(mvff);
+    /* No fresh memory: what the lists and runs hold may coalesce into
+     * enough. */
+    if (mvff_anything_outside_land(mvff)) {                           /* 8 */
+      mvff_flush(mvff, true);
       if (mvff_land_take(&region, mvff, size))
         goto found;
     }
@@ -933,28 +1111,18 @@ found:
 static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   MVFF mvff = mvff_of_pool(pool);
-  range_s range, joined;
   Size size;
   UNUSED(buffer);
   if (init == limit)
     return;
-  range_init(&range, init, limit);
-  size = range_size(&range);
+  size = addr_offset(init, limit);
   /* The client may have freed part of the unused region, which is then
    * free already: reported, and the whole rest stays out of the pool. */
   if (mvff_free_refused(mvff, init, size))
     return;
-  /* A small rest is freed like a small block: the next fill of its size
-   * takes it back without a search, and a flush coalesces it.  (A rest
-   * left unaligned by a client's unaligned reserve goes to the land,
-   * which reports it.) */
-  if (mvff_quick_takes(mvff, size) && addr_is_aligned(init, pool->alignment)) {
-    mvff_quick_push(mvff, init, size);
-  } else {
-    if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
-      return;
-    mvff->free_bytes += size;
-  }
+  /* As any left-over part (mvff_give_back).  A rest left unaligned by a
+   * client's unaligned reserve goes to the land, which reports it. */
+  mvff_give_back(mvff, init, limit);
   mvff_maybe_trim(mvff);
 }
 
@@ -966,7 +1134,7 @@ static Size mvff_total_size(Pool pool)
 static Size mvff_free_size(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
-  return mvff->free_bytes + mvff->quick_bytes;
+  return mvff_free_all(mvff);
 }
 
 static struct mps_pool_class_s mvff_class_s = {
