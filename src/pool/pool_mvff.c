@@ -715,6 +715,15 @@ static void mvff_finish(Pool pool)
   UNUSED(returned);
 }
 
+/* Grains from the arena for the pool, placed as ARENA_HIGH says. */
+static Res mvff_arena_alloc(Addr *base_o, MVFF mvff, Size size)
+{
+  Pool pool = &mvff->pool;
+  if (mvff->arena_high)
+    return arena_alloc_high(base_o, pool->arena, size, pool);
+  return arena_alloc(base_o, pool->arena, size, pool);
+}
+
 /* Get at least `size` bytes more from the arena and add them to the
  * free land.  On failure nothing has changed. */
 static Res mvff_extend(MVFF mvff, Size size)
@@ -736,17 +745,11 @@ static Res mvff_extend(MVFF mvff, Size size)
     want = size_max(need, size_align_up(mvff->fill_size, grain));
   else
     want = size_max(need, mvff->extend_by);
-  if (mvff->arena_high)
-    res = arena_alloc_high(&base, arena, want, pool);
-  else
-    res = arena_alloc(&base, arena, want, pool);
+  res = mvff_arena_alloc(&base, mvff, want);
   if (res != MPS_RES_OK && want > need) {
     /* Perhaps just enough for this request fits (design/poolmvff.txt). */
     want = need;
-    if (mvff->arena_high)
-      res = arena_alloc_high(&base, arena, want, pool);
-    else
-      res = arena_alloc(&base, arena, want, pool);
+    res = mvff_arena_alloc(&base, mvff, want);
   }
   if (res != MPS_RES_OK)
     return res;
@@ -1000,10 +1003,7 @@ static bool mvff_run_take(Addr *block_o, MVFF mvff, Size size)
                              arena->grain_size);
     Addr fresh;
     Res res;
-    if (mvff->arena_high)
-      res = arena_alloc_high(&fresh, arena, run, pool);
-    else
-      res = arena_alloc(&fresh, arena, run, pool);
+    res = mvff_arena_alloc(&fresh, mvff, run);
     if (res != MPS_RES_OK)
       return false;
     mvff_set_total(mvff, mvff->total_bytes + run);
@@ -1039,10 +1039,7 @@ static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
   if (size > SIZE_MAX - pool->arena->grain_size)
     return false;
   grains = size_align_up(size, pool->arena->grain_size);
-  if (mvff->arena_high)
-    res = arena_alloc_high(&base, pool->arena, grains, pool);
-  else
-    res = arena_alloc(&base, pool->arena, grains, pool);
+  res = mvff_arena_alloc(&base, mvff, grains);
   if (res != MPS_RES_OK)
     return false;
   mvff_set_total(mvff, mvff->total_bytes + grains);
