@@ -508,11 +508,22 @@ Test(ams, commit_limit_leaves_pool_usable)
   tams_close(&t);
 }
 
+/* Fill in a reserved five-word object with one reference, to ref, and
+ * two data words: the object the commit tests leave pending. */
+static void tams_init_pending(mps_addr_t p, mps_addr_t ref)
+{
+  objfmt_obj obj = p;
+  obj->header = OBJFMT_HDR(5, OBJFMT_T_OBJ);
+  obj->nrefs = 1;
+  obj->slot[0] = (mps_word_t)ref;
+  obj->slot[1] = 77;
+  obj->slot[2] = 78;
+}
+
 Test(ams, reserve_pending_across_collection_fails_at_commit)
 {
   tams_s t;
   mps_addr_t p;
-  objfmt_obj obj;
   int tries = 0;
   tams_open(&t);
   mps_arena_park(t.arena);
@@ -520,12 +531,7 @@ Test(ams, reserve_pending_across_collection_fails_at_commit)
   do {
     ++tries;
     cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
-    obj = p;
-    obj->header = OBJFMT_HDR(5, OBJFMT_T_OBJ);
-    obj->nrefs = 1;
-    obj->slot[0] = (mps_word_t)t.refs[0];
-    obj->slot[1] = 77;
-    obj->slot[2] = 78;
+    tams_init_pending(p, t.refs[0]);
     if (tries == 1)
       mps_arena_collect(t.arena);   /* between reserve and commit */
   } while (!mps_commit(t.ap, p, 5 * W));
@@ -573,17 +579,11 @@ Test(ams, commit_interrupted_after_storing_init)
 {
   tams_s t;
   mps_addr_t p;
-  objfmt_obj obj;
   tams_open(&t);
   mps_arena_park(t.arena);
   tams_new(t.ap, &t.refs[0], 0, 3, 5);
   cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
-  obj = p;
-  obj->header = OBJFMT_HDR(5, OBJFMT_T_OBJ);
-  obj->nrefs = 1;
-  obj->slot[0] = (mps_word_t)t.refs[0];
-  obj->slot[1] = 77;
-  obj->slot[2] = 78;
+  tams_init_pending(p, t.refs[0]);
   t.ap->init = t.ap->alloc;   /* the first half of mps_commit */
   mps_arena_collect(t.arena);
   cr_assert_null(t.ap->limit, "the flip did not trap the point");

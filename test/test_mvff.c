@@ -445,8 +445,9 @@ Test(mvff, allocation_points_keep_contents)
   mps_pool_destroy(pool);
 }
 
-/* Allocation points are filled first fit from the land (not worst fit:
- * see pool_mvff.c), and from the quick lists for small sizes. */
+/* Allocation points get exactly the size they ask for: small sizes from
+ * their quick list or their run, others from their quick list or first
+ * fit from the land (not worst fit: see pool_mvff.c). */
 Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_runs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
