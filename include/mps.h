@@ -352,7 +352,8 @@ extern void mps_free(mps_pool_t pool, mps_addr_t addr, size_t size);
  * which forbids exactly that at no run-time cost; the processor cannot
  * swap them as seen by its own thread, and stopping a thread makes its
  * earlier stores visible to the thread that stopped it.  Likewise the
- * client's stores initializing the block precede the store to init.
+ * client's stores initializing the block must precede the store to init,
+ * so a second fence comes before it.
  *
  * The addresses are compared as words so that the unfilled state (all
  * three fields null) needs no pointer arithmetic on null pointers. */
@@ -404,7 +405,7 @@ extern mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size);
   } while (0)
 
 #define mps_commit(mps_ap, p, size)                                             \
-  ((mps_ap)->init = (mps_ap)->alloc, MPS_AP_FENCE(),                            \
+  (MPS_AP_FENCE(), (mps_ap)->init = (mps_ap)->alloc, MPS_AP_FENCE(),            \
    ((mps_ap)->limit != NULL || mps_ap_trip(mps_ap, p, size)))
 
 /* Allocation frames (topic/frame.rst) */

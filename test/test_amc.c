@@ -516,6 +516,45 @@ Test(amc, commit_interrupted_after_storing_init)
   tamc_close(&t);
 }
 
+/* A mutator stopped between reserve and commit stores init when it runs
+ * again, and its trip may then wait for the arena while another
+ * collection runs.  That collection must not take the block for an
+ * object: it was written from references read before the first flip, so
+ * scanning it (here it is held ambiguously, as the thread's registers
+ * would hold it) would fix stale references.  Seen in stress_amc. */
+Test(amc, block_initialized_after_a_flip_is_no_object_before_the_trip)
+{
+  tamc_s t;
+  mps_addr_t p;
+  size_t size = 6 * W;
+  objfmt_obj obj;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  tamc_list(&t, &t.refs[0], 50, 2);
+  cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
+  obj = p;
+  obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
+  obj->nrefs = 1;
+  obj->slot[0] = (mps_word_t)t.refs[0];
+  obj->slot[1] = 77 * 31u;   /* the tag tamc_count looks for */
+  obj->slot[2] = obj->slot[3] = 0;
+  t.ambig[0] = p;
+  mps_arena_collect(t.arena);   /* the list moves; the point is trapped */
+  cr_assert_null(t.ap->limit, "the flip did not trap the point");
+  t.ap->init = t.ap->alloc;     /* the first half of mps_commit */
+  mps_arena_collect(t.arena);   /* before the trip gets the arena */
+  cr_assert_eq(tamc_count(&t, 77).tagged, 0, "the block became an object");
+  cr_assert_not(mps_ap_trip(t.ap, p, size), "a commit across the flip succeeded");
+  cr_assert_eq(tamc_count(&t, 77).tagged, 0);
+  t.ambig[0] = NULL;
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_new(t.ap, &t.refs[1], 1, 2, 5);
+  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  mps_arena_collect(t.arena);
+  cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[1])->slot[0], t.refs[0]);
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_close(&t);
+}
+
 Test(amc, weak_references_splat_dead_objects)
 {
   tamc_s t;

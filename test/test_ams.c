@@ -597,6 +597,37 @@ Test(ams, commit_interrupted_after_storing_init)
   tams_close(&t);
 }
 
+/* A mutator stopped between reserve and commit stores init when it runs
+ * again, and its trip may wait for the arena while another collection
+ * runs: that collection must not take the block for an object, as its
+ * reference was read before the first flip (here to an object that flip
+ * reclaimed).  The block is held ambiguously, as the thread's registers
+ * would hold it. */
+Test(ams, block_initialized_after_a_flip_is_no_object_before_the_trip)
+{
+  tams_s t;
+  mps_addr_t p;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 3, 5);
+  cr_assert_eq(mps_reserve(&p, t.ap, 5 * W), MPS_RES_OK);
+  tams_init_pending(p, t.refs[0]);
+  t.refs[0] = NULL;             /* only the pending block refers to it */
+  t.ambig[0] = p;
+  mps_arena_collect(t.arena);   /* reclaims it; the point is trapped */
+  cr_assert_null(t.ap->limit, "the flip did not trap the point");
+  t.ap->init = t.ap->alloc;     /* the first half of mps_commit */
+  mps_arena_collect(t.arena);   /* before the trip gets the arena */
+  cr_assert_eq(tams_count(&t).objects, 0, "the block became an object");
+  cr_assert_not(mps_ap_trip(t.ap, p, 5 * W), "a commit across the flip succeeded");
+  t.ambig[0] = NULL;
+  tams_new(t.ap, &t.refs[1], 0, 1, 6);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 1);
+  cr_assert(tams_data_ok(t.refs[1], 1, 6));
+  tams_close(&t);
+}
+
 Test(ams, format_without_scan_is_refused)
 {
   mps_arena_t arena;

@@ -6,7 +6,7 @@
  *   1. empty (base, pool_limit and ap all null), or
  *      base <= init <= alloc <= pool_limit, all aligned to the pool;
  *   2. ap.limit is pool_limit, or null when trapped;
- *   3. an invalid buffer is trapped;
+ *   3. an invalid buffer is trapped, and base <= trap_init <= alloc;
  *   4. its rank is one its pool's allocation points may have
  *      (pool->ap_rank_set, or exact when that is empty).
  *
@@ -43,6 +43,9 @@ bool buffer_check(Buffer buffer)
   }
   CHECKL(buffer->ap.limit == addr_ptr(buffer->pool_limit) || buffer->ap.limit == NULL); /* 2 */
   CHECKL(!buffer->invalid || buffer->ap.limit == NULL);                      /* 3 */
+  CHECKL(!buffer->invalid || buffer->base == NULL
+         || (addr_word(buffer->base) <= addr_word(buffer->trap_init)
+             && (Word)buffer->ap.alloc >= addr_word(buffer->trap_init)));
   CHECKL(buffer->rank < RANK_LIMIT);                                         /* 4 */
   CHECKL((buffer->pool->ap_rank_set == RANK_SET_EMPTY && buffer->rank == RANK_EXACT)
          || (buffer->pool->ap_rank_set & RANK_SET_SINGLE(buffer->rank)) != 0);
@@ -65,6 +68,7 @@ static void buffer_detach(Buffer buffer)
   buffer->ap.alloc = NULL;
   buffer->ap.limit = NULL;
   buffer->invalid = false;
+  buffer->trap_init = NULL;
 }
 
 void buffer_empty_all(Pool pool)
@@ -81,16 +85,27 @@ void buffer_invalidate(Buffer buffer)
   AVERT(buffer, buffer);
   if (buffer->base == NULL)
     return;
+  /* A later trap before the trip keeps the first one's init: what the
+   * thread initialized since then belongs to a commit that will fail. */
+  if (!buffer->invalid)
+    buffer->trap_init = addr_of_ptr(buffer->ap.init);
   buffer->invalid = true;
   buffer->ap.limit = NULL;
+}
+
+Addr buffer_committed_limit(Buffer buffer)
+{
+  AVERT(buffer, buffer);
+  return buffer->invalid ? buffer->trap_init : addr_of_ptr(buffer->ap.init);
 }
 
 Addr buffer_yield_committed(Buffer buffer)
 {
   AVERT(buffer, buffer);
   AVER(buffer->base != NULL);
-  /* Invariant 1 holds: base rises to init, which stays below alloc. */
-  buffer->base = addr_of_ptr(buffer->ap.init);
+  /* Invariants 1 and 3 hold: base rises to the committed limit, which is
+   * at most init (and trap_init while trapped). */
+  buffer->base = buffer_committed_limit(buffer);
   return buffer->base;
 }
 
@@ -139,6 +154,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->base = NULL;
   buffer->pool_limit = NULL;
   buffer->invalid = false;
+  buffer->trap_init = NULL;
   buffer->frame_depth = 0;
   buffer->filled = 0;
   buffer->emptied = 0;

@@ -29,6 +29,7 @@ typedef struct buffer_s {
   Addr base;                   /* start of the current region, or NULL */
   Addr pool_limit;             /* end of the current region, or NULL */
   bool invalid;                /* trapped: the pending reserve must fail */
+  Addr trap_init;              /* while invalid: ap.init when first trapped */
   Count frame_depth;           /* frames pushed and not popped */
   Size filled;                 /* bytes of regions handed over, in total */
   Size emptied;                /* bytes handed back unused, in total */
@@ -51,10 +52,21 @@ void buffer_empty_all(Pool pool);
  * (the collector's use) -- called with the owning thread stopped. */
 void buffer_invalidate(Buffer buffer);
 
-/* Hand the committed part of the region, [base, ap.init), to the pool
- * for good: the region then starts at ap.init, which is returned.  A
- * reserve pending beyond init stays the buffer's.  For a pool condemning
- * the segment the buffer fills; called with the owning thread stopped. */
+/* The limit of the buffer's committed objects, which pools parse and
+ * scan: ap.init, except while the buffer is trapped, when it is ap.init
+ * as it was at the first trap (design/buffer.txt keeps init at the flip
+ * for the same reason).  A thread stopped between reserve and commit may
+ * store init once it runs again, and its trip, which fails the commit,
+ * may wait for the arena while further collections run: the block then
+ * lies below ap.init but was written from references read before the
+ * trap, so it must not be taken for an object. */
+Addr buffer_committed_limit(Buffer buffer);
+
+/* Hand the committed part of the region, [base, committed limit), to the
+ * pool for good: the region then starts at that limit, which is
+ * returned.  A reserve pending beyond it stays the buffer's.  For a pool
+ * condemning the segment the buffer fills; called with the owning thread
+ * stopped. */
 Addr buffer_yield_committed(Buffer buffer);
 
 #endif /* buffer_h */

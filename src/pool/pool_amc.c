@@ -36,12 +36,14 @@
  * of a generation-0 segment, or a new segment (an object larger than
  * both MPS_KEY_EXTEND_BY and AMC_SEG_SIZE_MIN gets one of its own
  * size).  While a buffer is attached and the segment is not condemned,
- * only [base, ap.init) is scanned.  When the buffer is emptied the unused
+ * only [base, committed limit) is scanned (buffer_committed_limit: ap.init
+ * unless the buffer is trapped).  When the buffer is emptied the unused
  * part goes back to the segment's free tail by lowering `used`, so the
  * next fill can use it; nothing is parsed at or above `used`, so it needs
  * no padding.  A segment a buffer is filling can be condemned: whiten
  * first takes the buffer's committed objects into the segment (used and
- * the buffer's base rise to ap.init, the owning thread being stopped), so
+ * the buffer's base rise to its committed limit, the owning thread being
+ * stopped), so
  * the trace sees exactly [base, used) while the buffer keeps [used,
  * limit), where a reserve may be pending (the flip traps it, so its
  * commit fails).  Such a segment cannot be freed at reclaim: what would
@@ -219,13 +221,13 @@ static inline Addr amc_obj_limit(Format format, Addr base)
   return format_base(format, next);
 }
 
-/* Where the segment's objects end: at a buffer's ap.init (the buffer's
- * committed objects follow the segment's own, invariant 5; for a white
- * segment init is used, see the head), else used. */
+/* Where the segment's objects end: at a buffer's committed limit (the
+ * buffer's committed objects follow the segment's own, invariant 5; for a
+ * white segment the two are equal, see the head), else used. */
 static Addr amc_seg_parse_limit(Seg seg)
 {
   if (seg->buffer != NULL)
-    return addr_of_ptr(seg->buffer->ap.init);
+    return buffer_committed_limit(seg->buffer);
   return amc_seg_of(seg)->used;
 }
 

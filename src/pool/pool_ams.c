@@ -47,7 +47,8 @@
  *
  * Allocation points: a fill hands the buffer a whole free run of a
  * segment that no buffer is attached to, and attaches the buffer; a scan
- * covers only the committed part [buffer base, ap.init) of the region.
+ * covers only the committed part [buffer base, committed limit) of the
+ * region (buffer_committed_limit: ap.init unless the buffer is trapped).
  * Bytes are counted into the pool's generation when the buffer is emptied
  * (what was committed), so unused tails are not counted.  Such a segment
  * can be condemned: whiten first hands the committed part to the segment
@@ -444,7 +445,7 @@ static bool ams_seg_next_run(Addr *base_o, Addr *limit_o, AMSSeg aseg, Index *cu
   if (seg->buffer != NULL) {
     bb = ams_index(aseg, seg->buffer->base);
     bl = ams_index(aseg, seg->buffer->pool_limit);
-    bi = ams_index(aseg, addr_of_ptr(seg->buffer->ap.init));
+    bi = ams_index(aseg, buffer_committed_limit(seg->buffer));
   }
   while (i < n) {
     if (i == bb && bb < bl) {
@@ -501,12 +502,12 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   /* A segment a buffer is filling is condemned too.  Its committed
    * objects become the segment's, as a buffer empty would make them
    * (their starts recorded, their bytes counted as allocated), and the
-   * buffer keeps only [ap.init, limit), where a reserve of the stopped
+   * buffer keeps only [committed limit, limit), where a reserve of the stopped
    * mutator may be pending: the flip traps it, so its commit fails. */
   if (seg->buffer != NULL) {
     Buffer buffer = seg->buffer;
     AMS ams = ams_of_seg(seg);
-    Addr base, init = addr_of_ptr(buffer->ap.init);
+    Addr base, init = buffer_committed_limit(buffer);
     bool exposed = ams_seg_expose(seg);
     for (base = buffer->base; addr_word(base) < addr_word(init);
          base = ams_obj_limit(ams->format, base))
@@ -744,7 +745,7 @@ static Res ams_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
       && addr_word(addr) < addr_word(buffer->pool_limit)) {
     /* In a buffer's region: only its committed objects, which have no
      * recorded starts yet, so parse them. */
-    Addr init = addr_of_ptr(buffer->ap.init);
+    Addr init = buffer_committed_limit(buffer);
     if (addr_word(addr) >= addr_word(init))
       return MPS_RES_FAIL;
     exposed = ams_seg_expose(seg);

@@ -14,7 +14,8 @@
  * made at its first fill or push): a chain of segments, newest on top,
  * each linked to the one below it.  A segment's live objects are those
  * below its position `top`; the top segment, while the buffer fills from
- * it, has its live objects below the buffer's ap.init instead, and `top`
+ * it, has its live objects below the buffer's committed limit
+ * (buffer_committed_limit) instead, and `top`
  * then marks where the buffer's region began.  A fill carries on in the
  * top segment if the request fits above its position, and otherwise puts
  * another segment on the stack (a free one of the pool's if it fits, else
@@ -221,7 +222,7 @@ static void snc_seg_cover(Seg seg, bool exposed)
 static Addr snc_seg_live_limit(Seg seg)
 {
   if (seg->buffer != NULL)
-    return addr_of_ptr(seg->buffer->ap.init);
+    return buffer_committed_limit(seg->buffer);
   return snc_seg_of(seg)->top;
 }
 
@@ -496,7 +497,7 @@ static Res snc_frame_push(Pool pool, Buffer buffer, Count depth)
   if (!buffer_is_empty(buffer)) {
     AVER(stack->top_seg != NULL && stack->top_seg->buffer == buffer);
     frame->seg = stack->top_seg;
-    frame->addr = addr_of_ptr(buffer->ap.init);
+    frame->addr = buffer_committed_limit(buffer);
   } else {
     frame->seg = stack->top_seg;
     frame->addr = frame->seg != NULL ? snc_seg_of(frame->seg)->top : NULL;
