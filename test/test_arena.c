@@ -151,6 +151,37 @@ Test(arena_vm, allocation_commits_and_freeing_keeps_spare)
   mps_arena_destroy(arena);
 }
 
+/* A heap shrinking grain by grain stays within the spare fraction after
+ * every free, but gives its spare memory back in batches, not at every
+ * free once it is over (docs/performance.md, sixth round). */
+Test(arena_vm, a_shrinking_heap_gives_spare_memory_back_in_batches)
+{
+  enum { N = 256 };
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena), i, trims = 0, last;
+  static mps_addr_t p[N];
+  mps_arena_spare_set(arena, 0.5);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(grab(&p[i], arena, grain), MPS_RES_OK);
+  last = mps_arena_committed(arena);
+  for (i = 0; i < N; ++i) {
+    size_t committed, spare;
+    drop(arena, p[i], grain);
+    committed = mps_arena_committed(arena);
+    spare = mps_arena_spare_committed(arena);
+    cr_assert_leq((double)spare, 0.5 * (double)committed,
+                  "spare memory over the fraction after free %zu", i);
+    if (committed < last)
+      ++trims;
+    last = committed;
+  }
+  /* Over the bound from about the middle on; one trim per free would
+   * make about N / 2. */
+  cr_assert_gt(trims, 0);
+  cr_assert_lt(trims, N / 8, "%zu trims for %d frees", trims, N);
+  mps_arena_destroy(arena);
+}
+
 Test(arena_vm, reused_spare_memory_is_not_committed_twice)
 {
   mps_arena_t arena = make_vm((size_t)16 << 20);
