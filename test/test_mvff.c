@@ -472,16 +472,19 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_ru
   cr_assert_eq(mps_pool_total_size(pool), total);
   /* A small fill with nothing listed: a run of its own, one grain fresh
    * from the arena (not the rest of the hole), of which it takes exactly
-   * the size; the next small fill of that size follows it in the run. */
+   * the size, and a batch more for the point's cache, in use until the
+   * point goes; the next small fill of that size follows it in the run. */
   cr_assert_eq(mps_ap_fill(&q, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, q, 64));
   cr_assert((char *)q < (char *)hole || (char *)q >= (char *)hole + 8000);
   cr_assert_eq(mps_pool_total_size(pool), total + grain);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64 - 16 * 64);
   cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, r, 64));
   cr_assert_eq((char *)r, (char *)q + 64);
-  /* Nothing is left over in the point to give back. */
+  /* ... from the point's cache: the pool's books did not change. */
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64 - 16 * 64);
+  /* The rest of the cache goes back to the pool with the point. */
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 128);
   /* A small block freed goes on its quick list, counted as free, and the
@@ -502,6 +505,47 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_ru
    * the run go back into the land, where the whole pool coalesces. */
   cr_assert_eq(mps_alloc(&p, pool, total), MPS_RES_OK);
   mps_free(pool, p, total);
+  mps_pool_destroy(pool);
+}
+
+/* A run used up to its end leaves an empty rest pointing there.  Once the
+ * run's blocks are freed and coalesce with the memory after it, a block
+ * across that point is not free memory: freeing it must not be taken for
+ * a double free (the cool variety's overlap check once counted the empty
+ * rest; seen in stress_mvff once the points' caches used runs up). */
+Test(mvff, an_empty_run_overlaps_nothing)
+{
+  enum { N = 64 };
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t blocks[N], big;
+  size_t n = 0, i, run_size = grain >= 16 * 256 ? grain : 16 * 256;
+  char *run = NULL;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* Allocate 256-byte blocks until the first run is used up. */
+  do {
+    cr_assert_lt(n, (size_t)N);
+    cr_assert_eq(mps_ap_fill(&blocks[n], ap, 256), MPS_RES_OK);
+    cr_assert(mps_commit(ap, blocks[n], 256));
+    if (run == NULL)
+      run = blocks[n];
+    ++n;
+  } while (n < run_size / 256);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq((char *)blocks[i], run + i * 256, "not carved in order from one run");
+  /* Memory of the pool's after the run, free. */
+  cr_assert_eq(mps_alloc(&big, pool, 100 * 1024), MPS_RES_OK);
+  cr_assert_eq((char *)big, run + run_size, "the extension is not after the run");
+  mps_free(pool, big, 100 * 1024);
+  mps_ap_destroy(ap);
+  for (i = 0; i < n; ++i)
+    mps_free(pool, blocks[i], 256);
+  /* First fit over everything, coalesced: from the run's start across its
+   * end, where the empty rest points. */
+  cr_assert_eq(mps_alloc(&big, pool, 100 * 1024), MPS_RES_OK);
+  cr_assert_eq((char *)big, run);
+  mps_free(pool, big, 100 * 1024);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
 

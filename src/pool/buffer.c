@@ -193,6 +193,34 @@ void mps_ap_destroy(mps_ap_t ap)
   arena_leave(arena);
 }
 
+/* mps_ap_fill without the arena lock, where the class allows it (pool.h:
+ * fill_fast).  Every field it writes is the owning thread's alone: the
+ * collector traps only buffers on segments of automatic pools, and no
+ * class with fill_fast has those. */
+static bool buffer_fill_fast(mps_addr_t *p_o, Buffer buffer, Size size)
+{
+  Pool pool = buffer->pool;
+  const pool_buffer_methods_s *methods = pool->buffer_methods;
+  mps_ap_t ap = &buffer->ap;
+  Addr base;
+  if (methods == NULL || methods->fill_fast == NULL || size == 0
+      || !size_is_aligned(size, pool->alignment) || ap->init != ap->alloc
+      || buffer->invalid
+      || (buffer->base != NULL && ap->alloc != addr_ptr(buffer->pool_limit)))
+    return false;
+  if (!methods->fill_fast(&base, pool, buffer, size))
+    return false;
+  AVER(addr_is_aligned(base, pool->alignment));
+  buffer->base = base;
+  buffer->pool_limit = addr_add(base, size);
+  buffer->filled += size;
+  ap->init = addr_ptr(base);
+  ap->alloc = addr_ptr(buffer->pool_limit);
+  ap->limit = ap->alloc;
+  *p_o = addr_ptr(base);
+  return true;
+}
+
 mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
 {
   Buffer buffer = buffer_of_ap(ap);
@@ -202,6 +230,8 @@ mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
   Res res;
 
   AVER(p_o != NULL);
+  if (buffer_fill_fast(p_o, buffer, size))
+    return MPS_RES_OK;
   arena_enter(arena);
   AVERT(buffer, buffer);
   /* The protocol: fill only after the previous reserve was committed. */

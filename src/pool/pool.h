@@ -9,7 +9,8 @@
  * to one into MPS_RES_UNIMPL for the client (for example mps_alloc on an
  * MVT pool) rather than jumping through a null pointer.
  *
- * Every method is called with the arena lock held.
+ * Every method is called with the arena lock held, except a buffer's
+ * fill_fast (pool_buffer_methods_s).
  */
 #ifndef pool_h
 #define pool_h
@@ -71,6 +72,15 @@ typedef struct pool_buffer_methods_s {
   /* mps_ap_destroy, after the buffer is emptied: drop the class's state
    * for it (buffer->pool_data). */
   void (*finish)(Pool pool, Buffer buffer);
+  /* mps_ap_fill's fast path, called WITHOUT the arena lock by the thread
+   * that owns the point, with `size` positive and aligned, when the buffer
+   * has no region or every byte of it is committed: set *base_o to a block
+   * of exactly `size` bytes taken from what the class keeps for this
+   * buffer alone (buffer->pool_data), or return false for the locked path.
+   * It may touch nothing that another thread may touch.  The region it
+   * replaces is not handed to buffer_empty, so only a class whose
+   * buffer_empty does nothing when init equals limit may have it. */
+  bool (*fill_fast)(Addr *base_o, Pool pool, Buffer buffer, Size size);
 } pool_buffer_methods_s;
 
 typedef struct mps_pool_s {

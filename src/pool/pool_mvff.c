@@ -116,10 +116,22 @@
  * to the threshold would have the next few frees return a grain each and
  * the next allocation extend again.
  *
- * free_size counts the land and the quick lists.  The unused rest of a
- * buffer's region belongs to its allocation point, whose thread may be
- * allocating from it at this moment without the arena lock, so it counts
- * as in use until the buffer is emptied.
+ * Caches.  Each allocation point has a cache of blocks of small sizes
+ * (mvff_cache_s), which its fills take from without the arena lock
+ * (pool.h: fill_fast): a fill then costs no lock, no search and no call
+ * into the pool, which was most of the cost of mvff-ap beside the
+ * client's own reads (docs/performance.md, sixth round).  A locked fill of
+ * a small size that is served from its quick list or its run also moves
+ * up to MVFF_CACHE_BATCH more blocks of that size from the same place into
+ * the cache, in the order the list or run would give them.  mps_free puts
+ * blocks on the quick lists as before, so a cache holds at most a batch
+ * per size; it goes back onto the lists when the point is destroyed.
+ *
+ * free_size counts the land, the quick lists and the runs.  The unused
+ * rest of a buffer's region and its cache belong to its allocation point,
+ * whose thread may be allocating from them at this moment without the
+ * arena lock, so they count as in use until the buffer is emptied or
+ * destroyed, and flushes and trims leave them alone.
  *
  * Client errors.  mps_free checks that the last byte of the block belongs
  * to this pool (the generic code checks the first).  A block freed twice
@@ -179,6 +191,9 @@
 #define MVFF_RUNS ((Count)(MVFF_SMALL_MAX / sizeof(void *)))
 /* A run holds at least this many blocks, and at least a grain. */
 #define MVFF_RUN_BLOCKS ((Size)16)
+/* A locked fill of a small size moves up to this many more blocks of it
+ * into the allocation point's own cache (see "Caches" above). */
+#define MVFF_CACHE_BATCH ((Count)16)
 /* A flush sorts this many listed blocks at a time, in an array on the
  * stack (see mvff_flush). */
 #define MVFF_FLUSH_BATCH ((Count)256)
@@ -211,7 +226,17 @@ typedef struct mvff_s {
 } mvff_s;
 typedef mvff_s *MVFF;
 
+/* An allocation point's own blocks of small sizes (see "Caches"): only
+ * its thread touches them, with or without the arena lock. */
+typedef struct mvff_cache_s {
+  Addr head[MVFF_RUNS];     /* LIFO lists by size / alignment - 1, linked
+                             * through each block's first word */
+  Size bytes;               /* in all the lists */
+} mvff_cache_s;
+typedef mvff_cache_s *MVFFCache;
+
 static struct mps_pool_class_s mvff_class_s;
+static const pool_buffer_methods_s mvff_buffer_methods;
 
 static MVFF mvff_of_pool(Pool pool)
 {
@@ -585,8 +610,10 @@ static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
   o.hi = o.lo + size;
   o.found = false;
   (void)land_iterate(mvff_land(mvff), mvff_overlap_visit, &o);
+  /* An empty rest is no memory, wherever it points. */
   for (i = 0; !o.found && i < MVFF_RUNS; ++i)
-    o.found = addr_word(mvff->run_base[i]) < o.hi && o.lo < addr_word(mvff->run_limit[i]);
+    o.found = mvff->run_base[i] != mvff->run_limit[i]
+              && addr_word(mvff->run_base[i]) < o.hi && o.lo < addr_word(mvff->run_limit[i]);
   return o.found || mvff_quick_overlaps(mvff, base, size);
 }
 #endif
@@ -693,6 +720,9 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->run_bytes = 0;
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
+  /* Caches hold quick-list blocks, so they come with the lists. */
+  if (mvff->quick_max > 0)
+    pool->buffer_methods = &mvff_buffer_methods;
 
   res = free_land_init(&mvff->free_land, arena, align);
   if (res != MPS_RES_OK)
@@ -1048,6 +1078,101 @@ static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
   return true;
 }
 
+/* Caches (see "Caches" above).  Blocks are linked through their first
+ * word, as on the quick lists, but carry no mark: they are not free. */
+
+/* A fill without the arena lock (pool.h: fill_fast): only the buffer's
+ * own cache, and the pool's alignment, fixed since init, are read. */
+static bool mvff_buffer_fill_fast(Addr *base_o, Pool pool, Buffer buffer, Size size)
+{
+  MVFFCache cache = buffer->pool_data;
+  Index i;
+  Addr block;
+  if (cache == NULL || size > MVFF_SMALL_MAX)
+    return false;
+  i = mvff_quick_index(mvff_of_pool(pool), size);
+  block = cache->head[i];
+  if (block == NULL)
+    return false;
+  cache->head[i] = addr_of_word(mvff_words(block)[0]);
+  cache->bytes -= size;
+  *base_o = block;
+  return true;
+}
+
+/* After a locked fill of the small size `size` served from its quick list
+ * or run, move up to MVFF_CACHE_BATCH more blocks of that size from the
+ * list, then from the rest of the run (no new run is started for them),
+ * into the buffer's cache, whose list for the size is empty (else the
+ * fill would have been served from it). */
+static void mvff_cache_refill(MVFF mvff, Buffer buffer, Size size)
+{
+  MVFFCache cache = buffer->pool_data;
+  Index i = mvff_quick_index(mvff, size);
+  Addr last = NULL;
+  Count n;
+  if (cache == NULL) {
+    void *p;
+    Index j;
+    /* Without one, every fill of this point takes the lock. */
+    if (arena_control_alloc(&p, mvff->pool.arena, sizeof(mvff_cache_s)) != MPS_RES_OK)
+      return;
+    cache = p;
+    for (j = 0; j < MVFF_RUNS; ++j)
+      cache->head[j] = NULL;
+    cache->bytes = 0;
+    buffer->pool_data = cache;
+  }
+  AVER(i < MVFF_RUNS && cache->head[i] == NULL);
+  for (n = 0; n < MVFF_CACHE_BATCH; ++n) {
+    Size block_size;
+    Addr block = mvff_quick_take(&block_size, mvff, size, true);
+    if (block == NULL) {
+      if (addr_offset(mvff->run_base[i], mvff->run_limit[i]) < size)
+        break;
+      block = mvff->run_base[i];
+      mvff->run_base[i] = addr_add(block, size);
+      mvff->run_bytes -= size;
+    }
+    if (last == NULL)
+      cache->head[i] = block;
+    else
+      mvff_words(last)[0] = addr_word(block);
+    last = block;
+    cache->bytes += size;
+  }
+  if (last != NULL)
+    mvff_words(last)[0] = 0;
+}
+
+/* mps_ap_destroy: the cache's blocks go back onto their quick lists. */
+static void mvff_buffer_finish(Pool pool, Buffer buffer)
+{
+  MVFF mvff = mvff_of_pool(pool);
+  MVFFCache cache = buffer->pool_data;
+  Index i;
+  if (cache == NULL)
+    return;
+  for (i = 0; i < MVFF_RUNS; ++i) {
+    Size size = (Size)(i + 1) << mvff->align_shift;
+    Addr block = cache->head[i];
+    while (block != NULL) {
+      Addr next = addr_of_word(mvff_words(block)[0]);
+      cache->bytes -= size;
+      mvff_quick_push(mvff, block, size);
+      block = next;
+    }
+  }
+  AVER(cache->bytes == 0);
+  buffer->pool_data = NULL;
+  arena_control_free(pool->arena, cache, sizeof(mvff_cache_s));
+  mvff_maybe_trim(mvff);
+}
+
+static const pool_buffer_methods_s mvff_buffer_methods = {
+  NULL, NULL, mvff_buffer_finish, mvff_buffer_fill_fast
+};
+
 static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
                             Buffer buffer, Size size)
 {
@@ -1055,7 +1180,6 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
   range_s region;
   Addr block = NULL;
   Res res;
-  UNUSED(buffer);
   AVER(size > 0);
 
   if (mvff_quick_takes(mvff, size)) {
@@ -1063,6 +1187,9 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
     block = mvff_quick_take(&block_size, mvff, size, true);          /* 1 */
     if (block == NULL && size <= MVFF_SMALL_MAX)                      /* 2 */
       (void)mvff_run_take(&block, mvff, size);
+    if (block != NULL && size <= MVFF_SMALL_MAX
+        && pool->buffer_methods == &mvff_buffer_methods)
+      mvff_cache_refill(mvff, buffer, size);
     if (block == NULL && size > MVFF_SMALL_MAX) {                     /* 3 */
       block = mvff_quick_take(&block_size, mvff, size, false);
       if (block != NULL)
