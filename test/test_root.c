@@ -760,27 +760,12 @@ Test(root, creation_fails_cleanly_at_the_commit_limit)
 /* ---- Roots in real collections (AMC) ---------------------------------- */
 
 /* The objects: four words, the header word of test/support/objfmt.h, an
- * identity, one reference, and a spare word.  They use objfmt.h's skip,
- * forward, is-forwarded and pad methods: a forwarding object keeps its
- * new address in the identity word; a pad is its header alone. */
+ * identity, one reference, and a spare word.  They use objfmt.h's scan
+ * for that shape (objfmt_scan_id_ref), and its skip, forward,
+ * is-forwarded and pad methods: a forwarding object keeps its new address
+ * in the identity word; a pad is its header alone. */
 #define GW sizeof(mps_word_t)
 #define GOBJ_WORDS 4
-
-static mps_res_t g_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    mps_word_t *p = base;
-    while (p < (mps_word_t *)limit) {
-      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
-        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
-        if (res != MPS_RES_OK)
-          return res;
-      }
-      p += OBJFMT_WORDS(p[0]);
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
 
 #define G_OBJS 24
 #define G_TAG_MASK ((mps_word_t)7)
@@ -806,7 +791,7 @@ static void g_open(void)
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, 8 * GW);  /* room for 3 tag bits */
-    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, g_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, objfmt_scan_id_ref);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, objfmt_fwd);
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, objfmt_isfwd);
@@ -911,8 +896,8 @@ Test(root_gc, exact_roots_of_every_variety_keep_objects_and_follow_moves)
   cr_assert_eq(mps_root_create_area_tagged(&area_tagged, g.arena, mps_rank_exact(), 0,
                                            g_area + 1, g_area + 2, mps_scan_area_tagged,
                                            G_TAG_MASK, 2), MPS_RES_OK);
-  cr_assert_eq(mps_root_create_fmt(&fmt, g.arena, mps_rank_exact(), 0, g_scan, fmt_block,
-                                   fmt_block + 2 * GOBJ_WORDS), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_fmt(&fmt, g.arena, mps_rank_exact(), 0, objfmt_scan_id_ref,
+                                   fmt_block, fmt_block + 2 * GOBJ_WORDS), MPS_RES_OK);
   cr_assert_eq(mps_root_create(&fun, g.arena, mps_rank_exact(), 0, g_fun_scan,
                                g_area + 2, 1), MPS_RES_OK);
 

@@ -4,11 +4,11 @@
  * pool.rst, arena.rst, format.rst).
  *
  * The objects are in the shape test_root uses: four words, the header
- * word of test/support/objfmt.h (whose skip, forward, is-forwarded and
- * pad methods they use), an identity, one reference, a spare word.  Each
- * walk is checked against what the test allocated: which identities are
- * visited, in which pool, with which format, and (after a collection)
- * that only survivors are.
+ * word of test/support/objfmt.h (whose objfmt_scan_id_ref, skip, forward,
+ * is-forwarded and pad methods they use), an identity, one reference, a
+ * spare word.  Each walk is checked against what the test allocated:
+ * which identities are visited, in which pool, with which format, and
+ * (after a collection) that only survivors are.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -34,22 +34,6 @@ static void abort_on_assert(const char *file, unsigned line, const char *cond)
 #define WW sizeof(mps_word_t)
 #define WOBJ_WORDS 4
 #define ID_BASE ((mps_word_t)0x1d0000)
-
-static mps_res_t w_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
-{
-  MPS_SCAN_BEGIN(ss) {
-    mps_word_t *p = base;
-    while (p < (mps_word_t *)limit) {
-      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
-        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
-        if (res != MPS_RES_OK)
-          return res;
-      }
-      p += OBJFMT_WORDS(p[0]);
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
 
 #define NOBJ 300
 
@@ -90,7 +74,7 @@ static void w_open(size_t keep_every)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     cr_assert_eq(mps_arena_create_k(&w.arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  cr_assert_eq(objfmt_create(&w.fmt, w.arena, w_scan, true), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&w.fmt, w.arena, objfmt_scan_id_ref, true), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, w.fmt);
     cr_assert_eq(mps_pool_create_k(&w.amc, w.arena, mps_class_amc(), args), MPS_RES_OK);

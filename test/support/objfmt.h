@@ -18,7 +18,8 @@
  * The skip, forward, is-forwarded and pad methods read and write only the
  * header and the second word.  So a program whose objects have another
  * body (an identity word where nrefs would be, or no references) keeps
- * those four and passes its own scan method to objfmt_create.
+ * those four and passes another scan method to objfmt_create: its own,
+ * or objfmt_scan_id_ref for the identity-and-one-reference objects.
  */
 #ifndef objfmt_h
 #define objfmt_h
@@ -72,6 +73,26 @@ static inline mps_res_t objfmt_scan_counting(mps_ss_t ss, mps_addr_t base, mps_a
 static inline mps_res_t objfmt_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
   return objfmt_scan_counting(ss, base, limit, NULL);
+}
+
+/* The scan method of test_root's and test_walk's objects, which keep an
+ * identity where nrefs would be (four words: header, identity, one
+ * reference, a spare word).  The identity must survive collections for
+ * the tests to tell objects apart, so only the third word is fixed. */
+static inline mps_res_t objfmt_scan_id_ref(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    mps_word_t *p = base;
+    while (p < (mps_word_t *)limit) {
+      if (OBJFMT_TYPE(p[0]) == OBJFMT_T_OBJ) {
+        mps_res_t res = MPS_FIX12(ss, (mps_addr_t *)&p[2]);
+        if (res != MPS_RES_OK)
+          return res;
+      }
+      p += OBJFMT_WORDS(p[0]);
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
 }
 
 static inline mps_addr_t objfmt_skip(mps_addr_t addr)
