@@ -9,10 +9,11 @@
  * keywords refused; walks.
  *
  * The test format (shared by every pool here) is test/support/objfmt.h's,
- * with arrays of its fourth type: an array has its dependent array, its
- * length tagged as length * 2 + 1 (awl.rst: not to look like a pointer),
- * then its slots; a slot is a reference or 0.  Objects are scanned by
- * the shared scan, arrays by this test's, which counts what it does. */
+ * with the weak-key arrays of test/support/awlarr.h: an array has its
+ * dependent array, its length tagged as length * 2 + 1 (awl.rst: not to
+ * look like a pointer), then its slots; a slot is a reference or 0.  The
+ * scan is awlarr.h's, scanning objects with objfmt_scan, and this test
+ * counts what it does to the arrays. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,19 +26,10 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/seg.h"
+#include "support/awlarr.h"
 #include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
-
-typedef struct arr_s {
-  mps_word_t header;
-  struct arr_s *dependent;
-  mps_word_t length;    /* tagged: length * 2 + 1 */
-  mps_word_t slot[1];
-} arr_s;
-typedef arr_s *Arr;
-
-#define ARR_WORDS(n) (3 + (n))
 
 /* What the scan method saw. */
 static mps_arena_t tawl_arena;          /* to look up segments */
@@ -56,54 +48,27 @@ static bool tawl_exposed(void *addr)
   return seg->shield.depth > 0;
 }
 
+/* A splat by the scan: counted, and so is the write to the dependent
+ * that follows, which must be to an exposed segment. */
+static void tawl_splatted(awlarr a, size_t i)
+{
+  (void)i;
+  ++tawl_splats;
+  if (a->dependent != NULL) {
+    if (!tawl_exposed(a->dependent))
+      ++tawl_dep_unexposed;
+    ++tawl_dep_writes;
+  }
+}
+
 static mps_res_t tawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      objfmt_obj obj = (objfmt_obj)(void *)p;
-      if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
-        mps_res_t res;
-        MPS_FIX_CALL(ss, res = objfmt_scan(ss, p, objfmt_skip(p)));
-        if (res != MPS_RES_OK)
-          return res;
-      } else if (OBJFMT_TYPE(obj->header) == OBJFMT_T_ARR) {
-        Arr a = (Arr)(void *)p;
-        size_t i, n = (size_t)(a->length >> 1);
-        mps_addr_t dep = a->dependent;
-        mps_res_t res = MPS_FIX12(ss, &dep);
-        if (res != MPS_RES_OK)
-          return res;
-        a->dependent = dep;
-        for (i = 0; i < n; ++i) {
-          mps_addr_t ref = (mps_addr_t)a->slot[i];
-          if (ref == NULL || !MPS_FIX1(ss, ref))
-            continue;
-          res = MPS_FIX2(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          if (ref == NULL) {
-            /* Splatted: delete the entry from the dependent array too. */
-            ++tawl_splats;
-            if (a->dependent != NULL) {
-              if (!tawl_exposed(a->dependent))
-                ++tawl_dep_unexposed;
-              a->dependent->slot[i] = 0;
-              ++tawl_dep_writes;
-            }
-          }
-          a->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += OBJFMT_WORDS(obj->header) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
+  return awlarr_scan(ss, base, limit, objfmt_scan, tawl_splatted);
 }
 
 static mps_addr_t tawl_find_dependent(mps_addr_t addr)
 {
-  Arr a = addr;
+  awlarr a = addr;
   cr_assert(OBJFMT_TYPE(a->header) == OBJFMT_T_ARR || OBJFMT_TYPE(a->header) == OBJFMT_T_OBJ,
             "find_dependent called on something that is not an object");
   if (OBJFMT_TYPE(a->header) != OBJFMT_T_ARR)
@@ -219,17 +184,11 @@ static bool tawl_obj_ok(objfmt_obj obj, size_t ndata, mps_word_t seed)
 
 static void tawl_arr(mps_ap_t ap, mps_addr_t *slot, size_t n)
 {
-  size_t words = ARR_WORDS(n), i;
+  size_t words = AWLARR_WORDS(n);
   mps_addr_t p;
   do {
-    Arr a;
     cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
-    a = p;
-    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
-    a->dependent = NULL;
-    a->length = (mps_word_t)n * 2 + 1;
-    for (i = 0; i < n; ++i)
-      a->slot[i] = 0;
+    awlarr_init(p, n);
   } while (!mps_commit(ap, p, words * W));
   *slot = p;
 }
@@ -243,7 +202,7 @@ static void tawl_arr(mps_ap_t ap, mps_addr_t *slot, size_t n)
 static void tawl_table(tawl_s *t, mps_ap_t key_ap, size_t n, bool (*keep)(size_t))
 {
   size_t i;
-  Arr keys, vals;
+  awlarr keys, vals;
   cr_assert(n + 3 <= NREFS);
   tawl_arr(t->weak_ap, &t->refs[0], n);
   tawl_arr(t->awl_ap, &t->refs[1], n);
@@ -253,11 +212,11 @@ static void tawl_table(tawl_s *t, mps_ap_t key_ap, size_t n, bool (*keep)(size_t
   vals->dependent = keys;
   for (i = 0; i < n; ++i) {
     tawl_obj(key_ap, &t->refs[NREFS - 1], 0, 3, (mps_word_t)i);
-    ((Arr)t->refs[0])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
+    ((awlarr)t->refs[0])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
     if (keep(i))
       t->refs[2 + i] = t->refs[NREFS - 1];
     tawl_obj(t->amc_ap, &t->refs[NREFS - 1], 0, 2, (mps_word_t)(1000 + i));
-    ((Arr)t->refs[1])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
+    ((awlarr)t->refs[1])->slot[i] = (mps_word_t)t->refs[NREFS - 1];
   }
   t->refs[NREFS - 1] = NULL;
 }
@@ -267,7 +226,7 @@ static void tawl_table(tawl_s *t, mps_ap_t key_ap, size_t n, bool (*keep)(size_t
  * both arrays.  Returns the number of kept keys. */
 static size_t tawl_table_check(tawl_s *t, size_t n, bool (*keep)(size_t))
 {
-  Arr keys = t->refs[0], vals = t->refs[1];
+  awlarr keys = t->refs[0], vals = t->refs[1];
   size_t i, kept = 0;
   cr_assert_eq(keys->dependent, vals);
   cr_assert_eq(vals->dependent, keys);
@@ -311,8 +270,8 @@ static void tawl_weak_table_case(tawl_s *t, mps_ap_t *key_ap, size_t n)
   memset(&t->refs[2], 0, n * sizeof t->refs[0]);
   mps_arena_collect(t->arena);
   for (size_t i = 0; i < n; ++i) {
-    cr_assert_eq(((Arr)t->refs[0])->slot[i], 0);
-    cr_assert_eq(((Arr)t->refs[1])->slot[i], 0);
+    cr_assert_eq(((awlarr)t->refs[0])->slot[i], 0);
+    cr_assert_eq(((awlarr)t->refs[1])->slot[i], 0);
   }
 }
 
@@ -364,7 +323,7 @@ Test(awl, weak_references_follow_moved_keys)
 Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
 {
   tawl_s t;
-  Arr keys;
+  awlarr keys;
   tawl_open(&t);
   /* Keys 0..9 in one AMC segment; key 4 is held ambiguously only. */
   tawl_table(&t, t.amc_ap, 10, tawl_every_third);
@@ -374,7 +333,7 @@ Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
   keys = t.refs[0];
   cr_assert_eq((mps_addr_t)keys->slot[4], t.ambig[0], "nailed key moved or splatted");
   cr_assert(tawl_obj_ok((objfmt_obj)keys->slot[4], 3, 4));
-  cr_assert_neq(((Arr)t.refs[1])->slot[4], 0);
+  cr_assert_neq(((awlarr)t.refs[1])->slot[4], 0);
   for (size_t i = 0; i < 10; ++i)
     if (i != 4 && i % 3 != 0)
       cr_assert_eq(keys->slot[i], 0, "key %zu in the nailed segment not splatted", i);
@@ -385,36 +344,36 @@ Test(awl, ambiguously_referenced_amc_key_is_kept_in_nailed_segment)
 Test(awl, weak_objects_live_by_strong_references_only)
 {
   tawl_s t;
-  Arr a;
+  awlarr a;
   mps_addr_t target;
   tawl_open(&t);
   /* A weak array whose only reference is from another weak array. */
   tawl_arr(t.weak_ap, &t.refs[0], 1);
   tawl_arr(t.weak_ap, &t.refs[1], 1);
-  ((Arr)t.refs[0])->slot[0] = (mps_word_t)t.refs[1];
+  ((awlarr)t.refs[0])->slot[0] = (mps_word_t)t.refs[1];
   t.refs[1] = NULL;
   /* A key object in AWL's exact segments, referenced weakly only. */
   tawl_obj(t.awl_ap, &target, 0, 1, 7);
   a = t.refs[0];
   tawl_arr(t.weak_ap, &t.refs[2], 1);
-  ((Arr)t.refs[2])->slot[0] = (mps_word_t)target;
+  ((awlarr)t.refs[2])->slot[0] = (mps_word_t)target;
   (void)a;
   target = NULL;
   mps_arena_collect(t.arena);
-  cr_assert_eq(((Arr)t.refs[0])->slot[0], 0, "a weak array lived by a weak reference");
-  cr_assert_eq(((Arr)t.refs[2])->slot[0], 0, "an AWL object lived by a weak reference");
+  cr_assert_eq(((awlarr)t.refs[0])->slot[0], 0, "a weak array lived by a weak reference");
+  cr_assert_eq(((awlarr)t.refs[2])->slot[0], 0, "an AWL object lived by a weak reference");
   tawl_close(&t);
 }
 
-static char tawl_outside[ARR_WORDS(4) * sizeof(mps_word_t)];
+static char tawl_outside[AWLARR_WORDS(4) * sizeof(mps_word_t)];
 
 Test(awl, dependent_outside_the_arena)
 {
   tawl_s t;
-  Arr out = (Arr)(void *)tawl_outside, keys;
+  awlarr out = (awlarr)(void *)tawl_outside, keys;
   size_t i;
   tawl_open(&t);
-  out->header = OBJFMT_HDR(ARR_WORDS(4), OBJFMT_T_ARR);
+  out->header = OBJFMT_HDR(AWLARR_WORDS(4), OBJFMT_T_ARR);
   out->dependent = NULL;
   out->length = 4 * 2 + 1;
   for (i = 0; i < 4; ++i)
@@ -422,7 +381,7 @@ Test(awl, dependent_outside_the_arena)
   tawl_arr(t.weak_ap, &t.refs[0], 4);
   for (i = 0; i < 4; ++i) {
     tawl_obj(t.ams_ap, &t.refs[10], 0, 1, (mps_word_t)i);
-    ((Arr)t.refs[0])->slot[i] = (mps_word_t)t.refs[10];
+    ((awlarr)t.refs[0])->slot[i] = (mps_word_t)t.refs[10];
     if (i == 2)
       t.refs[5] = t.refs[10];
   }
