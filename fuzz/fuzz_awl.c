@@ -38,6 +38,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,16 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FW_N 24              /* slots in the table */
 #define FW_OPS 400           /* operations per input at most */
 
-typedef struct fw_arr_s {
-  mps_word_t header;
-  struct fw_arr_s *dependent;
-  mps_word_t length;         /* length * 2 + 1 */
-  mps_word_t slot[FW_N];
-} fw_arr_s;
-
-/* The format is test/support/objfmt.h's with this program's scan: arrays
- * (OBJFMT_T_ARR) are scanned; an object is a leaf, header, seed, then
- * data derived from the seed. */
+/* The format is test/support/objfmt.h's with the scan of
+ * test/support/awlarr.h: arrays (awlarr.h's, of FW_N slots) are scanned;
+ * an object is a leaf, header, seed, then data derived from the seed. */
 #define FW_OBJ_WORDS 4
 
 static void fw_fail(const char *what, size_t i)
@@ -67,40 +61,7 @@ static void fw_fail(const char *what, size_t i)
 
 static mps_res_t fw_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      mps_word_t h = *(mps_word_t *)(void *)p;
-      if (OBJFMT_TYPE(h) == OBJFMT_T_ARR) {
-        fw_arr_s *a = (fw_arr_s *)(void *)p;
-        size_t i;
-        mps_addr_t dep = a->dependent;
-        mps_res_t res = MPS_FIX12(ss, &dep);
-        if (res != MPS_RES_OK)
-          return res;
-        a->dependent = dep;
-        for (i = 0; i < FW_N; ++i) {
-          mps_addr_t ref = (mps_addr_t)a->slot[i];
-          if (ref == NULL || !MPS_FIX1(ss, ref))
-            continue;
-          res = MPS_FIX2(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          if (ref == NULL && a->dependent != NULL)
-            a->dependent->slot[i] = 0;
-          a->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += OBJFMT_WORDS(h) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t fw_find_dependent(mps_addr_t addr)
-{
-  fw_arr_s *a = addr;
-  return OBJFMT_TYPE(a->header) == OBJFMT_T_ARR ? a->dependent : NULL;
+  return awlarr_scan(ss, base, limit, NULL, NULL);
 }
 
 enum { FW_EMPTY, FW_STRONG, FW_PINNED, FW_WEAK };
@@ -129,8 +90,8 @@ typedef struct fw_s {
 #define FW_TMP 2
 #define FW_STRONG_REF(i) (3 + (i))
 
-static fw_arr_s *fw_keys(fw_s *f) { return f->refs[FW_KEYS]; }
-static fw_arr_s *fw_vals(fw_s *f) { return f->refs[FW_VALS]; }
+static awlarr_s *fw_keys(fw_s *f) { return f->refs[FW_KEYS]; }
+static awlarr_s *fw_vals(fw_s *f) { return f->refs[FW_VALS]; }
 
 static void fw_ap_make(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
 {
@@ -186,18 +147,12 @@ static int fw_obj_ok(mps_word_t *w, mps_word_t seed)
 
 static void fw_arr(fw_s *f, mps_ap_t ap, size_t index)
 {
-  size_t words = sizeof(fw_arr_s) / W, i;
+  size_t words = AWLARR_WORDS(FW_N);
   mps_addr_t p;
   do {
-    fw_arr_s *a;
     if (mps_reserve(&p, ap, words * W) != MPS_RES_OK)
       fw_fail("reserve failed", 0);
-    a = p;
-    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
-    a->dependent = NULL;
-    a->length = FW_N * 2 + 1;
-    for (i = 0; i < FW_N; ++i)
-      a->slot[i] = 0;
+    awlarr_init(p, FW_N);
   } while (!mps_commit(ap, p, words * W));
   f->refs[index] = p;
 }
@@ -223,7 +178,7 @@ static void fw_open(fw_s *f, int unclamped)
       MPS_ARGS_ADD(args, MPS_KEY_FORMAT, f->fmt);
       MPS_ARGS_ADD(args, MPS_KEY_CHAIN, f->chain);
       if (p == 2)
-        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, fw_find_dependent);
+        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
       if (mps_pool_create_k(&f->pool[p], f->arena, klass, args) != MPS_RES_OK)
         fw_fail("pool", 0);
     } MPS_ARGS_END(args);
@@ -283,7 +238,7 @@ static void fw_insert(fw_s *f, size_t i, int pool, int strong)
  * gone. */
 static void fw_check(fw_s *f, int exact_death)
 {
-  fw_arr_s *keys = fw_keys(f), *vals = fw_vals(f);
+  awlarr_s *keys = fw_keys(f), *vals = fw_vals(f);
   size_t i;
   if (keys->dependent != vals || vals->dependent != keys)
     fw_fail("the arrays lost each other", 0);
