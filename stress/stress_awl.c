@@ -35,6 +35,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
 #include "../include/mpslib.h"
+#include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
@@ -56,54 +57,14 @@
 #define MIN_COLLECTS 10
 #define W sizeof(mps_word_t)
 
-typedef struct arr_s {
-  mps_word_t header;
-  struct arr_s *dependent;
-  mps_word_t length;      /* SLOTS * 2 + 1 */
-  mps_word_t slot[SLOTS];
-} arr_s;
-
-/* The format is test/support/objfmt.h's with this program's scan: arrays
- * (OBJFMT_T_ARR) are scanned; an object is a leaf, header, stamp, two
- * words derived from the stamp. */
+/* The format is test/support/objfmt.h's with the scan of
+ * test/support/awlarr.h: arrays (awlarr.h's, of SLOTS slots) are scanned;
+ * an object is a leaf, header, stamp, two words derived from the stamp. */
 #define OBJ_WORDS 4
 
 static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
-  MPS_SCAN_BEGIN(ss) {
-    char *p = base;
-    while (p < (char *)limit) {
-      mps_word_t h = *(mps_word_t *)(void *)p;
-      if (OBJFMT_TYPE(h) == OBJFMT_T_ARR) {
-        arr_s *a = (arr_s *)(void *)p;
-        size_t i;
-        mps_addr_t dep = a->dependent;
-        mps_res_t res = MPS_FIX12(ss, &dep);
-        if (res != MPS_RES_OK)
-          return res;
-        a->dependent = dep;
-        for (i = 0; i < SLOTS; ++i) {
-          mps_addr_t ref = (mps_addr_t)a->slot[i];
-          if (ref == NULL || !MPS_FIX1(ss, ref))
-            continue;
-          res = MPS_FIX2(ss, &ref);
-          if (res != MPS_RES_OK)
-            return res;
-          if (ref == NULL && a->dependent != NULL)
-            a->dependent->slot[i] = 0;   /* the dependent is exposed */
-          a->slot[i] = (mps_word_t)ref;
-        }
-      }
-      p += OBJFMT_WORDS(h) * W;
-    }
-  } MPS_SCAN_END(ss);
-  return MPS_RES_OK;
-}
-
-static mps_addr_t sawl_find_dependent(mps_addr_t addr)
-{
-  arr_s *a = addr;
-  return OBJFMT_TYPE(a->header) == OBJFMT_T_ARR ? a->dependent : NULL;
+  return awlarr_scan(ss, base, limit, NULL, NULL);
 }
 
 static void sawl_abort(const char *file, unsigned line, const char *condition)
@@ -174,17 +135,11 @@ static int sawl_obj_ok(const mps_word_t *w, mps_word_t stamp)
 static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
 {
   mps_addr_t p;
-  size_t words = sizeof(arr_s) / W, i;
+  size_t words = AWLARR_WORDS(SLOTS);
   sawl_lock();
   do {
-    arr_s *a;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
-    a = p;
-    a->header = OBJFMT_HDR(words, OBJFMT_T_ARR);
-    a->dependent = NULL;
-    a->length = SLOTS * 2 + 1;
-    for (i = 0; i < SLOTS; ++i)
-      a->slot[i] = 0;
+    awlarr_init(p, SLOTS);
   } while (!mps_commit(ap, p, words * W));
   wk->table[index] = p;
   sawl_unlock();
@@ -192,7 +147,7 @@ static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
 
 static void sawl_check(worker_s *wk, int exact_death)
 {
-  arr_s *keys, *vals;
+  awlarr_s *keys, *vals;
   size_t i;
   sawl_lock();
   keys = wk->table[R_KEYS];
@@ -263,8 +218,8 @@ static void *sawl_work(void *arg, void *cold)
   sawl_arr(wk, weak_ap, R_KEYS);
   sawl_arr(wk, ap[2], R_VALS);
   sawl_lock();
-  ((arr_s *)wk->table[R_KEYS])->dependent = wk->table[R_VALS];
-  ((arr_s *)wk->table[R_VALS])->dependent = wk->table[R_KEYS];
+  ((awlarr_s *)wk->table[R_KEYS])->dependent = wk->table[R_VALS];
+  ((awlarr_s *)wk->table[R_VALS])->dependent = wk->table[R_KEYS];
   sawl_unlock();
 
   /* Relaxed: the count only decides how long to go on and when to check. */
@@ -278,13 +233,13 @@ static void *sawl_work(void *arg, void *cold)
       mps_word_t ks = ++wk->serial, vs = ++wk->serial;
       sawl_lock();
       sawl_obj(wk, ap[pool], ks);
-      ((arr_s *)wk->table[R_KEYS])->slot[i] = (mps_word_t)wk->table[R_TMP];
+      ((awlarr_s *)wk->table[R_KEYS])->slot[i] = (mps_word_t)wk->table[R_TMP];
       /* Held strongly until its value is in: a collection while the
        * value is made (segments being filled are condemned too) would
        * otherwise splat a weak-only key before its value exists. */
       wk->table[R_STRONG(i)] = wk->table[R_TMP];
       sawl_obj(wk, ap[0], vs);
-      ((arr_s *)wk->table[R_VALS])->slot[i] = (mps_word_t)wk->table[R_TMP];
+      ((awlarr_s *)wk->table[R_VALS])->slot[i] = (mps_word_t)wk->table[R_TMP];
       if (!strong)
         wk->table[R_STRONG(i)] = NULL;
       wk->table[R_TMP] = NULL;
@@ -296,8 +251,8 @@ static void *sawl_work(void *arg, void *cold)
     }
     case 4:     /* delete */
       sawl_lock();
-      ((arr_s *)wk->table[R_KEYS])->slot[i] = 0;
-      ((arr_s *)wk->table[R_VALS])->slot[i] = 0;
+      ((awlarr_s *)wk->table[R_KEYS])->slot[i] = 0;
+      ((awlarr_s *)wk->table[R_VALS])->slot[i] = 0;
       wk->table[R_STRONG(i)] = NULL;
       sawl_unlock();
       wk->state[i] = S_EMPTY;
@@ -390,7 +345,7 @@ int main(int argc, char **argv)
       MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
       MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
       if (p == 2)
-        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, sawl_find_dependent);
+        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
       TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[p], sawl_arena, klass, args)
                       == MPS_RES_OK);
     } MPS_ARGS_END(args);
