@@ -602,6 +602,49 @@ Test(mvff, a_small_fill_without_a_run_takes_a_hole_and_empty_gives_back_the_rest
   mps_pool_destroy(pool);
 }
 
+/* A point still holding part of a larger region (a small fill without a
+ * run) takes the lock for its next fill even when its cache has blocks of
+ * that size; that fill leaves the cache as it is, and every block comes
+ * back when the point goes. */
+Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t hole, p, q, r, s;
+  size_t free0, rest;
+  cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
+  mps_free(pool, hole, 8000);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* 64-byte blocks: a run, and a batch of them cached. */
+  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 64));
+  free0 = mps_pool_free_size(pool);
+  /* 48-byte blocks cannot get a run: a region from the hole. */
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&q, ap, 48), MPS_RES_OK);
+  cr_assert(mps_commit(ap, q, 48));
+  cr_assert_eq(q, hole);
+  /* Leave 16 bytes of the region, too few for the next block. */
+  rest = (size_t)((char *)ap->limit - (char *)ap->alloc);
+  cr_assert_gt(rest, 64, "the region is only the block");
+  do {
+    cr_assert_eq(mps_reserve(&r, ap, rest - 16), MPS_RES_OK);
+  } while (!mps_commit(ap, r, rest - 16));
+  cr_assert_eq((char *)r, (char *)hole + 48);
+  cr_assert_eq(mps_ap_fill(&s, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, s, 64));
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  mps_free(pool, q, 48);
+  mps_free(pool, r, rest - 16);
+  mps_free(pool, s, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_geq(mps_pool_free_size(pool), free0);
+  mps_arena_commit_limit_set(arena, (size_t)1 << 30);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, large_blocks_give_their_grains_straight_back)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);

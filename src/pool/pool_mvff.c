@@ -1103,8 +1103,9 @@ static bool mvff_buffer_fill_fast(Addr *base_o, Pool pool, Buffer buffer, Size s
 /* After a locked fill of the small size `size` served from its quick list
  * or run, move up to MVFF_CACHE_BATCH more blocks of that size from the
  * list, then from the rest of the run (no new run is started for them),
- * into the buffer's cache, whose list for the size is empty (else the
- * fill would have been served from it). */
+ * into the buffer's cache if its list for the size is empty.  (It is not
+ * when the fast path declined because the point still had part of a
+ * larger region, which a fill without a run hands out.) */
 static void mvff_cache_refill(MVFF mvff, Buffer buffer, Size size)
 {
   MVFFCache cache = buffer->pool_data;
@@ -1123,7 +1124,9 @@ static void mvff_cache_refill(MVFF mvff, Buffer buffer, Size size)
     cache->bytes = 0;
     buffer->pool_data = cache;
   }
-  AVER(i < MVFF_RUNS && cache->head[i] == NULL);
+  AVER(i < MVFF_RUNS);
+  if (cache->head[i] != NULL)
+    return;
   for (n = 0; n < MVFF_CACHE_BATCH; ++n) {
     Size block_size;
     Addr block = mvff_quick_take(&block_size, mvff, size, true);
