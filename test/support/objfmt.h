@@ -12,8 +12,8 @@
  * When an object moves, its header takes type OBJFMT_T_FWD and its second
  * word the new address, so every object is at least two words long.  A pad
  * is its header alone (type OBJFMT_T_PAD), so one-word gaps can be padded.
- * OBJFMT_T_ARR is left to the AWL programs for their weak-key arrays,
- * whose layout and scan are their own.
+ * OBJFMT_T_ARR is left to the weak-key arrays of the AWL programs, whose
+ * layout and scan are in test/support/awlarr.h.
  *
  * The skip, forward, is-forwarded and pad methods read and write only the
  * header and the second word.  So a program whose objects have another
