@@ -429,6 +429,29 @@ Test(amc, commit_limit_during_collection)
   tamc_close(&t);
 }
 
+/* Fill in a reserved six-word object with one reference, to ref, and
+ * the data words tag, 0, 0: the object the commit tests leave pending. */
+static void tamc_init_pending(mps_addr_t p, mps_addr_t ref, mps_word_t tag)
+{
+  objfmt_obj obj = p;
+  obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
+  obj->nrefs = 1;
+  obj->slot[0] = (mps_word_t)ref;
+  obj->slot[1] = tag;
+  obj->slot[2] = obj->slot[3] = 0;
+}
+
+/* After a commit the trip failed: the point allocates again, and the
+ * next collection fixes a new object's reference to the list of 50. */
+static void tamc_point_still_works(tamc_s *t)
+{
+  tamc_new(t->ap, &t->refs[1], 1, 2, 5);
+  ((objfmt_obj)t->refs[1])->slot[0] = (mps_word_t)t->refs[0];
+  mps_arena_collect(t->arena);
+  cr_assert_eq((mps_addr_t)((objfmt_obj)t->refs[1])->slot[0], t->refs[0]);
+  tamc_list_check(t->refs[0], 50, 2);
+}
+
 Test(amc, reserve_pending_across_collection)
 {
   tamc_s t;
@@ -440,10 +463,7 @@ Test(amc, reserve_pending_across_collection)
   do {
     cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
     obj = p;
-    obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
-    obj->nrefs = 1;
-    obj->slot[0] = (mps_word_t)t.refs[0];
-    obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
+    tamc_init_pending(p, t.refs[0], 0);
     if (tries == 0)
       mps_arena_collect(t.arena);   /* moves the list under the reserve */
     ++tries;
@@ -494,25 +514,16 @@ Test(amc, commit_interrupted_after_storing_init)
   tamc_s t;
   mps_addr_t p;
   size_t size = 6 * W;
-  objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
   cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
-  obj = p;
-  obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
-  obj->nrefs = 1;
-  obj->slot[0] = (mps_word_t)t.refs[0];
-  obj->slot[1] = obj->slot[2] = obj->slot[3] = 0;
+  tamc_init_pending(p, t.refs[0], 0);
   t.ap->init = t.ap->alloc;   /* the first half of mps_commit */
   mps_arena_collect(t.arena);
   cr_assert_null(t.ap->limit, "the flip did not trap the point");
   cr_assert_not(mps_ap_trip(t.ap, p, size), "a commit across the flip succeeded");
   tamc_list_check(t.refs[0], 50, 2);
-  tamc_new(t.ap, &t.refs[1], 1, 2, 5);
-  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
-  mps_arena_collect(t.arena);
-  cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[1])->slot[0], t.refs[0]);
-  tamc_list_check(t.refs[0], 50, 2);
+  tamc_point_still_works(&t);
   tamc_close(&t);
 }
 
@@ -527,16 +538,10 @@ Test(amc, block_initialized_after_a_flip_is_no_object_before_the_trip)
   tamc_s t;
   mps_addr_t p;
   size_t size = 6 * W;
-  objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
   cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
-  obj = p;
-  obj->header = OBJFMT_HDR(6, OBJFMT_T_OBJ);
-  obj->nrefs = 1;
-  obj->slot[0] = (mps_word_t)t.refs[0];
-  obj->slot[1] = 77 * 31u;   /* the tag tamc_count looks for */
-  obj->slot[2] = obj->slot[3] = 0;
+  tamc_init_pending(p, t.refs[0], 77 * 31u);   /* the tag tamc_count looks for */
   t.ambig[0] = p;
   mps_arena_collect(t.arena);   /* the list moves; the point is trapped */
   cr_assert_null(t.ap->limit, "the flip did not trap the point");
@@ -547,11 +552,7 @@ Test(amc, block_initialized_after_a_flip_is_no_object_before_the_trip)
   cr_assert_eq(tamc_count(&t, 77).tagged, 0);
   t.ambig[0] = NULL;
   tamc_list_check(t.refs[0], 50, 2);
-  tamc_new(t.ap, &t.refs[1], 1, 2, 5);
-  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
-  mps_arena_collect(t.arena);
-  cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[1])->slot[0], t.refs[0]);
-  tamc_list_check(t.refs[0], 50, 2);
+  tamc_point_still_works(&t);
   tamc_close(&t);
 }
 
