@@ -306,17 +306,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_mvff_check(&f);
   }
 
-  /* Free half of what is left, so that both paths out are exercised:
-   * freeing, and destroying a pool with live blocks. */
+  /* Free half of what is left, or (for inputs of odd length) all of it,
+   * so that both paths out are exercised: freeing, and destroying a pool
+   * with live blocks.  With nothing allocated and no allocation point, all
+   * of the pool's memory is free (slabs, lists and land alike). */
   if (mps_arena_commit_limit_set(f.arena, SIZE_MAX) != MPS_RES_OK)
     abort();
-  for (i = 0; i < FUZZ_MVFF_SLOTS; i += 2)
+  for (i = 0; i < FUZZ_MVFF_SLOTS; i += (f.size & 1) ? 1 : 2)
     if (f.block[i].p != NULL)
       fuzz_mvff_free(&f, &f.block[i]);
   fuzz_mvff_check(&f);
   for (i = 0; i < 2; ++i)
     if (f.ap[i] != NULL)
       mps_ap_destroy(f.ap[i]);
+  if ((f.size & 1) && mps_pool_free_size(f.pool) != mps_pool_total_size(f.pool))
+    abort();
   mps_pool_destroy(f.pool);
   mps_arena_destroy(f.arena);
   return 0;

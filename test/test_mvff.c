@@ -445,15 +445,23 @@ Test(mvff, allocation_points_keep_contents)
   mps_pool_destroy(pool);
 }
 
+/* The blocks on the grid of the slab whose first block is `first`: its
+ * descriptor is at the start of its grains, and it holds `bytes`. */
+static size_t slab_grid_bytes(mps_addr_t first, size_t bytes, size_t size)
+{
+  size_t head = (size_t)((uintptr_t)first % grain);
+  return (bytes - head) / size * size;
+}
+
 /* Allocation points get exactly the size they ask for: small sizes from
- * their quick list or their run, others from their quick list or first
+ * their quick list or their slab, others from their quick list or first
  * fit from the land (not worst fit: see pool_mvff.c). */
-Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_runs)
+Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_slabs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t a, hole, c, p, q, r;
-  size_t total, free0;
+  size_t total, free0, slab, grid;
   cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
@@ -470,102 +478,131 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_ru
   cr_assert_eq(p, hole);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 1024);
   cr_assert_eq(mps_pool_total_size(pool), total);
-  /* A small fill with nothing listed: a run of its own, one grain fresh
-   * from the arena (not the rest of the hole), of which it takes exactly
-   * the size, and a batch more for the point's cache, in use until the
-   * point goes; the next small fill of that size follows it in the run. */
+  /* A small fill with nothing listed: a slab of its own, fresh from the
+   * arena (not the rest of the hole), at least 16 KiB, whose blocks all go
+   * to the point's cache, in use until the point goes; the next small
+   * fill of that size is the next block of the slab. */
   cr_assert_eq(mps_ap_fill(&q, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, q, 64));
   cr_assert((char *)q < (char *)hole || (char *)q >= (char *)hole + 8000);
-  cr_assert_eq(mps_pool_total_size(pool), total + grain);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64 - 16 * 64);
+  slab = mps_pool_total_size(pool) - total;
+  cr_assert_geq(slab, 16384);
+  cr_assert_eq(slab % grain, 0);
+  grid = slab_grid_bytes(q, slab, 64);
+  cr_assert_gt(grid, slab - 256, "the slab's descriptor takes %zu bytes", slab - grid);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024);
   cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, r, 64));
   cr_assert_eq((char *)r, (char *)q + 64);
-  /* ... from the point's cache: the pool's books did not change. */
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 64 - 16 * 64);
-  /* The rest of the cache goes back to the pool with the point. */
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024);
+  /* The rest of the cache goes back to the slab with the point. */
   mps_ap_destroy(ap);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grain - 128);
-  /* A small block freed goes on its quick list, counted as free, and the
-   * next fill of that size takes it before the run. */
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grid - 128);
+  /* A small block of the pool's land freed goes on its quick list,
+   * counted as free, and the next fill of that size takes it before the
+   * slab. */
   mps_free(pool, a, 64);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, p, 64));
   cr_assert_eq(p, a);
+  /* A slab's block freed goes back to its slab, and a fill of its size
+   * gets it again (through the cache, which took the slab's free list). */
+  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 64));
+  cr_assert_eq((char *)p, (char *)q + 128);
+  mps_free(pool, r, 64);
+  mps_free(pool, p, 64);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + grid - 64);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 64));
+  cr_assert_eq((char *)p, (char *)q + 128, "the last block freed comes first");
+  cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
+  cr_assert(mps_commit(ap, r, 64));
+  cr_assert_eq((char *)r, (char *)q + 64);
   mps_ap_destroy(ap);
   mps_free(pool, a, 64);
   mps_free(pool, hole, 1024);
   mps_free(pool, c, 64);
   mps_free(pool, q, 64);
   mps_free(pool, r, 64);
+  mps_free(pool, p, 64);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  /* mps_alloc is first fit over all free memory: the lists and the rest of
-   * the run go back into the land, where the whole pool coalesces. */
-  cr_assert_eq(mps_alloc(&p, pool, total), MPS_RES_OK);
-  mps_free(pool, p, total);
+  /* mps_alloc is first fit over all free memory: the lists and the slabs
+   * go back into the land, where the whole pool coalesces. */
+  cr_assert_eq(mps_alloc(&p, pool, mps_pool_total_size(pool)), MPS_RES_OK);
+  mps_free(pool, p, mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
 
-/* A run used up to its end leaves an empty rest pointing there.  Once the
- * run's blocks are freed and coalesce with the memory after it, a block
- * across that point is not free memory: freeing it must not be taken for
- * a double free (the cool variety's overlap check once counted the empty
- * rest; seen in stress_mvff once the points' caches used runs up). */
-Test(mvff, an_empty_run_overlaps_nothing)
+/* A slab all of whose blocks are freed goes back to the arena at once;
+ * one with blocks in use keeps them when mps_alloc
+ * dissolves it, and they are then ordinary blocks. */
+Test(mvff, empty_slabs_go_back_and_dissolved_slabs_keep_their_blocks)
 {
-  enum { N = 64 };
-  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  enum { N = 200 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t blocks[N], big;
-  size_t n = 0, i, run_size = grain >= 16 * 256 ? grain : 16 * 256;
-  char *run = NULL;
+  size_t i;
+  mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  /* Allocate 256-byte blocks until the first run is used up. */
-  do {
-    cr_assert_lt(n, (size_t)N);
-    cr_assert_eq(mps_ap_fill(&blocks[n], ap, 256), MPS_RES_OK);
-    cr_assert(mps_commit(ap, blocks[n], 256));
-    if (run == NULL)
-      run = blocks[n];
-    ++n;
-  } while (n < run_size / 256);
-  for (i = 0; i < n; ++i)
-    cr_assert_eq((char *)blocks[i], run + i * 256, "not carved in order from one run");
-  /* Memory of the pool's after the run, free. */
-  cr_assert_eq(mps_alloc(&big, pool, 100 * 1024), MPS_RES_OK);
-  cr_assert_eq((char *)big, run + run_size, "the extension is not after the run");
-  mps_free(pool, big, 100 * 1024);
+  for (i = 0; i < N; ++i) {
+    cr_assert_eq(mps_ap_fill(&blocks[i], ap, 256), MPS_RES_OK);
+    cr_assert(mps_commit(ap, blocks[i], 256));
+    memset(blocks[i], (int)i, 256);
+  }
+  /* 200 blocks of 256 bytes take more than one 16 KiB slab. */
+  cr_assert_gt(mps_pool_total_size(pool), 16384);
   mps_ap_destroy(ap);
-  for (i = 0; i < n; ++i)
+  for (i = 0; i < N; ++i)
     mps_free(pool, blocks[i], 256);
-  /* First fit over everything, coalesced: from the run's start across its
-   * end, where the empty rest points. */
+  /* A pool that may keep nothing free keeps no slab. */
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  /* Again, and mps_alloc with half the blocks still in use. */
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i) {
+    cr_assert_eq(mps_ap_fill(&blocks[i], ap, 256), MPS_RES_OK);
+    cr_assert(mps_commit(ap, blocks[i], 256));
+    memset(blocks[i], (int)i, 256);
+  }
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; i += 2)
+    mps_free(pool, blocks[i], 256);
   cr_assert_eq(mps_alloc(&big, pool, 100 * 1024), MPS_RES_OK);
-  cr_assert_eq((char *)big, run);
+  memset(big, 0xEE, 100 * 1024);
+  for (i = 1; i < N; i += 2) {
+    cr_assert_eq(((unsigned char *)blocks[i])[0], (unsigned char)i);
+    cr_assert_eq(((unsigned char *)blocks[i])[255], (unsigned char)i);
+    mps_free(pool, blocks[i], 256);
+  }
   mps_free(pool, big, 100 * 1024);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
 
-Test(mvff, small_fills_of_different_sizes_use_different_runs)
+Test(mvff, small_fills_of_different_sizes_use_different_slabs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t p[6];
-  size_t sizes[6] = {32, 48, 32, 48, 32, 48}, i;
+  size_t sizes[6] = {32, 48, 32, 48, 32, 48}, i, slab;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   for (i = 0; i < 6; ++i) {
     cr_assert_eq(mps_ap_fill(&p[i], ap, sizes[i]), MPS_RES_OK);
     cr_assert(mps_commit(ap, p[i], sizes[i]));
   }
-  /* Each size carves its own run in address order. */
+  /* Each size carves its own slab in address order. */
   cr_assert_eq((char *)p[2], (char *)p[0] + 32);
   cr_assert_eq((char *)p[4], (char *)p[2] + 32);
   cr_assert_eq((char *)p[3], (char *)p[1] + 48);
   cr_assert_eq((char *)p[5], (char *)p[3] + 48);
-  cr_assert_eq(mps_pool_total_size(pool), 2 * grain);
+  slab = mps_pool_total_size(pool) / 2;
+  cr_assert_geq(slab, 16384);
+  cr_assert((char *)p[1] >= (char *)p[0] + slab - 256 || (char *)p[0] >= (char *)p[1] + slab - 256);
   mps_ap_destroy(ap);
   for (i = 0; i < 6; ++i)
     mps_free(pool, p[i], sizes[i]);
@@ -573,7 +610,7 @@ Test(mvff, small_fills_of_different_sizes_use_different_runs)
   mps_pool_destroy(pool);
 }
 
-Test(mvff, a_small_fill_without_a_run_takes_a_hole_and_empty_gives_back_the_rest)
+Test(mvff, a_small_fill_without_a_slab_takes_a_hole_and_empty_gives_back_the_rest)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
   mps_ap_t ap;
@@ -584,7 +621,7 @@ Test(mvff, a_small_fill_without_a_run_takes_a_hole_and_empty_gives_back_the_rest
   cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
   mps_free(pool, hole, 8000);
   free0 = mps_pool_free_size(pool);
-  /* No memory for a run: no spare, and nothing above what is committed. */
+  /* No memory for a slab: no spare, and nothing above what is committed. */
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
@@ -603,7 +640,7 @@ Test(mvff, a_small_fill_without_a_run_takes_a_hole_and_empty_gives_back_the_rest
 }
 
 /* A point still holding part of a larger region (a small fill without a
- * run) takes the lock for its next fill even when its cache has blocks of
+ * slab) takes the lock for its next fill even when its cache has blocks of
  * that size; that fill leaves the cache as it is, and every block comes
  * back when the point goes. */
 Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
@@ -615,11 +652,11 @@ Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
   cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
   mps_free(pool, hole, 8000);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  /* 64-byte blocks: a run, and a batch of them cached. */
+  /* 64-byte blocks: a slab, whose blocks the cache takes. */
   cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, p, 64));
   free0 = mps_pool_free_size(pool);
-  /* 48-byte blocks cannot get a run: a region from the hole. */
+  /* 48-byte blocks cannot get a slab: a region from the hole. */
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   cr_assert_eq(mps_ap_fill(&q, ap, 48), MPS_RES_OK);
@@ -784,6 +821,54 @@ Test(mvff, double_free_is_reported_and_refused)
   mps_free(pool, c, 64);
   cr_assert_eq(mvff_test_failures, 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A block of a slab freed twice, or one the slab never handed out, is
+ * reported and refused in every checking variety, and the slab carries
+ * on: each block is handed out once. */
+Test(mvff, double_free_of_a_slab_block_is_reported_and_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, c, p, q;
+  size_t free;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&a, ap, 32), MPS_RES_OK);
+  cr_assert(mps_commit(ap, a, 32));
+  cr_assert_eq(mps_ap_fill(&b, ap, 32), MPS_RES_OK);
+  cr_assert(mps_commit(ap, b, 32));
+  mps_ap_destroy(ap);          /* the slab's rest is its own again */
+  mps_free(pool, b, 32);
+  free = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, b, 32);                         /* on the slab's list */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  mps_free(pool, (char *)a + 64, 32);            /* never handed out */
+  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, 32), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 32));
+  cr_assert_eq(p, b);
+  cr_assert_eq(mps_ap_fill(&q, ap, 32), MPS_RES_OK);
+  cr_assert(mps_commit(ap, q, 32));
+  cr_assert_eq((char *)q, (char *)a + 64);
+  cr_assert_eq(mps_ap_fill(&c, ap, 32), MPS_RES_OK);
+  cr_assert(mps_commit(ap, c, 32));
+  cr_assert_eq((char *)c, (char *)a + 96);
+  mps_ap_destroy(ap);
+  mps_free(pool, a, 32);
+  mps_free(pool, p, 32);
+  mps_free(pool, q, 32);
+  mps_free(pool, c, 32);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_total_size(pool), 0, "the empty slab went back");
   mps_pool_destroy(pool);
 }
 
@@ -997,9 +1082,17 @@ Test(mvff, fault_injection_sweep_over_the_commit_limit)
   int i;
 
   mps_arena_spare_set(arena, 0.0);
-  /* Warm up the arena's control memory, then measure. */
+  /* Warm up the arena's control memory (the pool, the point and its
+   * cache of small blocks), then measure. */
   pool = make_pool(0, -1.0, 0, 0, 1);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  {
+    mps_addr_t p;
+    do {
+      cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+    } while (!mps_commit(ap, p, 64));
+    mps_free(pool, p, 64);
+  }
   mps_ap_destroy(ap);
   mps_pool_destroy(pool);
   base_committed = mps_arena_committed(arena);

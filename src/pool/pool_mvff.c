@@ -4,26 +4,26 @@
  *
  * Where free memory is.  Most of it is in the free land (free_land.h: a
  * CBS over a freelist, so that inserting a range never fails for want of
- * a descriptor).  The rest is in the quick lists and the runs.  The quick
- * lists are one LIFO list per size for small blocks (every multiple of
- * the alignment from two words up to quick_max, at most MVFF_QUICK_MAX
+ * a descriptor).  The rest is in the quick lists and the slabs.  The
+ * quick lists are one LIFO list per size for small blocks (every multiple
+ * of the alignment from two words up to quick_max, at most MVFF_QUICK_MAX
  * bytes), linked through the blocks' first word.  mps_free of such a
  * block pushes it on its list, which touches neither the land's splay
  * tree nor the arena; that is what makes the free of a small block cheap
- * (docs/performance.md).  The runs are the unused rests of the grains
- * that allocation points carve blocks of at most MVFF_SMALL_MAX bytes
- * from (see "Runs" below).  Lists and runs are free memory like the
- * land's: free_size counts them.  The debugging class (pool_debug.c) gets
- * neither, so that MVFF writes nothing into free memory there.  They do
- * not coalesce, so they go back into the land ("flushed") whenever that
- * matters:
+ * (docs/performance.md).  The slabs are grains that allocation points
+ * carve blocks of one size of at most MVFF_SMALL_MAX bytes from (see
+ * "Slabs" below); their free blocks are on their own lists.  Lists and
+ * slabs are free memory like the land's: free_size counts them.  The
+ * debugging class (pool_debug.c) gets neither, so that MVFF writes
+ * nothing into free memory there.  They do not coalesce, so they go back
+ * into the land ("flushed") whenever that matters:
  *   - all of them before mps_alloc searches the land, so that mps_alloc
  *     is exactly first fit over all free memory, as the manual documents;
  *   - the lists of sizes above MVFF_SMALL_MAX when a fill finds nothing
  *     in the land and they hold a sixteenth of the pool, and all of them
- *     when the arena then refuses an extension;
- *   - all of them when the pool holds more free memory than its spare
- *     fraction and the land alone cannot give back enough.
+ *     and the slabs when the arena then refuses an extension;
+ *   - the lists (not the slabs) when the pool holds more free memory than
+ *     its spare fraction and the land alone cannot give back enough.
  * The pool's memory from the arena is counted (total_bytes) and not
  * otherwise recorded: finish finds its grains in the arena's tables.
  *
@@ -58,9 +58,8 @@
  *   1. (sizes with a quick list) a block of exactly `size` bytes from its
  *      list: freed memory is reused at once and without a search;
  *   2. (small sizes: at most MVFF_SMALL_MAX, 256 bytes, with the quick
- *      lists on) `size` bytes from the run of that size: grains from the
- *      arena that only blocks of this size are carved from, so small
- *      blocks keep to few pages, as they do in MFS;
+ *      lists on) a block of a slab of that size, through the point's
+ *      cache (see "Slabs" and "Caches");
  *   3. (other listed sizes) the smallest listed block bigger than `size`:
  *      such sizes seldom recur exactly, so their lists would otherwise
  *      only wait for a flush;
@@ -71,22 +70,36 @@
  *      into the land, if the lists hold a sixteenth of the pool and at
  *      least extend_by bytes (mvff_flush_at);
  *   7. a fresh extension, then as 5;
- *   8. if that failed: as 5, after flushing every list and run.
+ *   8. if that failed: as 5, after flushing every list and slab.
  * Each of these takes exactly `size` bytes and puts what is left over
  * (of a listed block, of the last grain of a large block) back at once:
  * onto its quick list if that is not a small size, else into the land.
- * Only a small fill served by 5 to 8 (no run could be had, or there are
+ * Only a small fill served by 5 to 8 (no slab could be had, or there are
  * no quick lists) takes up to fill_size bytes (mean_size *
  * MVFF_FILL_OBJECTS, 4 KiB by default), or the whole block when it is
  * less than twice that.  The unused part of a region, if any, goes back
  * the same way when the buffer is emptied.
  *
- * Runs.  The rest of each small size's run is free memory (run_bytes
- * counts it).  Runs are retired into the land by the flushes that take
- * every list: before mps_alloc, when a trim needs them, and when the
- * arena refuses an extension.  Small lists stay out of the fill-time
- * flush (6): flushed, their blocks would be carved by medium fills, and
- * the next small blocks would need new runs.
+ * Slabs.  A slab is MVFF_SLAB_BYTES (or more grains, for at least
+ * MVFF_SLAB_BLOCKS blocks) from the arena, with its descriptor at its
+ * base and blocks of one small size on a grid after it; each grain's
+ * tract points at it, so mps_free finds the slab of a block in the
+ * arena's table.  A freed block goes back onto its slab's own list, never
+ * into the land, so small blocks keep to few pages of their own, as they
+ * do in mimalloc: with freed small blocks flushed into the land and
+ * carved up by other sizes, the benchmark's own reads of its blocks cost
+ * twice what they do now (docs/performance.md, seventh round).  A slab
+ * whose blocks are all free goes back to the arena at once.  Its free
+ * blocks are free memory, but trims leave them alone (mvff_free_loose):
+ * they can only go back with the whole slab.  Slabs with free memory are
+ * dissolved into ordinary memory (lists and land) before mps_alloc
+ * searches and when the arena refuses an extension; their blocks in use
+ * become ordinary blocks.  A free is a slab's only if it is a whole block
+ * of the grid of a live slab of its size; a piece of a slab's block (which
+ * only a client breaking the allocation-point protocol can make) is
+ * ordinary memory, and the block stays in use for the slab.
+ * Small lists stay out of the fill-time flush (6): flushed, their blocks
+ * would be carved by medium fills.
  *
  * Flushing sorts the listed blocks by address, so that neighbours go
  * into the land as one range and the rest in one ascending sweep: all at
@@ -120,14 +133,15 @@
  * (mvff_cache_s), which its fills take from without the arena lock
  * (pool.h: fill_fast): a fill then costs no lock, no search and no call
  * into the pool, which was most of the cost of mvff-ap beside the
- * client's own reads (docs/performance.md, sixth round).  A locked fill of
- * a small size that is served from its quick list or its run also moves
- * up to MVFF_CACHE_BATCH more blocks of that size from the same place into
- * the cache, in the order the list or run would give them.  mps_free puts
- * blocks on the quick lists as before, so a cache holds at most a batch
- * per size; it goes back onto the lists when the point is destroyed.
+ * client's own reads (docs/performance.md, sixth round).  When a point's
+ * cache has no block of a small size, a locked fill moves a slab's whole
+ * free list, or else its whole untouched rest, into it, at no cost per
+ * block (mvff_slab_fill_cache).  The cache's blocks count as in use by
+ * their slab; they go back to it when the point is destroyed.  A block
+ * freed twice while in a cache is not recognised (it carries no mark
+ * there, and the cache is its thread's alone).
  *
- * free_size counts the land, the quick lists and the runs.  The unused
+ * free_size counts the land, the quick lists and the slabs' free blocks.  The unused
  * rest of a buffer's region and its cache belong to its allocation point,
  * whose thread may be allocating from them at this moment without the
  * arena lock, so they count as in use until the buffer is emptied or
@@ -161,11 +175,13 @@
  *      MVFF_QUICK_LISTS alignments (0 when no size qualifies); the lists
  *      hold quick_count blocks of quick_bytes bytes in all, of which
  *      small_count blocks of small_bytes bytes of small sizes;
- *   9. runs exist only for small sizes with quick lists; each rest is
- *      aligned, empty or part of the pool, and run_bytes is their sum.
+ *   9. slab_bytes is the grains of every slab, part of the pool's memory
+ *      outside the land and the lists, and slab_free_bytes, the blocks
+ *      on their lists and in their rests, is part of it.
  */
 #include "../../include/mpscmvff.h"
 #include "../base/args.h"
+#include "../arena/chunk.h"
 #include "../data/bt.h"
 #include "buffer.h"
 #include "free_land.h"
@@ -183,17 +199,17 @@
 #define MVFF_QUICK_MARK ((Word)0x9E3779B97F4A7C15ULL)
 /* See mvff_flush_at. */
 #define MVFF_FLUSH_FRACTION ((Size)16)
-/* Small sizes: carved from runs of their own, and kept out of the
+/* Small sizes: carved from slabs of their own, and kept out of the
  * fill-time flush.  Larger listed sizes seldom recur exactly: a fill that
  * misses their exact list takes a larger listed block. */
 #define MVFF_SMALL_MAX ((Size)256)
-/* Runs: one per small size (the alignment is at least a pointer). */
-#define MVFF_RUNS ((Count)(MVFF_SMALL_MAX / sizeof(void *)))
-/* A run holds at least this many blocks, and at least a grain. */
-#define MVFF_RUN_BLOCKS ((Size)16)
-/* A locked fill of a small size moves up to this many more blocks of it
- * into the allocation point's own cache (see "Caches" above). */
-#define MVFF_CACHE_BATCH ((Count)16)
+/* Small sizes, by size / alignment - 1 (the alignment is at least a
+ * pointer). */
+#define MVFF_SMALL_SIZES ((Count)(MVFF_SMALL_MAX / sizeof(void *)))
+/* A slab is this many bytes (rounded up to grains), and holds at least
+ * MVFF_SLAB_BLOCKS blocks (see "Slabs" above). */
+#define MVFF_SLAB_BYTES ((Size)16384)
+#define MVFF_SLAB_BLOCKS ((Size)16)
 /* A flush sorts this many listed blocks at a time, in an array on the
  * stack (see mvff_flush). */
 #define MVFF_FLUSH_BATCH ((Count)256)
@@ -219,19 +235,46 @@ typedef struct mvff_s {
   Count small_count;
   Addr quick[MVFF_QUICK_LISTS];   /* list heads, by size / alignment - 1 */
   Word quick_empty[BT_WORDS(MVFF_QUICK_LISTS)];   /* bit set: list empty */
-  Addr run_base[MVFF_RUNS];       /* the unused rest of each small size's */
-  Addr run_limit[MVFF_RUNS];      /* run, by size / alignment - 1 */
-  Size run_bytes;                 /* in the rests of the runs, in all */
+  /* Slabs, by size / alignment - 1 (see "Slabs" above). */
+  struct mvff_slab_s *slab_current[MVFF_SMALL_SIZES];   /* fills take from it first */
+  ring_s slab_partial[MVFF_SMALL_SIZES];  /* other slabs with free blocks */
+  ring_s slabs;                   /* every slab */
+  Size slab_bytes;                /* the grains of every slab */
+  Size slab_free_bytes;           /* on slabs' free lists and in their rests */
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
 
+/* A slab: grains that only blocks of one small size are carved from, on a
+ * grid from `first`.  Its descriptor is at its base, and every grain's
+ * tract points at it (tract->p).  live + free_count + the blocks in
+ * [bump, limit) are all the blocks of [first, limit); a slab is in its
+ * size's partial ring (`listed`) exactly when it has free blocks and is
+ * not its size's current slab. */
+typedef struct mvff_slab_s {
+  MVFF mvff;                /* the owner */
+  ring_s pool_ring;         /* in mvff->slabs */
+  ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
+  Size size;                /* of every block */
+  Size bytes;               /* the slab's grains, descriptor included */
+  Addr first, limit;        /* the grid of blocks */
+  Addr bump;                /* [bump, limit): never handed out */
+  Addr free;                /* freed blocks, LIFO through the first word,
+                             * marked as quick-listed blocks are */
+  Count free_count;
+  Count live;               /* handed out (to the client or a cache) */
+  bool listed;
+} mvff_slab_s;
+typedef mvff_slab_s *MVFFSlab;
+
 /* An allocation point's own blocks of small sizes (see "Caches"): only
  * its thread touches them, with or without the arena lock. */
 typedef struct mvff_cache_s {
-  Addr head[MVFF_RUNS];     /* LIFO lists by size / alignment - 1, linked
-                             * through each block's first word */
-  Size bytes;               /* in all the lists */
+  Addr head[MVFF_SMALL_SIZES];   /* LIFO lists by size / alignment - 1,
+                                  * linked through each block's first word */
+  Addr bump[MVFF_SMALL_SIZES];   /* and, after each list, the blocks of */
+  Addr bump_limit[MVFF_SMALL_SIZES];   /* [bump, bump_limit) */
+  Size bytes;                    /* in all of them */
 } mvff_cache_s;
 typedef mvff_cache_s *MVFFCache;
 
@@ -282,21 +325,9 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->quick_count * mvff->quick_min <= mvff->quick_bytes);
   CHECKL(mvff->small_count <= mvff->quick_count && mvff->small_bytes <= mvff->quick_bytes);
   CHECKL((mvff->small_count == 0) == (mvff->small_bytes == 0));
-  CHECKL(mvff->run_bytes <= mvff->total_bytes - mvff->free_bytes - mvff->quick_bytes);
-#if CHECK_LEVEL >= 2
-  {                                                                          /* 9 */
-    Size run_sum = 0;
-    Index i;
-    for (i = 0; i < MVFF_RUNS; ++i) {
-      Word base = addr_word(mvff->run_base[i]), limit = addr_word(mvff->run_limit[i]);
-      CHECKL(base <= limit);
-      CHECKL(base == limit || mvff_quick_takes(mvff, (Size)(i + 1) << mvff->align_shift));
-      CHECKL(base % pool->alignment == 0 && limit % pool->alignment == 0);
-      run_sum += (Size)(limit - base);
-    }
-    CHECKL(run_sum == mvff->run_bytes);
-  }
-#endif
+  CHECKL(mvff->slab_bytes <= mvff->total_bytes - mvff->free_bytes - mvff->quick_bytes); /* 9 */
+  CHECKL(mvff->slab_free_bytes <= mvff->slab_bytes);
+  CHECKL(ring_is_single(&mvff->slabs) == (mvff->slab_bytes == 0));
   return true;
 }
 
@@ -492,8 +523,8 @@ static void mvff_batch_insert(MVFF mvff, Word *b, Word *tmp, Count n)
 }
 
 /* Give back what is left over of a block or region, [base, limit): onto
- * its quick list if it has one and is not a small size (whose lists only
- * blocks from their runs should feed), else into the land. */
+ * its quick list if it has one and is not a small size (whose blocks
+ * come from slabs), else into the land. */
 static void mvff_give_back(MVFF mvff, Addr base, Addr limit)
 {
   Size size = addr_offset(base, limit);
@@ -506,22 +537,9 @@ static void mvff_give_back(MVFF mvff, Addr base, Addr limit)
     mvff_land_give(mvff, base, limit);
 }
 
-/* Put the rest of every run into the land. */
-static void mvff_runs_retire(MVFF mvff)
-{
-  Index i;
-  for (i = 0; mvff->run_bytes > 0 && i < MVFF_RUNS; ++i) {
-    if (mvff->run_base[i] != mvff->run_limit[i]) {
-      mvff->run_bytes -= addr_offset(mvff->run_base[i], mvff->run_limit[i]);
-      mvff_land_give(mvff, mvff->run_base[i], mvff->run_limit[i]);
-    }
-    mvff->run_base[i] = mvff->run_limit[i] = NULL;
-  }
-}
-
 /* Move listed blocks into the land, where they coalesce, a batch at a
- * time: every list and the rests of the runs if `all`, else only the
- * lists of sizes above MVFF_SMALL_MAX (see "Runs").  A block taken off
+ * time: every list if `all`, else only the lists of sizes above
+ * MVFF_SMALL_MAX (see "Slabs").  A block taken off
  * its list keeps its size in its second word until it is inserted: that
  * also unmarks it (a size is never a mark that the lists confirm), as in
  * mvff_quick_take. */
@@ -579,11 +597,11 @@ static void mvff_flush(MVFF mvff, bool all)
   mvff_batch_insert(mvff, batch, tmp, n);
   if (scratch > 0)
     arena_free(arena, scratch_base, scratch, NULL);
-  if (all)
-    mvff_runs_retire(mvff);
 }
 
 #if CHECK_LEVEL >= 2
+static bool mvff_slabs_overlap(MVFF mvff, Word lo, Word hi);
+
 typedef struct mvff_overlap_s {
   Word lo, hi;
   bool found;
@@ -601,20 +619,16 @@ static bool mvff_overlap_visit(Land land, Range range, void *closure)
 }
 
 /* Whether [base, base + size) overlaps any free memory (cool only: a walk
- * of the whole land, every list and every run). */
+ * of the whole land, every list and every slab). */
 static bool mvff_overlaps_free(MVFF mvff, Addr base, Size size)
 {
   mvff_overlap_s o;
-  Index i;
   o.lo = addr_word(base);
   o.hi = o.lo + size;
   o.found = false;
   (void)land_iterate(mvff_land(mvff), mvff_overlap_visit, &o);
-  /* An empty rest is no memory, wherever it points. */
-  for (i = 0; !o.found && i < MVFF_RUNS; ++i)
-    o.found = mvff->run_base[i] != mvff->run_limit[i]
-              && addr_word(mvff->run_base[i]) < o.hi && o.lo < addr_word(mvff->run_limit[i]);
-  return o.found || mvff_quick_overlaps(mvff, base, size);
+  return o.found || mvff_slabs_overlap(mvff, o.lo, o.hi)
+         || mvff_quick_overlaps(mvff, base, size);
 }
 #endif
 
@@ -627,16 +641,23 @@ static inline Size mvff_flush_at(MVFF mvff)
   return size_max(mvff->extend_by, mvff->total_bytes / MVFF_FLUSH_FRACTION);
 }
 
-/* All the pool's free memory: the land, the lists and the runs. */
+/* All the pool's free memory: the land, the lists and the slabs. */
 static inline Size mvff_free_all(MVFF mvff)
 {
-  return mvff->free_bytes + mvff->quick_bytes + mvff->run_bytes;
+  return mvff->free_bytes + mvff->quick_bytes + mvff->slab_free_bytes;
+}
+
+/* The free memory that trims act on: the land and the lists.  A slab's
+ * free blocks go back only with the whole slab, as soon as it is empty. */
+static inline Size mvff_free_loose(MVFF mvff)
+{
+  return mvff->free_bytes + mvff->quick_bytes;
 }
 
 /* Whether a flush of everything would move anything into the land. */
 static inline bool mvff_anything_outside_land(MVFF mvff)
 {
-  return mvff->quick_count > 0 || mvff->run_bytes > 0;
+  return mvff->quick_count > 0 || mvff->slab_free_bytes > 0;
 }
 
 static void mvff_set_total(MVFF mvff, Size total)
@@ -715,9 +736,13 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->small_count = 0;
   for (i = 0; i < MVFF_QUICK_LISTS; ++i)
     mvff->quick[i] = NULL;
-  for (i = 0; i < MVFF_RUNS; ++i)
-    mvff->run_base[i] = mvff->run_limit[i] = NULL;
-  mvff->run_bytes = 0;
+  for (i = 0; i < MVFF_SMALL_SIZES; ++i) {
+    mvff->slab_current[i] = NULL;
+    ring_init(&mvff->slab_partial[i]);
+  }
+  ring_init(&mvff->slabs);
+  mvff->slab_bytes = 0;
+  mvff->slab_free_bytes = 0;
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
   /* Caches hold quick-list blocks, so they come with the lists. */
@@ -731,14 +756,18 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   return MPS_RES_OK;
 }
 
+static void mvff_slabs_forget(MVFF mvff);
+static void mvff_flush_everything(MVFF mvff);
+
 static void mvff_finish(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
   Size returned;
   AVERT(pool, pool);
   mvff->sig = SIG_INVALID;
-  /* The quick lists and the freelist live in the memory about to go back:
-   * forget them first. */
+  /* The quick lists, the slabs and the freelist live in the memory about
+   * to go back: forget them first. */
+  mvff_slabs_forget(mvff);
   free_land_finish(&mvff->free_land);
   returned = free_land_return_pool_grains(pool);
   AVER(returned == mvff->total_bytes);
@@ -803,7 +832,7 @@ static void mvff_reduce(MVFF mvff)
   Pool pool = &mvff->pool;
   Arena arena = pool->arena;
   Size grain = arena->grain_size;
-  Size total = mvff->total_bytes, free = mvff_free_all(mvff);
+  Size total = mvff->total_bytes, free = mvff_free_loose(mvff);
   Size goal, returned = 0;
   double excess;
 
@@ -856,18 +885,292 @@ static void mvff_reduce(MVFF mvff)
 static void mvff_trim(MVFF mvff)
 {
   mvff_reduce(mvff);
-  if (mvff_free_all(mvff) > mvff->keep_bytes && mvff_anything_outside_land(mvff)) {
+  if (mvff_free_loose(mvff) > mvff->keep_bytes && mvff->quick_count > 0) {
     mvff_flush(mvff, true);
     mvff_reduce(mvff);
   }
-  mvff->trim_at = size_max(mvff->keep_bytes, mvff_free_all(mvff));
+  mvff->trim_at = size_max(mvff->keep_bytes, mvff_free_loose(mvff));
 }
 
 static inline void mvff_maybe_trim(MVFF mvff)
 {
-  if (mvff_free_all(mvff) > mvff->trim_at)
+  if (mvff_free_loose(mvff) > mvff->trim_at)
     mvff_trim(mvff);
 }
+
+/* Slabs (see "Slabs" above) */
+
+static inline MVFFSlab mvff_slab_of_pool_ring(Ring node)
+{
+  return PARENT(mvff_slab_s, pool_ring, node);
+}
+
+/* Point the tract of every grain of the slab at `p`. */
+static void mvff_slab_set_tracts(MVFF mvff, MVFFSlab slab, void *p)
+{
+  Arena arena = mvff->pool.arena;
+  Addr base = addr_of_ptr(slab), limit = addr_add(base, slab->bytes), grain;
+  for (grain = base; addr_word(grain) < addr_word(limit);
+       grain = addr_add(grain, arena->grain_size)) {
+    Tract tract = arena_tract_of_addr(arena, grain);
+    AVER(tract != NULL && tract->pool == &mvff->pool);
+    tract->p = p;
+  }
+}
+
+/* A new slab for blocks of `size` bytes, every block in its rest, or NULL
+ * if the arena has no memory for one. */
+static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
+{
+  Pool pool = &mvff->pool;
+  Size head = size_align_up(sizeof(mvff_slab_s), pool->alignment);
+  Size bytes = size_align_up(size_max(MVFF_SLAB_BYTES, head + size * MVFF_SLAB_BLOCKS),
+                             pool->arena->grain_size);
+  Count blocks = (bytes - head) / size;
+  MVFFSlab slab;
+  Addr base;
+  if (mvff_arena_alloc(&base, mvff, bytes) != MPS_RES_OK)
+    return NULL;
+  slab = addr_ptr(base);
+  slab->mvff = mvff;
+  ring_init(&slab->pool_ring);
+  ring_init(&slab->partial_ring);
+  slab->size = size;
+  slab->bytes = bytes;
+  slab->first = slab->bump = addr_add(base, head);
+  slab->limit = addr_add(slab->first, blocks * size);
+  slab->free = NULL;
+  slab->free_count = 0;
+  slab->live = 0;
+  slab->listed = false;
+  mvff_slab_set_tracts(mvff, slab, slab);
+  ring_append(&mvff->slabs, &slab->pool_ring);
+  mvff->slab_bytes += bytes;
+  mvff->slab_free_bytes += blocks * size;
+  mvff_set_total(mvff, mvff->total_bytes + bytes);
+  return slab;
+}
+
+static void mvff_slab_unlist(MVFFSlab slab)
+{
+  if (slab->listed) {
+    ring_remove(&slab->partial_ring);
+    slab->listed = false;
+  }
+}
+
+/* Take the slab off the pool's books (its memory is the caller's). */
+static void mvff_slab_forget(MVFF mvff, MVFFSlab slab)
+{
+  Index i = mvff_quick_index(mvff, slab->size);
+  mvff_slab_unlist(slab);
+  if (mvff->slab_current[i] == slab)
+    mvff->slab_current[i] = NULL;
+  ring_remove(&slab->pool_ring);
+  ring_finish(&slab->pool_ring);
+  ring_finish(&slab->partial_ring);
+  mvff->slab_bytes -= slab->bytes;
+  mvff->slab_free_bytes -= slab->free_count * slab->size
+                           + addr_offset(slab->bump, slab->limit);
+}
+
+/* For mvff_finish: every slab's memory goes back with the pool's. */
+static void mvff_slabs_forget(MVFF mvff)
+{
+  Ring node, next;
+  RING_FOR(node, &mvff->slabs, next)
+    mvff_slab_forget(mvff, mvff_slab_of_pool_ring(node));
+  AVER(mvff->slab_bytes == 0 && mvff->slab_free_bytes == 0);
+}
+
+/* The slab of which [block, block + size) is a whole block, or NULL: the
+ * block is then ordinary memory of the pool (from the land or a list, or
+ * part of a slab's block, which only a point used against its protocol
+ * makes: see "Slabs"). */
+static MVFFSlab mvff_slab_of(MVFF mvff, Addr block, Size size)
+{
+  Tract tract;
+  MVFFSlab slab;
+  if (ring_is_single(&mvff->slabs))
+    return NULL;
+  tract = arena_tract_of_addr(mvff->pool.arena, block);
+  if (tract == NULL || tract->p == NULL)
+    return NULL;
+  slab = tract->p;
+  AVER_CRITICAL(slab->mvff == mvff);
+  if (slab->size != size || addr_word(block) < addr_word(slab->first)
+      || addr_word(block) >= addr_word(slab->limit)
+      || addr_offset(slab->first, block) % size != 0)
+    return NULL;
+  return slab;
+}
+
+/* Whether `block` is on its slab's free list: a walk, done only when the
+ * block's mark says that it may be. */
+static bool mvff_slab_lists(MVFFSlab slab, Addr block)
+{
+  Addr b;
+  for (b = slab->free; b != NULL; b = addr_of_word(mvff_words(b)[0]))
+    if (b == block)
+      return true;
+  return false;
+}
+
+/* After blocks of the slab came back: an empty slab goes back to the
+ * arena at once (so a pool with nothing allocated has no slab, and all its
+ * memory counts as free); any other that is not its size's current slab
+ * is listed for fills. */
+static void mvff_slab_freed(MVFF mvff, MVFFSlab slab)
+{
+  Index i = mvff_quick_index(mvff, slab->size);
+  bool current = mvff->slab_current[i] == slab;
+  if (slab->live == 0) {
+    Size bytes = slab->bytes;
+    mvff_slab_forget(mvff, slab);
+    mvff_set_total(mvff, mvff->total_bytes - bytes);
+    arena_free(mvff->pool.arena, addr_of_ptr(slab), bytes, &mvff->pool);
+  } else if (!current && !slab->listed) {
+    ring_append(&mvff->slab_partial[i], &slab->partial_ring);
+    slab->listed = true;
+  }
+}
+
+static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
+{
+  Word *w = mvff_words(block);
+  AVER_CRITICAL(slab->live > 0);
+  w[0] = addr_word(slab->free);
+  w[1] = mvff_quick_mark(mvff, block);
+  slab->free = block;
+  ++slab->free_count;
+  --slab->live;
+  mvff->slab_free_bytes += slab->size;
+  mvff_slab_freed(mvff, slab);
+}
+
+/* Fill the empty cache list of the small size `size` from one slab: its
+ * whole free list, else its whole rest; from the current slab, else the
+ * first listed one, else a new one.  False if there is none and the arena
+ * has no memory for one.  Moving a list costs nothing per block. */
+static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
+{
+  Index i = mvff_quick_index(mvff, size);
+  MVFFSlab slab = mvff->slab_current[i];
+  AVER(cache->head[i] == NULL && cache->bump[i] == cache->bump_limit[i]);
+  for (;;) {
+    if (slab != NULL && slab->free != NULL) {
+      Size bytes = slab->free_count * size;
+      cache->head[i] = slab->free;
+      slab->free = NULL;
+      slab->live += slab->free_count;
+      slab->free_count = 0;
+      mvff->slab_free_bytes -= bytes;
+      cache->bytes += bytes;
+      return true;
+    }
+    if (slab != NULL && slab->bump != slab->limit) {
+      Size bytes = addr_offset(slab->bump, slab->limit);
+      cache->bump[i] = slab->bump;
+      cache->bump_limit[i] = slab->limit;
+      slab->bump = slab->limit;
+      slab->live += bytes / size;
+      mvff->slab_free_bytes -= bytes;
+      cache->bytes += bytes;
+      return true;
+    }
+    /* The current slab has nothing free: all its blocks are in use. */
+    if (!ring_is_single(&mvff->slab_partial[i])) {
+      slab = PARENT(mvff_slab_s, partial_ring, ring_next(&mvff->slab_partial[i]));
+      mvff_slab_unlist(slab);
+    } else {
+      slab = mvff_slab_new(mvff, size);
+      if (slab == NULL)
+        return false;
+    }
+    mvff->slab_current[i] = slab;
+  }
+}
+
+/* A cache's untouched blocks [base, limit) of the small size `size`: back
+ * into their slab, whose last blocks they are, or if the slab has been
+ * dissolved since, to the pool as ordinary free memory. */
+static void mvff_slab_take_back(MVFF mvff, Addr base, Addr limit, Size size)
+{
+  MVFFSlab slab;
+  Size bytes = addr_offset(base, limit);
+  if (bytes == 0)
+    return;
+  slab = mvff_slab_of(mvff, base, size);
+  if (slab == NULL) {
+    mvff_give_back(mvff, base, limit);
+    mvff_maybe_trim(mvff);
+    return;
+  }
+  AVER(slab->limit == limit && slab->bump == limit);
+  slab->bump = base;
+  slab->live -= bytes / size;
+  mvff->slab_free_bytes += bytes;
+  mvff_slab_freed(mvff, slab);
+}
+
+/* Make every slab with free memory ordinary memory of the pool: its free
+ * blocks onto the quick lists, its rest, descriptor and tail into the
+ * land; its blocks in use become ordinary blocks.  A slab with nothing
+ * free stays one: dissolving it would free nothing. */
+static void mvff_slabs_dissolve(MVFF mvff)
+{
+  Ring node, next;
+  RING_FOR(node, &mvff->slabs, next) {
+    MVFFSlab slab = mvff_slab_of_pool_ring(node);
+    Addr base = addr_of_ptr(slab), end = addr_add(base, slab->bytes);
+    Addr first = slab->first, bump = slab->bump, block = slab->free;
+    Size size = slab->size;
+    bool empty = slab->live == 0;
+    if (block == NULL && bump == slab->limit)
+      continue;
+    mvff_slab_set_tracts(mvff, slab, NULL);
+    mvff_slab_forget(mvff, slab);
+    if (empty) {
+      mvff_land_give(mvff, base, end);
+      continue;
+    }
+    while (block != NULL) {
+      Addr next_block = addr_of_word(mvff_words(block)[0]);
+      mvff_quick_push(mvff, block, size);
+      block = next_block;
+    }
+    mvff_land_give(mvff, bump, end);
+    mvff_land_give(mvff, base, first);
+  }
+}
+
+/* Everything free into the land, for a search of all of it. */
+static void mvff_flush_everything(MVFF mvff)
+{
+  mvff_slabs_dissolve(mvff);
+  if (mvff->quick_count > 0)
+    mvff_flush(mvff, true);
+}
+
+#if CHECK_LEVEL >= 2
+/* Whether [lo, hi) overlaps a free block of a slab (cool only: a walk of
+ * every slab). */
+static bool mvff_slabs_overlap(MVFF mvff, Word lo, Word hi)
+{
+  Ring node, next;
+  RING_FOR(node, &mvff->slabs, next) {
+    MVFFSlab slab = mvff_slab_of_pool_ring(node);
+    Addr b;
+    if (slab->bump != slab->limit
+        && addr_word(slab->bump) < hi && lo < addr_word(slab->limit))
+      return true;
+    for (b = slab->free; b != NULL; b = addr_of_word(mvff_words(b)[0]))
+      if (addr_word(b) < hi && lo < addr_word(b) + slab->size)
+        return true;
+  }
+  return false;
+}
+#endif
 
 /* Find and take `size` bytes for mps_alloc by the placement policy. */
 static bool mvff_find(Range found, MVFF mvff, Size size)
@@ -886,9 +1189,10 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
   Res res;
   AVER(p_o != NULL);
   AVER(size > 0);
-  /* First fit over all free memory, so the lists go into the land. */
+  /* First fit over all free memory, so the lists and slabs go into the
+   * land. */
   if (mvff_anything_outside_land(mvff))
-    mvff_flush(mvff, true);
+    mvff_flush_everything(mvff);
   if (!mvff_find(&found, mvff, size)) {
     res = mvff_extend(mvff, size);
     if (res != MPS_RES_OK)
@@ -919,12 +1223,16 @@ static bool mvff_block_is_ours(Pool pool, Addr old, Size size)
   return arena_pool_of_addr(pool->arena, addr_of_word(last)) == pool;
 }
 
-/* Whether a free of [old, old + size) must be refused because the block
- * is free already (see "Client errors" above). */
-static bool mvff_free_refused(MVFF mvff, Addr old, Size size)
+/* Whether a free of [old, old + size), a block of `slab` or NULL, must be
+ * refused because the block is free already (see "Client errors"). */
+static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
 {
   bool twice = false;
-  if (mvff_quick_takes(mvff, size))
+  if (slab != NULL)
+    twice = addr_word(old) >= addr_word(slab->bump)   /* never handed out */
+            || (mvff_words(old)[1] == mvff_quick_mark(mvff, old)
+                && mvff_slab_lists(slab, old));
+  else if (mvff_quick_takes(mvff, size))
     twice = mvff_words(old)[1] == mvff_quick_mark(mvff, old)
             && mvff_quick_overlaps(mvff, old, size);
 #if CHECK_LEVEL >= 2
@@ -971,13 +1279,21 @@ static void mvff_free_large(MVFF mvff, Addr old, Size size)
 static void mvff_free(Pool pool, Addr old, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
+  MVFFSlab slab;
   bool ours;
   AVER(old != NULL);
   AVER(size > 0);
   ours = mvff_block_is_ours(pool, old, size);
   AVER(ours);
-  if (!ours || mvff_free_refused(mvff, old, size))
+  if (!ours)
     return;
+  slab = size <= MVFF_SMALL_MAX ? mvff_slab_of(mvff, old, size) : NULL;
+  if (mvff_free_refused(mvff, slab, old, size))
+    return;
+  if (slab != NULL) {
+    mvff_slab_free(mvff, slab, old);
+    return;   /* slabs' free memory does not call for a trim */
+  }
   if (mvff_quick_takes(mvff, size)) {
     mvff_quick_push(mvff, old, size);
   } else if (size >= mvff->large_size && !ring_is_single(&pool->buffer_ring)) {
@@ -1016,48 +1332,6 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
   return res == MPS_RES_OK;
 }
 
-/* Carve `size` bytes (a small size with a quick list) from its run,
- * starting a new run from the arena if the rest is too short.  False if
- * the arena has no memory for one: the caller falls back to the land. */
-static bool mvff_run_take(Addr *block_o, MVFF mvff, Size size)
-{
-  Pool pool = &mvff->pool;
-  Arena arena = pool->arena;
-  Index i = mvff_quick_index(mvff, size);
-  Addr base, limit;
-  AVER(i < MVFF_RUNS);
-  base = mvff->run_base[i];
-  limit = mvff->run_limit[i];
-  if (addr_offset(base, limit) < size) {
-    Size run = size_align_up(size_max(arena->grain_size, size * MVFF_RUN_BLOCKS),
-                             arena->grain_size);
-    Addr fresh;
-    Res res;
-    res = mvff_arena_alloc(&fresh, mvff, run);
-    if (res != MPS_RES_OK)
-      return false;
-    mvff_set_total(mvff, mvff->total_bytes + run);
-    /* The old rest, too short for this size, is a block of another small
-     * size on a page of small blocks: its list is the place for it. */
-    if (base != limit) {
-      Size rest = addr_offset(base, limit);
-      mvff->run_bytes -= rest;
-      if (mvff_quick_takes(mvff, rest))
-        mvff_quick_push(mvff, base, rest);
-      else
-        mvff_land_give(mvff, base, limit);
-    }
-    base = fresh;
-    limit = addr_add(fresh, run);
-    mvff->run_bytes += run;
-  }
-  mvff->run_base[i] = addr_add(base, size);
-  mvff->run_limit[i] = limit;
-  mvff->run_bytes -= size;
-  *block_o = base;
-  return true;
-}
-
 /* Fresh whole grains for a large block, the rest of the last grain into
  * the land.  False if the arena has none. */
 static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
@@ -1078,77 +1352,62 @@ static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
   return true;
 }
 
-/* Caches (see "Caches" above).  Blocks are linked through their first
- * word, as on the quick lists, but carry no mark: they are not free. */
+/* Caches (see "Caches" above).  A list's blocks are linked through their
+ * first word, as on the quick lists; they are not free. */
+
+/* Take a block of the small size `size` (index i) from the cache. */
+static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, Index i, Size size)
+{
+  Addr block = cache->head[i];
+  if (block != NULL) {
+    Word *w = mvff_words(block);
+    cache->head[i] = addr_of_word(w[0]);
+    /* It came marked from its slab's list: a later free must not find
+     * the mark.  Its line is loaded already, for the link. */
+    w[1] = 0;
+  } else {
+    block = cache->bump[i];
+    if (addr_offset(block, cache->bump_limit[i]) < size)
+      return false;
+    cache->bump[i] = addr_add(block, size);
+  }
+  cache->bytes -= size;
+  *block_o = block;
+  return true;
+}
 
 /* A fill without the arena lock (pool.h: fill_fast): only the buffer's
  * own cache, and the pool's alignment, fixed since init, are read. */
 static bool mvff_buffer_fill_fast(Addr *base_o, Pool pool, Buffer buffer, Size size)
 {
   MVFFCache cache = buffer->pool_data;
-  Index i;
-  Addr block;
   if (cache == NULL || size > MVFF_SMALL_MAX)
     return false;
-  i = mvff_quick_index(mvff_of_pool(pool), size);
-  block = cache->head[i];
-  if (block == NULL)
-    return false;
-  cache->head[i] = addr_of_word(mvff_words(block)[0]);
-  cache->bytes -= size;
-  *base_o = block;
-  return true;
+  return mvff_cache_take(base_o, cache, mvff_quick_index(mvff_of_pool(pool), size), size);
 }
 
-/* After a locked fill of the small size `size` served from its quick list
- * or run, move up to MVFF_CACHE_BATCH more blocks of that size from the
- * list, then from the rest of the run (no new run is started for them),
- * into the buffer's cache if its list for the size is empty.  (It is not
- * when the fast path declined because the point still had part of a
- * larger region, which a fill without a run hands out.) */
-static void mvff_cache_refill(MVFF mvff, Buffer buffer, Size size)
+/* The buffer's cache, made on its first small fill; NULL if the class
+ * has none or there is no control memory for it (every small fill of the
+ * point then takes the lock and no slab). */
+static MVFFCache mvff_cache(MVFF mvff, Buffer buffer)
 {
   MVFFCache cache = buffer->pool_data;
-  Index i = mvff_quick_index(mvff, size);
-  Addr last = NULL;
-  Count n;
-  if (cache == NULL) {
-    void *p;
-    Index j;
-    /* Without one, every fill of this point takes the lock. */
-    if (arena_control_alloc(&p, mvff->pool.arena, sizeof(mvff_cache_s)) != MPS_RES_OK)
-      return;
-    cache = p;
-    for (j = 0; j < MVFF_RUNS; ++j)
-      cache->head[j] = NULL;
-    cache->bytes = 0;
-    buffer->pool_data = cache;
-  }
-  AVER(i < MVFF_RUNS);
-  if (cache->head[i] != NULL)
-    return;
-  for (n = 0; n < MVFF_CACHE_BATCH; ++n) {
-    Size block_size;
-    Addr block = mvff_quick_take(&block_size, mvff, size, true);
-    if (block == NULL) {
-      if (addr_offset(mvff->run_base[i], mvff->run_limit[i]) < size)
-        break;
-      block = mvff->run_base[i];
-      mvff->run_base[i] = addr_add(block, size);
-      mvff->run_bytes -= size;
-    }
-    if (last == NULL)
-      cache->head[i] = block;
-    else
-      mvff_words(last)[0] = addr_word(block);
-    last = block;
-    cache->bytes += size;
-  }
-  if (last != NULL)
-    mvff_words(last)[0] = 0;
+  void *p;
+  Index i;
+  if (cache != NULL || mvff->pool.buffer_methods != &mvff_buffer_methods)
+    return cache;
+  if (arena_control_alloc(&p, mvff->pool.arena, sizeof(mvff_cache_s)) != MPS_RES_OK)
+    return NULL;
+  cache = p;
+  for (i = 0; i < MVFF_SMALL_SIZES; ++i)
+    cache->head[i] = cache->bump[i] = cache->bump_limit[i] = NULL;
+  cache->bytes = 0;
+  buffer->pool_data = cache;
+  return cache;
 }
 
-/* mps_ap_destroy: the cache's blocks go back onto their quick lists. */
+/* mps_ap_destroy: the cache's blocks go back to their slabs, or as
+ * ordinary blocks to the quick lists. */
 static void mvff_buffer_finish(Pool pool, Buffer buffer)
 {
   MVFF mvff = mvff_of_pool(pool);
@@ -1156,15 +1415,21 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
   Index i;
   if (cache == NULL)
     return;
-  for (i = 0; i < MVFF_RUNS; ++i) {
+  for (i = 0; i < MVFF_SMALL_SIZES; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     Addr block = cache->head[i];
     while (block != NULL) {
       Addr next = addr_of_word(mvff_words(block)[0]);
+      MVFFSlab slab = mvff_slab_of(mvff, block, size);
       cache->bytes -= size;
-      mvff_quick_push(mvff, block, size);
+      if (slab != NULL)
+        mvff_slab_free(mvff, slab, block);
+      else
+        mvff_quick_push(mvff, block, size);
       block = next;
     }
+    cache->bytes -= addr_offset(cache->bump[i], cache->bump_limit[i]);
+    mvff_slab_take_back(mvff, cache->bump[i], cache->bump_limit[i], size);
   }
   AVER(cache->bytes == 0);
   buffer->pool_data = NULL;
@@ -1187,12 +1452,16 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
 
   if (mvff_quick_takes(mvff, size)) {
     Size block_size;
-    block = mvff_quick_take(&block_size, mvff, size, true);          /* 1 */
-    if (block == NULL && size <= MVFF_SMALL_MAX)                      /* 2 */
-      (void)mvff_run_take(&block, mvff, size);
-    if (block != NULL && size <= MVFF_SMALL_MAX
-        && pool->buffer_methods == &mvff_buffer_methods)
-      mvff_cache_refill(mvff, buffer, size);
+    Index i = mvff_quick_index(mvff, size);
+    MVFFCache cache = size <= MVFF_SMALL_MAX ? mvff_cache(mvff, buffer) : NULL;
+    /* The cache may have blocks of this size if the fast path declined
+     * because the point still held part of a larger region. */
+    if (cache == NULL || !mvff_cache_take(&block, cache, i, size)) {
+      block = mvff_quick_take(&block_size, mvff, size, true);        /* 1 */
+      if (block == NULL && cache != NULL                              /* 2 */
+          && mvff_slab_fill_cache(mvff, cache, size))
+        (void)mvff_cache_take(&block, cache, i, size);
+    }
     if (block == NULL && size > MVFF_SMALL_MAX) {                     /* 3 */
       block = mvff_quick_take(&block_size, mvff, size, false);
       if (block != NULL)
@@ -1215,10 +1484,10 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
   }
   res = mvff_extend(mvff, size);                                      /* 7 */
   if (res != MPS_RES_OK) {
-    /* No fresh memory: what the lists and runs hold may coalesce into
+    /* No fresh memory: what the lists and slabs hold may coalesce into
      * enough. */
     if (mvff_anything_outside_land(mvff)) {                           /* 8 */
-      mvff_flush(mvff, true);
+      mvff_flush_everything(mvff);
       if (mvff_land_take(&region, mvff, size))
         goto found;
     }
@@ -1238,15 +1507,23 @@ found:
 static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   MVFF mvff = mvff_of_pool(pool);
+  MVFFSlab slab;
   Size size;
   UNUSED(buffer);
   if (init == limit)
     return;
   size = addr_offset(init, limit);
+  /* An unused block of a slab goes back to it; any other rest (part of a
+   * slab's block among them, see "Slabs") is ordinary memory. */
+  slab = size <= MVFF_SMALL_MAX ? mvff_slab_of(mvff, init, size) : NULL;
   /* The client may have freed part of the unused region, which is then
    * free already: reported, and the whole rest stays out of the pool. */
-  if (mvff_free_refused(mvff, init, size))
+  if (mvff_free_refused(mvff, slab, init, size))
     return;
+  if (slab != NULL) {
+    mvff_slab_free(mvff, slab, init);
+    return;
+  }
   /* As any left-over part (mvff_give_back).  A rest left unaligned by a
    * client's unaligned reserve goes to the land, which reports it. */
   mvff_give_back(mvff, init, limit);
