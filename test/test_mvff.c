@@ -682,11 +682,14 @@ Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
   mps_pool_destroy(pool);
 }
 
-Test(mvff, large_blocks_give_their_grains_straight_back)
+/* A freed large block stays in the land (with spare 1.0), where the next
+ * large fill that fits takes it; with spare 0 its grains go back. */
+Test(mvff, large_blocks_are_reused_from_the_land)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_pool_t none = make_pool(0, 0.0, 0, 0, 1);
   mps_ap_t ap;
-  mps_addr_t p;
+  mps_addr_t p, q;
   size_t size = 40 * grain + 16, total0;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   total0 = mps_pool_total_size(pool);
@@ -694,14 +697,26 @@ Test(mvff, large_blocks_give_their_grains_straight_back)
     cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
     memset(p, 3, size);
   } while (!mps_commit(ap, p, size));
-  /* Just enough whole grains, outside the land. */
+  /* Just enough whole grains. */
   cr_assert_eq(mps_pool_total_size(pool), total0 + 41 * grain);
   mps_free(pool, p, size);
-  /* Even with spare 1.0, the block's whole grains went back (the pool has
-   * an allocation point); the end in its last grain is free in the pool. */
-  cr_assert_eq(mps_pool_total_size(pool), total0 + grain);
+  cr_assert_eq(mps_pool_total_size(pool), total0 + 41 * grain);
+  do {
+    cr_assert_eq(mps_reserve(&q, ap, 30 * grain), MPS_RES_OK);
+  } while (!mps_commit(ap, q, 30 * grain));
+  cr_assert_eq(q, p);
+  cr_assert_eq(mps_pool_total_size(pool), total0 + 41 * grain);
+  mps_free(pool, q, 30 * grain);
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_ap_create_k(&ap, none, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+  } while (!mps_commit(ap, p, size));
+  mps_free(none, p, size);
+  cr_assert_eq(mps_pool_total_size(none), 0);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(none);
   mps_pool_destroy(pool);
 }
 

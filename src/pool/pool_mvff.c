@@ -63,8 +63,8 @@
  *   3. (other listed sizes) the smallest listed block bigger than `size`:
  *      such sizes seldom recur exactly, so their lists would otherwise
  *      only wait for a flush;
- *   4. (large sizes, at least large_size: half of extend_by) fresh whole
- *      grains from the arena, just enough, outside the land;
+ *   4. (no step: large blocks used to take fresh grains outside the land,
+ *      see "Large blocks")
  *   5. the lowest free block of the land that holds `size` bytes;
  *   6. as 5, after flushing the quick lists of sizes above MVFF_SMALL_MAX
  *      into the land, if the lists hold a sixteenth of the pool and at
@@ -72,7 +72,7 @@
  *   7. a fresh extension, then as 5;
  *   8. if that failed: as 5, after flushing every list and slab.
  * Each of these takes exactly `size` bytes and puts what is left over
- * (of a listed block, of the last grain of a large block) back at once:
+ * (of a listed block, of the last grain of an extension) back at once:
  * onto its quick list if that is not a small size, else into the land.
  * Only a small fill served by 5 to 8 (no slab could be had, or there are
  * no quick lists) takes up to fill_size bytes (mean_size *
@@ -108,15 +108,12 @@
  * scratch), else (or when the arena has no memory to spare) in batches of
  * MVFF_FLUSH_BATCH on the stack (a heapsort).
  *
- * Large blocks.  A freed block of at least large_size bytes (half of
- * extend_by, and at least two grains, so that it holds a whole grain)
- * gives its whole grains straight back to the arena, and only its ends
- * join the land: large blocks come and go on their own, and if they
- * stayed in the land, small fills would cut them up and the next large
- * request would need fresh memory.  This is done only while the pool has
- * an allocation point: a pool used through mps_alloc alone keeps large
- * blocks in the land for first fit, which measured better there (54 MiB
- * against 62 MiB peak on bench/bench.c).
+ * Large blocks are freed into the land like any block that has no list,
+ * and come from it first fit.  Until small blocks had slabs, a freed large
+ * block gave its grains straight back to the arena, since small fills cut
+ * up large holes in the land; with slabs that only made the arena unmap
+ * and map again (docs/performance.md, seventh round: 5,089 mmap calls and
+ * 31,000 page faults, against 2,009 and 13,900 now).
  *
  * Extensions.  While the arena holds spare memory (grains that pools gave
  * back and that are still committed), the pool extends itself by what it
@@ -162,7 +159,7 @@
  * Invariants (mvff_check):
  *   1. extend_by is a positive multiple of the arena grain;
  *   2. mean_size is positive and at most extend_by; fill_size is aligned,
- *      positive and at most extend_by; large_size is at least two grains;
+ *      positive and at most extend_by;
  *   3. 0 <= spare <= 1, and keep_bytes is spare of total_bytes;
  *   4. the alignment is at least a pointer and at most a grain, is
  *      1 << align_shift, and is the free land's;
@@ -219,7 +216,6 @@ typedef struct mvff_s {
   Size extend_by;           /* grains to ask the arena for, as bytes */
   Size mean_size;           /* the client's hint */
   Size fill_size;           /* see "Allocation points" above */
-  Size large_size;          /* see "Large blocks" above */
   double spare;             /* fraction of total that may stay free */
   bool arena_high, slot_high, first_fit;
   free_land_s free_land;    /* free memory but the quick lists */
@@ -306,7 +302,6 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->mean_size > 0 && mvff->mean_size <= mvff->extend_by);        /* 2 */
   CHECKL(size_is_aligned(mvff->fill_size, pool->alignment));
   CHECKL(mvff->fill_size > 0 && mvff->fill_size <= mvff->extend_by);
-  CHECKL(mvff->large_size >= 2 * grain);
   CHECKL(mvff->spare >= 0.0 && mvff->spare <= 1.0);                          /* 3 */
   CHECKL(mvff->keep_bytes <= mvff->total_bytes);
   CHECKL(pool->alignment >= sizeof(void *) && pool->alignment <= grain);     /* 4 */
@@ -708,8 +703,6 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->extend_by = extend_by;
   mvff->mean_size = mean_size;
   /* No overflow: mean_size <= extend_by / (2 * MVFF_FILL_OBJECTS) there. */
-  /* At least two grains, so that a large block holds a whole grain. */
-  mvff->large_size = size_max(extend_by / 2, 2 * grain);
   if (mean_size > extend_by / (2 * MVFF_FILL_OBJECTS))
     mvff->fill_size = size_max(size_align_down(extend_by / 2, align), align);
   else
@@ -1243,39 +1236,6 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
   return twice;
 }
 
-/* A large block: its whole grains go straight back to the arena, and
- * only its ends, if any, join the land. */
-static void mvff_free_large(MVFF mvff, Addr old, Size size)
-{
-  Pool pool = &mvff->pool;
-  Arena arena = pool->arena;
-  Size grain = arena->grain_size;
-  Addr limit = addr_add(old, size);
-  Addr base = addr_align_up(old, grain), top = addr_align_down(limit, grain);
-  range_s range, joined;
-  Addr p;
-  bool ours = true;
-  /* Every grain in between must be ours too, as the arena will check. */
-  for (p = base; ours && addr_word(p) < addr_word(top); p = addr_add(p, grain))
-    ours = arena_pool_of_addr(arena, p) == pool;
-  AVER(ours);
-  if (!ours)
-    return;
-  if (old != base) {
-    range_init(&range, old, base);
-    if (land_insert(&joined, mvff_land(mvff), &range) != MPS_RES_OK)
-      return;
-    mvff->free_bytes += range_size(&range);
-  }
-  if (top != limit) {
-    range_init(&range, top, limit);
-    if (land_insert(&joined, mvff_land(mvff), &range) == MPS_RES_OK)
-      mvff->free_bytes += range_size(&range);
-  }
-  arena_free(arena, base, addr_offset(base, top), pool);
-  mvff_set_total(mvff, mvff->total_bytes - addr_offset(base, top));
-}
-
 static void mvff_free(Pool pool, Addr old, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
@@ -1296,8 +1256,6 @@ static void mvff_free(Pool pool, Addr old, Size size)
   }
   if (mvff_quick_takes(mvff, size)) {
     mvff_quick_push(mvff, old, size);
-  } else if (size >= mvff->large_size && !ring_is_single(&pool->buffer_ring)) {
-    mvff_free_large(mvff, old, size);
   } else {
     range_s range, joined;
     range_init_size(&range, old, size);
@@ -1330,26 +1288,6 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
   res = land_delete(&found, land, region_o);
   AVER(res == MPS_RES_OK);
   return res == MPS_RES_OK;
-}
-
-/* Fresh whole grains for a large block, the rest of the last grain into
- * the land.  False if the arena has none. */
-static bool mvff_large_take(Addr *block_o, MVFF mvff, Size size)
-{
-  Pool pool = &mvff->pool;
-  Size grains;
-  Addr base;
-  Res res;
-  if (size > SIZE_MAX - pool->arena->grain_size)
-    return false;
-  grains = size_align_up(size, pool->arena->grain_size);
-  res = mvff_arena_alloc(&base, mvff, grains);
-  if (res != MPS_RES_OK)
-    return false;
-  mvff_set_total(mvff, mvff->total_bytes + grains);
-  mvff_land_give(mvff, addr_add(base, size), addr_add(base, grains));
-  *block_o = base;
-  return true;
 }
 
 /* Caches (see "Caches" above).  A list's blocks are linked through their
@@ -1467,8 +1405,6 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
       if (block != NULL)
         mvff_give_back(mvff, addr_add(block, size), addr_add(block, block_size));
     }
-  } else if (size >= mvff->large_size) {                              /* 4 */
-    (void)mvff_large_take(&block, mvff, size);
   }
   if (block != NULL) {
     *base_o = block;
