@@ -7,8 +7,14 @@
  * end, so a block handed to two threads, or memory reused while live,
  * shows up as a broken pattern.  At the end the pool's sizes are checked
  * (all memory free once every block is freed) and the pool and arena are
- * destroyed.  The arena lock is what makes the shared pool safe; the
- * inline reserve/commit on each thread's own point takes no lock. */
+ * destroyed.  One free in eight hands the block to another thread
+ * instead, through a table of atomic slots, and the thread that takes it
+ * out frees it: small blocks of a point's slabs are then freed by other
+ * threads without the arena lock (pool_mvff.c, "Lock-free frees"), while
+ * their owner refills from the same slabs.  The arena lock is what makes
+ * the rest of the shared pool safe; the inline reserve/commit on each
+ * thread's own point takes no lock. */
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +29,7 @@
 #define STRESS_MVFF_THREADS 4
 #define STRESS_MVFF_LIVE 256
 #define STRESS_MVFF_OPS 30000
+#define STRESS_MVFF_SWAPS 16
 
 typedef struct stress_mvff_block_s {
   uint32_t *p;
@@ -37,6 +44,11 @@ typedef struct stress_mvff_thread_s {
   stress_mvff_block_s block[STRESS_MVFF_LIVE];
   size_t reserved, allocated, freed;
 } stress_mvff_thread_s;
+
+/* Blocks on their way to another thread; each a malloc'd copy.  The
+ * exchanges (seq_cst) order the writer's pattern before the taker's
+ * check, as a client's own handoff would. */
+static _Atomic(stress_mvff_block_s *) stress_mvff_swap[STRESS_MVFF_SWAPS];
 
 static void stress_mvff_write(stress_mvff_block_s *b)
 {
@@ -69,8 +81,21 @@ static void *stress_mvff_thread(void *arg)
     mps_addr_t p;
     if (b->p != NULL) {
       stress_mvff_verify(b);
-      mps_free(t->pool, b->p, b->size);
-      b->p = NULL;
+      if ((r & 7) == 0) {
+        stress_mvff_block_s *mine = malloc(sizeof *mine), *theirs;
+        TESTLIB_REQUIRE(mine != NULL);
+        *mine = *b;
+        theirs = atomic_exchange(&stress_mvff_swap[(r >> 3) % STRESS_MVFF_SWAPS], mine);
+        b->p = NULL;
+        if (theirs == NULL)
+          continue;
+        stress_mvff_verify(theirs);
+        mps_free(t->pool, theirs->p, theirs->size);
+        free(theirs);
+      } else {
+        mps_free(t->pool, b->p, b->size);
+        b->p = NULL;
+      }
       ++t->freed;
       continue;
     }
@@ -134,6 +159,15 @@ int main(int argc, char **argv)
     reserved += threads[i].reserved;
     allocated += threads[i].allocated;
     freed += threads[i].freed;
+  }
+  for (i = 0; i < STRESS_MVFF_SWAPS; ++i) {
+    stress_mvff_block_s *left = atomic_exchange(&stress_mvff_swap[i], NULL);
+    if (left != NULL) {
+      stress_mvff_verify(left);
+      mps_free(pool, left->p, left->size);
+      free(left);
+      ++freed;
+    }
   }
 
   TESTLIB_REQUIRE(freed == reserved + allocated);

@@ -546,6 +546,16 @@ Tract arena_tract_of_addr(Arena arena, Addr addr)
   return tract->pool != NULL ? tract : NULL;
 }
 
+Tract arena_primary_tract(Arena arena, Addr addr)
+{
+  Chunk chunk = arena->primary;
+  Tract tract;
+  if (!chunk_contains(chunk, addr))
+    return NULL;
+  tract = &chunk->tracts[chunk_index(chunk, addr)];
+  return tract->pool != NULL ? tract : NULL;
+}
+
 Pool arena_pool_of_addr(Arena arena, Addr addr)
 {
   Chunk chunk = arena_chunk_of_addr(arena, addr);

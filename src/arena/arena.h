@@ -130,6 +130,12 @@ Pool arena_pool_of_addr(Arena arena, Addr addr);
 typedef struct tract_s *Tract;
 Tract arena_tract_of_addr(Arena arena, Addr addr);
 
+/* As arena_tract_of_addr, but only for the primary chunk, and callable
+ * WITHOUT the arena lock: the primary chunk and its table stay where they
+ * are for the arena's life.  Only for an address whose grain cannot change
+ * owner meanwhile (a block the caller owns, as in a pool's free_fast). */
+Tract arena_primary_tract(Arena arena, Addr addr);
+
 /* Whether `addr` is in one of the arena's chunks. */
 bool arena_has_addr(Arena arena, Addr addr);
 

@@ -9,8 +9,8 @@
  * to one into MPS_RES_UNIMPL for the client (for example mps_alloc on an
  * MVT pool) rather than jumping through a null pointer.
  *
- * Every method is called with the arena lock held, except a buffer's
- * fill_fast (pool_buffer_methods_s).
+ * Every method is called with the arena lock held, except fill_fast and
+ * free_fast (pool_buffer_methods_s).
  */
 #ifndef pool_h
 #define pool_h
@@ -81,6 +81,13 @@ typedef struct pool_buffer_methods_s {
    * replaces is not handed to buffer_empty, so only a class whose
    * buffer_empty does nothing when init equals limit may have it. */
   bool (*fill_fast)(Addr *base_o, Pool pool, Buffer buffer, Size size);
+  /* mps_free's fast path (not an allocation-point method, but one that
+   * only classes with fill_fast have so far), called WITHOUT the arena
+   * lock by any thread, with `size` positive and rounded up to the pool's
+   * alignment: free the block and return true, or return false and change
+   * nothing, for the locked path.  It may read only what cannot change
+   * while the client owns the block. */
+  bool (*free_fast)(Pool pool, Addr old, Size size);
 } pool_buffer_methods_s;
 
 typedef struct mps_pool_s {

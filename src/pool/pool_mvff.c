@@ -15,15 +15,16 @@
  * "Slabs" below); their free blocks are on their own lists.  Lists and
  * slabs are free memory like the land's: free_size counts them.  The
  * debugging class (pool_debug.c) gets neither, so that MVFF writes
- * nothing into free memory there.  They do not coalesce, so they go back
- * into the land ("flushed") whenever that matters:
+ * nothing into free memory there.  Listed blocks do not coalesce, so they
+ * go back into the land ("flushed") whenever that matters:
  *   - all of them before mps_alloc searches the land, so that mps_alloc
- *     is exactly first fit over all free memory, as the manual documents;
+ *     is exactly first fit over all free memory outside the slabs, which
+ *     are the allocation points' (see "Slabs");
  *   - the lists of sizes above MVFF_SMALL_MAX when a fill finds nothing
  *     in the land and they hold a sixteenth of the pool, and all of them
- *     and the slabs when the arena then refuses an extension;
- *   - the lists (not the slabs) when the pool holds more free memory than
- *     its spare fraction and the land alone cannot give back enough.
+ *     when the arena then refuses an extension;
+ *   - all of them when the pool holds more free memory than its spare
+ *     fraction and the land alone cannot give back enough.
  * The pool's memory from the arena is counted (total_bytes) and not
  * otherwise recorded: finish finds its grains in the arena's tables.
  *
@@ -91,13 +92,17 @@
  * twice what they do now (docs/performance.md, seventh round).  A slab
  * whose blocks are all free goes back to the arena at once.  Its free
  * blocks are free memory, but trims leave them alone (mvff_free_loose):
- * they can only go back with the whole slab.  Slabs with free memory are
- * dissolved into ordinary memory (lists and land) before mps_alloc
- * searches and when the arena refuses an extension; their blocks in use
- * become ordinary blocks.  A free is a slab's only if it is a whole block
- * of the grid of a live slab of its size; a piece of a slab's block (which
- * only a client breaking the allocation-point protocol can make) is
- * ordinary memory, and the block stays in use for the slab.
+ * they can only go back with the whole slab.  Nor does anything else take
+ * them: a slab never turns into ordinary memory while it has a block out,
+ * because a free without the lock may be on its way to it (see
+ * "Lock-free frees").  So mps_alloc is first fit over the memory outside
+ * the slabs, and a pool used only through mps_alloc has no slabs at all.
+ * A slab's descriptor and the tail after its grid count as free memory
+ * in free_size (not in trims), so that a pool with nothing allocated is
+ * all free.  A free is a slab's only if it is a whole block of the grid
+ * of a live slab of its size; a piece of a slab's block (which only a
+ * client breaking the allocation-point protocol can make) is ordinary
+ * memory, and the block stays in use for the slab.
  * Small lists stay out of the fill-time flush (6): flushed, their blocks
  * would be carved by medium fills.
  *
@@ -138,6 +143,22 @@
  * freed twice while in a cache is not recognised (it carries no mark
  * there, and the cache is its thread's alone).
  *
+ * Lock-free frees.  mps_free of a whole block of a slab takes no lock
+ * in hot and rash (pool.h: free_fast; mvff_free_fast).  It finds the
+ * slab through the primary chunk's table (arena_primary_tract), which
+ * stays put, and what it reads there and in the slab's descriptor cannot
+ * change while the client owns the block.  It pushes the block, marked
+ * as listed, onto the slab's atomic `remote` list, and the slab, when its
+ * list was empty, onto the pool's atomic remote_slabs list.  Every locked
+ * method that looks at slabs first takes them in (mvff_collect), in
+ * order, onto the slabs' own lists, and releases slabs that are then
+ * empty: a slab goes only when its last block is back, so no free can be
+ * on its way to it.  Until then such blocks count as in use.  A block
+ * whose mark says it may be free already, or that is beyond the slab's
+ * rest pointer, takes the locked path, which looks properly.  Cool keeps
+ * every free locked, to check it against all free memory.  Memory
+ * orders are argued at each atomic access.
+ *
  * free_size counts the land, the quick lists and the slabs' free blocks.  The unused
  * rest of a buffer's region and its cache belong to its allocation point,
  * whose thread may be allocating from them at this moment without the
@@ -149,8 +170,10 @@
  * while it is still on its quick list is recognised by a mark word that
  * the list keeps in the block's second word (confirmed by a walk of the
  * lists, so client data that happens to look like a mark is no error),
- * in every checking variety.  In cool, every free is also checked against
- * all free memory (the land and the lists), which catches any overlap.
+ * in every checking variety; so is a block of a slab freed twice while it
+ * is on its slab's lists, or that the slab never handed out.  In cool,
+ * every free is also checked against all free memory (the land, the
+ * lists and the slabs), which catches any overlap.
  * In hot a free of a small block overlapping free memory in some other
  * way is not caught (the land still refuses one that reaches it).  Every
  * refused free changes nothing, so a returning assertion handler leaves
@@ -176,6 +199,8 @@
  *      outside the land and the lists, and slab_free_bytes, the blocks
  *      on their lists and in their rests, is part of it.
  */
+#include <stdatomic.h>
+
 #include "../../include/mpscmvff.h"
 #include "../base/args.h"
 #include "../arena/chunk.h"
@@ -237,6 +262,10 @@ typedef struct mvff_s {
   ring_s slabs;                   /* every slab */
   Size slab_bytes;                /* the grains of every slab */
   Size slab_free_bytes;           /* on slabs' free lists and in their rests */
+  Size slab_overhead;             /* slabs' descriptors and tails */
+  /* Slabs with blocks freed without the lock, linked through remote_next
+   * (see "Lock-free frees"). */
+  _Atomic(struct mvff_slab_s *) remote_slabs;
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
@@ -254,14 +283,32 @@ typedef struct mvff_slab_s {
   Size size;                /* of every block */
   Size bytes;               /* the slab's grains, descriptor included */
   Addr first, limit;        /* the grid of blocks */
-  Addr bump;                /* [bump, limit): never handed out */
+  /* [bump, limit): never handed out.  Atomic only because free_fast
+   * reads it without the lock (see "Lock-free frees"); written under the
+   * lock, relaxed. */
+  _Atomic(Addr) bump;
   Addr free;                /* freed blocks, LIFO through the first word,
                              * marked as quick-listed blocks are */
+  _Atomic(Addr) remote;     /* blocks freed without the lock, likewise */
+  struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs */
   Count free_count;
   Count live;               /* handed out (to the client or a cache) */
   bool listed;
 } mvff_slab_s;
 typedef mvff_slab_s *MVFFSlab;
+
+/* relaxed: every write is under the arena lock, which orders it for the
+ * locked readers; free_fast needs only a value no older than the fill
+ * that handed out the block it frees (see "Lock-free frees"). */
+static inline Addr mvff_slab_bump(MVFFSlab slab)
+{
+  return atomic_load_explicit(&slab->bump, memory_order_relaxed);
+}
+
+static inline void mvff_slab_set_bump(MVFFSlab slab, Addr bump)
+{
+  atomic_store_explicit(&slab->bump, bump, memory_order_relaxed);
+}
 
 /* An allocation point's own blocks of small sizes (see "Caches"): only
  * its thread touches them, with or without the arena lock. */
@@ -320,8 +367,8 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->quick_count * mvff->quick_min <= mvff->quick_bytes);
   CHECKL(mvff->small_count <= mvff->quick_count && mvff->small_bytes <= mvff->quick_bytes);
   CHECKL((mvff->small_count == 0) == (mvff->small_bytes == 0));
-  CHECKL(mvff->slab_bytes <= mvff->total_bytes - mvff->free_bytes - mvff->quick_bytes); /* 9 */
-  CHECKL(mvff->slab_free_bytes <= mvff->slab_bytes);
+  CHECKL(mvff->slab_bytes <= mvff->total_bytes);                            /* 9 */
+  CHECKL(mvff->slab_free_bytes + mvff->slab_overhead <= mvff->slab_bytes);
   CHECKL(ring_is_single(&mvff->slabs) == (mvff->slab_bytes == 0));
   return true;
 }
@@ -652,7 +699,7 @@ static inline Size mvff_free_loose(MVFF mvff)
 /* Whether a flush of everything would move anything into the land. */
 static inline bool mvff_anything_outside_land(MVFF mvff)
 {
-  return mvff->quick_count > 0 || mvff->slab_free_bytes > 0;
+  return mvff->quick_count > 0;
 }
 
 static void mvff_set_total(MVFF mvff, Size total)
@@ -736,6 +783,8 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   ring_init(&mvff->slabs);
   mvff->slab_bytes = 0;
   mvff->slab_free_bytes = 0;
+  mvff->slab_overhead = 0;
+  atomic_init(&mvff->remote_slabs, NULL);
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
   /* Caches hold quick-list blocks, so they come with the lists. */
@@ -751,6 +800,7 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
 
 static void mvff_slabs_forget(MVFF mvff);
 static void mvff_flush_everything(MVFF mvff);
+static void mvff_collect(MVFF mvff);
 
 static void mvff_finish(Pool pool)
 {
@@ -760,6 +810,7 @@ static void mvff_finish(Pool pool)
   mvff->sig = SIG_INVALID;
   /* The quick lists, the slabs and the freelist live in the memory about
    * to go back: forget them first. */
+  mvff_collect(mvff);
   mvff_slabs_forget(mvff);
   free_land_finish(&mvff->free_land);
   returned = free_land_return_pool_grains(pool);
@@ -930,7 +981,10 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   ring_init(&slab->partial_ring);
   slab->size = size;
   slab->bytes = bytes;
-  slab->first = slab->bump = addr_add(base, head);
+  slab->first = addr_add(base, head);
+  atomic_init(&slab->bump, slab->first);
+  atomic_init(&slab->remote, (Addr)NULL);
+  slab->remote_next = NULL;
   slab->limit = addr_add(slab->first, blocks * size);
   slab->free = NULL;
   slab->free_count = 0;
@@ -940,6 +994,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   ring_append(&mvff->slabs, &slab->pool_ring);
   mvff->slab_bytes += bytes;
   mvff->slab_free_bytes += blocks * size;
+  mvff->slab_overhead += bytes - blocks * size;
   mvff_set_total(mvff, mvff->total_bytes + bytes);
   return slab;
 }
@@ -963,8 +1018,9 @@ static void mvff_slab_forget(MVFF mvff, MVFFSlab slab)
   ring_finish(&slab->pool_ring);
   ring_finish(&slab->partial_ring);
   mvff->slab_bytes -= slab->bytes;
+  mvff->slab_overhead -= slab->bytes - addr_offset(slab->first, slab->limit);
   mvff->slab_free_bytes -= slab->free_count * slab->size
-                           + addr_offset(slab->bump, slab->limit);
+                           + addr_offset(mvff_slab_bump(slab), slab->limit);
 }
 
 /* For mvff_finish: every slab's memory goes back with the pool's. */
@@ -973,7 +1029,7 @@ static void mvff_slabs_forget(MVFF mvff)
   Ring node, next;
   RING_FOR(node, &mvff->slabs, next)
     mvff_slab_forget(mvff, mvff_slab_of_pool_ring(node));
-  AVER(mvff->slab_bytes == 0 && mvff->slab_free_bytes == 0);
+  AVER(mvff->slab_bytes == 0 && mvff->slab_free_bytes == 0 && mvff->slab_overhead == 0);
 }
 
 /* The slab of which [block, block + size) is a whole block, or NULL: the
@@ -1022,6 +1078,8 @@ static void mvff_slab_freed(MVFF mvff, MVFFSlab slab)
     mvff_slab_forget(mvff, slab);
     mvff_set_total(mvff, mvff->total_bytes - bytes);
     arena_free(mvff->pool.arena, addr_of_ptr(slab), bytes, &mvff->pool);
+    /* A smaller pool may keep less free. */
+    mvff_maybe_trim(mvff);
   } else if (!current && !slab->listed) {
     ring_append(&mvff->slab_partial[i], &slab->partial_ring);
     slab->listed = true;
@@ -1039,6 +1097,107 @@ static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
   --slab->live;
   mvff->slab_free_bytes += slab->size;
   mvff_slab_freed(mvff, slab);
+}
+
+/* Lock-free frees (see "Lock-free frees" above) */
+
+/* Take in the blocks freed without the lock since the last time: onto
+ * their slabs' lists, as mvff_slab_free would have put them.  Called
+ * with the lock held, at the start of every method that looks at slabs. */
+static void mvff_collect(MVFF mvff)
+{
+  MVFFSlab slab;
+  /* relaxed: only a hint; the exchange below is what synchronizes. */
+  if (atomic_load_explicit(&mvff->remote_slabs, memory_order_relaxed) == NULL)
+    return;
+  /* acquire: each slab's remote_next, written before its push. */
+  slab = atomic_exchange_explicit(&mvff->remote_slabs, NULL, memory_order_acquire);
+  while (slab != NULL) {
+    /* Read before the exchange: once the slab's list is empty again, the
+     * next free pushes the slab anew, writing remote_next. */
+    MVFFSlab next = slab->remote_next;
+    /* acq_rel: acquire the links and marks the freeing threads wrote
+     * before their pushes; release so that the free that finds the list
+     * empty, and so writes remote_next, comes after the read above. */
+    Addr head = atomic_exchange_explicit(&slab->remote, (Addr)NULL, memory_order_acq_rel);
+    Addr block = head, tail = NULL;
+    Count n = 0;
+    /* The list goes onto the slab's whole, in the order of the frees (the
+     * last first), as the locked frees would have left it. */
+    for (; block != NULL; block = addr_of_word(mvff_words(block)[0])) {
+      tail = block;
+      ++n;
+    }
+    /* A count gone wrong (a client's free that free_fast could not tell
+     * from a good one) must not release a slab with blocks out. */
+    AVER(n <= slab->live);
+    if (tail != NULL && n <= slab->live) {
+      mvff_words(tail)[0] = addr_word(slab->free);
+      slab->free = head;
+      slab->free_count += n;
+      slab->live -= n;
+      mvff->slab_free_bytes += n * slab->size;
+    }
+    mvff_slab_freed(mvff, slab);
+    slab = next;
+  }
+}
+
+/* mps_free of a whole block of a slab, without the lock (pool.h:
+ * free_fast).  Everything it reads is fixed while the client owns the
+ * block: the primary chunk's table, the block's tract (its pool and
+ * slab), and the slab's size and grid; and bump, whose value is at least
+ * as new as the fill that handed out the block.  Anything else, and a
+ * block whose mark says it may be free already, takes the locked path.
+ * Not in cool, which checks every free against all free memory. */
+static bool mvff_free_fast(Pool pool, Addr old, Size size)
+{
+#if CHECK_LEVEL >= 2
+  UNUSED(pool);
+  UNUSED(old);
+  UNUSED(size);
+  return false;
+#else
+  MVFF mvff = mvff_of_pool(pool);
+  Tract tract;
+  MVFFSlab slab, top;
+  Word *w;
+  Addr head;
+  if (size > MVFF_SMALL_MAX || !addr_is_aligned(old, pool->alignment))
+    return false;
+  tract = arena_primary_tract(pool->arena, old);
+  if (tract == NULL || tract->pool != pool || tract->p == NULL)
+    return false;
+  slab = tract->p;
+  if (slab->size != size || addr_word(old) < addr_word(slab->first)
+      || addr_word(old) >= addr_word(mvff_slab_bump(slab))
+      || addr_offset(slab->first, old) % size != 0)
+    return false;
+  w = mvff_words(old);
+  if (w[1] == mvff_quick_mark(mvff, old))
+    return false;
+  w[1] = mvff_quick_mark(mvff, old);
+  /* relaxed: the CAS below rereads it. */
+  head = atomic_load_explicit(&slab->remote, memory_order_relaxed);
+  do {
+    w[0] = addr_word(head);
+    /* acq_rel: release the link and mark above to mvff_collect; acquire
+     * so that, finding the list empty, this comes after the collector's
+     * read of remote_next. */
+  } while (!atomic_compare_exchange_weak_explicit(&slab->remote, &head, old,
+                                                  memory_order_acq_rel,
+                                                  memory_order_relaxed));
+  if (head != NULL)
+    return true;   /* the slab is waiting in remote_slabs already */
+  top = atomic_load_explicit(&mvff->remote_slabs, memory_order_relaxed);
+  do {
+    slab->remote_next = top;
+    /* release: remote_next, for the collector's acquire. */
+  } while (!atomic_compare_exchange_weak_explicit(&mvff->remote_slabs, &top, slab,
+                                                  memory_order_release,
+                                                  memory_order_relaxed));
+  return true;
+#endif
 }
 
 /* Fill the empty cache list of the small size `size` from one slab: its
@@ -1061,11 +1220,11 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
       cache->bytes += bytes;
       return true;
     }
-    if (slab != NULL && slab->bump != slab->limit) {
-      Size bytes = addr_offset(slab->bump, slab->limit);
-      cache->bump[i] = slab->bump;
+    if (slab != NULL && mvff_slab_bump(slab) != slab->limit) {
+      Size bytes = addr_offset(mvff_slab_bump(slab), slab->limit);
+      cache->bump[i] = mvff_slab_bump(slab);
       cache->bump_limit[i] = slab->limit;
-      slab->bump = slab->limit;
+      mvff_slab_set_bump(slab, slab->limit);
       slab->live += bytes / size;
       mvff->slab_free_bytes -= bytes;
       cache->bytes += bytes;
@@ -1085,8 +1244,9 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
 }
 
 /* A cache's untouched blocks [base, limit) of the small size `size`: back
- * into their slab, whose last blocks they are, or if the slab has been
- * dissolved since, to the pool as ordinary free memory. */
+ * into their slab, whose last blocks they are, or if they are no slab's
+ * (never, while a cache holds a slab's blocks; kept for safety), to the
+ * pool as ordinary free memory. */
 static void mvff_slab_take_back(MVFF mvff, Addr base, Addr limit, Size size)
 {
   MVFFSlab slab;
@@ -1099,48 +1259,17 @@ static void mvff_slab_take_back(MVFF mvff, Addr base, Addr limit, Size size)
     mvff_maybe_trim(mvff);
     return;
   }
-  AVER(slab->limit == limit && slab->bump == limit);
-  slab->bump = base;
+  AVER(slab->limit == limit && mvff_slab_bump(slab) == limit);
+  mvff_slab_set_bump(slab, base);
   slab->live -= bytes / size;
   mvff->slab_free_bytes += bytes;
   mvff_slab_freed(mvff, slab);
 }
 
-/* Make every slab with free memory ordinary memory of the pool: its free
- * blocks onto the quick lists, its rest, descriptor and tail into the
- * land; its blocks in use become ordinary blocks.  A slab with nothing
- * free stays one: dissolving it would free nothing. */
-static void mvff_slabs_dissolve(MVFF mvff)
-{
-  Ring node, next;
-  RING_FOR(node, &mvff->slabs, next) {
-    MVFFSlab slab = mvff_slab_of_pool_ring(node);
-    Addr base = addr_of_ptr(slab), end = addr_add(base, slab->bytes);
-    Addr first = slab->first, bump = slab->bump, block = slab->free;
-    Size size = slab->size;
-    bool empty = slab->live == 0;
-    if (block == NULL && bump == slab->limit)
-      continue;
-    mvff_slab_set_tracts(mvff, slab, NULL);
-    mvff_slab_forget(mvff, slab);
-    if (empty) {
-      mvff_land_give(mvff, base, end);
-      continue;
-    }
-    while (block != NULL) {
-      Addr next_block = addr_of_word(mvff_words(block)[0]);
-      mvff_quick_push(mvff, block, size);
-      block = next_block;
-    }
-    mvff_land_give(mvff, bump, end);
-    mvff_land_give(mvff, base, first);
-  }
-}
-
-/* Everything free into the land, for a search of all of it. */
+/* Everything free but the slabs into the land, for a search of all of
+ * it (see "Slabs" for why slabs stay). */
 static void mvff_flush_everything(MVFF mvff)
 {
-  mvff_slabs_dissolve(mvff);
   if (mvff->quick_count > 0)
     mvff_flush(mvff, true);
 }
@@ -1154,8 +1283,9 @@ static bool mvff_slabs_overlap(MVFF mvff, Word lo, Word hi)
   RING_FOR(node, &mvff->slabs, next) {
     MVFFSlab slab = mvff_slab_of_pool_ring(node);
     Addr b;
-    if (slab->bump != slab->limit
-        && addr_word(slab->bump) < hi && lo < addr_word(slab->limit))
+    Addr bump = mvff_slab_bump(slab);
+    if (bump != slab->limit
+        && addr_word(bump) < hi && lo < addr_word(slab->limit))
       return true;
     for (b = slab->free; b != NULL; b = addr_of_word(mvff_words(b)[0]))
       if (addr_word(b) < hi && lo < addr_word(b) + slab->size)
@@ -1182,6 +1312,7 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
   Res res;
   AVER(p_o != NULL);
   AVER(size > 0);
+  mvff_collect(mvff);
   /* First fit over all free memory, so the lists and slabs go into the
    * land. */
   if (mvff_anything_outside_land(mvff))
@@ -1222,7 +1353,7 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
 {
   bool twice = false;
   if (slab != NULL)
-    twice = addr_word(old) >= addr_word(slab->bump)   /* never handed out */
+    twice = addr_word(old) >= addr_word(mvff_slab_bump(slab))   /* never handed out */
             || (mvff_words(old)[1] == mvff_quick_mark(mvff, old)
                 && mvff_slab_lists(slab, old));
   else if (mvff_quick_takes(mvff, size))
@@ -1247,6 +1378,7 @@ static void mvff_free(Pool pool, Addr old, Size size)
   AVER(ours);
   if (!ours)
     return;
+  mvff_collect(mvff);   /* so that a block freed twice is found listed */
   slab = size <= MVFF_SMALL_MAX ? mvff_slab_of(mvff, old, size) : NULL;
   if (mvff_free_refused(mvff, slab, old, size))
     return;
@@ -1353,6 +1485,7 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
   Index i;
   if (cache == NULL)
     return;
+  mvff_collect(mvff);
   for (i = 0; i < MVFF_SMALL_SIZES; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     Addr block = cache->head[i];
@@ -1376,7 +1509,7 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
 }
 
 static const pool_buffer_methods_s mvff_buffer_methods = {
-  NULL, NULL, mvff_buffer_finish, mvff_buffer_fill_fast
+  NULL, NULL, mvff_buffer_finish, mvff_buffer_fill_fast, mvff_free_fast
 };
 
 static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
@@ -1387,6 +1520,7 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
   Addr block = NULL;
   Res res;
   AVER(size > 0);
+  mvff_collect(mvff);
 
   if (mvff_quick_takes(mvff, size)) {
     Size block_size;
@@ -1448,6 +1582,7 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   UNUSED(buffer);
   if (init == limit)
     return;
+  mvff_collect(mvff);
   size = addr_offset(init, limit);
   /* An unused block of a slab goes back to it; any other rest (part of a
    * slab's block among them, see "Slabs") is ordinary memory. */
@@ -1466,15 +1601,22 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   mvff_maybe_trim(mvff);
 }
 
+/* Both take in the frees made without the lock first, so that they count
+ * (and empty slabs go back). */
 static Size mvff_total_size(Pool pool)
 {
-  return mvff_of_pool(pool)->total_bytes;
+  MVFF mvff = mvff_of_pool(pool);
+  mvff_collect(mvff);
+  return mvff->total_bytes;
 }
 
+/* The slabs' descriptors and tails count as free: with nothing allocated,
+ * all of the pool is free. */
 static Size mvff_free_size(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
-  return mvff_free_all(mvff);
+  mvff_collect(mvff);
+  return mvff_free_all(mvff) + mvff->slab_overhead;
 }
 
 static struct mps_pool_class_s mvff_class_s = {

@@ -535,7 +535,7 @@ static Res snc_frame_pop(Pool pool, Buffer buffer, Count depth)
 }
 
 static const pool_buffer_methods_s snc_buffer_methods = {
-  snc_frame_push, snc_frame_pop, snc_buffer_finish, NULL
+  snc_frame_push, snc_frame_pop, snc_buffer_finish, NULL, NULL
 };
 
 /* ---- Pool methods ----------------------------------------------------- */
