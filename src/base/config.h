@@ -32,6 +32,16 @@
 #define VARIETY_NAME "rash"
 #endif
 
+/* NOINLINE: keep a slow path out of line, so that the fast path of its
+ * caller (mps_ap_fill, mps_free) saves few registers and stays short. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define NOINLINE __declspec(noinline)
+#else
+#define NOINLINE
+#endif
+
 /* Platform families.  Platform code lives only in files named for their
  * platform (lock_posix.c, lock_win32.c, ...); those files #error when
  * compiled elsewhere, and src/mps.c picks the right ones with the

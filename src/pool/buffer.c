@@ -221,17 +221,15 @@ static bool buffer_fill_fast(mps_addr_t *p_o, Buffer buffer, Size size)
   return true;
 }
 
-mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+/* mps_ap_fill's locked path. */
+static NOINLINE mps_res_t buffer_fill_locked(mps_addr_t *p_o, Buffer buffer, size_t size)
 {
-  Buffer buffer = buffer_of_ap(ap);
+  mps_ap_t ap = &buffer->ap;
   Pool pool = buffer->pool;
   Arena arena = pool->arena;
   Addr base, limit;
   Res res;
 
-  AVER(p_o != NULL);
-  if (buffer_fill_fast(p_o, buffer, size))
-    return MPS_RES_OK;
   arena_enter(arena);
   AVERT(buffer, buffer);
   /* The protocol: fill only after the previous reserve was committed. */
@@ -270,6 +268,15 @@ mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
 done:
   arena_leave(arena);
   return res;
+}
+
+mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  Buffer buffer = buffer_of_ap(ap);
+  AVER(p_o != NULL);
+  if (buffer_fill_fast(p_o, buffer, size))
+    return MPS_RES_OK;
+  return buffer_fill_locked(p_o, buffer, size);
 }
 
 mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size)

@@ -232,6 +232,10 @@
  * MVFF_SLAB_BLOCKS blocks (see "Slabs" above). */
 #define MVFF_SLAB_BYTES ((Size)16384)
 #define MVFF_SLAB_BLOCKS ((Size)16)
+/* A slab's grid starts at a multiple of this (a cache line, commonly), so
+ * that blocks of a power-of-two size up to it each keep to one line, and
+ * larger ones start on one. */
+#define MVFF_SLAB_HEAD_ALIGN ((Size)64)
 /* A flush sorts this many listed blocks at a time, in an array on the
  * stack (see mvff_flush). */
 #define MVFF_FLUSH_BATCH ((Count)256)
@@ -281,6 +285,7 @@ typedef struct mvff_slab_s {
   ring_s pool_ring;         /* in mvff->slabs */
   ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
   Size size;                /* of every block */
+  uint64_t magic;           /* 2^32 / size + 1: see mvff_slab_on_grid */
   Size bytes;               /* the slab's grains, descriptor included */
   Addr first, limit;        /* the grid of blocks */
   /* [bump, limit): never handed out.  Atomic only because free_fast
@@ -308,6 +313,16 @@ static inline Addr mvff_slab_bump(MVFFSlab slab)
 static inline void mvff_slab_set_bump(MVFFSlab slab, Addr bump)
 {
   atomic_store_explicit(&slab->bump, bump, memory_order_relaxed);
+}
+
+/* Whether `block`, in [first, limit), starts a block of the grid: a
+ * multiply for the division (on the free path), exact because
+ * offset * size < 2^32 (a slab is far smaller than 2^24 bytes, and a size
+ * at most 256): then floor(offset * magic / 2^32) = floor(offset / size). */
+static inline bool mvff_slab_on_grid(MVFFSlab slab, Addr block)
+{
+  uint64_t offset = (uint64_t)addr_offset(slab->first, block);
+  return ((offset * slab->magic) >> 32) * slab->size == offset;
 }
 
 /* An allocation point's own blocks of small sizes (see "Caches"): only
@@ -967,7 +982,7 @@ static void mvff_slab_set_tracts(MVFF mvff, MVFFSlab slab, void *p)
 static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
 {
   Pool pool = &mvff->pool;
-  Size head = size_align_up(sizeof(mvff_slab_s), pool->alignment);
+  Size head = size_align_up(sizeof(mvff_slab_s), size_max(pool->alignment, MVFF_SLAB_HEAD_ALIGN));
   Size bytes = size_align_up(size_max(MVFF_SLAB_BYTES, head + size * MVFF_SLAB_BLOCKS),
                              pool->arena->grain_size);
   Count blocks = (bytes - head) / size;
@@ -980,6 +995,8 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   ring_init(&slab->pool_ring);
   ring_init(&slab->partial_ring);
   slab->size = size;
+  slab->magic = ((uint64_t)1 << 32) / size + 1;
+  AVER((uint64_t)bytes * size < (uint64_t)1 << 32);
   slab->bytes = bytes;
   slab->first = addr_add(base, head);
   atomic_init(&slab->bump, slab->first);
@@ -1049,7 +1066,7 @@ static MVFFSlab mvff_slab_of(MVFF mvff, Addr block, Size size)
   AVER_CRITICAL(slab->mvff == mvff);
   if (slab->size != size || addr_word(block) < addr_word(slab->first)
       || addr_word(block) >= addr_word(slab->limit)
-      || addr_offset(slab->first, block) % size != 0)
+      || !mvff_slab_on_grid(slab, block))
     return NULL;
   return slab;
 }
@@ -1171,7 +1188,7 @@ static bool mvff_free_fast(Pool pool, Addr old, Size size)
   slab = tract->p;
   if (slab->size != size || addr_word(old) < addr_word(slab->first)
       || addr_word(old) >= addr_word(mvff_slab_bump(slab))
-      || addr_offset(slab->first, old) % size != 0)
+      || !mvff_slab_on_grid(slab, old))
     return false;
   w = mvff_words(old);
   if (w[1] == mvff_quick_mark(mvff, old))
