@@ -470,13 +470,13 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   free0 = mps_pool_free_size(pool);
   cr_assert_eq(free0, total - 128);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  /* A medium fill: first fit, the hole below the larger free block after
-   * c, and exactly the size asked for, so the point can place nothing
-   * else there. */
-  cr_assert_eq(mps_ap_fill(&p, ap, 1024), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 1024));
+  /* A medium fill (too big for a slab class): first fit, the hole below
+   * the larger free block after c, and exactly the size asked for, so the
+   * point can place nothing else there. */
+  cr_assert_eq(mps_ap_fill(&p, ap, 5008), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 5008));
   cr_assert_eq(p, hole);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 5008);
   cr_assert_eq(mps_pool_total_size(pool), total);
   /* A small fill with nothing listed: a slab of its own, fresh from the
    * arena (not the rest of the hole), at least 16 KiB, whose blocks all go
@@ -491,14 +491,14 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   grid = slab_grid_bytes(q, slab, 64);
   over = slab - grid;   /* its descriptor and tail count as free */
   cr_assert_lt(over, 256, "the slab's descriptor takes %zu bytes", over);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + over);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + over);
   cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, r, 64));
   cr_assert_eq((char *)r, (char *)q + 64);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + over);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + over);
   /* The rest of the cache goes back to the slab with the point. */
   mps_ap_destroy(ap);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + slab - 128);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + slab - 128);
   /* A small block of the pool's land freed goes on its quick list,
    * counted as free, and the next fill of that size takes it before the
    * slab. */
@@ -515,7 +515,7 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   mps_free(pool, r, 64);
   mps_free(pool, p, 64);
   mps_ap_destroy(ap);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 1024 + slab - 64);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + slab - 64);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
   cr_assert(mps_commit(ap, p, 64));
@@ -525,7 +525,7 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   cr_assert_eq((char *)r, (char *)q + 64);
   mps_ap_destroy(ap);
   mps_free(pool, a, 64);
-  mps_free(pool, hole, 1024);
+  mps_free(pool, hole, 5008);
   mps_free(pool, c, 64);
   mps_free(pool, q, 64);
   mps_free(pool, r, 64);
@@ -584,6 +584,46 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   }
   mps_free(pool, big, 100 * 1024);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* Sizes above 256 bytes, up to 4 KiB, share slab classes, eight per
+ * doubling: a block takes its class's size in the slab, but the point's
+ * region is exactly the size asked for, and mps_free takes the size the
+ * client asked for. */
+Test(mvff, medium_sizes_share_slab_classes)
+{
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, q, r, t;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_fill(&p, ap, 304), MPS_RES_OK);
+  cr_assert(mps_commit(ap, p, 304));
+  cr_assert_eq((char *)ap->limit, (char *)p + 304);
+  cr_assert_eq(mps_ap_fill(&q, ap, 320), MPS_RES_OK);
+  cr_assert(mps_commit(ap, q, 320));
+  cr_assert_eq((char *)q, (char *)p + 320, "304 and 320 are one class of 320");
+  cr_assert_eq(mps_ap_fill(&r, ap, 2112), MPS_RES_OK);
+  cr_assert(mps_commit(ap, r, 2112));
+  cr_assert_eq(mps_ap_fill(&t, ap, 2304), MPS_RES_OK);
+  cr_assert(mps_commit(ap, t, 2304));
+  cr_assert_eq((char *)t, (char *)r + 2304, "2112 and 2304 are one class of 2304");
+  cr_assert(((char *)r >= (char *)p + 16384 || (char *)p >= (char *)r + 16 * 2304),
+            "different classes share a slab");
+  memset(p, 1, 304);
+  memset(q, 2, 320);
+  memset(r, 3, 2112);
+  memset(t, 4, 2304);
+  cr_assert_eq(((unsigned char *)p)[303], 1);
+  cr_assert_eq(((unsigned char *)r)[2111], 3);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 304);
+  mps_free(pool, q, 320);
+  mps_free(pool, r, 2112);
+  mps_free(pool, t, 2304);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_total_size(pool), 0, "the empty slabs went back");
   mps_pool_destroy(pool);
 }
 

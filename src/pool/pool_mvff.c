@@ -228,6 +228,13 @@
 /* Small sizes, by size / alignment - 1 (the alignment is at least a
  * pointer). */
 #define MVFF_SMALL_SIZES ((Count)(MVFF_SMALL_MAX / sizeof(void *)))
+/* Slab classes (see "Slabs"): every small size, then MVFF_CLASS_STEPS
+ * sizes per doubling above MVFF_SMALL_MAX up to MVFF_SLAB_MAX, so that a
+ * block of those sizes wastes at most an eighth of its class. */
+#define MVFF_SLAB_MAX ((Size)4096)
+#define MVFF_CLASS_STEPS ((Count)8)
+#define MVFF_CLASS_DOUBLINGS ((Count)4)   /* 256 -> 4096 */
+#define MVFF_SLAB_CLASSES (MVFF_SMALL_SIZES + MVFF_CLASS_DOUBLINGS * MVFF_CLASS_STEPS)
 /* A slab is this many bytes (rounded up to grains), and holds at least
  * MVFF_SLAB_BLOCKS blocks (see "Slabs" above). */
 #define MVFF_SLAB_BYTES ((Size)16384)
@@ -261,8 +268,9 @@ typedef struct mvff_s {
   Addr quick[MVFF_QUICK_LISTS];   /* list heads, by size / alignment - 1 */
   Word quick_empty[BT_WORDS(MVFF_QUICK_LISTS)];   /* bit set: list empty */
   /* Slabs, by size / alignment - 1 (see "Slabs" above). */
-  struct mvff_slab_s *slab_current[MVFF_SMALL_SIZES];   /* fills take from it first */
-  ring_s slab_partial[MVFF_SMALL_SIZES];  /* other slabs with free blocks */
+  Size slab_max;                  /* largest size with a slab class, or 0 */
+  struct mvff_slab_s *slab_current[MVFF_SLAB_CLASSES];   /* fills take from it first */
+  ring_s slab_partial[MVFF_SLAB_CLASSES];  /* other slabs with free blocks */
   ring_s slabs;                   /* every slab */
   Size slab_bytes;                /* the grains of every slab */
   Size slab_free_bytes;           /* on slabs' free lists and in their rests */
@@ -328,10 +336,10 @@ static inline bool mvff_slab_on_grid(MVFFSlab slab, Addr block)
 /* An allocation point's own blocks of small sizes (see "Caches"): only
  * its thread touches them, with or without the arena lock. */
 typedef struct mvff_cache_s {
-  Addr head[MVFF_SMALL_SIZES];   /* LIFO lists by size / alignment - 1,
-                                  * linked through each block's first word */
-  Addr bump[MVFF_SMALL_SIZES];   /* and, after each list, the blocks of */
-  Addr bump_limit[MVFF_SMALL_SIZES];   /* [bump, bump_limit) */
+  Addr head[MVFF_SLAB_CLASSES];  /* LIFO lists by slab class, linked
+                                  * through each block's first word */
+  Addr bump[MVFF_SLAB_CLASSES];  /* and, after each list, the blocks of */
+  Addr bump_limit[MVFF_SLAB_CLASSES];   /* [bump, bump_limit) */
   Size bytes;                    /* in all of them */
 } mvff_cache_s;
 typedef mvff_cache_s *MVFFCache;
@@ -393,6 +401,32 @@ static bool mvff_check(Pool pool)
 static inline Index mvff_quick_index(MVFF mvff, Size size)
 {
   return (Index)(size >> mvff->align_shift) - 1;
+}
+
+/* The slab class of an aligned size of at most slab_max (see "Slabs"). */
+static inline Index mvff_slab_class(MVFF mvff, Size size)
+{
+  Size base = MVFF_SMALL_MAX, step;
+  Index k = 0;
+  if (size <= MVFF_SMALL_MAX)
+    return mvff_quick_index(mvff, size);
+  while (size > 2 * base) {
+    base *= 2;
+    ++k;
+  }
+  step = base / MVFF_CLASS_STEPS;
+  return MVFF_SMALL_SIZES + k * MVFF_CLASS_STEPS + (Index)((size - base + step - 1) / step) - 1;
+}
+
+/* The size of a slab class's blocks: the largest size in the class. */
+static inline Size mvff_slab_class_size(MVFF mvff, Index i)
+{
+  Size base;
+  if (i < MVFF_SMALL_SIZES)
+    return (Size)(i + 1) << mvff->align_shift;
+  i -= MVFF_SMALL_SIZES;
+  base = MVFF_SMALL_MAX << (i / MVFF_CLASS_STEPS);
+  return base + (i % MVFF_CLASS_STEPS + 1) * (base / MVFF_CLASS_STEPS);
 }
 
 /* The mark a listed block keeps in its second word: its address and the
@@ -791,7 +825,15 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->small_count = 0;
   for (i = 0; i < MVFF_QUICK_LISTS; ++i)
     mvff->quick[i] = NULL;
-  for (i = 0; i < MVFF_SMALL_SIZES; ++i) {
+  /* Slabs come with the quick lists.  Classes above MVFF_SMALL_MAX only
+   * when their steps are aligned. */
+  if (mvff->quick_max == 0)
+    mvff->slab_max = 0;
+  else if (align <= MVFF_SMALL_MAX / MVFF_CLASS_STEPS)
+    mvff->slab_max = size_min(MVFF_SLAB_MAX, mvff->quick_max);
+  else
+    mvff->slab_max = size_min(MVFF_SMALL_MAX, mvff->quick_max);
+  for (i = 0; i < MVFF_SLAB_CLASSES; ++i) {
     mvff->slab_current[i] = NULL;
     ring_init(&mvff->slab_partial[i]);
   }
@@ -1027,7 +1069,7 @@ static void mvff_slab_unlist(MVFFSlab slab)
 /* Take the slab off the pool's books (its memory is the caller's). */
 static void mvff_slab_forget(MVFF mvff, MVFFSlab slab)
 {
-  Index i = mvff_quick_index(mvff, slab->size);
+  Index i = mvff_slab_class(mvff, slab->size);
   mvff_slab_unlist(slab);
   if (mvff->slab_current[i] == slab)
     mvff->slab_current[i] = NULL;
@@ -1088,7 +1130,7 @@ static bool mvff_slab_lists(MVFFSlab slab, Addr block)
  * is listed for fills. */
 static void mvff_slab_freed(MVFF mvff, MVFFSlab slab)
 {
-  Index i = mvff_quick_index(mvff, slab->size);
+  Index i = mvff_slab_class(mvff, slab->size);
   bool current = mvff->slab_current[i] == slab;
   if (slab->live == 0) {
     Size bytes = slab->bytes;
@@ -1180,13 +1222,14 @@ static bool mvff_free_fast(Pool pool, Addr old, Size size)
   MVFFSlab slab, top;
   Word *w;
   Addr head;
-  if (size > MVFF_SMALL_MAX || !addr_is_aligned(old, pool->alignment))
+  if (size > mvff->slab_max || !addr_is_aligned(old, pool->alignment))
     return false;
   tract = arena_primary_tract(pool->arena, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
   slab = tract->p;
-  if (slab->size != size || addr_word(old) < addr_word(slab->first)
+  if (slab->size != mvff_slab_class_size(mvff, mvff_slab_class(mvff, size))
+      || addr_word(old) < addr_word(slab->first)
       || addr_word(old) >= addr_word(mvff_slab_bump(slab))
       || !mvff_slab_on_grid(slab, old))
     return false;
@@ -1217,13 +1260,14 @@ static bool mvff_free_fast(Pool pool, Addr old, Size size)
 #endif
 }
 
-/* Fill the empty cache list of the small size `size` from one slab: its
+/* Fill the empty cache list of the slab class whose blocks are `size`
+ * bytes from one slab: its
  * whole free list, else its whole rest; from the current slab, else the
  * first listed one, else a new one.  False if there is none and the arena
  * has no memory for one.  Moving a list costs nothing per block. */
 static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
 {
-  Index i = mvff_quick_index(mvff, size);
+  Index i = mvff_slab_class(mvff, size);
   MVFFSlab slab = mvff->slab_current[i];
   AVER(cache->head[i] == NULL && cache->bump[i] == cache->bump_limit[i]);
   for (;;) {
@@ -1396,7 +1440,9 @@ static void mvff_free(Pool pool, Addr old, Size size)
   if (!ours)
     return;
   mvff_collect(mvff);   /* so that a block freed twice is found listed */
-  slab = size <= MVFF_SMALL_MAX ? mvff_slab_of(mvff, old, size) : NULL;
+  slab = size <= mvff->slab_max
+         ? mvff_slab_of(mvff, old, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)))
+         : NULL;
   if (mvff_free_refused(mvff, slab, old, size))
     return;
   if (slab != NULL) {
@@ -1467,10 +1513,13 @@ static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, Index i, Size
  * own cache, and the pool's alignment, fixed since init, are read. */
 static bool mvff_buffer_fill_fast(Addr *base_o, Pool pool, Buffer buffer, Size size)
 {
+  MVFF mvff = mvff_of_pool(pool);
   MVFFCache cache = buffer->pool_data;
-  if (cache == NULL || size > MVFF_SMALL_MAX)
+  Index i;
+  if (cache == NULL || size > mvff->slab_max)
     return false;
-  return mvff_cache_take(base_o, cache, mvff_quick_index(mvff_of_pool(pool), size), size);
+  i = mvff_slab_class(mvff, size);
+  return mvff_cache_take(base_o, cache, i, mvff_slab_class_size(mvff, i));
 }
 
 /* The buffer's cache, made on its first small fill; NULL if the class
@@ -1486,7 +1535,7 @@ static MVFFCache mvff_cache(MVFF mvff, Buffer buffer)
   if (arena_control_alloc(&p, mvff->pool.arena, sizeof(mvff_cache_s)) != MPS_RES_OK)
     return NULL;
   cache = p;
-  for (i = 0; i < MVFF_SMALL_SIZES; ++i)
+  for (i = 0; i < MVFF_SLAB_CLASSES; ++i)
     cache->head[i] = cache->bump[i] = cache->bump_limit[i] = NULL;
   cache->bytes = 0;
   buffer->pool_data = cache;
@@ -1503,8 +1552,8 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
   if (cache == NULL)
     return;
   mvff_collect(mvff);
-  for (i = 0; i < MVFF_SMALL_SIZES; ++i) {
-    Size size = (Size)(i + 1) << mvff->align_shift;
+  for (i = 0; i < MVFF_SLAB_CLASSES; ++i) {
+    Size size = mvff_slab_class_size(mvff, i);
     Addr block = cache->head[i];
     while (block != NULL) {
       Addr next = addr_of_word(mvff_words(block)[0]);
@@ -1541,15 +1590,16 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
 
   if (mvff_quick_takes(mvff, size)) {
     Size block_size;
-    Index i = mvff_quick_index(mvff, size);
-    MVFFCache cache = size <= MVFF_SMALL_MAX ? mvff_cache(mvff, buffer) : NULL;
+    MVFFCache cache = size <= mvff->slab_max ? mvff_cache(mvff, buffer) : NULL;
+    Index i = cache != NULL ? mvff_slab_class(mvff, size) : 0;
+    Size class_size = cache != NULL ? mvff_slab_class_size(mvff, i) : size;
     /* The cache may have blocks of this size if the fast path declined
      * because the point still held part of a larger region. */
-    if (cache == NULL || !mvff_cache_take(&block, cache, i, size)) {
+    if (cache == NULL || !mvff_cache_take(&block, cache, i, class_size)) {
       block = mvff_quick_take(&block_size, mvff, size, true);        /* 1 */
       if (block == NULL && cache != NULL                              /* 2 */
-          && mvff_slab_fill_cache(mvff, cache, size))
-        (void)mvff_cache_take(&block, cache, i, size);
+          && mvff_slab_fill_cache(mvff, cache, class_size))
+        (void)mvff_cache_take(&block, cache, i, class_size);
     }
     if (block == NULL && size > MVFF_SMALL_MAX) {                     /* 3 */
       block = mvff_quick_take(&block_size, mvff, size, false);
@@ -1603,7 +1653,9 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   size = addr_offset(init, limit);
   /* An unused block of a slab goes back to it; any other rest (part of a
    * slab's block among them, see "Slabs") is ordinary memory. */
-  slab = size <= MVFF_SMALL_MAX ? mvff_slab_of(mvff, init, size) : NULL;
+  slab = size <= mvff->slab_max
+         ? mvff_slab_of(mvff, init, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)))
+         : NULL;
   /* The client may have freed part of the unused region, which is then
    * free already: reported, and the whole rest stays out of the pool. */
   if (mvff_free_refused(mvff, slab, init, size))
