@@ -11,7 +11,8 @@
  * block pushes it on its list, which touches neither the land's splay
  * tree nor the arena; that is what makes the free of a small block cheap
  * (docs/performance.md).  The slabs are grains that allocation points
- * carve blocks of one size of at most MVFF_SMALL_MAX bytes from (see
+ * carve blocks of one slab class from: one class per size up to
+ * MVFF_SMALL_MAX bytes, then eight per doubling up to MVFF_SLAB_MAX (see
  * "Slabs" below); their free blocks are on their own lists.  Lists and
  * slabs are free memory like the land's: free_size counts them.  The
  * debugging class (pool_debug.c) gets neither, so that MVFF writes
@@ -58,9 +59,9 @@
  * fill for `size` bytes takes, first that works:
  *   1. (sizes with a quick list) a block of exactly `size` bytes from its
  *      list: freed memory is reused at once and without a search;
- *   2. (small sizes: at most MVFF_SMALL_MAX, 256 bytes, with the quick
- *      lists on) a block of a slab of that size, through the point's
- *      cache (see "Slabs" and "Caches");
+ *   2. (sizes up to slab_max, with the quick lists on) a block of a slab
+ *      of the size's class, through the point's cache (see "Slabs" and
+ *      "Caches"); the point's region is `size` bytes of it;
  *   3. (other listed sizes) the smallest listed block bigger than `size`:
  *      such sizes seldom recur exactly, so their lists would otherwise
  *      only wait for a flush;
@@ -83,13 +84,19 @@
  *
  * Slabs.  A slab is MVFF_SLAB_BYTES (or more grains, for at least
  * MVFF_SLAB_BLOCKS blocks) from the arena, with its descriptor at its
- * base and blocks of one small size on a grid after it; each grain's
- * tract points at it, so mps_free finds the slab of a block in the
- * arena's table.  A freed block goes back onto its slab's own list, never
- * into the land, so small blocks keep to few pages of their own, as they
- * do in mimalloc: with freed small blocks flushed into the land and
- * carved up by other sizes, the benchmark's own reads of its blocks cost
- * twice what they do now (docs/performance.md, seventh round).  A slab
+ * base and blocks of one class on a grid after it.  Every size up to
+ * MVFF_SMALL_MAX is a class; above it, up to slab_max (MVFF_SLAB_MAX, or
+ * MVFF_SMALL_MAX when the alignment is coarser than the steps), each
+ * doubling has MVFF_CLASS_STEPS classes, whose blocks have the largest
+ * size in the class, so at most an eighth is wasted (mvff_slab_class).
+ * Without classes, sizes of 257 bytes to 4 KiB took a search of the land
+ * and the lock at every fill and free (docs/performance.md, seventh
+ * round).  Each grain's tract points at its slab, so mps_free finds the
+ * slab of a block in the arena's table.  A freed block goes back onto its
+ * slab's own list, never into the land, so small blocks keep to few pages
+ * of their own, as they do in mimalloc: with freed small blocks flushed
+ * into the land and carved up by other sizes, the benchmark's own reads
+ * of its blocks cost more (docs/performance.md, seventh round).  A slab
  * whose blocks are all free goes back to the arena at once.  Its free
  * blocks are free memory, but trims leave them alone (mvff_free_loose):
  * they can only go back with the whole slab.  Nor does anything else take
@@ -131,12 +138,12 @@
  * to the threshold would have the next few frees return a grain each and
  * the next allocation extend again.
  *
- * Caches.  Each allocation point has a cache of blocks of small sizes
+ * Caches.  Each allocation point has a cache of blocks of slab classes
  * (mvff_cache_s), which its fills take from without the arena lock
  * (pool.h: fill_fast): a fill then costs no lock, no search and no call
  * into the pool, which was most of the cost of mvff-ap beside the
  * client's own reads (docs/performance.md, sixth round).  When a point's
- * cache has no block of a small size, a locked fill moves a slab's whole
+ * cache has no block of a class, a locked fill moves a slab's whole
  * free list, or else its whole untouched rest, into it, at no cost per
  * block (mvff_slab_fill_cache).  The cache's blocks count as in use by
  * their slab; they go back to it when the point is destroyed.  A block
@@ -159,11 +166,12 @@
  * every free locked, to check it against all free memory.  Memory
  * orders are argued at each atomic access.
  *
- * free_size counts the land, the quick lists and the slabs' free blocks.  The unused
- * rest of a buffer's region and its cache belong to its allocation point,
- * whose thread may be allocating from them at this moment without the
- * arena lock, so they count as in use until the buffer is emptied or
- * destroyed, and flushes and trims leave them alone.
+ * free_size counts the land, the quick lists and the slabs' free blocks
+ * (and their descriptors and tails, see "Slabs").  The unused rest of a
+ * buffer's region and its cache belong to its allocation point, whose
+ * thread may be allocating from them at this moment without the arena
+ * lock, so they count as in use until the buffer is emptied or destroyed,
+ * and flushes and trims leave them alone.
  *
  * Client errors.  mps_free checks that the last byte of the block belongs
  * to this pool (the generic code checks the first).  A block freed twice
@@ -282,7 +290,7 @@ typedef struct mvff_s {
 } mvff_s;
 typedef mvff_s *MVFF;
 
-/* A slab: grains that only blocks of one small size are carved from, on a
+/* A slab: grains that only blocks of one slab class are carved from, on a
  * grid from `first`.  Its descriptor is at its base, and every grain's
  * tract points at it (tract->p).  live + free_count + the blocks in
  * [bump, limit) are all the blocks of [first, limit); a slab is in its
@@ -333,7 +341,7 @@ static inline bool mvff_slab_on_grid(MVFFSlab slab, Addr block)
   return ((offset * slab->magic) >> 32) * slab->size == offset;
 }
 
-/* An allocation point's own blocks of small sizes (see "Caches"): only
+/* An allocation point's own blocks of slab classes (see "Caches"): only
  * its thread touches them, with or without the arena lock. */
 typedef struct mvff_cache_s {
   Addr head[MVFF_SLAB_CLASSES];  /* LIFO lists by slab class, linked
@@ -1304,8 +1312,9 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
   }
 }
 
-/* A cache's untouched blocks [base, limit) of the small size `size`: back
- * into their slab, whose last blocks they are, or if they are no slab's
+/* A cache's untouched blocks [base, limit), of a slab class whose blocks
+ * are `size` bytes: back into their slab, whose last blocks they are, or
+ * if they are no slab's
  * (never, while a cache holds a slab's blocks; kept for safety), to the
  * pool as ordinary free memory. */
 static void mvff_slab_take_back(MVFF mvff, Addr base, Addr limit, Size size)
@@ -1488,7 +1497,8 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
 /* Caches (see "Caches" above).  A list's blocks are linked through their
  * first word, as on the quick lists; they are not free. */
 
-/* Take a block of the small size `size` (index i) from the cache. */
+/* Take a block of slab class i, whose blocks are `size` bytes, from the
+ * cache. */
 static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, Index i, Size size)
 {
   Addr block = cache->head[i];
