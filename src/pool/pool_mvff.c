@@ -243,6 +243,7 @@
 #define MVFF_CLASS_STEPS ((Count)8)
 #define MVFF_CLASS_DOUBLINGS ((Count)4)   /* 256 -> 4096 */
 #define MVFF_SLAB_CLASSES (MVFF_SMALL_SIZES + MVFF_CLASS_DOUBLINGS * MVFF_CLASS_STEPS)
+_Static_assert(MVFF_SLAB_CLASSES <= 256, "pool_mvff.c: a slab class fits in a byte");
 /* A slab is this many bytes (rounded up to grains), and holds at least
  * MVFF_SLAB_BLOCKS blocks (see "Slabs" above). */
 #define MVFF_SLAB_BYTES ((Size)16384)
@@ -277,6 +278,11 @@ typedef struct mvff_s {
   Word quick_empty[BT_WORDS(MVFF_QUICK_LISTS)];   /* bit set: list empty */
   /* Slabs, by size / alignment - 1 (see "Slabs" above). */
   Size slab_max;                  /* largest size with a slab class, or 0 */
+  /* Fixed at init, so free_fast and fill_fast read them without the lock:
+   * the class of each size up to slab_max, by size / alignment - 1, and
+   * the size of each class's blocks (mvff_slab_class_of). */
+  uint8_t slab_class[MVFF_QUICK_LISTS];
+  Size class_size[MVFF_SLAB_CLASSES];
   struct mvff_slab_s *slab_current[MVFF_SLAB_CLASSES];   /* fills take from it first */
   ring_s slab_partial[MVFF_SLAB_CLASSES];  /* other slabs with free blocks */
   ring_s slabs;                   /* every slab */
@@ -411,8 +417,9 @@ static inline Index mvff_quick_index(MVFF mvff, Size size)
   return (Index)(size >> mvff->align_shift) - 1;
 }
 
-/* The slab class of an aligned size of at most slab_max (see "Slabs"). */
-static inline Index mvff_slab_class(MVFF mvff, Size size)
+/* The slab class of an aligned size of at most slab_max (see "Slabs"),
+ * worked out for init's tables. */
+static Index mvff_slab_class_of(MVFF mvff, Size size)
 {
   Size base = MVFF_SMALL_MAX, step;
   Index k = 0;
@@ -427,7 +434,7 @@ static inline Index mvff_slab_class(MVFF mvff, Size size)
 }
 
 /* The size of a slab class's blocks: the largest size in the class. */
-static inline Size mvff_slab_class_size(MVFF mvff, Index i)
+static Size mvff_slab_class_size_of(MVFF mvff, Index i)
 {
   Size base;
   if (i < MVFF_SMALL_SIZES)
@@ -435,6 +442,16 @@ static inline Size mvff_slab_class_size(MVFF mvff, Index i)
   i -= MVFF_SMALL_SIZES;
   base = MVFF_SMALL_MAX << (i / MVFF_CLASS_STEPS);
   return base + (i % MVFF_CLASS_STEPS + 1) * (base / MVFF_CLASS_STEPS);
+}
+
+static inline Index mvff_slab_class(MVFF mvff, Size size)
+{
+  return mvff->slab_class[mvff_quick_index(mvff, size)];
+}
+
+static inline Size mvff_slab_class_size(MVFF mvff, Index i)
+{
+  return mvff->class_size[i];
 }
 
 /* The mark a listed block keeps in its second word: its address and the
@@ -844,6 +861,11 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   for (i = 0; i < MVFF_SLAB_CLASSES; ++i) {
     mvff->slab_current[i] = NULL;
     ring_init(&mvff->slab_partial[i]);
+    mvff->class_size[i] = mvff_slab_class_size_of(mvff, i);
+  }
+  for (i = 0; i < MVFF_QUICK_LISTS; ++i) {
+    Size size = (Size)(i + 1) << mvff->align_shift;
+    mvff->slab_class[i] = size <= mvff->slab_max ? (uint8_t)mvff_slab_class_of(mvff, size) : 0;
   }
   ring_init(&mvff->slabs);
   mvff->slab_bytes = 0;
