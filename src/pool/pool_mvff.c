@@ -1459,10 +1459,26 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
   return twice;
 }
 
+/* For mps_free and an emptied buffer: free [old, old + size) if it is a
+ * whole block of a slab, or refuse it if it is free already (see "Client
+ * errors"), and return true; return false if it is ordinary memory, for
+ * the caller to free. */
+static bool mvff_free_to_slab_or_refuse(MVFF mvff, Addr old, Size size)
+{
+  MVFFSlab slab = NULL;
+  if (size <= mvff->slab_max)
+    slab = mvff_slab_of(mvff, old, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)));
+  if (mvff_free_refused(mvff, slab, old, size))
+    return true;
+  if (slab == NULL)
+    return false;
+  mvff_slab_free(mvff, slab, old);
+  return true;
+}
+
 static void mvff_free(Pool pool, Addr old, Size size)
 {
   MVFF mvff = mvff_of_pool(pool);
-  MVFFSlab slab;
   bool ours;
   AVER(old != NULL);
   AVER(size > 0);
@@ -1471,15 +1487,8 @@ static void mvff_free(Pool pool, Addr old, Size size)
   if (!ours)
     return;
   mvff_collect(mvff);   /* so that a block freed twice is found listed */
-  slab = size <= mvff->slab_max
-         ? mvff_slab_of(mvff, old, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)))
-         : NULL;
-  if (mvff_free_refused(mvff, slab, old, size))
-    return;
-  if (slab != NULL) {
-    mvff_slab_free(mvff, slab, old);
+  if (mvff_free_to_slab_or_refuse(mvff, old, size))
     return;   /* slabs' free memory does not call for a trim */
-  }
   if (mvff_quick_takes(mvff, size)) {
     mvff_quick_push(mvff, old, size);
   } else {
@@ -1676,7 +1685,6 @@ found:
 static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   MVFF mvff = mvff_of_pool(pool);
-  MVFFSlab slab;
   Size size;
   UNUSED(buffer);
   if (init == limit)
@@ -1684,18 +1692,11 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   mvff_collect(mvff);
   size = addr_offset(init, limit);
   /* An unused block of a slab goes back to it; any other rest (part of a
-   * slab's block among them, see "Slabs") is ordinary memory. */
-  slab = size <= mvff->slab_max
-         ? mvff_slab_of(mvff, init, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)))
-         : NULL;
-  /* The client may have freed part of the unused region, which is then
-   * free already: reported, and the whole rest stays out of the pool. */
-  if (mvff_free_refused(mvff, slab, init, size))
+   * slab's block among them, see "Slabs") is ordinary memory.  The client
+   * may have freed part of the unused region, which is then free already:
+   * reported, and the whole rest stays out of the pool. */
+  if (mvff_free_to_slab_or_refuse(mvff, init, size))
     return;
-  if (slab != NULL) {
-    mvff_slab_free(mvff, slab, init);
-    return;
-  }
   /* As any left-over part (mvff_give_back).  A rest left unaligned by a
    * client's unaligned reserve goes to the land, which reports it. */
   mvff_give_back(mvff, init, limit);
