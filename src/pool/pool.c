@@ -202,19 +202,18 @@ mps_res_t mps_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t size)
   return res;
 }
 
-/* mps_free's locked path. */
-static NOINLINE void pool_free_locked(mps_pool_t pool, mps_addr_t addr, size_t size)
+NOINLINE void pool_free_with_lock(Pool pool, Addr old, Size size)
 {
   Pool owner;
   arena_enter(pool->arena);
   /* The block must be this pool's: catches frees into the wrong pool and
    * of memory that no pool owns.  Such a free is ignored if the assertion
    * handler returns, so nothing is corrupted. */
-  owner = arena_pool_of_addr(pool->arena, addr_of_ptr(addr));
+  owner = arena_pool_of_addr(pool->arena, old);
   AVER(owner == pool);
   AVER(size > 0);
   if (owner == pool && size > 0)
-    pool_free(pool, addr_of_ptr(addr), size);
+    pool_free(pool, old, size);
   arena_leave(pool->arena);
 }
 
@@ -223,11 +222,10 @@ void mps_free(mps_pool_t pool, mps_addr_t addr, size_t size)
   const pool_buffer_methods_s *methods;
   AVER(pool != NULL && pool->sig == POOL_SIG);
   /* The class may free some blocks without the lock (pool.h: free_fast).
-   * Its methods and the alignment are fixed since the pool's creation. */
+   * Its methods are fixed since the pool's creation. */
   methods = pool->buffer_methods;
-  if (methods != NULL && methods->free_fast != NULL && size > 0
-      && size <= SIZE_MAX - pool->alignment
-      && methods->free_fast(pool, addr_of_ptr(addr), size_align_up(size, pool->alignment)))
-    return;
-  pool_free_locked(pool, addr, size);
+  if (methods != NULL && methods->free_fast != NULL)
+    methods->free_fast(pool, addr_of_ptr(addr), size);
+  else
+    pool_free_with_lock(pool, addr_of_ptr(addr), size);
 }

@@ -81,13 +81,14 @@ typedef struct pool_buffer_methods_s {
    * replaces is not handed to buffer_empty, so only a class whose
    * buffer_empty does nothing when init equals limit may have it. */
   bool (*fill_fast)(Addr *base_o, Pool pool, Buffer buffer, Size size);
-  /* mps_free's fast path (not an allocation-point method, but one that
-   * only classes with fill_fast have so far), called WITHOUT the arena
-   * lock by any thread, with `size` positive and rounded up to the pool's
-   * alignment: free the block and return true, or return false and change
-   * nothing, for the locked path.  It may read only what cannot change
-   * while the client owns the block. */
-  bool (*free_fast)(Pool pool, Addr old, Size size);
+  /* mps_free itself, for a class that can free some blocks without the
+   * arena lock (not an allocation-point method, but only classes with
+   * fill_fast have it so far), called WITHOUT the lock by any thread with
+   * the client's arguments: free the block, or call pool_free_with_lock
+   * for the locked path, having changed nothing.  It may read only what
+   * cannot change while the client owns the block.  mps_free jumps
+   * straight to it, so the common case costs one call. */
+  void (*free_fast)(Pool pool, Addr old, Size size);
 } pool_buffer_methods_s;
 
 typedef struct mps_pool_s {
@@ -119,5 +120,9 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[]);
 void pool_destroy(Pool pool);
 Res pool_alloc(Addr *p_o, Pool pool, Size size);
 void pool_free(Pool pool, Addr old, Size size);
+/* mps_free's locked path: claims the arena lock, checks that the block is
+ * the pool's, and frees it with pool_free.  For free_fast to fall back
+ * on. */
+void pool_free_with_lock(Pool pool, Addr old, Size size);
 
 #endif /* pool_h */

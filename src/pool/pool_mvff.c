@@ -1232,14 +1232,14 @@ static void mvff_collect(MVFF mvff)
   }
 }
 
-/* mps_free of a whole block of a slab, without the lock (pool.h:
- * free_fast).  Everything it reads is fixed while the client owns the
+/* Free a whole block of a slab without the lock, or return false having
+ * changed nothing.  Everything it reads is fixed while the client owns the
  * block: the primary chunk's table, the block's tract (its pool and
  * slab), and the slab's size and grid; and bump, whose value is at least
  * as new as the fill that handed out the block.  Anything else, and a
- * block whose mark says it may be free already, takes the locked path.
+ * block whose mark says it may be free already, is for the locked path.
  * Not in cool, which checks every free against all free memory. */
-static bool mvff_free_fast(Pool pool, Addr old, Size size)
+static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
 {
 #if CHECK_LEVEL >= 2
   UNUSED(pool);
@@ -1252,7 +1252,10 @@ static bool mvff_free_fast(Pool pool, Addr old, Size size)
   MVFFSlab slab, top;
   Word *w;
   Addr head;
-  if (size > mvff->slab_max || !addr_is_aligned(old, pool->alignment))
+  if (size == 0 || size > mvff->slab_max || !addr_is_aligned(old, pool->alignment))
+    return false;
+  size = size_align_up(size, pool->alignment);   /* no overflow: see above */
+  if (size > mvff->slab_max)
     return false;
   tract = arena_primary_tract(pool->arena, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
@@ -1288,6 +1291,13 @@ static bool mvff_free_fast(Pool pool, Addr old, Size size)
                                                   memory_order_relaxed));
   return true;
 #endif
+}
+
+/* mps_free (pool.h: free_fast). */
+static void mvff_free_fast(Pool pool, Addr old, Size size)
+{
+  if (!mvff_free_unlocked(pool, old, size))
+    pool_free_with_lock(pool, old, size);
 }
 
 /* Fill the empty cache list of the slab class whose blocks are `size`
