@@ -60,6 +60,14 @@ static mps_pool_t make_pool(size_t extend_by, double spare, int arena_high,
   return pool;
 }
 
+/* A fill of exactly `size` bytes and its commit, both of which must
+ * succeed: how these tests take one block from an allocation point. */
+static void fill_commit(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  cr_assert_eq(mps_ap_fill(p_o, ap, size), MPS_RES_OK);
+  cr_assert(mps_commit(ap, *p_o, size));
+}
+
 static mps_res_t try_create(mps_key_t key, mps_arg_s value)
 {
   mps_pool_t pool;
@@ -473,8 +481,7 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   /* A medium fill (too big for a slab class): first fit, the hole below
    * the larger free block after c, and exactly the size asked for, so the
    * point can place nothing else there. */
-  cr_assert_eq(mps_ap_fill(&p, ap, 5008), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 5008));
+  fill_commit(&p, ap, 5008);
   cr_assert_eq(p, hole);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008);
   cr_assert_eq(mps_pool_total_size(pool), total);
@@ -482,8 +489,7 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
    * arena (not the rest of the hole), at least 16 KiB, whose blocks all go
    * to the point's cache, in use until the point goes; the next small
    * fill of that size is the next block of the slab. */
-  cr_assert_eq(mps_ap_fill(&q, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, q, 64));
+  fill_commit(&q, ap, 64);
   cr_assert((char *)q < (char *)hole || (char *)q >= (char *)hole + 8000);
   slab = mps_pool_total_size(pool) - total;
   cr_assert_geq(slab, 16384);
@@ -492,8 +498,7 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   over = slab - grid;   /* its descriptor and tail count as free */
   cr_assert_lt(over, 256, "the slab's descriptor takes %zu bytes", over);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + over);
-  cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, r, 64));
+  fill_commit(&r, ap, 64);
   cr_assert_eq((char *)r, (char *)q + 64);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + over);
   /* The rest of the cache goes back to the slab with the point. */
@@ -504,24 +509,20 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
    * slab. */
   mps_free(pool, a, 64);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 64));
+  fill_commit(&p, ap, 64);
   cr_assert_eq(p, a);
   /* A slab's block freed goes back to its slab, and a fill of its size
    * gets it again (through the cache, which took the slab's free list). */
-  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 64));
+  fill_commit(&p, ap, 64);
   cr_assert_eq((char *)p, (char *)q + 128);
   mps_free(pool, r, 64);
   mps_free(pool, p, 64);
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + slab - 64);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 64));
+  fill_commit(&p, ap, 64);
   cr_assert_eq((char *)p, (char *)q + 128, "the last block freed comes first");
-  cr_assert_eq(mps_ap_fill(&r, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, r, 64));
+  fill_commit(&r, ap, 64);
   cr_assert_eq((char *)r, (char *)q + 64);
   mps_ap_destroy(ap);
   mps_free(pool, a, 64);
@@ -553,8 +554,7 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   for (i = 0; i < N; ++i) {
-    cr_assert_eq(mps_ap_fill(&blocks[i], ap, 256), MPS_RES_OK);
-    cr_assert(mps_commit(ap, blocks[i], 256));
+    fill_commit(&blocks[i], ap, 256);
     memset(blocks[i], (int)i, 256);
   }
   /* 200 blocks of 256 bytes take more than one 16 KiB slab. */
@@ -568,8 +568,7 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   /* Again, and mps_alloc with half the blocks still in use. */
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   for (i = 0; i < N; ++i) {
-    cr_assert_eq(mps_ap_fill(&blocks[i], ap, 256), MPS_RES_OK);
-    cr_assert(mps_commit(ap, blocks[i], 256));
+    fill_commit(&blocks[i], ap, 256);
     memset(blocks[i], (int)i, 256);
   }
   mps_ap_destroy(ap);
@@ -598,16 +597,12 @@ Test(mvff, medium_sizes_share_slab_classes)
   mps_addr_t p, q, r, t;
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, 304), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 304));
+  fill_commit(&p, ap, 304);
   cr_assert_eq((char *)ap->limit, (char *)p + 304);
-  cr_assert_eq(mps_ap_fill(&q, ap, 320), MPS_RES_OK);
-  cr_assert(mps_commit(ap, q, 320));
+  fill_commit(&q, ap, 320);
   cr_assert_eq((char *)q, (char *)p + 320, "304 and 320 are one class of 320");
-  cr_assert_eq(mps_ap_fill(&r, ap, 2112), MPS_RES_OK);
-  cr_assert(mps_commit(ap, r, 2112));
-  cr_assert_eq(mps_ap_fill(&t, ap, 2304), MPS_RES_OK);
-  cr_assert(mps_commit(ap, t, 2304));
+  fill_commit(&r, ap, 2112);
+  fill_commit(&t, ap, 2304);
   cr_assert_eq((char *)t, (char *)r + 2304, "2112 and 2304 are one class of 2304");
   cr_assert(((char *)r >= (char *)p + 16384 || (char *)p >= (char *)r + 16 * 2304),
             "different classes share a slab");
@@ -635,8 +630,7 @@ Test(mvff, small_fills_of_different_sizes_use_different_slabs)
   size_t sizes[6] = {32, 48, 32, 48, 32, 48}, i, slab;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   for (i = 0; i < 6; ++i) {
-    cr_assert_eq(mps_ap_fill(&p[i], ap, sizes[i]), MPS_RES_OK);
-    cr_assert(mps_commit(ap, p[i], sizes[i]));
+    fill_commit(&p[i], ap, sizes[i]);
   }
   /* Each size carves its own slab in address order. */
   cr_assert_eq((char *)p[2], (char *)p[0] + 32);
@@ -668,8 +662,7 @@ Test(mvff, a_small_fill_without_a_slab_takes_a_hole_and_empty_gives_back_the_res
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 64));
+  fill_commit(&p, ap, 64);
   /* The lowest hole, and being less than two fills' worth, all of it. */
   cr_assert_eq(p, hole);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 8000);
@@ -696,14 +689,12 @@ Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
   mps_free(pool, hole, 8000);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   /* 64-byte blocks: a slab, whose blocks the cache takes. */
-  cr_assert_eq(mps_ap_fill(&p, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 64));
+  fill_commit(&p, ap, 64);
   free0 = mps_pool_free_size(pool);
   /* 48-byte blocks cannot get a slab: a region from the hole. */
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&q, ap, 48), MPS_RES_OK);
-  cr_assert(mps_commit(ap, q, 48));
+  fill_commit(&q, ap, 48);
   cr_assert_eq(q, hole);
   /* Leave 16 bytes of the region, too few for the next block. */
   rest = (size_t)((char *)ap->limit - (char *)ap->alloc);
@@ -712,8 +703,7 @@ Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
     cr_assert_eq(mps_reserve(&r, ap, rest - 16), MPS_RES_OK);
   } while (!mps_commit(ap, r, rest - 16));
   cr_assert_eq((char *)r, (char *)hole + 48);
-  cr_assert_eq(mps_ap_fill(&s, ap, 64), MPS_RES_OK);
-  cr_assert(mps_commit(ap, s, 64));
+  fill_commit(&s, ap, 64);
   mps_ap_destroy(ap);
   mps_free(pool, p, 64);
   mps_free(pool, q, 48);
@@ -771,13 +761,11 @@ Test(mvff, a_large_fill_of_whole_grains_leaves_nothing_over)
   mps_addr_t p, q;
   size_t size = 40 * grain;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, size), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, size));
+  fill_commit(&p, ap, size);
   cr_assert_eq(mps_pool_total_size(pool), size);
   cr_assert_eq(mps_pool_free_size(pool), 0);
   /* Not whole grains: the rest of the last grain is free in the land. */
-  cr_assert_eq(mps_ap_fill(&q, ap, size + 16), MPS_RES_OK);
-  cr_assert(mps_commit(ap, q, size + 16));
+  fill_commit(&q, ap, size + 16);
   cr_assert_eq(mps_pool_total_size(pool), 2 * size + grain);
   cr_assert_eq(mps_pool_free_size(pool), grain - 16);
   mps_ap_destroy(ap);
@@ -904,10 +892,8 @@ Test(mvff, double_free_of_a_slab_block_is_reported_and_refused)
   mps_addr_t a, b, c, p, q;
   size_t free;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&a, ap, 32), MPS_RES_OK);
-  cr_assert(mps_commit(ap, a, 32));
-  cr_assert_eq(mps_ap_fill(&b, ap, 32), MPS_RES_OK);
-  cr_assert(mps_commit(ap, b, 32));
+  fill_commit(&a, ap, 32);
+  fill_commit(&b, ap, 32);
   mps_ap_destroy(ap);          /* the slab's rest is its own again */
   mps_free(pool, b, 32);
   free = mps_pool_free_size(pool);
@@ -922,14 +908,11 @@ Test(mvff, double_free_of_a_slab_block_is_reported_and_refused)
   cr_assert_eq(mps_pool_free_size(pool), free);
   mvff_test_failures = 0;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_ap_fill(&p, ap, 32), MPS_RES_OK);
-  cr_assert(mps_commit(ap, p, 32));
+  fill_commit(&p, ap, 32);
   cr_assert_eq(p, b);
-  cr_assert_eq(mps_ap_fill(&q, ap, 32), MPS_RES_OK);
-  cr_assert(mps_commit(ap, q, 32));
+  fill_commit(&q, ap, 32);
   cr_assert_eq((char *)q, (char *)a + 64);
-  cr_assert_eq(mps_ap_fill(&c, ap, 32), MPS_RES_OK);
-  cr_assert(mps_commit(ap, c, 32));
+  fill_commit(&c, ap, 32);
   cr_assert_eq((char *)c, (char *)a + 96);
   mps_ap_destroy(ap);
   mps_free(pool, a, 32);
