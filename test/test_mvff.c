@@ -586,6 +586,71 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   mps_pool_destroy(pool);
 }
 
+/* Blocks freed all over several slabs (without the lock, in hot and
+ * rash) are handed out again before the pool takes a new slab: a refill
+ * gathers the lists of several slabs, and takes in pending frees first. */
+Test(mvff, frees_scattered_over_slabs_are_reused_before_a_new_slab)
+{
+  enum { N = 2000 };
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[N], again[N / 2];
+  size_t i, j, total;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i) {
+    fill_commit(&blocks[i], ap, 64);
+    memset(blocks[i], (int)(i & 0xFF), 64);
+  }
+  total = mps_pool_total_size(pool);
+  cr_assert_gt(total, 4 * 16384, "2000 blocks of 64 bytes fill several slabs");
+  for (i = 0; i < N; i += 2)
+    mps_free(pool, blocks[i], 64);
+  for (j = 0; j < N / 2; ++j) {
+    fill_commit(&again[j], ap, 64);
+    memset(again[j], 0xAB, 64);
+  }
+  cr_assert_eq(mps_pool_total_size(pool), total, "no new slab for the freed blocks");
+  /* The blocks still in use were not handed out again. */
+  for (i = 1; i < N; i += 2) {
+    cr_assert_eq(((unsigned char *)blocks[i])[0], (unsigned char)(i & 0xFF));
+    cr_assert_eq(((unsigned char *)blocks[i])[63], (unsigned char)(i & 0xFF));
+  }
+  mps_ap_destroy(ap);
+  for (i = 1; i < N; i += 2)
+    mps_free(pool, blocks[i], 64);
+  for (j = 0; j < N / 2; ++j)
+    mps_free(pool, again[j], 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* Slabs emptied by frees go back to the arena before the pool asks it for
+ * more, so a large block after them needs no more committed memory. */
+Test(mvff, slabs_emptied_by_frees_go_back_before_the_pool_grows)
+{
+  enum { N = 1024 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[N];
+  mps_addr_t big;
+  size_t i, committed;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    fill_commit(&blocks[i], ap, 64);
+  committed = mps_arena_committed(arena);
+  /* 64 KiB of blocks in four full slabs and a fifth whose rest the
+   * point keeps; the full ones empty. */
+  for (i = 0; i < N; ++i)
+    mps_free(pool, blocks[i], 64);
+  cr_assert_eq(mps_alloc(&big, pool, 32768), MPS_RES_OK);
+  memset(big, 0x5A, 32768);
+  cr_assert_leq(mps_arena_committed(arena), committed);
+  mps_free(pool, big, 32768);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
 /* Sizes above 256 bytes, up to 4 KiB, share slab classes, eight per
  * doubling: a block takes its class's size in the slab, but the point's
  * region is exactly the size asked for, and mps_free takes the size the

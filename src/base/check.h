@@ -31,7 +31,7 @@
 #include "base.h"
 
 /* Report a failed check.  Returns only if the installed handler returns. */
-void check_fail(const char *file, unsigned line, const char *condition);
+COLD void check_fail(const char *file, unsigned line, const char *condition);
 
 #define CHECK_NOEVAL(cond) ((void)sizeof((cond) ? 1 : 0))
 

@@ -42,6 +42,16 @@
 #define NOINLINE
 #endif
 
+/* COLD: a function that runs only when something has gone wrong (a failed
+ * check), kept out of line and out of the way, so that the fast paths
+ * that test for it (mps_ap_fill, mps_free) need not save registers for a
+ * call they almost never make. */
+#if defined(__GNUC__) || defined(__clang__)
+#define COLD __attribute__((cold, noinline))
+#else
+#define COLD NOINLINE
+#endif
+
 /* Platform families.  Platform code lives only in files named for their
  * platform (lock_posix.c, lock_win32.c, ...); those files #error when
  * compiled elsewhere, and src/mps.c picks the right ones with the

@@ -160,6 +160,8 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->emptied = 0;
   buffer->pool_data = NULL;
   buffer->rank = rank;
+  buffer->fill = pool->buffer_methods != NULL && pool->buffer_methods->fill_fast != NULL
+                 ? pool->buffer_methods->fill_fast : buffer_fill_with_lock;
   pattern_ap_init(&buffer->pattern);
   buffer->sig = BUFFER_SIG;
   *ap_o = &buffer->ap;
@@ -193,36 +195,9 @@ void mps_ap_destroy(mps_ap_t ap)
   arena_leave(arena);
 }
 
-/* mps_ap_fill without the arena lock, where the class allows it (pool.h:
- * fill_fast).  Every field it writes is the owning thread's alone: the
- * collector traps only buffers on segments of automatic pools, and no
- * class with fill_fast has those. */
-static bool buffer_fill_fast(mps_addr_t *p_o, Buffer buffer, Size size)
-{
-  Pool pool = buffer->pool;
-  const pool_buffer_methods_s *methods = pool->buffer_methods;
-  mps_ap_t ap = &buffer->ap;
-  Addr base;
-  if (methods == NULL || methods->fill_fast == NULL || size == 0
-      || !size_is_aligned(size, pool->alignment) || ap->init != ap->alloc
-      || buffer->invalid
-      || (buffer->base != NULL && ap->alloc != addr_ptr(buffer->pool_limit)))
-    return false;
-  if (!methods->fill_fast(&base, pool, buffer, size))
-    return false;
-  AVER(addr_is_aligned(base, pool->alignment));
-  buffer->base = base;
-  buffer->pool_limit = addr_add(base, size);
-  buffer->filled += size;
-  ap->init = addr_ptr(base);
-  ap->alloc = addr_ptr(buffer->pool_limit);
-  ap->limit = ap->alloc;
-  *p_o = addr_ptr(base);
-  return true;
-}
-
-/* mps_ap_fill's locked path. */
-static NOINLINE mps_res_t buffer_fill_locked(mps_addr_t *p_o, Buffer buffer, size_t size)
+/* mps_ap_fill's locked path: the fill of any class without fill_fast,
+ * and what a fill_fast falls back on. */
+NOINLINE mps_res_t buffer_fill_with_lock(mps_addr_t *p_o, Buffer buffer, size_t size)
 {
   mps_ap_t ap = &buffer->ap;
   Pool pool = buffer->pool;
@@ -270,13 +245,24 @@ done:
   return res;
 }
 
-mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+/* mps_ap_fill with its checks reported: for a bad argument, out of the
+ * way of the usual call (below). */
+static NOINLINE mps_res_t buffer_fill_checked(mps_addr_t *p_o, mps_ap_t ap, size_t size)
 {
   Buffer buffer = buffer_of_ap(ap);
   AVER(p_o != NULL);
-  if (buffer_fill_fast(p_o, buffer, size))
-    return MPS_RES_OK;
-  return buffer_fill_locked(p_o, buffer, size);
+  return buffer->fill(p_o, buffer, size);
+}
+
+mps_res_t mps_ap_fill(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  /* The same checks as buffer_fill_checked's, whose report is a call the
+   * handler may return from: testing them here and reporting there keeps
+   * both ways tail calls, with no registers saved. */
+  if (CHECK_LEVEL >= 1
+      && (ap == NULL || PARENT(buffer_s, ap, ap)->sig != BUFFER_SIG || p_o == NULL))
+    return buffer_fill_checked(p_o, ap, size);
+  return PARENT(buffer_s, ap, ap)->fill(p_o, PARENT(buffer_s, ap, ap), size);
 }
 
 mps_bool_t mps_ap_trip(mps_ap_t ap, mps_addr_t p, size_t size)

@@ -34,12 +34,46 @@ typedef struct buffer_s {
   Size filled;                 /* bytes of regions handed over, in total */
   Size emptied;                /* bytes handed back unused, in total */
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
+  /* mps_ap_fill: the class's fill_fast (pool.h), or buffer_fill_with_lock;
+   * set at creation, fixed. */
+  mps_res_t (*fill)(mps_addr_t *p_o, struct buffer_s *buffer, size_t size);
   void *pool_data;             /* the class's own state for it, or NULL
                                 * (SNC: its stacks of segments and frames) */
   pattern_ap_s pattern;        /* allocation patterns begun (pattern.c) */
 } buffer_s;
 
 bool buffer_check(Buffer buffer);
+
+/* mps_ap_fill's locked path, for a class's fill_fast to fall back on. */
+mps_res_t buffer_fill_with_lock(mps_addr_t *p_o, Buffer buffer, size_t size);
+
+/* For fill_fast: whether the point may be refilled without the lock.
+ * That needs the last reserve committed (init == alloc) and the region
+ * used up, or no region, so that nothing goes back to the pool; and no
+ * trap pending.  ap.limit equals ap.alloc exactly then: a trapped
+ * buffer's limit is null while its alloc is not (only a buffer with a
+ * region is trapped), an empty buffer's are both null, and an untrapped
+ * one's limit is pool_limit. */
+static inline bool buffer_fill_fast_ready(Buffer buffer)
+{
+  return buffer->ap.init == buffer->ap.alloc && buffer->ap.alloc == buffer->ap.limit;
+}
+
+/* For fill_fast: make [base, base + size) the region, reserved for the
+ * client's pending reserve, as mps_ap_fill's locked path would. */
+static inline mps_res_t buffer_fill_fast_done(mps_addr_t *p_o, Buffer buffer,
+                                              Addr base, Size size)
+{
+  Addr limit = addr_add(base, size);
+  buffer->base = base;
+  buffer->pool_limit = limit;
+  buffer->filled += size;
+  buffer->ap.init = addr_ptr(base);
+  buffer->ap.alloc = addr_ptr(limit);
+  buffer->ap.limit = addr_ptr(limit);
+  *p_o = addr_ptr(base);
+  return MPS_RES_OK;
+}
 
 /* For pools: whether the buffer has a region, and its bounds. */
 static inline bool buffer_is_empty(Buffer buffer) { return buffer->base == NULL; }

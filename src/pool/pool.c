@@ -77,6 +77,8 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
     arena_control_free(arena, p, klass->size);
     return res;
   }
+  pool->free = pool->buffer_methods != NULL && pool->buffer_methods->free_fast != NULL
+               ? pool->buffer_methods->free_fast : pool_free_with_lock;
   AVERT(pool, pool);
   ++arena->pool_serial;
   *pool_o = pool;
@@ -217,15 +219,21 @@ NOINLINE void pool_free_with_lock(Pool pool, Addr old, Size size)
   arena_leave(pool->arena);
 }
 
+/* mps_free with its check reported (see mps_free). */
+static NOINLINE void pool_free_checked(Pool pool, Addr old, Size size)
+{
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  pool->free(pool, old, size);
+}
+
 void mps_free(mps_pool_t pool, mps_addr_t addr, size_t size)
 {
-  const pool_buffer_methods_s *methods;
-  AVER(pool != NULL && pool->sig == POOL_SIG);
-  /* The class may free some blocks without the lock (pool.h: free_fast).
-   * Its methods are fixed since the pool's creation. */
-  methods = pool->buffer_methods;
-  if (methods != NULL && methods->free_fast != NULL)
-    methods->free_fast(pool, addr_of_ptr(addr), size);
+  /* The check is tested here and reported in pool_free_checked, whose
+   * report is a call the handler may return from: so both ways are tail
+   * calls, with no registers saved.  pool->free is the class's free_fast
+   * if it has one (pool.h). */
+  if (CHECK_LEVEL >= 1 && (pool == NULL || pool->sig != POOL_SIG))
+    pool_free_checked(pool, addr_of_ptr(addr), size);
   else
-    pool_free_with_lock(pool, addr_of_ptr(addr), size);
+    pool->free(pool, addr_of_ptr(addr), size);
 }

@@ -72,22 +72,18 @@ typedef struct pool_buffer_methods_s {
   /* mps_ap_destroy, after the buffer is emptied: drop the class's state
    * for it (buffer->pool_data). */
   void (*finish)(Pool pool, Buffer buffer);
-  /* mps_ap_fill's fast path, called WITHOUT the arena lock by the thread
-   * that owns the point, with `size` positive and aligned, when the buffer
-   * has no region or every byte of it is committed: set *base_o to a block
-   * of exactly `size` bytes taken from what the class keeps for this
-   * buffer alone (buffer->pool_data), or return false for the locked path.
-   * It may touch nothing that another thread may touch.  The region it
-   * replaces is not handed to buffer_empty, so only a class whose
-   * buffer_empty does nothing when init equals limit may have it. */
-  bool (*fill_fast)(Addr *base_o, Pool pool, Buffer buffer, Size size);
-  /* mps_free itself, for a class that can free some blocks without the
-   * arena lock (not an allocation-point method, but only classes with
-   * fill_fast have it so far), called WITHOUT the lock by any thread with
-   * the client's arguments: free the block, or call pool_free_with_lock
-   * for the locked path, having changed nothing.  It may read only what
-   * cannot change while the client owns the block.  mps_free jumps
-   * straight to it, so the common case costs one call. */
+  /* mps_ap_fill itself, for a class that can fill some requests without
+   * the arena lock, called WITHOUT the lock by the point's thread with the
+   * client's arguments: if buffer_fill_fast_ready (buffer.h) says the
+   * point may be refilled so, take a block of exactly `size` bytes from
+   * what the class keeps for this buffer alone (buffer->pool_data) and
+   * hand it over with buffer_fill_fast_done; otherwise call
+   * buffer_fill_with_lock, having changed nothing.  It may touch nothing
+   * that another thread may touch.  The region it replaces is not handed
+   * to buffer_empty, so only a class whose buffer_empty does nothing when
+   * init equals limit may have it.  mps_ap_fill jumps straight to it
+   * (buffer->fill), so the common case costs one call. */
+  mps_res_t (*fill_fast)(mps_addr_t *p_o, Buffer buffer, size_t size);
   void (*free_fast)(Pool pool, Addr old, Size size);
 } pool_buffer_methods_s;
 
@@ -102,6 +98,9 @@ typedef struct mps_pool_s {
   Align alignment;             /* of every block; a power of two */
   struct mps_fmt_s *format;    /* formatted pools' format, else NULL */
   const pool_buffer_methods_s *buffer_methods;   /* see above, or NULL */
+  /* mps_free: buffer_methods->free_fast, or pool_free_with_lock; set by
+   * pool_create after the class's init and fixed from then on. */
+  void (*free)(Pool pool, Addr old, Size size);
   /* The ranks its allocation points may have (MPS_KEY_RANK of
    * mps_ap_create_k, kept in buffer->rank), set by the class's init.
    * Empty: the class does not take the key, and only its default, exact,

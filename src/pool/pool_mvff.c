@@ -156,11 +156,17 @@
  * stays put, and what it reads there and in the slab's descriptor cannot
  * change while the client owns the block.  It pushes the block, marked
  * as listed, onto the slab's atomic `remote` list, and the slab, when its
- * list was empty, onto the pool's atomic remote_slabs list.  Every locked
- * method that looks at slabs first takes them in (mvff_collect), in
- * order, onto the slabs' own lists, and releases slabs that are then
- * empty: a slab goes only when its last block is back, so no free can be
- * on its way to it.  Until then such blocks count as in use.  A block
+ * list was empty, onto the pool's atomic remote_slabs list.  The locked
+ * methods take them in (mvff_collect), in order, onto the slabs' own
+ * lists, and release slabs that are then empty: a slab goes only when
+ * its last block is back, so no free can be on its way to it.  Until
+ * then such blocks count as in use.  They are taken in only when needed,
+ * so that each slab's pending frees are handled in one go rather than
+ * one or two at a time: before the pool takes more memory from the
+ * arena (a new slab, mvff_extend), before a locked free or a buffer's
+ * rest of a slab size (which looks for the block on the lists), and
+ * before anything that reports or gives back the pool's memory (sizes,
+ * trims through them, destruction).  A block
  * whose mark says it may be free already, or that is beyond the slab's
  * rest pointer, takes the locked path, which looks properly.  Cool keeps
  * every free locked, to check it against all free memory.  Memory
@@ -248,6 +254,10 @@ _Static_assert(MVFF_SLAB_CLASSES <= 256, "pool_mvff.c: a slab class fits in a by
  * MVFF_SLAB_BLOCKS blocks (see "Slabs" above). */
 #define MVFF_SLAB_BYTES ((Size)16384)
 #define MVFF_SLAB_BLOCKS ((Size)16)
+
+/* A cache refill gathers the free lists of further slabs until it has
+ * this much (mvff_slab_fill_cache). */
+#define MVFF_REFILL_BYTES ((Size)2048)
 /* A slab's grid starts at a multiple of this (a cache line, commonly), so
  * that blocks of a power-of-two size up to it each keep to one line, and
  * larger ones start on one. */
@@ -316,6 +326,7 @@ typedef struct mvff_slab_s {
   _Atomic(Addr) bump;
   Addr free;                /* freed blocks, LIFO through the first word,
                              * marked as quick-listed blocks are */
+  Addr free_tail;           /* the last of them, or NULL */
   _Atomic(Addr) remote;     /* blocks freed without the lock, likewise */
   struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs */
   Count free_count;
@@ -927,6 +938,9 @@ static Res mvff_extend(MVFF mvff, Size size)
 
   if (size > SIZE_MAX - grain)
     return MPS_RES_RESOURCE;   /* no address space could hold it */
+  /* Slabs emptied by frees not yet taken in go back to the arena first,
+   * where this extension may find their grains. */
+  mvff_collect(mvff);
   need = size_align_up(size, grain);
   /* While the arena holds spare memory, take no more than needed, so
    * that the scattered grains this pool and others gave back are reused
@@ -1076,6 +1090,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   slab->remote_next = NULL;
   slab->limit = addr_add(slab->first, blocks * size);
   slab->free = NULL;
+  slab->free_tail = NULL;
   slab->free_count = 0;
   slab->live = 0;
   slab->listed = false;
@@ -1181,6 +1196,8 @@ static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
   AVER_CRITICAL(slab->live > 0);
   w[0] = addr_word(slab->free);
   w[1] = mvff_quick_mark(mvff, block);
+  if (slab->free == NULL)
+    slab->free_tail = block;
   slab->free = block;
   ++slab->free_count;
   --slab->live;
@@ -1222,6 +1239,8 @@ static void mvff_collect(MVFF mvff)
     AVER(n <= slab->live);
     if (tail != NULL && n <= slab->live) {
       mvff_words(tail)[0] = addr_word(slab->free);
+      if (slab->free == NULL)
+        slab->free_tail = tail;
       slab->free = head;
       slab->free_count += n;
       slab->live -= n;
@@ -1301,27 +1320,38 @@ static void mvff_free_fast(Pool pool, Addr old, Size size)
 }
 
 /* Fill the empty cache list of the slab class whose blocks are `size`
- * bytes from one slab: its
- * whole free list, else its whole rest; from the current slab, else the
- * first listed one, else a new one.  False if there is none and the arena
- * has no memory for one.  Moving a list costs nothing per block. */
+ * bytes: with the current slab's whole free list, and further listed
+ * slabs' lists until the cache holds MVFF_REFILL_BYTES (frees scattered
+ * over many slabs leave each with a short list, and a refill takes the
+ * lock); else with the current slab's whole untouched rest; else from
+ * the first listed slab, else a new one.  False if there is none and the
+ * arena has no memory for one.  Moving a list costs nothing per block:
+ * each slab knows its list's tail. */
 static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
 {
   Index i = mvff_slab_class(mvff, size);
   MVFFSlab slab = mvff->slab_current[i];
+  bool collected = false;
   AVER(cache->head[i] == NULL && cache->bump[i] == cache->bump_limit[i]);
+  Size taken = 0;
   for (;;) {
     if (slab != NULL && slab->free != NULL) {
       Size bytes = slab->free_count * size;
+      mvff_words(slab->free_tail)[0] = addr_word(cache->head[i]);
       cache->head[i] = slab->free;
       slab->free = NULL;
+      slab->free_tail = NULL;
       slab->live += slab->free_count;
       slab->free_count = 0;
       mvff->slab_free_bytes -= bytes;
       cache->bytes += bytes;
-      return true;
+      taken += bytes;
+      if (taken >= MVFF_REFILL_BYTES)
+        return true;
     }
-    if (slab != NULL && mvff_slab_bump(slab) != slab->limit) {
+    if (taken > 0 && ring_is_single(&mvff->slab_partial[i]))
+      return true;
+    if (taken == 0 && slab != NULL && mvff_slab_bump(slab) != slab->limit) {
       Size bytes = addr_offset(mvff_slab_bump(slab), slab->limit);
       cache->bump[i] = mvff_slab_bump(slab);
       cache->bump_limit[i] = slab->limit;
@@ -1331,10 +1361,18 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
       cache->bytes += bytes;
       return true;
     }
-    /* The current slab has nothing free: all its blocks are in use. */
+    /* The current slab has nothing (more) free: all its blocks are in
+     * use, or freed and not taken in yet. */
     if (!ring_is_single(&mvff->slab_partial[i])) {
       slab = PARENT(mvff_slab_s, partial_ring, ring_next(&mvff->slab_partial[i]));
       mvff_slab_unlist(slab);
+    } else if (!collected) {
+      /* Before a new slab, the frees pending on this class's slabs (and
+       * any other's: one list holds them all). */
+      mvff_collect(mvff);
+      collected = true;
+      slab = mvff->slab_current[i];
+      continue;
     } else {
       slab = mvff_slab_new(mvff, size);
       if (slab == NULL)
@@ -1414,7 +1452,6 @@ static Res mvff_alloc(Addr *p_o, Pool pool, Size size)
   Res res;
   AVER(p_o != NULL);
   AVER(size > 0);
-  mvff_collect(mvff);
   /* First fit over all free memory, so the lists and slabs go into the
    * land. */
   if (mvff_anything_outside_land(mvff))
@@ -1496,7 +1533,10 @@ static void mvff_free(Pool pool, Addr old, Size size)
   AVER(ours);
   if (!ours)
     return;
-  mvff_collect(mvff);   /* so that a block freed twice is found listed */
+  /* So that a block of a slab freed twice is found listed.  No other
+   * block is ever on a remote list. */
+  if (size <= mvff->slab_max)
+    mvff_collect(mvff);
   if (mvff_free_to_slab_or_refuse(mvff, old, size))
     return;   /* slabs' free memory does not call for a trim */
   if (mvff_quick_takes(mvff, size)) {
@@ -1560,17 +1600,23 @@ static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, Index i, Size
   return true;
 }
 
-/* A fill without the arena lock (pool.h: fill_fast): only the buffer's
- * own cache, and the pool's alignment, fixed since init, are read. */
-static bool mvff_buffer_fill_fast(Addr *base_o, Pool pool, Buffer buffer, Size size)
+/* mps_ap_fill (pool.h: fill_fast): from the buffer's own cache without
+ * the arena lock, else the locked path.  Besides the buffer and its cache
+ * it reads only the pool's alignment and class tables, fixed since init.
+ * size - 1 < slab_max also refuses a zero size. */
+static mps_res_t mvff_ap_fill(mps_addr_t *p_o, Buffer buffer, size_t size)
 {
+  Pool pool = buffer->pool;
   MVFF mvff = mvff_of_pool(pool);
   MVFFCache cache = buffer->pool_data;
-  Index i;
-  if (cache == NULL || size > mvff->slab_max)
-    return false;
-  i = mvff_slab_class(mvff, size);
-  return mvff_cache_take(base_o, cache, i, mvff_slab_class_size(mvff, i));
+  Addr block;
+  if (cache != NULL && size - 1 < mvff->slab_max && size_is_aligned(size, pool->alignment)
+      && buffer_fill_fast_ready(buffer)) {
+    Index i = mvff_slab_class(mvff, size);
+    if (mvff_cache_take(&block, cache, i, mvff_slab_class_size(mvff, i)))
+      return buffer_fill_fast_done(p_o, buffer, block, size);
+  }
+  return buffer_fill_with_lock(p_o, buffer, size);
 }
 
 /* The buffer's cache, made on its first small fill; NULL if the class
@@ -1626,7 +1672,7 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
 }
 
 static const pool_buffer_methods_s mvff_buffer_methods = {
-  NULL, NULL, mvff_buffer_finish, mvff_buffer_fill_fast, mvff_free_fast
+  NULL, NULL, mvff_buffer_finish, mvff_ap_fill, mvff_free_fast
 };
 
 static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
@@ -1637,7 +1683,6 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
   Addr block = NULL;
   Res res;
   AVER(size > 0);
-  mvff_collect(mvff);
 
   if (mvff_quick_takes(mvff, size)) {
     Size block_size;
@@ -1699,8 +1744,9 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   UNUSED(buffer);
   if (init == limit)
     return;
-  mvff_collect(mvff);
   size = addr_offset(init, limit);
+  if (size <= mvff->slab_max)
+    mvff_collect(mvff);   /* as in mvff_free */
   /* An unused block of a slab goes back to it; any other rest (part of a
    * slab's block among them, see "Slabs") is ordinary memory.  The client
    * may have freed part of the unused region, which is then free already:
