@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/resource.h>
+#endif
 
 #include "../include/mps.h"
 #include "../include/mpsacl.h"
@@ -66,6 +69,32 @@ Test(arena_vm, defaults_are_as_documented)
   cr_assert_not(mps_arena_busy(arena));
   mps_arena_destroy(arena);
 }
+
+#if defined(__linux__)
+/* Peak resident memory of this process, in KiB (Linux's ru_maxrss). */
+static long resident_peak_kib(void)
+{
+  struct rusage ru;
+  cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
+  return ru.ru_maxrss;
+}
+
+/* A reservation of 4 GiB has a page table of 16 MiB: it is committed
+ * (the header), but its pages stay untouched, so they cost no resident
+ * memory, until their grains are used. */
+Test(arena_vm, a_large_reservation_costs_little_resident_memory)
+{
+  long before = resident_peak_kib();
+  mps_arena_t arena = make_vm((size_t)4 << 30);
+  mps_addr_t p;
+  cr_assert_geq(mps_arena_committed(arena), (size_t)16 << 20, "the header is committed");
+  cr_assert_eq(grab(&p, arena, 1 << 20), MPS_RES_OK);
+  memset(p, 1, 1 << 20);
+  cr_assert_lt(resident_peak_kib() - before, 4096);
+  drop(arena, p, 1 << 20);
+  mps_arena_destroy(arena);
+}
+#endif
 
 Test(arena_vm, small_sizes_round_up_to_the_minimum)
 {

@@ -32,7 +32,7 @@ static Res arena_client_chunk(Chunk *chunk_o, Arena arena, Addr base, Size size,
     return MPS_RES_MEMORY;   /* documented: too small for the arena's structures */
   if (arena != NULL && header > arena->commit_limit - arena->committed)
     return MPS_RES_COMMIT_LIMIT;
-  *chunk_o = chunk_init(lo, hi, shift, prefix);
+  *chunk_o = chunk_init(lo, hi, shift, prefix, false);
   return MPS_RES_OK;
 }
 

@@ -47,7 +47,7 @@ static Res arena_vm_chunk_create(Chunk *chunk_o, Arena arena, Size size,
   res = vm_map(&vm, vm.base, addr_add(vm.base, header));
   if (res != MPS_RES_OK)
     goto failHeader;
-  chunk = chunk_init(vm.base, vm.limit, shift, prefix);
+  chunk = chunk_init(vm.base, vm.limit, shift, prefix, true);
   vm_copy(&chunk->vm, &vm);
   *chunk_o = chunk;
   return MPS_RES_OK;

@@ -54,7 +54,7 @@ bool chunk_check(Chunk chunk)
   return true;
 }
 
-Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix)
+Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix, bool zeroed)
 {
   Size grain = (Size)1 << grain_shift;
   Count pages;
@@ -86,12 +86,14 @@ Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix)
   chunk->grain_shift = grain_shift;
   chunk->pages = pages;
   chunk->alloc_base = header >> grain_shift;
-  /* Client memory is not zeroed, so clear the tables explicitly. */
+  /* Client memory is not zeroed, so clear the tables explicitly.  The
+   * bit tables are small and searched whole: cleared either way. */
   bt_res_range(chunk->alloc_table, 0, pages);
   bt_res_range(chunk->mapped_table, 0, pages);
   bt_set_range(chunk->alloc_table, 0, chunk->alloc_base);
   bt_set_range(chunk->mapped_table, 0, chunk->alloc_base);
-  memset(chunk->tracts, 0, pages * sizeof(tract_s));
+  if (!zeroed)
+    memset(chunk->tracts, 0, pages * sizeof(tract_s));
   chunk->vm.sig = SIG_INVALID;   /* a VM chunk copies its VM in afterwards */
   chunk->sig = CHUNK_SIG;
   AVERT(chunk, chunk);

@@ -52,8 +52,11 @@ Size chunk_header_size(Size prefix, Count pages);
 
 /* Lay out a chunk over [base, limit) with its descriptor `prefix` bytes
  * after base.  The header grains must already be committed; nothing else
- * needs to be.  Returns the descriptor. */
-Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix);
+ * needs to be.  `zeroed`: they read as zero already (fresh VM mappings,
+ * vm.h), so the tract table is left untouched: its pages then cost no
+ * resident memory until their grains are first used, which for a large
+ * reservation is most of the header.  Returns the descriptor. */
+Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix, bool zeroed);
 void chunk_finish(Chunk chunk);
 
 static inline bool chunk_contains(Chunk chunk, Addr addr)
