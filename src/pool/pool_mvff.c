@@ -418,6 +418,7 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->slab_bytes <= mvff->total_bytes);                            /* 9 */
   CHECKL(mvff->slab_free_bytes + mvff->slab_overhead <= mvff->slab_bytes);
   CHECKL(ring_is_single(&mvff->slabs) == (mvff->slab_bytes == 0));
+  CHECKL(size_is_aligned(mvff->slab_max, pool->alignment));   /* free_fast relies on it */
   return true;
 }
 
@@ -869,6 +870,9 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
     mvff->slab_max = size_min(MVFF_SLAB_MAX, mvff->quick_max);
   else
     mvff->slab_max = size_min(MVFF_SMALL_MAX, mvff->quick_max);
+  /* No size above the aligned part has a class (an alignment above
+   * MVFF_SMALL_MAX leaves none); aligned, it bounds rounded sizes too. */
+  mvff->slab_max = size_align_down(mvff->slab_max, align);
   for (i = 0; i < MVFF_SLAB_CLASSES; ++i) {
     mvff->slab_current[i] = NULL;
     ring_init(&mvff->slab_partial[i]);
@@ -1271,11 +1275,11 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   MVFFSlab slab, top;
   Word *w;
   Addr head;
-  if (size == 0 || size > mvff->slab_max || !addr_is_aligned(old, pool->alignment))
+  /* Also refuses a zero size.  Rounded up, a size stays within slab_max,
+   * which is aligned; a misaligned `old` is off the grid below. */
+  if (size - 1 >= mvff->slab_max)
     return false;
-  size = size_align_up(size, pool->alignment);   /* no overflow: see above */
-  if (size > mvff->slab_max)
-    return false;
+  size = size_align_up(size, pool->alignment);
   tract = arena_primary_tract(pool->arena, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
