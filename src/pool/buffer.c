@@ -61,7 +61,6 @@ static void buffer_detach(Buffer buffer)
   /* A pending reserve is abandoned with the region: the protocol says a
    * reserve is only good until the next call on the point. */
   pool->klass->buffer_empty(pool, buffer, addr_of_ptr(buffer->ap.init), buffer->pool_limit);
-  buffer->emptied += addr_offset(addr_of_ptr(buffer->ap.init), buffer->pool_limit);
   buffer->base = NULL;
   buffer->pool_limit = NULL;
   buffer->ap.init = NULL;
@@ -156,8 +155,6 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->invalid = false;
   buffer->trap_init = NULL;
   buffer->frame_depth = 0;
-  buffer->filled = 0;
-  buffer->emptied = 0;
   buffer->pool_data = NULL;
   buffer->rank = rank;
   buffer->fill = pool->buffer_methods != NULL && pool->buffer_methods->fill_fast != NULL
@@ -232,7 +229,6 @@ NOINLINE mps_res_t buffer_fill_with_lock(mps_addr_t *p_o, Buffer buffer, size_t 
     AVER(addr_is_aligned(base, pool->alignment));
     buffer->base = base;
     buffer->pool_limit = limit;
-    buffer->filled += addr_offset(base, limit);
     ap->init = addr_ptr(base);
     ap->alloc = addr_ptr(base);
     ap->limit = addr_ptr(limit);

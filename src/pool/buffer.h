@@ -31,8 +31,6 @@ typedef struct buffer_s {
   bool invalid;                /* trapped: the pending reserve must fail */
   Addr trap_init;              /* while invalid: ap.init when first trapped */
   Count frame_depth;           /* frames pushed and not popped */
-  Size filled;                 /* bytes of regions handed over, in total */
-  Size emptied;                /* bytes handed back unused, in total */
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
   /* mps_ap_fill: the class's fill_fast (pool.h), or buffer_fill_with_lock;
    * set at creation, fixed. */
@@ -67,7 +65,6 @@ static inline mps_res_t buffer_fill_fast_done(mps_addr_t *p_o, Buffer buffer,
   Addr limit = addr_add(base, size);
   buffer->base = base;
   buffer->pool_limit = limit;
-  buffer->filled += size;
   buffer->ap.init = addr_ptr(base);
   buffer->ap.alloc = addr_ptr(limit);
   buffer->ap.limit = addr_ptr(limit);

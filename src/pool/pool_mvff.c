@@ -317,6 +317,8 @@ typedef struct mvff_slab_s {
   ring_s pool_ring;         /* in mvff->slabs */
   ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
   Size size;                /* of every block */
+  Size min_size;            /* the least size asked for that has this
+                             * class: sizes in [min_size, size] do */
   uint64_t magic;           /* 2^32 / size + 1: see mvff_slab_on_grid */
   Size bytes;               /* the slab's grains, descriptor included */
   Addr first, limit;        /* the grid of blocks */
@@ -1085,6 +1087,10 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   ring_init(&slab->pool_ring);
   ring_init(&slab->partial_ring);
   slab->size = size;
+  {
+    Index i = mvff_slab_class(mvff, size);
+    slab->min_size = i == 0 ? 1 : mvff_slab_class_size(mvff, i - 1) + 1;
+  }
   slab->magic = ((uint64_t)1 << 32) / size + 1;
   AVER((uint64_t)bytes * size < (uint64_t)1 << 32);
   slab->bytes = bytes;
@@ -1273,20 +1279,18 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   MVFF mvff = mvff_of_pool(pool);
   Tract tract;
   MVFFSlab slab, top;
-  Word *w;
+  Word *w, offset;
   Addr head;
-  /* Also refuses a zero size.  Rounded up, a size stays within slab_max,
-   * which is aligned; a misaligned `old` is off the grid below. */
-  if (size - 1 >= mvff->slab_max)
-    return false;
-  size = size_align_up(size, pool->alignment);
   tract = arena_primary_tract(pool->arena, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
   slab = tract->p;
-  if (slab->size != mvff_slab_class_size(mvff, mvff_slab_class(mvff, size))
-      || addr_word(old) < addr_word(slab->first)
-      || addr_word(old) >= addr_word(mvff_slab_bump(slab))
+  /* The size has the slab's class (a zero size wraps round and has
+   * not); the block is below bump (an address below first wraps round
+   * too) and on the grid, which a misaligned one is not. */
+  offset = addr_word(old) - addr_word(slab->first);
+  if (size - slab->min_size > slab->size - slab->min_size
+      || offset >= addr_word(mvff_slab_bump(slab)) - addr_word(slab->first)
       || !mvff_slab_on_grid(slab, old))
     return false;
   w = mvff_words(old);
