@@ -191,12 +191,17 @@ Test(cbs, finds_match_linear_scan)
   for (trial = 0; trial < 70; ++trial) {
     Word want = 16 * (Word)(1 + trial);
     Word first = 0, last = 0, largest = 0, largest_at = 0, off = 0;
+    Word best = 0, best_at = 0;
     bool any = false;
     for (i = 0; i < N; ++i) {
       if (sizes[i] >= want) {
         if (!any)
           first = off;
         last = off;
+        if (!any || sizes[i] < best) {
+          best = sizes[i];
+          best_at = off;
+        }
         any = true;
       }
       if (sizes[i] > largest) {
@@ -211,9 +216,73 @@ Test(cbs, finds_match_linear_scan)
     cr_assert_eq(land_find_last(&r, &old, land, want, LAND_FIND_DELETE_NONE), any);
     if (any)
       cr_assert_eq(range_base(&r), at(last));
+    cr_assert_eq(land_find_best(&r, &old, land, want, LAND_FIND_DELETE_NONE), any);
+    if (any)
+      cr_assert_eq(range_base(&r), at(best_at), "best fit for %lu", (unsigned long)want);
     cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
     cr_assert_eq(range_base(&r), at(largest_at));
     cr_assert(cbs_check_deep(&cbs));
+  }
+}
+
+/* Blocks change bins as they grow, shrink, join and split; best fit
+ * (deleting what it finds) keeps matching a scan of the blocks, and the
+ * deep check keeps finding every block on its bin's list. */
+Test(cbs, best_fit_follows_blocks_across_bins)
+{
+  enum { SLOTS = 256, UNIT = 16 };
+  static bool free_unit[SLOTS];
+  unsigned seed = 4242;
+  int step, i;
+  range_s r, old;
+  for (step = 0; step < 3000; ++step) {
+    int a, b;
+    seed = seed * 1103515245u + 12345u;
+    a = (int)((seed >> 8) % SLOTS);
+    b = a + 1 + (int)((seed >> 20) % 8);
+    if (b > SLOTS)
+      b = SLOTS;
+    if (seed & 1) {
+      /* Free the units of [a, b) that are in use, one stretch at a time. */
+      for (i = a; i < b; ++i) {
+        int j = i;
+        while (j < b && !free_unit[j])
+          ++j;
+        if (j > i) {
+          cr_assert_eq(insert((Word)i * UNIT, (Word)j * UNIT, &r), MPS_RES_OK);
+          for (; i < j; ++i)
+            free_unit[i] = true;
+        }
+      }
+    } else {
+      /* Best fit for (b - a) units, checked against a scan, and taken. */
+      Size want = (Size)(b - a) * UNIT, best = 0;
+      Word best_at = 0;
+      bool any = false;
+      for (i = 0; i < SLOTS;) {
+        int j = i;
+        while (j < SLOTS && free_unit[j])
+          ++j;
+        if (j > i && (Size)(j - i) * UNIT >= want
+            && (!any || (Size)(j - i) * UNIT < best)) {
+          best = (Size)(j - i) * UNIT;
+          best_at = (Word)i * UNIT;
+          any = true;
+        }
+        i = j > i ? j : i + 1;
+      }
+      cr_assert_eq(land_find_best(&r, &old, land, want,
+                                  (seed & 2) ? LAND_FIND_DELETE_LOW : LAND_FIND_DELETE_HIGH), any);
+      if (any) {
+        Word lo = (Word)(addr_word(range_base(&r)) - BASE) / UNIT;
+        cr_assert_eq(range_base(&old), at(best_at));
+        cr_assert_eq(range_size(&old), best);
+        cr_assert_eq(range_size(&r), want);
+        for (i = (int)lo; i < (int)lo + b - a; ++i)
+          free_unit[i] = false;
+      }
+    }
+    cr_assert(cbs_check_deep(&cbs), "step %d", step);
   }
 }
 

@@ -249,6 +249,15 @@ Test(failover, finds_choose_across_lands)
   cr_assert_eq(range_base(&r), at(2048));
   cr_assert(land_find_last(&r, &old, land, 16, LAND_FIND_DELETE_NONE));
   cr_assert_eq(range_base(&r), at(3072));
+  /* Best fit looks in both: the 128 of the secondary for 96, and for 160
+   * the lower of the two of 256, in the primary. */
+  cr_assert(land_find_best(&r, &old, land, 96, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(0));
+  cr_assert(land_find_best(&r, &old, land, 160, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(1024));
+  cr_assert(land_find_best(&r, &old, land, 64, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(3072));
+  cr_assert_not(land_find_best(&r, &old, land, 272, LAND_FIND_DELETE_NONE));
   /* Equal largest in both: the lower, in the primary, wins. */
   cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
   cr_assert_eq(range_base(&r), at(1024));

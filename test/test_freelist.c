@@ -243,6 +243,28 @@ Test(freelist, find_first_and_last)
     expect(w, 8); }
 }
 
+Test(freelist, find_best_takes_the_smallest_fit_lowest_first)
+{
+  range_s r, old;
+  insert(0, 256, 0, 256);
+  insert(512, 576, 512, 576);
+  insert(1024, 1152, 1024, 1152);
+  insert(2048, 2112, 2048, 2112);
+  /* 64 fits all four: the lowest of the two smallest. */
+  cr_assert(land_find_best(&r, &old, land, 64, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(512));
+  cr_assert(range_equal(&r, &old));
+  /* 80 fits only the blocks of 128 and 256: the 128, though higher. */
+  cr_assert(land_find_best(&r, &old, land, 80, LAND_FIND_DELETE_HIGH));
+  cr_assert_eq(range_base(&r), at(1072));
+  cr_assert_eq(range_limit(&r), at(1152));
+  cr_assert_eq(range_base(&old), at(1024));
+  cr_assert(land_find_best(&r, &old, land, 64, LAND_FIND_DELETE_ENTIRE));
+  cr_assert_eq(range_base(&r), at(512));
+  cr_assert_not(land_find_best(&r, &old, land, 272, LAND_FIND_DELETE_LOW));
+  { static const Size w[] = {0, 256, 1024, 1072, 2048, 2112}; expect(w, 6); }
+}
+
 Test(freelist, find_largest_prefers_lowest)
 {
   range_s r, old;

@@ -14,10 +14,10 @@
 #define ARENA_SIZE 8192
 #define AL 16
 
-typedef enum op_e { INSERT, DELETE, FIRST, LAST, LARGEST, EXPECT, END } op_e;
+typedef enum op_e { INSERT, DELETE, FIRST, LAST, BEST, LARGEST, EXPECT, END } op_e;
 
 /* One step.  INSERT a..b: result must be [x,y).  DELETE a..b: result res,
- * and if OK the old range [x,y).  FIRST/LAST/LARGEST size a, mode fd:
+ * and if OK the old range [x,y).  FIRST/LAST/BEST/LARGEST size a, mode fd:
  * found iff res == MPS_RES_OK, range [x,y) and old range [ox,oy).  EXPECT:
  * the land holds exactly the n ranges in `ranges`. */
 typedef struct step_s {
@@ -62,6 +62,10 @@ static const step_s scenario[] = {
   {FIRST, 64, 0, NONE, OK, 544, 1520, 544, 1520, 0, {0}},
   {LAST, 256, 0, NONE, OK, 3072, 4048, 3072, 4048, 0, {0}},
   {LAST, 1008, 0, NONE, FAIL, 0, 0, 0, 0, 0, {0}},
+  {BEST, 48, 0, NONE, OK, 16, 64, 16, 64, 0, {0}},            /* exact */
+  {BEST, 64, 0, NONE, OK, 2048, 2304, 2048, 2304, 0, {0}},    /* not the first */
+  {BEST, 304, 0, NONE, OK, 544, 1520, 544, 1520, 0, {0}},     /* lowest of equals */
+  {BEST, 992, 0, NONE, FAIL, 0, 0, 0, 0, 0, {0}},
   {FIRST, 976, 0, LOW, OK, 544, 1520, 544, 1520, 0, {0}},     /* exact fit */
   {FIRST, 64, 0, LOW, OK, 2048, 2112, 2048, 2304, 0, {0}},
   {LAST, 64, 0, HIGH, OK, 3984, 4048, 3072, 4048, 0, {0}},
@@ -73,7 +77,13 @@ static const step_s scenario[] = {
   {LARGEST, 16, 0, HIGH, OK, 2112, 2304, 2112, 2304, 0, {0}}, /* whole */
   {LARGEST, 0, 0, ENTIRE, OK, 4096, 4288, 4096, 4288, 0, {0}},
   {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 1, {16, 64}},
-  {DELETE, 16, 64, NONE, OK, 16, 64, 0, 0, 0, {0}},
+  {INSERT, 128, 256, NONE, OK, 128, 256, 0, 0, 0, {0}},
+  {INSERT, 512, 560, NONE, OK, 512, 560, 0, 0, 0, {0}},
+  {BEST, 48, 0, HIGH, OK, 16, 64, 16, 64, 0, {0}},            /* lowest exact fit */
+  {BEST, 32, 0, LOW, OK, 512, 544, 512, 560, 0, {0}},         /* not the lowest */
+  {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 2, {128, 256, 544, 560}},
+  {BEST, 80, 0, ENTIRE, OK, 128, 256, 128, 256, 0, {0}},
+  {DELETE, 544, 560, NONE, OK, 544, 560, 0, 0, 0, {0}},
   {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 0, {0}},
   {END, 0, 0, NONE, OK, 0, 0, 0, 0, 0, {0}},
 };
@@ -133,6 +143,9 @@ static void run_scenario(Land land)
     case LAST:
       found = land_find_last(&got, &old, land, s->a, s->fd);
       break;
+    case BEST:
+      found = land_find_best(&got, &old, land, s->a, s->fd);
+      break;
     case LARGEST:
       found = land_find_largest(&got, &old, land, s->a, s->fd);
       break;
@@ -153,7 +166,7 @@ static void run_scenario(Land land)
     case END:
       break;
     }
-    if (s->op == FIRST || s->op == LAST || s->op == LARGEST) {
+    if (s->op == FIRST || s->op == LAST || s->op == BEST || s->op == LARGEST) {
       cr_assert_eq(found, s->res == MPS_RES_OK, "step %d", i);
       if (found) {
         cr_assert_eq(off(range_base(&got)), s->x, "step %d", i);

@@ -464,7 +464,7 @@ static size_t slab_grid_bytes(mps_addr_t first, size_t bytes, size_t size)
 /* Allocation points get exactly the size they ask for: small sizes from
  * their quick list or their slab, others from their quick list or first
  * fit from the land (not worst fit: see pool_mvff.c). */
-Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_slabs)
+Test(mvff, fills_take_exactly_the_size_medium_from_the_best_hole_small_from_slabs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
   mps_ap_t ap;
@@ -478,9 +478,9 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   free0 = mps_pool_free_size(pool);
   cr_assert_eq(free0, total - 128);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  /* A medium fill (too big for a slab class): first fit, the hole below
-   * the larger free block after c, and exactly the size asked for, so the
-   * point can place nothing else there. */
+  /* A medium fill (too big for a slab class): best fit, the hole rather
+   * than the larger free block after c, and exactly the size asked for,
+   * so the point can place nothing else there. */
   fill_commit(&p, ap, 5008);
   cr_assert_eq(p, hole);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008);
@@ -539,6 +539,44 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_lowest_hole_small_from_sl
   cr_assert_eq(mps_alloc(&p, pool, total), MPS_RES_OK);
   cr_assert_eq(mps_pool_total_size(pool), total);
   mps_free(pool, p, total);
+  mps_pool_destroy(pool);
+}
+
+/* Fills too big for slabs take the smallest free block that holds them,
+ * the lowest of equals (best fit), which keeps the larger holes whole
+ * for later large blocks; mps_alloc keeps to first fit. */
+Test(mvff, large_fills_take_the_smallest_hole_that_holds_them)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, big, b, small, c, p, q, r;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&big, pool, 20000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&small, pool, 6000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  cr_assert((char *)big < (char *)small, "mps_alloc placed the blocks upwards");
+  mps_free(pool, big, 20000);
+  mps_free(pool, small, 6000);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 5008);
+  cr_assert_eq(p, small, "not the lower, larger hole");
+  fill_commit(&q, ap, 7008);
+  cr_assert_eq(q, big, "the larger hole, now the smallest that holds it");
+  memset(p, 1, 5008);
+  memset(q, 2, 7008);
+  mps_ap_destroy(ap);
+  /* mps_alloc is first fit: the rest of the big hole, below the rest of
+   * the small one. */
+  cr_assert_eq(mps_alloc(&r, pool, 512), MPS_RES_OK);
+  cr_assert_eq((char *)r, (char *)big + 7008);
+  mps_free(pool, r, 512);
+  mps_free(pool, p, 5008);
+  mps_free(pool, q, 7008);
+  mps_free(pool, a, 64);
+  mps_free(pool, b, 64);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
 

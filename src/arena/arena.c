@@ -208,21 +208,6 @@ static inline Word arena_spare_word(Chunk chunk, Index w)
   return chunk->mapped_table[w] & ~chunk->alloc_table[w];
 }
 
-/* The index of the lowest set bit of a non-zero word. */
-static inline Index arena_lowest_bit(Word m)
-{
-#if defined(__GNUC__) || defined(__clang__)
-  return (Index)__builtin_ctzll((unsigned long long)m);
-#else
-  Index i = 0;
-  while ((m & 1) == 0) {
-    m >>= 1;
-    ++i;
-  }
-  return i;
-#endif
-}
-
 /* The lowest run of spare grains that starts in [from, limit), clipped to
  * limit: a word at a time, so long stretches of owned or uncommitted
  * grains cost a word test each (arena_chunk_trim and the spare search
@@ -244,7 +229,7 @@ static bool arena_chunk_next_spare(Index *base_o, Index *limit_o, Chunk chunk,
       return false;
     m = arena_spare_word(chunk, w);
   }
-  i = (w << WORD_SHIFT) + arena_lowest_bit(m);
+  i = (w << WORD_SHIFT) + (Index)word_lowest_bit(m);
   if (i >= limit)
     return false;
   *base_o = i;
@@ -258,7 +243,7 @@ static bool arena_chunk_next_spare(Index *base_o, Index *limit_o, Chunk chunk,
     }
     m = ~arena_spare_word(chunk, w);
   }
-  i = (w << WORD_SHIFT) + arena_lowest_bit(m);
+  i = (w << WORD_SHIFT) + (Index)word_lowest_bit(m);
   *limit_o = i < limit ? i : limit;
   return true;
 }

@@ -64,6 +64,34 @@ static inline Addr addr_max(Addr a, Addr b) { return addr_word(a) > addr_word(b)
 static inline Size size_min(Size a, Size b) { return a < b ? a : b; }
 static inline Size size_max(Size a, Size b) { return a > b ? a : b; }
 
+/* The index of the lowest set bit of a non-zero word. */
+static inline Shift word_lowest_bit(Word m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (Shift)__builtin_ctzll((unsigned long long)m);
+#else
+  Shift i = 0;
+  while ((m & 1) == 0) {
+    m >>= 1;
+    ++i;
+  }
+  return i;
+#endif
+}
+
+/* The index of the highest set bit of a non-zero word: floor(log2 m). */
+static inline Shift word_highest_bit(Word m)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  return (Shift)(63 - __builtin_clzll((unsigned long long)m));
+#else
+  Shift i = 0;
+  while ((m >>= 1) != 0)
+    ++i;
+  return i;
+#endif
+}
+
 /* Mark a parameter or variable used only in some varieties. */
 #define UNUSED(x) ((void)(x))
 

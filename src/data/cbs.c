@@ -19,6 +19,16 @@
  * along that spine, and a new block becomes the root in place, so neither
  * splays again (cbs_block_grown, cbs_insert_at_root).
  *
+ * Size bins.  Every block is also on a doubly linked list, that of the
+ * bin of its size: CBS_BIN_STEPS bins for each power of two, so a bin's
+ * sizes lie within a quarter of each other, and bins are in size order.
+ * A block's bin is brought up to date wherever its size changes
+ * (cbs_bin_update).  find_best scans the bin of the size asked for, whose
+ * blocks may or may not be big enough; if none is, every block of the
+ * next bin with any blocks is big enough and smaller than any block of a
+ * bin above it, so the smallest of that bin is the best fit.  bin_used
+ * finds that next bin a word at a time.
+ *
  * Invariants:
  *   1. sig is CBS_SIG, the land is of the CBS class, and the allocator
  *      functions are present.
@@ -29,7 +39,10 @@
  *      each block's limit is below the next block's base.
  *   5. each node's max_size is the largest size in its subtree.
  *   6. count and size are the number and total size of the blocks.
- * cbs_check tests 1 to 3; 4 to 6 need a walk and are in cbs_check_deep.
+ *   7. each block is on the list of the bin of its size, whose bit is set
+ *      in bin_used exactly when the list is not empty, and the lists
+ *      hold count blocks in all.
+ * cbs_check tests 1 to 3; 4 to 7 need a walk and are in cbs_check_deep.
  */
 #include "cbs.h"
 #include "../base/check.h"
@@ -41,6 +54,9 @@ typedef struct cbs_block_s {
   Addr base;
   Addr limit;
   Size max_size;  /* largest block size in this node's subtree */
+  struct cbs_block_s *bin_next;    /* in its bin's list */
+  struct cbs_block_s **bin_link;   /* what points to it there */
+  Index bin;                       /* its bin */
 } cbs_block_s;
 
 typedef cbs_block_s *CBSBlock;
@@ -65,6 +81,65 @@ static Size cbs_block_size(CBSBlock block)
 static Size cbs_subtree_max(SplayNode node)
 {
   return node == NULL ? 0 : cbs_block_of_node(node)->max_size;
+}
+
+/* Size bins (see "Size bins" above) */
+
+/* The bin of a positive size: CBS_BIN_STEPS per power of two, by the
+ * bits below the highest. */
+static Index cbs_bin_of(Size size)
+{
+  Shift e = word_highest_bit(size);
+  Word steps = e >= CBS_BIN_SHIFT ? size >> (e - CBS_BIN_SHIFT) : size << (CBS_BIN_SHIFT - e);
+  return ((Index)e << CBS_BIN_SHIFT) + (Index)(steps & (CBS_BIN_STEPS - 1));
+}
+
+static void cbs_bin_add(CBS cbs, CBSBlock block)
+{
+  Index i = cbs_bin_of(cbs_block_size(block));
+  block->bin = i;
+  block->bin_next = cbs->bin[i];
+  block->bin_link = &cbs->bin[i];
+  if (block->bin_next != NULL)
+    block->bin_next->bin_link = &block->bin_next;
+  cbs->bin[i] = block;
+  cbs->bin_used[i >> WORD_SHIFT] |= (Word)1 << (i & (WORD_WIDTH - 1));
+}
+
+static void cbs_bin_remove(CBS cbs, CBSBlock block)
+{
+  Index i = block->bin;
+  *block->bin_link = block->bin_next;
+  if (block->bin_next != NULL)
+    block->bin_next->bin_link = block->bin_link;
+  if (cbs->bin[i] == NULL)
+    cbs->bin_used[i >> WORD_SHIFT] &= ~((Word)1 << (i & (WORD_WIDTH - 1)));
+}
+
+/* After a block's size changed. */
+static void cbs_bin_update(CBS cbs, CBSBlock block)
+{
+  if (cbs_bin_of(cbs_block_size(block)) != block->bin) {
+    cbs_bin_remove(cbs, block);
+    cbs_bin_add(cbs, block);
+  }
+}
+
+/* The lowest bin above i with any blocks, or CBS_BINS. */
+static Index cbs_bin_next_used(CBS cbs, Index i)
+{
+  Index w;
+  Word m;
+  if (++i >= CBS_BINS)
+    return CBS_BINS;
+  w = i >> WORD_SHIFT;
+  m = cbs->bin_used[w] & ~(((Word)1 << (i & (WORD_WIDTH - 1))) - 1);
+  while (m == 0) {
+    if (++w >= CBS_BINS / WORD_WIDTH)
+      return CBS_BINS;
+    m = cbs->bin_used[w];
+  }
+  return (w << WORD_SHIFT) + word_lowest_bit(m);
 }
 
 /* The key is a pointer to an Addr. */
@@ -116,6 +191,7 @@ bool cbs_check(CBS cbs)
 }
 
 typedef struct cbs_deep_s {
+  CBS cbs;
   Align alignment;
   Addr prev_limit;   /* limit of the previous block, or NULL */
   Count count;
@@ -133,6 +209,11 @@ static bool cbs_deep_visit(SplayTree tree, SplayNode node, void *closure)
       || (deep->prev_limit != NULL
           && addr_word(deep->prev_limit) >= addr_word(block->base)))
     return false;
+  if (block->bin != cbs_bin_of(cbs_block_size(block))             /* 7 */
+      || *block->bin_link != block
+      || (deep->cbs->bin_used[block->bin >> WORD_SHIFT]
+          & ((Word)1 << (block->bin & (WORD_WIDTH - 1)))) == 0)
+    return false;
   deep->prev_limit = block->limit;
   ++deep->count;
   deep->size += cbs_block_size(block);
@@ -146,13 +227,30 @@ bool cbs_check_deep(CBS cbs)
     return false;
   if (!splay_tree_check_deep(&cbs->tree))                  /* 2, 5 */
     return false;
+  deep.cbs = cbs;
   deep.alignment = cbs->land.alignment;
   deep.prev_limit = NULL;
   deep.count = 0;
   deep.size = 0;
   if (!splay_tree_traverse(&cbs->tree, cbs_deep_visit, &deep))
     return false;
-  return deep.count == cbs->count && deep.size == cbs->size;  /* 6 */
+  if (deep.count != cbs->count || deep.size != cbs->size)     /* 6 */
+    return false;
+  {
+    Index i;
+    Count listed = 0;
+    for (i = 0; i < CBS_BINS; ++i) {                           /* 7 */
+      CBSBlock block;
+      bool used = (cbs->bin_used[i >> WORD_SHIFT] >> (i & (WORD_WIDTH - 1))) & 1;
+      if (used != (cbs->bin[i] != NULL))
+        return false;
+      for (block = cbs->bin[i]; block != NULL; block = block->bin_next) {
+        if (block->bin != i || ++listed > cbs->count)
+          return false;
+      }
+    }
+    return listed == cbs->count;
+  }
 }
 
 static bool cbs_land_check(Land land)
@@ -172,6 +270,13 @@ static Res cbs_land_init(Land land, const void *args)
   cbs->alloc = *alloc;
   cbs->count = 0;
   cbs->size = 0;
+  {
+    Index i;
+    for (i = 0; i < CBS_BINS; ++i)
+      cbs->bin[i] = NULL;
+    for (i = 0; i < CBS_BINS / WORD_WIDTH; ++i)
+      cbs->bin_used[i] = 0;
+  }
   cbs->sig = CBS_SIG;
   AVERT(cbs, cbs);
   return MPS_RES_OK;
@@ -297,18 +402,22 @@ static Res cbs_land_insert(Range range_return, Land land, Range range)
   if (join_left && join_right) {
     Addr right_limit = right->limit;
     splay_tree_delete(&cbs->tree, &right->node);
+    cbs_bin_remove(cbs, right);
     cbs_block_free(cbs, right);
     left->limit = right_limit;
     splay_node_refresh(&cbs->tree, &left->node);
+    cbs_bin_update(cbs, left);
     range_init(range_return, left->base, left->limit);
     --cbs->count;
   } else if (join_left) {
     left->limit = limit;
     cbs_block_grown(cbs, left);
+    cbs_bin_update(cbs, left);
     range_init(range_return, left->base, left->limit);
   } else if (join_right) {
     right->base = base;  /* the key moves, the order does not (see top) */
     cbs_block_grown(cbs, right);
+    cbs_bin_update(cbs, right);
     range_init(range_return, right->base, right->limit);
   } else {
     CBSBlock block = cbs_block_alloc(cbs);
@@ -319,6 +428,7 @@ static Res cbs_land_insert(Range range_return, Land land, Range range)
     block->limit = limit;
     block->max_size = addr_offset(base, limit);
     cbs_insert_at_root(cbs, block);
+    cbs_bin_add(cbs, block);
     range_init(range_return, base, limit);
     ++cbs->count;
   }
@@ -342,6 +452,7 @@ static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare)
     bool inserted;
     block->limit = base;
     splay_node_refresh(&cbs->tree, &block->node);
+    cbs_bin_update(cbs, block);
     splay_node_init(&spare->node);
     spare->base = limit;
     spare->limit = block_limit;
@@ -349,15 +460,19 @@ static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare)
     inserted = splay_tree_insert(&cbs->tree, &spare->node);
     AVER(inserted);
     UNUSED(inserted);
+    cbs_bin_add(cbs, spare);
     ++cbs->count;
   } else if (has_left) {
     block->limit = base;
     splay_node_refresh(&cbs->tree, &block->node);
+    cbs_bin_update(cbs, block);
   } else if (has_right) {
     block->base = limit;  /* the key moves, the order does not (see top) */
     splay_node_refresh(&cbs->tree, &block->node);
+    cbs_bin_update(cbs, block);
   } else {
     splay_tree_delete(&cbs->tree, &block->node);
+    cbs_bin_remove(cbs, block);
     cbs_block_free(cbs, block);
     --cbs->count;
   }
@@ -492,6 +607,32 @@ static bool cbs_land_find_last(Range range_return, Range old_range_return,
   return true;
 }
 
+/* Best fit (see "Size bins" above): the smallest block of at least
+ * `size` bytes, the lowest of equals. */
+static bool cbs_land_find_best(Range range_return, Range old_range_return,
+                               Land land, Size size,
+                               LandFindDelete find_delete)
+{
+  CBS cbs = cbs_of_land(land);
+  CBSBlock block, best = NULL;
+  Index i;
+  AVERT(cbs, cbs);
+  for (i = cbs_bin_of(size); i < CBS_BINS && best == NULL; i = cbs_bin_next_used(cbs, i)) {
+    for (block = cbs->bin[i]; block != NULL; block = block->bin_next) {
+      Size block_size = cbs_block_size(block);
+      if (block_size >= size
+          && (best == NULL || block_size < cbs_block_size(best)
+              || (block_size == cbs_block_size(best)
+                  && addr_word(block->base) < addr_word(best->base))))
+        best = block;
+    }
+  }
+  if (best == NULL)
+    return false;
+  cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete);
+  return true;
+}
+
 /* The root's summary is the largest size; the first block of that size
  * is the lowest of the largest, as land.h promises. */
 static bool cbs_land_find_largest(Range range_return, Range old_range_return,
@@ -533,6 +674,7 @@ static const land_class_s cbs_class_struct = {
   cbs_land_iterate_and_delete,
   cbs_land_find_first,
   cbs_land_find_last,
+  cbs_land_find_best,
   cbs_land_find_largest,
   cbs_land_check,
 };

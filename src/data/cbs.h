@@ -4,7 +4,10 @@
  * Each range of the land is a block descriptor (a node of a splay tree
  * keyed by base address) that also holds the size of the largest block in
  * its subtree, so that find_first, find_last and find_largest take time
- * logarithmic (amortized) in the number of blocks.  The block descriptors
+ * logarithmic (amortized) in the number of blocks.  Each block is also on
+ * the list of its size bin (CBS_BIN_STEPS bins per doubling), so that
+ * find_best looks only at the blocks of the bin of the size asked for and
+ * of the next bin that has any.  The block descriptors
  * come from a node allocator the client supplies.  An operation that
  * needs a new descriptor (inserting a range that touches no block, or
  * deleting from the middle of a block) allocates it before changing
@@ -31,12 +34,18 @@ typedef struct cbs_node_alloc_s {
 
 typedef struct cbs_s *CBS;
 
+#define CBS_BIN_SHIFT 2
+#define CBS_BIN_STEPS ((Count)1 << CBS_BIN_SHIFT)
+#define CBS_BINS (WORD_WIDTH * CBS_BIN_STEPS)
+
 typedef struct cbs_s {
   land_s land;            /* first member: a CBS is a Land */
   splay_tree_s tree;      /* of cbs_block_s, by base address */
   cbs_node_alloc_s alloc;
   Count count;            /* number of blocks */
   Size size;              /* total size of the blocks */
+  struct cbs_block_s *bin[CBS_BINS];   /* each bin's list of blocks */
+  Word bin_used[CBS_BINS / WORD_WIDTH];   /* bit set: that list is not empty */
   Sig sig;                /* CBS_SIG (cbs.c) */
 } cbs_s;
 

@@ -373,6 +373,7 @@ typedef bool (*failover_find_fn)(Range range_return, Range old_range_return,
 typedef enum failover_pick_e {
   FAILOVER_PICK_LOWEST,
   FAILOVER_PICK_HIGHEST,
+  FAILOVER_PICK_SMALLEST,
   FAILOVER_PICK_LARGEST
 } failover_pick_e;
 
@@ -385,6 +386,9 @@ static bool failover_better(failover_pick_e pick, Range a, Range b)
     return lower;
   case FAILOVER_PICK_HIGHEST:
     return !lower;
+  case FAILOVER_PICK_SMALLEST:
+    return range_size(b) < range_size(a)
+           || (range_size(b) == range_size(a) && lower);
   case FAILOVER_PICK_LARGEST:
     return range_size(b) > range_size(a)
            || (range_size(b) == range_size(a) && lower);
@@ -451,6 +455,14 @@ static bool failover_land_find_last(Range range_return,
                        find_delete, land_find_last, FAILOVER_PICK_HIGHEST);
 }
 
+static bool failover_land_find_best(Range range_return,
+                                    Range old_range_return, Land land,
+                                    Size size, LandFindDelete find_delete)
+{
+  return failover_find(range_return, old_range_return, land, size,
+                       find_delete, land_find_best, FAILOVER_PICK_SMALLEST);
+}
+
 static bool failover_land_find_largest(Range range_return,
                                        Range old_range_return, Land land,
                                        Size size, LandFindDelete find_delete)
@@ -472,6 +484,7 @@ static const land_class_s failover_class_struct = {
   failover_land_iterate_and_delete,
   failover_land_find_first,
   failover_land_find_last,
+  failover_land_find_best,
   failover_land_find_largest,
   failover_land_check,
 };

@@ -325,6 +325,32 @@ static bool freelist_land_find_last(Range range_return,
   return true;
 }
 
+/* Strictly smaller, so that the lowest of equal blocks wins. */
+static bool freelist_land_find_best(Range range_return,
+                                    Range old_range_return, Land land,
+                                    Size size, LandFindDelete find_delete)
+{
+  Freelist fl = freelist_of_land(land);
+  Addr prev = FREELIST_END, cur;
+  Addr found = FREELIST_END, found_prev = FREELIST_END;
+  Size found_size = 0;
+  AVERT(freelist, fl);
+  for (cur = fl->head; cur != FREELIST_END; cur = freelist_next(cur)) {
+    Size cur_size = addr_offset(cur, freelist_limit(cur));
+    if (cur_size >= size && (found == FREELIST_END || cur_size < found_size)) {
+      found = cur;
+      found_prev = prev;
+      found_size = cur_size;
+    }
+    prev = cur;
+  }
+  if (found == FREELIST_END)
+    return false;
+  freelist_found(range_return, old_range_return, fl, found_prev, found,
+                 size, find_delete);
+  return true;
+}
+
 static bool freelist_land_find_largest(Range range_return,
                                        Range old_range_return, Land land,
                                        Size size, LandFindDelete find_delete)
@@ -365,6 +391,7 @@ static const land_class_s freelist_class_struct = {
   freelist_land_iterate_and_delete,
   freelist_land_find_first,
   freelist_land_find_last,
+  freelist_land_find_best,
   freelist_land_find_largest,
   freelist_land_check,
 };

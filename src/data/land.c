@@ -31,6 +31,7 @@ bool land_class_check(LandClass klass)
   CHECKL(klass->iterate_and_delete != NULL);
   CHECKL(klass->find_first != NULL);
   CHECKL(klass->find_last != NULL);
+  CHECKL(klass->find_best != NULL);
   CHECKL(klass->find_largest != NULL);
   CHECKL(klass->check != NULL);
   return true;
@@ -181,6 +182,23 @@ bool land_find_last(Range range_return, Range old_range_return, Land land,
   AVER(LAND_FIND_DELETE_OK(find_delete));
   land_enter(land);
   found = land->klass->find_last(range_return, old_range_return, land,
+                                 size, find_delete);
+  land_leave(land);
+  return found;
+}
+
+bool land_find_best(Range range_return, Range old_range_return, Land land,
+                    Size size, LandFindDelete find_delete)
+{
+  bool found;
+  AVERT(land, land);
+  AVER(range_return != NULL);
+  AVER(old_range_return != NULL);
+  AVER(size > 0);
+  AVER(size_is_aligned(size, land->alignment));
+  AVER(LAND_FIND_DELETE_OK(find_delete));
+  land_enter(land);
+  found = land->klass->find_best(range_return, old_range_return, land,
                                  size, find_delete);
   land_leave(land);
   return found;

@@ -57,6 +57,8 @@ typedef struct land_class_s {
                      Size size, LandFindDelete find_delete);
   bool (*find_last)(Range range_return, Range old_range_return, Land land,
                     Size size, LandFindDelete find_delete);
+  bool (*find_best)(Range range_return, Range old_range_return, Land land,
+                    Size size, LandFindDelete find_delete);
   bool (*find_largest)(Range range_return, Range old_range_return,
                        Land land, Size size, LandFindDelete find_delete);
   /* The implementation's invariants (called by land_check). */
@@ -120,6 +122,10 @@ bool land_find_first(Range range_return, Range old_range_return, Land land,
                      Size size, LandFindDelete find_delete);
 /* As land_find_first for the last (highest) range of at least `size`. */
 bool land_find_last(Range range_return, Range old_range_return, Land land,
+                    Size size, LandFindDelete find_delete);
+/* As land_find_first for the smallest range of at least `size`, the
+ * lowest of them if several are as small (best fit). */
+bool land_find_best(Range range_return, Range old_range_return, Land land,
                     Size size, LandFindDelete find_delete);
 /* Find the largest range, the lowest of them if several are as large, and
  * proceed as land_find_first if it has at least `size` (aligned, possibly
