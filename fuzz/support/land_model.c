@@ -4,6 +4,8 @@
  *   op & 7          the operation (see land_model_step)
  *   (op >> 3) & 3   find_delete mode for finds
  *   (op >> 5) & 1   make node allocation fail during this step
+ *   (op >> 6) & 1   iterate_and_delete rather than iterate (operation 6)
+ *   (op >> 7) & 1   find_best rather than delete_absent (operation 7)
  *   a               a unit index (taken modulo the number of units)
  *   b               a size in units, or a pattern for iterate_and_delete
  */
@@ -267,6 +269,7 @@ static void land_model_delete_absent(land_model_s *model, Land land,
 typedef enum land_model_find_e {
   LAND_MODEL_FIRST,
   LAND_MODEL_LAST,
+  LAND_MODEL_BEST,
   LAND_MODEL_LARGEST
 } land_model_find_e;
 
@@ -296,6 +299,13 @@ static void land_model_find(land_model_s *model, Land land,
         best_base = b; best_limit = l; any = true;
       }
       break;
+    case LAND_MODEL_BEST:
+      /* Strictly smaller only: runs are met in address order, so the
+       * lowest of equally small runs stays. */
+      if (l - b >= want && (!any || l - b < best_limit - best_base)) {
+        best_base = b; best_limit = l; any = true;
+      }
+      break;
     case LAND_MODEL_LARGEST:
       if (!any || l - b > best_limit - best_base) {
         best_base = b; best_limit = l; any = true;
@@ -310,6 +320,8 @@ static void land_model_find(land_model_s *model, Land land,
     found = land_find_first(&got, &old, land, size, fd);
   else if (which == LAND_MODEL_LAST)
     found = land_find_last(&got, &old, land, size, fd);
+  else if (which == LAND_MODEL_BEST)
+    found = land_find_best(&got, &old, land, size, fd);
   else
     found = land_find_largest(&got, &old, land, size, fd);
   LAND_MODEL_REQUIRE(found == any);
@@ -389,7 +401,12 @@ static void land_model_step(land_model_s *model, Land land,
     land_model_iterate(model, land, b, (step[0] & 0x40) != 0);
     break;
   default:
-    land_model_delete_absent(model, land, a, b);
+    /* delete_absent shares its eighth with find_best through the top
+     * bit, so the other operations keep their odds. */
+    if ((step[0] & 0x80) != 0)
+      land_model_find(model, land, LAND_MODEL_BEST, 1 + b % 32, fd);
+    else
+      land_model_delete_absent(model, land, a, b);
     break;
   }
   if (fail)

@@ -274,15 +274,40 @@ static void stress_delete(stress_thread_s *t, size_t slice, bool fail)
   ++t->deletes;
 }
 
+/* Under the lock: the model's best fit for `want` units, the smallest
+ * run of at least that many, the lowest of equals; false if none. */
+static bool stress_best(size_t want, size_t *base_return,
+                        size_t *limit_return)
+{
+  size_t i = 0, b, l;
+  bool any = false;
+  while (i < STRESS_UNITS) {
+    if (!stress_present[i]) {
+      ++i;
+      continue;
+    }
+    stress_run(i, &b, &l);
+    /* Runs come in address order, so only a strictly smaller one may
+     * displace the lowest of equals. */
+    if (l - b >= want && (!any || l - b < *limit_return - *base_return)) {
+      *base_return = b;
+      *limit_return = l;
+      any = true;
+    }
+    i = l;
+  }
+  return any;
+}
+
 /* Allocate a block by search, as a pool would. */
 static void stress_find(stress_thread_s *t, bool fail)
 {
-  unsigned how = (unsigned)testlib_rng_below(&t->rng, 3);
+  unsigned how = (unsigned)testlib_rng_below(&t->rng, 4);
   LandFindDelete fd = (LandFindDelete)(1 + testlib_rng_below(&t->rng, 3));
   size_t want = 1 + (size_t)testlib_rng_below(&t->rng, 24);
-  size_t ob, ol, b, l;
+  size_t ob, ol, b, l, best_base = 0, best_limit = 0;
   range_s got, old;
-  bool found;
+  bool found, best_any = false;
   if (t->nheld >= STRESS_HELD_MAX)
     return;
   stress_enter(fail);
@@ -290,13 +315,19 @@ static void stress_find(stress_thread_s *t, bool fail)
     found = land_find_first(&got, &old, stress_land, want * STRESS_ALIGN, fd);
   else if (how == 1)
     found = land_find_last(&got, &old, stress_land, want * STRESS_ALIGN, fd);
-  else
+  else if (how == 2)
     found = land_find_largest(&got, &old, stress_land, want * STRESS_ALIGN, fd);
+  else {
+    best_any = stress_best(want, &best_base, &best_limit);
+    found = land_find_best(&got, &old, stress_land, want * STRESS_ALIGN, fd);
+    TESTLIB_REQUIRE(found == best_any);
+  }
   if (found) {
     ob = stress_unit(range_base(&old));
     ol = stress_unit(range_limit(&old));
     stress_run(ob, &b, &l);
     TESTLIB_REQUIRE(b == ob && l == ol && ol - ob >= want);
+    TESTLIB_REQUIRE(how != 3 || (ob == best_base && ol == best_limit));
     b = stress_unit(range_base(&got));
     l = stress_unit(range_limit(&got));
     TESTLIB_REQUIRE(ob <= b && l <= ol);
