@@ -334,13 +334,28 @@ typedef struct mvff_slab_s {
   Addr free;                /* freed blocks, LIFO through the first word,
                              * marked as quick-listed blocks are */
   Addr free_tail;           /* the last of them, or NULL */
-  _Atomic(Addr) remote;     /* blocks freed without the lock, likewise */
+  /* Blocks freed without the lock, linked likewise: their number and
+   * the offset of the last from the slab's base, in one word (see
+   * mvff_remote_word), so that taking them in reads none of them. */
+  _Atomic(uint64_t) remote;
+  Addr remote_tail;         /* the first of them, written by its free */
   struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs */
   Count free_count;
   Count live;               /* handed out (to the client or a cache) */
   bool listed;
 } mvff_slab_s;
 typedef mvff_slab_s *MVFFSlab;
+
+/* A slab's remote word: the count of blocks on its remote list above
+ * the offset of the list's head from the slab's base, which is never 0
+ * (the descriptor is there), so 0 is the empty list.  Offsets fit in 32
+ * bits: see mvff_slab_new. */
+#define MVFF_REMOTE_OFFSET_MASK ((uint64_t)0xFFFFFFFFu)
+
+static inline uint64_t mvff_remote_word(uint64_t count, Size offset)
+{
+  return (count << 32) | (uint64_t)offset;
+}
 
 /* relaxed: every write is under the arena lock, which orders it for the
  * locked readers; free_fast needs only a value no older than the fill
@@ -1101,7 +1116,8 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   slab->bytes = bytes;
   slab->first = addr_add(base, head);
   atomic_init(&slab->bump, slab->first);
-  atomic_init(&slab->remote, (Addr)NULL);
+  atomic_init(&slab->remote, (uint64_t)0);
+  slab->remote_tail = NULL;
   slab->remote_next = NULL;
   slab->limit = addr_add(slab->first, blocks * size);
   slab->free = NULL;
@@ -1235,24 +1251,23 @@ static void mvff_collect(MVFF mvff)
   slab = atomic_exchange_explicit(&mvff->remote_slabs, NULL, memory_order_acquire);
   while (slab != NULL) {
     /* Read before the exchange: once the slab's list is empty again, the
-     * next free pushes the slab anew, writing remote_next. */
+     * next free pushes the slab anew, writing remote_next and
+     * remote_tail. */
     MVFFSlab next = slab->remote_next;
+    Addr tail = slab->remote_tail;
     /* acq_rel: acquire the links and marks the freeing threads wrote
      * before their pushes; release so that the free that finds the list
-     * empty, and so writes remote_next, comes after the read above. */
-    Addr head = atomic_exchange_explicit(&slab->remote, (Addr)NULL, memory_order_acq_rel);
-    Addr block = head, tail = NULL;
-    Count n = 0;
+     * empty, and so writes remote_next, comes after the reads above. */
+    uint64_t remote = atomic_exchange_explicit(&slab->remote, (uint64_t)0,
+                                               memory_order_acq_rel);
+    Addr head = addr_add(addr_of_ptr(slab), (Size)(remote & MVFF_REMOTE_OFFSET_MASK));
+    Count n = (Count)(remote >> 32);
     /* The list goes onto the slab's whole, in the order of the frees (the
-     * last first), as the locked frees would have left it. */
-    for (; block != NULL; block = addr_of_word(mvff_words(block)[0])) {
-      tail = block;
-      ++n;
-    }
-    /* A count gone wrong (a client's free that free_fast could not tell
-     * from a good one) must not release a slab with blocks out. */
+     * last first), as the locked frees would have left it.  A count gone
+     * wrong (a client's free that free_fast could not tell from a good
+     * one) must not release a slab with blocks out. */
     AVER(n <= slab->live);
-    if (tail != NULL && n <= slab->live) {
+    if (remote != 0 && n <= slab->live) {
       mvff_words(tail)[0] = addr_word(slab->free);
       if (slab->free == NULL)
         slab->free_tail = tail;
@@ -1285,7 +1300,7 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   Tract tract;
   MVFFSlab slab, top;
   Word *w, offset;
-  Addr head;
+  uint64_t remote;
   tract = arena_primary_tract(pool->arena, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
@@ -1303,17 +1318,20 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
     return false;
   w[1] = mvff_quick_mark(mvff, old);
   /* relaxed: the CAS below rereads it. */
-  head = atomic_load_explicit(&slab->remote, memory_order_relaxed);
+  remote = atomic_load_explicit(&slab->remote, memory_order_relaxed);
   do {
-    w[0] = addr_word(head);
+    Size head = (Size)(remote & MVFF_REMOTE_OFFSET_MASK);
+    w[0] = head == 0 ? 0 : addr_word(addr_of_ptr(slab)) + head;
     /* acq_rel: release the link and mark above to mvff_collect; acquire
      * so that, finding the list empty, this comes after the collector's
-     * read of remote_next. */
-  } while (!atomic_compare_exchange_weak_explicit(&slab->remote, &head, old,
-                                                  memory_order_acq_rel,
-                                                  memory_order_relaxed));
-  if (head != NULL)
+     * reads of remote_next and remote_tail. */
+  } while (!atomic_compare_exchange_weak_explicit(
+             &slab->remote, &remote,
+             mvff_remote_word((remote >> 32) + 1, addr_offset(addr_of_ptr(slab), old)),
+             memory_order_acq_rel, memory_order_relaxed));
+  if (remote != 0)
     return true;   /* the slab is waiting in remote_slabs already */
+  slab->remote_tail = old;   /* published by the release below */
   top = atomic_load_explicit(&mvff->remote_slabs, memory_order_relaxed);
   do {
     slab->remote_next = top;
