@@ -318,28 +318,34 @@ typedef mvff_s *MVFF;
  * size's partial ring (`listed`) exactly when it has free blocks and is
  * not its size's current slab. */
 typedef struct mvff_slab_s {
-  MVFF mvff;                /* the owner */
-  ring_s pool_ring;         /* in mvff->slabs */
-  ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
+  /* What free_fast reads and writes, first, in the one cache line at the
+   * slab's base (a grain, so line-aligned): a free without the lock then
+   * misses on one line of the descriptor, not two (docs/performance.md,
+   * eighth round). */
   Size size;                /* of every block */
   Size min_size;            /* the least size asked for that has this
                              * class: sizes in [min_size, size] do */
   uint64_t magic;           /* 2^32 / size + 1: see mvff_slab_on_grid */
-  Size bytes;               /* the slab's grains, descriptor included */
-  Addr first, limit;        /* the grid of blocks */
+  Addr first;               /* the grid of blocks, up to limit */
   /* [bump, limit): never handed out.  Atomic only because free_fast
    * reads it without the lock (see "Lock-free frees"); written under the
    * lock, relaxed. */
   _Atomic(Addr) bump;
-  Addr free;                /* freed blocks, LIFO through the first word,
-                             * marked as quick-listed blocks are */
-  Addr free_tail;           /* the last of them, or NULL */
-  /* Blocks freed without the lock, linked likewise: their number and
-   * the offset of the last from the slab's base, in one word (see
-   * mvff_remote_word), so that taking them in reads none of them. */
+  /* Blocks freed without the lock, linked through their first words as
+   * free's are: their number and the offset of the last from the slab's
+   * base, in one word (see mvff_remote_word), so that taking them in
+   * reads none of them. */
   _Atomic(uint64_t) remote;
   Addr remote_tail;         /* the first of them, written by its free */
   struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs */
+  MVFF mvff;                /* the owner */
+  ring_s pool_ring;         /* in mvff->slabs */
+  ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
+  Size bytes;               /* the slab's grains, descriptor included */
+  Addr limit;
+  Addr free;                /* freed blocks, LIFO through the first word,
+                             * marked as quick-listed blocks are */
+  Addr free_tail;           /* the last of them, or NULL */
   Count free_count;
   Count live;               /* handed out (to the client or a cache) */
   bool listed;
