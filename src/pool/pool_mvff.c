@@ -1597,16 +1597,18 @@ static void mvff_free(Pool pool, Addr old, Size size)
 static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
 {
   Land land = mvff_land(mvff);
-  Size want = size > MVFF_SMALL_MAX ? size : size_max(size, mvff->fill_size), take;
+  Size want = size_max(size, mvff->fill_size), take;
   range_s found, old;
   Res res;
-  /* Exactly `size` bytes: best fit, which leaves the larger holes whole
-   * for later large blocks (see "Allocation points"). */
-  if (size > MVFF_SMALL_MAX ? !land_find_best(&found, &old, land, size, LAND_FIND_DELETE_NONE)
-                            : !land_find_first(&found, &old, land, size, LAND_FIND_DELETE_NONE))
+  /* Exactly `size` bytes, best fit, which leaves the larger holes whole
+   * for later large blocks (see "Allocation points"); the find deletes
+   * them itself, from the low end, so no split and no second search. */
+  if (size > MVFF_SMALL_MAX)
+    return land_find_best(region_o, &old, land, size, LAND_FIND_DELETE_LOW);
+  if (!land_find_first(&found, &old, land, size, LAND_FIND_DELETE_NONE))
     return false;
   take = range_size(&old);
-  if (take / 2 >= want || size > MVFF_SMALL_MAX)
+  if (take / 2 >= want)
     take = want;
   range_init_size(region_o, range_base(&old), take);
   /* The low end of a block: no split, so no descriptor is needed. */
