@@ -58,7 +58,10 @@ static inline bool buffer_fill_fast_ready(Buffer buffer)
 }
 
 /* For fill_fast: make [base, base + size) the region, reserved for the
- * client's pending reserve, as mps_ap_fill's locked path would. */
+ * client's pending reserve, as mps_ap_fill's locked path would.  Without
+ * the lock, every field written is the owning thread's alone: the
+ * collector traps (buffer_invalidate) only buffers on segments of
+ * automatic pools, and no class with fill_fast has those. */
 static inline mps_res_t buffer_fill_fast_done(mps_addr_t *p_o, Buffer buffer,
                                               Addr base, Size size)
 {

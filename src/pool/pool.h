@@ -84,6 +84,13 @@ typedef struct pool_buffer_methods_s {
    * init equals limit may have it.  mps_ap_fill jumps straight to it
    * (buffer->fill), so the common case costs one call. */
   mps_res_t (*fill_fast)(mps_addr_t *p_o, Buffer buffer, size_t size);
+  /* mps_free itself, for a class that can free some blocks without the
+   * arena lock (not an allocation-point method, but only classes with
+   * fill_fast have it so far), called WITHOUT the lock by any thread with
+   * the client's arguments: free the block, or call pool_free_with_lock
+   * for the locked path, having changed nothing.  It may read only what
+   * cannot change while the client owns the block.  mps_free jumps
+   * straight to it (pool->free). */
   void (*free_fast)(Pool pool, Addr old, Size size);
 } pool_buffer_methods_s;
 
