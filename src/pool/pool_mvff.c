@@ -1369,8 +1369,8 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
   Index i = mvff_slab_class(mvff, size);
   MVFFSlab slab = mvff->slab_current[i];
   bool collected = false;
-  AVER(cache->head[i] == NULL && cache->bump[i] == cache->bump_limit[i]);
   Size taken = 0;
+  AVER(cache->head[i] == NULL && cache->bump[i] == cache->bump_limit[i]);
   for (;;) {
     if (slab != NULL && slab->free != NULL) {
       Size bytes = slab->free_count * size;
@@ -1386,7 +1386,11 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
       if (taken >= MVFF_REFILL_BYTES)
         return true;
     }
-    if (taken > 0 && ring_is_single(&mvff->slab_partial[i]))
+    /* Go on to a listed slab only from one used up, which its blocks'
+     * frees will list again: one with a rest, neither current nor
+     * listed, would keep it from fills. */
+    if (taken > 0 && (ring_is_single(&mvff->slab_partial[i])
+                      || mvff_slab_bump(slab) != slab->limit))
       return true;
     if (taken == 0 && slab != NULL && mvff_slab_bump(slab) != slab->limit) {
       Size bytes = addr_offset(mvff_slab_bump(slab), slab->limit);
