@@ -662,6 +662,41 @@ Test(mvff, frees_scattered_over_slabs_are_reused_before_a_new_slab)
   mps_pool_destroy(pool);
 }
 
+/* A slab whose blocks a point gave back unused, and to which blocks were
+ * then freed, is refilled from, list and rest, before any new slab is
+ * made, even while other slabs of its class have free blocks too. */
+Test(mvff, a_slab_with_free_blocks_and_a_rest_is_not_forgotten)
+{
+  enum { N = 300, FREED = 10, AGAIN = 200 };
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[N], again[AGAIN + 2 * FREED];
+  size_t i, total;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    fill_commit(&blocks[i], ap, 64);
+  /* A 16 KiB slab holds fewer than 256 blocks of 64 bytes: the first
+   * is used up, and the point gives the second's rest back. */
+  mps_ap_destroy(ap);
+  total = mps_pool_total_size(pool);
+  for (i = 0; i < FREED; ++i) {
+    mps_free(pool, blocks[i], 64);          /* the first slab: listed */
+    mps_free(pool, blocks[N - 1 - i], 64);  /* the second: current */
+  }
+  (void)mps_pool_free_size(pool);   /* takes in frees made without the lock */
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < AGAIN + 2 * FREED; ++i)
+    fill_commit(&again[i], ap, 64);
+  cr_assert_eq(mps_pool_total_size(pool), total, "a new slab while the second's rest waited");
+  mps_ap_destroy(ap);
+  for (i = 0; i < AGAIN + 2 * FREED; ++i)
+    mps_free(pool, again[i], 64);
+  for (i = FREED; i < N - FREED; ++i)
+    mps_free(pool, blocks[i], 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 /* Slabs emptied by frees go back to the arena before the pool asks it for
  * more, so a large block after them needs no more committed memory. */
 Test(mvff, slabs_emptied_by_frees_go_back_before_the_pool_grows)

@@ -216,7 +216,10 @@
  *      small_count blocks of small_bytes bytes of small sizes;
  *   9. slab_bytes is the grains of every slab, part of the pool's memory
  *      outside the land and the lists, and slab_free_bytes, the blocks
- *      on their lists and in their rests, is part of it.
+ *      on their lists and in their rests, is part of it;
+ *  10. a slab with free blocks or a rest is its class's current slab or
+ *      listed, so that fills find it (a walk of the slabs: cool only, and
+ *      only the first MVFF_CHECK_SLABS).
  */
 #include <stdatomic.h>
 
@@ -270,6 +273,9 @@ _Static_assert(MVFF_SLAB_CLASSES <= 256, "pool_mvff.c: a slab class fits in a by
 /* A flush sorts this many listed blocks at a time, in an array on the
  * stack (see mvff_flush). */
 #define MVFF_FLUSH_BATCH ((Count)256)
+
+/* mvff_check walks at most this many slabs (invariant 10). */
+#define MVFF_CHECK_SLABS ((Count)64)
 
 typedef struct mvff_s {
   mps_pool_s pool;          /* first: an MVFF is a pool */
@@ -415,6 +421,8 @@ static inline bool mvff_quick_takes(MVFF mvff, Size size)
   return size <= mvff->quick_max && size >= mvff->quick_min;
 }
 
+static inline Index mvff_slab_class(MVFF mvff, Size size);
+
 static bool mvff_check(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
@@ -447,6 +455,19 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->slab_free_bytes + mvff->slab_overhead <= mvff->slab_bytes);
   CHECKL(ring_is_single(&mvff->slabs) == (mvff->slab_bytes == 0));
   CHECKL(size_is_aligned(mvff->slab_max, pool->alignment));   /* free_fast relies on it */
+#if CHECK_LEVEL >= 2
+  {
+    Ring node, next;
+    Count n = 0;
+    RING_FOR(node, &mvff->slabs, next) {                                    /* 10 */
+      MVFFSlab slab = PARENT(mvff_slab_s, pool_ring, node);
+      if (++n > MVFF_CHECK_SLABS)
+        break;
+      CHECKL(slab->listed || mvff->slab_current[mvff_slab_class(mvff, slab->size)] == slab
+             || (slab->free == NULL && mvff_slab_bump(slab) == slab->limit));
+    }
+  }
+#endif
   return true;
 }
 
