@@ -303,52 +303,74 @@ static bool freelist_land_find_first(Range range_return,
   return false;
 }
 
-static bool freelist_land_find_last(Range range_return,
-                                    Range old_range_return, Land land,
-                                    Size size, LandFindDelete find_delete)
-{
-  Freelist fl = freelist_of_land(land);
-  Addr prev = FREELIST_END, cur;
-  Addr found = FREELIST_END, found_prev = FREELIST_END;
-  AVERT(freelist, fl);
-  for (cur = fl->head; cur != FREELIST_END; cur = freelist_next(cur)) {
-    if (addr_offset(cur, freelist_limit(cur)) >= size) {
-      found = cur;
-      found_prev = prev;
-    }
-    prev = cur;
-  }
-  if (found == FREELIST_END)
-    return false;
-  freelist_found(range_return, old_range_return, fl, found_prev, found,
-                 size, find_delete);
-  return true;
-}
+/* Which block a whole scan keeps (freelist_scan). */
+typedef enum freelist_pick_e {
+  FREELIST_PICK_LAST,       /* the highest of at least `size` bytes */
+  FREELIST_PICK_SMALLEST,   /* the smallest of at least `size`, lowest of equals */
+  FREELIST_PICK_LARGEST     /* the largest of any size, lowest of equals */
+} freelist_pick_e;
 
-/* Strictly smaller, so that the lowest of equal blocks wins. */
-static bool freelist_land_find_best(Range range_return,
-                                    Range old_range_return, Land land,
-                                    Size size, LandFindDelete find_delete)
+/* Scan the whole list for the block `pick` says, and set *found_o, its
+ * predecessor *prev_o and its size *size_o; false if there is none.  The
+ * comparisons are strict, so that the lowest of equal blocks wins. */
+static bool freelist_scan(Addr *found_o, Addr *prev_o, Size *size_o, Freelist fl,
+                          Size size, freelist_pick_e pick)
 {
-  Freelist fl = freelist_of_land(land);
   Addr prev = FREELIST_END, cur;
   Addr found = FREELIST_END, found_prev = FREELIST_END;
   Size found_size = 0;
-  AVERT(freelist, fl);
-  for (cur = fl->head; cur != FREELIST_END; cur = freelist_next(cur)) {
+  for (cur = fl->head; cur != FREELIST_END; prev = cur, cur = freelist_next(cur)) {
     Size cur_size = addr_offset(cur, freelist_limit(cur));
-    if (cur_size >= size && (found == FREELIST_END || cur_size < found_size)) {
+    bool better;
+    if (pick != FREELIST_PICK_LARGEST && cur_size < size)
+      continue;
+    if (pick == FREELIST_PICK_LAST)
+      better = true;
+    else if (pick == FREELIST_PICK_SMALLEST)
+      better = found == FREELIST_END || cur_size < found_size;
+    else
+      better = cur_size > found_size;
+    if (better) {
       found = cur;
       found_prev = prev;
       found_size = cur_size;
     }
-    prev = cur;
   }
-  if (found == FREELIST_END)
+  *found_o = found;
+  *prev_o = found_prev;
+  *size_o = found_size;
+  return found != FREELIST_END;
+}
+
+/* A find of the block `pick` says among those of at least `size`. */
+static bool freelist_find_picked(Range range_return, Range old_range_return,
+                                 Land land, Size size, LandFindDelete find_delete,
+                                 freelist_pick_e pick)
+{
+  Freelist fl = freelist_of_land(land);
+  Addr found, prev;
+  Size found_size;
+  AVERT(freelist, fl);
+  if (!freelist_scan(&found, &prev, &found_size, fl, size, pick))
     return false;
-  freelist_found(range_return, old_range_return, fl, found_prev, found,
-                 size, find_delete);
+  freelist_found(range_return, old_range_return, fl, prev, found, size, find_delete);
   return true;
+}
+
+static bool freelist_land_find_last(Range range_return,
+                                    Range old_range_return, Land land,
+                                    Size size, LandFindDelete find_delete)
+{
+  return freelist_find_picked(range_return, old_range_return, land, size,
+                              find_delete, FREELIST_PICK_LAST);
+}
+
+static bool freelist_land_find_best(Range range_return,
+                                    Range old_range_return, Land land,
+                                    Size size, LandFindDelete find_delete)
+{
+  return freelist_find_picked(range_return, old_range_return, land, size,
+                              find_delete, FREELIST_PICK_SMALLEST);
 }
 
 static bool freelist_land_find_largest(Range range_return,
@@ -356,26 +378,16 @@ static bool freelist_land_find_largest(Range range_return,
                                        Size size, LandFindDelete find_delete)
 {
   Freelist fl = freelist_of_land(land);
-  Addr prev = FREELIST_END, cur;
-  Addr found = FREELIST_END, found_prev = FREELIST_END;
-  Size found_size = 0;
+  Addr found, prev;
+  Size found_size;
   AVERT(freelist, fl);
-  for (cur = fl->head; cur != FREELIST_END; cur = freelist_next(cur)) {
-    Size cur_size = addr_offset(cur, freelist_limit(cur));
-    /* Strictly larger, so that the lowest of equal blocks wins. */
-    if (cur_size > found_size) {
-      found = cur;
-      found_prev = prev;
-      found_size = cur_size;
-    }
-    prev = cur;
-  }
-  if (found == FREELIST_END || found_size < size)
+  if (!freelist_scan(&found, &prev, &found_size, fl, size, FREELIST_PICK_LARGEST)
+      || found_size < size)
     return false;
   if (find_delete != LAND_FIND_DELETE_NONE)
     find_delete = LAND_FIND_DELETE_ENTIRE;
-  freelist_found(range_return, old_range_return, fl, found_prev, found,
-                 found_size, find_delete);
+  freelist_found(range_return, old_range_return, fl, prev, found, found_size,
+                 find_delete);
   return true;
 }
 

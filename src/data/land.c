@@ -153,8 +153,12 @@ bool land_iterate_and_delete(Land land, LandDeleteVisitor visitor,
   ((fd) == LAND_FIND_DELETE_NONE || (fd) == LAND_FIND_DELETE_LOW \
    || (fd) == LAND_FIND_DELETE_HIGH || (fd) == LAND_FIND_DELETE_ENTIRE)
 
-bool land_find_first(Range range_return, Range old_range_return, Land land,
-                     Size size, LandFindDelete find_delete)
+typedef enum land_find_e { LAND_FIND_FIRST, LAND_FIND_LAST, LAND_FIND_BEST } land_find_e;
+
+/* The checks and the busy flag around a find of a positive size; the
+ * class's method is looked up only once the land has been checked. */
+static bool land_find(Range range_return, Range old_range_return, Land land,
+                      Size size, LandFindDelete find_delete, land_find_e which)
 {
   bool found;
   AVERT(land, land);
@@ -164,44 +168,32 @@ bool land_find_first(Range range_return, Range old_range_return, Land land,
   AVER(size_is_aligned(size, land->alignment));
   AVER(LAND_FIND_DELETE_OK(find_delete));
   land_enter(land);
-  found = land->klass->find_first(range_return, old_range_return, land,
-                                  size, find_delete);
+  if (which == LAND_FIND_FIRST)
+    found = land->klass->find_first(range_return, old_range_return, land, size, find_delete);
+  else if (which == LAND_FIND_LAST)
+    found = land->klass->find_last(range_return, old_range_return, land, size, find_delete);
+  else
+    found = land->klass->find_best(range_return, old_range_return, land, size, find_delete);
   land_leave(land);
   return found;
+}
+
+bool land_find_first(Range range_return, Range old_range_return, Land land,
+                     Size size, LandFindDelete find_delete)
+{
+  return land_find(range_return, old_range_return, land, size, find_delete, LAND_FIND_FIRST);
 }
 
 bool land_find_last(Range range_return, Range old_range_return, Land land,
                     Size size, LandFindDelete find_delete)
 {
-  bool found;
-  AVERT(land, land);
-  AVER(range_return != NULL);
-  AVER(old_range_return != NULL);
-  AVER(size > 0);
-  AVER(size_is_aligned(size, land->alignment));
-  AVER(LAND_FIND_DELETE_OK(find_delete));
-  land_enter(land);
-  found = land->klass->find_last(range_return, old_range_return, land,
-                                 size, find_delete);
-  land_leave(land);
-  return found;
+  return land_find(range_return, old_range_return, land, size, find_delete, LAND_FIND_LAST);
 }
 
 bool land_find_best(Range range_return, Range old_range_return, Land land,
                     Size size, LandFindDelete find_delete)
 {
-  bool found;
-  AVERT(land, land);
-  AVER(range_return != NULL);
-  AVER(old_range_return != NULL);
-  AVER(size > 0);
-  AVER(size_is_aligned(size, land->alignment));
-  AVER(LAND_FIND_DELETE_OK(find_delete));
-  land_enter(land);
-  found = land->klass->find_best(range_return, old_range_return, land,
-                                 size, find_delete);
-  land_leave(land);
-  return found;
+  return land_find(range_return, old_range_return, land, size, find_delete, LAND_FIND_BEST);
 }
 
 bool land_find_largest(Range range_return, Range old_range_return,
