@@ -68,6 +68,18 @@ static void fill_commit(mps_addr_t *p_o, mps_ap_t ap, size_t size)
   cr_assert(mps_commit(ap, *p_o, size));
 }
 
+/* n blocks of `size` bytes from the point, block i filled with the byte
+ * i & 0xFF, so that a test can tell later whether any was handed out
+ * again while in use. */
+static void fill_marked(mps_addr_t *blocks, size_t n, mps_ap_t ap, size_t size)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    fill_commit(&blocks[i], ap, size);
+    memset(blocks[i], (int)(i & 0xFF), size);
+  }
+}
+
 static mps_res_t try_create(mps_key_t key, mps_arg_s value)
 {
   mps_pool_t pool;
@@ -591,10 +603,7 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   size_t i;
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i) {
-    fill_commit(&blocks[i], ap, 256);
-    memset(blocks[i], (int)i, 256);
-  }
+  fill_marked(blocks, N, ap, 256);
   /* 200 blocks of 256 bytes take more than one 16 KiB slab. */
   cr_assert_gt(mps_pool_total_size(pool), 16384);
   mps_ap_destroy(ap);
@@ -605,10 +614,7 @@ Test(mvff, empty_slabs_go_back_and_mps_alloc_leaves_slabs_alone)
   cr_assert_eq(mps_pool_free_size(pool), 0);
   /* Again, and mps_alloc with half the blocks still in use. */
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i) {
-    fill_commit(&blocks[i], ap, 256);
-    memset(blocks[i], (int)i, 256);
-  }
+  fill_marked(blocks, N, ap, 256);
   mps_ap_destroy(ap);
   for (i = 0; i < N; i += 2)
     mps_free(pool, blocks[i], 256);
@@ -635,10 +641,7 @@ Test(mvff, frees_scattered_over_slabs_are_reused_before_a_new_slab)
   static mps_addr_t blocks[N], again[N / 2];
   size_t i, j, total;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i) {
-    fill_commit(&blocks[i], ap, 64);
-    memset(blocks[i], (int)(i & 0xFF), 64);
-  }
+  fill_marked(blocks, N, ap, 64);
   total = mps_pool_total_size(pool);
   cr_assert_gt(total, 4 * 16384, "2000 blocks of 64 bytes fill several slabs");
   for (i = 0; i < N; i += 2)
@@ -673,8 +676,7 @@ Test(mvff, a_slab_with_free_blocks_and_a_rest_is_not_forgotten)
   static mps_addr_t blocks[N], again[AGAIN + 2 * FREED];
   size_t i, total;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i)
-    fill_commit(&blocks[i], ap, 64);
+  fill_marked(blocks, N, ap, 64);
   /* A 16 KiB slab holds fewer than 256 blocks of 64 bytes: the first
    * is used up, and the point gives the second's rest back. */
   mps_ap_destroy(ap);
@@ -708,8 +710,7 @@ Test(mvff, slabs_emptied_by_frees_go_back_before_the_pool_grows)
   mps_addr_t big;
   size_t i, committed;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i)
-    fill_commit(&blocks[i], ap, 64);
+  fill_marked(blocks, N, ap, 64);
   committed = mps_arena_committed(arena);
   /* 64 KiB of blocks in four full slabs and a fifth whose rest the
    * point keeps; the full ones empty. */
