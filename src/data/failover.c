@@ -409,6 +409,12 @@ static bool failover_find(Range range_return, Range old_range_return,
   AVERT(failover, fo);
 
   failover_flush(fo);
+  /* Usually the secondary is empty (after the flush, always, unless the
+   * primary could not take a range): the primary's own find then deletes
+   * what it found from the block it holds, with no second search.  Not
+   * for the largest, whose part is the whole block (see below). */
+  if (land_size(fo->secondary) == 0 && pick != FAILOVER_PICK_LARGEST)
+    return find(range_return, old_range_return, fo->primary, size, find_delete);
   in_primary = find(&found_primary, &old, fo->primary, size,
                     LAND_FIND_DELETE_NONE);
   in_secondary = land_size(fo->secondary) != 0
