@@ -42,6 +42,17 @@
 #define NOINLINE
 #endif
 
+/* ALWAYS_INLINE: a small static function on a hot loop that the compiler
+ * would otherwise call out of line (splay.c's search comparison, called
+ * at every level of every splay). */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define ALWAYS_INLINE __forceinline
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* COLD: a function that runs only when something has gone wrong (a failed
  * check), kept out of line and out of the way, so that the fast paths
  * that test for it (mps_ap_fill, mps_free) need not save registers for a

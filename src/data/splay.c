@@ -137,9 +137,9 @@ static void splay_update(SplayTree tree, SplayNode node)
  * answer relies on the subtree summaries below `node`, which are correct
  * because the middle tree is only changed by rotations that update at
  * once; the caller has made sure the target lies in the middle tree. */
-static SplayCompare splay_search_compare(SplayTree tree,
-                                         const splay_search_s *search,
-                                         SplayNode node)
+static ALWAYS_INLINE SplayCompare splay_search_compare(SplayTree tree,
+                                                       const splay_search_s *search,
+                                                       SplayNode node)
 {
   SplayCompare c;
   switch (search->mode) {
@@ -180,10 +180,10 @@ static SplayCompare splay_search_compare(SplayTree tree,
  * the node just before the new root; when SPLAY_GREATER, *after_return
  * receives the node just after it (NULL if none).  Those are the other
  * neighbour of a missing target. */
-static SplayCompare splay_splay(SplayTree tree, SplayNode *root_io,
-                                const splay_search_s *search,
-                                SplayNode *before_return,
-                                SplayNode *after_return)
+static ALWAYS_INLINE SplayCompare splay_splay(SplayTree tree, SplayNode *root_io,
+                                              const splay_search_s *search,
+                                              SplayNode *before_return,
+                                              SplayNode *after_return)
 {
   SplayNode root = *root_io;
   /* Last node linked into the left tree (its right link points back up
