@@ -381,3 +381,59 @@ Test(cbs, joins_in_any_order_keep_summaries_exact)
   cr_assert_eq(nodes.live, 1);
   cr_assert_eq(land_size(land), N * 16);
 }
+
+/* The height of the tree under `node` (splay.h's links are public). */
+static Count height(SplayNode node)
+{
+  Count l, r;
+  if (node == NULL)
+    return 0;
+  l = height(node->left);
+  r = height(node->right);
+  return 1 + (l > r ? l : r);
+}
+
+/* Insertions that join one neighbour or make a new block descend without
+ * splaying (cbs.c, cbs_insert_descending), so blocks inserted in address
+ * order make a path; past the descent's bound an insertion splays, which
+ * shortens it.  Both ways, and joins at the far end of a long path, keep
+ * the summaries exact and the finds right. */
+Test(cbs, ordered_insertions_past_the_descent_bound_stay_exact)
+{
+  enum { N = 200 };
+  range_s r, old;
+  Word i;
+  Count tallest = 0;
+  for (i = 0; i < N; ++i) {
+    cr_assert_eq(insert(i * 64, i * 64 + 16 + (i % 3) * 16, &r), MPS_RES_OK);
+    cr_assert(cbs_check_deep(&cbs));
+    if (height(splay_tree_root(&cbs.tree)) > tallest)
+      tallest = height(splay_tree_root(&cbs.tree));
+  }
+  /* Longer than the descent's bound (24), so some insertions splayed. */
+  cr_assert_geq(tallest, 25, "ordered insertions built no long path (height %lu)",
+                (unsigned long)tallest);
+  cr_assert_leq(height(splay_tree_root(&cbs.tree)), N - 1,
+                "no insertion splayed the path");
+  cr_assert_eq(cbs.count, N);
+  /* The largest blocks are those with i % 3 == 2 (48 bytes). */
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_size(&r), 48);
+  cr_assert_eq(range_base(&r), at(2 * 64));
+  /* Grow the highest block to the largest by a join at the end of its
+   * path, then join every gap from the top down. */
+  cr_assert_eq(insert((N - 1) * 64 + 16 + ((N - 1) % 3) * 16, N * 64 + 512, &r), MPS_RES_OK);
+  cr_assert(cbs_check_deep(&cbs));
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at((N - 1) * 64));
+  for (i = N - 1; i > 0; --i) {
+    Word gap = (i - 1) * 64 + 16 + ((i - 1) % 3) * 16;
+    cr_assert_eq(insert(gap, i * 64, &r), MPS_RES_OK);
+    cr_assert_eq(range_base(&r), at((i - 1) * 64));
+    cr_assert_eq(range_limit(&r), at(N * 64 + 512));
+    cr_assert(cbs_check_deep(&cbs));
+  }
+  cr_assert_eq(cbs.count, 1);
+  cr_assert_eq(nodes.live, 1);
+  cr_assert_eq(land_size(land), N * 64 + 512);
+}
