@@ -401,7 +401,7 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
                                   Addr base, Addr limit)
 {
   SplayNode path[CBS_DESCENT_MAX], node = splay_tree_root(&cbs->tree);
-  Count depth = 0, top;
+  Count depth = 0, left_depth = 0, right_depth = 0, top;
   CBSBlock left = NULL, right = NULL, grown;
   Size size;
   Index i;
@@ -412,11 +412,13 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
     path[depth++] = node;
     if (addr_word(base) < addr_word(block->base)) {
       right = block;
+      right_depth = depth;
       node = node->left;
     } else if (addr_word(base) < addr_word(block->limit)) {
       return false;
     } else {
       left = block;
+      left_depth = depth;
       node = node->right;
     }
   }
@@ -427,9 +429,11 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
       return false;
     left->limit = limit;
     grown = left;
+    top = left_depth;
   } else if (right != NULL && right->base == limit) {
     right->base = base;  /* the key moves, the order does not (see top) */
     grown = right;
+    top = right_depth;
   } else {
     grown = cbs_block_alloc(cbs);
     if (grown == NULL) {
@@ -446,15 +450,12 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
       path[depth - 1]->right = &grown->node;
     cbs_bin_add(cbs, grown);
     ++cbs->count;
+    top = depth;
   }
-  /* A grown block is on the path (its subtree below it unchanged); a new
-   * one hangs below the path's end.  Either way the path down to it holds
-   * every node whose subtree it is in. */
+  /* A grown block is on the path, at depth top (its subtree below it
+   * unchanged); a new one hangs below the path's end.  Either way the
+   * first top nodes of the path are every node whose subtree it is in. */
   size = cbs_block_size(grown);
-  top = depth;
-  for (i = 0; i < depth; ++i)
-    if (path[i] == &grown->node)
-      top = i + 1;
   for (i = 0; i < top; ++i)
     if (cbs_block_of_node(path[i])->max_size < size)
       cbs_block_of_node(path[i])->max_size = size;
