@@ -437,3 +437,68 @@ Test(cbs, ordered_insertions_past_the_descent_bound_stay_exact)
   cr_assert_eq(nodes.live, 1);
   cr_assert_eq(land_size(land), N * 64 + 512);
 }
+
+/* First-fit finds descend without splaying (cbs_descend_first), and a
+ * find that shrinks its block then recomputes the summaries on its path
+ * only.  Against a model of the blocks: every find takes the lowest block
+ * big enough, and the summaries stay exact, for trees both shallow and
+ * deeper than the descent's bound. */
+Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact)
+{
+  enum { N = 300 };
+  Word base[N], limit[N];
+  range_s r, old;
+  Word i, k, seed = 12345;
+  bool in[N];
+  for (i = 0; i < N; ++i) {
+    base[i] = i * 4096;
+    limit[i] = base[i] + 16 * (1 + (i * 37) % 200);
+    in[i] = false;
+  }
+  /* Half in a scattered order, the rest in address order, which builds
+   * paths deeper than the descent's bound. */
+  for (i = 0; i < N / 2; ++i) {
+    Word j = (i * 7) % N;
+    cr_assert_eq(insert(base[j], limit[j], &r), MPS_RES_OK);
+    in[j] = true;
+  }
+  for (i = 0; i < N; ++i)
+    if (!in[i])
+      cr_assert_eq(insert(base[i], limit[i], &r), MPS_RES_OK);
+  cr_assert(cbs_check_deep(&cbs));
+  for (k = 0; k < 2000; ++k) {
+    Size size;
+    Word lowest = N;
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    size = 16 * (1 + (Size)((seed >> 33) % 220));
+    for (i = 0; i < N; ++i)
+      if (limit[i] - base[i] >= size) {
+        lowest = i;
+        break;
+      }
+    if (lowest == N) {
+      cr_assert(!land_find_first(&r, &old, land, size, LAND_FIND_DELETE_NONE));
+      continue;
+    }
+    cr_assert(land_find_first(&r, &old, land, size, LAND_FIND_DELETE_LOW));
+    cr_assert_eq(range_base(&old), at(base[lowest]));
+    cr_assert_eq(range_limit(&old), at(limit[lowest]));
+    cr_assert_eq(range_base(&r), at(base[lowest]));
+    cr_assert_eq(range_size(&r), size);
+    base[lowest] += size;
+    if (base[lowest] == limit[lowest]) {   /* gone: refill it later */
+      base[lowest] = lowest * 4096;
+      limit[lowest] = base[lowest];
+    }
+    cr_assert(cbs_check_deep(&cbs));
+    if (k % 50 == 49) {   /* give some blocks back, joining their rests */
+      Word j = (seed >> 40) % N;
+      range_s got;
+      if (base[j] > j * 4096) {
+        cr_assert_eq(insert(j * 4096, base[j], &got), MPS_RES_OK);
+        base[j] = j * 4096;
+        cr_assert(cbs_check_deep(&cbs));
+      }
+    }
+  }
+}

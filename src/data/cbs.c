@@ -533,10 +533,21 @@ static Res cbs_land_insert(Range range_return, Land land, Range range)
   return MPS_RES_OK;
 }
 
+/* After `block`, the last node of `path` (the first `depth` nodes from
+ * the root down to it), shrank: recompute the summaries on the path from
+ * the bottom up, instead of splaying the block to the root. */
+static void cbs_shrunk_on_path(CBS cbs, SplayNode *path, Count depth)
+{
+  while (depth > 0)
+    cbs_update(&cbs->tree, path[--depth]);
+}
+
 /* Remove `range` from `block`, which contains it.  `spare` is a fresh
  * descriptor for the upper fragment if there are fragments on both
- * sides, and is otherwise NULL. */
-static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare)
+ * sides, and is otherwise NULL.  `path`, if `depth` is not 0, is the path
+ * from the root to the block, for a shrink to use instead of a splay. */
+static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare,
+                       SplayNode *path, Count depth)
 {
   Addr base = range_base(range), limit = range_limit(range);
   Addr block_limit = block->limit;
@@ -559,13 +570,15 @@ static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare)
     UNUSED(inserted);
     cbs_bin_add(cbs, spare);
     ++cbs->count;
-  } else if (has_left) {
-    block->limit = base;
-    splay_node_refresh(&cbs->tree, &block->node);
-    cbs_bin_update(cbs, block);
-  } else if (has_right) {
-    block->base = limit;  /* the key moves, the order does not (see top) */
-    splay_node_refresh(&cbs->tree, &block->node);
+  } else if (has_left || has_right) {
+    if (has_left)
+      block->limit = base;
+    else
+      block->base = limit;  /* the key moves, the order does not (see top) */
+    if (depth > 0)
+      cbs_shrunk_on_path(cbs, path, depth);
+    else
+      splay_node_refresh(&cbs->tree, &block->node);
     cbs_bin_update(cbs, block);
   } else {
     splay_tree_delete(&cbs->tree, &block->node);
@@ -595,7 +608,7 @@ static Res cbs_land_delete(Range range_return, Land land, Range range)
     if (spare == NULL)
       return MPS_RES_MEMORY;
   }
-  cbs_remove(cbs, block, range, spare);
+  cbs_remove(cbs, block, range, spare, NULL, 0);
   return MPS_RES_OK;
 }
 
@@ -643,7 +656,7 @@ static bool cbs_land_iterate_and_delete(Land land, LandDeleteVisitor visitor,
     range_init(&range, block->base, block->limit);
     more = visitor(&delete, land, &range, closure);
     if (delete)
-      cbs_remove(cbs, block, &range, NULL);
+      cbs_remove(cbs, block, &range, NULL, NULL, 0);
     if (!more)
       return false;
     node = splay_tree_next(&cbs->tree, &key);
@@ -665,15 +678,70 @@ static bool cbs_test_tree(SplayTree tree, SplayNode node, void *closure)
 }
 
 /* Finish a find: report `node` and delete the part find_delete selects.
- * That part is an end or the whole of the block, so no spare is needed. */
+ * That part is an end or the whole of the block, so no spare is needed.
+ * `path` and `depth` as for cbs_remove. */
 static void cbs_found(Range range_return, Range old_range_return, CBS cbs,
-                      SplayNode node, Size size, LandFindDelete find_delete)
+                      SplayNode node, Size size, LandFindDelete find_delete,
+                      SplayNode *path, Count depth)
 {
   CBSBlock block = cbs_block_of_node(node);
   range_init(old_range_return, block->base, block->limit);
   land_find_part(range_return, old_range_return, size, find_delete);
   if (find_delete != LAND_FIND_DELETE_NONE)
-    cbs_remove(cbs, block, range_return, NULL);
+    cbs_remove(cbs, block, range_return, NULL, path, depth);
+}
+
+/* The path from the root down to `block` in path[0..depth), found by a
+ * descent without splaying; the depth, or 0 if the block is more than
+ * CBS_DESCENT_MAX levels down (see cbs_insert_descending). */
+static Count cbs_path_to(SplayNode *path, CBS cbs, CBSBlock block)
+{
+  SplayNode node = splay_tree_root(&cbs->tree);
+  Count depth = 0;
+  while (node != NULL && depth < CBS_DESCENT_MAX) {
+    path[depth++] = node;
+    if (node == &block->node)
+      return depth;
+    node = addr_word(block->base) < addr_word(cbs_block_of_node(node)->base)
+           ? node->left : node->right;
+  }
+  return 0;
+}
+
+/* First fit by a descent without splaying, guided by the summaries: the
+ * lowest block of at least `size` is in the left subtree if that holds
+ * one, else the node itself if it is big enough, else in the right
+ * subtree.  Its path goes to path[0..*depth_o).  False, having found
+ * nothing out, if that is more than CBS_DESCENT_MAX levels down; else
+ * true, with *block_o NULL if no block is big enough.  Like the descending
+ * insertion, this leaves the splaying to the deep cases, which it
+ * shortens: a find whose block is then shrunk (the usual case, a fill)
+ * only recomputes the summaries on the path. */
+static bool cbs_descend_first(CBSBlock *block_o, SplayNode *path, Count *depth_o,
+                              CBS cbs, Size size)
+{
+  SplayNode node = splay_tree_root(&cbs->tree);
+  Count depth = 0;
+  *block_o = NULL;
+  *depth_o = 0;
+  if (node == NULL || cbs_block_of_node(node)->max_size < size)
+    return true;
+  for (;;) {
+    CBSBlock block = cbs_block_of_node(node);
+    if (depth == CBS_DESCENT_MAX)
+      return false;
+    path[depth++] = node;
+    if (node->left != NULL && cbs_block_of_node(node->left)->max_size >= size) {
+      node = node->left;
+    } else if (cbs_block_size(block) >= size) {
+      *block_o = block;
+      *depth_o = depth;
+      return true;
+    } else {
+      node = node->right;
+      AVER_CRITICAL(node != NULL);   /* the summary says a fit is below */
+    }
+  }
 }
 
 static bool cbs_land_find_first(Range range_return, Range old_range_return,
@@ -681,12 +749,21 @@ static bool cbs_land_find_first(Range range_return, Range old_range_return,
                                 LandFindDelete find_delete)
 {
   CBS cbs = cbs_of_land(land);
-  SplayNode node;
+  SplayNode node, path[CBS_DESCENT_MAX];
+  CBSBlock block;
+  Count depth;
   AVERT(cbs, cbs);
+  if (cbs_descend_first(&block, path, &depth, cbs, size)) {
+    if (block == NULL)
+      return false;
+    cbs_found(range_return, old_range_return, cbs, &block->node, size, find_delete,
+              path, depth);
+    return true;
+  }
   if (!splay_tree_find_first(&cbs->tree, &node, cbs_test_node,
                              cbs_test_tree, &size))
     return false;
-  cbs_found(range_return, old_range_return, cbs, node, size, find_delete);
+  cbs_found(range_return, old_range_return, cbs, node, size, find_delete, NULL, 0);
   return true;
 }
 
@@ -700,7 +777,7 @@ static bool cbs_land_find_last(Range range_return, Range old_range_return,
   if (!splay_tree_find_last(&cbs->tree, &node, cbs_test_node,
                             cbs_test_tree, &size))
     return false;
-  cbs_found(range_return, old_range_return, cbs, node, size, find_delete);
+  cbs_found(range_return, old_range_return, cbs, node, size, find_delete, NULL, 0);
   return true;
 }
 
@@ -712,6 +789,7 @@ static bool cbs_land_find_best(Range range_return, Range old_range_return,
 {
   CBS cbs = cbs_of_land(land);
   CBSBlock block, best = NULL;
+  SplayNode path[CBS_DESCENT_MAX];
   Index i;
   AVERT(cbs, cbs);
   for (i = cbs_bin_of(size); i < CBS_BINS && best == NULL; i = cbs_bin_next_used(cbs, i)) {
@@ -726,7 +804,8 @@ static bool cbs_land_find_best(Range range_return, Range old_range_return,
   }
   if (best == NULL)
     return false;
-  cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete);
+  cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete,
+            path, find_delete == LAND_FIND_DELETE_NONE ? 0 : cbs_path_to(path, cbs, best));
   return true;
 }
 
@@ -755,7 +834,7 @@ static bool cbs_land_find_largest(Range range_return, Range old_range_return,
   if (find_delete != LAND_FIND_DELETE_NONE)
     find_delete = LAND_FIND_DELETE_ENTIRE;
   cbs_found(range_return, old_range_return, cbs, node, largest,
-            find_delete);
+            find_delete, NULL, 0);
   return true;
 }
 
