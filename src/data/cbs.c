@@ -20,7 +20,12 @@
  * of them at the root and the other at the end of the root's spine on the
  * new range's side.  A join of one neighbour then only raises summaries
  * along that spine, and a new block becomes the root in place, so neither
- * splays again (cbs_block_grown, cbs_insert_at_root).
+ * splays again (cbs_block_grown, cbs_insert_at_root).  First-fit finds
+ * descend the same way, guided by the summaries (cbs_descend_first), and
+ * a find that shrinks its block recomputes the summaries on its path
+ * from the bottom up (cbs_shrunk_on_path); best fit, which finds its block
+ * in the size bins, descends to it by key for that path (cbs_path_to).
+ * Only paths deeper than CBS_DESCENT_MAX are splayed, which shortens them.
  *
  * Size bins.  Every block is also on a doubly linked list, that of the
  * bin of its size: CBS_BIN_STEPS bins for each power of two, so a bin's
