@@ -392,9 +392,9 @@ static void cbs_insert_at_root(CBS cbs, CBSBlock block)
  * its time (docs/performance.md, ninth round).  A leaf added without
  * splaying raises the tree's splay potential by at most about log n (the
  * subtree sizes along a path fall by at least one per level, so the
- * raises telescope), so later splays keep their amortized bound.  The bound on
- * the descent sends deep insertions to the splay, which shortens their
- * path for the next: with 24, MVT ran 7% fewer instructions on
+ * raises telescope), so later splays keep their amortized bound.  The
+ * bound on the descent sends deep insertions to the splay, which shortens
+ * their path for the next: with 24, MVT ran 7% fewer instructions on
  * bench/bench.c, against 5% with 48, and 3% more with 12.  Returns false,
  * having changed nothing, for cbs_land_insert's splaying path to do: a
  * path longer than CBS_DESCENT_MAX (which that splay then shortens), an
@@ -464,8 +464,6 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
   for (i = 0; i < top; ++i)
     if (cbs_block_of_node(path[i])->max_size < size)
       cbs_block_of_node(path[i])->max_size = size;
-  if (grown->max_size < size)
-    grown->max_size = size;
   if (grown == left || grown == right)
     cbs_bin_update(cbs, grown);
   range_init(range_return, grown->base, grown->limit);
@@ -809,8 +807,10 @@ static bool cbs_land_find_best(Range range_return, Range old_range_return,
   }
   if (best == NULL)
     return false;
-  cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete,
-            path, find_delete == LAND_FIND_DELETE_NONE ? 0 : cbs_path_to(path, cbs, best));
+  /* Only a block that the find shrinks needs its path (see cbs_remove). */
+  cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete, path,
+            find_delete == LAND_FIND_DELETE_NONE || find_delete == LAND_FIND_DELETE_ENTIRE
+            || cbs_block_size(best) == size ? 0 : cbs_path_to(path, cbs, best));
   return true;
 }
 
