@@ -11,7 +11,8 @@
  * keep their contents; the pool's total size covers the live bytes plus
  * its free size; and (in cool, where this is built; fuzz_mvff_hot.c
  * builds it hot) every public call has run the pool's checks.  Failures
- * must be documented result codes.  The arena is destroyed at the end of each input (ASan checks for leaks). */
+ * must be documented result codes.  The arena is destroyed at the end of
+ * each input (ASan checks for leaks). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
