@@ -665,6 +665,62 @@ Test(mvff, frees_scattered_over_slabs_are_reused_before_a_new_slab)
   mps_pool_destroy(pool);
 }
 
+/* In hot and rash, blocks freed without the lock come back to the next
+ * fills of their class before the point's untouched rest of a slab, all
+ * of them (the fill takes every slab's pending list at once), and go
+ * back to their slabs with the point's cache when it is destroyed.  Cool
+ * frees under the lock onto the slabs' lists, which a refill reaches
+ * only once the rest is used up. */
+Test(mvff, frees_without_the_lock_come_back_before_the_rest)
+{
+  enum { N = 600, FREED = 6 };
+  static const size_t freed[FREED] = { 10, 20, 300, 310, 550, 590 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[N];
+  mps_addr_t again[FREED];
+  size_t i, j, total;
+#if CHECK_LEVEL >= 2
+  cr_skip_test("cool frees every block under the lock");
+#endif
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* Three 16 KiB slabs of 64-byte blocks, the last with a rest. */
+  fill_marked(blocks, N, ap, 64);
+  total = mps_pool_total_size(pool);
+  for (i = 0; i < FREED; ++i)
+    mps_free(pool, blocks[freed[i]], 64);
+  for (j = 0; j < FREED; ++j) {
+    fill_commit(&again[j], ap, 64);
+    for (i = 0; i < FREED && again[j] != blocks[freed[i]]; ++i)
+      ;
+    cr_assert_lt(i, FREED, "fill %zu handed out %p, not a freed block", j, again[j]);
+    for (i = 0; i < j; ++i)
+      cr_assert_neq(again[i], again[j], "a freed block handed out twice");
+    memset(again[j], 0xC3, 64);
+  }
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  /* Freed again, and one fill takes them all into the point's cache,
+   * which destroying the point gives back. */
+  for (j = 0; j < FREED; ++j)
+    mps_free(pool, again[j], 64);
+  fill_commit(&again[0], ap, 64);
+  mps_ap_destroy(ap);
+  mps_free(pool, again[0], 64);
+  for (i = 0, j = 0; i < N; ++i) {
+    if (j < FREED && i == freed[j]) {
+      ++j;
+      continue;
+    }
+    cr_assert_eq(((unsigned char *)blocks[i])[0], (unsigned char)(i & 0xFF));
+    cr_assert_eq(((unsigned char *)blocks[i])[63], (unsigned char)(i & 0xFF));
+    mps_free(pool, blocks[i], 64);
+  }
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_total_size(pool), 0, "every slab went back");
+  mps_pool_destroy(pool);
+}
+
 /* A slab whose blocks a point gave back unused, and to which blocks were
  * then freed, is refilled from, list and rest, before any new slab is
  * made, even while other slabs of its class have free blocks too. */

@@ -148,12 +148,16 @@
  * (pool.h: fill_fast): a fill then costs no lock, no search and no call
  * into the pool, which was most of the cost of mvff-ap beside the
  * client's own reads (docs/performance.md, sixth round).  When a point's
- * cache has no block of a class, a locked fill moves a slab's whole
- * free list, or else its whole untouched rest, into it, at no cost per
- * block (mvff_slab_fill_cache).  The cache's blocks count as in use by
+ * cache has no block of a class, the fill takes the blocks of the class
+ * freed without the lock since they were last taken, still without the
+ * lock (mvff_cache_take_frees, see "Lock-free frees"); then the cache's
+ * untouched rest of a slab; only then does a locked fill move a slab's
+ * whole free list, or else its whole untouched rest, into it, at no cost
+ * per block (mvff_slab_fill_cache).  The cache's blocks count as in use by
  * their slab; they go back to it when the point is destroyed.  A block
- * freed twice while in a cache is not recognised (it carries no mark
- * there, and the cache is its thread's alone).
+ * freed twice while in a cache is not recognised (its mark is not
+ * confirmed by any list the lock guards, and the cache is its thread's
+ * alone).
  *
  * Lock-free frees.  mps_free of a whole block of a slab takes no lock
  * in hot and rash (pool.h: free_fast; mvff_free_fast).  It finds the
@@ -161,17 +165,25 @@
  * stays put, and what it reads there and in the slab's descriptor cannot
  * change while the client owns the block.  It pushes the block, marked
  * as listed, onto the slab's atomic `remote` list, and the slab, when its
- * list was empty, onto the pool's atomic remote_slabs list.  The locked
- * methods take them in (mvff_collect), in order, onto the slabs' own
- * lists, and release slabs that are then empty: a slab goes only when
- * its last block is back, so no free can be on its way to it.  Until
- * then such blocks count as in use.  They are taken in only when needed,
- * so that each slab's pending frees are handled in one go rather than
- * one or two at a time: before the pool takes more memory from the
- * arena (a new slab, mvff_extend), before a locked free or a buffer's
- * rest of a slab size (which looks for the block on the lists), and
- * before anything that reports or gives back the pool's memory (sizes,
- * trims through them, destruction).  A block
+ * list was empty, onto its class's atomic list in remote_slabs[].  Such
+ * blocks count as in use until they are taken, in one of two ways, each
+ * of which exchanges a class's list for an empty one and then each slab's
+ * list, so that a slab and its blocks have one taker at a time:
+ *   - a fill whose cache has no block of the class takes them all into
+ *     the cache, without the lock (mvff_cache_take_frees): in use still,
+ *     now by the cache.  So blocks freed recently are handed out again
+ *     while their lines are likely cached, and most fills of a point that
+ *     frees its own blocks take no lock (docs/performance.md, tenth
+ *     round);
+ *   - the locked methods take them in (mvff_collect_class), in order,
+ *     onto the slabs' own lists, and release slabs that are then empty: a
+ *     slab goes only when its last block is back, so no free can be on
+ *     its way to it.  They do so only when needed: every class before the
+ *     pool takes more memory from the arena (a new slab, mvff_extend) and
+ *     before anything that reports or gives back the pool's memory (sizes,
+ *     trims through them, destruction); the block's class before a locked
+ *     free or a buffer's rest of a slab size (which looks for the block on
+ *     the lists).  A block
  * whose mark says it may be free already, or that is beyond the slab's
  * rest pointer, takes the locked path, which looks properly.  Cool keeps
  * every free locked, to check it against all free memory.  Memory
@@ -190,7 +202,9 @@
  * the list keeps in the block's second word (confirmed by a walk of the
  * lists, so client data that happens to look like a mark is no error),
  * in every checking variety; so is a block of a slab freed twice while it
- * is on its slab's lists, or that the slab never handed out.  In cool,
+ * is on its slab's lists or its remote list (not yet taken by a fill,
+ * whose cache holds it until it is handed out again), or that the slab
+ * never handed out.  In cool,
  * every free is also checked against all free memory (the land, the
  * lists and the slabs), which catches any overlap.
  * In hot a free of a small block overlapping free memory in some other
@@ -310,9 +324,9 @@ typedef struct mvff_s {
   Size slab_bytes;                /* the grains of every slab */
   Size slab_free_bytes;           /* on slabs' free lists and in their rests */
   Size slab_overhead;             /* slabs' descriptors and tails */
-  /* Slabs with blocks freed without the lock, linked through remote_next
-   * (see "Lock-free frees"). */
-  _Atomic(struct mvff_slab_s *) remote_slabs;
+  /* Slabs with blocks freed without the lock, by slab class, linked
+   * through remote_next (see "Lock-free frees"). */
+  _Atomic(struct mvff_slab_s *) remote_slabs[MVFF_SLAB_CLASSES];
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
@@ -343,7 +357,7 @@ typedef struct mvff_slab_s {
    * reads none of them. */
   _Atomic(uint64_t) remote;
   Addr remote_tail;         /* the first of them, written by its free */
-  struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs */
+  struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs[] */
   MVFF mvff;                /* the owner */
   ring_s pool_ring;         /* in mvff->slabs */
   ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
@@ -935,7 +949,8 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   mvff->slab_bytes = 0;
   mvff->slab_free_bytes = 0;
   mvff->slab_overhead = 0;
-  atomic_init(&mvff->remote_slabs, NULL);
+  for (i = 0; i < MVFF_SLAB_CLASSES; ++i)
+    atomic_init(&mvff->remote_slabs[i], NULL);
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
   pool->alignment = align;
   /* Caches hold quick-list blocks, so they come with the lists. */
@@ -1265,17 +1280,17 @@ static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
 
 /* Lock-free frees (see "Lock-free frees" above) */
 
-/* Take in the blocks freed without the lock since the last time: onto
- * their slabs' lists, as mvff_slab_free would have put them.  Called
- * with the lock held, at the start of every method that looks at slabs. */
-static void mvff_collect(MVFF mvff)
+/* Take in the blocks of slab class i freed without the lock since the
+ * last time: onto their slabs' lists, as mvff_slab_free would have put
+ * them.  Called with the lock held. */
+static void mvff_collect_class(MVFF mvff, Index i)
 {
   MVFFSlab slab;
   /* relaxed: only a hint; the exchange below is what synchronizes. */
-  if (atomic_load_explicit(&mvff->remote_slabs, memory_order_relaxed) == NULL)
+  if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
     return;
   /* acquire: each slab's remote_next, written before its push. */
-  slab = atomic_exchange_explicit(&mvff->remote_slabs, NULL, memory_order_acquire);
+  slab = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
   while (slab != NULL) {
     /* Read before the exchange: once the slab's list is empty again, the
      * next free pushes the slab anew, writing remote_next and
@@ -1295,9 +1310,12 @@ static void mvff_collect(MVFF mvff)
      * one) must not release a slab with blocks out. */
     AVER(n <= slab->live);
     if (remote != 0 && n <= slab->live) {
-      mvff_words(tail)[0] = addr_word(slab->free);
+      /* The tail's link is null already (its free found the list empty):
+       * write it only to join a list. */
       if (slab->free == NULL)
         slab->free_tail = tail;
+      else
+        mvff_words(tail)[0] = addr_word(slab->free);
       slab->free = head;
       slab->free_count += n;
       slab->live -= n;
@@ -1306,6 +1324,15 @@ static void mvff_collect(MVFF mvff)
     mvff_slab_freed(mvff, slab);
     slab = next;
   }
+}
+
+/* Take in the frees made without the lock of every class (before the
+ * pool reports or gives back memory, or takes more from the arena). */
+static void mvff_collect(MVFF mvff)
+{
+  Index i;
+  for (i = 0; i < MVFF_SLAB_CLASSES; ++i)
+    mvff_collect_class(mvff, i);
 }
 
 /* Free a whole block of a slab without the lock, or return false having
@@ -1326,6 +1353,7 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   MVFF mvff = mvff_of_pool(pool);
   Tract tract;
   MVFFSlab slab, top;
+  _Atomic(MVFFSlab) *stack;
   Word *w, offset;
   uint64_t remote;
   tract = arena_primary_tract(pool->arena, old);
@@ -1357,13 +1385,14 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
              mvff_remote_word((remote >> 32) + 1, addr_offset(addr_of_ptr(slab), old)),
              memory_order_acq_rel, memory_order_relaxed));
   if (remote != 0)
-    return true;   /* the slab is waiting in remote_slabs already */
+    return true;   /* the slab is waiting in remote_slabs[] already */
   slab->remote_tail = old;   /* published by the release below */
-  top = atomic_load_explicit(&mvff->remote_slabs, memory_order_relaxed);
+  stack = &mvff->remote_slabs[mvff_slab_class(mvff, slab->size)];
+  top = atomic_load_explicit(stack, memory_order_relaxed);
   do {
     slab->remote_next = top;
-    /* release: remote_next, for the collector's acquire. */
-  } while (!atomic_compare_exchange_weak_explicit(&mvff->remote_slabs, &top, slab,
+    /* release: remote_next and remote_tail, for the taker's acquire. */
+  } while (!atomic_compare_exchange_weak_explicit(stack, &top, slab,
                                                   memory_order_release,
                                                   memory_order_relaxed));
   return true;
@@ -1395,7 +1424,9 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
   for (;;) {
     if (slab != NULL && slab->free != NULL) {
       Size bytes = slab->free_count * size;
-      mvff_words(slab->free_tail)[0] = addr_word(cache->head[i]);
+      /* A slab's list ends in a null link: join it only to a list. */
+      if (cache->head[i] != NULL)
+        mvff_words(slab->free_tail)[0] = addr_word(cache->head[i]);
       cache->head[i] = slab->free;
       slab->free = NULL;
       slab->free_tail = NULL;
@@ -1575,7 +1606,9 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
 static bool mvff_free_to_slab_or_refuse(MVFF mvff, Addr old, Size size)
 {
   MVFFSlab slab = NULL;
-  if (size <= mvff->slab_max)
+  /* An unaligned size (a buffer's rest after a client's unaligned
+   * reserve) is no slab block, and has no class. */
+  if (size <= mvff->slab_max && size_is_aligned(size, mvff->pool.alignment))
     slab = mvff_slab_of(mvff, old, mvff_slab_class_size(mvff, mvff_slab_class(mvff, size)));
   if (mvff_free_refused(mvff, slab, old, size))
     return true;
@@ -1598,7 +1631,7 @@ static void mvff_free(Pool pool, Addr old, Size size)
   /* So that a block of a slab freed twice is found listed.  No other
    * block is ever on a remote list. */
   if (size <= mvff->slab_max)
-    mvff_collect(mvff);
+    mvff_collect_class(mvff, mvff_slab_class(mvff, size));
   if (mvff_free_to_slab_or_refuse(mvff, old, size))
     return;   /* slabs' free memory does not call for a trim */
   if (mvff_quick_takes(mvff, size)) {
@@ -1645,11 +1678,59 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
 /* Caches (see "Caches" above).  A list's blocks are linked through their
  * first word, as on the quick lists; they are not free. */
 
+/* The blocks of slab class i freed without the lock since they were last
+ * taken, as one list (NULL if there are none), for the cache's empty list
+ * of the class, without the lock.  They count as in use by their slabs
+ * both on the remote lists and in the cache, so nothing else changes.
+ * The protocol is mvff_collect_class's: the exchange of remote_slabs[i]
+ * makes this thread the only taker of those slabs, and the exchange of
+ * each slab's list the only owner of its blocks (docs/performance.md,
+ * tenth round: freed blocks come back while their lines are cached,
+ * and the locked refill and collect are spared). */
+static Addr mvff_cache_take_frees(MVFFCache cache, MVFF mvff, Index i, Size size)
+{
+  MVFFSlab slab;
+  Addr list = NULL;
+  Count n = 0;
+  /* relaxed: only a hint; the exchange below is what synchronizes. */
+  if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
+    return NULL;
+  /* acquire: each slab's remote_next and remote_tail, written before its
+   * push. */
+  slab = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
+  while (slab != NULL) {
+    /* Read before the exchange, as in mvff_collect_class. */
+    MVFFSlab next = slab->remote_next;
+    Addr tail = slab->remote_tail;
+    /* acq_rel: as in mvff_collect_class. */
+    uint64_t remote = atomic_exchange_explicit(&slab->remote, (uint64_t)0,
+                                               memory_order_acq_rel);
+    /* A slab is pushed only by the free that made its list non-empty,
+     * and only a taker empties it: never empty here. */
+    AVER_CRITICAL(remote != 0);
+    if (remote != 0) {
+      /* Its tail's link is null (see mvff_collect_class). */
+      if (list != NULL)
+        mvff_words(tail)[0] = addr_word(list);
+      list = addr_add(addr_of_ptr(slab), (Size)(remote & MVFF_REMOTE_OFFSET_MASK));
+      n += (Count)(remote >> 32);
+    }
+    slab = next;
+  }
+  cache->bytes += n * size;
+  return list;
+}
+
 /* Take a block of slab class i, whose blocks are `size` bytes, from the
- * cache. */
-static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, Index i, Size size)
+ * cache: its list, else the blocks freed without the lock, else its
+ * untouched rest of a slab.  Freed blocks before the rest, so that memory
+ * already touched is used again first. */
+static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, MVFF mvff,
+                                   Index i, Size size)
 {
   Addr block = cache->head[i];
+  if (block == NULL)
+    block = mvff_cache_take_frees(cache, mvff, i, size);
   if (block != NULL) {
     Word *w = mvff_words(block);
     Addr next = addr_of_word(w[0]);
@@ -1688,7 +1769,7 @@ static mps_res_t mvff_ap_fill(mps_addr_t *p_o, Buffer buffer, size_t size)
   if (cache != NULL && size - 1 < mvff->slab_max && size_is_aligned(size, pool->alignment)
       && buffer_fill_fast_ready(buffer)) {
     Index i = mvff_slab_class(mvff, size);
-    if (mvff_cache_take(&block, cache, i, mvff_slab_class_size(mvff, i)))
+    if (mvff_cache_take(&block, cache, mvff, i, mvff_slab_class_size(mvff, i)))
       return buffer_fill_fast_done(p_o, buffer, block, size);
   }
   return buffer_fill_with_lock(p_o, buffer, size);
@@ -1766,11 +1847,11 @@ static Res mvff_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool,
     Size class_size = cache != NULL ? mvff_slab_class_size(mvff, i) : size;
     /* The cache may have blocks of this size if the fast path declined
      * because the point still held part of a larger region. */
-    if (cache == NULL || !mvff_cache_take(&block, cache, i, class_size)) {
+    if (cache == NULL || !mvff_cache_take(&block, cache, mvff, i, class_size)) {
       block = mvff_quick_take(&block_size, mvff, size, true);        /* 1 */
       if (block == NULL && cache != NULL                              /* 2 */
           && mvff_slab_fill_cache(mvff, cache, class_size))
-        (void)mvff_cache_take(&block, cache, i, class_size);
+        (void)mvff_cache_take(&block, cache, mvff, i, class_size);
     }
     if (block == NULL && size > MVFF_SMALL_MAX) {                     /* 3 */
       block = mvff_quick_take(&block_size, mvff, size, false);
@@ -1820,8 +1901,8 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   if (init == limit)
     return;
   size = addr_offset(init, limit);
-  if (size <= mvff->slab_max)
-    mvff_collect(mvff);   /* as in mvff_free */
+  if (size <= mvff->slab_max && size_is_aligned(size, mvff->pool.alignment))
+    mvff_collect_class(mvff, mvff_slab_class(mvff, size));   /* as in mvff_free */
   /* An unused block of a slab goes back to it; any other rest (part of a
    * slab's block among them, see "Slabs") is ordinary memory.  The client
    * may have freed part of the unused region, which is then free already:
