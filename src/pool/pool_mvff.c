@@ -413,7 +413,6 @@ typedef struct mvff_cache_s {
                                   * through each block's first word */
   Addr bump[MVFF_SLAB_CLASSES];  /* and, after each list, the blocks of */
   Addr bump_limit[MVFF_SLAB_CLASSES];   /* [bump, bump_limit) */
-  Size bytes;                    /* in all of them */
 } mvff_cache_s;
 typedef mvff_cache_s *MVFFCache;
 
@@ -1433,7 +1432,6 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
       slab->live += slab->free_count;
       slab->free_count = 0;
       mvff->slab_free_bytes -= bytes;
-      cache->bytes += bytes;
       taken += bytes;
       if (taken >= MVFF_REFILL_BYTES)
         return true;
@@ -1451,7 +1449,6 @@ static bool mvff_slab_fill_cache(MVFF mvff, MVFFCache cache, Size size)
       mvff_slab_set_bump(slab, slab->limit);
       slab->live += bytes / size;
       mvff->slab_free_bytes -= bytes;
-      cache->bytes += bytes;
       return true;
     }
     /* The current slab has nothing (more) free: all its blocks are in
@@ -1687,11 +1684,10 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
  * each slab's list the only owner of its blocks (docs/performance.md,
  * tenth round: freed blocks come back while their lines are cached,
  * and the locked refill and collect are spared). */
-static Addr mvff_cache_take_frees(MVFFCache cache, MVFF mvff, Index i, Size size)
+static NOINLINE Addr mvff_cache_take_frees(MVFF mvff, Index i)
 {
   MVFFSlab slab;
   Addr list = NULL;
-  Count n = 0;
   /* relaxed: only a hint; the exchange below is what synchronizes. */
   if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
     return NULL;
@@ -1713,12 +1709,28 @@ static Addr mvff_cache_take_frees(MVFFCache cache, MVFF mvff, Index i, Size size
       if (list != NULL)
         mvff_words(tail)[0] = addr_word(list);
       list = addr_add(addr_of_ptr(slab), (Size)(remote & MVFF_REMOTE_OFFSET_MASK));
-      n += (Count)(remote >> 32);
     }
     slab = next;
   }
-  cache->bytes += n * size;
   return list;
+}
+
+/* Hand out `block`, the head of the cache's list of slab class i. */
+static inline void mvff_cache_pop(MVFFCache cache, Index i, Addr block)
+{
+  Word *w = mvff_words(block);
+  Addr next = addr_of_word(w[0]);
+  cache->head[i] = next;
+  /* It came marked from its slab's list: a later free must not find the
+   * mark.  Its line is loaded already, for the link. */
+  w[1] = 0;
+  /* The next fill of this class reads the next block's link: a block
+   * freed a while ago is seldom in the cache, and that miss was most of
+   * a fill's time (docs/performance.md, eighth round).  Start it now. */
+#if defined(__GNUC__) || defined(__clang__)
+  if (next != NULL)
+    __builtin_prefetch(addr_ptr(next), 1);
+#endif
 }
 
 /* Take a block of slab class i, whose blocks are `size` bytes, from the
@@ -1730,47 +1742,49 @@ static inline bool mvff_cache_take(Addr *block_o, MVFFCache cache, MVFF mvff,
 {
   Addr block = cache->head[i];
   if (block == NULL)
-    block = mvff_cache_take_frees(cache, mvff, i, size);
+    block = mvff_cache_take_frees(mvff, i);
   if (block != NULL) {
-    Word *w = mvff_words(block);
-    Addr next = addr_of_word(w[0]);
-    cache->head[i] = next;
-    /* It came marked from its slab's list: a later free must not find
-     * the mark.  Its line is loaded already, for the link. */
-    w[1] = 0;
-    /* The next fill of this class reads the next block's link: a block
-     * freed a while ago is seldom in the cache, and that miss was most of
-     * a fill's time (docs/performance.md, eighth round).  Start it now. */
-#if defined(__GNUC__) || defined(__clang__)
-    if (next != NULL)
-      __builtin_prefetch(addr_ptr(next), 1);
-#endif
+    mvff_cache_pop(cache, i, block);
   } else {
     block = cache->bump[i];
     if (addr_offset(block, cache->bump_limit[i]) < size)
       return false;
     cache->bump[i] = addr_add(block, size);
   }
-  cache->bytes -= size;
   *block_o = block;
   return true;
 }
 
+/* mvff_ap_fill when the cache's list of the class is empty: out of line,
+ * so that the usual fill makes no call and saves no registers. */
+static NOINLINE mps_res_t mvff_ap_fill_more(mps_addr_t *p_o, Buffer buffer, size_t size)
+{
+  MVFF mvff = mvff_of_pool(buffer->pool);
+  Index i = mvff_slab_class(mvff, size);
+  Addr block;
+  if (mvff_cache_take(&block, buffer->pool_data, mvff, i, mvff_slab_class_size(mvff, i)))
+    return buffer_fill_fast_done(p_o, buffer, block, size);
+  return buffer_fill_with_lock(p_o, buffer, size);
+}
+
 /* mps_ap_fill (pool.h: fill_fast): from the buffer's own cache without
  * the arena lock, else the locked path.  Besides the buffer and its cache
- * it reads only the pool's alignment and class tables, fixed since init.
- * size - 1 < slab_max also refuses a zero size. */
+ * it reads only the pool's alignment and class tables, fixed since init,
+ * and its atomic lists of freed blocks.  size - 1 < slab_max also refuses
+ * a zero size. */
 static mps_res_t mvff_ap_fill(mps_addr_t *p_o, Buffer buffer, size_t size)
 {
   Pool pool = buffer->pool;
   MVFF mvff = mvff_of_pool(pool);
   MVFFCache cache = buffer->pool_data;
-  Addr block;
   if (cache != NULL && size - 1 < mvff->slab_max && size_is_aligned(size, pool->alignment)
       && buffer_fill_fast_ready(buffer)) {
     Index i = mvff_slab_class(mvff, size);
-    if (mvff_cache_take(&block, cache, mvff, i, mvff_slab_class_size(mvff, i)))
-      return buffer_fill_fast_done(p_o, buffer, block, size);
+    Addr block = cache->head[i];
+    if (block == NULL)
+      return mvff_ap_fill_more(p_o, buffer, size);
+    mvff_cache_pop(cache, i, block);
+    return buffer_fill_fast_done(p_o, buffer, block, size);
   }
   return buffer_fill_with_lock(p_o, buffer, size);
 }
@@ -1790,7 +1804,6 @@ static MVFFCache mvff_cache(MVFF mvff, Buffer buffer)
   cache = p;
   for (i = 0; i < MVFF_SLAB_CLASSES; ++i)
     cache->head[i] = cache->bump[i] = cache->bump_limit[i] = NULL;
-  cache->bytes = 0;
   buffer->pool_data = cache;
   return cache;
 }
@@ -1811,17 +1824,14 @@ static void mvff_buffer_finish(Pool pool, Buffer buffer)
     while (block != NULL) {
       Addr next = addr_of_word(mvff_words(block)[0]);
       MVFFSlab slab = mvff_slab_of(mvff, block, size);
-      cache->bytes -= size;
       if (slab != NULL)
         mvff_slab_free(mvff, slab, block);
       else
         mvff_quick_push(mvff, block, size);
       block = next;
     }
-    cache->bytes -= addr_offset(cache->bump[i], cache->bump_limit[i]);
     mvff_slab_take_back(mvff, cache->bump[i], cache->bump_limit[i], size);
   }
-  AVER(cache->bytes == 0);
   buffer->pool_data = NULL;
   arena_control_free(pool->arena, cache, sizeof(mvff_cache_s));
   mvff_maybe_trim(mvff);
