@@ -531,14 +531,14 @@ Tract arena_tract_of_addr(Arena arena, Addr addr)
   return tract->pool != NULL ? tract : NULL;
 }
 
-Tract arena_primary_tract(Arena arena, Addr addr)
+void arena_primary_table(tract_table_s *table_o, Arena arena)
 {
   Chunk chunk = arena->primary;
-  Tract tract;
-  if (!chunk_contains(chunk, addr))
-    return NULL;
-  tract = &chunk->tracts[chunk_index(chunk, addr)];
-  return tract->pool != NULL ? tract : NULL;
+  AVERT(arena, arena);
+  table_o->base = chunk->base;
+  table_o->limit = chunk->limit;
+  table_o->grain_shift = chunk->grain_shift;
+  table_o->tracts = chunk->tracts;
 }
 
 Pool arena_pool_of_addr(Arena arena, Addr addr)

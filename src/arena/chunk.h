@@ -59,6 +59,18 @@ Size chunk_header_size(Size prefix, Count pages);
 Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix, bool zeroed);
 void chunk_finish(Chunk chunk);
 
+/* The tract of `addr` in a copy of the primary chunk's table
+ * (arena_primary_table), or NULL if it is outside the chunk or its grain
+ * is owned by no pool. */
+static inline Tract tract_table_lookup(const tract_table_s *table, Addr addr)
+{
+  Tract tract;
+  if (addr_word(addr) < addr_word(table->base) || addr_word(addr) >= addr_word(table->limit))
+    return NULL;
+  tract = &table->tracts[addr_offset(table->base, addr) >> table->grain_shift];
+  return tract->pool != NULL ? tract : NULL;
+}
+
 static inline bool chunk_contains(Chunk chunk, Addr addr)
 {
   return addr_word(chunk->base) <= addr_word(addr)

@@ -161,7 +161,7 @@
  *
  * Lock-free frees.  mps_free of a whole block of a slab takes no lock
  * in hot and rash (pool.h: free_fast; mvff_free_fast).  It finds the
- * slab through the primary chunk's table (arena_primary_tract), which
+ * slab through the primary chunk's table (arena_primary_table), which
  * stays put, and what it reads there and in the slab's descriptor cannot
  * change while the client owns the block.  It pushes the block, marked
  * as listed, onto the slab's atomic `remote` list, and the slab, when its
@@ -293,6 +293,9 @@ _Static_assert(MVFF_SLAB_CLASSES <= 256, "pool_mvff.c: a slab class fits in a by
 
 typedef struct mvff_s {
   mps_pool_s pool;          /* first: an MVFF is a pool */
+  /* The arena's primary chunk table, fixed for the arena's life: free_fast
+   * finds a block's tract here without the lock (arena_primary_table). */
+  tract_table_s tracts;
   Size extend_by;           /* grains to ask the arena for, as bytes */
   Size mean_size;           /* the client's hint */
   Size fill_size;           /* see "Allocation points" above */
@@ -951,6 +954,7 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   for (i = 0; i < MVFF_SLAB_CLASSES; ++i)
     atomic_init(&mvff->remote_slabs[i], NULL);
   bt_set_range(mvff->quick_empty, 0, MVFF_QUICK_LISTS);
+  arena_primary_table(&mvff->tracts, arena);
   pool->alignment = align;
   /* Caches hold quick-list blocks, so they come with the lists. */
   if (mvff->quick_max > 0)
@@ -1355,7 +1359,7 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   _Atomic(MVFFSlab) *stack;
   Word *w, offset;
   uint64_t remote;
-  tract = arena_primary_tract(pool->arena, old);
+  tract = tract_table_lookup(&mvff->tracts, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
   slab = tract->p;
