@@ -721,6 +721,79 @@ Test(mvff, frees_without_the_lock_come_back_before_the_rest)
   mps_pool_destroy(pool);
 }
 
+/* Slabs' records (what a free without the lock reads of a slab) come in
+ * blocks of 126 and are used again once their slabs go back: over 126
+ * slabs at once, every block freed and the slabs released, then as many
+ * again, must keep every block intact and leave the pool all free. */
+Test(mvff, slab_records_come_in_blocks_and_are_used_again)
+{
+  enum { CLASSES = 16, BYTES = 160 * 1024, PER = BYTES / 16 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[CLASSES][PER];
+  size_t c, i, round;
+  mps_arena_spare_set(arena, 0.0);
+  for (round = 0; round < 2; ++round) {
+    cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+    for (c = 0; c < CLASSES; ++c)
+      for (i = 0; i < BYTES / (16 * (c + 1)); ++i) {
+        size_t size = 16 * (c + 1);
+        fill_commit(&blocks[c][i], ap, size);
+        memset(blocks[c][i], (int)((c + i + round) & 0xFF), size);
+      }
+    /* 160 KiB of each class: ten 16 KiB slabs each, 160 in all. */
+    cr_assert_gt(mps_pool_total_size(pool), (size_t)130 * 16384);
+    for (c = 0; c < CLASSES; ++c)
+      for (i = 0; i < BYTES / (16 * (c + 1)); ++i) {
+        size_t size = 16 * (c + 1);
+        unsigned char *b = blocks[c][i];
+        cr_assert_eq(b[0], (unsigned char)((c + i + round) & 0xFF));
+        cr_assert_eq(b[size - 1], (unsigned char)((c + i + round) & 0xFF));
+        mps_free(pool, b, size);
+      }
+    /* The point's cache holds blocks and rests until it goes. */
+    mps_ap_destroy(ap);
+    cr_assert_eq(mps_pool_total_size(pool), 0, "every slab went back");
+  }
+  mps_pool_destroy(pool);
+}
+
+/* Grains too large for a slab's record (its offsets are 24 bits) make no
+ * slabs: small fills then come from the pool's free memory, and work. */
+Test(mvff, grains_too_large_for_slabs_leave_small_fills_to_the_land,
+     .init = NULL, .fini = NULL)
+{
+  enum { N = 500 };
+  mps_arena_t big;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  static mps_addr_t blocks[N];
+  size_t i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, (size_t)1 << 25);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 27);
+    cr_assert_eq(mps_arena_create_k(&big, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_pool_create_k(&pool, big, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i) {
+    size_t size = 16 + 16 * (i % 16);
+    fill_commit(&blocks[i], ap, size);
+    memset(blocks[i], (int)(i & 0xFF), size);
+  }
+  /* One grain of free memory holds them all: no slab took a grain. */
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 25);
+  for (i = 0; i < N; ++i) {
+    size_t size = 16 + 16 * (i % 16);
+    cr_assert_eq(((unsigned char *)blocks[i])[size - 1], (unsigned char)(i & 0xFF));
+    mps_free(pool, blocks[i], size);
+  }
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+  mps_arena_destroy(big);
+}
+
 /* A slab whose blocks a point gave back unused, and to which blocks were
  * then freed, is refilled from, list and rest, before any new slab is
  * made, even while other slabs of its class have free blocks too. */

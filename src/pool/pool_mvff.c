@@ -96,8 +96,9 @@
  * size in the class, so at most an eighth is wasted (mvff_slab_class).
  * Without classes, sizes of 257 bytes to 4 KiB took a search of the land
  * and the lock at every fill and free (docs/performance.md, seventh
- * round).  Each grain's tract points at its slab, so mps_free finds the
- * slab of a block in the arena's table.  A freed block goes back onto its
+ * round).  Each grain's tract points at its slab's record (mvff_rec_s:
+ * what a free without the lock reads and writes of the slab, in a dense
+ * table), so mps_free finds the slab of a block in the arena's table.  A freed block goes back onto its
  * slab's own list, never into the land, so small blocks keep to few pages
  * of their own, as they do in mimalloc: with freed small blocks flushed
  * into the land and carved up by other sizes, the benchmark's own reads
@@ -161,11 +162,12 @@
  *
  * Lock-free frees.  mps_free of a whole block of a slab takes no lock
  * in hot and rash (pool.h: free_fast; mvff_free_fast).  It finds the
- * slab through the primary chunk's table (arena_primary_table), which
- * stays put, and what it reads there and in the slab's descriptor cannot
- * change while the client owns the block.  It pushes the block, marked
- * as listed, onto the slab's atomic `remote` list, and the slab, when its
- * list was empty, onto its class's atomic list in remote_slabs[].  Such
+ * slab's record through the pool's copy of the primary chunk's table
+ * (arena_primary_table), which stays put, and what it reads there and in
+ * the record (not the descriptor) cannot change while the client owns the
+ * block.  It pushes the block, marked as listed, onto the record's atomic
+ * `remote` list, and the record, when its list was empty, onto its
+ * class's atomic list in remote_slabs[].  Such
  * blocks count as in use until they are taken, in one of two ways, each
  * of which exchanges a class's list for an empty one and then each slab's
  * list, so that a slab and its blocks have one taker at a time:
@@ -233,7 +235,10 @@
  *      on their lists and in their rests, is part of it;
  *  10. a slab with free blocks or a rest is its class's current slab or
  *      listed, so that fills find it (a walk of the slabs: cool only, and
- *      only the first MVFF_CHECK_SLABS).
+ *      only the first MVFF_CHECK_SLABS);
+ *  11. (in the same walk) a slab's record points back at it and has its
+ *      class, and its first block is slab_head bytes from its base, as
+ *      free_fast assumes.
  */
 #include <stdatomic.h>
 
@@ -318,49 +323,73 @@ typedef struct mvff_s {
   Size slab_max;                  /* largest size with a slab class, or 0 */
   /* Fixed at init, so free_fast and fill_fast read them without the lock:
    * the class of each size up to slab_max, by size / alignment - 1, and
-   * the size of each class's blocks (mvff_slab_class_of). */
+   * each class's sizes (mvff_class_s). */
   uint8_t slab_class[MVFF_QUICK_LISTS];
-  Size class_size[MVFF_SLAB_CLASSES];
+  _Alignas(8) struct mvff_class_s {
+    uint16_t size;          /* of its blocks (mvff_slab_class_of) */
+    uint16_t min;           /* the least size that has the class: sizes
+                             * in [min, size] do */
+    uint32_t magic;         /* 2^32 / size + 1 (see mvff_on_grid) */
+  } classes[MVFF_SLAB_CLASSES];
+  Size slab_head;                 /* from a slab's base to its first block */
   struct mvff_slab_s *slab_current[MVFF_SLAB_CLASSES];   /* fills take from it first */
   ring_s slab_partial[MVFF_SLAB_CLASSES];  /* other slabs with free blocks */
   ring_s slabs;                   /* every slab */
   Size slab_bytes;                /* the grains of every slab */
   Size slab_free_bytes;           /* on slabs' free lists and in their rests */
   Size slab_overhead;             /* slabs' descriptors and tails */
-  /* Slabs with blocks freed without the lock, by slab class, linked
-   * through remote_next (see "Lock-free frees"). */
-  _Atomic(struct mvff_slab_s *) remote_slabs[MVFF_SLAB_CLASSES];
+  /* Slabs with blocks freed without the lock, by slab class: their
+   * records, linked through remote_next (see "Lock-free frees"). */
+  _Atomic(struct mvff_rec_s *) remote_slabs[MVFF_SLAB_CLASSES];
+  struct mvff_rec_s *rec_free;    /* records of no slab, through remote_next */
+  struct mvff_rec_block_s *rec_blocks;   /* where records are */
   Sig sig;
 } mvff_s;
 typedef mvff_s *MVFF;
 
-/* A slab: grains that only blocks of one slab class are carved from, on a
- * grid from `first`.  Its descriptor is at its base, and every grain's
- * tract points at it (tract->p).  live + free_count + the blocks in
- * [bump, limit) are all the blocks of [first, limit); a slab is in its
- * size's partial ring (`listed`) exactly when it has free blocks and is
- * not its size's current slab. */
-typedef struct mvff_slab_s {
-  /* What free_fast reads and writes, first, in the one cache line at the
-   * slab's base (a grain, so line-aligned): a free without the lock then
-   * misses on one line of the descriptor, not two (docs/performance.md,
-   * eighth round). */
-  Size size;                /* of every block */
-  Size min_size;            /* the least size asked for that has this
-                             * class: sizes in [min_size, size] do */
-  uint64_t magic;           /* 2^32 / size + 1: see mvff_slab_on_grid */
-  Addr first;               /* the grid of blocks, up to limit */
-  /* [bump, limit): never handed out.  Atomic only because free_fast
-   * reads it without the lock (see "Lock-free frees"); written under the
-   * lock, relaxed. */
-  _Atomic(Addr) bump;
+/* A slab's record: what free_fast reads and writes of a slab, 32 bytes in
+ * a block of records, so that a free without the lock finds it on a line
+ * shared with another slab's record, among few pages, rather than on a
+ * line of its own on the slab's first page, which missed the L2 on a
+ * quarter of the frees (docs/performance.md, tenth round).  Every grain
+ * of the slab's tract points at it (tract->p).  A record changes slab
+ * only once its slab is gone, when no free can be on its way to it (see
+ * "Lock-free frees"). */
+typedef struct mvff_rec_s {
   /* Blocks freed without the lock, linked through their first words as
-   * free's are: their number and the offset of the last from the slab's
-   * base, in one word (see mvff_remote_word), so that taking them in
-   * reads none of them. */
+   * free's are: their number, the first freed (the list's tail) and the
+   * last (its head), in one word (see mvff_remote_word), so that taking
+   * them in reads none of them. */
   _Atomic(uint64_t) remote;
-  Addr remote_tail;         /* the first of them, written by its free */
-  struct mvff_slab_s *remote_next;   /* in mvff->remote_slabs[] */
+  struct mvff_slab_s *slab; /* the descriptor, at the slab's base */
+  struct mvff_rec_s *remote_next;   /* in mvff->remote_slabs[], or free */
+  /* The rest, never handed out, is from `bump` bytes after the slab's
+   * first block to its limit.  Atomic only because free_fast reads it
+   * without the lock; written under the lock, relaxed. */
+  _Atomic(uint32_t) bump;
+  uint8_t cls;              /* the slab's class */
+} mvff_rec_s;
+typedef mvff_rec_s *MVFFRec;
+
+/* Records come in blocks of control memory that stay until the pool is
+ * destroyed, records aligned to their size within them. */
+#define MVFF_REC_BLOCK_RECS ((Count)126)
+typedef struct mvff_rec_block_s {
+  struct mvff_rec_block_s *next;
+  mvff_rec_s *recs;         /* MVFF_REC_BLOCK_RECS of them, in `space` */
+  char space[(MVFF_REC_BLOCK_RECS + 2) * sizeof(mvff_rec_s)];
+} mvff_rec_block_s;
+
+/* A slab: grains that only blocks of one slab class are carved from, on a
+ * grid from `first`.  Its descriptor is at its base; its record holds
+ * what free_fast needs.  live + free_count + the blocks of its rest are
+ * all the blocks of [first, limit); a slab is in its size's partial ring
+ * (`listed`) exactly when it has free blocks and is not its size's
+ * current slab. */
+typedef struct mvff_slab_s {
+  Size size;                /* of every block */
+  Addr first;               /* the grid of blocks, up to limit */
+  MVFFRec rec;
   MVFF mvff;                /* the owner */
   ring_s pool_ring;         /* in mvff->slabs */
   ring_s partial_ring;      /* in mvff->slab_partial[] while listed */
@@ -375,15 +404,19 @@ typedef struct mvff_slab_s {
 } mvff_slab_s;
 typedef mvff_slab_s *MVFFSlab;
 
-/* A slab's remote word: the count of blocks on its remote list above
- * the offset of the list's head from the slab's base, which is never 0
- * (the descriptor is there), so 0 is the empty list.  Offsets fit in 32
- * bits: see mvff_slab_new. */
-#define MVFF_REMOTE_OFFSET_MASK ((uint64_t)0xFFFFFFFFu)
+/* A record's remote word: from the top, the count of blocks on the
+ * remote list (16 bits), then the offsets in bytes from the slab's base
+ * of the list's tail and of its head (24 bits each).  An offset is never
+ * 0 (the descriptor is there), so 0 is the empty list.  They fit: see
+ * mvff_slab_new. */
+#define MVFF_REMOTE_FIELD ((uint64_t)0xFFFFFF)
+#define MVFF_REMOTE_ONE ((uint64_t)1 << 48)
+#define MVFF_REMOTE_COUNT_MAX ((Count)0xFFFF)
 
-static inline uint64_t mvff_remote_word(uint64_t count, Size offset)
+/* The block at a remote word's offset `field` of the slab at `base`. */
+static inline Addr mvff_remote_block(Addr base, uint64_t field)
 {
-  return (count << 32) | (uint64_t)offset;
+  return addr_add(base, (Size)field);
 }
 
 /* relaxed: every write is under the arena lock, which orders it for the
@@ -391,22 +424,29 @@ static inline uint64_t mvff_remote_word(uint64_t count, Size offset)
  * that handed out the block it frees (see "Lock-free frees"). */
 static inline Addr mvff_slab_bump(MVFFSlab slab)
 {
-  return atomic_load_explicit(&slab->bump, memory_order_relaxed);
+  return addr_add(slab->first,
+                  atomic_load_explicit(&slab->rec->bump, memory_order_relaxed));
 }
 
 static inline void mvff_slab_set_bump(MVFFSlab slab, Addr bump)
 {
-  atomic_store_explicit(&slab->bump, bump, memory_order_relaxed);
+  atomic_store_explicit(&slab->rec->bump, (uint32_t)addr_offset(slab->first, bump),
+                        memory_order_relaxed);
 }
 
-/* Whether `block`, in [first, limit), starts a block of the grid: a
- * multiply for the division (on the free path), exact because
- * offset * size < 2^32 (a slab is far smaller than 2^24 bytes, and a size
- * at most 256): then floor(offset * magic / 2^32) = floor(offset / size). */
-static inline bool mvff_slab_on_grid(MVFFSlab slab, Addr block)
+/* Whether the block `offset` bytes from the first of a grid of `size`-byte
+ * blocks starts one: a multiply for the division (on the free path), with
+ * magic = 2^32 / size + 1, exact because offset * size < 2^32 (see
+ * mvff_slab_new): then floor(offset * magic / 2^32) = floor(offset / size). */
+static inline bool mvff_on_grid(Word offset, Size size, uint64_t magic)
 {
-  uint64_t offset = (uint64_t)addr_offset(slab->first, block);
-  return ((offset * slab->magic) >> 32) * slab->size == offset;
+  return (((uint64_t)offset * magic) >> 32) * size == (uint64_t)offset;
+}
+
+static inline bool mvff_slab_on_grid(MVFF mvff, MVFFSlab slab, Addr block)
+{
+  Index i = mvff->slab_class[(slab->size >> mvff->align_shift) - 1];
+  return mvff_on_grid(addr_offset(slab->first, block), slab->size, mvff->classes[i].magic);
 }
 
 /* An allocation point's own blocks of slab classes (see "Caches"): only
@@ -481,6 +521,9 @@ static bool mvff_check(Pool pool)
         break;
       CHECKL(slab->listed || mvff->slab_current[mvff_slab_class(mvff, slab->size)] == slab
              || (slab->free == NULL && mvff_slab_bump(slab) == slab->limit));
+      CHECKL(slab->rec != NULL && slab->rec->slab == slab                  /* 11 */
+             && slab->rec->cls == mvff_slab_class(mvff, slab->size)
+             && slab->first == addr_add(addr_of_ptr(slab), mvff->slab_head));
     }
   }
 #endif
@@ -528,7 +571,7 @@ static inline Index mvff_slab_class(MVFF mvff, Size size)
 
 static inline Size mvff_slab_class_size(MVFF mvff, Index i)
 {
-  return mvff->class_size[i];
+  return mvff->classes[i].size;
 }
 
 /* The mark a listed block keeps in its second word: its address and the
@@ -941,8 +984,21 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   for (i = 0; i < MVFF_SLAB_CLASSES; ++i) {
     mvff->slab_current[i] = NULL;
     ring_init(&mvff->slab_partial[i]);
-    mvff->class_size[i] = mvff_slab_class_size_of(mvff, i);
+    /* A class's size is at least two words; those above MVFF_SLAB_MAX
+     * (of a coarse alignment) are above slab_max, so never used: zero. */
+    Size csize = mvff_slab_class_size_of(mvff, i);
+    if (csize <= MVFF_SLAB_MAX) {
+      mvff->classes[i].size = (uint16_t)csize;
+      mvff->classes[i].min = (uint16_t)(i == 0 ? 1 : mvff_slab_class_size_of(mvff, i - 1) + 1);
+      mvff->classes[i].magic = (uint32_t)(((uint64_t)1 << 32) / csize + 1);
+    } else {
+      mvff->classes[i].size = mvff->classes[i].min = 0;
+      mvff->classes[i].magic = 0;
+    }
   }
+  mvff->slab_head = size_align_up(sizeof(mvff_slab_s), size_max(align, MVFF_SLAB_HEAD_ALIGN));
+  mvff->rec_free = NULL;
+  mvff->rec_blocks = NULL;
   for (i = 0; i < MVFF_QUICK_LISTS; ++i) {
     Size size = (Size)(i + 1) << mvff->align_shift;
     mvff->slab_class[i] = size <= mvff->slab_max ? (uint8_t)mvff_slab_class_of(mvff, size) : 0;
@@ -968,6 +1024,7 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
 }
 
 static void mvff_slabs_forget(MVFF mvff);
+static void mvff_recs_finish(MVFF mvff);
 static void mvff_flush_everything(MVFF mvff);
 static void mvff_collect(MVFF mvff);
 
@@ -981,6 +1038,7 @@ static void mvff_finish(Pool pool)
    * to go back: forget them first. */
   mvff_collect(mvff);
   mvff_slabs_forget(mvff);
+  mvff_recs_finish(mvff);
   free_land_finish(&mvff->free_land);
   returned = free_land_return_pool_grains(pool);
   AVER(returned == mvff->total_bytes);
@@ -1134,43 +1192,98 @@ static void mvff_slab_set_tracts(MVFF mvff, MVFFSlab slab, void *p)
   }
 }
 
+/* A record for a new slab, or NULL if there is no control memory for a
+ * block of them. */
+static MVFFRec mvff_rec_get(MVFF mvff)
+{
+  MVFFRec rec = mvff->rec_free;
+  if (rec == NULL) {
+    mvff_rec_block_s *block;
+    void *p;
+    Index i;
+    if (arena_control_alloc(&p, mvff->pool.arena, sizeof(mvff_rec_block_s)) != MPS_RES_OK)
+      return NULL;
+    block = p;
+    block->recs = (mvff_rec_s *)addr_ptr(addr_align_up(addr_of_ptr(block->space),
+                                                       sizeof(mvff_rec_s)));
+    block->next = mvff->rec_blocks;
+    mvff->rec_blocks = block;
+    for (i = 0; i < MVFF_REC_BLOCK_RECS; ++i) {
+      block->recs[i].slab = NULL;
+      block->recs[i].remote_next = mvff->rec_free;
+      mvff->rec_free = &block->recs[i];
+    }
+    rec = mvff->rec_free;
+  }
+  mvff->rec_free = rec->remote_next;
+  return rec;
+}
+
+static void mvff_rec_put(MVFF mvff, MVFFRec rec)
+{
+  rec->slab = NULL;
+  rec->remote_next = mvff->rec_free;
+  mvff->rec_free = rec;
+}
+
+/* For mvff_finish: the records' blocks go back. */
+static void mvff_recs_finish(MVFF mvff)
+{
+  while (mvff->rec_blocks != NULL) {
+    mvff_rec_block_s *block = mvff->rec_blocks;
+    mvff->rec_blocks = block->next;
+    arena_control_free(mvff->pool.arena, block, sizeof(mvff_rec_block_s));
+  }
+  mvff->rec_free = NULL;
+}
+
 /* A new slab for blocks of `size` bytes, every block in its rest, or NULL
- * if the arena has no memory for one. */
+ * if the arena has no memory for one, or the arena's grains make a slab
+ * too large for its record (then the size's fills take blocks from the
+ * land). */
 static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
 {
   Pool pool = &mvff->pool;
-  Size head = size_align_up(sizeof(mvff_slab_s), size_max(pool->alignment, MVFF_SLAB_HEAD_ALIGN));
+  Size head = mvff->slab_head;
   Size bytes = size_align_up(size_max(MVFF_SLAB_BYTES, head + size * MVFF_SLAB_BLOCKS),
                              pool->arena->grain_size);
   Count blocks = (bytes - head) / size;
   MVFFSlab slab;
+  MVFFRec rec;
   Addr base;
-  if (mvff_arena_alloc(&base, mvff, bytes) != MPS_RES_OK)
+  /* The remote word counts blocks in 16 bits and places them in 24; the
+   * grid check needs offset * size < 2^32. */
+  if (blocks > MVFF_REMOTE_COUNT_MAX)
+    blocks = MVFF_REMOTE_COUNT_MAX;
+  if (bytes > MVFF_REMOTE_FIELD || (uint64_t)bytes * size >= (uint64_t)1 << 32)
     return NULL;
+  rec = mvff_rec_get(mvff);
+  if (rec == NULL)
+    return NULL;
+  if (mvff_arena_alloc(&base, mvff, bytes) != MPS_RES_OK) {
+    mvff_rec_put(mvff, rec);
+    return NULL;
+  }
   slab = addr_ptr(base);
   slab->mvff = mvff;
   ring_init(&slab->pool_ring);
   ring_init(&slab->partial_ring);
   slab->size = size;
-  {
-    Index i = mvff_slab_class(mvff, size);
-    slab->min_size = i == 0 ? 1 : mvff_slab_class_size(mvff, i - 1) + 1;
-  }
-  slab->magic = ((uint64_t)1 << 32) / size + 1;
-  AVER((uint64_t)bytes * size < (uint64_t)1 << 32);
   slab->bytes = bytes;
   slab->first = addr_add(base, head);
-  atomic_init(&slab->bump, slab->first);
-  atomic_init(&slab->remote, (uint64_t)0);
-  slab->remote_tail = NULL;
-  slab->remote_next = NULL;
+  slab->rec = rec;
+  atomic_init(&rec->remote, (uint64_t)0);
+  rec->slab = slab;
+  rec->remote_next = NULL;
+  atomic_init(&rec->bump, (uint32_t)0);
+  rec->cls = (uint8_t)mvff_slab_class(mvff, size);
   slab->limit = addr_add(slab->first, blocks * size);
   slab->free = NULL;
   slab->free_tail = NULL;
   slab->free_count = 0;
   slab->live = 0;
   slab->listed = false;
-  mvff_slab_set_tracts(mvff, slab, slab);
+  mvff_slab_set_tracts(mvff, slab, rec);
   ring_append(&mvff->slabs, &slab->pool_ring);
   mvff->slab_bytes += bytes;
   mvff->slab_free_bytes += blocks * size;
@@ -1201,6 +1314,8 @@ static void mvff_slab_forget(MVFF mvff, MVFFSlab slab)
   mvff->slab_overhead -= slab->bytes - addr_offset(slab->first, slab->limit);
   mvff->slab_free_bytes -= slab->free_count * slab->size
                            + addr_offset(mvff_slab_bump(slab), slab->limit);
+  mvff_rec_put(mvff, slab->rec);
+  slab->rec = NULL;
 }
 
 /* For mvff_finish: every slab's memory goes back with the pool's. */
@@ -1225,11 +1340,11 @@ static MVFFSlab mvff_slab_of(MVFF mvff, Addr block, Size size)
   tract = arena_tract_of_addr(mvff->pool.arena, block);
   if (tract == NULL || tract->p == NULL)
     return NULL;
-  slab = tract->p;
-  AVER_CRITICAL(slab->mvff == mvff);
+  slab = ((MVFFRec)tract->p)->slab;
+  AVER_CRITICAL(slab->mvff == mvff && slab->rec == tract->p);
   if (slab->size != size || addr_word(block) < addr_word(slab->first)
       || addr_word(block) >= addr_word(slab->limit)
-      || !mvff_slab_on_grid(slab, block))
+      || !mvff_slab_on_grid(mvff, slab, block))
     return NULL;
   return slab;
 }
@@ -1288,25 +1403,26 @@ static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
  * them.  Called with the lock held. */
 static void mvff_collect_class(MVFF mvff, Index i)
 {
-  MVFFSlab slab;
+  MVFFRec rec;
   /* relaxed: only a hint; the exchange below is what synchronizes. */
   if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
     return;
-  /* acquire: each slab's remote_next, written before its push. */
-  slab = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
-  while (slab != NULL) {
+  /* acquire: each record's remote_next, written before its push. */
+  rec = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
+  while (rec != NULL) {
     /* Read before the exchange: once the slab's list is empty again, the
-     * next free pushes the slab anew, writing remote_next and
-     * remote_tail. */
-    MVFFSlab next = slab->remote_next;
-    Addr tail = slab->remote_tail;
+     * next free pushes the record anew, writing remote_next. */
+    MVFFRec next = rec->remote_next;
+    MVFFSlab slab = rec->slab;
+    Addr base = addr_of_ptr(slab);
     /* acq_rel: acquire the links and marks the freeing threads wrote
      * before their pushes; release so that the free that finds the list
-     * empty, and so writes remote_next, comes after the reads above. */
-    uint64_t remote = atomic_exchange_explicit(&slab->remote, (uint64_t)0,
+     * empty, and so writes remote_next, comes after the read above. */
+    uint64_t remote = atomic_exchange_explicit(&rec->remote, (uint64_t)0,
                                                memory_order_acq_rel);
-    Addr head = addr_add(addr_of_ptr(slab), (Size)(remote & MVFF_REMOTE_OFFSET_MASK));
-    Count n = (Count)(remote >> 32);
+    Addr head = mvff_remote_block(base, remote & MVFF_REMOTE_FIELD);
+    Addr tail = mvff_remote_block(base, (remote >> 24) & MVFF_REMOTE_FIELD);
+    Count n = (Count)(remote >> 48);
     /* The list goes onto the slab's whole, in the order of the frees (the
      * last first), as the locked frees would have left it.  A count gone
      * wrong (a client's free that free_fast could not tell from a good
@@ -1325,7 +1441,7 @@ static void mvff_collect_class(MVFF mvff, Index i)
       mvff->slab_free_bytes += n * slab->size;
     }
     mvff_slab_freed(mvff, slab);
-    slab = next;
+    rec = next;
   }
 }
 
@@ -1355,47 +1471,54 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
 #else
   MVFF mvff = mvff_of_pool(pool);
   Tract tract;
-  MVFFSlab slab, top;
-  _Atomic(MVFFSlab) *stack;
+  MVFFRec rec, top;
+  _Atomic(MVFFRec) *stack;
+  const struct mvff_class_s *cls;
+  Addr base;
   Word *w, offset;
-  uint64_t remote;
+  uint64_t remote, self;
   tract = tract_table_lookup(&mvff->tracts, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
-  slab = tract->p;
-  /* The size has the slab's class (a zero size wraps round and has
-   * not); the block is below bump (an address below first wraps round
-   * too) and on the grid, which a misaligned one is not. */
-  offset = addr_word(old) - addr_word(slab->first);
-  if (size - slab->min_size > slab->size - slab->min_size
-      || offset >= addr_word(mvff_slab_bump(slab)) - addr_word(slab->first)
-      || !mvff_slab_on_grid(slab, old))
+  rec = tract->p;
+  /* The descriptor is not read: its address and the class are enough.
+   * The block is below the rest (an address below the first block wraps
+   * round), its size has the slab's class (a zero size wraps round and
+   * has not), and it is on the grid, which a misaligned one is not. */
+  base = addr_of_ptr(rec->slab);
+  offset = addr_word(old) - addr_word(base) - mvff->slab_head;
+  if (offset >= atomic_load_explicit(&rec->bump, memory_order_relaxed))
+    return false;
+  cls = &mvff->classes[rec->cls];
+  if (size - cls->min > (Size)cls->size - cls->min
+      || !mvff_on_grid(offset, cls->size, cls->magic))
     return false;
   w = mvff_words(old);
   if (w[1] == mvff_quick_mark(mvff, old))
     return false;
   w[1] = mvff_quick_mark(mvff, old);
+  self = (uint64_t)addr_offset(base, old);
   /* relaxed: the CAS below rereads it. */
-  remote = atomic_load_explicit(&slab->remote, memory_order_relaxed);
+  remote = atomic_load_explicit(&rec->remote, memory_order_relaxed);
   do {
-    Size head = (Size)(remote & MVFF_REMOTE_OFFSET_MASK);
-    w[0] = head == 0 ? 0 : addr_word(addr_of_ptr(slab)) + head;
-    /* acq_rel: release the link and mark above to mvff_collect; acquire
-     * so that, finding the list empty, this comes after the collector's
-     * reads of remote_next and remote_tail. */
+    w[0] = remote == 0 ? 0 : addr_word(mvff_remote_block(base, remote & MVFF_REMOTE_FIELD));
+    /* acq_rel: release the link and mark above to the taker; acquire so
+     * that, finding the list empty, this comes after the taker's read of
+     * remote_next.  One more block, this one the head; the first is the
+     * tail too. */
   } while (!atomic_compare_exchange_weak_explicit(
-             &slab->remote, &remote,
-             mvff_remote_word((remote >> 32) + 1, addr_offset(addr_of_ptr(slab), old)),
+             &rec->remote, &remote,
+             remote == 0 ? MVFF_REMOTE_ONE | self << 24 | self
+                         : ((remote + MVFF_REMOTE_ONE) & ~MVFF_REMOTE_FIELD) | self,
              memory_order_acq_rel, memory_order_relaxed));
   if (remote != 0)
-    return true;   /* the slab is waiting in remote_slabs[] already */
-  slab->remote_tail = old;   /* published by the release below */
-  stack = &mvff->remote_slabs[mvff_slab_class(mvff, slab->size)];
+    return true;   /* the record is waiting in remote_slabs[] already */
+  stack = &mvff->remote_slabs[rec->cls];
   top = atomic_load_explicit(stack, memory_order_relaxed);
   do {
-    slab->remote_next = top;
-    /* release: remote_next and remote_tail, for the taker's acquire. */
-  } while (!atomic_compare_exchange_weak_explicit(stack, &top, slab,
+    rec->remote_next = top;
+    /* release: remote_next, for the taker's acquire. */
+  } while (!atomic_compare_exchange_weak_explicit(stack, &top, rec,
                                                   memory_order_release,
                                                   memory_order_relaxed));
   return true;
@@ -1690,31 +1813,31 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
  * and the locked refill and collect are spared). */
 static NOINLINE Addr mvff_cache_take_frees(MVFF mvff, Index i)
 {
-  MVFFSlab slab;
+  MVFFRec rec;
   Addr list = NULL;
   /* relaxed: only a hint; the exchange below is what synchronizes. */
   if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
     return NULL;
-  /* acquire: each slab's remote_next and remote_tail, written before its
-   * push. */
-  slab = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
-  while (slab != NULL) {
+  /* acquire: each record's remote_next, written before its push. */
+  rec = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
+  while (rec != NULL) {
     /* Read before the exchange, as in mvff_collect_class. */
-    MVFFSlab next = slab->remote_next;
-    Addr tail = slab->remote_tail;
+    MVFFRec next = rec->remote_next;
+    Addr base = addr_of_ptr(rec->slab);
     /* acq_rel: as in mvff_collect_class. */
-    uint64_t remote = atomic_exchange_explicit(&slab->remote, (uint64_t)0,
+    uint64_t remote = atomic_exchange_explicit(&rec->remote, (uint64_t)0,
                                                memory_order_acq_rel);
-    /* A slab is pushed only by the free that made its list non-empty,
+    /* A record is pushed only by the free that made its list non-empty,
      * and only a taker empties it: never empty here. */
     AVER_CRITICAL(remote != 0);
     if (remote != 0) {
       /* Its tail's link is null (see mvff_collect_class). */
       if (list != NULL)
-        mvff_words(tail)[0] = addr_word(list);
-      list = addr_add(addr_of_ptr(slab), (Size)(remote & MVFF_REMOTE_OFFSET_MASK));
+        mvff_words(mvff_remote_block(base, (remote >> 24) & MVFF_REMOTE_FIELD))[0]
+          = addr_word(list);
+      list = mvff_remote_block(base, remote & MVFF_REMOTE_FIELD);
     }
-    slab = next;
+    rec = next;
   }
   return list;
 }
