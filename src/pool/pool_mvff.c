@@ -371,14 +371,18 @@ typedef struct mvff_rec_s {
 } mvff_rec_s;
 typedef mvff_rec_s *MVFFRec;
 
-/* Records come in blocks of control memory that stay until the pool is
+/* Records come in blocks of control memory of 4 KiB (so that the arena's
+ * control grains hold them without waste) that stay until the pool is
  * destroyed, records aligned to their size within them. */
-#define MVFF_REC_BLOCK_RECS ((Count)126)
+#define MVFF_REC_BLOCK_BYTES ((Size)4096)
 typedef struct mvff_rec_block_s {
   struct mvff_rec_block_s *next;
   mvff_rec_s *recs;         /* MVFF_REC_BLOCK_RECS of them, in `space` */
-  char space[(MVFF_REC_BLOCK_RECS + 2) * sizeof(mvff_rec_s)];
+  char space[MVFF_REC_BLOCK_BYTES - 2 * sizeof(void *)];
 } mvff_rec_block_s;
+#define MVFF_REC_BLOCK_RECS \
+  ((Count)((sizeof(((mvff_rec_block_s *)0)->space) - sizeof(mvff_rec_s)) / sizeof(mvff_rec_s)))
+_Static_assert(sizeof(mvff_rec_block_s) == MVFF_REC_BLOCK_BYTES, "pool_mvff.c: a block of records is 4 KiB");
 
 /* A slab: grains that only blocks of one slab class are carved from, on a
  * grid from `first`.  Its descriptor is at its base; its record holds
