@@ -358,9 +358,10 @@ typedef mvff_s *MVFF;
 typedef struct mvff_rec_s {
   /* Blocks freed without the lock, linked through their first words as
    * free's are: their number, the first freed (the list's tail) and the
-   * last (its head), in one word (see mvff_remote_word), so that taking
-   * them in reads none of them. */
-  _Atomic(uint64_t) remote;
+   * last (its head), in one word (see MVFF_REMOTE_FIELD), so that taking
+   * them in reads none of them.  Aligned so that a record is on one line,
+   * whatever the size of a pointer. */
+  _Alignas(32) _Atomic(uint64_t) remote;
   struct mvff_slab_s *slab; /* the descriptor, at the slab's base */
   struct mvff_rec_s *remote_next;   /* in mvff->remote_slabs[], or free */
   /* The rest, never handed out, is from `bump` bytes after the slab's
@@ -370,6 +371,7 @@ typedef struct mvff_rec_s {
   uint8_t cls;              /* the slab's class */
 } mvff_rec_s;
 typedef mvff_rec_s *MVFFRec;
+_Static_assert(sizeof(mvff_rec_s) == 32, "pool_mvff.c: a record is 32 bytes");
 
 /* Records come in blocks of control memory of 4 KiB (so that the arena's
  * control grains hold them without waste) that stay until the pool is
