@@ -327,8 +327,8 @@ typedef struct mvff_s {
   uint8_t slab_class[MVFF_QUICK_LISTS];
   _Alignas(8) struct mvff_class_s {
     uint16_t size;          /* of its blocks (mvff_slab_class_of) */
-    uint16_t min;           /* the least size that has the class: sizes
-                             * in [min, size] do */
+    uint16_t span;          /* sizes in [size - span, size] have the
+                             * class */
     uint32_t magic;         /* 2^32 / size + 1 (see mvff_on_grid) */
   } classes[MVFF_SLAB_CLASSES];
   Size slab_head;                 /* from a slab's base to its first block */
@@ -995,10 +995,10 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
     Size csize = mvff_slab_class_size_of(mvff, i);
     if (csize <= MVFF_SLAB_MAX) {
       mvff->classes[i].size = (uint16_t)csize;
-      mvff->classes[i].min = (uint16_t)(i == 0 ? 1 : mvff_slab_class_size_of(mvff, i - 1) + 1);
+      mvff->classes[i].span = (uint16_t)(csize - (i == 0 ? 1 : mvff_slab_class_size_of(mvff, i - 1) + 1));
       mvff->classes[i].magic = (uint32_t)(((uint64_t)1 << 32) / csize + 1);
     } else {
-      mvff->classes[i].size = mvff->classes[i].min = 0;
+      mvff->classes[i].size = mvff->classes[i].span = 0;
       mvff->classes[i].magic = 0;
     }
   }
@@ -1496,14 +1496,14 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   if (offset >= atomic_load_explicit(&rec->bump, memory_order_relaxed))
     return false;
   cls = &mvff->classes[rec->cls];
-  if (size - cls->min > (Size)cls->size - cls->min
+  if (size + cls->span - cls->size > cls->span
       || !mvff_on_grid(offset, cls->size, cls->magic))
     return false;
   w = mvff_words(old);
   if (w[1] == mvff_quick_mark(mvff, old))
     return false;
   w[1] = mvff_quick_mark(mvff, old);
-  self = (uint64_t)addr_offset(base, old);
+  self = (uint64_t)offset + mvff->slab_head;
   /* relaxed: the CAS below rereads it. */
   remote = atomic_load_explicit(&rec->remote, memory_order_relaxed);
   do {
