@@ -531,7 +531,7 @@ Tract arena_tract_of_addr(Arena arena, Addr addr)
   return tract->pool != NULL ? tract : NULL;
 }
 
-void arena_primary_table(tract_table_s *table_o, Arena arena)
+void arena_primary_table(arena_tract_table_s *table_o, Arena arena)
 {
   Chunk chunk = arena->primary;
   AVERT(arena, arena);

@@ -132,16 +132,16 @@ Tract arena_tract_of_addr(Arena arena, Addr addr);
 
 /* The primary chunk's bounds and tract table, which stay where they are
  * for the arena's life, so that a pool may keep a copy and look up tracts
- * WITHOUT the arena lock (tract_table_lookup in chunk.h), for addresses
+ * WITHOUT the arena lock (chunk_tract_lookup in chunk.h), for addresses
  * whose grains cannot change owner meanwhile (a block the caller owns, as
  * in a pool's free_fast).  A copy saves the lookup the loads of the arena
  * and its primary chunk. */
-typedef struct tract_table_s {
+typedef struct arena_tract_table_s {
   Addr base, limit;
   Shift grain_shift;
   Tract tracts;
-} tract_table_s;
-void arena_primary_table(tract_table_s *table_o, Arena arena);
+} arena_tract_table_s;
+void arena_primary_table(arena_tract_table_s *table_o, Arena arena);
 
 /* Whether `addr` is in one of the arena's chunks. */
 bool arena_has_addr(Arena arena, Addr addr);

@@ -62,7 +62,7 @@ void chunk_finish(Chunk chunk);
 /* The tract of `addr` in a copy of the primary chunk's table
  * (arena_primary_table), or NULL if it is outside the chunk or its grain
  * is owned by no pool. */
-static inline Tract tract_table_lookup(const tract_table_s *table, Addr addr)
+static inline Tract chunk_tract_lookup(const arena_tract_table_s *table, Addr addr)
 {
   Tract tract;
   if (addr_word(addr) < addr_word(table->base) || addr_word(addr) >= addr_word(table->limit))

@@ -300,7 +300,7 @@ typedef struct mvff_s {
   mps_pool_s pool;          /* first: an MVFF is a pool */
   /* The arena's primary chunk table, fixed for the arena's life: free_fast
    * finds a block's tract here without the lock (arena_primary_table). */
-  tract_table_s tracts;
+  arena_tract_table_s tracts;
   Size extend_by;           /* grains to ask the arena for, as bytes */
   Size mean_size;           /* the client's hint */
   Size fill_size;           /* see "Allocation points" above */
@@ -1483,7 +1483,7 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   Addr base;
   Word *w, offset;
   uint64_t remote, self;
-  tract = tract_table_lookup(&mvff->tracts, old);
+  tract = chunk_tract_lookup(&mvff->tracts, old);
   if (tract == NULL || tract->pool != pool || tract->p == NULL)
     return false;
   rec = tract->p;
