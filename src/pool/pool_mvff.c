@@ -1404,28 +1404,50 @@ static void mvff_slab_free(MVFF mvff, MVFFSlab slab, Addr block)
 
 /* Lock-free frees (see "Lock-free frees" above) */
 
+/* The two ways of taking blocks freed without the lock (see "Lock-free
+ * frees") share this protocol: exchanging a class's list for an empty one
+ * makes the caller the only taker of its records, and exchanging each
+ * record's word for 0 the only owner of its blocks. */
+
+/* The records of class i with blocks freed without the lock, as a list
+ * through remote_next, now the caller's alone; NULL if there are none. */
+static inline MVFFRec mvff_class_take(MVFF mvff, Index i)
+{
+  /* relaxed: only a hint; the exchange below is what synchronizes. */
+  if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
+    return NULL;
+  /* acquire: each record's remote_next, written before its push. */
+  return atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
+}
+
+/* A record of such a list: its remote word (never 0: a record is pushed
+ * only by the free that made its list non-empty, and only a taker empties
+ * it), and in *next_o the next record of the list, read first: once the
+ * word is 0 again, the next free pushes the record anew, writing
+ * remote_next. */
+static inline uint64_t mvff_rec_take(MVFFRec *next_o, MVFFRec rec)
+{
+  uint64_t remote;
+  *next_o = rec->remote_next;
+  /* acq_rel: acquire the links and marks the freeing threads wrote
+   * before their pushes; release so that the free that finds the list
+   * empty, and so writes remote_next, comes after the read above. */
+  remote = atomic_exchange_explicit(&rec->remote, (uint64_t)0, memory_order_acq_rel);
+  AVER_CRITICAL(remote != 0);
+  return remote;
+}
+
 /* Take in the blocks of slab class i freed without the lock since the
  * last time: onto their slabs' lists, as mvff_slab_free would have put
  * them.  Called with the lock held. */
 static void mvff_collect_class(MVFF mvff, Index i)
 {
-  MVFFRec rec;
-  /* relaxed: only a hint; the exchange below is what synchronizes. */
-  if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
-    return;
-  /* acquire: each record's remote_next, written before its push. */
-  rec = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
+  MVFFRec rec = mvff_class_take(mvff, i);
   while (rec != NULL) {
-    /* Read before the exchange: once the slab's list is empty again, the
-     * next free pushes the record anew, writing remote_next. */
-    MVFFRec next = rec->remote_next;
+    MVFFRec next;
+    uint64_t remote = mvff_rec_take(&next, rec);
     MVFFSlab slab = rec->slab;
     Addr base = addr_of_ptr(slab);
-    /* acq_rel: acquire the links and marks the freeing threads wrote
-     * before their pushes; release so that the free that finds the list
-     * empty, and so writes remote_next, comes after the read above. */
-    uint64_t remote = atomic_exchange_explicit(&rec->remote, (uint64_t)0,
-                                               memory_order_acq_rel);
     Addr head = mvff_remote_block(base, remote & MVFF_REMOTE_FIELD);
     Addr tail = mvff_remote_block(base, (remote >> 24) & MVFF_REMOTE_FIELD);
     Count n = (Count)(remote >> 48);
@@ -1812,30 +1834,18 @@ static bool mvff_land_take(Range region_o, MVFF mvff, Size size)
  * taken, as one list (NULL if there are none), for the cache's empty list
  * of the class, without the lock.  They count as in use by their slabs
  * both on the remote lists and in the cache, so nothing else changes.
- * The protocol is mvff_collect_class's: the exchange of remote_slabs[i]
- * makes this thread the only taker of those slabs, and the exchange of
- * each slab's list the only owner of its blocks (docs/performance.md,
+ * The protocol is mvff_class_take's and mvff_rec_take's
+ * (docs/performance.md,
  * tenth round: freed blocks come back while their lines are cached,
  * and the locked refill and collect are spared). */
 static NOINLINE Addr mvff_cache_take_frees(MVFF mvff, Index i)
 {
-  MVFFRec rec;
+  MVFFRec rec = mvff_class_take(mvff, i);
   Addr list = NULL;
-  /* relaxed: only a hint; the exchange below is what synchronizes. */
-  if (atomic_load_explicit(&mvff->remote_slabs[i], memory_order_relaxed) == NULL)
-    return NULL;
-  /* acquire: each record's remote_next, written before its push. */
-  rec = atomic_exchange_explicit(&mvff->remote_slabs[i], NULL, memory_order_acquire);
   while (rec != NULL) {
-    /* Read before the exchange, as in mvff_collect_class. */
-    MVFFRec next = rec->remote_next;
+    MVFFRec next;
+    uint64_t remote = mvff_rec_take(&next, rec);
     Addr base = addr_of_ptr(rec->slab);
-    /* acq_rel: as in mvff_collect_class. */
-    uint64_t remote = atomic_exchange_explicit(&rec->remote, (uint64_t)0,
-                                               memory_order_acq_rel);
-    /* A record is pushed only by the free that made its list non-empty,
-     * and only a taker empties it: never empty here. */
-    AVER_CRITICAL(remote != 0);
     if (remote != 0) {
       /* Its tail's link is null (see mvff_collect_class). */
       if (list != NULL)
