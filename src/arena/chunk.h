@@ -61,14 +61,15 @@ void chunk_finish(Chunk chunk);
 
 /* The tract of `addr` in a copy of the primary chunk's table
  * (arena_primary_table), or NULL if it is outside the chunk or its grain
- * is owned by no pool. */
-static inline Tract chunk_tract_lookup(const arena_tract_table_s *table, Addr addr)
+ * is not owned by `pool` (which is not NULL: so a grain of no pool fails
+ * the same comparison). */
+static inline Tract chunk_tract_lookup(const arena_tract_table_s *table, Addr addr, Pool pool)
 {
   Tract tract;
   if (addr_word(addr) < addr_word(table->base) || addr_word(addr) >= addr_word(table->limit))
     return NULL;
   tract = &table->tracts[addr_offset(table->base, addr) >> table->grain_shift];
-  return tract->pool != NULL ? tract : NULL;
+  return tract->pool == pool ? tract : NULL;
 }
 
 static inline bool chunk_contains(Chunk chunk, Addr addr)

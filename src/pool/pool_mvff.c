@@ -229,16 +229,17 @@
  *      quick_min is two words or more, aligned; quick_max is at most
  *      MVFF_QUICK_LISTS alignments (0 when no size qualifies); the lists
  *      hold quick_count blocks of quick_bytes bytes in all, of which
- *      small_count blocks of small_bytes bytes of small sizes;
+ *      small_count blocks of small_bytes bytes of small sizes; the mark
+ *      key is the pool's own (a moved or copied pool's is not);
  *   9. slab_bytes is the grains of every slab, part of the pool's memory
  *      outside the land and the lists, and slab_free_bytes, the blocks
  *      on their lists and in their rests, is part of it;
  *  10. a slab with free blocks or a rest is its class's current slab or
  *      listed, so that fills find it (a walk of the slabs: cool only, and
  *      only the first MVFF_CHECK_SLABS);
- *  11. (in the same walk) a slab's record points back at it and has its
+ *  11. (in the same walk) a slab's record has its first block and its
  *      class, and its first block is slab_head bytes from its base, as
- *      free_fast assumes.
+ *      free_fast and mvff_rec_slab assume.
  */
 #include <stdatomic.h>
 
@@ -332,6 +333,8 @@ typedef struct mvff_s {
     uint32_t magic;         /* 2^32 / size + 1 (see mvff_on_grid) */
   } classes[MVFF_SLAB_CLASSES];
   Size slab_head;                 /* from a slab's base to its first block */
+  Word mark_key;                  /* the pool's address ^ MVFF_QUICK_MARK
+                                   * (mvff_quick_mark), fixed at init */
   struct mvff_slab_s *slab_current[MVFF_SLAB_CLASSES];   /* fills take from it first */
   ring_s slab_partial[MVFF_SLAB_CLASSES];  /* other slabs with free blocks */
   ring_s slabs;                   /* every slab */
@@ -362,7 +365,8 @@ typedef struct mvff_rec_s {
    * them in reads none of them.  Aligned so that a record is on one line,
    * whatever the size of a pointer. */
   _Alignas(32) _Atomic(uint64_t) remote;
-  struct mvff_slab_s *slab; /* the descriptor, at the slab's base */
+  Addr first;               /* the slab's first block (its descriptor is
+                             * slab_head bytes below), or NULL */
   struct mvff_rec_s *remote_next;   /* in mvff->remote_slabs[], or free */
   /* The rest, never handed out, is from `bump` bytes after the slab's
    * first block to its limit.  Atomic only because free_fast reads it
@@ -411,18 +415,26 @@ typedef struct mvff_slab_s {
 typedef mvff_slab_s *MVFFSlab;
 
 /* A record's remote word: from the top, the count of blocks on the
- * remote list (16 bits), then the offsets in bytes from the slab's base
- * of the list's tail and of its head (24 bits each).  An offset is never
- * 0 (the descriptor is there), so 0 is the empty list.  They fit: see
- * mvff_slab_new. */
+ * remote list (16 bits), then the offsets in bytes from the slab's first
+ * block of the list's tail and of its head (24 bits each).  A list that
+ * is not empty counts at least one block, so 0 is the empty list.  They
+ * fit: see mvff_slab_new.  Offsets from the first block are what
+ * free_fast has computed already for its checks. */
 #define MVFF_REMOTE_FIELD ((uint64_t)0xFFFFFF)
 #define MVFF_REMOTE_ONE ((uint64_t)1 << 48)
 #define MVFF_REMOTE_COUNT_MAX ((Count)0xFFFF)
 
-/* The block at a remote word's offset `field` of the slab at `base`. */
-static inline Addr mvff_remote_block(Addr base, uint64_t field)
+/* The block at a remote word's offset `field` of the slab whose first
+ * block is `first`. */
+static inline Addr mvff_remote_block(Addr first, uint64_t field)
 {
-  return addr_add(base, (Size)field);
+  return addr_add(first, (Size)field);
+}
+
+/* The slab of a record that has one. */
+static inline struct mvff_slab_s *mvff_rec_slab(MVFF mvff, MVFFRec rec)
+{
+  return addr_ptr(addr_sub(rec->first, mvff->slab_head));
 }
 
 /* relaxed: every write is under the arena lock, which orders it for the
@@ -507,6 +519,7 @@ static bool mvff_check(Pool pool)
   CHECKL(mvff->free_bytes == land_size(mvff_land(mvff)));                    /* 7 */
   CHECKL(mvff->quick_min >= 2 * sizeof(Word));                               /* 8 */
   CHECKL(size_is_aligned(mvff->quick_min, pool->alignment));
+  CHECKL(mvff->mark_key == ((Word)(uintptr_t)mvff ^ MVFF_QUICK_MARK));
   CHECKL(mvff->quick_max <= (MVFF_QUICK_LISTS << mvff->align_shift));
   CHECKL(mvff->quick_max == 0 || mvff->quick_min <= mvff->quick_max);
   CHECKL((mvff->quick_count == 0) == (mvff->quick_bytes == 0));
@@ -527,7 +540,7 @@ static bool mvff_check(Pool pool)
         break;
       CHECKL(slab->listed || mvff->slab_current[mvff_slab_class(mvff, slab->size)] == slab
              || (slab->free == NULL && mvff_slab_bump(slab) == slab->limit));
-      CHECKL(slab->rec != NULL && slab->rec->slab == slab                  /* 11 */
+      CHECKL(slab->rec != NULL && slab->rec->first == slab->first          /* 11 */
              && slab->rec->cls == mvff_slab_class(mvff, slab->size)
              && slab->first == addr_add(addr_of_ptr(slab), mvff->slab_head));
     }
@@ -584,7 +597,7 @@ static inline Size mvff_slab_class_size(MVFF mvff, Index i)
  * pool's, so that a block of another pool never carries this pool's. */
 static inline Word mvff_quick_mark(MVFF mvff, Addr block)
 {
-  return addr_word(block) ^ (Word)(uintptr_t)mvff ^ MVFF_QUICK_MARK;
+  return addr_word(block) ^ mvff->mark_key;
 }
 
 static inline Word *mvff_words(Addr block)
@@ -1002,6 +1015,7 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
       mvff->classes[i].magic = 0;
     }
   }
+  mvff->mark_key = (Word)(uintptr_t)mvff ^ MVFF_QUICK_MARK;
   mvff->slab_head = size_align_up(sizeof(mvff_slab_s), size_max(align, MVFF_SLAB_HEAD_ALIGN));
   mvff->rec_free = NULL;
   mvff->rec_blocks = NULL;
@@ -1215,7 +1229,7 @@ static MVFFRec mvff_rec_get(MVFF mvff)
     block->next = mvff->rec_blocks;
     mvff->rec_blocks = block;
     for (i = 0; i < MVFF_REC_BLOCK_RECS; ++i) {
-      block->recs[i].slab = NULL;
+      block->recs[i].first = NULL;
       block->recs[i].remote_next = mvff->rec_free;
       mvff->rec_free = &block->recs[i];
     }
@@ -1227,7 +1241,7 @@ static MVFFRec mvff_rec_get(MVFF mvff)
 
 static void mvff_rec_put(MVFF mvff, MVFFRec rec)
 {
-  rec->slab = NULL;
+  rec->first = NULL;
   rec->remote_next = mvff->rec_free;
   mvff->rec_free = rec;
 }
@@ -1279,7 +1293,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   slab->first = addr_add(base, head);
   slab->rec = rec;
   atomic_init(&rec->remote, (uint64_t)0);
-  rec->slab = slab;
+  rec->first = slab->first;
   rec->remote_next = NULL;
   atomic_init(&rec->bump, (uint32_t)0);
   rec->cls = (uint8_t)mvff_slab_class(mvff, size);
@@ -1346,7 +1360,7 @@ static MVFFSlab mvff_slab_of(MVFF mvff, Addr block, Size size)
   tract = arena_tract_of_addr(mvff->pool.arena, block);
   if (tract == NULL || tract->p == NULL)
     return NULL;
-  slab = ((MVFFRec)tract->p)->slab;
+  slab = mvff_rec_slab(mvff, tract->p);
   AVER_CRITICAL(slab->mvff == mvff && slab->rec == tract->p);
   if (slab->size != size || addr_word(block) < addr_word(slab->first)
       || addr_word(block) >= addr_word(slab->limit)
@@ -1446,10 +1460,9 @@ static void mvff_collect_class(MVFF mvff, Index i)
   while (rec != NULL) {
     MVFFRec next;
     uint64_t remote = mvff_rec_take(&next, rec);
-    MVFFSlab slab = rec->slab;
-    Addr base = addr_of_ptr(slab);
-    Addr head = mvff_remote_block(base, remote & MVFF_REMOTE_FIELD);
-    Addr tail = mvff_remote_block(base, (remote >> 24) & MVFF_REMOTE_FIELD);
+    MVFFSlab slab = mvff_rec_slab(mvff, rec);
+    Addr head = mvff_remote_block(rec->first, remote & MVFF_REMOTE_FIELD);
+    Addr tail = mvff_remote_block(rec->first, (remote >> 24) & MVFF_REMOTE_FIELD);
     Count n = (Count)(remote >> 48);
     /* The list goes onto the slab's whole, in the order of the frees (the
      * last first), as the locked frees would have left it.  A count gone
@@ -1502,19 +1515,20 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   MVFFRec rec, top;
   _Atomic(MVFFRec) *stack;
   const struct mvff_class_s *cls;
-  Addr base;
+  Addr first;
   Word *w, offset;
-  uint64_t remote, self;
-  tract = chunk_tract_lookup(&mvff->tracts, old);
-  if (tract == NULL || tract->pool != pool || tract->p == NULL)
+  uint64_t remote;
+  tract = chunk_tract_lookup(&mvff->tracts, old, pool);
+  if (tract == NULL || tract->p == NULL)
     return false;
   rec = tract->p;
-  /* The descriptor is not read: its address and the class are enough.
-   * The block is below the rest (an address below the first block wraps
-   * round), its size has the slab's class (a zero size wraps round and
-   * has not), and it is on the grid, which a misaligned one is not. */
-  base = addr_of_ptr(rec->slab);
-  offset = addr_word(old) - addr_word(base) - mvff->slab_head;
+  /* The descriptor is not read: the record's first block and class are
+   * enough.  The block is below the rest (an address below the first
+   * block wraps round), its size has the slab's class (a zero size wraps
+   * round and has not), and it is on the grid, which a misaligned one is
+   * not. */
+  first = rec->first;
+  offset = addr_word(old) - addr_word(first);
   if (offset >= atomic_load_explicit(&rec->bump, memory_order_relaxed))
     return false;
   cls = &mvff->classes[rec->cls];
@@ -1525,19 +1539,18 @@ static inline bool mvff_free_unlocked(Pool pool, Addr old, Size size)
   if (w[1] == mvff_quick_mark(mvff, old))
     return false;
   w[1] = mvff_quick_mark(mvff, old);
-  self = (uint64_t)offset + mvff->slab_head;
   /* relaxed: the CAS below rereads it. */
   remote = atomic_load_explicit(&rec->remote, memory_order_relaxed);
   do {
-    w[0] = remote == 0 ? 0 : addr_word(mvff_remote_block(base, remote & MVFF_REMOTE_FIELD));
+    w[0] = remote == 0 ? 0 : addr_word(mvff_remote_block(first, remote & MVFF_REMOTE_FIELD));
     /* acq_rel: release the link and mark above to the taker; acquire so
      * that, finding the list empty, this comes after the taker's read of
      * remote_next.  One more block, this one the head; the first is the
      * tail too. */
   } while (!atomic_compare_exchange_weak_explicit(
              &rec->remote, &remote,
-             remote == 0 ? MVFF_REMOTE_ONE | self << 24 | self
-                         : ((remote + MVFF_REMOTE_ONE) & ~MVFF_REMOTE_FIELD) | self,
+             remote == 0 ? MVFF_REMOTE_ONE | (uint64_t)offset << 24 | offset
+                         : ((remote + MVFF_REMOTE_ONE) & ~MVFF_REMOTE_FIELD) | offset,
              memory_order_acq_rel, memory_order_relaxed));
   if (remote != 0)
     return true;   /* the record is waiting in remote_slabs[] already */
@@ -1845,13 +1858,13 @@ static NOINLINE Addr mvff_cache_take_frees(MVFF mvff, Index i)
   while (rec != NULL) {
     MVFFRec next;
     uint64_t remote = mvff_rec_take(&next, rec);
-    Addr base = addr_of_ptr(rec->slab);
+    Addr first = rec->first;
     if (remote != 0) {
       /* Its tail's link is null (see mvff_collect_class). */
       if (list != NULL)
-        mvff_words(mvff_remote_block(base, (remote >> 24) & MVFF_REMOTE_FIELD))[0]
+        mvff_words(mvff_remote_block(first, (remote >> 24) & MVFF_REMOTE_FIELD))[0]
           = addr_word(list);
-      list = mvff_remote_block(base, remote & MVFF_REMOTE_FIELD);
+      list = mvff_remote_block(first, remote & MVFF_REMOTE_FIELD);
     }
     rec = next;
   }
