@@ -721,6 +721,58 @@ Test(mvff, frees_without_the_lock_come_back_before_the_rest)
   mps_pool_destroy(pool);
 }
 
+/* A free without the lock records its block by its offset from the
+ * slab's first block, so the first block itself is offset 0: the empty
+ * remote list is told by the word's count, not by its offsets.  A slab's
+ * first block freed alone must come back to the next fill; freed first
+ * (the list's tail) and then its neighbour, both must come back, last
+ * freed first; and freed alone, it must count as free once the pool takes
+ * it in under the lock (a size query does). */
+Test(mvff, first_blocks_of_slabs_freed_without_the_lock_come_back)
+{
+  enum { N = 600 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[N];
+  mps_addr_t again[2];
+  size_t i, second, free_before;
+#if CHECK_LEVEL >= 2
+  cr_skip_test("cool frees every block under the lock");
+#endif
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_marked(blocks, N, ap, 64);
+  /* The second slab's first block: the first not just after the one
+   * handed out before it. */
+  for (second = 1; second < N; ++second)
+    if ((char *)blocks[second] != (char *)blocks[second - 1] + 64)
+      break;
+  cr_assert_lt(second, N - 1, "600 blocks of 64 bytes fill more than one slab");
+  mps_free(pool, blocks[0], 64);
+  fill_commit(&again[0], ap, 64);
+  cr_assert_eq(again[0], blocks[0], "a first block freed alone comes back");
+  mps_free(pool, blocks[0], 64);
+  mps_free(pool, blocks[1], 64);
+  fill_commit(&again[0], ap, 64);
+  fill_commit(&again[1], ap, 64);
+  cr_assert_eq(again[0], blocks[1], "the last block freed comes back first");
+  cr_assert_eq(again[1], blocks[0], "the first block of a slab comes back");
+  free_before = mps_pool_free_size(pool);
+  mps_free(pool, blocks[second], 64);
+  cr_assert_eq(mps_pool_free_size(pool), free_before + 64,
+               "a first block freed alone is taken in and counted");
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i) {
+    if (i == second)
+      continue;
+    cr_assert_eq(((unsigned char *)blocks[i])[63], (unsigned char)(i & 0xFF));
+    mps_free(pool, blocks[i], 64);
+  }
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_total_size(pool), 0, "every slab went back");
+  mps_pool_destroy(pool);
+}
+
 /* Slabs' records (what a free without the lock reads of a slab) come in
  * blocks of 126 and are used again once their slabs go back: over 126
  * slabs at once, every block freed and the slabs released, then as many
