@@ -1163,6 +1163,49 @@ Test(mvff, frames_are_accepted_and_misuse_caught)
 #endif
 }
 
+/* A reserve of a zero or misaligned size is a client error: reported in
+ * the checking varieties, refused with MPS_RES_PARAM in all, and the point
+ * stays usable.  Sizes below, among and above the slab classes, through
+ * a point whose cache is live, so that the fill's fast path sees each
+ * first (it must pass them all to the locked path). */
+Test(mvff, reserves_of_zero_or_misaligned_sizes_are_refused)
+{
+  static const size_t bad[] = { 0, 1, MPS_PF_ALIGN / 2, MPS_PF_ALIGN + 1, 63, 4095, 4097,
+                                65537 };
+  /* Sizes whose classes the cache then holds blocks of, so that a fast
+   * path taking a misaligned size for its rounded-down class would
+   * succeed. */
+  static const size_t cached[] = { MPS_PF_ALIGN, 2 * MPS_PF_ALIGN, 64, 4096 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, q, held[sizeof cached / sizeof cached[0]];
+  size_t i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < sizeof cached / sizeof cached[0]; ++i)
+    fill_commit(&held[i], ap, cached[i]);
+  fill_commit(&q, ap, 64);
+  memset(q, 0x5A, 64);
+  mps_lib_assert_fail_install(record_assert);
+  for (i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+    mvff_test_failures = 0;
+    cr_assert_eq(mps_reserve(&p, ap, bad[i]), MPS_RES_PARAM, "a reserve of %zu bytes", bad[i]);
+    if (CHECK_LEVEL >= 1)
+      cr_assert_geq(mvff_test_failures, 1, "a reserve of %zu bytes is reported", bad[i]);
+  }
+  mvff_test_failures = 0;
+  fill_commit(&p, ap, 64);
+  cr_assert_neq(p, q);
+  cr_assert_eq(((unsigned char *)q)[63], 0x5A);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  mps_free(pool, q, 64);
+  for (i = 0; i < sizeof cached / sizeof cached[0]; ++i)
+    mps_free(pool, held[i], cached[i]);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, double_free_is_reported_and_refused)
 {
 #if CHECK_LEVEL < 1
