@@ -1940,7 +1940,7 @@ static mps_res_t mvff_ap_fill(mps_addr_t *p_o, Buffer buffer, size_t size)
   Pool pool = buffer->pool;
   MVFF mvff = mvff_of_pool(pool);
   MVFFCache cache = buffer->pool_data;
-  Shift shift = mvff->align_shift;   /* 3 or more: a pointer at least */
+  Shift shift = mvff->align_shift;   /* > 0 (a pointer at least): no shift by the width */
   Word units = (Word)size >> shift | (Word)size << (WORD_WIDTH - shift);
   if (cache != NULL && units - 1 < mvff->slab_units && buffer_fill_fast_ready(buffer)) {
     Index i = mvff->slab_class[units - 1];
