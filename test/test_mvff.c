@@ -521,12 +521,14 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_best_hole_small_from_slab
    * fill of that size is the next block of the slab. */
   fill_commit(&q, ap, 64);
   cr_assert((char *)q < (char *)hole || (char *)q >= (char *)hole + 8000);
+  /* The pool grew by the slab's zone (or the slab alone, without one). */
   slab = mps_pool_total_size(pool) - total;
   cr_assert_geq(slab, 16384);
   cr_assert_eq(slab % grain, 0);
-  grid = slab_grid_bytes(q, slab, 64);
-  over = slab - grid;   /* its descriptor and tail count as free */
-  cr_assert_lt(over, 256, "the slab's descriptor takes %zu bytes", over);
+  grid = slab_grid_bytes(q, 16384, 64);
+  cr_assert_lt(16384 - grid, 256, "the slab's descriptor takes %zu bytes", 16384 - grid);
+  /* Its descriptor and tail, and the rest of its zone, count as free. */
+  over = slab - grid;
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + over);
   fill_commit(&r, ap, 64);
   cr_assert_eq((char *)r, (char *)q + 64);
@@ -780,6 +782,57 @@ Test(mvff, first_blocks_of_slabs_freed_without_the_lock_come_back)
   mps_pool_destroy(pool);
 }
 
+/* Slabs come from zones of 1 MiB of grains (with this arena's 4 KiB
+ * grains): slabs of several classes share one, whose free grains count as
+ * free memory; a zone with no slab left goes back; and a pool that keeps
+ * no spare memory gives back a zone's free grains at once. */
+Test(mvff, slabs_share_zones_which_go_back_when_empty)
+{
+  enum { N = 64 };
+  static const size_t sizes[] = { 16, 32, 64, 1024 };
+  enum { SIZES = sizeof sizes / sizeof sizes[0] };
+  mps_pool_t keep = make_pool(0, 1.0, 0, 0, 1), none = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  static mps_addr_t blocks[SIZES][N];
+  char *lo = NULL, *hi = NULL;
+  size_t c, i, live = 0;
+  cr_assert_eq(grain, 4096, "the test assumes 4 KiB grains");
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, keep, mps_args_none), MPS_RES_OK);
+  for (c = 0; c < SIZES; ++c) {
+    fill_marked(blocks[c], N, ap, sizes[c]);
+    for (i = 0; i < N; ++i) {
+      char *b = blocks[c][i];
+      if (lo == NULL || b < lo)
+        lo = b;
+      if (hi == NULL || b + sizes[c] > hi)
+        hi = b + sizes[c];
+    }
+    live += N * sizes[c];
+  }
+  cr_assert_eq(mps_pool_total_size(keep), (size_t)1 << 20, "one zone holds four slabs");
+  cr_assert_leq((size_t)(hi - lo), (size_t)1 << 20, "the slabs lie in one zone");
+  mps_ap_destroy(ap);
+  /* Only the blocks handed out are in use: the rest of the zone is free. */
+  cr_assert_eq(mps_pool_free_size(keep), mps_pool_total_size(keep) - live);
+  for (c = 0; c < SIZES; ++c)
+    free_marked(keep, blocks[c], N, sizes[c], NULL, 0);
+  cr_assert_eq(mps_pool_total_size(keep), 0, "the zone went back with its last slab");
+  /* Spare 0: once one slab of two is gone, the zone keeps only the other. */
+  cr_assert_eq(mps_ap_create_k(&ap, none, mps_args_none), MPS_RES_OK);
+  fill_marked(blocks[0], N, ap, 16);
+  fill_marked(blocks[1], N, ap, 1024);
+  mps_ap_destroy(ap);
+  free_marked(none, blocks[1], N, 1024, NULL, 0);
+  cr_assert_leq(mps_pool_total_size(none), (size_t)16384,
+                "a zone's free grains go back when the pool keeps no spare");
+  cr_assert_eq(mps_pool_free_size(none), mps_pool_total_size(none) - N * 16);
+  free_marked(none, blocks[0], N, 16, NULL, 0);
+  cr_assert_eq(mps_pool_total_size(none), 0);
+  mps_pool_destroy(keep);
+  mps_pool_destroy(none);
+}
+
 /* Slabs' records (what a free without the lock reads of a slab) come in
  * blocks of 126 and are used again once their slabs go back: over 126
  * slabs at once, every block freed and the slabs released, then as many
@@ -964,8 +1017,9 @@ Test(mvff, small_fills_of_different_sizes_use_different_slabs)
   cr_assert_eq((char *)p[4], (char *)p[2] + 32);
   cr_assert_eq((char *)p[3], (char *)p[1] + 48);
   cr_assert_eq((char *)p[5], (char *)p[3] + 48);
-  slab = mps_pool_total_size(pool) / 2;
-  cr_assert_geq(slab, 16384);
+  /* Slabs of 16 KiB, each with its descriptor before its grid. */
+  slab = 16384;
+  cr_assert_geq(mps_pool_total_size(pool), 2 * slab);
   cr_assert((char *)p[1] >= (char *)p[0] + slab - 256 || (char *)p[0] >= (char *)p[1] + slab - 256);
   mps_ap_destroy(ap);
   for (i = 0; i < 6; ++i)
@@ -1015,11 +1069,15 @@ Test(mvff, a_locked_fill_with_blocks_cached_keeps_the_cache)
   cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
   mps_free(pool, hole, 8000);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  /* 64-byte blocks: a slab, whose blocks the cache takes. */
+  /* 64-byte blocks: a slab, whose blocks the cache takes; the commit
+   * limit leaves room for the slab but not for a zone, so no zone has
+   * room for the next slab either. */
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 16384 + 4 * grain),
+               MPS_RES_OK);
   fill_commit(&p, ap, 64);
   free0 = mps_pool_free_size(pool);
   /* 48-byte blocks cannot get a slab: a region from the hole. */
-  mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   fill_commit(&q, ap, 48);
   cr_assert_eq(q, hole);
@@ -1335,6 +1393,53 @@ Test(mvff, overlapping_free_is_reported_and_refused_in_cool)
   mps_free(pool, c, 64);
   cr_assert_eq(mvff_test_failures, 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A free of grains of a slab zone that no slab holds (memory never handed
+ * out) is reported in the checking varieties and refused in all: through
+ * the zones' own record in hot and rash (whose free without the lock
+ * leaves it to the locked path), and also as an overlap with free memory
+ * in cool.  So is a free of a slab's block after its slab went back to
+ * the zone. */
+Test(mvff, frees_of_a_zone_s_free_grains_are_refused)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p, q;
+  char *zone_end;
+  size_t free;
+  pool = make_pool(0, 1.0, 0, 0, 1);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  fill_commit(&q, ap, 1024);   /* a second slab, after the first */
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "the slabs' zone");
+  /* The zone starts at the first slab, its first grain; its last grain
+   * is free. */
+  zone_end = (char *)p - (uintptr_t)p % grain + ((size_t)1 << 20);
+  free = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, zone_end - grain, 64);
+  if (CHECK_LEVEL >= 1)
+    cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  /* The second slab goes back to the zone: freeing its block again is a
+   * free of the zone's free grains. */
+  mvff_test_failures = 0;
+  mps_free(pool, q, 1024);
+  cr_assert_eq(mvff_test_failures, 0);
+  free = mps_pool_free_size(pool);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20);
+  mps_free(pool, q, 1024);
+  if (CHECK_LEVEL >= 1)
+    cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free);
+  mvff_test_failures = 0;
+  mps_free(pool, p, 64);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
   mps_pool_destroy(pool);
 }
 

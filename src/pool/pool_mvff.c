@@ -88,8 +88,17 @@
  * the same way when the buffer is emptied.
  *
  * Slabs.  A slab is MVFF_SLAB_BYTES (or more grains, for at least
- * MVFF_SLAB_BLOCKS blocks) from the arena, with its descriptor at its
- * base and blocks of one class on a grid after it.  Every size up to
+ * MVFF_SLAB_BLOCKS blocks) of the pool's grains, with its descriptor at
+ * its base and blocks of one class on a grid after it.  Slabs are carved
+ * from zones: MVFF_ZONE_BYTES of grains taken from the arena as the land's
+ * extensions are (so MPS_KEY_MVFF_ARENA_HIGH places them too), which go
+ * back once no slab is left in them.  Slabs taken one by one from the
+ * arena sat among the land's extensions and kept its holes apart; kept
+ * together, the peak fell by 0.4 MiB over eight seeds of the benchmark
+ * (docs/performance.md, eleventh round).  A zone's grains that no slab
+ * holds are free memory of the pool.  A slab too large for a quarter of a
+ * zone, or for which no zone can be had (the commit limit), takes grains
+ * of its own from the arena, which go back with it.  Every size up to
  * MVFF_SMALL_MAX is a class; above it, up to slab_max (MVFF_SLAB_MAX, or
  * MVFF_SMALL_MAX when the alignment is coarser than the steps), each
  * doubling has MVFF_CLASS_STEPS classes, whose blocks have the largest
@@ -103,7 +112,7 @@
  * of their own, as they do in mimalloc: with freed small blocks flushed
  * into the land and carved up by other sizes, the benchmark's own reads
  * of its blocks cost more (docs/performance.md, seventh round).  A slab
- * whose blocks are all free goes back to the arena at once.  Its free
+ * whose blocks are all free goes back to its zone (or the arena) at once.  Its free
  * blocks are free memory, but trims leave them alone (mvff_free_loose):
  * they can only go back with the whole slab.  Nor does anything else take
  * them: a slab never turns into ordinary memory while it has a block out,
@@ -239,7 +248,12 @@
  *      only the first MVFF_CHECK_SLABS);
  *  11. (in the same walk) a slab's record has its first block and its
  *      class, and its first block is slab_head bytes from its base, as
- *      free_fast and mvff_rec_slab assume.
+ *      free_fast and mvff_rec_slab assume;
+ *  12. zones hold zone_bytes of the pool's memory, of which
+ *      zone_free_bytes are no slab's; the rest is slabs'; each zone's
+ *      grains of slabs and those it gave back are within its size, and a
+ *      zone with no slab has gone back; the record of zones' free grains
+ *      (zone_rec) has no first block and has handed out nothing.
  */
 #include <stdatomic.h>
 
@@ -339,6 +353,14 @@ typedef struct mvff_s {
   struct mvff_slab_s *slab_current[MVFF_SLAB_CLASSES];   /* fills take from it first */
   ring_s slab_partial[MVFF_SLAB_CLASSES];  /* other slabs with free blocks */
   ring_s slabs;                   /* every slab */
+  ring_s zones;                   /* every zone (see "Slabs") */
+  /* The record that the tracts of zones' free grains point at: its first
+   * block is NULL and it has handed out nothing, so free_fast leaves a
+   * free there to the locked path, which refuses it.  Made with the first
+   * zone. */
+  struct mvff_rec_s *zone_rec;
+  Size zone_bytes;                /* the grains of every zone */
+  Size zone_free_bytes;           /* of which no slab's */
   Size slab_bytes;                /* the grains of every slab */
   Size slab_free_bytes;           /* on slabs' free lists and in their rests */
   Size slab_overhead;             /* slabs' descriptors and tails */
@@ -411,9 +433,25 @@ typedef struct mvff_slab_s {
   Addr free_tail;           /* the last of them, or NULL */
   Count free_count;
   Count live;               /* handed out (to the client or a cache) */
+  struct mvff_zone_s *zone; /* whose grains it has, or NULL: its own */
   bool listed;
 } mvff_slab_s;
 typedef mvff_slab_s *MVFFSlab;
+
+/* A zone (see "Slabs"): grains of the pool's that slabs are carved from,
+ * in arena control memory.  A set bit is a grain of a slab, or one given
+ * back to the arena (mvff_zones_trim); the rest are free. */
+#define MVFF_ZONE_BYTES ((Size)1 << 20)
+#define MVFF_ZONE_GRAINS_MAX ((Count)256)
+typedef struct mvff_zone_s {
+  ring_s ring;              /* in mvff->zones */
+  Addr base;
+  Count grains;             /* of the zone, at most MVFF_ZONE_GRAINS_MAX */
+  Count used;               /* grains of slabs: more than 0 */
+  Count gone;               /* grains given back to the arena */
+  Word table[BT_WORDS(MVFF_ZONE_GRAINS_MAX)];
+} mvff_zone_s;
+typedef mvff_zone_s *MVFFZone;
 
 /* A record's remote word: from the top, the count of blocks on the
  * remote list (16 bits), then the offsets in bytes from the slab's first
@@ -532,6 +570,13 @@ static bool mvff_check(Pool pool)
   CHECKL(ring_is_single(&mvff->slabs) == (mvff->slab_bytes == 0));
   CHECKL(size_is_aligned(mvff->slab_max, pool->alignment));   /* free_fast relies on it */
   CHECKL(mvff->slab_units == mvff->slab_max >> mvff->align_shift);
+  CHECKL(mvff->zone_free_bytes <= mvff->zone_bytes);                        /* 12 */
+  CHECKL(mvff->zone_bytes <= mvff->total_bytes);
+  CHECKL(mvff->zone_bytes - mvff->zone_free_bytes <= mvff->slab_bytes);
+  CHECKL(ring_is_single(&mvff->zones) == (mvff->zone_bytes == 0));
+  CHECKL(mvff->zone_rec == NULL
+         || (mvff->zone_rec->first == NULL
+             && atomic_load_explicit(&mvff->zone_rec->bump, memory_order_relaxed) == 0));
 #if CHECK_LEVEL >= 2
   {
     Ring node, next;
@@ -545,6 +590,14 @@ static bool mvff_check(Pool pool)
       CHECKL(slab->rec != NULL && slab->rec->first == slab->first          /* 11 */
              && slab->rec->cls == mvff_slab_class(mvff, slab->size)
              && slab->first == addr_add(addr_of_ptr(slab), mvff->slab_head));
+    }
+    n = 0;
+    RING_FOR(node, &mvff->zones, next) {                                    /* 12 */
+      MVFFZone zone = PARENT(mvff_zone_s, ring, node);
+      if (++n > MVFF_CHECK_SLABS)
+        break;
+      CHECKL(zone->used > 0 && zone->used + zone->gone <= zone->grains
+             && zone->grains <= MVFF_ZONE_GRAINS_MAX);
     }
   }
 #endif
@@ -1027,6 +1080,10 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
     mvff->slab_class[i] = size <= mvff->slab_max ? (uint8_t)mvff_slab_class_of(mvff, size) : 0;
   }
   ring_init(&mvff->slabs);
+  ring_init(&mvff->zones);
+  mvff->zone_rec = NULL;
+  mvff->zone_bytes = 0;
+  mvff->zone_free_bytes = 0;
   mvff->slab_bytes = 0;
   mvff->slab_free_bytes = 0;
   mvff->slab_overhead = 0;
@@ -1050,6 +1107,8 @@ static void mvff_slabs_forget(MVFF mvff);
 static void mvff_recs_finish(MVFF mvff);
 static void mvff_flush_everything(MVFF mvff);
 static void mvff_collect(MVFF mvff);
+static void mvff_zones_forget(MVFF mvff);
+static void mvff_zones_trim(MVFF mvff);
 
 static void mvff_finish(Pool pool)
 {
@@ -1061,6 +1120,7 @@ static void mvff_finish(Pool pool)
    * to go back: forget them first. */
   mvff_collect(mvff);
   mvff_slabs_forget(mvff);
+  mvff_zones_forget(mvff);
   mvff_recs_finish(mvff);
   free_land_finish(&mvff->free_land);
   returned = free_land_return_pool_grains(pool);
@@ -1090,8 +1150,9 @@ static Res mvff_extend(MVFF mvff, Size size)
 
   if (size > SIZE_MAX - grain)
     return MPS_RES_RESOURCE;   /* no address space could hold it */
-  /* Slabs emptied by frees not yet taken in go back to the arena first,
-   * where this extension may find their grains. */
+  /* Slabs emptied by frees not yet taken in go back first: to their zone,
+   * and a zone with no slab left to the arena, where this extension may
+   * find its grains. */
   mvff_collect(mvff);
   need = size_align_up(size, grain);
   /* While the arena holds spare memory, take no more than needed, so
@@ -1186,6 +1247,7 @@ static void mvff_trim(MVFF mvff)
     mvff_flush(mvff, true);
     mvff_reduce(mvff);
   }
+  mvff_zones_trim(mvff);
   mvff->trim_at = size_max(mvff->keep_bytes, mvff_free_loose(mvff));
 }
 
@@ -1202,17 +1264,22 @@ static inline MVFFSlab mvff_slab_of_pool_ring(Ring node)
   return PARENT(mvff_slab_s, pool_ring, node);
 }
 
-/* Point the tract of every grain of the slab at `p`. */
-static void mvff_slab_set_tracts(MVFF mvff, MVFFSlab slab, void *p)
+/* Point the tract of every grain of the pool's [base, limit) at `p`. */
+static void mvff_set_tracts(MVFF mvff, Addr base, Addr limit, void *p)
 {
   Arena arena = mvff->pool.arena;
-  Addr base = addr_of_ptr(slab), limit = addr_add(base, slab->bytes), grain;
+  Addr grain;
   for (grain = base; addr_word(grain) < addr_word(limit);
        grain = addr_add(grain, arena->grain_size)) {
     Tract tract = arena_tract_of_addr(arena, grain);
     AVER(tract != NULL && tract->pool == &mvff->pool);
     tract->p = p;
   }
+}
+
+static void mvff_slab_set_tracts(MVFF mvff, MVFFSlab slab, void *p)
+{
+  mvff_set_tracts(mvff, addr_of_ptr(slab), addr_add(addr_of_ptr(slab), slab->bytes), p);
 }
 
 /* A record for a new slab, or NULL if there is no control memory for a
@@ -1260,6 +1327,172 @@ static void mvff_recs_finish(MVFF mvff)
   mvff->rec_free = NULL;
 }
 
+/* The grains of a zone in this arena: MVFF_ZONE_BYTES, or fewer of
+ * larger grains, at most MVFF_ZONE_GRAINS_MAX. */
+static Count mvff_zone_grains(MVFF mvff)
+{
+  Size grain = mvff->pool.arena->grain_size;
+  Count n = (Count)(MVFF_ZONE_BYTES / grain);
+  return n > MVFF_ZONE_GRAINS_MAX ? MVFF_ZONE_GRAINS_MAX : n;
+}
+
+/* `bytes` (whole grains) for a slab from a zone, the first in the ring
+ * with room, or a new one; else (a slab too large for a quarter of a
+ * zone, no zone to be had) grains of its own from the arena, which then
+ * count in the pool's total here.  *zone_o is the zone, or NULL. */
+static Res mvff_slab_grains(Addr *base_o, MVFFZone *zone_o, MVFF mvff, Size bytes)
+{
+  Arena arena = mvff->pool.arena;
+  Count grains = mvff_zone_grains(mvff), n = (Count)(bytes >> arena->grain_shift);
+  Ring node, next;
+  MVFFZone zone = NULL;
+  Index base, limit;
+  void *p;
+  Res res;
+  if (n * 4 <= grains) {
+    RING_FOR(node, &mvff->zones, next) {
+      MVFFZone z = PARENT(mvff_zone_s, ring, node);
+      if (z->grains - z->used - z->gone >= n
+          && bt_find_short_res_range(&base, &limit, z->table, 0, z->grains, n)) {
+        zone = z;
+        break;
+      }
+    }
+    if (mvff->zone_rec == NULL && (mvff->zone_rec = mvff_rec_get(mvff)) != NULL) {
+      atomic_init(&mvff->zone_rec->remote, (uint64_t)0);
+      mvff->zone_rec->first = NULL;
+      mvff->zone_rec->remote_next = NULL;
+      atomic_init(&mvff->zone_rec->bump, (uint32_t)0);
+      mvff->zone_rec->cls = 0;
+    }
+    if (zone == NULL && mvff->zone_rec != NULL
+        && arena_control_alloc(&p, arena, sizeof(mvff_zone_s)) == MPS_RES_OK) {
+      Addr zbase;
+      if (mvff_arena_alloc(&zbase, mvff, grains << arena->grain_shift) == MPS_RES_OK) {
+        zone = p;
+        ring_init(&zone->ring);
+        ring_append(&mvff->zones, &zone->ring);
+        zone->base = zbase;
+        zone->grains = grains;
+        zone->used = 0;
+        zone->gone = 0;
+        bt_res_range(zone->table, 0, MVFF_ZONE_GRAINS_MAX);
+        mvff_set_tracts(mvff, zbase, addr_add(zbase, grains << arena->grain_shift),
+                        mvff->zone_rec);
+        mvff->zone_bytes += grains << arena->grain_shift;
+        mvff->zone_free_bytes += grains << arena->grain_shift;
+        mvff_set_total(mvff, mvff->total_bytes + (grains << arena->grain_shift));
+        base = 0;
+        limit = n;
+      } else {
+        arena_control_free(arena, p, sizeof(mvff_zone_s));
+      }
+    }
+    if (zone != NULL) {
+      bt_set_range(zone->table, base, limit);
+      zone->used += n;
+      mvff->zone_free_bytes -= bytes;
+      *base_o = addr_add(zone->base, base << arena->grain_shift);
+      *zone_o = zone;
+      return MPS_RES_OK;
+    }
+  }
+  res = mvff_arena_alloc(base_o, mvff, bytes);
+  if (res == MPS_RES_OK) {
+    mvff_set_total(mvff, mvff->total_bytes + bytes);
+    *zone_o = NULL;
+  }
+  return res;
+}
+
+/* A zone with no slab left: its free grains go back to the arena, and
+ * so does its descriptor. */
+static void mvff_zone_release(MVFF mvff, MVFFZone zone)
+{
+  Arena arena = mvff->pool.arena;
+  Shift shift = arena->grain_shift;
+  Index base = 0, limit;
+  AVER(zone->used == 0);
+  while (base < zone->grains
+         && bt_find_long_res_range(&base, &limit, zone->table, base, zone->grains, 1)) {
+    Size bytes = (Size)(limit - base) << shift;
+    mvff->zone_bytes -= bytes;
+    mvff->zone_free_bytes -= bytes;
+    mvff_set_total(mvff, mvff->total_bytes - bytes);
+    arena_free(arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
+    base = limit;
+  }
+  ring_remove(&zone->ring);
+  ring_finish(&zone->ring);
+  arena_control_free(arena, zone, sizeof(mvff_zone_s));
+}
+
+/* A gone slab's grains back to its zone, and a zone with no slab left to
+ * the arena; or grains of its own to the arena. */
+static void mvff_slab_grains_free(MVFF mvff, Addr base, Size bytes, MVFFZone zone)
+{
+  Arena arena = mvff->pool.arena;
+  Index i;
+  if (zone == NULL) {
+    mvff_set_total(mvff, mvff->total_bytes - bytes);
+    arena_free(arena, base, bytes, &mvff->pool);
+    return;
+  }
+  i = (Index)(addr_offset(zone->base, base) >> arena->grain_shift);
+  AVER(bt_is_set_range(zone->table, i, i + (bytes >> arena->grain_shift)));
+  bt_res_range(zone->table, i, i + (bytes >> arena->grain_shift));
+  zone->used -= bytes >> arena->grain_shift;
+  mvff->zone_free_bytes += bytes;
+  if (zone->used == 0)
+    mvff_zone_release(mvff, zone);
+  else
+    mvff_zones_trim(mvff);
+}
+
+/* While the pool's free memory that can go back (the land's, the lists'
+ * and the zones' free grains) is over what the spare fraction keeps,
+ * give back runs of the zones' free grains, which then are no longer the
+ * zones' (MPS_KEY_SPARE: a pool whose slabs are few and scattered over
+ * zones must not keep whole zones). */
+static void mvff_zones_trim(MVFF mvff)
+{
+  Arena arena = mvff->pool.arena;
+  Shift shift = arena->grain_shift;
+  Ring node, next;
+  RING_FOR(node, &mvff->zones, next) {
+    MVFFZone zone = PARENT(mvff_zone_s, ring, node);
+    Index base = 0, limit;
+    while (mvff_free_loose(mvff) + mvff->zone_free_bytes > mvff->keep_bytes
+           && base < zone->grains
+           && bt_find_long_res_range(&base, &limit, zone->table, base, zone->grains, 1)) {
+      Size bytes = (Size)(limit - base) << shift;
+      bt_set_range(zone->table, base, limit);
+      zone->gone += limit - base;
+      mvff->zone_bytes -= bytes;
+      mvff->zone_free_bytes -= bytes;
+      mvff_set_total(mvff, mvff->total_bytes - bytes);
+      arena_free(arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
+      base = limit;
+    }
+  }
+}
+
+/* For mvff_finish: the zones' descriptors go (their grains go back with
+ * the pool's). */
+static void mvff_zones_forget(MVFF mvff)
+{
+  Ring node, next;
+  RING_FOR(node, &mvff->zones, next) {
+    MVFFZone zone = PARENT(mvff_zone_s, ring, node);
+    ring_remove(&zone->ring);
+    ring_finish(&zone->ring);
+    arena_control_free(mvff->pool.arena, zone, sizeof(mvff_zone_s));
+  }
+  mvff->zone_bytes = 0;
+  mvff->zone_free_bytes = 0;
+  mvff->zone_rec = NULL;   /* its block goes with the records' */
+}
+
 /* A new slab for blocks of `size` bytes, every block in its rest, or NULL
  * if the arena has no memory for one, or the arena's grains make a slab
  * too large for its record (then the size's fills take blocks from the
@@ -1273,6 +1506,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   Count blocks = (bytes - head) / size;
   MVFFSlab slab;
   MVFFRec rec;
+  MVFFZone zone;
   Addr base;
   /* The remote word counts blocks in 16 bits and places them in 24; the
    * grid check needs offset * size < 2^32. */
@@ -1283,7 +1517,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   rec = mvff_rec_get(mvff);
   if (rec == NULL)
     return NULL;
-  if (mvff_arena_alloc(&base, mvff, bytes) != MPS_RES_OK) {
+  if (mvff_slab_grains(&base, &zone, mvff, bytes) != MPS_RES_OK) {
     mvff_rec_put(mvff, rec);
     return NULL;
   }
@@ -1305,13 +1539,13 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   slab->free_tail = NULL;
   slab->free_count = 0;
   slab->live = 0;
+  slab->zone = zone;
   slab->listed = false;
   mvff_slab_set_tracts(mvff, slab, rec);
   ring_append(&mvff->slabs, &slab->pool_ring);
   mvff->slab_bytes += bytes;
   mvff->slab_free_bytes += blocks * size;
   mvff->slab_overhead += bytes - blocks * size;
-  mvff_set_total(mvff, mvff->total_bytes + bytes);
   return slab;
 }
 
@@ -1361,7 +1595,7 @@ static MVFFSlab mvff_slab_of(MVFF mvff, Addr block, Size size)
   if (ring_is_single(&mvff->slabs))
     return NULL;
   tract = arena_tract_of_addr(mvff->pool.arena, block);
-  if (tract == NULL || tract->p == NULL)
+  if (tract == NULL || tract->p == NULL || tract->p == mvff->zone_rec)
     return NULL;
   slab = mvff_rec_slab(mvff, tract->p);
   AVER_CRITICAL(slab->mvff == mvff && slab->rec == tract->p);
@@ -1383,19 +1617,23 @@ static bool mvff_slab_lists(MVFFSlab slab, Addr block)
   return false;
 }
 
-/* After blocks of the slab came back: an empty slab goes back to the
- * arena at once (so a pool with nothing allocated has no slab, and all its
- * memory counts as free); any other that is not its size's current slab
- * is listed for fills. */
+/* After blocks of the slab came back: an empty slab goes back to its
+ * zone (or the arena) at once (so a pool with nothing allocated has no
+ * slab and no zone, and all its memory counts as free); any other that is
+ * not its size's current slab is listed for fills. */
 static void mvff_slab_freed(MVFF mvff, MVFFSlab slab)
 {
   Index i = mvff_slab_class(mvff, slab->size);
   bool current = mvff->slab_current[i] == slab;
   if (slab->live == 0) {
     Size bytes = slab->bytes;
+    MVFFZone zone = slab->zone;
+    /* Grains that stay the pool's (in a zone) must lead no free to the
+     * slab's record: the arena clears the others' tracts. */
+    if (zone != NULL)
+      mvff_slab_set_tracts(mvff, slab, mvff->zone_rec);
     mvff_slab_forget(mvff, slab);
-    mvff_set_total(mvff, mvff->total_bytes - bytes);
-    arena_free(mvff->pool.arena, addr_of_ptr(slab), bytes, &mvff->pool);
+    mvff_slab_grains_free(mvff, addr_of_ptr(slab), bytes, zone);
     /* A smaller pool may keep less free. */
     mvff_maybe_trim(mvff);
   } else if (!current && !slab->listed) {
@@ -1692,6 +1930,18 @@ static bool mvff_slabs_overlap(MVFF mvff, Word lo, Word hi)
       if (addr_word(b) < hi && lo < addr_word(b) + slab->size)
         return true;
   }
+  RING_FOR(node, &mvff->zones, next) {
+    MVFFZone zone = PARENT(mvff_zone_s, ring, node);
+    Shift shift = mvff->pool.arena->grain_shift;
+    Word zlo = addr_word(zone->base), zhi = zlo + ((Word)zone->grains << shift);
+    if (zlo < hi && lo < zhi) {
+      Word from = lo > zlo ? lo : zlo, to = hi < zhi ? hi : zhi;
+      /* Grains of no slab in [from, to) are free. */
+      if (!bt_is_set_range(zone->table, (Index)((from - zlo) >> shift),
+                           (Index)((to - zlo - 1) >> shift) + 1))
+        return true;
+    }
+  }
   return false;
 }
 #endif
@@ -1747,6 +1997,21 @@ static bool mvff_block_is_ours(Pool pool, Addr old, Size size)
   return arena_pool_of_addr(pool->arena, addr_of_word(last)) == pool;
 }
 
+/* Whether [old, old + size) starts or ends in a zone's free grains, which
+ * no block of the client's ever touches: the land's blocks are never in
+ * zones. */
+static bool mvff_in_zone_free(MVFF mvff, Addr old, Size size)
+{
+  Arena arena = mvff->pool.arena;
+  Tract first, last;
+  if (mvff->zone_rec == NULL)
+    return false;
+  first = arena_tract_of_addr(arena, old);
+  last = arena_tract_of_addr(arena, addr_add(old, size - 1));
+  return (first != NULL && first->p == mvff->zone_rec)
+         || (last != NULL && last->p == mvff->zone_rec);
+}
+
 /* Whether a free of [old, old + size), a block of `slab` or NULL, must be
  * refused because the block is free already (see "Client errors"). */
 static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
@@ -1756,6 +2021,8 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
     twice = addr_word(old) >= addr_word(mvff_slab_bump(slab))   /* never handed out */
             || (mvff_words(old)[1] == mvff_quick_mark(mvff, old)
                 && mvff_slab_lists(slab, old));
+  else if (mvff_in_zone_free(mvff, old, size))
+    twice = true;   /* never handed out */
   else if (mvff_quick_takes(mvff, size))
     twice = mvff_words(old)[1] == mvff_quick_mark(mvff, old)
             && mvff_quick_overlaps(mvff, old, size);
@@ -2098,13 +2365,13 @@ static Size mvff_total_size(Pool pool)
   return mvff->total_bytes;
 }
 
-/* The slabs' descriptors and tails count as free: with nothing allocated,
- * all of the pool is free. */
+/* The slabs' descriptors and tails, and zones' grains of no slab, count
+ * as free: with nothing allocated, all of the pool is free. */
 static Size mvff_free_size(Pool pool)
 {
   MVFF mvff = mvff_of_pool(pool);
   mvff_collect(mvff);
-  return mvff_free_all(mvff) + mvff->slab_overhead;
+  return mvff_free_all(mvff) + mvff->slab_overhead + mvff->zone_free_bytes;
 }
 
 static struct mps_pool_class_s mvff_class_s = {
