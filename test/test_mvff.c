@@ -80,6 +80,18 @@ static void fill_marked(mps_addr_t *blocks, size_t n, mps_ap_t ap, size_t size)
   }
 }
 
+/* With the arena keeping no spare memory (so that committed memory shows
+ * what the pool holds), a new point of `pool` and n blocks of `size`
+ * bytes from it, marked by fill_marked. */
+static mps_ap_t marked_point(mps_pool_t pool, mps_addr_t *blocks, size_t n, size_t size)
+{
+  mps_ap_t ap;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_marked(blocks, n, ap, size);
+  return ap;
+}
+
 /* Check that each of the blocks fill_marked made still holds its mark,
  * and free it: all but those whose indices `skip` lists (nskip of them,
  * in increasing order). */
@@ -703,10 +715,8 @@ Test(mvff, frees_without_the_lock_come_back_before_the_rest)
 #if CHECK_LEVEL >= 2
   cr_skip_test("cool frees every block under the lock");
 #endif
-  mps_arena_spare_set(arena, 0.0);
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   /* Three 16 KiB slabs of 64-byte blocks, the last with a rest. */
-  fill_marked(blocks, N, ap, 64);
+  ap = marked_point(pool, blocks, N, 64);
   total = mps_pool_total_size(pool);
   for (i = 0; i < FREED; ++i)
     mps_free(pool, blocks[freed[i]], 64);
@@ -751,9 +761,7 @@ Test(mvff, first_blocks_of_slabs_freed_without_the_lock_come_back)
 #if CHECK_LEVEL >= 2
   cr_skip_test("cool frees every block under the lock");
 #endif
-  mps_arena_spare_set(arena, 0.0);
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  fill_marked(blocks, N, ap, 64);
+  ap = marked_point(pool, blocks, N, 64);
   /* The second slab's first block: the first not just after the one
    * handed out before it. */
   for (second = 1; second < N; ++second)
