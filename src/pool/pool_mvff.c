@@ -94,8 +94,8 @@
  * extensions are (so MPS_KEY_MVFF_ARENA_HIGH places them too), which go
  * back once no slab is left in them.  Slabs taken one by one from the
  * arena sat among the land's extensions and kept its holes apart; kept
- * together, the peak fell by 0.4 MiB over eight seeds of the benchmark
- * (docs/performance.md, eleventh round).  A zone's grains that no slab
+ * together, the benchmark's peak fell by 0.33 MiB on average over 16
+ * seeds (docs/performance.md, eleventh round).  A zone's grains that no slab
  * holds are free memory of the pool.  A slab too large for a quarter of a
  * zone, or for which no zone can be had (the commit limit), takes grains
  * of its own from the arena, which go back with it.  Every size up to
@@ -1336,6 +1336,55 @@ static Count mvff_zone_grains(MVFF mvff)
   return n > MVFF_ZONE_GRAINS_MAX ? MVFF_ZONE_GRAINS_MAX : n;
 }
 
+/* A record for a slab whose first block is `first` (NULL: none) and
+ * whose class is cls, nothing freed and nothing handed out. */
+static void mvff_rec_init(MVFFRec rec, Addr first, Index cls)
+{
+  atomic_init(&rec->remote, (uint64_t)0);
+  rec->first = first;
+  rec->remote_next = NULL;
+  atomic_init(&rec->bump, (uint32_t)0);
+  rec->cls = (uint8_t)cls;
+}
+
+/* A new zone, all of it free, its grains' tracts pointing at zone_rec
+ * (made with the first zone); or NULL if there is no control memory or
+ * the arena cannot commit the zone. */
+static MVFFZone mvff_zone_new(MVFF mvff)
+{
+  Arena arena = mvff->pool.arena;
+  Count grains = mvff_zone_grains(mvff);
+  Size bytes = (Size)grains << arena->grain_shift;
+  MVFFZone zone;
+  Addr base;
+  void *p;
+  if (mvff->zone_rec == NULL) {
+    mvff->zone_rec = mvff_rec_get(mvff);
+    if (mvff->zone_rec == NULL)
+      return NULL;
+    mvff_rec_init(mvff->zone_rec, NULL, 0);
+  }
+  if (arena_control_alloc(&p, arena, sizeof(mvff_zone_s)) != MPS_RES_OK)
+    return NULL;
+  if (mvff_arena_alloc(&base, mvff, bytes) != MPS_RES_OK) {
+    arena_control_free(arena, p, sizeof(mvff_zone_s));
+    return NULL;
+  }
+  zone = p;
+  ring_init(&zone->ring);
+  ring_append(&mvff->zones, &zone->ring);
+  zone->base = base;
+  zone->grains = grains;
+  zone->used = 0;
+  zone->gone = 0;
+  bt_res_range(zone->table, 0, MVFF_ZONE_GRAINS_MAX);
+  mvff_set_tracts(mvff, base, addr_add(base, bytes), mvff->zone_rec);
+  mvff->zone_bytes += bytes;
+  mvff->zone_free_bytes += bytes;
+  mvff_set_total(mvff, mvff->total_bytes + bytes);
+  return zone;
+}
+
 /* `bytes` (whole grains) for a slab from a zone, the first in the ring
  * with room, or a new one; else (a slab too large for a quarter of a
  * zone, no zone to be had) grains of its own from the arena, which then
@@ -1343,13 +1392,12 @@ static Count mvff_zone_grains(MVFF mvff)
 static Res mvff_slab_grains(Addr *base_o, MVFFZone *zone_o, MVFF mvff, Size bytes)
 {
   Arena arena = mvff->pool.arena;
-  Count grains = mvff_zone_grains(mvff), n = (Count)(bytes >> arena->grain_shift);
+  Count n = (Count)(bytes >> arena->grain_shift);
   Ring node, next;
   MVFFZone zone = NULL;
-  Index base, limit;
-  void *p;
+  Index base = 0, limit = n;
   Res res;
-  if (n * 4 <= grains) {
+  if (n * 4 <= mvff_zone_grains(mvff)) {
     RING_FOR(node, &mvff->zones, next) {
       MVFFZone z = PARENT(mvff_zone_s, ring, node);
       if (z->grains - z->used - z->gone >= n
@@ -1358,41 +1406,13 @@ static Res mvff_slab_grains(Addr *base_o, MVFFZone *zone_o, MVFF mvff, Size byte
         break;
       }
     }
-    if (mvff->zone_rec == NULL && (mvff->zone_rec = mvff_rec_get(mvff)) != NULL) {
-      atomic_init(&mvff->zone_rec->remote, (uint64_t)0);
-      mvff->zone_rec->first = NULL;
-      mvff->zone_rec->remote_next = NULL;
-      atomic_init(&mvff->zone_rec->bump, (uint32_t)0);
-      mvff->zone_rec->cls = 0;
-    }
-    if (zone == NULL && mvff->zone_rec != NULL
-        && arena_control_alloc(&p, arena, sizeof(mvff_zone_s)) == MPS_RES_OK) {
-      Addr zbase;
-      if (mvff_arena_alloc(&zbase, mvff, grains << arena->grain_shift) == MPS_RES_OK) {
-        zone = p;
-        ring_init(&zone->ring);
-        ring_append(&mvff->zones, &zone->ring);
-        zone->base = zbase;
-        zone->grains = grains;
-        zone->used = 0;
-        zone->gone = 0;
-        bt_res_range(zone->table, 0, MVFF_ZONE_GRAINS_MAX);
-        mvff_set_tracts(mvff, zbase, addr_add(zbase, grains << arena->grain_shift),
-                        mvff->zone_rec);
-        mvff->zone_bytes += grains << arena->grain_shift;
-        mvff->zone_free_bytes += grains << arena->grain_shift;
-        mvff_set_total(mvff, mvff->total_bytes + (grains << arena->grain_shift));
-        base = 0;
-        limit = n;
-      } else {
-        arena_control_free(arena, p, sizeof(mvff_zone_s));
-      }
-    }
+    if (zone == NULL)
+      zone = mvff_zone_new(mvff);   /* base and limit are 0 and n */
     if (zone != NULL) {
       bt_set_range(zone->table, base, limit);
       zone->used += n;
       mvff->zone_free_bytes -= bytes;
-      *base_o = addr_add(zone->base, base << arena->grain_shift);
+      *base_o = addr_add(zone->base, (Size)base << arena->grain_shift);
       *zone_o = zone;
       return MPS_RES_OK;
     }
@@ -1405,26 +1425,32 @@ static Res mvff_slab_grains(Addr *base_o, MVFFZone *zone_o, MVFF mvff, Size byte
   return res;
 }
 
+/* Give back to the arena the zone's free grains [base, limit), whose bits
+ * the caller has dealt with. */
+static void mvff_zone_give_back(MVFF mvff, MVFFZone zone, Index base, Index limit)
+{
+  Shift shift = mvff->pool.arena->grain_shift;
+  Size bytes = (Size)(limit - base) << shift;
+  mvff->zone_bytes -= bytes;
+  mvff->zone_free_bytes -= bytes;
+  mvff_set_total(mvff, mvff->total_bytes - bytes);
+  arena_free(mvff->pool.arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
+}
+
 /* A zone with no slab left: its free grains go back to the arena, and
  * so does its descriptor. */
 static void mvff_zone_release(MVFF mvff, MVFFZone zone)
 {
-  Arena arena = mvff->pool.arena;
-  Shift shift = arena->grain_shift;
   Index base = 0, limit;
   AVER(zone->used == 0);
   while (base < zone->grains
          && bt_find_long_res_range(&base, &limit, zone->table, base, zone->grains, 1)) {
-    Size bytes = (Size)(limit - base) << shift;
-    mvff->zone_bytes -= bytes;
-    mvff->zone_free_bytes -= bytes;
-    mvff_set_total(mvff, mvff->total_bytes - bytes);
-    arena_free(arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
+    mvff_zone_give_back(mvff, zone, base, limit);
     base = limit;
   }
   ring_remove(&zone->ring);
   ring_finish(&zone->ring);
-  arena_control_free(arena, zone, sizeof(mvff_zone_s));
+  arena_control_free(mvff->pool.arena, zone, sizeof(mvff_zone_s));
 }
 
 /* A gone slab's grains back to its zone, and a zone with no slab left to
@@ -1449,29 +1475,30 @@ static void mvff_slab_grains_free(MVFF mvff, Addr base, Size bytes, MVFFZone zon
     mvff_zones_trim(mvff);
 }
 
-/* While the pool's free memory that can go back (the land's, the lists'
- * and the zones' free grains) is over what the spare fraction keeps,
- * give back runs of the zones' free grains, which then are no longer the
- * zones' (MPS_KEY_SPARE: a pool whose slabs are few and scattered over
- * zones must not keep whole zones). */
+/* Whether the pool's free memory that can go back (the land's, the
+ * lists' and the zones' free grains) is over what the spare fraction
+ * keeps. */
+static inline bool mvff_zones_over_spare(MVFF mvff)
+{
+  return mvff_free_loose(mvff) + mvff->zone_free_bytes > mvff->keep_bytes;
+}
+
+/* While mvff_zones_over_spare, give back runs of the zones' free grains,
+ * which then are no longer the zones' (MPS_KEY_SPARE: a pool whose slabs
+ * are few and scattered over zones must not keep whole zones). */
 static void mvff_zones_trim(MVFF mvff)
 {
-  Arena arena = mvff->pool.arena;
-  Shift shift = arena->grain_shift;
   Ring node, next;
+  if (!mvff_zones_over_spare(mvff))
+    return;
   RING_FOR(node, &mvff->zones, next) {
     MVFFZone zone = PARENT(mvff_zone_s, ring, node);
     Index base = 0, limit;
-    while (mvff_free_loose(mvff) + mvff->zone_free_bytes > mvff->keep_bytes
-           && base < zone->grains
+    while (mvff_zones_over_spare(mvff) && base < zone->grains
            && bt_find_long_res_range(&base, &limit, zone->table, base, zone->grains, 1)) {
-      Size bytes = (Size)(limit - base) << shift;
       bt_set_range(zone->table, base, limit);
       zone->gone += limit - base;
-      mvff->zone_bytes -= bytes;
-      mvff->zone_free_bytes -= bytes;
-      mvff_set_total(mvff, mvff->total_bytes - bytes);
-      arena_free(arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
+      mvff_zone_give_back(mvff, zone, base, limit);
       base = limit;
     }
   }
@@ -1529,11 +1556,7 @@ static MVFFSlab mvff_slab_new(MVFF mvff, Size size)
   slab->bytes = bytes;
   slab->first = addr_add(base, head);
   slab->rec = rec;
-  atomic_init(&rec->remote, (uint64_t)0);
-  rec->first = slab->first;
-  rec->remote_next = NULL;
-  atomic_init(&rec->bump, (uint32_t)0);
-  rec->cls = (uint8_t)mvff_slab_class(mvff, size);
+  mvff_rec_init(rec, slab->first, mvff_slab_class(mvff, size));
   slab->limit = addr_add(slab->first, blocks * size);
   slab->free = NULL;
   slab->free_tail = NULL;
