@@ -384,22 +384,77 @@ static void cbs_insert_at_root(CBS cbs, CBSBlock block)
   tree->root = node;
 }
 
+/* An insertion that fills the whole gap between its neighbours, both on
+ * the descent's path (path[0..depth), the left one at left_depth, the
+ * right one at right_depth, counting from 1): one block is left of the
+ * two.  The deeper neighbour is the path's last node, with no child on the
+ * gap's side (a node below it there would be nearer the gap, and the
+ * descent would have gone on to it), so it comes out with no rotation: its
+ * other child takes its place.  The shallower one takes its range.  The
+ * nodes between the two lost a block, so their summaries are recomputed
+ * from the bottom up; the kept block only grew, so the nodes above it are
+ * raised.  Such joins went to the splay, and were 11% of MVT's insertions
+ * on bench/bench.c (docs/performance.md, twelfth round). */
+static CBSBlock cbs_join_both_on_path(CBS cbs, SplayNode *path, Count depth,
+                                      CBSBlock left, Count left_depth,
+                                      CBSBlock right, Count right_depth)
+{
+  CBSBlock kept, gone;
+  SplayNode child, parent;
+  Count kept_depth, i;
+  Size size;
+  if (right_depth > left_depth) {
+    kept = left;
+    gone = right;
+    kept_depth = left_depth;
+    AVER_CRITICAL(right->node.left == NULL);
+    child = right->node.right;
+    left->limit = right->limit;
+  } else {
+    kept = right;
+    gone = left;
+    kept_depth = right_depth;
+    AVER_CRITICAL(left->node.right == NULL);
+    child = left->node.left;
+    right->base = left->base;  /* the key moves, the order does not */
+  }
+  AVER_CRITICAL(depth >= 2 && path[depth - 1] == &gone->node);
+  parent = path[depth - 2];
+  if (parent->left == &gone->node)
+    parent->left = child;
+  else
+    parent->right = child;
+  cbs_bin_remove(cbs, gone);
+  cbs_block_free(cbs, gone);
+  --cbs->count;
+  for (i = depth - 1; i-- > kept_depth;)
+    cbs_update(&cbs->tree, path[i]);
+  cbs_update(&cbs->tree, &kept->node);
+  size = cbs_block_size(kept);
+  for (i = 0; i + 1 < kept_depth; ++i)
+    if (cbs_block_of_node(path[i])->max_size < size)
+      cbs_block_of_node(path[i])->max_size = size;
+  cbs_bin_update(cbs, kept);
+  return kept;
+}
+
 /* An insertion that joins one neighbour or makes a new block, found by a
  * plain descent from the root with no splay: its nodes keep their places,
  * so nothing is rotated and no summary is recomputed, and a grown or new
  * block only raises the summaries (max_size) of the nodes on the path
- * above it.  The splay's restructuring is what cost an insertion most of
+ * above it.  A join of both neighbours takes one node out, also without a
+ * rotation (cbs_join_both_on_path).  The splay's restructuring is what cost an insertion most of
  * its time (docs/performance.md, ninth round).  A leaf added without
  * splaying raises the tree's splay potential by at most about log n (the
  * subtree sizes along a path fall by at least one per level, so the
- * raises telescope), so later splays keep their amortized bound.  The
+ * raises telescope), and a node taken out lowers it, so later splays keep
+ * their amortized bound.  The
  * bound on the descent sends deep insertions to the splay, which shortens
  * their path for the next: with 24, MVT ran 7% fewer instructions on
  * bench/bench.c, against 5% with 48, and 3% more with 12.  Returns false,
  * having changed nothing, for cbs_land_insert's splaying path to do: a
  * path longer than CBS_DESCENT_MAX (which that splay then shortens), an
- * empty tree, an overlap (which that path reports), and a join of both
- * neighbours (which deletes one). */
+ * empty tree, and an overlap (which that path reports). */
 #define CBS_DESCENT_MAX 24
 
 static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
@@ -430,8 +485,13 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
   if (depth == 0 || (right != NULL && addr_word(right->base) < addr_word(limit)))
     return false;
   if (left != NULL && left->limit == base) {
-    if (right != NULL && right->base == limit)
-      return false;
+    if (right != NULL && right->base == limit) {
+      grown = cbs_join_both_on_path(cbs, path, depth, left, left_depth, right, right_depth);
+      range_init(range_return, grown->base, grown->limit);
+      cbs->size += addr_offset(base, limit);
+      *res_o = MPS_RES_OK;
+      return true;
+    }
     left->limit = limit;
     grown = left;
     top = left_depth;
