@@ -506,6 +506,36 @@ static size_t slab_grid_bytes(mps_addr_t first, size_t bytes, size_t size)
 /* Allocation points get exactly the size they ask for: small sizes from
  * their quick list or their slab, others from their quick list or first
  * fit from the land (not worst fit: see pool_mvff.c). */
+/* With no allocation point, a small free goes into the land at once (a
+ * quick list would only hold it until the next mps_alloc flushed it), so
+ * a point made afterwards finds it on no list and takes a slab's block;
+ * the land has it, joined with its free neighbour, for mps_alloc. */
+Test(mvff, frees_without_a_point_go_into_the_land)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, c, p;
+  size_t free0;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  cr_assert_eq((char *)b, (char *)a + 64);
+  free0 = mps_pool_free_size(pool);
+  mps_free(pool, a, 64);
+  mps_free(pool, b, 64);
+  cr_assert_eq(mps_pool_free_size(pool), free0 + 128);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  cr_assert((char *)p < (char *)a || (char *)p >= (char *)a + 128,
+            "the fill took a block freed before the point was made");
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_alloc(&p, pool, 128), MPS_RES_OK);
+  cr_assert_eq(p, a, "the two frees are one free block of the land");
+  mps_free(pool, p, 128);
+  mps_free(pool, c, 64);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, fills_take_exactly_the_size_medium_from_the_best_hole_small_from_slabs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
@@ -548,11 +578,11 @@ Test(mvff, fills_take_exactly_the_size_medium_from_the_best_hole_small_from_slab
   /* The rest of the cache goes back to the slab with the point. */
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 5008 + slab - 128);
-  /* A small block of the pool's land freed goes on its quick list,
-   * counted as free, and the next fill of that size takes it before the
-   * slab. */
-  mps_free(pool, a, 64);
+  /* A small block of the pool's land freed while the pool has a point
+   * goes on its quick list, counted as free, and the next fill of that
+   * size takes it before the slab. */
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 64);
   fill_commit(&p, ap, 64);
   cr_assert_eq(p, a);
   /* A slab's block freed goes back to its slab, and a fill of its size

@@ -10,7 +10,11 @@
  * bytes), linked through the blocks' first word.  mps_free of such a
  * block pushes it on its list, which touches neither the land's splay
  * tree nor the arena; that is what makes the free of a small block cheap
- * (docs/performance.md).  The slabs are grains that allocation points
+ * (docs/performance.md).  The lists serve fills, so a pool with no
+ * allocation point frees into the land: mps_alloc flushes every list
+ * before it searches, so a listed block would only wait for that (8% of
+ * mvff-alloc's time on bench/bench.c, docs/performance.md, twelfth
+ * round).  The slabs are grains that allocation points
  * carve blocks of one slab class from: one class per size up to
  * MVFF_SMALL_MAX bytes, then eight per doubling up to MVFF_SLAB_MAX (see
  * "Slabs" below); their free blocks are on their own lists.  Lists and
@@ -2092,7 +2096,8 @@ static void mvff_free(Pool pool, Addr old, Size size)
     mvff_collect_class(mvff, mvff_slab_class(mvff, size));
   if (mvff_free_to_slab_or_refuse(mvff, old, size))
     return;   /* slabs' free memory does not call for a trim */
-  if (mvff_quick_takes(mvff, size)) {
+  /* No allocation point, no lists (see "Where free memory is"). */
+  if (mvff_quick_takes(mvff, size) && !ring_is_single(&pool->buffer_ring)) {
     mvff_quick_push(mvff, old, size);
   } else {
     range_s range, joined;
