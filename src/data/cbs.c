@@ -605,10 +605,56 @@ static void cbs_shrunk_on_path(CBS cbs, SplayNode *path, Count depth)
     cbs_update(&cbs->tree, path[--depth]);
 }
 
+/* Take out the whole block at the end of `path` (the first `depth` nodes
+ * from the root down to it) without splaying, as the descending
+ * insertion adds one: a node with at most one child gives its place to
+ * that child; one with two gives it to its successor, the end of its
+ * right subtree's left spine, whose own place its right child takes.
+ * The summaries are recomputed from the lowest node whose subtree
+ * changed up to the root.  False, having changed nothing, if the spine
+ * does not fit in the path's room (CBS_DESCENT_MAX): the caller splays.
+ * Whole-block deletions were 9% of mvff-alloc's instructions on
+ * bench/bench.c in the splay (docs/performance.md, twelfth round). */
+static bool cbs_delete_on_path(CBS cbs, SplayNode *path, Count depth)
+{
+  SplayNode node = path[depth - 1], heir, *link;
+  Count end = depth - 1;   /* path[0..end) get new summaries, bottom up */
+  if (depth >= 2) {
+    SplayNode parent = path[depth - 2];
+    link = parent->left == node ? &parent->left : &parent->right;
+  } else {
+    link = &cbs->tree.root;
+  }
+  if (node->left == NULL || node->right == NULL) {
+    heir = node->left != NULL ? node->left : node->right;
+  } else {
+    Count spine = depth;   /* path[depth..spine): the spine above the heir */
+    heir = node->right;
+    while (heir->left != NULL) {
+      if (spine == CBS_DESCENT_MAX)
+        return false;
+      path[spine++] = heir;
+      heir = heir->left;
+    }
+    if (spine > depth) {
+      path[spine - 1]->left = heir->right;
+      heir->right = node->right;
+    }
+    heir->left = node->left;
+    path[depth - 1] = heir;
+    end = spine;
+  }
+  *link = heir;
+  while (end > 0)
+    cbs_update(&cbs->tree, path[--end]);
+  return true;
+}
+
 /* Remove `range` from `block`, which contains it.  `spare` is a fresh
  * descriptor for the upper fragment if there are fragments on both
  * sides, and is otherwise NULL.  `path`, if `depth` is not 0, is the path
- * from the root to the block, for a shrink to use instead of a splay. */
+ * from the root to the block (room for CBS_DESCENT_MAX nodes), for a
+ * shrink or a whole deletion to use instead of a splay. */
 static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare,
                        SplayNode *path, Count depth)
 {
@@ -644,7 +690,8 @@ static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare,
       splay_node_refresh(&cbs->tree, &block->node);
     cbs_bin_update(cbs, block);
   } else {
-    splay_tree_delete(&cbs->tree, &block->node);
+    if (depth == 0 || !cbs_delete_on_path(cbs, path, depth))
+      splay_tree_delete(&cbs->tree, &block->node);
     cbs_bin_remove(cbs, block);
     cbs_block_free(cbs, block);
     --cbs->count;
@@ -652,17 +699,52 @@ static void cbs_remove(CBS cbs, CBSBlock block, Range range, CBSBlock spare,
   cbs->size -= addr_offset(base, limit);
 }
 
+/* The block that holds `addr` (NULL if none does), found by a descent
+ * without splaying, its path in path[0..*depth_o); false, having found
+ * nothing out, if that is more than CBS_DESCENT_MAX levels down. */
+static bool cbs_descend_to(CBSBlock *block_o, SplayNode *path, Count *depth_o,
+                           CBS cbs, Addr addr)
+{
+  SplayNode node = splay_tree_root(&cbs->tree);
+  Count depth = 0;
+  *block_o = NULL;
+  while (node != NULL) {
+    CBSBlock block = cbs_block_of_node(node);
+    if (depth == CBS_DESCENT_MAX)
+      return false;
+    path[depth++] = node;
+    if (addr_word(addr) < addr_word(block->base)) {
+      node = node->left;
+    } else if (addr_word(addr) < addr_word(block->limit)) {
+      *block_o = block;
+      break;
+    } else {
+      node = node->right;
+    }
+  }
+  *depth_o = depth;
+  return true;
+}
+
 static Res cbs_land_delete(Range range_return, Land land, Range range)
 {
   CBS cbs = cbs_of_land(land);
   Addr base = range_base(range);
-  SplayNode node;
+  SplayNode node, path[CBS_DESCENT_MAX];
   CBSBlock block, spare = NULL;
+  Count depth;
   AVERT(cbs, cbs);
 
-  if (!splay_tree_find(&cbs->tree, &node, &base))
+  /* A deletion (a fill's, usually) shrinks its block or takes it out on
+   * the descent's path, as a find does; the deep ones splay. */
+  if (!cbs_descend_to(&block, path, &depth, cbs, base)) {
+    if (!splay_tree_find(&cbs->tree, &node, &base))
+      return MPS_RES_FAIL;
+    block = cbs_block_of_node(node);
+    depth = 0;
+  } else if (block == NULL) {
     return MPS_RES_FAIL;
-  block = cbs_block_of_node(node);
+  }
   if (addr_word(range_limit(range)) > addr_word(block->limit))
     return MPS_RES_FAIL;
   range_init(range_return, block->base, block->limit);
@@ -671,7 +753,7 @@ static Res cbs_land_delete(Range range_return, Land land, Range range)
     if (spare == NULL)
       return MPS_RES_MEMORY;
   }
-  cbs_remove(cbs, block, range, spare, NULL, 0);
+  cbs_remove(cbs, block, range, spare, path, depth);
   return MPS_RES_OK;
 }
 
@@ -867,10 +949,10 @@ static bool cbs_land_find_best(Range range_return, Range old_range_return,
   }
   if (best == NULL)
     return false;
-  /* Only a block that the find shrinks needs its path (see cbs_remove). */
+  /* A block that the find shrinks or takes out needs its path (see
+   * cbs_remove). */
   cbs_found(range_return, old_range_return, cbs, &best->node, size, find_delete, path,
-            find_delete == LAND_FIND_DELETE_NONE || find_delete == LAND_FIND_DELETE_ENTIRE
-            || cbs_block_size(best) == size ? 0 : cbs_path_to(path, cbs, best));
+            find_delete == LAND_FIND_DELETE_NONE ? 0 : cbs_path_to(path, cbs, best));
   return true;
 }
 
