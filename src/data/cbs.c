@@ -384,6 +384,21 @@ static void cbs_insert_at_root(CBS cbs, CBSBlock block)
   tree->root = node;
 }
 
+/* Raise the summaries of path[0..n) (a path from the root) to at least
+ * `size`, after a block in all their subtrees grew to it.  A summary is
+ * never smaller than its child's, so the walk goes up from the bottom and
+ * stops at the first that is big enough: usually near the bottom, where
+ * a walk down the whole path was a quarter of MVT's insertions. */
+static void cbs_raise_on_path(SplayNode *path, Count n, Size size)
+{
+  while (n > 0) {
+    CBSBlock block = cbs_block_of_node(path[--n]);
+    if (block->max_size >= size)
+      return;
+    block->max_size = size;
+  }
+}
+
 /* An insertion that fills the whole gap between its neighbours, both on
  * the descent's path (path[0..depth), the left one at left_depth, the
  * right one at right_depth, counting from 1): one block is left of the
@@ -402,7 +417,6 @@ static CBSBlock cbs_join_both_on_path(CBS cbs, SplayNode *path, Count depth,
   CBSBlock kept, gone;
   SplayNode child, parent;
   Count kept_depth, i;
-  Size size;
   if (right_depth > left_depth) {
     kept = left;
     gone = right;
@@ -430,10 +444,7 @@ static CBSBlock cbs_join_both_on_path(CBS cbs, SplayNode *path, Count depth,
   for (i = depth - 1; i-- > kept_depth;)
     cbs_update(&cbs->tree, path[i]);
   cbs_update(&cbs->tree, &kept->node);
-  size = cbs_block_size(kept);
-  for (i = 0; i + 1 < kept_depth; ++i)
-    if (cbs_block_of_node(path[i])->max_size < size)
-      cbs_block_of_node(path[i])->max_size = size;
+  cbs_raise_on_path(path, kept_depth - 1, cbs_block_size(kept));
   cbs_bin_update(cbs, kept);
   return kept;
 }
@@ -463,8 +474,6 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
   SplayNode path[CBS_DESCENT_MAX], node = splay_tree_root(&cbs->tree);
   Count depth = 0, left_depth = 0, right_depth = 0, top;
   CBSBlock left = NULL, right = NULL, grown;
-  Size size;
-  Index i;
   while (node != NULL) {
     CBSBlock block = cbs_block_of_node(node);
     if (depth == CBS_DESCENT_MAX)
@@ -520,10 +529,7 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
   /* A grown block is on the path, at depth top (its subtree below it
    * unchanged); a new one hangs below the path's end.  Either way the
    * first top nodes of the path are every node whose subtree it is in. */
-  size = cbs_block_size(grown);
-  for (i = 0; i < top; ++i)
-    if (cbs_block_of_node(path[i])->max_size < size)
-      cbs_block_of_node(path[i])->max_size = size;
+  cbs_raise_on_path(path, top, cbs_block_size(grown));
   if (grown == left || grown == right)
     cbs_bin_update(cbs, grown);
   range_init(range_return, grown->base, grown->limit);
