@@ -607,8 +607,16 @@ static Res cbs_land_insert(Range range_return, Land land, Range range)
  * the bottom up, instead of splaying the block to the root. */
 static void cbs_shrunk_on_path(CBS cbs, SplayNode *path, Count depth)
 {
-  while (depth > 0)
-    cbs_update(&cbs->tree, path[--depth]);
+  UNUSED(cbs);
+  /* A summary that comes out as it was leaves those above it as they
+   * were: the walk stops there. */
+  while (depth > 0) {
+    CBSBlock block = cbs_block_of_node(path[--depth]);
+    Size max = cbs_summary(&block->node);
+    if (max == block->max_size)
+      return;
+    block->max_size = max;
+  }
 }
 
 /* Take out the whole block at the end of `path` (the first `depth` nodes
@@ -651,8 +659,11 @@ static bool cbs_delete_on_path(CBS cbs, SplayNode *path, Count depth)
     end = spine;
   }
   *link = heir;
-  while (end > 0)
+  /* The heir's summary, and those of the spine's nodes under it, must be
+   * made afresh; above it, the walk may stop as a shrink's does. */
+  while (end > depth - 1)
     cbs_update(&cbs->tree, path[--end]);
+  cbs_shrunk_on_path(cbs, path, end);
   return true;
 }
 
