@@ -103,11 +103,16 @@ static bool failover_flush_visit(bool *delete_return, Land secondary,
   return *delete_return;
 }
 
-static void failover_flush(Failover fo)
+/* Move the secondary's ranges into the primary where it now has room;
+ * whether the secondary is empty afterwards. */
+static bool failover_flush(Failover fo)
 {
-  if (land_size(fo->secondary) != 0)
-    (void)land_iterate_and_delete(fo->secondary, failover_flush_visit,
-                                  fo->primary);
+  /* The secondary is nearly always empty: one look at its size then. */
+  if (land_size(fo->secondary) == 0)
+    return true;
+  (void)land_iterate_and_delete(fo->secondary, failover_flush_visit,
+                                fo->primary);
+  return land_size(fo->secondary) == 0;
 }
 
 /* Ranges of the secondary touching `range`, found by one walk. */
@@ -154,14 +159,12 @@ static Res failover_land_insert(Range range_return, Land land, Range range)
   Res res;
   AVERT(failover, fo);
 
-  failover_flush(fo);
-
   touch.base = base;
   touch.limit = limit;
   range_init(&touch.below, base, base);
   range_init(&touch.above, limit, limit);
   touch.overlaps = false;
-  if (land_size(fo->secondary) != 0)
+  if (!failover_flush(fo))
     (void)land_iterate(fo->secondary, failover_touch_visit, &touch);
   AVER(!touch.overlaps);
   if (touch.overlaps)
@@ -215,7 +218,7 @@ static Res failover_land_delete(Range range_return, Land land, Range range)
   Res res;
   AVERT(failover, fo);
 
-  failover_flush(fo);
+  (void)failover_flush(fo);
 
   res = land_delete(&old, fo->primary, range);
   if (res == MPS_RES_FAIL)
@@ -404,22 +407,21 @@ static bool failover_find(Range range_return, Range old_range_return,
 {
   Failover fo = failover_of_land(land);
   range_s found_primary, found_secondary, old, deleted;
-  bool in_primary, in_secondary;
+  bool in_primary, in_secondary, empty;
   Land from;
   AVERT(failover, fo);
 
-  failover_flush(fo);
   /* Usually the secondary is empty (after the flush, always, unless the
    * primary could not take a range): the primary's own find then deletes
    * what it found from the block it holds, with no second search.  Not
    * for the largest, whose part is the whole block (see below). */
-  if (land_size(fo->secondary) == 0 && pick != FAILOVER_PICK_LARGEST)
+  empty = failover_flush(fo);
+  if (empty && pick != FAILOVER_PICK_LARGEST)
     return find(range_return, old_range_return, fo->primary, size, find_delete);
   in_primary = find(&found_primary, &old, fo->primary, size,
                     LAND_FIND_DELETE_NONE);
-  in_secondary = land_size(fo->secondary) != 0
-                 && find(&found_secondary, &old, fo->secondary, size,
-                         LAND_FIND_DELETE_NONE);
+  in_secondary = !empty && find(&found_secondary, &old, fo->secondary, size,
+                                LAND_FIND_DELETE_NONE);
   if (!in_primary && !in_secondary)
     return false;
   if (in_secondary
