@@ -13,19 +13,22 @@
  * the next block's base, so the tree order is unchanged; the node is then
  * refreshed like any block whose size changed.
  *
- * An insertion that joins one neighbour or makes a new block usually
- * descends from the root without splaying, and raises the summaries on
- * its path (cbs_insert_descending).  Otherwise (a deep path, a join of
- * both neighbours) it splays once, to find the neighbours; that leaves one
- * of them at the root and the other at the end of the root's spine on the
- * new range's side.  A join of one neighbour then only raises summaries
- * along that spine, and a new block becomes the root in place, so neither
- * splays again (cbs_block_grown, cbs_insert_at_root).  First-fit finds
- * descend the same way, guided by the summaries (cbs_descend_first), and
- * a find that shrinks its block recomputes the summaries on its path
- * from the bottom up (cbs_shrunk_on_path); best fit, which finds its block
- * in the size bins, descends to it by key for that path (cbs_path_to).
- * Only paths deeper than CBS_DESCENT_MAX are splayed, which shortens them.
+ * An insertion usually descends from the root without splaying, and
+ * raises the summaries on its path (cbs_insert_descending); a join of
+ * both neighbours takes the deeper one's node out on that path
+ * (cbs_join_both_on_path).  Otherwise (a deep path) it splays once, to
+ * find the neighbours; that leaves one of them at the root and the other
+ * at the end of the root's spine on the new range's side.  A join of one
+ * neighbour then only raises summaries along that spine, and a new block
+ * becomes the root in place, so neither splays again (cbs_block_grown,
+ * cbs_insert_at_root).  First-fit finds descend the same way, guided by
+ * the summaries (cbs_descend_first), and deletions by key (cbs_descend_to);
+ * a find or deletion that shrinks its block recomputes the summaries on
+ * its path from the bottom up (cbs_shrunk_on_path), and one that takes
+ * the whole block takes its node out there (cbs_delete_on_path); best
+ * fit, which finds its block in the size bins, descends to it by key for
+ * that path (cbs_path_to).  Only paths deeper than CBS_DESCENT_MAX, and
+ * deletions from a block's middle (which split it), are splayed.
  *
  * Size bins.  Every block is also on a doubly linked list, that of the
  * bin of its size: CBS_BIN_STEPS bins for each power of two, so a bin's
@@ -625,7 +628,8 @@ static void cbs_shrunk_on_path(CBS cbs, SplayNode *path, Count depth)
  * that child; one with two gives it to its successor, the end of its
  * right subtree's left spine, whose own place its right child takes.
  * The summaries are recomputed from the lowest node whose subtree
- * changed up to the root.  False, having changed nothing, if the spine
+ * changed up to the heir, and above it until one comes out as it was.
+ * False, having changed nothing, if the spine
  * does not fit in the path's room (CBS_DESCENT_MAX): the caller splays.
  * Whole-block deletions were 9% of mvff-alloc's instructions on
  * bench/bench.c in the splay (docs/performance.md, twelfth round). */
