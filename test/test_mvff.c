@@ -503,9 +503,6 @@ static size_t slab_grid_bytes(mps_addr_t first, size_t bytes, size_t size)
   return (bytes - head) / size * size;
 }
 
-/* Allocation points get exactly the size they ask for: small sizes from
- * their quick list or their slab, others from their quick list or first
- * fit from the land (not worst fit: see pool_mvff.c). */
 /* With no allocation point, a small free goes into the land at once (a
  * quick list would only hold it until the next mps_alloc flushed it), so
  * a point made afterwards finds it on no list and takes a slab's block;
@@ -536,6 +533,9 @@ Test(mvff, frees_without_a_point_go_into_the_land)
   mps_pool_destroy(pool);
 }
 
+/* Allocation points get exactly the size they ask for: small sizes from
+ * their quick list or their slab, others from their quick list or first
+ * fit from the land (not worst fit: see pool_mvff.c). */
 Test(mvff, fills_take_exactly_the_size_medium_from_the_best_hole_small_from_slabs)
 {
   mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
