@@ -27,8 +27,9 @@
  * its path from the bottom up (cbs_shrunk_on_path), and one that takes
  * the whole block takes its node out there (cbs_delete_on_path); best
  * fit, which finds its block in the size bins, descends to it by key for
- * that path (cbs_path_to).  Only paths deeper than CBS_DESCENT_MAX, and
- * deletions from a block's middle (which split it), are splayed.
+ * that path (cbs_path_to).  What still splays: paths deeper than
+ * CBS_DESCENT_MAX, deletions from a block's middle (which split it), and
+ * the rarer last-fit finds and deletions while iterating.
  *
  * Size bins.  Every block is also on a doubly linked list, that of the
  * bin of its size: CBS_BIN_STEPS bins for each power of two, so a bin's
