@@ -859,20 +859,16 @@ static void cbs_found(Range range_return, Range old_range_return, CBS cbs,
 }
 
 /* The path from the root down to `block` in path[0..depth), found by a
- * descent without splaying; the depth, or 0 if the block is more than
- * CBS_DESCENT_MAX levels down (see cbs_insert_descending). */
+ * descent without splaying to its base (cbs_descend_to); the depth, or 0
+ * if the block is more than CBS_DESCENT_MAX levels down. */
 static Count cbs_path_to(SplayNode *path, CBS cbs, CBSBlock block)
 {
-  SplayNode node = splay_tree_root(&cbs->tree);
-  Count depth = 0;
-  while (node != NULL && depth < CBS_DESCENT_MAX) {
-    path[depth++] = node;
-    if (node == &block->node)
-      return depth;
-    node = addr_word(block->base) < addr_word(cbs_block_of_node(node)->base)
-           ? node->left : node->right;
-  }
-  return 0;
+  CBSBlock found;
+  Count depth;
+  if (!cbs_descend_to(&found, path, &depth, cbs, block->base))
+    return 0;
+  AVER_CRITICAL(found == block);
+  return depth;
 }
 
 /* First fit by a descent without splaying, guided by the summaries: the
