@@ -250,6 +250,25 @@ typedef struct failover_iter_s {
   bool more;                  /* the client's visitor has not stopped */
 } failover_iter_s;
 
+/* Exactly one of visitor and delete_visitor is given. */
+static void failover_iter_init(failover_iter_s *it, Land land,
+                               LandVisitor visitor,
+                               LandDeleteVisitor delete_visitor,
+                               void *closure)
+{
+  Failover fo = failover_of_land(land);
+  AVERT(failover, fo);
+  AVER((visitor == NULL) != (delete_visitor == NULL));
+  it->land = land;
+  it->secondary = fo->secondary;
+  it->visitor = visitor;
+  it->delete_visitor = delete_visitor;
+  it->closure = closure;
+  it->from = NULL;
+  it->to = NULL;
+  it->more = true;
+}
+
 static bool failover_iter_in_gap(failover_iter_s *it, Range range)
 {
   return addr_word(range_base(range)) >= addr_word(it->from)
@@ -297,18 +316,10 @@ static bool failover_iter_primary(Land primary, Range range, void *closure)
 static bool failover_land_iterate(Land land, LandVisitor visitor,
                                   void *closure)
 {
-  Failover fo = failover_of_land(land);
   failover_iter_s it;
-  AVERT(failover, fo);
-  it.land = land;
-  it.secondary = fo->secondary;
-  it.visitor = visitor;
-  it.delete_visitor = NULL;
-  it.closure = closure;
-  it.from = NULL;
-  it.to = NULL;
-  it.more = true;
-  (void)land_iterate(fo->primary, failover_iter_primary, &it);
+  failover_iter_init(&it, land, visitor, NULL, closure);
+  (void)land_iterate(failover_of_land(land)->primary, failover_iter_primary,
+                     &it);
   failover_iter_gap(&it, NULL);
   return it.more;
 }
@@ -352,19 +363,10 @@ static bool failover_land_iterate_and_delete(Land land,
                                              LandDeleteVisitor visitor,
                                              void *closure)
 {
-  Failover fo = failover_of_land(land);
   failover_iter_s it;
-  AVERT(failover, fo);
-  it.land = land;
-  it.secondary = fo->secondary;
-  it.visitor = NULL;
-  it.delete_visitor = visitor;
-  it.closure = closure;
-  it.from = NULL;
-  it.to = NULL;
-  it.more = true;
-  (void)land_iterate_and_delete(fo->primary, failover_iter_delete_primary,
-                                &it);
+  failover_iter_init(&it, land, NULL, visitor, closure);
+  (void)land_iterate_and_delete(failover_of_land(land)->primary,
+                                failover_iter_delete_primary, &it);
   failover_iter_delete_gap(&it, NULL);
   return it.more;
 }

@@ -160,21 +160,34 @@ static Buffer pattern_buffer_of_ap(mps_ap_t ap)
   return buffer;
 }
 
-mps_res_t mps_ap_alloc_pattern_begin(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
+/* What begin and end share: check the pattern, enter the arena of the
+ * point's pool, and check the point.  NULL for a bad pattern, and then
+ * the arena is not entered. */
+static Buffer pattern_enter(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
 {
   Buffer buffer = pattern_buffer_of_ap(ap);
-  Arena arena = buffer->pool->arena;
-  pattern_ap_s *pap = &buffer->pattern;
-  GC gc;
-  Res res = MPS_RES_OK;
-
   AVER(alloc_pattern != NULL);
   AVERT(pattern, alloc_pattern);
   if (alloc_pattern == NULL || alloc_pattern->sig != PATTERN_SIG)
-    return MPS_RES_PARAM;
-  arena_enter(arena);
+    return NULL;
+  arena_enter(buffer->pool->arena);
   AVERT(buffer, buffer);
-  AVERT(pattern_ap, pap);
+  AVERT(pattern_ap, &buffer->pattern);
+  return buffer;
+}
+
+mps_res_t mps_ap_alloc_pattern_begin(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
+{
+  Buffer buffer = pattern_enter(ap, alloc_pattern);
+  Arena arena;
+  pattern_ap_s *pap;
+  GC gc;
+  Res res = MPS_RES_OK;
+
+  if (buffer == NULL)
+    return MPS_RES_PARAM;
+  arena = buffer->pool->arena;
+  pap = &buffer->pattern;
   if (pap->depth >= PATTERN_DEPTH_LIMIT) {
     res = MPS_RES_LIMIT;
     goto done;
@@ -194,20 +207,17 @@ done:
 
 mps_res_t mps_ap_alloc_pattern_end(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
 {
-  Buffer buffer = pattern_buffer_of_ap(ap);
-  Arena arena = buffer->pool->arena;
-  pattern_ap_s *pap = &buffer->pattern;
+  Buffer buffer = pattern_enter(ap, alloc_pattern);
+  Arena arena;
+  pattern_ap_s *pap;
   GC gc;
   bool collect_all;
   Res res = MPS_RES_OK;
 
-  AVER(alloc_pattern != NULL);
-  AVERT(pattern, alloc_pattern);
-  if (alloc_pattern == NULL || alloc_pattern->sig != PATTERN_SIG)
+  if (buffer == NULL)
     return MPS_RES_PARAM;
-  arena_enter(arena);
-  AVERT(buffer, buffer);
-  AVERT(pattern_ap, pap);
+  arena = buffer->pool->arena;
+  pap = &buffer->pattern;
   /* No begin to match, or the innermost begin was of the other pattern
    * (patterns nest but do not overlap): refused, nothing changes. */
   if (pap->depth == 0
