@@ -13,8 +13,10 @@
  * threads without the arena lock (pool_mvff.c, "Lock-free frees"), while
  * their owner refills from the same slabs.  The arena lock is what makes
  * the rest of the shared pool safe; the inline reserve/commit on each
- * thread's own point takes no lock. */
+ * thread's own point takes no lock, and neither do the frames some of
+ * its reserves are made in. */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,9 +111,17 @@ static void *stress_mvff_thread(void *arg)
       TESTLIB_REQUIRE(mps_alloc(&p, t->pool, size) == MPS_RES_OK);
       ++t->allocated;
     } else {
+      /* Now and then inside a frame, which MVFF keeps as the point's
+       * depth alone, without the lock: popping it keeps the block. */
+      bool framed = ((r >> 32) & 15) == 0;
+      mps_frame_t frame;
+      if (framed)
+        TESTLIB_REQUIRE(mps_ap_frame_push(&frame, ap) == MPS_RES_OK);
       do {
         TESTLIB_REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
       } while (!mps_commit(ap, p, size));
+      if (framed)
+        TESTLIB_REQUIRE(mps_ap_frame_pop(ap, frame) == MPS_RES_OK);
       ++t->reserved;
     }
     TESTLIB_REQUIRE(((uintptr_t)p & (MPS_PF_ALIGN - 1)) == 0);

@@ -6,10 +6,14 @@
  * overlapping and wrong-pool frees). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -1264,6 +1268,58 @@ Test(mvff, frames_are_accepted_and_misuse_caught)
   mps_free(pool, p, 64);
   mps_pool_destroy(pool);
 #endif
+}
+
+/* MVFF keeps no record of frames, so push and pop are the point's own
+ * business: they must complete while another thread holds the arena's
+ * lock.  The holder waits up to two seconds for them; a push that took
+ * the lock would wait for the holder instead, and the holder would time
+ * out without seeing them done. */
+typedef struct frame_holder_s {
+  atomic_int held;       /* the holder has the lock */
+  atomic_int done;       /* the frames were pushed and popped */
+  atomic_int seen;       /* the holder saw them done before letting go */
+} frame_holder_s;
+
+static void *frame_lock_holder(void *closure)
+{
+  frame_holder_s *h = closure;
+  struct timespec ms = {0, 1000000};
+  int i;
+  arena_enter(arena);
+  atomic_store(&h->held, 1);
+  for (i = 0; i < 2000 && !atomic_load(&h->done); ++i)
+    nanosleep(&ms, NULL);
+  atomic_store(&h->seen, atomic_load(&h->done));
+  arena_leave(arena);
+  return NULL;
+}
+
+Test(mvff, frames_take_no_lock)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_frame_t f1, f2;
+  mps_addr_t p;
+  frame_holder_s h = {0, 0, 0};
+  pthread_t holder;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  cr_assert_eq(pthread_create(&holder, NULL, frame_lock_holder, &h), 0);
+  while (!atomic_load(&h.held))
+    sched_yield();
+  cr_assert_eq(mps_ap_frame_push(&f1, ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f2, ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f2), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
+  atomic_store(&h.done, 1);
+  cr_assert_eq(pthread_join(holder, NULL), 0);
+  cr_assert(atomic_load(&h.seen), "a frame push or pop waited for the arena lock");
+  /* The frames popped, and the block allocated before them is kept. */
+  memset(p, 3, 64);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
 }
 
 /* A reserve of a zero or misaligned size is a client error: reported in

@@ -22,6 +22,8 @@
  * objects on pop (SNC) has frame methods (pool_buffer_methods_s): push tells it the new
  * depth, and pop first empties the buffer, so that the class sees the
  * point's position in its own books only, then tells it the depth popped.
+ * Only those take the arena lock to push and pop: for the rest a frame is
+ * the depth alone, which belongs to the point's thread.
  */
 #include "buffer.h"
 #include "../base/args.h"
@@ -328,29 +330,54 @@ static Word buffer_frame_salt(Buffer buffer)
   return w | ((Word)1 << (WORD_WIDTH - 1));
 }
 
+/* Whether the class keeps no record of frames (no frame methods), so
+ * that a frame is only the buffer's depth.  The depth belongs to the
+ * point's thread (manual/topic/allocation.rst: a point is used by one
+ * thread at a time), and nothing else reads it for such a class, so
+ * push and pop change it without the arena lock. */
+static bool buffer_frames_are_depth_only(Buffer buffer)
+{
+  const pool_buffer_methods_s *methods = buffer->pool->buffer_methods;
+  return methods == NULL
+         || (methods->frame_push == NULL && methods->frame_pop == NULL);
+}
+
+/* The depth a frame handle stands for, or 0 for one that is not on the
+ * buffer's stack: popped already, popped out of order, or another
+ * point's. */
+static Count buffer_frame_depth(Buffer buffer, mps_frame_t frame)
+{
+  Count depth = (Count)((Word)(uintptr_t)frame ^ buffer_frame_salt(buffer));
+  return depth >= 1 && depth <= buffer->frame_depth ? depth : 0;
+}
+
 mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
 {
   Buffer buffer = buffer_of_ap(ap);
   Arena arena = buffer->pool->arena;
+  bool locked = !buffer_frames_are_depth_only(buffer);
   Res res = MPS_RES_OK;
   AVER(frame_o != NULL);
-  arena_enter(arena);
-  AVERT(buffer, buffer);
   AVER(ap->init == ap->alloc);   /* not between reserve and commit */
+  if (locked) {
+    arena_enter(arena);
+    AVERT(buffer, buffer);
+  }
   if (buffer->frame_depth >= (Count)UINTPTR_MAX / 2) {
     res = MPS_RES_LIMIT;
   } else {
     Pool pool = buffer->pool;
     /* The class may need memory to record the frame: nothing changes if
      * it cannot get it. */
-    if (pool->buffer_methods != NULL && pool->buffer_methods->frame_push != NULL)
+    if (locked && pool->buffer_methods->frame_push != NULL)
       res = pool->buffer_methods->frame_push(pool, buffer, buffer->frame_depth + 1);
     if (res == MPS_RES_OK) {
       ++buffer->frame_depth;
       *frame_o = (mps_frame_t)(uintptr_t)(buffer->frame_depth ^ buffer_frame_salt(buffer));
     }
   }
-  arena_leave(arena);
+  if (locked)
+    arena_leave(arena);
   return res;
 }
 
@@ -358,17 +385,19 @@ mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
 {
   Buffer buffer = buffer_of_ap(ap);
   Arena arena = buffer->pool->arena;
-  Count depth = (Count)((Word)(uintptr_t)frame ^ buffer_frame_salt(buffer));
+  bool locked = !buffer_frames_are_depth_only(buffer);
+  Count depth;
   Res res = MPS_RES_OK;
-  arena_enter(arena);
-  AVERT(buffer, buffer);
   AVER(ap->init == ap->alloc);
-  /* Popped twice, or out of order: the frame is no longer on the stack;
-   * or it is another point's. */
-  AVER(depth >= 1 && depth <= buffer->frame_depth);
-  if (depth >= 1 && depth <= buffer->frame_depth) {
+  if (locked) {
+    arena_enter(arena);
+    AVERT(buffer, buffer);
+  }
+  depth = buffer_frame_depth(buffer, frame);
+  AVER(depth != 0);
+  if (depth != 0) {
     Pool pool = buffer->pool;
-    if (pool->buffer_methods != NULL && pool->buffer_methods->frame_pop != NULL) {
+    if (locked && pool->buffer_methods->frame_pop != NULL) {
       buffer_detach(buffer);
       res = pool->buffer_methods->frame_pop(pool, buffer, depth);
     }
@@ -377,6 +406,7 @@ mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
   } else {
     res = MPS_RES_FAIL;
   }
-  arena_leave(arena);
+  if (locked)
+    arena_leave(arena);
   return res;
 }
