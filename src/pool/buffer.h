@@ -30,7 +30,9 @@ typedef struct buffer_s {
   Addr pool_limit;             /* end of the current region, or NULL */
   bool invalid;                /* trapped: the pending reserve must fail */
   Addr trap_init;              /* while invalid: ap.init when first trapped */
-  Count frame_depth;           /* frames pushed and not popped */
+  /* Frames pushed and not popped.  Written by the point's thread, under
+   * the lock only when the class has frame methods (buffer.c). */
+  Count frame_depth;
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
   /* mps_ap_fill: the class's fill_fast (pool.h), or buffer_fill_with_lock;
    * set at creation, fixed. */
