@@ -711,6 +711,17 @@ extern void mps_arena_roots_walk(mps_arena_t arena, mps_roots_stepper_t f, void 
 extern mps_res_t mps_pool_walk(mps_pool_t pool, mps_area_scan_t scan_area, void *closure);
 extern mps_res_t mps_addr_object(mps_addr_t *p_o, mps_arena_t arena, mps_addr_t addr);
 
+/* Telemetry (topic/telemetry.rst).  The filter is a set of event
+ * categories, one bit each: 0 arena, 1 pool, 2 trace, 3 seg, 4 ref,
+ * 5 object, 6 user.  Events are written in the cool and hot varieties
+ * only. */
+extern mps_word_t mps_telemetry_get(void);
+extern void mps_telemetry_set(mps_word_t set_mask);
+extern void mps_telemetry_reset(mps_word_t reset_mask);
+extern void mps_telemetry_flush(void);
+extern mps_label_t mps_telemetry_intern(const char *label);
+extern void mps_telemetry_label(mps_addr_t addr, mps_label_t label);
+
 /* Deprecated format creation (topic/deprecated.rst). */
 typedef void (*mps_fmt_copy_t)(mps_addr_t old, mps_addr_t new_addr);
 typedef struct mps_fmt_A_s {

@@ -25,6 +25,7 @@
 
 #include "../../include/mps.h"
 #include "../base/args.h"
+#include "../base/event.h"
 #include "chunk.h"
 
 #define ARENA_DEFAULT_SPARE 0.75
@@ -640,6 +641,12 @@ mps_res_t mps_arena_create_k(mps_arena_t *arena_o, mps_arena_class_t arena_class
   res = klass->create(&arena, size, grain_size, args);
   if (res != MPS_RES_OK)
     return res;
+  {
+    Word words[2];
+    words[0] = (Word)(uintptr_t)arena;
+    words[1] = (Word)arena->reserved;
+    event_emit(EVENT_CAT_ARENA, EVENT_ARENA_CREATE, 2, words);
+  }
 
   if (args_pick(&arg, args, MPS_KEY_SPARE)) {
     if (!(arg.val.d >= 0.0 && arg.val.d <= 1.0)) {
@@ -722,6 +729,12 @@ void mps_arena_destroy(mps_arena_t arena)
   lock_release(arena->lock);
   lock_finish(arena->lock);
   klass->chunk_release(primary);
+  {
+    Word word = (Word)(uintptr_t)arena;
+    event_emit(EVENT_CAT_ARENA, EVENT_ARENA_DESTROY, 1, &word);
+  }
+  /* telemetry.rst: destroying the arenas is what flushes the stream. */
+  event_flush();
 }
 
 mps_res_t mps_arena_extend(mps_arena_t arena, mps_addr_t base, size_t size)

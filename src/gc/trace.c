@@ -52,6 +52,7 @@
 #include "root.h"
 #include "seg.h"
 #include "../pool/buffer.h"
+#include "../base/event.h"
 
 /* A segment scan that fails (a pool short of memory that has not yet
  * switched to preserving in place, or a client scan method's error) is
@@ -612,8 +613,20 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   trace_condemn(trace, how);
   if (how == TRACE_CONDEMN_ALL)
     pattern_full_collection_done(gc);
+  {
+    Word words[2];
+    words[0] = (Word)(uintptr_t)arena;
+    words[1] = (Word)trace->condemned;
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, words);
+  }
   while (trace->state != TRACE_FINISHED)
     trace_step(trace);
+  {
+    Word words[2];
+    words[0] = (Word)(uintptr_t)arena;
+    words[1] = (Word)(trace->preserved_in_place + trace->forwarded);
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, words);
+  }
 
   shield_release(&gc->shield);
   trace_destroy(trace);

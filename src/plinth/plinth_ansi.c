@@ -7,7 +7,9 @@
  */
 #ifndef CONFIG_PLINTH_NONE
 
+#include <ctype.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,12 +84,48 @@ int mps_lib_memcmp(const void *s1, const void *s2, size_t n) { return memcmp(s1,
 mps_clock_t mps_clock(void) { return (mps_clock_t)clock(); }
 mps_clock_t mps_clocks_per_sec(void) { return (mps_clock_t)CLOCKS_PER_SEC; }
 
+/* telemetry.rst: a number is the filter itself; otherwise the words
+ * (separated by spaces) that name categories turn them on, and "all"
+ * turns on every one.  Case does not matter; other words are ignored. */
+static const char *const plinth_telemetry_names[] = {
+  "arena", "pool", "trace", "seg", "ref", "object", "user"
+};
+
+static bool plinth_word_is(const char *word, size_t length, const char *name)
+{
+  size_t i;
+  if (strlen(name) != length)
+    return false;
+  for (i = 0; i < length; ++i)
+    if (tolower((unsigned char)word[i]) != name[i])
+      return false;
+  return true;
+}
+
 unsigned long mps_lib_telemetry_control(void)
 {
   const char *s = getenv("MPS_TELEMETRY_CONTROL");
+  unsigned long filter = 0;
+  char *end;
   if (s == NULL)
     return 0;
-  return strtoul(s, NULL, 0);
+  filter = strtoul(s, &end, 0);
+  if (end != s && *end == '\0')
+    return filter;
+  filter = 0;
+  while (*s != '\0') {
+    size_t length, i;
+    while (*s == ' ')
+      ++s;
+    length = strcspn(s, " ");
+    if (plinth_word_is(s, length, "all"))
+      filter = ~0UL;
+    for (i = 0; i < sizeof plinth_telemetry_names / sizeof plinth_telemetry_names[0]; ++i)
+      if (plinth_word_is(s, length, plinth_telemetry_names[i]))
+        filter |= 1UL << i;
+    s += length;
+  }
+  return filter;
 }
 
 #endif /* CONFIG_PLINTH_NONE */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "buffer.h"
+#include "../base/event.h"
 #include "../gc/trace.h"
 
 bool pool_class_check(PoolClass klass)
@@ -135,6 +136,13 @@ mps_res_t mps_pool_create_k(mps_pool_t *pool_o, mps_arena_t arena,
   AVER(pool_o != NULL);
   arena_enter(arena);
   res = pool_create(&pool, arena, pool_class, args);
+  if (res == MPS_RES_OK) {
+    Word words[3];
+    words[0] = (Word)(uintptr_t)pool;
+    words[1] = (Word)(uintptr_t)arena;
+    words[2] = (Word)(uintptr_t)pool_class;
+    event_emit(EVENT_CAT_POOL, EVENT_POOL_INIT, 3, words);
+  }
   arena_leave(arena);
   if (res == MPS_RES_OK)
     *pool_o = (mps_pool_t)pool;
@@ -147,6 +155,10 @@ void mps_pool_destroy(mps_pool_t pool)
   AVER(pool != NULL && pool->sig == POOL_SIG);
   arena = pool->arena;
   arena_enter(arena);
+  {
+    Word word = (Word)(uintptr_t)pool;
+    event_emit(EVENT_CAT_POOL, EVENT_POOL_FINISH, 1, &word);
+  }
   pool_destroy(pool);
   arena_leave(arena);
 }

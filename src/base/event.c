@@ -1,0 +1,204 @@
+/* event.c: the telemetry filter, labels and stream (see event.h;
+ * manual/topic/telemetry.rst, plinth.rst for the I/O module).
+ *
+ * The telemetry interface takes no arena, so its state is the process's:
+ * with the plinth and the global locks, the one exception to "everything
+ * hangs off the arena" (docs/architecture.md).  The filter is loaded from
+ * the plinth (mps_lib_telemetry_control, which reads
+ * MPS_TELEMETRY_CONTROL) at its first use.  Records collect in a buffer
+ * that goes to the stream (mps_io_create on first need, mps_io_write)
+ * when full, on mps_telemetry_flush and when an arena is destroyed.
+ *
+ * Invariants (event_check):
+ *   1. event_buffer[0, event_used) is whole records;
+ *   2. event_used <= EVENT_BUFFER_SIZE;
+ *   3. the labels handed out are 1 .. event_next_label - 1, each once.
+ * The buffer, event_used and the stream belong to whoever holds the
+ * global recursive lock.  It is taken inside an arena's lock (arena and
+ * pool events) and nothing is locked inside it, so it cannot deadlock.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "event.h"
+#include "check.h"
+#include "../../include/mpsio.h"
+#include "../../include/mpslib.h"
+#include "../thread/lock.h"
+
+/* Enough for many records; a record is at most 16 + 4 words + 256 bytes. */
+#define EVENT_BUFFER_SIZE ((size_t)8192)
+
+/* The filter and whether it has been loaded.  The filter is read with
+ * relaxed order: a change by another thread need only be seen
+ * eventually, and it guards no other data.  `event_loaded` is released
+ * after the first load, so a thread that acquires it sees that value. */
+static _Atomic Word event_filter_word;
+static atomic_bool event_loaded;
+/* Labels only need to be distinct: relaxed fetch-and-add. */
+static _Atomic Word event_next_label = 1;
+
+static size_t event_used;   /* stays 0 in rash */
+#if EVENT_STREAM
+static Word event_buffer[EVENT_BUFFER_SIZE / sizeof(Word)];
+static mps_io_t event_io;
+static bool event_io_open;
+#endif
+
+static void event_load(void)
+{
+  lock_claim_global_recursive();
+  if (!atomic_load_explicit(&event_loaded, memory_order_relaxed)) {
+    atomic_store_explicit(&event_filter_word, (Word)mps_lib_telemetry_control(),
+                          memory_order_relaxed);
+    atomic_store_explicit(&event_loaded, true, memory_order_release);
+  }
+  lock_release_global_recursive();
+}
+
+static Word event_filter(void)
+{
+  if (!atomic_load_explicit(&event_loaded, memory_order_acquire))
+    event_load();
+  return atomic_load_explicit(&event_filter_word, memory_order_relaxed);
+}
+
+bool event_wanted(unsigned cat)
+{
+  AVER(cat < EVENT_CAT_LIMIT);
+  return (event_filter() >> cat & 1) != 0;
+}
+
+bool event_check(void)
+{
+  CHECKL(event_used <= EVENT_BUFFER_SIZE);                          /* 2 */
+  CHECKL(event_used % sizeof(Word) == 0);                           /* 1 */
+  CHECKL(atomic_load_explicit(&event_next_label, memory_order_relaxed) >= 1); /* 3 */
+  return true;
+}
+
+#if EVENT_STREAM
+
+/* The buffer to the stream; with the global recursive lock held.  A
+ * stream that cannot be made or written loses what the buffer held: the
+ * client's program goes on (telemetry.rst does not let it fail). */
+static void event_drain(void)
+{
+  if (event_used == 0)
+    return;
+  if (!event_io_open && mps_io_create(&event_io) == MPS_RES_OK)
+    event_io_open = true;
+  if (event_io_open)
+    (void)mps_io_write(event_io, event_buffer, event_used);
+  event_used = 0;
+}
+
+/* One record: header, `n` words, then `string` (if any) with its NUL,
+ * padded to whole words. */
+static void event_write(unsigned code, size_t n, const Word *words,
+                        const char *string, size_t length)
+{
+  event_header_s header;
+  size_t strbytes = string == NULL ? 0 : size_align_up(length + 1, sizeof(Word));
+  size_t payload = n * sizeof(Word) + strbytes;
+  char *at;
+  AVER(n <= 4 && length < EVENT_STRING_MAX);
+  header.clock = (uint64_t)mps_clock();
+  header.code = (uint32_t)code;
+  header.size = (uint32_t)payload;
+  lock_claim_global_recursive();
+  if (event_used + sizeof header + payload > EVENT_BUFFER_SIZE)
+    event_drain();
+  at = (char *)event_buffer + event_used;
+  memcpy(at, &header, sizeof header);
+  at += sizeof header;
+  if (n > 0)
+    memcpy(at, words, n * sizeof(Word));
+  at += n * sizeof(Word);
+  if (string != NULL) {
+    memset(at, 0, strbytes);
+    memcpy(at, string, length);
+  }
+  event_used += sizeof header + payload;
+  AVER(event_check());
+  lock_release_global_recursive();
+}
+
+void event_emit(unsigned cat, unsigned code, size_t n, const Word *words)
+{
+  if (event_wanted(cat))
+    event_write(code, n, words, NULL, 0);
+}
+
+void event_flush(void)
+{
+  lock_claim_global_recursive();
+  event_drain();
+  if (event_io_open)
+    (void)mps_io_flush(event_io);
+  lock_release_global_recursive();
+}
+
+#else /* !EVENT_STREAM: rash makes no events */
+
+void event_emit(unsigned cat, unsigned code, size_t n, const Word *words)
+{
+  UNUSED(cat);
+  UNUSED(code);
+  UNUSED(n);
+  UNUSED(words);
+}
+
+void event_flush(void)
+{
+}
+
+#endif /* EVENT_STREAM */
+
+mps_word_t mps_telemetry_get(void)
+{
+  return (mps_word_t)event_filter();
+}
+
+void mps_telemetry_set(mps_word_t set_mask)
+{
+  (void)event_filter();   /* loaded first, so the load cannot undo this */
+  atomic_fetch_or_explicit(&event_filter_word, (Word)set_mask, memory_order_relaxed);
+}
+
+void mps_telemetry_reset(mps_word_t reset_mask)
+{
+  (void)event_filter();
+  atomic_fetch_and_explicit(&event_filter_word, ~(Word)reset_mask, memory_order_relaxed);
+}
+
+void mps_telemetry_flush(void)
+{
+  event_flush();
+}
+
+mps_label_t mps_telemetry_intern(const char *label)
+{
+  Word id = atomic_fetch_add_explicit(&event_next_label, 1, memory_order_relaxed);
+  size_t length;
+  AVER(label != NULL);
+  if (label == NULL)
+    return (mps_label_t)id;
+  length = strlen(label);
+  AVER(length < EVENT_STRING_MAX);   /* telemetry.rst: 256 with the NUL */
+  if (length >= EVENT_STRING_MAX)
+    length = EVENT_STRING_MAX - 1;
+#if EVENT_STREAM
+  if (event_wanted(EVENT_CAT_USER))
+    event_write(EVENT_INTERN, 1, &id, label, length);
+#endif
+  return (mps_label_t)id;
+}
+
+void mps_telemetry_label(mps_addr_t addr, mps_label_t label)
+{
+  Word words[2];
+  words[0] = (Word)(uintptr_t)addr;
+  words[1] = (Word)label;
+  event_emit(EVENT_CAT_USER, EVENT_LABEL, 2, words);
+}

@@ -1,0 +1,67 @@
+/* event.h: the telemetry stream (see event.c; manual/topic/telemetry.rst).
+ *
+ * The stream is a sequence of records, each an event_header_s followed by
+ * `size` bytes of payload: the event's words (Word, native byte order),
+ * then for EVENT_INTERN the string with its terminating NUL, padded with
+ * zeros to a whole number of words.  A decoder must therefore run on the
+ * platform that wrote the stream, as telemetry.rst says of the original.
+ * Records are written in the order they were made, though by several
+ * threads at once.
+ */
+#ifndef event_h
+#define event_h
+
+#include <stdint.h>
+
+#include "base.h"
+
+/* Events are made in the cool and hot varieties only (telemetry.rst). */
+#define EVENT_STREAM (CHECK_LEVEL >= 1)
+
+/* Categories: bit numbers in the telemetry filter (telemetry.rst). */
+enum {
+  EVENT_CAT_ARENA = 0,
+  EVENT_CAT_POOL = 1,
+  EVENT_CAT_TRACE = 2,
+  EVENT_CAT_SEG = 3,
+  EVENT_CAT_REF = 4,
+  EVENT_CAT_OBJECT = 5,
+  EVENT_CAT_USER = 6,
+  EVENT_CAT_LIMIT = 7
+};
+
+/* Event codes, and the words each one carries. */
+enum {
+  EVENT_INTERN = 1,         /* user: label; then the string */
+  EVENT_LABEL = 2,          /* user: address, label */
+  EVENT_ARENA_CREATE = 3,   /* arena: arena, reserved bytes */
+  EVENT_ARENA_DESTROY = 4,  /* arena: arena */
+  EVENT_POOL_INIT = 5,      /* pool: pool, arena, class */
+  EVENT_POOL_FINISH = 6,    /* pool: pool */
+  EVENT_TRACE_START = 7,    /* trace: arena, condemned bytes */
+  EVENT_TRACE_END = 8       /* trace: arena, bytes that survived */
+};
+
+typedef struct event_header_s {
+  uint64_t clock;           /* mps_clock() when the event was made */
+  uint32_t code;            /* EVENT_* */
+  uint32_t size;            /* bytes of payload after the header */
+} event_header_s;
+
+/* The longest string mps_telemetry_intern records, NUL included. */
+#define EVENT_STRING_MAX 256
+
+/* Whether events of category `cat` are in the filter. */
+bool event_wanted(unsigned cat);
+
+/* Record an event of category `cat` with `n` words (at most 4), if the
+ * filter wants it.  Never fails: when the stream cannot be written, the
+ * events are dropped. */
+void event_emit(unsigned cat, unsigned code, size_t n, const Word *words);
+
+/* Write out the buffered events and flush the stream. */
+void event_flush(void);
+
+bool event_check(void);
+
+#endif /* event_h */

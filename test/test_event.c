@@ -1,0 +1,296 @@
+/* Unit tests for telemetry (src/base/event.c; manual/topic/telemetry.rst):
+ * the filter (set, reset, get, and MPS_TELEMETRY_CONTROL as a number or
+ * as names), labels (distinct, written only with the user category on),
+ * arena and pool events, a collection's start and end, the stream's record format as event.h
+ * describes it, a stream that cannot be opened, and that rash writes
+ * nothing.  Criterion runs each test in a process of its own, so each
+ * starts with the filter unloaded and no stream. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscmvff.h"
+#include "../src/base/config.h"
+#include "../src/base/event.h"
+#include "../stress/support/gcobj.c"
+
+#define TEV_MAX 64
+
+typedef struct tev_record_s {
+  unsigned code;
+  size_t nwords;
+  mps_word_t word[4];
+  char string[EVENT_STRING_MAX];
+} tev_record_s;
+
+static char tev_path[64];
+
+/* A fresh file for the stream, named before anything can open it. */
+static void tev_stream_setup(void)
+{
+  int fd;
+  strcpy(tev_path, "/tmp/mps11-test-event-XXXXXX");
+  fd = mkstemp(tev_path);
+  cr_assert(fd >= 0);
+  close(fd);
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", tev_path, 1), 0);
+}
+
+/* Decode the stream into records, checking the format: every header's
+ * size is whole words and inside the file, and an intern's string ends
+ * in a NUL within its payload.  Returns how many records. */
+static size_t tev_read(tev_record_s *rec, size_t max)
+{
+  FILE *f = fopen(tev_path, "rb");
+  size_t n = 0;
+  event_header_s h;
+  cr_assert(f != NULL);
+  while (fread(&h, sizeof h, 1, f) == 1) {
+    unsigned char payload[4 * sizeof(mps_word_t) + EVENT_STRING_MAX];
+    size_t words;
+    cr_assert_lt(n, max);
+    cr_assert_eq(h.size % sizeof(mps_word_t), 0);
+    cr_assert_leq(h.size, sizeof payload);
+    cr_assert_eq(fread(payload, 1, h.size, f), h.size, "truncated record");
+    rec[n].code = h.code;
+    words = h.code == EVENT_INTERN ? 1 : h.size / sizeof(mps_word_t);
+    cr_assert_leq(words, 4);
+    rec[n].nwords = words;
+    memcpy(rec[n].word, payload, words * sizeof(mps_word_t));
+    rec[n].string[0] = '\0';
+    if (h.code == EVENT_INTERN) {
+      size_t len = h.size - sizeof(mps_word_t);
+      cr_assert_gt(len, 0);
+      cr_assert(memchr(payload + sizeof(mps_word_t), '\0', len) != NULL);
+      strcpy(rec[n].string, (char *)payload + sizeof(mps_word_t));
+    }
+    ++n;
+  }
+  cr_assert(feof(f), "trailing bytes after the last whole record");
+  fclose(f);
+  remove(tev_path);
+  return n;
+}
+
+Test(event, filter_set_reset_and_get)
+{
+  cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
+  cr_assert_eq(mps_telemetry_get(), 0);
+  mps_telemetry_set(0x41);
+  cr_assert_eq(mps_telemetry_get(), 0x41);
+  mps_telemetry_set(0x06);
+  cr_assert_eq(mps_telemetry_get(), 0x47);
+  mps_telemetry_reset(0x03);
+  cr_assert_eq(mps_telemetry_get(), 0x44);
+  mps_telemetry_reset(~(mps_word_t)0);
+  cr_assert_eq(mps_telemetry_get(), 0);
+}
+
+Test(event, control_variable_as_a_number)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "6", 1), 0);
+  cr_assert_eq(mps_telemetry_get(), 6);
+  /* The variable is read once; a set after it adds to it. */
+  mps_telemetry_set(1);
+  cr_assert_eq(mps_telemetry_get(), 7);
+}
+
+Test(event, control_variable_as_names)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "Arena  user bogus trace", 1), 0);
+  cr_assert_eq(mps_telemetry_get(), (1u << 0) | (1u << 2) | (1u << 6));
+}
+
+Test(event, control_variable_all)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "pool all", 1), 0);
+  cr_assert_eq(mps_telemetry_get(), ~(mps_word_t)0);
+}
+
+Test(event, labels_are_distinct_and_written_with_user_events)
+{
+  tev_record_s rec[TEV_MAX];
+  static int object;
+  mps_label_t a, b, c;
+  size_t n;
+  char longest[EVENT_STRING_MAX];
+  tev_stream_setup();
+  cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
+  /* User events off: labels are still handed out, and nothing written. */
+  a = mps_telemetry_intern("unseen");
+  mps_telemetry_label(&object, a);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  b = mps_telemetry_intern("symbol pool");
+  memset(longest, 'x', sizeof longest - 1);
+  longest[sizeof longest - 1] = '\0';
+  c = mps_telemetry_intern(longest);
+  cr_assert(a != b && b != c && a != c);
+  mps_telemetry_label(&object, b);
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 3);
+  cr_assert_eq(rec[0].code, EVENT_INTERN);
+  cr_assert_eq(rec[0].word[0], b);
+  cr_assert_str_eq(rec[0].string, "symbol pool");
+  cr_assert_eq(rec[1].code, EVENT_INTERN);
+  cr_assert_eq(rec[1].word[0], c);
+  cr_assert_str_eq(rec[1].string, longest);
+  cr_assert_eq(rec[2].code, EVENT_LABEL);
+  cr_assert_eq(rec[2].nwords, 2);
+  cr_assert_eq(rec[2].word[0], (mps_word_t)(uintptr_t)&object);
+  cr_assert_eq(rec[2].word[1], b);
+#else
+  cr_assert_eq(n, 0, "rash writes no events");
+#endif
+}
+
+/* More records than the buffer holds: the early ones go to the stream
+ * as it fills, and none is lost or torn. */
+Test(event, a_full_buffer_goes_to_the_stream_whole)
+{
+  static tev_record_s rec[2048];
+  size_t i, n;
+  tev_stream_setup();
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  for (i = 0; i < 1000; ++i)
+    mps_telemetry_label((mps_addr_t)(uintptr_t)(i * 16), (mps_label_t)i);
+  mps_telemetry_flush();
+  n = tev_read(rec, 2048);
+#if EVENT_STREAM
+  cr_assert_eq(n, 1000);
+  for (i = 0; i < n; ++i) {
+    cr_assert_eq(rec[i].code, EVENT_LABEL);
+    cr_assert_eq(rec[i].word[0], i * 16);
+    cr_assert_eq(rec[i].word[1], i);
+  }
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+Test(event, arena_and_pool_events_in_order)
+{
+  tev_record_s rec[TEV_MAX];
+  mps_arena_t arena;
+  mps_pool_t pool;
+  size_t n;
+  tev_stream_setup();
+  mps_telemetry_set((1u << EVENT_CAT_ARENA) | (1u << EVENT_CAT_POOL));
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  mps_pool_destroy(pool);
+  /* Destroying the arena flushes the stream (telemetry.rst). */
+  mps_arena_destroy(arena);
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 4);
+  cr_assert_eq(rec[0].code, EVENT_ARENA_CREATE);
+  cr_assert_eq(rec[0].word[0], (mps_word_t)(uintptr_t)arena);
+  cr_assert_gt(rec[0].word[1], 0, "reserved bytes");
+  cr_assert_eq(rec[1].code, EVENT_POOL_INIT);
+  cr_assert_eq(rec[1].word[0], (mps_word_t)(uintptr_t)pool);
+  cr_assert_eq(rec[1].word[1], (mps_word_t)(uintptr_t)arena);
+  cr_assert_eq(rec[1].word[2], (mps_word_t)(uintptr_t)mps_class_mvff());
+  cr_assert_eq(rec[2].code, EVENT_POOL_FINISH);
+  cr_assert_eq(rec[2].word[0], (mps_word_t)(uintptr_t)pool);
+  cr_assert_eq(rec[3].code, EVENT_ARENA_DESTROY);
+  cr_assert_eq(rec[3].word[0], (mps_word_t)(uintptr_t)arena);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* Each collection writes a start and an end: the bytes condemned, then
+ * those that survived, here an object kept by a root. */
+Test(event, a_collection_writes_start_and_end)
+{
+  tev_record_s rec[TEV_MAX];
+  mps_arena_t arena;
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root;
+  static mps_addr_t kept[1];
+  mps_gen_param_s gens[1] = {{1024, 0.5}};
+  size_t n;
+  tev_stream_setup();
+  mps_telemetry_set(1u << EVENT_CAT_TRACE);
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, kept, 1), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&kept[0], ap, 1, 0, 8, NULL), MPS_RES_OK);
+  mps_arena_collect(arena);
+  mps_arena_release(arena);
+  cr_assert(gcobj_intact(kept[0]));
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  mps_chain_destroy(chain);
+  mps_arena_destroy(arena);
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 2);
+  cr_assert_eq(rec[0].code, EVENT_TRACE_START);
+  cr_assert_eq(rec[0].word[0], (mps_word_t)(uintptr_t)arena);
+  cr_assert_gt(rec[0].word[1], 0, "nothing condemned");
+  cr_assert_eq(rec[1].code, EVENT_TRACE_END);
+  cr_assert_eq(rec[1].word[0], (mps_word_t)(uintptr_t)arena);
+  cr_assert_geq(rec[1].word[1], gcobj_size(0, 8), "the kept object did not survive");
+  cr_assert_leq(rec[1].word[1], rec[0].word[1]);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* Categories not in the filter are not written. */
+Test(event, only_the_filtered_categories_are_written)
+{
+  tev_record_s rec[TEV_MAX];
+  mps_arena_t arena;
+  mps_pool_t pool;
+  size_t n;
+  tev_stream_setup();
+  mps_telemetry_set(1u << EVENT_CAT_POOL);
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  mps_telemetry_reset(1u << EVENT_CAT_POOL);
+  mps_pool_destroy(pool);
+  mps_arena_destroy(arena);
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 1);
+  cr_assert_eq(rec[0].code, EVENT_POOL_INIT);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* A stream that cannot be opened loses the events, and nothing else. */
+Test(event, an_unopenable_stream_drops_events)
+{
+  mps_label_t a, b;
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", "/nonexistent-dir/mpsio.log", 1), 0);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  a = mps_telemetry_intern("one");
+  mps_telemetry_label(&a, a);
+  mps_telemetry_flush();
+  b = mps_telemetry_intern("two");
+  cr_assert_neq(a, b);
+  mps_telemetry_flush();
+  cr_assert_eq(mps_telemetry_get(), 1u << EVENT_CAT_USER);
+}
