@@ -14,6 +14,8 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "mpstd.h"   /* MPS_WORD_WIDTH, MPS_WORD_SHIFT, MPS_PF_ALIGN */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,16 +34,6 @@ typedef mps_word_t mps_clock_t;
 typedef void (*mps_fun_t)(void);
 typedef mps_word_t mps_label_t;
 
-/* Width of mps_word_t in bits, and its base-2 logarithm. */
-#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
-#define MPS_WORD_WIDTH 64
-#define MPS_WORD_SHIFT 6
-#elif UINTPTR_MAX == 0xFFFFFFFFu
-#define MPS_WORD_WIDTH 32
-#define MPS_WORD_SHIFT 5
-#else
-#error "mps.h: unsupported word width"
-#endif
 
 /* Result codes (topic/error.rst).  The numbering is the one existing
  * clients and telemetry decoders see. */
@@ -300,14 +292,6 @@ extern mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double mult
 extern mps_bool_t mps_arena_busy(mps_arena_t arena);
 extern mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr);
 extern mps_word_t mps_collections(mps_arena_t arena);
-
-/* Natural alignment of the platform: the strictest alignment any C type
- * needs (max_align_t), so blocks aligned to it can hold anything. */
-#if MPS_WORD_WIDTH == 64
-#define MPS_PF_ALIGN 16
-#else
-#define MPS_PF_ALIGN 8
-#endif
 
 /* Pools (topic/pool.rst) */
 typedef mps_pool_class_t mps_class_t;   /* deprecated name */

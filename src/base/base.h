@@ -28,6 +28,18 @@ typedef Word Sig;                   /* structure signature, see check.h */
 
 #define WORD_WIDTH ((Count)MPS_WORD_WIDTH)
 #define WORD_SHIFT ((Shift)MPS_WORD_SHIFT)
+
+/* The public platform interface (mpstd.h) must agree with the word this
+ * library uses and with config.h's choice of platform modules: checked
+ * here, so that every build, the cross-compiled ones included, checks it. */
+_Static_assert(sizeof(MPS_T_WORD) == sizeof(Word) && sizeof(Word) == sizeof(void *),
+               "mpstd.h: MPS_T_WORD is not a word");
+_Static_assert(sizeof(Word) * CHAR_BIT == MPS_WORD_WIDTH
+               && ((Word)1 << MPS_WORD_SHIFT) == MPS_WORD_WIDTH,
+               "mpstd.h: MPS_WORD_WIDTH or MPS_WORD_SHIFT is wrong");
+#if defined(PLATFORM_WIN32) != defined(MPS_OS_W3)
+#error "mpstd.h and config.h disagree about Windows"
+#endif
 #define WORD_ONES ((Word)~(Word)0)
 
 /* Sizes and alignments */
