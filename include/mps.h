@@ -34,7 +34,6 @@ typedef mps_word_t mps_clock_t;
 typedef void (*mps_fun_t)(void);
 typedef mps_word_t mps_label_t;
 
-
 /* Result codes (topic/error.rst).  The numbering is the one existing
  * clients and telemetry decoders see. */
 enum {

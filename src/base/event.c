@@ -2,7 +2,7 @@
  * manual/topic/telemetry.rst, plinth.rst for the I/O module).
  *
  * The telemetry interface takes no arena, so its state is the process's:
- * with the plinth and the global locks, the one exception to "everything
+ * with the plinth and the global locks, one of the exceptions to "everything
  * hangs off the arena" (docs/architecture.md).  The filter is loaded from
  * the plinth (mps_lib_telemetry_control, which reads
  * MPS_TELEMETRY_CONTROL) at its first use.  Records collect in a buffer

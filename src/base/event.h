@@ -38,6 +38,8 @@ enum {
   EVENT_ARENA_DESTROY = 4,  /* arena: arena */
   EVENT_POOL_INIT = 5,      /* pool: pool, arena, class */
   EVENT_POOL_FINISH = 6,    /* pool: pool */
+  /* A collection's two events are written together once the mutator is
+   * running again (trace.c), so their clocks are its end's. */
   EVENT_TRACE_START = 7,    /* trace: arena, condemned bytes */
   EVENT_TRACE_END = 8       /* trace: arena, bytes that survived */
 };

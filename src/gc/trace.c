@@ -591,6 +591,7 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   Trace trace;
   Message message;
   bool entered;
+  Word start[2], end[2];   /* the telemetry events' words */
   Res res;
 
   res = trace_create(&trace, arena, why);
@@ -613,26 +614,24 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   trace_condemn(trace, how);
   if (how == TRACE_CONDEMN_ALL)
     pattern_full_collection_done(gc);
-  {
-    Word words[2];
-    words[0] = (Word)(uintptr_t)arena;
-    words[1] = (Word)trace->condemned;
-    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, words);
-  }
+  start[0] = end[0] = (Word)(uintptr_t)arena;
+  start[1] = (Word)trace->condemned;
   while (trace->state != TRACE_FINISHED)
     trace_step(trace);
-  {
-    Word words[2];
-    words[0] = (Word)(uintptr_t)arena;
-    words[1] = (Word)(trace->preserved_in_place + trace->forwarded);
-    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, words);
-  }
+  end[1] = (Word)(trace->preserved_in_place + trace->forwarded);
 
   shield_release(&gc->shield);
   trace_destroy(trace);
   gc->in_collection = false;
-  if (entered)
+  if (entered) {
     shield_leave(&gc->shield);   /* resumes the mutator */
+    /* Only now: a suspended thread may hold the telemetry lock, or the
+     * C library's, which writing the stream can need.  Inside an outer
+     * shield entry (which no caller makes today) the mutator may still be
+     * suspended, and the events are left out. */
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, start);
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, end);
+  }
   return MPS_RES_OK;
 }
 
