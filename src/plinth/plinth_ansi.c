@@ -105,7 +105,7 @@ static bool plinth_word_is(const char *word, size_t length, const char *name)
 unsigned long mps_lib_telemetry_control(void)
 {
   const char *s = getenv("MPS_TELEMETRY_CONTROL");
-  unsigned long filter = 0;
+  unsigned long filter;
   char *end;
   if (s == NULL)
     return 0;
