@@ -112,6 +112,7 @@
 /* The collector: its state, segments, chains, messages */
 #include "gc/gc.c"
 #include "gc/seg.c"
+#include "gc/barrier.c"
 #include "gc/chain.c"
 #include "gc/message.c"
 #include "gc/format.c"

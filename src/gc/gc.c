@@ -4,9 +4,10 @@
  * The state is made lazily by gc_get, the first time anything in the
  * collector layer is created in an arena, so that arenas used only for
  * manual pools never pay for it.  It lives in arena control memory
- * together with the protection backend its shield drives.  Until the
- * write barrier arrives nothing is ever raised, so the backend is the
- * recording one (prot_none.c), which needs no system support.
+ * together with the protection backend its shield drives: the hardware
+ * one (prot_os.h) where the write barrier can be on (barrier.h), else the
+ * recording one (prot_none.c), which needs no system support and under
+ * which nothing is ever raised.
  *
  * Invariants (gc_check):
  *   1. gc->arena is the arena whose gc field points here, and that
@@ -33,8 +34,44 @@
  * block, so that gc_get makes one allocation that can fail cleanly. */
 typedef struct gc_block_s {
   gc_s gc;
+  bool hardware;          /* the shield drives prot_os, not prot */
   ProtNoneStruct prot;
+#if defined(BARRIER_HARDWARE)
+  ProtOSStruct prot_os;
+#endif
 } gc_block_s;
+
+static Prot gc_prot_init(gc_block_s *block, Arena arena)
+{
+  block->hardware = barrier_wanted(arena);
+#if defined(BARRIER_HARDWARE)
+  if (block->hardware)
+    return prot_os_init(&block->prot_os);
+#endif
+  return prot_none_init(&block->prot);
+}
+
+bool gc_prot_failed(GC gc)
+{
+#if defined(BARRIER_HARDWARE)
+  gc_block_s *block = PARENT(gc_block_s, gc, gc);
+  return block->hardware && prot_os_failure(&block->prot_os) != MPS_RES_OK;
+#else
+  UNUSED(gc);
+  return false;
+#endif
+}
+
+static void gc_prot_finish(gc_block_s *block)
+{
+#if defined(BARRIER_HARDWARE)
+  if (block->hardware) {
+    prot_os_finish(&block->prot_os);
+    return;
+  }
+#endif
+  prot_none_finish(&block->prot);
+}
 
 ZoneSet zone_set_of_range(Shift zone_shift, Addr base, Addr limit)
 {
@@ -69,6 +106,7 @@ bool gc_check(GC gc)
   CHECKL(!gc->in_collection || gc->busy_traces != TRACE_SET_EMPTY); /* 4 */
   CHECKL((gc->enabled_message_types & ~(((Word)1 << MESSAGE_TYPE_LIMIT) - 1)) == 0); /* 5 */
   CHECKD(shield, &gc->shield);
+  CHECKD(barrier, &gc->barrier);
   CHECKD(thread_set, &gc->threads);
   CHECKD(ld_history, &gc->ld_history);
   CHECKD(pattern_arena, &gc->pattern);
@@ -112,6 +150,7 @@ static void gc_finish_hook(Arena arena)
   AVER(ring_is_single(&gc->format_ring));    /* every format destroyed */
   AVER(ring_is_single(&gc->thread_ring));    /* every thread deregistered */
   AVER(ring_is_single(&gc->seg_ring));       /* every pool destroyed */
+  barrier_finish(gc);                        /* may let go of the lock */
   if (gc->default_chain != NULL) {
     Chain chain = gc->default_chain;
     AVER(chain->pools == 0);
@@ -136,7 +175,7 @@ static void gc_finish_hook(Arena arena)
   shield_finish(&gc->shield);
   thread_set_finish(&gc->threads);
   block = PARENT(gc_block_s, gc, gc);
-  prot_none_finish(&block->prot);
+  gc_prot_finish(block);
   arena->gc = NULL;
   arena->gc_finish = NULL;
   arena_control_free(arena, block, sizeof(gc_block_s));
@@ -163,10 +202,10 @@ Res gc_get(GC *gc_o, Arena arena)
     return res;
   block = p;
   gc = &block->gc;
-  prot = prot_none_init(&block->prot);
+  prot = gc_prot_init(block, arena);
   res = prot_setup(prot);
   if (res != MPS_RES_OK) {
-    prot_none_finish(&block->prot);
+    gc_prot_finish(block);
     arena_control_free(arena, block, sizeof(gc_block_s));
     return res;
   }
@@ -198,6 +237,7 @@ Res gc_get(GC *gc_o, Arena arena)
   gc->in_collection = false;
   ld_history_init(&gc->ld_history);
   pattern_arena_init(&gc->pattern);
+  barrier_init(gc);
   arena->gc = gc;
   arena->gc_finish = gc_finish_hook;
   gc->sig = GC_SIG;

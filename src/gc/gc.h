@@ -21,6 +21,7 @@
 #include "../arena/arena.h"
 #include "../protect/shield.h"
 #include "../thread/thread.h"
+#include "barrier.h"
 #include "ld.h"
 #include "pattern.h"
 
@@ -83,6 +84,7 @@ typedef struct gc_s {
   struct thread_set_s threads;   /* registered threads (mps_thread_reg) */
   struct ring_s thread_ring;     /* every mps_thr_s, for the final check */
   ShieldStruct shield;           /* every collector access to a segment */
+  barrier_s barrier;             /* the write barrier's state (barrier.c) */
   struct ring_s grey_ring[RANK_LIMIT]; /* grey segments, by their rank */
   TraceSet busy_traces;          /* traces in progress */
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
@@ -106,5 +108,7 @@ Res gc_get(GC *gc_o, Arena arena);
  * collector object was ever made: allocation polling, destroy). */
 static inline GC gc_of(Arena arena) { return arena->gc; }
 bool gc_check(GC gc);
+/* Whether the hardware protection backend has had a call refused. */
+bool gc_prot_failed(GC gc);
 
 #endif /* gc_h */

@@ -21,7 +21,8 @@
  *   4. a leaf (empty rank_set) has an empty summary: it refers to nothing;
  *   5. gen is NULL or a PoolGen of the same pool, and the segment is on
  *      its ring exactly when gen is not NULL;
- *   6. a buffer attached belongs to the segment's pool.
+ *   6. a buffer attached belongs to the segment's pool;
+ *   7. the write barrier is raised exactly as barrier.h's rule says.
  */
 #include "seg.h"
 #include "../arena/chunk.h"
@@ -83,6 +84,9 @@ bool seg_check(Seg seg)
     CHECKL(seg->buffer->pool == seg->pool);
   }
   CHECKD(shield_seg, &seg->shield);
+  CHECKL(((seg->shield.sm & PROT_DENY_WRITE) != 0)                    /* 7 */
+         == (seg->arena->gc->barrier.on && seg->rank_set != RANK_SET_EMPTY
+             && seg->buffer == NULL && seg->summary != ZONE_SET_UNIV));
   return true;
 }
 
@@ -147,6 +151,7 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   /* No write barrier: whatever the mutator stores may point anywhere. */
   seg->summary = rank_set == RANK_SET_EMPTY ? ZONE_SET_EMPTY : ZONE_SET_UNIV;
   seg->buffer = NULL;
+  seg->wb_defer = BARRIER_DEFER_INIT;
   shield_seg_init(&gc->shield, &seg->shield, seg->base, seg->limit);
   seg_set_tracts(arena, seg->base, seg->limit, seg);
   ring_append(&gc->seg_ring, &seg->gc_ring);
@@ -203,8 +208,11 @@ void seg_free(Seg seg)
   seg->sig = SIG_INVALID;
   ring_remove(&seg->gc_ring);
   seg_set_tracts(arena, base, seg->limit, NULL);
-  /* Nothing raises protection before the write barrier, so the shield
-   * has nothing to lower here; a later issue lowers it first. */
+  if ((seg->shield.sm & PROT_DENY_WRITE) != 0) {
+    /* The memory goes back to the arena unprotected. */
+    seg->summary = ZONE_SET_UNIV;
+    barrier_update(seg);
+  }
   shield_seg_finish(&gc->shield, &seg->shield);
   ring_finish(&seg->gen_ring);
   ring_finish(&seg->grey_ring);
@@ -273,13 +281,15 @@ void seg_set_rank_set(Seg seg, RankSet rank_set)
   else if (seg->rank_set == RANK_SET_EMPTY)
     seg->summary = ZONE_SET_UNIV;   /* it may now hold any reference */
   seg->rank_set = rank_set;
+  barrier_update(seg);                                                /* 7 */
 }
 
 void seg_set_summary(Seg seg, ZoneSet summary)
 {
   AVERT(seg, seg);
   AVER(seg->rank_set != RANK_SET_EMPTY || summary == ZONE_SET_EMPTY); /* 4 */
-  seg->summary = summary;
+  seg->summary = barrier_summary(seg, summary);
+  barrier_update(seg);                                                /* 7 */
 }
 
 void seg_set_buffer(Seg seg, Buffer buffer)
@@ -290,4 +300,8 @@ void seg_set_buffer(Seg seg, Buffer buffer)
     AVER(buffer->pool == seg->pool);                                  /* 6 */
   }
   seg->buffer = buffer;
+  /* The mutator will fill the buffer with stores that must not fault. */
+  if (buffer != NULL && seg->rank_set != RANK_SET_EMPTY)
+    seg->summary = ZONE_SET_UNIV;
+  barrier_update(seg);                                                /* 7 */
 }

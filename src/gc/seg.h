@@ -19,10 +19,10 @@
  * rank_set, so the tracer finds work in rank order.
  *
  * The summary is the set of zones the segment's references may point
- * into.  It is ZONE_SET_UNIV whenever the mutator may have written the
- * segment since it was last scanned (no write barrier yet): only a scan
- * makes it smaller.  With summary ∩ white = ∅ a non-white segment need
- * not be scanned.
+ * into.  Only a scan makes it smaller, and a narrower summary than
+ * ZONE_SET_UNIV is kept only under the write barrier (barrier.h), which
+ * widens it again when the mutator writes.  With summary ∩ white = ∅ a
+ * non-white segment need not be scanned.
  *
  * Every collector access to a segment's memory goes through the shield
  * (seg->shield, shield_expose / shield_cover).
@@ -96,6 +96,7 @@ typedef struct seg_s {
   TraceSet white, grey, nailed;
   RankSet rank_set;           /* ranks of its references; EMPTY: a leaf */
   ZoneSet summary;            /* see above */
+  unsigned wb_defer;          /* boring scans before a barrier (barrier.h) */
   Buffer buffer;              /* the buffer filling from it, or NULL */
   ShieldSegStruct shield;     /* its protection state */
 } seg_s;
@@ -125,6 +126,8 @@ void seg_set_grey(Seg seg, TraceSet grey);
 void seg_set_white(Seg seg, TraceSet white);
 void seg_set_nailed(Seg seg, TraceSet nailed);
 void seg_set_rank_set(Seg seg, RankSet rank_set);
+/* These three keep the write barrier's rule (barrier.h): each may store a
+ * wider summary than it was given, and raise or lower the protection. */
 void seg_set_summary(Seg seg, ZoneSet summary);
 void seg_set_buffer(Seg seg, Buffer buffer);
 

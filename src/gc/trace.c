@@ -379,17 +379,20 @@ static void trace_condemn(Trace trace, TraceCondemn how)
 
   RING_FOR(node, &gc->seg_ring, next) {
     Seg seg = PARENT(seg_s, gc_ring, node);
-    if ((seg->white & ts) != 0) {
+    if ((seg->white & ts) != 0)
       trace->white |= zone_set_of_range(gc->zone_shift, seg->base, seg->limit);
-    } else {
-      if (trace_seg_is_collectable(seg))
-        trace->not_condemned += seg_size(seg);
-      if (seg->rank_set != RANK_SET_EMPTY) {
-        /* No write barrier: it may refer to anything. */
-        seg_set_summary(seg, ZONE_SET_UNIV);
-        seg_set_grey(seg, seg->grey | ts);
-      }
-    }
+    else if (trace_seg_is_collectable(seg))
+      trace->not_condemned += seg_size(seg);
+  }
+  /* Only a segment whose summary meets the condemned zones may refer to
+   * a condemned object; the write barrier keeps summaries true
+   * (barrier.h), and without it every summary is ZONE_SET_UNIV. */
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) == 0 && (seg->summary & trace->white) != 0)
+      seg_set_grey(seg, seg->grey | ts);
+    else if ((seg->white & ts) == 0 && seg->rank_set != RANK_SET_EMPTY)
+      ++gc->barrier.skips;
   }
   trace->state = TRACE_UNFLIPPED;
 }
@@ -483,8 +486,15 @@ static void trace_scan_seg(Trace trace, Seg seg, Rank rank)
     shield_expose(&gc->shield, &seg->shield);
     res = seg->klass->scan(&total, seg, &ss);
     shield_cover(&gc->shield, &seg->shield);
-    if (res == MPS_RES_OK && total)
-      seg_set_summary(seg, scan_state_summary(&ss));
+    if (res == MPS_RES_OK) {
+      /* A partial scan left some references as they were: they are still
+       * within the old summary. */
+      ZoneSet summary = scan_state_summary(&ss);
+      if (!total)
+        summary |= seg->summary;
+      barrier_note_scan(seg, ((ZoneSet)ss.ss_s._ufs & ss.white) != 0);
+      seg_set_summary(seg, barrier_may_keep(seg) ? summary : ZONE_SET_UNIV);
+    }
     scan_state_finish(&ss);
     ++trace->segs_scanned;
     if (res == MPS_RES_OK)
@@ -625,6 +635,10 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   gc->in_collection = false;
   if (entered) {
     shield_leave(&gc->shield);   /* resumes the mutator */
+    /* A protection call the system refused leaves some segment's
+     * protection unknown: go on without the barrier. */
+    if (gc_prot_failed(gc))
+      barrier_disable(gc);
     /* Only now: a suspended thread may hold the telemetry lock, or the
      * C library's, which writing the stream can need.  Inside an outer
      * shield entry (which no caller makes today) the mutator may still be
@@ -743,10 +757,14 @@ void mps_arena_postmortem(mps_arena_t arena)
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   arena->state = ARENA_POSTMORTEM;
   gc = arena->gc;
-  /* Nothing is protected before the write barrier; the threads a
-   * collection stopped are let go so that they can be inspected. */
-  if (gc != NULL && gc->threads.suspended)
-    thread_resume_all(&gc->threads);
+  /* Memory is left unprotected (the write barrier is lowered for good),
+   * and the threads a collection stopped are let go, so that both can be
+   * inspected. */
+  if (gc != NULL) {
+    barrier_disable(gc);
+    if (gc->threads.suspended)
+      thread_resume_all(&gc->threads);
+  }
 }
 
 void mps_arena_collect(mps_arena_t arena)

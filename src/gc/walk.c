@@ -78,6 +78,10 @@ void mps_arena_formatted_objects_walk(mps_arena_t arena, mps_formatted_objects_s
     shield_expose(&gc->shield, &seg->shield);
     seg->klass->walk(seg, format, walk_object_visit, &wo, (Size)s);
     shield_cover(&gc->shield, &seg->shield);
+    /* The stepper may write inside each object (deprecated.rst), where
+     * the exposure hid its stores from the write barrier. */
+    if (seg->rank_set != RANK_SET_EMPTY)
+      seg_set_summary(seg, ZONE_SET_UNIV);
   }
   walk_shield_leave(gc, entered);
   arena_leave(arena);

@@ -1,0 +1,163 @@
+/* barrier.c: the write barrier (see barrier.h).
+ *
+ * Locking.  Everything here runs with the arena lock held, except the
+ * first steps of the fault hook, which runs on whichever thread stored
+ * into a protected segment: it takes the arena lock unless that thread
+ * holds it already (a pool or a walk's visitor writing into a segment it
+ * did not expose), and it finds the segment only under the lock, because
+ * the collector on another thread may have freed or unprotected it since
+ * the fault.  barrier_finish drops the lock while it waits for hooks to
+ * leave, since a hook may be waiting for the lock (fault.h).
+ */
+#include "barrier.h"
+#include "gc.h"
+#include "seg.h"
+#include "../../include/mpsavm.h"
+#include "../os/vm.h"
+
+bool barrier_check(barrier_s *barrier)
+{
+  CHECKL(barrier != NULL);
+  CHECKL(!barrier->on || barrier->registered);
+  if (barrier->registered)
+    CHECKD(fault_reg, &barrier->reg);
+  return true;
+}
+
+bool barrier_wanted(Arena arena)
+{
+#if defined(BARRIER_HARDWARE)
+  AVERT(arena, arena);
+  /* Protection is by whole pages, and only memory the VM arena mapped is
+   * known to accept it (a client arena's block may be anything). */
+  return arena->klass == (ArenaClass)mps_arena_class_vm()
+         && arena->grain_size % vm_page_size() == 0;
+#else
+  UNUSED(arena);
+  return false;
+#endif
+}
+
+/* The fault hook: closure is the arena's GC. */
+static bool barrier_fault(void *closure, Addr addr, bool is_write)
+{
+  GC gc = closure;
+  Arena arena = gc->arena;
+  bool held, handled = false;
+  Seg seg;
+
+  if (!is_write)
+    return false;        /* only writes are ever denied */
+  held = lock_is_held(arena->lock);
+  if (!held)
+    lock_claim(arena->lock);
+  if (gc->barrier.on && seg_of_addr(&seg, arena, addr)) {
+    /* Ours.  If another thread has already lowered the barrier (or the
+     * collector has freed the segment's protection since), the store just
+     * runs again. */
+    handled = true;
+    if ((seg->shield.sm & PROT_DENY_WRITE) != 0) {
+      ++gc->barrier.hits;
+      seg->wb_defer = BARRIER_DEFER_HIT;
+      seg_set_summary(seg, ZONE_SET_UNIV);      /* lowers the barrier */
+      AVER((seg->shield.pm & PROT_DENY_WRITE) == 0);
+    }
+  }
+  if (!held)
+    lock_release(arena->lock);
+  return handled;
+}
+
+void barrier_init(GC gc)
+{
+  gc->barrier.on = false;
+  gc->barrier.registered = false;
+  gc->barrier.hits = 0;
+  gc->barrier.raises = 0;
+  gc->barrier.skips = 0;
+  if (!barrier_wanted(gc->arena))
+    return;
+  /* MPS_RES_LIMIT (every registration taken by other arenas) or a system
+   * that refuses the handler: this arena goes without. */
+  if (fault_register(&gc->barrier.reg, barrier_fault, gc) == MPS_RES_OK)
+    gc->barrier.on = gc->barrier.registered = true;
+}
+
+void barrier_finish(GC gc)
+{
+  Lock lock = gc->arena->lock;
+  AVER(ring_is_single(&gc->seg_ring));     /* nothing left to protect */
+  gc->barrier.on = false;
+  if (!gc->barrier.registered)
+    return;
+  gc->barrier.registered = false;
+  lock_release(lock);
+  fault_unregister(&gc->barrier.reg);
+  lock_claim(lock);
+}
+
+/* Raise or lower the write barrier on seg inside the shield, entering it
+ * for the purpose when the caller is outside (a buffer fill, a hit). */
+static void barrier_set(Seg seg, bool raise)
+{
+  Shield shield = &seg->arena->gc->shield;
+  bool entered = !shield_is_inside(shield);
+  if (entered)
+    shield_enter(shield);
+  if (raise) {
+    shield_raise(shield, &seg->shield, PROT_DENY_WRITE);
+    ++seg->arena->gc->barrier.raises;
+  } else {
+    shield_lower(shield, &seg->shield, PROT_DENY_WRITE);
+  }
+  if (entered)
+    shield_leave(shield);
+}
+
+/* The rule of barrier.h, apart from the summary itself. */
+static bool barrier_may_guard(Seg seg)
+{
+  return seg->arena->gc->barrier.on && seg->rank_set != RANK_SET_EMPTY
+         && seg->buffer == NULL;
+}
+
+Word barrier_summary(Seg seg, Word summary)
+{
+  if (seg->rank_set == RANK_SET_EMPTY)
+    return ZONE_SET_EMPTY;
+  return barrier_may_guard(seg) ? summary : ZONE_SET_UNIV;
+}
+
+void barrier_update(Seg seg)
+{
+  bool want = barrier_may_guard(seg) && seg->summary != ZONE_SET_UNIV;
+  bool has = (seg->shield.sm & PROT_DENY_WRITE) != 0;
+  if (want != has)
+    barrier_set(seg, want);
+}
+
+void barrier_note_scan(Seg seg, bool interesting)
+{
+  if (interesting)
+    seg->wb_defer = BARRIER_DEFER_DELAY;
+  else if (seg->wb_defer > 0)
+    --seg->wb_defer;
+}
+
+bool barrier_may_keep(Seg seg)
+{
+  return seg->wb_defer == 0;
+}
+
+void barrier_disable(GC gc)
+{
+  Ring node, next;
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (seg->rank_set != RANK_SET_EMPTY)
+      seg_set_summary(seg, ZONE_SET_UNIV);   /* lowers the barrier */
+  }
+  /* Only now, so that each segment met the rule above while it was
+   * lowered.  The registration stays until barrier_finish. */
+  gc->barrier.on = false;
+}

@@ -1,0 +1,378 @@
+/* Unit tests for the write barrier (src/gc/barrier.c): which arenas have
+ * it, old segments protected after boring scans, a store into one caught
+ * and remembered so that a minor collection keeps the young object it
+ * refers to, collections that skip old segments, stores by a walk's
+ * visitor (the thread holds the arena lock), buffers, postmortem, and
+ * pools destroyed while protected. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsacl.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscams.h"
+#include "../src/gc/gc.h"
+#include "../src/gc/seg.h"
+#include "support/objfmt.h"
+
+#define W sizeof(mps_word_t)
+#define OLD 64             /* old objects, in the root table */
+#define OLD_DATA 1000      /* data words of each: about 8 KiB, so several segments */
+
+typedef struct tbar_s {
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_addr_t refs[OLD + 2];   /* exact root: the old objects, then spares */
+} tbar_s;
+
+static GC tbar_gc(mps_arena_t arena)
+{
+  return ((Arena)arena)->gc;
+}
+
+static void tbar_open(tbar_s *t, mps_pool_class_t klass)
+{
+  mps_gen_param_s gens[2] = {{64, 0.5}, {100000, 0.5}};   /* KiB */
+  memset(t, 0, sizeof *t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
+    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, klass == mps_class_amc()),
+               MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    cr_assert_eq(mps_pool_create_k(&t->pool, t->arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t->ap, t->pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
+                                     sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
+  mps_arena_park(t->arena);
+}
+
+static void tbar_close(tbar_s *t)
+{
+  mps_arena_park(t->arena);
+  mps_root_destroy(t->root);
+  mps_ap_destroy(t->ap);
+  mps_pool_destroy(t->pool);
+  mps_chain_destroy(t->chain);
+  mps_fmt_destroy(t->fmt);
+  mps_arena_destroy(t->arena);
+}
+
+/* An object of one reference (0) and ndata words from `seed`, stored in
+ * *slot before the next MPS call. */
+static void tbar_new(mps_ap_t ap, mps_addr_t *slot, size_t ndata, mps_word_t seed)
+{
+  size_t words = 3 + ndata, i;
+  mps_addr_t p;
+  do {
+    objfmt_obj obj;
+    cr_assert_eq(mps_reserve(&p, ap, words * W), MPS_RES_OK);
+    obj = p;
+    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
+    obj->nrefs = 1;
+    obj->slot[0] = 0;
+    for (i = 0; i < ndata; ++i)
+      obj->slot[1 + i] = seed * 977u + i;
+  } while (!mps_commit(ap, p, words * W));
+  *slot = p;
+}
+
+static bool tbar_ok(mps_addr_t p, size_t ndata, mps_word_t seed)
+{
+  objfmt_obj obj = p;
+  size_t i;
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || obj->nrefs != 1
+      || OBJFMT_WORDS(obj->header) != 3 + ndata)
+    return false;
+  for (i = 0; i < ndata; ++i)
+    if (obj->slot[1 + i] != seed * 977u + i)
+      return false;
+  return true;
+}
+
+/* Garbage until the nursery is over capacity, then a minor collection. */
+static void tbar_minor(tbar_s *t)
+{
+  size_t i;
+  for (i = 0; i < 80; ++i)
+    tbar_new(t->ap, &t->refs[OLD + 1], 120, 0);
+  t->refs[OLD + 1] = NULL;
+  cr_assert(mps_arena_step(t->arena, 0.0, 1.0), "a generation is due");
+  mps_arena_park(t->arena);
+}
+
+static bool tbar_protected(mps_arena_t arena, mps_addr_t p)
+{
+  Seg seg;
+  cr_assert(seg_of_addr(&seg, (Arena)arena, (Addr)p));
+  return (seg->shield.sm & PROT_DENY_WRITE) != 0;
+}
+
+/* Old objects: made, promoted by a full collection, then left alone by
+ * enough minor collections for their segments' barriers to go up. */
+static void tbar_make_old(tbar_s *t)
+{
+  size_t i;
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t->ap, &t->refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_arena_collect(t->arena);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(t);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok(t->refs[i], OLD_DATA, (mps_word_t)i + 1));
+}
+
+Test(barrier, on_in_vm_arena_off_in_client_arena)
+{
+  tbar_s t;
+  static mps_word_t block[1 << 18];   /* 2 MiB on 64-bit */
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+
+  tbar_open(&t, mps_class_amc());
+  cr_assert(tbar_gc(t.arena)->barrier.on);
+  tbar_close(&t);
+
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, block);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof block);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert_not(tbar_gc(arena)->barrier.on);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+Test(barrier, store_into_old_object_is_remembered)
+{
+  tbar_s t;
+  GC gc;
+  Count hits, skips;
+  size_t i, kept = 0;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  cr_assert_gt(gc->barrier.raises, 0);
+  for (i = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_gt(kept, OLD / 2, "most old objects are under the barrier (%zu)", kept);
+
+  /* A collection now skips the old segments. */
+  skips = gc->barrier.skips;
+  tbar_minor(&t);
+  cr_assert_gt(gc->barrier.skips, skips);
+
+  /* Young objects reachable only from old ones: each store faults once
+   * per segment, and the next minor collection must see them. */
+  hits = gc->barrier.hits;
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t.ap, &t.refs[OLD], 8, 5000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  t.refs[OLD] = NULL;
+  cr_assert_gt(gc->barrier.hits, hits);
+  for (i = 0; i < OLD; ++i) {
+    Seg seg;
+    cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)t.refs[i]));
+    cr_assert_eq(seg->shield.sm & PROT_DENY_WRITE, 0);
+    cr_assert_eq(seg->summary, ZONE_SET_UNIV, "a store widens the summary");
+  }
+  for (i = 0; i < 3; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i) {
+    objfmt_obj old = t.refs[i];
+    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
+    cr_assert(tbar_ok((mps_addr_t)old->slot[0], 8, 5000 + (mps_word_t)i),
+              "young object %zu survived through its old referrer", i);
+  }
+  tbar_close(&t);
+}
+
+/* Old objects in a non-moving pool (AMS) whose chain is never due, young
+ * ones in AMC: the remembered set works across pools. */
+Test(barrier, old_objects_in_ams)
+{
+  tbar_s t;
+  GC gc;
+  mps_gen_param_s big = {100000, 0.5};
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t ams;
+  mps_ap_t ap;
+  size_t i, kept = 0;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  cr_assert_eq(objfmt_create(&fmt, t.arena, objfmt_scan, false), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, &big), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_ap_destroy(ap);   /* so that no buffer keeps a segment unguarded */
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, OLD);
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  t.refs[OLD] = NULL;
+  cr_assert_gt(gc->barrier.hits, 0);
+  for (i = 0; i < 3; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i) {
+    cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
+    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i));
+  }
+  memset(t.refs, 0, sizeof t.refs);
+  mps_arena_collect(t.arena);
+  mps_pool_destroy(ams);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  tbar_close(&t);
+}
+
+/* The visitor of a walk runs with the arena lock held, and the segment
+ * it visits is exposed.  Its store into the visited object must widen the
+ * summary all the same; its stores into other objects (in segments that
+ * are not exposed) fault, and take the path of the hook that must not
+ * take the lock. */
+static mps_addr_t tbar_young;
+static mps_addr_t *tbar_old;
+
+static void tbar_visit(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  objfmt_obj obj = addr;
+  size_t i;
+  (void)fmt;
+  (void)pool;
+  (void)s;
+  (void)p;
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || OBJFMT_WORDS(obj->header) != 3 + OLD_DATA)
+    return;
+  obj->slot[0] = (mps_word_t)tbar_young;
+  for (i = 0; i < OLD; ++i)
+    ((objfmt_obj)tbar_old[i])->slot[0] = (mps_word_t)tbar_young;
+}
+
+Test(barrier, walk_visitor_stores)
+{
+  tbar_s t;
+  GC gc;
+  Count hits;
+  size_t i;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  tbar_new(t.ap, &t.refs[OLD], 8, 9999);
+  tbar_young = t.refs[OLD];
+  tbar_old = t.refs;
+  t.refs[OLD] = NULL;
+  hits = gc->barrier.hits;
+  mps_arena_formatted_objects_walk(t.arena, tbar_visit, NULL, 0);
+  cr_assert_gt(gc->barrier.hits, hits);
+  tbar_young = NULL;
+  for (i = 0; i < 3; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 9999));
+  tbar_close(&t);
+}
+
+Test(barrier, buffered_segment_is_not_protected)
+{
+  tbar_s t;
+  Ring node, next;
+  GC gc;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  tbar_new(t.ap, &t.refs[OLD], 8, 1);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (seg->buffer != NULL) {
+      cr_assert_eq(seg->summary, ZONE_SET_UNIV);
+      cr_assert_eq(seg->shield.sm & PROT_DENY_WRITE, 0);
+    }
+  }
+  tbar_close(&t);
+}
+
+Test(barrier, postmortem_lowers_everything)
+{
+  tbar_s t;
+  GC gc;
+  Count hits;
+  Ring node, next;
+  size_t i;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  mps_arena_postmortem(t.arena);
+  cr_assert_not(gc->barrier.on);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    cr_assert_eq(seg->shield.sm, PROT_DENY_NONE);
+    cr_assert_eq(seg->shield.pm, PROT_DENY_NONE);
+  }
+  hits = gc->barrier.hits;
+  for (i = 0; i < OLD; ++i)
+    ((objfmt_obj)t.refs[i])->slot[0] = 0;
+  cr_assert_eq(gc->barrier.hits, hits);
+  mps_arena_park(t.arena);
+  tbar_close(&t);
+}
+
+Test(barrier, destroy_pool_while_protected_then_again)
+{
+  tbar_s t;
+  int round;
+  for (round = 0; round < 2; ++round) {
+    tbar_open(&t, mps_class_amc());
+    tbar_make_old(&t);
+    cr_assert(tbar_protected(t.arena, t.refs[0]));
+    tbar_close(&t);
+  }
+}
+
+/* A full collection condemns everything, so AMC copies every object to
+ * new segments, which start their count again: none is protected. */
+Test(barrier, full_collections_raise_nothing)
+{
+  tbar_s t;
+  GC gc;
+  size_t i;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
+  for (i = 0; i < 5; ++i)
+    mps_arena_collect(t.arena);
+  cr_assert_eq(gc->barrier.raises, 0);
+  for (i = 0; i < OLD; ++i)
+    cr_assert_not(tbar_protected(t.arena, t.refs[i]));
+  tbar_close(&t);
+}
