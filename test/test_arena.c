@@ -536,3 +536,41 @@ Test(arena_vm, trimming_finds_scattered_spare_grains)
   cr_assert_eq(mps_arena_committed(arena), base_committed);
   mps_arena_destroy(arena);
 }
+
+/* arena_alloc_zoned: grains wholly inside stripes of the zones asked
+ * for, while there are any; then anywhere (without growing for zones). */
+Test(arena_vm, zoned_allocation_keeps_to_its_stripes_then_falls_back)
+{
+  const Shift shift = 20;                      /* 1 MiB stripes */
+  const Word zones = (Word)0x6;                /* zones 1 and 2 */
+  mps_arena_t arena = make_vm(256u << 20);
+  Addr base[80];
+  size_t i, in = 0;
+
+  arena_enter(arena);
+  /* 256 KiB blocks: four fit in a stripe, eight in a run of the two. */
+  for (i = 0; i < 80; ++i) {
+    Word z0, z1;
+    cr_assert_eq(arena_alloc_zoned(&base[i], arena, 256u << 10, OWNER, zones, shift),
+                 MPS_RES_OK);
+    z0 = (addr_word(base[i]) >> shift) & (WORD_WIDTH - 1);
+    z1 = ((addr_word(base[i]) + (256u << 10) - 1) >> shift) & (WORD_WIDTH - 1);
+    if ((zones >> z0 & 1) && (zones >> z1 & 1))
+      ++in;
+    else
+      cr_assert_geq(i, 24, "block %zu fell back while the zones had room", i);
+  }
+  /* 256 MiB hold four periods of the 64 stripes (32 on 32-bit), so at
+   * least three runs of zones 1 and 2: 24 blocks; the rest fell back. */
+  cr_assert_geq(in, 24, "%zu blocks in the zones", in);
+  cr_assert_lt(in, 80);
+  for (i = 0; i < 80; ++i)
+    arena_free(arena, base[i], 256u << 10, OWNER);
+  /* A stripe smaller than a grain, or no zones: no preference at all. */
+  cr_assert_eq(arena_alloc_zoned(&base[0], arena, 256u << 10, OWNER, 0, shift), MPS_RES_OK);
+  arena_free(arena, base[0], 256u << 10, OWNER);
+  cr_assert_eq(arena_alloc_zoned(&base[0], arena, 256u << 10, OWNER, zones, 4), MPS_RES_OK);
+  arena_free(arena, base[0], 256u << 10, OWNER);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}

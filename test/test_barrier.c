@@ -14,6 +14,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../src/gc/gc.h"
+#include "../src/gc/chain.h"
 #include "../src/gc/seg.h"
 #include "support/objfmt.h"
 
@@ -41,7 +42,8 @@ static void tbar_open(tbar_s *t, mps_pool_class_t klass)
   mps_gen_param_s gens[2] = {{64, 0.5}, {100000, 0.5}};   /* KiB */
   memset(t, 0, sizeof *t);
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);
+    /* Room for four periods of the zones (gc_gen_zones). */
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, klass == mps_class_amc()),
@@ -386,5 +388,41 @@ Test(barrier, full_collections_raise_nothing)
   cr_assert_eq(gc->barrier.raises, 0);
   for (i = 0; i < OLD; ++i)
     cr_assert_not(tbar_protected(t.arena, t.refs[i]));
+  tbar_close(&t);
+}
+
+/* Segments of a chain's first generation go in the young zones, later
+ * generations' elsewhere (gc_gen_zones), while the arena has room: so an
+ * old segment's references to old objects miss what a minor collection
+ * condemns. */
+Test(barrier, generations_keep_to_their_zones)
+{
+  tbar_s t;
+  GC gc;
+  Ring node, next;
+  size_t young = 0, old = 0;
+  PoolGen first = NULL;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  tbar_new(t.ap, &t.refs[OLD], 8, 1);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    ZoneSet zones = zone_set_of_range(gc->zone_shift, seg->base, seg->limit);
+    cr_assert_not_null(seg->gen);
+    cr_assert_eq(zones & ~gc_gen_zones(seg->gen), 0, "generation %zu segment outside its zones",
+                 (size_t)seg->gen->gen);
+    if (seg->gen->gen == 0) {
+      ++young;
+      first = seg->gen;
+    } else
+      ++old;
+  }
+  cr_assert_gt(young, 0);
+  cr_assert_gt(old, 0);
+  cr_assert_eq(gc_gen_zones(NULL), ZONE_SET_UNIV);
+  cr_assert_eq(gc_gen_zones(first) & 1, 0, "zone 0, where null is, is never young");
+  cr_assert_eq(gc_gen_zones(first) >> (WORD_WIDTH - 1), 0, "nor the zone of -1");
   tbar_close(&t);
 }

@@ -11,7 +11,9 @@
  * (arena_books_agree), and the chunks are in address order, disjoint.
  *
  * Allocation is first fit over the chunks' alloc_tables, a word at a time
- * (bt_find_short_res_range), except that a low allocation first takes the
+ * (bt_find_short_res_range), or first fit within stripes of some zones for
+ * the collector's segments (arena_alloc_zoned), except that a low
+ * allocation anywhere first takes the
  * lowest run of spare grains (free and still committed) that holds it
  * whole, if there is one: that needs no commit, and so no page faults and
  * no spare memory given up in its place (docs/performance.md, third
@@ -263,17 +265,79 @@ static bool arena_chunk_find_spare(Index *base_o, Chunk chunk, Count pages)
   return false;
 }
 
+/* Where arena_alloc_placed may put grains: anywhere, low or high, or
+ * only in stripes of some zones. */
+typedef struct arena_place_s {
+  bool high;
+  Word zones;          /* ~0: anywhere */
+  Shift zone_shift;
+} arena_place_s;
+
+/* Whether the stripe holding addr has a zone in place->zones. */
+static bool arena_in_zones(const arena_place_s *place, Addr addr)
+{
+  Index zone = (Index)((addr_word(addr) >> place->zone_shift) & (WORD_WIDTH - 1));
+  return (place->zones & ((Word)1 << zone)) != 0;
+}
+
+/* The start of the stripe after the one holding a, or limit if that is
+ * sooner (or the address space ends first). */
+static Addr arena_stripe_next(Addr a, Word stripe, Addr limit)
+{
+  Word n = (addr_word(a) | (stripe - 1)) + 1;
+  return n == 0 || n > addr_word(limit) ? limit : (Addr)(uintptr_t)n;
+}
+
+/* First fit of `pages` free grains of chunk lying wholly in runs of
+ * stripes of the zones.  Stripes are whole grains (arena_alloc_zoned
+ * checks), so a run's ends are grain boundaries. */
+static bool arena_chunk_find_zoned(Index *base_o, Index *limit_o, Chunk chunk, Count pages,
+                                   const arena_place_s *place)
+{
+  Word stripe = (Word)1 << place->zone_shift;
+  Addr a = chunk_page_base(chunk, chunk->alloc_base);
+  while (addr_word(a) < addr_word(chunk->limit)) {
+    Addr next = arena_stripe_next(a, stripe, chunk->limit);
+    Index b, l;
+    if (arena_in_zones(place, a)) {
+      while (addr_word(next) < addr_word(chunk->limit) && arena_in_zones(place, next))
+        next = arena_stripe_next(next, stripe, chunk->limit);
+      b = chunk_index(chunk, a);
+      l = chunk_index(chunk, next);
+      if (l - b >= pages
+          && bt_find_short_res_range(base_o, limit_o, chunk->alloc_table, b, l, pages))
+        return true;
+    }
+    a = next;
+  }
+  return false;
+}
+
 /* Find `pages` free grains: first fit over the chunks in address order,
  * or, if `high`, the highest such grains (chunks in reverse order, the
- * highest run in each), for pools that ask for high addresses. */
+ * highest run in each), for pools that ask for high addresses; or the
+ * first fit in the zones of a zoned placement. */
 static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
-                            Arena arena, Count pages, bool high)
+                            Arena arena, Count pages, const arena_place_s *place)
 {
+  bool high = place->high;
   Ring node = high ? ring_prev(&arena->chunk_ring) : ring_next(&arena->chunk_ring);
   /* Low placement prefers spare grains that hold the request whole: they
    * need no commit, so no fresh page faults and no giving up of other
    * spare memory to stand in for them (see arena_alloc_placed).  High
    * placement is a pool's documented policy and keeps strict order. */
+  if (place->zones != ~(Word)0) {
+    Ring n, next;
+    RING_FOR(n, &arena->chunk_ring, next) {
+      Chunk chunk = PARENT(chunk_s, arena_ring, n);
+      if (chunk->pages - chunk->alloc_base >= pages
+          && arena_chunk_find_zoned(base_o, limit_o, chunk, pages, place)) {
+        *chunk_o = chunk;
+        return true;
+      }
+    }
+    return false;
+  }
   if (!high && arena->spare_committed >= ((Size)pages << arena->grain_shift)) {
     Ring n, next;
     RING_FOR(n, &arena->chunk_ring, next) {
@@ -394,8 +458,10 @@ static Res arena_commit_range(Arena arena, Chunk chunk, Index base, Index limit)
   return MPS_RES_OK;
 }
 
-static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool, bool high)
+static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
+                              const arena_place_s *place)
 {
+  static const arena_place_s anywhere = {false, ~(Word)0, 0};
   Chunk chunk, grown = NULL;
   Index base, limit, i;
   Count pages, unmapped;
@@ -408,7 +474,12 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool, b
   AVER(size_is_aligned(size, arena->grain_size));
 
   pages = size >> arena->grain_shift;
-  if (!arena_find_free(&chunk, &base, &limit, arena, pages, high)) {
+  /* A zoned placement falls back to any grains before the arena grows:
+   * address space is cheap, but a chunk grown for zones alone would
+   * leave most of itself unused. */
+  if (!arena_find_free(&chunk, &base, &limit, arena, pages, place)
+      && (place->zones == ~(Word)0
+          || !arena_find_free(&chunk, &base, &limit, arena, pages, &anywhere))) {
     /* A new chunk's grains all need committing: if even giving up every
      * spare grain would not make room, do not grow for nothing. */
     if (size > arena->commit_limit - arena->committed + arena->spare_committed)
@@ -416,7 +487,9 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool, b
     res = arena->klass->grow(&grown, arena, size);
     if (res != MPS_RES_OK)
       return res;
-    if (!arena_find_free(&chunk, &base, &limit, arena, pages, high)) {
+    if (!arena_find_free(&chunk, &base, &limit, arena, pages, place)
+        && (place->zones == ~(Word)0
+            || !arena_find_free(&chunk, &base, &limit, arena, pages, &anywhere))) {
       res = MPS_RES_RESOURCE;
       goto failGrown;
     }
@@ -475,12 +548,25 @@ failGrown:
 
 Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool)
 {
-  return arena_alloc_placed(base_o, arena, size, pool, false);
+  arena_place_s place = {false, ~(Word)0, 0};
+  return arena_alloc_placed(base_o, arena, size, pool, &place);
 }
 
 Res arena_alloc_high(Addr *base_o, Arena arena, Size size, Pool pool)
 {
-  return arena_alloc_placed(base_o, arena, size, pool, true);
+  arena_place_s place = {true, ~(Word)0, 0};
+  return arena_alloc_placed(base_o, arena, size, pool, &place);
+}
+
+Res arena_alloc_zoned(Addr *base_o, Arena arena, Size size, Pool pool, Word zones,
+                      Shift zone_shift)
+{
+  arena_place_s place = {false, zones, zone_shift};
+  AVER(zone_shift < WORD_WIDTH);
+  /* Stripes smaller than a grain, or no zones at all: no preference. */
+  if (zone_shift < arena->grain_shift || zones == 0)
+    place.zones = ~(Word)0;
+  return arena_alloc_placed(base_o, arena, size, pool, &place);
 }
 
 void arena_free(Arena arena, Addr base, Size size, Pool pool)

@@ -115,6 +115,14 @@ Res arena_alloc(Addr *base_o, Arena arena, Size size, Pool pool);
 /* As arena_alloc, preferring the highest free grains to the lowest
  * (MVFF's MPS_KEY_MVFF_ARENA_HIGH). */
 Res arena_alloc_high(Addr *base_o, Arena arena, Size size, Pool pool);
+/* As arena_alloc, preferring grains whose every address lies in a stripe
+ * of `zones`: address bit patterns a >> zone_shift taken modulo the word
+ * width (the collector's zones, gc.h).  Where no such grains are free,
+ * with or without growing the arena, any grains will do.  The collector
+ * keeps young and old generations in different zones with it, so that
+ * old segments' summaries miss the young zones. */
+Res arena_alloc_zoned(Addr *base_o, Arena arena, Size size, Pool pool, Word zones,
+                      Shift zone_shift);
 
 /* Give back memory allocated to `pool` by arena_alloc: any whole-grain
  * part of one or more allocations, even across adjacent chunks. */

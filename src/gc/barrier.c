@@ -19,6 +19,7 @@ bool barrier_check(barrier_s *barrier)
 {
   CHECKL(barrier != NULL);
   CHECKL(!barrier->on || barrier->registered);
+  CHECKL(barrier->on || barrier->guarded == 0);      /* off: nothing protected */
   if (barrier->registered)
     CHECKD(fault_reg, &barrier->reg);
   return true;
@@ -75,6 +76,7 @@ void barrier_init(GC gc)
   gc->barrier.hits = 0;
   gc->barrier.raises = 0;
   gc->barrier.skips = 0;
+  gc->barrier.guarded = 0;
   if (!barrier_wanted(gc->arena))
     return;
   /* MPS_RES_LIMIT (every registration taken by other arenas) or a system
@@ -107,8 +109,10 @@ static void barrier_set(Seg seg, bool raise)
   if (raise) {
     shield_raise(shield, &seg->shield, PROT_DENY_WRITE);
     ++seg->arena->gc->barrier.raises;
+    seg->arena->gc->barrier.guarded += seg_size(seg);
   } else {
     shield_lower(shield, &seg->shield, PROT_DENY_WRITE);
+    seg->arena->gc->barrier.guarded -= seg_size(seg);
   }
   if (entered)
     shield_leave(shield);

@@ -68,6 +68,7 @@ typedef struct barrier_s {
   Count raises;             /* segments protected */
   Count skips;              /* segments with references a collection did
                                not scan, as their summary missed it */
+  Size guarded;             /* bytes in protected segments */
 } barrier_s;
 
 struct gc_s;

@@ -73,6 +73,25 @@ static void gc_prot_finish(gc_block_s *block)
   prot_none_finish(&block->prot);
 }
 
+/* The zones of the first generation of a chain of several: an eighth of
+ * them, from zone 1.  With 1 MiB zones that is 8 MiB of every 64 MiB of
+ * address space (32 MiB of the VM arena's default reservation), room for
+ * the nurseries of typical chains.  Beyond it, segments go anywhere
+ * (arena_alloc_zoned), which costs only precision.  Zone 0 is left out
+ * because a null reference is in it: were the nursery there, every null
+ * field of an old object would make its scans "interesting" (barrier.h),
+ * and its summary would always meet the nursery.  The last zone, which
+ * holds -1 and other small negative words, is not young either. */
+#define GC_ZONES_YOUNG (((((ZoneSet)1) << (WORD_WIDTH / 8)) - 1) << 1)
+
+ZoneSet gc_gen_zones(PoolGen gen)
+{
+  if (gen == NULL)
+    return ZONE_SET_UNIV;
+  /* A chain of one generation condemns all of it at once: old. */
+  return gen->gen == 0 && gen->chain->gen_count > 1 ? GC_ZONES_YOUNG : ~GC_ZONES_YOUNG;
+}
+
 ZoneSet zone_set_of_range(Shift zone_shift, Addr base, Addr limit)
 {
   Word zbase, zlimit;

@@ -108,6 +108,11 @@ Res gc_get(GC *gc_o, Arena arena);
  * collector object was ever made: allocation polling, destroy). */
 static inline GC gc_of(Arena arena) { return arena->gc; }
 bool gc_check(GC gc);
+/* The zones where segments of generation gen (NULL: of none) should go:
+ * the first generation of a chain apart from the later ones, so that
+ * references from old segments to old objects miss the zones a minor
+ * collection condemns, and their summaries let it skip them (barrier.h). */
+ZoneSet gc_gen_zones(PoolGen gen);
 /* Whether the hardware protection backend has had a call refused. */
 bool gc_prot_failed(GC gc);
 

@@ -129,7 +129,7 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   res = arena_control_alloc(&p, arena, klass->size);
   if (res != MPS_RES_OK)
     return res;
-  res = arena_alloc(&base, arena, size, pool);
+  res = arena_alloc_zoned(&base, arena, size, pool, gc_gen_zones(gen), gc->zone_shift);
   if (res != MPS_RES_OK)
     goto fail_memory;
 

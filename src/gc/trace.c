@@ -10,10 +10,10 @@
  *
  *   INIT -> UNFLIPPED  condemn: each chosen segment's class whitens it (or
  *                      declines); the white zone set is the union of the
- *                      zones of the white segments; every scannable
- *                      non-white segment becomes grey with a universal
- *                      summary, because without a write barrier the
- *                      mutator may have stored anything anywhere.
+ *                      zones of the white segments; every non-white
+ *                      segment whose summary meets them becomes grey
+ *                      (the write barrier keeps summaries true:
+ *                      barrier.h).
  *   UNFLIPPED -> FLIPPED  trap every buffer attached to a segment (its
  *                      pending reserve will fail at commit); check that a
  *                      thread with unscanned references is not the one
@@ -665,16 +665,18 @@ static bool trace_any_due(GC gc)
   return trace_due_chains(due, gc, false) != 0;
 }
 
-/* A collection of the due generations scans every generation it does not
- * condemn (there is no write barrier to tell which old segments could
- * refer to young objects), so its cost grows with the older generations,
- * not with the nursery.  An automatic collection therefore waits until the
- * first generations of the chains have taken at least 1/TRACE_SCAN_RATIO
- * of what the later generations hold: the collector then scans at most
- * about TRACE_SCAN_RATIO bytes of old objects per byte allocated, even
- * with a nursery smaller than a pool's segment, which would otherwise bring
- * a collection at nearly every buffer fill.  A chain of one generation, or
- * older generations still empty, never wait. */
+/* A collection of the due generations scans every segment it does not
+ * condemn, except those the write barrier guards (barrier.h), so its cost
+ * grows with the unguarded part of the older generations, not with the
+ * nursery.  An automatic collection therefore waits until the first
+ * generations of the chains have taken at least 1/TRACE_SCAN_RATIO of what
+ * the later generations hold outside guarded segments: the collector then
+ * scans at most about TRACE_SCAN_RATIO bytes of old objects per byte
+ * allocated, even with a nursery smaller than a pool's segment, which
+ * would otherwise bring a collection at nearly every buffer fill.  A chain
+ * of one generation, or older generations still empty or guarded, never
+ * wait.  (Guarded bytes of the first generations are subtracted too: an
+ * estimate, which errs towards collecting.) */
 #define TRACE_SCAN_RATIO 8
 
 static Size trace_add_sat(Size a, Size b)
@@ -699,6 +701,7 @@ static bool trace_due_is_ripe(GC gc)
       }
     }
   }
+  old -= old < gc->barrier.guarded ? old : gc->barrier.guarded;
   return fresh >= old / TRACE_SCAN_RATIO;
 }
 
