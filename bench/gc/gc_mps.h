@@ -20,13 +20,18 @@
  */
 #include "../../include/mps.h"
 #include "../../include/mpsavm.h"
+/* run.sh names a variant build (amcnb) with -DGCB_NAME. */
 #if defined(GCB_AMC)
 #include "../../include/mpscamc.h"
+#if !defined(GCB_NAME)
 #define GCB_NAME "amc"
+#endif
 #define GCB_CLASS mps_class_amc
 #else
 #include "../../include/mpscams.h"
+#if !defined(GCB_NAME)
 #define GCB_NAME "ams"
+#endif
 #define GCB_CLASS mps_class_ams
 #endif
 

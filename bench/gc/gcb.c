@@ -32,6 +32,9 @@
  *       references to random entries, a value, 0 to 5 payload words), 30%
  *       point a field of an existing object at a random entry (old objects
  *       come to refer to young ones), 10% read through two references.
+ *   retain [MiB]    a long-lived structure of the given size (default 64
+ *       MiB) written rarely, beside a stream of short-lived temporaries:
+ *       see work_retain.
  * Both are deterministic; the checksum depends only on the workload, so
  * every collector must print the same one.
  *
@@ -251,6 +254,81 @@ static uint64_t work_mutate(unsigned long arg)
   return sum;
 }
 
+/* ---- retain -------------------------------------------------------- */
+
+/* A large structure that lives for the whole run, written rarely, beside
+ * a stream of short-lived temporaries: what a generational collector
+ * with a remembered set is for.  The structure is RETAIN_HEADS lists of
+ * records (two references, a value, RETAIN_PAYLOAD payload words) making
+ * `arg` MiB (default 64); then RETAIN_STEPS steps each build a list of
+ * RETAIN_TEMPS temporaries and drop it, and one step in RETAIN_WRITE
+ * also points the `extra` field of a random record at a new record (so
+ * old objects come to refer to young ones, and those become old). */
+enum {
+  RETAIN_HEADS = 4096, RETAIN_PAYLOAD = 4, RETAIN_TEMPS = 8,
+  RETAIN_STEPS = 1500000, RETAIN_WRITE = 1024
+};
+
+typedef struct rec_s {
+  GCB_HEADER
+  struct rec_s *next, *extra;
+  uintptr_t value;
+  uintptr_t payload[RETAIN_PAYLOAD];
+} rec_s;
+
+static rec_s *rec_new(rec_s *next, uintptr_t value)
+{
+  rec_s *r;
+  GCB_ALLOC_OBJ(rec_s, r, sizeof *r, 2,
+                (r->next = next, r->extra = NULL, r->value = value,
+                 r->payload[0] = value, r->payload[1] = value >> 1,
+                 r->payload[2] = value >> 2, r->payload[3] = value >> 3));
+  return r;
+}
+
+static uint64_t work_retain(unsigned long arg)
+{
+  unsigned long mib = arg != 0 ? arg : 64, records, per_head, i, s;
+  rec_s **heads = (rec_s **)gcb_root_table(RETAIN_HEADS);
+  uint64_t rng = 0x13198A2E03707344u, sum = 0;
+
+  if (mib > 4096)
+    gcb_die("retain size (MiB, up to 4096)", (int)mib);
+  /* Counted in 64-byte records whatever the collector's header, so that
+   * every collector builds the same structure (and checksum). */
+  records = (mib << 20) / 64;
+  per_head = records / RETAIN_HEADS + 1;
+  for (i = 0; i < RETAIN_HEADS * per_head; ++i)
+    heads[i % RETAIN_HEADS] = rec_new(heads[i % RETAIN_HEADS], i);
+
+  for (s = 0; s < RETAIN_STEPS; ++s) {
+    uint64_t r = mutate_rng(&rng);
+    rec_s *temp = NULL;
+    unsigned t;
+    for (t = 0; t < RETAIN_TEMPS; ++t)
+      temp = rec_new(temp, (uintptr_t)(r + t));
+    sum += temp->next->value;
+    if (r % RETAIN_WRITE == 0) {
+      rec_s *h = heads[(r >> 8) % RETAIN_HEADS];
+      unsigned long hop = (unsigned long)(r >> 24) % per_head;
+      while (hop-- > 0 && h->next != NULL)
+        h = h->next;
+      h->extra = rec_new(NULL, (uintptr_t)(r >> 16));
+    }
+  }
+  for (i = 0; i < RETAIN_HEADS; ++i) {
+    const rec_s *h;
+    for (h = heads[i]; h != NULL; h = h->next) {
+      if (h->payload[3] != h->value >> 3)
+        gcb_die("retained record", (int)i);
+      sum = sum * 31 + h->value;
+      if (h->extra != NULL)
+        sum ^= h->extra->value;
+    }
+  }
+  return sum;
+}
+
 /* ---- driver -------------------------------------------------------- */
 
 static double gcb_now(void)
@@ -281,10 +359,12 @@ int main(int argc, char **argv)
     work_fn = work_trees;
   else if (strcmp(work, "mutate") == 0)
     work_fn = work_mutate;
+  else if (strcmp(work, "retain") == 0)
+    work_fn = work_retain;
   if (work_fn != NULL)
     sum = work_fn(arg);
   else {
-    fprintf(stderr, "usage: gcb trees|mutate [depth|steps]\n");
+    fprintf(stderr, "usage: gcb trees|mutate|retain [depth|steps|MiB]\n");
     return 2;
   }
   {

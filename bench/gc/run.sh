@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # bench/gc/run.sh: build and run the garbage-collection benchmark
-# (bench/gc/gcb.c: binary trees and a mutation-heavy table) on every
-# collector, each run in its own process, and print one table per workload.
+# (bench/gc/gcb.c: binary trees, a mutation-heavy table, and a large
+# long-lived structure beside short-lived temporaries) on every collector,
+# each run in its own process, and print one table per workload.
 #
-#   bash bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--only "amc ams boehm"]
+#   bash bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--mib N]
+#                        [--only "amc amcnb ams boehm"]
 #
 # Collectors: amc and ams (src/mps.c compiled in the hot variety at -O2,
 # through an allocation point, exact roots and the thread's stack as an
-# ambiguous root) and boehm (Debian's libgc, GC_MALLOC).  Everything is
+# ambiguous root), amcnb (amc built with -DCONFIG_BARRIER_NONE: no write
+# barrier, so every minor collection scans every older segment) and boehm
+# (Debian's libgc, GC_MALLOC).  Everything is
 # compiled with $CC (default cc) -O2.  Runs are interleaved (one round over
 # every collector and workload, N rounds); the table shows the best wall
 # time and the largest peak RSS (ru_maxrss) of the N runs, each with its
@@ -21,14 +25,16 @@ runs=${GCB_RUNS:-3}
 limit=${GCB_TIMEOUT:-60}
 depth=${GCB_DEPTH:-16}
 steps=${GCB_STEPS:-4000000}
-only="amc ams boehm"
+mib=${GCB_MIB:-64}
+only="amc amcnb ams boehm"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --depth) depth=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
+    --mib) mib=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
-    *) echo "usage: bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--only \"names\"]" >&2; exit 2 ;;
+    *) echo "usage: bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--mib N] [--only \"names\"]" >&2; exit 2 ;;
   esac
 done
 
@@ -42,26 +48,31 @@ echo "building in $out with $cc -O2 (MPS: src/mps.c -DCONFIG_VAR_HOT)"
 case " $only " in
   *" amc "*|*" ams "*) $cc $flags -DCONFIG_VAR_HOT -c src/mps.c -o "$out/mps-hot.o" ;;
 esac
+case " $only " in
+  *" amcnb "*) $cc $flags -DCONFIG_VAR_HOT -DCONFIG_BARRIER_NONE -c src/mps.c -o "$out/mps-hot-nb.o" ;;
+esac
 for c in $only; do
   case "$c" in
     amc)   def=AMC;   libs="$out/mps-hot.o -lpthread" ;;
+    amcnb) def=AMC;   libs="$out/mps-hot-nb.o -lpthread" ;;
     ams)   def=AMS;   libs="$out/mps-hot.o -lpthread" ;;
     boehm) def=BOEHM; libs="-lgc" ;;
     *) echo "bench/gc/run.sh: unknown collector '$c'" >&2; exit 2 ;;
   esac
+  name=""; [ "$c" = amcnb ] && name=-DGCB_NAME=\"amcnb\"
   # shellcheck disable=SC2086  # $libs is a list of words
-  $cc $flags -DGCB_$def bench/gc/gcb.c $libs -o "$out/gcb-$c"
+  $cc $flags -DGCB_$def $name bench/gc/gcb.c $libs -o "$out/gcb-$c"
 done
 
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
      "$(free -g | awk '/^Mem:/ {print $2}') GiB"
-echo "workloads: trees depth $depth; mutate $steps steps; best of $runs runs"
+echo "workloads: trees depth $depth; mutate $steps steps; retain $mib MiB; best of $runs runs"
 
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for ((r = 1; r <= runs; ++r)); do
-  for w in trees mutate; do
-    arg=$depth; [ "$w" = mutate ] && arg=$steps
+  for w in trees mutate retain; do
+    arg=$depth; [ "$w" = mutate ] && arg=$steps; [ "$w" = retain ] && arg=$mib
     for c in $only; do
       if grep -q "^timeout name=$w-$c\$" "$results"; then
         continue   # timed out in an earlier round: not run again
@@ -107,8 +118,8 @@ awk -v order="$only" '
     found = 0
     for (i = 1; i in names; ++i) if (names[i] == "boehm") found = 1
     if (!found) ref = names[1]
-    split("trees mutate", works, " ")
-    for (wi = 1; wi <= 2; ++wi) {
+    split("trees mutate retain", works, " ")
+    for (wi = 1; wi <= 3; ++wi) {
       w = works[wi]
       printf "\n%-8s %-7s %9s %9s %13s %9s %12s\n", "workload", "gc", "seconds", "time/bo",
              "peak RSS MiB", "peak/bo", "collections"
