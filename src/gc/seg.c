@@ -148,7 +148,7 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   seg->grey = TRACE_SET_EMPTY;
   seg->nailed = TRACE_SET_EMPTY;
   seg->rank_set = rank_set;
-  /* No write barrier: whatever the mutator stores may point anywhere. */
+  /* Not scanned yet: whatever the mutator stores may point anywhere. */
   seg->summary = rank_set == RANK_SET_EMPTY ? ZONE_SET_EMPTY : ZONE_SET_UNIV;
   seg->buffer = NULL;
   seg->wb_defer = BARRIER_DEFER_INIT;

@@ -765,8 +765,10 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
 
 /* ---- Segment methods for walks ---------------------------------------- */
 
-/* Expose the segment if the collector is inside the shield (walks may
- * come from outside a collection, when nothing is protected). */
+/* Expose the segment if the collector is inside the shield.  Walks may
+ * come from outside a collection, where the only protection is the write
+ * barrier's, and they only read (a stepper's own stores fault, and the
+ * barrier's hook takes them). */
 static bool amc_seg_expose(Seg seg)
 {
   Shield shield = amc_shield(seg->arena);

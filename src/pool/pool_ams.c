@@ -313,9 +313,9 @@ static void ams_check_template(AMS ams, Addr base, Addr limit)
 
 /* ---- Segments --------------------------------------------------------- */
 
-/* Expose the segment if the collector is inside the shield: walks, fills
- * and empties come from outside a collection, when nothing is protected
- * (there is no barrier yet) and there is no shield to go through. */
+/* Expose the segment if the collector is inside the shield.  Walks,
+ * fills and empties come from outside a collection, where the only
+ * protection is the write barrier's, and they only read the segment. */
 static bool ams_seg_expose(Seg seg)
 {
   Shield shield = &seg->arena->gc->shield;

@@ -199,14 +199,19 @@ bool snc_stack_check(SNCStack stack)
 
 /* ---- Positions and padding ------------------------------------------- */
 
-/* Expose the segment if the collector is inside the shield: fills,
- * empties and pops come from outside a collection, when nothing is
- * protected (no barrier yet) and there is no shield to go through. */
-static bool snc_seg_expose(Seg seg)
+/* Expose the segment if the collector is inside the shield.  Fills,
+ * empties, pops and lookups come from outside a collection, where the
+ * only protection is the write barrier's: for a write (a pad) it is
+ * lowered, the summary widened, rather than taken as a fault; a read
+ * needs nothing. */
+static bool snc_seg_expose(Seg seg, bool write)
 {
   Shield shield = &seg->arena->gc->shield;
-  if (!shield_is_inside(shield))
+  if (!shield_is_inside(shield)) {
+    if (write && (seg->shield.sm & PROT_DENY_WRITE) != 0)
+      seg_set_summary(seg, ZONE_SET_UNIV);
     return false;
+  }
   shield_expose(shield, &seg->shield);
   return true;
 }
@@ -234,7 +239,7 @@ static void snc_seg_set_top(Seg seg, Addr top)
   AVER(addr_word(seg->base) <= addr_word(top) && addr_word(top) <= addr_word(seg->limit));
   sseg->top = top;
   if (addr_word(top) < addr_word(seg->limit)) {
-    bool exposed = snc_seg_expose(seg);
+    bool exposed = snc_seg_expose(seg, true);
     (*format->pad)(addr_ptr(top), addr_offset(top, seg->limit));
     snc_seg_cover(seg, exposed);
   }
@@ -323,7 +328,7 @@ static Res snc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
   Res res = MPS_RES_FAIL;
   if (addr_word(addr) >= addr_word(limit))
     return MPS_RES_FAIL;          /* popped, padding, or never allocated */
-  exposed = snc_seg_expose(seg);
+  exposed = snc_seg_expose(seg, false);
   for (obj = seg->base; addr_word(obj) < addr_word(limit); obj = next) {
     next = addr_of_ptr((*format->skip)(addr_ptr(obj)));
     if (addr_word(addr) < addr_word(next)) {
