@@ -46,7 +46,8 @@
  * table, checking another root) would look like an ambiguous reference
  * and refuse the transform for nothing.  So the work that handles old
  * addresses runs in functions that return before the check, and the
- * stack below the check's frame is cleared before each root is scanned.
+ * stack below is cleared on entry to apply and again before each root is
+ * scanned.  (The client's own frames are the client's: transform.rst.)
  *
  * Invariants (transform_check):
  *   1. count <= capacity, and the entries exist exactly when capacity > 0;
@@ -571,6 +572,8 @@ mps_res_t mps_transform_apply(mps_bool_t *applied_o, mps_transform_t transform)
   bool applied = false;
   Res res;
 
+  /* The frames of this call are then laid over a cleared stack. */
+  transform_clear_stack();
   AVER(transform != NULL && transform->sig == TRANSFORM_SIG);
   arena = transform->arena;
   arena_enter(arena);
