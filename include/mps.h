@@ -694,6 +694,17 @@ extern void mps_arena_roots_walk(mps_arena_t arena, mps_roots_stepper_t f, void 
 extern mps_res_t mps_pool_walk(mps_pool_t pool, mps_area_scan_t scan_area, void *closure);
 extern mps_res_t mps_addr_object(mps_addr_t *p_o, mps_arena_t arena, mps_addr_t addr);
 
+/* Transforms (topic/transform.rst): a table of old and new references;
+ * applying it collects the whole heap, replacing every exact or weak
+ * reference to an old object by the matching new one, or changes nothing
+ * if an old object is referenced ambiguously. */
+typedef struct mps_transform_s *mps_transform_t;
+extern mps_res_t mps_transform_create(mps_transform_t *transform_o, mps_arena_t arena);
+extern mps_res_t mps_transform_add_oldnew(mps_transform_t transform, mps_addr_t *old_array,
+                                          mps_addr_t *new_array, size_t count);
+extern mps_res_t mps_transform_apply(mps_bool_t *applied_o, mps_transform_t transform);
+extern void mps_transform_destroy(mps_transform_t transform);
+
 /* Telemetry (topic/telemetry.rst).  The filter is a set of event
  * categories, one bit each: 0 arena, 1 pool, 2 trace, 3 seg, 4 ref,
  * 5 object, 6 user.  Events are written in the cool and hot varieties

@@ -122,6 +122,7 @@
 #include "gc/ld.c"
 #include "gc/finalize.c"
 #include "gc/trace.c"
+#include "gc/transform.c"
 
 /* Pools: the generic pool, allocation points, and the pool classes */
 #include "pool/pool.c"

@@ -603,6 +603,24 @@ bool root_any_of_rank(Arena arena, Rank rank)
   return false;
 }
 
+Res root_each_of_rank(Arena arena, Rank rank, RootVisit visit, void *closure)
+{
+  GC gc = gc_of(arena);
+  Ring node, next;
+  AVER(visit != NULL);
+  if (gc == NULL)
+    return MPS_RES_OK;
+  RING_FOR(node, &gc->root_ring, next) {
+    Root root = PARENT(mps_root_s, gc_ring, node);
+    if (root->rank == rank) {
+      Res res = visit(root, closure);
+      if (res != MPS_RES_OK)
+        return res;
+    }
+  }
+  return MPS_RES_OK;
+}
+
 bool root_any_thread_root(Arena arena)
 {
   GC gc = gc_of(arena);

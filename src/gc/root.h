@@ -44,6 +44,13 @@ void root_walk_all(Arena arena, mps_roots_stepper_t f, void *p, Size s);
  * rank bands). */
 bool root_any_of_rank(Arena arena, Rank rank);
 
+/* Call `visit` on every root of rank `rank` until one returns a result
+ * other than MPS_RES_OK, and return that result (transform.c looks at
+ * the ambiguous roots one at a time).  `visit` must not create or
+ * destroy roots. */
+typedef Res (*RootVisit)(Root root, void *closure);
+Res root_each_of_rank(Arena arena, Rank rank, RootVisit visit, void *closure);
+
 /* For the tracer's diagnosis at the flip: whether the arena has a thread
  * root, and whether the calling thread is registered with the arena.  A
  * collection started by an unregistered thread while thread roots exist

@@ -115,10 +115,26 @@ void scan_state_init(ScanState ss, Arena arena, Trace trace, Rank rank)
   ss->ss_s._ufs = ZONE_SET_EMPTY;
   ss->arena = arena;
   ss->trace = trace;
+  ss->rewrite = NULL;
+  ss->rewrite_closure = NULL;
   if (trace != NULL) {
     AVERT(trace, trace);
     ss->traces = TRACE_SET_SINGLE(trace->ti);
     ss->white = trace->white;
+    if (trace->rewrite_start != NULL) {
+      /* The first scan state of a rewriting trace: the condemn is over
+       * and nothing is fixed yet, so the rewriter can still decline. */
+      TraceRewriteStart start = trace->rewrite_start;
+      AVER(trace->state == TRACE_FLIPPED);
+      trace->rewrite_start = NULL;
+      if (!start(trace->rewrite_closure, trace))
+        trace->rewrite = NULL;
+    }
+    /* An ambiguous reference cannot be changed, so it is never offered. */
+    if (rank != RANK_AMBIG) {
+      ss->rewrite = trace->rewrite;
+      ss->rewrite_closure = trace->rewrite_closure;
+    }
   } else {
     ss->traces = TRACE_SET_EMPTY;
     ss->white = ZONE_SET_EMPTY;
@@ -154,6 +170,8 @@ Res trace_fix(ScanState ss, Addr *ref_io)
   AVER_CRITICAL(ss->sig == SCAN_STATE_SIG);
   ++ss->fixes;
   ss->was_marked = true;
+  if (ss->rewrite != NULL)
+    ss->rewrite(ss->rewrite_closure, ref_io);
   if (!seg_of_addr(&seg, ss->arena, *ref_io) || (seg->white & ss->traces) == 0) {
     /* Not into the condemned set: left alone.  Its zone is white,
      * though, so record it for the summary. */
@@ -208,7 +226,9 @@ Trace trace_current(Arena arena)
 
 /* Make a trace, and the two messages it will post, so that nothing after
  * this can fail for lack of memory. */
-static Res trace_create(Trace *trace_o, Arena arena, const char *why)
+static Res trace_create(Trace *trace_o, Arena arena, const char *why,
+                        TraceRewriteStart rewrite_start, TraceRewrite rewrite,
+                        void *rewrite_closure)
 {
   GC gc;
   Trace trace;
@@ -255,6 +275,9 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why)
   trace->nails = 0;
   trace->start_message = start;
   trace->end_message = end;
+  trace->rewrite_start = rewrite_start;
+  trace->rewrite = rewrite;
+  trace->rewrite_closure = rewrite_closure;
   gc->traces[ti] = trace;
   gc->busy_traces |= TRACE_SET_SINGLE(ti);
   trace->sig = TRACE_SIG;
@@ -275,6 +298,7 @@ static void trace_destroy(Trace trace)
   GC gc = arena->gc;
   AVERT(trace, trace);
   AVER(trace->state == TRACE_FINISHED);
+  trace->rewrite = NULL;
   if (trace->start_message != NULL)
     message_destroy(trace->start_message);
   if (trace->end_message != NULL)
@@ -592,10 +616,22 @@ static void trace_step(Trace trace)
   }
 }
 
-/* Run a whole collection now.  The caller holds the arena lock and no
- * collection is running.  MPS_RES_* if the trace cannot be made, with
- * nothing changed. */
+static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
+                               TraceRewriteStart rewrite_start, TraceRewrite rewrite,
+                               void *rewrite_closure);
+
 static Res trace_run(Arena arena, TraceCondemn how, const char *why)
+{
+  return trace_run_rewriting(arena, how, why, NULL, NULL, NULL);
+}
+
+/* Run a whole collection now, a rewriting one if `rewrite` is not NULL
+ * (trace.h).  The caller holds the arena lock and no collection is
+ * running.  MPS_RES_* if the trace cannot be made, with nothing
+ * changed. */
+static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
+                               TraceRewriteStart rewrite_start, TraceRewrite rewrite,
+                               void *rewrite_closure)
 {
   GC gc;
   Trace trace;
@@ -604,7 +640,7 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
   Word start[2], end[2];   /* the telemetry events' words */
   Res res;
 
-  res = trace_create(&trace, arena, why);
+  res = trace_create(&trace, arena, why, rewrite_start, rewrite, rewrite_closure);
   if (res != MPS_RES_OK)
     return res;
   gc = arena->gc;
@@ -715,6 +751,23 @@ void trace_poll(Arena arena)
     (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
   else if (trace_any_due(gc) && trace_due_is_ripe(gc))
     (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_due);
+}
+
+/* ---- Rewriting collections (transforms) ---------------------------------- */
+
+static const char trace_why_transform[] =
+  "The client applied a transform (mps_transform_apply): a collection of everything.";
+
+Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
+                            void *closure)
+{
+  AVERT(arena, arena);
+  AVER(start != NULL);
+  AVER(rewrite != NULL);
+  AVER(arena->state != ARENA_POSTMORTEM);
+  AVER(arena->gc == NULL || !arena->gc->in_collection);
+  return trace_run_rewriting(arena, TRACE_CONDEMN_ALL, trace_why_transform, start, rewrite,
+                             closure);
 }
 
 /* ---- The arena's collection states (arena.rst) --------------------------- */

@@ -29,6 +29,16 @@
 #define TRACE_SIG SIG_MAKE(0x128)
 #define SCAN_STATE_SIG SIG_MAKE(0x129)
 
+/* A rewriting trace (trace_collect_rewriting, for transform.c): every
+ * reference fixed at a rank above ambiguous is first offered to the
+ * TraceRewrite, which may replace it; the normal fix then applies to
+ * whatever it leaves.  The TraceRewriteStart is called once, when the
+ * first scan state of the trace is made: after the condemn, before any
+ * reference is fixed.  If it returns false the trace goes on as a plain
+ * collection. */
+typedef bool (*TraceRewriteStart)(void *closure, Trace trace);
+typedef void (*TraceRewrite)(void *closure, Addr *ref_io);
+
 typedef enum trace_state_e {
   TRACE_INIT,
   TRACE_UNFLIPPED,
@@ -52,6 +62,9 @@ typedef struct trace_s {
   Size reclaimed;               /* bytes freed */
   Count segs_scanned, roots_scanned, fixes, copies, nails;
   Message start_message, end_message;  /* preallocated at trace_create */
+  TraceRewriteStart rewrite_start;  /* not yet called, else NULL */
+  TraceRewrite rewrite;         /* NULL unless a rewriting trace */
+  void *rewrite_closure;
 } trace_s;
 
 typedef struct scan_state_s {
@@ -65,6 +78,8 @@ typedef struct scan_state_s {
   ZoneSet fixed_summary;        /* zones of the references after fixing */
   bool was_marked;              /* set by fix: referent already preserved */
   Count fixes;                  /* calls to the fix method */
+  TraceRewrite rewrite;         /* the trace's, above the ambiguous rank */
+  void *rewrite_closure;
 } scan_state_s;
 
 bool trace_check(Trace trace);
@@ -96,6 +111,13 @@ void trace_note_preserved(Trace trace, Size size);
  * the arena is unclamped.  Never fails: a collection that cannot start
  * for lack of memory is skipped. */
 void trace_poll(Arena arena);
+
+/* Run a collection of everything now as a rewriting trace (above).  The
+ * caller holds the arena lock, no collection is running, and the arena is
+ * not postmortem.  MPS_RES_* if the trace cannot be made, with nothing
+ * changed and `start` not called. */
+Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
+                            void *closure);
 
 /* The busy trace, or NULL (pools: e.g. AMC's buffer fill for forwarding
  * must know the trace). */
