@@ -68,12 +68,6 @@
  * preparation and a root check use below the caller's frame. */
 #define TRANSFORM_CLEAR_WORDS 2048
 
-#if defined(__GNUC__) || defined(__clang__)
-#define TRANSFORM_NOINLINE __attribute__((noinline))
-#else
-#define TRANSFORM_NOINLINE
-#endif
-
 /* One pair.  lo and hi are found at apply (step 0). */
 typedef struct transform_entry_s {
   Addr old, new_ref;
@@ -238,7 +232,7 @@ static Seg transform_old_seg(Arena arena, Addr old)
 /* Step 0.  Its own frame, which is gone before step 1 looks at the
  * stack.  MPS_RES_PARAM (reported) for a bad table, changing nothing the
  * client can see. */
-static TRANSFORM_NOINLINE Res transform_prepare(Transform transform)
+static NOINLINE Res transform_prepare(Transform transform)
 {
   Arena arena = transform->arena;
   GC gc = gc_of(arena);
@@ -293,7 +287,7 @@ static TRANSFORM_NOINLINE Res transform_prepare(Transform transform)
 
 /* Overwrite the stack below the caller's frame (see the opening note).
  * The volatile stores cannot be left out by the compiler. */
-static TRANSFORM_NOINLINE void transform_clear_stack(void)
+static NOINLINE void transform_clear_stack(void)
 {
   Word junk[TRANSFORM_CLEAR_WORDS];
   volatile Word *p = junk;
@@ -347,7 +341,7 @@ static mps_res_t transform_check_area(mps_ss_t ss, void *base, void *limit, void
 
 /* Step 1.  MPS_RES_OK with transform->ambiguous saying what it found, or
  * the failure of a client's root scanner. */
-static TRANSFORM_NOINLINE Res transform_find_ambiguous(Transform transform)
+static NOINLINE Res transform_find_ambiguous(Transform transform)
 {
   Arena arena = transform->arena;
   GC gc = gc_of(arena);
