@@ -260,6 +260,36 @@ Test(transform, replaces_references_to_ams_objects)
   ttr_close(&t);
 }
 
+/* A reference that a transform replaced has changed its address as surely
+ * as one a collection moved: a location dependency on the old object is
+ * stale afterwards, though AMS moves nothing. */
+Test(transform, location_dependency_on_an_old_object_becomes_stale)
+{
+  ttr_s t;
+  mps_addr_t olds[1], news[1], old_addr;
+  mps_ld_s ld;
+  ttr_open(&t);
+  /* Only AMS objects: no collection moves anything. */
+  ttr_obj(t.ams_ap, &t.refs[0], 0, 1);
+  ttr_obj(t.ams_ap, &t.refs[1], 1, 10);
+  ttr_obj(t.ams_ap, &t.refs[2], 0, 2);
+  ttr_set(t.refs[1], 0, t.refs[0]);
+  olds[0] = old_addr = t.refs[0];
+  news[0] = t.refs[2];
+  mps_ld_reset(&ld, t.arena);
+  mps_ld_add(&ld, t.arena, t.refs[1]);
+  mps_arena_collect(t.arena);
+  mps_arena_park(t.arena);
+  cr_assert_not(mps_ld_isstale(&ld, t.arena, t.refs[1]), "AMS alone moves nothing");
+  mps_ld_reset(&ld, t.arena);
+  mps_ld_add(&ld, t.arena, old_addr);
+  cr_assert_not(mps_ld_isstale(&ld, t.arena, old_addr));
+  cr_assert(ttr_apply(&t, olds, news, 1));
+  cr_assert_eq(ttr_ref(t.refs[1], 0), t.refs[2]);
+  cr_assert(mps_ld_isstale(&ld, t.arena, old_addr));
+  ttr_close(&t);
+}
+
 Test(transform, old_in_amc_new_in_ams_and_back)
 {
   ttr_s t;

@@ -2,7 +2,8 @@
  * design/arena.txt on the epoch and the history of moved objects).
  *
  * The arena keeps an epoch, counted up at the flip of every trace that
- * condemned segments whose objects may move, and a history: slot
+ * condemned segments whose objects may move, or that rewrites references
+ * (a transform, whose zones all count as moved), and a history: slot
  * e % LD_HISTORY_LENGTH holds the zones condemned (in moving segments)
  * at every flip since epoch e, for the recent epochs; prehistory holds
  * the zones of every such flip ever.  A client's mps_ld_s keeps
@@ -132,6 +133,11 @@ void ld_trace_flip(struct trace_s *trace)
     if ((seg->white & ts) != 0 && ld_seg_may_move(seg))
       moved |= zone_set_of_range(gc->zone_shift, seg->base, seg->limit);
   }
+  /* A rewriting trace (a transform) replaces references to condemned
+   * objects by references elsewhere, which to a client hashing addresses
+   * is a move, whatever the pool. */
+  if (trace->rewrite != NULL)
+    moved |= trace->white;
   if (moved == ZONE_SET_EMPTY)
     return;   /* nothing can move: no dependency becomes stale */
 
