@@ -10,6 +10,9 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/protect/fault.h"
 #include "../src/thread/thread.h"
 
 static _Atomic int failures;
@@ -65,10 +69,11 @@ struct find {
 };
 
 SCAN_UNCHECKED
-static Res visit_find(void *closure, Word *base, Word *limit)
+static Res visit_find(void *closure, Word *base, Word *limit, ThreadArea area)
 {
   struct find *f = closure;
   Word *p;
+  (void)area;
   cr_assert(base <= limit);
   ++f->areas;
   for (p = base; p < limit; ++p)
@@ -77,8 +82,9 @@ static Res visit_find(void *closure, Word *base, Word *limit)
   return MPS_RES_OK;
 }
 
-static Res visit_stop(void *closure, Word *base, Word *limit)
+static Res visit_stop(void *closure, Word *base, Word *limit, ThreadArea area)
 {
+  (void)area;
   (void)base;
   (void)limit;
   ++*(int *)closure;
@@ -338,4 +344,122 @@ Test(thread, exited_thread_is_diagnosed, .timeout = 20)
   atomic_store(&live.stop, true);
   cr_assert_eq(pthread_join(live.pthread, NULL), 0);
   thread_set_finish(&set);
+}
+
+/* A thread stopped inside a fault handler that runs on an alternate
+ * signal stack (as the write barrier's hook may be, waiting for the arena
+ * lock; thread_fault_enter): its stack must be scanned from the stack
+ * pointer it faulted at, not from the alternate stack where it now is, and
+ * the alternate stack must be scanned too (the fault's saved registers). */
+static void *alt_page;
+static size_t alt_page_size;
+static _Atomic int alt_in_hook, alt_release;
+
+static bool alt_hook(void *closure, Addr addr, bool is_write)
+{
+  (void)closure;
+  (void)is_write;
+  if ((char *)addr < (char *)alt_page || (char *)addr >= (char *)alt_page + alt_page_size)
+    return false;
+  atomic_store(&alt_in_hook, 1);
+  while (!atomic_load(&alt_release))
+    sched_yield();
+  cr_assert_eq(mprotect(alt_page, alt_page_size, PROT_READ | PROT_WRITE), 0);
+  return true;
+}
+
+struct alt_helper {
+  Word marker;
+  Thread thread;
+  _Atomic bool ready;
+};
+
+static void *alt_helper_main(void *p)
+{
+  struct alt_helper *h = p;
+  volatile Word held = h->marker;
+  stack_t alt, old;
+  Thread t = new_thread();
+  alt.ss_sp = malloc(1 << 16);
+  alt.ss_size = 1 << 16;
+  alt.ss_flags = 0;
+  cr_assert_not_null(alt.ss_sp);
+  cr_assert_eq(sigaltstack(&alt, &old), 0);
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  h->thread = t;
+  atomic_store(&h->ready, true);
+  *(volatile Word *)alt_page = held;     /* faults; the hook waits */
+  cr_assert_eq(*(volatile Word *)alt_page, h->marker);
+  cr_assert_eq(sigaltstack(&old, NULL), 0);
+  free(alt.ss_sp);
+  return NULL;
+}
+
+struct area_count {
+  Word complement;
+  Count found;
+  Count areas[3];
+};
+
+SCAN_UNCHECKED
+static Res visit_areas(void *closure, Word *base, Word *limit, ThreadArea area)
+{
+  struct area_count *c = closure;
+  Word *p;
+  cr_assert(base <= limit);
+  ++c->areas[area];
+  for (p = base; p < limit; ++p)
+    if (*p == ~c->complement)
+      ++c->found;
+  return MPS_RES_OK;
+}
+
+Test(thread, scans_a_fault_handler_on_an_alternate_stack)
+{
+  struct alt_helper h;
+  struct area_count c;
+  thread_set_s set;
+  Thread self = new_thread();
+  FaultRegStruct reg;
+  pthread_t pt;
+
+  alt_page_size = (size_t)sysconf(_SC_PAGESIZE);
+  alt_page = mmap(NULL, alt_page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(alt_page, MAP_FAILED);
+  atomic_store(&alt_in_hook, 0);
+  atomic_store(&alt_release, 0);
+  cr_assert_eq(fault_register(&reg, alt_hook, NULL), MPS_RES_OK);
+  thread_set_init(&set);
+  cr_assert_eq(thread_register(self), MPS_RES_OK);
+  thread_set_add(&set, self);
+  memset(&h, 0, sizeof h);
+  h.marker = (Word)0xA17E57AC00000000ull + 0x4321;
+  cr_assert_eq(pthread_create(&pt, NULL, alt_helper_main, &h), 0);
+  while (!atomic_load(&h.ready))
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  while (!atomic_load(&alt_in_hook))
+    sched_yield();
+
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  memset(&c, 0, sizeof c);
+  c.complement = ~h.marker;
+  cr_assert_eq(thread_scan(h.thread, visit_areas, &c), MPS_RES_OK);
+  cr_assert_eq(c.areas[THREAD_AREA_REGISTERS], 1);
+  cr_assert_eq(c.areas[THREAD_AREA_SIGNAL_STACK], 1, "the alternate stack was not scanned");
+  cr_assert_eq(c.areas[THREAD_AREA_STACK], 1);
+  cr_assert_geq(c.found, 1, "the faulting frame's local was not found");
+  thread_resume_all(&set);
+
+  atomic_store(&alt_release, 1);
+  cr_assert_eq(pthread_join(pt, NULL), 0);
+  thread_set_remove(&set, h.thread);
+  thread_deregister(h.thread);
+  free(h.thread);
+  thread_set_remove(&set, self);
+  thread_deregister(self);
+  free(self);
+  thread_set_finish(&set);
+  fault_unregister(&reg);
+  cr_assert_eq(munmap(alt_page, alt_page_size), 0);
 }

@@ -485,21 +485,17 @@ typedef struct root_thread_scan_s {
   mps_area_scan_t scan;
   void *closure;
   Word *cold;                  /* the client's cold end */
-  const char *thread_base;     /* the Thread's storage, which holds the */
-  const char *thread_limit;    /* registers of a suspended thread */
 } root_thread_scan_s;
 
-/* thread_scan hands over the captured registers (inside the Thread's own
- * storage) and the stack from the stack pointer to the cold end the
- * system recorded at registration.  The client's cold end may be nearer
- * (a root for only the frames below some function), so the stack area is
- * cut there; the register area is always scanned whole. */
-static Res root_thread_visit(void *closure, Word *base, Word *limit)
+/* thread_scan hands over the captured registers, the stack from the stack
+ * pointer to the cold end the system recorded at registration, and perhaps
+ * the part of an alternate signal stack in use.  The client's cold end may
+ * be nearer (a root for only the frames below some function), so the stack
+ * area is cut there; the others lie elsewhere and are scanned whole. */
+static Res root_thread_visit(void *closure, Word *base, Word *limit, ThreadArea area)
 {
   root_thread_scan_s *rts = closure;
-  bool registers = (const char *)base >= rts->thread_base
-                   && (const char *)limit <= rts->thread_limit;
-  if (!registers) {
+  if (area == THREAD_AREA_STACK) {
     if (base >= rts->cold)
       return MPS_RES_OK;        /* the thread is shallower than the root */
     if (limit > rts->cold)
@@ -518,8 +514,6 @@ static Res root_scan_thread(mps_ss_t ss, Thr thr, mps_area_scan_t scan, void *cl
   rts.scan = scan;
   rts.closure = closure;
   rts.cold = cold;
-  rts.thread_base = (const char *)thr->thread;
-  rts.thread_limit = rts.thread_base + thread_size();
   res = thread_scan(thr->thread, root_thread_visit, &rts);
   /* A thread that exited registered was reported when the collector
    * tried to suspend it; it has no stack left to scan, and the

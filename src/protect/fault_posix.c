@@ -59,6 +59,7 @@
 #endif
 
 #include "fault.h"
+#include "../thread/thread.h"
 
 #if defined(__linux__)
 static const int fault_posix_signal[] = {SIGSEGV};
@@ -216,9 +217,14 @@ static void fault_posix_handle(int sig, siginfo_t *info, void *context)
   /* Acquire: see fault_posix_prev. */
   if (!atomic_load_explicit(&fault_posix_saved, memory_order_acquire))
     return;                    /* cannot happen: we are installed after */
-  if (info != NULL && fault_posix_from_fault(info))
+  if (info != NULL && fault_posix_from_fault(info)) {
+    /* A hook may wait for a lock while a collection suspends and scans
+     * this thread, perhaps on an alternate signal stack (thread.h). */
+    Word saved = thread_fault_enter(context);
     handled = fault_dispatch(addr_of_ptr(info->si_addr),
                              fault_posix_is_write(context));
+    thread_fault_leave(saved);
+  }
   errno = saved_errno;
   if (!handled)
     fault_posix_chain(sig, info, context);
@@ -246,6 +252,7 @@ Res fault_install(void)
   sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
   if (sigemptyset(&sa.sa_mask) != 0)
     return MPS_RES_FAIL;
+  thread_fault_signals(&sa.sa_mask);
   for (i = 0; i < FAULT_POSIX_SIGNALS; ++i) {
     if (sigaction(fault_posix_signal[i], &sa, NULL) != 0) {
       while (i > 0) {

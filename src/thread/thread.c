@@ -245,7 +245,7 @@ static Res thread_scan_stack(Word *sp, Word *cold, ThreadVisit visit,
     return MPS_RES_OK;
 #endif
   AVER(sp <= cold);
-  return visit(closure, sp, cold);
+  return visit(closure, sp, cold, THREAD_AREA_STACK);
 }
 
 /* Scan the calling thread from this frame, which lies below the caller's
@@ -277,7 +277,7 @@ static Res thread_scan_self(Thread thread, ThreadVisit visit, void *closure)
 
 Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
 {
-  Word *base, *limit, *sp;
+  Word *base, *limit, *sp, *alt_base, *alt_limit;
   Res res;
   AVERT(thread, thread);
   AVER(visit != NULL);
@@ -286,9 +286,29 @@ Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
   if (thread_os_is_current(&thread->os))
     return thread_scan_self(thread, visit, closure);
   AVER(thread->suspended);
-  thread_os_context(&thread->os, &base, &limit, &sp);
-  res = visit(closure, base, limit);
+  thread_os_context(&thread->os, &base, &limit, &sp, &alt_base, &alt_limit);
+  res = visit(closure, base, limit, THREAD_AREA_REGISTERS);
   if (res != MPS_RES_OK)
     return res;
+  if (alt_base != NULL) {
+    res = visit(closure, alt_base, alt_limit, THREAD_AREA_SIGNAL_STACK);
+    if (res != MPS_RES_OK)
+      return res;
+  }
   return thread_scan_stack(sp, thread->cold, visit, closure);
+}
+
+Word thread_fault_enter(void *context)
+{
+  return thread_os_fault_enter(context);
+}
+
+void thread_fault_leave(Word saved)
+{
+  thread_os_fault_leave(saved);
+}
+
+void thread_fault_signals(void *set)
+{
+  thread_os_fault_signals(set);
 }

@@ -73,15 +73,41 @@ Count thread_set_count(ThreadSet set);
 Res thread_suspend_all(ThreadSet set);
 void thread_resume_all(ThreadSet set);
 
+/* What thread_scan hands its visitor. */
+typedef enum thread_area_e {
+  THREAD_AREA_REGISTERS,     /* the captured registers */
+  THREAD_AREA_STACK,         /* the stack, from the stack pointer to the cold end */
+  THREAD_AREA_SIGNAL_STACK   /* the used part of an alternate signal stack
+                                (thread_fault_enter), wherever it is */
+} ThreadArea;
+
 /* The visitor of thread_scan: called on an array of words [base, limit)
  * that may hold references.  A result other than MPS_RES_OK stops the
  * scan and is returned by it. */
-typedef Res (*ThreadVisit)(void *closure, Word *base, Word *limit);
+typedef Res (*ThreadVisit)(void *closure, Word *base, Word *limit, ThreadArea area);
 
 /* Visit the registers and the live part of the stack of `thread`, which is
  * either the calling thread or a thread suspended by thread_suspend_all.
  * MPS_RES_FAIL, visiting nothing, for a thread found dead. */
 Res thread_scan(Thread thread, ThreadVisit visit, void *closure);
+
+/* Bracket the hooks a fault handler calls (protect/fault_posix.c), with
+ * the handler's signal context.  A hook may wait for a lock (the write
+ * barrier's), and a collection may then suspend and scan this thread while
+ * it runs on an alternate signal stack, where its stack pointer says
+ * nothing about the stack it faulted on.  Between these calls the thread
+ * remembers that stack pointer, and a suspension scans that stack from it
+ * and the used part of the alternate stack (which holds the fault's saved
+ * registers).  Nested faults keep the outermost.  thread_fault_enter
+ * returns what thread_fault_leave must be given.  Async-signal-safe. */
+Word thread_fault_enter(void *context);
+void thread_fault_leave(Word saved);
+/* Add to the sigset_t at `set` the signals a fault handler must hold off
+ * until thread_fault_enter, so that no suspension finds the thread on an
+ * alternate stack before it has noted its stack pointer.  thread_fault_enter
+ * lets them in again and thread_fault_leave holds them off once more (the
+ * handler's return restores the mask the fault interrupted).  POSIX. */
+void thread_fault_signals(void *set);
 
 /* The operating-system layer, provided by exactly one of thread_posix.c,
  * thread_macos.c, thread_win32.c and thread_single.c, and used only by
@@ -103,14 +129,22 @@ void thread_os_end(void);
 /* Suspend the thread and capture its registers.  False, having suspended
  * nothing, if the thread no longer exists. */
 bool thread_os_suspend(struct thread_os_s *os);
+/* See thread_fault_enter; a no-op where suspension does not run on the
+ * suspended thread (Mach, Windows) or there is none. */
+Word thread_os_fault_enter(void *context);
+void thread_os_fault_leave(Word saved);
+void thread_os_fault_signals(void *set);
 /* Resume a thread suspended by thread_os_suspend. */
 void thread_os_resume(struct thread_os_s *os);
 /* Give another registration of the same thread, suspended through `from`,
  * the same captured registers. */
 void thread_os_copy_context(struct thread_os_s *to, struct thread_os_s *from);
 /* The captured registers as words, and the stack pointer at suspension
- * with the red zone (if the ABI has one) already subtracted. */
+ * with the red zone (if the ABI has one) already subtracted; and a range
+ * of an alternate signal stack to scan as well ([*alt_base_return,
+ * *alt_limit_return), both NULL if none: see thread_fault_enter). */
 void thread_os_context(struct thread_os_s *os, Word **base_return,
-                       Word **limit_return, Word **sp_return);
+                       Word **limit_return, Word **sp_return,
+                       Word **alt_base_return, Word **alt_limit_return);
 
 #endif /* thread_h */

@@ -111,7 +111,19 @@ struct thread_os_s {
   _Atomic(int) hs;              /* handshake state, see above */
   Word *sp;                     /* stack pointer when suspended */
   Word regs[THREAD_POSIX_REGS]; /* general registers when suspended */
+  Word *alt_base, *alt_limit;   /* alternate stack in use, or NULL */
 };
+
+/* The stack pointer of the context a fault handler on this thread
+ * interrupted, between thread_os_fault_enter and _leave; else 0.  Only
+ * this thread reads or writes it, from its signal handlers, so it needs
+ * no atomics; initial-exec so that reaching it in a signal handler never
+ * allocates. */
+#if defined(__GNUC__) || defined(__clang__)
+static _Thread_local Word thread_posix_fault_sp __attribute__((tls_model("initial-exec")));
+#else
+static _Thread_local Word thread_posix_fault_sp;
+#endif
 
 static pthread_mutex_t thread_posix_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t thread_posix_once = PTHREAD_ONCE_INIT;
@@ -141,32 +153,93 @@ static bool thread_posix_kill(thread_posix_kid kid, int sig)
 #endif
 }
 
-/* Copy the registers and the stack pointer out of a signal context. */
+/* The stack pointer of a signal context. */
+static Word thread_posix_context_sp(void *context)
+{
+  ucontext_t *uc = context;
+#if defined(__linux__) && defined(__x86_64__)
+  return (Word)uc->uc_mcontext.gregs[15];
+#elif defined(__linux__) && defined(__aarch64__)
+  return (Word)uc->uc_mcontext.sp;
+#elif defined(__FreeBSD__) && defined(__x86_64__)
+  return (Word)uc->uc_mcontext.mc_rsp;
+#elif defined(__FreeBSD__) && defined(__aarch64__)
+  return (Word)uc->uc_mcontext.mc_gpregs.gp_sp;
+#endif
+}
+
+/* Copy the registers and the stack pointer out of a signal context.  If
+ * this thread is inside a fault handler running on an alternate signal
+ * stack (thread_fault_enter), the stack to scan is the one it faulted on,
+ * from the stack pointer it had then, and the alternate stack from here
+ * up, which holds the fault's saved registers and the handler's frames. */
 static void thread_posix_capture(struct thread_os_s *os, void *context)
 {
   ucontext_t *uc = context;
-  Word sp;
+  Word sp = thread_posix_context_sp(context);
+  Word fault_sp = thread_posix_fault_sp;
 #if defined(__linux__) && defined(__x86_64__)
   Count i;
   for (i = 0; i < THREAD_POSIX_REGS; ++i)
     os->regs[i] = (Word)uc->uc_mcontext.gregs[i];
-  sp = (Word)uc->uc_mcontext.gregs[15];
 #elif defined(__linux__) && defined(__aarch64__)
   Count i;
   for (i = 0; i < 31; ++i)
     os->regs[i] = (Word)uc->uc_mcontext.regs[i];
   os->regs[31] = (Word)uc->uc_mcontext.sp;
   os->regs[32] = (Word)uc->uc_mcontext.pc;
-  sp = (Word)uc->uc_mcontext.sp;
 #elif defined(__FreeBSD__) && defined(__x86_64__)
   memcpy(os->regs, &uc->uc_mcontext, sizeof os->regs);
-  sp = (Word)uc->uc_mcontext.mc_rsp;
 #elif defined(__FreeBSD__) && defined(__aarch64__)
   memcpy(os->regs, &uc->uc_mcontext.mc_gpregs,
          size_min(sizeof os->regs, sizeof uc->uc_mcontext.mc_gpregs));
-  sp = (Word)uc->uc_mcontext.mc_gpregs.gp_sp;
 #endif
+  os->alt_base = os->alt_limit = NULL;
+  if (fault_sp != 0) {
+    stack_t alt;
+    if (sigaltstack(NULL, &alt) == 0 && (alt.ss_flags & SS_ONSTACK) != 0) {
+      Word alt_lo = (Word)(uintptr_t)alt.ss_sp, alt_hi = alt_lo + (Word)alt.ss_size;
+      if (alt_lo <= sp && sp < alt_hi) {
+        os->alt_base = (Word *)(uintptr_t)(sp - THREAD_POSIX_RED_ZONE);
+        if ((Word)(uintptr_t)os->alt_base < alt_lo)
+          os->alt_base = (Word *)(uintptr_t)alt_lo;
+        os->alt_limit = (Word *)(uintptr_t)alt_hi;
+        sp = fault_sp;
+      }
+    }
+  }
   os->sp = (Word *)(uintptr_t)(sp - THREAD_POSIX_RED_ZONE);
+}
+
+/* The fault handler runs with the suspend signal held off (its sa_mask,
+ * thread_os_fault_signals) until the stack pointer is noted, and holds it
+ * off again from before it is forgotten until the handler returns, which
+ * restores the interrupted mask: a suspension never finds the thread on an
+ * alternate stack without it. */
+Word thread_os_fault_enter(void *context)
+{
+  Word saved = thread_posix_fault_sp;
+  sigset_t suspend;
+  if (saved == 0 && context != NULL)
+    thread_posix_fault_sp = thread_posix_context_sp(context);
+  sigemptyset(&suspend);
+  sigaddset(&suspend, THREAD_POSIX_SIG_SUSPEND);
+  (void)pthread_sigmask(SIG_UNBLOCK, &suspend, NULL);
+  return saved;
+}
+
+void thread_os_fault_leave(Word saved)
+{
+  sigset_t suspend;
+  sigemptyset(&suspend);
+  sigaddset(&suspend, THREAD_POSIX_SIG_SUSPEND);
+  (void)pthread_sigmask(SIG_BLOCK, &suspend, NULL);
+  thread_posix_fault_sp = saved;
+}
+
+void thread_os_fault_signals(void *set)
+{
+  sigaddset((sigset_t *)set, THREAD_POSIX_SIG_SUSPEND);
 }
 
 static void thread_posix_suspend_handler(int sig, siginfo_t *info,
@@ -266,6 +339,7 @@ bool thread_os_register(struct thread_os_s *os, Word **cold_return)
    * a set, which the client orders after this call. */
   atomic_init(&os->hs, THREAD_POSIX_RUNNING);
   os->sp = NULL;
+  os->alt_base = os->alt_limit = NULL;
   *cold_return = cold;
   return true;
 }
@@ -341,12 +415,17 @@ void thread_os_copy_context(struct thread_os_s *to, struct thread_os_s *from)
 {
   memcpy(to->regs, from->regs, sizeof to->regs);
   to->sp = from->sp;
+  to->alt_base = from->alt_base;
+  to->alt_limit = from->alt_limit;
 }
 
 void thread_os_context(struct thread_os_s *os, Word **base_return,
-                       Word **limit_return, Word **sp_return)
+                       Word **limit_return, Word **sp_return,
+                       Word **alt_base_return, Word **alt_limit_return)
 {
   *base_return = os->regs;
   *limit_return = os->regs + THREAD_POSIX_REGS;
   *sp_return = os->sp;
+  *alt_base_return = os->alt_base;
+  *alt_limit_return = os->alt_limit;
 }

@@ -78,9 +78,28 @@ void thread_os_copy_context(struct thread_os_s *to, struct thread_os_s *from)
 }
 
 void thread_os_context(struct thread_os_s *os, Word **base_return,
-                       Word **limit_return, Word **sp_return)
+                       Word **limit_return, Word **sp_return,
+                       Word **alt_base_return, Word **alt_limit_return)
 {
   /* Never called: the current thread is scanned live. */
   UNUSED(os);
   *base_return = *limit_return = *sp_return = NULL;
+  *alt_base_return = *alt_limit_return = NULL;
+}
+
+/* One thread, never suspended: nothing to remember. */
+Word thread_os_fault_enter(void *context)
+{
+  UNUSED(context);
+  return 0;
+}
+
+void thread_os_fault_leave(Word saved)
+{
+  UNUSED(saved);
+}
+
+void thread_os_fault_signals(void *set)
+{
+  UNUSED(set);
 }

@@ -139,9 +139,30 @@ void thread_os_copy_context(struct thread_os_s *to, struct thread_os_s *from)
 }
 
 void thread_os_context(struct thread_os_s *os, Word **base_return,
-                       Word **limit_return, Word **sp_return)
+                       Word **limit_return, Word **sp_return,
+                       Word **alt_base_return, Word **alt_limit_return)
 {
   *base_return = os->regs;
   *limit_return = os->regs + THREAD_WIN32_REGS;
   *sp_return = os->sp;
+  *alt_base_return = *alt_limit_return = NULL;
+}
+
+/* The suspender reads the thread's state from outside, so nothing runs
+ * on the thread to note an alternate stack: that case is not handled
+ * here (a fault hook waiting for a lock on an alternate stack). */
+Word thread_os_fault_enter(void *context)
+{
+  UNUSED(context);
+  return 0;
+}
+
+void thread_os_fault_leave(Word saved)
+{
+  UNUSED(saved);
+}
+
+void thread_os_fault_signals(void *set)
+{
+  UNUSED(set);
 }
