@@ -86,10 +86,11 @@ static void abort_on_failure(const char *file, unsigned line, const char *cond)
 }
 
 SCAN_UNCHECKED
-static Res visit_find(void *closure, Word *base, Word *limit)
+static Res visit_find(void *closure, Word *base, Word *limit, ThreadArea area)
 {
   struct find *f = closure;
   Word *p;
+  (void)area;
   TESTLIB_REQUIRE(base <= limit);
   for (p = base; p < limit; ++p)
     if (*p == ~f->complement)
