@@ -1,7 +1,8 @@
 /* Unit tests for telemetry (src/base/event.c; manual/topic/telemetry.rst):
  * the filter (set, reset, get, and MPS_TELEMETRY_CONTROL as a number or
  * as names), labels (distinct, written only with the user category on),
- * arena and pool events, a collection's start and end, the stream's record format as event.h
+ * arena and pool events, a collection's start and end (a transform's
+ * too), the stream's record format as event.h
  * describes it, a stream that cannot be opened, and that rash writes
  * nothing.  Criterion runs each test in a process of its own, so each
  * starts with the filter unloaded and no stream. */
@@ -252,6 +253,64 @@ Test(event, a_collection_writes_start_and_end)
   cr_assert_eq(rec[1].word[0], (mps_word_t)(uintptr_t)arena);
   cr_assert_geq(rec[1].word[1], gcobj_size(0, 8), "the kept object did not survive");
   cr_assert_leq(rec[1].word[1], rec[0].word[1]);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* A transform's collection runs inside apply's own hold on the mutator;
+ * its events are written once apply lets the mutator go. */
+Test(event, a_transform_writes_its_collection)
+{
+  tev_record_s rec[TEV_MAX];
+  mps_arena_t arena;
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_transform_t tr;
+  mps_bool_t applied = 0;
+  static mps_addr_t kept[2];
+  mps_addr_t old_ref, new_ref;
+  mps_gen_param_s gens[1] = {{1024, 0.5}};
+  size_t n;
+  tev_stream_setup();
+  mps_telemetry_set(1u << EVENT_CAT_TRACE);
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, kept, 2), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&kept[0], ap, 1, 0, 8, NULL), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&kept[1], ap, 2, 0, 8, NULL), MPS_RES_OK);
+  mps_arena_park(arena);
+  old_ref = kept[0];
+  new_ref = kept[1];
+  cr_assert_eq(mps_transform_create(&tr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_transform_add_oldnew(tr, &old_ref, &new_ref, 1), MPS_RES_OK);
+  old_ref = new_ref = NULL;
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
+  mps_transform_destroy(tr);
+  cr_assert(applied);
+  cr_assert_eq(gcobj_id(kept[0]), 2);
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  mps_chain_destroy(chain);
+  mps_arena_destroy(arena);
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 2);
+  cr_assert_eq(rec[0].code, EVENT_TRACE_START);
+  cr_assert_eq(rec[1].code, EVENT_TRACE_END);
+  cr_assert_eq(rec[1].word[0], (mps_word_t)(uintptr_t)arena);
 #else
   cr_assert_eq(n, 0);
 #endif

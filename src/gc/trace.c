@@ -618,11 +618,25 @@ static void trace_step(Trace trace)
 
 static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
                                TraceRewriteStart rewrite_start, TraceRewrite rewrite,
-                               void *rewrite_closure);
+                               void *rewrite_closure, trace_after_s *after_o);
 
 static Res trace_run(Arena arena, TraceCondemn how, const char *why)
 {
-  return trace_run_rewriting(arena, how, why, NULL, NULL, NULL);
+  return trace_run_rewriting(arena, how, why, NULL, NULL, NULL, NULL);
+}
+
+void trace_after_leave(Arena arena, const trace_after_s *after)
+{
+  GC gc = gc_of(arena);
+  AVER(gc != NULL && !shield_is_inside(&gc->shield));
+  /* A protection call the system refused leaves some segment's
+   * protection unknown: go on without the barrier. */
+  if (gc_prot_failed(gc))
+    barrier_disable(gc);
+  /* Only now: a suspended thread may hold the telemetry lock, or the C
+   * library's, which writing the stream can need. */
+  event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, after->start);
+  event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, after->end);
 }
 
 /* Run a whole collection now, a rewriting one if `rewrite` is not NULL
@@ -631,13 +645,13 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
  * changed. */
 static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
                                TraceRewriteStart rewrite_start, TraceRewrite rewrite,
-                               void *rewrite_closure)
+                               void *rewrite_closure, trace_after_s *after_o)
 {
   GC gc;
   Trace trace;
   Message message;
   bool entered;
-  Word start[2], end[2];   /* the telemetry events' words */
+  trace_after_s after;
   Res res;
 
   res = trace_create(&trace, arena, why, rewrite_start, rewrite, rewrite_closure);
@@ -660,27 +674,23 @@ static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
   trace_condemn(trace, how);
   if (how == TRACE_CONDEMN_ALL)
     pattern_full_collection_done(gc);
-  start[0] = end[0] = (Word)(uintptr_t)arena;
-  start[1] = (Word)trace->condemned;
+  after.start[0] = after.end[0] = (Word)(uintptr_t)arena;
+  after.start[1] = (Word)trace->condemned;
   while (trace->state != TRACE_FINISHED)
     trace_step(trace);
-  end[1] = (Word)(trace->preserved_in_place + trace->forwarded);
+  after.end[1] = (Word)(trace->preserved_in_place + trace->forwarded);
 
   shield_release(&gc->shield);
   trace_destroy(trace);
   gc->in_collection = false;
   if (entered) {
     shield_leave(&gc->shield);   /* resumes the mutator */
-    /* A protection call the system refused leaves some segment's
-     * protection unknown: go on without the barrier. */
-    if (gc_prot_failed(gc))
-      barrier_disable(gc);
-    /* Only now: a suspended thread may hold the telemetry lock, or the
-     * C library's, which writing the stream can need.  Inside an outer
-     * shield entry (which no caller makes today) the mutator may still be
-     * suspended, and the events are left out. */
-    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, start);
-    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, end);
+    trace_after_leave(arena, &after);
+  } else {
+    /* Inside the caller's shield entry (a transform's): the caller does
+     * this once it has left. */
+    AVER(after_o != NULL);
+    *after_o = after;
   }
   return MPS_RES_OK;
 }
@@ -759,15 +769,16 @@ static const char trace_why_transform[] =
   "The client applied a transform (mps_transform_apply): a collection of everything.";
 
 Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
-                            void *closure)
+                            void *closure, trace_after_s *after_o)
 {
   AVERT(arena, arena);
   AVER(start != NULL);
   AVER(rewrite != NULL);
   AVER(arena->state != ARENA_POSTMORTEM);
   AVER(arena->gc == NULL || !arena->gc->in_collection);
+  AVER(after_o != NULL);
   return trace_run_rewriting(arena, TRACE_CONDEMN_ALL, trace_why_transform, start, rewrite,
-                             closure);
+                             closure, after_o);
 }
 
 /* ---- The arena's collection states (arena.rst) --------------------------- */

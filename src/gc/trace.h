@@ -115,9 +115,19 @@ void trace_poll(Arena arena);
 /* Run a collection of everything now as a rewriting trace (above).  The
  * caller holds the arena lock, no collection is running, and the arena is
  * not postmortem.  MPS_RES_* if the trace cannot be made, with nothing
- * changed and `start` not called. */
+ * changed and `start` not called.  If the caller is inside the shield
+ * (holding the mutator), what a collection does on leaving it is left to
+ * the caller: on MPS_RES_OK, `after_o` is filled in for
+ * trace_after_leave, to be called once the caller has left. */
+typedef struct trace_after_s {
+  Word start[2], end[2];     /* the telemetry events' words */
+} trace_after_s;
 Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
-                            void *closure);
+                            void *closure, trace_after_s *after_o);
+/* What follows a collection once the mutator runs again: the collection's
+ * telemetry events, and turning the barrier off if the system refused a
+ * protection change. */
+void trace_after_leave(Arena arena, const trace_after_s *after);
 
 /* The busy trace, or NULL (pools: e.g. AMC's buffer fill for forwarding
  * must know the trace). */

@@ -416,7 +416,8 @@ static Res transform_apply(bool *applied_o, Transform transform)
 {
   Arena arena = transform->arena;
   GC gc;
-  bool entered;
+  bool entered, collected = false;
+  trace_after_s after;
   Res res;
 
   res = gc_get(&gc, arena);
@@ -435,8 +436,10 @@ static Res transform_apply(bool *applied_o, Transform transform)
   if (res == MPS_RES_OK && !transform->ambiguous) {
     transform->started = false;
     transform->rewriting = false;
-    res = trace_collect_rewriting(arena, transform_start, transform_rewrite, transform);
+    res = trace_collect_rewriting(arena, transform_start, transform_rewrite, transform,
+                                  &after);
     if (res == MPS_RES_OK) {
+      collected = true;
       transform->spent = true;
       /* Nothing scanned means nothing referred to anything: vacuously
        * applied.  A refusal means nothing was rewritten. */
@@ -449,6 +452,10 @@ static Res transform_apply(bool *applied_o, Transform transform)
   shield_release(&gc->shield);
   if (entered)
     shield_leave(&gc->shield);
+  /* A caller already inside the shield (none today) would lose the
+   * collection's events; the barrier check would wait for the next one. */
+  if (collected && entered)
+    trace_after_leave(arena, &after);
   if (res == MPS_RES_OK)
     *applied_o = !transform->ambiguous;
 done:
