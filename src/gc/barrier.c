@@ -49,6 +49,13 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
 
   if (!is_write)
     return false;        /* only writes are ever denied */
+  /* Sequentially consistent, pairing with barrier_set's stores: those
+   * come before the protection call that made this store fault, and the
+   * system's protection change and fault delivery order them before this
+   * load in practice (the C11 model does not speak of system calls). */
+  if (addr_word(addr) < atomic_load_explicit(&gc->barrier.lo, memory_order_seq_cst)
+      || addr_word(addr) >= atomic_load_explicit(&gc->barrier.hi, memory_order_seq_cst))
+    return false;
   held = lock_is_held(arena->lock);
   if (!held)
     lock_claim(arena->lock);
@@ -77,6 +84,9 @@ void barrier_init(GC gc)
   gc->barrier.raises = 0;
   gc->barrier.skips = 0;
   gc->barrier.guarded = 0;
+  /* Relaxed: before the hook is registered, which publishes them. */
+  atomic_store_explicit(&gc->barrier.lo, ~(Word)0, memory_order_relaxed);
+  atomic_store_explicit(&gc->barrier.hi, 0, memory_order_relaxed);
   if (!barrier_wanted(gc->arena))
     return;
   /* MPS_RES_LIMIT (every registration taken by other arenas) or a system
@@ -107,6 +117,12 @@ static void barrier_set(Seg seg, bool raise)
   if (entered)
     shield_enter(shield);
   if (raise) {
+    barrier_s *barrier = &seg->arena->gc->barrier;
+    /* Relaxed loads: only this thread, under the arena lock, stores. */
+    if (addr_word(seg->base) < atomic_load_explicit(&barrier->lo, memory_order_relaxed))
+      atomic_store_explicit(&barrier->lo, addr_word(seg->base), memory_order_seq_cst);
+    if (addr_word(seg->limit) > atomic_load_explicit(&barrier->hi, memory_order_relaxed))
+      atomic_store_explicit(&barrier->hi, addr_word(seg->limit), memory_order_seq_cst);
     shield_raise(shield, &seg->shield, PROT_DENY_WRITE);
     ++seg->arena->gc->barrier.raises;
     seg->arena->gc->barrier.guarded += seg_size(seg);

@@ -44,6 +44,8 @@
 #ifndef barrier_h
 #define barrier_h
 
+#include <stdatomic.h>
+
 #include "../base/base.h"
 #include "../protect/fault.h"
 
@@ -69,6 +71,11 @@ typedef struct barrier_s {
   Count skips;              /* segments with references a collection did
                                not scan, as their summary missed it */
   Size guarded;             /* bytes in protected segments */
+  /* [lo, hi) holds every segment ever protected: the fault hook looks no
+   * further, and takes no lock, for an address outside it (another
+   * arena's fault, or a client's).  Only widened, under the arena lock;
+   * read by the hook without it (barrier.c says why that is enough). */
+  _Atomic(Word) lo, hi;
 } barrier_s;
 
 struct gc_s;
