@@ -5,8 +5,11 @@
  * visitor (the thread holds the arena lock), buffers, postmortem, and
  * pools destroyed while protected. */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "../include/mps.h"
 #include "../include/mpsacl.h"
@@ -424,5 +427,60 @@ Test(barrier, generations_keep_to_their_zones)
   cr_assert_eq(gc_gen_zones(NULL), ZONE_SET_UNIV);
   cr_assert_eq(gc_gen_zones(first) & 1, 0, "zone 0, where null is, is never young");
   cr_assert_eq(gc_gen_zones(first) >> (WORD_WIDTH - 1), 0, "nor the zone of -1");
+  tbar_close(&t);
+}
+
+/* The fault hook of an arena looks only at addresses in the range it ever
+ * protected, without its lock: a store into one arena's protected segment
+ * does not wait for another arena whose lock is held (by a collection, say,
+ * here by a thread that holds it until the store is done, or 5 s pass). */
+static mps_arena_t tbar_other;
+static _Atomic int tbar_holding, tbar_stored_flag, tbar_timed_out;
+
+static void *tbar_hold_other(void *arg)
+{
+  struct timespec ts = {0, 1000000};
+  int waited = 0;
+  (void)arg;
+  arena_enter((Arena)tbar_other);
+  atomic_store(&tbar_holding, 1);
+  while (!atomic_load(&tbar_stored_flag) && waited < 5000) {
+    nanosleep(&ts, NULL);
+    ++waited;
+  }
+  if (!atomic_load(&tbar_stored_flag))
+    atomic_store(&tbar_timed_out, 1);
+  arena_leave((Arena)tbar_other);
+  return NULL;
+}
+
+Test(barrier, a_fault_does_not_wait_for_another_arena)
+{
+  tbar_s t, other;
+  pthread_t holder;
+  GC gc;
+  Count hits;
+
+  /* The other arena first, so that its hook is asked first. */
+  tbar_open(&other, mps_class_amc());
+  tbar_open(&t, mps_class_amc());
+  tbar_other = other.arena;
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  cr_assert(tbar_protected(t.arena, t.refs[0]));
+  atomic_store(&tbar_holding, 0);
+  atomic_store(&tbar_stored_flag, 0);
+  atomic_store(&tbar_timed_out, 0);
+  cr_assert_eq(pthread_create(&holder, NULL, tbar_hold_other, NULL), 0);
+  while (!atomic_load(&tbar_holding))
+    sched_yield();
+  hits = gc->barrier.hits;
+  ((objfmt_obj)t.refs[0])->slot[0] = 0;     /* faults */
+  tbar_stored();
+  atomic_store(&tbar_stored_flag, 1);
+  cr_assert_eq(pthread_join(holder, NULL), 0);
+  cr_assert_not(atomic_load(&tbar_timed_out), "the store waited for the other arena's lock");
+  cr_assert_eq(gc->barrier.hits, hits + 1);
+  tbar_close(&other);
   tbar_close(&t);
 }
