@@ -56,38 +56,20 @@ static mps_addr_t old[OLD];               /* exact root */
 static mps_word_t expect[OLD][SLOTS];     /* young identity in each slot, 0: null */
 static mps_word_t next_id;
 
-static mps_word_t fz_word(mps_word_t id, size_t i)
-{
-  return id * 0x9E3779B1u + i;
-}
-
 static mps_addr_t fz_new(mps_ap_t ap, size_t nrefs, size_t ndata, mps_word_t id)
 {
-  size_t words = 2 + nrefs + ndata, i;
+  size_t size = (2 + nrefs + ndata) * W;
   mps_addr_t p;
   do {
-    objfmt_obj obj;
-    REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
-    obj = p;
-    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
-    obj->nrefs = nrefs;
-    for (i = 0; i < nrefs; ++i)
-      obj->slot[i] = 0;
-    obj->slot[nrefs] = id;
-    for (i = 1; i < ndata; ++i)
-      obj->slot[nrefs + i] = fz_word(id, i);
-  } while (!mps_commit(ap, p, words * W));
+    REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
+    objfmt_init_id(p, nrefs, ndata, id);
+  } while (!mps_commit(ap, p, size));
   return p;
 }
 
 static void fz_intact(mps_addr_t p, size_t nrefs, size_t ndata, mps_word_t id)
 {
-  objfmt_obj obj = p;
-  size_t i;
-  REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ && obj->nrefs == nrefs);
-  REQUIRE(OBJFMT_WORDS(obj->header) == 2 + nrefs + ndata && obj->slot[nrefs] == id);
-  for (i = 1; i < ndata; ++i)
-    REQUIRE(obj->slot[nrefs + i] == fz_word(id, i));
+  REQUIRE(objfmt_is_id(p, nrefs, ndata, id));
 }
 
 static Seg fz_seg(mps_addr_t p)

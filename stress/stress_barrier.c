@@ -92,43 +92,16 @@ static void sbar_unlock(void)
     testthr_spin_unlock(&sbar_spin);
 }
 
-static mps_word_t sbar_word(mps_word_t id, size_t i)
-{
-  return id * 0x9E3779B1u + i;
-}
-
-/* An object of nrefs null references and ndata payload words: identity
- * `id` in the first, the rest derived from it. */
+/* An object with an identity (test/support/objfmt.h). */
 static mps_addr_t sbar_new(mps_ap_t ap, size_t nrefs, size_t ndata, mps_word_t id)
 {
-  size_t words = 2 + nrefs + ndata, i;
+  size_t size = (2 + nrefs + ndata) * W;
   mps_addr_t p;
   do {
-    objfmt_obj obj;
-    TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
-    obj = p;
-    obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
-    obj->nrefs = nrefs;
-    for (i = 0; i < nrefs; ++i)
-      obj->slot[i] = 0;
-    obj->slot[nrefs] = id;
-    for (i = 1; i < ndata; ++i)
-      obj->slot[nrefs + i] = sbar_word(id, i);
-  } while (!mps_commit(ap, p, words * W));
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
+    objfmt_init_id(p, nrefs, ndata, id);
+  } while (!mps_commit(ap, p, size));
   return p;
-}
-
-static bool sbar_intact(mps_addr_t p, size_t nrefs, size_t ndata, mps_word_t id)
-{
-  objfmt_obj obj = p;
-  size_t i;
-  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || obj->nrefs != nrefs
-      || OBJFMT_WORDS(obj->header) != 2 + nrefs + ndata || obj->slot[nrefs] != id)
-    return false;
-  for (i = 1; i < ndata; ++i)
-    if (obj->slot[nrefs + i] != sbar_word(id, i))
-      return false;
-  return true;
 }
 
 typedef struct worker_s {
@@ -144,14 +117,14 @@ static void sbar_check(worker_s *wk, size_t i)
   size_t s;
   sbar_lock();
   old = sbar_old[i];
-  TESTLIB_REQUIRE(sbar_intact(old, SLOTS, OLD_DATA, 1 + i));
+  TESTLIB_REQUIRE(objfmt_is_id(old, SLOTS, OLD_DATA, 1 + i));
   for (s = 0; s < SLOTS; ++s) {
     mps_addr_t young = (mps_addr_t)old->slot[s];
     if (wk->expect[i][s] == 0) {
       TESTLIB_REQUIRE(young == NULL);
     } else {
       TESTLIB_REQUIRE(young != NULL);
-      TESTLIB_REQUIRE(sbar_intact(young, 0, YOUNG_DATA, wk->expect[i][s]));
+      TESTLIB_REQUIRE(objfmt_is_id(young, 0, YOUNG_DATA, wk->expect[i][s]));
     }
   }
   sbar_unlock();

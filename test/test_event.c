@@ -207,42 +207,61 @@ Test(event, arena_and_pool_events_in_order)
 #endif
 }
 
-/* Each collection writes a start and an end: the bytes condemned, then
- * those that survived, here an object kept by a root. */
-Test(event, a_collection_writes_start_and_end)
-{
-  tev_record_s rec[TEV_MAX];
+/* An AMC pool of gcobj objects behind an exact root table of `kept`, for
+ * the collection tests. */
+typedef struct tev_heap_s {
   mps_arena_t arena;
   mps_chain_t chain;
   mps_fmt_t fmt;
   mps_pool_t pool;
   mps_ap_t ap;
   mps_root_t root;
-  static mps_addr_t kept[1];
+} tev_heap_s;
+
+static void tev_heap_open(tev_heap_s *h, mps_addr_t *kept, size_t nkept)
+{
   mps_gen_param_s gens[1] = {{1024, 0.5}};
+  cr_assert_eq(mps_arena_create_k(&h->arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&h->chain, h->arena, 1, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&h->fmt, h->arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, h->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, h->chain);
+    cr_assert_eq(mps_pool_create_k(&h->pool, h->arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&h->ap, h->pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&h->root, h->arena, mps_rank_exact(), 0, kept, nkept),
+               MPS_RES_OK);
+}
+
+static void tev_heap_close(tev_heap_s *h)
+{
+  mps_root_destroy(h->root);
+  mps_ap_destroy(h->ap);
+  mps_pool_destroy(h->pool);
+  mps_fmt_destroy(h->fmt);
+  mps_chain_destroy(h->chain);
+  mps_arena_destroy(h->arena);
+}
+
+/* Each collection writes a start and an end: the bytes condemned, then
+ * those that survived, here an object kept by a root. */
+Test(event, a_collection_writes_start_and_end)
+{
+  tev_record_s rec[TEV_MAX];
+  tev_heap_s h;
+  mps_arena_t arena;
+  static mps_addr_t kept[1];
   size_t n;
   tev_stream_setup();
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, arena, 1, gens), MPS_RES_OK);
-  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, kept, 1), MPS_RES_OK);
-  cr_assert_eq(gcobj_alloc(&kept[0], ap, 1, 0, 8, NULL), MPS_RES_OK);
+  tev_heap_open(&h, kept, 1);
+  arena = h.arena;
+  cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   mps_arena_collect(arena);
   mps_arena_release(arena);
   cr_assert(gcobj_intact(kept[0]));
-  mps_root_destroy(root);
-  mps_ap_destroy(ap);
-  mps_pool_destroy(pool);
-  mps_fmt_destroy(fmt);
-  mps_chain_destroy(chain);
-  mps_arena_destroy(arena);
+  tev_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);
@@ -263,32 +282,19 @@ Test(event, a_collection_writes_start_and_end)
 Test(event, a_transform_writes_its_collection)
 {
   tev_record_s rec[TEV_MAX];
+  tev_heap_s h;
   mps_arena_t arena;
-  mps_chain_t chain;
-  mps_fmt_t fmt;
-  mps_pool_t pool;
-  mps_ap_t ap;
-  mps_root_t root;
   mps_transform_t tr;
   mps_bool_t applied = 0;
   static mps_addr_t kept[2];
   mps_addr_t old_ref, new_ref;
-  mps_gen_param_s gens[1] = {{1024, 0.5}};
   size_t n;
   tev_stream_setup();
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, arena, 1, gens), MPS_RES_OK);
-  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, kept, 2), MPS_RES_OK);
-  cr_assert_eq(gcobj_alloc(&kept[0], ap, 1, 0, 8, NULL), MPS_RES_OK);
-  cr_assert_eq(gcobj_alloc(&kept[1], ap, 2, 0, 8, NULL), MPS_RES_OK);
+  tev_heap_open(&h, kept, 2);
+  arena = h.arena;
+  cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&kept[1], h.ap, 2, 0, 8, NULL), MPS_RES_OK);
   mps_arena_park(arena);
   old_ref = kept[0];
   new_ref = kept[1];
@@ -299,12 +305,7 @@ Test(event, a_transform_writes_its_collection)
   mps_transform_destroy(tr);
   cr_assert(applied);
   cr_assert_eq(gcobj_id(kept[0]), 2);
-  mps_root_destroy(root);
-  mps_ap_destroy(ap);
-  mps_pool_destroy(pool);
-  mps_fmt_destroy(fmt);
-  mps_chain_destroy(chain);
-  mps_arena_destroy(arena);
+  tev_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);

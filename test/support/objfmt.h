@@ -1,9 +1,9 @@
 /* objfmt.h: the client object format of the pool tests (test_amc,
  * test_ams, test_awl, test_lo, test_snc, test_walk, test_root, fuzz_amc,
- * fuzz_awl, fuzz_snc, stress_amc, stress_ams, stress_awl, stress_lo,
- * stress_snc, stress_root).  Header only, every function static inline,
- * so each program gets its own copy and an unused method costs no
- * warning.
+ * fuzz_awl, fuzz_snc, fuzz_barrier, stress_amc, stress_ams, stress_awl,
+ * stress_lo, stress_snc, stress_root, stress_barrier).  Header only, every
+ * function static inline, so each program gets its own copy and an unused
+ * method costs no warning.
  *
  * Every object starts with a header word: its size in words shifted left
  * two bits, and a two-bit type in the bits below.  An object of type
@@ -116,6 +116,42 @@ static inline mps_addr_t objfmt_isfwd(mps_addr_t addr)
 static inline void objfmt_pad(mps_addr_t addr, size_t size)
 {
   *(mps_word_t *)addr = OBJFMT_HDR(size / sizeof(mps_word_t), OBJFMT_T_PAD);
+}
+
+/* Objects that carry an identity (fuzz_barrier, stress_barrier): nrefs
+ * null references, then ndata words, the first the identity and the rest
+ * derived from it, so that an object moved, freed or overwritten shows. */
+static inline mps_word_t objfmt_id_word(mps_word_t id, size_t i)
+{
+  return id * 0x9E3779B1u + i;
+}
+
+/* Fill the block at p (inside a reserve/commit loop). */
+static inline void objfmt_init_id(mps_addr_t p, size_t nrefs, size_t ndata, mps_word_t id)
+{
+  objfmt_obj obj = p;
+  size_t i;
+  obj->header = OBJFMT_HDR(2 + nrefs + ndata, OBJFMT_T_OBJ);
+  obj->nrefs = nrefs;
+  for (i = 0; i < nrefs; ++i)
+    obj->slot[i] = 0;
+  obj->slot[nrefs] = id;
+  for (i = 1; i < ndata; ++i)
+    obj->slot[nrefs + i] = objfmt_id_word(id, i);
+}
+
+/* Whether p is such an object, intact, with identity id. */
+static inline bool objfmt_is_id(mps_addr_t p, size_t nrefs, size_t ndata, mps_word_t id)
+{
+  objfmt_obj obj = p;
+  size_t i;
+  if (OBJFMT_TYPE(obj->header) != OBJFMT_T_OBJ || obj->nrefs != nrefs
+      || OBJFMT_WORDS(obj->header) != 2 + nrefs + ndata || obj->slot[nrefs] != id)
+    return false;
+  for (i = 1; i < ndata; ++i)
+    if (obj->slot[nrefs + i] != objfmt_id_word(id, i))
+      return false;
+  return true;
 }
 
 /* Make the format, aligned to a word so that one-word pads occur.  scan
