@@ -218,6 +218,19 @@ static void ttr_graph(ttr_s *t, mps_ap_t old_ap, mps_ap_t new_ap)
   ttr_set(t->refs[0], 0, t->refs[3]);
 }
 
+/* The graph of ttr_graph in AMC and a transform from its old object to its
+ * new one, not yet applied; returns the old object's address. */
+static mps_addr_t ttr_graph_transform(ttr_s *t, mps_transform_t *tr_o)
+{
+  mps_addr_t olds[1], news[1];
+  ttr_graph(t, t->amc_ap, t->amc_ap);
+  olds[0] = t->refs[0];
+  news[0] = t->refs[2];
+  cr_assert_eq(mps_transform_create(tr_o, t->arena), MPS_RES_OK);
+  cr_assert_eq(mps_transform_add_oldnew(*tr_o, olds, news, 1), MPS_RES_OK);
+  return olds[0];
+}
+
 static void ttr_check_replaced(ttr_s *t)
 {
   mps_addr_t holder = t->refs[1];
@@ -463,13 +476,9 @@ Test(transform, arena_not_parked)
   ttr_s t;
   mps_transform_t tr;
   mps_bool_t applied = 42;
-  mps_addr_t olds[1], news[1], old0;
+  mps_addr_t old0;
   ttr_open(&t);
-  ttr_graph(&t, t.amc_ap, t.amc_ap);
-  old0 = olds[0] = t.refs[0];
-  news[0] = t.refs[2];
-  cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
-  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_OK);
+  old0 = ttr_graph_transform(&t, &tr);
   mps_arena_release(t.arena);
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_LIMIT);
   cr_assert_eq(applied, 42, "applied_o is not updated");
@@ -491,13 +500,8 @@ Test(transform, collection_since_creation)
   ttr_s t;
   mps_transform_t tr;
   mps_bool_t applied = 42;
-  mps_addr_t olds[1], news[1];
   ttr_open(&t);
-  ttr_graph(&t, t.amc_ap, t.amc_ap);
-  olds[0] = t.refs[0];
-  news[0] = t.refs[2];
-  cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
-  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_OK);
+  (void)ttr_graph_transform(&t, &tr);
   mps_arena_collect(t.arena);
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_PARAM);
   cr_assert_eq(applied, 42);
@@ -514,11 +518,7 @@ Test(transform, applied_once_only)
   mps_bool_t applied = 42;
   mps_addr_t olds[1], news[1];
   ttr_open(&t);
-  ttr_graph(&t, t.amc_ap, t.amc_ap);
-  olds[0] = t.refs[0];
-  news[0] = t.refs[2];
-  cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
-  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_OK);
+  (void)ttr_graph_transform(&t, &tr);
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
   cr_assert_eq(applied, 1);
   applied = 42;
