@@ -247,8 +247,10 @@ Test(pattern, ending_collect_all_collects_everything)
   (void)tpat_ramp_collection_started(&t);
   before = mps_collections(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_OK);
-  cr_assert_eq(mps_collections(t.arena), before + 1);
   cr_assert(tpat_ramp_collection_started(&t));
+  /* It may go on incrementally (test_incremental): parking finishes it. */
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), before + 1);
   cr_assert(!t.arena->gc->pattern.full_due, "the request is met");
   tpat_teardown(&t);
 }
@@ -268,8 +270,9 @@ Test(pattern, collect_all_waits_for_the_enclosing_ramp)
   cr_assert_eq(mps_collections(t.arena), before, "the outer ramp is still on");
   cr_assert(!tpat_ramp_collection_started(&t));
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK);
-  cr_assert_eq(mps_collections(t.arena), before + 1);
   cr_assert(tpat_ramp_collection_started(&t));
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), before + 1);
   tpat_teardown(&t);
 }
 

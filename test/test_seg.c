@@ -78,7 +78,7 @@ static void tseg_reclaim(Seg seg, Trace trace)
   UNUSED(trace);
 }
 
-static seg_class_s tseg_class = {SEG_CLASS_SIG, "test-seg", sizeof(tseg_s), false, tseg_init,
+static seg_class_s tseg_class = {SEG_CLASS_SIG, "test-seg", sizeof(tseg_s), false, false, tseg_init,
                                  tseg_finish, tseg_whiten, tseg_scan, NULL, tseg_reclaim,
                                  NULL, NULL, NULL};
 

@@ -1,8 +1,8 @@
-/* barrier.c: the write barrier (see barrier.h).
+/* barrier.c: the write barrier and the read barrier (see barrier.h).
  *
  * Locking.  Everything here runs with the arena lock held, except the
- * first steps of the fault hook, which runs on whichever thread stored
- * into a protected segment: it takes the arena lock unless that thread
+ * first steps of the fault hook, which runs on whichever thread touched
+ * a protected segment: it takes the arena lock unless that thread
  * holds it already (a pool or a walk's visitor writing into a segment it
  * did not expose), and it finds the segment only under the lock, because
  * the collector on another thread may have freed or unprotected it since
@@ -12,6 +12,7 @@
 #include "barrier.h"
 #include "gc.h"
 #include "seg.h"
+#include "trace.h"
 #include "../../include/mpsavm.h"
 #include "../os/vm.h"
 
@@ -20,6 +21,7 @@ bool barrier_check(barrier_s *barrier)
   CHECKL(barrier != NULL);
   CHECKL(!barrier->on || barrier->registered);
   CHECKL(barrier->on || barrier->guarded == 0);      /* off: nothing protected */
+  CHECKL(barrier->on || barrier->reading == TRACE_SET_EMPTY);
   if (barrier->registered)
     CHECKD(fault_reg, &barrier->reg);
   return true;
@@ -47,10 +49,8 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
   bool held, handled = false;
   Seg seg;
 
-  if (!is_write)
-    return false;        /* only writes are ever denied */
   /* Sequentially consistent, pairing with barrier_set's stores: those
-   * come before the protection call that made this store fault, and the
+   * come before the protection call that made this access fault, and the
    * system's protection change and fault delivery order them before this
    * load in practice (the C11 model does not speak of system calls). */
   if (addr_word(addr) < atomic_load_explicit(&gc->barrier.lo, memory_order_seq_cst)
@@ -61,10 +61,21 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
     lock_claim(arena->lock);
   if (gc->barrier.on && seg_of_addr(&seg, arena, addr)) {
     /* Ours.  If another thread has already lowered the barrier (or the
-     * collector has freed the segment's protection since), the store just
-     * runs again. */
+     * collector has since scanned the segment or freed its protection),
+     * the access just runs again. */
     handled = true;
-    if ((seg->shield.sm & PROT_DENY_WRITE) != 0) {
+    if ((seg->shield.sm & PROT_DENY_READ) != 0) {
+      /* The read barrier.  Inside the shield the collector itself touched
+       * a segment it did not expose: a defect, so the fault stands. */
+      if (held && shield_is_inside(&gc->shield)) {
+        handled = false;
+      } else {
+        ++gc->barrier.read_hits;
+        trace_access(arena, seg);
+        AVER((seg->shield.sm & PROT_DENY_READ) == 0);
+      }
+      /* A store then faults again if the write barrier is up. */
+    } else if (is_write && (seg->shield.sm & PROT_DENY_WRITE) != 0) {
       ++gc->barrier.hits;
       seg->wb_defer = BARRIER_DEFER_HIT;
       seg_set_summary(seg, ZONE_SET_UNIV);      /* lowers the barrier */
@@ -80,7 +91,9 @@ void barrier_init(GC gc)
 {
   gc->barrier.on = false;
   gc->barrier.registered = false;
+  gc->barrier.reading = TRACE_SET_EMPTY;
   gc->barrier.hits = 0;
+  gc->barrier.read_hits = 0;
   gc->barrier.raises = 0;
   gc->barrier.skips = 0;
   gc->barrier.guarded = 0;
@@ -108,33 +121,37 @@ void barrier_finish(GC gc)
   lock_claim(lock);
 }
 
-/* Raise or lower the write barrier on seg inside the shield, entering it
- * for the purpose when the caller is outside (a buffer fill, a hit). */
-static void barrier_set(Seg seg, bool raise)
+/* Raise or lower `mode` on seg inside the shield, entering it for the
+ * purpose when the caller is outside (a buffer fill, a hit). */
+static void barrier_set(Seg seg, ProtMode mode, bool raise)
 {
-  Shield shield = &seg->arena->gc->shield;
+  GC gc = seg->arena->gc;
+  Shield shield = &gc->shield;
   bool entered = !shield_is_inside(shield);
   if (entered)
     shield_enter(shield);
   if (raise) {
-    barrier_s *barrier = &seg->arena->gc->barrier;
+    barrier_s *barrier = &gc->barrier;
     /* Relaxed loads: only this thread, under the arena lock, stores. */
     if (addr_word(seg->base) < atomic_load_explicit(&barrier->lo, memory_order_relaxed))
       atomic_store_explicit(&barrier->lo, addr_word(seg->base), memory_order_seq_cst);
     if (addr_word(seg->limit) > atomic_load_explicit(&barrier->hi, memory_order_relaxed))
       atomic_store_explicit(&barrier->hi, addr_word(seg->limit), memory_order_seq_cst);
-    shield_raise(shield, &seg->shield, PROT_DENY_WRITE);
-    ++seg->arena->gc->barrier.raises;
-    seg->arena->gc->barrier.guarded += seg_size(seg);
+    shield_raise(shield, &seg->shield, mode);
+    if (mode == PROT_DENY_WRITE) {
+      ++barrier->raises;
+      barrier->guarded += seg_size(seg);
+    }
   } else {
-    shield_lower(shield, &seg->shield, PROT_DENY_WRITE);
-    seg->arena->gc->barrier.guarded -= seg_size(seg);
+    shield_lower(shield, &seg->shield, mode);
+    if (mode == PROT_DENY_WRITE)
+      gc->barrier.guarded -= seg_size(seg);
   }
   if (entered)
     shield_leave(shield);
 }
 
-/* The rule of barrier.h, apart from the summary itself. */
+/* The write barrier's rule of barrier.h, apart from the summary itself. */
 static bool barrier_may_guard(Seg seg)
 {
   return seg->arena->gc->barrier.on && seg->rank_set != RANK_SET_EMPTY
@@ -148,12 +165,23 @@ Word barrier_summary(Seg seg, Word summary)
   return barrier_may_guard(seg) ? summary : ZONE_SET_UNIV;
 }
 
+bool barrier_wants_read(Seg seg)
+{
+  GC gc = seg->arena->gc;
+  return gc->barrier.on && (seg->grey & gc->barrier.reading) != TRACE_SET_EMPTY
+         && seg->buffer == NULL;
+}
+
 void barrier_update(Seg seg)
 {
   bool want = barrier_may_guard(seg) && seg->summary != ZONE_SET_UNIV;
   bool has = (seg->shield.sm & PROT_DENY_WRITE) != 0;
   if (want != has)
-    barrier_set(seg, want);
+    barrier_set(seg, PROT_DENY_WRITE, want);
+  want = barrier_wants_read(seg);
+  has = (seg->shield.sm & PROT_DENY_READ) != 0;
+  if (want != has)
+    barrier_set(seg, PROT_DENY_READ, want);
 }
 
 void barrier_note_scan(Seg seg, bool interesting)
@@ -172,12 +200,17 @@ bool barrier_may_keep(Seg seg)
 void barrier_disable(GC gc)
 {
   Ring node, next;
+  /* Every read barrier first, without checks between: a segment checked
+   * on the way would still be protected for a trace no longer reading. */
+  gc->barrier.reading = TRACE_SET_EMPTY;
+  RING_FOR(node, &gc->seg_ring, next)
+    barrier_update(PARENT(seg_s, gc_ring, node));
   RING_FOR(node, &gc->seg_ring, next) {
     Seg seg = PARENT(seg_s, gc_ring, node);
     if (seg->rank_set != RANK_SET_EMPTY)
-      seg_set_summary(seg, ZONE_SET_UNIV);   /* lowers the barrier */
+      seg_set_summary(seg, ZONE_SET_UNIV);   /* lowers the write barrier */
   }
-  /* Only now, so that each segment met the rule above while it was
+  /* Only now, so that each segment met the rules above while it was
    * lowered.  The registration stays until barrier_finish. */
   gc->barrier.on = false;
 }

@@ -35,6 +35,20 @@
  * as before the barrier existed.  CONFIG_BARRIER_NONE turns it off at
  * build time (to measure what it saves).
  *
+ * The read barrier (incremental collection, trace.h).  While a trace runs
+ * incrementally, the mutator is black: it holds no reference to a white
+ * object.  A grey segment may hold such references, so from the flip
+ * until it is scanned it is protected against every access (PROT_DENY_READ,
+ * which the hardware turns into no access at all).  The rule: a segment is
+ * read-protected exactly when
+ *   the barrier is on, the segment is grey for a trace in `reading` (the
+ *   incremental traces past their flip), and no buffer is attached.
+ * The tracer never leaves a grey segment with a buffer to the mutator
+ * (trace.c scans them before it lets the mutator go), so every grey
+ * segment the mutator can reach is read-protected.  The fault hook scans
+ * the segment (trace_access), which blackens it and lowers the
+ * protection; the access then runs again and sees fixed references.
+ *
  * Clients: memory the barrier protects faults on a write by the mutator,
  * which is caught; but a system call asked to write into it (read(2) into
  * a formatted object that has references) fails with EFAULT instead.  Pass
@@ -66,7 +80,10 @@ typedef struct barrier_s {
   bool on;                  /* segments may be protected */
   bool registered;          /* reg is live (on may be cleared before) */
   FaultRegStruct reg;       /* the fault hook's registration */
-  Count hits;               /* faults handled */
+  unsigned reading;         /* TraceSet (gc.h): traces whose grey segments
+                               are read-protected */
+  Count hits;               /* write faults handled */
+  Count read_hits;          /* read barrier faults handled (segments scanned) */
   Count raises;             /* segments protected */
   Count skips;              /* segments with references a collection did
                                not scan, as their summary missed it */
@@ -81,6 +98,10 @@ typedef struct barrier_s {
 struct gc_s;
 struct seg_s;
 
+/* Whether a segment is read-protected by the rule above, and whether it
+ * should be. */
+bool barrier_wants_read(struct seg_s *seg);
+
 /* Whether an arena would have a hardware barrier: then gc_get gives its
  * shield the hardware protection backend. */
 bool barrier_wanted(Arena arena);
@@ -93,7 +114,7 @@ void barrier_init(struct gc_s *gc);
 void barrier_finish(struct gc_s *gc);
 bool barrier_check(barrier_s *barrier);
 
-/* Make the segment's protection agree with the rule above. */
+/* Make the segment's protection agree with the rules above. */
 void barrier_update(struct seg_s *seg);
 /* What seg_set_summary should store for `summary` (see above). */
 Word barrier_summary(struct seg_s *seg, Word summary);
@@ -103,7 +124,9 @@ void barrier_note_scan(struct seg_s *seg, bool interesting);
 /* Whether a scan's summary may be kept (the count has run out). */
 bool barrier_may_keep(struct seg_s *seg);
 /* Lower every barrier (mps_arena_postmortem, or a backend that failed):
- * every summary becomes ZONE_SET_UNIV and the barrier stays off. */
+ * every summary becomes ZONE_SET_UNIV, nothing is read-protected, and the
+ * barrier stays off.  The tracer finishes an incremental trace first
+ * unless the arena is postmortem. */
 void barrier_disable(struct gc_s *gc);
 
 #endif /* barrier_h */

@@ -87,6 +87,7 @@ typedef struct gc_s {
   barrier_s barrier;             /* the write barrier's state (barrier.c) */
   struct ring_s grey_ring[RANK_LIMIT]; /* grey segments, by their rank */
   TraceSet busy_traces;          /* traces in progress */
+  Count grey_buffered;           /* grey segments with a buffer (seg.c) */
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
   Chain default_chain;           /* for pools created without a chain */
   struct ring_s message_queue;   /* posted and not yet got (message.c) */
@@ -95,7 +96,7 @@ typedef struct gc_s {
   Word enabled_message_types;    /* bit per mps_message_type_t */
   Count roots_count, formats_count, chains_count, threads_count;
   Count root_serial, format_serial;
-  bool in_collection;            /* a trace is running: no reentry */
+  bool in_collection;            /* collector work under way: no reentry */
   ld_history_s ld_history;       /* epochs and moved zones (ld.c) */
   pattern_arena_s pattern;       /* allocation patterns (pattern.c) */
 } gc_s;

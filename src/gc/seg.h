@@ -49,6 +49,12 @@ typedef struct seg_class_s {
   /* Whether a trace may move the objects of a condemned segment (location
    * dependency counts an epoch only for traces that condemn such). */
   bool moves;
+  /* Whether a trace condemning or greying segments of this class may run
+   * incrementally (trace.c): its pool never attaches a buffer to a white
+   * or grey segment while a trace is past its flip, so what the mutator
+   * allocates is black, and it touches a segment's memory only through
+   * the shield, so the read barrier never faults inside the pool. */
+  bool incremental;
   /* Set up / tear down the class's part of a new segment (its generic
    * part is ready).  finish may be NULL. */
   Res (*init)(Seg seg, Pool pool);
@@ -119,6 +125,12 @@ void seg_free(Seg seg);
 bool seg_of_addr(Seg *seg_o, Arena arena, Addr addr);
 
 static inline Size seg_size(Seg seg) { return addr_offset(seg->base, seg->limit); }
+/* Grey with a buffer attached: the read barrier cannot guard it, since
+ * the mutator fills the buffer (barrier.h, gc->grey_buffered). */
+static inline bool seg_is_grey_buffered(Seg seg)
+{
+  return seg->grey != TRACE_SET_EMPTY && seg->buffer != NULL;
+}
 static inline Arena seg_arena(Seg seg) { return seg->arena; }
 
 /* Colour changes keep the grey rings in step. */
@@ -126,8 +138,9 @@ void seg_set_grey(Seg seg, TraceSet grey);
 void seg_set_white(Seg seg, TraceSet white);
 void seg_set_nailed(Seg seg, TraceSet nailed);
 void seg_set_rank_set(Seg seg, RankSet rank_set);
-/* These three keep the write barrier's rule (barrier.h): each may store a
- * wider summary than it was given, and raise or lower the protection. */
+/* seg_set_grey and these three keep the barriers' rules (barrier.h): the
+ * last three may store a wider summary than they were given, and each may
+ * raise or lower the protection. */
 void seg_set_summary(Seg seg, ZoneSet summary);
 void seg_set_buffer(Seg seg, Buffer buffer);
 

@@ -263,6 +263,11 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   trace->why = why;
   trace->white = ZONE_SET_EMPTY;
   trace->band = RANK_AMBIG;
+  trace->band_rooted = false;
+  trace->how = TRACE_CONDEMN_ALL;
+  trace->want_incremental = false;
+  trace->incremental = false;
+  trace->work = 0;
   trace->condemned = 0;
   trace->not_condemned = 0;
   trace->preserved_in_place = 0;
@@ -316,12 +321,6 @@ static void trace_destroy(Trace trace)
  * due). */
 #define TRACE_DUE_CHAINS 32
 
-/* What a trace condemns: every collectable segment, or the generations
- * chain_due reports for each chain. */
-typedef enum trace_condemn_e {
-  TRACE_CONDEMN_ALL,
-  TRACE_CONDEMN_DUE
-} TraceCondemn;
 
 /* A segment a trace could condemn: its class can fix references to it. */
 static bool trace_seg_is_collectable(Seg seg)
@@ -450,6 +449,7 @@ static void trace_flip(Trace trace)
   ld_trace_flip(trace);
   trace->state = TRACE_FLIPPED;
   trace->band = RANK_AMBIG;
+  trace->band_rooted = false;
 }
 
 /* ---- Scanning ---------------------------------------------------------- */
@@ -521,6 +521,7 @@ static void trace_scan_seg(Trace trace, Seg seg, Rank rank)
     }
     scan_state_finish(&ss);
     ++trace->segs_scanned;
+    trace->work += seg_size(seg);
     if (res == MPS_RES_OK)
       return;
     if ((seg->grey & ts) == 0)
@@ -529,17 +530,6 @@ static void trace_scan_seg(Trace trace, Seg seg, Rank rank)
   /* It would be scanned forever: report, and give up on it. */
   check_fail(__FILE__, (unsigned)__LINE__, "segment scan failed");
   seg_set_grey(seg, seg->grey & ~ts);
-}
-
-/* Scan the roots of the band, then every grey segment the band allows,
- * until there is none. */
-static void trace_scan_band(Trace trace)
-{
-  Seg seg;
-  Rank rank;
-  trace_scan_roots(trace, trace->band);
-  while ((seg = trace_find_grey(trace, &rank)) != NULL)
-    trace_scan_seg(trace, seg, rank);
 }
 
 /* ---- Reclaiming -------------------------------------------------------- */
@@ -581,24 +571,88 @@ static void trace_reclaim(Trace trace)
 
 /* ---- The state machine -------------------------------------------------- */
 
-/* Advance the trace by one step.  Each step is bounded: one band of
- * scanning at most. */
+/* Whether a trace about to condemn may run incrementally: the read
+ * barrier can guard it, and everything it may condemn or grey belongs to
+ * a class that keeps the mutator's buffers off its work (seg.h,
+ * incremental).  Roots above RANK_EXACT would have to wait for the exact
+ * graph before they are scanned, after the mutator has run, so they rule
+ * it out too.  Segments made after the condemn are black, whatever their
+ * class. */
+static bool trace_may_increment(Trace trace)
+{
+#if defined(CONFIG_INCREMENTAL_NONE)
+  UNUSED(trace);
+  return false;
+#else
+  GC gc = trace->arena->gc;
+  Ring node, next;
+  if (!trace->want_incremental || trace->rewrite != NULL || !gc->barrier.on
+      || gc_prot_failed(gc) || trace->arena->state == ARENA_POSTMORTEM)
+    return false;
+  RING_FOR(node, &gc->root_ring, next)
+    if (root_rank(PARENT(mps_root_s, gc_ring, node)) > RANK_EXACT)
+      return false;
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((trace_seg_is_collectable(seg) || seg->rank_set != RANK_SET_EMPTY)
+        && !seg->klass->incremental)
+      return false;
+  }
+  return true;
+#endif
+}
+
+/* The trace's start: the gc_start message, and the condemn. */
+static void trace_start(Trace trace)
+{
+  Message message = trace->start_message;
+  GC gc = trace->arena->gc;
+  trace->start_message = NULL;
+  message->why = trace->why;
+  message_post(message);
+  trace->incremental = trace_may_increment(trace);
+  trace_condemn(trace, trace->how);
+  if (trace->how == TRACE_CONDEMN_ALL)
+    pattern_full_collection_done(gc);
+}
+
+/* Whether the mutator may run: every ambiguous and exact root has been
+ * scanned, so it holds no reference to a white object. */
+static bool trace_mutator_may_run(Trace trace)
+{
+  if (trace->state != TRACE_FLIPPED)
+    return trace->state > TRACE_FLIPPED;
+  return trace->band > RANK_EXACT || (trace->band == RANK_EXACT && trace->band_rooted);
+}
+
+/* Advance the trace by one step: the start, the flip, the roots of a
+ * band, one grey segment, the move to the next band, or the reclaim.
+ * Within a band the roots come first, then every grey segment the band
+ * allows, until there is none. */
 static void trace_step(Trace trace)
 {
   Message message;
+  Seg seg;
+  Rank rank;
   switch (trace->state) {
   case TRACE_INIT:
-    NOTREACHED;   /* trace_start condemns */
+    trace_start(trace);
     break;
   case TRACE_UNFLIPPED:
     trace_flip(trace);
     break;
   case TRACE_FLIPPED:
-    trace_scan_band(trace);
-    if (trace->band + 1 < RANK_LIMIT)
+    if (!trace->band_rooted) {
+      trace_scan_roots(trace, trace->band);
+      trace->band_rooted = true;
+    } else if ((seg = trace_find_grey(trace, &rank)) != NULL) {
+      trace_scan_seg(trace, seg, rank);
+    } else if (trace->band + 1 < RANK_LIMIT) {
       trace->band = (Rank)(trace->band + 1);
-    else
+      trace->band_rooted = false;
+    } else {
       trace->state = TRACE_RECLAIM;
+    }
     break;
   case TRACE_RECLAIM:
     trace_reclaim(trace);
@@ -616,13 +670,136 @@ static void trace_step(Trace trace)
   }
 }
 
-static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
-                               TraceRewriteStart rewrite_start, TraceRewrite rewrite,
-                               void *rewrite_closure, trace_after_s *after_o);
-
-static Res trace_run(Arena arena, TraceCondemn how, const char *why)
+/* Step the trace until it is finished, or, if it runs incrementally and
+ * `finish` is false, until the mutator may run and either `budget` bytes
+ * of segments have been scanned or the arena's pause time is up. */
+static void trace_advance(Trace trace, Size budget, bool finish)
 {
-  return trace_run_rewriting(arena, how, why, NULL, NULL, NULL, NULL);
+  Size work = trace->work;
+  mps_clock_t start = 0, pause = 0;
+  bool timed = !finish;
+  if (timed) {
+    start = mps_clock();
+    pause = (mps_clock_t)(trace->arena->pause_time * (double)mps_clocks_per_sec());
+  }
+  while (trace->state != TRACE_FINISHED) {
+    /* The start decides whether the trace is incremental. */
+    if (trace->state != TRACE_INIT && !trace->incremental)
+      timed = false;
+    if (timed && trace_mutator_may_run(trace)
+        && (trace->work - work >= budget || mps_clock() - start > pause))
+      break;
+    trace_step(trace);
+  }
+}
+
+/* The rank to scan a segment at out of turn (a read barrier fault, or a
+ * grey segment with a buffer): its own, but never weaker than exact, so
+ * that no weak reference is cut before the strong ones are all fixed
+ * (design/trace.txt scans at RankEXACT on access for the same reason). */
+static Rank trace_access_rank(Seg seg)
+{
+  Rank rank = RANK_AMBIG;
+  while ((seg->rank_set & RANK_SET_SINGLE(rank)) == 0)
+    ++rank;
+  return rank > RANK_EXACT ? RANK_EXACT : rank;
+}
+
+/* Scan seg now, and again while its class leaves it grey. */
+static void trace_scan_now(Trace trace, Seg seg)
+{
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  while ((seg->grey & ts) != 0)
+    trace_scan_seg(trace, seg, trace_access_rank(seg));
+}
+
+/* Before the mutator runs during an incremental trace: no grey segment
+ * may have a buffer (the read barrier cannot guard it; buffered segments
+ * the condemn greyed, for instance), and every grey segment is
+ * read-protected (barrier.h). */
+static void trace_let_mutator_run(Trace trace)
+{
+  GC gc = trace->arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  Rank rank;
+  Ring node, next;
+
+  AVER(trace->incremental && trace_mutator_may_run(trace));
+  while (gc->grey_buffered > 0) {
+    Seg found = NULL;
+    for (rank = RANK_AMBIG; rank < RANK_LIMIT && found == NULL; ++rank)
+      RING_FOR(node, &gc->grey_ring[rank], next) {
+        Seg seg = PARENT(seg_s, grey_ring, node);
+        if (seg->buffer != NULL) {
+          found = seg;
+          break;
+        }
+      }
+    AVER(found != NULL);
+    trace_scan_now(trace, found);
+  }
+  if ((gc->barrier.reading & ts) == 0) {
+    gc->barrier.reading |= ts;
+    for (rank = RANK_AMBIG; rank < RANK_LIMIT; ++rank)
+      RING_FOR(node, &gc->grey_ring[rank], next)
+        barrier_update(PARENT(seg_s, grey_ring, node));
+  }
+}
+
+/* Do collection work on the busy trace with the mutator held: scan
+ * `access` first if it is not NULL (a read barrier fault), then advance
+ * the trace (trace_advance).  If the trace is then not finished, make the
+ * heap safe for the mutator (trace_let_mutator_run); and if the system
+ * refused a protection change, so that some grey segment may be
+ * unguarded, finish it after all.  The caller holds the arena lock.  If
+ * it is inside the shield (a transform's apply), what follows the
+ * mutator's release is left to it through after_o (trace.h). */
+static void trace_work(Arena arena, Seg access, Size budget, bool finish,
+                       trace_after_s *after_o)
+{
+  GC gc = arena->gc;
+  Trace trace = gc->traces[0];
+  TraceState was;
+  trace_after_s after;
+  bool entered;
+
+  AVERT(trace, trace);
+  AVER(!gc->in_collection);
+  gc->in_collection = true;
+  entered = !shield_is_inside(&gc->shield);
+  if (entered)
+    shield_enter(&gc->shield);
+  shield_hold(&gc->shield);
+
+  was = trace->state;
+  if (access != NULL)
+    trace_scan_now(trace, access);
+  trace_advance(trace, budget, finish);
+  if (trace->state != TRACE_FINISHED) {
+    trace_let_mutator_run(trace);
+    shield_flush(&gc->shield);
+    if (gc_prot_failed(gc))
+      trace_advance(trace, 0, true);
+  }
+  after.started = was == TRACE_INIT;
+  after.start[0] = after.end[0] = (Word)(uintptr_t)arena;
+  after.start[1] = (Word)trace->condemned;
+  after.end[1] = (Word)(trace->preserved_in_place + trace->forwarded);
+  after.ended = trace->state == TRACE_FINISHED;
+  if (after.ended) {
+    gc->barrier.reading &= ~TRACE_SET_SINGLE(trace->ti);
+    trace_destroy(trace);
+  }
+
+  shield_release(&gc->shield);
+  gc->in_collection = false;
+  if (entered) {
+    shield_leave(&gc->shield);   /* resumes the mutator */
+    trace_after_leave(arena, &after);
+  } else {
+    AVER(after_o != NULL);
+    *after_o = after;
+  }
 }
 
 void trace_after_leave(Arena arena, const trace_after_s *after)
@@ -630,69 +807,81 @@ void trace_after_leave(Arena arena, const trace_after_s *after)
   GC gc = gc_of(arena);
   AVER(gc != NULL && !shield_is_inside(&gc->shield));
   /* A protection call the system refused leaves some segment's
-   * protection unknown: go on without the barrier. */
-  if (gc_prot_failed(gc))
+   * protection unknown: go on without the barrier.  (trace_work finished
+   * any incremental trace, which needed it.) */
+  if (gc_prot_failed(gc) && gc->barrier.on)
     barrier_disable(gc);
   /* Only now: a suspended thread may hold the telemetry lock, or the C
    * library's, which writing the stream can need. */
-  event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, after->start);
-  event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, after->end);
+  if (after->started)
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, after->start);
+  if (after->ended)
+    event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, after->end);
 }
 
-/* Run a whole collection now, a rewriting one if `rewrite` is not NULL
- * (trace.h).  The caller holds the arena lock and no collection is
- * running.  MPS_RES_* if the trace cannot be made, with nothing
- * changed. */
-static Res trace_run_rewriting(Arena arena, TraceCondemn how, const char *why,
-                               TraceRewriteStart rewrite_start, TraceRewrite rewrite,
-                               void *rewrite_closure, trace_after_s *after_o)
+/* Make a trace that will condemn as `how` says, incrementally if
+ * `incremental` and the heap allows (trace_may_increment), a rewriting
+ * one if `rewrite` is not NULL (trace.h).  It does nothing until
+ * trace_work.  The caller holds the arena lock and no trace is busy.
+ * MPS_RES_* if it cannot be made, with nothing changed. */
+static Res trace_begin(Arena arena, TraceCondemn how, const char *why, bool incremental,
+                       TraceRewriteStart rewrite_start, TraceRewrite rewrite,
+                       void *rewrite_closure)
 {
-  GC gc;
   Trace trace;
-  Message message;
-  bool entered;
-  trace_after_s after;
-  Res res;
-
-  res = trace_create(&trace, arena, why, rewrite_start, rewrite, rewrite_closure);
+  Res res = trace_create(&trace, arena, why, rewrite_start, rewrite, rewrite_closure);
   if (res != MPS_RES_OK)
     return res;
-  gc = arena->gc;
-  AVER(!gc->in_collection);
-  gc->in_collection = true;
-  entered = !shield_is_inside(&gc->shield);
-  if (entered)
-    shield_enter(&gc->shield);
-  /* The mutator stays stopped from before anything is condemned until
-   * everything is reclaimed (stop-the-world). */
-  shield_hold(&gc->shield);
-
-  message = trace->start_message;
-  trace->start_message = NULL;
-  message->why = why;
-  message_post(message);
-  trace_condemn(trace, how);
-  if (how == TRACE_CONDEMN_ALL)
-    pattern_full_collection_done(gc);
-  after.start[0] = after.end[0] = (Word)(uintptr_t)arena;
-  after.start[1] = (Word)trace->condemned;
-  while (trace->state != TRACE_FINISHED)
-    trace_step(trace);
-  after.end[1] = (Word)(trace->preserved_in_place + trace->forwarded);
-
-  shield_release(&gc->shield);
-  trace_destroy(trace);
-  gc->in_collection = false;
-  if (entered) {
-    shield_leave(&gc->shield);   /* resumes the mutator */
-    trace_after_leave(arena, &after);
-  } else {
-    /* Inside the caller's shield entry (a transform's): the caller does
-     * this once it has left. */
-    AVER(after_o != NULL);
-    *after_o = after;
-  }
+  trace->how = how;
+  trace->want_incremental = incremental;
   return MPS_RES_OK;
+}
+
+/* Whether a trace is busy. */
+static bool trace_busy(GC gc)
+{
+  return gc != NULL && gc->busy_traces != TRACE_SET_EMPTY;
+}
+
+/* Run a whole collection now, stop-the-world.  MPS_RES_* if the trace
+ * cannot be made, with nothing changed. */
+static Res trace_run(Arena arena, TraceCondemn how, const char *why)
+{
+  Res res = trace_begin(arena, how, why, false, NULL, NULL, NULL);
+  if (res == MPS_RES_OK)
+    trace_work(arena, NULL, 0, true, NULL);
+  return res;
+}
+
+/* Start a collection that runs incrementally if it can (otherwise it
+ * runs to the end now): the condemn and the flip happen now, the rest in
+ * later polls, steps and read barrier faults. */
+static Res trace_run_incremental(Arena arena, TraceCondemn how, const char *why)
+{
+  Res res = trace_begin(arena, how, why, true, NULL, NULL, NULL);
+  if (res == MPS_RES_OK)
+    trace_work(arena, NULL, 0, false, NULL);
+  return res;
+}
+
+void trace_park(Arena arena)
+{
+  GC gc = gc_of(arena);
+  AVERT(arena, arena);
+  if (trace_busy(gc)) {
+    AVER(!gc->in_collection);
+    trace_work(arena, NULL, 0, true, NULL);
+  }
+  AVER(!trace_busy(gc));
+}
+
+void trace_access(Arena arena, Seg seg)
+{
+  GC gc = gc_of(arena);
+  AVER(gc != NULL);
+  AVERT(seg, seg);
+  AVER((seg->grey & gc->barrier.reading) != TRACE_SET_EMPTY);
+  trace_work(arena, seg, 0, false, NULL);
 }
 
 static const char trace_why_due[] =
@@ -751,16 +940,25 @@ static bool trace_due_is_ripe(GC gc)
   return fresh >= old / TRACE_SCAN_RATIO;
 }
 
+/* The scanning one poll does for an incremental trace, in bytes of
+ * segments.  A poll comes with each buffer fill, which takes at most a
+ * segment (AMC's are 64 KiB), so a trace scans about sixteen bytes per
+ * byte allocated and finishes long before the nursery fills again; the
+ * arena's pause time bounds the pause. */
+#define TRACE_QUANTUM ((Size)1 << 20)
+
 void trace_poll(Arena arena)
 {
   GC gc = gc_of(arena);
   AVERT(arena, arena);
   if (gc == NULL || gc->in_collection || arena->state != ARENA_UNCLAMPED)
     return;
-  if (pattern_full_collection_due(gc))
-    (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
+  if (trace_busy(gc))
+    trace_work(arena, NULL, TRACE_QUANTUM, false, NULL);
+  else if (pattern_full_collection_due(gc))
+    (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
   else if (trace_any_due(gc) && trace_due_is_ripe(gc))
-    (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_due);
+    (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
 
 /* ---- Rewriting collections (transforms) ---------------------------------- */
@@ -771,14 +969,18 @@ static const char trace_why_transform[] =
 Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
                             void *closure, trace_after_s *after_o)
 {
+  Res res;
   AVERT(arena, arena);
   AVER(start != NULL);
   AVER(rewrite != NULL);
   AVER(arena->state != ARENA_POSTMORTEM);
-  AVER(arena->gc == NULL || !arena->gc->in_collection);
+  AVER(!trace_busy(arena->gc));
   AVER(after_o != NULL);
-  return trace_run_rewriting(arena, TRACE_CONDEMN_ALL, trace_why_transform, start, rewrite,
-                             closure, after_o);
+  res = trace_begin(arena, TRACE_CONDEMN_ALL, trace_why_transform, false, start, rewrite,
+                    closure);
+  if (res == MPS_RES_OK)
+    trace_work(arena, NULL, 0, true, after_o);
+  return res;
 }
 
 /* ---- The arena's collection states (arena.rst) --------------------------- */
@@ -801,9 +1003,8 @@ void mps_arena_clamp(mps_arena_t arena)
 void mps_arena_park(mps_arena_t arena)
 {
   trace_arena_enter(arena);
-  /* Collections run to completion within one entry, so none is in
-   * progress here: parking only stops new ones from starting. */
-  AVER(arena->gc == NULL || arena->gc->busy_traces == TRACE_SET_EMPTY);
+  if (arena->state != ARENA_POSTMORTEM)
+    trace_park(arena);
   arena->state = ARENA_PARKED;
   arena_leave(arena);
 }
@@ -838,6 +1039,7 @@ void mps_arena_collect(mps_arena_t arena)
 {
   trace_arena_enter(arena);
   if (arena->state != ARENA_POSTMORTEM) {
+    trace_park(arena);
     /* A collection that cannot get memory for its trace is skipped: the
      * interface has no way to report it, and the heap is unchanged. */
     (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
@@ -851,8 +1053,11 @@ mps_res_t mps_arena_start_collect(mps_arena_t arena)
   Res res = MPS_RES_OK;
   trace_arena_enter(arena);
   if (arena->state != ARENA_POSTMORTEM) {
-    /* Stop-the-world: the collection it starts also finishes now. */
-    res = trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
+    /* One trace at a time: a collection in progress finishes first. */
+    trace_park(arena);
+    /* It goes on in later polls, steps and faults, if it can
+     * (trace_may_increment); otherwise it is over on return. */
+    res = trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_collect);
     arena->state = ARENA_UNCLAMPED;
   }
   arena_leave(arena);
@@ -867,9 +1072,19 @@ mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
   AVER(multiplier >= 0.0);
   trace_arena_enter(arena);
   gc = arena->gc;
-  if (arena->state != ARENA_POSTMORTEM && gc != NULL && trace_any_due(gc)) {
+  if (arena->state != ARENA_POSTMORTEM && gc != NULL
+      && (trace_busy(gc) || trace_any_due(gc))) {
+    mps_clock_t start = mps_clock();
+    mps_clock_t span = (mps_clock_t)(interval * (double)mps_clocks_per_sec());
     work = true;
-    (void)trace_run(arena, TRACE_CONDEMN_DUE, trace_why_step);
+    if (!trace_busy(gc))
+      (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_step);
+    /* At least one quantum, then more while the interval lasts. */
+    if (trace_busy(gc)) {
+      do
+        trace_work(arena, NULL, TRACE_QUANTUM, false, NULL);
+      while (trace_busy(gc) && mps_clock() - start < span);
+    }
   }
   /* A parked or clamped arena is clamped afterwards (arena.rst). */
   if (arena->state == ARENA_PARKED)

@@ -39,6 +39,13 @@
 typedef bool (*TraceRewriteStart)(void *closure, Trace trace);
 typedef void (*TraceRewrite)(void *closure, Addr *ref_io);
 
+/* What a trace condemns: every collectable segment, or the generations
+ * chain_due reports for each chain. */
+typedef enum trace_condemn_e {
+  TRACE_CONDEMN_ALL,
+  TRACE_CONDEMN_DUE
+} TraceCondemn;
+
 typedef enum trace_state_e {
   TRACE_INIT,
   TRACE_UNFLIPPED,
@@ -55,6 +62,11 @@ typedef struct trace_s {
   const char *why;              /* reason, for the gc_start message */
   ZoneSet white;                /* zones of the condemned segments */
   Rank band;                    /* rank being scanned after the flip */
+  bool band_rooted;             /* the roots of the band are scanned */
+  TraceCondemn how;             /* what to condemn */
+  bool want_incremental;        /* asked to run incrementally */
+  bool incremental;             /* runs incrementally (decided at the condemn) */
+  Size work;                    /* bytes of segments scanned */
   Size condemned;               /* bytes condemned */
   Size not_condemned;           /* bytes in collectable pools not condemned */
   Size preserved_in_place;      /* bytes kept where they were */
@@ -120,6 +132,7 @@ void trace_poll(Arena arena);
  * the caller: on MPS_RES_OK, `after_o` is filled in for
  * trace_after_leave, to be called once the caller has left. */
 typedef struct trace_after_s {
+  bool started, ended;       /* the trace started, ended, in this work */
   Word start[2], end[2];     /* the telemetry events' words */
 } trace_after_s;
 Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
@@ -128,6 +141,16 @@ Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite r
  * telemetry events, and turning the barrier off if the system refused a
  * protection change. */
 void trace_after_leave(Arena arena, const trace_after_s *after);
+
+/* Finish the busy trace, if any, now (mps_arena_park, and whatever needs
+ * a heap no trace is working on: walks, pool destruction).  The caller
+ * holds the arena lock and is outside the collector. */
+void trace_park(Arena arena);
+
+/* The read barrier's fault (barrier.c): the mutator touched `seg`, grey
+ * for an incremental trace past its flip.  Scan it, which blackens it and
+ * lowers its read protection.  The caller holds the arena lock. */
+void trace_access(Arena arena, Seg seg);
 
 /* The busy trace, or NULL (pools: e.g. AMC's buffer fill for forwarding
  * must know the trace). */

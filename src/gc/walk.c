@@ -9,9 +9,11 @@
  * with the segment exposed through the shield around every call, as for
  * any access by the collector to a segment's memory.
  *
- * A walk happens within one arena entry, and a collection also runs
- * within one, so no trace is ever half done while a walk looks at the
- * heap: objects are where the client's references say, never forwarded.
+ * A walk happens within one arena entry with no trace half done: the
+ * formatted walk finishes an incremental collection first, and the pool
+ * walk needs a parked arena.  So objects are where the client's
+ * references say, never forwarded.  mps_addr_object only reads object
+ * lengths, through the shield, so it needs no such wait.
  */
 #include "format.h"
 #include "seg.h"
@@ -64,9 +66,12 @@ void mps_arena_formatted_objects_walk(mps_arena_t arena, mps_formatted_objects_s
     return;
   }
   /* deprecated.rst: a walk during a collection sees only the objects
-   * known to be valid; here no collection is ever in progress between
-   * arena entries, so every object is visited whatever the arena state. */
-  AVER(gc->busy_traces == TRACE_SET_EMPTY);
+   * known to be valid.  An incremental collection in progress is finished
+   * first, so that every object is where the client's references say and
+   * nothing is read-protected; every object is then visited whatever the
+   * arena state. */
+  if (arena->state != ARENA_POSTMORTEM)
+    trace_park(arena);
   wo.f = f;
   wo.p = p;
   entered = walk_shield_enter(gc);

@@ -159,6 +159,10 @@ void mps_pool_destroy(mps_pool_t pool)
     Word word = (Word)(uintptr_t)pool;
     event_emit(EVENT_CAT_POOL, EVENT_POOL_FINISH, 1, &word);
   }
+  /* An automatic pool's segments may be white or grey for an incremental
+   * collection in progress: it finishes first. */
+  if (pool->format != NULL && arena->state != ARENA_POSTMORTEM)
+    trace_park(arena);
   pool_destroy(pool);
   arena_leave(arena);
 }

@@ -836,7 +836,7 @@ static Res amc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s amc_seg_class_s = {
-  SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s), true,
+  SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s), true, true,
   amc_seg_init, amc_seg_finish,
   amc_seg_whiten, amc_seg_scan, amc_seg_fix, amc_seg_reclaim,
   amc_seg_walk, amc_seg_area_walk, amc_seg_addr_object
@@ -942,7 +942,11 @@ static Res amc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   AVERT(amc, amc);
   AVERT(buffer, buffer);
   AVER(size > 0 && size_is_aligned(size, pool->alignment));
-  if (seg == NULL || seg->buffer != NULL
+  /* A white or grey segment is the tracer's until its trace ends: what
+   * the mutator allocates during an incremental trace must be black
+   * (seg.h, incremental). */
+  if (seg == NULL || seg->buffer != NULL || seg->white != TRACE_SET_EMPTY
+      || seg->grey != TRACE_SET_EMPTY
       || addr_offset(amc_seg_of(seg)->used, seg->limit) < size) {
     res = amc_seg_create(&seg, amc, 0, size);
     if (res != MPS_RES_OK)

@@ -768,7 +768,7 @@ static Res ams_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s ams_seg_class_s = {
-  SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s), false,
+  SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s), false, false,
   ams_seg_init, ams_seg_finish,
   ams_seg_whiten, ams_seg_scan, ams_seg_fix, ams_seg_reclaim,
   ams_seg_walk, ams_seg_area_walk, ams_seg_addr_object

@@ -342,7 +342,7 @@ static Res snc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s snc_seg_class_s = {
-  SEG_CLASS_SIG, "SNC", sizeof(snc_seg_s), false,
+  SEG_CLASS_SIG, "SNC", sizeof(snc_seg_s), false, false,
   snc_seg_init, snc_seg_finish,
   snc_seg_whiten, snc_seg_scan,
   NULL,                          /* no fix: never condemned */
