@@ -72,7 +72,6 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
       } else {
         ++gc->barrier.read_hits;
         trace_access(arena, seg);
-        AVER((seg->shield.sm & PROT_DENY_READ) == 0);
       }
       /* A store then faults again if the write barrier is up. */
     } else if (is_write && (seg->shield.sm & PROT_DENY_WRITE) != 0) {

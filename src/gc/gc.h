@@ -88,6 +88,7 @@ typedef struct gc_s {
   struct ring_s grey_ring[RANK_LIMIT]; /* grey segments, by their rank */
   TraceSet busy_traces;          /* traces in progress */
   Count grey_buffered;           /* grey segments with a buffer (seg.c) */
+  Count incremental_traces;      /* traces that ran incrementally (a statistic) */
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
   Chain default_chain;           /* for pools created without a chain */
   struct ring_s message_queue;   /* posted and not yet got (message.c) */

@@ -611,6 +611,8 @@ static void trace_start(Trace trace)
   message->why = trace->why;
   message_post(message);
   trace->incremental = trace_may_increment(trace);
+  if (trace->incremental)
+    ++gc->incremental_traces;
   trace_condemn(trace, trace->how);
   if (trace->how == TRACE_CONDEMN_ALL)
     pattern_full_collection_done(gc);
