@@ -4,6 +4,7 @@
  * are aligned to the record and not to anything the reader knows about,
  * and every length is checked against what is left before it is used.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -59,6 +60,40 @@ const char *eventdec_category_name(unsigned category)
   if (category >= EVENT_CAT_LIMIT || eventdec_category_names[category] == NULL)
     return "?";
   return eventdec_category_names[category];
+}
+
+bool eventdec_read(FILE *f, unsigned char **data_o, size_t *size_o)
+{
+  unsigned char *data = NULL;
+  size_t size = 0, capacity = 0;
+  for (;;) {
+    size_t n;
+    if (capacity - size < 2) {   /* room to read, and for the NUL */
+      unsigned char *bigger;
+      capacity = capacity == 0 ? 65536 : 2 * capacity;
+      bigger = realloc(data, capacity);
+      if (bigger == NULL) {
+        free(data);
+        errno = ENOMEM;
+        return false;
+      }
+      data = bigger;
+    }
+    n = fread(data + size, 1, capacity - size - 1, f);
+    size += n;
+    if (n == 0)
+      break;
+  }
+  if (ferror(f)) {
+    free(data);
+    if (errno == 0)
+      errno = EIO;
+    return false;
+  }
+  data[size] = '\0';
+  *data_o = data;
+  *size_o = size;
+  return true;
 }
 
 void eventdec_init(eventdec_s *dec, const void *stream, size_t size)

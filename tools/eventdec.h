@@ -61,6 +61,11 @@ typedef struct eventdec_s {
   char error[128];                      /* when failed: "offset N: why" */
 } eventdec_s;
 
+/* What is left of `f` into a malloc'd block, with a NUL after it (so a
+ * text can be read the same way): false, with errno set, if it cannot
+ * be read or there is not the memory. */
+bool eventdec_read(FILE *f, unsigned char **data_o, size_t *size_o);
+
 void eventdec_init(eventdec_s *dec, const void *stream, size_t size);
 
 /* The next event into *event_o: 1, or 0 at the end of the stream, or -1

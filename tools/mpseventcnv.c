@@ -36,40 +36,15 @@ static const char cnv_usage[] =
 static bool cnv_read(const char *name, unsigned char **data_o, size_t *size_o)
 {
   FILE *f = fopen(name, "rb");
-  unsigned char *data = NULL;
-  size_t size = 0, capacity = 0;
+  bool ok;
+  int e;
   if (f == NULL)
     return false;
-  for (;;) {
-    size_t n;
-    if (size == capacity) {
-      unsigned char *bigger;
-      capacity = capacity == 0 ? 65536 : 2 * capacity;
-      bigger = realloc(data, capacity);
-      if (bigger == NULL) {
-        free(data);
-        fclose(f);
-        errno = ENOMEM;
-        return false;
-      }
-      data = bigger;
-    }
-    n = fread(data + size, 1, capacity - size, f);
-    size += n;
-    if (n == 0)
-      break;
-  }
-  if (ferror(f)) {
-    int e = errno;
-    free(data);
-    fclose(f);
-    errno = e != 0 ? e : EIO;
-    return false;
-  }
+  ok = eventdec_read(f, data_o, size_o);
+  e = errno;
   fclose(f);
-  *data_o = data;
-  *size_o = size;
-  return true;
+  errno = e;
+  return ok;
 }
 
 /* The program, writing to `out` and `err` so the tests can run it. */
