@@ -7,6 +7,7 @@
 #ifndef eventenc_h
 #define eventenc_h
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
