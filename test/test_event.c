@@ -20,7 +20,7 @@
 #include "../src/base/config.h"
 #include "../src/base/event.h"
 #include "../tools/eventdec.c"
-#include "support/eventheap.h"
+#include "support/evtest.h"
 
 #define TEV_MAX 64
 
@@ -31,18 +31,7 @@ typedef struct tev_record_s {
   char string[EVENT_STRING_MAX];
 } tev_record_s;
 
-static char tev_path[64];
-
-/* A fresh file for the stream, named before anything can open it. */
-static void tev_stream_setup(void)
-{
-  int fd;
-  strcpy(tev_path, "/tmp/mps11-test-event-XXXXXX");
-  fd = mkstemp(tev_path);
-  cr_assert(fd >= 0);
-  close(fd);
-  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", tev_path, 1), 0);
-}
+static char tev_path[EVTEST_PATH_MAX];
 
 /* Decode the stream into records; it must be well formed throughout.
  * Returns how many records. */
@@ -116,7 +105,7 @@ Test(event, labels_are_distinct_and_written_with_user_events)
   mps_label_t a, b, c;
   size_t n;
   char longest[EVENT_STRING_MAX];
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
   /* User events off: labels are still handed out, and nothing written. */
   a = mps_telemetry_intern("unseen");
@@ -153,7 +142,7 @@ Test(event, a_full_buffer_goes_to_the_stream_whole)
 {
   static tev_record_s rec[2048];
   size_t i, n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_USER);
   for (i = 0; i < 1000; ++i)
     mps_telemetry_label((mps_addr_t)(uintptr_t)(i * 16), (mps_label_t)i);
@@ -177,7 +166,7 @@ Test(event, arena_and_pool_events_in_order)
   mps_arena_t arena;
   mps_pool_t pool;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set((1u << EVENT_CAT_ARENA) | (1u << EVENT_CAT_POOL));
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
@@ -208,19 +197,19 @@ Test(event, arena_and_pool_events_in_order)
 Test(event, a_collection_writes_start_and_end)
 {
   tev_record_s rec[TEV_MAX];
-  eventheap_s h;
+  evtest_heap_s h;
   mps_arena_t arena;
   static mps_addr_t kept[1];
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  eventheap_open(&h, kept, 1);
+  evtest_heap_open(&h, kept, 1);
   arena = h.arena;
   cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   mps_arena_collect(arena);
   mps_arena_release(arena);
   cr_assert(gcobj_intact(kept[0]));
-  eventheap_close(&h);
+  evtest_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);
@@ -241,16 +230,16 @@ Test(event, a_collection_writes_start_and_end)
 Test(event, a_transform_writes_its_collection)
 {
   tev_record_s rec[TEV_MAX];
-  eventheap_s h;
+  evtest_heap_s h;
   mps_arena_t arena;
   mps_transform_t tr;
   mps_bool_t applied = 0;
   static mps_addr_t kept[2];
   mps_addr_t old_ref, new_ref;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  eventheap_open(&h, kept, 2);
+  evtest_heap_open(&h, kept, 2);
   arena = h.arena;
   cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   cr_assert_eq(gcobj_alloc(&kept[1], h.ap, 2, 0, 8, NULL), MPS_RES_OK);
@@ -264,7 +253,7 @@ Test(event, a_transform_writes_its_collection)
   mps_transform_destroy(tr);
   cr_assert(applied);
   cr_assert_eq(gcobj_id(kept[0]), 2);
-  eventheap_close(&h);
+  evtest_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);
@@ -283,7 +272,7 @@ Test(event, only_the_filtered_categories_are_written)
   mps_arena_t arena;
   mps_pool_t pool;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_POOL);
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);

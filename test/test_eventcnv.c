@@ -18,7 +18,7 @@
 #include "../include/mpscmvff.h"
 #include "../src/base/config.h"
 #include "support/eventenc.h"
-#include "support/eventheap.h"
+#include "support/evtest.h"
 
 #define MPSEVENTCNV_NO_MAIN
 #include "../tools/eventdec.c"
@@ -30,17 +30,7 @@
 /* The clock of a line, and the space after it. */
 #define TEC_CLOCK_CHARS 17
 
-static char tec_path[64];
-
-static void tec_stream_setup(void)
-{
-  int fd;
-  strcpy(tec_path, "/tmp/mps11-test-eventcnv-XXXXXX");
-  fd = mkstemp(tec_path);
-  cr_assert(fd >= 0);
-  close(fd);
-  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", tec_path, 1), 0);
-}
+static char tec_path[EVTEST_PATH_MAX];
 
 /* The whole of a file, NUL-terminated so text can be compared. */
 static char *tec_slurp(FILE *f, size_t *size_o)
@@ -158,7 +148,7 @@ Test(eventcnv, every_code_in_event_h_is_known)
  * decode to exactly those events, and print with the label. */
 Test(eventcnv, a_session_decodes_to_the_events_made)
 {
-  eventheap_s h;
+  evtest_heap_s h;
   static mps_addr_t kept[1];
   eventdec_event_s ev[TEC_MAX];
   mps_label_t heap;
@@ -166,10 +156,10 @@ Test(eventcnv, a_session_decodes_to_the_events_made)
   mps_word_t arena, amc;
   char *stream, *text, line[256], want[256];
   size_t size, n, i;
-  tec_stream_setup();
+  evtest_stream_setup(tec_path);
   cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "arena pool trace user", 1), 0);
   heap = mps_telemetry_intern("heap");
-  eventheap_open(&h, kept, 1);
+  evtest_heap_open(&h, kept, 1);
   mps_telemetry_label(h.pool, heap);
   cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   mps_arena_collect(h.arena);
@@ -178,7 +168,7 @@ Test(eventcnv, a_session_decodes_to_the_events_made)
   mps_pool_destroy(mvff);
   arena = (mps_word_t)(uintptr_t)h.arena;
   amc = (mps_word_t)(uintptr_t)h.pool;
-  eventheap_close(&h);
+  evtest_heap_close(&h);
   stream = tec_slurp_path(tec_path, &size);
   remove(tec_path);
   n = tec_decode(stream, size, ev, TEC_MAX);
@@ -268,18 +258,26 @@ Test(eventcnv, a_session_decodes_to_the_events_made)
   free(stream);
 }
 
-/* A stream of one record of each kind, made by the test's own writer. */
-static size_t tec_good_stream(unsigned char *buf, size_t capacity)
+/* A stream of one record of each kind, made by the test's own writer,
+ * and its events as read back. */
+typedef struct tec_good_s {
+  unsigned char buf[TEC_CAPACITY];
+  size_t size;
+  eventdec_event_s ev[4];
+} tec_good_s;
+
+static void tec_good(tec_good_s *g)
 {
   mps_word_t w[3] = {0x1000, 0x2000, 0x3000};
   mps_word_t label[2] = {0x1000, 7};
   mps_word_t seven = 7;
-  size_t used = 0;
-  cr_assert(eventenc_put(buf, capacity, &used, 1, EVENT_ARENA_CREATE, 2, w, NULL));
-  cr_assert(eventenc_put(buf, capacity, &used, 2, EVENT_INTERN, 1, &seven, "seven chars"));
-  cr_assert(eventenc_put(buf, capacity, &used, 3, EVENT_LABEL, 2, label, NULL));
-  cr_assert(eventenc_put(buf, capacity, &used, 4, EVENT_POOL_INIT, 3, w, NULL));
-  return used;
+  size_t cap = sizeof g->buf;
+  g->size = 0;
+  cr_assert(eventenc_put(g->buf, cap, &g->size, 1, EVENT_ARENA_CREATE, 2, w, NULL));
+  cr_assert(eventenc_put(g->buf, cap, &g->size, 2, EVENT_INTERN, 1, &seven, "seven chars"));
+  cr_assert(eventenc_put(g->buf, cap, &g->size, 3, EVENT_LABEL, 2, label, NULL));
+  cr_assert(eventenc_put(g->buf, cap, &g->size, 4, EVENT_POOL_INIT, 3, w, NULL));
+  cr_assert_eq(tec_decode(g->buf, g->size, g->ev, 4), 4);
 }
 
 /* Decode `size` bytes of `buf`, which must fail at `offset` with `why`
@@ -310,113 +308,102 @@ static void tec_refused(const unsigned char *buf, size_t size, size_t good,
 
 Test(eventcnv, a_good_stream_is_read_whole)
 {
-  unsigned char buf[TEC_CAPACITY];
-  eventdec_event_s ev[8];
-  size_t size = tec_good_stream(buf, sizeof buf);
-  size_t third = eventenc_size(2, NULL) + eventenc_size(1, "seven chars");
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
-  cr_assert_eq(ev[1].type->code, EVENT_INTERN);
-  cr_assert_eq(ev[1].word[0], 7);
-  cr_assert_str_eq(ev[1].string, "seven chars");
-  cr_assert_eq(ev[2].offset, third);
-  cr_assert_eq(ev[3].clock, 4);
-  cr_assert_eq(ev[3].word[2], 0x3000);
-  cr_assert_eq(ev[3].end, size);
-  cr_assert_eq(tec_decode(buf, 0, ev, 8), 0, "an empty stream is no events");
+  tec_good_s g;
+  eventdec_event_s none[1];
+  tec_good(&g);
+  cr_assert_eq(g.ev[1].type->code, EVENT_INTERN);
+  cr_assert_eq(g.ev[1].word[0], 7);
+  cr_assert_str_eq(g.ev[1].string, "seven chars");
+  cr_assert_eq(g.ev[2].offset, eventenc_size(2, NULL) + eventenc_size(1, "seven chars"));
+  cr_assert_eq(g.ev[3].clock, 4);
+  cr_assert_eq(g.ev[3].word[2], 0x3000);
+  cr_assert_eq(g.ev[3].end, g.size);
+  cr_assert_eq(tec_decode(g.buf, 0, none, 1), 0, "an empty stream is no events");
 }
 
 Test(eventcnv, truncated_streams_are_refused_at_the_torn_record)
 {
-  unsigned char buf[TEC_CAPACITY];
-  eventdec_event_s ev[8];
-  size_t size = tec_good_stream(buf, sizeof buf);
+  tec_good_s g;
   size_t last;
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
-  last = ev[3].offset;
-  tec_refused(buf, size - 1, 3, last, "truncated PoolInit");
-  tec_refused(buf, last + sizeof(event_header_s), 3, last, "truncated PoolInit");
-  tec_refused(buf, last + 5, 3, last, "truncated header");
-  tec_refused(buf, 15, 0, 0, "truncated header");
+  tec_good(&g);
+  last = g.ev[3].offset;
+  tec_refused(g.buf, g.size - 1, 3, last, "truncated PoolInit");
+  tec_refused(g.buf, last + sizeof(event_header_s), 3, last, "truncated PoolInit");
+  tec_refused(g.buf, last + 5, 3, last, "truncated header");
+  tec_refused(g.buf, 15, 0, 0, "truncated header");
   /* Cut inside the intern's string. */
-  tec_refused(buf, ev[1].offset + sizeof(event_header_s) + 12, 1, ev[1].offset,
+  tec_refused(g.buf, g.ev[1].offset + sizeof(event_header_s) + 12, 1, g.ev[1].offset,
               "truncated Intern");
+}
+
+/* Set the code or the size of the record at `offset`. */
+static void tec_set(unsigned char *buf, size_t offset, bool code, uint32_t value)
+{
+  event_header_s h;
+  memcpy(&h, buf + offset, sizeof h);
+  if (code)
+    h.code = value;
+  else
+    h.size = value;
+  memcpy(buf + offset, &h, sizeof h);
 }
 
 Test(eventcnv, unknown_codes_are_refused)
 {
-  unsigned char buf[TEC_CAPACITY];
-  eventdec_event_s ev[8];
-  size_t size = tec_good_stream(buf, sizeof buf);
-  event_header_s h;
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
-  memcpy(&h, buf + ev[2].offset, sizeof h);
-  h.code = EVENT_CODE_LIMIT;
-  memcpy(buf + ev[2].offset, &h, sizeof h);
-  tec_refused(buf, size, 2, ev[2].offset, "unknown event code");
-  h.code = 0;
-  memcpy(buf, &h, sizeof h);
-  tec_refused(buf, size, 0, 0, "unknown event code 0");
-}
-
-/* Set the size of the record at `offset`. */
-static void tec_set_size(unsigned char *buf, size_t offset, uint32_t size)
-{
-  event_header_s h;
-  memcpy(&h, buf + offset, sizeof h);
-  h.size = size;
-  memcpy(buf + offset, &h, sizeof h);
+  tec_good_s g;
+  tec_good(&g);
+  tec_set(g.buf, g.ev[2].offset, true, EVENT_CODE_LIMIT);
+  tec_refused(g.buf, g.size, 2, g.ev[2].offset, "unknown event code");
+  tec_set(g.buf, 0, true, 0);
+  tec_refused(g.buf, g.size, 0, 0, "unknown event code 0");
 }
 
 Test(eventcnv, sizes_that_do_not_fit_the_code_are_refused)
 {
-  unsigned char buf[TEC_CAPACITY];
-  eventdec_event_s ev[8];
-  size_t size = tec_good_stream(buf, sizeof buf), w = sizeof(mps_word_t);
+  tec_good_s g;
+  size_t w = sizeof(mps_word_t), room;
   char why[64];
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
+  tec_good(&g);
   /* Fewer words than PoolInit has, though the stream would still parse. */
-  tec_set_size(buf, ev[3].offset, (uint32_t)(2 * w));
+  tec_set(g.buf, g.ev[3].offset, false, (uint32_t)(2 * w));
   snprintf(why, sizeof why, "PoolInit of %zu bytes: its 3 words are %zu", 2 * w, 3 * w);
-  tec_refused(buf, size, 3, ev[3].offset, why);
-  tec_set_size(buf, ev[3].offset, (uint32_t)(3 * w));
+  tec_refused(g.buf, g.size, 3, g.ev[3].offset, why);
+  tec_set(g.buf, g.ev[3].offset, false, (uint32_t)(3 * w));
   /* A size that is not whole words. */
-  tec_set_size(buf, ev[0].offset, (uint32_t)(2 * w - 1));
+  tec_set(g.buf, 0, false, (uint32_t)(2 * w - 1));
   snprintf(why, sizeof why, "ArenaCreate of %zu bytes", 2 * w - 1);
-  tec_refused(buf, size, 0, 0, why);
-  tec_set_size(buf, ev[0].offset, (uint32_t)(2 * w));
+  tec_refused(g.buf, g.size, 0, 0, why);
+  tec_set(g.buf, 0, false, (uint32_t)(2 * w));
   /* An intern one word longer or shorter than its string, or huge. */
-  tec_set_size(buf, ev[1].offset, (uint32_t)(ev[1].end - ev[1].offset - sizeof(event_header_s) + w));
-  snprintf(why, sizeof why, "string of 11 bytes in %zu bytes", eventenc_size(0, "seven chars")
-           - sizeof(event_header_s) + w);
-  tec_refused(buf, size, 1, ev[1].offset, why);
-  tec_set_size(buf, ev[1].offset, (uint32_t)w);
+  room = eventenc_size(0, "seven chars") - sizeof(event_header_s);
+  tec_set(g.buf, g.ev[1].offset, false, (uint32_t)(w + room + w));
+  snprintf(why, sizeof why, "string of 11 bytes in %zu bytes", room + w);
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, why);
+  tec_set(g.buf, g.ev[1].offset, false, (uint32_t)w);
   snprintf(why, sizeof why, "Intern of %zu bytes", w);
-  tec_refused(buf, size, 1, ev[1].offset, why);
-  tec_set_size(buf, ev[1].offset, UINT32_MAX);
-  tec_refused(buf, size, 1, ev[1].offset, "a string needs");
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, why);
+  tec_set(g.buf, g.ev[1].offset, false, UINT32_MAX);
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, "a string needs");
 }
 
 Test(eventcnv, bad_strings_are_refused)
 {
-  unsigned char buf[TEC_CAPACITY];
-  eventdec_event_s ev[8];
-  size_t size = tec_good_stream(buf, sizeof buf);
+  tec_good_s g;
   unsigned char *s;
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
   size_t room;
   char why[64];
-  cr_assert_eq(tec_decode(buf, size, ev, 8), 4);
-  s = buf + ev[1].offset + sizeof(event_header_s) + sizeof(mps_word_t);
+  tec_good(&g);
+  s = g.buf + g.ev[1].offset + sizeof(event_header_s) + sizeof(mps_word_t);
   room = eventenc_size(0, "seven chars") - sizeof(event_header_s);
   /* "seven chars" is 11 bytes: its NUL at 11, then padding to the end. */
   cr_assert_gt(room, 12);
   s[room - 1] = 'x';
-  tec_refused(buf, size, 1, ev[1].offset, "padding is not zeros");
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, "padding is not zeros");
   memset(s + 11, 'x', room - 11);
-  tec_refused(buf, size, 1, ev[1].offset, "has no NUL");
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, "has no NUL");
   s[4] = '\0';
   snprintf(why, sizeof why, "string of 4 bytes in %zu bytes", room);
-  tec_refused(buf, size, 1, ev[1].offset, why);
+  tec_refused(g.buf, g.size, 1, g.ev[1].offset, why);
 }
 
 /* A label names an address from the label event on; before its first
@@ -454,13 +441,14 @@ Test(eventcnv, labels_name_addresses_in_stream_order)
 /* The events before a bad record are still printed. */
 Test(eventcnv, printing_a_malformed_stream_stops_at_the_bad_record)
 {
-  unsigned char buf[TEC_CAPACITY];
-  size_t size = tec_good_stream(buf, sizeof buf);
-  char *text = tec_print(buf, size - 3, false, EVENTDEC_MALFORMED);
+  tec_good_s g;
+  char *text;
+  tec_good(&g);
+  text = tec_print(g.buf, g.size - 3, false, EVENTDEC_MALFORMED);
   cr_assert_eq(tec_lines(text), 3);
   cr_assert_not_null(strstr(text, " Label address=0x1000(\"seven chars\") label=7(\"seven chars\")\n"));
   free(text);
-  text = tec_print(buf, size - 3, true, EVENTDEC_MALFORMED);
+  text = tec_print(g.buf, g.size - 3, true, EVENTDEC_MALFORMED);
   cr_assert_str_eq(text,
                    "Intern           user     1\n"
                    "Label            user     1\n"
@@ -471,27 +459,23 @@ Test(eventcnv, printing_a_malformed_stream_stops_at_the_bad_record)
 
 Test(eventcnv, the_program_prints_a_file_and_reports_a_bad_one)
 {
-  unsigned char buf[TEC_CAPACITY];
-  size_t size = tec_good_stream(buf, sizeof buf);
+  tec_good_s g;
   const char *argv[4];
   char *out, *err, *want;
-  char path[64];
+  char path[EVTEST_PATH_MAX];
   FILE *f;
-  int fd;
-  strcpy(path, "/tmp/mps11-test-eventcnv-XXXXXX");
-  fd = mkstemp(path);
-  cr_assert(fd >= 0);
-  close(fd);
+  tec_good(&g);
+  evtest_temp(path);
   f = fopen(path, "wb");
   cr_assert_not_null(f);
-  cr_assert_eq(fwrite(buf, 1, size, f), size);
+  cr_assert_eq(fwrite(g.buf, 1, g.size, f), g.size);
   fclose(f);
 
   argv[0] = "mpseventcnv";
   argv[1] = "-f";
   argv[2] = path;
   cr_assert_eq(tec_run(3, argv, &out, &err), 0);
-  want = tec_print(buf, size, false, EVENTDEC_OK);
+  want = tec_print(g.buf, g.size, false, EVENTDEC_OK);
   cr_assert_str_eq(out, want);
   cr_assert_str_eq(err, "");
   free(out);
@@ -507,7 +491,7 @@ Test(eventcnv, the_program_prints_a_file_and_reports_a_bad_one)
   free(err);
 
   /* Truncated by a crash: what came before still printed, exit 1. */
-  cr_assert_eq(truncate(path, (off_t)size - 1), 0);
+  cr_assert_eq(truncate(path, (off_t)g.size - 1), 0);
   cr_assert_eq(tec_run(4, argv, &out, &err), 1);
   cr_assert_not_null(strstr(out, "total                     3\n"));
   cr_assert_not_null(strstr(err, "offset "), "%s", err);

@@ -1,29 +1,52 @@
-/* eventheap.h: the heap the telemetry tests collect (test_event,
- * test_eventcnv): an AMC pool of gcobj objects (stress/support/gcobj.c,
- * which this includes, so a test including this must not include it too)
- * behind an exact root table of the test's `kept`.  Header only, every
- * function static inline; it asserts with Criterion.
+/* evtest.h: what the telemetry tests (test_event, test_eventcnv) share: a
+ * fresh file for the stream, and the heap they collect, an AMC pool of
+ * gcobj objects (stress/support/gcobj.c, which this includes, so a test
+ * including this must not include it too) behind an exact root table of
+ * the test's `kept`.  Header only, every function static inline; it
+ * asserts with Criterion.
  */
-#ifndef eventheap_h
-#define eventheap_h
+#ifndef evtest_h
+#define evtest_h
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "../../include/mps.h"
 #include "../../include/mpsavm.h"
 #include "../../include/mpscamc.h"
 #include "../../stress/support/gcobj.c"
 
-typedef struct eventheap_s {
+#define EVTEST_PATH_MAX 64
+
+/* An empty file of our own in /tmp, its name into `path`. */
+static inline void evtest_temp(char path[EVTEST_PATH_MAX])
+{
+  int fd;
+  strcpy(path, "/tmp/mps11-test-event-XXXXXX");
+  fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+}
+
+/* A fresh file for the stream, named before anything can open it. */
+static inline void evtest_stream_setup(char path[EVTEST_PATH_MAX])
+{
+  evtest_temp(path);
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", path, 1), 0);
+}
+
+typedef struct evtest_heap_s {
   mps_arena_t arena;
   mps_chain_t chain;
   mps_fmt_t fmt;
   mps_pool_t pool;
   mps_ap_t ap;
   mps_root_t root;
-} eventheap_s;
+} evtest_heap_s;
 
-static inline void eventheap_open(eventheap_s *h, mps_addr_t *kept, size_t nkept)
+static inline void evtest_heap_open(evtest_heap_s *h, mps_addr_t *kept, size_t nkept)
 {
   mps_gen_param_s gens[1] = {{1024, 0.5}};
   cr_assert_eq(mps_arena_create_k(&h->arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
@@ -40,7 +63,7 @@ static inline void eventheap_open(eventheap_s *h, mps_addr_t *kept, size_t nkept
 }
 
 /* Destroying the arena flushes the stream (telemetry.rst). */
-static inline void eventheap_close(eventheap_s *h)
+static inline void evtest_heap_close(evtest_heap_s *h)
 {
   mps_root_destroy(h->root);
   mps_ap_destroy(h->ap);
@@ -50,4 +73,4 @@ static inline void eventheap_close(eventheap_s *h)
   mps_arena_destroy(h->arena);
 }
 
-#endif /* eventheap_h */
+#endif /* evtest_h */
