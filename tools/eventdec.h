@@ -45,7 +45,7 @@ typedef struct eventdec_event_s {
   size_t end;                           /* offset just past its payload */
   uint64_t clock;
   const eventdec_type_s *type;
-  mps_word_t word[EVENTDEC_WORDS_MAX];  /* type->nwords of them */
+  mps_word_t word[EVENTDEC_WORDS_MAX];  /* type->nwords of them, then zeros */
   const char *string;                   /* in the stream, NUL-terminated; or NULL */
   size_t length;                        /* strlen(string) */
 } eventdec_event_s;
