@@ -4,8 +4,10 @@
  * arena and pool events, a collection's start and end (a transform's
  * too), the stream's record format as event.h
  * describes it, a stream that cannot be opened, and that rash writes
- * nothing.  Criterion runs each test in a process of its own, so each
- * starts with the filter unloaded and no stream. */
+ * nothing.  The stream is read with the shared decoder
+ * (tools/eventdec.c, tested in test_eventcnv), which refuses any record
+ * event.c would not have written.  Criterion runs each test in a process
+ * of its own, so each starts with the filter unloaded and no stream. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +16,11 @@
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
-#include "../include/mpscamc.h"
 #include "../include/mpscmvff.h"
 #include "../src/base/config.h"
 #include "../src/base/event.h"
-#include "../stress/support/gcobj.c"
+#include "../tools/eventdec.c"
+#include "support/evtest.h"
 
 #define TEV_MAX 64
 
@@ -29,52 +31,35 @@ typedef struct tev_record_s {
   char string[EVENT_STRING_MAX];
 } tev_record_s;
 
-static char tev_path[64];
+static char tev_path[EVTEST_PATH_MAX];
 
-/* A fresh file for the stream, named before anything can open it. */
-static void tev_stream_setup(void)
-{
-  int fd;
-  strcpy(tev_path, "/tmp/mps11-test-event-XXXXXX");
-  fd = mkstemp(tev_path);
-  cr_assert(fd >= 0);
-  close(fd);
-  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", tev_path, 1), 0);
-}
-
-/* Decode the stream into records, checking the format: every header's
- * size is whole words and inside the file, and an intern's string ends
- * in a NUL within its payload.  Returns how many records. */
+/* Decode the stream into records; it must be well formed throughout.
+ * Returns how many records. */
 static size_t tev_read(tev_record_s *rec, size_t max)
 {
   FILE *f = fopen(tev_path, "rb");
-  size_t n = 0;
-  event_header_s h;
+  unsigned char *stream;
+  size_t size, n = 0;
+  eventdec_s dec;
+  eventdec_event_s ev;
+  int r;
   cr_assert(f != NULL);
-  while (fread(&h, sizeof h, 1, f) == 1) {
-    unsigned char payload[4 * sizeof(mps_word_t) + EVENT_STRING_MAX];
-    size_t words;
-    cr_assert_lt(n, max);
-    cr_assert_eq(h.size % sizeof(mps_word_t), 0);
-    cr_assert_leq(h.size, sizeof payload);
-    cr_assert_eq(fread(payload, 1, h.size, f), h.size, "truncated record");
-    rec[n].code = h.code;
-    words = h.code == EVENT_INTERN ? 1 : h.size / sizeof(mps_word_t);
-    cr_assert_leq(words, 4);
-    rec[n].nwords = words;
-    memcpy(rec[n].word, payload, words * sizeof(mps_word_t));
-    rec[n].string[0] = '\0';
-    if (h.code == EVENT_INTERN) {
-      size_t len = h.size - sizeof(mps_word_t);
-      cr_assert_gt(len, 0);
-      cr_assert(memchr(payload + sizeof(mps_word_t), '\0', len) != NULL);
-      strcpy(rec[n].string, (char *)payload + sizeof(mps_word_t));
-    }
-    ++n;
-  }
-  cr_assert(feof(f), "trailing bytes after the last whole record");
+  cr_assert(eventdec_read(f, &stream, &size));
   fclose(f);
   remove(tev_path);
+  eventdec_init(&dec, stream, size);
+  while ((r = eventdec_next(&dec, &ev)) == 1) {
+    cr_assert_lt(n, max);
+    rec[n].code = ev.type->code;
+    rec[n].nwords = ev.type->nwords;
+    memcpy(rec[n].word, ev.word, sizeof rec[n].word);
+    rec[n].string[0] = '\0';
+    if (ev.string != NULL)
+      memcpy(rec[n].string, ev.string, ev.length + 1);
+    ++n;
+  }
+  cr_assert_eq(r, 0, "%s", dec.error);
+  free(stream);
   return n;
 }
 
@@ -120,7 +105,7 @@ Test(event, labels_are_distinct_and_written_with_user_events)
   mps_label_t a, b, c;
   size_t n;
   char longest[EVENT_STRING_MAX];
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
   /* User events off: labels are still handed out, and nothing written. */
   a = mps_telemetry_intern("unseen");
@@ -157,7 +142,7 @@ Test(event, a_full_buffer_goes_to_the_stream_whole)
 {
   static tev_record_s rec[2048];
   size_t i, n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_USER);
   for (i = 0; i < 1000; ++i)
     mps_telemetry_label((mps_addr_t)(uintptr_t)(i * 16), (mps_label_t)i);
@@ -181,7 +166,7 @@ Test(event, arena_and_pool_events_in_order)
   mps_arena_t arena;
   mps_pool_t pool;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set((1u << EVENT_CAT_ARENA) | (1u << EVENT_CAT_POOL));
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
@@ -207,61 +192,24 @@ Test(event, arena_and_pool_events_in_order)
 #endif
 }
 
-/* An AMC pool of gcobj objects behind an exact root table of `kept`, for
- * the collection tests. */
-typedef struct tev_heap_s {
-  mps_arena_t arena;
-  mps_chain_t chain;
-  mps_fmt_t fmt;
-  mps_pool_t pool;
-  mps_ap_t ap;
-  mps_root_t root;
-} tev_heap_s;
-
-static void tev_heap_open(tev_heap_s *h, mps_addr_t *kept, size_t nkept)
-{
-  mps_gen_param_s gens[1] = {{1024, 0.5}};
-  cr_assert_eq(mps_arena_create_k(&h->arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&h->chain, h->arena, 1, gens), MPS_RES_OK);
-  cr_assert_eq(gcobj_fmt_create(&h->fmt, h->arena), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, h->fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, h->chain);
-    cr_assert_eq(mps_pool_create_k(&h->pool, h->arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&h->ap, h->pool, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_root_create_table(&h->root, h->arena, mps_rank_exact(), 0, kept, nkept),
-               MPS_RES_OK);
-}
-
-static void tev_heap_close(tev_heap_s *h)
-{
-  mps_root_destroy(h->root);
-  mps_ap_destroy(h->ap);
-  mps_pool_destroy(h->pool);
-  mps_fmt_destroy(h->fmt);
-  mps_chain_destroy(h->chain);
-  mps_arena_destroy(h->arena);
-}
-
 /* Each collection writes a start and an end: the bytes condemned, then
  * those that survived, here an object kept by a root. */
 Test(event, a_collection_writes_start_and_end)
 {
   tev_record_s rec[TEV_MAX];
-  tev_heap_s h;
+  evtest_heap_s h;
   mps_arena_t arena;
   static mps_addr_t kept[1];
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  tev_heap_open(&h, kept, 1);
+  evtest_heap_open(&h, kept, 1);
   arena = h.arena;
   cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   mps_arena_collect(arena);
   mps_arena_release(arena);
   cr_assert(gcobj_intact(kept[0]));
-  tev_heap_close(&h);
+  evtest_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);
@@ -282,16 +230,16 @@ Test(event, a_collection_writes_start_and_end)
 Test(event, a_transform_writes_its_collection)
 {
   tev_record_s rec[TEV_MAX];
-  tev_heap_s h;
+  evtest_heap_s h;
   mps_arena_t arena;
   mps_transform_t tr;
   mps_bool_t applied = 0;
   static mps_addr_t kept[2];
   mps_addr_t old_ref, new_ref;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_TRACE);
-  tev_heap_open(&h, kept, 2);
+  evtest_heap_open(&h, kept, 2);
   arena = h.arena;
   cr_assert_eq(gcobj_alloc(&kept[0], h.ap, 1, 0, 8, NULL), MPS_RES_OK);
   cr_assert_eq(gcobj_alloc(&kept[1], h.ap, 2, 0, 8, NULL), MPS_RES_OK);
@@ -305,7 +253,7 @@ Test(event, a_transform_writes_its_collection)
   mps_transform_destroy(tr);
   cr_assert(applied);
   cr_assert_eq(gcobj_id(kept[0]), 2);
-  tev_heap_close(&h);
+  evtest_heap_close(&h);
   n = tev_read(rec, TEV_MAX);
 #if EVENT_STREAM
   cr_assert_eq(n, 2);
@@ -324,7 +272,7 @@ Test(event, only_the_filtered_categories_are_written)
   mps_arena_t arena;
   mps_pool_t pool;
   size_t n;
-  tev_stream_setup();
+  evtest_stream_setup(tev_path);
   mps_telemetry_set(1u << EVENT_CAT_POOL);
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);

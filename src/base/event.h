@@ -41,7 +41,10 @@ enum {
   /* A collection's two events are written together once the mutator is
    * running again (trace.c), so their clocks are its end's. */
   EVENT_TRACE_START = 7,    /* trace: arena, condemned bytes */
-  EVENT_TRACE_END = 8       /* trace: arena, bytes that survived */
+  EVENT_TRACE_END = 8,      /* trace: arena, bytes that survived */
+  /* One past the last code: tools/eventdec.c checks at compile time that
+   * it can decode every code below this. */
+  EVENT_CODE_LIMIT
 };
 
 typedef struct event_header_s {
