@@ -2,11 +2,8 @@
  * design/trace.txt, scan.txt, fix.txt, collection.txt, strategy.txt;
  * manual/topic/collection.rst, arena.rst).
  *
- * A trace is a state machine (trace.h) advanced by trace_step.  In this
- * version trace_run steps it from INIT to FINISHED inside one arena
- * entry, with the mutator held suspended by the shield from before the
- * first segment is condemned until after the last one is reclaimed, so
- * no mutator thread ever sees a half-collected heap:
+ * A trace is a state machine (trace.h) advanced by trace_step, with the
+ * mutator held suspended by the shield during every step:
  *
  *   INIT -> UNFLIPPED  condemn: each chosen segment's class whitens it (or
  *                      declines); the white zone set is the union of the
@@ -31,11 +28,34 @@
  *   FINISHED           the gc message is posted, arena->collections
  *                      counts the trace, and it is freed.
  *
+ * Incremental collection (design/collection.txt, design/trace.txt).  A
+ * trace runs incrementally when trace_may_increment says the read barrier
+ * can guard it; otherwise (mps_arena_collect, transforms, client arenas,
+ * pools whose classes are not incremental, weak roots) it runs to the end
+ * within one arena entry.  An incremental trace gives the mutator back
+ * once the roots of the ambiguous and exact bands are scanned: from then
+ * on every reference the mutator holds was fixed, and it can get others
+ * only by loading them from segments, which are either black (scanned, or
+ * never able to refer to a white zone) or grey and read-protected.  Before
+ * it runs, trace_let_mutator_run scans any grey segment that has a buffer
+ * (the barrier cannot guard it) and raises the read barrier on the grey
+ * segments; from then on seg_set_grey keeps the barrier's rule.  The rest
+ * of the trace is done in bounded amounts (trace_work): a quantum of
+ * scanning per allocation poll (TRACE_QUANTUM, cut short by the arena's
+ * pause time), quanta for the interval of mps_arena_step, and the one
+ * segment a read barrier fault touched (trace_access).  A clamped arena
+ * only takes faults.  mps_arena_park, a collect, formatted walks and the
+ * destruction of an automatic pool finish the trace first (trace_park).
+ * The mutator allocates black: a segment made after the condemn is
+ * neither white nor grey, and pools never fill a buffer from a white or
+ * grey segment (seg.h, incremental).
+ *
  * The arena states: unclamped (collections start from the allocation
  * slow paths when chain_due finds a generation over capacity and the
- * nursery is not tiny beside the older generations: trace_due_is_ripe), clamped
- * (none start by themselves), parked (clamped, and no trace in progress
- * -- always true between arena entries here), postmortem.
+ * nursery is not tiny beside the older generations: trace_due_is_ripe,
+ * and a trace in progress advances there), clamped (none start or advance
+ * by themselves: only steps and faults do work), parked (clamped, and no
+ * trace in progress), postmortem.
  *
  * Invariants (trace_check, scan_state_check):
  *   1. a trace is gc->traces[ti] and ti is in gc->busy_traces;

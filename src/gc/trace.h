@@ -3,20 +3,30 @@
  * design/scan.txt, design/fix.txt, design/collection.txt,
  * design/strategy.txt).
  *
- * A trace is a state machine advanced by trace_step in bounded amounts of
- * work, so that the incremental collector of a later issue can interleave
- * steps with the mutator behind barriers.  In this version a trace is run
- * from start to finish inside one arena entry with every other registered
- * thread suspended (stop-the-world), but through the same steps:
+ * A trace is a state machine advanced by trace_step, one bounded step at
+ * a time: the condemn, the flip, the roots of one rank band, one grey
+ * segment, the move to the next band, or the reclaim.
  *
  *   INIT        made; nothing condemned yet
  *   UNFLIPPED   condemned: white segments chosen, white zone set known;
  *               every scannable non-white segment whose summary meets the
  *               white zones is grey
- *   FLIPPED     mutator suspended, buffers trapped, roots scanned in rank
- *               order; grey segments being scanned, lowest rank first
+ *   FLIPPED     buffers trapped; the roots and grey segments of each rank
+ *               band scanned in turn, lowest rank first
  *   RECLAIM     no grey segment left: white segments reclaimed
  *   FINISHED    statistics posted (gc message); the trace can be freed
+ *
+ * Every step runs with the mutator suspended (shield_hold).  A trace runs
+ * either stop-the-world, from INIT to FINISHED within one arena entry, or
+ * incrementally (design/collection.txt): the mutator runs again once the
+ * ambiguous and exact roots are scanned, and later arena entries (polls
+ * on allocation, mps_arena_step, and read barrier faults) take further
+ * steps.  Between steps the mutator is black: it holds no reference to a
+ * white object.  Grey segments may hold such references, so they are
+ * read-protected (barrier.h), and a fault scans the segment before the
+ * access goes on.  The mutator allocates black: pools attach buffers only
+ * to segments that are neither white nor grey (seg.h, incremental).
+ * trace.c says when a trace may run incrementally.
  *
  * The scan state (ScanState) is what scan methods receive as mps_ss_t:
  * the public mps_ss_s comes first.
