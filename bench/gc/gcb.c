@@ -38,8 +38,13 @@
  * Both are deterministic; the checksum depends only on the workload, so
  * every collector must print the same one.
  *
+ * Pauses: mutate and retain read the monotonic clock at every step (of
+ * their set-up loops too) and report the longest time between two reads,
+ * which is where a collection (or a piece of one) stopped the mutator.
+ * Trees takes no such readings: its steps are whole trees.
+ *
  * Output: "result name=<workload>-<collector> seconds=... peak_kib=...
- * checksum=... collections=..." for bench/gc/run.sh.
+ * checksum=... collections=... max_pause_ms=..." for bench/gc/run.sh.
  */
 #define _XOPEN_SOURCE 700
 
@@ -63,6 +68,26 @@ static void gcb_die(const char *what, int code)
 #else
 #error "gcb.c: choose a collector with -DGCB_AMC, -DGCB_AMS or -DGCB_BOEHM"
 #endif
+
+/* ---- pauses -------------------------------------------------------- */
+
+static double gcb_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double gcb_tick_last, gcb_tick_max = -1.0;
+
+/* A step boundary: the longest time between two is the longest pause. */
+static void gcb_tick(void)
+{
+  double now = gcb_now();
+  if (gcb_tick_last != 0.0 && now - gcb_tick_last > gcb_tick_max)
+    gcb_tick_max = now - gcb_tick_last;
+  gcb_tick_last = now;
+}
 
 /* ---- trees --------------------------------------------------------- */
 
@@ -222,10 +247,13 @@ static uint64_t work_mutate(unsigned long arg)
   uint64_t rng = 0x243F6A8885A308D3u, sum = 0;
   size_t i;
 
-  for (i = 0; i < MUTATE_TABLE; ++i)
+  for (i = 0; i < MUTATE_TABLE; ++i) {
+    gcb_tick();
     table[i] = mobj_new(i > 0 ? table[i - 1] : NULL, NULL, i, i % (MUTATE_PAYLOAD_MAX + 1));
+  }
   for (s = 0; s < steps; ++s) {
     uint64_t r = mutate_rng(&rng);
+    gcb_tick();
     size_t at = (size_t)(r % MUTATE_TABLE);
     size_t j = (size_t)(r >> 20) % MUTATE_TABLE, k = (size_t)(r >> 40) % MUTATE_TABLE;
     unsigned choice = (unsigned)(r >> 58) % 10;   /* top 6 bits: 0..63 */
@@ -298,11 +326,14 @@ static uint64_t work_retain(unsigned long arg)
    * every collector builds the same structure (and checksum). */
   records = (mib << 20) / 64;
   per_head = records / RETAIN_HEADS + 1;
-  for (i = 0; i < RETAIN_HEADS * per_head; ++i)
+  for (i = 0; i < RETAIN_HEADS * per_head; ++i) {
+    gcb_tick();
     heads[i % RETAIN_HEADS] = rec_new(heads[i % RETAIN_HEADS], i);
+  }
 
   for (s = 0; s < RETAIN_STEPS; ++s) {
     uint64_t r = mutate_rng(&rng);
+    gcb_tick();
     rec_s *temp = NULL;
     unsigned t;
     for (t = 0; t < RETAIN_TEMPS; ++t)
@@ -330,13 +361,6 @@ static uint64_t work_retain(unsigned long arg)
 }
 
 /* ---- driver -------------------------------------------------------- */
-
-static double gcb_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* The workloads are called through a volatile pointer so that they are
  * never inlined into main, whose local is the cold end of the stack root:
@@ -371,8 +395,10 @@ int main(int argc, char **argv)
     double seconds = gcb_now() - start;
     unsigned long collections = gcb_collections();
     getrusage(RUSAGE_SELF, &ru);
-    printf("result name=%s-%s seconds=%.3f peak_kib=%ld checksum=%016llx collections=%lu\n",
-           work, GCB_NAME, seconds, ru.ru_maxrss, (unsigned long long)sum, collections);
+    printf("result name=%s-%s seconds=%.3f peak_kib=%ld checksum=%016llx collections=%lu"
+           " max_pause_ms=%.2f\n",
+           work, GCB_NAME, seconds, ru.ru_maxrss, (unsigned long long)sum, collections,
+           gcb_tick_max * 1e3);
   }
   gcb_teardown();
   return 0;

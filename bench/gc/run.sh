@@ -5,17 +5,20 @@
 # each run in its own process, and print one table per workload.
 #
 #   bash bench/gc/run.sh [--runs N] [--depth N] [--steps N] [--mib N]
-#                        [--only "amc amcnb ams boehm"]
+#                        [--only "amc amcnb amcstw ams boehm"]
 #
 # Collectors: amc and ams (src/mps.c compiled in the hot variety at -O2,
 # through an allocation point, exact roots and the thread's stack as an
 # ambiguous root), amcnb (amc built with -DCONFIG_BARRIER_NONE: no write
-# barrier, so every minor collection scans every older segment) and boehm
+# barrier, so every minor collection scans every older segment), amcstw
+# (amc built with -DCONFIG_INCREMENTAL_NONE: every collection stops the
+# world from start to end) and boehm
 # (Debian's libgc, GC_MALLOC).  Everything is
 # compiled with $CC (default cc) -O2.  Runs are interleaved (one round over
 # every collector and workload, N rounds); the table shows the best wall
 # time and the largest peak RSS (ru_maxrss) of the N runs, each with its
-# ratio to Boehm.  Every run of a workload must print the same checksum,
+# ratio to Boehm, and the longest pause of any run (gcb.c says how it is
+# measured; trees has none).  Every run of a workload must print the same checksum,
 # or the script fails.  A run taking longer than GCB_TIMEOUT seconds
 # (default 60) is stopped and its row says so.
 set -euo pipefail
@@ -26,7 +29,7 @@ limit=${GCB_TIMEOUT:-60}
 depth=${GCB_DEPTH:-16}
 steps=${GCB_STEPS:-4000000}
 mib=${GCB_MIB:-64}
-only="amc amcnb ams boehm"
+only="amc amcnb amcstw ams boehm"
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
@@ -51,15 +54,19 @@ esac
 case " $only " in
   *" amcnb "*) $cc $flags -DCONFIG_VAR_HOT -DCONFIG_BARRIER_NONE -c src/mps.c -o "$out/mps-hot-nb.o" ;;
 esac
+case " $only " in
+  *" amcstw "*) $cc $flags -DCONFIG_VAR_HOT -DCONFIG_INCREMENTAL_NONE -c src/mps.c -o "$out/mps-hot-stw.o" ;;
+esac
 for c in $only; do
   case "$c" in
     amc)   def=AMC;   libs="$out/mps-hot.o -lpthread" ;;
     amcnb) def=AMC;   libs="$out/mps-hot-nb.o -lpthread" ;;
+    amcstw) def=AMC;  libs="$out/mps-hot-stw.o -lpthread" ;;
     ams)   def=AMS;   libs="$out/mps-hot.o -lpthread" ;;
     boehm) def=BOEHM; libs="-lgc" ;;
     *) echo "bench/gc/run.sh: unknown collector '$c'" >&2; exit 2 ;;
   esac
-  name=""; [ "$c" = amcnb ] && name=-DGCB_NAME=\"amcnb\"
+  case "$c" in amcnb|amcstw) name=-DGCB_NAME=\"$c\" ;; *) name="" ;; esac
   # shellcheck disable=SC2086  # $libs is a list of words
   $cc $flags -DGCB_$def $name bench/gc/gcb.c $libs -o "$out/gcb-$c"
 done
@@ -108,6 +115,8 @@ awk -v order="$only" '
     if (!(n in best) || s < best[n]) best[n] = s
     if (k > peak[n]) peak[n] = k
     coll[n] = field("collections")
+    p = field("max_pause_ms") + 0
+    if (!(n in pause) || p > pause[n]) pause[n] = p
     split(n, wc, "-"); w = wc[1]
     if (!(w in checksum)) checksum[w] = field("checksum")
     if (field("checksum") != checksum[w]) bad = bad " " n
@@ -121,8 +130,8 @@ awk -v order="$only" '
     split("trees mutate retain", works, " ")
     for (wi = 1; wi <= 3; ++wi) {
       w = works[wi]
-      printf "\n%-8s %-7s %9s %9s %13s %9s %12s\n", "workload", "gc", "seconds", "time/bo",
-             "peak RSS MiB", "peak/bo", "collections"
+      printf "\n%-8s %-7s %9s %9s %13s %9s %12s %14s\n", "workload", "gc", "seconds", "time/bo",
+             "peak RSS MiB", "peak/bo", "collections", "max pause ms"
       for (i = 1; i in names; ++i) {
         n = w "-" names[i]; r = w "-" ref
         if (n in slow) {
@@ -130,8 +139,9 @@ awk -v order="$only" '
           continue
         }
         if (!(n in best)) continue
-        printf "%-8s %-7s %9.3f %9.2f %13.1f %9.2f %12s\n", w, names[i], best[n],
-               best[n] / best[r], peak[n] / 1024, peak[n] / peak[r], coll[n]
+        printf "%-8s %-7s %9.3f %9.2f %13.1f %9.2f %12s %14s\n", w, names[i], best[n],
+               best[n] / best[r], peak[n] / 1024, peak[n] / peak[r], coll[n],
+               w == "trees" ? "-" : sprintf("%.2f", pause[n])
       }
       printf "checksum %s\n", checksum[w]
     }
