@@ -19,6 +19,7 @@
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../src/gc/trace.h"
+#include "../src/protect/prot_os.h"
 #include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
@@ -458,4 +459,64 @@ Test(incremental, postmortem_lowers_the_read_barrier)
   /* Readable, though not necessarily collected: nothing faults. */
   (void)*(mps_addr_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
   cr_assert_eq(tinc_read_hits(&t), 0);
+}
+
+Test(incremental, a_refused_protection_change_finishes_the_trace)
+{
+  tinc_s t;
+  size_t collections;
+  ProtOS po;
+  tinc_open(&t);
+  tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
+  mps_arena_park(t.arena);
+  collections = mps_collections(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  /* As if the system had refused an mprotect: some grey segment might be
+   * unguarded, so the next piece of work finishes the trace, and the
+   * barrier goes off once the mutator runs again. */
+  po = PARENT(struct prot_os_s, prot, tinc_gc(&t)->shield.prot);
+  cr_assert_gt(prot_os_sets(po), 0);
+  po->failure = MPS_RES_MEMORY;
+  cr_assert(mps_arena_step(t.arena, 0.0, 1.0));
+  cr_assert_not(tinc_busy(&t));
+  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_not(tinc_gc(&t)->barrier.on);
+  cr_assert_eq(tinc_read_protected(&t), 0);
+  cr_assert_eq(tinc_walk(&t, t.refs[0], 4 * TREE, 1, 0, 0), 4 * TREE);
+  /* Without the barrier, collections stop the world. */
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert_not(tinc_busy(&t));
+  cr_assert_eq(mps_collections(t.arena), collections + 2);
+  tinc_close(&t);
+}
+
+Test(incremental, finalization_during_the_trace)
+{
+  tinc_s t;
+  mps_message_t message;
+  mps_addr_t ref;
+  size_t found = 0;
+  tinc_open(&t);
+  mps_message_type_enable(t.arena, mps_message_type_finalization());
+  tinc_tree(&t, &t.refs[0], TREE, 1);
+  tinc_new(&t, &t.refs[1], 424242);
+  ref = t.refs[1];
+  cr_assert_eq(mps_finalize(t.arena, &ref), MPS_RES_OK);
+  ref = NULL;
+  t.refs[1] = NULL;
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  while (tinc_busy(&t))
+    (void)mps_arena_step(t.arena, 0.0, 1.0);
+  while (mps_message_get(&message, t.arena, mps_message_type_finalization())) {
+    mps_message_finalization_ref(&ref, t.arena, message);
+    cr_assert(objfmt_is_id(ref, NREFS, NDATA, 424242), "the finalized object is intact");
+    ++found;
+    mps_message_discard(t.arena, message);
+  }
+  cr_assert_eq(found, 1);
+  cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
+  tinc_close(&t);
 }
