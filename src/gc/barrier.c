@@ -167,8 +167,7 @@ Word barrier_summary(Seg seg, Word summary)
 bool barrier_wants_read(Seg seg)
 {
   GC gc = seg->arena->gc;
-  return gc->barrier.on && (seg->grey & gc->barrier.reading) != TRACE_SET_EMPTY
-         && seg->buffer == NULL;
+  return gc->barrier.on && (seg->grey & gc->barrier.reading) != TRACE_SET_EMPTY;
 }
 
 void barrier_update(Seg seg)

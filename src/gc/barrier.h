@@ -41,11 +41,12 @@
  * until it is scanned it is protected against every access (PROT_DENY_READ,
  * which the hardware turns into no access at all).  The rule: a segment is
  * read-protected exactly when
- *   the barrier is on, the segment is grey for a trace in `reading` (the
- *   incremental traces past their flip), and no buffer is attached.
- * The tracer never leaves a grey segment with a buffer to the mutator
- * (trace.c scans them before it lets the mutator go), so every grey
- * segment the mutator can reach is read-protected.  The fault hook scans
+ *   the barrier is on, and the segment is grey for a trace in `reading`
+ *   (the incremental traces past their flip).
+ * A buffer does not exempt it, unlike the write barrier: only a buffer
+ * filled before the flip can be on a grey segment (pools fill no buffer
+ * from a grey one), the flip trapped it, and the mutator's first touch of
+ * it scans the segment as any other access would.  The fault hook scans
  * the segment (trace_access), which blackens it and lowers the
  * protection; the access then runs again and sees fixed references.
  *

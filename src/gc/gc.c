@@ -240,7 +240,6 @@ Res gc_get(GC *gc_o, Arena arena)
   for (rank = 0; rank < RANK_LIMIT; ++rank)
     ring_init(&gc->grey_ring[rank]);
   gc->busy_traces = TRACE_SET_EMPTY;
-  gc->grey_buffered = 0;
   gc->incremental_traces = 0;
   for (ti = 0; ti < TRACE_LIMIT; ++ti)
     gc->traces[ti] = NULL;

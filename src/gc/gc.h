@@ -87,7 +87,6 @@ typedef struct gc_s {
   barrier_s barrier;             /* the write barrier's state (barrier.c) */
   struct ring_s grey_ring[RANK_LIMIT]; /* grey segments, by their rank */
   TraceSet busy_traces;          /* traces in progress */
-  Count grey_buffered;           /* grey segments with a buffer (seg.c) */
   Count incremental_traces;      /* traces that ran incrementally (a statistic) */
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
   Chain default_chain;           /* for pools created without a chain */

@@ -23,9 +23,7 @@
  *      its ring exactly when gen is not NULL;
  *   6. a buffer attached belongs to the segment's pool;
  *   7. the write barrier and the read barrier are raised exactly as
- *      barrier.h's rules say;
- *   8. gc->grey_buffered counts the segments that are grey with a buffer
- *      attached (the tracer scans them before the mutator runs: trace.c).
+ *      barrier.h's rules say.
  */
 #include "seg.h"
 #include "../arena/chunk.h"
@@ -91,7 +89,6 @@ bool seg_check(Seg seg)
          == (seg->arena->gc->barrier.on && seg->rank_set != RANK_SET_EMPTY
              && seg->buffer == NULL && seg->summary != ZONE_SET_UNIV));
   CHECKL(((seg->shield.sm & PROT_DENY_READ) != 0) == barrier_wants_read(seg)); /* 7 */
-  CHECKL(!seg_is_grey_buffered(seg) || seg->arena->gc->grey_buffered > 0); /* 8 */
   return true;
 }
 
@@ -241,24 +238,9 @@ bool seg_of_addr(Seg *seg_o, Arena arena, Addr addr)
   return true;
 }
 
-/* Keep gc->grey_buffered (invariant 8) across a change to seg's grey set
- * or buffer: `was` is seg_is_grey_buffered before it. */
-static void seg_count_grey_buffered(Seg seg, bool was)
-{
-  GC gc = seg->arena->gc;
-  bool is = seg_is_grey_buffered(seg);
-  if (is && !was)
-    ++gc->grey_buffered;
-  else if (was && !is) {
-    AVER(gc->grey_buffered > 0);
-    --gc->grey_buffered;
-  }
-}
-
 void seg_set_grey(Seg seg, TraceSet grey)
 {
   GC gc;
-  bool was;
   AVERT(seg, seg);
   AVER(grey == TRACE_SET_EMPTY || seg->rank_set != RANK_SET_EMPTY);   /* 2 */
   gc = seg->arena->gc;
@@ -267,9 +249,7 @@ void seg_set_grey(Seg seg, TraceSet grey)
     ring_append(&gc->grey_ring[seg_lowest_rank(seg->rank_set)], &seg->grey_ring);
   else if (seg->grey != TRACE_SET_EMPTY && grey == TRACE_SET_EMPTY)
     ring_remove(&seg->grey_ring);
-  was = seg_is_grey_buffered(seg);
   seg->grey = grey;
-  seg_count_grey_buffered(seg, was);                                  /* 8 */
   barrier_update(seg);                                                /* 7 */
 }
 
@@ -317,15 +297,12 @@ void seg_set_summary(Seg seg, ZoneSet summary)
 
 void seg_set_buffer(Seg seg, Buffer buffer)
 {
-  bool was;
   AVERT(seg, seg);
   if (buffer != NULL) {
     AVERT(buffer, buffer);
     AVER(buffer->pool == seg->pool);                                  /* 6 */
   }
-  was = seg_is_grey_buffered(seg);
   seg->buffer = buffer;
-  seg_count_grey_buffered(seg, was);                                  /* 8 */
   /* The mutator will fill the buffer with stores that must not fault. */
   if (buffer != NULL && seg->rank_set != RANK_SET_EMPTY)
     seg->summary = ZONE_SET_UNIV;

@@ -50,10 +50,10 @@ typedef struct seg_class_s {
    * dependency counts an epoch only for traces that condemn such). */
   bool moves;
   /* Whether a trace condemning or greying segments of this class may run
-   * incrementally (trace.c): its pool never attaches a buffer to a white
-   * or grey segment while a trace is past its flip, so what the mutator
-   * allocates is black, and it touches a segment's memory only through
-   * the shield, so the read barrier never faults inside the pool. */
+   * incrementally (trace.c): its pool never fills a buffer from a white
+   * or grey segment, so what the mutator allocates during a trace is
+   * black, and it touches a segment's memory only through the shield, so
+   * the read barrier never faults inside the pool. */
   bool incremental;
   /* Set up / tear down the class's part of a new segment (its generic
    * part is ready).  finish may be NULL. */
@@ -125,12 +125,7 @@ void seg_free(Seg seg);
 bool seg_of_addr(Seg *seg_o, Arena arena, Addr addr);
 
 static inline Size seg_size(Seg seg) { return addr_offset(seg->base, seg->limit); }
-/* Grey with a buffer attached: the read barrier cannot guard it, since
- * the mutator fills the buffer (barrier.h, gc->grey_buffered). */
-static inline bool seg_is_grey_buffered(Seg seg)
-{
-  return seg->grey != TRACE_SET_EMPTY && seg->buffer != NULL;
-}
+
 static inline Arena seg_arena(Seg seg) { return seg->arena; }
 
 /* Colour changes keep the grey rings in step. */

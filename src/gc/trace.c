@@ -37,9 +37,9 @@
  * on every reference the mutator holds was fixed, and it can get others
  * only by loading them from segments, which are either black (scanned, or
  * never able to refer to a white zone) or grey and read-protected.  Before
- * it runs, trace_let_mutator_run scans any grey segment that has a buffer
- * (the barrier cannot guard it) and raises the read barrier on the grey
- * segments; from then on seg_set_grey keeps the barrier's rule.  The rest
+ * it runs, trace_let_mutator_run raises the read barrier on the grey
+ * segments, those with a buffer included (barrier.h); from then on
+ * seg_set_grey keeps the barrier's rule.  The rest
  * of the trace is done in bounded amounts (trace_work): a quantum of
  * scanning per allocation poll (TRACE_QUANTUM, cut short by the arena's
  * pause time), quanta for the interval of mps_arena_step, and the one
@@ -715,8 +715,8 @@ static void trace_advance(Trace trace, Size budget, bool finish)
   }
 }
 
-/* The rank to scan a segment at out of turn (a read barrier fault, or a
- * grey segment with a buffer): its own, but never weaker than exact, so
+/* The rank to scan a segment at out of turn (a read barrier fault): its
+ * own, but never weaker than exact, so
  * that no weak reference is cut before the strong ones are all fixed
  * (design/trace.txt scans at RankEXACT on access for the same reason). */
 static Rank trace_access_rank(Seg seg)
@@ -735,10 +735,8 @@ static void trace_scan_now(Trace trace, Seg seg)
     trace_scan_seg(trace, seg, trace_access_rank(seg));
 }
 
-/* Before the mutator runs during an incremental trace: no grey segment
- * may have a buffer (the read barrier cannot guard it; buffered segments
- * the condemn greyed, for instance), and every grey segment is
- * read-protected (barrier.h). */
+/* Before the mutator runs during an incremental trace: every grey segment
+ * is read-protected (barrier.h).  From then on seg_set_grey keeps that. */
 static void trace_let_mutator_run(Trace trace)
 {
   GC gc = trace->arena->gc;
@@ -747,19 +745,6 @@ static void trace_let_mutator_run(Trace trace)
   Ring node, next;
 
   AVER(trace->incremental && trace_mutator_may_run(trace));
-  while (gc->grey_buffered > 0) {
-    Seg found = NULL;
-    for (rank = RANK_AMBIG; rank < RANK_LIMIT && found == NULL; ++rank)
-      RING_FOR(node, &gc->grey_ring[rank], next) {
-        Seg seg = PARENT(seg_s, grey_ring, node);
-        if (seg->buffer != NULL) {
-          found = seg;
-          break;
-        }
-      }
-    AVER(found != NULL);
-    trace_scan_now(trace, found);
-  }
   if ((gc->barrier.reading & ts) == 0) {
     gc->barrier.reading |= ts;
     for (rank = RANK_AMBIG; rank < RANK_LIMIT; ++rank)

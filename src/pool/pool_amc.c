@@ -42,8 +42,8 @@
  * next fill can use it; nothing is parsed at or above `used`, so it needs
  * no padding.  A fill takes that tail only from a segment that is
  * neither white nor grey: during an incremental trace (trace.c) what the
- * mutator allocates must be black, and a buffer would keep the read
- * barrier off a grey segment.  With that, and every access to object
+ * mutator allocates must be black, and a grey segment is read-protected
+ * (barrier.h).  With that, and every access to object
  * memory through the shield, AMC's segment class is incremental (seg.h).
  * A segment a buffer is filling can be condemned: whiten
  * first takes the buffer's committed objects into the segment (used and

@@ -56,6 +56,12 @@
  * into the region, where a reserve of the stopped mutator may be pending
  * (the flip traps the buffer, so that commit fails).
  *
+ * Incremental collection (trace.c): a fill takes no run of a white or
+ * grey segment, so what the mutator allocates while a trace is under way
+ * is black, and no fill faults at once on a read-protected segment; and
+ * every access to a segment's memory goes through the shield
+ * (ams_seg_expose).  So the engine's segment class is incremental (seg.h).
+ *
  * Where a fill looks (ams_buffer_fill) is next fit with a reset: the pool
  * keeps a cursor (fill_seg, fill_index) just past the last region handed
  * out, and a fill searches on from it, round the ring of segments, back
@@ -313,22 +319,41 @@ static void ams_check_template(AMS ams, Addr base, Addr limit)
 
 /* ---- Segments --------------------------------------------------------- */
 
-/* Expose the segment if the collector is inside the shield.  Walks,
- * fills and empties come from outside a collection, where the only
- * protection is the write barrier's, and they only read the segment. */
-static bool ams_seg_expose(Seg seg)
+/* How the memory of a segment was reached (ams_seg_expose). */
+typedef enum ams_exposure_e {
+  AMS_UNEXPOSED,         /* outside the shield, the segment unprotected */
+  AMS_EXPOSED,           /* exposed inside the caller's shield entry */
+  AMS_ENTERED            /* the shield entered for the purpose, and exposed */
+} AMSExposure;
+
+/* Reach the segment's memory through the shield.  The collector is inside
+ * it; fills, empties and the debugging checks come from outside, where
+ * the segment is reached directly unless it is protected, and otherwise
+ * through a shield entry of its own: a grey segment of an incremental trace is
+ * read-protected, buffered or not (barrier.h), and exposing it holds the
+ * mutator meanwhile. */
+static AMSExposure ams_seg_expose(Seg seg)
 {
   Shield shield = &seg->arena->gc->shield;
-  if (!shield_is_inside(shield))
-    return false;
+  AMSExposure how = AMS_EXPOSED;
+  if (!shield_is_inside(shield)) {
+    if (seg->shield.sm == PROT_DENY_NONE)
+      return AMS_UNEXPOSED;
+    shield_enter(shield);
+    how = AMS_ENTERED;
+  }
   shield_expose(shield, &seg->shield);
-  return true;
+  return how;
 }
 
-static void ams_seg_cover(Seg seg, bool exposed)
+static void ams_seg_cover(Seg seg, AMSExposure how)
 {
-  if (exposed)
-    shield_cover(&seg->arena->gc->shield, &seg->shield);
+  Shield shield = &seg->arena->gc->shield;
+  if (how == AMS_UNEXPOSED)
+    return;
+  shield_cover(shield, &seg->shield);
+  if (how == AMS_ENTERED)
+    shield_leave(shield);
 }
 
 static Res ams_seg_init(Seg seg, Pool pool)
@@ -508,7 +533,7 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
     Buffer buffer = seg->buffer;
     AMS ams = ams_of_seg(seg);
     Addr base, init = buffer_committed_limit(buffer);
-    bool exposed = ams_seg_expose(seg);
+    AMSExposure exposed = ams_seg_expose(seg);
     for (base = buffer->base; addr_word(base) < addr_word(init);
          base = ams_obj_limit(ams->format, base))
       bt_res(aseg->nonstart, ams_index(aseg, base));
@@ -648,7 +673,8 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   Addr run_base, run_limit, base, limit;
   Index cursor = 0, dead = 0, free_lo = 0;
   Count freed_before = aseg->free_grains, longest = 0;
-  bool in_dead = false, exposed;
+  bool in_dead = false;
+  AMSExposure exposed;
   Size kept = 0;
 
   AVERT(ams_seg, aseg);
@@ -707,7 +733,7 @@ static void ams_seg_walk(Seg seg, Format format, SegObjectVisitor visit, void *p
   AMSSeg aseg = ams_seg_of(seg);
   Addr run_base, run_limit, base;
   Index cursor = 0;
-  bool exposed = ams_seg_expose(seg);
+  AMSExposure exposed = ams_seg_expose(seg);
   AVER(format == ams_of_seg(seg)->format);
   while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor))
     for (base = run_base; addr_word(base) < addr_word(run_limit);
@@ -722,7 +748,7 @@ static Res ams_seg_area_walk(Seg seg, mps_area_scan_t visit, void *closure, Scan
   Format format = ams_of_seg(seg)->format;
   Addr base, limit;
   Index cursor = 0;
-  bool exposed = ams_seg_expose(seg);
+  AMSExposure exposed = ams_seg_expose(seg);
   Res res = MPS_RES_OK;
   while (res == MPS_RES_OK && ams_seg_next_run(&base, &limit, aseg, &cursor))
     res = visit(scan_state_public(ss), addr_ptr(format_client(format, base)),
@@ -738,7 +764,7 @@ static Res ams_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
   Buffer buffer = seg->buffer;
   Index i = ams_index(aseg, addr), b, l;
   Addr base, limit;
-  bool exposed;
+  AMSExposure exposed;
   Res res = MPS_RES_FAIL;
 
   if (buffer != NULL && addr_word(buffer->base) <= addr_word(addr)
@@ -768,7 +794,7 @@ static Res ams_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s ams_seg_class_s = {
-  SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s), false, false,
+  SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s), false, true,
   ams_seg_init, ams_seg_finish,
   ams_seg_whiten, ams_seg_scan, ams_seg_fix, ams_seg_reclaim,
   ams_seg_walk, ams_seg_area_walk, ams_seg_addr_object
@@ -894,7 +920,11 @@ static bool ams_seg_find(Index *b_o, Index *l_o, AMSSeg aseg, Index from, Count 
 {
   Seg seg = &aseg->seg;
   Index b, l, lb, ll;
-  if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || seg->rank_set != rank_set
+  /* Not a white or grey segment: what the mutator allocates during an
+   * incremental trace must be black, and a grey segment is read-protected
+   * (trace.c, barrier.h). */
+  if (seg->buffer != NULL || seg->white != TRACE_SET_EMPTY || seg->grey != TRACE_SET_EMPTY
+      || seg->rank_set != rank_set
       || aseg->run_max < grains || aseg->grains - from < grains)
     return false;   /* a bt search needs a range at least `grains` long;
                      * from <= grains by invariant 10 */
@@ -969,7 +999,7 @@ Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size 
 found:
   aseg = ams_seg_of(seg);
   if (ams->free_template != NULL) {
-    bool exposed = ams_seg_expose(seg);
+    AMSExposure exposed = ams_seg_expose(seg);
     ams_check_template(ams, ams_addr(aseg, b), ams_addr(aseg, l));
     ams_seg_cover(seg, exposed);
   }
@@ -993,7 +1023,8 @@ void ams_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   AMSSeg aseg;
   Seg seg;
   Addr base;
-  bool found, exposed;
+  bool found;
+  AMSExposure exposed;
 
   AVERT(ams, ams);
   /* By the region's last byte: a collection may have raised the
@@ -1051,7 +1082,7 @@ static void ams_check_free_space(Pool pool)
     Seg seg = PARENT(seg_s, pool_ring, node);
     AMSSeg aseg = ams_seg_of(seg);
     Index i = 0, b, l;
-    bool exposed = ams_seg_expose(seg);
+    AMSExposure exposed = ams_seg_expose(seg);
     while (i < aseg->grains && bt_find_long_res_range(&b, &l, aseg->alloc, i, aseg->grains, 1)) {
       ams_check_template(ams, ams_addr(aseg, b), ams_addr(aseg, l));
       i = l;

@@ -19,9 +19,12 @@
  *     into it (design/poolawl.txt, .fun.scan.pass.repeat.object.dependent).
  * A dependent object outside the arena's segments needs no exposing.
  *
- * There is no write or read barrier yet, so nothing is ever protected and
- * exposing changes no protection; the exposure is made all the same so
- * the scan stays correct once barriers protect segments.
+ * The dependent object's segment may be under the write barrier, or grey
+ * and read-protected during an incremental trace: the exposure lets the
+ * scan at it either way.  A weak segment the mutator touches during an
+ * incremental trace is scanned at once, at the exact rank (trace.c,
+ * trace_access_rank), so its references to objects that die in this trace
+ * are cut by the next one.
  *
  * Invariants (awl_check; the engine's are in pool_ams.c):
  *   1. the pool is an engine pool of kind AWL whose scan hook is
