@@ -238,39 +238,58 @@ static void tge_check(tge_counts_s *c, const tge_stream_s *s, size_t from, size_
 
 /* ---- Tests -------------------------------------------------------------- */
 
-Test(gcevent, a_collection_writes_segments_scans_and_copies)
+/* A full collection of the heap tge_fill makes, with the collector's
+ * categories in the filter and the queue limited to `limit` records (its
+ * capacity if 0); the stream is then read and checked (tge_check) with
+ * the collection's events counted. */
+typedef struct tge_run_s {
+  size_t live;                 /* the gc message's survivors */
+  size_t n;                    /* objects tge_fill kept */
+  size_t to;                   /* the collection's events end here */
+  tge_stream_s s;
+  tge_counts_s c;
+} tge_run_s;
+
+static void tge_collect(tge_run_s *r, Count limit)
 {
   static mps_addr_t kept[TGE_KEPT];
   evtest_heap_s h;
-  tge_stream_s s;
-  tge_counts_s c;
-  size_t live, from, to, n;
+  size_t from;
   evtest_stream_setup(tge_path);
   mps_telemetry_set(TGE_COLLECTOR);
   tge_open(&h, kept);
-  n = tge_fill(&h, kept);
+  r->n = tge_fill(&h, kept);
+  if (limit > 0)
+    gcevent_limit_set(((Arena)h.arena)->gc, limit);
   from = tge_stream_size();
   mps_arena_collect(h.arena);
-  to = tge_stream_size();
+  r->to = tge_stream_size();
   mps_arena_release(h.arena);
-  live = tge_live(h.arena);
-  cr_assert_eq(live, n * gcobj_size(TGE_NREFS, TGE_NDATA));
+  r->live = tge_live(h.arena);
+  cr_assert_eq(r->live, r->n * gcobj_size(TGE_NREFS, TGE_NDATA));
   evtest_heap_close(&h);
-  tge_read(&s);
-  tge_check(&c, &s, from, to, h.root, false);
+  tge_read(&r->s);
+  tge_check(&r->c, &r->s, from, r->to, h.root, limit > 0);
+}
+
+Test(gcevent, a_collection_writes_segments_scans_and_copies)
+{
+  tge_run_s r;
+  tge_counts_s *c = &r.c;
+  tge_collect(&r, 0);
   if (EVENT_STREAM) {
-    cr_assert_eq(c.copies, n);
-    cr_assert_eq(c.copied, live);
-    cr_assert_gt(c.frees, 0, "the collection freed no from-space");
-    cr_assert_gt(c.allocs, 0, "the collection made no to-space");
-    cr_assert_gt(c.seg_scans, 0);
-    cr_assert(c.root_scanned, "no scan of the root");
-    cr_assert_eq(c.dropped[EVENT_CAT_SEG] + c.dropped[EVENT_CAT_REF]
-                 + c.dropped[EVENT_CAT_OBJECT], 0);
+    cr_assert_eq(c->copies, r.n);
+    cr_assert_eq(c->copied, r.live);
+    cr_assert_gt(c->frees, 0, "the collection freed no from-space");
+    cr_assert_gt(c->allocs, 0, "the collection made no to-space");
+    cr_assert_gt(c->seg_scans, 0);
+    cr_assert(c->root_scanned, "no scan of the root");
+    cr_assert_eq(c->dropped[EVENT_CAT_SEG] + c->dropped[EVENT_CAT_REF]
+                 + c->dropped[EVENT_CAT_OBJECT], 0);
   } else {
-    cr_assert_eq(s.n, 0);
+    cr_assert_eq(r.s.n, 0);
   }
-  tge_free(&s);
+  tge_free(&r.s);
 }
 
 /* Only the categories in the filter are queued and written. */
@@ -301,43 +320,28 @@ Test(gcevent, a_category_left_out_is_not_written)
  * drops make up every object moved. */
 Test(gcevent, a_full_queue_counts_what_it_dropped)
 {
-  static mps_addr_t kept[TGE_KEPT];
-  evtest_heap_s h;
-  tge_stream_s s;
-  tge_counts_s c;
-  size_t live, from, to, n, cat, i, written = 0, dropped = 0;
+  tge_run_s r;
+  tge_counts_s *c = &r.c;
+  size_t cat, i, written = 0, dropped = 0;
   unsigned last = 0;
-  evtest_stream_setup(tge_path);
-  mps_telemetry_set(TGE_COLLECTOR);
-  tge_open(&h, kept);
-  n = tge_fill(&h, kept);
-  gcevent_limit_set(((Arena)h.arena)->gc, 16);
-  from = tge_stream_size();
-  mps_arena_collect(h.arena);
-  to = tge_stream_size();
-  mps_arena_release(h.arena);
-  live = tge_live(h.arena);
-  evtest_heap_close(&h);
-  tge_read(&s);
-  tge_check(&c, &s, from, to, h.root, true);
+  tge_collect(&r, 16);
   for (cat = 0; cat < EVENT_CAT_LIMIT; ++cat) {
-    written += c.made[cat];
-    dropped += c.dropped[cat];
+    written += c->made[cat];
+    dropped += c->dropped[cat];
   }
   if (EVENT_STREAM) {
     /* The whole collection ran with the mutator held. */
     cr_assert_eq(written, 16);
     cr_assert_gt(dropped, 0);
-    cr_assert_eq(c.copies + c.dropped[EVENT_CAT_OBJECT], n);
-    cr_assert_eq(live, n * gcobj_size(TGE_NREFS, TGE_NDATA));
+    cr_assert_eq(c->copies + c->dropped[EVENT_CAT_OBJECT], r.n);
     /* The drop counts come last. */
-    for (i = 0; i < s.n && s.ev[i].offset < to; ++i)
-      last = s.ev[i].type->code;
+    for (i = 0; i < r.s.n && r.s.ev[i].offset < r.to; ++i)
+      last = r.s.ev[i].type->code;
     cr_assert_eq(last, EVENT_DROPPED);
   } else {
-    cr_assert_eq(s.n, 0);
+    cr_assert_eq(r.s.n, 0);
   }
-  tge_free(&s);
+  tge_free(&r.s);
 }
 
 /* The limit can be the queue's capacity and no more. */
