@@ -2,11 +2,11 @@
  * design/shield.txt for when the mutator is suspended).
  *
  * Whether an event can be written now is the shield's to say: the
- * mutator is suspended exactly while the shield holds it or a segment is
- * exposed, which is only ever inside collector work.  The filter is read
- * before anything is queued, so a category left out costs one load; it
- * was loaded when the arena was made (arena.c writes its creation), so
- * reading it never takes the telemetry lock here.
+ * mutator is suspended from a hold, or the exposure of a protected
+ * segment, until the shield is left: only ever around collector work.
+ * The filter is read before anything is queued, so a category left out
+ * costs one load; it was loaded when the arena was made (arena.c writes
+ * its creation), so reading it never takes the telemetry lock here.
  *
  * Invariants (gcevent_check):
  *   1. length <= limit <= capacity, and capacity is 0 when records is NULL;

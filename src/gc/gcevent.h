@@ -13,9 +13,13 @@
  * signal handler).  A full queue drops events and counts them by
  * category.  gcevent_flush writes out what the queue holds, then one
  * EVENT_DROPPED per category that lost events; the tracer calls it once
- * it has let the mutator go (trace_after_leave), and gcevent_emit does
- * when it writes through, so the stream keeps the order events were made
- * in.  The rash variety writes no events and keeps no queue.
+ * it has let the mutator go (trace_after_leave, which a transform's apply
+ * calls too), and gcevent_emit does when it writes through, so the
+ * stream keeps the order events were made in.  The shield's other users
+ * (barrier_set, the walks, a transform's preparation) hold the mutator
+ * for no work that makes these events; should one ever queue some, they
+ * wait for the next of those writes, or for the arena's destruction.
+ * The rash variety writes no events and keeps no queue.
  *
  * Everything here is done with the arena lock held.  This header does not
  * include gc.h: gc.h embeds gcevent_s in the collector's state.
