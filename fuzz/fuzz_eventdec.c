@@ -36,6 +36,9 @@ static const size_t fuzz_evdec_nwords[EVENT_CODE_LIMIT] = {
   [EVENT_ARENA_CREATE] = 2, [EVENT_ARENA_DESTROY] = 1,
   [EVENT_POOL_INIT] = 3,    [EVENT_POOL_FINISH] = 1,
   [EVENT_TRACE_START] = 2,  [EVENT_TRACE_END] = 2,
+  [EVENT_SEG_ALLOC] = 4,    [EVENT_SEG_FREE] = 1,
+  [EVENT_SCAN_SEG] = 3,     [EVENT_SCAN_ROOT] = 2,
+  [EVENT_OBJECT_COPY] = 3,  [EVENT_DROPPED] = 3,
 };
 
 typedef struct fuzz_evdec_model_s {

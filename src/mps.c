@@ -111,6 +111,7 @@
 
 /* The collector: its state, segments, chains, messages */
 #include "gc/gc.c"
+#include "gc/gcevent.c"
 #include "gc/seg.c"
 #include "gc/barrier.c"
 #include "gc/chain.c"

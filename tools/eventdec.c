@@ -34,6 +34,24 @@ static const eventdec_type_s eventdec_types[] = {
                          {"arena", "condemned"}, {EVENTDEC_ADDR, EVENTDEC_COUNT}},
   [EVENT_TRACE_END] = {EVENT_TRACE_END, "TraceEnd", EVENT_CAT_TRACE, 2, false,
                        {"arena", "survived"}, {EVENTDEC_ADDR, EVENTDEC_COUNT}},
+  [EVENT_SEG_ALLOC] = {EVENT_SEG_ALLOC, "SegAlloc", EVENT_CAT_SEG, 4, false,
+                       {"seg", "pool", "base", "size"},
+                       {EVENTDEC_ADDR, EVENTDEC_ADDR, EVENTDEC_ADDR, EVENTDEC_COUNT}},
+  [EVENT_SEG_FREE] = {EVENT_SEG_FREE, "SegFree", EVENT_CAT_SEG, 1, false,
+                      {"seg"}, {EVENTDEC_ADDR}},
+  [EVENT_SCAN_SEG] = {EVENT_SCAN_SEG, "ScanSeg", EVENT_CAT_REF, 3, false,
+                      {"seg", "rank", "fixes"},
+                      {EVENTDEC_ADDR, EVENTDEC_COUNT, EVENTDEC_COUNT}},
+  [EVENT_SCAN_ROOT] = {EVENT_SCAN_ROOT, "ScanRoot", EVENT_CAT_REF, 2, false,
+                       {"root", "rank"}, {EVENTDEC_ADDR, EVENTDEC_COUNT}},
+  [EVENT_OBJECT_COPY] = {EVENT_OBJECT_COPY, "ObjectCopy", EVENT_CAT_OBJECT, 3, false,
+                         {"old", "new", "size"},
+                         {EVENTDEC_ADDR, EVENTDEC_ADDR, EVENTDEC_COUNT}},
+  /* Written under the category it counts, which may be any of the
+   * collector's three: the table can name one only. */
+  [EVENT_DROPPED] = {EVENT_DROPPED, "Dropped", EVENT_CAT_SEG, 3, false,
+                     {"arena", "category", "count"},
+                     {EVENTDEC_ADDR, EVENTDEC_CATEGORY, EVENTDEC_COUNT}},
 };
 
 /* A code added to event.h after the last one here makes the table too
@@ -314,6 +332,10 @@ static void eventdec_print_event(FILE *out, const eventdec_names_s *names,
     case EVENTDEC_LABEL:
       fprintf(out, "%ju", value);
       (void)eventdec_print_label(out, names, event->word[i], index);
+      break;
+    case EVENTDEC_CATEGORY:
+      fprintf(out, "%ju(%s)", value,
+              eventdec_category_name(value < EVENT_CAT_LIMIT ? (unsigned)value : EVENT_CAT_LIMIT));
       break;
     }
   }

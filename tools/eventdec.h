@@ -27,7 +27,8 @@
 typedef enum eventdec_kind_e {
   EVENTDEC_ADDR,    /* hex, with the label the address has, if any */
   EVENTDEC_COUNT,   /* decimal: bytes, or the label an intern defines */
-  EVENTDEC_LABEL    /* a label's number, with its interned string */
+  EVENTDEC_LABEL,   /* a label's number, with its interned string */
+  EVENTDEC_CATEGORY /* an EVENT_CAT_*, with its name */
 } eventdec_kind_e;
 
 typedef struct eventdec_type_s {

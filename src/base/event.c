@@ -95,7 +95,7 @@ static void event_drain(void)
 
 /* One record: header, `n` words, then `string` (if any) with its NUL,
  * padded to whole words. */
-static void event_write(unsigned code, size_t n, const Word *words,
+static void event_write(unsigned code, uint64_t clock, size_t n, const Word *words,
                         const char *string, size_t length)
 {
   event_header_s header;
@@ -103,7 +103,7 @@ static void event_write(unsigned code, size_t n, const Word *words,
   size_t payload = n * sizeof(Word) + strbytes;
   char *at;
   AVER(n <= 4 && length < EVENT_STRING_MAX);
-  header.clock = (uint64_t)mps_clock();
+  header.clock = clock;
   header.code = (uint32_t)code;
   header.size = (uint32_t)payload;
   lock_claim_global_recursive();
@@ -127,7 +127,13 @@ static void event_write(unsigned code, size_t n, const Word *words,
 void event_emit(unsigned cat, unsigned code, size_t n, const Word *words)
 {
   if (event_wanted(cat))
-    event_write(code, n, words, NULL, 0);
+    event_write(code, (uint64_t)mps_clock(), n, words, NULL, 0);
+}
+
+void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const Word *words)
+{
+  if (event_wanted(cat))
+    event_write(code, clock, n, words, NULL, 0);
 }
 
 void event_flush(void)
@@ -145,6 +151,15 @@ void event_emit(unsigned cat, unsigned code, size_t n, const Word *words)
 {
   UNUSED(cat);
   UNUSED(code);
+  UNUSED(n);
+  UNUSED(words);
+}
+
+void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const Word *words)
+{
+  UNUSED(cat);
+  UNUSED(code);
+  UNUSED(clock);
   UNUSED(n);
   UNUSED(words);
 }
@@ -190,7 +205,7 @@ mps_label_t mps_telemetry_intern(const char *label)
     length = EVENT_STRING_MAX - 1;
 #if EVENT_STREAM
   if (event_wanted(EVENT_CAT_USER))
-    event_write(EVENT_INTERN, 1, &id, label, length);
+    event_write(EVENT_INTERN, (uint64_t)mps_clock(), 1, &id, label, length);
 #endif
   return (mps_label_t)id;
 }

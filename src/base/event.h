@@ -42,6 +42,18 @@ enum {
    * running again (trace.c), so their clocks are its end's. */
   EVENT_TRACE_START = 7,    /* trace: arena, condemned bytes */
   EVENT_TRACE_END = 8,      /* trace: arena, bytes that survived */
+  /* The collector's events (src/gc/gcevent.c).  One made while a
+   * collection holds the mutator waits in its arena's queue until the
+   * mutator runs again, keeping the clock of when it was made; so the
+   * trace events of a collection may follow some of its other events. */
+  EVENT_SEG_ALLOC = 9,      /* seg: segment, pool, base, size in bytes */
+  EVENT_SEG_FREE = 10,      /* seg: segment */
+  EVENT_SCAN_SEG = 11,      /* ref: segment, rank, fixes made by the scan */
+  EVENT_SCAN_ROOT = 12,     /* ref: root, rank */
+  EVENT_OBJECT_COPY = 13,   /* object: old client address, new one, size in bytes */
+  /* Written, under the category `cat` it counts, after the rest of a
+   * queue that had no room for some of its events. */
+  EVENT_DROPPED = 14,       /* cat: arena, cat, events of cat dropped */
   /* One past the last code: tools/eventdec.c checks at compile time that
    * it can decode every code below this. */
   EVENT_CODE_LIMIT
@@ -63,6 +75,9 @@ bool event_wanted(unsigned cat);
  * filter wants it.  Never fails: when the stream cannot be written, the
  * events are dropped. */
 void event_emit(unsigned cat, unsigned code, size_t n, const Word *words);
+/* The same with the clock of when the event was made, for events that
+ * were kept back (gcevent.c).  `clock` is an mps_clock() value. */
+void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const Word *words);
 
 /* Write out the buffered events and flush the stream. */
 void event_flush(void);

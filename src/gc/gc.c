@@ -129,6 +129,7 @@ bool gc_check(GC gc)
   CHECKD(thread_set, &gc->threads);
   CHECKD(ld_history, &gc->ld_history);
   CHECKD(pattern_arena, &gc->pattern);
+  CHECKD(gcevent, &gc->events);
   return true;
 }
 
@@ -179,6 +180,7 @@ static void gc_finish_hook(Arena arena)
   AVER(ring_is_single(&gc->chain_ring));     /* every chain destroyed */
   finalize_finish(arena);                    /* registrations are dropped */
   message_queue_empty(arena);
+  gcevent_finish(gc);                        /* writes out what waits */
 
   gc->sig = SIG_INVALID;
   ld_history_finish(&gc->ld_history);
@@ -257,6 +259,7 @@ Res gc_get(GC *gc_o, Arena arena)
   gc->in_collection = false;
   ld_history_init(&gc->ld_history);
   pattern_arena_init(&gc->pattern);
+  gcevent_init(&gc->events, arena);
   barrier_init(gc);
   arena->gc = gc;
   arena->gc_finish = gc_finish_hook;

@@ -22,6 +22,7 @@
 #include "../protect/shield.h"
 #include "../thread/thread.h"
 #include "barrier.h"
+#include "gcevent.h"
 #include "ld.h"
 #include "pattern.h"
 
@@ -99,6 +100,7 @@ typedef struct gc_s {
   bool in_collection;            /* collector work under way: no reentry */
   ld_history_s ld_history;       /* epochs and moved zones (ld.c) */
   pattern_arena_s pattern;       /* allocation patterns (pattern.c) */
+  gcevent_s events;              /* telemetry kept back (gcevent.c) */
 } gc_s;
 typedef struct gc_s *GC;
 

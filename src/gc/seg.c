@@ -165,6 +165,8 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   if (gen != NULL)
     pool_gen_seg_add(gen, seg);
   AVERT(seg, seg);
+  gcevent_emit(gc, EVENT_CAT_SEG, EVENT_SEG_ALLOC, 4,
+               (Word[]){(Word)(uintptr_t)seg, (Word)(uintptr_t)pool, addr_word(base), size});
   *seg_o = seg;
   return MPS_RES_OK;
 
@@ -202,6 +204,7 @@ void seg_free(Seg seg)
   pool = seg->pool;
   base = seg->base;
   size = seg_size(seg);
+  gcevent_emit(gc, EVENT_CAT_SEG, EVENT_SEG_FREE, 1, (Word[]){(Word)(uintptr_t)seg});
 
   if (seg->gen != NULL)
     pool_gen_seg_remove(seg->gen, seg);

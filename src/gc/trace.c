@@ -495,6 +495,7 @@ static void trace_scan_roots(Trace trace, Rank rank)
     if (res != MPS_RES_OK)
       check_fail(__FILE__, (unsigned)__LINE__, "root scan failed");
     ++trace->roots_scanned;
+    gcevent_emit(gc, EVENT_CAT_REF, EVENT_SCAN_ROOT, 2, (Word[]){(Word)(uintptr_t)root, rank});
   }
   /* Finalization's references behave as roots: registrations at
    * RANK_FINAL, finalization messages' objects at RANK_EXACT. */
@@ -539,6 +540,8 @@ static void trace_scan_seg(Trace trace, Seg seg, Rank rank)
       barrier_note_scan(seg, ((ZoneSet)ss.ss_s._ufs & ss.white) != 0);
       seg_set_summary(seg, barrier_may_keep(seg) ? summary : ZONE_SET_UNIV);
     }
+    gcevent_emit(gc, EVENT_CAT_REF, EVENT_SCAN_SEG, 3,
+                 (Word[]){(Word)(uintptr_t)seg, rank, ss.fixes});
     scan_state_finish(&ss);
     ++trace->segs_scanned;
     trace->work += seg_size(seg);
@@ -822,6 +825,7 @@ void trace_after_leave(Arena arena, const trace_after_s *after)
    * library's, which writing the stream can need. */
   if (after->started)
     event_emit(EVENT_CAT_TRACE, EVENT_TRACE_START, 2, after->start);
+  gcevent_flush(gc);   /* what the work made, between start and end */
   if (after->ended)
     event_emit(EVENT_CAT_TRACE, EVENT_TRACE_END, 2, after->end);
 }

@@ -148,8 +148,8 @@ typedef struct trace_after_s {
 Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite rewrite,
                             void *closure, trace_after_s *after_o);
 /* What follows a collection once the mutator runs again: the collection's
- * telemetry events, and turning the barrier off if the system refused a
- * protection change. */
+ * telemetry events, with those its work kept back (gcevent.h), and
+ * turning the barrier off if the system refused a protection change. */
 void trace_after_leave(Arena arena, const trace_after_s *after);
 
 /* Finish the busy trace, if any, now (mps_arena_park, and whatever needs

@@ -570,6 +570,8 @@ static Res amc_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
     pool_gen_account_alloc(&amc->gens[to_gen].pgen, size);
   if (ss->trace != NULL)
     trace_note_forwarded(ss->trace, size);
+  gcevent_emit(seg->arena->gc, EVENT_CAT_OBJECT, EVENT_OBJECT_COPY, 3,
+               (Word[]){addr_word(ref), addr_word(new_ref), size});
 done:
   shield_cover(shield, &seg->shield);
   return MPS_RES_OK;

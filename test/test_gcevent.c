@@ -1,0 +1,483 @@
+/* Unit tests for the collector's telemetry (src/gc/gcevent.c, and the
+ * events of seg.c, trace.c and pool_amc.c; manual/topic/telemetry.rst):
+ * a collection of an AMC heap writes a make before every free of a
+ * segment, scans only of segments that exist, and one copy per object it
+ * moves (their bytes are the survivors' the gc message reports), each new
+ * address inside a segment made; the stream keeps the order and clocks
+ * the events were made in; a queue too small for a collection counts what
+ * it dropped; an incremental collection writes its events too, read
+ * barrier faults and all; and an event made while the mutator is held
+ * waits until it runs.  Each Criterion test runs in a process of its
+ * own, so each starts with no stream.  Rash writes nothing. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../include/mps.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/base/event.h"
+#include "../src/gc/gc.h"
+#include "../tools/eventdec.c"
+#include "support/evtest.h"
+
+#define TGE_COLLECTOR ((1u << EVENT_CAT_SEG) | (1u << EVENT_CAT_REF) | (1u << EVENT_CAT_OBJECT))
+#define TGE_NREFS 2
+#define TGE_NDATA 3
+#define TGE_KEPT 64          /* roots, each the head of a list */
+#define TGE_LIST 4           /* live objects per list */
+#define TGE_JUNK 8           /* dead objects per live one */
+#define TGE_JUNK_DATA 40     /* words of each */
+
+static char tge_path[EVTEST_PATH_MAX];
+
+typedef struct tge_stream_s {
+  unsigned char *bytes;
+  eventdec_event_s *ev;
+  size_t n;
+} tge_stream_s;
+
+/* The bytes the stream holds so far, after a flush. */
+static size_t tge_stream_size(void)
+{
+  struct stat st;
+  mps_telemetry_flush();
+  cr_assert_eq(stat(tge_path, &st), 0);
+  return (size_t)st.st_size;
+}
+
+/* Decode the whole stream, which must be well formed. */
+static void tge_read(tge_stream_s *s)
+{
+  FILE *f = fopen(tge_path, "rb");
+  size_t size, capacity = 0;
+  eventdec_s dec;
+  eventdec_event_s ev;
+  int r;
+  cr_assert(f != NULL);
+  cr_assert(eventdec_read(f, &s->bytes, &size));
+  fclose(f);
+  remove(tge_path);
+  s->ev = NULL;
+  s->n = 0;
+  eventdec_init(&dec, s->bytes, size);
+  while ((r = eventdec_next(&dec, &ev)) == 1) {
+    if (s->n == capacity) {
+      capacity = capacity == 0 ? 1024 : 2 * capacity;
+      s->ev = realloc(s->ev, capacity * sizeof *s->ev);
+      cr_assert(s->ev != NULL);
+    }
+    s->ev[s->n++] = ev;
+  }
+  cr_assert_eq(r, 0, "%s", dec.error);
+}
+
+static void tge_free(tge_stream_s *s)
+{
+  free(s->ev);
+  free(s->bytes);
+}
+
+/* TGE_KEPT lists of TGE_LIST objects each from the roots, all of one
+ * size, among garbage of another size, enough to fill several segments
+ * (so the collection frees those without a buffer) and well short of
+ * the chain's capacity (so none starts by itself).  Returns how many
+ * objects are live. */
+static size_t tge_fill(evtest_heap_s *h, mps_addr_t *kept)
+{
+  mps_word_t id = 1;
+  size_t i, j;
+  for (i = 0; i < TGE_KEPT; ++i) {
+    kept[i] = NULL;
+    for (j = 0; j < TGE_LIST; ++j) {
+      mps_addr_t refs[TGE_NREFS] = {kept[i], NULL};
+      mps_addr_t junk;
+      size_t k;
+      for (k = 0; k < TGE_JUNK; ++k)
+        cr_assert_eq(gcobj_alloc(&junk, h->ap, id++, 0, TGE_JUNK_DATA, NULL), MPS_RES_OK);
+      cr_assert_eq(gcobj_alloc(&kept[i], h->ap, id++, TGE_NREFS, TGE_NDATA, refs),
+                   MPS_RES_OK);
+    }
+  }
+  return TGE_KEPT * TGE_LIST;
+}
+
+static void tge_open(evtest_heap_s *h, mps_addr_t *kept)
+{
+  evtest_heap_open(h, kept, TGE_KEPT);
+  mps_message_type_enable(h->arena, mps_message_type_gc());
+}
+
+/* The bytes the collection's gc message says survived. */
+static size_t tge_live(mps_arena_t arena)
+{
+  mps_message_t msg;
+  size_t live;
+  cr_assert(mps_message_get(&msg, arena, mps_message_type_gc()));
+  live = mps_message_gc_live_size(arena, msg);
+  mps_message_discard(arena, msg);
+  return live;
+}
+
+/* ---- A model of the segments the stream says exist ---------------------- */
+
+#define TGE_SEGS_MAX 4096
+
+typedef struct tge_segs_s {
+  mps_word_t seg[TGE_SEGS_MAX], base[TGE_SEGS_MAX], size[TGE_SEGS_MAX];
+  size_t n;
+} tge_segs_s;
+
+static size_t tge_segs_find(const tge_segs_s *m, mps_word_t seg)
+{
+  size_t i;
+  for (i = 0; i < m->n; ++i)
+    if (m->seg[i] == seg)
+      return i;
+  return m->n;
+}
+
+static bool tge_segs_hold(const tge_segs_s *m, mps_word_t addr)
+{
+  size_t i;
+  for (i = 0; i < m->n; ++i)
+    if (addr >= m->base[i] && addr - m->base[i] < m->size[i])
+      return true;
+  return false;
+}
+
+/* What the events in [from, to) of the stream say, checked against the
+ * segments made before them. */
+typedef struct tge_counts_s {
+  size_t allocs, frees, seg_scans, root_scans, copies, copied;
+  size_t dropped[EVENT_CAT_LIMIT];
+  size_t made[EVENT_CAT_LIMIT];   /* events of the category, not Dropped */
+  bool root_scanned;              /* the heap's root, at the exact rank */
+} tge_counts_s;
+
+/* Walk the whole stream, keeping the model of segments; count the events
+ * at offsets in [from, to).  Every free must follow its segment's make,
+ * every scan and copy must name segments that exist, and the clocks of
+ * the collector's events must never go back.  A `lossy` stream (events
+ * were dropped) may miss makes and frees, so the model is not checked. */
+static void tge_check(tge_counts_s *c, const tge_stream_s *s, size_t from, size_t to,
+                      mps_root_t root, bool lossy)
+{
+  static tge_segs_s m;
+  uint64_t clock = 0;
+  size_t i;
+  memset(c, 0, sizeof *c);
+  m.n = 0;
+  for (i = 0; i < s->n; ++i) {
+    const eventdec_event_s *ev = &s->ev[i];
+    const mps_word_t *w = ev->word;
+    bool in = ev->offset >= from && ev->offset < to;
+    size_t k;
+    if (ev->type->category == EVENT_CAT_TRACE)
+      continue;
+    cr_assert_geq(ev->clock, clock, "event %zu (%s) went back in time", i, ev->type->name);
+    clock = ev->clock;
+    switch (ev->type->code) {
+    case EVENT_SEG_ALLOC:
+      k = tge_segs_find(&m, w[0]);
+      cr_assert(lossy || k == m.n, "segment %#jx made twice", (uintmax_t)w[0]);
+      cr_assert_lt(k, TGE_SEGS_MAX);
+      cr_assert_gt(w[3], 0);
+      m.seg[k] = w[0];
+      m.base[k] = w[2];
+      m.size[k] = w[3];
+      m.n += k == m.n;
+      c->allocs += in;
+      break;
+    case EVENT_SEG_FREE:
+      k = tge_segs_find(&m, w[0]);
+      cr_assert(lossy || k < m.n, "segment %#jx freed but not made", (uintmax_t)w[0]);
+      c->frees += in;
+      if (k == m.n)
+        break;
+      --m.n;
+      m.seg[k] = m.seg[m.n];
+      m.base[k] = m.base[m.n];
+      m.size[k] = m.size[m.n];
+      break;
+    case EVENT_SCAN_SEG:
+      cr_assert(lossy || tge_segs_find(&m, w[0]) < m.n, "scan of a segment not there");
+      cr_assert_lt(w[1], 4, "rank %ju", (uintmax_t)w[1]);
+      c->seg_scans += in;
+      break;
+    case EVENT_SCAN_ROOT:
+      if (w[0] == (mps_word_t)(uintptr_t)root && w[1] == mps_rank_exact())
+        c->root_scanned |= in;
+      c->root_scans += in;
+      break;
+    case EVENT_OBJECT_COPY:
+      cr_assert(lossy || tge_segs_hold(&m, w[0]), "a copy from outside every segment");
+      cr_assert(lossy || tge_segs_hold(&m, w[1]), "a copy to outside every segment");
+      cr_assert_eq(w[2], gcobj_size(TGE_NREFS, TGE_NDATA));
+      c->copies += in;
+      c->copied += in ? w[2] : 0;
+      break;
+    case EVENT_DROPPED:
+      cr_assert(in, "a drop outside the collection");
+      cr_assert_lt(w[1], EVENT_CAT_LIMIT);
+      cr_assert_gt(w[2], 0);
+      c->dropped[w[1]] += w[2];
+      continue;
+    default:
+      cr_assert_fail("%s: not in the filter", ev->type->name);
+    }
+    c->made[ev->type->category] += in;
+  }
+  /* The stream runs to the arena's destruction: every pool is gone. */
+  cr_assert(lossy || m.n == 0, "%zu segments made and never freed", m.n);
+}
+
+/* ---- Tests -------------------------------------------------------------- */
+
+/* A full collection of the heap tge_fill makes, with the collector's
+ * categories in the filter and the queue limited to `limit` records (its
+ * capacity if 0); the stream is then read and checked (tge_check) with
+ * the collection's events counted. */
+typedef struct tge_run_s {
+  size_t live;                 /* the gc message's survivors */
+  size_t n;                    /* objects tge_fill kept */
+  size_t to;                   /* the collection's events end here */
+  tge_stream_s s;
+  tge_counts_s c;
+} tge_run_s;
+
+static void tge_collect(tge_run_s *r, Count limit)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  size_t from;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR);
+  tge_open(&h, kept);
+  r->n = tge_fill(&h, kept);
+  if (limit > 0)
+    gcevent_limit_set(((Arena)h.arena)->gc, limit);
+  from = tge_stream_size();
+  mps_arena_collect(h.arena);
+  r->to = tge_stream_size();
+  mps_arena_release(h.arena);
+  r->live = tge_live(h.arena);
+  cr_assert_eq(r->live, r->n * gcobj_size(TGE_NREFS, TGE_NDATA));
+  evtest_heap_close(&h);
+  tge_read(&r->s);
+  tge_check(&r->c, &r->s, from, r->to, h.root, limit > 0);
+}
+
+Test(gcevent, a_collection_writes_segments_scans_and_copies)
+{
+  tge_run_s r;
+  tge_counts_s *c = &r.c;
+  tge_collect(&r, 0);
+  if (EVENT_STREAM) {
+    cr_assert_eq(c->copies, r.n);
+    cr_assert_eq(c->copied, r.live);
+    cr_assert_gt(c->frees, 0, "the collection freed no from-space");
+    cr_assert_gt(c->allocs, 0, "the collection made no to-space");
+    cr_assert_gt(c->seg_scans, 0);
+    cr_assert(c->root_scanned, "no scan of the root");
+    cr_assert_eq(c->dropped[EVENT_CAT_SEG] + c->dropped[EVENT_CAT_REF]
+                 + c->dropped[EVENT_CAT_OBJECT], 0);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+/* Only the categories in the filter are queued and written. */
+Test(gcevent, a_category_left_out_is_not_written)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  size_t i, copies = 0;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(1u << EVENT_CAT_OBJECT);
+  tge_open(&h, kept);
+  (void)tge_fill(&h, kept);
+  mps_arena_collect(h.arena);
+  mps_arena_release(h.arena);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  for (i = 0; i < s.n; ++i) {
+    cr_assert_eq(s.ev[i].type->code, EVENT_OBJECT_COPY, "%s", s.ev[i].type->name);
+    ++copies;
+  }
+  cr_assert_eq(copies, EVENT_STREAM ? TGE_KEPT * TGE_LIST : 0);
+  tge_free(&s);
+}
+
+/* A queue of 16 records overflows: what it kept is written, then how many
+ * of each category were dropped; with the copies written, the object
+ * drops make up every object moved. */
+Test(gcevent, a_full_queue_counts_what_it_dropped)
+{
+  tge_run_s r;
+  tge_counts_s *c = &r.c;
+  size_t cat, i, written = 0, dropped = 0;
+  unsigned last = 0;
+  tge_collect(&r, 16);
+  for (cat = 0; cat < EVENT_CAT_LIMIT; ++cat) {
+    written += c->made[cat];
+    dropped += c->dropped[cat];
+  }
+  if (EVENT_STREAM) {
+    /* The whole collection ran with the mutator held. */
+    cr_assert_eq(written, 16);
+    cr_assert_gt(dropped, 0);
+    cr_assert_eq(c->copies + c->dropped[EVENT_CAT_OBJECT], r.n);
+    /* The drop counts come last. */
+    for (i = 0; i < r.s.n && r.s.ev[i].offset < r.to; ++i)
+      last = r.s.ev[i].type->code;
+    cr_assert_eq(last, EVENT_DROPPED);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+/* The limit can be the queue's capacity and no more. */
+Test(gcevent, the_limit_is_at_most_the_capacity)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  GC gc;
+  evtest_stream_setup(tge_path);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  cr_assert_eq(gc->events.capacity, EVENT_STREAM ? GCEVENT_CAPACITY : 0);
+  cr_assert_eq(gc->events.limit, gc->events.capacity);
+  gcevent_limit_set(gc, 0);
+  cr_assert_eq(gc->events.limit, 0);
+  gcevent_limit_set(gc, gc->events.capacity);
+  cr_assert(gcevent_check(&gc->events));
+  evtest_heap_close(&h);
+}
+
+/* An incremental collection gives the mutator back between steps; each
+ * time, what it made is written.  Reading the heap between steps takes
+ * read barrier faults, whose work is written as they return. */
+Test(gcevent, an_incremental_collection_writes_its_events)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  tge_counts_s c;
+  GC gc;
+  size_t live, from, to, n, i, start = 0, end = 0, steps = 0;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR | (1u << EVENT_CAT_TRACE));
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  n = tge_fill(&h, kept);
+  from = tge_stream_size();
+  cr_assert_eq(mps_arena_start_collect(h.arena), MPS_RES_OK);
+  while (gc->busy_traces != TRACE_SET_EMPTY) {
+    size_t k;
+    for (k = steps % TGE_KEPT; k < TGE_KEPT; k += 7)
+      cr_assert(gcobj_intact(kept[k]));
+    (void)mps_arena_step(h.arena, 0.0, 1.0);
+    ++steps;
+    atomic_signal_fence(memory_order_seq_cst);
+  }
+  to = tge_stream_size();
+  cr_assert_gt(gc->incremental_traces, 0, "the collection ran stop-the-world");
+  live = tge_live(h.arena);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  tge_check(&c, &s, from, to, h.root, false);
+  for (i = 0; i < s.n; ++i) {
+    if (s.ev[i].type->code == EVENT_TRACE_START)
+      start = i;
+    if (s.ev[i].type->code == EVENT_TRACE_END)
+      end = i;
+  }
+  if (EVENT_STREAM) {
+    cr_assert_eq(c.copies, n);
+    cr_assert_eq(c.copied, live);
+    cr_assert_gt(c.seg_scans, 0);
+    cr_assert_gt(c.frees, 0);
+    cr_assert(c.root_scanned, "no scan of the root");
+    /* Start, the trace's events, end. */
+    cr_assert_lt(start, end);
+    for (i = 0; i < s.n; ++i)
+      if (s.ev[i].type->code == EVENT_SCAN_SEG || s.ev[i].type->code == EVENT_OBJECT_COPY)
+        cr_assert(i > start && i < end, "%s outside the trace", s.ev[i].type->name);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+/* An event made while the mutator is held waits in the queue, and goes
+ * out before the next one written once it runs, with its own clock. */
+Test(gcevent, an_event_made_while_the_mutator_is_held_waits)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  GC gc;
+  Word first = 0x1000, second = 0x2000;
+  size_t before;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(1u << EVENT_CAT_SEG);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  before = tge_stream_size();
+  shield_enter(&gc->shield);
+  shield_hold(&gc->shield);
+  cr_assert(shield_is_suspended(&gc->shield));
+  gcevent_emit(gc, EVENT_CAT_SEG, EVENT_SEG_FREE, 1, &first);
+  cr_assert_eq(gc->events.length, EVENT_STREAM ? 1 : 0);
+  shield_release(&gc->shield);
+  shield_leave(&gc->shield);
+  cr_assert_eq(tge_stream_size(), before, "written while the mutator was held");
+  gcevent_emit(gc, EVENT_CAT_SEG, EVENT_SEG_FREE, 1, &second);
+  cr_assert_eq(gc->events.length, 0);
+  cr_assert(!EVENT_STREAM || tge_stream_size() > before);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  if (EVENT_STREAM) {
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.ev[0].word[0], first);
+    cr_assert_eq(s.ev[1].word[0], second);
+    cr_assert_leq(s.ev[0].clock, s.ev[1].clock);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+static void tge_abort_handler(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  abort();
+}
+
+/* Writing the queue while the mutator is held is what it is there to
+ * prevent: a checking build stops it. */
+Test(gcevent, writing_the_queue_while_the_mutator_is_held_is_refused, .signal = SIGABRT)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  GC gc;
+  if (CHECK_LEVEL < 1)
+    abort();   /* rash checks nothing, and keeps no queue to write */
+  evtest_stream_setup(tge_path);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  mps_lib_assert_fail_install(tge_abort_handler);
+  shield_enter(&gc->shield);
+  shield_hold(&gc->shield);
+  gcevent_flush(gc);
+}
