@@ -453,7 +453,9 @@ static Res transform_apply(bool *applied_o, Transform transform)
   if (entered)
     shield_leave(&gc->shield);
   /* A caller already inside the shield (none today) would lose the
-   * collection's events; the barrier check would wait for the next one. */
+   * collection's start and end events, and the barrier check would wait
+   * for the next collection; the segment, reference and object events it
+   * queued (gcevent.h) would be written with the next flush. */
   if (collected && entered)
     trace_after_leave(arena, &after);
   if (res == MPS_RES_OK)
