@@ -39,12 +39,11 @@
  * never able to refer to a white zone) or grey and read-protected.  Before
  * it runs, trace_let_mutator_run raises the read barrier on the grey
  * segments, those with a buffer included (barrier.h); from then on
- * seg_set_grey keeps the barrier's rule.  The rest
- * of the trace is done in bounded amounts (trace_work): a quantum of
- * scanning per allocation poll (TRACE_QUANTUM, cut short by the arena's
- * pause time), quanta for the interval of mps_arena_step, and the one
- * segment a read barrier fault touched (trace_access).  A clamped arena
- * only takes faults.  mps_arena_park, a collect, formatted walks and the
+ * seg_set_grey keeps the barrier's rule.  The rest of the trace is done
+ * in bounded amounts (trace_work): a quantum of scanning per allocation
+ * poll (TRACE_QUANTUM, cut short by the arena's pause time), quanta for
+ * the interval of mps_arena_step, and the one segment a read barrier
+ * fault touched (trace_access).  A clamped arena only takes faults.  mps_arena_park, a collect, formatted walks and the
  * destruction of an automatic pool finish the trace first (trace_park).
  * The mutator allocates black: a segment made after the condemn is
  * neither white nor grey, and pools never fill a buffer from a white or
@@ -340,7 +339,6 @@ static void trace_destroy(Trace trace)
  * one: chains beyond this are rare, and their due generations stay
  * due). */
 #define TRACE_DUE_CHAINS 32
-
 
 /* A segment a trace could condemn: its class can fix references to it. */
 static bool trace_seg_is_collectable(Seg seg)
@@ -719,9 +717,9 @@ static void trace_advance(Trace trace, Size budget, bool finish)
 }
 
 /* The rank to scan a segment at out of turn (a read barrier fault): its
- * own, but never weaker than exact, so
- * that no weak reference is cut before the strong ones are all fixed
- * (design/trace.txt scans at RankEXACT on access for the same reason). */
+ * own, but never weaker than exact, so that no weak reference is cut
+ * before the strong ones are all fixed (design/trace.txt scans at
+ * RankEXACT on access for the same reason). */
 static Rank trace_access_rank(Seg seg)
 {
   Rank rank = RANK_AMBIG;
