@@ -149,9 +149,11 @@ static void *sinc_work(void *arg, void *cold)
   }
   sinc_unlock();
 
-  /* Relaxed: the count only decides how long to go on. */
+  /* Relaxed: the count only decides how long to go on.  Bounded, as the
+   * collector thread can be starved of the arena lock (seen under qemu). */
   for (op = 0; op < OPS
-       || atomic_load_explicit(&sinc_collects, memory_order_relaxed) < MIN_COLLECTS; ++op) {
+       || (atomic_load_explicit(&sinc_collects, memory_order_relaxed) < MIN_COLLECTS
+           && op < 10 * OPS); ++op) {
     size_t at = (size_t)testlib_rng_below(&rng, NODES);
     mps_word_t id = ((++serial) * WORKERS + wk->index) << 1 | 1;
     mps_addr_t prev = NULL, node, fresh;
