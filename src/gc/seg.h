@@ -125,7 +125,6 @@ void seg_free(Seg seg);
 bool seg_of_addr(Seg *seg_o, Arena arena, Addr addr);
 
 static inline Size seg_size(Seg seg) { return addr_offset(seg->base, seg->limit); }
-
 static inline Arena seg_arena(Seg seg) { return seg->arena; }
 
 /* Colour changes keep the grey rings in step. */
