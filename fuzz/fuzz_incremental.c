@@ -85,15 +85,33 @@ static mps_addr_t fz_ref(mps_addr_t obj, size_t k)
   return fz_loaded((mps_addr_t)((objfmt_obj)obj)->slot[k]);
 }
 
-static mps_addr_t fz_new(size_t id)
+/* An object of identity id with `data` payload words. */
+static mps_addr_t fz_alloc(size_t id, size_t data)
 {
-  size_t size = (2 + REFS + ndata) * W;
+  size_t size = (2 + REFS + data) * W;
   mps_addr_t p;
   do {
     REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
-    objfmt_init_id(p, REFS, ndata, (mps_word_t)id);
+    objfmt_init_id(p, REFS, data, (mps_word_t)id);
   } while (!mps_commit(ap, p, size));
   return p;
+}
+
+static mps_addr_t fz_new(size_t id)
+{
+  return fz_alloc(id, ndata);
+}
+
+/* Small garbage, n objects: enough of it fills buffers, and each fill
+ * polls (and so advances a trace, unless the arena is clamped). */
+static void fz_garbage(size_t n)
+{
+  mps_addr_t junk;
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    junk = fz_alloc(0, 1);
+    (void)junk;
+  }
 }
 
 /* Check everything reachable from the handles against the model: a
@@ -157,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_chain_t chain;
   mps_pool_t pool;
   mps_root_t root;
-  size_t op, i;
+  size_t op;
 
   if (size < 1)
     return 0;
@@ -213,14 +231,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         model_ref[model_handle[ha]][k] = 0;
       }
       break;
-    case 7: {
-      mps_addr_t junk;
-      for (i = 0; i < 64u + 64u * b; ++i) {
-        junk = fz_new(0);
-        (void)junk;
-      }
+    case 7:
+      fz_garbage(64u + 16u * b);   /* up to 200 KiB */
       break;
-    }
     case 8:
       REQUIRE(mps_arena_start_collect(arena) == MPS_RES_OK);
       /* AMC only, a VM arena, exact roots: it runs incrementally. */
@@ -243,14 +256,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mps_arena_release(arena);
       } else {
         /* Clamped: allocation does no collection work. */
-        mps_addr_t junk;
         Size work;
         mps_arena_clamp(arena);
         work = fz_busy() ? fz_gc()->traces[0]->work : 0;
-        for (i = 0; i < 256; ++i) {
-          junk = fz_new(0);
-          (void)junk;
-        }
+        fz_garbage(2048);
         if (fz_busy())
           REQUIRE(fz_gc()->traces[0]->work == work);
       }
