@@ -494,6 +494,51 @@ Test(incremental, ams_collects_incrementally_and_allocates_black)
   tinc_close(&t);
 }
 
+Test(incremental, a_debugging_check_reads_protected_segments_through_the_shield)
+{
+  tinc_s t;
+  mps_pool_t debug;
+  mps_ap_t debug_ap;
+  static const char tpl[8] = "FREEfree";
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
+  Count hits;
+  size_t i;
+  tinc_open(&t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
+    cr_assert_eq(mps_pool_create_k(&debug, t.arena, mps_class_ams_debug(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&debug_ap, debug, mps_args_none), MPS_RES_OK);
+  /* Live objects, each after a dead one, so segments have free space to
+   * check once collected. */
+  for (i = 0; i < 4000; ++i) {
+    mps_addr_t p;
+    size_t size = (2 + NREFS + NDATA) * W;
+    do {
+      cr_assert_eq(mps_reserve(&p, debug_ap, size), MPS_RES_OK);
+      objfmt_init_id(p, NREFS, NDATA, 1 + i);
+      ((objfmt_obj)p)->slot[0] = (mps_word_t)t.refs[0];
+    } while (!mps_commit(debug_ap, p, size));
+    if (i % 2 == 0)
+      t.refs[0] = p;
+  }
+  mps_ap_destroy(debug_ap);
+  mps_arena_collect(t.arena);             /* free space, under the template */
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  cr_assert_gt(tinc_read_protected(&t), 0);
+  hits = tinc_read_hits(&t);
+  mps_pool_check_free_space(debug);       /* reports nothing, faults nothing */
+  cr_assert_eq(tinc_read_hits(&t), hits, "the check went through the shield");
+  cr_assert(tinc_busy(&t), "and did no collection work");
+  mps_arena_park(t.arena);
+  t.refs[0] = NULL;
+  mps_pool_destroy(debug);
+  tinc_close(&t);
+}
+
 /* A weak table in AWL (test/support/awlarr.h) of SLOTS references to AMC
  * objects, the even ones also held strongly. */
 #define WEAK_SLOTS 64

@@ -321,23 +321,25 @@ static void ams_check_template(AMS ams, Addr base, Addr limit)
 
 /* How the memory of a segment was reached (ams_seg_expose). */
 typedef enum ams_exposure_e {
-  AMS_UNEXPOSED,         /* outside the shield, the segment unprotected */
+  AMS_UNEXPOSED,         /* outside the shield, not read-protected */
   AMS_EXPOSED,           /* exposed inside the caller's shield entry */
   AMS_ENTERED            /* the shield entered for the purpose, and exposed */
 } AMSExposure;
 
 /* Reach the segment's memory through the shield.  The collector is inside
  * it; fills, empties and the debugging checks come from outside, where
- * the segment is reached directly unless it is protected, and otherwise
- * through a shield entry of its own: a grey segment of an incremental trace is
- * read-protected, buffered or not (barrier.h), and exposing it holds the
- * mutator meanwhile. */
+ * the segment is reached directly unless it is read-protected (grey for
+ * an incremental trace, buffered or not: barrier.h), and otherwise
+ * through a shield entry of its own, which holds the mutator meanwhile.
+ * The write barrier needs no entry: from outside, only a buffered
+ * segment is written (templates over an empty's tail), and a buffered
+ * segment is never write-protected. */
 static AMSExposure ams_seg_expose(Seg seg)
 {
   Shield shield = &seg->arena->gc->shield;
   AMSExposure how = AMS_EXPOSED;
   if (!shield_is_inside(shield)) {
-    if (seg->shield.sm == PROT_DENY_NONE)
+    if ((seg->shield.sm & PROT_DENY_READ) == 0)
       return AMS_UNEXPOSED;
     shield_enter(shield);
     how = AMS_ENTERED;
