@@ -22,17 +22,14 @@
  * the slot, which the check finds.  A collector thread adds full
  * collections and steps.
  *
- * Natively the threads are registered, their stacks are ambiguous roots
- * and collections suspend them wherever they are, mid-store included.
- * Under ThreadSanitizer (which would see the collector's reads as races
- * and delivers the suspend signal late) every heap access and every
- * collection happens under the harness spinlock, as in stress_amc.  At the
- * end the barrier must have been hit and must have let collections skip
+ * The threads and the collector loop are stress/support/gcharness.h's
+ * (natively registered and suspended wherever they are, mid-store
+ * included; under TSan, everything under its spinlock).  At the end the
+ * barrier must have been hit and must have let collections skip
  * segments, or the harness tested nothing.
  */
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -41,19 +38,9 @@
 #include "../include/mpslib.h"
 #include "../src/gc/gc.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define STRESS_BARRIER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STRESS_BARRIER_TSAN 1
-#endif
-#endif
-#if !defined(STRESS_BARRIER_TSAN)
-#define STRESS_BARRIER_TSAN 0
-#endif
 
 #define WORKERS 4
 #define OLD 512              /* old objects */
@@ -64,45 +51,10 @@
 #define ITERATIONS 200000
 #define MIN_COLLECTS 8
 
-#define W sizeof(mps_word_t)
-
-static void sbar_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
-static mps_arena_t sbar_arena;
+static gcharness_s sbar_h;
 static mps_pool_t sbar_young_pool;
 static mps_addr_t sbar_old[OLD];       /* exact root */
-static testthr_spin_s sbar_spin;       /* TSan: the heap's owner */
-static atomic_int sbar_running;        /* workers still working */
-static atomic_ulong sbar_collects;     /* collector thread's collections */
 static atomic_ulong sbar_checked;      /* young objects checked */
-
-static void sbar_lock(void)
-{
-  if (STRESS_BARRIER_TSAN)
-    testthr_spin_lock(&sbar_spin);
-}
-
-static void sbar_unlock(void)
-{
-  if (STRESS_BARRIER_TSAN)
-    testthr_spin_unlock(&sbar_spin);
-}
-
-/* An object with an identity (test/support/objfmt.h). */
-static mps_addr_t sbar_new(mps_ap_t ap, size_t nrefs, size_t ndata, mps_word_t id)
-{
-  size_t size = (2 + nrefs + ndata) * W;
-  mps_addr_t p;
-  do {
-    TESTLIB_REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
-    objfmt_init_id(p, nrefs, ndata, id);
-  } while (!mps_commit(ap, p, size));
-  return p;
-}
 
 typedef struct worker_s {
   unsigned index;
@@ -115,7 +67,7 @@ static void sbar_check(worker_s *wk, size_t i)
 {
   objfmt_obj old;
   size_t s;
-  sbar_lock();
+  gcharness_lock(&sbar_h);
   old = sbar_old[i];
   TESTLIB_REQUIRE(objfmt_is_id(old, SLOTS, OLD_DATA, 1 + i));
   for (s = 0; s < SLOTS; ++s) {
@@ -127,7 +79,7 @@ static void sbar_check(worker_s *wk, size_t i)
       TESTLIB_REQUIRE(objfmt_is_id(young, 0, YOUNG_DATA, wk->expect[i][s]));
     }
   }
-  sbar_unlock();
+  gcharness_unlock(&sbar_h);
   atomic_fetch_add_explicit(&sbar_checked, 1, memory_order_relaxed);   /* a statistic */
 }
 
@@ -135,23 +87,17 @@ static void *sbar_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL;
+  gcharness_worker_s w;
   mps_ap_t ap;
   mps_word_t serial = 0;
   unsigned it;
   size_t i;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!STRESS_BARRIER_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sbar_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, sbar_arena, thr, cold) == MPS_RES_OK);
-  }
+  gcharness_worker_enter(&sbar_h, &w, cold);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap, sbar_young_pool, mps_args_none) == MPS_RES_OK);
 
-  /* Relaxed: the count only decides how long to go on. */
-  for (it = 0; it < ITERATIONS
-       || atomic_load_explicit(&sbar_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+  for (it = 0; it < ITERATIONS || gcharness_collects(&sbar_h) < MIN_COLLECTS; ++it) {
     size_t s = (size_t)testlib_rng_below(&rng, SLOTS);
     /* The workers go at about the same pace, so they are usually in the
      * same window. */
@@ -161,19 +107,19 @@ static void *sbar_work(void *arg, void *cold)
     if (testlib_rng_below(&rng, 16) == 0) {
       sbar_check(wk, i);
     } else if (testlib_rng_below(&rng, 32) == 0) {
-      sbar_lock();
+      gcharness_lock(&sbar_h);
       ((objfmt_obj)sbar_old[i])->slot[s] = 0;
-      sbar_unlock();
+      gcharness_unlock(&sbar_h);
       wk->expect[i][s] = 0;
     } else {
       /* Identities are unique across workers and never 0. */
       mps_word_t id = ((++serial) * WORKERS + wk->index) << 1 | 1;
       mps_addr_t young;
-      sbar_lock();
-      young = sbar_new(ap, 0, YOUNG_DATA, id);
+      gcharness_lock(&sbar_h);
+      young = gcharness_new_id(ap, 0, YOUNG_DATA, id);
       ((objfmt_obj)sbar_old[i])->slot[s] = (mps_word_t)young;   /* may fault */
       young = NULL;
-      sbar_unlock();
+      gcharness_unlock(&sbar_h);
       wk->expect[i][s] = id;
     }
   }
@@ -181,12 +127,7 @@ static void *sbar_work(void *arg, void *cold)
     sbar_check(wk, i);
 
   mps_ap_destroy(ap);
-  if (!STRESS_BARRIER_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
-  atomic_fetch_sub_explicit(&sbar_running, 1,
-                            memory_order_release);   /* pairs with the collector's acquire */
+  gcharness_worker_leave(&sbar_h, &w);
   return NULL;
 }
 
@@ -195,29 +136,18 @@ static void *sbar_worker(void *arg)
   return testlib_run_below_cold(sbar_work, arg);
 }
 
+/* Mostly steps (minor collections when one is due), sometimes all. */
+static void sbar_round(mps_arena_t arena, unsigned round)
+{
+  if (round % 8 == 0)
+    mps_arena_collect(arena);
+  else
+    (void)mps_arena_step(arena, 0.01, 1.0);
+}
+
 static void *sbar_collector(void *arg)
 {
-  mps_thr_t thr = NULL;
-  unsigned spin, round = 0;
-  if (!STRESS_BARRIER_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sbar_arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&sbar_running, memory_order_acquire) > 0) {
-    sbar_lock();
-    /* Mostly steps (minor collections when one is due), sometimes all. */
-    if (++round % 8 == 0)
-      mps_arena_collect(sbar_arena);
-    else
-      (void)mps_arena_step(sbar_arena, 0.01, 1.0);
-    mps_arena_release(sbar_arena);
-    sbar_unlock();
-    atomic_fetch_add_explicit(&sbar_collects, 1,
-                              memory_order_relaxed);   /* a count, read by workers */
-    for (spin = 0; spin < 500; ++spin)
-      testthr_yield();
-  }
-  if (!STRESS_BARRIER_TSAN)
-    mps_thread_dereg(thr);
+  gcharness_collect(&sbar_h, sbar_round, 500);
   (void)arg;
   return NULL;
 }
@@ -226,7 +156,6 @@ int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_barrier");
   static worker_s workers[WORKERS];
-  testthr_s threads[WORKERS], collector;
   mps_gen_param_s young_gens[2] = {{256, 0.8}, {2048, 0.5}};
   mps_gen_param_s old_gens[1] = {{1 << 20, 0.5}};   /* never due */
   mps_fmt_t fmt_moving, fmt_fixed;
@@ -234,61 +163,54 @@ int main(int argc, char **argv)
   mps_pool_t old_pool;
   mps_root_t root;
   mps_ap_t ap;
+  mps_arena_t arena;
   GC gc;
   unsigned i;
 
-  mps_lib_assert_fail_install(sbar_abort);
-  testthr_spin_init(&sbar_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&sbar_arena, mps_arena_class_vm(), mps_args_none)
+  mps_lib_assert_fail_install(gcharness_abort);
+  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
                   == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt_moving, sbar_arena, objfmt_scan, true) == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt_fixed, sbar_arena, objfmt_scan, false) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&young_chain, sbar_arena, 2, young_gens) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&old_chain, sbar_arena, 1, old_gens) == MPS_RES_OK);
+  TESTLIB_REQUIRE(objfmt_create(&fmt_moving, arena, objfmt_scan, true) == MPS_RES_OK);
+  TESTLIB_REQUIRE(objfmt_create(&fmt_fixed, arena, objfmt_scan, false) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&young_chain, arena, 2, young_gens) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&old_chain, arena, 1, old_gens) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_moving);
     MPS_ARGS_ADD(args, MPS_KEY_CHAIN, young_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sbar_young_pool, sbar_arena, mps_class_amc(), args)
+    TESTLIB_REQUIRE(mps_pool_create_k(&sbar_young_pool, arena, mps_class_amc(), args)
                     == MPS_RES_OK);
   } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_fixed);
     MPS_ARGS_ADD(args, MPS_KEY_CHAIN, old_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&old_pool, sbar_arena, mps_class_ams(), args)
+    TESTLIB_REQUIRE(mps_pool_create_k(&old_pool, arena, mps_class_ams(), args)
                     == MPS_RES_OK);
   } MPS_ARGS_END(args);
-  TESTLIB_REQUIRE(mps_root_create_table(&root, sbar_arena, mps_rank_exact(), 0, sbar_old,
+  TESTLIB_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, sbar_old,
                                         OLD) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap, old_pool, mps_args_none) == MPS_RES_OK);
   for (i = 0; i < OLD; ++i)
-    sbar_old[i] = sbar_new(ap, SLOTS, OLD_DATA, 1 + i);
+    sbar_old[i] = gcharness_new_id(ap, SLOTS, OLD_DATA, 1 + i);
   mps_ap_destroy(ap);   /* no buffer keeps an old segment unguarded */
 
-  atomic_store_explicit(&sbar_running, WORKERS,
-                        memory_order_relaxed);   /* before any thread starts */
-  atomic_store_explicit(&sbar_collects, 0, memory_order_relaxed);
-  atomic_store_explicit(&sbar_checked, 0, memory_order_relaxed);
+  gcharness_init(&sbar_h, arena, WORKERS);
+  atomic_store_explicit(&sbar_checked, 0, memory_order_relaxed);   /* before the threads */
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
     workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
-    testthr_create(&threads[i], sbar_worker, &workers[i]);
   }
-  testthr_create(&collector, sbar_collector, NULL);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&collector);
+  gcharness_run(sbar_worker, workers, sizeof workers[0], WORKERS, sbar_collector);
 
-  mps_arena_park(sbar_arena);
-  gc = ((Arena)sbar_arena)->gc;
+  mps_arena_park(arena);
+  gc = ((Arena)arena)->gc;
   fflush(stdout);
   printf("stress_barrier: %u workers, %lu old objects checked, %lu collections;"
          " barrier %s: %lu hits, %lu raises, %lu segments skipped (%s)\n",
          WORKERS, atomic_load_explicit(&sbar_checked, memory_order_relaxed),   /* joined */
-         (unsigned long)mps_collections(sbar_arena), gc->barrier.on ? "on" : "off",
+         (unsigned long)mps_collections(arena), gc->barrier.on ? "on" : "off",
          (unsigned long)gc->barrier.hits, (unsigned long)gc->barrier.raises,
          (unsigned long)gc->barrier.skips,
-         STRESS_BARRIER_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                             : "threads suspended and stacks scanned");
+         GCHARNESS_MODE);
   fflush(stdout);
   /* Where the platform has a barrier, it must have been exercised. */
   if (gc->barrier.on) {
@@ -302,6 +224,6 @@ int main(int argc, char **argv)
   mps_chain_destroy(young_chain);
   mps_fmt_destroy(fmt_fixed);
   mps_fmt_destroy(fmt_moving);
-  mps_arena_destroy(sbar_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

@@ -1,0 +1,169 @@
+/* gcharness.h: the shell shared by the collector harnesses whose workers
+ * mutate a heap while a collector thread collects (stress_barrier,
+ * stress_incremental).  Header only, every function static inline.
+ *
+ * Natively the workers are registered threads whose stacks are ambiguous
+ * roots, and collections suspend them wherever they are.  Under
+ * ThreadSanitizer (which would see the collector's reads as races and
+ * delivers the suspend signal late) they are not registered: every heap
+ * access and every collection happens under the harness spinlock
+ * (gcharness_lock), as in stress_amc.
+ */
+#ifndef gcharness_h
+#define gcharness_h
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../../include/mps.h"
+#include "../../test/support/objfmt.h"
+#include "testlib.h"
+#include "testthr.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define GCHARNESS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GCHARNESS_TSAN 1
+#endif
+#endif
+#if !defined(GCHARNESS_TSAN)
+#define GCHARNESS_TSAN 0
+#endif
+
+/* What the harness prints of how its threads shared the heap. */
+#define GCHARNESS_MODE                                                      \
+  (GCHARNESS_TSAN ? "TSan: heap shared under a spinlock, no suspension"     \
+                  : "threads suspended and stacks scanned")
+
+typedef struct gcharness_s {
+  mps_arena_t arena;
+  testthr_spin_s spin;          /* TSan: the heap's owner */
+  atomic_int running;           /* workers still working */
+  atomic_ulong collects;        /* the collector thread's rounds */
+} gcharness_s;
+
+/* The library's assertion handler for the harnesses: report and abort. */
+static inline void gcharness_abort(const char *file, unsigned line, const char *condition)
+{
+  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
+  abort();
+}
+
+/* Before any thread starts. */
+static inline void gcharness_init(gcharness_s *h, mps_arena_t arena, int workers)
+{
+  h->arena = arena;
+  testthr_spin_init(&h->spin);
+  /* Relaxed: before any thread starts, which publishes them. */
+  atomic_store_explicit(&h->running, workers, memory_order_relaxed);
+  atomic_store_explicit(&h->collects, 0, memory_order_relaxed);
+}
+
+static inline void gcharness_lock(gcharness_s *h)
+{
+  if (GCHARNESS_TSAN)
+    testthr_spin_lock(&h->spin);
+}
+
+static inline void gcharness_unlock(gcharness_s *h)
+{
+  if (GCHARNESS_TSAN)
+    testthr_spin_unlock(&h->spin);
+}
+
+/* The collector thread's rounds so far.  Relaxed: the count only decides
+ * how long workers go on. */
+static inline unsigned long gcharness_collects(gcharness_s *h)
+{
+  return atomic_load_explicit(&h->collects, memory_order_relaxed);
+}
+
+/* A worker's registration: natively its thread, and its stack from the
+ * hot end to `cold` as an ambiguous root. */
+typedef struct gcharness_worker_s {
+  mps_thr_t thr;
+  mps_root_t stack_root;
+} gcharness_worker_s;
+
+static inline void gcharness_worker_enter(gcharness_s *h, gcharness_worker_s *w, void *cold)
+{
+  w->thr = NULL;
+  w->stack_root = NULL;
+  if (!GCHARNESS_TSAN) {
+    TESTLIB_REQUIRE(mps_thread_reg(&w->thr, h->arena) == MPS_RES_OK);
+    TESTLIB_REQUIRE(mps_root_create_thread(&w->stack_root, h->arena, w->thr, cold)
+                    == MPS_RES_OK);
+  }
+}
+
+static inline void gcharness_worker_leave(gcharness_s *h, gcharness_worker_s *w)
+{
+  if (!GCHARNESS_TSAN) {
+    mps_root_destroy(w->stack_root);
+    mps_thread_dereg(w->thr);
+  }
+  atomic_fetch_sub_explicit(&h->running, 1,
+                            memory_order_release);   /* pairs with the collector's acquire */
+}
+
+/* The collector thread's body: while any worker works, one round of
+ * `round` (under the harness lock), the arena released again, then
+ * `spins` yields so the workers get the heap. */
+typedef void gcharness_round_fn(mps_arena_t arena, unsigned round);
+
+static inline void gcharness_collect(gcharness_s *h, gcharness_round_fn *round_fn,
+                                     unsigned spins)
+{
+  mps_thr_t thr = NULL;
+  unsigned spin, round = 0;
+  if (!GCHARNESS_TSAN)
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, h->arena) == MPS_RES_OK);
+  /* Acquire: once the count reaches zero every worker is done. */
+  while (atomic_load_explicit(&h->running, memory_order_acquire) > 0) {
+    gcharness_lock(h);
+    round_fn(h->arena, ++round);
+    mps_arena_release(h->arena);
+    gcharness_unlock(h);
+    atomic_fetch_add_explicit(&h->collects, 1,
+                              memory_order_relaxed);   /* a count, read by workers */
+    for (spin = 0; spin < spins; ++spin)
+      testthr_yield();
+  }
+  if (!GCHARNESS_TSAN)
+    mps_thread_dereg(thr);
+}
+
+/* Run `workers` threads of `worker`, the i-th on args + i * size, and one
+ * of `collector`, and wait for them all. */
+#define GCHARNESS_MAX_WORKERS 16
+
+static inline void gcharness_run(testthr_fn worker, void *args, size_t size, unsigned workers,
+                                 testthr_fn collector)
+{
+  testthr_s threads[GCHARNESS_MAX_WORKERS], collecting;
+  unsigned i;
+  TESTLIB_REQUIRE(workers <= GCHARNESS_MAX_WORKERS);
+  for (i = 0; i < workers; ++i)
+    testthr_create(&threads[i], worker, (char *)args + i * size);
+  testthr_create(&collecting, collector, NULL);
+  for (i = 0; i < workers; ++i)
+    testthr_join(&threads[i]);
+  testthr_join(&collecting);
+}
+
+/* An object with an identity (test/support/objfmt.h), by ap. */
+static inline mps_addr_t gcharness_new_id(mps_ap_t ap, size_t nrefs, size_t ndata,
+                                          mps_word_t id)
+{
+  size_t size = (2 + nrefs + ndata) * sizeof(mps_word_t);
+  mps_addr_t p;
+  do {
+    TESTLIB_REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
+    objfmt_init_id(p, nrefs, ndata, id);
+  } while (!mps_commit(ap, p, size));
+  return p;
+}
+
+#endif /* gcharness_h */
