@@ -152,6 +152,53 @@ Test(thread, scan_self_finds_caller_local)
   free(t);
 }
 
+/* Below the entry saved by the test: a word of this frame stands for the
+ * collector's leftovers in the frames the MPS pushes under the client's. */
+__attribute__((noinline))
+static void scan_below_entry(Thread t, const thread_entry_s *entry, Word seed,
+                             struct find *below, struct find *below_plain,
+                             struct find *above)
+{
+  volatile Word leftover = seed ^ (Word)0x1EF70E4B5AFEC0DEull;
+  below->complement = ~(Word)leftover;
+  below_plain->complement = ~(Word)leftover;
+  cr_assert_eq(thread_scan_from(t, entry, visit_find, below), MPS_RES_OK);
+  cr_assert_eq(thread_scan_from(t, entry, visit_find, above), MPS_RES_OK);
+  cr_assert_eq(thread_scan(t, visit_find, below_plain), MPS_RES_OK);
+}
+
+/* design/stack-scan.txt .req.entry: scanned from its entry, the calling
+ * thread's stack is the client's frames and the entry's spill, not the
+ * frames pushed below the entry. */
+Test(thread, a_scan_from_the_entry_skips_the_frames_below_it)
+{
+  Thread t = new_thread();
+  volatile Word held = (Word)0xC0FFEE0DDBA11ull ^ (Word)(uintptr_t)&t;
+  struct find above = {~(Word)held, 0, 0};
+  struct find below = {0, 0, 0}, below_plain = {0, 0, 0};
+  struct find elsewhere = {0, 0, 0}, elsewhere_above = {~(Word)held, 0, 0};
+  thread_entry_s entry;
+  static Word not_a_stack[4];
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  thread_entry_save(&entry);
+  cr_assert_not_null(entry.hot);
+  scan_below_entry(t, &entry, (Word)(uintptr_t)&held, &below, &below_plain, &above);
+  cr_assert_geq(above.found, 1, "a local of the entry's caller was not scanned");
+  cr_assert_eq(below.found, 0, "a word below the entry was scanned");
+  /* Plain thread_scan starts at its own frame: the word is found, so the
+   * test above can fail. */
+  cr_assert_geq(below_plain.found, 1);
+  /* An entry not on this thread's stack (or none) is ignored: the scan
+   * starts at the current frame again. */
+  entry.hot = not_a_stack;
+  scan_below_entry(t, &entry, (Word)(uintptr_t)&held, &elsewhere, &below_plain,
+                   &elsewhere_above);
+  cr_assert_geq(elsewhere.found, 1);
+  cr_assert_geq(elsewhere_above.found, 1);
+  thread_deregister(t);
+  free(t);
+}
+
 enum { HELPERS = 3 };
 
 struct helper {

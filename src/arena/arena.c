@@ -84,16 +84,21 @@ bool arena_check(Arena arena)
   return true;
 }
 
-void arena_enter(Arena arena)
+void arena_enter_claim(Arena arena)
 {
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   lock_claim(arena->lock);
   AVERT(arena, arena);
+  /* Only a collector scans threads; manual pools' slow paths skip the
+   * spill. */
+  if (arena->gc != NULL)
+    thread_entry_save(&arena->entry);
 }
 
 void arena_leave(Arena arena)
 {
   AVERT(arena, arena);
+  arena->entry.hot = NULL;
   lock_release(arena->lock);
 }
 
@@ -189,6 +194,7 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->state = ARENA_UNCLAMPED;
   arena->collections = 0;
   arena->gc = NULL;
+  arena->entry.hot = NULL;
   arena->gc_finish = NULL;
   arena->last_chunk = NULL;
   arena->extended = NULL;

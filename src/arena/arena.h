@@ -24,6 +24,7 @@
 #include "../data/freelist.h"
 #include "../data/ring.h"
 #include "../thread/lock.h"
+#include "../thread/thread.h"
 
 typedef struct mps_arena_s *Arena;
 typedef struct mps_arena_class_s *ArenaClass;
@@ -95,13 +96,29 @@ typedef struct mps_arena_s {
   void (*gc_finish)(Arena arena);
   void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
   void (*contracted)(mps_arena_t, void *, size_t);
+  /* Where the thread holding the lock entered, once the arena has a
+   * collector (arena_enter; thread.h); hot is NULL otherwise. */
+  thread_entry_s entry;
 } mps_arena_s;
 
 bool arena_check(Arena arena);
 bool arena_class_check(ArenaClass klass);
 
-/* Claim and release the arena lock around every entry from the client. */
-void arena_enter(Arena arena);
+/* Claim and release the arena lock around every entry from the client.
+ * arena_enter is inlined into the entry function so that, with
+ * __builtin_unwind_init, that function's frame (which lasts until
+ * arena_leave) holds every callee-save register of the client's; the
+ * entry it saves for the collector's scan of this thread starts below it
+ * (thread_entry_s).  Compilers without the builtin rely on the entry's
+ * register spill alone. */
+void arena_enter_claim(Arena arena);
+static ALWAYS_INLINE void arena_enter(Arena arena)
+{
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_unwind_init();
+#endif
+  arena_enter_claim(arena);
+}
 void arena_leave(Arena arena);
 
 /* Allocate `size` bytes (a positive multiple of the grain size) of

@@ -162,8 +162,9 @@ static Buffer pattern_buffer_of_ap(mps_ap_t ap)
 
 /* What begin and end share: check the pattern, enter the arena of the
  * point's pool, and check the point.  NULL for a bad pattern, and then
- * the arena is not entered. */
-static Buffer pattern_enter(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
+ * the arena is not entered.  Inlined, as arena_enter is (arena.h): the
+ * end may collect, scanning the caller's registers from this frame. */
+static ALWAYS_INLINE Buffer pattern_enter(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
 {
   Buffer buffer = pattern_buffer_of_ap(ap);
   AVER(alloc_pattern != NULL);

@@ -514,7 +514,9 @@ static Res root_scan_thread(mps_ss_t ss, Thr thr, mps_area_scan_t scan, void *cl
   rts.scan = scan;
   rts.closure = closure;
   rts.cold = cold;
-  res = thread_scan(thr->thread, root_thread_visit, &rts);
+  /* The calling thread from where it entered the arena: below that are
+   * the collector's own frames (thread_entry_s). */
+  res = thread_scan_from(thr->thread, &thr->arena->entry, root_thread_visit, &rts);
   /* A thread that exited registered was reported when the collector
    * tried to suspend it; it has no stack left to scan, and the
    * collection goes on without it. */

@@ -994,7 +994,9 @@ Res trace_collect_rewriting(Arena arena, TraceRewriteStart start, TraceRewrite r
 
 /* ---- The arena's collection states (arena.rst) --------------------------- */
 
-static void trace_arena_enter(Arena arena)
+/* Inlined, as arena_enter is (arena.h), so that the API function's frame
+ * holds the client's registers. */
+static ALWAYS_INLINE void trace_arena_enter(Arena arena)
 {
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   arena_enter(arena);

@@ -275,6 +275,54 @@ static Res thread_scan_self(Thread thread, ThreadVisit visit, void *closure)
   return res;
 }
 
+/* Not inlined: `hot` must be below the frames of every caller. */
+NOINLINE void thread_entry_save(thread_entry_s *entry)
+{
+  volatile Word here = 0;
+  /* Read back through a volatile: the address outlives the frame on
+   * purpose, as a position on the stack, never to be dereferenced as
+   * this variable. */
+  Word *volatile hot = (Word *)(uintptr_t)&here;
+  AVER(entry != NULL);
+  (void)setjmp(entry->spill);
+  entry->hot = hot;
+}
+
+/* Scan the calling thread from its entry: not inlined, so that its own
+ * frame is below the entry's hot end and the check below means the entry
+ * was saved on the stack this thread runs on now. */
+static NOINLINE Res thread_scan_entry(Thread thread, const thread_entry_s *entry,
+                                      ThreadVisit visit, void *closure, bool *done_o)
+{
+  volatile Word here = 0;
+  Word *sp = (Word *)(uintptr_t)&here;
+  Res res;
+  *done_o = false;
+  if (entry == NULL || entry->hot == NULL || entry->hot < sp || entry->hot > thread->cold)
+    return MPS_RES_OK;
+  *done_o = true;
+  res = visit(closure, (Word *)(void *)&entry->spill,
+              (Word *)(void *)&entry->spill + sizeof entry->spill / (sizeof(Word)),
+              THREAD_AREA_REGISTERS);
+  if (res != MPS_RES_OK)
+    return res;
+  return thread_scan_stack(entry->hot, thread->cold, visit, closure);
+}
+
+Res thread_scan_from(Thread thread, const thread_entry_s *entry, ThreadVisit visit,
+                     void *closure)
+{
+  AVERT(thread, thread);
+  AVER(visit != NULL);
+  if (!thread->dead && entry != NULL && thread_os_is_current(&thread->os)) {
+    bool done;
+    Res res = thread_scan_entry(thread, entry, visit, closure, &done);
+    if (done)
+      return res;
+  }
+  return thread_scan(thread, visit, closure);
+}
+
 Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
 {
   Word *base, *limit, *sp, *alt_base, *alt_limit;

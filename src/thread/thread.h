@@ -30,6 +30,8 @@
 #ifndef thread_h
 #define thread_h
 
+#include <setjmp.h>
+
 #include "../base/base.h"
 #include "../data/ring.h"
 
@@ -90,6 +92,34 @@ typedef Res (*ThreadVisit)(void *closure, Word *base, Word *limit, ThreadArea ar
  * either the calling thread or a thread suspended by thread_suspend_all.
  * MPS_RES_FAIL, visiting nothing, for a thread found dead. */
 Res thread_scan(Thread thread, ThreadVisit visit, void *closure);
+
+/* Where the calling thread entered the MPS (design/stack-scan.txt,
+ * .req.entry).  The frames the MPS pushes below the client's hold the
+ * collector's own pointers, left over from whatever ran there last, so
+ * a scan of the calling thread from its current frame pins objects and
+ * pollutes zone summaries at random, and the heap then depends on how
+ * the library was compiled.  thread_entry_save, called at the entry
+ * (arena_enter), records as the hot end a word of its own frame, below
+ * every frame of the entry's callers, and spills the callee-save
+ * registers into `spill`: a register the client left a reference in is
+ * either there or was saved by an entry frame, above the hot end.  What
+ * stays scanned below the client's frames is at most the entry's own few
+ * frames (the class fill and arena_enter for a buffer fill).  `hot` is
+ * NULL when nothing was saved. */
+typedef struct thread_entry_s {
+  Word *hot;
+  jmp_buf spill;
+} thread_entry_s;
+
+void thread_entry_save(thread_entry_s *entry);
+
+/* thread_scan, except that for the calling thread, when `entry` (may be
+ * NULL) holds a hot end on the thread's stack, it visits `spill` as the
+ * registers and the stack from that hot end.  Otherwise, as for an entry
+ * never saved or one saved on another stack (a client entering from an
+ * alternate signal stack), it scans as thread_scan does. */
+Res thread_scan_from(Thread thread, const thread_entry_s *entry, ThreadVisit visit,
+                     void *closure);
 
 /* Bracket the hooks a fault handler calls (protect/fault_posix.c), with
  * the handler's signal context.  A hook may wait for a lock (the write
