@@ -131,11 +131,6 @@ static void *sbar_work(void *arg, void *cold)
   return NULL;
 }
 
-static void *sbar_worker(void *arg)
-{
-  return testlib_run_below_cold(sbar_work, arg);
-}
-
 /* Mostly steps (minor collections when one is due), sometimes all. */
 static void sbar_round(mps_arena_t arena, unsigned round)
 {
@@ -145,17 +140,11 @@ static void sbar_round(mps_arena_t arena, unsigned round)
     (void)mps_arena_step(arena, 0.01, 1.0);
 }
 
-static void *sbar_collector(void *arg)
-{
-  gcharness_collect(&sbar_h, sbar_round, 500);
-  (void)arg;
-  return NULL;
-}
-
 int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_barrier");
   static worker_s workers[WORKERS];
+  gcharness_collector_s collector = {&sbar_h, sbar_round, 500};
   mps_gen_param_s young_gens[2] = {{256, 0.8}, {2048, 0.5}};
   mps_gen_param_s old_gens[1] = {{1 << 20, 0.5}};   /* never due */
   mps_fmt_t fmt_moving, fmt_fixed;
@@ -197,9 +186,10 @@ int main(int argc, char **argv)
   atomic_store_explicit(&sbar_checked, 0, memory_order_relaxed);   /* before the threads */
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  gcharness_run(sbar_worker, workers, sizeof workers[0], WORKERS, sbar_collector);
+  gcharness_run(sbar_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
 
   mps_arena_park(arena);
   gc = ((Arena)arena)->gc;

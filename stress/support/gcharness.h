@@ -7,12 +7,13 @@
  * ThreadSanitizer (which would see the collector's reads as races and
  * delivers the suspend signal late) they are not registered: every heap
  * access and every collection happens under the harness spinlock
- * (gcharness_lock), as in stress_amc.
+ * (gcharness_lock).
  */
 #ifndef gcharness_h
 #define gcharness_h
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -73,6 +74,13 @@ static inline void gcharness_unlock(gcharness_s *h)
     testthr_spin_unlock(&h->spin);
 }
 
+/* Whether any worker is still working.  Acquire: once it says no, every
+ * worker's last heap access happened before. */
+static inline int gcharness_working(gcharness_s *h)
+{
+  return atomic_load_explicit(&h->running, memory_order_acquire) > 0;
+}
+
 /* The collector thread's rounds so far.  Relaxed: the count only decides
  * how long workers go on. */
 static inline unsigned long gcharness_collects(gcharness_s *h)
@@ -120,8 +128,7 @@ static inline void gcharness_collect(gcharness_s *h, gcharness_round_fn *round_f
   unsigned spin, round = 0;
   if (!GCHARNESS_TSAN)
     TESTLIB_REQUIRE(mps_thread_reg(&thr, h->arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&h->running, memory_order_acquire) > 0) {
+  while (gcharness_working(h)) {
     gcharness_lock(h);
     round_fn(h->arena, ++round);
     mps_arena_release(h->arena);
@@ -135,19 +142,62 @@ static inline void gcharness_collect(gcharness_s *h, gcharness_round_fn *round_f
     mps_thread_dereg(thr);
 }
 
-/* Run `workers` threads of `worker`, the i-th on args + i * size, and one
- * of `collector`, and wait for them all. */
+/* A round of nothing but a full collection. */
+static inline void gcharness_round_collect(mps_arena_t arena, unsigned round)
+{
+  mps_arena_collect(arena);
+  (void)round;
+}
+
+/* What a collector thread of gcharness_collect is given. */
+typedef struct gcharness_collector_s {
+  gcharness_s *h;
+  gcharness_round_fn *round;
+  unsigned spins;
+} gcharness_collector_s;
+
+static inline void *gcharness_collector(void *arg)
+{
+  gcharness_collector_s *c = arg;
+  gcharness_collect(c->h, c->round, c->spins);
+  return NULL;
+}
+
+/* The i-th worker's seed, from the run's. */
+static inline uint64_t gcharness_seed(uint64_t seed, unsigned i)
+{
+  return seed + i * 0x9E3779B97F4A7C15u;
+}
+
+/* Run `workers` threads of `work` (below the cold end: testlib.h), the
+ * i-th on args + i * size, and one of `collector` on collector_arg, and
+ * wait for them all. */
 #define GCHARNESS_MAX_WORKERS 16
 
-static inline void gcharness_run(testthr_fn worker, void *args, size_t size, unsigned workers,
-                                 testthr_fn collector)
+typedef struct gcharness_body_s {
+  testlib_body_fn *work;
+  void *arg;
+} gcharness_body_s;
+
+static inline void *gcharness_body(void *arg)
+{
+  gcharness_body_s *b = arg;
+  return testlib_run_below_cold(b->work, b->arg);
+}
+
+static inline void gcharness_run(testlib_body_fn *work, void *args, size_t size,
+                                 unsigned workers, testthr_fn collector, void *collector_arg)
 {
   testthr_s threads[GCHARNESS_MAX_WORKERS], collecting;
+  gcharness_body_s bodies[GCHARNESS_MAX_WORKERS];   /* live until joined */
   unsigned i;
   TESTLIB_REQUIRE(workers <= GCHARNESS_MAX_WORKERS);
-  for (i = 0; i < workers; ++i)
-    testthr_create(&threads[i], worker, (char *)args + i * size);
-  testthr_create(&collecting, collector, NULL);
+  for (i = 0; i < workers; ++i) {
+    bodies[i].work = work;
+    bodies[i].arg = (char *)args + i * size;
+    testthr_create(&threads[i], gcharness_body, &bodies[i]);
+  }
+  testthr_create(&collecting, collector, collector_arg);
   for (i = 0; i < workers; ++i)
     testthr_join(&threads[i]);
   testthr_join(&collecting);
