@@ -29,9 +29,7 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
@@ -222,23 +220,11 @@ int main(int argc, char **argv)
   unsigned long collects;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&samc_cells, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&samc_blobs, arena, mps_class_amcz(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  samc_cells = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
+  samc_blobs = gcharness_pool_create(arena, mps_class_amcz(), fmt, chain);
 
   gcharness_init(&samc_h, arena, WORKERS);
   atomic_store_explicit(&samc_checked, 0, memory_order_relaxed);   /* before the threads */

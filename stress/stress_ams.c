@@ -25,9 +25,7 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscams.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
@@ -193,23 +191,11 @@ int main(int argc, char **argv)
   size_t total;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 1, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sams_pool, arena, mps_class_ams(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sams_debug_pool, arena, mps_class_ams_debug(),
-                                      args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  sams_pool = gcharness_pool_create(arena, mps_class_ams(), fmt, chain);
+  sams_debug_pool = gcharness_pool_create(arena, mps_class_ams_debug(), fmt, chain);
 
   gcharness_init(&sams_h, arena, WORKERS);
   atomic_store_explicit(&sams_checked, 0, memory_order_relaxed);

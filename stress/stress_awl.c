@@ -30,11 +30,9 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
-#include "../include/mpslib.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
@@ -262,23 +260,18 @@ int main(int argc, char **argv)
   size_t total;
   unsigned i, p;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, sawl_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
-  for (p = 0; p < 3; ++p) {
-    mps_pool_class_t klass = p == 0 ? mps_class_amc() : p == 1 ? mps_class_ams()
-                                                               : mps_class_awl();
-    MPS_ARGS_BEGIN(args) {
-      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-      if (p == 2)
-        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
-      TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[p], arena, klass, args)
-                      == MPS_RES_OK);
-    } MPS_ARGS_END(args);
-  }
+  sawl_pools[0] = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
+  sawl_pools[1] = gcharness_pool_create(arena, mps_class_ams(), fmt, chain);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
+    TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[2], arena, mps_class_awl(), args)
+                    == MPS_RES_OK);
+  } MPS_ARGS_END(args);
 
   gcharness_init(&sawl_h, arena, WORKERS);
   atomic_store_explicit(&sawl_checks, 0, memory_order_relaxed);

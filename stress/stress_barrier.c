@@ -32,10 +32,8 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
-#include "../include/mpslib.h"
 #include "../src/gc/gc.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
@@ -156,25 +154,13 @@ int main(int argc, char **argv)
   GC gc;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt_moving, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(objfmt_create(&fmt_fixed, arena, objfmt_scan, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&young_chain, arena, 2, young_gens) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&old_chain, arena, 1, old_gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_moving);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, young_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sbar_young_pool, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_fixed);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, old_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&old_pool, arena, mps_class_ams(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  sbar_young_pool = gcharness_pool_create(arena, mps_class_amc(), fmt_moving, young_chain);
+  old_pool = gcharness_pool_create(arena, mps_class_ams(), fmt_fixed, old_chain);
   TESTLIB_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, sbar_old,
                                         OLD) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap, old_pool, mps_args_none) == MPS_RES_OK);

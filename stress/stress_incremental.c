@@ -26,9 +26,7 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../src/gc/gc.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
@@ -161,17 +159,10 @@ int main(int argc, char **argv)
   GC gc;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sinc_pool, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  sinc_pool = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
   TESTLIB_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, sinc_heads,
                                         WORKERS) == MPS_RES_OK);
 

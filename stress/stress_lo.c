@@ -21,9 +21,7 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpsclo.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
@@ -180,18 +178,11 @@ int main(int argc, char **argv)
   size_t total;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   /* No scan method: LO needs only skip. */
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, NULL, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 1, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&slo_pool, arena, mps_class_lo(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  slo_pool = gcharness_pool_create(arena, mps_class_lo(), fmt, chain);
 
   gcharness_init(&slo_h, arena, WORKERS);
   atomic_store_explicit(&slo_checked, 0, memory_order_relaxed);

@@ -27,10 +27,8 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscsnc.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
@@ -264,23 +262,12 @@ int main(int argc, char **argv)
   unsigned long collects;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_amc, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  ssnc_amc = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
   for (i = 0; i < POOLS; ++i) {
-    MPS_ARGS_BEGIN(args) {
-      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-      TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_snc[i], arena, mps_class_snc(), args)
-                      == MPS_RES_OK);
-    } MPS_ARGS_END(args);
+    ssnc_snc[i] = gcharness_pool_create(arena, mps_class_snc(), fmt, NULL);
     atomic_store_explicit(&ssnc_peak[i], 0, memory_order_relaxed);   /* before the threads */
   }
 

@@ -23,8 +23,6 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
-#include "../include/mpslib.h"
 #include "../test/support/cellpool.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
@@ -145,19 +143,10 @@ int main(int argc, char **argv)
   unsigned long cells = 0, checks = 0;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
   testlib_rng_init(&rng, seed);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)64 << 20);
-    TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = gcharness_arena_create((size_t)64 << 20);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 1, params) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&strace_pool, arena, &cellpool_class, args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  strace_pool = gcharness_pool_create(arena, &cellpool_class, NULL, chain);
 
   gcharness_init(&strace_h, arena, WORKERS);
   for (i = 0; i < WORKERS; ++i) {

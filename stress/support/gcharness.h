@@ -21,6 +21,8 @@
 #include <stdlib.h>
 
 #include "../../include/mps.h"
+#include "../../include/mpsavm.h"
+#include "../../include/mpslib.h"
 #include "../../test/support/objfmt.h"
 #include "testlib.h"
 #include "testthr.h"
@@ -53,6 +55,37 @@ static inline void gcharness_abort(const char *file, unsigned line, const char *
 {
   fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
   abort();
+}
+
+/* The harness's VM arena (`size` bytes of address space, or the default
+ * if 0), with gcharness_abort installed first so that a failure while
+ * making it is reported too. */
+static inline mps_arena_t gcharness_arena_create(size_t size)
+{
+  mps_arena_t arena;
+  mps_lib_assert_fail_install(gcharness_abort);
+  MPS_ARGS_BEGIN(args) {
+    if (size != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
+    TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return arena;
+}
+
+/* A pool of `klass` with objects of `fmt` in generations of `chain`;
+ * either may be NULL, for none. */
+static inline mps_pool_t gcharness_pool_create(mps_arena_t arena, mps_pool_class_t klass,
+                                               mps_fmt_t fmt, mps_chain_t chain)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    if (fmt != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    if (chain != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    TESTLIB_REQUIRE(mps_pool_create_k(&pool, arena, klass, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
 }
 
 /* Before any thread starts. */
