@@ -14,6 +14,7 @@
  * or damaged by a copy, or a reserve committed across a collection shows
  * up as a bad list.
  *
+ * The threads and the collector loop are stress/support/gcharness.h's.
  * Natively, every thread is registered and its stack is an ambiguous root
  * (so the cell a worker is looking at is pinned), and the collector stops
  * the workers wherever they are.  Under ThreadSanitizer, threads are not
@@ -26,26 +27,13 @@
  */
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define STRESS_AMC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STRESS_AMC_TSAN 1
-#endif
-#endif
-#if !defined(STRESS_AMC_TSAN)
-#define STRESS_AMC_TSAN 0
-#endif
 
 #define WORKERS 4
 #define LISTS 8
@@ -61,18 +49,9 @@
  * BLOB_WORDS words. */
 enum { C_NEXT, C_BLOB, C_LIST, C_INDEX, C_VALUE, C_WORDS = 2 + 5 };
 
-static void samc_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
-static mps_arena_t samc_arena;
+static gcharness_s samc_h;
 static mps_pool_t samc_cells, samc_blobs;
-static testthr_spin_s samc_spin;       /* TSan: the heap's owner */
-static atomic_int samc_running;        /* workers still working */
 static atomic_ulong samc_checked;      /* cells checked, in total */
-static atomic_ulong samc_collects;     /* explicit collections finished */
 
 static mps_word_t samc_blob_word(mps_word_t value, unsigned i)
 {
@@ -85,18 +64,6 @@ typedef struct worker_s {
   mps_addr_t table[LISTS + 2];   /* list heads, then two scratch slots */
   mps_word_t sum[LISTS], len[LISTS];
 } worker_s;
-
-static void samc_lock(void)
-{
-  if (STRESS_AMC_TSAN)
-    testthr_spin_lock(&samc_spin);
-}
-
-static void samc_unlock(void)
-{
-  if (STRESS_AMC_TSAN)
-    testthr_spin_unlock(&samc_spin);
-}
 
 /* Allocate an object of `words` words with `nrefs` references copied from
  * the table slots refs_from[..] (read again on every retry, since a
@@ -124,23 +91,23 @@ static void samc_build(worker_s *wk, mps_ap_t cell_ap, mps_ap_t blob_ap, unsigne
                        unsigned len, testlib_rng_s *rng)
 {
   unsigned k;
-  samc_lock();
+  gcharness_lock(&samc_h);
   wk->table[l] = NULL;
-  samc_unlock();
+  gcharness_unlock(&samc_h);
   wk->sum[l] = 0;
   for (k = 0; k < len; ++k) {
     mps_word_t value = testlib_rng_next(rng) & 0xFFFFFF, blob[BLOB_WORDS], cell[3];
     unsigned i, from[2] = {l, LISTS};
     for (i = 0; i < BLOB_WORDS; ++i)
       blob[i] = samc_blob_word(value, i);
-    samc_lock();
+    gcharness_lock(&samc_h);
     wk->table[LISTS] = samc_new(blob_ap, wk, 2 + BLOB_WORDS, 0, NULL, blob);
     cell[0] = wk->index * LISTS + l;
     cell[1] = k;
     cell[2] = value;
     wk->table[l] = samc_new(cell_ap, wk, C_WORDS, 2, from, cell);
     wk->table[LISTS] = NULL;
-    samc_unlock();
+    gcharness_unlock(&samc_h);
     wk->sum[l] += value;
   }
   wk->len[l] = len;
@@ -150,7 +117,7 @@ static void samc_check(worker_s *wk, unsigned l)
 {
   mps_word_t sum = 0, n = 0;
   objfmt_obj cell;
-  samc_lock();
+  gcharness_lock(&samc_h);
   for (cell = wk->table[l]; cell != NULL; cell = (objfmt_obj)cell->slot[C_NEXT]) {
     objfmt_obj blob = (objfmt_obj)cell->slot[C_BLOB];
     unsigned i;
@@ -166,7 +133,7 @@ static void samc_check(worker_s *wk, unsigned l)
     sum += cell->slot[C_VALUE];
     ++n;
   }
-  samc_unlock();
+  gcharness_unlock(&samc_h);
   TESTLIB_REQUIRE(n == wk->len[l]);
   TESTLIB_REQUIRE(sum == wk->sum[l]);
   atomic_fetch_add_explicit(&samc_checked, (unsigned long)n,
@@ -177,7 +144,7 @@ static void samc_check(worker_s *wk, unsigned l)
 static void samc_mutate(worker_s *wk, unsigned l, mps_word_t delta)
 {
   objfmt_obj cell;
-  samc_lock();
+  gcharness_lock(&samc_h);
   wk->sum[l] = 0;
   for (cell = wk->table[l]; cell != NULL; cell = (objfmt_obj)cell->slot[C_NEXT]) {
     objfmt_obj blob = (objfmt_obj)cell->slot[C_BLOB];
@@ -187,35 +154,30 @@ static void samc_mutate(worker_s *wk, unsigned l, mps_word_t delta)
       blob->slot[i] = samc_blob_word(cell->slot[C_VALUE], i);
     wk->sum[l] += cell->slot[C_VALUE];
   }
-  samc_unlock();
+  gcharness_unlock(&samc_h);
 }
 
 static void *samc_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL, table_root;
+  gcharness_worker_s w;
+  mps_root_t table_root;
   mps_ap_t cell_ap, blob_ap;
   unsigned it, l;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!STRESS_AMC_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, samc_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, samc_arena, thr, cold) == MPS_RES_OK);
-  }
+  gcharness_worker_enter(&samc_h, &w, cold);
   for (l = 0; l < LISTS + 2; ++l)
     wk->table[l] = NULL;
-  TESTLIB_REQUIRE(mps_root_create_table(&table_root, samc_arena, mps_rank_exact(), 0,
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, samc_h.arena, mps_rank_exact(), 0,
                                         wk->table, LISTS + 2) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&cell_ap, samc_cells, mps_args_none) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&blob_ap, samc_blobs, mps_args_none) == MPS_RES_OK);
   for (l = 0; l < LISTS; ++l)
     wk->len[l] = wk->sum[l] = 0;
 
-  /* Relaxed: the count only decides how long to go on. */
-  for (it = 0; it < ITERATIONS
-       || atomic_load_explicit(&samc_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+  for (it = 0; it < ITERATIONS || gcharness_collects(&samc_h) < MIN_COLLECTS; ++it) {
     l = (unsigned)testlib_rng_below(&rng, LISTS);
     switch (testlib_rng_below(&rng, 8)) {
     case 0: case 1: case 2:
@@ -229,9 +191,9 @@ static void *samc_work(void *arg, void *cold)
       samc_mutate(wk, l, testlib_rng_next(&rng));
       break;
     default:
-      samc_lock();
+      gcharness_lock(&samc_h);
       wk->table[l] = NULL;
-      samc_unlock();
+      gcharness_unlock(&samc_h);
       wk->len[l] = wk->sum[l] = 0;
       break;
     }
@@ -242,42 +204,7 @@ static void *samc_work(void *arg, void *cold)
   mps_ap_destroy(blob_ap);
   mps_ap_destroy(cell_ap);
   mps_root_destroy(table_root);
-  if (!STRESS_AMC_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
-  atomic_fetch_sub_explicit(&samc_running, 1,
-                            memory_order_release);   /* pairs with the collector's acquire */
-  return NULL;
-}
-
-/* The thread entry: the body runs below the cold end (testlib.h). */
-static void *samc_worker(void *arg)
-{
-  return testlib_run_below_cold(samc_work, arg);
-}
-
-static void *samc_collector(void *arg)
-{
-  mps_thr_t thr = NULL;
-  unsigned spin;
-  if (!STRESS_AMC_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, samc_arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done with the
-   * heap. */
-  while (atomic_load_explicit(&samc_running, memory_order_acquire) > 0) {
-    samc_lock();
-    mps_arena_collect(samc_arena);
-    mps_arena_release(samc_arena);
-    samc_unlock();
-    atomic_fetch_add_explicit(&samc_collects, 1,
-                              memory_order_relaxed);   /* a count, read by workers */
-    for (spin = 0; spin < 200; ++spin)
-      testthr_yield();
-  }
-  if (!STRESS_AMC_TSAN)
-    mps_thread_dereg(thr);
-  (void)arg;
+  gcharness_worker_leave(&samc_h, &w);
   return NULL;
 }
 
@@ -285,58 +212,39 @@ int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_amc");
   static worker_s workers[WORKERS];
-  testthr_s threads[WORKERS], collector;
+  gcharness_collector_s collector = {&samc_h, gcharness_round_collect, 200};
   mps_gen_param_s gens[2] = {{1024, 0.8}, {4096, 0.5}};
+  mps_arena_t arena;
   mps_fmt_t fmt;
   mps_chain_t chain;
   unsigned long collects;
   unsigned i;
 
-  mps_lib_assert_fail_install(samc_abort);
-  testthr_spin_init(&samc_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&samc_arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt, samc_arena, objfmt_scan, true) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&chain, samc_arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&samc_cells, samc_arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&samc_blobs, samc_arena, mps_class_amcz(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = gcharness_arena_create(0);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  samc_cells = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
+  samc_blobs = gcharness_pool_create(arena, mps_class_amcz(), fmt, chain);
 
-  atomic_store_explicit(&samc_running, WORKERS,
-                        memory_order_relaxed);   /* before any thread starts */
-  atomic_store_explicit(&samc_checked, 0, memory_order_relaxed);
-  atomic_store_explicit(&samc_collects, 0, memory_order_relaxed);
+  gcharness_init(&samc_h, arena, WORKERS);
+  atomic_store_explicit(&samc_checked, 0, memory_order_relaxed);   /* before the threads */
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
-    testthr_create(&threads[i], samc_worker, &workers[i]);
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  testthr_create(&collector, samc_collector, NULL);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&collector);
-  collects = atomic_load_explicit(&samc_collects, memory_order_relaxed);   /* joined */
+  gcharness_run(samc_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
+  collects = gcharness_collects(&samc_h);   /* joined */
 
   printf("stress_amc: %u workers, %lu cells checked, %lu explicit and %lu collections in all"
          " (%s)\n", WORKERS,
          atomic_load_explicit(&samc_checked, memory_order_relaxed),   /* threads joined */
-         collects, (unsigned long)mps_collections(samc_arena),
-         STRESS_AMC_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                         : "threads suspended and stacks scanned");
+         collects, (unsigned long)mps_collections(arena), GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   mps_pool_destroy(samc_blobs);
   mps_pool_destroy(samc_cells);
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
-  mps_arena_destroy(samc_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

@@ -15,33 +15,21 @@
  * reported.  The pools' small chain makes the workers' allocation start
  * collections too.
  *
- * As in stress_amc: natively every thread is registered and its stack is
+ * The threads and the collector loop are stress/support/gcharness.h's:
+ * natively every thread is registered and its stack is
  * an ambiguous root; under ThreadSanitizer threads are not suspended, so
  * the heap is touched only under the harness spinlock, under which the
  * collector also collects.
  */
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscams.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define SAMS_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SAMS_TSAN 1
-#endif
-#endif
-#if !defined(SAMS_TSAN)
-#define SAMS_TSAN 0
-#endif
 
 #define WORKERS 4
 #define LISTS 8
@@ -54,18 +42,9 @@
  * neither moves nor pads): header, nrefs (1), next, list, index, value. */
 enum { C_HEADER, C_NREFS, C_NEXT, C_LIST, C_INDEX, C_VALUE, C_WORDS };
 
-static void sams_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
-static mps_arena_t sams_arena;
+static gcharness_s sams_h;
 static mps_pool_t sams_pool, sams_debug_pool;
-static testthr_spin_s sams_spin;
-static atomic_int sams_running;
 static atomic_ulong sams_checked;
-static atomic_ulong sams_collects;
 
 typedef struct worker_s {
   unsigned index;
@@ -75,29 +54,17 @@ typedef struct worker_s {
   mps_word_t *addrs[LISTS][MAX_LEN];   /* where each cell was made */
 } worker_s;
 
-static void sams_lock(void)
-{
-  if (SAMS_TSAN)
-    testthr_spin_lock(&sams_spin);
-}
-
-static void sams_unlock(void)
-{
-  if (SAMS_TSAN)
-    testthr_spin_unlock(&sams_spin);
-}
-
 static void sams_build(worker_s *wk, mps_ap_t ap, unsigned l, unsigned len, testlib_rng_s *rng)
 {
   unsigned k;
-  sams_lock();
+  gcharness_lock(&sams_h);
   wk->table[l] = NULL;
-  sams_unlock();
+  gcharness_unlock(&sams_h);
   wk->sum[l] = 0;
   for (k = 0; k < len; ++k) {
     mps_word_t value = testlib_rng_next(rng) & 0xFFFFFF;
     mps_addr_t p;
-    sams_lock();
+    gcharness_lock(&sams_h);
     do {
       mps_word_t *c;
       TESTLIB_REQUIRE(mps_reserve(&p, ap, C_WORDS * W) == MPS_RES_OK);
@@ -110,7 +77,7 @@ static void sams_build(worker_s *wk, mps_ap_t ap, unsigned l, unsigned len, test
       c[C_VALUE] = value;
     } while (!mps_commit(ap, p, C_WORDS * W));
     wk->table[l] = p;
-    sams_unlock();
+    gcharness_unlock(&sams_h);
     wk->addrs[l][k] = p;
     wk->sum[l] += value;
   }
@@ -121,7 +88,7 @@ static void sams_check(worker_s *wk, unsigned l)
 {
   mps_word_t sum = 0, n = 0;
   mps_word_t *c;
-  sams_lock();
+  gcharness_lock(&sams_h);
   for (c = wk->table[l]; c != NULL; c = (mps_word_t *)c[C_NEXT]) {
     TESTLIB_REQUIRE(n < wk->len[l]);
     TESTLIB_REQUIRE(c == wk->addrs[l][wk->len[l] - 1 - n]);   /* never moved */
@@ -131,7 +98,7 @@ static void sams_check(worker_s *wk, unsigned l)
     sum += c[C_VALUE];
     ++n;
   }
-  sams_unlock();
+  gcharness_unlock(&sams_h);
   TESTLIB_REQUIRE(n == wk->len[l]);
   TESTLIB_REQUIRE(sum == wk->sum[l]);
   atomic_fetch_add_explicit(&sams_checked, (unsigned long)n,
@@ -141,41 +108,36 @@ static void sams_check(worker_s *wk, unsigned l)
 static void sams_mutate(worker_s *wk, unsigned l, mps_word_t delta)
 {
   mps_word_t *c;
-  sams_lock();
+  gcharness_lock(&sams_h);
   wk->sum[l] = 0;
   for (c = wk->table[l]; c != NULL; c = (mps_word_t *)c[C_NEXT]) {
     c[C_VALUE] = (c[C_VALUE] + delta) & 0xFFFFFF;
     wk->sum[l] += c[C_VALUE];
   }
-  sams_unlock();
+  gcharness_unlock(&sams_h);
 }
 
 static void *sams_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL, table_root;
+  gcharness_worker_s w;
+  mps_root_t table_root;
   mps_ap_t ap[2];
   unsigned it, l;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!SAMS_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sams_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, sams_arena, thr, cold) == MPS_RES_OK);
-  }
+  gcharness_worker_enter(&sams_h, &w, cold);
   for (l = 0; l < LISTS + 1; ++l)
     wk->table[l] = NULL;
-  TESTLIB_REQUIRE(mps_root_create_table(&table_root, sams_arena, mps_rank_exact(), 0,
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, sams_h.arena, mps_rank_exact(), 0,
                                         wk->table, LISTS + 1) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap[0], sams_pool, mps_args_none) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap[1], sams_debug_pool, mps_args_none) == MPS_RES_OK);
   for (l = 0; l < LISTS; ++l)
     wk->len[l] = wk->sum[l] = 0;
 
-  /* Relaxed: the count only decides how long to go on. */
-  for (it = 0; it < ITERATIONS
-       || atomic_load_explicit(&sams_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+  for (it = 0; it < ITERATIONS || gcharness_collects(&sams_h) < MIN_COLLECTS; ++it) {
     l = (unsigned)testlib_rng_below(&rng, LISTS);
     switch (testlib_rng_below(&rng, 8)) {
     case 0: case 1: case 2:
@@ -188,9 +150,9 @@ static void *sams_work(void *arg, void *cold)
       sams_mutate(wk, l, testlib_rng_next(&rng));
       break;
     default:
-      sams_lock();
+      gcharness_lock(&sams_h);
       wk->table[l] = NULL;
-      sams_unlock();
+      gcharness_unlock(&sams_h);
       wk->len[l] = wk->sum[l] = 0;
       break;
     }
@@ -201,106 +163,64 @@ static void *sams_work(void *arg, void *cold)
   mps_ap_destroy(ap[1]);
   mps_ap_destroy(ap[0]);
   mps_root_destroy(table_root);
-  if (!SAMS_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
-  atomic_fetch_sub_explicit(&sams_running, 1,
-                            memory_order_release);   /* pairs with the collector's acquire */
+  gcharness_worker_leave(&sams_h, &w);
   return NULL;
 }
 
-/* The thread entry: the body runs below the cold end (testlib.h). */
-static void *sams_worker(void *arg)
+/* A full collection, then, with the arena released (so the workers'
+ * allocation may start collections natively), the debug pool's free
+ * space checked.  The shell releases again, which changes nothing. */
+static void sams_round(mps_arena_t arena, unsigned round)
 {
-  return testlib_run_below_cold(sams_work, arg);
-}
-
-static void *sams_collector(void *arg)
-{
-  mps_thr_t thr = NULL;
-  unsigned spin;
-  if (!SAMS_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sams_arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&sams_running, memory_order_acquire) > 0) {
-    sams_lock();
-    mps_arena_collect(sams_arena);
-    mps_arena_release(sams_arena);
-    mps_pool_check_free_space(sams_debug_pool);
-    sams_unlock();
-    atomic_fetch_add_explicit(&sams_collects, 1,
-                              memory_order_relaxed);   /* a count, read by workers */
-    for (spin = 0; spin < 200; ++spin)
-      testthr_yield();
-  }
-  if (!SAMS_TSAN)
-    mps_thread_dereg(thr);
-  (void)arg;
-  return NULL;
+  mps_arena_collect(arena);
+  mps_arena_release(arena);
+  mps_pool_check_free_space(sams_debug_pool);
+  (void)round;
 }
 
 int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_ams");
   static worker_s workers[WORKERS];
-  testthr_s threads[WORKERS], collector;
+  gcharness_collector_s collector = {&sams_h, sams_round, 200};
   mps_gen_param_s gens[1] = {{1024, 0.8}};
+  mps_arena_t arena;
   mps_fmt_t fmt;
   mps_chain_t chain;
   unsigned long collects;
   size_t total;
   unsigned i;
 
-  mps_lib_assert_fail_install(sams_abort);
-  testthr_spin_init(&sams_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&sams_arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt, sams_arena, objfmt_scan, false) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&chain, sams_arena, 1, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sams_pool, sams_arena, mps_class_ams(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sams_debug_pool, sams_arena, mps_class_ams_debug(),
-                                      args) == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = gcharness_arena_create(0);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, false) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 1, gens) == MPS_RES_OK);
+  sams_pool = gcharness_pool_create(arena, mps_class_ams(), fmt, chain);
+  sams_debug_pool = gcharness_pool_create(arena, mps_class_ams_debug(), fmt, chain);
 
-  atomic_store_explicit(&sams_running, WORKERS,
-                        memory_order_relaxed);   /* before any thread starts */
+  gcharness_init(&sams_h, arena, WORKERS);
   atomic_store_explicit(&sams_checked, 0, memory_order_relaxed);
-  atomic_store_explicit(&sams_collects, 0, memory_order_relaxed);
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
-    testthr_create(&threads[i], sams_worker, &workers[i]);
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  testthr_create(&collector, sams_collector, NULL);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&collector);
-  collects = atomic_load_explicit(&sams_collects, memory_order_relaxed);   /* joined */
+  gcharness_run(sams_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
+  collects = gcharness_collects(&sams_h);   /* joined */
 
   /* Nothing is referenced now: a last collection gives every segment back. */
-  mps_arena_collect(sams_arena);
+  mps_arena_collect(arena);
   total = mps_pool_total_size(sams_pool) + mps_pool_total_size(sams_debug_pool);
   printf("stress_ams: %u workers, %lu cells checked, %lu explicit and %lu collections in all,"
          " %zu bytes left (%s)\n", WORKERS,
          atomic_load_explicit(&sams_checked, memory_order_relaxed),   /* threads joined */
-         collects, (unsigned long)mps_collections(sams_arena), total,
-         SAMS_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                   : "threads suspended and stacks scanned");
+         collects, (unsigned long)mps_collections(arena), total,
+         GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   TESTLIB_REQUIRE(total == 0);
   mps_pool_destroy(sams_debug_pool);
   mps_pool_destroy(sams_pool);
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
-  mps_arena_destroy(sams_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

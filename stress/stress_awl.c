@@ -20,36 +20,24 @@
  * collects and every weak-only key must be gone and every strong one
  * present.
  *
- * As in stress_ams: natively every thread is registered and its stack is
+ * The threads and the collector loop are stress/support/gcharness.h's:
+ * natively every thread is registered and its stack is
  * an ambiguous root; under ThreadSanitizer threads are not suspended, so
  * the heap is touched only under the harness spinlock, under which the
  * collector also collects.
  */
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
-#include "../include/mpslib.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define SAWL_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SAWL_TSAN 1
-#endif
-#endif
-#if !defined(SAWL_TSAN)
-#define SAWL_TSAN 0
-#endif
 
 #define WORKERS 4
 #define SLOTS 32
@@ -67,17 +55,8 @@ static mps_res_t sawl_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   return awlarr_scan(ss, base, limit, NULL, NULL);
 }
 
-static void sawl_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
-static mps_arena_t sawl_arena;
+static gcharness_s sawl_h;
 static mps_pool_t sawl_pools[3];   /* AMC, AMS, AWL */
-static testthr_spin_s sawl_spin;
-static atomic_int sawl_running;
-static atomic_ulong sawl_collects;
 static atomic_ulong sawl_checks;
 
 enum { S_EMPTY, S_STRONG, S_WEAK };
@@ -97,18 +76,6 @@ typedef struct worker_s {
   mps_word_t key_stamp[SLOTS], val_stamp[SLOTS];
   mps_word_t serial;
 } worker_s;
-
-static void sawl_lock(void)
-{
-  if (SAWL_TSAN)
-    testthr_spin_lock(&sawl_spin);
-}
-
-static void sawl_unlock(void)
-{
-  if (SAWL_TSAN)
-    testthr_spin_unlock(&sawl_spin);
-}
 
 /* Into wk->table[R_TMP]; call with the lock held. */
 static void sawl_obj(worker_s *wk, mps_ap_t ap, mps_word_t stamp)
@@ -136,20 +103,20 @@ static void sawl_arr(worker_s *wk, mps_ap_t ap, size_t index)
 {
   mps_addr_t p;
   size_t words = AWLARR_WORDS(SLOTS);
-  sawl_lock();
+  gcharness_lock(&sawl_h);
   do {
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
     awlarr_init(p, SLOTS);
   } while (!mps_commit(ap, p, words * W));
   wk->table[index] = p;
-  sawl_unlock();
+  gcharness_unlock(&sawl_h);
 }
 
 static void sawl_check(worker_s *wk, int exact_death)
 {
   awlarr_s *keys, *vals;
   size_t i;
-  sawl_lock();
+  gcharness_lock(&sawl_h);
   keys = wk->table[R_KEYS];
   vals = wk->table[R_VALS];
   TESTLIB_REQUIRE(keys->dependent == vals && vals->dependent == keys);
@@ -184,7 +151,7 @@ static void sawl_check(worker_s *wk, int exact_death)
       break;
     }
   }
-  sawl_unlock();
+  gcharness_unlock(&sawl_h);
   atomic_fetch_add_explicit(&sawl_checks, 1, memory_order_relaxed);   /* a statistic */
 }
 
@@ -192,22 +159,18 @@ static void *sawl_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL;
+  gcharness_worker_s w;
   mps_ap_t ap[3], weak_ap;
   unsigned long seen = 0, now;
   unsigned it, i;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!SAWL_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sawl_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, sawl_arena, thr, cold) == MPS_RES_OK);
-  }
+  gcharness_worker_enter(&sawl_h, &w, cold);
   for (i = 0; i < 3 + SLOTS; ++i)
     wk->table[i] = NULL;
   for (i = 0; i < SLOTS; ++i)
     wk->state[i] = S_EMPTY;
-  TESTLIB_REQUIRE(mps_root_create_table(&wk->table_root, sawl_arena, mps_rank_exact(), 0,
+  TESTLIB_REQUIRE(mps_root_create_table(&wk->table_root, sawl_h.arena, mps_rank_exact(), 0,
                                         wk->table, 3 + SLOTS) == MPS_RES_OK);
   for (i = 0; i < 3; ++i)
     TESTLIB_REQUIRE(mps_ap_create_k(&ap[i], sawl_pools[i], mps_args_none) == MPS_RES_OK);
@@ -217,21 +180,19 @@ static void *sawl_work(void *arg, void *cold)
   } MPS_ARGS_END(args);
   sawl_arr(wk, weak_ap, R_KEYS);
   sawl_arr(wk, ap[2], R_VALS);
-  sawl_lock();
+  gcharness_lock(&sawl_h);
   ((awlarr_s *)wk->table[R_KEYS])->dependent = wk->table[R_VALS];
   ((awlarr_s *)wk->table[R_VALS])->dependent = wk->table[R_KEYS];
-  sawl_unlock();
+  gcharness_unlock(&sawl_h);
 
-  /* Relaxed: the count only decides how long to go on and when to check. */
-  for (it = 0; it < ITERATIONS
-       || atomic_load_explicit(&sawl_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+  for (it = 0; it < ITERATIONS || gcharness_collects(&sawl_h) < MIN_COLLECTS; ++it) {
     i = (unsigned)testlib_rng_below(&rng, SLOTS);
     switch (testlib_rng_below(&rng, 8)) {
     case 0: case 1: case 2: case 3: {   /* insert, strong or weak-only */
       int strong = testlib_rng_below(&rng, 3) != 0;
       unsigned pool = (unsigned)testlib_rng_below(&rng, 3);
       mps_word_t ks = ++wk->serial, vs = ++wk->serial;
-      sawl_lock();
+      gcharness_lock(&sawl_h);
       sawl_obj(wk, ap[pool], ks);
       ((awlarr_s *)wk->table[R_KEYS])->slot[i] = (mps_word_t)wk->table[R_TMP];
       /* Held strongly until its value is in: a collection while the
@@ -243,25 +204,25 @@ static void *sawl_work(void *arg, void *cold)
       if (!strong)
         wk->table[R_STRONG(i)] = NULL;
       wk->table[R_TMP] = NULL;
-      sawl_unlock();
+      gcharness_unlock(&sawl_h);
       wk->state[i] = strong ? S_STRONG : S_WEAK;
       wk->key_stamp[i] = ks;
       wk->val_stamp[i] = vs;
       break;
     }
     case 4:     /* delete */
-      sawl_lock();
+      gcharness_lock(&sawl_h);
       ((awlarr_s *)wk->table[R_KEYS])->slot[i] = 0;
       ((awlarr_s *)wk->table[R_VALS])->slot[i] = 0;
       wk->table[R_STRONG(i)] = NULL;
-      sawl_unlock();
+      gcharness_unlock(&sawl_h);
       wk->state[i] = S_EMPTY;
       break;
     case 5:     /* drop the strong reference */
       if (wk->state[i] == S_STRONG) {
-        sawl_lock();
+        gcharness_lock(&sawl_h);
         wk->table[R_STRONG(i)] = NULL;
-        sawl_unlock();
+        gcharness_unlock(&sawl_h);
         wk->state[i] = S_WEAK;
       }
       break;
@@ -270,7 +231,7 @@ static void *sawl_work(void *arg, void *cold)
     }
     /* After each collection (explicit or started by allocation), the
      * table against the model. */
-    now = (unsigned long)mps_collections(sawl_arena);
+    now = (unsigned long)mps_collections(sawl_h.arena);
     if (now != seen) {
       seen = now;
       sawl_check(wk, 0);
@@ -281,42 +242,8 @@ static void *sawl_work(void *arg, void *cold)
   mps_ap_destroy(weak_ap);
   for (i = 0; i < 3; ++i)
     mps_ap_destroy(ap[i]);
-  if (!SAWL_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
   /* The table root stays for main's last check. */
-  atomic_fetch_sub_explicit(&sawl_running, 1,
-                            memory_order_release);   /* pairs with the collector's acquire */
-  return NULL;
-}
-
-/* The thread entry: the body runs below the cold end (testlib.h). */
-static void *sawl_worker(void *arg)
-{
-  return testlib_run_below_cold(sawl_work, arg);
-}
-
-static void *sawl_collector(void *arg)
-{
-  mps_thr_t thr = NULL;
-  unsigned spin;
-  if (!SAWL_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, sawl_arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&sawl_running, memory_order_acquire) > 0) {
-    sawl_lock();
-    mps_arena_collect(sawl_arena);
-    mps_arena_release(sawl_arena);
-    sawl_unlock();
-    atomic_fetch_add_explicit(&sawl_collects, 1,
-                              memory_order_relaxed);   /* a count, read by workers */
-    for (spin = 0; spin < 200; ++spin)
-      testthr_yield();
-  }
-  if (!SAWL_TSAN)
-    mps_thread_dereg(thr);
-  (void)arg;
+  gcharness_worker_leave(&sawl_h, &w);
   return NULL;
 }
 
@@ -324,69 +251,58 @@ int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_awl");
   static worker_s workers[WORKERS];
-  testthr_s threads[WORKERS], collector;
+  gcharness_collector_s collector = {&sawl_h, gcharness_round_collect, 200};
   mps_gen_param_s gens[2] = {{512, 0.8}, {2048, 0.4}};
+  mps_arena_t arena;
   mps_fmt_t fmt;
   mps_chain_t chain;
   unsigned long collects;
   size_t total;
   unsigned i, p;
 
-  mps_lib_assert_fail_install(sawl_abort);
-  testthr_spin_init(&sawl_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&sawl_arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt, sawl_arena, sawl_scan, true) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&chain, sawl_arena, 2, gens) == MPS_RES_OK);
-  for (p = 0; p < 3; ++p) {
-    mps_pool_class_t klass = p == 0 ? mps_class_amc() : p == 1 ? mps_class_ams()
-                                                               : mps_class_awl();
-    MPS_ARGS_BEGIN(args) {
-      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-      if (p == 2)
-        MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
-      TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[p], sawl_arena, klass, args)
-                      == MPS_RES_OK);
-    } MPS_ARGS_END(args);
-  }
+  arena = gcharness_arena_create(0);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, sawl_scan, true) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  sawl_pools[0] = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
+  sawl_pools[1] = gcharness_pool_create(arena, mps_class_ams(), fmt, chain);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, awlarr_find_dependent);
+    TESTLIB_REQUIRE(mps_pool_create_k(&sawl_pools[2], arena, mps_class_awl(), args)
+                    == MPS_RES_OK);
+  } MPS_ARGS_END(args);
 
-  atomic_store_explicit(&sawl_running, WORKERS,
-                        memory_order_relaxed);   /* before any thread starts */
-  atomic_store_explicit(&sawl_collects, 0, memory_order_relaxed);
+  gcharness_init(&sawl_h, arena, WORKERS);
   atomic_store_explicit(&sawl_checks, 0, memory_order_relaxed);
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
-    testthr_create(&threads[i], sawl_worker, &workers[i]);
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  testthr_create(&collector, sawl_collector, NULL);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&collector);
-  collects = atomic_load_explicit(&sawl_collects, memory_order_relaxed);   /* joined */
+  gcharness_run(sawl_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
+  collects = gcharness_collects(&sawl_h);   /* joined */
 
   /* No thread registered, no allocation point: the collection is exact,
    * so every weak-only key goes and every strong one stays. */
-  mps_arena_collect(sawl_arena);
+  mps_arena_collect(arena);
   for (i = 0; i < WORKERS; ++i)
     sawl_check(&workers[i], 1);
   for (i = 0; i < WORKERS; ++i)
     mps_root_destroy(workers[i].table_root);
-  mps_arena_collect(sawl_arena);
+  mps_arena_collect(arena);
   total = mps_pool_total_size(sawl_pools[1]) + mps_pool_total_size(sawl_pools[2]);
   printf("stress_awl: %u workers, %lu table checks, %lu explicit and %lu collections in all,"
          " %zu bytes left in AMS and AWL (%s)\n", WORKERS,
          atomic_load_explicit(&sawl_checks, memory_order_relaxed),   /* threads joined */
-         collects, (unsigned long)mps_collections(sawl_arena), total,
-         SAWL_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                   : "threads suspended and stacks scanned");
+         collects, (unsigned long)mps_collections(arena), total,
+         GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   TESTLIB_REQUIRE(total == 0);
   for (p = 3; p-- > 0;)
     mps_pool_destroy(sawl_pools[p]);
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
-  mps_arena_destroy(sawl_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

@@ -32,10 +32,8 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
-#include "../include/mpslib.h"
 #include "../src/gc/gc.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
@@ -131,11 +129,6 @@ static void *sbar_work(void *arg, void *cold)
   return NULL;
 }
 
-static void *sbar_worker(void *arg)
-{
-  return testlib_run_below_cold(sbar_work, arg);
-}
-
 /* Mostly steps (minor collections when one is due), sometimes all. */
 static void sbar_round(mps_arena_t arena, unsigned round)
 {
@@ -145,17 +138,11 @@ static void sbar_round(mps_arena_t arena, unsigned round)
     (void)mps_arena_step(arena, 0.01, 1.0);
 }
 
-static void *sbar_collector(void *arg)
-{
-  gcharness_collect(&sbar_h, sbar_round, 500);
-  (void)arg;
-  return NULL;
-}
-
 int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_barrier");
   static worker_s workers[WORKERS];
+  gcharness_collector_s collector = {&sbar_h, sbar_round, 500};
   mps_gen_param_s young_gens[2] = {{256, 0.8}, {2048, 0.5}};
   mps_gen_param_s old_gens[1] = {{1 << 20, 0.5}};   /* never due */
   mps_fmt_t fmt_moving, fmt_fixed;
@@ -167,25 +154,13 @@ int main(int argc, char **argv)
   GC gc;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt_moving, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(objfmt_create(&fmt_fixed, arena, objfmt_scan, false) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&young_chain, arena, 2, young_gens) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&old_chain, arena, 1, old_gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_moving);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, young_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sbar_young_pool, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt_fixed);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, old_chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&old_pool, arena, mps_class_ams(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  sbar_young_pool = gcharness_pool_create(arena, mps_class_amc(), fmt_moving, young_chain);
+  old_pool = gcharness_pool_create(arena, mps_class_ams(), fmt_fixed, old_chain);
   TESTLIB_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, sbar_old,
                                         OLD) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap, old_pool, mps_args_none) == MPS_RES_OK);
@@ -197,9 +172,10 @@ int main(int argc, char **argv)
   atomic_store_explicit(&sbar_checked, 0, memory_order_relaxed);   /* before the threads */
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  gcharness_run(sbar_worker, workers, sizeof workers[0], WORKERS, sbar_collector);
+  gcharness_run(sbar_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
 
   mps_arena_park(arena);
   gc = ((Arena)arena)->gc;

@@ -26,9 +26,7 @@
 #include <stdio.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../src/gc/gc.h"
 #include "../test/support/objfmt.h"
 #include "support/gcharness.h"
@@ -136,11 +134,6 @@ static void *sinc_work(void *arg, void *cold)
   return NULL;
 }
 
-static void *sinc_worker(void *arg)
-{
-  return testlib_run_below_cold(sinc_work, arg);
-}
-
 /* Mostly steps; every fourth round starts a collection, every
  * sixteenth parks. */
 static void sinc_round(mps_arena_t arena, unsigned round)
@@ -153,17 +146,11 @@ static void sinc_round(mps_arena_t arena, unsigned round)
     (void)mps_arena_step(arena, 0.0, 1.0);
 }
 
-static void *sinc_collector(void *arg)
-{
-  gcharness_collect(&sinc_h, sinc_round, 2000);
-  (void)arg;
-  return NULL;
-}
-
 int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_incremental");
   static worker_s workers[WORKERS];
+  gcharness_collector_s collector = {&sinc_h, sinc_round, 2000};
   mps_gen_param_s gens[2] = {{128, 0.8}, {1024, 0.5}};
   mps_arena_t arena;
   mps_fmt_t fmt;
@@ -172,17 +159,10 @@ int main(int argc, char **argv)
   GC gc;
   unsigned i;
 
-  mps_lib_assert_fail_install(gcharness_abort);
-  TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
+  arena = gcharness_arena_create(0);
   TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&sinc_pool, arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  sinc_pool = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
   TESTLIB_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, sinc_heads,
                                         WORKERS) == MPS_RES_OK);
 
@@ -190,9 +170,10 @@ int main(int argc, char **argv)
   atomic_store_explicit(&sinc_checked, 0, memory_order_relaxed);   /* before the threads */
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  gcharness_run(sinc_worker, workers, sizeof workers[0], WORKERS, sinc_collector);
+  gcharness_run(sinc_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
 
   mps_arena_park(arena);
   gc = ((Arena)arena)->gc;

@@ -17,34 +17,22 @@
  * end every point's memory must be reusable: the pools are no larger than
  * the workers' peak stacks need.
  *
- * As in stress_ams: natively every thread is registered and its stack is
+ * The threads and the collector loop are stress/support/gcharness.h's:
+ * natively every thread is registered and its stack is
  * an ambiguous root; under ThreadSanitizer threads are not suspended, so
  * the heap is touched only under the harness spinlock, under which the
  * collector also collects.
  */
 #include <stdatomic.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscsnc.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define SSNC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SSNC_TSAN 1
-#endif
-#endif
-#if !defined(SSNC_TSAN)
-#define SSNC_TSAN 0
-#endif
 
 #define WORKERS 4
 #define POOLS 2
@@ -59,23 +47,14 @@
 /* Objects are in test/support/objfmt.h's format: header, nrefs, refs,
  * then data words, the first of which is its id. */
 
-static void ssnc_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
 static mps_word_t ssnc_datum(mps_word_t id, size_t i)
 {
   return i == 0 ? id : id * 2654435761u + i;
 }
 
-static mps_arena_t ssnc_arena;
+static gcharness_s ssnc_h;
 static mps_pool_t ssnc_amc, ssnc_snc[POOLS];
-static testthr_spin_s ssnc_spin;
-static atomic_int ssnc_running;
 static atomic_ulong ssnc_checked, ssnc_pops;
-static atomic_ulong ssnc_collects;
 static atomic_ulong ssnc_peak[POOLS];   /* bytes of live SNC objects, summed per pool */
 
 typedef struct sobj_s {
@@ -100,18 +79,6 @@ typedef struct worker_s {
   size_t live, peak;                /* bytes of its live SNC objects */
 } worker_s;
 
-static void ssnc_lock(void)
-{
-  if (SSNC_TSAN)
-    testthr_spin_lock(&ssnc_spin);
-}
-
-static void ssnc_unlock(void)
-{
-  if (SSNC_TSAN)
-    testthr_spin_unlock(&ssnc_spin);
-}
-
 /* Make an object on `ap` whose references are the AMC objects in the root
  * slots `slots` (read after the reserve, which may collect). */
 static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, unsigned nrefs,
@@ -119,7 +86,7 @@ static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, un
 {
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
-  ssnc_lock();
+  gcharness_lock(&ssnc_h);
   do {
     mps_word_t *o;
     TESTLIB_REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
@@ -135,7 +102,7 @@ static mps_word_t *ssnc_new(worker_s *wk, mps_ap_t ap, const unsigned *slots, un
    * and a collection by another thread could otherwise reclaim it. */
   if (root_slot != NULL)
     *root_slot = p;
-  ssnc_unlock();
+  gcharness_unlock(&ssnc_h);
   return p;
 }
 
@@ -152,7 +119,7 @@ static void ssnc_check_obj(const mps_word_t *o, mps_word_t id, unsigned nrefs, u
 static void ssnc_check(worker_s *wk)
 {
   unsigned i, k;
-  ssnc_lock();
+  gcharness_lock(&ssnc_h);
   for (k = 0; k < SLOTS; ++k)
     if (wk->slot_id[k] != 0)
       ssnc_check_obj(wk->table[k], wk->slot_id[k], 0, wk->slot_ndata[k]);
@@ -169,16 +136,16 @@ static void ssnc_check(worker_s *wk)
         ssnc_check_obj(ref, s->ref_id[k], 0, s->ref_ndata[k]);
     }
   }
-  ssnc_unlock();
+  gcharness_unlock(&ssnc_h);
   atomic_fetch_add_explicit(&ssnc_checked, wk->nobjs, memory_order_relaxed);   /* a statistic */
 }
 
 static void ssnc_pop(worker_s *wk, mps_ap_t ap, unsigned k)
 {
   unsigned i;
-  ssnc_lock();
+  gcharness_lock(&ssnc_h);
   TESTLIB_REQUIRE(mps_ap_frame_pop(ap, wk->frames[k]) == MPS_RES_OK);
-  ssnc_unlock();
+  gcharness_unlock(&ssnc_h);
   for (i = wk->below[k]; i < wk->nobjs; ++i)
     wk->live -= (2 + wk->objs[i].nrefs + wk->objs[i].ndata) * W;
   wk->nobjs = wk->below[k];
@@ -190,24 +157,21 @@ static void *ssnc_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL, table_root;
+  gcharness_worker_s w;
+  mps_root_t table_root;
   mps_ap_t ap, amc_ap;
   mps_word_t next_id = (mps_word_t)wk->index << 40 | 1;
   unsigned it, k;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!SSNC_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, ssnc_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, ssnc_arena, thr, cold) == MPS_RES_OK);
-  }
+  gcharness_worker_enter(&ssnc_h, &w, cold);
   for (k = 0; k < SLOTS; ++k) {
     wk->table[k] = NULL;
     wk->slot_id[k] = 0;
   }
   wk->nobjs = wk->nframes = 0;
   wk->live = wk->peak = 0;
-  TESTLIB_REQUIRE(mps_root_create_table(&table_root, ssnc_arena, mps_rank_exact(), 0,
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, ssnc_h.arena, mps_rank_exact(), 0,
                                         wk->table, SLOTS) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
@@ -215,15 +179,13 @@ static void *ssnc_work(void *arg, void *cold)
   } MPS_ARGS_END(args);
   TESTLIB_REQUIRE(mps_ap_create_k(&amc_ap, ssnc_amc, mps_args_none) == MPS_RES_OK);
 
-  /* Relaxed: the count only decides how long to go on. */
-  for (it = 0; it < ITERATIONS
-       || atomic_load_explicit(&ssnc_collects, memory_order_relaxed) < MIN_COLLECTS; ++it) {
+  for (it = 0; it < ITERATIONS || gcharness_collects(&ssnc_h) < MIN_COLLECTS; ++it) {
     switch (testlib_rng_below(&rng, 16)) {
     case 0: case 1:    /* push */
       if (wk->nframes < MAX_FRAMES) {
-        ssnc_lock();
+        gcharness_lock(&ssnc_h);
         TESTLIB_REQUIRE(mps_ap_frame_push(&wk->frames[wk->nframes], ap) == MPS_RES_OK);
-        ssnc_unlock();
+        gcharness_unlock(&ssnc_h);
         wk->below[wk->nframes] = wk->nobjs;
         ++wk->nframes;
       }
@@ -265,9 +227,9 @@ static void *ssnc_work(void *arg, void *cold)
     }
     case 12:           /* drop a root slot: only SNC objects may keep it */
       k = (unsigned)testlib_rng_below(&rng, SLOTS);
-      ssnc_lock();
+      gcharness_lock(&ssnc_h);
       wk->table[k] = NULL;
-      ssnc_unlock();
+      gcharness_unlock(&ssnc_h);
       wk->slot_id[k] = 0;
       break;
     default:
@@ -284,41 +246,7 @@ static void *ssnc_work(void *arg, void *cold)
   mps_ap_destroy(amc_ap);
   mps_ap_destroy(ap);
   mps_root_destroy(table_root);
-  if (!SSNC_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
-  atomic_fetch_sub_explicit(&ssnc_running, 1,
-                            memory_order_release);   /* pairs with the collector's acquire */
-  return NULL;
-}
-
-/* The thread entry: the body runs below the cold end (testlib.h). */
-static void *ssnc_worker(void *arg)
-{
-  return testlib_run_below_cold(ssnc_work, arg);
-}
-
-static void *ssnc_collector(void *arg)
-{
-  mps_thr_t thr = NULL;
-  unsigned spin;
-  if (!SSNC_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, ssnc_arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&ssnc_running, memory_order_acquire) > 0) {
-    ssnc_lock();
-    mps_arena_collect(ssnc_arena);
-    mps_arena_release(ssnc_arena);
-    ssnc_unlock();
-    atomic_fetch_add_explicit(&ssnc_collects, 1,
-                              memory_order_relaxed);   /* a count, read by workers */
-    for (spin = 0; spin < 200; ++spin)
-      testthr_yield();
-  }
-  if (!SSNC_TSAN)
-    mps_thread_dereg(thr);
-  (void)arg;
+  gcharness_worker_leave(&ssnc_h, &w);
   return NULL;
 }
 
@@ -326,58 +254,41 @@ int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_snc");
   static worker_s workers[WORKERS];
-  testthr_s threads[WORKERS], collector;
+  gcharness_collector_s collector = {&ssnc_h, gcharness_round_collect, 200};
   mps_gen_param_s gens[2] = {{256, 0.8}, {512, 0.5}};
+  mps_arena_t arena;
   mps_fmt_t fmt;
   mps_chain_t chain;
   unsigned long collects;
   unsigned i;
 
-  mps_lib_assert_fail_install(ssnc_abort);
-  testthr_spin_init(&ssnc_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&ssnc_arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt, ssnc_arena, objfmt_scan, true) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&chain, ssnc_arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_amc, ssnc_arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = gcharness_arena_create(0);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  ssnc_amc = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
   for (i = 0; i < POOLS; ++i) {
-    MPS_ARGS_BEGIN(args) {
-      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-      TESTLIB_REQUIRE(mps_pool_create_k(&ssnc_snc[i], ssnc_arena, mps_class_snc(), args)
-                      == MPS_RES_OK);
-    } MPS_ARGS_END(args);
+    ssnc_snc[i] = gcharness_pool_create(arena, mps_class_snc(), fmt, NULL);
     atomic_store_explicit(&ssnc_peak[i], 0, memory_order_relaxed);   /* before the threads */
   }
 
-  atomic_store_explicit(&ssnc_running, WORKERS,
-                        memory_order_relaxed);   /* before any thread starts */
+  gcharness_init(&ssnc_h, arena, WORKERS);
   atomic_store_explicit(&ssnc_checked, 0, memory_order_relaxed);
   atomic_store_explicit(&ssnc_pops, 0, memory_order_relaxed);
-  atomic_store_explicit(&ssnc_collects, 0, memory_order_relaxed);
   for (i = 0; i < WORKERS; ++i) {
     workers[i].index = i;
-    workers[i].seed = seed + i * 0x9E3779B97F4A7C15u;
-    testthr_create(&threads[i], ssnc_worker, &workers[i]);
+    workers[i].seed = gcharness_seed(seed, i);
   }
-  testthr_create(&collector, ssnc_collector, NULL);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&collector);
-  collects = atomic_load_explicit(&ssnc_collects, memory_order_relaxed);   /* joined */
+  gcharness_run(ssnc_work, workers, sizeof workers[0], WORKERS, gcharness_collector,
+                &collector);
+  collects = gcharness_collects(&ssnc_h);   /* joined */
 
   printf("stress_snc: %u workers, %lu objects checked, %lu pops, %lu explicit and %lu"
          " collections in all, SNC pools %zu + %zu bytes (%s)\n", WORKERS,
          atomic_load_explicit(&ssnc_checked, memory_order_relaxed),   /* threads joined */
          atomic_load_explicit(&ssnc_pops, memory_order_relaxed),
-         collects, (unsigned long)mps_collections(ssnc_arena),
+         collects, (unsigned long)mps_collections(arena),
          mps_pool_total_size(ssnc_snc[0]), mps_pool_total_size(ssnc_snc[1]),
-         SSNC_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                   : "threads suspended and stacks scanned");
+         GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   for (i = 0; i < POOLS; ++i) {
     /* Popped memory was reused: a pool holds no more than its points'
@@ -391,6 +302,6 @@ int main(int argc, char **argv)
   mps_pool_destroy(ssnc_amc);
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
-  mps_arena_destroy(ssnc_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

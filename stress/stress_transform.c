@@ -19,41 +19,31 @@
  * check that no list of any worker still reaches a replaced cell (by
  * serial, since an old cell's memory is reused once it is dead); release.
  *
- * Natively, every worker is registered with its stack as an ambiguous
- * root, and apply suspends the workers wherever they are.  A worker may
- * then hold a cell in a register or a stack slot, and a transform with
- * that cell among its old ones is refused: the harness counts refusals,
- * and needs some transforms applied.  Under ThreadSanitizer, threads are
- * not suspended (see stress_amc.c), so there each worker touches the heap
- * only while holding the harness spinlock, under which the transformer
- * does its whole round, and references live across library calls only in
- * the exact root tables; no root is ambiguous, so every transform must
- * apply.  Elsewhere a worker's lists are guarded by its own spinlock,
- * which the transformer takes to copy cells and to check.
+ * The workers' half of the shell is stress/support/gcharness.h's; the
+ * transformer thread (which parks the arena and takes each worker's own
+ * lock) is this harness's.  Natively, every worker is registered with its
+ * stack as an ambiguous root, and apply suspends the workers wherever
+ * they are.  A worker may then hold a cell in a register or a stack slot,
+ * and a transform with that cell among its old ones is refused: the
+ * harness counts refusals, and needs some transforms applied.  Under
+ * ThreadSanitizer, threads are not suspended (see gcharness.h), so there
+ * each worker touches the heap only while holding the harness spinlock,
+ * under which the transformer does its whole round, and references live
+ * across library calls only in the exact root tables; no root is
+ * ambiguous, so every transform must apply.  Elsewhere a worker's lists
+ * are guarded by its own spinlock, which the transformer takes to copy
+ * cells and to check.
  */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
-#include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
+#include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define STRESS_TRANSFORM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define STRESS_TRANSFORM_TSAN 1
-#endif
-#endif
-#if !defined(STRESS_TRANSFORM_TSAN)
-#define STRESS_TRANSFORM_TSAN 0
-#endif
 
 #define WORKERS 4
 #define LISTS 8
@@ -75,16 +65,8 @@ static size_t stf_cell_words(mps_word_t version)
   return C_FIXED + (size_t)(version % 3);
 }
 
-static void stf_abort(const char *file, unsigned line, const char *condition)
-{
-  fprintf(stderr, "%s:%u: MPS assertion failed: %s\n", file, line, condition);
-  abort();
-}
-
-static mps_arena_t stf_arena;
+static gcharness_s stf_h;
 static mps_pool_t stf_cells, stf_blobs;
-static testthr_spin_s stf_spin;        /* TSan: the heap's owner */
-static atomic_int stf_running;         /* workers still working */
 static atomic_ulong stf_checked;       /* cells checked, in total */
 static atomic_ulong stf_upgraded_seen; /* cells checked with version > 0 */
 static atomic_ulong stf_rounds;        /* transform rounds finished */
@@ -105,19 +87,19 @@ static worker_s stf_workers[WORKERS];
 /* Taken by a worker around every touch of its lists. */
 static void stf_lock(worker_s *wk)
 {
-  testthr_spin_lock(STRESS_TRANSFORM_TSAN ? &stf_spin : &wk->spin);
+  testthr_spin_lock(GCHARNESS_TSAN ? &stf_h.spin : &wk->spin);
 }
 
 static void stf_unlock(worker_s *wk)
 {
-  testthr_spin_unlock(STRESS_TRANSFORM_TSAN ? &stf_spin : &wk->spin);
+  testthr_spin_unlock(GCHARNESS_TSAN ? &stf_h.spin : &wk->spin);
 }
 
 /* Taken by the transformer to look at a worker's lists; under TSan it
  * already holds the harness lock for its whole round. */
 static void stf_lock_other(worker_s *wk)
 {
-  if (!STRESS_TRANSFORM_TSAN) {
+  if (!GCHARNESS_TSAN) {
     /* Relaxed: only a hint that makes the worker step back between
      * operations, since the spinlock itself is not fair. */
     atomic_store_explicit(&wk->wanted, 1, memory_order_relaxed);
@@ -128,7 +110,7 @@ static void stf_lock_other(worker_s *wk)
 
 static void stf_unlock_other(worker_s *wk)
 {
-  if (!STRESS_TRANSFORM_TSAN)
+  if (!GCHARNESS_TSAN)
     testthr_spin_unlock(&wk->spin);
 }
 
@@ -243,17 +225,14 @@ static void *stf_work(void *arg, void *cold)
 {
   worker_s *wk = arg;
   testlib_rng_s rng;
-  mps_thr_t thr = NULL;
-  mps_root_t stack_root = NULL, table_root;
+  gcharness_worker_s w;
+  mps_root_t table_root;
   mps_ap_t cell_ap, blob_ap;
   unsigned it, l;
 
   testlib_rng_init(&rng, wk->seed);
-  if (!STRESS_TRANSFORM_TSAN) {
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, stf_arena) == MPS_RES_OK);
-    TESTLIB_REQUIRE(mps_root_create_thread(&stack_root, stf_arena, thr, cold) == MPS_RES_OK);
-  }
-  TESTLIB_REQUIRE(mps_root_create_table(&table_root, stf_arena, mps_rank_exact(), 0,
+  gcharness_worker_enter(&stf_h, &w, cold);
+  TESTLIB_REQUIRE(mps_root_create_table(&table_root, stf_h.arena, mps_rank_exact(), 0,
                                         wk->table, LISTS + 2) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&cell_ap, stf_cells, mps_args_none) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&blob_ap, stf_blobs, mps_args_none) == MPS_RES_OK);
@@ -291,19 +270,8 @@ static void *stf_work(void *arg, void *cold)
   wk->active = false;
   mps_root_destroy(table_root);
   stf_unlock(wk);
-  if (!STRESS_TRANSFORM_TSAN) {
-    mps_root_destroy(stack_root);
-    mps_thread_dereg(thr);
-  }
-  atomic_fetch_sub_explicit(&stf_running, 1,
-                            memory_order_release);   /* pairs with the transformer's acquire */
+  gcharness_worker_leave(&stf_h, &w);
   return NULL;
-}
-
-/* The thread entry: the body runs below the cold end (testlib.h). */
-static void *stf_worker(void *arg)
-{
-  return testlib_run_below_cold(stf_work, arg);
 }
 
 /* The transformer's tables; not roots: the arena is parked from before
@@ -391,10 +359,9 @@ static unsigned stf_round(transformer_s *tf, mps_ap_t ap, testlib_rng_s *rng)
   mps_bool_t applied = 7;
   unsigned count = 0, first, i;
 
-  if (STRESS_TRANSFORM_TSAN)
-    testthr_spin_lock(&stf_spin);
-  mps_arena_park(stf_arena);
-  TESTLIB_REQUIRE(mps_transform_create(&transform, stf_arena) == MPS_RES_OK);
+  gcharness_lock(&stf_h);
+  mps_arena_park(stf_h.arena);
+  TESTLIB_REQUIRE(mps_transform_create(&transform, stf_h.arena) == MPS_RES_OK);
   first = (unsigned)testlib_rng_below(rng, WORKERS);
   for (i = 0; i < 3; ++i) {
     /* Distinct workers, so that no old cell is given twice.  The first
@@ -418,9 +385,8 @@ static unsigned stf_round(transformer_s *tf, mps_ap_t ap, testlib_rng_s *rng)
     ++tf->refused;
   }
   stf_unlock_other(&stf_workers[first]);
-  mps_arena_release(stf_arena);
-  if (STRESS_TRANSFORM_TSAN)
-    testthr_spin_unlock(&stf_spin);
+  mps_arena_release(stf_h.arena);
+  gcharness_unlock(&stf_h);
   return count;
 }
 
@@ -435,19 +401,15 @@ static void *stf_transformer(void *arg)
   /* Registered, since collections by an unregistered thread are refused
    * while thread roots exist, but with no stack root: its tables hold the
    * old cells. */
-  if (!STRESS_TRANSFORM_TSAN)
-    TESTLIB_REQUIRE(mps_thread_reg(&thr, stf_arena) == MPS_RES_OK);
+  if (!GCHARNESS_TSAN)
+    TESTLIB_REQUIRE(mps_thread_reg(&thr, stf_h.arena) == MPS_RES_OK);
   TESTLIB_REQUIRE(mps_ap_create_k(&ap, stf_cells, mps_args_none) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done with the
-   * heap. */
-  while (atomic_load_explicit(&stf_running, memory_order_acquire) > 0) {
+  while (gcharness_working(&stf_h)) {
     if (testlib_rng_below(&rng, 3) == 0) {
-      if (STRESS_TRANSFORM_TSAN)
-        testthr_spin_lock(&stf_spin);
-      mps_arena_collect(stf_arena);
-      mps_arena_release(stf_arena);
-      if (STRESS_TRANSFORM_TSAN)
-        testthr_spin_unlock(&stf_spin);
+      gcharness_lock(&stf_h);
+      mps_arena_collect(stf_h.arena);
+      mps_arena_release(stf_h.arena);
+      gcharness_unlock(&stf_h);
     } else {
       /* Only rounds that had cells to replace count. */
       if (stf_round(tf, ap, &rng) > 0)
@@ -458,7 +420,7 @@ static void *stf_transformer(void *arg)
       testthr_yield();
   }
   mps_ap_destroy(ap);
-  if (!STRESS_TRANSFORM_TSAN)
+  if (!GCHARNESS_TSAN)
     mps_thread_dereg(thr);
   return NULL;
 }
@@ -466,7 +428,7 @@ static void *stf_transformer(void *arg)
 int main(int argc, char **argv)
 {
   uint64_t seed = testlib_seed(argc, argv, "stress_transform");
-  testthr_s threads[WORKERS], transformer;
+  mps_arena_t arena;
   transformer_s tf = {0, 0, 0, 0, 0};
   mps_gen_param_s gens[2] = {{1024, 0.8}, {4096, 0.5}};
   mps_fmt_t fmt;
@@ -474,27 +436,14 @@ int main(int argc, char **argv)
   unsigned long upgraded;
   unsigned i, l;
 
-  mps_lib_assert_fail_install(stf_abort);
-  testthr_spin_init(&stf_spin);
-  TESTLIB_REQUIRE(mps_arena_create_k(&stf_arena, mps_arena_class_vm(), mps_args_none)
-                  == MPS_RES_OK);
-  TESTLIB_REQUIRE(objfmt_create(&fmt, stf_arena, objfmt_scan, true) == MPS_RES_OK);
-  TESTLIB_REQUIRE(mps_chain_create(&chain, stf_arena, 2, gens) == MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&stf_cells, stf_arena, mps_class_amc(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    TESTLIB_REQUIRE(mps_pool_create_k(&stf_blobs, stf_arena, mps_class_amcz(), args)
-                    == MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = gcharness_arena_create(0);
+  TESTLIB_REQUIRE(objfmt_create(&fmt, arena, objfmt_scan, true) == MPS_RES_OK);
+  TESTLIB_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  stf_cells = gcharness_pool_create(arena, mps_class_amc(), fmt, chain);
+  stf_blobs = gcharness_pool_create(arena, mps_class_amcz(), fmt, chain);
 
+  gcharness_init(&stf_h, arena, WORKERS);
   /* Relaxed: before any thread starts. */
-  atomic_store_explicit(&stf_running, WORKERS, memory_order_relaxed);
   atomic_store_explicit(&stf_checked, 0, memory_order_relaxed);
   atomic_store_explicit(&stf_upgraded_seen, 0, memory_order_relaxed);
   atomic_store_explicit(&stf_rounds, 0, memory_order_relaxed);
@@ -502,7 +451,7 @@ int main(int argc, char **argv)
   for (i = 0; i < WORKERS; ++i) {
     worker_s *wk = &stf_workers[i];
     wk->index = i;
-    wk->seed = seed + i * 0x9E3779B97F4A7C15u;
+    wk->seed = gcharness_seed(seed, i);
     testthr_spin_init(&wk->spin);
     wk->active = true;
     atomic_store_explicit(&wk->wanted, 0, memory_order_relaxed);   /* before it starts */
@@ -510,13 +459,9 @@ int main(int argc, char **argv)
       wk->table[l] = NULL;
     for (l = 0; l < LISTS; ++l)
       wk->len[l] = wk->sum[l] = 0;
-    testthr_create(&threads[i], stf_worker, wk);
   }
   tf.seed = seed ^ 0x5DEECE66Du;
-  testthr_create(&transformer, stf_transformer, &tf);
-  for (i = 0; i < WORKERS; ++i)
-    testthr_join(&threads[i]);
-  testthr_join(&transformer);
+  gcharness_run(stf_work, stf_workers, sizeof stf_workers[0], WORKERS, stf_transformer, &tf);
   /* Relaxed: the threads are joined. */
   upgraded = atomic_load_explicit(&stf_upgraded_seen, memory_order_relaxed);
 
@@ -524,17 +469,16 @@ int main(int argc, char **argv)
          " %lu transforms applied (%lu cells replaced, %lu new versions in the lists after),"
          " %lu refused; %lu collections (%s)\n",
          WORKERS, atomic_load_explicit(&stf_checked, memory_order_relaxed), upgraded,
-         tf.applied, tf.replaced, tf.upgraded, tf.refused, (unsigned long)mps_collections(stf_arena),
-         STRESS_TRANSFORM_TSAN ? "TSan: heap shared under a spinlock, no suspension"
-                               : "threads suspended and stacks scanned");
+         tf.applied, tf.replaced, tf.upgraded, tf.refused, (unsigned long)mps_collections(arena),
+         GCHARNESS_MODE);
   TESTLIB_REQUIRE(tf.applied > 0 && tf.replaced > 0);
   TESTLIB_REQUIRE(tf.upgraded > 0);
-  if (STRESS_TRANSFORM_TSAN)
+  if (GCHARNESS_TSAN)
     TESTLIB_REQUIRE(tf.refused == 0);   /* no ambiguous root */
   mps_pool_destroy(stf_blobs);
   mps_pool_destroy(stf_cells);
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
-  mps_arena_destroy(stf_arena);
+  mps_arena_destroy(arena);
   return 0;
 }

@@ -1,22 +1,28 @@
 /* gcharness.h: the shell shared by the collector harnesses whose workers
- * mutate a heap while a collector thread collects (stress_barrier,
- * stress_incremental).  Header only, every function static inline.
+ * mutate a heap while a collector thread collects (stress_amc, stress_ams,
+ * stress_awl, stress_barrier, stress_incremental, stress_lo, stress_snc,
+ * stress_trace), and the workers' half of it by stress_transform, whose
+ * transformer thread is its own.  Header only, every function static
+ * inline.
  *
  * Natively the workers are registered threads whose stacks are ambiguous
  * roots, and collections suspend them wherever they are.  Under
  * ThreadSanitizer (which would see the collector's reads as races and
  * delivers the suspend signal late) they are not registered: every heap
  * access and every collection happens under the harness spinlock
- * (gcharness_lock), as in stress_amc.
+ * (gcharness_lock).
  */
 #ifndef gcharness_h
 #define gcharness_h
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../../include/mps.h"
+#include "../../include/mpsavm.h"
+#include "../../include/mpslib.h"
 #include "../../test/support/objfmt.h"
 #include "testlib.h"
 #include "testthr.h"
@@ -51,6 +57,37 @@ static inline void gcharness_abort(const char *file, unsigned line, const char *
   abort();
 }
 
+/* The harness's VM arena (`size` bytes of address space, or the default
+ * if 0), with gcharness_abort installed first so that a failure while
+ * making it is reported too. */
+static inline mps_arena_t gcharness_arena_create(size_t size)
+{
+  mps_arena_t arena;
+  mps_lib_assert_fail_install(gcharness_abort);
+  MPS_ARGS_BEGIN(args) {
+    if (size != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
+    TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return arena;
+}
+
+/* A pool of `klass` with objects of `fmt` in generations of `chain`;
+ * either may be NULL, for none. */
+static inline mps_pool_t gcharness_pool_create(mps_arena_t arena, mps_pool_class_t klass,
+                                               mps_fmt_t fmt, mps_chain_t chain)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    if (fmt != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    if (chain != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    TESTLIB_REQUIRE(mps_pool_create_k(&pool, arena, klass, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
 /* Before any thread starts. */
 static inline void gcharness_init(gcharness_s *h, mps_arena_t arena, int workers)
 {
@@ -71,6 +108,13 @@ static inline void gcharness_unlock(gcharness_s *h)
 {
   if (GCHARNESS_TSAN)
     testthr_spin_unlock(&h->spin);
+}
+
+/* Whether any worker is still working.  Acquire: once it says no, every
+ * worker's last heap access happened before. */
+static inline int gcharness_working(gcharness_s *h)
+{
+  return atomic_load_explicit(&h->running, memory_order_acquire) > 0;
 }
 
 /* The collector thread's rounds so far.  Relaxed: the count only decides
@@ -120,8 +164,7 @@ static inline void gcharness_collect(gcharness_s *h, gcharness_round_fn *round_f
   unsigned spin, round = 0;
   if (!GCHARNESS_TSAN)
     TESTLIB_REQUIRE(mps_thread_reg(&thr, h->arena) == MPS_RES_OK);
-  /* Acquire: once the count reaches zero every worker is done. */
-  while (atomic_load_explicit(&h->running, memory_order_acquire) > 0) {
+  while (gcharness_working(h)) {
     gcharness_lock(h);
     round_fn(h->arena, ++round);
     mps_arena_release(h->arena);
@@ -135,19 +178,62 @@ static inline void gcharness_collect(gcharness_s *h, gcharness_round_fn *round_f
     mps_thread_dereg(thr);
 }
 
-/* Run `workers` threads of `worker`, the i-th on args + i * size, and one
- * of `collector`, and wait for them all. */
+/* A round of nothing but a full collection. */
+static inline void gcharness_round_collect(mps_arena_t arena, unsigned round)
+{
+  mps_arena_collect(arena);
+  (void)round;
+}
+
+/* What a collector thread of gcharness_collect is given. */
+typedef struct gcharness_collector_s {
+  gcharness_s *h;
+  gcharness_round_fn *round;
+  unsigned spins;
+} gcharness_collector_s;
+
+static inline void *gcharness_collector(void *arg)
+{
+  gcharness_collector_s *c = arg;
+  gcharness_collect(c->h, c->round, c->spins);
+  return NULL;
+}
+
+/* The i-th worker's seed, from the run's. */
+static inline uint64_t gcharness_seed(uint64_t seed, unsigned i)
+{
+  return seed + i * 0x9E3779B97F4A7C15u;
+}
+
+/* Run `workers` threads of `work` (below the cold end: testlib.h), the
+ * i-th on args + i * size, and one of `collector` on collector_arg, and
+ * wait for them all. */
 #define GCHARNESS_MAX_WORKERS 16
 
-static inline void gcharness_run(testthr_fn worker, void *args, size_t size, unsigned workers,
-                                 testthr_fn collector)
+typedef struct gcharness_body_s {
+  testlib_body_fn *work;
+  void *arg;
+} gcharness_body_s;
+
+static inline void *gcharness_body(void *arg)
+{
+  gcharness_body_s *b = arg;
+  return testlib_run_below_cold(b->work, b->arg);
+}
+
+static inline void gcharness_run(testlib_body_fn *work, void *args, size_t size,
+                                 unsigned workers, testthr_fn collector, void *collector_arg)
 {
   testthr_s threads[GCHARNESS_MAX_WORKERS], collecting;
+  gcharness_body_s bodies[GCHARNESS_MAX_WORKERS];   /* live until joined */
   unsigned i;
   TESTLIB_REQUIRE(workers <= GCHARNESS_MAX_WORKERS);
-  for (i = 0; i < workers; ++i)
-    testthr_create(&threads[i], worker, (char *)args + i * size);
-  testthr_create(&collecting, collector, NULL);
+  for (i = 0; i < workers; ++i) {
+    bodies[i].work = work;
+    bodies[i].arg = (char *)args + i * size;
+    testthr_create(&threads[i], gcharness_body, &bodies[i]);
+  }
+  testthr_create(&collecting, collector, collector_arg);
   for (i = 0; i < workers; ++i)
     testthr_join(&threads[i]);
   testthr_join(&collecting);
