@@ -59,7 +59,8 @@ enum {
    * segment, made before the SegFree of a segment the reclaim frees:
    * the objects and bytes kept where they are, and the bytes the pool had
    * in use before and has free after (its total size less its free size
-   * falls by these).  Per segment, not per object, because a marking
+   * falls by these, less what copies into it add).  SNC never condemns,
+   * so it has none.  Per segment, not per object, because a marking
    * pool (AMS, AWL, LO) keeps every survivor in place, and an event each
    * would overflow the queue (gcevent.h) on any sizeable heap.  Freed
    * objects are not counted: AMC frees a segment of dead and forwarded
