@@ -39,6 +39,7 @@ static const size_t fuzz_evdec_nwords[EVENT_CODE_LIMIT] = {
   [EVENT_SEG_ALLOC] = 4,    [EVENT_SEG_FREE] = 1,
   [EVENT_SCAN_SEG] = 3,     [EVENT_SCAN_ROOT] = 2,
   [EVENT_OBJECT_COPY] = 3,  [EVENT_DROPPED] = 3,
+  [EVENT_SEG_RECLAIM] = 4,  [EVENT_OBJECT_PRESERVE] = 2,
 };
 
 typedef struct fuzz_evdec_model_s {

@@ -406,6 +406,49 @@ Test(eventcnv, bad_strings_are_refused)
   tec_refused(g.buf, g.size, 1, g.ev[1].offset, why);
 }
 
+/* The reclaim events print with their fields' names, and the summary
+ * puts them in their categories. */
+Test(eventcnv, reclaim_events_print_by_name)
+{
+  unsigned char buf[TEC_CAPACITY];
+  size_t used = 0;
+  mps_word_t reclaim[4] = {0x5000, 3, 96, 4096}, preserve[2] = {0x6010, 32};
+  char *text;
+  cr_assert(eventenc_put(buf, sizeof buf, &used, 0x20, EVENT_OBJECT_PRESERVE, 2, preserve, NULL));
+  cr_assert(eventenc_put(buf, sizeof buf, &used, 0x21, EVENT_SEG_RECLAIM, 4, reclaim, NULL));
+  text = tec_print(buf, used, false, EVENTDEC_OK);
+  cr_assert_str_eq(text,
+    "0000000000000020 ObjectPreserve address=0x6010 size=32\n"
+    "0000000000000021 SegReclaim seg=0x5000 kept_objects=3 kept_bytes=96 freed_bytes=4096\n");
+  free(text);
+  text = tec_print(buf, used, true, EVENTDEC_OK);
+  cr_assert_str_eq(text,
+                   "SegReclaim       seg      1\n"
+                   "ObjectPreserve   object   1\n"
+                   "total                     2\n");
+  free(text);
+}
+
+/* The decoder knows how many words each carries. */
+Test(eventcnv, reclaim_events_of_the_wrong_size_are_refused)
+{
+  unsigned char buf[TEC_CAPACITY];
+  size_t used = 0, second;
+  mps_word_t w[4] = {0x5000, 3, 96, 4096};
+  char why[64];
+  cr_assert(eventenc_put(buf, sizeof buf, &used, 0x20, EVENT_OBJECT_PRESERVE, 2, w, NULL));
+  second = used;
+  cr_assert(eventenc_put(buf, sizeof buf, &used, 0x21, EVENT_SEG_RECLAIM, 3, w, NULL));
+  snprintf(why, sizeof why, "SegReclaim of %zu bytes: its 4 words are %zu",
+           3 * sizeof(mps_word_t), 4 * sizeof(mps_word_t));
+  tec_refused(buf, used, 1, second, why);
+  used = 0;
+  cr_assert(eventenc_put(buf, sizeof buf, &used, 0x20, EVENT_OBJECT_PRESERVE, 3, w, NULL));
+  snprintf(why, sizeof why, "ObjectPreserve of %zu bytes: its 2 words are %zu",
+           3 * sizeof(mps_word_t), 2 * sizeof(mps_word_t));
+  tec_refused(buf, used, 0, 0, why);
+}
+
 /* A label names an address from the label event on; before its first
  * label, an address takes that first one; a label never interned is
  * shown by its number; and strings are quoted so that a line stays a

@@ -1,9 +1,13 @@
 /* Unit tests for the collector's telemetry (src/gc/gcevent.c, and the
- * events of seg.c, trace.c and pool_amc.c; manual/topic/telemetry.rst):
- * a collection of an AMC heap writes a make before every free of a
- * segment, scans only of segments that exist, and one copy per object it
- * moves (their bytes are the survivors' the gc message reports), each new
- * address inside a segment made; the stream keeps the order and clocks
+ * events of seg.c, trace.c, pool_amc.c and pool_ams.c; manual/topic/
+ * telemetry.rst): a collection of an AMC heap writes a make before every
+ * free of a segment, scans only of segments that exist, and one copy per
+ * object it moves (their bytes are the survivors' the gc message
+ * reports), each new address inside a segment made; every condemned
+ * segment, AMC's or AMS's, is reclaimed once, with the bytes it kept in
+ * place and freed matching the gc message and the pool's sizes, and AMC
+ * says which objects it kept in place (pinned by an ambiguous reference,
+ * or for want of to-space); the stream keeps the order and clocks
  * the events were made in; a queue too small for a collection counts what
  * it dropped; an incremental collection writes its events too, read
  * barrier faults and all; and an event made while the mutator is held
@@ -18,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "../include/mps.h"
+#include "../include/mpscams.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/base/event.h"
@@ -87,23 +92,28 @@ static void tge_free(tge_stream_s *s)
  * (so the collection frees those without a buffer) and well short of
  * the chain's capacity (so none starts by itself).  Returns how many
  * objects are live. */
-static size_t tge_fill(evtest_heap_s *h, mps_addr_t *kept)
+static size_t tge_fill_n(evtest_heap_s *h, mps_addr_t *kept, size_t list, size_t junk_n)
 {
   mps_word_t id = 1;
   size_t i, j;
   for (i = 0; i < TGE_KEPT; ++i) {
     kept[i] = NULL;
-    for (j = 0; j < TGE_LIST; ++j) {
+    for (j = 0; j < list; ++j) {
       mps_addr_t refs[TGE_NREFS] = {kept[i], NULL};
       mps_addr_t junk;
       size_t k;
-      for (k = 0; k < TGE_JUNK; ++k)
+      for (k = 0; k < junk_n; ++k)
         cr_assert_eq(gcobj_alloc(&junk, h->ap, id++, 0, TGE_JUNK_DATA, NULL), MPS_RES_OK);
       cr_assert_eq(gcobj_alloc(&kept[i], h->ap, id++, TGE_NREFS, TGE_NDATA, refs),
                    MPS_RES_OK);
     }
   }
-  return TGE_KEPT * TGE_LIST;
+  return TGE_KEPT * list;
+}
+
+static size_t tge_fill(evtest_heap_s *h, mps_addr_t *kept)
+{
+  return tge_fill_n(h, kept, TGE_LIST, TGE_JUNK);
 }
 
 static void tge_open(evtest_heap_s *h, mps_addr_t *kept)
@@ -154,6 +164,9 @@ static bool tge_segs_hold(const tge_segs_s *m, mps_word_t addr)
  * segments made before them. */
 typedef struct tge_counts_s {
   size_t allocs, frees, seg_scans, root_scans, copies, copied;
+  size_t reclaims, reclaimed_segs;  /* SegReclaims, and their segments' bytes */
+  size_t kept_objects, kept, freed; /* their sums */
+  size_t preserves, preserved;      /* ObjectPreserves, and their bytes */
   size_t dropped[EVENT_CAT_LIMIT];
   size_t made[EVENT_CAT_LIMIT];   /* events of the category, not Dropped */
   bool root_scanned;              /* the heap's root, at the exact rank */
@@ -221,6 +234,25 @@ static void tge_check(tge_counts_s *c, const tge_stream_s *s, size_t from, size_
       c->copies += in;
       c->copied += in ? w[2] : 0;
       break;
+    case EVENT_SEG_RECLAIM:
+      k = tge_segs_find(&m, w[0]);
+      cr_assert(lossy || k < m.n, "reclaim of a segment not there");
+      if (k < m.n) {
+        cr_assert_leq(w[2] + w[3], m.size[k], "kept and freed more than the segment");
+        c->reclaimed_segs += in ? m.size[k] : 0;
+      }
+      cr_assert_leq(w[1], w[2], "more objects kept than bytes");
+      c->reclaims += in;
+      c->kept_objects += in ? w[1] : 0;
+      c->kept += in ? w[2] : 0;
+      c->freed += in ? w[3] : 0;
+      break;
+    case EVENT_OBJECT_PRESERVE:
+      cr_assert(lossy || tge_segs_hold(&m, w[0]), "an object kept outside every segment");
+      cr_assert_gt(w[1], 0);
+      c->preserves += in;
+      c->preserved += in ? w[1] : 0;
+      break;
     case EVENT_DROPPED:
       cr_assert(in, "a drop outside the collection");
       cr_assert_lt(w[1], EVENT_CAT_LIMIT);
@@ -238,38 +270,88 @@ static void tge_check(tge_counts_s *c, const tge_stream_s *s, size_t from, size_
 
 /* ---- Tests -------------------------------------------------------------- */
 
-/* A full collection of the heap tge_fill makes, with the collector's
- * categories in the filter and the queue limited to `limit` records (its
- * capacity if 0); the stream is then read and checked (tge_check) with
- * the collection's events counted. */
+/* A full collection of a heap, with the collector's categories in the
+ * filter; the stream is then read and checked (tge_check) with the
+ * collection's events counted. */
 typedef struct tge_run_s {
   size_t live;                 /* the gc message's survivors */
+  size_t condemned;            /* and what it condemned */
+  size_t in_use_before;        /* the pool's total less free size, */
+  size_t in_use_after;         /* before and after the collection */
   size_t n;                    /* objects tge_fill kept */
-  size_t to;                   /* the collection's events end here */
+  size_t from, to;             /* the collection's events are between */
   tge_stream_s s;
   tge_counts_s c;
 } tge_run_s;
 
+static size_t tge_in_use(mps_pool_t pool)
+{
+  return mps_pool_total_size(pool) - mps_pool_free_size(pool);
+}
+
+/* Collect the heap, and read the gc message. */
+static void tge_run_collect(tge_run_s *r, evtest_heap_s *h)
+{
+  mps_message_t msg;
+  r->from = tge_stream_size();
+  r->in_use_before = tge_in_use(h->pool);
+  mps_arena_collect(h->arena);
+  r->in_use_after = tge_in_use(h->pool);
+  r->to = tge_stream_size();
+  mps_arena_release(h->arena);
+  cr_assert(mps_message_get(&msg, h->arena, mps_message_type_gc()));
+  r->live = mps_message_gc_live_size(h->arena, msg);
+  r->condemned = mps_message_gc_condemned_size(h->arena, msg);
+  mps_message_discard(h->arena, msg);
+}
+
+/* Close the heap, then read and check the stream. */
+static void tge_run_close(tge_run_s *r, evtest_heap_s *h, bool lossy)
+{
+  evtest_heap_close(h);
+  tge_read(&r->s);
+  tge_check(&r->c, &r->s, r->from, r->to, h->root, lossy);
+}
+
+/* tge_fill's heap, collected with the queue limited to `limit` records
+ * (its capacity if 0). */
 static void tge_collect(tge_run_s *r, Count limit)
 {
   static mps_addr_t kept[TGE_KEPT];
   evtest_heap_s h;
-  size_t from;
   evtest_stream_setup(tge_path);
   mps_telemetry_set(TGE_COLLECTOR);
   tge_open(&h, kept);
   r->n = tge_fill(&h, kept);
   if (limit > 0)
     gcevent_limit_set(((Arena)h.arena)->gc, limit);
-  from = tge_stream_size();
-  mps_arena_collect(h.arena);
-  r->to = tge_stream_size();
-  mps_arena_release(h.arena);
-  r->live = tge_live(h.arena);
+  tge_run_collect(r, &h);
   cr_assert_eq(r->live, r->n * gcobj_size(TGE_NREFS, TGE_NDATA));
-  evtest_heap_close(&h);
-  tge_read(&r->s);
-  tge_check(&r->c, &r->s, from, r->to, h.root, limit > 0);
+  tge_run_close(r, &h, limit > 0);
+}
+
+/* What every collection's reclaim events must say (event.h): each
+ * condemned segment is reclaimed once; what they freed is what left the
+ * pool's in-use bytes, less the copies that came into it; and every
+ * survivor was either copied or kept in place, one object event each in
+ * a moving pool (`moving`). */
+static void tge_accounts(const tge_run_s *r, bool moving)
+{
+  const tge_counts_s *c = &r->c;
+  cr_assert_eq(c->dropped[EVENT_CAT_SEG] + c->dropped[EVENT_CAT_OBJECT], 0,
+               "the queue dropped events: the sums mean nothing");
+  cr_assert_eq(c->reclaimed_segs, r->condemned,
+               "the segments reclaimed are not the ones condemned");
+  cr_assert_eq(c->freed, r->in_use_before - r->in_use_after + c->copied,
+               "freed %zu; in use %zu before, %zu after, %zu copied",
+               c->freed, r->in_use_before, r->in_use_after, c->copied);
+  cr_assert_eq(c->kept + c->copied, r->live);
+  if (moving) {
+    cr_assert_eq(c->preserves, c->kept_objects);
+    cr_assert_eq(c->preserved, c->kept);
+  } else {
+    cr_assert_eq(c->preserves + c->copies, 0, "a marking pool moves nothing");
+  }
 }
 
 Test(gcevent, a_collection_writes_segments_scans_and_copies)
@@ -286,6 +368,215 @@ Test(gcevent, a_collection_writes_segments_scans_and_copies)
     cr_assert(c->root_scanned, "no scan of the root");
     cr_assert_eq(c->dropped[EVENT_CAT_SEG] + c->dropped[EVENT_CAT_REF]
                  + c->dropped[EVENT_CAT_OBJECT], 0);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+/* Nothing pins an object, so the collection keeps none in place: every
+ * condemned segment is reclaimed, the ones a buffer still fills freeing
+ * nothing, the others all they held. */
+Test(gcevent, an_amc_collection_reclaims_every_segment_it_condemned)
+{
+  tge_run_s r;
+  tge_collect(&r, 0);
+  if (EVENT_STREAM) {
+    cr_assert_gt(r.c.reclaims, 1);
+    cr_assert_eq(r.c.kept, 0);
+    cr_assert_eq(r.c.preserves, 0);
+    cr_assert_gt(r.c.freed, 0);
+    tge_accounts(&r, true);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+/* evtest_heap_open's heap, of another class, or (`interior` false) of
+ * AMC with only client pointers keeping objects. */
+static void tge_heap_open(evtest_heap_s *h, mps_addr_t *kept, mps_pool_class_t klass,
+                          bool interior)
+{
+  mps_gen_param_s gens[1] = {{1024, 0.5}};
+  cr_assert_eq(mps_arena_create_k(&h->arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&h->chain, h->arena, 1, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&h->fmt, h->arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, h->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, h->chain);
+    if (!interior)
+      MPS_ARGS_ADD(args, MPS_KEY_INTERIOR, false);
+    cr_assert_eq(mps_pool_create_k(&h->pool, h->arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&h->ap, h->pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&h->root, h->arena, mps_rank_exact(), 0, kept, TGE_KEPT),
+               MPS_RES_OK);
+  mps_message_type_enable(h->arena, mps_message_type_gc());
+}
+
+/* The ObjectPreserve of `addr` among the collection's events, or NULL. */
+static const eventdec_event_s *tge_preserve_of(const tge_run_s *r, mps_addr_t addr)
+{
+  size_t i;
+  for (i = 0; i < r->s.n && r->s.ev[i].offset < r->to; ++i)
+    if (r->s.ev[i].offset >= r->from && r->s.ev[i].type->code == EVENT_OBJECT_PRESERVE
+        && r->s.ev[i].word[0] == (mps_word_t)(uintptr_t)addr)
+      return &r->s.ev[i];
+  return NULL;
+}
+
+/* An ambiguous reference nails the segment of a live object and of a
+ * dead one: both stay where they are, with an ObjectPreserve each, and
+ * so does every other survivor in that segment. */
+Test(gcevent, an_object_pinned_by_an_ambiguous_root_is_preserved)
+{
+  static mps_addr_t kept[TGE_KEPT], pins[2];
+  evtest_heap_s h;
+  tge_run_s r;
+  mps_root_t ambig;
+  mps_addr_t junk;
+  const eventdec_event_s *ev;
+  size_t size = gcobj_size(TGE_NREFS, TGE_NDATA), junk_size = gcobj_size(0, TGE_JUNK_DATA);
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR);
+  tge_open(&h, kept);
+  /* In the first segment, with kept[0], and not the one a buffer fills. */
+  cr_assert_eq(gcobj_alloc(&junk, h.ap, 1u << 20, 0, TGE_JUNK_DATA, NULL), MPS_RES_OK);
+  r.n = tge_fill(&h, kept);
+  pins[0] = kept[0];
+  pins[1] = junk;
+  cr_assert_eq(mps_root_create_table(&ambig, h.arena, mps_rank_ambig(), 0, pins, 2),
+               MPS_RES_OK);
+  tge_run_collect(&r, &h);
+  cr_assert_eq(kept[0], pins[0], "a pinned object moved");
+  cr_assert_eq(r.live, r.n * size + junk_size);
+  mps_root_destroy(ambig);
+  tge_run_close(&r, &h, false);
+  if (EVENT_STREAM) {
+    ev = tge_preserve_of(&r, pins[0]);
+    cr_assert_not_null(ev, "no ObjectPreserve of the pinned live object");
+    cr_assert_eq(ev->word[1], size);
+    ev = tge_preserve_of(&r, junk);
+    cr_assert_not_null(ev, "no ObjectPreserve of the pinned dead object");
+    cr_assert_eq(ev->word[1], junk_size);
+    cr_assert_gt(r.c.copies, 0, "nothing was copied: every segment nailed?");
+    cr_assert_eq(r.c.copies + r.c.preserves, r.n + 1);
+    tge_accounts(&r, true);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+#define TGE_BIG_DATA 10000   /* words: a segment of its own (pool_amc.c) */
+
+/* Where only client pointers keep objects, an ambiguous reference into
+ * the middle of a dead object nails its segment and keeps nothing: the
+ * segment is reclaimed, freeing the object, and then freed. */
+Test(gcevent, an_amc_segment_nailed_but_keeping_nothing_is_freed)
+{
+  static mps_addr_t kept[TGE_KEPT], pin[1];
+  evtest_heap_s h;
+  tge_run_s r;
+  mps_root_t ambig;
+  mps_addr_t big;
+  mps_word_t seg = 0, base = 0;
+  size_t i, reclaimed_at = 0, freed_at = 0;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR);
+  tge_heap_open(&h, kept, mps_class_amc(), false);
+  cr_assert_eq(gcobj_alloc(&big, h.ap, 1u << 20, 0, TGE_BIG_DATA, NULL), MPS_RES_OK);
+  r.n = tge_fill(&h, kept);
+  pin[0] = (char *)big + 2 * sizeof(mps_word_t);
+  cr_assert_eq(mps_root_create_table(&ambig, h.arena, mps_rank_ambig(), 0, pin, 1),
+               MPS_RES_OK);
+  tge_run_collect(&r, &h);
+  cr_assert_eq(r.live, r.n * gcobj_size(TGE_NREFS, TGE_NDATA));
+  mps_root_destroy(ambig);
+  tge_run_close(&r, &h, false);
+  if (!EVENT_STREAM) {
+    cr_assert_eq(r.s.n, 0);
+    tge_free(&r.s);
+    return;
+  }
+  for (i = 0; i < r.s.n; ++i) {
+    const eventdec_event_s *ev = &r.s.ev[i];
+    if (ev->type->code == EVENT_SEG_ALLOC && ev->word[2] <= (mps_word_t)(uintptr_t)big
+        && (mps_word_t)(uintptr_t)big - ev->word[2] < ev->word[3]) {
+      seg = ev->word[0];
+      base = ev->word[2];
+    } else if (ev->type->code == EVENT_SEG_RECLAIM && ev->word[0] == seg && seg != 0) {
+      cr_assert_eq(reclaimed_at, 0, "reclaimed twice");
+      reclaimed_at = i;
+      cr_assert_eq(ev->word[1], 0);
+      cr_assert_eq(ev->word[2], 0);
+      /* The object, and what the buffer put in the segment's tail. */
+      cr_assert_geq(ev->word[3], (mps_word_t)(uintptr_t)big - base
+                                 + gcobj_size(0, TGE_BIG_DATA));
+    } else if (ev->type->code == EVENT_SEG_FREE && ev->word[0] == seg && seg != 0) {
+      freed_at = i;
+      break;
+    }
+  }
+  cr_assert_neq(seg, 0, "no segment made for the object");
+  cr_assert_gt(reclaimed_at, 0, "the nailed segment was not reclaimed");
+  cr_assert_gt(freed_at, reclaimed_at, "the nailed segment was not freed after");
+  cr_assert_lt(r.s.ev[freed_at].offset, r.to, "freed after the collection");
+  cr_assert_null(tge_preserve_of(&r, big));
+  tge_accounts(&r, true);
+  tge_free(&r.s);
+}
+
+/* With no memory for to-space, AMC keeps the survivors in place, and
+ * says so object by object.  It may keep every object of a segment
+ * (pool_amc.c, "nailed whole"), so the heap is small enough for the
+ * queue to hold an event for each. */
+Test(gcevent, an_amc_collection_without_to_space_preserves_in_place)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_run_s r;
+  size_t i;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR);
+  tge_open(&h, kept);
+  r.n = tge_fill_n(&h, kept, 1, 3);
+  cr_assert_eq(mps_arena_commit_limit_set(h.arena, mps_arena_committed(h.arena)), MPS_RES_OK);
+  tge_run_collect(&r, &h);
+  for (i = 0; i < TGE_KEPT; ++i)
+    cr_assert(gcobj_intact(kept[i]));
+  tge_run_close(&r, &h, false);
+  if (EVENT_STREAM) {
+    cr_assert_gt(r.c.preserves, 0, "nothing kept in place");
+    cr_assert_geq(r.c.copies + r.c.preserves, r.n);
+    tge_accounts(&r, true);
+  } else {
+    cr_assert_eq(r.s.n, 0);
+  }
+  tge_free(&r.s);
+}
+
+/* AMS marks: the survivors stay, counted by the segment, and the dead
+ * objects' bytes are what the pool has free again. */
+Test(gcevent, an_ams_collection_accounts_for_kept_and_freed_bytes)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_run_s r;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(TGE_COLLECTOR);
+  tge_heap_open(&h, kept, mps_class_ams(), true);
+  r.n = tge_fill(&h, kept);
+  tge_run_collect(&r, &h);
+  cr_assert_eq(r.live, r.n * gcobj_size(TGE_NREFS, TGE_NDATA));
+  tge_run_close(&r, &h, false);
+  if (EVENT_STREAM) {
+    cr_assert_gt(r.c.reclaims, 1);
+    cr_assert_eq(r.c.kept_objects, r.n);
+    cr_assert_eq(r.c.kept, r.live);
+    cr_assert_gt(r.c.freed, 0);
+    tge_accounts(&r, false);
   } else {
     cr_assert_eq(r.s.n, 0);
   }

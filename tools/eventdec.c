@@ -52,6 +52,11 @@ static const eventdec_type_s eventdec_types[] = {
   [EVENT_DROPPED] = {EVENT_DROPPED, "Dropped", EVENT_CAT_SEG, 3, false,
                      {"arena", "category", "count"},
                      {EVENTDEC_ADDR, EVENTDEC_CATEGORY, EVENTDEC_COUNT}},
+  [EVENT_SEG_RECLAIM] = {EVENT_SEG_RECLAIM, "SegReclaim", EVENT_CAT_SEG, 4, false,
+                         {"seg", "kept_objects", "kept_bytes", "freed_bytes"},
+                         {EVENTDEC_ADDR, EVENTDEC_COUNT, EVENTDEC_COUNT, EVENTDEC_COUNT}},
+  [EVENT_OBJECT_PRESERVE] = {EVENT_OBJECT_PRESERVE, "ObjectPreserve", EVENT_CAT_OBJECT, 2,
+                             false, {"address", "size"}, {EVENTDEC_ADDR, EVENTDEC_COUNT}},
 };
 
 /* A code added to event.h after the last one here makes the table too

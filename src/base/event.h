@@ -54,6 +54,24 @@ enum {
   /* Written, under the category `cat` it counts, after the rest of a
    * queue that had no room for some of its events. */
   EVENT_DROPPED = 14,       /* cat: arena, cat, events of cat dropped */
+  /* What a collection did with what it condemned, besides ObjectCopy.
+   * Every segment it condemned is reclaimed once, so one SegReclaim per
+   * segment, made before the SegFree of a segment the reclaim frees:
+   * the objects and bytes kept where they are, and the bytes the pool had
+   * in use before and has free after (its total size less its free size
+   * falls by these, less what copies into it add).  SNC never condemns,
+   * so it has none.  Per segment, not per object, because a marking
+   * pool (AMS, AWL, LO) keeps every survivor in place, and an event each
+   * would overflow the queue (gcevent.h) on any sizeable heap.  Freed
+   * objects are not counted: AMC frees a segment of dead and forwarded
+   * objects without parsing it, and four words is the limit. */
+  EVENT_SEG_RECLAIM = 15,   /* seg: segment, objects kept, bytes kept, bytes freed */
+  /* An object AMC or AMCZ keeps in place (its segment nailed by an
+   * ambiguous reference, or no to-space in an emergency), written at
+   * reclaim.  Per object as for ObjectCopy, which the object would
+   * otherwise have made: with the copies, one object event for each of
+   * a moving pool's survivors. */
+  EVENT_OBJECT_PRESERVE = 16, /* object: client address, size in bytes */
   /* One past the last code: tools/eventdec.c checks at compile time that
    * it can decode every code below this. */
   EVENT_CODE_LIMIT

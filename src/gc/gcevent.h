@@ -5,7 +5,8 @@
  * Collection work runs with every other mutator thread suspended, and a
  * suspended thread may hold the telemetry lock or the C library's stdio
  * lock, so nothing may reach event_emit until the mutator runs again.
- * The collector's events (segments made and freed, scans, copies) go
+ * The collector's events (segments made, freed and reclaimed, scans,
+ * objects copied or kept in place) go
  * through gcevent_emit instead: written at once when the mutator is not
  * suspended, else kept in the arena's queue, a fixed block of records
  * taken from arena control memory when the collector state is made, so
@@ -33,9 +34,10 @@
 #define GCEVENT_SIG SIG_MAKE(0x123)
 
 /* Records a queue holds.  A collection's work between two releases of
- * the mutator makes roughly one event per segment it scans, makes or
- * frees and per object it copies: a few hundred in a typical nursery
- * collection, and when more, the queue counts the rest. */
+ * the mutator makes roughly one event per segment it scans, makes,
+ * reclaims or frees and per object AMC copies or keeps in place: a few
+ * hundred in a typical nursery collection, and when more, the queue
+ * counts the rest. */
 #ifndef GCEVENT_CAPACITY
 #define GCEVENT_CAPACITY ((Count)1024)
 #endif

@@ -711,6 +711,15 @@ static void amc_seg_pad_buffered(Seg seg, Addr from)
   aseg->to_epoch = 0;
 }
 
+/* The segment's SegReclaim (event.h): `freed` is what leaves the pool's
+ * in-use bytes, [base, used) for a segment freed, since its free tail
+ * was never in use. */
+static void amc_seg_reclaimed(Seg seg, Count kept_objects, Size kept, Size freed)
+{
+  gcevent_emit(seg->arena->gc, EVENT_CAT_SEG, EVENT_SEG_RECLAIM, 4,
+               (Word[]){(Word)(uintptr_t)seg, kept_objects, kept, freed});
+}
+
 static void amc_seg_reclaim(Seg seg, Trace trace)
 {
   AMC amc = amc_of_seg(seg);
@@ -719,18 +728,22 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
   Arena arena = seg->arena;
   Shield shield = amc_shield(arena);
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
-  Addr base, limit, dead = NULL;
+  Addr base, limit, dead = NULL, used = aseg->used;
   Size kept = 0;
+  Count kept_objects = 0;
 
   AVERT(amc_seg, aseg);
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
   if ((seg->nailed & ts) == TRACE_SET_EMPTY) {
-    /* Every survivor was copied out.  A buffer still fills the rest. */
+    /* Every survivor was copied out.  A buffer still fills the rest,
+     * and padding frees nothing (amc_free_size): see event.h. */
     if (seg->buffer != NULL) {
       amc_seg_pad_buffered(seg, seg->base);
+      amc_seg_reclaimed(seg, 0, 0, 0);
       return;
     }
+    amc_seg_reclaimed(seg, 0, 0, addr_offset(seg->base, used));
     amc_seg_destroy(seg);
     return;
   }
@@ -746,6 +759,9 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
         dead = NULL;
       }
       kept += addr_offset(base, limit);
+      ++kept_objects;
+      gcevent_emit(arena->gc, EVENT_CAT_OBJECT, EVENT_OBJECT_PRESERVE, 2,
+                   (Word[]){addr_word(format_client(format, base)), addr_offset(base, limit)});
     } else if (dead == NULL) {
       dead = base;
     }
@@ -766,8 +782,14 @@ static void amc_seg_reclaim(Seg seg, Trace trace)
   trace_note_preserved(trace, kept);
   /* A survivor stays white: the tracer whitens it back after reclaim
    * and counts what is still white as not reclaimed. */
-  if (kept == 0 && seg->buffer == NULL)
+  if (kept == 0 && seg->buffer == NULL) {
+    amc_seg_reclaimed(seg, 0, 0, addr_offset(seg->base, used));
     amc_seg_destroy(seg);
+    return;
+  }
+  /* Only a dead tail given back is free; dead runs between kept objects
+   * stay in use as padding until the segment goes. */
+  amc_seg_reclaimed(seg, kept_objects, kept, addr_offset(aseg->used, used));
 }
 
 /* ---- Segment methods for walks ---------------------------------------- */

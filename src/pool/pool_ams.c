@@ -678,6 +678,7 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   bool in_dead = false;
   AMSExposure exposed;
   Size kept = 0;
+  Count kept_objects = 0;
 
   AVERT(ams_seg, aseg);
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
@@ -690,6 +691,7 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
       AVER_CRITICAL(!bt_get(aseg->nonstart, i));
       if (bt_get(aseg->marked, i)) {
         kept += addr_offset(base, limit);
+        ++kept_objects;
         /* Everything between two survivors -- free gaps and dead
          * objects -- is one free run, unless a buffer's region lies
          * between them: then this overestimates, which invariant 9
@@ -724,6 +726,11 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   /* The segment stays white: the tracer clears that after every class has
    * reclaimed, counting what is still white as not reclaimed. */
   trace_note_preserved(trace, kept);
+  /* The grains freed here held dead objects: the pool's in-use bytes
+   * fall by as much (event.h), the segment's destruction aside. */
+  gcevent_emit(seg->arena->gc, EVENT_CAT_SEG, EVENT_SEG_RECLAIM, 4,
+               (Word[]){(Word)(uintptr_t)seg, kept_objects, kept,
+                        (aseg->free_grains - freed_before) << ams->grain_shift});
   if (aseg->free_grains == aseg->grains && seg->buffer == NULL)
     ams_seg_destroy(seg);         /* nothing left in it */
 }
