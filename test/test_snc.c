@@ -797,12 +797,12 @@ Test(snc, frames_push_and_pop_during_an_incremental_collection)
   free(after);
 }
 
-/* Allocation and stores during the collection: the buffer leaves the
- * grey top segment for a black one, and what the mutator makes or
- * stores survives the collection. */
+/* Allocation and stores during the collection: the fill scans the grey
+ * top segment before the buffer goes on in it (no fault, no tail left
+ * unused), and what the mutator makes or stores survives. */
 Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
 {
-  enum { OLD = 1000, NEW = 2000, STORES = 100 };
+  enum { OLD = 2500, NEW = 2000, STORES = 100 };
   tsnc_s t;
   objfmt_obj *old = calloc(OLD, sizeof *old), *fresh = calloc(NEW, sizeof *fresh);
   size_t collections, i;
@@ -814,14 +814,15 @@ Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
   collections = tsnc_start(&t);
   top = tsnc_seg(&t, old[OLD - 1]);
   cr_assert(tsnc_read_protected(top), "the buffer's segment is grey");
+  cr_assert_neq(tsnc_seg(&t, old[0]), top);
 
   hits = tsnc_read_hits(&t);
   tsnc_linked(&t, fresh, NEW, 20000);
   cr_assert_eq(tsnc_read_hits(&t), hits, "allocation went into a protected segment");
-  cr_assert_neq(tsnc_seg(&t, fresh[0]), top);
+  cr_assert_eq(tsnc_seg(&t, fresh[0]), top, "the fill left the grey top's tail unused");
+  cr_assert_not(tsnc_read_protected(top));
   for (i = 0; i < NEW; ++i)
     cr_assert_eq(tsnc_seg(&t, fresh[i])->grey, TRACE_SET_EMPTY, "allocated grey");
-  cr_assert(tsnc_read_protected(top), "allocation scanned the old top");
 
   /* New AMC objects stored into old SNC objects (each store faults first,
    * so it lands in a scanned segment). */
@@ -847,6 +848,29 @@ Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
   tsnc_close(&t);
   free(old);
   free(fresh);
+}
+
+/* A few objects made during each of many incremental collections go on
+ * in the same segment: the pool does not grow a segment per collection. */
+Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment)
+{
+  enum { ROUNDS = 40, EACH = 5 };
+  tsnc_s t;
+  objfmt_obj holder[ROUNDS * EACH];
+  size_t round, total;
+  tsnc_open(&t);
+  tsnc_linked(&t, holder, EACH, 0);
+  total = mps_pool_total_size(t.snc);
+  for (round = 1; round < ROUNDS; ++round) {
+    (void)tsnc_start(&t);
+    cr_assert(tsnc_read_protected(tsnc_seg(&t, holder[0])), "round %zu: not grey", round);
+    tsnc_linked(&t, holder + round * EACH, EACH, round * 1000);
+    mps_arena_park(t.arena);
+  }
+  cr_assert_eq(mps_pool_total_size(t.snc), total, "the pool grew");
+  for (round = 0; round < ROUNDS; ++round)
+    tsnc_check_linked(&t, holder + round * EACH, EACH, round * 1000);
+  tsnc_close(&t);
 }
 
 /* Destroying the point during the collection frees its grey segments

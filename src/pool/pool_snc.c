@@ -47,12 +47,15 @@
  * from the condemn until it is scanned, and during an incremental trace
  * a grey segment is read-protected.  So the class is incremental (seg.h)
  * on these terms:
- *   - a fill never attaches a buffer to a grey segment: if the top of the
- *     stack is grey the fill puts another segment on the stack (a free
- *     one, or a new one: neither is ever grey), so what the mutator
- *     allocates during a trace is black.  The grey segment's tail stays
- *     unused until a pop below it; a stack gains at most one segment so
- *     per trace, as nothing greys an SNC segment after the condemn.
+ *   - a fill never attaches a buffer to a grey segment, so what the
+ *     mutator allocates during a trace is black.  If the top of the
+ *     stack is grey and the request fits, the fill has the tracer scan it
+ *     first (trace_access, the work the mutator's first touch of it would
+ *     cause through the read barrier), which blackens it.  Taking another
+ *     segment instead would leave the grey one's tail unused, a segment
+ *     per point per trace: a client making a few objects between frequent
+ *     collections would grow the pool without bound.  (Free and new
+ *     segments are never grey.)
  *   - padding (buffer empty, pop) and lookups reach the memory through
  *     the shield (snc_seg_expose): from outside a collection a
  *     read-protected segment is exposed in a shield entry of its own, so
@@ -666,6 +669,7 @@ static Res snc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   SNC snc = snc_of_pool(pool);
   SNCStack stack;
   Seg seg;
+  bool fits;
   Res res;
 
   AVERT(snc, snc);
@@ -677,10 +681,14 @@ static Res snc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   if (res != MPS_RES_OK)
     return res;
   seg = stack->top_seg;
+  fits = seg != NULL && addr_offset(snc_seg_of(seg)->top, seg->limit) >= size;
   /* Never from a grey segment: what the mutator allocates during a trace
-   * is black (invariant 7; see the head). */
-  if (seg == NULL || seg->grey != TRACE_SET_EMPTY
-      || addr_offset(snc_seg_of(seg)->top, seg->limit) < size) {
+   * is black (invariant 7; see the head).  A grey segment outside a
+   * collection is one an incremental trace reads through the barrier,
+   * unless a postmortem arena stopped that: then another is taken. */
+  if (fits && (seg->grey & seg->arena->gc->barrier.reading) != TRACE_SET_EMPTY)
+    trace_access(pool->arena, seg);
+  if (!fits || seg->grey != TRACE_SET_EMPTY) {
     res = snc_seg_take(&seg, snc, stack, size);
     if (res != MPS_RES_OK)
       return res;
