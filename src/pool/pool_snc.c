@@ -276,7 +276,7 @@ static void snc_seg_cover(Seg seg, SNCExposure how)
 
 /* Whether the collector has exposed the segment: scans and walks need it
  * (their callers expose: trace.c, walk.c, transform.c). */
-static bool snc_seg_is_exposed(Seg seg)
+static inline bool snc_seg_is_exposed(Seg seg)
 {
   return shield_is_inside(&seg->arena->gc->shield) && seg->shield.depth > 0;
 }
