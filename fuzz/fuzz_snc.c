@@ -14,7 +14,11 @@
  *             reported through the assertion handler, nothing changes;
  *   amc       allocate an AMC object into root slot s;
  *   drop      clear root slot s (its object may live on through SNC);
- *   collect   a full collection.
+ *   collect   a full collection; or (a bit of the operation byte) one
+ *             started with mps_arena_start_collect, which goes on
+ *             incrementally in later allocations and read barrier faults
+ *             (the checks after each operation read the heap), so pushes,
+ *             pops and fills meet grey, read-protected SNC segments.
  * The model keeps, per allocation point, the stack of its live objects
  * (id, size, the ids of the AMC objects they refer to) and its frames (the
  * number of objects below each).  After every operation every live SNC
@@ -292,8 +296,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       fsnc_slot_id[x % SLOTS] = 0;
       break;
     case 8:   /* collect */
-      mps_arena_collect(arena);
-      mps_arena_release(arena);
+      if ((op >> 5) & 1) {
+        REQUIRE(mps_arena_start_collect(arena) == MPS_RES_OK, "start_collect");
+      } else {
+        mps_arena_collect(arena);
+        mps_arena_release(arena);
+      }
       break;
     }
     if (fsnc_live_bytes > fsnc_peak_bytes)

@@ -7,9 +7,14 @@
  * popping an outer frame over inner ones; misuse refused (frames popped
  * twice or out of order, ranks other than exact, formats without pad,
  * mps_alloc); frames on AMC and MVFF are hints that keep the objects.
+ * Incremental collection of a heap with SNC: grey SNC segments are
+ * read-protected and the mutator's reads fault and scan them; pops,
+ * allocation and destroying the point during the collection go through
+ * the shield and allocate black; everything live survives.
  *
  * Objects are in test/support/objfmt.h's format (as in test_amc.c). */
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +24,9 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "../src/gc/gc.h"
+#include "../src/gc/seg.h"
+#include "../src/gc/trace.h"
 #include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
@@ -584,4 +592,309 @@ Test(snc, walks_and_addr_object_see_live_objects_only)
   cr_assert_eq(w.objects, 1);
   cr_assert_eq(w.pads, 0);
   tsnc_close(&t);
+}
+
+/* ---- Incremental collection ---------------------------------------------- */
+
+static GC tsnc_gc(tsnc_s *t)
+{
+  return ((Arena)t->arena)->gc;
+}
+
+static bool tsnc_busy(tsnc_s *t)
+{
+  /* After loads that may have faulted (a signal handler changed it). */
+  atomic_signal_fence(memory_order_seq_cst);
+  return tsnc_gc(t)->busy_traces != TRACE_SET_EMPTY;
+}
+
+static Count tsnc_read_hits(tsnc_s *t)
+{
+  atomic_signal_fence(memory_order_seq_cst);
+  return tsnc_gc(t)->barrier.read_hits;
+}
+
+static Seg tsnc_seg(tsnc_s *t, mps_addr_t p)
+{
+  Seg seg = NULL;
+  cr_assert(seg_of_addr(&seg, (Arena)t->arena, (Addr)p), "an address outside the heap");
+  return seg;
+}
+
+static bool tsnc_read_protected(Seg seg)
+{
+  atomic_signal_fence(memory_order_seq_cst);
+  return (seg->shield.sm & PROT_DENY_READ) != 0;
+}
+
+/* SNC segments read-protected now. */
+static size_t tsnc_snc_protected(tsnc_s *t)
+{
+  Ring node, next;
+  size_t n = 0;
+  RING_FOR(node, &tsnc_gc(t)->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (seg->pool == (Pool)t->snc && tsnc_read_protected(seg))
+      ++n;
+  }
+  return n;
+}
+
+/* n SNC objects (one reference, five data words from seed + i), each
+ * referring to an AMC object (four data words from seed + TSNC_AMC + i)
+ * that nothing else refers to. */
+#define TSNC_AMC 1000000u
+static void tsnc_linked(tsnc_s *t, objfmt_obj *holder, size_t n, mps_word_t seed)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    t->refs[0] = tsnc_new(t->amc_ap, NULL, 0, 4, seed + TSNC_AMC + i);
+    holder[i] = tsnc_new(t->ap, t->refs, 1, 5, seed + i);
+    t->refs[0] = NULL;
+  }
+}
+
+/* Check what tsnc_linked made, and, during a trace, that every reference
+ * the mutator loads is black: never into a white segment (all references
+ * here are exact, so AMC copies every survivor out). */
+static void tsnc_check_linked(tsnc_s *t, objfmt_obj *holder, size_t n, mps_word_t seed)
+{
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    objfmt_obj amc;
+    cr_assert(tsnc_ok(holder[i], 1, 5, seed + i), "SNC object %zu damaged", i);
+    amc = (objfmt_obj)holder[i]->slot[0];
+    if (tsnc_busy(t))
+      cr_assert_eq(tsnc_seg(t, amc)->white & tsnc_gc(t)->busy_traces, 0,
+                   "the mutator loaded a reference to a white object");
+    cr_assert(tsnc_ok(amc, 0, 4, seed + TSNC_AMC + i), "AMC object of %zu lost", i);
+  }
+}
+
+/* Start a collection of everything that goes on incrementally, and clamp
+ * the arena so that only faults advance it; returns mps_collections. */
+static size_t tsnc_start(tsnc_s *t)
+{
+  size_t collections;
+  cr_assert(tsnc_gc(t)->barrier.on, "the read barrier needs the hardware barrier");
+  tsnc_flush_amc(t);
+  mps_arena_park(t->arena);
+  collections = mps_collections(t->arena);
+  cr_assert_eq(mps_arena_start_collect(t->arena), MPS_RES_OK);
+  mps_arena_clamp(t->arena);
+  cr_assert(tsnc_busy(t), "a heap with SNC collects incrementally");
+  cr_assert_eq(mps_collections(t->arena), collections);
+  return collections;
+}
+
+#define TSNC_INC 3000       /* 64-byte objects: about three segments */
+
+Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault)
+{
+  tsnc_s t;
+  objfmt_obj *holder = calloc(TSNC_INC, sizeof *holder);
+  size_t collections;
+  Count hits;
+  cr_assert(holder != NULL);
+  tsnc_open(&t);
+  tsnc_linked(&t, holder, TSNC_INC, 1);
+  collections = tsnc_start(&t);
+  cr_assert_geq(tsnc_snc_protected(&t), 2, "grey SNC segments are read-protected");
+
+  /* Reading them faults, and each fault scans the segment it touched. */
+  hits = tsnc_read_hits(&t);
+  tsnc_check_linked(&t, holder, TSNC_INC, 1);
+  cr_assert_geq(tsnc_read_hits(&t), hits + 2, "reading SNC objects faulted");
+  cr_assert_eq(tsnc_snc_protected(&t), 0, "the faults scanned every SNC segment");
+  cr_assert(tsnc_busy(&t), "a clamped arena only scans what the mutator touches");
+
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  tsnc_check_linked(&t, holder, TSNC_INC, 1);
+  mps_arena_collect(t.arena);
+  tsnc_check_linked(&t, holder, TSNC_INC, 1);
+  tsnc_close(&t);
+  free(holder);
+}
+
+/* A pop during the collection pads the grey segment where the frame
+ * began through the shield (no fault, and the segment stays grey: its
+ * live part is scanned later), and frees the grey segments above it; what
+ * is allocated after it, and in later frames, is black and survives. */
+Test(snc, frames_push_and_pop_during_an_incremental_collection)
+{
+  enum { BELOW = 1500, ABOVE = 3000, AFTER = 500 };
+  tsnc_s t;
+  objfmt_obj *below = calloc(BELOW, sizeof *below), *above = calloc(ABOVE, sizeof *above);
+  objfmt_obj *after = calloc(2 * AFTER, sizeof *after);
+  mps_frame_t f, g, h;
+  mps_addr_t found;
+  size_t collections, total, free0, i;
+  Seg fseg;
+  Count hits;
+  tsnc_walk_s w;
+  cr_assert(below != NULL && above != NULL && after != NULL);
+  tsnc_open(&t);
+  tsnc_linked(&t, below, BELOW, 1);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  tsnc_linked(&t, above, ABOVE, 50000);
+  collections = tsnc_start(&t);
+
+  /* The frame began inside a segment that is grey now, as are those above. */
+  fseg = tsnc_seg(&t, above[0]);
+  cr_assert_eq(tsnc_seg(&t, below[BELOW - 1]), fseg, "the frame began in a fresh segment");
+  cr_assert(tsnc_read_protected(fseg));
+  cr_assert_neq(tsnc_seg(&t, above[ABOVE - 1]), fseg);
+  cr_assert(tsnc_read_protected(tsnc_seg(&t, above[ABOVE - 1])));
+  total = mps_pool_total_size(t.snc);
+  free0 = mps_pool_free_size(t.snc);
+
+  hits = tsnc_read_hits(&t);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  cr_assert_eq(tsnc_read_hits(&t), hits, "the pop faulted on its own segment");
+  cr_assert(tsnc_read_protected(fseg), "the pop scanned the frame's segment");
+  cr_assert_geq(mps_pool_free_size(t.snc), free0 + ABOVE * 8 * W,
+                "the popped objects' memory is free");
+  /* Lookups go through the shield too: popped objects are gone, those
+   * below are found. */
+  cr_assert_neq(mps_addr_object(&found, t.arena, &above[1]->slot[2]), MPS_RES_OK);
+  cr_assert_neq(mps_addr_object(&found, t.arena, &above[ABOVE - 1]->slot[2]), MPS_RES_OK);
+  cr_assert_eq(mps_addr_object(&found, t.arena, &below[BELOW - 2]->slot[2]), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)below[BELOW - 2]);
+  cr_assert_eq(tsnc_read_hits(&t), hits);
+
+  /* Frames pushed and popped during the collection: their objects go on
+   * black segments, so allocating touches nothing protected. */
+  cr_assert_eq(mps_ap_frame_push(&g, t.ap), MPS_RES_OK);
+  tsnc_linked(&t, after, AFTER, 90000);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, g), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&h, t.ap), MPS_RES_OK);
+  tsnc_linked(&t, after, AFTER, 95000);
+  cr_assert_eq(tsnc_read_hits(&t), hits, "allocation went into a protected segment");
+  for (i = 0; i < AFTER; ++i)
+    cr_assert_eq(tsnc_seg(&t, after[i])->grey, TRACE_SET_EMPTY, "allocated grey");
+  cr_assert_leq(mps_pool_total_size(t.snc), total + 128 * 1024, "the pool grew");
+  cr_assert(tsnc_busy(&t));
+
+  tsnc_check_linked(&t, below, BELOW, 1);
+  tsnc_check_linked(&t, after, AFTER, 95000);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  w.pool = t.snc;
+  w.objects = w.pads = 0;
+  mps_arena_formatted_objects_walk(t.arena, tsnc_walk_step, &w, 0);
+  cr_assert_eq(w.objects, BELOW + AFTER);
+  tsnc_check_linked(&t, below, BELOW, 1);
+  tsnc_check_linked(&t, after, AFTER, 95000);
+  mps_arena_collect(t.arena);
+  tsnc_check_linked(&t, below, BELOW, 1);
+  tsnc_check_linked(&t, after, AFTER, 95000);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, h), MPS_RES_OK);
+  tsnc_check_linked(&t, below, BELOW, 1);
+  tsnc_close(&t);
+  free(below);
+  free(above);
+  free(after);
+}
+
+/* Allocation and stores during the collection: the fill scans the grey
+ * top segment before the buffer goes on in it (no fault, no tail left
+ * unused), and what the mutator makes or stores survives. */
+Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
+{
+  enum { OLD = 2500, NEW = 2000, STORES = 100 };
+  tsnc_s t;
+  objfmt_obj *old = calloc(OLD, sizeof *old), *fresh = calloc(NEW, sizeof *fresh);
+  size_t collections, i;
+  Seg top;
+  Count hits;
+  cr_assert(old != NULL && fresh != NULL);
+  tsnc_open(&t);
+  tsnc_linked(&t, old, OLD, 1);
+  collections = tsnc_start(&t);
+  top = tsnc_seg(&t, old[OLD - 1]);
+  cr_assert(tsnc_read_protected(top), "the buffer's segment is grey");
+  cr_assert_neq(tsnc_seg(&t, old[0]), top);
+
+  hits = tsnc_read_hits(&t);
+  tsnc_linked(&t, fresh, NEW, 20000);
+  cr_assert_eq(tsnc_read_hits(&t), hits, "allocation went into a protected segment");
+  cr_assert_eq(tsnc_seg(&t, fresh[0]), top, "the fill left the grey top's tail unused");
+  cr_assert_not(tsnc_read_protected(top));
+  for (i = 0; i < NEW; ++i)
+    cr_assert_eq(tsnc_seg(&t, fresh[i])->grey, TRACE_SET_EMPTY, "allocated grey");
+
+  /* New AMC objects stored into old SNC objects (each store faults first,
+   * so it lands in a scanned segment). */
+  for (i = 0; i < STORES; ++i) {
+    t.refs[0] = tsnc_new(t.amc_ap, NULL, 0, 4, 300000 + i);
+    old[i]->slot[0] = (mps_word_t)t.refs[0];
+    t.refs[0] = NULL;
+  }
+  cr_assert_gt(tsnc_read_hits(&t), hits);
+  cr_assert(tsnc_busy(&t));
+
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  for (i = 0; i < STORES; ++i) {
+    cr_assert(tsnc_ok(old[i], 1, 5, 1 + i));
+    cr_assert(tsnc_ok((objfmt_obj)old[i]->slot[0], 0, 4, 300000 + i), "stored %zu lost", i);
+  }
+  tsnc_check_linked(&t, old + STORES, OLD - STORES, 1 + STORES);
+  tsnc_check_linked(&t, fresh, NEW, 20000);
+  mps_arena_collect(t.arena);
+  tsnc_check_linked(&t, old + STORES, OLD - STORES, 1 + STORES);
+  tsnc_check_linked(&t, fresh, NEW, 20000);
+  tsnc_close(&t);
+  free(old);
+  free(fresh);
+}
+
+/* A few objects made during each of many incremental collections go on
+ * in the same segment: the pool does not grow a segment per collection. */
+Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment)
+{
+  enum { ROUNDS = 40, EACH = 5 };
+  tsnc_s t;
+  objfmt_obj holder[ROUNDS * EACH];
+  size_t round, total;
+  tsnc_open(&t);
+  tsnc_linked(&t, holder, EACH, 0);
+  total = mps_pool_total_size(t.snc);
+  for (round = 1; round < ROUNDS; ++round) {
+    (void)tsnc_start(&t);
+    cr_assert(tsnc_read_protected(tsnc_seg(&t, holder[0])), "round %zu: not grey", round);
+    tsnc_linked(&t, holder + round * EACH, EACH, round * 1000);
+    mps_arena_park(t.arena);
+  }
+  cr_assert_eq(mps_pool_total_size(t.snc), total, "the pool grew");
+  for (round = 0; round < ROUNDS; ++round)
+    tsnc_check_linked(&t, holder + round * EACH, EACH, round * 1000);
+  tsnc_close(&t);
+}
+
+/* Destroying the point during the collection frees its grey segments
+ * (they need no scan: their objects die with the point). */
+Test(snc, destroying_the_ap_during_an_incremental_collection)
+{
+  tsnc_s t;
+  objfmt_obj *holder = calloc(TSNC_INC, sizeof *holder);
+  size_t collections;
+  Count hits;
+  cr_assert(holder != NULL);
+  tsnc_open(&t);
+  tsnc_linked(&t, holder, TSNC_INC, 1);
+  collections = tsnc_start(&t);
+  cr_assert_geq(tsnc_snc_protected(&t), 2);
+  hits = tsnc_read_hits(&t);
+  mps_ap_destroy(t.ap);
+  t.ap = NULL;
+  cr_assert_eq(tsnc_read_hits(&t), hits);
+  cr_assert_eq(tsnc_snc_protected(&t), 0, "free segments are not protected");
+  cr_assert_eq(mps_pool_free_size(t.snc), mps_pool_total_size(t.snc));
+  cr_assert(tsnc_busy(&t));
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  tsnc_close(&t);
+  free(holder);
 }

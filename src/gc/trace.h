@@ -158,8 +158,10 @@ void trace_after_leave(Arena arena, const trace_after_s *after);
 void trace_park(Arena arena);
 
 /* The read barrier's fault (barrier.c): the mutator touched `seg`, grey
- * for an incremental trace past its flip.  Scan it, which blackens it and
- * lowers its read protection.  The caller holds the arena lock. */
+ * for an incremental trace past its flip; or SNC's fill is about to give
+ * the mutator such a segment (pool_snc.c).  Scan it, which blackens it
+ * and lowers its read protection.  The caller holds the arena lock and is
+ * outside the collector. */
 void trace_access(Arena arena, Seg seg);
 
 /* The busy trace, or NULL (pools: e.g. AMC's buffer fill for forwarding

@@ -42,6 +42,34 @@
  * set there (buffer empty, pop), so every segment is a sequence of whole
  * objects up to its limit; scans and walks still stop at the position.
  *
+ * Incremental collection (trace.c, barrier.h; design/trace.txt,
+ * design/shield.txt).  An SNC segment is never white, but it is grey
+ * from the condemn until it is scanned, and during an incremental trace
+ * a grey segment is read-protected.  So the class is incremental (seg.h)
+ * on these terms:
+ *   - a fill never attaches a buffer to a grey segment, so what the
+ *     mutator allocates during a trace is black.  If the top of the
+ *     stack is grey and the request fits, the fill has the tracer scan it
+ *     first (trace_access, the work the mutator's first touch of it would
+ *     cause through the read barrier), which blackens it.  Taking another
+ *     segment instead would leave the grey one's tail unused, a segment
+ *     per point per trace: a client making a few objects between frequent
+ *     collections would grow the pool without bound.  (Free and new
+ *     segments are never grey.)
+ *   - padding (buffer empty, pop) and lookups reach the memory through
+ *     the shield (snc_seg_expose): from outside a collection a
+ *     read-protected segment is exposed in a shield entry of its own, so
+ *     the pool never faults on its own memory, and the segment stays
+ *     grey: its live part is still scanned later.  Scans and walks come
+ *     from the collector, which has exposed the segment (trace.c,
+ *     walk.c).
+ *   - a segment taken off a stack is blackened without a scan: its
+ *     objects were popped, so nothing in it is live and no reference in
+ *     it needs fixing; and a free segment cannot be grey (it has no
+ *     rank), nor can a grey one be freed (seg_free).
+ * There is no reclaim (never white) and no debugging path that touches
+ * object memory.
+ *
  * The format must have scan, skip and pad methods and no headers
  * (snc.rst); allocation points take MPS_KEY_RANK exact only (the default;
  * buffer.c refuses the others through pool->ap_rank_set).  There is no
@@ -59,7 +87,10 @@
  *   5. a segment a buffer fills from is the top of that buffer's stack,
  *      and the buffer's region is [top, limit) of it;
  *   6. a stack's recorded frames are at most buffer->frame_depth, within
- *      frames_max, and their segments are on the stack, lowest first.
+ *      frames_max, and their segments are on the stack, lowest first;
+ *   7. a segment a buffer fills from is grey for a trace the read barrier
+ *      guards only if the buffer is trapped: it was filled before that
+ *      trace's flip, which trapped it, and fills avoid grey segments.
  */
 #include <string.h>
 
@@ -179,6 +210,8 @@ bool snc_seg_check(SNCSeg sseg)
     CHECKL(sseg->owner->buffer == seg->buffer);
     CHECKL(seg->buffer->base == sseg->top);
     CHECKL(seg->buffer->pool_limit == seg->limit);
+    CHECKL((seg->grey & seg->arena->gc->barrier.reading) == TRACE_SET_EMPTY   /* 7 */
+           || seg->buffer->invalid);
   }
   return true;
 }
@@ -199,27 +232,53 @@ bool snc_stack_check(SNCStack stack)
 
 /* ---- Positions and padding ------------------------------------------- */
 
-/* Expose the segment if the collector is inside the shield.  Fills,
- * empties, pops and lookups come from outside a collection, where the
- * only protection is the write barrier's: for a write (a pad) it is
- * lowered, the summary widened, rather than taken as a fault; a read
- * needs nothing. */
-static bool snc_seg_expose(Seg seg, bool write)
+/* How a segment's memory was reached (snc_seg_expose). */
+typedef enum snc_exposure_e {
+  SNC_UNEXPOSED,        /* directly: outside the shield, not read-protected */
+  SNC_EXPOSED,          /* exposed inside the caller's shield entry */
+  SNC_ENTERED           /* the shield entered for the purpose, and exposed */
+} SNCExposure;
+
+/* Reach a segment's memory through the shield.  Inside it (the collector,
+ * walks) the segment is exposed.  Fills, empties and pops come from
+ * outside a collection: there a read-protected segment (grey for an
+ * incremental trace) is exposed in a shield entry of our own, which holds
+ * the mutator meanwhile; otherwise the only protection is the write
+ * barrier's, which a read does not meet, and for a write (a pad) it is
+ * lowered, the summary widened, which costs less than stopping the
+ * threads. */
+static SNCExposure snc_seg_expose(Seg seg, bool write)
 {
   Shield shield = &seg->arena->gc->shield;
+  SNCExposure how = SNC_EXPOSED;
   if (!shield_is_inside(shield)) {
-    if (write && (seg->shield.sm & PROT_DENY_WRITE) != 0)
-      seg_set_summary(seg, ZONE_SET_UNIV);
-    return false;
+    if ((seg->shield.sm & PROT_DENY_READ) == 0) {
+      if (write && (seg->shield.sm & PROT_DENY_WRITE) != 0)
+        seg_set_summary(seg, ZONE_SET_UNIV);
+      return SNC_UNEXPOSED;
+    }
+    shield_enter(shield);
+    how = SNC_ENTERED;
   }
   shield_expose(shield, &seg->shield);
-  return true;
+  return how;
 }
 
-static void snc_seg_cover(Seg seg, bool exposed)
+static void snc_seg_cover(Seg seg, SNCExposure how)
 {
-  if (exposed)
-    shield_cover(&seg->arena->gc->shield, &seg->shield);
+  Shield shield = &seg->arena->gc->shield;
+  if (how == SNC_UNEXPOSED)
+    return;
+  shield_cover(shield, &seg->shield);
+  if (how == SNC_ENTERED)
+    shield_leave(shield);
+}
+
+/* Whether the collector has exposed the segment: scans and walks need it
+ * (their callers expose: trace.c, walk.c, transform.c). */
+static inline bool snc_seg_is_exposed(Seg seg)
+{
+  return shield_is_inside(&seg->arena->gc->shield) && seg->shield.depth > 0;
 }
 
 /* The limit of the segment's live objects (invariant 5: a buffer's
@@ -239,7 +298,7 @@ static void snc_seg_set_top(Seg seg, Addr top)
   AVER(addr_word(seg->base) <= addr_word(top) && addr_word(top) <= addr_word(seg->limit));
   sseg->top = top;
   if (addr_word(top) < addr_word(seg->limit)) {
-    bool exposed = snc_seg_expose(seg, true);
+    SNCExposure exposed = snc_seg_expose(seg, true);
     (*format->pad)(addr_ptr(top), addr_offset(top, seg->limit));
     snc_seg_cover(seg, exposed);
   }
@@ -292,6 +351,7 @@ static Res snc_seg_scan(bool *total_o, Seg seg, ScanState ss)
   AVERT(snc_seg, sseg);
   AVER(sseg->owner != NULL);      /* free segments have no rank */
   AVER((seg->white & ss->traces) == TRACE_SET_EMPTY);
+  AVER(snc_seg_is_exposed(seg));
   limit = snc_seg_live_limit(seg);
   if (addr_word(seg->base) < addr_word(limit)) {
     res = (*format->scan)(scan_state_public(ss), addr_ptr(seg->base), addr_ptr(limit));
@@ -307,6 +367,7 @@ static void snc_seg_walk(Seg seg, Format format, SegObjectVisitor visit, void *p
 {
   Addr obj, limit = snc_seg_live_limit(seg);
   AVER(format == snc_of_seg(seg)->format);
+  AVER(snc_seg_is_exposed(seg));
   for (obj = seg->base; addr_word(obj) < addr_word(limit);
        obj = addr_of_ptr((*format->skip)(addr_ptr(obj))))
     visit(obj, format, seg->pool, p, s);
@@ -315,6 +376,7 @@ static void snc_seg_walk(Seg seg, Format format, SegObjectVisitor visit, void *p
 static Res snc_seg_area_walk(Seg seg, mps_area_scan_t visit, void *closure, ScanState ss)
 {
   Addr limit = snc_seg_live_limit(seg);
+  AVER(snc_seg_is_exposed(seg));
   if (addr_word(seg->base) >= addr_word(limit))
     return MPS_RES_OK;
   return visit(scan_state_public(ss), addr_ptr(seg->base), addr_ptr(limit), closure);
@@ -324,7 +386,7 @@ static Res snc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 {
   Format format = snc_of_seg(seg)->format;
   Addr obj, next, limit = snc_seg_live_limit(seg);
-  bool exposed;
+  SNCExposure exposed;
   Res res = MPS_RES_FAIL;
   if (addr_word(addr) >= addr_word(limit))
     return MPS_RES_FAIL;          /* popped, padding, or never allocated */
@@ -342,7 +404,7 @@ static Res snc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
 }
 
 static seg_class_s snc_seg_class_s = {
-  SEG_CLASS_SIG, "SNC", sizeof(snc_seg_s), false, false,
+  SEG_CLASS_SIG, "SNC", sizeof(snc_seg_s), false, true,   /* incremental: see the head */
   snc_seg_init, snc_seg_finish,
   snc_seg_whiten, snc_seg_scan,
   NULL,                          /* no fix: never condemned */
@@ -408,6 +470,10 @@ static void snc_seg_release(SNC snc, SNCStack stack)
   SNCSeg sseg = snc_seg_of(seg);
   AVER(sseg->owner == stack);
   AVER(seg->buffer == NULL);
+  /* Its objects are popped: nothing in it is live, so a trace in progress
+   * need not scan it (see the head). */
+  if (seg->grey != TRACE_SET_EMPTY)
+    seg_set_grey(seg, TRACE_SET_EMPTY);
   stack->top_seg = sseg->below;
   sseg->owner = NULL;
   sseg->top = seg->base;
@@ -603,6 +669,7 @@ static Res snc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   SNC snc = snc_of_pool(pool);
   SNCStack stack;
   Seg seg;
+  bool fits;
   Res res;
 
   AVERT(snc, snc);
@@ -614,11 +681,19 @@ static Res snc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   if (res != MPS_RES_OK)
     return res;
   seg = stack->top_seg;
-  if (seg == NULL || addr_offset(snc_seg_of(seg)->top, seg->limit) < size) {
+  fits = seg != NULL && addr_offset(snc_seg_of(seg)->top, seg->limit) >= size;
+  /* Never from a grey segment: what the mutator allocates during a trace
+   * is black (invariant 7; see the head).  A grey segment outside a
+   * collection is one an incremental trace reads through the barrier,
+   * unless a postmortem arena stopped that: then another is taken. */
+  if (fits && (seg->grey & seg->arena->gc->barrier.reading) != TRACE_SET_EMPTY)
+    trace_access(pool->arena, seg);
+  if (!fits || seg->grey != TRACE_SET_EMPTY) {
     res = snc_seg_take(&seg, snc, stack, size);
     if (res != MPS_RES_OK)
       return res;
   }
+  AVER(seg->grey == TRACE_SET_EMPTY && seg->white == TRACE_SET_EMPTY);
   seg_set_buffer(seg, buffer);
   *base_o = snc_seg_of(seg)->top;
   *limit_o = seg->limit;
