@@ -73,19 +73,6 @@
 #include "../pool/buffer.h"
 #include "../base/event.h"
 
-/* The scanning a piece of incremental work does, in bytes of segments
- * (trace_advance), each cut short by the arena's pause time.  A poll
- * comes with each buffer fill, which takes at most a segment (AMC's are
- * 64 KiB), so a trace scans about sixteen bytes per byte allocated and
- * finishes long before the nursery fills again.  The first step of a
- * trace that a poll or mps_arena_step begins also goes on for a quantum
- * after the roots: each segment still grey when the mutator goes costs a
- * protection call and another when it is scanned (in bench/gc's retain,
- * 7% fewer calls).  A read barrier fault scans only the segment it hit:
- * a client step can take many faults, and larger pieces there (a quarter
- * quantum was tried) tripled retain's longest pause. */
-#define TRACE_QUANTUM ((Size)1 << 20)
-
 /* A segment scan that fails (a pool short of memory that has not yet
  * switched to preserving in place, or a client scan method's error) is
  * tried again this many times before the failure is reported. */
@@ -876,15 +863,13 @@ static Res trace_run(Arena arena, TraceCondemn how, const char *why)
 }
 
 /* Start a collection that runs incrementally if it can (otherwise it
- * runs to the end now): the condemn, the flip, the roots and `budget`
- * bytes of segments happen now, the rest in later polls, steps and read
- * barrier faults. */
-static Res trace_run_incremental(Arena arena, TraceCondemn how, const char *why,
-                                 Size budget)
+ * runs to the end now): the condemn and the flip happen now, the rest in
+ * later polls, steps and read barrier faults. */
+static Res trace_run_incremental(Arena arena, TraceCondemn how, const char *why)
 {
   Res res = trace_begin(arena, how, why, true, NULL, NULL, NULL);
   if (res == MPS_RES_OK)
-    trace_work(arena, NULL, budget, false, NULL);
+    trace_work(arena, NULL, 0, false, NULL);
   return res;
 }
 
@@ -964,6 +949,13 @@ static bool trace_due_is_ripe(GC gc)
   return fresh >= old / TRACE_SCAN_RATIO;
 }
 
+/* The scanning one poll does for an incremental trace, in bytes of
+ * segments.  A poll comes with each buffer fill, which takes at most a
+ * segment (AMC's are 64 KiB), so a trace scans about sixteen bytes per
+ * byte allocated and finishes long before the nursery fills again; the
+ * arena's pause time bounds the pause. */
+#define TRACE_QUANTUM ((Size)1 << 20)
+
 void trace_poll(Arena arena)
 {
   GC gc = gc_of(arena);
@@ -973,9 +965,9 @@ void trace_poll(Arena arena)
   if (trace_busy(gc))
     trace_work(arena, NULL, TRACE_QUANTUM, false, NULL);
   else if (pattern_full_collection_due(gc))
-    (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_ramp, TRACE_QUANTUM);
+    (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
   else if (trace_any_due(gc) && trace_due_is_ripe(gc))
-    (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_due, TRACE_QUANTUM);
+    (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
 
 /* ---- Rewriting collections (transforms) ---------------------------------- */
@@ -1075,10 +1067,8 @@ mps_res_t mps_arena_start_collect(mps_arena_t arena)
     /* One trace at a time: a collection in progress finishes first. */
     trace_park(arena);
     /* It goes on in later polls, steps and faults, if it can
-     * (trace_may_increment); otherwise it is over on return.  Only the
-     * roots now: the client asked for a collection to begin, not for
-     * work. */
-    res = trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_collect, 0);
+     * (trace_may_increment); otherwise it is over on return. */
+    res = trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_collect);
     arena->state = ARENA_UNCLAMPED;
   }
   arena_leave(arena);
@@ -1099,7 +1089,7 @@ mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
     mps_clock_t span = (mps_clock_t)(interval * (double)mps_clocks_per_sec());
     work = true;
     if (!trace_busy(gc))
-      (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_step, TRACE_QUANTUM);
+      (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_step);
     /* At least one quantum, then more while the interval lasts. */
     if (trace_busy(gc)) {
       do
