@@ -12,7 +12,8 @@
  * After every operation: shield_check_segs (the cool build aborts on any
  * failed check); the model's shield mode and depth equal the segment's;
  * every segment's recorded protection equals its pm; an exposed segment
- * is recorded unprotected; and outside the shield, every segment's
+ * is recorded unprotected (including those a run lowering took the
+ * protection off in one call); and outside the shield, every segment's
  * recorded protection equals the model's shield mode and the mutator is
  * running.  Any mismatch aborts.
  */
@@ -197,6 +198,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         shield_seg_init(shield, seg, base, limit);
       }
       break;
+    case 13: {
+      /* Lower a run of up to three touching segments from k within its
+       * group of four, if the contract allows: none exposed, all with the
+       * same protection applied, not none.  The model does not change:
+       * the run waits for its protection in the queue. */
+      ShieldSeg run[3];
+      Count n = 1 + (data[i] >> 4) % 3, j;
+      bool ok = inside;
+      if (k % 4 + n > 4 || k + n > FUZZ_SHIELD_SEGS)
+        n = 1;
+      for (j = 0; j < n && ok; ++j) {
+        run[j] = &fuzz_shield_seg[k + j];
+        ok = run[j]->depth == 0 && run[j]->pm == seg->pm && seg->pm != PROT_DENY_NONE;
+      }
+      if (ok)
+        shield_lower_run(shield, run, n);
+      break;
+    }
     default:
       break;
     }

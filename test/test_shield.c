@@ -263,6 +263,73 @@ Test(shield, flush_coalesces_adjacent_segments)
   check_outside();
 }
 
+Test(shield, a_run_lowered_in_one_call_is_exposed_without_more)
+{
+  ShieldSeg run[3] = {&segs[0], &segs[1], &segs[2]};
+  Count sets;
+  Index i;
+  make_adjacent();
+  shield_enter(shield);
+  for (i = 0; i < 4; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_ALL);
+  shield_leave(shield);
+  check_outside();
+
+  shield_enter(shield);
+  sets = prot_none_sets(&pn);
+  shield_lower_run(shield, run, 3);
+  cr_assert_eq(prot_none_sets(&pn), sets + 1);   /* one call for the three */
+  cr_assert_eq(mutator.suspends, 1);             /* which the mutator must not see */
+  for (i = 0; i < 3; ++i) {
+    cr_assert(recorded(i, PROT_DENY_NONE), "segment %zu", (size_t)i);
+    cr_assert(segs[i].queued);
+  }
+  cr_assert(recorded(3, PROT_DENY_ALL));         /* not in the run */
+  cr_assert(shield_check_segs(shield));
+  /* Exposing them costs nothing more; the one the collector is done with
+   * (lowered for good, as a scan that blackens it does) needs nothing. */
+  for (i = 0; i < 2; ++i) {
+    shield_expose(shield, &segs[i]);
+    shield_cover(shield, &segs[i]);
+  }
+  shield_lower(shield, &segs[0], PROT_DENY_ALL);
+  cr_assert_eq(prot_none_sets(&pn), sets + 1);
+  /* The two still raised (one exposed and covered, one never exposed)
+   * get their protection back together. */
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), sets + 2);
+  check_outside();
+  cr_assert(recorded(0, PROT_DENY_NONE));
+  cr_assert(recorded(1, PROT_DENY_ALL));
+  cr_assert(recorded(2, PROT_DENY_ALL));
+}
+
+Test(shield, a_run_lowered_with_the_queue_nearly_full_is_not_put_back_early)
+{
+  ShieldSeg run[3] = {&segs[0], &segs[1], &segs[2]};
+  Index i;
+  make_adjacent();
+  shield_enter(shield);
+  for (i = 0; i < 3; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_READ);
+  shield_leave(shield);
+  shield_enter(shield);
+  shield_hold(shield);
+  /* Fill the queue but for one entry with raises waiting for the flush. */
+  for (i = 4; i < 4 + SHIELD_QUEUE_LIMIT - 1; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_WRITE);
+  cr_assert_eq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT - 1);
+  shield_lower_run(shield, run, 3);
+  /* The queue was flushed first, so the run stays lowered in it. */
+  cr_assert_eq(shield_queue_length(shield), 3);
+  for (i = 0; i < 3; ++i)
+    cr_assert(recorded(i, PROT_DENY_NONE), "segment %zu", (size_t)i);
+  cr_assert(recorded(4, PROT_DENY_WRITE));
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
+}
+
 Test(shield, flush_splits_runs_at_mode_changes_and_gaps)
 {
   make_adjacent();

@@ -77,6 +77,7 @@ typedef struct trace_s {
   bool want_incremental;        /* asked to run incrementally */
   bool incremental;             /* runs incrementally (decided at the condemn) */
   Size work;                    /* bytes of segments scanned */
+  Size step_left;               /* what trace_advance's budget has left */
   Size condemned;               /* bytes condemned */
   Size not_condemned;           /* bytes in collectable pools not condemned */
   Size preserved_in_place;      /* bytes kept where they were */

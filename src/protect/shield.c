@@ -366,6 +366,32 @@ void shield_cover(Shield shield, ShieldSeg seg)
     shield_queue(shield, seg);       /* inv 3 */
 }
 
+void shield_lower_run(Shield shield, ShieldSeg *segs, Count n)
+{
+  Index i;
+  AVERT(shield, shield);
+  AVER(shield->inside);
+  AVER(segs != NULL);
+  AVER(n > 0 && n <= SHIELD_QUEUE_LIMIT / 2);
+  for (i = 0; i < n; ++i) {
+    AVERT(shield_seg, segs[i]);
+    AVER(segs[i]->depth == 0);
+    AVER(segs[i]->pm == segs[0]->pm);
+    AVER(i == 0 || segs[i]->base == segs[i - 1]->limit);
+  }
+  AVER(segs[0]->pm != PROT_DENY_NONE);
+  /* Room for all of them, so that no flush puts the protection back
+   * before they are exposed. */
+  if (shield->queued + n > SHIELD_QUEUE_LIMIT)
+    shield_flush_queue(shield);
+  shield_suspend(shield);            /* inv 2: they are unsynced until covered */
+  prot_set(shield->prot, segs[0]->base, segs[n - 1]->limit, PROT_DENY_NONE);
+  for (i = 0; i < n; ++i) {
+    shield_set_modes(shield, segs[i], PROT_DENY_NONE, segs[i]->sm);
+    shield_queue(shield, segs[i]);   /* inv 3 */
+  }
+}
+
 void shield_hold(Shield shield)
 {
   AVERT(shield, shield);

@@ -100,6 +100,14 @@ void shield_lower(Shield shield, ShieldSeg seg, ProtMode mode);
 void shield_expose(Shield shield, ShieldSeg seg);
 void shield_cover(Shield shield, ShieldSeg seg);
 
+/* Take the hardware protection off segs[0..n) with one protection call,
+ * ahead of exposing each: they touch (each one's limit the next one's
+ * base), none is exposed, and all have the same protection applied, not
+ * none.  The mutator is suspended for it, and they wait in the queue for
+ * their protection to be applied again, as covered segments do, so that
+ * exposing one later costs no call.  At most SHIELD_QUEUE_LIMIT / 2. */
+void shield_lower_run(Shield shield, ShieldSeg *segs, Count n);
+
 void shield_hold(Shield shield);
 void shield_release(Shield shield);
 
