@@ -689,17 +689,28 @@ static size_t tsnc_start(tsnc_s *t)
 
 #define TSNC_INC 3000       /* 64-byte objects: about three segments */
 
+/* Open a heap whose SNC point holds a list of TSNC_INC objects over
+ * several segments (their addresses in *holder_o, to free), and start an
+ * incremental collection that leaves them grey and read-protected. */
+static size_t tsnc_start_with_list(tsnc_s *t, objfmt_obj **holder_o)
+{
+  size_t collections;
+  objfmt_obj *holder = calloc(TSNC_INC, sizeof *holder);
+  cr_assert(holder != NULL);
+  tsnc_open(t);
+  tsnc_linked(t, holder, TSNC_INC, 1);
+  collections = tsnc_start(t);
+  cr_assert_geq(tsnc_snc_protected(t), 2, "grey SNC segments are read-protected");
+  *holder_o = holder;
+  return collections;
+}
+
 Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault)
 {
   tsnc_s t;
-  objfmt_obj *holder = calloc(TSNC_INC, sizeof *holder);
-  size_t collections;
+  objfmt_obj *holder;
+  size_t collections = tsnc_start_with_list(&t, &holder);
   Count hits;
-  cr_assert(holder != NULL);
-  tsnc_open(&t);
-  tsnc_linked(&t, holder, TSNC_INC, 1);
-  collections = tsnc_start(&t);
-  cr_assert_geq(tsnc_snc_protected(&t), 2, "grey SNC segments are read-protected");
 
   /* Reading them faults, and each fault scans the segment it touched. */
   hits = tsnc_read_hits(&t);
@@ -878,14 +889,9 @@ Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment)
 Test(snc, destroying_the_ap_during_an_incremental_collection)
 {
   tsnc_s t;
-  objfmt_obj *holder = calloc(TSNC_INC, sizeof *holder);
-  size_t collections;
+  objfmt_obj *holder;
+  size_t collections = tsnc_start_with_list(&t, &holder);
   Count hits;
-  cr_assert(holder != NULL);
-  tsnc_open(&t);
-  tsnc_linked(&t, holder, TSNC_INC, 1);
-  collections = tsnc_start(&t);
-  cr_assert_geq(tsnc_snc_protected(&t), 2);
   hits = tsnc_read_hits(&t);
   mps_ap_destroy(t.ap);
   t.ap = NULL;
