@@ -215,6 +215,41 @@ Test(barrier, store_into_old_object_is_remembered)
   tbar_close(&t);
 }
 
+/* A condemned AMC segment is evacuated and freed: its barrier comes down
+ * when it is condemned, so the fixes that copy out of it, each exposing
+ * it, cost no protection change. */
+Test(barrier, condemned_amc_segments_lose_their_barrier)
+{
+  tbar_s t;
+  GC gc;
+  size_t i, white = 0;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  for (i = 0; i < OLD; ++i)
+    white += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_gt(white, 0, "no old object is under the barrier");
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  white = 0;
+  {
+    Ring node, next;
+    RING_FOR(node, &gc->seg_ring, next) {
+      Seg seg = PARENT(seg_s, gc_ring, node);
+      if (seg->white == TRACE_SET_EMPTY)
+        continue;
+      ++white;
+      cr_assert_eq(seg->shield.sm & PROT_DENY_WRITE, 0);
+      cr_assert_eq(seg->summary, ZONE_SET_UNIV);
+    }
+  }
+  cr_assert_gt(white, 0);
+  mps_arena_park(t.arena);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
+  tbar_close(&t);
+}
+
 /* Old objects in a non-moving pool (AMS) whose chain is never due, young
  * ones in AMC: the remembered set works across pools. */
 Test(barrier, old_objects_in_ams)
