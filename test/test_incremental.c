@@ -345,6 +345,32 @@ Test(incremental, a_clamped_arena_only_scans_what_the_mutator_touches)
   tinc_close(&t);
 }
 
+Test(incremental, a_fault_also_scans_the_to_space_its_scan_copied_into)
+{
+  tinc_s t;
+  Trace trace;
+  Count scanned;
+  tinc_open(&t);
+  tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  mps_arena_clamp(t.arena);
+  trace = tinc_gc(&t)->traces[0];
+  scanned = trace->segs_scanned;
+  /* The root's copy is grey: reading it scans its segment, which copies
+   * the children into to-space until that is full and more is made.
+   * The new to-space is still unprotected in the shield's queue, so the
+   * fault scans it too rather than protect it. */
+  (void)*(mps_addr_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
+  atomic_signal_fence(memory_order_seq_cst);
+  cr_assert_eq(tinc_read_hits(&t), 1);
+  cr_assert_geq(trace->segs_scanned, scanned + 2, "only the segment read was scanned");
+  cr_assert_leq(trace->segs_scanned, scanned + 1 + SHIELD_QUEUE_LIMIT);
+  mps_arena_park(t.arena);
+  cr_assert_eq(tinc_walk(&t, t.refs[0], 4 * TREE, 1, 0, 0), 4 * TREE);
+  tinc_close(&t);
+}
+
 Test(incremental, ambiguous_references_pin_what_they_refer_to)
 {
   tinc_s t;

@@ -330,6 +330,41 @@ Test(shield, a_run_lowered_with_the_queue_nearly_full_is_not_put_back_early)
   check_outside();
 }
 
+Test(shield, the_queue_lists_the_segments_still_unprotected)
+{
+  ShieldSeg out[SHIELD_QUEUE_LIMIT];
+  ShieldSeg run[2] = {&segs[0], &segs[1]};
+  Count n;
+  make_adjacent();
+  shield_enter(shield);
+  shield_raise(shield, &segs[0], PROT_DENY_READ);
+  shield_raise(shield, &segs[1], PROT_DENY_READ);
+  shield_leave(shield);
+  shield_enter(shield);
+  shield_hold(shield);
+  cr_assert_eq(shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT), 0);
+  /* A raise waiting for the flush, a lowered run, and a segment raised
+   * and lowered again (queued, but wanting nothing). */
+  shield_raise(shield, &segs[3], PROT_DENY_WRITE);
+  shield_lower_run(shield, run, 2);
+  shield_raise(shield, &segs[4], PROT_DENY_WRITE);
+  shield_lower(shield, &segs[4], PROT_DENY_WRITE);
+  cr_assert_eq(shield_queue_length(shield), 4);
+  n = shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT);
+  cr_assert_eq(n, 3);
+  cr_assert(out[0] == &segs[3] && out[1] == &segs[0] && out[2] == &segs[1]);
+  cr_assert_eq(shield_queue_unprotected(shield, out, 2), 2, "no more than asked for");
+  /* Exposed and covered, it is still listed; after the flush, none is. */
+  shield_expose(shield, &segs[0]);
+  cr_assert_eq(shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT), 3);
+  shield_cover(shield, &segs[0]);
+  shield_flush(shield);
+  cr_assert_eq(shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT), 0);
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
+}
+
 Test(shield, flush_splits_runs_at_mode_changes_and_gaps)
 {
   make_adjacent();

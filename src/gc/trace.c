@@ -780,6 +780,31 @@ static void trace_scan_now(Trace trace, Seg seg)
     trace_scan_seg(trace, seg, trace_access_rank(seg));
 }
 
+/* Before the queue is flushed at the end of incremental work: the grey
+ * segments waiting in it for their read protection have none applied
+ * now, so they are scanned without a protection call; the flush would
+ * protect them, and their next fault or step would unprotect them again.
+ * These are chiefly to-space a fault's scan copied into.  Once each, only
+ * those queued now, at the rank a fault would scan them at (so no weaker
+ * than it is safe to scan while the mutator runs). */
+static void trace_scan_queued(Trace trace)
+{
+  GC gc = trace->arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  ShieldSeg queued[SHIELD_QUEUE_LIMIT];
+  Count i, n;
+
+  if (trace->state != TRACE_FLIPPED || !trace_mutator_may_run(trace))
+    return;
+  n = shield_queue_unprotected(&gc->shield, queued, SHIELD_QUEUE_LIMIT);
+  for (i = 0; i < n; ++i) {
+    Seg seg = PARENT(seg_s, shield, queued[i]);
+    /* An earlier scan may have flushed the queue, or blackened it. */
+    if ((seg->grey & ts) != 0 && seg->shield.pm == PROT_DENY_NONE)
+      trace_scan_now(trace, seg);
+  }
+}
+
 /* Before the mutator runs during an incremental trace: every grey segment
  * is read-protected (barrier.h).  From then on seg_set_grey keeps that. */
 static void trace_let_mutator_run(Trace trace)
@@ -828,6 +853,7 @@ static void trace_work(Arena arena, Seg access, Size budget, bool finish,
     trace_scan_now(trace, access);
   trace_advance(trace, budget, finish);
   if (trace->state != TRACE_FINISHED) {
+    trace_scan_queued(trace);
     trace_let_mutator_run(trace);
     shield_flush(&gc->shield);
     if (gc_prot_failed(gc))

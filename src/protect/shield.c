@@ -433,3 +433,17 @@ Count shield_queue_length(Shield shield)
   AVERT(shield, shield);
   return shield->queued;
 }
+
+Count shield_queue_unprotected(Shield shield, ShieldSeg *segs_o, Count max)
+{
+  Index i;
+  Count n = 0;
+  AVERT(shield, shield);
+  AVER(segs_o != NULL);
+  for (i = 0; i < shield->queued && n < max; ++i) {
+    ShieldSeg seg = shield->queue[i];
+    if (seg->pm == PROT_DENY_NONE && seg->sm != PROT_DENY_NONE)
+      segs_o[n++] = seg;
+  }
+  return n;
+}

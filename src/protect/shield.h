@@ -118,5 +118,10 @@ void shield_flush(Shield shield);
 bool shield_is_inside(Shield shield);
 bool shield_is_suspended(Shield shield);
 Count shield_queue_length(Shield shield);
+/* The queued segments that have no protection applied now but want some
+ * (a lowered run, or covered ones waiting for the flush): the collector
+ * can still touch them without a protection call.  Up to `max` of them in
+ * segs_o; returns how many. */
+Count shield_queue_unprotected(Shield shield, ShieldSeg *segs_o, Count max);
 
 #endif /* shield_h */
