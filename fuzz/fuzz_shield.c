@@ -15,7 +15,9 @@
  * is recorded unprotected (including those a run lowering took the
  * protection off in one call); and outside the shield, every segment's
  * recorded protection equals the model's shield mode and the mutator is
- * running.  Any mismatch aborts.
+ * running; and the queue's list of segments still unprotected is exactly
+ * the queued ones recorded unprotected that the model wants protected.
+ * Any mismatch aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +66,35 @@ static Addr fuzz_shield_base(Index i)
   return addr_of_word((Word)0x10000000 + (Word)(i + i / 4) * FUZZ_SHIELD_PAGE);
 }
 
+/* shield_queue_unprotected lists each queued segment that is recorded
+ * unprotected while the model wants it protected, once, and nothing
+ * else: what it lists the collector may touch without a protection
+ * call. */
+static void fuzz_shield_compare_unprotected(Shield shield,
+                                            const struct fuzz_shield_model *model)
+{
+  ShieldSeg listed[SHIELD_QUEUE_LIMIT];
+  Count n = shield_queue_unprotected(shield, listed, SHIELD_QUEUE_LIMIT), expected = 0;
+  Index i, j;
+  for (i = 0; i < FUZZ_SHIELD_SEGS; ++i) {
+    ShieldSeg seg = &fuzz_shield_seg[i];
+    if (seg->queued && model[i].sm != PROT_DENY_NONE
+        && prot_none_is(&fuzz_shield_pn, seg->base, seg->limit, PROT_DENY_NONE))
+      ++expected;
+  }
+  if (n != expected)
+    abort();
+  for (i = 0; i < n; ++i) {
+    Index k = (Index)(listed[i] - fuzz_shield_seg);
+    if (k >= FUZZ_SHIELD_SEGS || !listed[i]->queued || model[k].sm == PROT_DENY_NONE
+        || !prot_none_is(&fuzz_shield_pn, listed[i]->base, listed[i]->limit, PROT_DENY_NONE))
+      abort();
+    for (j = 0; j < i; ++j)
+      if (listed[j] == listed[i])
+        abort();
+  }
+}
+
 static void fuzz_shield_compare(Shield shield, const struct fuzz_shield_model *model,
                                 bool inside, Count holds,
                                 const struct fuzz_shield_mutator *mutator)
@@ -104,6 +135,7 @@ static void fuzz_shield_compare(Shield shield, const struct fuzz_shield_model *m
   }
   if (!inside && depth != 0)
     abort();
+  fuzz_shield_compare_unprotected(shield, model);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
