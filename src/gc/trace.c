@@ -760,15 +760,24 @@ static void trace_advance(Trace trace, Size budget, bool finish)
   }
 }
 
+/* The rank a step scans a grey segment at: the lowest of its ranks (the
+ * grey ring it is on, seg.c). */
+static Rank trace_seg_rank(Seg seg)
+{
+  Rank rank = RANK_AMBIG;
+  AVER(seg->rank_set != RANK_SET_EMPTY);
+  while ((seg->rank_set & RANK_SET_SINGLE(rank)) == 0)
+    ++rank;
+  return rank;
+}
+
 /* The rank to scan a segment at out of turn (a read barrier fault): its
  * own, but never weaker than exact, so that no weak reference is cut
  * before the strong ones are all fixed (design/trace.txt scans at
  * RankEXACT on access for the same reason). */
 static Rank trace_access_rank(Seg seg)
 {
-  Rank rank = RANK_AMBIG;
-  while ((seg->rank_set & RANK_SET_SINGLE(rank)) == 0)
-    ++rank;
+  Rank rank = trace_seg_rank(seg);
   return rank > RANK_EXACT ? RANK_EXACT : rank;
 }
 
@@ -785,8 +794,9 @@ static void trace_scan_now(Trace trace, Seg seg)
  * now, so they are scanned without a protection call; the flush would
  * protect them, and their next fault or step would unprotect them again.
  * These are chiefly to-space a fault's scan copied into.  Once each, only
- * those queued now, at the rank a fault would scan them at (so no weaker
- * than it is safe to scan while the mutator runs). */
+ * those queued now, and only those a step could scan now, at the rank it
+ * would: a weak segment scanned before its band would keep what it
+ * refers to, as only the mutator's access should make it. */
 static void trace_scan_queued(Trace trace)
 {
   GC gc = trace->arena->gc;
@@ -799,9 +809,13 @@ static void trace_scan_queued(Trace trace)
   n = shield_queue_unprotected(&gc->shield, queued, SHIELD_QUEUE_LIMIT);
   for (i = 0; i < n; ++i) {
     Seg seg = PARENT(seg_s, shield, queued[i]);
+    Rank rank;
     /* An earlier scan may have flushed the queue, or blackened it. */
-    if ((seg->grey & ts) != 0 && seg->shield.pm == PROT_DENY_NONE)
-      trace_scan_now(trace, seg);
+    if ((seg->grey & ts) == 0 || seg->shield.pm != PROT_DENY_NONE)
+      continue;
+    rank = trace_seg_rank(seg);
+    while (rank <= trace->band && (seg->grey & ts) != 0)
+      trace_scan_seg(trace, seg, rank);
   }
 }
 
