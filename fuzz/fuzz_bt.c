@@ -225,10 +225,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         to->bits[to_base + i] = from->bits[base + i];
       break;
     }
-    case 14: /* read single bits */
+    case 14: { /* read single bits, and find the lowest set and reset ones */
+      Index found = 0;
+      bool any;
       TESTLIB_REQUIRE(bt_get(to->bt, base) == to->bits[base]);
       TESTLIB_REQUIRE(bt_get(to->bt, limit - 1) == to->bits[limit - 1]);
+      for (i = base; i < limit && !to->bits[i]; ++i)
+        continue;
+      any = bt_find_set(&found, to->bt, base, limit);
+      TESTLIB_REQUIRE(any == (i < limit));
+      TESTLIB_REQUIRE(!any || found == i);
+      for (i = base; i < limit && to->bits[i]; ++i)
+        continue;
+      any = bt_find_res(&found, to->bt, base, limit);
+      TESTLIB_REQUIRE(any == (i < limit));
+      TESTLIB_REQUIRE(!any || found == i);
       break;
+    }
     default: { /* every find on the whole table */
       Count len = 1 + take8(&in) % length;
       unsigned which;

@@ -484,6 +484,31 @@ Test(bt, find_skips_whole_words)
   cr_assert(bt_is_set_range(big, 3010, BIG));
 }
 
+Test(bt, find_set_and_find_res_every_range)
+{
+  unsigned density, want;
+  Index base, limit, i, found;
+  for (density = 0; density <= 8; density += 2) {
+    fill(store, N, density, model);
+    for (base = 0; base < N; ++base)
+      for (limit = base + 1; limit <= N; ++limit)
+        for (want = 0; want < 2; ++want) {
+          bool any;
+          for (i = base; i < limit && model[i] != want; ++i)
+            continue;
+          found = N + 1;
+          any = want ? bt_find_set(&found, table, base, limit)
+                     : bt_find_res(&found, table, base, limit);
+          cr_assert_eq(any, i < limit, "[%zu, %zu) density %u, bit %u", (size_t)base,
+                       (size_t)limit, density, want);
+          if (i < limit)
+            cr_assert_eq(found, i);
+          else
+            cr_assert_eq(found, N + 1, "nothing stored when none is found");
+        }
+  }
+}
+
 /* Copy [from_base, from_base + length) of `other` to `table` at to_base. */
 static void check_copy_offset(Index from_base, Index to_base, Count length)
 {

@@ -202,6 +202,29 @@ static Index bt_scan_up(BT bt, Index base, Index limit, Word flip)
   return size_min((w << WORD_SHIFT) + bt_lowest(bits), limit);
 }
 
+static bool bt_find_bit(Index *i_o, BT bt, Index base, Index limit, Word flip)
+{
+  Index i;
+  AVER(i_o != NULL);
+  AVER(bt != NULL);
+  AVER(base < limit);
+  i = bt_scan_up(bt, base, limit, flip);
+  if (i == limit)
+    return false;
+  *i_o = i;
+  return true;
+}
+
+bool bt_find_set(Index *i_o, BT bt, Index base, Index limit)
+{
+  return bt_find_bit(i_o, bt, base, limit, BT_SCAN_SET);
+}
+
+bool bt_find_res(Index *i_o, BT bt, Index base, Index limit)
+{
+  return bt_find_bit(i_o, bt, base, limit, BT_SCAN_RES);
+}
+
 /* One more than the highest index in [base, limit) whose bit,
  * exclusive-ored with `flip`, is one; base if there is none.  base may
  * equal limit. */

@@ -63,6 +63,12 @@ bool bt_find_long_res_range_high(Index *base_return, Index *limit_return,
                                  BT bt, Index search_base,
                                  Index search_limit, Count length);
 
+/* The lowest set (reset) bit in [base, limit) (base < limit): its index
+ * in *i_o, or false if there is none.  A word at a time, as the searches
+ * above, and cheaper than a search for a run of one. */
+bool bt_find_set(Index *i_o, BT bt, Index base, Index limit);
+bool bt_find_res(Index *i_o, BT bt, Index base, Index limit);
+
 /* Copy bits [base, limit) of `from` to the same positions of `to`, as they
  * are or inverted.  `from` and `to` may be the same table. */
 void bt_copy_range(BT from, BT to, Index base, Index limit);
