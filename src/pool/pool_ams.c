@@ -574,6 +574,7 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
   Addr ref = *ref_io;
   Size header = ams->format->header_size;
   Index i, b, l;
+  bool is_start;
 
   AVER_CRITICAL((seg->white & ss->traces) != TRACE_SET_EMPTY);
   /* Nothing committed lies in a white segment's buffer region (5). */
@@ -598,13 +599,15 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
     return MPS_RES_OK;
   }
 
-  /* Exact, final or weak: ref is an object's client pointer. */
+  /* Exact, final or weak: ref is an object's client pointer.  A start is
+   * allocated (invariant 4), so the start table alone says whether it is
+   * one; the check reads nothing the fix does not need. */
   i = addr_offset(seg->base, ref) >= header
       ? ams_index(aseg, format_base(ams->format, ref)) : 0;
-  AVER(addr_offset(seg->base, ref) >= header
-       && addr_is_aligned(format_base(ams->format, ref), ams->pool.alignment)
-       && bt_get(aseg->alloc, i) && !bt_get(aseg->nonstart, i));
-  if (addr_offset(seg->base, ref) < header || bt_get(aseg->nonstart, i))
+  AVER_CRITICAL(addr_is_aligned(format_base(ams->format, ref), ams->pool.alignment));
+  is_start = addr_offset(seg->base, ref) >= header && !bt_get(aseg->nonstart, i);
+  AVER(is_start);
+  if (!is_start)
     return MPS_RES_OK;            /* not an object: refused above */
   if (bt_get(aseg->marked, i)) {
     ss->was_marked = true;
@@ -626,7 +629,7 @@ static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
   AMS ams = ams_of_seg(seg);
   Format format = ams->format;
   Addr base, limit;
-  Index i, l;
+  Index i;
   bool total = true;
   Res res;
 
@@ -636,7 +639,7 @@ static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
     /* Only the grey objects.  Each pass blackens one, and an object is
      * greyed once, so this ends. */
     while (aseg->grey_lo < aseg->grains) {
-      if (!bt_find_short_res_range(&i, &l, aseg->nongrey, aseg->grey_lo, aseg->grains, 1)) {
+      if (!bt_find_res(&i, aseg->nongrey, aseg->grey_lo, aseg->grains)) {
         aseg->grey_lo = aseg->grains;
         break;
       }
@@ -673,9 +676,8 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   Format format = ams->format;
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
   Addr run_base, run_limit, base, limit;
-  Index cursor = 0, dead = 0, free_lo = 0;
+  Index cursor = 0, free_lo = 0;
   Count freed_before = aseg->free_grains, longest = 0;
-  bool in_dead = false;
   AMSExposure exposed;
   Size kept = 0;
   Count kept_objects = 0;
@@ -685,33 +687,30 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
   exposed = ams_seg_expose(seg);
   while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor)) {
-    for (base = run_base; addr_word(base) < addr_word(run_limit); base = limit) {
-      Index i = ams_index(aseg, base);
-      limit = ams_obj_limit(format, base);
+    /* A run is a sequence of whole objects, and marks are only at
+     * starts: what lies between the end of one survivor and the start of
+     * the next is dead, so only the survivors are read (for their size),
+     * never the dead objects. */
+    Index dead = ams_index(aseg, run_base), end = ams_index(aseg, run_limit), i;
+    while (dead < end && bt_find_set(&i, aseg->marked, dead, end)) {
       AVER_CRITICAL(!bt_get(aseg->nonstart, i));
-      if (bt_get(aseg->marked, i)) {
-        kept += addr_offset(base, limit);
-        ++kept_objects;
-        /* Everything between two survivors -- free gaps and dead
-         * objects -- is one free run, unless a buffer's region lies
-         * between them: then this overestimates, which invariant 9
-         * allows. */
-        if (i - free_lo > longest)
-          longest = i - free_lo;
-        free_lo = ams_index(aseg, limit);
-        if (in_dead) {
-          ams_seg_free_grains(ams, aseg, dead, i);
-          in_dead = false;
-        }
-      } else if (!in_dead) {
-        dead = i;
-        in_dead = true;
-      }
+      base = ams_addr(aseg, i);
+      limit = ams_obj_limit(format, base);
+      kept += addr_offset(base, limit);
+      ++kept_objects;
+      /* Everything between two survivors -- free gaps and dead
+       * objects -- is one free run, unless a buffer's region lies
+       * between them: then this overestimates, which invariant 9
+       * allows. */
+      if (i - free_lo > longest)
+        longest = i - free_lo;
+      free_lo = ams_index(aseg, limit);
+      if (dead < i)
+        ams_seg_free_grains(ams, aseg, dead, i);
+      dead = free_lo;
     }
-    if (in_dead) {
-      ams_seg_free_grains(ams, aseg, dead, ams_index(aseg, run_limit));
-      in_dead = false;
-    }
+    if (dead < end)
+      ams_seg_free_grains(ams, aseg, dead, end);
   }
   ams_seg_cover(seg, exposed);
   if (aseg->grains - free_lo > longest)
