@@ -649,6 +649,13 @@ static bool trace_mutator_may_run(Trace trace)
   return trace->band > RANK_EXACT || (trace->band == RANK_EXACT && trace->band_rooted);
 }
 
+/* The scanning one poll does for an incremental trace, in bytes of
+ * segments.  A poll comes with each buffer fill, which takes at most a
+ * segment (AMC's are 64 KiB), so a trace scans about sixteen bytes per
+ * byte allocated and finishes long before the nursery fills again; the
+ * arena's pause time bounds the pause. */
+#define TRACE_QUANTUM ((Size)1 << 20)
+
 /* Advance the trace by one step: the start, the flip, the roots of a
  * band, one grey segment, the move to the next band, or the reclaim.
  * Within a band the roots come first, then every grey segment the band
@@ -793,21 +800,23 @@ static void trace_scan_now(Trace trace, Seg seg)
  * segments waiting in it for their read protection have none applied
  * now, so they are scanned without a protection call; the flush would
  * protect them, and their next fault or step would unprotect them again.
- * These are chiefly to-space a fault's scan copied into.  Once each, only
- * those queued now, and only those a step could scan now, at the rank it
- * would: a weak segment scanned before its band would keep what it
- * refers to, as only the mutator's access should make it. */
+ * These are chiefly to-space a fault's scan copied into, and segments a
+ * scan greyed.  Once each, only those queued now, up to a poll's quantum,
+ * and only those a step could scan now, at the rank it would: a weak
+ * segment scanned before its band would keep what it refers to, as only
+ * the mutator's access should make it. */
 static void trace_scan_queued(Trace trace)
 {
   GC gc = trace->arena->gc;
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
   ShieldSeg queued[SHIELD_QUEUE_LIMIT];
+  Size work = trace->work;
   Count i, n;
 
   if (trace->state != TRACE_FLIPPED || !trace_mutator_may_run(trace))
     return;
   n = shield_queue_unprotected(&gc->shield, queued, SHIELD_QUEUE_LIMIT);
-  for (i = 0; i < n; ++i) {
+  for (i = 0; i < n && trace->work - work < TRACE_QUANTUM; ++i) {
     Seg seg = PARENT(seg_s, shield, queued[i]);
     Rank rank;
     /* An earlier scan may have flushed the queue, or blackened it. */
@@ -1032,13 +1041,6 @@ static bool trace_due_is_ripe(GC gc)
   old -= old < gc->barrier.guarded ? old : gc->barrier.guarded;
   return fresh >= old / TRACE_SCAN_RATIO;
 }
-
-/* The scanning one poll does for an incremental trace, in bytes of
- * segments.  A poll comes with each buffer fill, which takes at most a
- * segment (AMC's are 64 KiB), so a trace scans about sixteen bytes per
- * byte allocated and finishes long before the nursery fills again; the
- * arena's pause time bounds the pause. */
-#define TRACE_QUANTUM ((Size)1 << 20)
 
 void trace_poll(Arena arena)
 {
