@@ -389,6 +389,32 @@ Test(ams, support_ambiguous_false_refuses_ambiguous_references)
   tams_close(&t);
 }
 
+Test(ams, an_exact_reference_into_an_object_is_reported_and_keeps_nothing)
+{
+  tams_s t;
+  mps_lib_assert_fail_t old;
+  mps_addr_t a;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);
+  tams_new(t.ap, &t.refs[1], 0, 4, 2);
+  a = t.refs[1];
+  tams_flush(&t);
+  /* Two words into the object: aligned, allocated, but no object's start. */
+  t.refs[1] = (char *)a + 2 * sizeof(mps_word_t);
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  mps_arena_collect(t.arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_geq(tams_failures, 1, "an exact reference to no object's start was accepted");
+  cr_assert(strstr(tams_last_failure, "is_start") != NULL, "%s", tams_last_failure);
+  cr_assert_eq(t.refs[1], (char *)a + 2 * sizeof(mps_word_t), "the reference was changed");
+  t.refs[1] = NULL;
+  cr_assert(tams_data_ok(t.refs[0], 4, 1));
+  cr_assert_eq(tams_count(&t).objects, 1, "the object referred into was kept");
+  tams_close(&t);
+}
+
 static size_t tams_area_objects;
 static mps_res_t tams_area(mps_ss_t ss, void *base, void *limit, void *closure)
 {

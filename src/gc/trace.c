@@ -817,6 +817,7 @@ static void trace_scan_queued(Trace trace)
     return;
   n = shield_queue_unprotected(&gc->shield, queued, SHIELD_QUEUE_LIMIT);
   for (i = 0; i < n && trace->work - work < TRACE_QUANTUM; ++i) {
+    /* The shield's segments are all segments' (seg.c registers them). */
     Seg seg = PARENT(seg_s, shield, queued[i]);
     Rank rank;
     /* An earlier scan may have flushed the queue, or blackened it. */

@@ -423,8 +423,9 @@ static Res amc_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   }
   seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
   *condemned_io += seg_size(seg);
-  /* Its objects are copied out and it is freed, so its summary no
-   * longer matters; a write barrier left on it would cost a
+  /* Its survivors are copied out and it is freed, so its summary no
+   * longer matters (one nailed and kept keeps the universal summary,
+   * which is always true); a write barrier left on it would cost a
    * protection change at each fix that exposes it. */
   if (seg->rank_set != RANK_SET_EMPTY)
     seg_set_summary(seg, ZONE_SET_UNIV);

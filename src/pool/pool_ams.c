@@ -604,8 +604,9 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
    * one; the check reads nothing the fix does not need. */
   i = addr_offset(seg->base, ref) >= header
       ? ams_index(aseg, format_base(ams->format, ref)) : 0;
-  AVER_CRITICAL(addr_is_aligned(format_base(ams->format, ref), ams->pool.alignment));
-  is_start = addr_offset(seg->base, ref) >= header && !bt_get(aseg->nonstart, i);
+  is_start = addr_offset(seg->base, ref) >= header
+             && addr_is_aligned(format_base(ams->format, ref), ams->pool.alignment)
+             && !bt_get(aseg->nonstart, i);
   AVER(is_start);
   if (!is_start)
     return MPS_RES_OK;            /* not an object: refused above */
