@@ -312,6 +312,17 @@ Test(incremental, allocation_polls_finish_the_trace)
   tinc_close(&t);
 }
 
+/* A tree of 4 * TREE nodes at refs[0], a collection started on it, and
+ * the arena clamped, so that only faults and steps advance it. */
+static void tinc_start_clamped(tinc_s *t)
+{
+  tinc_open(t);
+  tinc_tree(t, &t->refs[0], 4 * TREE, 1);
+  mps_arena_park(t->arena);
+  cr_assert_eq(mps_arena_start_collect(t->arena), MPS_RES_OK);
+  mps_arena_clamp(t->arena);
+}
+
 Test(incremental, a_clamped_arena_only_scans_what_the_mutator_touches)
 {
   tinc_s t;
@@ -319,11 +330,7 @@ Test(incremental, a_clamped_arena_only_scans_what_the_mutator_touches)
   size_t steps = 0;
   mps_addr_t junk;
   int i;
-  tinc_open(&t);
-  tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
-  mps_arena_park(t.arena);
-  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
-  mps_arena_clamp(t.arena);
+  tinc_start_clamped(&t);
   work = tinc_gc(&t)->traces[0]->work;
   for (i = 0; i < 20000; ++i)
     tinc_new(&t, &junk, 7);
@@ -350,11 +357,7 @@ Test(incremental, a_fault_also_scans_the_to_space_its_scan_copied_into)
   tinc_s t;
   Trace trace;
   Count scanned;
-  tinc_open(&t);
-  tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
-  mps_arena_park(t.arena);
-  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
-  mps_arena_clamp(t.arena);
+  tinc_start_clamped(&t);
   trace = tinc_gc(&t)->traces[0];
   scanned = trace->segs_scanned;
   /* The root's copy is grey: reading it scans its segment, which copies
