@@ -222,16 +222,15 @@ Test(barrier, condemned_amc_segments_lose_their_barrier)
 {
   tbar_s t;
   GC gc;
-  size_t i, white = 0;
+  size_t i, guarded = 0, white = 0;
 
   tbar_open(&t, mps_class_amc());
   gc = tbar_gc(t.arena);
   tbar_make_old(&t);
   for (i = 0; i < OLD; ++i)
-    white += tbar_protected(t.arena, t.refs[i]);
-  cr_assert_gt(white, 0, "no old object is under the barrier");
+    guarded += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_gt(guarded, 0, "no old object is under the barrier");
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
-  white = 0;
   {
     Ring node, next;
     RING_FOR(node, &gc->seg_ring, next) {
