@@ -205,9 +205,10 @@ static Index bt_scan_up(BT bt, Index base, Index limit, Word flip)
 static bool bt_find_bit(Index *i_o, BT bt, Index base, Index limit, Word flip)
 {
   Index i;
-  AVER(i_o != NULL);
-  AVER(bt != NULL);
-  AVER(base < limit);
+  /* Critical, as bt_get's: pools call these once per object. */
+  AVER_CRITICAL(i_o != NULL);
+  AVER_CRITICAL(bt != NULL);
+  AVER_CRITICAL(base < limit);
   i = bt_scan_up(bt, base, limit, flip);
   if (i == limit)
     return false;

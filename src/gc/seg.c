@@ -42,8 +42,7 @@ bool seg_class_check(SegClass klass)
   return true;
 }
 
-/* The lowest rank in a non-empty rank set: the grey ring it belongs on. */
-static Rank seg_lowest_rank(RankSet rank_set)
+Rank seg_lowest_rank(RankSet rank_set)
 {
   Rank rank = RANK_AMBIG;
   AVER(rank_set != RANK_SET_EMPTY);

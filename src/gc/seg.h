@@ -127,6 +127,10 @@ bool seg_of_addr(Seg *seg_o, Arena arena, Addr addr);
 static inline Size seg_size(Seg seg) { return addr_offset(seg->base, seg->limit); }
 static inline Arena seg_arena(Seg seg) { return seg->arena; }
 
+/* The lowest rank in a non-empty rank set: the grey ring a segment of
+ * that rank set is on, and so the rank a step scans it at. */
+Rank seg_lowest_rank(RankSet rank_set);
+
 /* Colour changes keep the grey rings in step. */
 void seg_set_grey(Seg seg, TraceSet grey);
 void seg_set_white(Seg seg, TraceSet white);

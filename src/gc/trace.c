@@ -767,24 +767,13 @@ static void trace_advance(Trace trace, Size budget, bool finish)
   }
 }
 
-/* The rank a step scans a grey segment at: the lowest of its ranks (the
- * grey ring it is on, seg.c). */
-static Rank trace_seg_rank(Seg seg)
-{
-  Rank rank = RANK_AMBIG;
-  AVER(seg->rank_set != RANK_SET_EMPTY);
-  while ((seg->rank_set & RANK_SET_SINGLE(rank)) == 0)
-    ++rank;
-  return rank;
-}
-
 /* The rank to scan a segment at out of turn (a read barrier fault): its
  * own, but never weaker than exact, so that no weak reference is cut
  * before the strong ones are all fixed (design/trace.txt scans at
  * RankEXACT on access for the same reason). */
 static Rank trace_access_rank(Seg seg)
 {
-  Rank rank = trace_seg_rank(seg);
+  Rank rank = seg_lowest_rank(seg->rank_set);
   return rank > RANK_EXACT ? RANK_EXACT : rank;
 }
 
@@ -823,7 +812,7 @@ static void trace_scan_queued(Trace trace)
     /* An earlier scan may have flushed the queue, or blackened it. */
     if ((seg->grey & ts) == 0 || seg->shield.pm != PROT_DENY_NONE)
       continue;
-    rank = trace_seg_rank(seg);
+    rank = seg_lowest_rank(seg->rank_set);
     while (rank <= trace->band && (seg->grey & ts) != 0)
       trace_scan_seg(trace, seg, rank);
   }
