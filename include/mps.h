@@ -122,6 +122,9 @@ extern const struct mps_key_s _mps_key_ALIGN;
 extern const struct mps_key_s _mps_key_AMS_SUPPORT_AMBIGUOUS;
 #define MPS_KEY_AMS_SUPPORT_AMBIGUOUS (&_mps_key_AMS_SUPPORT_AMBIGUOUS)
 #define MPS_KEY_AMS_SUPPORT_AMBIGUOUS_FIELD b
+extern const struct mps_key_s _mps_key_AP_HASH_ARRAYS;
+#define MPS_KEY_AP_HASH_ARRAYS (&_mps_key_AP_HASH_ARRAYS)
+#define MPS_KEY_AP_HASH_ARRAYS_FIELD b
 extern const struct mps_key_s _mps_key_ARENA_CONTRACTED;
 #define MPS_KEY_ARENA_CONTRACTED (&_mps_key_ARENA_CONTRACTED)
 #define MPS_KEY_ARENA_CONTRACTED_FIELD fun

@@ -620,6 +620,48 @@ Test(amc, automatic_collections)
   tamc_close(&t);
 }
 
+/* pool/amc.rst, "Hash arrays": what a point created with
+ * MPS_KEY_AP_HASH_ARRAYS allocates does not count towards the nursery's
+ * new size, so however much it allocates, no collection falls due; the
+ * same allocation through an ordinary point brings collections. */
+static mps_word_t tamc_collections_after(bool hash_arrays)
+{
+  tamc_s t;
+  mps_ap_t ap;
+  mps_word_t before, after;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_AP_HASH_ARRAYS, hash_arrays);
+    cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  before = mps_collections(t.arena);
+  /* 2 MiB of arrays that stay alive (listed from refs[0]), 32 times
+   * the nursery's capacity (64 KiB). */
+  for (k = 0; k < 2048; ++k) {
+    tamc_new(ap, &t.refs[1], 1, 125, k);
+    ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+    t.refs[0] = t.refs[1];
+  }
+  after = mps_collections(t.arena);
+  for (k = 2048; k-- > 0;) {
+    objfmt_obj obj = t.refs[0];
+    cr_assert(tamc_data_ok(obj, 125, k), "array %zu was corrupted", k);
+    t.refs[0] = (mps_addr_t)obj->slot[0];
+  }
+  cr_assert_null(t.refs[0]);
+  mps_ap_destroy(ap);
+  tamc_close(&t);
+  return after - before;
+}
+
+Test(amc, hash_array_points_bring_no_collection)
+{
+  cr_assert_eq(tamc_collections_after(true), 0);
+  cr_assert_gt(tamc_collections_after(false), 0,
+               "the same allocation through an ordinary point brought none");
+}
+
 Test(amc, no_mps_alloc)
 {
   tamc_s t;

@@ -116,6 +116,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   Buffer buffer;
   mps_arg_s arg;
   Rank rank = RANK_EXACT;
+  bool hash_arrays = false;
   void *p;
   Res res;
 
@@ -142,6 +143,8 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
     }
     rank = (Rank)arg.val.rank;
   }
+  if (args_pick(&arg, args, MPS_KEY_AP_HASH_ARRAYS))
+    hash_arrays = arg.val.b != 0;
   res = arena_control_alloc(&p, arena, sizeof(buffer_s));
   if (res != MPS_RES_OK)
     goto done;
@@ -159,6 +162,7 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
   buffer->frame_depth = 0;
   buffer->pool_data = NULL;
   buffer->rank = rank;
+  buffer->hash_arrays = hash_arrays;
   buffer->fill = pool->buffer_methods != NULL && pool->buffer_methods->fill_fast != NULL
                  ? pool->buffer_methods->fill_fast : buffer_fill_with_lock;
   pattern_ap_init(&buffer->pattern);

@@ -34,6 +34,11 @@ typedef struct buffer_s {
    * the lock only when the class has frame methods (buffer.c). */
   Count frame_depth;
   Rank rank;                   /* of the references in its objects (MPS_KEY_RANK) */
+  /* MPS_KEY_AP_HASH_ARRAYS (pool/amc.rst): what it allocates is not counted
+   * as new in its generation, so that rehashing a table whose location
+   * dependency went stale does not itself bring the next collection.
+   * Only classes that count new allocation read it (AMC, AMCZ). */
+  bool hash_arrays;
   /* mps_ap_fill: the class's fill_fast (pool.h), or buffer_fill_with_lock;
    * set at creation, fixed. */
   mps_res_t (*fill)(mps_addr_t *p_o, struct buffer_s *buffer, size_t size);

@@ -991,7 +991,8 @@ static Res amc_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer
   aseg = amc_seg_of(seg);
   AVER(seg->white == TRACE_SET_EMPTY);
   seg_set_buffer(seg, buffer);
-  pool_gen_account_alloc(&amc->gens[0].pgen, addr_offset(aseg->used, seg->limit));
+  if (!buffer->hash_arrays)
+    pool_gen_account_alloc(&amc->gens[0].pgen, addr_offset(aseg->used, seg->limit));
   *base_o = aseg->used;
   *limit_o = seg->limit;
   return MPS_RES_OK;
