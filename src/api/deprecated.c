@@ -4,19 +4,25 @@
  * The variable-argument creation functions pass each documented class's
  * arguments, in its documented order, as the keyword arguments the
  * keyword function takes.  A class with no documented variable arguments
- * takes none.  Classes that do not exist yet (the automatic pools) are
- * added here as they arrive.
+ * takes none, and none are read for it (reading one the client did not
+ * pass is undefined).
  */
 #include <stdarg.h>
 
 #include "../../include/mps.h"
 #include "../../include/mpsacl.h"
 #include "../../include/mpsavm.h"
+#include "../../include/mpscamc.h"
+#include "../../include/mpscams.h"
+#include "../../include/mpscawl.h"
+#include "../../include/mpsclo.h"
 #include "../../include/mpscmfs.h"
 #include "../../include/mpscmvff.h"
 #include "../../include/mpscmvt.h"
+#include "../../include/mpscsnc.h"
 #include "../arena/arena.h"
 #include "../base/args.h"
+#include "../pool/pool.h"
 
 mps_res_t mps_arena_create_v(mps_arena_t *arena_o, mps_arena_class_t arena_class, va_list varargs)
 {
@@ -80,6 +86,33 @@ mps_res_t mps_pool_create_v(mps_pool_t *pool_o, mps_arena_t arena,
     mps_pool_debug_option_s *options = va_arg(copy, mps_pool_debug_option_s *);
     args[n].key = MPS_KEY_POOL_DEBUG_OPTIONS; args[n++].val.pool_debug_options = options;
     deprecated_mvff_args(args, &n, &copy);
+  } else if (pool_class == mps_class_amc() || pool_class == mps_class_amcz()) {
+    mps_fmt_t format = va_arg(copy, mps_fmt_t);
+    mps_chain_t chain = va_arg(copy, mps_chain_t);
+    args[n].key = MPS_KEY_FORMAT; args[n++].val.format = format;
+    args[n].key = MPS_KEY_CHAIN;  args[n++].val.chain = chain;
+  } else if (pool_class == mps_class_ams() || pool_class == mps_class_ams_debug()) {
+    mps_fmt_t format;
+    mps_chain_t chain;
+    mps_bool_t ambiguous;
+    if (pool_class == mps_class_ams_debug()) {
+      mps_pool_debug_option_s *options = va_arg(copy, mps_pool_debug_option_s *);
+      args[n].key = MPS_KEY_POOL_DEBUG_OPTIONS; args[n++].val.pool_debug_options = options;
+    }
+    format = va_arg(copy, mps_fmt_t);
+    chain = va_arg(copy, mps_chain_t);
+    ambiguous = va_arg(copy, mps_bool_t);
+    args[n].key = MPS_KEY_FORMAT; args[n++].val.format = format;
+    args[n].key = MPS_KEY_CHAIN;  args[n++].val.chain = chain;
+    args[n].key = MPS_KEY_AMS_SUPPORT_AMBIGUOUS; args[n++].val.b = ambiguous;
+  } else if (pool_class == mps_class_awl()) {
+    mps_fmt_t format = va_arg(copy, mps_fmt_t);
+    mps_awl_find_dependent_t find_dependent = va_arg(copy, mps_awl_find_dependent_t);
+    args[n].key = MPS_KEY_FORMAT; args[n++].val.format = format;
+    args[n].key = MPS_KEY_AWL_FIND_DEPENDENT; args[n++].val.addr_method = find_dependent;
+  } else if (pool_class == mps_class_lo() || pool_class == mps_class_snc()) {
+    mps_fmt_t format = va_arg(copy, mps_fmt_t);
+    args[n].key = MPS_KEY_FORMAT; args[n++].val.format = format;
   } else if (pool_class == mps_class_mvt()) {
     size_t min_size = va_arg(copy, size_t);
     size_t mean_size = va_arg(copy, size_t);
@@ -112,12 +145,29 @@ mps_res_t mps_pool_create(mps_pool_t *pool_o, mps_arena_t arena, mps_pool_class_
   return res;
 }
 
-/* No pool class so far takes allocation point arguments; the automatic
- * pools' rank argument is added with them. */
+/* Only the classes whose points may have another rank than exact take
+ * the rank (deprecated.rst); the rest take nothing. */
 mps_res_t mps_ap_create_v(mps_ap_t *ap_o, mps_pool_t pool, va_list varargs)
 {
-  UNUSED(varargs);
-  return mps_ap_create_k(ap_o, pool, mps_args_none);
+  mps_res_t res;
+  PoolClass klass;
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  klass = pool->klass;
+  if (klass == mps_class_ams() || klass == mps_class_ams_debug() || klass == mps_class_awl()
+      || klass == mps_class_snc()) {
+    va_list copy;
+    mps_rank_t rank;
+    va_copy(copy, varargs);
+    rank = va_arg(copy, mps_rank_t);
+    va_end(copy);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_RANK, rank);
+      res = mps_ap_create_k(ap_o, pool, args);
+    } MPS_ARGS_END(args);
+  } else {
+    res = mps_ap_create_k(ap_o, pool, mps_args_none);
+  }
+  return res;
 }
 
 mps_res_t mps_ap_create(mps_ap_t *ap_o, mps_pool_t pool, ...)
