@@ -942,24 +942,38 @@ Test(root_gc, exact_roots_of_every_variety_keep_objects_and_follow_moves)
   g_close();
 }
 
-static size_t walked;
-static mps_root_t walk_expect_root;
+/* What a roots walk saw: references per root (exact, ambiguous, weak). */
+typedef struct walked_s {
+  mps_root_t roots[3];
+  size_t count[3];
+} walked_s;
 
 static void roots_stepper(mps_addr_t *ref, mps_root_t root, void *p, size_t s)
 {
-  cr_assert_eq(p, &walked);
+  walked_s *w = p;
+  size_t i, k;
+  bool in_pool = false;
   cr_assert_eq(s, 42);
-  cr_assert_eq(root, walk_expect_root);
-  cr_assert(*ref == g.weak[0] || *ref == g.weak[1]);
-  ++walked;
+  for (k = 0; k < G_OBJS; ++k)
+    in_pool = in_pool || *ref == g.weak[k];
+  cr_assert(in_pool, "a reference to %p, not into the pool, was reported", *ref);
+  for (i = 0; i < 3 && root != w->roots[i]; ++i)
+    ;
+  cr_assert_lt(i, 3, "an unknown root was reported");
+  ++w->count[i];
 }
 
-Test(root_gc, roots_walk_visits_exact_references_into_pools)
+/* root.rst: the walk visits references into automatic pools from every
+ * registered root, ambiguous and weak ones too, and it may be called
+ * whenever the arena is parked: clamped with no collection running is
+ * the parked state (arena.rst). */
+Test(root_gc, roots_walk_visits_every_root_s_references_into_pools)
 {
   mps_root_t exact, ambig;
+  walked_s w;
   g_open();
   g_table[0] = (mps_word_t)g.weak[0];
-  g_table[1] = (mps_word_t)&walked;             /* not in the arena */
+  g_table[1] = (mps_word_t)&w;                  /* not in the arena */
   g_table[2] = (mps_word_t)g.weak[1];
   g_table[3] = (mps_word_t)g.weak[2];
   cr_assert_eq(mps_root_create_table(&exact, g.arena, mps_rank_exact(), 0,
@@ -967,12 +981,21 @@ Test(root_gc, roots_walk_visits_exact_references_into_pools)
   cr_assert_eq(mps_root_create_table(&ambig, g.arena, mps_rank_ambig(), 0,
                                      (mps_addr_t *)g_table + 3, 1), MPS_RES_OK);
   mps_arena_park(g.arena);
-  walked = 0;
-  walk_expect_root = exact;
-  mps_arena_roots_walk(g.arena, roots_stepper, &walked, 42);
-  /* Two references into the pool; the weak and ambiguous roots are not
-   * visited. */
-  cr_assert_eq(walked, 2);
+  memset(&w, 0, sizeof w);
+  w.roots[0] = exact;
+  w.roots[1] = ambig;
+  w.roots[2] = g.weak_root;
+  mps_arena_roots_walk(g.arena, roots_stepper, &w, 42);
+  cr_assert_eq(w.count[0], 2);
+  cr_assert_eq(w.count[1], 1);
+  cr_assert_eq(w.count[2], G_OBJS);
+  /* Clamped, with no collection in progress: the same walk. */
+  mps_arena_release(g.arena);
+  mps_arena_clamp(g.arena);
+  memset(w.count, 0, sizeof w.count);
+  mps_arena_roots_walk(g.arena, roots_stepper, &w, 42);
+  cr_assert_eq(w.count[0] + w.count[1] + w.count[2], 3 + G_OBJS);
+  mps_arena_park(g.arena);
   mps_root_destroy(exact);
   mps_root_destroy(ambig);
   g_close();
@@ -1041,6 +1064,48 @@ Test(root_gc, a_thread_root_pins_what_the_stack_refers_to) { g_thread_case(0); }
 Test(root_gc, a_tagged_thread_root_pins_tagged_references) { g_thread_case(1); }
 Test(root_gc, a_reg_root_with_the_stack_scanner_pins) { g_thread_case(2); }
 Test(root_gc, a_scanned_thread_root_with_a_masked_scanner_pins) { g_thread_case(3); }
+
+/* root.rst: mps_root_create_thread is the tagged form with the low bits
+ * of a word as the mask and zero as the pattern, so a word that is not
+ * aligned is no reference, even when it points into an object. */
+static size_t g_unaligned_seen, g_aligned_seen;
+
+static void g_thread_stepper(mps_addr_t *ref, mps_root_t root, void *p, size_t s)
+{
+  (void)p;
+  (void)s;
+  if (root != g_thread_root)
+    return;
+  if (((mps_word_t)*ref & (sizeof(mps_word_t) - 1)) != 0)
+    ++g_unaligned_seen;
+  else
+    ++g_aligned_seen;
+}
+
+static NOINLINE void g_walk_holding(size_t i)
+{
+  volatile mps_word_t hold[2];
+  hold[0] = (mps_word_t)g.weak[i] + 1;
+  hold[1] = (mps_word_t)g.weak[i + 1];
+  mps_arena_roots_walk(g.arena, g_thread_stepper, NULL, 0);
+  hold[0] = hold[1] = 0;
+}
+
+Test(root_gc, a_thread_root_takes_only_aligned_words)
+{
+  volatile mps_word_t cold_here = 0;
+  g_open();
+  cr_assert_eq(mps_root_create_thread(&g_thread_root, g.arena, g.thr, (void *)&cold_here),
+               MPS_RES_OK);
+  mps_arena_park(g.arena);
+  g_unaligned_seen = g_aligned_seen = 0;
+  g_walk_holding(3);
+  cr_assert_eq(g_unaligned_seen, 0, "an unaligned word was taken as a reference");
+  cr_assert_geq(g_aligned_seen, 1, "the aligned reference was not seen");
+  mps_root_destroy(g_thread_root);
+  g_close();
+  (void)cold_here;
+}
 
 static void *g_register_and_wait(void *arg)
 {

@@ -217,6 +217,13 @@ Test(walk, pool_walk_covers_each_pools_objects)
   area_result = MPS_RES_FAIL;
   cr_assert_eq(mps_pool_walk(w.amc, count_area, &area_calls), MPS_RES_FAIL);
   cr_assert_eq(area_calls, 1);
+  /* Clamped with no collection running is parked too (arena.rst). */
+  mps_arena_release(w.arena);
+  mps_arena_clamp(w.arena);
+  area_objects = area_calls = 0;
+  area_result = MPS_RES_OK;
+  cr_assert_eq(mps_pool_walk(w.amc, count_area, &area_calls), MPS_RES_OK);
+  cr_assert_eq(area_objects, NOBJ / 2);
   mps_arena_release(w.arena);
   w_close();
 }

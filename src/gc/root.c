@@ -310,11 +310,14 @@ static mps_res_t root_create_thread_common(mps_root_t *root_o, mps_arena_t arena
 mps_res_t mps_root_create_thread(mps_root_t *root_o, mps_arena_t arena, mps_thr_t thr,
                                  void *cold)
 {
+  /* root.rst: the same as the tagged form with the low bits of a word as
+   * the mask and zero as the pattern, so only aligned words are
+   * references (as mps_stack_scan_ambig). */
   mps_scan_tag_s tag;
-  tag.mask = 0;
+  tag.mask = sizeof(mps_word_t) - 1;
   tag.pattern = 0;
   return root_create_thread_common(root_o, arena, (mps_rank_t)RANK_AMBIG, 0, thr,
-                                   mps_scan_area, NULL, &tag, cold);
+                                   mps_scan_area_tagged, NULL, &tag, cold);
 }
 
 mps_res_t mps_root_create_thread_tagged(mps_root_t *root_o, mps_arena_t arena,
@@ -700,8 +703,9 @@ void root_walk_all(Arena arena, mps_roots_stepper_t f, void *p, Size s)
   rw.s = s;
   RING_FOR(node, &gc->root_ring, next) {
     Root root = PARENT(mps_root_s, gc_ring, node);
-    if (root->rank != RANK_EXACT)
-      continue;
+    /* Every rank (root.rst: an ambiguous root's references may point
+     * inside objects, which the stepper must allow for). */
+    rw.ss.rank = root->rank;
     rw.root = root;
     (void)root_scan_inner(scan_state_public(&rw.ss), root);
   }
@@ -717,7 +721,7 @@ void mps_arena_roots_walk(mps_arena_t arena, mps_roots_stepper_t f, void *p, siz
   arena_enter(arena);
   /* The walk must see references where the client left them, with no
    * collection moving objects in between (root.rst: parked). */
-  AVER(arena->state == ARENA_PARKED || arena->state == ARENA_POSTMORTEM);
+  AVER(trace_arena_is_parked(arena) || arena->state == ARENA_POSTMORTEM);
   root_walk_all(arena, f, p, (Size)s);
   arena_leave(arena);
 }

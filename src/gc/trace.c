@@ -935,6 +935,13 @@ static bool trace_busy(GC gc)
   return gc != NULL && gc->busy_traces != TRACE_SET_EMPTY;
 }
 
+bool trace_arena_is_parked(Arena arena)
+{
+  AVERT(arena, arena);
+  return arena->state == ARENA_PARKED
+         || (arena->state == ARENA_CLAMPED && !trace_busy(arena->gc));
+}
+
 /* Run a whole collection now, stop-the-world.  MPS_RES_* if the trace
  * cannot be made, with nothing changed. */
 static Res trace_run(Arena arena, TraceCondemn how, const char *why)

@@ -158,6 +158,12 @@ void trace_after_leave(Arena arena, const trace_after_s *after);
  * holds the arena lock and is outside the collector. */
 void trace_park(Arena arena);
 
+/* Whether the arena is in the parked state as arena.rst defines it: the
+ * clamped state with no collection in progress.  mps_arena_park gets
+ * there, but so does clamping (or stepping) an arena with no trace busy.
+ * Walks and transforms need only that nothing can move meanwhile. */
+bool trace_arena_is_parked(Arena arena);
+
 /* The read barrier's fault (barrier.c): the mutator touched `seg`, grey
  * for an incremental trace past its flip; or SNC's fill is about to give
  * the mutator such a segment (pool_snc.c).  Scan it, which blackens it

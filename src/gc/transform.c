@@ -585,7 +585,7 @@ mps_res_t mps_transform_apply(mps_bool_t *applied_o, mps_transform_t transform)
   AVER(arena->gc == NULL || !arena->gc->in_collection);
   if (applied_o == NULL)
     res = transform_refuse(__LINE__, "mps_transform_apply: applied_o is NULL");
-  else if (arena->state != ARENA_PARKED)
+  else if (!trace_arena_is_parked(arena))
     res = MPS_RES_LIMIT;
   else if (transform->spent || arena->collections != transform->collections)
     res = MPS_RES_PARAM;

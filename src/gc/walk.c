@@ -120,7 +120,7 @@ mps_res_t mps_pool_walk(mps_pool_t pool, mps_area_scan_t scan_area, void *closur
   AVERT(pool, pool);
   /* pool.rst: the arena is parked, so that the areas hold no forwarding
    * objects and no collection runs between the client's calls. */
-  AVER(arena->state == ARENA_PARKED || arena->state == ARENA_POSTMORTEM);
+  AVER(trace_arena_is_parked(arena) || arena->state == ARENA_POSTMORTEM);
   /* Only automatically managed pools, which are the formatted ones. */
   AVER(pool->format != NULL);
   gc = gc_of(arena);

@@ -1085,7 +1085,7 @@ void mps_amc_apply(mps_pool_t pool, mps_amc_apply_stepper_t f, void *p, size_t s
   AVER(amc_pool_is_amc(pool));
   /* manual/topic/deprecated.rst: the arena must be parked, so that no
    * object moves under the walk. */
-  AVER(arena->state == ARENA_PARKED || arena->state == ARENA_POSTMORTEM);
+  AVER(trace_arena_is_parked(arena) || arena->state == ARENA_POSTMORTEM);
   amc = amc_of_pool(pool);
   RING_FOR(node, &amc->seg_ring, next) {
     Seg seg = PARENT(seg_s, pool_ring, node);
