@@ -149,18 +149,39 @@ Test(pattern, reset_ends_everything)
   tpat_teardown(&t);
 }
 
-Test(pattern, nesting_too_deep_is_refused)
+/* pattern.rst: a begin always succeeds, so nesting has no limit.  Ends
+ * match begins all the way down: within the depth whose order is kept
+ * exactly, and beyond it by kind; the ramp_collect_all deep inside still
+ * brings its collection once everything has ended. */
+Test(pattern, nesting_has_no_limit)
 {
   tpat_s t;
   mps_alloc_pattern_t ramp = mps_alloc_pattern_ramp();
-  size_t i;
+  mps_alloc_pattern_t all = mps_alloc_pattern_ramp_collect_all();
+  size_t i, depth = 3 * MPS_WORD_WIDTH, before;
   tpat_setup(&t);
-  for (i = 0; i < MPS_WORD_WIDTH; ++i)
-    cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
-  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_LIMIT);
-  for (i = 0; i < MPS_WORD_WIDTH; ++i)
-    cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK);
+  before = mps_collections(t.arena);
+  for (i = 0; i < depth; ++i)
+    cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, i == depth - 5 ? all : ramp), MPS_RES_OK,
+                 "begin %zu", i);
+  cr_assert_eq(tpat_ramping(&t), 1);
+  /* Beyond the kept depth only kinds are matched: the collect-all may
+   * end before the four ramps begun inside it. */
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_OK);
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK);
+  /* The one ramp_collect_all is ended above; no other is left deep. */
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_FAIL);
+  for (i = 2; i < depth; ++i)
+    cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK, "end %zu", i);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_FAIL);
+  cr_assert_eq(tpat_ramping(&t), 0);
+  mps_arena_park(t.arena);     /* the collection may run incrementally */
+  cr_assert_gt(mps_collections(t.arena), before, "the collect-all brought no collection");
+  /* Within the kept depth, the order is checked exactly. */
+  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, all), MPS_RES_OK);
+  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_FAIL);
+  cr_assert_eq(mps_ap_alloc_pattern_reset(t.ap), MPS_RES_OK);
   tpat_teardown(&t);
 }
 

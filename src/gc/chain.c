@@ -294,10 +294,10 @@ Word chain_due(Chain chain)
     if (i == 0 && pattern_is_ramping(chain->arena->gc))
       capacity = capacity > (Size)-1 / CHAIN_RAMP_ALLOWANCE ? (Size)-1
                                                             : capacity * CHAIN_RAMP_ALLOWANCE;
+    /* collection.rst: every generation up to the highest one over its
+     * capacity, whether or not those below it are. */
     if (chain_gen_new_size(chain, i) > capacity)
-      due |= (Word)1 << i;
-    else if (due != 0)
-      break;   /* only a run of due generations, from the first */
+      due = ((Word)2 << i) - 1;
   }
   return due;
 }

@@ -14,8 +14,8 @@
  *
  * A generation is due for collection when the sum of new_size over its
  * PoolGens exceeds its capacity; chain_due says which generations the
- * next collection should condemn (the first one and every next one that
- * is also due).
+ * next collection should condemn (every generation up to the highest one
+ * that is due).
  */
 #ifndef chain_h
 #define chain_h
@@ -80,7 +80,8 @@ void pool_gen_seg_add(PoolGen pgen, Seg seg);
 void pool_gen_seg_remove(PoolGen pgen, Seg seg);
 
 /* The generations of `chain` to condemn now, as a bit set (bit i =
- * generation i); 0 if none is due. */
+ * generation i): all of them up to the highest whose new size exceeds its
+ * capacity (collection.rst); 0 if none is due. */
 Word chain_due(Chain chain);
 /* For the tracer: generations `gens` (a chain_due bit set) have been
  * condemned, so their new_size starts again from zero. */

@@ -24,8 +24,9 @@
  * ignored.
  *
  * Invariants (pattern_ap_check, pattern_arena_check):
- *   1. an allocation point's depth is at most PATTERN_DEPTH_LIMIT, and no
- *      collect_all bit is set at or above its depth;
+ *   1. no collect_all bit is set at or above an allocation point's depth,
+ *      and its deep counts add up to what its depth exceeds
+ *      PATTERN_DEPTH_LIMIT by;
  *   2. an allocation point is counted only while its depth is positive;
  *   3. the arena's count is the number of counted allocation points
  *      (not checked: it would need a walk of every pool's buffers).
@@ -71,8 +72,9 @@ static inline Word pattern_below(Count depth)
 bool pattern_ap_check(pattern_ap_s *pap)
 {
   CHECKL(pap != NULL);
-  CHECKL(pap->depth <= PATTERN_DEPTH_LIMIT);                        /* 1 */
-  CHECKL((pap->collect_all & ~pattern_below(pap->depth)) == 0);
+  CHECKL((pap->collect_all & ~pattern_below(pap->depth)) == 0);       /* 1 */
+  CHECKL(pap->deep_ramp + pap->deep_collect_all
+         == (pap->depth > PATTERN_DEPTH_LIMIT ? pap->depth - PATTERN_DEPTH_LIMIT : 0));
   CHECKL(!pap->counted || pap->depth > 0);                          /* 2 */
   return true;
 }
@@ -95,6 +97,8 @@ void pattern_ap_init(pattern_ap_s *pap)
   AVER(pap != NULL);
   pap->depth = 0;
   pap->collect_all = 0;
+  pap->deep_ramp = 0;
+  pap->deep_collect_all = 0;
   pap->counted = false;
 }
 
@@ -125,11 +129,23 @@ static void pattern_uncount(GC gc, pattern_ap_s *pap)
   }
 }
 
-/* Pop the innermost pattern.  True if it was ramp_collect_all. */
+/* Pop the innermost pattern.  True if it was ramp_collect_all.  Beyond
+ * the depth whose order is kept, a ramp_collect_all first (for reset,
+ * which pops them all, the order does not matter). */
 static bool pattern_pop(pattern_ap_s *pap)
 {
   Word bit;
   AVER(pap->depth > 0);
+  if (pap->depth > PATTERN_DEPTH_LIMIT) {
+    --pap->depth;
+    if (pap->deep_collect_all > 0) {
+      --pap->deep_collect_all;
+      return true;
+    }
+    AVER(pap->deep_ramp > 0);
+    --pap->deep_ramp;
+    return false;
+  }
   --pap->depth;
   bit = (Word)1 << pap->depth;
   if ((pap->collect_all & bit) != 0) {
@@ -183,27 +199,27 @@ mps_res_t mps_ap_alloc_pattern_begin(mps_ap_t ap, mps_alloc_pattern_t alloc_patt
   Arena arena;
   pattern_ap_s *pap;
   GC gc;
-  Res res = MPS_RES_OK;
 
   if (buffer == NULL)
     return MPS_RES_PARAM;
   arena = buffer->pool->arena;
   pap = &buffer->pattern;
   if (pap->depth >= PATTERN_DEPTH_LIMIT) {
-    res = MPS_RES_LIMIT;
-    goto done;
-  }
-  if (alloc_pattern->collect_all)
+    if (alloc_pattern->collect_all)
+      ++pap->deep_collect_all;
+    else
+      ++pap->deep_ramp;
+  } else if (alloc_pattern->collect_all) {
     pap->collect_all |= (Word)1 << pap->depth;
+  }
   ++pap->depth;
   gc = gc_of(arena);
   if (!pap->counted && gc != NULL && buffer->pool->format != NULL) {
     pap->counted = true;
     ++gc->pattern.ramping;
   }
-done:
   arena_leave(arena);
-  return res;
+  return MPS_RES_OK;
 }
 
 mps_res_t mps_ap_alloc_pattern_end(mps_ap_t ap, mps_alloc_pattern_t alloc_pattern)
@@ -220,14 +236,26 @@ mps_res_t mps_ap_alloc_pattern_end(mps_ap_t ap, mps_alloc_pattern_t alloc_patter
   arena = buffer->pool->arena;
   pap = &buffer->pattern;
   /* No begin to match, or the innermost begin was of the other pattern
-   * (patterns nest but do not overlap): refused, nothing changes. */
-  if (pap->depth == 0
-      || ((pap->collect_all >> (pap->depth - 1)) & 1) != (Word)alloc_pattern->collect_all) {
+   * (patterns nest but do not overlap): refused, nothing changes.  Beyond
+   * the kept order, there must be a begin of this pattern there. */
+  if (pap->depth > PATTERN_DEPTH_LIMIT) {
+    Count *deep = alloc_pattern->collect_all ? &pap->deep_collect_all : &pap->deep_ramp;
+    if (*deep == 0) {
+      res = MPS_RES_FAIL;
+      goto done;
+    }
+    --*deep;
+    --pap->depth;
+    collect_all = alloc_pattern->collect_all;
+  } else if (pap->depth == 0
+             || ((pap->collect_all >> (pap->depth - 1)) & 1)
+                != (Word)alloc_pattern->collect_all) {
     res = MPS_RES_FAIL;
     goto done;
+  } else {
+    collect_all = pattern_pop(pap);
   }
   gc = gc_of(arena);
-  collect_all = pattern_pop(pap);
   if (pap->depth == 0)
     pattern_uncount(gc, pap);
   pattern_ended(arena, gc, collect_all && buffer->pool->format != NULL);

@@ -20,7 +20,10 @@
 
 #define PATTERN_SIG SIG_MAKE(0x161)
 
-/* Patterns one allocation point can have begun at once: one bit each. */
+/* Patterns whose order an allocation point keeps, one bit each.  Deeper
+ * ones are only counted by kind: pattern.rst says a begin always
+ * succeeds, so nesting has no limit, and only the order of ends beyond
+ * this depth goes unchecked. */
 #define PATTERN_DEPTH_LIMIT WORD_WIDTH
 
 /* An allocation point's patterns.  Embedded in buffer_s, checked by its
@@ -29,6 +32,8 @@ typedef struct pattern_ap_s {
   Count depth;          /* patterns begun and not ended */
   Word collect_all;     /* bit i: the pattern at depth i + 1 is
                          * ramp_collect_all (else ramp) */
+  Count deep_ramp;      /* patterns begun beyond PATTERN_DEPTH_LIMIT: */
+  Count deep_collect_all; /* ramps and ramp_collect_alls */
   bool counted;         /* counted in its arena's pattern_arena_s */
 } pattern_ap_s;
 
