@@ -102,6 +102,26 @@ Test(thread, register_deregister)
   free(t);
 }
 
+/* Without CONFIG_PTHREADEXT_SIGSUSPEND / _SIGRESUME the library suspends
+ * with SIGXCPU and resumes with SIGXFSZ (manual/topic/thread.rst), its
+ * handlers installed with SA_RESTART by the first registration;
+ * test_thread_signals.c builds the layer with the macros. */
+Test(thread, default_signals_are_sigxcpu_and_sigxfsz)
+{
+  Thread self = new_thread();
+  struct sigaction sa;
+  cr_assert_eq(thread_register(self), MPS_RES_OK);
+  cr_assert_eq(sigaction(SIGXCPU, NULL, &sa), 0);
+  cr_assert_neq(sa.sa_flags & SA_SIGINFO, 0, "no suspend handler on SIGXCPU");
+  cr_assert_neq(sa.sa_flags & SA_RESTART, 0);
+  cr_assert_eq(sigaction(SIGXFSZ, NULL, &sa), 0);
+  cr_assert(sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN,
+            "no resume handler on SIGXFSZ");
+  cr_assert_neq(sa.sa_flags & SA_RESTART, 0);
+  thread_deregister(self);
+  free(self);
+}
+
 Test(thread, set_add_remove)
 {
   thread_set_s set;

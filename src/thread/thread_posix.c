@@ -71,8 +71,21 @@ extern int pthread_getattr_np(pthread_t thread, pthread_attr_t *attr);
 #include "thread.h"
 #include "../base/check.h"
 
+/* The two signals are the client's to choose at build time
+ * (manual/topic/thread.rst: a program that masks or handles SIGXCPU or
+ * SIGXFSZ defines CONFIG_PTHREADEXT_SIGSUSPEND / _SIGRESUME).  They are
+ * used only at run time, so a definition need not be a constant
+ * expression (SIGRTMIN + 1 will do). */
+#ifdef CONFIG_PTHREADEXT_SIGSUSPEND
+#define THREAD_POSIX_SIG_SUSPEND (CONFIG_PTHREADEXT_SIGSUSPEND)
+#else
 #define THREAD_POSIX_SIG_SUSPEND SIGXCPU
+#endif
+#ifdef CONFIG_PTHREADEXT_SIGRESUME
+#define THREAD_POSIX_SIG_RESUME (CONFIG_PTHREADEXT_SIGRESUME)
+#else
 #define THREAD_POSIX_SIG_RESUME SIGXFSZ
+#endif
 
 enum {
   THREAD_POSIX_RUNNING = 0,
@@ -277,6 +290,11 @@ static void thread_posix_resume_handler(int sig)
 static void thread_posix_install(void)
 {
   struct sigaction sa;
+  /* The protocol needs two signals (RESUME stays pending while the
+   * SUSPEND handler runs): with one, registration fails rather than the
+   * first collection hanging. */
+  if (THREAD_POSIX_SIG_SUSPEND == THREAD_POSIX_SIG_RESUME)
+    return;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = thread_posix_suspend_handler;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
