@@ -86,6 +86,14 @@ Test(event, control_variable_as_a_number)
   cr_assert_eq(mps_telemetry_get(), 7);
 }
 
+/* telemetry.rst takes the variable as a number whenever it reads as one:
+ * white space around the digits does not make it a list of names. */
+Test(event, control_variable_as_a_number_with_trailing_space)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", " 6 \t\n", 1), 0);
+  cr_assert_eq(mps_telemetry_get(), 6);
+}
+
 Test(event, control_variable_as_names)
 {
   cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "Arena  user bogus trace", 1), 0);

@@ -109,9 +109,15 @@ unsigned long mps_lib_telemetry_control(void)
   char *end;
   if (s == NULL)
     return 0;
+  /* strtoul skips leading white space; skip it after the number too, as
+   * a value such as "6 " or "6\n" can still be interpreted as one. */
   filter = strtoul(s, &end, 0);
-  if (end != s && *end == '\0')
-    return filter;
+  if (end != s) {
+    while (isspace((unsigned char)*end))
+      ++end;
+    if (*end == '\0')
+      return filter;
+  }
   filter = 0;
   while (*s != '\0') {
     size_t length, i;
