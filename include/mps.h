@@ -530,11 +530,16 @@ typedef struct mps_ss_s {
     mps_word_t _mps_wt;                                                  \
     {
 
+/* A null reference is never interesting (weak.rst: so a reference that
+ * MPS_FIX2 leaves null was splatted), and adds no zone to the summary.
+ * `ref` is evaluated once. */
 #define MPS_FIX1(ss, ref)                                                \
-  (_mps_wt = (mps_word_t)1 << ((mps_word_t)(ref) >> _mps_zs              \
-                               & (MPS_WORD_WIDTH - 1)),                  \
-   _mps_ufs |= _mps_wt,                                                  \
-   (_mps_w & _mps_wt) != 0)
+  (_mps_wt = (mps_word_t)(ref),                                          \
+   _mps_wt != 0                                                          \
+   && (_mps_wt = (mps_word_t)1 << (_mps_wt >> _mps_zs                    \
+                                   & (MPS_WORD_WIDTH - 1)),              \
+       _mps_ufs |= _mps_wt,                                              \
+       (_mps_w & _mps_wt) != 0))
 
 #define MPS_FIX2(ss, ref_io) ((*_mps_ss->_fix)(_mps_ss, (ref_io)))
 

@@ -453,3 +453,34 @@ Test(interface, word_macros_agree)
   cr_assert_eq(MPS_PF_ALIGN & (MPS_PF_ALIGN - 1), 0);
   cr_assert_gt(strlen(MPS_PF_STRING), 0);
 }
+
+/* weak.rst: a reference that passes MPS_FIX1 is never null, so one that
+ * MPS_FIX2 leaves null was splatted.  With every zone white, MPS_FIX1
+ * still turns null away (and adds no zone for it), takes any other
+ * reference, and evaluates its argument once. */
+static mps_res_t tif_fix_never(mps_ss_t ss, mps_addr_t *ref_io)
+{
+  (void)ss;
+  (void)ref_io;
+  cr_assert_fail("MPS_FIX2 was reached");
+  return MPS_RES_FAIL;
+}
+
+Test(interface, fix1_turns_null_away)
+{
+  mps_ss_s s;
+  mps_ss_t ss = &s;
+  mps_word_t zs = 20, evaluated = 0;
+  mps_addr_t ref = NULL;
+  s._fix = tif_fix_never;
+  s._zs = zs;
+  s._w = ~(mps_word_t)0;
+  s._ufs = 0;
+  MPS_SCAN_BEGIN(ss) {
+    cr_assert_not(MPS_FIX1(ss, (++evaluated, ref)));
+    cr_assert_eq(MPS_FIX12(ss, &ref), MPS_RES_OK);
+    cr_assert(MPS_FIX1(ss, (++evaluated, (mps_addr_t)((mps_word_t)3 << zs))));
+  } MPS_SCAN_END(ss);
+  cr_assert_eq(evaluated, 2);
+  cr_assert_eq(s._ufs, (mps_word_t)1 << 3, "zones seen: %lx", (unsigned long)s._ufs);
+}
