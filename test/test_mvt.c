@@ -143,12 +143,14 @@ Test(mvt, bad_keyword_values_are_refused)
   cr_assert_eq(create_with(MPS_KEY_ALIGN, v), MPS_RES_OK);
   v.val.size = 0;
   cr_assert_eq(create_with(MPS_KEY_MIN_SIZE, v), MPS_RES_PARAM);
+  /* The sizes are hints (mvt.rst): one given alone beyond a default moves
+   * the defaults out of its way. */
   v.val.size = 64;   /* more than the default mean */
-  cr_assert_eq(create_with(MPS_KEY_MIN_SIZE, v), MPS_RES_PARAM);
+  cr_assert_eq(create_with(MPS_KEY_MIN_SIZE, v), MPS_RES_OK);
   v.val.size = 16384;   /* more than the default max */
-  cr_assert_eq(create_with(MPS_KEY_MEAN_SIZE, v), MPS_RES_PARAM);
+  cr_assert_eq(create_with(MPS_KEY_MEAN_SIZE, v), MPS_RES_OK);
   v.val.size = 16;   /* less than the default mean */
-  cr_assert_eq(create_with(MPS_KEY_MAX_SIZE, v), MPS_RES_PARAM);
+  cr_assert_eq(create_with(MPS_KEY_MAX_SIZE, v), MPS_RES_OK);
   v.val.size = SIZE_MAX;
   cr_assert_eq(create_with(MPS_KEY_MAX_SIZE, v), MPS_RES_PARAM);
   v.val.d = 0.0;
@@ -163,6 +165,29 @@ Test(mvt, bad_keyword_values_are_refused)
   cr_assert_eq(create_with(MPS_KEY_MVT_FRAG_LIMIT, v), MPS_RES_OK);
   v.val.count = 0;
   cr_assert_eq(create_with(MPS_KEY_MVT_RESERVE_DEPTH, v), MPS_RES_OK);
+}
+
+/* Only sizes the client gave can contradict each other; a pool made with
+ * a large mean alone takes blocks of that size. */
+Test(mvt, only_given_sizes_can_contradict)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)32);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)16384);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&p, ap, 16384, 7), MPS_RES_OK);
+  mps_free(pool, p, 16384);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
 }
 
 Test(mvt, the_manual_example_creates_a_pool)

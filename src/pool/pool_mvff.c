@@ -994,10 +994,16 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   Index i;
   Res res;
 
-  if (args_pick(&arg, args, MPS_KEY_EXTEND_BY))
+  bool has_extend_by = args_pick(&arg, args, MPS_KEY_EXTEND_BY);
+  if (has_extend_by)
     extend_by = arg.val.size;
   if (args_pick(&arg, args, MPS_KEY_MEAN_SIZE))
     mean_size = arg.val.size;
+  /* mvff.rst: the mean size is a hint, and nothing breaks when it is
+   * wrong, so a mean above the default extension raises the extension
+   * rather than refusing the pool; only a given pair can contradict. */
+  if (!has_extend_by && mean_size > extend_by)
+    extend_by = mean_size;
   if (args_pick(&arg, args, MPS_KEY_ALIGN))
     align = arg.val.align;
   if (args_pick(&arg, args, MPS_KEY_SPARE))

@@ -175,12 +175,27 @@ static Res mvt_init(Pool pool, mps_arg_s args[])
 
   if (args_pick(&arg, args, MPS_KEY_ALIGN))
     align = arg.val.align;
-  if (args_pick(&arg, args, MPS_KEY_MIN_SIZE))
+  bool has_min = args_pick(&arg, args, MPS_KEY_MIN_SIZE);
+  if (has_min)
     min_size = arg.val.size;
-  if (args_pick(&arg, args, MPS_KEY_MEAN_SIZE))
+  bool has_mean = args_pick(&arg, args, MPS_KEY_MEAN_SIZE);
+  if (has_mean)
     mean_size = arg.val.size;
-  if (args_pick(&arg, args, MPS_KEY_MAX_SIZE))
+  bool has_max = args_pick(&arg, args, MPS_KEY_MAX_SIZE);
+  if (has_max)
     max_size = arg.val.size;
+  /* mvt.rst: the three sizes are hints and nothing breaks when they are
+   * wrong, so a default gives way to the sizes the client did give (min
+   * <= mean <= max); only given sizes that contradict each other are
+   * refused. */
+  if (!has_max && max_size < size_max(min_size, mean_size))
+    max_size = size_max(min_size, mean_size);
+  if (!has_mean && mean_size > max_size)
+    mean_size = max_size;
+  if (!has_mean && mean_size < min_size)
+    mean_size = min_size;
+  if (!has_min && min_size > mean_size)
+    min_size = mean_size;
   if (args_pick(&arg, args, MPS_KEY_MVT_RESERVE_DEPTH))
     depth = arg.val.count;
   if (args_pick(&arg, args, MPS_KEY_MVT_FRAG_LIMIT))
