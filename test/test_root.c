@@ -113,7 +113,7 @@ static void rec_ss_init(scan_state_s *ss, mps_arena_t arena, Rank rank)
 
 /* ---- The area scanners ------------------------------------------------ */
 
-Test(scan_area, fixes_every_word_and_stores_moved_ones)
+Test(scan_area, fixes_every_non_null_word_and_stores_moved_ones)
 {
   mps_ss_s ss;
   mps_word_t area[4] = {R(1), R(2), R(3), 0};
@@ -123,11 +123,11 @@ Test(scan_area, fixes_every_word_and_stores_moved_ones)
   rec.delta = 0x40;
   bare_ss_init(&ss);
   cr_assert_eq(mps_scan_area(&ss, area, area + 4, NULL), MPS_RES_OK);
-  cr_assert_eq(rec.count, 4);
+  /* Every word but the null one, which MPS_FIX1 turns away (weak.rst). */
+  cr_assert_eq(rec.count, 3);
   cr_assert_eq(rec.seen[0], R(1));
   cr_assert_eq(rec.seen[1], R(2));
   cr_assert_eq(rec.seen[2], R(3));
-  cr_assert_eq(rec.seen[3], 0);
   cr_assert_eq(area[0], R(1));
   cr_assert_eq(area[1], R(2) + 0x40);
   cr_assert_eq(area[2], R(3));
