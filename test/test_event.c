@@ -3,15 +3,24 @@
  * as names), labels (distinct, written only with the user category on),
  * arena and pool events, a collection's start and end (a transform's
  * too), the stream's record format as event.h
- * describes it, a stream that cannot be opened, and that rash writes
- * nothing.  The stream is read with the shared decoder
+ * describes it, a stream that cannot be opened, an assertion failure
+ * saving the buffered events (without waiting for a thread stuck inside
+ * the stream), and that rash writes nothing.  The stream is read with the shared decoder
  * (tools/eventdec.c, tested in test_eventcnv), which refuses any record
  * event.c would not have written.  Criterion runs each test in a process
  * of its own, so each starts with the filter unloaded and no stream. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../include/mps.h"
@@ -310,3 +319,165 @@ Test(event, an_unopenable_stream_drops_events)
   mps_telemetry_flush();
   cr_assert_eq(mps_telemetry_get(), 1u << EVENT_CAT_USER);
 }
+
+/* A failed check in a child process, with the default handler: an
+ * intern of NULL (telemetry.rst requires a string).  The cool handler
+ * aborts; hot reports and returns, and the child then leaves without
+ * flushing anything.  The report goes to /dev/null, not the test log. */
+static void tev_fail_and_exit(void)
+{
+  int null = open("/dev/null", O_WRONLY);
+  if (null >= 0)
+    (void)dup2(null, STDERR_FILENO);
+  (void)mps_telemetry_intern(NULL);
+  _exit(0);
+}
+
+/* How the child must have ended: aborted by the cool handler, else
+ * through tev_fail_and_exit. */
+static void tev_assert_failed_child(int status)
+{
+#if CHECK_LEVEL >= 2
+  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+            "the child did not abort (status %#x)", (unsigned)status);
+#else
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+            "the child did not exit (status %#x)", (unsigned)status);
+#endif
+}
+
+/* plinth.rst: the ANSI plinth's handler flushes the telemetry stream
+ * after reporting, so the events made before a failure are in the file
+ * although nothing else flushed it. */
+Test(event, an_assertion_failure_flushes_the_stream)
+{
+  tev_record_s rec[TEV_MAX];
+  static int object;
+  pid_t pid;
+  int status;
+  size_t n;
+  evtest_stream_setup(tev_path);
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "user", 1), 0);
+  pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    mps_label_t label = mps_telemetry_intern("before the failure");
+    mps_telemetry_label(&object, label);
+    tev_fail_and_exit();
+  }
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  tev_assert_failed_child(status);
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 2, "the buffered events were lost");
+  cr_assert_eq(rec[0].code, EVENT_INTERN);
+  cr_assert_str_eq(rec[0].string, "before the failure");
+  cr_assert_eq(rec[1].code, EVENT_LABEL);
+  cr_assert_eq(rec[1].word[0], (mps_word_t)(uintptr_t)&object);
+  cr_assert_eq(rec[1].word[1], rec[0].word[0]);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* No telemetry, no stream: a failure makes no file. */
+Test(event, an_assertion_failure_without_telemetry_writes_nothing)
+{
+  char path[EVTEST_PATH_MAX];
+  pid_t pid;
+  int status;
+  evtest_temp(path);
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", path, 1), 0);
+  cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
+  pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0)
+    tev_fail_and_exit();
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  tev_assert_failed_child(status);
+  cr_assert_eq(access(path, F_OK), -1, "a failure opened the stream");
+}
+
+/* Linux for /proc; and only where the stream exists to get stuck. */
+#if defined(__linux__) && EVENT_STREAM
+static atomic_long tev_stuck_tid;
+static atomic_bool tev_stuck_done;
+
+/* Flushes into a FIFO nobody reads: opening it blocks, inside the
+ * stream's lock, for as long as nobody opens the other end. */
+static void *tev_stuck_flusher(void *arg)
+{
+  (void)arg;
+  atomic_store(&tev_stuck_tid, (long)syscall(SYS_gettid));
+  mps_telemetry_flush();
+  atomic_store(&tev_stuck_done, true);
+  return NULL;
+}
+
+/* Whether the thread is asleep in the kernel (Linux: /proc state S). */
+static bool tev_sleeping(long tid)
+{
+  char name[64], line[512], *close;
+  FILE *f;
+  bool sleeping = false;
+  snprintf(name, sizeof name, "/proc/self/task/%ld/stat", tid);
+  f = fopen(name, "r");
+  if (f == NULL)
+    return false;
+  if (fgets(line, sizeof line, f) != NULL && (close = strrchr(line, ')')) != NULL)
+    sleeping = close[1] == ' ' && close[2] == 'S';
+  fclose(f);
+  return sleeping;
+}
+
+/* A thread that never leaves the stream's lock (as one the failing thread
+ * has suspended for a collection would not) must not hang the failure:
+ * the handler gives up on the events and the child ends as usual. */
+Test(event, an_assertion_failure_does_not_wait_for_a_stuck_stream, .timeout = 60)
+{
+  char dir[] = "/tmp/mps11-test-fifo-XXXXXX";
+  char fifo[sizeof dir + 8];
+  static int object;
+  struct timespec pause = {0, 10 * 1000000L};
+  pid_t pid;
+  int status = 0, tries, reader;
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", fifo, 1), 0);
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "user", 1), 0);
+  pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    pthread_t flusher;
+    long tid;
+    mps_telemetry_label(&object, mps_telemetry_intern("stuck"));
+    if (pthread_create(&flusher, NULL, tev_stuck_flusher, NULL) != 0)
+      _exit(2);
+    while ((tid = atomic_load(&tev_stuck_tid)) == 0 || !tev_sleeping(tid)) {
+      if (atomic_load(&tev_stuck_done))
+        _exit(3);   /* the flush did not block: nothing to test */
+      nanosleep(&pause, NULL);
+    }
+    tev_fail_and_exit();
+  }
+  for (tries = 0; tries < 1000; ++tries) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      break;
+    nanosleep(&pause, NULL);
+  }
+  if (tries == 1000) {
+    /* Let the child go before failing, so the test leaves nothing behind. */
+    reader = open(fifo, O_RDONLY | O_NONBLOCK);
+    kill(pid, SIGKILL);
+    (void)waitpid(pid, &status, 0);
+    if (reader >= 0)
+      close(reader);
+  }
+  remove(fifo);
+  rmdir(dir);
+  cr_assert_lt(tries, 1000, "the failure waited for the stuck stream");
+  tev_assert_failed_child(status);
+}
+#endif /* __linux__ && EVENT_STREAM */

@@ -16,6 +16,16 @@
  * The buffer, event_used and the stream belong to whoever holds the
  * global recursive lock.  It is taken inside an arena's lock (arena and
  * pool events) and nothing is locked inside it, so it cannot deadlock.
+ *
+ * An assertion failure flushes the stream too (plinth.rst: the ANSI
+ * plinth's handler does), and that is the one place where waiting for the
+ * lock could hang for ever: the failing thread may have stopped the world
+ * for a collection while another thread was inside the lock, or may have
+ * failed inside it itself, with a record half-written.  So every claim of
+ * the lock here goes through event_enter, which counts the threads
+ * holding or waiting for it (event_entering) and this thread's own nesting
+ * (event_depth), and the failing thread claims it only when it is free:
+ * see event_flush_on_failure.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -39,6 +49,37 @@ static atomic_bool event_loaded;
 static _Atomic Word event_next_label = 1;
 
 static size_t event_used;   /* stays 0 in rash */
+
+/* Threads inside event_enter .. event_leave, counted before they claim
+ * the lock (so a thread stopped between the two is counted), and this
+ * thread's nesting there.  A child forked while other threads waited here
+ * inherits their count without them, so its failures give up on the
+ * stream; the lock itself is the lock module's to make safe across fork. */
+static _Atomic Count event_entering;
+static _Thread_local Count event_depth;
+
+/* How often a failing thread tries the lock before it gives up on the
+ * stream: a holder that is running leaves within a few writes, but one
+ * that has been suspended never will. */
+#define EVENT_FAILING_TRIES ((unsigned long)1 << 20)
+
+static void event_enter(void)
+{
+  /* acquire: the claim below cannot be seen before the count rises, so a
+   * failing thread that reads 0 knows nobody holds the lock. */
+  atomic_fetch_add_explicit(&event_entering, 1, memory_order_acquire);
+  lock_claim_global_recursive();
+  ++event_depth;
+}
+
+static void event_leave(void)
+{
+  --event_depth;
+  lock_release_global_recursive();
+  /* release: the lock is let go before the count falls. */
+  atomic_fetch_sub_explicit(&event_entering, 1, memory_order_release);
+}
+
 #if EVENT_STREAM
 static Word event_buffer[EVENT_BUFFER_SIZE / sizeof(Word)];
 static mps_io_t event_io;
@@ -47,13 +88,13 @@ static bool event_io_open;
 
 static void event_load(void)
 {
-  lock_claim_global_recursive();
+  event_enter();
   if (!atomic_load_explicit(&event_loaded, memory_order_relaxed)) {
     atomic_store_explicit(&event_filter_word, (Word)mps_lib_telemetry_control(),
                           memory_order_relaxed);
     atomic_store_explicit(&event_loaded, true, memory_order_release);
   }
-  lock_release_global_recursive();
+  event_leave();
 }
 
 static Word event_filter(void)
@@ -106,7 +147,7 @@ static void event_write(unsigned code, uint64_t clock, size_t n, const Word *wor
   header.clock = clock;
   header.code = (uint32_t)code;
   header.size = (uint32_t)payload;
-  lock_claim_global_recursive();
+  event_enter();
   if (event_used + sizeof header + payload > EVENT_BUFFER_SIZE)
     event_drain();
   at = (char *)event_buffer + event_used;
@@ -121,7 +162,7 @@ static void event_write(unsigned code, uint64_t clock, size_t n, const Word *wor
   }
   event_used += sizeof header + payload;
   AVER(event_check());
-  lock_release_global_recursive();
+  event_leave();
 }
 
 void event_emit(unsigned cat, unsigned code, size_t n, const Word *words)
@@ -136,13 +177,46 @@ void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const 
     event_write(code, clock, n, words, NULL, 0);
 }
 
-void event_flush(void)
+static void event_flush_locked(void)
 {
-  lock_claim_global_recursive();
   event_drain();
   if (event_io_open)
     (void)mps_io_flush(event_io);
-  lock_release_global_recursive();
+}
+
+void event_flush(void)
+{
+  event_enter();
+  event_flush_locked();
+  event_leave();
+}
+
+void event_flush_on_failure(void)
+{
+  unsigned long tries;
+  Count idle;
+  /* Telemetry never started: there is nothing to write, and no file
+   * should appear because of a failure. */
+  if (!atomic_load_explicit(&event_loaded, memory_order_acquire))
+    return;
+  /* Failing inside the stream's critical section (a check there, or a
+   * signal handler that interrupted it): the buffer may be torn. */
+  if (event_depth > 0)
+    return;
+  for (tries = 0;; ++tries) {
+    idle = 0;
+    /* acquire: as in event_enter, our claim comes after the count. */
+    if (atomic_compare_exchange_weak_explicit(&event_entering, &idle, 1,
+                                              memory_order_acquire,
+                                              memory_order_relaxed))
+      break;
+    if (tries >= EVENT_FAILING_TRIES)
+      return;   /* someone is inside and may never leave: lose the events */
+  }
+  lock_claim_global_recursive();
+  ++event_depth;
+  event_flush_locked();
+  event_leave();
 }
 
 #else /* !EVENT_STREAM: rash makes no events */
@@ -165,6 +239,10 @@ void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const 
 }
 
 void event_flush(void)
+{
+}
+
+void event_flush_on_failure(void)
 {
 }
 

@@ -99,6 +99,11 @@ void event_emit_at(unsigned cat, unsigned code, uint64_t clock, size_t n, const 
 
 /* Write out the buffered events and flush the stream. */
 void event_flush(void);
+/* The same for an assertion handler (plinth_ansi.c), which may run with
+ * any lock held and the world stopped: it never waits for a thread that
+ * is inside the stream's lock, and does nothing if it fails inside it
+ * itself or if telemetry was never started.  The events are then lost. */
+void event_flush_on_failure(void);
 
 bool event_check(void);
 

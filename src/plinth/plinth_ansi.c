@@ -16,17 +16,24 @@
 #include <time.h>
 
 #include "../base/config.h"
+#include "../base/event.h"
 #include "plinth.h"
 
 /* The assertion handler runs in a failing program, perhaps inside a
- * protection-fault handler: it prints with stdio only and touches nothing
- * mps11 manages. */
+ * protection-fault handler: it prints with stdio only and touches no
+ * memory the client's pools manage.  Then, as plinth.rst has it, it saves the buffered
+ * telemetry, so that what led to the failure can be read afterwards; the
+ * report comes first in case that cannot be done.  Not through
+ * mps_telemetry_flush, which would wait for the stream's lock: the
+ * failing thread may hold it, or have stopped a thread that does
+ * (event_flush_on_failure). */
 static void plinth_default_assert_fail(const char *file, unsigned line,
                                        const char *condition)
 {
   fflush(stdout);
   fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, condition);
   fflush(stderr);
+  event_flush_on_failure();
 #if CHECK_LEVEL >= 2
   abort();  /* cool aborts; hot and rash report and go on (topic/error.rst) */
 #endif
@@ -56,6 +63,7 @@ void mps_lib_assert_fail(const char *message)
   fflush(stdout);
   fprintf(stderr, "%s\n", message);
   fflush(stderr);
+  event_flush_on_failure();
 #if CHECK_LEVEL >= 2
   abort();
 #endif
