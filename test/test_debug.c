@@ -6,7 +6,8 @@
  * tests use MFS as the base, wrapped here with pool_debug_class_ensure;
  * the mvff_debug suite tests mps_class_mvff_debug itself: variable sizes,
  * MPS_KEY_ALIGN, coalesced free space, allocation points, and memory going
- * back to the arena. */
+ * back to the arena (its free space checked before it goes, through a
+ * free or a buffer empty, with no spare and with the default). */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
@@ -76,7 +77,8 @@ static void teardown(void)
 
 static mps_pool_class_t mfs_debug(void)
 {
-  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(), "MFS debug");
+  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(), POOL_DEBUG_RELEASE_AT_FINISH,
+                                 "MFS debug");
 }
 
 static mps_pool_t make_pool(mps_pool_debug_option_s *options)
@@ -678,6 +680,159 @@ Test(mvff_debug, sizes_still_work)
   mps_free(pool, a, 1000);
   cr_assert(mps_pool_free_size(pool) >= free_before + 1008 + 32
             || mps_pool_total_size(pool) < total);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0);
+}
+
+static bool owned_by(mps_pool_t pool, const void *p)
+{
+  mps_pool_t owner;
+  return mps_addr_pool(&owner, arena, (mps_addr_t)p) && owner == pool;
+}
+
+/* topic/debugging.rst: the free template is checked when memory goes back
+ * to the arena.  Eight fenced blocks of 8 KiB, one freed and written to,
+ * then the rest freed: the damaged byte goes back to the arena with the
+ * rest, and is reported (once) before it goes. */
+static void dangling_write_reported_on_release(double spare)
+{
+  mps_pool_t pool = make_mvff(0, spare, NULL);
+  enum { N = 8 };
+  size_t size = 8192;
+  mps_addr_t a[N];
+  unsigned char *bad;
+  int i;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, size), MPS_RES_OK);
+  mps_free(pool, a[3], size);
+  bad = (unsigned char *)a[3] + 1;
+  cr_assert(owned_by(pool, bad));
+  *bad = 'x';
+  cr_assert_eq(report_count, 0);
+  for (i = 0; i < N; ++i)
+    if (i != 3)
+      mps_free(pool, a[i], size);
+  /* The scenario: the damaged memory did go back. */
+  cr_assert(!owned_by(pool, bad));
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  cr_assert_eq(report_len(0), 1);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+}
+
+Test(mvff_debug, free_space_checked_before_release_with_no_spare)
+{
+  dangling_write_reported_on_release(0.0);
+}
+
+Test(mvff_debug, free_space_checked_before_release_with_the_default_spare)
+{
+  dangling_write_reported_on_release(-1.0);
+}
+
+/* Damage in a grain that a live block still shares cannot go back with
+ * it, so frees leave it to the explicit check, however often they trim. */
+Test(mvff_debug, damage_next_to_a_live_block_waits_for_the_check)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  enum { N = 8 };
+  size_t size = 8192;
+  mps_addr_t a[N];
+  unsigned char *bad;
+  int i;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, size), MPS_RES_OK);
+  mps_free(pool, a[3], size);
+  bad = (unsigned char *)a[3] + 1;   /* shares its grain with a[2] */
+  *bad = 'x';
+  for (i = 4; i < N; ++i)
+    mps_free(pool, a[i], size);
+  cr_assert_eq(report_count, 0);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  /* Freeing a[2] lets the grain go: checked first, reported again. */
+  mps_free(pool, a[2], size);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  for (i = 0; i < 2; ++i)
+    mps_free(pool, a[i], size);
+  cr_assert(!owned_by(pool, bad));
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2);
+}
+
+/* The unused rest of a buffer goes back through buffer empty, which may
+ * also make the pool give memory back: a freed block whose grain the
+ * buffer's region kept in the pool goes with it, checked first. */
+Test(mvff_debug, free_space_checked_before_release_by_a_buffer_empty)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  mps_ap_t ap;
+  mps_addr_t a, p;
+  unsigned char *bad;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 32), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 32));
+  mps_free(pool, a, 64);
+  mps_free(pool, p, 32);
+  bad = (unsigned char *)a + 8;
+  cr_assert(owned_by(pool, bad));   /* the buffer's rest shares its grain */
+  *bad = 'x';
+  cr_assert_eq(report_count, 0);
+  mps_ap_destroy(ap);
+  cr_assert(!owned_by(pool, bad));
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1);
+}
+
+/* A clean workload with no spare: every free may give memory back, and
+ * none may report. */
+Test(mvff_debug, clean_run_with_no_spare_reports_nothing)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  enum { N = 200 };
+  mps_addr_t a[N], p;
+  size_t sizes[N];
+  mps_ap_t ap;
+  unsigned seed = 12345;
+  int i, round;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    a[i] = NULL;
+  for (round = 0; round < 4000; ++round) {
+    seed = seed * 1103515245u + 12345u;
+    i = (int)((seed >> 8) % N);
+    if (a[i] != NULL) {
+      mps_free(pool, a[i], sizes[i]);
+      a[i] = NULL;
+    } else {
+      sizes[i] = 1 + (seed >> 16) % ((seed & 1) ? 200 : 20000);
+      if (seed & 2) {
+        sizes[i] = (sizes[i] + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+        do {
+          cr_assert_eq(mps_reserve(&p, ap, sizes[i]), MPS_RES_OK);
+          memset(p, 0x5A, sizes[i]);
+        } while (!mps_commit(ap, p, sizes[i]));
+        a[i] = p;
+      } else {
+        cr_assert_eq(mps_alloc(&a[i], pool, sizes[i]), MPS_RES_OK);
+        memset(a[i], 0xA5, sizes[i]);
+      }
+    }
+  }
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i)
+    if (a[i] != NULL)
+      mps_free(pool, a[i], sizes[i]);
+  mps_pool_check_free_space(pool);
+  mps_pool_check_fenceposts(pool);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 0);
 }

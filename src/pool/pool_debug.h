@@ -18,7 +18,17 @@
  *
  * One report per maximal run of damaged bytes in one fence or one
  * recorded free range.  The memory is not repaired, so damage that is
- * still there is reported again by the next check.
+ * still there is reported again by the next check, except damage found
+ * by the check before memory may go back to the arena (below): that
+ * leaves the record, or every later free would report it again.
+ *
+ * Release.  The free template is also checked when memory goes back to
+ * the arena (topic/debugging.rst), which the base class does inside its
+ * own methods.  The debugging layer cannot see that moment, and after it
+ * the memory may be unmapped, so it checks beforehand, at each free or
+ * buffer empty that might make the base give memory back, all the
+ * recorded free memory the base could give.  When that might happen is
+ * the base class's rule, which its debugging class states.
  */
 #ifndef pool_debug_h
 #define pool_debug_h
@@ -34,6 +44,22 @@
 #define POOL_DEBUG_FENCE_REPORT "fencepost overwritten at 0x"
 #define POOL_DEBUG_FREE_REPORT "free space overwritten at 0x"
 
+/* When the base class may give memory back to the arena before the pool
+ * is destroyed, so when the free record must be checked (see "Release"). */
+typedef enum pool_debug_release_e {
+  /* Never: only its finish does, after the debugging finish has checked
+   * everything (MFS). */
+  POOL_DEBUG_RELEASE_AT_FINISH,
+  /* In a free or buffer empty that leaves more of the pool free than its
+   * MPS_KEY_SPARE fraction (default 0.75) of its total size allows, once
+   * the free memory has passed the level the last such give-back left
+   * (MVFF: pool/mvff.rst).  Needs the base's total_size and free_size;
+   * without them this is POOL_DEBUG_RELEASE_ANY. */
+  POOL_DEBUG_RELEASE_OVER_SPARE,
+  /* In any free or buffer empty. */
+  POOL_DEBUG_RELEASE_ANY
+} PoolDebugRelease;
+
 /* A debugging class.  Static storage (zeroed) until it is first made
  * ready by pool_debug_class_ensure; from then on constant. */
 typedef struct pool_debug_class_s {
@@ -41,6 +67,7 @@ typedef struct pool_debug_class_s {
   Sig sig;
   PoolClass base;            /* the class whose methods do the work */
   Size offset;               /* of the debugging state in an instance */
+  PoolDebugRelease release;  /* when the base gives memory back */
   atomic_bool ready;         /* klass, base and offset are filled in */
 } pool_debug_class_s;
 typedef pool_debug_class_s *PoolDebugClass;
@@ -48,10 +75,11 @@ typedef pool_debug_class_s *PoolDebugClass;
 bool pool_debug_class_check(PoolDebugClass dc);
 
 /* Make `dc` (zero-initialized static storage) a debugging class over
- * `base` called `name`, once, and return it.  Safe to call from several
- * threads at once: the first one fills it in under the global lock. */
+ * `base` called `name`, which gives memory back to the arena as `release`
+ * says, once, and return it.  Safe to call from several threads at once:
+ * the first one fills it in under the global lock. */
 mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
-                                         const char *name);
+                                         PoolDebugRelease release, const char *name);
 
 /* Whether `pool` is an instance of a debugging class. */
 bool pool_debug_is_debug(Pool pool);
