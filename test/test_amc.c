@@ -9,6 +9,8 @@
  * references, references, data. */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -660,6 +662,62 @@ Test(amc, hash_array_points_bring_no_collection)
   cr_assert_eq(tamc_collections_after(true), 0);
   cr_assert_gt(tamc_collections_after(false), 0,
                "the same allocation through an ordinary point brought none");
+}
+
+/* guide/debug.rst and arena.rst: mps_arena_postmortem, called on the
+ * thread that holds the arena lock (here a scan method, as from a
+ * debugger stopped in one), lets the lock go, so that the arena can then
+ * be asked where an address lies.  In a child, since the interrupted
+ * collection cannot go on afterwards. */
+static mps_arena_t tamc_pm_arena;
+static mps_pool_t tamc_pm_pool;
+
+static mps_res_t tamc_pm_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  mps_pool_t found = NULL;
+  int code = 0;
+  (void)ss;
+  (void)limit;
+  mps_arena_postmortem(tamc_pm_arena);
+  if (!mps_arena_has_addr(tamc_pm_arena, base))
+    code = 2;
+  else if (!mps_addr_pool(&found, tamc_pm_arena, base) || found != tamc_pm_pool)
+    code = 3;
+  else if (mps_arena_has_addr(tamc_pm_arena, &found))
+    code = 4;
+  _exit(code);
+}
+
+Test(amc, postmortem_from_a_scan_lets_the_arena_be_asked)
+{
+  pid_t pid = fork();
+  int status;
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    tamc_s t;
+    tamc_open(&t, mps_class_amc(), true, 0);
+    tamc_pm_arena = t.arena;
+    {
+      mps_fmt_t fmt;
+      mps_ap_t ap;
+      if (objfmt_create(&fmt, t.arena, tamc_pm_scan, true) != MPS_RES_OK)
+        _exit(10);
+      MPS_ARGS_BEGIN(args) {
+        MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+        MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+        if (mps_pool_create_k(&tamc_pm_pool, t.arena, mps_class_amc(), args) != MPS_RES_OK)
+          _exit(11);
+      } MPS_ARGS_END(args);
+      if (mps_ap_create_k(&ap, tamc_pm_pool, mps_args_none) != MPS_RES_OK)
+        _exit(12);
+      tamc_new(ap, &t.refs[0], 1, 2, 5);
+      mps_arena_collect(t.arena);
+    }
+    _exit(13);   /* the scan method never ran */
+  }
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status), "the child did not exit (status %d)", status);
+  cr_assert_eq(WEXITSTATUS(status), 0, "exit code %d", WEXITSTATUS(status));
 }
 
 Test(amc, no_mps_alloc)

@@ -1115,8 +1115,15 @@ void mps_arena_postmortem(mps_arena_t arena)
   GC gc;
   /* Called from a debugger or an assertion handler, perhaps inside a
    * collection on this very thread, which then holds the lock already:
-   * take nothing (arena.rst). */
+   * take nothing (arena.rst).  What this thread holds it lets go, so that
+   * the debugger can then ask the arena (mps_arena_has_addr,
+   * mps_addr_pool), as guide/debug.rst describes; the operation it
+   * interrupted must not go on (arena.rst: memory is inconsistent). */
   AVER(arena != NULL && arena->sig == ARENA_SIG);
+  if (lock_is_held(arena->lock)) {
+    arena->entry.hot = NULL;
+    lock_release(arena->lock);
+  }
   arena->state = ARENA_POSTMORTEM;
   gc = arena->gc;
   /* Memory is left unprotected (the write barrier is lowered for good),
