@@ -10,7 +10,6 @@
  * deep (cool) check, and then only over the first CHUNK_CHECK_PAGES grains
  * to keep a checking build usable with large chunks.
  */
-#include <string.h>
 
 #include "chunk.h"
 
@@ -93,7 +92,7 @@ Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix, bool zer
   bt_set_range(chunk->alloc_table, 0, chunk->alloc_base);
   bt_set_range(chunk->mapped_table, 0, chunk->alloc_base);
   if (!zeroed)
-    memset(chunk->tracts, 0, pages * sizeof(tract_s));
+    mem_set(chunk->tracts, 0, pages * sizeof(tract_s));
   chunk->vm.sig = SIG_INVALID;   /* a VM chunk copies its VM in afterwards */
   chunk->sig = CHUNK_SIG;
   AVERT(chunk, chunk);

@@ -15,6 +15,32 @@
 #include "../../include/mps.h"
 #include "config.h"
 
+/* The C library's memory functions.  Built without the ANSI plinth
+ * (CONFIG_PLINTH_NONE), the library needs nothing of the C library but
+ * what the client's plinth supplies (plinth.rst), so they go through
+ * mps_lib_memcpy and its kin; otherwise straight to the C library, which
+ * lets the compiler expand the small ones inline. */
+#ifdef CONFIG_PLINTH_NONE
+#include "../../include/mpslib.h"
+#define mem_copy(dest, src, n) ((void)mps_lib_memcpy((dest), (src), (n)))
+#define mem_set(dest, c, n) ((void)mps_lib_memset((dest), (c), (n)))
+#define mem_cmp(a, b, n) mps_lib_memcmp((a), (b), (n))
+#else
+#include <string.h>
+#define mem_copy(dest, src, n) ((void)memcpy((dest), (src), (n)))
+#define mem_set(dest, c, n) ((void)memset((dest), (c), (n)))
+#define mem_cmp(a, b, n) memcmp((a), (b), (n))
+#endif
+
+/* The length of a string, which the plinth does not offer. */
+static inline size_t str_length(const char *s)
+{
+  size_t n = 0;
+  while (s[n] != '\0')
+    ++n;
+  return n;
+}
+
 typedef mps_word_t Word;
 typedef unsigned char Byte;
 typedef struct addr_opaque *Addr;   /* never dereferenced */

@@ -28,7 +28,6 @@
  * see event_flush_on_failure.
  */
 #include <stdatomic.h>
-#include <string.h>
 
 #include "event.h"
 #include "check.h"
@@ -151,14 +150,14 @@ static void event_write(unsigned code, uint64_t clock, size_t n, const Word *wor
   if (event_used + sizeof header + payload > EVENT_BUFFER_SIZE)
     event_drain();
   at = (char *)event_buffer + event_used;
-  memcpy(at, &header, sizeof header);
+  mem_copy(at, &header, sizeof header);
   at += sizeof header;
   if (n > 0)
-    memcpy(at, words, n * sizeof(Word));
+    mem_copy(at, words, n * sizeof(Word));
   at += n * sizeof(Word);
   if (string != NULL) {
-    memset(at, 0, strbytes);
-    memcpy(at, string, length);
+    mem_set(at, 0, strbytes);
+    mem_copy(at, string, length);
   }
   event_used += sizeof header + payload;
   AVER(event_check());
@@ -277,7 +276,7 @@ mps_label_t mps_telemetry_intern(const char *label)
   AVER(label != NULL);
   if (label == NULL)
     return (mps_label_t)id;
-  length = strlen(label);
+  length = str_length(label);
   AVER(length < EVENT_STRING_MAX);   /* telemetry.rst: 256 with the NUL */
   if (length >= EVENT_STRING_MAX)
     length = EVENT_STRING_MAX - 1;

@@ -15,7 +15,6 @@
  *   4. the header is smaller than a grain (an object starts at its
  *      header, which must lie in the same segment as the object).
  */
-#include <string.h>
 
 #include "format.h"
 #include "../base/args.h"
@@ -47,7 +46,7 @@ typedef struct format_desc_s {
 
 static void format_desc_init(format_desc_s *desc)
 {
-  memset(desc, 0, sizeof *desc);
+  mem_set(desc, 0, sizeof *desc);
   desc->alignment = (Align)MPS_PF_ALIGN;
   desc->header_size = 0;
 }

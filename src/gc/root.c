@@ -23,7 +23,6 @@
  *      fmt roots: base <= limit, a scan method;
  *      thread and reg roots: a genuine registered thread and a scanner.
  */
-#include <string.h>
 
 #include "root.h"
 #include "seg.h"
@@ -188,7 +187,7 @@ fail:
 
 static void root_proto_init(mps_root_s *proto, RootVar var)
 {
-  memset(proto, 0, sizeof *proto);
+  mem_set(proto, 0, sizeof *proto);
   proto->var = var;
 }
 

@@ -55,7 +55,6 @@
  *   3. once prepared, the entries are sorted by old address and the old
  *      objects are disjoint, lo <= old < hi (cool: checked in full).
  */
-#include <string.h>
 
 #include "transform.h"
 #include "format.h"
@@ -518,7 +517,7 @@ static Res transform_reserve(Transform transform, Count more)
   if (res != MPS_RES_OK)
     return res;
   if (transform->count > 0)
-    memcpy(p, transform->entries, transform->count * sizeof(transform_entry_s));
+    mem_copy(p, transform->entries, transform->count * sizeof(transform_entry_s));
   if (transform->entries != NULL)
     arena_control_free(transform->arena, transform->entries,
                        transform->capacity * sizeof(transform_entry_s));

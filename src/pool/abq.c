@@ -10,7 +10,6 @@
  *   2. there is storage exactly when capacity is non-zero;
  *   3. elements are at least a byte.
  */
-#include <string.h>
 
 #include "abq.h"
 
@@ -70,7 +69,7 @@ bool abq_push(ABQ abq, const void *element)
   AVER(element != NULL);
   if (abq->count == abq->capacity)
     return false;
-  memcpy(abq_slot(abq, abq->count), element, abq->element_size);
+  mem_copy(abq_slot(abq, abq->count), element, abq->element_size);
   ++abq->count;
   return true;
 }
@@ -82,7 +81,7 @@ bool abq_push_head(ABQ abq, const void *element)
   if (abq->count == abq->capacity)
     return false;
   abq->head = (abq->head + abq->capacity - 1) % abq->capacity;
-  memcpy(abq_slot(abq, 0), element, abq->element_size);
+  mem_copy(abq_slot(abq, 0), element, abq->element_size);
   ++abq->count;
   return true;
 }
@@ -93,7 +92,7 @@ bool abq_peek(ABQ abq, void *element_return)
   AVER(element_return != NULL);
   if (abq->count == 0)
     return false;
-  memcpy(element_return, abq_slot(abq, 0), abq->element_size);
+  mem_copy(element_return, abq_slot(abq, 0), abq->element_size);
   return true;
 }
 
@@ -139,7 +138,7 @@ void abq_iterate(ABQ abq, ABQVisitor visitor, void *closure)
       go_on = visitor(&delete, slot, closure);
     if (!delete) {
       if (to != from)
-        memcpy(abq_slot(abq, to), slot, abq->element_size);
+        mem_copy(abq_slot(abq, to), slot, abq->element_size);
       ++to;
     }
   }

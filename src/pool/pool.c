@@ -11,7 +11,6 @@
  * (freeing into the wrong pool, or memory from elsewhere).  Double frees
  * are caught by the classes, which know what is free.
  */
-#include <string.h>
 
 #include "buffer.h"
 #include "../base/event.h"
@@ -56,7 +55,7 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
   res = arena_control_alloc(&p, arena, klass->size);
   if (res != MPS_RES_OK)
     return res;
-  memset(p, 0, klass->size);
+  mem_set(p, 0, klass->size);
   pool = p;
   pool->klass = klass;
   pool->arena = arena;

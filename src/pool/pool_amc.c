@@ -77,7 +77,6 @@
  *      above todo_from (not checked: a sweep moves it);
  *   7. AMC segments have rank set {exact}; AMCZ segments are leaves.
  */
-#include <string.h>
 
 #include "../../include/mpscamc.h"
 #include "../base/args.h"
@@ -565,7 +564,7 @@ static Res amc_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
     goto done;
   }
   shield_expose(shield, &to_seg->shield);
-  memcpy(addr_ptr(new_base), addr_ptr(base), size);
+  mem_copy(addr_ptr(new_base), addr_ptr(base), size);
   shield_cover(shield, &to_seg->shield);
   new_ref = format_client(format, new_base);
   (*format->fwd)(addr_ptr(ref), addr_ptr(new_ref));

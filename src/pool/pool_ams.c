@@ -118,7 +118,6 @@
  *  10. the fill cursor is null with index 0, or one of the pool's segments
  *      with an index at most its grains.
  */
-#include <string.h>
 
 #include "../../include/mpscams.h"
 #include "../base/args.h"
@@ -264,7 +263,7 @@ static void ams_splat(AMS ams, Addr base, Addr limit)
   phase = (Size)(addr_word(base) % size);
   while (p < end) {
     Size n = size_min((Size)(end - p), size - phase);
-    memcpy(p, ams->free_template + phase, n);
+    mem_copy(p, ams->free_template + phase, n);
     p += n;
     phase = 0;
   }
@@ -1133,7 +1132,7 @@ static Res ams_debug_init(Pool pool, mps_arg_s args[])
     res = arena_control_alloc(&copy, pool->arena, free_size);
     if (res != MPS_RES_OK)
       return res;
-    memcpy(copy, free_tpl, free_size);
+    mem_copy(copy, free_tpl, free_size);
   }
   res = ams_init_engine(pool, args, AMS_KIND_AMS, "sk", NULL);
   if (res != MPS_RES_OK) {

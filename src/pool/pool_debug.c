@@ -92,7 +92,6 @@
  * 4 and 5 are ordered-tree facts checked by debug_check_deep (tests); the
  * cheap check covers 1-3 and 6's emptiness condition.
  */
-#include <string.h>
 
 #include "../../include/mpscmvff.h"
 #include "../base/args.h"
@@ -183,7 +182,7 @@ static void debug_fill(Addr base, Addr limit, const Byte *tpl, Size tsize, Size 
   Size left = addr_offset(base, limit);
   while (left > 0) {
     Size n = size_min(left, tsize - phase);
-    memcpy(p, tpl + phase, n);
+    mem_copy(p, tpl + phase, n);
     p += n;
     left -= n;
     phase = 0;
@@ -201,7 +200,7 @@ static bool debug_find_damage(Addr *run_base_o, Addr *run_limit_o, Addr base, Ad
   /* Skip matching pieces with memcmp, the common case. */
   while (p < end) {
     Size n = size_min((Size)(end - p), tsize - phase);
-    if (memcmp(p, tpl + phase, n) != 0)
+    if (mem_cmp(p, tpl + phase, n) != 0)
       break;
     p += n;
     phase = 0;
@@ -702,7 +701,7 @@ static Res debug_copy_template(Byte **copy_o, Arena arena, const void *tpl, Size
   res = arena_control_alloc(&p, arena, size);
   if (res != MPS_RES_OK)
     return res;
-  memcpy(p, tpl, size);
+  mem_copy(p, tpl, size);
   *copy_o = p;
   return MPS_RES_OK;
 }

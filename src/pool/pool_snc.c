@@ -92,7 +92,6 @@
  *      guards only if the buffer is trapped: it was filled before that
  *      trace's flip, which trapped it, and fills avoid grey segments.
  */
-#include <string.h>
 
 #include "../../include/mpscsnc.h"
 #include "../gc/seg.h"
@@ -558,7 +557,7 @@ static Res snc_frame_push(Pool pool, Buffer buffer, Count depth)
     res = arena_control_alloc(&p, pool->arena, 2 * max * sizeof(snc_frame_s));
     if (res != MPS_RES_OK)
       return res;
-    memcpy(p, stack->frames, max * sizeof(snc_frame_s));
+    mem_copy(p, stack->frames, max * sizeof(snc_frame_s));
     arena_control_free(pool->arena, stack->frames, max * sizeof(snc_frame_s));
     stack->frames = p;
     stack->frames_max = 2 * max;

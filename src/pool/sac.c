@@ -34,7 +34,6 @@
  * cache on another pool is found when it reaches the pool (invariant 5)
  * and then left alone.
  */
-#include <string.h>
 
 #include "sac.h"
 
@@ -171,7 +170,7 @@ mps_res_t mps_sac_create(mps_sac_t *sac_o, mps_pool_t pool, size_t classes_count
   if (res != MPS_RES_OK)
     goto fail;
   sac = p;
-  memset(sac, 0, sizeof *sac);
+  mem_set(sac, 0, sizeof *sac);
   for (i = 0; i < classes_count; ++i) {
     sac->pub._lists[i]._size = classes[i].mps_block_size;
     sac->pub._lists[i]._max = classes[i].mps_cached_count;
