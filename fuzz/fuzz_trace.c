@@ -25,6 +25,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../test/support/cellpool.h"
+#include "../test/support/collections.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -143,7 +144,7 @@ static void check_collection(mps_addr_t fresh)
 static int alloc_cell(bool unclamped)
 {
   mps_addr_t p;
-  mps_word_t before = mps_collections(arena);
+  mps_word_t before = collections_done(arena);
   int id;
   if (node_count == MAX_CELLS)
     return -1;
@@ -155,7 +156,7 @@ static int alloc_cell(bool unclamped)
   REQUIRE(mps_alloc(&p, pool, CELLPOOL_SIZE) == MPS_RES_OK);
   if (unclamped)
     mps_arena_park(arena);
-  if (mps_collections(arena) != before)
+  if (collections_done(arena) != before)
     check_collection(p);
   id = node_count++;
   nodes[id].addr = p;

@@ -38,6 +38,7 @@
 #include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
+#include "../test/support/collections.h"
 
 #define WORKERS 4
 #define SLOTS 32
@@ -231,7 +232,7 @@ static void *sawl_work(void *arg, void *cold)
     }
     /* After each collection (explicit or started by allocation), the
      * table against the model. */
-    now = (unsigned long)mps_collections(sawl_h.arena);
+    now = (unsigned long)collections_done(sawl_h.arena);
     if (now != seen) {
       seen = now;
       sawl_check(wk, 0);
@@ -295,7 +296,7 @@ int main(int argc, char **argv)
   printf("stress_awl: %u workers, %lu table checks, %lu explicit and %lu collections in all,"
          " %zu bytes left in AMS and AWL (%s)\n", WORKERS,
          atomic_load_explicit(&sawl_checks, memory_order_relaxed),   /* threads joined */
-         collects, (unsigned long)mps_collections(arena), total,
+         collects, (unsigned long)collections_done(arena), total,
          GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   TESTLIB_REQUIRE(total == 0);

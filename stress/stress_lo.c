@@ -26,6 +26,7 @@
 #include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
+#include "../test/support/collections.h"
 
 #define WORKERS 4
 #define SLOTS 32
@@ -199,7 +200,7 @@ int main(int argc, char **argv)
   printf("stress_lo: %u workers, %lu blobs checked, %lu explicit and %lu collections in all,"
          " %zu bytes left (%s)\n", WORKERS,
          atomic_load_explicit(&slo_checked, memory_order_relaxed),   /* threads joined */
-         collects, (unsigned long)mps_collections(arena), total,
+         collects, (unsigned long)collections_done(arena), total,
          GCHARNESS_MODE);
   TESTLIB_REQUIRE(collects > 0);
   TESTLIB_REQUIRE(total == 0);

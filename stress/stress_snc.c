@@ -37,6 +37,7 @@
 #include "support/gcharness.h"
 #include "support/testlib.h"
 #include "support/testthr.h"
+#include "../test/support/collections.h"
 
 #define WORKERS 4
 #define POOLS 2
@@ -305,7 +306,7 @@ int main(int argc, char **argv)
          " bytes (%s)\n", WORKERS,
          atomic_load_explicit(&ssnc_checked, memory_order_relaxed),   /* threads joined */
          atomic_load_explicit(&ssnc_pops, memory_order_relaxed),
-         collects, (unsigned long)mps_collections(arena),
+         collects, (unsigned long)collections_done(arena),
          (unsigned long)gc->incremental_traces, (unsigned long)gc->barrier.read_hits,
          mps_pool_total_size(ssnc_snc[0]), mps_pool_total_size(ssnc_snc[1]),
          GCHARNESS_MODE);

@@ -26,6 +26,7 @@
 #include "../test/support/cellpool.h"
 #include "support/gcharness.h"
 #include "support/testlib.h"
+#include "../test/support/collections.h"
 
 /* Each worker does at least ITERATIONS operations and goes on (up to
  * ITERATIONS_MAX) until the collector has finished MIN_COLLECTS
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
   TESTLIB_REQUIRE(cellpool_cells(strace_pool) == 0);
   printf("stress_trace: %u workers, %lu cells, %lu list checks, %lu collections "
          "(%lu explicit) (%s)\n",
-         (unsigned)WORKERS, cells, checks, (unsigned long)mps_collections(arena),
+         (unsigned)WORKERS, cells, checks, (unsigned long)collections_done(arena),
          gcharness_collects(&strace_h), GCHARNESS_MODE);
   mps_pool_destroy(strace_pool);
   mps_chain_destroy(chain);

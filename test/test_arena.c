@@ -379,7 +379,10 @@ Test(arena_vm, states_follow_the_documented_transitions)
   /* The collection may go on incrementally: a step finishes one this
    * small, and then there is nothing to do. */
   (void)mps_arena_step(arena, 0.01, 1.0);
-  cr_assert_eq(mps_collections(arena), 2);
+  cr_assert_eq(arena->collections, 2);
+  /* With no pool, nothing could move: mps_collections counts only
+   * collections in which objects might have moved (arena.rst). */
+  cr_assert_eq(mps_collections(arena), 0);
   cr_assert_not(mps_arena_step(arena, 0.01, 1.0));
   mps_arena_destroy(arena);
 }

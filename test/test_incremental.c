@@ -25,6 +25,7 @@
 #include "../src/protect/prot_os.h"
 #include "support/awlarr.h"
 #include "support/objfmt.h"
+#include "support/collections.h"
 
 #define W sizeof(mps_word_t)
 #define NREFS 3            /* two children in the tree, and a spare link */
@@ -225,11 +226,11 @@ Test(incremental, start_collect_returns_with_the_heap_behind_the_read_barrier)
   tinc_open(&t);
   tinc_tree(&t, &t.refs[0], TREE, 1);
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
 
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t), "the collection goes on after start_collect");
-  cr_assert_eq(mps_collections(t.arena), collections);
+  cr_assert_eq(collections_done(t.arena), collections);
   cr_assert_gt(tinc_read_protected(&t), 0, "grey segments are read-protected");
   /* The root was fixed at the flip: its object was copied. */
   tinc_check_black(&t, t.refs[0]);
@@ -239,7 +240,7 @@ Test(incremental, start_collect_returns_with_the_heap_behind_the_read_barrier)
 
   mps_arena_park(t.arena);
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   cr_assert_eq(tinc_read_protected(&t), 0);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
   tinc_close(&t);
@@ -253,7 +254,7 @@ Test(incremental, allocation_and_stores_during_the_trace_survive_it)
   tinc_open(&t);
   tinc_tree(&t, &t.refs[0], TREE, 1);
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
 
@@ -281,7 +282,7 @@ Test(incremental, allocation_and_stores_during_the_trace_survive_it)
   }
   cr_assert(tinc_busy(&t), "a clamped arena does not advance the trace by allocating");
   mps_arena_park(t.arena);
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 200000, 500), TREE);
   cr_assert_eq(tinc_walk(&t, t.refs[1], 3000, 100000, 0, 0), 3000);
   mps_arena_collect(t.arena);
@@ -297,11 +298,11 @@ Test(incremental, allocation_polls_finish_the_trace)
   tinc_open(&t);
   tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
   /* Garbage until the collection is over: each fill polls. */
-  while (mps_collections(t.arena) == collections) {
+  while (collections_done(t.arena) == collections) {
     tinc_new(&t, &junk, 7);
     ++polls;
     cr_assert_lt(polls, 1000000, "the trace never finished");
@@ -419,12 +420,12 @@ Test(incremental, a_walk_or_destroying_the_pool_finishes_it)
   tinc_open(&t);
   tinc_tree(&t, &t.refs[0], TREE, 1);
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
   mps_arena_formatted_objects_walk(t.arena, tinc_count, &objects, 0);
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   cr_assert_eq(objects, TREE, "the walk saw %lu objects, not the survivors once each",
                (unsigned long)objects);
 
@@ -437,7 +438,7 @@ Test(incremental, a_walk_or_destroying_the_pool_finishes_it)
   mps_pool_destroy(t.pool);
   t.pool = NULL;
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 2);
+  cr_assert_eq(collections_done(t.arena), collections + 2);
   tinc_close(&t);
 }
 
@@ -459,10 +460,10 @@ Test(incremental, a_weak_root_makes_collections_stop_the_world)
   mps_arena_park(t.arena);
   cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, weak_refs, 1),
                MPS_RES_OK);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   mps_root_destroy(weak);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
   tinc_close(&t);
@@ -477,7 +478,7 @@ Test(incremental, ams_collects_incrementally_and_allocates_black)
   tinc_tree(&t, &t.refs[1], TREE, 50000);
   t.refs[1] = NULL;                        /* garbage for the collection */
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
   cr_assert_gt(tinc_read_protected(&t), 0);
@@ -489,7 +490,7 @@ Test(incremental, ams_collects_incrementally_and_allocates_black)
   tinc_tree(&t, &t.refs[2], 3000, 100000);
   cr_assert(tinc_busy(&t), "allocating while clamped did no work");
   mps_arena_park(t.arena);
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
   cr_assert_eq(tinc_walk(&t, t.refs[2], 3000, 100000, 0, 0), 3000);
   /* The dropped tree was reclaimed: what is allocated is the live trees,
@@ -683,7 +684,7 @@ Test(incremental, a_refused_protection_change_finishes_the_trace)
   tinc_open(&t);
   tinc_tree(&t, &t.refs[0], 4 * TREE, 1);
   mps_arena_park(t.arena);
-  collections = mps_collections(t.arena);
+  collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
   /* As if the system had refused an mprotect: some grey segment might be
@@ -694,14 +695,14 @@ Test(incremental, a_refused_protection_change_finishes_the_trace)
   po->failure = MPS_RES_MEMORY;
   cr_assert(mps_arena_step(t.arena, 0.0, 1.0));
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 1);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
   cr_assert_not(tinc_gc(&t)->barrier.on);
   cr_assert_eq(tinc_read_protected(&t), 0);
   cr_assert_eq(tinc_walk(&t, t.refs[0], 4 * TREE, 1, 0, 0), 4 * TREE);
   /* Without the barrier, collections stop the world. */
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert_not(tinc_busy(&t));
-  cr_assert_eq(mps_collections(t.arena), collections + 2);
+  cr_assert_eq(collections_done(t.arena), collections + 2);
   tinc_close(&t);
 }
 

@@ -15,6 +15,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/gc.h"
 #include "../stress/support/gcobj.c"
+#include "support/collections.h"
 
 static mps_addr_t tpat_exact[4];
 
@@ -160,7 +161,7 @@ Test(pattern, nesting_has_no_limit)
   mps_alloc_pattern_t all = mps_alloc_pattern_ramp_collect_all();
   size_t i, depth = 3 * MPS_WORD_WIDTH, before;
   tpat_setup(&t);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   for (i = 0; i < depth; ++i)
     cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, i == depth - 5 ? all : ramp), MPS_RES_OK,
                  "begin %zu", i);
@@ -176,7 +177,7 @@ Test(pattern, nesting_has_no_limit)
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_FAIL);
   cr_assert_eq(tpat_ramping(&t), 0);
   mps_arena_park(t.arena);     /* the collection may run incrementally */
-  cr_assert_gt(mps_collections(t.arena), before, "the collect-all brought no collection");
+  cr_assert_gt(collections_done(t.arena), before, "the collect-all brought no collection");
   /* Within the kept depth, the order is checked exactly. */
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, all), MPS_RES_OK);
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
@@ -195,12 +196,12 @@ Test(pattern, manual_pool_keeps_codes_and_counts_nothing)
   tpat_setup(&t);
   cr_assert_eq(mps_pool_create_k(&mvff, t.arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, mvff, mps_args_none), MPS_RES_OK);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_end(ap, all), MPS_RES_FAIL);
   cr_assert_eq(mps_ap_alloc_pattern_begin(ap, all), MPS_RES_OK);
   cr_assert_eq(tpat_ramping(&t), 0);
   cr_assert_eq(mps_ap_alloc_pattern_end(ap, all), MPS_RES_OK);
-  cr_assert_eq(mps_collections(t.arena), before, "an ignored pattern collects nothing");
+  cr_assert_eq(collections_done(t.arena), before, "an ignored pattern collects nothing");
   mps_ap_destroy(ap);
   mps_pool_destroy(mvff);
   tpat_teardown(&t);
@@ -225,19 +226,19 @@ Test(pattern, nursery_collections_wait_during_a_ramp_within_a_bound)
   mps_alloc_pattern_t ramp = mps_alloc_pattern_ramp();
   tpat_setup(&t);
   /* Without a ramp, twice the nursery's capacity brings a collection. */
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   tpat_garbage(&t, 2 * TPAT_NURSERY_KIB);
-  cr_assert_gt(mps_collections(t.arena), before);
+  cr_assert_gt(collections_done(t.arena), before);
   /* Within a ramp the same allocation does not. */
   mps_arena_collect(t.arena);
   mps_arena_release(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   tpat_garbage(&t, 2 * TPAT_NURSERY_KIB);
-  cr_assert_eq(mps_collections(t.arena), before, "the ramp defers the nursery");
+  cr_assert_eq(collections_done(t.arena), before, "the ramp defers the nursery");
   /* But the nursery does not grow without bound. */
   tpat_garbage(&t, 4 * TPAT_NURSERY_KIB);
-  cr_assert_gt(mps_collections(t.arena), before, "the deferral is bounded");
+  cr_assert_gt(collections_done(t.arena), before, "the deferral is bounded");
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK);
   tpat_teardown(&t);
 }
@@ -266,12 +267,12 @@ Test(pattern, ending_collect_all_collects_everything)
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, all), MPS_RES_OK);
   tpat_garbage(&t, 64);
   (void)tpat_ramp_collection_started(&t);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_OK);
   cr_assert(tpat_ramp_collection_started(&t));
   /* It may go on incrementally (test_incremental): parking finishes it. */
   mps_arena_park(t.arena);
-  cr_assert_eq(mps_collections(t.arena), before + 1);
+  cr_assert_eq(collections_done(t.arena), before + 1);
   cr_assert(!t.arena->gc->pattern.full_due, "the request is met");
   tpat_teardown(&t);
 }
@@ -286,14 +287,14 @@ Test(pattern, collect_all_waits_for_the_enclosing_ramp)
   mps_message_type_enable(t.arena, mps_message_type_gc_start());
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, all), MPS_RES_OK);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, all), MPS_RES_OK);
-  cr_assert_eq(mps_collections(t.arena), before, "the outer ramp is still on");
+  cr_assert_eq(collections_done(t.arena), before, "the outer ramp is still on");
   cr_assert(!tpat_ramp_collection_started(&t));
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK);
   cr_assert(tpat_ramp_collection_started(&t));
   mps_arena_park(t.arena);
-  cr_assert_eq(mps_collections(t.arena), before + 1);
+  cr_assert_eq(collections_done(t.arena), before + 1);
   tpat_teardown(&t);
 }
 
@@ -306,14 +307,14 @@ Test(pattern, collect_all_in_a_clamped_arena_waits_for_release)
   mps_message_type_enable(t.arena, mps_message_type_gc_start());
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, all), MPS_RES_OK);
   mps_arena_clamp(t.arena);
-  before = mps_collections(t.arena);
+  before = collections_done(t.arena);
   cr_assert_eq(mps_ap_alloc_pattern_reset(t.ap), MPS_RES_OK);   /* ends it too */
-  cr_assert_eq(mps_collections(t.arena), before);
+  cr_assert_eq(collections_done(t.arena), before);
   cr_assert(t.arena->gc->pattern.full_due);
   mps_arena_release(t.arena);
   /* The next allocation slow path polls. */
   tpat_garbage(&t, 128);
-  cr_assert_geq(mps_collections(t.arena), before + 1);
+  cr_assert_geq(collections_done(t.arena), before + 1);
   cr_assert(tpat_ramp_collection_started(&t));
   cr_assert(!t.arena->gc->pattern.full_due);
   tpat_teardown(&t);

@@ -16,6 +16,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/message.h"
 #include "support/cellpool.h"
+#include "support/collections.h"
 
 static mps_arena_t arena;
 static mps_pool_t pool;
@@ -78,9 +79,9 @@ Test(trace, exact_roots_keep_what_they_reach_and_nothing_else)
   table[0] = head;
   cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 2), MPS_RES_OK);
   cr_assert_eq(cellpool_cells(pool), 400);
-  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert_eq(collections_done(arena), 0);
   mps_arena_collect(arena);
-  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(collections_done(arena), 1);
   cr_assert_eq(cellpool_cells(pool), 100);
   cr_assert_eq(arena->state, ARENA_PARKED);
   /* The list is intact and every node is still a cell. */
@@ -193,7 +194,7 @@ Test(trace, messages_report_start_and_sizes)
   mps_message_type_disable(arena, mps_message_type_gc_start());
   mps_arena_collect(arena);
   cr_assert_not(mps_message_poll(arena));
-  cr_assert_eq(mps_collections(arena), 2);
+  cr_assert_eq(collections_done(arena), 2);
   mps_root_destroy(root);
 }
 
@@ -206,11 +207,11 @@ Test(trace, allocation_collects_when_the_nursery_is_full_unless_clamped)
   mps_arena_clamp(arena);
   for (i = 0; i < n + 100; ++i)
     (void)cell();
-  cr_assert_eq(mps_collections(arena), 0);          /* clamped */
+  cr_assert_eq(collections_done(arena), 0);          /* clamped */
   cr_assert_eq(cellpool_cells(pool), n + 100);
   mps_arena_release(arena);
   table[0] = cell();                                  /* polls: over capacity */
-  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(collections_done(arena), 1);
   /* Only the new cell and nothing else survives (it was allocated after
    * the collection). */
   cr_assert_eq(cellpool_cells(pool), 1);
@@ -221,7 +222,7 @@ Test(trace, allocation_collects_when_the_nursery_is_full_unless_clamped)
     if (i % 100 == 0)
       table[0] = c;           /* a growing list of every 100th cell */
   }
-  cr_assert_geq(mps_collections(arena), 15);
+  cr_assert_geq(collections_done(arena), 15);
   cr_assert_leq(cellpool_cells(pool), 2 * n + 20 * n / 100 + 10);
   mps_root_destroy(root);
 }
@@ -234,9 +235,9 @@ Test(trace, step_collects_only_when_due_and_clamps_a_parked_arena)
   cr_assert_eq(arena->state, ARENA_CLAMPED);
   for (i = 0; i <= n; ++i)
     (void)cell();
-  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert_eq(collections_done(arena), 0);
   cr_assert(mps_arena_step(arena, 0.1, 1.0));
-  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(collections_done(arena), 1);
   cr_assert_eq(cellpool_cells(pool), 0);
   cr_assert_not(mps_arena_step(arena, 0.1, 1.0));
   mps_arena_release(arena);
@@ -249,7 +250,7 @@ Test(trace, start_collect_runs_a_full_collection_and_leaves_unclamped)
   (void)cell();
   mps_arena_clamp(arena);
   cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_OK);
-  cr_assert_eq(mps_collections(arena), 1);
+  cr_assert_eq(collections_done(arena), 1);
   cr_assert_eq(cellpool_cells(pool), 0);
   cr_assert_eq(arena->state, ARENA_UNCLAMPED);
 }
@@ -260,7 +261,7 @@ Test(trace, postmortem_stops_collection)
   mps_arena_postmortem(arena);
   cr_assert_eq(arena->state, ARENA_POSTMORTEM);
   mps_arena_collect(arena);
-  cr_assert_eq(mps_collections(arena), 0);
+  cr_assert_eq(collections_done(arena), 0);
   cr_assert_eq(cellpool_cells(pool), 1);
   mps_arena_release(arena);
 }
@@ -385,7 +386,7 @@ Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed)
   mps_arena_collect(arena);
   mps_lib_assert_fail_install(old);
   cr_assert_eq(trace_failures, 1);
-  cr_assert_eq(mps_collections(arena), 1);   /* it went on regardless */
+  cr_assert_eq(collections_done(arena), 1);   /* it went on regardless */
   /* release: the helper may tidy up now */
   atomic_store_explicit(&trace_helper_state, 2, memory_order_release);
   pthread_join(t, NULL);

@@ -941,15 +941,6 @@ mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr)
   return has;
 }
 
-mps_word_t mps_collections(mps_arena_t arena)
-{
-  mps_word_t n;
-  arena_enter(arena);
-  n = (mps_word_t)arena->collections;
-  arena_leave(arena);
-  return n;
-}
-
 /* The arena states and collection functions (mps_arena_clamp, park,
  * release, postmortem, collect, start_collect, step) are the tracer's:
  * src/gc/trace.c. */

@@ -111,6 +111,22 @@ static bool ld_seg_may_move(Seg seg)
   return seg->klass->moves;
 }
 
+/* arena.rst: the flips in which objects might have moved, which is what
+ * the epoch counts; collections of non-moving pools alone count nothing.
+ * (arena->collections counts every collection, for the library's own
+ * use.) */
+mps_word_t mps_collections(mps_arena_t arena)
+{
+  Word epoch = 0;
+  arena_enter(arena);
+  AVERT(arena, arena);
+  /* Relaxed: flips write the epoch with the arena lock held, as here. */
+  if (arena->gc != NULL)
+    epoch = atomic_load_explicit(&arena->gc->ld_history.epoch, memory_order_relaxed);
+  arena_leave(arena);
+  return (mps_word_t)epoch;
+}
+
 void ld_trace_flip(struct trace_s *trace)
 {
   Arena arena;
