@@ -77,7 +77,7 @@ static void teardown(void)
 
 static mps_pool_class_t mfs_debug(void)
 {
-  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(), POOL_DEBUG_RELEASE_AT_FINISH,
+  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(),
                                  "MFS debug");
 }
 

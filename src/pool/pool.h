@@ -113,7 +113,20 @@ typedef struct mps_pool_s {
    * Empty: the class does not take the key, and only its default, exact,
    * is accepted (a pool that never scans its objects ignores it). */
   RankSet ap_rank_set;
+  /* Called by the class just before it gives [base, base + size) of its
+   * memory back to the arena while the pool lives (pool_before_release),
+   * or NULL.  The debugging mixin checks the free-space template there,
+   * while the memory can still be read (topic/debugging.rst). */
+  void (*release_hook)(Pool pool, Addr base, Size size);
 } mps_pool_s;
+
+/* For classes that give memory back to the arena before they are
+ * destroyed: call just before each arena_free of pool memory. */
+static inline void pool_before_release(Pool pool, Addr base, Size size)
+{
+  if (pool->release_hook != NULL)
+    pool->release_hook(pool, base, size);
+}
 
 bool pool_class_check(PoolClass klass);
 bool pool_check(Pool pool);

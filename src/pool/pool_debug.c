@@ -55,23 +55,13 @@
  *
  * Release to the arena.  The template must also be checked when memory
  * goes back to the arena (topic/debugging.rst; topic/error.rst lists the
- * assertion).  The base class gives it back inside its own free or
- * buffer empty, and afterwards it may be unmapped, so the check comes
- * before any such call that might give memory back (debug_may_release,
- * by the class's PoolDebugRelease rule) and covers every recorded byte in
- * a grain the base could give: a base pool gives back only whole grains
- * that are wholly free, so a grain that a recorded range only partly
- * covers and that also holds a live fenced block is left out
- * (debug_releasable_span).  Damage found there is reported and leaves
- * the record.  After the call, recorded memory in grains the base no
- * longer owns is dropped (debug_free_prune), checked by then.  Cost: a
- * walk of the record and a comparison of the bytes in those grains per
- * such call.  Under MVFF's rule that is only when the free memory passes
- * the level the last give-back left (for spare 0.0, each free; with
- * spare s, once free memory exceeds s of the total), so a pool shrinking
- * by repeated frees compares up to s of its size each time it gives
- * memory back.  Only a hook in the base class, called just before it
- * gives grains back, could narrow the check to the grains that go.
+ * assertion), and afterwards it may be unmapped.  So the mixin sets the
+ * pool's release_hook (pool.h), which the base class calls just before it
+ * gives a range back (pool_before_release): the recorded free memory in
+ * that range is checked there, damage reported, and the range leaves the
+ * record (debug_release_hook).  After each base call, recorded memory in
+ * grains the pool no longer owns is dropped (debug_free_prune): none, for
+ * a base that calls the hook.
  *
  * Reports go through check_fail, in every variety (the client asked for
  * this class to be told about damage), one per run of damaged bytes; see
@@ -116,11 +106,6 @@ typedef struct pool_debug_s {
   Size free_recorded;        /* bytes in the free record */
   Size unrecorded;           /* bytes splatted but not recorded (no node) */
   Size base_total;           /* base total size after the last base call */
-  /* POOL_DEBUG_RELEASE_OVER_SPARE only (see debug_note_spare): */
-  double spare;              /* the pool's MPS_KEY_SPARE */
-  Size base_free;            /* base free size after the last base call */
-  Size trim_floor;           /* the base gives nothing back unless its
-                                free size passes this */
 } pool_debug_s;
 typedef pool_debug_s *PoolDebug;
 
@@ -166,9 +151,6 @@ bool pool_debug_class_check(PoolDebugClass dc)
   CHECKL(dc->offset >= dc->base->size);
   CHECKL(size_is_aligned(dc->offset, _Alignof(pool_debug_s)));
   CHECKL(dc->klass.size == dc->offset + sizeof(pool_debug_s));
-  CHECKL(dc->release == POOL_DEBUG_RELEASE_AT_FINISH
-         || dc->release == POOL_DEBUG_RELEASE_OVER_SPARE
-         || dc->release == POOL_DEBUG_RELEASE_ANY);
   return true;
 }
 
@@ -490,82 +472,14 @@ static void debug_free_take(Pool pool, PoolDebug d, Addr base, Addr limit)
   debug_free_drop(pool, d, base, limit, true);
 }
 
-/* The part [*cb_o, *cl_o) of the recorded range [rb, rl) that the base
- * could give back to the arena (empty if *cb_o >= *cl_o): the grains
- * the range covers whole, and a grain it covers in part unless a live
- * fenced block lies in it too, since only whole free grains go back.
- * Other memory in use in such a grain (a buffer's, an unfenced block's)
- * is not known here, so the grain stays in. */
-static void debug_releasable_span(Addr *cb_o, Addr *cl_o, Pool pool, PoolDebug d,
-                                  Addr rb, Addr rl)
+/* The base is about to give [base, base + size) back to the arena
+ * (pool.h, release_hook): check the recorded free memory there while it
+ * can be read, and drop it from the record. */
+static void debug_release_hook(Pool pool, Addr base, Size size)
 {
-  Size grain = pool->arena->grain_size;
-  Addr lo = addr_align_down(rb, grain), hi = addr_align_up(rl, grain);
-  *cb_o = rb;
-  *cl_o = rl;
-  if (rb != lo && debug_live_overlaps(d, lo, addr_add(lo, grain)))
-    *cb_o = addr_add(lo, grain);
-  if (rl != hi && debug_live_overlaps(d, addr_sub(hi, grain), hi))
-    *cl_o = addr_sub(hi, grain);
-}
-
-/* The base may give memory back to the arena in the call about to be
- * made: check, while it can still be read, every recorded byte it could
- * give.  Damage is reported and dropped from the record, so that it is
- * reported once rather than at every free that comes here. */
-static void debug_check_releasable(Pool pool, PoolDebug d)
-{
-  SplayNode node = splay_tree_first(&d->free);
-  while (node != NULL) {
-    debug_range_s *range = debug_range_of(node);
-    Addr rl = range->limit, cb, cl, run_base, run_limit;
-    debug_releasable_span(&cb, &cl, pool, d, range->base, rl);
-    while (addr_word(cb) < addr_word(cl)
-           && debug_find_damage(&run_base, &run_limit, cb, cl, d->free_template, d->free_size,
-                                debug_free_phase(d, cb))) {
-      (void)debug_report_damage(run_base, run_limit, d->free_template, d->free_size,
-                                debug_free_phase(d, run_base), NULL, 0);
-      /* May split or shorten `range`: what is left of it lies below rl. */
-      debug_free_drop(pool, d, run_base, run_limit, false);
-      cb = run_limit;
-    }
-    node = splay_tree_next(&d->free, debug_key(addr_sub(rl, 1)));
-  }
-}
-
-/* The base keeps free up to this much of a total size without giving any
- * back: the same sum as MVFF's (pool_mvff.c, mvff_set_total), so the
- * floor below never passes the base's own threshold. */
-static Size debug_keep(PoolDebug d, Size total)
-{
-  return d->spare >= 1.0 ? total : (Size)(d->spare * (double)total);
-}
-
-/* Whether the base may give memory back to the arena in a free or buffer
- * empty of `size` bytes.  Under the spare rule it gives back only when
- * its free size ends above its threshold, which is at least trim_floor
- * (debug_note_spare). */
-static bool debug_may_release(Pool pool, PoolDebug d, Size size)
-{
-  PoolClass base = debug_class_of(pool)->base;
-  switch (debug_class_of(pool)->release) {
-  case POOL_DEBUG_RELEASE_AT_FINISH:
-    return false;
-  case POOL_DEBUG_RELEASE_OVER_SPARE:
-    if (base->total_size != NULL && base->free_size != NULL)
-      return size > 0 && (d->base_free > d->trim_floor || size > d->trim_floor - d->base_free);
-    return true;
-  case POOL_DEBUG_RELEASE_ANY:
-  default:
-    return true;
-  }
-}
-
-/* Just before a base free or buffer empty of `size` bytes. */
-static void debug_before_give_back(Pool pool, PoolDebug d, Size size)
-{
-  if (d->free_size > 0 && d->range_count > 0 && debug_may_release(pool, d, size))
-    debug_check_releasable(pool, d);
+  PoolDebug d = debug_of_pool(pool);
+  if (d->free_size > 0 && d->range_count > 0)
+    debug_free_drop(pool, d, base, addr_add(base, size), true);
 }
 
 /* Whether every grain of [base, limit) still belongs to the pool. */
@@ -580,8 +494,8 @@ static bool debug_owned(Pool pool, Addr base, Addr limit)
 }
 
 /* The base pool gave memory back to the arena: drop the recorded memory
- * in grains it no longer owns (debug_check_releasable checked it before
- * it went). */
+ * in grains it no longer owns (none if the base called the release hook,
+ * which checked it before it went). */
 static void debug_free_prune(Pool pool, PoolDebug d)
 {
   Size grain = pool->arena->grain_size;
@@ -601,33 +515,6 @@ static void debug_free_prune(Pool pool, PoolDebug d)
   }
 }
 
-/* Keep trim_floor at or below the base's threshold for giving memory
- * back, as MVFF moves it (pool/mvff.rst; pool_mvff.c, mvff_trim): a
- * change of total size sets the threshold to the spare fraction of the
- * new total, and a give-back also raises it to the free size it leaves.
- * A give-back that leaves the total as it was has either compared its
- * free size with the threshold and found it no higher, or given back
- * nothing and raised the threshold to it: either way the threshold is
- * now at least that free size.  So the floor follows the threshold
- * exactly but for rounding, and the check before a give-back runs about
- * as often as the base would give memory back. */
-static void debug_note_spare(Pool pool, PoolDebug d, Size total)
-{
-  PoolClass base = debug_class_of(pool)->base;
-  Size free;
-  if (base->free_size == NULL)
-    return;
-  free = base->free_size(pool);
-  if (total != d->base_total) {
-    d->trim_floor = debug_keep(d, total);
-    if (total < d->base_total)
-      d->trim_floor = size_max(d->trim_floor, free);
-  } else if (free > d->base_free) {
-    d->trim_floor = size_max(d->trim_floor, free);
-  }
-  d->base_free = free;
-}
-
 /* After every base call that may get or give back memory.  Returns
  * whether the base pool gave memory back to the arena. */
 static bool debug_note_base_total(Pool pool, PoolDebug d)
@@ -639,11 +526,8 @@ static bool debug_note_base_total(Pool pool, PoolDebug d)
     return false;
   total = base->total_size(pool);
   shrank = total < d->base_total;
-  /* What went was checked before the call (debug_before_give_back). */
   if (shrank && d->range_count > 0)
     debug_free_prune(pool, d);
-  if (debug_class_of(pool)->release == POOL_DEBUG_RELEASE_OVER_SPARE)
-    debug_note_spare(pool, d, total);
   d->base_total = total;
   return shrank;
 }
@@ -706,16 +590,6 @@ static Res debug_copy_template(Byte **copy_o, Arena arena, const void *tpl, Size
   return MPS_RES_OK;
 }
 
-/* The spare fraction the base will take from `args` (before it takes
- * it): the default is pool/mvff.rst's. */
-static double debug_spare_arg(const mps_arg_s args[])
-{
-  for (; args->key != MPS_KEY_ARGS_END; ++args)
-    if (args->key == MPS_KEY_SPARE)
-      return args->val.d;
-  return 0.75;
-}
-
 static Res debug_init(Pool pool, mps_arg_s args[])
 {
   static const Byte default_fence[4] = {0x50, 0x4F, 0x53, 0x54};   /* "POST" */
@@ -768,9 +642,6 @@ static Res debug_init(Pool pool, mps_arg_s args[])
   d->free_recorded = 0;
   d->unrecorded = 0;
   d->base_total = 0;
-  d->spare = debug_spare_arg(args);
-  d->base_free = 0;
-  d->trim_floor = 0;
   d->sig = POOL_DEBUG_SIG;
 
   res = dc->base->init(pool, args);
@@ -784,9 +655,7 @@ static Res debug_init(Pool pool, mps_arg_s args[])
   d->fence = fence_size == 0 ? 0 : size_align_up(fence_size, pool->alignment);
   if (dc->base->total_size != NULL)
     d->base_total = dc->base->total_size(pool);
-  if (dc->base->free_size != NULL)
-    d->base_free = dc->base->free_size(pool);
-  d->trim_floor = debug_keep(d, d->base_total);
+  pool->release_hook = debug_release_hook;
   return MPS_RES_OK;
 
 fail_base:
@@ -956,7 +825,6 @@ static void debug_free(Pool pool, Addr old, Size size)
   }
   if (d->free_size > 0)
     debug_splat(d, rbase, rlimit);
-  debug_before_give_back(pool, d, addr_offset(rbase, rlimit));
   base->free(pool, rbase, addr_offset(rbase, rlimit));
   debug_after_give_back(pool, d, rbase, rlimit);
 }
@@ -978,21 +846,18 @@ static void debug_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   PoolClass base = debug_class_of(pool)->base;
   if (d->free_size > 0)
     debug_splat(d, init, limit);
-  debug_before_give_back(pool, d, addr_offset(init, limit));
   base->buffer_empty(pool, buffer, init, limit);
   debug_after_give_back(pool, d, init, limit);
 }
 
 /* ---- making classes ---- */
 
-static void debug_class_fill(PoolDebugClass dc, PoolClass base, PoolDebugRelease release,
-                             const char *name)
+static void debug_class_fill(PoolDebugClass dc, PoolClass base, const char *name)
 {
   pool_class_s *k = &dc->klass;
   AVERT(pool_class, base);
   AVER(base->init != debug_init);   /* no debugging over debugging */
   dc->base = base;
-  dc->release = release;
   dc->offset = size_align_up(base->size, _Alignof(pool_debug_s));
   k->name = name;
   k->size = dc->offset + sizeof(pool_debug_s);
@@ -1013,7 +878,7 @@ static void debug_class_fill(PoolDebugClass dc, PoolClass base, PoolDebugRelease
 }
 
 mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
-                                         PoolDebugRelease release, const char *name)
+                                         const char *name)
 {
   AVER(dc != NULL);
   /* Acquire: pairs with the release store below, so a thread that sees
@@ -1023,13 +888,13 @@ mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
     /* Relaxed: the global lock orders this with the store below made by
      * any earlier holder. */
     if (!atomic_load_explicit(&dc->ready, memory_order_relaxed)) {
-      debug_class_fill(dc, base, release, name);
+      debug_class_fill(dc, base, name);
       /* Release: publishes the filled class to the fast path above. */
       atomic_store_explicit(&dc->ready, true, memory_order_release);
     }
     lock_release_global();
   }
-  AVER(dc->base == base && dc->release == release);
+  AVER(dc->base == base);
   return &dc->klass;
 }
 
@@ -1041,8 +906,7 @@ static pool_debug_class_s debug_mvff_class;
 
 mps_pool_class_t mps_class_mvff_debug(void)
 {
-  return pool_debug_class_ensure(&debug_mvff_class, mps_class_mvff(),
-                                 POOL_DEBUG_RELEASE_OVER_SPARE, "MVFFDebug");
+  return pool_debug_class_ensure(&debug_mvff_class, mps_class_mvff(), "MVFFDebug");
 }
 
 /* ---- the public checking functions ---- */

@@ -44,22 +44,6 @@
 #define POOL_DEBUG_FENCE_REPORT "fencepost overwritten at 0x"
 #define POOL_DEBUG_FREE_REPORT "free space overwritten at 0x"
 
-/* When the base class may give memory back to the arena before the pool
- * is destroyed, so when the free record must be checked (see "Release"). */
-typedef enum pool_debug_release_e {
-  /* Never: only its finish does, after the debugging finish has checked
-   * everything (MFS). */
-  POOL_DEBUG_RELEASE_AT_FINISH,
-  /* In a free or buffer empty that leaves more of the pool free than its
-   * MPS_KEY_SPARE fraction (default 0.75) of its total size allows, once
-   * the free memory has passed the level the last such give-back left
-   * (MVFF: pool/mvff.rst).  Needs the base's total_size and free_size;
-   * without them this is POOL_DEBUG_RELEASE_ANY. */
-  POOL_DEBUG_RELEASE_OVER_SPARE,
-  /* In any free or buffer empty. */
-  POOL_DEBUG_RELEASE_ANY
-} PoolDebugRelease;
-
 /* A debugging class.  Static storage (zeroed) until it is first made
  * ready by pool_debug_class_ensure; from then on constant. */
 typedef struct pool_debug_class_s {
@@ -67,7 +51,6 @@ typedef struct pool_debug_class_s {
   Sig sig;
   PoolClass base;            /* the class whose methods do the work */
   Size offset;               /* of the debugging state in an instance */
-  PoolDebugRelease release;  /* when the base gives memory back */
   atomic_bool ready;         /* klass, base and offset are filled in */
 } pool_debug_class_s;
 typedef pool_debug_class_s *PoolDebugClass;
@@ -75,11 +58,12 @@ typedef pool_debug_class_s *PoolDebugClass;
 bool pool_debug_class_check(PoolDebugClass dc);
 
 /* Make `dc` (zero-initialized static storage) a debugging class over
- * `base` called `name`, which gives memory back to the arena as `release`
- * says, once, and return it.  Safe to call from several threads at once:
+ * `base` called `name`, once, and return it.  A base that gives memory
+ * back to the arena before it is destroyed must call pool_before_release
+ * (pool.h) first, so that free space is checked before it goes.  Safe to call from several threads at once:
  * the first one fills it in under the global lock. */
 mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
-                                         PoolDebugRelease release, const char *name);
+                                         const char *name);
 
 /* Whether `pool` is an instance of a debugging class. */
 bool pool_debug_is_debug(Pool pool);

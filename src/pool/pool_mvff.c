@@ -1239,6 +1239,7 @@ static void mvff_reduce(MVFF mvff)
     AVER(res == MPS_RES_OK);
     if (res != MPS_RES_OK)
       break;
+    pool_before_release(pool, range_base(&part), size);
     arena_free(arena, range_base(&part), size, pool);
     mvff->free_bytes -= size;
     mvff_set_total(mvff, mvff->total_bytes - size);
@@ -1444,6 +1445,7 @@ static void mvff_zone_give_back(MVFF mvff, MVFFZone zone, Index base, Index limi
   mvff->zone_bytes -= bytes;
   mvff->zone_free_bytes -= bytes;
   mvff_set_total(mvff, mvff->total_bytes - bytes);
+  pool_before_release(&mvff->pool, addr_add(zone->base, (Size)base << shift), bytes);
   arena_free(mvff->pool.arena, addr_add(zone->base, (Size)base << shift), bytes, &mvff->pool);
 }
 
@@ -1471,6 +1473,7 @@ static void mvff_slab_grains_free(MVFF mvff, Addr base, Size bytes, MVFFZone zon
   Index i;
   if (zone == NULL) {
     mvff_set_total(mvff, mvff->total_bytes - bytes);
+    pool_before_release(&mvff->pool, base, bytes);
     arena_free(arena, base, bytes, &mvff->pool);
     return;
   }
