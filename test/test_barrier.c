@@ -40,15 +40,19 @@ static GC tbar_gc(mps_arena_t arena)
   return ((Arena)arena)->gc;
 }
 
-static void tbar_open(tbar_s *t, mps_pool_class_t klass)
+/* The heap of the tests in `arena`, or in a new VM arena if NULL. */
+static void tbar_open_in(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena)
 {
   mps_gen_param_s gens[2] = {{64, 0.5}, {100000, 0.5}};   /* KiB */
   memset(t, 0, sizeof *t);
-  MPS_ARGS_BEGIN(args) {
-    /* Room for four periods of the zones (gc_gen_zones). */
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
-    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  t->arena = arena;
+  if (arena == NULL) {
+    MPS_ARGS_BEGIN(args) {
+      /* Room for four periods of the zones (gc_gen_zones). */
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+      cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  }
   cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, klass == mps_class_amc()),
                MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
@@ -61,6 +65,11 @@ static void tbar_open(tbar_s *t, mps_pool_class_t klass)
   cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
                                      sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
   mps_arena_park(t->arena);
+}
+
+static void tbar_open(tbar_s *t, mps_pool_class_t klass)
+{
+  tbar_open_in(t, klass, NULL);
 }
 
 static void tbar_close(tbar_s *t)
@@ -146,10 +155,29 @@ static void tbar_make_old(tbar_s *t)
     cr_assert(tbar_ok(t->refs[i], OLD_DATA, (mps_word_t)i + 1));
 }
 
-Test(barrier, on_in_vm_arena_off_in_client_arena)
+/* A client arena over this block (aligned to a page, as a client's mmap
+ * would be), with grains of `grain` bytes (0: the default). */
+static _Alignas(1 << 16) mps_word_t tbar_block[(size_t)64 << 20 >> 3];
+
+static mps_arena_t tbar_client_arena(size_t grain)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, tbar_block);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof tbar_block);
+    if (grain != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, grain);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return arena;
+}
+
+/* The barrier is wanted wherever segments cover whole pages: in a VM
+ * arena, and in a client arena whose grains are whole pages (its default);
+ * not in a client arena with smaller grains. */
+Test(barrier, on_where_grains_are_whole_pages)
 {
   tbar_s t;
-  static mps_word_t block[1 << 18];   /* 2 MiB on 64-bit */
   mps_arena_t arena;
   mps_fmt_t fmt;
 
@@ -157,15 +185,55 @@ Test(barrier, on_in_vm_arena_off_in_client_arena)
   cr_assert(tbar_gc(t.arena)->barrier.on);
   tbar_close(&t);
 
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, block);
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof block);
-    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  arena = tbar_client_arena(0);
+  cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert(tbar_gc(arena)->barrier.on);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+
+  arena = tbar_client_arena(256);
   cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, true), MPS_RES_OK);
   cr_assert_not(tbar_gc(arena)->barrier.on);
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
+}
+
+/* In a client arena, old objects go under the barrier as in a VM arena,
+ * stores into them are caught, and what they then refer to survives the
+ * minor collections that skip them. */
+Test(barrier, client_arena_old_objects_are_guarded)
+{
+  tbar_s t;
+  GC gc;
+  Count hits, skips;
+  size_t i, kept = 0;
+
+  tbar_open_in(&t, mps_class_amc(), tbar_client_arena(0));
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  for (i = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_gt(kept, 0, "no old object is under the barrier");
+  skips = gc->barrier.skips;
+  tbar_minor(&t);
+  cr_assert_gt(gc->barrier.skips, skips);
+  hits = gc->barrier.hits;
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  tbar_stored();
+  t.refs[OLD] = NULL;
+  cr_assert_gt(gc->barrier.hits, hits);
+  for (i = 0; i < 3; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i) {
+    objfmt_obj old = t.refs[i];
+    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
+    cr_assert(tbar_ok((mps_addr_t)old->slot[0], 8, 7000 + (mps_word_t)i),
+              "young object %zu survived through its old referrer", i);
+  }
+  tbar_close(&t);
 }
 
 Test(barrier, store_into_old_object_is_remembered)

@@ -57,14 +57,27 @@ static bool tinc_busy(tinc_s *t)
 
 /* An arena, a format, a chain and a pool of `klass` (AMC, or AMS) with an
  * allocation point and an exact root table. */
-static void tinc_open_class(tinc_s *t, mps_pool_class_t klass)
+/* A client arena's memory for tinc_open_client, aligned as a client's
+ * mmap would be. */
+static _Alignas(1 << 16) mps_word_t tinc_block[(size_t)64 << 20 >> 3];
+
+/* The heap of the tests in a new VM arena, or a client arena over
+ * tinc_block if `client`. */
+static void tinc_open_in(tinc_s *t, mps_pool_class_t klass, bool client)
 {
   mps_gen_param_s gens[2] = {{1024, 0.5}, {100000, 0.5}};   /* KiB */
   memset(t, 0, sizeof *t);
   t->moving = klass == mps_class_amc();
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
-    cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+    if (client) {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, tinc_block);
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof tinc_block);
+    } else {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+    }
+    cr_assert_eq(mps_arena_create_k(&t->arena,
+                                    client ? mps_arena_class_cl() : mps_arena_class_vm(), args),
+                 MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
@@ -77,6 +90,11 @@ static void tinc_open_class(tinc_s *t, mps_pool_class_t klass)
   cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
                                      ROOTS), MPS_RES_OK);
   cr_assert(tinc_gc(t)->barrier.on, "the read barrier needs the hardware barrier");
+}
+
+static void tinc_open_class(tinc_s *t, mps_pool_class_t klass)
+{
+  tinc_open_in(t, klass, false);
 }
 
 static void tinc_open(tinc_s *t)
@@ -219,11 +237,11 @@ static Count tinc_read_hits(tinc_s *t)
 
 #define TREE 20000          /* nodes: 1.25 MiB, about twenty segments */
 
-Test(incremental, start_collect_returns_with_the_heap_behind_the_read_barrier)
+static void tinc_start_collect_case(bool client)
 {
   tinc_s t;
   size_t collections;
-  tinc_open(&t);
+  tinc_open_in(&t, mps_class_amc(), client);
   tinc_tree(&t, &t.refs[0], TREE, 1);
   mps_arena_park(t.arena);
   collections = collections_done(t.arena);
@@ -244,6 +262,19 @@ Test(incremental, start_collect_returns_with_the_heap_behind_the_read_barrier)
   cr_assert_eq(tinc_read_protected(&t), 0);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
   tinc_close(&t);
+}
+
+Test(incremental, start_collect_returns_with_the_heap_behind_the_read_barrier)
+{
+  tinc_start_collect_case(false);
+}
+
+/* A client arena whose grains are whole pages has the barrier, so its
+ * collections are incremental too (glossary: the MPS collects
+ * incrementally but for mps_arena_collect). */
+Test(incremental, a_client_arena_collects_incrementally)
+{
+  tinc_start_collect_case(true);
 }
 
 Test(incremental, allocation_and_stores_during_the_trace_survive_it)

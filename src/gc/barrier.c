@@ -31,10 +31,11 @@ bool barrier_wanted(Arena arena)
 {
 #if defined(BARRIER_HARDWARE)
   AVERT(arena, arena);
-  /* Protection is by whole pages, and only memory the VM arena mapped is
-   * known to accept it (a client arena's block may be anything). */
-  return arena->klass == (ArenaClass)mps_arena_class_vm()
-         && arena->grain_size % vm_page_size() == 0;
+  /* Protection is by whole pages: a segment must cover whole pages, which
+   * it does when grains are whole pages (chunks start on a grain, in a
+   * client arena too).  A client arena's memory that refuses protection
+   * turns the barrier off at the first refusal (barrier.h). */
+  return arena->grain_size % vm_page_size() == 0;
 #else
   UNUSED(arena);
   return false;
