@@ -60,14 +60,13 @@ typedef struct fld_s {
   size_t size, at;
 } fld_s;
 
-/* Collections that have flipped: the finished ones, and one in progress
- * (an incremental collection is past its flip between arena entries).
- * Dependencies go stale at a flip, not when the collection ends. */
+/* Collections that have flipped and might have moved objects: what
+ * mps_collections counts (arena.rst), counted at the flip, which an
+ * incremental collection in progress is past between arena entries.
+ * Dependencies go stale at such a flip, not when the collection ends. */
 static size_t fld_started(fld_s *f)
 {
-  GC gc = ((Arena)f->arena)->gc;
-  size_t n = mps_collections(f->arena);
-  return gc != NULL && gc->busy_traces != TRACE_SET_EMPTY ? n + 1 : n;
+  return mps_collections(f->arena);
 }
 
 static mps_addr_t fld_slots[FLD_SLOTS];

@@ -168,6 +168,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         continue;
       if (test == 2 && t != pattern && t != 0)
         continue;
+      /* A null reference is never fixed and adds no zone (weak.rst:
+       * MPS_FIX1 turns it away). */
+      if (ref == 0)
+        continue;
       ufs |= fr_zone_bit(ref);
       if ((white & fr_zone_bit(ref)) == 0)
         continue;
