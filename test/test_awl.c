@@ -564,3 +564,50 @@ Test(awl, walks_see_awl_objects)
   cr_assert_eq(c.objects, 7, "dead keys still walked (%zu)", c.objects);
   tawl_close(&t);
 }
+
+/* MPS_KEY_RANK belongs to allocation points (awl.rst); a bad rank given
+ * to the pool is refused like the other bad keyword values of pool
+ * creation, with MPS_RES_PARAM and no report, and the arena stays good. */
+static unsigned tawl_reports;
+static void tawl_record(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++tawl_reports;
+}
+
+Test(awl, a_bad_rank_for_the_pool_is_refused)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool = NULL;
+  mps_ap_t ap;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  tawl_arena = arena;
+  cr_assert_eq(objfmt_create(&fmt, arena, tawl_scan, false), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(tawl_record);
+  tawl_reports = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, (mps_rank_t)99);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_awl(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  cr_assert_null(pool);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 4 * sizeof(mps_word_t)), MPS_RES_OK);
+    objfmt_init_id(p, 1, 1, 7);
+  } while (!mps_commit(ap, p, 4 * sizeof(mps_word_t)));
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tawl_reports, 0);
+}

@@ -1782,3 +1782,119 @@ Test(mvff, fault_injection_sweep_over_the_commit_limit)
   }
   cr_assert_gt(failures_seen, 0);
 }
+
+/* The generic pool's refusals (docs/user-guide.md, the paragraph after
+ * the varieties table): each bad call is reported, does nothing, and
+ * leaves the pool and arena usable. */
+
+static void mvff_still_works(mps_pool_t pool)
+{
+  mps_addr_t p;
+  cr_assert_eq(mps_alloc(&p, pool, 40), MPS_RES_OK);
+  memset(p, 0x5A, 40);
+  mps_free(pool, p, 40);
+}
+
+Test(mvff, misaligned_free_is_refused)
+{
+  mps_pool_t pool;
+  mps_addr_t p, q;
+  mps_lib_assert_fail_t old;
+  size_t free_before;
+#if CHECK_LEVEL < 1
+  cr_skip_test("reported in the checking varieties");
+#endif
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  memset(q, 0x33, 64);
+  free_before = mps_pool_free_size(pool);
+  old = mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, (char *)p + 1, 63);
+  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_free_size(pool), free_before);
+  cr_assert_eq(((unsigned char *)q)[0], 0x33);
+  mps_free(pool, p, 64);
+  mps_free(pool, q, 64);
+  mvff_still_works(pool);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, 1);
+}
+
+Test(mvff, destroying_a_pool_with_a_live_point_is_refused)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+#if CHECK_LEVEL < 1
+  cr_skip_test("reported in the checking varieties");
+#endif
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_pool_destroy(pool);
+  cr_assert_eq(mvff_test_failures, 1);
+  /* Nothing was destroyed: the point and the pool still work. */
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 32), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 32));
+  mvff_still_works(pool);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 32);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, 1);
+}
+
+Test(mvff, a_destroyed_pool_is_refused)
+{
+  mps_pool_t pool, other;
+  mps_lib_assert_fail_t old;
+#if CHECK_LEVEL < 1
+  cr_skip_test("reported in the checking varieties");
+#endif
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&other, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  mps_pool_destroy(pool);
+  old = mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  /* The pool's descriptor is arena control memory, still mapped while
+   * the arena lives, so its cleared signature is what the check reads. */
+  mps_pool_destroy(pool);
+  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mvff_test_failures, 3);
+  mvff_still_works(other);
+  mps_pool_destroy(other);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, 3);
+}
+
+Test(mvff, null_out_pointers_and_classes_are_refused)
+{
+  mps_pool_t pool, bad = NULL;
+  mps_lib_assert_fail_t old;
+#if CHECK_LEVEL < 1
+  cr_skip_test("reported in the checking varieties");
+#endif
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  cr_assert_eq(mps_alloc(NULL, pool, 16), MPS_RES_PARAM);
+  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(mps_pool_create_k(&bad, arena, NULL, mps_args_none), MPS_RES_PARAM);
+  cr_assert_eq(mvff_test_failures, 2);
+  cr_assert_null(bad);
+  cr_assert_eq(mps_pool_create_k(NULL, arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_PARAM);
+  cr_assert_eq(mvff_test_failures, 3);
+  mvff_still_works(pool);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, 3);
+}

@@ -573,3 +573,39 @@ Test(mvt, fault_injection_sweep_of_the_commit_limit)
   }
   cr_assert_gt(failures, 10);   /* the sweep did reach the failures */
 }
+
+/* Allocation point misuse is reported and refused (docs/user-guide.md):
+ * nothing is written through a null out-pointer, no frame is pushed in
+ * the middle of a reserve and commit, and the point still works after. */
+Test(mvt, allocation_point_misuse_is_refused)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 4);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p, q;
+  mps_frame_t frame;
+  mps_lib_assert_fail_t old;
+#if CHECK_LEVEL < 1
+  cr_skip_test("reported in the checking varieties");
+#endif
+  old = mps_lib_assert_fail_install(record_assert);
+  mvt_failures = 0;
+  cr_assert_eq(mps_ap_create_k(NULL, pool, mps_args_none), MPS_RES_PARAM);
+  cr_assert_eq(mvt_failures, 1);
+  cr_assert_eq(mps_ap_fill(NULL, ap, 64), MPS_RES_PARAM);
+  cr_assert_eq(mvt_failures, 2);
+  cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&frame, ap), MPS_RES_FAIL);
+  cr_assert_eq(mvt_failures, 3);
+  memset(p, 0x11, 64);
+  cr_assert(mps_commit(ap, p, 64));
+  cr_assert_eq(mps_ap_frame_push(&frame, ap), MPS_RES_OK);
+  cr_assert_eq(ap_alloc(&q, ap, 64, 0x22), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(ap, frame), MPS_RES_OK);
+  cr_assert(filled_with(p, 64, 0x11));
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  mps_free(pool, q, 64);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvt_failures, 3);
+}

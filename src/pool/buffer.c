@@ -122,6 +122,8 @@ mps_res_t mps_ap_create_k(mps_ap_t *ap_o, mps_pool_t pool, mps_arg_s args[])
 
   AVER(ap_o != NULL);
   AVER(pool != NULL && pool->sig == POOL_SIG);
+  if (ap_o == NULL || pool == NULL || pool->sig != POOL_SIG)
+    return MPS_RES_PARAM;
   AVERT(args, args);
   arena = pool->arena;
   arena_enter(arena);
@@ -251,8 +253,14 @@ done:
  * way of the usual call (below). */
 static NOINLINE mps_res_t buffer_fill_checked(mps_addr_t *p_o, mps_ap_t ap, size_t size)
 {
-  Buffer buffer = buffer_of_ap(ap);
+  Buffer buffer;
+  AVER(ap != NULL);
+  if (ap == NULL)
+    return MPS_RES_PARAM;
+  buffer = buffer_of_ap(ap);
   AVER(p_o != NULL);
+  if (p_o == NULL || buffer->sig != BUFFER_SIG)
+    return MPS_RES_PARAM;
   return buffer->fill(p_o, buffer, size);
 }
 
@@ -362,7 +370,13 @@ mps_res_t mps_ap_frame_push(mps_frame_t *frame_o, mps_ap_t ap)
   bool locked = !buffer_frames_are_depth_only(buffer);
   Res res = MPS_RES_OK;
   AVER(frame_o != NULL);
-  AVER(ap->init == ap->alloc);   /* not between reserve and commit */
+  if (frame_o == NULL)
+    return MPS_RES_PARAM;
+  /* Not between reserve and commit: the protocol failure frame.rst lets
+   * the push fail for, and the object in flight would be in no frame. */
+  AVER(ap->init == ap->alloc);
+  if (ap->init != ap->alloc)
+    return MPS_RES_FAIL;
   if (locked) {
     arena_enter(arena);
     AVERT(buffer, buffer);
@@ -393,6 +407,8 @@ mps_res_t mps_ap_frame_pop(mps_ap_t ap, mps_frame_t frame)
   Count depth;
   Res res = MPS_RES_OK;
   AVER(ap->init == ap->alloc);
+  if (ap->init != ap->alloc)
+    return MPS_RES_FAIL;   /* as for mps_ap_frame_push */
   if (locked) {
     arena_enter(arena);
     AVERT(buffer, buffer);

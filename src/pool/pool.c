@@ -85,14 +85,23 @@ Res pool_create(Pool *pool_o, Arena arena, PoolClass klass, mps_arg_s args[])
   return MPS_RES_OK;
 }
 
+/* Whether the pool may be destroyed: its allocation points and caches
+ * must go first (pool.rst), else their handles would dangle. */
+static bool pool_may_destroy(Pool pool)
+{
+  bool no_aps = ring_is_single(&pool->buffer_ring);
+  bool no_sacs = ring_is_single(&pool->sac_ring);
+  AVER(no_aps);
+  AVER(no_sacs);
+  return no_aps && no_sacs;
+}
+
 void pool_destroy(Pool pool)
 {
   Arena arena = pool->arena;
   PoolClass klass = pool->klass;
   AVERT(pool, pool);
-  /* Allocation points must be destroyed before their pool. */
   AVER(ring_is_single(&pool->buffer_ring));
-  /* So must its caches, which hold blocks of it. */
   AVER(ring_is_single(&pool->sac_ring));
   klass->finish(pool);
   pool->sig = SIG_INVALID;
@@ -124,6 +133,11 @@ void pool_free(Pool pool, Addr old, Size size)
   AVER(size > 0);
   AVER(pool->klass->free != NULL);
   AVER(addr_is_aligned(old, pool->alignment));
+  /* Refused if the handler returns: a misaligned block would split a
+   * class's free blocks off their grid. */
+  if (old == NULL || size == 0 || pool->klass->free == NULL
+      || !addr_is_aligned(old, pool->alignment))
+    return;
   pool->klass->free(pool, old, size_align_up(size, pool->alignment));
 }
 
@@ -133,6 +147,9 @@ mps_res_t mps_pool_create_k(mps_pool_t *pool_o, mps_arena_t arena,
   Pool pool;
   Res res;
   AVER(pool_o != NULL);
+  AVER(pool_class != NULL && pool_class->sig == POOL_CLASS_SIG);
+  if (pool_o == NULL || pool_class == NULL || pool_class->sig != POOL_CLASS_SIG)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   res = pool_create(&pool, arena, pool_class, args);
   if (res == MPS_RES_OK) {
@@ -152,8 +169,14 @@ void mps_pool_destroy(mps_pool_t pool)
 {
   Arena arena;
   AVER(pool != NULL && pool->sig == POOL_SIG);
+  if (pool == NULL || pool->sig != POOL_SIG)
+    return;   /* destroyed already, or never a pool */
   arena = pool->arena;
   arena_enter(arena);
+  if (!pool_may_destroy(pool)) {
+    arena_leave(arena);
+    return;
+  }
   {
     Word word = (Word)(uintptr_t)pool;
     event_emit(EVENT_CAT_POOL, EVENT_POOL_FINISH, 1, &word);
@@ -169,6 +192,9 @@ void mps_pool_destroy(mps_pool_t pool)
 size_t mps_pool_total_size(mps_pool_t pool)
 {
   Size size;
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  if (pool == NULL || pool->sig != POOL_SIG)
+    return 0;
   arena_enter(pool->arena);
   AVERT(pool, pool);
   size = pool->klass->total_size != NULL ? pool->klass->total_size(pool) : 0;
@@ -179,6 +205,9 @@ size_t mps_pool_total_size(mps_pool_t pool)
 size_t mps_pool_free_size(mps_pool_t pool)
 {
   Size size;
+  AVER(pool != NULL && pool->sig == POOL_SIG);
+  if (pool == NULL || pool->sig != POOL_SIG)
+    return 0;
   arena_enter(pool->arena);
   AVERT(pool, pool);
   size = pool->klass->free_size != NULL ? pool->klass->free_size(pool) : 0;
@@ -205,6 +234,8 @@ mps_res_t mps_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t size)
   Res res;
   AVER(p_o != NULL);
   AVER(pool != NULL && pool->sig == POOL_SIG);
+  if (p_o == NULL || pool == NULL || pool->sig != POOL_SIG)
+    return MPS_RES_PARAM;
   arena_enter(pool->arena);
   AVER(size > 0);
   if (size == 0) {

@@ -124,6 +124,12 @@ static Res awl_init(Pool pool, mps_arg_s args[])
     if (find_dependent == NULL)
       return MPS_RES_PARAM;
   }
+  /* awl.rst takes MPS_KEY_RANK on allocation points, not pools; one given
+   * here anyway must at least be a rank those points could have, so that
+   * a mistaken value is refused like the other bad keyword values. */
+  if (args_pick(&arg, args, MPS_KEY_RANK)
+      && arg.val.rank != RANK_EXACT && arg.val.rank != RANK_WEAK)
+    return MPS_RES_PARAM;
   /* Signed before the engine is set up, which checks the pool once its
    * own part is signed (and so calls awl_pool_check). */
   awl->find_dependent = find_dependent;

@@ -29,13 +29,35 @@
  *      pool while the cache lives is caught (pool_destroy).
  *
  * Client errors caught: a bad class table (MPS_RES_PARAM, too many
- * classes MPS_RES_LIMIT), a zero size, a null or misaligned block, and in
- * cool a block freed twice into the same class.  A block freed into a
+ * classes MPS_RES_LIMIT), a zero size, a null or misaligned block, and a
+ * block freed twice into the same class.  In cool mps_sac_free walks the
+ * class's stack for every block.  In hot, a block that mps_sac_free
+ * pushes carries a mark in its second word (classes of two words or
+ * more), and a block freed with the mark is confirmed by the walk, so
+ * that client data equal to the mark is never reported; mps_sac_alloc
+ * clears the mark.  MPS_SAC_FREE_FAST is inlined in the client and its
+ * layout is fixed by mps.h, so it neither marks nor checks: a block it
+ * pushed and that is freed again is caught only in cool, and only by
+ * mps_sac_free.  A block freed into a
  * cache on another pool is found when it reaches the pool (invariant 5)
  * and then left alone.
  */
 
 #include "sac.h"
+
+#define SAC_MARK ((Word)0x94D049BB133111EBULL)
+
+/* The mark of a block on a stack: its address and the cache's, so that
+ * a block of another cache never carries this one's. */
+static inline Word sac_mark(Sac sac, mps_addr_t p)
+{
+  return (Word)(uintptr_t)p ^ sac->mark_key;
+}
+
+static inline bool sac_list_marks(const _mps_sac_list_s *list)
+{
+  return list->_size >= 2 * sizeof(Word);
+}
 
 bool sac_check(Sac sac)
 {
@@ -57,6 +79,7 @@ bool sac_check(Sac sac)
   CHECKL(sac->pub._lists[i]._size == SIZE_MAX);                               /* 3 */
   CHECKL(sac->pub._lists[i]._max == 0);
   CHECKL(sac->pub._lists[i]._count == 0 && sac->pub._lists[i]._head == NULL);
+  CHECKL(sac->mark_key == ((Word)(uintptr_t)sac ^ SAC_MARK));
   return true;
 }
 
@@ -96,7 +119,7 @@ static bool sac_is_overlarge(Sac sac, const _mps_sac_list_s *list)
 }
 
 /* Whether `p` is on the stack of `list`: a walk of up to cached_count
- * blocks, so mps_sac_free does it only in cool. */
+ * blocks, so mps_sac_free does it in hot only for a marked block. */
 static inline bool sac_list_holds(const _mps_sac_list_s *list, mps_addr_t p)
 {
   mps_addr_t block = list->_head;
@@ -188,6 +211,7 @@ mps_res_t mps_sac_create(mps_sac_t *sac_o, mps_pool_t pool, size_t classes_count
   ring_init(&sac->pool_ring);
   ring_append(&pool->sac_ring, &sac->pool_ring);
   sac->class_count = classes_count;
+  sac->mark_key = (Word)(uintptr_t)sac ^ SAC_MARK;
   sac->sig = SAC_SIG;
   AVERT(sac, sac);
   arena_leave(arena);
@@ -268,6 +292,8 @@ mps_res_t mps_sac_alloc(mps_addr_t *p_o, mps_sac_t mps_sac, size_t size, mps_boo
     mps_addr_t p = list->_head;
     list->_head = *(mps_addr_t *)p;
     --list->_count;
+    if (sac_list_marks(list))
+      ((Word *)p)[1] = 0;   /* so a live block rarely costs a walk */
     *p_o = p;
     return MPS_RES_OK;
   }
@@ -302,13 +328,20 @@ void mps_sac_free(mps_sac_t mps_sac, mps_addr_t p, size_t size)
 
   list = sac_list_of_size(sac, size);
   if (list->_count < list->_max) {
-    /* In cool, a block already on the stack was freed twice; pushing it
-     * again would make the stack a cycle. */
-    bool freed_twice = CHECK_LEVEL >= 2 && sac_list_holds(list, p);
-    AVER_CRITICAL(!freed_twice);
+    /* A block already on the stack was freed twice; pushing it again
+     * would make the stack a cycle. */
+    bool marks = sac_list_marks(list);
+    bool freed_twice = CHECK_LEVEL >= 2
+                       || (CHECK_LEVEL >= 1 && marks
+                           && ((Word *)p)[1] == sac_mark(sac, p));
+    if (freed_twice)
+      freed_twice = sac_list_holds(list, p);
+    AVER(!freed_twice);
     if (freed_twice)
       return;
     *(mps_addr_t *)p = list->_head;
+    if (marks)
+      ((Word *)p)[1] = sac_mark(sac, p);
     list->_head = p;
     ++list->_count;
     return;

@@ -27,6 +27,7 @@ typedef struct sac_s {
   Pool pool;
   struct ring_s pool_ring;   /* in pool->sac_ring */
   Count class_count;      /* classes in use: pub._lists[0 .. class_count) */
+  Word mark_key;          /* the cache's address ^ SAC_MARK (sac.c) */
 } sac_s;
 
 bool sac_check(Sac sac);
