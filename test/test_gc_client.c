@@ -11,10 +11,13 @@
 #include <string.h>
 
 #include "../include/mps.h"
+#include "../include/mpsacl.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpsclo.h"
+#include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/pool/pool_ams.h"
 #include "../stress/support/gcobj.c"
@@ -352,4 +355,294 @@ Test(gc_client, ams_allocation_after_fragmenting_collection_is_not_quadratic)
                 N / 2, (size_t)pool_grains, (size_t)searched);
   mps_root_destroy(root);
   t_teardown(&t);
+}
+
+/* ---- client errors are refused (user-guide.md, varieties) -------------
+ *
+ * Each test installs a handler that counts and returns, as a hot program's
+ * might, makes one kind of bad call, and checks that it was reported and
+ * refused: then the arena must still allocate, collect and be destroyed
+ * with no further report.  Before these were refused, the bad call went
+ * ahead and the later use crashed or reported again. */
+
+static unsigned t_reports;
+
+static void t_count_handler(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++t_reports;
+}
+
+static mps_lib_assert_fail_t t_count_reports(void)
+{
+  t_reports = 0;
+  return mps_lib_assert_fail_install(t_count_handler);
+}
+
+/* Allocate in every pool and collect; what the exact root holds must
+ * survive intact and the heap must verify. */
+static void t_still_works(t_gc_s *t)
+{
+  gcobj_census_s census;
+  size_t i;
+  for (i = 0; i < T_POOLS; ++i)
+    t_alloc(t, (unsigned)i, i, 500 + i, 0, 6, NULL);
+  mps_arena_collect(t->arena);
+  mps_arena_release(t->arena);
+  for (i = 0; i < T_POOLS; ++i) {
+    cr_assert_eq(gcobj_id(exact[i]), 500 + i);
+    cr_assert(gcobj_intact(exact[i]));
+  }
+  t_verify(t, &census);
+  gcobj_census_finish(&census);
+}
+
+/* Each bad call is reported once and refused with MPS_RES_PARAM. */
+#define T_REFUSED(call)                                                       \
+  do {                                                                        \
+    unsigned before_ = t_reports;                                             \
+    cr_assert_eq((call), MPS_RES_PARAM, "%s", #call);                         \
+    cr_assert_eq(t_reports, before_ + 1, "%s", #call);                        \
+  } while (0)
+
+static mps_res_t t_null_scan(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  (void)ss;
+  (void)base;
+  (void)limit;
+  (void)closure;
+  return MPS_RES_OK;
+}
+
+Test(gc_client_misuse, bad_roots_are_refused)
+{
+  t_gc_s t;
+  static mps_addr_t table[8];
+  mps_root_t root = NULL;
+  mps_thr_t thr;
+  int cold;
+  mps_lib_assert_fail_t old;
+  t_setup(&t);
+  old = t_count_reports();
+  /* A null area that a collection would scan from address zero. */
+  T_REFUSED(mps_root_create_area(&root, t.arena, mps_rank_ambig(), 0, NULL,
+                                 (void *)((uintptr_t)1 << 20), mps_scan_area, NULL));
+  T_REFUSED(mps_root_create_area(&root, t.arena, mps_rank_exact(), 0, table, table + 4,
+                                 NULL, NULL));
+  T_REFUSED(mps_root_create_area(&root, t.arena, mps_rank_exact(), 0, table + 4, table,
+                                 mps_scan_area, NULL));
+  T_REFUSED(mps_root_create_area(&root, t.arena, mps_rank_exact(), 0,
+                                 (char *)table + 1, table + 4, t_null_scan, NULL));
+  T_REFUSED(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, NULL, 4));
+  T_REFUSED(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, table,
+                                  SIZE_MAX / sizeof(mps_addr_t)));
+  T_REFUSED(mps_root_create_table(&root, t.arena, (mps_rank_t)42, 0, table, 8));
+  T_REFUSED(mps_root_create_table(&root, t.arena, mps_rank_exact(), (mps_rm_t)0xFF, table,
+                                  8));
+  T_REFUSED(mps_root_create_fmt(&root, t.arena, mps_rank_exact(), 0, gcobj_scan, table + 4,
+                                table));
+  T_REFUSED(mps_root_create_thread(&root, t.arena, NULL, &cold));
+  /* A root destroyed twice: the second is reported and does nothing. */
+  cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, table, 8),
+               MPS_RES_OK);
+  mps_root_destroy(root);
+  mps_root_destroy(root);
+  cr_assert_eq(t_reports, 11);
+  mps_thread_dereg(thr);
+  t_still_works(&t);
+  t_teardown(&t);
+  cr_assert_eq(t_reports, 11);
+  mps_lib_assert_fail_install(old);
+}
+
+Test(gc_client_misuse, bad_formats_are_refused)
+{
+  t_gc_s t;
+  mps_fmt_t fmt;
+  mps_lib_assert_fail_t old;
+  size_t aligns[3] = {3, 0, (size_t)1 << 30};
+  size_t i;
+  t_setup(&t);
+  old = t_count_reports();
+  for (i = 0; i < 3; ++i) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, aligns[i]);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, gcobj_scan);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, gcobj_skip);
+      T_REFUSED(mps_fmt_create_k(&fmt, t.arena, args));
+    } MPS_ARGS_END(args);
+  }
+  T_REFUSED(mps_fmt_create_A(&fmt, t.arena, NULL));
+  t_still_works(&t);
+  t_teardown(&t);
+  cr_assert_eq(t_reports, 4);
+  mps_lib_assert_fail_install(old);
+}
+
+Test(gc_client_misuse, destroying_what_is_in_use_is_refused)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  t_setup(&t);
+  old = t_count_reports();
+  mps_fmt_destroy(t.fmt);            /* four pools use it */
+  cr_assert_eq(t_reports, 1);
+  mps_chain_destroy(t.chain);        /* and the chain */
+  cr_assert_eq(t_reports, 2);
+  t_still_works(&t);
+  t_teardown(&t);                    /* now in order: all succeed */
+  cr_assert_eq(t_reports, 2);
+  mps_lib_assert_fail_install(old);
+}
+
+/* mps_arena_destroy with everything of t_setup still there, then with only
+ * a format, a chain, a root, and a thread: each time refused, and the
+ * arena is whole afterwards. */
+Test(gc_client_misuse, destroying_an_arena_in_use_is_refused)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_root_t root;
+  mps_thr_t thr;
+  mps_gen_param_s gens[1] = {{64, 0.5}};
+  static mps_addr_t table[4];
+  unsigned before;
+  t_setup(&t);
+  old = t_count_reports();
+  mps_arena_destroy(t.arena);        /* pools, allocation points and all */
+  cr_assert_geq(t_reports, 1);
+  t_still_works(&t);
+  cr_assert_eq(gcobj_fmt_create(&fmt, t.arena), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, table, 4),
+               MPS_RES_OK);
+  cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
+  t_teardown(&t);                    /* all but the four above */
+  before = t_reports;
+  cr_assert_geq(before, 2);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(t.arena);        /* a root, a format and a chain left */
+  cr_assert_gt(t_reports, before);
+  mps_root_destroy(root);
+  before = t_reports;
+  mps_arena_destroy(t.arena);        /* a format and a chain */
+  cr_assert_gt(t_reports, before);
+  mps_fmt_destroy(fmt);
+  before = t_reports;
+  mps_arena_destroy(t.arena);        /* a chain */
+  cr_assert_gt(t_reports, before);
+  mps_chain_destroy(chain);
+  before = t_reports;
+  mps_arena_destroy(t.arena);        /* nothing left: destroyed */
+  cr_assert_eq(t_reports, before);
+  mps_lib_assert_fail_install(old);
+}
+
+Test(gc_client_misuse, destroying_an_arena_with_a_thread_is_refused)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  mps_thr_t thr;
+  unsigned before;
+  t_setup(&t);
+  cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
+  old = t_count_reports();
+  t_teardown(&t);                    /* the thread is still registered */
+  cr_assert_eq(t_reports, 1);
+  mps_thread_dereg(thr);
+  before = t_reports;
+  mps_arena_destroy(t.arena);
+  cr_assert_eq(t_reports, before);
+  mps_lib_assert_fail_install(old);
+}
+
+/* Handles used again after they were destroyed: the stale signature is
+ * reported, and nothing is freed twice. */
+Test(gc_client_misuse, destroying_twice_is_refused)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  mps_chain_t chain;
+  mps_transform_t transform;
+  mps_thr_t thr;
+  mps_message_t message;
+  mps_gen_param_s gens[1] = {{64, 0.5}};
+  mps_bool_t applied;
+  t_setup(&t);
+  old = t_count_reports();
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
+  mps_chain_destroy(chain);
+  mps_chain_destroy(chain);
+  cr_assert_eq(t_reports, 1);
+  cr_assert_eq(mps_transform_create(&transform, t.arena), MPS_RES_OK);
+  mps_transform_destroy(transform);
+  mps_transform_destroy(transform);
+  cr_assert_eq(t_reports, 2);
+  T_REFUSED(mps_transform_apply(&applied, transform));
+  cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
+  mps_thread_dereg(thr);
+  mps_thread_dereg(thr);
+  cr_assert_eq(t_reports, 4);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  t_alloc(&t, T_AMC, 0, 1, 0, 4, NULL);
+  mps_arena_collect(t.arena);
+  cr_assert(mps_message_get(&message, t.arena, mps_message_type_gc()));
+  mps_message_discard(t.arena, message);
+  mps_message_discard(t.arena, message);
+  cr_assert_eq(t_reports, 5);
+  t_still_works(&t);
+  t_teardown(&t);
+  cr_assert_eq(t_reports, 5);
+  mps_lib_assert_fail_install(old);
+}
+
+Test(gc_client_misuse, null_pointers_are_refused)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  t_setup(&t);
+  old = t_count_reports();
+  T_REFUSED(mps_finalize(t.arena, NULL));
+  mps_ld_reset(NULL, t.arena);
+  cr_assert_eq(t_reports, 2);
+  mps_ld_add(NULL, t.arena, exact);
+  cr_assert_eq(t_reports, 3);
+  t_still_works(&t);
+  t_teardown(&t);
+  cr_assert_eq(t_reports, 3);
+  mps_lib_assert_fail_install(old);
+}
+
+Test(gc_client_misuse, client_arena_extend_with_null_base_is_refused)
+{
+  static mps_word_t chunk[(size_t)1 << 18];   /* 2 MiB on 64-bit */
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_addr_t p[64];
+  mps_lib_assert_fail_t old;
+  size_t i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, chunk);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof chunk);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  old = t_count_reports();
+  T_REFUSED(mps_arena_extend(arena, NULL, (size_t)1 << 20));
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  for (i = 0; i < 64; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, 64 + i * 16), MPS_RES_OK);
+    memset(p[i], (int)i, 64 + i * 16);
+  }
+  for (i = 0; i < 64; ++i)
+    mps_free(pool, p[i], 64 + i * 16);
+  mps_pool_destroy(pool);
+  mps_arena_destroy(arena);
+  cr_assert_eq(t_reports, 1);
+  mps_lib_assert_fail_install(old);
 }

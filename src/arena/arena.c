@@ -790,13 +790,23 @@ void mps_arena_destroy(mps_arena_t arena)
   ArenaClass klass;
 
   arena_enter(arena);
+  /* Everything made in the arena must have been destroyed first
+   * (arena.rst).  If not, the destruction is refused after the report,
+   * so that the client's handles stay good and it can clean up and try
+   * again (user-guide.md, varieties).  Pools are checked here, and with
+   * them their allocation points; the collector checks the rest. */
+  AVER(ring_is_single(&arena->pool_ring));
+  if (!ring_is_single(&arena->pool_ring)) {
+    arena_leave(arena);
+    return;
+  }
   /* The collector checks that its roots, formats, chains and threads were
    * destroyed, and gives back its control memory. */
-  if (arena->gc_finish != NULL)
-    arena->gc_finish(arena);
+  if (arena->gc_finish != NULL && !arena->gc_finish(arena)) {
+    arena_leave(arena);
+    return;
+  }
   AVER(arena->gc == NULL);
-  /* Everything made in the arena must have been destroyed first. */
-  AVER(ring_is_single(&arena->pool_ring));
   (void)land_iterate_and_delete(freelist_land(&arena->control),
                                 arena_control_release_visit, arena);
   AVER(arena->control_size == 0);
@@ -835,6 +845,11 @@ mps_res_t mps_arena_extend(mps_arena_t arena, mps_addr_t base, size_t size)
   arena_enter(arena);
   AVER(base != NULL);
   AVER(size > 0);
+  /* The class would lay a chunk out at address zero: refused. */
+  if (base == NULL || size == 0) {
+    arena_leave(arena);
+    return MPS_RES_PARAM;
+  }
   res = arena->klass->extend(arena, addr_of_ptr(base), size);
   arena_leave(arena);
   return res;

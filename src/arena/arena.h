@@ -91,9 +91,11 @@ typedef struct mps_arena_s {
   Count collections;         /* collections completed */
   /* The collector's state (src/gc/gc.h), made on first use by the gc
    * layer, which sets gc_finish so that mps_arena_destroy can check and
-   * free it without the arena layer calling upwards. */
+   * free it without the arena layer calling upwards.  gc_finish returns
+   * false, after reporting, and frees nothing if the client has not yet
+   * destroyed what it made (so the destruction is refused). */
   struct gc_s *gc;
-  void (*gc_finish)(Arena arena);
+  bool (*gc_finish)(Arena arena);
   void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
   void (*contracted)(mps_arena_t, void *, size_t);
   /* Where the thread holding the lock entered, once the arena has a

@@ -158,6 +158,10 @@ void mps_chain_destroy(mps_chain_t chain)
 {
   Arena arena;
   AVER(chain != NULL && chain->sig == CHAIN_SIG);
+  /* Destroyed already, or never a chain: its arena cannot be trusted,
+   * so there is nothing to do after the report. */
+  if (chain == NULL || chain->sig != CHAIN_SIG)
+    return;
   arena = chain->arena;
   arena_enter(arena);
   AVERT(chain, chain);

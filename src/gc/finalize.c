@@ -114,6 +114,8 @@ mps_res_t mps_finalize(mps_arena_t arena, mps_addr_t *ref_p)
 
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   AVER(ref_p != NULL);
+  if (ref_p == NULL)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   ref = (Addr)*ref_p;
   /* finalization.rst: the block is in an automatically managed pool of
@@ -168,6 +170,8 @@ mps_res_t mps_definalize(mps_arena_t arena, mps_addr_t *ref_p)
 
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   AVER(ref_p != NULL);
+  if (ref_p == NULL)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   ref = (Addr)*ref_p;
   finalize = arena->gc != NULL ? arena->gc->finalize : NULL;

@@ -52,8 +52,8 @@ static void format_desc_init(format_desc_s *desc)
 }
 
 /* Make a format from a description.  A bad alignment or header size is
- * a client error (AVER) rather than a resource failure.  Called with the
- * arena lock held. */
+ * a client error: reported, then refused with MPS_RES_PARAM.  Called with
+ * the arena lock held. */
 static Res format_create(Format *format_o, Arena arena, const format_desc_s *desc)
 {
   GC gc;
@@ -66,6 +66,11 @@ static Res format_create(Format *format_o, Arena arena, const format_desc_s *des
   AVER(size_is_p2(desc->alignment));
   AVER(desc->alignment <= arena->grain_size);
   AVER(desc->header_size < arena->grain_size);
+  /* Pools would lay objects out by this alignment, so a bad one is
+   * refused after the report (user-guide.md, varieties). */
+  if (!size_is_p2(desc->alignment) || desc->alignment > arena->grain_size
+      || desc->header_size >= arena->grain_size)
+    return MPS_RES_PARAM;
 
   res = gc_get(&gc, arena);
   if (res != MPS_RES_OK)
@@ -100,6 +105,8 @@ static Res format_create_entered(mps_fmt_t *fmt_o, mps_arena_t arena,
   Format format;
   Res res;
   AVER(fmt_o != NULL);
+  if (fmt_o == NULL)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   res = format_create(&format, arena, desc);
   arena_leave(arena);
@@ -142,6 +149,8 @@ mps_res_t mps_fmt_create_A(mps_fmt_t *fmt_o, mps_arena_t arena, mps_fmt_A_s *fmt
 {
   format_desc_s desc;
   AVER(fmt_A != NULL);
+  if (fmt_A == NULL)
+    return MPS_RES_PARAM;
   format_desc_init(&desc);
   desc.alignment = (Align)fmt_A->align;
   desc.scan = fmt_A->scan;
@@ -156,6 +165,8 @@ mps_res_t mps_fmt_create_B(mps_fmt_t *fmt_o, mps_arena_t arena, mps_fmt_B_s *fmt
 {
   format_desc_s desc;
   AVER(fmt_B != NULL);
+  if (fmt_B == NULL)
+    return MPS_RES_PARAM;
   format_desc_init(&desc);
   desc.alignment = (Align)fmt_B->align;
   desc.scan = fmt_B->scan;
@@ -172,6 +183,8 @@ mps_res_t mps_fmt_create_auto_header(mps_fmt_t *fmt_o, mps_arena_t arena,
 {
   format_desc_s desc;
   AVER(fmt_ah != NULL);
+  if (fmt_ah == NULL)
+    return MPS_RES_PARAM;
   format_desc_init(&desc);
   desc.alignment = (Align)fmt_ah->align;
   desc.scan = fmt_ah->scan;
@@ -189,6 +202,8 @@ mps_res_t mps_fmt_create_fixed(mps_fmt_t *fmt_o, mps_arena_t arena,
 {
   format_desc_s desc;
   AVER(fmt_fixed != NULL);
+  if (fmt_fixed == NULL)
+    return MPS_RES_PARAM;
   format_desc_init(&desc);
   desc.alignment = (Align)fmt_fixed->align;
   desc.scan = fmt_fixed->scan;
@@ -203,13 +218,22 @@ void mps_fmt_destroy(mps_fmt_t fmt)
   Arena arena;
   GC gc;
   AVER(fmt != NULL && fmt->sig == FORMAT_SIG);
+  /* A stale or foreign handle: nothing of it can be trusted, not even
+   * its arena, so there is nothing to do after the report. */
+  if (fmt == NULL || fmt->sig != FORMAT_SIG)
+    return;
   arena = fmt->arena;
   arena_enter(arena);
   AVERT(format, fmt);
-  /* Pools call the format's methods until they are destroyed. */
+  /* Pools call the format's methods until they are destroyed: refuse,
+   * so that the client can destroy them and then try again. */
   AVER(fmt->pools == 0);
   gc = gc_of(arena);
   AVER(gc != NULL && gc->formats_count > 0);
+  if (fmt->pools != 0 || gc == NULL || gc->formats_count == 0) {
+    arena_leave(arena);
+    return;
+  }
   fmt->sig = SIG_INVALID;
   ring_remove(&fmt->gc_ring);
   ring_finish(&fmt->gc_ring);

@@ -157,19 +157,31 @@ static void gc_resume(void *closure)
 /* The arena's hook at mps_arena_destroy (arena lock held).  Roots,
  * formats, chains and threads are the client's to destroy first; the
  * default chain is the collector's own. */
-static void gc_finish_hook(Arena arena)
+static bool gc_finish_hook(Arena arena)
 {
   GC gc = arena->gc;
   gc_block_s *block;
   Rank rank;
+  Count client_chains;
 
   AVERT(gc, gc);
   AVER(gc->busy_traces == TRACE_SET_EMPTY);
   AVER(!gc->in_collection);
-  AVER(ring_is_single(&gc->root_ring));      /* every root destroyed */
-  AVER(ring_is_single(&gc->format_ring));    /* every format destroyed */
-  AVER(ring_is_single(&gc->thread_ring));    /* every thread deregistered */
+  /* What the client made must be gone first; if anything is left, each
+   * kind is reported and nothing is freed, so that the client's handles
+   * stay good (arena.h, gc_finish). */
+  client_chains = gc->chains_count - (gc->default_chain != NULL ? 1 : 0);
+  AVER(gc->roots_count == 0);                /* every root destroyed */
+  AVER(gc->formats_count == 0);              /* every format destroyed */
+  AVER(gc->threads_count == 0);              /* every thread deregistered */
+  AVER(client_chains == 0);                  /* every chain destroyed */
   AVER(ring_is_single(&gc->seg_ring));       /* every pool destroyed */
+  if (gc->roots_count != 0 || gc->formats_count != 0 || gc->threads_count != 0
+      || client_chains != 0 || !ring_is_single(&gc->seg_ring))
+    return false;
+  AVER(ring_is_single(&gc->root_ring));
+  AVER(ring_is_single(&gc->format_ring));
+  AVER(ring_is_single(&gc->thread_ring));
   barrier_finish(gc);                        /* may let go of the lock */
   if (gc->default_chain != NULL) {
     Chain chain = gc->default_chain;
@@ -200,6 +212,7 @@ static void gc_finish_hook(Arena arena)
   arena->gc = NULL;
   arena->gc_finish = NULL;
   arena_control_free(arena, block, sizeof(gc_block_s));
+  return true;
 }
 
 Res gc_get(GC *gc_o, Arena arena)

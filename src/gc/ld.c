@@ -232,6 +232,8 @@ void mps_ld_reset(mps_ld_t ld, mps_arena_t arena)
   GC gc;
   Word epoch = LD_EPOCH_NONE;
   AVER(ld != NULL);
+  if (ld == NULL)
+    return;   /* reported; there is nothing to reset */
   ld_check_arena(arena);
   arena_enter(arena);
   if (gc_get(&gc, arena) == MPS_RES_OK)
@@ -250,6 +252,8 @@ void mps_ld_add(mps_ld_t ld, mps_arena_t arena, mps_addr_t addr)
   Word epoch;
   ZoneSet zone;
   AVER(ld != NULL);
+  if (ld == NULL)
+    return;   /* reported; there is nothing to add to */
   ld_check_arena(arena);
   /* Relaxed: add is not thread-safe with add, merge or reset on the same
    * dependency, so only isstale races with it, and it needs no order. */
@@ -268,6 +272,8 @@ void mps_ld_merge(mps_ld_t dest_ld, mps_arena_t arena, mps_ld_t src_ld)
   ZoneSet dest_rs, src_rs;
   AVER(dest_ld != NULL);
   AVER(src_ld != NULL);
+  if (dest_ld == NULL || src_ld == NULL)
+    return;   /* reported */
   ld_check_arena(arena);
   /* Relaxed: merge has add's thread-safety (location.rst). */
   src_rs = atomic_load_explicit(ld_rs_word(src_ld), memory_order_relaxed);
@@ -300,6 +306,8 @@ static bool ld_is_stale(mps_ld_t ld, mps_arena_t arena)
   ZoneSet rs;
   GC gc;
   AVER(ld != NULL);
+  if (ld == NULL)
+    return true;   /* reported; "stale" is never a wrong answer */
   ld_check_arena(arena);
   /* Relaxed: see mps_ld_add. */
   rs = atomic_load_explicit(ld_rs_word(ld), memory_order_relaxed);

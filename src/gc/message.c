@@ -231,19 +231,28 @@ mps_bool_t mps_message_get(mps_message_t *message_o, mps_arena_t arena,
   return message != NULL;
 }
 
-/* A message the client holds: got from this arena and not discarded. */
-static void message_check_held(Arena arena, Message message)
+/* A message the client holds: got from this arena and not discarded.
+ * Reports if not, and says whether it is, so that a call that would
+ * change the message can refuse instead. */
+static bool message_check_held(Arena arena, Message message)
 {
   AVER(message != NULL && message->sig == MESSAGE_SIG);
+  if (message == NULL || message->sig != MESSAGE_SIG)
+    return false;
   AVERT(message, message);
   AVER(message->arena == arena);
   AVER(message->held);
+  return message->arena == arena && message->held;
 }
 
 void mps_message_discard(mps_arena_t arena, mps_message_t message)
 {
   message_enter(arena);
-  message_check_held(arena, message);
+  /* Discarding twice would free the message twice (message.rst). */
+  if (!message_check_held(arena, message)) {
+    arena_leave(arena);
+    return;
+  }
   /* A finalization message's object is no longer kept alive: the next
    * collection that finds it unreachable reclaims it. */
   message_unqueue(message);

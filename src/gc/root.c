@@ -134,7 +134,8 @@ Rank root_rank(Root root)
 
 /* Make a root from `proto`, whose variety fields the caller has filled
  * in; the generic fields are set here.  Client errors in the common
- * arguments are AVERs; the variety's own were checked by the caller. */
+ * arguments are reported and refused; the variety's own were checked by
+ * the caller. */
 static mps_res_t root_create(mps_root_t *root_o, mps_arena_t arena, mps_rank_t rank,
                              mps_rm_t mode, const mps_root_s *proto)
 {
@@ -146,11 +147,20 @@ static mps_res_t root_create(mps_root_t *root_o, mps_arena_t arena, mps_rank_t r
   AVER(root_o != NULL);
   AVER(root_rank_ok((Rank)rank));
   AVER((mode & ~(mps_rm_t)ROOT_MODES) == 0);
+  /* A root the collector cannot scan would crash the next collection, so
+   * after the report it is refused (user-guide.md, varieties). */
+  if (root_o == NULL || !root_rank_ok((Rank)rank) || (mode & ~(mps_rm_t)ROOT_MODES) != 0)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   if (proto->var == ROOT_THREAD)
     AVER(proto->the.thread.thr->arena == arena);
   if (proto->var == ROOT_REG)
     AVER(proto->the.reg.thr->arena == arena);
+  if ((proto->var == ROOT_THREAD && proto->the.thread.thr->arena != arena)
+      || (proto->var == ROOT_REG && proto->the.reg.thr->arena != arena)) {
+    res = MPS_RES_PARAM;
+    goto fail;
+  }
   res = gc_get(&gc, arena);
   if (res != MPS_RES_OK)
     goto fail;
@@ -202,6 +212,9 @@ static mps_res_t root_create_area_common(mps_root_t *root_o, mps_arena_t arena,
   AVER(root_word_aligned(base));
   AVER(root_word_aligned(limit));
   AVER(scan_area != NULL);
+  if (base == NULL || (char *)base > (char *)limit || !root_word_aligned(base)
+      || !root_word_aligned(limit) || scan_area == NULL)
+    return MPS_RES_PARAM;
   root_proto_init(&proto, ROOT_AREA);
   proto.the.area.base = base;
   proto.the.area.limit = limit;
@@ -235,11 +248,25 @@ mps_res_t mps_root_create_area_tagged(mps_root_t *root_o, mps_arena_t arena,
                                  NULL, &tag);
 }
 
+/* The limit of a table of `count` words at `base`, or NULL (after a
+ * report) if the table is absent or would run past the end of memory:
+ * forming that limit would be undefined, so it is checked first. */
+static mps_addr_t *root_table_limit(mps_addr_t *base, size_t count)
+{
+  AVER(base != NULL);
+  AVER(count <= (UINTPTR_MAX - (uintptr_t)base) / sizeof(mps_addr_t));
+  if (base == NULL || count > (UINTPTR_MAX - (uintptr_t)base) / sizeof(mps_addr_t))
+    return NULL;
+  return base + count;
+}
+
 mps_res_t mps_root_create_table(mps_root_t *root_o, mps_arena_t arena, mps_rank_t rank,
                                 mps_rm_t rm, mps_addr_t *base, size_t count)
 {
-  AVER(base != NULL);
-  return root_create_area_common(root_o, arena, rank, rm, base, base + count,
+  mps_addr_t *limit = root_table_limit(base, count);
+  if (limit == NULL)
+    return MPS_RES_PARAM;
+  return root_create_area_common(root_o, arena, rank, rm, base, limit,
                                  mps_scan_area, NULL, NULL);
 }
 
@@ -248,10 +275,12 @@ mps_res_t mps_root_create_table_masked(mps_root_t *root_o, mps_arena_t arena,
                                        size_t count, mps_word_t mask)
 {
   mps_scan_tag_s tag;
-  AVER(base != NULL);
+  mps_addr_t *limit = root_table_limit(base, count);
+  if (limit == NULL)
+    return MPS_RES_PARAM;
   tag.mask = mask;
   tag.pattern = 0;
-  return root_create_area_common(root_o, arena, rank, rm, base, base + count,
+  return root_create_area_common(root_o, arena, rank, rm, base, limit,
                                  mps_scan_area_masked, NULL, &tag);
 }
 
@@ -261,10 +290,12 @@ mps_res_t mps_root_create_table_tagged(mps_root_t *root_o, mps_arena_t arena,
                                        mps_word_t mask, mps_word_t pattern)
 {
   mps_scan_tag_s tag;
-  AVER(base != NULL);
+  mps_addr_t *limit = root_table_limit(base, count);
+  if (limit == NULL)
+    return MPS_RES_PARAM;
   tag.mask = mask;
   tag.pattern = pattern;
-  return root_create_area_common(root_o, arena, rank, rm, base, base + count,
+  return root_create_area_common(root_o, arena, rank, rm, base, limit,
                                  scan_area, NULL, &tag);
 }
 
@@ -276,6 +307,8 @@ mps_res_t mps_root_create_fmt(mps_root_t *root_o, mps_arena_t arena, mps_rank_t 
   AVER(fmt_scan != NULL);
   AVER(base != NULL);
   AVER((char *)base <= (char *)limit);
+  if (fmt_scan == NULL || base == NULL || (char *)base > (char *)limit)
+    return MPS_RES_PARAM;
   root_proto_init(&proto, ROOT_FMT);
   proto.the.fmt.scan = fmt_scan;
   proto.the.fmt.base = addr_of_ptr(base);
@@ -292,6 +325,8 @@ static mps_res_t root_create_thread_common(mps_root_t *root_o, mps_arena_t arena
   AVER(thr != NULL && thr->sig == THR_SIG);
   AVER(scan_area != NULL);
   AVER(cold != NULL);
+  if (thr == NULL || thr->sig != THR_SIG || scan_area == NULL || cold == NULL)
+    return MPS_RES_PARAM;
   root_proto_init(&proto, ROOT_THREAD);
   proto.the.thread.thr = thr;
   proto.the.thread.scan = scan_area;
@@ -350,6 +385,9 @@ mps_res_t mps_root_create_reg(mps_root_t *root_o, mps_arena_t arena, mps_rank_t 
   /* The built-in scanner treats every word as a possible reference, so
    * it can only serve an ambiguous root; its p is the cold end. */
   AVER(reg_scan != mps_stack_scan_ambig || ((Rank)rank == RANK_AMBIG && p != NULL));
+  if (thr == NULL || thr->sig != THR_SIG || reg_scan == NULL
+      || (reg_scan == mps_stack_scan_ambig && ((Rank)rank != RANK_AMBIG || p == NULL)))
+    return MPS_RES_PARAM;
   root_proto_init(&proto, ROOT_REG);
   proto.the.reg.thr = thr;
   proto.the.reg.scan = reg_scan;
@@ -363,6 +401,8 @@ mps_res_t mps_root_create(mps_root_t *root_o, mps_arena_t arena, mps_rank_t rank
 {
   mps_root_s proto;
   AVER(root_scan != NULL);
+  if (root_scan == NULL)
+    return MPS_RES_PARAM;
   root_proto_init(&proto, ROOT_FUN);
   proto.the.fun.scan = root_scan;
   proto.the.fun.p = p;
@@ -375,6 +415,9 @@ void mps_root_destroy(mps_root_t root)
   Arena arena;
   GC gc;
   AVER(root != NULL && root->sig == ROOT_SIG);
+  /* Destroyed already: reported, and the stale handle is left alone. */
+  if (root == NULL || root->sig != ROOT_SIG)
+    return;
   arena = root->arena;
   arena_enter(arena);
   AVERT(root, root);

@@ -47,6 +47,8 @@ mps_res_t mps_thread_reg(mps_thr_t *thr_o, mps_arena_t arena)
   Res res;
 
   AVER(thr_o != NULL);
+  if (thr_o == NULL)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   res = gc_get(&gc, arena);
   if (res != MPS_RES_OK)
@@ -89,12 +91,19 @@ void mps_thread_dereg(mps_thr_t thr)
   GC gc;
 
   AVER(thr != NULL && thr->sig == THR_SIG);
+  /* Deregistered already: the stale handle is reported and left alone. */
+  if (thr == NULL || thr->sig != THR_SIG)
+    return;
   arena = thr->arena;
   arena_enter(arena);
   AVERT(thr, thr);
   gc = gc_of(arena);
   AVER(gc != NULL && gc->threads_count > 0);
   AVER(!root_any_of_thread(arena, thr));
+  if (gc == NULL || gc->threads_count == 0 || root_any_of_thread(arena, thr)) {
+    arena_leave(arena);
+    return;
+  }
   thr->sig = SIG_INVALID;
   thread_set_remove(&gc->threads, thr->thread);
   thread_deregister(thr->thread);

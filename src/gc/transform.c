@@ -474,6 +474,8 @@ mps_res_t mps_transform_create(mps_transform_t *transform_o, mps_arena_t arena)
 
   AVER(transform_o != NULL);
   AVER(arena != NULL && arena->sig == ARENA_SIG);
+  if (transform_o == NULL)
+    return MPS_RES_PARAM;
   arena_enter(arena);
   res = arena_control_alloc(&p, arena, sizeof(mps_transform_s));
   if (res == MPS_RES_OK) {
@@ -577,6 +579,8 @@ mps_res_t mps_transform_apply(mps_bool_t *applied_o, mps_transform_t transform)
   /* The frames of this call are then laid over a cleared stack. */
   transform_clear_stack();
   AVER(transform != NULL && transform->sig == TRANSFORM_SIG);
+  if (transform == NULL || transform->sig != TRANSFORM_SIG)
+    return MPS_RES_PARAM;   /* destroyed, or never made: reported */
   arena = transform->arena;
   arena_enter(arena);
   AVERT(transform, transform);
@@ -600,6 +604,9 @@ void mps_transform_destroy(mps_transform_t transform)
 {
   Arena arena;
   AVER(transform != NULL && transform->sig == TRANSFORM_SIG);
+  /* Destroyed already: reported, and nothing is freed twice. */
+  if (transform == NULL || transform->sig != TRANSFORM_SIG)
+    return;
   arena = transform->arena;
   arena_enter(arena);
   AVERT(transform, transform);
