@@ -1,8 +1,9 @@
 /* collections.h: the number of collections an arena has completed, moving
- * or not, for tests that need to know whether one ran.  mps_collections
- * counts only the flips in which objects might have moved (arena.rst), so
- * that an arena of non-moving pools reports 0; the arena's own count is
- * read here instead (tests run it with no other thread in the arena). */
+ * or not, for tests and harnesses that need to know whether one ran.
+ * mps_collections counts only the flips in which objects might have moved
+ * (arena.rst), so that an arena of non-moving pools reports 0; the
+ * arena's own count is read here instead, under the arena lock, as
+ * collections running on other threads write it. */
 #ifndef collections_h
 #define collections_h
 
@@ -10,7 +11,11 @@
 
 static inline mps_word_t collections_done(mps_arena_t arena)
 {
-  return (mps_word_t)arena->collections;
+  mps_word_t n;
+  arena_enter(arena);
+  n = (mps_word_t)arena->collections;
+  arena_leave(arena);
+  return n;
 }
 
 #endif /* collections_h */
