@@ -155,6 +155,37 @@ static void tbar_make_old(tbar_s *t)
     cr_assert(tbar_ok(t->refs[i], OLD_DATA, (mps_word_t)i + 1));
 }
 
+/* Young objects reachable only from the old ones: each store into an old
+ * object faults once per segment (barrier hits rise). */
+static void tbar_store_young(tbar_s *t, mps_word_t seed)
+{
+  GC gc = tbar_gc(t->arena);
+  Count hits = gc->barrier.hits;
+  size_t i;
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t->ap, &t->refs[OLD], 8, seed + (mps_word_t)i);
+    ((objfmt_obj)t->refs[i])->slot[0] = (mps_word_t)t->refs[OLD];
+  }
+  tbar_stored();
+  t->refs[OLD] = NULL;
+  cr_assert_gt(gc->barrier.hits, hits);
+}
+
+/* Minor collections, after which the old objects and the young ones
+ * stored into them by tbar_store_young(t, seed) are intact. */
+static void tbar_check_young(tbar_s *t, mps_word_t seed)
+{
+  size_t i;
+  for (i = 0; i < 3; ++i)
+    tbar_minor(t);
+  for (i = 0; i < OLD; ++i) {
+    objfmt_obj old = t->refs[i];
+    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
+    cr_assert(tbar_ok((mps_addr_t)old->slot[0], 8, seed + (mps_word_t)i),
+              "young object %zu survived through its old referrer", i);
+  }
+}
+
 /* A client arena over this block (aligned to a page, as a client's mmap
  * would be), with grains of `grain` bytes (0: the default). */
 static _Alignas(1 << 16) mps_word_t tbar_block[(size_t)64 << 20 >> 3];
@@ -205,7 +236,7 @@ Test(barrier, client_arena_old_objects_are_guarded)
 {
   tbar_s t;
   GC gc;
-  Count hits, skips;
+  Count skips;
   size_t i, kept = 0;
 
   tbar_open_in(&t, mps_class_amc(), tbar_client_arena(0));
@@ -217,22 +248,8 @@ Test(barrier, client_arena_old_objects_are_guarded)
   skips = gc->barrier.skips;
   tbar_minor(&t);
   cr_assert_gt(gc->barrier.skips, skips);
-  hits = gc->barrier.hits;
-  for (i = 0; i < OLD; ++i) {
-    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
-    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
-  }
-  tbar_stored();
-  t.refs[OLD] = NULL;
-  cr_assert_gt(gc->barrier.hits, hits);
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
-  for (i = 0; i < OLD; ++i) {
-    objfmt_obj old = t.refs[i];
-    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
-    cr_assert(tbar_ok((mps_addr_t)old->slot[0], 8, 7000 + (mps_word_t)i),
-              "young object %zu survived through its old referrer", i);
-  }
+  tbar_store_young(&t, 7000);
+  tbar_check_young(&t, 7000);
   tbar_close(&t);
 }
 
@@ -240,7 +257,7 @@ Test(barrier, store_into_old_object_is_remembered)
 {
   tbar_s t;
   GC gc;
-  Count hits, skips;
+  Count skips;
   size_t i, kept = 0;
 
   tbar_open(&t, mps_class_amc());
@@ -256,30 +273,16 @@ Test(barrier, store_into_old_object_is_remembered)
   tbar_minor(&t);
   cr_assert_gt(gc->barrier.skips, skips);
 
-  /* Young objects reachable only from old ones: each store faults once
-   * per segment, and the next minor collection must see them. */
-  hits = gc->barrier.hits;
-  for (i = 0; i < OLD; ++i) {
-    tbar_new(t.ap, &t.refs[OLD], 8, 5000 + (mps_word_t)i);
-    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
-  }
-  tbar_stored();
-  t.refs[OLD] = NULL;
-  cr_assert_gt(gc->barrier.hits, hits);
+  /* Young objects reachable only from old ones: the next minor
+   * collections must see them. */
+  tbar_store_young(&t, 5000);
   for (i = 0; i < OLD; ++i) {
     Seg seg;
     cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)t.refs[i]));
     cr_assert_eq(seg->shield.sm & PROT_DENY_WRITE, 0);
     cr_assert_eq(seg->summary, ZONE_SET_UNIV, "a store widens the summary");
   }
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
-  for (i = 0; i < OLD; ++i) {
-    objfmt_obj old = t.refs[i];
-    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
-    cr_assert(tbar_ok((mps_addr_t)old->slot[0], 8, 5000 + (mps_word_t)i),
-              "young object %zu survived through its old referrer", i);
-  }
+  tbar_check_young(&t, 5000);
   tbar_close(&t);
 }
 

@@ -690,6 +690,24 @@ static bool owned_by(mps_pool_t pool, const void *p)
   return mps_addr_pool(&owner, arena, (mps_addr_t)p) && owner == pool;
 }
 
+/* What the release tests start from: RELEASE_BLOCKS blocks of
+ * RELEASE_SIZE bytes, then block 3 freed and one byte of it overwritten.
+ * Returns that byte. */
+enum { RELEASE_BLOCKS = 8, RELEASE_SIZE = 8192 };
+
+static unsigned char *release_setup(mps_pool_t pool, mps_addr_t a[RELEASE_BLOCKS])
+{
+  unsigned char *bad;
+  int i;
+  for (i = 0; i < RELEASE_BLOCKS; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, RELEASE_SIZE), MPS_RES_OK);
+  mps_free(pool, a[3], RELEASE_SIZE);
+  bad = (unsigned char *)a[3] + 1;
+  cr_assert(owned_by(pool, bad));
+  *bad = 'x';
+  return bad;
+}
+
 /* topic/debugging.rst: the free template is checked when memory goes back
  * to the arena.  Eight fenced blocks of 8 KiB, one freed and written to,
  * then the rest freed: the damaged byte goes back to the arena with the
@@ -697,21 +715,13 @@ static bool owned_by(mps_pool_t pool, const void *p)
 static void dangling_write_reported_on_release(double spare)
 {
   mps_pool_t pool = make_mvff(0, spare, NULL);
-  enum { N = 8 };
-  size_t size = 8192;
-  mps_addr_t a[N];
-  unsigned char *bad;
+  mps_addr_t a[RELEASE_BLOCKS];
+  unsigned char *bad = release_setup(pool, a);
   int i;
-  for (i = 0; i < N; ++i)
-    cr_assert_eq(mps_alloc(&a[i], pool, size), MPS_RES_OK);
-  mps_free(pool, a[3], size);
-  bad = (unsigned char *)a[3] + 1;
-  cr_assert(owned_by(pool, bad));
-  *bad = 'x';
   cr_assert_eq(report_count, 0);
-  for (i = 0; i < N; ++i)
+  for (i = 0; i < RELEASE_BLOCKS; ++i)
     if (i != 3)
-      mps_free(pool, a[i], size);
+      mps_free(pool, a[i], RELEASE_SIZE);
   /* The scenario: the damaged memory did go back. */
   cr_assert(!owned_by(pool, bad));
   cr_assert_eq(report_count, 1, "%d reports", report_count);
@@ -737,28 +747,21 @@ Test(mvff_debug, free_space_checked_before_release_with_the_default_spare)
 Test(mvff_debug, damage_next_to_a_live_block_waits_for_the_check)
 {
   mps_pool_t pool = make_mvff(0, 0.0, NULL);
-  enum { N = 8 };
-  size_t size = 8192;
-  mps_addr_t a[N];
-  unsigned char *bad;
+  mps_addr_t a[RELEASE_BLOCKS];
+  unsigned char *bad = release_setup(pool, a);   /* shares its grain with a[2] */
   int i;
-  for (i = 0; i < N; ++i)
-    cr_assert_eq(mps_alloc(&a[i], pool, size), MPS_RES_OK);
-  mps_free(pool, a[3], size);
-  bad = (unsigned char *)a[3] + 1;   /* shares its grain with a[2] */
-  *bad = 'x';
-  for (i = 4; i < N; ++i)
-    mps_free(pool, a[i], size);
+  for (i = 4; i < RELEASE_BLOCKS; ++i)
+    mps_free(pool, a[i], RELEASE_SIZE);
   cr_assert_eq(report_count, 0);
   mps_pool_check_free_space(pool);
   cr_assert_eq(report_count, 1);
   cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
   /* Freeing a[2] lets the grain go: checked first, reported again. */
-  mps_free(pool, a[2], size);
+  mps_free(pool, a[2], RELEASE_SIZE);
   cr_assert_eq(report_count, 2);
   cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
   for (i = 0; i < 2; ++i)
-    mps_free(pool, a[i], size);
+    mps_free(pool, a[i], RELEASE_SIZE);
   cr_assert(!owned_by(pool, bad));
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 2);
