@@ -38,8 +38,9 @@
  * free_size], so ranges splatted at different times join seamlessly) and
  * only then given to the base class.  The base class may write its own
  * bookkeeping into free memory as it takes it (MFS links free units through
- * their first word), so after the base call the region is scanned again
- * and only the bytes that still hold the template are recorded, as ranges
+ * their first word and marks them in their second), so after the base call
+ * the region is scanned again and only the words that still hold the
+ * template wholly are recorded, as ranges
  * in a second splay tree (coalesced; four words of control memory per
  * range).  Allocation and buffer fills check the recorded part of the
  * memory they hand out and drop it from the record; mps_pool_check_free_space
@@ -415,6 +416,17 @@ static void debug_free_record_intact(Pool pool, PoolDebug d, Addr base, Addr lim
       debug_free_record(pool, d, base, limit);
       return;
     }
+    /* The base class writes whole words.  A word it wrote may still
+     * match the template in some bytes by chance (MFS's mark word does
+     * one time in 32), and a later write of it by the class (MFS clears
+     * the mark as it hands the unit out) would then be taken for damage:
+     * so such a word is left out whole. */
+    run_base = addr_align_down(run_base, sizeof(Word));
+    if (addr_word(run_base) < addr_word(base))
+      run_base = base;
+    run_limit = addr_align_up(run_limit, sizeof(Word));
+    if (addr_word(run_limit) > addr_word(limit))
+      run_limit = limit;
     if (run_base != base)
       debug_free_record(pool, d, base, run_base);
     base = run_limit;

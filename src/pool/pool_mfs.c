@@ -11,9 +11,15 @@
  *   1. unit_size is at least a word and a multiple of the alignment;
  *   2. extend_by is a multiple of the arena grain and holds a unit;
  *   3. free_count units are free, and total = extents * extend_by.
- * In cool, mps_free also checks that the block is a unit boundary of one
- * of the pool's extents and not already free (a double free), which costs
- * a walk of the extents and the free stack.
+ *   4. a free unit of two words or more holds the mark mfs_mark in its
+ *      second word.
+ * A double free is refused in hot and cool: a freed unit with a mark
+ * (invariant 4) is confirmed free by a walk of the free stack, so that
+ * client data that happens to equal the mark costs a walk but is never
+ * reported, and allocation clears the mark so that a live unit rarely
+ * matches.  In cool, mps_free also checks that the block is a unit
+ * boundary of one of the pool's extents and not free whatever its size,
+ * which costs a walk of the extents and the free stack every time.
  */
 #include "../../include/mpscmfs.h"
 #include "../base/args.h"
@@ -21,6 +27,7 @@
 
 #define MFS_SIG SIG_MAKE(0xA0)
 #define MFS_DEFAULT_EXTEND_BY ((Size)65536)
+#define MFS_MARK ((Word)0xC2B2AE3D27D4EB4FULL)
 
 typedef struct mfs_extent_s {
   struct mfs_extent_s *next;
@@ -36,6 +43,9 @@ typedef struct mfs_s {
   Count free_count;
   mfs_extent_s *extents;
   Count extent_count;
+  Word mark_key;            /* the pool's address ^ MFS_MARK (mfs_mark) */
+  bool marked;              /* units have room for the mark, and this
+                             * variety checks (invariant 4) */
   Sig sig;
 } mfs_s;
 typedef mfs_s *MFS;
@@ -43,6 +53,18 @@ typedef mfs_s *MFS;
 static MFS mfs_of_pool(Pool pool)
 {
   return PARENT(mfs_s, pool, pool);
+}
+
+/* The mark of a free unit: its address and the pool's, so that a unit of
+ * another pool, or one moved by the client, never carries this pool's. */
+static inline Word mfs_mark(MFS mfs, Addr unit)
+{
+  return addr_word(unit) ^ mfs->mark_key;
+}
+
+static inline Word *mfs_words(Addr unit)
+{
+  return addr_ptr(unit);
 }
 
 static bool mfs_check(Pool pool)
@@ -56,6 +78,10 @@ static bool mfs_check(Pool pool)
   CHECKL(mfs->units_per_extent >= 1);
   CHECKL(mfs->free_count <= mfs->extent_count * mfs->units_per_extent);      /* 3 */
   CHECKL((mfs->free_count == 0) == (mfs->free_head == NULL));
+  CHECKL(mfs->mark_key == ((Word)(uintptr_t)mfs ^ MFS_MARK));                 /* 4 */
+  CHECKL(mfs->marked == (CHECK_LEVEL >= 1 && mfs->unit_size >= 2 * sizeof(Word)));
+  CHECKL(!mfs->marked || mfs->free_head == NULL
+         || mfs_words(mfs->free_head)[1] == mfs_mark(mfs, mfs->free_head));
   return true;
 }
 
@@ -87,6 +113,8 @@ static Res mfs_init(Pool pool, mps_arg_s args[])
   mfs->free_count = 0;
   mfs->extents = NULL;
   mfs->extent_count = 0;
+  mfs->mark_key = (Word)(uintptr_t)mfs ^ MFS_MARK;
+  mfs->marked = CHECK_LEVEL >= 1 && unit >= 2 * sizeof(Word);   /* rash checks nothing */
   mfs->sig = MFS_SIG;
   return MPS_RES_OK;
 }
@@ -132,6 +160,8 @@ static Res mfs_extend(MFS mfs)
   for (i = mfs->units_per_extent; i > 0; --i) {
     Addr unit = addr_add(base, (i - 1) * mfs->unit_size);
     *(Addr *)addr_ptr(unit) = mfs->free_head;
+    if (mfs->marked)
+      mfs_words(unit)[1] = mfs_mark(mfs, unit);
     mfs->free_head = unit;
   }
   mfs->free_count += mfs->units_per_extent;
@@ -153,17 +183,27 @@ static Res mfs_alloc(Addr *p_o, Pool pool, Size size)
   }
   unit = mfs->free_head;
   mfs->free_head = *(Addr *)addr_ptr(unit);
+  if (mfs->marked)
+    mfs_words(unit)[1] = 0;   /* so a live unit rarely costs a walk */
   --mfs->free_count;
   *p_o = unit;
   return MPS_RES_OK;
 }
 
-/* Whether `old` starts a unit of one of the extents and is not free.
- * Inline: in hot and rash it is only named in a branch never taken. */
-static inline bool mfs_block_is_allocated(MFS mfs, Addr old)
+/* Whether `unit` is on the free stack: a walk of up to free_count units. */
+static bool mfs_is_free(MFS mfs, Addr unit)
+{
+  Addr free;
+  for (free = mfs->free_head; free != NULL; free = *(Addr *)addr_ptr(free))
+    if (free == unit)
+      return true;
+  return false;
+}
+
+/* Whether `old` starts a unit of one of the extents and is not free. */
+static bool mfs_block_is_allocated(MFS mfs, Addr old)
 {
   mfs_extent_s *extent;
-  Addr unit;
   bool in_extent = false;
   for (extent = mfs->extents; extent != NULL; extent = extent->next) {
     if (addr_word(extent->base) <= addr_word(old)
@@ -172,24 +212,26 @@ static inline bool mfs_block_is_allocated(MFS mfs, Addr old)
       break;
     }
   }
-  if (!in_extent)
-    return false;
-  for (unit = mfs->free_head; unit != NULL; unit = *(Addr *)addr_ptr(unit))
-    if (unit == old)
-      return false;
-  return true;
+  return in_extent && !mfs_is_free(mfs, old);
 }
 
 static void mfs_free(Pool pool, Addr old, Size size)
 {
   MFS mfs = mfs_of_pool(pool);
-  bool bad = CHECK_LEVEL >= 2 && !mfs_block_is_allocated(mfs, old);
+  bool bad;
   AVER(size <= mfs->unit_size);
   UNUSED(size);
+  if (CHECK_LEVEL >= 2)
+    bad = !mfs_block_is_allocated(mfs, old);
+  else
+    bad = CHECK_LEVEL >= 1 && mfs->marked && mfs_words(old)[1] == mfs_mark(mfs, old)
+          && mfs_is_free(mfs, old);
   AVER(!bad);   /* freed twice, or not a unit of this pool */
   if (bad)
     return;     /* refused: pushing it again would make the stack a cycle */
   *(Addr *)addr_ptr(old) = mfs->free_head;
+  if (mfs->marked)
+    mfs_words(old)[1] = mfs_mark(mfs, old);
   mfs->free_head = old;
   ++mfs->free_count;
 }
