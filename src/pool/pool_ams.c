@@ -10,7 +10,9 @@
  *             an attached buffer's region have one: buffer_empty records
  *             the starts of what the buffer committed);
  *   marked    while the segment is white: the object starting here has
- *             been shown reachable;
+ *             been shown reachable; once such an object of a scanned
+ *             (AMS, AWL) segment has been scanned, all its grains are
+ *             set, so that reclaim finds survivors without reading them;
  *   nongrey   while the segment is white (AMS): reset where a marked
  *             object has not been scanned yet.
  * So while a segment is white an object is white (unmarked), grey (marked,
@@ -106,7 +108,8 @@
  *      no committed object is in that region either (whiten took them
  *      into the segment: see ams_seg_whiten);
  *   6. while white: a grey object is marked; no grey object lies below
- *      grey_lo; LO segments have no grey object;
+ *      grey_lo; LO segments have no grey object; marks counts the
+ *      objects marked since the segment was whitened;
  *   7. a scanned (AMS, AWL) segment has a rank set of one rank, one of
  *      the pool's ap_rank_set, the rank of the buffer that filled it
  *      (segments never mix ranks); LO segments are leaves, and LO pools
@@ -141,6 +144,7 @@ typedef struct ams_seg_s {
   Count run_max;               /* invariant 9 */
   BT alloc, nonstart, marked, nongrey;   /* see the opening comment */
   Index grey_lo;               /* invariant 6 */
+  Count marks;                 /* invariant 6 */
 } ams_seg_s;
 typedef struct ams_seg_s *AMSSeg;
 
@@ -381,6 +385,7 @@ static Res ams_seg_init(Seg seg, Pool pool)
   aseg->free_grains = grains;
   aseg->run_max = grains;
   aseg->grey_lo = grains;
+  aseg->marks = 0;
   /* Fresh memory is free memory: lay the template (debugging only). */
   ams_splat(ams, seg->base, seg->limit);
   aseg->sig = AMS_SEG_SIG;
@@ -547,16 +552,18 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   bt_res_range(aseg->marked, 0, aseg->grains);
   bt_set_range(aseg->nongrey, 0, aseg->grains);
   aseg->grey_lo = aseg->grains;
+  aseg->marks = 0;
   seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
   *condemned_io += seg_size(seg);
   return MPS_RES_OK;
 }
 
 /* Mark the object starting at grain j of a white segment. */
-static void ams_seg_mark(Seg seg, ScanState ss, Index j)
+static ALWAYS_INLINE void ams_seg_mark(Seg seg, ScanState ss, Index j)
 {
   AMSSeg aseg = ams_seg_of(seg);
   bt_set(aseg->marked, j);
+  ++aseg->marks;
   if (seg->rank_set != RANK_SET_EMPTY) {
     bt_res(aseg->nongrey, j);                                               /* 6 */
     if (j < aseg->grey_lo)
@@ -639,17 +646,34 @@ static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
     /* Only the grey objects.  Each pass blackens one, and an object is
      * greyed once, so this ends. */
     while (aseg->grey_lo < aseg->grains) {
+      Index j;
       if (!bt_find_res(&i, aseg->nongrey, aseg->grey_lo, aseg->grains)) {
         aseg->grey_lo = aseg->grains;
         break;
       }
-      bt_set(aseg->nongrey, i);
-      aseg->grey_lo = i + 1;      /* fixes below may lower it again */
+      /* The grey objects that follow it without a gap join it, so that
+       * one call of the format scans them all: live objects were mostly
+       * allocated together and are marked together, and a call and a
+       * search per object cost more than scanning most objects.  Only a
+       * grey object's start has its nongrey bit reset (the tables above), so
+       * a reset bit at an object's end starts the next grey object. */
       base = ams_addr(aseg, i);
-      limit = ams_obj_limit(format, base);
+      limit = base;
+      j = i;
+      do {
+        bt_set(aseg->nongrey, j);
+        limit = ams_obj_limit(format, limit);
+        j = ams_index(aseg, limit);
+      } while (j < aseg->grains && !bt_get(aseg->nongrey, j));
+      aseg->grey_lo = j;          /* fixes below may lower it again */
       res = ams_scan_run(ams, seg, ss, base, limit, &total);
-      if (res != MPS_RES_OK) {
-        bt_res(aseg->nongrey, i);   /* still grey, so a retry scans it */
+      if (res == MPS_RES_OK) {
+        bt_set_range(aseg->marked, i, j);   /* black: every grain marked */
+      } else {
+        /* Still grey, so a retry scans them. */
+        Addr obj;
+        for (obj = base; addr_word(obj) < addr_word(limit); obj = ams_obj_limit(format, obj))
+          bt_res(aseg->nongrey, ams_index(aseg, obj));
         if (i < aseg->grey_lo)
           aseg->grey_lo = i;
         return res;
@@ -675,39 +699,47 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   AMS ams = ams_of_seg(seg);
   Format format = ams->format;
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
-  Addr run_base, run_limit, base, limit;
+  Addr run_base, run_limit;
   Index cursor = 0, free_lo = 0;
   Count freed_before = aseg->free_grains, longest = 0;
   AMSExposure exposed;
   Size kept = 0;
-  Count kept_objects = 0;
+  bool scanned = seg->rank_set != RANK_SET_EMPTY;
 
   AVERT(ams_seg, aseg);
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
   exposed = ams_seg_expose(seg);
   while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor)) {
-    /* A run is a sequence of whole objects, and marks are only at
-     * starts: what lies between the end of one survivor and the start of
-     * the next is dead, so only the survivors are read (for their size),
-     * never the dead objects. */
-    Index dead = ams_index(aseg, run_base), end = ams_index(aseg, run_limit), i;
-    while (dead < end && bt_find_set(&i, aseg->marked, dead, end)) {
+    /* A run is a sequence of whole objects.  In a scanned segment every
+     * grain of a survivor is marked (see the tables above), so the
+     * survivors are the runs of marked grains and none is read.  In LO
+     * only a survivor's start is marked, and each is read for its size.
+     * Either way dead objects are never read: what lies between the end
+     * of one survivor and the start of the next is free. */
+    Index dead = ams_index(aseg, run_base), end = ams_index(aseg, run_limit), i, j;
+    /* A survivor that starts where the last one ended (among LO's objects
+     * allocated together, the usual case) is found without a search. */
+    while (dead < end && (bt_get(aseg->marked, dead) ? (i = dead, true)
+                                                    : bt_find_set(&i, aseg->marked, dead, end))) {
       AVER_CRITICAL(!bt_get(aseg->nonstart, i));
-      base = ams_addr(aseg, i);
-      limit = ams_obj_limit(format, base);
-      kept += addr_offset(base, limit);
-      ++kept_objects;
+      if (scanned) {
+        if (!bt_find_res(&j, aseg->marked, i, end))
+          j = end;
+      } else {
+        j = ams_index(aseg, ams_obj_limit(format, ams_addr(aseg, i)));
+      }
+      kept += (Size)(j - i) << ams->grain_shift;
       /* Everything between two survivors -- free gaps and dead
        * objects -- is one free run, unless a buffer's region lies
        * between them: then this overestimates, which invariant 9
        * allows. */
       if (i - free_lo > longest)
         longest = i - free_lo;
-      free_lo = ams_index(aseg, limit);
+      free_lo = j;
       if (dead < i)
         ams_seg_free_grains(ams, aseg, dead, i);
-      dead = free_lo;
+      dead = j;
     }
     if (dead < end)
       ams_seg_free_grains(ams, aseg, dead, end);
@@ -728,7 +760,7 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   /* The grains freed here held dead objects: the pool's in-use bytes
    * fall by as much (event.h), the segment's destruction aside. */
   gcevent_emit(seg->arena->gc, EVENT_CAT_SEG, EVENT_SEG_RECLAIM, 4,
-               (Word[]){(Word)(uintptr_t)seg, kept_objects, kept,
+               (Word[]){(Word)(uintptr_t)seg, aseg->marks, kept,
                         (aseg->free_grains - freed_before) << ams->grain_shift});
   if (aseg->free_grains == aseg->grains && seg->buffer == NULL)
     ams_seg_destroy(seg);         /* nothing left in it */
