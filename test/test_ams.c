@@ -6,8 +6,9 @@
  * walks, commit-limit failure, a reserve pending across a collection,
  * allocation points of ambiguous rank (MPS_KEY_RANK: their objects' words
  * keep what they point into; refused without ambiguous support; never in
- * the segments of exact ones; weak refused), and the debugging
- * free-space template.
+ * the segments of exact ones; weak refused), a scan that fails part way
+ * through grey objects scanned together, and the debugging free-space
+ * template.
  *
  * Objects are in test/support/objfmt.h's format (all of type object:
  * AMS neither moves nor pads), with data words derived from a seed. */
@@ -208,6 +209,82 @@ Test(ams, list_survives_in_place)
   tams_list_check(t.refs[0], 600, 5, addrs);
   cr_assert_eq(tams_count(&t).objects, 600);
   tams_close(&t);
+}
+
+/* A scan that fails once, at a chosen object, having fixed the objects
+ * before it in the same call. */
+static mps_addr_t tams_fail_at;
+
+static mps_res_t tams_scan_failing(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  char *p;
+  for (p = base; p < (char *)limit; p += OBJFMT_WORDS(*(mps_word_t *)p) * W) {
+    mps_res_t res;
+    if (p == tams_fail_at) {
+      tams_fail_at = NULL;
+      return MPS_RES_FAIL;
+    }
+    res = tams_scan(ss, p, p + OBJFMT_WORDS(*(mps_word_t *)p) * W);
+    if (res != MPS_RES_OK)
+      return res;
+  }
+  return MPS_RES_OK;
+}
+
+/* Grey objects that lie side by side are scanned in one call.  When that
+ * call fails part way, every object of it is scanned again, so what only
+ * the later ones refer to survives. */
+Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
+{
+  enum { N = 40 };
+  tams_s t;
+  mps_addr_t kids[N];
+  size_t k;
+  mps_fmt_t fmt;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  /* The same pool with a format whose scan fails once. */
+  {
+    mps_ap_destroy(t.ap);
+    mps_pool_destroy(t.pool);
+    cr_assert_eq(objfmt_create(&fmt, t.arena, tams_scan_failing, false), MPS_RES_OK);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+      cr_assert_eq(mps_pool_create_k(&t.pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  }
+  /* Children first, so that the parents after them are one run, each
+   * held by the root and referring to its child alone. */
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &t.refs[k], 0, 3, (mps_word_t)k);
+    kids[k] = t.refs[k];
+  }
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &t.refs[k], 1, 0, 0);
+    ((objfmt_obj)t.refs[k])->slot[0] = (mps_word_t)kids[k];
+    if (k > 0)
+      cr_assert_eq((char *)t.refs[k], (char *)t.refs[k - 1] + 3 * W, "parents side by side");
+  }
+  tams_flush(&t);
+  tams_fail_at = t.refs[N / 2];
+  mps_arena_collect(t.arena);
+  cr_assert_null(tams_fail_at, "the scan failed once");
+  cr_assert_eq(tams_count(&t).objects, 2 * N);
+  for (k = 0; k < N; ++k) {
+    cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[k])->slot[0], kids[k]);
+    cr_assert(tams_data_ok(kids[k], 3, (mps_word_t)k), "child %zu damaged", k);
+  }
+  /* tams_close, with the second format as well. */
+  mps_root_destroy(t.aroot);
+  mps_root_destroy(t.root);
+  mps_ap_destroy(t.ap);
+  mps_pool_destroy(t.pool);
+  mps_fmt_destroy(fmt);
+  mps_chain_destroy(t.chain);
+  mps_fmt_destroy(t.fmt);
+  mps_arena_destroy(t.arena);
 }
 
 Test(ams, garbage_is_reclaimed_and_reused)
