@@ -287,6 +287,33 @@ Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
   mps_arena_destroy(t.arena);
 }
 
+/* A list longer than a segment, each cell referring to the one made
+ * before it, held only by its last cell: marking crosses from segment to
+ * segment, into segments that are not grey, whose objects the scan that
+ * reached them scans itself (pool_ams.h, defer) up to a bound, after
+ * which they are greyed and scanned with their segment.  Every cell
+ * survives, unmoved and intact, whichever way it was reached. */
+Test(ams, a_list_across_many_segments_survives)
+{
+  enum { N = 12000 };   /* 64-byte cells: 750 KiB, past the drain's bound */
+  tams_s t;
+  static mps_addr_t addrs[N];
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], N, 5, addrs);
+  tams_flush(&t);
+  cr_assert_gt((char *)addrs[N - 1] - (char *)addrs[0], 8 * 65536, "the list spans segments");
+  tams_scanned = 0;
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], N, 5, addrs);
+  cr_assert_geq(tams_scanned, N, "every cell is scanned (%lu)", tams_scanned);
+  cr_assert_eq(tams_count(&t).objects, N);
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], N, 5, addrs);
+  cr_assert_eq(tams_count(&t).objects, N);
+  tams_close(&t);
+}
+
 Test(ams, garbage_is_reclaimed_and_reused)
 {
   tams_s t;

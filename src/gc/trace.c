@@ -177,7 +177,7 @@ void scan_state_finish(ScanState ss)
 /* The zones the scanned references point into after fixing: those seen
  * outside the white zones are unchanged; the fix added the new zones of
  * the white ones it saw. */
-static ZoneSet scan_state_summary(ScanState ss)
+ZoneSet scan_state_summary(ScanState ss)
 {
   return ((ZoneSet)ss->ss_s._ufs & ~ss->white) | ss->fixed_summary;
 }

@@ -119,6 +119,9 @@ static inline ScanState scan_state_of(mps_ss_t mps_ss)
  * that only visit references). */
 void scan_state_init(ScanState ss, Arena arena, Trace trace, Rank rank);
 void scan_state_finish(ScanState ss);
+/* The zones the references scanned so far point into, once fixed: a
+ * summary for what was scanned (seg_set_summary). */
+ZoneSet scan_state_summary(ScanState ss);
 
 /* The generic fix: find the segment, ignore references to non-white
  * ones, else call the segment class's fix. */

@@ -119,7 +119,9 @@
  *   9. no free run of a segment is longer than its run_max, and run_max
  *      <= free_grains;
  *  10. the fill cursor is null with index 0, or one of the pool's segments
- *      with an index at most its grains.
+ *      with an index at most its grains;
+ *  11. objects are set aside (defer) only while an AMS scan runs, and
+ *      then marked but not grey, in exact segments not grey either.
  */
 
 #include "../../include/mpscams.h"
@@ -172,6 +174,9 @@ bool ams_check(AMS ams)
   CHECKL(ams->free <= ams->total);
   CHECKL(ams->seg_size > 0);
   CHECKL((ams->free_template == NULL) == (ams->free_template_size == 0));  /* 8 */
+  CHECKL(ams->defer_count <= AMS_DEFER_MAX);                                /* 11 */
+  CHECKL(ams->defer_ss != NULL || ams->defer_count == 0);
+  CHECKL(ams->defer_ss == NULL || ams->kind == AMS_KIND_AMS);
   CHECKL(ams->scannable == (ams->kind != AMS_KIND_LO));                     /* 7 */
   switch (ams->kind) {
   case AMS_KIND_AMS:
@@ -558,19 +563,37 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   return MPS_RES_OK;
 }
 
-/* Mark the object starting at grain j of a white segment. */
+/* Grey the marked object at grain j of a white segment. */
+static void ams_seg_grey(Seg seg, ScanState ss, Index j)
+{
+  AMSSeg aseg = ams_seg_of(seg);
+  bt_res(aseg->nongrey, j);                                                 /* 6 */
+  if (j < aseg->grey_lo)
+    aseg->grey_lo = j;
+  if ((seg->grey & ss->traces) != ss->traces)
+    seg_set_grey(seg, seg->grey | ss->traces);
+}
+
+/* Mark the object starting at grain j of a white segment: black at once
+ * in a leaf segment, set aside for the running scan (see defer in
+ * pool_ams.h) if its segment is not grey and there is room, else grey. */
 static ALWAYS_INLINE void ams_seg_mark(Seg seg, ScanState ss, Index j)
 {
   AMSSeg aseg = ams_seg_of(seg);
+  AMS ams;
   bt_set(aseg->marked, j);
   ++aseg->marks;
-  if (seg->rank_set != RANK_SET_EMPTY) {
-    bt_res(aseg->nongrey, j);                                               /* 6 */
-    if (j < aseg->grey_lo)
-      aseg->grey_lo = j;
-    if ((seg->grey & ss->traces) != ss->traces)
-      seg_set_grey(seg, seg->grey | ss->traces);
+  if (seg->rank_set == RANK_SET_EMPTY)
+    return;
+  ams = ams_of_seg(seg);
+  if (ams->defer_ss == ss && (seg->grey & ss->traces) == 0
+      && ams->defer_count < AMS_DEFER_MAX && seg->rank_set == RANK_SET_SINGLE(ss->rank)) {
+    ams->defer[ams->defer_count].seg = seg;
+    ams->defer[ams->defer_count].i = j;
+    ++ams->defer_count;
+    return;
   }
+  ams_seg_grey(seg, ss, j);
 }
 
 static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
@@ -630,7 +653,57 @@ static Res ams_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
   return MPS_RES_OK;
 }
 
+/* Scan the objects the running scan set aside (see defer in pool_ams.h),
+ * and those that their scans set aside, most recent first, up to
+ * AMS_DRAIN_MAX of them, so that one scan's pause stays bounded.  The
+ * rest are greyed as ams_seg_mark would have, as is an object whose scan
+ * fails, or whose segment has turned grey meanwhile (the stack was full
+ * for another of its objects): the segment's own scan will find it. */
+#define AMS_DRAIN_MAX ((Count)4096)
+
+static void ams_drain(AMS ams, ScanState ss)
+{
+  Count scanned = 0;
+  while (ams->defer_count > 0) {
+    ams_defer_s d = ams->defer[--ams->defer_count];
+    AMSSeg aseg = ams_seg_of(d.seg);
+    if (scanned < AMS_DRAIN_MAX && (d.seg->grey & ss->traces) == 0) {
+      Addr base = ams_addr(aseg, d.i), limit;
+      bool total = true;
+      AMSExposure how = ams_seg_expose(d.seg);
+      Res res;
+      limit = ams_obj_limit(ams->format, base);
+      res = ams_scan_run(ams, d.seg, ss, base, limit, &total);
+      ams_seg_cover(d.seg, how);
+      if (res == MPS_RES_OK) {
+        bt_set_range(aseg->marked, d.i, ams_index(aseg, limit));   /* black */
+        /* The object may now refer to where its referents moved: its
+         * segment's summary takes everything this scan has seen. */
+        seg_set_summary(d.seg, d.seg->summary | scan_state_summary(ss));
+        ++scanned;
+        continue;
+      }
+    }
+    ams_seg_grey(d.seg, ss, d.i);
+  }
+}
+
+static Res ams_seg_scan_own(bool *total_o, Seg seg, ScanState ss);
+
+/* Scan a segment, then what that set aside (ams_drain). */
 static Res ams_seg_scan(bool *total_o, Seg seg, ScanState ss)
+{
+  AMS ams = ams_of_seg(seg);
+  Res res;
+  AVER(ams->defer_ss == NULL && ams->defer_count == 0);   /* scans do not nest */
+  ams->defer_ss = ams->kind == AMS_KIND_AMS ? ss : NULL;
+  res = ams_seg_scan_own(total_o, seg, ss);
+  ams_drain(ams, ss);
+  ams->defer_ss = NULL;
+  return res;
+}
+
+static Res ams_seg_scan_own(bool *total_o, Seg seg, ScanState ss)
 {
   AMSSeg aseg = ams_seg_of(seg);
   AMS ams = ams_of_seg(seg);
@@ -920,6 +993,8 @@ Res ams_init_engine(Pool pool, mps_arg_s args[], AMSKind kind, const char *needs
   ams->fill_searched = 0;
   ams->free_template = NULL;
   ams->free_template_size = 0;
+  ams->defer_ss = NULL;
+  ams->defer_count = 0;
   ams->sig = AMS_SIG;
   pool_gen_init(&ams->pgen, pool, chain, gen);
   AVERT(ams, ams);

@@ -34,6 +34,14 @@ typedef enum ams_kind_e {
 
 typedef struct ams_s *AMS;
 
+/* How many objects a scan may set aside to scan itself (see defer). */
+#define AMS_DEFER_MAX 256
+
+typedef struct ams_defer_s {
+  Seg seg;                     /* white, not grey for the scan's trace */
+  Index i;                     /* the object's first grain, marked */
+} ams_defer_s;
+
 /* Scan the one object whose memory is [base, limit) in `seg` (exposed)
  * with ss.  Clear *total_io if the scan may have written references into
  * `seg` that ss did not fix (the summary the tracer would compute from ss
@@ -68,6 +76,16 @@ typedef struct ams_s {
    * that tests compare with what was allocated (the fill must stay
    * amortised linear: see ams_buffer_fill). */
   Count fill_searched;
+  /* While a scan of one of the pool's segments runs (AMS only), its scan
+   * state; NULL otherwise.  An object that scan marks in an exact white
+   * segment that is not grey goes on defer instead of greying the
+   * segment, and the scan scans it itself before it returns (ams_drain),
+   * so that the segment does not turn grey, get read-protected and fault
+   * in the mutator, again and again as marking reaches more of its
+   * objects.  defer_count is 0 outside such a scan. */
+  ScanState defer_ss;
+  Count defer_count;
+  ams_defer_s defer[AMS_DEFER_MAX];
   /* AMS debug only: free grains hold this template (NULL: not debugging). */
   Byte *free_template;
   Size free_template_size;
