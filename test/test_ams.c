@@ -287,15 +287,12 @@ Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
   mps_arena_destroy(t.arena);
 }
 
-/* A list longer than a segment, each cell referring to the one made
- * before it, held only by its last cell: marking crosses from segment to
- * segment, into segments that are not grey, whose objects the scan that
- * reached them scans itself (pool_ams.h, defer) up to a bound, after
- * which they are greyed and scanned with their segment.  Every cell
- * survives, unmoved and intact, whichever way it was reached. */
+/* A list over many segments, each cell referring to the one made before
+ * it, held only by its last cell: marking crosses from each segment into
+ * the one below, and every cell survives, unmoved and intact. */
 Test(ams, a_list_across_many_segments_survives)
 {
-  enum { N = 12000 };   /* 64-byte cells: 750 KiB, past the drain's bound */
+  enum { N = 12000 };   /* 64-byte cells: 750 KiB */
   tams_s t;
   static mps_addr_t addrs[N];
   tams_open(&t);
@@ -311,6 +308,50 @@ Test(ams, a_list_across_many_segments_survives)
   mps_arena_collect(t.arena);
   tams_list_check(t.refs[0], N, 5, addrs);
   cr_assert_eq(tams_count(&t).objects, N);
+  tams_close(&t);
+}
+
+/* A chain that zig-zags between the segments of two allocation points,
+ * held by its first cell: each scan of one segment marks the next cell in
+ * the other, which has been scanned already, so that cell is scanned at
+ * once by the scan that marked it (pool_ams.h, defer), not by greying the
+ * segment again; past the bound on that, the rest are greyed.  Every cell
+ * survives intact. */
+Test(ams, a_chain_between_two_segments_survives)
+{
+  /* Cells from each point, of three words: two segments of 64 KiB hold
+   * more than the drain's bound. */
+  enum { N = 6000 };
+  tams_s t;
+  mps_ap_t ap2;
+  static mps_addr_t cells[2 * N];
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  /* cells[2k] from the first point, cells[2k + 1] from the second; each
+   * refers to the next, and the root holds cells[0] only. */
+  for (k = 0; k < 2 * N; ++k) {
+    tams_new(k % 2 == 0 ? t.ap : ap2, &t.refs[1], 1, 0, 0);
+    cells[k] = t.refs[1];
+    if (k > 0)
+      ((objfmt_obj)cells[k - 1])->slot[0] = (mps_word_t)cells[k];
+    else
+      t.refs[0] = cells[0];
+  }
+  t.refs[1] = NULL;
+  mps_ap_destroy(ap2);
+  tams_flush(&t);
+  for (k = 0; k < 2; ++k) {
+    size_t i;
+    mps_arena_collect(t.arena);
+    cr_assert_eq(tams_count(&t).objects, 2 * N);
+    for (i = 0; i < 2 * N; ++i) {
+      objfmt_obj obj = cells[i];
+      cr_assert(tams_data_ok(obj, 0, 0), "cell %zu damaged", i);
+      cr_assert_eq((mps_addr_t)obj->slot[0], i + 1 < 2 * N ? cells[i + 1] : NULL);
+    }
+  }
   tams_close(&t);
 }
 

@@ -121,7 +121,8 @@
  *  10. the fill cursor is null with index 0, or one of the pool's segments
  *      with an index at most its grains;
  *  11. objects are set aside (defer) only while an AMS scan runs, and
- *      then marked but not grey, in exact segments not grey either.
+ *      then marked but not grey, in segments of the scan's rank that are
+ *      not grey either and have been scanned since they were whitened.
  */
 
 #include "../../include/mpscams.h"
@@ -147,6 +148,7 @@ typedef struct ams_seg_s {
   BT alloc, nonstart, marked, nongrey;   /* see the opening comment */
   Index grey_lo;               /* invariant 6 */
   Count marks;                 /* invariant 6 */
+  bool scanned;                /* while white: scanned since whitened */
 } ams_seg_s;
 typedef struct ams_seg_s *AMSSeg;
 
@@ -391,6 +393,7 @@ static Res ams_seg_init(Seg seg, Pool pool)
   aseg->run_max = grains;
   aseg->grey_lo = grains;
   aseg->marks = 0;
+  aseg->scanned = false;
   /* Fresh memory is free memory: lay the template (debugging only). */
   ams_splat(ams, seg->base, seg->limit);
   aseg->sig = AMS_SEG_SIG;
@@ -558,6 +561,7 @@ static Res ams_seg_whiten(Seg seg, Trace trace, Size *condemned_io)
   bt_set_range(aseg->nongrey, 0, aseg->grains);
   aseg->grey_lo = aseg->grains;
   aseg->marks = 0;
+  aseg->scanned = false;
   seg_set_white(seg, seg->white | TRACE_SET_SINGLE(trace->ti));
   *condemned_io += seg_size(seg);
   return MPS_RES_OK;
@@ -586,7 +590,7 @@ static ALWAYS_INLINE void ams_seg_mark(Seg seg, ScanState ss, Index j)
   if (seg->rank_set == RANK_SET_EMPTY)
     return;
   ams = ams_of_seg(seg);
-  if (ams->defer_ss == ss && (seg->grey & ss->traces) == 0
+  if (ams->defer_ss == ss && (seg->grey & ss->traces) == 0 && aseg->scanned
       && ams->defer_count < AMS_DEFER_MAX && seg->rank_set == RANK_SET_SINGLE(ss->rank)) {
     ams->defer[ams->defer_count].seg = seg;
     ams->defer[ams->defer_count].i = j;
@@ -752,6 +756,7 @@ static Res ams_seg_scan_own(bool *total_o, Seg seg, ScanState ss)
         return res;
       }
     }
+    aseg->scanned = true;
     total = false;   /* the white objects were not scanned */
   } else {
     Index cursor = 0;

@@ -78,11 +78,15 @@ typedef struct ams_s {
   Count fill_searched;
   /* While a scan of one of the pool's segments runs (AMS only), its scan
    * state; NULL otherwise.  An object that scan marks in an exact white
-   * segment that is not grey goes on defer instead of greying the
-   * segment, and the scan scans it itself before it returns (ams_drain),
-   * so that the segment does not turn grey, get read-protected and fault
-   * in the mutator, again and again as marking reaches more of its
-   * objects.  defer_count is 0 outside such a scan. */
+   * segment that has been scanned already and is not grey goes on defer
+   * instead of greying the segment again, and the scan scans it itself
+   * before it returns (ams_drain).  Otherwise the segment would turn grey,
+   * be read-protected and fault in the mutator, again and again as
+   * marking reached more of its objects (mutate in bench/gc: four faults
+   * a segment a collection).  A segment not scanned yet is left to be
+   * greyed and scanned whole, in address order, which its first scan
+   * does better than a stack would.  defer_count is 0 outside such a
+   * scan. */
   ScanState defer_ss;
   Count defer_count;
   ams_defer_s defer[AMS_DEFER_MAX];
