@@ -5,12 +5,13 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 
-static mps_arena_t bench_arena;
-
 static inline size_t bench_round(size_t size)
 {
   return (size + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
 }
+
+#ifndef BENCH_NO_ARENA
+static mps_arena_t bench_arena;
 
 static void bench_arena_create(void)
 {
@@ -18,6 +19,7 @@ static void bench_arena_create(void)
   if (res != MPS_RES_OK)
     bench_die("mps_arena_create_k", res);
 }
+#endif
 
 /* Allocate through an allocation point: the inline reserve/commit macros.
  * A manual pool has no collector to trap the point, so the commit

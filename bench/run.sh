@@ -6,7 +6,9 @@
 #
 # --no-gc skips the garbage-collection workloads (bench/gc/run.sh) that
 # otherwise follow the table.
-# Allocators: mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc.  The MPS
+# Allocators: mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc, and
+# ap-floor (bench/ap_floor.c: the allocation-point protocol with mimalloc
+# as the pool, the least any pool behind the protocol can cost).  The MPS
 # variants link src/mps.c compiled in the hot variety at -O2; everything is
 # compiled with $CC (default cc) -O2.  Runs are interleaved (one round over
 # every allocator, N rounds) so that a noisy neighbour slows all of them
@@ -19,7 +21,7 @@ cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-3}
 steps=${BENCH_STEPS:-2000000}
 seed=${BENCH_SEED:-20240611}
-only="mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc"
+only="mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc ap-floor"
 gc=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,6 +51,8 @@ for a in $only; do
     glibc)      def=GLIBC;      libs="" ;;
     jemalloc)   def=JEMALLOC;   libs="-ljemalloc" ;;
     mimalloc)   def=MIMALLOC;   libs="-lmimalloc" ;;
+    ap-floor)   def=AP_FLOOR;   libs="$out/ap-floor.o -lmimalloc"
+                $cc $flags -c bench/ap_floor.c -o "$out/ap-floor.o" ;;
     *) echo "bench/run.sh: unknown allocator '$a'" >&2; exit 2 ;;
   esac
   # shellcheck disable=SC2086  # $libs is a list of words
