@@ -2,9 +2,9 @@
  *
  * The allocator is chosen when this file is compiled (-DBENCH_GLIBC,
  * -DBENCH_JEMALLOC, -DBENCH_MIMALLOC, -DBENCH_MVFF_AP, -DBENCH_MVFF_ALLOC,
- * -DBENCH_MVT, -DBENCH_MFS or -DBENCH_AP_FLOOR), one binary per allocator,
- * because jemalloc and mimalloc replace malloc in any process they are
- * linked into.  Each alloc_*.h supplies the same small interface:
+ * -DBENCH_MVFF_SAC, -DBENCH_MVT, -DBENCH_MFS or -DBENCH_AP_FLOOR), one
+ * binary per allocator, because jemalloc and mimalloc replace malloc in
+ * any process they are linked into.  Each alloc_*.h supplies the same small interface:
  *
  *   bench_allocator            its name, printed
  *   bench_init(), bench_finish()   set up and tear down (arena, pools)
@@ -65,6 +65,8 @@ static void bench_die(const char *what, int code)
 #include "alloc_mvt.h"
 #elif defined(BENCH_MFS)
 #include "alloc_mfs.h"
+#elif defined(BENCH_MVFF_SAC)
+#include "alloc_mvff_sac.h"
 #elif defined(BENCH_AP_FLOOR)
 #include "alloc_ap_floor.h"
 #else

@@ -6,7 +6,7 @@
 #
 # --no-gc skips the garbage-collection workloads (bench/gc/run.sh) that
 # otherwise follow the table.
-# Allocators: mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc, and
+# Allocators: mvff-ap mvff-alloc mvff-sac mvt mfs glibc jemalloc mimalloc, and
 # ap-floor (bench/ap_floor.c: the allocation-point protocol with mimalloc
 # as the pool, the least any pool behind the protocol can cost).  The MPS
 # variants link src/mps.c compiled in the hot variety at -O2; everything is
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 runs=${BENCH_RUNS:-3}
 steps=${BENCH_STEPS:-2000000}
 seed=${BENCH_SEED:-20240611}
-only="mvff-ap mvff-alloc mvt mfs glibc jemalloc mimalloc ap-floor"
+only="mvff-ap mvff-alloc mvff-sac mvt mfs glibc jemalloc mimalloc ap-floor"
 gc=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +46,7 @@ for a in $only; do
   case "$a" in
     mvff-ap)    def=MVFF_AP;    libs="$out/mps-hot.o -lpthread" ;;
     mvff-alloc) def=MVFF_ALLOC; libs="$out/mps-hot.o -lpthread" ;;
+    mvff-sac)   def=MVFF_SAC;   libs="$out/mps-hot.o -lpthread" ;;
     mvt)        def=MVT;        libs="$out/mps-hot.o -lpthread" ;;
     mfs)        def=MFS;        libs="$out/mps-hot.o -lpthread" ;;
     glibc)      def=GLIBC;      libs="" ;;
