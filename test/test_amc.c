@@ -482,6 +482,47 @@ Test(amc, reserve_pending_across_collection)
   tamc_close(&t);
 }
 
+/* The function forms of mps_reserve and mps_commit (a client may call
+ * them with the names in parentheses, or through their addresses) keep
+ * the protocol as the macros do: a reserve advances alloc, the next one
+ * follows it in the region, and a commit across a collection fails
+ * through the trip. */
+Test(amc, function_forms_of_reserve_and_commit_keep_the_protocol)
+{
+  tamc_s t;
+  mps_addr_t p, q;
+  size_t size = 6 * W, tries = 0;
+  objfmt_obj obj;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  tamc_list(&t, &t.refs[0], 50, 2);
+  do {
+    cr_assert_eq((mps_reserve)(&p, t.ap, size), MPS_RES_OK);
+    cr_assert_eq(t.ap->alloc, (mps_addr_t)((char *)p + size));
+    obj = p;
+    tamc_init_pending(p, t.refs[0], 0);
+    if (tries == 0)
+      mps_arena_collect(t.arena);   /* moves the list under the reserve */
+    ++tries;
+    obj->slot[0] = (mps_word_t)t.refs[0];
+  } while (!(mps_commit)(t.ap, p, size));
+  cr_assert_eq(tries, 2, "the commit across the collection did not fail");
+  cr_assert_eq(t.ap->init, t.ap->alloc);
+  t.refs[1] = p;
+  /* The next reserve follows it in the same region, inline. */
+  cr_assert_eq((mps_reserve)(&q, t.ap, size), MPS_RES_OK);
+  cr_assert_eq(q, (mps_addr_t)((char *)p + size));
+  tamc_init_pending(q, t.refs[0], 0);
+  cr_assert((mps_commit)(t.ap, q, size));
+  t.refs[2] = q;
+  mps_arena_collect(t.arena);
+  obj = t.refs[1];
+  cr_assert_eq((mps_addr_t)obj->slot[0], t.refs[0]);
+  obj = t.refs[2];
+  cr_assert_eq((mps_addr_t)obj->slot[0], t.refs[0]);
+  tamc_list_check(t.refs[0], 50, 2);
+  tamc_close(&t);
+}
+
 /* The segment an allocation point is filling is condemned like any other:
  * its dead objects go at the next collection although the point keeps
  * filling it, and the point goes on working afterwards. */

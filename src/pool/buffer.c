@@ -72,15 +72,6 @@ static void buffer_detach(Buffer buffer)
   buffer->trap_init = NULL;
 }
 
-void buffer_empty_all(Pool pool)
-{
-  Ring node, next;
-  RING_FOR(node, &pool->buffer_ring, next) {
-    Buffer buffer = PARENT(buffer_s, pool_ring, node);
-    buffer_detach(buffer);
-  }
-}
-
 void buffer_invalidate(Buffer buffer)
 {
   AVERT(buffer, buffer);

@@ -85,10 +85,6 @@ static inline mps_res_t buffer_fill_fast_done(mps_addr_t *p_o, Buffer buffer,
 /* For pools: whether the buffer has a region, and its bounds. */
 static inline bool buffer_is_empty(Buffer buffer) { return buffer->base == NULL; }
 
-/* Hand the unused part of every buffer of `pool` back to it (before the
- * pool walks or frees its memory). */
-void buffer_empty_all(Pool pool);
-
 /* Trap the buffer so that its pending reserve, if any, fails at commit
  * (the collector's use) -- called with the owning thread stopped. */
 void buffer_invalidate(Buffer buffer);
