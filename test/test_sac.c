@@ -16,6 +16,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpscmvt.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/pool/sac.h"
@@ -175,6 +176,19 @@ Test(sac, bad_class_tables_are_refused)
   /* Nothing was taken from the pool by any of this. */
   cr_assert_eq(mps_pool_total_size(pool), 0);
   mps_pool_destroy(pool);
+}
+
+/* cache.rst: a cache goes on a pool with mps_alloc and mps_free.  MVT
+ * allocates only through allocation points: refused, with nothing made. */
+Test(sac, a_pool_without_mps_alloc_is_refused)
+{
+  mps_pool_t pool;
+  mps_sac_t sac = NULL;
+  mps_sac_class_s ok[1] = {{64, 4, 1}};
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_sac_create(&sac, pool, 1, ok), MPS_RES_UNIMPL);
+  cr_assert_null(sac);
+  mps_pool_destroy(pool);   /* no cache is left on it */
 }
 
 Test(sac, function_blocks_come_from_the_pool_and_are_reused)
