@@ -105,12 +105,6 @@ bool abq_pop(ABQ abq, void *element_return)
   return true;
 }
 
-bool abq_is_empty(ABQ abq)
-{
-  AVERT(abq, abq);
-  return abq->count == 0;
-}
-
 bool abq_is_full(ABQ abq)
 {
   AVERT(abq, abq);

@@ -49,7 +49,6 @@ bool abq_push_head(ABQ abq, const void *element);
 bool abq_pop(ABQ abq, void *element_return);
 bool abq_peek(ABQ abq, void *element_return);
 
-bool abq_is_empty(ABQ abq);
 bool abq_is_full(ABQ abq);
 Count abq_depth(ABQ abq);
 

@@ -447,11 +447,6 @@ static inline Addr ams_obj_limit(Format format, Addr base)
   return format_base(format, next);
 }
 
-Addr ams_object_limit(AMS ams, Addr base)
-{
-  return ams_obj_limit(ams->format, base);
-}
-
 /* Scan the run [base, limit) of whole objects in `seg`: in one call of the
  * format's scan method, or object by object through the class's hook. */
 static Res ams_scan_run(AMS ams, Seg seg, ScanState ss, Addr base, Addr limit,

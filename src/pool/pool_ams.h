@@ -107,10 +107,6 @@ static inline AMS ams_of_pool(Pool pool) { return PARENT(ams_s, pool, pool); }
 Res ams_init_engine(Pool pool, mps_arg_s args[], AMSKind kind, const char *needs,
                     AMSScanObject scan_object);
 
-/* The memory limit of the object whose memory starts at `base` (by the
- * format's skip method; the caller has exposed its segment). */
-Addr ams_object_limit(AMS ams, Addr base);
-
 /* Pool methods shared by the classes. */
 void ams_finish(Pool pool);
 Res ams_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size);

@@ -138,11 +138,6 @@ static PoolDebug debug_of_pool(Pool pool)
   return (PoolDebug)(void *)((char *)pool + debug_class_of(pool)->offset);
 }
 
-bool pool_debug_is_debug(Pool pool)
-{
-  return pool->klass->init == debug_init;
-}
-
 bool pool_debug_class_check(PoolDebugClass dc)
 {
   CHECKS(POOL_DEBUG_CLASS_SIG, dc);

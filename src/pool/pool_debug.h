@@ -65,7 +65,4 @@ bool pool_debug_class_check(PoolDebugClass dc);
 mps_pool_class_t pool_debug_class_ensure(PoolDebugClass dc, PoolClass base,
                                          const char *name);
 
-/* Whether `pool` is an instance of a debugging class. */
-bool pool_debug_is_debug(Pool pool);
-
 #endif /* pool_debug_h */

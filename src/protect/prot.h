@@ -119,8 +119,6 @@ typedef struct prot_none_s {
 Prot prot_none_init(ProtNone pn);
 void prot_none_finish(ProtNone pn);
 bool prot_none_check(ProtNone pn);
-/* The mode last set on the address `addr` (PROT_DENY_NONE if never). */
-ProtMode prot_none_mode(ProtNone pn, Addr addr);
 /* Whether every address in [base, limit) has mode `mode`. */
 bool prot_none_is(ProtNone pn, Addr base, Addr limit, ProtMode mode);
 /* The number of calls of set so far. */

@@ -156,17 +156,6 @@ void prot_none_finish(ProtNone pn)
   prot_finish(&pn->prot);
 }
 
-ProtMode prot_none_mode(ProtNone pn, Addr addr)
-{
-  Count i;
-  AVERT(prot_none, pn);
-  for (i = 0; i < pn->ranges; ++i)
-    if (!prot_none_below(addr, pn->range[i].base)
-        && prot_none_below(addr, pn->range[i].limit))
-      return pn->range[i].mode;
-  return PROT_DENY_NONE;
-}
-
 /* One pass over the sorted map: the parts of [base, limit) that no entry
  * covers are unprotected, the others have their entry's mode. */
 bool prot_none_is(ProtNone pn, Addr base, Addr limit, ProtMode mode)
