@@ -133,7 +133,7 @@ static void fuzz_shield_compare(Shield shield, const struct fuzz_shield_model *m
     if (mutator->running && seg->pm != seg->sm)
       abort();
   }
-  if (!inside && depth != 0)
+  if (shield->depth != depth || (!inside && depth != 0))
     abort();
   fuzz_shield_compare_unprotected(shield, model);
 }

@@ -192,6 +192,8 @@ Test(shield, expose_lifts_protection_and_cover_restores_it)
   shield_expose(shield, &segs[4]);           /* nests */
   cr_assert_eq(shield->depth, 2);
   shield_cover(shield, &segs[4]);
+  cr_assert_eq(segs[4].depth, 1);
+  cr_assert_eq(shield->depth, 1);
   cr_assert(recorded(4, PROT_DENY_NONE));
   cr_assert_not(segs[4].queued);
   shield_cover(shield, &segs[4]);
@@ -204,11 +206,25 @@ Test(shield, expose_lifts_protection_and_cover_restores_it)
   check_outside();
 }
 
+/* The common case, inline in hot (shield.h): exposes nest and are counted
+ * on the segment and in the total, with no call to the backend. */
 Test(shield, expose_unshielded_does_not_suspend)
 {
   shield_enter(shield);
   shield_expose(shield, &segs[5]);
+  shield_expose(shield, &segs[5]);
+  shield_expose(shield, &segs[6]);
+  cr_assert_eq(segs[5].depth, 2);
+  cr_assert_eq(shield->depth, 3);
   shield_cover(shield, &segs[5]);
+  cr_assert_eq(segs[5].depth, 1);
+  cr_assert_eq(shield->depth, 2);
+  shield_cover(shield, &segs[6]);
+  shield_cover(shield, &segs[5]);
+  cr_assert_eq(segs[5].depth, 0);
+  cr_assert_eq(shield->depth, 0);
+  cr_assert_not(segs[5].queued);
+  cr_assert(shield_check_segs(shield));
   shield_leave(shield);
   cr_assert_eq(mutator.suspends, 0);
   cr_assert_eq(prot_none_sets(&pn), 0);
