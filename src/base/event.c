@@ -42,8 +42,8 @@
  * relaxed order: a change by another thread need only be seen
  * eventually, and it guards no other data.  `event_loaded` is released
  * after the first load, so a thread that acquires it sees that value. */
-static _Atomic Word event_filter_word;
-static atomic_bool event_loaded;
+_Atomic Word event_filter_word;
+atomic_bool event_loaded;
 /* Labels only need to be distinct: relaxed fetch-and-add. */
 static _Atomic Word event_next_label = 1;
 
@@ -96,17 +96,17 @@ static void event_load(void)
   event_leave();
 }
 
+Word event_filter_load(void)
+{
+  event_load();
+  return atomic_load_explicit(&event_filter_word, memory_order_relaxed);
+}
+
 static Word event_filter(void)
 {
   if (!atomic_load_explicit(&event_loaded, memory_order_acquire))
     event_load();
   return atomic_load_explicit(&event_filter_word, memory_order_relaxed);
-}
-
-bool event_wanted(unsigned cat)
-{
-  AVER(cat < EVENT_CAT_LIMIT);
-  return (event_filter() >> cat & 1) != 0;
 }
 
 bool event_check(void)

@@ -11,6 +11,7 @@
 #ifndef event_h
 #define event_h
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "base.h"
@@ -86,8 +87,26 @@ typedef struct event_header_s {
 /* The longest string mps_telemetry_intern records, NUL included. */
 #define EVENT_STRING_MAX 256
 
-/* Whether events of category `cat` are in the filter. */
-bool event_wanted(unsigned cat);
+/* The filter, loaded from mps_lib_telemetry_control on first use
+ * (event_filter_load), and whether it has been.  Exported only so that
+ * event_wanted is inline: the collector asks it at every object it copies,
+ * where a call cost 5% of stop-the-world AMC's instructions on bench/gc's
+ * mutate (docs/performance.md, session 19).  Only event.c writes them;
+ * the orders are explained there. */
+extern _Atomic Word event_filter_word;
+extern atomic_bool event_loaded;
+Word event_filter_load(void);
+
+/* Whether events of category `cat` (< EVENT_CAT_LIMIT) are in the filter. */
+static inline bool event_wanted(unsigned cat)
+{
+  /* acquire: pairs with event_filter_load's release of event_loaded, so
+   * the filter read after it is the loaded one. */
+  Word filter = atomic_load_explicit(&event_loaded, memory_order_acquire)
+                ? atomic_load_explicit(&event_filter_word, memory_order_relaxed)
+                : event_filter_load();
+  return (filter >> cat & 1) != 0;
+}
 
 /* Record an event of category `cat` with `n` words (at most 4), if the
  * filter wants it.  Never fails: when the stream cannot be written, the

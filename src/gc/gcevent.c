@@ -95,14 +95,13 @@ void gcevent_flush(GC gc)
   }
 }
 
-void gcevent_emit(GC gc, unsigned cat, unsigned code, size_t n, const Word *words)
+void gcevent_record(GC gc, unsigned cat, unsigned code, size_t n, const Word *words)
 {
   gcevent_s *queue;
   gcevent_record_s *rec;
   Index i;
   AVER(n <= GCEVENT_WORDS && (n == 0 || words != NULL));
-  if (!EVENT_STREAM || !event_wanted(cat))
-    return;
+  AVER(cat < EVENT_CAT_LIMIT);
   queue = &gc->events;
   AVERT(gcevent, queue);
   if (!shield_is_suspended(&gc->shield)) {

@@ -74,8 +74,17 @@ void gcevent_finish(struct gc_s *gc);
 
 /* Record an event of category `cat` with `n` words (at most
  * GCEVENT_WORDS), if the filter wants it: now if the mutator runs, else
- * into the queue. */
-void gcevent_emit(struct gc_s *gc, unsigned cat, unsigned code, size_t n, const Word *words);
+ * into the queue.  The filter is tested inline, so that an event nobody
+ * wants costs a test and no call, and the caller's words need not be
+ * stored (AMC makes one per object it copies). */
+void gcevent_record(struct gc_s *gc, unsigned cat, unsigned code, size_t n, const Word *words);
+
+static inline void gcevent_emit(struct gc_s *gc, unsigned cat, unsigned code, size_t n,
+                                const Word *words)
+{
+  if (EVENT_STREAM && event_wanted(cat))
+    gcevent_record(gc, cat, code, n, words);
+}
 /* Write out the queue.  The mutator must not be suspended. */
 void gcevent_flush(struct gc_s *gc);
 
