@@ -99,19 +99,21 @@ void shield_lower(Shield shield, ShieldSeg seg, ProtMode mode);
 
 /* Expose and cover are called around every access the collector makes to
  * a segment's memory: for AMC, around every fix of a condemned object and
- * every copy, and most segments have no protection wanted or applied.
- * So those are inline here, with only the depths to count (expose has
- * nothing to apply or suspend for, and cover finds the segment synced);
- * the rest is shield_expose_protected and shield_cover_unsynced, as is
- * everything in cool, which checks the invariants each time.
- * (docs/performance.md, session 19: a quarter of stop-the-world AMC's
- * instructions on bench/gc's mutate went to these calls.) */
+ * every copy.  Most find nothing to do but count the depths: expose, when
+ * no protection is applied and either none is wanted or the mutator is
+ * suspended already; cover, when it leaves the segment synced or already
+ * queued.  Those are inline here; the rest is shield_expose_protected and
+ * shield_cover_unsynced, as is everything in cool, which checks the
+ * invariants each time.  (docs/performance.md, session 19: a quarter of
+ * stop-the-world AMC's instructions on bench/gc's mutate went to these
+ * calls.) */
 void shield_expose_protected(Shield shield, ShieldSeg seg);
 void shield_cover_unsynced(Shield shield, ShieldSeg seg);
 
 static inline void shield_expose(Shield shield, ShieldSeg seg)
 {
-  if (CHECK_LEVEL < 2 && (seg->sm | seg->pm) == PROT_DENY_NONE) {
+  if (CHECK_LEVEL < 2 && seg->pm == PROT_DENY_NONE
+      && (seg->sm == PROT_DENY_NONE || shield->suspended)) {
     ++seg->depth;
     ++shield->depth;
     return;
@@ -126,8 +128,9 @@ static inline void shield_cover(Shield shield, ShieldSeg seg)
     --shield->depth;
     return;
   }
-  if (CHECK_LEVEL < 2 && seg->depth == 1 && seg->sm == seg->pm) {
-    /* Covered for the last time and synced: nothing to queue. */
+  if (CHECK_LEVEL < 2 && seg->depth == 1 && (seg->sm == seg->pm || seg->queued)) {
+    /* Covered for the last time, and synced or waiting in the queue
+     * already: nothing to queue. */
     seg->depth = 0;
     --shield->depth;
     return;
