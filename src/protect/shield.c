@@ -339,7 +339,7 @@ void shield_lower(Shield shield, ShieldSeg seg, ProtMode mode)
   shield_set_modes(shield, seg, seg->pm & sm, sm);
 }
 
-void shield_expose_protected(Shield shield, ShieldSeg seg)
+void shield_expose_full(Shield shield, ShieldSeg seg)
 {
   AVERT(shield, shield);
   AVERT(shield_seg, seg);
@@ -353,7 +353,7 @@ void shield_expose_protected(Shield shield, ShieldSeg seg)
   shield_apply(shield, seg, PROT_DENY_NONE);               /* inv 7 */
 }
 
-void shield_cover_unsynced(Shield shield, ShieldSeg seg)
+void shield_cover_full(Shield shield, ShieldSeg seg)
 {
   AVERT(shield, shield);
   AVERT(shield_seg, seg);

@@ -102,13 +102,13 @@ void shield_lower(Shield shield, ShieldSeg seg, ProtMode mode);
  * every copy.  Most find nothing to do but count the depths: expose, when
  * no protection is applied and either none is wanted or the mutator is
  * suspended already; cover, when it leaves the segment synced or already
- * queued.  Those are inline here; the rest is shield_expose_protected and
- * shield_cover_unsynced, as is everything in cool, which checks the
- * invariants each time.  (docs/performance.md, session 19: a quarter of
+ * queued.  Those are inline here; the rest goes to shield_expose_full
+ * and shield_cover_full (checks, suspension, protection, queue), as does
+ * everything in cool, which checks the invariants each time.  (docs/performance.md, session 19: a quarter of
  * stop-the-world AMC's instructions on bench/gc's mutate went to these
  * calls.) */
-void shield_expose_protected(Shield shield, ShieldSeg seg);
-void shield_cover_unsynced(Shield shield, ShieldSeg seg);
+void shield_expose_full(Shield shield, ShieldSeg seg);
+void shield_cover_full(Shield shield, ShieldSeg seg);
 
 static inline void shield_expose(Shield shield, ShieldSeg seg)
 {
@@ -118,7 +118,7 @@ static inline void shield_expose(Shield shield, ShieldSeg seg)
     ++shield->depth;
     return;
   }
-  shield_expose_protected(shield, seg);
+  shield_expose_full(shield, seg);
 }
 
 static inline void shield_cover(Shield shield, ShieldSeg seg)
@@ -135,7 +135,7 @@ static inline void shield_cover(Shield shield, ShieldSeg seg)
     --shield->depth;
     return;
   }
-  shield_cover_unsynced(shield, seg);
+  shield_cover_full(shield, seg);
 }
 
 /* Take the hardware protection off segs[0..n) with one protection call,
