@@ -358,6 +358,41 @@ Test(prot, unhandled_fault_reaches_previous_handler, .init = setup)
   vm_finish(&vm);
 }
 
+/* A previous handler of the plain kind (sa_handler, without SA_SIGINFO)
+ * is called as such, with the signal number only. */
+static void plain_prev_handler(int sig)
+{
+  if (sig == SIGSEGV || sig == SIGBUS)
+    ++prev_calls;
+  siglongjmp(prev_env, 1);
+}
+
+Test(prot, unhandled_fault_reaches_a_plain_previous_handler, .init = setup)
+{
+  FaultRegStruct reg;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = plain_prev_handler;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+  cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
+  prev_calls = 0;
+  cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_ALL),
+               MPS_RES_OK);
+  if (sigsetjmp(prev_env, 1) == 0) {
+    write_byte(addr_add(page_addr(2), 16), 1);
+    cr_assert_fail("the write to a protected page did not fault");
+  }
+  cr_assert_eq(hook_calls, 1, "the hook was not asked");
+  cr_assert_eq(prev_calls, 1, "the previous handler was not reached");
+  fault_unregister(&reg);
+  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_NONE),
+               MPS_RES_OK);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
 /* A signal sent by the process is not a fault: the hooks are not shown
  * it, and it goes to the previous handler. */
 Test(prot, sent_signal_is_passed_on, .init = setup)
