@@ -315,6 +315,74 @@ Test(arena_vm, grows_by_new_chunks_and_reports_them)
   cr_assert_eq(arena_test_contracted_size, arena_test_extended_size);
 }
 
+/* A new chunk's own tables count against the commit limit.  Here the
+ * first chunk is full and the limit leaves room for the grain asked for
+ * but not for the tables of the chunk that would hold it: the growth is
+ * refused with MPS_RES_COMMIT_LIMIT and nothing is left reserved or
+ * committed; with the limit raised, the same request grows the arena.  A
+ * VM arena takes no client memory (mps_arena_extend is for client
+ * arenas, arena.rst). */
+#define ARENA_TEST_GRAINS 1024
+static mps_addr_t arena_test_grains[ARENA_TEST_GRAINS];
+
+/* Fill the first chunk of a fresh 1 MiB arena a grain at a time: how many
+ * grains it holds. */
+static size_t fill_first_chunk(mps_arena_t arena, size_t grain)
+{
+  size_t reserved = mps_arena_reserved(arena), n = 0;
+  for (;;) {
+    cr_assert_lt(n, ARENA_TEST_GRAINS);
+    cr_assert_eq(grab(&arena_test_grains[n], arena, grain), MPS_RES_OK);
+    if (mps_arena_reserved(arena) != reserved)
+      return n;   /* the last one took a new chunk */
+    ++n;
+  }
+}
+
+Test(arena_vm, a_new_chunk_over_the_commit_limit_is_refused_and_nothing_is_kept)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), n, i, reserved, committed;
+  static char client_block[1 << 16];
+  mps_addr_t p;
+  n = fill_first_chunk(arena, grain);
+  for (i = 0; i <= n; ++i)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+  arena = make_vm((size_t)1 << 20);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
+  reserved = mps_arena_reserved(arena);
+  committed = mps_arena_committed(arena);
+  /* With 4 KiB grains the new chunk's tables take two grains. */
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed + grain), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, grain), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  /* Room for the tables but not for the grain as well: the same, whatever
+   * the tables take. */
+  for (i = 2; i < 8; ++i) {
+    mps_res_t res;
+    cr_assert_eq(mps_arena_commit_limit_set(arena, committed + i * grain), MPS_RES_OK);
+    res = grab(&p, arena, grain);
+    if (res == MPS_RES_OK)
+      break;
+    cr_assert_eq(res, MPS_RES_COMMIT_LIMIT);
+    cr_assert_eq(mps_arena_reserved(arena), reserved, "a refused growth kept its chunk");
+    cr_assert_eq(mps_arena_committed(arena), committed);
+  }
+  cr_assert_lt(i, 8, "no limit let the arena grow");
+  cr_assert_gt(mps_arena_reserved(arena), reserved);
+  memset(p, 1, grain);
+  drop(arena, p, grain);
+  reserved = mps_arena_reserved(arena);
+  cr_assert_eq(mps_arena_extend(arena, client_block, sizeof client_block), MPS_RES_UNIMPL);
+  cr_assert_eq(mps_arena_reserved(arena), reserved);
+  for (i = 0; i < n; ++i)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+}
+
 Test(arena_vm, pool_of_addr_follows_ownership)
 {
   mps_arena_t arena = make_vm((size_t)4 << 20);
