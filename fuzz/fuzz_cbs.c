@@ -27,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   land_model_clear(&model);
   if (cbs_init(&cbs, 16, &alloc) != MPS_RES_OK)
     abort();
+#ifdef FUZZ_CBS_DESCENT_MAX
+  cbs_descent_max_set(&cbs, FUZZ_CBS_DESCENT_MAX);
+#endif
   model.set_fail = land_model_nodes_set_fail;
   model.fail_closure = &nodes;
   model.check = fuzz_cbs_check;

@@ -340,7 +340,7 @@ Test(cbs, missing_allocator_is_caught, .signal = SIGABRT)
  * in a scrambled order, so that each case happens with the neighbour
  * at the root and deep in the tree; after every insertion the tree and
  * its summaries must be exact and the largest block must be found. */
-Test(cbs, joins_in_any_order_keep_summaries_exact)
+static void joins_in_any_order(void)
 {
   enum { N = 509 };   /* prime, so the stride below visits every unit */
   bool in[N];
@@ -380,6 +380,29 @@ Test(cbs, joins_in_any_order_keep_summaries_exact)
   }
   cr_assert_eq(nodes.live, 1);
   cr_assert_eq(land_size(land), N * 16);
+}
+
+Test(cbs, joins_in_any_order_keep_summaries_exact)
+{
+  joins_in_any_order();
+}
+
+/* The same with the descent bounded at one and at two levels
+ * (cbs_descent_max_set), so that nearly every insertion splays: joins of
+ * one neighbour raise the summaries along the spine the splay left
+ * (cbs_block_grown), joins of both take the right block out of the tree,
+ * and new blocks become the root in place.  Bench-sized trees reach
+ * these paths; tests of this size otherwise would not. */
+Test(cbs, joins_in_any_order_keep_summaries_exact_when_every_insertion_splays)
+{
+  cbs_descent_max_set(&cbs, 1);
+  joins_in_any_order();
+}
+
+Test(cbs, joins_in_any_order_keep_summaries_exact_when_most_insertions_splay)
+{
+  cbs_descent_max_set(&cbs, 2);
+  joins_in_any_order();
 }
 
 /* The height of the tree under `node` (splay.h's links are public). */
@@ -445,7 +468,7 @@ Test(cbs, ordered_insertions_past_the_descent_bound_stay_exact)
  * only.  Against a model of the blocks: every find takes the lowest block
  * big enough, and the summaries stay exact, for trees both shallow and
  * deeper than the descent's bound. */
-Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact)
+static void first_fit_finds_that_shrink(void)
 {
   enum { N = 300 };
   Word base[N], limit[N];
@@ -503,4 +526,16 @@ Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact)
       }
     }
   }
+}
+
+Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact)
+{
+  first_fit_finds_that_shrink();
+}
+
+/* The same where finds and deletions deeper than one level splay. */
+Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact_when_they_splay)
+{
+  cbs_descent_max_set(&cbs, 1);
+  first_fit_finds_that_shrink();
 }

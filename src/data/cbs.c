@@ -199,6 +199,7 @@ bool cbs_check(CBS cbs)
   CHECKD(splay_tree, &cbs->tree);                        /* 2 */
   CHECKL((cbs->count == 0) == (cbs->tree.root == NULL)); /* 3 */
   CHECKL((cbs->size == 0) == (cbs->count == 0));         /* 3 */
+  CHECKL(cbs->descent_max >= 1 && cbs->descent_max <= CBS_DESCENT_MAX);
   return true;
 }
 
@@ -282,6 +283,7 @@ static Res cbs_land_init(Land land, const void *args)
   cbs->alloc = *alloc;
   cbs->count = 0;
   cbs->size = 0;
+  cbs->descent_max = CBS_DESCENT_MAX;
   {
     Index i;
     for (i = 0; i < CBS_BINS; ++i)
@@ -468,10 +470,9 @@ static CBSBlock cbs_join_both_on_path(CBS cbs, SplayNode *path, Count depth,
  * their path for the next: with 24, MVT ran 7% fewer instructions on
  * bench/bench.c, against 5% with 48, and 3% more with 12.  Returns false,
  * having changed nothing, for cbs_land_insert's splaying path to do: a
- * path longer than CBS_DESCENT_MAX (which that splay then shortens), an
- * empty tree, and an overlap (which that path reports). */
-#define CBS_DESCENT_MAX 24
-
+ * path longer than the bound (which that splay then shortens), an
+ * empty tree, and an overlap (which that path reports).  The bound is
+ * CBS_DESCENT_MAX (cbs.h), or lower for a test (cbs_descent_max_set). */
 static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
                                   Addr base, Addr limit)
 {
@@ -480,7 +481,7 @@ static bool cbs_insert_descending(Res *res_o, Range range_return, CBS cbs,
   CBSBlock left = NULL, right = NULL, grown;
   while (node != NULL) {
     CBSBlock block = cbs_block_of_node(node);
-    if (depth == CBS_DESCENT_MAX)
+    if (depth == cbs->descent_max)
       return false;
     path[depth++] = node;
     if (addr_word(base) < addr_word(block->base)) {
@@ -650,7 +651,7 @@ static bool cbs_delete_on_path(CBS cbs, SplayNode *path, Count depth)
     Count spine = depth;   /* path[depth..spine): the spine above the heir */
     heir = node->right;
     while (heir->left != NULL) {
-      if (spine == CBS_DESCENT_MAX)
+      if (spine == cbs->descent_max)
         return false;
       path[spine++] = heir;
       heir = heir->left;
@@ -732,7 +733,7 @@ static bool cbs_descend_to(CBSBlock *block_o, SplayNode *path, Count *depth_o,
   *block_o = NULL;
   while (node != NULL) {
     CBSBlock block = cbs_block_of_node(node);
-    if (depth == CBS_DESCENT_MAX)
+    if (depth == cbs->descent_max)
       return false;
     path[depth++] = node;
     if (addr_word(addr) < addr_word(block->base)) {
@@ -891,7 +892,7 @@ static bool cbs_descend_first(CBSBlock *block_o, SplayNode *path, Count *depth_o
     return true;
   for (;;) {
     CBSBlock block = cbs_block_of_node(node);
-    if (depth == CBS_DESCENT_MAX)
+    if (depth == cbs->descent_max)
       return false;
     path[depth++] = node;
     if (node->left != NULL && cbs_block_of_node(node->left)->max_size >= size) {
@@ -1035,6 +1036,13 @@ void cbs_finish(CBS cbs)
 {
   AVERT(cbs, cbs);
   land_finish(&cbs->land);
+}
+
+void cbs_descent_max_set(CBS cbs, Count max)
+{
+  AVERT(cbs, cbs);
+  AVER(max >= 1 && max <= CBS_DESCENT_MAX);
+  cbs->descent_max = max;
 }
 
 Land cbs_land(CBS cbs)

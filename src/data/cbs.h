@@ -38,12 +38,17 @@ typedef struct cbs_s *CBS;
 #define CBS_BIN_STEPS ((Count)1 << CBS_BIN_SHIFT)
 #define CBS_BINS (WORD_WIDTH * CBS_BIN_STEPS)
 
+/* The deepest node an operation reaches by descending from the root
+ * without splaying; deeper ones splay (cbs.c, cbs_insert_descending). */
+#define CBS_DESCENT_MAX 24
+
 typedef struct cbs_s {
   land_s land;            /* first member: a CBS is a Land */
   splay_tree_s tree;      /* of cbs_block_s, by base address */
   cbs_node_alloc_s alloc;
   Count count;            /* number of blocks */
   Size size;              /* total size of the blocks */
+  Count descent_max;      /* 1..CBS_DESCENT_MAX: see cbs_descent_max_set */
   struct cbs_block_s *bin[CBS_BINS];   /* each bin's list of blocks */
   Word bin_used[CBS_BINS / WORD_WIDTH];   /* bit set: that list is not empty */
   Sig sig;                /* CBS_SIG (cbs.c) */
@@ -55,6 +60,10 @@ extern const size_t cbs_node_size;
 
 LandClass cbs_class(void);
 bool cbs_check(CBS cbs);
+/* For tests and fuzz targets: splay for paths deeper than `max` (1 to
+ * CBS_DESCENT_MAX) instead, so that small trees take the splaying paths
+ * that otherwise only large ones reach. */
+void cbs_descent_max_set(CBS cbs, Count max);
 /* Walk every block and check what cbs_check cannot afford to: the tree
  * order, every subtree summary, the blocks isolated, non-empty and
  * aligned, and count and size.  Linear time; for tests and debugging.
