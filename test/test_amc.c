@@ -454,26 +454,43 @@ static void tamc_point_still_works(tamc_s *t)
   tamc_list_check(t->refs[0], 50, 2);
 }
 
+/* Reserve, and collect before the commit, which must then fail once; the
+ * retry commits.  Through the macros, or through the function forms of
+ * mps_reserve and mps_commit (a client may call them with the names in
+ * parentheses, or through their addresses), which must keep the same
+ * protocol: a reserve advances alloc, and a commit across a collection
+ * fails through the trip.  Returns the committed object. */
+static mps_addr_t tamc_reserve_across_collection(tamc_s *t, size_t size, bool functions)
+{
+  mps_addr_t p;
+  size_t tries = 0;
+  objfmt_obj obj;
+  do {
+    if (functions)
+      cr_assert_eq((mps_reserve)(&p, t->ap, size), MPS_RES_OK);
+    else
+      cr_assert_eq(mps_reserve(&p, t->ap, size), MPS_RES_OK);
+    cr_assert_eq(t->ap->alloc, (mps_addr_t)((char *)p + size));
+    obj = p;
+    tamc_init_pending(p, t->refs[0], 0);
+    if (tries == 0)
+      mps_arena_collect(t->arena);   /* moves the list under the reserve */
+    ++tries;
+    /* A retry must refer to the list where it is now. */
+    obj->slot[0] = (mps_word_t)t->refs[0];
+  } while (functions ? !(mps_commit)(t->ap, p, size) : !mps_commit(t->ap, p, size));
+  cr_assert_eq(tries, 2, "the commit across the collection did not fail");
+  cr_assert_eq(t->ap->init, t->ap->alloc);
+  return p;
+}
+
 Test(amc, reserve_pending_across_collection)
 {
   tamc_s t;
-  mps_addr_t p;
-  size_t size = 6 * W, tries = 0;
   objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
-  do {
-    cr_assert_eq(mps_reserve(&p, t.ap, size), MPS_RES_OK);
-    obj = p;
-    tamc_init_pending(p, t.refs[0], 0);
-    if (tries == 0)
-      mps_arena_collect(t.arena);   /* moves the list under the reserve */
-    ++tries;
-    /* A retry must refer to the list where it is now. */
-    obj->slot[0] = (mps_word_t)t.refs[0];
-  } while (!mps_commit(t.ap, p, size));
-  cr_assert_eq(tries, 2, "the commit across the collection did not fail");
-  t.refs[1] = p;
+  t.refs[1] = tamc_reserve_across_collection(&t, 6 * W, false);
   mps_arena_collect(t.arena);
   obj = t.refs[1];
   cr_assert_eq(OBJFMT_TYPE(obj->header), OBJFMT_T_OBJ);
@@ -482,33 +499,17 @@ Test(amc, reserve_pending_across_collection)
   tamc_close(&t);
 }
 
-/* The function forms of mps_reserve and mps_commit (a client may call
- * them with the names in parentheses, or through their addresses) keep
- * the protocol as the macros do: a reserve advances alloc, the next one
- * follows it in the region, and a commit across a collection fails
- * through the trip. */
 Test(amc, function_forms_of_reserve_and_commit_keep_the_protocol)
 {
   tamc_s t;
   mps_addr_t p, q;
-  size_t size = 6 * W, tries = 0;
+  size_t size = 6 * W;
   objfmt_obj obj;
   tamc_open(&t, mps_class_amc(), true, 0);
   tamc_list(&t, &t.refs[0], 50, 2);
-  do {
-    cr_assert_eq((mps_reserve)(&p, t.ap, size), MPS_RES_OK);
-    cr_assert_eq(t.ap->alloc, (mps_addr_t)((char *)p + size));
-    obj = p;
-    tamc_init_pending(p, t.refs[0], 0);
-    if (tries == 0)
-      mps_arena_collect(t.arena);   /* moves the list under the reserve */
-    ++tries;
-    obj->slot[0] = (mps_word_t)t.refs[0];
-  } while (!(mps_commit)(t.ap, p, size));
-  cr_assert_eq(tries, 2, "the commit across the collection did not fail");
-  cr_assert_eq(t.ap->init, t.ap->alloc);
+  p = tamc_reserve_across_collection(&t, size, true);
   t.refs[1] = p;
-  /* The next reserve follows it in the same region, inline. */
+  /* The next reserve follows it in the same region. */
   cr_assert_eq((mps_reserve)(&q, t.ap, size), MPS_RES_OK);
   cr_assert_eq(q, (mps_addr_t)((char *)p + size));
   tamc_init_pending(q, t.refs[0], 0);
