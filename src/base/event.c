@@ -102,13 +102,6 @@ Word event_filter_load(void)
   return atomic_load_explicit(&event_filter_word, memory_order_relaxed);
 }
 
-static Word event_filter(void)
-{
-  if (!atomic_load_explicit(&event_loaded, memory_order_acquire))
-    event_load();
-  return atomic_load_explicit(&event_filter_word, memory_order_relaxed);
-}
-
 bool event_check(void)
 {
   CHECKL(event_used <= EVENT_BUFFER_SIZE);                          /* 2 */

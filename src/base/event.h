@@ -97,15 +97,20 @@ extern _Atomic Word event_filter_word;
 extern atomic_bool event_loaded;
 Word event_filter_load(void);
 
-/* Whether events of category `cat` (< EVENT_CAT_LIMIT) are in the filter. */
-static inline bool event_wanted(unsigned cat)
+/* The filter, loaded first if it has not been. */
+static inline Word event_filter(void)
 {
   /* acquire: pairs with event_filter_load's release of event_loaded, so
    * the filter read after it is the loaded one. */
-  Word filter = atomic_load_explicit(&event_loaded, memory_order_acquire)
-                ? atomic_load_explicit(&event_filter_word, memory_order_relaxed)
-                : event_filter_load();
-  return (filter >> cat & 1) != 0;
+  return atomic_load_explicit(&event_loaded, memory_order_acquire)
+         ? atomic_load_explicit(&event_filter_word, memory_order_relaxed)
+         : event_filter_load();
+}
+
+/* Whether events of category `cat` (< EVENT_CAT_LIMIT) are in the filter. */
+static inline bool event_wanted(unsigned cat)
+{
+  return (event_filter() >> cat & 1) != 0;
 }
 
 /* Record an event of category `cat` with `n` words (at most 4), if the
