@@ -2,8 +2,9 @@
  *
  * The input gives the tables' length (up to 1024 bits) and a seed for
  * their initial contents, then a sequence of operations with their
- * operands.  Two tables, A and B, are used so that the copies have a
- * source and a destination.  Each is malloc'd at exactly bt_size(length)
+ * operands.  Three tables, A, B and C, are used so that the copies have a
+ * source and a destination, and the filter a table to keep by and one to
+ * drop into.  Each is malloc'd at exactly bt_size(length)
  * so that AddressSanitizer sees a read past its last word; the spare bits
  * of that word start random and must never change.  After every operation
  * both tables are compared with their models bit by bit.
@@ -125,7 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  static fuzz_table_s tables[2];
+  static fuzz_table_s tables[3];
   fuzz_input_s in = {data, size};
   Count length = 1 + take16(&in) % FUZZ_BT_MAX;
   Word spare_mask =
@@ -134,13 +135,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   unsigned t;
 
   testlib_rng_init(&rng, take8(&in) + 1);
-  for (t = 0; t < 2; ++t) {
+  for (t = 0; t < 3; ++t) {
     fuzz_table_s *table = &tables[t];
     Index w, i;
     table->bt = malloc(bt_size(length));
     TESTLIB_REQUIRE(table->bt != NULL);
-    for (w = 0; w < BT_WORDS(length); ++w)
-      table->bt[w] = (Word)testlib_rng_next(&rng);
+    /* Whole words of one kind as well as mixed ones: the operations
+     * take shortcuts for them. */
+    for (w = 0; w < BT_WORDS(length); ++w) {
+      Word r = (Word)testlib_rng_next(&rng);
+      table->bt[w] = r % 4 == 0 ? 0 : r % 4 == 1 ? WORD_ONES : (Word)testlib_rng_next(&rng);
+    }
     for (i = 0; i < length; ++i)
       table->bits[i] = raw_bit(table->bt, i);
     table->spare = table->bt[BT_WORDS(length) - 1] & spare_mask;
@@ -150,10 +155,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned op = take8(&in);
     fuzz_table_s *to = &tables[op >> 7];
     fuzz_table_s *from = &tables[!(op >> 7)];
+    fuzz_table_s *third = &tables[2];
     Index base = take16(&in) % length;
     Index limit = base + 1 + take16(&in) % (length - base);
     Index i;
-    switch (op & 0x0F) {
+    switch (op & 0x1F) {
     case 0: /* set one bit */
       bt_set(to->bt, base);
       to->bits[base] = 1;
@@ -242,6 +248,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       TESTLIB_REQUIRE(!any || found == i);
       break;
     }
+    case 16: { /* the longest run of reset bits */
+      Count longest = 0, run = 0;
+      for (i = base; i < limit; ++i) {
+        run = to->bits[i] ? 0 : run + 1;
+        if (run > longest)
+          longest = run;
+      }
+      TESTLIB_REQUIRE(bt_longest_res_run(to->bt, base, limit) == longest);
+      break;
+    }
+    case 17: { /* filter `to` by `from`, dropping into C, or into `from` */
+      fuzz_table_s *dropped = op & 0x40 ? from : third;
+      Count count = 0;
+      for (i = base; i < limit; ++i)
+        if (to->bits[i] && !from->bits[i]) {
+          to->bits[i] = 0;
+          dropped->bits[i] = 1;
+          ++count;
+        }
+      TESTLIB_REQUIRE(bt_filter_range(to->bt, from->bt, dropped->bt, base, limit) == count);
+      break;
+    }
+    case 18: /* keep C random too */
+      bt_copy_range(to->bt, third->bt, base, limit);
+      for (i = base; i < limit; ++i)
+        third->bits[i] = to->bits[i];
+      break;
     default: { /* every find on the whole table */
       Count len = 1 + take8(&in) % length;
       unsigned which;
@@ -252,9 +285,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     compare(&tables[0], length);
     compare(&tables[1], length);
+    compare(&tables[2], length);
   }
 
-  free(tables[0].bt);
-  free(tables[1].bt);
+  for (t = 0; t < 3; ++t)
+    free(tables[t].bt);
   return 0;
 }

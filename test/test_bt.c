@@ -509,6 +509,109 @@ Test(bt, find_set_and_find_res_every_range)
   }
 }
 
+/* As fill, but each word is all reset, all set, or random, so that whole
+ * words of one kind sit beside mixed ones. */
+static void fill_words(Word *st, Count n, unsigned char *bits)
+{
+  Index i;
+  fill(st, n, 4, NULL);
+  for (i = 1; i <= BT_WORDS(n); ++i) {
+    unsigned kind = testlib_rng_below(&rng, 3);
+    if (kind < 2)
+      st[i] = kind == 0 ? 0 : WORD_ONES;
+  }
+  for (i = 0; i < n; ++i)
+    bits[i] = raw_bit(st + 1, i);
+}
+
+Test(bt, longest_res_run_every_range)
+{
+  unsigned density;
+  Index base, limit, i;
+  for (density = 0; density <= 16; ++density) {
+    /* Densities above 8: words of one kind. */
+    if (density <= 8)
+      fill(store, N, density, model);
+    else
+      fill_words(store, N, model);
+    for (base = 0; base < N; ++base)
+      for (limit = base + 1; limit <= N; ++limit) {
+        Count longest = 0, run = 0;
+        for (i = base; i < limit; ++i) {
+          run = model[i] ? 0 : run + 1;
+          longest = run > longest ? run : longest;
+        }
+        cr_assert_eq(bt_longest_res_run(table, base, limit), longest,
+                     "[%zu, %zu) density %u", (size_t)base, (size_t)limit, density);
+      }
+  }
+}
+
+/* Runs that end exactly at a word's top bit, or begin at its bottom, carry
+ * on into the next word. */
+Test(bt, longest_res_run_across_words)
+{
+  fill(store, N, 8, model);
+  bt_res_range(table, WORD_WIDTH - 3, 2 * WORD_WIDTH + 1);
+  cr_assert_eq(bt_longest_res_run(table, 0, N), WORD_WIDTH + 4);
+  bt_res_range(table, 0, N);
+  cr_assert_eq(bt_longest_res_run(table, 1, N), N - 1);
+  bt_set(table, WORD_WIDTH - 1);
+  cr_assert_eq(bt_longest_res_run(table, 0, N), N - WORD_WIDTH);
+}
+
+Test(bt, filter_range_every_range)
+{
+  static Word drop_store[BT_WORDS(N) + 2];
+  BT drop = drop_store + 1;
+  unsigned char keep[N], dropped[N];
+  Index base, limit, i;
+  for (base = 0; base < N; ++base)
+    for (limit = base + 1; limit <= N; ++limit) {
+      Count count = 0;
+      Word spare, drop_spare;
+      if (limit % 2 == 0) {
+        fill(store, N, 5, model);
+        fill(other_store, N, 3, keep);
+      } else {
+        fill_words(store, N, model);
+        fill_words(other_store, N, keep);
+      }
+      fill(drop_store, N, 2, dropped);
+      spare = store[BT_WORDS(N)];
+      drop_spare = drop_store[BT_WORDS(N)];
+      for (i = base; i < limit; ++i)
+        if (model[i] && !keep[i]) {
+          model[i] = 0;
+          dropped[i] = 1;
+          ++count;
+        }
+      cr_assert_eq(bt_filter_range(table, other, drop, base, limit), count,
+                   "[%zu, %zu)", (size_t)base, (size_t)limit);
+      assert_table(store, N, model, spare);
+      assert_table(drop_store, N, dropped, drop_spare);
+      assert_table(other_store, N, keep, other_store[BT_WORDS(N)]);
+    }
+}
+
+/* The table kept by may also be the one dropped into. */
+Test(bt, filter_range_into_the_keeping_table)
+{
+  unsigned char keep[N];
+  Index i;
+  Word spare;
+  fill(store, N, 5, model);
+  fill(other_store, N, 3, keep);
+  spare = other_store[BT_WORDS(N)];
+  (void)bt_filter_range(table, other, other, 0, N);
+  for (i = 0; i < N; ++i) {
+    if (model[i] && !keep[i])
+      keep[i] = 1;
+    cr_assert(!raw_bit(table, i) || raw_bit(other, i), "bit %zu", (size_t)i);
+  }
+  assert_table(other_store, N, keep, spare);
+}
+
 /* Copy [from_base, from_base + length) of `other` to `table` at to_base. */
 static void check_copy_offset(Index from_base, Index to_base, Count length)
 {

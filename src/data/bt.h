@@ -38,6 +38,15 @@ bool bt_is_res_range(BT bt, Index base, Index limit);
 /* Number of reset bits in [base, limit). */
 Count bt_count_res_range(BT bt, Index base, Index limit);
 
+/* Reset every bit of bt in [base, limit) whose bit in `keep` is reset,
+ * and set it in `dropped`; return how many were reset.  keep and dropped
+ * may be one table; bt must be another.  (A sweep: the allocated grains
+ * that no mark keeps become free.) */
+Count bt_filter_range(BT bt, BT keep, BT dropped, Index base, Index limit);
+/* The length of the longest run of reset bits in [base, limit), 0 if all
+ * are set. */
+Count bt_longest_res_run(BT bt, Index base, Index limit);
+
 /* Searches for a run of at least `length` reset bits lying within
  * [search_base, search_limit); 1 <= length <= search_limit - search_base.
  * On success they store the run found in *base_return and *limit_return

@@ -494,8 +494,12 @@ static bool ams_seg_next_run(Addr *base_o, Addr *limit_o, AMSSeg aseg, Index *cu
       }
       continue;
     }
-    if (bt_find_long_res_range(&fb, &fl, aseg->alloc, i, n, 1)) {
+    /* The first free grain at or after i: two scans a word at a time,
+     * cheaper than a search for a run. */
+    if (bt_find_res(&fb, aseg->alloc, i, n)) {
       if (fb == i) {        /* free grains here: skip them */
+        if (!bt_find_set(&fl, aseg->alloc, i, n))
+          fl = n;
         i = fl;
         continue;
       }
@@ -766,6 +770,39 @@ static Res ams_seg_scan_own(bool *total_o, Seg seg, ScanState ss)
   return MPS_RES_OK;
 }
 
+/* Reclaim a scanned segment by its tables alone (no template to lay over
+ * the freed grains): every grain of a survivor is marked (the tables
+ * above), so the dead grains are the allocated ones left unmarked, and
+ * the free runs afterwards are at most the runs between marked grains.
+ * The uncommitted part of an attached buffer's region, [committed limit,
+ * limit), is left alone, as ams_seg_next_run leaves it; its committed
+ * part is reclaimed like any run.  Sets *kept_o to the survivors' bytes
+ * and returns the longest free run, counting the buffer's region as free
+ * (invariant 9 allows that).  Word by word, this costs a small fraction
+ * of following the runs of the alloc table and the marks in each. */
+static Count ams_seg_reclaim_tables(AMS ams, AMSSeg aseg, Size *kept_o)
+{
+  Seg seg = &aseg->seg;
+  Index n = aseg->grains, bi = n, bl = n;
+  Count freed = 0;
+  if (seg->buffer != NULL) {
+    bi = ams_index(aseg, buffer_committed_limit(seg->buffer));
+    bl = ams_index(aseg, seg->buffer->pool_limit);
+  }
+  if (bi > 0)
+    freed += bt_filter_range(aseg->alloc, aseg->marked, aseg->nonstart, 0, bi);
+  if (bl < n)
+    freed += bt_filter_range(aseg->alloc, aseg->marked, aseg->nonstart, bl, n);
+  aseg->free_grains += freed;
+  ams->free += freed << ams->grain_shift;
+  /* What is still allocated is the survivors and the buffer's region. */
+  *kept_o = (Size)(n - aseg->free_grains - (bl - bi)) << ams->grain_shift;
+#if CHECK_LEVEL >= 2
+  AVER(n - aseg->free_grains - (bl - bi) == n - bt_count_res_range(aseg->marked, 0, n));
+#endif
+  return bt_longest_res_run(aseg->marked, 0, n);
+}
+
 static void ams_seg_reclaim(Seg seg, Trace trace)
 {
   AMSSeg aseg = ams_seg_of(seg);
@@ -782,6 +819,13 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
   AVERT(ams_seg, aseg);
   AVER((seg->white & ts) != TRACE_SET_EMPTY);
   AVER((seg->grey & ts) == TRACE_SET_EMPTY);
+  if (scanned && ams->free_template == NULL) {
+    /* Nothing to read or write in the segment's memory: the tables alone,
+     * a word at a time. */
+    longest = ams_seg_reclaim_tables(ams, aseg, &kept);
+    free_lo = aseg->grains;
+    goto reclaimed;
+  }
   exposed = ams_seg_expose(seg);
   while (ams_seg_next_run(&run_base, &run_limit, aseg, &cursor)) {
     /* A run is a sequence of whole objects.  In a scanned segment every
@@ -818,6 +862,7 @@ static void ams_seg_reclaim(Seg seg, Trace trace)
       ams_seg_free_grains(ams, aseg, dead, end);
   }
   ams_seg_cover(seg, exposed);
+reclaimed:
   if (aseg->grains - free_lo > longest)
     longest = aseg->grains - free_lo;
   /* A buffer's region between survivors counted as free above. */
