@@ -91,19 +91,19 @@ typedef struct seg_class_s {
 typedef struct seg_s {
   Sig sig;
   SegClass klass;
-  Arena arena;
   Pool pool;
   Addr base, limit;           /* grain-aligned; base < limit */
+  Buffer buffer;              /* the buffer filling from it, or NULL */
+  TraceSet white, grey, nailed;
+  RankSet rank_set;           /* ranks of its references; EMPTY: a leaf */
+  Arena arena;
   struct ring_s pool_ring;    /* the pool's own list (the pool's to use) */
   struct ring_s gc_ring;      /* in gc->seg_ring */
   struct ring_s grey_ring;    /* in gc->grey_ring[rank] while grey */
   PoolGen gen;                /* its generation (chain.h), or NULL */
   struct ring_s gen_ring;     /* in gen->segs while gen is not NULL */
-  TraceSet white, grey, nailed;
-  RankSet rank_set;           /* ranks of its references; EMPTY: a leaf */
   ZoneSet summary;            /* see above */
   unsigned wb_defer;          /* boring scans before a barrier (barrier.h) */
-  Buffer buffer;              /* the buffer filling from it, or NULL */
   ShieldSegStruct shield;     /* its protection state */
 } seg_s;
 

@@ -141,14 +141,14 @@
 
 typedef struct ams_seg_s {
   seg_s seg;                   /* first: a Seg is an AMS segment */
+  BT nonstart, marked, nongrey, alloc;   /* see the opening comment */
+  Index grey_lo;               /* invariant 6 */
+  Count marks;                 /* invariant 6 */
+  bool scanned;                /* while white: scanned since whitened */
   Sig sig;
   Count grains;
   Count free_grains;
   Count run_max;               /* invariant 9 */
-  BT alloc, nonstart, marked, nongrey;   /* see the opening comment */
-  Index grey_lo;               /* invariant 6 */
-  Count marks;                 /* invariant 6 */
-  bool scanned;                /* while white: scanned since whitened */
 } ams_seg_s;
 typedef struct ams_seg_s *AMSSeg;
 
