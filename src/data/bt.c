@@ -79,9 +79,9 @@ static Shift bt_highest(Word w)
 #endif
 
 /* The builtin only where it is an instruction: on x86 without POPCNT in
- * the target (the default for `cc -c src/mps.c`) it is a call into
- * libgcc, which made a sweep of a segment's tables cost three times what
- * it should.  Elsewhere: sum adjacent 1-, 2- and 4-bit fields, then add
+ * the target (the default for `cc -c src/mps.c`) it is a call into libgcc
+ * for every word counted, which more than doubled the cost of sweeping a
+ * segment's tables.  Elsewhere: sum adjacent 1-, 2- and 4-bit fields, then add
  * the bytes with one multiplication; the constants are repeated bit
  * patterns of any width. */
 #if defined(__GNUC__) && !defined(BT_PORTABLE_BITSCAN) \

@@ -88,6 +88,10 @@ typedef struct seg_class_s {
   Res (*addr_object)(Addr *p_o, Seg seg, Addr addr);
 } seg_class_s;
 
+/* The fields every fix reads (seg_of_addr, trace_fix, the classes' fix
+ * methods) come first, in the first 64 bytes on 64-bit targets, so that a
+ * fix of a reference into a random segment misses on fewer lines of its
+ * descriptor (docs/performance.md, the sweep round). */
 typedef struct seg_s {
   Sig sig;
   SegClass klass;

@@ -139,6 +139,8 @@
 
 #define AMS_REPORT_MAX 96
 
+/* What the fix and the mark read comes first, next to the descriptor's
+ * own fix fields (seg.h). */
 typedef struct ams_seg_s {
   seg_s seg;                   /* first: a Seg is an AMS segment */
   BT nonstart, marked, nongrey, alloc;   /* see the opening comment */
@@ -778,8 +780,10 @@ static Res ams_seg_scan_own(bool *total_o, Seg seg, ScanState ss)
  * limit), is left alone, as ams_seg_next_run leaves it; its committed
  * part is reclaimed like any run.  Sets *kept_o to the survivors' bytes
  * and returns the longest free run, counting the buffer's region as free
- * (invariant 9 allows that).  Word by word, this costs a small fraction
- * of following the runs of the alloc table and the marks in each. */
+ * (invariant 9 allows that).  Where survivors and dead objects
+ * alternate (mutate in bench/gc) this costs a sixth of following the
+ * runs of the alloc table and the marks in each; on wholly live or dead
+ * segments a little more (docs/performance.md, the sweep round). */
 static Count ams_seg_reclaim_tables(AMS ams, AMSSeg aseg, Size *kept_o)
 {
   Seg seg = &aseg->seg;
