@@ -80,8 +80,8 @@ static Shift bt_highest(Word w)
 
 /* The builtin only where it is an instruction: on x86 without POPCNT in
  * the target (the default for `cc -c src/mps.c`) it is a call into libgcc
- * for every word counted, which more than doubled the cost of sweeping a
- * segment's tables.  Elsewhere: sum adjacent 1-, 2- and 4-bit fields, then add
+ * for every word counted, as in a sweep of a segment's tables.
+ * Elsewhere: sum adjacent 1-, 2- and 4-bit fields, then add
  * the bytes with one multiplication; the constants are repeated bit
  * patterns of any width. */
 #if defined(__GNUC__) && !defined(BT_PORTABLE_BITSCAN) \
