@@ -15,11 +15,13 @@
  *                   in it, so a table needs only BT_WORDS(n) words and the
  *                   spare bits of its last word may hold anything
  *
- * Searching: a candidate run starts at the first reset bit; the next
- * `length` bits are scanned for a set bit.  If there is none the candidate
- * is found; otherwise the search resumes after that set bit.  Every bit is
- * examined a bounded number of times, so a search is linear in the number
- * of words in the search range.  The high searches mirror this downwards.
+ * Searching upwards goes a word at a time, carrying the run of reset bits
+ * that reaches a word's top into the next (bt_find_res_range_low).
+ * Searching downwards: a candidate run ends at the highest reset bit; the
+ * `length` bits below it are scanned for a set bit.  If there is none the
+ * candidate is found; otherwise the search resumes below that set bit.
+ * Either way every bit is examined a bounded number of times, so a search
+ * is linear in the number of words in the search range.
  */
 #include "bt.h"
 #include "../base/check.h"
@@ -334,35 +336,86 @@ static Index bt_scan_down(BT bt, Index base, Index limit, Word flip)
   return size_max((w << WORD_SHIFT) + bt_highest(bits) + 1, base);
 }
 
-/* The low searches.  Each pass of the loop either returns or moves `base`
- * past a set bit, so it runs at most search_limit - search_base times. */
+/* The low searches go a word at a time, so that a table full of holes too
+ * short for `length` costs no more than one without (a fill's search of
+ * a swept AMS segment met a dozen such holes a fill, two scans each).
+ * Within a word, z has a one for each reset bit of the range; the run of
+ * reset bits carried in from the words below (run bits from run_base)
+ * goes on through z's lowest ones; a run lying within the word is found
+ * by folding z onto itself (y's bit i is set when bits i .. i + k - 1 of
+ * z are, and each fold doubles k, up to length); and z's highest ones are
+ * the run carried out.  The first run found is the lowest, as runs are
+ * met in address order. */
 static bool bt_find_res_range_low(Index *base_return, Index *limit_return,
                                   BT bt, Index search_base,
                                   Index search_limit, Count length,
                                   bool whole_run)
 {
-  Index base = search_base;
+  Index w, first, last, base, limit, run_base = search_base;
+  Count run = 0;
   AVER(base_return != NULL);
   AVER(limit_return != NULL);
   AVER(bt != NULL);
   AVER(search_base < search_limit);
   AVER(length >= 1);
   AVER(length <= search_limit - search_base);
-  for (;;) {
-    Index set;
-    base = bt_scan_up(bt, base, search_limit, BT_SCAN_RES);
-    if (search_limit - base < length)
-      return false;
-    set = bt_scan_up(bt, base, base + length, BT_SCAN_SET);
-    if (set == base + length) {
-      if (whole_run)
-        set = bt_scan_up(bt, set, search_limit, BT_SCAN_SET);
-      *base_return = base;
-      *limit_return = set;
-      return true;
+  first = search_base >> WORD_SHIFT;
+  last = (search_limit - 1) >> WORD_SHIFT;
+  for (w = first; w <= last; ++w) {
+    Index w_base = w << WORD_SHIFT;
+    Word z = ~bt[w];
+    Shift low;
+    if (w == first || w == last)
+      z &= bt_range_mask(w, search_base, search_limit);
+    if (z == 0) {
+      run = 0;
+      continue;
     }
-    base = set + 1;
+    if (z == WORD_ONES) {
+      if (run == 0)
+        run_base = w_base;
+      run += WORD_WIDTH;
+      if (run >= length) {
+        base = run_base;
+        goto found;
+      }
+      continue;
+    }
+    low = bt_lowest(~z);        /* z's lowest ones; ~z is not 0 */
+    if (low > 0) {
+      if (run == 0)
+        run_base = w_base;      /* bit 0 is reset and in the range */
+      if (run + low >= length) {
+        base = run_base;
+        goto found;
+      }
+    }
+    if (length <= WORD_WIDTH) {
+      Word y = z;
+      Count k = 1;
+      while (k < length) {
+        Count fold = k < length - k ? k : length - k;
+        y &= y >> fold;
+        k += fold;
+      }
+      if (y != 0) {
+        base = w_base + bt_lowest(y);
+        goto found;
+      }
+    }
+    /* z's highest ones, above its highest zero. */
+    run = WORD_WIDTH - 1 - bt_highest(~z);
+    run_base = w_base + WORD_WIDTH - run;
   }
+  return false;
+
+found:
+  limit = base + length;
+  if (whole_run)
+    limit = bt_scan_up(bt, limit, search_limit, BT_SCAN_SET);
+  *base_return = base;
+  *limit_return = limit;
+  return true;
 }
 
 /* The high searches: as bt_find_res_range_low, downwards. */
