@@ -277,6 +277,27 @@ Test(incremental, a_client_arena_collects_incrementally)
   tinc_start_collect_case(true);
 }
 
+/* The flip fixes the root, so the client holds the copy's address while
+ * the registration, fixed only in the final band, still holds the old
+ * one: definalize must find it all the same (stress_finalize met this
+ * once under qemu). */
+Test(incremental, definalize_during_the_trace_finds_the_moved_object)
+{
+  tinc_s t;
+  mps_addr_t old;
+  tinc_open(&t);
+  tinc_tree(&t, &t.refs[0], TREE, 1);
+  cr_assert_eq(mps_finalize(t.arena, &t.refs[0]), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  old = t.refs[0];
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t), "the collection goes on after start_collect");
+  cr_assert_neq(t.refs[0], old, "the root was fixed at the flip: its object moved");
+  cr_assert_eq(mps_definalize(t.arena, &t.refs[0]), MPS_RES_OK);
+  cr_assert_eq(mps_definalize(t.arena, &t.refs[0]), MPS_RES_FAIL);
+  tinc_close(&t);
+}
+
 Test(incremental, allocation_and_stores_during_the_trace_survive_it)
 {
   tinc_s t;
