@@ -212,9 +212,11 @@ void mps_message_finalization_ref(mps_addr_t *ref_o, mps_arena_t arena,
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   arena_enter(arena);
   held = message_held_of_type(arena, message, MESSAGE_TYPE_FINALIZATION);
-  /* Collections run inside one arena entry, so the reference read under
-   * the lock is the object's current address (design/finalize.txt's
-   * .impl.access concern is a barrier this collector does not have). */
+  /* Messages the client holds are fixed with the exact roots, in the
+   * step that flips (finalize_scan at RANK_EXACT), so the reference read
+   * under the lock is the object's current address even while an
+   * incremental collection goes on (design/finalize.txt's .impl.access
+   * concern).  Registrations are fixed later: see mps_definalize. */
   *ref_o = (mps_addr_t)held->ref;
   arena_leave(arena);
 }
