@@ -1546,6 +1546,57 @@ Test(mvff, frees_of_a_zone_s_free_grains_are_refused)
   mps_pool_destroy(pool);
 }
 
+/* A slab's block freed with the size of another class, or with no slab
+ * size at all, and a free of a slab's descriptor, would put live memory
+ * of the slab into the land, where the next allocation would take it from
+ * under the slab's blocks: refused in every variety (reported in the
+ * checking ones).  The blocks stay live and intact, and their right frees
+ * still empty the pool. */
+Test(mvff, wrong_size_frees_of_slab_blocks_are_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, c, q[4];
+  char *slab_base;
+  size_t i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&a, ap, 64);
+  fill_commit(&b, ap, 64);
+  fill_commit(&c, ap, 64);
+  mps_ap_destroy(ap);
+  cr_assert_eq((char *)b, (char *)a + 64);
+  memset(b, 0x5B, 64);
+  slab_base = (char *)a - (uintptr_t)a % grain;
+  cr_assert_lt(slab_base, (char *)a, "the slab's descriptor comes first");
+  mps_lib_assert_fail_install(record_assert);
+  free_is_refused(pool, a, 128);      /* another class, over b */
+  free_is_refused(pool, a, 32);       /* a smaller class */
+  free_is_refused(pool, a, 5000);     /* larger than any slab class */
+  free_is_refused(pool, slab_base, 64);
+  mvff_test_failures = 0;
+  /* Nothing of the slab was given to the land: new blocks of those sizes
+   * come from elsewhere. */
+  cr_assert_eq(mps_alloc(&q[0], pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q[1], pool, 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q[2], pool, 5000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q[3], pool, 64), MPS_RES_OK);
+  for (i = 0; i < 4; ++i)
+    cr_assert((char *)q[i] >= slab_base + 16384 || (char *)q[i] < slab_base,
+              "block %zu at %p is in the slab at %p", i, q[i], (void *)slab_base);
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq(((unsigned char *)b)[i], 0x5B);
+  mps_free(pool, a, 64);
+  mps_free(pool, b, 64);
+  mps_free(pool, c, 64);
+  mps_free(pool, q[0], 128);
+  mps_free(pool, q[1], 32);
+  mps_free(pool, q[2], 5000);
+  mps_free(pool, q[3], 64);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT,
      .disabled = CHECK_LEVEL < 1)   /* rash checks nothing */
 {

@@ -126,9 +126,12 @@
  * A slab's descriptor and the tail after its grid count as free memory
  * in free_size (not in trims), so that a pool with nothing allocated is
  * all free.  A free is a slab's only if it is a whole block of the grid
- * of a live slab of its size; a piece of a slab's block (which only a
- * client breaking the allocation-point protocol can make) is ordinary
- * memory, and the block stays in use for the slab.
+ * of a live slab of its size.  Any other range that reaches into a
+ * slab's or a zone's grains is refused as a client error: a block freed
+ * with the wrong size, or a piece of a slab's block left in a buffer
+ * (which only a client breaking the allocation-point protocol can make;
+ * the block stays in use for the slab).  So the land and the lists never
+ * hold memory of slabs' or zones' grains.
  * Small lists stay out of the fill-time flush (6): flushed, their blocks
  * would be carved by medium fills.
  *
@@ -219,7 +222,12 @@
  * in every checking variety; so is a block of a slab freed twice while it
  * is on its slab's lists or its remote list (not yet taken by a fill,
  * whose cache holds it until it is handed out again), or that the slab
- * never handed out.  In cool,
+ * never handed out; and so is a range that reaches into slabs' or zones'
+ * grains without being a whole block of its slab, such as a slab's block
+ * freed with a size of another class (mvff_in_slab_grains: in every
+ * variety, since such a free would put live slab memory into the land).
+ * A block of the land freed with the wrong size is caught only where it
+ * overlaps free memory (below).  In cool,
  * every free is also checked against all free memory (the land, the
  * lists and the slabs), which catches any overlap.
  * In hot a free of a small block overlapping free memory in some other
@@ -2033,23 +2041,47 @@ static bool mvff_block_is_ours(Pool pool, Addr old, Size size)
   return arena_pool_of_addr(pool->arena, addr_of_word(last)) == pool;
 }
 
-/* Whether [old, old + size) starts or ends in a zone's free grains, which
- * no block of the client's ever touches: the land's blocks are never in
- * zones. */
-static bool mvff_in_zone_free(MVFF mvff, Addr old, Size size)
+/* Whether [old, old + size), which is no whole block of a live slab of
+ * its size, reaches into grains that slabs or zones hold (their tracts
+ * point at a record): a zone's free grains, which no block of the
+ * client's ever touches, or a slab's block freed with the wrong size, or
+ * its descriptor or tail.  The land's and the lists' blocks are never in
+ * such grains (an emptied buffer's rest that is part of a slab's block is
+ * refused, not given to the land), so the free would put memory of the
+ * slab into the land under its live blocks.  Every variety looks at the
+ * first and the last grain, which is enough for a slab's block freed with
+ * a wrong size (its first grain is the slab's); cool looks at every grain,
+ * which also catches a range over a whole slab between ordinary grains. */
+static bool mvff_in_slab_grains(MVFF mvff, Addr old, Size size)
 {
   Arena arena = mvff->pool.arena;
-  Tract first, last;
-  if (mvff->zone_rec == NULL)
+  Addr last = addr_add(old, size - 1);
+  Tract tract;
+  if (ring_is_single(&mvff->slabs) && mvff->zone_rec == NULL)
     return false;
-  first = arena_tract_of_addr(arena, old);
-  last = arena_tract_of_addr(arena, addr_add(old, size - 1));
-  return (first != NULL && first->p == mvff->zone_rec)
-         || (last != NULL && last->p == mvff->zone_rec);
+  tract = arena_tract_of_addr(arena, old);
+  if (tract != NULL && tract->p != NULL)
+    return true;
+  tract = arena_tract_of_addr(arena, last);
+  if (tract != NULL && tract->p != NULL)
+    return true;
+#if CHECK_LEVEL >= 2
+  {
+    Addr grain;
+    for (grain = addr_add(addr_align_down(old, arena->grain_size), arena->grain_size);
+         addr_word(grain) < addr_word(last); grain = addr_add(grain, arena->grain_size)) {
+      tract = arena_tract_of_addr(arena, grain);
+      if (tract != NULL && tract->p != NULL)
+        return true;
+    }
+  }
+#endif
+  return false;
 }
 
 /* Whether a free of [old, old + size), a block of `slab` or NULL, must be
- * refused because the block is free already (see "Client errors"). */
+ * refused because the block is free already, or is no block of the slab
+ * or zone it reaches into (see "Client errors"). */
 static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
 {
   bool twice = false;
@@ -2057,8 +2089,8 @@ static bool mvff_free_refused(MVFF mvff, MVFFSlab slab, Addr old, Size size)
     twice = addr_word(old) >= addr_word(mvff_slab_bump(slab))   /* never handed out */
             || (mvff_words(old)[1] == mvff_quick_mark(mvff, old)
                 && mvff_slab_lists(slab, old));
-  else if (mvff_in_zone_free(mvff, old, size))
-    twice = true;   /* never handed out */
+  else if (mvff_in_slab_grains(mvff, old, size))
+    twice = true;   /* never handed out, or not as this block */
   else if (mvff_quick_takes(mvff, size))
     twice = mvff_words(old)[1] == mvff_quick_mark(mvff, old)
             && mvff_quick_overlaps(mvff, old, size);
@@ -2381,8 +2413,8 @@ static void mvff_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
   size = addr_offset(init, limit);
   if (size <= mvff->slab_max && size_is_aligned(size, mvff->pool.alignment))
     mvff_collect_class(mvff, mvff_slab_class(mvff, size));   /* as in mvff_free */
-  /* An unused block of a slab goes back to it; any other rest (part of a
-   * slab's block among them, see "Slabs") is ordinary memory.  The client
+  /* An unused block of a slab goes back to it; part of a slab's block is
+   * refused (see "Slabs"); any other rest is ordinary memory.  The client
    * may have freed part of the unused region, which is then free already:
    * reported, and the whole rest stays out of the pool. */
   if (mvff_free_to_slab_or_refuse(mvff, init, size))
