@@ -1597,6 +1597,48 @@ Test(mvff, wrong_size_frees_of_slab_blocks_are_refused)
   mps_pool_destroy(pool);
 }
 
+/* Ranges that start in the land's blocks and reach into a slab's zone,
+ * with no free memory of the land in them (which the land would refuse
+ * anyway): one that ends in the zone's slab, refused in every variety,
+ * and one that covers the whole zone and ends in a later block, refused
+ * in cool, which checks every free against all free memory (the zone's
+ * free grains). */
+Test(mvff, frees_reaching_from_the_land_into_a_zone_are_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t low, mid, a, high;
+  char *zone_base;
+  size_t gap;
+  cr_assert_eq(mps_alloc(&low, pool, 64), MPS_RES_OK);
+  /* The rest of the land's first extension, first fit. */
+  gap = mps_pool_free_size(pool);
+  cr_assert_eq(mps_alloc(&mid, pool, gap), MPS_RES_OK);
+  cr_assert_eq((char *)mid, (char *)low + 64);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&a, ap, 64);
+  mps_ap_destroy(ap);
+  /* The arena hands out its lowest grains first: the zone is above the
+   * extension. */
+  zone_base = (char *)a - (uintptr_t)a % grain;
+  cr_assert_leq((char *)mid + gap, zone_base);
+  cr_assert_eq(mps_alloc(&high, pool, (size_t)2 << 20), MPS_RES_OK);
+  cr_assert_geq((char *)high, zone_base + ((size_t)1 << 20));
+  mps_lib_assert_fail_install(record_assert);
+  free_is_refused(pool, mid, (size_t)((char *)a - (char *)mid) + 64);
+  if (CHECK_LEVEL >= 2)
+    free_is_refused(pool, mid, (size_t)((char *)high - (char *)mid) + 64);
+  mvff_test_failures = 0;
+  mps_free(pool, a, 64);
+  mps_free(pool, low, 64);
+  mps_free(pool, mid, gap);
+  mps_free(pool, high, (size_t)2 << 20);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT,
      .disabled = CHECK_LEVEL < 1)   /* rash checks nothing */
 {

@@ -2048,10 +2048,12 @@ static bool mvff_block_is_ours(Pool pool, Addr old, Size size)
  * its descriptor or tail.  The land's and the lists' blocks are never in
  * such grains (an emptied buffer's rest that is part of a slab's block is
  * refused, not given to the land), so the free would put memory of the
- * slab into the land under its live blocks.  Every variety looks at the
- * first and the last grain, which is enough for a slab's block freed with
- * a wrong size (its first grain is the slab's); cool looks at every grain,
- * which also catches a range over a whole slab between ordinary grains. */
+ * slab into the land under its live blocks.  The first and the last
+ * grain are enough for a slab's block freed with a wrong size (its first
+ * grain is the slab's) and for a land's block freed with one that runs
+ * into a slab.  A range over a whole zone between ordinary grains is
+ * caught only where it covers free memory (in cool, any; see "Client
+ * errors"). */
 static bool mvff_in_slab_grains(MVFF mvff, Addr old, Size size)
 {
   Arena arena = mvff->pool.arena;
@@ -2063,20 +2065,7 @@ static bool mvff_in_slab_grains(MVFF mvff, Addr old, Size size)
   if (tract != NULL && tract->p != NULL)
     return true;
   tract = arena_tract_of_addr(arena, last);
-  if (tract != NULL && tract->p != NULL)
-    return true;
-#if CHECK_LEVEL >= 2
-  {
-    Addr grain;
-    for (grain = addr_add(addr_align_down(old, arena->grain_size), arena->grain_size);
-         addr_word(grain) < addr_word(last); grain = addr_add(grain, arena->grain_size)) {
-      tract = arena_tract_of_addr(arena, grain);
-      if (tract != NULL && tract->p != NULL)
-        return true;
-    }
-  }
-#endif
-  return false;
+  return tract != NULL && tract->p != NULL;
 }
 
 /* Whether a free of [old, old + size), a block of `slab` or NULL, must be
