@@ -14,11 +14,12 @@
 #define ARENA_SIZE 8192
 #define AL 16
 
-typedef enum op_e { INSERT, DELETE, FIRST, LAST, BEST, LARGEST, EXPECT, END } op_e;
+typedef enum op_e { INSERT, DELETE, FIRST, LAST, BEST, LARGEST, OVERLAPS, EXPECT, END } op_e;
 
 /* One step.  INSERT a..b: result must be [x,y).  DELETE a..b: result res,
  * and if OK the old range [x,y).  FIRST/LAST/BEST/LARGEST size a, mode fd:
- * found iff res == MPS_RES_OK, range [x,y) and old range [ox,oy).  EXPECT:
+ * found iff res == MPS_RES_OK, range [x,y) and old range [ox,oy).
+ * OVERLAPS a..b: land_overlaps is true iff res == MPS_RES_OK.  EXPECT:
  * the land holds exactly the n ranges in `ranges`. */
 typedef struct step_s {
   op_e op;
@@ -56,6 +57,15 @@ static const step_s scenario[] = {
   {DELETE, 64, 80, NONE, FAIL, 0, 0, 0, 0, 0, {0}},           /* in a gap */
   {DELETE, 16, 80, NONE, FAIL, 0, 0, 0, 0, 0, {0}},           /* runs off */
   {EXPECT, 0, 0, NONE, OK, 0, 0, 0, 0, 2, {16, 64, 544, 1520}},
+  {OVERLAPS, 0, 16, NONE, FAIL, 0, 0, 0, 0, 0, {0}},          /* ends at a base */
+  {OVERLAPS, 64, 544, NONE, FAIL, 0, 0, 0, 0, 0, {0}},        /* the whole gap */
+  {OVERLAPS, 1520, 4096, NONE, FAIL, 0, 0, 0, 0, 0, {0}},     /* after the last */
+  {OVERLAPS, 0, 32, NONE, OK, 0, 0, 0, 0, 0, {0}},            /* a low end */
+  {OVERLAPS, 48, 560, NONE, OK, 0, 0, 0, 0, 0, {0}},          /* two ranges */
+  {OVERLAPS, 528, 560, NONE, OK, 0, 0, 0, 0, 0, {0}},         /* a low end */
+  {OVERLAPS, 1504, 1600, NONE, OK, 0, 0, 0, 0, 0, {0}},       /* a high end */
+  {OVERLAPS, 800, 816, NONE, OK, 0, 0, 0, 0, 0, {0}},         /* inside */
+  {OVERLAPS, 0, 4096, NONE, OK, 0, 0, 0, 0, 0, {0}},          /* around all */
   {INSERT, 2048, 2304, NONE, OK, 2048, 2304, 0, 0, 0, {0}},
   {INSERT, 3072, 4048, NONE, OK, 3072, 4048, 0, 0, 0, {0}},
   {FIRST, 48, 0, NONE, OK, 16, 64, 16, 64, 0, {0}},
@@ -148,6 +158,10 @@ static void run_scenario(Land land)
       break;
     case LARGEST:
       found = land_find_largest(&got, &old, land, s->a, s->fd);
+      break;
+    case OVERLAPS:
+      range_init(&r, at(s->a), at(s->b));
+      cr_assert_eq(land_overlaps(land, &r), s->res == MPS_RES_OK, "step %d", i);
       break;
     case EXPECT: {
       collect_s c;

@@ -369,6 +369,22 @@ static void land_model_iterate(land_model_s *model, Land land, size_t b,
   LAND_MODEL_REQUIRE(completed == (runs < w.stop_after));
 }
 
+/* land_overlaps of the units [a, a + 1 + b % 64), clipped to the model:
+ * true exactly when one of them is present.  Asked after every step, so
+ * that every input checks it on the land as that step left it. */
+static void land_model_overlaps(land_model_s *model, Land land, size_t a, size_t b)
+{
+  size_t limit = a + 1 + b % 64, u;
+  bool any = false;
+  range_s range;
+  if (limit > model->units)
+    limit = model->units;
+  for (u = a; u < limit; ++u)
+    any = any || model->present[u];
+  range_init(&range, land_model_addr(model, a), land_model_addr(model, limit));
+  LAND_MODEL_REQUIRE(land_overlaps(land, &range) == any);
+}
+
 static void land_model_step(land_model_s *model, Land land,
                             const uint8_t *step)
 {
@@ -411,6 +427,7 @@ static void land_model_step(land_model_s *model, Land land,
   }
   if (fail)
     model->set_fail(model->fail_closure, false);
+  land_model_overlaps(model, land, a, (size_t)(step[0] ^ step[3]));
   land_model_compare(model, land);
 }
 

@@ -7,7 +7,8 @@
  * it holds.  land_model_run decodes fuzz input into land operations, only
  * ever inserting units the model says are absent, applies each to the land
  * and to the model, and compares results, the land's size and (by
- * iteration) its exact set of isolated ranges after every step.  Any
+ * iteration) its exact set of isolated ranges after every step, and asks
+ * land_overlaps of a range the step names against the model.  Any
  * mismatch aborts.
  */
 #ifndef land_model_h

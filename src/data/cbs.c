@@ -1004,6 +1004,34 @@ static bool cbs_land_find_largest(Range range_return, Range old_range_return,
   return true;
 }
 
+/* A descent without splaying, as cbs_descend_to's, to any block meeting
+ * the range (blocks are disjoint, so the first met settles it).  Past the
+ * descent's limit, the splaying search and the next block after the
+ * range's base: a deep tree gets its splays, as elsewhere. */
+static bool cbs_land_overlaps(Land land, Range range)
+{
+  CBS cbs = cbs_of_land(land);
+  Addr base = range_base(range), limit = range_limit(range);
+  SplayNode node = splay_tree_root(&cbs->tree);
+  Count depth;
+  AVERT(cbs, cbs);
+  for (depth = 0; node != NULL && depth < cbs->descent_max; ++depth) {
+    CBSBlock block = cbs_block_of_node(node);
+    if (addr_word(limit) <= addr_word(block->base))
+      node = node->left;
+    else if (addr_word(base) >= addr_word(block->limit))
+      node = node->right;
+    else
+      return true;
+  }
+  if (node == NULL)
+    return false;
+  if (splay_tree_find(&cbs->tree, &node, &base))
+    return true;
+  node = splay_tree_next(&cbs->tree, &base);
+  return node != NULL && addr_word(cbs_block_of_node(node)->base) < addr_word(limit);
+}
+
 static const land_class_s cbs_class_struct = {
   LAND_CLASS_SIG,
   "CBS",
@@ -1018,6 +1046,7 @@ static const land_class_s cbs_class_struct = {
   cbs_land_find_last,
   cbs_land_find_best,
   cbs_land_find_largest,
+  cbs_land_overlaps,
   cbs_land_check,
 };
 

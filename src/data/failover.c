@@ -482,6 +482,13 @@ static bool failover_land_find_largest(Range range_return,
                        FAILOVER_PICK_LARGEST);
 }
 
+static bool failover_land_overlaps(Land land, Range range)
+{
+  Failover fo = failover_of_land(land);
+  AVERT(failover, fo);
+  return land_overlaps(fo->primary, range) || land_overlaps(fo->secondary, range);
+}
+
 static const land_class_s failover_class_struct = {
   LAND_CLASS_SIG,
   "failover",
@@ -496,6 +503,7 @@ static const land_class_s failover_class_struct = {
   failover_land_find_last,
   failover_land_find_best,
   failover_land_find_largest,
+  failover_land_overlaps,
   failover_land_check,
 };
 

@@ -391,6 +391,19 @@ static bool freelist_land_find_largest(Range range_return,
   return true;
 }
 
+/* The list is in address order: the first range ending above the base
+ * is the only one that can meet the range. */
+static bool freelist_land_overlaps(Land land, Range range)
+{
+  Freelist fl = freelist_of_land(land);
+  Addr cur = fl->head;
+  AVERT(freelist, fl);
+  while (cur != FREELIST_END
+         && addr_word(freelist_limit(cur)) <= addr_word(range_base(range)))
+    cur = freelist_next(cur);
+  return cur != FREELIST_END && addr_word(cur) < addr_word(range_limit(range));
+}
+
 static const land_class_s freelist_class_struct = {
   LAND_CLASS_SIG,
   "freelist",
@@ -405,6 +418,7 @@ static const land_class_s freelist_class_struct = {
   freelist_land_find_last,
   freelist_land_find_best,
   freelist_land_find_largest,
+  freelist_land_overlaps,
   freelist_land_check,
 };
 

@@ -33,6 +33,7 @@ bool land_class_check(LandClass klass)
   CHECKL(klass->find_last != NULL);
   CHECKL(klass->find_best != NULL);
   CHECKL(klass->find_largest != NULL);
+  CHECKL(klass->overlaps != NULL);
   CHECKL(klass->check != NULL);
   return true;
 }
@@ -124,6 +125,17 @@ Res land_delete(Range range_return, Land land, Range range)
   res = land->klass->delete(range_return, land, range);
   land_leave(land);
   return res;
+}
+
+bool land_overlaps(Land land, Range range)
+{
+  bool overlaps;
+  AVERT(land, land);
+  AVER(LAND_RANGE_OK(land, range));
+  land_enter(land);
+  overlaps = land->klass->overlaps(land, range);
+  land_leave(land);
+  return overlaps;
 }
 
 bool land_iterate(Land land, LandVisitor visitor, void *closure)

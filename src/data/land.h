@@ -61,6 +61,7 @@ typedef struct land_class_s {
                     Size size, LandFindDelete find_delete);
   bool (*find_largest)(Range range_return, Range old_range_return,
                        Land land, Size size, LandFindDelete find_delete);
+  bool (*overlaps)(Land land, Range range);
   /* The implementation's invariants (called by land_check). */
   bool (*check)(Land land);
 } land_class_s;
@@ -103,6 +104,13 @@ Res land_insert(Range range_return, Land land, Range range);
  * the client can delete the whole range instead, which needs no memory.
  * range_return may be range. */
 Res land_delete(Range range_return, Land land, Range range);
+
+/* Whether any part of `range` (non-empty, aligned) is in the land.  It
+ * changes nothing (a CBS does not even splay unless its tree is deep), so
+ * a pool may ask it before it writes into memory the client hands back:
+ * MVFF's quick lists, whose links would otherwise overwrite a range the
+ * land holds, and a freelist's own links inside it. */
+bool land_overlaps(Land land, Range range);
 
 /* Call visitor on each range, in address order (failover.h says how its
  * order differs); stops early and returns false if the visitor does.  The
