@@ -2,7 +2,8 @@
  *
  * Each input builds a VM arena and an MVFF pool with placement options
  * taken from the first byte, then decodes operations: mps_alloc (small,
- * medium or large sizes), mps_free of a live block, reserve/commit on one
+ * medium or large sizes), mps_free of a live block (and at once again:
+ * the double free must be reported and change nothing), reserve/commit on one
  * of two allocation points, destroying and recreating an allocation
  * point, setting the commit limit, setting the arena's spare fraction,
  * and a churn of hundreds of small blocks freed in a scrambled order and
@@ -21,6 +22,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
 
 #define FUZZ_MVFF_SLOTS 128
 
@@ -141,6 +143,32 @@ static void fuzz_mvff_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
   b->p = NULL;
 }
 
+static unsigned fuzz_mvff_reports;
+static void fuzz_mvff_record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++fuzz_mvff_reports;
+}
+
+/* A client error every checking variety catches: a block freed again at
+ * once, while it is still free (on a quick list, its slab's list, a remote
+ * list or in the land), or gone back to its zone or the arena.  It must
+ * be reported, and refused: the pool's free size stays as it was. */
+static void fuzz_mvff_free_twice(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
+{
+  unsigned char *p = b->p;
+  size_t size = b->size, free_before;
+  mps_lib_assert_fail_t handler;
+  fuzz_mvff_free(f, b);
+  free_before = mps_pool_free_size(f->pool);
+  fuzz_mvff_reports = 0;
+  handler = mps_lib_assert_fail_install(fuzz_mvff_record_assert);
+  mps_free(f->pool, p, size);
+  (void)mps_lib_assert_fail_install(handler);
+  if (fuzz_mvff_reports == 0 || mps_pool_free_size(f->pool) != free_before)
+    abort();
+}
+
 /* Allocate up to FUZZ_MVFF_CHURN small blocks, check and free them in a
  * scrambled order (so that more than 256 sit on the pool's quick lists),
  * then allocate once more, which flushes the lists into the land: the
@@ -216,9 +244,11 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
     else if (!fuzz_mvff_documented_failure(res))
       abort();
     break;
-  case 3: case 4:           /* mps_free */
+  case 3: case 4:           /* mps_free; with the top bit, twice */
     b = &f->block[fuzz_mvff_byte(f) % FUZZ_MVFF_SLOTS];
-    if (b->p != NULL)
+    if (b->p != NULL && (op & 0x80) != 0)
+      fuzz_mvff_free_twice(f, b);
+    else if (b->p != NULL)
       fuzz_mvff_free(f, b);
     break;
   case 5: case 6: {         /* reserve/commit on one of the points */

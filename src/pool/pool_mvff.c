@@ -219,7 +219,9 @@
  * while it is still on its quick list is recognised by a mark word that
  * the list keeps in the block's second word (confirmed by a walk of the
  * lists, so client data that happens to look like a mark is no error),
- * in every checking variety; so is a block of a slab freed twice while it
+ * in every checking variety; so is a block the land holds (freed twice,
+ * flushed in between), before it would be listed (land_overlaps, a
+ * descent of the CBS); so is a block of a slab freed twice while it
  * is on its slab's lists or its remote list (not yet taken by a fill,
  * whose cache holds it until it is handed out again), or that the slab
  * never handed out; and so is a range that reaches into slabs' or zones'
@@ -2128,6 +2130,18 @@ static void mvff_free(Pool pool, Addr old, Size size)
     return;   /* slabs' free memory does not call for a trim */
   /* No allocation point, no lists (see "Where free memory is"). */
   if (mvff_quick_takes(mvff, size) && !ring_is_single(&pool->buffer_ring)) {
+#if CHECK_LEVEL >= 1
+    /* A block the land holds already (freed twice, the first time flushed
+     * since): listed, it would be handed out by both, and its link would
+     * overwrite a freelist's own.  Cool found it above. */
+    range_s range;
+    bool in_land;
+    range_init_size(&range, old, size);
+    in_land = land_overlaps(mvff_land(mvff), &range);
+    AVER(!in_land);
+    if (in_land)
+      return;
+#endif
     mvff_quick_push(mvff, old, size);
   } else {
     range_s range, joined;
