@@ -21,7 +21,8 @@
  * Input: byte 0 picks the pool (bit 0 MFS, else bit 3 MVFF, else the
  * counting pool) and the number of classes (bits 1-2: 1 to 4);
  * then two bytes per class (size step, cached_count 0..4); then two bytes
- * per operation (kind, argument).
+ * per operation (kind, argument).  A free whose kind has its top bit set
+ * frees the block a second time at once (see fuzz_sac_free).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
 #include "../src/pool/sac.h"
 
 #define FUZZ_SAC_REQUIRE(cond) \
@@ -216,14 +218,29 @@ static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
   memset(b->base, b->fill, request);
 }
 
-static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast)
+static unsigned fuzz_sac_reports;
+static void fuzz_sac_record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++fuzz_sac_reports;
+}
+
+/* `twice`: free the block again at once through mps_sac_free, a client
+ * error that cool catches whether the block is cached or gone to the
+ * pool: it must be reported, and change nothing (the comparison after
+ * the step sees the caches and the pool's traffic as the model has them). */
+static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twice)
 {
   fuzz_sac_block_s b;
-  size_t j;
+  size_t j, i;
   if (m->live_count == 0)
     return;
-  b = m->live[which % m->live_count];
-  m->live[which % m->live_count] = m->live[--m->live_count];
+  /* The index first: the count's decrement and a read of it in one
+   * expression would be unsequenced. */
+  i = which % m->live_count;
+  b = m->live[i];
+  --m->live_count;
+  m->live[i] = m->live[m->live_count];
   for (j = 0; j < b.request; ++j)
     FUZZ_SAC_REQUIRE(b.base[j] == b.fill);
   if (fast)
@@ -234,6 +251,13 @@ static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast)
     m->stack[b.klass][m->cached[b.klass]++] = b.base;
   else
     ++m->pool_frees;
+  if (twice) {
+    mps_lib_assert_fail_t handler = mps_lib_assert_fail_install(fuzz_sac_record_assert);
+    fuzz_sac_reports = 0;
+    mps_sac_free(m->sac, b.base, b.request);
+    (void)mps_lib_assert_fail_install(handler);
+    FUZZ_SAC_REQUIRE(fuzz_sac_reports > 0);
+  }
 }
 
 static void fuzz_sac_flush(fuzz_sac_model_s *m)
@@ -304,7 +328,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 2:
     case 3:
-      fuzz_sac_free(m, arg, (kind & 1) != 0);
+      fuzz_sac_free(m, arg, (kind & 1) != 0, (kind & 0x80) != 0);
       break;
     case 4:
       fuzz_sac_flush(m);
@@ -331,7 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   /* Free everything through the cache, then destroy it: the pool must be
    * left with nothing in use. */
   while (m->live_count > 0)
-    fuzz_sac_free(m, 0, (m->live_count & 1) != 0);
+    fuzz_sac_free(m, 0, (m->live_count & 1) != 0, false);
   fuzz_sac_compare(m);
   mps_sac_destroy(m->sac);
   if (m->kind != FUZZ_SAC_COUNTING) {

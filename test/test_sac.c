@@ -560,6 +560,48 @@ Test(sac, double_free_into_the_cache_is_caught_and_refused)
   cr_assert_eq(failures, 1);
 }
 
+/* A block freed twice whose class filled up in between: the second free
+ * would give the pool a block still on the stack, which the cache would
+ * then hand out while the pool does too.  Caught and refused like a
+ * double free into a class with room. */
+Test(sac, double_free_into_a_full_class_is_caught_and_refused)
+{
+  mps_pool_t pool;
+  mps_sac_class_s classes[1] = {{64, 2, 1}};
+  mps_sac_t sac;
+  mps_lib_assert_fail_t old;
+  mps_addr_t p, q, r;
+  size_t frees;
+#if CHECK_LEVEL < 1
+  cr_skip_test("double frees are detected in the checking varieties");
+#endif
+  pool = make_counting();
+  sac = make_sac(pool, 1, classes);
+  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
+  mps_sac_free(sac, p, 64);
+  mps_sac_free(sac, q, 64);
+  cr_assert_eq(cached(sac, 0), 2, "the class is full");
+  frees = counts(pool)->frees;
+  old = mps_lib_assert_fail_install(record_failure);
+  failures = 0;
+  mps_sac_free(sac, p, 64);
+  cr_assert_eq(failures, 1);
+  cr_assert_eq(counts(pool)->frees, frees, "refused: the pool did not get it");
+  cr_assert_eq(cached(sac, 0), 2);
+  cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(r, q);
+  cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(r, p);
+  mps_sac_free(sac, p, 64);
+  mps_sac_free(sac, q, 64);
+  mps_sac_destroy(sac);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(failures, 1);
+}
+
 /* Blocks freed and reused, whatever the client left in them, free
  * without a report. */
 Test(sac, frees_of_live_blocks_are_never_reported)

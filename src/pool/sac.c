@@ -31,7 +31,8 @@
  * Client errors caught: a bad class table (MPS_RES_PARAM, too many
  * classes MPS_RES_LIMIT), a zero size, a null or misaligned block, and a
  * block freed twice into the same class.  In cool mps_sac_free walks the
- * class's stack for every block.  In hot, a block that mps_sac_free
+ * class's stack for every block, whether it would push it or give it to
+ * the pool (its class full).  In hot, a block that mps_sac_free
  * pushes carries a mark in its second word (classes of two words or
  * more), and a block freed with the mark is confirmed by the walk, so
  * that client data equal to the mark is never reported; mps_sac_alloc
@@ -327,18 +328,22 @@ void mps_sac_free(mps_sac_t mps_sac, mps_addr_t p, size_t size)
     return;   /* refused: nothing has changed */
 
   list = sac_list_of_size(sac, size);
-  if (list->_count < list->_max) {
-    /* A block already on the stack was freed twice; pushing it again
-     * would make the stack a cycle. */
-    bool marks = sac_list_marks(list);
+  if (!sac_is_overlarge(sac, list)) {
+    /* A block already on the stack was freed twice: pushing it again
+     * would make the stack a cycle, and giving it to the pool (the class
+     * full) would leave the pool's free memory on the stack, to be handed
+     * out twice. */
     bool freed_twice = CHECK_LEVEL >= 2
-                       || (CHECK_LEVEL >= 1 && marks
+                       || (CHECK_LEVEL >= 1 && sac_list_marks(list)
                            && ((Word *)p)[1] == sac_mark(sac, p));
     if (freed_twice)
       freed_twice = sac_list_holds(list, p);
     AVER(!freed_twice);
     if (freed_twice)
       return;
+  }
+  if (list->_count < list->_max) {
+    bool marks = sac_list_marks(list);
     *(mps_addr_t *)p = list->_head;
     if (marks)
       ((Word *)p)[1] = sac_mark(sac, p);
