@@ -5,7 +5,9 @@
  * bytes:
  *   0, 1  reserve and commit a block on point 0 or 1 (size from the
  *         arguments; now and then larger than the pool's fill size)
- *   2     mps_free a live block, checking its contents first
+ *   2     mps_free a live block, checking its contents first; with the
+ *         opcode's top bit, free it again at once: a client error that
+ *         must be reported and change nothing
  *   3     destroy and recreate one point
  *   4     set the commit limit to a few grains above what is committed,
  *         or lift it
@@ -23,6 +25,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvt.h"
+#include "../include/mpslib.h"
 
 #define FUZZ_MVT_GRAIN ((size_t)4096)
 #define FUZZ_MVT_MAX_BLOCKS 200
@@ -100,6 +103,30 @@ static void fuzz_mvt_free(mps_pool_t pool, size_t i)
   fuzz_mvt_blocks[i] = fuzz_mvt_blocks[--fuzz_mvt_count];
 }
 
+static unsigned fuzz_mvt_reports;
+static void fuzz_mvt_record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++fuzz_mvt_reports;
+}
+
+/* Free block i, then again at once: the second free must be reported
+ * and refused, the pool's free size unchanged. */
+static void fuzz_mvt_free_twice(mps_pool_t pool, size_t i)
+{
+  unsigned char *base = fuzz_mvt_blocks[i].base;
+  size_t size = fuzz_mvt_blocks[i].size, free_before;
+  mps_lib_assert_fail_t handler;
+  fuzz_mvt_free(pool, i);
+  free_before = mps_pool_free_size(pool);
+  fuzz_mvt_reports = 0;
+  handler = mps_lib_assert_fail_install(fuzz_mvt_record_assert);
+  mps_free(pool, base, size);
+  (void)mps_lib_assert_fail_install(handler);
+  FUZZ_MVT_REQUIRE(fuzz_mvt_reports > 0);
+  FUZZ_MVT_REQUIRE(mps_pool_free_size(pool) == free_before);
+}
+
 static void fuzz_mvt_check(mps_pool_t pool)
 {
   size_t i, live = 0, total, free_size;
@@ -173,7 +200,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     }
     case 2:
-      if (fuzz_mvt_count > 0)
+      if (fuzz_mvt_count > 0 && data[pos] >= 128)
+        fuzz_mvt_free_twice(pool, ((size_t)a << 8 | b) % fuzz_mvt_count);
+      else if (fuzz_mvt_count > 0)
         fuzz_mvt_free(pool, ((size_t)a << 8 | b) % fuzz_mvt_count);
       break;
     case 3:
