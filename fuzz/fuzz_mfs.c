@@ -2,7 +2,9 @@
  *
  * Input: byte 0 picks the unit size and extent size; then each operation
  * is two bytes: allocate (through mps_alloc, with a size up to the unit),
- * free a live unit, lower or lift the commit limit, or look at everything.
+ * free a live unit (and, with the opcode's top bit, free it again at once:
+ * a client error that must be reported and change nothing), lower or lift
+ * the commit limit, or look at everything.
  * After every operation: units are aligned, inside the pool
  * (mps_addr_pool), pairwise disjoint, their contents intact; the pool
  * grows by one extent of a fixed size at a time, total - free is exactly
@@ -15,6 +17,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
+#include "../include/mpslib.h"
 
 #define FUZZ_MFS_LIVE 512
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
@@ -25,6 +28,13 @@ typedef struct unit_s {
 } unit_s;
 
 static unit_s live[FUZZ_MFS_LIVE];
+
+static unsigned reports;
+static void record_assert(const char *file, unsigned line, const char *cond)
+{
+  (void)file; (void)line; (void)cond;
+  ++reports;
+}
 
 static int unit_compare(const void *a, const void *b)
 {
@@ -85,10 +95,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 1:     /* free */
       if (nlive > 0) {
-        size_t k = arg % nlive;
-        mps_free(pool, live[k].p, unit);
+        size_t k = arg % nlive, free_before;
+        unsigned char *p = live[k].p;
+        mps_free(pool, p, unit);
         live[k] = live[--nlive];
         ++freed_since_growth;
+        if (data[i] >= 128) {
+          mps_lib_assert_fail_t handler = mps_lib_assert_fail_install(record_assert);
+          free_before = mps_pool_free_size(pool);
+          reports = 0;
+          mps_free(pool, p, unit);
+          (void)mps_lib_assert_fail_install(handler);
+          REQUIRE(reports > 0 && mps_pool_free_size(pool) == free_before);
+        }
       }
       break;
     case 2:     /* commit limit: just above committed, or unlimited */
