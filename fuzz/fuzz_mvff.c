@@ -3,7 +3,8 @@
  * Each input builds a VM arena and an MVFF pool with placement options
  * taken from the first byte, then decodes operations: mps_alloc (small,
  * medium or large sizes), mps_free of a live block (and at once again:
- * the double free must be reported and change nothing), reserve/commit on one
+ * the double free must be reported and change nothing; or a misaligned,
+ * zero-sized or foreign free instead, likewise), reserve/commit on one
  * of two allocation points, destroying and recreating an allocation
  * point, setting the commit limit, setting the arena's spare fraction,
  * and a churn of hundreds of small blocks freed in a scrambled order and
@@ -154,6 +155,34 @@ static void fuzz_mvff_record_assert(const char *file, unsigned line, const char 
  * once, while it is still free (on a quick list, its slab's list, a remote
  * list or in the land), or gone back to its zone or the arena.  It must
  * be reported, and refused: the pool's free size stays as it was. */
+/* A bad free that every checking variety refuses before it touches the
+ * pool, of a live block that stays live: misaligned inside it, of size
+ * zero, or of memory no pool owns.  Reported; the block's contents and
+ * the pool's free size stay as they were. */
+static void fuzz_mvff_bad_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b, unsigned how)
+{
+  static unsigned char foreign[256];
+  size_t free_before = mps_pool_free_size(f->pool);
+  mps_lib_assert_fail_t handler;
+  fuzz_mvff_reports = 0;
+  handler = mps_lib_assert_fail_install(fuzz_mvff_record_assert);
+  switch (how % 3) {
+  case 0:
+    mps_free(f->pool, b->p + 1 + how % (f->align - 1), b->size - 1);
+    break;
+  case 1:
+    mps_free(f->pool, b->p, 0);
+    break;
+  default:
+    mps_free(f->pool, foreign + (64 - (uintptr_t)foreign % 64), 64);
+    break;
+  }
+  (void)mps_lib_assert_fail_install(handler);
+  if (fuzz_mvff_reports == 0 || mps_pool_free_size(f->pool) != free_before)
+    abort();
+  fuzz_mvff_check_contents(b, true);
+}
+
 static void fuzz_mvff_free_twice(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
 {
   unsigned char *p = b->p;
@@ -244,13 +273,18 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
     else if (!fuzz_mvff_documented_failure(res))
       abort();
     break;
-  case 3: case 4:           /* mps_free; with the top bit, twice */
-    b = &f->block[fuzz_mvff_byte(f) % FUZZ_MVFF_SLOTS];
+  case 3: case 4: {         /* mps_free; with the top bit, twice; with
+                             * the next, a bad free of the block */
+    unsigned k = fuzz_mvff_byte(f);
+    b = &f->block[k % FUZZ_MVFF_SLOTS];
     if (b->p != NULL && (op & 0x80) != 0)
       fuzz_mvff_free_twice(f, b);
+    else if (b->p != NULL && (op & 0x40) != 0)
+      fuzz_mvff_bad_free(f, b, k / FUZZ_MVFF_SLOTS + op);
     else if (b->p != NULL)
       fuzz_mvff_free(f, b);
     break;
+  }
   case 5: case 6: {         /* reserve/commit on one of the points */
     mps_ap_t ap = f->ap[op & 1];
     size = fuzz_mvff_size(f);
