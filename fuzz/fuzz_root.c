@@ -1,5 +1,6 @@
-/* fuzz_root.c: the area scanners and table/area roots against a model of
- * which words must be fixed, with what, and what must be stored back
+/* fuzz_root.c: the area scanners and table, area, function and formatted
+ * roots against a model of which words must be fixed, with what, and
+ * what must be stored back
  * (src/gc/root.c; manual/topic/scanning.rst, root.rst).
  *
  * Each operation, decoded from the input, fills an array of words (some
@@ -8,9 +9,10 @@
  * the fix does to condemned references (move them by an offset, or splat
  * them as a weak fix does), and optionally a call at which the fix fails.
  * It then either calls one of the four mps_scan_area* functions directly
- * with a bare scan state, or makes a root of one of the table/area kinds
- * over the array and scans it with root_scan, through a collector scan
- * state.  The model predicts, word by word: whether the word is a
+ * with a bare scan state, or makes a root over the array (one of the
+ * table/area kinds, or a function or formatted root whose client scanner
+ * scans it as mps_scan_area_tagged_or_zero does) and scans it with
+ * root_scan, through a collector scan state.  The model predicts, word by word: whether the word is a
  * candidate (the scanner's tag test), the untagged reference, whether it
  * is in a white zone (so reaches the fix), the fix's answer, and the word
  * stored back (untouched unless the fix changed the reference, else the
@@ -86,8 +88,26 @@ static mps_word_t fr_zone_bit(mps_word_t ref)
 
 enum {
   FR_SCAN_AREA, FR_SCAN_MASKED, FR_SCAN_TAGGED, FR_SCAN_TAGGED_OR_ZERO,
-  FR_ROOT_TABLE, FR_ROOT_MASKED, FR_ROOT_TAGGED, FR_ROOT_AREA_TAGGED, FR_OPS
+  FR_ROOT_TABLE, FR_ROOT_MASKED, FR_ROOT_TAGGED, FR_ROOT_AREA_TAGGED,
+  FR_ROOT_FUN, FR_ROOT_FMT, FR_OPS
 };
+
+/* The client's scanners of a function root (mps_root_create) and a
+ * formatted root (mps_root_create_fmt): both scan the words as
+ * mps_scan_area_tagged_or_zero does, with this tag, so the model is that
+ * scanner's. */
+static mps_scan_tag_s fr_client_tag;
+
+static mps_res_t fr_root_fun(mps_ss_t ss, void *p, size_t s)
+{
+  mps_word_t *words = p;
+  return mps_scan_area_tagged_or_zero(ss, words, words + s, &fr_client_tag);
+}
+
+static mps_res_t fr_root_fmt(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  return mps_scan_area_tagged_or_zero(ss, base, limit, &fr_client_tag);
+}
 
 static mps_arena_t fr_arena;
 
@@ -219,6 +239,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       case FR_ROOT_TAGGED:
         res = mps_root_create_table_tagged(&root, fr_arena, mrank, 0, table, n,
                                            mps_scan_area_tagged, mask, pattern);
+        break;
+      case FR_ROOT_FUN:
+        fr_client_tag = tag;
+        res = mps_root_create(&root, fr_arena, mrank, 0, fr_root_fun, words, n);
+        break;
+      case FR_ROOT_FMT:
+        fr_client_tag = tag;
+        res = mps_root_create_fmt(&root, fr_arena, mrank, 0, fr_root_fmt,
+                                  (mps_addr_t)words, (mps_addr_t)(words + n));
         break;
       default:
         res = mps_root_create_area_tagged(&root, fr_arena, mrank, MPS_RM_CONST, words,
