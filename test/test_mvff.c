@@ -1677,6 +1677,40 @@ Test(mvff, double_free_after_a_flush_is_refused)
 #endif
 }
 
+/* The first class above MVFF_SMALL_MAX (257..288 bytes) takes only its
+ * own sizes on the free without the lock: freed with size zero or with a
+ * size of another class, its block is refused like any other's (hot's
+ * lock-free free once took every size up to 288 for it, zero included).
+ * Every block of a stepped class, freed with the sizes just below and
+ * above its span, likewise. */
+Test(mvff, frees_of_stepped_class_blocks_take_only_their_class_s_sizes)
+{
+  /* Classes and the largest size of the class below each. */
+  static const size_t sizes[][2] = {{288, 256}, {320, 288}, {512, 480}, {576, 512},
+                                    {4096, 3840}};
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p;
+  size_t i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_lib_assert_fail_install(record_assert);
+  for (i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
+    size_t size = sizes[i][0], below = sizes[i][1];
+    fill_commit(&p, ap, size);
+    memset(p, 0xA5, size);
+    free_is_refused(pool, p, 0);
+    free_is_refused(pool, p, 16);
+    free_is_refused(pool, p, below);
+    cr_assert_eq(((unsigned char *)p)[size - 1], 0xA5);
+    mvff_test_failures = 0;
+    mps_free(pool, p, below + 1);         /* the class's smallest */
+    cr_assert_eq(mvff_test_failures, 0, "a free of %zu bytes of a %zu-byte block", below + 1, size);
+  }
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT,
      .disabled = CHECK_LEVEL < 1)   /* rash checks nothing */
 {

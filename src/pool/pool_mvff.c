@@ -1083,8 +1083,15 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
      * (of a coarse alignment) are above slab_max, so never used: zero. */
     Size csize = mvff_slab_class_size_of(mvff, i);
     if (csize <= MVFF_SLAB_MAX) {
+      /* The next smaller class in use: the first stepped class follows
+       * MVFF_SMALL_MAX's, not the last small index, which for an
+       * alignment above a word is a larger size that no size maps to. */
+      Size below = i == 0 ? 0
+                   : i == MVFF_SMALL_SIZES ? MVFF_SMALL_MAX
+                   : mvff_slab_class_size_of(mvff, i - 1);
+      AVER(below < csize);
       mvff->classes[i].size = (uint16_t)csize;
-      mvff->classes[i].span = (uint16_t)(csize - (i == 0 ? 1 : mvff_slab_class_size_of(mvff, i - 1) + 1));
+      mvff->classes[i].span = (uint16_t)(csize - below - 1);
       mvff->classes[i].magic = (uint32_t)(((uint64_t)1 << 32) / csize + 1);
     } else {
       mvff->classes[i].size = mvff->classes[i].span = 0;
