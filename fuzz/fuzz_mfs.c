@@ -17,7 +17,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
-#include "../include/mpslib.h"
+#include "support/reports.h"
 
 #define FUZZ_MFS_LIVE 512
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
@@ -29,12 +29,6 @@ typedef struct unit_s {
 
 static unit_s live[FUZZ_MFS_LIVE];
 
-static unsigned reports;
-static void record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++reports;
-}
 
 static int unit_compare(const void *a, const void *b)
 {
@@ -101,12 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         live[k] = live[--nlive];
         ++freed_since_growth;
         if (data[i] >= 128) {
-          mps_lib_assert_fail_t handler = mps_lib_assert_fail_install(record_assert);
+          mps_lib_assert_fail_t handler;
           free_before = mps_pool_free_size(pool);
-          reports = 0;
+          handler = fuzz_reports_begin();
           mps_free(pool, p, unit);
-          (void)mps_lib_assert_fail_install(handler);
-          REQUIRE(reports > 0 && mps_pool_free_size(pool) == free_before);
+          REQUIRE(fuzz_reports_end(handler) > 0 && mps_pool_free_size(pool) == free_before);
         }
       }
       break;

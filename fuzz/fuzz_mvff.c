@@ -23,7 +23,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
-#include "../include/mpslib.h"
+#include "support/reports.h"
 
 #define FUZZ_MVFF_SLOTS 128
 
@@ -144,13 +144,6 @@ static void fuzz_mvff_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
   b->p = NULL;
 }
 
-static unsigned fuzz_mvff_reports;
-static void fuzz_mvff_record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++fuzz_mvff_reports;
-}
-
 /* A client error every checking variety catches: a block freed again at
  * once, while it is still free (on a quick list, its slab's list, a remote
  * list or in the land), or gone back to its zone or the arena.  It must
@@ -163,9 +156,7 @@ static void fuzz_mvff_bad_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b, unsigned ho
 {
   static unsigned char foreign[256];
   size_t free_before = mps_pool_free_size(f->pool);
-  mps_lib_assert_fail_t handler;
-  fuzz_mvff_reports = 0;
-  handler = mps_lib_assert_fail_install(fuzz_mvff_record_assert);
+  mps_lib_assert_fail_t handler = fuzz_reports_begin();
   switch (how % 3) {
   case 0:
     mps_free(f->pool, b->p + 1 + how % (f->align - 1), b->size - 1);
@@ -177,8 +168,7 @@ static void fuzz_mvff_bad_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b, unsigned ho
     mps_free(f->pool, foreign + (64 - (uintptr_t)foreign % 64), 64);
     break;
   }
-  (void)mps_lib_assert_fail_install(handler);
-  if (fuzz_mvff_reports == 0 || mps_pool_free_size(f->pool) != free_before)
+  if (fuzz_reports_end(handler) == 0 || mps_pool_free_size(f->pool) != free_before)
     abort();
   fuzz_mvff_check_contents(b, true);
 }
@@ -190,11 +180,9 @@ static void fuzz_mvff_free_twice(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
   mps_lib_assert_fail_t handler;
   fuzz_mvff_free(f, b);
   free_before = mps_pool_free_size(f->pool);
-  fuzz_mvff_reports = 0;
-  handler = mps_lib_assert_fail_install(fuzz_mvff_record_assert);
+  handler = fuzz_reports_begin();
   mps_free(f->pool, p, size);
-  (void)mps_lib_assert_fail_install(handler);
-  if (fuzz_mvff_reports == 0 || mps_pool_free_size(f->pool) != free_before)
+  if (fuzz_reports_end(handler) == 0 || mps_pool_free_size(f->pool) != free_before)
     abort();
 }
 

@@ -32,7 +32,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
 #include "../include/mpscmvff.h"
-#include "../include/mpslib.h"
+#include "support/reports.h"
 #include "../src/pool/sac.h"
 
 #define FUZZ_SAC_REQUIRE(cond) \
@@ -218,13 +218,6 @@ static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
   memset(b->base, b->fill, request);
 }
 
-static unsigned fuzz_sac_reports;
-static void fuzz_sac_record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++fuzz_sac_reports;
-}
-
 /* `twice`: free the block again at once through mps_sac_free, a client
  * error that cool catches whether the block is cached or gone to the
  * pool: it must be reported, and change nothing (the comparison after
@@ -252,11 +245,9 @@ static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twic
   else
     ++m->pool_frees;
   if (twice) {
-    mps_lib_assert_fail_t handler = mps_lib_assert_fail_install(fuzz_sac_record_assert);
-    fuzz_sac_reports = 0;
+    mps_lib_assert_fail_t handler = fuzz_reports_begin();
     mps_sac_free(m->sac, b.base, b.request);
-    (void)mps_lib_assert_fail_install(handler);
-    FUZZ_SAC_REQUIRE(fuzz_sac_reports > 0);
+    FUZZ_SAC_REQUIRE(fuzz_reports_end(handler) > 0);
   }
 }
 
