@@ -1681,8 +1681,8 @@ Test(mvff, double_free_after_a_flush_is_refused)
  * own sizes on the free without the lock: freed with size zero or with a
  * size of another class, its block is refused like any other's (hot's
  * lock-free free once took every size up to 288 for it, zero included).
- * Every block of a stepped class, freed with the sizes just below and
- * above its span, likewise. */
+ * So is a block of any stepped class freed with the largest size of the
+ * class below; with its own class's smallest size it is freed. */
 Test(mvff, frees_of_stepped_class_blocks_take_only_their_class_s_sizes)
 {
   /* Classes and the largest size of the class below each. */
