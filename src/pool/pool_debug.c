@@ -787,6 +787,12 @@ static Res debug_alloc(Addr *p_o, Pool pool, Size size)
   return MPS_RES_OK;
 }
 
+/* A free the debugging class refuses is reported in every variety, as
+ * damage is: a client uses this class to be told about its mistakes,
+ * rash included.  True when `cond` holds. */
+#define DEBUG_INSIST(cond) \
+  ((cond) ? true : (check_fail(__FILE__, (unsigned)__LINE__, #cond), false))
+
 static void debug_free(Pool pool, Addr old, Size size)
 {
   PoolDebug d = debug_of_pool(pool);
@@ -800,28 +806,24 @@ static void debug_free(Pool pool, Addr old, Size size)
   if (f > 0 && splay_tree_find(&d->live, &node, debug_key(old))) {
     block = debug_block_of(node);
     /* The size must be the one it was allocated with. */
-    AVER(block->size == size);
-    if (block->size != size)
+    if (!DEBUG_INSIST(block->size == size))
       return;
     rbase = addr_sub(old, f);
     rlimit = addr_add(old, size + f);
   } else {
     bool overlaps;
-    AVER(size <= WORD_ONES - addr_word(old));
-    if (size > WORD_ONES - addr_word(old))
-      return;   /* wraps round the address space: refused */
+    if (!DEBUG_INSIST(size <= WORD_ONES - addr_word(old)))
+      return;   /* wraps round the address space */
     rlimit = addr_add(old, size);
     /* Not a fenced block, so it came from an allocation point: it must
      * not reach into a fenced block or its fences. */
     overlaps = debug_live_overlaps(d, old, rlimit);
-    AVER(!overlaps);
-    if (overlaps)
+    if (!DEBUG_INSIST(!overlaps))
       return;
   }
   /* Freeing free memory: a double free, or a wrong size. */
   is_free = debug_range_first_overlap(d, rbase, rlimit) != NULL;
-  AVER(!is_free);
-  if (is_free)
+  if (!DEBUG_INSIST(!is_free))
     return;
 
   if (block != NULL) {

@@ -22,6 +22,11 @@
  * by the check before memory may go back to the arena (below): that
  * leaves the record, or every later free would report it again.
  *
+ * A free the class refuses -- a fenced block freed with another size,
+ * free memory freed again, a free reaching into a fenced block -- is
+ * reported the same way in every variety (naming the condition that
+ * failed), and changes nothing.
+ *
  * Release.  The free template is also checked when memory goes back to
  * the arena (topic/debugging.rst), which the base class does inside its
  * own methods.  The debugging layer cannot see that moment, and after it
