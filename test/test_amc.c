@@ -21,6 +21,7 @@
 #include "../src/base/config.h"
 #include "../src/pool/nailboard.h"
 #include "support/objfmt.h"
+#include "support/checks.h"
 
 #define W sizeof(mps_word_t)
 
@@ -799,7 +800,7 @@ Test(amc, format_without_fwd_is_refused)
   mps_arena_destroy(arena);
 }
 
-Test(amc, apply_needs_parked_arena, .signal = SIGABRT)
+Test(amc, apply_needs_parked_arena, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   tamc_s t;
   tamc_count_s c = {0, 0, 0, 0};

@@ -25,6 +25,7 @@
 #include "../src/gc/seg.h"
 #include "support/objfmt.h"
 #include "support/collections.h"
+#include "support/checks.h"
 
 #define W sizeof(mps_word_t)
 
@@ -529,8 +530,9 @@ Test(ams, support_ambiguous_false_refuses_ambiguous_references)
   t.ambig[0] = t.refs[0];
   mps_arena_collect(t.arena);
   mps_lib_assert_fail_install(old);
-  cr_assert_geq(tams_failures, 1, "an ambiguous reference was accepted");
-  cr_assert(strstr(tams_last_failure, "support_ambiguous") != NULL, "%s", tams_last_failure);
+  TEST_ASSERT_REPORTED(tams_failures);   /* an ambiguous reference was accepted */
+  if (CHECK_LEVEL >= 1)
+    cr_assert(strstr(tams_last_failure, "support_ambiguous") != NULL, "%s", tams_last_failure);
   t.ambig[0] = NULL;
   cr_assert(tams_data_ok(t.refs[0], 4, 1));
   tams_close(&t);
@@ -553,8 +555,9 @@ Test(ams, an_exact_reference_into_an_object_is_reported_and_keeps_nothing)
   old = mps_lib_assert_fail_install(tams_count_handler);
   mps_arena_collect(t.arena);
   mps_lib_assert_fail_install(old);
-  cr_assert_geq(tams_failures, 1, "an exact reference to no object's start was accepted");
-  cr_assert(strstr(tams_last_failure, "is_start") != NULL, "%s", tams_last_failure);
+  TEST_ASSERT_REPORTED(tams_failures);   /* an exact reference to no object's start */
+  if (CHECK_LEVEL >= 1)
+    cr_assert(strstr(tams_last_failure, "is_start") != NULL, "%s", tams_last_failure);
   cr_assert_eq(t.refs[1], (char *)a + 2 * sizeof(mps_word_t), "the reference was changed");
   t.refs[1] = NULL;
   cr_assert(tams_data_ok(t.refs[0], 4, 1));

@@ -15,6 +15,7 @@
 #include "../src/base/config.h"
 #include "../src/data/bt.h"
 #include "../stress/support/testlib.h"
+#include "support/checks.h"
 
 #define N (3 * WORD_WIDTH + 5)  /* bits in the main test table */
 #define NF (2 * WORD_WIDTH + 7) /* smaller table for the cubic find tests */
@@ -646,6 +647,8 @@ Test(bt, copy_offset_range)
         check_copy_offset(from_base, to_base, length);
     }
 }
+
+TestSuite(bt_misuse, TEST_NEEDS_CHECKS);
 
 Test(bt_misuse, empty_range_aborts, .init = setup_aborting,
      .signal = SIGABRT)

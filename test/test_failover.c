@@ -13,6 +13,7 @@
 #include "../src/data/cbs.h"
 #include "../src/data/failover.h"
 #include "../src/data/freelist.h"
+#include "support/checks.h"
 
 #define ARENA_SIZE 8192
 #define A 16  /* alignment */
@@ -323,7 +324,7 @@ Test(failover, iterate_and_delete_across_lands)
   { static const Size w[] = {512, 576, 2048, 2112}; expect(land, w, 4); }
 }
 
-Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT)
+Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
   nodes_fail = true;
@@ -333,7 +334,7 @@ Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT)
   (void)land_insert(&r, land, &r);
 }
 
-Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT)
+Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   freelist_s other;
   failover_s fo2;

@@ -27,6 +27,7 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../stress/support/gcobj.c"
+#include "support/checks.h"
 
 enum { P_AMC, P_AMCZ, P_AMS, P_LO, P_AWL, NPOOLS };
 enum { NROOTS = 64, NAMBIG = 8, NWEAK = 8 };
@@ -585,6 +586,8 @@ static void abort_handler(const char *file, unsigned line, const char *cond)
   (void)cond;
   abort();
 }
+
+TestSuite(finalize_misuse, TEST_NEEDS_CHECKS);
 
 Test(finalize_misuse, ref_of_a_gc_message, .signal = SIGABRT)
 {

@@ -17,6 +17,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/format.h"
+#include "support/checks.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -240,7 +241,7 @@ Test(format, addr_fmt_is_false_outside_formatted_pools)
   mps_arena_destroy(arena);
 }
 
-Test(format, destroying_a_format_in_use_is_caught, .signal = SIGABRT)
+Test(format, destroying_a_format_in_use_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
@@ -254,7 +255,7 @@ Test(format, destroying_a_format_in_use_is_caught, .signal = SIGABRT)
   mps_fmt_destroy(fmt);
 }
 
-Test(format, a_bad_alignment_is_caught, .signal = SIGABRT)
+Test(format, a_bad_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
@@ -265,7 +266,7 @@ Test(format, a_bad_alignment_is_caught, .signal = SIGABRT)
   } MPS_ARGS_END(args);
 }
 
-Test(format, destroying_an_arena_with_a_format_is_caught, .signal = SIGABRT)
+Test(format, destroying_an_arena_with_a_format_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;

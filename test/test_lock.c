@@ -16,6 +16,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/thread/lock.h"
+#include "support/checks.h"
 
 static _Atomic int failures;
 static const char *_Atomic last_condition;
@@ -168,7 +169,7 @@ Test(lock, global_locks)
   expect_no_failure();
 }
 
-Test(lock, global_binary_double_claim_reported)
+Test(lock, global_binary_double_claim_reported, TEST_NEEDS_CHECKS)
 {
   install_recorder();
   lock_claim_global();
@@ -269,7 +270,7 @@ Test(lock, contention_global)
 
 /* Misuse. */
 
-Test(lock, double_claim_reported)
+Test(lock, double_claim_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   install_recorder();
@@ -283,7 +284,7 @@ Test(lock, double_claim_reported)
   delete_lock(lock);
 }
 
-Test(lock, binary_claim_inside_recursive_reported)
+Test(lock, binary_claim_inside_recursive_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   install_recorder();
@@ -296,7 +297,7 @@ Test(lock, binary_claim_inside_recursive_reported)
   delete_lock(lock);
 }
 
-Test(lock, release_unheld_reported)
+Test(lock, release_unheld_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   install_recorder();
@@ -322,7 +323,7 @@ static void *release_it_recursive(void *p)
   return NULL;
 }
 
-Test(lock, release_from_other_thread_reported)
+Test(lock, release_from_other_thread_reported, TEST_NEEDS_CHECKS)
 {
   pthread_t t;
   Lock lock = new_lock();
@@ -343,7 +344,7 @@ Test(lock, release_from_other_thread_reported)
   delete_lock(lock);
 }
 
-Test(lock, mismatched_release_reported)
+Test(lock, mismatched_release_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   install_recorder();
@@ -371,7 +372,7 @@ Test(lock, mismatched_release_reported)
   delete_lock(lock);
 }
 
-Test(lock, finish_held_reported)
+Test(lock, finish_held_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   install_recorder();
@@ -393,7 +394,7 @@ static void abort_handler(const char *file, unsigned line, const char *cond)
   abort();
 }
 
-Test(lock, finished_lock_rejected, .signal = SIGABRT)
+Test(lock, finished_lock_rejected, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   lock_finish(lock);

@@ -13,6 +13,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/message.h"
+#include "support/checks.h"
 
 static mps_arena_t arena;
 
@@ -230,6 +231,8 @@ static void abort_handler(const char *file, unsigned line, const char *cond)
   UNUSED(cond);
   abort();
 }
+
+TestSuite(message_misuse, TEST_NEEDS_CHECKS);
 
 Test(message_misuse, wrong_accessor_for_the_type, .signal = SIGABRT)
 {

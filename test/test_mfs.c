@@ -12,6 +12,7 @@
 #include "../include/mpscmfs.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "support/checks.h"
 
 static mps_arena_t arena;
 
@@ -178,7 +179,7 @@ Test(mfs, commit_limit_failure_leaves_the_pool_usable)
   mps_pool_destroy(pool);
 }
 
-Test(mfs, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT)
+Test(mfs, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_pool_t pool = make_mfs(16, 0), other = make_mfs(16, 0);
   mps_addr_t p;
@@ -187,7 +188,7 @@ Test(mfs, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT)
   mps_free(other, p, 16);
 }
 
-Test(mfs, freeing_foreign_memory_is_caught, .signal = SIGABRT)
+Test(mfs, freeing_foreign_memory_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_pool_t pool = make_mfs(16, 0);
   static char foreign[64];
@@ -316,7 +317,7 @@ Test(mfs, a_live_unit_holding_the_mark_frees_without_a_report)
   mps_pool_destroy(pool);
 }
 
-Test(mfs, destroying_an_arena_with_a_live_pool_is_caught, .signal = SIGABRT)
+Test(mfs, destroying_an_arena_with_a_live_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_lib_assert_fail_install(abort_on_assert);
   (void)make_mfs(16, 0);

@@ -20,6 +20,7 @@
 #include "../src/os/vm.h"
 #include "../src/protect/fault.h"
 #include "../src/protect/prot_os.h"
+#include "support/checks.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROT_TEST_ASAN 1
@@ -484,7 +485,7 @@ static void abort_on_assertion(const char *file, unsigned line, const char *cond
   abort();
 }
 
-Test(prot, use_after_unregister, .init = setup, .signal = SIGABRT)
+Test(prot, use_after_unregister, .init = setup, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   FaultRegStruct reg;
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);

@@ -6,6 +6,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/data/ring.h"
+#include "support/checks.h"
 
 typedef struct elt_s {
   int id;
@@ -265,7 +266,7 @@ Test(ring, check_reports_broken_links)
 }
 
 Test(ring_misuse, finish_of_non_single_ring_aborts,
-     .init = setup_aborting, .signal = SIGABRT)
+     .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   ring_append(&head, &elts[0].link);
   ring_finish(&head);

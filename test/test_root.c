@@ -27,6 +27,7 @@
 #include "../src/gc/root.h"
 #include "../src/gc/trace.h"
 #include "support/objfmt.h"
+#include "support/checks.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -661,7 +662,7 @@ Test(root, a_thread_root_scans_a_suspended_thread_up_to_the_clients_cold_end)
 
 /* ---- Client errors ---------------------------------------------------- */
 
-Test(root, a_bad_rank_is_caught, .signal = SIGABRT)
+Test(root, a_bad_rank_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -670,7 +671,7 @@ Test(root, a_bad_rank_is_caught, .signal = SIGABRT)
                               (mps_addr_t *)table, 1);
 }
 
-Test(root, a_rank_out_of_range_is_caught, .signal = SIGABRT)
+Test(root, a_rank_out_of_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -679,7 +680,7 @@ Test(root, a_rank_out_of_range_is_caught, .signal = SIGABRT)
                              mps_scan_area, NULL);
 }
 
-Test(root, a_bad_mode_is_caught, .signal = SIGABRT)
+Test(root, a_bad_mode_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -688,7 +689,7 @@ Test(root, a_bad_mode_is_caught, .signal = SIGABRT)
                               (mps_addr_t *)table, 1);
 }
 
-Test(root, an_unaligned_area_is_caught, .signal = SIGABRT)
+Test(root, an_unaligned_area_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -697,7 +698,7 @@ Test(root, an_unaligned_area_is_caught, .signal = SIGABRT)
                              table + 2, mps_scan_area, NULL);
 }
 
-Test(root, the_stack_scanner_refuses_exact_roots, .signal = SIGABRT)
+Test(root, the_stack_scanner_refuses_exact_roots, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -709,7 +710,7 @@ Test(root, the_stack_scanner_refuses_exact_roots, .signal = SIGABRT)
                             &cold, 0);
 }
 
-Test(root, deregistering_a_thread_with_a_root_is_caught, .signal = SIGABRT)
+Test(root, deregistering_a_thread_with_a_root_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
@@ -721,7 +722,7 @@ Test(root, deregistering_a_thread_with_a_root_is_caught, .signal = SIGABRT)
   mps_thread_dereg(thr);
 }
 
-Test(root, destroying_an_arena_with_a_root_is_caught, .signal = SIGABRT)
+Test(root, destroying_an_arena_with_a_root_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;

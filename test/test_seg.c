@@ -13,6 +13,7 @@
 #include "../src/gc/chain.h"
 #include "../src/gc/seg.h"
 #include "../src/pool/pool.h"
+#include "support/checks.h"
 
 /* A pool class that only owns segments: finish frees whatever is left. */
 static Res tseg_pool_init(Pool pool, mps_arg_s args[])
@@ -380,6 +381,8 @@ static void abort_handler(const char *file, unsigned line, const char *cond)
   UNUSED(cond);
   abort();
 }
+
+TestSuite(seg_misuse, TEST_NEEDS_CHECKS);
 
 Test(seg_misuse, grey_leaf_is_refused, .signal = SIGABRT)
 {

@@ -13,6 +13,7 @@
 #include "../src/base/config.h"
 #include "../src/protect/prot.h"
 #include "../src/protect/shield.h"
+#include "support/checks.h"
 
 #define PAGE ((Size)0x1000)
 #define NSEGS (SHIELD_QUEUE_LIMIT + 8)
@@ -479,7 +480,7 @@ static void abort_handler(const char *file, unsigned line, const char *cond)
   abort();
 }
 
-Test(shield, leave_while_exposed_aborts, .signal = SIGABRT)
+Test(shield, leave_while_exposed_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   shield_expose(shield, &segs[0]);
@@ -487,7 +488,7 @@ Test(shield, leave_while_exposed_aborts, .signal = SIGABRT)
   shield_leave(shield);
 }
 
-Test(shield, double_raise_aborts, .signal = SIGABRT)
+Test(shield, double_raise_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   shield_raise(shield, &segs[0], PROT_DENY_READ);
@@ -495,27 +496,27 @@ Test(shield, double_raise_aborts, .signal = SIGABRT)
   shield_raise(shield, &segs[0], PROT_DENY_READ);
 }
 
-Test(shield, cover_without_expose_aborts, .signal = SIGABRT)
+Test(shield, cover_without_expose_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   mps_lib_assert_fail_install(abort_handler);
   shield_cover(shield, &segs[0]);
 }
 
-Test(shield, lower_unraised_aborts, .signal = SIGABRT)
+Test(shield, lower_unraised_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   mps_lib_assert_fail_install(abort_handler);
   shield_lower(shield, &segs[0], PROT_DENY_WRITE);
 }
 
-Test(shield, raise_outside_aborts, .signal = SIGABRT)
+Test(shield, raise_outside_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_lib_assert_fail_install(abort_handler);
   shield_raise(shield, &segs[0], PROT_DENY_WRITE);
 }
 
-Test(shield, release_without_hold_aborts, .signal = SIGABRT)
+Test(shield, release_without_hold_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   mps_lib_assert_fail_install(abort_handler);

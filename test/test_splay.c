@@ -7,6 +7,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/data/splay.h"
+#include "support/checks.h"
 
 /* A client node: key, a size, and the largest size in its subtree. */
 typedef struct item_s {
@@ -454,7 +455,7 @@ Test(splay, no_update_function)
   splay_tree_finish(tree);
 }
 
-Test(splay_misuse, delete_absent_node, .signal = SIGABRT)
+Test(splay_misuse, delete_absent_node, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   setup_items();
   insert_all();
@@ -463,7 +464,7 @@ Test(splay_misuse, delete_absent_node, .signal = SIGABRT)
   splay_tree_delete(tree, &items[0].node);
 }
 
-Test(splay_misuse, insert_linked_node, .signal = SIGABRT)
+Test(splay_misuse, insert_linked_node, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   setup_items();
   insert_all();
@@ -472,7 +473,7 @@ Test(splay_misuse, insert_linked_node, .signal = SIGABRT)
   splay_tree_insert(tree, splay_tree_root(tree));
 }
 
-Test(splay_misuse, use_after_finish, .signal = SIGABRT)
+Test(splay_misuse, use_after_finish, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   setup_items();
   splay_tree_finish(tree);
@@ -480,7 +481,7 @@ Test(splay_misuse, use_after_finish, .signal = SIGABRT)
   (void)splay_tree_is_empty(tree);
 }
 
-Test(splay_misuse, init_without_compare, .signal = SIGABRT)
+Test(splay_misuse, init_without_compare, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_lib_assert_fail_install(test_abort_handler);
   splay_tree_init(tree, NULL, item_key, NULL);

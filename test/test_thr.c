@@ -20,6 +20,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/root.h"
+#include "support/checks.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -163,7 +164,7 @@ Test(thr, a_thread_that_exited_registered_can_be_cleaned_up)
   mps_arena_destroy(other.arena);
 }
 
-Test(thr, destroying_an_arena_with_a_registered_thread_is_caught, .signal = SIGABRT)
+Test(thr, destroying_an_arena_with_a_registered_thread_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_thr_t thr;
@@ -172,7 +173,7 @@ Test(thr, destroying_an_arena_with_a_registered_thread_is_caught, .signal = SIGA
   mps_arena_destroy(arena);
 }
 
-Test(thr, deregistering_twice_is_caught, .signal = SIGABRT)
+Test(thr, deregistering_twice_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_thr_t thr;

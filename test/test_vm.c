@@ -13,6 +13,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/os/vm.h"
+#include "support/checks.h"
 
 static Size page;
 
@@ -326,39 +327,39 @@ Test(vm, mapping_after_finishing_another)
 
 /* Misuse is caught by AVER in hot and cool. */
 
-Test(vm, grain_not_power_of_two, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, grain_not_power_of_two, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   (void)vm_init(&vm, 16 * page, 3 * page);
 }
 
-Test(vm, grain_below_page, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, grain_below_page, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   (void)vm_init(&vm, 16 * page, page / 2);
 }
 
-Test(vm, zero_size, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, zero_size, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   (void)vm_init(&vm, 0, page);
 }
 
-Test(vm, map_unaligned, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, map_unaligned, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
   (void)vm_map(&vm, addr_add(vm_base(&vm), 8), addr_add(vm_base(&vm), page));
 }
 
-Test(vm, map_outside_reservation, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, map_outside_reservation, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
   (void)vm_map(&vm, vm_limit(&vm), addr_add(vm_limit(&vm), page));
 }
 
-Test(vm, unmap_more_than_mapped, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, unmap_more_than_mapped, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
@@ -366,7 +367,7 @@ Test(vm, unmap_more_than_mapped, .init = setup_aborting, .signal = SIGABRT)
   vm_unmap(&vm, vm_base(&vm), addr_add(vm_base(&vm), 2 * page));
 }
 
-Test(vm, use_after_finish, .init = setup_aborting, .signal = SIGABRT)
+Test(vm, use_after_finish, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   vm_s vm;
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);

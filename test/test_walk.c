@@ -22,6 +22,7 @@
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "support/objfmt.h"
+#include "support/checks.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -228,7 +229,7 @@ Test(walk, pool_walk_covers_each_pools_objects)
   w_close();
 }
 
-Test(walk, pool_walk_needs_a_parked_arena, .signal = SIGABRT)
+Test(walk, pool_walk_needs_a_parked_arena, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   w_open(1);
   mps_lib_assert_fail_install(abort_on_assert);
@@ -236,7 +237,7 @@ Test(walk, pool_walk_needs_a_parked_arena, .signal = SIGABRT)
   (void)mps_pool_walk(w.amc, count_area, &area_calls);
 }
 
-Test(walk, pool_walk_of_a_manual_pool_is_caught, .signal = SIGABRT)
+Test(walk, pool_walk_of_a_manual_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_pool_t mvff;
   w_open(1);
