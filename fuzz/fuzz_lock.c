@@ -2,8 +2,10 @@
  *
  * Each input byte is one operation: the low three bits pick a lock (four
  * client locks, then the global binary and global recursive locks), the
- * rest pick what to do.  One thread does everything, so the model of a lock
- * is how many claims this thread holds and whether the outermost is binary.
+ * rest pick what to do.  Between operations only this thread holds locks
+ * (a helper thread of the contention operations has given its claim up
+ * before the operation ends), so the model of a lock is how many claims
+ * this thread holds and whether the outermost is binary.
  *
  * Misuse is part of the input: a binary claim of a held lock, a release
  * of a lock not held or of the wrong kind, finishing a held lock.  An
@@ -14,10 +16,45 @@
  * alone), so the model does not change either; anything else would leave
  * the lock and the model apart and show up at the next step.
  *
+ * Operations 26 to 31 (of the 32 the top five bits give) are rarer ones:
+ *   26, 27 contention: a second thread uses the lock (binarily for 26 on a
+ *          client lock).  It must see lock_is_held false, and its release
+ *          of a lock it does not hold must be reported.  If this thread
+ *          holds the lock, the helper's claim must wait: it must not have
+ *          got the lock after a pause, and gets it once this thread gives
+ *          up all its claims (which are then made again, as the model
+ *          has them).  Otherwise the helper claims the lock, and while it
+ *          holds it this thread must see lock_is_held false and have its
+ *          own release reported.
+ *   28     lock_setup: MPS_RES_OK, however often.
+ *   29     fork, after lock_setup, when this thread does not hold the
+ *          global binary lock (the fork handlers claim it; the client is
+ *          not to fork from inside the library).  The child must find its
+ *          client locks held as the model says and both global locks made
+ *          afresh (a release of either reported, then a claim of each
+ *          free); the parent must find the global binary lock released
+ *          again, and the child must exit with success.  At most two per
+ *          input: a fork is costly.
+ *   30     the nesting limit, once per process (it takes LOCK_CLAIM_LIMIT
+ *          claims): on a free client lock, claims up to LOCK_CLAIM_LIMIT,
+ *          one more must be reported and refused, and exactly that many
+ *          releases must free the lock.
+ *   31     as 27.
+ * At most four operations per input start a thread.
+ *
  * Requires a checking variety (the fuzz build is cool).
  */
+#define _DEFAULT_SOURCE 1   /* nanosleep, fork, waitpid */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -34,7 +71,9 @@ struct fuzz_lock_model {
   bool binary;
 };
 
-static int fuzz_lock_failures;
+/* Atomic: a helper thread commits misuse too (never at the same time as
+ * this one, but the handler is the process's). */
+static atomic_int fuzz_lock_failures;
 
 static void fuzz_lock_record(const char *file, unsigned line, const char *cond)
 {
@@ -77,12 +116,198 @@ static void fuzz_lock_release(Lock lock, int which, bool binary)
     lock_release_recursive(lock);
 }
 
+/* Give up every claim the model says this thread holds, innermost
+ * first; and make them again, outermost first. */
+static void fuzz_lock_give_all(Lock lock, int which, const struct fuzz_lock_model *m)
+{
+  unsigned long k;
+  for (k = m->count; k > 0; --k)
+    fuzz_lock_release(lock, which, k == 1 && m->binary);
+  fuzz_lock_expect(false);
+}
+
+static void fuzz_lock_take_all(Lock lock, int which, const struct fuzz_lock_model *m)
+{
+  unsigned long k;
+  for (k = 0; k < m->count; ++k)
+    fuzz_lock_claim(lock, which, k == 0 && m->binary);
+  fuzz_lock_expect(false);
+}
+
+/* A second thread's view of a lock.  `state` moves 0 -> 1 (started,
+ * about to claim) -> 2 (holds the lock) -> 3 (may release: only when this
+ * thread did not hold it) -> 4 (released, about to exit). */
+struct fuzz_lock_helper {
+  Lock lock;
+  int which;
+  bool binary;
+  bool wait_for_release;        /* hold until state 3 */
+  atomic_int state;
+  atomic_int bad;               /* which of the helper's checks failed */
+};
+
+static void fuzz_lock_wait_for(atomic_int *state, int at_least)
+{
+  while (atomic_load(state) < at_least)
+    (void)sched_yield();
+}
+
+static void *fuzz_lock_helper_run(void *closure)
+{
+  struct fuzz_lock_helper *h = closure;
+  int before;
+  if (h->which < 4 && (lock_is_held(h->lock) || !lock_check(h->lock)))
+    atomic_store(&h->bad, 1);
+  /* Not the holder (whoever holds it): reported, and nothing changes. */
+  before = atomic_load(&fuzz_lock_failures);
+  fuzz_lock_release(h->lock, h->which, h->binary);
+  if (atomic_load(&fuzz_lock_failures) != before + 1)
+    atomic_store(&h->bad, 2);
+  atomic_store(&fuzz_lock_failures, before);
+  atomic_store(&h->state, 1);
+  fuzz_lock_claim(h->lock, h->which, h->binary);
+  /* Checked before state 2: after it, the fuzzing thread's misuse adds a
+   * report of its own. */
+  if (h->which < 4 && (!lock_is_held(h->lock) || !lock_check(h->lock)))
+    atomic_store(&h->bad, 3);
+  if (atomic_load(&fuzz_lock_failures) != before)
+    atomic_store(&h->bad, 4);
+  atomic_store(&h->state, 2);
+  if (h->wait_for_release)
+    fuzz_lock_wait_for(&h->state, 3);
+  fuzz_lock_release(h->lock, h->which, h->binary);
+  if (atomic_load(&fuzz_lock_failures) != before)
+    atomic_store(&h->bad, 5);
+  atomic_store(&h->state, 4);
+  return NULL;
+}
+
+static void fuzz_lock_contend(Lock lock, int which, bool binary,
+                              const struct fuzz_lock_model *m)
+{
+  struct fuzz_lock_helper h;
+  pthread_t thread;
+  h.lock = lock;
+  h.which = which;
+  h.binary = binary;
+  h.wait_for_release = m->count == 0;
+  atomic_init(&h.state, 0);
+  atomic_init(&h.bad, 0);
+  if (pthread_create(&thread, NULL, fuzz_lock_helper_run, &h) != 0)
+    abort();
+  if (m->count > 0) {
+    /* The helper is about to claim a lock this thread holds: give it
+     * time to get it wrongly, then let it have it. */
+    struct timespec pause = {0, 200000};
+    fuzz_lock_wait_for(&h.state, 1);
+    while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+      continue;
+    if (atomic_load(&h.state) != 1)
+      abort();
+    fuzz_lock_give_all(lock, which, m);
+    if (pthread_join(thread, NULL) != 0)
+      abort();
+    fuzz_lock_take_all(lock, which, m);
+  } else {
+    fuzz_lock_wait_for(&h.state, 2);
+    if (which < 4 && lock_is_held(lock))
+      abort();
+    fuzz_lock_release(lock, which, binary);
+    fuzz_lock_expect(true);
+    atomic_store(&h.state, 3);
+    if (pthread_join(thread, NULL) != 0)
+      abort();
+  }
+  if (atomic_load(&h.state) != 4 || atomic_load(&h.bad) != 0)
+    abort();
+  fuzz_lock_expect(false);
+}
+
+/* With coverage instrumentation, the child's counts are written only if
+ * it asks: it leaves by _exit, since exit would run the fuzzer's own
+ * exit handlers in a copy of the fuzzer. */
+extern int __llvm_profile_write_file(void) __attribute__((weak));
+
+/* In the child of a fork: its exit status, 0 if all is as expected. */
+static int fuzz_lock_child(Lock *locks, const struct fuzz_lock_model *model)
+{
+  int l;
+  for (l = 0; l < FUZZ_LOCK_CLIENT; ++l)
+    if (lock_is_held(locks[l]) != (model[l].count > 0))
+      return 1;
+  atomic_store(&fuzz_lock_failures, 0);
+  lock_release_global();
+  lock_release_global_recursive();
+  if (atomic_load(&fuzz_lock_failures) != 2)
+    return 2;
+  lock_claim_global();
+  lock_claim_global_recursive();
+  lock_release_global_recursive();
+  lock_release_global();
+  if (atomic_load(&fuzz_lock_failures) != 2)
+    return 3;
+  if (__llvm_profile_write_file != NULL)
+    (void)__llvm_profile_write_file();
+  return 0;
+}
+
+static void fuzz_lock_fork(Lock *locks, const struct fuzz_lock_model *model)
+{
+  pid_t pid, r;
+  int status;
+  if (lock_setup() != MPS_RES_OK)
+    abort();
+  fuzz_lock_expect(false);
+  pid = fork();
+  if (pid < 0)
+    abort();
+  if (pid == 0)
+    _exit(fuzz_lock_child(locks, model));
+  /* The fuzzer's timeout alarm interrupts the wait (its handler is not
+   * SA_RESTART). */
+  while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+    continue;
+  if (r != pid || !WIFEXITED(status)
+      || WEXITSTATUS(status) != 0)
+    abort();
+  /* The parent handler gave back what the prepare handler claimed. */
+  lock_release_global();
+  fuzz_lock_expect(true);
+  if (model[5].count == 0) {
+    lock_release_global_recursive();
+    fuzz_lock_expect(true);
+  }
+}
+
+static void fuzz_lock_limit(Lock lock)
+{
+  Count k;
+  for (k = 0; k < LOCK_CLAIM_LIMIT; ++k)
+    lock_claim_recursive(lock);
+  fuzz_lock_expect(false);
+  if (!lock_check(lock))
+    abort();
+  lock_claim_recursive(lock);
+  fuzz_lock_expect(true);
+  for (k = 1; k < LOCK_CLAIM_LIMIT; ++k)
+    lock_release_recursive(lock);
+  fuzz_lock_expect(false);
+  if (!lock_is_held(lock))
+    abort();
+  lock_release_recursive(lock);
+  fuzz_lock_expect(false);
+  if (lock_is_held(lock))
+    abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static unsigned char storage[FUZZ_LOCK_CLIENT][256];
   Lock locks[FUZZ_LOCK_ALL] = {NULL};
   struct fuzz_lock_model model[FUZZ_LOCK_ALL] = {{0, false}};
+  static bool limit_done = false;
   mps_lib_assert_fail_t old;
+  unsigned threads = 0, forks = 0;
   size_t i;
   int l;
 
@@ -106,6 +331,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       which -= 2;                   /* more weight on the globals */
     m = &model[which];
     lock = locks[which];
+    if (op >= 26) {
+      switch (op) {
+      case 28:
+        if (lock_setup() != MPS_RES_OK)
+          abort();
+        fuzz_lock_expect(false);
+        break;
+      case 29:
+        if (forks < 2 && model[4].count == 0) {
+          ++forks;
+          fuzz_lock_fork(locks, model);
+        }
+        break;
+      case 30:
+        if (!limit_done && which < 4 && m->count == 0) {
+          limit_done = true;
+          fuzz_lock_limit(lock);
+        }
+        break;
+      default:
+        if (threads < 4) {
+          ++threads;
+          binary = which == 4 || (which < 4 && op % 2 == 0);
+          fuzz_lock_contend(lock, which, binary, m);
+        }
+        break;
+      }
+      continue;
+    }
     binary = which == 4 || (which < 4 && op % 6 % 2 == 0);
     if (which == 5)
       binary = false;
