@@ -364,8 +364,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fuzz_debug_fence = (fuzz_debug_fence_size + fuzz_debug_align - 1) & ~(fuzz_debug_align - 1);
 
   mps_lib_assert_fail_install(fuzz_debug_record);
-  if (mps_arena_create_k(&fuzz_debug_arena, mps_arena_class_vm(), mps_args_none) != MPS_RES_OK)
-    abort();
+  /* In cool every public call checks the arena, counting through chunk
+   * tables as long as the reservation: the default one made those counts
+   * most of a run.  The heap here needs little; the arena extends if not. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)4 << 20);
+    if (mps_arena_create_k(&fuzz_debug_arena, mps_arena_class_vm(), args) != MPS_RES_OK)
+      abort();
+  } MPS_ARGS_END(args);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ALIGN, fuzz_debug_align);
     MPS_ARGS_ADD(args, MPS_KEY_SPARE, spares[(shape >> 2) & 3]);

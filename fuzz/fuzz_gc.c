@@ -32,7 +32,11 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpsclo.h"
+#include "support/model.h"
+
+FUZZ_MODEL_BEGIN
 #include "../stress/support/gcobj.c"
+FUZZ_MODEL_END
 
 enum { FUZZ_GC_ROOTS = 16, FUZZ_GC_AMBIG = 8, FUZZ_GC_RECORDS = 512, FUZZ_GC_MAX_REFS = 4 };
 enum { FUZZ_GC_AMC, FUZZ_GC_AMCZ, FUZZ_GC_AMS, FUZZ_GC_LO, FUZZ_GC_POOLS };
@@ -132,7 +136,7 @@ static void fuzz_gc_teardown(fuzz_gc_s *f)
   gcobj_model_finish(&f->model);
 }
 
-static void fuzz_gc_check(fuzz_gc_s *f)
+FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
 {
   REQUIRE(gcobj_model_check(&f->model, fuzz_gc_roots), f->model.message);
   if (f->parked) {

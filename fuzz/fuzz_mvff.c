@@ -23,6 +23,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
+#include "support/model.h"
 #include "support/reports.h"
 
 #define FUZZ_MVFF_SLOTS 128
@@ -42,6 +43,7 @@ typedef struct fuzz_mvff_s {
   size_t align;
   fuzz_mvff_block_s block[FUZZ_MVFF_SLOTS];
   unsigned char serial;
+  unsigned churns;
 } fuzz_mvff_s;
 
 static unsigned fuzz_mvff_byte(fuzz_mvff_s *f)
@@ -66,7 +68,7 @@ static bool fuzz_mvff_documented_failure(mps_res_t res)
   return res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
 }
 
-static fuzz_mvff_block_s *fuzz_mvff_empty_slot(fuzz_mvff_s *f)
+FUZZ_MODEL static fuzz_mvff_block_s *fuzz_mvff_empty_slot(fuzz_mvff_s *f)
 {
   size_t i;
   for (i = 0; i < FUZZ_MVFF_SLOTS; ++i)
@@ -85,7 +87,7 @@ static void fuzz_mvff_record(fuzz_mvff_s *f, fuzz_mvff_block_s *b, void *p, size
 
 /* Compare with a run of the fill byte a page at a time: a byte loop
  * under coverage instrumentation would dominate the run time. */
-static void fuzz_mvff_check_contents(const fuzz_mvff_block_s *b, bool every_byte)
+FUZZ_MODEL static void fuzz_mvff_check_contents(const fuzz_mvff_block_s *b, bool every_byte)
 {
   static unsigned char pattern[4096];
   size_t i;
@@ -106,14 +108,14 @@ static void fuzz_mvff_check_contents(const fuzz_mvff_block_s *b, bool every_byte
   }
 }
 
-static int fuzz_mvff_cmp(const void *x, const void *y)
+FUZZ_MODEL static int fuzz_mvff_cmp(const void *x, const void *y)
 {
   const fuzz_mvff_block_s *a = *(fuzz_mvff_block_s *const *)x;
   const fuzz_mvff_block_s *b = *(fuzz_mvff_block_s *const *)y;
   return (uintptr_t)a->p < (uintptr_t)b->p ? -1 : (uintptr_t)a->p > (uintptr_t)b->p;
 }
 
-static void fuzz_mvff_check(fuzz_mvff_s *f)
+FUZZ_MODEL static void fuzz_mvff_check(fuzz_mvff_s *f)
 {
   fuzz_mvff_block_s *live[FUZZ_MVFF_SLOTS];
   size_t n = 0, i, live_bytes = 0, total, free_bytes;
@@ -191,9 +193,18 @@ static void fuzz_mvff_free_twice(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
  * then allocate once more, which flushes the lists into the land: the
  * flush that sorts in scratch grains (pool_mvff.c, mvff_flush).  The
  * blocks are outside the model; the checks after the step see that the
- * pool's books still cover the model's live blocks. */
+ * pool's books still cover the model's live blocks.
+ *
+ * Only the first FUZZ_MVFF_BIG_CHURNS churns of an input are that big;
+ * later ones free at most FUZZ_MVFF_SMALL_CHURN blocks, within the quick
+ * lists.  A cool free checks the block against all of the pool's free
+ * memory, so a big churn costs hundreds of such checks, and inputs held
+ * several (one operation in eleven is a churn): replaying the corpus took
+ * longer than a CI run, leaving no time to fuzz. */
 #define FUZZ_MVFF_CHURN 384
-static size_t fuzz_mvff_gcd(size_t a, size_t b)
+#define FUZZ_MVFF_BIG_CHURNS 1
+#define FUZZ_MVFF_SMALL_CHURN 64
+FUZZ_MODEL static size_t fuzz_mvff_gcd(size_t a, size_t b)
 {
   while (b != 0) {
     size_t t = a % b;
@@ -213,6 +224,8 @@ static void fuzz_mvff_churn(fuzz_mvff_s *f)
   mps_res_t res;
   if (n > FUZZ_MVFF_CHURN)
     n = FUZZ_MVFF_CHURN;
+  if (++f->churns > FUZZ_MVFF_BIG_CHURNS)
+    n = 1 + n % FUZZ_MVFF_SMALL_CHURN;
   for (got = 0; got < n; ++got) {
     mps_addr_t a;
     sz[got] = 16 + 16 * ((got * (shape | 1)) % (1 + shape % 16));

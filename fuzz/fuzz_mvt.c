@@ -25,6 +25,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvt.h"
+#include "support/model.h"
 #include "support/reports.h"
 
 #define FUZZ_MVT_GRAIN ((size_t)4096)
@@ -46,21 +47,21 @@ static unsigned char fuzz_mvt_byte(const fuzz_mvt_block_s *b, size_t i)
   return (unsigned char)(b->seed + i * 7);
 }
 
-static void fuzz_mvt_fill(fuzz_mvt_block_s *b)
+FUZZ_MODEL static void fuzz_mvt_fill(fuzz_mvt_block_s *b)
 {
   size_t i;
   for (i = 0; i < b->size; ++i)
     b->base[i] = fuzz_mvt_byte(b, i);
 }
 
-static void fuzz_mvt_check_all_of(const fuzz_mvt_block_s *b)
+FUZZ_MODEL static void fuzz_mvt_check_all_of(const fuzz_mvt_block_s *b)
 {
   size_t i;
   for (i = 0; i < b->size; ++i)
     FUZZ_MVT_REQUIRE(b->base[i] == fuzz_mvt_byte(b, i));
 }
 
-static void fuzz_mvt_check_sample(const fuzz_mvt_block_s *b)
+FUZZ_MODEL static void fuzz_mvt_check_sample(const fuzz_mvt_block_s *b)
 {
   size_t at[4], i;
   at[0] = 0;
@@ -71,12 +72,21 @@ static void fuzz_mvt_check_sample(const fuzz_mvt_block_s *b)
     FUZZ_MVT_REQUIRE(b->base[at[i]] == fuzz_mvt_byte(b, at[i]));
 }
 
+/* The block being added, b, overlaps no live block. */
+FUZZ_MODEL static void fuzz_mvt_check_disjoint(const fuzz_mvt_block_s *b)
+{
+  size_t i;
+  for (i = 0; i < fuzz_mvt_count; ++i) {
+    const fuzz_mvt_block_s *o = &fuzz_mvt_blocks[i];
+    FUZZ_MVT_REQUIRE(b->base + b->size <= o->base || o->base + o->size <= b->base);
+  }
+}
+
 static mps_res_t fuzz_mvt_alloc(mps_ap_t ap, size_t size, unsigned char seed)
 {
   fuzz_mvt_block_s *b = &fuzz_mvt_blocks[fuzz_mvt_count];
   mps_addr_t p;
   mps_res_t res;
-  size_t i;
   do {
     res = mps_reserve(&p, ap, size);
     if (res != MPS_RES_OK)
@@ -87,10 +97,7 @@ static mps_res_t fuzz_mvt_alloc(mps_ap_t ap, size_t size, unsigned char seed)
     fuzz_mvt_fill(b);
   } while (!mps_commit(ap, p, size));
   FUZZ_MVT_REQUIRE((uintptr_t)p % MPS_PF_ALIGN == 0);
-  for (i = 0; i < fuzz_mvt_count; ++i) {
-    const fuzz_mvt_block_s *o = &fuzz_mvt_blocks[i];
-    FUZZ_MVT_REQUIRE(b->base + b->size <= o->base || o->base + o->size <= b->base);
-  }
+  fuzz_mvt_check_disjoint(b);
   ++fuzz_mvt_count;
   return MPS_RES_OK;
 }
@@ -118,7 +125,7 @@ static void fuzz_mvt_free_twice(mps_pool_t pool, size_t i)
   FUZZ_MVT_REQUIRE(mps_pool_free_size(pool) == free_before);
 }
 
-static void fuzz_mvt_check(mps_pool_t pool)
+FUZZ_MODEL static void fuzz_mvt_check(mps_pool_t pool)
 {
   size_t i, live = 0, total, free_size;
   for (i = 0; i < fuzz_mvt_count; ++i) {

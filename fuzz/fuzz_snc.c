@@ -23,8 +23,10 @@
  * (id, size, the ids of the AMC objects they refer to) and its frames (the
  * number of objects below each).  After every operation every live SNC
  * object must be intact and refer to the right AMC objects (wherever AMC
- * moved them), every AMC object in a root slot intact, and the pool no
- * larger than its peak of live objects allows (popped memory is reused).
+ * moved them), every AMC object in a root slot intact, no two of these
+ * objects overlapping, and the pool no larger than its peak of live
+ * objects allows (popped memory is reused).  A big object's data is read
+ * in samples between periodic whole reads (see fsnc_check_obj).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -37,6 +39,7 @@
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
 #include "../test/support/objfmt.h"
+#include "support/model.h"
 
 enum { SLOTS = 16, APS = 2, MAX_OBJS = 2048, MAX_FRAMES = 64, MAX_REFS = 3 };
 #define W sizeof(mps_word_t)
@@ -111,42 +114,101 @@ static objfmt_obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nref
   return obj;
 }
 
-static void fsnc_check_obj(objfmt_obj obj, mps_word_t id, size_t nrefs, size_t ndata)
+/* Reading every word of every big object after every operation cost most
+ * of a run, so a big object's data is read whole only on every
+ * FSNC_FULL_EVERY-th check and at the end; in between, one word in
+ * FSNC_STRIDE, starting at a phase that moves on each check, so that
+ * consecutive checks read different words.  A block handed out over a live
+ * object is still caught at once, by fsnc_check_disjoint. */
+enum { FSNC_FULL_EVERY = 16, FSNC_STRIDE = 61 };
+static size_t fsnc_checks;
+
+FUZZ_MODEL static void fsnc_check_obj(objfmt_obj obj, mps_word_t id, size_t nrefs, size_t ndata)
 {
-  size_t i;
+  size_t i, step = 1, phase = 0;
   REQUIRE(obj != NULL, "missing object");
   REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ, "not an object (popped or overwritten?)");
   REQUIRE(OBJFMT_WORDS(obj->header) == 2 + nrefs + ndata, "size changed");
   REQUIRE(obj->nrefs == nrefs, "reference count changed");
-  for (i = 0; i < ndata; ++i)
+  if (ndata > 8 * FSNC_STRIDE && fsnc_checks % FSNC_FULL_EVERY != 0) {
+    step = FSNC_STRIDE;
+    phase = fsnc_checks % FSNC_STRIDE;
+    REQUIRE(obj->slot[nrefs] == fsnc_datum(id, 0), "data damaged");
+    REQUIRE(obj->slot[nrefs + ndata - 1] == fsnc_datum(id, ndata - 1), "data damaged");
+  }
+  for (i = phase; i < ndata; i += step)
     REQUIRE(obj->slot[nrefs + i] == fsnc_datum(id, i), "data damaged");
+}
+
+/* Every object the checks can reach: live SNC objects, root objects, and
+ * the AMC objects SNC objects refer to (one object may appear many times). */
+typedef struct fsnc_extent_s {
+  uintptr_t base, limit;
+  mps_word_t id;
+} fsnc_extent_s;
+static fsnc_extent_s fsnc_extents[APS * MAX_OBJS * (1 + MAX_REFS) + SLOTS];
+static size_t fsnc_nextents;
+
+FUZZ_MODEL static void fsnc_add_extent(objfmt_obj obj, mps_word_t id, size_t nrefs, size_t ndata)
+{
+  fsnc_extent_s *e = &fsnc_extents[fsnc_nextents++];
+  e->base = (uintptr_t)obj;
+  e->limit = e->base + (2 + nrefs + ndata) * W;
+  e->id = id;
+}
+
+FUZZ_MODEL static int fsnc_extent_cmp(const void *x, const void *y)
+{
+  const fsnc_extent_s *a = x, *b = y;
+  return a->base < b->base ? -1 : a->base > b->base;
+}
+
+FUZZ_MODEL static void fsnc_check_disjoint(void)
+{
+  size_t i;
+  uintptr_t limit = 0;
+  qsort(fsnc_extents, fsnc_nextents, sizeof fsnc_extents[0], fsnc_extent_cmp);
+  for (i = 0; i < fsnc_nextents; ++i) {
+    const fsnc_extent_s *e = &fsnc_extents[i];
+    if (i > 0 && e->base == e[-1].base && e->id == e[-1].id)
+      continue;
+    REQUIRE(e->base >= limit, "two live objects overlap");
+    limit = e->limit;
+  }
 }
 
 static size_t fsnc_live_bytes, fsnc_peak_bytes;
 
-static void fsnc_verify(mps_pool_t snc)
+FUZZ_MODEL static void fsnc_verify(mps_pool_t snc)
 {
   size_t a, i, k, live = 0;
+  fsnc_nextents = 0;
   for (k = 0; k < SLOTS; ++k)
-    if (fsnc_slot_id[k] != 0)
+    if (fsnc_slot_id[k] != 0) {
       fsnc_check_obj(fsnc_roots[k], fsnc_slot_id[k], 0, fsnc_slot_ndata[k]);
-    else
+      fsnc_add_extent(fsnc_roots[k], fsnc_slot_id[k], 0, fsnc_slot_ndata[k]);
+    } else
       REQUIRE(fsnc_roots[k] == NULL, "an empty root slot was changed");
   for (a = 0; a < APS; ++a) {
     model_ap_s *m = &fsnc_model[a];
     for (i = 0; i < m->nobjs; ++i) {
       model_obj_s *o = &m->objs[i];
       fsnc_check_obj(o->addr, o->id, o->nrefs, o->ndata);
+      fsnc_add_extent(o->addr, o->id, o->nrefs, o->ndata);
       live += (2 + o->nrefs + o->ndata) * W;
       for (k = 0; k < o->nrefs; ++k) {
         objfmt_obj ref = (objfmt_obj)o->addr->slot[k];
         if (o->ref_id[k] == 0)
           REQUIRE(ref == NULL, "a null reference changed");
-        else
+        else {
           fsnc_check_obj(ref, o->ref_id[k], 0, o->ref_ndata[k]);
+          fsnc_add_extent(ref, o->ref_id[k], 0, o->ref_ndata[k]);
+        }
       }
     }
   }
+  fsnc_check_disjoint();
+  ++fsnc_checks;
   REQUIRE(live == fsnc_live_bytes, "model accounting");
   /* Popped memory is reused: the pool holds little beyond its peak of
    * live objects (segment tails and one spare segment per point). */
@@ -156,7 +218,7 @@ static void fsnc_verify(mps_pool_t snc)
           "the pool counts fewer bytes in use than are live");
 }
 
-static void fsnc_pop_model(model_ap_s *m, size_t k)
+FUZZ_MODEL static void fsnc_pop_model(model_ap_s *m, size_t k)
 {
   size_t i;
   for (i = m->below[k]; i < m->nobjs; ++i)
@@ -185,6 +247,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(fsnc_slot_id, 0, sizeof fsnc_slot_id);
   memset(fsnc_model, 0, sizeof fsnc_model);
   fsnc_live_bytes = fsnc_peak_bytes = 0;
+  fsnc_checks = 0;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK, "arena");
@@ -309,6 +372,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fsnc_verify(snc);
   }
   mps_arena_collect(arena);
+  fsnc_checks = 0;   /* so that the last check reads every word */
   fsnc_verify(snc);
 
   mps_arena_park(arena);
