@@ -107,6 +107,22 @@ static mps_word_t fr_zone_bit(mps_word_t ref)
   return (mps_word_t)1 << ((ref >> FR_ZONE_SHIFT) & (MPS_WORD_WIDTH - 1));
 }
 
+/* Whether a scanner passes word w to MPS_FIX1, and the reference it
+ * passes.  The tag test: every word (test 0, the mask being 0 for the
+ * plain scanner), only those whose tag is the pattern (1), or those and
+ * untagged ones (2: tagged or zero).  A null reference is never a
+ * candidate: it adds no zone and is never fixed (weak.rst: MPS_FIX1
+ * turns it away). */
+static bool fr_candidate(mps_word_t w, mps_word_t mask, mps_word_t pattern, unsigned test,
+                         mps_word_t *ref_o)
+{
+  mps_word_t t = w & mask;
+  if ((test == 1 && t != pattern) || (test == 2 && t != pattern && t != 0))
+    return false;
+  *ref_o = w ^ t;
+  return *ref_o != 0;
+}
+
 /* The fix while a thread root is scanned: it sees the real stack, so it
  * only notes which planted candidates came by. */
 static struct {
@@ -341,12 +357,8 @@ static FR_NOINLINE void fr_thread_op(fuzz_input_s *in, unsigned kind, unsigned n
   frt.mask = mask;
   frt.fail_at = fail_at;
   for (i = 0; i < n && !frs.far; ++i) {
-    mps_word_t w = words[i], t = w & mask, ref = w ^ t;
-    if (test == 1 && t != pattern)
-      continue;
-    if (test == 2 && t != pattern && t != 0)
-      continue;
-    if (ref == 0)
+    mps_word_t ref;
+    if (!fr_candidate(words[i], mask, pattern, test, &ref))
       continue;
     want_ufs |= fr_zone_bit(ref);
     if ((white & fr_zone_bit(ref)) != 0)
@@ -1013,17 +1025,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       test = 2; break;          /* tagged or zero */
     }
     for (i = 0; i < n; ++i) {
-      mps_word_t w = words[i], t = w & mask, ref = w ^ t, moved;
+      mps_word_t w = words[i], t = w & mask, ref, moved;
       expect[i] = w;
-      if (expect_res != MPS_RES_OK)
-        continue;
-      if (test == 1 && t != pattern)
-        continue;
-      if (test == 2 && t != pattern && t != 0)
-        continue;
-      /* A null reference is never fixed and adds no zone (weak.rst:
-       * MPS_FIX1 turns it away). */
-      if (ref == 0)
+      if (expect_res != MPS_RES_OK || !fr_candidate(w, mask, pattern, test, &ref))
         continue;
       ufs |= fr_zone_bit(ref);
       if ((white & fr_zone_bit(ref)) == 0)
