@@ -197,6 +197,19 @@ static mps_arena_t fr_arena3;   /* for dead threads and a commit limit */
 static mps_arena_t fr_bare;     /* never given a root or thread */
 static mps_arena_t fr_nogc;     /* held at its commit limit from the start */
 
+/* A collector scan state of fr_arena for `rank`, fixing with fr_fix and
+ * condemning the zones `white`, with a zone summary already gathered
+ * (which a root scan must keep); that summary. */
+static mps_word_t fr_scan_state(scan_state_s *ss, Rank rank, mps_word_t white)
+{
+  mps_word_t before = white * (mps_word_t)0x9e3779b97f4a7c15u;
+  scan_state_init(ss, fr_arena, NULL, rank);
+  ss->ss_s._fix = fr_fix;
+  ss->ss_s._w = white;
+  ss->ss_s._ufs = before;
+  return before;
+}
+
 /* A cold end here is below every stack (static storage lies below the
  * stacks on the supported systems), so no stack is scanned. */
 static mps_word_t fr_far[2];
@@ -396,11 +409,7 @@ static FR_NOINLINE void fr_thread_op(fuzz_input_s *in, unsigned kind, unsigned n
   if (!root_check(root) || root_rank(root) != rank || !fr_books(1, per, true))
     abort();
 
-  before = white * (mps_word_t)0x9e3779b97f4a7c15u;
-  scan_state_init(&ss, fr_arena, NULL, rank);
-  ss.ss_s._fix = fr_fix;
-  ss.ss_s._w = white;
-  ss.ss_s._ufs = before;
+  before = fr_scan_state(&ss, rank, white);
   frt.on = true;
   /* Scanned from inside the arena, the thread is scanned from where it
    * entered; from outside, from the scan's own frame. */
@@ -1108,11 +1117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       if (!fr_books(1, per, false))
         abort();
       /* What the scan state had gathered before the root stays. */
-      before = white * (mps_word_t)0x9e3779b97f4a7c15u;
-      scan_state_init(&ss, fr_arena, NULL, rank);
-      ss.ss_s._fix = fr_fix;
-      ss.ss_s._w = white;
-      ss.ss_s._ufs = before;
+      before = fr_scan_state(&ss, rank, white);
       res = root_scan(&ss, root);
       if (res == MPS_RES_OK ? ss.ss_s._ufs != (ufs | before)
                             : (ss.ss_s._ufs & before) != before)
