@@ -11,7 +11,13 @@
  *               record (label, string) is expected;
  *   label       an address (8 bytes) and the last label: with the user
  *               category on, a label record is expected;
- *   flush       nothing to model.
+ *   flush       nothing to model;
+ *   emit_at     a clock (8 bytes) and an address (8 bytes): with the user
+ *               category on, a label record (address, last label) bearing
+ *               exactly that clock is expected, as gcevent.c replays them;
+ *   failure     the flush an assertion makes before the program ends
+ *               (event_flush_on_failure): everything recorded so far must
+ *               be in the file at once, so the records are compared here.
  * After every operation, event_check.  At the end the stream is flushed
  * and the records written by this input are decoded (tools/eventdec.c,
  * which checks event.h's format) and compared one for one with those
@@ -39,6 +45,8 @@
 typedef struct fuzz_event_s {
   unsigned code;
   mps_word_t word[2];
+  bool has_clock;     /* written with event_emit_at: the clock must be kept */
+  uint64_t clock;
   char string[EVENT_STRING_MAX];
 } fuzz_event_s;
 
@@ -88,7 +96,8 @@ static void fuzz_event_compare(size_t nexpected)
     fuzz_event_s *e = &fuzz_event_expected[n];
     if (n >= nexpected || ev.type->code != e->code || ev.word[0] != e->word[0]
         || (e->code == EVENT_LABEL && ev.word[1] != e->word[1])
-        || (e->code == EVENT_INTERN && strcmp(ev.string, e->string) != 0))
+        || (e->code == EVENT_INTERN && strcmp(ev.string, e->string) != 0)
+        || (e->has_clock && ev.clock != e->clock))
       abort();
     ++n;
   }
@@ -165,25 +174,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       if (user && EVENT_STREAM && nexpected < FUZZ_EVENT_MAX) {
         fuzz_event_expected[nexpected].code = EVENT_INTERN;
         fuzz_event_expected[nexpected].word[0] = label;
+        fuzz_event_expected[nexpected].has_clock = false;
         strcpy(fuzz_event_expected[nexpected].string, s);
         ++nexpected;
       }
       break;
     }
-    case 4: {
+    case 4:
+    case 6: {
       mps_word_t addr = 0;
+      uint64_t clock = 0;
       size_t k;
+      if ((op & 7) == 6)
+        for (k = 0; k < 8 && i < size; ++k)
+          clock = clock << 8 | data[i++];
       for (k = 0; k < 8 && i < size; ++k)
         addr = addr << 8 | data[i++];
-      mps_telemetry_label((mps_addr_t)(uintptr_t)addr, fuzz_event_last);
+      if ((op & 7) == 6) {
+        mps_word_t words[2] = {addr, fuzz_event_last};
+        event_emit_at(EVENT_CAT_USER, EVENT_LABEL, clock, 2, words);
+      } else {
+        mps_telemetry_label((mps_addr_t)(uintptr_t)addr, fuzz_event_last);
+      }
       if (user && EVENT_STREAM && nexpected < FUZZ_EVENT_MAX) {
-        fuzz_event_expected[nexpected].code = EVENT_LABEL;
-        fuzz_event_expected[nexpected].word[0] = addr;
-        fuzz_event_expected[nexpected].word[1] = fuzz_event_last;
-        ++nexpected;
+        fuzz_event_s *e = &fuzz_event_expected[nexpected++];
+        e->code = EVENT_LABEL;
+        e->word[0] = addr;
+        e->word[1] = fuzz_event_last;
+        e->has_clock = (op & 7) == 6;
+        e->clock = clock;
       }
       break;
     }
+    case 7:
+      event_flush_on_failure();
+      fuzz_event_compare(nexpected);
+      nexpected = 0;
+      break;
     default:
       mps_telemetry_flush();
       break;
