@@ -126,6 +126,14 @@ typedef struct gcobj_model_s {
   size_t nambig;
   uint32_t epoch;
   uint32_t *stack;        /* traversal stack, capacity entries */
+  /* 1 (the default): every check reads every reached object's data.
+   * n > 1: an object found where the check before found it has only its
+   * first and last data words read, except at every n-th check; one that
+   * moved or is new is read whole.  A copy is then checked whole as it
+   * happens, and damage in place is still found, a few checks late (a
+   * fuzz target whose checks run after every step sets this, and 1 again
+   * for its last check). */
+  unsigned data_every;
   /* statistics of checks */
   unsigned long checks, reached, moved, pinned;
   char message[256];
