@@ -1,6 +1,7 @@
 /* fuzz_amc: a graph program run on an AMC pool against a model graph.
  *
- * Input: byte 0 picks the pool's options (MPS_KEY_INTERIOR, segment size,
+ * Input: byte 0 picks the pool's class (AMC, or AMCZ, whose objects have
+ * no fields) and options (MPS_KEY_INTERIOR, segment size,
  * whether the arena is parked so that only explicit collections happen,
  * whether explicit collections run under a commit limit that leaves
  * almost no room to copy).  Then each operation is three bytes: allocate
@@ -15,7 +16,11 @@
  * in the heap: identity, size, data and every field's referent; objects
  * held by an ambiguous root that pins them must be at the very address
  * the root holds.  mps_amc_apply must visit every reachable object, and
- * only well-formed objects and padding.
+ * only well-formed objects and padding; mps_arena_formatted_objects_walk
+ * and mps_pool_walk must visit exactly the objects it does;
+ * mps_addr_object must find every reachable object from its last word;
+ * and the pool's size, less its free size, must hold the reachable
+ * objects.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +50,7 @@ typedef struct node_s {
 
 static node_s nodes[MAX_OBJS];
 static unsigned node_count, pass;
+static size_t reachable_bytes;       /* of the objects the last check reached */
 static mps_addr_t slots[SLOTS];      /* the exact root table */
 static int slot_id[SLOTS];
 static mps_addr_t ambig[AMBIGS];     /* the ambiguous root table */
@@ -106,6 +112,7 @@ static size_t fz_check_from(objfmt_obj root, int root_id)
     unsigned i;
     fz_check_obj(obj, id);
     ++visited;
+    reachable_bytes += (2 + nodes[id].nrefs + nodes[id].ndata) * W;
     for (i = 0; i < nodes[id].nrefs; ++i) {
       int child = nodes[id].ref[i];
       objfmt_obj cobj = (objfmt_obj)obj->slot[i];
@@ -127,6 +134,7 @@ static size_t fz_check_from(objfmt_obj root, int root_id)
 
 typedef struct walk_s {
   size_t objects;
+  mps_pool_t pool;
 } walk_s;
 
 static void fz_apply_step(mps_addr_t addr, void *p, size_t s)
@@ -144,11 +152,62 @@ static void fz_apply_step(mps_addr_t addr, void *p, size_t s)
   }
 }
 
+/* The arena's walk: this pool's objects, the same as the pool's, and
+ * perhaps padding (deprecated.rst leaves that to the pool class). */
+static void fz_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  walk_s *w = p;
+  int type = OBJFMT_TYPE(((objfmt_obj)addr)->header);
+  (void)fmt;
+  (void)s;
+  REQUIRE(pool == w->pool);
+  REQUIRE(type == OBJFMT_T_OBJ || type == OBJFMT_T_PAD);
+  if (type == OBJFMT_T_OBJ)
+    ++w->objects;
+}
+
+/* The pool's walk hands over areas, which hold objects and padding. */
+static mps_res_t fz_area_step(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  walk_s *w = closure;
+  mps_addr_t p = base;
+  (void)ss;
+  REQUIRE(base < limit);
+  while (p < limit) {
+    objfmt_obj obj = p;
+    REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ
+            || OBJFMT_TYPE(obj->header) == OBJFMT_T_PAD);
+    if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ)
+      ++w->objects;
+    p = objfmt_skip(p);
+  }
+  REQUIRE(p == limit);
+  return MPS_RES_OK;
+}
+
+/* From every root slot's last word, mps_addr_object finds its object. */
+static void fz_check_addr_object(mps_arena_t arena)
+{
+  size_t k;
+  mps_addr_t found;
+  for (k = 0; k < SLOTS; ++k) {
+    if (slot_id[k] >= 0) {
+      const node_s *n = &nodes[slot_id[k]];
+      char *last = (char *)slots[k] + (1 + n->nrefs + n->ndata) * W;
+      REQUIRE(mps_addr_object(&found, arena, last) == MPS_RES_OK);
+      REQUIRE(found == slots[k]);
+    }
+  }
+  /* Memory the arena does not manage holds no object. */
+  REQUIRE(mps_addr_object(&found, arena, &found) != MPS_RES_OK);
+}
+
 static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
 {
-  size_t k, reachable = 0;
-  walk_s w = {0};
+  size_t k, reachable = 0, total, free_size;
+  walk_s w = {0}, aw = {0, pool}, pw = {0, pool};
   ++pass;
+  reachable_bytes = 0;
   for (k = 0; k < AMBIGS; ++k)
     if (ambig_id[k] >= 0)
       reachable += fz_check_from((objfmt_obj)ambig_base[k], ambig_id[k]);
@@ -161,6 +220,14 @@ static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
   mps_arena_park(arena);
   mps_amc_apply(pool, fz_apply_step, &w, 0);
   REQUIRE(w.objects >= reachable);
+  mps_arena_formatted_objects_walk(arena, fz_walk_step, &aw, 0);
+  REQUIRE(aw.objects == w.objects);
+  REQUIRE(mps_pool_walk(pool, fz_area_step, &pw) == MPS_RES_OK);
+  REQUIRE(pw.objects == w.objects);
+  fz_check_addr_object(arena);
+  total = mps_pool_total_size(pool);
+  free_size = mps_pool_free_size(pool);
+  REQUIRE(free_size <= total && total - free_size >= reachable_bytes);
   if (!parked)
     mps_arena_release(arena);
 }
@@ -203,7 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_ap_t ap;
   mps_root_t root, aroot;
   mps_gen_param_s gens[2] = {{32, 0.8}, {128, 0.5}};
-  bool parked, tight;
+  bool parked, tight, zero;
   size_t i, k;
 
   if (size < 1)
@@ -211,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   interior = (data[0] & 1) != 0;
   parked = (data[0] & 4) != 0;
   tight = (data[0] & 8) != 0;
+  zero = (data[0] & 16) != 0;   /* AMCZ: no object has fields */
   node_count = 0;
   pass = 0;
   for (k = 0; k < SLOTS; ++k) {
@@ -242,7 +310,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
     MPS_ARGS_ADD(args, MPS_KEY_INTERIOR, interior);
     MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (data[0] & 2) ? 4096 : 16384);
-    REQUIRE(mps_pool_create_k(&pool, arena, mps_class_amc(), args) == MPS_RES_OK);
+    REQUIRE(mps_pool_create_k(&pool, arena, zero ? mps_class_amcz() : mps_class_amc(), args)
+            == MPS_RES_OK);
   } MPS_ARGS_END(args);
   REQUIRE(mps_ap_create_k(&ap, pool, mps_args_none) == MPS_RES_OK);
   REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, slots, SLOTS)
@@ -259,7 +328,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0:
     case 1:   /* allocate; big objects now and then */
       if (node_count < MAX_OBJS)
-        fz_alloc(ap, sa, b % (MAX_REFS + 1), 1 + (b / 5) % 6 + (op == 1 && b > 240 ? 3000 : 0));
+        fz_alloc(ap, sa, zero ? 0 : b % (MAX_REFS + 1),
+                 1 + (b / 5) % 6 + (op == 1 && b > 240 ? 3000 : 0));
       break;
     case 2:   /* link slots[sa].ref[f] = slots[sb] */
       if (slot_id[sa] >= 0 && nodes[slot_id[sa]].nrefs > 0) {
