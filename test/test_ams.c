@@ -963,6 +963,64 @@ Test(ams, rank_ambig_allocation_point_keeps_what_its_words_point_into)
   tams_close(&t);
 }
 
+/* An ambiguous object condemned with what it points at in AMC is reached
+ * only through an exact root, which is scanned (and the AMC object's own
+ * exact root with it) before the ambiguous object is.  The AMC object must
+ * stay where the ambiguous word points, and alive for as long as that word
+ * is: a copy would leave the word at the old one. */
+Test(ams, rank_ambig_holder_condemned_with_its_amc_target_keeps_it_in_place)
+{
+  tams_s t;
+  mps_fmt_t mfmt;
+  mps_pool_t amc;
+  mps_ap_t aap, map;
+  objfmt_obj holder, target;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(objfmt_create(&mfmt, t.arena, objfmt_scan, true), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, mfmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&amc, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&map, amc, mps_args_none), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&aap, t.pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  /* Other AMC objects around it, exactly referenced, which may move. */
+  for (k = 0; k < 8; ++k)
+    tams_new(map, &t.refs[2 + k], 0, 2, (mps_word_t)(10 + k));
+  tams_new(map, &t.refs[1], 0, 3, 7);
+  tams_new(aap, &t.refs[0], 1, 1, 99);
+  target = t.refs[1];
+  holder = t.refs[0];
+  holder->slot[0] = (mps_word_t)target;
+  /* Detached, so that both segments are condemned. */
+  mps_ap_destroy(aap);
+  mps_ap_destroy(map);
+  mps_arena_collect(t.arena);
+  cr_assert_eq((objfmt_obj)t.refs[1], target, "an ambiguously referenced object moved");
+  cr_assert_eq((objfmt_obj)holder->slot[0], target, "an ambiguous word was changed");
+  cr_assert(tams_data_ok(target, 3, 7), "the object the ambiguous word points at is damaged");
+  for (k = 0; k < 8; ++k)
+    cr_assert(tams_data_ok(t.refs[2 + k], 2, (mps_word_t)(10 + k)));
+  /* Only the ambiguous word keeps it now. */
+  t.refs[1] = NULL;
+  mps_arena_collect(t.arena);
+  mps_arena_collect(t.arena);
+  cr_assert(tams_data_ok(target, 3, 7), "an ambiguously referenced object was freed");
+  cr_assert(tams_data_ok(holder, 1, 99));
+  for (k = 0; k < 8; ++k)
+    cr_assert(tams_data_ok(t.refs[2 + k], 2, (mps_word_t)(10 + k)));
+  memset(t.refs, 0, sizeof t.refs);
+  mps_arena_collect(t.arena);
+  mps_pool_destroy(amc);
+  mps_fmt_destroy(mfmt);
+  tams_close(&t);
+}
+
 Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
 {
   tams_s t;

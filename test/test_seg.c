@@ -81,7 +81,7 @@ static void tseg_reclaim(Seg seg, Trace trace)
 
 static seg_class_s tseg_class = {SEG_CLASS_SIG, "test-seg", sizeof(tseg_s), false, false, tseg_init,
                                  tseg_finish, tseg_whiten, tseg_scan, NULL, tseg_reclaim,
-                                 NULL, NULL, NULL};
+                                 NULL, NULL, NULL, NULL};
 
 static void tseg_pool_finish(Pool pool)
 {

@@ -86,6 +86,10 @@ typedef struct seg_class_s {
   /* The client address of the object containing addr (mps_addr_object);
    * MPS_RES_FAIL if none; NULL if the class cannot tell. */
   Res (*addr_object)(Addr *p_o, Seg seg, Addr addr);
+  /* Keep every object of this white segment where it is for ss's trace,
+   * exact fixes included (trace.c, trace_pin); NULL if the class never
+   * moves objects. */
+  void (*pin)(Seg seg, ScanState ss);
 } seg_class_s;
 
 /* The fields every fix reads (seg_of_addr, trace_fix, the classes' fix

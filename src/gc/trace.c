@@ -441,6 +441,40 @@ static void trace_condemn(Trace trace, TraceCondemn how)
 
 /* ---- The flip ---------------------------------------------------------- */
 
+/* A white segment with ambiguous references (an AMS allocation point of
+ * ambiguous rank) is scanned only once an object in it is reached, which
+ * may be by an exact reference, after other exact fixes have copied what
+ * its ambiguous words point at: they would then point at the old copies.
+ * So a trace that condemns such a segment moves nothing: before the first
+ * fix, every white segment of a class that moves objects is pinned.  (An
+ * ambiguous segment that is not white is grey from the condemn on if it
+ * may refer to the white set, and is scanned in the ambiguous band, before
+ * any exact fix.) */
+static void trace_pin(Trace trace)
+{
+  GC gc = trace->arena->gc;
+  TraceSet ts = TRACE_SET_SINGLE(trace->ti);
+  scan_state_s ss;
+  Ring node, next;
+  bool ambiguous = false;
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) != 0 && (seg->rank_set & RANK_SET_SINGLE(RANK_AMBIG)) != 0) {
+      ambiguous = true;
+      break;
+    }
+  }
+  if (!ambiguous)
+    return;
+  scan_state_init(&ss, trace->arena, trace, RANK_AMBIG);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->white & ts) != 0 && seg->klass->pin != NULL)
+      seg->klass->pin(seg, &ss);
+  }
+  scan_state_finish(&ss);
+}
+
 static void trace_flip(Trace trace)
 {
   Arena arena = trace->arena;
@@ -469,6 +503,7 @@ static void trace_flip(Trace trace)
   trace->state = TRACE_FLIPPED;
   trace->band = RANK_AMBIG;
   trace->band_rooted = false;
+  trace_pin(trace);
 }
 
 /* ---- Scanning ---------------------------------------------------------- */

@@ -869,11 +869,18 @@ static Res amc_seg_addr_object(Addr *p_o, Seg seg, Addr addr)
   return res;
 }
 
+/* A nailed segment keeps its objects in place for the trace, whatever the
+ * rank of the fix (amc_seg_fix). */
+static void amc_seg_pin(Seg seg, ScanState ss)
+{
+  amc_seg_nail(seg, ss);
+}
+
 static seg_class_s amc_seg_class_s = {
   SEG_CLASS_SIG, "AMC", sizeof(amc_seg_s), true, true,
   amc_seg_init, amc_seg_finish,
   amc_seg_whiten, amc_seg_scan, amc_seg_fix, amc_seg_reclaim,
-  amc_seg_walk, amc_seg_area_walk, amc_seg_addr_object
+  amc_seg_walk, amc_seg_area_walk, amc_seg_addr_object, amc_seg_pin
 };
 
 /* ---- Pool methods ----------------------------------------------------- */

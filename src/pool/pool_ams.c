@@ -959,7 +959,8 @@ static seg_class_s ams_seg_class_s = {
   SEG_CLASS_SIG, "AMS", sizeof(ams_seg_s), false, true,
   ams_seg_init, ams_seg_finish,
   ams_seg_whiten, ams_seg_scan, ams_seg_fix, ams_seg_reclaim,
-  ams_seg_walk, ams_seg_area_walk, ams_seg_addr_object
+  ams_seg_walk, ams_seg_area_walk, ams_seg_addr_object,
+  NULL                           /* never moves anything */
 };
 
 /* ---- Pool methods ----------------------------------------------------- */

@@ -408,7 +408,8 @@ static seg_class_s snc_seg_class_s = {
   snc_seg_whiten, snc_seg_scan,
   NULL,                          /* no fix: never condemned */
   snc_seg_reclaim,
-  snc_seg_walk, snc_seg_area_walk, snc_seg_addr_object
+  snc_seg_walk, snc_seg_area_walk, snc_seg_addr_object,
+  NULL                           /* never moves anything */
 };
 
 /* Take a segment of at least `size` bytes for the top of `stack`: a free

@@ -194,7 +194,7 @@ static void cellpool_reclaim(Seg seg, Trace trace)
 static seg_class_s cellpool_seg_class = {
   SEG_CLASS_SIG, "cellpool-seg", sizeof(cellpool_seg_s), false, false, cellpool_seg_init,
   cellpool_seg_finish, cellpool_whiten, cellpool_scan, cellpool_fix, cellpool_reclaim,
-  NULL, NULL, NULL};
+  NULL, NULL, NULL, NULL};
 
 static Res cellpool_init(Pool pool, mps_arg_s args[])
 {
