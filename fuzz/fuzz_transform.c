@@ -3,16 +3,23 @@
  * Input: each operation is three bytes.  Allocate an object in AMC or AMS
  * into an exact root slot; link one object's field to another; copy or
  * clear a root slot; point a weak slot (an AWL weak array held by its own
- * root) at an object; point an ambiguous root at an object, inside it, or
- * nowhere; add an (old, new) pair to the current transform (new may be
- * null); apply it; collect (which makes the current transform stale);
- * try to apply with the arena unparked; apply an empty transform.  The
- * arena is parked throughout, so collections happen only when asked.
+ * root) at an object; point an ambiguous root, or the field of a holder
+ * (an AMS object allocated at the ambiguous rank, which the collector
+ * scans ambiguously), at an object, inside it, or nowhere; add an
+ * (old, new) pair to the current transform (new may be null); apply it;
+ * collect (which makes the current transform stale); try to apply with
+ * the arena unparked; apply an empty transform.  Client errors, each of
+ * which must be reported and refused: adding an old reference the
+ * arena's collected pools do not hold, or no arrays; adding an old object
+ * a second time (refused when the transform is applied, every time); and
+ * applying without applied_o.  The arena is parked throughout, so
+ * collections happen only when asked.
  *
  * Every object carries its identity.  The model is the graph by identity,
  * with which objects are still present (allocated, and not freed by a
- * collection).  Applying in the model: if an ambiguous root points into
- * an old object, nothing changes (and no object moves); otherwise every
+ * collection).  Applying in the model: if an ambiguous root or a holder
+ * points into an old object, nothing changes (and no object moves),
+ * whether or not the holder is still reachable; otherwise every
  * root slot, field and weak slot holding an old object holds its new one
  * instead (one substitution), then the collection frees what is not
  * reachable by strong references and clears the weak slots of what it
@@ -33,6 +40,7 @@
 #include "../include/mpscawl.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
+#include "support/reports.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -40,6 +48,7 @@
 
 #define SLOTS 16
 #define AMBIGS 4
+#define HOLDERS 4
 #define WEAKS 8
 #define MAX_REFS 3
 #define MAX_OBJS 600
@@ -59,6 +68,10 @@ static mps_addr_t slots[SLOTS];          /* the exact root table */
 static int slot_id[SLOTS];
 static mps_addr_t ambig[AMBIGS];         /* the ambiguous root table */
 static int ambig_id[AMBIGS];             /* the object it points into, or -1 */
+static mps_addr_t holders[HOLDERS];      /* an exact root for the holders */
+static int holder_id[HOLDERS];           /* the object its field points into, or -1 */
+static mps_word_t holder_field[HOLDERS]; /* what that field holds */
+static mps_addr_t holder_base[HOLDERS];  /* where that object was then */
 static mps_addr_t weak_holder[1];        /* an exact root for the weak array */
 static int weak_id[WEAKS];
 static int map_new[MAX_OBJS];            /* the pending transform: old -> new */
@@ -66,6 +79,8 @@ static bool map_has[MAX_OBJS];
 static unsigned pair_count;
 static mps_transform_t transform;        /* the pending transform, or NULL */
 static bool transform_stale;             /* a collection since it was made */
+static bool transform_twice;             /* an old object was added twice */
+static mps_word_t fz_stray;              /* memory no pool holds */
 
 static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
@@ -141,6 +156,15 @@ static void fz_check_all(void)
   for (k = 0; k < AMBIGS; ++k)
     if (ambig_id[k] >= 0)
       REQUIRE(nodes[ambig_id[k]].present);
+  /* An ambiguous reference is never changed, and keeps what it points into. */
+  for (k = 0; k < HOLDERS; ++k) {
+    objfmt_obj h = holders[k];
+    REQUIRE(OBJFMT_TYPE(h->header) == OBJFMT_T_OBJ && h->nrefs == 1);
+    REQUIRE(h->slot[0] == holder_field[k]);
+    /* The object is still there: nothing it pins may move. */
+    if (holder_id[k] >= 0)
+      fz_check_obj(holder_base[k], holder_id[k]);
+  }
 }
 
 /* A collection in the model: what strong references and ambiguous roots
@@ -152,8 +176,9 @@ static void fz_model_collect(void)
   unsigned id;
   for (id = 0; id < node_count; ++id)
     nodes[id].reached = false;
-  for (k = 0; k < SLOTS + AMBIGS; ++k) {
-    int r = k < SLOTS ? slot_id[k] : ambig_id[k - SLOTS];
+  for (k = 0; k < SLOTS + AMBIGS + HOLDERS; ++k) {
+    int r = k < SLOTS ? slot_id[k]
+            : k < SLOTS + AMBIGS ? ambig_id[k - SLOTS] : holder_id[k - SLOTS - AMBIGS];
     if (r >= 0 && !nodes[r].reached) {
       nodes[r].reached = true;
       stack[sp++] = r;
@@ -184,12 +209,16 @@ static int fz_model_map(int id)
   return id >= 0 && map_has[id] ? map_new[id] : id;
 }
 
-/* Whether an ambiguous root points into an old object of the table. */
+/* Whether an ambiguous root or holder points into an old object of the
+ * table. */
 static bool fz_model_ambiguous(void)
 {
   size_t k;
   for (k = 0; k < AMBIGS; ++k)
     if (ambig_id[k] >= 0 && map_has[ambig_id[k]])
+      return true;
+  for (k = 0; k < HOLDERS; ++k)
+    if (holder_id[k] >= 0 && map_has[holder_id[k]])
       return true;
   return false;
 }
@@ -216,6 +245,18 @@ static void fz_forget_pairs(void)
   pair_count = 0;
   transform = NULL;
   transform_stale = false;
+  transform_twice = false;
+}
+
+/* An apply the model expects to be refused as a client error: reported
+ * once, applied_o untouched. */
+static void fz_apply_refused(mps_transform_t t)
+{
+  mps_bool_t applied = 7;
+  mps_lib_assert_fail_t old = fuzz_reports_begin();
+  mps_res_t res = mps_transform_apply(&applied, t);
+  REQUIRE(fuzz_reports_end(old) == 1);
+  REQUIRE(res == MPS_RES_PARAM && applied == 7);
 }
 
 static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs)
@@ -254,6 +295,15 @@ static void fz_apply(mps_arena_t arena)
     REQUIRE(mps_transform_create(&transform, arena) == MPS_RES_OK);
   memcpy(before, slots, sizeof before);
   ambiguous = fz_model_ambiguous();
+  if (transform_twice && !transform_stale) {
+    fz_apply_refused(transform);
+    fz_apply_refused(transform);   /* and again: it stays refused */
+    REQUIRE(memcmp(before, slots, sizeof before) == 0);
+    mps_transform_destroy(transform);
+    fz_forget_pairs();
+    fz_check_all();
+    return;
+  }
   res = mps_transform_apply(&applied, transform);
   if (transform_stale) {
     REQUIRE(res == MPS_RES_PARAM && applied == 7);
@@ -280,8 +330,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_fmt_t fmt;
   mps_chain_t chain;
   mps_pool_t amc, ams, awl;
-  mps_ap_t amc_ap, ams_ap, weak_ap;
-  mps_root_t root, aroot, wroot;
+  mps_ap_t amc_ap, ams_ap, weak_ap, holder_ap;
+  mps_root_t root, aroot, wroot, hroot;
   mps_gen_param_s gens[2] = {{64, 0.8}, {256, 0.5}};
   size_t i, k;
   mps_addr_t p;
@@ -298,6 +348,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   for (k = 0; k < WEAKS; ++k)
     weak_id[k] = -1;
+  for (k = 0; k < HOLDERS; ++k) {
+    holder_id[k] = -1;
+    holder_field[k] = 0;
+  }
   fz_forget_pairs();
 
   MPS_ARGS_BEGIN(args) {
@@ -326,6 +380,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   REQUIRE(mps_ap_create_k(&amc_ap, amc, mps_args_none) == MPS_RES_OK);
   REQUIRE(mps_ap_create_k(&ams_ap, ams, mps_args_none) == MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    REQUIRE(mps_ap_create_k(&holder_ap, ams, args) == MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
     REQUIRE(mps_ap_create_k(&weak_ap, awl, args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
@@ -340,6 +398,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     awlarr_init(p, WEAKS);
     weak_holder[0] = p;
   } while (!mps_commit(weak_ap, p, AWLARR_WORDS(WEAKS) * W));
+  /* Each holder: one field, then an id word no node has. */
+  for (k = 0; k < HOLDERS; ++k) {
+    do {
+      objfmt_obj h;
+      REQUIRE(mps_reserve(&p, holder_ap, fz_words(1) * W) == MPS_RES_OK);
+      h = p;
+      h->header = OBJFMT_HDR(fz_words(1), OBJFMT_T_OBJ);
+      h->nrefs = 1;
+      h->slot[0] = 0;
+      h->slot[1] = ~(mps_word_t)0;
+      holders[k] = p;
+    } while (!mps_commit(holder_ap, p, fz_words(1) * W));
+  }
+  REQUIRE(mps_root_create_table(&hroot, arena, mps_rank_exact(), 0, holders, HOLDERS)
+          == MPS_RES_OK);
 
   for (i = 0; i + 3 <= size; i += 3) {
     unsigned op = data[i] % 10, a = data[i + 1], b = data[i + 2];
@@ -373,9 +446,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       weak_id[w] = slot_id[sb];
       break;
     }
-    case 5: { /* an ambiguous root: at an object, inside it, or cleared */
+    case 5: { /* an ambiguous root or holder: at an object, inside it, or cleared */
       unsigned k2 = a % AMBIGS;
-      if (slot_id[sb] < 0 || (a & 0x80)) {
+      if (b & 0x80) {
+        objfmt_obj h = holders[k2 % HOLDERS];
+        if (slot_id[sb] < 0 || (a & 0x80)) {
+          h->slot[0] = 0;
+          holder_id[k2 % HOLDERS] = -1;
+        } else {
+          size_t bytes = fz_words(nodes[slot_id[sb]].nrefs) * W;
+          h->slot[0] = (mps_word_t)slots[sb] + (a / AMBIGS) % bytes;
+          holder_id[k2 % HOLDERS] = slot_id[sb];
+          holder_base[k2 % HOLDERS] = slots[sb];
+        }
+        holder_field[k2 % HOLDERS] = h->slot[0];
+      } else if (slot_id[sb] < 0 || (a & 0x80)) {
         ambig[k2] = NULL;
         ambig_id[k2] = -1;
       } else {
@@ -386,6 +471,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     }
     case 6:   /* add a pair: old slots[sa], new slots[sb] (maybe null) */
+      if ((a >> 4 & 7) == 7) {
+        /* Client errors: an old object a second time (refused at the
+         * apply), or at once an old reference no collected pool holds, or
+         * no arrays; those two change nothing. */
+        mps_addr_t old = slots[sa], new_ref = slots[sb];
+        mps_lib_assert_fail_t prev;
+        if (transform == NULL)
+          REQUIRE(mps_transform_create(&transform, arena) == MPS_RES_OK);
+        if ((b >> 4) % 3 == 0 && slot_id[sa] >= 0 && map_has[slot_id[sa]]) {
+          REQUIRE(mps_transform_add_oldnew(transform, &old, &new_ref, 1) == MPS_RES_OK);
+          transform_twice = true;
+          break;
+        }
+        prev = fuzz_reports_begin();
+        if ((b >> 4) % 3 == 1) {
+          old = &fz_stray;
+          REQUIRE(mps_transform_add_oldnew(transform, &old, &new_ref, 1) == MPS_RES_PARAM);
+        } else {
+          REQUIRE(mps_transform_add_oldnew(transform, NULL, NULL, 1) == MPS_RES_PARAM);
+        }
+        REQUIRE(fuzz_reports_end(prev) == 1);
+        break;
+      }
       if (slot_id[sa] >= 0 && !map_has[slot_id[sa]] && pair_count < MAX_PAIRS) {
         mps_addr_t old = slots[sa], new_ref = slots[sb];
         if (transform == NULL)
@@ -407,7 +515,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       fz_check_all();
       break;
     case 9:
-      if (b & 1) {
+      if ((b & 7) == 7) {
+        /* Apply without applied_o: a client error, refused at once. */
+        mps_transform_t t = transform;
+        mps_lib_assert_fail_t prev = fuzz_reports_begin();
+        if (t == NULL)
+          REQUIRE(mps_transform_create(&t, arena) == MPS_RES_OK);
+        REQUIRE(mps_transform_apply(NULL, t) == MPS_RES_PARAM);
+        REQUIRE(fuzz_reports_end(prev) == 1);
+        if (transform == NULL)
+          mps_transform_destroy(t);
+        fz_check_all();
+      } else if (b & 1) {
         /* Apply on an unparked arena: refused, nothing changes.  Nothing
          * allocates before the arena is parked again, so no collection
          * starts in between. */
@@ -439,10 +558,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fz_apply(arena);
 
   mps_arena_park(arena);
+  mps_root_destroy(hroot);
   mps_root_destroy(wroot);
   mps_root_destroy(aroot);
   mps_root_destroy(root);
   mps_ap_destroy(weak_ap);
+  mps_ap_destroy(holder_ap);
   mps_ap_destroy(ams_ap);
   mps_ap_destroy(amc_ap);
   mps_pool_destroy(awl);
