@@ -19,13 +19,26 @@
  *             incrementally in later allocations and read barrier faults
  *             (the checks after each operation read the heap), so pushes,
  *             pops and fills meet grey, read-protected SNC segments.
+ * An operation byte of EXT_BASE or more is one of these (fsnc_ext):
+ *   walk      mps_arena_formatted_objects_walk, and mps_pool_walk: each
+ *             sees every live SNC object once and nothing else;
+ *   addr      mps_addr_object in, or just past, a live object, or in a
+ *             popped one: the live object holding it, or MPS_RES_FAIL;
+ *   hold      start a collection and run the next operations with no
+ *             heap reads in between, so that they meet grey segments;
+ *   starve    commit-limit failures of segments, stacks and frame tables
+ *             (fsnc_starve);
+ *   recreate  destroy a point with its frames pushed, and make another;
+ *   huge      a reserve no segment can hold: MPS_RES_RESOURCE;
+ *   badpool   formats SNC must refuse.
  * The model keeps, per allocation point, the stack of its live objects
  * (id, size, the ids of the AMC objects they refer to) and its frames (the
  * number of objects below each).  After every operation every live SNC
  * object must be intact and refer to the right AMC objects (wherever AMC
  * moved them), every AMC object in a root slot intact, no two of these
  * objects overlapping, and the pool no larger than its peak of live
- * objects allows (popped memory is reused).  A big object's data is read
+ * objects allows (popped memory is reused); a pop must stop counting its
+ * objects' memory as in use.  A big object's data is read
  * in samples between periodic whole reads (see fsnc_check_obj).
  */
 #include <stdint.h>
@@ -94,14 +107,17 @@ static void fsnc_record_assert(const char *file, unsigned line, const char *cond
   ++fsnc_failures;
 }
 
-static objfmt_obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nrefs, size_t ndata,
-                    mps_word_t id)
+/* Make an object on ap, or say why the reserve failed. */
+static mps_res_t fsnc_try_new(objfmt_obj *obj_o, mps_ap_t ap, const mps_word_t *ref_slots,
+                              size_t nrefs, size_t ndata, mps_word_t id)
 {
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
   objfmt_obj obj;
   do {
-    REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK, "reserve failed");
+    mps_res_t res = mps_reserve(&p, ap, words * W);
+    if (res != MPS_RES_OK)
+      return res;
     obj = p;
     obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
@@ -111,6 +127,15 @@ static objfmt_obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nref
     for (i = 0; i < ndata; ++i)
       obj->slot[nrefs + i] = fsnc_datum(id, i);
   } while (!mps_commit(ap, p, words * W));
+  *obj_o = obj;
+  return MPS_RES_OK;
+}
+
+static objfmt_obj fsnc_new(mps_ap_t ap, const mps_word_t *ref_slots, size_t nrefs, size_t ndata,
+                           mps_word_t id)
+{
+  objfmt_obj obj;
+  REQUIRE(fsnc_try_new(&obj, ap, ref_slots, nrefs, ndata, id) == MPS_RES_OK, "reserve failed");
   return obj;
 }
 
@@ -179,17 +204,34 @@ FUZZ_MODEL static void fsnc_check_disjoint(void)
 
 static size_t fsnc_live_bytes, fsnc_peak_bytes;
 
-FUZZ_MODEL static void fsnc_verify(mps_pool_t snc)
+FUZZ_MODEL static size_t fsnc_obj_bytes(const model_obj_s *o)
+{
+  return (2 + o->nrefs + o->ndata) * W;
+}
+
+/* Bytes the pool counts in use: on stacks, below their positions or in a
+ * buffer's region. */
+static size_t fsnc_in_use(mps_pool_t snc)
+{
+  return mps_pool_total_size(snc) - mps_pool_free_size(snc);
+}
+
+/* Without `read`, only what the pool reports is checked: the heap is not
+ * touched, so an incremental collection stays where it is (see hold). */
+FUZZ_MODEL static void fsnc_verify(mps_pool_t snc, int read)
 {
   size_t a, i, k, live = 0;
   fsnc_nextents = 0;
-  for (k = 0; k < SLOTS; ++k)
+  for (a = 0; a < APS && !read; ++a)
+    for (i = 0; i < fsnc_model[a].nobjs; ++i)
+      live += fsnc_obj_bytes(&fsnc_model[a].objs[i]);
+  for (k = 0; k < SLOTS && read; ++k)
     if (fsnc_slot_id[k] != 0) {
       fsnc_check_obj(fsnc_roots[k], fsnc_slot_id[k], 0, fsnc_slot_ndata[k]);
       fsnc_add_extent(fsnc_roots[k], fsnc_slot_id[k], 0, fsnc_slot_ndata[k]);
     } else
       REQUIRE(fsnc_roots[k] == NULL, "an empty root slot was changed");
-  for (a = 0; a < APS; ++a) {
+  for (a = 0; a < APS && read; ++a) {
     model_ap_s *m = &fsnc_model[a];
     for (i = 0; i < m->nobjs; ++i) {
       model_obj_s *o = &m->objs[i];
@@ -207,26 +249,341 @@ FUZZ_MODEL static void fsnc_verify(mps_pool_t snc)
       }
     }
   }
-  fsnc_check_disjoint();
-  ++fsnc_checks;
+  if (read) {
+    fsnc_check_disjoint();
+    ++fsnc_checks;
+  }
   REQUIRE(live == fsnc_live_bytes, "model accounting");
   /* Popped memory is reused: the pool holds little beyond its peak of
    * live objects (segment tails and one spare segment per point). */
   REQUIRE(mps_pool_total_size(snc) <= 2 * fsnc_peak_bytes + (APS + 2) * 128 * 1024,
           "the SNC pool grew beyond what its live objects need");
-  REQUIRE(mps_pool_total_size(snc) - mps_pool_free_size(snc) >= live,
+  REQUIRE(fsnc_in_use(snc) >= live,
           "the pool counts fewer bytes in use than are live");
 }
 
-FUZZ_MODEL static void fsnc_pop_model(model_ap_s *m, size_t k)
+/* Addresses in objects that were popped, for addr_object to ask about:
+ * by then they may be padding, a free segment, a newer object, or memory
+ * the pool gave back. */
+enum { DEAD = 8 };
+static uintptr_t fsnc_dead[DEAD];
+static size_t fsnc_ndead;
+
+/* The objects of m from `from` on die. */
+FUZZ_MODEL static void fsnc_kill(model_ap_s *m, size_t from)
 {
   size_t i;
-  for (i = m->below[k]; i < m->nobjs; ++i)
-    fsnc_live_bytes -= (2 + m->objs[i].nrefs + m->objs[i].ndata) * W;
-  m->nobjs = m->below[k];
+  if (from < m->nobjs) {
+    const model_obj_s *last = &m->objs[m->nobjs - 1];
+    fsnc_dead[fsnc_ndead++ % DEAD] = (uintptr_t)m->objs[from].addr;
+    fsnc_dead[fsnc_ndead++ % DEAD] = (uintptr_t)last->addr + fsnc_obj_bytes(last) - W;
+  }
+  for (i = from; i < m->nobjs; ++i)
+    fsnc_live_bytes -= fsnc_obj_bytes(&m->objs[i]);
+  m->nobjs = from;
+}
+
+/* The place of the first object the last operation, a pop, freed on m
+ * (if that object was not big), for the next operation to find reused. */
+typedef struct fsnc_refill_s {
+  model_ap_s *m;
+  uintptr_t addr;
+  size_t bytes;
+} fsnc_refill_s;
+static fsnc_refill_s fsnc_refill;
+
+FUZZ_MODEL static void fsnc_pop_model(model_ap_s *m, size_t k)
+{
+  if (m->below[k] < m->nobjs && m->objs[m->below[k]].ndata < BIG_WORDS) {
+    fsnc_refill.m = m;
+    fsnc_refill.addr = (uintptr_t)m->objs[m->below[k]].addr;
+    fsnc_refill.bytes = fsnc_obj_bytes(&m->objs[m->below[k]]);
+  }
+  fsnc_kill(m, m->below[k]);
   m->popped = m->frames[k];
   m->has_popped = 1;
   m->nframes = k;
+}
+
+/* ---- Extended operations (an operation byte of EXT_BASE or more) ---- */
+
+static mps_arena_t fsnc_arena;
+static mps_pool_t fsnc_snc;
+static mps_fmt_t fsnc_fmt;
+static unsigned fsnc_hold;     /* operations still to run with no heap reads */
+
+/* What a walk saw of SNC, to compare with the model's live objects. */
+static uintptr_t fsnc_seen[APS * MAX_OBJS], fsnc_want[APS * MAX_OBJS];
+static size_t fsnc_nseen;
+
+FUZZ_MODEL static int fsnc_uintptr_cmp(const void *x, const void *y)
+{
+  uintptr_t a = *(const uintptr_t *)x, b = *(const uintptr_t *)y;
+  return a < b ? -1 : a > b;
+}
+
+FUZZ_MODEL static void fsnc_saw(uintptr_t addr)
+{
+  REQUIRE(fsnc_nseen < APS * MAX_OBJS, "a walk visited more SNC objects than are live");
+  fsnc_seen[fsnc_nseen++] = addr;
+}
+
+/* Every live object seen once, and nothing else: no popped object, pad or
+ * uncommitted memory. */
+FUZZ_MODEL static void fsnc_check_seen(const char *what)
+{
+  size_t a, i, n = 0;
+  for (a = 0; a < APS; ++a)
+    for (i = 0; i < fsnc_model[a].nobjs; ++i)
+      fsnc_want[n++] = (uintptr_t)fsnc_model[a].objs[i].addr;
+  REQUIRE(fsnc_nseen == n, what);
+  qsort(fsnc_seen, n, sizeof fsnc_seen[0], fsnc_uintptr_cmp);
+  qsort(fsnc_want, n, sizeof fsnc_want[0], fsnc_uintptr_cmp);
+  for (i = 0; i < n; ++i)
+    REQUIRE(fsnc_seen[i] == fsnc_want[i], what);
+}
+
+enum { FSNC_WALK_S = 0x5c };   /* passed through to the stepper */
+
+FUZZ_MODEL static void fsnc_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p,
+                                      size_t s)
+{
+  REQUIRE(p == &fsnc_nseen && s == FSNC_WALK_S, "the stepper's closure changed");
+  if (pool != fsnc_snc)
+    return;                     /* AMC's objects */
+  REQUIRE(fmt == fsnc_fmt, "an SNC object walked with another format");
+  fsnc_saw((uintptr_t)addr);
+}
+
+FUZZ_MODEL static mps_res_t fsnc_area_step(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  char *p = base;
+  (void)ss;
+  REQUIRE(closure == &fsnc_nseen, "the area scanner's closure changed");
+  while (p < (char *)limit) {
+    objfmt_obj obj = (objfmt_obj)(void *)p;
+    REQUIRE(OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ && OBJFMT_WORDS(obj->header) >= 2,
+            "a pool walk met something that is no live object");
+    fsnc_saw((uintptr_t)p);
+    p += OBJFMT_WORDS(obj->header) * W;
+  }
+  REQUIRE(p == (char *)limit, "a walked area ends inside an object");
+  return MPS_RES_OK;
+}
+
+/* The live SNC object holding addr, or NULL. */
+FUZZ_MODEL static uintptr_t fsnc_live_at(uintptr_t addr)
+{
+  size_t a, i;
+  for (a = 0; a < APS; ++a)
+    for (i = 0; i < fsnc_model[a].nobjs; ++i) {
+      const model_obj_s *o = &fsnc_model[a].objs[i];
+      if (addr >= (uintptr_t)o->addr && addr - (uintptr_t)o->addr < fsnc_obj_bytes(o))
+        return (uintptr_t)o->addr;
+    }
+  return 0;
+}
+
+/* mps_addr_object on an SNC address finds the live object holding it, and
+ * fails for one in no live object (popped, padding, a free segment). */
+static void fsnc_addr_query(uintptr_t addr)
+{
+  mps_pool_t pool;
+  mps_addr_t obj = NULL;
+  mps_res_t res;
+  uintptr_t want = fsnc_live_at(addr);
+  if (!mps_addr_pool(&pool, fsnc_arena, (mps_addr_t)addr) || pool != fsnc_snc) {
+    REQUIRE(want == 0, "a live SNC object is outside the pool");
+    return;                     /* given back, perhaps to AMC now */
+  }
+  res = mps_addr_object(&obj, fsnc_arena, (mps_addr_t)addr);
+  if (want != 0)
+    REQUIRE(res == MPS_RES_OK && (uintptr_t)obj == want,
+            "addr_object did not find the live object holding the address");
+  else
+    REQUIRE(res == MPS_RES_FAIL, "addr_object found an object where none is live");
+}
+
+/* Under a commit limit with nothing left to commit: a big object needs a
+ * new segment and fails; extra points (x bit 0: until control memory runs
+ * out, else x bits 1-2 of them) push and allocate, and their stacks,
+ * frame tables and segments may fail too; then x bits 4-7 pushes on m,
+ * so that its frame table may have to grow.  Whatever succeeds is kept
+ * and checked, and the extra points, destroyed with their frames and
+ * objects, leave the pool as it was: what they took from the free list
+ * is back, free. */
+enum { FSNC_EXTRA = 48 };
+
+static void fsnc_starve(model_ap_s *m, uint8_t x, mps_word_t *next_id)
+{
+  size_t limit = mps_arena_commit_limit(fsnc_arena), total, in_use, nextra = 0, i;
+  mps_ap_t extra[FSNC_EXTRA];
+  mps_addr_t p;
+  mps_res_t res;
+
+  /* No collection may need memory meanwhile. */
+  mps_arena_park(fsnc_arena);
+  REQUIRE(mps_arena_commit_limit_set(fsnc_arena, mps_arena_committed(fsnc_arena)
+                                     - mps_arena_spare_committed(fsnc_arena)) == MPS_RES_OK,
+          "commit limit");
+  REQUIRE(mps_reserve(&p, m->ap, BIG_WORDS * W) == MPS_RES_COMMIT_LIMIT,
+          "a big object got a segment beyond the commit limit");
+  total = mps_pool_total_size(fsnc_snc);
+  in_use = fsnc_in_use(fsnc_snc);
+  while (nextra < ((x & 1) ? FSNC_EXTRA : (size_t)(x >> 1) % 4)) {
+    res = mps_ap_create_k(&extra[nextra], fsnc_snc, mps_args_none);
+    if (res != MPS_RES_OK) {
+      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "a point failed otherwise than at the limit");
+      break;
+    }
+    ++nextra;
+  }
+  for (i = 0; i < nextra; ++i) {
+    mps_frame_t frame;
+    objfmt_obj obj;
+    mps_word_t id = (*next_id)++;
+    /* A fill or a push may be the first to need the point's stack. */
+    if ((x >> 3) & 1) {
+      res = mps_ap_frame_push(&frame, extra[i]);
+      REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+    }
+    res = fsnc_try_new(&obj, extra[i], NULL, 0, 1 + i % 8, id);
+    if (res == MPS_RES_OK)
+      fsnc_check_obj(obj, id, 0, 1 + i % 8);
+    else
+      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "reserve under the limit");
+    res = mps_ap_frame_push(&frame, extra[i]);
+    REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+  }
+  for (i = 0; i < (size_t)(x >> 4) && m->nframes < MAX_FRAMES; ++i) {
+    res = mps_ap_frame_push(&m->frames[m->nframes], m->ap);
+    if (res != MPS_RES_OK) {
+      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+      break;
+    }
+    m->below[m->nframes++] = m->nobjs;
+    m->has_popped = 0;
+  }
+  for (i = 0; i < nextra; ++i)
+    mps_ap_destroy(extra[i]);
+  REQUIRE(mps_pool_total_size(fsnc_snc) == total,
+          "points made and destroyed under the limit changed the pool's size");
+  REQUIRE(fsnc_in_use(fsnc_snc) == in_use,
+          "destroyed points left memory in use, or took some of the others'");
+  REQUIRE(mps_arena_commit_limit_set(fsnc_arena, limit) == MPS_RES_OK, "commit limit");
+  mps_arena_release(fsnc_arena);
+}
+
+/* Formats SNC refuses (snc.rst): no pad method, no scan method, or
+ * headers (an assertion, reported).  The refused format must be left
+ * free to destroy. */
+static void fsnc_bad_pool(uint8_t x)
+{
+  mps_fmt_t bad;
+  mps_pool_t pool;
+  mps_res_t res;
+  mps_lib_assert_fail_t old;
+  switch (x % 3) {
+  case 0:
+    REQUIRE(objfmt_create(&bad, fsnc_arena, objfmt_scan, false) == MPS_RES_OK, "format");
+    break;
+  case 1:
+    REQUIRE(objfmt_create(&bad, fsnc_arena, NULL, true) == MPS_RES_OK, "format");
+    break;
+  default:
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_HEADER_SIZE, W);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, objfmt_scan);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, objfmt_skip);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, objfmt_fwd);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, objfmt_isfwd);
+      MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
+      REQUIRE(mps_fmt_create_k(&bad, fsnc_arena, args) == MPS_RES_OK, "format");
+    } MPS_ARGS_END(args);
+    break;
+  }
+  old = mps_lib_assert_fail_install(fsnc_record_assert);
+  fsnc_failures = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, bad);
+    res = mps_pool_create_k(&pool, fsnc_arena, mps_class_snc(), args);
+  } MPS_ARGS_END(args);
+  REQUIRE(res == MPS_RES_PARAM, "SNC accepted a format it cannot use");
+  REQUIRE((x % 3 == 2) == (fsnc_failures > 0), "a pool with headers was not reported");
+  fsnc_failures = 0;
+  mps_fmt_destroy(bad);
+  REQUIRE(fsnc_failures == 0, "the refused format was still held by the pool");
+  mps_lib_assert_fail_install(old);
+}
+
+enum { EXT_BASE = 216 };   /* 24 * 9: below it, op % 9 as before */
+
+static void fsnc_ext(uint8_t ext, model_ap_s *m, const uint8_t *data, size_t size, size_t *pc,
+                     mps_word_t *next_id)
+{
+  uint8_t x = *pc < size ? data[*pc] : 0, y = *pc + 1 < size ? data[*pc + 1] : 0;
+  switch (ext % 8) {
+  case 0:   /* walk: every live object once, and nothing popped */
+    fsnc_nseen = 0;
+    mps_arena_formatted_objects_walk(fsnc_arena, fsnc_walk_step, &fsnc_nseen, FSNC_WALK_S);
+    fsnc_check_seen("the formatted walk differs from the live objects");
+    break;
+  case 1:   /* pool walk: the areas hold exactly the live objects */
+    fsnc_nseen = 0;
+    mps_arena_park(fsnc_arena);
+    REQUIRE(mps_pool_walk(fsnc_snc, fsnc_area_step, &fsnc_nseen) == MPS_RES_OK, "pool walk");
+    mps_arena_release(fsnc_arena);
+    fsnc_check_seen("the pool walk differs from the live objects");
+    break;
+  case 2: {   /* addr_object: object y of m, at its base, word x / 4 or just past it
+               * (x % 4 = 0, 1, 2); else a dead address */
+    uintptr_t addr = fsnc_dead[y % DEAD];
+    *pc += 2;
+    if (m->nobjs > 0 && x % 4 != 3) {
+      const model_obj_s *o = &m->objs[(size_t)y % m->nobjs];
+      size_t bytes = fsnc_obj_bytes(o);
+      addr = (uintptr_t)o->addr + (x % 4 == 0 ? 0 : x % 4 == 1 ? (x >> 2) * W % bytes : bytes);
+    }
+    if (addr != 0)
+      fsnc_addr_query(addr);
+    break;
+  }
+  case 3:   /* hold: start a collection, and let the next operations meet grey segments */
+    *pc += 1;
+    REQUIRE(mps_arena_start_collect(fsnc_arena) == MPS_RES_OK, "start_collect");
+    fsnc_hold = 2 + x % 4;   /* this operation's check and the next ones' */
+    break;
+  case 4:   /* starve */
+    *pc += 1;
+    fsnc_starve(m, x, next_id);
+    break;
+  case 5: {   /* destroy m's point with its frames, and make another */
+    size_t before = fsnc_in_use(fsnc_snc), live = fsnc_live_bytes;
+    mps_ap_destroy(m->ap);
+    fsnc_kill(m, 0);
+    live -= fsnc_live_bytes;
+    REQUIRE(before - fsnc_in_use(fsnc_snc) >= live,
+            "destroying a point kept its objects' memory in use");
+    m->nframes = 0;
+    m->has_popped = 0;
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+      REQUIRE(mps_ap_create_k(&m->ap, fsnc_snc, args) == MPS_RES_OK, "snc ap");
+    } MPS_ARGS_END(args);
+    break;
+  }
+  case 6: {   /* a reserve too big for any segment the arena could give */
+    mps_addr_t p;
+    REQUIRE(mps_reserve(&p, m->ap, (size_t)-1 & ~(W - 1)) == MPS_RES_RESOURCE,
+            "a reserve of nearly the whole address space");
+    break;
+  }
+  default:
+    *pc += 1;
+    fsnc_bad_pool(x);
+    break;
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -242,12 +599,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_gen_param_s gens[2] = {{128, 0.8}, {256, 0.5}};
   mps_word_t next_id = 1;
   size_t pc = 0, a;
+  fsnc_refill_s refill;
 
   memset(fsnc_roots, 0, sizeof fsnc_roots);
   memset(fsnc_slot_id, 0, sizeof fsnc_slot_id);
   memset(fsnc_model, 0, sizeof fsnc_model);
+  memset(fsnc_dead, 0, sizeof fsnc_dead);
+  fsnc_ndead = 0;
   fsnc_live_bytes = fsnc_peak_bytes = 0;
   fsnc_checks = 0;
+  fsnc_hold = 0;
+  fsnc_refill.m = NULL;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK, "arena");
@@ -272,13 +634,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   REQUIRE(mps_ap_create_k(&amc_ap, amc, mps_args_none) == MPS_RES_OK, "amc ap");
   REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, fsnc_roots, SLOTS)
           == MPS_RES_OK, "root");
+  fsnc_arena = arena;
+  fsnc_snc = snc;
+  fsnc_fmt = fmt;
 
   while (pc < size) {
     uint8_t op = data[pc++];
     uint8_t x = pc < size ? data[pc] : 0, y = pc + 1 < size ? data[pc + 1] : 0;
     uint8_t z = pc + 2 < size ? data[pc + 2] : 0;
     model_ap_s *m = &fsnc_model[(op >> 4) & 1];
-    switch (op % 9) {
+    refill = fsnc_refill;
+    fsnc_refill.m = NULL;
+    if (op >= EXT_BASE)
+      fsnc_ext((uint8_t)(op - EXT_BASE), &fsnc_model[((op - EXT_BASE) >> 3) & 1], data, size,
+               &pc, &next_id);
+    else switch (op % 9) {
     case 0:   /* push */
       if (m->nframes < MAX_FRAMES) {
         REQUIRE(mps_ap_frame_push(&m->frames[m->nframes], m->ap) == MPS_RES_OK, "push");
@@ -308,6 +678,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         o->addr = fsnc_new(m->ap, ref_slots, o->nrefs, o->ndata, o->id);
         ++m->nobjs;
         fsnc_live_bytes += (2 + o->nrefs + o->ndata) * W;
+        /* Made right after a pop, an object of the size of the first one
+         * it freed takes its place: in the frame's segment, where the
+         * position went back (a grey one is scanned for it), or in the
+         * lowest segment the pop freed, which heads the free list. */
+        if (refill.m == m && fsnc_obj_bytes(o) == refill.bytes)
+          REQUIRE((uintptr_t)o->addr == refill.addr,
+                  "an object made right after a pop did not reuse the place it freed");
       }
       break;
     }
@@ -326,12 +703,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4:   /* pop */
       pc += 1;
       if (m->nframes > 0) {
-        size_t k = x % m->nframes;
+        size_t k = x % m->nframes, before, live = fsnc_live_bytes;
+        mps_frame_t empty;
         /* Mostly the innermost frame, as a stack language would. */
         if (y % 2 == 0)
           k = m->nframes - 1;
+        /* An empty frame first: its pop frees nothing, and leaves the
+         * buffer detached, so that the pool counts in use only what lies
+         * below the stacks' positions. */
+        REQUIRE(mps_ap_frame_push(&empty, m->ap) == MPS_RES_OK, "push");
+        REQUIRE(mps_ap_frame_pop(m->ap, empty) == MPS_RES_OK, "pop");
+        before = fsnc_in_use(snc);
         REQUIRE(mps_ap_frame_pop(m->ap, m->frames[k]) == MPS_RES_OK, "pop");
         fsnc_pop_model(m, k);
+        /* What was allocated since the push is no longer in use, whichever
+         * segments it was in. */
+        REQUIRE(before - fsnc_in_use(snc) >= live - fsnc_live_bytes,
+                "a pop kept memory of its objects in use");
       }
       break;
     case 5:   /* badpop */
@@ -369,11 +757,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (fsnc_live_bytes > fsnc_peak_bytes)
       fsnc_peak_bytes = fsnc_live_bytes;
-    fsnc_verify(snc);
+    if (fsnc_hold > 0)
+      --fsnc_hold;
+    fsnc_verify(snc, fsnc_hold == 0);
   }
   mps_arena_collect(arena);
   fsnc_checks = 0;   /* so that the last check reads every word */
-  fsnc_verify(snc);
+  fsnc_verify(snc, 1);
 
   mps_arena_park(arena);
   mps_root_destroy(root);
