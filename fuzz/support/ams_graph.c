@@ -1,5 +1,6 @@
 /* ams_graph.c: see ams_graph.h. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,7 @@
 #include "../../include/mpsavm.h"
 #include "../../include/mpscams.h"
 #include "../../include/mpsclo.h"
+#include "../../include/mpslib.h"
 #include "ams_graph.h"
 #include "model.h"
 
@@ -19,6 +21,8 @@
 #define AG_MAX_OBJS 1500
 #define AG_BIG_WORDS 9000   /* a leaf bigger than an LO segment */
 #define AG_FREE_CHECK_EVERY 4
+#define AG_MEDIUM_WORDS 700  /* a step of a node's size; 12 of them pass a segment */
+#define AG_MEDIUM_MAX 16     /* medium and big nodes a run may make */
 
 /* Objects: header (words << 2 | kind), then
  *   node: nrefs, refs[nrefs], id, data...
@@ -33,6 +37,7 @@ typedef struct ag_obj_s {
   mps_word_t salt;
   mps_word_t *addr;            /* where it is: AMS and LO never move */
   unsigned seen;               /* the check pass that reached it */
+  bool freed;                  /* unreachable at a collection of everything */
 } ag_obj_s;
 
 static ag_obj_s ag_objs[AG_MAX_OBJS];
@@ -41,6 +46,20 @@ static mps_addr_t ag_slots[AG_SLOTS];     /* the exact root table */
 static int ag_slot_id[AG_SLOTS];
 static mps_addr_t ag_ambig[AG_AMBIGS];    /* the ambiguous root table */
 static int ag_ambig_id[AG_AMBIGS];
+/* >= 0: the word was in no object when stored (a free grain, a buffer's
+ * unused region): it keeps whatever object is allocated over it later,
+ * one with an id at least this. */
+static int ag_ambig_from[AG_AMBIGS];
+static bool ag_ambig_ok;                  /* the AMS pool accepts them */
+static unsigned ag_mediums;
+static mps_arena_t ag_arena;
+static mps_pool_t ag_ams, ag_lo;
+static size_t ag_template_size;           /* the AMS debug pool's free template */
+static const unsigned char *ag_template;
+
+/* What the assertion handler saw while one was installed. */
+static unsigned ag_reports;
+static char ag_report[128];
 
 static mps_word_t ag_data_word(mps_word_t salt, unsigned i)
 {
@@ -98,16 +117,18 @@ static void ag_write(ag_obj_s *o, mps_word_t *p, unsigned id)
     p[idi + 1 + i] = ag_data_word(o->salt, (unsigned)i);
 }
 
-static void ag_alloc(mps_ap_t ap, unsigned slot, int kind, unsigned nrefs, unsigned ndata,
-                     mps_word_t salt)
+/* Allocate into the slot; false (and nothing in the model) when the
+ * reserve fails, which only `may_fail` allows: *res_o says why. */
+static bool ag_alloc(mps_ap_t ap, unsigned slot, int kind, unsigned nrefs, unsigned ndata,
+                     mps_word_t salt, bool may_fail, mps_res_t *res_o)
 {
   ag_obj_s *o;
   unsigned id, i;
   size_t bytes;
   mps_addr_t p;
   if (ag_count == AG_MAX_OBJS)
-    return;
-  id = ag_count++;
+    return false;
+  id = ag_count;
   o = &ag_objs[id];
   o->kind = kind;
   o->nrefs = nrefs;
@@ -116,14 +137,22 @@ static void ag_alloc(mps_ap_t ap, unsigned slot, int kind, unsigned nrefs, unsig
     o->ref[i] = -1;
   o->salt = salt;
   o->seen = 0;
+  o->freed = false;
   bytes = ag_words(o) * W;
   do {
-    AG_REQUIRE(mps_reserve(&p, ap, bytes) == MPS_RES_OK);
+    mps_res_t res = mps_reserve(&p, ap, bytes);
+    if (res != MPS_RES_OK) {
+      AG_REQUIRE(may_fail);
+      *res_o = res;
+      return false;
+    }
     ag_write(o, p, id);
   } while (!mps_commit(ap, p, bytes));
+  ++ag_count;
   o->addr = p;
   ag_slots[slot] = p;
   ag_slot_id[slot] = (int)id;
+  return true;
 }
 
 /* Mark every object reachable from `id` with the current pass; the work
@@ -154,46 +183,118 @@ FUZZ_MODEL static unsigned ag_reach(int id, unsigned *top)
   return n;
 }
 
+/* The latest object with an id >= from whose memory holds `addr` (the one
+ * there now, if any is), or -1. */
+FUZZ_MODEL static int ag_cover(mps_addr_t addr, unsigned from)
+{
+  unsigned id;
+  for (id = ag_count; id-- > from;) {
+    const ag_obj_s *o = &ag_objs[id];
+    if ((mps_word_t *)addr >= o->addr && (mps_word_t *)addr < o->addr + ag_words(o))
+      return (int)id;
+  }
+  return -1;
+}
+
+/* A new pass marking what the model says is reachable; the count. */
+FUZZ_MODEL static unsigned ag_mark_reachable(void)
+{
+  unsigned k, reachable = 0, top = 0;
+  ++ag_pass;
+  for (k = 0; k < AG_SLOTS; ++k)
+    reachable += ag_reach(ag_slot_id[k], &top);
+  for (k = 0; k < AG_AMBIGS; ++k) {
+    reachable += ag_reach(ag_ambig_id[k], &top);
+    if (ag_ambig_from[k] >= 0)
+      reachable += ag_reach(ag_cover(ag_ambig[k], (unsigned)ag_ambig_from[k]), &top);
+  }
+  return reachable;
+}
+
 typedef struct ag_walk_s {
   mps_pool_t ams, lo;
   unsigned visited;
 } ag_walk_s;
 
-FUZZ_MODEL static void ag_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+/* One object the walks found: it is in the model, at its address, of its
+ * pool's kind. */
+FUZZ_MODEL static void ag_walk_obj(const mps_word_t *obj, bool in_ams)
 {
-  ag_walk_s *w = p;
-  mps_word_t *obj = addr, id;
+  mps_word_t id;
   ag_obj_s *o;
-  (void)fmt;
-  (void)s;
-  AG_REQUIRE(pool == w->ams || pool == w->lo);
-  AG_REQUIRE((obj[0] & 3) == (pool == w->ams ? AG_NODE : AG_LEAF));
+  AG_REQUIRE((obj[0] & 3) == (in_ams ? AG_NODE : AG_LEAF));
   id = (obj[0] & 3) == AG_NODE ? obj[2 + obj[1]] : obj[1];
   AG_REQUIRE(id < ag_count);
   o = &ag_objs[id];
-  AG_REQUIRE(o->addr == obj);
+  AG_REQUIRE(o->addr == obj && !o->freed);
   AG_REQUIRE(obj[0] >> 2 == ag_words(o));
+}
+
+FUZZ_MODEL static void ag_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  ag_walk_s *w = p;
+  (void)fmt;
+  (void)s;
+  AG_REQUIRE(pool == w->ams || pool == w->lo);
+  ag_walk_obj(addr, pool == w->ams);
   ++w->visited;
 }
 
-/* Check the heap against the model; `exact`: nothing unreachable may be
- * left (every segment was condemned). */
-FUZZ_MODEL static void ag_check(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo, bool exact)
+/* mps_pool_walk's areas: each a run of whole objects of the pool. */
+typedef struct ag_area_s {
+  bool in_ams;
+  unsigned visited;
+} ag_area_s;
+
+FUZZ_MODEL static mps_res_t ag_area_step(mps_ss_t ss, void *base, void *limit, void *closure)
 {
-  unsigned k, id, reachable = 0, top = 0;
+  ag_area_s *a = closure;
+  mps_word_t *p = base;
+  (void)ss;
+  AG_REQUIRE(p < (mps_word_t *)limit);
+  while (p < (mps_word_t *)limit) {
+    ag_walk_obj(p, a->in_ams);
+    ++a->visited;
+    p += p[0] >> 2;
+  }
+  AG_REQUIRE(p == limit);
+  return MPS_RES_OK;
+}
+
+/* The pool's in-use bytes against what the model says is in it:
+ * everything reachable at least, and (exact) nothing else. */
+FUZZ_MODEL static void ag_check_sizes(mps_pool_t pool, size_t reachable_bytes, bool exact)
+{
+  size_t total = mps_pool_total_size(pool), free = mps_pool_free_size(pool);
+  AG_REQUIRE(free <= total);
+  AG_REQUIRE(total - free >= reachable_bytes);
+  if (exact)
+    AG_REQUIRE(total - free == reachable_bytes);
+}
+
+/* Check the heap against the model.  `exact`: right after a collection,
+ * which condemns every segment (those buffers are filling too), so
+ * nothing unreachable may be left.  `detached`: no buffer is attached
+ * either, so the pools' in-use bytes are the objects' alone. */
+FUZZ_MODEL static void ag_check(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo, bool exact,
+                                bool detached)
+{
+  unsigned id, reachable;
+  size_t bytes[2] = {0, 0};
   ag_walk_s w = {ams, lo, 0};
-  ++ag_pass;
-  for (k = 0; k < AG_SLOTS; ++k)
-    reachable += ag_reach(ag_slot_id[k], &top);
-  for (k = 0; k < AG_AMBIGS; ++k)
-    reachable += ag_reach(ag_ambig_id[k], &top);
+  reachable = ag_mark_reachable();
   for (id = 0; id < ag_count; ++id) {
     ag_obj_s *o = &ag_objs[id];
     mps_word_t *p = o->addr;
     size_t i, idi = ag_id_index(o);
     mps_addr_t found;
-    if (o->seen != ag_pass)
+    if (o->seen != ag_pass) {
+      if (exact)
+        o->freed = true;
       continue;
+    }
+    AG_REQUIRE(!o->freed);
+    bytes[o->kind] += ag_words(o) * W;
     AG_REQUIRE(p[0] == (((mps_word_t)ag_words(o) << 2) | (mps_word_t)o->kind));
     AG_REQUIRE(p[idi] == id);
     for (i = 0; i < o->ndata; ++i)
@@ -210,26 +311,222 @@ FUZZ_MODEL static void ag_check(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo
   AG_REQUIRE(w.visited >= reachable);
   if (exact)
     AG_REQUIRE(w.visited == reachable);
+  ag_check_sizes(ams, bytes[AG_NODE], detached);
+  ag_check_sizes(lo, bytes[AG_LEAF], detached);
+}
+
+/* Both walks must find the same objects (the arena is parked). */
+FUZZ_MODEL static void ag_check_pool_walk(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo)
+{
+  ag_walk_s w = {ams, lo, 0};
+  ag_area_s a_ams = {true, 0}, a_lo = {false, 0};
+  AG_REQUIRE(mps_pool_walk(ams, ag_area_step, &a_ams) == MPS_RES_OK);
+  AG_REQUIRE(mps_pool_walk(lo, ag_area_step, &a_lo) == MPS_RES_OK);
+  mps_arena_formatted_objects_walk(arena, ag_walk_step, &w, 0);
+  AG_REQUIRE(a_ams.visited + a_lo.visited == w.visited);
+}
+
+/* mps_addr_object at `addr`: the object there if it is reachable, none
+ * where no object is, either where a dead one may not be reclaimed yet.
+ * Call after ag_mark_reachable. */
+FUZZ_MODEL static void ag_probe(mps_arena_t arena, mps_addr_t addr)
+{
+  int cov = ag_cover(addr, 0);
+  mps_addr_t found;
+  mps_res_t res = mps_addr_object(&found, arena, addr);
+  if (cov >= 0 && ag_objs[cov].seen == ag_pass)
+    AG_REQUIRE(res == MPS_RES_OK && found == ag_objs[cov].addr);
+  else if (cov < 0 || ag_objs[cov].freed)
+    AG_REQUIRE(res != MPS_RES_OK);
+  else if (res == MPS_RES_OK)
+    AG_REQUIRE(found == ag_objs[cov].addr);
+}
+
+static bool ag_in_pool(mps_addr_t addr, mps_pool_t pool)
+{
+  mps_pool_t p;
+  return mps_addr_pool(&p, ag_arena, addr) && p == pool;
+}
+
+/* Point ambiguous root r at `addr`: into a reachable object, or where no
+ * object is (it then keeps what is allocated there later).  Not into a
+ * dead object that may not be reclaimed yet: that would revive objects
+ * its references no longer keep. */
+static void ag_set_ambig(unsigned r, mps_addr_t addr)
+{
+  int cov;
+  if (!ag_ambig_ok && ag_in_pool(addr, ag_ams))
+    return;
+  ag_mark_reachable();
+  cov = ag_cover(addr, 0);
+  if (cov >= 0 && ag_objs[cov].seen == ag_pass) {
+    ag_ambig_id[r] = cov;
+    ag_ambig_from[r] = -1;
+  } else if (cov < 0 || ag_objs[cov].freed) {
+    ag_ambig_id[r] = -1;
+    ag_ambig_from[r] = (int)ag_count;
+  } else {
+    return;
+  }
+  ag_ambig[r] = addr;
+}
+
+static void ag_record(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  ++ag_reports;
+  snprintf(ag_report, sizeof ag_report, "%s", condition);
+}
+
+/* A byte written into a free grain of the debugging pool must be reported
+ * by mps_pool_check_free_space, once, at its address.  No buffer is
+ * attached (the caller detached them) and the arena is parked, so a grain
+ * no object is in (nor a dead one that may not be reclaimed) is free and
+ * stays so. */
+static void ag_damage(mps_addr_t addr)
+{
+  int cov;
+  unsigned char *b = addr, old;
+  mps_lib_assert_fail_t prev;
+  char want[sizeof ag_report];
+  if (ag_template_size == 0 || !ag_in_pool(addr, ag_ams))
+    return;
+  cov = ag_cover(addr, 0);
+  if (cov >= 0 && !ag_objs[cov].freed)
+    return;
+  /* The template is laid by address. */
+  AG_REQUIRE(*b == ag_template[(uintptr_t)b % ag_template_size]);
+  old = *b;
+  ag_reports = 0;
+  prev = mps_lib_assert_fail_install(ag_record);
+  *b = (unsigned char)(old ^ 0xFF);
+  mps_pool_check_free_space(ag_ams);
+  *b = old;
+  mps_lib_assert_fail_install(prev);
+  snprintf(want, sizeof want, "free space overwritten at 0x%lx (1 bytes)",
+           (unsigned long)(uintptr_t)b);
+  AG_REQUIRE(ag_reports == 1 && strcmp(ag_report, want) == 0);
+}
+
+/* Pool creations the engine must refuse, leaving nothing behind (the
+ * format and chain are destroyed at the end of the run, which fails if
+ * a refusal kept a reference). */
+static void ag_refusals(mps_arena_t arena, mps_fmt_t ams_fmt, mps_fmt_t lo_fmt, mps_chain_t chain)
+{
+  mps_pool_debug_option_s bad = {NULL, 0, NULL, 4};
+  mps_lib_assert_fail_t prev = mps_lib_assert_fail_install(ag_record);
+  mps_pool_t pool;
+  unsigned k;
+  ag_reports = 0;
+  for (k = 0; k < 7; ++k) {
+    unsigned before = ag_reports;
+    bool debug = k >= 4;
+    mps_res_t res;
+    MPS_ARGS_BEGIN(args) {
+      if (k != 0 && k != 4)
+        MPS_ARGS_ADD(args, MPS_KEY_FORMAT, k == 1 ? lo_fmt : ams_fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, k == 2 ? NULL : chain);
+      if (k == 3)
+        MPS_ARGS_ADD(args, MPS_KEY_GEN, 7);
+      if (k == 5)
+        MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, NULL);
+      if (k == 6)
+        MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &bad);
+      res = mps_pool_create_k(&pool, arena, debug ? mps_class_ams_debug() : mps_class_ams(), args);
+    } MPS_ARGS_END(args);
+    AG_REQUIRE(res == MPS_RES_PARAM);
+    /* No format, or one without a scan method: refused silently; the
+     * rest are client errors, reported. */
+    AG_REQUIRE((ag_reports > before) == (k != 0 && k != 1 && k != 4));
+  }
+  mps_lib_assert_fail_install(prev);
+  /* A template too big for the control memory there is room for: the
+   * commit limit is kept, and a refusal leaves nothing. */
+  {
+    static unsigned char big[1 << 16];
+    mps_pool_debug_option_s options = {NULL, 0, big, sizeof big};
+    size_t committed = mps_arena_committed(arena);
+    mps_res_t res;
+    AG_REQUIRE(mps_arena_commit_limit_set(arena, committed) == MPS_RES_OK);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, ams_fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
+      res = mps_pool_create_k(&pool, arena, mps_class_ams_debug(), args);
+    } MPS_ARGS_END(args);
+    AG_REQUIRE(mps_arena_committed(arena) <= committed);
+    AG_REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_RESOURCE
+               || res == MPS_RES_MEMORY);
+    if (res == MPS_RES_OK)
+      mps_pool_destroy(pool);
+    AG_REQUIRE(mps_arena_commit_limit_set(arena, (size_t)-1) == MPS_RES_OK);
+  }
+}
+
+/* An allocation point of ambiguous rank: the pool must take it exactly
+ * when it supports ambiguous references.  Its nodes' fields are scanned
+ * ambiguously, so they keep what they refer to as exact ones do. */
+static mps_ap_t ag_ambig_point(mps_pool_t ams)
+{
+  mps_ap_t ap = NULL;
+  mps_res_t res;
+  mps_lib_assert_fail_t prev = mps_lib_assert_fail_install(ag_record);
+  ag_reports = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    res = mps_ap_create_k(&ap, ams, args);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(prev);
+  AG_REQUIRE((res == MPS_RES_OK) == ag_ambig_ok);
+  AG_REQUIRE(ag_ambig_ok || (res == MPS_RES_PARAM && ag_reports == 1));
+  return res == MPS_RES_OK ? ap : NULL;
+}
+
+/* Detach the allocation points (the ambiguous one if there is one), and
+ * make them again, so that what their buffers held is committed space. */
+static void ag_points_destroy(mps_ap_t ams_ap, mps_ap_t lo_ap, mps_ap_t ambig_ap)
+{
+  mps_ap_destroy(ams_ap);
+  mps_ap_destroy(lo_ap);
+  if (ambig_ap != NULL)
+    mps_ap_destroy(ambig_ap);
+}
+
+static void ag_points_create(mps_ap_t *ams_ap_o, mps_ap_t *lo_ap_o, mps_ap_t *ambig_ap_io,
+                             mps_pool_t ams, mps_pool_t lo)
+{
+  AG_REQUIRE(mps_ap_create_k(ams_ap_o, ams, mps_args_none) == MPS_RES_OK);
+  AG_REQUIRE(mps_ap_create_k(lo_ap_o, lo, mps_args_none) == MPS_RES_OK);
+  if (*ambig_ap_io != NULL)
+    *ambig_ap_io = ag_ambig_point(ams);
 }
 
 void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
 {
+  static const unsigned char custom_tpl[5] = {0x66, 0x52, 0x65, 0x65, 0x21};
+  static const unsigned char default_tpl[4] = {0x46, 0x52, 0x45, 0x45};   /* the library's */
   mps_arena_t arena;
   mps_fmt_t ams_fmt, lo_fmt;
   mps_chain_t chain;
   mps_pool_t ams, lo;
-  mps_ap_t ams_ap, lo_ap;
+  mps_ap_t ams_ap, lo_ap, ambig_ap = NULL;
   mps_root_t root, aroot;
   mps_gen_param_s gens[2] = {{64, 0.8}, {256, 0.5}};
-  bool parked, debug;
+  mps_pool_debug_option_s options = {NULL, 0, custom_tpl, sizeof custom_tpl};
+  bool parked, debug, set_ambig, alt;
   size_t i, k, collections = 0;
 
   if (size < 1)
     return;
   parked = (data[0] & 1) != 0;
   debug = (data[0] & 2) != 0;
+  set_ambig = (data[0] & 0x10) != 0;
+  alt = (data[0] & 0x40) != 0;
+  ag_ambig_ok = !set_ambig || (data[0] & 0x20) != 0;
   ag_count = 0;
   ag_pass = 0;
+  ag_mediums = 0;
   for (k = 0; k < AG_SLOTS; ++k) {
     ag_slots[k] = NULL;
     ag_slot_id[k] = -1;
@@ -237,6 +534,15 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
   for (k = 0; k < AG_AMBIGS; ++k) {
     ag_ambig[k] = NULL;
     ag_ambig_id[k] = -1;
+    ag_ambig_from[k] = -1;
+  }
+  ag_template = default_tpl;
+  ag_template_size = debug ? sizeof default_tpl : 0;
+  if (debug && alt) {
+    if (data[0] & 0x80)
+      options.free_size = 0;
+    ag_template = custom_tpl;
+    ag_template_size = options.free_size;
   }
 
   MPS_ARGS_BEGIN(args) {
@@ -255,10 +561,19 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     AG_REQUIRE(mps_fmt_create_k(&lo_fmt, arena, args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
   AG_REQUIRE(mps_chain_create(&chain, arena, 2, gens) == MPS_RES_OK);
+  if (data[0] & 0x80)
+    ag_refusals(arena, ams_fmt, lo_fmt, chain);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, ams_fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    MPS_ARGS_ADD(args, MPS_KEY_GEN, (data[0] >> 2) & 1);
+    /* Else the arena's default chain, and the pool picks the generation. */
+    if (debug || !alt) {
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+      MPS_ARGS_ADD(args, MPS_KEY_GEN, (data[0] >> 2) & 1);
+    }
+    if (set_ambig)
+      MPS_ARGS_ADD(args, MPS_KEY_AMS_SUPPORT_AMBIGUOUS, ag_ambig_ok);
+    if (debug && alt)
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
     AG_REQUIRE(mps_pool_create_k(&ams, arena, debug ? mps_class_ams_debug() : mps_class_ams(),
                                  args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
@@ -268,8 +583,13 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     MPS_ARGS_ADD(args, MPS_KEY_GEN, (data[0] >> 3) & 1);
     AG_REQUIRE(mps_pool_create_k(&lo, arena, mps_class_lo(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
+  ag_arena = arena;
+  ag_ams = ams;
+  ag_lo = lo;
   AG_REQUIRE(mps_ap_create_k(&ams_ap, ams, mps_args_none) == MPS_RES_OK);
   AG_REQUIRE(mps_ap_create_k(&lo_ap, lo, mps_args_none) == MPS_RES_OK);
+  if (set_ambig)
+    ambig_ap = ag_ambig_point(ams);
   AG_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, ag_slots, AG_SLOTS)
              == MPS_RES_OK);
   AG_REQUIRE(mps_root_create_table(&aroot, arena, mps_rank_ambig(), 0, ag_ambig, AG_AMBIGS)
@@ -281,13 +601,43 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     unsigned op = data[i] % 8, a = data[i + 1], b = data[i + 2];
     unsigned sa = a % AG_SLOTS, sb = b % AG_SLOTS;
     int ida = ag_slot_id[sa], idb = ag_slot_id[sb];
+    /* The top quarter of the collect codes are the rarer operations. */
+    if (op == 7 && data[i] >= 192)
+      op = 8 + ((data[i] >> 3) & 7);
     switch (op) {
-    case 0: case 1: {    /* allocate: a node or a leaf, weighted */
-      bool leaf = lo_heavy ? (op == 0 || (b & 1)) : (op == 1 && (b & 1));
-      if (leaf)
-        ag_alloc(lo_ap, sa, AG_LEAF, 0, b >= 250 ? AG_BIG_WORDS : b % 40, a ^ b);
-      else
-        ag_alloc(ams_ap, sa, AG_NODE, b % (AG_MAX_REFS + 1), (b / 5) % 6, a ^ b);
+    case 0: case 1: case 10: {    /* allocate: a node or a leaf, weighted */
+      bool leaf = lo_heavy ? (op != 1 || (b & 1)) : (op != 0 && (b & 1));
+      bool ok;
+      mps_res_t res = MPS_RES_OK;
+      size_t committed = 0;       /* the limit */
+      unsigned ndata;
+      if (op == 10) {             /* under a commit limit a little above what is committed */
+        mps_addr_t p;
+        /* No segment can hold this: refused before anything is taken. */
+        AG_REQUIRE(mps_reserve(&p, ams_ap, ~(size_t)(W - 1)) == MPS_RES_RESOURCE);
+        /* Room for an ordinary segment or not, and a few pages more. */
+        committed = mps_arena_committed(arena) + (a % 4) * 4096 + (a >> 2) % 2 * 65536;
+        AG_REQUIRE(mps_arena_commit_limit_set(arena, committed) == MPS_RES_OK);
+      }
+      if (leaf) {
+        ok = ag_alloc(lo_ap, sa, AG_LEAF, 0, b >= 250 ? AG_BIG_WORDS : b % 40, a ^ b, op == 10,
+                      &res);
+      } else {
+        /* Now and then a node of some segment's size, or more. */
+        ndata = (b / 5) % 6;
+        if (b >= 240 && ag_mediums < AG_MEDIUM_MAX) {
+          ++ag_mediums;
+          ndata = (b - 239) * AG_MEDIUM_WORDS;
+        }
+        ok = ag_alloc(ambig_ap != NULL && (a & 0x80) ? ambig_ap : ams_ap, sa, AG_NODE,
+                      b % (AG_MAX_REFS + 1), ndata, a ^ b, op == 10, &res);
+      }
+      if (op == 10) {
+        AG_REQUIRE(mps_arena_committed(arena) <= committed);
+        AG_REQUIRE(ok || res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_RESOURCE
+                   || res == MPS_RES_MEMORY);
+        AG_REQUIRE(mps_arena_commit_limit_set(arena, (size_t)-1) == MPS_RES_OK);
+      }
       break;
     }
     case 2: {            /* link field b/16 of the node in slot a to slot b's object */
@@ -316,9 +666,12 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
         ag_ambig_id[r] = -1;
       } else {
         size_t words = ag_words(&ag_objs[idb]);
+        if (!ag_ambig_ok && ag_objs[idb].kind == AG_NODE)
+          break;
         ag_ambig[r] = (char *)ag_objs[idb].addr + (a / 4) % (words * W);
         ag_ambig_id[r] = idb;
       }
+      ag_ambig_from[r] = -1;
       break;
     }
     case 6: {            /* rewrite the data of slot a's object */
@@ -333,14 +686,50 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
         o->addr[idi + 1 + d] = ag_data_word(o->salt, (unsigned)d);
       break;
     }
+    case 8:              /* check without a collection: buffers hold committed objects */
+    case 9:              /* walk the pools' areas */
+      ag_check(arena, ams, lo, false, false);
+      if (op == 9) {
+        mps_arena_park(arena);   /* mps_pool_walk needs it */
+        ag_check_pool_walk(arena, ams, lo);
+      } else {
+        ag_mark_reachable();
+        if (idb >= 0)   /* just past an object: often a buffer's unused region */
+          ag_probe(arena, ag_objs[idb].addr + ag_words(&ag_objs[idb]));
+        if (ag_count > 0)
+          ag_probe(arena, ag_objs[ag_count - 1 - a % ag_count].addr);
+      }
+      if (!parked)
+        mps_arena_release(arena);
+      break;
+    case 11:             /* an ambiguous root just past slot b's object */
+      if (idb >= 0)
+        ag_set_ambig(a % AG_AMBIGS, ag_objs[idb].addr + ag_words(&ag_objs[idb]));
+      break;
+    case 12:             /* an ambiguous root at any object's place, dead or not */
+      if (ag_count > 0)
+        ag_set_ambig(b % AG_AMBIGS, ag_objs[ag_count - 1 - a % ag_count].addr + (b / 4) % 3);
+      break;
+    case 13: {           /* damage free space of the debugging pool */
+      mps_addr_t addr;
+      if (ag_template_size == 0 || ag_count == 0)
+        break;
+      ag_points_destroy(ams_ap, lo_ap, ambig_ap);
+      mps_arena_park(arena);
+      addr = idb >= 0 ? (mps_addr_t)(ag_objs[idb].addr + ag_words(&ag_objs[idb]))
+                      : (mps_addr_t)((char *)ag_objs[ag_count - 1 - a % ag_count].addr + a % 8);
+      ag_damage(addr);
+      ag_points_create(&ams_ap, &lo_ap, &ambig_ap, ams, lo);
+      if (!parked)
+        mps_arena_release(arena);
+      break;
+    }
     default: {           /* collect, maybe with the points detached first */
       bool flush = (b & 1) != 0;
-      if (flush) {
-        mps_ap_destroy(ams_ap);
-        mps_ap_destroy(lo_ap);
-      }
+      if (flush)
+        ag_points_destroy(ams_ap, lo_ap, ambig_ap);
       mps_arena_collect(arena);
-      ag_check(arena, ams, lo, flush);
+      ag_check(arena, ams, lo, true, flush);
       /* The library's check of every free byte was most of a run when made
        * after every collection.  Damage to free space stays until a fill
        * hands the grains out, which checks them too, or a later check
@@ -348,20 +737,17 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
        * end) finds it; only damage in a segment freed in between is lost. */
       if (debug && collections++ % AG_FREE_CHECK_EVERY == 0)
         mps_pool_check_free_space(ams);
-      if (flush) {
-        AG_REQUIRE(mps_ap_create_k(&ams_ap, ams, mps_args_none) == MPS_RES_OK);
-        AG_REQUIRE(mps_ap_create_k(&lo_ap, lo, mps_args_none) == MPS_RES_OK);
-      }
+      if (flush)
+        ag_points_create(&ams_ap, &lo_ap, &ambig_ap, ams, lo);
       if (!parked)
         mps_arena_release(arena);
       break;
     }
     }
   }
-  mps_ap_destroy(ams_ap);
-  mps_ap_destroy(lo_ap);
+  ag_points_destroy(ams_ap, lo_ap, ambig_ap);
   mps_arena_collect(arena);
-  ag_check(arena, ams, lo, true);
+  ag_check(arena, ams, lo, true, true);
   if (debug)
     mps_pool_check_free_space(ams);
 

@@ -2,18 +2,33 @@
  * against a model, shared by fuzz_ams and fuzz_lo.
  *
  * ams_graph_run decodes the input into operations on an AMS pool of nodes
- * (with references) and an LO pool of leaves: allocate into an exact root
- * slot, link a node's field to a node or leaf, copy or clear a slot, point
- * an ambiguous root into an object (at its base or inside it), rewrite an
- * object's data, or collect (optionally after detaching the allocation
- * points, so every segment can be condemned).  The model is the graph by
- * identity, with every object's address kept outside the heap.  After
- * each collection every object reachable in the model (from the exact
- * roots, the ambiguous roots and node fields) must be at its original
- * address with its identity, size, data and fields intact, every object
- * the formatted-objects walk visits must be well formed and at its
- * model address, and after a collection with detached allocation points
- * exactly the reachable objects must remain.  Any mismatch aborts.
+ * (with references; some as big as a segment or more) and an LO pool of
+ * leaves: allocate into an exact root slot (also under a commit limit),
+ * link a node's field to a node or leaf, copy or clear a slot, point an
+ * ambiguous root into an object, just past one, or at a dead object's
+ * place, rewrite an object's data, check or walk the heap between
+ * collections, write into a free grain of the debugging pool, or collect
+ * (optionally after detaching the allocation points).  The model is the
+ * graph by identity, with every object's address kept outside the heap.
+ * After each collection every object reachable in the model (from the
+ * exact roots, the ambiguous roots and node fields) must be at its
+ * original address with its identity, size, data and fields intact,
+ * nothing else may be left (a collection condemns every segment, those of
+ * attached allocation points too), every object the formatted-objects
+ * walk and mps_pool_walk visit must be well formed and at its model
+ * address, mps_addr_object must find the object at an address, or none
+ * where none is, and the pools' total and free sizes must count the
+ * reachable objects (exactly, with the points detached).  Any mismatch
+ * aborts.
+ *
+ * Byte 0: bit 0 parks the arena (only explicit collections), bit 1 uses
+ * mps_class_ams_debug (free space checked after some collections), bits 2
+ * and 3 pick the AMS and LO pools' generations, bit 4 passes
+ * MPS_KEY_AMS_SUPPORT_AMBIGUOUS with bit 5's value (and makes an
+ * allocation point of ambiguous rank, which only a pool that supports
+ * them takes), bit 6 puts a plain AMS pool on the arena's default chain
+ * and gives a debugging one its own free template (none if bit 7), and
+ * bit 7 first tries pool creations that must be refused.
  */
 #ifndef ams_graph_h
 #define ams_graph_h
