@@ -348,3 +348,68 @@ Test(freelist, reentry_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   mps_lib_assert_fail_install(abort_on_failure);
   (void)land_iterate(land, insert_from_visitor, NULL);
 }
+
+/* Where the freelist said it wrote (freelist_set_scribble), as a byte map
+ * of the buffer. */
+static unsigned char scribbled[ARENA_SIZE];
+static unsigned scribbles;
+
+static void note_scribble(void *closure, Addr base, Addr limit)
+{
+  Size b = addr_offset(addr_of_ptr(arena), base), l = addr_offset(addr_of_ptr(arena), limit);
+  cr_assert_eq(closure, &fl, "the closure given");
+  cr_assert(b < l && l <= ARENA_SIZE && (l - b == W || l - b == 2 * W), "[%zu,%zu)", b, l);
+  memset(&scribbled[b], 1, l - b);
+  ++scribbles;
+}
+
+/* The debugging pools keep a free-space template in memory a freelist may
+ * hold (pool_debug.c): every byte it changes must be one it reported. */
+Test(freelist, every_write_into_the_ranges_is_reported)
+{
+  range_s r, old;
+  Size i, seed = 12345;
+  memset(scribbled, 0, sizeof scribbled);
+  scribbles = 0;
+  freelist_set_scribble(&fl, note_scribble, &fl);
+  insert(0, 64, 0, 64);
+  insert(128, 128 + W, 128, 128 + W);       /* one word: a tagged link */
+  insert(64, 96, 0, 96);                    /* joins below */
+  insert(256, 512, 256, 512);
+  insert(112, 128, 112, 128 + W);           /* joins above */
+  range_init(&r, at(288), at(320));         /* splits a range */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  range_init(&r, at(256), at(264));         /* shortens one from below */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  /* Random inserts of absent words and deletes of present ones over the
+   * rest (held: which words of [1024, 3072) the list holds). */
+  for (i = 0; i < 400; ++i) {
+    static bool held[2048 / sizeof(Word)];
+    Size b, l, k;
+    bool all = true, none = true, add;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    b = (seed >> 33) % 2048 / W;
+    l = b + 1 + (seed >> 20) % 16;
+    if (l > 2048 / W)
+      continue;
+    for (k = b; k < l; ++k) {
+      all = all && held[k];
+      none = none && !held[k];
+    }
+    add = ((seed >> 60) & 1) != 0;
+    if (add ? !none : !all)
+      continue;
+    range_init(&r, at(1024 + b * W), at(1024 + l * W));
+    if (add)
+      cr_assert_eq(land_insert(&old, land, &r), MPS_RES_OK);
+    else
+      cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+    for (k = b; k < l; ++k)
+      held[k] = add;
+    cr_assert(land_check(land));
+  }
+  cr_assert(scribbles > 0);
+  for (i = 0; i < ARENA_SIZE; ++i)
+    if (((unsigned char *)arena)[i] != 0xA5)
+      cr_assert(scribbled[i], "byte %zu changed unreported", i);
+}

@@ -50,7 +50,7 @@ static Addr freelist_limit(Addr base)
 }
 
 /* Write the description of [base, limit) followed by `next`. */
-static void freelist_write(Addr base, Addr limit, Addr next)
+static void freelist_write(Freelist fl, Addr base, Addr limit, Addr next)
 {
   Word *words = freelist_words(base);
   Size size = addr_offset(base, limit);
@@ -63,6 +63,9 @@ static void freelist_write(Addr base, Addr limit, Addr next)
     words[0] = addr_word(next);
     words[1] = addr_word(limit);
   }
+  if (fl->scribble != NULL)
+    fl->scribble(fl->scribble_closure, base,
+                 addr_add(base, size == sizeof(Word) ? sizeof(Word) : 2 * sizeof(Word)));
 }
 
 /* Change the link of the range at `base` (or the head, if `base` is
@@ -72,7 +75,7 @@ static void freelist_link(Freelist fl, Addr base, Addr next)
   if (base == FREELIST_END)
     fl->head = next;
   else
-    freelist_write(base, freelist_limit(base), next);
+    freelist_write(fl, base, freelist_limit(base), next);
 }
 
 static Freelist freelist_of_land(Land land)
@@ -105,6 +108,8 @@ static Res freelist_land_init(Land land, const void *args)
   fl->head = FREELIST_END;
   fl->count = 0;
   fl->size = 0;
+  fl->scribble = NULL;
+  fl->scribble_closure = NULL;
   fl->sig = FREELIST_SIG;
   AVERT(freelist, fl);
   return MPS_RES_OK;
@@ -158,19 +163,19 @@ static Res freelist_land_insert(Range range_return, Land land, Range range)
   join_right = next == limit;
   if (join_left && join_right) {
     Addr next_limit = freelist_limit(next);
-    freelist_write(prev, next_limit, freelist_next(next));
+    freelist_write(fl, prev, next_limit, freelist_next(next));
     range_init(range_return, prev, next_limit);
     --fl->count;
   } else if (join_left) {
-    freelist_write(prev, limit, next);
+    freelist_write(fl, prev, limit, next);
     range_init(range_return, prev, limit);
   } else if (join_right) {
     Addr next_limit = freelist_limit(next);
-    freelist_write(base, next_limit, freelist_next(next));
+    freelist_write(fl, base, next_limit, freelist_next(next));
     freelist_link(fl, prev, base);
     range_init(range_return, base, next_limit);
   } else {
-    freelist_write(base, limit, next);
+    freelist_write(fl, base, limit, next);
     freelist_link(fl, prev, base);
     range_init(range_return, base, limit);
     ++fl->count;
@@ -192,11 +197,11 @@ static void freelist_remove(Freelist fl, Addr prev, Addr cur, Range range)
   AVER_CRITICAL(addr_word(cur) <= addr_word(base));
   AVER_CRITICAL(addr_word(limit) <= addr_word(cur_limit));
   if (has_right) {
-    freelist_write(limit, cur_limit, after);
+    freelist_write(fl, limit, cur_limit, after);
     after = limit;
   }
   if (has_left)
-    freelist_write(cur, base, after);
+    freelist_write(fl, cur, base, after);
   else
     freelist_link(fl, prev, after);
   if (has_left && has_right)
@@ -431,6 +436,15 @@ Res freelist_init(Freelist freelist, Align alignment)
 {
   AVER(freelist != NULL);
   return land_init(&freelist->land, freelist_class(), alignment, NULL);
+}
+
+void freelist_set_scribble(Freelist freelist,
+                           void (*scribble)(void *closure, Addr base, Addr limit),
+                           void *closure)
+{
+  AVERT(freelist, freelist);
+  freelist->scribble = scribble;
+  freelist->scribble_closure = closure;
 }
 
 void freelist_finish(Freelist freelist)

@@ -24,6 +24,11 @@ typedef struct freelist_s {
   Addr head;       /* base of the lowest range, or FREELIST_END */
   Count count;     /* number of ranges */
   Size size;       /* total size of the ranges */
+  /* Told of every description the freelist writes into the memory it
+   * holds ([base, limit): one or two words), or NULL; see
+   * freelist_set_scribble. */
+  void (*scribble)(void *closure, Addr base, Addr limit);
+  void *scribble_closure;
   Sig sig;         /* FREELIST_SIG (freelist.c) */
 } freelist_s;
 
@@ -35,6 +40,14 @@ bool freelist_check(Freelist freelist);
 
 /* land_init(freelist_land(fl), freelist_class(), alignment, NULL). */
 Res freelist_init(Freelist freelist, Align alignment);
+
+/* From now on, call scribble(closure, base, limit) after each write of a
+ * range's description into [base, limit) of the free memory itself: the
+ * owner of that memory may be keeping a record of what it holds (the
+ * debugging pools' free-space template, pool_debug.c). */
+void freelist_set_scribble(Freelist freelist,
+                           void (*scribble)(void *closure, Addr base, Addr limit),
+                           void *closure);
 void freelist_finish(Freelist freelist);
 Land freelist_land(Freelist freelist);
 

@@ -43,9 +43,16 @@ static void free_land_node_free(void *closure, void *p, size_t size)
     pool_free(fl->nodes, addr_of_ptr(p), size);
 }
 
-Res free_land_init(FreeLand fl, Arena arena, Align alignment)
+/* The freelist wrote a description into the pool's free memory. */
+static void free_land_scribbled(void *closure, Addr base, Addr limit)
+{
+  pool_scribbled(closure, base, limit);
+}
+
+Res free_land_init(FreeLand fl, Pool pool, Align alignment)
 {
   cbs_node_alloc_s node_alloc;
+  Arena arena = pool->arena;
   Res res;
 
   AVER(fl != NULL);
@@ -68,6 +75,7 @@ Res free_land_init(FreeLand fl, Arena arena, Align alignment)
   res = freelist_init(&fl->freelist, alignment);
   if (res != MPS_RES_OK)
     goto fail_freelist;
+  freelist_set_scribble(&fl->freelist, free_land_scribbled, pool);
   res = failover_init(&fl->failover, cbs_land(&fl->cbs), freelist_land(&fl->freelist));
   if (res != MPS_RES_OK)
     goto fail_failover;

@@ -35,8 +35,10 @@ typedef struct free_land_s {
 bool free_land_check(FreeLand fl);
 
 /* Set up an empty free land of the given alignment (a power of two of at
- * least FREELIST_MIN_ALIGN) in `arena`.  On failure nothing is left. */
-Res free_land_init(FreeLand fl, Arena arena, Align alignment);
+ * least FREELIST_MIN_ALIGN) for `pool`'s free memory, in its arena.  The
+ * land's freelist tells the pool of each description it writes into that
+ * memory (pool_scribbled).  On failure nothing is left. */
+Res free_land_init(FreeLand fl, Pool pool, Align alignment);
 
 /* Forget every range and destroy the node pool.  The memory the ranges
  * describe is the caller's to give back, after this (the freelist's

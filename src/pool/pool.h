@@ -118,6 +118,12 @@ typedef struct mps_pool_s {
    * or NULL.  The debugging mixin checks the free-space template there,
    * while the memory can still be read (topic/debugging.rst). */
   void (*release_hook)(Pool pool, Addr base, Size size);
+  /* Called by the class after it writes its own bookkeeping into its free
+   * memory other than while that memory is being freed (free_land's
+   * freelist, when the CBS has no node, splits a free range by writing a
+   * header into the rest), or NULL.  The debugging mixin stops expecting
+   * its free-space template there. */
+  void (*scribble_hook)(Pool pool, Addr base, Addr limit);
 } mps_pool_s;
 
 /* For classes that give memory back to the arena before they are
@@ -126,6 +132,14 @@ static inline void pool_before_release(Pool pool, Addr base, Size size)
 {
   if (pool->release_hook != NULL)
     pool->release_hook(pool, base, size);
+}
+
+/* For classes that write into their free memory: call after each write
+ * of [base, limit). */
+static inline void pool_scribbled(Pool pool, Addr base, Addr limit)
+{
+  if (pool->scribble_hook != NULL)
+    pool->scribble_hook(pool, base, limit);
 }
 
 bool pool_class_check(PoolClass klass);

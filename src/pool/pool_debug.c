@@ -47,10 +47,12 @@
  * and pool destruction check every recorded range.  Memory the base pool
  * got fresh from the arena was never splatted and is not checked.  No
  * method is needed from the base class to find its free space, at the
- * price of the record.  One limit: a base class that writes into free
- * memory other than while the memory is being freed (a free list that
- * splits a free block by writing a new header into the remainder) would
- * be reported as damage.  If a range node cannot be had, that range is
+ * price of the record.  A base class that writes into free memory other
+ * than while the memory is being freed (free_land's freelist, which the
+ * land falls back on when the CBS has no node, splits a free range by
+ * writing a new header into the rest) says so through the pool's
+ * scribble_hook (pool.h), and those words leave the record unchecked
+ * (debug_scribble_hook).  If a range node cannot be had, that range is
  * simply not recorded (it is counted in `unrecorded`): the record may lose
  * memory, never hold memory in use.
  *
@@ -489,6 +491,17 @@ static void debug_release_hook(Pool pool, Addr base, Size size)
     debug_free_drop(pool, d, base, addr_add(base, size), true);
 }
 
+/* The base wrote its own bookkeeping into [base, limit) of its free
+ * memory (pool.h, scribble_hook): the template is not expected there any
+ * more.  Nothing is checked: the words were overwritten by the pool, not
+ * the client. */
+static void debug_scribble_hook(Pool pool, Addr base, Addr limit)
+{
+  PoolDebug d = debug_of_pool(pool);
+  if (d->free_size > 0 && d->range_count > 0)
+    debug_free_drop(pool, d, base, limit, false);
+}
+
 /* Whether every grain of [base, limit) still belongs to the pool. */
 static bool debug_owned(Pool pool, Addr base, Addr limit)
 {
@@ -663,6 +676,7 @@ static Res debug_init(Pool pool, mps_arg_s args[])
   if (dc->base->total_size != NULL)
     d->base_total = dc->base->total_size(pool);
   pool->release_hook = debug_release_hook;
+  pool->scribble_hook = debug_scribble_hook;
   return MPS_RES_OK;
 
 fail_base:

@@ -1123,7 +1123,7 @@ static Res mvff_init(Pool pool, mps_arg_s args[])
   if (mvff->quick_max > 0)
     pool->buffer_methods = &mvff_buffer_methods;
 
-  res = free_land_init(&mvff->free_land, arena, align);
+  res = free_land_init(&mvff->free_land, pool, align);
   if (res != MPS_RES_OK)
     return res;
   mvff->sig = MVFF_SIG;

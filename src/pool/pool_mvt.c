@@ -223,7 +223,7 @@ static Res mvt_init(Pool pool, mps_arg_s args[])
   reserve_size = reserve < (double)(SIZE_MAX / 2) ? (Size)reserve : SIZE_MAX / 2;
   capacity = size_min(reserve_size / fill_size + 2, MVT_ABQ_MAX);
 
-  res = free_land_init(&mvt->free_land, arena, align);
+  res = free_land_init(&mvt->free_land, pool, align);
   if (res != MPS_RES_OK)
     return res;
   res = abq_init(&mvt->abq, arena, capacity, sizeof(range_s));
