@@ -32,10 +32,10 @@
  * does a damaged free byte the pool gave back to the arena without
  * reporting it (topic/debugging.rst: the free template is checked when
  * memory goes back to the arena), and a live block whose contents
- * changed.  Once a phase under the limit may have made MVFF write its
- * fallback free list into recorded free memory, free-space reports of
- * undamaged bytes are let through (see fuzz_debug_limited).  The arena is
- * destroyed at the end of each input. */
+ * changed, and so does a free-space report of bytes nobody damaged
+ * (MVFF's fallback free list writes into free memory under a commit
+ * limit, and must say so: pool.h, scribble_hook).  The arena is destroyed
+ * at the end of each input. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,13 +142,8 @@ static int fuzz_debug_compare(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-/* Set once MVFF may have written its free list into recorded free memory
- * (see fuzz_debug_limited): free-space reports may then name bytes no one
- * damaged. */
-static bool fuzz_debug_tainted;
-
 /* The reports since the last call must name exactly the `n` bytes in
- * `expected` (any order; n small), but for such bytes when tainted. */
+ * `expected` (any order; n small). */
 FUZZ_MODEL static void fuzz_debug_expect(uintptr_t *expected, size_t n)
 {
   static uintptr_t got[FUZZ_DEBUG_EXPECT];
@@ -162,9 +157,6 @@ FUZZ_MODEL static void fuzz_debug_expect(uintptr_t *expected, size_t n)
     for (a = fuzz_debug_report[i].base; a < fuzz_debug_report[i].limit; ++a) {
       if (count == sizeof got / sizeof got[0])
         abort();
-      if (fuzz_debug_tainted && fuzz_debug_report[i].free
-          && (n == 0 || bsearch(&a, expected, n, sizeof expected[0], fuzz_debug_compare) == NULL))
-        continue;
       got[count++] = a;
     }
   }
@@ -296,11 +288,8 @@ FUZZ_MODEL static void fuzz_debug_take_free_reports(uintptr_t base, uintptr_t li
     for (a = r.base; a < r.limit; ++a) {
       for (j = 0; j < fuzz_debug_damage_count && fuzz_debug_damage[j] != a; ++j)
         ;
-      if (j == fuzz_debug_damage_count) {
-        if (fuzz_debug_tainted)
-          continue;
+      if (j == fuzz_debug_damage_count)
         abort();   /* reported, but not damaged */
-      }
       if ((a < base || a >= limit) && fuzz_debug_owned(a))
         abort();   /* not handed out, nor given back */
       fuzz_debug_damage[j] = fuzz_debug_damage[--fuzz_debug_damage_count];
@@ -654,16 +643,9 @@ static void fuzz_debug_limited(void)
     abort();
   count = (count & 127) * 2;
   /* MVFF's land falls back on a free list when it has no node for a
-   * range, and the free list writes into the free memory it holds.  When
-   * a free or an empty makes the pool give memory back and the land split
-   * a recorded range for it, the part left behind gets such a header,
-   * which the debugging layer never sees written and later reports as
-   * damage: a defect of the library (false reports under memory
-   * pressure), not yet fixed.  Until it is, the model, which cannot tell
-   * where, puts up with unexplained free-space reports from then on (and
-   * only then); the fix should remove fuzz_debug_tainted. */
-  if ((k & (8 | 64 | 128)) != 0 || free_limited)
-    fuzz_debug_tainted = true;
+   * range, and the free list writes headers into the free memory it
+   * holds, splitting recorded ranges: the pool's scribble_hook (pool.h)
+   * must keep those words from being reported as damage. */
   for (i = 0; i < count && fuzz_debug_filler_count < FUZZ_DEBUG_FILLERS; ++i) {
     fuzz_debug_block_s *b = &fuzz_debug_filler[fuzz_debug_filler_count];
     if (!fuzz_debug_alloc_into(b, size, 0xEE, true))
@@ -781,7 +763,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   fuzz_debug_damage_count = 0;
   fuzz_debug_report_count = 0;
   fuzz_debug_ap = NULL;
-  fuzz_debug_tainted = false;
 
   shape = fuzz_debug_byte();
   second = fuzz_debug_byte();
