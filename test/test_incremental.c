@@ -552,6 +552,66 @@ Test(incremental, ams_collects_incrementally_and_allocates_black)
   tinc_close(&t);
 }
 
+/* An incremental trace that condemns an AMS object of ambiguous rank
+ * pins the AMC segments it condemns at the flip (trace.c, trace_pin):
+ * their objects stay put through the read barrier's scans and the steps,
+ * so the ambiguous word still points at its object. */
+Test(incremental, an_ambiguous_rank_object_keeps_its_amc_target_in_place)
+{
+  tinc_s t;
+  mps_pool_t ams;
+  mps_ap_t aap;
+  objfmt_obj holder, target;
+  mps_addr_t p;
+  size_t size = (2 + 1 + 1) * W, collections;
+  tinc_open(&t);
+  t.moving = false;   /* pinned: survivors stay in white segments (tinc_check_black) */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&aap, ams, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tinc_tree(&t, &t.refs[0], TREE, 1);
+  tinc_new(&t, &t.refs[1], 777);
+  do {
+    cr_assert_eq(mps_reserve(&p, aap, size), MPS_RES_OK);
+    objfmt_init_id(p, 1, 1, 778);
+    ((objfmt_obj)p)->slot[0] = (mps_word_t)t.refs[1];
+  } while (!mps_commit(aap, p, size));
+  t.refs[2] = p;
+  holder = p;
+  target = t.refs[1];
+  mps_ap_destroy(aap);   /* so that the holder's segment is condemned too */
+  mps_arena_park(t.arena);
+  collections = collections_done(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t), "the collection did not run incrementally");
+  /* The mutator reads through the read barrier meanwhile. */
+  cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
+  cr_assert_eq((objfmt_obj)holder->slot[0], target);
+  cr_assert_eq((objfmt_obj)t.refs[1], target, "an ambiguously referenced object moved");
+  mps_arena_park(t.arena);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
+  cr_assert_eq((objfmt_obj)t.refs[1], target, "an ambiguously referenced object moved");
+  cr_assert_eq((objfmt_obj)holder->slot[0], target, "an ambiguous word was changed");
+  cr_assert_eq(OBJFMT_TYPE(target->header), OBJFMT_T_OBJ);
+  cr_assert_eq(target->slot[NREFS], 777);
+  cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
+  /* Only the ambiguous word keeps it now. */
+  t.refs[1] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(OBJFMT_TYPE(target->header), OBJFMT_T_OBJ);
+  cr_assert_eq(target->slot[NREFS], 777, "an ambiguously referenced object was freed");
+  t.refs[2] = NULL;
+  mps_arena_park(t.arena);
+  mps_pool_destroy(ams);
+  tinc_close(&t);
+}
+
 Test(incremental, a_debugging_check_reads_protected_segments_through_the_shield)
 {
   tinc_s t;
