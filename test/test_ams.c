@@ -662,6 +662,20 @@ Test(ams, automatic_collection_bounds_the_heap)
   tams_close(&t);
 }
 
+/* An AMC pool beside the AMS pool, on the same chain, with a moving
+ * format of its own in *fmt_o. */
+static mps_pool_t tams_amc_beside(tams_s *t, mps_fmt_t *fmt_o)
+{
+  mps_pool_t amc;
+  cr_assert_eq(objfmt_create(fmt_o, t->arena, objfmt_scan, true), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, *fmt_o);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
+    cr_assert_eq(mps_pool_create_k(&amc, t->arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return amc;
+}
+
 /* arena.rst: mps_collections counts the collections in which objects
  * might have moved, so with only AMS, a non-moving pool, it stays 0 while
  * collections run; once an AMC pool has objects, it counts. */
@@ -677,12 +691,7 @@ Test(ams, collections_of_non_moving_pools_are_not_counted)
   mps_arena_collect(t.arena);
   cr_assert_eq(collections_done(t.arena), 2);
   cr_assert_eq(mps_collections(t.arena), 0);
-  cr_assert_eq(objfmt_create(&fmt, t.arena, objfmt_scan, true), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
-    cr_assert_eq(mps_pool_create_k(&amc, t.arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  amc = tams_amc_beside(&t, &fmt);
   cr_assert_eq(mps_ap_create_k(&ap, amc, mps_args_none), MPS_RES_OK);
   tams_new(ap, &t.refs[1], 0, 4, 2);
   mps_ap_destroy(ap);
@@ -978,12 +987,7 @@ Test(ams, rank_ambig_holder_condemned_with_its_amc_target_keeps_it_in_place)
   size_t k;
   tams_open(&t);
   mps_arena_park(t.arena);
-  cr_assert_eq(objfmt_create(&mfmt, t.arena, objfmt_scan, true), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, mfmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
-    cr_assert_eq(mps_pool_create_k(&amc, t.arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  amc = tams_amc_beside(&t, &mfmt);
   cr_assert_eq(mps_ap_create_k(&map, amc, mps_args_none), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
