@@ -89,6 +89,21 @@ pub fn build(b: *std.Build) void {
             test_step.dependOn(&run.step);
         }
     }
+    // test_names once more against the shared library, where a client's
+    // function named like one of the library's would be called in its
+    // place rather than refused by the linker (src/base/names.h).
+    {
+        const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(variety, optimize_opt), .link_libc = true });
+        mod.addCSourceFile(.{ .file = b.path("test/test_names.c"), .flags = &.{"-std=gnu11"} });
+        mod.linkLibrary(lib_shared);
+        mod.linkSystemLibrary("criterion", .{});
+        const exe = b.addExecutable(.{ .name = "test_names-shared", .root_module = mod });
+        exe.link_gc_sections = false;
+        exe.step.dependOn(deps_test);
+        const run = b.addRunArtifact(exe);
+        run.has_side_effects = true;
+        test_step.dependOn(&run.step);
+    }
 
     // Stress harnesses, natively, in hot.
     const stress_step = b.step("stress", "build and run every stress harness");

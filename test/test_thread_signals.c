@@ -26,21 +26,36 @@
 #define CONFIG_PTHREADEXT_SIGSUSPEND SIGUSR1
 #define CONFIG_PTHREADEXT_SIGRESUME SIGUSR2
 
-/* Every external name of thread_posix.c.  A name added there and missing
- * here shows up as a duplicate symbol when this test is linked. */
+/* Every external name of thread_posix.c, taken from names.h's mapping to
+ * the library's names and given this copy's own.  A name added there and
+ * missing here shows up as a duplicate symbol when this test is linked. */
+#undef thread_os_fault_enter
 #define thread_os_fault_enter tsig_os_fault_enter
+#undef thread_os_fault_leave
 #define thread_os_fault_leave tsig_os_fault_leave
+#undef thread_os_fault_signals
 #define thread_os_fault_signals tsig_os_fault_signals
+#undef thread_os_register
 #define thread_os_register tsig_os_register
+#undef thread_os_deregister
 #define thread_os_deregister tsig_os_deregister
+#undef thread_os_is_current
 #define thread_os_is_current tsig_os_is_current
+#undef thread_os_same
 #define thread_os_same tsig_os_same
+#undef thread_os_can_suspend
 #define thread_os_can_suspend tsig_os_can_suspend
+#undef thread_os_begin
 #define thread_os_begin tsig_os_begin
+#undef thread_os_end
 #define thread_os_end tsig_os_end
+#undef thread_os_suspend
 #define thread_os_suspend tsig_os_suspend
+#undef thread_os_resume
 #define thread_os_resume tsig_os_resume
+#undef thread_os_copy_context
 #define thread_os_copy_context tsig_os_copy_context
+#undef thread_os_context
 #define thread_os_context tsig_os_context
 
 #include "../src/thread/thread_posix.c"

@@ -81,4 +81,7 @@
 #define CONFIG_THREAD_SINGLE 1
 #endif
 
+/* Internal external names go under the MPS's prefix (names.h says why). */
+#include "names.h"
+
 #endif /* config_h */

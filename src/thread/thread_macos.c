@@ -17,32 +17,37 @@
 #error "thread_macos.c is for multi-threaded macOS builds: see src/mps.c"
 #endif
 
-/* The Mach headers declare names (vm_page_size, vm_copy, vm_map...) that
- * the vm module of this same translation unit defines with other types;
- * they are renamed while the headers are read, and none is used here. */
-#define vm_page_size thread_macos_mach_vm_page_size
-#define vm_copy thread_macos_mach_vm_copy
-#define vm_map thread_macos_mach_vm_map
-#define vm_init thread_macos_mach_vm_init
-#define vm_base thread_macos_mach_vm_base
-#define vm_limit thread_macos_mach_vm_limit
-#define vm_check thread_macos_mach_vm_check
-#define vm_finish thread_macos_mach_vm_finish
-#define vm_unmap thread_macos_mach_vm_unmap
-#define vm_mapped thread_macos_mach_vm_mapped
-#define vm_reserved thread_macos_mach_vm_reserved
-#include <mach/mach.h>
-#undef vm_page_size
-#undef vm_copy
-#undef vm_map
-#undef vm_init
+/* The Mach headers declare names of their own (vm_page_size, vm_copy,
+ * vm_map...) that the vm module of this translation unit also uses, with
+ * other types.  names.h maps the vm module's names to mps_i_vm_...; the
+ * mappings are lifted while the headers are read, so that those declare
+ * Mach's names as Mach spells them, and put back after.  Nothing here uses
+ * either. */
 #undef vm_base
-#undef vm_limit
 #undef vm_check
+#undef vm_check_range
+#undef vm_copy
 #undef vm_finish
-#undef vm_unmap
+#undef vm_init
+#undef vm_limit
+#undef vm_map
 #undef vm_mapped
+#undef vm_page_size
 #undef vm_reserved
+#undef vm_unmap
+#include <mach/mach.h>
+#define vm_base mps_i_vm_base
+#define vm_check mps_i_vm_check
+#define vm_check_range mps_i_vm_check_range
+#define vm_copy mps_i_vm_copy
+#define vm_finish mps_i_vm_finish
+#define vm_init mps_i_vm_init
+#define vm_limit mps_i_vm_limit
+#define vm_map mps_i_vm_map
+#define vm_mapped mps_i_vm_mapped
+#define vm_page_size mps_i_vm_page_size
+#define vm_reserved mps_i_vm_reserved
+#define vm_unmap mps_i_vm_unmap
 #include <pthread.h>
 #include <string.h>
 
