@@ -21,6 +21,31 @@
 #include "../src/gc/seg.h"
 #include "support/objfmt.h"
 
+#if defined(__linux__)
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The system's page protection, replaced in this program so that a test
+ * can have the system refuse a call, as prot_os.h allows any to be: while
+ * tbar_refusals is positive, a call that gives read and write access back
+ * is refused with ENOMEM, as Linux refuses one that would split a mapping
+ * when the process has vm.max_map_count of them. */
+static atomic_uint tbar_refusals, tbar_refused;
+
+int mprotect(void *addr, size_t len, int prot)
+{
+  if (prot == (PROT_READ | PROT_WRITE) && atomic_load(&tbar_refusals) > 0) {
+    atomic_fetch_sub(&tbar_refusals, 1);
+    atomic_fetch_add(&tbar_refused, 1);
+    errno = ENOMEM;
+    return -1;
+  }
+  return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+#endif
+
 #define W sizeof(mps_word_t)
 #define OLD 64             /* old objects, in the root table */
 #define OLD_DATA 1000      /* data words of each: about 8 KiB, so several segments */
@@ -465,6 +490,51 @@ Test(barrier, postmortem_lowers_everything)
   cr_assert_eq(gc->barrier.hits, hits);
   mps_arena_park(t.arena);
   tbar_close(&t);
+}
+
+/* The system refuses to lower the barrier for a store (prot_os.h).  The
+ * segment stays protected though the shield takes it for exposed, so the
+ * store would fault for ever; instead the arena gives its memory access
+ * again, and the store and every later one run without a fault.  The
+ * later ones, into segments the shield still counts as protected, are
+ * seen by no barrier, so the next collection switches the barrier off
+ * before it trusts a summary: the young objects they stored survive the
+ * minor collections that follow. */
+Test(barrier, a_refused_lowering_leaves_the_heap_usable, .timeout = 60)
+{
+#if !defined(__linux__)
+  cr_skip_test("this test replaces mprotect, which it does on Linux only");
+#else
+  tbar_s t;
+  GC gc;
+  Count hits;
+  mps_addr_t young[OLD];
+  size_t i, guarded = 0;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  for (i = 0; i < OLD; ++i)
+    guarded += tbar_protected(t.arena, t.refs[i]);
+  cr_assert(tbar_protected(t.arena, t.refs[0]));
+  cr_assert_gt(guarded, 1, "the later stores need guarded segments too");
+  /* The young objects first (the arena is parked, so they stay where
+   * they are), so that only the stores below reach the system. */
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &young[i], 8, 9000 + (mps_word_t)i);
+  hits = gc->barrier.hits;
+  atomic_store(&tbar_refused, 0);
+  atomic_store(&tbar_refusals, 1);
+  for (i = 0; i < OLD; ++i)
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)young[i];
+  tbar_stored();
+  cr_assert_eq(atomic_load(&tbar_refused), 1, "the system was asked to lower nothing");
+  cr_assert_eq(gc->barrier.hits, hits + 1, "only the first store should fault");
+  cr_assert(gc_prot_failed(gc));
+  tbar_check_young(&t, 9000);
+  cr_assert_not(gc->barrier.on);
+  tbar_close(&t);
+#endif
 }
 
 Test(barrier, destroy_pool_while_protected_then_again)

@@ -258,6 +258,7 @@
 #define prot_os_failure mps_i_prot_os_failure
 #define prot_os_finish mps_i_prot_os_finish
 #define prot_os_init mps_i_prot_os_init
+#define prot_os_on_refusal mps_i_prot_os_on_refusal
 #define prot_os_sets mps_i_prot_os_sets
 #define prot_os_system mps_i_prot_os_system
 #define range_base mps_i_range_base

@@ -20,6 +20,7 @@
  *   5. only enabled_message_types bits below MESSAGE_TYPE_LIMIT are set.
  */
 #include "gc.h"
+#include "../arena/chunk.h"
 #include "chain.h"
 #include "finalize.h"
 #include "message.h"
@@ -41,12 +42,49 @@ typedef struct gc_block_s {
 #endif
 } gc_block_s;
 
+#if defined(BARRIER_HARDWARE)
+/* The system refused a protection call (prot_os_on_refusal).  Which of
+ * the arena's pages are protected is then unknown: a refused call to
+ * give access back leaves a segment protected that the shield takes for
+ * exposed, and the collector's next touch of it, or the store that
+ * faulted on it, would fault for ever.  So every committed grain gets
+ * read and write access now, a whole run of committed grains in address
+ * order per call: such a call can only merge the system's mappings,
+ * never split one, and so is taken even by a system out of mappings
+ * (Linux's vm.max_map_count, whose ENOMEM is the likely refusal).
+ * Memory the shield believes protected is then not, which is safe
+ * because the write barrier goes off before the next trace begins and
+ * a busy trace is finished before the mutator runs (trace.c). */
+static void gc_prot_refused(void *closure)
+{
+  gc_block_s *block = closure;
+  Arena arena = block->gc.arena;
+  Ring node, next;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    Index i = 0, j;
+    while (i < chunk->pages && bt_find_set(&i, chunk->mapped_table, i, chunk->pages)) {
+      if (!bt_find_res(&j, chunk->mapped_table, i, chunk->pages))
+        j = chunk->pages;
+      if (prot_os_apply(&block->prot_os, chunk_page_base(chunk, i), chunk_page_base(chunk, j),
+                        PROT_DENY_NONE) != MPS_RES_OK)
+        check_fail(__FILE__, (unsigned)__LINE__,
+                   "the system refused to give the arena's memory access again");
+      i = j;
+    }
+  }
+}
+#endif
+
 static Prot gc_prot_init(gc_block_s *block, Arena arena)
 {
   block->hardware = barrier_wanted(arena);
 #if defined(BARRIER_HARDWARE)
-  if (block->hardware)
-    return prot_os_init(&block->prot_os);
+  if (block->hardware) {
+    Prot prot = prot_os_init(&block->prot_os);
+    prot_os_on_refusal(&block->prot_os, gc_prot_refused, block);
+    return prot;
+  }
 #endif
   return prot_none_init(&block->prot);
 }

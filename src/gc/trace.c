@@ -259,6 +259,11 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   res = gc_get(&gc, arena);
   if (res != MPS_RES_OK)
     return res;
+  /* A protection call refused since the last trace ended (by a barrier
+   * hit in the fault hook, say) left stores unseen by the barrier: the
+   * summaries this trace would skip segments by cannot be trusted. */
+  if (gc_prot_failed(gc) && gc->barrier.on)
+    barrier_disable(gc);
   for (ti = 0; ti < TRACE_LIMIT; ++ti)
     if (gc->traces[ti] == NULL)
       break;

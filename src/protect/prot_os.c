@@ -36,8 +36,12 @@ static void prot_os_set(Prot prot, Addr base, Addr limit, ProtMode mode)
   AVER(po->set_up);
   ++po->sets;
   res = prot_os_apply(po, base, limit, mode);
-  if (res != MPS_RES_OK && po->failure == MPS_RES_OK)
+  if (res == MPS_RES_OK)
+    return;
+  if (po->failure == MPS_RES_OK)
     po->failure = res;
+  if (po->refused != NULL)
+    po->refused(po->refused_closure);
 }
 
 static const ProtClassStruct prot_os_class = {
@@ -66,6 +70,8 @@ Prot prot_os_init(ProtOS po)
   po->set_up = false;
   po->failure = MPS_RES_OK;
   po->sets = 0;
+  po->refused = NULL;
+  po->refused_closure = NULL;
   po->sig = PROT_OS_SIG;
   AVERT(prot_os, po);
   return &po->prot;
@@ -93,6 +99,13 @@ Res prot_os_apply(ProtOS po, Addr base, Addr limit, ProtMode mode)
       || !prot_mode_check(mode))
     return MPS_RES_PARAM;
   return prot_os_system(base, addr_offset(base, limit), mode);
+}
+
+void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure), void *closure)
+{
+  AVERT(prot_os, po);
+  po->refused = fn;
+  po->refused_closure = closure;
 }
 
 Res prot_os_failure(ProtOS po)

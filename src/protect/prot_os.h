@@ -50,6 +50,8 @@ typedef struct prot_os_s {
   bool set_up;                  /* prot_setup has been called */
   Res failure;                  /* first failure of a set, or MPS_RES_OK */
   Count sets;                   /* calls of set through the table */
+  void (*refused)(void *closure);   /* see prot_os_on_refusal, or NULL */
+  void *refused_closure;
 } ProtOSStruct;
 
 /* Make `po` a backend; return its Prot.  It protects nothing yet. */
@@ -63,6 +65,15 @@ bool prot_os_check(ProtOS po);
  * says part of the range is not mapped (or it ran out of the memory it
  * needs to split a mapping); MPS_RES_FAIL for any other refusal. */
 Res prot_os_apply(ProtOS po, Addr base, Addr limit, ProtMode mode);
+
+/* After a set through the function table that the system refused, call
+ * fn(closure), before the set returns to the shield.  The shield then
+ * takes the range to be as it asked, and may touch it next, though a
+ * refused call that was to give access back left it protected; fn is
+ * the owner's chance to give its memory access again first.  It runs
+ * where the set ran: with the arena's lock held, perhaps in the fault
+ * hook. */
+void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure), void *closure);
 
 /* The first failure of a set made through the function table. */
 Res prot_os_failure(ProtOS po);
