@@ -72,12 +72,12 @@ Res vm_init(VM vm, Size size, Size grain_size)
     return MPS_RES_RESOURCE;
   AVER(grain_size >= page_size);
 
-  /* A request too large to express cannot be reserved either. */
+  /* A request too large to express cannot be reserved either.  Below
+   * this bound, usable is at most 2^W - grain_size, so request below is
+   * at most 2^W - page_size: no further test is needed. */
   if (size > (Size)-1 - (grain_size - 1))
     return MPS_RES_RESOURCE;
   usable = size_align_up(size, grain_size);
-  if (usable > (Size)-1 - (grain_size - page_size))
-    return MPS_RES_RESOURCE;
   /* The OS places the reservation at some page boundary; asking for this
    * much guarantees a grain-aligned run of `usable` bytes inside it
    * wherever that is. */
