@@ -7,11 +7,17 @@
  * trace with one never runs incrementally, so without it a collection
  * that starts over an empty heap stays busy across operations); and
  * whether a second cell pool exists, on a chain of its own that is never
- * due, so that a collection of the due generations leaves it out.
+ * due, so that a collection of the due generations leaves it out (and
+ * whether that chain comes after as many others as a collection
+ * considers, so that it is not even looked at); and whether an SNC pool
+ * holds one object, whose segment is scanned but never condemned, with
+ * a reference to a cell.
  * Then each operation is three bytes: allocate a cell into an exact root
  * slot or into a field of a cell, link or unlink a field, copy or clear a
  * root slot, point an ambiguous root at a cell (perhaps at an interior
- * address, perhaps at junk), point a weak root at a cell, collect, start
+ * address, perhaps at junk) or clear it (and point the SNC object's
+ * reference at a cell or at nothing), point a weak root at a cell,
+ * collect, start
  * a collection, step, clamp / release / park the arena, begin or end an
  * allocation pattern (ramps) on an allocation point of an LO pool,
  * allocate garbage there, apply a transform of garbage there,
@@ -26,8 +32,9 @@
  * and what each one condemns.  Each time a collection finishes, the cells
  * it condemned that were unreachable when it started (from the roots,
  * through the ambiguous ones, and for a collection of the due
- * generations from every cell of the pool it left out) must have been
- * reclaimed, and every other cell must be allocated with every field
+ * generations from every cell of the pool it left out, and from the SNC
+ * object) must have been reclaimed, and every other cell must be
+ * allocated with every field unchanged; the SNC object must be
  * unchanged; a weak root must still hold a surviving referent and must
  * have been cleared for a dead one; and the pools must hold no other
  * cell.  A collection that stays busy across operations may only have
@@ -44,6 +51,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpsclo.h"
+#include "../include/mpscsnc.h"
 #include "../test/support/cellpool.h"
 #include "../test/support/collections.h"
 #include "../test/support/objfmt.h"
@@ -62,6 +70,8 @@
 #define EXTRA_CHAINS 40     /* beyond the chains one collection considers */
 #define HUGE_KIB ((size_t)1 << 30)   /* a capacity no generation reaches */
 #define SCAN_FAIL_ALWAYS 1000000
+#define FAR_CHAINS 32       /* as many as a collection considers (trace.c) */
+#define SNC_ID 77
 
 typedef struct node_s {
   mps_word_t *addr;
@@ -116,6 +126,11 @@ static mps_addr_t scan_ref;
 static int scan_ref_id = -1;
 static int scan_fails;
 
+/* The SNC object (or NULL) and the cell its one reference holds. */
+static objfmt_obj snc_obj;
+static int snc_ref_id = -1;
+
+static mps_chain_t far_chain[FAR_CHAINS];
 static mps_chain_t fill_chain[FILL_CHAINS];
 static mps_root_t fill_root[FILL_ROOTS];
 static mps_addr_t fill_area[FILL_ROOTS];
@@ -170,6 +185,7 @@ static void model_reach(bool second_is_root)
   for (i = 0; i < AMBIGS; ++i)
     reach_from(cell_containing(ambig[i]), &sp);
   reach_from(scan_ref_id, &sp);
+  reach_from(snc_ref_id, &sp);
   if (second_is_root)
     for (i = 0; i < live_count; ++i)
       if (nodes[live[i]].pool == 1)
@@ -243,6 +259,10 @@ static void check_collection(kind_e kind, mps_addr_t fresh, int fresh_pool)
       REQUIRE(weak[i] == NULL);
       weak_id[i] = -1;
     }
+  }
+  if (snc_obj != NULL) {
+    REQUIRE(objfmt_is_id(snc_obj, 1, 1, SNC_ID));
+    REQUIRE(snc_obj->slot[0] == (snc_ref_id < 0 ? 0 : (mps_word_t)nodes[snc_ref_id].addr));
   }
   if (fresh != NULL)
     ++survivors[fresh_pool];
@@ -669,6 +689,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   mps_root_t rexact, rambig, rweak = NULL;
   mps_chain_t chains[3];   /* the pools', and the ramps' pool's */
+  mps_pool_t snc = NULL;
+  mps_fmt_t snc_fmt = NULL;
+  mps_ap_t snc_ap = NULL;
+  bool far;
   mps_gen_param_s huge = {HUGE_KIB, 0.5};
   mps_gen_param_s params[1];
   size_t i;
@@ -683,6 +707,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   capacity = params[0].mps_capacity * 1024;
   has_weak = (data[0] & 4) == 0;
   pool_count = (data[0] & 8) ? 2 : 1;
+  far = pool_count == 2 && (data[0] & 16) != 0;
 
   node_count = live_count = 0;
   for (i = 0; i < SLOTS; ++i) {
@@ -701,6 +726,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   scan_ref = NULL;
   scan_ref_id = -1;
   scan_fails = 0;
+  snc_obj = NULL;
+  snc_ref_id = -1;
 
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
@@ -708,8 +735,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } MPS_ARGS_END(args);
   REQUIRE(mps_chain_create(&chains[0], arena, 1, params) == MPS_RES_OK);
   for (pl = 0; pl < pool_count; ++pl) {
-    if (pl == 1)
+    if (pl == 1) {
+      if (far)
+        for (i = 0; i < FAR_CHAINS; ++i)
+          REQUIRE(mps_chain_create(&far_chain[i], arena, 1, &huge) == MPS_RES_OK);
       REQUIRE(mps_chain_create(&chains[1], arena, 1, &huge) == MPS_RES_OK);
+    }
     MPS_ARGS_BEGIN(args) {
       MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chains[pl]);
       REQUIRE(mps_pool_create_k(&pools[pl], arena, &cellpool_class, args) == MPS_RES_OK);
@@ -723,6 +754,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(mps_pool_create_k(&lo, arena, mps_class_lo(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
   REQUIRE(mps_ap_create_k(&ap, lo, mps_args_none) == MPS_RES_OK);
+  if (data[0] & 32) {
+    mps_addr_t p;
+    size_t bytes = (2 + 1 + 1) * sizeof(mps_word_t);
+    REQUIRE(objfmt_create(&snc_fmt, arena, objfmt_scan, true) == MPS_RES_OK);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, snc_fmt);
+      REQUIRE(mps_pool_create_k(&snc, arena, mps_class_snc(), args) == MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+      REQUIRE(mps_ap_create_k(&snc_ap, snc, args) == MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    do {
+      REQUIRE(mps_reserve(&p, snc_ap, bytes) == MPS_RES_OK);
+      objfmt_init_id(p, 1, 1, SNC_ID);
+    } while (!mps_commit(snc_ap, p, bytes));
+    snc_obj = p;
+  }
   REQUIRE(mps_root_create_table(&rexact, arena, mps_rank_exact(), 0, slots, SLOTS)
           == MPS_RES_OK);
   REQUIRE(mps_root_create_table(&rambig, arena, mps_rank_ambig(), 0, ambig, AMBIGS)
@@ -782,8 +831,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       weak[a % WEAKS] = y < 0 ? NULL : nodes[y].addr;
       weak_id[a % WEAKS] = y;
       break;
-    case 6:   /* clear an ambiguous root */
+    case 6:   /* clear an ambiguous root; point the SNC object's reference */
       ambig[a % AMBIGS] = NULL;
+      if (snc_obj != NULL && (b & 1)) {
+        snc_ref_id = (b >> 1) == 0 ? -1 : pick(b >> 1);
+        snc_obj->slot[0] = snc_ref_id < 0 ? 0 : (mps_word_t)nodes[snc_ref_id].addr;
+      }
       break;
     case 7:
       op_collect();
@@ -833,6 +886,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mps_root_destroy(rweak);
   mps_root_destroy(rambig);
   mps_root_destroy(rexact);
+  if (snc != NULL) {
+    mps_ap_destroy(snc_ap);
+    mps_pool_destroy(snc);
+    mps_fmt_destroy(snc_fmt);
+  }
   mps_ap_destroy(ap);
   mps_pool_destroy(lo);
   mps_fmt_destroy(fmt);
@@ -840,6 +898,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (pl = pool_count - 1; pl >= 0; --pl) {
     mps_pool_destroy(pools[pl]);
     mps_chain_destroy(chains[pl]);
+    if (pl == 1 && far)
+      for (i = 0; i < FAR_CHAINS; ++i)
+        mps_chain_destroy(far_chain[i]);
   }
   mps_arena_destroy(arena);
   return 0;
