@@ -40,6 +40,8 @@
  *     was copied while an ambiguous reference kept the old copy);
  *   - an object held ambiguously is where it was when it was first held,
  *     and neither the ambiguous slot nor the holder's word changed;
+ *   - every reference an object holds is in the zones its segment's
+ *     summary remembers (the summaries the write barrier keeps sound);
  *   - while a trace is busy, no reference the mutator loads leads into a
  *     white segment (the read barrier let no unfixed reference through)
  *     unless the segment is nailed for it (kept in place, so its objects
@@ -147,9 +149,20 @@ static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   return MPS_RES_OK;
 }
 
+/* Reference k of obj, loaded by the mutator.  Once loaded (any fault on
+ * the way taken), obj's segment remembers its zone, unless the summary
+ * is universal: a narrower summary is what lets a collection skip the
+ * segment (barrier.h), so one that missed a zone would lose objects. */
 static mps_addr_t fz_ref(mps_addr_t obj, size_t k)
 {
-  return fz_loaded((mps_addr_t)((objfmt_obj)obj)->slot[k]);
+  mps_addr_t to = fz_loaded((mps_addr_t)((objfmt_obj)obj)->slot[k]);
+  Seg seg;
+  if (to != NULL) {
+    REQUIRE(seg_of_addr(&seg, (Arena)arena, (Addr)obj));
+    atomic_signal_fence(memory_order_seq_cst);
+    REQUIRE((seg->summary & ((ZoneSet)1 << zone_of_addr(fz_gc()->zone_shift, (Addr)to))) != 0);
+  }
+  return to;
 }
 
 /* An object of identity id with `data` payload words. */
