@@ -43,36 +43,59 @@ typedef struct gc_block_s {
 } gc_block_s;
 
 #if defined(BARRIER_HARDWARE)
+/* Give [base, limit) read and write access. */
+static void gc_prot_open(gc_block_s *block, Addr base, Addr limit)
+{
+  if (addr_word(base) < addr_word(limit)
+      && prot_os_apply(&block->prot_os, base, limit, PROT_DENY_NONE) != MPS_RES_OK)
+    check_fail(__FILE__, (unsigned)__LINE__,
+               "the system refused to give the arena's memory access again");
+}
+
 /* The system refused a protection call (prot_os_on_refusal).  Which of
  * the arena's pages are protected is then unknown: a refused call to
  * give access back leaves a segment protected that the shield takes for
  * exposed, and the collector's next touch of it, or the store that
  * faulted on it, would fault for ever.  So every committed grain gets
- * read and write access now, a whole run of committed grains in address
- * order per call: such a call can only merge the system's mappings,
- * never split one, and so is taken even by a system out of mappings
- * (Linux's vm.max_map_count, whose ENOMEM is the likely refusal).
- * Memory the shield believes protected is then not, which is safe
- * because the write barrier goes off before the next trace begins and
- * a busy trace is finished before the mutator runs (trace.c). */
-static void gc_prot_refused(void *closure)
+ * read and write access now, a run of committed grains in address order
+ * per call: such a call only merges the system's mappings (Linux's
+ * vm.max_map_count, whose ENOMEM is the likely refusal, limits them).
+ * Segments under the read barrier keep their protection, which an
+ * incremental trace still relies on (refused calls in its own work make
+ * it finish before the mutator runs again, but one refused elsewhere,
+ * a write barrier hit in the fault hook, does not); but not the refused
+ * range, whichever it is, and it comes last, when the merges have made
+ * room for any split it needs.  Grains the shield believes
+ * write-protected are then writable unseen, which is safe because the
+ * barrier goes off before the next trace begins (trace.c, trace_create
+ * and trace_after_leave). */
+static void gc_prot_refused(void *closure, Addr base, Addr limit)
 {
   gc_block_s *block = closure;
   Arena arena = block->gc.arena;
   Ring node, next;
   RING_FOR(node, &arena->chunk_ring, next) {
     Chunk chunk = PARENT(chunk_s, arena_ring, node);
-    Index i = 0, j;
+    Index i = 0, j, k;
     while (i < chunk->pages && bt_find_set(&i, chunk->mapped_table, i, chunk->pages)) {
       if (!bt_find_res(&j, chunk->mapped_table, i, chunk->pages))
         j = chunk->pages;
-      if (prot_os_apply(&block->prot_os, chunk_page_base(chunk, i), chunk_page_base(chunk, j),
-                        PROT_DENY_NONE) != MPS_RES_OK)
-        check_fail(__FILE__, (unsigned)__LINE__,
-                   "the system refused to give the arena's memory access again");
+      /* [i, k) is open so far; a read-protected segment ends it. */
+      for (k = i; k < j;) {
+        Seg seg;
+        if (seg_of_addr(&seg, arena, chunk_page_base(chunk, k))
+            && (seg->shield.pm & PROT_DENY_READ) != 0) {
+          gc_prot_open(block, chunk_page_base(chunk, i), chunk_page_base(chunk, k));
+          i = k = chunk_index(chunk, seg->limit);
+        } else {
+          ++k;
+        }
+      }
+      gc_prot_open(block, chunk_page_base(chunk, i), chunk_page_base(chunk, j));
       i = j;
     }
   }
+  gc_prot_open(block, base, limit);
 }
 #endif
 

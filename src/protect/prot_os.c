@@ -41,7 +41,7 @@ static void prot_os_set(Prot prot, Addr base, Addr limit, ProtMode mode)
   if (po->failure == MPS_RES_OK)
     po->failure = res;
   if (po->refused != NULL)
-    po->refused(po->refused_closure);
+    po->refused(po->refused_closure, base, limit);
 }
 
 static const ProtClassStruct prot_os_class = {
@@ -101,7 +101,8 @@ Res prot_os_apply(ProtOS po, Addr base, Addr limit, ProtMode mode)
   return prot_os_system(base, addr_offset(base, limit), mode);
 }
 
-void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure), void *closure)
+void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure, Addr base, Addr limit),
+                        void *closure)
 {
   AVERT(prot_os, po);
   po->refused = fn;

@@ -50,7 +50,7 @@ typedef struct prot_os_s {
   bool set_up;                  /* prot_setup has been called */
   Res failure;                  /* first failure of a set, or MPS_RES_OK */
   Count sets;                   /* calls of set through the table */
-  void (*refused)(void *closure);   /* see prot_os_on_refusal, or NULL */
+  void (*refused)(void *closure, Addr base, Addr limit);   /* or NULL */
   void *refused_closure;
 } ProtOSStruct;
 
@@ -66,14 +66,15 @@ bool prot_os_check(ProtOS po);
  * needs to split a mapping); MPS_RES_FAIL for any other refusal. */
 Res prot_os_apply(ProtOS po, Addr base, Addr limit, ProtMode mode);
 
-/* After a set through the function table that the system refused, call
- * fn(closure), before the set returns to the shield.  The shield then
- * takes the range to be as it asked, and may touch it next, though a
- * refused call that was to give access back left it protected; fn is
- * the owner's chance to give its memory access again first.  It runs
- * where the set ran: with the arena's lock held, perhaps in the fault
- * hook. */
-void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure), void *closure);
+/* After a set of [base, limit) through the function table that the
+ * system refused, call fn(closure, base, limit), before the set returns
+ * to the shield.  The shield then takes the range to be as it asked, and
+ * may touch it next, though a refused call that was to give access back
+ * left it protected; fn is the owner's chance to give its memory access
+ * again first.  It runs where the set ran: with the arena's lock held,
+ * perhaps in the fault hook. */
+void prot_os_on_refusal(ProtOS po, void (*fn)(void *closure, Addr base, Addr limit),
+                        void *closure);
 
 /* The first failure of a set made through the function table. */
 Res prot_os_failure(ProtOS po);
