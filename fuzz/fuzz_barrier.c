@@ -24,7 +24,8 @@
  * The others:
  *   access  read a slot, or store a new young object into it, with an
  *           incremental trace busy (begun now, by mps_arena_start_collect
- *           or by a due nursery and mps_arena_step, if none is);
+ *           or by a due nursery and mps_arena_step, if none is); a store
+ *           that hits the write barrier may have its lowering refused;
  *   step    mps_arena_step: a quantum of the busy trace;
  *   postmortem  mps_arena_postmortem then mps_arena_park: the barrier is
  *           switched off for good (barrier_disable);
@@ -47,6 +48,8 @@
  *     trace ends (an unfixed reference would have been moved away);
  *   - outside the arena every segment's applied protection is what the
  *     shield wants, and read protection follows the read barrier's rule;
+ *   - after a refused lowering for a store, segments under the read
+ *     barrier are still read-protected, and later reads of them fault;
  *   - after postmortem or a refused call (and only then) the barrier is
  *     off: nothing protected, nothing guarded, no trace left busy, and
  *     every old object can be read and written with no fault taken;
@@ -290,9 +293,43 @@ static void fz_begin(bool all)
   fz_check_prot();
 }
 
+/* Whether the system lets the mutator read the byte at p, asked without
+ * touching it: write(2) from an address it may not read fails with
+ * EFAULT instead of faulting. */
+static bool fz_readable(const void *p)
+{
+  static int fds[2] = {-1, -1};
+  char c;
+  ssize_t n;
+  if (fds[0] < 0)
+    REQUIRE(pipe(fds) == 0);
+  n = write(fds[1], p, 1);
+  if (n < 0) {
+    REQUIRE(errno == EFAULT);
+    return false;
+  }
+  REQUIRE(n == 1 && read(fds[0], &c, 1) == 1);
+  return true;
+}
+
+/* After a refused call outside the tracer's own work, every segment the
+ * shield counts as read-protected still is: an incremental trace is busy
+ * and relies on it (gc.c, gc_prot_refused). */
+FUZZ_MODEL static void fz_check_reading_kept(void)
+{
+  GC gc = fz_gc();
+  Ring node, next;
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->shield.pm & PROT_DENY_READ) != 0)
+      REQUIRE(!fz_readable(addr_ptr(seg->base)));
+  }
+}
+
 /* Read slot s of old object o, or store a new young object there, with
- * an incremental trace busy. */
-static void fz_access(size_t o, size_t s, bool store, bool all)
+ * an incremental trace busy.  If `refuse`, the system refuses to lower
+ * the write barrier for the store, should it hit it. */
+static void fz_access(size_t o, size_t s, bool store, bool all, bool refuse)
 {
   GC gc = fz_gc();
   objfmt_obj target = old[o];
@@ -308,6 +345,7 @@ static void fz_access(size_t o, size_t s, bool store, bool all)
     fz_begin(all);
   }
   seg = fz_seg(target);
+  refuse = refuse && store;
   if (store) {
     mps_addr_t y;
     bool writing;
@@ -317,8 +355,23 @@ static void fz_access(size_t o, size_t s, bool store, bool all)
     writing = (seg->shield.pm & PROT_DENY_WRITE) != 0;
     read_hits = gc->barrier.read_hits;
     hits = gc->barrier.hits;
+    refuse = refuse && writing && !reading;
+    if (refuse) {
+      fz_refuse.skip = 0;
+      fz_refuse.fail = 1;
+      fz_refuse.partial = false;
+      fz_refuse.lowers = true;
+      fz_refuse.refused = 0;
+      fz_refuse.armed = true;
+    }
     *slot = (mps_word_t)y;
     atomic_signal_fence(memory_order_seq_cst);
+    fz_refuse.armed = false;
+    if (refuse) {
+      ProtOS po = PARENT(struct prot_os_s, prot, gc->shield.prot);
+      REQUIRE(fz_refuse.refused == 1 && prot_os_failure(po) != MPS_RES_OK);
+      fz_check_reading_kept();
+    }
     REQUIRE(gc->barrier.read_hits == read_hits + (reading ? 1 : 0));
     /* The scan a read fault makes may raise the write barrier, which the
      * store then hits; otherwise it hits exactly what was raised. */
@@ -352,6 +405,15 @@ static void fz_access(size_t o, size_t s, bool store, bool all)
       seen[o][s] = got;
       seen_any = true;
     }
+  }
+  if (refuse) {
+    /* Until the next collection begins, the shield still counts some
+     * segments as write-protected that the refusal opened; it then
+     * switches the barrier off (trace.c, trace_create). */
+    fz_settle();
+    mps_arena_collect(arena);
+    fz_check_off();
+    fz_check_all();
   }
 }
 
@@ -497,7 +559,7 @@ static void fz_other(unsigned sub, uint8_t b)
 {
   size_t o = b % OLD, s = sub & 1;
   if (sub < 8) {
-    fz_access(o, s, (sub & 2) != 0, (sub & 4) != 0);
+    fz_access(o, s, (sub & 2) != 0, (sub & 4) != 0, (b & 0x80) != 0);
     return;
   }
   switch (sub) {
@@ -525,8 +587,8 @@ static void fz_other(unsigned sub, uint8_t b)
     break;
   default:
     /* Read every slot of the old object, one access each. */
-    fz_access(o, 0, false, (b & 0x80) != 0);
-    fz_access(o, 1, false, (b & 0x80) != 0);
+    fz_access(o, 0, false, (b & 0x80) != 0, false);
+    fz_access(o, 1, false, (b & 0x80) != 0, false);
     break;
   }
 }
