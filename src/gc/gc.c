@@ -58,14 +58,14 @@ static void gc_prot_open(gc_block_s *block, Addr base, Addr limit)
  * exposed, and the collector's next touch of it, or the store that
  * faulted on it, would fault for ever.  So every committed grain gets
  * read and write access now, a run of committed grains in address order
- * per call: such a call only merges the system's mappings (Linux's
- * vm.max_map_count, whose ENOMEM is the likely refusal, limits them).
- * Segments under the read barrier keep their protection, which an
- * incremental trace still relies on (refused calls in its own work make
- * it finish before the mutator runs again, but one refused elsewhere,
- * a write barrier hit in the fault hook, does not); but not the refused
- * range, whichever it is, and it comes last, when the merges have made
- * room for any split it needs.  Grains the shield believes
+ * per call: such calls merge the system's mappings rather than split
+ * them (Linux's vm.max_map_count, whose ENOMEM is the likely refusal,
+ * limits them).  Segments under the read barrier keep their protection,
+ * which an incremental trace still relies on (refused calls in its own
+ * work make it finish before the mutator runs again, but one refused
+ * elsewhere, a write barrier hit in the fault hook, does not); but not
+ * the refused range, whichever it is, and it comes last, when the merges
+ * have made room for any split it needs.  Grains the shield believes
  * write-protected are then writable unseen, which is safe because the
  * barrier goes off before the next trace begins (trace.c, trace_create
  * and trace_after_leave). */
