@@ -104,6 +104,16 @@ pub fn build(b: *std.Build) void {
         run.has_side_effects = true;
         test_step.dependOn(&run.step);
     }
+    // The shared library exports the interface and no internal name.
+    {
+        const run = b.addSystemCommand(&.{"bash"});
+        run.addFileArg(b.path("ci/exports"));
+        run.addArtifactArg(lib_shared);
+        run.addArtifactArg(lib_static);
+        run.has_side_effects = true;
+        run.step.dependOn(deps_test);
+        test_step.dependOn(&run.step);
+    }
 
     // Stress harnesses, natively, in hot.
     const stress_step = b.step("stress", "build and run every stress harness");
@@ -266,7 +276,10 @@ fn addLib(
     linkage: std.builtin.LinkMode,
 ) *std.Build.Step.Compile {
     const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, optimize), .link_libc = true });
-    mod.addCSourceFile(.{ .file = b.path("src/mps.c"), .flags = &warning_flags });
+    // A shared library exports the interface only (src/base/config.h says
+    // how; ci/exports checks it).
+    const flags: []const []const u8 = if (linkage == .dynamic) &(warning_flags ++ .{"-fvisibility=hidden"}) else &warning_flags;
+    mod.addCSourceFile(.{ .file = b.path("src/mps.c"), .flags = flags });
     mod.addCMacro(varietyMacro(v), "1");
     return b.addLibrary(.{ .name = "mps11", .root_module = mod, .linkage = linkage });
 }

@@ -84,4 +84,32 @@
 /* Internal external names go under the MPS's prefix (names.h says why). */
 #include "names.h"
 
+/* The interface is declared here, before any module defines it, with
+ * default visibility, so that a shared library compiled with
+ * -fvisibility=hidden (build.zig does) exports the documented names and
+ * nothing else: the internal mps_i_ names stay inside it, where calls to
+ * them are direct and a client's definition cannot replace them.  A
+ * definition keeps the visibility of its first declaration.  ci/exports
+ * checks the result.  Without -fvisibility=hidden every name is exported,
+ * as before.  COFF has no visibility; Windows builds skip the pragma. */
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility push(default)
+#endif
+#include "../../include/mps.h"
+#include "../../include/mpsacl.h"
+#include "../../include/mpsavm.h"
+#include "../../include/mpscamc.h"
+#include "../../include/mpscams.h"
+#include "../../include/mpscawl.h"
+#include "../../include/mpsclo.h"
+#include "../../include/mpscmfs.h"
+#include "../../include/mpscmvff.h"
+#include "../../include/mpscmvt.h"
+#include "../../include/mpscsnc.h"
+#include "../../include/mpsio.h"
+#include "../../include/mpslib.h"
+#if defined(__GNUC__) && !defined(_WIN32)
+#pragma GCC visibility pop
+#endif
+
 #endif /* config_h */
