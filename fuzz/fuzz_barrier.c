@@ -82,6 +82,7 @@
 #include "../src/protect/prot_os.h"
 #include "../test/support/objfmt.h"
 #include "support/model.h"
+#include "support/probe.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -293,25 +294,6 @@ static void fz_begin(bool all)
   fz_check_prot();
 }
 
-/* Whether the system lets the mutator read the byte at p, asked without
- * touching it: write(2) from an address it may not read fails with
- * EFAULT instead of faulting. */
-static bool fz_readable(const void *p)
-{
-  static int fds[2] = {-1, -1};
-  char c;
-  ssize_t n;
-  if (fds[0] < 0)
-    REQUIRE(pipe(fds) == 0);
-  n = write(fds[1], p, 1);
-  if (n < 0) {
-    REQUIRE(errno == EFAULT);
-    return false;
-  }
-  REQUIRE(n == 1 && read(fds[0], &c, 1) == 1);
-  return true;
-}
-
 /* After a refused call outside the tracer's own work, every segment the
  * shield counts as read-protected still is: an incremental trace is busy
  * and relies on it (gc.c, gc_prot_refused). */
@@ -322,7 +304,7 @@ FUZZ_MODEL static void fz_check_reading_kept(void)
   RING_FOR(node, &gc->seg_ring, next) {
     Seg seg = PARENT(seg_s, gc_ring, node);
     if ((seg->shield.pm & PROT_DENY_READ) != 0)
-      REQUIRE(!fz_readable(addr_ptr(seg->base)));
+      REQUIRE(!fuzz_probe_readable(addr_ptr(seg->base)));
   }
 }
 

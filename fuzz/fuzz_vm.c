@@ -12,8 +12,8 @@
  * page the model calls readable must read zero.  After each operation
  * that maps or unmaps, every unmapped page must also be readable exactly
  * when the model says so, probed by write(2)ing one byte from it into a
- * pipe, which fails with EFAULT instead of faulting.  The reservation is
- * released at the end of each input.
+ * pipe, which fails with EFAULT instead of faulting (support/probe.c).
+ * The reservation is released at the end of each input.
  *
  * Input: byte 0 chooses the grain (1, 2, 4 or 8 pages) and the size
  * (24 to 55 pages before rounding to the grain); then three bytes per
@@ -51,9 +51,6 @@
  */
 #define _DEFAULT_SOURCE 1   /* MAP_ANON, mincore */
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,6 +61,7 @@
 
 #include "../include/mpslib.h"
 #include "../src/os/vm.h"
+#include "support/probe.h"
 
 #define FUZZ_VM_MAX_PAGES 64
 
@@ -76,9 +74,6 @@ typedef struct fuzz_vm_model_s {
 } fuzz_vm_model_s;
 
 static Size fuzz_vm_page;
-/* The probe pipe, made once per process, both ends non-blocking; what
- * the probes put in is drained in batches (fuzz_vm_readable). */
-static int fuzz_vm_pipe[2] = {-1, -1};
 
 #define FUZZ_VM_REQUIRE(cond) \
   do { if (!(cond)) abort(); } while (0)
@@ -90,6 +85,7 @@ static int fuzz_vm_limit_resource;
 static struct rlimit fuzz_vm_limit_old;
 static bool fuzz_vm_limit_active;
 static mps_lib_assert_fail_t fuzz_vm_assert_next;
+static bool fuzz_vm_ready;   /* the probe and the handler are set up */
 
 /* Where in a page the model's byte lives: it varies from page to page so
  * that a page mapped at the wrong address is noticed. */
@@ -101,26 +97,6 @@ static Size fuzz_vm_offset(Index i)
 static Byte *fuzz_vm_page_ptr(VM vm, Index i)
 {
   return (Byte *)addr_ptr(addr_add(vm_base(vm), i * fuzz_vm_page));
-}
-
-/* Whether the byte at `p` can be read, without faulting if it cannot:
- * the kernel's copy from an inaccessible address fails with EFAULT.  The
- * bytes are drained from the pipe in batches that fit in any pipe. */
-static bool fuzz_vm_readable(const Byte *p)
-{
-  static Byte drain[PIPE_BUF];
-  static size_t piped = 0;
-  ssize_t n = write(fuzz_vm_pipe[1], p, 1);
-  if (n < 0) {
-    FUZZ_VM_REQUIRE(errno == EFAULT);
-    return false;
-  }
-  FUZZ_VM_REQUIRE(n == 1);
-  if (++piped == sizeof drain) {
-    FUZZ_VM_REQUIRE(read(fuzz_vm_pipe[0], drain, piped) == (ssize_t)piped);
-    piped = 0;
-  }
-  return true;
 }
 
 /* No page of [first, end) is resident: called straight after an unmap,
@@ -155,7 +131,7 @@ static void fuzz_vm_compare(VM vm, const fuzz_vm_model_s *model, bool probe)
       ++mapped;
       FUZZ_VM_REQUIRE(*p == model->value[i]);
     } else {
-      FUZZ_VM_REQUIRE(!probe || fuzz_vm_readable(p) == model->readable[i]);
+      FUZZ_VM_REQUIRE(!probe || fuzz_probe_readable(p) == model->readable[i]);
       if (model->readable[i])
         FUZZ_VM_REQUIRE(*p == 0);
     }
@@ -259,7 +235,7 @@ static void fuzz_vm_map_limited(VM vm, fuzz_vm_model_s *model, Index first,
   /* Pages left readable by an earlier unmap under a limit may have been
    * put back to no access; none may have been opened. */
   for (i = first; i < end; ++i) {
-    bool readable = fuzz_vm_readable(fuzz_vm_page_ptr(vm, i));
+    bool readable = fuzz_probe_readable(fuzz_vm_page_ptr(vm, i));
     FUZZ_VM_REQUIRE(model->readable[i] || !readable);
     model->readable[i] = readable;
   }
@@ -276,7 +252,7 @@ static void fuzz_vm_unmap(VM vm, fuzz_vm_model_s *model, Index first, Count coun
            addr_add(vm_base(vm), end * fuzz_vm_page));
   fuzz_vm_require_discarded(vm, first, end);
   for (i = first; i < end; ++i) {
-    FUZZ_VM_REQUIRE(!fuzz_vm_readable(fuzz_vm_page_ptr(vm, i)));
+    FUZZ_VM_REQUIRE(!fuzz_probe_readable(fuzz_vm_page_ptr(vm, i)));
     model->mapped[i] = false;
     model->readable[i] = false;
   }
@@ -297,7 +273,7 @@ static void fuzz_vm_unmap_limited(VM vm, fuzz_vm_model_s *model, Index first,
   fuzz_vm_unlimit();
   fuzz_vm_require_discarded(vm, first, end);
   for (i = first; i < end; ++i) {
-    bool readable = fuzz_vm_readable(fuzz_vm_page_ptr(vm, i));
+    bool readable = fuzz_probe_readable(fuzz_vm_page_ptr(vm, i));
 #if defined(__linux__)
     FUZZ_VM_REQUIRE(readable == (resource == RLIMIT_AS));
 #endif
@@ -374,10 +350,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (size < 1)
     return 0;
   fuzz_vm_page = vm_page_size();
-  if (fuzz_vm_pipe[0] < 0) {
-    FUZZ_VM_REQUIRE(pipe(fuzz_vm_pipe) == 0);
-    FUZZ_VM_REQUIRE(fcntl(fuzz_vm_pipe[0], F_SETFL, O_NONBLOCK) == 0);
-    FUZZ_VM_REQUIRE(fcntl(fuzz_vm_pipe[1], F_SETFL, O_NONBLOCK) == 0);
+  if (!fuzz_vm_ready) {
+    fuzz_vm_ready = true;
+    fuzz_probe_init();   /* not under a limit */
     fuzz_vm_assert_next = mps_lib_assert_fail_install(fuzz_vm_assert_fail);
   }
   grain = fuzz_vm_page << (data[0] & 3);
