@@ -74,6 +74,7 @@
 #include "thread/lock_posix.c"
 #endif
 #include "thread/lock.c"
+#include "thread/fork.c"
 #include "base/event.c"
 
 /* Thread manager */

@@ -7,11 +7,10 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -400,53 +399,4 @@ Test(lock, finished_lock_rejected, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   lock_finish(lock);
   mps_lib_assert_fail_install(abort_handler);
   lock_claim(lock);   /* signature cleared by finish */
-}
-
-/* Fork: a thread churns the global locks while the main thread forks;
- * with lock_setup's handlers the child can always claim them. */
-static atomic_bool churn_stop;
-
-static void *churn_globals(void *p)
-{
-  (void)p;
-  /* relaxed: only a stop request; no data is published through it. */
-  while (!atomic_load_explicit(&churn_stop, memory_order_relaxed)) {
-    lock_claim_global();
-    lock_release_global();
-    lock_claim_global_recursive();
-    lock_release_global_recursive();
-  }
-  return NULL;
-}
-
-Test(lock, fork_child_can_claim_globals)
-{
-#if defined(CONFIG_THREAD_SINGLE)
-  cr_skip_test("single-threaded build");
-#endif
-  pthread_t t;
-  int i;
-  cr_assert_eq(lock_setup(), MPS_RES_OK);
-  cr_assert_eq(lock_setup(), MPS_RES_OK);   /* idempotent */
-  atomic_store(&churn_stop, false);
-  cr_assert_eq(pthread_create(&t, NULL, churn_globals, NULL), 0);
-  for (i = 0; i < 20; ++i) {
-    int status;
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-      lock_claim_global();
-      lock_claim_global_recursive();
-      lock_release_global_recursive();
-      lock_release_global();
-      _exit(0);
-    }
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
-  atomic_store(&churn_stop, true);
-  cr_assert_eq(pthread_join(t, NULL), 0);
-  /* The parent's globals were released by the parent handler. */
-  lock_claim_global();
-  lock_release_global();
 }

@@ -163,6 +163,34 @@ void arena_chunk_detach(Arena arena, Chunk chunk)
   chunk->arena = NULL;
 }
 
+/* The arena across fork() (fork.h).  Before it, the forking thread claims
+ * the lock, so that no other thread is inside the arena when the process
+ * is copied; the parent then lets it go.  The child's copy of the lock
+ * still looks held, by a thread that is not there, so it is made afresh.
+ * The arena's structure is not checked: mps_arena_destroy invalidates it
+ * before it deregisters (see there), and the lock is all this touches. */
+static void arena_fork(void *closure, ForkPhase phase)
+{
+  Arena arena = closure;
+  switch (phase) {
+  case FORK_PREPARE:
+    lock_claim(arena->lock);
+    if (arena->gc_fork != NULL)
+      arena->gc_fork(arena, phase);
+    break;
+  case FORK_PARENT:
+    if (arena->gc_fork != NULL)
+      arena->gc_fork(arena, phase);
+    lock_release(arena->lock);
+    break;
+  case FORK_CHILD:
+    lock_reset(arena->lock);
+    if (arena->gc_fork != NULL)
+      arena->gc_fork(arena, phase);
+    break;
+  }
+}
+
 Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
 {
   Res res;
@@ -196,11 +224,18 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->gc = NULL;
   arena->entry.hot = NULL;
   arena->gc_finish = NULL;
+  arena->gc_fork = NULL;
   arena->last_chunk = NULL;
   arena->extended = NULL;
   arena->contracted = NULL;
   res = freelist_init(&arena->control, ARENA_CONTROL_ALIGN);
   if (res != MPS_RES_OK) {
+    lock_finish(arena->lock);
+    return res;
+  }
+  res = fork_register(&arena->fork, arena_fork, arena);
+  if (res != MPS_RES_OK) {
+    freelist_finish(&arena->control);
     lock_finish(arena->lock);
     return res;
   }
@@ -829,6 +864,9 @@ void mps_arena_destroy(mps_arena_t arena)
   ring_finish(&arena->pool_ring);
   arena->sig = SIG_INVALID;
   lock_release(arena->lock);
+  /* Only now, holding no arena lock (fork.h: lock order).  Until the
+   * deregistration, a fork may still claim and release the lock. */
+  fork_deregister(&arena->fork);
   lock_finish(arena->lock);
   klass->chunk_release(primary);
   {

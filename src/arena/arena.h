@@ -23,6 +23,7 @@
 #include "../base/check.h"
 #include "../data/freelist.h"
 #include "../data/ring.h"
+#include "../thread/fork.h"
 #include "../thread/lock.h"
 #include "../thread/thread.h"
 
@@ -96,6 +97,12 @@ typedef struct mps_arena_s {
    * destroyed what it made (so the destruction is refused). */
   struct gc_s *gc;
   bool (*gc_finish)(Arena arena);
+  /* The collector's part of the arena's fork hook (arena.c, arena_fork),
+   * set with gc_finish: NULL until the collector exists. */
+  void (*gc_fork)(Arena arena, ForkPhase phase);
+  /* The arena on the process's ring of fork registrations (fork.h), from
+   * arena_init until mps_arena_destroy has let go of the lock. */
+  fork_reg_s fork;
   void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
   void (*contracted)(mps_arena_t, void *, size_t);
   /* Where the thread holding the lock entered, once the arena has a

@@ -145,6 +145,9 @@
 #define finalize_check mps_i_finalize_check
 #define finalize_finish mps_i_finalize_finish
 #define finalize_scan mps_i_finalize_scan
+#define fork_deregister mps_i_fork_deregister
+#define fork_reg_check mps_i_fork_reg_check
+#define fork_register mps_i_fork_register
 #define format_acquire mps_i_format_acquire
 #define format_check mps_i_format_check
 #define format_release mps_i_format_release
@@ -188,12 +191,14 @@
 #define ld_history_finish mps_i_ld_history_finish
 #define ld_history_init mps_i_ld_history_init
 #define ld_trace_flip mps_i_ld_trace_flip
+#define lock_at_fork mps_i_lock_at_fork
 #define lock_check mps_i_lock_check
 #define lock_claim mps_i_lock_claim
 #define lock_claim_global mps_i_lock_claim_global
 #define lock_claim_global_recursive mps_i_lock_claim_global_recursive
 #define lock_claim_recursive mps_i_lock_claim_recursive
 #define lock_finish mps_i_lock_finish
+#define lock_global_reset mps_i_lock_global_reset
 #define lock_init mps_i_lock_init
 #define lock_is_held mps_i_lock_is_held
 #define lock_os_acquire mps_i_lock_os_acquire
@@ -207,7 +212,7 @@
 #define lock_release_global mps_i_lock_release_global
 #define lock_release_global_recursive mps_i_lock_release_global_recursive
 #define lock_release_recursive mps_i_lock_release_recursive
-#define lock_setup mps_i_lock_setup
+#define lock_reset mps_i_lock_reset
 #define lock_size mps_i_lock_size
 #define message_check mps_i_message_check
 #define message_create mps_i_message_create
@@ -377,6 +382,7 @@
 #define thread_os_fault_enter mps_i_thread_os_fault_enter
 #define thread_os_fault_leave mps_i_thread_os_fault_leave
 #define thread_os_fault_signals mps_i_thread_os_fault_signals
+#define thread_os_fork_child mps_i_thread_os_fork_child
 #define thread_os_is_current mps_i_thread_os_is_current
 #define thread_os_register mps_i_thread_os_register
 #define thread_os_resume mps_i_thread_os_resume
@@ -390,6 +396,9 @@
 #define thread_set_check mps_i_thread_set_check
 #define thread_set_count mps_i_thread_set_count
 #define thread_set_finish mps_i_thread_set_finish
+#define thread_set_fork_child mps_i_thread_set_fork_child
+#define thread_set_fork_parent mps_i_thread_set_fork_parent
+#define thread_set_fork_prepare mps_i_thread_set_fork_prepare
 #define thread_set_init mps_i_thread_set_init
 #define thread_set_remove mps_i_thread_set_remove
 #define thread_size mps_i_thread_size

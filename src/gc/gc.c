@@ -215,6 +215,28 @@ static void gc_resume(void *closure)
     thread_resume_all(&gc->threads);
 }
 
+/* The collector's part of the arena's fork hook (arena.c, arena_fork),
+ * called with the arena lock held by the forking thread (prepare,
+ * parent) or in the child, where it is the only thread.  No collection
+ * has the threads suspended then: suspension happens inside the arena. */
+static void gc_fork_hook(Arena arena, ForkPhase phase)
+{
+  GC gc = arena->gc;
+  AVERT(gc, gc);
+  AVER(!gc->threads.suspended);
+  switch (phase) {
+  case FORK_PREPARE:
+    thread_set_fork_prepare(&gc->threads);
+    break;
+  case FORK_PARENT:
+    thread_set_fork_parent(&gc->threads);
+    break;
+  case FORK_CHILD:
+    thread_set_fork_child(&gc->threads);
+    break;
+  }
+}
+
 /* The arena's hook at mps_arena_destroy (arena lock held).  Roots,
  * formats, chains and threads are the client's to destroy first; the
  * default chain is the collector's own. */
@@ -272,6 +294,7 @@ static bool gc_finish_hook(Arena arena)
   gc_prot_finish(block);
   arena->gc = NULL;
   arena->gc_finish = NULL;
+  arena->gc_fork = NULL;
   arena_control_free(arena, block, sizeof(gc_block_s));
   return true;
 }
@@ -337,6 +360,7 @@ Res gc_get(GC *gc_o, Arena arena)
   barrier_init(gc);
   arena->gc = gc;
   arena->gc_finish = gc_finish_hook;
+  arena->gc_fork = gc_fork_hook;
   gc->sig = GC_SIG;
   AVERT(gc, gc);
   *gc_o = gc;

@@ -252,31 +252,26 @@ void lock_release_global_recursive(void)
   lock_release_recursive(lock_global(&lock_global_recursive));
 }
 
-/* Fork safety (design/thread-safety.txt, fork): the forking thread holds
- * both global locks across fork(), in the order the design requires
- * (binary first), so that no other thread is inside either when the
- * process is copied.  The parent then releases them.  In the child the
- * other threads are gone and some platforms refuse to unlock a mutex
- * there, so the child makes the locks afresh instead.  (Arena locks are
- * the arena module's to handle in the same way.) */
-static void lock_fork_prepare(void)
+/* After fork(): the child's only thread is a copy of the one that forked,
+ * which held every lock across the fork (fork.c).  Some platforms refuse
+ * to unlock a mutex there (it records the parent's thread as its owner),
+ * so a lock is made afresh instead, free, keeping nothing of the parent's
+ * claim. */
+void lock_reset(Lock lock)
 {
-  lock_claim_global();
-  lock_claim_global_recursive();
+  AVERT(lock, lock);
+  lock_os_reset(&lock->os);
+  lock_fields_init(lock);
 }
 
-static void lock_fork_parent(void)
+void lock_global_reset(void)
 {
-  lock_release_global_recursive();
-  lock_release_global();
-}
-
-static void lock_fork_child(void)
-{
+  lock_os_global_once(lock_global_init);   /* so the once is not pending */
   lock_global_init();
 }
 
-Res lock_setup(void)
+Res lock_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
-  return lock_os_setup(lock_fork_prepare, lock_fork_parent, lock_fork_child);
+  AVER(prepare != NULL && parent != NULL && child != NULL);
+  return lock_os_setup(prepare, parent, child);
 }

@@ -61,12 +61,15 @@ void lock_release_global(void);
 void lock_claim_global_recursive(void);
 void lock_release_global_recursive(void);
 
-/* Once per process, before any thread might fork: arranges (on POSIX)
- * that the global locks are claimed across fork() and usable in the
- * child.  Calling it again does nothing.  A no-op on other platforms.
- * Returns MPS_RES_RESOURCE, having changed nothing, if the system cannot
- * register the fork handlers. */
-Res lock_setup(void);
+/* Fork support (fork.c drives it; design/thread-safety.txt, "Fork
+ * safety").  lock_reset makes a lock fresh and free in the child after
+ * fork(), whatever claim the parent had on it; lock_global_reset does that
+ * for both global locks.  lock_at_fork registers the process's fork
+ * handlers, the first time only, on POSIX (a no-op elsewhere), and returns
+ * MPS_RES_RESOURCE, having registered nothing, if the system cannot. */
+void lock_reset(Lock lock);
+void lock_global_reset(void);
+Res lock_at_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 /* The operating-system layer, provided by exactly one of lock_posix.c,
  * lock_win32.c and lock_single.c, and used only by lock.c.  Each defines

@@ -11,6 +11,8 @@
  *                        word-aligned address.
  *   thread.inv.state     a thread is never both suspended and dead, and
  *                        only a suspended thread may be an alias.
+ *   thread.inv.fork      a registration marked as the forking thread's is
+ *                        neither suspended nor dead (thread_set_fork_*).
  * Invariants of a set (thread_set_check):
  *   thread.set.inv.sig   the signature is THREAD_SET_SIG.
  *   thread.set.inv.ring  the ring is consistent and holds `count` threads.
@@ -37,6 +39,7 @@ struct thread_s {
   bool suspended;              /* by suspend_all, until resume_all */
   bool alias;                  /* suspended through an earlier registration */
   bool dead;                   /* found to have exited */
+  bool forking;                /* the thread calling fork(), while it does */
   struct thread_os_s os;
 };
 
@@ -52,6 +55,8 @@ bool thread_check(Thread thread)
   CHECKL(((Word)(uintptr_t)thread->cold & (sizeof(Word) - 1)) == 0);
   CHECKL(!(thread->suspended && thread->dead));       /* thread.inv.state */
   CHECKL(!thread->alias || thread->suspended);        /* thread.inv.state */
+  CHECKL(!thread->forking || (!thread->suspended && !thread->dead));
+                                                      /* thread.inv.fork */
   CHECKL(ring_check(&thread->node));
   return true;
 }
@@ -69,6 +74,7 @@ Res thread_register(Thread thread)
   thread->suspended = false;
   thread->alias = false;
   thread->dead = false;
+  thread->forking = false;
   thread->sig = THREAD_SIG;
   AVERT(thread, thread);
   return MPS_RES_OK;
@@ -222,6 +228,44 @@ Res thread_suspend_all(ThreadSet set)
   }
   set->suspended = true;
   return MPS_RES_OK;
+}
+
+void thread_set_fork_prepare(ThreadSet set)
+{
+  Ring node, next;
+  AVERT(thread_set, set);
+  AVER(!set->suspended);
+  RING_FOR(node, &set->ring, next) {
+    Thread thread = PARENT(struct thread_s, node, node);
+    AVERT(thread, thread);
+    thread->forking = !thread->dead && thread_os_is_current(&thread->os);
+  }
+}
+
+void thread_set_fork_parent(ThreadSet set)
+{
+  Ring node, next;
+  AVERT(thread_set, set);
+  RING_FOR(node, &set->ring, next) {
+    Thread thread = PARENT(struct thread_s, node, node);
+    thread->forking = false;
+  }
+}
+
+void thread_set_fork_child(ThreadSet set)
+{
+  Ring node, next;
+  AVERT(thread_set, set);
+  AVER(!set->suspended);
+  RING_FOR(node, &set->ring, next) {
+    Thread thread = PARENT(struct thread_s, node, node);
+    if (thread->forking) {
+      thread_os_fork_child(&thread->os);
+      thread->forking = false;
+    } else {
+      thread->dead = true;
+    }
+  }
 }
 
 void thread_resume_all(ThreadSet set)

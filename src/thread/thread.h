@@ -139,6 +139,18 @@ void thread_fault_leave(Word saved);
  * handler's return restores the mask the fault interrupted).  POSIX. */
 void thread_fault_signals(void *set);
 
+/* Across fork() (fork.h), with the set's owner holding the lock that
+ * guards it, on the forking thread: prepare marks the caller's
+ * registrations, which parent unmarks.  In the child, where every other
+ * thread is gone, child gives the marked registrations the child's
+ * identity of the thread and marks every other one dead, as if
+ * suspend_all had found it exited, but without a report: the client did
+ * nothing wrong.  The dead ones are skipped by collections and should be
+ * deregistered (thread_deregister). */
+void thread_set_fork_prepare(ThreadSet set);
+void thread_set_fork_parent(ThreadSet set);
+void thread_set_fork_child(ThreadSet set);
+
 /* The operating-system layer, provided by exactly one of thread_posix.c,
  * thread_macos.c, thread_win32.c and thread_single.c, and used only by
  * thread.c.  Each defines `struct thread_os_s` (the identity and the
@@ -164,6 +176,10 @@ bool thread_os_suspend(struct thread_os_s *os);
 Word thread_os_fault_enter(void *context);
 void thread_os_fault_leave(Word saved);
 void thread_os_fault_signals(void *set);
+/* In the child after fork(): `os` registered, in the parent, the thread
+ * that forked, which is the calling thread here: record its identity in
+ * the child.  Never called where there is no fork(). */
+void thread_os_fork_child(struct thread_os_s *os);
 /* Resume a thread suspended by thread_os_suspend. */
 void thread_os_resume(struct thread_os_s *os);
 /* Give another registration of the same thread, suspended through `from`,

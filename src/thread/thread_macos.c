@@ -145,6 +145,13 @@ bool thread_os_suspend(struct thread_os_s *os)
   return true;
 }
 
+void thread_os_fork_child(struct thread_os_s *os)
+{
+  /* The child's thread has a Mach port of its own
+   * (design/thread-safety.txt, .sol.fork.mach-port). */
+  os->port = pthread_mach_thread_np(pthread_self());
+}
+
 void thread_os_resume(struct thread_os_s *os)
 {
   kern_return_t kr = thread_resume(os->port);

@@ -416,6 +416,15 @@ bool thread_os_suspend(struct thread_os_s *os)
   return alive;
 }
 
+void thread_os_fork_child(struct thread_os_s *os)
+{
+  /* The child's only thread has a kernel id of its own.  Relaxed: no
+   * other thread exists to read the handshake, which no suspension is
+   * using (the forking thread held the arena lock across the fork). */
+  os->kid = thread_posix_self();
+  atomic_store_explicit(&os->hs, THREAD_POSIX_RUNNING, memory_order_relaxed);
+}
+
 void thread_os_resume(struct thread_os_s *os)
 {
   bool alive;

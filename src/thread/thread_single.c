@@ -66,6 +66,12 @@ bool thread_os_suspend(struct thread_os_s *os)
   return true;
 }
 
+void thread_os_fork_child(struct thread_os_s *os)
+{
+  /* One thread, the same one in the child: nothing to record. */
+  UNUSED(os);
+}
+
 void thread_os_resume(struct thread_os_s *os)
 {
   UNUSED(os);

@@ -125,6 +125,13 @@ bool thread_os_suspend(struct thread_os_s *os)
   return true;
 }
 
+void thread_os_fork_child(struct thread_os_s *os)
+{
+  /* Windows has no fork(); fork.c never calls its hooks here. */
+  UNUSED(os);
+  NOTREACHED;
+}
+
 void thread_os_resume(struct thread_os_s *os)
 {
   DWORD previous = ResumeThread(os->handle);

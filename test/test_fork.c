@@ -1,0 +1,355 @@
+/* test_fork.c: the library across fork() (src/thread/fork.h; the lock
+ * and thread parts in lock.c and thread.c; design/thread-safety.txt,
+ * "Fork safety").
+ *
+ * Each test forks from inside its Criterion process; a child reports by
+ * its exit code (0: everything held) and stops itself with alarm() if it
+ * deadlocks, so a lock left held across the fork shows up as SIGALRM.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
+#include "../src/base/config.h"
+#include "../src/thread/fork.h"
+#include "../src/thread/lock.h"
+#include "support/objfmt.h"
+
+#define W sizeof(mps_word_t)
+
+/* How long a child may take before it counts as deadlocked. */
+#define TFORK_CHILD_SECONDS 20
+
+static _Atomic unsigned tfork_reports;
+
+static void tfork_count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  atomic_fetch_add(&tfork_reports, 1);
+}
+
+/* Wait for the child and assert it exited with 0. */
+static void tfork_expect_child_ok(pid_t pid)
+{
+  int status;
+  cr_assert(pid > 0);
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status), "the child was stopped by signal %d%s",
+            WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+            WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM
+                ? " (SIGALRM: it deadlocked)" : "");
+  cr_assert_eq(WEXITSTATUS(status), 0, "the child failed check %d", WEXITSTATUS(status));
+}
+
+/* ---- the registrations and their phases ---- */
+
+typedef struct tfork_log_s {
+  int phases[8];
+  int n;
+} tfork_log_s;
+
+static void tfork_log_hook(void *closure, ForkPhase phase)
+{
+  tfork_log_s *log = closure;
+  if (log->n < 8)
+    log->phases[log->n] = (int)phase;
+  ++log->n;
+}
+
+Test(fork, a_hook_sees_prepare_then_parent_or_child_and_nothing_once_deregistered)
+{
+  fork_reg_s reg;
+  tfork_log_s log = {{0}, 0};
+  pid_t pid;
+  cr_assert_eq(fork_register(&reg, tfork_log_hook, &log), MPS_RES_OK);
+  pid = fork();
+  if (pid == 0) {
+    /* The child's copy of the log: prepare before the fork, child after. */
+    _exit(log.n == 2 && log.phases[0] == FORK_PREPARE && log.phases[1] == FORK_CHILD ? 0 : 1);
+  }
+  tfork_expect_child_ok(pid);
+  cr_assert_eq(log.n, 2);
+  cr_assert_eq(log.phases[0], FORK_PREPARE);
+  cr_assert_eq(log.phases[1], FORK_PARENT);
+  fork_deregister(&reg);
+  pid = fork();
+  if (pid == 0)
+    _exit(log.n == 2 ? 0 : 1);
+  tfork_expect_child_ok(pid);
+  cr_assert_eq(log.n, 2, "a hook ran after its deregistration");
+}
+
+/* ---- the global locks ---- */
+
+/* A thread churns the global locks while the main thread forks: the
+ * handlers hold both across the fork, so the child can always claim them
+ * and the parent gets them back. */
+static atomic_bool tfork_stop;
+
+static void *tfork_churn_globals(void *p)
+{
+  (void)p;
+  /* relaxed: only a stop request; no data is published through it. */
+  while (!atomic_load_explicit(&tfork_stop, memory_order_relaxed)) {
+    lock_claim_global();
+    lock_release_global();
+    lock_claim_global_recursive();
+    lock_release_global_recursive();
+  }
+  return NULL;
+}
+
+static void tfork_nothing(void *closure, ForkPhase phase)
+{
+  (void)closure;
+  (void)phase;
+}
+
+Test(fork, the_child_can_claim_the_global_locks_another_thread_was_churning)
+{
+  fork_reg_s reg;
+  pthread_t t;
+  int i;
+  cr_assert_eq(fork_register(&reg, tfork_nothing, NULL), MPS_RES_OK);
+  atomic_store(&tfork_stop, false);
+  cr_assert_eq(pthread_create(&t, NULL, tfork_churn_globals, NULL), 0);
+  for (i = 0; i < 20; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      alarm(TFORK_CHILD_SECONDS);
+      lock_claim_global();
+      lock_claim_global_recursive();
+      lock_release_global_recursive();
+      lock_release_global();
+      _exit(0);
+    }
+    tfork_expect_child_ok(pid);
+  }
+  atomic_store(&tfork_stop, true);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  lock_claim_global();
+  lock_release_global();
+  fork_deregister(&reg);
+}
+
+/* ---- an arena another thread was inside ---- */
+
+static mps_arena_t tfork_arena;
+static mps_pool_t tfork_pool;
+
+/* Allocates and frees in tfork_pool, and collects now and then, until
+ * told to stop: most of the time it is inside the arena. */
+static void *tfork_churn_arena(void *p)
+{
+  unsigned i = 0;
+  (void)p;
+  while (!atomic_load_explicit(&tfork_stop, memory_order_relaxed)) {
+    void *q;
+    size_t size = 16 + (i % 64) * 48;
+    if (mps_alloc(&q, tfork_pool, size) == MPS_RES_OK) {
+      memset(q, 0xA5, size);
+      mps_free(tfork_pool, q, size);
+    }
+    if (++i % 256 == 0)
+      mps_arena_collect(tfork_arena);
+  }
+  return NULL;
+}
+
+Test(fork, a_child_uses_the_arena_that_another_thread_was_inside)
+{
+  pthread_t t;
+  int i;
+  cr_assert_eq(mps_arena_create_k(&tfork_arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  atomic_store(&tfork_stop, false);
+  cr_assert_eq(pthread_create(&t, NULL, tfork_churn_arena, NULL), 0);
+  for (i = 0; i < 20; ++i) {
+    pid_t pid;
+    usleep(1000);
+    pid = fork();
+    if (pid == 0) {
+      void *q[64];
+      int j;
+      alarm(TFORK_CHILD_SECONDS);
+      mps_lib_assert_fail_install(tfork_count_report);
+      for (j = 0; j < 64; ++j) {
+        if (mps_alloc(&q[j], tfork_pool, 100) != MPS_RES_OK)
+          _exit(1);
+        memset(q[j], j, 100);
+      }
+      mps_arena_collect(tfork_arena);
+      for (j = 0; j < 64; ++j) {
+        if (((unsigned char *)q[j])[99] != j)
+          _exit(2);
+        mps_free(tfork_pool, q[j], 100);
+      }
+      mps_pool_destroy(tfork_pool);
+      mps_arena_destroy(tfork_arena);
+      _exit(atomic_load(&tfork_reports) == 0 ? 0 : 3);
+    }
+    tfork_expect_child_ok(pid);
+  }
+  atomic_store(&tfork_stop, true);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  /* The parent got its arena lock back. */
+  {
+    void *q;
+    cr_assert_eq(mps_alloc(&q, tfork_pool, 64), MPS_RES_OK);
+    mps_free(tfork_pool, q, 64);
+  }
+  mps_pool_destroy(tfork_pool);
+  mps_arena_destroy(tfork_arena);
+}
+
+/* ---- registered threads ---- */
+
+/* A second registered thread with a thread root, holding an object of
+ * its own only on its stack, parked on a condition variable until told
+ * to check the object and leave. */
+typedef struct tfork_other_s {
+  mps_ap_t ap;
+  mps_thr_t thr;           /* its registration and root, for the child */
+  mps_root_t root;
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  int state;               /* 0 starting, 1 parked, 2 go on, 3 done */
+  bool intact;             /* its object survived the parent's collection */
+} tfork_other_s;
+
+static mps_addr_t tfork_new(mps_ap_t ap, mps_word_t id)
+{
+  mps_addr_t p;
+  size_t size = 5 * W;     /* header, nrefs, one reference, two data words */
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+    objfmt_init_id(p, 1, 2, id);
+  } while (!mps_commit(ap, p, size));
+  return p;
+}
+
+static void *tfork_other_body(void *p)
+{
+  tfork_other_s *o = p;
+  void *volatile held;
+  cr_assert_eq(mps_thread_reg(&o->thr, tfork_arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&o->root, tfork_arena, o->thr,
+                                      (char *)&held + sizeof held), MPS_RES_OK);
+  held = tfork_new(o->ap, 200);
+  pthread_mutex_lock(&o->mutex);
+  o->state = 1;
+  pthread_cond_broadcast(&o->cond);
+  while (o->state != 2)
+    pthread_cond_wait(&o->cond, &o->mutex);
+  o->intact = objfmt_is_id(held, 1, 2, 200);
+  o->state = 3;
+  pthread_cond_broadcast(&o->cond);
+  pthread_mutex_unlock(&o->mutex);
+  mps_root_destroy(o->root);
+  mps_thread_dereg(o->thr);
+  return NULL;
+}
+
+Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_dead)
+{
+  mps_gen_param_s gens[1] = {{256, 0.5}};
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_thr_t thr;
+  mps_root_t root;
+  tfork_other_s other;
+  pthread_t t;
+  void *volatile held;
+  pid_t pid;
+
+  cr_assert_eq(mps_arena_create_k(&tfork_arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_thread_reg(&thr, tfork_arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&root, tfork_arena, thr, (char *)&held + sizeof held),
+               MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&fmt, tfork_arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, tfork_arena, 1, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  memset(&other, 0, sizeof other);
+  cr_assert_eq(mps_ap_create_k(&other.ap, tfork_pool, mps_args_none), MPS_RES_OK);
+  pthread_mutex_init(&other.mutex, NULL);
+  pthread_cond_init(&other.cond, NULL);
+  cr_assert_eq(pthread_create(&t, NULL, tfork_other_body, &other), 0);
+  pthread_mutex_lock(&other.mutex);
+  while (other.state != 1)
+    pthread_cond_wait(&other.cond, &other.mutex);
+  pthread_mutex_unlock(&other.mutex);
+
+  {
+    mps_ap_t ap;
+    cr_assert_eq(mps_ap_create_k(&ap, tfork_pool, mps_args_none), MPS_RES_OK);
+    held = tfork_new(ap, 100);   /* only on this thread's stack */
+    pid = fork();
+    if (pid == 0) {
+      /* The forking thread is still registered: a collection scans its
+       * stack and keeps `held`.  The other thread is gone: no report
+       * that it exited registered, and its root scans nothing. */
+      int i;
+      alarm(TFORK_CHILD_SECONDS);
+      mps_lib_assert_fail_install(tfork_count_report);
+      mps_arena_collect(tfork_arena);
+      for (i = 0; i < 20000; ++i)
+        (void)tfork_new(ap, (mps_word_t)i);
+      mps_arena_collect(tfork_arena);
+      if (!objfmt_is_id(held, 1, 2, 100))
+        _exit(1);
+      /* Everything can be taken down, the dead thread's root and
+       * registration included. */
+      mps_root_destroy(other.root);
+      mps_thread_dereg(other.thr);
+      mps_arena_park(tfork_arena);
+      mps_ap_destroy(ap);
+      mps_ap_destroy(other.ap);
+      mps_pool_destroy(tfork_pool);
+      mps_chain_destroy(chain);
+      mps_fmt_destroy(fmt);
+      mps_root_destroy(root);
+      mps_thread_dereg(thr);
+      mps_arena_destroy(tfork_arena);
+      if (atomic_load(&tfork_reports) != 0)
+        _exit(2);
+      _exit(0);
+    }
+    tfork_expect_child_ok(pid);
+    /* In the parent, both threads are still registered and scanned. */
+    mps_arena_collect(tfork_arena);
+    cr_assert(objfmt_is_id(held, 1, 2, 100));
+    pthread_mutex_lock(&other.mutex);
+    other.state = 2;
+    pthread_cond_broadcast(&other.cond);
+    while (other.state != 3)
+      pthread_cond_wait(&other.cond, &other.mutex);
+    pthread_mutex_unlock(&other.mutex);
+    cr_assert_eq(pthread_join(t, NULL), 0);
+    cr_assert(other.intact, "the other thread's object did not survive in the parent");
+    mps_arena_park(tfork_arena);
+    mps_ap_destroy(ap);
+  }
+  mps_ap_destroy(other.ap);
+  mps_pool_destroy(tfork_pool);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(tfork_arena);
+}
