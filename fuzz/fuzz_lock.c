@@ -26,8 +26,11 @@
  *          has them).  Otherwise the helper claims the lock, and while it
  *          holds it this thread must see lock_is_held false and have its
  *          own release reported.
- *   28     lock_setup: MPS_RES_OK, however often.
- *   29     fork, after lock_setup, when this thread does not hold the
+ *   28     a fork registration (fork.h) made and removed, when this thread
+ *          holds neither global lock (registering claims the binary one):
+ *          MPS_RES_OK, however often, and nothing reported.
+ *   29     fork, with the fork handlers installed (a registration the
+ *          process keeps), when this thread does not hold the
  *          global binary lock (the fork handlers claim it; the client is
  *          not to fork from inside the library).  The child must find its
  *          client locks held as the model says and both global locks made
@@ -58,6 +61,7 @@
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/thread/fork.h"
 #include "../src/thread/lock.h"
 
 #if CHECK_LEVEL < 1
@@ -251,12 +255,25 @@ static int fuzz_lock_child(Lock *locks, const struct fuzz_lock_model *model)
   return 0;
 }
 
+static void fuzz_lock_no_hook(void *closure, ForkPhase phase)
+{
+  (void)closure;
+  (void)phase;
+}
+
 static void fuzz_lock_fork(Lock *locks, const struct fuzz_lock_model *model)
 {
+  static fork_reg_s kept;    /* installs the handlers, for the process */
+  static bool registered = false;
   pid_t pid, r;
   int status;
-  if (lock_setup() != MPS_RES_OK)
-    abort();
+  if (!registered) {
+    /* Registering claims the global binary lock, which the caller
+     * checked is free, but this thread may hold the recursive one. */
+    if (fork_register(&kept, fuzz_lock_no_hook, NULL) != MPS_RES_OK)
+      abort();
+    registered = true;
+  }
   fuzz_lock_expect(false);
   pid = fork();
   if (pid < 0)
@@ -334,9 +351,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (op >= 26) {
       switch (op) {
       case 28:
-        if (lock_setup() != MPS_RES_OK)
-          abort();
-        fuzz_lock_expect(false);
+        if (model[4].count == 0 && model[5].count == 0) {
+          fork_reg_s reg;
+          if (fork_register(&reg, fuzz_lock_no_hook, NULL) != MPS_RES_OK)
+            abort();
+          fork_deregister(&reg);
+          fuzz_lock_expect(false);
+        }
         break;
       case 29:
         if (forks < 2 && model[4].count == 0) {

@@ -116,7 +116,6 @@ int main(int argc, char **argv)
   int phase, t;
 
   mps_lib_assert_fail_install(abort_on_failure);
-  TESTLIB_REQUIRE(lock_setup() == MPS_RES_OK);
   shared.lock = malloc(lock_size());
   TESTLIB_REQUIRE(shared.lock != NULL);
   TESTLIB_REQUIRE(lock_init(shared.lock) == MPS_RES_OK);
