@@ -1,8 +1,8 @@
 /* gcharness.h: the shell shared by the collector harnesses whose workers
  * mutate a heap while a collector thread collects (stress_amc, stress_ams,
- * stress_awl, stress_barrier, stress_incremental, stress_lo, stress_snc,
- * stress_trace), and the workers' half of it by stress_transform, whose
- * transformer thread is its own.  Header only, every function static
+ * stress_awl, stress_barrier, stress_fork, stress_incremental, stress_lo,
+ * stress_snc, stress_trace), and the workers' half of it by
+ * stress_transform, whose transformer thread is its own.  Header only, every function static
  * inline.
  *
  * Natively the workers are registered threads whose stacks are ambiguous
