@@ -53,6 +53,8 @@
 #define thread_os_suspend tsig_os_suspend
 #undef thread_os_resume
 #define thread_os_resume tsig_os_resume
+#undef thread_os_fork_child
+#define thread_os_fork_child tsig_os_fork_child
 #undef thread_os_copy_context
 #define thread_os_copy_context tsig_os_copy_context
 #undef thread_os_context
