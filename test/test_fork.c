@@ -353,3 +353,81 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
   mps_thread_dereg(thr);
   mps_arena_destroy(tfork_arena);
 }
+
+/* ---- fork() from inside the arena ---- */
+
+static int tfork_walk_forks;
+
+/* A walk's callback runs with the arena lock held: forking there is a
+ * client error, reported once in every variety (rash included: the arena
+ * reports it directly, as it does a thread that exited registered), after
+ * which the walk and the arena go on as if nothing had happened. */
+static void tfork_fork_in_walk(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  pid_t pid;
+  (void)addr;
+  (void)fmt;
+  (void)pool;
+  (void)p;
+  (void)s;
+  if (tfork_walk_forks++ > 0)
+    return;
+  pid = fork();
+  if (pid == 0)
+    _exit(0);
+  tfork_expect_child_ok(pid);
+}
+
+Test(fork, a_fork_from_a_callback_inside_the_arena_is_reported_once_and_changes_nothing)
+{
+  mps_gen_param_s gens[1] = {{256, 0.5}};
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_addr_t refs[4] = {NULL};
+  mps_addr_t p;
+  void *q;
+  mps_pool_t mvff;
+
+  cr_assert_eq(mps_arena_create_k(&tfork_arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&fmt, tfork_arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, tfork_arena, 1, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_pool_create_k(&mvff, tfork_arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, tfork_pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, tfork_arena, mps_rank_exact(), 0, refs, 4),
+               MPS_RES_OK);
+  refs[0] = tfork_new(ap, 1);
+  refs[1] = tfork_new(ap, 2);
+
+  atomic_store(&tfork_reports, 0);
+  mps_lib_assert_fail_install(tfork_count_report);
+  mps_arena_park(tfork_arena);
+  tfork_walk_forks = 0;
+  mps_arena_formatted_objects_walk(tfork_arena, tfork_fork_in_walk, NULL, 0);
+  cr_assert_geq(tfork_walk_forks, 2, "the walk stopped after the fork");
+  cr_assert_eq(atomic_load(&tfork_reports), 1);
+  /* The lock was neither released nor claimed twice: the arena works on. */
+  mps_arena_release(tfork_arena);
+  p = tfork_new(ap, 3);
+  mps_arena_collect(tfork_arena);
+  cr_assert(objfmt_is_id(refs[0], 1, 2, 1) && objfmt_is_id(refs[1], 1, 2, 2));
+  cr_assert_eq(mps_alloc(&q, mvff, 100), MPS_RES_OK);
+  mps_free(mvff, q, 100);
+  (void)p;
+  mps_arena_park(tfork_arena);
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(mvff);
+  mps_pool_destroy(tfork_pool);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(tfork_arena);
+  cr_assert_eq(atomic_load(&tfork_reports), 1, "more reports followed");
+}

@@ -168,10 +168,26 @@ void arena_chunk_detach(Arena arena, Chunk chunk)
  * is copied; the parent then lets it go.  The child's copy of the lock
  * still looks held, by a thread that is not there, so it is made afresh.
  * The arena's structure is not checked: mps_arena_destroy invalidates it
- * before it deregisters (see there), and the lock is all this touches. */
+ * before it deregisters (see there), and the lock is all this touches.
+ *
+ * A thread that forks from inside the arena (from a format method or a
+ * walk's callback, holding the lock) is reported, in every variety, and
+ * nothing else is done: the parent must not let go of a lock its caller still holds, and
+ * in the child the same thread will return into the operation, which
+ * still needs the lock and whatever state it left.  (The collector's
+ * part, which would find the threads suspended, is skipped too: such a
+ * child should do no more than exit or exec.) */
 static void arena_fork(void *closure, ForkPhase phase)
 {
   Arena arena = closure;
+  if (phase == FORK_PREPARE) {
+    arena->fork_claimed = !lock_is_held(arena->lock);
+    if (!arena->fork_claimed)
+      check_fail(__FILE__, (unsigned)__LINE__,
+                 "fork() called from inside the arena (a callback with its lock held)");
+  }
+  if (!arena->fork_claimed)
+    return;
   switch (phase) {
   case FORK_PREPARE:
     lock_claim(arena->lock);
@@ -225,6 +241,7 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->entry.hot = NULL;
   arena->gc_finish = NULL;
   arena->gc_fork = NULL;
+  arena->fork_claimed = false;
   arena->last_chunk = NULL;
   arena->extended = NULL;
   arena->contracted = NULL;

@@ -103,6 +103,7 @@ typedef struct mps_arena_s {
   /* The arena on the process's ring of fork registrations (fork.h), from
    * arena_init until mps_arena_destroy has let go of the lock. */
   fork_reg_s fork;
+  bool fork_claimed;         /* the forking thread claimed the lock to fork */
   void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
   void (*contracted)(mps_arena_t, void *, size_t);
   /* Where the thread holding the lock entered, once the arena has a
