@@ -262,6 +262,23 @@ static void *tfork_other_body(void *p)
   return NULL;
 }
 
+/* Destroy the arena of the test below and everything in it that is
+ * still there: in the child and, after the other thread has gone, in the
+ * parent. */
+static void tfork_teardown(mps_ap_t ap, mps_ap_t other_ap, mps_chain_t chain, mps_fmt_t fmt,
+                           mps_root_t root, mps_thr_t thr)
+{
+  mps_arena_park(tfork_arena);
+  mps_ap_destroy(ap);
+  mps_ap_destroy(other_ap);
+  mps_pool_destroy(tfork_pool);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(tfork_arena);
+}
+
 Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_dead)
 {
   mps_gen_param_s gens[1] = {{256, 0.5}};
@@ -317,15 +334,7 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
        * registration included. */
       mps_root_destroy(other.root);
       mps_thread_dereg(other.thr);
-      mps_arena_park(tfork_arena);
-      mps_ap_destroy(ap);
-      mps_ap_destroy(other.ap);
-      mps_pool_destroy(tfork_pool);
-      mps_chain_destroy(chain);
-      mps_fmt_destroy(fmt);
-      mps_root_destroy(root);
-      mps_thread_dereg(thr);
-      mps_arena_destroy(tfork_arena);
+      tfork_teardown(ap, other.ap, chain, fmt, root, thr);
       if (atomic_load(&tfork_reports) != 0)
         _exit(2);
       _exit(0);
@@ -342,16 +351,8 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
     pthread_mutex_unlock(&other.mutex);
     cr_assert_eq(pthread_join(t, NULL), 0);
     cr_assert(other.intact, "the other thread's object did not survive in the parent");
-    mps_arena_park(tfork_arena);
-    mps_ap_destroy(ap);
+    tfork_teardown(ap, other.ap, chain, fmt, root, thr);
   }
-  mps_ap_destroy(other.ap);
-  mps_pool_destroy(tfork_pool);
-  mps_chain_destroy(chain);
-  mps_fmt_destroy(fmt);
-  mps_root_destroy(root);
-  mps_thread_dereg(thr);
-  mps_arena_destroy(tfork_arena);
 }
 
 /* ---- fork() from inside the arena ---- */
