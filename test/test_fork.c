@@ -262,6 +262,20 @@ static void *tfork_other_body(void *p)
   return NULL;
 }
 
+/* A format, a one-generation chain and tfork_pool, an AMC pool of them,
+ * in tfork_arena. */
+static void tfork_amc_open(mps_fmt_t *fmt_o, mps_chain_t *chain_o)
+{
+  mps_gen_param_s gens[1] = {{256, 0.5}};
+  cr_assert_eq(objfmt_create(fmt_o, tfork_arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(chain_o, tfork_arena, 1, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, *fmt_o);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, *chain_o);
+    cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
 /* Destroy the arena of the test below and everything in it that is
  * still there: in the child and, after the other thread has gone, in the
  * parent. */
@@ -281,7 +295,6 @@ static void tfork_teardown(mps_ap_t ap, mps_ap_t other_ap, mps_chain_t chain, mp
 
 Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_dead)
 {
-  mps_gen_param_s gens[1] = {{256, 0.5}};
   mps_fmt_t fmt;
   mps_chain_t chain;
   mps_thr_t thr;
@@ -295,13 +308,7 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
   cr_assert_eq(mps_thread_reg(&thr, tfork_arena), MPS_RES_OK);
   cr_assert_eq(mps_root_create_thread(&root, tfork_arena, thr, (char *)&held + sizeof held),
                MPS_RES_OK);
-  cr_assert_eq(objfmt_create(&fmt, tfork_arena, objfmt_scan, true), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, tfork_arena, 1, gens), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  tfork_amc_open(&fmt, &chain);
   memset(&other, 0, sizeof other);
   cr_assert_eq(mps_ap_create_k(&other.ap, tfork_pool, mps_args_none), MPS_RES_OK);
   pthread_mutex_init(&other.mutex, NULL);
@@ -381,7 +388,6 @@ static void tfork_fork_in_walk(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, 
 
 Test(fork, a_fork_from_a_callback_inside_the_arena_is_reported_once_and_changes_nothing)
 {
-  mps_gen_param_s gens[1] = {{256, 0.5}};
   mps_fmt_t fmt;
   mps_chain_t chain;
   mps_ap_t ap;
@@ -392,13 +398,7 @@ Test(fork, a_fork_from_a_callback_inside_the_arena_is_reported_once_and_changes_
   mps_pool_t mvff;
 
   cr_assert_eq(mps_arena_create_k(&tfork_arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  cr_assert_eq(objfmt_create(&fmt, tfork_arena, objfmt_scan, true), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, tfork_arena, 1, gens), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&tfork_pool, tfork_arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  tfork_amc_open(&fmt, &chain);
   cr_assert_eq(mps_pool_create_k(&mvff, tfork_arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, tfork_pool, mps_args_none), MPS_RES_OK);
