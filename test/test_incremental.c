@@ -62,8 +62,9 @@ static bool tinc_busy(tinc_s *t)
 static _Alignas(1 << 16) mps_word_t tinc_block[(size_t)64 << 20 >> 3];
 
 /* The heap of the tests in a new VM arena, or a client arena over
- * tinc_block if `client`. */
-static void tinc_open_in(tinc_s *t, mps_pool_class_t klass, bool client)
+ * tinc_block if `client`; `grain` is the VM arena's grain size, or 0 for
+ * the default. */
+static void tinc_open_in(tinc_s *t, mps_pool_class_t klass, bool client, size_t grain)
 {
   mps_gen_param_s gens[2] = {{1024, 0.5}, {100000, 0.5}};   /* KiB */
   memset(t, 0, sizeof *t);
@@ -74,6 +75,8 @@ static void tinc_open_in(tinc_s *t, mps_pool_class_t klass, bool client)
       MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof tinc_block);
     } else {
       MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+      if (grain != 0)
+        MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, grain);
     }
     cr_assert_eq(mps_arena_create_k(&t->arena,
                                     client ? mps_arena_class_cl() : mps_arena_class_vm(), args),
@@ -94,7 +97,7 @@ static void tinc_open_in(tinc_s *t, mps_pool_class_t klass, bool client)
 
 static void tinc_open_class(tinc_s *t, mps_pool_class_t klass)
 {
-  tinc_open_in(t, klass, false);
+  tinc_open_in(t, klass, false, 0);
 }
 
 static void tinc_open(tinc_s *t)
@@ -241,7 +244,7 @@ static void tinc_start_collect_case(bool client)
 {
   tinc_s t;
   size_t collections;
-  tinc_open_in(&t, mps_class_amc(), client);
+  tinc_open_in(&t, mps_class_amc(), client, 0);
   tinc_tree(&t, &t.refs[0], TREE, 1);
   mps_arena_park(t.arena);
   collections = collections_done(t.arena);
@@ -549,6 +552,80 @@ Test(incremental, ams_collects_incrementally_and_allocates_black)
    * and at most a segment more (a buffer's region counts as allocated). */
   cr_assert_leq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool),
                 (size_t)(TREE + 3000) * (2 + NREFS + NDATA) * W + 64 * 1024);
+  tinc_close(&t);
+}
+
+/* The longest run of grey segments at `rank`, in the grey ring's order,
+ * that trace_lower_run could lower in one call: each the next in memory,
+ * all with the same protection, which is not none. */
+static size_t tinc_longest_protected_grey_run(tinc_s *t, Rank rank)
+{
+  GC gc = tinc_gc(t);
+  Ring node, next;
+  Seg last = NULL;
+  size_t run = 0, longest = 0;
+  RING_FOR(node, &gc->grey_ring[rank], next) {
+    Seg seg = PARENT(seg_s, grey_ring, node);
+    if (seg->shield.pm == PROT_DENY_NONE)
+      run = 0;
+    else if (last != NULL && run > 0 && seg->base == last->limit
+             && seg->shield.pm == last->shield.pm)
+      ++run;
+    else
+      run = 1;
+    if (run > longest)
+      longest = run;
+    last = seg;
+  }
+  return longest;
+}
+
+/* Finishing an incremental trace (a park) unprotects runs of grey
+ * segments with no budget to end a run: only the run's length bound keeps
+ * trace_lower_run inside its array.  64 AMS segments, each with one object
+ * that only a root table reaches, turn grey together at the flip, in
+ * address order.  With 64 KiB grains, one grain of the arena's control
+ * memory holds the tables of many segments, so the segments lie next to
+ * each other (with 4 KiB grains, each segment's tables took the grain
+ * after it). */
+Test(incremental, finishing_a_trace_lowers_long_runs_of_grey_segments_in_bounded_batches)
+{
+  enum { SEGS = 64 };
+  static mps_addr_t firsts[SEGS];
+  tinc_s t;
+  mps_root_t root;
+  Seg seg, prev = NULL;
+  size_t k = 0, collections;
+  mps_word_t id = 1;
+  tinc_open_in(&t, mps_class_ams(), false, (size_t)64 << 10);
+  memset(firsts, 0, sizeof firsts);
+  cr_assert_eq(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, firsts, SEGS),
+               MPS_RES_OK);
+  mps_arena_park(t.arena);
+  /* The first object of each new segment is kept; the rest is garbage. */
+  while (k < SEGS) {
+    tinc_new(&t, &t.refs[0], id);
+    cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)t.refs[0]));
+    if (seg != prev) {
+      firsts[k++] = t.refs[0];
+      prev = seg;
+    }
+    ++id;
+    cr_assert_lt(id, (mps_word_t)SEGS * 65536, "AMS filled no new segment");
+  }
+  t.refs[0] = NULL;
+  collections = collections_done(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  cr_assert_gt(tinc_longest_protected_grey_run(&t, RANK_EXACT), SHIELD_QUEUE_LIMIT / 2,
+               "the test needs a run longer than trace_lower_run's bound");
+  mps_arena_park(t.arena);
+  cr_assert_eq(collections_done(t.arena), collections + 1);
+  cr_assert_eq(tinc_read_protected(&t), 0);
+  for (k = 0; k < SEGS; ++k)
+    cr_assert(objfmt_is_id(firsts[k], NREFS, NDATA, ((objfmt_obj)firsts[k])->slot[NREFS]),
+              "object %zu damaged", k);
+  mps_root_destroy(root);
   tinc_close(&t);
 }
 
