@@ -480,4 +480,53 @@ Test(event, an_assertion_failure_does_not_wait_for_a_stuck_stream, .timeout = 60
   cr_assert_lt(tries, 1000, "the failure waited for the stuck stream");
   tev_assert_failed_child(status);
 }
+
+static atomic_bool tev_flusher_stop;
+
+/* Enters the stream's lock and leaves it, over and over: with nothing
+ * buffered, a flush opens no stream. */
+static void *tev_busy_flusher(void *arg)
+{
+  (void)arg;
+  while (!atomic_load(&tev_flusher_stop))
+    mps_telemetry_flush();
+  return NULL;
+}
+
+/* A thread waiting for the stream's lock when the process forks is not in
+ * the child.  The child must not count it among the threads inside the
+ * stream, or a failure there would take it for one that never leaves and
+ * give up on the child's events (event.c, event_fork_child). */
+Test(event, a_child_forked_while_another_thread_waited_for_the_stream_flushes_on_failure)
+{
+  tev_record_s rec[TEV_MAX];
+  static int object;
+  mps_arena_t arena;
+  pthread_t flusher;
+  int i, status;
+  evtest_stream_setup(tev_path);
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "user", 1), 0);
+  /* An arena installs the fork handlers, which hold the stream's lock
+   * across the fork: the other thread then waits for it. */
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  atomic_store(&tev_flusher_stop, false);
+  cr_assert_eq(pthread_create(&flusher, NULL, tev_busy_flusher, NULL), 0);
+  for (i = 0; i < 10; ++i) {
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+      alarm(30);
+      mps_telemetry_label(&object, mps_telemetry_intern("in the child"));
+      tev_fail_and_exit();
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    tev_assert_failed_child(status);
+    cr_assert_eq(tev_read(rec, TEV_MAX), 2, "fork %d: the child's events were lost", i);
+    cr_assert_str_eq(rec[0].string, "in the child");
+    cr_assert_eq(rec[1].code, EVENT_LABEL);
+  }
+  atomic_store(&tev_flusher_stop, true);
+  cr_assert_eq(pthread_join(flusher, NULL), 0);
+  mps_arena_destroy(arena);
+}
 #endif /* __linux__ && EVENT_STREAM */

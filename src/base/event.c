@@ -52,8 +52,9 @@ static size_t event_used;   /* stays 0 in rash */
 /* Threads inside event_enter .. event_leave, counted before they claim
  * the lock (so a thread stopped between the two is counted), and this
  * thread's nesting there.  A child forked while other threads waited here
- * inherits their count without them, so its failures give up on the
- * stream; the lock itself is the lock module's to make safe across fork. */
+ * inherits their count without them: event_fork_child sets it to the one
+ * thread there is.  The lock itself is the lock module's to make safe
+ * across fork. */
 static _Atomic Count event_entering;
 static _Thread_local Count event_depth;
 
@@ -77,6 +78,12 @@ static void event_leave(void)
   lock_release_global_recursive();
   /* release: the lock is let go before the count falls. */
   atomic_fetch_sub_explicit(&event_entering, 1, memory_order_release);
+}
+
+void event_fork_child(void)
+{
+  /* relaxed: the child has this one thread, and no lock is held. */
+  atomic_store_explicit(&event_entering, event_depth, memory_order_relaxed);
 }
 
 #if EVENT_STREAM

@@ -129,6 +129,10 @@ void event_flush(void);
  * itself or if telemetry was never started.  The events are then lost. */
 void event_flush_on_failure(void);
 
+/* In a child process just forked (fork.c), before anything else uses
+ * the stream: the threads that were waiting for it are not there. */
+void event_fork_child(void);
+
 bool event_check(void);
 
 #endif /* event_h */

@@ -129,6 +129,7 @@
 #define event_filter_word mps_i_event_filter_word
 #define event_flush mps_i_event_flush
 #define event_flush_on_failure mps_i_event_flush_on_failure
+#define event_fork_child mps_i_event_fork_child
 #define event_loaded mps_i_event_loaded
 #define failover_check mps_i_failover_check
 #define failover_class mps_i_failover_class

@@ -10,6 +10,7 @@
  */
 #include "fork.h"
 #include "lock.h"
+#include "../base/event.h"
 
 static struct ring_s fork_ring;
 static bool fork_ring_ready = false;   /* fork_ring initialised */
@@ -50,6 +51,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
   lock_global_reset();
+  event_fork_child();
   if (fork_ring_ready)
     fork_call(FORK_CHILD);
 }
