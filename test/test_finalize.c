@@ -560,6 +560,101 @@ Test(finalize, commit_limit)
   cr_assert_eq(tf_count(2), 0);
 }
 
+/* A pool destroyed with a registration outstanding, and another pool
+ * whose first object lands where the registered one was: the
+ * registration belongs to the pool it was made in, so the next
+ * collection drops it without a message, and the new pool's object there,
+ * dead but never registered, is reclaimed without one too. */
+static mps_pool_t tf_pool(mps_pool_class_t klass, mps_ap_t *ap_o)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, tf.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, tf.chain);
+    cr_assert_eq(mps_pool_create_k(&pool, tf.arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(ap_o, pool, mps_args_none), MPS_RES_OK);
+  return pool;
+}
+
+Test(finalize, registration_outlived_by_its_pool_is_not_taken_by_the_next)
+{
+  mps_pool_t old_pool, new_pool, found;
+  mps_ap_t old_ap, new_ap;
+  mps_addr_t obj, old_addr;
+  mps_message_t got[1];
+  old_pool = tf_pool(mps_class_ams(), &old_ap);
+  cr_assert_eq(gcobj_alloc(&obj, old_ap, 7, 2, 5, NULL), MPS_RES_OK);
+  old_addr = obj;
+  cr_assert_eq(mps_finalize(tf.arena, &obj), MPS_RES_OK);
+  obj = NULL;
+  mps_arena_park(tf.arena);
+  mps_ap_destroy(old_ap);
+  mps_pool_destroy(old_pool);
+  cr_assert_not(mps_addr_pool(&found, tf.arena, old_addr));
+
+  /* The same class, the same first object: the new pool's first segment
+   * takes the grains the old one gave back. */
+  new_pool = tf_pool(mps_class_ams(), &new_ap);
+  cr_assert_eq(gcobj_alloc(&obj, new_ap, 8, 2, 5, NULL), MPS_RES_OK);
+  cr_assert_eq(obj, old_addr, "the new pool's first object is elsewhere: %p, not %p",
+               obj, old_addr);
+  cr_assert(mps_addr_pool(&found, tf.arena, old_addr) && found == new_pool);
+  obj = NULL;    /* dead: only the stale registration still names it */
+  mps_ap_destroy(new_ap);
+  cr_assert_eq(mps_ap_create_k(&new_ap, new_pool, mps_args_none), MPS_RES_OK);
+  mps_arena_release(tf.arena);
+  tf_collect();
+  cr_assert_not(mps_message_get(&got[0], tf.arena, mps_message_type_finalization()),
+                "a finalization message for an object that was never registered");
+  tf_collect();   /* and the registration is gone, not just kept */
+  cr_assert_not(mps_message_poll(tf.arena));
+  mps_arena_park(tf.arena);
+  mps_ap_destroy(new_ap);
+  mps_pool_destroy(new_pool);
+}
+
+/* The same with the message already queued when its pool goes: the
+ * message stays the client's, but its reference no longer keeps alive
+ * whatever the next pool puts at that address. */
+Test(finalize, queued_message_outlived_by_its_pool_keeps_nothing_of_the_next)
+{
+  mps_pool_t old_pool, new_pool;
+  mps_ap_t old_ap, new_ap;
+  mps_addr_t obj, old_addr;
+  mps_message_t got[1];
+  old_pool = tf_pool(mps_class_ams(), &old_ap);
+  cr_assert_eq(gcobj_alloc(&obj, old_ap, 9, 2, 5, NULL), MPS_RES_OK);
+  old_addr = obj;
+  cr_assert_eq(mps_finalize(tf.arena, &obj), MPS_RES_OK);
+  obj = NULL;
+  mps_ap_destroy(old_ap);
+  cr_assert_eq(mps_ap_create_k(&old_ap, old_pool, mps_args_none), MPS_RES_OK);
+  tf_collect();
+  cr_assert(mps_message_poll(tf.arena), "the dead object was not finalized");
+  mps_arena_park(tf.arena);
+  mps_ap_destroy(old_ap);
+  mps_pool_destroy(old_pool);
+
+  new_pool = tf_pool(mps_class_ams(), &new_ap);
+  cr_assert_eq(gcobj_alloc(&obj, new_ap, 10, 2, 5, NULL), MPS_RES_OK);
+  cr_assert_eq(obj, old_addr, "the new pool's first object is elsewhere: %p, not %p",
+               obj, old_addr);
+  obj = NULL;
+  mps_ap_destroy(new_ap);
+  cr_assert_eq(mps_ap_create_k(&new_ap, new_pool, mps_args_none), MPS_RES_OK);
+  mps_arena_release(tf.arena);
+  tf_collect();
+  cr_assert_eq(tf_count(10), 0, "the old pool's message kept the new pool's object");
+  /* The message is still there to be read and discarded. */
+  cr_assert(mps_message_get(&got[0], tf.arena, mps_message_type_finalization()));
+  cr_assert_eq(tf_ref(got[0]), old_addr);
+  mps_message_discard(tf.arena, got[0]);
+  mps_arena_park(tf.arena);
+  mps_ap_destroy(new_ap);
+  mps_pool_destroy(new_pool);
+}
+
 /* Arena destroy with registrations, queued and held messages: the
  * teardown must not complain (it checks that all control memory came
  * back). */

@@ -145,6 +145,7 @@
 #define fault_yield mps_i_fault_yield
 #define finalize_check mps_i_finalize_check
 #define finalize_finish mps_i_finalize_finish
+#define finalize_pool_destroy mps_i_finalize_pool_destroy
 #define finalize_scan mps_i_finalize_scan
 #define fork_deregister mps_i_fork_deregister
 #define fork_reg_check mps_i_fork_reg_check

@@ -35,10 +35,18 @@
  * from an ambiguous reference is preserved at the ambiguous band and so
  * is never finalized while that reference exists.
  *
- * A registration whose object lies in no segment of the pool it was
- * registered in (the client destroyed the pool: finalization.rst asks for
- * the safe tear-down) is dropped without a message at the next
- * collection.
+ * Destroying a pool ends what finalization holds of it
+ * (finalize_pool_destroy): its registrations are dropped without a
+ * message, and queued or held messages for its objects are no longer
+ * fixed (their pool becomes NULL), though the client may still read their
+ * now dangling reference.  finalization.rst calls collecting after such a
+ * destroy an error (the safe tear-down parks and destroys the arena
+ * next); this keeps it harmless.  It must be done at the destroy: the
+ * address of the pool's descriptor, or of its objects, may belong to
+ * another pool by the next collection, and a registration or message
+ * that kept naming them would then finalize, or keep alive, an object
+ * never registered (test_finalize,
+ * registration_outlived_by_its_pool_is_not_taken_by_the_next).
  *
  * Invariants (finalize_check, finalize_reg_check):
  *   1. the state is its arena's gc->finalize;
@@ -249,6 +257,8 @@ static void finalize_fix_message(Message message, void *closure)
 {
   Trace trace = closure;
   AVERT(message, message);
+  if (message->pool == NULL)
+    return;   /* its object went with its pool (finalize_pool_destroy) */
   (void)finalize_fix(trace, RANK_EXACT, &message->ref);
 }
 
@@ -262,8 +272,11 @@ static void finalize_scan_regs(Trace trace, Finalize finalize)
     Message message = finalize_reg_of(node);
     Seg seg;
     AVER(finalize_reg_check(finalize, message));
+    /* A registration lives no longer than its pool, and its object as
+     * long as it: the object is in a segment of that pool. */
     if (!seg_of_addr(&seg, arena, message->ref) || seg->pool != message->pool) {
-      finalize_reg_drop(finalize, message);   /* its pool is gone */
+      AVER(seg_of_addr(&seg, arena, message->ref) && seg->pool == message->pool);
+      finalize_reg_drop(finalize, message);
       continue;
     }
     if (!finalize_fix(trace, RANK_FINAL, &message->ref)) {
@@ -286,6 +299,33 @@ void finalize_scan(Trace trace, Rank rank)
   } else if (rank == RANK_FINAL && gc->finalize != NULL) {
     AVERT(finalize, gc->finalize);
     finalize_scan_regs(trace, gc->finalize);
+  }
+}
+
+/* A message of a pool being destroyed no longer names an object. */
+static void finalize_forget_message(Message message, void *closure)
+{
+  if (message->pool == closure)
+    message->pool = NULL;
+}
+
+void finalize_pool_destroy(Pool pool)
+{
+  Arena arena = pool->arena;
+  GC gc = gc_of(arena);
+  Finalize finalize;
+  Ring node, next;
+  if (gc == NULL)
+    return;
+  message_visit(arena, MESSAGE_TYPE_FINALIZATION, finalize_forget_message, pool);
+  finalize = gc->finalize;
+  if (finalize == NULL)
+    return;
+  AVERT(finalize, finalize);
+  RING_FOR(node, &finalize->regs, next) {
+    Message message = finalize_reg_of(node);
+    if (message->pool == pool)
+      finalize_reg_drop(finalize, message);
   }
 }
 

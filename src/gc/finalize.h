@@ -24,6 +24,11 @@ bool finalize_check(Finalize finalize);
  * was the first to preserve. */
 void finalize_scan(Trace trace, Rank rank);
 
+/* Before `pool` is destroyed (no trace running): drop its registrations
+ * without a message, and stop fixing the references of queued or held
+ * finalization messages for its objects (see finalize.c). */
+void finalize_pool_destroy(Pool pool);
+
 /* Free every registration (arena destroy; the MPS does not finalize
  * then, finalization.rst). */
 void finalize_finish(Arena arena);

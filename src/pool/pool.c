@@ -14,6 +14,7 @@
 
 #include "buffer.h"
 #include "../base/event.h"
+#include "../gc/finalize.h"
 #include "../gc/trace.h"
 
 bool pool_class_check(PoolClass klass)
@@ -185,6 +186,7 @@ void mps_pool_destroy(mps_pool_t pool)
    * collection in progress: it finishes first. */
   if (pool->format != NULL && arena->state != ARENA_POSTMORTEM)
     trace_park(arena);
+  finalize_pool_destroy(pool);
   pool_destroy(pool);
   arena_leave(arena);
 }
