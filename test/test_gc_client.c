@@ -244,6 +244,87 @@ Test(gc_client, ambiguous_reference_pins_amc_object)
   t_teardown(&t);
 }
 
+/* An AMS object of ambiguous rank reached only late, through an AMC
+ * object that an exact root keeps: B (AMC, in the root) -> A (AMS,
+ * ambiguous point) -> C (AMC) -> D (AMC).  A's white ambiguous segment
+ * makes the collection keep every AMC object in place, so B's segment is
+ * nailed and scanned in the exact band, and only that scan reaches A.
+ * A's ambiguous fix of C is then a new nail in a segment already
+ * scanned: the segment must turn grey again so that C is scanned, or D
+ * is reclaimed under C's reference. */
+Test(gc_client, a_late_ambiguous_nail_rescans_its_segment)
+{
+  t_gc_s t;
+  gcobj_census_s census;
+  gcobj_pool_s verify[T_POOLS + 1];
+  mps_pool_t amb;
+  mps_ap_t amb_ap;
+  mps_addr_t a, b, c, d;
+  size_t i;
+  t_setup(&t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AMS_SUPPORT_AMBIGUOUS, 1);
+    cr_assert_eq(mps_pool_create_k(&amb, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&amb_ap, amb, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  d = t_alloc(&t, T_AMC, 3, 301, 0, 6, NULL);
+  c = t_alloc(&t, T_AMC, 2, 302, 1, 6, &exact[3]);
+  cr_assert_eq(gcobj_alloc(&a, amb_ap, 303, 1, 6, &exact[2]), MPS_RES_OK);
+  exact[4] = a;
+  b = t_alloc(&t, T_AMC, 0, 304, 1, 6, &exact[4]);
+  (void)b;
+  exact[2] = exact[3] = exact[4] = NULL;
+  mps_ap_destroy(amb_ap);
+  mps_ap_destroy(t.ap[T_AMC]);
+  t.ap[T_AMC] = NULL;
+  mps_arena_collect(t.arena);
+
+  for (i = 0; i < T_POOLS; ++i)
+    verify[i] = t.verify[i];
+  verify[T_POOLS].pool = amb;
+  verify[T_POOLS].leaf = false;
+  cr_assert(gcobj_verify(t.arena, verify, T_POOLS + 1, &census),
+            "heap verification: %s", census.message);
+  cr_assert_eq(exact[0], b, "an AMC object moved while an ambiguous segment was white");
+  cr_assert_eq(gcobj_ref(b, 0), a);
+  cr_assert_eq(gcobj_ref(a, 0), c);
+  cr_assert_eq(gcobj_ref(c, 0), d);
+  cr_assert_not_null(gcobj_census_find(&census, d),
+                     "the object behind the late nail's object was reclaimed");
+  cr_assert_eq(gcobj_id(d), 301);
+  cr_assert(gcobj_intact(d));
+  gcobj_census_finish(&census);
+  mps_arena_park(t.arena);
+  mps_pool_destroy(amb);
+  t_teardown(&t);
+}
+
+/* An ambiguous word into the unused part of a condemned AMC segment (the
+ * free end of the region its allocation point is filling) points at no
+ * object, so it keeps nothing in place: the segment's objects still move. */
+Test(gc_client, a_stray_ambiguous_word_above_the_objects_pins_nothing)
+{
+  t_gc_s t;
+  mps_addr_t x, stray;
+  mps_pool_t found;
+  t_setup(&t);
+  x = t_alloc(&t, T_AMC, 0, 401, 1, 6, NULL);
+  stray = (char *)x + gcobj_size(1, 6) + 64;
+  cr_assert(mps_addr_pool(&found, t.arena, stray) && found == t.pool[T_AMC],
+            "the word after the object is not in its pool's memory");
+  ambig[0] = (mps_word_t)stray;
+  mps_arena_collect(t.arena);
+  cr_assert_neq(exact[0], x, "a word into the point's free region kept the segment in place");
+  cr_assert_eq(gcobj_id(exact[0]), 401);
+  cr_assert(gcobj_intact(exact[0]));
+  t_teardown(&t);
+}
+
 Test(gc_client, chain_of_objects_through_all_pools)
 {
   t_gc_s t;
