@@ -186,6 +186,28 @@ Test(pattern, nesting_has_no_limit)
   tpat_teardown(&t);
 }
 
+/* Reset ends a ramp_collect_all begun beyond the kept depth too, and
+ * that brings its collection, as ending it one by one would. */
+Test(pattern, reset_beyond_the_kept_depth_still_collects_everything)
+{
+  tpat_s t;
+  mps_alloc_pattern_t ramp = mps_alloc_pattern_ramp();
+  mps_alloc_pattern_t all = mps_alloc_pattern_ramp_collect_all();
+  size_t i, depth = MPS_WORD_WIDTH + 10, before;
+  tpat_setup(&t);
+  for (i = 0; i < depth; ++i)
+    cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, i == MPS_WORD_WIDTH + 5 ? all : ramp),
+                 MPS_RES_OK, "begin %zu", i);
+  before = collections_done(t.arena);
+  cr_assert_eq(mps_ap_alloc_pattern_reset(t.ap), MPS_RES_OK);
+  cr_assert_eq(tpat_ramping(&t), 0);
+  mps_arena_park(t.arena);     /* the collection may run incrementally */
+  cr_assert_gt(collections_done(t.arena), before,
+               "the deep ramp_collect_all ended by reset brought no collection");
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_FAIL);
+  tpat_teardown(&t);
+}
+
 Test(pattern, manual_pool_keeps_codes_and_counts_nothing)
 {
   tpat_s t;
