@@ -1,7 +1,8 @@
 /* Unit tests for the write barrier (src/gc/barrier.c): which arenas have
  * it, old segments protected after boring scans, a store into one caught
  * and remembered so that a minor collection keeps the young object it
- * refers to, collections that skip old segments, stores by a walk's
+ * refers to, collections that skip old segments (but not one whose
+ * narrow summary meets the condemned zones), stores by a walk's
  * visitor (the thread holds the arena lock), buffers, postmortem, and
  * pools destroyed while protected. */
 #include <criterion/criterion.h>
@@ -65,10 +66,11 @@ static GC tbar_gc(mps_arena_t arena)
   return ((Arena)arena)->gc;
 }
 
-/* The heap of the tests in `arena`, or in a new VM arena if NULL. */
-static void tbar_open_in(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena)
+/* The heap of the tests in `arena`, or in a new VM arena if NULL, with
+ * the chain of generations gens[0..count). */
+static void tbar_open_chain(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena,
+                            mps_gen_param_s *gens, size_t count)
 {
-  mps_gen_param_s gens[2] = {{64, 0.5}, {100000, 0.5}};   /* KiB */
   memset(t, 0, sizeof *t);
   t->arena = arena;
   if (arena == NULL) {
@@ -80,7 +82,7 @@ static void tbar_open_in(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena)
   }
   cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, klass == mps_class_amc()),
                MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&t->chain, t->arena, count, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
     MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t->chain);
@@ -90,6 +92,13 @@ static void tbar_open_in(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena)
   cr_assert_eq(mps_root_create_table(&t->root, t->arena, mps_rank_exact(), 0, t->refs,
                                      sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
   mps_arena_park(t->arena);
+}
+
+/* A nursery of 64 KiB, and one generation after it that keeps its own. */
+static void tbar_open_in(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena)
+{
+  mps_gen_param_s gens[2] = {{64, 0.5}, {100000, 0.5}};   /* KiB */
+  tbar_open_chain(t, klass, arena, gens, 2);
 }
 
 static void tbar_open(tbar_s *t, mps_pool_class_t klass)
@@ -308,6 +317,74 @@ Test(barrier, store_into_old_object_is_remembered)
     cr_assert_eq(seg->summary, ZONE_SET_UNIV, "a store widens the summary");
   }
   tbar_check_young(&t, 5000);
+  tbar_close(&t);
+}
+
+/* A segment that is not condemned, and whose summary is narrow but meets
+ * the condemned zones, must still be scanned.  Three generations: old
+ * objects O in the last, each referring to a young object P promoted to
+ * the middle one, so that after boring minor collections O's segments
+ * are under the barrier with summaries of P's zones.  Then the middle
+ * generation goes over its capacity, and a collection condemns it with
+ * the nursery but not O's generation: P is reachable only through O. */
+Test(barrier, a_narrow_summary_meeting_the_condemned_zones_is_scanned)
+{
+  mps_gen_param_s gens[3] = {{64, 0.5}, {256, 0.5}, {100000, 0.5}};   /* KiB */
+  mps_addr_t young[OLD];
+  tbar_s t;
+  GC gc;
+  size_t i, narrow = 0, moved = 0;
+
+  tbar_open_chain(&t, mps_class_amc(), NULL, gens, 3);
+  gc = tbar_gc(t.arena);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_arena_collect(t.arena);    /* O into the middle generation */
+  mps_arena_collect(t.arena);    /* and into the last */
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  tbar_stored();
+  t.refs[OLD] = NULL;
+  /* The first minor collection promotes P; the rest find O boring. */
+  for (i = 0; i < BARRIER_DEFER_DELAY + BARRIER_DEFER_INIT + 2; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i) {
+    Seg oseg, pseg;
+    young[i] = (mps_addr_t)((objfmt_obj)t.refs[i])->slot[0];
+    cr_assert(tbar_ok(young[i], 8, 7000 + (mps_word_t)i));
+    cr_assert(seg_of_addr(&oseg, (Arena)t.arena, (Addr)t.refs[i]));
+    cr_assert(seg_of_addr(&pseg, (Arena)t.arena, (Addr)young[i]));
+    cr_assert_eq(oseg->gen->gen, 2);
+    cr_assert_eq(pseg->gen->gen, 1);
+    if (oseg->summary != ZONE_SET_UNIV
+        && (oseg->summary & zone_set_of_range(gc->zone_shift, pseg->base, pseg->limit)) != 0)
+      ++narrow;
+  }
+  cr_assert_gt(narrow, OLD / 2, "too few old segments have narrow summaries (%zu)", narrow);
+
+  /* 320 KiB of survivors into the middle generation (a list held in
+   * refs[OLD], as tbar_minor uses the other spare), then dropped. */
+  t.refs[OLD] = NULL;
+  for (i = 0; i < 40; ++i) {
+    tbar_new(t.ap, &t.refs[OLD + 1], 1000, 0);
+    ((objfmt_obj)t.refs[OLD + 1])->slot[0] = (mps_word_t)t.refs[OLD];
+    t.refs[OLD] = t.refs[OLD + 1];
+  }
+  t.refs[OLD + 1] = NULL;
+  tbar_minor(&t);
+  t.refs[OLD] = NULL;
+  tbar_minor(&t);                /* condemns the nursery and the middle generation */
+  for (i = 0; i < OLD; ++i) {
+    objfmt_obj old = t.refs[i];
+    mps_addr_t p = (mps_addr_t)old->slot[0];
+    cr_assert(tbar_ok(old, OLD_DATA, (mps_word_t)i + 1));
+    cr_assert(tbar_ok(p, 8, 7000 + (mps_word_t)i),
+              "the object behind old object %zu was lost", i);
+    moved += p != young[i];
+  }
+  cr_assert_eq(moved, OLD, "the middle generation was not condemned (%zu moved)", moved);
   tbar_close(&t);
 }
 
