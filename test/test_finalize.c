@@ -469,6 +469,36 @@ Test(finalize, weak_reference_survives_until_discard)
   cr_assert_null(tf.weak[0]);
 }
 
+/* The same with the weak reference in an AWL object of a weak allocation
+ * point, whose segment turns grey in the exact band (an exact root
+ * reaches it): it must not be scanned before the final band, or its
+ * reference would be splatted just before finalization keeps the object. */
+Test(finalize, weak_reference_in_an_awl_object_survives_until_discard)
+{
+  mps_message_t got[1];
+  mps_ap_t weak_ap;
+  mps_addr_t holder;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&weak_ap, tf.pool[P_AWL], args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tf_new(P_AMC, 1, 13);
+  cr_assert_eq(gcobj_alloc(&holder, weak_ap, 14, 2, 5, &tf.refs[1]), MPS_RES_OK);
+  tf.refs[0] = holder;
+  mps_ap_destroy(weak_ap);
+  cr_assert_eq(mps_finalize(tf.arena, &tf.refs[1]), MPS_RES_OK);
+  tf.refs[1] = NULL;
+  tf_collect();
+  cr_assert_eq(tf_get_all(got, 1), 1);
+  cr_assert_eq(gcobj_ref(tf.refs[0], 0), tf_ref(got[0]),
+               "a weak reference to an object kept for finalization was splatted");
+  cr_assert_eq(gcobj_id(tf_ref(got[0])), 13);
+  tf_discard_all(got, 1);
+  tf_collect();
+  cr_assert_null(gcobj_ref(tf.refs[0], 0));
+  cr_assert_eq(gcobj_id(tf.refs[0]), 14);
+}
+
 /* Resurrection and registering again. */
 Test(finalize, resurrect_and_register_again)
 {
