@@ -325,6 +325,64 @@ Test(gc_client, a_stray_ambiguous_word_above_the_objects_pins_nothing)
   t_teardown(&t);
 }
 
+/* What a nailed AMC segment gives back at reclaim: the whole segment when
+ * its nails keep nothing (in a pool without interior pointers, an
+ * ambiguous word inside an object), and the dead tail after its last
+ * kept object, which is free memory of the pool again, not padding. */
+Test(gc_client, a_nailed_segment_keeping_nothing_is_freed)
+{
+  t_gc_s t;
+  mps_pool_t amc, found;
+  mps_ap_t ap;
+  mps_addr_t x;
+  t_setup(&t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_INTERIOR, 0);
+    cr_assert_eq(mps_pool_create_k(&amc, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, amc, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&x, ap, 501, 0, 30, NULL), MPS_RES_OK);
+  ambig[0] = (mps_word_t)x + MPS_PF_ALIGN;   /* inside x: not its client pointer */
+  mps_ap_destroy(ap);
+  cr_assert(mps_addr_pool(&found, t.arena, x) && found == amc);
+  mps_arena_collect(t.arena);
+  cr_assert_not(mps_addr_pool(&found, t.arena, x) && found == amc,
+                "a segment whose nail kept nothing is still the pool's");
+  cr_assert_eq(mps_pool_total_size(amc), 0);
+  mps_arena_park(t.arena);
+  mps_pool_destroy(amc);
+  t_teardown(&t);
+}
+
+Test(gc_client, a_nailed_segments_dead_tail_is_free_again)
+{
+  t_gc_s t;
+  mps_addr_t x;
+  size_t i, tail = 0, free_before, free_after;
+  t_setup(&t);
+  x = t_alloc(&t, T_AMC, 0, 502, 0, 6, NULL);
+  for (i = 0; i < 100; ++i) {
+    t_alloc(&t, T_AMC, 1, 600 + i, 0, 6, NULL);
+    tail += gcobj_size(0, 6);
+  }
+  exact[0] = exact[1] = NULL;
+  ambig[0] = (mps_word_t)x;    /* keeps x in place, and only x */
+  mps_ap_destroy(t.ap[T_AMC]);
+  t.ap[T_AMC] = NULL;
+  mps_arena_park(t.arena);
+  free_before = mps_pool_free_size(t.pool[T_AMC]);
+  mps_arena_collect(t.arena);
+  free_after = mps_pool_free_size(t.pool[T_AMC]);
+  cr_assert_eq(gcobj_id(x), 502);
+  cr_assert(gcobj_intact(x));
+  cr_assert_geq(free_after, free_before + tail,
+                "the dead tail (%zu bytes) did not become free: %zu -> %zu", tail,
+                free_before, free_after);
+  t_teardown(&t);
+}
+
 Test(gc_client, chain_of_objects_through_all_pools)
 {
   t_gc_s t;
