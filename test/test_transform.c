@@ -325,6 +325,36 @@ Test(transform, old_in_amc_new_in_ams_and_back)
   ttr_close(&t);
 }
 
+/* A finalization registration is a reference like any other: after a
+ * transform it names the new object, in whichever pool that is, and the
+ * new object is finalized once it is unreachable. */
+Test(transform, a_finalization_registration_follows_to_the_new_object)
+{
+  ttr_s t;
+  mps_addr_t olds[1], news[1], ref = NULL;
+  mps_message_t message;
+  ttr_open(&t);
+  mps_message_type_enable(t.arena, mps_message_type_finalization());
+  ttr_obj(t.amc_ap, &t.refs[0], 0, 1);     /* old, in AMC */
+  ttr_obj(t.ams_ap, &t.refs[1], 0, 2);     /* its new, in AMS */
+  cr_assert_eq(mps_finalize(t.arena, &t.refs[0]), MPS_RES_OK);
+  olds[0] = t.refs[0];
+  news[0] = t.refs[1];
+  cr_assert(ttr_apply(&t, olds, news, 1));
+  cr_assert_eq(t.refs[0], t.refs[1]);
+  cr_assert_not(mps_message_poll(t.arena), "the new object is reachable");
+  t.refs[0] = t.refs[1] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert(mps_message_get(&message, t.arena, mps_message_type_finalization()),
+            "the registration was lost in the transform");
+  mps_message_finalization_ref(&ref, t.arena, message);
+  cr_assert_eq(ttr_id(ref), 2);
+  mps_message_discard(t.arena, message);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(ttr_count(&t, 2), 0);
+  ttr_close(&t);
+}
+
 Test(transform, replaces_weak_references)
 {
   ttr_s t;

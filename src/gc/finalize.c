@@ -253,13 +253,25 @@ static bool finalize_fix(Trace trace, Rank rank, Addr *ref_io)
   return was_marked;
 }
 
+/* After a fix changed `message`'s reference: a transform (transform.c)
+ * may have replaced the object by one in another pool, whose destroy the
+ * message must then follow. */
+static void finalize_follow(Arena arena, Message message, Addr before)
+{
+  Seg seg;
+  if (message->ref != before && seg_of_addr(&seg, arena, message->ref))
+    message->pool = seg->pool;
+}
+
 static void finalize_fix_message(Message message, void *closure)
 {
   Trace trace = closure;
+  Addr before = message->ref;
   AVERT(message, message);
   if (message->pool == NULL)
     return;   /* its object went with its pool (finalize_pool_destroy) */
   (void)finalize_fix(trace, RANK_EXACT, &message->ref);
+  finalize_follow(trace->arena, message, before);
 }
 
 /* The final band: each registration whose fix was the first to preserve
@@ -270,16 +282,21 @@ static void finalize_scan_regs(Trace trace, Finalize finalize)
   Ring node, next;
   RING_FOR(node, &finalize->regs, next) {
     Message message = finalize_reg_of(node);
+    Addr before = message->ref;
     Seg seg;
+    bool kept;
     AVER(finalize_reg_check(finalize, message));
-    /* A registration lives no longer than its pool, and its object as
-     * long as it: the object is in a segment of that pool. */
+    /* finalize_pool_destroy ends a registration with its pool, and
+     * finalize_follow moves it to the pool of any object a transform put
+     * in its place: its object is in a segment of the pool it names. */
     if (!seg_of_addr(&seg, arena, message->ref) || seg->pool != message->pool) {
       AVER(seg_of_addr(&seg, arena, message->ref) && seg->pool == message->pool);
       finalize_reg_drop(finalize, message);
       continue;
     }
-    if (!finalize_fix(trace, RANK_FINAL, &message->ref)) {
+    kept = finalize_fix(trace, RANK_FINAL, &message->ref);
+    finalize_follow(arena, message, before);
+    if (!kept) {
       ring_remove(&message->final_ring);
       --finalize->count;
       message_post(message);    /* freed instead if the type is disabled */
