@@ -426,6 +426,66 @@ Test(mvt, commit_limit_failure_leaves_the_pool_usable)
   mps_pool_destroy(pool);
 }
 
+/* A block larger than the fill size comes from the arena, or, when the
+ * arena is at its commit limit, from a free block of the pool big enough
+ * for it. */
+Test(mvt, a_large_block_at_the_commit_limit_comes_from_free_memory)
+{
+  enum { N = 24 };
+  mps_addr_t p[N], big;
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 2 KiB: 1 grain; reserve 32 KiB */
+  mps_ap_t ap = make_ap(pool);
+  size_t i;
+  mps_arena_spare_set(arena, 0.0);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 1024, (unsigned char)i), MPS_RES_OK);
+  mps_ap_destroy(ap);           /* no region left in a point */
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 1024);
+  cr_assert_geq(mps_pool_free_size(pool), 4 * GRAIN, "the reserve keeps free memory");
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&big, ap, 3 * GRAIN, 7), MPS_RES_OK,
+               "a large block did not come from the pool's free memory");
+  cr_assert(filled_with(big, 3 * GRAIN, 7));
+  mps_free(pool, big, 3 * GRAIN);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* The queue of reusable blocks is bounded (MVT_ABQ_MAX): with a reserve
+ * larger than it can list, a full queue gives its oldest block back to
+ * the arena to make room, and its books stay right (mvt_check). */
+Test(mvt, a_full_queue_of_reusable_blocks_gives_its_oldest_back)
+{
+  enum { HOLES = 1100, PER = 9 };
+  static mps_addr_t p[HOLES * PER];
+  mps_pool_t pool = make_mvt(1024, 0.5, 1000000);   /* reserve 32 MB: the queue's bound first */
+  mps_ap_t ap = make_ap(pool);
+  size_t i, before;
+  for (i = 0; i < HOLES * PER; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 1024, (unsigned char)i), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  before = mps_pool_total_size(pool);
+  /* Eight neighbours freed of every nine: holes of 8 KiB, each reusable
+   * (twice the fill size), kept apart by the ninth. */
+  for (i = 0; i < HOLES * PER; ++i)
+    if (i % PER != PER - 1)
+      mps_free(pool, p[i], 1024);
+  cr_assert_lt(mps_pool_total_size(pool), before, "no block went back from the full queue");
+  for (i = PER - 1; i < HOLES * PER; i += PER)
+    cr_assert(filled_with(p[i], 1024, (unsigned char)i));
+  ap = make_ap(pool);
+  for (i = 0; i < HOLES * PER; ++i)
+    if (i % PER != PER - 1)
+      cr_assert_eq(ap_alloc(&p[i], ap, 1024, (unsigned char)i), MPS_RES_OK);
+  for (i = 0; i < HOLES * PER; ++i)
+    cr_assert(filled_with(p[i], 1024, (unsigned char)i));
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
 Test(mvt, double_free_is_caught_and_refused)
 {
   mps_pool_t pool = make_mvt(1024, 0.5, 1024);

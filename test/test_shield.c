@@ -250,6 +250,25 @@ Test(shield, raise_while_exposed_waits_for_cover)
   check_outside();
 }
 
+/* A segment queued for protection and exposed before the queue is
+ * flushed: the flush must leave it alone, and the cover protects it. */
+Test(shield, a_queued_segment_exposed_before_the_flush_stays_unprotected)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[4], PROT_DENY_READ);
+  cr_assert(segs[4].queued);
+  shield_expose(shield, &segs[4]);
+  shield_flush(shield);
+  cr_assert(recorded(4, PROT_DENY_NONE), "the flush protected an exposed segment");
+  cr_assert(shield_check_segs(shield));
+  shield_cover(shield, &segs[4]);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(4, PROT_DENY_READ));
+  check_outside();
+}
+
 /* Re-lay segments 0..3 so that they touch: [0,1) [1,2) [2,3) [3,4) pages
  * from a fresh base, for the coalescing tests. */
 static void make_adjacent(void)
