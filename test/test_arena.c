@@ -565,10 +565,15 @@ Test(arena_vm, spare_grains_that_fit_are_preferred_to_uncommitted_ones)
   cr_assert_eq(q, c);
   cr_assert_eq(mps_arena_committed(arena), committed);
   cr_assert_eq(mps_arena_spare_committed(arena), 0);
-  /* Too big for the spare run: first fit, fresh grains at a's place. */
+  /* Too big for the spare run: first fit, fresh grains at a's place.
+   * The spare grains are given up for them, so that committed memory
+   * grows only by what is in use. */
   drop(arena, q, 4 * grain);
+  cr_assert_eq(mps_arena_committed(arena), committed);
   cr_assert_eq(grab(&q, arena, 6 * grain), MPS_RES_OK);
   cr_assert_eq(q, a);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0, "spare memory kept beside fresh grains");
+  cr_assert_eq(mps_arena_committed(arena), committed + 2 * grain);
   drop(arena, q, 6 * grain);
   drop(arena, b, grain);
   drop(arena, d, grain);
