@@ -351,7 +351,12 @@ static bool ag_in_pool(mps_addr_t addr, mps_pool_t pool)
 /* Point ambiguous root r at `addr`: into a reachable object, or where no
  * object is (it then keeps what is allocated there later).  Not into a
  * dead object that may not be reclaimed yet: that would revive objects
- * its references no longer keep. */
+ * its references no longer keep.  When the AMS pool takes no ambiguous
+ * references, only into a reachable LO object: the root keeps that
+ * object, so its grains stay LO's, whereas a place where no object is
+ * may become the AMS pool's by the next collection (fuzz_lo found an
+ * ambiguous root past an LO object's end that a new AMS segment later
+ * covered). */
 static void ag_set_ambig(unsigned r, mps_addr_t addr)
 {
   int cov;
@@ -359,6 +364,8 @@ static void ag_set_ambig(unsigned r, mps_addr_t addr)
     return;
   ag_mark_reachable();
   cov = ag_cover(addr, 0);
+  if (!ag_ambig_ok && !(cov >= 0 && ag_objs[cov].seen == ag_pass))
+    return;
   if (cov >= 0 && ag_objs[cov].seen == ag_pass) {
     ag_ambig_id[r] = cov;
     ag_ambig_from[r] = -1;
