@@ -607,32 +607,48 @@ static mps_pool_t tf_pool(mps_pool_class_t klass, mps_ap_t *ap_o)
   return pool;
 }
 
+/* An AMS pool whose first object, with identity `id`, is registered for
+ * finalization and then dropped; returns that object's address. */
+static mps_addr_t tf_registered_in_new_pool(mps_pool_t *pool_o, mps_ap_t *ap_o, mps_word_t id)
+{
+  mps_addr_t obj, addr;
+  *pool_o = tf_pool(mps_class_ams(), ap_o);
+  cr_assert_eq(gcobj_alloc(&obj, *ap_o, id, 2, 5, NULL), MPS_RES_OK);
+  addr = obj;
+  cr_assert_eq(mps_finalize(tf.arena, &obj), MPS_RES_OK);
+  return addr;
+}
+
+/* An AMS pool, made after another was destroyed, whose first object (id
+ * `id`, dead at once) lands where the other's first object was: the same
+ * class and object, so its first segment takes the grains given back.
+ * Its allocation point is made again, so that no buffer holds it. */
+static mps_pool_t tf_pool_in_place_of(mps_addr_t old_addr, mps_word_t id, mps_ap_t *ap_o)
+{
+  mps_pool_t pool = tf_pool(mps_class_ams(), ap_o), found;
+  mps_addr_t obj;
+  cr_assert_eq(gcobj_alloc(&obj, *ap_o, id, 2, 5, NULL), MPS_RES_OK);
+  cr_assert_eq(obj, old_addr, "the new pool's first object is elsewhere: %p, not %p",
+               obj, old_addr);
+  cr_assert(mps_addr_pool(&found, tf.arena, old_addr) && found == pool);
+  mps_ap_destroy(*ap_o);
+  cr_assert_eq(mps_ap_create_k(ap_o, pool, mps_args_none), MPS_RES_OK);
+  return pool;
+}
+
 Test(finalize, registration_outlived_by_its_pool_is_not_taken_by_the_next)
 {
   mps_pool_t old_pool, new_pool, found;
   mps_ap_t old_ap, new_ap;
-  mps_addr_t obj, old_addr;
+  mps_addr_t old_addr;
   mps_message_t got[1];
-  old_pool = tf_pool(mps_class_ams(), &old_ap);
-  cr_assert_eq(gcobj_alloc(&obj, old_ap, 7, 2, 5, NULL), MPS_RES_OK);
-  old_addr = obj;
-  cr_assert_eq(mps_finalize(tf.arena, &obj), MPS_RES_OK);
-  obj = NULL;
+  old_addr = tf_registered_in_new_pool(&old_pool, &old_ap, 7);
   mps_arena_park(tf.arena);
   mps_ap_destroy(old_ap);
   mps_pool_destroy(old_pool);
   cr_assert_not(mps_addr_pool(&found, tf.arena, old_addr));
-
-  /* The same class, the same first object: the new pool's first segment
-   * takes the grains the old one gave back. */
-  new_pool = tf_pool(mps_class_ams(), &new_ap);
-  cr_assert_eq(gcobj_alloc(&obj, new_ap, 8, 2, 5, NULL), MPS_RES_OK);
-  cr_assert_eq(obj, old_addr, "the new pool's first object is elsewhere: %p, not %p",
-               obj, old_addr);
-  cr_assert(mps_addr_pool(&found, tf.arena, old_addr) && found == new_pool);
-  obj = NULL;    /* dead: only the stale registration still names it */
-  mps_ap_destroy(new_ap);
-  cr_assert_eq(mps_ap_create_k(&new_ap, new_pool, mps_args_none), MPS_RES_OK);
+  /* Its object is dead: only the stale registration would name it. */
+  new_pool = tf_pool_in_place_of(old_addr, 8, &new_ap);
   mps_arena_release(tf.arena);
   tf_collect();
   cr_assert_not(mps_message_get(&got[0], tf.arena, mps_message_type_finalization()),
@@ -651,13 +667,9 @@ Test(finalize, queued_message_outlived_by_its_pool_keeps_nothing_of_the_next)
 {
   mps_pool_t old_pool, new_pool;
   mps_ap_t old_ap, new_ap;
-  mps_addr_t obj, old_addr;
+  mps_addr_t old_addr;
   mps_message_t got[1];
-  old_pool = tf_pool(mps_class_ams(), &old_ap);
-  cr_assert_eq(gcobj_alloc(&obj, old_ap, 9, 2, 5, NULL), MPS_RES_OK);
-  old_addr = obj;
-  cr_assert_eq(mps_finalize(tf.arena, &obj), MPS_RES_OK);
-  obj = NULL;
+  old_addr = tf_registered_in_new_pool(&old_pool, &old_ap, 9);
   mps_ap_destroy(old_ap);
   cr_assert_eq(mps_ap_create_k(&old_ap, old_pool, mps_args_none), MPS_RES_OK);
   tf_collect();
@@ -665,14 +677,7 @@ Test(finalize, queued_message_outlived_by_its_pool_keeps_nothing_of_the_next)
   mps_arena_park(tf.arena);
   mps_ap_destroy(old_ap);
   mps_pool_destroy(old_pool);
-
-  new_pool = tf_pool(mps_class_ams(), &new_ap);
-  cr_assert_eq(gcobj_alloc(&obj, new_ap, 10, 2, 5, NULL), MPS_RES_OK);
-  cr_assert_eq(obj, old_addr, "the new pool's first object is elsewhere: %p, not %p",
-               obj, old_addr);
-  obj = NULL;
-  mps_ap_destroy(new_ap);
-  cr_assert_eq(mps_ap_create_k(&new_ap, new_pool, mps_args_none), MPS_RES_OK);
+  new_pool = tf_pool_in_place_of(old_addr, 10, &new_ap);
   mps_arena_release(tf.arena);
   tf_collect();
   cr_assert_eq(tf_count(10), 0, "the old pool's message kept the new pool's object");
