@@ -277,7 +277,6 @@ Test(gc_client, a_late_ambiguous_nail_rescans_its_segment)
   cr_assert_eq(gcobj_alloc(&a, amb_ap, 303, 1, 6, &exact[2]), MPS_RES_OK);
   exact[4] = a;
   b = t_alloc(&t, T_AMC, 0, 304, 1, 6, &exact[4]);
-  (void)b;
   exact[2] = exact[3] = exact[4] = NULL;
   mps_ap_destroy(amb_ap);
   mps_ap_destroy(t.ap[T_AMC]);
