@@ -516,6 +516,11 @@ Test(amc, function_forms_of_reserve_and_commit_keep_the_protocol)
   tamc_init_pending(q, t.refs[0], 0);
   cr_assert((mps_commit)(t.ap, q, size));
   t.refs[2] = q;
+  /* A size that would take the address past the top of memory is not
+   * reserved inline by either form: it goes to the pool, which refuses. */
+  cr_assert_neq((mps_reserve)(&q, t.ap, (size_t)0 - W), MPS_RES_OK);
+  cr_assert_neq(mps_reserve(&q, t.ap, (size_t)0 - W), MPS_RES_OK);
+  cr_assert_eq(t.ap->init, t.ap->alloc);
   mps_arena_collect(t.arena);
   obj = t.refs[1];
   cr_assert_eq((mps_addr_t)obj->slot[0], t.refs[0]);

@@ -239,6 +239,25 @@ Test(mfs, double_free_is_caught_and_refused)
   cr_assert_eq(mfs_test_failures, 1);
 }
 
+/* MFS blocks are all one size: a request for more than the unit is
+ * reported, and refused with MPS_RES_PARAM if the handler returns (in
+ * rash too, without the report); the pool goes on working. */
+Test(mfs, a_block_larger_than_the_unit_is_refused)
+{
+  mps_pool_t pool = make_mfs(32, 0);
+  mps_addr_t p = NULL, q;
+  mps_lib_assert_fail_t old;
+  mfs_test_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  cr_assert_eq(mps_alloc(&p, pool, 33), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mfs_test_failures, TEST_REPORTS(1));
+  cr_assert_null(p);
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  mps_free(pool, q, 32);
+  mps_pool_destroy(pool);
+}
+
 /* A unit of one word has no room for the mark: the cool walk still
  * catches and refuses its double free. */
 Test(mfs, double_free_of_a_one_word_unit_is_caught_in_cool)
