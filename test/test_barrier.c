@@ -474,6 +474,73 @@ Test(barrier, old_objects_in_ams)
   tbar_close(&t);
 }
 
+/* An old AMS segment under the barrier whose free space an allocation
+ * point then fills: the objects made there may refer to anything, so the
+ * segment's summary must widen when the point takes it, or, once the
+ * point lets it go, the barrier would guard a summary that misses them,
+ * and a minor collection would skip the segment and lose the young
+ * objects only they refer to. */
+Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
+{
+  tbar_s t;
+  mps_gen_param_s big = {100000, 0.5};
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t ams;
+  mps_ap_t ap;
+  Seg seg;
+  size_t i, old_segs = 0;
+
+  tbar_open(&t, mps_class_amc());
+  cr_assert_eq(objfmt_create(&fmt, t.arena, objfmt_scan, false), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, &big), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_ap_destroy(ap);
+  /* Every other old object dies, leaving holes in the old segments. */
+  for (i = 1; i < OLD; i += 2)
+    t.refs[i] = NULL;
+  mps_arena_collect(t.arena);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; i += 2)
+    cr_assert(tbar_protected(t.arena, t.refs[i]), "old object %zu is not guarded", i);
+
+  /* New AMS objects in the holes, each the only referrer of a young AMC
+   * object, stored while the point holds the segment. */
+  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
+  for (i = 1; i < OLD; i += 2) {
+    Seg neighbour;
+    tbar_new(ap, &t.refs[i], OLD_DATA, 9000 + (mps_word_t)i);
+    cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)t.refs[i]));
+    cr_assert(seg_of_addr(&neighbour, (Arena)t.arena, (Addr)t.refs[i - 1]));
+    old_segs += seg == neighbour;
+    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+    t.refs[OLD] = NULL;
+  }
+  tbar_stored();
+  cr_assert_gt(old_segs, 0, "no new object went into an old segment");
+  mps_ap_destroy(ap);
+  for (i = 0; i < 3; ++i)
+    tbar_minor(&t);
+  for (i = 1; i < OLD; i += 2)
+    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i),
+              "the young object of new object %zu was lost", i);
+  memset(t.refs, 0, sizeof t.refs);
+  mps_arena_collect(t.arena);
+  mps_pool_destroy(ams);
+  mps_chain_destroy(chain);
+  mps_fmt_destroy(fmt);
+  tbar_close(&t);
+}
+
 /* The visitor of a walk runs with the arena lock held, and the segment
  * it visits is exposed.  Its store into the visited object must widen the
  * summary all the same; its stores into other objects (in segments that
