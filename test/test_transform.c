@@ -355,6 +355,29 @@ Test(transform, a_finalization_registration_follows_to_the_new_object)
   ttr_close(&t);
 }
 
+/* A registration whose object a transform replaces by NULL names no
+ * object any more: it ends without a message, and the collections that
+ * follow are undisturbed. */
+Test(transform, a_finalization_registration_replaced_by_null_ends)
+{
+  ttr_s t;
+  mps_addr_t olds[1], news[1];
+  ttr_open(&t);
+  mps_message_type_enable(t.arena, mps_message_type_finalization());
+  ttr_obj(t.amc_ap, &t.refs[0], 0, 1);
+  cr_assert_eq(mps_finalize(t.arena, &t.refs[0]), MPS_RES_OK);
+  olds[0] = t.refs[0];
+  news[0] = NULL;
+  cr_assert(ttr_apply(&t, olds, news, 1));
+  cr_assert_null(t.refs[0]);
+  mps_arena_collect(t.arena);
+  mps_arena_collect(t.arena);
+  cr_assert_not(mps_message_poll(t.arena));
+  cr_assert_eq(mps_definalize(t.arena, &olds[0]), MPS_RES_FAIL);
+  cr_assert_eq(ttr_count(&t, 1), 0);
+  ttr_close(&t);
+}
+
 Test(transform, replaces_weak_references)
 {
   ttr_s t;

@@ -295,6 +295,11 @@ static void finalize_scan_regs(Trace trace, Finalize finalize)
       continue;
     }
     kept = finalize_fix(trace, RANK_FINAL, &message->ref);
+    if (message->ref == NULL) {
+      /* A transform replaced the object by NULL: nothing to finalize. */
+      finalize_reg_drop(finalize, message);
+      continue;
+    }
     finalize_follow(arena, message, before);
     if (!kept) {
       ring_remove(&message->final_ring);
