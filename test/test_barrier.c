@@ -424,30 +424,55 @@ Test(barrier, condemned_amc_segments_lose_their_barrier)
 
 /* Old objects in a non-moving pool (AMS) whose chain is never due, young
  * ones in AMC: the remembered set works across pools. */
+/* An AMS pool in a chain of its own, whose one generation is never due,
+ * so that the AMC pool's minor collections leave it alone; refs[0..OLD)
+ * get old objects in it, and no allocation point is left to keep a
+ * segment unguarded. */
+typedef struct tbar_ams_s {
+  mps_fmt_t fmt;
+  mps_chain_t chain;
+  mps_pool_t ams;
+} tbar_ams_s;
+
+static void tbar_ams_open(tbar_s *t, tbar_ams_s *a)
+{
+  mps_gen_param_s big = {100000, 0.5};
+  mps_ap_t ap;
+  size_t i;
+  cr_assert_eq(objfmt_create(&a->fmt, t->arena, objfmt_scan, false), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&a->chain, t->arena, 1, &big), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, a->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, a->chain);
+    cr_assert_eq(mps_pool_create_k(&a->ams, t->arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, a->ams, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(ap, &t->refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_ap_destroy(ap);
+}
+
+/* Drop everything, then the AMS pool and the heap of the tests. */
+static void tbar_ams_close(tbar_s *t, tbar_ams_s *a)
+{
+  memset(t->refs, 0, sizeof t->refs);
+  mps_arena_collect(t->arena);
+  mps_pool_destroy(a->ams);
+  mps_chain_destroy(a->chain);
+  mps_fmt_destroy(a->fmt);
+  tbar_close(t);
+}
+
 Test(barrier, old_objects_in_ams)
 {
   tbar_s t;
   GC gc;
-  mps_gen_param_s big = {100000, 0.5};
-  mps_chain_t chain;
-  mps_fmt_t fmt;
-  mps_pool_t ams;
-  mps_ap_t ap;
+  tbar_ams_s a;
   size_t i, kept = 0;
 
   tbar_open(&t, mps_class_amc());
   gc = tbar_gc(t.arena);
-  cr_assert_eq(objfmt_create(&fmt, t.arena, objfmt_scan, false), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, &big), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < OLD; ++i)
-    tbar_new(ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
-  mps_ap_destroy(ap);   /* so that no buffer keeps a segment unguarded */
+  tbar_ams_open(&t, &a);
   for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
     tbar_minor(&t);
   for (i = 0; i < OLD; ++i)
@@ -466,12 +491,7 @@ Test(barrier, old_objects_in_ams)
     cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
     cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i));
   }
-  memset(t.refs, 0, sizeof t.refs);
-  mps_arena_collect(t.arena);
-  mps_pool_destroy(ams);
-  mps_chain_destroy(chain);
-  mps_fmt_destroy(fmt);
-  tbar_close(&t);
+  tbar_ams_close(&t, &a);
 }
 
 /* An old AMS segment under the barrier whose free space an allocation
@@ -483,26 +503,13 @@ Test(barrier, old_objects_in_ams)
 Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
 {
   tbar_s t;
-  mps_gen_param_s big = {100000, 0.5};
-  mps_chain_t chain;
-  mps_fmt_t fmt;
-  mps_pool_t ams;
+  tbar_ams_s a;
   mps_ap_t ap;
   Seg seg;
   size_t i, old_segs = 0;
 
   tbar_open(&t, mps_class_amc());
-  cr_assert_eq(objfmt_create(&fmt, t.arena, objfmt_scan, false), MPS_RES_OK);
-  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, &big), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < OLD; ++i)
-    tbar_new(ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
-  mps_ap_destroy(ap);
+  tbar_ams_open(&t, &a);
   /* Every other old object dies, leaving holes in the old segments. */
   for (i = 1; i < OLD; i += 2)
     t.refs[i] = NULL;
@@ -514,7 +521,7 @@ Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
 
   /* New AMS objects in the holes, each the only referrer of a young AMC
    * object, stored while the point holds the segment. */
-  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, a.ams, mps_args_none), MPS_RES_OK);
   for (i = 1; i < OLD; i += 2) {
     Seg neighbour;
     tbar_new(ap, &t.refs[i], OLD_DATA, 9000 + (mps_word_t)i);
@@ -533,12 +540,7 @@ Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
   for (i = 1; i < OLD; i += 2)
     cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i),
               "the young object of new object %zu was lost", i);
-  memset(t.refs, 0, sizeof t.refs);
-  mps_arena_collect(t.arena);
-  mps_pool_destroy(ams);
-  mps_chain_destroy(chain);
-  mps_fmt_destroy(fmt);
-  tbar_close(&t);
+  tbar_ams_close(&t, &a);
 }
 
 /* The visitor of a walk runs with the arena lock held, and the segment
