@@ -51,7 +51,7 @@
  *
  * The arena states: unclamped (collections start from the allocation
  * slow paths when chain_due finds a generation over capacity and the
- * nursery is not tiny beside the older generations: trace_due_is_ripe,
+ * generations it would condemn are not tiny beside the rest: trace_due_is_ripe,
  * and a trace in progress advances there), clamped (none start or advance
  * by themselves: only steps and faults do work), parked (clamped, and no
  * trace in progress), postmortem.
@@ -1041,16 +1041,20 @@ static bool trace_any_due(GC gc)
 
 /* A collection of the due generations scans every segment it does not
  * condemn, except those the write barrier guards (barrier.h), so its cost
- * grows with the unguarded part of the older generations, not with the
- * nursery.  An automatic collection therefore waits until the first
- * generations of the chains have taken at least 1/TRACE_SCAN_RATIO of what
- * the later generations hold outside guarded segments: the collector then
+ * grows with the unguarded part of the generations it leaves alone, not
+ * with those it condemns.  An automatic collection therefore waits until
+ * the generations it would condemn have taken at least 1/TRACE_SCAN_RATIO
+ * of what the others hold outside guarded segments: the collector then
  * scans at most about TRACE_SCAN_RATIO bytes of old objects per byte
  * allocated, even with a nursery smaller than a pool's segment, which
- * would otherwise bring a collection at nearly every buffer fill.  A chain
- * of one generation, or older generations still empty or guarded, never
- * wait.  (Guarded bytes of the first generations are subtracted too: an
- * estimate, which errs towards collecting.) */
+ * would otherwise bring a collection at nearly every buffer fill.  What
+ * counts as fresh is what the due generations took since they were last
+ * condemned, whatever their place in the chain: a pool that allocates
+ * straight into an older generation (AMS and LO on the default chain;
+ * MPS_KEY_GEN) must get its collections although the nursery stays empty.
+ * A collection that would condemn everything never waits.  (Guarded
+ * bytes of the condemned generations are subtracted too: an estimate,
+ * which errs towards collecting.) */
 #define TRACE_SCAN_RATIO 8
 
 static Size trace_add_sat(Size a, Size b)
@@ -1058,17 +1062,23 @@ static Size trace_add_sat(Size a, Size b)
   return b > (Size)-1 - a ? (Size)-1 : a + b;
 }
 
-static bool trace_due_is_ripe(GC gc)
+/* `due` as trace_due_chains made it. */
+static bool trace_due_is_ripe(GC gc, const Word due[TRACE_DUE_CHAINS])
 {
   Ring node, next, pnode, pnext;
   Size fresh = 0, old = 0;
+  Index c = 0;
   RING_FOR(node, &gc->chain_ring, next) {
     Chain chain = PARENT(mps_chain_s, gc_ring, node);
+    /* Chains past TRACE_DUE_CHAINS wait: none of theirs is condemned. */
+    Word chain_due = c < TRACE_DUE_CHAINS ? due[c] : 0;
     Index i;
+    ++c;
     for (i = 0; i < chain->gen_count; ++i) {
+      bool condemned = (chain_due & ((Word)1 << i)) != 0;
       RING_FOR(pnode, &chain->gens[i].pool_gens, pnext) {
         PoolGen pgen = PARENT(pool_gen_s, gen_ring, pnode);
-        if (i == 0)
+        if (condemned)
           fresh = trace_add_sat(fresh, pgen->new_size);
         else
           old = trace_add_sat(old, pgen->total_size);
@@ -1082,6 +1092,7 @@ static bool trace_due_is_ripe(GC gc)
 void trace_poll(Arena arena)
 {
   GC gc = gc_of(arena);
+  Word due[TRACE_DUE_CHAINS];
   AVERT(arena, arena);
   if (gc == NULL || gc->in_collection || arena->state != ARENA_UNCLAMPED)
     return;
@@ -1089,7 +1100,7 @@ void trace_poll(Arena arena)
     trace_work(arena, NULL, TRACE_QUANTUM, false, NULL);
   else if (pattern_full_collection_due(gc))
     (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
-  else if (trace_any_due(gc) && trace_due_is_ripe(gc))
+  else if (trace_due_chains(due, gc, false) != 0 && trace_due_is_ripe(gc, due))
     (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
 
