@@ -17,6 +17,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
+#include "../include/mpscawl.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/chain.h"
 #include "../src/gc/seg.h"
@@ -491,6 +492,101 @@ Test(barrier, old_objects_in_ams)
     cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
     cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i));
   }
+  tbar_ams_close(&t, &a);
+}
+
+/* An AWL scan method that copies each object's weak reference, once
+ * fixed, into its dependent object (awl.rst lets a scan write there):
+ * slot[0] is the weak reference, slot[1] the dependent, a plain word
+ * (it is in AMS, which never moves it). */
+static mps_res_t tbar_copying_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    while (base < limit) {
+      objfmt_obj obj = base;
+      if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ) {
+        mps_addr_t ref = (mps_addr_t)obj->slot[0];
+        if (MPS_FIX1(ss, ref)) {
+          mps_res_t res = MPS_FIX2(ss, &ref);
+          if (res != MPS_RES_OK)
+            return res;
+          obj->slot[0] = (mps_word_t)ref;
+        }
+        if (obj->slot[1] != 0)
+          ((objfmt_obj)obj->slot[1])->slot[0] = obj->slot[0];
+      }
+      base = objfmt_skip(base);
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+static mps_addr_t tbar_copying_dependent(mps_addr_t addr)
+{
+  objfmt_obj obj = addr;
+  return OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ ? (mps_addr_t)obj->slot[1] : NULL;
+}
+
+/* The scan of a weak AWL object writes a reference into its dependent,
+ * an old AMS object under the barrier with a summary that met nothing.
+ * The dependent's segment must then be scanned by the next collection of
+ * the referent's generation, or the referent dies while it refers to it
+ * (design/poolawl.txt: the dependent's summary becomes universal). */
+Test(barrier, a_scan_writing_into_a_dependent_object_widens_its_summary)
+{
+  mps_gen_param_s nursery = {64, 0.5};   /* one generation: survivors stay */
+  tbar_s t;
+  tbar_ams_s a;
+  mps_fmt_t wfmt;
+  mps_pool_t awl;
+  mps_ap_t weak;
+  mps_addr_t p;
+  objfmt_obj dep, w;
+  size_t i;
+
+  tbar_open_chain(&t, mps_class_amc(), NULL, &nursery, 1);
+  tbar_ams_open(&t, &a);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  dep = t.refs[0];
+  cr_assert(tbar_protected(t.arena, dep), "the dependent is not under the barrier");
+  cr_assert_eq(dep->slot[0], 0);
+  cr_assert_eq(objfmt_create(&wfmt, t.arena, tbar_copying_scan, false), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, wfmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, tbar_copying_dependent);
+    cr_assert_eq(mps_pool_create_k(&awl, t.arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+    cr_assert_eq(mps_ap_create_k(&weak, awl, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+
+  tbar_new(t.ap, &t.refs[OLD], 8, 4242);         /* the referent, in AMC */
+  do {
+    cr_assert_eq(mps_reserve(&p, weak, 4 * W), MPS_RES_OK);
+    w = p;
+    w->header = OBJFMT_HDR(4, OBJFMT_T_OBJ);
+    w->nrefs = 1;
+    w->slot[0] = (mps_word_t)t.refs[OLD];
+    w->slot[1] = (mps_word_t)dep;
+  } while (!mps_commit(weak, p, 4 * W));
+  t.refs[1] = p;                                 /* in place of an old object */
+
+  tbar_minor(&t);          /* scans w, which moves the referent into dep */
+  cr_assert_eq((mps_addr_t)dep->slot[0], t.refs[OLD], "the scan did not copy the reference");
+  t.refs[OLD] = NULL;      /* now only dep refers to it strongly */
+  tbar_minor(&t);
+  cr_assert_neq(dep->slot[0], 0, "the referent died while dep referred to it");
+  cr_assert(tbar_ok((mps_addr_t)dep->slot[0], 8, 4242), "the referent was lost");
+  cr_assert_eq(((objfmt_obj)t.refs[1])->slot[0], dep->slot[0]);
+
+  memset(t.refs, 0, sizeof t.refs);
+  mps_arena_collect(t.arena);
+  mps_ap_destroy(weak);
+  mps_pool_destroy(awl);
+  mps_fmt_destroy(wfmt);
   tbar_ams_close(&t, &a);
 }
 

@@ -851,6 +851,56 @@ Test(incremental, a_weak_table_read_during_the_trace_keeps_its_objects_until_the
   tinc_weak_close(&w);
 }
 
+/* A weak table that a scan greys during the exact band (it is reachable
+ * only through an AMC object) must wait for the weak band, even when the
+ * end of a step finds it queued without its read protection: scanned
+ * earlier, its references to objects that are reachable but not yet
+ * marked -- here from the far end of a list longer than a step's work --
+ * would be cut. */
+#define TINC_LIST 60000            /* nodes: about 3.7 MiB, several steps */
+Test(incremental, a_weak_table_greyed_during_the_exact_band_waits_for_its_band)
+{
+  tinc_weak_s w;
+  tinc_s *t = &w.t;
+  mps_addr_t tail;
+  awlarr table;
+  size_t i, steps = 0;
+  tinc_weak_open(&w);
+  /* The table behind an AMC object; the even slots' objects held by the
+   * first nodes of the list (its far end from the root), not by a root. */
+  tinc_new(t, &t->refs[0], 1);
+  tinc_set(t->refs[0], 2, t->refs[3]);
+  t->refs[3] = NULL;
+  for (i = 0; i < TINC_LIST; ++i) {
+    tinc_new(t, &t->refs[2], 100000 + i);
+    tinc_set(t->refs[2], 0, t->refs[1]);
+    if (i < WEAK_SLOTS / 2)
+      tinc_set(t->refs[2], 1, w.strong[i]);
+    t->refs[1] = t->refs[2];
+  }
+  t->refs[2] = NULL;
+  memset(w.strong, 0, sizeof w.strong);
+  cr_assert_eq(mps_arena_start_collect(t->arena), MPS_RES_OK);
+  cr_assert(tinc_busy(t));
+  while (tinc_busy(t)) {
+    (void)mps_arena_step(t->arena, 0.0, 1.0);
+    ++steps;
+  }
+  cr_assert_gt(steps, 2, "the trace took too few steps to test anything");
+  table = (awlarr)tinc_ref(t->refs[0], 2);
+  for (tail = t->refs[1], i = TINC_LIST; i > WEAK_SLOTS / 2; --i)
+    tail = tinc_ref(tail, 0);
+  for (i = WEAK_SLOTS / 2; i-- > 0; tail = tinc_ref(tail, 0)) {
+    cr_assert(objfmt_is_id(tail, NREFS, NDATA, 100000 + i));
+    cr_assert_not_null((mps_addr_t)table->slot[2 * i], "slot %zu was cut", 2 * i);
+    cr_assert_eq((mps_addr_t)table->slot[2 * i], tinc_ref(tail, 1));
+    cr_assert(objfmt_is_id((mps_addr_t)table->slot[2 * i], NREFS, NDATA, 7000 + 2 * i));
+  }
+  cr_assert_null(tail);
+  t->refs[0] = t->refs[1] = NULL;
+  tinc_weak_close(&w);
+}
+
 Test(incremental, postmortem_lowers_the_read_barrier)
 {
   tinc_s t;

@@ -365,6 +365,34 @@ Test(snc, push_alloc_pop_loop_stays_bounded)
   tsnc_close(&t);
 }
 
+/* After a pop, an object that fits exactly in what is left of the frame's
+ * segment goes there, not into a segment the pop freed. */
+Test(snc, an_object_fitting_the_rest_of_a_segment_exactly_goes_there)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  objfmt_obj a, b, c;
+  size_t seg, half;
+  tsnc_open(&t);
+  (void)tsnc_new(t.ap, NULL, 0, 1, 0);
+  seg = mps_pool_total_size(t.snc);             /* one ordinary segment */
+  mps_ap_destroy(t.ap);                           /* start again, empty */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&t.ap, t.snc, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  half = seg / 2 / W;                             /* words */
+  a = tsnc_new(t.ap, NULL, 0, half - 2, 1);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  b = tsnc_new(t.ap, NULL, 0, half + half / 2 - 2, 2);   /* needs another */
+  cr_assert_neq((char *)b, (char *)a + half * W);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  c = tsnc_new(t.ap, NULL, 0, half - 2, 3);
+  cr_assert_eq((char *)c, (char *)a + half * W, "an exact fit went elsewhere");
+  cr_assert(tsnc_ok(a, 0, half - 2, 1) && tsnc_ok(c, 0, half - 2, 3));
+  tsnc_close(&t);
+}
+
 Test(snc, destroying_the_ap_frees_its_objects)
 {
   tsnc_s t;
@@ -585,6 +613,10 @@ Test(snc, walks_and_addr_object_see_live_objects_only)
   cr_assert_eq(found, (mps_addr_t)a);
   cr_assert_eq(mps_addr_object(&found, t.arena, &b->slot[3]), MPS_RES_OK);
   cr_assert_eq(found, (mps_addr_t)b);
+  /* b starts where a ends: its first byte is b's, not a's. */
+  cr_assert_eq((char *)b, (char *)a + 10 * W);
+  cr_assert_eq(mps_addr_object(&found, t.arena, b), MPS_RES_OK);
+  cr_assert_eq(found, (mps_addr_t)b);
   cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
   cr_assert_neq(mps_addr_object(&found, t.arena, &b->slot[3]), MPS_RES_OK);
   mps_arena_park(t.arena);
@@ -705,6 +737,40 @@ static size_t tsnc_start_with_list(tsnc_s *t, objfmt_obj **holder_o)
   cr_assert_geq(tsnc_snc_protected(t), 2, "grey SNC segments are read-protected");
   *holder_o = holder;
   return collections;
+}
+
+/* The memory above a segment's live objects is laid with padding objects
+ * (pool_snc.c's opening comment), so each segment parses as whole objects
+ * from its base to its limit. */
+Test(snc, a_segment_parses_to_its_limit_after_a_pop)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  objfmt_obj a;
+  Seg seg;
+  mps_addr_t p;
+  size_t objects = 0, pads = 0;
+  tsnc_open(&t);
+  a = tsnc_new(t.ap, NULL, 0, 6, 1);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  (void)tsnc_new(t.ap, NULL, 0, 40, 2);
+  (void)tsnc_new(t.ap, NULL, 0, 40, 3);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  seg = tsnc_seg(&t, a);
+  for (p = (mps_addr_t)seg->base; (char *)p < (char *)seg->limit; p = objfmt_skip(p)) {
+    if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_OBJ)
+      ++objects;
+    else if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_PAD)
+      ++pads;
+    else
+      cr_assert_fail("neither an object nor padding at %p", p);
+  }
+  cr_assert_eq(p, (mps_addr_t)seg->limit, "the last object overruns the segment");
+  cr_assert_eq(objects, 1, "only a is live");
+  cr_assert_geq(pads, 1);
+  cr_assert(tsnc_ok(a, 0, 6, 1));
+  tsnc_close(&t);
 }
 
 Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault)
