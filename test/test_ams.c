@@ -428,6 +428,34 @@ Test(ams, garbage_is_reclaimed_and_reused)
  * round every segment before the pool grows, and a buffer's unused tail,
  * given back, counts as free again: here the only free space left is the
  * tail of a segment behind the cursor, and it is used. */
+/* An object larger than an ordinary segment (64 KiB) and not a whole
+ * number of grains gets a segment of its own, rounded up to grains; it
+ * survives in place while referenced, and its segment goes when it dies. */
+Test(ams, a_large_object_gets_a_segment_of_its_own)
+{
+  tams_s t;
+  size_t before, ndata = 100 * 1024 / W + 3;
+  mps_addr_t where;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);           /* an ordinary segment */
+  tams_flush(&t);
+  before = mps_pool_total_size(t.pool);
+  tams_new(t.ap, &t.refs[1], 0, ndata, 2);
+  where = t.refs[1];
+  tams_flush(&t);
+  cr_assert_geq(mps_pool_total_size(t.pool) - before, (2 + ndata) * W);
+  cr_assert_lt(mps_pool_total_size(t.pool) - before, (2 + ndata) * W + 64 * 1024);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(t.refs[1], where);
+  cr_assert(tams_data_ok(t.refs[1], ndata, 2), "the large object was damaged");
+  t.refs[1] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_pool_total_size(t.pool), before, "its segment was kept");
+  cr_assert(tams_data_ok(t.refs[0], 4, 1));
+  tams_close(&t);
+}
+
 Test(ams, fill_wraps_round_to_space_behind_the_cursor)
 {
   enum { WORDS = 64, N = 16 };

@@ -759,6 +759,7 @@ Test(snc, a_segment_parses_to_its_limit_after_a_pop)
   mps_arena_park(t.arena);
   seg = tsnc_seg(&t, a);
   for (p = (mps_addr_t)seg->base; (char *)p < (char *)seg->limit; p = objfmt_skip(p)) {
+    cr_assert_gt((char *)objfmt_skip(p), (char *)p, "no object at %p", p);
     if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_OBJ)
       ++objects;
     else if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_PAD)

@@ -229,6 +229,33 @@ Test(walk, pool_walk_covers_each_pools_objects)
   w_close();
 }
 
+static mps_res_t fail_first_area(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  size_t *calls = closure;
+  (void)ss;
+  (void)base;
+  (void)limit;
+  return (*calls)++ == 0 ? MPS_RES_FAIL : MPS_RES_OK;
+}
+
+/* The walk stops at the first area its scanner refuses, and returns that
+ * result although the later areas would have been accepted. */
+Test(walk, pool_walk_stops_at_the_first_refusal)
+{
+  size_t i, calls = 0;
+  w_open(1);
+  for (i = 0; i < 2000; ++i)          /* 64 KiB and more: several segments */
+    (void)w_alloc(w.ap, ID_BASE + NOBJ + i, NULL);
+  mps_arena_park(w.arena);
+  area_objects = area_calls = 0;
+  area_result = MPS_RES_OK;
+  cr_assert_eq(mps_pool_walk(w.amc, count_area, &area_calls), MPS_RES_OK);
+  cr_assert_gt(area_calls, 1, "one area only: nothing to test");
+  cr_assert_eq(mps_pool_walk(w.amc, fail_first_area, &calls), MPS_RES_FAIL);
+  cr_assert_eq(calls, 1);
+  w_close();
+}
+
 Test(walk, pool_walk_needs_a_parked_arena, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   w_open(1);
