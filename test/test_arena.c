@@ -540,6 +540,33 @@ Test(arena_client, commit_limit_counts_grains_in_use)
   free(block);
 }
 
+/* A new chunk's tables are committed memory too: an extension that
+ * would take the arena past its commit limit is refused, and changes
+ * nothing (arena.rst: MPS_RES_COMMIT_LIMIT). */
+Test(arena_client, an_extension_past_the_commit_limit_is_refused)
+{
+  size_t size = (size_t)1 << 20;
+  char *block = malloc(size), *more = malloc(size);
+  mps_arena_t arena;
+  mps_addr_t p;
+  size_t committed, reserved;
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  committed = mps_arena_committed(arena);
+  reserved = mps_arena_reserved(arena);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, more, size), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, (size_t)-1), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, more, size), MPS_RES_OK);
+  cr_assert_gt(mps_arena_committed(arena), committed);
+  cr_assert_eq(grab(&p, arena, grain_of(arena)), MPS_RES_OK);
+  drop(arena, p, grain_of(arena));
+  mps_arena_destroy(arena);
+  free(block);
+  free(more);
+}
+
 /* Third round (docs/performance.md): a request that committed spare
  * grains can hold whole takes them, even when a lower run of free but
  * uncommitted grains would hold it too; so it commits nothing and gives

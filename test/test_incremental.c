@@ -19,6 +19,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../include/mpscmvff.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../src/gc/trace.h"
@@ -899,6 +900,32 @@ Test(incremental, a_weak_table_greyed_during_the_exact_band_waits_for_its_band)
   cr_assert_null(tail);
   t->refs[0] = t->refs[1] = NULL;
   tinc_weak_close(&w);
+}
+
+/* mps_alloc is an allocation slow path like a buffer fill: a collection
+ * in progress advances there, so a client that allocates only from manual
+ * pools meanwhile still sees it finish. */
+Test(incremental, a_collection_advances_through_mps_alloc)
+{
+  tinc_s t;
+  mps_pool_t mvff;
+  mps_addr_t p;
+  size_t n = 0;
+  tinc_open(&t);
+  tinc_tree(&t, &t.refs[0], TREE, 1);
+  cr_assert_eq(mps_pool_create_k(&mvff, t.arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  while (tinc_busy(&t) && n < 100000) {
+    cr_assert_eq(mps_alloc(&p, mvff, 64), MPS_RES_OK);
+    mps_free(mvff, p, 64);
+    ++n;
+  }
+  cr_assert_not(tinc_busy(&t), "%zu allocations and the collection is still running", n);
+  cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
+  mps_pool_destroy(mvff);
+  tinc_close(&t);
 }
 
 Test(incremental, postmortem_lowers_the_read_barrier)
