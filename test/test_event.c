@@ -153,6 +153,33 @@ Test(event, labels_are_distinct_and_written_with_user_events)
 #endif
 }
 
+/* An interned string is written over whatever the buffer held before a
+ * flush emptied it: its NUL and the padding to a whole word are written
+ * too, so the stream holds the string and nothing after it. */
+Test(event, an_interned_string_is_terminated_over_earlier_records)
+{
+  tev_record_s rec[TEV_MAX];
+  size_t i, n;
+  mps_label_t a;
+  evtest_stream_setup(tev_path);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  for (i = 0; i < 8; ++i)
+    mps_telemetry_label((mps_addr_t)~(uintptr_t)0, (mps_label_t)~(mps_word_t)0);
+  mps_telemetry_flush();
+  a = mps_telemetry_intern("abc");
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 9);
+  cr_assert_eq(rec[8].code, EVENT_INTERN);
+  cr_assert_eq(rec[8].word[0], a);
+  cr_assert_str_eq(rec[8].string, "abc");
+#else
+  (void)a;
+  cr_assert_eq(n, 0, "rash writes no events");
+#endif
+}
+
 /* More records than the buffer holds: the early ones go to the stream
  * as it fills, and none is lost or torn. */
 Test(event, a_full_buffer_goes_to_the_stream_whole)
