@@ -3,7 +3,8 @@
  * fences and free space reported with their addresses (at mps_free, at
  * the explicit checks, at allocation and at pool destruction), clean runs
  * reporting nothing, alignment, sizes, and client errors.  The generic
- * tests use MFS as the base, wrapped here with pool_debug_class_ensure;
+ * tests use MFS as the base, wrapped here with pool_debug_class_ensure
+ * (and a base class of their own that writes words into free memory);
  * the mvff_debug suite tests mps_class_mvff_debug itself: variable sizes,
  * MPS_KEY_ALIGN, coalesced free space, allocation points, and memory going
  * back to the arena (its free space checked before it goes, through a
@@ -488,6 +489,133 @@ Test(debug, damaged_fence_aborts_with_an_aborting_handler, .signal = SIGABRT)
   mps_free(pool, a, 32);
 }
 
+/* ---- a base class that writes into free memory ---- */
+
+/* MFS-like, of 64-byte blocks in one grain: it stamps the first word of
+ * every freed block (as MFS marks a free unit) and clears the stamp when
+ * it hands the block out again, keeping its free list out of line. */
+enum { STAMP_BLOCKS = 16, STAMP_SIZE = 64 };
+#define STAMP ((Word)0x1111111111111111ULL)
+
+typedef struct stamp_pool_s {
+  mps_pool_s pool;
+  Addr base;                     /* its grain, or NULL */
+  Count used;                    /* blocks carved so far */
+  Addr free[STAMP_BLOCKS];
+  Count free_count;
+} stamp_pool_s;
+
+static stamp_pool_s *stamp_of(Pool pool)
+{
+  return PARENT(stamp_pool_s, pool, pool);
+}
+
+static Res stamp_init(Pool pool, mps_arg_s args[])
+{
+  stamp_pool_s *sp = stamp_of(pool);
+  (void)args;
+  sp->base = NULL;
+  sp->used = sp->free_count = 0;
+  return MPS_RES_OK;
+}
+
+static void stamp_finish(Pool pool)
+{
+  stamp_pool_s *sp = stamp_of(pool);
+  if (sp->base != NULL)
+    arena_free(pool->arena, sp->base, pool->arena->grain_size, pool);
+}
+
+static Res stamp_alloc(Addr *p_o, Pool pool, Size size)
+{
+  stamp_pool_s *sp = stamp_of(pool);
+  Addr p;
+  if (size > STAMP_SIZE)
+    return MPS_RES_PARAM;
+  if (sp->free_count > 0) {
+    p = sp->free[--sp->free_count];
+    *(Word *)p = 0;
+  } else {
+    if (sp->base == NULL) {
+      Res res = arena_alloc(&sp->base, pool->arena, pool->arena->grain_size, pool);
+      if (res != MPS_RES_OK)
+        return res;
+    }
+    if (sp->used == STAMP_BLOCKS)
+      return MPS_RES_RESOURCE;
+    p = addr_add(sp->base, sp->used++ * STAMP_SIZE);
+  }
+  *p_o = p;
+  return MPS_RES_OK;
+}
+
+static void stamp_free(Pool pool, Addr old, Size size)
+{
+  stamp_pool_s *sp = stamp_of(pool);
+  (void)size;
+  *(Word *)old = STAMP;
+  sp->free[sp->free_count++] = old;
+}
+
+static Size stamp_total(Pool pool)
+{
+  return stamp_of(pool)->base != NULL ? pool->arena->grain_size : 0;
+}
+
+static struct mps_pool_class_s stamp_class = {
+  .sig = POOL_CLASS_SIG,
+  .name = "stamp",
+  .size = sizeof(stamp_pool_s),
+  .init = stamp_init,
+  .finish = stamp_finish,
+  .alloc = stamp_alloc,
+  .free = stamp_free,
+  .total_size = stamp_total,
+};
+static pool_debug_class_s stamp_debug_class;
+
+/* A word that the base class wrote into free memory may match the free
+ * template in some of its bytes; when the class rewrites the word as it
+ * hands the block out, those bytes must not be taken for damage.  Free
+ * templates of eight bytes that match the stamp in all but the last byte,
+ * or all but the first. */
+static void stamp_matching_template_is_not_damage(const char *tpl)
+{
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
+  mps_pool_t pool;
+  mps_addr_t a, b;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena,
+                                   pool_debug_class_ensure(&stamp_debug_class, &stamp_class,
+                                                           "stamp debug"),
+                                   args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, STAMP_SIZE), MPS_RES_OK);
+  memset(a, 0x77, STAMP_SIZE);
+  mps_free(pool, a, STAMP_SIZE);
+  cr_assert_eq(*(Word *)a, STAMP);
+  cr_assert(holds_absolute((unsigned char *)a + sizeof(Word), STAMP_SIZE - sizeof(Word),
+                           tpl, 8));
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(mps_alloc(&b, pool, STAMP_SIZE), MPS_RES_OK);
+  cr_assert_eq(b, a);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_free(pool, b, STAMP_SIZE);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
+Test(debug, a_word_the_base_wrote_is_not_recorded_from_its_start)
+{
+  stamp_matching_template_is_not_damage("\x11\x11\x11\x11\x11\x11\x11\x5A");
+}
+
+Test(debug, a_word_the_base_wrote_is_not_recorded_to_its_end)
+{
+  stamp_matching_template_is_not_damage("\x5A\x11\x11\x11\x11\x11\x11\x11");
+}
+
 /* ---- mps_class_mvff_debug ---- */
 
 TestSuite(mvff_debug, .init = setup, .fini = teardown);
@@ -842,4 +970,165 @@ Test(mvff_debug, clean_run_with_no_spare_reports_nothing)
   mps_pool_check_fenceposts(pool);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
+/* A free that is no fenced block's (a block from an allocation point, as
+ * far as the class can tell) must not reach a fenced block's fences: one
+ * covering the fence before a block, and one starting in the fence after
+ * it, are refused, and the fences stay intact. */
+Test(mvff_debug, frees_reaching_into_a_fenced_block_s_fences_are_refused)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t keep, a;
+  unsigned char *p;
+  cr_assert_eq(mps_alloc(&keep, pool, 16), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  p = a;
+  cr_assert_eq((char *)a, (char *)keep + 16 + 16 + 16, "the blocks' extents abut");
+  mps_free(pool, p - 16, 16);
+  cr_assert_eq(report_count, 1, "the fence before");
+  mps_free(pool, p + 64, 16);
+  cr_assert_eq(report_count, 2, "the fence after");
+  mps_pool_check_fenceposts(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  mps_free(pool, a, 64);
+  mps_free(pool, keep, 16);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2);
+}
+
+/* Allocating the low part of a recorded free range leaves the rest
+ * recorded: damage there is still found by the check. */
+Test(mvff_debug, the_rest_of_a_free_range_stays_checked_after_a_reuse)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t a, b, c;
+  unsigned char *bad;
+  cr_assert_eq(mps_alloc(&a, pool, 256), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, a, 256);
+  bad = (unsigned char *)a + 200;
+  *bad = 0;
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(b, a, "first fit reuses the low end");
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  mps_free(pool, b, 64);
+  mps_free(pool, c, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2, "and at destruction");
+}
+
+/* A block whose fences would take it past the end of memory is refused
+ * with MPS_RES_RESOURCE, not wrapped round to a small one. */
+Test(mvff_debug, a_size_the_fences_would_overflow_is_refused)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t p;
+  cr_assert_eq(mps_alloc(&p, pool, SIZE_MAX - 40), MPS_RES_RESOURCE);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_pool_destroy(pool);
+}
+
+/* A free that starts in the pool and runs past its memory is refused, in
+ * every variety, before anything is splatted: the block of another pool
+ * just above it keeps its contents.  (The generic code checks only the
+ * first grain, and the class used to splat the whole range before MVFF
+ * refused it.)  Both pools take their memory from the top of the arena,
+ * so that the debugging pool's lies just below the other's. */
+Test(mvff_debug, a_free_running_past_the_pool_is_refused_before_it_is_splatted)
+{
+  mps_pool_t pool, other;
+  mps_addr_t a, q;
+  size_t grain = arena->grain_size, i;
+  char *end;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, 1);
+    cr_assert_eq(mps_pool_create_k(&other, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&q, other, 64), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, 2 * grain);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, 1);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff_debug(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  end = (char *)a - 16 + 2 * grain;
+  cr_assert_eq(end, (char *)q, "the other pool's block follows this pool's memory");
+  memset(q, 0x55, 64);
+  mps_free(pool, end - 64, 128);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq(((unsigned char *)q)[i], 0x55, "byte %zu of the other pool's block", i);
+  mps_free(other, q, 64);
+  mps_free(pool, a, 64);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(other);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+}
+
+/* A free that MVFF refuses (a wrong size, running from a live block into
+ * free memory) is reported in the checking varieties; the block stays
+ * live, so the class must not record it as free space: its contents are
+ * no damage, and its right free later is no double free. */
+Test(mvff_debug, a_free_the_base_refuses_leaves_the_block_live)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  int expected = CHECK_LEVEL >= 1 ? 1 : 0;
+  mps_ap_t ap;
+  mps_addr_t p;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 4096), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 4096));
+  mps_ap_destroy(ap);
+  cr_assert_geq(mps_pool_free_size(pool), 4096, "free memory follows the block");
+  mps_free(pool, p, 8192);
+  cr_assert_eq(report_count, expected, "%d reports", report_count);
+  memset(p, 0x43, 4096);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, expected, "%d reports: %s", report_count, reports[expected]);
+  mps_free(pool, p, 4096);
+  cr_assert_eq(report_count, expected, "%d reports: %s", report_count, reports[expected]);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, expected, "%d reports", report_count);
+}
+
+/* The client freed part of a buffer's unused rest (a client error that
+ * MVFF cannot see), so MVFF refuses the rest when the buffer is emptied
+ * (reported in the checking varieties), and that rest stays out of the
+ * pool.  Nor may the class record it as free space: the part freed is
+ * handed out again, and its new owner's writes are no damage. */
+Test(mvff_debug, a_buffer_rest_the_base_refuses_stays_out_of_the_record)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  int expected = CHECK_LEVEL >= 1 ? 1 : 0;
+  mps_ap_t ap;
+  mps_addr_t p, q;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 64));
+  cr_assert_geq((size_t)((char *)ap->limit - (char *)p), 1024 + 64, "a region of a fill's size");
+  mps_free(pool, (char *)p + 1024, 64);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_ap_destroy(ap);
+  cr_assert_eq(report_count, expected, "%d reports", report_count);
+  /* First fit: the part freed, with its fences. */
+  cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p + 1024 + 16);
+  memset(q, 0x21, 32);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, expected, "%d reports: %s", report_count, reports[expected]);
+  mps_free(pool, q, 32);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, expected, "%d reports: %s", report_count, reports[expected]);
 }

@@ -1242,6 +1242,304 @@ Test(mvff, reserve_bigger_than_extend_by)
   mps_pool_destroy(pool);
 }
 
+/* mps_alloc is first fit over all free memory outside the slabs: blocks
+ * freed onto the quick lists (a point exists) are found, coalesced, by
+ * the next mps_alloc, below the untouched rest of the extension. */
+Test(mvff, mps_alloc_finds_blocks_on_the_quick_lists_first_fit)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, c, q;
+  size_t total;
+  cr_assert_eq(mps_alloc(&a, pool, 1024), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 1024), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  cr_assert_eq((char *)b, (char *)a + 1024);
+  total = mps_pool_total_size(pool);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 1024);
+  mps_free(pool, b, 1024);
+  cr_assert_eq(mps_alloc(&q, pool, 2048), MPS_RES_OK);
+  cr_assert_eq(q, a, "the two listed blocks, joined, are the lowest fit");
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, 2048);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A trim (spare 0.25, extend_by one grain) gives back whole grains of a
+ * freed block until no more than the spare fraction is free, and then
+ * extend_by more (hysteresis): 8 of the block's 10 grains, of 20.  The
+ * default pool keeps the block's low end, ARENA_HIGH its high end (the
+ * memory each placement prefers), and mps_alloc finds it there. */
+static void trim_keeps_the_preferred_end(int arena_high)
+{
+  mps_pool_t pool = make_pool(grain, 0.25, arena_high, 0, 1);
+  mps_addr_t k, x, q;
+  mps_pool_t owner;
+  char *kept;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&k, pool, 10 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&x, pool, 10 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 20 * grain);
+  mps_free(pool, x, 10 * grain);
+  cr_assert_eq(mps_pool_total_size(pool), 12 * grain,
+               "6 2/3 grains leave a quarter free; rounded up, and one more");
+  cr_assert_eq(mps_pool_free_size(pool), 2 * grain);
+  kept = arena_high ? (char *)x + 8 * grain : (char *)x;
+  cr_assert(mps_addr_pool(&owner, arena, kept) && owner == pool,
+            "the preferred end of the block stays");
+  cr_assert(!mps_addr_pool(&owner, arena,
+                           arena_high ? (char *)x + 7 * grain : (char *)x + 2 * grain),
+            "the other end went back");
+  cr_assert_eq(mps_alloc(&q, pool, 2 * grain), MPS_RES_OK);
+  cr_assert_eq(q, kept);
+  cr_assert_eq(mps_pool_total_size(pool), 12 * grain);
+  mps_free(pool, q, 2 * grain);
+  mps_free(pool, k, 10 * grain);
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, trims_keep_the_low_end_and_give_back_extend_by_more)
+{
+  trim_keeps_the_preferred_end(0);
+}
+
+Test(mvff, trims_with_arena_high_keep_the_high_end)
+{
+  trim_keeps_the_preferred_end(1);
+}
+
+/* Blocks freed onto the quick lists (a point exists) count as free, so a
+ * pool that keeps no spare memory flushes them into the land when the
+ * land alone has nothing whole to give back: once every block is freed,
+ * the pool holds nothing. */
+Test(mvff, a_trim_flushes_the_quick_lists)
+{
+  enum { N = 8 };
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N];
+  size_t i;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 2048);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* While the arena holds spare committed memory, a pool extends itself by
+ * what the request needs (at most a fill's worth), not by extend_by, so
+ * that the arena's spare grains are used before fresh ones. */
+Test(mvff, extensions_take_only_what_is_needed_while_the_arena_has_spare)
+{
+  mps_pool_t first = make_pool(0, 0.0, 0, 0, 1), pool;
+  mps_addr_t a, p;
+  cr_assert_eq(mps_alloc(&a, first, 64 * grain), MPS_RES_OK);
+  mps_free(first, a, 64 * grain);
+  cr_assert_eq(mps_pool_total_size(first), 0);
+  cr_assert_geq(mps_arena_spare_committed(arena), grain, "the arena keeps what came back");
+  pool = make_pool(0, 1.0, 0, 0, 1);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), grain);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+  mps_pool_destroy(first);
+}
+
+/* design/poolmvff.txt: an extension of extend_by that the arena refuses
+ * is tried again for just the request. */
+Test(mvff, a_refused_extension_is_tried_again_at_the_request_s_size)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t p, q;
+  size_t limit = mps_arena_commit_limit(arena);
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 2 * grain),
+               MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&p, pool, grain + 64), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * grain);
+  cr_assert_eq(mps_alloc(&q, pool, 2 * grain), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_free(pool, p, grain + 64);
+  mps_pool_destroy(pool);
+}
+
+/* A fill the land cannot serve, while the quick lists of medium sizes
+ * hold at least extend_by, flushes them and is served from what they
+ * held: the pool does not grow. */
+Test(mvff, a_fill_flushes_full_medium_lists_before_the_pool_grows)
+{
+  enum { N = 16 };
+  mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N], q;
+  size_t i, total;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  cr_assert_eq(mps_pool_free_size(pool), total - N * 2048, "the land is empty");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 2048);
+  fill_commit(&q, ap, 8192);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  memset(q, 0x3C, 8192);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, 8192);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A fill the land cannot serve and the arena refuses to extend for
+ * (the commit limit) flushes every list, and is served from the listed
+ * blocks coalesced, though they hold less than the flush bound. */
+Test(mvff, a_fill_the_arena_refuses_is_served_from_the_lists_coalesced)
+{
+  enum { N = 8 };
+  mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N], q;
+  size_t i, limit = mps_arena_commit_limit(arena);
+  mps_arena_spare_set(arena, 0.0);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
+  cr_assert_eq(mps_pool_free_size(pool), 0, "the extension is used up");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 2; i < 6; ++i)
+    mps_free(pool, p[i], 2048);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  fill_commit(&q, ap, 8192);
+  cr_assert_eq(q, p[2]);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, 8192);
+  for (i = 0; i < N; ++i)
+    if (i < 2 || i >= 6)
+      mps_free(pool, p[i], 2048);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A small fill that can have no slab takes fill_size bytes (mean_size
+ * times 128) of the lowest block that holds it if the block is at least
+ * twice that, else the whole block: with a hole of exactly twice 4 KiB,
+ * 4 KiB; with a mean size of 16, 2 KiB of a hole of 8000 bytes. */
+static void small_fill_from_a_hole(size_t mean, size_t hole_size, size_t taken)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t a, hole, c, p;
+  size_t free0, limit = mps_arena_commit_limit(arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, mean);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, hole_size), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, hole, hole_size);
+  free0 = mps_pool_free_size(pool);
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  cr_assert_eq(p, hole);
+  cr_assert_eq((char *)ap->limit, (char *)hole + taken);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - taken);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_free(pool, a, 64);
+  mps_free(pool, p, 64);
+  mps_free(pool, c, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+Test(mvff, a_small_fill_takes_fill_size_of_a_hole_twice_that)
+{
+  small_fill_from_a_hole(32, 8192, 4096);
+}
+
+Test(mvff, the_mean_size_sets_how_much_a_small_fill_takes)
+{
+  small_fill_from_a_hole(16, 8000, 2048);
+}
+
+/* With an alignment too coarse for the stepped slab classes (64 bytes),
+ * sizes above 256 bytes have quick lists but no slabs: a fill of such a
+ * size with no block of its own size listed takes the smallest larger
+ * listed block, and lists the rest for the next fill. */
+Test(mvff, a_medium_fill_without_a_slab_class_takes_a_larger_listed_block)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t a, b, small, p, q;
+  size_t free0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, 2048), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&small, pool, 1024), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 2048);
+  mps_free(pool, small, 1024);
+  free0 = mps_pool_free_size(pool);
+  fill_commit(&p, ap, 512);
+  cr_assert_eq(p, small, "the smallest listed block that holds it");
+  cr_assert_eq(mps_pool_free_size(pool), free0 - 512);
+  fill_commit(&p, ap, 512);
+  cr_assert_eq((char *)p, (char *)small + 512, "its rest, listed");
+  mps_ap_destroy(ap);
+  mps_free(pool, small, 512);
+  mps_free(pool, p, 512);
+  mps_free(pool, b, 64);
+  mps_free(pool, q, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* With spare 0 a pool keeps no whole free grain, even when its largest
+ * free block holds none (it is under two grains and straddles a grain
+ * boundary) and a smaller free block is a whole grain: that grain goes
+ * back at once.  The pool used to stop at the largest block and keep it. */
+Test(mvff, a_whole_free_grain_goes_back_though_the_largest_free_block_holds_none)
+{
+  mps_pool_t pool = make_pool(3 * grain, 0.0, 0, 0, 1);
+  mps_addr_t a, b, c, d;
+  mps_arena_spare_set(arena, 0.0);
+  /* One extension of three grains: a, then b to a little short of the
+   * second grain's end, c to its end, then d the third grain. */
+  cr_assert_eq(mps_alloc(&a, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 2 * grain - 256), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&d, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 3 * grain);
+  cr_assert_eq((char *)d, (char *)a + 2 * grain);
+  cr_assert_eq((uintptr_t)a % grain, 0);
+  mps_free(pool, b, 2 * grain - 256);   /* no whole grain: all kept */
+  cr_assert_eq(mps_pool_total_size(pool), 3 * grain);
+  mps_free(pool, d, grain);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * grain);
+  cr_assert_eq(mps_pool_free_size(pool), 2 * grain - 256);
+  mps_free(pool, a, 128);
+  mps_free(pool, c, 128);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, frames_are_accepted_and_misuse_caught)
 {
 #if CHECK_LEVEL < 1

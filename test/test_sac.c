@@ -603,6 +603,73 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
   cr_assert_eq(failures, 1);
 }
 
+/* MPS_SAC_FREE_FAST pushes a block without marking it, so only cool,
+ * which looks for every freed block on its class's stack, catches it
+ * freed again by mps_sac_free; refused, the stack is unchanged. */
+Test(sac, cool_catches_a_second_free_of_a_block_the_fast_macro_pushed)
+{
+  mps_pool_t pool;
+  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_t sac;
+  mps_lib_assert_fail_t old;
+  mps_addr_t p, q, r;
+#if CHECK_LEVEL < 2
+  cr_skip_test("only cool looks for unmarked blocks on the stack");
+#endif
+  pool = make_counting();
+  sac = make_sac(pool, 1, classes);
+  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  MPS_SAC_FREE_FAST(sac, p, 64);
+  cr_assert_eq(cached(sac, 0), 1);
+  old = mps_lib_assert_fail_install(record_failure);
+  failures = 0;
+  mps_sac_free(sac, p, 64);
+  cr_assert_eq(failures, 1);
+  cr_assert_eq(cached(sac, 0), 1);
+  cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(q, p);
+  cr_assert_neq(r, q);
+  mps_sac_free(sac, q, 64);
+  mps_sac_free(sac, r, 64);
+  mps_sac_destroy(sac);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(failures, 1);
+}
+
+/* A class of one word has room only for the stack's link: pushing a
+ * block must write nothing past it, where the next block lies (MVFF
+ * aligned to a word places blocks of one word side by side). */
+Test(sac, a_one_word_class_writes_only_the_link)
+{
+  mps_pool_t pool;
+  mps_sac_class_s classes[1] = {{sizeof(void *), 4, 1}};
+  mps_sac_t sac;
+  mps_addr_t a, b, q;
+  size_t i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)sizeof(void *));
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  sac = make_sac(pool, 1, classes);
+  cr_assert_eq(mps_sac_alloc(&a, sac, sizeof(void *), 0), MPS_RES_OK);
+  cr_assert_eq(mps_sac_alloc(&b, sac, sizeof(void *), 0), MPS_RES_OK);
+  cr_assert_eq((char *)b, (char *)a + sizeof(void *), "first fit puts them side by side");
+  memset(b, 0x6B, sizeof(void *));
+  mps_sac_free(sac, a, sizeof(void *));
+  for (i = 0; i < sizeof(void *); ++i)
+    cr_assert_eq(((unsigned char *)b)[i], 0x6B, "byte %zu of the next block", i);
+  cr_assert_eq(mps_sac_alloc(&q, sac, sizeof(void *), 0), MPS_RES_OK);
+  cr_assert_eq(q, a);
+  mps_sac_free(sac, q, sizeof(void *));
+  mps_sac_free(sac, b, sizeof(void *));
+  mps_sac_destroy(sac);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 /* Blocks freed and reused, whatever the client left in them, free
  * without a report. */
 Test(sac, frees_of_live_blocks_are_never_reported)

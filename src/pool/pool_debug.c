@@ -26,11 +26,12 @@
  * Allocation points.  The client allocates inline from a buffer, so blocks
  * made through an allocation point have no fences and are not recorded.
  * A free of a block that is not a recorded fenced block is taken to be
- * such a block: it must not overlap any fenced block (fences included),
- * which catches a wrong address inside or next to a fenced block.  Free
- * space splatting applies to allocation points in full: the region a
- * buffer is filled with is checked like any allocation, and the unused
- * part handed back when it is emptied is splatted and recorded.
+ * such a block: it must lie in the pool's memory and must not overlap any
+ * fenced block (fences included), which catches a wrong address inside or
+ * next to a fenced block.  Free space splatting applies to allocation
+ * points in full: the region a buffer is filled with is checked like any
+ * allocation, and the unused part handed back when it is emptied is
+ * splatted and recorded.
  *
  * Free space.  Memory freed through this layer (whole base blocks, fences
  * included, and unused buffer parts) is filled with the free template
@@ -552,20 +553,45 @@ static bool debug_note_base_total(Pool pool, PoolDebug d)
   return shrank;
 }
 
-/* [base, limit), splatted, has just been given to the base class: record
- * what is intact of it, reading only grains the pool still owns (the base
- * may have passed some straight back to the arena). */
-static void debug_after_give_back(Pool pool, PoolDebug d, Addr base, Addr limit)
+/* The memory the base class has in use (its total less its free size) in
+ * *in_use_o, or false if it cannot say. */
+static bool debug_base_in_use(Size *in_use_o, Pool pool)
 {
-  Size grain = pool->arena->grain_size;
+  PoolClass base = debug_class_of(pool)->base;
+  Size total, free;
+  if (base->total_size == NULL || base->free_size == NULL)
+    return false;
+  total = base->total_size(pool);
+  free = base->free_size(pool);
+  if (free > total)
+    return false;
+  *in_use_o = total - free;
+  return true;
+}
+
+/* [base, limit), splatted, has just been given to the base class, which
+ * had `in_use` bytes in use before if `sized`: record what is intact of
+ * it, reading only grains the pool still owns (the base may have passed
+ * some straight back to the arena).  A base that refused the range (it
+ * overlaps the base's free memory: a free of a wrong size, or of part of
+ * a buffer's unused rest) has as much in use as before, and the range,
+ * which may hold a live block, stays out of the record: recorded, the
+ * block's own free would be refused as a double free, and its contents
+ * reported as damage. */
+static void debug_after_give_back(Pool pool, PoolDebug d, Addr base, Addr limit,
+                                  bool sized, Size in_use)
+{
+  Size grain = pool->arena->grain_size, now;
   Addr g;
-  if (!debug_note_base_total(pool, d)) {
-    if (d->free_size > 0)
-      debug_free_record_intact(pool, d, base, limit);
-    return;
-  }
+  bool shrank = debug_note_base_total(pool, d);
   if (d->free_size == 0)
     return;
+  if (sized && debug_base_in_use(&now, pool) && now >= in_use)
+    return;
+  if (!shrank) {
+    debug_free_record_intact(pool, d, base, limit);
+    return;
+  }
   for (g = addr_align_down(base, grain); addr_word(g) < addr_word(limit); g = addr_add(g, grain))
     if (arena_pool_of_addr(pool->arena, g) == pool)
       debug_free_record_intact(pool, d, addr_max(g, base), addr_min(addr_add(g, grain), limit));
@@ -815,7 +841,8 @@ static void debug_free(Pool pool, Addr old, Size size)
   debug_block_s *block = NULL;
   SplayNode node;
   Addr rbase = old, rlimit;
-  bool is_free;
+  bool is_free, sized = false;
+  Size in_use = 0;
 
   if (f > 0 && splay_tree_find(&d->live, &node, debug_key(old))) {
     block = debug_block_of(node);
@@ -829,6 +856,11 @@ static void debug_free(Pool pool, Addr old, Size size)
     if (!DEBUG_INSIST(size <= WORD_ONES - addr_word(old)))
       return;   /* wraps round the address space */
     rlimit = addr_add(old, size);
+    /* The generic code checked only the first grain: a range running past
+     * the pool's memory would be splatted below, over another pool's
+     * blocks or the arena's own memory, before the base refused it. */
+    if (!DEBUG_INSIST(debug_owned(pool, old, rlimit)))
+      return;
     /* Not a fenced block, so it came from an allocation point: it must
      * not reach into a fenced block or its fences. */
     overlaps = debug_live_overlaps(d, old, rlimit);
@@ -846,10 +878,12 @@ static void debug_free(Pool pool, Addr old, Size size)
     --d->live_count;
     arena_control_free(pool->arena, block, sizeof *block);
   }
-  if (d->free_size > 0)
+  if (d->free_size > 0) {
+    sized = debug_base_in_use(&in_use, pool);
     debug_splat(d, rbase, rlimit);
+  }
   base->free(pool, rbase, addr_offset(rbase, rlimit));
-  debug_after_give_back(pool, d, rbase, rlimit);
+  debug_after_give_back(pool, d, rbase, rlimit, sized, in_use);
 }
 
 static Res debug_buffer_fill(Addr *base_o, Addr *limit_o, Pool pool, Buffer buffer, Size size)
@@ -867,10 +901,14 @@ static void debug_buffer_empty(Pool pool, Buffer buffer, Addr init, Addr limit)
 {
   PoolDebug d = debug_of_pool(pool);
   PoolClass base = debug_class_of(pool)->base;
-  if (d->free_size > 0)
+  bool sized = false;
+  Size in_use = 0;
+  if (d->free_size > 0) {
+    sized = debug_base_in_use(&in_use, pool);
     debug_splat(d, init, limit);
+  }
   base->buffer_empty(pool, buffer, init, limit);
-  debug_after_give_back(pool, d, init, limit);
+  debug_after_give_back(pool, d, init, limit, sized, in_use);
 }
 
 /* ---- making classes ---- */

@@ -1208,6 +1208,28 @@ static Res mvff_extend(MVFF mvff, Size size)
   return MPS_RES_OK;
 }
 
+/* For mvff_reduce: a free block of the land that holds a whole grain,
+ * the lowest one if `lowest`, else the highest. */
+typedef struct mvff_whole_grain_s {
+  Size grain;
+  bool lowest;
+  bool found;
+  range_s block;
+} mvff_whole_grain_s;
+
+static bool mvff_whole_grain_visit(Land land, Range range, void *closure)
+{
+  mvff_whole_grain_s *w = closure;
+  UNUSED(land);
+  if (addr_word(addr_align_up(range_base(range), w->grain))
+      < addr_word(addr_align_down(range_limit(range), w->grain))) {
+    w->block = *range;
+    w->found = true;
+    return !w->lowest;
+  }
+  return true;
+}
+
 /* Give whole free grains of the land back to the arena: enough that no
  * more than keep_bytes of the pool is free, and then up to extend_by more
  * (see "Giving memory back" above).  Largest blocks first, so that the
@@ -1243,8 +1265,23 @@ static void mvff_reduce(MVFF mvff)
       break;
     base = addr_align_up(range_base(&block), grain);
     limit = addr_align_down(range_limit(&block), grain);
-    if (addr_word(base) >= addr_word(limit))
-      break;   /* the largest block holds no whole grain: nor does any */
+    if (addr_word(base) >= addr_word(limit)) {
+      /* The largest block (at least a grain, fewer than two) holds no
+       * whole grain, but a smaller one may span one.  Stopping here kept
+       * such a block free above the spare fraction (a pool with spare 0
+       * kept a whole free grain) until more was freed.  A walk of the
+       * land finds it, preferring the end of the pool that the placement
+       * policy uses less; it is needed only in this case. */
+      mvff_whole_grain_s w;
+      w.grain = grain;
+      w.lowest = mvff->arena_high;
+      w.found = false;
+      (void)land_iterate(mvff_land(mvff), mvff_whole_grain_visit, &w);
+      if (!w.found)
+        break;
+      base = addr_align_up(range_base(&w.block), grain);
+      limit = addr_align_down(range_limit(&w.block), grain);
+    }
     size = size_min(addr_offset(base, limit), goal - returned);
     if (mvff->arena_high)
       range_init_size(&part, base, size);
