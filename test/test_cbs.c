@@ -540,3 +540,197 @@ Test(cbs, first_fit_finds_that_shrink_keep_summaries_exact_when_they_splay)
   cbs_descent_max_set(&cbs, 1);
   first_fit_finds_that_shrink();
 }
+
+/* Past the descent's bound, land_overlaps splays to the range's base and
+ * then looks at the next block (cbs_land_overlaps); with the bound at one
+ * level nearly every test goes that way.  Every range of whole grains
+ * over and between the blocks must agree with a model of them. */
+Test(cbs, overlaps_agree_with_the_blocks_when_the_descent_is_cut_short)
+{
+  enum { N = 16, SPAN = N * 64 + 64 };
+  bool held[SPAN / 16];
+  range_s r;
+  Word i, a, b;
+  cbs_descent_max_set(&cbs, 1);
+  for (i = 0; i < SPAN / 16; ++i)
+    held[i] = false;
+  for (i = 0; i < N; ++i) {
+    Word k = (i * 7) % N;   /* scattered, so the tree is not one path */
+    cr_assert_eq(insert(k * 64 + 16, k * 64 + 48, &r), MPS_RES_OK);
+    held[k * 4 + 1] = held[k * 4 + 2] = true;
+  }
+  for (a = 0; a < SPAN / 16; ++a) {
+    for (b = a + 1; b <= SPAN / 16 && b <= a + 6; ++b) {
+      bool want = false;
+      for (i = a; i < b; ++i)
+        want = want || held[i];
+      range_init(&r, at(a * 16), at(b * 16));
+      cr_assert_eq(land_overlaps(land, &r), want, "[%lu, %lu)",
+                   (unsigned long)(a * 16), (unsigned long)(b * 16));
+    }
+  }
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+typedef struct stop_at_s {
+  int visits, stop;
+} stop_at_s;
+
+/* Deletes every block it sees and stops at the stop'th. */
+static bool delete_until(bool *delete_return, Land l, Range r, void *closure)
+{
+  stop_at_s *s = closure;
+  (void)l;
+  (void)r;
+  *delete_return = true;
+  return ++s->visits < s->stop;
+}
+
+Test(cbs, iterate_and_delete_stops_when_the_visitor_says)
+{
+  stop_at_s s = {0, 3};
+  range_s r, old;
+  Word b;
+  for (b = 0; b < 64 * 8; b += 64)
+    cr_assert_eq(insert(b, b + 32, &r), MPS_RES_OK);
+  cr_assert_not(land_iterate_and_delete(land, delete_until, &s));
+  cr_assert_eq(s.visits, 3);
+  /* The third block went too: its deletion was asked with the stop. */
+  cr_assert_eq(cbs.count, 5);
+  cr_assert_eq(nodes.live, 5);
+  cr_assert(land_find_first(&r, &old, land, 16, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&r), at(3 * 64));
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+/* Deletions whose block is deeper than the descent's bound splay to it
+ * (cbs_land_delete).  With the bound at one level, deletions of a low
+ * end, a high end, a middle and a whole block, and of ranges in no
+ * block, in blocks spread over the tree, against a model. */
+Test(cbs, deletions_past_the_descent_bound_stay_exact)
+{
+  enum { N = 32, STRIDE = 256, LEN = 128 };
+  Word lo[N], hi[N], k;
+  Size total = N * LEN;
+  range_s r;
+  cbs_descent_max_set(&cbs, 1);
+  for (k = 0; k < N; ++k) {
+    Word j = (k * 11) % N;
+    lo[j] = j * STRIDE;
+    hi[j] = lo[j] + LEN;
+    cr_assert_eq(insert(lo[j], hi[j], &r), MPS_RES_OK);
+  }
+  for (k = 0; k < N; ++k) {
+    Word j = (k * 13) % N;
+    Word cut = lo[j] + 16 * (1 + k % 4);
+    /* A range in the gap after the block, and one running off it. */
+    cr_assert_eq(delete(hi[j], hi[j] + 16, &r), MPS_RES_FAIL);
+    cr_assert_eq(delete(hi[j] - 16, hi[j] + 16, &r), MPS_RES_FAIL);
+    switch (k % 4) {
+    case 0:   /* the low end */
+      cr_assert_eq(delete(lo[j], cut, &r), MPS_RES_OK);
+      cr_assert_eq(range_limit(&r), at(hi[j]));
+      total -= cut - lo[j];
+      lo[j] = cut;
+      break;
+    case 1:   /* the high end */
+      cr_assert_eq(delete(cut, hi[j], &r), MPS_RES_OK);
+      cr_assert_eq(range_base(&r), at(lo[j]));
+      total -= hi[j] - cut;
+      hi[j] = cut;
+      break;
+    case 2:   /* the middle: the low fragment stays, the high is deleted next */
+      cr_assert_eq(delete(cut, cut + 16, &r), MPS_RES_OK);
+      cr_assert_eq(range_base(&r), at(lo[j]));
+      cr_assert_eq(range_limit(&r), at(hi[j]));
+      cr_assert_eq(delete(cut + 16, hi[j], &r), MPS_RES_OK);
+      cr_assert_eq(range_base(&r), at(cut + 16));
+      total -= hi[j] - cut;
+      hi[j] = cut;
+      break;
+    default:  /* the whole block */
+      cr_assert_eq(delete(lo[j], hi[j], &r), MPS_RES_OK);
+      cr_assert_eq(range_base(&r), at(lo[j]));
+      cr_assert_eq(range_limit(&r), at(hi[j]));
+      total -= hi[j] - lo[j];
+      hi[j] = lo[j];
+      break;
+    }
+    cr_assert_eq(land_size(land), total);
+    cr_assert(cbs_check_deep(&cbs), "after deletion %lu", (unsigned long)k);
+  }
+  cr_assert_eq(cbs.count, N - N / 4);
+}
+
+static int failures;
+
+static void count_failure(const char *file, unsigned line,
+                          const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++failures;
+}
+
+/* An overlapping insertion is refused, in every variety, whether it
+ * starts inside a block or runs over one, and changes nothing. */
+Test(cbs, overlap_reported_and_land_unchanged)
+{
+  range_s got;
+  cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
+  cr_assert_eq(insert(1024, 1088, &got), MPS_RES_OK);
+  failures = 0;
+  mps_lib_assert_fail_install(count_failure);
+  cr_assert_eq(insert(0, 512, &got), MPS_RES_FAIL);      /* covers a block */
+  cr_assert_eq(insert(288, 352, &got), MPS_RES_FAIL);    /* starts inside */
+  cr_assert_eq(insert(320, 1040, &got), MPS_RES_FAIL);   /* joins, runs over */
+  cr_assert_eq(failures, TEST_REPORTS(3));
+  cr_assert_eq(land_size(land), 128);
+  cr_assert_eq(cbs.count, 2);
+  cr_assert_eq(nodes.live, 2);
+  cr_assert(cbs_check_deep(&cbs));
+}
+
+/* A join that makes its block the largest raises the summaries of every
+ * node above it.  After a splay the joined block may be the root, or at
+ * the end of the spine on either side of it (cbs_block_grown).  Each
+ * block of trees of several shapes is grown in turn at either end, so
+ * that the splay leaves it in each of those places; the joins in
+ * joins_in_any_order rarely make the largest block at the end of the
+ * root's left spine. */
+Test(cbs, a_join_after_a_splay_makes_the_largest_block_findable)
+{
+  enum { N = 24 };
+  static const Word strides[] = {1, 5, 7, 11, 13, 17};
+  range_s r, old;
+  size_t s;
+  Word i, k;
+  cbs_descent_max_set(&cbs, 1);
+  for (s = 0; s < sizeof strides / sizeof strides[0]; ++s) {
+    for (i = 0; i < N; ++i) {
+      Word j = (i * strides[s]) % N;
+      cr_assert_eq(insert(j * 64, j * 64 + 16, &r), MPS_RES_OK);
+    }
+    for (k = 0; k < N; ++k) {
+      cr_assert_eq(insert(k * 64 + 16, k * 64 + 48, &r), MPS_RES_OK);
+      cr_assert_eq(range_base(&r), at(k * 64));
+      cr_assert(cbs_check_deep(&cbs), "stride %zu, block %lu", s, (unsigned long)k);
+      cr_assert(land_find_first(&r, &old, land, 48, LAND_FIND_DELETE_NONE));
+      cr_assert_eq(range_base(&r), at(k * 64));
+      cr_assert_eq(delete(k * 64 + 16, k * 64 + 48, &r), MPS_RES_OK);
+      if (k == 0)
+        continue;
+      /* The same grown at its base: a join of the right neighbour. */
+      cr_assert_eq(insert(k * 64 - 32, k * 64, &r), MPS_RES_OK);
+      cr_assert_eq(range_limit(&r), at(k * 64 + 16));
+      cr_assert(cbs_check_deep(&cbs), "stride %zu, block %lu", s, (unsigned long)k);
+      cr_assert(land_find_first(&r, &old, land, 48, LAND_FIND_DELETE_NONE));
+      cr_assert_eq(range_base(&r), at(k * 64 - 32));
+      cr_assert_eq(delete(k * 64 - 32, k * 64, &r), MPS_RES_OK);
+    }
+    for (i = 0; i < N; ++i)
+      cr_assert_eq(delete(i * 64, i * 64 + 16, &r), MPS_RES_OK);
+    cr_assert_eq(cbs.count, 0);
+  }
+}

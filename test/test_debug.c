@@ -712,6 +712,42 @@ Test(mvff_debug, coalesced_free_space_is_checked_and_damage_found_at_reuse)
   cr_assert_eq(report_count, 4);
 }
 
+/* At the commit limit the free land's node pool cannot grow, and the land
+ * falls back on a freelist that describes free ranges in their own memory
+ * (free_land.c).  Frees and allocations there (still at the limit: the
+ * freed blocks' records make room for the new ones) keep the pool usable,
+ * and those descriptions are not reported as damage. */
+Test(mvff_debug, free_ranges_described_in_place_are_not_damage)
+{
+  enum { N = 4000 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t q[N / 4];
+  size_t i, limit = mps_arena_commit_limit(arena);
+  mps_arena_spare_set(arena, 0.0);
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  for (i = 0; i < N; i += 4) {    /* ranges of two blocks, none touching */
+    mps_free(pool, p[i], 64);
+    mps_free(pool, p[i + 1], 64);
+  }
+  for (i = 0; i < N / 4; ++i)     /* the low half of each range */
+    cr_assert_eq(mps_alloc(&q[i], pool, 64), MPS_RES_OK);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0, "%d reports, the first: %s", report_count, reports[0]);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  for (i = 0; i < N / 4; ++i)
+    mps_free(pool, q[i], 64);
+  for (i = 0; i < N; i += 4) {
+    mps_free(pool, p[i + 2], 64);
+    mps_free(pool, p[i + 3], 64);
+  }
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d reports, the first: %s", report_count, reports[0]);
+}
+
 Test(mvff_debug, allocation_points_splat_what_they_give_back)
 {
   mps_pool_t pool = make_mvff(0, 1.0, NULL);

@@ -186,6 +186,18 @@ Test(failover, primary_join_pulls_in_secondary_neighbour)
   expect(secondary, NULL, 0);
 }
 
+/* The mirror image: the secondary's range is below the inserted one. */
+Test(failover, primary_join_pulls_in_secondary_neighbour_below)
+{
+  insert(128, 192, 128, 192);
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary */
+  insert(64, 128, 0, 192);
+  { static const Size w[] = {0, 192};
+    expect(land, w, 2); expect(primary, w, 2); }
+  expect(secondary, NULL, 0);
+}
+
 Test(failover, split_without_memory_reinserts_fragments)
 {
   insert(0, 1024, 0, 1024);
@@ -334,6 +346,34 @@ Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT, TEST_NEEDS_C
   (void)land_insert(&r, land, &r);
 }
 
+static int failures;
+
+static void count_failure(const char *file, unsigned line,
+                          const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++failures;
+}
+
+/* A range over a secondary range is refused in every variety, even where
+ * the primary could take it by joining one of its own. */
+Test(failover, overlap_with_secondary_reported_and_land_unchanged)
+{
+  range_s r, got;
+  insert(1024, 1088, 1024, 1088);      /* primary */
+  nodes_fail = true;
+  insert(256, 512, 256, 512);          /* secondary */
+  failures = 0;
+  mps_lib_assert_fail_install(count_failure);
+  range_init(&r, at(128), at(1024));   /* over it, and touching the primary's */
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
+  cr_assert_eq(failures, TEST_REPORTS(1));
+  { static const Size w[] = {1024, 1088}; expect(primary, w, 2); }
+  { static const Size w[] = {256, 512}; expect(secondary, w, 2); }
+}
+
 Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   freelist_s other;
@@ -341,4 +381,99 @@ Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHE
   cr_assert_eq(freelist_init(&other, 2 * A), MPS_RES_OK);
   mps_lib_assert_fail_install(abort_on_failure);
   (void)failover_init(&fo2, primary, freelist_land(&other));
+}
+
+/* Ties between the lands go to the lower range, wherever it is: here the
+ * secondary's (failover_better). */
+Test(failover, equal_fits_across_lands_go_to_the_lower)
+{
+  range_s r, old;
+  insert(2048, 2304, 2048, 2304);      /* primary, 256 */
+  nodes_fail = true;
+  insert(0, 256, 0, 256);              /* secondary, 256 */
+  insert(4096, 4160, 4096, 4160);      /* secondary, 64 */
+  cr_assert(land_find_best(&r, &old, land, 192, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&old), at(0));
+  cr_assert(land_find_largest(&r, &old, land, 0, LAND_FIND_DELETE_NONE));
+  cr_assert_eq(range_base(&old), at(0));
+  cr_assert_eq(range_limit(&old), at(256));
+  /* A deleting find takes the range from the secondary. */
+  cr_assert(land_find_best(&r, &old, land, 256, LAND_FIND_DELETE_ENTIRE));
+  cr_assert_eq(range_base(&r), at(0));
+  { static const Size w[] = {4096, 4160}; expect(secondary, w, 2); }
+  { static const Size w[] = {2048, 2304}; expect(primary, w, 2); }
+}
+
+static bool count_keeping(bool *delete_return, Land l, Range r, void *closure)
+{
+  every_other_s *eo = closure;
+  (void)l;
+  cr_assert_lt(eo->visits, 8);
+  eo->seen[eo->visits++] = addr_offset(addr_of_ptr(arena), range_base(r));
+  *delete_return = false;
+  return true;
+}
+
+/* Secondary ranges that the visitor keeps are visited once, in their
+ * place between the primary's: a later gap's walk of the secondary
+ * skips those visited before it. */
+Test(failover, iterate_and_delete_visits_kept_ranges_once)
+{
+  every_other_s eo;
+  memset(&eo, 0, sizeof eo);
+  insert(512, 576, 512, 576);          /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary */
+  insert(1024, 1088, 1024, 1088);      /* secondary */
+  cr_assert(land_iterate_and_delete(land, count_keeping, &eo));
+  cr_assert_eq(eo.visits, 4);
+  cr_assert_eq(eo.seen[0], 0);
+  cr_assert_eq(eo.seen[1], 512);
+  cr_assert_eq(eo.seen[2], 1024);
+  cr_assert_eq(eo.seen[3], 2048);
+  { static const Size w[] = {0, 64, 512, 576, 1024, 1088, 2048, 2112};
+    expect(land, w, 8); }
+}
+
+typedef struct stop_after_s {
+  int visits, stop;
+} stop_after_s;
+
+static bool stop_after(Land l, Range r, void *closure)
+{
+  stop_after_s *s = closure;
+  (void)l;
+  (void)r;
+  return ++s->visits < s->stop;
+}
+
+static bool stop_after_keeping(bool *delete_return, Land l, Range r,
+                               void *closure)
+{
+  *delete_return = false;
+  return stop_after(l, r, closure);
+}
+
+/* A visitor's stop, at a range of either land, ends the merged walk and
+ * is reported; a walk the visitor never stops reports true. */
+Test(failover, iteration_stops_where_the_visitor_says)
+{
+  int stop;
+  insert(512, 576, 512, 576);          /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary */
+  insert(1024, 1088, 1024, 1088);      /* secondary */
+  insert(4096, 4160, 4096, 4160);      /* secondary */
+  for (stop = 1; stop <= 6; ++stop) {
+    stop_after_s s = {0, stop};
+    cr_assert_eq(land_iterate(land, stop_after, &s), stop > 5, "stop %d", stop);
+    cr_assert_eq(s.visits, stop > 5 ? 5 : stop, "stop %d", stop);
+    s.visits = 0;
+    cr_assert_eq(land_iterate_and_delete(land, stop_after_keeping, &s), stop > 5,
+                 "stop %d", stop);
+    cr_assert_eq(s.visits, stop > 5 ? 5 : stop, "stop %d", stop);
+  }
+  cr_assert_eq(land_size(land), 5 * 64);
 }

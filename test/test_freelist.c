@@ -216,6 +216,35 @@ Test(freelist, iterate_and_delete)
   { static const Size w[] = {384, 448}; expect(w, 2); }
 }
 
+/* Deletes the ranges whose bit is set in the closure's mask, by visit. */
+static bool delete_masked(bool *delete_return, Land l, Range r, void *closure)
+{
+  unsigned *mask = closure;
+  (void)l;
+  (void)r;
+  *delete_return = (*mask & 1) != 0;
+  *mask >>= 1;
+  return true;
+}
+
+/* Deletions in a row: each relinks the last range kept, not the range
+ * just deleted, whose memory is the client's again. */
+Test(freelist, iterate_and_delete_of_neighbours_in_a_row)
+{
+  unsigned mask = 0x1e;   /* all but the first and the last */
+  insert(0, 64, 0, 64);
+  insert(128, 192, 128, 192);
+  insert(256, 320, 256, 320);
+  insert(384, 448, 384, 448);
+  insert(512, 576, 512, 576);
+  insert(640, 704, 640, 704);
+  cr_assert(land_iterate_and_delete(land, delete_masked, &mask));
+  { static const Size w[] = {0, 64, 640, 704}; expect(w, 4); }
+  mask = 0x1;   /* the head, then nothing */
+  cr_assert(land_iterate_and_delete(land, delete_masked, &mask));
+  { static const Size w[] = {640, 704}; expect(w, 2); }
+}
+
 Test(freelist, find_first_and_last)
 {
   range_s r, old;

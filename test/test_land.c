@@ -276,3 +276,253 @@ Test(land, failover_starved)
 {
   run_failover(true);
 }
+
+/* Random operations checked against a model: a flag per grain of the
+ * buffer, set when the grain is in the land.  Every insertion and
+ * deletion must report the maximal run of the model around it, every
+ * find the run the model says (first, last, smallest or largest, the
+ * lowest of equals), and iteration exactly the model's runs.  For the
+ * failover, node allocation fails now and then, so that ranges move
+ * between the lands in every state of the flush. */
+#define GRAINS (ARENA_SIZE / AL)
+
+typedef struct model_s {
+  bool in[GRAINS];
+  unsigned long seed;
+} model_s;
+
+static unsigned model_random(model_s *m, unsigned n)
+{
+  m->seed = m->seed * 6364136223846793005UL + 1442695040888963407UL;
+  return (unsigned)((m->seed >> 33) % n);
+}
+
+/* The run of the model's grains around grain g (which is in the land). */
+static void model_run(const model_s *m, size_t g, size_t *lo_o, size_t *hi_o)
+{
+  size_t lo = g, hi = g;
+  while (lo > 0 && m->in[lo - 1])
+    --lo;
+  while (hi < GRAINS && m->in[hi])
+    ++hi;
+  *lo_o = lo;
+  *hi_o = hi;
+}
+
+typedef enum pick_e { PICK_FIRST, PICK_LAST, PICK_BEST, PICK_LARGEST } pick_e;
+
+/* The run a find of `size` grains picks, or false. */
+static bool model_find(const model_s *m, pick_e pick, size_t size,
+                       size_t *lo_o, size_t *hi_o)
+{
+  size_t g = 0;
+  bool found = false;
+  while (g < GRAINS) {
+    size_t lo, hi;
+    if (!m->in[g]) {
+      ++g;
+      continue;
+    }
+    model_run(m, g, &lo, &hi);
+    g = hi;
+    if (hi - lo < size)
+      continue;
+    if (!found || pick == PICK_LAST
+        || (pick == PICK_BEST && hi - lo < *hi_o - *lo_o)
+        || (pick == PICK_LARGEST && hi - lo > *hi_o - *lo_o)) {
+      *lo_o = lo;
+      *hi_o = hi;
+    }
+    found = true;
+  }
+  return found;
+}
+
+typedef struct collect_all_s {
+  Size ends[GRAINS + 1];   /* runs are isolated: at most GRAINS / 2 + 1 */
+  size_t n;
+} collect_all_s;
+
+static bool collect_visit_all(Land l, Range r, void *closure)
+{
+  collect_all_s *c = closure;
+  (void)l;
+  cr_assert_lt(c->n + 1, GRAINS + 1);
+  c->ends[c->n++] = off(range_base(r));
+  c->ends[c->n++] = off(range_limit(r));
+  return true;
+}
+
+static void check_against_model(Land land, const model_s *m, int step)
+{
+  collect_all_s c;
+  size_t g = 0, k = 0;
+  Size total = 0;
+  c.n = 0;
+  cr_assert(land_iterate(land, collect_visit_all, &c), "step %d", step);
+  while (g < GRAINS) {
+    size_t lo, hi;
+    if (!m->in[g]) {
+      ++g;
+      continue;
+    }
+    model_run(m, g, &lo, &hi);
+    cr_assert_lt(k + 1, c.n + 1, "step %d: too few ranges", step);
+    cr_assert_eq(c.ends[k], lo * AL, "step %d: range %zu", step, k / 2);
+    cr_assert_eq(c.ends[k + 1], hi * AL, "step %d: range %zu", step, k / 2);
+    k += 2;
+    total += (hi - lo) * AL;
+    g = hi;
+  }
+  cr_assert_eq(c.n, k, "step %d: %zu ranges, want %zu", step, c.n / 2, k / 2);
+  cr_assert_eq(land_size(land), total, "step %d", step);
+  cr_assert(land_check(land), "step %d", step);
+}
+
+static void run_model(Land land, bool flaky_nodes, unsigned long seed)
+{
+  model_s m;
+  int step;
+  size_t g;
+  for (g = 0; g < GRAINS; ++g)
+    m.in[g] = false;
+  m.seed = seed;
+  for (step = 0; step < 4000; ++step) {
+    unsigned op = model_random(&m, 10);
+    size_t a = model_random(&m, GRAINS), b, lo, hi;
+    range_s r, got, old;
+    if (flaky_nodes && model_random(&m, 4) == 0)
+      nodes_fail = !nodes_fail;
+    if (op < 4) {                               /* insert a gap's part */
+      if (m.in[a])
+        continue;
+      b = a + 1 + model_random(&m, 12);
+      for (g = a; g < b && g < GRAINS && !m.in[g]; ++g)
+        ;
+      b = g;
+      range_init(&r, at(a * AL), at(b * AL));
+      cr_assert_eq(land_insert(&got, land, &r), MPS_RES_OK, "step %d", step);
+      for (g = a; g < b; ++g)
+        m.in[g] = true;
+      model_run(&m, a, &lo, &hi);
+      cr_assert_eq(off(range_base(&got)), lo * AL, "step %d", step);
+      cr_assert_eq(off(range_limit(&got)), hi * AL, "step %d", step);
+    } else if (op < 7) {                        /* delete, maybe outside */
+      bool all = true;
+      Res res;
+      b = a + 1 + model_random(&m, 8);
+      if (b > GRAINS)
+        b = GRAINS;
+      for (g = a; g < b; ++g)
+        all = all && m.in[g];
+      range_init(&r, at(a * AL), at(b * AL));
+      res = land_delete(&old, land, &r);
+      if (!all) {
+        cr_assert_eq(res, MPS_RES_FAIL, "step %d", step);
+        continue;
+      }
+      model_run(&m, a, &lo, &hi);
+      cr_assert_eq(res, MPS_RES_OK, "step %d", step);
+      cr_assert_eq(off(range_base(&old)), lo * AL, "step %d", step);
+      cr_assert_eq(off(range_limit(&old)), hi * AL, "step %d", step);
+      for (g = a; g < b; ++g)
+        m.in[g] = false;
+    } else if (op < 9) {                        /* a find */
+      pick_e pick = (pick_e)model_random(&m, 4);
+      LandFindDelete fd = (LandFindDelete)model_random(&m, 4);
+      size_t size = 1 + model_random(&m, 16);
+      bool want = model_find(&m, pick, size, &lo, &hi), found;
+      switch (pick) {
+      case PICK_FIRST:
+        found = land_find_first(&got, &old, land, size * AL, fd);
+        break;
+      case PICK_LAST:
+        found = land_find_last(&got, &old, land, size * AL, fd);
+        break;
+      case PICK_BEST:
+        found = land_find_best(&got, &old, land, size * AL, fd);
+        break;
+      default:
+        found = land_find_largest(&got, &old, land, size * AL, fd);
+        if (fd != LAND_FIND_DELETE_NONE)
+          fd = LAND_FIND_DELETE_ENTIRE;
+        if (want)
+          size = hi - lo;
+        break;
+      }
+      cr_assert_eq(found, want, "step %d", step);
+      if (!found)
+        continue;
+      cr_assert_eq(off(range_base(&old)), lo * AL, "step %d", step);
+      cr_assert_eq(off(range_limit(&old)), hi * AL, "step %d", step);
+      if (fd == LAND_FIND_DELETE_HIGH)
+        lo = hi - size;
+      else if (fd == LAND_FIND_DELETE_LOW)
+        hi = lo + size;
+      cr_assert_eq(off(range_base(&got)), lo * AL, "step %d", step);
+      cr_assert_eq(off(range_limit(&got)), hi * AL, "step %d", step);
+      if (fd != LAND_FIND_DELETE_NONE)
+        for (g = lo; g < hi; ++g)
+          m.in[g] = false;
+    } else {                                    /* overlaps */
+      bool want = false;
+      b = a + 1 + model_random(&m, 8);
+      if (b > GRAINS)
+        b = GRAINS;
+      for (g = a; g < b; ++g)
+        want = want || m.in[g];
+      range_init(&r, at(a * AL), at(b * AL));
+      cr_assert_eq(land_overlaps(land, &r), want, "step %d", step);
+    }
+    check_against_model(land, &m, step);
+  }
+  nodes_fail = false;
+}
+
+Test(land, cbs_random_operations_match_a_model)
+{
+  cbs_s cbs;
+  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  run_model(cbs_land(&cbs), false, 1);
+  cr_assert(cbs_check_deep(&cbs));
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
+/* The same with the descent bounded at one level, so that the CBS's
+ * splaying paths take nearly every operation. */
+Test(land, cbs_random_operations_match_a_model_when_they_splay)
+{
+  cbs_s cbs;
+  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  cbs_descent_max_set(&cbs, 1);
+  run_model(cbs_land(&cbs), false, 2);
+  cr_assert(cbs_check_deep(&cbs));
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
+Test(land, freelist_random_operations_match_a_model)
+{
+  freelist_s fl;
+  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
+  run_model(freelist_land(&fl), false, 3);
+  freelist_finish(&fl);
+}
+
+Test(land, failover_random_operations_match_a_model)
+{
+  cbs_s cbs;
+  freelist_s fl;
+  failover_s fo;
+  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
+  cr_assert_eq(failover_init(&fo, cbs_land(&cbs), freelist_land(&fl)),
+               MPS_RES_OK);
+  run_model(failover_land(&fo), true, 4);
+  cr_assert(cbs_check_deep(&cbs));
+  failover_finish(&fo);
+  freelist_finish(&fl);
+  cbs_finish(&cbs);
+  cr_assert_eq(nodes_live, 0);
+}

@@ -328,6 +328,40 @@ Test(mvt, freed_memory_is_reused_before_the_pool_grows)
   mps_pool_destroy(pool);
 }
 
+/* Each free range the pool records takes a node from the pool's node
+ * pool (free_land.c), and a range that coalesces gives its node back.
+ * Rounds of freeing every other block (a node each) and then the rest
+ * (coalescing them all) reuse those nodes: after the first round the
+ * arena's committed memory stays where it was. */
+Test(mvt, nodes_of_coalesced_free_ranges_are_reused)
+{
+  enum { N = 2000 };
+  static mps_addr_t p[N];
+  mps_pool_t pool = make_mvt(1024, 0.3, 100000);
+  mps_ap_t ap = make_ap(pool);
+  size_t committed = 0;
+  int round, i;
+  for (i = 0; i < N; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, 48, 3), MPS_RES_OK);
+  for (round = 0; round < 6; ++round) {
+    for (i = 0; i < N; i += 2)
+      mps_free(pool, p[i], 48);
+    for (i = 1; i < N; i += 2)
+      mps_free(pool, p[i], 48);
+    for (i = 0; i < N; ++i)
+      cr_assert_eq(ap_alloc(&p[i], ap, 48, 5), MPS_RES_OK);
+    if (round == 0)
+      committed = mps_arena_committed(arena);
+  }
+  cr_assert_leq(mps_arena_committed(arena), committed + GRAIN,
+                "committed grew from %zu to %zu", committed,
+                mps_arena_committed(arena));
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 48);
+  mps_pool_destroy(pool);
+}
+
 Test(mvt, free_memory_goes_back_to_the_arena)
 {
   enum { N = 2000 };

@@ -224,6 +224,26 @@ Test(splay, neighbours_everywhere)
   splay_tree_finish(tree);
 }
 
+/* Gaps asked for in a scrambled order, so that a search ends as often at
+ * the gap's left neighbour (the right one then comes from the splay's
+ * right tree) as at its right. */
+Test(splay, neighbours_in_any_order)
+{
+  SplayNode a, b;
+  unsigned long key;
+  setup_items();
+  insert_all();
+  for (size_t j = 0; j + 1 < N; ++j) {
+    size_t i = (j * 61) % (N - 1);   /* 61 is prime to N - 1 */
+    key = items[i].key + 1 + j % 9;
+    cr_assert(splay_tree_neighbours(tree, &a, &b, &key));
+    cr_assert_eq(a, &items[i].node, "i %zu", i);
+    cr_assert_eq(b, &items[i + 1].node, "i %zu", i);
+    cr_assert(splay_tree_check_deep(tree));
+  }
+  splay_tree_finish(tree);
+}
+
 Test(splay, neighbours_single_node)
 {
   SplayNode a, b;
@@ -332,6 +352,34 @@ Test(splay, traverse_visits_in_order_and_restores)
   cr_assert(splay_tree_check_deep(tree));
   for (size_t i = 0; i < N; ++i)
     cr_assert(item_in_tree(i));
+  splay_tree_finish(tree);
+}
+
+/* A traversal the visitor stops, wherever it stops, leaves every link
+ * of the tree as it found it: no Morris thread is left behind (one would
+ * hide a left subtree from later walks). */
+Test(splay, traverse_stopped_anywhere_leaves_the_links_alone)
+{
+  static SplayNode left[N], right[N];
+  unsigned long middle;
+  SplayNode found;
+  setup_items();
+  insert_all();
+  middle = items[N / 2].key;
+  cr_assert(splay_tree_find(tree, &found, &middle));   /* subtrees both sides */
+  for (size_t i = 0; i < N; ++i) {
+    left[i] = items[i].node.left;
+    right[i] = items[i].node.right;
+  }
+  for (size_t stop = 1; stop < N; stop += 7) {
+    visit_s v = {0, stop, 0, true};
+    cr_assert_not(splay_tree_traverse(tree, test_visit, &v));
+    cr_assert_eq(v.count, stop);
+    for (size_t i = 0; i < N; ++i) {
+      cr_assert_eq(items[i].node.left, left[i], "stop %zu, item %zu", stop, i);
+      cr_assert_eq(items[i].node.right, right[i], "stop %zu, item %zu", stop, i);
+    }
+  }
   splay_tree_finish(tree);
 }
 
