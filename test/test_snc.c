@@ -222,6 +222,35 @@ Test(snc, frames_popped_twice_or_out_of_order_are_refused)
   tsnc_close(&t);
 }
 
+/* frame.rst: a push between a reserve and its commit may fail; here it
+ * does, and the object in flight is committed as if nothing happened. */
+Test(snc, a_push_between_reserve_and_commit_is_refused)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  mps_addr_t p;
+  objfmt_obj obj;
+  tsnc_open(&t);
+  cr_assert_eq(mps_reserve(&p, t.ap, 4 * W), MPS_RES_OK);
+  obj = p;
+  obj->header = OBJFMT_HDR(4, OBJFMT_T_OBJ);
+  obj->nrefs = 0;
+  obj->slot[0] = 11;
+  obj->slot[1] = 12;
+  mps_lib_assert_fail_install(record_assert);
+  tsnc_failures = 0;
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_FAIL);
+  TEST_ASSERT_REPORTED(tsnc_failures);
+  cr_assert(mps_commit(t.ap, p, 4 * W));
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  (void)tsnc_new(t.ap, NULL, 0, 3, 1);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 2, 2), (objfmt_obj)((char *)p + 4 * W),
+               "the committed object was popped");
+  cr_assert_eq(obj->slot[1], 12);
+  tsnc_close(&t);
+}
+
 Test(snc, a_frame_of_another_ap_is_refused)
 {
   tsnc_s t;
