@@ -1540,6 +1540,40 @@ Test(mvff, a_whole_free_grain_goes_back_though_the_largest_free_block_holds_none
   mps_pool_destroy(pool);
 }
 
+/* As above, when no free noted the free grain: a trim walks the land for
+ * it.  Here the grain noted last (x's) is allocated again by then, and
+ * the free that brings the pool over its spare fraction makes a block of
+ * nearly two grains that holds none. */
+Test(mvff, a_trim_walks_for_a_whole_free_grain_no_free_noted)
+{
+  mps_pool_t pool = make_pool(8 * grain, 0.25, 0, 0, 1);
+  mps_addr_t a, b, c, x, g, w, f, x2;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&a, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 2 * grain - 256), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&x, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&g, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&w, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&f, pool, 3 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 8 * grain);
+  cr_assert_eq((uintptr_t)a % grain, 0);
+  cr_assert_eq((char *)w, (char *)a + 4 * grain);
+  mps_free(pool, w, grain);                 /* under the spare fraction */
+  mps_free(pool, x, grain);
+  cr_assert_eq(mps_pool_total_size(pool), 8 * grain);
+  cr_assert_eq(mps_alloc(&x2, pool, grain), MPS_RES_OK);
+  cr_assert_eq(x2, x, "first fit takes x's grain again");
+  mps_free(pool, b, 2 * grain - 256);       /* over it: w's grain goes */
+  cr_assert_eq(mps_pool_total_size(pool), 7 * grain);
+  mps_free(pool, a, 128);
+  mps_free(pool, c, 128);
+  mps_free(pool, x2, grain);
+  mps_free(pool, g, grain);
+  mps_free(pool, f, 3 * grain);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, frames_are_accepted_and_misuse_caught)
 {
 #if CHECK_LEVEL < 1
