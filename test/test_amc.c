@@ -2,8 +2,10 @@
  * nailboards (src/pool/nailboard.c): survival with contents and links,
  * reclamation, moving and updating exact references, pinning by
  * ambiguous references (interior or not), AMCZ never scanned, collection
- * under the commit limit (emergency preservation), a reserve pending
- * across a collection, weak references, walks and automatic collection.
+ * under the commit limit (emergency preservation, segments kept whole),
+ * a reserve pending across a collection, weak references and
+ * finalization (also in nailed segments), promotion through the
+ * generations, pool sizes, walks and automatic collection.
  *
  * Objects are in test/support/objfmt.h's format: header, number of
  * references, references, data. */
@@ -213,6 +215,60 @@ Test(nailboard, ranges)
   arena_leave(arena);
   mps_arena_destroy(arena);
 }
+
+/* A range that starts in the word of level 0 holding a nail, and ends
+ * in a later word, meets the nail: the partial word at the start counts. */
+Test(nailboard, a_range_starting_in_a_nailed_word_meets_the_nail)
+{
+  mps_arena_t arena;
+  Nailboard board;
+  Addr base = addr_of_word(0x100000);
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, 64 * 1024)),
+               MPS_RES_OK);
+  (void)nailboard_set(board, addr_add(base, 8 * 700));   /* unit 60 of word 10 */
+  cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 690), addr_add(base, 8 * 800)));
+  cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 700), addr_add(base, 8 * 900)));
+  cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, 8 * 900)));
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* find_diff answers only units in [from, limit), and none of `except`. */
+Test(nailboard, find_diff_looks_only_in_its_range)
+{
+  mps_arena_t arena;
+  Nailboard board, except;
+  Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, limit), MPS_RES_OK);
+  cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
+  cr_assert_not(nailboard_find_diff(&found, board, except, base, limit));
+  (void)nailboard_set(board, addr_add(base, 8 * 5));
+  (void)nailboard_set(board, addr_add(base, 8 * 70));
+  (void)nailboard_set(board, addr_add(base, 8 * 200));
+  (void)nailboard_set(except, addr_add(base, 8 * 70));
+  cr_assert(nailboard_find_diff(&found, board, except, base, limit));
+  cr_assert_eq(found, addr_add(base, 8 * 5));
+  /* From just above the lowest, in the same word of level 0. */
+  cr_assert(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6), limit));
+  cr_assert_eq(found, addr_add(base, 8 * 200), "found %p", (void *)found);
+  /* A limit at the unit found, or just inside the same word. */
+  cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
+                                    addr_add(base, 8 * 200)));
+  cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
+                                    addr_add(base, 8 * 195)));
+  cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 201), limit));
+  nailboard_destroy(except, arena);
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+
 
 Test(amc, list_survives_and_moves)
 {
@@ -712,6 +768,354 @@ Test(amc, hash_array_points_bring_no_collection)
                "the same allocation through an ordinary point brought none");
 }
 
+/* Two objects in one segment: a, kept in place by an ambiguous
+ * reference, and b, which nothing strong refers to.  The segment is
+ * nailed, but b is not kept: a weak reference to it is splatted. */
+Test(amc, a_weak_reference_into_a_nailed_segment_is_splatted_if_not_kept)
+{
+  tamc_s t;
+  mps_root_t weak;
+  mps_addr_t w[2];
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, w, 2), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 410);
+  tamc_new(t.ap, &w[1], 0, 3, 411);
+  t.ambig[0] = t.refs[0];
+  w[0] = t.refs[0];
+  t.refs[0] = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(w[0], t.ambig[0], "a weak reference to a pinned object changed");
+  cr_assert(tamc_data_ok(w[0], 3, 410));
+  cr_assert_null(w[1], "a weak reference to a dead object in a nailed segment survived");
+  cr_assert_eq(tamc_count(&t, 411).tagged, 0);
+  mps_root_destroy(weak);
+  tamc_close(&t);
+}
+
+/* An unreachable object registered for finalization, next to a pinned
+ * one in the same segment, is finalized: the nailed segment did not
+ * keep it before the final band preserved it. */
+Test(amc, an_unreachable_object_in_a_nailed_segment_is_finalized)
+{
+  tamc_s t;
+  mps_message_t msg;
+  mps_addr_t ref, fin;
+  size_t messages = 0;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_finalization());
+  tamc_new(t.ap, &t.refs[0], 0, 3, 420);
+  tamc_new(t.ap, &t.refs[1], 0, 3, 421);
+  t.ambig[0] = t.refs[0];
+  fin = t.refs[1];
+  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
+  t.refs[0] = t.refs[1] = NULL;
+  fin = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  while (mps_message_get(&msg, t.arena, mps_message_type_finalization())) {
+    mps_message_finalization_ref(&ref, t.arena, msg);
+    cr_assert(tamc_data_ok(ref, 3, 421));
+    mps_message_discard(t.arena, msg);
+    ++messages;
+  }
+  cr_assert_eq(messages, 1, "%zu finalization messages", messages);
+  cr_assert(tamc_data_ok(t.ambig[0], 3, 420));
+  tamc_close(&t);
+}
+
+/* An exact reference found only after a nailed segment was scanned marks
+ * an object in it: the segment must be scanned again, for that object.
+ * Segment S holds a (pinned) and c; segment U holds y and d.  a -> y -> c
+ * -> d: S's scan copies y, and only the copy's scan, after S's, reaches
+ * c, which is kept in place and must be scanned so that d is kept too. */
+Test(amc, an_object_marked_after_its_nailed_segment_was_scanned_is_scanned)
+{
+  tamc_s t;
+  objfmt_obj a, c, y;
+  mps_addr_t d_old;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 1, 3, 430);   /* a */
+  tamc_new(t.ap, &t.refs[1], 1, 3, 431);   /* c */
+  tamc_flush_segment(&t);
+  tamc_new(t.ap, &t.refs[2], 1, 3, 432);   /* y */
+  tamc_new(t.ap, &t.refs[3], 0, 3, 433);   /* d */
+  tamc_flush_segment(&t);
+  a = t.refs[0];
+  c = t.refs[1];
+  y = t.refs[2];
+  d_old = t.refs[3];
+  a->slot[0] = (mps_word_t)y;
+  y->slot[0] = (mps_word_t)c;
+  c->slot[0] = (mps_word_t)d_old;
+  t.ambig[0] = a;
+  memset(t.refs, 0, 4 * sizeof t.refs[0]);
+  mps_arena_collect(t.arena);
+  cr_assert(tamc_data_ok(a, 3, 430));
+  y = (objfmt_obj)a->slot[0];
+  cr_assert_neq((mps_addr_t)y, t.refs[2], "y was not copied");
+  cr_assert(tamc_data_ok(y, 3, 432));
+  cr_assert_eq((objfmt_obj)y->slot[0], c, "c moved out of a nailed segment");
+  cr_assert(tamc_data_ok(c, 3, 431));
+  cr_assert_neq((mps_addr_t)c->slot[0], d_old, "c's reference to d was not fixed");
+  cr_assert(tamc_data_ok((objfmt_obj)c->slot[0], 3, 433));
+  cr_assert_eq(tamc_count(&t, 433).tagged, 1);
+  tamc_close(&t);
+}
+
+/* The gc message's live size counts what a nailed segment kept in place,
+ * though nothing was copied. */
+Test(amc, objects_kept_in_place_count_as_live)
+{
+  tamc_s t;
+  mps_message_t msg;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  tamc_new(t.ap, &t.ambig[0], 0, 1000, 440);
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert(tamc_data_ok(t.ambig[0], 1000, 440));
+  cr_assert(mps_message_get(&msg, t.arena, mps_message_type_gc()));
+  cr_assert_geq(mps_message_gc_live_size(t.arena, msg), 1002 * W);
+  mps_message_discard(t.arena, msg);
+  tamc_close(&t);
+}
+
+/* What an allocation point has committed is in use: the pool's free
+ * size never counts the region a point is filling. */
+Test(amc, a_points_region_is_not_free)
+{
+  tamc_s t;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 100; ++k)
+    tamc_new(t.ap, &t.refs[k % 8], 0, 30, 450);
+  cr_assert_geq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), 100 * 32 * W,
+                "total %zu, free %zu", mps_pool_total_size(t.pool),
+                mps_pool_free_size(t.pool));
+  tamc_close(&t);
+}
+
+/* Of two registered objects in a segment that is copied, the one
+ * unreachable is finalized (its copy is the message's reference) and the
+ * one the root keeps is not, though the root's fix copied it first. */
+Test(amc, only_the_unreachable_registered_object_is_finalized)
+{
+  tamc_s t;
+  mps_message_t msg;
+  mps_addr_t ref, fin, old;
+  size_t messages = 0;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_finalization());
+  tamc_new(t.ap, &t.refs[0], 0, 3, 490);
+  tamc_new(t.ap, &t.refs[1], 0, 3, 491);
+  fin = t.refs[0];
+  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
+  fin = old = t.refs[1];
+  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
+  t.refs[1] = fin = NULL;
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  while (mps_message_get(&msg, t.arena, mps_message_type_finalization())) {
+    mps_message_finalization_ref(&ref, t.arena, msg);
+    cr_assert(tamc_data_ok(ref, 3, 491), "a reachable object was finalized");
+    cr_assert_neq(ref, old);
+    mps_message_discard(t.arena, msg);
+    ++messages;
+  }
+  cr_assert_eq(messages, 1, "%zu finalization messages", messages);
+  cr_assert(tamc_data_ok(t.refs[0], 3, 490));
+  tamc_close(&t);
+}
+
+/* With no memory at all to spare when a collection starts, neither
+ * to-space nor (soon) nailboards can be had: segments are kept whole,
+ * and each must still be scanned, so that what the kept objects refer to
+ * is kept too. */
+Test(amc, a_collection_with_no_memory_to_spare_keeps_everything_reachable)
+{
+  tamc_s t;
+  enum { N = 3000 };
+  mps_word_t collections;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], N, 6);
+  tamc_list(&t, &t.refs[1], 50, 1);
+  tamc_flush_segment(&t);
+  mps_arena_spare_set(t.arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, mps_arena_committed(t.arena)), MPS_RES_OK);
+  collections = mps_collections(t.arena);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_collections(t.arena), collections + 1, "the collection did not run");
+  tamc_list_check(t.refs[0], N, 6);
+  tamc_list_check(t.refs[1], 50, 1);
+  cr_assert_leq(mps_arena_committed(t.arena), mps_arena_commit_limit(t.arena));
+  cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
+  mps_arena_collect(t.arena);
+  tamc_list_check(t.refs[0], N, 6);
+  tamc_list_check(t.refs[1], 50, 1);
+  tamc_close(&t);
+}
+
+/* Survivors of a collection are promoted out of the nursery, and the last
+ * generation's survivors are not new there, so the collections that
+ * allocation brings afterwards condemn only the nursery: a list that has
+ * survived two full collections stays where it is.  What such a
+ * collection copies into the last to-space segment of the full one
+ * (reused) must not hide that segment's old objects from the scan: the
+ * list's last cell, in that segment, is given the only reference to a
+ * new object, which must be kept and the reference updated. */
+Test(amc, survivors_stay_put_while_only_the_nursery_is_collected)
+{
+  enum { N = 3000 };   /* 12-word cells: 281 KiB, over the second generation's 256 */
+  static mps_addr_t before[N], after[N];
+  tamc_s t;
+  objfmt_obj tail;
+  mps_addr_t young;
+  mps_word_t collections;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  for (k = 0; k < N; ++k) {
+    t.refs[63] = t.refs[0];
+    tamc_new(t.ap, &t.refs[0], 2, 8, (mps_word_t)k);
+    ((objfmt_obj)t.refs[0])->slot[0] = (mps_word_t)t.refs[63];
+  }
+  t.refs[63] = NULL;
+  mps_arena_collect(t.arena);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_cells(t.refs[0], before, N), N);
+  tail = before[N - 1];   /* copied last */
+  tamc_new(t.ap, &t.refs[1], 0, 3, 5460);   /* copied first, from the root */
+  tamc_new(t.ap, &t.refs[2], 0, 3, 5461);
+  young = t.refs[2];
+  tail->slot[1] = (mps_word_t)young;
+  t.refs[2] = NULL;
+  mps_arena_release(t.arena);
+  collections = mps_collections(t.arena);
+  for (k = 0; k < 100000 && mps_collections(t.arena) == collections; ++k)
+    tamc_new(t.ap, &t.refs[3], 0, 20, 7);
+  cr_assert_gt(mps_collections(t.arena), collections, "allocation brought no collection");
+  mps_arena_park(t.arena);
+  cr_assert_eq(tamc_cells(t.refs[0], after, N), N);
+  for (k = 0; k < N; ++k)
+    cr_assert_eq(after[k], before[k], "cell %zu of an old list moved", k);
+  tamc_list_check(t.refs[0], N, 8);
+  cr_assert_neq((mps_addr_t)tail->slot[1], young, "the old cell's reference was not fixed");
+  cr_assert(tamc_data_ok((objfmt_obj)tail->slot[1], 3, 5461));
+  cr_assert_eq(tamc_count(&t, 5461).tagged, 1);
+  cr_assert(tamc_data_ok(t.refs[1], 3, 5460));
+  tamc_close(&t);
+}
+
+/* A collection of one chain's nursery leaves another chain's pool alone,
+ * but scans it: the objects its allocation point has committed refer to
+ * the condemned pool, and must be scanned up to the committed limit
+ * though the segment is neither condemned nor detached from the point. */
+Test(amc, a_points_uncondemned_segment_is_scanned_to_its_committed_objects)
+{
+  tamc_s t;
+  mps_gen_param_s gens[1] = {{100 * 1024, 0.5}};   /* never due here */
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t young, holder;
+  mps_word_t collections;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 470);
+  young = t.refs[0];
+  tamc_new(ap, &t.refs[1], 1, 3, 471);
+  holder = t.refs[1];
+  ((objfmt_obj)holder)->slot[0] = (mps_word_t)young;
+  t.refs[0] = NULL;
+  mps_arena_release(t.arena);
+  collections = mps_collections(t.arena);
+  for (k = 0; k < 100000 && mps_collections(t.arena) == collections; ++k)
+    tamc_new(t.ap, &t.refs[3], 0, 20, 7);
+  cr_assert_gt(mps_collections(t.arena), collections, "allocation brought no collection");
+  mps_arena_park(t.arena);
+  cr_assert_eq(t.refs[1], holder, "an object of the other chain's pool moved");
+  cr_assert_neq((mps_addr_t)((objfmt_obj)holder)->slot[0], young,
+                "the reference in the point's committed object was not fixed");
+  cr_assert(tamc_data_ok((objfmt_obj)((objfmt_obj)holder)->slot[0], 3, 470));
+  cr_assert_eq(tamc_count(&t, 470).tagged, 1);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_chain_destroy(chain);
+  tamc_close(&t);
+}
+
+/* A segment that a collection frees is forgotten as the one whose free
+ * tail fills use: a segment made later, perhaps for another pool in the
+ * same control memory, is not taken for it. */
+Test(amc, a_freed_segment_is_not_filled_again)
+{
+  tamc_s t;
+  mps_pool_t other, found;
+  mps_ap_t ap;
+  mps_addr_t kept;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&other, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 480);   /* garbage, alone in its segment */
+  t.refs[0] = NULL;
+  mps_ap_destroy(t.ap);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_pool_total_size(t.pool), 0, "the dead segment was not freed");
+  /* A segment of the other pool, left with a free tail and no point. */
+  cr_assert_eq(mps_ap_create_k(&ap, other, mps_args_none), MPS_RES_OK);
+  tamc_new(ap, &kept, 0, 3, 481);
+  t.refs[1] = kept;
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  tamc_new(t.ap, &t.refs[2], 0, 3, 482);
+  cr_assert(mps_addr_pool(&found, t.arena, t.refs[2]));
+  cr_assert_eq(found, t.pool, "an object was allocated in another pool's segment");
+  cr_assert(tamc_data_ok(t.refs[1], 3, 481));
+  mps_pool_destroy(other);
+  tamc_close(&t);
+}
+
+/* Two allocation points of one pool fill different regions: what one
+ * commits, the other never overwrites. */
+Test(amc, two_points_of_a_pool_do_not_share_memory)
+{
+  tamc_s t;
+  mps_ap_t ap2;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 32; ++k)
+    tamc_new(k % 2 == 0 ? t.ap : ap2, &t.refs[k], 0, 5, 600 + k);
+  for (k = 0; k < 32; ++k)
+    cr_assert(tamc_data_ok(t.refs[k], 5, 600 + k), "object %zu was overwritten", k);
+  mps_arena_collect(t.arena);
+  for (k = 0; k < 32; ++k)
+    cr_assert(tamc_data_ok(t.refs[k], 5, 600 + k), "object %zu was lost", k);
+  mps_ap_destroy(ap2);
+  tamc_close(&t);
+}
+
 /* guide/debug.rst and arena.rst: mps_arena_postmortem, called on the
  * thread that holds the arena lock (here a scan method, as from a
  * debugger stopped in one), lets the lock go, so that the arena can then
@@ -842,7 +1246,7 @@ Test(amc, walks_and_addr_object)
 {
   tamc_s t;
   mps_addr_t found;
-  size_t areas = 0, formatted = 0;
+  size_t areas = 0, formatted = 0, k;
   objfmt_obj a;
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_park(t.arena);
@@ -854,6 +1258,15 @@ Test(amc, walks_and_addr_object)
   cr_assert_eq(found, (mps_addr_t)a);
   cr_assert_eq(mps_addr_object(&found, t.arena, a), MPS_RES_OK);
   cr_assert_eq(found, (mps_addr_t)a);
+  /* Each cell from its first and its last byte, though the first is
+   * also where the cell before it ends. */
+  for (k = 0; k < 40; ++k, a = (objfmt_obj)a->slot[0]) {
+    cr_assert_eq(mps_addr_object(&found, t.arena, a), MPS_RES_OK);
+    cr_assert_eq(found, (mps_addr_t)a, "cell %zu found from its base as %p", k, found);
+    cr_assert_eq(mps_addr_object(&found, t.arena, (char *)a + 6 * W - 1), MPS_RES_OK);
+    cr_assert_eq(found, (mps_addr_t)a);
+  }
+  cr_assert_null(a);
   cr_assert_eq(mps_pool_walk(t.pool, tamc_area_count, &areas), MPS_RES_OK);
   cr_assert_eq(areas, 40);
   mps_arena_formatted_objects_walk(t.arena, tamc_formatted_count, &formatted, 0);
