@@ -275,6 +275,164 @@ Test(format, destroying_an_arena_with_a_format_is_caught, .signal = SIGABRT, TES
   mps_arena_destroy(arena);
 }
 
+static unsigned format_reports;
+static void count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++format_reports;
+}
+
+/* Create a format with this alignment and header size; the result. */
+static mps_res_t try_format(mps_arena_t arena, size_t align, size_t header)
+{
+  mps_fmt_t fmt = NULL;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, align);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_HEADER_SIZE, header);
+    res = mps_fmt_create_k(&fmt, arena, args);
+  } MPS_ARGS_END(args);
+  if (res == MPS_RES_OK) {
+    cr_assert(format_check(fmt));
+    mps_fmt_destroy(fmt);
+  } else {
+    cr_assert_null(fmt);
+  }
+  return res;
+}
+
+/* An alignment or header no pool could lay objects out by is reported,
+ * and refused with MPS_RES_PARAM when the handler returns (in rash too,
+ * without the report).  The largest of each that a grain allows is
+ * accepted. */
+Test(format, alignments_and_headers_beyond_a_grain_are_refused)
+{
+  mps_arena_t arena = make_arena();
+  size_t grain = arena->grain_size;
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
+  format_reports = 0;
+  cr_assert_eq(try_format(arena, 24, 0), MPS_RES_PARAM);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  format_reports = 0;
+  cr_assert_eq(try_format(arena, 2 * grain, 0), MPS_RES_PARAM);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  format_reports = 0;
+  cr_assert_eq(try_format(arena, 8, grain), MPS_RES_PARAM);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  format_reports = 0;
+  cr_assert_eq(try_format(arena, grain, grain - 8), MPS_RES_OK);
+  cr_assert_eq(format_reports, 0);
+  mps_lib_assert_fail_install(old);
+  mps_arena_destroy(arena);
+}
+
+/* Each method a pool class names in `needs` is required: a format
+ * lacking any one of them is refused without counting a user, and the
+ * same format serves a pool that needs only the others. */
+Test(format, a_format_missing_any_needed_method_is_refused)
+{
+  static const char all[] = "skfip";
+  mps_arena_t arena = make_arena();
+  size_t missing;
+  for (missing = 0; missing < sizeof all - 1; ++missing) {
+    char others[sizeof all];
+    size_t i, n = 0;
+    mps_fmt_t fmt;
+    Format got = NULL;
+    for (i = 0; i < sizeof all - 1; ++i)
+      if (i != missing)
+        others[n++] = all[i];
+    others[n] = '\0';
+    MPS_ARGS_BEGIN(args) {
+      if (all[missing] != 's')
+        MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, t_scan);
+      if (all[missing] != 'k')
+        MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, t_skip);
+      if (all[missing] != 'f')
+        MPS_ARGS_ADD(args, MPS_KEY_FMT_FWD, t_fwd);
+      if (all[missing] != 'i')
+        MPS_ARGS_ADD(args, MPS_KEY_FMT_ISFWD, t_isfwd);
+      if (all[missing] != 'p')
+        MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, t_pad);
+      cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      cr_assert_eq(format_acquire(&got, arena, args, all, false), MPS_RES_PARAM,
+                   "a format without '%c' accepted", all[missing]);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(fmt->pools, 0);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      cr_assert_eq(format_acquire(&got, arena, args, others, false), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(got, fmt);
+    format_release(fmt);
+    mps_fmt_destroy(fmt);
+  }
+  mps_arena_destroy(arena);
+}
+
+/* Destroying a format a pool still uses is reported, and refused when the
+ * handler returns: the format stays whole for the pool, and can be
+ * destroyed once the pool lets go of it. */
+Test(format, destroying_a_format_in_use_is_refused)
+{
+  mps_arena_t arena = make_arena();
+  mps_fmt_t fmt;
+  Format got;
+  mps_lib_assert_fail_t old;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, t_scan);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(format_acquire(&got, arena, args, "s", false), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  format_reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  mps_fmt_destroy(fmt);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  cr_assert(format_check(fmt), "the format was destroyed under its pool");
+  cr_assert_eq(fmt->scan, t_scan);
+  cr_assert_eq(fmt->pools, 1);
+  format_release(fmt);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);   /* checks that no format is left */
+}
+
+/* A format serves the arena it was made in: a pool of another arena
+ * giving it is reported, and refused when the handler returns, without
+ * counting a user (otherwise destroying the format's own arena would free
+ * it under that pool). */
+Test(format, a_format_of_another_arena_is_refused)
+{
+  mps_arena_t arena = make_arena(), other = make_arena();
+  mps_fmt_t fmt;
+  Format got = NULL;
+  mps_lib_assert_fail_t old;
+  mps_res_t res;
+  cr_assert_eq(mps_fmt_create_k(&fmt, other, mps_args_none), MPS_RES_OK);
+  format_reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    res = format_acquire(&got, arena, args, "", false);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(res, MPS_RES_PARAM);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  cr_assert_null(got);
+  cr_assert_eq(fmt->pools, 0);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(other);
+  mps_arena_destroy(arena);
+}
+
 Test(format, creation_fails_cleanly_at_the_commit_limit)
 {
   mps_arena_t arena = make_arena();

@@ -336,6 +336,117 @@ Test(mfs, a_live_unit_holding_the_mark_frees_without_a_report)
   mps_pool_destroy(pool);
 }
 
+/* A unit larger than extend_by: each extent is made big enough for one
+ * unit, in whole grains, and the units are whole and distinct. */
+Test(mfs, a_unit_larger_than_extend_by_gets_an_extent_of_its_own)
+{
+  enum { UNIT = 3 * 4096 + 64 };
+  mps_pool_t pool = make_mfs(UNIT, 4096);
+  mps_addr_t p[3];
+  int i;
+  for (i = 0; i < 3; ++i) {
+    cr_assert_eq(mps_alloc(&p[i], pool, UNIT), MPS_RES_OK);
+    memset(p[i], i + 1, UNIT);
+  }
+  for (i = 0; i < 3; ++i) {
+    unsigned char *b = p[i];
+    cr_assert(b[0] == i + 1 && b[UNIT - 1] == i + 1, "unit %d overwritten", i);
+  }
+  cr_assert_eq(mps_pool_total_size(pool) % 4096, 0);
+  cr_assert_eq(mps_pool_total_size(pool) - mps_pool_free_size(pool), 3 * (size_t)UNIT);
+  for (i = 0; i < 3; ++i)
+    mps_free(pool, p[i], UNIT);
+  mps_pool_destroy(pool);
+}
+
+/* Without MPS_KEY_EXTEND_BY the pool takes extents of 65536 bytes
+ * (pool/mfs.rst), and the next only when the first is used up. */
+Test(mfs, the_default_extent_is_65536_bytes)
+{
+  enum { UNIT = 64, PER = 65536 / UNIT };
+  static mps_addr_t p[PER + 1];
+  mps_pool_t pool = make_mfs(UNIT, 0);
+  size_t i;
+  for (i = 0; i < PER; ++i)
+    cr_assert_eq(mps_alloc(&p[i], pool, UNIT), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 65536);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+  cr_assert_eq(mps_alloc(&p[PER], pool, UNIT), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * 65536);
+  for (i = 0; i <= PER; ++i)
+    mps_free(pool, p[i], UNIT);
+  mps_pool_destroy(pool);
+}
+
+/* extend_by is rounded up to whole grains: the pool takes memory from the
+ * arena in grains only. */
+Test(mfs, extend_by_is_rounded_up_to_whole_grains)
+{
+  mps_pool_t pool = make_mfs(64, 5000);
+  mps_addr_t p;
+  size_t total;
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  cr_assert_gt(total, 5000);
+  cr_assert_eq(total % 4096, 0, "an extent of %zu bytes", total);
+  cr_assert_eq(mps_pool_free_size(pool), total - 64);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+}
+
+/* Sizes that cannot be rounded up to the alignment or the grain are
+ * refused rather than wrapping round to nothing. */
+Test(mfs, sizes_too_large_to_round_up_are_refused)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, SIZE_MAX);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, SIZE_MAX);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  pool = make_mfs(64, 0);   /* the arena is still usable */
+  mps_pool_destroy(pool);
+}
+
+/* In cool, mps_free checks that the block starts a unit: an address
+ * inside a unit, or in the tail of an extent too short for one, is
+ * reported and refused. */
+Test(mfs, freeing_an_address_that_starts_no_unit_is_caught_in_cool)
+{
+  enum { UNIT = 48 };
+  mps_pool_t pool = make_mfs(UNIT, 4096);
+  mps_addr_t p, q;
+  mps_lib_assert_fail_t old;
+  size_t extent, free_before;
+  char *tail;
+#if CHECK_LEVEL < 2
+  cr_skip_test("whether a block starts a unit is checked in cool only");
+#endif
+  cr_assert_eq(mps_alloc(&p, pool, UNIT), MPS_RES_OK);   /* the extent's first unit */
+  cr_assert_eq(mps_alloc(&q, pool, UNIT), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p + UNIT);
+  extent = mps_pool_total_size(pool);
+  cr_assert_neq(extent % UNIT, 0, "no tail to free");
+  tail = (char *)p + extent / UNIT * UNIT;
+  free_before = mps_pool_free_size(pool);
+  mfs_test_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, (char *)q + 16, UNIT);
+  cr_assert_eq(mfs_test_failures, 1, "inside a unit");
+  mps_free(pool, tail, UNIT);
+  cr_assert_eq(mfs_test_failures, 2, "the tail of the extent");
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mps_pool_free_size(pool), free_before);
+  mps_free(pool, q, UNIT);
+  mps_free(pool, p, UNIT);
+  cr_assert_eq(mps_pool_free_size(pool), extent);
+  mps_pool_destroy(pool);
+}
+
 Test(mfs, destroying_an_arena_with_a_live_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_lib_assert_fail_install(abort_on_assert);

@@ -13,6 +13,7 @@
 #include "../include/mpscmvt.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/pool/abq.h"
 #include "support/checks.h"
 
 #define GRAIN ((size_t)4096)
@@ -518,6 +519,161 @@ Test(mvt, a_full_queue_of_reusable_blocks_gives_its_oldest_back)
     cr_assert(filled_with(p[i], 1024, (unsigned char)i));
   mps_ap_destroy(ap);
   mps_pool_destroy(pool);
+}
+
+/* ---- The available block queue (abq.h), which MVT keeps its reusable
+ * blocks in: tested directly, with words for elements. ---- */
+
+static void abq_make(ABQ abq, Count capacity)
+{
+  Res res;
+  arena_enter(arena);
+  res = abq_init(abq, arena, capacity, sizeof(Word));
+  arena_leave(arena);
+  cr_assert_eq(res, MPS_RES_OK);
+}
+
+static void abq_unmake(ABQ abq)
+{
+  arena_enter(arena);
+  abq_finish(abq);
+  arena_leave(arena);
+}
+
+static Word abq_pop_word(ABQ abq)
+{
+  Word w = 0;
+  cr_assert(abq_pop(abq, &w), "the queue is empty");
+  return w;
+}
+
+/* Elements come out in the order they went in, through many trips round
+ * the slots; a full queue takes no more, an empty one gives nothing. */
+Test(mvt, abq_is_first_in_first_out_round_its_slots)
+{
+  abq_s q;
+  Word w, in = 1, out = 1;
+  int i;
+  abq_make(&q, 4);
+  cr_assert_not(abq_pop(&q, &w));
+  cr_assert_not(abq_peek(&q, &w));
+  for (; in <= 4; ++in)
+    cr_assert(abq_push(&q, &in));
+  cr_assert(abq_is_full(&q));
+  w = 99;
+  cr_assert_not(abq_push(&q, &w), "a full queue took more");
+  cr_assert_not(abq_push_head(&q, &w), "a full queue took more at its head");
+  cr_assert_eq(abq_depth(&q), 4);
+  for (i = 0; i < 10; ++i) {
+    cr_assert(abq_peek(&q, &w));
+    cr_assert_eq(w, out);
+    cr_assert_eq(abq_pop_word(&q), out++);
+    cr_assert(abq_push(&q, &in));
+    ++in;
+    cr_assert(abq_check(&q));
+  }
+  while (out < in)
+    cr_assert_eq(abq_pop_word(&q), out++);
+  cr_assert_eq(abq_depth(&q), 0);
+  cr_assert_not(abq_pop(&q, &w));
+  abq_unmake(&q);
+}
+
+/* An element pushed at the head is the next out, whether the head is at
+ * the first slot or not. */
+Test(mvt, abq_push_head_puts_an_element_first)
+{
+  abq_s q;
+  Word w;
+  abq_make(&q, 3);
+  w = 7;
+  cr_assert(abq_push(&q, &w));
+  w = 6;
+  cr_assert(abq_push_head(&q, &w));
+  w = 5;
+  cr_assert(abq_push_head(&q, &w));
+  cr_assert(abq_is_full(&q));
+  cr_assert_eq(abq_pop_word(&q), 5);
+  cr_assert_eq(abq_pop_word(&q), 6);
+  w = 8;
+  cr_assert(abq_push(&q, &w));
+  w = 6;
+  cr_assert(abq_push_head(&q, &w));
+  cr_assert_eq(abq_pop_word(&q), 6);
+  cr_assert_eq(abq_pop_word(&q), 7);
+  cr_assert_eq(abq_pop_word(&q), 8);
+  abq_unmake(&q);
+}
+
+/* A queue of no slots is always full and always empty. */
+Test(mvt, abq_of_no_slots_takes_nothing)
+{
+  abq_s q;
+  Word w = 1;
+  abq_make(&q, 0);
+  cr_assert(abq_is_full(&q));
+  cr_assert_not(abq_push(&q, &w));
+  cr_assert_not(abq_push_head(&q, &w));
+  cr_assert_not(abq_pop(&q, &w));
+  cr_assert_eq(abq_depth(&q), 0);
+  abq_unmake(&q);
+}
+
+struct abq_visit {
+  Word seen[8];
+  Count calls;
+  Word stop_at;          /* the visitor stops after this element */
+};
+
+/* Deletes the odd elements. */
+static bool abq_visit_odd(bool *delete_return, void *element, void *closure)
+{
+  struct abq_visit *v = closure;
+  Word w = *(Word *)element;
+  if (v->calls < 8)
+    v->seen[v->calls] = w;
+  ++v->calls;
+  *delete_return = w % 2 == 1;
+  return w != v->stop_at;
+}
+
+/* Iteration visits oldest first and the survivors close up in order,
+ * across the end of the slots; a visitor that says stop is not called
+ * again, and the elements it did not see stay. */
+Test(mvt, abq_iterate_deletes_in_order_and_stops_when_told)
+{
+  abq_s q;
+  struct abq_visit v = {{0}, 0, 0};
+  Word w;
+  Count i;
+  abq_make(&q, 6);
+  for (w = 100; w < 103; ++w)         /* move the head off the first slot */
+    cr_assert(abq_push(&q, &w));
+  for (i = 0; i < 3; ++i)
+    (void)abq_pop_word(&q);
+  for (w = 1; w <= 6; ++w)
+    cr_assert(abq_push(&q, &w));
+  abq_iterate(&q, abq_visit_odd, &v);
+  cr_assert_eq(v.calls, 6);
+  for (i = 0; i < 6; ++i)
+    cr_assert_eq(v.seen[i], i + 1);
+  cr_assert_eq(abq_depth(&q), 3);
+  cr_assert_eq(abq_pop_word(&q), 2);
+  cr_assert_eq(abq_pop_word(&q), 4);
+  cr_assert_eq(abq_pop_word(&q), 6);
+
+  for (w = 1; w <= 6; ++w)
+    cr_assert(abq_push(&q, &w));
+  v.calls = 0;
+  v.stop_at = 3;
+  abq_iterate(&q, abq_visit_odd, &v);
+  cr_assert_eq(v.calls, 3, "the visitor was called after it stopped");
+  cr_assert_eq(abq_depth(&q), 4);
+  cr_assert_eq(abq_pop_word(&q), 2);
+  cr_assert_eq(abq_pop_word(&q), 4);
+  cr_assert_eq(abq_pop_word(&q), 5);
+  cr_assert_eq(abq_pop_word(&q), 6);
+  abq_unmake(&q);
 }
 
 Test(mvt, double_free_is_caught_and_refused)

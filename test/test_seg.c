@@ -307,6 +307,58 @@ Test(seg, grey_segments_sit_on_the_ring_of_their_lowest_rank)
   free_seg(both);
 }
 
+static bool write_barrier_up(Seg seg)
+{
+  return (seg->shield.sm & PROT_DENY_WRITE) != 0;
+}
+
+/* barrier.h's rule: a segment with references, no allocation point and a
+ * summary narrower than everything is write-protected, so that a store
+ * that could widen the summary is noticed; any other is not. */
+Test(seg, the_write_barrier_follows_the_summary_and_the_ranks)
+{
+  Seg seg;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  if (!arena->gc->barrier.on)
+    cr_skip_test("no hardware barrier on this platform");
+  cr_assert_not(write_barrier_up(seg));
+  arena_enter(arena);
+  seg_set_summary(seg, (ZoneSet)5);
+  cr_assert_eq(seg->summary, (ZoneSet)5);
+  cr_assert(write_barrier_up(seg), "a narrow summary without a barrier");
+  seg_set_summary(seg, ZONE_SET_UNIV);
+  cr_assert_not(write_barrier_up(seg));
+  seg_set_summary(seg, (ZoneSet)5);
+  /* A leaf refers to nothing: no store into it can matter. */
+  seg_set_rank_set(seg, RANK_SET_EMPTY);
+  cr_assert_eq(seg->summary, ZONE_SET_EMPTY);
+  cr_assert_not(write_barrier_up(seg), "a leaf kept its barrier");
+  seg_set_rank_set(seg, RANK_SET_SINGLE(RANK_EXACT));
+  cr_assert_eq(seg->summary, ZONE_SET_UNIV);
+  cr_assert_not(write_barrier_up(seg));
+  cr_assert(seg_check(seg));
+  arena_leave(arena);
+  free_seg(seg);
+}
+
+/* With the barrier off, stores into a segment go unseen, so a narrower
+ * summary than everything would be a promise nobody keeps. */
+Test(seg, without_a_barrier_the_summary_stays_universal)
+{
+  Seg seg;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  arena_enter(arena);
+  barrier_disable(arena->gc);
+  seg_set_summary(seg, (ZoneSet)5);
+  cr_assert_eq(seg->summary, ZONE_SET_UNIV, "a summary no barrier can keep");
+  cr_assert_not(write_barrier_up(seg));
+  cr_assert(seg_check(seg));
+  arena_leave(arena);
+  free_seg(seg);
+}
+
 Test(seg, generation_counts_its_segments)
 {
   pool_gen_s pgen;

@@ -450,6 +450,71 @@ Test(shield, finishing_a_queued_segment_dequeues_it)
   check_outside();
 }
 
+/* A raise waiting in the queue, partly lowered before the flush: the
+ * part lowered was never applied, so nothing is recorded as applied, and
+ * the flush applies what is left. */
+Test(shield, lowering_part_of_a_queued_raise_leaves_the_rest_to_the_flush)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[3], PROT_DENY_ALL);
+  shield_lower(shield, &segs[3], PROT_DENY_READ);
+  cr_assert(recorded(3, PROT_DENY_NONE));
+  cr_assert_eq(segs[3].pm, PROT_DENY_NONE, "protection counted as applied that never was");
+  cr_assert(segs[3].queued);
+  cr_assert(shield_check_segs(shield));
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(3, PROT_DENY_WRITE));
+  check_outside();
+}
+
+/* Finishing one of several queued segments must not take the others out
+ * of the queue with it: they still need their protection. */
+Test(shield, finishing_one_queued_segment_keeps_the_others_queued)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[7], PROT_DENY_WRITE);
+  shield_lower(shield, &segs[7], PROT_DENY_WRITE);
+  shield_raise(shield, &segs[8], PROT_DENY_WRITE);
+  cr_assert_eq(shield_queue_length(shield), 2);
+  shield_seg_finish(shield, &segs[7]);
+  cr_assert_eq(shield_queue_length(shield), 1);
+  cr_assert(segs[8].queued);
+  cr_assert(shield_check(shield));
+  shield_seg_init(shield, &segs[7], addr_of_word(0x900000),
+                  addr_of_word(0x901000));
+  cr_assert(shield_check_segs(shield));
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(8, PROT_DENY_WRITE));
+  check_outside();
+}
+
+/* An exposed segment in the middle of a run of queued neighbours splits
+ * the run: the flush protects those either side and leaves it alone. */
+Test(shield, a_flushed_run_leaves_an_exposed_neighbour_unprotected)
+{
+  Index i;
+  make_adjacent();
+  shield_enter(shield);
+  shield_hold(shield);
+  for (i = 0; i < 3; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_WRITE);
+  shield_expose(shield, &segs[1]);
+  shield_flush(shield);
+  cr_assert(recorded(0, PROT_DENY_WRITE));
+  cr_assert(recorded(1, PROT_DENY_NONE), "the flush protected an exposed segment");
+  cr_assert(recorded(2, PROT_DENY_WRITE));
+  cr_assert(shield_check_segs(shield));
+  shield_cover(shield, &segs[1]);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(1, PROT_DENY_WRITE));
+  check_outside();
+}
+
 static int check_failures;
 static const char *check_condition;
 

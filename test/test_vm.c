@@ -7,6 +7,7 @@
 #include <string.h>
 
 #if defined(__linux__)
+#include <errno.h>
 #include <sys/mman.h>   /* mincore, to see that unmapping frees memory */
 #endif
 
@@ -165,6 +166,46 @@ Test(vm, unmap_returns_memory_to_the_os)
   for (i = 0; i < PAGES; ++i)
     cr_assert(!(resident[i] & 1), "page %zu still resident after unmap", i);
   vm_finish(&vm);
+}
+
+/* Linux splits any mapping, so the padding that made room for a
+ * grain-aligned range goes back at once and the reservation is exactly the
+ * usable range.  Several at a time, so that the OS places them at various
+ * offsets from a grain boundary. */
+Test(vm, the_padding_goes_back_to_the_os)
+{
+  enum { N = 8 };
+  vm_s vms[N];
+  size_t i;
+  for (i = 0; i < N; ++i) {
+    cr_assert_eq(vm_init(&vms[i], (i + 1) * page, 64 * page), MPS_RES_OK);
+    assert_shape(&vms[i], (i + 1) * page, 64 * page);
+    cr_assert_eq(vm_reserved(&vms[i]), addr_offset(vm_base(&vms[i]), vm_limit(&vms[i])),
+                 "reservation %zu kept %zu bytes of padding", i,
+                 vm_reserved(&vms[i]) - addr_offset(vm_base(&vms[i]), vm_limit(&vms[i])));
+  }
+  for (i = 0; i < N; ++i)
+    vm_finish(&vms[i]);
+}
+
+/* Finishing gives the whole reservation back: mincore then finds none of
+ * its pages mapped (ENOMEM). */
+Test(vm, finish_gives_the_addresses_back)
+{
+  unsigned char resident[16];
+  vm_s vm;
+  void *p;
+  Size size;
+  cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
+  cr_assert_eq(vm_map(&vm, vm_base(&vm), addr_add(vm_base(&vm), 4 * page)), MPS_RES_OK);
+  p = addr_ptr(vm_base(&vm));
+  size = vm_reserved(&vm);
+  cr_assert_eq(size, 16 * page);
+  cr_assert_eq(mincore(p, size, resident), 0, "the reservation is not mapped");
+  vm_finish(&vm);
+  errno = 0;
+  cr_assert_eq(mincore(p, size, resident), -1, "the addresses are still held");
+  cr_assert_eq(errno, ENOMEM);
 }
 
 /* Unmapped addresses are inaccessible (but still ours: see above). */
@@ -357,6 +398,13 @@ Test(vm, map_outside_reservation, .init = setup_aborting, .signal = SIGABRT, TES
   vm_s vm;
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
   (void)vm_map(&vm, vm_limit(&vm), addr_add(vm_limit(&vm), page));
+}
+
+Test(vm, map_below_reservation, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  vm_s vm;
+  cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
+  (void)vm_map(&vm, addr_sub(vm_base(&vm), page), addr_add(vm_base(&vm), page));
 }
 
 Test(vm, unmap_more_than_mapped, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)

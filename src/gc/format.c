@@ -292,7 +292,10 @@ Res format_acquire(Format *format_o, Arena arena, mps_arg_s args[], const char *
   format = arg.val.format;
   AVERT(format, format);
   AVER(format->arena == arena);    /* a format serves one arena */
-  if (!format_has(format, needs))
+  /* Refused in rash too: the pool would count itself a user of a format
+   * that its own arena's destruction does not check, so the format could
+   * be freed with the other arena while the pool still calls it. */
+  if (format->arena != arena || !format_has(format, needs))
     return MPS_RES_PARAM;
   ++format->pools;
   *format_o = format;
