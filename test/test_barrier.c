@@ -662,28 +662,41 @@ static void tbar_visit(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p,
     ((objfmt_obj)tbar_old[i])->slot[0] = (mps_word_t)tbar_young;
 }
 
+/* The young object that the walk tests store into every old object. */
+static void tbar_walk_young(tbar_s *t)
+{
+  tbar_new(t->ap, &t->refs[OLD], 8, 9999);
+  tbar_young = t->refs[OLD];
+  tbar_old = t->refs;
+  t->refs[OLD] = NULL;
+}
+
+/* After minor collections, every old object still refers to it. */
+static void tbar_walk_young_kept(tbar_s *t)
+{
+  size_t i;
+  tbar_young = NULL;
+  for (i = 0; i < 3; ++i)
+    tbar_minor(t);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t->refs[i])->slot[0], 8, 9999),
+              "the young object behind old object %zu was lost", i);
+}
+
 Test(barrier, walk_visitor_stores)
 {
   tbar_s t;
   GC gc;
   Count hits;
-  size_t i;
 
   tbar_open(&t, mps_class_amc());
   gc = tbar_gc(t.arena);
   tbar_make_old(&t);
-  tbar_new(t.ap, &t.refs[OLD], 8, 9999);
-  tbar_young = t.refs[OLD];
-  tbar_old = t.refs;
-  t.refs[OLD] = NULL;
+  tbar_walk_young(&t);
   hits = gc->barrier.hits;
   mps_arena_formatted_objects_walk(t.arena, tbar_visit, NULL, 0);
   cr_assert_gt(gc->barrier.hits, hits);
-  tbar_young = NULL;
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
-  for (i = 0; i < OLD; ++i)
-    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 9999));
+  tbar_walk_young_kept(&t);
   tbar_close(&t);
 }
 
@@ -714,18 +727,11 @@ Test(barrier, pool_walk_scanner_stores)
   tbar_make_old(&t);
   for (i = 0; i < OLD; ++i)
     cr_assert(tbar_protected(t.arena, t.refs[i]));
-  tbar_new(t.ap, &t.refs[OLD], 8, 9999);
-  tbar_young = t.refs[OLD];
-  t.refs[OLD] = NULL;
+  tbar_walk_young(&t);
   hits = gc->barrier.hits;
   cr_assert_eq(mps_pool_walk(t.pool, tbar_store_area, NULL), MPS_RES_OK);
   cr_assert_eq(gc->barrier.hits, hits, "the walk's stores went through the barrier");
-  tbar_young = NULL;
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
-  for (i = 0; i < OLD; ++i)
-    cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 9999),
-              "the young object behind old object %zu was lost", i);
+  tbar_walk_young_kept(&t);
   tbar_close(&t);
 }
 
