@@ -446,31 +446,59 @@ static size_t tamc_cells(mps_addr_t head, mps_addr_t *cells, size_t max)
   return n;
 }
 
+/* The commit-limit tests' heap, in a parked pool: t->refs[0], a list of
+ * n cells of 6 words, and t->refs[1], one of 50 cells of 1. */
+static void tamc_open_two_lists(tamc_s *t, size_t n)
+{
+  tamc_open(t, mps_class_amc(), true, 0);
+  mps_arena_park(t->arena);
+  tamc_list(t, &t->refs[0], n, 6);
+  tamc_list(t, &t->refs[1], 50, 1);
+  tamc_flush_segment(t);
+}
+
+static void tamc_two_lists_check(tamc_s *t, size_t n)
+{
+  tamc_list_check(t->refs[0], n, 6);
+  tamc_list_check(t->refs[1], 50, 1);
+}
+
+/* With no spare memory kept and the commit limit `slack` bytes above what
+ * is committed, a collection runs, keeps both lists whole, and commits
+ * no more than the limit. */
+static void tamc_collect_under_a_limit(tamc_s *t, size_t n, size_t slack)
+{
+  mps_word_t collections;
+  mps_arena_spare_set(t->arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(t->arena, mps_arena_committed(t->arena) + slack),
+               MPS_RES_OK);
+  collections = mps_collections(t->arena);
+  mps_arena_collect(t->arena);
+  cr_assert_eq(mps_collections(t->arena), collections + 1, "the collection did not run");
+  tamc_two_lists_check(t, n);
+  cr_assert_leq(mps_arena_committed(t->arena), mps_arena_commit_limit(t->arena));
+}
+
+/* With memory again, the next collection copies normally. */
+static void tamc_collect_without_a_limit(tamc_s *t, size_t n)
+{
+  cr_assert_eq(mps_arena_commit_limit_set(t->arena, (size_t)1 << 30), MPS_RES_OK);
+  mps_arena_collect(t->arena);
+  tamc_two_lists_check(t, n);
+}
+
 Test(amc, commit_limit_during_collection)
 {
   tamc_s t;
   enum { N = 3000 };
   static mps_addr_t before[N], after[N];
-  mps_word_t collections;
   size_t k, stayed = 0, moved = 0;
-  tamc_open(&t, mps_class_amc(), true, 0);
-  mps_arena_park(t.arena);
-  tamc_list(&t, &t.refs[0], N, 6);
-  tamc_list(&t, &t.refs[1], 50, 1);
-  tamc_flush_segment(&t);
+  tamc_open_two_lists(&t, N);
   cr_assert_eq(tamc_cells(t.refs[0], before, N), N);
   /* Room for the collector's own structures and a to-space segment or
    * two, too little to copy the list (about 190 KiB): to-space runs out
    * during the collection. */
-  mps_arena_spare_set(t.arena, 0.0);
-  cr_assert_eq(mps_arena_commit_limit_set(t.arena, mps_arena_committed(t.arena) + 144 * 1024),
-               MPS_RES_OK);
-  collections = mps_collections(t.arena);
-  mps_arena_collect(t.arena);
-  cr_assert_eq(mps_collections(t.arena), collections + 1, "the collection did not run");
-  tamc_list_check(t.refs[0], N, 6);
-  tamc_list_check(t.refs[1], 50, 1);
-  cr_assert_leq(mps_arena_committed(t.arena), mps_arena_commit_limit(t.arena));
+  tamc_collect_under_a_limit(&t, N, 144 * 1024);
   cr_assert_eq(tamc_cells(t.refs[0], after, N), N);
   for (k = 0; k < N; ++k) {
     if (after[k] == before[k])
@@ -480,11 +508,7 @@ Test(amc, commit_limit_during_collection)
   }
   cr_assert_gt(stayed, 0, "nothing was preserved in place");
   cr_assert_gt(moved, 0, "nothing was copied");
-  /* With memory again, the next collection copies normally. */
-  cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
-  mps_arena_collect(t.arena);
-  tamc_list_check(t.refs[0], N, 6);
-  tamc_list_check(t.refs[1], 50, 1);
+  tamc_collect_without_a_limit(&t, N);
   tamc_close(&t);
 }
 
@@ -662,16 +686,25 @@ Test(amc, block_initialized_after_a_flip_is_no_object_before_the_trip)
   tamc_close(&t);
 }
 
+/* A parked amc pool with a weak root `w` of two words, and two new
+ * objects of 3 words: t->refs[0] tagged `tag`, and w[1] tagged tag + 1,
+ * which only the weak root refers to. */
+static void tamc_open_with_weak_pair(tamc_s *t, mps_root_t *weak, mps_addr_t *w,
+                                     mps_word_t tag)
+{
+  tamc_open(t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_root_create_table(weak, t->arena, mps_rank_weak(), 0, w, 2), MPS_RES_OK);
+  mps_arena_park(t->arena);
+  tamc_new(t->ap, &t->refs[0], 0, 3, tag);
+  tamc_new(t->ap, &w[1], 0, 3, tag + 1);
+}
+
 Test(amc, weak_references_splat_dead_objects)
 {
   tamc_s t;
   mps_root_t weak;
   mps_addr_t w[2];
-  tamc_open(&t, mps_class_amc(), true, 0);
-  cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, w, 2), MPS_RES_OK);
-  mps_arena_park(t.arena);
-  tamc_new(t.ap, &t.refs[0], 0, 3, 400);
-  tamc_new(t.ap, &w[1], 0, 3, 401);
+  tamc_open_with_weak_pair(&t, &weak, w, 400);
   w[0] = t.refs[0];
   tamc_flush_segment(&t);
   mps_arena_collect(t.arena);
@@ -776,11 +809,7 @@ Test(amc, a_weak_reference_into_a_nailed_segment_is_splatted_if_not_kept)
   tamc_s t;
   mps_root_t weak;
   mps_addr_t w[2];
-  tamc_open(&t, mps_class_amc(), true, 0);
-  cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, w, 2), MPS_RES_OK);
-  mps_arena_park(t.arena);
-  tamc_new(t.ap, &t.refs[0], 0, 3, 410);
-  tamc_new(t.ap, &w[1], 0, 3, 411);
+  tamc_open_with_weak_pair(&t, &weak, w, 410);
   t.ambig[0] = t.refs[0];
   w[0] = t.refs[0];
   t.refs[0] = NULL;
@@ -794,34 +823,57 @@ Test(amc, a_weak_reference_into_a_nailed_segment_is_splatted_if_not_kept)
   tamc_close(&t);
 }
 
+/* A parked amc pool whose finalization messages are enabled, and two new
+ * objects of 3 words: t->refs[0] tagged `tag`, t->refs[1] tag + 1. */
+static void tamc_open_finalizing(tamc_s *t, mps_word_t tag)
+{
+  tamc_open(t, mps_class_amc(), true, 0);
+  mps_arena_park(t->arena);
+  mps_message_type_enable(t->arena, mps_message_type_finalization());
+  tamc_new(t->ap, &t->refs[0], 0, 3, tag);
+  tamc_new(t->ap, &t->refs[1], 0, 3, tag + 1);
+}
+
+/* Registers obj for finalization. */
+static void tamc_finalize(tamc_s *t, mps_addr_t obj)
+{
+  mps_addr_t fin = obj;
+  cr_assert_eq(mps_finalize(t->arena, &fin), MPS_RES_OK);
+}
+
+/* With the point's segment flushed, a collection finalizes one object,
+ * of 3 words tagged `tag`: the message's reference is to it (not at
+ * `not_at`, the address it had before the collection copied it, where
+ * that is given). */
+static void tamc_collect_finalizes_one(tamc_s *t, mps_word_t tag, mps_addr_t not_at)
+{
+  mps_message_t msg;
+  mps_addr_t ref;
+  size_t messages = 0;
+  tamc_flush_segment(t);
+  mps_arena_collect(t->arena);
+  while (mps_message_get(&msg, t->arena, mps_message_type_finalization())) {
+    mps_message_finalization_ref(&ref, t->arena, msg);
+    cr_assert(tamc_data_ok(ref, 3, tag), "a reachable object was finalized");
+    if (not_at != NULL)
+      cr_assert_neq(ref, not_at);
+    mps_message_discard(t->arena, msg);
+    ++messages;
+  }
+  cr_assert_eq(messages, 1, "%zu finalization messages", messages);
+}
+
 /* An unreachable object registered for finalization, next to a pinned
  * one in the same segment, is finalized: the nailed segment did not
  * keep it before the final band preserved it. */
 Test(amc, an_unreachable_object_in_a_nailed_segment_is_finalized)
 {
   tamc_s t;
-  mps_message_t msg;
-  mps_addr_t ref, fin;
-  size_t messages = 0;
-  tamc_open(&t, mps_class_amc(), true, 0);
-  mps_arena_park(t.arena);
-  mps_message_type_enable(t.arena, mps_message_type_finalization());
-  tamc_new(t.ap, &t.refs[0], 0, 3, 420);
-  tamc_new(t.ap, &t.refs[1], 0, 3, 421);
+  tamc_open_finalizing(&t, 420);
   t.ambig[0] = t.refs[0];
-  fin = t.refs[1];
-  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
+  tamc_finalize(&t, t.refs[1]);
   t.refs[0] = t.refs[1] = NULL;
-  fin = NULL;
-  tamc_flush_segment(&t);
-  mps_arena_collect(t.arena);
-  while (mps_message_get(&msg, t.arena, mps_message_type_finalization())) {
-    mps_message_finalization_ref(&ref, t.arena, msg);
-    cr_assert(tamc_data_ok(ref, 3, 421));
-    mps_message_discard(t.arena, msg);
-    ++messages;
-  }
-  cr_assert_eq(messages, 1, "%zu finalization messages", messages);
+  tamc_collect_finalizes_one(&t, 421, NULL);
   cr_assert(tamc_data_ok(t.ambig[0], 3, 420));
   tamc_close(&t);
 }
@@ -907,29 +959,13 @@ Test(amc, a_points_region_is_not_free)
 Test(amc, only_the_unreachable_registered_object_is_finalized)
 {
   tamc_s t;
-  mps_message_t msg;
-  mps_addr_t ref, fin, old;
-  size_t messages = 0;
-  tamc_open(&t, mps_class_amc(), true, 0);
-  mps_arena_park(t.arena);
-  mps_message_type_enable(t.arena, mps_message_type_finalization());
-  tamc_new(t.ap, &t.refs[0], 0, 3, 490);
-  tamc_new(t.ap, &t.refs[1], 0, 3, 491);
-  fin = t.refs[0];
-  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
-  fin = old = t.refs[1];
-  cr_assert_eq(mps_finalize(t.arena, &fin), MPS_RES_OK);
-  t.refs[1] = fin = NULL;
-  tamc_flush_segment(&t);
-  mps_arena_collect(t.arena);
-  while (mps_message_get(&msg, t.arena, mps_message_type_finalization())) {
-    mps_message_finalization_ref(&ref, t.arena, msg);
-    cr_assert(tamc_data_ok(ref, 3, 491), "a reachable object was finalized");
-    cr_assert_neq(ref, old);
-    mps_message_discard(t.arena, msg);
-    ++messages;
-  }
-  cr_assert_eq(messages, 1, "%zu finalization messages", messages);
+  mps_addr_t old;
+  tamc_open_finalizing(&t, 490);
+  tamc_finalize(&t, t.refs[0]);
+  old = t.refs[1];
+  tamc_finalize(&t, old);
+  t.refs[1] = NULL;
+  tamc_collect_finalizes_one(&t, 491, old);
   cr_assert(tamc_data_ok(t.refs[0], 3, 490));
   tamc_close(&t);
 }
@@ -942,25 +978,24 @@ Test(amc, a_collection_with_no_memory_to_spare_keeps_everything_reachable)
 {
   tamc_s t;
   enum { N = 3000 };
-  mps_word_t collections;
-  tamc_open(&t, mps_class_amc(), true, 0);
-  mps_arena_park(t.arena);
-  tamc_list(&t, &t.refs[0], N, 6);
-  tamc_list(&t, &t.refs[1], 50, 1);
-  tamc_flush_segment(&t);
-  mps_arena_spare_set(t.arena, 0.0);
-  cr_assert_eq(mps_arena_commit_limit_set(t.arena, mps_arena_committed(t.arena)), MPS_RES_OK);
-  collections = mps_collections(t.arena);
-  mps_arena_collect(t.arena);
-  cr_assert_eq(mps_collections(t.arena), collections + 1, "the collection did not run");
-  tamc_list_check(t.refs[0], N, 6);
-  tamc_list_check(t.refs[1], 50, 1);
-  cr_assert_leq(mps_arena_committed(t.arena), mps_arena_commit_limit(t.arena));
-  cr_assert_eq(mps_arena_commit_limit_set(t.arena, (size_t)1 << 30), MPS_RES_OK);
-  mps_arena_collect(t.arena);
-  tamc_list_check(t.refs[0], N, 6);
-  tamc_list_check(t.refs[1], 50, 1);
+  tamc_open_two_lists(&t, N);
+  tamc_collect_under_a_limit(&t, N, 0);
+  tamc_collect_without_a_limit(&t, N);
   tamc_close(&t);
+}
+
+/* With the arena released, allocation (of garbage, into t.refs[3]) until
+ * it brings a collection; the arena is parked again after it. */
+static void tamc_allocate_until_a_collection(tamc_s *t)
+{
+  mps_word_t collections;
+  size_t k;
+  mps_arena_release(t->arena);
+  collections = mps_collections(t->arena);
+  for (k = 0; k < 100000 && mps_collections(t->arena) == collections; ++k)
+    tamc_new(t->ap, &t->refs[3], 0, 20, 7);
+  cr_assert_gt(mps_collections(t->arena), collections, "allocation brought no collection");
+  mps_arena_park(t->arena);
 }
 
 /* Survivors of a collection are promoted out of the nursery, and the last
@@ -978,7 +1013,6 @@ Test(amc, survivors_stay_put_while_only_the_nursery_is_collected)
   tamc_s t;
   objfmt_obj tail;
   mps_addr_t young;
-  mps_word_t collections;
   size_t k;
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_park(t.arena);
@@ -997,12 +1031,7 @@ Test(amc, survivors_stay_put_while_only_the_nursery_is_collected)
   young = t.refs[2];
   tail->slot[1] = (mps_word_t)young;
   t.refs[2] = NULL;
-  mps_arena_release(t.arena);
-  collections = mps_collections(t.arena);
-  for (k = 0; k < 100000 && mps_collections(t.arena) == collections; ++k)
-    tamc_new(t.ap, &t.refs[3], 0, 20, 7);
-  cr_assert_gt(mps_collections(t.arena), collections, "allocation brought no collection");
-  mps_arena_park(t.arena);
+  tamc_allocate_until_a_collection(&t);
   cr_assert_eq(tamc_cells(t.refs[0], after, N), N);
   for (k = 0; k < N; ++k)
     cr_assert_eq(after[k], before[k], "cell %zu of an old list moved", k);
@@ -1026,8 +1055,6 @@ Test(amc, a_points_uncondemned_segment_is_scanned_to_its_committed_objects)
   mps_pool_t pool;
   mps_ap_t ap;
   mps_addr_t young, holder;
-  mps_word_t collections;
-  size_t k;
   tamc_open(&t, mps_class_amc(), true, 0);
   cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
@@ -1043,12 +1070,7 @@ Test(amc, a_points_uncondemned_segment_is_scanned_to_its_committed_objects)
   holder = t.refs[1];
   ((objfmt_obj)holder)->slot[0] = (mps_word_t)young;
   t.refs[0] = NULL;
-  mps_arena_release(t.arena);
-  collections = mps_collections(t.arena);
-  for (k = 0; k < 100000 && mps_collections(t.arena) == collections; ++k)
-    tamc_new(t.ap, &t.refs[3], 0, 20, 7);
-  cr_assert_gt(mps_collections(t.arena), collections, "allocation brought no collection");
-  mps_arena_park(t.arena);
+  tamc_allocate_until_a_collection(&t);
   cr_assert_eq(t.refs[1], holder, "an object of the other chain's pool moved");
   cr_assert_neq((mps_addr_t)((objfmt_obj)holder)->slot[0], young,
                 "the reference in the point's committed object was not fixed");

@@ -9,6 +9,7 @@
 #include "../src/base/config.h"
 #include "../src/data/cbs.h"
 #include "support/checks.h"
+#include "support/landcheck.h"
 
 /* A malloc-backed node allocator that counts live nodes and can be told
  * to fail. */
@@ -62,15 +63,6 @@ static void teardown(void)
 {
   cbs_finish(&cbs);
   cr_assert_eq(nodes.live, 0, "cbs_finish leaked %d nodes", nodes.live);
-}
-
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
 }
 
 static Res insert(Word base, Word limit, range_s *got)
@@ -315,7 +307,7 @@ Test(cbs, overlapping_insert_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s got;
   cr_assert_eq(insert(0, 64, &got), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)insert(32, 128, &got);
 }
 
@@ -323,7 +315,7 @@ Test(cbs, insert_over_later_block_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECK
 {
   range_s got;
   cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)insert(0, 512, &got);
 }
 
@@ -331,7 +323,7 @@ Test(cbs, missing_allocator_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   cbs_s other;
   cbs_node_alloc_s none = {NULL, NULL, NULL};
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)cbs_init(&other, 16, &none);
 }
 
@@ -662,17 +654,6 @@ Test(cbs, deletions_past_the_descent_bound_stay_exact)
   cr_assert_eq(cbs.count, N - N / 4);
 }
 
-static int failures;
-
-static void count_failure(const char *file, unsigned line,
-                          const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++failures;
-}
-
 /* An overlapping insertion is refused, in every variety, whether it
  * starts inside a block or runs over one, and changes nothing. */
 Test(cbs, overlap_reported_and_land_unchanged)
@@ -680,12 +661,12 @@ Test(cbs, overlap_reported_and_land_unchanged)
   range_s got;
   cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
   cr_assert_eq(insert(1024, 1088, &got), MPS_RES_OK);
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
   cr_assert_eq(insert(0, 512, &got), MPS_RES_FAIL);      /* covers a block */
   cr_assert_eq(insert(288, 352, &got), MPS_RES_FAIL);    /* starts inside */
   cr_assert_eq(insert(320, 1040, &got), MPS_RES_FAIL);   /* joins, runs over */
-  cr_assert_eq(failures, TEST_REPORTS(3));
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(3));
   cr_assert_eq(land_size(land), 128);
   cr_assert_eq(cbs.count, 2);
   cr_assert_eq(nodes.live, 2);

@@ -14,6 +14,7 @@
 #include "../src/data/failover.h"
 #include "../src/data/freelist.h"
 #include "support/checks.h"
+#include "support/landcheck.h"
 
 #define ARENA_SIZE 8192
 #define A 16  /* alignment */
@@ -73,15 +74,6 @@ static void teardown(void)
   free(arena);
 }
 
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 static void insert(Size base, Size limit, Size want_base, Size want_limit)
 {
   range_s r, got;
@@ -103,36 +95,22 @@ static void delete(Size base, Size limit, Size old_base, Size old_limit)
   cr_assert(cbs_check_deep(&cbs));
 }
 
-typedef struct collect_s {
-  Size ends[32];
-  size_t n;
-} collect_s;
-
-static bool collect_visit(Land l, Range r, void *closure)
-{
-  collect_s *c = closure;
-  (void)l;
-  cr_assert_lt(c->n, 32);
-  c->ends[c->n++] = addr_offset(addr_of_ptr(arena), range_base(r));
-  c->ends[c->n++] = addr_offset(addr_of_ptr(arena), range_limit(r));
-  return true;
-}
-
 /* `l` holds exactly the ranges in want (base, limit pairs), in order. */
 static void expect(Land l, const Size *want, size_t n)
 {
-  collect_s c;
-  Size total = 0;
-  size_t i;
-  c.n = 0;
-  cr_assert(land_iterate(l, collect_visit, &c));
-  cr_assert_eq(c.n, n, "%zu ends, want %zu", c.n, n);
-  for (i = 0; i < n; ++i)
-    cr_assert_eq(c.ends[i], want[i], "end %zu: %zu, want %zu", i,
-                 c.ends[i], want[i]);
-  for (i = 0; i < n; i += 2)
-    total += want[i + 1] - want[i];
-  cr_assert_eq(land_size(l), total);
+  landcheck_expect(l, addr_of_ptr(arena), want, n);
+}
+
+/* Two ranges in each land, interleaved in address order: [512,576) and
+ * [2048,2112) in the primary, [0,64) and [1024,1088) in the secondary,
+ * whose node allocation is left failing. */
+static void insert_two_in_each(void)
+{
+  insert(512, 576, 512, 576);          /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(0, 64, 0, 64);                /* secondary, below both */
+  insert(1024, 1088, 1024, 1088);      /* secondary, between */
 }
 
 TestSuite(failover, .init = setup, .fini = teardown);
@@ -292,11 +270,7 @@ Test(failover, finds_choose_across_lands)
 
 Test(failover, iteration_merges_address_order)
 {
-  insert(512, 576, 512, 576);          /* primary */
-  insert(2048, 2112, 2048, 2112);      /* primary */
-  nodes_fail = true;
-  insert(0, 64, 0, 64);                /* secondary, below both */
-  insert(1024, 1088, 1024, 1088);      /* secondary, between */
+  insert_two_in_each();
   insert(4096, 4160, 4096, 4160);      /* secondary, above */
   { static const Size w[] = {0, 64, 512, 576, 1024, 1088, 2048, 2112,
                              4096, 4160};
@@ -308,31 +282,41 @@ typedef struct every_other_s {
   Size seen[8];
 } every_other_s;
 
+/* Records the base of the range visited, for the visitors below. */
+static void note_visit(every_other_s *eo, Range r)
+{
+  cr_assert_lt(eo->visits, 8);
+  eo->seen[eo->visits++] = addr_offset(addr_of_ptr(arena), range_base(r));
+}
+
 static bool every_other(bool *delete_return, Land l, Range r, void *closure)
 {
   every_other_s *eo = closure;
   (void)l;
-  eo->seen[eo->visits] = addr_offset(addr_of_ptr(arena), range_base(r));
   *delete_return = eo->visits % 2 == 0;
-  ++eo->visits;
+  note_visit(eo, r);
   return true;
 }
 
-Test(failover, iterate_and_delete_across_lands)
+/* Over insert_two_in_each's ranges, `visitor` (which records in an
+ * every_other_s) sees each of the four once, in address order across
+ * the lands. */
+static void iterate_and_delete_visits_in_order(LandDeleteVisitor visitor)
 {
   every_other_s eo;
   memset(&eo, 0, sizeof eo);
-  insert(512, 576, 512, 576);          /* primary */
-  insert(2048, 2112, 2048, 2112);      /* primary */
-  nodes_fail = true;
-  insert(0, 64, 0, 64);                /* secondary */
-  insert(1024, 1088, 1024, 1088);      /* secondary */
-  cr_assert(land_iterate_and_delete(land, every_other, &eo));
+  insert_two_in_each();
+  cr_assert(land_iterate_and_delete(land, visitor, &eo));
   cr_assert_eq(eo.visits, 4);
   cr_assert_eq(eo.seen[0], 0);
   cr_assert_eq(eo.seen[1], 512);
   cr_assert_eq(eo.seen[2], 1024);
   cr_assert_eq(eo.seen[3], 2048);
+}
+
+Test(failover, iterate_and_delete_across_lands)
+{
+  iterate_and_delete_visits_in_order(every_other);
   { static const Size w[] = {512, 576, 2048, 2112}; expect(land, w, 4); }
 }
 
@@ -341,20 +325,9 @@ Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT, TEST_NEEDS_C
   range_s r;
   nodes_fail = true;
   insert(256, 512, 256, 512);          /* secondary (flushes keep failing) */
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   range_init(&r, at(128), at(1024));
   (void)land_insert(&r, land, &r);
-}
-
-static int failures;
-
-static void count_failure(const char *file, unsigned line,
-                          const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++failures;
 }
 
 /* A range over a secondary range is refused in every variety, even where
@@ -365,11 +338,11 @@ Test(failover, overlap_with_secondary_reported_and_land_unchanged)
   insert(1024, 1088, 1024, 1088);      /* primary */
   nodes_fail = true;
   insert(256, 512, 256, 512);          /* secondary */
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
   range_init(&r, at(128), at(1024));   /* over it, and touching the primary's */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(failures, TEST_REPORTS(1));
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
   { static const Size w[] = {1024, 1088}; expect(primary, w, 2); }
   { static const Size w[] = {256, 512}; expect(secondary, w, 2); }
 }
@@ -379,7 +352,7 @@ Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHE
   freelist_s other;
   failover_s fo2;
   cr_assert_eq(freelist_init(&other, 2 * A), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)failover_init(&fo2, primary, freelist_land(&other));
 }
 
@@ -406,10 +379,8 @@ Test(failover, equal_fits_across_lands_go_to_the_lower)
 
 static bool count_keeping(bool *delete_return, Land l, Range r, void *closure)
 {
-  every_other_s *eo = closure;
   (void)l;
-  cr_assert_lt(eo->visits, 8);
-  eo->seen[eo->visits++] = addr_offset(addr_of_ptr(arena), range_base(r));
+  note_visit(closure, r);
   *delete_return = false;
   return true;
 }
@@ -419,19 +390,7 @@ static bool count_keeping(bool *delete_return, Land l, Range r, void *closure)
  * skips those visited before it. */
 Test(failover, iterate_and_delete_visits_kept_ranges_once)
 {
-  every_other_s eo;
-  memset(&eo, 0, sizeof eo);
-  insert(512, 576, 512, 576);          /* primary */
-  insert(2048, 2112, 2048, 2112);      /* primary */
-  nodes_fail = true;
-  insert(0, 64, 0, 64);                /* secondary */
-  insert(1024, 1088, 1024, 1088);      /* secondary */
-  cr_assert(land_iterate_and_delete(land, count_keeping, &eo));
-  cr_assert_eq(eo.visits, 4);
-  cr_assert_eq(eo.seen[0], 0);
-  cr_assert_eq(eo.seen[1], 512);
-  cr_assert_eq(eo.seen[2], 1024);
-  cr_assert_eq(eo.seen[3], 2048);
+  iterate_and_delete_visits_in_order(count_keeping);
   { static const Size w[] = {0, 64, 512, 576, 1024, 1088, 2048, 2112};
     expect(land, w, 8); }
 }
@@ -460,11 +419,7 @@ static bool stop_after_keeping(bool *delete_return, Land l, Range r,
 Test(failover, iteration_stops_where_the_visitor_says)
 {
   int stop;
-  insert(512, 576, 512, 576);          /* primary */
-  insert(2048, 2112, 2048, 2112);      /* primary */
-  nodes_fail = true;
-  insert(0, 64, 0, 64);                /* secondary */
-  insert(1024, 1088, 1024, 1088);      /* secondary */
+  insert_two_in_each();
   insert(4096, 4160, 4096, 4160);      /* secondary */
   for (stop = 1; stop <= 6; ++stop) {
     stop_after_s s = {0, stop};

@@ -10,6 +10,7 @@
 #include "../src/base/config.h"
 #include "../src/data/freelist.h"
 #include "support/checks.h"
+#include "support/landcheck.h"
 
 #define ARENA_SIZE 4096
 #define W ((Size)sizeof(Word))
@@ -38,15 +39,6 @@ static void teardown(void)
   free(arena);
 }
 
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 static void insert(Size base, Size limit, Size want_base, Size want_limit)
 {
   range_s r, got;
@@ -57,33 +49,11 @@ static void insert(Size base, Size limit, Size want_base, Size want_limit)
   cr_assert(land_check(land));
 }
 
-typedef struct collect_s {
-  Size offsets[64];
-  size_t n;
-} collect_s;
-
-static bool collect_visit(Land l, Range r, void *closure)
-{
-  collect_s *c = closure;
-  cr_assert_eq(l, land);
-  c->offsets[c->n++] = addr_offset(addr_of_ptr(arena), range_base(r));
-  c->offsets[c->n++] = addr_offset(addr_of_ptr(arena), range_limit(r));
-  return true;
-}
-
-/* The land holds exactly the ranges in want (base, limit pairs). */
+/* The land holds exactly the ranges in want (base, limit pairs), one
+ * list element each. */
 static void expect(const Size *want, size_t n)
 {
-  collect_s c = {{0}, 0};
-  Size total = 0;
-  size_t i;
-  cr_assert(land_iterate(land, collect_visit, &c));
-  cr_assert_eq(c.n, n, "%zu ends, want %zu", c.n, n);
-  for (i = 0; i < n; ++i)
-    cr_assert_eq(c.offsets[i], want[i], "end %zu", i);
-  for (i = 0; i < n; i += 2)
-    total += want[i + 1] - want[i];
-  cr_assert_eq(land_size(land), total);
+  landcheck_expect(land, addr_of_ptr(arena), want, n);
   cr_assert_eq(fl.count, n / 2);
 }
 
@@ -318,38 +288,27 @@ Test(freelist, overlapping_insert_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECK
 {
   range_s r;
   insert(256, 512, 256, 512);
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   range_init(&r, at(500 & ~(W - 1)), at(600));
   (void)land_insert(&r, land, &r);
-}
-
-static int failures;
-
-static void count_failure(const char *file, unsigned line,
-                          const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++failures;
 }
 
 Test(freelist, overlap_reported_and_land_unchanged)
 {
   range_s r, got;
   insert(256, 512, 256, 512);
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
   range_init(&r, at(128), at(1024));            /* covers the range */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(failures, TEST_REPORTS(1));
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
   { static const Size w[] = {256, 512}; expect(w, 2); }
 }
 
 Test(freelist, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   range_init(&r, at(1), at(64));
   (void)land_insert(&r, land, &r);
 }
@@ -357,7 +316,7 @@ Test(freelist, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 Test(freelist, small_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   freelist_s small;
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)freelist_init(&small, W / 2);
 }
 
@@ -374,7 +333,7 @@ static bool insert_from_visitor(Land l, Range r, void *closure)
 Test(freelist, reentry_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   insert(0, 64, 0, 64);
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)land_iterate(land, insert_from_visitor, NULL);
 }
 

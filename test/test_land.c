@@ -230,14 +230,44 @@ static void teardown(void)
 
 TestSuite(land, .init = setup, .fini = teardown);
 
+/* Each land under test, made over the counting node allocator, and
+ * checked when it goes: the CBS's tree, and no node left. */
+static Land open_cbs(cbs_s *cbs)
+{
+  cr_assert_eq(cbs_init(cbs, AL, &nodes), MPS_RES_OK);
+  return cbs_land(cbs);
+}
+
+static void close_cbs(cbs_s *cbs)
+{
+  cr_assert(cbs_check_deep(cbs));
+  cbs_finish(cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
+/* A failover over a CBS primary and a freelist secondary. */
+static Land open_failover(failover_s *fo, cbs_s *cbs, freelist_s *fl)
+{
+  cr_assert_eq(cbs_init(cbs, AL, &nodes), MPS_RES_OK);
+  cr_assert_eq(freelist_init(fl, AL), MPS_RES_OK);
+  cr_assert_eq(failover_init(fo, cbs_land(cbs), freelist_land(fl)),
+               MPS_RES_OK);
+  return failover_land(fo);
+}
+
+static void close_failover(failover_s *fo, cbs_s *cbs, freelist_s *fl)
+{
+  failover_finish(fo);
+  freelist_finish(fl);
+  cbs_finish(cbs);
+  cr_assert_eq(nodes_live, 0);
+}
+
 Test(land, cbs)
 {
   cbs_s cbs;
-  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
-  run_scenario(cbs_land(&cbs));
-  cr_assert(cbs_check_deep(&cbs));
-  cbs_finish(&cbs);
-  cr_assert_eq(nodes_live, 0);
+  run_scenario(open_cbs(&cbs));
+  close_cbs(&cbs);
 }
 
 Test(land, freelist)
@@ -253,16 +283,10 @@ static void run_failover(bool starve)
   cbs_s cbs;
   freelist_s fl;
   failover_s fo;
-  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
-  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
-  cr_assert_eq(failover_init(&fo, cbs_land(&cbs), freelist_land(&fl)),
-               MPS_RES_OK);
+  Land land = open_failover(&fo, &cbs, &fl);
   nodes_fail = starve;
-  run_scenario(failover_land(&fo));
-  failover_finish(&fo);
-  freelist_finish(&fl);
-  cbs_finish(&cbs);
-  cr_assert_eq(nodes_live, 0);
+  run_scenario(land);
+  close_failover(&fo, &cbs, &fl);
 }
 
 Test(land, failover)
@@ -309,22 +333,29 @@ static void model_run(const model_s *m, size_t g, size_t *lo_o, size_t *hi_o)
   *hi_o = hi;
 }
 
+/* The model's runs in address order: the first at or after grain *g_io,
+ * or false if there is none; *g_io moves past it. */
+static bool model_next_run(const model_s *m, size_t *g_io, size_t *lo_o, size_t *hi_o)
+{
+  size_t g = *g_io;
+  while (g < GRAINS && !m->in[g])
+    ++g;
+  if (g == GRAINS)
+    return false;
+  model_run(m, g, lo_o, hi_o);
+  *g_io = *hi_o;
+  return true;
+}
+
 typedef enum pick_e { PICK_FIRST, PICK_LAST, PICK_BEST, PICK_LARGEST } pick_e;
 
 /* The run a find of `size` grains picks, or false. */
 static bool model_find(const model_s *m, pick_e pick, size_t size,
                        size_t *lo_o, size_t *hi_o)
 {
-  size_t g = 0;
+  size_t g = 0, lo, hi;
   bool found = false;
-  while (g < GRAINS) {
-    size_t lo, hi;
-    if (!m->in[g]) {
-      ++g;
-      continue;
-    }
-    model_run(m, g, &lo, &hi);
-    g = hi;
+  while (model_next_run(m, &g, &lo, &hi)) {
     if (hi - lo < size)
       continue;
     if (!found || pick == PICK_LAST
@@ -356,23 +387,16 @@ static bool collect_visit_all(Land l, Range r, void *closure)
 static void check_against_model(Land land, const model_s *m, int step)
 {
   collect_all_s c;
-  size_t g = 0, k = 0;
+  size_t g = 0, k = 0, lo, hi;
   Size total = 0;
   c.n = 0;
   cr_assert(land_iterate(land, collect_visit_all, &c), "step %d", step);
-  while (g < GRAINS) {
-    size_t lo, hi;
-    if (!m->in[g]) {
-      ++g;
-      continue;
-    }
-    model_run(m, g, &lo, &hi);
+  while (model_next_run(m, &g, &lo, &hi)) {
     cr_assert_lt(k + 1, c.n + 1, "step %d: too few ranges", step);
     cr_assert_eq(c.ends[k], lo * AL, "step %d: range %zu", step, k / 2);
     cr_assert_eq(c.ends[k + 1], hi * AL, "step %d: range %zu", step, k / 2);
     k += 2;
     total += (hi - lo) * AL;
-    g = hi;
   }
   cr_assert_eq(c.n, k, "step %d: %zu ranges, want %zu", step, c.n / 2, k / 2);
   cr_assert_eq(land_size(land), total, "step %d", step);
@@ -482,11 +506,8 @@ static void run_model(Land land, bool flaky_nodes, unsigned long seed)
 Test(land, cbs_random_operations_match_a_model)
 {
   cbs_s cbs;
-  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
-  run_model(cbs_land(&cbs), false, 1);
-  cr_assert(cbs_check_deep(&cbs));
-  cbs_finish(&cbs);
-  cr_assert_eq(nodes_live, 0);
+  run_model(open_cbs(&cbs), false, 1);
+  close_cbs(&cbs);
 }
 
 /* The same with the descent bounded at one level, so that the CBS's
@@ -494,12 +515,10 @@ Test(land, cbs_random_operations_match_a_model)
 Test(land, cbs_random_operations_match_a_model_when_they_splay)
 {
   cbs_s cbs;
-  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
+  Land land = open_cbs(&cbs);
   cbs_descent_max_set(&cbs, 1);
-  run_model(cbs_land(&cbs), false, 2);
-  cr_assert(cbs_check_deep(&cbs));
-  cbs_finish(&cbs);
-  cr_assert_eq(nodes_live, 0);
+  run_model(land, false, 2);
+  close_cbs(&cbs);
 }
 
 Test(land, freelist_random_operations_match_a_model)
@@ -515,14 +534,7 @@ Test(land, failover_random_operations_match_a_model)
   cbs_s cbs;
   freelist_s fl;
   failover_s fo;
-  cr_assert_eq(cbs_init(&cbs, AL, &nodes), MPS_RES_OK);
-  cr_assert_eq(freelist_init(&fl, AL), MPS_RES_OK);
-  cr_assert_eq(failover_init(&fo, cbs_land(&cbs), freelist_land(&fl)),
-               MPS_RES_OK);
-  run_model(failover_land(&fo), true, 4);
+  run_model(open_failover(&fo, &cbs, &fl), true, 4);
   cr_assert(cbs_check_deep(&cbs));
-  failover_finish(&fo);
-  freelist_finish(&fl);
-  cbs_finish(&cbs);
-  cr_assert_eq(nodes_live, 0);
+  close_failover(&fo, &cbs, &fl);
 }

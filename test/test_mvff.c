@@ -114,6 +114,37 @@ static void free_marked(mps_pool_t pool, mps_addr_t *blocks, size_t n, size_t si
   }
 }
 
+/* n blocks of `size` bytes by mps_alloc, and their frees. */
+static void alloc_blocks(mps_pool_t pool, mps_addr_t *blocks, size_t n, size_t size)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(mps_alloc(&blocks[i], pool, size), MPS_RES_OK);
+}
+
+static void free_blocks(mps_pool_t pool, mps_addr_t *blocks, size_t n, size_t size)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    mps_free(pool, blocks[i], size);
+}
+
+typedef struct block_s {
+  mps_addr_t p;
+  size_t size;
+} block_s;
+
+/* The end of a test: the n blocks still in use are freed, in order, and
+ * then all the pool holds must be free; the pool goes. */
+static void free_each_and_destroy(mps_pool_t pool, const block_s *blocks, size_t n)
+{
+  size_t i;
+  for (i = 0; i < n; ++i)
+    mps_free(pool, blocks[i].p, blocks[i].size);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
 static mps_res_t try_create(mps_key_t key, mps_arg_s value)
 {
   mps_pool_t pool;
@@ -131,6 +162,21 @@ static mps_res_t try_create(mps_key_t key, mps_arg_s value)
 static mps_arg_s sz(size_t s) { mps_arg_s a; a.key = NULL; a.val.size = s; return a; }
 static mps_arg_s al(mps_align_t s) { mps_arg_s a; a.key = NULL; a.val.align = s; return a; }
 static mps_arg_s dbl(double d) { mps_arg_s a; a.key = NULL; a.val.d = d; return a; }
+
+/* A pool with one keyword argument (its value made by sz, al or dbl) and
+ * spare 1.0, so that the pool keeps all the memory freed in it. */
+static mps_pool_t make_pool_with(mps_key_t key, mps_arg_s value)
+{
+  mps_pool_t pool;
+  mps_arg_s args[3];
+  args[0] = value;
+  args[0].key = key;
+  args[1].key = MPS_KEY_SPARE;
+  args[1].val.d = 1.0;
+  args[2].key = MPS_KEY_ARGS_END;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  return pool;
+}
 
 Test(mvff, defaults_are_as_documented)
 {
@@ -514,6 +560,17 @@ static size_t slab_grid_bytes(mps_addr_t first, size_t bytes, size_t size)
   return (bytes - head) / size * size;
 }
 
+/* a and b of `size` bytes, side by side, and then c of 64 bytes, which
+ * keeps the two apart from the free rest of the extension. */
+static void alloc_side_by_side(mps_pool_t pool, mps_addr_t *a_o, mps_addr_t *b_o, size_t size,
+                               mps_addr_t *c_o)
+{
+  cr_assert_eq(mps_alloc(a_o, pool, size), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(b_o, pool, size), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(c_o, pool, 64), MPS_RES_OK);
+  cr_assert_eq((char *)*b_o, (char *)*a_o + size);
+}
+
 /* With no allocation point, a small free goes into the land at once (a
  * quick list would only hold it until the next mps_alloc flushed it), so
  * a point made afterwards finds it on no list and takes a slab's block;
@@ -524,10 +581,7 @@ Test(mvff, frees_without_a_point_go_into_the_land)
   mps_ap_t ap;
   mps_addr_t a, b, c, p;
   size_t free0;
-  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
-  cr_assert_eq((char *)b, (char *)a + 64);
+  alloc_side_by_side(pool, &a, &b, 64, &c);
   free0 = mps_pool_free_size(pool);
   mps_free(pool, a, 64);
   mps_free(pool, b, 64);
@@ -655,14 +709,8 @@ Test(mvff, large_fills_take_the_smallest_hole_that_holds_them)
    * the small one. */
   cr_assert_eq(mps_alloc(&r, pool, 512), MPS_RES_OK);
   cr_assert_eq((char *)r, (char *)big + 7008);
-  mps_free(pool, r, 512);
-  mps_free(pool, p, 5008);
-  mps_free(pool, q, 7008);
-  mps_free(pool, a, 64);
-  mps_free(pool, b, 64);
-  mps_free(pool, c, 64);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  free_each_and_destroy(pool, (const block_s[]){{r, 512}, {p, 5008}, {q, 7008},
+                                                 {a, 64}, {b, 64}, {c, 64}}, 6);
 }
 
 /* A slab all of whose blocks are freed goes back to the arena at once;
@@ -1077,32 +1125,39 @@ Test(mvff, small_fills_of_different_sizes_use_different_slabs)
   mps_pool_destroy(pool);
 }
 
-Test(mvff, a_small_fill_without_a_slab_takes_a_hole_and_empty_gives_back_the_rest)
+/* A small fill that can have no slab takes fill_size bytes (mean_size
+ * times 128) of the lowest block that holds it if the block is at least
+ * twice that, else the whole block: with a hole of exactly twice 4 KiB,
+ * 4 KiB; with a mean size of 16, 2 KiB of a hole of 8000 bytes; with the
+ * default mean size (32), all of a hole of 8000.  When the point goes,
+ * what it did not use goes back.  `pool` keeps all its spare memory. */
+static void small_fill_from_a_hole(mps_pool_t pool, size_t hole_size, size_t taken)
 {
-  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t a, hole, c, p;
-  size_t free0;
+  size_t free0, limit = mps_arena_commit_limit(arena);
   cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, hole_size), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
-  mps_free(pool, hole, 8000);
+  mps_free(pool, hole, hole_size);
   free0 = mps_pool_free_size(pool);
   /* No memory for a slab: no spare, and nothing above what is committed. */
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   fill_commit(&p, ap, 64);
-  /* The lowest hole, and being less than two fills' worth, all of it. */
-  cr_assert_eq(p, hole);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 8000);
+  cr_assert_eq(p, hole, "the lowest hole");
+  cr_assert_eq((char *)ap->limit, (char *)hole + taken);
+  cr_assert_eq(mps_pool_free_size(pool), free0 - taken);
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
-  mps_free(pool, a, 64);
-  mps_free(pool, hole, 64);
-  mps_free(pool, c, 64);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  free_each_and_destroy(pool, (const block_s[]){{a, 64}, {p, 64}, {c, 64}}, 3);
+}
+
+Test(mvff, a_small_fill_without_a_slab_takes_a_hole_and_empty_gives_back_the_rest)
+{
+  small_fill_from_a_hole(make_pool(0, 1.0, 0, 0, 1), 8000, 8000);
 }
 
 /* A point still holding part of a larger region (a small fill without a
@@ -1251,10 +1306,7 @@ Test(mvff, mps_alloc_finds_blocks_on_the_quick_lists_first_fit)
   mps_ap_t ap;
   mps_addr_t a, b, c, q;
   size_t total;
-  cr_assert_eq(mps_alloc(&a, pool, 1024), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&b, pool, 1024), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
-  cr_assert_eq((char *)b, (char *)a + 1024);
+  alloc_side_by_side(pool, &a, &b, 1024, &c);
   total = mps_pool_total_size(pool);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   mps_free(pool, a, 1024);
@@ -1263,10 +1315,7 @@ Test(mvff, mps_alloc_finds_blocks_on_the_quick_lists_first_fit)
   cr_assert_eq(q, a, "the two listed blocks, joined, are the lowest fit");
   cr_assert_eq(mps_pool_total_size(pool), total);
   mps_ap_destroy(ap);
-  mps_free(pool, q, 2048);
-  mps_free(pool, c, 64);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  free_each_and_destroy(pool, (const block_s[]){{q, 2048}, {c, 64}}, 2);
 }
 
 /* A trim (spare 0.25, extend_by one grain) gives back whole grains of a
@@ -1322,13 +1371,10 @@ Test(mvff, a_trim_flushes_the_quick_lists)
   mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t p[N];
-  size_t i;
   mps_arena_spare_set(arena, 0.0);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i)
-    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
-  for (i = 0; i < N; ++i)
-    mps_free(pool, p[i], 2048);
+  alloc_blocks(pool, p, N, 2048);
+  free_blocks(pool, p, N, 2048);
   cr_assert_eq(mps_pool_total_size(pool), 0);
   mps_ap_destroy(ap);
   mps_pool_destroy(pool);
@@ -1380,21 +1426,17 @@ Test(mvff, a_fill_flushes_full_medium_lists_before_the_pool_grows)
   mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t p[N], q;
-  size_t i, total;
-  for (i = 0; i < N; ++i)
-    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
+  size_t total;
+  alloc_blocks(pool, p, N, 2048);
   total = mps_pool_total_size(pool);
   cr_assert_eq(mps_pool_free_size(pool), total - N * 2048, "the land is empty");
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < N; ++i)
-    mps_free(pool, p[i], 2048);
+  free_blocks(pool, p, N, 2048);
   fill_commit(&q, ap, 8192);
   cr_assert_eq(mps_pool_total_size(pool), total);
   memset(q, 0x3C, 8192);
   mps_ap_destroy(ap);
-  mps_free(pool, q, 8192);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  free_each_and_destroy(pool, (const block_s[]){{q, 8192}}, 1);
 }
 
 /* A fill the land cannot serve and the arena refuses to extend for
@@ -1406,72 +1448,29 @@ Test(mvff, a_fill_the_arena_refuses_is_served_from_the_lists_coalesced)
   mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t p[N], q;
-  size_t i, limit = mps_arena_commit_limit(arena);
+  size_t limit = mps_arena_commit_limit(arena);
   mps_arena_spare_set(arena, 0.0);
-  for (i = 0; i < N; ++i)
-    cr_assert_eq(mps_alloc(&p[i], pool, 2048), MPS_RES_OK);
+  alloc_blocks(pool, p, N, 2048);
   cr_assert_eq(mps_pool_free_size(pool), 0, "the extension is used up");
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (i = 2; i < 6; ++i)
-    mps_free(pool, p[i], 2048);
+  free_blocks(pool, p + 2, 4, 2048);
   cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
   fill_commit(&q, ap, 8192);
   cr_assert_eq(q, p[2]);
   cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
   mps_ap_destroy(ap);
-  mps_free(pool, q, 8192);
-  for (i = 0; i < N; ++i)
-    if (i < 2 || i >= 6)
-      mps_free(pool, p[i], 2048);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
-}
-
-/* A small fill that can have no slab takes fill_size bytes (mean_size
- * times 128) of the lowest block that holds it if the block is at least
- * twice that, else the whole block: with a hole of exactly twice 4 KiB,
- * 4 KiB; with a mean size of 16, 2 KiB of a hole of 8000 bytes. */
-static void small_fill_from_a_hole(size_t mean, size_t hole_size, size_t taken)
-{
-  mps_pool_t pool;
-  mps_ap_t ap;
-  mps_addr_t a, hole, c, p;
-  size_t free0, limit = mps_arena_commit_limit(arena);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, mean);
-    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&hole, pool, hole_size), MPS_RES_OK);
-  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
-  mps_free(pool, hole, hole_size);
-  free0 = mps_pool_free_size(pool);
-  mps_arena_spare_set(arena, 0.0);
-  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  fill_commit(&p, ap, 64);
-  cr_assert_eq(p, hole);
-  cr_assert_eq((char *)ap->limit, (char *)hole + taken);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - taken);
-  mps_ap_destroy(ap);
-  cr_assert_eq(mps_pool_free_size(pool), free0 - 64);
-  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
-  mps_free(pool, a, 64);
-  mps_free(pool, p, 64);
-  mps_free(pool, c, 64);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  free_each_and_destroy(pool, (const block_s[]){{q, 8192}, {p[0], 2048}, {p[1], 2048},
+                                                 {p[6], 2048}, {p[7], 2048}}, 5);
 }
 
 Test(mvff, a_small_fill_takes_fill_size_of_a_hole_twice_that)
 {
-  small_fill_from_a_hole(32, 8192, 4096);
+  small_fill_from_a_hole(make_pool_with(MPS_KEY_MEAN_SIZE, sz(32)), 8192, 4096);
 }
 
 Test(mvff, the_mean_size_sets_how_much_a_small_fill_takes)
 {
-  small_fill_from_a_hole(16, 8000, 2048);
+  small_fill_from_a_hole(make_pool_with(MPS_KEY_MEAN_SIZE, sz(16)), 8000, 2048);
 }
 
 /* With an alignment too coarse for the stepped slab classes (64 bytes),
@@ -1480,15 +1479,10 @@ Test(mvff, the_mean_size_sets_how_much_a_small_fill_takes)
  * listed block, and lists the rest for the next fill. */
 Test(mvff, a_medium_fill_without_a_slab_class_takes_a_larger_listed_block)
 {
-  mps_pool_t pool;
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(64));
   mps_ap_t ap;
   mps_addr_t a, b, small, p, q;
   size_t free0;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)64);
-    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&a, pool, 2048), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&small, pool, 1024), MPS_RES_OK);
@@ -1503,12 +1497,8 @@ Test(mvff, a_medium_fill_without_a_slab_class_takes_a_larger_listed_block)
   fill_commit(&p, ap, 512);
   cr_assert_eq((char *)p, (char *)small + 512, "its rest, listed");
   mps_ap_destroy(ap);
-  mps_free(pool, small, 512);
-  mps_free(pool, p, 512);
-  mps_free(pool, b, 64);
-  mps_free(pool, q, 64);
-  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
-  mps_pool_destroy(pool);
+  free_each_and_destroy(pool, (const block_s[]){{small, 512}, {p, 512}, {b, 64}, {q, 64}},
+                        4);
 }
 
 /* With spare 0 a pool keeps no whole free grain, even when its largest

@@ -527,22 +527,39 @@ Test(sac, misuse_is_reported_and_refused)
   mps_pool_destroy(other);
 }
 
-/* Caught in hot too (by the mark mps_sac_free leaves in the block), and
- * refused, so the block is not handed out twice. */
-Test(sac, double_free_into_the_cache_is_caught_and_refused)
+/* For the double-free tests: a cache over a new counting pool, with one
+ * class of 64-byte blocks and room for `room`, and a block p from it. */
+static mps_sac_t make_one_class_with_a_block(mps_pool_t *pool_o, size_t room,
+                                             mps_addr_t *p_o)
 {
-  mps_pool_t pool;
-  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_class_s classes[1] = {{64, room, 1}};
   mps_sac_t sac;
+  *pool_o = make_counting();
+  sac = make_sac(*pool_o, 1, classes);
+  cr_assert_eq(mps_sac_alloc(p_o, sac, 64, 0), MPS_RES_OK);
+  return sac;
+}
+
+/* The end of a test of one refused free, made with record_failure
+ * installed over `old`: the cache and pool go, every block back in the
+ * pool, `old` goes back, and there was the one report. */
+static void destroy_after_one_report(mps_pool_t pool, mps_sac_t sac,
+                                     mps_lib_assert_fail_t old)
+{
+  mps_sac_destroy(sac);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(failures, 1);
+}
+
+/* p is on its class's stack (64 bytes, room for 4) and freed again: the
+ * free is reported and refused, so the stack is unchanged and p comes out
+ * of the cache once, not twice. */
+static void second_free_is_refused(mps_pool_t pool, mps_sac_t sac, mps_addr_t p)
+{
   mps_lib_assert_fail_t old;
-  mps_addr_t p, q, r;
-#if CHECK_LEVEL < 1
-  cr_skip_test("double frees are detected in the checking varieties");
-#endif
-  pool = make_counting();
-  sac = make_sac(pool, 1, classes);
-  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
-  mps_sac_free(sac, p, 64);
+  mps_addr_t q, r;
   old = mps_lib_assert_fail_install(record_failure);
   failures = 0;
   mps_sac_free(sac, p, 64);
@@ -554,11 +571,22 @@ Test(sac, double_free_into_the_cache_is_caught_and_refused)
   cr_assert_neq(r, q);
   mps_sac_free(sac, q, 64);
   mps_sac_free(sac, r, 64);
-  mps_sac_destroy(sac);
-  cr_assert_eq(counts(pool)->live, 0);
-  mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 1);
+  destroy_after_one_report(pool, sac, old);
+}
+
+/* Caught in hot too (by the mark mps_sac_free leaves in the block), and
+ * refused, so the block is not handed out twice. */
+Test(sac, double_free_into_the_cache_is_caught_and_refused)
+{
+  mps_pool_t pool;
+  mps_sac_t sac;
+  mps_addr_t p;
+#if CHECK_LEVEL < 1
+  cr_skip_test("double frees are detected in the checking varieties");
+#endif
+  sac = make_one_class_with_a_block(&pool, 4, &p);
+  mps_sac_free(sac, p, 64);
+  second_free_is_refused(pool, sac, p);
 }
 
 /* A block freed twice whose class filled up in between: the second free
@@ -568,7 +596,6 @@ Test(sac, double_free_into_the_cache_is_caught_and_refused)
 Test(sac, double_free_into_a_full_class_is_caught_and_refused)
 {
   mps_pool_t pool;
-  mps_sac_class_s classes[1] = {{64, 2, 1}};
   mps_sac_t sac;
   mps_lib_assert_fail_t old;
   mps_addr_t p, q, r;
@@ -576,9 +603,7 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
 #if CHECK_LEVEL < 1
   cr_skip_test("double frees are detected in the checking varieties");
 #endif
-  pool = make_counting();
-  sac = make_sac(pool, 1, classes);
-  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  sac = make_one_class_with_a_block(&pool, 2, &p);
   cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
   mps_sac_free(sac, p, 64);
   mps_sac_free(sac, q, 64);
@@ -596,11 +621,7 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
   cr_assert_eq(r, p);
   mps_sac_free(sac, p, 64);
   mps_sac_free(sac, q, 64);
-  mps_sac_destroy(sac);
-  cr_assert_eq(counts(pool)->live, 0);
-  mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 1);
+  destroy_after_one_report(pool, sac, old);
 }
 
 /* MPS_SAC_FREE_FAST pushes a block without marking it, so only cool,
@@ -609,34 +630,15 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
 Test(sac, cool_catches_a_second_free_of_a_block_the_fast_macro_pushed)
 {
   mps_pool_t pool;
-  mps_sac_class_s classes[1] = {{64, 4, 1}};
   mps_sac_t sac;
-  mps_lib_assert_fail_t old;
-  mps_addr_t p, q, r;
+  mps_addr_t p;
 #if CHECK_LEVEL < 2
   cr_skip_test("only cool looks for unmarked blocks on the stack");
 #endif
-  pool = make_counting();
-  sac = make_sac(pool, 1, classes);
-  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  sac = make_one_class_with_a_block(&pool, 4, &p);
   MPS_SAC_FREE_FAST(sac, p, 64);
   cr_assert_eq(cached(sac, 0), 1);
-  old = mps_lib_assert_fail_install(record_failure);
-  failures = 0;
-  mps_sac_free(sac, p, 64);
-  cr_assert_eq(failures, 1);
-  cr_assert_eq(cached(sac, 0), 1);
-  cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
-  cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
-  cr_assert_eq(q, p);
-  cr_assert_neq(r, q);
-  mps_sac_free(sac, q, 64);
-  mps_sac_free(sac, r, 64);
-  mps_sac_destroy(sac);
-  cr_assert_eq(counts(pool)->live, 0);
-  mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 1);
+  second_free_is_refused(pool, sac, p);
 }
 
 /* A class of one word has room only for the stack's link: pushing a
