@@ -51,7 +51,7 @@
  *
  * The arena states: unclamped (collections start from the allocation
  * slow paths when chain_due finds a generation over capacity and the
- * generations it would condemn are not tiny beside the rest: trace_due_is_ripe,
+ * nursery is not tiny beside the older generations: trace_due_is_ripe,
  * and a trace in progress advances there), clamped (none start or advance
  * by themselves: only steps and faults do work), parked (clamped, and no
  * trace in progress), postmortem.
@@ -1041,20 +1041,21 @@ static bool trace_any_due(GC gc)
 
 /* A collection of the due generations scans every segment it does not
  * condemn, except those the write barrier guards (barrier.h), so its cost
- * grows with the unguarded part of the generations it leaves alone, not
- * with those it condemns.  An automatic collection therefore waits until
- * the generations it would condemn have taken at least 1/TRACE_SCAN_RATIO
- * of what the others hold outside guarded segments: the collector then
- * scans at most about TRACE_SCAN_RATIO bytes of old objects per byte
- * allocated, even with a nursery smaller than a pool's segment, which
- * would otherwise bring a collection at nearly every buffer fill.  What
- * counts as fresh is what the due generations took since they were last
- * condemned, whatever their place in the chain: a pool that allocates
- * straight into an older generation (AMS and LO on the default chain;
- * MPS_KEY_GEN) must get its collections although the nursery stays empty.
- * A collection that would condemn everything never waits.  (Guarded
- * bytes of the condemned generations are subtracted too: an estimate,
- * which errs towards collecting.) */
+ * grows with the unguarded part of the older generations, not with the
+ * nursery.  An automatic collection therefore waits until the first
+ * generations of the chains, and any older generation it would condemn,
+ * have taken at least 1/TRACE_SCAN_RATIO of what the other older
+ * generations hold outside guarded segments: the collector then scans at
+ * most about TRACE_SCAN_RATIO bytes of old objects per byte allocated,
+ * even with a nursery smaller than a pool's segment, which would
+ * otherwise bring a collection at nearly every buffer fill.  A due older
+ * generation counts as fresh for what it took since it was last
+ * condemned: a pool that allocates straight into one (AMS and LO on the
+ * default chain; MPS_KEY_GEN) must get its collections although the
+ * nursery stays empty.  A chain of one generation, or older generations
+ * still empty, guarded or due, never wait.  (Guarded bytes of the first
+ * generations are subtracted too: an estimate, which errs towards
+ * collecting.) */
 #define TRACE_SCAN_RATIO 8
 
 static Size trace_add_sat(Size a, Size b)
@@ -1078,7 +1079,7 @@ static bool trace_due_is_ripe(GC gc, const Word due[TRACE_DUE_CHAINS])
       bool condemned = (chain_due & ((Word)1 << i)) != 0;
       RING_FOR(pnode, &chain->gens[i].pool_gens, pnext) {
         PoolGen pgen = PARENT(pool_gen_s, gen_ring, pnode);
-        if (condemned)
+        if (i == 0 || condemned)
           fresh = trace_add_sat(fresh, pgen->new_size);
         else
           old = trace_add_sat(old, pgen->total_size);
