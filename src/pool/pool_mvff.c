@@ -812,16 +812,22 @@ static void mvff_radix_sort(Word *b, Word *tmp, Count n, Shift shift)
       b[i] = from[i];
 }
 
+/* The whole grains of `range`, [*lo_o, *hi_o): whether there are any. */
+static inline bool mvff_whole_grains(Addr *lo_o, Addr *hi_o, Range range, Size grain)
+{
+  *lo_o = addr_align_up(range_base(range), grain);
+  *hi_o = addr_align_down(range_limit(range), grain);
+  return addr_word(*lo_o) < addr_word(*hi_o);
+}
+
 /* The land has just made `joined`.  If it holds a whole grain, note the
  * one at the end placement uses less, for a trim whose largest block
  * holds none (mvff_reduce), which tries it before walking the land. */
 static inline void mvff_note_joined(MVFF mvff, Range joined)
 {
-  Size grain = mvff->pool.arena->grain_size;
-  Addr lo = addr_align_up(range_base(joined), grain);
-  Addr hi = addr_align_down(range_limit(joined), grain);
-  if (addr_word(lo) < addr_word(hi))
-    mvff->grain_hint = mvff->arena_high ? lo : addr_sub(hi, grain);
+  Addr lo, hi;
+  if (mvff_whole_grains(&lo, &hi, joined, mvff->pool.arena->grain_size))
+    mvff->grain_hint = mvff->arena_high ? lo : addr_sub(hi, mvff->pool.arena->grain_size);
 }
 
 /* Put [base, limit), if not empty, into the land, counting it there.
@@ -1239,10 +1245,10 @@ typedef struct mvff_whole_grain_s {
 static bool mvff_whole_grain_visit(Land land, Range range, void *closure)
 {
   mvff_whole_grain_s *w = closure;
+  Addr lo, hi;
   UNUSED(land);
   ++w->visited;
-  if (addr_word(addr_align_up(range_base(range), w->grain))
-      < addr_word(addr_align_down(range_limit(range), w->grain))) {
+  if (mvff_whole_grains(&lo, &hi, range, w->grain)) {
     w->block = *range;
     w->found = true;
     return !w->lowest;
@@ -1283,9 +1289,7 @@ static void mvff_reduce(MVFF mvff)
     Res res;
     if (!land_find_largest(&block, &old, mvff_land(mvff), grain, LAND_FIND_DELETE_NONE))
       break;
-    base = addr_align_up(range_base(&block), grain);
-    limit = addr_align_down(range_limit(&block), grain);
-    if (addr_word(base) >= addr_word(limit)) {
+    if (!mvff_whole_grains(&base, &limit, &block, grain)) {
       /* The largest block (at least a grain, fewer than two) holds no
        * whole grain, but a smaller one may span one.  Stopping here kept
        * such a block free above the spare fraction (a pool with spare 0
@@ -1320,8 +1324,7 @@ static void mvff_reduce(MVFF mvff)
       mvff->grain_walk_skip = w.visited;
       if (!w.found)
         break;
-      base = addr_align_up(range_base(&w.block), grain);
-      limit = addr_align_down(range_limit(&w.block), grain);
+      (void)mvff_whole_grains(&base, &limit, &w.block, grain);
     }
     size = size_min(addr_offset(base, limit), goal - returned);
     if (mvff->arena_high)
