@@ -21,6 +21,7 @@
 #include "../src/gc/gc.h"
 #include "../src/gc/chain.h"
 #include "../src/gc/seg.h"
+#include "../src/protect/fault.h"
 #include "support/objfmt.h"
 
 #if defined(__linux__)
@@ -495,6 +496,63 @@ Test(barrier, old_objects_in_ams)
   tbar_ams_close(&t, &a);
 }
 
+/* A segment whose scan found condemned objects is left unguarded for the
+ * next BARRIER_DEFER_DELAY scans (barrier.h), since the mutator has just
+ * been storing young references into it, and guarded again once scans
+ * find nothing there. */
+Test(barrier, a_segment_a_scan_found_young_objects_in_waits_to_be_guarded)
+{
+  tbar_s t;
+  tbar_ams_s a;
+  size_t i, kept;
+
+  tbar_open(&t, mps_class_amc());
+  tbar_ams_open(&t, &a);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  tbar_store_young(&t, 7000);
+  tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, 0, "%zu old objects guarded at once", kept);
+  for (i = 0; i < BARRIER_DEFER_DELAY + 1; ++i)
+    tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, OLD);
+  tbar_check_young(&t, 7000);
+  tbar_ams_close(&t, &a);
+}
+
+/* A segment an allocation point holds is not guarded, however long the
+ * collector finds nothing new in it: the point writes into it at every
+ * reserve, and each write would fault (barrier.h). */
+Test(barrier, a_point_keeps_its_segment_unguarded_across_collections)
+{
+  tbar_s t;
+  tbar_ams_s a;
+  mps_ap_t ap;
+  Seg seg;
+  Count hits;
+  size_t i;
+
+  tbar_open(&t, mps_class_amc());
+  tbar_ams_open(&t, &a);
+  cr_assert_eq(mps_ap_create_k(&ap, a.ams, mps_args_none), MPS_RES_OK);
+  tbar_new(ap, &t.refs[OLD], OLD_DATA, 5);
+  cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)t.refs[OLD]));
+  for (i = 0; i < BARRIER_DEFER_INIT + BARRIER_DEFER_DELAY + 2; ++i) {
+    tbar_minor(&t);
+    cr_assert_neq(seg->buffer, NULL);
+    cr_assert_eq(seg->shield.sm & PROT_DENY_WRITE, 0, "guarded after collection %zu", i);
+  }
+  hits = tbar_gc(t.arena)->barrier.hits;
+  tbar_new(ap, &t.refs[OLD], OLD_DATA, 6);
+  cr_assert_eq(tbar_gc(t.arena)->barrier.hits, hits);
+  mps_ap_destroy(ap);
+  tbar_ams_close(&t, &a);
+}
+
 /* An AWL scan method that copies each object's weak reference, once
  * fixed, into its dependent object (awl.rst lets a scan write there):
  * slot[0] is the weak reference, slot[1] the dependent, a plain word
@@ -733,6 +791,20 @@ Test(barrier, pool_walk_scanner_stores)
   cr_assert_eq(gc->barrier.hits, hits, "the walk's stores went through the barrier");
   tbar_walk_young_kept(&t);
   tbar_close(&t);
+}
+
+/* An arena's fault registration goes with it: the table has FAULT_SLOTS
+ * (fault.h), and arenas made and destroyed one after another all get the
+ * barrier. */
+Test(barrier, arenas_made_one_after_another_all_get_it)
+{
+  size_t i;
+  for (i = 0; i < FAULT_SLOTS + 2; ++i) {
+    tbar_s t;
+    tbar_open(&t, mps_class_amc());
+    cr_assert(tbar_gc(t.arena)->barrier.on, "arena %zu has no barrier", i);
+    tbar_close(&t);
+  }
 }
 
 Test(barrier, buffered_segment_is_not_protected)

@@ -10,6 +10,7 @@
  * afterwards.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@
 #include "../src/protect/fault.h"
 #include "../src/protect/prot_os.h"
 #include "support/checks.h"
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define PROT_TEST_ASAN 1
@@ -407,6 +412,82 @@ Test(prot, sent_signal_is_passed_on, .init = setup)
   }
   cr_assert_eq(hook_calls, 0);
   cr_assert_eq(prev_calls, 1);
+  fault_unregister(&reg);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* A signal sent by kill() is not a fault either: on Linux its si_code,
+ * SI_USER, is 0, where a fault's is positive.  kill() itself may deliver
+ * it to any thread of the process, so the same siginfo is queued to this
+ * thread alone. */
+Test(prot, signal_sent_as_by_kill_is_passed_on, .init = setup)
+{
+#if defined(__linux__) && defined(SYS_rt_tgsigqueueinfo) && defined(SYS_gettid)
+  FaultRegStruct reg;
+  siginfo_t info;
+  install_prev_handler();
+  cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
+  memset(&info, 0, sizeof info);
+  info.si_signo = SIGSEGV;
+  info.si_code = SI_USER;
+  info.si_pid = getpid();
+  info.si_uid = getuid();
+  if (sigsetjmp(prev_env, 1) == 0) {
+    cr_assert_eq(syscall(SYS_rt_tgsigqueueinfo, (long)getpid(), syscall(SYS_gettid),
+                         (long)SIGSEGV, &info), 0);
+    cr_assert_fail("the sent signal returned");
+  }
+  cr_assert_eq(hook_calls, 0, "a hook was shown a sent signal");
+  cr_assert_eq(prev_calls, 1);
+  fault_unregister(&reg);
+#else
+  cr_skip_test("sending a signal with SI_USER to one thread is Linux's");
+#endif
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* A sent signal that the disposition before ours ignored is still
+ * ignored: the sender meant nothing by it, and the default action would
+ * end the process. */
+Test(prot, sent_signal_ignored_before_stays_ignored, .init = setup)
+{
+  FaultRegStruct reg;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+  cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
+  cr_assert_eq(raise(SIGSEGV), 0);
+  cr_assert_eq(hook_calls, 0);
+  fault_unregister(&reg);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* A hook may change errno (its own system calls do when they fail); the
+ * code whose access faulted must find errno as it left it. */
+static bool hook_unprotect_errno(void *closure, Addr addr, bool is_write)
+{
+  errno = EDOM;
+  return hook_unprotect(closure, addr, is_write);
+}
+
+Test(prot, a_handled_fault_keeps_errno, .init = setup)
+{
+  FaultRegStruct reg;
+  int seen;
+  cr_assert_eq(fault_register(&reg, hook_unprotect_errno, &po), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  errno = ERANGE;
+  write_byte(addr_add(page_addr(3), 24), 9);
+  seen = errno;
+  cr_assert_eq(hook_calls, 1);
+  cr_assert_eq(seen, ERANGE, "errno was %d after the fault", seen);
+  cr_assert_eq(read_byte(addr_add(page_addr(3), 24)), 9);
   fault_unregister(&reg);
   prot_os_finish(&po);
   vm_finish(&vm);
