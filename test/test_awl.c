@@ -486,6 +486,12 @@ Test(awl, bad_keywords_are_refused)
     MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, NULL);
     cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
+  /* A rank given to the pool that its points could not have. */
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
   mps_lib_assert_fail_install(old);
 #if CHECK_LEVEL >= 1
   cr_assert_eq(tawl_failures, 5, "each misuse is reported (%lu)", tawl_failures);

@@ -2385,3 +2385,18 @@ Test(mvff, null_out_pointers_and_classes_are_refused)
   mps_lib_assert_fail_install(old);
   cr_assert_eq(mvff_test_failures, 3);
 }
+
+/* A size so large that rounding it up to the alignment would wrap round
+ * is refused, and the pool goes on working. */
+Test(mvff, a_size_that_would_wrap_when_aligned_is_refused)
+{
+  mps_pool_t pool;
+  mps_addr_t p;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&p, pool, SIZE_MAX), MPS_RES_RESOURCE);
+  cr_assert_eq(mps_alloc(&p, pool, SIZE_MAX - 1), MPS_RES_RESOURCE);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  mps_free(pool, p, 64);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
