@@ -25,6 +25,7 @@
 #include "../include/mpscawl.h"
 #include "../include/mpsclo.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
@@ -690,6 +691,85 @@ Test(finalize, queued_message_outlived_by_its_pool_keeps_nothing_of_the_next)
   mps_pool_destroy(new_pool);
 }
 
+/* Destroying one pool ends what finalization holds of that pool only:
+ * another pool's registration still finalizes its object, and another
+ * pool's queued message still keeps its object (finalization.rst). */
+Test(finalize, destroying_a_pool_leaves_other_pools_registrations_and_messages)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_message_t got[2];
+  mps_addr_t obj;
+  pool = tf_pool(mps_class_ams(), &ap);
+  cr_assert_eq(gcobj_alloc(&obj, ap, 30, 2, 5, NULL), MPS_RES_OK);
+  tf.refs[2] = obj;                    /* alive, and registered, until its pool goes */
+  cr_assert_eq(mps_finalize(tf.arena, &tf.refs[2]), MPS_RES_OK);
+  tf_new(P_AMS, 0, 31);                /* finalized before the destroy */
+  tf_new(P_AMC, 1, 32);                /* registered across it */
+  cr_assert_eq(mps_finalize(tf.arena, &tf.refs[0]), MPS_RES_OK);
+  cr_assert_eq(mps_finalize(tf.arena, &tf.refs[1]), MPS_RES_OK);
+  tf.refs[0] = NULL;
+  tf_collect();
+  cr_assert_eq(tf_count(31), 1);
+  mps_arena_park(tf.arena);
+  tf.refs[2] = NULL;
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_arena_release(tf.arena);
+  /* Still queued, it keeps object 31 through another collection. */
+  tf_collect();
+  cr_assert_eq(tf_count(31), 1, "a queued message of another pool stopped keeping its object");
+  cr_assert_eq(tf_get_all(got, 2), 1);
+  cr_assert_eq(gcobj_id(tf_ref(got[0])), 31);
+  cr_assert(gcobj_intact(tf_ref(got[0])));
+  tf_discard_all(got, 1);
+  /* Object 32 is still registered: dropping it finalizes it. */
+  tf.refs[1] = NULL;
+  tf_collect();
+  cr_assert_eq(tf_get_all(got, 2), 1, "a registration of another pool ended with it");
+  cr_assert_eq(gcobj_id(tf_ref(got[0])), 32);
+  tf_discard_all(got, 1);
+}
+
+/* A transform that replaces an object with a held finalization message
+ * by one in another pool moves the message with it: the old pool may
+ * then go, and the message still keeps the new object alive until it is
+ * discarded. */
+Test(finalize, a_held_message_follows_a_transform_to_another_pool)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_message_t got[1];
+  mps_transform_t tr;
+  mps_bool_t applied = 0;
+  mps_addr_t olds[1], news[1];
+  olds[0] = tf_registered_in_new_pool(&pool, &ap, 40);
+  mps_ap_destroy(ap);
+  tf_collect();
+  cr_assert_eq(tf_get_all(got, 1), 1);
+  cr_assert_eq(tf_ref(got[0]), olds[0]);
+  tf_new(P_AMC, 0, 41);
+  news[0] = tf.refs[0];
+  mps_arena_park(tf.arena);
+  cr_assert_eq(mps_transform_create(&tr, tf.arena), MPS_RES_OK);
+  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_OK);
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
+  mps_transform_destroy(tr);
+  cr_assert(applied);
+  /* The collection that rewrote it may also have moved the new object. */
+  cr_assert_eq(tf_ref(got[0]), tf.refs[0]);
+  mps_pool_destroy(pool);
+  mps_arena_release(tf.arena);
+  tf.refs[0] = NULL;
+  tf_collect();
+  cr_assert_eq(tf_count(41), 1, "the held message no longer keeps the new object");
+  cr_assert(gcobj_intact(tf_ref(got[0])));
+  cr_assert_eq(gcobj_id(tf_ref(got[0])), 41);
+  tf_discard_all(got, 1);
+  tf_collect();
+  cr_assert_eq(tf_count(41), 0);
+}
+
 /* Arena destroy with registrations, queued and held messages: the
  * teardown must not complain (it checks that all control memory came
  * back). */
@@ -705,6 +785,56 @@ Test(finalize, destroy_with_everything_outstanding)
   tf_collect();
   cr_assert(mps_message_get(&got[0], tf.arena, mps_message_type_finalization()));
   cr_assert(mps_message_poll(tf.arena));   /* one queued, one held */
+}
+
+/* finalization.rst: the block must be in an automatically managed pool
+ * of the arena.  A block of a manual pool (MVFF, and SNC, whose blocks
+ * are scanned but lie in segments no collection condemns), an address
+ * outside the arena and a null reference are reported and refused in
+ * every variety, and nothing is registered. */
+static unsigned tf_reports;
+
+static void tf_count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++tf_reports;
+}
+
+Test(finalize, a_block_outside_the_collected_pools_is_refused)
+{
+  mps_pool_t mvff, snc;
+  mps_ap_t snc_ap;
+  mps_addr_t manual, stacked, outside = &tf_reports, none = NULL;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_pool_create_k(&mvff, tf.arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&manual, mvff, 64), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, tf.fmt);
+    cr_assert_eq(mps_pool_create_k(&snc, tf.arena, mps_class_snc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&snc_ap, snc, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(gcobj_alloc(&stacked, snc_ap, 50, 2, 5, NULL), MPS_RES_OK);
+  tf_reports = 0;
+  old = mps_lib_assert_fail_install(tf_count_report);
+  cr_assert_eq(mps_finalize(tf.arena, &manual), MPS_RES_PARAM);
+  cr_assert_eq(mps_finalize(tf.arena, &stacked), MPS_RES_PARAM);
+  cr_assert_eq(mps_finalize(tf.arena, &outside), MPS_RES_PARAM);
+  cr_assert_eq(mps_finalize(tf.arena, &none), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tf_reports, TEST_REPORTS(4));
+  cr_assert_eq(mps_definalize(tf.arena, &manual), MPS_RES_FAIL);
+  cr_assert_eq(mps_definalize(tf.arena, &stacked), MPS_RES_FAIL);
+  cr_assert_eq(mps_definalize(tf.arena, &outside), MPS_RES_FAIL);
+  mps_free(mvff, manual, 64);
+  mps_pool_destroy(mvff);
+  mps_ap_destroy(snc_ap);
+  mps_pool_destroy(snc);
 }
 
 /* ---- Misuse: reported through the assertion handler ---------------- */

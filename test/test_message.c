@@ -224,6 +224,80 @@ Test(message, collection_posts_start_and_end)
   cr_assert_not(mps_message_poll(arena));
 }
 
+/* ---- Refusals, in every variety ---------------------------------------- */
+
+static unsigned reports;
+
+static void count_report(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  ++reports;
+}
+
+/* Post a gc message made here: queued only if the type is enabled. */
+static void post_gc_message(void)
+{
+  Message m;
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
+  message_post(m);
+  arena_leave(arena);
+}
+
+/* message.rst: a message is discarded in the arena it came from.  In
+ * another it is reported and refused: it stays the client's, readable
+ * and discardable in its own arena. */
+Test(message, discarding_in_another_arena_is_refused)
+{
+  mps_arena_t other;
+  mps_message_t got;
+  mps_lib_assert_fail_t old;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    cr_assert_eq(mps_arena_create_k(&other, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_message_type_enable(arena, mps_message_type_gc());
+  post_gc_message();
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  mps_message_discard(other, got);
+  cr_assert_eq(reports, TEST_REPORTS(1));
+  cr_assert_eq(mps_message_type(arena, got), mps_message_type_gc());
+  mps_message_discard(arena, got);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports, TEST_REPORTS(1));
+  cr_assert_not(mps_message_poll(arena));
+  mps_arena_destroy(other);
+}
+
+/* A type that is none of the three is reported and refused: enabling or
+ * disabling it changes no known type, and getting it gets nothing.  The
+ * one just past the last and one a word's width past a known one (a
+ * shift by it would wrap round to that type's bit on common machines). */
+Test(message, unknown_types_are_refused)
+{
+  mps_message_type_t past = (mps_message_type_t)MESSAGE_TYPE_LIMIT;
+  mps_message_type_t wraps = (mps_message_type_t)(MPS_WORD_WIDTH + MESSAGE_TYPE_GC);
+  mps_message_t got;
+  mps_lib_assert_fail_t old;
+  reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  mps_message_type_enable(arena, wraps);
+  mps_message_type_enable(arena, past);
+  post_gc_message();
+  cr_assert_not(mps_message_poll(arena), "enabling an unknown type enabled gc messages");
+  cr_assert_not(mps_message_get(&got, arena, past));
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_disable(arena, wraps);
+  post_gc_message();
+  cr_assert(mps_message_poll(arena), "disabling an unknown type disabled gc messages");
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports, TEST_REPORTS(4));
+}
+
 static void abort_handler(const char *file, unsigned line, const char *cond)
 {
   UNUSED(file);

@@ -1136,3 +1136,311 @@ Test(root_gc, an_unregistered_thread_collecting_with_thread_roots_is_reported,
   /* This thread's own stack would go unscanned. */
   mps_arena_collect(g.arena);
 }
+
+/* ---- Refusals that leave nothing behind --------------------------------- */
+
+static unsigned root_reports;
+
+static void count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++root_reports;
+}
+
+/* A thread root can only be scanned by the arena that suspends the
+ * thread, and deprecated.rst's built-in stack scanner is for ambiguous
+ * roots only: each is reported and refused, in every variety, with no
+ * root made. */
+Test(root, a_thread_of_another_arena_and_an_exact_stack_scanner_are_refused)
+{
+  mps_arena_t arena = make_arena(), other_arena = make_arena();
+  mps_lib_assert_fail_t old;
+  mps_root_t root = NULL;
+  mps_thr_t thr;
+  int cold;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  root_reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  cr_assert_eq(mps_root_create_thread(&root, other_arena, thr, &cold), MPS_RES_PARAM);
+  cr_assert_eq(mps_root_create_reg(&root, other_arena, mps_rank_ambig(), 0, thr,
+                                   mps_stack_scan_ambig, &cold, 0), MPS_RES_PARAM);
+  cr_assert_eq(mps_root_create_reg(&root, arena, mps_rank_exact(), 0, thr,
+                                   mps_stack_scan_ambig, &cold, 0), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(root_reports, TEST_REPORTS(3));
+  cr_assert_null(root);
+  cr_assert_eq(root_count(arena), 0);
+  cr_assert_eq(root_count(other_arena), 0);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(other_arena);
+  mps_arena_destroy(arena);
+}
+
+/* A thread whose stack is a root stays registered (its root would name a
+ * freed description): the deregistration is reported and refused, for
+ * the deprecated register root as for a thread root, and succeeds once
+ * the root is gone. */
+Test(root, a_thread_with_a_root_is_not_deregistered)
+{
+  mps_arena_t arena = make_arena();
+  mps_lib_assert_fail_t old;
+  mps_root_t root;
+  mps_thr_t thr;
+  int cold;
+  int kind;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  for (kind = 0; kind < 2; ++kind) {
+    if (kind == 0)
+      cr_assert_eq(mps_root_create_thread(&root, arena, thr, &cold), MPS_RES_OK);
+    else
+      cr_assert_eq(mps_root_create_reg(&root, arena, mps_rank_ambig(), 0, thr,
+                                       mps_stack_scan_ambig, &cold, 0), MPS_RES_OK);
+    root_reports = 0;
+    old = mps_lib_assert_fail_install(count_report);
+    mps_thread_dereg(thr);
+    mps_lib_assert_fail_install(old);
+    cr_assert_eq(root_reports, TEST_REPORTS(1), "root kind %d", kind);
+    cr_assert(root_any_of_thread(arena, thr));
+    cr_assert(root_check(root));
+    mps_root_destroy(root);
+    cr_assert_not(root_any_of_thread(arena, thr));
+  }
+  mps_thread_dereg(thr);
+  mps_arena_destroy(arena);
+}
+
+/* A stale handle: the second destroy is reported and does nothing, so
+ * the other roots and the count stay as they were (root.rst: a root is
+ * destroyed once). */
+Test(root, destroying_a_root_twice_is_refused)
+{
+  mps_arena_t arena = make_arena();
+  mps_lib_assert_fail_t old;
+  mps_root_t once, other_root;
+  cr_assert_eq(mps_root_create_table(&once, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table, 1), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&other_root, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table + 1, 1), MPS_RES_OK);
+  mps_root_destroy(once);
+  root_reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  mps_root_destroy(once);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(root_reports, TEST_REPORTS(1));
+  cr_assert_eq(root_count(arena), 1);
+  cr_assert(root_check(other_root));
+  mps_root_destroy(other_root);
+  cr_assert_eq(root_count(arena), 0);
+  mps_arena_destroy(arena);
+}
+
+/* ---- A root's tag is its own ------------------------------------------- */
+
+static NOINLINE void make_masked_table_root(mps_root_t *root_o, mps_arena_t arena)
+{
+  cr_assert_eq(mps_root_create_table_masked(root_o, arena, mps_rank_ambig(), 0,
+                                            (mps_addr_t *)table, 2, 3), MPS_RES_OK);
+}
+
+static NOINLINE void scribble_on_the_stack(void)
+{
+  volatile mps_word_t junk[512];
+  size_t i;
+  for (i = 0; i < 512; ++i)
+    junk[i] = ~(mps_word_t)0;
+  (void)junk[0];
+}
+
+/* root.rst: the mask is an argument of the call, not memory the client
+ * keeps: the stack the root was made on is free to be reused. */
+Test(root, a_masked_table_keeps_its_mask_after_the_creating_frame_is_gone)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  scan_state_s ss;
+  table[0] = R(1) | 2;
+  table[1] = R(2) | 1;
+  make_masked_table_root(&root, arena);
+  scribble_on_the_stack();
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_AMBIG);
+  cr_assert_eq(root_scan(&ss, root), MPS_RES_OK);
+  scan_state_finish(&ss);
+  cr_assert_eq(rec.count, 2);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(rec.seen[1], R(2));
+  mps_root_destroy(root);
+  mps_arena_destroy(arena);
+}
+
+/* ---- Thread roots: the cold end --------------------------------------- */
+
+/* Every area a thread root handed its scanner is a proper range, and none
+ * holds `frame`. */
+static void assert_areas_proper_and_miss(const volatile void *frame)
+{
+  size_t i;
+  cr_assert_lt(areas.count, 16);
+  for (i = 0; i < areas.count; ++i) {
+    const char *b = areas.base[i], *l = areas.limit[i];
+    cr_assert_leq((const void *)b, (const void *)l, "area %zu: %p above %p", i,
+                  (const void *)b, (const void *)l);
+    cr_assert(!((const char *)frame >= b && (const char *)frame < l),
+              "area %zu holds a frame above the cold end", i);
+  }
+}
+
+static mps_root_t deep_root;
+
+/* A root whose cold end is deep in a frame that then returns. */
+static NOINLINE void make_root_cold_deep_down(mps_arena_t arena, mps_thr_t thr)
+{
+  volatile mps_word_t deep[1024];
+  deep[0] = 0;
+  cr_assert_eq(mps_root_create_thread_scanned(&deep_root, arena, mps_rank_ambig(), 0, thr,
+                                              area_recorder, &areas, (void *)&deep[0]),
+               MPS_RES_OK);
+}
+
+static void ignore_ref(mps_addr_t *ref, mps_root_t root, void *p, size_t s)
+{
+  (void)ref;
+  (void)root;
+  (void)p;
+  (void)s;
+}
+
+/* root.rst: a thread root covers the stack between its cold end and the
+ * hot end.  When the thread runs shallower than the cold end there are no
+ * such frames: the stack is not scanned at all, not scanned backwards. */
+Test(root, a_thread_shallower_than_the_cold_end_has_no_stack_to_scan)
+{
+  volatile mps_word_t here = 1;
+  mps_arena_t arena = make_arena();
+  mps_thr_t thr;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  make_root_cold_deep_down(arena, thr);
+  mps_arena_park(arena);
+  memset(&areas, 0, sizeof areas);
+  mps_arena_roots_walk(arena, ignore_ref, NULL, 0);
+  cr_assert_geq(areas.count, 1);      /* the registers */
+  assert_areas_proper_and_miss(&here);
+  mps_root_destroy(deep_root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(arena);
+  (void)here;
+}
+
+/* A cold end inside a word: that word is not wholly on the stack below
+ * the cold end, so the stack area ends at the start of it, a whole number
+ * of words (scanning.rst: areas are word-aligned). */
+Test(root, an_unaligned_cold_end_is_rounded_down_to_a_word)
+{
+  volatile mps_word_t cold_here[2] = {0, 0};
+  mps_arena_t arena = make_arena();
+  mps_thr_t thr;
+  bool cut = false;
+  size_t i;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread_scanned(&self_root, arena, mps_rank_ambig(), 0, thr,
+                                              area_recorder, &areas,
+                                              (void *)((char *)&cold_here[1] + 3)),
+               MPS_RES_OK);
+  mps_arena_park(arena);
+  memset(&areas, 0, sizeof areas);
+  mps_arena_roots_walk(arena, ignore_ref, NULL, 0);
+  cr_assert_lt(areas.count, 16);
+  for (i = 0; i < areas.count; ++i) {
+    cr_assert_eq((mps_word_t)areas.limit[i] % sizeof(mps_word_t), 0,
+                 "area %zu ends inside a word", i);
+    if (areas.limit[i] == (void *)&cold_here[1])
+      cut = true;
+  }
+  cr_assert(cut, "the stack was not cut at the word holding the cold end");
+  mps_root_destroy(self_root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(arena);
+  (void)cold_here;
+}
+
+/* ---- Register roots in walks and collections -------------------------- */
+
+/* The walk scans each root at its own rank: the deprecated stack scanner
+ * accepts only an ambiguous scan (deprecated.rst), and takes only
+ * aligned words. */
+Test(root_gc, a_reg_root_is_walked_at_its_ambiguous_rank)
+{
+  volatile mps_word_t cold_here = 0;
+  g_open();
+  cr_assert_eq(mps_root_create_reg(&g_thread_root, g.arena, mps_rank_ambig(), 0, g.thr,
+                                   mps_stack_scan_ambig, (void *)&cold_here, 0),
+               MPS_RES_OK);
+  mps_arena_park(g.arena);
+  g_unaligned_seen = g_aligned_seen = 0;
+  g_walk_holding(3);
+  cr_assert_eq(g_unaligned_seen, 0, "an unaligned word was taken as a reference");
+  cr_assert_geq(g_aligned_seen, 1, "the aligned reference was not seen");
+  mps_root_destroy(g_thread_root);
+  g_close();
+  (void)cold_here;
+}
+
+/* A register root is a thread root too: collecting from a thread that is
+ * not registered is reported while one exists. */
+Test(root_gc, an_unregistered_thread_collecting_with_a_reg_root_is_reported,
+     .signal = SIGABRT)
+{
+  pthread_t t;
+  volatile int cold;
+  g_open();
+  mps_thread_dereg(g.thr);
+  atomic_store(&other.state, 0);
+  cr_assert_eq(pthread_create(&t, NULL, g_register_and_wait, NULL), 0);
+  while (atomic_load(&other.state) != 1)
+    sched_yield();
+  cr_assert_eq(mps_root_create_reg(&g_thread_root, g.arena, mps_rank_ambig(), 0, other.thr,
+                                   mps_stack_scan_ambig, (void *)&cold, 0),
+               MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_assert);
+  mps_arena_collect(g.arena);
+}
+
+/* A thread registered here that exits without deregistering. */
+static void *g_register_and_exit(void *arg)
+{
+  mps_thr_t *thr_o = arg;
+  cr_assert_eq(mps_thread_reg(thr_o, g.arena), MPS_RES_OK);
+  return NULL;
+}
+
+/* A thread that exited registered is a client error (thread.rst), which
+ * the collection reports when it cannot suspend the thread; its root has
+ * no stack left to scan, and the collection goes on with the other roots,
+ * with nothing more to report. */
+Test(root_gc, a_root_of_a_thread_that_exited_registered_is_skipped)
+{
+  pthread_t t;
+  mps_thr_t dead;
+  mps_root_t dead_root, table_root;
+  mps_lib_assert_fail_t old;
+  g_open();
+  cr_assert_eq(pthread_create(&t, NULL, g_register_and_exit, &dead), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  cr_assert_eq(mps_root_create_thread(&dead_root, g.arena, dead, (void *)&g), MPS_RES_OK);
+  g_table[0] = (mps_word_t)g.weak[0];
+  cr_assert_eq(mps_root_create_table(&table_root, g.arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)g_table, 1), MPS_RES_OK);
+  root_reports = 0;
+  old = mps_lib_assert_fail_install(count_report);
+  mps_arena_collect(g.arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(root_reports, 1, "%u reports", root_reports);
+  g_assert_alive(0, g_table[0]);
+  mps_arena_park(g.arena);
+  mps_root_destroy(table_root);
+  mps_root_destroy(dead_root);
+  mps_thread_dereg(dead);
+  g_close();
+}

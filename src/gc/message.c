@@ -284,6 +284,10 @@ void mps_message_type_enable(mps_arena_t arena, mps_message_type_t message_type)
 {
   GC gc;
   AVER(message_type_is_valid(message_type));
+  /* Refused in every variety: the type is a shift count, and one past a
+   * word's width would wrap round to a known type's bit. */
+  if (!message_type_is_valid(message_type))
+    return;
   message_enter(arena);
   /* Without memory for the collector's state there is no collector to
    * post anything; the next gc_get that succeeds starts with none
@@ -297,6 +301,8 @@ void mps_message_type_disable(mps_arena_t arena, mps_message_type_t message_type
 {
   GC gc;
   AVER(message_type_is_valid(message_type));
+  if (!message_type_is_valid(message_type))
+    return;                     /* as in mps_message_type_enable */
   message_enter(arena);
   gc = gc_of(arena);
   if (gc != NULL) {
