@@ -496,6 +496,61 @@ Test(barrier, old_objects_in_ams)
   tbar_ams_close(&t, &a);
 }
 
+/* Old objects are the only referrers of young objects of another chain,
+ * whose nursery shares the young zones with the first chain's: the first
+ * chain's collections see those references (into condemned zones, but
+ * not condemned), and the other chain's collection later keeps the
+ * objects and updates the references to their copies. */
+Test(barrier, old_objects_keep_another_chains_young_objects)
+{
+  mps_gen_param_s gens[2] = {{1024, 0.5}, {100000, 0.5}};   /* KiB */
+  tbar_s t;
+  tbar_ams_s a;
+  mps_chain_t chain;
+  mps_pool_t other;
+  mps_ap_t ap;
+  size_t i;
+
+  tbar_open(&t, mps_class_amc());
+  tbar_ams_open(&t, &a);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 2, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&other, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, other, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(ap, &t.refs[OLD], 8, 5000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  tbar_stored();
+  t.refs[OLD] = NULL;
+  for (i = 0; i < BARRIER_DEFER_DELAY + 3; ++i)   /* the first chain's */
+    tbar_minor(&t);
+  /* Now the other chain's nursery is due, and collected. */
+  for (i = 0; i < 1200; ++i)
+    tbar_new(ap, &t.refs[OLD + 1], 120, 0);
+  t.refs[OLD + 1] = NULL;
+  cr_assert(mps_arena_step(t.arena, 0.0, 1.0));
+  mps_arena_park(t.arena);
+  for (i = 0; i < OLD; ++i) {
+    mps_addr_t young = (mps_addr_t)((objfmt_obj)t.refs[i])->slot[0];
+    Seg seg;
+    cr_assert(seg_of_addr(&seg, (Arena)t.arena, (Addr)young),
+              "old object %zu refers to memory the collection freed", i);
+    cr_assert(tbar_ok(young, 8, 5000 + (mps_word_t)i));
+  }
+  mps_ap_destroy(ap);
+  memset(t.refs, 0, sizeof t.refs);
+  mps_arena_collect(t.arena);
+  mps_pool_destroy(other);
+  mps_chain_destroy(chain);
+  tbar_ams_close(&t, &a);
+}
+
 /* A segment whose scan found condemned objects is left unguarded for the
  * next BARRIER_DEFER_DELAY scans (barrier.h), since the mutator has just
  * been storing young references into it, and guarded again once scans

@@ -245,6 +245,58 @@ Test(trace, step_collects_only_when_due_and_clamps_a_parked_arena)
   cr_assert_eq(arena->state, ARENA_UNCLAMPED);
 }
 
+/* A full collection condemns every generation, so each starts counting
+ * its new objects again, due or not: a nursery filled to half and a bit
+ * before mps_arena_collect is not due after as much again. */
+Test(trace, a_full_collection_restarts_every_generation_count)
+{
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_arena_park(arena);
+  for (i = 0; i < n / 2 + 100; ++i)
+    (void)cell();
+  mps_arena_collect(arena);
+  for (i = 0; i < n / 2 + 100; ++i)
+    (void)cell();
+  cr_assert_not(mps_arena_step(arena, 0.1, 1.0),
+                "the nursery still counted cells from before the collection");
+  for (i = 0; i < n / 2; ++i)
+    (void)cell();
+  cr_assert(mps_arena_step(arena, 0.1, 1.0));
+}
+
+/* The gc message's not-condemned size is the collectable memory the
+ * collection left alone: here the segments of a pool whose chain was not
+ * due. */
+Test(trace, a_collection_of_one_chain_reports_the_others_as_not_condemned)
+{
+  mps_gen_param_s params[1] = {{100000, 0.5}};
+  mps_chain_t big;
+  mps_pool_t other;
+  mps_message_t msg;
+  mps_addr_t p;
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_arena_park(arena);
+  mps_message_type_enable(arena, mps_message_type_gc());
+  cr_assert_eq(mps_chain_create(&big, arena, 1, params), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, big);
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_pool_create_k(&other, arena, &cellpool_class, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  for (i = 0; i < 10; ++i)
+    cr_assert_eq(mps_alloc(&p, other, CELLPOOL_SIZE), MPS_RES_OK);
+  for (i = 0; i <= n; ++i)
+    (void)cell();
+  cr_assert(mps_arena_step(arena, 0.1, 1.0));
+  cr_assert(mps_message_get(&msg, arena, mps_message_type_gc()));
+  cr_assert_gt(mps_message_gc_condemned_size(arena, msg), 0);
+  cr_assert_gt(mps_pool_total_size(other), 0);
+  cr_assert_eq(mps_message_gc_not_condemned_size(arena, msg), mps_pool_total_size(other));
+  mps_message_discard(arena, msg);
+  mps_pool_destroy(other);
+  mps_chain_destroy(big);
+}
+
 Test(trace, start_collect_runs_a_full_collection_and_leaves_unclamped)
 {
   (void)cell();

@@ -297,7 +297,6 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   trace->not_condemned = 0;
   trace->preserved_in_place = 0;
   trace->forwarded = 0;
-  trace->reclaimed = 0;
   trace->segs_scanned = 0;
   trace->roots_scanned = 0;
   trace->fixes = 0;
@@ -601,7 +600,6 @@ static void trace_reclaim(Trace trace)
   GC gc = trace->arena->gc;
   TraceSet ts = TRACE_SET_SINGLE(trace->ti);
   Ring node, next;
-  Size before = 0, after = 0;
   Rank rank;
 
   AVER(trace->state == TRACE_RECLAIM);
@@ -609,26 +607,21 @@ static void trace_reclaim(Trace trace)
     AVER(ring_is_single(&gc->grey_ring[rank]));
   RING_FOR(node, &gc->seg_ring, next) {
     Seg seg = PARENT(seg_s, gc_ring, node);
-    if ((seg->white & ts) != 0) {
-      before += seg_size(seg);
-      /* The class may free the segment: it exposes what it touches. */
+    /* The class may free the segment: it exposes what it touches. */
+    if ((seg->white & ts) != 0)
       seg->klass->reclaim(seg, trace);
-    }
   }
   /* Whatever survived is no longer white (or nailed) for this trace,
    * whether or not its class said so. */
   RING_FOR(node, &gc->seg_ring, next) {
     Seg seg = PARENT(seg_s, gc_ring, node);
-    if ((seg->white & ts) != 0) {
-      after += seg_size(seg);
+    if ((seg->white & ts) != 0)
       seg_set_white(seg, seg->white & ~ts);
-    }
     if ((seg->nailed & ts) != 0) {
       ++trace->nails;
       seg_set_nailed(seg, seg->nailed & ~ts);
     }
   }
-  trace->reclaimed = before >= after ? before - after : 0;
 }
 
 /* ---- The state machine -------------------------------------------------- */

@@ -82,7 +82,6 @@ typedef struct trace_s {
   Size not_condemned;           /* bytes in collectable pools not condemned */
   Size preserved_in_place;      /* bytes kept where they were */
   Size forwarded;               /* bytes copied */
-  Size reclaimed;               /* bytes freed */
   Count segs_scanned, roots_scanned, fixes, copies, nails;
   Message start_message, end_message;  /* preallocated at trace_create */
   TraceRewriteStart rewrite_start;  /* not yet called, else NULL */
