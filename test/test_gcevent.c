@@ -11,8 +11,10 @@
  * the events were made in; a queue too small for a collection counts what
  * it dropped; an incremental collection writes its events too, read
  * barrier faults and all; and an event made while the mutator is held
- * waits until it runs.  Each Criterion test runs in a process of its
- * own, so each starts with no stream.  Rash writes nothing. */
+ * waits until it runs, or until the arena is destroyed, and with no
+ * room at all its drop count goes out before the next event written.
+ * Each Criterion test runs in a process of its own, so each starts with
+ * no stream.  Rash writes nothing. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -741,6 +743,84 @@ Test(gcevent, an_event_made_while_the_mutator_is_held_waits)
     cr_assert_eq(s.ev[0].word[0], first);
     cr_assert_eq(s.ev[1].word[0], second);
     cr_assert_leq(s.ev[0].clock, s.ev[1].clock);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+/* Hold the mutator, make one ObjectPreserve of `addr`, and let it go:
+ * nothing else writes it meanwhile. */
+static void tge_emit_held(GC gc, Word addr)
+{
+  Word words[2];
+  words[0] = addr;
+  words[1] = 16;
+  shield_enter(&gc->shield);
+  shield_hold(&gc->shield);
+  gcevent_emit(gc, EVENT_CAT_OBJECT, EVENT_OBJECT_PRESERVE, 2, words);
+  shield_release(&gc->shield);
+  shield_leave(&gc->shield);
+}
+
+/* An event still waiting when the arena is destroyed is written then
+ * (gcevent.h): only object events are in the filter, and the teardown
+ * makes none that would write it first. */
+Test(gcevent, an_event_still_waiting_at_the_arena_destruction_is_written)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  GC gc;
+  size_t before;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(1u << EVENT_CAT_OBJECT);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  before = tge_stream_size();
+  tge_emit_held(gc, 0x3000);
+  cr_assert_eq(gc->events.length, EVENT_STREAM ? 1 : 0);
+  cr_assert_eq(tge_stream_size(), before);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  if (EVENT_STREAM) {
+    cr_assert_eq(s.n, 1);
+    cr_assert_eq(s.ev[0].type->code, EVENT_OBJECT_PRESERVE);
+    cr_assert_eq(s.ev[0].word[0], 0x3000);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+/* A queue with no room drops everything made while the mutator is held;
+ * the count goes out before the next event written, in the order they
+ * happened. */
+Test(gcevent, with_no_room_the_drops_are_written_before_the_next_event)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  GC gc;
+  Word words[2] = {0x5000, 16};
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(1u << EVENT_CAT_OBJECT);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  gcevent_limit_set(gc, 0);
+  tge_emit_held(gc, 0x4000);
+  tge_emit_held(gc, 0x4001);
+  cr_assert_eq(gc->events.length, 0);
+  gcevent_emit(gc, EVENT_CAT_OBJECT, EVENT_OBJECT_PRESERVE, 2, words);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  if (EVENT_STREAM) {
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.ev[0].type->code, EVENT_DROPPED);
+    cr_assert_eq(s.ev[0].word[1], EVENT_CAT_OBJECT);
+    cr_assert_eq(s.ev[0].word[2], 2);
+    cr_assert_eq(s.ev[1].type->code, EVENT_OBJECT_PRESERVE);
+    cr_assert_eq(s.ev[1].word[0], 0x5000);
   } else {
     cr_assert_eq(s.n, 0);
   }

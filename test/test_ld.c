@@ -4,8 +4,12 @@
  * through prehistory; reset makes a dependency fresh; merge carries the
  * source's zones and its older epoch; objects of a non-moving pool (AMS)
  * stay fresh after a collection whenever no AMC segment shared their
- * zone, and a collection that condemns no moving segment starts no new
- * epoch at all.
+ * zone, and a collection that condemns no moving segment (a full one of
+ * AMS alone, or one of another chain) starts no new epoch at all, nor
+ * counts in mps_collections.  Every block added counts; a merge keeps
+ * the destination's own blocks, and an empty source changes nothing;
+ * moves before a reset do not count, and beyond the history only zones
+ * that ever moved do.
  *
  * Objects are kept only by an exact table root (the test's thread is not
  * registered), so the collector is free to move every AMC object. */
@@ -20,6 +24,7 @@
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../stress/support/gcobj.c"
+#include "support/collections.h"
 
 enum { TLD_OBJS = 64, TLD_AMS_OBJS = 64 };
 
@@ -338,7 +343,229 @@ Test(ld, collection_of_only_non_moving_segments_starts_no_epoch)
   mps_arena_collect(t.arena);
   mps_arena_release(t.arena);
   cr_assert_eq(tld_epoch(&t), epoch);
+  cr_assert_eq(mps_collections(t.arena), epoch, "arena.rst: only flips that may move count");
   cr_assert_eq(tld_ams_exact[0], p);
   cr_assert(!mps_ld_isstale(&ld, t.arena, p));
+  tld_teardown(&t);
+}
+
+/* ---- Which zones count, and since when ---------------------------------
+ *
+ * The tests below pick AMS objects by zone, against the zones the AMC
+ * pool's segments had before each collection (a superset of what that
+ * collection moved), and assert first that the placement gave them an
+ * object of the kind they need. */
+
+/* Fill tld_ams_exact with AMS objects (ids from 1000) of about 48 KiB:
+ * several zones' worth. */
+static void tld_fill_ams(tld_s *t)
+{
+  size_t i;
+  for (i = 0; i < TLD_AMS_OBJS; ++i) {
+    mps_addr_t p;
+    cr_assert_eq(gcobj_alloc(&p, t->ams_ap, (mps_word_t)i + 1000, 0, 6000, NULL), MPS_RES_OK);
+    tld_ams_exact[i] = p;
+  }
+}
+
+static ZoneSet tld_zone_of(tld_s *t, mps_addr_t p)
+{
+  return (ZoneSet)1 << zone_of_addr(t->arena->gc->zone_shift, (Addr)p);
+}
+
+/* The index of an AMS object whose zone meets `in` and not `out`. */
+static size_t tld_ams_in_zones(tld_s *t, ZoneSet in, ZoneSet out)
+{
+  size_t i;
+  for (i = 0; i < TLD_AMS_OBJS; ++i) {
+    ZoneSet zone = tld_zone_of(t, tld_ams_exact[i]);
+    if ((zone & in) != 0 && (zone & out) == 0)
+      return i;
+  }
+  cr_assert_fail("no AMS object in zones %#jx outside %#jx", (uintmax_t)in, (uintmax_t)out);
+  return 0;
+}
+
+static void tld_collect(tld_s *t)
+{
+  mps_arena_collect(t->arena);
+  mps_arena_release(t->arena);
+}
+
+/* location.rst: dependencies on many blocks may be added to one; it is
+ * stale if any of them moved, whatever was added after it. */
+Test(ld, every_block_added_counts)
+{
+  tld_s t;
+  mps_ld_s ld;
+  mps_addr_t before;
+  size_t k;
+  tld_setup(&t);
+  tld_fill_amc(&t);
+  tld_fill_ams(&t);
+  k = tld_ams_in_zones(&t, ZONE_SET_UNIV, tld_amc_zones(&t));
+  mps_ld_reset(&ld, t.arena);
+  before = tld_exact[2];
+  mps_ld_add(&ld, t.arena, tld_exact[2]);
+  mps_ld_add(&ld, t.arena, tld_ams_exact[k]);   /* in no zone that moves */
+  tld_collect(&t);
+  cr_assert_neq(tld_exact[2], before);
+  cr_assert(mps_ld_isstale(&ld, t.arena, tld_exact[2]));
+  cr_assert(mps_ld_isstale_any(&ld, t.arena));
+  tld_teardown(&t);
+}
+
+/* location.rst: merging has the effect of adding the source's blocks to
+ * the destination, whose own blocks still count. */
+Test(ld, merge_keeps_the_destinations_own_blocks)
+{
+  tld_s t;
+  mps_ld_s dest, src;
+  mps_addr_t before;
+  size_t k;
+  tld_setup(&t);
+  tld_fill_amc(&t);
+  tld_fill_ams(&t);
+  k = tld_ams_in_zones(&t, ZONE_SET_UNIV, tld_amc_zones(&t));
+  mps_ld_reset(&dest, t.arena);
+  mps_ld_reset(&src, t.arena);
+  before = tld_exact[4];
+  mps_ld_add(&dest, t.arena, tld_exact[4]);
+  mps_ld_add(&src, t.arena, tld_ams_exact[k]);
+  mps_ld_merge(&dest, t.arena, &src);
+  tld_collect(&t);
+  cr_assert_neq(tld_exact[4], before);
+  cr_assert(!mps_ld_isstale_any(&src, t.arena), "the AMS object's zone did not move");
+  cr_assert(mps_ld_isstale(&dest, t.arena, tld_exact[4]));
+  tld_teardown(&t);
+}
+
+/* A collection that moves AMC objects and frees their nursery segments,
+ * then AMS objects allocated into the space (first fit: design/arena.txt)
+ * with the AMC survivors elsewhere.  *moved_o: the zones of the AMC
+ * segments at the collection; *later_o: those after.  Returns the index
+ * of an AMS object in a zone moved then and holding no AMC segment now.
+ * The allocation point is made anew first, so that no buffer keeps a
+ * nursery segment. */
+static size_t tld_collect_then_share(tld_s *t, ZoneSet *moved_o, ZoneSet *later_o)
+{
+  tld_fill_amc(t);
+  mps_ap_destroy(t->amc_ap);
+  cr_assert_eq(mps_ap_create_k(&t->amc_ap, t->amc, mps_args_none), MPS_RES_OK);
+  *moved_o = tld_amc_zones(t);
+  tld_collect(t);
+  tld_fill_ams(t);
+  *later_o = tld_amc_zones(t);
+  return tld_ams_in_zones(t, *moved_o, *later_o);
+}
+
+/* Merging a dependency that holds nothing changes nothing, however old
+ * its reset: the destination, reset after the collection, stays fresh
+ * though its block's zone moved in that collection. */
+Test(ld, merging_an_older_empty_dependency_changes_nothing)
+{
+  tld_s t;
+  mps_ld_s old_empty, dest;
+  ZoneSet moved, later;
+  size_t k;
+  tld_setup(&t);
+  mps_ld_reset(&old_empty, t.arena);
+  k = tld_collect_then_share(&t, &moved, &later);
+  mps_ld_reset(&dest, t.arena);
+  mps_ld_add(&dest, t.arena, tld_ams_exact[k]);
+  mps_ld_merge(&dest, t.arena, &old_empty);
+  cr_assert(!mps_ld_isstale(&dest, t.arena, tld_ams_exact[k]));
+  cr_assert(!mps_ld_isstale_any(&dest, t.arena));
+  tld_teardown(&t);
+}
+
+/* A move in a zone before the reset does not count (design/arena.txt:
+ * the history remembers what moved since each recent epoch): the AMS
+ * object is in a zone of the first collection's AMC segments, and the
+ * second, after the reset, moves only the survivors, elsewhere. */
+Test(ld, a_move_before_the_reset_does_not_count)
+{
+  tld_s t;
+  mps_ld_s ld;
+  ZoneSet moved, later;
+  Word epoch;
+  size_t k;
+  tld_setup(&t);
+  k = tld_collect_then_share(&t, &moved, &later);
+  mps_ld_reset(&ld, t.arena);
+  mps_ld_add(&ld, t.arena, tld_ams_exact[k]);
+  epoch = tld_epoch(&t);
+  tld_collect(&t);
+  cr_assert_eq(tld_epoch(&t), epoch + 1, "the AMC survivors moved again");
+  cr_assert(!mps_ld_isstale(&ld, t.arena, tld_ams_exact[k]));
+  tld_teardown(&t);
+}
+
+/* Beyond the history, a dependency is judged by every zone that ever
+ * moved: a block in none of them is still fresh. */
+Test(ld, beyond_the_history_a_zone_that_never_moved_is_fresh)
+{
+  tld_s t;
+  mps_ld_s ld;
+  ZoneSet ever = ZONE_SET_EMPTY;
+  size_t k;
+  int round;
+  tld_setup(&t);
+  tld_fill_amc(&t);
+  tld_fill_ams(&t);
+  mps_ld_reset(&ld, t.arena);
+  for (round = 0; round < LD_HISTORY_LENGTH + 3; ++round) {
+    ever |= tld_amc_zones(&t);
+    tld_collect(&t);
+  }
+  cr_assert_gt(tld_epoch(&t), (Word)LD_HISTORY_LENGTH);
+  k = tld_ams_in_zones(&t, ZONE_SET_UNIV, ever);
+  mps_ld_add(&ld, t.arena, tld_ams_exact[k]);
+  cr_assert(!mps_ld_isstale(&ld, t.arena, tld_ams_exact[k]));
+  tld_teardown(&t);
+}
+
+/* A collection of another chain's non-moving pool alone: the AMC
+ * segments, not condemned, moved nothing, so no epoch starts
+ * (arena.rst: mps_collections counts only flips in which objects might
+ * have moved) and a dependency on an AMC object stays fresh. */
+Test(ld, a_collection_that_condemns_no_amc_segment_starts_no_epoch)
+{
+  tld_s t;
+  mps_gen_param_s small[1] = {{256, 0.5}};
+  mps_chain_t chain;
+  mps_pool_t ams;
+  mps_ap_t ap;
+  mps_ld_s ld;
+  mps_addr_t amc_obj;
+  mps_word_t epoch, done;
+  size_t i;
+  tld_setup(&t);
+  tld_fill_amc(&t);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, small), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&ams, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, ams, mps_args_none), MPS_RES_OK);
+  amc_obj = tld_exact[0];
+  mps_ld_reset(&ld, t.arena);
+  mps_ld_add(&ld, t.arena, amc_obj);
+  epoch = mps_collections(t.arena);
+  done = collections_done(t.arena);
+  /* Four times the small chain's capacity, all dead. */
+  for (i = 0; i < 128; ++i) {
+    mps_addr_t p;
+    cr_assert_eq(gcobj_alloc(&p, ap, (mps_word_t)i + 5000, 0, 1000, NULL), MPS_RES_OK);
+  }
+  mps_arena_park(t.arena);
+  cr_assert_gt(collections_done(t.arena), done, "the small chain was collected");
+  cr_assert_eq(tld_exact[0], amc_obj, "AMC was not condemned");
+  cr_assert_eq(mps_collections(t.arena), epoch);
+  cr_assert(!mps_ld_isstale(&ld, t.arena, amc_obj));
+  mps_ap_destroy(ap);
+  mps_pool_destroy(ams);
+  mps_chain_destroy(chain);
   tld_teardown(&t);
 }

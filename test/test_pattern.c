@@ -1,10 +1,11 @@
 /* Unit tests for allocation patterns (src/gc/pattern.c): the two
  * patterns, begin/end nesting and the result codes (end without begin,
- * end of the wrong pattern, too deep), reset, manual pools' allocation
- * points (codes kept, nothing counted), an allocation point destroyed in
- * a ramp, the nursery allowance while ramping (and its bound), and the
- * collection of everything when a ramp_collect_all ends, at once, after
- * the enclosing ramp, or after the arena is released. */
+ * end of the wrong pattern, too deep, a pattern not from the library),
+ * reset, manual pools' allocation points (codes kept, nothing counted),
+ * an allocation point destroyed in a ramp, the nursery allowance while
+ * ramping (and its bound), and the collection of everything when a
+ * ramp_collect_all ends, at once, after the enclosing ramp, or after the
+ * arena is released. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/gc.h"
 #include "../stress/support/gcobj.c"
+#include "support/checks.h"
 #include "support/collections.h"
 
 static mps_addr_t tpat_exact[4];
@@ -223,6 +225,8 @@ Test(pattern, manual_pool_keeps_codes_and_counts_nothing)
   cr_assert_eq(mps_ap_alloc_pattern_begin(ap, all), MPS_RES_OK);
   cr_assert_eq(tpat_ramping(&t), 0);
   cr_assert_eq(mps_ap_alloc_pattern_end(ap, all), MPS_RES_OK);
+  cr_assert(!t.arena->gc->pattern.full_due, "an ignored pattern asks for nothing");
+  mps_arena_park(t.arena);   /* a collection started would finish here */
   cr_assert_eq(collections_done(t.arena), before, "an ignored pattern collects nothing");
   mps_ap_destroy(ap);
   mps_pool_destroy(mvff);
@@ -353,5 +357,39 @@ Test(pattern, a_client_full_collection_meets_the_request)
   cr_assert(t.arena->gc->pattern.full_due);
   mps_arena_collect(t.arena);
   cr_assert(!t.arena->gc->pattern.full_due);
+  tpat_teardown(&t);
+}
+
+static unsigned tpat_failures;
+static void tpat_count_handler(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++tpat_failures;
+}
+
+/* pattern.rst: the pattern is one of the two the library returns.
+ * Anything else is reported and refused, and the allocation point's
+ * patterns are as they were. */
+Test(pattern, a_pattern_not_from_the_library_is_refused)
+{
+  tpat_s t;
+  mps_alloc_pattern_t ramp = mps_alloc_pattern_ramp();
+  mps_word_t not_a_pattern[4] = {0, 0, 0, 0};
+  mps_alloc_pattern_t bogus = (mps_alloc_pattern_t)(void *)not_a_pattern;
+  mps_lib_assert_fail_t old;
+  tpat_setup(&t);
+  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
+  tpat_failures = 0;
+  old = mps_lib_assert_fail_install(tpat_count_handler);
+  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, bogus), MPS_RES_PARAM);
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, bogus), MPS_RES_PARAM);
+  cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, NULL), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  TEST_ASSERT_REPORTED(tpat_failures);
+  cr_assert_eq(tpat_ramping(&t), 1);
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK, "the ramp is still innermost");
+  cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_FAIL, "and was the only one");
   tpat_teardown(&t);
 }

@@ -6,7 +6,8 @@
  * an ambiguous AMS segment, the stack of a registered thread) refuses the
  * whole transform and nothing changes; the documented results for an
  * arena that is not parked, a collection since creation and a second
- * apply; client errors reported and refused; several add_oldnew calls,
+ * apply; client errors reported and refused (an object of a manual pool,
+ * pairs added once applied among them); several add_oldnew calls,
  * old == new, count 0, destroy without apply, and no memory kept.
  *
  * Objects are test/support/objfmt.h's (header, nrefs, references, data);
@@ -22,6 +23,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "support/awlarr.h"
@@ -807,5 +809,64 @@ Test(transform, destroy_without_apply_keeps_no_memory)
   cr_assert_eq(mps_arena_committed(t.arena), committed, "control memory given back");
   for (i = 0; i < 64; ++i)
     cr_assert_eq(t.refs[i], olds[i], "no collection ran");
+  ttr_close(&t);
+}
+
+/* transform.rst: old references must be to objects of pools whose blocks
+ * are automatically managed.  SNC's are formatted but manual: refused
+ * when added, as other blocks outside collected pools are. */
+Test(transform, an_object_of_a_manual_formatted_pool_is_refused)
+{
+  ttr_s t;
+  mps_transform_t tr;
+  mps_pool_t snc;
+  mps_ap_t ap;
+  mps_addr_t olds[1], news[1];
+  mps_lib_assert_fail_t old_handler;
+  ttr_open(&t);
+  ttr_graph(&t, t.amc_ap, t.amc_ap);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    cr_assert_eq(mps_pool_create_k(&snc, t.arena, mps_class_snc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+    cr_assert_eq(mps_ap_create_k(&ap, snc, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  ttr_obj(ap, &olds[0], 0, 30);
+  news[0] = t.refs[2];
+  cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
+  ttr_failures = 0;
+  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old_handler);
+  cr_assert_eq(ttr_failures, 1);
+  mps_transform_destroy(tr);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(snc);
+  ttr_close(&t);
+}
+
+/* A transform is applied at most once (transform.rst), so pairs added
+ * after it was are reported and refused. */
+Test(transform, adding_to_an_applied_transform_is_refused)
+{
+  ttr_s t;
+  mps_transform_t tr;
+  mps_bool_t applied = 42;
+  mps_addr_t olds[1], news[1];
+  mps_lib_assert_fail_t old_handler;
+  ttr_open(&t);
+  (void)ttr_graph_transform(&t, &tr);
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
+  cr_assert_eq(applied, 1);
+  olds[0] = t.refs[3];
+  news[0] = t.refs[1];
+  ttr_failures = 0;
+  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old_handler);
+  cr_assert_eq(ttr_failures, 1);
+  mps_transform_destroy(tr);
   ttr_close(&t);
 }
