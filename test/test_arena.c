@@ -12,7 +12,9 @@
 #include "../include/mps.h"
 #include "../include/mpsacl.h"
 #include "../include/mpsavm.h"
+#include "../include/mpscmfs.h"
 #include "../src/arena/arena.h"
+#include "support/checks.h"
 
 /* A stand-in owner for grains, as a pool will be. */
 static int arena_test_owner;
@@ -455,6 +457,77 @@ Test(arena_vm, states_follow_the_documented_transitions)
   mps_arena_destroy(arena);
 }
 
+/* Client errors the arena refuses, reporting them where checks are
+ * compiled in (support/checks.h), and after which it goes on working. */
+static unsigned arena_test_reports;
+
+static void arena_test_count(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++arena_test_reports;
+}
+
+/* arena.rst: the spare fraction is between 0 and 1, and the pause time is
+ * not negative.  Other values leave the setting as it was. */
+Test(arena_vm, settings_out_of_range_are_refused)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  mps_lib_assert_fail_t old;
+  arena_test_reports = 0;
+  old = mps_lib_assert_fail_install(arena_test_count);
+  mps_arena_spare_set(arena, 1.5);
+  mps_arena_spare_set(arena, -0.25);
+  mps_arena_pause_time_set(arena, -1.0);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(arena_test_reports, TEST_REPORTS(3));
+  cr_assert_eq(mps_arena_spare(arena), 0.75);
+  cr_assert_eq(mps_arena_pause_time(arena), 0.1);
+  mps_arena_destroy(arena);
+}
+
+/* arena.rst: mps_arena_destroy needs every pool destroyed first.  With one
+ * left, the arena stays, and so do the pool and its blocks. */
+Test(arena_vm, destroy_with_a_pool_left_is_refused)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  mps_pool_t pool;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, 64);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  memset(p, 0x5a, 64);
+  arena_test_reports = 0;
+  old = mps_lib_assert_fail_install(arena_test_count);
+  mps_arena_destroy(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
+  cr_assert(mps_arena_has_addr(arena, p));
+  cr_assert_eq(((unsigned char *)p)[63], 0x5a);
+  mps_free(pool, p, 64);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+  mps_arena_destroy(arena);
+}
+
+/* arena.rst: mps_arena_busy is true while the arena is inside an
+ * operation, which is while its lock is held. */
+Test(arena_vm, busy_while_its_lock_is_held)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  cr_assert_not(mps_arena_busy(arena));
+  arena_enter(arena);
+  cr_assert(mps_arena_busy(arena));
+  arena_leave(arena);
+  cr_assert_not(mps_arena_busy(arena));
+  mps_arena_destroy(arena);
+}
+
 /* Client arenas */
 
 static mps_res_t make_cl(mps_arena_t *arena_o, void *base, size_t size)
@@ -510,6 +583,14 @@ Test(arena_client, allocates_from_client_memory_until_exhausted_then_extends)
   ++n;
   /* Overlapping memory is refused. */
   cr_assert_eq(mps_arena_extend(arena, block + 4096, 65536), MPS_RES_PARAM);
+  /* So is memory at address zero (a checking variety reports it). */
+  arena_test_reports = 0;
+  {
+    mps_lib_assert_fail_t old_handler = mps_lib_assert_fail_install(arena_test_count);
+    cr_assert_eq(mps_arena_extend(arena, NULL, 65536), MPS_RES_PARAM);
+    mps_lib_assert_fail_install(old_handler);
+  }
+  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
   for (i = 0; i < n; ++i)
     drop(arena, p[i], grain);
   /* Client arenas keep no spare memory: committed falls back. */
@@ -679,5 +760,169 @@ Test(arena_vm, zoned_allocation_keeps_to_its_stripes_then_falls_back)
   cr_assert_eq(arena_alloc_zoned(&base[0], arena, 256u << 10, OWNER, zones, 4), MPS_RES_OK);
   arena_free(arena, base[0], 256u << 10, OWNER);
   arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* Client memory comes as the client left it: the chunk's tables must not
+ * take stale bytes for owned, committed or pool-assigned grains.  On a
+ * block full of ones every grain after the header is still there to
+ * allocate, and each counts as newly committed. */
+Test(arena_client, tables_on_dirty_memory_start_empty)
+{
+  size_t size = (size_t)1 << 20;
+  char *block = malloc(size);
+  mps_arena_t arena;
+  mps_addr_t p[256];
+  size_t grain, committed, reserved, n = 0, i;
+  cr_assert_not_null(block);
+  memset(block, 0xFF, size);
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  grain = grain_of(arena);
+  committed = mps_arena_committed(arena);
+  reserved = mps_arena_reserved(arena);
+  arena_enter(arena);
+  cr_assert_null(arena_pool_of_addr(arena, addr_add(addr_of_ptr(block), size - grain)));
+  arena_leave(arena);
+  while (n < 256 && grab(&p[n], arena, grain) == MPS_RES_OK) {
+    cr_assert_eq(mps_arena_committed(arena), committed + (n + 1) * grain);
+    ++n;
+  }
+  cr_assert_eq(n, (reserved - committed) / grain, "%zu grains of %zu", n,
+               (reserved - committed) / grain);
+  for (i = 0; i < n; ++i)
+    drop(arena, p[i], grain);
+  mps_arena_destroy(arena);
+  free(block);
+}
+
+/* arena.rst: an arena whose address space cannot be reserved is refused
+ * with MPS_RES_RESOURCE, even when the size cannot be rounded up. */
+Test(arena_vm, an_impossible_size_is_refused_with_resource)
+{
+  mps_arena_t arena;
+  size_t sizes[2];
+  size_t i;
+  sizes[0] = SIZE_MAX;
+  sizes[1] = SIZE_MAX / 2 + 1;
+  for (i = 0; i < 2; ++i) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizes[i]);
+      cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args),
+                   MPS_RES_RESOURCE, "size %#zx", sizes[i]);
+    } MPS_ARGS_END(args);
+  }
+}
+
+/* arena.rst: a VM arena takes MPS_KEY_VMW3_TOP_DOWN (with effect only on
+ * Windows), so it is used and removed from the list (keyword.rst). */
+Test(arena_vm, takes_the_windows_top_down_key)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_VMW3_TOP_DOWN, (mps_bool_t)1);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+    cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);
+  } MPS_ARGS_END(args);
+  mps_arena_destroy(arena);
+}
+
+/* A chunk added for a small request is still as large as the first one
+ * (the policy arena_vm.c states), so that the arena does not grow a grain
+ * at a time: arena.rst warns that each extension costs collections. */
+Test(arena_vm, a_new_chunk_is_at_least_as_large_as_the_first)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), first = mps_arena_reserved(arena), n, i;
+  n = fill_first_chunk(arena, grain);
+  cr_assert_geq(mps_arena_reserved(arena) - first, first);
+  for (i = 0; i <= n; ++i)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+}
+
+/* Spare memory gives way to the tables of a new chunk as it does to
+ * grains: with the commit limit at what is committed, and the spare
+ * grains too scattered to hold the request, the arena still grows. */
+Test(arena_vm, spare_memory_makes_room_for_a_new_chunk)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), n, i, reserved, committed;
+  mps_addr_t p;
+  n = fill_first_chunk(arena, grain);
+  for (i = 0; i <= n; ++i)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+  arena = make_vm((size_t)1 << 20);
+  mps_arena_spare_set(arena, 1.0);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
+  for (i = 0; i < n; i += 2)
+    drop(arena, arena_test_grains[i], grain);   /* no two spare grains adjacent */
+  cr_assert_geq(mps_arena_spare_committed(arena), 8 * grain);
+  reserved = mps_arena_reserved(arena);
+  committed = mps_arena_committed(arena);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, 2 * grain), MPS_RES_OK);
+  cr_assert_gt(mps_arena_reserved(arena), reserved);
+  cr_assert_leq(mps_arena_committed(arena), committed);
+  memset(p, 1, 2 * grain);
+  drop(arena, p, 2 * grain);
+  for (i = 1; i < n; i += 2)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+}
+
+/* arena.rst: the minimum size is MPS_WORD_WIDTH grains, whatever smaller
+ * size is asked for (not only the tiniest). */
+Test(arena_vm, every_size_below_the_minimum_is_raised_to_it)
+{
+  mps_arena_t arena = make_vm(1);
+  size_t grain = grain_of(arena), minimum = MPS_WORD_WIDTH * grain_of(arena);
+  size_t sizes[3];
+  size_t i;
+  mps_arena_destroy(arena);
+  sizes[0] = 2 * grain;
+  sizes[1] = minimum / 2;
+  sizes[2] = minimum - grain;
+  for (i = 0; i < 3; ++i) {
+    arena = make_vm(sizes[i]);
+    cr_assert_geq(mps_arena_reserved(arena), minimum, "size %zu", sizes[i]);
+    mps_arena_destroy(arena);
+  }
+}
+
+#include "../src/arena/chunk.h"
+
+/* What the VM reservations of an arena's chunks have mapped. */
+static size_t mapped_in_chunks(mps_arena_t arena)
+{
+  Ring node, next;
+  size_t mapped = 0;
+  RING_FOR(node, &arena->chunk_ring, next)
+    mapped += vm_mapped(&PARENT(chunk_s, arena_ring, node)->vm);
+  return mapped;
+}
+
+/* Committed memory is what the chunks' reservations have mapped: grains
+ * given back (beyond the spare fraction) are unmapped, and grains
+ * reused are mapped again. */
+Test(arena_vm, committed_memory_is_what_is_mapped)
+{
+  enum { GRAINS = 32 };
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  mps_addr_t p;
+  cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(grab(&p, arena, GRAINS * grain), MPS_RES_OK);
+  memset(p, 1, GRAINS * grain);
+  cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+  drop(arena, p, GRAINS * grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+  cr_assert_eq(grab(&p, arena, GRAINS * grain), MPS_RES_OK);
+  cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+  drop(arena, p, GRAINS * grain);
   mps_arena_destroy(arena);
 }

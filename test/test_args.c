@@ -161,3 +161,58 @@ Test(args, a_forged_key_is_caught_in_cool)
   cr_assert_gt(args_failures, 0);
   mps_lib_assert_fail_install(old);
 }
+
+/* The overflow is reported where MPS_ARGS_ADD was written, through the
+ * installed handler (plinth.rst: file, line and condition). */
+static const char *args_failed_file, *args_failed_condition;
+static unsigned args_failed_line;
+static void args_record_where(const char *file, unsigned line, const char *cond)
+{
+  ++args_failures;
+  args_failed_file = file;
+  args_failed_line = line;
+  args_failed_condition = cond;
+}
+
+Test(args, overflow_is_reported_at_the_clients_file_and_line)
+{
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(args_record_where);
+  unsigned line = 0;
+  args_failures = 0;
+  MPS_ARGS_BEGIN(args) {
+    int i;
+    for (i = 0; i < MPS_ARGS_MAX; ++i) {
+      line = __LINE__ + 1;
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)i);
+    }
+    cr_assert_eq(args_length(args), MPS_ARGS_MAX - 1);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(args_failures, 1);
+  cr_assert_str_eq(args_failed_file, __FILE__);
+  cr_assert_eq(args_failed_line, line);
+  cr_assert_not_null(args_failed_condition);
+  cr_assert_not_null(strstr(args_failed_condition, "MPS_ARGS_ADD"), "condition: %s",
+                     args_failed_condition);
+}
+
+/* keyword.rst: a list must end with MPS_KEY_ARGS_END; one that does not
+ * (within any plausible length) fails the check. */
+Test(args, a_list_with_no_end_is_caught_in_cool)
+{
+  static mps_arg_s args[2048];
+  mps_lib_assert_fail_t old;
+  size_t i;
+#if CHECK_LEVEL < 2
+  cr_skip_test("list invariants are checked only in cool");
+#endif
+  for (i = 0; i < sizeof args / sizeof args[0]; ++i) {
+    args[i].key = MPS_KEY_EXTEND_BY;
+    args[i].val.size = i;
+  }
+  old = mps_lib_assert_fail_install(args_record_failure);
+  args_failures = 0;
+  (void)args_check(args);
+  mps_lib_assert_fail_install(old);
+  cr_assert_gt(args_failures, 0);
+}

@@ -344,3 +344,89 @@ Test(deprecated_gc, ams_takes_the_ambiguous_flag_and_its_points_the_rank)
   cr_assert(tdep_ams_target_stays(mps_rank_ambig()), "an ambiguous reference did not pin");
   cr_assert_not(tdep_ams_target_stays(mps_rank_exact()), "an exact reference pinned");
 }
+
+/* mvff.rst: extend_by is the size of block the pool asks the arena for,
+ * so the first small allocation takes at least that much. */
+Test(deprecated_pools, mvff_extends_by_its_first_argument, .init = setup, .fini = teardown)
+{
+  mps_pool_t pool;
+  mps_addr_t p;
+  cr_assert_eq(mps_pool_create(&pool, arena, mps_class_mvff(), (size_t)1 << 18, (size_t)32,
+                               (mps_align_t)8, (mps_bool_t)0, (mps_bool_t)0, (mps_bool_t)1),
+               MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&p, pool, 8), MPS_RES_OK);
+  cr_assert_geq(mps_pool_total_size(pool), (size_t)1 << 18);
+  mps_free(pool, p, 8);
+  mps_pool_destroy(pool);
+}
+
+/* mvff.rst: arena_high takes blocks from the top of the arena, slot_high
+ * allocates from the top of free blocks.  The two are set differently
+ * in each pool, so a mix-up of the two arguments shows.  The arena-high
+ * pool is made first: were it low, it would take the lowest grains. */
+Test(deprecated_pools, mvff_slot_high_and_arena_high_are_distinct, .init = setup,
+     .fini = teardown)
+{
+  mps_pool_t top, bottom;
+  mps_addr_t t1, t2, b1, b2;
+  cr_assert_eq(mps_pool_create(&top, arena, mps_class_mvff(), (size_t)65536, (size_t)32,
+                               (mps_align_t)8, (mps_bool_t)0, (mps_bool_t)1, (mps_bool_t)1),
+               MPS_RES_OK);
+  cr_assert_eq(mps_pool_create(&bottom, arena, mps_class_mvff(), (size_t)65536, (size_t)32,
+                               (mps_align_t)8, (mps_bool_t)1, (mps_bool_t)0, (mps_bool_t)1),
+               MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&t1, top, 8), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&t2, top, 8), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b1, bottom, 8), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b2, bottom, 8), MPS_RES_OK);
+  cr_assert_gt((uintptr_t)t1, (uintptr_t)b1, "the arena-high pool is below the other");
+  cr_assert_gt((uintptr_t)t2, (uintptr_t)t1, "slot-low allocation went down");
+  cr_assert_lt((uintptr_t)b2, (uintptr_t)b1, "slot-high allocation went up");
+  mps_free(top, t1, 8);
+  mps_free(top, t2, 8);
+  mps_free(bottom, b1, 8);
+  mps_free(bottom, b2, 8);
+  mps_pool_destroy(bottom);
+  mps_pool_destroy(top);
+}
+
+/* deprecated.rst: the MVT fragmentation limit is a percentage, so 100 is
+ * the largest allowed. */
+Test(deprecated_pools, mvt_frag_limit_of_100_is_allowed, .init = setup, .fini = teardown)
+{
+  mps_pool_t pool;
+  cr_assert_eq(mps_pool_create(&pool, arena, mps_class_mvt(), (size_t)16, (size_t)64,
+                               (size_t)4096, (mps_word_t)32, (mps_word_t)100),
+               MPS_RES_OK);
+  mps_pool_destroy(pool);
+}
+
+/* The debugging options passed first to mps_pool_create reach the AMS
+ * debug pool: the space of a dead object is laid with the free-space
+ * template given (debugging.rst). */
+Test(deprecated_gc, ams_debug_options_reach_the_pool)
+{
+  static const char tpl[] = "FREEfree";
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
+  tdep_gc_s t;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t dead;
+  tdep_open(&t);
+  cr_assert_eq(mps_pool_create(&pool, t.arena, mps_class_ams_debug(), &options, t.fmt,
+                               t.chain, (mps_bool_t)0), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create(&ap, pool, mps_rank_exact()), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  tdep_new(ap, &t.refs[0], NULL, 1);
+  tdep_new(ap, &t.refs[1], NULL, 2);
+  dead = t.refs[1];
+  t.refs[1] = NULL;
+  mps_ap_destroy(ap);   /* its buffer no longer holds the dead object */
+  mps_arena_collect(t.arena);
+  cr_assert_eq(memcmp(dead, tpl, 8), 0, "the dead object was not laid with the template");
+  cr_assert_eq(((objfmt_obj)t.refs[0])->slot[1], 1);
+  t.refs[0] = NULL;
+  mps_arena_park(t.arena);
+  mps_pool_destroy(pool);
+  tdep_close(&t);
+}

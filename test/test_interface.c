@@ -7,8 +7,15 @@
  * were taken from the manual once and are kept here, since the manual is
  * not part of this repository.  A missing name fails the build of this
  * test; the runtime checks are what the manual says of the values. */
+#define _POSIX_C_SOURCE 200809L  /* fork, pipe, setenv */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../include/mps.h"
 #include "../include/mpsacl.h"
@@ -23,6 +30,7 @@
 #include "../include/mpscsnc.h"
 #include "../include/mpsio.h"
 #include "../include/mpslib.h"
+#include "support/checks.h"
 
 /* Macros: function-like ones are tested by name, which is enough for
  * #ifdef. */
@@ -483,4 +491,172 @@ Test(interface, fix1_turns_null_away)
   } MPS_SCAN_END(ss);
   cr_assert_eq(evaluated, 2);
   cr_assert_eq(s._ufs, (mps_word_t)1 << 3, "zones seen: %lx", (unsigned long)s._ufs);
+}
+
+/* ---- The ANSI plinth (topic/plinth.rst, topic/error.rst) ---- */
+
+/* Runs `report` in a child whose standard error is a pipe; returns what
+ * it wrote (up to size - 1 bytes) and its wait status in *status. */
+static void tif_run_child(void (*report)(void), char *out, size_t size, int *status)
+{
+  int fds[2];
+  size_t n = 0;
+  ssize_t r;
+  pid_t pid;
+  cr_assert_eq(pipe(fds), 0);
+  fflush(NULL);
+  pid = fork();
+  cr_assert_geq(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    report();
+    _exit(0);
+  }
+  close(fds[1]);
+  while (n + 1 < size && (r = read(fds[0], out + n, size - 1 - n)) > 0)
+    n += (size_t)r;
+  out[n] = '\0';
+  close(fds[0]);
+  cr_assert_eq(waitpid(pid, status, 0), pid);
+}
+
+/* The variety's documented ending: cool aborts, hot and rash go on. */
+static void tif_assert_ended_as_documented(int status)
+{
+  if (CHECK_LEVEL >= 2)
+    cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "status %#x", status);
+  else
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+}
+
+static void tif_handler_a(const char *file, unsigned line, const char *condition)
+{
+  (void)file; (void)line; (void)condition;
+}
+
+static void tif_handler_b(const char *file, unsigned line, const char *condition)
+{
+  (void)file; (void)line; (void)condition;
+}
+
+static mps_lib_assert_fail_t tif_default_handler;
+
+static void tif_report_with_default_handler(void)
+{
+  tif_default_handler("tif_file.c", 4321, "tif_condition != 0");
+}
+
+Test(plinth, the_default_handler_reports_file_line_and_condition)
+{
+  char out[512];
+  int status;
+  /* Nothing has replaced the default handler in this test's process. */
+  tif_default_handler = mps_lib_assert_fail_install(tif_handler_a);
+  cr_assert_not_null(tif_default_handler);
+  tif_run_child(tif_report_with_default_handler, out, sizeof out, &status);
+  cr_assert_not_null(strstr(out, "tif_file.c"), "report: %s", out);
+  cr_assert_not_null(strstr(out, "4321"), "report: %s", out);
+  cr_assert_not_null(strstr(out, "tif_condition != 0"), "report: %s", out);
+  tif_assert_ended_as_documented(status);
+}
+
+static void tif_report_with_lib_assert_fail(void)
+{
+  mps_lib_assert_fail("tif: a message of one's own");
+}
+
+Test(plinth, lib_assert_fail_prints_the_message)
+{
+  char out[512];
+  int status;
+  tif_run_child(tif_report_with_lib_assert_fail, out, sizeof out, &status);
+  cr_assert_not_null(strstr(out, "tif: a message of one's own"), "report: %s", out);
+  tif_assert_ended_as_documented(status);
+}
+
+Test(plinth, install_returns_the_handler_it_replaces)
+{
+  mps_lib_assert_fail_t first = mps_lib_assert_fail_install(tif_handler_a);
+  cr_assert_not_null(first);
+  cr_assert_eq(mps_lib_assert_fail_install(tif_handler_b), tif_handler_a);
+  cr_assert_eq(mps_lib_assert_fail_install(first), tif_handler_b);
+}
+
+/* In the ANSI plinth mps_lib_FILE stands for the C library's FILE. */
+Test(plinth, streams_and_eof_are_the_c_librarys)
+{
+  cr_assert_eq(mps_lib_get_EOF(), EOF);
+  cr_assert_eq((void *)mps_lib_get_stderr(), (void *)stderr);
+  cr_assert_eq((void *)mps_lib_get_stdout(), (void *)stdout);
+}
+
+Test(plinth, fputc_and_fputs_write_to_the_stream_given)
+{
+  char buf[16];
+  FILE *f = tmpfile();
+  cr_assert_not_null(f);
+  cr_assert_eq(mps_lib_fputc('m', (mps_lib_FILE *)(void *)f), 'm');
+  cr_assert_geq(mps_lib_fputs("ps11", (mps_lib_FILE *)(void *)f), 0);
+  rewind(f);
+  cr_assert_not_null(fgets(buf, sizeof buf, f));
+  cr_assert_str_eq(buf, "mps11");
+  fclose(f);
+}
+
+/* As the C library's functions: the same bytes and return values. */
+Test(plinth, memory_functions_behave_as_the_c_librarys)
+{
+  unsigned char a[32], b[32];
+  size_t i;
+  cr_assert_eq(mps_lib_memset(a, 0x5A, sizeof a), (void *)a);
+  for (i = 0; i < sizeof a; ++i)
+    cr_assert_eq(a[i], 0x5A);
+  for (i = 0; i < sizeof b; ++i)
+    b[i] = (unsigned char)i;
+  cr_assert_eq(mps_lib_memcpy(a, b, sizeof a), (void *)a);
+  cr_assert_eq(memcmp(a, b, sizeof a), 0);
+  cr_assert_eq(mps_lib_memcmp(a, b, sizeof a), 0);
+  a[20] = 0;
+  b[20] = 200;
+  cr_assert_lt(mps_lib_memcmp(a, b, sizeof a), 0);
+  cr_assert_gt(mps_lib_memcmp(b, a, sizeof a), 0);
+  cr_assert_eq(mps_lib_memcmp(a, b, 20), 0);
+}
+
+/* plinth.rst: the ANSI plinth's clock is the C library's clock(), in
+ * CLOCKS_PER_SEC ticks a second. */
+Test(plinth, mps_clock_is_the_processor_clock)
+{
+  clock_t before, after;
+  mps_clock_t now;
+  do
+    before = clock();
+  while (before == 0);   /* so that a clock stuck at zero is seen */
+  now = mps_clock();
+  after = clock();
+  cr_assert_geq(now, (mps_clock_t)before);
+  cr_assert_leq(now, (mps_clock_t)after);
+  cr_assert_eq(mps_clocks_per_sec(), (mps_clock_t)CLOCKS_PER_SEC);
+}
+
+/* telemetry.rst: the category names and their bits. */
+Test(plinth, each_category_name_turns_on_its_bit)
+{
+  static const char *const names[] = {"arena", "pool", "trace", "seg", "ref",
+                                      "object", "user"};
+  size_t i;
+  for (i = 0; i < TIF_COUNT(names); ++i) {
+    cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", names[i], 1), 0);
+    cr_assert_eq(mps_lib_telemetry_control(), 1UL << i, "%s", names[i]);
+  }
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "SEG Object", 1), 0);
+  cr_assert_eq(mps_lib_telemetry_control(), (1UL << 3) | (1UL << 5));
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "0x12 ", 1), 0);
+  cr_assert_eq(mps_lib_telemetry_control(), 0x12);
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "all", 1), 0);
+  cr_assert_eq(mps_lib_telemetry_control(), ~0UL);
+  cr_assert_eq(unsetenv("MPS_TELEMETRY_CONTROL"), 0);
+  cr_assert_eq(mps_lib_telemetry_control(), 0);
 }

@@ -1361,6 +1361,23 @@ Test(mvff, trims_with_arena_high_keep_the_high_end)
   trim_keeps_the_preferred_end(1);
 }
 
+/* ARENA_HIGH takes the pool's memory from the top of the arena's free
+ * grains, and the default from the bottom: so a high pool's first block,
+ * though made first, lies above a low pool's made after it. */
+Test(mvff, arena_high_pools_take_memory_from_the_top)
+{
+  mps_pool_t high = make_pool(grain, 0.0, 1, 0, 1);
+  mps_pool_t low = make_pool(grain, 0.0, 0, 0, 1);
+  mps_addr_t h, l;
+  cr_assert_eq(mps_alloc(&h, high, 4 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&l, low, 4 * grain), MPS_RES_OK);
+  cr_assert_gt((char *)h, (char *)l + 4 * grain);
+  mps_free(high, h, 4 * grain);
+  mps_free(low, l, 4 * grain);
+  mps_pool_destroy(high);
+  mps_pool_destroy(low);
+}
+
 /* Blocks freed onto the quick lists (a point exists) count as free, so a
  * pool that keeps no spare memory flushes them into the land when the
  * land alone has nothing whole to give back: once every block is freed,

@@ -134,6 +134,25 @@ Test(range, inverted_set_base_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   range_set_base(&r, A(0x300));
 }
 
+Test(range, inverted_set_limit_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  range_s r;
+  mps_lib_assert_fail_install(abort_on_failure);
+  range_init(&r, A(0x100), A(0x200));
+  range_set_limit(&r, A(0x80));
+}
+
+Test(range, equal_needs_both_ends_equal)
+{
+  range_s a, b;
+  range_init(&a, A(0x100), A(0x200));
+  range_init(&b, A(0x180), A(0x200));
+  cr_assert_not(range_equal(&a, &b));
+  cr_assert_not(range_equal(&b, &a));
+  range_init(&b, A(0x100), A(0x200));
+  cr_assert(range_equal(&a, &b));
+}
+
 static int failures;
 
 static void count_failure(const char *file, unsigned line,

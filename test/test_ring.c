@@ -265,6 +265,25 @@ Test(ring, check_reports_broken_links)
   cr_assert_gt(failures, 0, "a non-singleton passed ring_check_single");
 }
 
+/* ring.inv.prev on its own: here only the predecessor's next link is
+ * wrong, and ring.inv.next still holds. */
+Test(ring, check_reports_a_broken_prev_link)
+{
+  ring_s a, b, c;
+  if (CHECK_LEVEL < 2)
+    cr_skip_test("ring_check only checks links at CHECK_LEVEL 2");
+  mps_lib_assert_fail_install(count_failure);
+  ring_init(&a);
+  ring_init(&b);
+  ring_init(&c);
+  ring_append(&a, &b);
+  ring_append(&a, &c);   /* a -> b -> c -> a */
+  failures = 0;
+  c.next = &b;           /* a->prev->next != a, a->next->prev == a */
+  (void)ring_check(&a);
+  cr_assert_eq(failures, 1);
+}
+
 Test(ring_misuse, finish_of_non_single_ring_aborts,
      .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
