@@ -21,6 +21,7 @@
 #include "../include/mpslib.h"
 #include "../src/arena/arena.h"
 #include "../src/base/config.h"
+#include "support/checks.h"
 
 static mps_arena_t arena;
 static size_t grain;
@@ -2415,5 +2416,63 @@ Test(mvff, a_size_that_would_wrap_when_aligned_is_refused)
   cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
   mps_free(pool, p, 64);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* Frees of sizes no block can have are refused, and the block stays in
+ * use: one that would wrap round when aligned, and one that would run
+ * past the top of the address space. */
+Test(mvff, a_free_whose_size_wraps_round_is_refused)
+{
+  mps_pool_t pool;
+  mps_addr_t below, p;
+  mps_lib_assert_fail_t old;
+  size_t free_size;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  /* The block a wrapped range would end in is the pool's too. */
+  cr_assert_eq(mps_alloc(&below, pool, 16384), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  cr_assert_gt((char *)p, (char *)below + 4096);
+  memset(p, 0x3c, 64);
+  free_size = mps_pool_free_size(pool);
+  mvff_test_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, p, SIZE_MAX);
+  mps_free(pool, p, SIZE_MAX - 4095);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, TEST_REPORTS(2));
+  cr_assert_eq(mps_pool_free_size(pool), free_size);
+  cr_assert_eq(((unsigned char *)p)[63], 0x3c);
+  mps_free(pool, p, 64);
+  mps_free(pool, below, 16384);
+  mps_pool_destroy(pool);
+}
+
+/* A block of a slab that the slab never handed out (the point that took
+ * the slab's rest gave it back when it was destroyed) cannot be freed. */
+Test(mvff, a_slab_block_never_handed_out_cannot_be_freed)
+{
+  mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, q;
+  mps_lib_assert_fail_t old;
+  size_t free_size;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 32);
+  mps_ap_destroy(ap);
+  free_size = mps_pool_free_size(pool);
+  mvff_test_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, (char *)p + 32, 32);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvff_test_failures, TEST_REPORTS(1));
+  cr_assert_eq(mps_pool_free_size(pool), free_size);
+  /* The next point gets that block after p, not a second copy of it. */
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&q, ap, 32);
+  cr_assert_eq((char *)q, (char *)p + 32);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, 32);
+  mps_free(pool, p, 32);
   mps_pool_destroy(pool);
 }

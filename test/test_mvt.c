@@ -259,8 +259,13 @@ Test(mvt, alignment_keyword_is_honoured)
   mps_ap_t ap;
   mps_addr_t p;
   int i;
+  /* The sizes, hints, need not be multiples of the alignment: they are
+   * rounded up to it. */
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)256);
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)100);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)300);
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, (size_t)1000);
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   ap = make_ap(pool);
@@ -696,6 +701,56 @@ Test(mvt, double_free_is_caught_and_refused)
   cr_assert_eq(mps_pool_free_size(pool), free_size);   /* refused */
   cr_assert(filled_with(q, 128, 2));
   mps_free(pool, q, 128);
+  mps_pool_destroy(pool);
+}
+
+/* The unused tail of a point's region, when the point lets it go, is the
+ * pool's splinter (design/poolmvt.txt): the next fill it can hold comes
+ * from it, even one that takes it exactly.  And the splinter is free
+ * memory, so a free of part of it is a double free, and refused. */
+static void splinter_make(mps_pool_t pool, mps_addr_t *p_o)
+{
+  mps_ap_t ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(p_o, ap, 128, 1), MPS_RES_OK);
+  mps_ap_destroy(ap);           /* the rest of the region: the splinter */
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool) - 128);
+}
+
+Test(mvt, a_fill_the_splinter_holds_exactly_comes_from_it)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 2 KiB: 1 grain */
+  size_t total, tail;
+  mps_addr_t p, q;
+  mps_ap_t ap;
+  splinter_make(pool, &p);
+  total = mps_pool_total_size(pool);
+  tail = total - 128;
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, ap, tail, 2), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)p + 128);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  cr_assert(filled_with(p, 128, 1));
+  mps_ap_destroy(ap);
+  mps_free(pool, q, tail);
+  mps_free(pool, p, 128);
+  mps_pool_destroy(pool);
+}
+
+Test(mvt, a_free_inside_the_splinter_is_refused)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_lib_assert_fail_t old;
+  size_t free_size;
+  mps_addr_t p;
+  splinter_make(pool, &p);
+  free_size = mps_pool_free_size(pool);
+  mvt_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  mps_free(pool, (char *)p + 256, 128);
+  mps_lib_assert_fail_install(old);
+  TEST_ASSERT_REPORTED(mvt_failures);
+  cr_assert_eq(mps_pool_free_size(pool), free_size);
+  mps_free(pool, p, 128);
   mps_pool_destroy(pool);
 }
 

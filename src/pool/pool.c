@@ -134,10 +134,12 @@ void pool_free(Pool pool, Addr old, Size size)
   AVER(size > 0);
   AVER(pool->klass->free != NULL);
   AVER(addr_is_aligned(old, pool->alignment));
+  AVER(size <= SIZE_MAX - pool->alignment);
   /* Refused if the handler returns: a misaligned block would split a
-   * class's free blocks off their grid. */
+   * class's free blocks off their grid, and a size that wraps round when
+   * aligned would reach the class as zero. */
   if (old == NULL || size == 0 || pool->klass->free == NULL
-      || !addr_is_aligned(old, pool->alignment))
+      || !addr_is_aligned(old, pool->alignment) || size > SIZE_MAX - pool->alignment)
     return;
   pool->klass->free(pool, old, size_align_up(size, pool->alignment));
 }
