@@ -341,17 +341,25 @@ static size_t fill_first_chunk(mps_arena_t arena, size_t grain)
   }
 }
 
+/* How many grains the first chunk of a fresh 1 MiB arena holds, found by
+ * filling one: *arena_io is destroyed, and replaced by a fresh one. */
+static size_t grains_of_a_first_chunk(mps_arena_t *arena_io, size_t grain)
+{
+  size_t n = fill_first_chunk(*arena_io, grain), i;
+  for (i = 0; i <= n; ++i)
+    drop(*arena_io, arena_test_grains[i], grain);
+  mps_arena_destroy(*arena_io);
+  *arena_io = make_vm((size_t)1 << 20);
+  return n;
+}
+
 Test(arena_vm, a_new_chunk_over_the_commit_limit_is_refused_and_nothing_is_kept)
 {
   mps_arena_t arena = make_vm((size_t)1 << 20);
   size_t grain = grain_of(arena), n, i, reserved, committed;
   static char client_block[1 << 16];
   mps_addr_t p;
-  n = fill_first_chunk(arena, grain);
-  for (i = 0; i <= n; ++i)
-    drop(arena, arena_test_grains[i], grain);
-  mps_arena_destroy(arena);
-  arena = make_vm((size_t)1 << 20);
+  n = grains_of_a_first_chunk(&arena, grain);
   for (i = 0; i < n; ++i)
     cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
   reserved = mps_arena_reserved(arena);
@@ -849,11 +857,7 @@ Test(arena_vm, spare_memory_makes_room_for_a_new_chunk)
   mps_arena_t arena = make_vm((size_t)1 << 20);
   size_t grain = grain_of(arena), n, i, reserved, committed;
   mps_addr_t p;
-  n = fill_first_chunk(arena, grain);
-  for (i = 0; i <= n; ++i)
-    drop(arena, arena_test_grains[i], grain);
-  mps_arena_destroy(arena);
-  arena = make_vm((size_t)1 << 20);
+  n = grains_of_a_first_chunk(&arena, grain);
   mps_arena_spare_set(arena, 1.0);
   for (i = 0; i < n; ++i)
     cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);

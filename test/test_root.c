@@ -1119,17 +1119,24 @@ static void *g_register_and_wait(void *arg)
   return NULL;
 }
 
+/* The heap, with this thread deregistered and another thread registered
+ * (other.thr), which waits until the test process ends. */
+static void g_open_with_only_another_thread(pthread_t *t)
+{
+  g_open();
+  mps_thread_dereg(g.thr);
+  atomic_store(&other.state, 0);
+  cr_assert_eq(pthread_create(t, NULL, g_register_and_wait, NULL), 0);
+  while (atomic_load(&other.state) != 1)
+    sched_yield();
+}
+
 Test(root_gc, an_unregistered_thread_collecting_with_thread_roots_is_reported,
      .signal = SIGABRT)
 {
   pthread_t t;
   volatile int cold;
-  g_open();
-  mps_thread_dereg(g.thr);
-  atomic_store(&other.state, 0);
-  cr_assert_eq(pthread_create(&t, NULL, g_register_and_wait, NULL), 0);
-  while (atomic_load(&other.state) != 1)
-    sched_yield();
+  g_open_with_only_another_thread(&t);
   cr_assert_eq(mps_root_create_thread(&g_thread_root, g.arena, other.thr, (void *)&cold),
                MPS_RES_OK);
   mps_lib_assert_fail_install(abort_on_assert);
@@ -1394,12 +1401,7 @@ Test(root_gc, an_unregistered_thread_collecting_with_a_reg_root_is_reported,
 {
   pthread_t t;
   volatile int cold;
-  g_open();
-  mps_thread_dereg(g.thr);
-  atomic_store(&other.state, 0);
-  cr_assert_eq(pthread_create(&t, NULL, g_register_and_wait, NULL), 0);
-  while (atomic_load(&other.state) != 1)
-    sched_yield();
+  g_open_with_only_another_thread(&t);
   cr_assert_eq(mps_root_create_reg(&g_thread_root, g.arena, mps_rank_ambig(), 0, other.thr,
                                    mps_stack_scan_ambig, (void *)&cold, 0),
                MPS_RES_OK);
