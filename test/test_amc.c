@@ -596,6 +596,20 @@ Test(amc, function_forms_of_reserve_and_commit_keep_the_protocol)
   tamc_init_pending(q, t.refs[0], 0);
   cr_assert((mps_commit)(t.ap, q, size));
   t.refs[2] = q;
+  /* A reserve larger than the room the region has left is not made
+   * inline: the pool gives a new region that holds it. */
+  {
+    size_t words = (size_t)((char *)t.ap->limit - (char *)t.ap->alloc) / W + 2;
+    objfmt_obj big;
+    do {
+      cr_assert_eq((mps_reserve)(&q, t.ap, words * W), MPS_RES_OK);
+      cr_assert_leq((char *)t.ap->alloc, (char *)t.ap->limit);
+      big = q;
+      memset(big, 0, words * W);
+      big->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
+      big->nrefs = 1;
+    } while (!(mps_commit)(t.ap, q, words * W));
+  }
   /* A size that would take the address past the top of memory is not
    * reserved inline by either form: it goes to the pool, which refuses. */
   cr_assert_neq((mps_reserve)(&q, t.ap, (size_t)0 - W), MPS_RES_OK);
