@@ -6,6 +6,7 @@
  * its exit code (0: everything held) and stops itself with alarm() if it
  * deadlocks, so a lock left held across the fork shows up as SIGALRM.
  */
+#define _DEFAULT_SOURCE   /* usleep, and the POSIX interfaces, under -std=c11 too */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -88,6 +89,35 @@ Test(fork, a_hook_sees_prepare_then_parent_or_child_and_nothing_once_deregistere
     _exit(log.n == 2 ? 0 : 1);
   tfork_expect_child_ok(pid);
   cr_assert_eq(log.n, 2, "a hook ran after its deregistration");
+}
+
+/* Each arena registers its own hook: every one hears each fork once,
+ * however many registrations installed the process's handlers. */
+Test(fork, every_registration_hears_each_fork_once)
+{
+  fork_reg_s regs[3];
+  tfork_log_s logs[3];
+  pid_t pid;
+  int i;
+  memset(logs, 0, sizeof logs);
+  for (i = 0; i < 3; ++i)
+    cr_assert_eq(fork_register(&regs[i], tfork_log_hook, &logs[i]), MPS_RES_OK);
+  pid = fork();
+  if (pid == 0) {
+    for (i = 0; i < 3; ++i)
+      if (logs[i].n != 2 || logs[i].phases[0] != FORK_PREPARE
+          || logs[i].phases[1] != FORK_CHILD)
+        _exit(1 + i);
+    _exit(0);
+  }
+  tfork_expect_child_ok(pid);
+  for (i = 0; i < 3; ++i) {
+    cr_assert_eq(logs[i].n, 2, "registration %d heard %d phases", i, logs[i].n);
+    cr_assert_eq(logs[i].phases[0], FORK_PREPARE);
+    cr_assert_eq(logs[i].phases[1], FORK_PARENT);
+  }
+  for (i = 0; i < 3; ++i)
+    fork_deregister(&regs[i]);
 }
 
 /* ---- the global locks ---- */

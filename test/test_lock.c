@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -53,6 +54,10 @@ static void expect_no_failure(void)
   cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
                atomic_load(&last_condition));
 }
+
+/* A broken lock deadlocks rather than failing: give up on any test of
+ * this suite after a while, so that it fails instead of hanging. */
+TestSuite(lock, .timeout = 10);
 
 static Lock new_lock(void)
 {
@@ -168,6 +173,18 @@ Test(lock, global_locks)
   expect_no_failure();
 }
 
+/* design/lock.txt .req.global.binary and .req.global.recursive: two
+ * locks, so holding the recursive one is no claim on the binary one. */
+Test(lock, the_global_locks_are_two_locks)
+{
+  install_recorder();
+  lock_claim_global_recursive();
+  lock_claim_global();             /* not a second claim of a held lock */
+  lock_release_global();
+  lock_release_global_recursive();
+  expect_no_failure();
+}
+
 Test(lock, global_binary_double_claim_reported, TEST_NEEDS_CHECKS)
 {
   install_recorder();
@@ -179,19 +196,26 @@ Test(lock, global_binary_double_claim_reported, TEST_NEEDS_CHECKS)
 }
 
 /* Contention: threads add to a plain counter under the lock; any lost
- * update shows up in the total. */
+ * update shows up in the total, and a thread that finds another inside
+ * counts an overlap.  They start together, and now and then yield while
+ * holding the lock, so that the others really do find it held. */
 enum { CONTEND_THREADS = 4, CONTEND_ROUNDS = 20000 };
 
 struct contend {
   Lock lock;       /* NULL: use the global locks */
   bool recursive;
   long counter;
+  atomic_bool go;
+  atomic_bool inside;
+  atomic_int overlaps;
 };
 
 static void *contend_thread(void *p)
 {
   struct contend *c = p;
   int i;
+  while (!atomic_load(&c->go))
+    sched_yield();
   for (i = 0; i < CONTEND_ROUNDS; ++i) {
     if (c->lock == NULL) {
       if (c->recursive) {
@@ -206,7 +230,12 @@ static void *contend_thread(void *p)
     } else {
       lock_claim(c->lock);
     }
+    if (atomic_exchange(&c->inside, true))
+      atomic_fetch_add(&c->overlaps, 1);
     ++c->counter;
+    if (i % 64 == 0)
+      sched_yield();
+    atomic_store(&c->inside, false);
     if (c->lock == NULL) {
       if (c->recursive) {
         lock_release_global_recursive();
@@ -227,13 +256,15 @@ static void *contend_thread(void *p)
 static void contend(Lock lock, bool recursive)
 {
   pthread_t t[CONTEND_THREADS];
-  struct contend c = {lock, recursive, 0};
+  struct contend c = {lock, recursive, 0, false, false, 0};
   int i;
   install_recorder();
   for (i = 0; i < CONTEND_THREADS; ++i)
     cr_assert_eq(pthread_create(&t[i], NULL, contend_thread, &c), 0);
+  atomic_store(&c.go, true);
   for (i = 0; i < CONTEND_THREADS; ++i)
     cr_assert_eq(pthread_join(t[i], NULL), 0);
+  cr_assert_eq(atomic_load(&c.overlaps), 0, "threads were inside the lock together");
   cr_assert_eq(c.counter, (long)CONTEND_THREADS * CONTEND_ROUNDS);
   expect_no_failure();
 }
@@ -280,6 +311,27 @@ Test(lock, double_claim_reported, TEST_NEEDS_CHECKS)
   lock_release(lock);               /* the first claim is intact */
   expect_no_failure();
   cr_assert_not(lock_is_held(lock));
+  delete_lock(lock);
+}
+
+/* lock.h: recursive claims nest at most LOCK_CLAIM_LIMIT deep; one more
+ * is reported and refused, leaving the count the releases must undo. */
+Test(lock, recursive_claims_beyond_the_limit_reported, TEST_NEEDS_CHECKS)
+{
+  Lock lock = new_lock();
+  Count i;
+  install_recorder();
+  for (i = 0; i < LOCK_CLAIM_LIMIT; ++i)
+    lock_claim_recursive(lock);
+  expect_no_failure();
+  lock_claim_recursive(lock);
+  expect_failure("LOCK_CLAIM_LIMIT");
+  for (i = 1; i < LOCK_CLAIM_LIMIT; ++i)
+    lock_release_recursive(lock);
+  cr_assert(lock_is_held(lock));
+  lock_release_recursive(lock);     /* the last claim that was counted */
+  cr_assert_not(lock_is_held(lock));
+  expect_no_failure();
   delete_lock(lock);
 }
 

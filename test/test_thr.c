@@ -30,6 +30,16 @@ static void abort_on_assert(const char *file, unsigned line, const char *cond)
   abort();
 }
 
+static _Atomic unsigned reports;
+
+static void count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  atomic_fetch_add(&reports, 1);
+}
+
 static mps_arena_t make_arena(void)
 {
   mps_arena_t arena;
@@ -110,7 +120,7 @@ static void *other_main(void *arg)
   return NULL;
 }
 
-Test(thr, a_second_thread_is_suspended_with_the_set_and_deregistered_by_another)
+Test(thr, a_second_thread_is_suspended_with_the_set_and_deregistered_by_another, .timeout = 20)
 {
   pthread_t t;
   long before, after;
@@ -183,6 +193,67 @@ Test(thr, deregistering_twice_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   /* The record's signature was cleared first, and its memory is still
    * the arena's control memory. */
   mps_thread_dereg(thr);
+}
+
+/* A client error refused the same way in every variety and reported
+ * where checks are compiled in (support/checks.h). */
+Test(thr, registering_with_no_result_pointer_is_refused)
+{
+  mps_arena_t arena = make_arena();
+  atomic_store(&reports, 0);
+  mps_lib_assert_fail_install(count_report);
+  cr_assert_eq(mps_thread_reg(NULL, arena), MPS_RES_PARAM);
+  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert(!thr_current_is_registered(arena));
+  mps_arena_destroy(arena);
+}
+
+/* A stale handle is refused, not just reported: the arena's other
+ * registration of the same thread is untouched. */
+Test(thr, deregistering_twice_is_refused_and_leaves_the_others, .timeout = 20)
+{
+  mps_arena_t arena = make_arena();
+  mps_thr_t a, b;
+  cr_assert_eq(mps_thread_reg(&a, arena), MPS_RES_OK);
+  cr_assert_eq(mps_thread_reg(&b, arena), MPS_RES_OK);
+  mps_thread_dereg(a);
+  atomic_store(&reports, 0);
+  mps_lib_assert_fail_install(count_report);
+  mps_thread_dereg(a);
+  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(thread_set_count(&arena->gc->threads), 1);
+  cr_assert_eq(arena->gc->threads_count, 1);
+  cr_assert(thr_check(b));
+  cr_assert(thr_current_is_registered(arena));
+  mps_thread_dereg(b);
+  cr_assert_eq(thread_set_count(&arena->gc->threads), 0);
+  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  mps_arena_destroy(arena);
+}
+
+/* manual/topic/root.rst: a thread root scans a registered thread, so the
+ * registration must outlive the root; deregistering under it is refused
+ * (and reported), and works once the root is gone. */
+Test(thr, a_registration_under_a_thread_root_is_not_deregistered)
+{
+  mps_arena_t arena = make_arena();
+  mps_thr_t thr;
+  mps_root_t root;
+  void *volatile cold = NULL;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&root, arena, thr, (char *)&cold + sizeof cold),
+               MPS_RES_OK);
+  atomic_store(&reports, 0);
+  mps_lib_assert_fail_install(count_report);
+  mps_thread_dereg(thr);
+  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert(thr_check(thr));
+  cr_assert_eq(thread_set_count(&arena->gc->threads), 1);
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
+  cr_assert_eq(thread_set_count(&arena->gc->threads), 0);
+  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  mps_arena_destroy(arena);
 }
 
 Test(thr, registration_fails_cleanly_at_the_commit_limit)

@@ -8,6 +8,7 @@
  * and bumps a counter; while the set is suspended the counters must not
  * move, and after resume they must.
  */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, and the POSIX interfaces, under -std=c11 too */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
@@ -122,7 +123,7 @@ Test(thread, default_signals_are_sigxcpu_and_sigxfsz)
   free(self);
 }
 
-Test(thread, set_add_remove)
+Test(thread, set_add_remove, .timeout = 20)
 {
   thread_set_s set;
   Thread a = new_thread(), b = new_thread();
@@ -283,13 +284,13 @@ static unsigned long counter(struct helper *h)
   return atomic_load_explicit(&h->counter, memory_order_relaxed);
 }
 
-Test(thread, suspend_scan_resume)
+Test(thread, suspend_scan_resume, .timeout = 20)
 {
   struct helper h[HELPERS];
   thread_set_s set;
   Thread self = new_thread();
   unsigned long before[HELPERS];
-  int i, round;
+  int i, round, stops;
   install_recorder();
   thread_set_init(&set);
   cr_assert_eq(thread_register(self), MPS_RES_OK);
@@ -311,6 +312,10 @@ Test(thread, suspend_scan_resume)
       cr_assert_eq(thread_scan(h[i].thread, visit_find, &f), MPS_RES_OK);
       cr_assert_geq(f.found, 1, "marker of thread %d not found", i);
       cr_assert_eq(f.areas, 2);     /* registers, then the stack */
+      /* The visitor's result stops the scan at the registers. */
+      stops = 0;
+      cr_assert_eq(thread_scan(h[i].thread, visit_stop, &stops), MPS_RES_LIMIT);
+      cr_assert_eq(stops, 1);
     }
     thread_resume_all(&set);
     sleep_ms(20);
@@ -330,7 +335,7 @@ Test(thread, suspend_scan_resume)
   free(self);
 }
 
-Test(thread, registered_twice)
+Test(thread, registered_twice, .timeout = 20)
 {
   struct helper h;
   thread_set_s set;
@@ -366,6 +371,137 @@ Test(thread, registered_twice)
   cr_assert_eq(atomic_load(&failures), 0);
   thread_set_finish(&set);
 }
+
+/* design/thread-manager.txt: the resumer waits until the thread runs
+ * again, so a suspension straight after a resumption finds it running;
+ * back-to-back cycles neither trip a check nor hang. */
+Test(thread, back_to_back_suspensions, .timeout = 20)
+{
+  struct helper h;
+  thread_set_s set;
+  unsigned long before;
+  int round;
+  install_recorder();
+  thread_set_init(&set);
+  start_helper(&h, (Word)0xB0B0B0B012345678ull);
+  thread_set_add(&set, h.thread);
+  for (round = 0; round < 500; ++round) {
+    cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+    thread_resume_all(&set);
+  }
+  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
+               atomic_load(&last_condition));
+  before = counter(&h);
+  while (counter(&h) == before)
+    sched_yield();
+  thread_set_remove(&set, h.thread);
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  thread_set_finish(&set);
+}
+
+/* A suspend signal no suspension sent (SIGXCPU from a CPU-time limit,
+ * say) finds no target and is ignored: the thread goes on. */
+Test(thread, a_stray_suspend_signal_is_ignored)
+{
+  Thread self = new_thread();
+  cr_assert_eq(thread_register(self), MPS_RES_OK);   /* handlers installed */
+  /* Delivered to the calling thread before pthread_kill returns. */
+  cr_assert_eq(pthread_kill(pthread_self(), SIGXCPU), 0);
+  cr_assert_eq(pthread_kill(pthread_self(), SIGXFSZ), 0);
+  cr_assert(thread_is_current(self));
+  thread_deregister(self);
+  free(self);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* A value the suspended thread holds only in a register (design/prmc.txt:
+ * the mutator's registers are part of its root).  The helper's marker is
+ * made from its complement inside r12 and never stored, and the kernel
+ * puts the signal frame below the red zone, so only the captured
+ * registers hold it.  A second registration of the same thread (an alias,
+ * suspended through the first) must scan the same registers. */
+struct reg_helper {
+  Word complement;
+  Thread thread, again;
+  volatile int state;      /* 0 starting, 1 holding the marker, 2 stop */
+};
+
+static void *reg_helper_main(void *p)
+{
+  struct reg_helper *h = p;
+  Thread t = new_thread(), again = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  cr_assert_eq(thread_register(again), MPS_RES_OK);
+  h->thread = t;
+  h->again = again;
+  __asm__ volatile("movq %[c], %%r12\n\t"
+                   "notq %%r12\n\t"
+                   "movl $1, %[st]\n"
+                   "1:\n\t"
+                   "pause\n\t"
+                   "cmpl $2, %[st]\n\t"
+                   "jne 1b\n\t"
+                   "xorl %%r12d, %%r12d"
+                   : [st] "+m"(h->state)
+                   : [c] "m"(h->complement)
+                   : "r12", "cc", "memory");
+  return NULL;
+}
+
+struct area_find {
+  Word complement;
+  Count found[3];          /* by ThreadArea */
+};
+
+SCAN_UNCHECKED
+static Res visit_area_find(void *closure, Word *base, Word *limit, ThreadArea area)
+{
+  struct area_find *f = closure;
+  Word *p;
+  for (p = base; p < limit; ++p)
+    if (*p == ~f->complement)
+      ++f->found[area];
+  return MPS_RES_OK;
+}
+
+Test(thread, a_value_held_only_in_a_register_is_scanned, .timeout = 20)
+{
+  struct reg_helper h;
+  struct area_find f1, f2;
+  thread_set_s set;
+  pthread_t pt;
+  install_recorder();
+  memset(&h, 0, sizeof h);
+  h.complement = ~((Word)0x5E6157E400000000ull + (Word)(uintptr_t)&h % 4093);
+  thread_set_init(&set);
+  cr_assert_eq(pthread_create(&pt, NULL, reg_helper_main, &h), 0);
+  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1)
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  thread_set_add(&set, h.again);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  f1 = (struct area_find){h.complement, {0, 0, 0}};
+  f2 = f1;
+  cr_assert_eq(thread_scan(h.thread, visit_area_find, &f1), MPS_RES_OK);
+  cr_assert_eq(thread_scan(h.again, visit_area_find, &f2), MPS_RES_OK);
+  thread_resume_all(&set);
+  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
+  cr_assert_eq(pthread_join(pt, NULL), 0);
+  cr_assert_geq(f1.found[THREAD_AREA_REGISTERS], 1, "the register was not scanned");
+  cr_assert_geq(f2.found[THREAD_AREA_REGISTERS], 1, "the alias's register was not scanned");
+  /* Only the registers had it, so the test can fail. */
+  cr_assert_eq(f1.found[THREAD_AREA_STACK], 0);
+  thread_set_remove(&set, h.thread);
+  thread_set_remove(&set, h.again);
+  thread_deregister(h.thread);
+  thread_deregister(h.again);
+  free(h.thread);
+  free(h.again);
+  thread_set_finish(&set);
+  cr_assert_eq(atomic_load(&failures), 0);
+}
+#endif
 
 Test(thread, exited_thread_is_diagnosed, .timeout = 20)
 {
@@ -481,7 +617,7 @@ static Res visit_areas(void *closure, Word *base, Word *limit, ThreadArea area)
   return MPS_RES_OK;
 }
 
-Test(thread, scans_a_fault_handler_on_an_alternate_stack)
+Test(thread, scans_a_fault_handler_on_an_alternate_stack, .timeout = 20)
 {
   struct alt_helper h;
   struct area_count c;
@@ -529,4 +665,24 @@ Test(thread, scans_a_fault_handler_on_an_alternate_stack)
   thread_set_finish(&set);
   fault_unregister(&reg);
   cr_assert_eq(munmap(alt_page, alt_page_size), 0);
+}
+
+/* thread.h: a fault handler holds off the suspend signal (SIGXCPU unless
+ * configured otherwise, manual/topic/thread.rst) until thread_fault_enter,
+ * which lets it in; thread_fault_leave holds it off again. */
+Test(thread, a_fault_handler_lets_the_suspend_signal_in_only_between_enter_and_leave)
+{
+  sigset_t set, old, now;
+  Word saved;
+  sigemptyset(&set);
+  thread_fault_signals(&set);
+  cr_assert(sigismember(&set, SIGXCPU), "the suspend signal is not held off");
+  cr_assert_eq(pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+  saved = thread_fault_enter(NULL);
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, NULL, &now), 0);
+  cr_assert_not(sigismember(&now, SIGXCPU), "enter did not let the suspend signal in");
+  thread_fault_leave(saved);
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, NULL, &now), 0);
+  cr_assert(sigismember(&now, SIGXCPU), "leave did not hold the suspend signal off");
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
 }
