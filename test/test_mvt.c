@@ -526,6 +526,161 @@ Test(mvt, a_full_queue_of_reusable_blocks_gives_its_oldest_back)
   mps_pool_destroy(pool);
 }
 
+/* Allocates n blocks of 1 KiB through a point of its own and lets the
+ * point go with nothing left in it (n a multiple of four: whole one-grain
+ * regions), checking that the regions lie side by side, as the arena
+ * hands them out; the tests below need blocks to coalesce across them. */
+static void side_by_side(mps_pool_t pool, mps_addr_t *p, size_t n)
+{
+  mps_ap_t ap = make_ap(pool);
+  size_t i;
+  for (i = 0; i < n; ++i) {
+    cr_assert_eq(ap_alloc(&p[i], ap, 1024, (unsigned char)i), MPS_RES_OK);
+    cr_assert_eq((char *)p[i], (char *)p[0] + 1024 * i, "the regions are not side by side");
+  }
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_free_size(pool), 0);
+}
+
+/* The reserve is kept when the rest of the free memory goes back: "the
+ * pool will retain sufficient storage to allocate [reserve_depth] blocks
+ * of the mean size" (mvt.rst).  The reusable block that takes the pool
+ * past the reserve goes back only in part, down to whole grains, so the
+ * pool keeps the reserve rounded up to a grain, and those blocks come
+ * from it without the pool growing. */
+Test(mvt, the_reserve_is_kept_when_free_memory_goes_back)
+{
+  enum { N = 24 };
+  mps_addr_t p[N], q;
+  mps_pool_t pool = make_mvt(1024, 0.5, 160);   /* fill 1 grain; reserve 160 * 32 bytes */
+  mps_ap_t ap;
+  size_t i;
+  side_by_side(pool, p, N);
+  /* Freed in order, the blocks coalesce into one reusable block after
+   * another, each trimmed when it joins the queue; the last free (of six
+   * grains) is such a trim, and leaves no smaller free block behind. */
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 1024);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN, "kept %zu", mps_pool_total_size(pool));
+  cr_assert_eq(mps_pool_free_size(pool), 2 * GRAIN);
+  ap = make_ap(pool);
+  for (i = 0; i < 160; ++i)
+    cr_assert_eq(ap_alloc(&q, ap, 32, 1), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN, "the reserve did not serve the fills");
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* A fill from free memory (first fit, here because the pool is over its
+ * fragmentation limit) gives the point as much of the block it finds as
+ * a fill from the arena would, up to the fill size: the point's next
+ * blocks come from the same region, side by side, even when another
+ * point fills in between (temporal fit). */
+Test(mvt, a_first_fit_fill_gives_the_point_the_block_up_to_the_fill_size)
+{
+  enum { N = 16 };
+  mps_addr_t p[N], a[4], b[4];
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 1 grain; reuse 8 KiB */
+  mps_ap_t ap_a, ap_b;
+  size_t i;
+  side_by_side(pool, p, N);
+  /* Three of every four blocks: holes of 3 KiB at the grains' starts,
+   * too small to be reusable; 3/4 of the pool is free. */
+  for (i = 0; i < N; ++i)
+    if (i % 4 != 3)
+      mps_free(pool, p[i], 1024);
+  cr_assert_eq(mps_pool_free_size(pool), 3 * 4 * 1024);
+  ap_a = make_ap(pool);
+  ap_b = make_ap(pool);
+  for (i = 0; i < 4; ++i) {
+    cr_assert_eq(ap_alloc(&a[i], ap_a, 256, 1), MPS_RES_OK);
+    if (i == 0)
+      cr_assert_eq(mps_pool_free_size(pool), 3 * 3 * 1024, "the point did not take the hole");
+    cr_assert_eq(ap_alloc(&b[i], ap_b, 256, 2), MPS_RES_OK);
+  }
+  cr_assert_eq(a[0], p[0]);
+  cr_assert_eq(b[0], p[4]);
+  for (i = 1; i < 4; ++i) {
+    cr_assert_eq((char *)a[i], (char *)a[i - 1] + 256);
+    cr_assert_eq((char *)b[i], (char *)b[i - 1] + 256);
+  }
+  cr_assert_eq(mps_pool_total_size(pool), 4 * GRAIN);
+  mps_ap_destroy(ap_a);
+  mps_ap_destroy(ap_b);
+  mps_pool_destroy(pool);
+}
+
+/* A point's unused tail below min_size is sawdust (design/poolmvt.txt):
+ * it goes to the land, where it coalesces with its neighbours when they
+ * are freed, and is never the splinter (which must be at least min_size
+ * and is kept apart from the land).  So once the blocks are freed the
+ * whole region is one free block again, and a fill of all of it comes
+ * from it. */
+Test(mvt, a_tail_below_the_minimum_size_coalesces_with_its_neighbours)
+{
+  static const size_t sizes[] = { 1024, 1024, 1024, 992 };   /* 32 bytes left */
+  mps_addr_t p[4], q;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  size_t i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, (size_t)1024);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, 0.5);   /* fill 1 grain */
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  ap = make_ap(pool);
+  for (i = 0; i < 4; ++i)
+    cr_assert_eq(ap_alloc(&p[i], ap, sizes[i], (unsigned char)i), MPS_RES_OK);
+  cr_assert_eq((char *)p[3], (char *)p[0] + 3 * 1024);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  cr_assert_eq(mps_pool_free_size(pool), 32);
+  for (i = 0; i < 4; ++i)
+    mps_free(pool, p[i], sizes[i]);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, ap, GRAIN, 5), MPS_RES_OK);
+  cr_assert_eq(q, p[0], "the sawdust did not rejoin its neighbours");
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, GRAIN);
+  mps_pool_destroy(pool);
+}
+
+/* A large block from the arena starts on a grain; one from free memory
+ * (at the commit limit) can start and end inside grains.  Freed, its
+ * whole grains go back to the arena and its ends, at both sides, are
+ * free memory again (design/poolmvt.txt: the splinters go to the free
+ * block managers): all of the pool but the one live block is free, and
+ * nothing is lost. */
+Test(mvt, a_large_free_keeps_both_partial_grains_as_free_memory)
+{
+  enum { N = 16 };
+  mps_addr_t p[N], big;
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 1 grain; reserve 32 KiB */
+  mps_ap_t ap;
+  size_t i, size = 2 * GRAIN + 1024;
+  mps_arena_spare_set(arena, 0.0);
+  side_by_side(pool, p, N);
+  for (i = 1; i < N; ++i)
+    mps_free(pool, p[i], 1024);
+  cr_assert_eq(mps_pool_total_size(pool), 4 * GRAIN);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&big, ap, size, 7), MPS_RES_OK);
+  cr_assert_eq(big, p[1], "not from the pool's free memory");
+  mps_ap_destroy(ap);
+  mps_free(pool, big, size);
+  cr_assert_eq(mps_pool_total_size(pool), 3 * GRAIN, "the whole grain did not go back");
+  cr_assert_eq(mps_pool_free_size(pool), 3 * GRAIN - 1024, "free %zu: memory lost",
+               mps_pool_free_size(pool));
+  cr_assert(filled_with(p[0], 1024, 0));
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  mps_free(pool, p[0], 1024);
+  mps_pool_destroy(pool);
+}
+
 /* ---- The available block queue (abq.h), which MVT keeps its reusable
  * blocks in: tested directly, with words for elements. ---- */
 
