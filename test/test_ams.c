@@ -7,7 +7,8 @@
  * allocation points of ambiguous rank (MPS_KEY_RANK: their objects' words
  * keep what they point into; refused without ambiguous support; never in
  * the segments of exact ones; weak refused), a scan that fails part way
- * through grey objects scanned together, and the debugging free-space
+ * through grey objects scanned together, the summary of a condemned
+ * segment scanned twice in one collection, and the debugging free-space
  * template.
  *
  * Objects are in test/support/objfmt.h's format (all of type object:
@@ -1152,4 +1153,113 @@ Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
   mps_arena_collect(t.arena);
   cr_assert(tams_data_ok(t.refs[0], 2, 5));
   tams_close(&t);
+}
+
+/* Garbage in `pool` over its chain's 1 KiB nursery, then the collection
+ * of the due generations that a step starts, finished by the park. */
+static void tams_collect_due(mps_arena_t arena, mps_pool_t pool)
+{
+  mps_word_t collections = collections_done(arena);
+  mps_addr_t junk;
+  mps_ap_t ap;
+  size_t k;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < 8; ++k)
+    tams_new(ap, &junk, 0, 62, k);
+  mps_ap_destroy(ap);   /* its bytes count only now, and no buffer stays */
+  cr_assert(mps_arena_step(arena, 0.0, 1.0), "no generation is due");
+  mps_arena_park(arena);
+  cr_assert_eq(collections_done(arena), collections + 1);
+}
+
+/* A condemned segment is scanned once per batch of its objects marked:
+ * X, which the root reaches, in the exact band, and then Y, which only
+ * finalization reaches, in the final band.  Each scan sees only the
+ * objects it scans, so it keeps the zones of the old summary too.
+ * Otherwise the second scan's summary, which the barrier may keep (the
+ * scans meet nothing condemned), would miss R, in another chain's zones,
+ * which X refers to: that chain's collection would then skip the segment
+ * and free R. */
+Test(ams, a_segment_scanned_again_in_a_collection_keeps_the_zones_its_first_scan_found)
+{
+  mps_gen_param_s gens_a[2] = {{1, 0.5}, {100000, 0.5}}, gens_b[1] = {{1, 0.5}};   /* KiB */
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain_a, chain_b;
+  mps_pool_t pool_a, pool_b;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_addr_t refs[3] = {NULL, NULL, NULL}, x, y, r, p;
+  Seg seg, yseg, rseg;
+  ZoneSet summary, rzones;
+  size_t k;
+
+  MPS_ARGS_BEGIN(args) {
+    /* Every zone, so that each generation gets its own (gc_gen_zones). */
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_arena_park(arena);
+  cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, false), MPS_RES_OK);
+  /* X and Y in the young zones, R in the old ones. */
+  cr_assert_eq(mps_chain_create(&chain_a, arena, 2, gens_a), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain_b, arena, 1, gens_b), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_a);
+    cr_assert_eq(mps_pool_create_k(&pool_a, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_b);
+    cr_assert_eq(mps_pool_create_k(&pool_b, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, refs, 3),
+               MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool_b, mps_args_none), MPS_RES_OK);
+  tams_new(ap, &refs[2], 0, 4, 1);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_ap_create_k(&ap, pool_a, mps_args_none), MPS_RES_OK);
+  tams_new(ap, &refs[0], 1, 4, 2);
+  tams_new(ap, &refs[1], 0, 4, 3);
+  mps_ap_destroy(ap);
+  x = refs[0];
+  y = refs[1];
+  r = refs[2];
+  ((objfmt_obj)x)->slot[0] = (mps_word_t)r;
+  refs[2] = NULL;
+  cr_assert(seg_of_addr(&seg, (Arena)arena, (Addr)x));
+  cr_assert(seg_of_addr(&yseg, (Arena)arena, (Addr)y));
+  cr_assert_eq(yseg, seg, "X and Y in different segments");
+  cr_assert(seg_of_addr(&rseg, (Arena)arena, (Addr)r));
+  rzones = zone_set_of_range(((Arena)arena)->gc->zone_shift, rseg->base, rseg->limit);
+
+  /* Collections of X's chain: every scan of its segment boring, until
+   * the barrier may keep its summary. */
+  for (k = 0; k < BARRIER_DEFER_INIT; ++k)
+    tams_collect_due(arena, pool_a);
+  cr_assert_eq(seg->wb_defer, 0, "a scan of X's segment met a condemned zone");
+
+  refs[1] = NULL;
+  cr_assert_eq(mps_finalize(arena, &y), MPS_RES_OK);
+  tams_collect_due(arena, pool_a);
+  cr_assert_eq(mps_addr_object(&p, arena, y), MPS_RES_OK, "finalization did not keep Y");
+  summary = seg->summary;
+
+  tams_collect_due(arena, pool_b);
+  cr_assert_eq((mps_addr_t)((objfmt_obj)x)->slot[0], r);
+  cr_assert_eq(mps_addr_object(&p, arena, r), MPS_RES_OK, "R, which X refers to, was freed");
+  cr_assert(tams_data_ok(r, 4, 1));
+  cr_assert(tams_data_ok(x, 4, 2));
+  cr_assert_neq(summary & rzones, 0, "the second scan forgot the zones of the first");
+
+  refs[0] = NULL;
+  mps_arena_collect(arena);
+  mps_root_destroy(root);
+  mps_pool_destroy(pool_a);
+  mps_pool_destroy(pool_b);
+  mps_chain_destroy(chain_a);
+  mps_chain_destroy(chain_b);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
 }

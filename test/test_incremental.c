@@ -5,9 +5,10 @@
  * object; what it allocates and stores meanwhile survives; polls, steps
  * and faults advance the trace, a clamped arena only faults; AMS and AWL
  * collect incrementally too, weak references are cut unless the mutator
- * reads them during the trace; heaps the read barrier cannot guard are
- * collected stop-the-world; walks, pool destruction, postmortem and a
- * refused protection change end or lower it. */
+ * reads them during the trace, and what it copies from a weak root
+ * survives; heaps the read barrier cannot guard are collected
+ * stop-the-world; walks, pool destruction, postmortem and a refused
+ * protection change end or lower it. */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -394,7 +395,7 @@ Test(incremental, a_clamped_arena_only_scans_what_the_mutator_touches)
   cr_assert(tinc_busy(&t));
   cr_assert_eq(tinc_gc(&t)->traces[0]->work, work, "allocation scanned nothing");
   /* A read of a grey object scans its segment, and only that. */
-  (void)*(mps_addr_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
+  (void)*(mps_word_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
   atomic_signal_fence(memory_order_seq_cst);
   cr_assert_gt(tinc_gc(&t)->traces[0]->work, work);
   cr_assert_leq(tinc_gc(&t)->traces[0]->work, work + ((Size)1 << 20));
@@ -421,7 +422,7 @@ Test(incremental, a_fault_also_scans_the_to_space_its_scan_copied_into)
    * the children into to-space until that is full and more is made.
    * The new to-space is still unprotected in the shield's queue, so the
    * fault scans it too rather than protect it. */
-  (void)*(mps_addr_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
+  (void)*(mps_word_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
   atomic_signal_fence(memory_order_seq_cst);
   cr_assert_eq(tinc_read_hits(&t), 1);
   cr_assert_geq(trace->segs_scanned, scanned + 2, "only the segment read was scanned");
@@ -522,6 +523,47 @@ Test(incremental, a_weak_root_makes_collections_stop_the_world)
   cr_assert_eq(collections_done(t.arena), collections + 1);
   mps_root_destroy(weak);
   cr_assert_eq(tinc_walk(&t, t.refs[0], TREE, 1, 0, 0), TREE);
+  tinc_close(&t);
+}
+
+/* What the mutator reads from a weak root is an ordinary reference: null
+ * if it was splatted, else its object is alive (weak.rst, root.rst).
+ * Copied into an exact root, which a collection under way has already
+ * scanned, the object must outlive that collection, though nothing else
+ * refers to it; a weak root scanned only after the mutator ran would be
+ * the object's only fix, and would cut it.  AMS, so that the segment
+ * outlives the object and a freed object shows. */
+Test(incremental, an_object_copied_from_a_weak_root_during_a_collection_survives_it)
+{
+  tinc_s t;
+  mps_root_t weak;
+  mps_addr_t weak_refs[1] = {NULL}, copy, p;
+  tinc_open_class(&t, mps_class_ams());
+  cr_assert_eq(mps_root_create_table(&weak, t.arena, mps_rank_weak(), 0, weak_refs, 1),
+               MPS_RES_OK);
+  tinc_tree(&t, &t.refs[0], 100, 1);
+  tinc_new(&t, &weak_refs[0], 500);
+  tinc_tree(&t, &t.refs[2], 100, 1000);
+  mps_arena_park(t.arena);
+
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  mps_arena_clamp(t.arena);
+  t.refs[1] = weak_refs[0];
+  while (tinc_busy(&t))
+    (void)mps_arena_step(t.arena, 0.0, 1.0);
+  copy = t.refs[1];
+  cr_assert(weak_refs[0] == NULL || weak_refs[0] == copy);
+  if (copy != NULL) {
+    cr_assert_eq(mps_addr_object(&p, t.arena, copy), MPS_RES_OK,
+                 "the copy of a weak reference refers to a freed object");
+    cr_assert_eq(p, copy);
+    cr_assert(objfmt_is_id(copy, NREFS, NDATA, 500));
+    mps_arena_collect(t.arena);
+    cr_assert(objfmt_is_id(t.refs[1], NREFS, NDATA, 500));
+  }
+  cr_assert_eq(tinc_walk(&t, t.refs[0], 100, 1, 0, 0), 100);
+  cr_assert_eq(tinc_walk(&t, t.refs[2], 100, 1000, 0, 0), 100);
+  mps_root_destroy(weak);
   tinc_close(&t);
 }
 
@@ -940,7 +982,7 @@ Test(incremental, postmortem_lowers_the_read_barrier)
   cr_assert_eq(tinc_read_protected(&t), 0);
   cr_assert_not(tinc_gc(&t)->barrier.on);
   /* Readable, though not necessarily collected: nothing faults. */
-  (void)*(mps_addr_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
+  (void)*(mps_word_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
   cr_assert_eq(tinc_read_hits(&t), 0);
 }
 
