@@ -6,7 +6,8 @@
  * ambiguous reference (a nailed segment); weak objects kept by strong
  * references only; the dependent object callback, its segment exposed
  * while the scan writes to it, and a dependent outside the arena; bad
- * keywords refused; walks.
+ * keywords refused; walks; a scan that writes a reference into a
+ * dependent in its own segment.
  *
  * The test format (shared by every pool here) is test/support/objfmt.h's,
  * with the weak-key arrays of test/support/awlarr.h: an array has its
@@ -27,6 +28,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/seg.h"
 #include "support/awlarr.h"
+#include "support/collections.h"
 #include "support/objfmt.h"
 
 #define W sizeof(mps_word_t)
@@ -616,4 +618,129 @@ Test(awl, a_bad_rank_for_the_pool_is_refused)
   mps_arena_destroy(arena);
   mps_lib_assert_fail_install(old);
   cr_assert_eq(tawl_reports, 0);
+}
+
+/* ---- a scan that writes into a dependent in its own segment ----------- */
+
+/* The scan of tawl_handoff_from writes tawl_handoff_ref, once, into slot 0
+ * of its dependent, tawl_handoff_dep: the scan may write anything into the
+ * dependent (awl.rst), here a reference the scan state never fixes.  The
+ * dependent is found through these variables, not a field, so that the
+ * scan fixes no reference at all. */
+static awlarr tawl_handoff_from, tawl_handoff_dep;
+static mps_addr_t tawl_handoff_ref;
+
+static mps_res_t tawl_scan_handing_off(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  mps_res_t res = tawl_scan(ss, base, limit);
+  if (res == MPS_RES_OK && base == (mps_addr_t)tawl_handoff_from && tawl_handoff_ref != NULL) {
+    cr_assert(tawl_exposed(tawl_handoff_dep));
+    tawl_handoff_dep->slot[0] = (mps_word_t)tawl_handoff_ref;
+    tawl_handoff_ref = NULL;
+  }
+  return res;
+}
+
+static mps_addr_t tawl_handoff_find_dependent(mps_addr_t addr)
+{
+  return addr == (mps_addr_t)tawl_handoff_from ? tawl_handoff_dep : NULL;
+}
+
+/* Garbage over the 1 KiB nursery of pool's chain, then the collection of
+ * the due generations, started by a step and finished by the park. */
+static void tawl_collect_due(mps_arena_t arena, mps_pool_t pool)
+{
+  mps_word_t collections = collections_done(arena);
+  mps_addr_t junk;
+  mps_ap_t ap;
+  size_t k;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < 8; ++k)
+    tawl_obj(ap, &junk, 0, 62, k);
+  mps_ap_destroy(ap);
+  cr_assert(mps_arena_step(arena, 0.0, 1.0), "no generation is due");
+  mps_arena_park(arena);
+  cr_assert_eq(collections_done(arena), collections + 1);
+}
+
+/* B and then A, whose dependent B is, share an AWL segment; when A is
+ * scanned, after B, it writes R into B.  The scan state never sees R, so
+ * the segment's summary must not come from the scan state alone: here
+ * that scan is the one that lets the barrier keep a narrow summary (the
+ * third boring one), and the scan state saw no reference at all.  Were
+ * that summary kept, the next collection of R, which only B then keeps,
+ * would skip the segment and free R. */
+Test(awl, a_reference_a_scan_writes_into_a_dependent_in_its_segment_is_kept)
+{
+  mps_gen_param_s young[2] = {{1, 0.5}, {100000, 0.5}}, old[1] = {{100000, 0.5}};   /* KiB */
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chain_r, chain_awl;
+  mps_pool_t pool_r, awl;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_addr_t refs[3] = {NULL, NULL, NULL}, r, p;
+  Seg seg, bseg;
+  size_t k;
+
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  tawl_arena = arena;
+  mps_arena_park(arena);
+  cr_assert_eq(objfmt_create(&fmt, arena, tawl_scan_handing_off, false), MPS_RES_OK);
+  /* R in AMS, which keeps it in generation 0 and in place; the AWL
+   * segment in a generation no collection here condemns. */
+  cr_assert_eq(mps_chain_create(&chain_r, arena, 2, young), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain_awl, arena, 1, old), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_r);
+    cr_assert_eq(mps_pool_create_k(&pool_r, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_awl);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, tawl_handoff_find_dependent);
+    cr_assert_eq(mps_pool_create_k(&awl, arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, refs, 3), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool_r, mps_args_none), MPS_RES_OK);
+  tawl_obj(ap, &refs[2], 0, 4, 5);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_ap_create_k(&ap, awl, mps_args_none), MPS_RES_OK);
+  tawl_arr(ap, &refs[1], 1);   /* B */
+  tawl_arr(ap, &refs[0], 1);   /* A */
+  mps_ap_destroy(ap);
+  r = refs[2];
+  cr_assert_lt((char *)refs[1], (char *)refs[0], "B is not scanned first");
+  cr_assert(seg_of_addr(&seg, arena, refs[0]));
+  cr_assert(seg_of_addr(&bseg, arena, refs[1]));
+  cr_assert_eq(bseg, seg, "A and B in different segments");
+
+  /* Boring scans of the segment until the next may keep its summary. */
+  for (k = 0; seg->wb_defer > 1; ++k) {
+    cr_assert_lt(k, 8, "the barrier never lets the summary be kept");
+    tawl_collect_due(arena, pool_r);
+  }
+  tawl_handoff_from = refs[0];
+  tawl_handoff_dep = refs[1];
+  tawl_handoff_ref = r;
+  tawl_collect_due(arena, pool_r);
+  cr_assert_null(tawl_handoff_ref, "A was not scanned");
+  cr_assert_eq((mps_addr_t)tawl_handoff_dep->slot[0], r);
+
+  refs[2] = NULL;   /* only B keeps R now */
+  tawl_collect_due(arena, pool_r);
+  cr_assert_eq(mps_addr_object(&p, arena, r), MPS_RES_OK, "R, which B refers to, was freed");
+  cr_assert(tawl_obj_ok(r, 4, 5));
+  cr_assert_eq((mps_addr_t)tawl_handoff_dep->slot[0], r);
+
+  tawl_handoff_from = tawl_handoff_dep = NULL;
+  mps_root_destroy(root);
+  mps_arena_collect(arena);
+  mps_pool_destroy(awl);
+  mps_pool_destroy(pool_r);
+  mps_chain_destroy(chain_awl);
+  mps_chain_destroy(chain_r);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
 }
