@@ -8,8 +8,13 @@
  * keep what they point into; refused without ambiguous support; never in
  * the segments of exact ones; weak refused), a scan that fails part way
  * through grey objects scanned together, the summary of a condemned
- * segment scanned twice in one collection, and the debugging free-space
- * template.
+ * segment scanned twice in one collection, objects a scan sets aside to
+ * scan itself (every grain black; past the bound; not across ranks),
+ * where fills go (the lowest hole after a collection, a tail given back,
+ * below the cursor, a tail joining freed garbage), freed grains holding
+ * no starts, an allocation point's unused space in collections and walks,
+ * and the debugging free-space template (checked as fills hand it out,
+ * laid by address).
  *
  * Objects are in test/support/objfmt.h's format (all of type object:
  * AMS neither moves nor pads), with data words derived from a seed. */
@@ -23,6 +28,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/gc/chain.h"
 #include "../src/gc/seg.h"
 #include "support/objfmt.h"
 #include "support/collections.h"
@@ -380,6 +386,10 @@ Test(ams, a_chain_between_two_segments_survives)
       cr_assert(tams_data_ok(obj, 0, 0), "cell %zu damaged", i);
       cr_assert_eq((mps_addr_t)obj->slot[0], i + 1 < 2 * N ? cells[i + 1] : NULL);
     }
+    /* A cell scanned by the scan that marked it is black in every grain,
+     * as one its own segment's scan blackens: none of it is freed. */
+    cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), 2 * N * 3 * W,
+                 "cells lost grains");
   }
   tams_close(&t);
 }
@@ -1260,6 +1270,491 @@ Test(ams, a_segment_scanned_again_in_a_collection_keeps_the_zones_its_first_scan
   mps_pool_destroy(pool_b);
   mps_chain_destroy(chain_a);
   mps_chain_destroy(chain_b);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* As above, but the scan fails at the first object of the run, before it
+ * has fixed anything that would bring the scan back below the run: the
+ * failed run itself must be scanned again. */
+Test(ams, a_scan_failing_at_the_first_of_adjacent_objects_is_redone)
+{
+  enum { N = 20 };
+  tams_s t;
+  mps_addr_t kids[N];
+  size_t k;
+  mps_fmt_t fmt;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  mps_ap_destroy(t.ap);
+  mps_pool_destroy(t.pool);
+  cr_assert_eq(objfmt_create(&fmt, t.arena, tams_scan_failing, false), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&t.pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &t.refs[k], 0, 3, (mps_word_t)k);
+    kids[k] = t.refs[k];
+  }
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &t.refs[k], 1, 0, 0);
+    ((objfmt_obj)t.refs[k])->slot[0] = (mps_word_t)kids[k];
+  }
+  tams_flush(&t);
+  tams_fail_at = t.refs[0];
+  mps_arena_collect(t.arena);
+  cr_assert_null(tams_fail_at, "the scan failed once");
+  cr_assert_eq(tams_count(&t).objects, 2 * N);
+  cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), N * 8 * W,
+               "the parents keep only part of their grains");
+  for (k = 0; k < N; ++k) {
+    cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[k])->slot[0], kids[k]);
+    cr_assert(tams_data_ok(kids[k], 3, (mps_word_t)k), "child %zu damaged", k);
+  }
+  mps_root_destroy(t.aroot);
+  mps_root_destroy(t.root);
+  mps_ap_destroy(t.ap);
+  mps_pool_destroy(t.pool);
+  mps_fmt_destroy(fmt);
+  mps_chain_destroy(t.chain);
+  mps_fmt_destroy(t.fmt);
+  mps_arena_destroy(t.arena);
+}
+
+/* An exact object refers to an object of an ambiguous segment that the
+ * collection has already scanned (for another object an ambiguous root
+ * holds).  That object must be scanned at its segment's rank, ambiguous:
+ * its interior pointer keeps what it points into, and is not an exact
+ * reference to no object's start. */
+Test(ams, an_object_of_an_ambiguous_segment_reached_late_is_scanned_ambiguously)
+{
+  tams_s t;
+  mps_ap_t aap;
+  mps_lib_assert_fail_t old;
+  objfmt_obj target, late, exact;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&aap, t.pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  tams_new(t.ap, &t.refs[1], 0, 3, 1);           /* the target */
+  tams_new(t.ap, &t.refs[0], 1, 2, 2);           /* exact, held by the root */
+  tams_new(aap, &t.ambig[0], 0, 2, 3);           /* scans the ambiguous segment */
+  tams_new(aap, &t.refs[2], 1, 2, 4);            /* late: reached only from exact */
+  target = t.refs[1];
+  exact = t.refs[0];
+  late = t.refs[2];
+  late->slot[0] = (mps_word_t)((char *)target + 3 * W);
+  exact->slot[0] = (mps_word_t)late;
+  t.refs[1] = t.refs[2] = NULL;
+  mps_ap_destroy(aap);
+  tams_flush(&t);
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  mps_arena_collect(t.arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tams_failures, 0, "%s", tams_last_failure);
+  cr_assert_eq(tams_count(&t).objects, 4, "objects %zu", tams_count(&t).objects);
+  cr_assert(tams_data_ok(target, 3, 1), "the object the interior pointer keeps is damaged");
+  cr_assert_eq(late->slot[0], (mps_word_t)((char *)target + 3 * W));
+  cr_assert(tams_data_ok(late, 2, 4) && tams_data_ok(exact, 2, 2));
+  t.ambig[0] = NULL;
+  tams_close(&t);
+}
+
+/* Two holders, each referring to more objects of the other's segment
+ * than a scan sets aside (AMS_DEFER_MAX, pool_ams.h): whichever segment
+ * is scanned second sets aside as many as it may and greys the other
+ * segment again for the rest.  Every object survives. */
+Test(ams, a_holder_of_more_references_than_a_scan_sets_aside_keeps_them_all)
+{
+  enum { N = 300 };
+  tams_s t;
+  mps_ap_t ap2;
+  static mps_addr_t a[N], b[N];
+  objfmt_obj ha, hb;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &a[k], 0, 1, (mps_word_t)k);
+    tams_new(ap2, &b[k], 0, 1, (mps_word_t)(N + k));
+  }
+  tams_new(t.ap, &t.refs[0], N, 0, 0);
+  tams_new(ap2, &t.refs[1], N, 0, 0);
+  ha = t.refs[0];
+  hb = t.refs[1];
+  for (k = 0; k < N; ++k) {
+    ha->slot[k] = (mps_word_t)b[k];
+    hb->slot[k] = (mps_word_t)a[k];
+  }
+  mps_ap_destroy(ap2);
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 2 * N + 2);
+  for (k = 0; k < N; ++k) {
+    cr_assert(tams_data_ok(a[k], 1, (mps_word_t)k), "a[%zu] damaged", k);
+    cr_assert(tams_data_ok(b[k], 1, (mps_word_t)(N + k)), "b[%zu] damaged", k);
+  }
+  cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool),
+               (2 * N * 3 + 2 * (N + 2)) * W);
+  tams_close(&t);
+}
+
+/* Grains a collection freed hold no object start: an object made over
+ * several dead ones is one object, to mps_addr_object and to an
+ * ambiguous reference into it where a dead one began.  In `klass`: the
+ * debugging variant reclaims by another path (it lays the template). */
+static void tams_object_over_dead_ones(mps_pool_class_t klass)
+{
+  tams_s t;
+  mps_addr_t dead[4], big, p;
+  size_t k;
+  tams_open_args(&t, klass, NULL);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 2, 1);      /* kept, so the segment stays */
+  for (k = 0; k < 4; ++k)
+    tams_new(t.ap, &dead[k], 0, 2, 10 + k);  /* four words each */
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  tams_new(t.ap, &t.refs[1], 0, 14, 2);     /* sixteen words, over all four */
+  big = t.refs[1];
+  cr_assert_eq(big, dead[0], "the object was not made over the dead ones");
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)dead[2] + W), MPS_RES_OK);
+  cr_assert_eq(p, big, "a dead object's start is still a start");
+  t.refs[1] = NULL;
+  t.ambig[0] = (char *)dead[2] + W;
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 2);
+  cr_assert(tams_data_ok(big, 14, 2), "the object an ambiguous word points into");
+  cr_assert(tams_data_ok(t.refs[0], 2, 1));
+  t.ambig[0] = NULL;
+  tams_close(&t);
+}
+
+Test(ams, an_object_made_over_dead_ones_is_one_object)
+{
+  tams_object_over_dead_ones(mps_class_ams());
+}
+
+Test(ams_debug, an_object_made_over_dead_ones_is_one_object)
+{
+  tams_object_over_dead_ones(mps_class_ams_debug());
+}
+
+/* An allocation point that goes on right after objects already in its
+ * segment: walks see both, and nothing of the point's unused space. */
+Test(ams, walks_stop_where_an_allocation_points_region_begins)
+{
+  tams_s t;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 10; ++k)
+    tams_new(t.ap, &t.refs[k], 0, 3, k);
+  tams_flush(&t);                            /* the tail is the next fill */
+  for (k = 10; k < 15; ++k)
+    tams_new(t.ap, &t.refs[k], 0, 3, k);
+  cr_assert_eq((char *)t.refs[10], (char *)t.refs[9] + 5 * W,
+               "the point did not go on right after the others");
+  cr_assert_eq(tams_count(&t).objects, 15);
+  tams_area_objects = 0;
+  cr_assert_eq(mps_pool_walk(t.pool, tams_area, NULL), MPS_RES_OK);
+  cr_assert_eq(tams_area_objects, 15);
+  for (k = 0; k < 15; ++k)
+    cr_assert(tams_data_ok(t.refs[k], 3, k));
+  tams_close(&t);
+}
+
+/* A collection with an allocation point attached: the point's unused
+ * space is neither preserved (the gc message's live size is that of the
+ * live objects) nor freed (the free size is as before). */
+Test(ams, an_allocation_points_unused_space_is_neither_live_nor_freed)
+{
+  tams_s t;
+  mps_message_t msg;
+  size_t free_before;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  tams_list(&t, &t.refs[0], 50, 3, NULL);        /* 50 cells of 6 words */
+  free_before = mps_pool_free_size(t.pool);
+  mps_arena_collect(t.arena);
+  cr_assert(mps_message_get(&msg, t.arena, mps_message_type_gc()));
+  cr_assert_eq(mps_message_gc_live_size(t.arena, msg), 50 * 6 * W, "live %zu",
+               mps_message_gc_live_size(t.arena, msg));
+  mps_message_discard(t.arena, msg);
+  cr_assert_eq(mps_pool_free_size(t.pool), free_before, "the point's space was freed");
+  tams_list(&t, &t.refs[1], 20, 3, NULL);
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], 50, 3, NULL);
+  tams_list_check(t.refs[1], 20, 3, NULL);
+  cr_assert_eq(tams_count(&t).objects, 70);
+  tams_close(&t);
+}
+
+/* After a collection frees anything, fills start again from the first
+ * segment, so the lowest hole is filled first (the opening comment of
+ * pool_ams.c), not the space after the last fill. */
+Test(ams, after_a_collection_fills_start_again_at_the_lowest_hole)
+{
+  enum { N = 300, WORDS = 32 };              /* 256-byte cells: two segments */
+  tams_s t;
+  mps_addr_t hole = NULL;
+  size_t k;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  for (k = 0; k < N; ++k) {
+    tams_new(t.ap, &t.refs[1], 1, WORDS - 3, k);
+    ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+    t.refs[0] = t.refs[1];
+    if (k == 20)
+      tams_new(t.ap, &hole, 0, WORDS - 2, 0);   /* garbage */
+  }
+  t.refs[1] = NULL;
+  tams_flush(&t);
+  cr_assert_gt(mps_pool_total_size(t.pool), 64 * 1024, "one segment");
+  mps_arena_collect(t.arena);
+  tams_new(t.ap, &t.refs[1], 0, WORDS - 2, 1);
+  cr_assert_eq(t.refs[1], hole, "the lowest hole was not filled first");
+  cr_assert_eq(tams_count(&t).objects, N + 1);
+  tams_close(&t);
+}
+
+/* A fill whose cursor has nothing after it in its segment, with no other
+ * segment, comes back to the space below the cursor before the pool
+ * grows. */
+Test(ams, a_fill_comes_back_below_the_cursor_before_the_pool_grows)
+{
+  tams_s t;
+  mps_addr_t g1, g2;
+  size_t rest, total;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 2, 1);
+  tams_new(t.ap, &g1, 0, 6, 2);              /* garbage: 8 words */
+  tams_new(t.ap, &t.refs[1], 0, 2, 3);
+  tams_new(t.ap, &g2, 0, 62, 4);             /* garbage: 64 words */
+  tams_new(t.ap, &t.refs[2], 0, 2, 5);
+  tams_flush(&t);
+  rest = mps_pool_free_size(t.pool);
+  tams_new(t.ap, &t.refs[3], 0, rest / W - 2, 6);   /* the rest of the segment */
+  cr_assert_eq(mps_pool_free_size(t.pool), 0);
+  total = mps_pool_total_size(t.pool);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_pool_free_size(t.pool), 72 * W);
+  tams_new(t.ap, &t.refs[4], 0, 62, 7);      /* first fit: the second hole */
+  cr_assert_eq(t.refs[4], g2);
+  tams_new(t.ap, &t.refs[5], 0, 6, 8);       /* only the first is left, below */
+  cr_assert_eq(t.refs[5], g1, "the space below the cursor was not used");
+  cr_assert_eq(mps_pool_total_size(t.pool), total, "the pool grew");
+  tams_close(&t);
+}
+
+/* The unused tail of a point given back just above garbage a collection
+ * freed joins it: one free run, which a fill can take whole. */
+Test(ams, a_tail_given_back_beside_freed_garbage_is_one_run)
+{
+  tams_s t;
+  mps_addr_t first_dead = NULL, p;
+  size_t k, total, free_size;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_list(&t, &t.refs[0], 100, 3, NULL);
+  for (k = 0; k < 300; ++k) {
+    tams_new(t.ap, &p, 0, 2, k);
+    if (k == 0)
+      first_dead = p;
+  }
+  mps_arena_collect(t.arena);                /* the point is attached */
+  tams_flush(&t);
+  total = mps_pool_total_size(t.pool);
+  cr_assert_eq(total, 64 * 1024, "one segment");
+  free_size = mps_pool_free_size(t.pool);
+  tams_new(t.ap, &t.refs[1], 0, free_size / W - 2, 1);
+  cr_assert_eq(t.refs[1], first_dead);
+  cr_assert_eq(mps_pool_total_size(t.pool), total, "the pool grew");
+  tams_list_check(t.refs[0], 100, 3, NULL);
+  mps_arena_collect(t.arena);
+  tams_list_check(t.refs[0], 100, 3, NULL);
+  tams_close(&t);
+}
+
+/* A segment given back wholly unused (a reserve never committed) goes at
+ * the next collection, and later fills do without it. */
+Test(ams, a_segment_left_wholly_unused_goes_at_the_next_collection)
+{
+  tams_s t;
+  mps_addr_t p;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_reserve(&p, t.ap, 4 * W), MPS_RES_OK);
+  cr_assert_gt(mps_pool_total_size(t.pool), 0);
+  tams_flush(&t);                            /* the reserve is abandoned */
+  cr_assert_eq(mps_pool_free_size(t.pool), mps_pool_total_size(t.pool));
+  mps_arena_collect(t.arena);
+  cr_assert_eq(mps_pool_total_size(t.pool), 0);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tams_count(&t).objects, 1);
+  cr_assert(tams_data_ok(t.refs[0], 4, 1));
+  tams_close(&t);
+}
+
+/* On an allocation point, an address at the end of one committed object
+ * is the start of the next. */
+Test(ams, an_address_at_an_objects_end_on_the_point_is_the_next_ones)
+{
+  tams_s t;
+  mps_addr_t p;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 2, 1);
+  tams_new(t.ap, &t.refs[1], 0, 2, 2);
+  cr_assert_eq((char *)t.refs[1], (char *)t.refs[0] + 4 * W);
+  cr_assert_eq(mps_addr_object(&p, t.arena, t.refs[1]), MPS_RES_OK);
+  cr_assert_eq(p, t.refs[1]);
+  cr_assert_eq(mps_addr_object(&p, t.arena, (char *)t.refs[1] - 1), MPS_RES_OK);
+  cr_assert_eq(p, t.refs[0]);
+  tams_close(&t);
+}
+
+/* Debugging: a write to a dead object's memory is reported when a fill
+ * hands those grains out again, with no check of the free space asked. */
+Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
+{
+  tams_s t;
+  static const char tpl[] = "DEADBEEF";
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
+  mps_lib_assert_fail_t old;
+  mps_arg_s extra[2];
+  objfmt_obj dead;
+  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
+  extra[0].val.pool_debug_options = &options;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(&t, mps_class_ams_debug(), extra);
+  mps_arena_park(t.arena);
+  tams_new(t.ap, &t.refs[0], 0, 4, 1);
+  tams_new(t.ap, &t.refs[1], 0, 4, 2);
+  dead = t.refs[1];
+  t.refs[1] = NULL;
+  tams_flush(&t);
+  mps_arena_collect(t.arena);
+  dead->slot[3] = 12345;                     /* through a dangling reference */
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  tams_new(t.ap, &t.refs[1], 0, 4, 3);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq((objfmt_obj)t.refs[1], dead, "the fill did not hand out the dead grains");
+  cr_assert_eq(tams_failures, 1);
+  cr_assert(strstr(tams_last_failure, "free space overwritten at 0x") != NULL, "%s",
+            tams_last_failure);
+  cr_assert(tams_data_ok(t.refs[0], 4, 1));
+  tams_close(&t);
+}
+
+/* Debugging: a template whose size is no power of two is laid by address,
+ * so free space laid at different times (a new segment, dead objects, a
+ * tail given back) all checks out. */
+Test(ams_debug, a_template_of_an_odd_size_checks_out_wherever_it_was_laid)
+{
+  tams_s t;
+  static const char tpl[] = "ABCDE";
+  mps_pool_debug_option_s options = {NULL, 0, tpl, 5};
+  mps_lib_assert_fail_t old;
+  mps_arg_s extra[2];
+  mps_addr_t p;
+  size_t k;
+  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
+  extra[0].val.pool_debug_options = &options;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(&t, mps_class_ams_debug(), extra);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 30; ++k) {
+    tams_new(t.ap, &t.refs[k], 0, k % 4, k);
+    tams_new(t.ap, &p, 0, 1 + k % 3, k);     /* garbage between them */
+  }
+  tams_flush(&t);
+  tams_failures = 0;
+  old = mps_lib_assert_fail_install(tams_count_handler);
+  mps_arena_collect(t.arena);
+  mps_pool_check_free_space(t.pool);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tams_failures, 0, "intact free space reported: %s", tams_last_failure);
+  cr_assert_eq(tams_count(&t).objects, 30);
+  for (k = 0; k < 30; ++k)
+    cr_assert(tams_data_ok(t.refs[k], k % 4, k));
+  tams_close(&t);
+}
+
+/* A point's unused tail, given back, is what the next fill offers first
+ * (as first fit would), ahead of space in segments after it. */
+Test(ams, a_tail_given_back_is_offered_to_the_next_fill_first)
+{
+  tams_s t;
+  mps_ap_t ap2;
+  mps_addr_t p, last;
+  tams_open(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  tams_new(t.ap, &t.refs[0], 0, 2, 1);       /* t.ap takes a segment */
+  tams_new(ap2, &t.refs[1], 0, 2, 2);        /* ap2 the next one */
+  last = t.refs[1];
+  tams_flush(&t);                            /* a tail in the first segment */
+  mps_ap_destroy(ap2);                       /* and in the second */
+  tams_new(t.ap, &p, 0, 2, 3);
+  cr_assert_eq((char *)p, (char *)last + 4 * W, "the tail just given back was not used");
+  tams_close(&t);
+}
+
+/* A full collection condemns every chain's segments, so it restarts every
+ * chain's counts, those of chains past the 32 a collection of due
+ * generations looks at too: otherwise a chain's nursery would still be
+ * over its capacity after everything in it was collected. */
+Test(ams, a_full_collection_restarts_the_counts_of_every_chain)
+{
+  enum { CHAINS = 34 };
+  mps_gen_param_s gens[1] = {{1, 0.5}};   /* KiB */
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_chain_t chains[CHAINS];
+  mps_pool_t pools[CHAINS];
+  mps_ap_t ap;
+  mps_addr_t junk;
+  size_t i, k;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  mps_arena_park(arena);
+  cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, false), MPS_RES_OK);
+  for (i = 0; i < CHAINS; ++i) {
+    cr_assert_eq(mps_chain_create(&chains[i], arena, 1, gens), MPS_RES_OK);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chains[i]);
+      cr_assert_eq(mps_pool_create_k(&pools[i], arena, mps_class_ams(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(mps_ap_create_k(&ap, pools[i], mps_args_none), MPS_RES_OK);
+    for (k = 0; k < 8; ++k)
+      tams_new(ap, &junk, 0, 62, k);   /* 4 KiB of garbage */
+    mps_ap_destroy(ap);
+    cr_assert_neq(chain_due(chains[i]), 0);
+  }
+  mps_arena_collect(arena);
+  for (i = 0; i < CHAINS; ++i) {
+    cr_assert_eq(chains[i]->gens[0].collections, 1, "chain %zu was not counted", i);
+    cr_assert_eq(chain_due(chains[i]), 0, "chain %zu is still due", i);
+    cr_assert_eq(mps_pool_total_size(pools[i]) - mps_pool_free_size(pools[i]), 0);
+  }
+  for (i = 0; i < CHAINS; ++i) {
+    mps_pool_destroy(pools[i]);
+    mps_chain_destroy(chains[i]);
+  }
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
 }

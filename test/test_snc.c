@@ -10,7 +10,9 @@
  * Incremental collection of a heap with SNC: grey SNC segments are
  * read-protected and the mutator's reads fault and scan them; pops,
  * allocation and destroying the point during the collection go through
- * the shield and allocate black; everything live survives.
+ * the shield and allocate black; everything live survives.  Segments a
+ * pop freed are scanned again once taken for the stack, and a pool walk
+ * covers what is committed on the point.
  *
  * Objects are in test/support/objfmt.h's format (as in test_amc.c). */
 #include <criterion/criterion.h>
@@ -1001,4 +1003,67 @@ Test(snc, destroying_the_ap_during_an_incremental_collection)
   cr_assert_eq(collections_done(t.arena), collections + 1);
   tsnc_close(&t);
   free(holder);
+}
+
+/* Segments a pop freed are taken again for the stack, and scanned like
+ * any other: the AMC objects that objects in them refer to survive
+ * collections, and follow the objects AMC moves. */
+Test(snc, objects_in_a_segment_taken_again_are_scanned)
+{
+  enum { N = 3000 };
+  tsnc_s t;
+  objfmt_obj *holder = calloc(N, sizeof *holder);
+  mps_frame_t f;
+  size_t i, k, total;
+  cr_assert(holder != NULL);
+  tsnc_open(&t);
+  (void)tsnc_new(t.ap, NULL, 0, 1, 0);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  for (i = 0; i < 4000; ++i)                   /* about 256 KiB: segments */
+    (void)tsnc_new(t.ap, NULL, 0, 6, i);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  total = mps_pool_total_size(t.snc);
+  tsnc_linked(&t, holder, N, 1);
+  cr_assert_eq(mps_pool_total_size(t.snc), total, "the freed segments were not taken again");
+  cr_assert_eq(tsnc_seg(&t, holder[N - 1])->rank_set, RANK_SET_SINGLE(RANK_EXACT));
+  for (k = 0; k < 3; ++k) {
+    tsnc_flush_amc(&t);
+    mps_arena_collect(t.arena);
+    mps_arena_release(t.arena);
+    /* AMC garbage over whatever the collection freed. */
+    for (i = 0; i < 2000; ++i)
+      (void)tsnc_new(t.amc_ap, NULL, 0, 10, i);
+    tsnc_check_linked(&t, holder, N, 1);
+  }
+  tsnc_close(&t);
+  free(holder);
+}
+
+static size_t tsnc_area_objects;
+static mps_res_t tsnc_area(mps_ss_t ss, void *base, void *limit, void *closure)
+{
+  char *p = base;
+  (void)ss;
+  (void)closure;
+  for (; p < (char *)limit; p = objfmt_skip(p))
+    if (OBJFMT_TYPE(*(mps_word_t *)p) == OBJFMT_T_OBJ)
+      ++tsnc_area_objects;
+  cr_assert_eq(p, (char *)limit, "an area does not end at an object boundary");
+  return MPS_RES_OK;
+}
+
+/* A pool walk covers the objects committed on the point (whose segment's
+ * position is still where the buffer began) and those below them. */
+Test(snc, a_pool_walk_covers_the_objects_committed_on_the_point)
+{
+  tsnc_s t;
+  size_t i;
+  tsnc_open(&t);
+  for (i = 0; i < 10; ++i)
+    (void)tsnc_new(t.ap, NULL, 0, 3, i);
+  mps_arena_park(t.arena);
+  tsnc_area_objects = 0;
+  cr_assert_eq(mps_pool_walk(t.snc, tsnc_area, NULL), MPS_RES_OK);
+  cr_assert_eq(tsnc_area_objects, 10);
+  tsnc_close(&t);
 }

@@ -414,12 +414,18 @@ static void trace_condemn(Trace trace, TraceCondemn how)
     }
   }
 
-  /* The new_size of each condemned generation starts again. */
+  /* The new_size of each condemned generation starts again: in a full
+   * collection every chain's, those past TRACE_DUE_CHAINS too, since all
+   * their segments were condemned above. */
   i = 0;
   RING_FOR(node, &gc->chain_ring, next) {
-    if (i == TRACE_DUE_CHAINS)
+    Chain chain = PARENT(mps_chain_s, gc_ring, node);
+    if (i < TRACE_DUE_CHAINS)
+      chain_condemned(chain, due[i]);
+    else if (how == TRACE_CONDEMN_ALL)
+      chain_condemned(chain, ((Word)1 << chain->gen_count) - 1);
+    else
       break;
-    chain_condemned(PARENT(mps_chain_s, gc_ring, node), due[i]);
     ++i;
   }
 
