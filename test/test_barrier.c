@@ -82,7 +82,8 @@ static void tbar_open_chain(tbar_s *t, mps_pool_class_t klass, mps_arena_t arena
       cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
     } MPS_ARGS_END(args);
   }
-  cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan, klass == mps_class_amc()),
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, objfmt_scan,
+                             klass == mps_class_amc() || klass == mps_class_amcz()),
                MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, count, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
@@ -954,6 +955,101 @@ Test(barrier, a_refused_lowering_leaves_the_heap_usable, .timeout = 60)
 #endif
 }
 
+#if defined(__linux__)
+/* Old objects, then the first one G made to refer to a young object (the
+ * store widens its segment's summary), then a minor collection started by
+ * an allocation's poll, which returns as soon as the roots are scanned;
+ * the arena is then clamped, so that only faults advance it.  G's segment
+ * is grey, and under the read barrier. */
+static void tbar_open_grey_old_object(tbar_s *t)
+{
+  GC gc;
+  Seg g;
+  size_t n;
+  tbar_open(t, mps_class_amc());
+  gc = tbar_gc(t->arena);
+  tbar_make_old(t);
+  tbar_new(t->ap, &t->refs[OLD], 8, 7000);
+  ((objfmt_obj)t->refs[0])->slot[0] = (mps_word_t)t->refs[OLD];
+  tbar_stored();
+  t->refs[OLD] = NULL;
+  mps_arena_release(t->arena);
+  for (n = 0; gc->busy_traces == TRACE_SET_EMPTY; ++n) {
+    cr_assert_lt(n, 10000, "no collection started");
+    tbar_new(t->ap, &t->refs[OLD + 1], 120, 0);
+    tbar_stored();
+  }
+  mps_arena_clamp(t->arena);
+  t->refs[OLD + 1] = NULL;
+  cr_assert(seg_of_addr(&g, (Arena)t->arena, (Addr)t->refs[0]));
+  cr_assert_neq(g->shield.pm & PROT_DENY_READ, 0, "G is not under the read barrier");
+}
+
+/* Read G's reference, which must fault and get the copy the trace makes
+ * of the young object, whatever the system refused meanwhile. */
+static void tbar_read_grey_old_object(tbar_s *t)
+{
+  mps_word_t got = ((objfmt_obj)t->refs[0])->slot[0];
+  tbar_stored();
+  mps_arena_park(t->arena);
+  cr_assert_eq(got, ((objfmt_obj)t->refs[0])->slot[0], "G was read before its scan");
+  cr_assert(tbar_ok((mps_addr_t)got, 8, 7000));
+}
+#endif
+
+/* A refusal in the fault hook during an incremental trace (gc.c,
+ * gc_prot_refused): the arena's memory is opened, but not the grey
+ * segments under the read barrier, which the trace still relies on until
+ * its next piece of work, which the mutator's next read of one brings.
+ * Here the refusal is of the lowering for a store into another old
+ * object, W, under the write barrier only. */
+Test(barrier, a_refusal_in_the_fault_hook_keeps_the_read_barrier_up, .timeout = 60)
+{
+#if !defined(__linux__)
+  cr_skip_test("this test replaces mprotect, which it does on Linux only");
+#else
+  tbar_s t;
+  Seg g, w;
+  size_t i;
+
+  tbar_open_grey_old_object(&t);
+  cr_assert(seg_of_addr(&g, (Arena)t.arena, (Addr)t.refs[0]));
+  for (i = 1; i < OLD; ++i) {
+    cr_assert(seg_of_addr(&w, (Arena)t.arena, (Addr)t.refs[i]));
+    if (w != g && tbar_protected(t.arena, t.refs[i]) && (w->shield.pm & PROT_DENY_READ) == 0)
+      break;
+  }
+  cr_assert_lt(i, OLD, "no other old segment under the write barrier only");
+  atomic_store(&tbar_refused, 0);
+  atomic_store(&tbar_refusals, 1);
+  ((objfmt_obj)t.refs[i])->slot[0] = 0;   /* a store into W, refused its lowering */
+  tbar_stored();
+  cr_assert_eq(atomic_load(&tbar_refused), 1);
+  cr_assert(gc_prot_failed(tbar_gc(t.arena)));
+  tbar_read_grey_old_object(&t);
+  tbar_close(&t);
+#endif
+}
+
+/* The same, but the refusal is of the lowering of G itself, for the scan
+ * its read brings: the refused range is opened last, read barrier or
+ * not, so that the scan can read it. */
+Test(barrier, a_refused_lowering_of_a_grey_segment_opens_it_for_its_scan, .timeout = 60)
+{
+#if !defined(__linux__)
+  cr_skip_test("this test replaces mprotect, which it does on Linux only");
+#else
+  tbar_s t;
+  tbar_open_grey_old_object(&t);
+  atomic_store(&tbar_refused, 0);
+  atomic_store(&tbar_refusals, 1);
+  tbar_read_grey_old_object(&t);
+  cr_assert_eq(atomic_load(&tbar_refused), 1);
+  cr_assert(gc_prot_failed(tbar_gc(t.arena)));
+  tbar_close(&t);
+#endif
+}
+
 Test(barrier, destroy_pool_while_protected_then_again)
 {
   tbar_s t;
@@ -968,6 +1064,62 @@ Test(barrier, destroy_pool_while_protected_then_again)
 
 /* A full collection condemns everything, so AMC copies every object to
  * new segments, which start their count again: none is protected. */
+/* An incremental trace needs the barrier to guard grey segments with
+ * read protection (trace.c, trace_may_increment): in an arena without it
+ * a collection mps_arena_start_collect starts is over on return, and only
+ * one that goes on is counted as incremental. */
+Test(barrier, a_started_collection_is_incremental_only_with_the_barrier)
+{
+  tbar_s t;
+  size_t i;
+
+  tbar_open_in(&t, mps_class_amc(), tbar_client_arena(256));
+  cr_assert_not(tbar_gc(t.arena)->barrier.on);
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &t.refs[i], 100, (mps_word_t)i + 1);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert_eq(tbar_gc(t.arena)->busy_traces, TRACE_SET_EMPTY,
+               "a collection went on with no read barrier to guard it");
+  cr_assert_eq(tbar_gc(t.arena)->incremental_traces, 0);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok(t.refs[i], 100, (mps_word_t)i + 1));
+  tbar_close(&t);
+
+  tbar_open(&t, mps_class_amc());
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &t.refs[i], 100, (mps_word_t)i + 1);
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tbar_gc(t.arena)->incremental_traces, 0, "mps_arena_collect stops the world");
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert_neq(tbar_gc(t.arena)->busy_traces, TRACE_SET_EMPTY);
+  cr_assert_eq(tbar_gc(t.arena)->incremental_traces, 1);
+  mps_arena_park(t.arena);
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok(t.refs[i], 100, (mps_word_t)i + 1));
+  tbar_close(&t);
+}
+
+/* barrier.skips counts the segments with references that a collection
+ * left unscanned because their summaries missed it: leaf segments, which
+ * no collection scans, are not among them. */
+Test(barrier, leaf_segments_left_alone_are_not_counted_as_skipped)
+{
+  tbar_s t;
+  Count skips;
+  size_t i;
+
+  tbar_open(&t, mps_class_amcz());
+  for (i = 0; i < OLD; ++i)
+    tbar_new(t.ap, &t.refs[i], OLD_DATA, (mps_word_t)i + 1);
+  mps_arena_collect(t.arena);   /* promoted: left alone by minor collections */
+  skips = tbar_gc(t.arena)->barrier.skips;
+  tbar_minor(&t);
+  cr_assert_eq(tbar_gc(t.arena)->barrier.skips, skips, "leaf segments counted as skipped");
+  for (i = 0; i < OLD; ++i)
+    cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
+  tbar_close(&t);
+}
+
 Test(barrier, full_collections_raise_nothing)
 {
   tbar_s t;

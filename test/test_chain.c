@@ -1,7 +1,9 @@
 /* Unit tests for generation chains and PoolGen accounting
  * (src/gc/chain.c): creation and its parameter checks, the default
  * chain, chain_due over several pools and during a ramp, chain_condemned,
- * a chain of another arena refused, and the checks at destroy. */
+ * a chain of another arena refused, and the checks at destroy; and the
+ * tracer's policy for automatic collections over such generations
+ * (trace_due_is_ripe), and gc_check's invariants on busy traces. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/chain.h"
 #include "../src/gc/gc.h"
+#include "../src/gc/trace.h"
 #include "../src/pool/pool.h"
 #include "support/checks.h"
 
@@ -291,6 +294,133 @@ Test(chain, a_ramp_gives_the_nursery_alone_an_allowance)
   arena_leave(arena);
   mps_pool_destroy((mps_pool_t)pool);
   mps_chain_destroy(chain);
+}
+
+/* The tracer's policy for automatic collections (trace.c,
+ * trace_due_is_ripe): with the arena entered, whether an allocation's
+ * poll starts a collection now.  One it starts is finished here.  The
+ * pools of these tests have no segments, so such a collection condemns
+ * nothing, but it restarts the count of the due generations. */
+static bool tchain_poll_collects(void)
+{
+  Count before = arena->collections;
+  trace_poll(arena);
+  if (trace_current(arena) == NULL && arena->collections == before)
+    return false;
+  trace_park(arena);
+  cr_assert_eq(arena->collections, before + 1);
+  return true;
+}
+
+/* A due nursery is collected once it has taken an eighth of what the
+ * older generations hold outside guarded segments: the collection scans
+ * those, so it waits until it is worth their scan. */
+Test(chain, an_automatic_collection_waits_for_an_eighth_of_the_unguarded_old_bytes)
+{
+  mps_gen_param_s params[2] = {{1, 0.9}, {100000, 0.5}};
+  mps_chain_t chain;
+  mps_arg_s args[2];
+  Chain got;
+  pool_gen_s g0, g1;
+  Pool pool = make_pool();
+  Size guarded;
+
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  pool_gen_init(&g0, pool, chain, 0);
+  pool_gen_init(&g1, pool, chain, 1);
+  /* The size of segments the older generation would hold: only the
+   * policy reads it. */
+  g1.total_size = 80 * 1024;
+  pool_gen_account_alloc(&g0, 2048);
+  cr_assert_eq(chain_due(chain), 1);
+  cr_assert_not(tchain_poll_collects(), "2 KiB is less than an eighth of 80 KiB");
+  pool_gen_account_alloc(&g0, 10 * 1024 - 2048);
+  cr_assert(tchain_poll_collects(), "10 KiB is an eighth of 80 KiB");
+  cr_assert_eq(g0.new_size, 0);
+  /* With half the old bytes guarded, an eighth of the other half will do. */
+  guarded = arena->gc->barrier.guarded;
+  arena->gc->barrier.guarded = guarded + 40 * 1024;
+  pool_gen_account_alloc(&g0, 4 * 1024);
+  cr_assert_not(tchain_poll_collects());
+  pool_gen_account_alloc(&g0, 1024);
+  cr_assert(tchain_poll_collects(), "guarded bytes held it back");
+  arena->gc->barrier.guarded = guarded;
+  g1.total_size = 0;
+  pool_gen_finish(&g0);
+  pool_gen_finish(&g1);
+  chain_release(chain);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pool);
+  mps_chain_destroy(chain);
+}
+
+/* An older generation that is due counts as fresh, whatever its chain's
+ * place on the arena's ring: here the second chain's, whose first
+ * generation took nothing, with a first chain of nothing due. */
+Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
+{
+  mps_gen_param_s idle[1] = {{1000, 0.5}};
+  mps_gen_param_s params[2] = {{1, 0.9}, {16, 0.5}};
+  mps_chain_t first, chain;
+  mps_arg_s args[2];
+  Chain got;
+  pool_gen_s g0, g1;
+  Pool pool = make_pool();
+
+  cr_assert_eq(mps_chain_create(&first, arena, 1, idle), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  pool_gen_init(&g0, pool, chain, 0);
+  pool_gen_init(&g1, pool, chain, 1);
+  pool_gen_account_alloc(&g1, 20 * 1024);
+  g1.total_size = 200 * 1024;
+  cr_assert_eq(chain_due(first), 0);
+  cr_assert_eq(chain_due(chain), 3);
+  cr_assert(tchain_poll_collects(), "the due generation was weighed as old");
+  cr_assert_eq(g1.new_size, 0);
+  g1.total_size = 0;
+  pool_gen_finish(&g0);
+  pool_gen_finish(&g1);
+  chain_release(chain);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pool);
+  mps_chain_destroy(chain);
+  mps_chain_destroy(first);
+}
+
+/* gc_check's invariants 3 and 4 (gc.c): a trace marked busy that the
+ * collector does not have, and the reentrancy guard up with no trace
+ * busy, are each reported, in the varieties whose checks look past the
+ * signatures. */
+Test(chain, the_collector_check_reports_busy_marks_without_a_trace)
+{
+  GC gc;
+  mps_lib_assert_fail_t old;
+  arena_enter(arena);
+  cr_assert_eq(gc_get(&gc, arena), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(record_handler);
+  tchain_failures = 0;
+  cr_assert(gc_check(gc));
+  cr_assert_eq(tchain_failures, 0);
+  gc->in_collection = true;
+  cr_assert(gc_check(gc));
+  gc->in_collection = false;
+  cr_assert_eq(tchain_failures, CHECK_LEVEL >= 2 ? 1 : 0, "the guard up with no trace");
+  gc->busy_traces = TRACE_SET_SINGLE(0);
+  cr_assert(gc_check(gc));
+  gc->busy_traces = TRACE_SET_EMPTY;
+  cr_assert_eq(tchain_failures, CHECK_LEVEL >= 2 ? 2 : 0, "a busy mark with no trace");
+  mps_lib_assert_fail_install(old);
+  arena_leave(arena);
 }
 
 static void abort_handler(const char *file, unsigned line, const char *cond)

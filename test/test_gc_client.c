@@ -382,6 +382,126 @@ Test(gc_client, a_nailed_segments_dead_tail_is_free_again)
   t_teardown(&t);
 }
 
+/* Only a condemned segment of ambiguous rank makes a trace pin what it
+ * condemns (trace.c, trace_pin).  An ambiguous AMS object in a pool of
+ * another chain, which a collection of the nursery leaves alone, does not
+ * keep the nursery's AMC objects from moving. */
+Test(gc_client, an_uncondemned_ambiguous_segment_does_not_stop_the_nursery_moving)
+{
+  mps_gen_param_s big[1] = {{100000, 0.5}};
+  t_gc_s t;
+  mps_chain_t old_chain;
+  mps_pool_t old_pool;
+  mps_ap_t aap;
+  mps_addr_t holder, before;
+  size_t i;
+  t_setup(&t);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_chain_create(&old_chain, t.arena, 1, big), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, old_chain);
+    cr_assert_eq(mps_pool_create_k(&old_pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
+    cr_assert_eq(mps_ap_create_k(&aap, old_pool, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(gcobj_alloc(&holder, aap, 1, 0, 2, NULL), MPS_RES_OK);
+  before = t_alloc(&t, T_AMC, 0, 77, 0, 3, NULL);
+  /* Well over the 128 KiB nursery, so that its first segment is full. */
+  for (i = 0; i < 4000; ++i)
+    t_alloc(&t, T_AMC, 1, 1000 + i, 0, 10, NULL);
+  cr_assert(mps_arena_step(t.arena, 0.0, 0.0), "the nursery is not due");
+  mps_arena_park(t.arena);
+  cr_assert_eq(gcobj_id(exact[0]), 77);
+  cr_assert(gcobj_intact(exact[0]));
+  cr_assert_neq(exact[0], before, "the nursery's object was pinned");
+  mps_ap_destroy(aap);
+  mps_pool_destroy(old_pool);
+  mps_chain_destroy(old_chain);
+  t_teardown(&t);
+}
+
+/* One collection at a time: mps_arena_start_collect during an
+ * incremental collection finishes that one before it starts its own. */
+Test(gc_client, a_collection_started_during_another_finishes_that_one_first)
+{
+  t_gc_s t;
+  mps_message_t message;
+  size_t i, done = 0;
+  t_setup(&t);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  for (i = 0; i < 20; ++i)
+    t_alloc(&t, T_AMC, i, 100 + i, 0, 50, NULL);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert_not(mps_message_poll(t.arena), "the first collection is not incremental");
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  while (mps_message_get(&message, t.arena, mps_message_type_gc())) {
+    mps_message_discard(t.arena, message);
+    ++done;
+  }
+  cr_assert_eq(done, 1, "the first collection was not finished");
+  mps_arena_park(t.arena);
+  cr_assert(mps_message_get(&message, t.arena, mps_message_type_gc()));
+  mps_message_discard(t.arena, message);
+  for (i = 0; i < 20; ++i) {
+    cr_assert_eq(gcobj_id(exact[i]), 100 + i);
+    cr_assert(gcobj_intact(exact[i]));
+  }
+  t_teardown(&t);
+}
+
+/* arena.rst: mps_arena_step works on a collection in progress, whether
+ * or not anything is due, and for as long as its interval allows: a step
+ * with time to spare finishes one that needs several quanta of scanning
+ * (4 MiB of live objects), and says it did work. */
+Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress)
+{
+  enum { N = 512 };
+  t_gc_s t;
+  size_t i;
+  mps_addr_t p;
+  t_setup(&t);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  /* A list of 8 KiB objects, its head in exact[0]. */
+  for (i = 0; i < N; ++i)
+    t_alloc(&t, T_AMC, 0, 1 + i, 1, 1000, &exact[0]);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  mps_arena_clamp(t.arena);
+  cr_assert_not(mps_message_poll(t.arena), "the collection is not incremental");
+  cr_assert(mps_arena_step(t.arena, 100.0, 1.0), "no work on the collection in progress");
+  cr_assert(mps_message_poll(t.arena), "the step stopped with time and work left");
+  for (i = N, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
+    cr_assert_eq(gcobj_id(p), 1 + i);
+    cr_assert(gcobj_intact(p));
+  }
+  cr_assert_null(p);
+  t_teardown(&t);
+}
+
+/* arena.rst: in the postmortem state objects do not move and nothing
+ * is recycled, so mps_arena_park does not finish a collection in
+ * progress there. */
+Test(gc_client, parking_a_postmortem_arena_finishes_no_collection)
+{
+  t_gc_s t;
+  t_setup(&t);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  t_alloc(&t, T_AMC, 0, 5, 0, 50, NULL);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert_not(mps_message_poll(t.arena), "the collection is not incremental");
+  mps_arena_postmortem(t.arena);
+  mps_arena_park(t.arena);
+  cr_assert_not(mps_message_poll(t.arena), "a postmortem park finished the collection");
+  cr_assert_eq(gcobj_id(exact[0]), 5);
+  cr_assert(gcobj_intact(exact[0]));
+  /* Out of postmortem, so that the teardown's park ends the collection. */
+  mps_arena_release(t.arena);
+  t_teardown(&t);
+}
+
 Test(gc_client, chain_of_objects_through_all_pools)
 {
   t_gc_s t;

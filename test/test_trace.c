@@ -3,12 +3,16 @@
  * reachability from exact, ambiguous and weak roots, cycles, statistics
  * and messages, automatic collection from mps_alloc by chain capacity,
  * the arena states, mps_arena_step, trace_fix's filtering, scan states,
- * and the diagnosis of a collection by an unregistered thread. */
+ * the diagnosis of a collection by an unregistered thread, failing root
+ * and segment scans, nails, and threads suspended around a dead one or
+ * let go by postmortem. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -297,6 +301,91 @@ Test(trace, a_collection_of_one_chain_reports_the_others_as_not_condemned)
   mps_chain_destroy(big);
 }
 
+/* The condemn restarts the count of each chain's own due generations
+ * only: a chain that was not due keeps, across another chain's
+ * collection, what its nursery had taken, and is due once that and what
+ * follows pass its capacity. */
+Test(trace, a_collection_of_one_chain_leaves_the_others_counts_alone)
+{
+  mps_gen_param_s params[1] = {{64, 0.5}};
+  mps_chain_t second;
+  mps_pool_t other;
+  mps_addr_t p;
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_arena_park(arena);
+  /* Made after the fixture's chain: second on the arena's ring of chains. */
+  cr_assert_eq(mps_chain_create(&second, arena, 1, params), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, second);
+    cr_assert_eq(mps_pool_create_k(&other, arena, &cellpool_class, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  for (i = 0; i < n / 2 + 100; ++i)
+    cr_assert_eq(mps_alloc(&p, other, CELLPOOL_SIZE), MPS_RES_OK);
+  for (i = 0; i <= n; ++i)
+    (void)cell();
+  cr_assert(mps_arena_step(arena, 0.1, 1.0));
+  cr_assert_eq(collections_done(arena), 1);
+  cr_assert_eq(cellpool_cells(other), n / 2 + 100, "the second chain was condemned");
+  for (i = 0; i < n / 2; ++i)
+    cr_assert_eq(mps_alloc(&p, other, CELLPOOL_SIZE), MPS_RES_OK);
+  cr_assert(mps_arena_step(arena, 0.1, 1.0),
+            "the first chain's collection restarted the second chain's count");
+  cr_assert_eq(cellpool_cells(other), 0);
+  mps_pool_destroy(other);
+  mps_chain_destroy(second);
+}
+
+/* A root that nails the condemned segment of its cell, as a class with
+ * nails would, and leaves the nail for the class to clear. */
+static mps_res_t nailing_scan(mps_ss_t mps_ss, void *p, size_t s)
+{
+  ScanState ss = scan_state_of(mps_ss);
+  Seg seg;
+  UNUSED(s);
+  cr_assert(seg_of_addr(&seg, ss->arena, addr_of_ptr(*(mps_addr_t *)p)));
+  cr_assert_neq(seg->white & ss->traces, TRACE_SET_EMPTY);
+  seg_set_nailed(seg, seg->nailed | ss->traces);
+  return mps_fix(mps_ss, p);
+}
+
+/* A nail the class did not clear at reclaim is cleared with the white
+ * when the collection ends (trace.c, trace_reclaim): no later trace may
+ * find a segment nailed for a trace that is over. */
+Test(trace, a_nail_the_class_left_is_cleared_when_the_collection_ends)
+{
+  mps_addr_t ref;
+  mps_root_t root;
+  Seg seg;
+  mps_arena_park(arena);
+  ref = cell();
+  cr_assert_eq(mps_root_create(&root, arena, mps_rank_exact(), 0, nailing_scan, &ref, 0),
+               MPS_RES_OK);
+  mps_arena_collect(arena);
+  cr_assert(seg_of_addr(&seg, arena, addr_of_ptr(ref)));
+  cr_assert_eq(seg->nailed, TRACE_SET_EMPTY, "a nail outlived its trace");
+  cr_assert_eq(seg->white, TRACE_SET_EMPTY);
+  mps_arena_collect(arena);
+  cr_assert(cellpool_is_cell(pool, ref));
+  mps_root_destroy(root);
+}
+
+/* arena.rst: mps_arena_collect leaves the arena parked, whatever its
+ * state before, so that allocation past the nursery's capacity starts
+ * nothing until the arena is released. */
+Test(trace, collect_leaves_an_unclamped_arena_parked)
+{
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+  mps_arena_collect(arena);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  for (i = 0; i < 2 * n; ++i)
+    (void)cell();
+  cr_assert_eq(collections_done(arena), 1, "a parked arena collected");
+  mps_arena_release(arena);
+  (void)cell();
+  cr_assert_eq(collections_done(arena), 2);
+}
+
 Test(trace, start_collect_runs_a_full_collection_and_leaves_unclamped)
 {
   (void)cell();
@@ -315,6 +404,24 @@ Test(trace, postmortem_stops_collection)
   mps_arena_collect(arena);
   cr_assert_eq(collections_done(arena), 0);
   cr_assert_eq(cellpool_cells(pool), 1);
+  mps_arena_release(arena);
+}
+
+/* arena.rst: in the postmortem state no collection starts: neither a
+ * step, with the nursery over capacity, nor mps_arena_start_collect does
+ * any work, and the arena stays postmortem. */
+Test(trace, postmortem_stops_steps_and_started_collections)
+{
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_arena_park(arena);
+  for (i = 0; i <= n; ++i)
+    (void)cell();
+  mps_arena_postmortem(arena);
+  cr_assert_not(mps_arena_step(arena, 0.1, 1.0));
+  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_OK);
+  cr_assert_eq(collections_done(arena), 0);
+  cr_assert_eq(cellpool_cells(pool), n + 1);
+  cr_assert_eq(arena->state, ARENA_POSTMORTEM);
   mps_arena_release(arena);
 }
 
@@ -442,4 +549,238 @@ Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed)
   /* release: the helper may tidy up now */
   atomic_store_explicit(&trace_helper_state, 2, memory_order_release);
   pthread_join(t, NULL);
+}
+
+/* A root whose scan fails as many times as flaky_failures_left says, then
+ * fixes its one reference. */
+static int flaky_failures_left;
+
+static mps_res_t flaky_scan(mps_ss_t ss, void *p, size_t s)
+{
+  UNUSED(s);
+  if (flaky_failures_left > 0) {
+    --flaky_failures_left;
+    return MPS_RES_FAIL;
+  }
+  return mps_fix(ss, p);
+}
+
+/* A root scan that fails is tried again, and reported only if it keeps
+ * failing; the collection goes on either way. */
+Test(trace, a_failed_root_scan_is_tried_again_and_reported_if_it_keeps_failing)
+{
+  mps_addr_t ref;
+  mps_root_t root;
+  mps_lib_assert_fail_t old;
+  mps_arena_park(arena);
+  ref = cell();
+  cr_assert_eq(mps_root_create(&root, arena, mps_rank_exact(), 0, flaky_scan, &ref, 0),
+               MPS_RES_OK);
+  old = mps_lib_assert_fail_install(record_handler);
+  trace_failures = 0;
+  flaky_failures_left = 1;
+  mps_arena_collect(arena);
+  cr_assert_eq(trace_failures, 0, "a root scan that failed once was reported");
+  cr_assert(cellpool_is_cell(pool, ref), "the root was not scanned again");
+  flaky_failures_left = 1000;
+  mps_arena_collect(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(trace_failures, 1, "a root scan that kept failing was not reported");
+  cr_assert_eq(collections_done(arena), 2);
+  mps_root_destroy(root);
+}
+
+/* A thread registered here that exits without deregistering (a client
+ * error, thread.rst). */
+static void *register_and_exit(void *arg)
+{
+  cr_assert_eq(mps_thread_reg(arg, arena), MPS_RES_OK);
+  return NULL;
+}
+
+/* A registered thread whose stack is a root, holding one cell there. */
+static atomic_int keeper_state;   /* 0 start, 1 ready, 2 go */
+static mps_word_t *keeper_cell;
+
+static NOINLINE void keeper_hold(void)
+{
+  mps_word_t *volatile mine = cell();
+  keeper_cell = mine;
+  /* release: the cell is made before the main thread collects */
+  atomic_store_explicit(&keeper_state, 1, memory_order_release);
+  /* acquire: pairs with the main thread's release of 2 */
+  while (atomic_load_explicit(&keeper_state, memory_order_acquire) != 2)
+    sched_yield();
+  cr_assert_eq(mine, keeper_cell);
+}
+
+static void *keeper(void *arg)
+{
+  mps_thr_t thr;
+  mps_root_t root;
+  UNUSED(arg);
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_thread(&root, arena, thr, &thr), MPS_RES_OK);
+  keeper_hold();
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
+  return NULL;
+}
+
+/* The first attempt to suspend the threads for a collection finds one
+ * that exited registered, reports it and suspends nothing; the second
+ * skips it, so that the collection goes on with every other thread
+ * suspended, and scans the live one's stack. */
+Test(trace, a_thread_that_exited_registered_does_not_stop_the_others_being_suspended)
+{
+  pthread_t t;
+  mps_thr_t me, dead;
+  mps_lib_assert_fail_t old;
+  mps_arena_park(arena);
+  cr_assert_eq(mps_thread_reg(&me, arena), MPS_RES_OK);   /* it may collect */
+  cr_assert_eq(pthread_create(&t, NULL, register_and_exit, &dead), 0);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  atomic_store_explicit(&keeper_state, 0, memory_order_relaxed);
+  cr_assert_eq(pthread_create(&t, NULL, keeper, NULL), 0);
+  /* acquire: see the cell and the root the keeper made */
+  while (atomic_load_explicit(&keeper_state, memory_order_acquire) != 1)
+    sched_yield();
+  old = mps_lib_assert_fail_install(record_handler);
+  trace_failures = 0;
+  mps_arena_collect(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(trace_failures, 1, "reports other than the exited thread's");
+  cr_assert(cellpool_is_cell(pool, keeper_cell), "the live thread's stack was not scanned");
+  cr_assert_eq(collections_done(arena), 1);
+  /* release: the keeper may tidy up now */
+  atomic_store_explicit(&keeper_state, 2, memory_order_release);
+  cr_assert_eq(pthread_join(t, NULL), 0);
+  mps_thread_dereg(dead);
+  mps_thread_dereg(me);
+}
+
+/* A segment class like the cell pool's whose scan fails: leaving the
+ * segment grey, or after blackening it (giving up on it). */
+static seg_class_s failing_class;
+static unsigned failing_scans;
+static bool failing_blackens;
+
+static Res failing_scan(bool *total_o, Seg seg, ScanState ss)
+{
+  UNUSED(total_o);
+  ++failing_scans;
+  if (failing_blackens)
+    seg_set_grey(seg, seg->grey & ~ss->traces);
+  return MPS_RES_FAIL;
+}
+
+/* Collect with the segment of a cell the root refers to scanned by
+ * failing_scan; the cell must survive (its own fix marked it). */
+static void collect_with_a_failing_scan(bool blackens)
+{
+  mps_addr_t table[1];
+  mps_root_t root;
+  mps_lib_assert_fail_t old;
+  SegClass was;
+  Seg seg;
+  mps_arena_park(arena);
+  table[0] = cell();
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  cr_assert(seg_of_addr(&seg, arena, addr_of_ptr(table[0])));
+  was = seg->klass;
+  failing_class = *was;
+  failing_class.scan = failing_scan;
+  seg->klass = &failing_class;
+  failing_blackens = blackens;
+  failing_scans = 0;
+  old = mps_lib_assert_fail_install(record_handler);
+  trace_failures = 0;
+  mps_arena_collect(arena);
+  mps_lib_assert_fail_install(old);
+  seg->klass = was;
+  cr_assert_eq(collections_done(arena), 1);
+  cr_assert(cellpool_is_cell(pool, table[0]));
+  mps_root_destroy(root);
+}
+
+/* A segment scan that keeps failing is tried TRACE_SCAN_TRIES times,
+ * then reported and given up on, and the collection goes on. */
+Test(trace, a_segment_scan_that_keeps_failing_is_tried_again_then_reported)
+{
+  collect_with_a_failing_scan(false);
+  cr_assert_eq(failing_scans, 4, "%u scans", failing_scans);
+  cr_assert_eq(trace_failures, 1, "the failure was not reported");
+}
+
+/* A class that blackens a segment whose scan failed has given up on it:
+ * it is neither scanned again nor reported. */
+Test(trace, a_segment_its_class_blackened_after_a_failed_scan_is_left_alone)
+{
+  collect_with_a_failing_scan(true);
+  cr_assert_eq(failing_scans, 1, "%u scans", failing_scans);
+  cr_assert_eq(trace_failures, 0);
+}
+
+/* A registered thread that counts for ever, to show it is not suspended. */
+static atomic_uint spinner_count;
+static atomic_int spinner_ready;
+
+static void *spinner(void *arg)
+{
+  mps_thr_t thr;
+  UNUSED(arg);
+  if (mps_thread_reg(&thr, arena) != MPS_RES_OK)
+    _exit(20);
+  /* release: registered before the collection */
+  atomic_store_explicit(&spinner_ready, 1, memory_order_release);
+  for (;;)
+    atomic_fetch_add_explicit(&spinner_count, 1, memory_order_relaxed);
+  return NULL;
+}
+
+/* Called by the collection with the spinner suspended: postmortem, and
+ * then the spinner must count again within five seconds. */
+static mps_res_t postmortem_scan(mps_ss_t ss, void *p, size_t s)
+{
+  unsigned before;
+  int i;
+  UNUSED(ss);
+  UNUSED(p);
+  UNUSED(s);
+  mps_arena_postmortem(arena);
+  before = atomic_load_explicit(&spinner_count, memory_order_relaxed);
+  for (i = 0; i < 5000; ++i) {
+    if (atomic_load_explicit(&spinner_count, memory_order_relaxed) != before)
+      _exit(0);
+    usleep(1000);
+  }
+  _exit(2);
+}
+
+/* guide/debug.rst, arena.rst: mps_arena_postmortem from inside a
+ * collection (a scan, as from a debugger stopped in one) lets the threads
+ * the collection suspended run, so that they can be inspected.  In a
+ * child, since the collection cannot go on afterwards. */
+Test(trace, postmortem_inside_a_collection_lets_the_suspended_threads_go)
+{
+  pid_t pid = fork();
+  int status;
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    pthread_t t;
+    mps_root_t root;
+    if (pthread_create(&t, NULL, spinner, NULL) != 0)
+      _exit(10);
+    /* acquire: pairs with the spinner's release */
+    while (atomic_load_explicit(&spinner_ready, memory_order_acquire) == 0)
+      sched_yield();
+    if (mps_root_create(&root, arena, mps_rank_exact(), 0, postmortem_scan, NULL, 0)
+        != MPS_RES_OK)
+      _exit(11);
+    mps_arena_collect(arena);
+    _exit(13);   /* the root was not scanned */
+  }
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status), "the child did not exit (status %d)", status);
+  cr_assert_eq(WEXITSTATUS(status), 0, "exit code %d", WEXITSTATUS(status));
 }
