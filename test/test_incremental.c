@@ -8,7 +8,8 @@
  * reads them during the trace, and what it copies from a weak root
  * survives; heaps the read barrier cannot guard are collected
  * stop-the-world; walks, pool destruction, postmortem and a refused
- * protection change end or lower it. */
+ * protection change end or lower it, and a postmortem arena stays so
+ * while it is in progress. */
 #include <criterion/criterion.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -984,6 +985,36 @@ Test(incremental, postmortem_lowers_the_read_barrier)
   /* Readable, though not necessarily collected: nothing faults. */
   (void)*(mps_word_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
   cr_assert_eq(tinc_read_hits(&t), 0);
+}
+
+/* A postmortem arena with a collection in progress stays postmortem
+ * whatever the client parks, clamps or releases: the collection must not
+ * go on with the barrier down (arena.rst: memory may be inconsistent), and
+ * a parked arena would claim that none is in progress.  Allocation, which
+ * polls, advances nothing either. */
+Test(incremental, a_postmortem_arena_in_a_collection_stays_postmortem)
+{
+  tinc_s t;
+  Size work;
+  mps_addr_t p;
+  size_t i;
+  tinc_open(&t);
+  tinc_tree(&t, &t.refs[0], TREE, 1);
+  mps_arena_park(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(tinc_busy(&t));
+  mps_arena_postmortem(t.arena);
+  work = tinc_gc(&t)->traces[0]->work;
+  mps_arena_park(t.arena);
+  cr_assert_eq(((Arena)t.arena)->state, ARENA_POSTMORTEM, "parked with a collection in progress");
+  mps_arena_clamp(t.arena);
+  cr_assert_eq(((Arena)t.arena)->state, ARENA_POSTMORTEM);
+  mps_arena_release(t.arena);
+  cr_assert_eq(((Arena)t.arena)->state, ARENA_POSTMORTEM);
+  for (i = 0; i < 1000; ++i)
+    tinc_new(&t, &p, 7);
+  cr_assert(tinc_busy(&t));
+  cr_assert_eq(tinc_gc(&t)->traces[0]->work, work, "the collection went on");
 }
 
 Test(incremental, a_refused_protection_change_finishes_the_trace)

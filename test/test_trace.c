@@ -404,7 +404,11 @@ Test(trace, postmortem_stops_collection)
   mps_arena_collect(arena);
   cr_assert_eq(collections_done(arena), 0);
   cr_assert_eq(cellpool_cells(pool), 1);
+  /* With no collection in progress, the other states can be had again. */
+  mps_arena_park(arena);
+  cr_assert_eq(arena->state, ARENA_PARKED);
   mps_arena_release(arena);
+  cr_assert_eq(arena->state, ARENA_UNCLAMPED);
 }
 
 /* arena.rst: in the postmortem state no collection starts: neither a

@@ -1138,26 +1138,37 @@ static ALWAYS_INLINE void trace_arena_enter(Arena arena)
   AVER(arena->gc == NULL || !arena->gc->in_collection);
 }
 
+/* A postmortem arena stays so while a collection is in progress: that
+ * collection must not go on, with the barrier down and memory perhaps
+ * inconsistent (arena.rst), and "parked" would say that none is. */
+static bool trace_arena_stays_postmortem(Arena arena)
+{
+  return arena->state == ARENA_POSTMORTEM && arena->gc != NULL && trace_busy(arena->gc);
+}
+
 void mps_arena_clamp(mps_arena_t arena)
 {
   trace_arena_enter(arena);
-  arena->state = ARENA_CLAMPED;
+  if (!trace_arena_stays_postmortem(arena))
+    arena->state = ARENA_CLAMPED;
   arena_leave(arena);
 }
 
 void mps_arena_park(mps_arena_t arena)
 {
   trace_arena_enter(arena);
-  if (arena->state != ARENA_POSTMORTEM)
+  if (!trace_arena_stays_postmortem(arena)) {
     trace_park(arena);
-  arena->state = ARENA_PARKED;
+    arena->state = ARENA_PARKED;
+  }
   arena_leave(arena);
 }
 
 void mps_arena_release(mps_arena_t arena)
 {
   trace_arena_enter(arena);
-  arena->state = ARENA_UNCLAMPED;
+  if (!trace_arena_stays_postmortem(arena))
+    arena->state = ARENA_UNCLAMPED;
   arena_leave(arena);
 }
 
