@@ -341,8 +341,9 @@ Test(mvff, freed_neighbours_coalesce)
 }
 
 /* Many small neighbours freed in a scrambled order sit on several quick
- * lists; the flush before mps_alloc sorts them in batches (more blocks
- * than one batch here) and they coalesce whole, with the land too. */
+ * lists (a point exists, so frees are listed); the flush before mps_alloc
+ * sorts them all at once (more blocks than one batch here) and they
+ * coalesce whole, with the land too. */
 Test(mvff, many_listed_neighbours_coalesce_when_flushed)
 {
   enum { N = 3000 };
@@ -350,6 +351,8 @@ Test(mvff, many_listed_neighbours_coalesce_when_flushed)
   static mps_addr_t p[N];
   size_t i, total, span;
   mps_addr_t q;
+  mps_ap_t ap;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   for (i = 0; i < N; ++i)
     cr_assert_eq(mps_alloc(&p[i], pool, 16 + 16 * (i % 3)), MPS_RES_OK);
   for (i = 1; i < N; ++i)   /* contiguous: first fit in one extension */
@@ -365,6 +368,7 @@ Test(mvff, many_listed_neighbours_coalesce_when_flushed)
   cr_assert_eq(q, p[0]);
   cr_assert_eq(mps_pool_total_size(pool), total);
   mps_free(pool, q, span);
+  mps_ap_destroy(ap);
   mps_pool_destroy(pool);
 }
 
@@ -379,6 +383,8 @@ Test(mvff, flush_without_scratch_memory_still_coalesces)
   static mps_addr_t p[N];
   size_t i, total, span, committed, limit;
   mps_addr_t q;
+  mps_ap_t ap;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);   /* frees are listed */
   for (i = 0; i < N; ++i)
     cr_assert_eq(mps_alloc(&p[i], pool, 16 + 16 * (i % 3)), MPS_RES_OK);
   span = (size_t)((char *)p[N - 1] - (char *)p[0]) + 16 + 16 * ((N - 1) % 3);
@@ -398,11 +404,14 @@ Test(mvff, flush_without_scratch_memory_still_coalesces)
   cr_assert_eq(mps_pool_free_size(pool), total - span);
   cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
   mps_free(pool, q, span);
+  mps_ap_destroy(ap);
   mps_pool_destroy(pool);
 }
 
 /* Listed blocks spread over more than 2^16 alignment units: the flush's
- * radix sort needs three passes, and every block must still coalesce. */
+ * radix sort needs three passes (an odd number, so its result is in the
+ * second array and must be copied back), and every block must still
+ * coalesce. */
 Test(mvff, flush_sorts_blocks_spread_over_megabytes)
 {
   enum { N = 2000, SIZE = 1024 };
@@ -410,6 +419,8 @@ Test(mvff, flush_sorts_blocks_spread_over_megabytes)
   static mps_addr_t p[N];
   size_t i, total, span = (size_t)N * SIZE;
   mps_addr_t q;
+  mps_ap_t ap;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);   /* frees are listed */
   for (i = 0; i < N; ++i)
     cr_assert_eq(mps_alloc(&p[i], pool, SIZE), MPS_RES_OK);
   for (i = 1; i < N; ++i)
@@ -424,6 +435,7 @@ Test(mvff, flush_sorts_blocks_spread_over_megabytes)
   cr_assert_eq(q, p[0]);
   cr_assert_eq(mps_pool_total_size(pool), total);
   mps_free(pool, q, span);
+  mps_ap_destroy(ap);
   mps_pool_destroy(pool);
 }
 
@@ -1937,6 +1949,42 @@ Test(mvff, wrong_size_frees_of_slab_blocks_are_refused)
   mps_pool_destroy(pool);
 }
 
+/* A free inside a slab block, off the slab's grid, is reported and
+ * refused in every variety: in hot and rash the free without the lock
+ * finds it off the grid and leaves it to the locked path, which refuses
+ * it.  Taken, it would go on the slab's list, to be handed out over the
+ * blocks on either side. */
+Test(mvff, a_free_off_a_slab_s_grid_is_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, q;
+  size_t i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&a, ap, 64);
+  fill_commit(&b, ap, 64);
+  cr_assert_eq((char *)b, (char *)a + 64);
+  memset(a, 0x3A, 64);
+  memset(b, 0x5B, 64);
+  mps_lib_assert_fail_install(record_assert);
+  free_is_refused(pool, (char *)a + 16, 64);   /* over the end of a and the start of b */
+  free_is_refused(pool, (char *)b + 48, 64);
+  mvff_test_failures = 0;
+  /* Nothing of a or b is handed out again. */
+  for (i = 0; i < 8; ++i) {
+    fill_commit(&q, ap, 64);
+    cr_assert((char *)q + 64 <= (char *)a || (char *)q >= (char *)b + 64,
+              "block %p overlaps a or b", q);
+  }
+  for (i = 0; i < 64; ++i) {
+    cr_assert_eq(((unsigned char *)a)[i], 0x3A);
+    cr_assert_eq(((unsigned char *)b)[i], 0x5B);
+  }
+  mps_ap_destroy(ap);
+  cr_assert_eq(mvff_test_failures, 0);
+  mps_pool_destroy(pool);
+}
+
 /* Ranges that start in the land's blocks and reach into a slab's zone,
  * with no free memory of the land in them (which the land would refuse
  * anyway): one that ends in the zone's slab, refused in every variety,
@@ -2475,4 +2523,439 @@ Test(mvff, a_slab_block_never_handed_out_cannot_be_freed)
   mps_free(pool, q, 32);
   mps_free(pool, p, 32);
   mps_pool_destroy(pool);
+}
+
+/* With 32-byte alignment the stepped classes' steps (32 bytes a step
+ * above 256) are aligned, so sizes above 256 still have slabs: a fill of
+ * 288 bytes takes a slab from a zone, and the next is its next block. */
+Test(mvff, an_alignment_of_32_keeps_the_stepped_slab_classes)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(32));
+  mps_ap_t ap;
+  mps_addr_t p, q;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 288);
+  fill_commit(&q, ap, 288);
+  cr_assert_eq((char *)q, (char *)p + 288);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "the slab's zone");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{p, 288}, {q, 288}}, 2);
+}
+
+/* A listed block cut for a fill leaves a rest of 256 bytes, a small size
+ * (whose fills come from slabs): the rest goes into the land, not onto
+ * its quick list, so the next fill of 256 bytes takes a slab's block. */
+Test(mvff, a_left_over_of_a_small_size_goes_to_the_land)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(64));   /* no slab above 256 */
+  mps_ap_t ap;
+  mps_addr_t a, b, p, q, r;
+  cr_assert_eq(mps_alloc(&a, pool, 768), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 768);                   /* listed */
+  fill_commit(&p, ap, 512);
+  cr_assert_eq(p, a, "the listed block, cut");
+  fill_commit(&q, ap, 256);
+  cr_assert((char *)q < (char *)a || (char *)q >= (char *)a + 768,
+            "the 256-byte rest was listed and handed out");
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_alloc(&r, pool, 256), MPS_RES_OK);
+  cr_assert_eq((char *)r, (char *)a + 512, "the rest is in the land");
+  free_each_and_destroy(pool, (const block_s[]){{p, 512}, {q, 256}, {r, 256}, {b, 64}}, 4);
+}
+
+/* A fill the land cannot serve flushes the lists of medium sizes when
+ * they hold the bound exactly (extend_by here), and is served from them
+ * without growing the pool; the lists of small sizes stay, and a fill of
+ * such a size still takes its listed block. */
+Test(mvff, a_fill_flushes_medium_lists_holding_exactly_the_bound_but_not_small_ones)
+{
+  enum { N = 8 };
+  mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N], s, fill, q, r;
+  size_t size = 4 * grain / N, total;
+  alloc_blocks(pool, p, N, size);          /* the first extension, whole */
+  cr_assert_eq(mps_alloc(&s, pool, 256), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&fill, pool, 4 * grain - 256), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  cr_assert_eq(total, 8 * grain);
+  cr_assert_eq(mps_pool_free_size(pool), 0, "the land is empty");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  free_blocks(pool, p, N, size);           /* extend_by on medium lists */
+  mps_free(pool, s, 256);                  /* a small list */
+  fill_commit(&q, ap, 2 * grain);
+  cr_assert_eq(q, p[0], "the medium lists, flushed and coalesced");
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  fill_commit(&r, ap, 256);
+  cr_assert_eq(r, s, "the small list was not flushed");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{q, 2 * grain}, {r, 256}, {fill, 4 * grain - 256}},
+                        3);
+}
+
+/* The fill-time flush waits until the medium lists hold extend_by, even
+ * when that is more than a sixteenth of the pool: with less listed the
+ * fill extends the pool and the blocks stay listed for fills of their
+ * size. */
+Test(mvff, a_fill_leaves_medium_lists_under_extend_by_listed)
+{
+  enum { N = 8 };
+  mps_pool_t pool = make_pool(4 * grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N], fill, q, r;
+  size_t size = 4 * grain / N;
+  alloc_blocks(pool, p, N, size);
+  cr_assert_eq(mps_alloc(&fill, pool, 4 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_free_size(pool), 0, "the land is empty");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  free_blocks(pool, p, N / 2, size);       /* 2 grains listed, of 8 */
+  fill_commit(&q, ap, 2 * grain);
+  cr_assert_neq(q, p[0], "the lists were flushed below extend_by");
+  cr_assert_gt(mps_pool_total_size(pool), 8 * grain);
+  fill_commit(&r, ap, size);
+  cr_assert_eq(r, p[N / 2 - 1], "the last block freed is still listed");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{q, 2 * grain}, {r, size}, {fill, 4 * grain},
+                                                 {p[4], size}, {p[5], size}, {p[6], size},
+                                                 {p[7], size}}, 7);
+}
+
+/* With 8-byte alignment the slab classes end at 2048 bytes (slab_max);
+ * a fill just above it, through a point whose cache holds blocks of every
+ * small class, is no class's: two such fills come one after the other
+ * from the land. */
+Test(mvff, fills_just_above_the_largest_slab_class_come_from_the_land)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(8));
+  mps_ap_t ap;
+  static mps_addr_t primed[256 / 8];
+  mps_addr_t q, r;
+  size_t size, n = 0;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (size = 16; size <= 256; size += 8)
+    fill_commit(&primed[n++], ap, size);
+  fill_commit(&q, ap, 2056);
+  fill_commit(&r, ap, 2056);
+  cr_assert_eq((char *)r, (char *)q + 2056, "a fill of 2056 bytes took a cached block");
+  mps_ap_destroy(ap);
+  mps_free(pool, q, 2056);
+  mps_free(pool, r, 2056);
+  for (size = 16, n = 0; size <= 256; size += 8)
+    mps_free(pool, primed[n++], size);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* A point's unused rest of a region goes back when the point is
+ * destroyed, and a pool that keeps no spare memory then gives back the
+ * whole grains it makes free at once. */
+Test(mvff, a_point_s_unused_rest_is_trimmed_when_the_point_goes)
+{
+  mps_pool_t pool = make_pool(0, 0.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, p;
+  size_t limit = mps_arena_commit_limit(arena);
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq((uintptr_t)a % grain, 0);
+  cr_assert_gt(mps_pool_total_size(pool), 2 * grain);
+  /* No memory for a slab: the fill takes a region of the land. */
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  cr_assert_eq((char *)p, (char *)a + 64);
+  cr_assert_gt((size_t)((char *)ap->limit - (char *)p), 64, "the region is more than the block");
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), grain, "only the grain of a and p stays");
+  mps_free(pool, p, 64);
+  mps_free(pool, a, 64);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
+/* While the arena holds spare memory, an extension takes what the
+ * request needs but at least a fill's worth (mean_size * 128, here two
+ * grains' worth), not extend_by. */
+Test(mvff, extensions_while_the_arena_has_spare_take_a_fill_s_worth)
+{
+  mps_pool_t first = make_pool(0, 0.0, 0, 0, 1), pool;
+  mps_addr_t a, p;
+  size_t fill = (64 * 128 + grain - 1) / grain * grain;
+  cr_assert_eq(mps_alloc(&a, first, 64 * grain), MPS_RES_OK);
+  mps_free(first, a, 64 * grain);
+  cr_assert_geq(mps_arena_spare_committed(arena), fill, "the arena keeps what came back");
+  pool = make_pool_with(MPS_KEY_MEAN_SIZE, sz(64));
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), fill);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+  mps_pool_destroy(first);
+}
+
+/* Spare memory in the arena of exactly what a request needs is enough
+ * for the extension to take only that.  Both pools are made first: a
+ * pool's descriptor may take spare memory. */
+Test(mvff, spare_memory_of_exactly_the_need_limits_the_extension)
+{
+  mps_pool_t first = make_pool(grain, 0.0, 0, 0, 1), pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t a, p;
+  size_t spare;
+  cr_assert_eq(mps_alloc(&a, first, grain), MPS_RES_OK);
+  mps_free(first, a, grain);
+  spare = mps_arena_spare_committed(arena);
+  cr_assert_geq(spare, grain);
+  cr_assert_lt(spare, 65536, "less than extend_by");
+  cr_assert_eq(mps_alloc(&p, pool, spare), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), spare);
+  mps_free(pool, p, spare);
+  mps_pool_destroy(pool);
+  mps_pool_destroy(first);
+}
+
+/* A request so large that its extension, rounded up to whole grains,
+ * would wrap round is refused as no address space could hold it, and the
+ * pool goes on working (the generic code lets it through: it is within
+ * the alignment of the top). */
+Test(mvff, a_request_within_a_grain_of_the_top_of_memory_is_refused)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_addr_t p;
+  cr_assert_eq(mps_alloc(&p, pool, SIZE_MAX - 2 * MPS_PF_ALIGN + 1), MPS_RES_RESOURCE);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+}
+
+/* A trim that gives back grains of the land also gives back the zones'
+ * free grains while the land's, the lists' and the zones' free memory
+ * together exceed the spare fraction, though the zones' alone do not. */
+Test(mvff, a_trim_gives_back_zones_free_grains_counting_the_land_s_too)
+{
+  mps_pool_t pool = make_pool(grain, 0.5, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, big;
+  size_t total;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&big, pool, (size_t)2 << 20), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  mps_ap_destroy(ap);
+  total = mps_pool_total_size(pool);
+  cr_assert_eq(total, (size_t)3 << 20, "the land's extension and a zone");
+  mps_free(pool, big, (size_t)2 << 20);
+  cr_assert_lt(mps_pool_total_size(pool), (size_t)3 << 19);
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+}
+
+/* A small fill larger than fill_size (a mean size of 1 makes that 128
+ * bytes) still gets a region of its whole size from a hole: 256 bytes of
+ * one of 8000. */
+Test(mvff, a_small_fill_above_fill_size_gets_its_whole_size)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_MEAN_SIZE, sz(1));
+  mps_ap_t ap;
+  mps_addr_t a, hole, c, p;
+  size_t limit = mps_arena_commit_limit(arena);
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&hole, pool, 8000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  mps_free(pool, hole, 8000);
+  /* No memory for a slab: the fill takes a region of the hole. */
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 256);
+  cr_assert_eq(p, hole);
+  cr_assert_eq((char *)ap->limit, (char *)hole + 256);
+  memset(p, 0x6D, 256);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{a, 64}, {p, 256}, {c, 64}}, 3);
+}
+
+/* A zone of 256 grains holds exactly 64 slabs of 16 KiB: the 64th takes
+ * the zone's last four grains, not a new zone. */
+Test(mvff, a_zone_s_last_grains_make_its_last_slab)
+{
+  enum { MAX = 64 * 256 };
+  static mps_addr_t blocks[MAX];
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  size_t n = 0, slabs = 0, i;
+  cr_assert_eq(grain, 4096, "the test assumes 4 KiB grains");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* Each slab's blocks follow one another; its first is not right after
+   * the last of the slab before (a descriptor is between). */
+  while (slabs < 64) {
+    cr_assert_lt(n, MAX);
+    fill_commit(&blocks[n], ap, 64);
+    if (n == 0 || (char *)blocks[n] != (char *)blocks[n - 1] + 64)
+      ++slabs;
+    ++n;
+  }
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "the 64 slabs share one zone");
+  mps_ap_destroy(ap);
+  for (i = 0; i < n; ++i)
+    mps_free(pool, blocks[i], 64);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
+/* A slab's going back, with its zone, makes the pool smaller, so its
+ * spare fraction keeps less: the land's free grains over it go back at
+ * once, not at the next free of the land. */
+Test(mvff, a_slab_going_back_trims_the_land)
+{
+  mps_pool_t pool = make_pool(grain, 0.5, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, c, p;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&a, pool, (size_t)768 << 10), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, (size_t)256 << 10), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)2 << 20, "the land's 1 MiB and a zone");
+  mps_free(pool, a, (size_t)768 << 10);     /* under half of 2 MiB */
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)2 << 20);
+  mps_free(pool, p, 64);                     /* the zone goes: 1 MiB left */
+  cr_assert_lt(mps_pool_total_size(pool), (size_t)1 << 20, "the land was not trimmed");
+  cr_assert_leq((double)mps_pool_free_size(pool),
+                0.5 * (double)mps_pool_total_size(pool) + (double)grain);
+  mps_free(pool, c, (size_t)256 << 10);
+  mps_pool_destroy(pool);
+}
+
+/* A slab holds at least 16 blocks after its descriptor: for the class of
+ * 4096 bytes that is more than 16 grains' worth (with 4 KiB grains), and
+ * 16 fills of that size lie one after the other. */
+Test(mvff, a_slab_of_the_largest_class_holds_sixteen_blocks)
+{
+  enum { N = 16 };
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p[N];
+  size_t i;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < N; ++i) {
+    fill_commit(&p[i], ap, 4096);
+    if (i > 0)
+      cr_assert_eq((char *)p[i], (char *)p[i - 1] + 4096, "block %zu is in another slab", i);
+  }
+  mps_ap_destroy(ap);
+  for (i = 0; i < N; ++i)
+    mps_free(pool, p[i], 4096);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
+/* A block freed onto its slab's list is marked in its second word.  A
+ * slab that went back to its zone and is made again on the same grains
+ * hands out the same addresses fresh, the old marks still in them: such
+ * a block is in use, and its free is no double free (the mark is only a
+ * hint, confirmed by a walk of the slab's list). */
+Test(mvff, a_fresh_slab_block_holding_an_old_mark_is_freed)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, k, q;
+  size_t free_before;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  fill_commit(&k, ap, 1024);   /* another slab keeps the zone */
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);       /* marked; its slab goes back to the zone */
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&q, ap, 64);
+  cr_assert_eq(q, p, "the new slab is on the old one's grains");
+  free_before = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, q, 64);
+  cr_assert_eq(mvff_test_failures, 0, "a block in use was taken for a free one");
+  cr_assert_eq(mps_pool_free_size(pool), free_before + 64);
+  mps_ap_destroy(ap);
+  mps_free(pool, k, 1024);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
+/* A range that starts in the last block of a slab of its own grains (the
+ * commit limit left no room for a zone) and runs into the land's block
+ * just above the slab is refused: its first grain is the slab's.  Nothing
+ * in it is free, so no other check can tell. */
+Test(mvff, a_free_from_a_slab_s_last_block_into_the_land_is_refused)
+{
+  static mps_addr_t blocks[16384 / 64];
+  mps_pool_t pool = make_pool(grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t l;
+  size_t limit = mps_arena_commit_limit(arena), head, n, i;
+  char *slab_end;
+  cr_assert_eq(grain, 4096, "the test assumes 4 KiB grains");
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 16384 + 4 * grain),
+               MPS_RES_OK);
+  fill_commit(&blocks[0], ap, 64);
+  cr_assert_eq(mps_pool_total_size(pool), 16384, "a slab of its own grains");
+  head = (uintptr_t)blocks[0] % grain;
+  n = (16384 - head) / 64;
+  for (i = 1; i < n; ++i) {
+    fill_commit(&blocks[i], ap, 64);
+    cr_assert_eq((char *)blocks[i], (char *)blocks[i - 1] + 64);
+  }
+  slab_end = (char *)blocks[0] - head + 16384;
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&l, pool, grain), MPS_RES_OK);
+  cr_assert_eq((char *)l, slab_end, "the land's grain is just above the slab");
+  mps_lib_assert_fail_install(record_assert);
+  free_is_refused(pool, blocks[n - 1], (size_t)(slab_end - (char *)blocks[n - 1]) + 64);
+  mvff_test_failures = 0;
+  mps_ap_destroy(ap);
+  for (i = 0; i < n; ++i)
+    mps_free(pool, blocks[i], 64);
+  mps_free(pool, l, grain);
+  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_pool_destroy(pool);
+}
+
+/* The same for a block of the land: a zone that went back to the arena
+ * (kept committed as spare memory) and came back as the land's extension
+ * still holds the mark of a slab's block freed at the same address.  A
+ * block handed out there by mps_alloc is in use, and its free onto a
+ * quick list (a point exists) is no double free: the mark is confirmed
+ * by a walk of the lists. */
+Test(mvff, a_land_block_holding_an_old_mark_is_freed)
+{
+  mps_pool_t pool = make_pool(grain, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t p, f, q;
+  size_t head, free_before;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  mps_ap_destroy(ap);
+  head = (uintptr_t)p % grain;
+  mps_free(pool, p, 64);       /* marked; the slab and its zone go back */
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  cr_assert_eq(mps_alloc(&f, pool, head), MPS_RES_OK);
+  cr_assert_eq((char *)f, (char *)p - head, "the extension is on the zone's first grain");
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, p);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  free_before = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, q, 64);
+  cr_assert_eq(mvff_test_failures, 0, "a block in use was taken for a listed one");
+  cr_assert_eq(mps_pool_free_size(pool), free_before + 64);
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{f, head}}, 1);
 }
