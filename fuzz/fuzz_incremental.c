@@ -445,7 +445,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       } else {
         /* the base, a byte of the first words, or the last byte */
         size_t bytes = (2 + REFS + ndata) * W;
-        size_t off = (b >> 2) % 4 == 0 ? 0 : (b >> 2) % 4 == 1 ? 1 + (b >> 4) : bytes - 1;
+        size_t off = (b >> 2) % 4 == 0 ? 0 : (b >> 2) % 4 == 1 ? (size_t)(1 + (b >> 4)) : bytes - 1;
         ambig_base[hb] = handle[ha];
         ambig_off[hb] = off;
         ambig[hb] = (char *)handle[ha] + off;

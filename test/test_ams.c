@@ -266,48 +266,47 @@ static mps_res_t tams_scan_failing(mps_ss_t ss, mps_addr_t base, mps_addr_t limi
   return MPS_RES_OK;
 }
 
-/* Grey objects that lie side by side are scanned in one call.  When that
- * call fails part way, every object of it is scanned again, so what only
- * the later ones refer to survives. */
-Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
+/* Grey objects that lie side by side are scanned in one call.  n
+ * children, then n parents after them in one run, each held by the root
+ * and referring to its child alone, in the pool remade with a format
+ * whose scan fails once, at parent fail_at; after a full collection every
+ * child survives, and the parents keep all their grains. */
+static void tams_failing_scan_case(size_t n, size_t fail_at)
 {
-  enum { N = 40 };
   tams_s t;
-  mps_addr_t kids[N];
+  mps_addr_t kids[64];
   size_t k;
   mps_fmt_t fmt;
+  cr_assert_leq(n, 64);
   tams_open(&t);
   mps_arena_park(t.arena);
-  /* The same pool with a format whose scan fails once. */
-  {
-    mps_ap_destroy(t.ap);
-    mps_pool_destroy(t.pool);
-    cr_assert_eq(objfmt_create(&fmt, t.arena, tams_scan_failing, false), MPS_RES_OK);
-    MPS_ARGS_BEGIN(args) {
-      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
-      cr_assert_eq(mps_pool_create_k(&t.pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
-    } MPS_ARGS_END(args);
-    cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
-  }
-  /* Children first, so that the parents after them are one run, each
-   * held by the root and referring to its child alone. */
-  for (k = 0; k < N; ++k) {
+  mps_ap_destroy(t.ap);
+  mps_pool_destroy(t.pool);
+  cr_assert_eq(objfmt_create(&fmt, t.arena, tams_scan_failing, false), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&t.pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < n; ++k) {
     tams_new(t.ap, &t.refs[k], 0, 3, (mps_word_t)k);
     kids[k] = t.refs[k];
   }
-  for (k = 0; k < N; ++k) {
+  for (k = 0; k < n; ++k) {
     tams_new(t.ap, &t.refs[k], 1, 0, 0);
     ((objfmt_obj)t.refs[k])->slot[0] = (mps_word_t)kids[k];
     if (k > 0)
       cr_assert_eq((char *)t.refs[k], (char *)t.refs[k - 1] + 3 * W, "parents side by side");
   }
   tams_flush(&t);
-  tams_fail_at = t.refs[N / 2];
+  tams_fail_at = t.refs[fail_at];
   mps_arena_collect(t.arena);
   cr_assert_null(tams_fail_at, "the scan failed once");
-  cr_assert_eq(tams_count(&t).objects, 2 * N);
-  for (k = 0; k < N; ++k) {
+  cr_assert_eq(tams_count(&t).objects, 2 * n);
+  cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), n * 8 * W,
+               "the parents keep only part of their grains");
+  for (k = 0; k < n; ++k) {
     cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[k])->slot[0], kids[k]);
     cr_assert(tams_data_ok(kids[k], 3, (mps_word_t)k), "child %zu damaged", k);
   }
@@ -320,6 +319,21 @@ Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
   mps_chain_destroy(t.chain);
   mps_fmt_destroy(t.fmt);
   mps_arena_destroy(t.arena);
+}
+
+/* When the call fails part way, every object of it is scanned again, so
+ * what only the later ones refer to survives. */
+Test(ams, a_scan_failing_part_way_through_adjacent_objects_is_redone)
+{
+  tams_failing_scan_case(40, 20);
+}
+
+/* When it fails at the first object of the run, before anything was fixed
+ * that would bring the scan back below the run, the failed run itself
+ * must be scanned again. */
+Test(ams, a_scan_failing_at_the_first_of_adjacent_objects_is_redone)
+{
+  tams_failing_scan_case(20, 0);
 }
 
 /* A list over many segments, each cell referring to the one made before
@@ -1169,17 +1183,8 @@ Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
  * of the due generations that a step starts, finished by the park. */
 static void tams_collect_due(mps_arena_t arena, mps_pool_t pool)
 {
-  mps_word_t collections = collections_done(arena);
-  mps_addr_t junk;
-  mps_ap_t ap;
-  size_t k;
-  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  for (k = 0; k < 8; ++k)
-    tams_new(ap, &junk, 0, 62, k);
-  mps_ap_destroy(ap);   /* its bytes count only now, and no buffer stays */
-  cr_assert(mps_arena_step(arena, 0.0, 1.0), "no generation is due");
-  mps_arena_park(arena);
-  cr_assert_eq(collections_done(arena), collections + 1);
+  cr_assert_eq(objfmt_garbage(pool, 8, 62), MPS_RES_OK);
+  cr_assert(collections_run_due(arena), "no collection of the due generations ran");
 }
 
 /* A condemned segment is scanned once per batch of its objects marked:
@@ -1272,56 +1277,6 @@ Test(ams, a_segment_scanned_again_in_a_collection_keeps_the_zones_its_first_scan
   mps_chain_destroy(chain_b);
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
-}
-
-/* As above, but the scan fails at the first object of the run, before it
- * has fixed anything that would bring the scan back below the run: the
- * failed run itself must be scanned again. */
-Test(ams, a_scan_failing_at_the_first_of_adjacent_objects_is_redone)
-{
-  enum { N = 20 };
-  tams_s t;
-  mps_addr_t kids[N];
-  size_t k;
-  mps_fmt_t fmt;
-  tams_open(&t);
-  mps_arena_park(t.arena);
-  mps_ap_destroy(t.ap);
-  mps_pool_destroy(t.pool);
-  cr_assert_eq(objfmt_create(&fmt, t.arena, tams_scan_failing, false), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
-    cr_assert_eq(mps_pool_create_k(&t.pool, t.arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
-  for (k = 0; k < N; ++k) {
-    tams_new(t.ap, &t.refs[k], 0, 3, (mps_word_t)k);
-    kids[k] = t.refs[k];
-  }
-  for (k = 0; k < N; ++k) {
-    tams_new(t.ap, &t.refs[k], 1, 0, 0);
-    ((objfmt_obj)t.refs[k])->slot[0] = (mps_word_t)kids[k];
-  }
-  tams_flush(&t);
-  tams_fail_at = t.refs[0];
-  mps_arena_collect(t.arena);
-  cr_assert_null(tams_fail_at, "the scan failed once");
-  cr_assert_eq(tams_count(&t).objects, 2 * N);
-  cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), N * 8 * W,
-               "the parents keep only part of their grains");
-  for (k = 0; k < N; ++k) {
-    cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[k])->slot[0], kids[k]);
-    cr_assert(tams_data_ok(kids[k], 3, (mps_word_t)k), "child %zu damaged", k);
-  }
-  mps_root_destroy(t.aroot);
-  mps_root_destroy(t.root);
-  mps_ap_destroy(t.ap);
-  mps_pool_destroy(t.pool);
-  mps_fmt_destroy(fmt);
-  mps_chain_destroy(t.chain);
-  mps_fmt_destroy(t.fmt);
-  mps_arena_destroy(t.arena);
 }
 
 /* An exact object refers to an object of an ambiguous segment that the

@@ -18,4 +18,15 @@ static inline mps_word_t collections_done(mps_arena_t arena)
   return n;
 }
 
+/* A collection of the due generations, started by a step and finished by
+ * a park: whether exactly one ran. */
+static inline bool collections_run_due(mps_arena_t arena)
+{
+  mps_word_t before = collections_done(arena);
+  if (!mps_arena_step(arena, 0.0, 1.0))
+    return false;
+  mps_arena_park(arena);
+  return collections_done(arena) == before + 1;
+}
+
 #endif /* collections_h */

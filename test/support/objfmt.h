@@ -140,6 +140,31 @@ static inline void objfmt_init_id(mps_addr_t p, size_t nrefs, size_t ndata, mps_
     obj->slot[nrefs + i] = objfmt_id_word(id, i);
 }
 
+/* n objects of ndata data words and no references in pool, through a
+ * point of their own that goes with them, so that their bytes count in
+ * the pool's generation at once and no buffer stays: garbage, for tests
+ * that need a generation over its capacity.  The first failure, if any. */
+static inline mps_res_t objfmt_garbage(mps_pool_t pool, size_t n, size_t ndata)
+{
+  size_t size = (2 + ndata) * sizeof(mps_word_t), k;
+  mps_res_t res;
+  mps_addr_t p;
+  mps_ap_t ap;
+  res = mps_ap_create_k(&ap, pool, mps_args_none);
+  if (res != MPS_RES_OK)
+    return res;
+  for (k = 0; k < n && res == MPS_RES_OK; ++k) {
+    do {
+      res = mps_reserve(&p, ap, size);
+      if (res != MPS_RES_OK)
+        break;
+      objfmt_init_id(p, 0, ndata, k);
+    } while (!mps_commit(ap, p, size));
+  }
+  mps_ap_destroy(ap);
+  return res;
+}
+
 /* Whether p is such an object, intact, with identity id. */
 static inline bool objfmt_is_id(mps_addr_t p, size_t nrefs, size_t ndata, mps_word_t id)
 {
