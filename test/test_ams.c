@@ -1005,19 +1005,26 @@ Test(ams, the_default_chain_puts_objects_beyond_the_nursery)
   mps_arena_destroy(arena);
 }
 
+/* Open an AMS debug pool with the free-space template tpl of `size`
+ * bytes (no fenceposts), the arena parked. */
+static void tams_open_debug(tams_s *t, const char *tpl, size_t size)
+{
+  mps_pool_debug_option_s options = {NULL, 0, tpl, size};
+  mps_arg_s extra[2];
+  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
+  extra[0].val.pool_debug_options = &options;
+  extra[1].key = MPS_KEY_ARGS_END;
+  tams_open_args(t, mps_class_ams_debug(), extra);
+  mps_arena_park(t->arena);
+}
+
 Test(ams_debug, dead_object_overwrite_is_reported)
 {
   tams_s t;
   static const char tpl[] = "DEADBEEF";
-  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
   mps_lib_assert_fail_t old;
-  mps_arg_s extra[2];
   objfmt_obj dead;
-  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
-  extra[0].val.pool_debug_options = &options;
-  extra[1].key = MPS_KEY_ARGS_END;
-  tams_open_args(&t, mps_class_ams_debug(), extra);
-  mps_arena_park(t.arena);
+  tams_open_debug(&t, tpl, 8);
   tams_list(&t, &t.refs[0], 20, 2, NULL);
   tams_new(t.ap, &t.refs[1], 0, 4, 1);
   dead = t.refs[1];
@@ -1586,16 +1593,9 @@ Test(ams, an_address_at_an_objects_end_on_the_point_is_the_next_ones)
 Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
 {
   tams_s t;
-  static const char tpl[] = "DEADBEEF";
-  mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
   mps_lib_assert_fail_t old;
-  mps_arg_s extra[2];
   objfmt_obj dead;
-  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
-  extra[0].val.pool_debug_options = &options;
-  extra[1].key = MPS_KEY_ARGS_END;
-  tams_open_args(&t, mps_class_ams_debug(), extra);
-  mps_arena_park(t.arena);
+  tams_open_debug(&t, "DEADBEEF", 8);
   tams_new(t.ap, &t.refs[0], 0, 4, 1);
   tams_new(t.ap, &t.refs[1], 0, 4, 2);
   dead = t.refs[1];
@@ -1621,17 +1621,10 @@ Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
 Test(ams_debug, a_template_of_an_odd_size_checks_out_wherever_it_was_laid)
 {
   tams_s t;
-  static const char tpl[] = "ABCDE";
-  mps_pool_debug_option_s options = {NULL, 0, tpl, 5};
   mps_lib_assert_fail_t old;
-  mps_arg_s extra[2];
   mps_addr_t p;
   size_t k;
-  extra[0].key = MPS_KEY_POOL_DEBUG_OPTIONS;
-  extra[0].val.pool_debug_options = &options;
-  extra[1].key = MPS_KEY_ARGS_END;
-  tams_open_args(&t, mps_class_ams_debug(), extra);
-  mps_arena_park(t.arena);
+  tams_open_debug(&t, "ABCDE", 5);
   for (k = 0; k < 30; ++k) {
     tams_new(t.ap, &t.refs[k], 0, k % 4, k);
     tams_new(t.ap, &p, 0, 1 + k % 3, k);     /* garbage between them */
