@@ -53,6 +53,20 @@ static Pool make_pool(void)
   return (Pool)pool;
 }
 
+/* A pool's acquisition of chain through MPS_KEY_CHAIN (the arena
+ * entered), as pool creation makes it. */
+static void tchain_acquire(mps_chain_t chain)
+{
+  mps_arg_s args[2];
+  Chain got;
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = chain;
+  args[1].key = MPS_KEY_ARGS_END;
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  cr_assert_eq(got, chain);
+  cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);   /* taken from the list */
+}
+
 TestSuite(chain, .init = setup, .fini = teardown);
 
 Test(chain, create_converts_capacity_and_keeps_parameters)
@@ -76,23 +90,13 @@ Test(chain, due_follows_new_size_against_capacity)
 {
   mps_gen_param_s params[3] = {{1, 0.9}, {2, 0.5}, {4, 0.5}};
   mps_chain_t chain;
-  mps_arg_s args[2];
-  Chain got;
   pool_gen_s a0, a1, a2, b0;
   Pool pa = make_pool(), pb = make_pool();
 
   cr_assert_eq(mps_chain_create(&chain, arena, 3, params), MPS_RES_OK);
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
   arena_enter(arena);
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
-  cr_assert_eq(got, chain);
-  cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);   /* taken from the list */
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  tchain_acquire(chain);
+  tchain_acquire(chain);
   cr_assert_eq(chain->pools, 2);
   pool_gen_init(&a0, pa, chain, 0);
   pool_gen_init(&a1, pa, chain, 1);
@@ -204,15 +208,10 @@ Test(chain, destroying_chain_in_use_is_refused)
 {
   mps_gen_param_s params[1] = {{10, 0.5}};
   mps_chain_t chain;
-  mps_arg_s args[2];
-  Chain got;
   mps_lib_assert_fail_t old;
   cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
   arena_enter(arena);
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  tchain_acquire(chain);
   arena_leave(arena);
   old = mps_lib_assert_fail_install(record_handler);
   tchain_failures = 0;
@@ -265,16 +264,11 @@ Test(chain, a_ramp_gives_the_nursery_alone_an_allowance)
 {
   mps_gen_param_s params[2] = {{1, 0.9}, {2, 0.5}};
   mps_chain_t chain;
-  mps_arg_s args[2];
-  Chain got;
   pool_gen_s g0, g1;
   Pool pool = make_pool();
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
   arena_enter(arena);
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  tchain_acquire(chain);
   pool_gen_init(&g0, pool, chain, 0);
   pool_gen_init(&g1, pool, chain, 1);
   pool_gen_account_alloc(&g0, 2048);       /* twice its capacity */
@@ -319,18 +313,13 @@ Test(chain, an_automatic_collection_waits_for_an_eighth_of_the_unguarded_old_byt
 {
   mps_gen_param_s params[2] = {{1, 0.9}, {100000, 0.5}};
   mps_chain_t chain;
-  mps_arg_s args[2];
-  Chain got;
   pool_gen_s g0, g1;
   Pool pool = make_pool();
   Size guarded;
 
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
   arena_enter(arena);
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  tchain_acquire(chain);
   pool_gen_init(&g0, pool, chain, 0);
   pool_gen_init(&g1, pool, chain, 1);
   /* The size of segments the older generation would hold: only the
@@ -367,18 +356,13 @@ Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
   mps_gen_param_s idle[1] = {{1000, 0.5}};
   mps_gen_param_s params[2] = {{1, 0.9}, {16, 0.5}};
   mps_chain_t first, chain;
-  mps_arg_s args[2];
-  Chain got;
   pool_gen_s g0, g1;
   Pool pool = make_pool();
 
   cr_assert_eq(mps_chain_create(&first, arena, 1, idle), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  args[0].key = MPS_KEY_CHAIN;
-  args[0].val.chain = chain;
-  args[1].key = MPS_KEY_ARGS_END;
   arena_enter(arena);
-  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_OK);
+  tchain_acquire(chain);
   pool_gen_init(&g0, pool, chain, 0);
   pool_gen_init(&g1, pool, chain, 1);
   pool_gen_account_alloc(&g1, 20 * 1024);
