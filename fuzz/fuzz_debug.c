@@ -34,8 +34,10 @@
  * memory goes back to the arena), and a live block whose contents
  * changed, and so does a free-space report of bytes nobody damaged
  * (MVFF's fallback free list writes into free memory under a commit
- * limit, and must say so: pool.h, scribble_hook).  The arena is destroyed
- * at the end of each input. */
+ * limit, and must say so: pool.h, scribble_hook).  After each operation
+ * the pool's records must also pass pool_debug_check_deep (live extents
+ * and free ranges apart, ranges merged, their total).  The arena is
+ * destroyed at the end of each input. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +47,8 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
+#include "../src/pool/pool_debug.h"
 #include "support/model.h"
 
 #define FUZZ_DEBUG_SLOTS 48
@@ -842,6 +846,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     }
     fuzz_debug_forget_released();
+    /* The pool's records keep their invariants, those that take walks
+     * too: a failure is reported, which the next line finds. */
+    arena_enter((Arena)fuzz_debug_arena);
+    (void)pool_debug_check_deep((Pool)fuzz_debug_pool);
+    arena_leave((Arena)fuzz_debug_arena);
     /* Nothing reports between the operations that expect reports. */
     fuzz_debug_expect_none();
   }

@@ -393,6 +393,70 @@ Test(arena_vm, a_new_chunk_over_the_commit_limit_is_refused_and_nothing_is_kept)
   mps_arena_destroy(arena);
 }
 
+/* A request for every grain a fresh first chunk holds fits in it: the
+ * arena does not grow for it. */
+Test(arena_vm, a_request_for_all_of_a_chunk_s_grains_fits_without_growing)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), n, reserved, committed;
+  mps_addr_t p;
+  n = grains_of_a_first_chunk(&arena, grain);
+  reserved = mps_arena_reserved(arena);
+  committed = mps_arena_committed(arena);
+  cr_assert_eq(grab(&p, arena, n * grain), MPS_RES_OK);
+  cr_assert_eq(mps_arena_reserved(arena), reserved, "the arena grew for %zu grains", n);
+  cr_assert_eq(mps_arena_committed(arena), committed + n * grain);
+  drop(arena, p, n * grain);
+  mps_arena_destroy(arena);
+}
+
+/* A commit limit exactly what is committed less all the spare memory is
+ * accepted (arena.rst: only spare memory is given up to make room). */
+Test(arena_vm, a_limit_that_all_the_spare_memory_makes_room_for_is_accepted)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  size_t base_committed = mps_arena_committed(arena);
+  mps_addr_t p;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(grab(&p, arena, 8 * grain), MPS_RES_OK);
+  drop(arena, p, 8 * grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), 8 * grain);
+  cr_assert_eq(mps_arena_committed(arena), base_committed + 8 * grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, base_committed), MPS_RES_OK);
+  cr_assert_eq(mps_arena_commit_limit(arena), base_committed);
+  cr_assert_eq(mps_arena_committed(arena), base_committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  mps_arena_destroy(arena);
+}
+
+/* At creation too, a commit limit of what creation commits is accepted
+ * (arena.rst: at least what is committed succeeds); one byte less is
+ * refused.  Creation commits the same for the same arguments. */
+Test(arena_vm, a_commit_limit_at_creation_may_be_exactly_what_creation_commits)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t committed = mps_arena_committed(arena);
+  mps_res_t res;
+  mps_arena_destroy(arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_COMMIT_LIMIT, committed);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(res, MPS_RES_OK);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_commit_limit(arena), committed);
+  mps_arena_destroy(arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_COMMIT_LIMIT, committed - 1);
+    res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
+  } MPS_ARGS_END(args);
+  cr_assert_neq(res, MPS_RES_OK);
+}
+
 Test(arena_vm, pool_of_addr_follows_ownership)
 {
   mps_arena_t arena = make_vm((size_t)4 << 20);
@@ -521,6 +585,29 @@ Test(arena_vm, destroy_with_a_pool_left_is_refused)
   mps_free(pool, p, 64);
   mps_pool_destroy(pool);
   mps_arena_destroy(arena);
+}
+
+/* The same for what the collector holds (arena.rst): with a root left,
+ * the arena stays, and the root can still be destroyed, then the arena. */
+Test(arena_vm, destroy_with_a_root_left_is_refused)
+{
+  static mps_addr_t table[1];
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  mps_root_t root;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
+  arena_test_reports = 0;
+  old = mps_lib_assert_fail_install(arena_test_count);
+  mps_arena_destroy(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
+  cr_assert(mps_arena_has_addr(arena, arena));
+  mps_root_destroy(root);
+  arena_test_reports = 0;
+  old = mps_lib_assert_fail_install(arena_test_count);
+  mps_arena_destroy(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(arena_test_reports, 0);
 }
 
 /* arena.rst: mps_arena_busy is true while the arena is inside an

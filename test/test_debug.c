@@ -22,6 +22,7 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/arena/arena.h"
 #include "../src/pool/pool_debug.h"
 
 #define UNIT ((size_t)256)
@@ -96,6 +97,15 @@ static mps_pool_t make_pool(mps_pool_debug_option_s *options)
   return pool;
 }
 
+/* The pool's records keep every invariant, those that take walks too
+ * (pool_debug_check_deep): a failure is reported through the handler. */
+static void deep_check(mps_pool_t pool)
+{
+  arena_enter((Arena)arena);
+  (void)pool_debug_check_deep((Pool)pool);
+  arena_leave((Arena)arena);
+}
+
 /* Whether [p, p + n) holds `tpl` repeated from its first byte. */
 static int holds_from(const unsigned char *p, size_t n, const char *tpl, size_t tsize)
 {
@@ -157,6 +167,32 @@ Test(debug, custom_templates_that_do_not_divide_the_fence)
   cr_assert(holds_absolute(p - 16 + MFS_OWN, 64 - MFS_OWN, "abc", 3));
   mps_pool_check_free_space(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
+/* A free template of odd size is laid by absolute address whatever the
+ * address of the block freed.  Units are 256 bytes apart, 1 modulo 3, so
+ * three neighbouring units start in each phase of a 3-byte template: a
+ * phase taken wrongly, or not kept as the fill wraps round the template,
+ * shows in at least two of them. */
+Test(debug, an_odd_free_template_is_laid_by_address_in_every_phase)
+{
+  mps_pool_debug_option_s options = {"POST", 4, "abc", 3};
+  mps_pool_t pool = make_pool(&options);
+  mps_addr_t a[3];
+  int i;
+  for (i = 0; i < 3; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, UNIT - 32), MPS_RES_OK);
+  for (i = 1; i < 3; ++i)
+    cr_assert_eq((char *)a[i] - (char *)a[i - 1], (ptrdiff_t)UNIT, "neighbouring units");
+  for (i = 0; i < 3; ++i) {
+    unsigned char *base = (unsigned char *)a[i] - 16;
+    mps_free(pool, a[i], UNIT - 32);
+    cr_assert(holds_absolute(base + MFS_OWN, UNIT - MFS_OWN, "abc", 3),
+              "unit %d, its base %zu modulo 3", i, (size_t)((uintptr_t)base % 3));
+  }
+  mps_pool_check_free_space(pool);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
 }
@@ -348,11 +384,14 @@ Test(debug, clean_run_reports_nothing)
     }
     mps_pool_check_fenceposts(pool);
     mps_pool_check_free_space(pool);
+    deep_check(pool);
     for (i = round % 2; i < N; i += 2)
       mps_free(pool, blocks[i], 24);
     mps_pool_check_free_space(pool);
+    deep_check(pool);
     for (i = 1 - round % 2; i < N; i += 2)
       mps_free(pool, blocks[i], 24);
+    deep_check(pool);
   }
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
@@ -446,6 +485,24 @@ Test(debug, wrong_size_free_is_refused)
   cr_assert_eq(report_count, 1);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 1);
+}
+
+/* A size smaller than the block's is refused too: accepted, it would
+ * leave the block's top and after-fence out of the free. */
+Test(debug, a_free_with_a_smaller_size_is_refused)
+{
+  mps_pool_t pool = make_pool(NULL);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, 32), MPS_RES_OK);
+  memset(a, 0x3C, 32);
+  mps_free(pool, a, 16);
+  cr_assert_eq(report_count, 1);
+  /* Still live: its contents and its fence are untouched. */
+  cr_assert_eq(((unsigned char *)a)[16], 0x3C);
+  cr_assert(memcmp((char *)a + 32, "POST", 4) == 0);
+  mps_free(pool, a, 32);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1, "%d: %s", report_count, reports[1]);
 }
 
 Test(debug, double_free_is_refused)
@@ -614,6 +671,122 @@ Test(debug, a_word_the_base_wrote_is_not_recorded_from_its_start)
 Test(debug, a_word_the_base_wrote_is_not_recorded_to_its_end)
 {
   stamp_matching_template_is_not_damage("\x5A\x11\x11\x11\x11\x11\x11\x11");
+}
+
+/* ---- a base class that gives memory back without the release hook ---- */
+
+/* Two grains carved in turn, never reused; freeing a block that lies
+ * wholly in the second grain gives that grain back to the arena at once,
+ * without calling pool_before_release (pool.h), as a class may.  The
+ * mixin then notices the shrink only by the base's total size. */
+typedef struct shed_pool_s {
+  mps_pool_s pool;
+  Addr base;                     /* its two grains, or NULL */
+  Size used;                     /* bytes carved so far */
+  bool shed;                     /* the second grain given back */
+} shed_pool_s;
+
+static shed_pool_s *shed_of(Pool pool)
+{
+  return PARENT(shed_pool_s, pool, pool);
+}
+
+static Res shed_init(Pool pool, mps_arg_s args[])
+{
+  shed_pool_s *sp = shed_of(pool);
+  (void)args;
+  sp->base = NULL;
+  sp->used = 0;
+  sp->shed = false;
+  return MPS_RES_OK;
+}
+
+static void shed_finish(Pool pool)
+{
+  shed_pool_s *sp = shed_of(pool);
+  Size grain = pool->arena->grain_size;
+  if (sp->base != NULL)
+    arena_free(pool->arena, sp->base, sp->shed ? grain : 2 * grain, pool);
+}
+
+static Res shed_alloc(Addr *p_o, Pool pool, Size size)
+{
+  shed_pool_s *sp = shed_of(pool);
+  Size grain = pool->arena->grain_size;
+  if (sp->base == NULL) {
+    Res res = arena_alloc(&sp->base, pool->arena, 2 * grain, pool);
+    if (res != MPS_RES_OK)
+      return res;
+  }
+  if (sp->shed || size > 2 * grain - sp->used)
+    return MPS_RES_RESOURCE;
+  *p_o = addr_add(sp->base, sp->used);
+  sp->used += size;
+  return MPS_RES_OK;
+}
+
+static void shed_free(Pool pool, Addr old, Size size)
+{
+  shed_pool_s *sp = shed_of(pool);
+  Addr second = addr_add(sp->base, pool->arena->grain_size);
+  (void)size;
+  if (!sp->shed && addr_word(old) >= addr_word(second)) {
+    arena_free(pool->arena, second, pool->arena->grain_size, pool);
+    sp->shed = true;
+  }
+}
+
+static Size shed_total(Pool pool)
+{
+  shed_pool_s *sp = shed_of(pool);
+  Size grain = pool->arena->grain_size;
+  return sp->base == NULL ? 0 : sp->shed ? grain : 2 * grain;
+}
+
+static struct mps_pool_class_s shed_class = {
+  .sig = POOL_CLASS_SIG,
+  .name = "shed",
+  .size = sizeof(shed_pool_s),
+  .init = shed_init,
+  .finish = shed_finish,
+  .alloc = shed_alloc,
+  .free = shed_free,
+  .total_size = shed_total,
+};
+static pool_debug_class_s shed_debug_class;
+
+/* A recorded free range that straddles the grain the base gave back
+ * keeps its part in the grain still owned: damage there is still found
+ * by the check (and at destruction).  The base blocks: a to 64 bytes
+ * below the boundary, x across it, y above it. */
+Test(debug, the_owned_part_of_a_range_stays_checked_when_a_base_gives_back_unannounced)
+{
+  mps_pool_t pool;
+  size_t grain = arena->grain_size;
+  mps_addr_t a, x, y;
+  unsigned char *bad;
+  MPS_ARGS_BEGIN(args) {
+    cr_assert_eq(mps_pool_create_k(&pool, arena,
+                                   pool_debug_class_ensure(&shed_debug_class, &shed_class,
+                                                           "shed debug"),
+                                   args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&a, pool, grain - 64 - 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&x, pool, 128 - 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&y, pool, 32), MPS_RES_OK);
+  cr_assert_eq((char *)x - 16, (char *)a - 16 + grain - 64, "x's base block straddles");
+  mps_free(pool, x, 128 - 32);
+  bad = (unsigned char *)x + 16;        /* 32 bytes below the boundary */
+  *bad = 'x';
+  mps_free(pool, y, 32);                /* the second grain goes back */
+  cr_assert_eq(mps_pool_total_size(pool), grain);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  mps_free(pool, a, grain - 64 - 32);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 2, "%d reports", report_count);
 }
 
 /* ---- mps_class_mvff_debug ---- */
@@ -845,6 +1018,33 @@ Test(mvff_debug, allocation_points_splat_what_they_give_back)
   mps_pool_destroy(pool);
 }
 
+/* The unused rest of a buffer comes back splatted to its last byte, and
+ * a write there is found by the check. */
+Test(mvff_debug, a_buffer_s_whole_rest_is_splatted_when_it_is_emptied)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_ap_t ap;
+  mps_addr_t p;
+  unsigned char *init, *limit;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+  } while (!mps_commit(ap, p, 64));
+  init = (unsigned char *)p + 64;
+  limit = ap->limit;
+  cr_assert_gt(limit - init, 64, "a rest to give back");
+  mps_ap_destroy(ap);
+  cr_assert(holds_absolute(init, (size_t)(limit - init), "FREE", 4));
+  limit[-1] = 0;
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)(limit - 1));
+  limit[-1] = (unsigned char)"FREE"[(uintptr_t)(limit - 1) % 4];
+  mps_free(pool, p, 64);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+}
+
 Test(mvff_debug, memory_given_back_to_the_arena_leaves_the_record)
 {
   mps_pool_t pool = make_mvff(0, 0.0, NULL);
@@ -1024,7 +1224,8 @@ Test(mvff_debug, free_space_checked_before_release_by_a_buffer_empty)
 }
 
 /* A clean workload with no spare: every free may give memory back, and
- * none may report. */
+ * none may report; the records keep their invariants after every
+ * operation. */
 Test(mvff_debug, clean_run_with_no_spare_reports_nothing)
 {
   mps_pool_t pool = make_mvff(0, 0.0, NULL);
@@ -1057,8 +1258,10 @@ Test(mvff_debug, clean_run_with_no_spare_reports_nothing)
         memset(a[i], 0xA5, sizes[i]);
       }
     }
+    deep_check(pool);
   }
   mps_ap_destroy(ap);
+  deep_check(pool);
   for (i = 0; i < N; ++i)
     if (a[i] != NULL)
       mps_free(pool, a[i], sizes[i]);
@@ -1116,6 +1319,73 @@ Test(mvff_debug, the_rest_of_a_free_range_stays_checked_after_a_reuse)
   mps_free(pool, c, 64);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 2, "and at destruction");
+}
+
+/* Free ranges that meet are one range in the record: damage across the
+ * place where two freed blocks' extents met is one run, reported once.
+ * b..e are freed so that c's range grows down to take b's, and d's
+ * joins the ranges on both its sides. */
+Test(mvff_debug, damage_where_freed_blocks_met_is_one_run)
+{
+  mps_pool_t pool = make_mvff(0, 1.0, NULL);
+  mps_addr_t blk[6];
+  unsigned char *bc, *de;
+  int i;
+  for (i = 0; i < 6; ++i)
+    cr_assert_eq(mps_alloc(&blk[i], pool, 64), MPS_RES_OK);
+  for (i = 1; i < 6; ++i)
+    cr_assert_eq((char *)blk[i], (char *)blk[i - 1] + 96, "the blocks' extents abut");
+  mps_free(pool, blk[2], 64);
+  mps_free(pool, blk[1], 64);   /* only its right neighbour is free */
+  mps_free(pool, blk[4], 64);
+  mps_free(pool, blk[3], 64);   /* free on both sides */
+  bc = (unsigned char *)blk[2] - 16;   /* where b's extent met c's */
+  de = (unsigned char *)blk[4] - 16;
+  memset(bc - 2, 0, 4);
+  memset(de - 2, 0, 4);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2, "%d reports, the first: %s", report_count, reports[0]);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)(bc - 2));
+  cr_assert_eq(report_len(0), 4);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)(de - 2));
+  cr_assert_eq(report_len(1), 4);
+  mps_free(pool, blk[0], 64);
+  mps_free(pool, blk[5], 64);
+  mps_pool_destroy(pool);
+}
+
+/* Memory going back to the arena from the top of a recorded range leaves
+ * the range's low part, in a grain a live block keeps, recorded: damage
+ * there is still found by the check.  b's extent straddles a grain
+ * boundary with no whole grain in it, so its free gives nothing back;
+ * c's free, with no spare allowed, gives back every grain from that
+ * boundary up, and the top of b's range with them. */
+Test(mvff_debug, the_low_rest_of_a_range_stays_checked_when_its_top_goes_back)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  size_t grain = arena->grain_size;
+  mps_addr_t a, b, c;
+  unsigned char *bad;
+  uintptr_t g;
+  cr_assert_eq(mps_alloc(&a, pool, grain - 1024 - 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 2048 - 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 3 * grain), MPS_RES_OK);
+  g = ((uintptr_t)b - 16 + grain - 1) & ~(uintptr_t)(grain - 1);
+  cr_assert_eq(g, (uintptr_t)b - 16 + 1024, "b's extent straddles a grain boundary");
+  cr_assert_eq((char *)c, (char *)b + 2048, "c follows b");
+  mps_free(pool, b, 2048 - 32);
+  cr_assert(owned_by(pool, (void *)g));
+  bad = (unsigned char *)b + 8;
+  *bad = 'x';
+  mps_free(pool, c, 3 * grain);
+  cr_assert(!owned_by(pool, (void *)g), "the grains from the boundary up went back");
+  cr_assert(owned_by(pool, bad));
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FREE_REPORT), (uintptr_t)bad);
+  mps_free(pool, a, grain - 1024 - 32);
+  mps_pool_destroy(pool);
 }
 
 /* A block whose fences would take it past the end of memory is refused

@@ -243,6 +243,7 @@
 #define pool_check mps_i_pool_check
 #define pool_class_check mps_i_pool_class_check
 #define pool_create mps_i_pool_create
+#define pool_debug_check_deep mps_i_pool_debug_check_deep
 #define pool_debug_class_check mps_i_pool_debug_class_check
 #define pool_debug_class_ensure mps_i_pool_debug_class_ensure
 #define pool_destroy mps_i_pool_destroy

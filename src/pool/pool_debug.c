@@ -83,8 +83,9 @@
  *      (inserts coalesce), and none overlaps a live block's extent;
  *   6. free_recorded is the total size of the recorded ranges, and the
  *      record is empty when free_size is 0.
- * 4 and 5 are ordered-tree facts checked by debug_check_deep (tests); the
- * cheap check covers 1-3 and 6's emptiness condition.
+ * 4, 5 and 6's total take walks of both trees: pool_debug_check_deep
+ * checks them, for tests and fuzz targets; the cheap check covers 1-3 and
+ * 6's emptiness condition.
  */
 
 #include "../../include/mpscmvff.h"
@@ -616,6 +617,55 @@ static bool debug_check(Pool pool)
   CHECKD(splay_tree, &d->live);
   CHECKD(splay_tree, &d->free);
   CHECKL(d->free_size > 0 || (d->range_count == 0 && d->free_recorded == 0)); /* 6 */
+  return true;
+}
+
+/* Invariants 4 to 6 over both trees, walked in address order side by
+ * side: each range is checked against the live extent that ends first
+ * after its base, the only one that could overlap it. */
+bool pool_debug_check_deep(Pool pool)
+{
+  PoolDebug d;
+  SplayNode live, node;
+  Addr live_lo = NULL, live_hi = NULL, prev = NULL;
+  Count blocks = 0, ranges = 0;
+  Size recorded = 0;
+  CHECKL(pool != NULL && pool->klass->init == debug_init);
+  CHECKL(debug_check(pool));
+  d = debug_of_pool(pool);
+  for (node = splay_tree_first(&d->live); node != NULL;                       /* 4 */
+       node = splay_tree_next(&d->live, debug_key(debug_block_of(node)->base))) {
+    debug_block_s *b = debug_block_of(node);
+    CHECKL(b->size > 0 && size_is_aligned(b->size, pool->alignment));
+    CHECKL(addr_word(b->base) >= d->fence);
+    CHECKL(prev == NULL || addr_word(prev) <= addr_word(b->base) - d->fence);
+    prev = addr_add(b->base, b->size + d->fence);
+    ++blocks;
+  }
+  CHECKL(blocks == d->live_count);
+  prev = NULL;
+  live = splay_tree_first(&d->live);
+  for (node = splay_tree_first(&d->free); node != NULL;                       /* 5 */
+       node = splay_tree_next(&d->free, debug_key(debug_range_of(node)->base))) {
+    debug_range_s *r = debug_range_of(node);
+    CHECKL(addr_word(r->base) < addr_word(r->limit));
+    CHECKL(prev == NULL || addr_word(prev) < addr_word(r->base));   /* apart */
+    prev = r->limit;
+    /* The first live extent that ends after this range's base. */
+    while (live != NULL) {
+      debug_block_s *b = debug_block_of(live);
+      live_lo = addr_sub(b->base, d->fence);
+      live_hi = addr_add(b->base, b->size + d->fence);
+      if (addr_word(live_hi) > addr_word(r->base))
+        break;
+      live = splay_tree_next(&d->live, debug_key(b->base));
+    }
+    CHECKL(live == NULL || addr_word(live_lo) >= addr_word(r->limit));
+    recorded += addr_offset(r->base, r->limit);
+    ++ranges;
+  }
+  CHECKL(ranges == d->range_count);                                          /* 6 */
+  CHECKL(recorded == d->free_recorded);
   return true;
 }
 

@@ -62,6 +62,11 @@ typedef pool_debug_class_s *PoolDebugClass;
 
 bool pool_debug_class_check(PoolDebugClass dc);
 
+/* Every invariant of a debugging pool, those that take walks of its
+ * records too (see pool_debug.c): for tests and fuzz targets, with the
+ * arena lock held.  Splays the records' trees. */
+bool pool_debug_check_deep(Pool pool);
+
 /* Make `dc` (zero-initialized static storage) a debugging class over
  * `base` called `name`, once, and return it.  A base that gives memory
  * back to the arena before it is destroyed must call pool_before_release
