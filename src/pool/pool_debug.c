@@ -630,7 +630,10 @@ bool pool_debug_check_deep(Pool pool)
   Addr live_lo = NULL, live_hi = NULL, prev = NULL;
   Count blocks = 0, ranges = 0;
   Size recorded = 0;
-  CHECKL(pool != NULL && pool->klass->init == debug_init);
+  bool is_debug = pool != NULL && pool->klass->init == debug_init;
+  CHECKL(is_debug);
+  if (!is_debug)
+    return false;   /* no records to walk */
   CHECKL(debug_check(pool));
   d = debug_of_pool(pool);
   for (node = splay_tree_first(&d->live); node != NULL;                       /* 4 */
