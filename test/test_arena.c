@@ -251,16 +251,27 @@ Test(arena_vm, commit_limit_refuses_and_arena_stays_usable)
   mps_arena_destroy(arena);
 }
 
-Test(arena_vm, lowering_the_limit_sheds_spare_memory)
+/* A 16 MiB VM arena that keeps all its spare memory, with eight grains
+ * of it: what it committed before them in *base_committed_o. */
+static mps_arena_t vm_with_spare(size_t *base_committed_o, size_t *grain_o)
 {
   mps_arena_t arena = make_vm((size_t)16 << 20);
   size_t grain = grain_of(arena);
-  size_t base_committed = mps_arena_committed(arena);
   mps_addr_t p;
+  *base_committed_o = mps_arena_committed(arena);
+  *grain_o = grain;
   mps_arena_spare_set(arena, 1.0);
   cr_assert_eq(grab(&p, arena, 8 * grain), MPS_RES_OK);
   drop(arena, p, 8 * grain);
   cr_assert_eq(mps_arena_spare_committed(arena), 8 * grain);
+  return arena;
+}
+
+Test(arena_vm, lowering_the_limit_sheds_spare_memory)
+{
+  size_t base_committed, grain;
+  mps_arena_t arena = vm_with_spare(&base_committed, &grain);
+  mps_addr_t p;
   cr_assert_eq(mps_arena_commit_limit_set(arena, base_committed + 3 * grain), MPS_RES_OK);
   cr_assert_leq(mps_arena_committed(arena), base_committed + 3 * grain);
   cr_assert_eq(mps_arena_spare_committed(arena), 3 * grain);
@@ -414,14 +425,8 @@ Test(arena_vm, a_request_for_all_of_a_chunk_s_grains_fits_without_growing)
  * accepted (arena.rst: only spare memory is given up to make room). */
 Test(arena_vm, a_limit_that_all_the_spare_memory_makes_room_for_is_accepted)
 {
-  mps_arena_t arena = make_vm((size_t)16 << 20);
-  size_t grain = grain_of(arena);
-  size_t base_committed = mps_arena_committed(arena);
-  mps_addr_t p;
-  mps_arena_spare_set(arena, 1.0);
-  cr_assert_eq(grab(&p, arena, 8 * grain), MPS_RES_OK);
-  drop(arena, p, 8 * grain);
-  cr_assert_eq(mps_arena_spare_committed(arena), 8 * grain);
+  size_t base_committed, grain;
+  mps_arena_t arena = vm_with_spare(&base_committed, &grain);
   cr_assert_eq(mps_arena_committed(arena), base_committed + 8 * grain);
   cr_assert_eq(mps_arena_commit_limit_set(arena, base_committed), MPS_RES_OK);
   cr_assert_eq(mps_arena_commit_limit(arena), base_committed);

@@ -67,6 +67,21 @@ static void tchain_acquire(mps_chain_t chain)
   cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);   /* taken from the list */
 }
 
+/* The end of a test of a pool's two generations of `chain`, acquired
+ * with the arena entered: the generations go (their segments' sizes were
+ * the test's own), then the acquisition, the lock, the pool and the
+ * chain. */
+static void tchain_finish_two(mps_chain_t chain, Pool pool, pool_gen_s *g0, pool_gen_s *g1)
+{
+  g0->total_size = g1->total_size = 0;
+  pool_gen_finish(g0);
+  pool_gen_finish(g1);
+  chain_release(chain);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pool);
+  mps_chain_destroy(chain);
+}
+
 TestSuite(chain, .init = setup, .fini = teardown);
 
 Test(chain, create_converts_capacity_and_keeps_parameters)
@@ -282,12 +297,7 @@ Test(chain, a_ramp_gives_the_nursery_alone_an_allowance)
   cr_assert_eq(chain_due(chain), 3, "gen 1 has no allowance");
   --arena->gc->pattern.ramping;
   chain_condemned(chain, 3);
-  pool_gen_finish(&g0);
-  pool_gen_finish(&g1);
-  chain_release(chain);
-  arena_leave(arena);
-  mps_pool_destroy((mps_pool_t)pool);
-  mps_chain_destroy(chain);
+  tchain_finish_two(chain, pool, &g0, &g1);
 }
 
 /* The tracer's policy for automatic collections (trace.c,
@@ -339,13 +349,7 @@ Test(chain, an_automatic_collection_waits_for_an_eighth_of_the_unguarded_old_byt
   pool_gen_account_alloc(&g0, 1024);
   cr_assert(tchain_poll_collects(), "guarded bytes held it back");
   arena->gc->barrier.guarded = guarded;
-  g1.total_size = 0;
-  pool_gen_finish(&g0);
-  pool_gen_finish(&g1);
-  chain_release(chain);
-  arena_leave(arena);
-  mps_pool_destroy((mps_pool_t)pool);
-  mps_chain_destroy(chain);
+  tchain_finish_two(chain, pool, &g0, &g1);
 }
 
 /* An older generation that is due counts as fresh, whatever its chain's
@@ -371,13 +375,7 @@ Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
   cr_assert_eq(chain_due(chain), 3);
   cr_assert(tchain_poll_collects(), "the due generation was weighed as old");
   cr_assert_eq(g1.new_size, 0);
-  g1.total_size = 0;
-  pool_gen_finish(&g0);
-  pool_gen_finish(&g1);
-  chain_release(chain);
-  arena_leave(arena);
-  mps_pool_destroy((mps_pool_t)pool);
-  mps_chain_destroy(chain);
+  tchain_finish_two(chain, pool, &g0, &g1);
   mps_chain_destroy(first);
 }
 
