@@ -1594,6 +1594,64 @@ Test(mvff, a_trim_walks_for_a_whole_free_grain_no_free_noted)
   mps_pool_destroy(pool);
 }
 
+/* A walk gives back one block's grains and is then skipped for as many
+ * trims as it visited blocks (three here: the blocker and two free
+ * grains), but no longer: the grain it left is found by the walk of the
+ * third trim after it.  Every free grain's hint is stale by then. */
+Test(mvff, a_trim_walks_again_once_its_skipped_trims_are_counted)
+{
+  mps_pool_t pool = make_pool(12 * grain, 0.25, 0, 0, 1);
+  mps_addr_t a, b, c, x, s1, g1, s2, g2, s3, t[6], u, f, x2;
+  size_t i;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&a, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 2 * grain - 256), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&x, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&s1, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&g1, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&s2, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&g2, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&s3, pool, grain), MPS_RES_OK);
+  for (i = 0; i < 6; ++i)
+    cr_assert_eq(mps_alloc(&t[i], pool, 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&u, pool, grain - 6 * 128), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&f, pool, 3 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 12 * grain);
+  cr_assert_eq((uintptr_t)a % grain, 0);
+  cr_assert_eq((char *)f, (char *)a + 9 * grain);
+  /* Three free grains, exactly the spare fraction (0.25 of 12): no trim.
+   * The hint names x's grain, which is then allocated again. */
+  mps_free(pool, g2, grain);
+  mps_free(pool, g1, grain);
+  mps_free(pool, x, grain);
+  cr_assert_eq(mps_alloc(&x2, pool, grain), MPS_RES_OK);
+  cr_assert_eq(x2, x, "first fit takes x's grain again");
+  /* The blocker (nearly two grains, holding none) brings the pool over:
+   * the walk visits it, g1 and g2, and gives back g2's grain only. */
+  mps_free(pool, b, 2 * grain - 256);
+  cr_assert_eq(mps_pool_total_size(pool), 11 * grain);
+  /* Each small free is a trim that finds no grain by the largest block or
+   * a hint; the first two are within the walk's count, the third walks. */
+  mps_free(pool, t[0], 128);
+  mps_free(pool, t[2], 128);
+  cr_assert_eq(mps_pool_total_size(pool), 11 * grain, "g1's grain kept while skipped");
+  mps_free(pool, t[4], 128);
+  cr_assert_eq(mps_pool_total_size(pool), 10 * grain, "g1's grain found by a new walk");
+  mps_free(pool, a, 128);
+  mps_free(pool, c, 128);
+  mps_free(pool, x2, grain);
+  mps_free(pool, s1, grain);
+  mps_free(pool, s2, grain);
+  mps_free(pool, s3, grain);
+  mps_free(pool, t[1], 128);
+  mps_free(pool, t[3], 128);
+  mps_free(pool, t[5], 128);
+  mps_free(pool, u, grain - 6 * 128);
+  mps_free(pool, f, 3 * grain);
+  mps_pool_destroy(pool);
+}
+
 Test(mvff, frames_are_accepted_and_misuse_caught)
 {
 #if CHECK_LEVEL < 1
