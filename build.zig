@@ -2,7 +2,9 @@
 //!
 //!   ci/zig build                      libmps11 (static and shared), headers, mps11.pc
 //!   ci/zig build -Dvariety=cool       the same with every check on (hot by default; rash: none)
-//!   ci/zig build test                 Criterion unit tests, library in cool, hot and rash
+//!   ci/zig build test                 Criterion unit tests, library in cool, hot and rash,
+//!                                     and in cool built single-threaded, without
+//!                                     incremental collection and without the barrier
 //!   ci/zig build stress               every stress harness (hot), each printing its seed
 //!   ci/zig build fuzz -Dfuzz-seconds=N   every libFuzzer target for N seconds (clang-14)
 //!   ci/zig build sanitize             tests and harnesses under ASan+UBSan and under TSan
@@ -27,6 +29,26 @@ const std = @import("std");
 const Variety = enum { cool, hot, rash };
 
 const warning_flags = [_][]const u8{ "-std=c11", "-Wall", "-Wextra", "-pedantic", "-Werror" };
+
+/// Build configurations the unit tests also run in (see the test step), and
+/// the test files that test only what a configuration leaves out.
+const BuildConfig = struct {
+    name: []const u8,
+    macro: []const u8,
+    absent: []const []const u8,
+
+    fn without(self: BuildConfig, test_name: []const u8) bool {
+        for (self.absent) |a| if (std.mem.eql(u8, a, test_name)) return true;
+        return false;
+    }
+};
+
+const build_configs = [_]BuildConfig{
+    // The operating system's threads, their signals and fork hooks.
+    .{ .name = "single", .macro = "CONFIG_THREAD_SINGLE", .absent = &.{ "test_thread", "test_thread_signals", "test_fork" } },
+    .{ .name = "noinc", .macro = "CONFIG_INCREMENTAL_NONE", .absent = &.{"test_incremental"} },
+    .{ .name = "nobarrier", .macro = "CONFIG_BARRIER_NONE", .absent = &.{ "test_barrier", "test_incremental" } },
+};
 
 /// The eight cross targets.  aarch64-linux uses musl so qemu-aarch64 runs the
 /// harnesses without an aarch64 sysroot.
@@ -66,7 +88,7 @@ pub fn build(b: *std.Build) void {
 
     // Unit tests: every test/test_*.c against the library in each variety
     // (a test that needs a check rash lacks says so: test/support/checks.h).
-    const test_step = b.step("test", "run the Criterion unit tests in the cool, hot and rash varieties");
+    const test_step = b.step("test", "run the Criterion unit tests in the cool, hot and rash varieties, and in cool single-threaded, without increments and without the barrier");
     const deps_test = ciDeps(b, "test");
     const tests = listSources(b, "test", "test_");
     for ([_]Variety{ .cool, .hot, .rash }) |v| {
@@ -82,6 +104,32 @@ pub fn build(b: *std.Build) void {
             const exe = b.addExecutable(.{ .name = b.fmt("{s}-{s}", .{ name, @tagName(v) }), .root_module = mod });
             // Criterion finds its tests in a section nothing references, which
             // a release link would garbage-collect, leaving no tests to run.
+            exe.link_gc_sections = false;
+            exe.step.dependOn(deps_test);
+            const run = b.addRunArtifact(exe);
+            run.has_side_effects = true;
+            test_step.dependOn(&run.step);
+        }
+    }
+    // The library's build configurations that leave something out, each
+    // with every test file that does not test only what it leaves out, in
+    // cool: CONFIG_THREAD_SINGLE (one client thread: thread_single.c,
+    // lock_single.c, no fork hooks), CONFIG_INCREMENTAL_NONE (every
+    // collection runs to its end at once) and CONFIG_BARRIER_NONE (no
+    // protection, so no write or read barrier).  A test of something absent
+    // skips itself (tests see the configuration's macro).
+    for (build_configs) |config| {
+        const lib = addLibConfig(b, target, .cool, null, .static, config.macro);
+        for (tests) |name| {
+            if (config.without(name)) continue;
+            const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(.cool, null), .link_libc = true });
+            mod.addCSourceFile(.{ .file = b.path(b.fmt("test/{s}.c", .{name})), .flags = &.{"-std=gnu11"} });
+            addSupport(b, mod, "test/support", target);
+            mod.addCMacro(varietyMacro(.cool), "1");
+            mod.addCMacro(config.macro, "1");
+            mod.linkLibrary(lib);
+            mod.linkSystemLibrary("criterion", .{});
+            const exe = b.addExecutable(.{ .name = b.fmt("{s}-{s}", .{ name, config.name }), .root_module = mod });
             exe.link_gc_sections = false;
             exe.step.dependOn(deps_test);
             const run = b.addRunArtifact(exe);
@@ -277,12 +325,25 @@ fn addLib(
     optimize: ?std.builtin.OptimizeMode,
     linkage: std.builtin.LinkMode,
 ) *std.Build.Step.Compile {
+    return addLibConfig(b, target, v, optimize, linkage, null);
+}
+
+/// addLib with a configuration macro (src/base/config.h) defined, if any.
+fn addLibConfig(
+    b: *std.Build,
+    target: std.Build.ResolvedTarget,
+    v: Variety,
+    optimize: ?std.builtin.OptimizeMode,
+    linkage: std.builtin.LinkMode,
+    config_macro: ?[]const u8,
+) *std.Build.Step.Compile {
     const mod = b.createModule(.{ .target = target, .optimize = varietyOptimize(v, optimize), .link_libc = true });
     // A shared library exports the interface only (src/base/config.h says
     // how; ci/exports checks it).
     const flags: []const []const u8 = if (linkage == .dynamic) &(warning_flags ++ .{"-fvisibility=hidden"}) else &warning_flags;
     mod.addCSourceFile(.{ .file = b.path("src/mps.c"), .flags = flags });
     mod.addCMacro(varietyMacro(v), "1");
+    if (config_macro) |m| mod.addCMacro(m, "1");
     return b.addLibrary(.{ .name = "mps11", .root_module = mod, .linkage = linkage });
 }
 

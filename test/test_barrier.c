@@ -23,6 +23,7 @@
 #include "../src/gc/seg.h"
 #include "../src/protect/fault.h"
 #include "support/objfmt.h"
+#include "support/configs.h"
 
 #if defined(__linux__)
 #include <errno.h>
@@ -394,7 +395,7 @@ Test(barrier, a_narrow_summary_meeting_the_condemned_zones_is_scanned)
 /* A condemned AMC segment is evacuated and freed: its barrier comes down
  * when it is condemned, so the fixes that copy out of it, each exposing
  * it, cost no protection change. */
-Test(barrier, condemned_amc_segments_lose_their_barrier)
+Test(barrier, condemned_amc_segments_lose_their_barrier, TEST_NEEDS_INCREMENTS)
 {
   tbar_s t;
   GC gc;
@@ -1003,7 +1004,7 @@ static void tbar_read_grey_old_object(tbar_s *t)
  * its next piece of work, which the mutator's next read of one brings.
  * Here the refusal is of the lowering for a store into another old
  * object, W, under the write barrier only. */
-Test(barrier, a_refusal_in_the_fault_hook_keeps_the_read_barrier_up, .timeout = 60)
+Test(barrier, a_refusal_in_the_fault_hook_keeps_the_read_barrier_up, .timeout = 60, TEST_NEEDS_INCREMENTS)
 {
 #if !defined(__linux__)
   cr_skip_test("this test replaces mprotect, which it does on Linux only");
@@ -1034,7 +1035,7 @@ Test(barrier, a_refusal_in_the_fault_hook_keeps_the_read_barrier_up, .timeout = 
 /* The same, but the refusal is of the lowering of G itself, for the scan
  * its read brings: the refused range is opened last, read barrier or
  * not, so that the scan can read it. */
-Test(barrier, a_refused_lowering_of_a_grey_segment_opens_it_for_its_scan, .timeout = 60)
+Test(barrier, a_refused_lowering_of_a_grey_segment_opens_it_for_its_scan, .timeout = 60, TEST_NEEDS_INCREMENTS)
 {
 #if !defined(__linux__)
   cr_skip_test("this test replaces mprotect, which it does on Linux only");
@@ -1068,7 +1069,7 @@ Test(barrier, destroy_pool_while_protected_then_again)
  * read protection (trace.c, trace_may_increment): in an arena without it
  * a collection mps_arena_start_collect starts is over on return, and only
  * one that goes on is counted as incremental. */
-Test(barrier, a_started_collection_is_incremental_only_with_the_barrier)
+Test(barrier, a_started_collection_is_incremental_only_with_the_barrier, TEST_NEEDS_INCREMENTS)
 {
   tbar_s t;
   size_t i;

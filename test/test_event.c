@@ -26,14 +26,17 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
+#include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/base/event.h"
 #include "../tools/eventdec.c"
 #include "support/evtest.h"
+#include "support/configs.h"
 
 #define TEV_MAX 64
 
 typedef struct tev_record_s {
+  uint64_t clock;
   unsigned code;
   size_t nwords;
   mps_word_t word[4];
@@ -59,6 +62,7 @@ static size_t tev_read(tev_record_s *rec, size_t max)
   eventdec_init(&dec, stream, size);
   while ((r = eventdec_next(&dec, &ev)) == 1) {
     cr_assert_lt(n, max);
+    rec[n].clock = ev.clock;
     rec[n].code = ev.type->code;
     rec[n].nwords = ev.type->nwords;
     memcpy(rec[n].word, ev.word, sizeof rec[n].word);
@@ -332,10 +336,12 @@ Test(event, only_the_filtered_categories_are_written)
 #endif
 }
 
-/* A stream that cannot be opened loses the events, and nothing else. */
+/* A stream that cannot be opened loses the events, and nothing else:
+ * however many there are, the buffer is emptied each time it fills. */
 Test(event, an_unopenable_stream_drops_events)
 {
   mps_label_t a, b;
+  size_t i;
   cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", "/nonexistent-dir/mpsio.log", 1), 0);
   mps_telemetry_set(1u << EVENT_CAT_USER);
   a = mps_telemetry_intern("one");
@@ -344,7 +350,228 @@ Test(event, an_unopenable_stream_drops_events)
   b = mps_telemetry_intern("two");
   cr_assert_neq(a, b);
   mps_telemetry_flush();
+  for (i = 0; i < 1000; ++i)
+    mps_telemetry_label(&b, mps_telemetry_intern("more than a buffer holds"));
+  mps_telemetry_flush();
   cr_assert_eq(mps_telemetry_get(), 1u << EVENT_CAT_USER);
+}
+
+/* telemetry.rst: the stream is made when there is first something to
+ * write, so a flush of an empty buffer makes none. */
+Test(event, a_flush_with_nothing_buffered_opens_no_stream)
+{
+  char path[EVTEST_PATH_MAX];
+  evtest_temp(path);
+  cr_assert_eq(remove(path), 0);
+  cr_assert_eq(setenv("MPS_TELEMETRY_FILENAME", path, 1), 0);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  mps_telemetry_flush();
+  cr_assert_eq(access(path, F_OK), -1, "an empty flush made the stream");
+}
+
+/* Records of every size (interns of strings 0 to 40 bytes long, among
+ * labels) fill the buffer several times over: each goes to the stream
+ * whole, in the buffer if it fits there or after the buffer was written,
+ * and every string keeps its NUL, whatever its length. */
+Test(event, records_of_every_size_cross_the_buffer_whole)
+{
+  static tev_record_s rec[1024];
+  static mps_label_t label[512];
+  char s[48];
+  size_t i, len, n, k = 0;
+  evtest_stream_setup(tev_path);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  for (i = 0; i < 10; ++i) {
+    for (len = 0; len <= 40; ++len) {
+      memset(s, 'a' + (int)(len % 26), len);
+      s[len] = '\0';
+      label[k] = mps_telemetry_intern(s);
+      mps_telemetry_label((mps_addr_t)(uintptr_t)len, label[k]);
+      ++k;
+    }
+  }
+  mps_telemetry_flush();
+  n = tev_read(rec, 1024);
+#if EVENT_STREAM
+  cr_assert_eq(n, 2 * k);
+  for (i = 0; i < k; ++i) {
+    len = i % 41;
+    cr_assert_eq(rec[2 * i].code, EVENT_INTERN);
+    cr_assert_eq(rec[2 * i].word[0], label[i]);
+    cr_assert_eq(strlen(rec[2 * i].string), len, "record %zu", 2 * i);
+    cr_assert(len == 0 || rec[2 * i].string[len - 1] == 'a' + (int)(len % 26));
+    cr_assert_eq(rec[2 * i + 1].code, EVENT_LABEL);
+    cr_assert_eq(rec[2 * i + 1].word[0], len);
+    cr_assert_eq(rec[2 * i + 1].word[1], label[i]);
+  }
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* The variable is read before the first change to the filter, so a set
+ * or a reset made before anything else used it is not undone. */
+Test(event, a_set_before_the_first_event_adds_to_the_variable)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "pool", 1), 0);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  cr_assert_eq(mps_telemetry_get(), (1u << EVENT_CAT_POOL) | (1u << EVENT_CAT_USER));
+}
+
+Test(event, a_reset_before_the_first_event_takes_from_the_variable)
+{
+  cr_assert_eq(setenv("MPS_TELEMETRY_CONTROL", "pool user", 1), 0);
+  mps_telemetry_reset(1u << EVENT_CAT_POOL);
+  cr_assert_eq(mps_telemetry_get(), 1u << EVENT_CAT_USER);
+}
+
+/* Each record carries mps_clock() of when it was made. */
+Test(event, records_carry_the_clock_of_when_they_were_made)
+{
+  tev_record_s rec[TEV_MAX];
+  static int object;
+  mps_clock_t before, after;
+  size_t i, n;
+  evtest_stream_setup(tev_path);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  while ((before = mps_clock()) == 0)
+    ;   /* so that a clock of 0 cannot pass */
+  mps_telemetry_label(&object, mps_telemetry_intern("timed"));
+  after = mps_clock();
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+  cr_assert_eq(n, EVENT_STREAM ? 2 : 0);
+  for (i = 0; i < n; ++i) {
+    cr_assert_geq(rec[i].clock, (uint64_t)before, "record %zu", i);
+    cr_assert_leq(rec[i].clock, (uint64_t)after, "record %zu", i);
+  }
+}
+
+/* An event kept back (gcevent.c) is written with the clock it was made
+ * at, if its category is still in the filter when it is written. */
+Test(event, an_event_kept_back_keeps_its_clock_and_obeys_the_filter)
+{
+  tev_record_s rec[TEV_MAX];
+  Word words[2] = {0x1230, 7};
+  size_t n;
+  evtest_stream_setup(tev_path);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  event_emit_at(EVENT_CAT_USER, EVENT_LABEL, (uint64_t)0x123456789, 2, words);
+  event_emit_at(EVENT_CAT_ARENA, EVENT_LABEL, (uint64_t)0x12345678a, 2, words);
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 1);
+  cr_assert_eq(rec[0].code, EVENT_LABEL);
+  cr_assert_eq(rec[0].clock, (uint64_t)0x123456789);
+  cr_assert_eq(rec[0].word[0], 0x1230);
+  cr_assert_eq(rec[0].word[1], 7);
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* Failed checks, counted; the handler returns, as hot's does. */
+static unsigned tev_failures;
+
+static void tev_count_failure(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++tev_failures;
+}
+
+/* A string longer than telemetry.rst allows is reported; where the
+ * report returns, the label is made all the same, and its string is
+ * written cut to the longest a record holds. */
+Test(event, an_overlong_string_is_reported_and_cut)
+{
+  tev_record_s rec[TEV_MAX];
+  char s[300];
+  mps_label_t a;
+  size_t n;
+  evtest_stream_setup(tev_path);
+  mps_lib_assert_fail_install(tev_count_failure);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  memset(s, 'y', sizeof s - 1);
+  s[sizeof s - 1] = '\0';
+  a = mps_telemetry_intern(s);
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+  cr_assert_eq(tev_failures, CHECK_LEVEL >= 1 ? 1 : 0);
+#if EVENT_STREAM
+  cr_assert_eq(n, 1);
+  cr_assert_eq(rec[0].word[0], a);
+  cr_assert_eq(strlen(rec[0].string), EVENT_STRING_MAX - 1);
+  cr_assert_eq(strncmp(rec[0].string, s, EVENT_STRING_MAX - 1), 0);
+#else
+  (void)a;
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* Interning NULL is reported (telemetry.rst requires a string); where
+ * the report returns, a label is still handed out, and nothing written. */
+Test(event, interning_null_is_reported_and_writes_nothing)
+{
+  tev_record_s rec[TEV_MAX];
+  mps_label_t a, b;
+  size_t n;
+  evtest_stream_setup(tev_path);
+  mps_lib_assert_fail_install(tev_count_failure);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  a = mps_telemetry_intern(NULL);
+  b = mps_telemetry_intern("after");
+  cr_assert_neq(a, b);
+  cr_assert_eq(tev_failures, CHECK_LEVEL >= 1 ? 1 : 0);
+  mps_telemetry_flush();
+  n = tev_read(rec, TEV_MAX);
+#if EVENT_STREAM
+  cr_assert_eq(n, 1);
+  cr_assert_eq(rec[0].word[0], b);
+  cr_assert_str_eq(rec[0].string, "after");
+#else
+  cr_assert_eq(n, 0);
+#endif
+}
+
+/* What the plinth's handler does, returning in every variety as hot's
+ * does. */
+static void tev_flush_and_return(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  event_flush_on_failure();
+}
+
+/* The program goes on after a failure whose handler returns; the next
+ * failure saves what was made since, so the stream leaves that first
+ * flush as it found it. */
+Test(event, a_second_failure_saves_what_followed_the_first)
+{
+  tev_record_s rec[TEV_MAX];
+  static int object;
+  mps_label_t a;
+  size_t n;
+  evtest_stream_setup(tev_path);
+  mps_lib_assert_fail_install(tev_flush_and_return);
+  mps_telemetry_set(1u << EVENT_CAT_USER);
+  a = mps_telemetry_intern("first");
+  (void)mps_telemetry_intern(NULL);
+  mps_telemetry_label(&object, a);
+  (void)mps_telemetry_intern(NULL);
+  n = tev_read(rec, TEV_MAX);   /* no flush but the failures' */
+#if EVENT_STREAM
+  cr_assert_eq(n, 2, "what followed the first failure was lost");
+  cr_assert_eq(rec[0].code, EVENT_INTERN);
+  cr_assert_str_eq(rec[0].string, "first");
+  cr_assert_eq(rec[1].code, EVENT_LABEL);
+  cr_assert_eq(rec[1].word[1], a);
+#else
+  cr_assert_eq(n, 0);
+#endif
 }
 
 /* A failed check in a child process, with the default handler: an
@@ -524,7 +751,7 @@ static void *tev_busy_flusher(void *arg)
  * the child.  The child must not count it among the threads inside the
  * stream, or a failure there would take it for one that never leaves and
  * give up on the child's events (event.c, event_fork_child). */
-Test(event, a_child_forked_while_another_thread_waited_for_the_stream_flushes_on_failure)
+Test(event, a_child_forked_while_another_thread_waited_for_the_stream_flushes_on_failure, TEST_NEEDS_THREADS)
 {
   tev_record_s rec[TEV_MAX];
   static int object;

@@ -22,6 +22,7 @@
 #include "../src/pool/pool_ams.h"
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
+#include "support/configs.h"
 
 enum { T_AMC, T_AMCZ, T_AMS, T_LO, T_POOLS };
 enum { T_EXACT = 64, T_AMBIG = 8 };
@@ -425,7 +426,7 @@ Test(gc_client, an_uncondemned_ambiguous_segment_does_not_stop_the_nursery_movin
 
 /* One collection at a time: mps_arena_start_collect during an
  * incremental collection finishes that one before it starts its own. */
-Test(gc_client, a_collection_started_during_another_finishes_that_one_first)
+Test(gc_client, a_collection_started_during_another_finishes_that_one_first, TEST_NEEDS_INCREMENTS)
 {
   t_gc_s t;
   mps_message_t message;
@@ -456,7 +457,7 @@ Test(gc_client, a_collection_started_during_another_finishes_that_one_first)
  * or not anything is due, and for as long as its interval allows: a step
  * with time to spare finishes one that needs several quanta of scanning
  * (4 MiB of live objects), and says it did work. */
-Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress)
+Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress, TEST_NEEDS_INCREMENTS)
 {
   enum { N = 512 };
   t_gc_s t;
@@ -481,10 +482,39 @@ Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress)
   t_teardown(&t);
 }
 
+#if defined(CONFIG_INCREMENTAL_NONE) || defined(CONFIG_BARRIER_NONE)
+/* user-guide.md: a library built with CONFIG_INCREMENTAL_NONE, or with
+ * CONFIG_BARRIER_NONE (no read barrier), runs every collection to its end
+ * before the call that started it returns, even the one
+ * mps_arena_start_collect starts in a clamped arena whose heap could be
+ * collected incrementally anywhere else (the test above). */
+Test(gc_client, without_increments_a_started_collection_ends_before_start_collect_returns)
+{
+  enum { N = 512 };
+  t_gc_s t;
+  size_t i;
+  mps_addr_t p;
+  t_setup(&t);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  for (i = 0; i < N; ++i)
+    t_alloc(&t, T_AMC, 0, 1 + i, 1, 1000, &exact[0]);
+  mps_arena_clamp(t.arena);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  cr_assert(mps_message_poll(t.arena), "the collection was left in progress");
+  for (i = N, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
+    cr_assert_eq(gcobj_id(p), 1 + i);
+    cr_assert(gcobj_intact(p));
+  }
+  cr_assert_null(p);
+  t_teardown(&t);
+}
+#endif
+
 /* arena.rst: in the postmortem state objects do not move and nothing
  * is recycled, so mps_arena_park does not finish a collection in
  * progress there. */
-Test(gc_client, parking_a_postmortem_arena_finishes_no_collection)
+Test(gc_client, parking_a_postmortem_arena_finishes_no_collection, TEST_NEEDS_INCREMENTS)
 {
   t_gc_s t;
   t_setup(&t);

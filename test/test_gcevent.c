@@ -31,6 +31,7 @@
 #include "../src/gc/gc.h"
 #include "../tools/eventdec.c"
 #include "support/evtest.h"
+#include "support/configs.h"
 
 #define TGE_COLLECTOR ((1u << EVENT_CAT_SEG) | (1u << EVENT_CAT_REF) | (1u << EVENT_CAT_OBJECT))
 #define TGE_NREFS 2
@@ -658,7 +659,7 @@ Test(gcevent, the_limit_is_at_most_the_capacity)
 /* An incremental collection gives the mutator back between steps; each
  * time, what it made is written.  Reading the heap between steps takes
  * read barrier faults, whose work is written as they return. */
-Test(gcevent, an_incremental_collection_writes_its_events)
+Test(gcevent, an_incremental_collection_writes_its_events, TEST_NEEDS_INCREMENTS)
 {
   static mps_addr_t kept[TGE_KEPT];
   evtest_heap_s h;
@@ -802,10 +803,12 @@ Test(gcevent, with_no_room_the_drops_are_written_before_the_next_event)
   evtest_heap_s h;
   tge_stream_s s;
   GC gc;
+  mps_arena_t arena;
   Word words[2] = {0x5000, 16};
   evtest_stream_setup(tge_path);
   mps_telemetry_set(1u << EVENT_CAT_OBJECT);
   tge_open(&h, kept);
+  arena = h.arena;
   gc = ((Arena)h.arena)->gc;
   gcevent_limit_set(gc, 0);
   tge_emit_held(gc, 0x4000);
@@ -817,10 +820,95 @@ Test(gcevent, with_no_room_the_drops_are_written_before_the_next_event)
   if (EVENT_STREAM) {
     cr_assert_eq(s.n, 2);
     cr_assert_eq(s.ev[0].type->code, EVENT_DROPPED);
+    cr_assert_eq(s.ev[0].word[0], (mps_word_t)(uintptr_t)arena);
     cr_assert_eq(s.ev[0].word[1], EVENT_CAT_OBJECT);
     cr_assert_eq(s.ev[0].word[2], 2);
     cr_assert_eq(s.ev[1].type->code, EVENT_OBJECT_PRESERVE);
     cr_assert_eq(s.ev[1].word[0], 0x5000);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+/* A new limit writes first what the old one dropped: the count does not
+ * wait in a queue with room again (gcevent.c, invariant 3), and goes out
+ * before what follows. */
+Test(gcevent, a_new_limit_writes_what_the_old_one_dropped)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  GC gc;
+  Word words[2] = {0x5000, 16};
+  size_t before;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set(1u << EVENT_CAT_OBJECT);
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  gcevent_limit_set(gc, 0);
+  tge_emit_held(gc, 0x4000);
+  tge_emit_held(gc, 0x4001);
+  before = tge_stream_size();
+  gcevent_limit_set(gc, gc->events.capacity);
+  cr_assert(!EVENT_STREAM || tge_stream_size() > before, "the drops were not written");
+  cr_assert(gcevent_check(&gc->events));
+  gcevent_emit(gc, EVENT_CAT_OBJECT, EVENT_OBJECT_PRESERVE, 2, words);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  if (EVENT_STREAM) {
+    cr_assert_eq(s.n, 2);
+    cr_assert_eq(s.ev[0].type->code, EVENT_DROPPED);
+    cr_assert_eq(s.ev[0].word[2], 2);
+    cr_assert_eq(s.ev[1].type->code, EVENT_OBJECT_PRESERVE);
+  } else {
+    cr_assert_eq(s.n, 0);
+  }
+  tge_free(&s);
+}
+
+/* A queued event is written with the clock of when it was made: earlier
+ * than a label written directly while it waited. */
+Test(gcevent, a_queued_event_keeps_the_clock_it_was_made_at)
+{
+  static mps_addr_t kept[TGE_KEPT];
+  evtest_heap_s h;
+  tge_stream_s s;
+  GC gc;
+  Word seg = 0x7000;
+  const eventdec_event_s *freed = NULL, *label = NULL;
+  mps_clock_t clock;
+  size_t i;
+  evtest_stream_setup(tge_path);
+  mps_telemetry_set((1u << EVENT_CAT_SEG) | (1u << EVENT_CAT_USER));
+  tge_open(&h, kept);
+  gc = ((Arena)h.arena)->gc;
+  shield_enter(&gc->shield);
+  shield_hold(&gc->shield);
+  gcevent_emit(gc, EVENT_CAT_SEG, EVENT_SEG_FREE, 1, &seg);
+  /* Each clock strictly later than the one before. */
+  clock = mps_clock();
+  while (mps_clock() == clock)
+    ;
+  mps_telemetry_label(&seg, 1);
+  clock = mps_clock();
+  while (mps_clock() == clock)
+    ;
+  shield_release(&gc->shield);
+  shield_leave(&gc->shield);
+  gcevent_flush(gc);
+  evtest_heap_close(&h);
+  tge_read(&s);
+  for (i = 0; i < s.n; ++i) {
+    if (s.ev[i].type->code == EVENT_SEG_FREE && s.ev[i].word[0] == seg)
+      freed = &s.ev[i];
+    else if (s.ev[i].type->code == EVENT_LABEL)
+      label = &s.ev[i];
+  }
+  if (EVENT_STREAM) {
+    cr_assert(freed != NULL && label != NULL);
+    cr_assert_gt(freed->offset, label->offset, "the queued event was not kept back");
+    cr_assert_lt(freed->clock, label->clock, "written with the clock of its writing");
   } else {
     cr_assert_eq(s.n, 0);
   }

@@ -28,6 +28,7 @@
 #include "../src/gc/trace.h"
 #include "support/objfmt.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -601,7 +602,7 @@ static void *other_main(void *arg)
   return NULL;
 }
 
-Test(root, a_thread_root_scans_a_suspended_thread_up_to_the_clients_cold_end)
+Test(root, a_thread_root_scans_a_suspended_thread_up_to_the_clients_cold_end, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   mps_root_t above, below;
@@ -1140,7 +1141,7 @@ static void g_open_with_only_another_thread(pthread_t *t)
 }
 
 Test(root_gc, an_unregistered_thread_collecting_with_thread_roots_is_reported,
-     .signal = SIGABRT)
+     .signal = SIGABRT, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   volatile int cold;
@@ -1399,7 +1400,7 @@ Test(root_gc, a_reg_root_is_walked_at_its_ambiguous_rank)
 /* A register root is a thread root too: collecting from a thread that is
  * not registered is reported while one exists. */
 Test(root_gc, an_unregistered_thread_collecting_with_a_reg_root_is_reported,
-     .signal = SIGABRT)
+     .signal = SIGABRT, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   volatile int cold;
@@ -1423,7 +1424,7 @@ static void *g_register_and_exit(void *arg)
  * the collection reports when it cannot suspend the thread; its root has
  * no stack left to scan, and the collection goes on with the other roots,
  * with nothing more to report. */
-Test(root_gc, a_root_of_a_thread_that_exited_registered_is_skipped)
+Test(root_gc, a_root_of_a_thread_that_exited_registered_is_skipped, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   mps_thr_t dead;

@@ -14,6 +14,7 @@
 #include "../src/gc/seg.h"
 #include "../src/pool/pool.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 /* A pool class that only owns segments: finish frees whatever is left. */
 static Res tseg_pool_init(Pool pool, mps_arg_s args[])
@@ -169,7 +170,7 @@ Test(seg, alloc_finds_segment_from_every_address)
   cr_assert_eq(tseg_finishes, 1);
 }
 
-Test(seg, leaf_has_empty_summary)
+Test(seg, leaf_has_empty_summary, TEST_NEEDS_BARRIER)
 {
   Seg seg;
   cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);

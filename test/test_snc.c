@@ -32,6 +32,7 @@
 #include "support/objfmt.h"
 #include "support/collections.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 #define W sizeof(mps_word_t)
 
@@ -805,7 +806,7 @@ Test(snc, a_segment_parses_to_its_limit_after_a_pop)
   tsnc_close(&t);
 }
 
-Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault)
+Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault, TEST_NEEDS_INCREMENTS)
 {
   tsnc_s t;
   objfmt_obj *holder;
@@ -832,7 +833,7 @@ Test(snc, a_heap_with_snc_collects_incrementally_and_reads_fault)
  * began through the shield (no fault, and the segment stays grey: its
  * live part is scanned later), and frees the grey segments above it; what
  * is allocated after it, and in later frames, is black and survives. */
-Test(snc, frames_push_and_pop_during_an_incremental_collection)
+Test(snc, frames_push_and_pop_during_an_incremental_collection, TEST_NEEDS_INCREMENTS)
 {
   enum { BELOW = 1500, ABOVE = 3000, AFTER = 500 };
   tsnc_s t;
@@ -911,7 +912,7 @@ Test(snc, frames_push_and_pop_during_an_incremental_collection)
 /* Allocation and stores during the collection: the fill scans the grey
  * top segment before the buffer goes on in it (no fault, no tail left
  * unused), and what the mutator makes or stores survives. */
-Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
+Test(snc, allocation_and_stores_during_an_incremental_collection_survive, TEST_NEEDS_INCREMENTS)
 {
   enum { OLD = 2500, NEW = 2000, STORES = 100 };
   tsnc_s t;
@@ -963,7 +964,7 @@ Test(snc, allocation_and_stores_during_an_incremental_collection_survive)
 
 /* A few objects made during each of many incremental collections go on
  * in the same segment: the pool does not grow a segment per collection. */
-Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment)
+Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment, TEST_NEEDS_INCREMENTS)
 {
   enum { ROUNDS = 40, EACH = 5 };
   tsnc_s t;
@@ -986,7 +987,7 @@ Test(snc, a_few_objects_per_incremental_collection_stay_in_one_segment)
 
 /* Destroying the point during the collection frees its grey segments
  * (they need no scan: their objects die with the point). */
-Test(snc, destroying_the_ap_during_an_incremental_collection)
+Test(snc, destroying_the_ap_during_an_incremental_collection, TEST_NEEDS_INCREMENTS)
 {
   tsnc_s t;
   objfmt_obj *holder;

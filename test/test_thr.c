@@ -21,6 +21,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/root.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 static void abort_on_assert(const char *file, unsigned line, const char *cond)
 {
@@ -120,7 +121,7 @@ static void *other_main(void *arg)
   return NULL;
 }
 
-Test(thr, a_second_thread_is_suspended_with_the_set_and_deregistered_by_another, .timeout = 20)
+Test(thr, a_second_thread_is_suspended_with_the_set_and_deregistered_by_another, .timeout = 20, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   long before, after;

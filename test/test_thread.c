@@ -183,8 +183,8 @@ static void scan_below_entry(Thread t, const thread_entry_s *entry, Word seed,
   volatile Word leftover = seed ^ (Word)0x1EF70E4B5AFEC0DEull;
   below->complement = ~(Word)leftover;
   below_plain->complement = ~(Word)leftover;
-  cr_assert_eq(thread_scan_from(t, entry, visit_find, below), MPS_RES_OK);
-  cr_assert_eq(thread_scan_from(t, entry, visit_find, above), MPS_RES_OK);
+  cr_assert_eq(thread_scan_from(t, entry, NULL, visit_find, below), MPS_RES_OK);
+  cr_assert_eq(thread_scan_from(t, entry, NULL, visit_find, above), MPS_RES_OK);
   cr_assert_eq(thread_scan(t, visit_find, below_plain), MPS_RES_OK);
 }
 

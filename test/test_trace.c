@@ -21,6 +21,7 @@
 #include "../src/gc/message.h"
 #include "support/cellpool.h"
 #include "support/collections.h"
+#include "support/configs.h"
 
 static mps_arena_t arena;
 static mps_pool_t pool;
@@ -535,7 +536,7 @@ static void record_handler(const char *file, unsigned line, const char *cond)
   ++trace_failures;
 }
 
-Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed)
+Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   mps_lib_assert_fail_t old;
@@ -635,7 +636,7 @@ static void *keeper(void *arg)
  * that exited registered, reports it and suspends nothing; the second
  * skips it, so that the collection goes on with every other thread
  * suspended, and scans the live one's stack. */
-Test(trace, a_thread_that_exited_registered_does_not_stop_the_others_being_suspended)
+Test(trace, a_thread_that_exited_registered_does_not_stop_the_others_being_suspended, TEST_NEEDS_THREADS)
 {
   pthread_t t;
   mps_thr_t me, dead;

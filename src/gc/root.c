@@ -529,23 +529,16 @@ typedef struct root_thread_scan_s {
   mps_ss_t ss;
   mps_area_scan_t scan;
   void *closure;
-  Word *cold;                  /* the client's cold end */
 } root_thread_scan_s;
 
-/* thread_scan hands over the captured registers, the stack from the stack
- * pointer to the cold end the system recorded at registration, and perhaps
- * the part of an alternate signal stack in use.  The client's cold end may
- * be nearer (a root for only the frames below some function), so the stack
- * area is cut there; the others lie elsewhere and are scanned whole. */
+/* thread_scan_from hands over the captured registers, the stack from the
+ * stack pointer to the client's cold end (a root may cover only the frames
+ * below some function), and perhaps the part of an alternate signal stack
+ * in use. */
 static Res root_thread_visit(void *closure, Word *base, Word *limit, ThreadArea area)
 {
   root_thread_scan_s *rts = closure;
-  if (area == THREAD_AREA_STACK) {
-    if (base >= rts->cold)
-      return MPS_RES_OK;        /* the thread is shallower than the root */
-    if (limit > rts->cold)
-      limit = rts->cold;
-  }
+  UNUSED(area);
   return rts->scan(rts->ss, base, limit, rts->closure);
 }
 
@@ -558,10 +551,9 @@ static Res root_scan_thread(mps_ss_t ss, Thr thr, mps_area_scan_t scan, void *cl
   rts.ss = ss;
   rts.scan = scan;
   rts.closure = closure;
-  rts.cold = cold;
   /* The calling thread from where it entered the arena: below that are
    * the collector's own frames (thread_entry_s). */
-  res = thread_scan_from(thr->thread, &thr->arena->entry, root_thread_visit, &rts);
+  res = thread_scan_from(thr->thread, &thr->arena->entry, cold, root_thread_visit, &rts);
   /* A thread that exited registered was reported when the collector
    * tried to suspend it; it has no stack left to scan, and the
    * collection goes on without it. */

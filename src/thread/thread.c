@@ -277,18 +277,35 @@ void thread_resume_all(ThreadSet set)
   thread_os_end();
 }
 
-/* Visit the stack between the hot end `sp` and the cold end. */
-static Res thread_scan_stack(Word *sp, Word *cold, ThreadVisit visit,
+/* Where a scan of the stack stops, given the client's cold end `cold`
+ * (NULL for none): the nearer of it and the cold end recorded at
+ * registration, which is the stack's real top; but in a single-threaded
+ * build the recorded one only approximates the top (thread_single.c), so
+ * the client's rules there. */
+static Word *thread_cut(Thread thread, Word *cold)
+{
+  if (cold == NULL)
+    return thread->cold;
+#if defined(CONFIG_THREAD_SINGLE)
+  return cold;
+#else
+  return cold < thread->cold ? cold : thread->cold;
+#endif
+}
+
+/* Visit the stack between the hot end `sp` and `cold` (thread_cut): none
+ * of it if the thread is now shallower than the client's cold end. */
+static Res thread_scan_stack(Thread thread, Word *sp, Word *cold, ThreadVisit visit,
                              void *closure)
 {
   sp = (Word *)(void *)((uintptr_t)sp & ~(uintptr_t)(sizeof(Word) - 1));
-#if defined(CONFIG_THREAD_SINGLE)
-  /* thread_single.c only approximates the cold end, so a scan from a
-   * shallower frame than the registration may start above it. */
-  if (sp > cold)
-    return MPS_RES_OK;
+#if !defined(CONFIG_THREAD_SINGLE)
+  AVER(sp <= thread->cold);
+#else
+  UNUSED(thread);
 #endif
-  AVER(sp <= cold);
+  if (sp >= cold)
+    return MPS_RES_OK;
   return visit(closure, sp, cold, THREAD_AREA_STACK);
 }
 
@@ -298,13 +315,13 @@ static Res thread_scan_stack(Word *sp, Word *cold, ThreadVisit visit,
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline))
 #endif
-static Res thread_scan_below(Word *cold, ThreadVisit visit, void *closure)
+static Res thread_scan_below(Thread thread, Word *cold, ThreadVisit visit, void *closure)
 {
   volatile Word here = 0;
-  return thread_scan_stack((Word *)(uintptr_t)&here, cold, visit, closure);
+  return thread_scan_stack(thread, (Word *)(uintptr_t)&here, cold, visit, closure);
 }
 
-static Res thread_scan_self(Thread thread, ThreadVisit visit, void *closure)
+static Res thread_scan_self(Thread thread, Word *cold, ThreadVisit visit, void *closure)
 {
   jmp_buf spill;
   Res res;
@@ -315,7 +332,7 @@ static Res thread_scan_self(Thread thread, ThreadVisit visit, void *closure)
   __builtin_unwind_init();
 #endif
   (void)setjmp(spill);
-  res = thread_scan_below(thread->cold, visit, closure);
+  res = thread_scan_below(thread, cold, visit, closure);
   return res;
 }
 
@@ -336,47 +353,65 @@ NOINLINE void thread_entry_save(thread_entry_s *entry)
  * frame is below the entry's hot end and the check below means the entry
  * was saved on the stack this thread runs on now. */
 static NOINLINE Res thread_scan_entry(Thread thread, const thread_entry_s *entry,
-                                      ThreadVisit visit, void *closure, bool *done_o)
+                                      Word *cold, ThreadVisit visit, void *closure,
+                                      bool *done_o)
 {
   volatile Word here = 0;
   Word *sp = (Word *)(uintptr_t)&here;
   Res res;
   *done_o = false;
-  if (entry == NULL || entry->hot == NULL || entry->hot < sp || entry->hot > thread->cold)
+  if (entry == NULL || entry->hot == NULL || entry->hot < sp)
     return MPS_RES_OK;
+#if !defined(CONFIG_THREAD_SINGLE)
+  /* Above the stack's top: saved on another stack.  A single-threaded
+   * build knows no top, and has one stack to run on. */
+  if (entry->hot > thread->cold)
+    return MPS_RES_OK;
+#endif
   *done_o = true;
   res = visit(closure, (Word *)(void *)&entry->spill,
               (Word *)(void *)&entry->spill + sizeof entry->spill / (sizeof(Word)),
               THREAD_AREA_REGISTERS);
   if (res != MPS_RES_OK)
     return res;
-  return thread_scan_stack(entry->hot, thread->cold, visit, closure);
+  return thread_scan_stack(thread, entry->hot, cold, visit, closure);
 }
 
-Res thread_scan_from(Thread thread, const thread_entry_s *entry, ThreadVisit visit,
-                     void *closure)
+/* thread_scan with the client's cold end `cold` (NULL for none). */
+static Res thread_scan_to(Thread thread, Word *cold, ThreadVisit visit, void *closure);
+
+Res thread_scan_from(Thread thread, const thread_entry_s *entry, Word *cold,
+                     ThreadVisit visit, void *closure)
 {
   AVERT(thread, thread);
   AVER(visit != NULL);
+  if (cold != NULL)
+    cold = (Word *)(void *)((uintptr_t)cold & ~(uintptr_t)(sizeof(Word) - 1));
   if (!thread->dead && entry != NULL && thread_os_is_current(&thread->os)) {
     bool done;
-    Res res = thread_scan_entry(thread, entry, visit, closure, &done);
+    Res res = thread_scan_entry(thread, entry, thread_cut(thread, cold), visit, closure,
+                                &done);
     if (done)
       return res;
   }
-  return thread_scan(thread, visit, closure);
+  return thread_scan_to(thread, cold, visit, closure);
 }
 
 Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
 {
-  Word *base, *limit, *sp, *alt_base, *alt_limit;
-  Res res;
   AVERT(thread, thread);
   AVER(visit != NULL);
+  return thread_scan_to(thread, NULL, visit, closure);
+}
+
+static Res thread_scan_to(Thread thread, Word *cold, ThreadVisit visit, void *closure)
+{
+  Word *base, *limit, *sp, *alt_base, *alt_limit;
+  Res res;
   if (thread->dead)
     return MPS_RES_FAIL;
   if (thread_os_is_current(&thread->os))
-    return thread_scan_self(thread, visit, closure);
+    return thread_scan_self(thread, thread_cut(thread, cold), visit, closure);
   AVER(thread->suspended);
   thread_os_context(&thread->os, &base, &limit, &sp, &alt_base, &alt_limit);
   res = visit(closure, base, limit, THREAD_AREA_REGISTERS);
@@ -387,7 +422,7 @@ Res thread_scan(Thread thread, ThreadVisit visit, void *closure)
     if (res != MPS_RES_OK)
       return res;
   }
-  return thread_scan_stack(sp, thread->cold, visit, closure);
+  return thread_scan_stack(thread, sp, thread_cut(thread, cold), visit, closure);
 }
 
 Word thread_fault_enter(void *context)

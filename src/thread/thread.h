@@ -117,9 +117,14 @@ void thread_entry_save(thread_entry_s *entry);
  * NULL) holds a hot end on the thread's stack, it visits `spill` as the
  * registers and the stack from that hot end.  Otherwise, as for an entry
  * never saved or one saved on another stack (a client entering from an
- * alternate signal stack), it scans as thread_scan does. */
-Res thread_scan_from(Thread thread, const thread_entry_s *entry, ThreadVisit visit,
-                     void *closure);
+ * alternate signal stack), it scans as thread_scan does.  `cold` (may be
+ * NULL) is the client's cold end (a thread root's): the stack visited
+ * ends there if that is nearer than the cold end recorded at
+ * registration, and is empty if the thread is now shallower.  In a
+ * single-threaded build the recorded cold end is only an approximation
+ * (thread_single.c), so the client's is used even when it is further. */
+Res thread_scan_from(Thread thread, const thread_entry_s *entry, Word *cold,
+                     ThreadVisit visit, void *closure);
 
 /* Bracket the hooks a fault handler calls (protect/fault_posix.c), with
  * the handler's signal context.  A hook may wait for a lock (the write

@@ -5,8 +5,11 @@
  * nobody else to stop) and only the current thread is ever scanned.
  * Without an operating system there is no way to ask where the stack
  * ends, so the cold end recorded is just above a local of
- * thread_os_register: a limitation of this fallback is that the frames of
- * thread_register and of its callers are NOT covered by thread_scan.
+ * thread_os_register.  Only a scan without a cold end of the client's
+ * (thread_scan) stops there, missing the frames of the function that
+ * registered the thread and of its callers; a thread root's scan goes up
+ * to the root's cold end instead (thread_scan_from), which is how the
+ * registering function's own locals are scanned.
  */
 #if !defined(CONFIG_THREAD_SINGLE)
 #error "thread_single.c is for single-threaded builds: see src/mps.c"
