@@ -461,3 +461,125 @@ Test(format, creation_fails_cleanly_at_the_commit_limit)
   free(all);
   mps_arena_destroy(arena);
 }
+
+/* Every field each deprecated form describes reaches the format, and
+ * those it cannot describe are left at their defaults.  The alignments
+ * differ from MPS_PF_ALIGN, so that a form that dropped one would show. */
+Test(format, each_deprecated_form_carries_every_field_it_has)
+{
+  mps_arena_t arena = make_arena();
+  mps_fmt_t b, ah, fx;
+  mps_fmt_B_s fb = {32, t_scan, t_skip, t_copy, t_fwd, t_isfwd, t_pad, t_class};
+  mps_fmt_auto_header_s fah = {32, t_scan, t_skip, t_fwd, t_isfwd, t_pad, 8};
+  mps_fmt_fixed_s ffx = {32, t_scan, t_fwd, t_isfwd, t_pad};
+  cr_assert_neq(MPS_PF_ALIGN, 32);
+
+  cr_assert_eq(mps_fmt_create_B(&b, arena, &fb), MPS_RES_OK);
+  cr_assert_eq(b->alignment, 32);
+  cr_assert_eq(b->header_size, 0);
+  cr_assert_eq(b->scan, t_scan);
+  cr_assert_eq(b->skip, t_skip);
+  cr_assert_eq(b->fwd, t_fwd);
+  cr_assert_eq(b->isfwd, t_isfwd);
+  cr_assert_eq(b->pad, t_pad);
+  cr_assert_eq(b->klass, t_class);
+
+  cr_assert_eq(mps_fmt_create_auto_header(&ah, arena, &fah), MPS_RES_OK);
+  cr_assert_eq(ah->alignment, 32);
+  cr_assert_eq(ah->header_size, 8);
+  cr_assert_eq(ah->scan, t_scan);
+  cr_assert_eq(ah->skip, t_skip);
+  cr_assert_eq(ah->fwd, t_fwd);
+  cr_assert_eq(ah->isfwd, t_isfwd);
+  cr_assert_eq(ah->pad, t_pad);
+  cr_assert_null(ah->klass);
+
+  cr_assert_eq(mps_fmt_create_fixed(&fx, arena, &ffx), MPS_RES_OK);
+  cr_assert_eq(fx->alignment, 32);
+  cr_assert_eq(fx->header_size, 0);
+  cr_assert_eq(fx->scan, t_scan);
+  cr_assert_null(fx->skip);
+  cr_assert_eq(fx->fwd, t_fwd);
+  cr_assert_eq(fx->isfwd, t_isfwd);
+  cr_assert_eq(fx->pad, t_pad);
+  cr_assert_null(fx->klass);
+
+  mps_fmt_destroy(b);
+  mps_fmt_destroy(ah);
+  mps_fmt_destroy(fx);
+  mps_arena_destroy(arena);
+}
+
+/* A missing description, or nowhere to store the format, is reported and
+ * refused with MPS_RES_PARAM (in rash too, without the report); destroying
+ * a null format is reported and does nothing.  The arena is left with no
+ * format, so that destroying it succeeds. */
+Test(format, null_arguments_are_refused)
+{
+  mps_arena_t arena = make_arena();
+  mps_fmt_t fmt = NULL;
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
+
+  format_reports = 0;
+  cr_assert_eq(mps_fmt_create_A(&fmt, arena, NULL), MPS_RES_PARAM);
+  cr_assert_eq(mps_fmt_create_B(&fmt, arena, NULL), MPS_RES_PARAM);
+  cr_assert_eq(mps_fmt_create_auto_header(&fmt, arena, NULL), MPS_RES_PARAM);
+  cr_assert_eq(mps_fmt_create_fixed(&fmt, arena, NULL), MPS_RES_PARAM);
+  cr_assert_eq(format_reports, TEST_REPORTS(4));
+  cr_assert_null(fmt);
+
+  format_reports = 0;
+  cr_assert_eq(mps_fmt_create_k(NULL, arena, mps_args_none), MPS_RES_PARAM);
+  TEST_ASSERT_REPORTED(format_reports);
+
+  format_reports = 0;
+  mps_fmt_destroy(NULL);
+  cr_assert_eq(format_reports, TEST_REPORTS(1));
+
+  mps_lib_assert_fail_install(old);
+  mps_arena_destroy(arena);
+}
+
+/* The format check finds an alignment that is not a power of two or is
+ * beyond a grain (inv 3), and a header that has grown to a grain (inv 4). */
+Test(format, the_check_finds_a_bad_alignment_or_header)
+{
+#if CHECK_LEVEL < 2
+  cr_skip_test("structure checks need CHECK_LEVEL 2");
+#endif
+  mps_arena_t arena = make_arena();
+  mps_fmt_t fmt;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(count_report);
+  format_reports = 0;
+  fmt->alignment = 24;
+  cr_assert(format_check(fmt));
+  cr_assert_eq(format_reports, 1);
+  format_reports = 0;
+  fmt->alignment = 2 * arena->grain_size;
+  cr_assert(format_check(fmt));
+  cr_assert_eq(format_reports, 1);
+  fmt->alignment = MPS_PF_ALIGN;
+  format_reports = 0;
+  fmt->header_size = arena->grain_size;
+  cr_assert(format_check(fmt));
+  cr_assert_eq(format_reports, 1);
+  fmt->header_size = 0;
+  format_reports = 0;
+  cr_assert(format_check(fmt));
+  cr_assert_eq(format_reports, 0);
+  mps_lib_assert_fail_install(old);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* Releasing a format no pool acquired is a pool class's error. */
+Test(format, releasing_an_unused_format_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  mps_arena_t arena = make_arena();
+  mps_fmt_t fmt;
+  cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
+  mps_lib_assert_fail_install(abort_on_assert);
+  format_release(fmt);
+}

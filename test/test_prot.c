@@ -11,10 +11,15 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -573,4 +578,327 @@ Test(prot, use_after_unregister, .init = setup, .signal = SIGABRT, TEST_NEEDS_CH
   fault_unregister(&reg);
   mps_lib_assert_fail_install(abort_on_assertion);
   fault_unregister(&reg);
+}
+
+/* The handler is installed once, by the first registration: a second one
+ * must not install it again, which would make it its own previous
+ * handler and send an unclaimed fault round in circles. */
+Test(prot, an_unclaimed_fault_with_two_hooks_reaches_the_previous_handler_once,
+     .init = setup)
+{
+  FaultRegStruct first, second;
+  Addr target = addr_add(page_addr(3), 40);
+
+  install_prev_handler();
+  cr_assert_eq(fault_register(&first, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(fault_register(&second, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  if (sigsetjmp(prev_env, 1) == 0) {
+    write_byte(target, 1);
+    cr_assert_fail("the write to a protected page did not fault");
+  }
+  cr_assert_eq(hook_calls, 2, "each hook is asked once");
+#if !defined(__linux__)
+  if (prev_calls == 0)
+    cr_skip_test("the fault came as SIGBUS");
+#endif
+  cr_assert_eq(prev_calls, 1, "the previous handler was not reached once");
+  cr_assert_eq(prev_addr, addr_word(target));
+  fault_unregister(&second);
+  fault_unregister(&first);
+  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_NONE),
+               MPS_RES_OK);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* With every slot taken, the hook in the last one is still asked. */
+Test(prot, the_hook_in_the_last_slot_claims, .init = setup)
+{
+  FaultRegStruct reg[FAULT_SLOTS];
+  Index i;
+  for (i = 0; i + 1 < FAULT_SLOTS; ++i)
+    cr_assert_eq(fault_register(&reg[i], hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(fault_register(&reg[FAULT_SLOTS - 1], hook_unprotect, &po),
+               MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  write_byte(addr_add(page_addr(2), 1), 6);
+  cr_assert_eq(hook_calls, FAULT_SLOTS, "every hook is asked, the last claims");
+  cr_assert_eq(read_byte(addr_add(page_addr(2), 1)), 6);
+  for (i = 0; i < FAULT_SLOTS; ++i)
+    fault_unregister(&reg[i]);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* Unregistering while another thread is inside the hook: fault_unregister
+ * does not return until that thread has left it (fault.h: the closure may
+ * be freed then), and meanwhile a new fault no longer goes to the hook.
+ * The hook holds a fault on page 1 until the test lets it go. */
+static atomic_int holder_inside, holder_release, unregister_started,
+  unregister_returned;
+static FaultRegStruct held_reg;
+
+static bool hook_holding(void *closure, Addr addr, bool is_write)
+{
+  if (addr_word(addr) >= addr_word(page_addr(1))
+      && addr_word(addr) < addr_word(page_addr(2))) {
+    atomic_store(&holder_inside, 1);
+    while (!atomic_load(&holder_release))
+      sched_yield();
+  }
+  return hook_unprotect(closure, addr, is_write);
+}
+
+static void *fault_on_page_1(void *arg)
+{
+  UNUSED(arg);
+  write_byte(addr_add(page_addr(1), 8), 1);
+  return NULL;
+}
+
+static void *unregister_held(void *arg)
+{
+  UNUSED(arg);
+  atomic_store(&unregister_started, 1);
+  fault_unregister(&held_reg);
+  atomic_store(&unregister_returned, 1);
+  return NULL;
+}
+
+Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls,
+     .init = setup, .timeout = 60)
+{
+  pthread_t holder, unregisterer;
+  /* Long enough that the unregistering thread has passed the two stores
+   * between the signature and the slot's draining state unless it was
+   * descheduled there for half a second. */
+  struct timespec pause = {0, 500 * 1000 * 1000};
+  volatile int new_fault_claimed = 0;
+  int returned_early;
+
+  install_prev_handler();
+  cr_assert_eq(fault_register(&held_reg, hook_holding, &po), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(4), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  cr_assert_eq(pthread_create(&holder, NULL, fault_on_page_1, NULL), 0);
+  while (!atomic_load(&holder_inside))
+    sched_yield();
+  cr_assert_eq(pthread_create(&unregisterer, NULL, unregister_held, NULL), 0);
+  while (!atomic_load(&unregister_started))
+    sched_yield();
+  /* fault_unregister invalidates the registration just before it
+   * withdraws the hook; then give it time to do so and start waiting. */
+  while (((volatile FaultRegStruct *)&held_reg)->sig == FAULT_REG_SIG)
+    sched_yield();
+  (void)nanosleep(&pause, NULL);
+  returned_early = atomic_load(&unregister_returned);
+  if (sigsetjmp(prev_env, 1) == 0) {
+    write_byte(addr_add(page_addr(3), 8), 3);
+    new_fault_claimed = 1;
+  }
+  atomic_store(&holder_release, 1);
+  cr_assert_eq(pthread_join(holder, NULL), 0);
+  cr_assert_eq(pthread_join(unregisterer, NULL), 0);
+
+  cr_assert_eq(returned_early, 0, "fault_unregister returned with the hook in use");
+  cr_assert_eq(new_fault_claimed, 0, "a hook being unregistered claimed a new fault");
+  cr_assert_eq(hook_calls, 1, "the hook was called for the new fault");
+#if !defined(__linux__)
+  if (prev_calls == 0)
+    cr_skip_test("the fault came as SIGBUS");
+#endif
+  cr_assert_eq(prev_calls, 1, "the new fault did not go to the previous handler");
+  cr_assert_eq(read_byte(addr_add(page_addr(1), 8)), 1, "the held write did not land");
+  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(4), PROT_DENY_NONE),
+               MPS_RES_OK);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* fault.inv.slot: a registration names a slot of the table that is in
+ * use.  A local check, made in cool only. */
+Test(prot, the_check_reports_a_registration_naming_no_slot_in_use, .init = setup)
+{
+  FaultRegStruct forged;
+  mps_lib_assert_fail_t old;
+#if CHECK_LEVEL < 2
+  cr_skip_test("the slot is checked only in cool");
+#endif
+  old = mps_lib_assert_fail_install(count_assertion);
+  forged.sig = FAULT_REG_SIG;
+  forged.slot = FAULT_SLOTS;               /* beyond the table */
+  assertions = 0;
+  (void)fault_reg_check(&forged);
+  cr_assert_gt(assertions, 0, "a slot beyond the table");
+  forged.slot = 5;                         /* nobody registered: free */
+  assertions = 0;
+  (void)fault_reg_check(&forged);
+  cr_assert_gt(assertions, 0, "a free slot");
+  mps_lib_assert_fail_install(old);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* A previous handler (taking siginfo) that mends the fault itself and
+ * returns: the access is retried, the handler has run once, and errno is
+ * as the faulting code left it though the handler changed it. */
+static void mending_prev_handler(int sig, siginfo_t *info, void *context)
+{
+  UNUSED(sig);
+  UNUSED(info);           /* not read: it is not there if called wrongly */
+  UNUSED(context);
+  ++prev_calls;
+  errno = EDOM;
+  if (prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_NONE)
+      != MPS_RES_OK)
+    hook_fail = 1;
+}
+
+Test(prot, a_previous_handler_that_mends_the_fault_runs_once_and_errno_is_kept,
+     .init = setup)
+{
+  FaultRegStruct reg;
+  struct sigaction sa;
+  Addr target = addr_add(page_addr(2), 64);
+  int seen;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = mending_prev_handler;
+  sa.sa_flags = SA_SIGINFO;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+  cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
+  prev_calls = 0;
+  cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  errno = ERANGE;
+  write_byte(target, 11);
+  seen = errno;
+  cr_assert_eq(hook_calls, 1);
+  cr_assert_eq(prev_calls, 1, "the previous handler ran %d times", (int)prev_calls);
+  cr_assert_eq(hook_fail, 0);
+  cr_assert_eq(seen, ERANGE, "errno was %d after the fault", seen);
+  cr_assert_eq(read_byte(target), 11);
+  fault_unregister(&reg);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* A SIGSEGV sent by the process, with the default action before us, has
+ * the default effect: it ends the process (not under ASan, whose handler
+ * was there before us). */
+#ifdef PROT_TEST_ASAN
+#define PROT_TEST_SENT_SIGNAL 0
+#else
+#define PROT_TEST_SENT_SIGNAL SIGSEGV
+#endif
+
+Test(prot, a_sent_signal_with_the_default_action_before_ends_the_process,
+     .init = setup, .signal = PROT_TEST_SENT_SIGNAL)
+{
+  FaultRegStruct reg;
+#if PROT_TEST_SENT_SIGNAL == 0
+  cr_skip_test("the previous action is AddressSanitizer's");
+  return;
+#endif
+  cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
+  (void)raise(SIGSEGV);
+  cr_assert_fail("the process survived a SIGSEGV with its default action");
+}
+
+/* A real fault is not ignored even where SIGSEGV was: returning would
+ * only repeat it for ever.  It takes the default action instead. */
+Test(prot, a_fault_with_the_signal_ignored_before_takes_the_default_action,
+     .init = setup, .signal = PROT_TEST_FAULT_SIGNAL, .timeout = 20)
+{
+  FaultRegStruct reg;
+  struct sigaction sa;
+#if PROT_TEST_FAULT_SIGNAL == 0
+  cr_skip_test("the default action is not SIGSEGV's here");
+  return;
+#endif
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+  cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(0), page_addr(1), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  write_byte(page_addr(0), 1);
+  cr_assert_fail("the write to a protected page did not fault");
+}
+
+/* fault_posix.c reads the access kind from the signal context on these
+ * platforms, so there fault_write_known says so. */
+Test(prot, writes_are_told_from_reads_where_the_context_says)
+{
+#if (defined(__x86_64__)                                                  \
+     && (defined(__linux__) || defined(__FreeBSD__) || defined(__APPLE__))) \
+    || (defined(__aarch64__) && (defined(__linux__) || defined(__APPLE__)))
+  cr_assert(fault_write_known());
+#else
+  cr_skip_test("the access kind is not read from the context here");
+#endif
+}
+
+/* The handler runs on the thread's alternate signal stack when it has
+ * one (SA_ONSTACK), so that a fault from running out of stack can still
+ * be handled. */
+static volatile Word hook_frame;
+
+static bool hook_unprotect_noting_frame(void *closure, Addr addr, bool is_write)
+{
+  volatile Byte here = 0;
+  hook_frame = (Word)(uintptr_t)&here;
+  return hook_unprotect(closure, addr, is_write);
+}
+
+Test(prot, the_handler_runs_on_the_alternate_stack, .init = setup)
+{
+  enum { ALT_SIZE = 1 << 17 };
+  FaultRegStruct reg;
+  stack_t alt, old;
+  Byte *mem = malloc(ALT_SIZE);
+  Word low, high;
+
+  cr_assert(mem != NULL);
+  low = (Word)(uintptr_t)mem;
+  high = low + ALT_SIZE;
+  memset(&alt, 0, sizeof alt);
+  alt.ss_sp = mem;
+  alt.ss_size = ALT_SIZE;
+  cr_assert_eq(sigaltstack(&alt, &old), 0);
+  cr_assert_eq(fault_register(&reg, hook_unprotect_noting_frame, &po), MPS_RES_OK);
+  cr_assert_eq(prot_os_apply(&po, page_addr(4), page_addr(5), PROT_DENY_WRITE),
+               MPS_RES_OK);
+  write_byte(page_addr(4), 4);
+  cr_assert_eq(sigaltstack(&old, NULL), 0);
+  cr_assert_eq(hook_calls, 1);
+  cr_assert(hook_frame >= low && hook_frame < high,
+            "the hook ran at %#lx, not on the alternate stack [%#lx, %#lx)",
+            (unsigned long)hook_frame, (unsigned long)low, (unsigned long)high);
+  cr_assert_eq(read_byte(page_addr(4)), 4);
+  fault_unregister(&reg);
+  free(mem);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* An unregistered registration is invalid for good, even once another
+ * registration has taken its slot: unregistering it again must not
+ * withdraw the other's hook. */
+Test(prot, use_after_unregister_once_the_slot_is_taken_again, .init = setup,
+     .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  FaultRegStruct gone, other;
+  cr_assert_eq(fault_register(&gone, hook_decline, NULL), MPS_RES_OK);
+  fault_unregister(&gone);
+  cr_assert_eq(fault_register(&other, hook_decline, NULL), MPS_RES_OK);
+  cr_assert_eq(other.slot, gone.slot, "the freed slot was not reused");
+  mps_lib_assert_fail_install(abort_on_assertion);
+  fault_unregister(&gone);
 }

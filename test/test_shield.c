@@ -515,6 +515,125 @@ Test(shield, a_flushed_run_leaves_an_exposed_neighbour_unprotected)
   check_outside();
 }
 
+/* Raising a second mode of a segment already waiting in the queue leaves
+ * one entry for it: the flush would otherwise see it twice, and the queue
+ * would fill early. */
+Test(shield, a_segment_raised_twice_while_held_is_queued_once)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[2], PROT_DENY_READ);
+  shield_raise(shield, &segs[2], PROT_DENY_WRITE);
+  cr_assert_eq(shield_queue_length(shield), 1);
+  cr_assert(shield_check_segs(shield));
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(2, PROT_DENY_ALL));
+  cr_assert_eq(prot_none_sets(&pn), 1);
+  check_outside();
+}
+
+/* A segment that wants no protection needs nothing at its last cover,
+ * even with the mutator suspended: queuing it would only take a place. */
+Test(shield, a_synced_segment_covered_while_held_is_not_queued)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_expose(shield, &segs[5]);
+  shield_cover(shield, &segs[5]);
+  cr_assert_eq(shield_queue_length(shield), 0);
+  cr_assert_not(segs[5].queued);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+  check_outside();
+}
+
+/* The queue takes SHIELD_QUEUE_LIMIT raises before any protection call;
+ * the next one flushes them. */
+Test(shield, the_queue_holds_its_limit_before_it_is_flushed)
+{
+  Index i;
+  shield_enter(shield);
+  shield_hold(shield);
+  for (i = 0; i < SHIELD_QUEUE_LIMIT; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_READ);
+  cr_assert_eq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT);
+  cr_assert_eq(prot_none_sets(&pn), 0, "the queue was flushed before it was full");
+  shield_raise(shield, &segs[SHIELD_QUEUE_LIMIT], PROT_DENY_READ);
+  cr_assert_eq(shield_queue_length(shield), 1);
+  cr_assert(recorded(SHIELD_QUEUE_LIMIT - 1, PROT_DENY_READ));
+  cr_assert(recorded(SHIELD_QUEUE_LIMIT, PROT_DENY_NONE));
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
+}
+
+/* A segment with one mode applied and another waiting in the queue: when
+ * the applied one is lowered, the backend must be left with neither, as
+ * the shield records, or an expose (which then finds nothing to take
+ * off) would leave the collector facing the queued mode. */
+Test(shield, lowering_the_applied_mode_under_a_queued_one_leaves_nothing_applied)
+{
+  shield_enter(shield);
+  shield_raise(shield, &segs[3], PROT_DENY_WRITE);   /* applied at once */
+  shield_hold(shield);
+  shield_raise(shield, &segs[3], PROT_DENY_READ);    /* queued */
+  cr_assert(recorded(3, PROT_DENY_WRITE));
+  shield_lower(shield, &segs[3], PROT_DENY_WRITE);
+  cr_assert(recorded(3, PROT_DENY_NONE), "a mode was applied that had not been");
+  cr_assert_eq(segs[3].pm, PROT_DENY_NONE);
+  shield_expose(shield, &segs[3]);
+  cr_assert(recorded(3, PROT_DENY_NONE));
+  shield_cover(shield, &segs[3]);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(3, PROT_DENY_READ));
+  check_outside();
+}
+
+/* Lowering part of a raise that is still queued changes nothing applied,
+ * so it costs no protection call; the flush makes one. */
+Test(shield, lowering_part_of_a_queued_raise_costs_no_call)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  shield_raise(shield, &segs[3], PROT_DENY_ALL);
+  shield_lower(shield, &segs[3], PROT_DENY_WRITE);
+  cr_assert_eq(prot_none_sets(&pn), 0);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert_eq(prot_none_sets(&pn), 1);
+  cr_assert(recorded(3, PROT_DENY_READ));
+  check_outside();
+}
+
+/* A run that exactly fills the queue's free places goes in without a
+ * flush: the raises already waiting stay unapplied. */
+Test(shield, a_run_lowered_into_the_last_places_of_the_queue_does_not_flush_it)
+{
+  ShieldSeg run[3] = {&segs[0], &segs[1], &segs[2]};
+  Index i;
+  make_adjacent();
+  shield_enter(shield);
+  for (i = 0; i < 3; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_READ);
+  shield_leave(shield);
+  shield_enter(shield);
+  shield_hold(shield);
+  for (i = 4; i < 4 + SHIELD_QUEUE_LIMIT - 3; ++i)
+    shield_raise(shield, &segs[i], PROT_DENY_WRITE);
+  shield_lower_run(shield, run, 3);
+  cr_assert_eq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT);
+  cr_assert(recorded(4, PROT_DENY_NONE), "the queue was flushed with room for the run");
+  for (i = 0; i < 3; ++i)
+    cr_assert(recorded(i, PROT_DENY_NONE), "segment %zu", (size_t)i);
+  shield_release(shield);
+  shield_leave(shield);
+  cr_assert(recorded(4, PROT_DENY_WRITE));
+  check_outside();
+}
+
 static int check_failures;
 static const char *check_condition;
 
@@ -552,6 +671,94 @@ Test(shield, broken_invariants_are_reported)
   cr_assert(shield_check_segs(shield));
   cr_assert_eq(check_failures, 0);
   mps_lib_assert_fail_install(old);
+}
+
+/* Every condition reported since the last reset, for tests that break
+ * one invariant and look for its own check among the reports (one broken
+ * field may fail several checks). */
+#define MAX_REPORTS 16
+static const char *reports[MAX_REPORTS];
+static int nreports;
+
+static void collect_handler(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  if (nreports < MAX_REPORTS)
+    reports[nreports] = cond;
+  ++nreports;
+}
+
+static bool was_reported(const char *needle)
+{
+  int i;
+  for (i = 0; i < nreports && i < MAX_REPORTS; ++i)
+    if (strstr(reports[i], needle) != NULL)
+      return true;
+  return false;
+}
+
+Test(shield, each_broken_invariant_is_reported_by_its_own_check)
+{
+#if CHECK_LEVEL < 2
+  cr_skip_test("structure checks need CHECK_LEVEL 2");
+#endif
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(collect_handler);
+
+  /* inv 1: suspended outside. */
+  nreports = 0;
+  shield->suspended = true;
+  cr_assert(shield_check(shield));
+  cr_assert(was_reported("inside || !shield->suspended"), "%d reports", nreports);
+  shield->suspended = false;
+
+  /* inv 2: an unsynced segment counted with the mutator running. */
+  nreports = 0;
+  shield->unsynced = 1;
+  cr_assert(shield_check(shield));
+  cr_assert(was_reported("unsynced == 0 || shield->suspended"), "%d reports", nreports);
+  shield->unsynced = 0;
+
+  /* inv 7: exposed with protection applied. */
+  nreports = 0;
+  segs[8].sm = segs[8].pm = PROT_DENY_WRITE;
+  segs[8].depth = 1;
+  cr_assert(shield_seg_check(&segs[8]));
+  cr_assert(was_reported("seg->depth == 0 ||"), "%d reports", nreports);
+  segs[8].depth = 0;
+
+  /* inv 3: unsynced, yet neither exposed nor queued. */
+  nreports = 0;
+  segs[8].pm = PROT_DENY_NONE;
+  cr_assert(shield_seg_check(&segs[8]));
+  cr_assert(was_reported("seg->queued"), "%d reports", nreports);
+  segs[8].sm = PROT_DENY_NONE;
+
+  /* inv 10: the count of unsynced segments, with the mutator suspended so
+   * that inv 2 holds. */
+  shield_enter(shield);
+  shield_hold(shield);
+  nreports = 0;
+  ++shield->unsynced;
+  cr_assert(shield_check_segs(shield));
+  cr_assert(was_reported("unsynced == shield->unsynced"), "%d reports", nreports);
+  --shield->unsynced;
+
+  /* inv 8: the count of queued segments. */
+  shield_raise(shield, &segs[2], PROT_DENY_READ);
+  nreports = 0;
+  segs[2].queued = false;
+  cr_assert(shield_check_segs(shield));
+  cr_assert(was_reported("queued == shield->queued"), "%d reports", nreports);
+  segs[2].queued = true;
+
+  nreports = 0;
+  cr_assert(shield_check_segs(shield));
+  cr_assert_eq(nreports, 0);
+  mps_lib_assert_fail_install(old);
+  shield_release(shield);
+  shield_leave(shield);
+  check_outside();
 }
 
 /* Misuse: each aborts through an aborting handler. */
@@ -606,3 +813,51 @@ Test(shield, release_without_hold_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   mps_lib_assert_fail_install(abort_handler);
   shield_release(shield);
 }
+
+Test(shield, entering_twice_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  shield_enter(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_enter(shield);
+}
+
+Test(shield, leave_while_held_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_leave(shield);
+}
+
+/* A cover of a segment never exposed, while another one is: the total
+ * depth is positive, so only the segment's own count shows the misuse. */
+Test(shield, cover_of_an_unexposed_segment_aborts_while_another_is_exposed,
+     .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  shield_enter(shield);
+  shield_expose(shield, &segs[1]);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_cover(shield, &segs[0]);
+  /* Not reported: undo the damage so that the test fails for the missing
+   * abort, not in the teardown. */
+  segs[0].depth = 0;
+  shield->depth = 1;
+  shield_cover(shield, &segs[1]);
+  shield_leave(shield);
+}
+
+/* A segment still raised must not be finished: its memory would be
+ * handed back with the protection on. */
+Test(shield, finishing_a_raised_segment_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  Addr base = segs[8].base, limit = segs[8].limit;
+  shield_enter(shield);
+  shield_raise(shield, &segs[8], PROT_DENY_WRITE);
+  shield_leave(shield);
+  mps_lib_assert_fail_install(abort_handler);
+  shield_seg_finish(shield, &segs[8]);
+  /* Not reported: register it again, unraised, for the teardown. */
+  shield_seg_init(shield, &segs[8], base, limit);
+  prot_set(&pn.prot, base, limit, PROT_DENY_NONE);
+}
+

@@ -240,6 +240,24 @@ Test(vm, unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL)
   *(volatile Byte *)addr_ptr(addr_add(base, page)) = 1;
   cr_assert_fail("writing to an unmapped page did not fault");
 }
+
+/* Not even reading them is allowed. */
+Test(vm, reading_unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL)
+{
+  vm_s vm;
+  Addr base;
+#ifdef VM_TEST_ASAN
+  cr_skip_test("the fault is AddressSanitizer's to report");
+  return;
+#endif
+  cr_assert_eq(vm_init(&vm, 4 * page, page), MPS_RES_OK);
+  base = vm_base(&vm);
+  cr_assert_eq(vm_map(&vm, base, vm_limit(&vm)), MPS_RES_OK);
+  vm_unmap(&vm, addr_add(base, 2 * page), addr_add(base, 3 * page));
+  (void)*(volatile Byte *)addr_ptr(addr_add(base, page));  /* still mapped */
+  (void)*(volatile Byte *)addr_ptr(addr_add(base, 2 * page));
+  cr_assert_fail("reading an unmapped page did not fault");
+}
 #endif
 
 /* Bootstrapping: the descriptor moves into the memory it describes and
@@ -421,4 +439,88 @@ Test(vm, use_after_finish, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS
   cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
   vm_finish(&vm);
   (void)vm_mapped(&vm);
+}
+
+Test(vm, map_limit_unaligned, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  vm_s vm;
+  cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
+  (void)vm_map(&vm, vm_base(&vm), addr_add(vm_base(&vm), page + 8));
+}
+
+Test(vm, map_empty_range, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  vm_s vm;
+  cr_assert_eq(vm_init(&vm, 16 * page, page), MPS_RES_OK);
+  (void)vm_map(&vm, addr_add(vm_base(&vm), page), addr_add(vm_base(&vm), page));
+}
+
+/* Mapping pages that are mapped already would count them twice. */
+Test(vm, map_more_than_unmapped, .init = setup_aborting, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  vm_s vm;
+  cr_assert_eq(vm_init(&vm, 4 * page, page), MPS_RES_OK);
+  cr_assert_eq(vm_map(&vm, vm_base(&vm), vm_limit(&vm)), MPS_RES_OK);
+  (void)vm_map(&vm, vm_base(&vm), addr_add(vm_base(&vm), page));
+}
+
+/* vm_init sets every field: a descriptor reused, or left dirty on the
+ * stack, starts with nothing mapped. */
+Test(vm, a_new_vm_counts_nothing_mapped_whatever_the_descriptor_held)
+{
+  vm_s vm;
+  memset(&vm, 0x5A, sizeof vm);
+  cr_assert_eq(vm_init(&vm, 8 * page, 2 * page), MPS_RES_OK);
+  cr_assert(vm_check(&vm));
+  cr_assert_eq(vm_mapped(&vm), 0);
+  cr_assert_eq(vm_map(&vm, vm_base(&vm), vm_limit(&vm)), MPS_RES_OK);
+  cr_assert_eq(vm_mapped(&vm), 8 * page);
+  vm_finish(&vm);
+}
+
+/* vm_check states the invariants of vm.c; a descriptor that breaks one
+ * of them is reported.  Those are local checks, made in cool only. */
+static unsigned vm_reports;
+
+static void count_report(const char *file, unsigned line, const char *cond)
+{
+  (void)file;
+  (void)line;
+  (void)cond;
+  ++vm_reports;
+}
+
+/* Whether vm_check reports `broken` (a copy of a good descriptor with
+ * one field changed). */
+static bool reported(vm_s broken)
+{
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
+  vm_reports = 0;
+  (void)vm_check(&broken);
+  mps_lib_assert_fail_install(old);
+  return vm_reports > 0;
+}
+
+Test(vm, check_reports_a_broken_descriptor)
+{
+  vm_s vm, broken;
+#if CHECK_LEVEL < 2
+  cr_skip_test("the invariants are checked only in cool");
+#endif
+  cr_assert_eq(vm_init(&vm, 16 * page, 4 * page), MPS_RES_OK);
+  cr_assert(!reported(vm), "a good descriptor was reported");
+
+  broken = vm;           /* more mapped than there is to map */
+  broken.mapped = addr_offset(vm.base, vm.limit) + page;
+  cr_assert(reported(broken), "mapped beyond the usable range");
+
+  broken = vm;           /* a whole grain of slack held beside the range */
+  broken.reserve_limit = addr_add(vm.reserve_limit, vm.grain_size);
+  cr_assert(reported(broken), "a grain of slack");
+
+  broken = vm;           /* grains smaller than pages */
+  broken.grain_size = vm.page_size / 2;
+  cr_assert(reported(broken), "a grain smaller than a page");
+
+  vm_finish(&vm);
 }
