@@ -4,7 +4,8 @@
 //!   ci/zig build -Dvariety=cool       the same with every check on (hot by default; rash: none)
 //!   ci/zig build test                 Criterion unit tests, library in cool, hot and rash,
 //!                                     and in cool built single-threaded, without
-//!                                     incremental collection and without the barrier
+//!                                     incremental collection, without the barrier
+//!                                     and for the C library alone
 //!   ci/zig build stress               every stress harness (hot), each printing its seed
 //!   ci/zig build fuzz -Dfuzz-seconds=N   every libFuzzer target for N seconds (clang-14)
 //!   ci/zig build sanitize             tests and harnesses under ASan+UBSan and under TSan
@@ -48,6 +49,8 @@ const build_configs = [_]BuildConfig{
     .{ .name = "single", .macro = "CONFIG_THREAD_SINGLE", .absent = &.{ "test_thread", "test_thread_signals", "test_fork" } },
     .{ .name = "noinc", .macro = "CONFIG_INCREMENTAL_NONE", .absent = &.{"test_incremental"} },
     .{ .name = "nobarrier", .macro = "CONFIG_BARRIER_NONE", .absent = &.{ "test_barrier", "test_incremental" } },
+    // The C library alone: one thread, no protection, vm_ansi.c.
+    .{ .name = "ansi", .macro = "CONFIG_PLATFORM_ANSI", .absent = &.{ "test_thread", "test_thread_signals", "test_fork", "test_barrier", "test_incremental", "test_prot" } },
 };
 
 /// The eight cross targets.  aarch64-linux uses musl so qemu-aarch64 runs the
@@ -88,7 +91,7 @@ pub fn build(b: *std.Build) void {
 
     // Unit tests: every test/test_*.c against the library in each variety
     // (a test that needs a check rash lacks says so: test/support/checks.h).
-    const test_step = b.step("test", "run the Criterion unit tests in the cool, hot and rash varieties, and in cool single-threaded, without increments and without the barrier");
+    const test_step = b.step("test", "run the Criterion unit tests in the cool, hot and rash varieties, and in cool single-threaded, without increments, without the barrier and as for a platform with only the C library");
     const deps_test = ciDeps(b, "test");
     const tests = listSources(b, "test", "test_");
     for ([_]Variety{ .cool, .hot, .rash }) |v| {
@@ -115,8 +118,9 @@ pub fn build(b: *std.Build) void {
     // with every test file that does not test only what it leaves out, in
     // cool: CONFIG_THREAD_SINGLE (one client thread: thread_single.c,
     // lock_single.c, no fork hooks), CONFIG_INCREMENTAL_NONE (every
-    // collection runs to its end at once) and CONFIG_BARRIER_NONE (no
-    // protection, so no write or read barrier).  A test of something absent
+    // collection runs to its end at once), CONFIG_BARRIER_NONE (no
+    // protection, so no write or read barrier) and CONFIG_PLATFORM_ANSI
+    // (the fallback for a platform with neither POSIX nor Windows).  A test of something absent
     // skips itself (tests see the configuration's macro).
     for (build_configs) |config| {
         const lib = addLibConfig(b, target, .cool, null, .static, config.macro);

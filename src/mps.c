@@ -50,7 +50,7 @@
 #elif defined(PLATFORM_POSIX)
 #include "os/vm_posix.c"
 #else
-#error "mps.c: no virtual-memory module for this platform"
+#include "os/vm_ansi.c"
 #endif
 #include "os/vm.c"
 

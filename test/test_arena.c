@@ -15,6 +15,7 @@
 #include "../include/mpscmfs.h"
 #include "../src/arena/arena.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 /* A stand-in owner for grains, as a pool will be. */
 static int arena_test_owner;
@@ -84,7 +85,7 @@ static long resident_peak_kib(void)
 /* A reservation of 4 GiB has a page table of 16 MiB: it is committed
  * (the header), but its pages stay untouched, so they cost no resident
  * memory, until their grains are used. */
-Test(arena_vm, a_large_reservation_costs_little_resident_memory)
+Test(arena_vm, a_large_reservation_costs_little_resident_memory, TEST_NEEDS_OS_VM)
 {
   long before = resident_peak_kib();
   mps_arena_t arena = make_vm((size_t)4 << 30);

@@ -482,9 +482,10 @@ Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress, TES
   t_teardown(&t);
 }
 
-#if defined(CONFIG_INCREMENTAL_NONE) || defined(CONFIG_BARRIER_NONE)
-/* user-guide.md: a library built with CONFIG_INCREMENTAL_NONE, or with
- * CONFIG_BARRIER_NONE (no read barrier), runs every collection to its end
+#if defined(CONFIG_INCREMENTAL_NONE) || defined(CONFIG_BARRIER_NONE) || defined(PLATFORM_ANSI)
+/* user-guide.md: a library built with CONFIG_INCREMENTAL_NONE, or with no
+ * read barrier (CONFIG_BARRIER_NONE, or a platform with neither POSIX nor
+ * Windows), runs every collection to its end
  * before the call that started it returns, even the one
  * mps_arena_start_collect starts in a clamped arena whose heap could be
  * collected incrementally anywhere else (the test above). */

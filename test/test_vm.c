@@ -15,6 +15,7 @@
 #include "../src/base/config.h"
 #include "../src/os/vm.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 static Size page;
 
@@ -147,7 +148,7 @@ Test(vm, mapped_memory_is_zero_writable_and_zero_again_after_remap)
 #if defined(__linux__)
 /* mincore reports residency of each page; unmapping must really give the
  * memory back, not just forbid access to it. */
-Test(vm, unmap_returns_memory_to_the_os)
+Test(vm, unmap_returns_memory_to_the_os, TEST_NEEDS_OS_VM)
 {
   enum { PAGES = 32 };
   unsigned char resident[PAGES];
@@ -190,7 +191,7 @@ Test(vm, the_padding_goes_back_to_the_os)
 
 /* Finishing gives the whole reservation back: mincore then finds none of
  * its pages mapped (ENOMEM). */
-Test(vm, finish_gives_the_addresses_back)
+Test(vm, finish_gives_the_addresses_back, TEST_NEEDS_OS_VM)
 {
   unsigned char resident[16];
   vm_s vm;
@@ -224,7 +225,7 @@ Test(vm, finish_gives_the_addresses_back)
 #define VM_TEST_FAULT_SIGNAL SIGSEGV
 #endif
 
-Test(vm, unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL)
+Test(vm, unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL, TEST_NEEDS_OS_VM)
 {
   vm_s vm;
   Addr base;
@@ -242,7 +243,7 @@ Test(vm, unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL)
 }
 
 /* Not even reading them is allowed. */
-Test(vm, reading_unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL)
+Test(vm, reading_unmapped_memory_faults, .signal = VM_TEST_FAULT_SIGNAL, TEST_NEEDS_OS_VM)
 {
   vm_s vm;
   Addr base;

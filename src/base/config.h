@@ -66,8 +66,13 @@
 /* Platform families.  Platform code lives only in files named for their
  * platform (lock_posix.c, lock_win32.c, ...); those files #error when
  * compiled elsewhere, and src/mps.c picks the right ones with the
- * PLATFORM_* macros below. */
-#if defined(_WIN32)
+ * PLATFORM_* macros below.  CONFIG_PLATFORM_ANSI builds the fallback for
+ * a platform with neither POSIX nor Windows on any machine, using the C
+ * library alone (vm_ansi.c, one thread, no protection), so that it can be
+ * tested where it is not needed. */
+#if defined(CONFIG_PLATFORM_ANSI)
+#define PLATFORM_ANSI 1
+#elif defined(_WIN32)
 #define PLATFORM_WIN32 1
 #elif defined(__unix__) || defined(__APPLE__)
 #define PLATFORM_POSIX 1

@@ -22,8 +22,12 @@ bool barrier_check(barrier_s *barrier)
   CHECKL(!barrier->on || barrier->registered);
   CHECKL(barrier->on || barrier->guarded == 0);      /* off: nothing protected */
   CHECKL(barrier->on || barrier->reading == TRACE_SET_EMPTY);
+#if defined(BARRIER_HARDWARE)
   if (barrier->registered)
     CHECKD(fault_reg, &barrier->reg);
+#else
+  CHECKL(!barrier->registered);        /* nothing to register with */
+#endif
   return true;
 }
 
@@ -42,7 +46,9 @@ bool barrier_wanted(Arena arena)
 #endif
 }
 
-/* The fault hook: closure is the arena's GC. */
+#if defined(BARRIER_HARDWARE)
+/* The fault hook: closure is the arena's GC.  Only a build with the
+ * hardware barrier has fault handling (src/mps.c) to register it with. */
 static bool barrier_fault(void *closure, Addr addr, bool is_write)
 {
   GC gc = closure;
@@ -86,6 +92,7 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
     lock_release(arena->lock);
   return handled;
 }
+#endif
 
 void barrier_init(GC gc)
 {
@@ -102,23 +109,27 @@ void barrier_init(GC gc)
   atomic_store_explicit(&gc->barrier.hi, 0, memory_order_relaxed);
   if (!barrier_wanted(gc->arena))
     return;
+#if defined(BARRIER_HARDWARE)
   /* MPS_RES_LIMIT (every registration taken by other arenas) or a system
    * that refuses the handler: this arena goes without. */
   if (fault_register(&gc->barrier.reg, barrier_fault, gc) == MPS_RES_OK)
     gc->barrier.on = gc->barrier.registered = true;
+#endif
 }
 
 void barrier_finish(GC gc)
 {
-  Lock lock = gc->arena->lock;
   AVER(ring_is_single(&gc->seg_ring));     /* nothing left to protect */
   gc->barrier.on = false;
   if (!gc->barrier.registered)
     return;
+#if defined(BARRIER_HARDWARE)
+  Lock lock = gc->arena->lock;
   gc->barrier.registered = false;
   lock_release(lock);
   fault_unregister(&gc->barrier.reg);
   lock_claim(lock);
+#endif
 }
 
 /* Raise or lower `mode` on seg inside the shield, entering it for the

@@ -385,8 +385,7 @@ Res thread_scan_from(Thread thread, const thread_entry_s *entry, Word *cold,
 {
   AVERT(thread, thread);
   AVER(visit != NULL);
-  if (cold != NULL)
-    cold = (Word *)(void *)((uintptr_t)cold & ~(uintptr_t)(sizeof(Word) - 1));
+  AVER(((uintptr_t)cold & (sizeof(Word) - 1)) == 0);
   if (!thread->dead && entry != NULL && thread_os_is_current(&thread->os)) {
     bool done;
     Res res = thread_scan_entry(thread, entry, thread_cut(thread, cold), visit, closure,

@@ -118,7 +118,9 @@ void thread_entry_save(thread_entry_s *entry);
  * registers and the stack from that hot end.  Otherwise, as for an entry
  * never saved or one saved on another stack (a client entering from an
  * alternate signal stack), it scans as thread_scan does.  `cold` (may be
- * NULL) is the client's cold end (a thread root's): the stack visited
+ * NULL) is the client's cold end (a thread root's), which the caller has
+ * rounded down to a word (a word straddling it is not wholly on the
+ * stack): the stack visited
  * ends there if that is nearer than the cold end recorded at
  * registration, and is empty if the thread is now shallower.  In a
  * single-threaded build the recorded cold end is only an approximation
