@@ -10,6 +10,10 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -464,6 +468,23 @@ Test(bt, find_across_word_boundary)
   check_find(bt_find_short_res_range_high, "short_high", 0, N, 5, e);
 }
 
+/* A run reaching a word's top does not go on through a following word
+ * whose bits are all set: the reset bits after that word start afresh. */
+Test(bt, find_does_not_carry_a_run_over_a_set_word)
+{
+  expect_s none = {false, 0, 0};
+  expect_s above = {true, 2 * WORD_WIDTH, 2 * WORD_WIDTH + 3};
+  bt_set_range(table, 0, N);
+  bt_res_range(table, WORD_WIDTH - 3, WORD_WIDTH);
+  bt_res_range(table, 2 * WORD_WIDTH, 2 * WORD_WIDTH + 3);
+  check_find(bt_find_short_res_range, "short", 0, N, 5, none);
+  check_find(bt_find_long_res_range, "long", 0, N, 4, none);
+  check_find(bt_find_short_res_range_high, "short_high", 0, N, 5, none);
+  check_find(bt_find_long_res_range_high, "long_high", 0, N, 4, none);
+  check_find(bt_find_long_res_range, "long", WORD_WIDTH, N, 3, above);
+  check_find(bt_find_short_res_range, "short", WORD_WIDTH - 1, N, 3, above);
+}
+
 Test(bt, find_skips_whole_words)
 {
   /* A large table, full but for one run far from both ends. */
@@ -648,6 +669,69 @@ Test(bt, copy_offset_range)
     }
 }
 
+/* bt.inv.words: a table whose last word ends a page, with an inaccessible
+ * page after it, so that any read past the table faults.  Offset copies
+ * gather a destination word from two source words; the second must be
+ * read only when the bits reach into it. */
+#define NE (2 * WORD_WIDTH)
+
+Test(bt, operations_read_no_word_past_the_table)
+{
+#if defined(__linux__) || defined(__APPLE__)
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  char *mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  BT edge;
+  unsigned char bits[NE];
+  Index base, limit, to_base, i;
+  cr_assert_neq(mem, MAP_FAILED);
+  cr_assert_eq(mprotect(mem + page, page, PROT_NONE), 0);
+  edge = (BT)(void *)(mem + page - bt_size(NE));
+  for (i = 0; i < NE; ++i) {
+    bits[i] = testlib_rng_below(&rng, 2) != 0;
+    if (bits[i])
+      bt_set(edge, i);
+    else
+      bt_res(edge, i);
+  }
+  /* Copies out of the table's end, at every alignment of the
+   * destination, then back into it. */
+  for (base = 0; base < NE; ++base)
+    for (to_base = 0; to_base < WORD_WIDTH; ++to_base) {
+      Word spare;
+      Count length = NE - base;
+      fill(store, N, 4, model);
+      spare = store[BT_WORDS(N)];
+      bt_copy_offset_range(edge, table, base, NE, to_base, to_base + length);
+      for (i = 0; i < length; ++i)
+        model[to_base + i] = bits[base + i];
+      assert_table(store, N, model, spare);
+      bt_copy_offset_range(table, edge, to_base, to_base + length, base, NE);
+      for (i = 0; i < NE; ++i)
+        cr_assert_eq(bt_get(edge, i), bits[i], "bit %zu", (size_t)i);
+    }
+  /* The searches and counts, over every range that ends at the table's
+   * end. */
+  for (base = 0; base < NE; ++base) {
+    Index b, l;
+    limit = NE;
+    (void)bt_is_set_range(edge, base, limit);
+    (void)bt_is_res_range(edge, base, limit);
+    (void)bt_count_res_range(edge, base, limit);
+    (void)bt_longest_res_run(edge, base, limit);
+    (void)bt_find_set(&b, edge, base, limit);
+    (void)bt_find_res(&b, edge, base, limit);
+    (void)bt_find_short_res_range(&b, &l, edge, base, limit, 1);
+    (void)bt_find_long_res_range(&b, &l, edge, base, limit, 1);
+    (void)bt_find_short_res_range_high(&b, &l, edge, base, limit, 1);
+    (void)bt_find_long_res_range_high(&b, &l, edge, base, limit, 1);
+  }
+  cr_assert_eq(munmap(mem, 2 * page), 0);
+#else
+  cr_skip_test("needs mmap and mprotect");
+#endif
+}
+
 TestSuite(bt_misuse, TEST_NEEDS_CHECKS);
 
 Test(bt_misuse, empty_range_aborts, .init = setup_aborting,
@@ -688,4 +772,69 @@ Test(bt_misuse, copy_offset_within_one_table_aborts,
      .init = setup_aborting, .signal = SIGABRT)
 {
   bt_copy_offset_range(table, table, 0, 10, 20, 30);
+}
+
+Test(bt_misuse, low_find_longer_than_range_aborts, .init = setup_aborting,
+     .signal = SIGABRT)
+{
+  Index b, l;
+  bt_res_range(table, 0, N);
+  (void)bt_find_long_res_range(&b, &l, table, 10, 20, 11);
+}
+
+Test(bt_misuse, high_find_of_zero_bits_aborts, .init = setup_aborting,
+     .signal = SIGABRT)
+{
+  Index b, l;
+  bt_res_range(table, 0, N);
+  (void)bt_find_short_res_range_high(&b, &l, table, 0, N, 0);
+}
+
+static unsigned misuses;
+
+static void count_misuse(const char *file, unsigned line,
+                         const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++misuses;
+}
+
+/* Each operation on a range refuses an empty one, and, the handler
+ * having returned, changes nothing. */
+Test(bt_misuse, every_range_operation_refuses_an_empty_range, .init = setup)
+{
+  static Word drop_store[BT_WORDS(N) + 2];
+  unsigned char keep[N], dropped[N];
+  Word spare, other_spare, drop_spare;
+  fill(store, N, 4, model);
+  fill(other_store, N, 4, keep);
+  fill(drop_store, N, 4, dropped);
+  spare = store[BT_WORDS(N)];
+  other_spare = other_store[BT_WORDS(N)];
+  drop_spare = drop_store[BT_WORDS(N)];
+  misuses = 0;
+  mps_lib_assert_fail_install(count_misuse);
+  bt_set_range(table, 5, 5);
+  cr_assert_eq(misuses, 1, "set_range");
+  bt_res_range(table, 5, 5);
+  cr_assert_eq(misuses, 2, "res_range");
+  (void)bt_is_set_range(table, 5, 5);
+  cr_assert_eq(misuses, 3, "is_set_range");
+  (void)bt_is_res_range(table, 5, 5);
+  cr_assert_eq(misuses, 4, "is_res_range");
+  (void)bt_count_res_range(table, 5, 5);
+  cr_assert_eq(misuses, 5, "count_res_range");
+  (void)bt_longest_res_run(table, 5, 5);
+  cr_assert_eq(misuses, 6, "longest_res_run");
+  (void)bt_filter_range(table, other, drop_store + 1, 5, 5);
+  cr_assert_eq(misuses, 7, "filter_range");
+  bt_copy_range(other, table, 5, 5);
+  cr_assert_eq(misuses, 8, "copy_range");
+  bt_copy_invert_range(other, table, 5, 5);
+  cr_assert_eq(misuses, 9, "copy_invert_range");
+  assert_table(store, N, model, spare);
+  assert_table(other_store, N, keep, other_spare);
+  assert_table(drop_store, N, dropped, drop_spare);
 }

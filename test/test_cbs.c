@@ -542,7 +542,7 @@ Test(cbs, overlaps_agree_with_the_blocks_when_the_descent_is_cut_short)
   enum { N = 16, SPAN = N * 64 + 64 };
   bool held[SPAN / 16];
   range_s r;
-  Word i, a, b;
+  Word i, j, a, b;
   cbs_descent_max_set(&cbs, 1);
   for (i = 0; i < SPAN / 16; ++i)
     held[i] = false;
@@ -551,7 +551,10 @@ Test(cbs, overlaps_agree_with_the_blocks_when_the_descent_is_cut_short)
     cr_assert_eq(insert(k * 64 + 16, k * 64 + 48, &r), MPS_RES_OK);
     held[k * 4 + 1] = held[k * 4 + 2] = true;
   }
-  for (a = 0; a < SPAN / 16; ++a) {
+  /* Bases in a scrambled order (29 is prime to SPAN / 16), so that the
+   * root is rarely already the block a range starts in. */
+  for (j = 0; j < SPAN / 16; ++j) {
+    a = (j * 29) % (SPAN / 16);
     for (b = a + 1; b <= SPAN / 16 && b <= a + 6; ++b) {
       bool want = false;
       for (i = a; i < b; ++i)
@@ -714,4 +717,61 @@ Test(cbs, a_join_after_a_splay_makes_the_largest_block_findable)
       cr_assert_eq(delete(i * 64, i * 64 + 16, &r), MPS_RES_OK);
     cr_assert_eq(cbs.count, 0);
   }
+}
+
+/* An empty range is a client error, in insert as in delete. */
+Test(cbs, empty_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  range_s got;
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  (void)insert(64, 64, &got);
+}
+
+/* So is a find of no bytes (only find_largest takes a size of zero). */
+Test(cbs, find_of_nothing_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  range_s r, old;
+  cr_assert_eq(insert(0, 64, &r), MPS_RES_OK);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  (void)land_find_first(&r, &old, land, 0, LAND_FIND_DELETE_LOW);
+}
+
+/* Past the descent's bound an isolated insertion gets its node after the
+ * splay (cbs_land_insert); without one it is refused as out of memory,
+ * which a failover takes as its cue to use the secondary, and never as
+ * an overlap.  Nothing changes, wherever the range falls. */
+Test(cbs, insert_without_memory_changes_nothing_when_it_splays)
+{
+  static const Word spots[] = {128, 384, 832, 2048, 16, 3072};
+  range_s got;
+  size_t i;
+  cbs_descent_max_set(&cbs, 1);
+  for (i = 0; i < 6; ++i)
+    cr_assert_eq(insert(i * 512 + 192, i * 512 + 256, &got), MPS_RES_OK);
+  nodes.fail = true;
+  for (i = 0; i < sizeof spots / sizeof spots[0]; ++i) {
+    cr_assert_eq(insert(spots[i], spots[i] + 32, &got), MPS_RES_MEMORY, "at %lu",
+                 (unsigned long)spots[i]);
+    cr_assert_eq(cbs.count, 6);
+    cr_assert_eq(land_size(land), 6 * 64);
+    cr_assert(cbs_check_deep(&cbs));
+  }
+  nodes.fail = false;
+}
+
+/* A range off the land's alignment (16) is a client error. */
+Test(cbs, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  range_s got;
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  (void)insert(8, 64, &got);
+}
+
+/* So is a find of a size off it, which would leave a block unaligned. */
+Test(cbs, find_of_unaligned_size_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  range_s r, old;
+  cr_assert_eq(insert(0, 64, &r), MPS_RES_OK);
+  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  (void)land_find_first(&r, &old, land, 24, LAND_FIND_DELETE_LOW);
 }

@@ -4,6 +4,7 @@
  * cases listed at the top of failover.c and checks which land ended up
  * holding what. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,14 @@
 
 static bool nodes_fail;
 static int nodes_live;
+/* Most nodes live at once, like a node pool that has run dry: a node
+ * freed can then be had again. */
+static int nodes_budget;
 
 static void *nodes_alloc(void *closure, size_t size)
 {
   (void)closure;
-  if (nodes_fail)
+  if (nodes_fail || nodes_live >= nodes_budget)
     return NULL;
   ++nodes_live;
   return malloc(size);
@@ -57,6 +61,7 @@ static void setup(void)
   cr_assert_not_null(arena);
   nodes_fail = false;
   nodes_live = 0;
+  nodes_budget = INT_MAX;
   cr_assert_eq(cbs_init(&cbs, A, &alloc), MPS_RES_OK);
   cr_assert_eq(freelist_init(&fl, A), MPS_RES_OK);
   primary = cbs_land(&cbs);
@@ -431,4 +436,59 @@ Test(failover, iteration_stops_where_the_visitor_says)
     cr_assert_eq(s.visits, stop > 5 ? 5 : stop, "stop %d", stop);
   }
   cr_assert_eq(land_size(land), 5 * 64);
+}
+
+/* A range over a primary range is refused in every variety, and the
+ * secondary is not asked to take it instead. */
+Test(failover, overlap_with_primary_reported_and_land_unchanged)
+{
+  range_s r, got;
+  insert(1024, 1088, 1024, 1088);      /* primary */
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
+  range_init(&r, at(1056), at(1152));  /* starts inside it */
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  { static const Size w[] = {1024, 1088}; expect(primary, w, 2); }
+  expect(secondary, NULL, 0);
+}
+
+/* When the primary's nodes run out, a split deletes the whole block, which
+ * gives a node back: the low fragment, put back first, takes it in the
+ * primary, and only the high one goes to the secondary. */
+Test(failover, split_with_one_node_short_keeps_a_fragment_in_primary)
+{
+  insert(0, 1024, 0, 1024);
+  nodes_budget = 1;
+  delete(256, 512, 0, 1024);
+  { static const Size w[] = {0, 256, 512, 1024}; expect(land, w, 4); }
+  { static const Size w[] = {0, 256}; expect(primary, w, 2); }
+  { static const Size w[] = {512, 1024}; expect(secondary, w, 2); }
+  cr_assert_eq(nodes_live, 1);
+}
+
+/* Both lands' ranges alternate, the primary's lowest, and one gap holds
+ * two of the secondary's: a stop at any range, of either land, ends the
+ * walk there, with no later range visited, whether the stop comes in a
+ * gap's walk of the secondary or at a primary range before one. */
+Test(failover, iteration_stops_at_any_range_of_either_land)
+{
+  int stop;
+  insert(0, 64, 0, 64);                /* primary */
+  insert(2048, 2112, 2048, 2112);      /* primary */
+  nodes_fail = true;
+  insert(512, 576, 512, 576);          /* secondary, two in one gap */
+  insert(1024, 1088, 1024, 1088);
+  insert(4096, 4160, 4096, 4160);      /* secondary, above the primary's */
+  for (stop = 1; stop <= 6; ++stop) {
+    stop_after_s s = {0, stop};
+    cr_assert_eq(land_iterate(land, stop_after, &s), stop > 5, "stop %d", stop);
+    cr_assert_eq(s.visits, stop > 5 ? 5 : stop, "stop %d", stop);
+    s.visits = 0;
+    cr_assert_eq(land_iterate_and_delete(land, stop_after_keeping, &s), stop > 5,
+                 "stop %d", stop);
+    cr_assert_eq(s.visits, stop > 5 ? 5 : stop, "stop %d", stop);
+  }
+  { static const Size w[] = {512, 576, 1024, 1088, 4096, 4160};
+    expect(secondary, w, 6); }
 }

@@ -305,6 +305,24 @@ Test(freelist, overlap_reported_and_land_unchanged)
   { static const Size w[] = {256, 512}; expect(w, 2); }
 }
 
+/* An insertion reaching into the range below it, from above its base, is
+ * refused the same way in every variety. */
+Test(freelist, overlap_from_above_reported_and_land_unchanged)
+{
+  range_s r, got;
+  insert(256, 512, 256, 512);
+  insert(1024, 1536, 1024, 1536);
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
+  range_init(&r, at(504), at(640));             /* its top word and on */
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  range_init(&r, at(1528), at(2048));
+  cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
+  cr_assert_eq(landcheck_failures, TEST_REPORTS(2));
+  { static const Size w[] = {256, 512, 1024, 1536}; expect(w, 4); }
+}
+
 Test(freelist, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
@@ -318,6 +336,115 @@ Test(freelist, small_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   freelist_s small;
   mps_lib_assert_fail_install(landcheck_abort_on_failure);
   (void)freelist_init(&small, W / 2);
+}
+
+/* One-word fragments left by a deletion, below or above, are kept as
+ * grains; a two-word range has room for its limit and is a block. */
+Test(freelist, deletions_leave_grains_either_side)
+{
+  range_s r, old;
+  insert(0, 4 * W, 0, 4 * W);
+  range_init(&r, at(W), at(3 * W));
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  { static Size w[4]; w[0] = 0; w[1] = W; w[2] = 3 * W; w[3] = 4 * W;
+    expect(w, 4); }
+  insert(8 * W, 16 * W, 8 * W, 16 * W);
+  range_init(&r, at(8 * W), at(15 * W));        /* leaves the top word */
+  cr_assert_eq(land_delete(&old, land, &r), MPS_RES_OK);
+  cr_assert_eq(range_base(&old), at(8 * W));
+  cr_assert_eq(range_limit(&old), at(16 * W));
+  { static Size w[6]; w[0] = 0; w[1] = W; w[2] = 3 * W; w[3] = 4 * W;
+    w[4] = 15 * W; w[5] = 16 * W; expect(w, 6); }
+  insert(20 * W, 22 * W, 20 * W, 22 * W);      /* two words: a block */
+  insert(24 * W, 26 * W, 24 * W, 26 * W);
+  { static Size w[10]; w[0] = 0; w[1] = W; w[2] = 3 * W; w[3] = 4 * W;
+    w[4] = 15 * W; w[5] = 16 * W; w[6] = 20 * W; w[7] = 22 * W;
+    w[8] = 24 * W; w[9] = 26 * W; expect(w, 10); }
+}
+
+Test(freelist, overlaps_is_half_open)
+{
+  static const Size probes[][3] = {
+    /* base, limit, overlaps [256, 512) or [1024, 1536) */
+    {0, 256, 0}, {128, 264, 1}, {256, 512, 1}, {504, 520, 1},
+    {512, 1024, 0}, {600, 1032, 1}, {1528, 2048, 1}, {1536, 2048, 0},
+    {264, 272, 1}, {0, 4096, 1},
+  };
+  size_t i;
+  insert(256, 512, 256, 512);
+  insert(1024, 1536, 1024, 1536);
+  for (i = 0; i < sizeof probes / sizeof probes[0]; ++i) {
+    range_s r;
+    range_init(&r, at(probes[i][0]), at(probes[i][1]));
+    cr_assert_eq(land_overlaps(land, &r), probes[i][2] != 0, "[%zu, %zu)",
+                 probes[i][0], probes[i][1]);
+  }
+}
+
+/* A visitor that moves each range it visits into another freelist over
+ * the same memory, which rewrites the range's first words. */
+static freelist_s other_fl;
+
+static bool move_to_other(bool *delete_return, Land l, Range r, void *closure)
+{
+  range_s got;
+  (void)l;
+  (void)closure;
+  cr_assert_eq(land_insert(&got, freelist_land(&other_fl), r), MPS_RES_OK);
+  *delete_return = true;
+  return true;
+}
+
+Test(freelist, iterate_and_delete_lets_the_visitor_reuse_the_range)
+{
+  Land other;
+  cr_assert_eq(freelist_init(&other_fl, W), MPS_RES_OK);
+  other = freelist_land(&other_fl);
+  insert(0, 64, 0, 64);
+  insert(128, 128 + W, 128, 128 + W);
+  insert(256, 320, 256, 320);
+  insert(384, 448, 384, 448);
+  cr_assert(land_iterate_and_delete(land, move_to_other, NULL));
+  expect(NULL, 0);
+  { static Size w[8]; w[0] = 0; w[1] = 64; w[2] = 128; w[3] = 128 + W;
+    w[4] = 256; w[5] = 320; w[6] = 384; w[7] = 448;
+    landcheck_expect(other, addr_of_ptr(arena), w, 8); }
+  freelist_finish(&other_fl);
+}
+
+/* The cheap invariants freelist_check tests are CHECKLs, so only in
+ * cool; each is broken on its own here, and put right again. */
+Test(freelist, check_notices_head_and_size_out_of_step_with_count)
+{
+  Addr head;
+  if (CHECK_LEVEL < 2)
+    cr_skip_test("freelist_check's invariants are CHECKLs, cool only");
+  insert(256, 512, 256, 512);
+  mps_lib_assert_fail_install(landcheck_count_failure);
+  head = fl.head;
+  landcheck_failures = 0;
+  fl.head = (Addr)0;                 /* an empty list of one range */
+  (void)freelist_check(&fl);
+  cr_assert_eq(landcheck_failures, 1);
+  fl.head = head;
+  landcheck_failures = 0;
+  fl.size = 0;                       /* a range of no size */
+  (void)freelist_check(&fl);
+  cr_assert_eq(landcheck_failures, 1);
+  fl.size = 256;
+  landcheck_failures = 0;
+  cr_assert(freelist_check(&fl));
+  cr_assert_eq(landcheck_failures, 0);
+}
+
+/* The refusal is a result code, so it holds in rash too. */
+Test(freelist, small_alignment_is_refused)
+{
+  freelist_s small;
+  landcheck_failures = 0;
+  mps_lib_assert_fail_install(landcheck_count_failure);
+  cr_assert_eq(freelist_init(&small, W / 2), MPS_RES_PARAM);
+  TEST_ASSERT_REPORTED(landcheck_failures);
 }
 
 static bool insert_from_visitor(Land l, Range r, void *closure)

@@ -178,3 +178,27 @@ Test(range, stale_range_is_caught)
   (void)range_size(&r);
   cr_assert_gt(failures, 0);
 }
+
+Test(range, alignment_not_a_power_of_two_is_caught, .signal = SIGABRT,
+     TEST_NEEDS_CHECKS)
+{
+  range_s r;
+  mps_lib_assert_fail_install(abort_on_failure);
+  range_init(&r, A(0x0), A(0x300));
+  (void)range_is_aligned(&r, 0x300);
+}
+
+/* A copy checks its source, so a finished range is not passed on as a
+ * valid one (range_check, and so this report, is cool's). */
+Test(range, copy_of_a_stale_range_is_caught)
+{
+  range_s r, d;
+  if (CHECK_LEVEL < 2)
+    cr_skip_test("range_check is empty below CHECK_LEVEL 2");
+  range_init(&r, A(0x100), A(0x200));
+  range_finish(&r);
+  failures = 0;
+  mps_lib_assert_fail_install(count_failure);
+  range_copy(&d, &r);
+  cr_assert_eq(failures, 1);
+}

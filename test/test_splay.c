@@ -485,6 +485,21 @@ Test(splay, check_deep_detects_disorder)
   cr_assert_not(splay_tree_check_deep(tree));
 }
 
+/* Keys must be strictly increasing: a key equal to the one before it is
+ * as wrong as one out of order (two nodes a search cannot tell apart). */
+Test(splay, check_deep_detects_a_repeated_key)
+{
+  unsigned long k;
+  setup_items();
+  insert_all();
+  k = items[11].key;
+  items[11].key = items[10].key;
+  cr_assert_not(splay_tree_check_deep(tree));
+  items[11].key = k;
+  cr_assert(splay_tree_check_deep(tree));
+  splay_tree_finish(tree);
+}
+
 Test(splay, no_update_function)
 {
   SplayNode a, b;
@@ -555,6 +570,24 @@ Test(splay_misuse, root_order_checked_in_cool)
   cr_assert(splay_tree_check(tree));
   /* Put the root's left child's key after the root's. */
   ITEM(splay_tree_root(tree)->left)->key = 100000;
+  test_failures = 0;
+  old = mps_lib_assert_fail_install(test_record_handler);
+  (void)splay_tree_check(tree);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(test_failures, 1);
+}
+
+/* The same for the root's right child, put before the root. */
+Test(splay_misuse, root_right_order_checked_in_cool)
+{
+  mps_lib_assert_fail_t old;
+  if (CHECK_LEVEL < 2)
+    cr_skip_test("root ordering is checked only in cool");
+  setup_items();
+  insert_all();
+  cr_assert(item_in_tree(100));   /* the root now has both children */
+  cr_assert(splay_tree_check(tree));
+  ITEM(splay_tree_root(tree)->right)->key = 1;
   test_failures = 0;
   old = mps_lib_assert_fail_install(test_record_handler);
   (void)splay_tree_check(tree);
