@@ -453,32 +453,46 @@ Test(gc_client, a_collection_started_during_another_finishes_that_one_first, TES
   t_teardown(&t);
 }
 
-/* arena.rst: mps_arena_step works on a collection in progress, whether
- * or not anything is due, and for as long as its interval allows: a step
- * with time to spare finishes one that needs several quanta of scanning
- * (4 MiB of live objects), and says it did work. */
-Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress, TEST_NEEDS_INCREMENTS)
+/* A parked arena with gc messages on, holding a list of TGC_LIST objects
+ * of 8 KiB (4 MiB: several quanta of scanning), its head in exact[0]. */
+#define TGC_LIST 512
+
+static void tgc_list_make(t_gc_s *t)
 {
-  enum { N = 512 };
-  t_gc_s t;
+  size_t i;
+  t_setup(t);
+  mps_arena_park(t->arena);
+  mps_message_type_enable(t->arena, mps_message_type_gc());
+  for (i = 0; i < TGC_LIST; ++i)
+    t_alloc(t, T_AMC, 0, 1 + i, 1, 1000, &exact[0]);
+}
+
+/* The list is whole and in order after the collection. */
+static void tgc_list_check(void)
+{
   size_t i;
   mps_addr_t p;
-  t_setup(&t);
-  mps_arena_park(t.arena);
-  mps_message_type_enable(t.arena, mps_message_type_gc());
-  /* A list of 8 KiB objects, its head in exact[0]. */
-  for (i = 0; i < N; ++i)
-    t_alloc(&t, T_AMC, 0, 1 + i, 1, 1000, &exact[0]);
+  for (i = TGC_LIST, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
+    cr_assert_eq(gcobj_id(p), 1 + i);
+    cr_assert(gcobj_intact(p));
+  }
+  cr_assert_null(p);
+}
+
+/* arena.rst: mps_arena_step works on a collection in progress, whether
+ * or not anything is due, and for as long as its interval allows: a step
+ * with time to spare finishes one that needs several quanta of scanning,
+ * and says it did work. */
+Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress, TEST_NEEDS_INCREMENTS)
+{
+  t_gc_s t;
+  tgc_list_make(&t);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   mps_arena_clamp(t.arena);
   cr_assert_not(mps_message_poll(t.arena), "the collection is not incremental");
   cr_assert(mps_arena_step(t.arena, 100.0, 1.0), "no work on the collection in progress");
   cr_assert(mps_message_poll(t.arena), "the step stopped with time and work left");
-  for (i = N, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
-    cr_assert_eq(gcobj_id(p), 1 + i);
-    cr_assert(gcobj_intact(p));
-  }
-  cr_assert_null(p);
+  tgc_list_check();
   t_teardown(&t);
 }
 
@@ -491,23 +505,12 @@ Test(gc_client, a_step_with_time_to_spare_finishes_a_collection_in_progress, TES
  * collected incrementally anywhere else (the test above). */
 Test(gc_client, without_increments_a_started_collection_ends_before_start_collect_returns)
 {
-  enum { N = 512 };
   t_gc_s t;
-  size_t i;
-  mps_addr_t p;
-  t_setup(&t);
-  mps_arena_park(t.arena);
-  mps_message_type_enable(t.arena, mps_message_type_gc());
-  for (i = 0; i < N; ++i)
-    t_alloc(&t, T_AMC, 0, 1 + i, 1, 1000, &exact[0]);
+  tgc_list_make(&t);
   mps_arena_clamp(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(mps_message_poll(t.arena), "the collection was left in progress");
-  for (i = N, p = exact[0]; i-- > 0; p = gcobj_ref(p, 0)) {
-    cr_assert_eq(gcobj_id(p), 1 + i);
-    cr_assert(gcobj_intact(p));
-  }
-  cr_assert_null(p);
+  tgc_list_check();
   t_teardown(&t);
 }
 #endif

@@ -124,11 +124,10 @@ void barrier_finish(GC gc)
   if (!gc->barrier.registered)
     return;
 #if defined(BARRIER_HARDWARE)
-  Lock lock = gc->arena->lock;
   gc->barrier.registered = false;
-  lock_release(lock);
+  lock_release(gc->arena->lock);
   fault_unregister(&gc->barrier.reg);
-  lock_claim(lock);
+  lock_claim(gc->arena->lock);
 #endif
 }
 
