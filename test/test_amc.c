@@ -268,6 +268,84 @@ Test(nailboard, find_diff_looks_only_in_its_range)
   mps_arena_destroy(arena);
 }
 
+/* The limit of find_diff bounds it from above but not below the unit
+ * found: a limit just past it, in the same word of level 0, or inside it,
+ * still finds it. */
+Test(nailboard, find_diff_finds_a_unit_just_below_or_meeting_its_limit)
+{
+  mps_arena_t arena;
+  Nailboard board, except;
+  Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, limit), MPS_RES_OK);
+  cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
+  (void)nailboard_set(board, addr_add(base, 8 * 5));
+  (void)nailboard_set(board, addr_add(base, 8 * 200));   /* unit 8 of word 3 */
+  cr_assert(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
+                                addr_add(base, 8 * 201)));
+  cr_assert_eq(found, addr_add(base, 8 * 200), "found %p", (void *)found);
+  found = NULL;
+  cr_assert(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
+                                addr_add(base, 8 * 200 + 4)));
+  cr_assert_eq(found, addr_add(base, 8 * 200), "found %p", (void *)found);
+  nailboard_destroy(except, arena);
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* A range whose ends are in the words either side of a nailed word meets
+ * the nail: the one whole word between the ends is tested through level 1. */
+Test(nailboard, a_nail_in_the_one_word_between_a_ranges_ends_is_met)
+{
+  mps_arena_t arena;
+  Nailboard board;
+  Addr base = addr_of_word(0x100000);
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, 64 * 1024)),
+               MPS_RES_OK);
+  (void)nailboard_set(board, addr_add(base, 8 * 700));   /* unit 60 of word 10 */
+  cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 600), addr_add(base, 8 * 710)));
+  cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 600), addr_add(base, 8 * 770)));
+  cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, 8 * 900)));
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* A board made in a control block that a full board of the same size held
+ * just before starts empty in both levels, also beyond its last nail in
+ * the last word of level 0 (its nails, 150, do not fill that word). */
+Test(nailboard, a_board_in_a_reused_block_starts_empty)
+{
+  mps_arena_t arena;
+  Nailboard full, board;
+  Addr base = addr_of_word(0x100000);
+  Index i;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(arena);
+  /* 192 nails take the same block as 150: three words in each level. */
+  cr_assert_eq(nailboard_create(&full, arena, 8, base, addr_add(base, 8 * 192)), MPS_RES_OK);
+  for (i = 0; i < 192; ++i)
+    (void)nailboard_set(full, addr_add(base, 8 * i));
+  nailboard_destroy(full, arena);
+  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, 8 * 150)), MPS_RES_OK);
+  cr_assert(nailboard_check(board));
+  (void)nailboard_set(board, base);   /* so that the board is not empty */
+  cr_assert(nailboard_check(board));
+  cr_assert(nailboard_is_res_range(board, addr_add(base, 8), addr_add(base, 8 * 150)));
+  cr_assert_not(nailboard_is_res_range(board, base, addr_add(base, 8 * 150)));
+  (void)nailboard_set(board, addr_add(base, 8 * 149));   /* the last unit */
+  cr_assert(nailboard_get(board, addr_add(base, 8 * 149)));
+  cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 100), addr_add(base, 8 * 150)));
+  cr_assert(nailboard_check(board));
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
 
 
 Test(amc, list_survives_and_moves)

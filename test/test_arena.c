@@ -1023,3 +1023,137 @@ Test(arena_vm, committed_memory_is_what_is_mapped)
   drop(arena, p, GRAINS * grain);
   mps_arena_destroy(arena);
 }
+
+/* Client arenas: the edges of the client's blocks. */
+
+/* A block whose end would wrap round the address space cannot be client
+ * memory: it is refused as a bad parameter before anything is laid over
+ * it, at creation and by mps_arena_extend. */
+Test(arena_client, a_block_past_the_end_of_the_address_space_is_refused)
+{
+  size_t size = (size_t)1 << 20;
+  char *block = malloc(size);
+  void *top = (void *)(UINTPTR_MAX - 8191);
+  mps_arena_t arena;
+  cr_assert_not_null(block);
+  cr_assert_eq(make_cl(&arena, top, 65536), MPS_RES_PARAM);
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, top, 65536), MPS_RES_PARAM);
+  mps_arena_destroy(arena);
+  free(block);
+}
+
+/* Bad arguments are refused as such (arena.rst): no base, a base of
+ * NULL, a size of zero, or a grain smaller than a pointer. */
+Test(arena_client, a_null_base_no_size_or_a_tiny_grain_is_refused)
+{
+  size_t size = (size_t)1 << 16;
+  char *block = malloc(size);
+  mps_arena_t arena;
+  cr_assert_not_null(block);
+  cr_assert_eq(make_cl(&arena, NULL, size), MPS_RES_PARAM);
+  cr_assert_eq(make_cl(&arena, block, 0), MPS_RES_PARAM);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, block);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, (size_t)4);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+  free(block);
+}
+
+/* A partial grain at the end of a block is not used: what the arena
+ * reserves is whole grains, at creation and for each extension. */
+Test(arena_client, a_partial_grain_at_the_end_of_a_block_is_left_out)
+{
+  size_t grain = 8192;
+  char *block = aligned_alloc(grain, 64 * grain + grain);
+  char *more = aligned_alloc(grain, 32 * grain + grain);
+  mps_arena_t arena;
+  cr_assert_not_null(block);
+  cr_assert_not_null(more);
+  cr_assert_eq(make_cl(&arena, block, 64 * grain + 100), MPS_RES_OK);
+  cr_assert_eq(grain_of(arena), grain);
+  cr_assert_eq(mps_arena_reserved(arena), 64 * grain);
+  cr_assert_eq(mps_arena_extend(arena, more, 32 * grain + 100), MPS_RES_OK);
+  cr_assert_eq(mps_arena_reserved(arena), 96 * grain);
+  mps_arena_destroy(arena);
+  free(block);
+  free(more);
+}
+
+/* arena.rst: a block too small for the arena's own structures is refused
+ * with MPS_RES_MEMORY.  One just big enough for them and no more is too
+ * small as well: an arena made must have a grain to allocate. */
+Test(arena_client, a_block_its_tables_would_fill_is_too_small)
+{
+  size_t grain = 8192, k;
+  char *block = aligned_alloc(grain, 16 * grain);
+  bool refused = false, made = false;
+  cr_assert_not_null(block);
+  for (k = 1; k <= 16; ++k) {
+    mps_arena_t arena;
+    mps_addr_t p;
+    mps_res_t res = make_cl(&arena, block, k * grain);
+    if (res == MPS_RES_MEMORY) {
+      cr_assert_not(made, "%zu grains refused after a smaller block was taken", k);
+      refused = true;
+      continue;
+    }
+    cr_assert_eq(res, MPS_RES_OK);
+    made = true;
+    cr_assert_eq(grab(&p, arena, grain), MPS_RES_OK, "no grain in a block of %zu", k);
+    drop(arena, p, grain);
+    mps_arena_destroy(arena);
+  }
+  cr_assert(refused && made);
+  free(block);
+}
+
+/* An extension's tables may take the arena exactly to its commit limit. */
+Test(arena_client, an_extension_may_reach_the_commit_limit_exactly)
+{
+  size_t grain = 8192, size = 128 * grain, before, header;
+  char *block = aligned_alloc(grain, size), *more = aligned_alloc(grain, size);
+  mps_arena_t arena;
+  cr_assert_not_null(block);
+  cr_assert_not_null(more);
+  /* What the new chunk's tables cost, measured on one arena ... */
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  before = mps_arena_committed(arena);
+  cr_assert_eq(mps_arena_extend(arena, more, size), MPS_RES_OK);
+  header = mps_arena_committed(arena) - before;
+  cr_assert_gt(header, 0);
+  mps_arena_destroy(arena);
+  /* ... is allowed on another with just that much room left. */
+  cr_assert_eq(make_cl(&arena, block, size), MPS_RES_OK);
+  cr_assert_eq(mps_arena_committed(arena), before);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, before + header), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, more, size), MPS_RES_OK);
+  cr_assert_eq(mps_arena_committed(arena), mps_arena_commit_limit(arena));
+  mps_arena_destroy(arena);
+  free(block);
+  free(more);
+}
+
+/* Blocks next to the arena's chunks, on either side, do not overlap
+ * them and are taken; a block inside any chunk, not only the first,
+ * overlaps it and is refused. */
+Test(arena_client, adjacent_blocks_are_taken_and_blocks_inside_any_chunk_refused)
+{
+  size_t grain = 8192, mb = (size_t)1 << 20;
+  char *block = aligned_alloc(grain, 3 * mb);
+  mps_arena_t arena;
+  cr_assert_not_null(block);
+  cr_assert_eq(make_cl(&arena, block + mb, mb), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, block + 2 * mb, mb), MPS_RES_OK);
+  cr_assert_eq(mps_arena_extend(arena, block, mb), MPS_RES_OK);
+  cr_assert_eq(mps_arena_reserved(arena), 3 * mb);
+  cr_assert_eq(mps_arena_extend(arena, block + mb + 16 * grain, 8 * grain), MPS_RES_PARAM);
+  cr_assert_eq(mps_arena_extend(arena, block + 2 * mb + 16 * grain, 8 * grain),
+               MPS_RES_PARAM);
+  cr_assert_eq(mps_arena_extend(arena, block + 16 * grain, 8 * grain), MPS_RES_PARAM);
+  cr_assert_eq(mps_arena_reserved(arena), 3 * mb);
+  mps_arena_destroy(arena);
+  free(block);
+}

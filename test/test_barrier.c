@@ -179,6 +179,22 @@ static bool tbar_protected(mps_arena_t arena, mps_addr_t p)
   return (seg->shield.sm & PROT_DENY_WRITE) != 0;
 }
 
+/* barrier.guarded is the size of the write-protected segments, and of
+ * no read-protected one. */
+static void tbar_guarded_agrees(mps_arena_t arena)
+{
+  GC gc = tbar_gc(arena);
+  Ring node, next;
+  Size sum = 0;
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if ((seg->shield.sm & PROT_DENY_WRITE) != 0)
+      sum += seg_size(seg);
+  }
+  cr_assert_eq(gc->barrier.guarded, sum, "guarded %zu, but %zu bytes are write-protected",
+               (size_t)gc->barrier.guarded, (size_t)sum);
+}
+
 /* Old objects: made, promoted by a full collection, then left alone by
  * enough minor collections for their segments' barriers to go up. */
 static void tbar_make_old(tbar_s *t)
@@ -998,6 +1014,59 @@ static void tbar_read_grey_old_object(tbar_s *t)
 }
 #endif
 
+/* A read of a grey segment faults once, is counted as a read barrier
+ * hit, and its scan lowers the read protection; the guarded size counts
+ * the write barrier only, whatever the read barrier raised and lowered. */
+Test(barrier, a_read_barrier_hit_is_counted_and_guards_no_bytes, .timeout = 60, TEST_NEEDS_INCREMENTS)
+{
+#if !defined(__linux__)
+  cr_skip_test("the helpers of this test are for Linux only");
+#else
+  tbar_s t;
+  GC gc;
+  Count read_hits;
+
+  tbar_open_grey_old_object(&t);
+  gc = tbar_gc(t.arena);
+  tbar_guarded_agrees(t.arena);
+  read_hits = gc->barrier.read_hits;
+  tbar_read_grey_old_object(&t);
+  cr_assert_eq(gc->barrier.read_hits, read_hits + 1);
+  tbar_guarded_agrees(t.arena);
+  tbar_close(&t);
+#endif
+}
+
+/* Postmortem in the middle of an incremental trace lowers the read
+ * barrier too: G, grey and unscanned, is then read without a fault.  The
+ * arena stays postmortem with its collection in progress, so it is left
+ * as it is, as a client that called for a postmortem would. */
+Test(barrier, postmortem_during_a_trace_lowers_the_read_barrier, .timeout = 60, TEST_NEEDS_INCREMENTS)
+{
+#if !defined(__linux__)
+  cr_skip_test("the helpers of this test are for Linux only");
+#else
+  tbar_s t;
+  GC gc;
+  Ring node, next;
+  Count read_hits;
+
+  tbar_open_grey_old_object(&t);
+  gc = tbar_gc(t.arena);
+  mps_arena_postmortem(t.arena);
+  cr_assert_not(gc->barrier.on);
+  cr_assert_eq(gc->barrier.reading, TRACE_SET_EMPTY);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    cr_assert_eq(seg->shield.sm, PROT_DENY_NONE);
+  }
+  read_hits = gc->barrier.read_hits;
+  (void)*(mps_word_t volatile *)&((objfmt_obj)t.refs[0])->slot[0];
+  tbar_stored();
+  cr_assert_eq(gc->barrier.read_hits, read_hits);
+#endif
+}
+
 /* A refusal in the fault hook during an incremental trace (gc.c,
  * gc_prot_refused): the arena's memory is opened, but not the grey
  * segments under the read barrier, which the trace still relies on until
@@ -1228,4 +1297,146 @@ Test(barrier, a_fault_does_not_wait_for_another_arena)
   cr_assert_eq(gc->barrier.hits, hits + 1);
   tbar_close(&other);
   tbar_close(&t);
+}
+
+/* The fault hook's range includes its lower end: a store into the very
+ * first word of the lowest segment ever protected is caught like any. */
+Test(barrier, a_store_at_the_lowest_protected_address_is_caught)
+{
+  tbar_s t;
+  GC gc;
+  Ring node, next;
+  Seg low = NULL;
+  Count hits;
+  mps_word_t volatile *p;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  tbar_guarded_agrees(t.arena);
+  RING_FOR(node, &gc->seg_ring, next) {
+    Seg seg = PARENT(seg_s, gc_ring, node);
+    if (addr_word(seg->base) == atomic_load(&gc->barrier.lo))
+      low = seg;
+  }
+  cr_assert_not_null(low, "no segment starts where the range does");
+  cr_assert_neq(low->shield.sm & PROT_DENY_WRITE, 0, "the lowest segment is not protected");
+  hits = gc->barrier.hits;
+  p = (mps_word_t volatile *)low->base;
+  *p = *p;                                 /* the first object's header */
+  tbar_stored();
+  cr_assert_eq(gc->barrier.hits, hits + 1);
+  cr_assert_eq(low->shield.sm & PROT_DENY_WRITE, 0);
+  tbar_guarded_agrees(t.arena);
+  tbar_close(&t);
+}
+
+/* After a scan that found young objects, exactly BARRIER_DEFER_DELAY boring
+ * scans pass before the barrier goes up again: one fewer leaves it down. */
+Test(barrier, the_barrier_returns_after_exactly_the_delay)
+{
+  tbar_s t;
+  tbar_ams_s a;
+  size_t i, kept;
+
+  tbar_open(&t, mps_class_amc());
+  tbar_ams_open(&t, &a);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  tbar_store_young(&t, 7000);
+  tbar_minor(&t);                          /* the interesting scan */
+  for (i = 0; i < BARRIER_DEFER_DELAY - 1; ++i)
+    tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, 0, "%zu old objects guarded a scan early", kept);
+  tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, OLD);
+  tbar_guarded_agrees(t.arena);
+  tbar_check_young(&t, 7000);
+  tbar_ams_close(&t, &a);
+}
+
+/* A store from a thread that does not hold the arena lock waits in the
+ * fault hook for whoever holds it: the hook handles the fault under the
+ * lock, as the collector may be changing the segment meanwhile.  Here a
+ * thread holds it for 100 ms and says when it lets go. */
+static mps_arena_t tbar_locked;
+static _Atomic int tbar_locked_holding, tbar_locked_leaving;
+
+static void *tbar_hold_locked(void *arg)
+{
+  struct timespec ts = {0, 100000000};
+  (void)arg;
+  arena_enter((Arena)tbar_locked);
+  atomic_store(&tbar_locked_holding, 1);
+  nanosleep(&ts, NULL);
+  atomic_store(&tbar_locked_leaving, 1);
+  arena_leave((Arena)tbar_locked);
+  return NULL;
+}
+
+Test(barrier, a_fault_waits_for_the_arena_lock, TEST_NEEDS_THREADS)
+{
+  tbar_s t;
+  pthread_t holder;
+  GC gc;
+  Count hits;
+
+  tbar_open(&t, mps_class_amc());
+  gc = tbar_gc(t.arena);
+  tbar_make_old(&t);
+  cr_assert(tbar_protected(t.arena, t.refs[0]));
+  tbar_locked = t.arena;
+  atomic_store(&tbar_locked_holding, 0);
+  atomic_store(&tbar_locked_leaving, 0);
+  cr_assert_eq(pthread_create(&holder, NULL, tbar_hold_locked, NULL), 0);
+  while (!atomic_load(&tbar_locked_holding))
+    sched_yield();
+  hits = gc->barrier.hits;
+  ((objfmt_obj)t.refs[0])->slot[0] = 0;     /* faults, and waits */
+  tbar_stored();
+  cr_assert(atomic_load(&tbar_locked_leaving), "the hook ran while another thread held the lock");
+  cr_assert_eq(pthread_join(holder, NULL), 0);
+  cr_assert_eq(gc->barrier.hits, hits + 1);
+  tbar_close(&t);
+}
+
+/* A walk widens the summaries of the segments it visits (their barrier
+ * comes down) without a hit, so their count stays run out: the next
+ * scan that finds nothing raises the barrier again at once. */
+static void tbar_visit_nothing(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  (void)addr;
+  (void)fmt;
+  (void)pool;
+  (void)p;
+  (void)s;
+}
+
+Test(barrier, a_walk_lowers_the_barrier_until_the_next_boring_scan)
+{
+  tbar_s t;
+  tbar_ams_s a;
+  size_t i, kept;
+
+  tbar_open(&t, mps_class_amc());
+  tbar_ams_open(&t, &a);
+  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
+    tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, OLD);
+  mps_arena_formatted_objects_walk(t.arena, tbar_visit_nothing, NULL, 0);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, 0, "%zu old objects still guarded after the walk", kept);
+  tbar_minor(&t);
+  for (i = 0, kept = 0; i < OLD; ++i)
+    kept += tbar_protected(t.arena, t.refs[i]);
+  cr_assert_eq(kept, OLD, "only %zu old objects guarded again", kept);
+  tbar_guarded_agrees(t.arena);
+  tbar_ams_close(&t, &a);
 }

@@ -902,3 +902,58 @@ Test(prot, use_after_unregister_once_the_slot_is_taken_again, .init = setup,
   mps_lib_assert_fail_install(abort_on_assertion);
   fault_unregister(&gone);
 }
+
+/* Sets through the function table are counted; each refused one is
+ * reported to the owner with its range and the closure given; the first
+ * failure is the one kept, whatever later ones say. */
+static int refusal_closure;
+static volatile int refusals;
+static volatile Word refused_base, refused_limit;
+static void *volatile refused_with;
+
+static void note_refusal(void *closure, Addr rbase, Addr rlimit)
+{
+  ++refusals;
+  refused_with = closure;
+  refused_base = addr_word(rbase);
+  refused_limit = addr_word(rlimit);
+}
+
+Test(prot, refused_sets_are_reported_and_the_first_failure_kept, .init = setup)
+{
+  Prot prot = &po.prot;
+  mps_lib_assert_fail_t old;
+  vm_s gone;
+  Addr gone_base;
+
+  refusals = 0;
+  prot_os_on_refusal(&po, note_refusal, &refusal_closure);
+  prot_set(prot, page_addr(1), page_addr(3), PROT_DENY_WRITE);
+  prot_set(prot, page_addr(1), page_addr(3), PROT_DENY_NONE);
+  cr_assert_eq(refusals, 0, "a set that worked was reported as refused");
+  cr_assert_eq(prot_os_sets(&po), 2);
+
+  cr_assert_eq(vm_init(&gone, page, page), MPS_RES_OK);
+  gone_base = vm_base(&gone);
+  vm_finish(&gone);
+  prot_set(prot, gone_base, addr_add(gone_base, page), PROT_DENY_WRITE);
+  cr_assert_eq(refusals, 1);
+  cr_assert_eq(refused_with, (void *)&refusal_closure);
+  cr_assert_eq(refused_base, addr_word(gone_base));
+  cr_assert_eq(refused_limit, addr_word(gone_base) + page);
+  cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY);
+
+  /* A later refusal for another reason (a range not on pages, reported
+   * in checking varieties first) leaves the first failure in place. */
+  old = mps_lib_assert_fail_install(count_assertion);
+  assertions = 0;
+  prot_set(prot, page_addr(1), addr_add(page_addr(2), 8), PROT_DENY_WRITE);
+  mps_lib_assert_fail_install(old);
+  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
+  cr_assert_eq(refusals, 2);
+  cr_assert_eq(refused_with, (void *)&refusal_closure);
+  cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY);
+  cr_assert_eq(prot_os_sets(&po), 4);
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
