@@ -10,6 +10,7 @@
  */
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, and the POSIX interfaces, under -std=c11 too */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -232,6 +234,8 @@ struct helper {
   _Atomic bool ready;
   _Atomic bool stop;
   _Atomic unsigned long counter;
+  _Atomic int stray;       /* 1: raise the suspend signal at itself; 2: done */
+  int errno_after;         /* errno when it stopped (quiet_helper_main) */
 };
 
 static void *helper_main(void *p)
@@ -397,6 +401,151 @@ Test(thread, back_to_back_suspensions, .timeout = 20)
   thread_set_remove(&set, h.thread);
   atomic_store(&h.stop, true);
   cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  thread_set_finish(&set);
+}
+
+/* A helper that calls nothing in its loop (so errno stays as it set it),
+ * and on request raises a stray suspend signal at itself. */
+static void *quiet_helper_main(void *p)
+{
+  struct helper *h = p;
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  h->thread = t;
+  errno = 4242;
+  atomic_store(&h->ready, true);
+  while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+    if (atomic_load(&h->stray) == 1) {
+      /* Delivered to this thread before pthread_kill returns. */
+      (void)pthread_kill(pthread_self(), SIGXCPU);
+      atomic_store(&h->stray, 2);
+    }
+    atomic_fetch_add_explicit(&h->counter, 1, memory_order_relaxed);
+  }
+  h->errno_after = errno;
+  thread_deregister(t);
+  free(t);
+  return NULL;
+}
+
+static void start_quiet_helper(struct helper *h)
+{
+  memset(h, 0, sizeof *h);
+  cr_assert_eq(pthread_create(&h->pthread, NULL, quiet_helper_main, h), 0);
+  while (!atomic_load(&h->ready))
+    sched_yield();
+}
+
+/* The suspend handler waits in sigsuspend, which sets errno to EINTR; the
+ * interrupted code must find its own errno again. */
+Test(thread, a_suspension_leaves_the_thread_errno_alone, .timeout = 20)
+{
+  struct helper h;
+  thread_set_s set;
+  int round;
+  install_recorder();
+  thread_set_init(&set);
+  start_quiet_helper(&h);
+  thread_set_add(&set, h.thread);
+  for (round = 0; round < 20; ++round) {
+    cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+    thread_resume_all(&set);
+  }
+  thread_set_remove(&set, h.thread);
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  cr_assert_eq(h.errno_after, 4242, "errno became %d", h.errno_after);
+  cr_assert_eq(atomic_load(&failures), 0);
+  thread_set_finish(&set);
+}
+
+/* Only the resumer ends a suspension: a resume signal from elsewhere
+ * while the thread is stopped leaves it stopped. */
+Test(thread, a_stray_resume_signal_does_not_end_a_suspension, .timeout = 20)
+{
+  struct helper h;
+  thread_set_s set;
+  unsigned long before;
+  install_recorder();
+  thread_set_init(&set);
+  start_quiet_helper(&h);
+  thread_set_add(&set, h.thread);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  before = counter(&h);
+  cr_assert_eq(pthread_kill(h.pthread, SIGXFSZ), 0);
+  sleep_ms(50);
+  cr_assert_eq(counter(&h), before, "the stray resume signal let the thread run");
+  thread_resume_all(&set);
+  while (counter(&h) == before)
+    sched_yield();
+  thread_set_remove(&set, h.thread);
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  cr_assert_eq(atomic_load(&failures), 0);
+  thread_set_finish(&set);
+}
+
+/* Once a suspension is over, a stray suspend signal at the thread last
+ * suspended is ignored like any other (it is no longer the target). */
+Test(thread, a_stray_suspend_signal_after_a_suspension_is_ignored, .timeout = 20)
+{
+  struct helper h;
+  thread_set_s set;
+  install_recorder();
+  thread_set_init(&set);
+  start_quiet_helper(&h);
+  thread_set_add(&set, h.thread);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  thread_resume_all(&set);
+  atomic_store(&h.stray, 1);
+  while (atomic_load(&h.stray) != 2)
+    sched_yield();
+  thread_set_remove(&set, h.thread);
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  cr_assert_eq(atomic_load(&failures), 0);
+  thread_set_finish(&set);
+}
+
+/* A registered thread that holds the suspend signal off and exits once
+ * it is pending: the suspender, waiting for an acknowledgement that never
+ * comes, notices the thread is gone and reports it. */
+static void *pending_exit_main(void *p)
+{
+  struct helper *h = p;
+  sigset_t suspend, pending;
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  h->thread = t;
+  sigemptyset(&suspend);
+  sigaddset(&suspend, SIGXCPU);
+  cr_assert_eq(pthread_sigmask(SIG_BLOCK, &suspend, NULL), 0);
+  atomic_store(&h->ready, true);
+  do {
+    sched_yield();
+    cr_assert_eq(sigpending(&pending), 0);
+  } while (!sigismember(&pending, SIGXCPU));
+  return NULL;   /* still registered */
+}
+
+Test(thread, a_thread_exiting_while_being_suspended_is_diagnosed, .timeout = 20)
+{
+  struct helper h;
+  thread_set_s set;
+  install_recorder();
+  thread_set_init(&set);
+  memset(&h, 0, sizeof h);
+  cr_assert_eq(pthread_create(&h.pthread, NULL, pending_exit_main, &h), 0);
+  while (!atomic_load(&h.ready))
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_FAIL);
+  cr_assert_eq(atomic_load(&failures), 1);
+  cr_assert(thread_is_dead(h.thread));
+  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  thread_set_remove(&set, h.thread);
+  thread_deregister(h.thread);
+  free(h.thread);
   thread_set_finish(&set);
 }
 
@@ -686,3 +835,214 @@ Test(thread, a_fault_handler_lets_the_suspend_signal_in_only_between_enter_and_l
   cr_assert(sigismember(&now, SIGXCPU), "leave did not hold the suspend signal off");
   cr_assert_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
 }
+
+/* Where the faulting thread's marker was found, area by area. */
+struct area_tally {
+  Word complement;
+  Count areas[3];
+  Count found[3];
+};
+
+SCAN_UNCHECKED
+static Res visit_tally(void *closure, Word *base, Word *limit, ThreadArea area)
+{
+  struct area_tally *c = closure;
+  Word *p;
+  cr_assert(base <= limit);
+  ++c->areas[area];
+  for (p = base; p < limit; ++p)
+    if (*p == ~c->complement)
+      ++c->found[area];
+  return MPS_RES_OK;
+}
+
+static struct area_tally tally(Thread t, Word marker)
+{
+  struct area_tally c;
+  memset(&c, 0, sizeof c);
+  c.complement = ~marker;
+  cr_assert_eq(thread_scan(t, visit_tally, &c), MPS_RES_OK);
+  return c;
+}
+
+struct alt_spinner {
+  Word marker;
+  Thread thread, again;
+  _Atomic bool ready, past, stop;
+};
+
+/* Like alt_helper_main, registered twice, and spinning once the fault is
+ * handled until told to stop. */
+static void *alt_spinner_main(void *p)
+{
+  struct alt_spinner *h = p;
+  volatile Word held = h->marker;
+  stack_t alt, old;
+  Thread t = new_thread(), again = new_thread();
+  alt.ss_sp = malloc(1 << 16);
+  alt.ss_size = 1 << 16;
+  alt.ss_flags = 0;
+  cr_assert_not_null(alt.ss_sp);
+  cr_assert_eq(sigaltstack(&alt, &old), 0);
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  cr_assert_eq(thread_register(again), MPS_RES_OK);
+  h->thread = t;
+  h->again = again;
+  atomic_store(&h->ready, true);
+  *(volatile Word *)alt_page = held;     /* faults; the hook waits */
+  atomic_store(&h->past, true);
+  while (!atomic_load(&h->stop))
+    sched_yield();
+  cr_assert_eq(sigaltstack(&old, NULL), 0);
+  free(alt.ss_sp);
+  return NULL;
+}
+
+/* The alternate stack is scanned whole up to its top (the fault's saved
+ * registers hold the value being stored), for an alias registration too;
+ * once the thread has left the fault handler a later suspension finds no
+ * alternate stack to scan. */
+Test(thread, an_alternate_stack_is_scanned_only_while_the_thread_is_on_it, .timeout = 20)
+{
+  struct alt_spinner h;
+  struct area_tally c;
+  thread_set_s set;
+  FaultRegStruct reg;
+  pthread_t pt;
+
+  install_recorder();
+  alt_page_size = (size_t)sysconf(_SC_PAGESIZE);
+  alt_page = mmap(NULL, alt_page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(alt_page, MAP_FAILED);
+  atomic_store(&alt_in_hook, 0);
+  atomic_store(&alt_release, 0);
+  cr_assert_eq(fault_register(&reg, alt_hook, NULL), MPS_RES_OK);
+  thread_set_init(&set);
+  memset(&h, 0, sizeof h);
+  h.marker = (Word)0xA17E57AC00000000ull + 0x9876;
+  cr_assert_eq(pthread_create(&pt, NULL, alt_spinner_main, &h), 0);
+  while (!atomic_load(&h.ready))
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  thread_set_add(&set, h.again);
+  while (!atomic_load(&alt_in_hook))
+    sched_yield();
+
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  c = tally(h.thread, h.marker);
+  cr_assert_eq(c.areas[THREAD_AREA_SIGNAL_STACK], 1);
+  cr_assert_geq(c.found[THREAD_AREA_SIGNAL_STACK], 1,
+                "the fault's saved registers were not scanned");
+  c = tally(h.again, h.marker);
+  cr_assert_eq(c.areas[THREAD_AREA_SIGNAL_STACK], 1,
+               "the alias did not scan the alternate stack");
+  cr_assert_geq(c.found[THREAD_AREA_SIGNAL_STACK], 1);
+  thread_resume_all(&set);
+
+  atomic_store(&alt_release, 1);
+  while (!atomic_load(&h.past))
+    sched_yield();
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  c = tally(h.thread, h.marker);
+  cr_assert_eq(c.areas[THREAD_AREA_SIGNAL_STACK], 0,
+               "an alternate stack left behind was scanned");
+  cr_assert_eq(c.areas[THREAD_AREA_STACK], 1);
+  thread_resume_all(&set);
+
+  atomic_store(&h.stop, true);
+  cr_assert_eq(pthread_join(pt, NULL), 0);
+  thread_set_remove(&set, h.thread);
+  thread_set_remove(&set, h.again);
+  thread_deregister(h.thread);
+  thread_deregister(h.again);
+  free(h.thread);
+  free(h.again);
+  thread_set_finish(&set);
+  fault_unregister(&reg);
+  cr_assert_eq(munmap(alt_page, alt_page_size), 0);
+  cr_assert_eq(atomic_load(&failures), 0);
+}
+
+/* thread.h: nested fault handlers each give leave what enter returned, so
+ * leaving an inner one restores the outer one's stack pointer and leaving
+ * the outermost forgets it (enter then returns 0 again). */
+Test(thread, fault_enter_and_leave_nest)
+{
+  ucontext_t outer, inner;
+  sigset_t old;
+  Word s0, s1, s2, s3;
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, NULL, &old), 0);
+  cr_assert_eq(getcontext(&outer), 0);
+  cr_assert_eq(getcontext(&inner), 0);
+  s0 = thread_fault_enter(&outer);
+  cr_assert_eq(s0, 0, "the outermost enter returned %#lx", (unsigned long)s0);
+  s1 = thread_fault_enter(&inner);
+  cr_assert_neq(s1, 0, "the outer handler's stack pointer was not noted");
+  thread_fault_leave(s1);
+  s2 = thread_fault_enter(&inner);
+  cr_assert_eq(s2, s1, "leaving the inner handler lost the outer's stack pointer");
+  thread_fault_leave(s2);
+  thread_fault_leave(s0);
+  s3 = thread_fault_enter(NULL);
+  cr_assert_eq(s3, 0, "leaving the outermost handler kept its stack pointer");
+  thread_fault_leave(s3);
+  cr_assert_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The x86-64 red zone: a leaf function may keep values in the 128 bytes
+ * below the stack pointer, which a signal does not disturb, so the scan of
+ * a suspended thread starts below it.  The helper makes its marker in a
+ * register, stores it 64 bytes below the stack pointer (this frame calls
+ * functions, so the compiler keeps nothing there) and clears the
+ * register: only the red zone holds it. */
+static void *red_zone_main(void *p)
+{
+  struct reg_helper *h = p;
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  h->thread = t;
+  __asm__ volatile("movq %[c], %%rax\n\t"
+                   "notq %%rax\n\t"
+                   "movq %%rax, -64(%%rsp)\n\t"
+                   "xorl %%eax, %%eax\n\t"
+                   "movl $1, %[st]\n"
+                   "1:\n\t"
+                   "pause\n\t"
+                   "cmpl $2, %[st]\n\t"
+                   "jne 1b\n\t"
+                   "movq $0, -64(%%rsp)"
+                   : [st] "+m"(h->state)
+                   : [c] "m"(h->complement)
+                   : "rax", "cc", "memory");
+  return NULL;
+}
+
+Test(thread, the_red_zone_below_the_stack_pointer_is_scanned, .timeout = 20)
+{
+  struct reg_helper h;
+  struct area_tally c;
+  thread_set_s set;
+  pthread_t pt;
+  install_recorder();
+  memset(&h, 0, sizeof h);
+  h.complement = ~((Word)0x4EDD0E0E00000000ull + (Word)(uintptr_t)&h % 4093);
+  thread_set_init(&set);
+  cr_assert_eq(pthread_create(&pt, NULL, red_zone_main, &h), 0);
+  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1)
+    sched_yield();
+  thread_set_add(&set, h.thread);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  c = tally(h.thread, ~h.complement);
+  thread_resume_all(&set);
+  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
+  cr_assert_eq(pthread_join(pt, NULL), 0);
+  cr_assert_eq(c.found[THREAD_AREA_REGISTERS], 0);
+  cr_assert_geq(c.found[THREAD_AREA_STACK], 1, "the red zone was not scanned");
+  thread_set_remove(&set, h.thread);
+  thread_deregister(h.thread);
+  free(h.thread);
+  thread_set_finish(&set);
+  cr_assert_eq(atomic_load(&failures), 0);
+}
+#endif
