@@ -120,8 +120,9 @@ pub fn build(b: *std.Build) void {
     // lock_single.c, no fork hooks), CONFIG_INCREMENTAL_NONE (every
     // collection runs to its end at once), CONFIG_BARRIER_NONE (no
     // protection, so no write or read barrier) and CONFIG_PLATFORM_ANSI
-    // (the fallback for a platform with neither POSIX nor Windows).  A test of something absent
-    // skips itself (tests see the configuration's macro).
+    // (the fallback for a platform with neither POSIX nor Windows).  A
+    // test of something absent skips itself (tests see the configuration's
+    // macro: test/support/configs.h).
     for (build_configs) |config| {
         const lib = addLibConfig(b, target, .cool, null, .static, config.macro);
         for (tests) |name| {
