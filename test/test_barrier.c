@@ -172,11 +172,27 @@ static void tbar_minor(tbar_s *t)
   mps_arena_park(t->arena);
 }
 
+/* n minor collections in a row. */
+static void tbar_minors(tbar_s *t, size_t n)
+{
+  while (n-- > 0)
+    tbar_minor(t);
+}
+
 static bool tbar_protected(mps_arena_t arena, mps_addr_t p)
 {
   Seg seg;
   cr_assert(seg_of_addr(&seg, (Arena)arena, (Addr)p));
   return (seg->shield.sm & PROT_DENY_WRITE) != 0;
+}
+
+/* How many of the old objects are in write-protected segments. */
+static size_t tbar_old_guarded(tbar_s *t)
+{
+  size_t i, kept = 0;
+  for (i = 0; i < OLD; ++i)
+    kept += tbar_protected(t->arena, t->refs[i]);
+  return kept;
 }
 
 /* barrier.guarded is the size of the write-protected segments, and of
@@ -291,13 +307,12 @@ Test(barrier, client_arena_old_objects_are_guarded)
   tbar_s t;
   GC gc;
   Count skips;
-  size_t i, kept = 0;
+  size_t kept;
 
   tbar_open_in(&t, mps_class_amc(), tbar_client_arena(0));
   gc = tbar_gc(t.arena);
   tbar_make_old(&t);
-  for (i = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_gt(kept, 0, "no old object is under the barrier");
   skips = gc->barrier.skips;
   tbar_minor(&t);
@@ -318,8 +333,7 @@ Test(barrier, store_into_old_object_is_remembered)
   gc = tbar_gc(t.arena);
   tbar_make_old(&t);
   cr_assert_gt(gc->barrier.raises, 0);
-  for (i = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_gt(kept, OLD / 2, "most old objects are under the barrier (%zu)", kept);
 
   /* A collection now skips the old segments. */
@@ -368,8 +382,7 @@ Test(barrier, a_narrow_summary_meeting_the_condemned_zones_is_scanned)
   tbar_stored();
   t.refs[OLD] = NULL;
   /* The first minor collection promotes P; the rest find O boring. */
-  for (i = 0; i < BARRIER_DEFER_DELAY + BARRIER_DEFER_INIT + 2; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_DELAY + BARRIER_DEFER_INIT + 2);
   for (i = 0; i < OLD; ++i) {
     Seg oseg, pseg;
     young[i] = (mps_addr_t)((objfmt_obj)t.refs[i])->slot[0];
@@ -493,10 +506,8 @@ Test(barrier, old_objects_in_ams)
   tbar_open(&t, mps_class_amc());
   gc = tbar_gc(t.arena);
   tbar_ams_open(&t, &a);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
-  for (i = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, OLD);
   for (i = 0; i < OLD; ++i) {
     tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
@@ -505,8 +516,7 @@ Test(barrier, old_objects_in_ams)
   tbar_stored();
   t.refs[OLD] = NULL;
   cr_assert_gt(gc->barrier.hits, 0);
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, 3);
   for (i = 0; i < OLD; ++i) {
     cr_assert(tbar_ok(t.refs[i], OLD_DATA, (mps_word_t)i + 1));
     cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i));
@@ -538,8 +548,7 @@ Test(barrier, old_objects_keep_another_chains_young_objects)
     cr_assert_eq(mps_pool_create_k(&other, t.arena, mps_class_amc(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(mps_ap_create_k(&ap, other, mps_args_none), MPS_RES_OK);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
   for (i = 0; i < OLD; ++i) {
     tbar_new(ap, &t.refs[OLD], 8, 5000 + (mps_word_t)i);
     ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
@@ -577,21 +586,17 @@ Test(barrier, a_segment_a_scan_found_young_objects_in_waits_to_be_guarded)
 {
   tbar_s t;
   tbar_ams_s a;
-  size_t i, kept;
+  size_t kept;
 
   tbar_open(&t, mps_class_amc());
   tbar_ams_open(&t, &a);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
   tbar_store_young(&t, 7000);
   tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, 0, "%zu old objects guarded at once", kept);
-  for (i = 0; i < BARRIER_DEFER_DELAY + 1; ++i)
-    tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  tbar_minors(&t, BARRIER_DEFER_DELAY + 1);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, OLD);
   tbar_check_young(&t, 7000);
   tbar_ams_close(&t, &a);
@@ -673,12 +678,10 @@ Test(barrier, a_scan_writing_into_a_dependent_object_widens_its_summary)
   mps_ap_t weak;
   mps_addr_t p;
   objfmt_obj dep, w;
-  size_t i;
 
   tbar_open_chain(&t, mps_class_amc(), NULL, &nursery, 1);
   tbar_ams_open(&t, &a);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
   dep = t.refs[0];
   cr_assert(tbar_protected(t.arena, dep), "the dependent is not under the barrier");
   cr_assert_eq(dep->slot[0], 0);
@@ -741,8 +744,7 @@ Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
   for (i = 1; i < OLD; i += 2)
     t.refs[i] = NULL;
   mps_arena_collect(t.arena);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
   for (i = 0; i < OLD; i += 2)
     cr_assert(tbar_protected(t.arena, t.refs[i]), "old object %zu is not guarded", i);
 
@@ -762,8 +764,7 @@ Test(barrier, a_point_filling_an_old_segment_widens_its_summary)
   tbar_stored();
   cr_assert_gt(old_segs, 0, "no new object went into an old segment");
   mps_ap_destroy(ap);
-  for (i = 0; i < 3; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, 3);
   for (i = 1; i < OLD; i += 2)
     cr_assert(tbar_ok((mps_addr_t)((objfmt_obj)t.refs[i])->slot[0], 8, 7000 + (mps_word_t)i),
               "the young object of new object %zu was lost", i);
@@ -1337,22 +1338,18 @@ Test(barrier, the_barrier_returns_after_exactly_the_delay)
 {
   tbar_s t;
   tbar_ams_s a;
-  size_t i, kept;
+  size_t kept;
 
   tbar_open(&t, mps_class_amc());
   tbar_ams_open(&t, &a);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
   tbar_store_young(&t, 7000);
   tbar_minor(&t);                          /* the interesting scan */
-  for (i = 0; i < BARRIER_DEFER_DELAY - 1; ++i)
-    tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  tbar_minors(&t, BARRIER_DEFER_DELAY - 1);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, 0, "%zu old objects guarded a scan early", kept);
   tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, OLD);
   tbar_guarded_agrees(t.arena);
   tbar_check_young(&t, 7000);
@@ -1420,22 +1417,18 @@ Test(barrier, a_walk_lowers_the_barrier_until_the_next_boring_scan)
 {
   tbar_s t;
   tbar_ams_s a;
-  size_t i, kept;
+  size_t kept;
 
   tbar_open(&t, mps_class_amc());
   tbar_ams_open(&t, &a);
-  for (i = 0; i < BARRIER_DEFER_INIT + 1; ++i)
-    tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, OLD);
   mps_arena_formatted_objects_walk(t.arena, tbar_visit_nothing, NULL, 0);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, 0, "%zu old objects still guarded after the walk", kept);
   tbar_minor(&t);
-  for (i = 0, kept = 0; i < OLD; ++i)
-    kept += tbar_protected(t.arena, t.refs[i]);
+  kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, OLD, "only %zu old objects guarded again", kept);
   tbar_guarded_agrees(t.arena);
   tbar_ams_close(&t, &a);

@@ -102,6 +102,20 @@ static void teardown(void)
   prot_none_finish(&pn);
 }
 
+/* Into the shield with the mutator suspended (the collector's usual
+ * state while it scans), and back out: most tests act in between. */
+static void enter_held(void)
+{
+  shield_enter(shield);
+  shield_hold(shield);
+}
+
+static void leave_held(void)
+{
+  shield_release(shield);
+  shield_leave(shield);
+}
+
 TestSuite(shield, .init = setup, .fini = teardown);
 
 Test(shield, enter_leave_empty)
@@ -147,8 +161,7 @@ Test(shield, lower_applies_at_once)
 
 Test(shield, raise_while_held_is_deferred)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   cr_assert_eq(mutator.suspends, 1);
   cr_assert(shield_is_suspended(shield));
   shield_raise(shield, &segs[2], PROT_DENY_READ);
@@ -167,12 +180,10 @@ Test(shield, raise_while_held_is_deferred)
 
 Test(shield, raise_then_lower_while_held_costs_nothing)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[1], PROT_DENY_WRITE);
   shield_lower(shield, &segs[1], PROT_DENY_WRITE);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert_eq(prot_none_sets(&pn), 0);
   check_outside();
 }
@@ -254,8 +265,7 @@ Test(shield, raise_while_exposed_waits_for_cover)
  * flushed: the flush must leave it alone, and the cover protects it. */
 Test(shield, a_queued_segment_exposed_before_the_flush_stays_unprotected)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[4], PROT_DENY_READ);
   cr_assert(segs[4].queued);
   shield_expose(shield, &segs[4]);
@@ -263,8 +273,7 @@ Test(shield, a_queued_segment_exposed_before_the_flush_stays_unprotected)
   cr_assert(recorded(4, PROT_DENY_NONE), "the flush protected an exposed segment");
   cr_assert(shield_check_segs(shield));
   shield_cover(shield, &segs[4]);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(4, PROT_DENY_READ));
   check_outside();
 }
@@ -284,8 +293,7 @@ static void make_adjacent(void)
 Test(shield, flush_coalesces_adjacent_segments)
 {
   make_adjacent();
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   /* Raised out of address order, to exercise the sort. */
   shield_raise(shield, &segs[2], PROT_DENY_WRITE);
   shield_raise(shield, &segs[0], PROT_DENY_WRITE);
@@ -349,8 +357,7 @@ Test(shield, a_run_lowered_with_the_queue_nearly_full_is_not_put_back_early)
   for (i = 0; i < 3; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_READ);
   shield_leave(shield);
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   /* Fill the queue but for one entry with raises waiting for the flush. */
   for (i = 4; i < 4 + SHIELD_QUEUE_LIMIT - 1; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_WRITE);
@@ -361,8 +368,7 @@ Test(shield, a_run_lowered_with_the_queue_nearly_full_is_not_put_back_early)
   for (i = 0; i < 3; ++i)
     cr_assert(recorded(i, PROT_DENY_NONE), "segment %zu", (size_t)i);
   cr_assert(recorded(4, PROT_DENY_WRITE));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
@@ -376,8 +382,7 @@ Test(shield, the_queue_lists_the_segments_still_unprotected)
   shield_raise(shield, &segs[0], PROT_DENY_READ);
   shield_raise(shield, &segs[1], PROT_DENY_READ);
   shield_leave(shield);
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   cr_assert_eq(shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT), 0);
   /* A raise waiting for the flush, a lowered run, and a segment raised
    * and lowered again (queued, but wanting nothing). */
@@ -396,22 +401,19 @@ Test(shield, the_queue_lists_the_segments_still_unprotected)
   shield_cover(shield, &segs[0]);
   shield_flush(shield);
   cr_assert_eq(shield_queue_unprotected(shield, out, SHIELD_QUEUE_LIMIT), 0);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
 Test(shield, flush_splits_runs_at_mode_changes_and_gaps)
 {
   make_adjacent();
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[0], PROT_DENY_WRITE);
   shield_raise(shield, &segs[1], PROT_DENY_READ);   /* different mode */
   shield_raise(shield, &segs[2], PROT_DENY_READ);
   /* segs[3] is not queued: [0], [1..2] */
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert_eq(prot_none_sets(&pn), 2);
   check_outside();
 }
@@ -419,8 +421,7 @@ Test(shield, flush_splits_runs_at_mode_changes_and_gaps)
 Test(shield, full_queue_is_flushed_early)
 {
   Index i;
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   for (i = 0; i < NSEGS; ++i) {
     shield_raise(shield, &segs[i], PROT_DENY_READ);
     cr_assert_leq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT);
@@ -429,15 +430,13 @@ Test(shield, full_queue_is_flushed_early)
   /* The first SHIELD_QUEUE_LIMIT were synced when the queue filled. */
   cr_assert(recorded(0, PROT_DENY_READ));
   cr_assert(recorded(NSEGS - 1, PROT_DENY_NONE));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
 Test(shield, finishing_a_queued_segment_dequeues_it)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[7], PROT_DENY_WRITE);
   shield_lower(shield, &segs[7], PROT_DENY_WRITE);
   cr_assert(segs[7].queued);
@@ -445,8 +444,7 @@ Test(shield, finishing_a_queued_segment_dequeues_it)
   cr_assert_eq(shield_queue_length(shield), 0);
   shield_seg_init(shield, &segs[7], addr_of_word(0x900000),
                   addr_of_word(0x901000));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
@@ -455,16 +453,14 @@ Test(shield, finishing_a_queued_segment_dequeues_it)
  * the flush applies what is left. */
 Test(shield, lowering_part_of_a_queued_raise_leaves_the_rest_to_the_flush)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[3], PROT_DENY_ALL);
   shield_lower(shield, &segs[3], PROT_DENY_READ);
   cr_assert(recorded(3, PROT_DENY_NONE));
   cr_assert_eq(segs[3].pm, PROT_DENY_NONE, "protection counted as applied that never was");
   cr_assert(segs[3].queued);
   cr_assert(shield_check_segs(shield));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(3, PROT_DENY_WRITE));
   check_outside();
 }
@@ -473,8 +469,7 @@ Test(shield, lowering_part_of_a_queued_raise_leaves_the_rest_to_the_flush)
  * of the queue with it: they still need their protection. */
 Test(shield, finishing_one_queued_segment_keeps_the_others_queued)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[7], PROT_DENY_WRITE);
   shield_lower(shield, &segs[7], PROT_DENY_WRITE);
   shield_raise(shield, &segs[8], PROT_DENY_WRITE);
@@ -486,8 +481,7 @@ Test(shield, finishing_one_queued_segment_keeps_the_others_queued)
   shield_seg_init(shield, &segs[7], addr_of_word(0x900000),
                   addr_of_word(0x901000));
   cr_assert(shield_check_segs(shield));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(8, PROT_DENY_WRITE));
   check_outside();
 }
@@ -498,8 +492,7 @@ Test(shield, a_flushed_run_leaves_an_exposed_neighbour_unprotected)
 {
   Index i;
   make_adjacent();
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   for (i = 0; i < 3; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_WRITE);
   shield_expose(shield, &segs[1]);
@@ -509,8 +502,7 @@ Test(shield, a_flushed_run_leaves_an_exposed_neighbour_unprotected)
   cr_assert(recorded(2, PROT_DENY_WRITE));
   cr_assert(shield_check_segs(shield));
   shield_cover(shield, &segs[1]);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(1, PROT_DENY_WRITE));
   check_outside();
 }
@@ -520,14 +512,12 @@ Test(shield, a_flushed_run_leaves_an_exposed_neighbour_unprotected)
  * would fill early. */
 Test(shield, a_segment_raised_twice_while_held_is_queued_once)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[2], PROT_DENY_READ);
   shield_raise(shield, &segs[2], PROT_DENY_WRITE);
   cr_assert_eq(shield_queue_length(shield), 1);
   cr_assert(shield_check_segs(shield));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(2, PROT_DENY_ALL));
   cr_assert_eq(prot_none_sets(&pn), 1);
   check_outside();
@@ -537,14 +527,12 @@ Test(shield, a_segment_raised_twice_while_held_is_queued_once)
  * even with the mutator suspended: queuing it would only take a place. */
 Test(shield, a_synced_segment_covered_while_held_is_not_queued)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_expose(shield, &segs[5]);
   shield_cover(shield, &segs[5]);
   cr_assert_eq(shield_queue_length(shield), 0);
   cr_assert_not(segs[5].queued);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert_eq(prot_none_sets(&pn), 0);
   check_outside();
 }
@@ -554,8 +542,7 @@ Test(shield, a_synced_segment_covered_while_held_is_not_queued)
 Test(shield, the_queue_holds_its_limit_before_it_is_flushed)
 {
   Index i;
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   for (i = 0; i < SHIELD_QUEUE_LIMIT; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_READ);
   cr_assert_eq(shield_queue_length(shield), SHIELD_QUEUE_LIMIT);
@@ -564,8 +551,7 @@ Test(shield, the_queue_holds_its_limit_before_it_is_flushed)
   cr_assert_eq(shield_queue_length(shield), 1);
   cr_assert(recorded(SHIELD_QUEUE_LIMIT - 1, PROT_DENY_READ));
   cr_assert(recorded(SHIELD_QUEUE_LIMIT, PROT_DENY_NONE));
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
@@ -586,8 +572,7 @@ Test(shield, lowering_the_applied_mode_under_a_queued_one_leaves_nothing_applied
   shield_expose(shield, &segs[3]);
   cr_assert(recorded(3, PROT_DENY_NONE));
   shield_cover(shield, &segs[3]);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(3, PROT_DENY_READ));
   check_outside();
 }
@@ -596,13 +581,11 @@ Test(shield, lowering_the_applied_mode_under_a_queued_one_leaves_nothing_applied
  * so it costs no protection call; the flush makes one. */
 Test(shield, lowering_part_of_a_queued_raise_costs_no_call)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   shield_raise(shield, &segs[3], PROT_DENY_ALL);
   shield_lower(shield, &segs[3], PROT_DENY_WRITE);
   cr_assert_eq(prot_none_sets(&pn), 0);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert_eq(prot_none_sets(&pn), 1);
   cr_assert(recorded(3, PROT_DENY_READ));
   check_outside();
@@ -619,8 +602,7 @@ Test(shield, a_run_lowered_into_the_last_places_of_the_queue_does_not_flush_it)
   for (i = 0; i < 3; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_READ);
   shield_leave(shield);
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   for (i = 4; i < 4 + SHIELD_QUEUE_LIMIT - 3; ++i)
     shield_raise(shield, &segs[i], PROT_DENY_WRITE);
   shield_lower_run(shield, run, 3);
@@ -628,8 +610,7 @@ Test(shield, a_run_lowered_into_the_last_places_of_the_queue_does_not_flush_it)
   cr_assert(recorded(4, PROT_DENY_NONE), "the queue was flushed with room for the run");
   for (i = 0; i < 3; ++i)
     cr_assert(recorded(i, PROT_DENY_NONE), "segment %zu", (size_t)i);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   cr_assert(recorded(4, PROT_DENY_WRITE));
   check_outside();
 }
@@ -736,8 +717,7 @@ Test(shield, each_broken_invariant_is_reported_by_its_own_check)
 
   /* inv 10: the count of unsynced segments, with the mutator suspended so
    * that inv 2 holds. */
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   nreports = 0;
   ++shield->unsynced;
   cr_assert(shield_check_segs(shield));
@@ -756,8 +736,7 @@ Test(shield, each_broken_invariant_is_reported_by_its_own_check)
   cr_assert(shield_check_segs(shield));
   cr_assert_eq(nreports, 0);
   mps_lib_assert_fail_install(old);
-  shield_release(shield);
-  shield_leave(shield);
+  leave_held();
   check_outside();
 }
 
@@ -823,8 +802,7 @@ Test(shield, entering_twice_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 
 Test(shield, leave_while_held_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
-  shield_enter(shield);
-  shield_hold(shield);
+  enter_held();
   mps_lib_assert_fail_install(abort_handler);
   shield_leave(shield);
 }

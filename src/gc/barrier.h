@@ -71,7 +71,11 @@
 
 /* Scans of a segment that must find nothing condemned before its barrier
  * is raised: after its creation, after a scan that found something, and
- * after a barrier hit. */
+ * after a barrier hit.  A hit's count of 1 asks for no more than guarding
+ * asks anyway (a segment is guarded again only from the summary of a
+ * scan that found nothing condemned); it is there so that a larger value
+ * would keep a segment the mutator writes to unguarded for longer, as
+ * design/write-barrier.txt's deferral describes. */
 #define BARRIER_DEFER_INIT 3
 #define BARRIER_DEFER_DELAY 3
 #define BARRIER_DEFER_HIT 1
