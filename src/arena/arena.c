@@ -247,6 +247,7 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->control_size = 0;
   arena->state = ARENA_UNCLAMPED;
   arena->collections = 0;
+  arena->fail_countdown = 0;
   arena->gc = NULL;
   arena->entry.hot = NULL;
   arena->gc_finish = NULL;
@@ -331,6 +332,20 @@ static bool arena_chunk_find_spare(Index *base_o, Chunk chunk, Count pages)
     i = limit;
   }
   return false;
+}
+
+void arena_fail_after(Arena arena, Count n)
+{
+  AVERT(arena, arena);
+  arena->fail_countdown = n;
+}
+
+/* Whether this request is the one arena_fail_after asked to refuse. */
+static bool arena_injected_failure(Arena arena)
+{
+  if (arena->fail_countdown == 0)
+    return false;
+  return --arena->fail_countdown == 0;
 }
 
 /* Where arena_alloc_placed may put grains: anywhere, low or high, or
@@ -541,6 +556,8 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
   AVER(size > 0);
   AVER(size_is_aligned(size, arena->grain_size));
 
+  if (arena_injected_failure(arena))
+    return MPS_RES_MEMORY;
   pages = size >> arena->grain_shift;
   /* A zoned placement falls back to any grains before the arena grows:
    * address space is cheap, but a chunk grown for zones alone would
@@ -725,6 +742,8 @@ Res arena_control_alloc(void **p_o, Arena arena, Size size)
   AVER(p_o != NULL);
   AVERT(arena, arena);
   AVER(size > 0);
+  if (arena_injected_failure(arena))
+    return MPS_RES_MEMORY;
   size = size_align_up(size, ARENA_CONTROL_ALIGN);
   if (!land_find_first(&found, &block, land, size, LAND_FIND_DELETE_LOW)) {
     /* Take more grains for control memory and try again. */

@@ -90,6 +90,9 @@ typedef struct mps_arena_s {
   Size control_size;         /* grains obtained for control memory */
   ArenaState state;
   Count collections;         /* collections completed */
+  /* Fault injection for tests (arena_fail_after): requests for memory
+   * until the next one refused; 0 refuses none. */
+  Count fail_countdown;
   /* The collector's state (src/gc/gc.h), made on first use by the gc
    * layer, which sets gc_finish so that mps_arena_destroy can check and
    * free it without the arena layer calling upwards.  gc_finish returns
@@ -130,6 +133,13 @@ static ALWAYS_INLINE void arena_enter(Arena arena)
   arena_enter_claim(arena);
 }
 void arena_leave(Arena arena);
+
+/* Refuse the n-th request for memory from now (arena_alloc and its
+ * variants, arena_control_alloc) with MPS_RES_MEMORY, as if the system
+ * had none, and grant the rest; n = 0 refuses none.  For tests that fail
+ * every allocation site of a workload in turn: the commit limit cannot
+ * reach a request served from memory the arena already holds. */
+void arena_fail_after(Arena arena, Count n);
 
 /* Allocate `size` bytes (a positive multiple of the grain size) of
  * committed, grain-aligned memory for `pool` (NULL for the arena itself).

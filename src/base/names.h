@@ -54,6 +54,7 @@
 #define arena_control_alloc mps_i_arena_control_alloc
 #define arena_control_free mps_i_arena_control_free
 #define arena_enter_claim mps_i_arena_enter_claim
+#define arena_fail_after mps_i_arena_fail_after
 #define arena_free mps_i_arena_free
 #define arena_has_addr mps_i_arena_has_addr
 #define arena_header_size mps_i_arena_header_size

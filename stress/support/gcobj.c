@@ -182,10 +182,12 @@ mps_res_t gcobj_alloc(mps_addr_t *p_o, mps_ap_t ap, mps_word_t id,
     abort();
   do {
     mps_res_t res = mps_reserve(&p, ap, size);
-    mps_word_t *w = p;
-    mps_addr_t *slot = (mps_addr_t *)&w[GCOBJ_HEAD];
+    mps_word_t *w;
+    mps_addr_t *slot;
     if (res != MPS_RES_OK)
-      return res;
+      return res;     /* p is not an address then */
+    w = p;
+    slot = (mps_addr_t *)&w[GCOBJ_HEAD];
     w[0] = GCOBJ_TAG_OBJ | (mps_word_t)nrefs << 2 | (mps_word_t)ndata << 10;
     w[1] = id;
     for (i = 0; i < nrefs; ++i)

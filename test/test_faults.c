@@ -1,0 +1,644 @@
+/* test_faults.c: every request for memory in a workload refused in turn.
+ *
+ * arena_fail_after (src/arena/arena.h) makes the arena refuse its n-th
+ * request for memory from then on, as if the system had no more.  Each
+ * test runs a workload once for each n, from 1 until a run finishes with
+ * no request refused, so that every allocation site the workload reaches
+ * fails once: those that take fresh grains from the arena and those that
+ * take control memory it already holds, which a commit-limit sweep (as in
+ * test_mvff and test_mvt) cannot reach.
+ *
+ * At each failure the workload stops, and the test checks what a client
+ * of a production memory manager counts on (topic/error.rst): the result
+ * says that memory ran out; nothing the client already had is lost or
+ * damaged; the arena and its pools go on working once memory is back
+ * (the same work now succeeds); and everything can then be destroyed, the
+ * arena last, which in checking builds also checks its books.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../include/mps.h"
+#include "../include/mpsavm.h"
+#include "../include/mpscamc.h"
+#include "../include/mpscams.h"
+#include "../include/mpscawl.h"
+#include "../include/mpsclo.h"
+#include "../include/mpscmfs.h"
+#include "../include/mpscmvff.h"
+#include "../include/mpscmvt.h"
+#include "../include/mpscsnc.h"
+#include "../src/arena/arena.h"
+#include "../stress/support/gcobj.c"
+#include "support/configs.h"
+
+/* More than any workload here makes: a run that still has requests left
+ * to count at its end has reached every site. */
+#define SWEEP_LIMIT 4000
+
+/* ---- The sweep -------------------------------------------------------- */
+
+/* A workload: open makes what needs no fault (the arena), run does the
+ * work that may be refused and returns the first failure, check looks at
+ * what is left after a failure or at the end, and close destroys it all. */
+typedef struct workload_s {
+  void (*open)(void *w);
+  mps_res_t (*run)(void *w);
+  void (*check)(void *w);
+  void (*close)(void *w);
+  mps_arena_t (*arena)(void *w);
+} workload_s;
+
+/* Refuse request n of the workload's run; returns whether the run ended
+ * before its n-th request. */
+static bool sweep_once(const workload_s *load, void *w, Count n)
+{
+  Arena arena;
+  mps_res_t res;
+  bool finished;
+
+  load->open(w);
+  arena = (Arena)load->arena(w);
+  arena_fail_after(arena, n);
+  res = load->run(w);
+  finished = arena->fail_countdown != 0;
+  arena_fail_after(arena, 0);
+  if (finished)
+    cr_assert_eq(res, MPS_RES_OK, "run with nothing refused failed: %d", res);
+  else
+    /* The run may have gone on after a refusal that the library handled
+     * itself (a collection that kept objects in place, say); what it
+     * returns must then be success, or the refusal. */
+    cr_assert(res == MPS_RES_OK || res == MPS_RES_MEMORY,
+              "request %lu refused: the run returned %d", (unsigned long)n, res);
+  load->check(w);
+  /* Memory is back: the same work goes on from where it stopped. */
+  res = load->run(w);
+  cr_assert_eq(res, MPS_RES_OK, "after request %lu was refused, the run failed again: %d",
+               (unsigned long)n, res);
+  load->check(w);
+  load->close(w);
+  return finished;
+}
+
+static Count sweep(const workload_s *load, void *w)
+{
+  Count n;
+  for (n = 1; n < SWEEP_LIMIT; ++n)
+    if (sweep_once(load, w, n))
+      return n;
+  cr_assert_fail("the workload made more than %d requests", SWEEP_LIMIT);
+  return 0;
+}
+
+/* ---- The collector ---------------------------------------------------- */
+
+/* The pools the root table's objects are in (the first GC_HELD), and SNC,
+ * whose objects live on a stack of frames that each round pops.  AWL's
+ * objects refer weakly: what they alone refer to dies and is splatted. */
+enum { GC_AMC, GC_AMCZ, GC_AMS, GC_LO, GC_AWL, GC_HELD, GC_SNC = GC_HELD, GC_POOLS };
+enum { GC_SLOTS = 48, GC_ROUNDS = 6, GC_PER_ROUND = 40 };
+
+/* Which objects the workload holds: slot i of the exact root refers to
+ * the object with id ids[i] (0: nothing).  Static because the roots are
+ * registered with the arena. */
+static mps_addr_t gc_exact[GC_SLOTS];
+static mps_word_t gc_ambig[4];
+
+typedef struct gc_world_s {
+  mps_arena_t arena;
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t pool[GC_POOLS];
+  mps_ap_t ap[GC_POOLS];
+  mps_root_t exact_root, ambig_root;
+  mps_thr_t thread;
+  gcobj_pool_s verify[GC_POOLS];
+  mps_word_t ids[GC_SLOTS];
+  mps_word_t next_id;
+  int round;                /* rounds done */
+  int finalized;            /* objects registered for finalization */
+} gc_world_s;
+
+static mps_arena_t gc_arena(void *p)
+{
+  return ((gc_world_s *)p)->arena;
+}
+
+static void gc_open(void *p)
+{
+  gc_world_s *w = p;
+  memset(w, 0, sizeof *w);
+  memset(gc_exact, 0, sizeof gc_exact);
+  memset(gc_ambig, 0, sizeof gc_ambig);
+  w->next_id = 1;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
+    cr_assert_eq(mps_arena_create_k(&w->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
+/* Make what is not made yet: a rerun after a failure resumes here. */
+static mps_res_t gc_make(gc_world_s *w)
+{
+  static mps_pool_class_t (*const classes[GC_POOLS])(void) = {
+      mps_class_amc, mps_class_amcz, mps_class_ams, mps_class_lo, mps_class_awl,
+      mps_class_snc};
+  mps_gen_param_s gens[2] = {{64, 0.8}, {256, 0.4}};
+  mps_res_t res;
+  size_t i;
+
+  if (w->chain == NULL && (res = mps_chain_create(&w->chain, w->arena, 2, gens)) != MPS_RES_OK)
+    return res;
+  if (w->fmt == NULL && (res = gcobj_fmt_create(&w->fmt, w->arena)) != MPS_RES_OK)
+    return res;
+  for (i = 0; i < GC_POOLS; ++i) {
+    if (w->pool[i] == NULL) {
+      MPS_ARGS_BEGIN(args) {
+        MPS_ARGS_ADD(args, MPS_KEY_FORMAT, w->fmt);
+        if (i != GC_SNC)
+          MPS_ARGS_ADD(args, MPS_KEY_CHAIN, w->chain);
+        res = mps_pool_create_k(&w->pool[i], w->arena, classes[i](), args);
+      } MPS_ARGS_END(args);
+      if (res != MPS_RES_OK) {
+        cr_assert_null(w->pool[i]);
+        return res;
+      }
+      w->verify[i].pool = w->pool[i];
+      w->verify[i].leaf = i == GC_AMCZ || i == GC_LO;
+    }
+    if (w->ap[i] == NULL) {
+      MPS_ARGS_BEGIN(args) {
+        if (i == GC_AWL)
+          MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
+        if (i == GC_SNC)
+          MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_exact());
+        res = mps_ap_create_k(&w->ap[i], w->pool[i], args);
+      } MPS_ARGS_END(args);
+      if (res != MPS_RES_OK)
+        return res;
+    }
+  }
+  if (w->exact_root == NULL
+      && (res = mps_root_create_table(&w->exact_root, w->arena, mps_rank_exact(), 0, gc_exact,
+                                      GC_SLOTS)) != MPS_RES_OK)
+    return res;
+  if (w->ambig_root == NULL
+      && (res = mps_root_create_area(&w->ambig_root, w->arena, mps_rank_ambig(), 0, gc_ambig,
+                                     gc_ambig + 4, mps_scan_area, NULL)) != MPS_RES_OK)
+    return res;
+  if (w->thread == NULL && (res = mps_thread_reg(&w->thread, w->arena)) != MPS_RES_OK)
+    return res;
+  mps_message_type_enable(w->arena, mps_message_type_finalization());
+  mps_message_type_enable(w->arena, mps_message_type_gc());
+  return MPS_RES_OK;
+}
+
+/* One object in slot `slot`, referring to the objects of two other slots
+ * (leaf pools: none); what the slot held becomes garbage. */
+static mps_res_t gc_new(gc_world_s *w, size_t slot, unsigned pool)
+{
+  mps_addr_t refs[2], p;
+  bool leaf = w->verify[pool].leaf;
+  mps_res_t res;
+  refs[0] = gc_exact[(slot + 7) % GC_SLOTS];
+  refs[1] = gc_exact[(slot * 5 + 3) % GC_SLOTS];
+  res = gcobj_alloc(&p, w->ap[pool], w->next_id, leaf ? 0 : 2, 3 + slot % 5,
+                    leaf ? NULL : refs);
+  if (res != MPS_RES_OK)
+    return res;
+  gc_exact[slot] = p;
+  w->ids[slot] = w->next_id++;
+  return MPS_RES_OK;
+}
+
+/* A frame on the SNC stack with a few objects referring to held ones,
+ * popped at once: SNC takes segments for its stack and gives them back. */
+static mps_res_t gc_snc_frame(gc_world_s *w)
+{
+  mps_frame_t frame;
+  mps_addr_t p;
+  mps_res_t res;
+  int i;
+  if ((res = mps_ap_frame_push(&frame, w->ap[GC_SNC])) != MPS_RES_OK)
+    return res;
+  for (i = 0; i < 3; ++i) {
+    mps_addr_t refs[2] = {gc_exact[(size_t)i], gc_exact[(size_t)i + 1]};
+    /* The frame's objects are not held: their ids are never checked. */
+    res = gcobj_alloc(&p, w->ap[GC_SNC], w->next_id++, 2, 200, refs);
+    if (res != MPS_RES_OK)
+      return res;
+  }
+  return mps_ap_frame_pop(w->ap[GC_SNC], frame);
+}
+
+/* Replace an AMC object of the table by a fresh copy with another id,
+ * through a transform (transform.rst); every slot that held the old one
+ * then holds the new one, unless an ambiguous reference refused it. */
+static mps_res_t gc_transform(gc_world_s *w)
+{
+  size_t slot = (size_t)w->round * 5 % GC_SLOTS / GC_HELD * GC_HELD;   /* an AMC slot */
+  mps_addr_t old = gc_exact[slot], copy, refs[2];
+  mps_transform_t transform;
+  mps_bool_t applied;
+  bool was_old[GC_SLOTS];
+  mps_res_t res;
+  size_t i;
+  if (old == NULL)
+    return MPS_RES_OK;
+  refs[0] = gcobj_ref(old, 0);
+  refs[1] = gcobj_ref(old, 1);
+  res = gcobj_alloc(&copy, w->ap[GC_AMC], w->next_id, 2, 4, refs);
+  if (res != MPS_RES_OK)
+    return res;
+  /* Transforms are made and applied in a parked arena (transform.rst). */
+  mps_arena_park(w->arena);
+  if ((res = mps_transform_create(&transform, w->arena)) != MPS_RES_OK) {
+    mps_arena_release(w->arena);
+    return res;
+  }
+  res = mps_transform_add_oldnew(transform, &old, &copy, 1);
+  if (res == MPS_RES_OK) {
+    for (i = 0; i < GC_SLOTS; ++i)
+      was_old[i] = gc_exact[i] == old;
+    res = mps_transform_apply(&applied, transform);
+    if (res == MPS_RES_OK && applied)
+      for (i = 0; i < GC_SLOTS; ++i)
+        if (was_old[i])
+          w->ids[i] = w->next_id;
+  }
+  mps_transform_destroy(transform);
+  mps_arena_release(w->arena);
+  ++w->next_id;
+  return res;
+}
+
+static mps_res_t gc_run(void *p)
+{
+  gc_world_s *w = p;
+  mps_res_t res = gc_make(w);
+  if (res != MPS_RES_OK)
+    return res;
+  for (; w->round < GC_ROUNDS; ++w->round) {
+    int i;
+    for (i = 0; i < GC_PER_ROUND; ++i) {
+      size_t slot = (size_t)(w->round * GC_PER_ROUND + i) * 11 % GC_SLOTS;
+      res = gc_new(w, slot, (unsigned)(slot % GC_HELD));
+      if (res != MPS_RES_OK)
+        return res;
+    }
+    /* Registering an object for finalization needs memory of its own. */
+    if (w->finalized <= w->round) {
+      size_t slot = (size_t)w->round * 7 % GC_SLOTS;
+      res = mps_finalize(w->arena, &gc_exact[slot]);
+      if (res != MPS_RES_OK)
+        return res;
+      ++w->finalized;
+    }
+    if ((res = gc_snc_frame(w)) != MPS_RES_OK)
+      return res;
+    if (w->round % 3 == 2 && (res = gc_transform(w)) != MPS_RES_OK)
+      return res;
+    /* An ambiguous reference pins what it refers to, an AMC object too. */
+    gc_ambig[w->round % 4] = (mps_word_t)gc_exact[(size_t)w->round % GC_SLOTS];
+    if (w->round % 2 == 1) {
+      /* No result: a collection short of memory must still end well. */
+      mps_arena_collect(w->arena);
+      mps_arena_release(w->arena);
+    } else {
+      res = mps_arena_start_collect(w->arena);
+      if (res != MPS_RES_OK)
+        return res;
+      while (mps_arena_step(w->arena, 0.0, 0.0))
+        ;
+    }
+  }
+  return MPS_RES_OK;
+}
+
+/* Every object a root holds is there, whole, with its id, and the heap
+ * has no damage (gcobj_verify); a collection now succeeds and keeps them. */
+static void gc_check_held(gc_world_s *w)
+{
+  gcobj_census_s census;
+  size_t i;
+  mps_arena_park(w->arena);
+  cr_assert(gcobj_verify(w->arena, w->verify, GC_POOLS, &census), "heap: %s", census.message);
+  gcobj_census_finish(&census);
+  for (i = 0; i < GC_SLOTS; ++i) {
+    if (w->ids[i] == 0) {
+      cr_assert_null(gc_exact[i]);
+      continue;
+    }
+    cr_assert_not_null(gc_exact[i]);
+    cr_assert_eq(gcobj_id(gc_exact[i]), w->ids[i], "slot %zu", i);
+    cr_assert(gcobj_intact(gc_exact[i]), "slot %zu", i);
+  }
+  mps_arena_release(w->arena);
+}
+
+static void gc_check(void *p)
+{
+  gc_world_s *w = p;
+  gc_check_held(w);
+  mps_arena_collect(w->arena);
+  mps_arena_release(w->arena);
+  gc_check_held(w);
+}
+
+static void gc_close(void *p)
+{
+  gc_world_s *w = p;
+  mps_message_t message;
+  size_t i;
+  mps_arena_park(w->arena);
+  while (mps_message_get(&message, w->arena, mps_message_type_finalization()))
+    mps_message_discard(w->arena, message);
+  while (mps_message_get(&message, w->arena, mps_message_type_gc()))
+    mps_message_discard(w->arena, message);
+  while (mps_message_get(&message, w->arena, mps_message_type_gc_start()))
+    mps_message_discard(w->arena, message);
+  if (w->thread != NULL)
+    mps_thread_dereg(w->thread);
+  if (w->ambig_root != NULL)
+    mps_root_destroy(w->ambig_root);
+  if (w->exact_root != NULL)
+    mps_root_destroy(w->exact_root);
+  for (i = 0; i < GC_POOLS; ++i) {
+    if (w->ap[i] != NULL)
+      mps_ap_destroy(w->ap[i]);
+    if (w->pool[i] != NULL)
+      mps_pool_destroy(w->pool[i]);
+  }
+  if (w->fmt != NULL)
+    mps_fmt_destroy(w->fmt);
+  if (w->chain != NULL)
+    mps_chain_destroy(w->chain);
+  mps_arena_destroy(w->arena);
+}
+
+static const workload_s gc_load = {gc_open, gc_run, gc_check, gc_close, gc_arena};
+
+Test(faults, each_request_of_a_collecting_workload_refused_in_turn_loses_nothing)
+{
+  gc_world_s w;
+  Count n = sweep(&gc_load, &w);
+  /* Pools, roots, a thread, finalization and collections: each needs
+   * memory of its own, so the sweep passed many sites. */
+  cr_assert_gt(n, 40, "only %lu requests", (unsigned long)n);
+}
+
+/* ---- The manual pools ------------------------------------------------- */
+
+/* Blocks of every manual pool and every way to allocate: mps_alloc from
+ * MVFF, its debugging class and MFS; allocation points on MVFF and MVT;
+ * a segregated allocation cache on MVFF; frames.  Frees as well, since a
+ * free may need memory (a range table's node) that is not there. */
+enum { K_MVFF, K_DEBUG, K_MFS, K_MVFF_AP, K_MVT_AP, K_SAC, K_KINDS };
+enum { M_BLOCKS = 64, M_STEPS = 360, M_MFS_UNIT = 48 };
+
+typedef struct m_block_s {
+  mps_addr_t p;             /* NULL: the slot is empty */
+  size_t size;
+  unsigned char fill;       /* every byte of the block */
+} m_block_s;
+
+typedef struct m_world_s {
+  mps_arena_t arena;
+  mps_pool_t mvff, debug, mfs, mvt;
+  mps_ap_t mvff_ap, mvt_ap;
+  mps_sac_t sac;
+  m_block_s block[K_KINDS][M_BLOCKS];
+  int step;                 /* steps done */
+} m_world_s;
+
+static mps_arena_t m_arena(void *p)
+{
+  return ((m_world_s *)p)->arena;
+}
+
+static void m_open(void *p)
+{
+  m_world_s *m = p;
+  memset(m, 0, sizeof *m);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
+    cr_assert_eq(mps_arena_create_k(&m->arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+}
+
+static mps_res_t m_pool(mps_pool_t *pool_io, mps_arena_t arena, mps_pool_class_t klass,
+                        mps_arg_s args[])
+{
+  mps_res_t res;
+  if (*pool_io != NULL)
+    return MPS_RES_OK;
+  res = mps_pool_create_k(pool_io, arena, klass, args);
+  if (res != MPS_RES_OK)
+    cr_assert_null(*pool_io, "a failed creation handed out a pool");
+  return res;
+}
+
+static mps_res_t m_make(m_world_s *m)
+{
+  static const char fence[] = "fence.fence.";
+  static const char free_fill[] = "\xdd";
+  mps_pool_debug_option_s debug = {fence, sizeof fence - 1, free_fill, 1};
+  mps_sac_class_s classes[3] = {{32, 16, 4}, {128, 8, 2}, {512, 4, 1}};
+  mps_res_t res;
+
+  if ((res = m_pool(&m->mvff, m->arena, mps_class_mvff(), mps_args_none)) != MPS_RES_OK)
+    return res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &debug);
+    res = m_pool(&m->debug, m->arena, mps_class_mvff_debug(), args);
+  } MPS_ARGS_END(args);
+  if (res != MPS_RES_OK)
+    return res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, M_MFS_UNIT);
+    res = m_pool(&m->mfs, m->arena, mps_class_mfs(), args);
+  } MPS_ARGS_END(args);
+  if (res != MPS_RES_OK)
+    return res;
+  if ((res = m_pool(&m->mvt, m->arena, mps_class_mvt(), mps_args_none)) != MPS_RES_OK)
+    return res;
+  if (m->mvff_ap == NULL && (res = mps_ap_create_k(&m->mvff_ap, m->mvff, mps_args_none))
+                                 != MPS_RES_OK)
+    return res;
+  if (m->mvt_ap == NULL && (res = mps_ap_create_k(&m->mvt_ap, m->mvt, mps_args_none))
+                                != MPS_RES_OK)
+    return res;
+  if (m->sac == NULL && (res = mps_sac_create(&m->sac, m->mvff, 3, classes)) != MPS_RES_OK)
+    return res;
+  return MPS_RES_OK;
+}
+
+/* Mostly small blocks, some of a few KiB and now and then a large one, so
+ * that the pools take fresh grains throughout and not only at first. */
+static size_t m_size(int kind, int step)
+{
+  size_t size;
+  if (kind == K_MFS)
+    return M_MFS_UNIT;
+  if (kind == K_SAC)
+    return (size_t)8 << (step % 7);            /* 8 to 512: every class, and none */
+  if (step % 37 == 0)
+    size = (size_t)40 << 10;
+  else if (step % 5 == 0)
+    size = (size_t)1000 + (size_t)step * 13;
+  else
+    size = (size_t)16 + (size_t)(step * 24) % 200;
+  /* Allocation points take only sizes aligned for their pool. */
+  return (size + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+}
+
+static mps_res_t m_reserve(mps_addr_t *p_o, mps_ap_t ap, size_t size)
+{
+  do {
+    mps_res_t res = mps_reserve(p_o, ap, size);
+    if (res != MPS_RES_OK)
+      return res;
+  } while (!mps_commit(ap, *p_o, size));
+  return MPS_RES_OK;
+}
+
+static mps_res_t m_alloc(m_world_s *m, int kind, mps_addr_t *p_o, size_t size)
+{
+  switch (kind) {
+  case K_MVFF:
+    return mps_alloc(p_o, m->mvff, size);
+  case K_DEBUG:
+    return mps_alloc(p_o, m->debug, size);
+  case K_MFS:
+    return mps_alloc(p_o, m->mfs, size);
+  case K_MVFF_AP:
+    return m_reserve(p_o, m->mvff_ap, size);
+  case K_MVT_AP:
+    return m_reserve(p_o, m->mvt_ap, size);
+  default:
+    return mps_sac_alloc(p_o, m->sac, size, 0);
+  }
+}
+
+static void m_free(m_world_s *m, int kind, m_block_s *b)
+{
+  switch (kind) {
+  case K_MVFF:
+  case K_MVFF_AP:
+    mps_free(m->mvff, b->p, b->size);
+    break;
+  case K_DEBUG:
+    mps_free(m->debug, b->p, b->size);
+    break;
+  case K_MFS:
+    mps_free(m->mfs, b->p, b->size);
+    break;
+  case K_MVT_AP:
+    mps_free(m->mvt, b->p, b->size);
+    break;
+  default:
+    mps_sac_free(m->sac, b->p, b->size);
+    break;
+  }
+  b->p = NULL;
+}
+
+static mps_res_t m_run(void *p)
+{
+  m_world_s *m = p;
+  mps_res_t res = m_make(m);
+  if (res != MPS_RES_OK)
+    return res;
+  for (; m->step < M_STEPS; ++m->step) {
+    int kind = m->step % K_KINDS;
+    /* Slots are reused after about two rounds of kinds, so blocks die
+     * young and old, and frees interleave with allocations. */
+    m_block_s *b = &m->block[kind][(m->step / K_KINDS) * 7 % M_BLOCKS];
+    size_t size = m_size(kind, m->step);
+    if (b->p != NULL)
+      m_free(m, kind, b);
+    res = m_alloc(m, kind, &b->p, size);
+    if (res != MPS_RES_OK) {
+      b->p = NULL;
+      return res;
+    }
+    b->size = size;
+    b->fill = (unsigned char)(m->step | 1);
+    memset(b->p, b->fill, size);
+    /* A frame around a few blocks left to the pool's destruction. */
+    if (m->step % 50 == 49) {
+      mps_frame_t frame;
+      mps_addr_t q;
+      int i;
+      if ((res = mps_ap_frame_push(&frame, m->mvff_ap)) != MPS_RES_OK)
+        return res;
+      for (i = 0; i < 3; ++i)
+        if ((res = m_reserve(&q, m->mvff_ap, 64)) != MPS_RES_OK)
+          return res;
+      if ((res = mps_ap_frame_pop(m->mvff_ap, frame)) != MPS_RES_OK)
+        return res;
+    }
+  }
+  return MPS_RES_OK;
+}
+
+/* Every block holds what was written to it; the debugging pool's fences
+ * and freed memory are untouched; the pools' sizes add up. */
+static void m_check(void *p)
+{
+  m_world_s *m = p;
+  mps_pool_t pools[4] = {m->mvff, m->debug, m->mfs, m->mvt};
+  int kind, i;
+  size_t j;
+  for (kind = 0; kind < K_KINDS; ++kind)
+    for (i = 0; i < M_BLOCKS; ++i) {
+      m_block_s *b = &m->block[kind][i];
+      if (b->p == NULL)
+        continue;
+      for (j = 0; j < b->size; ++j)
+        cr_assert_eq(((unsigned char *)b->p)[j], b->fill, "kind %d block %d byte %zu", kind,
+                     i, j);
+    }
+  if (m->debug != NULL) {
+    mps_pool_check_fenceposts(m->debug);
+    mps_pool_check_free_space(m->debug);
+  }
+  for (i = 0; i < 4; ++i)
+    if (pools[i] != NULL)
+      cr_assert_leq(mps_pool_free_size(pools[i]), mps_pool_total_size(pools[i]));
+}
+
+static void m_close(void *p)
+{
+  m_world_s *m = p;
+  int kind, i;
+  for (kind = 0; kind < K_KINDS; ++kind)
+    for (i = 0; i < M_BLOCKS; ++i)
+      if (m->block[kind][i].p != NULL)
+        m_free(m, kind, &m->block[kind][i]);
+  if (m->sac != NULL)
+    mps_sac_destroy(m->sac);
+  if (m->mvt_ap != NULL)
+    mps_ap_destroy(m->mvt_ap);
+  if (m->mvff_ap != NULL)
+    mps_ap_destroy(m->mvff_ap);
+  if (m->mvt != NULL)
+    mps_pool_destroy(m->mvt);
+  if (m->mfs != NULL)
+    mps_pool_destroy(m->mfs);
+  if (m->debug != NULL)
+    mps_pool_destroy(m->debug);
+  if (m->mvff != NULL)
+    mps_pool_destroy(m->mvff);
+  mps_arena_destroy(m->arena);
+}
+
+static const workload_s m_load = {m_open, m_run, m_check, m_close, m_arena};
+
+Test(faults, each_request_of_the_manual_pools_refused_in_turn_loses_nothing)
+{
+  static m_world_s m;       /* static: the block table is large for a stack */
+  Count n = sweep(&m_load, &m);
+  cr_assert_gt(n, 40, "only %lu requests", (unsigned long)n);
+}
