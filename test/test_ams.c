@@ -9,7 +9,8 @@
  * the segments of exact ones; weak refused), a scan that fails part way
  * through grey objects scanned together, the summary of a condemned
  * segment scanned twice in one collection, objects a scan sets aside to
- * scan itself (every grain black; past the bound; not across ranks),
+ * scan itself (every grain black; past the bound; not across ranks; its
+ * segment's summary taking the zones of what the scan copied),
  * where fills go (the lowest hole after a collection, a tail given back,
  * below the cursor, a tail joining freed garbage), freed grains holding
  * no starts, an allocation point's unused space in collections and walks,
@@ -1283,6 +1284,119 @@ Test(ams, a_segment_scanned_again_in_a_collection_keeps_the_zones_its_first_scan
   mps_chain_destroy(chain_a);
   mps_chain_destroy(chain_b);
   mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* An object that only a later segment's scan reaches, after its own
+ * segment's scan, is scanned by the scan that marked it (pool_ams.h,
+ * defer), and its segment's summary must take the zones that scan saw:
+ * that scan copied its AMC referent A out of the nursery's zones into the
+ * older generation's, where nothing of the segment referred before.  The
+ * summary the barrier keeps (the segment's scans met nothing condemned
+ * until then) would otherwise miss A's copy, and a collection of that
+ * generation would skip the segment and free the copy it refers to. */
+Test(ams, an_object_scanned_where_it_was_marked_widens_its_segments_summary)
+{
+  mps_gen_param_s gens_s[1] = {{100000, 0.5}}, gens_c[2] = {{100000, 0.5}, {100000, 0.5}};
+  mps_gen_param_s gens_d[1] = {{1, 0.5}};   /* KiB */
+  mps_arena_t arena;
+  mps_fmt_t fmt, mfmt;
+  mps_chain_t chain_s, chain_c, chain_d;
+  mps_pool_t pool, amc, pool_d;
+  mps_ap_t ap, ap2, map;
+  mps_root_t root;
+  mps_addr_t refs[2] = {NULL, NULL}, o, a;
+  objfmt_obj z;
+  Seg seg, zseg, aseg;
+  ZoneSet young;
+  Shift zone_shift;
+  size_t k;
+
+  MPS_ARGS_BEGIN(args) {
+    /* Every zone, so that each generation gets its own (gc_gen_zones). */
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_arena_park(arena);
+  cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, false), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&mfmt, arena, objfmt_scan, true), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain_s, arena, 1, gens_s), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain_c, arena, 2, gens_c), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain_d, arena, 1, gens_d), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_s);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, mfmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_c);
+    cr_assert_eq(mps_pool_create_k(&amc, arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_d);
+    cr_assert_eq(mps_pool_create_k(&pool_d, arena, mps_class_ams(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, refs, 2),
+               MPS_RES_OK);
+
+  /* Q (refs[0]) and O in one segment, Z (refs[1]) in another: a second
+   * point's fill finds the first's segment taken.  O refers to A, in
+   * AMC's nursery; only Z refers to O. */
+  cr_assert_eq(mps_ap_create_k(&map, amc, mps_args_none), MPS_RES_OK);
+  tams_new(map, &a, 0, 4, 1);
+  mps_ap_destroy(map);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap2, pool, mps_args_none), MPS_RES_OK);
+  tams_new(ap, &refs[0], 0, 4, 2);
+  tams_new(ap, &o, 1, 4, 3);
+  tams_new(ap2, &refs[1], 1, 4, 4);
+  ((objfmt_obj)o)->slot[0] = (mps_word_t)a;
+  z = refs[1];
+  z->slot[0] = (mps_word_t)o;
+  mps_ap_destroy(ap);
+  mps_ap_destroy(ap2);
+  cr_assert(seg_of_addr(&seg, (Arena)arena, (Addr)o));
+  cr_assert(seg_of_addr(&zseg, (Arena)arena, (Addr)z));
+  cr_assert_neq(zseg, seg, "Z in O's segment");
+  cr_assert(seg_of_addr(&aseg, (Arena)arena, (Addr)a));
+  young = gc_gen_zones(aseg->gen);
+  zone_shift = ((Arena)arena)->gc->zone_shift;
+
+  /* Collections of another chain, in other zones: each scans O's segment
+   * whole and meets nothing condemned, until the barrier keeps the zones
+   * it saw, A's only. */
+  for (k = 0; k < BARRIER_DEFER_INIT; ++k)
+    tams_collect_due(arena, pool_d);
+  cr_assert_eq(seg->wb_defer, 0, "a scan of O's segment met a condemned zone");
+  if (((Arena)arena)->gc->barrier.on)
+    cr_assert_eq(seg->summary & ~young, 0, "O's segment refers beyond the nursery");
+
+  /* Everything condemned: the root greys Q's segment first, then Z's,
+   * whose scan marks O and scans it at once, copying A. */
+  mps_arena_collect(arena);
+  cr_assert(tams_data_ok(o, 4, 3));
+  a = (mps_addr_t)((objfmt_obj)o)->slot[0];
+  cr_assert(tams_data_ok(a, 4, 1), "O's referent damaged");
+  cr_assert(seg_of_addr(&aseg, (Arena)arena, (Addr)a));
+  cr_assert_eq(aseg->pool, (Pool)amc);
+  cr_assert_eq((ZoneSet)1 << zone_of_addr(zone_shift, (Addr)a) & young, 0,
+               "A was not copied out of the nursery's zones");
+  cr_assert_neq(seg->summary & (ZoneSet)1 << zone_of_addr(zone_shift, (Addr)a), 0,
+                "O's segment's summary misses the zone of A's copy");
+
+  refs[0] = refs[1] = NULL;
+  mps_arena_collect(arena);
+  mps_root_destroy(root);
+  mps_pool_destroy(pool);
+  mps_pool_destroy(amc);
+  mps_pool_destroy(pool_d);
+  mps_chain_destroy(chain_s);
+  mps_chain_destroy(chain_c);
+  mps_chain_destroy(chain_d);
+  mps_fmt_destroy(fmt);
+  mps_fmt_destroy(mfmt);
   mps_arena_destroy(arena);
 }
 

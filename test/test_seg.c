@@ -1,7 +1,11 @@
 /* Unit tests for segments (src/gc/seg.c) and the collector state they
- * need (src/gc/gc.c): allocation and lookup from any address, freeing,
- * resource failures that leave nothing behind, grey rings by rank,
- * generations, zone sets, and the checks at arena destroy. */
+ * need (src/gc/gc.c): allocation and lookup from any address (and not
+ * from a pool's grains outside segments), freeing, resource failures that
+ * leave nothing behind, grey rings by rank, the read barrier of a grey
+ * segment, a new segment's wait before its summary is kept, generations
+ * and their zones, zone sets, seg_check's report of each broken
+ * invariant, colours and summaries refused, and the checks at arena
+ * destroy. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -97,11 +101,12 @@ static void tseg_pool_finish(Pool pool)
 static mps_arena_t arena;
 static Pool pool;
 
-static void setup(void)
+/* An arena of `size` bytes with the test pool in it. */
+static void setup_sized(size_t size)
 {
   mps_res_t res;
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, size);
     res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
   } MPS_ARGS_END(args);
   cr_assert_eq(res, MPS_RES_OK);
@@ -110,6 +115,11 @@ static void setup(void)
   tseg_fail_init = false;
   cr_assert_eq(mps_pool_create_k((mps_pool_t *)&pool, arena, &tseg_pool_class,
                                  mps_args_none), MPS_RES_OK);
+}
+
+static void setup(void)
+{
+  setup_sized((size_t)16 << 20);
 }
 
 static void teardown(void)
@@ -398,6 +408,212 @@ Test(seg, pool_finish_frees_its_segments)
    * arena, whose gc_finish checks that none is left. */
 }
 
+/* The reports seg_check makes of a segment, through a counting handler
+ * (the check itself still answers true: check.h). */
+static unsigned tseg_reports;
+static void tseg_count_handler(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  ++tseg_reports;
+}
+
+static unsigned seg_check_reports(Seg seg)
+{
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(tseg_count_handler);
+  tseg_reports = 0;
+  (void)seg_check(seg);
+  mps_lib_assert_fail_install(old);
+  return tseg_reports;
+}
+
+/* Each invariant of seg.c's opening comment, broken alone, is reported
+ * once by the cool variety's seg_check (hot checks only the signature). */
+#define SEG_BROKEN_REPORTS (CHECK_LEVEL >= 2 ? 1u : 0u)
+
+Test(seg, seg_check_reports_each_broken_invariant)
+{
+  Seg seg, leaf;
+  Addr limit;
+  pool_gen_s pgen;
+  Chain chain;
+  GC gc;
+  cr_assert_eq(alloc_seg(&seg, 2 * arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  cr_assert_eq(alloc_seg(&leaf, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);
+  gc = arena->gc;
+  arena_enter(arena);
+  cr_assert_eq(seg_check_reports(seg), 0);
+  cr_assert_eq(seg_check_reports(leaf), 0);
+
+  limit = seg->limit;                                              /* 1 */
+  seg->limit = seg->base;
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "an empty segment");
+  seg->limit = addr_sub(limit, 1);
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "a limit off the grain");
+  seg->limit = limit;
+  seg->rank_set = RANK_SET_SINGLE(RANK_LIMIT);
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "a rank past the last");
+  seg->rank_set = RANK_SET_SINGLE(RANK_EXACT);
+
+  fake_trace_begin();                                              /* 2 */
+  leaf->grey = TRACE_SET_SINGLE(0);
+  ring_append(&gc->grey_ring[RANK_EXACT], &leaf->grey_ring);
+  cr_assert_eq(seg_check_reports(leaf), SEG_BROKEN_REPORTS, "a grey leaf");
+  ring_remove(&leaf->grey_ring);
+  leaf->grey = TRACE_SET_EMPTY;
+  seg->grey = TRACE_SET_SINGLE(0);
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "grey off the rings");
+  seg->grey = TRACE_SET_EMPTY;
+  fake_trace_end();
+
+  seg->white = TRACE_SET_SINGLE(1);                                /* 3 */
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "white for no trace");
+  seg->white = TRACE_SET_EMPTY;
+  seg->nailed = TRACE_SET_SINGLE(1);
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "nailed for no trace");
+  seg->nailed = TRACE_SET_EMPTY;
+
+  leaf->summary = (ZoneSet)5;                                      /* 4 */
+  cr_assert_eq(seg_check_reports(leaf), SEG_BROKEN_REPORTS, "a leaf that refers");
+  leaf->summary = ZONE_SET_EMPTY;
+
+  cr_assert_eq(chain_acquire(&chain, arena, mps_args_none), MPS_RES_OK);   /* 5 */
+  pool_gen_init(&pgen, pool, chain, 0);
+  leaf->gen = &pgen;
+  cr_assert_eq(seg_check_reports(leaf), SEG_BROKEN_REPORTS, "a generation, off its ring");
+  leaf->gen = NULL;
+  ring_append(&pgen.segs, &leaf->gen_ring);
+  cr_assert_eq(seg_check_reports(leaf), SEG_BROKEN_REPORTS, "on a ring, no generation");
+  ring_remove(&leaf->gen_ring);
+  pool_gen_finish(&pgen);
+  chain_release(chain);
+
+  cr_assert_eq(seg_check_reports(seg), 0);
+  cr_assert_eq(seg_check_reports(leaf), 0);
+  arena_leave(arena);
+  free_seg(seg);
+  free_seg(leaf);
+}
+
+/* Invariant 7: the barriers are raised as barrier.h says, and a segment
+ * whose protection disagrees is reported. */
+Test(seg, seg_check_reports_a_barrier_that_disagrees, TEST_NEEDS_BARRIER)
+{
+  Seg seg;
+  GC gc;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  gc = arena->gc;
+  if (!gc->barrier.on)
+    cr_skip_test("no hardware barrier on this platform");
+  arena_enter(arena);
+  seg->summary = (ZoneSet)5;          /* narrow, but no write barrier */
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "a narrow summary unguarded");
+  seg->summary = ZONE_SET_UNIV;
+  fake_trace_begin();
+  seg_set_grey(seg, TRACE_SET_SINGLE(0));
+  gc->barrier.reading = TRACE_SET_SINGLE(0);   /* but no read barrier */
+  cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "grey for a reading trace, unread");
+  gc->barrier.reading = TRACE_SET_EMPTY;
+  seg_set_grey(seg, TRACE_SET_EMPTY);
+  fake_trace_end();
+  cr_assert_eq(seg_check_reports(seg), 0);
+  arena_leave(arena);
+  free_seg(seg);
+}
+
+/* A segment grey for a trace that is reading (an incremental one) is
+ * read-protected, so that the mutator cannot see its unscanned
+ * references; once it is no longer grey, the protection goes. */
+Test(seg, a_segment_grey_for_a_reading_trace_has_the_read_barrier, TEST_NEEDS_BARRIER)
+{
+  Seg seg;
+  GC gc;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  gc = arena->gc;
+  if (!gc->barrier.on)
+    cr_skip_test("no hardware barrier on this platform");
+  arena_enter(arena);
+  fake_trace_begin();
+  gc->barrier.reading = TRACE_SET_SINGLE(0);
+  seg_set_grey(seg, TRACE_SET_SINGLE(0));
+  cr_assert_neq(seg->shield.sm & PROT_DENY_READ, 0, "grey for a reading trace, unprotected");
+  seg_set_grey(seg, TRACE_SET_EMPTY);
+  cr_assert_eq(seg->shield.sm & PROT_DENY_READ, 0, "no longer grey, still protected");
+  gc->barrier.reading = TRACE_SET_EMPTY;
+  fake_trace_end();
+  arena_leave(arena);
+  free_seg(seg);
+}
+
+/* barrier.h: a new segment's first scans do not keep its summary (the
+ * mutator is still filling it), so the barrier goes up only later. */
+Test(seg, a_new_segment_waits_before_its_summary_is_kept)
+{
+  Seg seg;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  cr_assert_eq(seg->wb_defer, BARRIER_DEFER_INIT);
+  cr_assert_not(barrier_may_keep(seg));
+  free_seg(seg);
+}
+
+/* Grains of the arena that a pool holds but no segment owns are no
+ * segment's, though the arena knows their pool. */
+Test(seg, a_pools_grains_outside_segments_are_no_segments)
+{
+  Addr base;
+  Seg found;
+  arena_enter(arena);
+  cr_assert_eq(arena_alloc(&base, arena, 2 * arena->grain_size, pool), MPS_RES_OK);
+  cr_assert_eq(arena_pool_of_addr(arena, base), pool);
+  cr_assert_not(seg_of_addr(&found, arena, base));
+  cr_assert_not(seg_of_addr(&found, arena, addr_add(base, arena->grain_size + 8)));
+  arena_free(arena, base, 2 * arena->grain_size, pool);
+  arena_leave(arena);
+}
+
+/* A generation's segments lie in its zones (gc_gen_zones): a first
+ * generation's in the young zones, an older one's elsewhere, so that a
+ * collection of the young condemns few zones.  Made alternately, so that
+ * placement by address alone could not put all three right.  In an arena
+ * covering every zone, so that each generation's zones have room. */
+Test(seg, a_generations_segments_lie_in_its_zones)
+{
+  pool_gen_s young, old;
+  Chain chain;
+  Seg segs[3];
+  PoolGen gens[3];
+  size_t i;
+  teardown();
+  setup_sized((size_t)256 << 20);
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&chain, arena, mps_args_none), MPS_RES_OK);
+  cr_assert_gt(chain->gen_count, 1);
+  pool_gen_init(&young, pool, chain, 0);
+  pool_gen_init(&old, pool, chain, 1);
+  arena_leave(arena);
+  gens[0] = &old;
+  gens[1] = &young;
+  gens[2] = &old;
+  cr_assert_eq(gc_gen_zones(&young) & gc_gen_zones(&old), 0);
+  for (i = 0; i < 3; ++i) {
+    cr_assert_eq(alloc_seg(&segs[i], arena->grain_size, RANK_SET_EMPTY, gens[i]), MPS_RES_OK);
+    cr_assert_eq(zone_set_of_range(arena->gc->zone_shift, segs[i]->base, segs[i]->limit)
+                 & ~gc_gen_zones(gens[i]), 0, "segment %zu outside its generation's zones", i);
+  }
+  for (i = 0; i < 3; ++i)
+    free_seg(segs[i]);
+  arena_enter(arena);
+  pool_gen_finish(&young);
+  pool_gen_finish(&old);
+  chain_release(chain);
+  arena_leave(arena);
+}
+
 Test(zone, set_of_range)
 {
   Shift zs = 20;
@@ -469,4 +685,48 @@ Test(seg_misuse, destroying_arena_with_segments_is_refused, .signal = SIGABRT)
   /* The pool is still alive: gc_finish sees its segment. */
   mps_lib_assert_fail_install(abort_handler);
   mps_arena_destroy(arena);
+}
+
+Test(seg_misuse, white_for_a_trace_not_running_is_refused, .signal = SIGABRT)
+{
+  Seg seg;
+  setup();
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  arena_enter(arena);
+  mps_lib_assert_fail_install(abort_handler);
+  seg_set_white(seg, TRACE_SET_SINGLE(0));
+}
+
+Test(seg_misuse, nailed_for_a_trace_not_running_is_refused, .signal = SIGABRT)
+{
+  Seg seg;
+  setup();
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  arena_enter(arena);
+  mps_lib_assert_fail_install(abort_handler);
+  seg_set_nailed(seg, TRACE_SET_SINGLE(0));
+}
+
+Test(seg_misuse, grey_for_a_trace_not_running_is_refused, .signal = SIGABRT)
+{
+  Seg seg;
+  setup();
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  arena_enter(arena);
+  mps_lib_assert_fail_install(abort_handler);
+  seg_set_grey(seg, TRACE_SET_SINGLE(0));
+}
+
+/* A leaf refers to nothing (invariant 4): a summary for it is a mistake. */
+Test(seg_misuse, a_summary_for_a_leaf_is_refused, .signal = SIGABRT)
+{
+  Seg seg;
+  setup();
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);
+  arena_enter(arena);
+  mps_lib_assert_fail_install(abort_handler);
+  seg_set_summary(seg, (ZoneSet)5);
 }
