@@ -523,7 +523,8 @@ static Res arena_commit_range(Arena arena, Chunk chunk, Index base, Index limit)
   Index i = base, fb, fl;
   Res res = MPS_RES_OK;
   while (i < limit && bt_find_long_res_range(&fb, &fl, chunk->mapped_table, i, limit, 1)) {
-    res = arena->klass->map(chunk, fb, fl);
+    /* An injected failure stands for the system refusing to commit. */
+    res = arena_injected_failure(arena) ? MPS_RES_MEMORY : arena->klass->map(chunk, fb, fl);
     if (res != MPS_RES_OK)
       break;
     i = fl;
@@ -569,7 +570,9 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
      * spare grain would not make room, do not grow for nothing. */
     if (size > arena->commit_limit - arena->committed + arena->spare_committed)
       return MPS_RES_COMMIT_LIMIT;
-    res = arena->klass->grow(&grown, arena, size);
+    /* An injected failure stands for the system refusing address space. */
+    res = arena_injected_failure(arena) ? MPS_RES_RESOURCE
+                                        : arena->klass->grow(&grown, arena, size);
     if (res != MPS_RES_OK)
       return res;
     if (!arena_find_free(&chunk, &base, &limit, arena, pages, place)

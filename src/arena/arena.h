@@ -134,11 +134,15 @@ static ALWAYS_INLINE void arena_enter(Arena arena)
 }
 void arena_leave(Arena arena);
 
-/* Refuse the n-th request for memory from now (arena_alloc and its
- * variants, arena_control_alloc) with MPS_RES_MEMORY, as if the system
- * had none, and grant the rest; n = 0 refuses none.  For tests that fail
- * every allocation site of a workload in turn: the commit limit cannot
- * reach a request served from memory the arena already holds. */
+/* Refuse the n-th request for memory from now, and grant the rest; n = 0
+ * refuses none.  The requests counted are each call of arena_alloc (and
+ * its variants) and of arena_control_alloc, refused with MPS_RES_MEMORY,
+ * and within arena_alloc each growth of the arena, refused as the system
+ * refusing address space (MPS_RES_RESOURCE), and each stretch of grains
+ * committed, refused as the system refusing memory (MPS_RES_MEMORY), so
+ * that a commit can fail part way.  For tests that fail every allocation
+ * site of a workload in turn: the commit limit cannot reach a request
+ * served from memory the arena already holds. */
 void arena_fail_after(Arena arena, Count n);
 
 /* Allocate `size` bytes (a positive multiple of the grain size) of
