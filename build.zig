@@ -46,7 +46,7 @@ const BuildConfig = struct {
 
 const build_configs = [_]BuildConfig{
     // The operating system's threads, their signals and fork hooks.
-    .{ .name = "single", .macro = "CONFIG_THREAD_SINGLE", .absent = &.{ "test_thread", "test_thread_signals", "test_fork" } },
+    .{ .name = "single", .macro = "CONFIG_THREAD_SINGLE", .absent = &.{ "test_thread_signals", "test_fork" } },
     .{ .name = "noinc", .macro = "CONFIG_INCREMENTAL_NONE", .absent = &.{"test_incremental"} },
     .{ .name = "nobarrier", .macro = "CONFIG_BARRIER_NONE", .absent = &.{ "test_barrier", "test_incremental" } },
     // The C library alone: one thread, no protection, vm_ansi.c.

@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
@@ -443,6 +445,98 @@ Test(lock, finished_lock_rejected, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   lock_finish(lock);
   mps_lib_assert_fail_install(abort_handler);
   lock_claim(lock);   /* signature cleared by finish */
+}
+
+/* A lock made in storage that held anything, even what a held lock
+ * leaves there, starts free. */
+Test(lock, a_lock_made_in_used_storage_starts_free)
+{
+  Lock lock = malloc(lock_size());
+  cr_assert_not_null(lock);
+  memset(lock, 1, lock_size());
+  cr_assert_eq(lock_init(lock), MPS_RES_OK);
+  install_recorder();
+  cr_assert_not(lock_is_held(lock));
+  lock_claim(lock);
+  cr_assert(lock_is_held(lock));
+  lock_release(lock);
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+/* Run `child` in a child process forked while the caller holds what it
+ * holds; true if the child's checks passed and nothing was reported. */
+static bool in_fork_child(bool (*child)(void *), void *arg)
+{
+  int status;
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    install_recorder();
+    _exit(child(arg) && atomic_load(&failures) == 0 ? 0 : 1);
+  }
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool reset_and_claim(void *p)
+{
+  Lock lock = p;
+  lock_reset(lock);
+  if (lock_is_held(lock))
+    return false;
+  lock_claim(lock);
+  lock_release(lock);
+  lock_claim_recursive(lock);
+  lock_release_recursive(lock);
+  return !lock_is_held(lock);
+}
+
+/* lock.h: in the child after fork(), lock_reset makes a lock the parent
+ * held fresh and free, ready to be claimed. */
+Test(lock, a_lock_reset_after_fork_is_free)
+{
+  Lock lock = new_lock();
+  install_recorder();
+  lock_claim(lock);
+  cr_assert(in_fork_child(reset_and_claim, lock));
+  lock_release(lock);
+  expect_no_failure();
+  delete_lock(lock);
+}
+
+static bool reset_globals_and_claim(void *p)
+{
+  (void)p;
+  lock_global_reset();
+  lock_claim_global();
+  lock_release_global();
+  lock_claim_global_recursive();
+  lock_release_global_recursive();
+  return true;
+}
+
+/* The same for the global locks, through lock_global_reset. */
+Test(lock, the_global_locks_reset_after_fork_are_free)
+{
+  install_recorder();
+  lock_claim_global();
+  lock_claim_global_recursive();
+  cr_assert(in_fork_child(reset_globals_and_claim, NULL));
+  lock_release_global_recursive();
+  lock_release_global();
+  expect_no_failure();
+}
+
+static void fork_hook(void)
+{
+}
+
+/* Every build takes hooks for fork() (fork.c installs its own with them);
+ * one with no threads has nothing to run them for. */
+Test(lock, lock_at_fork_accepts_the_hooks)
+{
+  cr_assert_eq(lock_at_fork(fork_hook, fork_hook, fork_hook), MPS_RES_OK);
 }
 
 #if defined(CONFIG_THREAD_SINGLE) && CHECK_LEVEL >= 1

@@ -1,5 +1,7 @@
 /* test_prot.c: the hardware protection backend (src/protect/prot_os.h)
- * and the fault handler (src/protect/fault.h), on real memory.
+ * and the fault handler (src/protect/fault.h), on real memory; and, at
+ * the end, the recording backend (prot_none.c, src/protect/prot.h), on
+ * addresses it never touches.
  *
  * Criterion runs every test in a process of its own, so each test starts
  * with no fault handler installed and can arrange what was there before
@@ -71,6 +73,16 @@ static void setup(void)
   hook_fail = 0;
 }
 
+static void teardown(void)
+{
+  prot_os_finish(&po);
+  vm_finish(&vm);
+}
+
+/* Every test of the suite has the pages mapped and the backend set up, and
+ * finishes both after it. */
+TestSuite(prot, .init = setup, .fini = teardown);
+
 /* Handle a fault inside the mapped region: record it and unprotect the
  * faulting page. */
 static bool hook_unprotect(void *closure, Addr addr, bool is_write)
@@ -98,6 +110,18 @@ static bool hook_decline(void *closure, Addr addr, bool is_write)
   return false;
 }
 
+/* The base of `size` bytes of addresses that nothing has mapped (they
+ * were reserved, and given back). */
+static Addr unmapped_range(Size size)
+{
+  vm_s gone;
+  Addr gone_base;
+  cr_assert_eq(vm_init(&gone, size, page), MPS_RES_OK);
+  gone_base = vm_base(&gone);
+  vm_finish(&gone);
+  return gone_base;
+}
+
 static void write_byte(Addr a, Byte v)
 {
   *(volatile Byte *)addr_ptr(a) = v;
@@ -108,79 +132,76 @@ static Byte read_byte(Addr a)
   return *(volatile Byte *)addr_ptr(a);
 }
 
-Test(prot, write_fault_is_handled_and_retried, .init = setup)
+/* Set pages [from, to) to `mode` directly. */
+static void protect_pages(Index from, Index to, ProtMode mode)
+{
+  cr_assert_eq(prot_os_apply(&po, page_addr(from), page_addr(to), mode), MPS_RES_OK);
+}
+
+/* The hooks have been called `calls` times, the last for `target`, and
+ * saw a write there if `is_write`, else a read.  Where the kind of access
+ * is not known, every fault is reported as a write. */
+static void expect_fault_at(sig_atomic_t calls, Addr target, bool is_write)
+{
+  cr_assert_eq(hook_calls, calls);
+  cr_assert_eq(hook_addr, addr_word(target));
+  if (fault_write_known() || is_write)
+    cr_assert_eq(hook_write, is_write, "the %s was reported as a %s",
+                 is_write ? "write" : "read", is_write ? "read" : "write");
+}
+
+Test(prot, write_fault_is_handled_and_retried)
 {
   FaultRegStruct reg;
   Addr target = addr_add(page_addr(1), 17);
 
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(2), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(1, 2, PROT_DENY_WRITE);
   cr_assert_eq(read_byte(target), 0, "reading a write-protected page");
   cr_assert_eq(hook_calls, 0, "a read of a write-protected page faulted");
   write_byte(target, 42);
-  cr_assert_eq(hook_calls, 1);
-  cr_assert_eq(hook_addr, addr_word(target));
-  if (fault_write_known())
-    cr_assert_eq(hook_write, 1, "the write was reported as a read");
-  else
-    cr_assert_eq(hook_write, 1, "unknown access kind must be reported as a write");
+  expect_fault_at(1, target, true);
   cr_assert_eq(hook_fail, 0);
   cr_assert_eq(read_byte(target), 42, "the retried write did not land");
   write_byte(target, 43);
   cr_assert_eq(hook_calls, 1, "an unprotected page faulted");
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
-Test(prot, read_fault_is_handled_and_retried, .init = setup)
+Test(prot, read_fault_is_handled_and_retried)
 {
   FaultRegStruct reg;
   Addr target = addr_add(page_addr(2), 100);
 
   write_byte(target, 7);
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_READ),
-               MPS_RES_OK);
+  protect_pages(2, 3, PROT_DENY_READ);
   cr_assert_eq(read_byte(target), 7);
-  cr_assert_eq(hook_calls, 1);
-  cr_assert_eq(hook_addr, addr_word(target));
-  if (fault_write_known())
-    cr_assert_eq(hook_write, 0, "the read was reported as a write");
+  expect_fault_at(1, target, false);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
-Test(prot, deny_all_then_write, .init = setup)
+Test(prot, deny_all_then_write)
 {
   FaultRegStruct reg;
   Addr target = addr_add(page_addr(0), 5);
 
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(0), page_addr(1), PROT_DENY_ALL),
-               MPS_RES_OK);
+  protect_pages(0, 1, PROT_DENY_ALL);
   write_byte(target, 9);
-  cr_assert_eq(hook_calls, 1);
-  cr_assert_eq(hook_addr, addr_word(target));
-  if (fault_write_known())
-    cr_assert_eq(hook_write, 1);
+  expect_fault_at(1, target, true);
   cr_assert_eq(read_byte(target), 9);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* Protect several pages at once; each write faults once, on its own page. */
-Test(prot, range_of_pages, .init = setup)
+Test(prot, range_of_pages)
 {
   FaultRegStruct reg;
   Index i;
 
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(5), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(1, 5, PROT_DENY_WRITE);
   write_byte(page_addr(0), 1);
   write_byte(page_addr(5), 1);
   cr_assert_eq(hook_calls, 0, "a page outside the range faulted");
@@ -192,12 +213,10 @@ Test(prot, range_of_pages, .init = setup)
     cr_assert_eq(read_byte(target), (Byte)i);
   }
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* Lowering protection restores access with no fault at all. */
-Test(prot, unprotect_restores_access, .init = setup)
+Test(prot, unprotect_restores_access)
 {
   FaultRegStruct reg;
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
@@ -214,16 +233,13 @@ Test(prot, unprotect_restores_access, .init = setup)
   cr_assert_eq(hook_calls, 0);
   cr_assert_eq(read_byte(page_addr(3)), 3);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* The backend through the generic interface the shield uses. */
-Test(prot, through_the_function_table, .init = setup)
+Test(prot, through_the_function_table)
 {
   FaultRegStruct reg;
   Prot prot = &po.prot;
-  vm_s gone;
   Addr gone_base;
 
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
@@ -235,30 +251,20 @@ Test(prot, through_the_function_table, .init = setup)
   cr_assert_eq(prot_os_failure(&po), MPS_RES_OK);
 
   /* An address range nobody has mapped: the failure is kept. */
-  cr_assert_eq(vm_init(&gone, page, page), MPS_RES_OK);
-  gone_base = vm_base(&gone);
-  vm_finish(&gone);
+  gone_base = unmapped_range(page);
   prot_set(prot, gone_base, addr_add(gone_base, page), PROT_DENY_WRITE);
   cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY);
   prot_set(prot, page_addr(2), page_addr(4), PROT_DENY_NONE);
   cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY, "the first failure is kept");
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
-Test(prot, unmapped_range_is_an_error, .init = setup)
+Test(prot, unmapped_range_is_an_error)
 {
-  vm_s gone;
-  Addr gone_base;
-  cr_assert_eq(vm_init(&gone, 2 * page, page), MPS_RES_OK);
-  gone_base = vm_base(&gone);
-  vm_finish(&gone);
+  Addr gone_base = unmapped_range(2 * page);
   cr_assert_eq(prot_os_apply(&po, gone_base, addr_add(gone_base, 2 * page),
                              PROT_DENY_ALL),
                MPS_RES_MEMORY);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* Bad ranges: an assertion in checking varieties, MPS_RES_PARAM if the
@@ -273,7 +279,7 @@ static void count_assertion(const char *file, unsigned line, const char *cond)
   ++assertions;
 }
 
-Test(prot, bad_ranges, .init = setup)
+Test(prot, bad_ranges)
 {
   mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_assertion);
   assertions = 0;
@@ -300,8 +306,6 @@ Test(prot, bad_ranges, .init = setup)
   /* Nothing was changed by the refused calls. */
   write_byte(page_addr(0), 1);
   write_byte(page_addr(1), 1);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A fault no hook claims goes to the handler that was installed before
@@ -320,39 +324,66 @@ static void prev_handler(int sig, siginfo_t *info, void *context)
   siglongjmp(prev_env, 1);
 }
 
-static void install_prev_handler(void)
+/* Make `handler` (taking siginfo), or else `plain` (taking the signal
+ * number only, or SIG_IGN), what SIGSEGV and SIGBUS did before the fault
+ * handler is installed, with no calls counted yet. */
+static void install_previous_action(void (*handler)(int, siginfo_t *, void *),
+                                    void (*plain)(int))
 {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = prev_handler;
-  sa.sa_flags = SA_SIGINFO;
+  if (handler != NULL) {
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO;
+  } else {
+    sa.sa_handler = plain;
+  }
   sigemptyset(&sa.sa_mask);
   cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
   cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
   prev_calls = 0;
 }
 
-Test(prot, unhandled_fault_reaches_previous_handler, .init = setup)
+static void install_prev_handler(void)
+{
+  install_previous_action(prev_handler, NULL);
+}
+
+/* Write to `target`, which must fault, and find the fault passed on to
+ * prev_handler, which jumps back here. */
+static void write_to_reach_prev_handler(Addr target)
+{
+  if (sigsetjmp(prev_env, 1) == 0) {
+    write_byte(target, 1);
+    cr_assert_fail("the write to a protected page did not fault");
+  }
+}
+
+/* prev_handler has had `calls` faults, the last at `target`.  Elsewhere
+ * than on Linux a fault may come as SIGBUS, which it does not count. */
+static void expect_prev_handler_calls(sig_atomic_t calls, Addr target)
+{
+#if !defined(__linux__)
+  if (prev_calls == 0)
+    cr_skip_test("the fault came as SIGBUS");
+#endif
+  cr_assert_eq(prev_calls, calls, "the previous handler was reached %d times",
+               (int)prev_calls);
+  cr_assert_eq(prev_addr, addr_word(target));
+}
+
+Test(prot, unhandled_fault_reaches_previous_handler)
 {
   FaultRegStruct reg;
   Addr target = addr_add(page_addr(4), 8);
 
   install_prev_handler();
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(4), page_addr(5), PROT_DENY_ALL),
-               MPS_RES_OK);
-  if (sigsetjmp(prev_env, 1) == 0) {
-    write_byte(target, 1);
-    cr_assert_fail("the write to a protected page did not fault");
-  }
+  protect_pages(4, 5, PROT_DENY_ALL);
+  write_to_reach_prev_handler(target);
   cr_assert_eq(hook_calls, 1, "the hook was not asked");
   cr_assert_eq(hook_addr, addr_word(target));
-#if !defined(__linux__)
-  if (prev_calls == 0)
-    cr_skip_test("the fault came as SIGBUS");
-#endif
-  cr_assert_eq(prev_calls, 1, "the previous handler was not reached");
-  cr_assert_eq(prev_addr, addr_word(target));
+  expect_prev_handler_calls(1, target);
 
   /* Unregistered, the hook is not asked any more, and the fault still
    * reaches the previous handler. */
@@ -363,10 +394,7 @@ Test(prot, unhandled_fault_reaches_previous_handler, .init = setup)
   }
   cr_assert_eq(hook_calls, 1);
   cr_assert_eq(prev_calls, 2);
-  cr_assert_eq(prot_os_apply(&po, page_addr(4), page_addr(5), PROT_DENY_NONE),
-               MPS_RES_OK);
-  prot_os_finish(&po);
-  vm_finish(&vm);
+  protect_pages(4, 5, PROT_DENY_NONE);
 }
 
 /* A previous handler of the plain kind (sa_handler, without SA_SIGINFO)
@@ -378,35 +406,22 @@ static void plain_prev_handler(int sig)
   siglongjmp(prev_env, 1);
 }
 
-Test(prot, unhandled_fault_reaches_a_plain_previous_handler, .init = setup)
+Test(prot, unhandled_fault_reaches_a_plain_previous_handler)
 {
   FaultRegStruct reg;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = plain_prev_handler;
-  sigemptyset(&sa.sa_mask);
-  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
-  cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
-  prev_calls = 0;
+  install_previous_action(NULL, plain_prev_handler);
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_ALL),
-               MPS_RES_OK);
-  if (sigsetjmp(prev_env, 1) == 0) {
-    write_byte(addr_add(page_addr(2), 16), 1);
-    cr_assert_fail("the write to a protected page did not fault");
-  }
+  protect_pages(2, 3, PROT_DENY_ALL);
+  write_to_reach_prev_handler(addr_add(page_addr(2), 16));
   cr_assert_eq(hook_calls, 1, "the hook was not asked");
   cr_assert_eq(prev_calls, 1, "the previous handler was not reached");
   fault_unregister(&reg);
-  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_NONE),
-               MPS_RES_OK);
-  prot_os_finish(&po);
-  vm_finish(&vm);
+  protect_pages(2, 3, PROT_DENY_NONE);
 }
 
 /* A signal sent by the process is not a fault: the hooks are not shown
  * it, and it goes to the previous handler. */
-Test(prot, sent_signal_is_passed_on, .init = setup)
+Test(prot, sent_signal_is_passed_on)
 {
   FaultRegStruct reg;
   install_prev_handler();
@@ -418,15 +433,13 @@ Test(prot, sent_signal_is_passed_on, .init = setup)
   cr_assert_eq(hook_calls, 0);
   cr_assert_eq(prev_calls, 1);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A signal sent by kill() is not a fault either: on Linux its si_code,
  * SI_USER, is 0, where a fault's is positive.  kill() itself may deliver
  * it to any thread of the process, so the same siginfo is queued to this
  * thread alone. */
-Test(prot, signal_sent_as_by_kill_is_passed_on, .init = setup)
+Test(prot, signal_sent_as_by_kill_is_passed_on)
 {
 #if defined(__linux__) && defined(SYS_rt_tgsigqueueinfo) && defined(SYS_gettid)
   FaultRegStruct reg;
@@ -449,27 +462,19 @@ Test(prot, signal_sent_as_by_kill_is_passed_on, .init = setup)
 #else
   cr_skip_test("sending a signal with SI_USER to one thread is Linux's");
 #endif
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A sent signal that the disposition before ours ignored is still
  * ignored: the sender meant nothing by it, and the default action would
  * end the process. */
-Test(prot, sent_signal_ignored_before_stays_ignored, .init = setup)
+Test(prot, sent_signal_ignored_before_stays_ignored)
 {
   FaultRegStruct reg;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_IGN;
-  sigemptyset(&sa.sa_mask);
-  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+  install_previous_action(NULL, SIG_IGN);
   cr_assert_eq(fault_register(&reg, hook_unprotect, &po), MPS_RES_OK);
   cr_assert_eq(raise(SIGSEGV), 0);
   cr_assert_eq(hook_calls, 0);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A hook may change errno (its own system calls do when they fail); the
@@ -480,13 +485,12 @@ static bool hook_unprotect_errno(void *closure, Addr addr, bool is_write)
   return hook_unprotect(closure, addr, is_write);
 }
 
-Test(prot, a_handled_fault_keeps_errno, .init = setup)
+Test(prot, a_handled_fault_keeps_errno)
 {
   FaultRegStruct reg;
   int seen;
   cr_assert_eq(fault_register(&reg, hook_unprotect_errno, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(3, 4, PROT_DENY_WRITE);
   errno = ERANGE;
   write_byte(addr_add(page_addr(3), 24), 9);
   seen = errno;
@@ -494,8 +498,6 @@ Test(prot, a_handled_fault_keeps_errno, .init = setup)
   cr_assert_eq(seen, ERANGE, "errno was %d after the fault", seen);
   cr_assert_eq(read_byte(addr_add(page_addr(3), 24)), 9);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* With the default action before us, an unclaimed fault ends the process
@@ -509,40 +511,44 @@ Test(prot, a_handled_fault_keeps_errno, .init = setup)
 #define PROT_TEST_FAULT_SIGNAL 0
 #endif
 
-Test(prot, unhandled_fault_takes_default_action, .init = setup,
-     .signal = PROT_TEST_FAULT_SIGNAL)
+/* A write to a protected page that no hook claims, which must end the
+ * process with PROT_TEST_FAULT_SIGNAL (the test is skipped where that is
+ * 0). */
+static void write_an_unclaimed_fault(void)
 {
-  FaultRegStruct reg;
+  static FaultRegStruct reg;
 #if PROT_TEST_FAULT_SIGNAL == 0
   cr_skip_test("the default action is not SIGSEGV's here");
   return;
 #endif
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(0), page_addr(1), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(0, 1, PROT_DENY_WRITE);
   write_byte(page_addr(0), 1);
   cr_assert_fail("the write to a protected page did not fault");
 }
 
+Test(prot, unhandled_fault_takes_default_action,
+     .signal = PROT_TEST_FAULT_SIGNAL)
+{
+  write_an_unclaimed_fault();
+}
+
 /* Several hooks: each is asked in turn until one claims the fault. */
-Test(prot, second_hook_claims, .init = setup)
+Test(prot, second_hook_claims)
 {
   FaultRegStruct first, second;
   cr_assert_eq(fault_register(&first, hook_decline, NULL), MPS_RES_OK);
   cr_assert_eq(fault_register(&second, hook_unprotect, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(2), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(1, 2, PROT_DENY_WRITE);
   write_byte(page_addr(1), 5);
   cr_assert_eq(hook_calls, 2, "both hooks should have been asked");
   cr_assert_eq(read_byte(page_addr(1)), 5);
   fault_unregister(&first);
   fault_unregister(&second);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* The table is bounded, and a freed slot can be used again. */
-Test(prot, registration_limit, .init = setup)
+Test(prot, registration_limit)
 {
   FaultRegStruct reg[FAULT_SLOTS + 1];
   Index i;
@@ -553,14 +559,11 @@ Test(prot, registration_limit, .init = setup)
   fault_unregister(&reg[3]);
   cr_assert_eq(fault_register(&reg[3], hook_unprotect, &po), MPS_RES_OK);
   cr_assert(fault_reg_check(&reg[3]));
-  cr_assert_eq(prot_os_apply(&po, page_addr(0), page_addr(1), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(0, 1, PROT_DENY_WRITE);
   write_byte(page_addr(0), 1);
   cr_assert_eq(hook_calls, 4, "hooks 0-2 decline, then the new hook 3 claims");
   for (i = 0; i < FAULT_SLOTS; ++i)
     fault_unregister(&reg[i]);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 static void abort_on_assertion(const char *file, unsigned line, const char *cond)
@@ -571,7 +574,7 @@ static void abort_on_assertion(const char *file, unsigned line, const char *cond
   abort();
 }
 
-Test(prot, use_after_unregister, .init = setup, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+Test(prot, use_after_unregister, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   FaultRegStruct reg;
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
@@ -583,8 +586,7 @@ Test(prot, use_after_unregister, .init = setup, .signal = SIGABRT, TEST_NEEDS_CH
 /* The handler is installed once, by the first registration: a second one
  * must not install it again, which would make it its own previous
  * handler and send an unclaimed fault round in circles. */
-Test(prot, an_unclaimed_fault_with_two_hooks_reaches_the_previous_handler_once,
-     .init = setup)
+Test(prot, an_unclaimed_fault_with_two_hooks_reaches_the_previous_handler_once)
 {
   FaultRegStruct first, second;
   Addr target = addr_add(page_addr(3), 40);
@@ -592,29 +594,17 @@ Test(prot, an_unclaimed_fault_with_two_hooks_reaches_the_previous_handler_once,
   install_prev_handler();
   cr_assert_eq(fault_register(&first, hook_decline, NULL), MPS_RES_OK);
   cr_assert_eq(fault_register(&second, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_WRITE),
-               MPS_RES_OK);
-  if (sigsetjmp(prev_env, 1) == 0) {
-    write_byte(target, 1);
-    cr_assert_fail("the write to a protected page did not fault");
-  }
+  protect_pages(3, 4, PROT_DENY_WRITE);
+  write_to_reach_prev_handler(target);
   cr_assert_eq(hook_calls, 2, "each hook is asked once");
-#if !defined(__linux__)
-  if (prev_calls == 0)
-    cr_skip_test("the fault came as SIGBUS");
-#endif
-  cr_assert_eq(prev_calls, 1, "the previous handler was not reached once");
-  cr_assert_eq(prev_addr, addr_word(target));
+  expect_prev_handler_calls(1, target);
   fault_unregister(&second);
   fault_unregister(&first);
-  cr_assert_eq(prot_os_apply(&po, page_addr(3), page_addr(4), PROT_DENY_NONE),
-               MPS_RES_OK);
-  prot_os_finish(&po);
-  vm_finish(&vm);
+  protect_pages(3, 4, PROT_DENY_NONE);
 }
 
 /* With every slot taken, the hook in the last one is still asked. */
-Test(prot, the_hook_in_the_last_slot_claims, .init = setup)
+Test(prot, the_hook_in_the_last_slot_claims)
 {
   FaultRegStruct reg[FAULT_SLOTS];
   Index i;
@@ -622,15 +612,12 @@ Test(prot, the_hook_in_the_last_slot_claims, .init = setup)
     cr_assert_eq(fault_register(&reg[i], hook_decline, NULL), MPS_RES_OK);
   cr_assert_eq(fault_register(&reg[FAULT_SLOTS - 1], hook_unprotect, &po),
                MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(2, 3, PROT_DENY_WRITE);
   write_byte(addr_add(page_addr(2), 1), 6);
   cr_assert_eq(hook_calls, FAULT_SLOTS, "every hook is asked, the last claims");
   cr_assert_eq(read_byte(addr_add(page_addr(2), 1)), 6);
   for (i = 0; i < FAULT_SLOTS; ++i)
     fault_unregister(&reg[i]);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* Unregistering while another thread is inside the hook: fault_unregister
@@ -668,8 +655,7 @@ static void *unregister_held(void *arg)
   return NULL;
 }
 
-Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls,
-     .init = setup, .timeout = 60)
+Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls, .timeout = 60)
 {
   pthread_t holder, unregisterer;
   /* Long enough that the unregistering thread has passed the two stores
@@ -681,8 +667,7 @@ Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls,
 
   install_prev_handler();
   cr_assert_eq(fault_register(&held_reg, hook_holding, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(4), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(1, 4, PROT_DENY_WRITE);
   cr_assert_eq(pthread_create(&holder, NULL, fault_on_page_1, NULL), 0);
   while (!atomic_load(&holder_inside))
     sched_yield();
@@ -712,15 +697,12 @@ Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls,
 #endif
   cr_assert_eq(prev_calls, 1, "the new fault did not go to the previous handler");
   cr_assert_eq(read_byte(addr_add(page_addr(1), 8)), 1, "the held write did not land");
-  cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(4), PROT_DENY_NONE),
-               MPS_RES_OK);
-  prot_os_finish(&po);
-  vm_finish(&vm);
+  protect_pages(1, 4, PROT_DENY_NONE);
 }
 
 /* fault.inv.slot: a registration names a slot of the table that is in
  * use.  A local check, made in cool only. */
-Test(prot, the_check_reports_a_registration_naming_no_slot_in_use, .init = setup)
+Test(prot, the_check_reports_a_registration_naming_no_slot_in_use)
 {
   FaultRegStruct forged;
   mps_lib_assert_fail_t old;
@@ -738,8 +720,6 @@ Test(prot, the_check_reports_a_registration_naming_no_slot_in_use, .init = setup
   (void)fault_reg_check(&forged);
   cr_assert_gt(assertions, 0, "a free slot");
   mps_lib_assert_fail_install(old);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A previous handler (taking siginfo) that mends the fault itself and
@@ -757,24 +737,15 @@ static void mending_prev_handler(int sig, siginfo_t *info, void *context)
     hook_fail = 1;
 }
 
-Test(prot, a_previous_handler_that_mends_the_fault_runs_once_and_errno_is_kept,
-     .init = setup)
+Test(prot, a_previous_handler_that_mends_the_fault_runs_once_and_errno_is_kept)
 {
   FaultRegStruct reg;
-  struct sigaction sa;
   Addr target = addr_add(page_addr(2), 64);
   int seen;
 
-  memset(&sa, 0, sizeof sa);
-  sa.sa_sigaction = mending_prev_handler;
-  sa.sa_flags = SA_SIGINFO;
-  sigemptyset(&sa.sa_mask);
-  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
-  cr_assert_eq(sigaction(SIGBUS, &sa, NULL), 0);
-  prev_calls = 0;
+  install_previous_action(mending_prev_handler, NULL);
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(3), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(2, 3, PROT_DENY_WRITE);
   errno = ERANGE;
   write_byte(target, 11);
   seen = errno;
@@ -784,8 +755,6 @@ Test(prot, a_previous_handler_that_mends_the_fault_runs_once_and_errno_is_kept,
   cr_assert_eq(seen, ERANGE, "errno was %d after the fault", seen);
   cr_assert_eq(read_byte(target), 11);
   fault_unregister(&reg);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* A SIGSEGV sent by the process, with the default action before us, has
@@ -798,7 +767,7 @@ Test(prot, a_previous_handler_that_mends_the_fault_runs_once_and_errno_is_kept,
 #endif
 
 Test(prot, a_sent_signal_with_the_default_action_before_ends_the_process,
-     .init = setup, .signal = PROT_TEST_SENT_SIGNAL)
+     .signal = PROT_TEST_SENT_SIGNAL)
 {
   FaultRegStruct reg;
 #if PROT_TEST_SENT_SIGNAL == 0
@@ -813,23 +782,10 @@ Test(prot, a_sent_signal_with_the_default_action_before_ends_the_process,
 /* A real fault is not ignored even where SIGSEGV was: returning would
  * only repeat it for ever.  It takes the default action instead. */
 Test(prot, a_fault_with_the_signal_ignored_before_takes_the_default_action,
-     .init = setup, .signal = PROT_TEST_FAULT_SIGNAL, .timeout = 20)
+     .signal = PROT_TEST_FAULT_SIGNAL, .timeout = 20)
 {
-  FaultRegStruct reg;
-  struct sigaction sa;
-#if PROT_TEST_FAULT_SIGNAL == 0
-  cr_skip_test("the default action is not SIGSEGV's here");
-  return;
-#endif
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_IGN;
-  sigemptyset(&sa.sa_mask);
-  cr_assert_eq(sigaction(SIGSEGV, &sa, NULL), 0);
-  cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(0), page_addr(1), PROT_DENY_WRITE),
-               MPS_RES_OK);
-  write_byte(page_addr(0), 1);
-  cr_assert_fail("the write to a protected page did not fault");
+  install_previous_action(NULL, SIG_IGN);
+  write_an_unclaimed_fault();
 }
 
 /* fault_posix.c reads the access kind from the signal context on these
@@ -857,7 +813,7 @@ static bool hook_unprotect_noting_frame(void *closure, Addr addr, bool is_write)
   return hook_unprotect(closure, addr, is_write);
 }
 
-Test(prot, the_handler_runs_on_the_alternate_stack, .init = setup)
+Test(prot, the_handler_runs_on_the_alternate_stack)
 {
   enum { ALT_SIZE = 1 << 17 };
   FaultRegStruct reg;
@@ -873,8 +829,7 @@ Test(prot, the_handler_runs_on_the_alternate_stack, .init = setup)
   alt.ss_size = ALT_SIZE;
   cr_assert_eq(sigaltstack(&alt, &old), 0);
   cr_assert_eq(fault_register(&reg, hook_unprotect_noting_frame, &po), MPS_RES_OK);
-  cr_assert_eq(prot_os_apply(&po, page_addr(4), page_addr(5), PROT_DENY_WRITE),
-               MPS_RES_OK);
+  protect_pages(4, 5, PROT_DENY_WRITE);
   write_byte(page_addr(4), 4);
   cr_assert_eq(sigaltstack(&old, NULL), 0);
   cr_assert_eq(hook_calls, 1);
@@ -884,14 +839,12 @@ Test(prot, the_handler_runs_on_the_alternate_stack, .init = setup)
   cr_assert_eq(read_byte(page_addr(4)), 4);
   fault_unregister(&reg);
   free(mem);
-  prot_os_finish(&po);
-  vm_finish(&vm);
 }
 
 /* An unregistered registration is invalid for good, even once another
  * registration has taken its slot: unregistering it again must not
  * withdraw the other's hook. */
-Test(prot, use_after_unregister_once_the_slot_is_taken_again, .init = setup,
+Test(prot, use_after_unregister_once_the_slot_is_taken_again,
      .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   FaultRegStruct gone, other;
@@ -919,11 +872,10 @@ static void note_refusal(void *closure, Addr rbase, Addr rlimit)
   refused_limit = addr_word(rlimit);
 }
 
-Test(prot, refused_sets_are_reported_and_the_first_failure_kept, .init = setup)
+Test(prot, refused_sets_are_reported_and_the_first_failure_kept)
 {
   Prot prot = &po.prot;
   mps_lib_assert_fail_t old;
-  vm_s gone;
   Addr gone_base;
 
   refusals = 0;
@@ -933,9 +885,7 @@ Test(prot, refused_sets_are_reported_and_the_first_failure_kept, .init = setup)
   cr_assert_eq(refusals, 0, "a set that worked was reported as refused");
   cr_assert_eq(prot_os_sets(&po), 2);
 
-  cr_assert_eq(vm_init(&gone, page, page), MPS_RES_OK);
-  gone_base = vm_base(&gone);
-  vm_finish(&gone);
+  gone_base = unmapped_range(page);
   prot_set(prot, gone_base, addr_add(gone_base, page), PROT_DENY_WRITE);
   cr_assert_eq(refusals, 1);
   cr_assert_eq(refused_with, (void *)&refusal_closure);
@@ -954,6 +904,175 @@ Test(prot, refused_sets_are_reported_and_the_first_failure_kept, .init = setup)
   cr_assert_eq(refused_with, (void *)&refusal_closure);
   cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY);
   cr_assert_eq(prot_os_sets(&po), 4);
-  prot_os_finish(&po);
-  vm_finish(&vm);
+}
+
+/* ---- The recording backend (prot_none.c, prot.h) ----
+ *
+ * It protects nothing and touches no memory, so its ranges are made-up
+ * addresses, in units of a notional page: rec_at(i) is the start of page i.
+ * What it recorded is read back through prot_none_is. */
+static ProtNoneStruct rec;
+static Prot rec_prot;
+
+static Addr rec_at(Word i)
+{
+  return (Addr)(uintptr_t)(0x100000 + i * 0x1000);
+}
+
+static bool rec_is(Word from, Word to, ProtMode mode)
+{
+  return prot_none_is(&rec, rec_at(from), rec_at(to), mode);
+}
+
+static void rec_set(Word from, Word to, ProtMode mode)
+{
+  prot_set(rec_prot, rec_at(from), rec_at(to), mode);
+}
+
+static void rec_setup(void)
+{
+  rec_prot = prot_none_init(&rec);
+  cr_assert_eq(prot_setup(rec_prot), MPS_RES_OK);
+}
+
+static void rec_teardown(void)
+{
+  prot_none_finish(&rec);
+}
+
+TestSuite(prot_none, .init = rec_setup, .fini = rec_teardown);
+
+/* Changing the middle of a protected range leaves both of its ends as
+ * they were, whether the middle is protected otherwise or unprotected. */
+Test(prot_none, a_set_inside_a_range_keeps_the_parts_either_side)
+{
+  rec_set(1, 7, PROT_DENY_WRITE);
+  rec_set(3, 5, PROT_DENY_READ);
+  cr_assert(rec_is(1, 3, PROT_DENY_WRITE), "the part below was lost");
+  cr_assert(rec_is(3, 5, PROT_DENY_READ));
+  cr_assert(rec_is(5, 7, PROT_DENY_WRITE), "the part above was lost");
+  cr_assert(rec_is(0, 1, PROT_DENY_NONE));
+  cr_assert(rec_is(7, 8, PROT_DENY_NONE));
+  rec_set(2, 6, PROT_DENY_NONE);
+  cr_assert(rec_is(1, 2, PROT_DENY_WRITE));
+  cr_assert(rec_is(2, 6, PROT_DENY_NONE));
+  cr_assert(rec_is(6, 7, PROT_DENY_WRITE));
+  cr_assert_eq(prot_none_sets(&rec), 3);
+}
+
+/* A set overlapping one end of a range replaces just the overlap. */
+Test(prot_none, a_set_over_one_end_of_a_range_replaces_only_the_overlap)
+{
+  rec_set(2, 5, PROT_DENY_WRITE);
+  rec_set(4, 7, PROT_DENY_ALL);
+  rec_set(1, 3, PROT_DENY_READ);
+  cr_assert(rec_is(1, 3, PROT_DENY_READ));
+  cr_assert(rec_is(3, 4, PROT_DENY_WRITE));
+  cr_assert(rec_is(4, 7, PROT_DENY_ALL));
+  cr_assert(rec_is(7, 9, PROT_DENY_NONE));
+  cr_assert_not(rec_is(1, 4, PROT_DENY_READ));
+}
+
+/* Ranges that touch keep their own modes; ranges of one mode with a gap
+ * between keep the gap unprotected; touching ranges of one mode are one
+ * entry. */
+Test(prot_none, neighbouring_ranges_keep_their_modes_and_gaps)
+{
+  rec_set(1, 2, PROT_DENY_READ);
+  rec_set(2, 3, PROT_DENY_WRITE);
+  cr_assert(rec_is(1, 2, PROT_DENY_READ));
+  cr_assert(rec_is(2, 3, PROT_DENY_WRITE), "the mode of the range above was lost");
+  cr_assert_not(rec_is(1, 3, PROT_DENY_READ));
+  cr_assert_not(rec_is(2, 3, PROT_DENY_READ));
+  rec_set(5, 6, PROT_DENY_WRITE);
+  cr_assert(rec_is(3, 5, PROT_DENY_NONE), "the gap was protected");
+  cr_assert_not(rec_is(2, 6, PROT_DENY_WRITE));
+  cr_assert_not(rec_is(4, 6, PROT_DENY_WRITE));
+  cr_assert_not(rec_is(5, 7, PROT_DENY_WRITE));
+  rec_set(3, 5, PROT_DENY_WRITE);
+  cr_assert(rec_is(2, 6, PROT_DENY_WRITE));
+  cr_assert_eq(rec.ranges, 2, "touching ranges of one mode were not merged");
+}
+
+/* Ranges set from the highest down are found, each with its mode. */
+Test(prot_none, ranges_set_in_decreasing_order_are_found)
+{
+  Word i;
+  for (i = 8; i > 0; --i)
+    rec_set(2 * i, 2 * i + 1, i % 2 == 0 ? PROT_DENY_WRITE : PROT_DENY_ALL);
+  for (i = 1; i <= 8; ++i) {
+    cr_assert(rec_is(2 * i, 2 * i + 1, i % 2 == 0 ? PROT_DENY_WRITE : PROT_DENY_ALL));
+    cr_assert(rec_is(2 * i + 1, 2 * i + 2, PROT_DENY_NONE));
+  }
+  cr_assert_eq(rec.ranges, 8);
+}
+
+/* Unprotecting everything empties the map. */
+Test(prot_none, unprotecting_every_range_leaves_no_entry)
+{
+  rec_set(1, 3, PROT_DENY_NONE);
+  cr_assert_eq(rec.ranges, 0, "an unprotected range was recorded");
+  rec_set(1, 3, PROT_DENY_WRITE);
+  rec_set(5, 6, PROT_DENY_READ);
+  rec_set(0, 9, PROT_DENY_NONE);
+  cr_assert_eq(rec.ranges, 0);
+  cr_assert(rec_is(0, 9, PROT_DENY_NONE));
+  cr_assert_eq(prot_none_sets(&rec), 4);
+}
+
+/* prot.h: the map holds PROT_NONE_RANGES entries; a set needing more is
+ * not recorded, and the overflow is reported from then on. */
+Test(prot_none, a_map_that_fills_the_table_is_kept_and_one_more_overflows)
+{
+  Word i;
+  for (i = 0; i < PROT_NONE_RANGES; ++i)
+    rec_set(2 * i, 2 * i + 1, PROT_DENY_WRITE);
+  cr_assert_not(prot_none_overflowed(&rec), "a full table was taken for an overflow");
+  cr_assert_eq(rec.ranges, PROT_NONE_RANGES);
+  rec_set(2 * PROT_NONE_RANGES, 2 * PROT_NONE_RANGES + 1, PROT_DENY_WRITE);
+  cr_assert(prot_none_overflowed(&rec), "the overflow was not reported");
+  cr_assert(rec_is(2 * PROT_NONE_RANGES, 2 * PROT_NONE_RANGES + 1, PROT_DENY_NONE),
+            "the set that overflowed was recorded");
+  cr_assert_eq(rec.ranges, PROT_NONE_RANGES);
+  for (i = 0; i < PROT_NONE_RANGES; ++i)
+    cr_assert(rec_is(2 * i, 2 * i + 1, PROT_DENY_WRITE));
+  cr_assert_eq(prot_none_sets(&rec), PROT_NONE_RANGES + 1);
+  /* A set that fits is recorded again, and the overflow stays reported. */
+  rec_set(0, 2 * PROT_NONE_RANGES, PROT_DENY_NONE);
+  cr_assert_eq(rec.ranges, 0);
+  cr_assert(prot_none_overflowed(&rec));
+}
+
+/* A backend made in storage that held anything starts unprotected, with
+ * no sets counted and no overflow. */
+Test(prot_none, a_backend_made_in_used_storage_starts_empty)
+{
+  ProtNoneStruct used;
+  memset(&used, 1, sizeof used);
+  cr_assert_eq(prot_setup(prot_none_init(&used)), MPS_RES_OK);
+  cr_assert_eq(used.ranges, 0);
+  cr_assert_eq(prot_none_sets(&used), 0);
+  cr_assert_not(prot_none_overflowed(&used));
+  cr_assert(prot_none_is(&used, rec_at(0), rec_at(100), PROT_DENY_NONE));
+  prot_none_finish(&used);
+}
+
+/* prot.h: setup comes before the first set. */
+Test(prot_none, a_set_before_setup_is_reported, TEST_NEEDS_CHECKS)
+{
+  ProtNoneStruct early;
+  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_assertion);
+  assertions = 0;
+  prot_set(prot_none_init(&early), rec_at(1), rec_at(2), PROT_DENY_WRITE);
+  mps_lib_assert_fail_install(old);
+  cr_assert_gt(assertions, 0, "a set before setup was not reported");
+}
+
+Test(prot_none, a_finished_backend_is_rejected, .signal = SIGABRT, TEST_NEEDS_CHECKS)
+{
+  ProtNoneStruct gone;
+  (void)prot_none_init(&gone);
+  prot_none_finish(&gone);
+  mps_lib_assert_fail_install(abort_on_assertion);
+  (void)prot_none_sets(&gone);
 }

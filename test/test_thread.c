@@ -7,6 +7,9 @@
  * variable while spinning in a loop that keeps other values in registers
  * and bumps a counter; while the set is suspended the counters must not
  * move, and after resume they must.
+ *
+ * Built with CONFIG_THREAD_SINGLE, only the suite thread_single at the end
+ * runs: the single-threaded layer, thread_single.c.
  */
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS, and the POSIX interfaces, under -std=c11 too */
 #include <criterion/criterion.h>
@@ -25,6 +28,7 @@
 #include "../src/base/config.h"
 #include "../src/protect/fault.h"
 #include "../src/thread/thread.h"
+#include "support/configs.h"
 
 static _Atomic int failures;
 static const char *_Atomic last_condition;
@@ -85,6 +89,36 @@ static Res visit_find(void *closure, Word *base, Word *limit, ThreadArea area)
   return MPS_RES_OK;
 }
 
+/* Where a thread's marker was found by a scan, area by area, and how
+ * many areas of each kind the scan visited. */
+struct area_tally {
+  Word complement;
+  Count areas[3];
+  Count found[3];
+};
+
+SCAN_UNCHECKED
+static Res visit_tally(void *closure, Word *base, Word *limit, ThreadArea area)
+{
+  struct area_tally *c = closure;
+  Word *p;
+  cr_assert(base <= limit);
+  ++c->areas[area];
+  for (p = base; p < limit; ++p)
+    if (*p == ~c->complement)
+      ++c->found[area];
+  return MPS_RES_OK;
+}
+
+static struct area_tally tally(Thread t, Word marker)
+{
+  struct area_tally c;
+  memset(&c, 0, sizeof c);
+  c.complement = ~marker;
+  cr_assert_eq(thread_scan(t, visit_tally, &c), MPS_RES_OK);
+  return c;
+}
+
 static Res visit_stop(void *closure, Word *base, Word *limit, ThreadArea area)
 {
   (void)area;
@@ -93,6 +127,11 @@ static Res visit_stop(void *closure, Word *base, Word *limit, ThreadArea area)
   ++*(int *)closure;
   return MPS_RES_LIMIT;
 }
+
+/* The operating system's threads: none of this suite runs where the
+ * client promised one thread (CONFIG_THREAD_SINGLE); the suite
+ * thread_single at the end is for that build. */
+TestSuite(thread, TEST_NEEDS_THREADS);
 
 Test(thread, register_deregister)
 {
@@ -274,13 +313,28 @@ static void *helper_main(void *p)
   return NULL;
 }
 
+/* Start a thread running `main` on `h`, which the caller has filled in,
+ * and wait until it says it is ready. */
+static void start_thread(struct helper *h, void *(*main)(void *))
+{
+  cr_assert_eq(pthread_create(&h->pthread, NULL, main, h), 0);
+  while (!atomic_load(&h->ready))
+    sched_yield();
+}
+
 static void start_helper(struct helper *h, Word marker)
 {
   memset(h, 0, sizeof *h);
   h->marker = marker;
-  cr_assert_eq(pthread_create(&h->pthread, NULL, helper_main, h), 0);
-  while (!atomic_load(&h->ready))
-    sched_yield();
+  start_thread(h, helper_main);
+}
+
+/* Stop a helper started on `set`, once it is taken off the set. */
+static void stop_helper(thread_set_s *set, struct helper *h)
+{
+  thread_set_remove(set, h->thread);
+  atomic_store(&h->stop, true);
+  cr_assert_eq(pthread_join(h->pthread, NULL), 0);
 }
 
 static unsigned long counter(struct helper *h)
@@ -327,11 +381,8 @@ Test(thread, suspend_scan_resume, .timeout = 20)
       cr_assert_gt(counter(&h[i]), before[i],
                    "thread %d did not advance after resume", i);
   }
-  for (i = 0; i < HELPERS; ++i) {
-    thread_set_remove(&set, h[i].thread);
-    atomic_store(&h[i].stop, true);
-    cr_assert_eq(pthread_join(h[i].pthread, NULL), 0);
-  }
+  for (i = 0; i < HELPERS; ++i)
+    stop_helper(&set, &h[i]);
   cr_assert_eq(atomic_load(&failures), 0);
   thread_set_remove(&set, self);
   thread_deregister(self);
@@ -350,9 +401,7 @@ Test(thread, registered_twice, .timeout = 20)
   memset(&h, 0, sizeof h);
   h.marker = (Word)0xD0D0CACA12345671ull;
   h.twice = true;
-  cr_assert_eq(pthread_create(&h.pthread, NULL, helper_main, &h), 0);
-  while (!atomic_load(&h.ready))
-    sched_yield();
+  start_thread(&h, helper_main);
   thread_set_add(&set, h.thread);
   thread_set_add(&set, h.again);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
@@ -368,10 +417,8 @@ Test(thread, registered_twice, .timeout = 20)
   thread_resume_all(&set);
   sleep_ms(20);
   cr_assert_gt(counter(&h), before);
-  thread_set_remove(&set, h.thread);
   thread_set_remove(&set, h.again);
-  atomic_store(&h.stop, true);
-  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  stop_helper(&set, &h);
   cr_assert_eq(atomic_load(&failures), 0);
   thread_set_finish(&set);
 }
@@ -398,9 +445,7 @@ Test(thread, back_to_back_suspensions, .timeout = 20)
   before = counter(&h);
   while (counter(&h) == before)
     sched_yield();
-  thread_set_remove(&set, h.thread);
-  atomic_store(&h.stop, true);
-  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  stop_helper(&set, &h);
   thread_set_finish(&set);
 }
 
@@ -428,12 +473,24 @@ static void *quiet_helper_main(void *p)
   return NULL;
 }
 
-static void start_quiet_helper(struct helper *h)
+/* The set of a test with one quiet helper, which the test owns; failures
+ * are recorded from here on. */
+static void start_quiet_helper(thread_set_s *set, struct helper *h)
 {
+  install_recorder();
+  thread_set_init(set);
   memset(h, 0, sizeof *h);
-  cr_assert_eq(pthread_create(&h->pthread, NULL, quiet_helper_main, h), 0);
-  while (!atomic_load(&h->ready))
-    sched_yield();
+  start_thread(h, quiet_helper_main);
+  thread_set_add(set, h->thread);
+}
+
+/* Stop the quiet helper, and finish its set, with nothing reported. */
+static void stop_quiet_helper(thread_set_s *set, struct helper *h)
+{
+  stop_helper(set, h);
+  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
+               atomic_load(&last_condition));
+  thread_set_finish(set);
 }
 
 /* The suspend handler waits in sigsuspend, which sets errno to EINTR; the
@@ -443,20 +500,13 @@ Test(thread, a_suspension_leaves_the_thread_errno_alone, .timeout = 20)
   struct helper h;
   thread_set_s set;
   int round;
-  install_recorder();
-  thread_set_init(&set);
-  start_quiet_helper(&h);
-  thread_set_add(&set, h.thread);
+  start_quiet_helper(&set, &h);
   for (round = 0; round < 20; ++round) {
     cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
     thread_resume_all(&set);
   }
-  thread_set_remove(&set, h.thread);
-  atomic_store(&h.stop, true);
-  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
+  stop_quiet_helper(&set, &h);
   cr_assert_eq(h.errno_after, 4242, "errno became %d", h.errno_after);
-  cr_assert_eq(atomic_load(&failures), 0);
-  thread_set_finish(&set);
 }
 
 /* Only the resumer ends a suspension: a resume signal from elsewhere
@@ -466,10 +516,7 @@ Test(thread, a_stray_resume_signal_does_not_end_a_suspension, .timeout = 20)
   struct helper h;
   thread_set_s set;
   unsigned long before;
-  install_recorder();
-  thread_set_init(&set);
-  start_quiet_helper(&h);
-  thread_set_add(&set, h.thread);
+  start_quiet_helper(&set, &h);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
   before = counter(&h);
   cr_assert_eq(pthread_kill(h.pthread, SIGXFSZ), 0);
@@ -478,11 +525,7 @@ Test(thread, a_stray_resume_signal_does_not_end_a_suspension, .timeout = 20)
   thread_resume_all(&set);
   while (counter(&h) == before)
     sched_yield();
-  thread_set_remove(&set, h.thread);
-  atomic_store(&h.stop, true);
-  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
-  cr_assert_eq(atomic_load(&failures), 0);
-  thread_set_finish(&set);
+  stop_quiet_helper(&set, &h);
 }
 
 /* Once a suspension is over, a stray suspend signal at the thread last
@@ -491,20 +534,13 @@ Test(thread, a_stray_suspend_signal_after_a_suspension_is_ignored, .timeout = 20
 {
   struct helper h;
   thread_set_s set;
-  install_recorder();
-  thread_set_init(&set);
-  start_quiet_helper(&h);
-  thread_set_add(&set, h.thread);
+  start_quiet_helper(&set, &h);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
   thread_resume_all(&set);
   atomic_store(&h.stray, 1);
   while (atomic_load(&h.stray) != 2)
     sched_yield();
-  thread_set_remove(&set, h.thread);
-  atomic_store(&h.stop, true);
-  cr_assert_eq(pthread_join(h.pthread, NULL), 0);
-  cr_assert_eq(atomic_load(&failures), 0);
-  thread_set_finish(&set);
+  stop_quiet_helper(&set, &h);
 }
 
 /* A registered thread that holds the suspend signal off and exits once
@@ -535,9 +571,7 @@ Test(thread, a_thread_exiting_while_being_suspended_is_diagnosed, .timeout = 20)
   install_recorder();
   thread_set_init(&set);
   memset(&h, 0, sizeof h);
-  cr_assert_eq(pthread_create(&h.pthread, NULL, pending_exit_main, &h), 0);
-  while (!atomic_load(&h.ready))
-    sched_yield();
+  start_thread(&h, pending_exit_main);
   thread_set_add(&set, h.thread);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_FAIL);
   cr_assert_eq(atomic_load(&failures), 1);
@@ -574,7 +608,46 @@ struct reg_helper {
   Word complement;
   Thread thread, again;
   volatile int state;      /* 0 starting, 1 holding the marker, 2 stop */
+  pthread_t pthread;
 };
+
+/* Start `main` on `h`, with a marker made from `seed`, and put its
+ * registration on a new `set` once it holds the marker; failures are
+ * recorded from here on. */
+static void start_reg_helper(struct reg_helper *h, thread_set_s *set, Word seed,
+                             void *(*main)(void *))
+{
+  install_recorder();
+  memset(h, 0, sizeof *h);
+  h->complement = ~(seed + (Word)(uintptr_t)h % 4093);
+  thread_set_init(set);
+  cr_assert_eq(pthread_create(&h->pthread, NULL, main, h), 0);
+  while (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) != 1)
+    sched_yield();
+  thread_set_add(set, h->thread);
+}
+
+static void stop_reg_helper(struct reg_helper *h)
+{
+  __atomic_store_n(&h->state, 2, __ATOMIC_RELEASE);
+  cr_assert_eq(pthread_join(h->pthread, NULL), 0);
+}
+
+/* Take the stopped helper's registrations off the set and forget them,
+ * and finish the set, with nothing reported. */
+static void forget_reg_helper(struct reg_helper *h, thread_set_s *set)
+{
+  thread_set_remove(set, h->thread);
+  thread_deregister(h->thread);
+  free(h->thread);
+  if (h->again != NULL) {
+    thread_set_remove(set, h->again);
+    thread_deregister(h->again);
+    free(h->again);
+  }
+  thread_set_finish(set);
+  cr_assert_eq(atomic_load(&failures), 0);
+}
 
 static void *reg_helper_main(void *p)
 {
@@ -598,57 +671,23 @@ static void *reg_helper_main(void *p)
   return NULL;
 }
 
-struct area_find {
-  Word complement;
-  Count found[3];          /* by ThreadArea */
-};
-
-SCAN_UNCHECKED
-static Res visit_area_find(void *closure, Word *base, Word *limit, ThreadArea area)
-{
-  struct area_find *f = closure;
-  Word *p;
-  for (p = base; p < limit; ++p)
-    if (*p == ~f->complement)
-      ++f->found[area];
-  return MPS_RES_OK;
-}
-
 Test(thread, a_value_held_only_in_a_register_is_scanned, .timeout = 20)
 {
   struct reg_helper h;
-  struct area_find f1, f2;
+  struct area_tally f1, f2;
   thread_set_s set;
-  pthread_t pt;
-  install_recorder();
-  memset(&h, 0, sizeof h);
-  h.complement = ~((Word)0x5E6157E400000000ull + (Word)(uintptr_t)&h % 4093);
-  thread_set_init(&set);
-  cr_assert_eq(pthread_create(&pt, NULL, reg_helper_main, &h), 0);
-  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1)
-    sched_yield();
-  thread_set_add(&set, h.thread);
+  start_reg_helper(&h, &set, (Word)0x5E6157E400000000ull, reg_helper_main);
   thread_set_add(&set, h.again);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
-  f1 = (struct area_find){h.complement, {0, 0, 0}};
-  f2 = f1;
-  cr_assert_eq(thread_scan(h.thread, visit_area_find, &f1), MPS_RES_OK);
-  cr_assert_eq(thread_scan(h.again, visit_area_find, &f2), MPS_RES_OK);
+  f1 = tally(h.thread, ~h.complement);
+  f2 = tally(h.again, ~h.complement);
   thread_resume_all(&set);
-  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
-  cr_assert_eq(pthread_join(pt, NULL), 0);
+  stop_reg_helper(&h);
   cr_assert_geq(f1.found[THREAD_AREA_REGISTERS], 1, "the register was not scanned");
   cr_assert_geq(f2.found[THREAD_AREA_REGISTERS], 1, "the alias's register was not scanned");
   /* Only the registers had it, so the test can fail. */
   cr_assert_eq(f1.found[THREAD_AREA_STACK], 0);
-  thread_set_remove(&set, h.thread);
-  thread_set_remove(&set, h.again);
-  thread_deregister(h.thread);
-  thread_deregister(h.again);
-  free(h.thread);
-  free(h.again);
-  thread_set_finish(&set);
-  cr_assert_eq(atomic_load(&failures), 0);
+  forget_reg_helper(&h, &set);
 }
 #endif
 
@@ -692,9 +731,7 @@ Test(thread, exited_thread_is_diagnosed, .timeout = 20)
   thread_set_remove(&set, dead.thread);
   thread_deregister(dead.thread);
   free(dead.thread);
-  thread_set_remove(&set, live.thread);
-  atomic_store(&live.stop, true);
-  cr_assert_eq(pthread_join(live.pthread, NULL), 0);
+  stop_helper(&set, &live);
   thread_set_finish(&set);
 }
 
@@ -720,6 +757,43 @@ static bool alt_hook(void *closure, Addr addr, bool is_write)
   return true;
 }
 
+/* Give the calling thread an alternate signal stack of its own, keeping
+ * the one it had in `old`, and return the new one's memory. */
+static void *push_alt_stack(stack_t *old)
+{
+  stack_t alt;
+  alt.ss_sp = malloc(1 << 16);
+  alt.ss_size = 1 << 16;
+  alt.ss_flags = 0;
+  cr_assert_not_null(alt.ss_sp);
+  cr_assert_eq(sigaltstack(&alt, old), 0);
+  return alt.ss_sp;
+}
+
+static void pop_alt_stack(const stack_t *old, void *mem)
+{
+  cr_assert_eq(sigaltstack(old, NULL), 0);
+  free(mem);
+}
+
+/* Map the page the helpers fault on, and register the hook that holds
+ * them there until alt_release. */
+static void alt_page_setup(FaultRegStruct *reg)
+{
+  alt_page_size = (size_t)sysconf(_SC_PAGESIZE);
+  alt_page = mmap(NULL, alt_page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(alt_page, MAP_FAILED);
+  atomic_store(&alt_in_hook, 0);
+  atomic_store(&alt_release, 0);
+  cr_assert_eq(fault_register(reg, alt_hook, NULL), MPS_RES_OK);
+}
+
+static void alt_page_teardown(FaultRegStruct *reg)
+{
+  fault_unregister(reg);
+  cr_assert_eq(munmap(alt_page, alt_page_size), 0);
+}
+
 struct alt_helper {
   Word marker;
   Thread thread;
@@ -730,57 +804,28 @@ static void *alt_helper_main(void *p)
 {
   struct alt_helper *h = p;
   volatile Word held = h->marker;
-  stack_t alt, old;
+  stack_t old;
+  void *alt = push_alt_stack(&old);
   Thread t = new_thread();
-  alt.ss_sp = malloc(1 << 16);
-  alt.ss_size = 1 << 16;
-  alt.ss_flags = 0;
-  cr_assert_not_null(alt.ss_sp);
-  cr_assert_eq(sigaltstack(&alt, &old), 0);
   cr_assert_eq(thread_register(t), MPS_RES_OK);
   h->thread = t;
   atomic_store(&h->ready, true);
   *(volatile Word *)alt_page = held;     /* faults; the hook waits */
   cr_assert_eq(*(volatile Word *)alt_page, h->marker);
-  cr_assert_eq(sigaltstack(&old, NULL), 0);
-  free(alt.ss_sp);
+  pop_alt_stack(&old, alt);
   return NULL;
-}
-
-struct area_count {
-  Word complement;
-  Count found;
-  Count areas[3];
-};
-
-SCAN_UNCHECKED
-static Res visit_areas(void *closure, Word *base, Word *limit, ThreadArea area)
-{
-  struct area_count *c = closure;
-  Word *p;
-  cr_assert(base <= limit);
-  ++c->areas[area];
-  for (p = base; p < limit; ++p)
-    if (*p == ~c->complement)
-      ++c->found;
-  return MPS_RES_OK;
 }
 
 Test(thread, scans_a_fault_handler_on_an_alternate_stack, .timeout = 20)
 {
   struct alt_helper h;
-  struct area_count c;
+  struct area_tally c;
   thread_set_s set;
   Thread self = new_thread();
   FaultRegStruct reg;
   pthread_t pt;
 
-  alt_page_size = (size_t)sysconf(_SC_PAGESIZE);
-  alt_page = mmap(NULL, alt_page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  cr_assert_neq(alt_page, MAP_FAILED);
-  atomic_store(&alt_in_hook, 0);
-  atomic_store(&alt_release, 0);
-  cr_assert_eq(fault_register(&reg, alt_hook, NULL), MPS_RES_OK);
+  alt_page_setup(&reg);
   thread_set_init(&set);
   cr_assert_eq(thread_register(self), MPS_RES_OK);
   thread_set_add(&set, self);
@@ -794,13 +839,12 @@ Test(thread, scans_a_fault_handler_on_an_alternate_stack, .timeout = 20)
     sched_yield();
 
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
-  memset(&c, 0, sizeof c);
-  c.complement = ~h.marker;
-  cr_assert_eq(thread_scan(h.thread, visit_areas, &c), MPS_RES_OK);
+  c = tally(h.thread, h.marker);
   cr_assert_eq(c.areas[THREAD_AREA_REGISTERS], 1);
   cr_assert_eq(c.areas[THREAD_AREA_SIGNAL_STACK], 1, "the alternate stack was not scanned");
   cr_assert_eq(c.areas[THREAD_AREA_STACK], 1);
-  cr_assert_geq(c.found, 1, "the faulting frame's local was not found");
+  cr_assert_geq(c.found[THREAD_AREA_REGISTERS] + c.found[THREAD_AREA_SIGNAL_STACK]
+                + c.found[THREAD_AREA_STACK], 1, "the faulting frame's local was not found");
   thread_resume_all(&set);
 
   atomic_store(&alt_release, 1);
@@ -812,8 +856,7 @@ Test(thread, scans_a_fault_handler_on_an_alternate_stack, .timeout = 20)
   thread_deregister(self);
   free(self);
   thread_set_finish(&set);
-  fault_unregister(&reg);
-  cr_assert_eq(munmap(alt_page, alt_page_size), 0);
+  alt_page_teardown(&reg);
 }
 
 /* thread.h: a fault handler holds off the suspend signal (SIGXCPU unless
@@ -836,35 +879,6 @@ Test(thread, a_fault_handler_lets_the_suspend_signal_in_only_between_enter_and_l
   cr_assert_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
 }
 
-/* Where the faulting thread's marker was found, area by area. */
-struct area_tally {
-  Word complement;
-  Count areas[3];
-  Count found[3];
-};
-
-SCAN_UNCHECKED
-static Res visit_tally(void *closure, Word *base, Word *limit, ThreadArea area)
-{
-  struct area_tally *c = closure;
-  Word *p;
-  cr_assert(base <= limit);
-  ++c->areas[area];
-  for (p = base; p < limit; ++p)
-    if (*p == ~c->complement)
-      ++c->found[area];
-  return MPS_RES_OK;
-}
-
-static struct area_tally tally(Thread t, Word marker)
-{
-  struct area_tally c;
-  memset(&c, 0, sizeof c);
-  c.complement = ~marker;
-  cr_assert_eq(thread_scan(t, visit_tally, &c), MPS_RES_OK);
-  return c;
-}
-
 struct alt_spinner {
   Word marker;
   Thread thread, again;
@@ -877,13 +891,9 @@ static void *alt_spinner_main(void *p)
 {
   struct alt_spinner *h = p;
   volatile Word held = h->marker;
-  stack_t alt, old;
+  stack_t old;
+  void *alt = push_alt_stack(&old);
   Thread t = new_thread(), again = new_thread();
-  alt.ss_sp = malloc(1 << 16);
-  alt.ss_size = 1 << 16;
-  alt.ss_flags = 0;
-  cr_assert_not_null(alt.ss_sp);
-  cr_assert_eq(sigaltstack(&alt, &old), 0);
   cr_assert_eq(thread_register(t), MPS_RES_OK);
   cr_assert_eq(thread_register(again), MPS_RES_OK);
   h->thread = t;
@@ -893,8 +903,7 @@ static void *alt_spinner_main(void *p)
   atomic_store(&h->past, true);
   while (!atomic_load(&h->stop))
     sched_yield();
-  cr_assert_eq(sigaltstack(&old, NULL), 0);
-  free(alt.ss_sp);
+  pop_alt_stack(&old, alt);
   return NULL;
 }
 
@@ -911,12 +920,7 @@ Test(thread, an_alternate_stack_is_scanned_only_while_the_thread_is_on_it, .time
   pthread_t pt;
 
   install_recorder();
-  alt_page_size = (size_t)sysconf(_SC_PAGESIZE);
-  alt_page = mmap(NULL, alt_page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  cr_assert_neq(alt_page, MAP_FAILED);
-  atomic_store(&alt_in_hook, 0);
-  atomic_store(&alt_release, 0);
-  cr_assert_eq(fault_register(&reg, alt_hook, NULL), MPS_RES_OK);
+  alt_page_setup(&reg);
   thread_set_init(&set);
   memset(&h, 0, sizeof h);
   h.marker = (Word)0xA17E57AC00000000ull + 0x9876;
@@ -958,8 +962,7 @@ Test(thread, an_alternate_stack_is_scanned_only_while_the_thread_is_on_it, .time
   free(h.thread);
   free(h.again);
   thread_set_finish(&set);
-  fault_unregister(&reg);
-  cr_assert_eq(munmap(alt_page, alt_page_size), 0);
+  alt_page_teardown(&reg);
   cr_assert_eq(atomic_load(&failures), 0);
 }
 
@@ -1023,26 +1026,133 @@ Test(thread, the_red_zone_below_the_stack_pointer_is_scanned, .timeout = 20)
   struct reg_helper h;
   struct area_tally c;
   thread_set_s set;
-  pthread_t pt;
-  install_recorder();
-  memset(&h, 0, sizeof h);
-  h.complement = ~((Word)0x4EDD0E0E00000000ull + (Word)(uintptr_t)&h % 4093);
-  thread_set_init(&set);
-  cr_assert_eq(pthread_create(&pt, NULL, red_zone_main, &h), 0);
-  while (__atomic_load_n(&h.state, __ATOMIC_ACQUIRE) != 1)
-    sched_yield();
-  thread_set_add(&set, h.thread);
+  start_reg_helper(&h, &set, (Word)0x4EDD0E0E00000000ull, red_zone_main);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
   c = tally(h.thread, ~h.complement);
   thread_resume_all(&set);
-  __atomic_store_n(&h.state, 2, __ATOMIC_RELEASE);
-  cr_assert_eq(pthread_join(pt, NULL), 0);
+  stop_reg_helper(&h);
   cr_assert_eq(c.found[THREAD_AREA_REGISTERS], 0);
   cr_assert_geq(c.found[THREAD_AREA_STACK], 1, "the red zone was not scanned");
-  thread_set_remove(&set, h.thread);
-  thread_deregister(h.thread);
-  free(h.thread);
+  forget_reg_helper(&h, &set);
+}
+#endif
+
+#if defined(CONFIG_THREAD_SINGLE)
+/* ---- One thread (thread_single.c) ----
+ *
+ * The client promised one thread, so every registration is of the
+ * calling thread, the world stops at once, and only the calling thread
+ * is ever scanned, live. */
+
+/* Where a stack scan went: the stack area's ends, and the marker. */
+struct stack_seen {
+  Word complement;
+  Count found;
+  Word *base, *limit;
+};
+
+SCAN_UNCHECKED
+static Res visit_stack(void *closure, Word *base, Word *limit, ThreadArea area)
+{
+  struct stack_seen *s = closure;
+  Word *p;
+  cr_assert_eq(area, THREAD_AREA_STACK);
+  s->base = base;
+  s->limit = limit;
+  for (p = base; p < limit; ++p)
+    if (*p == ~s->complement)
+      ++s->found;
+  return MPS_RES_OK;
+}
+
+/* Frames well below the registering one, so that the marker is below the
+ * cold end recorded at registration, which is in that frame. */
+__attribute__((noinline))
+static void scan_deep(Thread t, struct stack_seen *s, int depth)
+{
+  volatile Word pad[64];
+  pad[depth % 64] = (Word)depth;
+  if (depth > 0) {
+    scan_deep(t, s, depth - 1);
+  } else {
+    volatile Word held = ~s->complement;
+    cr_assert_eq(thread_scan(t, visit_stack, s), MPS_RES_OK);
+    cr_assert(s->base <= (Word *)(uintptr_t)&held);
+    cr_assert_eq(held, ~s->complement);
+  }
+  cr_assert_eq(pad[depth % 64], (Word)depth);
+}
+
+__attribute__((noinline))
+static Thread register_here(void)
+{
+  Thread t = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  return t;
+}
+
+Test(thread_single, the_calling_thread_registers_and_is_current)
+{
+  Thread t = new_thread(), again = new_thread();
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  cr_assert_eq(thread_register(again), MPS_RES_OK);
+  cr_assert(thread_check(t));
+  cr_assert(thread_is_current(t));
+  cr_assert(thread_is_current(again));
+  cr_assert_not(thread_is_dead(t));
+  thread_deregister(again);
+  thread_deregister(t);
+  free(again);
+  free(t);
+}
+
+/* thread_single.c: without a cold end of the client's, a scan of the
+ * calling thread runs from the scanning frame up to just above the
+ * registering frame, so it covers what was called after registering. */
+Test(thread_single, a_scan_covers_the_frames_below_the_registering_one)
+{
+  Thread t = register_here();
+  volatile Word here = 0;
+  struct stack_seen s = {(Word)0x517E5CA7ull ^ (Word)(uintptr_t)&t, 0, NULL, NULL};
+  scan_deep(t, &s, 8);
+  cr_assert_geq(s.found, 1, "a local of a frame below the registering one was not scanned");
+  /* The recorded cold end is in the registering frame: above the frames
+   * called after it, below the frame that called it. */
+  cr_assert(s.limit > s.base);
+  cr_assert(s.limit <= (Word *)(uintptr_t)&here, "the scan went above the registering frame");
+  cr_assert(s.limit + 1024 > (Word *)(uintptr_t)&here,
+            "the cold end is far from the registering frame");
+  thread_deregister(t);
+  free(t);
+}
+
+/* The world stops at once (there is nobody else), nobody is marked
+ * suspended, and a scan with the cold end of the client's (a thread root's)
+ * reaches that far: how the registering function's own locals are
+ * scanned. */
+Test(thread_single, the_world_stops_at_once_and_a_scan_reaches_the_clients_cold_end)
+{
+  Thread t = new_thread(), again = new_thread();
+  thread_set_s set;
+  volatile Word held = (Word)0x0DE5CA7E0ull ^ (Word)(uintptr_t)&set;
+  Word *cold = (Word *)(uintptr_t)&held + 1;   /* just above it */
+  struct find f = {~(Word)held, 0, 0};
+  thread_set_init(&set);
+  cr_assert_eq(thread_register(t), MPS_RES_OK);
+  cr_assert_eq(thread_register(again), MPS_RES_OK);
+  thread_set_add(&set, t);
+  thread_set_add(&set, again);
+  cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
+  cr_assert_eq(thread_scan_from(t, NULL, cold, visit_find, &f), MPS_RES_OK);
+  cr_assert_geq(f.found, 1, "a local below the client's cold end was not scanned");
+  cr_assert_eq(f.areas, 1, "only the live stack is scanned");
+  thread_resume_all(&set);
+  thread_set_remove(&set, again);
+  thread_set_remove(&set, t);
+  thread_deregister(again);
+  thread_deregister(t);
   thread_set_finish(&set);
-  cr_assert_eq(atomic_load(&failures), 0);
+  free(again);
+  free(t);
 }
 #endif
