@@ -20,42 +20,25 @@
 #include "../src/thread/lock.h"
 #include "support/checks.h"
 #include "support/configs.h"
-
-static _Atomic int failures;
-static const char *_Atomic last_condition;
-
-static void record_failure(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  atomic_store(&last_condition, cond);
-  atomic_fetch_add(&failures, 1);
-}
-
-static void install_recorder(void)
-{
-  atomic_store(&failures, 0);
-  atomic_store(&last_condition, NULL);
-  mps_lib_assert_fail_install(record_failure);
-}
+#include "support/reports.h"
 
 /* Exactly one failure was recorded since the last call, and its condition
  * contains `text`. */
 static void expect_failure(const char *text)
 {
-  const char *cond = atomic_load(&last_condition);
-  cr_assert_eq(atomic_load(&failures), 1, "expected one failure, got %d",
-               atomic_load(&failures));
+  const char *cond = atomic_load(&reports_last);
+  cr_assert_eq(atomic_load(&reports_count), 1, "expected one failure, got %d",
+               atomic_load(&reports_count));
   cr_assert_not_null(cond);
   cr_assert(strstr(cond, text) != NULL, "condition was \"%s\"", cond);
-  atomic_store(&failures, 0);
-  atomic_store(&last_condition, NULL);
+  atomic_store(&reports_count, 0);
+  atomic_store(&reports_last, NULL);
 }
 
 static void expect_no_failure(void)
 {
-  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
-               atomic_load(&last_condition));
+  cr_assert_eq(atomic_load(&reports_count), 0, "unexpected failure: %s",
+               atomic_load(&reports_last));
 }
 
 /* A broken lock deadlocks rather than failing: give up on any test of
@@ -80,7 +63,7 @@ static void delete_lock(Lock lock)
 Test(lock, claim_release)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   cr_assert_not(lock_is_held(lock));
   lock_claim(lock);
   cr_assert(lock_is_held(lock));
@@ -98,7 +81,7 @@ Test(lock, recursive_nesting)
 {
   Lock lock = new_lock();
   int i;
-  install_recorder();
+  reports_install();
   for (i = 0; i < 10; ++i) {
     lock_claim_recursive(lock);
     cr_assert(lock_is_held(lock));
@@ -115,7 +98,7 @@ Test(lock, recursive_nesting)
 Test(lock, recursive_inside_binary)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim(lock);
   lock_claim_recursive(lock);
   lock_claim_recursive(lock);
@@ -164,7 +147,7 @@ Test(lock, is_held_is_per_thread)
 
 Test(lock, global_locks)
 {
-  install_recorder();
+  reports_install();
   lock_claim_global();
   lock_claim_global_recursive();   /* the order the design allows */
   lock_claim_global_recursive();
@@ -180,7 +163,7 @@ Test(lock, global_locks)
  * locks, so holding the recursive one is no claim on the binary one. */
 Test(lock, the_global_locks_are_two_locks)
 {
-  install_recorder();
+  reports_install();
   lock_claim_global_recursive();
   lock_claim_global();             /* not a second claim of a held lock */
   lock_release_global();
@@ -190,7 +173,7 @@ Test(lock, the_global_locks_are_two_locks)
 
 Test(lock, global_binary_double_claim_reported, TEST_NEEDS_CHECKS)
 {
-  install_recorder();
+  reports_install();
   lock_claim_global();
   lock_claim_global();
   expect_failure("!= self");
@@ -261,7 +244,7 @@ static void contend(Lock lock, bool recursive)
   pthread_t t[CONTEND_THREADS];
   struct contend c = {lock, recursive, 0, false, false, 0};
   int i;
-  install_recorder();
+  reports_install();
   for (i = 0; i < CONTEND_THREADS; ++i)
     cr_assert_eq(pthread_create(&t[i], NULL, contend_thread, &c), 0);
   atomic_store(&c.go, true);
@@ -297,7 +280,7 @@ Test(lock, contention_global, TEST_NEEDS_THREADS)
 Test(lock, double_claim_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim(lock);
   lock_claim(lock);                 /* would deadlock: refused */
   expect_failure("!= self");
@@ -314,7 +297,7 @@ Test(lock, recursive_claims_beyond_the_limit_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
   Count i;
-  install_recorder();
+  reports_install();
   for (i = 0; i < LOCK_CLAIM_LIMIT; ++i)
     lock_claim_recursive(lock);
   expect_no_failure();
@@ -332,7 +315,7 @@ Test(lock, recursive_claims_beyond_the_limit_reported, TEST_NEEDS_CHECKS)
 Test(lock, binary_claim_inside_recursive_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim_recursive(lock);
   lock_claim(lock);
   expect_failure("!= self");
@@ -345,7 +328,7 @@ Test(lock, binary_claim_inside_recursive_reported, TEST_NEEDS_CHECKS)
 Test(lock, release_unheld_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_release(lock);
   expect_failure("== lock_self()");
   lock_release_recursive(lock);
@@ -372,7 +355,7 @@ Test(lock, release_from_other_thread_reported, TEST_NEEDS_CHECKS)
 {
   pthread_t t;
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim(lock);
   cr_assert_eq(pthread_create(&t, NULL, release_it, lock), 0);
   cr_assert_eq(pthread_join(t, NULL), 0);
@@ -392,7 +375,7 @@ Test(lock, release_from_other_thread_reported, TEST_NEEDS_CHECKS)
 Test(lock, mismatched_release_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   /* A binary claim released recursively. */
   lock_claim(lock);
   lock_release_recursive(lock);
@@ -420,7 +403,7 @@ Test(lock, mismatched_release_reported, TEST_NEEDS_CHECKS)
 Test(lock, finish_held_reported, TEST_NEEDS_CHECKS)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim(lock);
   lock_finish(lock);                /* refused: the lock stays valid */
   expect_failure("== 0");
@@ -455,7 +438,7 @@ Test(lock, a_lock_made_in_used_storage_starts_free)
   cr_assert_not_null(lock);
   memset(lock, 1, lock_size());
   cr_assert_eq(lock_init(lock), MPS_RES_OK);
-  install_recorder();
+  reports_install();
   cr_assert_not(lock_is_held(lock));
   lock_claim(lock);
   cr_assert(lock_is_held(lock));
@@ -472,8 +455,8 @@ static bool in_fork_child(bool (*child)(void *), void *arg)
   pid_t pid = fork();
   cr_assert_neq(pid, -1);
   if (pid == 0) {
-    install_recorder();
-    _exit(child(arg) && atomic_load(&failures) == 0 ? 0 : 1);
+    reports_install();
+    _exit(child(arg) && atomic_load(&reports_count) == 0 ? 0 : 1);
   }
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -497,7 +480,7 @@ static bool reset_and_claim(void *p)
 Test(lock, a_lock_reset_after_fork_is_free)
 {
   Lock lock = new_lock();
-  install_recorder();
+  reports_install();
   lock_claim(lock);
   cr_assert(in_fork_child(reset_and_claim, lock));
   lock_release(lock);
@@ -519,7 +502,7 @@ static bool reset_globals_and_claim(void *p)
 /* The same for the global locks, through lock_global_reset. */
 Test(lock, the_global_locks_reset_after_fork_are_free)
 {
-  install_recorder();
+  reports_install();
   lock_claim_global();
   lock_claim_global_recursive();
   cr_assert(in_fork_child(reset_globals_and_claim, NULL));
@@ -548,7 +531,7 @@ static void record_first(const char *file, unsigned line, const char *cond)
   (void)file;
   (void)line;
   atomic_compare_exchange_strong(&first_condition, &none, cond);
-  atomic_fetch_add(&failures, 1);
+  atomic_fetch_add(&reports_count, 1);
 }
 
 static void *claim_it(void *p)
@@ -565,13 +548,13 @@ Test(lock, a_second_thread_claiming_a_held_lock_is_reported)
 {
   Lock lock = new_lock();
   pthread_t t;
-  install_recorder();
+  reports_install();
   atomic_store(&first_condition, NULL);
   mps_lib_assert_fail_install(record_first);
   lock_claim(lock);
   cr_assert_eq(pthread_create(&t, NULL, claim_it, lock), 0);
   cr_assert_eq(pthread_join(t, NULL), 0);
-  cr_assert_geq(atomic_load(&failures), 1);
+  cr_assert_geq(atomic_load(&reports_count), 1);
   cr_assert_not_null(atomic_load(&first_condition));
   cr_assert(strstr(atomic_load(&first_condition), "held") != NULL,
             "first report: %s", atomic_load(&first_condition));

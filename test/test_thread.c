@@ -29,24 +29,7 @@
 #include "../src/protect/fault.h"
 #include "../src/thread/thread.h"
 #include "support/configs.h"
-
-static _Atomic int failures;
-static const char *_Atomic last_condition;
-
-static void record_failure(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  atomic_store(&last_condition, cond);
-  atomic_fetch_add(&failures, 1);
-}
-
-static void install_recorder(void)
-{
-  atomic_store(&failures, 0);
-  atomic_store(&last_condition, NULL);
-  mps_lib_assert_fail_install(record_failure);
-}
+#include "support/reports.h"
 
 static void sleep_ms(long ms)
 {
@@ -349,7 +332,7 @@ Test(thread, suspend_scan_resume, .timeout = 20)
   Thread self = new_thread();
   unsigned long before[HELPERS];
   int i, round, stops;
-  install_recorder();
+  reports_install();
   thread_set_init(&set);
   cr_assert_eq(thread_register(self), MPS_RES_OK);
   thread_set_add(&set, self);
@@ -383,7 +366,7 @@ Test(thread, suspend_scan_resume, .timeout = 20)
   }
   for (i = 0; i < HELPERS; ++i)
     stop_helper(&set, &h[i]);
-  cr_assert_eq(atomic_load(&failures), 0);
+  cr_assert_eq(atomic_load(&reports_count), 0);
   thread_set_remove(&set, self);
   thread_deregister(self);
   thread_set_finish(&set);
@@ -396,7 +379,7 @@ Test(thread, registered_twice, .timeout = 20)
   thread_set_s set;
   struct find f1, f2;
   unsigned long before;
-  install_recorder();
+  reports_install();
   thread_set_init(&set);
   memset(&h, 0, sizeof h);
   h.marker = (Word)0xD0D0CACA12345671ull;
@@ -419,7 +402,7 @@ Test(thread, registered_twice, .timeout = 20)
   cr_assert_gt(counter(&h), before);
   thread_set_remove(&set, h.again);
   stop_helper(&set, &h);
-  cr_assert_eq(atomic_load(&failures), 0);
+  cr_assert_eq(atomic_load(&reports_count), 0);
   thread_set_finish(&set);
 }
 
@@ -432,7 +415,7 @@ Test(thread, back_to_back_suspensions, .timeout = 20)
   thread_set_s set;
   unsigned long before;
   int round;
-  install_recorder();
+  reports_install();
   thread_set_init(&set);
   start_helper(&h, (Word)0xB0B0B0B012345678ull);
   thread_set_add(&set, h.thread);
@@ -440,8 +423,8 @@ Test(thread, back_to_back_suspensions, .timeout = 20)
     cr_assert_eq(thread_suspend_all(&set), MPS_RES_OK);
     thread_resume_all(&set);
   }
-  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
-               atomic_load(&last_condition));
+  cr_assert_eq(atomic_load(&reports_count), 0, "unexpected failure: %s",
+               atomic_load(&reports_last));
   before = counter(&h);
   while (counter(&h) == before)
     sched_yield();
@@ -477,7 +460,7 @@ static void *quiet_helper_main(void *p)
  * are recorded from here on. */
 static void start_quiet_helper(thread_set_s *set, struct helper *h)
 {
-  install_recorder();
+  reports_install();
   thread_set_init(set);
   memset(h, 0, sizeof *h);
   start_thread(h, quiet_helper_main);
@@ -488,8 +471,8 @@ static void start_quiet_helper(thread_set_s *set, struct helper *h)
 static void stop_quiet_helper(thread_set_s *set, struct helper *h)
 {
   stop_helper(set, h);
-  cr_assert_eq(atomic_load(&failures), 0, "unexpected failure: %s",
-               atomic_load(&last_condition));
+  cr_assert_eq(atomic_load(&reports_count), 0, "unexpected failure: %s",
+               atomic_load(&reports_last));
   thread_set_finish(set);
 }
 
@@ -568,13 +551,13 @@ Test(thread, a_thread_exiting_while_being_suspended_is_diagnosed, .timeout = 20)
 {
   struct helper h;
   thread_set_s set;
-  install_recorder();
+  reports_install();
   thread_set_init(&set);
   memset(&h, 0, sizeof h);
   start_thread(&h, pending_exit_main);
   thread_set_add(&set, h.thread);
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_FAIL);
-  cr_assert_eq(atomic_load(&failures), 1);
+  cr_assert_eq(atomic_load(&reports_count), 1);
   cr_assert(thread_is_dead(h.thread));
   cr_assert_eq(pthread_join(h.pthread, NULL), 0);
   thread_set_remove(&set, h.thread);
@@ -617,7 +600,7 @@ struct reg_helper {
 static void start_reg_helper(struct reg_helper *h, thread_set_s *set, Word seed,
                              void *(*main)(void *))
 {
-  install_recorder();
+  reports_install();
   memset(h, 0, sizeof *h);
   h->complement = ~(seed + (Word)(uintptr_t)h % 4093);
   thread_set_init(set);
@@ -646,7 +629,7 @@ static void forget_reg_helper(struct reg_helper *h, thread_set_s *set)
     free(h->again);
   }
   thread_set_finish(set);
-  cr_assert_eq(atomic_load(&failures), 0);
+  cr_assert_eq(atomic_load(&reports_count), 0);
 }
 
 static void *reg_helper_main(void *p)
@@ -698,7 +681,7 @@ Test(thread, exited_thread_is_diagnosed, .timeout = 20)
   struct find f;
   int stops = 0;
   unsigned long before;
-  install_recorder();
+  reports_install();
   thread_set_init(&set);
   memset(&dead, 0, sizeof dead);
   dead.marker = 1;
@@ -710,8 +693,8 @@ Test(thread, exited_thread_is_diagnosed, .timeout = 20)
   thread_set_add(&set, dead.thread);
   /* Reported, and nothing is left suspended. */
   cr_assert_eq(thread_suspend_all(&set), MPS_RES_FAIL);
-  cr_assert_eq(atomic_load(&failures), 1);
-  cr_assert_not_null(strstr(atomic_load(&last_condition), "exited"));
+  cr_assert_eq(atomic_load(&reports_count), 1);
+  cr_assert_not_null(strstr(atomic_load(&reports_last), "exited"));
   cr_assert(thread_is_dead(dead.thread));
   cr_assert(!thread_is_dead(live.thread));
   before = counter(&live);
@@ -726,7 +709,7 @@ Test(thread, exited_thread_is_diagnosed, .timeout = 20)
   cr_assert_eq(thread_scan(live.thread, visit_find, &f), MPS_RES_OK);
   cr_assert_geq(f.found, 1);
   thread_resume_all(&set);
-  cr_assert_eq(atomic_load(&failures), 1);
+  cr_assert_eq(atomic_load(&reports_count), 1);
   /* Another thread may deregister the dead one. */
   thread_set_remove(&set, dead.thread);
   thread_deregister(dead.thread);
@@ -919,7 +902,7 @@ Test(thread, an_alternate_stack_is_scanned_only_while_the_thread_is_on_it, .time
   FaultRegStruct reg;
   pthread_t pt;
 
-  install_recorder();
+  reports_install();
   alt_page_setup(&reg);
   thread_set_init(&set);
   memset(&h, 0, sizeof h);
@@ -963,7 +946,7 @@ Test(thread, an_alternate_stack_is_scanned_only_while_the_thread_is_on_it, .time
   free(h.again);
   thread_set_finish(&set);
   alt_page_teardown(&reg);
-  cr_assert_eq(atomic_load(&failures), 0);
+  cr_assert_eq(atomic_load(&reports_count), 0);
 }
 
 /* thread.h: nested fault handlers each give leave what enter returned, so
