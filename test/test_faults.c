@@ -16,9 +16,11 @@
  * arena last, which in checking builds also checks its books.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
+#include "../include/mpsacl.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
@@ -37,6 +39,40 @@
 #define SWEEP_LIMIT 4000
 
 /* ---- The sweep -------------------------------------------------------- */
+
+/* Every workload's arena: a VM arena that starts at 1 MiB, so that it
+ * grows under the work, or, when sweep_client is set, a client arena on a
+ * block of CLIENT_SIZE from malloc, which cannot grow. */
+#define CLIENT_SIZE ((size_t)32 << 20)
+static bool sweep_client;
+static void *sweep_block;
+
+static mps_arena_t sweep_arena_create(void)
+{
+  mps_arena_t arena;
+  if (sweep_client) {
+    sweep_block = malloc(CLIENT_SIZE);
+    cr_assert_not_null(sweep_block);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, sweep_block);
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, CLIENT_SIZE);
+      cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  } else {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+      cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  }
+  return arena;
+}
+
+static void sweep_arena_destroy(mps_arena_t arena)
+{
+  mps_arena_destroy(arena);
+  free(sweep_block);
+  sweep_block = NULL;
+}
 
 /* A workload: open makes what needs no fault (the arena), run does the
  * work that may be refused and returns the first failure, check looks at
@@ -133,10 +169,7 @@ static void gc_open(void *p)
   memset(gc_exact, 0, sizeof gc_exact);
   memset(gc_ambig, 0, sizeof gc_ambig);
   w->next_id = 1;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
-    cr_assert_eq(mps_arena_create_k(&w->arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  w->arena = sweep_arena_create();
 }
 
 /* Make what is not made yet: a rerun after a failure resumes here. */
@@ -375,7 +408,7 @@ static void gc_close(void *p)
     mps_fmt_destroy(w->fmt);
   if (w->chain != NULL)
     mps_chain_destroy(w->chain);
-  mps_arena_destroy(w->arena);
+  sweep_arena_destroy(w->arena);
 }
 
 static const workload_s gc_load = {gc_open, gc_run, gc_check, gc_close, gc_arena};
@@ -422,10 +455,7 @@ static void m_open(void *p)
 {
   m_world_s *m = p;
   memset(m, 0, sizeof *m);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
-    cr_assert_eq(mps_arena_create_k(&m->arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  m->arena = sweep_arena_create();
 }
 
 static mps_res_t m_pool(mps_pool_t *pool_io, mps_arena_t arena, mps_pool_class_t klass,
@@ -632,7 +662,7 @@ static void m_close(void *p)
     mps_pool_destroy(m->debug);
   if (m->mvff != NULL)
     mps_pool_destroy(m->mvff);
-  mps_arena_destroy(m->arena);
+  sweep_arena_destroy(m->arena);
 }
 
 static const workload_s m_load = {m_open, m_run, m_check, m_close, m_arena};
@@ -642,4 +672,20 @@ Test(faults, each_request_of_the_manual_pools_refused_in_turn_loses_nothing)
   static m_world_s m;       /* static: the block table is large for a stack */
   Count n = sweep(&m_load, &m);
   cr_assert_gt(n, 40, "only %lu requests", (unsigned long)n);
+}
+
+/* The same in client arenas, which cannot grow: the arena's memory is
+ * refused at other places, and what the workloads get is the block's. */
+Test(faults, each_request_of_a_collecting_workload_in_a_client_arena_refused_in_turn_loses_nothing)
+{
+  gc_world_s w;
+  sweep_client = true;
+  cr_assert_gt(sweep(&gc_load, &w), 40);
+}
+
+Test(faults, each_request_of_the_manual_pools_in_a_client_arena_refused_in_turn_loses_nothing)
+{
+  static m_world_s m;
+  sweep_client = true;
+  cr_assert_gt(sweep(&m_load, &m), 40);
 }
