@@ -11,7 +11,11 @@
  * unlink, load through a slot, copy and drop root slots, store a base or
  * interior pointer, a wild pointer near an object, or a small integer in
  * the ambiguous area, and drive the arena: collect, start a collection,
- * step, clamp, park, release.
+ * step, clamp, park, release.  One more has the arena refuse one of its
+ * next 128 requests for memory (arena_fail_after): an allocation or a
+ * start of a collection may then fail, with a result that says so and
+ * only in the operation where the refusal fell; whatever the library does
+ * with a refusal inside a collection, the checks below must still hold.
  *
  * The model (gcobj_model_s) mirrors the graph by object id.  After every
  * operation the heap is checked against it: every object reachable from
@@ -36,6 +40,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpsclo.h"
+#include "../src/arena/arena.h"
 #include "support/model.h"
 
 FUZZ_MODEL_BEGIN
@@ -73,6 +78,7 @@ typedef struct fuzz_gc_s {
   mps_word_t next_id;
   int parked;                       /* the arena is in the parked state:
                                        1 until the next check walks it, then 2 */
+  Count countdown;                  /* arena_fail_after's count before this op */
   const uint8_t *data;
   size_t size, at;
 } fuzz_gc_s;
@@ -167,6 +173,14 @@ FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
   }
 }
 
+/* A request refused during this operation: it must be the one
+ * arena_fail_after was asked to refuse, and its result must say so. */
+static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, const char *what)
+{
+  REQUIRE(f->countdown > 0 && ((Arena)f->arena)->fail_countdown == 0, what);
+  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE, what);
+}
+
 /* The record of the object at root slot i (which is not null). */
 static uint32_t fuzz_gc_rec(fuzz_gc_s *f, size_t i)
 {
@@ -189,6 +203,7 @@ static void fuzz_gc_alloc(fuzz_gc_s *f)
   mps_word_t id = f->next_id++;
   uint32_t rec, i;
   mps_addr_t p;
+  mps_res_t res;
 
   rec = gcobj_model_new(&f->model, id, nrefs, ndata, kind <= FUZZ_GC_AMCZ);
   if (rec == GCOBJ_NONE) {
@@ -198,8 +213,12 @@ static void fuzz_gc_alloc(fuzz_gc_s *f)
       return;
   }
   f->kind[rec] = kind;
-  REQUIRE(gcobj_alloc(&p, f->ap[kind], id, nrefs, ndata, init ? &fuzz_gc_roots[from] : NULL)
-          == MPS_RES_OK, "allocation failed");
+  res = gcobj_alloc(&p, f->ap[kind], id, nrefs, ndata, init ? &fuzz_gc_roots[from] : NULL);
+  if (res != MPS_RES_OK) {
+    /* The record is left unreachable: the model's next sweep drops it. */
+    fuzz_gc_refused(f, res, "allocation failed");
+    return;
+  }
   if (init)
     for (i = 0; i < nrefs; ++i)
       f->model.objs[rec].edges[i] = f->model.roots[from + i];
@@ -323,14 +342,22 @@ static void fuzz_gc_step(fuzz_gc_s *f, uint8_t op)
       (void)mps_arena_step(f->arena, (double)(a % 10) * 0.0001, (double)(a / 10 % 4));
     else if (a < 230)
       mps_arena_clamp(f->arena);
-    else
-      REQUIRE(mps_arena_start_collect(f->arena) == MPS_RES_OK, "start collect");
+    else {
+      mps_res_t res = mps_arena_start_collect(f->arena);
+      if (res != MPS_RES_OK)
+        fuzz_gc_refused(f, res, "start collect");
+    }
     f->parked = 0;
     break;
   }
-  default:    /* forget unreachable records; nothing happens to the heap */
-    gcobj_model_sweep(m);
+  default: {
+    uint8_t a = fuzz_gc_byte(f);
+    if (a & 0x80)     /* refuse one of the next requests for memory */
+      arena_fail_after((Arena)f->arena, (Count)(a & 0x7F) + 1);
+    else              /* forget unreachable records; the heap is untouched */
+      gcobj_model_sweep(m);
     break;
+  }
   }
 }
 
@@ -344,9 +371,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   f.size = size;
   fuzz_gc_setup(&f);
   while (f.at < f.size) {
+    f.countdown = ((Arena)f.arena)->fail_countdown;
     fuzz_gc_step(&f, fuzz_gc_byte(&f));
     fuzz_gc_check(&f);
   }
+  arena_fail_after((Arena)f.arena, 0);
   mps_arena_collect(f.arena);
   f.parked = 1;
   f.model.data_every = 1;
