@@ -2,15 +2,18 @@
  * templates in memory, custom templates, features turned off, damaged
  * fences and free space reported with their addresses (at mps_free, at
  * the explicit checks, at allocation and at pool destruction), clean runs
- * reporting nothing, alignment, sizes, and client errors.  The generic
- * tests use MFS as the base, wrapped here with pool_debug_class_ensure
- * (and a base class of their own that writes words into free memory);
+ * reporting nothing, alignment, sizes, client errors (bad options among
+ * them), and no memory kept by refused, failed or finished work.  The
+ * generic tests use MFS as the base, wrapped here with
+ * pool_debug_class_ensure (and base classes of their own: one that writes
+ * words into free memory, one that gives memory back unannounced);
  * the mvff_debug suite tests mps_class_mvff_debug itself: variable sizes,
  * MPS_KEY_ALIGN, coalesced free space, allocation points, and memory going
  * back to the arena (its free space checked before it goes, through a
  * free or a buffer empty, with no spare and with the default). */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +317,35 @@ Test(debug, damage_in_both_fences_gives_two_reports)
   mps_pool_destroy(pool);
 }
 
+/* A report gives the damaged run's length in decimal; a fence report
+ * also names the block by its address (in hex) and its size. */
+Test(debug, reports_give_lengths_in_decimal_and_name_the_block)
+{
+  mps_pool_t pool = make_pool(NULL);
+  unsigned char *p, *q;
+  mps_addr_t a, b;
+  char block[64];
+  cr_assert_eq(mps_alloc(&a, pool, 48), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 48), MPS_RES_OK);
+  p = a;
+  q = b;
+  memset(p + 48, 0, 12);
+  mps_pool_check_fenceposts(pool);
+  cr_assert_eq(report_count, 1);
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 48));
+  cr_assert_eq(report_len(0), 12);
+  snprintf(block, sizeof block, "block 0x%" PRIxPTR " size 48", (uintptr_t)p);
+  cr_assert(strstr(reports[0], block) != NULL, "%s lacks %s", reports[0], block);
+  mps_free(pool, q, 48);
+  memset(q + 8, 0, 20);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 2);
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FREE_REPORT), (uintptr_t)(q + 8));
+  cr_assert_eq(report_len(1), 20);
+  mps_free(pool, p, 48);
+  mps_pool_destroy(pool);
+}
+
 Test(debug, damaged_fence_reported_at_destroy)
 {
   mps_pool_t pool = make_pool(NULL);
@@ -452,17 +484,50 @@ Test(debug, the_class_is_a_valid_pool_class_over_its_base)
   cr_assert_eq((mps_pool_class_t)mfs_debug(), &dc->klass);
 }
 
+/* The result of making (and destroying) a pool with these options, which
+ * may be NULL. */
+static mps_res_t try_make_pool(mps_pool_debug_option_s *options)
+{
+  mps_pool_t pool;
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, UNIT);
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, options);
+    res = mps_pool_create_k(&pool, arena, mfs_debug(), args);
+  } MPS_ARGS_END(args);
+  if (res == MPS_RES_OK)
+    mps_pool_destroy(pool);
+  return res;
+}
+
 Test(debug, a_missing_template_is_refused)
 {
   mps_pool_debug_option_s options = {NULL, 4, "FREE", 4};
-  mps_pool_t pool;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, UNIT);
-    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mfs_debug(), args), MPS_RES_PARAM);
-  } MPS_ARGS_END(args);
+  cr_assert_eq(try_make_pool(&options), MPS_RES_PARAM);
   /* Refused in every variety, reported in the checking ones. */
   cr_assert_eq(report_count, CHECK_LEVEL >= 1 ? 1 : 0);
+}
+
+Test(debug, a_missing_free_template_is_refused)
+{
+  mps_pool_debug_option_s options = {"POST", 4, NULL, 4};
+  cr_assert_eq(try_make_pool(&options), MPS_RES_PARAM);
+  cr_assert_eq(report_count, CHECK_LEVEL >= 1 ? 1 : 0);
+}
+
+Test(debug, missing_debug_options_are_refused)
+{
+  cr_assert_eq(try_make_pool(NULL), MPS_RES_PARAM);
+  cr_assert_eq(report_count, CHECK_LEVEL >= 1 ? 1 : 0);
+}
+
+/* A fence so big that no block's size with two of them could be
+ * represented is a bad parameter, not a want of memory. */
+Test(debug, a_fence_too_big_for_any_block_is_refused)
+{
+  mps_pool_debug_option_s options = {"POST", SIZE_MAX / 4 + 1, "FREE", 4};
+  cr_assert_eq(try_make_pool(&options), MPS_RES_PARAM);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
 }
 
 Test(debug, base_class_errors_pass_through)
@@ -534,6 +599,25 @@ Test(debug, free_inside_a_fenced_block_is_refused)
   mps_free(pool, a, 64);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 1);
+}
+
+/* A free whose size would take it round the end of the address space is
+ * refused (reported in every variety) before anything is splatted.  With
+ * no fences, the block is taken for one from an allocation point. */
+Test(debug, a_free_wrapping_round_memory_is_refused)
+{
+  mps_pool_debug_option_s options = {NULL, 0, "FREE", 4};
+  mps_pool_t pool = make_pool(&options);
+  mps_addr_t a;
+  cr_assert_eq(mps_alloc(&a, pool, UNIT), MPS_RES_OK);
+  memset(a, 0x3C, UNIT);
+  mps_free(pool, a, SIZE_MAX - 64);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
+  cr_assert_eq(((unsigned char *)a)[UNIT - 1], 0x3C);
+  mps_free(pool, a, UNIT);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 1, "%d reports", report_count);
 }
 
 Test(debug, damaged_fence_aborts_with_an_aborting_handler, .signal = SIGABRT)
@@ -631,6 +715,20 @@ static struct mps_pool_class_s stamp_class = {
 };
 static pool_debug_class_s stamp_debug_class;
 
+static mps_pool_t make_stamp_pool(mps_pool_debug_option_s *options)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    if (options != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena,
+                                   pool_debug_class_ensure(&stamp_debug_class, &stamp_class,
+                                                           "stamp debug"),
+                                   args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
 /* A word that the base class wrote into free memory may match the free
  * template in some of its bytes; when the class rewrites the word as it
  * hands the block out, those bytes must not be taken for damage.  Free
@@ -639,15 +737,8 @@ static pool_debug_class_s stamp_debug_class;
 static void stamp_matching_template_is_not_damage(const char *tpl)
 {
   mps_pool_debug_option_s options = {NULL, 0, tpl, 8};
-  mps_pool_t pool;
+  mps_pool_t pool = make_stamp_pool(&options);
   mps_addr_t a, b;
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &options);
-    cr_assert_eq(mps_pool_create_k(&pool, arena,
-                                   pool_debug_class_ensure(&stamp_debug_class, &stamp_class,
-                                                           "stamp debug"),
-                                   args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&a, pool, STAMP_SIZE), MPS_RES_OK);
   memset(a, 0x77, STAMP_SIZE);
   mps_free(pool, a, STAMP_SIZE);
@@ -671,6 +762,90 @@ Test(debug, a_word_the_base_wrote_is_not_recorded_from_its_start)
 Test(debug, a_word_the_base_wrote_is_not_recorded_to_its_end)
 {
   stamp_matching_template_is_not_damage("\x5A\x11\x11\x11\x11\x11\x11\x11");
+}
+
+/* ---- memory kept ---- */
+
+/* Run `round` many times: the arena's committed memory (its control
+ * memory, where the class keeps its records and template copies, among
+ * it) is the same after the last round as after the first few, which
+ * warm the arena's free lists up. */
+static void rounds_keep_no_memory(void (*round)(void))
+{
+  size_t committed = 0;
+  int i;
+  for (i = 0; i < 200; ++i) {
+    round();
+    if (i == 4)
+      committed = mps_arena_committed(arena);
+  }
+  cr_assert_eq(mps_arena_committed(arena), committed, "%zu then %zu",
+               committed, (size_t)mps_arena_committed(arena));
+}
+
+static char big_fence[4096], big_free[4096];
+static mps_pool_debug_option_s big_options = {big_fence, sizeof big_fence,
+                                              big_free, sizeof big_free};
+
+/* The base class refuses the pool (MFS has no unit size), after the
+ * class has copied both templates. */
+static void refused_creation_round(void)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, &big_options);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mfs_debug(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+}
+
+Test(debug, pools_the_base_class_refuses_keep_no_memory)
+{
+  rounds_keep_no_memory(refused_creation_round);
+}
+
+/* A pool with big templates, and one destroyed with live fenced blocks
+ * and recorded free space among them. */
+static void destroy_round(void)
+{
+  mps_pool_t pool = make_pool(&big_options);
+  mps_addr_t a[64];
+  int i;
+  mps_pool_destroy(pool);
+  pool = make_pool(NULL);
+  for (i = 0; i < 64; ++i)
+    cr_assert_eq(mps_alloc(&a[i], pool, 16), MPS_RES_OK);
+  for (i = 0; i < 64; i += 2)
+    mps_free(pool, a[i], 16);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, destroyed_pools_keep_no_memory)
+{
+  rounds_keep_no_memory(destroy_round);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
+/* Fenced blocks allocated and freed, and allocations the base class
+ * refuses (the stamp class's blocks are too small for 64 bytes and their
+ * fences). */
+static void alloc_free_round(void)
+{
+  mps_pool_t pool = make_pool(NULL), stamp = make_stamp_pool(NULL);
+  mps_addr_t a;
+  int i;
+  for (i = 0; i < 64; ++i) {
+    cr_assert_eq(mps_alloc(&a, pool, 16), MPS_RES_OK);
+    mps_free(pool, a, 16);
+    cr_assert_eq(mps_alloc(&a, stamp, 64), MPS_RES_PARAM);
+  }
+  mps_pool_destroy(stamp);
+  mps_pool_destroy(pool);
+}
+
+Test(debug, frees_and_refused_allocations_keep_no_memory)
+{
+  rounds_keep_no_memory(alloc_free_round);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
 }
 
 /* ---- a base class that gives memory back without the release hook ---- */
@@ -759,18 +934,22 @@ static pool_debug_class_s shed_debug_class;
  * keeps its part in the grain still owned: damage there is still found
  * by the check (and at destruction).  The base blocks: a to 64 bytes
  * below the boundary, x across it, y above it. */
-Test(debug, the_owned_part_of_a_range_stays_checked_when_a_base_gives_back_unannounced)
+static mps_pool_t make_shed_pool(void)
 {
   mps_pool_t pool;
+  cr_assert_eq(mps_pool_create_k(&pool, arena,
+                                 pool_debug_class_ensure(&shed_debug_class, &shed_class,
+                                                         "shed debug"),
+                                 mps_args_none), MPS_RES_OK);
+  return pool;
+}
+
+Test(debug, the_owned_part_of_a_range_stays_checked_when_a_base_gives_back_unannounced)
+{
+  mps_pool_t pool = make_shed_pool();
   size_t grain = arena->grain_size;
   mps_addr_t a, x, y;
   unsigned char *bad;
-  MPS_ARGS_BEGIN(args) {
-    cr_assert_eq(mps_pool_create_k(&pool, arena,
-                                   pool_debug_class_ensure(&shed_debug_class, &shed_class,
-                                                           "shed debug"),
-                                   args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&a, pool, grain - 64 - 32), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&x, pool, 128 - 32), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&y, pool, 32), MPS_RES_OK);
@@ -780,6 +959,7 @@ Test(debug, the_owned_part_of_a_range_stays_checked_when_a_base_gives_back_unann
   *bad = 'x';
   mps_free(pool, y, 32);                /* the second grain goes back */
   cr_assert_eq(mps_pool_total_size(pool), grain);
+  deep_check(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
   mps_pool_check_free_space(pool);
   cr_assert_eq(report_count, 1, "%d reports", report_count);
@@ -787,6 +967,30 @@ Test(debug, the_owned_part_of_a_range_stays_checked_when_a_base_gives_back_unann
   mps_free(pool, a, grain - 64 - 32);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 2, "%d reports", report_count);
+}
+
+/* The base grows at the first allocation and gives its second grain back
+ * at the first free there, with no free before: the class notes the
+ * base's size after allocations too, so it sees the shrink, and neither
+ * reads nor records the grain that went back (with no spare, the arena
+ * unmaps it at once). */
+Test(debug, a_grain_given_back_at_the_first_free_is_neither_read_nor_recorded)
+{
+  mps_pool_t pool = make_shed_pool();
+  size_t grain = arena->grain_size;
+  mps_addr_t a, y;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_alloc(&a, pool, grain - 32), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&y, pool, 32), MPS_RES_OK);
+  cr_assert_eq((char *)y, (char *)a + grain, "y's base block starts the second grain");
+  mps_free(pool, y, 32);
+  cr_assert_eq(mps_pool_total_size(pool), grain);
+  deep_check(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_free(pool, a, grain - 32);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
 }
 
 /* ---- mps_class_mvff_debug ---- */
@@ -1045,6 +1249,32 @@ Test(mvff_debug, a_buffer_s_whole_rest_is_splatted_when_it_is_emptied)
   cr_assert_eq(report_count, 1, "%d reports", report_count);
 }
 
+/* With no free template nothing is splatted: the unused rest of a
+ * buffer comes back as it was, and so does a block freed. */
+Test(mvff_debug, with_no_free_template_a_buffer_s_rest_is_left_as_it_was)
+{
+  mps_pool_debug_option_s options = {"POST", 4, NULL, 0};
+  mps_pool_t pool = make_mvff(0, 1.0, &options);
+  mps_ap_t ap;
+  mps_addr_t p;
+  unsigned char *init, before[256];
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
+    memset(p, 0x5E, 64);
+  } while (!mps_commit(ap, p, 64));
+  init = (unsigned char *)p + 64;
+  cr_assert_geq((size_t)((unsigned char *)ap->limit - init), sizeof before, "a rest to give back");
+  memcpy(before, init, sizeof before);
+  mps_ap_destroy(ap);
+  cr_assert(memcmp(init, before, sizeof before) == 0);
+  mps_free(pool, p, 64);
+  cr_assert_eq(((unsigned char *)p)[63], 0x5E);
+  mps_pool_check_free_space(pool);
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
 Test(mvff_debug, memory_given_back_to_the_arena_leaves_the_record)
 {
   mps_pool_t pool = make_mvff(0, 0.0, NULL);
@@ -1070,6 +1300,34 @@ Test(mvff_debug, memory_given_back_to_the_arena_leaves_the_record)
     mps_free(other, b, big);
     mps_pool_destroy(other);
   }
+  mps_pool_destroy(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+}
+
+/* The pool's growth at a buffer fill is noted as at an allocation: a free
+ * that then gives memory back to the arena (with no spare, at once) is
+ * seen to, and the memory gone is neither read nor recorded (the arena,
+ * with no spare either, unmaps it).  The fill is the pool's first call, so
+ * it is what grows the pool. */
+Test(mvff_debug, memory_given_back_after_a_fill_grew_the_pool_is_not_recorded)
+{
+  mps_pool_t pool = make_mvff(0, 0.0, NULL);
+  size_t big = 3 * 65536, total;
+  mps_ap_t ap;
+  mps_addr_t p;
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, big), MPS_RES_OK);
+  } while (!mps_commit(ap, p, big));
+  total = mps_pool_total_size(pool);
+  cr_assert_geq(total, big);
+  mps_free(pool, p, big);
+  cr_assert_lt(mps_pool_total_size(pool), total, "memory went back");
+  deep_check(pool);
+  mps_pool_check_free_space(pool);
+  cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
+  mps_ap_destroy(ap);
   mps_pool_destroy(pool);
   cr_assert_eq(report_count, 0, "%d: %s", report_count, reports[0]);
 }

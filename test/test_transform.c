@@ -5,10 +5,12 @@
  * an ambiguous reference into an old object (a root, an interior pointer,
  * an ambiguous AMS segment, the stack of a registered thread) refuses the
  * whole transform and nothing changes; the documented results for an
- * arena that is not parked, a collection since creation and a second
- * apply; client errors reported and refused (an object of a manual pool,
- * pairs added once applied among them); several add_oldnew calls,
- * old == new, count 0, destroy without apply, and no memory kept.
+ * arena that is not parked, a collection since creation, a second apply
+ * and a failing ambiguous root scanner; client errors reported and
+ * refused (an object of a manual pool, an address inside an object, pairs
+ * added once applied among them); several add_oldnew calls, pairs in
+ * descending order, old == new, count 0, destroy without apply, and no
+ * memory kept.
  *
  * Objects are test/support/objfmt.h's (header, nrefs, references, data);
  * the first data word is an identity, so that a test can tell which
@@ -707,6 +709,118 @@ Test(transform, client_errors_are_reported_and_refused)
   mps_lib_assert_fail_install(old_handler);
   mps_free(mvff, block, 64);
   mps_pool_destroy(mvff);
+  ttr_close(&t);
+}
+
+/* Pairs may be added in any order of their old addresses: two, the
+ * higher first, are both replaced. */
+Test(transform, two_pairs_added_higher_address_first_are_both_replaced)
+{
+  ttr_s t;
+  mps_addr_t olds[2], news[2];
+  size_t high;
+  ttr_open(&t);
+  ttr_obj(t.amc_ap, &t.refs[0], 0, 1);     /* old */
+  ttr_obj(t.amc_ap, &t.refs[1], 0, 2);     /* old */
+  ttr_obj(t.amc_ap, &t.refs[2], 0, 3);     /* refs[0]'s new */
+  ttr_obj(t.amc_ap, &t.refs[3], 0, 4);     /* refs[1]'s new */
+  ttr_obj(t.amc_ap, &t.refs[4], 2, 10);    /* a holder of both olds */
+  ttr_set(t.refs[4], 0, t.refs[0]);
+  ttr_set(t.refs[4], 1, t.refs[1]);
+  high = (char *)t.refs[0] > (char *)t.refs[1] ? 0 : 1;
+  olds[0] = t.refs[high];
+  news[0] = t.refs[2 + high];
+  olds[1] = t.refs[1 - high];
+  news[1] = t.refs[3 - high];
+  cr_assert_gt((char *)olds[0], (char *)olds[1]);
+  cr_assert(ttr_apply(&t, olds, news, 2));
+  cr_assert_eq(ttr_id(t.refs[0]), 3);
+  cr_assert_eq(ttr_id(t.refs[1]), 4);
+  cr_assert_eq(ttr_id(ttr_ref(t.refs[4], 0)), 3);
+  cr_assert_eq(ttr_id(ttr_ref(t.refs[4], 1)), 4);
+  cr_assert_eq(ttr_count(&t, 1), 0);
+  cr_assert_eq(ttr_count(&t, 2), 0);
+  ttr_close(&t);
+}
+
+/* The ambiguous root of ttr_root_fails_test: its scanner fails while
+ * ttr_root_fails is set, and otherwise finds nothing. */
+static bool ttr_root_fails;
+static mps_res_t ttr_failing_scan(mps_ss_t ss, void *p, size_t s)
+{
+  (void)ss;
+  (void)p;
+  (void)s;
+  return ttr_root_fails ? MPS_RES_FAIL : MPS_RES_OK;
+}
+
+/* A client's root scanner that fails while apply looks for ambiguous
+ * references makes the apply fail with its result, and nothing changes;
+ * the transform is not spent: it takes more pairs (here the object id 3
+ * to itself, which only moves it), and applies once the scanner works. */
+Test(transform, a_failing_ambiguous_root_scanner_fails_the_apply)
+{
+  ttr_s t;
+  mps_transform_t tr;
+  mps_bool_t applied = 42;
+  mps_root_t froot;
+  mps_addr_t old0;
+  ttr_open(&t);
+  old0 = ttr_graph_transform(&t, &tr);
+  cr_assert_eq(mps_root_create(&froot, t.arena, mps_rank_ambig(), 0, ttr_failing_scan, NULL, 0),
+               MPS_RES_OK);
+  ttr_root_fails = true;
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_FAIL);
+  ttr_root_fails = false;
+  cr_assert_eq(applied, 42);
+  cr_assert_eq(t.refs[0], old0, "nothing replaced");
+  cr_assert_eq(ttr_ref(t.refs[1], 0), old0);
+  cr_assert_eq(mps_transform_add_oldnew(tr, &t.refs[3], &t.refs[3], 1), MPS_RES_OK);
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
+  cr_assert_eq(applied, 1);
+  mps_transform_destroy(tr);
+  ttr_check_replaced(&t);
+  mps_root_destroy(froot);
+  ttr_close(&t);
+}
+
+/* Apply a transform from `old` (no object's address) to the new object of
+ * ttr_graph: reported, refused with MPS_RES_PARAM, and nothing replaced. */
+static void ttr_not_an_object_refused(ttr_s *t, mps_addr_t old)
+{
+  mps_transform_t tr;
+  mps_bool_t applied = 42;
+  mps_lib_assert_fail_t old_handler;
+  mps_addr_t old0 = t->refs[0];
+  cr_assert_eq(mps_transform_create(&tr, t->arena), MPS_RES_OK);
+  cr_assert_eq(mps_transform_add_oldnew(tr, &old, &t->refs[2], 1), MPS_RES_OK);
+  ttr_failures = 0;
+  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old_handler);
+  cr_assert_eq(ttr_failures, 1);
+  cr_assert_eq(applied, 42);
+  mps_transform_destroy(tr);
+  cr_assert_eq(t->refs[0], old0);
+  cr_assert_eq(ttr_ref(t->refs[1], 0), old0);
+}
+
+/* An old reference must be an object's address (transform.rst).  Two
+ * inside an object of a collected pool, where the format's skip reads a
+ * data word as a header: a null reference, a header of no words, which
+ * the skip does not pass; and an identity that reads as a header of 2^24
+ * words, which takes the skip past the segment. */
+Test(transform, an_old_reference_inside_an_object_is_refused_at_apply)
+{
+  ttr_s t;
+  objfmt_obj o;
+  ttr_open(&t);
+  ttr_graph(&t, t.amc_ap, t.amc_ap);
+  ttr_obj(t.amc_ap, &t.refs[4], 1, OBJFMT_HDR((mps_word_t)1 << 24, OBJFMT_T_OBJ));
+  o = t.refs[4];
+  ttr_not_an_object_refused(&t, &o->slot[0]);
+  o = t.refs[4];
+  ttr_not_an_object_refused(&t, &o->slot[1]);
   ttr_close(&t);
 }
 
