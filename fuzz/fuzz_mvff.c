@@ -6,9 +6,11 @@
  * the double free must be reported and change nothing; or a misaligned,
  * zero-sized or foreign free instead, likewise), reserve/commit on one
  * of two allocation points, destroying and recreating an allocation
- * point, setting the commit limit, setting the arena's spare fraction,
- * and a churn of hundreds of small blocks freed in a scrambled order and
- * then flushed.  Every live block is in the model with its address, size and
+ * point, setting the commit limit or having the arena refuse one of its
+ * next requests for memory (arena_fail_after: it may fall on a free or a
+ * flush, which cannot fail, and must then be absorbed), setting the
+ * arena's spare fraction, and a churn of hundreds of small blocks freed
+ * in a scrambled order and then flushed.  Every live block is in the model with its address, size and
  * fill byte.  After every operation: blocks are aligned, do not overlap,
  * keep their contents; the pool's total size covers the live bytes plus
  * its free size; and (in cool, where this is built; fuzz_mvff_hot.c
@@ -23,6 +25,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
+#include "../src/arena/arena.h"
 #include "support/model.h"
 #include "support/reports.h"
 
@@ -320,10 +323,13 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
     }
     break;
   }
-  case 8: {                 /* the commit limit: just above use, or none */
+  case 8: {                 /* the commit limit: just above use, or none;
+                             * with the top bit, a refused request instead */
     unsigned k = fuzz_mvff_byte(f);
     size_t limit = k >= 200 ? SIZE_MAX : mps_arena_committed(f->arena) + (size_t)k * 4096;
-    if (mps_arena_commit_limit_set(f->arena, limit) != MPS_RES_OK)
+    if (op & 0x80)
+      arena_fail_after((Arena)f->arena, (Count)(k & 0x3F) + 1);
+    else if (mps_arena_commit_limit_set(f->arena, limit) != MPS_RES_OK)
       abort();
     break;
   }
@@ -376,6 +382,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
    * so that both paths out are exercised: freeing, and destroying a pool
    * with live blocks.  With nothing allocated and no allocation point, all
    * of the pool's memory is free (slabs, lists and land alike). */
+  arena_fail_after((Arena)f.arena, 0);
   if (mps_arena_commit_limit_set(f.arena, SIZE_MAX) != MPS_RES_OK)
     abort();
   for (i = 0; i < FUZZ_MVFF_SLOTS; i += (f.size & 1) ? 1 : 2)
