@@ -299,6 +299,50 @@ Test(barrier, on_where_grains_are_whole_pages)
   mps_arena_destroy(arena);
 }
 
+/* The fault handler's table holds FAULT_SLOTS arenas: one more arena's
+ * collector goes without the barrier, and still collects correctly; once
+ * an arena with the barrier is destroyed, the next one has it again. */
+Test(barrier, an_arena_past_the_fault_tables_size_goes_without_and_collects)
+{
+  mps_arena_t arena[FAULT_SLOTS + 2];
+  mps_fmt_t fmt[FAULT_SLOTS + 2];
+  tbar_s t;
+  size_t i;
+
+  for (i = 0; i < FAULT_SLOTS; ++i) {
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+      cr_assert_eq(mps_arena_create_k(&arena[i], mps_arena_class_vm(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(objfmt_create(&fmt[i], arena[i], objfmt_scan, true), MPS_RES_OK);
+    cr_assert(tbar_gc(arena[i])->barrier.on, "arena %zu", i);
+  }
+  /* One too many: old objects stay unguarded, and what only they refer
+   * to survives the minor collections all the same. */
+  tbar_open(&t, mps_class_amc());
+  cr_assert_not(tbar_gc(t.arena)->barrier.on);
+  tbar_make_old(&t);
+  cr_assert_eq(tbar_old_guarded(&t), 0);
+  for (i = 0; i < OLD; ++i) {
+    tbar_new(t.ap, &t.refs[OLD], 8, 7000 + (mps_word_t)i);
+    ((objfmt_obj)t.refs[i])->slot[0] = (mps_word_t)t.refs[OLD];
+  }
+  t.refs[OLD] = NULL;
+  tbar_check_young(&t, 7000);
+  cr_assert_eq(tbar_gc(t.arena)->barrier.hits, 0);
+  tbar_close(&t);
+
+  mps_fmt_destroy(fmt[0]);
+  mps_arena_destroy(arena[0]);
+  tbar_open(&t, mps_class_amc());
+  cr_assert(tbar_gc(t.arena)->barrier.on, "a slot given back was not taken again");
+  tbar_close(&t);
+  for (i = 1; i < FAULT_SLOTS; ++i) {
+    mps_fmt_destroy(fmt[i]);
+    mps_arena_destroy(arena[i]);
+  }
+}
+
 /* In a client arena, old objects go under the barrier as in a VM arena,
  * stores into them are caught, and what they then refer to survives the
  * minor collections that skip them. */

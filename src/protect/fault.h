@@ -40,8 +40,11 @@
 
 #define FAULT_REG_SIG SIG_MAKE(0x111)
 
-/* How many hooks can be registered at once. */
-#define FAULT_SLOTS 8
+/* How many hooks can be registered at once: arenas with the barrier in
+ * one process.  A fault looks at every slot in use, so this costs a
+ * handler little; an arena that finds none free goes without the
+ * barrier (barrier.c), which is correct but scans more. */
+#define FAULT_SLOTS 64
 
 /* `addr` is the address whose access faulted.  `is_write` says whether it
  * was a write where the platform reports that (fault_write_known); where
