@@ -5,7 +5,10 @@
  * under the commit limit (emergency preservation, segments kept whole),
  * a reserve pending across a collection, weak references and
  * finalization (also in nailed segments), promotion through the
- * generations, pool sizes, walks and automatic collection.
+ * generations, pool sizes and free tails, MPS_KEY_EXTEND_BY, walks (also
+ * of a point's committed objects), scans that fail and are made again,
+ * a collection refused memory at any one request, allocation during an
+ * incremental collection, and automatic collection.
  *
  * Objects are in test/support/objfmt.h's format: header, number of
  * references, references, data. */
@@ -24,14 +27,38 @@
 #include "../src/pool/nailboard.h"
 #include "support/objfmt.h"
 #include "support/checks.h"
+#include "support/configs.h"
 
 #define W sizeof(mps_word_t)
 
 static unsigned long tamc_scans;   /* calls of the scan method */
 
+/* A scan method that fails (as when a fix fails) the first
+ * tamc_flaky_left times it is given the object whose first data word is
+ * tamc_flaky_tag's, before fixing anything: the collector must scan it
+ * again. */
+static mps_word_t tamc_flaky_tag;
+static unsigned tamc_flaky_left;
+
+static bool tamc_has_flaky(mps_addr_t base, mps_addr_t limit)
+{
+  char *p;
+  for (p = base; p < (char *)limit; p += OBJFMT_WORDS(*(mps_word_t *)(void *)p) * W) {
+    objfmt_obj obj = (void *)p;
+    if (OBJFMT_TYPE(obj->header) == OBJFMT_T_OBJ && OBJFMT_WORDS(obj->header) > 2 + obj->nrefs
+        && obj->slot[obj->nrefs] == tamc_flaky_tag * 31u)
+      return true;
+  }
+  return false;
+}
+
 static mps_res_t tamc_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
 {
   ++tamc_scans;
+  if (tamc_flaky_left > 0 && tamc_has_flaky(base, limit)) {
+    --tamc_flaky_left;
+    return MPS_RES_MEMORY;
+  }
   return objfmt_scan(ss, base, limit);
 }
 
@@ -46,16 +73,19 @@ typedef struct tamc_s {
   mps_addr_t ambig[8];     /* ambiguous root */
 } tamc_s;
 
-static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by)
+/* The pool's format has `scan` as its scan method (NULL: none). */
+static void tamc_open_scan(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by,
+                           mps_fmt_scan_t scan)
 {
   mps_gen_param_s gens[2] = {{64, 0.5}, {256, 0.5}};
   memset(t, 0, sizeof *t);
   tamc_scans = 0;
+  tamc_flaky_left = 0;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  cr_assert_eq(objfmt_create(&t->fmt, t->arena, tamc_scan, true), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&t->fmt, t->arena, scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
@@ -70,6 +100,11 @@ static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t e
                                      sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
   cr_assert_eq(mps_root_create_table(&t->aroot, t->arena, mps_rank_ambig(), 0, t->ambig,
                                      sizeof t->ambig / sizeof t->ambig[0]), MPS_RES_OK);
+}
+
+static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by)
+{
+  tamc_open_scan(t, klass, interior, extend_by, tamc_scan);
 }
 
 static void tamc_close(tamc_s *t)
@@ -187,6 +222,23 @@ static void tamc_flush_segment(tamc_s *t)
   } while (!mps_commit(t->ap, p, big));
 }
 
+/* The nailboard tests' set-up: a new arena, entered, and a board of
+ * 8-byte units over [base, base + size), which need not be the arena's
+ * memory (a board only records addresses).  tnail_close destroys both. */
+static void tnail_open(mps_arena_t *arena_o, Nailboard *board_o, Addr base, Size size)
+{
+  cr_assert_eq(mps_arena_create_k(arena_o, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  arena_enter(*arena_o);
+  cr_assert_eq(nailboard_create(board_o, *arena_o, 8, base, addr_add(base, size)), MPS_RES_OK);
+}
+
+static void tnail_close(mps_arena_t arena, Nailboard board)
+{
+  nailboard_destroy(board, arena);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
 Test(nailboard, ranges)
 {
   mps_arena_t arena;
@@ -194,10 +246,8 @@ Test(nailboard, ranges)
   Addr base;
   Size size = 64 * 1024;
   Index i;
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
   base = addr_of_word(0x100000);
-  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, size)), MPS_RES_OK);
+  tnail_open(&arena, &board, base, size);
   cr_assert(nailboard_is_res_range(board, base, addr_add(base, size)));
   cr_assert(!nailboard_set(board, addr_add(base, 8 * 700 + 3)));
   cr_assert(nailboard_set(board, addr_add(base, 8 * 700)), "same unit nailed twice");
@@ -211,9 +261,7 @@ Test(nailboard, ranges)
   cr_assert(!nailboard_is_res_range(board, base, addr_add(base, size)));
   cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, size)));
   cr_assert(nailboard_check(board));
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
 
 /* A range that starts in the word of level 0 holding a nail, and ends
@@ -223,17 +271,12 @@ Test(nailboard, a_range_starting_in_a_nailed_word_meets_the_nail)
   mps_arena_t arena;
   Nailboard board;
   Addr base = addr_of_word(0x100000);
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
-  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, 64 * 1024)),
-               MPS_RES_OK);
+  tnail_open(&arena, &board, base, 64 * 1024);
   (void)nailboard_set(board, addr_add(base, 8 * 700));   /* unit 60 of word 10 */
   cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 690), addr_add(base, 8 * 800)));
   cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 700), addr_add(base, 8 * 900)));
   cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, 8 * 900)));
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
 
 /* find_diff answers only units in [from, limit), and none of `except`. */
@@ -242,9 +285,7 @@ Test(nailboard, find_diff_looks_only_in_its_range)
   mps_arena_t arena;
   Nailboard board, except;
   Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
-  cr_assert_eq(nailboard_create(&board, arena, 8, base, limit), MPS_RES_OK);
+  tnail_open(&arena, &board, base, addr_offset(base, limit));
   cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
   cr_assert_not(nailboard_find_diff(&found, board, except, base, limit));
   (void)nailboard_set(board, addr_add(base, 8 * 5));
@@ -263,9 +304,7 @@ Test(nailboard, find_diff_looks_only_in_its_range)
                                     addr_add(base, 8 * 195)));
   cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 201), limit));
   nailboard_destroy(except, arena);
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
 
 /* The limit of find_diff bounds it from above but not below the unit
@@ -276,9 +315,7 @@ Test(nailboard, find_diff_finds_a_unit_just_below_or_meeting_its_limit)
   mps_arena_t arena;
   Nailboard board, except;
   Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
-  cr_assert_eq(nailboard_create(&board, arena, 8, base, limit), MPS_RES_OK);
+  tnail_open(&arena, &board, base, addr_offset(base, limit));
   cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
   (void)nailboard_set(board, addr_add(base, 8 * 5));
   (void)nailboard_set(board, addr_add(base, 8 * 200));   /* unit 8 of word 3 */
@@ -290,9 +327,7 @@ Test(nailboard, find_diff_finds_a_unit_just_below_or_meeting_its_limit)
                                 addr_add(base, 8 * 200 + 4)));
   cr_assert_eq(found, addr_add(base, 8 * 200), "found %p", (void *)found);
   nailboard_destroy(except, arena);
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
 
 /* A range whose ends are in the words either side of a nailed word meets
@@ -302,17 +337,12 @@ Test(nailboard, a_nail_in_the_one_word_between_a_ranges_ends_is_met)
   mps_arena_t arena;
   Nailboard board;
   Addr base = addr_of_word(0x100000);
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
-  cr_assert_eq(nailboard_create(&board, arena, 8, base, addr_add(base, 64 * 1024)),
-               MPS_RES_OK);
+  tnail_open(&arena, &board, base, 64 * 1024);
   (void)nailboard_set(board, addr_add(base, 8 * 700));   /* unit 60 of word 10 */
   cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 600), addr_add(base, 8 * 710)));
   cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 600), addr_add(base, 8 * 770)));
   cr_assert(nailboard_is_res_range(board, addr_add(base, 8 * 701), addr_add(base, 8 * 900)));
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
 
 /* A board made in a control block that a full board of the same size held
@@ -324,10 +354,8 @@ Test(nailboard, a_board_in_a_reused_block_starts_empty)
   Nailboard full, board;
   Addr base = addr_of_word(0x100000);
   Index i;
-  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
-  arena_enter(arena);
   /* 192 nails take the same block as 150: three words in each level. */
-  cr_assert_eq(nailboard_create(&full, arena, 8, base, addr_add(base, 8 * 192)), MPS_RES_OK);
+  tnail_open(&arena, &full, base, 8 * 192);
   for (i = 0; i < 192; ++i)
     (void)nailboard_set(full, addr_add(base, 8 * i));
   nailboard_destroy(full, arena);
@@ -341,12 +369,8 @@ Test(nailboard, a_board_in_a_reused_block_starts_empty)
   cr_assert(nailboard_get(board, addr_add(base, 8 * 149)));
   cr_assert_not(nailboard_is_res_range(board, addr_add(base, 8 * 100), addr_add(base, 8 * 150)));
   cr_assert(nailboard_check(board));
-  nailboard_destroy(board, arena);
-  arena_leave(arena);
-  mps_arena_destroy(arena);
+  tnail_close(arena, board);
 }
-
-
 
 Test(amc, list_survives_and_moves)
 {
@@ -511,6 +535,22 @@ Test(amcz, never_scanned_but_moves)
   for (k = 0; k < 20; ++k)
     cr_assert(tamc_data_ok(t.refs[k], 30, 300 + k));
   cr_assert_eq(tamc_count(&t, 1).tagged, 1);   /* only refs[40]'s */
+  tamc_close(&t);
+}
+
+/* pool/amcz.rst: AMCZ's format need not have a scan method. */
+Test(amcz, a_format_without_a_scan_method_will_do)
+{
+  tamc_s t;
+  mps_addr_t old;
+  tamc_open_scan(&t, mps_class_amcz(), true, 0, NULL);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 30, 310);
+  old = t.refs[0];
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);
+  cr_assert_neq(t.refs[0], old);
+  cr_assert(tamc_data_ok(t.refs[0], 30, 310));
   tamc_close(&t);
 }
 
@@ -974,8 +1014,10 @@ Test(amc, an_unreachable_object_in_a_nailed_segment_is_finalized)
  * an object in it: the segment must be scanned again, for that object.
  * Segment S holds a (pinned) and c; segment U holds y and d.  a -> y -> c
  * -> d: S's scan copies y, and only the copy's scan, after S's, reaches
- * c, which is kept in place and must be scanned so that d is kept too. */
-Test(amc, an_object_marked_after_its_nailed_segment_was_scanned_is_scanned)
+ * c, which is kept in place and must be scanned so that d is kept too.
+ * The first scan of the object tagged `flaky` fails (0: none does): a
+ * scan that failed is made again, wherever it was. */
+static void tamc_chain_through_a_nailed_segment(mps_word_t flaky)
 {
   tamc_s t;
   objfmt_obj a, c, y;
@@ -997,7 +1039,11 @@ Test(amc, an_object_marked_after_its_nailed_segment_was_scanned_is_scanned)
   c->slot[0] = (mps_word_t)d_old;
   t.ambig[0] = a;
   memset(t.refs, 0, 4 * sizeof t.refs[0]);
+  tamc_flaky_tag = flaky;
+  tamc_flaky_left = flaky != 0 ? 1 : 0;
   mps_arena_collect(t.arena);
+  cr_assert_eq(tamc_flaky_left, 0, "the object tagged %lu was never scanned",
+               (unsigned long)flaky);
   cr_assert(tamc_data_ok(a, 3, 430));
   y = (objfmt_obj)a->slot[0];
   cr_assert_neq((mps_addr_t)y, t.refs[2], "y was not copied");
@@ -1010,8 +1056,31 @@ Test(amc, an_object_marked_after_its_nailed_segment_was_scanned_is_scanned)
   tamc_close(&t);
 }
 
-/* The gc message's live size counts what a nailed segment kept in place,
- * though nothing was copied. */
+Test(amc, an_object_marked_after_its_nailed_segment_was_scanned_is_scanned)
+{
+  tamc_chain_through_a_nailed_segment(0);
+}
+
+/* a's scan, in the walk of the newly nailed S. */
+Test(amc, a_failed_scan_of_a_pinned_object_is_made_again)
+{
+  tamc_chain_through_a_nailed_segment(430);
+}
+
+/* y's scan, in the Cheney scan of to-space. */
+Test(amc, a_failed_scan_of_a_copy_is_made_again)
+{
+  tamc_chain_through_a_nailed_segment(432);
+}
+
+/* c's scan, in the sweep of S for the objects marked after its walk. */
+Test(amc, a_failed_scan_of_an_object_marked_in_a_nailed_segment_is_made_again)
+{
+  tamc_chain_through_a_nailed_segment(431);
+}
+
+/* The gc message's live size counts what a nailed segment kept in place
+ * (all of it: two objects), though nothing was copied. */
 Test(amc, objects_kept_in_place_count_as_live)
 {
   tamc_s t;
@@ -1020,11 +1089,13 @@ Test(amc, objects_kept_in_place_count_as_live)
   mps_arena_park(t.arena);
   mps_message_type_enable(t.arena, mps_message_type_gc());
   tamc_new(t.ap, &t.ambig[0], 0, 1000, 440);
+  tamc_new(t.ap, &t.ambig[1], 0, 1000, 441);
   tamc_flush_segment(&t);
   mps_arena_collect(t.arena);
   cr_assert(tamc_data_ok(t.ambig[0], 1000, 440));
+  cr_assert(tamc_data_ok(t.ambig[1], 1000, 441));
   cr_assert(mps_message_get(&msg, t.arena, mps_message_type_gc()));
-  cr_assert_geq(mps_message_gc_live_size(t.arena, msg), 1002 * W);
+  cr_assert_geq(mps_message_gc_live_size(t.arena, msg), 2 * 1002 * W);
   mps_message_discard(t.arena, msg);
   tamc_close(&t);
 }
@@ -1386,4 +1457,273 @@ Test(amc, walks_and_addr_object)
   mps_arena_formatted_objects_walk(t.arena, tamc_formatted_count, &formatted, 0);
   cr_assert_eq(formatted, 40);
   tamc_close(&t);
+}
+
+/* pool/amc.rst: MPS_KEY_EXTEND_BY is the least size of the segments the
+ * pool asks for, also when it is larger than the pool would choose. */
+Test(amc, segments_are_at_least_extend_by)
+{
+  tamc_s t;
+  size_t extend_by = 512 * 1024;
+  tamc_open(&t, mps_class_amc(), true, extend_by);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 700);
+  cr_assert_geq(mps_pool_total_size(t.pool), extend_by, "total %zu",
+                mps_pool_total_size(t.pool));
+  tamc_close(&t);
+}
+
+/* The walks, mps_addr_object and mps_amc_apply see the objects an
+ * allocation point has committed in the segment it is still filling
+ * (nothing was collected, so that is where all of them are). */
+Test(amc, walks_see_the_objects_a_point_has_committed)
+{
+  tamc_s t;
+  tamc_count_s c;
+  mps_addr_t found;
+  size_t areas = 0, formatted = 0, k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  for (k = 0; k < 10; ++k)
+    tamc_new(t.ap, &t.refs[k], 0, 3, 710 + k);
+  c = tamc_count(&t, 719);
+  cr_assert_eq(c.objects, 10);
+  cr_assert_eq(c.tagged, 1);
+  cr_assert_eq(mps_pool_walk(t.pool, tamc_area_count, &areas), MPS_RES_OK);
+  cr_assert_eq(areas, 10);
+  mps_arena_formatted_objects_walk(t.arena, tamc_formatted_count, &formatted, 0);
+  cr_assert_eq(formatted, 10);
+  for (k = 0; k < 10; ++k) {
+    cr_assert_eq(mps_addr_object(&found, t.arena, (char *)t.refs[k] + W), MPS_RES_OK,
+                 "object %zu not found", k);
+    cr_assert_eq(found, t.refs[k]);
+  }
+  tamc_close(&t);
+}
+
+/* What an allocation point leaves unused when it is destroyed is the
+ * segment's free tail again: the pool counts it free, and the next point
+ * allocates there, with no new segment. */
+Test(amc, a_destroyed_points_unused_part_is_filled_again)
+{
+  tamc_s t;
+  size_t total;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 720);
+  mps_ap_destroy(t.ap);
+  total = mps_pool_total_size(t.pool);
+  cr_assert_eq(total - mps_pool_free_size(t.pool), 5 * W);
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  tamc_new(t.ap, &t.refs[1], 0, 3, 721);
+  cr_assert_eq(t.refs[1], (mps_addr_t)((char *)t.refs[0] + 5 * W));
+  cr_assert_eq(mps_pool_total_size(t.pool), total, "a new segment was made");
+  cr_assert(tamc_data_ok(t.refs[0], 3, 720));
+  tamc_close(&t);
+}
+
+/* Two points fill two segments; when both are destroyed, the pool's free
+ * size is both segments' unused parts: all but the two objects. */
+Test(amc, the_free_size_counts_every_segments_unused_part)
+{
+  tamc_s t;
+  mps_ap_t ap2;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_ap_create_k(&ap2, t.pool, mps_args_none), MPS_RES_OK);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 730);
+  tamc_new(ap2, &t.refs[1], 0, 5, 731);
+  mps_ap_destroy(ap2);
+  mps_ap_destroy(t.ap);
+  cr_assert_eq(mps_pool_total_size(t.pool) - mps_pool_free_size(t.pool), 12 * W,
+               "total %zu, free %zu", mps_pool_total_size(t.pool),
+               mps_pool_free_size(t.pool));
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  tamc_close(&t);
+}
+
+/* A segment that was to-space is condemned at the next collection; there
+ * an ambiguous reference keeps only its first object, and the rest, its
+ * tail, becomes its free tail again.  The segment goes on working: later
+ * collections keep the object and the pool can still be checked. */
+Test(amc, a_former_to_space_segment_kept_by_one_object_goes_on_working)
+{
+  tamc_s t;
+  objfmt_obj head;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_list(&t, &t.refs[0], 200, 3);
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);   /* the list, head first, in to-space */
+  head = t.refs[0];
+  head->slot[0] = 0;            /* the rest of the list is dead */
+  t.ambig[0] = head;
+  t.refs[0] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert(tamc_data_ok(head, 3, 199));
+  cr_assert_eq(tamc_count(&t, 0).objects, 1);
+  mps_arena_collect(t.arena);
+  cr_assert(tamc_data_ok(head, 3, 199));
+  cr_assert_eq(tamc_count(&t, 0).objects, 1);
+  tamc_close(&t);
+}
+
+/* A generation's to-space segment that a later collection frees (all of
+ * it dead, nothing copied into that generation then) is forgotten as
+ * to-space: a segment of another pool, made afterwards perhaps in the
+ * same control memory, never receives this pool's copies. */
+Test(amc, a_freed_to_space_segment_receives_no_copies)
+{
+  tamc_s t;
+  mps_gen_param_s gens[1] = {{100 * 1024, 0.5}};   /* never due here */
+  mps_chain_t chain;
+  mps_pool_t other, found;
+  mps_ap_t ap;
+  size_t k;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&other, t.arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.refs[0], 0, 3, 740);
+  tamc_flush_segment(&t);
+  mps_arena_collect(t.arena);   /* copied into the second generation */
+  t.refs[0] = NULL;
+  mps_arena_collect(t.arena);   /* which is all dead, and freed */
+  /* Segments of the other pool, one an object, with no point. */
+  cr_assert_eq(mps_ap_create_k(&ap, other, mps_args_none), MPS_RES_OK);
+  for (k = 0; k < 6; ++k)
+    tamc_new(ap, &t.refs[8 + k], 0, 9000, 741);
+  mps_ap_destroy(ap);
+  tamc_new(t.ap, &t.refs[1], 0, 3, 742);
+  tamc_allocate_until_a_collection(&t);   /* copies refs[1] to the second */
+  cr_assert(tamc_data_ok(t.refs[1], 3, 742));
+  cr_assert(mps_addr_pool(&found, t.arena, t.refs[1]));
+  cr_assert_eq(found, t.pool, "a copy went to another pool's segment");
+  for (k = 0; k < 6; ++k)
+    cr_assert(tamc_data_ok(t.refs[8 + k], 9000, 741));
+  mps_pool_destroy(other);
+  mps_chain_destroy(chain);
+  tamc_close(&t);
+}
+
+/* seg.h, incremental: the mutator allocates black, never into a segment
+ * the collection in progress has condemned.  The point's segment is
+ * condemned while the point fills it; the object the point makes while
+ * the collection goes on (the arena clamped, so that it does: no gc
+ * message yet) is outside it, and survives. */
+Test(amc, a_point_allocates_outside_the_condemned_segments_during_a_collection,
+     TEST_NEEDS_INCREMENTS)
+{
+  tamc_s t;
+  mps_message_t msg;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  tamc_list(&t, &t.refs[0], 50, 2);
+  cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
+  mps_arena_clamp(t.arena);
+  cr_assert_not(mps_message_get(&msg, t.arena, mps_message_type_gc()),
+                "the collection did not go on");
+  tamc_new(t.ap, &t.refs[1], 1, 2, 750);
+  ((objfmt_obj)t.refs[1])->slot[0] = (mps_word_t)t.refs[0];
+  mps_arena_park(t.arena);
+  cr_assert(mps_message_get(&msg, t.arena, mps_message_type_gc()));
+  mps_message_discard(t.arena, msg);
+  cr_assert(tamc_data_ok(t.refs[1], 2, 750));
+  cr_assert_eq((mps_addr_t)((objfmt_obj)t.refs[1])->slot[0], t.refs[0]);
+  tamc_list_check(t.refs[0], 50, 2);
+  cr_assert_eq(tamc_count(&t, 750).tagged, 1);
+  tamc_close(&t);
+}
+
+static unsigned tamc_reports;
+
+static void tamc_record(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++tamc_reports;
+}
+
+/* A zero MPS_KEY_EXTEND_BY is a client error: reported in a checking
+ * variety, and refused with MPS_RES_PARAM in every variety. */
+Test(amc, a_zero_extend_by_is_refused)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_res_t res;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(objfmt_create(&fmt, arena, tamc_scan, true), MPS_RES_OK);
+  tamc_reports = 0;
+  old = mps_lib_assert_fail_install(tamc_record);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, 0);
+    res = mps_pool_create_k(&pool, arena, mps_class_amc(), args);
+  } MPS_ARGS_END(args);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(res, MPS_RES_PARAM);
+  TEST_ASSERT_REPORTED(tamc_reports);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* A collection whose n-th request for memory is refused (arena_fail_after,
+ * as when the system has no more), for each n in turn: whether what fails
+ * is a to-space segment or a nailboard (the first, second or third of a
+ * segment's), the collection keeps every object, and the pinned ones
+ * where they are.  Segment S holds a and b, both ambiguously referenced
+ * (the second fix meets S nailed), and c, exactly referenced; a refers
+ * to e, in U with d, which a root refers to. */
+static bool tamc_collect_refusing(Count n)
+{
+  tamc_s t;
+  objfmt_obj a, b;
+  bool finished;
+  int pass;
+  tamc_open(&t, mps_class_amc(), true, 0);
+  mps_arena_park(t.arena);
+  tamc_new(t.ap, &t.ambig[0], 1, 3, 760);   /* a */
+  tamc_new(t.ap, &t.ambig[1], 0, 3, 761);   /* b */
+  tamc_new(t.ap, &t.refs[0], 0, 3, 762);    /* c */
+  tamc_flush_segment(&t);
+  tamc_new(t.ap, &t.refs[1], 0, 3, 763);    /* d */
+  tamc_new(t.ap, &t.refs[2], 0, 3, 764);    /* e */
+  tamc_flush_segment(&t);
+  a = t.ambig[0];
+  b = t.ambig[1];
+  a->slot[0] = (mps_word_t)t.refs[2];
+  t.refs[2] = NULL;
+  arena_fail_after((Arena)t.arena, n);
+  (void)mps_arena_collect(t.arena);
+  finished = ((Arena)t.arena)->fail_countdown != 0;
+  arena_fail_after((Arena)t.arena, 0);
+  for (pass = 0; pass < 2; ++pass) {
+    cr_assert_eq(t.ambig[0], (mps_addr_t)a);
+    cr_assert(tamc_data_ok(a, 3, 760), "a damaged (request %lu refused)", (unsigned long)n);
+    cr_assert(tamc_data_ok(b, 3, 761), "b damaged (request %lu refused)", (unsigned long)n);
+    cr_assert(tamc_data_ok(t.refs[0], 3, 762), "c lost (request %lu refused)", (unsigned long)n);
+    cr_assert(tamc_data_ok(t.refs[1], 3, 763), "d lost (request %lu refused)", (unsigned long)n);
+    cr_assert(tamc_data_ok((objfmt_obj)a->slot[0], 3, 764), "e lost (request %lu refused)",
+              (unsigned long)n);
+    mps_arena_collect(t.arena);   /* with memory again */
+  }
+  tamc_close(&t);
+  return finished;
+}
+
+Test(amc, a_collection_refused_any_one_request_for_memory_keeps_everything)
+{
+  Count n;
+  for (n = 1; n < 1000; ++n)
+    if (tamc_collect_refusing(n))
+      return;
+  cr_assert_fail("the collection made more than 1000 requests");
 }
