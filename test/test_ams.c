@@ -1195,6 +1195,31 @@ static void tams_collect_due(mps_arena_t arena, mps_pool_t pool)
   cr_assert(collections_run_due(arena), "no collection of the due generations ran");
 }
 
+/* A parked arena large enough for every zone, so that each generation
+ * gets its own (gc_gen_zones): the summary tests place objects by zone. */
+static mps_arena_t tams_zoned_arena(void)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  mps_arena_park(arena);
+  return arena;
+}
+
+static mps_pool_t tams_pool_in(mps_arena_t arena, mps_pool_class_t klass, mps_fmt_t fmt,
+                               mps_chain_t chain)
+{
+  mps_pool_t pool;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, klass, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  return pool;
+}
+
 /* A condemned segment is scanned once per batch of its objects marked:
  * X, which the root reaches, in the exact band, and then Y, which only
  * finalization reaches, in the final band.  Each scan sees only the
@@ -1217,26 +1242,13 @@ Test(ams, a_segment_scanned_again_in_a_collection_keeps_the_zones_its_first_scan
   ZoneSet summary, rzones;
   size_t k;
 
-  MPS_ARGS_BEGIN(args) {
-    /* Every zone, so that each generation gets its own (gc_gen_zones). */
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
-    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  mps_arena_park(arena);
+  arena = tams_zoned_arena();
   cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, false), MPS_RES_OK);
   /* X and Y in the young zones, R in the old ones. */
   cr_assert_eq(mps_chain_create(&chain_a, arena, 2, gens_a), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain_b, arena, 1, gens_b), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_a);
-    cr_assert_eq(mps_pool_create_k(&pool_a, arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_b);
-    cr_assert_eq(mps_pool_create_k(&pool_b, arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  pool_a = tams_pool_in(arena, mps_class_ams(), fmt, chain_a);
+  pool_b = tams_pool_in(arena, mps_class_ams(), fmt, chain_b);
   cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, refs, 3),
                MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, pool_b, mps_args_none), MPS_RES_OK);
@@ -1312,32 +1324,15 @@ Test(ams, an_object_scanned_where_it_was_marked_widens_its_segments_summary)
   Shift zone_shift;
   size_t k;
 
-  MPS_ARGS_BEGIN(args) {
-    /* Every zone, so that each generation gets its own (gc_gen_zones). */
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 20);
-    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  mps_arena_park(arena);
+  arena = tams_zoned_arena();
   cr_assert_eq(objfmt_create(&fmt, arena, objfmt_scan, false), MPS_RES_OK);
   cr_assert_eq(objfmt_create(&mfmt, arena, objfmt_scan, true), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain_s, arena, 1, gens_s), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain_c, arena, 2, gens_c), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain_d, arena, 1, gens_d), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_s);
-    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, mfmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_c);
-    cr_assert_eq(mps_pool_create_k(&amc, arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain_d);
-    cr_assert_eq(mps_pool_create_k(&pool_d, arena, mps_class_ams(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
+  pool = tams_pool_in(arena, mps_class_ams(), fmt, chain_s);
+  amc = tams_pool_in(arena, mps_class_amc(), mfmt, chain_c);
+  pool_d = tams_pool_in(arena, mps_class_ams(), fmt, chain_d);
   cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, refs, 2),
                MPS_RES_OK);
 

@@ -687,46 +687,35 @@ Test(seg_misuse, destroying_arena_with_segments_is_refused, .signal = SIGABRT)
   mps_arena_destroy(arena);
 }
 
-Test(seg_misuse, white_for_a_trace_not_running_is_refused, .signal = SIGABRT)
+/* A segment of these ranks, the arena entered as a client call would,
+ * and misuse to abort: what the caller does next must be refused. */
+static Seg misuse_seg(RankSet ranks)
 {
   Seg seg;
   setup();
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
-               MPS_RES_OK);
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, ranks, NULL), MPS_RES_OK);
   arena_enter(arena);
   mps_lib_assert_fail_install(abort_handler);
-  seg_set_white(seg, TRACE_SET_SINGLE(0));
+  return seg;
+}
+
+Test(seg_misuse, white_for_a_trace_not_running_is_refused, .signal = SIGABRT)
+{
+  seg_set_white(misuse_seg(RANK_SET_SINGLE(RANK_EXACT)), TRACE_SET_SINGLE(0));
 }
 
 Test(seg_misuse, nailed_for_a_trace_not_running_is_refused, .signal = SIGABRT)
 {
-  Seg seg;
-  setup();
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
-               MPS_RES_OK);
-  arena_enter(arena);
-  mps_lib_assert_fail_install(abort_handler);
-  seg_set_nailed(seg, TRACE_SET_SINGLE(0));
+  seg_set_nailed(misuse_seg(RANK_SET_SINGLE(RANK_EXACT)), TRACE_SET_SINGLE(0));
 }
 
 Test(seg_misuse, grey_for_a_trace_not_running_is_refused, .signal = SIGABRT)
 {
-  Seg seg;
-  setup();
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
-               MPS_RES_OK);
-  arena_enter(arena);
-  mps_lib_assert_fail_install(abort_handler);
-  seg_set_grey(seg, TRACE_SET_SINGLE(0));
+  seg_set_grey(misuse_seg(RANK_SET_SINGLE(RANK_EXACT)), TRACE_SET_SINGLE(0));
 }
 
 /* A leaf refers to nothing (invariant 4): a summary for it is a mistake. */
 Test(seg_misuse, a_summary_for_a_leaf_is_refused, .signal = SIGABRT)
 {
-  Seg seg;
-  setup();
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);
-  arena_enter(arena);
-  mps_lib_assert_fail_install(abort_handler);
-  seg_set_summary(seg, (ZoneSet)5);
+  seg_set_summary(misuse_seg(RANK_SET_EMPTY), (ZoneSet)5);
 }
