@@ -1157,3 +1157,267 @@ Test(arena_client, adjacent_blocks_are_taken_and_blocks_inside_any_chunk_refused
   mps_arena_destroy(arena);
   free(block);
 }
+
+/* More of the arena's edges. */
+
+/* The zone, among the word's, of the stripe of 2^shift bytes holding a. */
+static Word zone_of(Addr a, Shift shift)
+{
+  return (addr_word(a) >> shift) & (WORD_WIDTH - 1);
+}
+
+/* arena_alloc_zoned: a request of exactly one stripe fits a stripe of its
+ * zone, and a request of two stripes fits a run of two adjacent zones;
+ * neither falls back while the zones have room. */
+Test(arena_vm, zoned_requests_fill_whole_stripes_and_runs_of_adjacent_stripes)
+{
+  const Shift shift = 20;                      /* 1 MiB stripes */
+  mps_arena_t arena = make_vm(256u << 20);
+  Addr one, two;
+  arena_enter(arena);
+  cr_assert_eq(arena_alloc_zoned(&one, arena, (size_t)1 << shift, OWNER, (Word)0x2, shift),
+               MPS_RES_OK);
+  cr_assert_eq(zone_of(one, shift), 1);
+  cr_assert(addr_is_aligned(one, (Size)1 << shift), "a stripe-sized block straddles stripes");
+  cr_assert_eq(arena_alloc_zoned(&two, arena, (size_t)2 << shift, OWNER, (Word)0xC, shift),
+               MPS_RES_OK);
+  cr_assert_eq(zone_of(two, shift), 2);
+  cr_assert_eq(zone_of(addr_add(two, ((Size)2 << shift) - 1), shift), 3);
+  arena_free(arena, one, (size_t)1 << shift, OWNER);
+  arena_free(arena, two, (size_t)2 << shift, OWNER);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* An allocation refused at the commit limit changes nothing: the spare
+ * grains it would have used (with fresh ones after them) stay free and
+ * committed, and a request they hold then gets them without committing. */
+Test(arena_vm, an_allocation_refused_at_the_commit_limit_leaves_spare_grains_spare)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena), committed;
+  mps_addr_t p, q;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(grab(&p, arena, 2 * grain), MPS_RES_OK);
+  drop(arena, p, 2 * grain);
+  committed = mps_arena_committed(arena);
+  cr_assert_eq(mps_arena_spare_committed(arena), 2 * grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed), MPS_RES_OK);
+  cr_assert_eq(grab(&q, arena, 4 * grain), MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 2 * grain);
+  cr_assert_eq(grab(&q, arena, 2 * grain), MPS_RES_OK);
+  cr_assert_eq(q, p);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  drop(arena, q, 2 * grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  mps_arena_destroy(arena);
+}
+
+/* The tract of addr, found the long way: in the chunk that holds it. */
+static Tract tract_in_its_chunk(mps_arena_t arena, mps_addr_t addr)
+{
+  Ring node, next;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (chunk_contains(chunk, addr_of_ptr(addr)))
+      return &chunk->tracts[chunk_index(chunk, addr_of_ptr(addr))];
+  }
+  return NULL;
+}
+
+/* arena_tract_of_addr remembers the chunk it last looked in; an address
+ * in another chunk, or in none, is still looked up where it is. */
+Test(arena_vm, tracts_are_found_in_whichever_chunk_holds_them)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena);
+  mps_addr_t p, q;
+  int local;
+  int i;
+  cr_assert_eq(grab(&p, arena, grain), MPS_RES_OK);
+  cr_assert_eq(grab(&q, arena, (size_t)4 << 20), MPS_RES_OK);   /* a second chunk */
+  arena_enter(arena);
+  for (i = 0; i < 2; ++i) {
+    cr_assert_eq(arena_tract_of_addr(arena, addr_of_ptr(p)), tract_in_its_chunk(arena, p));
+    cr_assert_eq(arena_tract_of_addr(arena, addr_of_ptr(q)), tract_in_its_chunk(arena, q));
+    cr_assert_eq(arena_tract_of_addr(arena, addr_of_ptr(q))->pool, OWNER);
+    cr_assert_null(arena_tract_of_addr(arena, addr_of_ptr(&local)));
+  }
+  arena_leave(arena);
+  drop(arena, q, (size_t)4 << 20);
+  drop(arena, p, grain);
+  mps_arena_destroy(arena);
+}
+
+/* Control memory comes from the arena's grains: at the commit limit it is
+ * refused with MPS_RES_COMMIT_LIMIT, both to the arena's own callers and
+ * for the collector's state a first root needs, and nothing changes; with
+ * the limit raised, both succeed. */
+Test(arena_vm, control_memory_refused_at_the_commit_limit_leaves_the_arena_usable)
+{
+  static mps_addr_t table[1];
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t committed = mps_arena_committed(arena);
+  mps_root_t root;
+  void *block;
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(arena_control_alloc(&block, arena, 64), MPS_RES_COMMIT_LIMIT);
+  arena_leave(arena);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1),
+               MPS_RES_COMMIT_LIMIT);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_eq(arena_control_alloc(&block, arena, 64), MPS_RES_OK);
+  arena_control_free(arena, block, 64);
+  arena_leave(arena);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1),
+               MPS_RES_OK);
+  mps_root_destroy(root);
+  mps_arena_destroy(arena);
+}
+
+/* arena.rst: the spare fraction may be anything from 0 to 1 and the pause
+ * time anything not negative, ends included, at creation and after. */
+Test(arena_vm, settings_at_the_ends_of_their_ranges_are_accepted)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    MPS_ARGS_ADD(args, MPS_KEY_PAUSE_TIME, 0.0);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_arena_spare(arena), 1.0);
+  cr_assert_eq(mps_arena_pause_time(arena), 0.0);
+  mps_arena_pause_time_set(arena, 2.5);
+  cr_assert_eq(mps_arena_pause_time(arena), 2.5);
+  mps_arena_pause_time_set(arena, 0.0);
+  cr_assert_eq(mps_arena_pause_time(arena), 0.0);
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_spare(arena), 0.0);
+  mps_arena_destroy(arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 0.0);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_arena_spare(arena), 0.0);
+  mps_arena_destroy(arena);
+}
+
+/* Two chunks of a fresh 1 MiB arena that keeps all its spare memory, each
+ * with spare grains: eight in the first, 4 MiB in the one grown after. */
+static mps_arena_t vm_with_spare_in_two_chunks(size_t *grain_o)
+{
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), reserved = mps_arena_reserved(arena);
+  mps_addr_t a, p;
+  *grain_o = grain;
+  mps_arena_spare_set(arena, 1.0);
+  cr_assert_eq(grab(&a, arena, 8 * grain), MPS_RES_OK);
+  cr_assert_eq(grab(&p, arena, (size_t)4 << 20), MPS_RES_OK);
+  cr_assert_gt(mps_arena_reserved(arena), reserved, "no second chunk");
+  drop(arena, a, 8 * grain);
+  drop(arena, p, (size_t)4 << 20);
+  cr_assert_eq(mps_arena_spare_committed(arena), 8 * grain + ((size_t)4 << 20));
+  return arena;
+}
+
+/* Giving up spare memory stops once there is as little as asked for: the
+ * chunks after the one that got there keep theirs.  Half a grain over the
+ * limit costs one whole grain, not every grain of another chunk. */
+Test(arena_vm, giving_up_spare_memory_stops_in_the_chunk_where_it_is_enough)
+{
+  size_t grain, committed, spare;
+  mps_arena_t arena = vm_with_spare_in_two_chunks(&grain);
+  committed = mps_arena_committed(arena);
+  spare = mps_arena_spare_committed(arena);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, committed - grain / 2), MPS_RES_OK);
+  cr_assert_eq(mps_arena_committed(arena), committed - grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), spare - grain);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, SIZE_MAX), MPS_RES_OK);
+  mps_arena_destroy(arena);
+}
+
+/* The chunk of the arena at the highest address. */
+static Chunk highest_chunk(mps_arena_t arena)
+{
+  Ring node, next;
+  Chunk highest = NULL;
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    if (highest == NULL || addr_word(chunk->base) > addr_word(highest->base))
+      highest = chunk;
+  }
+  return highest;
+}
+
+/* arena_alloc_high takes the highest free grains of the arena: the top of
+ * its highest chunk, whichever chunk came first. */
+Test(arena_vm, high_allocation_takes_the_top_of_the_highest_chunk)
+{
+  size_t grain;
+  mps_arena_t arena = vm_with_spare_in_two_chunks(&grain);
+  Chunk top = highest_chunk(arena);
+  Addr p;
+  arena_enter(arena);
+  cr_assert_eq(arena_alloc_high(&p, arena, grain, OWNER), MPS_RES_OK);
+  cr_assert_eq(addr_word(p) + grain, addr_word(chunk_page_base(top, top->pages)));
+  arena_free(arena, p, grain, OWNER);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
+/* A fresh arena whose first three free grains are, in order, free and
+ * uncommitted, spare, and free and uncommitted, with nothing committed
+ * after them: a request for three grains then commits two stretches. */
+static mps_arena_t vm_with_a_spare_grain_between_fresh_ones(size_t *grain_o)
+{
+  mps_arena_t arena = make_vm((size_t)16 << 20);
+  size_t grain = grain_of(arena);
+  mps_addr_t a, b, c;
+  *grain_o = grain;
+  cr_assert_eq(grab(&a, arena, grain), MPS_RES_OK);
+  cr_assert_eq(grab(&b, arena, grain), MPS_RES_OK);
+  cr_assert_eq(grab(&c, arena, grain), MPS_RES_OK);
+  cr_assert_eq((char *)b, (char *)a + grain);
+  cr_assert_eq((char *)c, (char *)b + grain);
+  mps_arena_spare_set(arena, 0.0);
+  drop(arena, a, grain);
+  drop(arena, c, grain);
+  mps_arena_spare_set(arena, 1.0);
+  drop(arena, b, grain);
+  cr_assert_eq(mps_arena_spare_committed(arena), grain);
+  return arena;
+}
+
+/* When the system refuses to commit part of a request (here injected:
+ * arena_fail_after), the stretches already committed for it are given
+ * back: the allocation fails with MPS_RES_MEMORY, what is committed and
+ * mapped is as before, and the same request then succeeds.  Refusing the
+ * first stretch or the second makes no difference. */
+Test(arena_vm, a_commit_refused_part_way_gives_back_what_it_had_committed)
+{
+  Count refused;
+  /* Requests counted: the allocation itself, then each stretch. */
+  for (refused = 2; refused <= 3; ++refused) {
+    size_t grain, committed;
+    mps_arena_t arena = vm_with_a_spare_grain_between_fresh_ones(&grain);
+    mps_addr_t p;
+    committed = mps_arena_committed(arena);
+    arena_enter(arena);
+    arena_fail_after(arena, refused);
+    arena_leave(arena);
+    cr_assert_eq(grab(&p, arena, 3 * grain), MPS_RES_MEMORY, "stretch %u", (unsigned)refused - 1);
+    cr_assert_eq(mps_arena_committed(arena), committed);
+    cr_assert_eq(mps_arena_spare_committed(arena), grain);
+    cr_assert_eq(mapped_in_chunks(arena), committed, "stretch %u", (unsigned)refused - 1);
+    cr_assert_eq(grab(&p, arena, 3 * grain), MPS_RES_OK);
+    memset(p, 1, 3 * grain);
+    cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+    drop(arena, p, 3 * grain);
+    mps_arena_destroy(arena);
+  }
+}

@@ -938,3 +938,86 @@ Test(gc_client_misuse, client_arena_extend_with_null_base_is_refused)
   cr_assert_eq(t_reports, TEST_REPORTS(1));
   mps_lib_assert_fail_install(old);
 }
+
+/* arena.rst: every format must be destroyed before the arena.  With only a
+ * format left the destruction is refused, and the format can still be
+ * destroyed, then the arena. */
+Test(gc_client_misuse, destroying_an_arena_with_only_a_format_left_is_refused)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+  old = t_count_reports();
+  mps_arena_destroy(arena);
+  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  cr_assert(mps_arena_has_addr(arena, arena));
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  mps_lib_assert_fail_install(old);
+}
+
+/* message.rst: messages never fetched are discarded when the arena is
+ * destroyed; their memory goes back with it, which the arena checks. */
+Test(gc_client, messages_never_fetched_go_when_the_arena_is_destroyed)
+{
+  t_gc_s t;
+  mps_lib_assert_fail_t old;
+  t_setup(&t);
+  mps_message_type_enable(t.arena, mps_message_type_gc_start());
+  mps_message_type_enable(t.arena, mps_message_type_gc());
+  t_alloc(&t, T_AMC, 0, 9, 0, 100, NULL);
+  mps_arena_collect(t.arena);
+  old = t_count_reports();
+  t_teardown(&t);
+  cr_assert_eq(t_reports, 0);
+  mps_lib_assert_fail_install(old);
+}
+
+/* A range's zones run from the zone of its first byte to that of its last
+ * (not of its limit), wrapping round the word's zones. */
+Test(gc_client, a_range_s_zones_are_those_of_its_first_to_its_last_byte)
+{
+  const Shift shift = 20;
+  const Word mb = (Word)1 << shift;
+  cr_assert_eq(zone_set_of_range(shift, addr_of_word(3 * mb), addr_of_word(5 * mb)),
+               (ZoneSet)0x18);
+  cr_assert_eq(zone_set_of_range(shift, addr_of_word(3 * mb + 16), addr_of_word(3 * mb + 32)),
+               (ZoneSet)0x8);
+  cr_assert_eq(zone_set_of_range(shift, addr_of_word(2 * mb), addr_of_word(4 * mb + 1)),
+               (ZoneSet)0x1C);
+  cr_assert_eq(zone_set_of_range(shift, addr_of_word((WORD_WIDTH - 1) * mb),
+                                 addr_of_word((WORD_WIDTH + 1) * mb)),
+               ((ZoneSet)1 << (WORD_WIDTH - 1)) | 1);
+}
+
+/* A pool given no chain goes on the arena's default chain (pool.rst), the
+ * collector's own: it goes with the arena, whose destruction finds all
+ * its control memory given back and reports nothing. */
+Test(gc_client, the_default_chain_goes_with_the_arena)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&p, ap, 1, 0, 4, NULL), MPS_RES_OK);
+  mps_arena_collect(arena);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+  mps_fmt_destroy(fmt);
+  old = t_count_reports();
+  mps_arena_destroy(arena);
+  cr_assert_eq(t_reports, 0);
+  mps_lib_assert_fail_install(old);
+}
