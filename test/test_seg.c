@@ -497,18 +497,26 @@ Test(seg, seg_check_reports_each_broken_invariant)
   free_seg(leaf);
 }
 
+/* A segment with references, in an arena with the barrier on (or the
+ * test is skipped), the arena entered. */
+static Seg barrier_seg(GC *gc_o)
+{
+  Seg seg;
+  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
+               MPS_RES_OK);
+  *gc_o = arena->gc;
+  if (!(*gc_o)->barrier.on)
+    cr_skip_test("no hardware barrier on this platform");
+  arena_enter(arena);
+  return seg;
+}
+
 /* Invariant 7: the barriers are raised as barrier.h says, and a segment
  * whose protection disagrees is reported. */
 Test(seg, seg_check_reports_a_barrier_that_disagrees, TEST_NEEDS_BARRIER)
 {
-  Seg seg;
   GC gc;
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
-               MPS_RES_OK);
-  gc = arena->gc;
-  if (!gc->barrier.on)
-    cr_skip_test("no hardware barrier on this platform");
-  arena_enter(arena);
+  Seg seg = barrier_seg(&gc);
   seg->summary = (ZoneSet)5;          /* narrow, but no write barrier */
   cr_assert_eq(seg_check_reports(seg), SEG_BROKEN_REPORTS, "a narrow summary unguarded");
   seg->summary = ZONE_SET_UNIV;
@@ -529,14 +537,8 @@ Test(seg, seg_check_reports_a_barrier_that_disagrees, TEST_NEEDS_BARRIER)
  * references; once it is no longer grey, the protection goes. */
 Test(seg, a_segment_grey_for_a_reading_trace_has_the_read_barrier, TEST_NEEDS_BARRIER)
 {
-  Seg seg;
   GC gc;
-  cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_SINGLE(RANK_EXACT), NULL),
-               MPS_RES_OK);
-  gc = arena->gc;
-  if (!gc->barrier.on)
-    cr_skip_test("no hardware barrier on this platform");
-  arena_enter(arena);
+  Seg seg = barrier_seg(&gc);
   fake_trace_begin();
   gc->barrier.reading = TRACE_SET_SINGLE(0);
   seg_set_grey(seg, TRACE_SET_SINGLE(0));
