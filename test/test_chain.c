@@ -1,9 +1,10 @@
 /* Unit tests for generation chains and PoolGen accounting
  * (src/gc/chain.c): creation and its parameter checks, the default
  * chain, chain_due over several pools and during a ramp, chain_condemned,
- * a chain of another arena refused, and the checks at destroy; and the
- * tracer's policy for automatic collections over such generations
- * (trace_due_is_ripe), and gc_check's invariants on busy traces. */
+ * a chain of another arena (or none) refused, and the checks at destroy;
+ * and the tracer's policy for automatic collections over such
+ * generations (trace_due_is_ripe), and gc_check's invariants on busy
+ * traces. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -219,6 +220,25 @@ Test(chain, bad_parameters_are_refused)
   mps_chain_destroy(chain);
 }
 
+/* collection.rst: a mortality is a fraction from 0 to 1, both ends
+ * included; anything outside is refused. */
+Test(chain, mortality_is_allowed_from_zero_to_one_inclusive)
+{
+  mps_gen_param_s ends[2] = {{10, 0.0}, {10, 1.0}};
+  mps_gen_param_s negative[1] = {{10, -0.1}};
+  mps_chain_t chain;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, ends), MPS_RES_OK);
+  cr_assert_eq(chain->gens[0].mortality, 0.0);
+  cr_assert_eq(chain->gens[1].mortality, 1.0);
+  mps_chain_destroy(chain);
+  old = mps_lib_assert_fail_install(record_handler);
+  tchain_failures = 0;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, negative), MPS_RES_PARAM);
+  cr_assert_eq(tchain_failures, TEST_REPORTS(1));
+  mps_lib_assert_fail_install(old);
+}
+
 Test(chain, destroying_chain_in_use_is_refused)
 {
   mps_gen_param_s params[1] = {{10, 0.5}};
@@ -270,6 +290,46 @@ Test(chain, a_chain_of_another_arena_is_refused)
   mps_arena_destroy(other);
 }
 
+/* A chain destroyed twice: the second destroy is reported and does
+ * nothing (the arena's count of chains stays right). */
+Test(chain, destroying_a_chain_twice_is_refused)
+{
+  mps_gen_param_s params[1] = {{10, 0.5}};
+  mps_chain_t chain, other;
+  mps_lib_assert_fail_t old;
+  cr_assert_eq(mps_chain_create(&other, arena, 1, params), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  mps_chain_destroy(chain);
+  old = mps_lib_assert_fail_install(record_handler);
+  tchain_failures = 0;
+  mps_chain_destroy(chain);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tchain_failures, TEST_REPORTS(1));
+  cr_assert_eq(arena->gc->chains_count, 1);
+  mps_chain_destroy(other);
+  cr_assert(ring_is_single(&arena->gc->chain_ring));
+}
+
+/* A null chain passed as MPS_KEY_CHAIN is reported and refused, and no
+ * chain is counted as used. */
+Test(chain, a_null_chain_is_refused)
+{
+  mps_arg_s args[2];
+  Chain got = NULL;
+  mps_lib_assert_fail_t old;
+  args[0].key = MPS_KEY_CHAIN;
+  args[0].val.chain = NULL;
+  args[1].key = MPS_KEY_ARGS_END;
+  old = mps_lib_assert_fail_install(record_handler);
+  tchain_failures = 0;
+  arena_enter(arena);
+  cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_PARAM);
+  arena_leave(arena);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tchain_failures, TEST_REPORTS(1));
+  cr_assert_null(got);
+}
+
 /* The policy of pattern.c and chain.c (design/strategy.txt leaves it to
  * the implementation): while an allocation point is in a ramp, the
  * nursery alone may take more than its capacity, and a bounded amount.
@@ -297,6 +357,28 @@ Test(chain, a_ramp_gives_the_nursery_alone_an_allowance)
   cr_assert_eq(chain_due(chain), 3, "gen 1 has no allowance");
   --arena->gc->pattern.ramping;
   chain_condemned(chain, 3);
+  tchain_finish_two(chain, pool, &g0, &g1);
+}
+
+/* A nursery of a quarter of the address space: a ramp's allowance, a
+ * multiple of at least four, would wrap round to nothing if it did not
+ * saturate, and the first byte would make the nursery due. */
+Test(chain, a_ramp_allowance_on_a_huge_nursery_saturates)
+{
+  mps_gen_param_s params[2] = {{((Size)-1 / 4 + 1) / 1024, 0.9}, {2, 0.5}};
+  mps_chain_t chain;
+  pool_gen_s g0, g1;
+  Pool pool = make_pool();
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
+  arena_enter(arena);
+  tchain_acquire(chain);
+  pool_gen_init(&g0, pool, chain, 0);
+  pool_gen_init(&g1, pool, chain, 1);
+  ++arena->gc->pattern.ramping;
+  pool_gen_account_alloc(&g0, 1);
+  cr_assert_eq(chain_due(chain), 0);
+  --arena->gc->pattern.ramping;
+  chain_condemned(chain, 1);
   tchain_finish_two(chain, pool, &g0, &g1);
 }
 

@@ -802,6 +802,19 @@ static void tf_count_report(const char *file, unsigned line, const char *cond)
   ++tf_reports;
 }
 
+/* Misuse: no place to read the reference from.  Reported, and refused
+ * with MPS_RES_PARAM by both functions. */
+Test(finalize, null_reference_pointers_are_refused)
+{
+  mps_lib_assert_fail_t old;
+  tf_reports = 0;
+  old = mps_lib_assert_fail_install(tf_count_report);
+  cr_assert_eq(mps_finalize(tf.arena, NULL), MPS_RES_PARAM);
+  cr_assert_eq(mps_definalize(tf.arena, NULL), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tf_reports, TEST_REPORTS(2));
+}
+
 Test(finalize, a_block_outside_the_collected_pools_is_refused)
 {
   mps_pool_t mvff, snc;

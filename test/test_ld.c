@@ -9,7 +9,8 @@
  * counts in mps_collections.  Every block added counts; a merge keeps
  * the destination's own blocks, and an empty source changes nothing;
  * moves before a reset do not count, and beyond the history only zones
- * that ever moved do.
+ * that ever moved do.  A dependency reset when the collector state could
+ * not be made, and a null one, are judged stale.
  *
  * Objects are kept only by an exact table root (the test's thread is not
  * registered), so the collector is free to move every AMC object. */
@@ -20,10 +21,12 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
+#include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../stress/support/gcobj.c"
+#include "support/checks.h"
 #include "support/collections.h"
 
 enum { TLD_OBJS = 64, TLD_AMS_OBJS = 64 };
@@ -568,4 +571,77 @@ Test(ld, a_collection_that_condemns_no_amc_segment_starts_no_epoch)
   mps_pool_destroy(ams);
   mps_chain_destroy(chain);
   tld_teardown(&t);
+}
+
+/* An arena with no pools, and so no collector state yet. */
+static mps_arena_t tld_bare_arena(void)
+{
+  mps_arena_t arena;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)16 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_null(arena->gc);
+  return arena;
+}
+
+/* A dependency reset when the arena could not make its collector state
+ * (the request refused here with arena_fail_after) has no epoch to be
+ * judged by: once something is added it is stale, both while the arena
+ * still has no collector state and after it has made one, and merged
+ * into a fresh dependency it makes that one stale too. */
+Test(ld, a_dependency_reset_without_collector_state_is_stale_once_added_to)
+{
+  mps_arena_t arena = tld_bare_arena();
+  mps_ld_s none, fresh;
+  mps_addr_t addr = &fresh;   /* any address: only its zone is kept */
+  arena_fail_after(arena, 1);
+  mps_ld_reset(&none, arena);
+  arena_fail_after(arena, 0);
+  cr_assert_null(arena->gc, "the refused request was the collector state's");
+  cr_assert(!mps_ld_isstale_any(&none, arena), "nothing added: never stale");
+  mps_ld_add(&none, arena, addr);
+  cr_assert(mps_ld_isstale(&none, arena, addr));
+  /* This reset makes the collector state; nothing has moved since. */
+  mps_ld_reset(&fresh, arena);
+  cr_assert_not_null(arena->gc);
+  mps_ld_add(&fresh, arena, addr);
+  cr_assert(!mps_ld_isstale(&fresh, arena, addr));
+  cr_assert(mps_ld_isstale(&none, arena, addr));
+  mps_ld_merge(&fresh, arena, &none);
+  cr_assert(mps_ld_isstale_any(&fresh, arena));
+  mps_arena_destroy(arena);
+}
+
+static unsigned tld_reports;
+
+static void tld_count_report(const char *file, unsigned line, const char *cond)
+{
+  UNUSED(file);
+  UNUSED(line);
+  UNUSED(cond);
+  ++tld_reports;
+}
+
+/* Misuse: a null dependency is reported in every variety that checks;
+ * asked whether it is stale the answer is yes, which is never wrong, and
+ * a merge from or into one changes nothing. */
+Test(ld, a_null_dependency_is_reported_and_judged_stale)
+{
+  mps_arena_t arena = tld_bare_arena();
+  mps_ld_s ld;
+  mps_addr_t addr = &ld;
+  mps_lib_assert_fail_t old;
+  mps_ld_reset(&ld, arena);
+  mps_ld_add(&ld, arena, addr);
+  old = mps_lib_assert_fail_install(tld_count_report);
+  tld_reports = 0;
+  cr_assert(mps_ld_isstale(NULL, arena, addr));
+  cr_assert(mps_ld_isstale_any(NULL, arena));
+  mps_ld_merge(&ld, arena, NULL);
+  mps_ld_merge(NULL, arena, &ld);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(tld_reports, TEST_REPORTS(4));
+  cr_assert(!mps_ld_isstale(&ld, arena, addr), "the merges left it as it was");
+  mps_arena_destroy(arena);
 }

@@ -166,6 +166,30 @@ Test(message, types_are_distinct_and_clocks_ordered)
   cr_assert_not(mps_message_poll(arena));
 }
 
+/* message.rst: a gc_start message, like a gc one, carries the clock of
+ * its posting.  The loop waits for the processor clock to leave zero, so
+ * that a clock never set could not pass for one read at the posting. */
+Test(message, a_gc_start_message_has_the_clock_of_its_posting)
+{
+  Message m;
+  mps_message_t got;
+  mps_clock_t before, after, clock;
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  do
+    before = mps_clock();
+  while (before == 0);
+  arena_enter(arena);
+  cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC_START), MPS_RES_OK);
+  message_post(m);
+  arena_leave(arena);
+  after = mps_clock();
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
+  clock = mps_message_clock(arena, got);
+  cr_assert_geq(clock, before);
+  cr_assert_leq(clock, after);
+  mps_message_discard(arena, got);
+}
+
 /* Disabling flushes only queued messages of that type; one the client
  * holds stays valid, and other types stay queued. */
 Test(message, disable_keeps_held_and_other_types)
@@ -244,6 +268,20 @@ static void post_gc_message(void)
   cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
   message_post(m);
   arena_leave(arena);
+}
+
+/* Disabling a type leaves the other types enabled: their messages are
+ * still posted. */
+Test(message, disabling_one_type_leaves_the_others_enabled)
+{
+  mps_message_t got;
+  mps_message_type_enable(arena, mps_message_type_gc());
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_message_type_disable(arena, mps_message_type_gc_start());
+  post_gc_message();
+  cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
+  mps_message_discard(arena, got);
+  cr_assert_not(mps_message_poll(arena));
 }
 
 /* message.rst: a message is discarded in the arena it came from.  In
