@@ -24,6 +24,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../include/mpsclo.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/gc/seg.h"
@@ -732,6 +733,189 @@ Test(awl, a_reference_a_scan_writes_into_a_dependent_in_its_segment_is_kept)
   mps_pool_destroy(pool_r);
   mps_chain_destroy(chain_awl);
   mps_chain_destroy(chain_r);
+  mps_fmt_destroy(fmt);
+  mps_arena_destroy(arena);
+}
+
+/* A dependent object may be in any pool, a leaf pool (LO) too: the scan
+ * that splats a key writes to it through the exposed segment, and a leaf
+ * segment has no references for a summary to describe. */
+Test(awl, a_dependent_in_a_leaf_pool_is_written_by_the_scan)
+{
+  enum { N = 6 };
+  tawl_s t;
+  mps_pool_t lo;
+  mps_ap_t lo_ap;
+  awlarr keys, values;
+  size_t i;
+  tawl_open(&t);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
+    cr_assert_eq(mps_pool_create_k(&lo, t.arena, mps_class_lo(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&lo_ap, lo, mps_args_none), MPS_RES_OK);
+  tawl_arr(t.weak_ap, &t.refs[0], N);
+  tawl_arr(lo_ap, &t.refs[1], N);               /* kept strongly by the root */
+  keys = t.refs[0];
+  values = t.refs[1];
+  keys->dependent = values;
+  for (i = 0; i < N; ++i) {
+    tawl_obj(t.ams_ap, &t.refs[10], 0, 1, (mps_word_t)i);
+    keys->slot[i] = (mps_word_t)t.refs[10];
+    values->slot[i] = (mps_word_t)i * 2 + 1;    /* tagged: not a reference */
+    if (i % 2 == 0)
+      t.refs[20 + i] = t.refs[10];
+  }
+  t.refs[10] = NULL;
+  mps_arena_collect(t.arena);
+  cr_assert_eq(tawl_dep_unexposed, 0);
+  for (i = 0; i < N; ++i) {
+    if (i % 2 == 0) {
+      cr_assert_eq((mps_addr_t)keys->slot[i], t.refs[20 + i]);
+      cr_assert_eq(values->slot[i], (mps_word_t)i * 2 + 1);
+    } else {
+      cr_assert_eq(keys->slot[i], 0, "key %zu was kept", i);
+      cr_assert_eq(values->slot[i], 0, "the value of splatted key %zu was kept", i);
+    }
+  }
+  mps_ap_destroy(lo_ap);
+  mps_pool_destroy(lo);
+  tawl_close(&t);
+}
+
+/* ---- In-band headers -------------------------------------------------- */
+
+/* A format with a one-word in-band header holding the block's size: the
+ * client's pointer is one word past it (format.rst), and the format's
+ * methods and find_dependent see client pointers only.  A client object
+ * is an identity (THDR_ID(i)), a reference and a spare word. */
+#define THDR_OBJS 40
+#define THDR_ID(i) ((mps_word_t)0x7e570000u + (mps_word_t)(i) * 2 + 1)
+
+typedef struct thdr_obj_s {
+  mps_word_t id;
+  mps_addr_t ref;
+  mps_word_t spare;
+} thdr_obj_s;
+
+static unsigned long thdr_find_calls, thdr_find_not_client;
+
+#define THDR_SIZE (W + sizeof(thdr_obj_s))
+
+/* Every block is THDR_SIZE: a header word that says otherwise means the
+ * method was given something other than a client pointer. */
+static mps_addr_t thdr_skip(mps_addr_t client)
+{
+  mps_word_t size = ((mps_word_t *)client)[-1];
+  cr_assert_eq(size, THDR_SIZE, "%p is not a client pointer", client);
+  return (char *)client + size;
+}
+
+static mps_res_t thdr_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
+{
+  MPS_SCAN_BEGIN(ss) {
+    while (base < limit) {
+      thdr_obj_s *obj = base;
+      mps_res_t res = MPS_FIX12(ss, &obj->ref);
+      if (res != MPS_RES_OK)
+        return res;
+      base = thdr_skip(base);
+    }
+  } MPS_SCAN_END(ss);
+  return MPS_RES_OK;
+}
+
+/* Counts the calls given something other than an object's client
+ * pointer (whose identity word is odd, where a header's size is not). */
+static mps_addr_t thdr_find_dependent(mps_addr_t client)
+{
+  ++thdr_find_calls;
+  if ((((thdr_obj_s *)client)->id & 1) == 0)
+    ++thdr_find_not_client;
+  return NULL;
+}
+
+static size_t thdr_walked;
+
+static void thdr_count(mps_addr_t client, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  (void)client; (void)fmt; (void)s;
+  if (pool == p)
+    ++thdr_walked;
+}
+
+/* An object whose identity is id and reference ref, returned as its
+ * client pointer. */
+static thdr_obj_s *thdr_new(mps_ap_t ap, mps_word_t id, mps_addr_t ref)
+{
+  size_t size = THDR_SIZE;
+  mps_addr_t p;
+  thdr_obj_s *obj;
+  do {
+    cr_assert_eq(mps_reserve(&p, ap, size), MPS_RES_OK);
+    ((mps_word_t *)p)[0] = size;
+    obj = (thdr_obj_s *)((mps_word_t *)p + 1);
+    obj->id = id;
+    obj->ref = ref;
+    obj->spare = 0;
+  } while (!mps_commit(ap, p, size));
+  return obj;
+}
+
+/* A chain of objects kept by a root, with as many dead ones among them,
+ * survives a collection whole: the scan reached each object's reference
+ * at its client address, and find_dependent was given client pointers. */
+Test(awl, objects_with_in_band_headers_are_scanned_at_their_client_addresses)
+{
+  mps_arena_t arena;
+  mps_fmt_t fmt;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_root_t root;
+  static mps_addr_t head[1];
+  thdr_obj_s *obj;
+  size_t i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_HEADER_SIZE, W);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, thdr_scan);
+    MPS_ARGS_ADD(args, MPS_KEY_FMT_SKIP, thdr_skip);
+    cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_AWL_FIND_DEPENDENT, thdr_find_dependent);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_awl(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  head[0] = NULL;
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, head, 1),
+               MPS_RES_OK);
+  mps_arena_park(arena);
+  for (i = 0; i < THDR_OBJS; ++i) {
+    (void)thdr_new(ap, THDR_ID(THDR_OBJS + i), NULL);       /* dead */
+    head[0] = thdr_new(ap, THDR_ID(i), head[0]);
+  }
+  thdr_find_calls = thdr_find_not_client = 0;
+  mps_arena_collect(arena);
+  cr_assert_gt(thdr_find_calls, 0);
+  cr_assert_eq(thdr_find_not_client, 0, "find_dependent given a header");
+  thdr_walked = 0;
+  mps_arena_formatted_objects_walk(arena, thdr_count, pool, 0);
+  cr_assert_eq(thdr_walked, THDR_OBJS, "%zu objects left", thdr_walked);
+  for (i = THDR_OBJS, obj = head[0]; i-- > 0; obj = obj->ref) {
+    cr_assert_not_null(obj);
+    cr_assert_eq(obj->id, THDR_ID(i));
+  }
+  cr_assert_null(obj);
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
 }

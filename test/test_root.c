@@ -18,11 +18,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
 #include "../src/base/config.h"
 #include "../src/gc/root.h"
 #include "../src/gc/trace.h"
@@ -568,6 +571,28 @@ Test(root, thread_and_reg_roots_fix_the_stack_ambiguously)
   (void)cold_here;
 }
 
+/* The stack scanner's p is the cold end (deprecated.rst); one inside a
+ * word is rounded down to that word, as for a thread root, so the stack
+ * area it scans is whole words (scanning.rst) and still reaches below. */
+Test(root, the_stack_scanner_rounds_an_unaligned_cold_end_down)
+{
+  volatile mps_word_t cold_here[2] = {0, 0};
+  mps_thr_t thr;
+  mps_word_t marker = R(10) + 0x40;
+  self_arena = make_arena();
+  cr_assert_eq(mps_thread_reg(&thr, self_arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_reg(&self_root, self_arena, mps_rank_ambig(), 0, thr,
+                                   mps_stack_scan_ambig,
+                                   (void *)((char *)&cold_here[1] + 3), 0),
+               MPS_RES_OK);
+  scan_self_with_default_root(~marker);
+  cr_assert(rec_saw(marker));
+  mps_root_destroy(self_root);
+  mps_thread_dereg(thr);
+  mps_arena_destroy(self_arena);
+  (void)cold_here;
+}
+
 /* A second thread, registered by itself, holding a marker in a frame
  * whose bounds it publishes, until told to stop. */
 static struct {
@@ -756,6 +781,129 @@ Test(root, creation_fails_cleanly_at_the_commit_limit)
   }
   cr_assert_eq(root_count(arena), 0);
   free(all);
+  mps_arena_destroy(arena);
+}
+
+/* Creating a root takes control memory (the first root of an arena also
+ * the collector's state); refused any of it (the arena's fault hook), the
+ * creation says so and makes nothing, the roots already made are
+ * untouched, and creation works again once memory is back. */
+Test(root, a_root_refused_its_memory_is_not_made)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t first = NULL, refused = NULL, later;
+  scan_state_s ss;
+  mps_res_t res;
+  Count n;
+  table[0] = R(1);
+  table[1] = R(2);
+  for (n = 1;; ++n) {
+    arena_fail_after((Arena)arena, n);
+    res = mps_root_create_table(&first, arena, mps_rank_exact(), 0, (mps_addr_t *)table, 1);
+    arena_fail_after((Arena)arena, 0);
+    if (res == MPS_RES_OK)
+      break;
+    cr_assert_eq(res, MPS_RES_MEMORY, "request %lu refused: %d", (unsigned long)n, res);
+    cr_assert_null(first);
+    cr_assert_eq(root_count(arena), 0);
+  }
+  cr_assert_gt(n, 1, "the first root took no memory");
+  arena_fail_after((Arena)arena, 1);
+  cr_assert_eq(mps_root_create_table(&refused, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table + 1, 1), MPS_RES_MEMORY);
+  arena_fail_after((Arena)arena, 0);
+  cr_assert_null(refused);
+  cr_assert_eq(root_count(arena), 1);
+  cr_assert(root_check(first));
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_EXACT);
+  cr_assert_eq(root_scan(&ss, first), MPS_RES_OK);
+  scan_state_finish(&ss);
+  cr_assert_eq(rec.count, 1);
+  cr_assert_eq(rec.seen[0], R(1));
+  cr_assert_eq(mps_root_create_table(&later, arena, mps_rank_exact(), 0,
+                                     (mps_addr_t *)table + 1, 1), MPS_RES_OK);
+  cr_assert_eq(root_count(arena), 2);
+  mps_root_destroy(later);
+  mps_root_destroy(first);
+  mps_arena_destroy(arena);
+}
+
+/* An ambiguous reference is never changed by its fix, so a scan of an
+ * ambiguous root stores nothing back (root.c: only a reference that
+ * fixing changed is stored): a constant root may be read-only memory. */
+Test(root, a_constant_ambiguous_root_in_read_only_memory_is_scanned)
+{
+  mps_arena_t arena = make_arena();
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  mps_word_t *words;
+  mps_root_t plain, masked;
+  scan_state_s ss;
+  void *mem = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  cr_assert_neq(mem, MAP_FAILED);
+  words = mem;
+  words[0] = R(1);
+  words[1] = R(2) | 2;
+  words[2] = R(3) | 1;
+  cr_assert_eq(mprotect(mem, page, PROT_READ), 0);
+  cr_assert_eq(mps_root_create_table(&plain, arena, mps_rank_ambig(), MPS_RM_CONST,
+                                     (mps_addr_t *)words, 1), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table_masked(&masked, arena, mps_rank_ambig(), MPS_RM_CONST,
+                                            (mps_addr_t *)words + 1, 2, 3), MPS_RES_OK);
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_AMBIG);
+  cr_assert_eq(root_scan(&ss, plain), MPS_RES_OK);
+  cr_assert_eq(root_scan(&ss, masked), MPS_RES_OK);
+  scan_state_finish(&ss);
+  cr_assert_eq(rec.count, 3);
+  cr_assert_eq(rec.seen[1], R(2));
+  cr_assert_eq(rec.seen[2], R(3));
+  mps_root_destroy(masked);
+  mps_root_destroy(plain);
+  cr_assert_eq(munmap(mem, page), 0);
+  mps_arena_destroy(arena);
+}
+
+static struct {
+  mps_thr_t thr;
+  void *p;
+  size_t s;
+  size_t calls;
+} reg_seen;
+
+static mps_res_t reg_scan_record(mps_ss_t ss, mps_thr_t thr, void *p, size_t s)
+{
+  (void)ss;
+  reg_seen.thr = thr;
+  reg_seen.p = p;
+  reg_seen.s = s;
+  ++reg_seen.calls;
+  return MPS_RES_OK;
+}
+
+/* deprecated.rst: a register root's scanner is called with the thread
+ * and the p and s given at the root's creation. */
+Test(root, a_reg_root_hands_its_scanner_the_thread_p_and_s)
+{
+  mps_arena_t arena = make_arena();
+  mps_root_t root;
+  mps_thr_t thr;
+  scan_state_s ss;
+  int closure;
+  cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_reg(&root, arena, mps_rank_exact(), 0, thr,
+                                   reg_scan_record, &closure, 17), MPS_RES_OK);
+  memset(&reg_seen, 0, sizeof reg_seen);
+  rec_reset();
+  rec_ss_init(&ss, arena, RANK_EXACT);
+  cr_assert_eq(root_scan(&ss, root), MPS_RES_OK);
+  scan_state_finish(&ss);
+  cr_assert_eq(reg_seen.calls, 1);
+  cr_assert_eq(reg_seen.thr, thr);
+  cr_assert_eq(reg_seen.p, (void *)&closure);
+  cr_assert_eq(reg_seen.s, 17);
+  mps_root_destroy(root);
+  mps_thread_dereg(thr);
   mps_arena_destroy(arena);
 }
 

@@ -26,6 +26,7 @@
 #include "../include/mpscmvff.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../src/gc/trace.h"
@@ -1066,5 +1067,149 @@ Test(snc, a_pool_walk_covers_the_objects_committed_on_the_point)
   tsnc_area_objects = 0;
   cr_assert_eq(mps_pool_walk(t.snc, tsnc_area, NULL), MPS_RES_OK);
   cr_assert_eq(tsnc_area_objects, 10);
+  tsnc_close(&t);
+}
+
+/* ---- Memory refused (the arena's fault hook) -------------------------- */
+
+/* Refuse the arena's next request for memory (arena_fail_after); and
+ * grant them all again. */
+static void tsnc_refuse_next(tsnc_s *t)
+{
+  arena_fail_after((Arena)t->arena, 1);
+}
+
+static void tsnc_allow(tsnc_s *t)
+{
+  arena_fail_after((Arena)t->arena, 0);
+}
+
+/* A point's first fill or push makes its stack; refused the memory for
+ * it, the fill or push fails with nothing made, and works once memory is
+ * back (topic/error.rst). */
+Test(snc, a_first_fill_or_push_refused_its_stack_fails_cleanly)
+{
+  tsnc_s t;
+  mps_addr_t p;
+  mps_frame_t f;
+  objfmt_obj a;
+  tsnc_open(&t);
+  tsnc_refuse_next(&t);
+  cr_assert_eq(mps_reserve(&p, t.ap, 4 * W), MPS_RES_MEMORY);
+  tsnc_allow(&t);
+  cr_assert_eq(mps_pool_total_size(t.snc), 0);
+  tsnc_refuse_next(&t);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_MEMORY);
+  tsnc_allow(&t);
+  a = tsnc_new(t.ap, NULL, 0, 2, 1);
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  (void)tsnc_new(t.ap, NULL, 0, 2, 2);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 2, 3), (objfmt_obj)((char *)a + 4 * W));
+  cr_assert(tsnc_ok(a, 0, 2, 1));
+  tsnc_close(&t);
+}
+
+/* A fill that needs a new segment and cannot have one fails, and the
+ * pool and the objects on the point are as they were. */
+Test(snc, a_fill_refused_a_segment_fails_and_takes_none)
+{
+  tsnc_s t;
+  mps_addr_t p;
+  objfmt_obj a;
+  size_t seg;
+  tsnc_open(&t);
+  a = tsnc_new(t.ap, NULL, 0, 3, 1);
+  seg = mps_pool_total_size(t.snc);             /* one ordinary segment */
+  tsnc_refuse_next(&t);
+  /* A whole ordinary segment: more than is left of the first. */
+  cr_assert_eq(mps_reserve(&p, t.ap, seg), MPS_RES_MEMORY);
+  tsnc_allow(&t);
+  cr_assert_eq(mps_pool_total_size(t.snc), seg);
+  cr_assert(tsnc_ok(a, 0, 3, 1));
+  (void)tsnc_new(t.ap, NULL, 0, seg / W - 2, 2);
+  cr_assert_eq(mps_pool_total_size(t.snc), 2 * seg);
+  cr_assert(tsnc_ok(a, 0, 3, 1));
+  tsnc_close(&t);
+}
+
+/* The frame record grows when a push goes deeper than it holds; refused
+ * the memory, the push fails and the frames already pushed still pop to
+ * where they began. */
+Test(snc, a_push_refused_a_larger_frame_record_fails_and_keeps_the_frames)
+{
+  tsnc_s t;
+  enum { DEPTH = 64 };
+  mps_frame_t frames[DEPTH], extra;
+  objfmt_obj objs[DEPTH];
+  mps_res_t res = MPS_RES_OK;
+  size_t depth, i;
+  tsnc_open(&t);
+  /* Push until a push is refused: the first that needs a larger record
+   * (a push that needs no memory does not count as a request). */
+  for (depth = 0; depth < DEPTH; ++depth) {
+    objs[depth] = tsnc_new(t.ap, NULL, 0, 1, depth);
+    tsnc_refuse_next(&t);
+    res = mps_ap_frame_push(&frames[depth], t.ap);
+    tsnc_allow(&t);
+    if (res != MPS_RES_OK)
+      break;
+  }
+  cr_assert_eq(res, MPS_RES_MEMORY);
+  cr_assert_gt(depth, 1);
+  cr_assert_eq(mps_ap_frame_push(&extra, t.ap), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, extra), MPS_RES_OK);
+  for (i = depth; i-- > 0;) {
+    cr_assert_eq(mps_ap_frame_pop(t.ap, frames[i]), MPS_RES_OK);
+    cr_assert(tsnc_ok(objs[i], 0, 1, i), "object %zu damaged", i);
+    cr_assert_eq(tsnc_new(t.ap, NULL, 0, 1, 99), (objfmt_obj)((char *)objs[i] + 3 * W),
+                 "frame %zu popped elsewhere", i);
+  }
+  tsnc_close(&t);
+}
+
+/* A push just after a pop (the buffer then empty) starts its frame where
+ * the pop left the segment, so popping it keeps what is below. */
+Test(snc, a_frame_pushed_just_after_a_pop_keeps_what_is_below_it)
+{
+  tsnc_s t;
+  mps_frame_t f1, f2, f3;
+  objfmt_obj a, b, c;
+  tsnc_open(&t);
+  cr_assert_eq(mps_ap_frame_push(&f1, t.ap), MPS_RES_OK);
+  a = tsnc_new(t.ap, NULL, 0, 3, 1);
+  cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
+  b = tsnc_new(t.ap, NULL, 0, 3, 2);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_push(&f3, t.ap), MPS_RES_OK);
+  c = tsnc_new(t.ap, NULL, 0, 3, 3);
+  cr_assert_eq(c, b);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f3), MPS_RES_OK);
+  cr_assert(tsnc_ok(a, 0, 3, 1), "the object below the frame was damaged");
+  cr_assert_eq(tsnc_new(t.ap, NULL, 0, 3, 4), b);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
+  tsnc_close(&t);
+}
+
+/* An object larger than an ordinary segment gets a segment of its own
+ * size, rounded up to whole grains, and popping it gives that back to the
+ * arena. */
+Test(snc, an_oversized_object_gets_a_segment_of_its_own_size)
+{
+  tsnc_s t;
+  mps_frame_t f;
+  objfmt_obj a;
+  size_t seg, words, grain;
+  tsnc_open(&t);
+  grain = ((Arena)t.arena)->grain_size;
+  a = tsnc_new(t.ap, NULL, 0, 1, 1);
+  seg = mps_pool_total_size(t.snc);             /* one ordinary segment */
+  words = 2 * seg / W + 5;
+  cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
+  (void)tsnc_new(t.ap, NULL, 0, words - 2, 2);
+  cr_assert_eq(mps_pool_total_size(t.snc), seg + (words * W + grain - 1) / grain * grain);
+  cr_assert_eq(mps_ap_frame_pop(t.ap, f), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(t.snc), seg);
+  cr_assert(tsnc_ok(a, 0, 1, 1));
   tsnc_close(&t);
 }
