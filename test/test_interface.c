@@ -6,7 +6,9 @@
  * spelling, so that an existing client compiles unchanged.  The lists
  * were taken from the manual once and are kept here, since the manual is
  * not part of this repository.  A missing name fails the build of this
- * test; the runtime checks are what the manual says of the values. */
+ * test; the runtime checks are what the manual says of the values, and
+ * of the client errors that the generic pool and allocation point
+ * functions refuse whatever the class (src/pool/pool.c, buffer.c). */
 #define _POSIX_C_SOURCE 200809L  /* fork, pipe, setenv */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -491,6 +493,104 @@ Test(interface, fix1_turns_null_away)
   } MPS_SCAN_END(ss);
   cr_assert_eq(evaluated, 2);
   cr_assert_eq(s._ufs, (mps_word_t)1 << 3, "zones seen: %lx", (unsigned long)s._ufs);
+}
+
+/* ---- Client errors the generic pool and point functions refuse ---- */
+
+static unsigned tif_reports;
+
+static void tif_count_report(const char *file, unsigned line, const char *condition)
+{
+  (void)file;
+  (void)line;
+  (void)condition;
+  ++tif_reports;
+}
+
+static struct {
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_lib_assert_fail_t old_handler;
+} tif;
+
+/* An MVFF pool with a point, and an assertion handler that counts. */
+static void tif_open_pool(void)
+{
+  cr_assert_eq(mps_arena_create_k(&tif.arena, mps_arena_class_vm(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_pool_create_k(&tif.pool, tif.arena, mps_class_mvff(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&tif.ap, tif.pool, mps_args_none), MPS_RES_OK);
+  tif_reports = 0;
+  tif.old_handler = mps_lib_assert_fail_install(tif_count_report);
+}
+
+static void tif_close_pool(void)
+{
+  (void)mps_lib_assert_fail_install(tif.old_handler);
+  mps_ap_destroy(tif.ap);
+  mps_pool_destroy(tif.pool);
+  mps_arena_destroy(tif.arena);
+}
+
+Test(interface, alloc_of_zero_bytes_is_refused)
+{
+  mps_addr_t p = NULL;
+  tif_open_pool();
+  cr_assert_eq(mps_alloc(&p, tif.pool, 0), MPS_RES_PARAM);
+  cr_assert_null(p);
+  TEST_ASSERT_REPORTED(tif_reports);
+  tif_close_pool();
+}
+
+Test(interface, ap_create_refuses_a_null_pool)
+{
+  mps_ap_t ap = NULL;
+  tif_open_pool();
+  cr_assert_eq(mps_ap_create_k(&ap, NULL, mps_args_none), MPS_RES_PARAM);
+  cr_assert_null(ap);
+  TEST_ASSERT_REPORTED(tif_reports);
+  tif_close_pool();
+}
+
+/* A pool whose class refuses its arguments (MFS needs its unit size)
+ * leaves nothing behind: failing many times does not use up memory. */
+Test(interface, a_pool_create_that_the_class_refuses_gives_its_memory_back)
+{
+  size_t committed = 0;
+  int i;
+  tif_open_pool();
+  for (i = 0; i < 5000; ++i) {
+    mps_pool_t pool;
+    cr_assert_eq(mps_pool_create_k(&pool, tif.arena, mps_class_mfs(), mps_args_none),
+                 MPS_RES_PARAM);
+    /* The first may take a grain for control memory, which stays. */
+    if (i == 0)
+      committed = mps_arena_committed(tif.arena);
+  }
+  cr_assert_eq(mps_arena_committed(tif.arena), committed);
+  tif_close_pool();
+}
+
+/* frame.rst: a pop between reserve and commit is a protocol error, which
+ * may fail; it pops nothing, so the frame can be popped after the commit. */
+Test(interface, frame_pop_between_reserve_and_commit_fails_and_pops_nothing)
+{
+  mps_frame_t frame;
+  mps_addr_t p;
+  tif_open_pool();
+  cr_assert_eq(mps_ap_frame_push(&frame, tif.ap), MPS_RES_OK);
+  cr_assert_eq(mps_reserve(&p, tif.ap, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_FAIL);
+  TEST_ASSERT_REPORTED(tif_reports);
+  cr_assert(mps_commit(tif.ap, p, 64));
+  tif_reports = 0;
+  cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_OK);
+  cr_assert_eq(tif_reports, 0);
+  /* Popped now: a second pop is refused. */
+  cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_FAIL);
+  tif_close_pool();
 }
 
 /* ---- The ANSI plinth (topic/plinth.rst, topic/error.rst) ---- */

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -395,6 +396,60 @@ Test(trace, start_collect_runs_a_full_collection_and_leaves_unclamped)
   cr_assert_eq(collections_done(arena), 1);
   cr_assert_eq(cellpool_cells(pool), 0);
   cr_assert_eq(arena->state, ARENA_UNCLAMPED);
+}
+
+/* The gc_start message of the next collection, whose why must contain
+ * `cause` (message.rst: a description of why it began). */
+static void expect_next_collection_because(const char *cause, const char *not_cause)
+{
+  mps_message_t msg;
+  const char *why;
+  cr_assert(mps_message_get(&msg, arena, mps_message_type_gc_start()));
+  why = mps_message_gc_start_why(arena, msg);
+  cr_assert_not_null(strstr(why, cause), "why: %s", why);
+  if (not_cause != NULL)
+    cr_assert_null(strstr(why, not_cause), "why: %s", why);
+  mps_message_discard(arena, msg);
+}
+
+Test(trace, each_collection_says_who_started_it)
+{
+  size_t i, n = (64 * 1024) / CELLPOOL_SIZE;
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_arena_collect(arena);
+  expect_next_collection_because("mps_arena_collect", NULL);
+  /* A due nursery: collected by a step, then by allocation. */
+  for (i = 0; i <= n; ++i)
+    (void)cell();
+  cr_assert(mps_arena_step(arena, 0.1, 1.0));
+  mps_arena_park(arena);
+  expect_next_collection_because("mps_arena_step", NULL);
+  mps_arena_release(arena);
+  for (i = 0; i <= n + 1; ++i)
+    (void)cell();
+  cr_assert_eq(collections_done(arena), 3);
+  expect_next_collection_because("capacity", "mps_arena_step");
+  cr_assert_not(mps_message_poll(arena));
+}
+
+/* A collection that cannot get memory for its trace leaves the heap as
+ * it was: mps_arena_start_collect says so, mps_arena_collect cannot. */
+Test(trace, a_collection_without_memory_for_its_trace_changes_nothing)
+{
+  (void)cell();
+  arena_fail_after(arena, 1);   /* the trace's own record */
+  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_MEMORY);
+  cr_assert_eq(collections_done(arena), 0);
+  cr_assert_eq(cellpool_cells(pool), 1);
+  arena_fail_after(arena, 1);
+  mps_arena_collect(arena);
+  cr_assert_eq(collections_done(arena), 0);
+  cr_assert_eq(cellpool_cells(pool), 1);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  arena_fail_after(arena, 0);
+  mps_arena_collect(arena);
+  cr_assert_eq(collections_done(arena), 1);
+  cr_assert_eq(cellpool_cells(pool), 0);
 }
 
 Test(trace, postmortem_stops_collection)
