@@ -10,8 +10,10 @@
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
+#include "../include/mpscmfs.h"
 #include "../include/mpscmvt.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
 #include "../src/base/config.h"
 #include "../src/pool/abq.h"
 #include "support/checks.h"
@@ -169,6 +171,23 @@ Test(mvt, bad_keyword_values_are_refused)
   cr_assert_eq(create_with(MPS_KEY_MVT_RESERVE_DEPTH, v), MPS_RES_OK);
 }
 
+/* A mean size given alone below the default minimum (the platform's
+ * alignment) moves the minimum down to it; and a maximum that the
+ * fragmentation limit would make a fill too large for the address space
+ * is refused rather than wrapping round. */
+Test(mvt, sizes_are_fitted_to_each_other_or_refused)
+{
+  mps_arg_s v;
+  mps_pool_t pool;
+  v.val.size = 8;
+  cr_assert_eq(create_with(MPS_KEY_MEAN_SIZE, v), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, SIZE_MAX / 16);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, 0.01);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_PARAM);
+  } MPS_ARGS_END(args);
+}
+
 /* Only sizes the client gave can contradict each other; a pool made with
  * a large mean alone takes blocks of that size. */
 Test(mvt, only_given_sizes_can_contradict)
@@ -273,6 +292,33 @@ Test(mvt, alignment_keyword_is_honoured)
     cr_assert_eq(ap_alloc(&p, ap, 256 * (size_t)(1 + i % 3), 7), MPS_RES_OK);
     cr_assert_eq((uintptr_t)p % 256, 0);
   }
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* allocation.rst: a reservation must be a multiple of the pool's
+ * alignment.  With MPS_KEY_ALIGN of 256, one of 128 bytes (a multiple of
+ * the platform's alignment only) is reported and refused, and the point
+ * still takes one of 256. */
+Test(mvt, a_reserve_not_a_multiple_of_the_alignment_keyword_is_refused)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)256);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  ap = make_ap(pool);
+  mvt_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  cr_assert_eq(mps_reserve(&p, ap, 128), MPS_RES_PARAM);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvt_failures, TEST_REPORTS(1));
+  cr_assert_eq(ap_alloc(&p, ap, 256, 3), MPS_RES_OK);
+  cr_assert_eq((uintptr_t)p % 256, 0);
+  mps_free(pool, p, 256);
   mps_ap_destroy(ap);
   mps_pool_destroy(pool);
 }
@@ -564,10 +610,40 @@ Test(mvt, the_reserve_is_kept_when_free_memory_goes_back)
   cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN, "kept %zu", mps_pool_total_size(pool));
   cr_assert_eq(mps_pool_free_size(pool), 2 * GRAIN);
   ap = make_ap(pool);
-  for (i = 0; i < 160; ++i)
+  for (i = 0; i < 160; ++i) {
     cr_assert_eq(ap_alloc(&q, ap, 32, 1), MPS_RES_OK);
+    /* The kept block is still a reusable one, queued: a fill takes all
+     * of it, as first fit (up to the fill size) would not. */
+    if (i == 0)
+      cr_assert_eq(mps_pool_free_size(pool), 0, "the kept block left the queue");
+  }
   cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN, "the reserve did not serve the fills");
   mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* A reusable block beyond the reserve goes back to the arena in whole
+ * grains even when it starts and ends inside grains: what it holds of
+ * the grains it shares with live blocks stays as free memory. */
+Test(mvt, a_reusable_block_inside_grains_gives_back_its_whole_grains)
+{
+  enum { N = 16 };
+  mps_addr_t p[N];
+  mps_pool_t pool = make_mvt(1024, 0.5, 0);   /* fill 1 grain; reuse 8 KiB; no reserve */
+  size_t i;
+  side_by_side(pool, p, N);
+  /* Blocks 1 to 14, block 8 last, so that they coalesce into one
+   * reusable block only at the end: 14 KiB from 1 KiB into the first
+   * grain to 3 KiB into the fourth. */
+  for (i = 1; i < N - 1; ++i)
+    if (i != 8)
+      mps_free(pool, p[i], 1024);
+  cr_assert_eq(mps_pool_total_size(pool), 4 * GRAIN, "a block was reusable too soon");
+  mps_free(pool, p[8], 1024);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN, "the two whole grains did not go back");
+  cr_assert_eq(mps_pool_free_size(pool), 6 * 1024);
+  cr_assert(filled_with(p[0], 1024, 0));
+  cr_assert(filled_with(p[N - 1], 1024, N - 1));
   mps_pool_destroy(pool);
 }
 
@@ -681,6 +757,167 @@ Test(mvt, a_large_free_keeps_both_partial_grains_as_free_memory)
   mps_pool_destroy(pool);
 }
 
+/* The fill size is max_size / frag_limit rounded up to whole grains: a
+ * quotient a little above one grain takes two, never one. */
+Test(mvt, the_fill_size_rounds_up_a_fraction_of_a_byte)
+{
+  mps_pool_t pool = make_mvt(2048, 2048.0 / (GRAIN + 0.5), 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p;
+  cr_assert_eq(ap_alloc(&p, ap, 32, 1), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 32);
+  mps_pool_destroy(pool);
+}
+
+/* A request for more address space than there is fails with
+ * MPS_RES_RESOURCE (it cannot even be rounded up to grains), and the
+ * pool and point go on working. */
+Test(mvt, a_reserve_larger_than_the_address_space_fails_with_resource)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p, q;
+  size_t total;
+  cr_assert_eq(ap_alloc(&p, ap, 64, 1), MPS_RES_OK);
+  total = mps_pool_total_size(pool);
+  cr_assert_eq(mps_reserve(&q, ap, SIZE_MAX & ~(size_t)(MPS_PF_ALIGN - 1)), MPS_RES_RESOURCE);
+  cr_assert_eq(mps_pool_total_size(pool), total);
+  cr_assert_eq(ap_alloc(&q, ap, 64, 2), MPS_RES_OK);
+  cr_assert(filled_with(p, 64, 1));
+  mps_free(pool, q, 64);
+  mps_free(pool, p, 64);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* Only a block larger than the fill size goes straight back to the
+ * arena when freed: one of exactly the fill size is free memory of the
+ * pool, and serves the next fill without the pool growing. */
+Test(mvt, a_block_of_the_fill_size_stays_in_the_pool_when_freed)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 1 grain */
+  mps_ap_t ap = make_ap(pool);
+  mps_addr_t p, q;
+  cr_assert_eq(ap_alloc(&p, ap, GRAIN, 1), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  mps_free(pool, p, GRAIN);
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  cr_assert_eq(mps_pool_free_size(pool), GRAIN);
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, ap, GRAIN, 2), MPS_RES_OK);
+  cr_assert_eq(q, p);
+  cr_assert_eq(mps_pool_total_size(pool), GRAIN);
+  mps_ap_destroy(ap);
+  mps_free(pool, q, GRAIN);
+  mps_pool_destroy(pool);
+}
+
+/* Of two unused tails let go, the larger stays the splinter and the
+ * smaller goes to free memory, so the next fill that only the larger
+ * can hold comes from it, beside the blocks born before it, and the
+ * pool does not grow. */
+Test(mvt, the_larger_of_two_tails_stays_the_splinter)
+{
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 1 grain */
+  mps_ap_t one = make_ap(pool), two = make_ap(pool);
+  mps_addr_t a, b, q;
+  cr_assert_eq(ap_alloc(&a, one, 1024, 1), MPS_RES_OK);   /* tail 3 KiB */
+  cr_assert_eq(ap_alloc(&b, two, 3072, 2), MPS_RES_OK);   /* tail 1 KiB */
+  mps_ap_destroy(one);
+  mps_ap_destroy(two);
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN);
+  cr_assert_eq(mps_pool_free_size(pool), GRAIN);
+  one = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, one, 2048, 3), MPS_RES_OK);
+  cr_assert_eq((char *)q, (char *)a + 1024, "not from the larger tail");
+  cr_assert_eq(mps_pool_total_size(pool), 2 * GRAIN);
+  mps_ap_destroy(one);
+  mps_free(pool, q, 2048);
+  mps_free(pool, b, 3072);
+  mps_free(pool, a, 1024);
+  mps_pool_destroy(pool);
+}
+
+/* The pool is fragmented, and fills from its free memory before the
+ * arena's, only when free memory is more than frag_limit of it: at
+ * exactly the limit a fill is fresh memory. */
+Test(mvt, free_memory_at_the_fragmentation_limit_is_not_yet_fragmented)
+{
+  enum { N = 8 };
+  mps_addr_t p[N], q;
+  mps_pool_t pool = make_mvt(1024, 0.5, 1024);   /* fill 1 grain; reuse 2 */
+  mps_ap_t ap;
+  size_t i;
+  side_by_side(pool, p, N);
+  for (i = 0; i < N / 2; ++i)
+    mps_free(pool, p[i], 1024);
+  cr_assert_eq(mps_pool_free_size(pool), GRAIN);   /* half the pool: not reusable */
+  ap = make_ap(pool);
+  cr_assert_eq(ap_alloc(&q, ap, 256, 1), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 3 * GRAIN);
+  cr_assert((char *)q < (char *)p[0] || (char *)q >= (char *)p[0] + 2 * GRAIN,
+            "the fill came from free memory");
+  mps_ap_destroy(ap);
+  mps_pool_destroy(pool);
+}
+
+/* Creates an MVT pool with the arena refusing its n-th request for
+ * memory from now (none if n is 0). */
+static mps_res_t create_refusing(mps_pool_t *pool_o, Count n)
+{
+  mps_res_t res;
+  arena_fail_after((Arena)arena, n);
+  res = mps_pool_create_k(pool_o, arena, mps_class_mvt(), mps_args_none);
+  arena_fail_after((Arena)arena, 0);
+  return res;
+}
+
+/* A pool whose creation the arena refuses, at each of the requests for
+ * memory creation makes in turn, is not made, with a result for want of
+ * memory, and leaves nothing behind (the arena's destruction would
+ * report a pool left on it, such as the land's pool of nodes). */
+Test(mvt, a_creation_the_arena_refuses_leaves_nothing)
+{
+  mps_pool_t pool;
+  mps_res_t res;
+  Count n;
+  /* First one made and destroyed, so that the arena's control memory
+   * has grown and each refusal falls on one of the pool's own requests. */
+  cr_assert_eq(create_refusing(&pool, 0), MPS_RES_OK);
+  mps_pool_destroy(pool);
+  for (n = 1; (res = create_refusing(&pool, n)) != MPS_RES_OK; ++n) {
+    cr_assert_eq(res, MPS_RES_MEMORY, "request %zu: %d", (size_t)n, res);
+    cr_assert(ring_is_single(&((Arena)arena)->pool_ring), "request %zu left a pool", (size_t)n);
+  }
+  cr_assert_gt(n, 3, "creation made fewer than three requests");
+  mps_pool_destroy(pool);
+}
+
+/* The deprecated mps_mvt_size and mps_mvt_free_size are for MVT pools:
+ * given another, they report it and answer zero. */
+Test(mvt, mvt_sizes_of_a_pool_of_another_class_are_refused)
+{
+  mps_pool_t mfs;
+  mps_addr_t p;
+  mps_lib_assert_fail_t old;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)64);
+    cr_assert_eq(mps_pool_create_k(&mfs, arena, mps_class_mfs(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&p, mfs, 64), MPS_RES_OK);
+  mvt_failures = 0;
+  old = mps_lib_assert_fail_install(record_assert);
+  cr_assert_eq(mps_mvt_size(mfs), 0);
+  cr_assert_eq(mps_mvt_free_size(mfs), 0);
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(mvt_failures, TEST_REPORTS(2));
+  mps_free(mfs, p, 64);
+  mps_pool_destroy(mfs);
+}
+
 /* ---- The available block queue (abq.h), which MVT keeps its reusable
  * blocks in: tested directly, with words for elements. ---- */
 
@@ -777,6 +1014,38 @@ Test(mvt, abq_of_no_slots_takes_nothing)
   cr_assert_not(abq_pop(&q, &w));
   cr_assert_eq(abq_depth(&q), 0);
   abq_unmake(&q);
+}
+
+/* A queue whose slots the arena refuses is not made, and says why. */
+Test(mvt, abq_whose_slots_cannot_be_had_is_not_made)
+{
+  abq_s q;
+  Res res;
+  arena_enter(arena);
+  arena_fail_after(arena, 1);
+  res = abq_init(&q, arena, 4, sizeof(Word));
+  arena_fail_after(arena, 0);
+  arena_leave(arena);
+  cr_assert_eq(res, MPS_RES_MEMORY);
+  abq_make(&q, 4);   /* the arena is still usable */
+  abq_unmake(&q);
+}
+
+/* A finished queue gives its slots back to the arena's control memory:
+ * queues made and finished over and over leave the arena's committed
+ * memory where it was. */
+Test(mvt, abq_finish_gives_back_the_slots)
+{
+  abq_s q;
+  size_t committed = 0, i;
+  mps_arena_spare_set(arena, 0.0);
+  for (i = 0; i <= 100; ++i) {
+    if (i == 1)
+      committed = mps_arena_committed(arena);   /* after a first round */
+    abq_make(&q, 1024);
+    abq_unmake(&q);
+  }
+  cr_assert_leq(mps_arena_committed(arena), committed);
 }
 
 struct abq_visit {

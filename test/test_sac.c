@@ -192,6 +192,51 @@ Test(sac, a_pool_without_mps_alloc_is_refused)
   mps_pool_destroy(pool);   /* no cache is left on it */
 }
 
+/* A pool class like the counting pool but aligned to half a pointer:
+ * its blocks could not all hold the link of a cache's stack. */
+static Res narrow_init(Pool pool, mps_arg_s args[])
+{
+  pool->alignment = sizeof(void *) / 2;
+  return counting_init(pool, args);
+}
+
+/* cache.rst: the blocks a cache keeps hold its stack's link, so a pool
+ * whose alignment is below a pointer is refused, with nothing made. */
+Test(sac, a_pool_aligned_below_a_pointer_is_refused)
+{
+  struct mps_pool_class_s narrow_class = counting_class;
+  mps_sac_class_s ok[1] = {{64, 4, 1}};
+  mps_pool_t pool;
+  mps_sac_t sac = NULL;
+  narrow_class.name = "narrow";
+  narrow_class.init = narrow_init;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, &narrow_class, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_sac_create(&sac, pool, 1, ok), MPS_RES_PARAM);
+  cr_assert_null(sac);
+  mps_pool_destroy(pool);   /* no cache is left on it */
+}
+
+/* A cache whose descriptor the arena refuses is not made: the arena's
+ * result comes back, the arena is left usable (its lock released), and
+ * the next attempt succeeds. */
+Test(sac, a_cache_the_arena_cannot_describe_is_not_made)
+{
+  mps_pool_t pool = make_counting();
+  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_t sac = NULL;
+  mps_addr_t p;
+  arena_fail_after((Arena)arena, 1);
+  cr_assert_eq(mps_sac_create(&sac, pool, 1, classes), MPS_RES_MEMORY);
+  arena_fail_after((Arena)arena, 0);
+  cr_assert_null(sac);
+  sac = make_sac(pool, 1, classes);
+  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  mps_sac_free(sac, p, 64);
+  mps_sac_destroy(sac);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
+}
+
 Test(sac, function_blocks_come_from_the_pool_and_are_reused)
 {
   mps_pool_t pool = make_mfs(64, 0), owner;
@@ -350,6 +395,25 @@ Test(sac, cached_count_bounds_each_class)
   cr_assert_eq(cached(sac, 0), 3);
   mps_sac_destroy(sac);
   cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
+}
+
+/* A block the cache does not keep goes back to the pool at its class's
+ * size, the size the pool handed it out at, not the size the client
+ * freed it with (here smaller even once aligned). */
+Test(sac, a_block_the_class_cannot_keep_goes_back_at_the_class_size)
+{
+  mps_pool_t pool = make_counting();
+  mps_sac_class_s classes[1] = {{128, 0, 1}};
+  mps_sac_t sac = make_sac(pool, 1, classes);
+  mps_addr_t p;
+  cr_assert_eq(mps_sac_alloc(&p, sac, 40, 0), MPS_RES_OK);
+  cr_assert_eq(counts(pool)->last_size, 128);
+  mps_sac_free(sac, p, 40);
+  cr_assert_eq(counts(pool)->frees, 1);
+  cr_assert_eq(counts(pool)->last_size, 128);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_sac_destroy(sac);
   mps_pool_destroy(pool);
 }
 
@@ -525,6 +589,35 @@ Test(sac, misuse_is_reported_and_refused)
   mps_sac_destroy(sac);
   mps_pool_destroy(pool);
   mps_pool_destroy(other);
+}
+
+/* A free of a misaligned address, or of zero bytes, is reported and
+ * refused: nothing is cached or given to the pool, and the block is
+ * still the client's to free properly. */
+Test(sac, frees_of_misaligned_or_empty_blocks_are_refused)
+{
+  mps_pool_t pool = make_counting();
+  mps_sac_class_s classes[1] = {{64, 4, 1}};
+  mps_sac_t sac = make_sac(pool, 1, classes);
+  mps_lib_assert_fail_t old;
+  mps_addr_t p, q;
+  cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
+  old = mps_lib_assert_fail_install(record_failure);
+  failures = 0;
+  mps_sac_free(sac, (char *)p + 1, 64);
+  cr_assert_eq(failures, TEST_REPORTS(1));
+  mps_sac_free(sac, p, 0);
+  cr_assert_eq(failures, TEST_REPORTS(2));
+  mps_lib_assert_fail_install(old);
+  cr_assert_eq(cached(sac, 0), 0);
+  cr_assert_eq(counts(pool)->frees, 0);
+  mps_sac_free(sac, p, 64);
+  cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
+  cr_assert_eq(q, p);
+  mps_sac_free(sac, q, 64);
+  mps_sac_destroy(sac);
+  cr_assert_eq(counts(pool)->live, 0);
+  mps_pool_destroy(pool);
 }
 
 /* For the double-free tests: a cache over a new counting pool, with one
