@@ -1331,6 +1331,23 @@ Test(mvff, mps_alloc_finds_blocks_on_the_quick_lists_first_fit)
   free_each_and_destroy(pool, (const block_s[]){{q, 2048}, {c, 64}}, 2);
 }
 
+/* So does a single listed block: mps_alloc flushes the lists however
+ * little they hold. */
+Test(mvff, mps_alloc_finds_a_single_listed_block)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, q;
+  cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 64);                   /* listed */
+  cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
+  cr_assert_eq(q, a, "the listed block is the lowest fit");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{q, 64}, {b, 64}}, 2);
+}
+
 /* A trim (spare 0.25, extend_by one grain) gives back whole grains of a
  * freed block until no more than the spare fraction is free, and then
  * extend_by more (hysteresis): 8 of the block's 10 grains, of 20.  The
@@ -3016,4 +3033,352 @@ Test(mvff, a_land_block_holding_an_old_mark_is_freed)
   cr_assert_eq(mps_pool_free_size(pool), free_before + 64);
   mps_ap_destroy(ap);
   free_each_and_destroy(pool, (const block_s[]){{f, head}}, 1);
+}
+
+/* A pool with extend_by `extend_by`, mean size `mean_size` and spare 1.0,
+ * whose only free memory is one block of `hole` bytes (it took that much
+ * from the arena for one block and got it back), and the region that an
+ * allocation point's first fill of `size` bytes then gets when there is
+ * no memory for a slab: its size.  The pool goes. */
+static size_t region_of_a_fill_without_a_slab(size_t extend_by, size_t mean_size,
+                                              size_t hole, size_t size)
+{
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t h, p;
+  size_t region, limit = mps_arena_commit_limit(arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, mean_size);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_alloc(&h, pool, hole), MPS_RES_OK);
+  mps_free(pool, h, hole);
+  cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, size);
+  cr_assert_eq(p, h, "the low end of the one free block");
+  region = (size_t)((char *)ap->limit - (char *)p);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{p, size}}, 1);
+  return region;
+}
+
+/* A mean size too large for MVFF_FILL_OBJECTS (128) of them to fit in
+ * half an extension makes a small fill without a slab take half an
+ * extension: 32 KiB of a 128 KiB block, with extend_by 64 KiB and a mean
+ * of 1 KiB (the whole block only if it were under twice that).  A mean
+ * of 200 bytes, whose 128 fit, makes it take 25,600 bytes. */
+Test(mvff, a_large_mean_size_makes_small_fills_take_half_an_extension)
+{
+  cr_assert_eq(region_of_a_fill_without_a_slab(65536, 1024, 131072, 64), 32768);
+  cr_assert_eq(region_of_a_fill_without_a_slab(65536, 200, 131072, 64), 25600);
+}
+
+/* MVFF_SMALL_MAX (256 bytes) is a small size: without a slab its fill
+ * takes fill_size (4 KiB with the default mean) of the lowest block that
+ * holds it, where a larger size gets exactly its size. */
+Test(mvff, a_fill_of_256_bytes_without_a_slab_takes_fill_size)
+{
+  cr_assert_eq(region_of_a_fill_without_a_slab(65536, 32, 131072, 256), 4096);
+  cr_assert_eq(region_of_a_fill_without_a_slab(65536, 32, 131072, 272), 272);
+}
+
+/* With an alignment of 128 or 256 bytes (above a slab's cache-line
+ * head alignment), sizes up to 256 bytes still come from slabs, whose
+ * blocks have the pool's alignment: the slab's first block too. */
+Test(mvff, slab_blocks_of_a_coarse_alignment_are_aligned)
+{
+  size_t align;
+  for (align = 128; align <= 256; align *= 2) {
+    mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(align));
+    mps_ap_t ap;
+    mps_addr_t blocks[4];
+    size_t i;
+    cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+    fill_marked(blocks, 4, ap, align);
+    cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "a slab's zone");
+    for (i = 0; i < 4; ++i) {
+      cr_assert_eq((uintptr_t)blocks[i] % align, 0);
+      if (i > 0)
+        cr_assert_eq((char *)blocks[i], (char *)blocks[i - 1] + align, "the slab's next block");
+    }
+    mps_ap_destroy(ap);
+    free_marked(pool, blocks, 4, align, NULL, 0);
+    cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
+    mps_pool_destroy(pool);
+  }
+}
+
+/* A medium fill with no slab class (alignment 64) and no listed block of
+ * its size takes a larger listed block even when that is on the list of
+ * the largest quick size, 4096 bytes, and lists the rest. */
+Test(mvff, a_medium_fill_takes_a_listed_block_of_the_largest_quick_size)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(64));
+  mps_ap_t ap;
+  mps_addr_t a, b, p, q;
+  cr_assert_eq(mps_alloc(&a, pool, 4096), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 4096);                 /* listed */
+  fill_commit(&p, ap, 3072);
+  cr_assert_eq(p, a, "the listed block of 4096 bytes, cut");
+  fill_commit(&q, ap, 1024);
+  cr_assert_eq((char *)q, (char *)a + 3072, "its rest, listed");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{p, 3072}, {q, 1024}, {b, 64}}, 3);
+}
+
+/* MVFF_SMALL_MAX (256 bytes) is a small size on the quick lists too.
+ * With no memory for a slab, a fill of 256 bytes takes a listed block of
+ * exactly its size, but never cuts a larger listed one (512 bytes): the
+ * next such fill takes a region of the land. */
+Test(mvff, fills_of_256_bytes_without_a_slab_take_only_their_own_listed_blocks)
+{
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, c, p, q;
+  size_t limit = mps_arena_commit_limit(arena);
+  cr_assert_eq(mps_alloc(&a, pool, 512), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 64), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 256), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 512);                  /* listed */
+  mps_free(pool, c, 256);                  /* listed */
+  mps_arena_spare_set(arena, 0.0);
+  cr_assert_eq(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)), MPS_RES_OK);
+  fill_commit(&p, ap, 256);
+  cr_assert_eq(p, c, "the listed block of its size");
+  fill_commit(&q, ap, 256);
+  cr_assert((char *)q < (char *)a || (char *)q >= (char *)a + 512,
+            "a larger listed block was cut for a small size");
+  cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{p, 256}, {q, 256}, {b, 64}}, 3);
+}
+
+/* A block of a slab freed twice, the first time without the lock (hot
+ * and rash; cool takes the lock for every free), is refused the second
+ * time: the locked free takes in the frees of its class before it looks
+ * for the block on its slab's list.  Nothing changes, and the block is
+ * handed out once again. */
+Test(mvff, a_slab_block_freed_twice_after_a_free_without_the_lock_is_refused)
+{
+#if CHECK_LEVEL < 1
+  cr_skip_test("rash checks nothing");
+#else
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  mps_addr_t a, b, p, q;
+  size_t free0;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&a, ap, 32);
+  fill_commit(&b, ap, 32);
+  free0 = mps_pool_free_size(pool);
+  mps_lib_assert_fail_install(record_assert);
+  mvff_test_failures = 0;
+  mps_free(pool, b, 32);
+  cr_assert_eq(mvff_test_failures, 0);
+  mps_free(pool, b, 32);                   /* no size query in between */
+  cr_assert_geq(mvff_test_failures, 1, "the second free was not reported");
+  cr_assert_eq(mps_pool_free_size(pool), free0 + 32);
+  mvff_test_failures = 0;
+  mps_ap_destroy(ap);                      /* the slab's rest is its own again */
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 32);
+  cr_assert_eq(p, b, "the slab's list holds the block");
+  fill_commit(&q, ap, 32);
+  cr_assert_neq(q, b, "the block was handed out twice");
+  mps_ap_destroy(ap);
+  cr_assert_eq(mvff_test_failures, 0);
+  free_each_and_destroy(pool, (const block_s[]){{a, 32}, {p, 32}, {q, 32}}, 3);
+#endif
+}
+
+/* Before a fill makes a new slab, the pool takes in the frees made
+ * without the lock, of every class: a slab of another class that they
+ * emptied goes back to its zone, whose grains then hold the new slab.
+ * Here a zone is full (64 slabs of 16 KiB: two of 256-byte blocks, then
+ * 62 of 64-byte ones), every block of its first slab is freed (in cool
+ * under the lock, so that the slab goes back at once), and the 65th slab
+ * takes that slab's grains rather than a new zone. */
+Test(mvff, a_new_slab_takes_the_grains_of_a_slab_emptied_by_frees_without_the_lock)
+{
+  enum { MAX = 64 * 256 };
+  static mps_addr_t xs[MAX], ys[MAX];
+  mps_pool_t pool = make_pool(0, 1.0, 0, 0, 1);
+  mps_ap_t ap;
+  size_t nx = 0, ny = 0, slabs, per = 0, start = 0, i;
+  char *base;
+  cr_assert_eq(grain, 4096, "the test assumes 4 KiB grains");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  /* The first slab of 256-byte blocks, used up, and one block of the
+   * next (a descriptor is between them). */
+  do {
+    cr_assert_lt(nx, MAX);
+    fill_commit(&xs[nx], ap, 256);
+    ++nx;
+  } while (nx == 1 || (char *)xs[nx - 1] == (char *)xs[nx - 2] + 256);
+  slabs = 2;
+  /* Slabs of 64-byte blocks up to the zone's 64th, used up: each holds
+   * per blocks (counted in the first), from start on. */
+  for (;;) {
+    cr_assert_lt(ny, MAX);
+    fill_commit(&ys[ny], ap, 64);
+    if (ny == 0 || (char *)ys[ny] != (char *)ys[ny - 1] + 64) {
+      if (slabs == 3)
+        per = ny - start;
+      ++slabs;
+      start = ny;
+    }
+    ++ny;
+    if (slabs == 64 && ny - start == per)
+      break;
+  }
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "64 slabs in one zone");
+  base = (char *)xs[0];
+  for (i = 0; i + 1 < nx; ++i)             /* the first slab's blocks */
+    mps_free(pool, xs[i], 256);
+  fill_commit(&ys[ny], ap, 64);
+  cr_assert((char *)ys[ny] >= base - 16384 && (char *)ys[ny] < base + 16384,
+            "the new slab is not in the emptied slab's grains");
+  ++ny;
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "a new zone was taken");
+  mps_ap_destroy(ap);
+  mps_free(pool, xs[nx - 1], 256);
+  for (i = 0; i < ny; ++i)
+    mps_free(pool, ys[i], 64);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
+}
+
+/* The pool's total after one small fill from a point, in a new arena of
+ * `grain_size` grains: a zone's grains, or the slab's own. */
+static size_t total_after_a_small_fill(size_t grain_size)
+{
+  mps_arena_t a;
+  mps_pool_t pool;
+  mps_ap_t ap;
+  mps_addr_t p;
+  size_t total;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, grain_size);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 24);
+    cr_assert_eq(mps_arena_create_k(&a, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_pool_create_k(&pool, a, mps_class_mvff(), mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  fill_commit(&p, ap, 64);
+  total = mps_pool_total_size(pool);
+  mps_ap_destroy(ap);
+  mps_free(pool, p, 64);
+  cr_assert_eq(mps_pool_total_size(pool), 0, "the slab went back");
+  mps_pool_destroy(pool);
+  mps_arena_destroy(a);
+  return total;
+}
+
+/* A slab comes from a zone (1 MiB of grains) while the zone holds at
+ * least four slabs: with 256 KiB grains a one-grain slab takes a zone of
+ * four; with 512 KiB grains (a zone of two) it takes its own grain. */
+Test(mvff, a_slab_takes_a_zone_that_holds_four_such_slabs, .init = NULL, .fini = NULL)
+{
+  cr_assert_eq(total_after_a_small_fill((size_t)1 << 18), (size_t)1 << 20);
+  cr_assert_eq(total_after_a_small_fill((size_t)1 << 19), (size_t)1 << 19);
+}
+
+/* With an alignment of 8 bytes there are quick lists (256 of them) only
+ * up to 2048 bytes: larger blocks freed while a point exists go into the
+ * land, where neighbours coalesce at once, and a large fill finds them
+ * joined. */
+Test(mvff, an_alignment_of_8_lists_blocks_only_up_to_2048_bytes)
+{
+  mps_pool_t pool = make_pool_with(MPS_KEY_ALIGN, al(8));
+  mps_ap_t ap;
+  mps_addr_t a, b, c, p;
+  cr_assert_eq(mps_alloc(&a, pool, 3000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 3000), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
+  cr_assert_eq((char *)b, (char *)a + 3000);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  mps_free(pool, a, 3000);
+  mps_free(pool, b, 3000);
+  fill_commit(&p, ap, 6000);
+  cr_assert_eq(p, a, "the two blocks, joined, are the smallest hole that holds it");
+  mps_ap_destroy(ap);
+  free_each_and_destroy(pool, (const block_s[]){{p, 6000}, {c, 64}}, 2);
+}
+
+/* A trim gives back the largest free blocks first, so that the arena
+ * gets long runs: with spare 0.5, a free block of 2 grains below one of 6
+ * (15 grains in all), the trim that the second free calls for gives back
+ * 3 grains (what puts it over the spare fraction, and extend_by more,
+ * rounded up to grains), all of them the high end of the larger block;
+ * the smaller stays. */
+Test(mvff, a_trim_gives_back_the_largest_free_block_first)
+{
+  mps_pool_t pool = make_pool(grain, 0.5, 0, 0, 1);
+  mps_addr_t a, k1, b, k2, q;
+  mps_pool_t owner;
+  cr_assert_eq(mps_alloc(&a, pool, 2 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&k1, pool, grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&b, pool, 6 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&k2, pool, 6 * grain), MPS_RES_OK);
+  cr_assert_eq(mps_pool_total_size(pool), 15 * grain);
+  cr_assert_lt((char *)a, (char *)b);
+  mps_free(pool, a, 2 * grain);
+  cr_assert_eq(mps_pool_total_size(pool), 15 * grain, "within the spare fraction");
+  mps_free(pool, b, 6 * grain);
+  cr_assert_eq(mps_pool_total_size(pool), 12 * grain);
+  cr_assert(mps_addr_pool(&owner, arena, a) && owner == pool, "the smaller block went back");
+  cr_assert(mps_addr_pool(&owner, arena, (char *)b + 2 * grain) && owner == pool);
+  cr_assert(!mps_addr_pool(&owner, arena, (char *)b + 3 * grain), "the larger block stayed");
+  cr_assert_eq(mps_alloc(&q, pool, 2 * grain), MPS_RES_OK);
+  cr_assert_eq(q, a);
+  free_each_and_destroy(pool, (const block_s[]){{q, 2 * grain}, {k1, grain}, {k2, 6 * grain}}, 3);
+}
+
+/* While the zones' free grains put the pool over its spare fraction,
+ * runs of them go back, lowest first, and no more once it is within it.
+ * A full zone of 64 slabs (256-byte blocks) in a pool with spare 0.5:
+ * its last slab goes, then its first 32; the 33rd slab's going puts it
+ * over, and the run of the first 32 slabs' grains (half the zone) goes
+ * back; the last slab's grains stay. */
+Test(mvff, zones_give_back_free_grains_only_down_to_the_spare_fraction)
+{
+  enum { MAX = 64 * 64 };
+  static mps_addr_t blocks[MAX];
+  size_t starts[65];
+  mps_pool_t pool = make_pool(0, 0.5, 0, 0, 1);
+  mps_ap_t ap;
+  size_t n = 0, slabs = 0, s, i;
+  cr_assert_eq(grain, 4096, "the test assumes 4 KiB grains");
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  while (slabs < 64) {
+    cr_assert_lt(n, MAX);
+    fill_commit(&blocks[n], ap, 256);
+    if (n == 0 || (char *)blocks[n] != (char *)blocks[n - 1] + 256)
+      starts[slabs++] = n;
+    ++n;
+  }
+  starts[64] = n;
+  mps_ap_destroy(ap);                      /* the last slab's rest is its own again */
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20, "64 slabs in one zone");
+  for (i = starts[63]; i < starts[64]; ++i)
+    mps_free(pool, blocks[i], 256);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20);
+  for (s = 0; s < 32; ++s)
+    for (i = starts[s]; i < starts[s + 1]; ++i)
+      mps_free(pool, blocks[i], 256);
+  cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 19,
+               "half the zone went back, and no more");
+  for (i = starts[32]; i < starts[63]; ++i)
+    mps_free(pool, blocks[i], 256);
+  cr_assert_eq(mps_pool_total_size(pool), 0);
+  mps_pool_destroy(pool);
 }
