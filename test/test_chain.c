@@ -68,6 +68,16 @@ static void tchain_acquire(mps_chain_t chain)
   cr_assert_eq(args[0].key, MPS_KEY_ARGS_END);   /* taken from the list */
 }
 
+/* The start of a test of a pool's two generations of `chain`: the arena
+ * entered, the chain acquired, the generations made. */
+static void tchain_open_two(mps_chain_t chain, Pool pool, pool_gen_s *g0, pool_gen_s *g1)
+{
+  arena_enter(arena);
+  tchain_acquire(chain);
+  pool_gen_init(g0, pool, chain, 0);
+  pool_gen_init(g1, pool, chain, 1);
+}
+
 /* The end of a test of a pool's two generations of `chain`, acquired
  * with the arena entered: the generations go (their segments' sizes were
  * the test's own), then the acquisition, the lock, the pool and the
@@ -336,10 +346,7 @@ Test(chain, a_ramp_gives_the_nursery_alone_an_allowance)
   pool_gen_s g0, g1;
   Pool pool = make_pool();
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  arena_enter(arena);
-  tchain_acquire(chain);
-  pool_gen_init(&g0, pool, chain, 0);
-  pool_gen_init(&g1, pool, chain, 1);
+  tchain_open_two(chain, pool, &g0, &g1);
   pool_gen_account_alloc(&g0, 2048);       /* twice its capacity */
   cr_assert_eq(chain_due(chain), 1);
   ++arena->gc->pattern.ramping;
@@ -364,10 +371,7 @@ Test(chain, a_ramp_allowance_on_a_huge_nursery_saturates)
   pool_gen_s g0, g1;
   Pool pool = make_pool();
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  arena_enter(arena);
-  tchain_acquire(chain);
-  pool_gen_init(&g0, pool, chain, 0);
-  pool_gen_init(&g1, pool, chain, 1);
+  tchain_open_two(chain, pool, &g0, &g1);
   ++arena->gc->pattern.ramping;
   pool_gen_account_alloc(&g0, 1);
   cr_assert_eq(chain_due(chain), 0);
@@ -404,10 +408,7 @@ Test(chain, an_automatic_collection_waits_for_an_eighth_of_the_unguarded_old_byt
   Size guarded;
 
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  arena_enter(arena);
-  tchain_acquire(chain);
-  pool_gen_init(&g0, pool, chain, 0);
-  pool_gen_init(&g1, pool, chain, 1);
+  tchain_open_two(chain, pool, &g0, &g1);
   /* The size of segments the older generation would hold: only the
    * policy reads it. */
   g1.total_size = 80 * 1024;
@@ -441,10 +442,7 @@ Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
 
   cr_assert_eq(mps_chain_create(&first, arena, 1, idle), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
-  arena_enter(arena);
-  tchain_acquire(chain);
-  pool_gen_init(&g0, pool, chain, 0);
-  pool_gen_init(&g1, pool, chain, 1);
+  tchain_open_two(chain, pool, &g0, &g1);
   pool_gen_account_alloc(&g1, 20 * 1024);
   g1.total_size = 200 * 1024;
   cr_assert_eq(chain_due(first), 0);
