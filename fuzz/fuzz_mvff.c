@@ -10,11 +10,12 @@
  * next requests for memory (arena_fail_after: it may fall on a free or a
  * flush, which cannot fail, and must then be absorbed), setting the
  * arena's spare fraction, and a churn of hundreds of small blocks freed
- * in a scrambled order and then flushed.  Every live block is in the model with its address, size and
- * fill byte.  After every operation: blocks are aligned, do not overlap,
- * keep their contents; the pool's total size covers the live bytes plus
- * its free size; and (in cool, where this is built; fuzz_mvff_hot.c
- * builds it hot) every public call has run the pool's checks.  Failures
+ * in a scrambled order and then flushed.  Every live block is in the
+ * model with its address, size and fill byte.  After every operation:
+ * blocks are aligned, do not overlap, keep their contents; the pool's
+ * total size covers the live bytes plus its free size; and (in cool,
+ * where this is built; fuzz_mvff_hot.c builds it hot) every public call
+ * has run the pool's checks.  Failures
  * must be documented result codes.  The arena is destroyed at the end of
  * each input (ASan checks for leaks). */
 #include <stdbool.h>
