@@ -622,6 +622,17 @@ Test(barrier, old_objects_keep_another_chains_young_objects)
   tbar_ams_close(&t, &a);
 }
 
+/* Old objects guarded, young ones (seed 7000) stored into them, and the
+ * minor collection whose scan of the old segments finds the young ones. */
+static void tbar_open_after_an_interesting_scan(tbar_s *t, tbar_ams_s *a)
+{
+  tbar_open(t, mps_class_amc());
+  tbar_ams_open(t, a);
+  tbar_minors(t, BARRIER_DEFER_INIT + 1);
+  tbar_store_young(t, 7000);
+  tbar_minor(t);
+}
+
 /* A segment whose scan found condemned objects is left unguarded for the
  * next BARRIER_DEFER_DELAY scans (barrier.h), since the mutator has just
  * been storing young references into it, and guarded again once scans
@@ -632,11 +643,7 @@ Test(barrier, a_segment_a_scan_found_young_objects_in_waits_to_be_guarded)
   tbar_ams_s a;
   size_t kept;
 
-  tbar_open(&t, mps_class_amc());
-  tbar_ams_open(&t, &a);
-  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
-  tbar_store_young(&t, 7000);
-  tbar_minor(&t);
+  tbar_open_after_an_interesting_scan(&t, &a);
   kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, 0, "%zu old objects guarded at once", kept);
   tbar_minors(&t, BARRIER_DEFER_DELAY + 1);
@@ -1384,11 +1391,7 @@ Test(barrier, the_barrier_returns_after_exactly_the_delay)
   tbar_ams_s a;
   size_t kept;
 
-  tbar_open(&t, mps_class_amc());
-  tbar_ams_open(&t, &a);
-  tbar_minors(&t, BARRIER_DEFER_INIT + 1);
-  tbar_store_young(&t, 7000);
-  tbar_minor(&t);                          /* the interesting scan */
+  tbar_open_after_an_interesting_scan(&t, &a);
   tbar_minors(&t, BARRIER_DEFER_DELAY - 1);
   kept = tbar_old_guarded(&t);
   cr_assert_eq(kept, 0, "%zu old objects guarded a scan early", kept);
