@@ -26,8 +26,8 @@
  *             popped one: the live object holding it, or MPS_RES_FAIL;
  *   hold      start a collection and run the next operations with no
  *             heap reads in between, so that they meet grey segments;
- *   starve    commit-limit failures of segments, stacks and frame tables
- *             (fsnc_starve);
+ *   starve    commit-limit failures of segments, stacks and frame tables,
+ *             or one request for memory refused (fsnc_starve);
  *   recreate  destroy a point with its frames pushed, and make another;
  *   huge      a reserve no segment can hold: MPS_RES_RESOURCE;
  *   badpool   formats SNC must refuse.
@@ -51,6 +51,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscsnc.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
 #include "../test/support/objfmt.h"
 #include "support/model.h"
 
@@ -411,10 +412,23 @@ static void fsnc_addr_query(uintptr_t addr)
  * so that its frame table may have to grow.  Whatever succeeds is kept
  * and checked, and the extra points, destroyed with their frames and
  * objects, leave the pool as it was: what they took from the free list
- * is back, free. */
+ * is back, free.
+ * Or, with `refuse`, the same work with the arena refusing its refuse-th
+ * request for memory instead (arena_fail_after): any one step may then
+ * fail, with no memory or no address space, and the rest succeed; at
+ * most three extra points, and the pool may grow, but what they took is
+ * back, free. */
 enum { FSNC_EXTRA = 48 };
 
-static void fsnc_starve(model_ap_s *m, uint8_t x, mps_word_t *next_id)
+/* A failure of the starved work: at the commit limit, or the refusal. */
+static bool fsnc_starved(mps_res_t res, unsigned refuse)
+{
+  if (refuse != 0)
+    return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+  return res == MPS_RES_COMMIT_LIMIT;
+}
+
+static void fsnc_starve(model_ap_s *m, uint8_t x, unsigned refuse, mps_word_t *next_id)
 {
   size_t limit = mps_arena_commit_limit(fsnc_arena), total, in_use, nextra = 0, i;
   mps_ap_t extra[FSNC_EXTRA];
@@ -423,17 +437,24 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, mps_word_t *next_id)
 
   /* No collection may need memory meanwhile. */
   mps_arena_park(fsnc_arena);
-  REQUIRE(mps_arena_commit_limit_set(fsnc_arena, mps_arena_committed(fsnc_arena)
-                                     - mps_arena_spare_committed(fsnc_arena)) == MPS_RES_OK,
-          "commit limit");
-  REQUIRE(mps_reserve(&p, m->ap, BIG_WORDS * W) == MPS_RES_COMMIT_LIMIT,
-          "a big object got a segment beyond the commit limit");
+  if (refuse != 0) {
+    arena_fail_after((Arena)fsnc_arena, refuse);
+  } else {
+    REQUIRE(mps_arena_commit_limit_set(fsnc_arena, mps_arena_committed(fsnc_arena)
+                                       - mps_arena_spare_committed(fsnc_arena)) == MPS_RES_OK,
+            "commit limit");
+    REQUIRE(mps_reserve(&p, m->ap, BIG_WORDS * W) == MPS_RES_COMMIT_LIMIT,
+            "a big object got a segment beyond the commit limit");
+  }
   total = mps_pool_total_size(fsnc_snc);
   in_use = fsnc_in_use(fsnc_snc);
-  while (nextra < ((x & 1) ? FSNC_EXTRA : (size_t)(x >> 1) % 4)) {
+  /* Refusing one request leaves the rest to succeed: "until control
+   * memory runs out" would then be every extra point, each with a new
+   * segment, past what fsnc_check allows the pool beyond its objects. */
+  while (nextra < ((x & 1) && refuse == 0 ? FSNC_EXTRA : (size_t)(x >> 1) % 4)) {
     res = mps_ap_create_k(&extra[nextra], fsnc_snc, mps_args_none);
     if (res != MPS_RES_OK) {
-      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "a point failed otherwise than at the limit");
+      REQUIRE(fsnc_starved(res, refuse), "a point failed otherwise than starved");
       break;
     }
     ++nextra;
@@ -445,20 +466,20 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, mps_word_t *next_id)
     /* A fill or a push may be the first to need the point's stack. */
     if ((x >> 3) & 1) {
       res = mps_ap_frame_push(&frame, extra[i]);
-      REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+      REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse), "push starved");
     }
     res = fsnc_try_new(&obj, extra[i], NULL, 0, 1 + i % 8, id);
     if (res == MPS_RES_OK)
       fsnc_check_obj(obj, id, 0, 1 + i % 8);
     else
-      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "reserve under the limit");
+      REQUIRE(fsnc_starved(res, refuse), "reserve starved");
     res = mps_ap_frame_push(&frame, extra[i]);
-    REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+    REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse), "push starved");
   }
   for (i = 0; i < (size_t)(x >> 4) && m->nframes < MAX_FRAMES; ++i) {
     res = mps_ap_frame_push(&m->frames[m->nframes], m->ap);
     if (res != MPS_RES_OK) {
-      REQUIRE(res == MPS_RES_COMMIT_LIMIT, "push under the limit");
+      REQUIRE(fsnc_starved(res, refuse), "push starved");
       break;
     }
     m->below[m->nframes++] = m->nobjs;
@@ -466,10 +487,11 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, mps_word_t *next_id)
   }
   for (i = 0; i < nextra; ++i)
     mps_ap_destroy(extra[i]);
-  REQUIRE(mps_pool_total_size(fsnc_snc) == total,
+  REQUIRE(refuse != 0 || mps_pool_total_size(fsnc_snc) == total,
           "points made and destroyed under the limit changed the pool's size");
   REQUIRE(fsnc_in_use(fsnc_snc) == in_use,
           "destroyed points left memory in use, or took some of the others'");
+  arena_fail_after((Arena)fsnc_arena, 0);
   REQUIRE(mps_arena_commit_limit_set(fsnc_arena, limit) == MPS_RES_OK, "commit limit");
   mps_arena_release(fsnc_arena);
 }
@@ -554,9 +576,9 @@ static void fsnc_ext(uint8_t ext, model_ap_s *m, const uint8_t *data, size_t siz
     REQUIRE(mps_arena_start_collect(fsnc_arena) == MPS_RES_OK, "start_collect");
     fsnc_hold = 2 + x % 4;   /* this operation's check and the next ones' */
     break;
-  case 4:   /* starve */
-    *pc += 1;
-    fsnc_starve(m, x, next_id);
+  case 4:   /* starve: at the commit limit, or (ext bit 4) one request refused */
+    *pc += (ext & 16) ? 2 : 1;
+    fsnc_starve(m, x, (ext & 16) ? 1u + y % 32 : 0, next_id);
     break;
   case 5: {   /* destroy m's point with its frames, and make another */
     size_t before = fsnc_in_use(fsnc_snc), live = fsnc_live_bytes;
