@@ -7,7 +7,9 @@
  * (an AMS object allocated at the ambiguous rank, which the collector
  * scans ambiguously), at an object, inside it, or nowhere; add an
  * (old, new) pair to the current transform (new may be null); apply it;
- * collect (which makes the current transform stale); try to apply with
+ * apply with one request for memory refused (arena_fail_after: if the
+ * apply fails, nothing has changed); collect (which makes the current
+ * transform stale); try to apply with
  * the arena unparked; apply an empty transform.  Client errors, each of
  * which must be reported and refused: adding an old reference the
  * arena's collected pools do not hold, or no arrays; adding an old object
@@ -38,6 +40,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../src/arena/arena.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 #include "support/reports.h"
@@ -285,12 +288,37 @@ static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs)
   slot_id[s] = id;
 }
 
-static void fz_apply(mps_arena_t arena)
+/* The model's collection, for one that absorbed a refused request for
+ * memory: with no to-space, or no nailboard for a segment, AMC keeps
+ * objects in place, a whole segment of them at worst, and an object it
+ * keeps is not dead, so a weak slot to it stays (weak references are
+ * cleared only for objects the collection found dead; keeping more is
+ * allowed, as an ambiguous reference does).  Such an object must be
+ * intact, and is present again in the model. */
+static void fz_model_collect_refused(void)
+{
+  awlarr weak = weak_holder[0];
+  int before[WEAKS];
+  size_t k;
+  memcpy(before, weak_id, sizeof before);
+  fz_model_collect();
+  for (k = 0; k < WEAKS; ++k)
+    if (before[k] >= 0 && weak_id[k] < 0 && weak->slot[k] != 0) {
+      nodes[before[k]].present = true;
+      weak_id[k] = before[k];
+    }
+}
+
+/* Apply the pending transform; with `refuse` not 0, the arena refuses
+ * its refuse-th request for memory meanwhile (arena_fail_after).  If the
+ * apply then fails, with no memory or no address space, nothing the
+ * client can see has changed, and the transform is given up. */
+static void fz_apply(mps_arena_t arena, unsigned refuse)
 {
   mps_bool_t applied = 7;
   mps_addr_t before[SLOTS];
   mps_res_t res;
-  bool ambiguous;
+  bool ambiguous, fell;
   if (transform == NULL)
     REQUIRE(mps_transform_create(&transform, arena) == MPS_RES_OK);
   memcpy(before, slots, sizeof before);
@@ -304,7 +332,18 @@ static void fz_apply(mps_arena_t arena)
     fz_check_all();
     return;
   }
+  arena_fail_after((Arena)arena, transform_stale ? 0 : refuse);
   res = mps_transform_apply(&applied, transform);
+  fell = refuse != 0 && !transform_stale && ((Arena)arena)->fail_countdown == 0;
+  if (fell && res != MPS_RES_OK) {
+    REQUIRE((res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE) && applied == 7);
+    arena_fail_after((Arena)arena, 0);
+    mps_transform_destroy(transform);
+    fz_forget_pairs();
+    fz_check_all();
+    return;
+  }
+  arena_fail_after((Arena)arena, 0);
   if (transform_stale) {
     REQUIRE(res == MPS_RES_PARAM && applied == 7);
   } else if (ambiguous) {
@@ -314,7 +353,10 @@ static void fz_apply(mps_arena_t arena)
   } else {
     REQUIRE(res == MPS_RES_OK && applied == 1);
     fz_model_rewrite();
-    fz_model_collect();
+    if (fell)
+      fz_model_collect_refused();
+    else
+      fz_model_collect();
   }
   /* A second apply is refused. */
   applied = 7;
@@ -504,8 +546,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ++pair_count;
       }
       break;
-    case 7:   /* apply */
-      fz_apply(arena);
+    case 7:   /* apply; with a's top bit, request b % 16 + 1 refused */
+      fz_apply(arena, a >= 128 ? 1 + b % 16 : 0);
       break;
     case 8:   /* collect: a pending transform is stale from now on */
       mps_arena_collect(arena);
@@ -555,7 +597,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     }
   }
-  fz_apply(arena);
+  fz_apply(arena, 0);
 
   mps_arena_park(arena);
   mps_root_destroy(hroot);
