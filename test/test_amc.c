@@ -239,6 +239,21 @@ static void tnail_close(mps_arena_t arena, Nailboard board)
   mps_arena_destroy(arena);
 }
 
+/* A board, and a second one over the same range for find_diff's
+ * `except`. */
+static void tnail_open_pair(mps_arena_t *arena_o, Nailboard *board_o, Nailboard *except_o,
+                            Addr base, Addr limit)
+{
+  tnail_open(arena_o, board_o, base, addr_offset(base, limit));
+  cr_assert_eq(nailboard_create(except_o, *arena_o, 8, base, limit), MPS_RES_OK);
+}
+
+static void tnail_close_pair(mps_arena_t arena, Nailboard board, Nailboard except)
+{
+  nailboard_destroy(except, arena);
+  tnail_close(arena, board);
+}
+
 Test(nailboard, ranges)
 {
   mps_arena_t arena;
@@ -285,8 +300,7 @@ Test(nailboard, find_diff_looks_only_in_its_range)
   mps_arena_t arena;
   Nailboard board, except;
   Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
-  tnail_open(&arena, &board, base, addr_offset(base, limit));
-  cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
+  tnail_open_pair(&arena, &board, &except, base, limit);
   cr_assert_not(nailboard_find_diff(&found, board, except, base, limit));
   (void)nailboard_set(board, addr_add(base, 8 * 5));
   (void)nailboard_set(board, addr_add(base, 8 * 70));
@@ -303,8 +317,7 @@ Test(nailboard, find_diff_looks_only_in_its_range)
   cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
                                     addr_add(base, 8 * 195)));
   cr_assert_not(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 201), limit));
-  nailboard_destroy(except, arena);
-  tnail_close(arena, board);
+  tnail_close_pair(arena, board, except);
 }
 
 /* The limit of find_diff bounds it from above but not below the unit
@@ -315,8 +328,7 @@ Test(nailboard, find_diff_finds_a_unit_just_below_or_meeting_its_limit)
   mps_arena_t arena;
   Nailboard board, except;
   Addr base = addr_of_word(0x100000), limit = addr_add(base, 8 * 4096), found;
-  tnail_open(&arena, &board, base, addr_offset(base, limit));
-  cr_assert_eq(nailboard_create(&except, arena, 8, base, limit), MPS_RES_OK);
+  tnail_open_pair(&arena, &board, &except, base, limit);
   (void)nailboard_set(board, addr_add(base, 8 * 5));
   (void)nailboard_set(board, addr_add(base, 8 * 200));   /* unit 8 of word 3 */
   cr_assert(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
@@ -326,8 +338,7 @@ Test(nailboard, find_diff_finds_a_unit_just_below_or_meeting_its_limit)
   cr_assert(nailboard_find_diff(&found, board, except, addr_add(base, 8 * 6),
                                 addr_add(base, 8 * 200 + 4)));
   cr_assert_eq(found, addr_add(base, 8 * 200), "found %p", (void *)found);
-  nailboard_destroy(except, arena);
-  tnail_close(arena, board);
+  tnail_close_pair(arena, board, except);
 }
 
 /* A range whose ends are in the words either side of a nailed word meets
