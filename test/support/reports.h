@@ -1,26 +1,44 @@
-/* reports.h: an assertion handler that records reports instead of
- * aborting, for tests that provoke them, from any thread (test_lock,
- * test_thread).  Header only: each test program gets its own record.
+/* reports.h: assertion handlers for tests that provoke reports (client
+ * errors, broken invariants), so that each test program need not carry
+ * its own copy.  Header only: each test program gets its own record.
+ *
+ *   reports_install()        record reports and carry on, from any thread;
+ *   reports_install_abort()  print the report and abort, for tests that
+ *                            expect none (Criterion then names the
+ *                            condition in the failure).
+ *
  * Sequentially consistent atomics: a test reads the record after joining
- * or signalling the thread that reported, and only counts matter.
+ * or signalling the thread that reported, and only the latest report and
+ * the count matter.
  */
 #ifndef TEST_REPORTS_H
 #define TEST_REPORTS_H
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "../../include/mpslib.h"
 
 static _Atomic int reports_count;              /* reports since install */
 static const char *_Atomic reports_last;       /* the last one's condition */
+static const char *_Atomic reports_last_file;  /* ... its file */
+static _Atomic unsigned reports_last_line;     /* ... and its line */
 
 static inline void reports_record(const char *file, unsigned line, const char *cond)
 {
-  (void)file;
-  (void)line;
+  atomic_store(&reports_last_file, file);
+  atomic_store(&reports_last_line, line);
   atomic_store(&reports_last, cond);
   atomic_fetch_add(&reports_count, 1);
+}
+
+static inline void reports_abort(const char *file, unsigned line, const char *cond)
+{
+  fprintf(stderr, "unexpected report: %s:%u: %s\n", file, line, cond);
+  fflush(stderr);
+  abort();
 }
 
 /* Start recording, with nothing recorded. */
@@ -28,7 +46,21 @@ static inline void reports_install(void)
 {
   atomic_store(&reports_count, 0);
   atomic_store(&reports_last, NULL);
+  atomic_store(&reports_last_file, NULL);
+  atomic_store(&reports_last_line, 0u);
   mps_lib_assert_fail_install(reports_record);
+}
+
+/* Abort at the first report. */
+static inline void reports_install_abort(void)
+{
+  mps_lib_assert_fail_install(reports_abort);
+}
+
+/* Reports since the last reports_install. */
+static inline int reports_seen(void)
+{
+  return atomic_load(&reports_count);
 }
 
 #endif /* TEST_REPORTS_H */
