@@ -41,8 +41,9 @@
  * which roots scan the thread, visiting by rank, refusing to deregister
  * a thread under its roots), walk roots (in arenas with no collector, no
  * segments, or one segment holding an object the table refers to), make
- * roots until a commit limit stops them, or commit the client errors
- * root.c reports and refuses.
+ * roots until a commit limit stops them or the arena refuses one request
+ * for memory (arena_fail_after), or commit the client errors root.c
+ * reports and refuses.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -632,17 +633,23 @@ static void fr_nogc_op(mps_word_t *words)
     abort();
 }
 
-/* Roots until control memory runs out under a commit limit: the failure
- * is passed on and leaves no root behind. */
+/* Roots until control memory runs out, under a commit limit, or, if
+ * `refuse` is not 0, until the arena refuses its refuse-th request for
+ * memory (arena_fail_after), which may fall on a root's control block or
+ * on memory for the control pool behind it, and so on one of the first
+ * `refuse` roots.  Either failure is passed on and leaves no root
+ * behind; a refusal is MPS_RES_MEMORY, and the next root is made. */
 #define FR_MANY 512
 static mps_root_t fr_many[FR_MANY];
 
-static void fr_limit_op(mps_word_t *words)
+static void fr_limit_op(mps_word_t *words, unsigned refuse)
 {
   mps_root_t sentinel = (mps_root_t)(void *)&fr_far[0], root = sentinel;
   mps_res_t res = MPS_RES_OK;
   size_t n = 0, i;
-  if (mps_arena_commit_limit_set(fr_arena3, mps_arena_committed(fr_arena3)) != MPS_RES_OK)
+  if (refuse != 0)
+    arena_fail_after((Arena)fr_arena3, refuse);
+  else if (mps_arena_commit_limit_set(fr_arena3, mps_arena_committed(fr_arena3)) != MPS_RES_OK)
     abort();
   while (n < FR_MANY) {
     res = mps_root_create_table(&root, fr_arena3, mps_rank_exact(), 0,
@@ -654,6 +661,16 @@ static void fr_limit_op(mps_word_t *words)
   }
   if (res != MPS_RES_OK && (root != sentinel || root_count(fr_arena3) != n))
     abort();
+  if (refuse != 0) {
+    if (res != MPS_RES_MEMORY || n >= refuse)
+      abort();
+    /* The refusal was the only one. */
+    res = mps_root_create_table(&root, fr_arena3, mps_rank_exact(), 0,
+                                (mps_addr_t *)(void *)words, 1);
+    if (res != MPS_RES_OK || root_count(fr_arena3) != n + 1)
+      abort();
+    fr_many[n++] = root;
+  }
   for (i = 0; i < n; ++i)
     mps_root_destroy(fr_many[i]);
   if (root_count(fr_arena3) != 0
@@ -721,7 +738,9 @@ static FR_NOINLINE void fr_books_op(fuzz_input_s *in, mps_word_t *words, unsigne
     fr_bare_op();
     fr_walk_seg_op(in);
     fr_nogc_op(words);
-    fr_limit_op(words);
+    /* Bit 6 asks for a refusal instead of a commit limit; bits 3 to 5
+     * say which request. */
+    fr_limit_op(words, (b & 0x40) ? 1 + ((b >> 3) & 7) : 0);
   }
   for (k = 1 + b % FR_BOOKS_MAX; frb.n < k;) {
     mps_root_t root;
