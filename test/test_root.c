@@ -435,7 +435,7 @@ Test(root, fmt_and_function_roots)
   mps_arena_destroy(arena);
 }
 
-Test(root, scanning_records_the_summary_and_keeps_the_scan_states)
+Test(root, scanning_adds_the_roots_zones_to_the_scan_states_summary)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;

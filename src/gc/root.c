@@ -42,8 +42,9 @@ typedef struct mps_root_s {
   struct ring_s gc_ring;        /* in gc->root_ring */
   Count serial;
   Rank rank;
-  mps_rm_t mode;                /* recorded; protection comes with barriers */
-  ZoneSet summary;              /* zones of its references at the last scan */
+  /* Checked and kept, but protects nothing: every collection scans every
+   * root (docs/user-guide.md, "Where mps11 departs from the manual"). */
+  mps_rm_t mode;
   RootVar var;
   union {
     struct {
@@ -174,8 +175,6 @@ static mps_res_t root_create(mps_root_t *root_o, mps_arena_t arena, mps_rank_t r
   root->serial = gc->root_serial++;
   root->rank = (Rank)rank;
   root->mode = mode;
-  /* Never scanned: it may refer anywhere. */
-  root->summary = ZONE_SET_UNIV;
   /* A tag kept in the root is the closure of its scanner: point at the
    * copy in the root, not at the caller's prototype. */
   if (root->var == ROOT_AREA && proto->the.area.closure == &proto->the.area.tag)
@@ -580,7 +579,8 @@ mps_res_t mps_stack_scan_ambig(mps_ss_t ss, mps_thr_t thr, void *p, size_t s)
 
 /* ---- Scanning roots --------------------------------------------------- */
 
-/* Apply the root's scanner; no summary bookkeeping. */
+/* Apply the root's scanner.  Scanners add the zones of what they fix to
+ * the scan state's summary (_ufs), after whatever it had gathered. */
 static Res root_scan_inner(mps_ss_t ss, Root root)
 {
   switch (root->var) {
@@ -604,23 +604,10 @@ static Res root_scan_inner(mps_ss_t ss, Root root)
 
 Res root_scan(ScanState ss, Root root)
 {
-  mps_ss_t mps_ss;
-  Word before;
-  Res res;
-
   AVERT(scan_state, ss);
   AVERT(root, root);
   AVER(ss->rank == root->rank);
-  mps_ss = scan_state_public(ss);
-  /* Collect the zones this root refers to on their own, then add them to
-   * whatever the scan state had gathered. */
-  before = mps_ss->_ufs;
-  mps_ss->_ufs = ZONE_SET_EMPTY;
-  res = root_scan_inner(mps_ss, root);
-  if (res == MPS_RES_OK)
-    root->summary = (ZoneSet)mps_ss->_ufs;
-  mps_ss->_ufs |= before;
-  return res;
+  return root_scan_inner(scan_state_public(ss), root);
 }
 
 bool root_any_of_rank(Arena arena, Rank rank)

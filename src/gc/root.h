@@ -2,8 +2,8 @@
  * not in any pool (manual/topic/root.rst, design/root.txt).
  *
  * A root has a rank (ambiguous, exact, weak), a mode (MPS_RM_CONST,
- * MPS_RM_PROT: recorded; hardware protection of roots comes with the
- * write barrier) and a variety: an area with a scanning function, a table
+ * MPS_RM_PROT: checked and kept, but roots are never protected, so every
+ * collection scans every root) and a variety: an area with a scanning function, a table
  * of references (optionally masked), a formatted block, a thread's stack
  * and registers, or a client scanning function.  root_scan applies the
  * scan state to it; the tracer scans every root once per trace, in rank
@@ -32,8 +32,8 @@ bool thr_check(Thr thr);
 bool root_check(Root root);
 Rank root_rank(Root root);
 
-/* Scan the root with ss, whose rank is the root's rank.  Sets the root's
- * summary from what the scan saw. */
+/* Scan the root with ss, whose rank is the root's rank.  The zones of the
+ * references it fixes are added to the scan state's summary. */
 Res root_scan(ScanState ss, Root root);
 
 /* mps_arena_roots_walk's engine: call f on every reference of every exact
