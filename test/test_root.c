@@ -31,15 +31,8 @@
 #include "../src/gc/trace.h"
 #include "support/objfmt.h"
 #include "support/checks.h"
+#include "support/reports.h"
 #include "support/configs.h"
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
 
 static mps_arena_t make_arena(void)
 {
@@ -692,7 +685,7 @@ Test(root, a_bad_rank_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_root_create_table(&root, arena, (mps_rank_t)RANK_FINAL, 0,
                               (mps_addr_t *)table, 1);
 }
@@ -701,7 +694,7 @@ Test(root, a_rank_out_of_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_root_create_area(&root, arena, (mps_rank_t)17, 0, table, table + 1,
                              mps_scan_area, NULL);
 }
@@ -710,7 +703,7 @@ Test(root, a_bad_mode_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_root_create_table(&root, arena, mps_rank_exact(), (mps_rm_t)0x40,
                               (mps_addr_t *)table, 1);
 }
@@ -719,7 +712,7 @@ Test(root, an_unaligned_area_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_root_create_area(&root, arena, mps_rank_exact(), 0, (char *)table + 1,
                              table + 2, mps_scan_area, NULL);
 }
@@ -730,7 +723,7 @@ Test(root, the_stack_scanner_refuses_exact_roots, .signal = SIGABRT, TEST_NEEDS_
   mps_root_t root;
   mps_thr_t thr;
   int cold;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
   (void)mps_root_create_reg(&root, arena, mps_rank_exact(), 0, thr, mps_stack_scan_ambig,
                             &cold, 0);
@@ -742,7 +735,7 @@ Test(root, deregistering_a_thread_with_a_root_is_caught, .signal = SIGABRT, TEST
   mps_root_t root;
   mps_thr_t thr;
   int cold;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
   cr_assert_eq(mps_root_create_thread(&root, arena, thr, &cold), MPS_RES_OK);
   mps_thread_dereg(thr);
@@ -752,7 +745,7 @@ Test(root, destroying_an_arena_with_a_root_is_caught, .signal = SIGABRT, TEST_NE
 {
   mps_arena_t arena = make_arena();
   mps_root_t root;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0,
                                      (mps_addr_t *)table, 1), MPS_RES_OK);
   mps_arena_destroy(arena);
@@ -1296,22 +1289,12 @@ Test(root_gc, an_unregistered_thread_collecting_with_thread_roots_is_reported,
   g_open_with_only_another_thread(&t);
   cr_assert_eq(mps_root_create_thread(&g_thread_root, g.arena, other.thr, (void *)&cold),
                MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   /* This thread's own stack would go unscanned. */
   mps_arena_collect(g.arena);
 }
 
 /* ---- Refusals that leave nothing behind --------------------------------- */
-
-static unsigned root_reports;
-
-static void count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++root_reports;
-}
 
 /* A thread root can only be scanned by the arena that suspends the
  * thread, and deprecated.rst's built-in stack scanner is for ambiguous
@@ -1325,15 +1308,14 @@ Test(root, a_thread_of_another_arena_and_an_exact_stack_scanner_are_refused)
   mps_thr_t thr;
   int cold;
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
-  root_reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  old = reports_install();
   cr_assert_eq(mps_root_create_thread(&root, other_arena, thr, &cold), MPS_RES_PARAM);
   cr_assert_eq(mps_root_create_reg(&root, other_arena, mps_rank_ambig(), 0, thr,
                                    mps_stack_scan_ambig, &cold, 0), MPS_RES_PARAM);
   cr_assert_eq(mps_root_create_reg(&root, arena, mps_rank_exact(), 0, thr,
                                    mps_stack_scan_ambig, &cold, 0), MPS_RES_PARAM);
   mps_lib_assert_fail_install(old);
-  cr_assert_eq(root_reports, TEST_REPORTS(3));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(3));
   cr_assert_null(root);
   cr_assert_eq(root_count(arena), 0);
   cr_assert_eq(root_count(other_arena), 0);
@@ -1361,11 +1343,10 @@ Test(root, a_thread_with_a_root_is_not_deregistered)
     else
       cr_assert_eq(mps_root_create_reg(&root, arena, mps_rank_ambig(), 0, thr,
                                        mps_stack_scan_ambig, &cold, 0), MPS_RES_OK);
-    root_reports = 0;
-    old = mps_lib_assert_fail_install(count_report);
+    old = reports_install();
     mps_thread_dereg(thr);
     mps_lib_assert_fail_install(old);
-    cr_assert_eq(root_reports, TEST_REPORTS(1), "root kind %d", kind);
+    cr_assert_eq(reports_seen(), TEST_REPORTS(1), "root kind %d", kind);
     cr_assert(root_any_of_thread(arena, thr));
     cr_assert(root_check(root));
     mps_root_destroy(root);
@@ -1388,11 +1369,10 @@ Test(root, destroying_a_root_twice_is_refused)
   cr_assert_eq(mps_root_create_table(&other_root, arena, mps_rank_exact(), 0,
                                      (mps_addr_t *)table + 1, 1), MPS_RES_OK);
   mps_root_destroy(once);
-  root_reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  old = reports_install();
   mps_root_destroy(once);
   mps_lib_assert_fail_install(old);
-  cr_assert_eq(root_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(root_count(arena), 1);
   cr_assert(root_check(other_root));
   mps_root_destroy(other_root);
@@ -1556,7 +1536,7 @@ Test(root_gc, an_unregistered_thread_collecting_with_a_reg_root_is_reported,
   cr_assert_eq(mps_root_create_reg(&g_thread_root, g.arena, mps_rank_ambig(), 0, other.thr,
                                    mps_stack_scan_ambig, (void *)&cold, 0),
                MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_arena_collect(g.arena);
 }
 
@@ -1585,11 +1565,10 @@ Test(root_gc, a_root_of_a_thread_that_exited_registered_is_skipped, TEST_NEEDS_T
   g_table[0] = (mps_word_t)g.weak[0];
   cr_assert_eq(mps_root_create_table(&table_root, g.arena, mps_rank_exact(), 0,
                                      (mps_addr_t *)g_table, 1), MPS_RES_OK);
-  root_reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  old = reports_install();
   mps_arena_collect(g.arena);
   mps_lib_assert_fail_install(old);
-  cr_assert_eq(root_reports, 1, "%u reports", root_reports);
+  cr_assert_eq(reports_seen(), 1, "%d reports", reports_seen());
   g_assert_alive(0, g_table[0]);
   mps_arena_park(g.arena);
   mps_root_destroy(table_root);

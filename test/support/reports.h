@@ -41,20 +41,21 @@ static inline void reports_abort(const char *file, unsigned line, const char *co
   abort();
 }
 
-/* Start recording, with nothing recorded. */
-static inline void reports_install(void)
+/* Start recording, with nothing recorded.  Returns the handler before,
+ * for a test that puts it back. */
+static inline mps_lib_assert_fail_t reports_install(void)
 {
   atomic_store(&reports_count, 0);
   atomic_store(&reports_last, NULL);
   atomic_store(&reports_last_file, NULL);
   atomic_store(&reports_last_line, 0u);
-  mps_lib_assert_fail_install(reports_record);
+  return mps_lib_assert_fail_install(reports_record);
 }
 
-/* Abort at the first report. */
-static inline void reports_install_abort(void)
+/* Abort at the first report.  Returns the handler before. */
+static inline mps_lib_assert_fail_t reports_install_abort(void)
 {
-  mps_lib_assert_fail_install(reports_abort);
+  return mps_lib_assert_fail_install(reports_abort);
 }
 
 /* Reports since the last reports_install. */
