@@ -8,7 +8,8 @@
  * generations, pool sizes and free tails, MPS_KEY_EXTEND_BY, walks (also
  * of a point's committed objects), scans that fail and are made again,
  * a collection refused memory at any one request, allocation during an
- * incremental collection, and automatic collection.
+ * incremental collection, automatic collection, and the summary of a
+ * segment scanned again in a collection for what it took after its scan.
  *
  * Objects are in test/support/objfmt.h's format: header, number of
  * references, references, data. */
@@ -16,18 +17,19 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
-#include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/gc/seg.h"
 #include "../src/pool/nailboard.h"
-#include "support/objfmt.h"
 #include "support/checks.h"
+#include "support/collections.h"
 #include "support/configs.h"
+#include "support/objfmt.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
 
@@ -73,16 +75,17 @@ typedef struct tamc_s {
   mps_addr_t ambig[8];     /* ambiguous root */
 } tamc_s;
 
-/* The pool's format has `scan` as its scan method (NULL: none). */
-static void tamc_open_scan(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by,
-                           mps_fmt_scan_t scan)
+/* An arena of arena_size bytes, and a pool whose chain has generations
+ * `gens` and whose format has `scan` as its scan method (NULL: none). */
+static void tamc_open_in(tamc_s *t, size_t arena_size, mps_gen_param_s gens[2],
+                         mps_pool_class_t klass, bool interior, size_t extend_by,
+                         mps_fmt_scan_t scan)
 {
-  mps_gen_param_s gens[2] = {{64, 0.5}, {256, 0.5}};
   memset(t, 0, sizeof *t);
   tamc_scans = 0;
   tamc_flaky_left = 0;
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 16 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(objfmt_create(&t->fmt, t->arena, scan, true), MPS_RES_OK);
@@ -100,6 +103,14 @@ static void tamc_open_scan(tamc_s *t, mps_pool_class_t klass, bool interior, siz
                                      sizeof t->refs / sizeof t->refs[0]), MPS_RES_OK);
   cr_assert_eq(mps_root_create_table(&t->aroot, t->arena, mps_rank_ambig(), 0, t->ambig,
                                      sizeof t->ambig / sizeof t->ambig[0]), MPS_RES_OK);
+}
+
+/* In 16 MiB, with a nursery of 64 KiB and a second generation of 256. */
+static void tamc_open_scan(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by,
+                           mps_fmt_scan_t scan)
+{
+  mps_gen_param_s gens[2] = {{64, 0.5}, {256, 0.5}};
+  tamc_open_in(t, 16 << 20, gens, klass, interior, extend_by, scan);
 }
 
 static void tamc_open(tamc_s *t, mps_pool_class_t klass, bool interior, size_t extend_by)
@@ -1377,14 +1388,6 @@ Test(amc, no_mps_alloc)
   tamc_close(&t);
 }
 
-static void tamc_abort_handler(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 Test(amc, format_without_fwd_is_refused)
 {
   mps_arena_t arena;
@@ -1411,7 +1414,7 @@ Test(amc, apply_needs_parked_arena, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   tamc_count_s c = {0, 0, 0, 0};
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_release(t.arena);
-  mps_lib_assert_fail_install(tamc_abort_handler);
+  reports_install_abort();
   mps_amc_apply(t.pool, tamc_count_step, &c, 0);
 }
 
@@ -1621,6 +1624,183 @@ Test(amc, a_freed_to_space_segment_receives_no_copies)
   tamc_close(&t);
 }
 
+/* ---- Summaries of segments scanned more than once in a collection ---- */
+
+/* A collection scans a segment again for what was copied into it, or
+ * marked in it, after its last scan, and such a scan sees only that: the
+ * segment's summary must still cover the references the earlier scans
+ * saw.  A summary narrower than universal is kept only where the write
+ * barrier guards it (barrier.h), once a few scans have found nothing
+ * condemned, and only a later collection that condemns what the lost
+ * references point at, without condemning the segment, misses them: a
+ * collection of another chain.  So these tests have two chains, and an
+ * arena of 64 MiB, whose address space holds every zone, the nursery's
+ * among them (gc.c), so that nurseries and older generations are in
+ * different zones, and scans of the one can find nothing condemned in
+ * the other. */
+
+/* A second pool of t's format and its point, whose chain has one
+ * generation (its segments in the older generations' zones) or two (its
+ * first in the nursery's), the first of 100 KiB: not due before the test
+ * makes garbage in it. */
+typedef struct tamc_other_s {
+  mps_chain_t chain;
+  mps_pool_t pool;
+  mps_ap_t ap;
+} tamc_other_s;
+
+/* t's chain: a nursery of 64 KiB and a second generation of gen1_kib. */
+static void tamc_open_zoned(tamc_s *t, size_t gen1_kib, tamc_other_s *o, size_t other_gens)
+{
+  mps_gen_param_s gens[2] = {{64, 0.5}, {0, 0.5}};
+  mps_gen_param_s other[2] = {{100, 0.5}, {1000, 0.5}};
+  gens[1].mps_capacity = gen1_kib;
+  tamc_open_in(t, 64 << 20, gens, mps_class_amc(), true, 0, tamc_scan);
+  mps_arena_park(t->arena);
+  cr_assert_eq(mps_chain_create(&o->chain, t->arena, other_gens, other), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, o->chain);
+    cr_assert_eq(mps_pool_create_k(&o->pool, t->arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&o->ap, o->pool, mps_args_none), MPS_RES_OK);
+  mps_message_type_enable(t->arena, mps_message_type_finalization());
+}
+
+static void tamc_close_zoned(tamc_s *t, tamc_other_s *o)
+{
+  mps_arena_park(t->arena);
+  mps_ap_destroy(o->ap);
+  mps_pool_destroy(o->pool);
+  mps_chain_destroy(o->chain);
+  tamc_close(t);
+}
+
+/* A collection of the due generations, after 200 KiB of garbage in
+ * `pool` made its chain's nursery due. */
+static void tamc_collect_due(tamc_s *t, mps_pool_t pool)
+{
+  cr_assert_eq(objfmt_garbage(pool, 200, 126), MPS_RES_OK);
+  cr_assert(collections_run_due(t->arena), "no collection of the due generations ran");
+}
+
+/* An object made through a point of its own, which goes with it, so that
+ * no buffer keeps its segment once it is collected. */
+static void tamc_new_alone(mps_pool_t pool, mps_addr_t *slot, size_t nrefs, size_t ndata,
+                           mps_word_t seed)
+{
+  mps_ap_t ap;
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  tamc_new(ap, slot, nrefs, ndata, seed);
+  mps_ap_destroy(ap);
+}
+
+static bool tamc_same_seg(tamc_s *t, mps_addr_t p, mps_addr_t q)
+{
+  Seg a, b;
+  return seg_of_addr(&a, (Arena)t->arena, p) && seg_of_addr(&b, (Arena)t->arena, q) && a == b;
+}
+
+/* The one finalization message a collection posted: its object. */
+static mps_addr_t tamc_finalized(tamc_s *t)
+{
+  mps_message_t msg;
+  mps_addr_t ref;
+  cr_assert(mps_message_get(&msg, t->arena, mps_message_type_finalization()),
+            "nothing was finalized");
+  mps_message_finalization_ref(&ref, t->arena, msg);
+  mps_message_discard(t->arena, msg);
+  cr_assert_not(mps_message_poll(t->arena), "more than one message");
+  return ref;
+}
+
+/* T, generation 1's to-space, holds a, whose reference is to x in the
+ * other chain, in the older generations' zones: no nursery collection
+ * finds it condemned, and after a few of them the barrier keeps T's
+ * summary.  The last one copies b, which a root refers to, into T, and
+ * so scans T from its base, then f, which only finalization keeps: in
+ * the final band, after every exact scan, so that T is scanned again
+ * from its Cheney mark.  That scan sees f alone, but a's reference is
+ * still in T: a collection of the other chain scans T and fixes it. */
+Test(amc, a_to_space_segment_scanned_again_still_covers_what_it_held)
+{
+  tamc_s t;
+  tamc_other_s o;
+  objfmt_obj a;
+  mps_addr_t x;
+  int k;
+  tamc_open_zoned(&t, 256, &o, 1);
+  tamc_new(o.ap, &t.refs[1], 0, 3, 770);   /* x */
+  x = t.refs[1];
+  tamc_new(t.ap, &t.refs[0], 1, 3, 771);   /* a */
+  ((objfmt_obj)t.refs[0])->slot[0] = (mps_word_t)x;
+  t.refs[1] = NULL;
+  for (k = 0; k < 6; ++k)
+    tamc_collect_due(&t, t.pool);
+  a = t.refs[0];
+  tamc_new(t.ap, &t.refs[1], 0, 3, 772);   /* b */
+  tamc_new(t.ap, &t.refs[2], 0, 3, 773);   /* f */
+  tamc_finalize(&t, t.refs[2]);
+  t.refs[2] = NULL;
+  tamc_collect_due(&t, t.pool);
+  cr_assert_eq(t.refs[0], (mps_addr_t)a, "a moved, with the nursery");
+  cr_assert(tamc_same_seg(&t, a, t.refs[1]), "b was not copied into a's segment");
+  cr_assert(tamc_same_seg(&t, a, tamc_finalized(&t)), "f was not copied into a's segment");
+  tamc_collect_due(&t, o.pool);
+  cr_assert_eq(t.refs[0], (mps_addr_t)a, "a moved, with the other chain");
+  cr_assert_neq((mps_addr_t)a->slot[0], x, "a's reference to x was not fixed");
+  cr_assert(tamc_data_ok((objfmt_obj)a->slot[0], 3, 770));
+  cr_assert(tamc_data_ok(a, 3, 771));
+  tamc_close_zoned(&t, &o);
+}
+
+/* N, generation 1's to-space, holds p and q.  Nursery collections scan N
+ * until the barrier guards it; the last of them promotes j, over
+ * generation 1's capacity.  Then p is given a reference to x, in the
+ * other chain's nursery, a store the barrier catches, so that one more
+ * scan that finds nothing condemned lets it keep N's summary again.  The
+ * next collection condemns both generations of this chain, and so N,
+ * but nothing in the nurseries' zones: this chain's nursery has no
+ * segment left, as its objects were made through points that are gone.
+ * An ambiguous reference nails N at p, which N's first scan covers;
+ * finalization then marks q, registered and otherwise unreachable, so
+ * that N is scanned again, in the final band, for q alone.  p's
+ * reference is still in N: a collection of the other chain scans N and
+ * fixes it. */
+Test(amc, a_nailed_segment_scanned_again_still_covers_what_it_kept)
+{
+  tamc_s t;
+  tamc_other_s o;
+  objfmt_obj p;
+  mps_addr_t q, x;
+  int k;
+  tamc_open_zoned(&t, 16, &o, 2);
+  mps_ap_destroy(t.ap);
+  tamc_new_alone(t.pool, &t.refs[0], 1, 3, 780);   /* p */
+  tamc_new_alone(t.pool, &t.refs[1], 0, 3, 781);   /* q */
+  for (k = 0; k < 6; ++k)
+    tamc_collect_due(&t, t.pool);
+  tamc_new_alone(t.pool, &t.refs[2], 0, 3000, 782);   /* j, 24 KiB */
+  tamc_collect_due(&t, t.pool);
+  p = t.refs[0];
+  q = t.refs[1];
+  cr_assert(tamc_same_seg(&t, p, q), "p and q were not copied into one segment");
+  tamc_new(o.ap, &t.refs[3], 0, 3, 783);   /* x */
+  x = t.refs[3];
+  p->slot[0] = (mps_word_t)x;
+  t.ambig[0] = p;
+  tamc_finalize(&t, q);
+  memset(t.refs, 0, 4 * sizeof t.refs[0]);
+  cr_assert(collections_run_due(t.arena), "generation 1 was not due");
+  cr_assert_eq(tamc_finalized(&t), q, "q was not finalized in place");
+  tamc_collect_due(&t, o.pool);
+  cr_assert_neq((mps_addr_t)p->slot[0], x, "p's reference to x was not fixed");
+  cr_assert(tamc_data_ok((objfmt_obj)p->slot[0], 3, 783));
+  cr_assert(tamc_data_ok(p, 3, 780));
+  cr_assert_eq(mps_ap_create_k(&t.ap, t.pool, mps_args_none), MPS_RES_OK);
+  tamc_close_zoned(&t, &o);
+}
+
 /* seg.h, incremental: the mutator allocates black, never into a segment
  * the collection in progress has condemned.  The point's segment is
  * condemned while the point fills it; the object the point makes while
@@ -1651,16 +1831,6 @@ Test(amc, a_point_allocates_outside_the_condemned_segments_during_a_collection,
   tamc_close(&t);
 }
 
-static unsigned tamc_reports;
-
-static void tamc_record(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++tamc_reports;
-}
-
 /* A zero MPS_KEY_EXTEND_BY is a client error: reported in a checking
  * variety, and refused with MPS_RES_PARAM in every variety. */
 Test(amc, a_zero_extend_by_is_refused)
@@ -1669,19 +1839,17 @@ Test(amc, a_zero_extend_by_is_refused)
   mps_fmt_t fmt;
   mps_pool_t pool;
   mps_res_t res;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(objfmt_create(&fmt, arena, tamc_scan, true), MPS_RES_OK);
-  tamc_reports = 0;
-  old = mps_lib_assert_fail_install(tamc_record);
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
     MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, 0);
     res = mps_pool_create_k(&pool, arena, mps_class_amc(), args);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   cr_assert_eq(res, MPS_RES_PARAM);
-  TEST_ASSERT_REPORTED(tamc_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
 }
