@@ -34,6 +34,7 @@
 #include "support/objfmt.h"
 #include "support/collections.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
 
@@ -191,15 +192,19 @@ static tams_count_s tams_count(tams_s *t)
   return c;
 }
 
-/* Assertion handler that counts (so misuse can be seen in hot and cool). */
-static unsigned long tams_failures;
+/* The debugging reports are formatted on the library's stack, so their
+ * text must be copied before the handler returns; reports.h counts them. */
 static char tams_last_failure[200];
-static void tams_count_handler(const char *file, unsigned line, const char *condition)
+static void tams_copy_report(const char *file, unsigned line, const char *condition)
 {
-  (void)file;
-  (void)line;
-  ++tams_failures;
   strncpy(tams_last_failure, condition, sizeof tams_last_failure - 1);
+  reports_record(file, line, condition);
+}
+
+static void tams_install_copying(void)
+{
+  reports_install();
+  mps_lib_assert_fail_install(tams_copy_report);
 }
 
 Test(ams, list_survives_in_place)
@@ -594,7 +599,6 @@ Test(ams, stray_ambiguous_words_keep_nothing)
 Test(ams, support_ambiguous_false_refuses_ambiguous_references)
 {
   tams_s t;
-  mps_lib_assert_fail_t old;
   mps_arg_s extra[2];
   extra[0].key = MPS_KEY_AMS_SUPPORT_AMBIGUOUS;
   extra[0].val.b = 0;
@@ -604,16 +608,15 @@ Test(ams, support_ambiguous_false_refuses_ambiguous_references)
   tams_new(t.ap, &t.refs[0], 0, 4, 1);
   tams_flush(&t);
   /* Exact references only: fine. */
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  reports_install();
   mps_arena_collect(t.arena);
-  cr_assert_eq(tams_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   t.ambig[0] = t.refs[0];
   mps_arena_collect(t.arena);
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(tams_failures);   /* an ambiguous reference was accepted */
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());   /* an ambiguous reference was accepted */
   if (CHECK_LEVEL >= 1)
-    cr_assert(strstr(tams_last_failure, "support_ambiguous") != NULL, "%s", tams_last_failure);
+    cr_assert(strstr(reports_last, "support_ambiguous") != NULL, "%s", reports_last);
   t.ambig[0] = NULL;
   cr_assert(tams_data_ok(t.refs[0], 4, 1));
   tams_close(&t);
@@ -622,7 +625,6 @@ Test(ams, support_ambiguous_false_refuses_ambiguous_references)
 Test(ams, an_exact_reference_into_an_object_is_reported_and_keeps_nothing)
 {
   tams_s t;
-  mps_lib_assert_fail_t old;
   mps_addr_t a;
   tams_open(&t);
   mps_arena_park(t.arena);
@@ -632,13 +634,12 @@ Test(ams, an_exact_reference_into_an_object_is_reported_and_keeps_nothing)
   tams_flush(&t);
   /* Two words into the object: aligned, allocated, but no object's start. */
   t.refs[1] = (char *)a + 2 * sizeof(mps_word_t);
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  reports_install();
   mps_arena_collect(t.arena);
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(tams_failures);   /* an exact reference to no object's start */
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());   /* an exact reference to no object's start */
   if (CHECK_LEVEL >= 1)
-    cr_assert(strstr(tams_last_failure, "is_start") != NULL, "%s", tams_last_failure);
+    cr_assert(strstr(reports_last, "is_start") != NULL, "%s", reports_last);
   cr_assert_eq(t.refs[1], (char *)a + 2 * sizeof(mps_word_t), "the reference was changed");
   t.refs[1] = NULL;
   cr_assert(tams_data_ok(t.refs[0], 4, 1));
@@ -1023,7 +1024,6 @@ Test(ams_debug, dead_object_overwrite_is_reported)
 {
   tams_s t;
   static const char tpl[] = "DEADBEEF";
-  mps_lib_assert_fail_t old;
   objfmt_obj dead;
   tams_open_debug(&t, tpl, 8);
   tams_list(&t, &t.refs[0], 20, 2, NULL);
@@ -1031,17 +1031,16 @@ Test(ams_debug, dead_object_overwrite_is_reported)
   dead = t.refs[1];
   t.refs[1] = NULL;
   tams_flush(&t);
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  tams_install_copying();
   mps_arena_collect(t.arena);
   mps_pool_check_free_space(t.pool);
-  cr_assert_eq(tams_failures, 0, "intact free space reported: %s", tams_last_failure);
+  cr_assert_eq(reports_seen(), 0, "intact free space reported: %s", tams_last_failure);
   cr_assert_eq(memcmp((char *)dead + (8 - (mps_word_t)dead % 8) % 8, tpl, 8), 0,
                "a dead object was not laid with the template");
   dead->slot[2] = 12345;   /* a write through a dangling reference */
   mps_pool_check_free_space(t.pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tams_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   cr_assert(strstr(tams_last_failure, "free space overwritten at 0x") != NULL, "%s",
             tams_last_failure);
   tams_list_check(t.refs[0], 20, 2, NULL);
@@ -1154,14 +1153,12 @@ Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
 {
   tams_s t;
   mps_ap_t ap;
-  mps_lib_assert_fail_t old;
   mps_arg_s extra[2];
   extra[0].key = MPS_KEY_AMS_SUPPORT_AMBIGUOUS;
   extra[0].val.b = 0;
   extra[1].key = MPS_KEY_ARGS_END;
   tams_open_args(&t, mps_class_ams(), extra);
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
     cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_PARAM);
@@ -1170,9 +1167,9 @@ Test(ams, rank_ambig_refused_without_ambiguous_support_and_weak_refused)
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
     cr_assert_eq(mps_ap_create_k(&ap, t.pool, args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
 #if CHECK_LEVEL >= 1
-  cr_assert_eq(tams_failures, 2);
+  cr_assert_eq(reports_seen(), 2);
 #endif
   /* Exact, said explicitly, is the default. */
   MPS_ARGS_BEGIN(args) {
@@ -1404,7 +1401,6 @@ Test(ams, an_object_of_an_ambiguous_segment_reached_late_is_scanned_ambiguously)
 {
   tams_s t;
   mps_ap_t aap;
-  mps_lib_assert_fail_t old;
   objfmt_obj target, late, exact;
   tams_open(&t);
   mps_arena_park(t.arena);
@@ -1424,11 +1420,10 @@ Test(ams, an_object_of_an_ambiguous_segment_reached_late_is_scanned_ambiguously)
   t.refs[1] = t.refs[2] = NULL;
   mps_ap_destroy(aap);
   tams_flush(&t);
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  reports_install();
   mps_arena_collect(t.arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tams_failures, 0, "%s", tams_last_failure);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0, "%s", reports_last);
   cr_assert_eq(tams_count(&t).objects, 4, "objects %zu", tams_count(&t).objects);
   cr_assert(tams_data_ok(target, 3, 1), "the object the interior pointer keeps is damaged");
   cr_assert_eq(late->slot[0], (mps_word_t)((char *)target + 3 * W));
@@ -1702,7 +1697,6 @@ Test(ams, an_address_at_an_objects_end_on_the_point_is_the_next_ones)
 Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
 {
   tams_s t;
-  mps_lib_assert_fail_t old;
   objfmt_obj dead;
   tams_open_debug(&t, "DEADBEEF", 8);
   tams_new(t.ap, &t.refs[0], 0, 4, 1);
@@ -1712,12 +1706,11 @@ Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
   tams_flush(&t);
   mps_arena_collect(t.arena);
   dead->slot[3] = 12345;                     /* through a dangling reference */
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  tams_install_copying();
   tams_new(t.ap, &t.refs[1], 0, 4, 3);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   cr_assert_eq((objfmt_obj)t.refs[1], dead, "the fill did not hand out the dead grains");
-  cr_assert_eq(tams_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert(strstr(tams_last_failure, "free space overwritten at 0x") != NULL, "%s",
             tams_last_failure);
   cr_assert(tams_data_ok(t.refs[0], 4, 1));
@@ -1730,7 +1723,6 @@ Test(ams_debug, a_write_to_free_space_is_reported_when_a_fill_hands_it_out)
 Test(ams_debug, a_template_of_an_odd_size_checks_out_wherever_it_was_laid)
 {
   tams_s t;
-  mps_lib_assert_fail_t old;
   mps_addr_t p;
   size_t k;
   tams_open_debug(&t, "ABCDE", 5);
@@ -1739,12 +1731,11 @@ Test(ams_debug, a_template_of_an_odd_size_checks_out_wherever_it_was_laid)
     tams_new(t.ap, &p, 0, 1 + k % 3, k);     /* garbage between them */
   }
   tams_flush(&t);
-  tams_failures = 0;
-  old = mps_lib_assert_fail_install(tams_count_handler);
+  tams_install_copying();
   mps_arena_collect(t.arena);
   mps_pool_check_free_space(t.pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tams_failures, 0, "intact free space reported: %s", tams_last_failure);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0, "intact free space reported: %s", tams_last_failure);
   cr_assert_eq(tams_count(&t).objects, 30);
   for (k = 0; k < 30; ++k)
     cr_assert(tams_data_ok(t.refs[k], k % 4, k));

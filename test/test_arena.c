@@ -16,6 +16,7 @@
 #include "../src/arena/arena.h"
 #include "support/checks.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 /* A stand-in owner for grains, as a pool will be. */
 static int arena_test_owner;
@@ -537,29 +538,18 @@ Test(arena_vm, states_follow_the_documented_transitions)
 
 /* Client errors the arena refuses, reporting them where checks are
  * compiled in (support/checks.h), and after which it goes on working. */
-static unsigned arena_test_reports;
-
-static void arena_test_count(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++arena_test_reports;
-}
 
 /* arena.rst: the spare fraction is between 0 and 1, and the pause time is
  * not negative.  Other values leave the setting as it was. */
 Test(arena_vm, settings_out_of_range_are_refused)
 {
   mps_arena_t arena = make_vm((size_t)16 << 20);
-  mps_lib_assert_fail_t old;
-  arena_test_reports = 0;
-  old = mps_lib_assert_fail_install(arena_test_count);
+  reports_install();
   mps_arena_spare_set(arena, 1.5);
   mps_arena_spare_set(arena, -0.25);
   mps_arena_pause_time_set(arena, -1.0);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(arena_test_reports, TEST_REPORTS(3));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(3));
   cr_assert_eq(mps_arena_spare(arena), 0.75);
   cr_assert_eq(mps_arena_pause_time(arena), 0.1);
   mps_arena_destroy(arena);
@@ -572,18 +562,16 @@ Test(arena_vm, destroy_with_a_pool_left_is_refused)
   mps_arena_t arena = make_vm((size_t)16 << 20);
   mps_pool_t pool;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, 64);
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&p, pool, 64), MPS_RES_OK);
   memset(p, 0x5a, 64);
-  arena_test_reports = 0;
-  old = mps_lib_assert_fail_install(arena_test_count);
+  reports_install();
   mps_arena_destroy(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(mps_arena_has_addr(arena, p));
   cr_assert_eq(((unsigned char *)p)[63], 0x5a);
   mps_free(pool, p, 64);
@@ -600,20 +588,17 @@ Test(arena_vm, destroy_with_a_root_left_is_refused)
   static mps_addr_t table[1];
   mps_arena_t arena = make_vm((size_t)16 << 20);
   mps_root_t root;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, table, 1), MPS_RES_OK);
-  arena_test_reports = 0;
-  old = mps_lib_assert_fail_install(arena_test_count);
+  reports_install();
   mps_arena_destroy(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(mps_arena_has_addr(arena, arena));
   mps_root_destroy(root);
-  arena_test_reports = 0;
-  old = mps_lib_assert_fail_install(arena_test_count);
+  reports_install();
   mps_arena_destroy(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(arena_test_reports, 0);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* arena.rst: mps_arena_busy is true while the arena is inside an
@@ -685,13 +670,10 @@ Test(arena_client, allocates_from_client_memory_until_exhausted_then_extends)
   /* Overlapping memory is refused. */
   cr_assert_eq(mps_arena_extend(arena, block + 4096, 65536), MPS_RES_PARAM);
   /* So is memory at address zero (a checking variety reports it). */
-  arena_test_reports = 0;
-  {
-    mps_lib_assert_fail_t old_handler = mps_lib_assert_fail_install(arena_test_count);
-    cr_assert_eq(mps_arena_extend(arena, NULL, 65536), MPS_RES_PARAM);
-    mps_lib_assert_fail_install(old_handler);
-  }
-  cr_assert_eq(arena_test_reports, TEST_REPORTS(1));
+  reports_install();
+  cr_assert_eq(mps_arena_extend(arena, NULL, 65536), MPS_RES_PARAM);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   for (i = 0; i < n; ++i)
     drop(arena, p[i], grain);
   /* Client arenas keep no spare memory: committed falls back. */

@@ -5,13 +5,7 @@
 #include "../include/mps.h"
 #include "../include/mpslib.h"
 #include "../src/base/args.h"
-
-static unsigned args_failures;
-static void args_record_failure(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++args_failures;
-}
+#include "support/reports.h"
 
 static size_t args_length(const mps_arg_s args[])
 {
@@ -133,52 +127,36 @@ Test(args, key_names_identify_keys)
 
 Test(args, too_many_arguments_are_reported_not_written)
 {
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(args_record_failure);
-  args_failures = 0;
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     int i;
     for (i = 0; i < MPS_ARGS_MAX + 5; ++i)
       MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)i);
     cr_assert_eq(args_length(args), MPS_ARGS_MAX - 1);
-    cr_assert_eq(args_failures, 6);
+    cr_assert_eq(reports_seen(), 6);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
 }
 
 Test(args, a_forged_key_is_caught_in_cool)
 {
   static const struct { Sig sig; const char *name; } forged = {0, "forged"};
   mps_arg_s args[2];
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 2
   cr_skip_test("key signatures in lists are checked only in cool");
 #endif
-  old = mps_lib_assert_fail_install(args_record_failure);
-  args_failures = 0;
+  reports_install();
   args[0].key = (mps_key_t)(const void *)&forged;
   args[1].key = MPS_KEY_ARGS_END;
   (void)args_check(args);
-  cr_assert_gt(args_failures, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_gt(reports_seen(), 0);
 }
 
 /* The overflow is reported where MPS_ARGS_ADD was written, through the
  * installed handler (plinth.rst: file, line and condition). */
-static const char *args_failed_file, *args_failed_condition;
-static unsigned args_failed_line;
-static void args_record_where(const char *file, unsigned line, const char *cond)
-{
-  ++args_failures;
-  args_failed_file = file;
-  args_failed_line = line;
-  args_failed_condition = cond;
-}
-
 Test(args, overflow_is_reported_at_the_clients_file_and_line)
 {
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(args_record_where);
   unsigned line = 0;
-  args_failures = 0;
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     int i;
     for (i = 0; i < MPS_ARGS_MAX; ++i) {
@@ -187,13 +165,13 @@ Test(args, overflow_is_reported_at_the_clients_file_and_line)
     }
     cr_assert_eq(args_length(args), MPS_ARGS_MAX - 1);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(args_failures, 1);
-  cr_assert_str_eq(args_failed_file, __FILE__);
-  cr_assert_eq(args_failed_line, line);
-  cr_assert_not_null(args_failed_condition);
-  cr_assert_not_null(strstr(args_failed_condition, "MPS_ARGS_ADD"), "condition: %s",
-                     args_failed_condition);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
+  cr_assert_str_eq(reports_last_file, __FILE__);
+  cr_assert_eq(reports_last_line, line);
+  cr_assert_not_null(reports_last);
+  cr_assert_not_null(strstr(reports_last, "MPS_ARGS_ADD"), "condition: %s",
+                     reports_last);
 }
 
 /* keyword.rst: a list must end with MPS_KEY_ARGS_END; one that does not
@@ -201,7 +179,6 @@ Test(args, overflow_is_reported_at_the_clients_file_and_line)
 Test(args, a_list_with_no_end_is_caught_in_cool)
 {
   static mps_arg_s args[2048];
-  mps_lib_assert_fail_t old;
   size_t i;
 #if CHECK_LEVEL < 2
   cr_skip_test("list invariants are checked only in cool");
@@ -210,9 +187,8 @@ Test(args, a_list_with_no_end_is_caught_in_cool)
     args[i].key = MPS_KEY_EXTEND_BY;
     args[i].val.size = i;
   }
-  old = mps_lib_assert_fail_install(args_record_failure);
-  args_failures = 0;
+  reports_install();
   (void)args_check(args);
-  mps_lib_assert_fail_install(old);
-  cr_assert_gt(args_failures, 0);
+  reports_install_abort();
+  cr_assert_gt(reports_seen(), 0);
 }

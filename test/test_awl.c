@@ -31,6 +31,7 @@
 #include "support/awlarr.h"
 #include "support/collections.h"
 #include "support/objfmt.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
 
@@ -444,25 +445,13 @@ Test(awl, default_find_dependent_and_exact_aps)
   mps_arena_destroy(arena);
 }
 
-/* Assertion handler that counts (so misuse can be seen in hot and cool). */
-static unsigned long tawl_failures;
-static void tawl_count_handler(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++tawl_failures;
-}
-
 Test(awl, bad_keywords_are_refused)
 {
   tawl_s t;
   mps_ap_t ap;
   mps_pool_t pool;
-  mps_lib_assert_fail_t old;
   tawl_open(&t);
-  tawl_failures = 0;
-  old = mps_lib_assert_fail_install(tawl_count_handler);
+  reports_install();
   /* AWL objects may not hold ambiguous references (awl.rst). */
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
@@ -495,20 +484,19 @@ Test(awl, bad_keywords_are_refused)
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
     cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
 #if CHECK_LEVEL >= 1
-  cr_assert_eq(tawl_failures, 5, "each misuse is reported (%lu)", tawl_failures);
+  cr_assert_eq(reports_seen(), 5, "each misuse is reported (%d)", reports_seen());
 #endif
   /* A generation beyond the chain is refused too (the engine's check). */
-  tawl_failures = 0;
-  old = mps_lib_assert_fail_install(tawl_count_handler);
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, t.fmt);
     MPS_ARGS_ADD(args, MPS_KEY_CHAIN, t.chain);
     MPS_ARGS_ADD(args, MPS_KEY_GEN, 5);
     cr_assert_neq(mps_pool_create_k(&pool, t.arena, mps_class_awl(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   /* The pools still work. */
   tawl_weak_table_case(&t, &t.awl_ap, 30);
   tawl_close(&t);
@@ -577,13 +565,6 @@ Test(awl, walks_see_awl_objects)
 /* MPS_KEY_RANK belongs to allocation points (awl.rst); a bad rank given
  * to the pool is refused like the other bad keyword values of pool
  * creation, with MPS_RES_PARAM and no report, and the arena stays good. */
-static unsigned tawl_reports;
-static void tawl_record(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++tawl_reports;
-}
-
 Test(awl, a_bad_rank_for_the_pool_is_refused)
 {
   mps_arena_t arena;
@@ -591,12 +572,10 @@ Test(awl, a_bad_rank_for_the_pool_is_refused)
   mps_pool_t pool = NULL;
   mps_ap_t ap;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   tawl_arena = arena;
   cr_assert_eq(objfmt_create(&fmt, arena, tawl_scan, false), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(tawl_record);
-  tawl_reports = 0;
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
     MPS_ARGS_ADD(args, MPS_KEY_RANK, (mps_rank_t)99);
@@ -617,8 +596,7 @@ Test(awl, a_bad_rank_for_the_pool_is_refused)
   mps_pool_destroy(pool);
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tawl_reports, 0);
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* ---- a scan that writes into a dependent in its own segment ----------- */

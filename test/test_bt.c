@@ -20,6 +20,7 @@
 #include "../src/data/bt.h"
 #include "../stress/support/testlib.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 #define N (3 * WORD_WIDTH + 5)  /* bits in the main test table */
 #define NF (2 * WORD_WIDTH + 7) /* smaller table for the cubic find tests */
@@ -81,19 +82,10 @@ static void setup(void)
   testlib_rng_init(&rng, 0xB17AB1E);
 }
 
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 static void setup_aborting(void)
 {
   setup();
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
 }
 
 TestSuite(bt, .init = setup);
@@ -790,17 +782,6 @@ Test(bt_misuse, high_find_of_zero_bits_aborts, .init = setup_aborting,
   (void)bt_find_short_res_range_high(&b, &l, table, 0, N, 0);
 }
 
-static unsigned misuses;
-
-static void count_misuse(const char *file, unsigned line,
-                         const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++misuses;
-}
-
 /* Each operation on a range refuses an empty one, and, the handler
  * having returned, changes nothing. */
 Test(bt_misuse, every_range_operation_refuses_an_empty_range, .init = setup)
@@ -814,26 +795,25 @@ Test(bt_misuse, every_range_operation_refuses_an_empty_range, .init = setup)
   spare = store[BT_WORDS(N)];
   other_spare = other_store[BT_WORDS(N)];
   drop_spare = drop_store[BT_WORDS(N)];
-  misuses = 0;
-  mps_lib_assert_fail_install(count_misuse);
+  reports_install();
   bt_set_range(table, 5, 5);
-  cr_assert_eq(misuses, 1, "set_range");
+  cr_assert_eq(reports_seen(), 1, "set_range");
   bt_res_range(table, 5, 5);
-  cr_assert_eq(misuses, 2, "res_range");
+  cr_assert_eq(reports_seen(), 2, "res_range");
   (void)bt_is_set_range(table, 5, 5);
-  cr_assert_eq(misuses, 3, "is_set_range");
+  cr_assert_eq(reports_seen(), 3, "is_set_range");
   (void)bt_is_res_range(table, 5, 5);
-  cr_assert_eq(misuses, 4, "is_res_range");
+  cr_assert_eq(reports_seen(), 4, "is_res_range");
   (void)bt_count_res_range(table, 5, 5);
-  cr_assert_eq(misuses, 5, "count_res_range");
+  cr_assert_eq(reports_seen(), 5, "count_res_range");
   (void)bt_longest_res_run(table, 5, 5);
-  cr_assert_eq(misuses, 6, "longest_res_run");
+  cr_assert_eq(reports_seen(), 6, "longest_res_run");
   (void)bt_filter_range(table, other, drop_store + 1, 5, 5);
-  cr_assert_eq(misuses, 7, "filter_range");
+  cr_assert_eq(reports_seen(), 7, "filter_range");
   bt_copy_range(other, table, 5, 5);
-  cr_assert_eq(misuses, 8, "copy_range");
+  cr_assert_eq(reports_seen(), 8, "copy_range");
   bt_copy_invert_range(other, table, 5, 5);
-  cr_assert_eq(misuses, 9, "copy_invert_range");
+  cr_assert_eq(reports_seen(), 9, "copy_invert_range");
   assert_table(store, N, model, spare);
   assert_table(other_store, N, keep, other_spare);
   assert_table(drop_store, N, dropped, drop_spare);

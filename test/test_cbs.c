@@ -10,6 +10,7 @@
 #include "../src/data/cbs.h"
 #include "support/checks.h"
 #include "support/landcheck.h"
+#include "support/reports.h"
 
 /* A malloc-backed node allocator that counts live nodes and can be told
  * to fail. */
@@ -307,7 +308,7 @@ Test(cbs, overlapping_insert_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s got;
   cr_assert_eq(insert(0, 64, &got), MPS_RES_OK);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)insert(32, 128, &got);
 }
 
@@ -315,7 +316,7 @@ Test(cbs, insert_over_later_block_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECK
 {
   range_s got;
   cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)insert(0, 512, &got);
 }
 
@@ -323,7 +324,7 @@ Test(cbs, missing_allocator_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   cbs_s other;
   cbs_node_alloc_s none = {NULL, NULL, NULL};
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)cbs_init(&other, 16, &none);
 }
 
@@ -664,12 +665,11 @@ Test(cbs, overlap_reported_and_land_unchanged)
   range_s got;
   cr_assert_eq(insert(256, 320, &got), MPS_RES_OK);
   cr_assert_eq(insert(1024, 1088, &got), MPS_RES_OK);
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   cr_assert_eq(insert(0, 512, &got), MPS_RES_FAIL);      /* covers a block */
   cr_assert_eq(insert(288, 352, &got), MPS_RES_FAIL);    /* starts inside */
   cr_assert_eq(insert(320, 1040, &got), MPS_RES_FAIL);   /* joins, runs over */
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(3));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(3));
   cr_assert_eq(land_size(land), 128);
   cr_assert_eq(cbs.count, 2);
   cr_assert_eq(nodes.live, 2);
@@ -723,7 +723,7 @@ Test(cbs, a_join_after_a_splay_makes_the_largest_block_findable)
 Test(cbs, empty_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s got;
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)insert(64, 64, &got);
 }
 
@@ -732,7 +732,7 @@ Test(cbs, find_of_nothing_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r, old;
   cr_assert_eq(insert(0, 64, &r), MPS_RES_OK);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)land_find_first(&r, &old, land, 0, LAND_FIND_DELETE_LOW);
 }
 
@@ -763,7 +763,7 @@ Test(cbs, insert_without_memory_changes_nothing_when_it_splays)
 Test(cbs, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s got;
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)insert(8, 64, &got);
 }
 
@@ -772,6 +772,6 @@ Test(cbs, find_of_unaligned_size_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS
 {
   range_s r, old;
   cr_assert_eq(insert(0, 64, &r), MPS_RES_OK);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)land_find_first(&r, &old, land, 24, LAND_FIND_DELETE_LOW);
 }

@@ -18,6 +18,7 @@
 #include "../src/gc/trace.h"
 #include "../src/pool/pool.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static Res tchain_pool_init(Pool pool, mps_arg_s args[])
 {
@@ -197,14 +198,6 @@ Test(chain, huge_capacity_saturates)
 }
 
 /* Misuse: refused through the assertion handler. */
-static int tchain_failures;
-static void record_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++tchain_failures;
-}
 
 Test(chain, bad_parameters_are_refused)
 {
@@ -212,20 +205,19 @@ Test(chain, bad_parameters_are_refused)
   mps_gen_param_s mort[1] = {{10, 1.5}};
   mps_gen_param_s many[CHAIN_GEN_LIMIT + 1];
   mps_chain_t chain;
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_handler);
   size_t i;
   for (i = 0; i <= CHAIN_GEN_LIMIT; ++i) {
     many[i].mps_capacity = 1;
     many[i].mps_mortality = 0.5;
   }
-  tchain_failures = 0;
+  reports_install();
   cr_assert_eq(mps_chain_create(&chain, arena, 1, zero), MPS_RES_PARAM);
   cr_assert_eq(mps_chain_create(&chain, arena, 1, mort), MPS_RES_PARAM);
   cr_assert_eq(mps_chain_create(&chain, arena, 0, many), MPS_RES_PARAM);
   cr_assert_eq(mps_chain_create(&chain, arena, CHAIN_GEN_LIMIT + 1, many), MPS_RES_PARAM);
   cr_assert_eq(mps_chain_create(&chain, arena, 1, NULL), MPS_RES_PARAM);
-  cr_assert_eq(tchain_failures, TEST_REPORTS(5));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(5));
+  reports_install_abort();
   cr_assert_eq(mps_chain_create(&chain, arena, CHAIN_GEN_LIMIT, many), MPS_RES_OK);
   mps_chain_destroy(chain);
 }
@@ -237,32 +229,27 @@ Test(chain, mortality_is_allowed_from_zero_to_one_inclusive)
   mps_gen_param_s ends[2] = {{10, 0.0}, {10, 1.0}};
   mps_gen_param_s negative[1] = {{10, -0.1}};
   mps_chain_t chain;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_chain_create(&chain, arena, 2, ends), MPS_RES_OK);
   cr_assert_eq(chain->gens[0].mortality, 0.0);
   cr_assert_eq(chain->gens[1].mortality, 1.0);
   mps_chain_destroy(chain);
-  old = mps_lib_assert_fail_install(record_handler);
-  tchain_failures = 0;
+  reports_install();
   cr_assert_eq(mps_chain_create(&chain, arena, 1, negative), MPS_RES_PARAM);
-  cr_assert_eq(tchain_failures, TEST_REPORTS(1));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
 }
 
 Test(chain, destroying_chain_in_use_is_refused)
 {
   mps_gen_param_s params[1] = {{10, 0.5}};
   mps_chain_t chain;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
   arena_enter(arena);
   tchain_acquire(chain);
   arena_leave(arena);
-  old = mps_lib_assert_fail_install(record_handler);
-  tchain_failures = 0;
+  reports_install();
   mps_chain_destroy(chain);          /* refused: still there */
-  TEST_ASSERT_REPORTED(tchain_failures);
-  mps_lib_assert_fail_install(old);
+  TEST_ASSERT_REPORTED(reports_seen());
+  reports_install_abort();
   cr_assert_eq(chain->sig, CHAIN_SIG);
   arena_enter(arena);
   chain_release(chain);
@@ -276,18 +263,16 @@ static int tchain_acquire_refused(mps_chain_t chain)
 {
   mps_arg_s args[2];
   Chain got = NULL;
-  mps_lib_assert_fail_t old;
   args[0].key = MPS_KEY_CHAIN;
   args[0].val.chain = chain;
   args[1].key = MPS_KEY_ARGS_END;
-  old = mps_lib_assert_fail_install(record_handler);
-  tchain_failures = 0;
+  reports_install();
   arena_enter(arena);
   cr_assert_eq(chain_acquire(&got, arena, args), MPS_RES_PARAM);
   arena_leave(arena);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   cr_assert_null(got);
-  return tchain_failures;
+  return reports_seen();
 }
 
 /* collection.rst: a pool's chain is one of its own arena's. */
@@ -313,15 +298,13 @@ Test(chain, destroying_a_chain_twice_is_refused)
 {
   mps_gen_param_s params[1] = {{10, 0.5}};
   mps_chain_t chain, other;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_chain_create(&other, arena, 1, params), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
   mps_chain_destroy(chain);
-  old = mps_lib_assert_fail_install(record_handler);
-  tchain_failures = 0;
+  reports_install();
   mps_chain_destroy(chain);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tchain_failures, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(arena->gc->chains_count, 1);
   mps_chain_destroy(other);
   cr_assert(ring_is_single(&arena->gc->chain_ring));
@@ -460,31 +443,21 @@ Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
 Test(chain, the_collector_check_reports_busy_marks_without_a_trace)
 {
   GC gc;
-  mps_lib_assert_fail_t old;
   arena_enter(arena);
   cr_assert_eq(gc_get(&gc, arena), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(record_handler);
-  tchain_failures = 0;
+  reports_install();
   cr_assert(gc_check(gc));
-  cr_assert_eq(tchain_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   gc->in_collection = true;
   cr_assert(gc_check(gc));
   gc->in_collection = false;
-  cr_assert_eq(tchain_failures, CHECK_LEVEL >= 2 ? 1 : 0, "the guard up with no trace");
+  cr_assert_eq(reports_seen(), CHECK_LEVEL >= 2 ? 1 : 0, "the guard up with no trace");
   gc->busy_traces = TRACE_SET_SINGLE(0);
   cr_assert(gc_check(gc));
   gc->busy_traces = TRACE_SET_EMPTY;
-  cr_assert_eq(tchain_failures, CHECK_LEVEL >= 2 ? 2 : 0, "a busy mark with no trace");
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), CHECK_LEVEL >= 2 ? 2 : 0, "a busy mark with no trace");
+  reports_install_abort();
   arena_leave(arena);
-}
-
-static void abort_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  abort();
 }
 
 TestSuite(chain_misuse, TEST_NEEDS_CHECKS);
@@ -495,6 +468,6 @@ Test(chain_misuse, arena_destroy_with_chain_left, .signal = SIGABRT)
   mps_chain_t chain;
   setup();
   cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   mps_arena_destroy(arena);
 }

@@ -16,6 +16,7 @@
 #include "../src/data/freelist.h"
 #include "support/checks.h"
 #include "support/landcheck.h"
+#include "support/reports.h"
 
 #define ARENA_SIZE 8192
 #define A 16  /* alignment */
@@ -330,7 +331,7 @@ Test(failover, overlap_with_secondary_is_caught, .signal = SIGABRT, TEST_NEEDS_C
   range_s r;
   nodes_fail = true;
   insert(256, 512, 256, 512);          /* secondary (flushes keep failing) */
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   range_init(&r, at(128), at(1024));
   (void)land_insert(&r, land, &r);
 }
@@ -343,11 +344,10 @@ Test(failover, overlap_with_secondary_reported_and_land_unchanged)
   insert(1024, 1088, 1024, 1088);      /* primary */
   nodes_fail = true;
   insert(256, 512, 256, 512);          /* secondary */
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   range_init(&r, at(128), at(1024));   /* over it, and touching the primary's */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   { static const Size w[] = {1024, 1088}; expect(primary, w, 2); }
   { static const Size w[] = {256, 512}; expect(secondary, w, 2); }
 }
@@ -357,7 +357,7 @@ Test(failover, mismatched_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHE
   freelist_s other;
   failover_s fo2;
   cr_assert_eq(freelist_init(&other, 2 * A), MPS_RES_OK);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)failover_init(&fo2, primary, freelist_land(&other));
 }
 
@@ -444,11 +444,10 @@ Test(failover, overlap_with_primary_reported_and_land_unchanged)
 {
   range_s r, got;
   insert(1024, 1088, 1024, 1088);      /* primary */
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   range_init(&r, at(1056), at(1152));  /* starts inside it */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   { static const Size w[] = {1024, 1088}; expect(primary, w, 2); }
   expect(secondary, NULL, 0);
 }

@@ -29,6 +29,7 @@
 #include "../include/mpslib.h"
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
+#include "support/reports.h"
 
 enum { P_AMC, P_AMCZ, P_AMS, P_LO, P_AWL, NPOOLS };
 enum { NROOTS = 64, NAMBIG = 8, NWEAK = 8 };
@@ -792,35 +793,23 @@ Test(finalize, destroy_with_everything_outstanding)
  * are scanned but lie in segments no collection condemns), an address
  * outside the arena and a null reference are reported and refused in
  * every variety, and nothing is registered. */
-static unsigned tf_reports;
-
-static void tf_count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++tf_reports;
-}
 
 /* Misuse: no place to read the reference from.  Reported, and refused
  * with MPS_RES_PARAM by both functions. */
 Test(finalize, null_reference_pointers_are_refused)
 {
-  mps_lib_assert_fail_t old;
-  tf_reports = 0;
-  old = mps_lib_assert_fail_install(tf_count_report);
+  reports_install();
   cr_assert_eq(mps_finalize(tf.arena, NULL), MPS_RES_PARAM);
   cr_assert_eq(mps_definalize(tf.arena, NULL), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tf_reports, TEST_REPORTS(2));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
 }
 
 Test(finalize, a_block_outside_the_collected_pools_is_refused)
 {
   mps_pool_t mvff, snc;
   mps_ap_t snc_ap;
-  mps_addr_t manual, stacked, outside = &tf_reports, none = NULL;
-  mps_lib_assert_fail_t old;
+  mps_addr_t manual, stacked, outside = &tf, none = NULL;
   cr_assert_eq(mps_pool_create_k(&mvff, tf.arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   cr_assert_eq(mps_alloc(&manual, mvff, 64), MPS_RES_OK);
@@ -833,14 +822,13 @@ Test(finalize, a_block_outside_the_collected_pools_is_refused)
     cr_assert_eq(mps_ap_create_k(&snc_ap, snc, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(gcobj_alloc(&stacked, snc_ap, 50, 2, 5, NULL), MPS_RES_OK);
-  tf_reports = 0;
-  old = mps_lib_assert_fail_install(tf_count_report);
+  reports_install();
   cr_assert_eq(mps_finalize(tf.arena, &manual), MPS_RES_PARAM);
   cr_assert_eq(mps_finalize(tf.arena, &stacked), MPS_RES_PARAM);
   cr_assert_eq(mps_finalize(tf.arena, &outside), MPS_RES_PARAM);
   cr_assert_eq(mps_finalize(tf.arena, &none), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tf_reports, TEST_REPORTS(4));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
   cr_assert_eq(mps_definalize(tf.arena, &manual), MPS_RES_FAIL);
   cr_assert_eq(mps_definalize(tf.arena, &stacked), MPS_RES_FAIL);
   cr_assert_eq(mps_definalize(tf.arena, &outside), MPS_RES_FAIL);
@@ -852,14 +840,6 @@ Test(finalize, a_block_outside_the_collected_pools_is_refused)
 
 /* ---- Misuse: reported through the assertion handler ---------------- */
 
-static void abort_handler(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
-
 TestSuite(finalize_misuse, TEST_NEEDS_CHECKS);
 
 Test(finalize_misuse, ref_of_a_gc_message, .signal = SIGABRT)
@@ -869,7 +849,7 @@ Test(finalize_misuse, ref_of_a_gc_message, .signal = SIGABRT)
   mps_message_type_enable(tf.arena, mps_message_type_gc());
   tf_collect();
   cr_assert(mps_message_get(&m, tf.arena, mps_message_type_gc()));
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   {
     mps_addr_t ref;
     mps_message_finalization_ref(&ref, tf.arena, m);
@@ -885,7 +865,7 @@ Test(finalize_misuse, gc_accessor_on_finalization_message, .signal = SIGABRT)
   tf.refs[0] = NULL;
   tf_collect();
   cr_assert_eq(tf_get_all(m, 1), 1);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   (void)mps_message_gc_live_size(tf.arena, m[0]);
 }
 
@@ -897,6 +877,6 @@ Test(finalize_misuse, block_in_a_manual_pool, .signal = SIGABRT)
   cr_assert_eq(mps_pool_create_k(&mvff, tf.arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   cr_assert_eq(mps_alloc(&p, mvff, 64), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   (void)mps_finalize(tf.arena, &p);
 }

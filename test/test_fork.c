@@ -24,21 +24,12 @@
 #include "../src/thread/fork.h"
 #include "../src/thread/lock.h"
 #include "support/objfmt.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
 
 /* How long a child may take before it counts as deadlocked. */
 #define TFORK_CHILD_SECONDS 20
-
-static _Atomic unsigned tfork_reports;
-
-static void tfork_count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  atomic_fetch_add(&tfork_reports, 1);
-}
 
 /* Wait for the child and assert it exited with 0. */
 static void tfork_expect_child_ok(pid_t pid)
@@ -214,7 +205,7 @@ Test(fork, a_child_uses_the_arena_that_another_thread_was_inside)
       void *q[64];
       int j;
       alarm(TFORK_CHILD_SECONDS);
-      mps_lib_assert_fail_install(tfork_count_report);
+      reports_install();
       for (j = 0; j < 64; ++j) {
         if (mps_alloc(&q[j], tfork_pool, 100) != MPS_RES_OK)
           _exit(1);
@@ -228,7 +219,7 @@ Test(fork, a_child_uses_the_arena_that_another_thread_was_inside)
       }
       mps_pool_destroy(tfork_pool);
       mps_arena_destroy(tfork_arena);
-      _exit(atomic_load(&tfork_reports) == 0 ? 0 : 3);
+      _exit(reports_seen() == 0 ? 0 : 3);
     }
     tfork_expect_child_ok(pid);
   }
@@ -360,7 +351,7 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
        * that it exited registered, and its root scans nothing. */
       int i;
       alarm(TFORK_CHILD_SECONDS);
-      mps_lib_assert_fail_install(tfork_count_report);
+      reports_install();
       mps_arena_collect(tfork_arena);
       for (i = 0; i < 20000; ++i)
         (void)tfork_new(ap, (mps_word_t)i);
@@ -372,7 +363,7 @@ Test(fork, the_forking_thread_stays_registered_in_the_child_and_the_others_are_d
       mps_root_destroy(other.root);
       mps_thread_dereg(other.thr);
       tfork_teardown(ap, other.ap, chain, fmt, root, thr);
-      if (atomic_load(&tfork_reports) != 0)
+      if (reports_seen() != 0)
         _exit(2);
       _exit(0);
     }
@@ -437,13 +428,12 @@ Test(fork, a_fork_from_a_callback_inside_the_arena_is_reported_once_and_changes_
   refs[0] = tfork_new(ap, 1);
   refs[1] = tfork_new(ap, 2);
 
-  atomic_store(&tfork_reports, 0);
-  mps_lib_assert_fail_install(tfork_count_report);
+  reports_install();
   mps_arena_park(tfork_arena);
   tfork_walk_forks = 0;
   mps_arena_formatted_objects_walk(tfork_arena, tfork_fork_in_walk, NULL, 0);
   cr_assert_geq(tfork_walk_forks, 2, "the walk stopped after the fork");
-  cr_assert_eq(atomic_load(&tfork_reports), 1);
+  cr_assert_eq(reports_seen(), 1);
   /* The lock was neither released nor claimed twice: the arena works on. */
   mps_arena_release(tfork_arena);
   p = tfork_new(ap, 3);
@@ -460,5 +450,5 @@ Test(fork, a_fork_from_a_callback_inside_the_arena_is_reported_once_and_changes_
   mps_chain_destroy(chain);
   mps_fmt_destroy(fmt);
   mps_arena_destroy(tfork_arena);
-  cr_assert_eq(atomic_load(&tfork_reports), 1, "more reports followed");
+  cr_assert_eq(reports_seen(), 1, "more reports followed");
 }

@@ -18,14 +18,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/format.h"
 #include "support/checks.h"
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
+#include "support/reports.h"
 
 static mps_arena_t make_arena(void)
 {
@@ -246,7 +239,7 @@ Test(format, destroying_a_format_in_use_is_caught, .signal = SIGABRT, TEST_NEEDS
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
   Format got;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
@@ -259,7 +252,7 @@ Test(format, a_bad_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, 24);
     (void)mps_fmt_create_k(&fmt, arena, args);
@@ -270,18 +263,9 @@ Test(format, destroying_an_arena_with_a_format_is_caught, .signal = SIGABRT, TES
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
   mps_arena_destroy(arena);
-}
-
-static unsigned format_reports;
-static void count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++format_reports;
 }
 
 /* Create a format with this alignment and header size; the result. */
@@ -311,20 +295,19 @@ Test(format, alignments_and_headers_beyond_a_grain_are_refused)
 {
   mps_arena_t arena = make_arena();
   size_t grain = arena->grain_size;
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
-  format_reports = 0;
+  reports_install();
   cr_assert_eq(try_format(arena, 24, 0), MPS_RES_PARAM);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
-  format_reports = 0;
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
+  reports_install();
   cr_assert_eq(try_format(arena, 2 * grain, 0), MPS_RES_PARAM);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
-  format_reports = 0;
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
+  reports_install();
   cr_assert_eq(try_format(arena, 8, grain), MPS_RES_PARAM);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
-  format_reports = 0;
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
+  reports_install();
   cr_assert_eq(try_format(arena, grain, grain - 8), MPS_RES_OK);
-  cr_assert_eq(format_reports, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
+  reports_install_abort();
   mps_arena_destroy(arena);
 }
 
@@ -383,7 +366,6 @@ Test(format, destroying_a_format_in_use_is_refused)
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
   Format got;
-  mps_lib_assert_fail_t old;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FMT_SCAN, t_scan);
     cr_assert_eq(mps_fmt_create_k(&fmt, arena, args), MPS_RES_OK);
@@ -392,11 +374,10 @@ Test(format, destroying_a_format_in_use_is_refused)
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
     cr_assert_eq(format_acquire(&got, arena, args, "s", false), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  format_reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  reports_install();
   mps_fmt_destroy(fmt);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(format_check(fmt), "the format was destroyed under its pool");
   cr_assert_eq(fmt->scan, t_scan);
   cr_assert_eq(fmt->pools, 1);
@@ -414,18 +395,16 @@ Test(format, a_format_of_another_arena_is_refused)
   mps_arena_t arena = make_arena(), other = make_arena();
   mps_fmt_t fmt;
   Format got = NULL;
-  mps_lib_assert_fail_t old;
   mps_res_t res;
   cr_assert_eq(mps_fmt_create_k(&fmt, other, mps_args_none), MPS_RES_OK);
-  format_reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
     res = format_acquire(&got, arena, args, "", false);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   cr_assert_eq(res, MPS_RES_PARAM);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_null(got);
   cr_assert_eq(fmt->pools, 0);
   mps_fmt_destroy(fmt);
@@ -518,25 +497,24 @@ Test(format, null_arguments_are_refused)
 {
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt = NULL;
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
 
-  format_reports = 0;
+  reports_install();
   cr_assert_eq(mps_fmt_create_A(&fmt, arena, NULL), MPS_RES_PARAM);
   cr_assert_eq(mps_fmt_create_B(&fmt, arena, NULL), MPS_RES_PARAM);
   cr_assert_eq(mps_fmt_create_auto_header(&fmt, arena, NULL), MPS_RES_PARAM);
   cr_assert_eq(mps_fmt_create_fixed(&fmt, arena, NULL), MPS_RES_PARAM);
-  cr_assert_eq(format_reports, TEST_REPORTS(4));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
   cr_assert_null(fmt);
 
-  format_reports = 0;
+  reports_install();
   cr_assert_eq(mps_fmt_create_k(NULL, arena, mps_args_none), MPS_RES_PARAM);
-  TEST_ASSERT_REPORTED(format_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
 
-  format_reports = 0;
+  reports_install();
   mps_fmt_destroy(NULL);
-  cr_assert_eq(format_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
 
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   mps_arena_destroy(arena);
 }
 
@@ -549,27 +527,25 @@ Test(format, the_check_finds_a_bad_alignment_or_header)
 #endif
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(count_report);
-  format_reports = 0;
+  reports_install();
   fmt->alignment = 24;
   cr_assert(format_check(fmt));
-  cr_assert_eq(format_reports, 1);
-  format_reports = 0;
+  cr_assert_eq(reports_seen(), 1);
+  reports_install();
   fmt->alignment = 2 * arena->grain_size;
   cr_assert(format_check(fmt));
-  cr_assert_eq(format_reports, 1);
+  cr_assert_eq(reports_seen(), 1);
   fmt->alignment = MPS_PF_ALIGN;
-  format_reports = 0;
+  reports_install();
   fmt->header_size = arena->grain_size;
   cr_assert(format_check(fmt));
-  cr_assert_eq(format_reports, 1);
+  cr_assert_eq(reports_seen(), 1);
   fmt->header_size = 0;
-  format_reports = 0;
+  reports_install();
   cr_assert(format_check(fmt));
-  cr_assert_eq(format_reports, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
+  reports_install_abort();
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
 }
@@ -580,6 +556,6 @@ Test(format, releasing_an_unused_format_aborts, .signal = SIGABRT, TEST_NEEDS_CH
   mps_arena_t arena = make_arena();
   mps_fmt_t fmt;
   cr_assert_eq(mps_fmt_create_k(&fmt, arena, mps_args_none), MPS_RES_OK);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   format_release(fmt);
 }

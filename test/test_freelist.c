@@ -11,6 +11,7 @@
 #include "../src/data/freelist.h"
 #include "support/checks.h"
 #include "support/landcheck.h"
+#include "support/reports.h"
 
 #define ARENA_SIZE 4096
 #define W ((Size)sizeof(Word))
@@ -288,7 +289,7 @@ Test(freelist, overlapping_insert_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECK
 {
   range_s r;
   insert(256, 512, 256, 512);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   range_init(&r, at(500 & ~(W - 1)), at(600));
   (void)land_insert(&r, land, &r);
 }
@@ -297,11 +298,10 @@ Test(freelist, overlap_reported_and_land_unchanged)
 {
   range_s r, got;
   insert(256, 512, 256, 512);
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   range_init(&r, at(128), at(1024));            /* covers the range */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   { static const Size w[] = {256, 512}; expect(w, 2); }
 }
 
@@ -312,21 +312,20 @@ Test(freelist, overlap_from_above_reported_and_land_unchanged)
   range_s r, got;
   insert(256, 512, 256, 512);
   insert(1024, 1536, 1024, 1536);
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   range_init(&r, at(504), at(640));             /* its top word and on */
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   range_init(&r, at(1528), at(2048));
   cr_assert_eq(land_insert(&got, land, &r), MPS_RES_FAIL);
-  cr_assert_eq(landcheck_failures, TEST_REPORTS(2));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   { static const Size w[] = {256, 512, 1024, 1536}; expect(w, 4); }
 }
 
 Test(freelist, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   range_init(&r, at(1), at(64));
   (void)land_insert(&r, land, &r);
 }
@@ -334,7 +333,7 @@ Test(freelist, unaligned_range_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 Test(freelist, small_alignment_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   freelist_s small;
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)freelist_init(&small, W / 2);
 }
 
@@ -420,31 +419,29 @@ Test(freelist, check_notices_head_and_size_out_of_step_with_count)
   if (CHECK_LEVEL < 2)
     cr_skip_test("freelist_check's invariants are CHECKLs, cool only");
   insert(256, 512, 256, 512);
-  mps_lib_assert_fail_install(landcheck_count_failure);
   head = fl.head;
-  landcheck_failures = 0;
+  reports_install();
   fl.head = (Addr)0;                 /* an empty list of one range */
   (void)freelist_check(&fl);
-  cr_assert_eq(landcheck_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   fl.head = head;
-  landcheck_failures = 0;
+  reports_install();
   fl.size = 0;                       /* a range of no size */
   (void)freelist_check(&fl);
-  cr_assert_eq(landcheck_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   fl.size = 256;
-  landcheck_failures = 0;
+  reports_install();
   cr_assert(freelist_check(&fl));
-  cr_assert_eq(landcheck_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* The refusal is a result code, so it holds in rash too. */
 Test(freelist, small_alignment_is_refused)
 {
   freelist_s small;
-  landcheck_failures = 0;
-  mps_lib_assert_fail_install(landcheck_count_failure);
+  reports_install();
   cr_assert_eq(freelist_init(&small, W / 2), MPS_RES_PARAM);
-  TEST_ASSERT_REPORTED(landcheck_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
 }
 
 static bool insert_from_visitor(Land l, Range r, void *closure)
@@ -460,7 +457,7 @@ static bool insert_from_visitor(Land l, Range r, void *closure)
 Test(freelist, reentry_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   insert(0, 64, 0, 64);
-  mps_lib_assert_fail_install(landcheck_abort_on_failure);
+  reports_install_abort();
   (void)land_iterate(land, insert_from_visitor, NULL);
 }
 

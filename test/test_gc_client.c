@@ -23,6 +23,7 @@
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 enum { T_AMC, T_AMCZ, T_AMS, T_LO, T_POOLS };
 enum { T_EXACT = 64, T_AMBIG = 8 };
@@ -657,22 +658,6 @@ Test(gc_client, ams_allocation_after_fragmenting_collection_is_not_quadratic)
  * with no further report.  Before these were refused, the bad call went
  * ahead and the later use crashed or reported again. */
 
-static unsigned t_reports;
-
-static void t_count_handler(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++t_reports;
-}
-
-static mps_lib_assert_fail_t t_count_reports(void)
-{
-  t_reports = 0;
-  return mps_lib_assert_fail_install(t_count_handler);
-}
-
 /* Allocate in every pool and collect; what the exact root holds must
  * survive intact and the heap must verify. */
 static void t_still_works(t_gc_s *t)
@@ -694,9 +679,9 @@ static void t_still_works(t_gc_s *t)
 /* Each bad call is reported once and refused with MPS_RES_PARAM. */
 #define T_REFUSED(call)                                                       \
   do {                                                                        \
-    unsigned before_ = t_reports;                                             \
+    int before_ = reports_seen();                                             \
     cr_assert_eq((call), MPS_RES_PARAM, "%s", #call);                         \
-    cr_assert_eq(t_reports, before_ + TEST_REPORTS(1), "%s", #call);          \
+    cr_assert_eq(reports_seen(), before_ + TEST_REPORTS(1), "%s", #call);     \
   } while (0)
 
 static mps_res_t t_null_scan(mps_ss_t ss, void *base, void *limit, void *closure)
@@ -715,9 +700,8 @@ Test(gc_client_misuse, bad_roots_are_refused)
   mps_root_t root = NULL;
   mps_thr_t thr;
   int cold;
-  mps_lib_assert_fail_t old;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   /* A null area that a collection would scan from address zero. */
   T_REFUSED(mps_root_create_area(&root, t.arena, mps_rank_ambig(), 0, NULL,
                                  (void *)((uintptr_t)1 << 20), mps_scan_area, NULL));
@@ -742,23 +726,21 @@ Test(gc_client_misuse, bad_roots_are_refused)
                MPS_RES_OK);
   mps_root_destroy(root);
   mps_root_destroy(root);
-  cr_assert_eq(t_reports, TEST_REPORTS(11));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(11));
   mps_thread_dereg(thr);
   t_still_works(&t);
   t_teardown(&t);
-  cr_assert_eq(t_reports, TEST_REPORTS(11));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(11));
 }
 
 Test(gc_client_misuse, bad_formats_are_refused)
 {
   t_gc_s t;
   mps_fmt_t fmt;
-  mps_lib_assert_fail_t old;
   size_t aligns[3] = {3, 0, (size_t)1 << 30};
   size_t i;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   for (i = 0; i < 3; ++i) {
     MPS_ARGS_BEGIN(args) {
       MPS_ARGS_ADD(args, MPS_KEY_FMT_ALIGN, aligns[i]);
@@ -770,24 +752,21 @@ Test(gc_client_misuse, bad_formats_are_refused)
   T_REFUSED(mps_fmt_create_A(&fmt, t.arena, NULL));
   t_still_works(&t);
   t_teardown(&t);
-  cr_assert_eq(t_reports, TEST_REPORTS(4));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
 }
 
 Test(gc_client_misuse, destroying_what_is_in_use_is_refused)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   mps_fmt_destroy(t.fmt);            /* four pools use it */
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_chain_destroy(t.chain);        /* and the chain */
-  cr_assert_eq(t_reports, TEST_REPORTS(2));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   t_still_works(&t);
   t_teardown(&t);                    /* now in order: all succeed */
-  cr_assert_eq(t_reports, TEST_REPORTS(2));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
 }
 
 /* mps_arena_destroy with everything of t_setup still there, then with only
@@ -796,18 +775,17 @@ Test(gc_client_misuse, destroying_what_is_in_use_is_refused)
 Test(gc_client_misuse, destroying_an_arena_in_use_is_refused)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   mps_fmt_t fmt;
   mps_chain_t chain;
   mps_root_t root;
   mps_thr_t thr;
   mps_gen_param_s gens[1] = {{64, 0.5}};
   static mps_addr_t table[4];
-  unsigned before;
+  int before;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   mps_arena_destroy(t.arena);        /* pools, allocation points and all */
-  TEST_ASSERT_REPORTED(t_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
   t_still_works(&t);
   cr_assert_eq(gcobj_fmt_create(&fmt, t.arena), MPS_RES_OK);
   cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
@@ -815,42 +793,39 @@ Test(gc_client_misuse, destroying_an_arena_in_use_is_refused)
                MPS_RES_OK);
   cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
   t_teardown(&t);                    /* all but the four above */
-  before = t_reports;
+  before = reports_seen();
   cr_assert_geq(before, TEST_REPORTS(2));
   mps_thread_dereg(thr);
   mps_arena_destroy(t.arena);        /* a root, a format and a chain left */
-  TEST_ASSERT_REPORTED(t_reports - before);
+  TEST_ASSERT_REPORTED(reports_seen() - before);
   mps_root_destroy(root);
-  before = t_reports;
+  before = reports_seen();
   mps_arena_destroy(t.arena);        /* a format and a chain */
-  TEST_ASSERT_REPORTED(t_reports - before);
+  TEST_ASSERT_REPORTED(reports_seen() - before);
   mps_fmt_destroy(fmt);
-  before = t_reports;
+  before = reports_seen();
   mps_arena_destroy(t.arena);        /* a chain */
-  TEST_ASSERT_REPORTED(t_reports - before);
+  TEST_ASSERT_REPORTED(reports_seen() - before);
   mps_chain_destroy(chain);
-  before = t_reports;
+  before = reports_seen();
   mps_arena_destroy(t.arena);        /* nothing left: destroyed */
-  cr_assert_eq(t_reports, before);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), before);
 }
 
 Test(gc_client_misuse, destroying_an_arena_with_a_thread_is_refused)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   mps_thr_t thr;
-  unsigned before;
+  int before;
   t_setup(&t);
   cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
-  old = t_count_reports();
+  reports_install();
   t_teardown(&t);                    /* the thread is still registered */
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_thread_dereg(thr);
-  before = t_reports;
+  before = reports_seen();
   mps_arena_destroy(t.arena);
-  cr_assert_eq(t_reports, before);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), before);
 }
 
 /* Handles used again after they were destroyed: the stale signature is
@@ -858,7 +833,6 @@ Test(gc_client_misuse, destroying_an_arena_with_a_thread_is_refused)
 Test(gc_client_misuse, destroying_twice_is_refused)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   mps_chain_t chain;
   mps_transform_t transform;
   mps_thr_t thr;
@@ -866,48 +840,45 @@ Test(gc_client_misuse, destroying_twice_is_refused)
   mps_gen_param_s gens[1] = {{64, 0.5}};
   mps_bool_t applied;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   cr_assert_eq(mps_chain_create(&chain, t.arena, 1, gens), MPS_RES_OK);
   mps_chain_destroy(chain);
   mps_chain_destroy(chain);
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(mps_transform_create(&transform, t.arena), MPS_RES_OK);
   mps_transform_destroy(transform);
   mps_transform_destroy(transform);
-  cr_assert_eq(t_reports, TEST_REPORTS(2));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   T_REFUSED(mps_transform_apply(&applied, transform));
   cr_assert_eq(mps_thread_reg(&thr, t.arena), MPS_RES_OK);
   mps_thread_dereg(thr);
   mps_thread_dereg(thr);
-  cr_assert_eq(t_reports, TEST_REPORTS(4));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
   mps_message_type_enable(t.arena, mps_message_type_gc());
   t_alloc(&t, T_AMC, 0, 1, 0, 4, NULL);
   mps_arena_collect(t.arena);
   cr_assert(mps_message_get(&message, t.arena, mps_message_type_gc()));
   mps_message_discard(t.arena, message);
   mps_message_discard(t.arena, message);
-  cr_assert_eq(t_reports, TEST_REPORTS(5));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(5));
   t_still_works(&t);
   t_teardown(&t);
-  cr_assert_eq(t_reports, TEST_REPORTS(5));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(5));
 }
 
 Test(gc_client_misuse, null_pointers_are_refused)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   t_setup(&t);
-  old = t_count_reports();
+  reports_install();
   T_REFUSED(mps_finalize(t.arena, NULL));
   mps_ld_reset(NULL, t.arena);
-  cr_assert_eq(t_reports, TEST_REPORTS(2));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   mps_ld_add(NULL, t.arena, exact);
-  cr_assert_eq(t_reports, TEST_REPORTS(3));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(3));
   t_still_works(&t);
   t_teardown(&t);
-  cr_assert_eq(t_reports, TEST_REPORTS(3));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(3));
 }
 
 Test(gc_client_misuse, client_arena_extend_with_null_base_is_refused)
@@ -916,14 +887,13 @@ Test(gc_client_misuse, client_arena_extend_with_null_base_is_refused)
   mps_arena_t arena;
   mps_pool_t pool;
   mps_addr_t p[64];
-  mps_lib_assert_fail_t old;
   size_t i;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_CL_BASE, chunk);
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, sizeof chunk);
     cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_cl(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  old = t_count_reports();
+  reports_install();
   T_REFUSED(mps_arena_extend(arena, NULL, (size_t)1 << 20));
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
@@ -935,8 +905,7 @@ Test(gc_client_misuse, client_arena_extend_with_null_base_is_refused)
     mps_free(pool, p[i], 64 + i * 16);
   mps_pool_destroy(pool);
   mps_arena_destroy(arena);
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
 }
 
 /* arena.rst: every format must be destroyed before the arena.  With only a
@@ -946,17 +915,15 @@ Test(gc_client_misuse, destroying_an_arena_with_only_a_format_left_is_refused)
 {
   mps_arena_t arena;
   mps_fmt_t fmt;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
-  old = t_count_reports();
+  reports_install();
   mps_arena_destroy(arena);
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(mps_arena_has_addr(arena, arena));
   mps_fmt_destroy(fmt);
   mps_arena_destroy(arena);
-  cr_assert_eq(t_reports, TEST_REPORTS(1));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
 }
 
 /* message.rst: messages never fetched are discarded when the arena is
@@ -964,16 +931,14 @@ Test(gc_client_misuse, destroying_an_arena_with_only_a_format_left_is_refused)
 Test(gc_client, messages_never_fetched_go_when_the_arena_is_destroyed)
 {
   t_gc_s t;
-  mps_lib_assert_fail_t old;
   t_setup(&t);
   mps_message_type_enable(t.arena, mps_message_type_gc_start());
   mps_message_type_enable(t.arena, mps_message_type_gc());
   t_alloc(&t, T_AMC, 0, 9, 0, 100, NULL);
   mps_arena_collect(t.arena);
-  old = t_count_reports();
+  reports_install();
   t_teardown(&t);
-  cr_assert_eq(t_reports, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* A range's zones run from the zone of its first byte to that of its last
@@ -1003,7 +968,6 @@ Test(gc_client, the_default_chain_goes_with_the_arena)
   mps_pool_t pool;
   mps_ap_t ap;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
   MPS_ARGS_BEGIN(args) {
@@ -1016,8 +980,7 @@ Test(gc_client, the_default_chain_goes_with_the_arena)
   mps_ap_destroy(ap);
   mps_pool_destroy(pool);
   mps_fmt_destroy(fmt);
-  old = t_count_reports();
+  reports_install();
   mps_arena_destroy(arena);
-  cr_assert_eq(t_reports, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
 }

@@ -32,6 +32,7 @@
 #include "../tools/eventdec.c"
 #include "support/evtest.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 #define TGE_COLLECTOR ((1u << EVENT_CAT_SEG) | (1u << EVENT_CAT_REF) | (1u << EVENT_CAT_OBJECT))
 #define TGE_NREFS 2
@@ -915,14 +916,6 @@ Test(gcevent, a_queued_event_keeps_the_clock_it_was_made_at)
   tge_free(&s);
 }
 
-static void tge_abort_handler(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 /* Writing the queue while the mutator is held is what it is there to
  * prevent: a checking build stops it. */
 Test(gcevent, writing_the_queue_while_the_mutator_is_held_is_refused, .signal = SIGABRT)
@@ -935,7 +928,7 @@ Test(gcevent, writing_the_queue_while_the_mutator_is_held_is_refused, .signal = 
   evtest_stream_setup(tge_path);
   tge_open(&h, kept);
   gc = ((Arena)h.arena)->gc;
-  mps_lib_assert_fail_install(tge_abort_handler);
+  reports_install_abort();
   shield_enter(&gc->shield);
   shield_hold(&gc->shield);
   gcevent_flush(gc);

@@ -33,6 +33,7 @@
 #include "../include/mpsio.h"
 #include "../include/mpslib.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 /* Macros: function-like ones are tested by name, which is enough for
  * #ifdef. */
@@ -497,21 +498,10 @@ Test(interface, fix1_turns_null_away)
 
 /* ---- Client errors the generic pool and point functions refuse ---- */
 
-static unsigned tif_reports;
-
-static void tif_count_report(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++tif_reports;
-}
-
 static struct {
   mps_arena_t arena;
   mps_pool_t pool;
   mps_ap_t ap;
-  mps_lib_assert_fail_t old_handler;
 } tif;
 
 /* An MVFF pool with a point, and an assertion handler that counts. */
@@ -522,13 +512,12 @@ static void tif_open_pool(void)
   cr_assert_eq(mps_pool_create_k(&tif.pool, tif.arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&tif.ap, tif.pool, mps_args_none), MPS_RES_OK);
-  tif_reports = 0;
-  tif.old_handler = mps_lib_assert_fail_install(tif_count_report);
+  reports_install();
 }
 
 static void tif_close_pool(void)
 {
-  (void)mps_lib_assert_fail_install(tif.old_handler);
+  reports_install_abort();
   mps_ap_destroy(tif.ap);
   mps_pool_destroy(tif.pool);
   mps_arena_destroy(tif.arena);
@@ -540,7 +529,7 @@ Test(interface, alloc_of_zero_bytes_is_refused)
   tif_open_pool();
   cr_assert_eq(mps_alloc(&p, tif.pool, 0), MPS_RES_PARAM);
   cr_assert_null(p);
-  TEST_ASSERT_REPORTED(tif_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
   tif_close_pool();
 }
 
@@ -550,7 +539,7 @@ Test(interface, ap_create_refuses_a_null_pool)
   tif_open_pool();
   cr_assert_eq(mps_ap_create_k(&ap, NULL, mps_args_none), MPS_RES_PARAM);
   cr_assert_null(ap);
-  TEST_ASSERT_REPORTED(tif_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
   tif_close_pool();
 }
 
@@ -583,11 +572,11 @@ Test(interface, frame_pop_between_reserve_and_commit_fails_and_pops_nothing)
   cr_assert_eq(mps_ap_frame_push(&frame, tif.ap), MPS_RES_OK);
   cr_assert_eq(mps_reserve(&p, tif.ap, 64), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_FAIL);
-  TEST_ASSERT_REPORTED(tif_reports);
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert(mps_commit(tif.ap, p, 64));
-  tif_reports = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_OK);
-  cr_assert_eq(tif_reports, 0);
+  cr_assert_eq(reports_seen(), 0);
   /* Popped now: a second pop is refused. */
   cr_assert_eq(mps_ap_frame_pop(tif.ap, frame), MPS_RES_FAIL);
   tif_close_pool();
@@ -631,16 +620,6 @@ static void tif_assert_ended_as_documented(int status)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
 }
 
-static void tif_handler_a(const char *file, unsigned line, const char *condition)
-{
-  (void)file; (void)line; (void)condition;
-}
-
-static void tif_handler_b(const char *file, unsigned line, const char *condition)
-{
-  (void)file; (void)line; (void)condition;
-}
-
 static mps_lib_assert_fail_t tif_default_handler;
 
 static void tif_report_with_default_handler(void)
@@ -653,7 +632,7 @@ Test(plinth, the_default_handler_reports_file_line_and_condition)
   char out[512];
   int status;
   /* Nothing has replaced the default handler in this test's process. */
-  tif_default_handler = mps_lib_assert_fail_install(tif_handler_a);
+  tif_default_handler = mps_lib_assert_fail_install(reports_record);
   cr_assert_not_null(tif_default_handler);
   tif_run_child(tif_report_with_default_handler, out, sizeof out, &status);
   cr_assert_not_null(strstr(out, "tif_file.c"), "report: %s", out);
@@ -678,10 +657,10 @@ Test(plinth, lib_assert_fail_prints_the_message)
 
 Test(plinth, install_returns_the_handler_it_replaces)
 {
-  mps_lib_assert_fail_t first = mps_lib_assert_fail_install(tif_handler_a);
+  mps_lib_assert_fail_t first = mps_lib_assert_fail_install(reports_record);
   cr_assert_not_null(first);
-  cr_assert_eq(mps_lib_assert_fail_install(tif_handler_b), tif_handler_a);
-  cr_assert_eq(mps_lib_assert_fail_install(first), tif_handler_b);
+  cr_assert_eq(mps_lib_assert_fail_install(reports_abort), reports_record);
+  cr_assert_eq(mps_lib_assert_fail_install(first), reports_abort);
 }
 
 /* In the ANSI plinth mps_lib_FILE stands for the C library's FILE. */

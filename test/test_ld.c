@@ -28,6 +28,7 @@
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
 #include "support/collections.h"
+#include "support/reports.h"
 
 enum { TLD_OBJS = 64, TLD_AMS_OBJS = 64 };
 
@@ -613,16 +614,6 @@ Test(ld, a_dependency_reset_without_collector_state_is_stale_once_added_to)
   mps_arena_destroy(arena);
 }
 
-static unsigned tld_reports;
-
-static void tld_count_report(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++tld_reports;
-}
-
 /* Misuse: a null dependency is reported in every variety that checks;
  * asked whether it is stale the answer is yes, which is never wrong, and
  * a merge from or into one changes nothing. */
@@ -631,17 +622,15 @@ Test(ld, a_null_dependency_is_reported_and_judged_stale)
   mps_arena_t arena = tld_bare_arena();
   mps_ld_s ld;
   mps_addr_t addr = &ld;
-  mps_lib_assert_fail_t old;
   mps_ld_reset(&ld, arena);
   mps_ld_add(&ld, arena, addr);
-  old = mps_lib_assert_fail_install(tld_count_report);
-  tld_reports = 0;
+  reports_install();
   cr_assert(mps_ld_isstale(NULL, arena, addr));
   cr_assert(mps_ld_isstale_any(NULL, arena));
   mps_ld_merge(&ld, arena, NULL);
   mps_ld_merge(NULL, arena, &ld);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(tld_reports, TEST_REPORTS(4));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
   cr_assert(!mps_ld_isstale(&ld, arena, addr), "the merges left it as it was");
   mps_arena_destroy(arena);
 }

@@ -1,39 +1,11 @@
 /* landcheck.h: what the unit tests of the lands (test_cbs.c,
- * test_freelist.c, test_failover.c) share: the assertion handlers their
- * client-error tests install, and a check of exactly which ranges a land
- * holds.  Include after <criterion/criterion.h>.
- *
- * The handlers are the same as test_range.c's and test_ring.c's; they
- * could move to checks.h for all of them. */
+ * test_freelist.c, test_failover.c) share: a check of exactly which
+ * ranges a land holds.  Include after <criterion/criterion.h>; the
+ * assertion handlers their client-error tests install are reports.h's. */
 #ifndef TEST_LANDCHECK_H
 #define TEST_LANDCHECK_H
 
-#include <stdlib.h>
-
 #include "../../src/data/land.h"
-
-/* An aborting handler, for tests that expect SIGABRT. */
-static inline void landcheck_abort_on_failure(const char *file, unsigned line,
-                                              const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
-/* A handler that counts the reports, for tests of a refusal that the
- * land survives. */
-static int landcheck_failures;
-
-static inline void landcheck_count_failure(const char *file, unsigned line,
-                                           const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++landcheck_failures;
-}
 
 #define LANDCHECK_ENDS 64
 

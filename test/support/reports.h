@@ -36,7 +36,7 @@ static inline void reports_record(const char *file, unsigned line, const char *c
 
 static inline void reports_abort(const char *file, unsigned line, const char *cond)
 {
-  fprintf(stderr, "unexpected report: %s:%u: %s\n", file, line, cond);
+  fprintf(stderr, "assertion handler: %s:%u: %s\n", file, line, cond);
   fflush(stderr);
   abort();
 }
