@@ -6,7 +6,6 @@
  * test_finalize.c. */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -14,6 +13,7 @@
 #include "../src/base/config.h"
 #include "../src/gc/message.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static mps_arena_t arena;
 
@@ -250,16 +250,6 @@ Test(message, collection_posts_start_and_end)
 
 /* ---- Refusals, in every variety ---------------------------------------- */
 
-static unsigned reports;
-
-static void count_report(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++reports;
-}
-
 /* Post a gc message made here: queued only if the type is enabled. */
 static void post_gc_message(void)
 {
@@ -291,7 +281,6 @@ Test(message, discarding_in_another_arena_is_refused)
 {
   mps_arena_t other;
   mps_message_t got;
-  mps_lib_assert_fail_t old;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
     cr_assert_eq(mps_arena_create_k(&other, mps_arena_class_vm(), args), MPS_RES_OK);
@@ -299,14 +288,13 @@ Test(message, discarding_in_another_arena_is_refused)
   mps_message_type_enable(arena, mps_message_type_gc());
   post_gc_message();
   cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
-  reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  reports_install();
   mps_message_discard(other, got);
-  cr_assert_eq(reports, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(mps_message_type(arena, got), mps_message_type_gc());
   mps_message_discard(arena, got);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(reports, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_not(mps_message_poll(arena));
   mps_arena_destroy(other);
 }
@@ -320,9 +308,7 @@ Test(message, unknown_types_are_refused)
   mps_message_type_t past = (mps_message_type_t)MESSAGE_TYPE_LIMIT;
   mps_message_type_t wraps = (mps_message_type_t)(MPS_WORD_WIDTH + MESSAGE_TYPE_GC);
   mps_message_t got;
-  mps_lib_assert_fail_t old;
-  reports = 0;
-  old = mps_lib_assert_fail_install(count_report);
+  reports_install();
   mps_message_type_enable(arena, wraps);
   mps_message_type_enable(arena, past);
   post_gc_message();
@@ -332,16 +318,8 @@ Test(message, unknown_types_are_refused)
   mps_message_type_disable(arena, wraps);
   post_gc_message();
   cr_assert(mps_message_poll(arena), "disabling an unknown type disabled gc messages");
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(reports, TEST_REPORTS(4));
-}
-
-static void abort_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  abort();
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(4));
 }
 
 TestSuite(message_misuse, TEST_NEEDS_CHECKS);
@@ -357,7 +335,7 @@ Test(message_misuse, wrong_accessor_for_the_type, .signal = SIGABRT)
   message_post(m);
   arena_leave(arena);
   cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   (void)mps_message_gc_live_size(arena, got);
 }
 
@@ -373,7 +351,7 @@ Test(message_misuse, discarding_twice, .signal = SIGABRT)
   arena_leave(arena);
   cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
   mps_message_discard(arena, got);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   mps_message_discard(arena, got);
 }
 
@@ -386,7 +364,7 @@ Test(message_misuse, accessor_on_a_queued_message, .signal = SIGABRT)
   cr_assert_eq(message_create(&m, arena, MESSAGE_TYPE_GC), MPS_RES_OK);
   message_post(m);
   arena_leave(arena);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   (void)mps_message_type(arena, m);   /* never got */
 }
 
@@ -406,7 +384,7 @@ Test(message_misuse, discard_in_another_arena, .signal = SIGABRT)
   message_post(m);
   arena_leave(arena);
   cr_assert(mps_message_get(&got, arena, mps_message_type_gc()));
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   mps_message_discard(other, got);
 }
 
@@ -414,7 +392,7 @@ Test(message_misuse, get_of_an_unknown_type, .signal = SIGABRT)
 {
   mps_message_t got;
   setup();
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   (void)mps_message_get(&got, arena, (mps_message_type_t)99);
 }
 
@@ -430,6 +408,6 @@ Test(message_misuse, finalization_ref_of_a_gc_start_message, .signal = SIGABRT)
   message_post(m);
   arena_leave(arena);
   cr_assert(mps_message_get(&got, arena, mps_message_type_gc_start()));
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   mps_message_finalization_ref(&ref, arena, got);
 }

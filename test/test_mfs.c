@@ -4,7 +4,6 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
@@ -14,6 +13,7 @@
 #include "../src/arena/arena.h"
 #include "../src/base/config.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static mps_arena_t arena;
 
@@ -37,12 +37,6 @@ static mps_pool_t make_mfs(size_t unit, size_t extend_by)
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mfs(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   return pool;
-}
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  abort();
 }
 
 TestSuite(mfs, .init = setup, .fini = teardown);
@@ -236,7 +230,7 @@ Test(mfs, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_C
 {
   mps_pool_t pool = make_mfs(16, 0), other = make_mfs(16, 0);
   mps_addr_t p;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_alloc(&p, pool, 16), MPS_RES_OK);
   mps_free(other, p, 16);
 }
@@ -245,15 +239,8 @@ Test(mfs, freeing_foreign_memory_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS
 {
   mps_pool_t pool = make_mfs(16, 0);
   static char foreign[64];
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_free(pool, foreign + 16, 16);
-}
-
-static unsigned mfs_test_failures;
-static void record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++mfs_test_failures;
 }
 
 /* A double free is reported in hot and cool, and refused if the handler
@@ -263,7 +250,6 @@ Test(mfs, double_free_is_caught_and_refused)
 {
   mps_pool_t pool = make_mfs(16, 0);
   mps_addr_t p, q, r, s;
-  mps_lib_assert_fail_t old;
   size_t free_before;
 #if CHECK_LEVEL < 1
   cr_skip_test("double frees are detected in the checking varieties");
@@ -272,14 +258,13 @@ Test(mfs, double_free_is_caught_and_refused)
   cr_assert_eq(mps_alloc(&q, pool, 16), MPS_RES_OK);
   mps_free(pool, p, 16);
   free_before = mps_pool_free_size(pool);
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, p, 16);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free_before);
   /* The pool still works: p comes back once, then a fresh unit. */
-  old = mps_lib_assert_fail_install(record_assert);
+  mps_lib_assert_fail_install(reports_record);
   cr_assert_eq(mps_alloc(&r, pool, 16), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&s, pool, 16), MPS_RES_OK);
   cr_assert_neq(r, s);
@@ -288,8 +273,8 @@ Test(mfs, double_free_is_caught_and_refused)
   mps_free(pool, s, 16);
   mps_free(pool, q, 16);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 /* MFS blocks are all one size: a request for more than the unit is
@@ -299,12 +284,10 @@ Test(mfs, a_block_larger_than_the_unit_is_refused)
 {
   mps_pool_t pool = make_mfs(32, 0);
   mps_addr_t p = NULL, q;
-  mps_lib_assert_fail_t old;
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   cr_assert_eq(mps_alloc(&p, pool, 33), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_null(p);
   cr_assert_eq(mps_alloc(&q, pool, 32), MPS_RES_OK);
   mps_free(pool, q, 32);
@@ -317,21 +300,19 @@ Test(mfs, double_free_of_a_unit_asked_for_as_one_word_is_refused, TEST_NEEDS_CHE
 {
   mps_pool_t pool = make_mfs(sizeof(void *), 0);
   mps_addr_t p, q, r;
-  mps_lib_assert_fail_t old;
   cr_assert_eq(mps_alloc(&p, pool, sizeof(void *)), MPS_RES_OK);
   mps_free(pool, p, sizeof(void *));
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, p, sizeof(void *));
-  cr_assert_eq(mfs_test_failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(mps_alloc(&q, pool, sizeof(void *)), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&r, pool, sizeof(void *)), MPS_RES_OK);
   cr_assert_neq(q, r);
   mps_free(pool, q, sizeof(void *));
   mps_free(pool, r, sizeof(void *));
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
 }
 
 /* Live units whose second word the client fills with anything, or leaves
@@ -340,10 +321,8 @@ Test(mfs, frees_of_live_units_are_never_reported)
 {
   mps_pool_t pool = make_mfs(32, 0);
   mps_addr_t b[64];
-  mps_lib_assert_fail_t old;
   size_t i;
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   for (i = 0; i < 64; ++i) {
     cr_assert_eq(mps_alloc(&b[i], pool, 32), MPS_RES_OK);
     if (i % 2 == 0)
@@ -356,8 +335,8 @@ Test(mfs, frees_of_live_units_are_never_reported)
   for (i = 64; i > 0; --i)
     mps_free(pool, b[i - 1], 32);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, 0);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* A live unit whose second word holds exactly the mark a free unit of
@@ -367,7 +346,6 @@ Test(mfs, a_live_unit_holding_the_mark_frees_without_a_report)
 {
   mps_pool_t pool = make_mfs(32, 0);
   mps_addr_t p, q;
-  mps_lib_assert_fail_t old;
   size_t free_before;
   void *mark;
   cr_assert_eq(mps_alloc(&p, pool, 32), MPS_RES_OK);
@@ -377,11 +355,10 @@ Test(mfs, a_live_unit_holding_the_mark_frees_without_a_report)
   cr_assert_eq(q, p);   /* the stack is LIFO */
   memcpy((char *)q + sizeof(void *), &mark, sizeof mark);
   free_before = mps_pool_free_size(pool);
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, q, 32);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mfs_test_failures, 0);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), free_before + 32);
   mps_pool_destroy(pool);
 }
@@ -470,7 +447,6 @@ Test(mfs, freeing_an_address_that_starts_no_unit_is_caught_in_cool)
   enum { UNIT = 48 };
   mps_pool_t pool = make_mfs(UNIT, 4096);
   mps_addr_t p, q;
-  mps_lib_assert_fail_t old;
   size_t extent, free_before;
   char *tail;
 #if CHECK_LEVEL < 2
@@ -483,13 +459,12 @@ Test(mfs, freeing_an_address_that_starts_no_unit_is_caught_in_cool)
   cr_assert_neq(extent % UNIT, 0, "no tail to free");
   tail = (char *)p + extent / UNIT * UNIT;
   free_before = mps_pool_free_size(pool);
-  mfs_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, (char *)q + 16, UNIT);
-  cr_assert_eq(mfs_test_failures, 1, "inside a unit");
+  cr_assert_eq(reports_seen(), 1, "inside a unit");
   mps_free(pool, tail, UNIT);
-  cr_assert_eq(mfs_test_failures, 2, "the tail of the extent");
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 2, "the tail of the extent");
+  reports_install_abort();
   cr_assert_eq(mps_pool_free_size(pool), free_before);
   mps_free(pool, q, UNIT);
   mps_free(pool, p, UNIT);
@@ -499,7 +474,7 @@ Test(mfs, freeing_an_address_that_starts_no_unit_is_caught_in_cool)
 
 Test(mfs, destroying_an_arena_with_a_live_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)make_mfs(16, 0);
   mps_arena_destroy(arena);
 }

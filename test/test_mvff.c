@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +21,7 @@
 #include "../src/arena/arena.h"
 #include "../src/base/config.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static mps_arena_t arena;
 static size_t grain;
@@ -38,15 +38,6 @@ static void teardown(void)
 }
 
 TestSuite(mvff, .init = setup, .fini = teardown);
-
-/* Recording assertion handler: client-error tests check that the error
- * was reported and that the pool carried on consistently. */
-static int mvff_test_failures;
-static void record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++mvff_test_failures;
-}
 
 static mps_pool_t make_pool(size_t extend_by, double spare, int arena_high,
                             int slot_high, int first_fit)
@@ -1688,16 +1679,15 @@ Test(mvff, frames_are_accepted_and_misuse_caught)
   cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
   /* Manual pool: the block survives the pop. */
   memset(p, 1, 64);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_FAIL);   /* popped twice */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_ap_frame_push(&f1, ap), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_push(&f2, ap), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_pop(ap, f1), MPS_RES_OK);
-  mvff_test_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(ap, f2), MPS_RES_FAIL);   /* out of order */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   mps_ap_destroy(ap);
   mps_free(pool, p, 64);
   mps_pool_destroy(pool);
@@ -1778,14 +1768,14 @@ Test(mvff, reserves_of_zero_or_misaligned_sizes_are_refused)
     fill_commit(&held[i], ap, cached[i]);
   fill_commit(&q, ap, 64);
   memset(q, 0x5A, 64);
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   for (i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-    mvff_test_failures = 0;
+    reports_install();
     cr_assert_eq(mps_reserve(&p, ap, bad[i]), MPS_RES_PARAM, "a reserve of %zu bytes", bad[i]);
     if (CHECK_LEVEL >= 1)
-      cr_assert_geq(mvff_test_failures, 1, "a reserve of %zu bytes is reported", bad[i]);
+      cr_assert_geq(reports_seen(), 1, "a reserve of %zu bytes is reported", bad[i]);
   }
-  mvff_test_failures = 0;
+  reports_install();
   fill_commit(&p, ap, 64);
   cr_assert_neq(p, q);
   cr_assert_eq(((unsigned char *)q)[63], 0x5A);
@@ -1794,7 +1784,7 @@ Test(mvff, reserves_of_zero_or_misaligned_sizes_are_refused)
   mps_free(pool, q, 64);
   for (i = 0; i < sizeof cached / sizeof cached[0]; ++i)
     mps_free(pool, held[i], cached[i]);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
@@ -1812,13 +1802,12 @@ Test(mvff, double_free_is_reported_and_refused)
   cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
   mps_free(pool, b, 64);
   free = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, b, 64);                     /* double free */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
   /* Still consistent: b's place is handed out once, a and c intact. */
-  mvff_test_failures = 0;
+  reports_install();
   memset(a, 0x11, 64);
   memset(c, 0x33, 64);
   cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
@@ -1829,7 +1818,7 @@ Test(mvff, double_free_is_reported_and_refused)
   mps_free(pool, a, 64);
   mps_free(pool, q, 64);
   mps_free(pool, c, 64);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 #endif
@@ -1853,16 +1842,15 @@ Test(mvff, double_free_of_a_slab_block_is_reported_and_refused)
   mps_ap_destroy(ap);          /* the slab's rest is its own again */
   mps_free(pool, b, 32);
   free = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, b, 32);                         /* on the slab's list */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, (char *)a + 64, 32);            /* never handed out */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
-  mvff_test_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   fill_commit(&p, ap, 32);
   cr_assert_eq(p, b);
@@ -1875,17 +1863,11 @@ Test(mvff, double_free_of_a_slab_block_is_reported_and_refused)
   mps_free(pool, p, 32);
   mps_free(pool, q, 32);
   mps_free(pool, c, 32);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   cr_assert_eq(mps_pool_total_size(pool), 0, "the empty slab went back");
   mps_pool_destroy(pool);
 #endif
-}
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  abort();
 }
 
 /* Any overlap with free memory is caught only in cool (a walk of all free
@@ -1904,35 +1886,34 @@ Test(mvff, overlapping_free_is_reported_and_refused_in_cool)
   cr_assert_eq(mps_alloc(&c, pool, 64), MPS_RES_OK);
   mps_free(pool, b, 64);                     /* on its quick list */
   free = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, (char *)a + 32, 64);        /* overlaps the listed block */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, (char *)c + 32, 5000);      /* overlaps the land's tail */
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free);
-  mvff_test_failures = 0;
+  reports_install();
   cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
   cr_assert_eq(q, b);
   mps_free(pool, a, 64);
   mps_free(pool, q, 64);
   mps_free(pool, c, 64);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
 
-/* Free [p, p + size), a client error with record_assert installed: it must
+/* Free [p, p + size), a client error with reports_install()'s recorder: it must
  * be reported in the checking varieties and change no free size. */
 static void free_is_refused(mps_pool_t pool, mps_addr_t p, size_t size)
 {
   size_t free = mps_pool_free_size(pool);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, p, size);
   if (CHECK_LEVEL >= 1)
-    cr_assert_geq(mvff_test_failures, 1, "a bad free of %p is reported", p);
+    cr_assert_geq(reports_seen(), 1, "a bad free of %p is reported", p);
   cr_assert_eq(mps_pool_free_size(pool), free, "a bad free of %p changes nothing", p);
 }
 
@@ -1957,18 +1938,18 @@ Test(mvff, frees_of_a_zone_s_free_grains_are_refused)
   /* The zone starts at the first slab, its first grain; its last grain
    * is free. */
   zone_end = (char *)p - (uintptr_t)p % grain + ((size_t)1 << 20);
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, zone_end - grain, 64);
   /* The second slab goes back to the zone: freeing its block again is a
    * free of the zone's free grains. */
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, q, 1024);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_total_size(pool), (size_t)1 << 20);
   free_is_refused(pool, q, 1024);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, p, 64);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_total_size(pool), 0);
   mps_pool_destroy(pool);
 }
@@ -1995,12 +1976,12 @@ Test(mvff, wrong_size_frees_of_slab_blocks_are_refused)
   memset(b, 0x5B, 64);
   slab_base = (char *)a - (uintptr_t)a % grain;
   cr_assert_lt(slab_base, (char *)a, "the slab's descriptor comes first");
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, a, 128);      /* another class, over b */
   free_is_refused(pool, a, 32);       /* a smaller class */
   free_is_refused(pool, a, 5000);     /* larger than any slab class */
   free_is_refused(pool, slab_base, 64);
-  mvff_test_failures = 0;
+  reports_install();
   /* Nothing of the slab was given to the land: new blocks of those sizes
    * come from elsewhere. */
   cr_assert_eq(mps_alloc(&q[0], pool, 128), MPS_RES_OK);
@@ -2019,7 +2000,7 @@ Test(mvff, wrong_size_frees_of_slab_blocks_are_refused)
   mps_free(pool, q[1], 32);
   mps_free(pool, q[2], 5000);
   mps_free(pool, q[3], 64);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
@@ -2041,10 +2022,10 @@ Test(mvff, a_free_off_a_slab_s_grid_is_refused)
   cr_assert_eq((char *)b, (char *)a + 64);
   memset(a, 0x3A, 64);
   memset(b, 0x5B, 64);
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, (char *)a + 16, 64);   /* over the end of a and the start of b */
   free_is_refused(pool, (char *)b + 48, 64);
-  mvff_test_failures = 0;
+  reports_install();
   /* Nothing of a or b is handed out again. */
   for (i = 0; i < 8; ++i) {
     fill_commit(&q, ap, 64);
@@ -2056,7 +2037,7 @@ Test(mvff, a_free_off_a_slab_s_grid_is_refused)
     cr_assert_eq(((unsigned char *)b)[i], 0x5B);
   }
   mps_ap_destroy(ap);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   mps_pool_destroy(pool);
 }
 
@@ -2088,16 +2069,16 @@ Test(mvff, frees_reaching_from_the_land_into_a_zone_are_refused)
   cr_assert_leq((char *)mid + gap, zone_base);
   cr_assert_eq(mps_alloc(&high, pool, (size_t)2 << 20), MPS_RES_OK);
   cr_assert_geq((char *)high, zone_base + ((size_t)1 << 20));
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, mid, (size_t)((char *)a - (char *)mid) + 64);
   if (CHECK_LEVEL >= 2)
     free_is_refused(pool, mid, (size_t)((char *)high - (char *)mid) + 64);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, a, 64);
   mps_free(pool, low, 64);
   mps_free(pool, mid, gap);
   mps_free(pool, high, (size_t)2 << 20);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
@@ -2121,9 +2102,9 @@ Test(mvff, double_free_after_a_flush_is_refused)
   mps_free(pool, a, 2240);                 /* listed */
   cr_assert_eq(mps_alloc(&c, pool, 5000), MPS_RES_OK);   /* flushes */
   cr_assert((char *)c >= (char *)b + 64);
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, a, 2240);
-  mvff_test_failures = 0;
+  reports_install();
   /* Handed out once: by the land, and not by the lists too. */
   fill_commit(&p, ap, 2240);
   cr_assert_eq(mps_alloc(&q, pool, 2240), MPS_RES_OK);
@@ -2134,7 +2115,7 @@ Test(mvff, double_free_after_a_flush_is_refused)
   mps_free(pool, q, 2240);
   mps_free(pool, b, 64);
   mps_free(pool, c, 5000);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 #endif
@@ -2156,7 +2137,7 @@ Test(mvff, frees_of_stepped_class_blocks_take_only_their_class_s_sizes)
   mps_addr_t p;
   size_t i;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   for (i = 0; i < sizeof sizes / sizeof sizes[0]; ++i) {
     size_t size = sizes[i][0], below = sizes[i][1];
     fill_commit(&p, ap, size);
@@ -2165,9 +2146,9 @@ Test(mvff, frees_of_stepped_class_blocks_take_only_their_class_s_sizes)
     free_is_refused(pool, p, 16);
     free_is_refused(pool, p, below);
     cr_assert_eq(((unsigned char *)p)[size - 1], 0xA5);
-    mvff_test_failures = 0;
+    reports_install();
     mps_free(pool, p, below + 1);         /* the class's smallest */
-    cr_assert_eq(mvff_test_failures, 0, "a free of %zu bytes of a %zu-byte block", below + 1, size);
+    cr_assert_eq(reports_seen(), 0, "a free of %zu bytes of a %zu-byte block", below + 1, size);
   }
   mps_ap_destroy(ap);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
@@ -2181,7 +2162,7 @@ Test(mvff, double_free_aborts_with_an_aborting_handler, .signal = SIGABRT,
   mps_addr_t a;
   cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);
   mps_free(pool, a, 64);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_free(pool, a, 64);
 }
 
@@ -2197,15 +2178,14 @@ Test(mvff, free_into_the_wrong_pool_is_refused)
   cr_assert_eq(mps_alloc(&a, one, 64), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&b, two, 64), MPS_RES_OK);
   free_two = mps_pool_free_size(two);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(two, a, 64);
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(two), free_two);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(one, a, 64);
   mps_free(two, b, 64);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   mps_pool_destroy(one);
   mps_pool_destroy(two);
 #endif
@@ -2220,14 +2200,13 @@ Test(mvff, free_running_past_the_pool_is_refused)
   mps_addr_t a;
   cr_assert_eq(mps_alloc(&a, pool, grain), MPS_RES_OK);
   cr_assert_eq(mps_pool_free_size(pool), 0);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   /* The pool's only grain and the next, which it does not own. */
   mps_free(pool, a, 2 * grain);
-  cr_assert_geq(mvff_test_failures, 1);
+  cr_assert_geq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), 0);
   cr_assert_eq(mps_pool_total_size(pool), grain);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_free(pool, a, grain);
   cr_assert_eq(mps_pool_free_size(pool), grain);
   mps_pool_destroy(pool);
@@ -2427,7 +2406,6 @@ Test(mvff, misaligned_free_is_refused)
 {
   mps_pool_t pool;
   mps_addr_t p, q;
-  mps_lib_assert_fail_t old;
   size_t free_before;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
@@ -2437,18 +2415,17 @@ Test(mvff, misaligned_free_is_refused)
   cr_assert_eq(mps_alloc(&q, pool, 64), MPS_RES_OK);
   memset(q, 0x33, 64);
   free_before = mps_pool_free_size(pool);
-  old = mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, (char *)p + 1, 63);
-  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_pool_free_size(pool), free_before);
   cr_assert_eq(((unsigned char *)q)[0], 0x33);
   mps_free(pool, p, 64);
   mps_free(pool, q, 64);
   mvff_still_works(pool);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 Test(mvff, destroying_a_pool_with_a_live_point_is_refused)
@@ -2456,16 +2433,14 @@ Test(mvff, destroying_a_pool_with_a_live_point_is_refused)
   mps_pool_t pool;
   mps_ap_t ap;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
 #endif
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_pool_destroy(pool);
-  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   /* Nothing was destroyed: the point and the pool still work. */
   do {
     cr_assert_eq(mps_reserve(&p, ap, 32), MPS_RES_OK);
@@ -2474,57 +2449,53 @@ Test(mvff, destroying_a_pool_with_a_live_point_is_refused)
   mps_ap_destroy(ap);
   mps_free(pool, p, 32);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 Test(mvff, a_destroyed_pool_is_refused)
 {
   mps_pool_t pool, other;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
 #endif
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&other, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   mps_pool_destroy(pool);
-  old = mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   /* The pool's descriptor is arena control memory, still mapped while
    * the arena lives, so its cleared signature is what the check reads. */
   mps_pool_destroy(pool);
-  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_pool_total_size(pool), 0);
   cr_assert_eq(mps_pool_free_size(pool), 0);
-  cr_assert_eq(mvff_test_failures, 3);
+  cr_assert_eq(reports_seen(), 3);
   mvff_still_works(other);
   mps_pool_destroy(other);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, 3);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 3);
 }
 
 Test(mvff, null_out_pointers_and_classes_are_refused)
 {
   mps_pool_t pool, bad = NULL;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
 #endif
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   cr_assert_eq(mps_alloc(NULL, pool, 16), MPS_RES_PARAM);
-  cr_assert_eq(mvff_test_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_pool_create_k(&bad, arena, NULL, mps_args_none), MPS_RES_PARAM);
-  cr_assert_eq(mvff_test_failures, 2);
+  cr_assert_eq(reports_seen(), 2);
   cr_assert_null(bad);
   cr_assert_eq(mps_pool_create_k(NULL, arena, mps_class_mvff(), mps_args_none),
                MPS_RES_PARAM);
-  cr_assert_eq(mvff_test_failures, 3);
+  cr_assert_eq(reports_seen(), 3);
   mvff_still_works(pool);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, 3);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 3);
 }
 
 /* A size so large that rounding it up to the alignment would wrap round
@@ -2549,7 +2520,6 @@ Test(mvff, a_free_whose_size_wraps_round_is_refused)
 {
   mps_pool_t pool;
   mps_addr_t below, p;
-  mps_lib_assert_fail_t old;
   size_t free_size;
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   /* The block a wrapped range would end in is the pool's too. */
@@ -2558,12 +2528,11 @@ Test(mvff, a_free_whose_size_wraps_round_is_refused)
   cr_assert_gt((char *)p, (char *)below + 4096);
   memset(p, 0x3c, 64);
   free_size = mps_pool_free_size(pool);
-  mvff_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, p, SIZE_MAX);
   mps_free(pool, p, SIZE_MAX - 4095);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, TEST_REPORTS(2));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   cr_assert_eq(mps_pool_free_size(pool), free_size);
   cr_assert_eq(((unsigned char *)p)[63], 0x3c);
   mps_free(pool, p, 64);
@@ -2578,17 +2547,15 @@ Test(mvff, a_slab_block_never_handed_out_cannot_be_freed)
   mps_pool_t pool = make_pool(0, -1.0, 0, 0, 1);
   mps_ap_t ap;
   mps_addr_t p, q;
-  mps_lib_assert_fail_t old;
   size_t free_size;
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   fill_commit(&p, ap, 32);
   mps_ap_destroy(ap);
   free_size = mps_pool_free_size(pool);
-  mvff_test_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, (char *)p + 32, 32);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvff_test_failures, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(mps_pool_free_size(pool), free_size);
   /* The next point gets that block after p, not a second copy of it. */
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
@@ -2949,10 +2916,9 @@ Test(mvff, a_fresh_slab_block_holding_an_old_mark_is_freed)
   fill_commit(&q, ap, 64);
   cr_assert_eq(q, p, "the new slab is on the old one's grains");
   free_before = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, q, 64);
-  cr_assert_eq(mvff_test_failures, 0, "a block in use was taken for a free one");
+  cr_assert_eq(reports_seen(), 0, "a block in use was taken for a free one");
   cr_assert_eq(mps_pool_free_size(pool), free_before + 64);
   mps_ap_destroy(ap);
   mps_free(pool, k, 1024);
@@ -2989,14 +2955,14 @@ Test(mvff, a_free_from_a_slab_s_last_block_into_the_land_is_refused)
   cr_assert_eq(mps_arena_commit_limit_set(arena, limit), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&l, pool, grain), MPS_RES_OK);
   cr_assert_eq((char *)l, slab_end, "the land's grain is just above the slab");
-  mps_lib_assert_fail_install(record_assert);
+  reports_install();
   free_is_refused(pool, blocks[n - 1], (size_t)(slab_end - (char *)blocks[n - 1]) + 64);
-  mvff_test_failures = 0;
+  reports_install();
   mps_ap_destroy(ap);
   for (i = 0; i < n; ++i)
     mps_free(pool, blocks[i], 64);
   mps_free(pool, l, grain);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   cr_assert_eq(mps_pool_free_size(pool), mps_pool_total_size(pool));
   mps_pool_destroy(pool);
 }
@@ -3026,10 +2992,9 @@ Test(mvff, a_land_block_holding_an_old_mark_is_freed)
   cr_assert_eq(q, p);
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   free_before = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, q, 64);
-  cr_assert_eq(mvff_test_failures, 0, "a block in use was taken for a listed one");
+  cr_assert_eq(reports_seen(), 0, "a block in use was taken for a listed one");
   cr_assert_eq(mps_pool_free_size(pool), free_before + 64);
   mps_ap_destroy(ap);
   free_each_and_destroy(pool, (const block_s[]){{f, head}}, 1);
@@ -3180,14 +3145,13 @@ Test(mvff, a_slab_block_freed_twice_after_a_free_without_the_lock_is_refused)
   fill_commit(&a, ap, 32);
   fill_commit(&b, ap, 32);
   free0 = mps_pool_free_size(pool);
-  mps_lib_assert_fail_install(record_assert);
-  mvff_test_failures = 0;
+  reports_install();
   mps_free(pool, b, 32);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   mps_free(pool, b, 32);                   /* no size query in between */
-  cr_assert_geq(mvff_test_failures, 1, "the second free was not reported");
+  cr_assert_geq(reports_seen(), 1, "the second free was not reported");
   cr_assert_eq(mps_pool_free_size(pool), free0 + 32);
-  mvff_test_failures = 0;
+  reports_install();
   mps_ap_destroy(ap);                      /* the slab's rest is its own again */
   cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
   fill_commit(&p, ap, 32);
@@ -3195,7 +3159,7 @@ Test(mvff, a_slab_block_freed_twice_after_a_free_without_the_lock_is_refused)
   fill_commit(&q, ap, 32);
   cr_assert_neq(q, b, "the block was handed out twice");
   mps_ap_destroy(ap);
-  cr_assert_eq(mvff_test_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   free_each_and_destroy(pool, (const block_s[]){{a, 32}, {p, 32}, {q, 32}}, 3);
 #endif
 }

@@ -5,7 +5,6 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
@@ -17,6 +16,7 @@
 #include "../src/base/config.h"
 #include "../src/pool/abq.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 #define GRAIN ((size_t)4096)
 
@@ -83,19 +83,6 @@ static bool filled_with(mps_addr_t p, size_t size, unsigned char pattern)
     if (b[i] != pattern)
       return false;
   return true;
-}
-
-static unsigned mvt_failures;
-static void record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++mvt_failures;
-}
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  abort();
 }
 
 Test(mvt, defaults_create_an_empty_pool)
@@ -305,17 +292,15 @@ Test(mvt, a_reserve_not_a_multiple_of_the_alignment_keyword_is_refused)
   mps_pool_t pool;
   mps_ap_t ap;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ALIGN, (mps_align_t)256);
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvt(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   ap = make_ap(pool);
-  mvt_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   cr_assert_eq(mps_reserve(&p, ap, 128), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvt_failures, TEST_REPORTS(1));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(ap_alloc(&p, ap, 256, 3), MPS_RES_OK);
   cr_assert_eq((uintptr_t)p % 256, 0);
   mps_free(pool, p, 256);
@@ -902,18 +887,16 @@ Test(mvt, mvt_sizes_of_a_pool_of_another_class_are_refused)
 {
   mps_pool_t mfs;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)64);
     cr_assert_eq(mps_pool_create_k(&mfs, arena, mps_class_mfs(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&p, mfs, 64), MPS_RES_OK);
-  mvt_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   cr_assert_eq(mps_mvt_size(mfs), 0);
   cr_assert_eq(mps_mvt_free_size(mfs), 0);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvt_failures, TEST_REPORTS(2));
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
   mps_free(mfs, p, 64);
   mps_pool_destroy(mfs);
 }
@@ -1110,18 +1093,16 @@ Test(mvt, double_free_is_caught_and_refused)
   mps_pool_t pool = make_mvt(1024, 0.5, 1024);
   mps_ap_t ap = make_ap(pool);
   mps_addr_t p, q;
-  mps_lib_assert_fail_t old;
   size_t free_size;
   cr_assert_eq(ap_alloc(&p, ap, 128, 1), MPS_RES_OK);
   cr_assert_eq(ap_alloc(&q, ap, 128, 2), MPS_RES_OK);
   mps_ap_destroy(ap);
   mps_free(pool, p, 128);
   free_size = mps_pool_free_size(pool);
-  mvt_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, p, 128);
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(mvt_failures);
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert_eq(mps_pool_free_size(pool), free_size);   /* refused */
   cr_assert(filled_with(q, 128, 2));
   mps_free(pool, q, 128);
@@ -1163,16 +1144,14 @@ Test(mvt, a_fill_the_splinter_holds_exactly_comes_from_it)
 Test(mvt, a_free_inside_the_splinter_is_refused)
 {
   mps_pool_t pool = make_mvt(1024, 0.5, 1024);
-  mps_lib_assert_fail_t old;
   size_t free_size;
   mps_addr_t p;
   splinter_make(pool, &p);
   free_size = mps_pool_free_size(pool);
-  mvt_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, (char *)p + 256, 128);
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(mvt_failures);
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert_eq(mps_pool_free_size(pool), free_size);
   mps_free(pool, p, 128);
   mps_pool_destroy(pool);
@@ -1183,7 +1162,7 @@ Test(mvt, freeing_into_the_wrong_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_C
   mps_pool_t pool = make_mvt(1024, 0.5, 1024), other = make_mvt(1024, 0.5, 1024);
   mps_ap_t ap = make_ap(pool);
   mps_addr_t p;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(ap_alloc(&p, ap, 64, 1), MPS_RES_OK);
   mps_free(other, p, 64);
 }
@@ -1193,15 +1172,13 @@ Test(mvt, freeing_beyond_the_pool_is_caught_and_refused)
   mps_pool_t pool = make_mvt(1024, 0.5, 1024);
   mps_ap_t ap = make_ap(pool);
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
   size_t total;
   cr_assert_eq(ap_alloc(&p, ap, 64, 1), MPS_RES_OK);
   total = mps_pool_total_size(pool);
-  mvt_failures = 0;
-  old = mps_lib_assert_fail_install(record_assert);
+  reports_install();
   mps_free(pool, p, total * 4);   /* runs off the end of the pool's grains */
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(mvt_failures);
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert_eq(mps_pool_total_size(pool), total);
   cr_assert(filled_with(p, 64, 1));
   mps_ap_destroy(ap);
@@ -1313,19 +1290,17 @@ Test(mvt, allocation_point_misuse_is_refused)
   mps_ap_t ap = make_ap(pool);
   mps_addr_t p, q;
   mps_frame_t frame;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
 #endif
-  old = mps_lib_assert_fail_install(record_assert);
-  mvt_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_create_k(NULL, pool, mps_args_none), MPS_RES_PARAM);
-  cr_assert_eq(mvt_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_ap_fill(NULL, ap, 64), MPS_RES_PARAM);
-  cr_assert_eq(mvt_failures, 2);
+  cr_assert_eq(reports_seen(), 2);
   cr_assert_eq(mps_reserve(&p, ap, 64), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_push(&frame, ap), MPS_RES_FAIL);
-  cr_assert_eq(mvt_failures, 3);
+  cr_assert_eq(reports_seen(), 3);
   memset(p, 0x11, 64);
   cr_assert(mps_commit(ap, p, 64));
   cr_assert_eq(mps_ap_frame_push(&frame, ap), MPS_RES_OK);
@@ -1336,6 +1311,6 @@ Test(mvt, allocation_point_misuse_is_refused)
   mps_free(pool, p, 64);
   mps_free(pool, q, 64);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(mvt_failures, 3);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 3);
 }

@@ -18,6 +18,7 @@
 #include "../stress/support/gcobj.c"
 #include "support/checks.h"
 #include "support/collections.h"
+#include "support/reports.h"
 
 static mps_addr_t tpat_exact[4];
 
@@ -360,15 +361,6 @@ Test(pattern, a_client_full_collection_meets_the_request)
   tpat_teardown(&t);
 }
 
-static unsigned tpat_failures;
-static void tpat_count_handler(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++tpat_failures;
-}
-
 /* pattern.rst: the pattern is one of the two the library returns.
  * Anything else is reported and refused, and the allocation point's
  * patterns are as they were. */
@@ -378,16 +370,14 @@ Test(pattern, a_pattern_not_from_the_library_is_refused)
   mps_alloc_pattern_t ramp = mps_alloc_pattern_ramp();
   mps_word_t not_a_pattern[4] = {0, 0, 0, 0};
   mps_alloc_pattern_t bogus = (mps_alloc_pattern_t)(void *)not_a_pattern;
-  mps_lib_assert_fail_t old;
   tpat_setup(&t);
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, ramp), MPS_RES_OK);
-  tpat_failures = 0;
-  old = mps_lib_assert_fail_install(tpat_count_handler);
+  reports_install();
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, bogus), MPS_RES_PARAM);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, bogus), MPS_RES_PARAM);
   cr_assert_eq(mps_ap_alloc_pattern_begin(t.ap, NULL), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old);
-  TEST_ASSERT_REPORTED(tpat_failures);
+  reports_install_abort();
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert_eq(tpat_ramping(&t), 1);
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_OK, "the ramp is still innermost");
   cr_assert_eq(mps_ap_alloc_pattern_end(t.ap, ramp), MPS_RES_FAIL, "and was the only one");

@@ -29,6 +29,7 @@
 #include "../src/protect/fault.h"
 #include "../src/protect/prot_os.h"
 #include "support/checks.h"
+#include "support/reports.h"
 #if defined(__linux__)
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -269,40 +270,29 @@ Test(prot, unmapped_range_is_an_error)
 
 /* Bad ranges: an assertion in checking varieties, MPS_RES_PARAM if the
  * assertion handler returns (as the hot default does). */
-static volatile int assertions;
-
-static void count_assertion(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++assertions;
-}
-
 Test(prot, bad_ranges)
 {
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_assertion);
-  assertions = 0;
+  reports_install();
   cr_assert_eq(prot_os_apply(&po, addr_add(base, 1), page_addr(1),
                              PROT_DENY_WRITE), MPS_RES_PARAM);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
-  assertions = 0;
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
+  reports_install();
   cr_assert_eq(prot_os_apply(&po, base, addr_add(page_addr(1), 8),
                              PROT_DENY_WRITE), MPS_RES_PARAM);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
-  assertions = 0;
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
+  reports_install();
   cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(1),
                              PROT_DENY_WRITE), MPS_RES_PARAM);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
-  assertions = 0;
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
+  reports_install();
   cr_assert_eq(prot_os_apply(&po, page_addr(2), page_addr(1),
                              PROT_DENY_WRITE), MPS_RES_PARAM);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
-  assertions = 0;
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
+  reports_install();
   cr_assert_eq(prot_os_apply(&po, page_addr(1), page_addr(2), 4u),
                MPS_RES_PARAM);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
+  reports_install_abort();
   /* Nothing was changed by the refused calls. */
   write_byte(page_addr(0), 1);
   write_byte(page_addr(1), 1);
@@ -566,20 +556,12 @@ Test(prot, registration_limit)
     fault_unregister(&reg[i]);
 }
 
-static void abort_on_assertion(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  abort();
-}
-
 Test(prot, use_after_unregister, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   FaultRegStruct reg;
   cr_assert_eq(fault_register(&reg, hook_decline, NULL), MPS_RES_OK);
   fault_unregister(&reg);
-  mps_lib_assert_fail_install(abort_on_assertion);
+  reports_install_abort();
   fault_unregister(&reg);
 }
 
@@ -705,21 +687,19 @@ Test(prot, unregistering_waits_for_a_hook_in_use_and_stops_new_calls, .timeout =
 Test(prot, the_check_reports_a_registration_naming_no_slot_in_use)
 {
   FaultRegStruct forged;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 2
   cr_skip_test("the slot is checked only in cool");
 #endif
-  old = mps_lib_assert_fail_install(count_assertion);
+  reports_install();
   forged.sig = FAULT_REG_SIG;
   forged.slot = FAULT_SLOTS;               /* beyond the table */
-  assertions = 0;
   (void)fault_reg_check(&forged);
-  cr_assert_gt(assertions, 0, "a slot beyond the table");
+  cr_assert_gt(reports_seen(), 0, "a slot beyond the table");
   forged.slot = 5;                         /* nobody registered: free */
-  assertions = 0;
+  reports_install();
   (void)fault_reg_check(&forged);
-  cr_assert_gt(assertions, 0, "a free slot");
-  mps_lib_assert_fail_install(old);
+  cr_assert_gt(reports_seen(), 0, "a free slot");
+  reports_install_abort();
 }
 
 /* A previous handler (taking siginfo) that mends the fault itself and
@@ -852,7 +832,7 @@ Test(prot, use_after_unregister_once_the_slot_is_taken_again,
   fault_unregister(&gone);
   cr_assert_eq(fault_register(&other, hook_decline, NULL), MPS_RES_OK);
   cr_assert_eq(other.slot, gone.slot, "the freed slot was not reused");
-  mps_lib_assert_fail_install(abort_on_assertion);
+  reports_install_abort();
   fault_unregister(&gone);
 }
 
@@ -875,7 +855,6 @@ static void note_refusal(void *closure, Addr rbase, Addr rlimit)
 Test(prot, refused_sets_are_reported_and_the_first_failure_kept)
 {
   Prot prot = &po.prot;
-  mps_lib_assert_fail_t old;
   Addr gone_base;
 
   refusals = 0;
@@ -895,11 +874,10 @@ Test(prot, refused_sets_are_reported_and_the_first_failure_kept)
 
   /* A later refusal for another reason (a range not on pages, reported
    * in checking varieties first) leaves the first failure in place. */
-  old = mps_lib_assert_fail_install(count_assertion);
-  assertions = 0;
+  reports_install();
   prot_set(prot, page_addr(1), addr_add(page_addr(2), 8), PROT_DENY_WRITE);
-  mps_lib_assert_fail_install(old);
-  cr_assert(CHECK_LEVEL == 0 || assertions > 0);
+  reports_install_abort();
+  cr_assert(CHECK_LEVEL == 0 || reports_seen() > 0);
   cr_assert_eq(refusals, 2);
   cr_assert_eq(refused_with, (void *)&refusal_closure);
   cr_assert_eq(prot_os_failure(&po), MPS_RES_MEMORY);
@@ -1061,11 +1039,10 @@ Test(prot_none, a_backend_made_in_used_storage_starts_empty)
 Test(prot_none, a_set_before_setup_is_reported, TEST_NEEDS_CHECKS)
 {
   ProtNoneStruct early;
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_assertion);
-  assertions = 0;
+  reports_install();
   prot_set(prot_none_init(&early), rec_at(1), rec_at(2), PROT_DENY_WRITE);
-  mps_lib_assert_fail_install(old);
-  cr_assert_gt(assertions, 0, "a set before setup was not reported");
+  reports_install_abort();
+  cr_assert_gt(reports_seen(), 0, "a set before setup was not reported");
 }
 
 Test(prot_none, a_finished_backend_is_rejected, .signal = SIGABRT, TEST_NEEDS_CHECKS)
@@ -1073,6 +1050,6 @@ Test(prot_none, a_finished_backend_is_rejected, .signal = SIGABRT, TEST_NEEDS_CH
   ProtNoneStruct gone;
   (void)prot_none_init(&gone);
   prot_none_finish(&gone);
-  mps_lib_assert_fail_install(abort_on_assertion);
+  reports_install_abort();
   (void)prot_none_sets(&gone);
 }

@@ -1,25 +1,16 @@
 /* test_range.c: unit tests of address ranges (src/data/range.h). */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/data/range.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static Addr A(Word w)
 {
   return addr_of_word(w);
-}
-
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
 }
 
 Test(range, init_and_accessors)
@@ -122,14 +113,14 @@ Test(range, nests)
 Test(range, inverted_init_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
   range_init(&r, A(0x200), A(0x100));
 }
 
 Test(range, inverted_set_base_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
   range_init(&r, A(0x100), A(0x200));
   range_set_base(&r, A(0x300));
 }
@@ -137,7 +128,7 @@ Test(range, inverted_set_base_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 Test(range, inverted_set_limit_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
   range_init(&r, A(0x100), A(0x200));
   range_set_limit(&r, A(0x80));
 }
@@ -153,17 +144,6 @@ Test(range, equal_needs_both_ends_equal)
   cr_assert(range_equal(&a, &b));
 }
 
-static int failures;
-
-static void count_failure(const char *file, unsigned line,
-                          const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++failures;
-}
-
 /* range_finish inverts the range, so any later use fails range_check --
  * whose invariant is a CHECKL, so only in cool. */
 Test(range, stale_range_is_caught)
@@ -173,17 +153,16 @@ Test(range, stale_range_is_caught)
     cr_skip_test("range_check is empty below CHECK_LEVEL 2");
   range_init(&r, A(0x100), A(0x200));
   range_finish(&r);
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  reports_install();
   (void)range_size(&r);
-  cr_assert_gt(failures, 0);
+  cr_assert_gt(reports_seen(), 0);
 }
 
 Test(range, alignment_not_a_power_of_two_is_caught, .signal = SIGABRT,
      TEST_NEEDS_CHECKS)
 {
   range_s r;
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
   range_init(&r, A(0x0), A(0x300));
   (void)range_is_aligned(&r, 0x300);
 }
@@ -197,8 +176,7 @@ Test(range, copy_of_a_stale_range_is_caught)
     cr_skip_test("range_check is empty below CHECK_LEVEL 2");
   range_init(&r, A(0x100), A(0x200));
   range_finish(&r);
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  reports_install();
   range_copy(&d, &r);
-  cr_assert_eq(failures, 1);
+  cr_assert_eq(reports_seen(), 1);
 }

@@ -1,12 +1,12 @@
 /* test_ring.c: unit tests of the intrusive ring (src/data/ring.h). */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/data/ring.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 typedef struct elt_s {
   int id;
@@ -51,30 +51,10 @@ static void assert_ring(Ring ring, const int *ids, size_t n)
   cr_assert_eq(i, 0);
 }
 
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
-static unsigned failures;
-
-static void count_failure(const char *file, unsigned line,
-                          const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++failures;
-}
-
 static void setup_aborting(void)
 {
   setup();
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
 }
 
 TestSuite(ring, .init = setup);
@@ -250,19 +230,19 @@ Test(ring, check_reports_broken_links)
   ring_s a, b;
   if (CHECK_LEVEL < 2)
     cr_skip_test("ring_check only checks links at CHECK_LEVEL 2");
-  mps_lib_assert_fail_install(count_failure);
+  reports_install();
   ring_init(&a);
   ring_init(&b);
   ring_append(&a, &b);
-  failures = 0;
+  reports_install();
   cr_assert(ring_check(&a));
-  cr_assert_eq(failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   b.prev = &b; /* a->next->prev != a */
   (void)ring_check(&a);
-  cr_assert_eq(failures, 1);
-  failures = 0;
+  cr_assert_eq(reports_seen(), 1);
+  reports_install();
   (void)ring_check_single(&a);
-  cr_assert_gt(failures, 0, "a non-singleton passed ring_check_single");
+  cr_assert_gt(reports_seen(), 0, "a non-singleton passed ring_check_single");
 }
 
 /* ring.inv.prev on its own: here only the predecessor's next link is
@@ -272,16 +252,16 @@ Test(ring, check_reports_a_broken_prev_link)
   ring_s a, b, c;
   if (CHECK_LEVEL < 2)
     cr_skip_test("ring_check only checks links at CHECK_LEVEL 2");
-  mps_lib_assert_fail_install(count_failure);
+  reports_install();
   ring_init(&a);
   ring_init(&b);
   ring_init(&c);
   ring_append(&a, &b);
   ring_append(&a, &c);   /* a -> b -> c -> a */
-  failures = 0;
+  reports_install();
   c.next = &b;           /* a->prev->next != a, a->next->prev == a */
   (void)ring_check(&a);
-  cr_assert_eq(failures, 1);
+  cr_assert_eq(reports_seen(), 1);
 }
 
 Test(ring_misuse, finish_of_non_single_ring_aborts,
@@ -296,8 +276,7 @@ Test(ring_misuse, finish_of_non_single_ring_aborts,
 static void setup_counting(void)
 {
   setup();
-  failures = 0;
-  mps_lib_assert_fail_install(count_failure);
+  reports_install();
   if (CHECK_LEVEL < 2)
     cr_skip_test("ring operations check their nodes at CHECK_LEVEL 2 only");
 }
@@ -306,7 +285,7 @@ Test(ring_misuse, use_after_finish_is_reported, .init = setup_counting)
 {
   ring_finish(&head);
   cr_assert_null(ring_next(&head));
-  cr_assert_gt(failures, 0);
+  cr_assert_gt(reports_seen(), 0);
 }
 
 Test(ring_misuse, append_of_linked_node_is_reported, .init = setup_counting)
@@ -314,9 +293,9 @@ Test(ring_misuse, append_of_linked_node_is_reported, .init = setup_counting)
   ring_s other;
   ring_init(&other);
   ring_append(&head, &elts[0].link);
-  cr_assert_eq(failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   ring_append(&other, &elts[0].link);
-  cr_assert_gt(failures, 0);
+  cr_assert_gt(reports_seen(), 0);
 }
 
 Test(ring_misuse, insert_of_linked_node_is_reported, .init = setup_counting)
@@ -324,14 +303,14 @@ Test(ring_misuse, insert_of_linked_node_is_reported, .init = setup_counting)
   ring_s other;
   ring_init(&other);
   ring_insert(&head, &elts[0].link);
-  cr_assert_eq(failures, 0);
+  cr_assert_eq(reports_seen(), 0);
   ring_insert(&other, &elts[0].link);
-  cr_assert_gt(failures, 0);
+  cr_assert_gt(reports_seen(), 0);
 }
 
 Test(ring_misuse, remove_of_single_node_is_reported, .init = setup_counting)
 {
   ring_remove(&elts[0].link);
-  cr_assert_gt(failures, 0);
+  cr_assert_gt(reports_seen(), 0);
   cr_assert(ring_is_single(&elts[0].link));
 }

@@ -9,7 +9,6 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
@@ -21,6 +20,7 @@
 #include "../src/base/config.h"
 #include "../src/pool/sac.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 static mps_arena_t arena;
 
@@ -129,19 +129,6 @@ static mps_sac_t make_sac(mps_pool_t pool, size_t n, mps_sac_class_s *classes)
   mps_sac_t sac;
   cr_assert_eq(mps_sac_create(&sac, pool, n, classes), MPS_RES_OK);
   return sac;
-}
-
-static int failures;
-static void record_failure(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++failures;
-}
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  abort();
 }
 
 Test(sac, bad_class_tables_are_refused)
@@ -564,27 +551,26 @@ Test(sac, misuse_is_reported_and_refused)
   mps_pool_t pool = make_counting(), other = make_counting();
   mps_sac_class_s classes[1] = {{64, 4, 1}};
   mps_sac_t sac = make_sac(pool, 1, classes);
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_failure);
   mps_addr_t p = NULL, foreign;
 
-  failures = 0;
+  reports_install();
   cr_assert_eq(mps_sac_alloc(&p, sac, 0, 0), MPS_RES_PARAM);
-  cr_assert_eq(failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_sac_free(sac, NULL, 64);
-  TEST_ASSERT_REPORTED(failures - TEST_REPORTS(1));
+  TEST_ASSERT_REPORTED(reports_seen() - TEST_REPORTS(1));
   cr_assert_eq(cached(sac, 0), 0);
 
   /* A block of another pool is caught when it reaches the pool, and not
    * handed to the wrong one. */
-  failures = 0;
+  reports_install();
   cr_assert_eq(mps_alloc(&foreign, other, 64), MPS_RES_OK);
   mps_sac_free(sac, foreign, 64);
-  cr_assert_eq(failures, 0);       /* cheap path: not looked at yet */
+  cr_assert_eq(reports_seen(), 0);       /* cheap path: not looked at yet */
   mps_sac_flush(sac);
-  cr_assert_eq(failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(counts(pool)->frees, 0);
   cr_assert_eq(counts(other)->frees, 0);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   mps_free(other, foreign, 64);
   mps_sac_destroy(sac);
   mps_pool_destroy(pool);
@@ -599,16 +585,14 @@ Test(sac, frees_of_misaligned_or_empty_blocks_are_refused)
   mps_pool_t pool = make_counting();
   mps_sac_class_s classes[1] = {{64, 4, 1}};
   mps_sac_t sac = make_sac(pool, 1, classes);
-  mps_lib_assert_fail_t old;
   mps_addr_t p, q;
   cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
-  old = mps_lib_assert_fail_install(record_failure);
-  failures = 0;
+  reports_install();
   mps_sac_free(sac, (char *)p + 1, 64);
-  cr_assert_eq(failures, TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_sac_free(sac, p, 0);
-  cr_assert_eq(failures, TEST_REPORTS(2));
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), TEST_REPORTS(2));
+  reports_install_abort();
   cr_assert_eq(cached(sac, 0), 0);
   cr_assert_eq(counts(pool)->frees, 0);
   mps_sac_free(sac, p, 64);
@@ -633,17 +617,16 @@ static mps_sac_t make_one_class_with_a_block(mps_pool_t *pool_o, size_t room,
   return sac;
 }
 
-/* The end of a test of one refused free, made with record_failure
- * installed over `old`: the cache and pool go, every block back in the
- * pool, `old` goes back, and there was the one report. */
-static void destroy_after_one_report(mps_pool_t pool, mps_sac_t sac,
-                                     mps_lib_assert_fail_t old)
+/* The end of a test of one refused free, made with reports_install():
+ * the cache and pool go, every block back in the pool, with no report
+ * but the one. */
+static void destroy_after_one_report(mps_pool_t pool, mps_sac_t sac)
 {
   mps_sac_destroy(sac);
   cr_assert_eq(counts(pool)->live, 0);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 /* p is on its class's stack (64 bytes, room for 4) and freed again: the
@@ -651,12 +634,10 @@ static void destroy_after_one_report(mps_pool_t pool, mps_sac_t sac,
  * of the cache once, not twice. */
 static void second_free_is_refused(mps_pool_t pool, mps_sac_t sac, mps_addr_t p)
 {
-  mps_lib_assert_fail_t old;
   mps_addr_t q, r;
-  old = mps_lib_assert_fail_install(record_failure);
-  failures = 0;
+  reports_install();
   mps_sac_free(sac, p, 64);
-  cr_assert_eq(failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(cached(sac, 0), 1);   /* refused: the stack is unchanged */
   cr_assert_eq(mps_sac_alloc(&q, sac, 64, 0), MPS_RES_OK);
   cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
@@ -664,7 +645,7 @@ static void second_free_is_refused(mps_pool_t pool, mps_sac_t sac, mps_addr_t p)
   cr_assert_neq(r, q);
   mps_sac_free(sac, q, 64);
   mps_sac_free(sac, r, 64);
-  destroy_after_one_report(pool, sac, old);
+  destroy_after_one_report(pool, sac);
 }
 
 /* Caught in hot too (by the mark mps_sac_free leaves in the block), and
@@ -690,7 +671,6 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
 {
   mps_pool_t pool;
   mps_sac_t sac;
-  mps_lib_assert_fail_t old;
   mps_addr_t p, q, r;
   size_t frees;
 #if CHECK_LEVEL < 1
@@ -702,10 +682,9 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
   mps_sac_free(sac, q, 64);
   cr_assert_eq(cached(sac, 0), 2, "the class is full");
   frees = counts(pool)->frees;
-  old = mps_lib_assert_fail_install(record_failure);
-  failures = 0;
+  reports_install();
   mps_sac_free(sac, p, 64);
-  cr_assert_eq(failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(counts(pool)->frees, frees, "refused: the pool did not get it");
   cr_assert_eq(cached(sac, 0), 2);
   cr_assert_eq(mps_sac_alloc(&r, sac, 64, 0), MPS_RES_OK);
@@ -714,7 +693,7 @@ Test(sac, double_free_into_a_full_class_is_caught_and_refused)
   cr_assert_eq(r, p);
   mps_sac_free(sac, p, 64);
   mps_sac_free(sac, q, 64);
-  destroy_after_one_report(pool, sac, old);
+  destroy_after_one_report(pool, sac);
 }
 
 /* MPS_SAC_FREE_FAST pushes a block without marking it, so only cool,
@@ -772,10 +751,9 @@ Test(sac, frees_of_live_blocks_are_never_reported)
   mps_pool_t pool = make_counting();
   mps_sac_class_s classes[1] = {{64, 16, 1}};
   mps_sac_t sac = make_sac(pool, 1, classes);
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_failure);
   mps_addr_t b[8];
   size_t i, round;
-  failures = 0;
+  reports_install();
   for (round = 0; round < 3; ++round) {
     for (i = 0; i < 8; ++i) {
       cr_assert_eq(mps_sac_alloc(&b[i], sac, 64, 0), MPS_RES_OK);
@@ -787,8 +765,8 @@ Test(sac, frees_of_live_blocks_are_never_reported)
   }
   mps_sac_destroy(sac);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 0);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* Refused, not just reported: the cache's handle stays good. */
@@ -798,22 +776,20 @@ Test(sac, destroying_the_pool_under_a_live_cache_is_refused)
   mps_sac_class_s classes[1] = {{64, 4, 1}};
   mps_sac_t sac;
   mps_addr_t p;
-  mps_lib_assert_fail_t old;
 #if CHECK_LEVEL < 1
   cr_skip_test("reported in the checking varieties");
 #endif
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   sac = make_sac(pool, 1, classes);
-  old = mps_lib_assert_fail_install(record_failure);
-  failures = 0;
+  reports_install();
   mps_pool_destroy(pool);
-  cr_assert_eq(failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(mps_sac_alloc(&p, sac, 64, 0), MPS_RES_OK);
   mps_sac_free(sac, p, 64);
   mps_sac_destroy(sac);
   mps_pool_destroy(pool);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 Test(sac, destroyed_cache_is_not_a_cache, .signal = SIGABRT, TEST_NEEDS_CHECKS)
@@ -823,7 +799,7 @@ Test(sac, destroyed_cache_is_not_a_cache, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   mps_sac_t sac = make_sac(pool, 1, classes);
   mps_addr_t p;
   mps_sac_destroy(sac);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_sac_alloc(&p, sac, 64, 0);
 }
 
@@ -838,7 +814,7 @@ Test(sac, destroying_the_pool_under_a_live_cache_is_caught, .signal = SIGABRT, T
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);
   sac = make_sac(pool, 1, classes);
   (void)sac;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_pool_destroy(pool);
 }
 
@@ -856,7 +832,7 @@ Test(sac, pool_destroy_after_its_caches_is_fine)
   /* Destroyed out of creation order: each leaves the ring alone. */
   mps_sac_destroy(one);
   mps_sac_destroy(two);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   mps_pool_destroy(pool);
 }
 

@@ -8,7 +8,6 @@
  * destroy. */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -19,6 +18,7 @@
 #include "../src/pool/pool.h"
 #include "support/checks.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 /* A pool class that only owns segments: finish frees whatever is left. */
 static Res tseg_pool_init(Pool pool, mps_arg_s args[])
@@ -410,22 +410,12 @@ Test(seg, pool_finish_frees_its_segments)
 
 /* The reports seg_check makes of a segment, through a counting handler
  * (the check itself still answers true: check.h). */
-static unsigned tseg_reports;
-static void tseg_count_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++tseg_reports;
-}
-
 static unsigned seg_check_reports(Seg seg)
 {
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(tseg_count_handler);
-  tseg_reports = 0;
+  reports_install();
   (void)seg_check(seg);
-  mps_lib_assert_fail_install(old);
-  return tseg_reports;
+  reports_install_abort();
+  return (unsigned)reports_seen();
 }
 
 /* Each invariant of seg.c's opening comment, broken alone, is reported
@@ -645,14 +635,6 @@ Test(zone, set_of_range)
 }
 
 /* Misuse, through an aborting handler. */
-static void abort_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  abort();
-}
-
 TestSuite(seg_misuse, TEST_NEEDS_CHECKS);
 
 Test(seg_misuse, grey_leaf_is_refused, .signal = SIGABRT)
@@ -662,7 +644,7 @@ Test(seg_misuse, grey_leaf_is_refused, .signal = SIGABRT)
   cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);
   arena_enter(arena);
   fake_trace_begin();
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   seg_set_grey(seg, TRACE_SET_SINGLE(0));
 }
 
@@ -675,7 +657,7 @@ Test(seg_misuse, freeing_grey_segment_is_refused, .signal = SIGABRT)
   arena_enter(arena);
   fake_trace_begin();
   seg_set_grey(seg, TRACE_SET_SINGLE(0));
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   seg_free(seg);
 }
 
@@ -685,7 +667,7 @@ Test(seg_misuse, destroying_arena_with_segments_is_refused, .signal = SIGABRT)
   setup();
   cr_assert_eq(alloc_seg(&seg, arena->grain_size, RANK_SET_EMPTY, NULL), MPS_RES_OK);
   /* The pool is still alive: gc_finish sees its segment. */
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   mps_arena_destroy(arena);
 }
 
@@ -697,7 +679,7 @@ static Seg misuse_seg(RankSet ranks)
   setup();
   cr_assert_eq(alloc_seg(&seg, arena->grain_size, ranks, NULL), MPS_RES_OK);
   arena_enter(arena);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   return seg;
 }
 

@@ -6,7 +6,6 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mpslib.h"
@@ -14,6 +13,7 @@
 #include "../src/protect/prot.h"
 #include "../src/protect/shield.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 #define PAGE ((Size)0x1000)
 #define NSEGS (SHIELD_QUEUE_LIMIT + 8)
@@ -615,43 +615,31 @@ Test(shield, a_run_lowered_into_the_last_places_of_the_queue_does_not_flush_it)
   check_outside();
 }
 
-static int check_failures;
-static const char *check_condition;
-
-static void record_handler(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  ++check_failures;
-  check_condition = cond;
-}
-
 Test(shield, broken_invariants_are_reported)
 {
 #if CHECK_LEVEL < 2
   cr_skip_test("structure checks need CHECK_LEVEL 2");
 #endif
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(record_handler);
-  check_failures = 0;
+  reports_install();
   segs[8].pm = PROT_DENY_WRITE;      /* more than the shield wants: inv 5 */
   cr_assert(shield_seg_check(&segs[8]));
-  cr_assert_geq(check_failures, 1);
-  cr_assert(strstr(check_condition, "pm & ~seg->sm") != NULL
-            || strstr(check_condition, "queued") != NULL,
-            "condition was \"%s\"", check_condition);
+  cr_assert_geq(reports_seen(), 1);
+  cr_assert(strstr(atomic_load(&reports_last), "pm & ~seg->sm") != NULL
+            || strstr(atomic_load(&reports_last), "queued") != NULL,
+            "condition was \"%s\"", atomic_load(&reports_last));
   segs[8].pm = PROT_DENY_NONE;
-  check_failures = 0;
+  reports_install();
   shield->depth = 1;                 /* no segment exposed: inv 6 (and,
                                         outside the shield, inv 4 too) */
   cr_assert(shield_check_segs(shield));
-  cr_assert_geq(check_failures, 1);
-  cr_assert(strstr(check_condition, "depth == shield->depth") != NULL,
-            "condition was \"%s\"", check_condition);
+  cr_assert_geq(reports_seen(), 1);
+  cr_assert(strstr(atomic_load(&reports_last), "depth == shield->depth") != NULL,
+            "condition was \"%s\"", atomic_load(&reports_last));
   shield->depth = 0;
-  check_failures = 0;
+  reports_install();
   cr_assert(shield_check_segs(shield));
-  cr_assert_eq(check_failures, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
+  reports_install_abort();
 }
 
 /* Every condition reported since the last reset, for tests that break
@@ -742,19 +730,11 @@ Test(shield, each_broken_invariant_is_reported_by_its_own_check)
 
 /* Misuse: each aborts through an aborting handler. */
 
-static void abort_handler(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
-
 Test(shield, leave_while_exposed_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   shield_expose(shield, &segs[0]);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_leave(shield);
 }
 
@@ -762,48 +742,48 @@ Test(shield, double_raise_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
   shield_raise(shield, &segs[0], PROT_DENY_READ);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_raise(shield, &segs[0], PROT_DENY_READ);
 }
 
 Test(shield, cover_without_expose_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_cover(shield, &segs[0]);
 }
 
 Test(shield, lower_unraised_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_lower(shield, &segs[0], PROT_DENY_WRITE);
 }
 
 Test(shield, raise_outside_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_raise(shield, &segs[0], PROT_DENY_WRITE);
 }
 
 Test(shield, release_without_hold_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_release(shield);
 }
 
 Test(shield, entering_twice_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   shield_enter(shield);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_enter(shield);
 }
 
 Test(shield, leave_while_held_aborts, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   enter_held();
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_leave(shield);
 }
 
@@ -814,7 +794,7 @@ Test(shield, cover_of_an_unexposed_segment_aborts_while_another_is_exposed,
 {
   shield_enter(shield);
   shield_expose(shield, &segs[1]);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_cover(shield, &segs[0]);
   /* Not reported: undo the damage so that the test fails for the missing
    * abort, not in the teardown. */
@@ -832,7 +812,7 @@ Test(shield, finishing_a_raised_segment_aborts, .signal = SIGABRT, TEST_NEEDS_CH
   shield_enter(shield);
   shield_raise(shield, &segs[8], PROT_DENY_WRITE);
   shield_leave(shield);
-  mps_lib_assert_fail_install(abort_handler);
+  reports_install_abort();
   shield_seg_finish(shield, &segs[8]);
   /* Not reported: register it again, unraised, for the teardown. */
   shield_seg_init(shield, &segs[8], base, limit);

@@ -34,16 +34,9 @@
 #include "support/collections.h"
 #include "support/checks.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
-
-static unsigned tsnc_failures;
-
-static void record_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++tsnc_failures;
-}
 
 typedef struct tsnc_s {
   mps_arena_t arena;
@@ -162,13 +155,12 @@ Test(snc, create_needs_a_format_with_pad)
     MPS_ARGS_ADD(args, MPS_KEY_FMT_PAD, objfmt_pad);
     cr_assert_eq(mps_fmt_create_k(&nopad, t.arena, args), MPS_RES_OK);
   } MPS_ARGS_END(args);
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_FORMAT, nopad);
     cr_assert_eq(mps_pool_create_k(&pool, t.arena, mps_class_snc(), args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   mps_fmt_destroy(nopad);
   /* Allocation points only. */
   cr_assert_eq(mps_alloc(&p, t.snc, 64), MPS_RES_UNIMPL);
@@ -183,19 +175,18 @@ Test(snc, ap_rank_exact_only)
   /* The default is exact. */
   cr_assert_eq(mps_ap_create_k(&ap, t.snc, mps_args_none), MPS_RES_OK);
   mps_ap_destroy(ap);
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_ambig());
     cr_assert_eq(mps_ap_create_k(&ap, t.snc, args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
-  TEST_ASSERT_REPORTED(tsnc_failures);
-  tsnc_failures = 0;
+  TEST_ASSERT_REPORTED(reports_seen());
+  reports_install();
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, mps_rank_weak());
     cr_assert_eq(mps_ap_create_k(&ap, t.snc, args), MPS_RES_PARAM);
   } MPS_ARGS_END(args);
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   tsnc_close(&t);
 }
 
@@ -210,18 +201,17 @@ Test(snc, frames_popped_twice_or_out_of_order_are_refused)
   cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
   b = tsnc_new(t.ap, NULL, 0, 4, 2);
   cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_OK);
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);   /* popped twice */
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   /* Refused without effect: a is still there, and b's place is next. */
   cr_assert(tsnc_ok(a, 0, 4, 1));
   cr_assert_eq(tsnc_new(t.ap, NULL, 0, 4, 3), b);
   cr_assert_eq(mps_ap_frame_push(&f2, t.ap), MPS_RES_OK);
   cr_assert_eq(mps_ap_frame_pop(t.ap, f1), MPS_RES_OK);
-  tsnc_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);   /* out of order */
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert_eq(tsnc_new(t.ap, NULL, 0, 4, 4), a, "the outer pop did not reach a");
   tsnc_close(&t);
 }
@@ -241,10 +231,9 @@ Test(snc, a_push_between_reserve_and_commit_is_refused)
   obj->nrefs = 0;
   obj->slot[0] = 11;
   obj->slot[1] = 12;
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_FAIL);
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert(mps_commit(t.ap, p, 4 * W));
   cr_assert_eq(mps_ap_frame_push(&f, t.ap), MPS_RES_OK);
   (void)tsnc_new(t.ap, NULL, 0, 3, 1);
@@ -267,13 +256,12 @@ Test(snc, a_frame_of_another_ap_is_refused)
   a = tsnc_new(t.ap, NULL, 0, 4, 1);
   cr_assert_eq(mps_ap_frame_push(&f2, ap2), MPS_RES_OK);
   b = tsnc_new(ap2, NULL, 0, 4, 2);
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(ap2, f1), MPS_RES_FAIL);
-  TEST_ASSERT_REPORTED(tsnc_failures);
-  tsnc_failures = 0;
+  TEST_ASSERT_REPORTED(reports_seen());
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(t.ap, f2), MPS_RES_FAIL);
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   cr_assert(tsnc_ok(a, 0, 4, 1) && tsnc_ok(b, 0, 4, 2));
   /* Each point's own frame pops its own objects only. */
   cr_assert_eq(mps_ap_frame_pop(ap2, f2), MPS_RES_OK);
@@ -358,10 +346,9 @@ Test(snc, popping_outer_frame_pops_inner_ones_across_segments)
   /* Everything since the outer push is gone: the next object is where the
    * first one was, and the inner frame cannot be popped any more. */
   cr_assert_eq(tsnc_new(t.ap, NULL, 0, 40, 99), first);
-  mps_lib_assert_fail_install(record_assert);
-  tsnc_failures = 0;
+  reports_install();
   cr_assert_eq(mps_ap_frame_pop(t.ap, inner), MPS_RES_FAIL);
-  TEST_ASSERT_REPORTED(tsnc_failures);
+  TEST_ASSERT_REPORTED(reports_seen());
   /* The segments are free for reuse. */
   cr_assert_geq(mps_pool_free_size(t.snc), 1024 * 1024);
   tsnc_close(&t);

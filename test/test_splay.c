@@ -2,12 +2,12 @@
  * find_first/find_last/refresh, iteration with deletion, and misuse. */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
 #include "../src/data/splay.h"
 #include "support/checks.h"
+#include "support/reports.h"
 
 /* A client node: key, a size, and the largest size in its subtree. */
 typedef struct item_s {
@@ -66,13 +66,6 @@ static bool item_tree_fits(SplayTree tree, SplayNode node, void *closure)
 {
   (void)tree;
   return ITEM(node)->max_size >= *(unsigned long *)closure;
-}
-
-static void test_abort_handler(const char *file, unsigned line,
-                               const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  abort();
 }
 
 #define N 200
@@ -523,7 +516,7 @@ Test(splay_misuse, delete_absent_node, .signal = SIGABRT, TEST_NEEDS_CHECKS)
   setup_items();
   insert_all();
   splay_tree_delete(tree, &items[0].node);
-  mps_lib_assert_fail_install(test_abort_handler);
+  reports_install_abort();
   splay_tree_delete(tree, &items[0].node);
 }
 
@@ -531,7 +524,7 @@ Test(splay_misuse, insert_linked_node, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   setup_items();
   insert_all();
-  mps_lib_assert_fail_install(test_abort_handler);
+  reports_install_abort();
   /* The root has children: it is obviously still in a tree. */
   splay_tree_insert(tree, splay_tree_root(tree));
 }
@@ -540,28 +533,18 @@ Test(splay_misuse, use_after_finish, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   setup_items();
   splay_tree_finish(tree);
-  mps_lib_assert_fail_install(test_abort_handler);
+  reports_install_abort();
   (void)splay_tree_is_empty(tree);
 }
 
 Test(splay_misuse, init_without_compare, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
-  mps_lib_assert_fail_install(test_abort_handler);
+  reports_install_abort();
   splay_tree_init(tree, NULL, item_key, NULL);
-}
-
-static unsigned test_failures;
-
-static void test_record_handler(const char *file, unsigned line,
-                                const char *cond)
-{
-  (void)file; (void)line; (void)cond;
-  ++test_failures;
 }
 
 Test(splay_misuse, root_order_checked_in_cool)
 {
-  mps_lib_assert_fail_t old;
   if (CHECK_LEVEL < 2)
     cr_skip_test("root ordering is checked only in cool");
   setup_items();
@@ -570,17 +553,15 @@ Test(splay_misuse, root_order_checked_in_cool)
   cr_assert(splay_tree_check(tree));
   /* Put the root's left child's key after the root's. */
   ITEM(splay_tree_root(tree)->left)->key = 100000;
-  test_failures = 0;
-  old = mps_lib_assert_fail_install(test_record_handler);
+  reports_install();
   (void)splay_tree_check(tree);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }
 
 /* The same for the root's right child, put before the root. */
 Test(splay_misuse, root_right_order_checked_in_cool)
 {
-  mps_lib_assert_fail_t old;
   if (CHECK_LEVEL < 2)
     cr_skip_test("root ordering is checked only in cool");
   setup_items();
@@ -588,9 +569,8 @@ Test(splay_misuse, root_right_order_checked_in_cool)
   cr_assert(item_in_tree(100));   /* the root now has both children */
   cr_assert(splay_tree_check(tree));
   ITEM(splay_tree_root(tree)->right)->key = 1;
-  test_failures = 0;
-  old = mps_lib_assert_fail_install(test_record_handler);
+  reports_install();
   (void)splay_tree_check(tree);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(test_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
 }

@@ -22,24 +22,7 @@
 #include "../src/gc/root.h"
 #include "support/checks.h"
 #include "support/configs.h"
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
-
-static _Atomic unsigned reports;
-
-static void count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  atomic_fetch_add(&reports, 1);
-}
+#include "support/reports.h"
 
 static mps_arena_t make_arena(void)
 {
@@ -179,7 +162,7 @@ Test(thr, destroying_an_arena_with_a_registered_thread_is_caught, .signal = SIGA
 {
   mps_arena_t arena = make_arena();
   mps_thr_t thr;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
   mps_arena_destroy(arena);
 }
@@ -188,7 +171,7 @@ Test(thr, deregistering_twice_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   mps_arena_t arena = make_arena();
   mps_thr_t thr;
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
   mps_thread_dereg(thr);
   /* The record's signature was cleared first, and its memory is still
@@ -201,10 +184,9 @@ Test(thr, deregistering_twice_is_caught, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 Test(thr, registering_with_no_result_pointer_is_refused)
 {
   mps_arena_t arena = make_arena();
-  atomic_store(&reports, 0);
-  mps_lib_assert_fail_install(count_report);
+  reports_install();
   cr_assert_eq(mps_thread_reg(NULL, arena), MPS_RES_PARAM);
-  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(!thr_current_is_registered(arena));
   mps_arena_destroy(arena);
 }
@@ -218,17 +200,16 @@ Test(thr, deregistering_twice_is_refused_and_leaves_the_others, .timeout = 20)
   cr_assert_eq(mps_thread_reg(&a, arena), MPS_RES_OK);
   cr_assert_eq(mps_thread_reg(&b, arena), MPS_RES_OK);
   mps_thread_dereg(a);
-  atomic_store(&reports, 0);
-  mps_lib_assert_fail_install(count_report);
+  reports_install();
   mps_thread_dereg(a);
-  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert_eq(thread_set_count(&arena->gc->threads), 1);
   cr_assert_eq(arena->gc->threads_count, 1);
   cr_assert(thr_check(b));
   cr_assert(thr_current_is_registered(arena));
   mps_thread_dereg(b);
   cr_assert_eq(thread_set_count(&arena->gc->threads), 0);
-  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_arena_destroy(arena);
 }
 
@@ -244,16 +225,15 @@ Test(thr, a_registration_under_a_thread_root_is_not_deregistered)
   cr_assert_eq(mps_thread_reg(&thr, arena), MPS_RES_OK);
   cr_assert_eq(mps_root_create_thread(&root, arena, thr, (char *)&cold + sizeof cold),
                MPS_RES_OK);
-  atomic_store(&reports, 0);
-  mps_lib_assert_fail_install(count_report);
+  reports_install();
   mps_thread_dereg(thr);
-  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   cr_assert(thr_check(thr));
   cr_assert_eq(thread_set_count(&arena->gc->threads), 1);
   mps_root_destroy(root);
   mps_thread_dereg(thr);
   cr_assert_eq(thread_set_count(&arena->gc->threads), 0);
-  cr_assert_eq(atomic_load(&reports), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
   mps_arena_destroy(arena);
 }
 

@@ -23,6 +23,7 @@
 #include "support/cellpool.h"
 #include "support/collections.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 static mps_arena_t arena;
 static mps_pool_t pool;
@@ -582,29 +583,18 @@ static void *trace_helper(void *arg)
   return NULL;
 }
 
-static int trace_failures;
-static void record_handler(const char *file, unsigned line, const char *cond)
-{
-  UNUSED(file);
-  UNUSED(line);
-  UNUSED(cond);
-  ++trace_failures;
-}
-
 Test(trace, collection_by_an_unregistered_thread_with_thread_roots_is_diagnosed, TEST_NEEDS_THREADS)
 {
   pthread_t t;
-  mps_lib_assert_fail_t old;
   atomic_store_explicit(&trace_helper_state, 0, memory_order_relaxed);
   cr_assert_eq(pthread_create(&t, NULL, trace_helper, NULL), 0);
   /* acquire: see the root the helper made */
   while (atomic_load_explicit(&trace_helper_state, memory_order_acquire) != 1)
     sched_yield();
-  old = mps_lib_assert_fail_install(record_handler);
-  trace_failures = 0;
+  reports_install();
   mps_arena_collect(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(trace_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(collections_done(arena), 1);   /* it went on regardless */
   /* release: the helper may tidy up now */
   atomic_store_explicit(&trace_helper_state, 2, memory_order_release);
@@ -631,21 +621,19 @@ Test(trace, a_failed_root_scan_is_tried_again_and_reported_if_it_keeps_failing)
 {
   mps_addr_t ref;
   mps_root_t root;
-  mps_lib_assert_fail_t old;
   mps_arena_park(arena);
   ref = cell();
   cr_assert_eq(mps_root_create(&root, arena, mps_rank_exact(), 0, flaky_scan, &ref, 0),
                MPS_RES_OK);
-  old = mps_lib_assert_fail_install(record_handler);
-  trace_failures = 0;
+  reports_install();
   flaky_failures_left = 1;
   mps_arena_collect(arena);
-  cr_assert_eq(trace_failures, 0, "a root scan that failed once was reported");
+  cr_assert_eq(reports_seen(), 0, "a root scan that failed once was reported");
   cr_assert(cellpool_is_cell(pool, ref), "the root was not scanned again");
   flaky_failures_left = 1000;
   mps_arena_collect(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(trace_failures, 1, "a root scan that kept failing was not reported");
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1, "a root scan that kept failing was not reported");
   cr_assert_eq(collections_done(arena), 2);
   mps_root_destroy(root);
 }
@@ -695,7 +683,6 @@ Test(trace, a_thread_that_exited_registered_does_not_stop_the_others_being_suspe
 {
   pthread_t t;
   mps_thr_t me, dead;
-  mps_lib_assert_fail_t old;
   mps_arena_park(arena);
   cr_assert_eq(mps_thread_reg(&me, arena), MPS_RES_OK);   /* it may collect */
   cr_assert_eq(pthread_create(&t, NULL, register_and_exit, &dead), 0);
@@ -705,11 +692,10 @@ Test(trace, a_thread_that_exited_registered_does_not_stop_the_others_being_suspe
   /* acquire: see the cell and the root the keeper made */
   while (atomic_load_explicit(&keeper_state, memory_order_acquire) != 1)
     sched_yield();
-  old = mps_lib_assert_fail_install(record_handler);
-  trace_failures = 0;
+  reports_install();
   mps_arena_collect(arena);
-  mps_lib_assert_fail_install(old);
-  cr_assert_eq(trace_failures, 1, "reports other than the exited thread's");
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1, "reports other than the exited thread's");
   cr_assert(cellpool_is_cell(pool, keeper_cell), "the live thread's stack was not scanned");
   cr_assert_eq(collections_done(arena), 1);
   /* release: the keeper may tidy up now */
@@ -740,7 +726,6 @@ static void collect_with_a_failing_scan(bool blackens)
 {
   mps_addr_t table[1];
   mps_root_t root;
-  mps_lib_assert_fail_t old;
   SegClass was;
   Seg seg;
   mps_arena_park(arena);
@@ -753,10 +738,9 @@ static void collect_with_a_failing_scan(bool blackens)
   seg->klass = &failing_class;
   failing_blackens = blackens;
   failing_scans = 0;
-  old = mps_lib_assert_fail_install(record_handler);
-  trace_failures = 0;
+  reports_install();
   mps_arena_collect(arena);
-  mps_lib_assert_fail_install(old);
+  reports_install_abort();
   seg->klass = was;
   cr_assert_eq(collections_done(arena), 1);
   cr_assert(cellpool_is_cell(pool, table[0]));
@@ -769,7 +753,7 @@ Test(trace, a_segment_scan_that_keeps_failing_is_tried_again_then_reported)
 {
   collect_with_a_failing_scan(false);
   cr_assert_eq(failing_scans, 4, "%u scans", failing_scans);
-  cr_assert_eq(trace_failures, 1, "the failure was not reported");
+  cr_assert_eq(reports_seen(), 1, "the failure was not reported");
 }
 
 /* A class that blackens a segment whose scan failed has given up on it:
@@ -778,7 +762,7 @@ Test(trace, a_segment_its_class_blackened_after_a_failed_scan_is_left_alone)
 {
   collect_with_a_failing_scan(true);
   cr_assert_eq(failing_scans, 1, "%u scans", failing_scans);
-  cr_assert_eq(trace_failures, 0);
+  cr_assert_eq(reports_seen(), 0);
 }
 
 /* A registered thread that counts for ever, to show it is not suspended. */

@@ -30,6 +30,7 @@
 #include "../src/base/config.h"
 #include "support/awlarr.h"
 #include "support/objfmt.h"
+#include "support/reports.h"
 
 #define W sizeof(mps_word_t)
 #define NREFS 256
@@ -624,15 +625,6 @@ Test(transform, applied_once_only)
   ttr_close(&t);
 }
 
-static unsigned long ttr_failures;
-static void ttr_count_handler(const char *file, unsigned line, const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  ++ttr_failures;
-}
-
 Test(transform, client_errors_are_reported_and_refused)
 {
   ttr_s t;
@@ -640,44 +632,42 @@ Test(transform, client_errors_are_reported_and_refused)
   mps_bool_t applied = 42;
   mps_addr_t olds[2], news[2], block;
   mps_pool_t mvff;
-  mps_lib_assert_fail_t old_handler;
   ttr_open(&t);
   ttr_graph(&t, t.amc_ap, t.amc_ap);
   cr_assert_eq(mps_pool_create_k(&mvff, t.arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   cr_assert_eq(mps_alloc(&block, mvff, 64), MPS_RES_OK);
   cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
-  ttr_failures = 0;
-  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  reports_install();
 
   /* Old references outside any collected pool. */
   olds[0] = block;
   news[0] = t.refs[2];
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 1);
+  cr_assert_eq(reports_seen(), 1);
   olds[0] = &t;
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 2);
+  cr_assert_eq(reports_seen(), 2);
   /* A bad one among good ones: none is added. */
   olds[0] = t.refs[0];
   olds[1] = block;
   news[1] = t.refs[2];
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 2), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 3);
+  cr_assert_eq(reports_seen(), 3);
   /* No arrays. */
   cr_assert_eq(mps_transform_add_oldnew(tr, NULL, news, 1), MPS_RES_PARAM);
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, NULL, 1), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 5);
+  cr_assert_eq(reports_seen(), 5);
   /* No result location. */
   cr_assert_eq(mps_transform_apply(NULL, tr), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 6);
+  cr_assert_eq(reports_seen(), 6);
   /* The same old object twice: refused at apply, nothing changed. */
   olds[0] = olds[1] = t.refs[0];
   news[0] = t.refs[2];
   news[1] = t.refs[3];
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 2), MPS_RES_OK);
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_PARAM);
-  cr_assert_eq(ttr_failures, 7);
+  cr_assert_eq(reports_seen(), 7);
   cr_assert_eq(applied, 42);
   cr_assert_eq(ttr_id(t.refs[0]), 1);
   cr_assert_eq(ttr_id(ttr_ref(t.refs[1], 0)), 1);
@@ -702,11 +692,11 @@ Test(transform, client_errors_are_reported_and_refused)
     mps_ap_destroy(ap);
     mps_pool_destroy(pool);
     cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_PARAM);
-    cr_assert_eq(ttr_failures, 8);
+    cr_assert_eq(reports_seen(), 8);
     cr_assert_eq(applied, 42);
     mps_transform_destroy(tr);
   }
-  mps_lib_assert_fail_install(old_handler);
+  reports_install_abort();
   mps_free(mvff, block, 64);
   mps_pool_destroy(mvff);
   ttr_close(&t);
@@ -790,15 +780,13 @@ static void ttr_not_an_object_refused(ttr_s *t, mps_addr_t old)
 {
   mps_transform_t tr;
   mps_bool_t applied = 42;
-  mps_lib_assert_fail_t old_handler;
   mps_addr_t old0 = t->refs[0];
   cr_assert_eq(mps_transform_create(&tr, t->arena), MPS_RES_OK);
   cr_assert_eq(mps_transform_add_oldnew(tr, &old, &t->refs[2], 1), MPS_RES_OK);
-  ttr_failures = 0;
-  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  reports_install();
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old_handler);
-  cr_assert_eq(ttr_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   cr_assert_eq(applied, 42);
   mps_transform_destroy(tr);
   cr_assert_eq(t->refs[0], old0);
@@ -936,7 +924,6 @@ Test(transform, an_object_of_a_manual_formatted_pool_is_refused)
   mps_pool_t snc;
   mps_ap_t ap;
   mps_addr_t olds[1], news[1];
-  mps_lib_assert_fail_t old_handler;
   ttr_open(&t);
   ttr_graph(&t, t.amc_ap, t.amc_ap);
   MPS_ARGS_BEGIN(args) {
@@ -950,11 +937,10 @@ Test(transform, an_object_of_a_manual_formatted_pool_is_refused)
   ttr_obj(ap, &olds[0], 0, 30);
   news[0] = t.refs[2];
   cr_assert_eq(mps_transform_create(&tr, t.arena), MPS_RES_OK);
-  ttr_failures = 0;
-  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  reports_install();
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old_handler);
-  cr_assert_eq(ttr_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   mps_transform_destroy(tr);
   mps_ap_destroy(ap);
   mps_pool_destroy(snc);
@@ -969,18 +955,16 @@ Test(transform, adding_to_an_applied_transform_is_refused)
   mps_transform_t tr;
   mps_bool_t applied = 42;
   mps_addr_t olds[1], news[1];
-  mps_lib_assert_fail_t old_handler;
   ttr_open(&t);
   (void)ttr_graph_transform(&t, &tr);
   cr_assert_eq(mps_transform_apply(&applied, tr), MPS_RES_OK);
   cr_assert_eq(applied, 1);
   olds[0] = t.refs[3];
   news[0] = t.refs[1];
-  ttr_failures = 0;
-  old_handler = mps_lib_assert_fail_install(ttr_count_handler);
+  reports_install();
   cr_assert_eq(mps_transform_add_oldnew(tr, olds, news, 1), MPS_RES_PARAM);
-  mps_lib_assert_fail_install(old_handler);
-  cr_assert_eq(ttr_failures, 1);
+  reports_install_abort();
+  cr_assert_eq(reports_seen(), 1);
   mps_transform_destroy(tr);
   ttr_close(&t);
 }

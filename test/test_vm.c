@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #if defined(__linux__)
@@ -16,6 +15,7 @@
 #include "../src/os/vm.h"
 #include "support/checks.h"
 #include "support/configs.h"
+#include "support/reports.h"
 
 static Size page;
 
@@ -24,19 +24,10 @@ static void setup(void)
   page = vm_page_size();
 }
 
-static void abort_on_failure(const char *file, unsigned line,
-                             const char *condition)
-{
-  (void)file;
-  (void)line;
-  (void)condition;
-  abort();
-}
-
 static void setup_aborting(void)
 {
   setup();
-  mps_lib_assert_fail_install(abort_on_failure);
+  reports_install_abort();
 }
 
 TestSuite(vm, .init = setup);
@@ -480,26 +471,15 @@ Test(vm, a_new_vm_counts_nothing_mapped_whatever_the_descriptor_held)
 }
 
 /* vm_check states the invariants of vm.c; a descriptor that breaks one
- * of them is reported.  Those are local checks, made in cool only. */
-static unsigned vm_reports;
-
-static void count_report(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  ++vm_reports;
-}
-
-/* Whether vm_check reports `broken` (a copy of a good descriptor with
- * one field changed). */
+ * of them is reported.  Those are local checks, made in cool only.
+ * Whether vm_check reports `broken` (a copy of a good descriptor with
+ * one field changed): */
 static bool reported(vm_s broken)
 {
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(count_report);
-  vm_reports = 0;
+  reports_install();
   (void)vm_check(&broken);
-  mps_lib_assert_fail_install(old);
-  return vm_reports > 0;
+  reports_install_abort();
+  return reports_seen() > 0;
 }
 
 Test(vm, check_reports_a_broken_descriptor)

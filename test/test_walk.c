@@ -12,7 +12,6 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "../include/mps.h"
@@ -23,14 +22,7 @@
 #include "../src/base/config.h"
 #include "support/objfmt.h"
 #include "support/checks.h"
-
-static void abort_on_assert(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  (void)cond;
-  abort();
-}
+#include "support/reports.h"
 
 #define WW sizeof(mps_word_t)
 #define WOBJ_WORDS 4
@@ -259,7 +251,7 @@ Test(walk, pool_walk_stops_at_the_first_refusal)
 Test(walk, pool_walk_needs_a_parked_arena, .signal = SIGABRT, TEST_NEEDS_CHECKS)
 {
   w_open(1);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   area_result = MPS_RES_OK;
   (void)mps_pool_walk(w.amc, count_area, &area_calls);
 }
@@ -271,7 +263,7 @@ Test(walk, pool_walk_of_a_manual_pool_is_caught, .signal = SIGABRT, TEST_NEEDS_C
   cr_assert_eq(mps_pool_create_k(&mvff, w.arena, mps_class_mvff(), mps_args_none),
                MPS_RES_OK);
   mps_arena_park(w.arena);
-  mps_lib_assert_fail_install(abort_on_assert);
+  reports_install_abort();
   (void)mps_pool_walk(mvff, count_area, &area_calls);
 }
 
