@@ -4,10 +4,22 @@
  * no fields) and options (MPS_KEY_INTERIOR, segment size,
  * whether the arena is parked so that only explicit collections happen,
  * whether explicit collections run under a commit limit that leaves
- * almost no room to copy).  Then each operation is three bytes: allocate
- * an object into a root slot, link or unlink a field, copy or clear a root
- * slot, point an ambiguous root at an object (maybe at an interior
- * address), write an object's data, or collect.
+ * almost no room to copy, whether requests for memory may be refused).
+ * Then each operation is three bytes: allocate an object into a root
+ * slot, link or unlink a field, copy or clear a root slot, point an
+ * ambiguous root at an object (maybe at an interior address), write an
+ * object's data, or collect.  With bit 7 of byte 0, a collect whose first
+ * argument byte has its top bit set first has the arena refuse its n-th
+ * request for memory from then on (arena_fail_after), n being 1 + the
+ * second argument byte % 64, then replaces the allocation point by a new
+ * one if the first has bit 6 set, and collects unless it has bit 5 set
+ * (the refusal then waits for what comes next).  The refusal may fall on an
+ * allocation, the making of the point, or inside a collection (explicit,
+ * or started by an allocation), which absorbs it, keeping in place what
+ * it cannot copy.  Only the operation where it falls may fail, with
+ * MPS_RES_MEMORY or MPS_RES_RESOURCE, and then it changes nothing the
+ * model holds: an allocation leaves its slot and the graph as they were,
+ * a point that could not be made leaves the old one in use.
  *
  * The heap lives behind a table of exact roots and a table of ambiguous
  * ones; every object carries its identity and data derived from it.  The
@@ -30,6 +42,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
+#include "../src/arena/arena.h"
 #include "../test/support/objfmt.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
@@ -57,6 +70,7 @@ static mps_addr_t ambig[AMBIGS];     /* the ambiguous root table */
 static int ambig_id[AMBIGS];         /* -1: holds nothing the model keeps */
 static mps_word_t ambig_base[AMBIGS];
 static bool interior;
+static Count countdown;              /* arena_fail_after's count before this op */
 
 /* Objects are in test/support/objfmt.h's format: header, nrefs,
  * refs[nrefs], id, data[ndata - 1].  Forward and pad are the shared
@@ -232,10 +246,20 @@ static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
     mps_arena_release(arena);
 }
 
-/* Allocate an object for node id and store it in slots[s] at once. */
-static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs, unsigned ndata)
+/* A request refused during this operation: it must be the one
+ * arena_fail_after was asked to refuse, and its result must say so. */
+static void fz_refused(mps_arena_t arena, mps_res_t res)
 {
-  int id = (int)node_count++;
+  REQUIRE(countdown > 0 && ((Arena)arena)->fail_countdown == 0);
+  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+}
+
+/* Allocate an object for the next node and store it in slots[s] at once;
+ * if the arena refuses, the node is not made. */
+static void fz_alloc(mps_arena_t arena, mps_ap_t ap, unsigned s, unsigned nrefs,
+                     unsigned ndata)
+{
+  int id = (int)node_count;
   node_s *n = &nodes[id];
   size_t words = 2 + nrefs + ndata, i;
   mps_addr_t p;
@@ -247,7 +271,11 @@ static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs, unsigned ndata)
     n->ref[i] = -1;
   do {
     objfmt_obj obj;
-    REQUIRE(mps_reserve(&p, ap, words * W) == MPS_RES_OK);
+    mps_res_t res = mps_reserve(&p, ap, words * W);
+    if (res != MPS_RES_OK) {
+      fz_refused(arena, res);
+      return;
+    }
     obj = p;
     obj->header = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     obj->nrefs = nrefs;
@@ -257,6 +285,7 @@ static void fz_alloc(mps_ap_t ap, unsigned s, unsigned nrefs, unsigned ndata)
     for (i = 1; i < ndata; ++i)
       fz_id_word(obj)[i] = fz_data(n, (unsigned)i);
   } while (!mps_commit(ap, p, words * W));
+  ++node_count;
   slots[s] = p;
   slot_id[s] = id;
 }
@@ -270,7 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_ap_t ap;
   mps_root_t root, aroot;
   mps_gen_param_s gens[2] = {{32, 0.8}, {128, 0.5}};
-  bool parked, tight, zero;
+  bool parked, tight, zero, refusals;
   size_t i, k;
 
   if (size < 1)
@@ -279,6 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   parked = (data[0] & 4) != 0;
   tight = (data[0] & 8) != 0;
   zero = (data[0] & 16) != 0;   /* AMCZ: no object has fields */
+  refusals = (data[0] & 128) != 0;
   node_count = 0;
   pass = 0;
   for (k = 0; k < SLOTS; ++k) {
@@ -324,11 +354,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (i = 1; i + 3 <= size; i += 3) {
     unsigned op = data[i] % 8, a = data[i + 1], b = data[i + 2];
     unsigned sa = a % SLOTS, sb = b % SLOTS;
+    countdown = ((Arena)arena)->fail_countdown;
     switch (op) {
     case 0:
     case 1:   /* allocate; big objects now and then */
       if (node_count < MAX_OBJS)
-        fz_alloc(ap, sa, zero ? 0 : b % (MAX_REFS + 1),
+        fz_alloc(arena, ap, sa, zero ? 0 : b % (MAX_REFS + 1),
                  1 + (b / 5) % 6 + (op == 1 && b > 240 ? 3000 : 0));
       break;
     case 2:   /* link slots[sa].ref[f] = slots[sb] */
@@ -369,8 +400,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       }
       break;
     }
-    case 6: { /* collect */
+    case 6: { /* collect; perhaps refuse a request, renew the point first */
       size_t limit = mps_arena_commit_limit(arena);
+      if (refusals && (a & 0x80)) {
+        arena_fail_after((Arena)arena, (Count)(b % 64) + 1);
+        countdown = ((Arena)arena)->fail_countdown;
+        if (a & 0x40) {
+          mps_ap_t fresh;
+          mps_res_t res = mps_ap_create_k(&fresh, pool, mps_args_none);
+          if (res == MPS_RES_OK) {
+            mps_ap_destroy(ap);
+            ap = fresh;
+          } else {
+            fz_refused(arena, res);
+          }
+        }
+        if (a & 0x20)
+          break;
+      }
       if (tight)
         (void)mps_arena_commit_limit_set(arena, mps_arena_committed(arena) + 16384);
       mps_arena_collect(arena);
@@ -391,6 +438,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     }
   }
+  arena_fail_after((Arena)arena, 0);
   mps_arena_collect(arena);
   fz_check_all(arena, pool, true);
 

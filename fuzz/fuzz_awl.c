@@ -12,21 +12,39 @@
  *
  * Input byte 0: bit 0 leaves the arena unclamped (collections also start
  * from allocation), bit 1 collects without detaching the allocation
- * points first.  Then (op, arg) byte pairs:
+ * points first, bit 7 lets junk refuse memory (below).  Then (op, arg)
+ * byte pairs:
  *   insert  slot arg % FW_N: a new key (pool by arg's top bits) and value,
  *           strongly referenced, or only from the table;
  *   delete  clear the slot in both arrays and drop its strong reference;
  *   drop    drop the slot's strong reference (the key becomes weak-only);
  *   pin     move the strong reference to the ambiguous root;
- *   junk    allocate garbage in the key pools;
- *   collect mps_arena_collect.
+ *   junk    allocate garbage in the key pools; with bit 7 of byte 0 and
+ *           of op, first have the arena refuse its (arg / 8 + 1)-th
+ *           request for memory from then on (arena_fail_after);
+ *   collect detach the allocation points (make new ones, then destroy the
+ *           old), and mps_arena_collect.
+ * The refused request may fall on an allocation (of the junk, or of an
+ * insert's key or value), on the making of an allocation point, or inside
+ * a collection (explicit, or started by an allocation), which absorbs it.
+ * Only the operation in which it falls may fail, with MPS_RES_MEMORY or
+ * MPS_RES_RESOURCE, and then it changes nothing the model tracks: an
+ * insert leaves its slot as it was, a point that could not be made is
+ * kept.
  * Model, per slot: empty, strong (exact or pinned) or weak-only, with the
  * key's and value's seeds.  After a collection: a strong slot holds the
  * object of its strong reference (and a pinned AMC key its old address),
  * intact, with its value intact; an empty slot is 0 in both arrays; a
  * weak-only slot is 0 in both arrays, whether or not the allocation points
  * were detached first (segments they are filling are condemned too); a key
- * and its value are splatted together.  Any mismatch aborts.
+ * and its value are splatted together.  Except that a collection that
+ * absorbed the refusal may keep objects it could not copy where they are,
+ * a whole AMC segment of them at worst, and a key it kept is not dead: its
+ * slot may then still hold it, where it was, intact with its value, until
+ * a collection with every request granted.  Only an AMC key can be kept
+ * so, unless the collection was skipped for want of memory for its trace
+ * (then mps_collections does not count it, and nothing was collected).
+ * Any mismatch aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +56,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpscawl.h"
+#include "../src/arena/arena.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 
@@ -74,8 +93,8 @@ typedef struct fw_s {
   mps_ap_t ap[3];            /* exact points of each */
   mps_ap_t weak_ap;          /* AWL, weak */
   mps_root_t root, aroot;
-  /* The exact root: keys, values, a temporary, strong[FW_N]. */
-  mps_addr_t refs[3 + FW_N];
+  /* The exact root: keys, values, two temporaries, strong[FW_N]. */
+  mps_addr_t refs[4 + FW_N];
   mps_addr_t ambig[FW_N];
   /* The model. */
   int state[FW_N];
@@ -83,54 +102,86 @@ typedef struct fw_s {
   mps_word_t key_seed[FW_N], val_seed[FW_N];
   mps_addr_t pinned_at[FW_N];
   mps_word_t serial;
+  Count countdown;           /* arena_fail_after's count before this op */
 } fw_s;
 
 #define FW_KEYS 0
 #define FW_VALS 1
 #define FW_TMP 2
-#define FW_STRONG_REF(i) (3 + (i))
+#define FW_TMP2 3
+#define FW_STRONG_REF(i) (4 + (i))
 
 static awlarr_s *fw_keys(fw_s *f) { return f->refs[FW_KEYS]; }
 static awlarr_s *fw_vals(fw_s *f) { return f->refs[FW_VALS]; }
 
-static void fw_ap_make(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
+/* A request refused during this operation: it must be the one
+ * arena_fail_after was asked to refuse, and its result must say so. */
+static void fw_refused(fw_s *f, mps_res_t res, const char *what)
+{
+  if (f->countdown == 0 || ((Arena)f->arena)->fail_countdown != 0
+      || (res != MPS_RES_MEMORY && res != MPS_RES_RESOURCE)) {
+    fprintf(stderr, "fuzz_awl: %s with result %d, not for the refused request\n", what,
+            (int)res);
+    abort();
+  }
+}
+
+static mps_res_t fw_ap_create(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
 {
   mps_res_t res;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_RANK, rank);
     res = mps_ap_create_k(ap, pool, args);
   } MPS_ARGS_END(args);
-  if (res != MPS_RES_OK)
+  return res;
+}
+
+static void fw_ap_make(mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
+{
+  if (fw_ap_create(ap, pool, rank) != MPS_RES_OK)
     fw_fail("cannot make an allocation point", 0);
+}
+
+/* Replace a point by a new one; one the arena could not make leaves the
+ * old in use. */
+static void fw_ap_renew(fw_s *f, mps_ap_t *ap, mps_pool_t pool, mps_rank_t rank)
+{
+  mps_ap_t fresh;
+  mps_res_t res = fw_ap_create(&fresh, pool, rank);
+  if (res != MPS_RES_OK) {
+    fw_refused(f, res, "an allocation point failed");
+    return;
+  }
+  mps_ap_destroy(*ap);
+  *ap = fresh;
 }
 
 static void fw_flush(fw_s *f)
 {
   int p;
-  for (p = 0; p < 3; ++p) {
-    mps_ap_destroy(f->ap[p]);
-    fw_ap_make(&f->ap[p], f->pool[p], mps_rank_exact());
-  }
-  mps_ap_destroy(f->weak_ap);
-  fw_ap_make(&f->weak_ap, f->pool[2], mps_rank_weak());
+  for (p = 0; p < 3; ++p)
+    fw_ap_renew(f, &f->ap[p], f->pool[p], mps_rank_exact());
+  fw_ap_renew(f, &f->weak_ap, f->pool[2], mps_rank_weak());
 }
 
-/* Allocate into refs[FW_TMP] (a root) so a collection meanwhile sees it. */
-static void fw_obj(fw_s *f, mps_ap_t ap, mps_word_t seed, size_t words)
+/* Allocate into refs[index] (a root) so a collection meanwhile sees it. */
+static mps_res_t fw_obj(fw_s *f, mps_ap_t ap, mps_word_t seed, size_t words, size_t index)
 {
   mps_addr_t p;
   size_t i;
   do {
     mps_word_t *w;
-    if (mps_reserve(&p, ap, words * W) != MPS_RES_OK)
-      fw_fail("reserve failed", 0);
+    mps_res_t res = mps_reserve(&p, ap, words * W);
+    if (res != MPS_RES_OK)
+      return res;
     w = p;
     w[0] = OBJFMT_HDR(words, OBJFMT_T_OBJ);
     w[1] = seed;
     for (i = 2; i < words; ++i)
       w[i] = seed * 2654435761u + i;
   } while (!mps_commit(ap, p, words * W));
-  f->refs[FW_TMP] = p;
+  f->refs[index] = p;
+  return MPS_RES_OK;
 }
 
 static int fw_obj_ok(mps_word_t *w, mps_word_t seed)
@@ -217,17 +268,25 @@ static void fw_close(fw_s *f)
 static void fw_insert(fw_s *f, size_t i, int pool, int strong)
 {
   mps_word_t ks = ++f->serial, vs = ++f->serial;
+  mps_res_t res;
+  /* Both are made before the slot changes, so that a refused request
+   * leaves it as it was; the key is held strongly until its value is in,
+   * as an automatic collection while the value is made would otherwise
+   * splat a weak-only key first. */
+  res = fw_obj(f, f->ap[pool], ks, FW_OBJ_WORDS, FW_TMP);
+  if (res == MPS_RES_OK)
+    res = fw_obj(f, f->ap[0], vs, FW_OBJ_WORDS, FW_TMP2);
+  if (res != MPS_RES_OK) {
+    f->refs[FW_TMP] = NULL;
+    fw_refused(f, res, "an insert failed");
+    return;
+  }
   f->ambig[i] = NULL;
-  fw_obj(f, f->ap[pool], ks, FW_OBJ_WORDS);
   fw_keys(f)->slot[i] = (mps_word_t)f->refs[FW_TMP];
-  /* Held strongly until its value is in: an automatic collection while
-   * the value is made would otherwise splat a weak-only key first. */
-  f->refs[FW_STRONG_REF(i)] = f->refs[FW_TMP];
-  fw_obj(f, f->ap[0], vs, FW_OBJ_WORDS);
-  fw_vals(f)->slot[i] = (mps_word_t)f->refs[FW_TMP];
-  if (!strong)
-    f->refs[FW_STRONG_REF(i)] = NULL;
+  fw_vals(f)->slot[i] = (mps_word_t)f->refs[FW_TMP2];
+  f->refs[FW_STRONG_REF(i)] = strong ? f->refs[FW_TMP] : NULL;
   f->refs[FW_TMP] = NULL;
+  f->refs[FW_TMP2] = NULL;
   f->state[i] = strong ? FW_STRONG : FW_WEAK;
   f->key_pool[i] = pool;
   f->key_seed[i] = ks;
@@ -281,11 +340,29 @@ static void fw_check(fw_s *f, int exact_death)
   }
 }
 
+/* After a full collection that absorbed the refusal: a weak-only key
+ * still there was kept where it was (fw_check has checked it intact).
+ * Unless the collection was skipped (no memory for the trace: mps_collections
+ * did not count it), only AMC can have kept one, for want of to-space or
+ * of a nailboard; AMS and AWL need no memory to collect. */
+static void fw_check_kept(fw_s *f, const mps_word_t before[FW_N], int ran)
+{
+  size_t i;
+  for (i = 0; i < FW_N; ++i) {
+    if (f->state[i] != FW_WEAK)
+      continue;
+    if (fw_keys(f)->slot[i] != before[i])
+      fw_fail("a weak-only key kept by a refused collection moved", i);
+    if (ran && f->key_pool[i] != 0)
+      fw_fail("a collection that ran kept a weak-only key not in AMC", i);
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   fw_s *f;
   size_t n, ops = 0;
-  int unclamped, no_flush;
+  int unclamped, no_flush, refusals;
   if (size < 1)
     return 0;
   f = malloc(sizeof *f);
@@ -293,10 +370,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
   unclamped = data[0] & 1;
   no_flush = (data[0] >> 1) & 1;
+  refusals = (data[0] >> 7) & 1;
   fw_open(f, unclamped);
   for (n = 1; n + 1 < size && ops < FW_OPS; n += 2, ++ops) {
     uint8_t op = data[n], arg = data[n + 1];
     size_t i = (size_t)arg % FW_N;
+    f->countdown = ((Arena)f->arena)->fail_countdown;
     switch (op % 8) {
     case 0:
     case 1:     /* insert, strong or (1) weak-only */
@@ -324,19 +403,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         f->state[i] = FW_PINNED;
       }
       break;
-    case 5: {   /* junk */
+    case 5: {   /* junk; perhaps a request refused first */
       size_t k;
-      for (k = 0; k < (size_t)(arg % 64) + 1; ++k)
-        fw_obj(f, f->ap[k % 3], 0, FW_OBJ_WORDS + (k % 5));
+      if (refusals && (op & 0x80)) {
+        arena_fail_after((Arena)f->arena, (Count)(arg / 8) + 1);
+        f->countdown = ((Arena)f->arena)->fail_countdown;
+      }
+      for (k = 0; k < (size_t)(arg % 64) + 1; ++k) {
+        mps_res_t res = fw_obj(f, f->ap[k % 3], 0, FW_OBJ_WORDS + (k % 5), FW_TMP);
+        if (res != MPS_RES_OK) {
+          fw_refused(f, res, "junk failed");
+          break;
+        }
+      }
       f->refs[FW_TMP] = NULL;
       break;
     }
     default: {  /* collect */
       int flush = !no_flush || (arg & 1);
+      mps_word_t before[FW_N], epoch;
+      Count armed;
       if (flush)
         fw_flush(f);
+      /* mps_arena_collect finishes a collection in progress first: done
+       * here, a refusal that falls in the call falls in the full one. */
+      mps_arena_park(f->arena);
+      memcpy(before, fw_keys(f)->slot, sizeof before);
+      armed = ((Arena)f->arena)->fail_countdown;
+      epoch = mps_collections(f->arena);
       mps_arena_collect(f->arena);
-      fw_check(f, 1);   /* buffered segments are condemned too */
+      if (armed != 0 && ((Arena)f->arena)->fail_countdown == 0) {
+        fw_check(f, 0);
+        fw_check_kept(f, before, mps_collections(f->arena) != epoch);
+      } else {
+        fw_check(f, 1);   /* buffered segments are condemned too */
+      }
       if (unclamped)
         mps_arena_release(f->arena);
       break;
@@ -346,6 +447,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * may have run). */
     fw_check(f, 0);
   }
+  arena_fail_after((Arena)f->arena, 0);
+  f->countdown = 0;
   fw_flush(f);
   mps_arena_collect(f->arena);
   fw_check(f, 1);
