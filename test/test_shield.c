@@ -642,88 +642,64 @@ Test(shield, broken_invariants_are_reported)
   reports_install_abort();
 }
 
-/* Every condition reported since the last reset, for tests that break
- * one invariant and look for its own check among the reports (one broken
- * field may fail several checks). */
-#define MAX_REPORTS 16
-static const char *reports[MAX_REPORTS];
-static int nreports;
-
-static void collect_handler(const char *file, unsigned line, const char *cond)
-{
-  (void)file;
-  (void)line;
-  if (nreports < MAX_REPORTS)
-    reports[nreports] = cond;
-  ++nreports;
-}
-
-static bool was_reported(const char *needle)
-{
-  int i;
-  for (i = 0; i < nreports && i < MAX_REPORTS; ++i)
-    if (strstr(reports[i], needle) != NULL)
-      return true;
-  return false;
-}
-
 Test(shield, each_broken_invariant_is_reported_by_its_own_check)
 {
 #if CHECK_LEVEL < 2
   cr_skip_test("structure checks need CHECK_LEVEL 2");
 #endif
-  mps_lib_assert_fail_t old = mps_lib_assert_fail_install(collect_handler);
+  /* One broken field may fail several checks: each test looks for its
+   * own among the reports. */
 
   /* inv 1: suspended outside. */
-  nreports = 0;
+  reports_install();
   shield->suspended = true;
   cr_assert(shield_check(shield));
-  cr_assert(was_reported("inside || !shield->suspended"), "%d reports", nreports);
+  cr_assert(reports_saw("inside || !shield->suspended"), "%d reports", reports_seen());
   shield->suspended = false;
 
   /* inv 2: an unsynced segment counted with the mutator running. */
-  nreports = 0;
+  reports_install();
   shield->unsynced = 1;
   cr_assert(shield_check(shield));
-  cr_assert(was_reported("unsynced == 0 || shield->suspended"), "%d reports", nreports);
+  cr_assert(reports_saw("unsynced == 0 || shield->suspended"), "%d reports", reports_seen());
   shield->unsynced = 0;
 
   /* inv 7: exposed with protection applied. */
-  nreports = 0;
+  reports_install();
   segs[8].sm = segs[8].pm = PROT_DENY_WRITE;
   segs[8].depth = 1;
   cr_assert(shield_seg_check(&segs[8]));
-  cr_assert(was_reported("seg->depth == 0 ||"), "%d reports", nreports);
+  cr_assert(reports_saw("seg->depth == 0 ||"), "%d reports", reports_seen());
   segs[8].depth = 0;
 
   /* inv 3: unsynced, yet neither exposed nor queued. */
-  nreports = 0;
+  reports_install();
   segs[8].pm = PROT_DENY_NONE;
   cr_assert(shield_seg_check(&segs[8]));
-  cr_assert(was_reported("seg->queued"), "%d reports", nreports);
+  cr_assert(reports_saw("seg->queued"), "%d reports", reports_seen());
   segs[8].sm = PROT_DENY_NONE;
 
   /* inv 10: the count of unsynced segments, with the mutator suspended so
    * that inv 2 holds. */
   enter_held();
-  nreports = 0;
+  reports_install();
   ++shield->unsynced;
   cr_assert(shield_check_segs(shield));
-  cr_assert(was_reported("unsynced == shield->unsynced"), "%d reports", nreports);
+  cr_assert(reports_saw("unsynced == shield->unsynced"), "%d reports", reports_seen());
   --shield->unsynced;
 
   /* inv 8: the count of queued segments. */
   shield_raise(shield, &segs[2], PROT_DENY_READ);
-  nreports = 0;
+  reports_install();
   segs[2].queued = false;
   cr_assert(shield_check_segs(shield));
-  cr_assert(was_reported("queued == shield->queued"), "%d reports", nreports);
+  cr_assert(reports_saw("queued == shield->queued"), "%d reports", reports_seen());
   segs[2].queued = true;
 
-  nreports = 0;
+  reports_install();
   cr_assert(shield_check_segs(shield));
-  cr_assert_eq(nreports, 0);
-  mps_lib_assert_fail_install(old);
+  cr_assert_eq(reports_seen(), 0);
+  reports_install_abort();
   leave_held();
   check_outside();
 }
