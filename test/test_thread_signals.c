@@ -120,7 +120,7 @@ Test(thread_signals, a_thread_stops_and_goes_on_the_chosen_signals, .timeout = 2
   pthread_t pthread;
   unsigned long before;
   Word *base, *limit, *sp, *alt_base, *alt_limit;
-  int round;
+  int round, waited;
   cr_assert_eq(pthread_create(&pthread, NULL, tsig_helper, &h), 0);
   while (!atomic_load(&h.registered))
     tsig_sleep_ms(1);
@@ -134,7 +134,10 @@ Test(thread_signals, a_thread_stops_and_goes_on_the_chosen_signals, .timeout = 2
     cr_assert_not_null(sp);
     tsig_os_resume(&h.os);
     tsig_os_end();
-    tsig_sleep_ms(10);
+    /* Runnable again, though on a loaded machine it may wait a while for
+     * a CPU: up to 5 s. */
+    for (waited = 0; waited < 5000 && atomic_load(&h.count) == before; ++waited)
+      tsig_sleep_ms(1);
     cr_assert_gt(atomic_load(&h.count), before, "the helper did not go on");
   }
   atomic_store(&h.stop, true);
