@@ -21,7 +21,14 @@
  *   clear    a handle, or a reference;
  *   garbage  allocation until some fills have polled;
  *   start    mps_arena_start_collect;
- *   step     mps_arena_step of no time (one quantum);
+ *   step     mps_arena_step of no time (one quantum); with the second
+ *            byte's top bit, the arena first refuses one of its next 64
+ *            requests for memory (arena_fail_after, src/arena/arena.h),
+ *            and with 0x40 as well it is only armed, not stepped, so
+ *            that the refusal falls on a step, an increment a poll or a
+ *            fault makes, a start or a collection (the trace, AMS's
+ *            tables, AMC's to-space and nailboards) or an allocation,
+ *            whichever asks first;
  *   park / collect / clamp / release;
  *   ambig    an ambiguous root slot := handle a's object, at its base or
  *            inside it, or cleared;
@@ -33,6 +40,12 @@
  *            collection must report it if anything is reachable, and
  *            leave the arena parked and consistent (the input ends:
  *            the given-up segments' references were never fixed).
+ * An operation that fails must be the one the refusal fell on, say so
+ * with MPS_RES_MEMORY or MPS_RES_RESOURCE, and change nothing the model
+ * tracks (a new object or holder not made, a start with no trace); one
+ * that cannot fail (step, park, collect, a fault) absorbs it, and may do
+ * less (AMC keeps in place what it could not copy), but every check
+ * below holds all the same.  The last park and checks run disarmed.
  * Checked, after every operation and at the end:
  *   - every object reachable from the handles, the ambiguous slots and
  *     the holders matches the model (identity, payload, and where its
@@ -61,6 +74,7 @@
 #include "../include/mpscamc.h"
 #include "../include/mpscams.h"
 #include "../include/mpslib.h"
+#include "../src/arena/arena.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../src/gc/trace.h"
@@ -99,6 +113,9 @@ static size_t model_holder[HOLDERS];
 
 /* Scan failures to come, and how many objects are scanned before each. */
 static size_t fail_left, fail_every, fail_skip;
+
+/* arena_fail_after's countdown when the operation began (or was armed). */
+static Count fz_countdown;
 
 static GC fz_gc(void)
 {
@@ -149,6 +166,20 @@ static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   return MPS_RES_OK;
 }
 
+/* Whether the refusal arena_fail_after was asked for fell during this
+ * operation: its countdown went from non-zero to zero. */
+static bool fz_fell(void)
+{
+  return fz_countdown > 0 && ((Arena)arena)->fail_countdown == 0;
+}
+
+/* An operation failed: only the refusal may make it, and it says so. */
+static void fz_refused(mps_res_t res)
+{
+  REQUIRE(fz_fell());
+  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+}
+
 /* Reference k of obj, loaded by the mutator.  Once loaded (any fault on
  * the way taken), obj's segment remembers its zone, unless the summary
  * is universal: a narrower summary is what lets a collection skip the
@@ -165,13 +196,19 @@ static mps_addr_t fz_ref(mps_addr_t obj, size_t k)
   return to;
 }
 
-/* An object of identity id with `data` payload words. */
+/* An object of identity id with `data` payload words, or NULL if the
+ * arena refused the memory. */
 static mps_addr_t fz_alloc(size_t id, size_t data)
 {
   size_t size = (2 + REFS + data) * W;
   mps_addr_t p;
+  mps_res_t res;
   do {
-    REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
+    res = mps_reserve(&p, ap, size);
+    if (res != MPS_RES_OK) {
+      fz_refused(res);
+      return NULL;
+    }
     objfmt_init_id(p, REFS, data, (mps_word_t)id);
   } while (!mps_commit(ap, p, size));
   return p;
@@ -183,7 +220,8 @@ static mps_addr_t fz_new(size_t id)
 }
 
 /* Small garbage, n objects: enough of it fills buffers, and each fill
- * polls (and so advances a trace, unless the arena is clamped). */
+ * polls (and so advances a trace, unless the arena is clamped).  One
+ * refused is one fewer. */
 static void fz_garbage(size_t n)
 {
   mps_addr_t junk;
@@ -262,20 +300,29 @@ static void fz_check(void)
 }
 
 /* A new holder in slot h of handle ha's object (at its base, or inside it
- * if `inside`), or of nothing if the handle is empty. */
+ * if `inside`), or of nothing if the handle is empty.  If the arena
+ * refuses the memory, the slot keeps its old holder. */
 static void fz_hold(size_t h, size_t ha, bool inside)
 {
   size_t size = (2 + REFS + 1) * W;
   mps_addr_t p;
+  mps_word_t word;
   objfmt_obj hold;
+  mps_res_t res;
   do {
-    REQUIRE(mps_reserve(&p, holder_ap, size) == MPS_RES_OK);
+    res = mps_reserve(&p, holder_ap, size);
+    if (res != MPS_RES_OK) {
+      fz_refused(res);
+      return;
+    }
     hold = p;
     objfmt_init_id(p, REFS, 1, 0);
-    holder_base[h] = handle[ha];
-    holder_word[h] = handle[ha] == NULL ? 0 : (mps_word_t)handle[ha] + (inside ? 3 * W : 0);
-    hold->slot[0] = holder_word[h];
+    /* Read again at each try: a collection in the commit moves it. */
+    word = handle[ha] == NULL ? 0 : (mps_word_t)handle[ha] + (inside ? 3 * W : 0);
+    hold->slot[0] = word;
   } while (!mps_commit(holder_ap, p, size));
+  holder_base[h] = handle[ha];
+  holder_word[h] = word;
   holder[h] = p;
   model_holder[h] = model_handle[ha];
 }
@@ -384,11 +431,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t a = data[1 + 2 * op], b = data[2 + 2 * op];
     size_t ha = (size_t)(a >> 4) % HANDLES, hb = (size_t)b % HANDLES;
     size_t k = (size_t)(b >> 4) % REFS;
+    fz_countdown = ((Arena)arena)->fail_countdown;
     switch (a % 16) {
     case 0: case 1:
       if (next_id < MAX_OBJECTS) {
-        handle[ha] = fz_new(next_id);
-        model_handle[ha] = next_id;
+        mps_addr_t obj = fz_new(next_id);
+        if (obj != NULL) {
+          handle[ha] = obj;
+          model_handle[ha] = next_id;
+        }
         ++next_id;
       }
       break;
@@ -418,14 +469,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 7:
       fz_garbage(64u + 16u * b);   /* up to 200 KiB */
       break;
-    case 8:
-      REQUIRE(mps_arena_start_collect(arena) == MPS_RES_OK);
-      /* Incremental classes, a VM arena, no root weaker than exact: it
-       * runs incrementally. */
-      REQUIRE(!fz_gc()->barrier.on || fz_busy());
+    case 8: {
+      mps_res_t res = mps_arena_start_collect(arena);
+      if (res != MPS_RES_OK) {
+        /* No trace could be made: none is left busy. */
+        fz_refused(res);
+        REQUIRE(!fz_busy());
+      } else {
+        /* Incremental classes, a VM arena, no root weaker than exact:
+         * it runs incrementally. */
+        REQUIRE(!fz_gc()->barrier.on || fz_busy());
+      }
       break;
+    }
     case 9:
-      (void)mps_arena_step(arena, 0.0, 1.0);
+      if (b & 0x80) {
+        fz_countdown = (Count)(b & 0x3F) + 1;
+        arena_fail_after((Arena)arena, fz_countdown);
+      }
+      if ((b & 0xC0) != 0xC0)
+        (void)mps_arena_step(arena, 0.0, 1.0);
       break;
     case 10:
       if (b & 1) {
@@ -468,6 +531,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * behind, so the input ends here. */
         mps_lib_assert_fail_t old;
         bool any = fz_any_root();
+        Count before = ((Arena)arena)->collections + (fz_busy() ? 1 : 0);
         fail_left = FAIL_ALWAYS;
         fail_every = fail_skip = 0;
         fz_gave_up = 0;
@@ -475,7 +539,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mps_arena_collect(arena);
         (void)mps_lib_assert_fail_install(old);
         fail_left = 0;
-        REQUIRE(!any || fz_gave_up > 0);
+        /* Unless the collection was refused its trace (a busy one
+         * before it may have had nothing left to scan). */
+        REQUIRE(!any || fz_gave_up > 0
+                || (fz_fell() && ((Arena)arena)->collections == before));
         REQUIRE(!fz_busy());
         gave_up = true;
       }
@@ -502,6 +569,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!gave_up)
       fz_check();
   }
+  arena_fail_after((Arena)arena, 0);
   mps_arena_park(arena);
   REQUIRE(fz_read_protected() == 0);
   if (!gave_up)

@@ -22,7 +22,15 @@
  * allocation pattern (ramps) on an allocation point of an LO pool,
  * allocate garbage there, apply a transform of garbage there,
  * try a collection with control memory exhausted under a commit limit,
- * or collect with a root whose scan fails (a client error).
+ * or collect with a root whose scan fails (a client error).  A collect,
+ * a start or a step whose first argument byte has its top bit set also
+ * has the arena refuse one of its next 32 requests for memory
+ * (arena_fail_after, src/arena/arena.h), armed before the operation, or
+ * after it with 0x40 as well, so that the refusal falls on the
+ * collection (its trace and messages) or on whatever asks next: a cell's
+ * segment, the LO pool's buffer, a poll's collection, a transform, the
+ * failing root.  (The commit limit's operation withdraws a refusal still
+ * pending: it makes memory run out its own way.)
  *
  * The model knows every cell by identity and address, and what the
  * arena should do: which collections start (a generation is due when the
@@ -42,6 +50,15 @@
  * nothing.  A collection that could not start for lack of memory must
  * leave everything as it was, with the commit limit respected, and the
  * next one, with the limit raised, must run.
+ * An operation that fails for the refusal must be the one it fell on,
+ * say so with MPS_RES_MEMORY or MPS_RES_RESOURCE, and change nothing (a
+ * collection that could not make its trace did nothing at all); one
+ * that cannot fail absorbs it.  A collection that finished in the
+ * operation the refusal fell on may keep cells the model expected
+ * reclaimed, each intact and with every cell it refers to kept too (the
+ * model then knows them as live, unreachable cells, which a later
+ * collection must reclaim); it loses or damages nothing.  The last
+ * collection of each input runs disarmed.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -130,6 +147,9 @@ static int scan_fails;
 static objfmt_obj snc_obj;
 static int snc_ref_id = -1;
 
+/* arena_fail_after's countdown when the operation began (or was armed). */
+static Count op_countdown;
+
 static mps_chain_t far_chain[FAR_CHAINS];
 static mps_chain_t fill_chain[FILL_CHAINS];
 static mps_root_t fill_root[FILL_ROOTS];
@@ -197,6 +217,27 @@ static void model_reach(bool second_is_root)
   }
 }
 
+/* Whether the refusal arena_fail_after was asked for fell during this
+ * operation: its countdown went from non-zero to zero. */
+static bool refusal_fell(void)
+{
+  return op_countdown > 0 && ((Arena)arena)->fail_countdown == 0;
+}
+
+/* Something failed: only the refusal may make it, and it says so. */
+static void refused(mps_res_t res)
+{
+  REQUIRE(refusal_fell());
+  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+}
+
+/* One of the next n (1 to 32, from byte a) requests is refused. */
+static void arm(unsigned a)
+{
+  op_countdown = (Count)(a & 0x1F) + 1;
+  arena_fail_after((Arena)arena, op_countdown);
+}
+
 static bool busy(void)
 {
   return trace_current((Arena)arena) != NULL;
@@ -234,11 +275,16 @@ static void prepare(void)
 static void check_collection(kind_e kind, mps_addr_t fresh, int fresh_pool)
 {
   int i, k, survivors[2] = {0, 0};
+  bool may_keep = refusal_fell();
   for (i = 0; i < live_count; ++i) {
     int id = live[i];
     node_s *n = &nodes[id];
     bool keep = kind == KIND_NONE || id >= snap_count
                 || (kind == KIND_ALL ? snap_all[id] : snap_due[id]);
+    /* Kept though dead: only where the refusal fell. */
+    if (!keep && may_keep && cellpool_is_cell(pools[n->pool], n->addr)
+        && !((mps_addr_t)n->addr == fresh && n->pool == fresh_pool))
+      keep = true;
     if (keep) {
       REQUIRE(cellpool_is_cell(pools[n->pool], n->addr));
       for (k = 0; k < CELLPOOL_WORDS; ++k)
@@ -250,6 +296,11 @@ static void check_collection(kind_e kind, mps_addr_t fresh, int fresh_pool)
       n->alive = false;
     }
   }
+  /* A cell kept refers only to cells kept: its scan fixed them. */
+  for (i = 0; may_keep && i < live_count; ++i)
+    if (nodes[live[i]].alive)
+      for (k = 0; k < CELLPOOL_WORDS; ++k)
+        REQUIRE(nodes[live[i]].ref[k] < 0 || nodes[nodes[live[i]].ref[k]].alive);
   for (i = 0; i < WEAKS; ++i) {
     if (weak_id[i] < 0) {
       REQUIRE(weak[i] == NULL);
@@ -287,8 +338,10 @@ static void settle(kind_e kind, int expect, mps_addr_t fresh, int fresh_pool)
   REQUIRE(!(pre_busy && done == 0 && !now_busy && collections_done(arena) == pre_done));
   REQUIRE(done <= 1);
   started = done == 1 || (now_busy && (!pre_busy || collections_done(arena) != pre_done));
+  /* The refusal, where it fell, may have kept one from starting (its
+   * trace could not be made), never made one start. */
   if (expect >= 0 && (!pre_busy || collections_done(arena) != pre_done))
-    REQUIRE(started == (expect != 0));
+    REQUIRE(started == (expect != 0) || (!started && refusal_fell()));
   if (started) {
     /* Every condemn starts the first pool's generation afresh. */
     a_new = 0;
@@ -299,6 +352,9 @@ static void settle(kind_e kind, int expect, mps_addr_t fresh, int fresh_pool)
     check_collection(kind, fresh, fresh_pool);
   if (started && now_busy)
     REQUIRE(pre_cells == 0);   /* only over an empty heap can it be incremental */
+  /* A collection refused its trace did nothing. */
+  if (refusal_fell() && done == 0 && !now_busy)
+    check_collection(KIND_NONE, fresh, fresh_pool);
 }
 
 /* Whether the first pool's generation is due: a ramp lets the nursery
@@ -351,7 +407,8 @@ static int alloc_cell(int pl, bool may_fail)
   if (polls && was != ST_UNCLAMPED)
     set_state(was);
   if (res != MPS_RES_OK) {
-    REQUIRE(may_fail && (res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY));
+    if (!may_fail || (res != MPS_RES_COMMIT_LIMIT && res != MPS_RES_MEMORY))
+      refused(res);
     settle(kind, may_fail ? -1 : expect, NULL, 0);
     return -1;
   }
@@ -390,9 +447,10 @@ static void op_start_collect(void)
   mps_res_t res;
   prepare();
   res = mps_arena_start_collect(arena);
-  REQUIRE(res == MPS_RES_OK);
+  if (res != MPS_RES_OK)
+    refused(res);
   state = ST_UNCLAMPED;
-  settle(KIND_ALL, 1, NULL, 0);
+  settle(KIND_ALL, res == MPS_RES_OK, NULL, 0);
 }
 
 static void op_step(unsigned b)
@@ -402,7 +460,8 @@ static void op_step(unsigned b)
   prepare();
   due = a_due();
   work = mps_arena_step(arena, (b & 1) ? 0.0 : 0.001, 1.0);
-  /* Work there is if a collection is busy or some generation is due. */
+  /* Work there is if a collection is busy or some generation is due
+   * (even if the collection is then refused its trace). */
   REQUIRE((work != 0) == (pre_busy || due));
   if (state == ST_PARKED)
     state = ST_CLAMPED;
@@ -411,7 +470,8 @@ static void op_step(unsigned b)
 
 /* An object of the LO pool through its allocation point, never
  * referred to: garbage.  Its buffer is attached to a segment when a
- * collection flips, and its fills poll. */
+ * collection flips, and its fills poll.  NULL if the memory was
+ * refused. */
 static mps_addr_t junk_object(size_t ndata, mps_word_t id)
 {
   size_t size = (2 + ndata) * sizeof(mps_word_t);
@@ -419,8 +479,14 @@ static mps_addr_t junk_object(size_t ndata, mps_word_t id)
   bool committed;
   do {
     kind_e kind = full_ready() ? KIND_ALL : KIND_DUE;
+    mps_res_t res;
     prepare();
-    REQUIRE(mps_reserve(&p, ap, size) == MPS_RES_OK);
+    res = mps_reserve(&p, ap, size);
+    if (res != MPS_RES_OK) {
+      refused(res);
+      settle(kind, -1, NULL, 0);
+      return NULL;
+    }
     objfmt_init_id(p, 0, ndata, id);
     committed = mps_commit(ap, p, size);
     settle(kind, -1, NULL, 0);
@@ -444,19 +510,36 @@ static void op_transform(void)
   mps_transform_t transform;
   mps_bool_t applied = false;
   mps_res_t res;
-  bool parked;
+  bool parked, ran;
+  if (old == NULL || new_obj == NULL)
+    return;
   prepare();
   parked = state == ST_PARKED || (state == ST_CLAMPED && !pre_busy);
-  REQUIRE(mps_transform_create(&transform, arena) == MPS_RES_OK);
-  REQUIRE(mps_transform_add_oldnew(transform, &old, &new_obj, 1) == MPS_RES_OK);
+  res = mps_transform_create(&transform, arena);
+  if (res != MPS_RES_OK) {
+    refused(res);
+    return;
+  }
+  res = mps_transform_add_oldnew(transform, &old, &new_obj, 1);
+  if (res != MPS_RES_OK) {
+    refused(res);
+    mps_transform_destroy(transform);
+    return;
+  }
   res = mps_transform_apply(&applied, transform);
-  if (!parked)
+  ran = parked;
+  if (!parked) {
     REQUIRE(res == MPS_RES_LIMIT);
-  else
+  } else if (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE) {
+    /* Refused its tables or its trace: no collection. */
+    refused(res);
+    ran = false;
+  } else {
     /* MPS_RES_FAIL: the old object's segment was not condemned, so the
      * collection ran without rewriting. */
     REQUIRE(res == MPS_RES_FAIL || (res == MPS_RES_OK && applied));
-  settle(KIND_ALL, parked, NULL, 0);
+  }
+  settle(KIND_ALL, ran, NULL, 0);
   mps_transform_destroy(transform);
 }
 
@@ -543,6 +626,11 @@ static void op_tight(unsigned a, unsigned b)
   mps_word_t before;
   bool tried = false;
   mps_res_t res;
+
+  /* The commit limit is this operation's refusal: one from
+   * arena_fail_after would make its failures ambiguous. */
+  arena_fail_after((Arena)arena, 0);
+  op_countdown = 0;
 
   /* One collection at a time: the busy one first. */
   prepare();
@@ -642,7 +730,8 @@ static void op_failing_root(unsigned a, unsigned b)
   mps_root_t root;
   mps_lib_assert_fail_t old;
   unsigned reports;
-  bool always = a % 3 == 2;
+  bool always = a % 3 == 2, ran;
+  mps_res_t res;
 
   prepare();
   set_state(ST_PARKED);
@@ -651,17 +740,23 @@ static void op_failing_root(unsigned a, unsigned b)
   scan_ref_id = pick(b);
   scan_ref = scan_ref_id < 0 ? NULL : nodes[scan_ref_id].addr;
   scan_fails = always ? SCAN_FAIL_ALWAYS : (int)(a % 3);
-  REQUIRE(mps_root_create(&root, arena, mps_rank_exact(), 0, failing_scan, NULL, 0)
-          == MPS_RES_OK);
-  prepare();
-  old = fuzz_reports_begin();
-  mps_arena_collect(arena);
-  reports = fuzz_reports_end(old);
-  state = ST_PARKED;
-  REQUIRE(reports == (always ? 1u : 0u));
-  REQUIRE(scan_ref == (scan_ref_id < 0 ? NULL : (mps_addr_t)nodes[scan_ref_id].addr));
-  settle(KIND_ALL, 1, NULL, 0);
-  mps_root_destroy(root);
+  res = mps_root_create(&root, arena, mps_rank_exact(), 0, failing_scan, NULL, 0);
+  if (res != MPS_RES_OK) {
+    refused(res);
+  } else {
+    prepare();
+    old = fuzz_reports_begin();
+    mps_arena_collect(arena);
+    reports = fuzz_reports_end(old);
+    state = ST_PARKED;
+    /* A collection refused its trace scanned nothing. */
+    ran = collections_done(arena) != pre_done;
+    REQUIRE(ran || refusal_fell());
+    REQUIRE(reports == (always && ran ? 1u : 0u));
+    REQUIRE(scan_ref == (scan_ref_id < 0 ? NULL : (mps_addr_t)nodes[scan_ref_id].addr));
+    settle(KIND_ALL, ran, NULL, 0);
+    mps_root_destroy(root);
+  }
   scan_ref = NULL;
   scan_ref_id = -1;
   scan_fails = 0;
@@ -785,6 +880,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (i = 1; i + 3 <= size && !postmortem; i += 3) {
     unsigned op = data[i] % 16, a = data[i + 1], b = data[i + 2];
     int x, y, id;
+    op_countdown = ((Arena)arena)->fail_countdown;
+    /* A collect, start or step may arm a refusal, before or after. */
+    if (op >= 7 && op <= 9 && (a & 0xC0) == 0x80)
+      arm(a);
     switch (op) {
     case 0:   /* allocate into a root slot */
       id = alloc_cell((int)(b & 1), false);
@@ -872,7 +971,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       op_failing_root(a, b);
       break;
     }
+    if (op >= 7 && op <= 9 && (a & 0xC0) == 0xC0)
+      arm(a);
   }
+  arena_fail_after((Arena)arena, 0);
+  op_countdown = 0;
   if (!postmortem)
     op_collect();
 
