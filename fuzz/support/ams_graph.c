@@ -9,6 +9,7 @@
 #include "../../include/mpscams.h"
 #include "../../include/mpsclo.h"
 #include "../../include/mpslib.h"
+#include "../../src/arena/arena.h"
 #include "ams_graph.h"
 #include "model.h"
 
@@ -37,7 +38,8 @@ typedef struct ag_obj_s {
   mps_word_t salt;
   mps_word_t *addr;            /* where it is: AMS and LO never move */
   unsigned seen;               /* the check pass that reached it */
-  bool freed;                  /* unreachable at a collection of everything */
+  unsigned walked;             /* the check pass whose walk visited it */
+  bool freed;                  /* reclaimed by a collection of everything */
 } ag_obj_s;
 
 static ag_obj_s ag_objs[AG_MAX_OBJS];
@@ -60,6 +62,23 @@ static const unsigned char *ag_template;
 /* What the assertion handler saw while one was installed. */
 static unsigned ag_reports;
 static char ag_report[128];
+
+/* arena_fail_after's countdown when the operation began: a request was
+ * refused during it if that was not 0 and the countdown is 0 now. */
+static Count ag_before;
+
+static bool ag_fell(void)
+{
+  return ag_before > 0 && ((Arena)ag_arena)->fail_countdown == 0;
+}
+
+/* Something failed: only the refused request excuses it, and only with a
+ * result that says memory or address space ran out. */
+static void ag_refused(mps_res_t res)
+{
+  AG_REQUIRE(ag_fell());
+  AG_REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+}
 
 static mps_word_t ag_data_word(mps_word_t salt, unsigned i)
 {
@@ -118,7 +137,8 @@ static void ag_write(ag_obj_s *o, mps_word_t *p, unsigned id)
 }
 
 /* Allocate into the slot; false (and nothing in the model) when the
- * reserve fails, which only `may_fail` allows: *res_o says why. */
+ * reserve fails, which only `may_fail` (any shortage) or a refusal that
+ * fell in this operation allows: *res_o says why. */
 static bool ag_alloc(mps_ap_t ap, unsigned slot, int kind, unsigned nrefs, unsigned ndata,
                      mps_word_t salt, bool may_fail, mps_res_t *res_o)
 {
@@ -137,12 +157,14 @@ static bool ag_alloc(mps_ap_t ap, unsigned slot, int kind, unsigned nrefs, unsig
     o->ref[i] = -1;
   o->salt = salt;
   o->seen = 0;
+  o->walked = 0;
   o->freed = false;
   bytes = ag_words(o) * W;
   do {
     mps_res_t res = mps_reserve(&p, ap, bytes);
     if (res != MPS_RES_OK) {
-      AG_REQUIRE(may_fail);
+      if (!may_fail)
+        ag_refused(res);
       *res_o = res;
       return false;
     }
@@ -214,11 +236,12 @@ FUZZ_MODEL static unsigned ag_mark_reachable(void)
 typedef struct ag_walk_s {
   mps_pool_t ams, lo;
   unsigned visited;
+  bool mark;                   /* note each object visited, once, in this pass */
 } ag_walk_s;
 
 /* One object the walks found: it is in the model, at its address, of its
- * pool's kind. */
-FUZZ_MODEL static void ag_walk_obj(const mps_word_t *obj, bool in_ams)
+ * pool's kind; the model's record. */
+FUZZ_MODEL static ag_obj_s *ag_walk_obj(const mps_word_t *obj, bool in_ams)
 {
   mps_word_t id;
   ag_obj_s *o;
@@ -228,15 +251,21 @@ FUZZ_MODEL static void ag_walk_obj(const mps_word_t *obj, bool in_ams)
   o = &ag_objs[id];
   AG_REQUIRE(o->addr == obj && !o->freed);
   AG_REQUIRE(obj[0] >> 2 == ag_words(o));
+  return o;
 }
 
 FUZZ_MODEL static void ag_walk_step(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
 {
   ag_walk_s *w = p;
+  ag_obj_s *o;
   (void)fmt;
   (void)s;
   AG_REQUIRE(pool == w->ams || pool == w->lo);
-  ag_walk_obj(addr, pool == w->ams);
+  o = ag_walk_obj(addr, pool == w->ams);
+  if (w->mark) {
+    AG_REQUIRE(o->walked != ag_pass);
+    o->walked = ag_pass;
+  }
   ++w->visited;
 }
 
@@ -253,7 +282,7 @@ FUZZ_MODEL static mps_res_t ag_area_step(mps_ss_t ss, void *base, void *limit, v
   (void)ss;
   AG_REQUIRE(p < (mps_word_t *)limit);
   while (p < (mps_word_t *)limit) {
-    ag_walk_obj(p, a->in_ams);
+    (void)ag_walk_obj(p, a->in_ams);
     ++a->visited;
     p += p[0] >> 2;
   }
@@ -272,45 +301,76 @@ FUZZ_MODEL static void ag_check_sizes(mps_pool_t pool, size_t reachable_bytes, b
     AG_REQUIRE(total - free == reachable_bytes);
 }
 
+/* An object's memory as the model says it is: header, identity, data
+ * and fields. */
+FUZZ_MODEL static void ag_check_intact(const ag_obj_s *o, unsigned id)
+{
+  mps_word_t *p = o->addr;
+  size_t i, idi = ag_id_index(o);
+  AG_REQUIRE(p[0] == (((mps_word_t)ag_words(o) << 2) | (mps_word_t)o->kind));
+  AG_REQUIRE(p[idi] == id);
+  for (i = 0; i < o->ndata; ++i)
+    AG_REQUIRE(p[idi + 1 + i] == ag_data_word(o->salt, (unsigned)i));
+  if (o->kind == AG_NODE) {
+    AG_REQUIRE(p[1] == o->nrefs);
+    for (i = 0; i < o->nrefs; ++i)
+      AG_REQUIRE(p[2 + i] == (o->ref[i] < 0 ? 0 : (mps_word_t)ag_objs[o->ref[i]].addr));
+  }
+}
+
 /* Check the heap against the model.  `exact`: right after a collection,
  * which condemns every segment (those buffers are filling too), so
- * nothing unreachable may be left.  `detached`: no buffer is attached
- * either, so the pools' in-use bytes are the objects' alone. */
+ * nothing unreachable may be left -- unless `refused`: a request for
+ * memory was refused during it, and it may have kept objects the model
+ * calls dead (a collection it could not start keeps them all).  Each
+ * kept object must be intact, and what it refers to kept with it (its
+ * references are as good as any); a later collection that no refusal
+ * falls on must reclaim it.  The objects the walk does not find are
+ * reclaimed.  `detached`: no
+ * buffer is attached either, so the pools' in-use bytes are the objects'
+ * alone, the kept ones' included. */
 FUZZ_MODEL static void ag_check(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo, bool exact,
-                                bool detached)
+                                bool detached, bool refused)
 {
-  unsigned id, reachable;
+  unsigned id, reachable, kept = 0;
   size_t bytes[2] = {0, 0};
-  ag_walk_s w = {ams, lo, 0};
+  ag_walk_s w = {ams, lo, 0, true};
   reachable = ag_mark_reachable();
   for (id = 0; id < ag_count; ++id) {
     ag_obj_s *o = &ag_objs[id];
     mps_word_t *p = o->addr;
-    size_t i, idi = ag_id_index(o);
     mps_addr_t found;
-    if (o->seen != ag_pass) {
-      if (exact)
-        o->freed = true;
+    if (o->seen != ag_pass)
       continue;
-    }
     AG_REQUIRE(!o->freed);
     bytes[o->kind] += ag_words(o) * W;
-    AG_REQUIRE(p[0] == (((mps_word_t)ag_words(o) << 2) | (mps_word_t)o->kind));
-    AG_REQUIRE(p[idi] == id);
-    for (i = 0; i < o->ndata; ++i)
-      AG_REQUIRE(p[idi + 1 + i] == ag_data_word(o->salt, (unsigned)i));
-    if (o->kind == AG_NODE) {
-      AG_REQUIRE(p[1] == o->nrefs);
-      for (i = 0; i < o->nrefs; ++i)
-        AG_REQUIRE(p[2 + i] == (o->ref[i] < 0 ? 0 : (mps_word_t)ag_objs[o->ref[i]].addr));
-    }
+    ag_check_intact(o, id);
     AG_REQUIRE(mps_addr_object(&found, arena, p + ag_words(o) - 1) == MPS_RES_OK);
     AG_REQUIRE(found == p);
   }
   mps_arena_formatted_objects_walk(arena, ag_walk_step, &w, 0);
   AG_REQUIRE(w.visited >= reachable);
-  if (exact)
-    AG_REQUIRE(w.visited == reachable);
+  if (exact) {
+    for (id = 0; id < ag_count; ++id) {
+      ag_obj_s *o = &ag_objs[id];
+      unsigned i;
+      if (o->seen == ag_pass) {
+        AG_REQUIRE(o->walked == ag_pass);
+        continue;
+      }
+      if (o->walked != ag_pass) {
+        o->freed = true;
+        continue;
+      }
+      AG_REQUIRE(refused);
+      ++kept;
+      bytes[o->kind] += ag_words(o) * W;
+      ag_check_intact(o, id);
+      for (i = 0; i < o->nrefs; ++i)
+        AG_REQUIRE(o->ref[i] < 0 || ag_objs[o->ref[i]].walked == ag_pass);
+    }
+    AG_REQUIRE(w.visited == reachable + kept);
+  }
   ag_check_sizes(ams, bytes[AG_NODE], detached);
   ag_check_sizes(lo, bytes[AG_LEAF], detached);
 }
@@ -318,7 +378,7 @@ FUZZ_MODEL static void ag_check(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo
 /* Both walks must find the same objects (the arena is parked). */
 FUZZ_MODEL static void ag_check_pool_walk(mps_arena_t arena, mps_pool_t ams, mps_pool_t lo)
 {
-  ag_walk_s w = {ams, lo, 0};
+  ag_walk_s w = {ams, lo, 0, false};
   ag_area_s a_ams = {true, 0}, a_lo = {false, 0};
   AG_REQUIRE(mps_pool_walk(ams, ag_area_step, &a_ams) == MPS_RES_OK);
   AG_REQUIRE(mps_pool_walk(lo, ag_area_step, &a_lo) == MPS_RES_OK);
@@ -472,8 +532,9 @@ static void ag_refusals(mps_arena_t arena, mps_fmt_t ams_fmt, mps_fmt_t lo_fmt, 
 }
 
 /* An allocation point of ambiguous rank: the pool must take it exactly
- * when it supports ambiguous references.  Its nodes' fields are scanned
- * ambiguously, so they keep what they refer to as exact ones do. */
+ * when it supports ambiguous references (or NULL, when a refusal fell on
+ * it).  Its nodes' fields are scanned ambiguously, so they keep what they
+ * refer to as exact ones do. */
 static mps_ap_t ag_ambig_point(mps_pool_t ams)
 {
   mps_ap_t ap = NULL;
@@ -485,28 +546,58 @@ static mps_ap_t ag_ambig_point(mps_pool_t ams)
     res = mps_ap_create_k(&ap, ams, args);
   } MPS_ARGS_END(args);
   mps_lib_assert_fail_install(prev);
+  if (ag_ambig_ok && res != MPS_RES_OK) {
+    ag_refused(res);
+    return NULL;
+  }
   AG_REQUIRE((res == MPS_RES_OK) == ag_ambig_ok);
   AG_REQUIRE(ag_ambig_ok || (res == MPS_RES_PARAM && ag_reports == 1));
   return res == MPS_RES_OK ? ap : NULL;
+}
+
+/* The run makes an ambiguous-rank point (the pool took it). */
+static bool ag_has_ambig_point;
+
+/* The allocation point in *ap_io, made again if a refusal left it
+ * unmade; NULL if a refusal falls on that too. */
+static mps_ap_t ag_point(mps_ap_t *ap_io, mps_pool_t pool, bool ambig)
+{
+  if (*ap_io == NULL) {
+    if (ambig) {
+      *ap_io = ag_ambig_point(pool);
+    } else {
+      mps_res_t res = mps_ap_create_k(ap_io, pool, mps_args_none);
+      if (res != MPS_RES_OK) {
+        ag_refused(res);
+        *ap_io = NULL;
+      }
+    }
+  }
+  return *ap_io;
 }
 
 /* Detach the allocation points (the ambiguous one if there is one), and
  * make them again, so that what their buffers held is committed space. */
 static void ag_points_destroy(mps_ap_t ams_ap, mps_ap_t lo_ap, mps_ap_t ambig_ap)
 {
-  mps_ap_destroy(ams_ap);
-  mps_ap_destroy(lo_ap);
+  if (ams_ap != NULL)
+    mps_ap_destroy(ams_ap);
+  if (lo_ap != NULL)
+    mps_ap_destroy(lo_ap);
   if (ambig_ap != NULL)
     mps_ap_destroy(ambig_ap);
 }
 
-static void ag_points_create(mps_ap_t *ams_ap_o, mps_ap_t *lo_ap_o, mps_ap_t *ambig_ap_io,
+static void ag_points_create(mps_ap_t *ams_ap_o, mps_ap_t *lo_ap_o, mps_ap_t *ambig_ap_o,
                              mps_pool_t ams, mps_pool_t lo)
 {
-  AG_REQUIRE(mps_ap_create_k(ams_ap_o, ams, mps_args_none) == MPS_RES_OK);
-  AG_REQUIRE(mps_ap_create_k(lo_ap_o, lo, mps_args_none) == MPS_RES_OK);
-  if (*ambig_ap_io != NULL)
-    *ambig_ap_io = ag_ambig_point(ams);
+  *ams_ap_o = NULL;
+  *lo_ap_o = NULL;
+  *ambig_ap_o = NULL;
+  (void)ag_point(ams_ap_o, ams, false);
+  (void)ag_point(lo_ap_o, lo, false);
+  if (ag_has_ambig_point)
+    (void)ag_point(ambig_ap_o, ams, true);
 }
 
 void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
@@ -593,10 +684,12 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
   ag_arena = arena;
   ag_ams = ams;
   ag_lo = lo;
+  ag_before = 0;
   AG_REQUIRE(mps_ap_create_k(&ams_ap, ams, mps_args_none) == MPS_RES_OK);
   AG_REQUIRE(mps_ap_create_k(&lo_ap, lo, mps_args_none) == MPS_RES_OK);
   if (set_ambig)
     ambig_ap = ag_ambig_point(ams);
+  ag_has_ambig_point = ambig_ap != NULL;
   AG_REQUIRE(mps_root_create_table(&root, arena, mps_rank_exact(), 0, ag_slots, AG_SLOTS)
              == MPS_RES_OK);
   AG_REQUIRE(mps_root_create_table(&aroot, arena, mps_rank_ambig(), 0, ag_ambig, AG_AMBIGS)
@@ -611,6 +704,7 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     /* The top quarter of the collect codes are the rarer operations. */
     if (op == 7 && data[i] >= 192)
       op = 8 + ((data[i] >> 3) & 7);
+    ag_before = ((Arena)arena)->fail_countdown;
     switch (op) {
     case 0: case 1: case 10: {    /* allocate: a node or a leaf, weighted */
       bool leaf = lo_heavy ? (op != 1 || (b & 1)) : (op != 0 && (b & 1));
@@ -618,17 +712,24 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
       mps_res_t res = MPS_RES_OK;
       size_t committed = 0;       /* the limit */
       unsigned ndata;
-      if (op == 10) {             /* under a commit limit a little above what is committed */
+      mps_ap_t ap;
+      if (op == 10 && ag_point(&ams_ap, ams, false) != NULL) {
         mps_addr_t p;
-        /* No segment can hold this: refused before anything is taken. */
-        AG_REQUIRE(mps_reserve(&p, ams_ap, ~(size_t)(W - 1)) == MPS_RES_RESOURCE);
+        /* No segment can hold this: refused before anything is taken
+         * (as a shortage of memory if the refusal fell on it). */
+        res = mps_reserve(&p, ams_ap, ~(size_t)(W - 1));
+        AG_REQUIRE(res == MPS_RES_RESOURCE || (res == MPS_RES_MEMORY && ag_fell()));
+        res = MPS_RES_OK;
+      }
+      if (op == 10) {             /* under a commit limit a little above what is committed */
         /* Room for an ordinary segment or not, and a few pages more. */
         committed = mps_arena_committed(arena) + (a % 4) * 4096 + (a >> 2) % 2 * 65536;
         AG_REQUIRE(mps_arena_commit_limit_set(arena, committed) == MPS_RES_OK);
       }
       if (leaf) {
-        ok = ag_alloc(lo_ap, sa, AG_LEAF, 0, b >= 250 ? AG_BIG_WORDS : b % 40, a ^ b, op == 10,
-                      &res);
+        ap = ag_point(&lo_ap, lo, false);
+        ok = ap != NULL && ag_alloc(ap, sa, AG_LEAF, 0, b >= 250 ? AG_BIG_WORDS : b % 40, a ^ b,
+                                    op == 10, &res);
       } else {
         /* Now and then a node of some segment's size, or more. */
         ndata = (b / 5) % 6;
@@ -636,8 +737,12 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
           ++ag_mediums;
           ndata = (b - 239) * AG_MEDIUM_WORDS;
         }
-        ok = ag_alloc(ambig_ap != NULL && (a & 0x80) ? ambig_ap : ams_ap, sa, AG_NODE,
-                      b % (AG_MAX_REFS + 1), ndata, a ^ b, op == 10, &res);
+        if (ag_has_ambig_point && (a & 0x80))
+          ap = ag_point(&ambig_ap, ams, true);
+        else
+          ap = ag_point(&ams_ap, ams, false);
+        ok = ap != NULL && ag_alloc(ap, sa, AG_NODE, b % (AG_MAX_REFS + 1), ndata, a ^ b,
+                                    op == 10, &res);
       }
       if (op == 10) {
         AG_REQUIRE(mps_arena_committed(arena) <= committed);
@@ -695,7 +800,7 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     }
     case 8:              /* check without a collection: buffers hold committed objects */
     case 9:              /* walk the pools' areas */
-      ag_check(arena, ams, lo, false, false);
+      ag_check(arena, ams, lo, false, false, false);
       if (op == 9) {
         mps_arena_park(arena);   /* mps_pool_walk needs it */
         ag_check_pool_walk(arena, ams, lo);
@@ -733,10 +838,34 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     }
     default: {           /* collect, maybe with the points detached first */
       bool flush = (b & 1) != 0;
+      /* a = 10xxxxxx: one of the next 32 requests for memory is refused
+       * (arena_fail_after), counted from the collection, or with a's 0x20
+       * from just after it (its points made again, the operations that
+       * follow).  Counted from the collection, b's top bit first starts
+       * it incrementally and gives it up to seven steps. */
+      bool refuse = (a & 0xC0) == 0x80, after = refuse && (a & 0x20) != 0;
+      Count n = (Count)(a & 0x1F) + 1;
       if (flush)
         ag_points_destroy(ams_ap, lo_ap, ambig_ap);
+      if (refuse && !after) {
+        arena_fail_after((Arena)arena, n);
+        ag_before = n;
+        if (b & 0x80) {
+          unsigned steps = (b >> 1) & 7;
+          mps_res_t res = mps_arena_start_collect(arena);
+          if (res != MPS_RES_OK)
+            ag_refused(res);
+          while (steps-- > 0)
+            (void)mps_arena_step(arena, 0.0, 1.0);
+        }
+      }
+      /* Finishes any collection in progress, then collects everything. */
       mps_arena_collect(arena);
-      ag_check(arena, ams, lo, true, flush);
+      ag_check(arena, ams, lo, true, flush, ag_fell());
+      if (after) {
+        arena_fail_after((Arena)arena, n);
+        ag_before = n;
+      }
       /* The library's check of every free byte was most of a run when made
        * after every collection.  Damage to free space stays until a fill
        * hands the grains out, which checks them too, or a later check
@@ -752,9 +881,12 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     }
     }
   }
+  /* The last collection has no refusal: whatever one kept must go now. */
+  arena_fail_after((Arena)arena, 0);
+  ag_before = 0;
   ag_points_destroy(ams_ap, lo_ap, ambig_ap);
   mps_arena_collect(arena);
-  ag_check(arena, ams, lo, true, true);
+  ag_check(arena, ams, lo, true, true, false);
   if (debug)
     mps_pool_check_free_space(ams);
 

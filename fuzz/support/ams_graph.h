@@ -21,6 +21,26 @@
  * reachable objects (exactly, with the points detached).  Any mismatch
  * aborts.
  *
+ * A collect whose first argument is 10xxxxxx also has the arena refuse
+ * one of its next 32 requests for memory (arena_fail_after, a test hook:
+ * src/arena/arena.h), counted from the collection or, with 0x20, from
+ * just after it; before the collection, with the second argument's top
+ * bit, the collection is started incrementally (mps_arena_start_collect)
+ * and stepped up to seven times.  So the refusal falls on the collection
+ * (the trace it makes, or the incremental one before it), on the
+ * allocation points made again after it, or on what follows: an
+ * allocation (a segment, its tables, a buffer fill, the collection an
+ * unparked arena starts or advances there), the allocation point a
+ * refusal left unmade, the next collection.  An
+ * operation that fails must be the one the refusal fell on, say so with
+ * MPS_RES_MEMORY or MPS_RES_RESOURCE (or, under a commit limit,
+ * MPS_RES_COMMIT_LIMIT), and change nothing the model tracks; the others
+ * absorb it.  A collection a refusal fell on may keep objects the model
+ * calls dead (all of them if it could not start): each kept object must
+ * be intact and keep what it refers to, and the pools' sizes count it; a
+ * later collection that no refusal falls on must reclaim it (the last
+ * collection of each input runs with the hook disarmed).
+ *
  * Byte 0: bit 0 parks the arena (only explicit collections), bit 1 uses
  * mps_class_ams_debug (free space checked after some collections), bits 2
  * and 3 pick the AMS and LO pools' generations, bit 4 passes
