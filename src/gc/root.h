@@ -3,9 +3,9 @@
  *
  * A root has a rank (ambiguous, exact, weak), a mode (MPS_RM_CONST,
  * MPS_RM_PROT: checked and kept, but roots are never protected, so every
- * collection scans every root) and a variety: an area with a scanning function, a table
- * of references (optionally masked), a formatted block, a thread's stack
- * and registers, or a client scanning function.  root_scan applies the
+ * collection scans every root) and a variety: an area with a scanning
+ * function, a table of references (optionally masked), a formatted block,
+ * a thread's stack and registers, or a client scanning function.  root_scan applies the
  * scan state to it; the tracer scans every root once per trace, in rank
  * order, at the flip.
  */
