@@ -2,7 +2,26 @@
  * memory, interleaved with commit-limit, spare and pause-time changes,
  * (for client arenas) extension, creation with every option, and client
  * errors, against a model of the live blocks and of the chunks the arena
- * said it gained and lost (the extended/contracted callbacks).
+ * said it gained and lost (the extended/contracted callbacks).  An op 11
+ * whose op byte has bits 5-7 010 arms arena_fail_after with a small
+ * count from its argument (0 disarms), so that the arena refuses one of
+ * its next requests for memory: the call of an allocation of grains or
+ * control memory, a growth, a stretch committed, or inside making a pool
+ * or a chain (op 10).
+ *
+ * Refusals: an operation fails with no memory or (where it had to grow)
+ * no address space only if the countdown reached zero during it, and
+ * otherwise only for a real shortage (no address space, or a commit
+ * limit the input set).  One that was refused changed nothing -- no
+ * grain changed owner, no chunk kept, no control grains taken for control
+ * memory, no pool or chain left behind -- and is made once more at once,
+ * which must be served as the model predicts.  An allocation of grains
+ * that succeeds counted down exactly its call, its growth and its
+ * stretches committed (arena.h), and one of control memory that fit its
+ * call alone; a refusal falling on an allocation of either is never made
+ * good, though making a chain may absorb one (the collector does without
+ * its telemetry queue).  Frees, limits, extension and destruction count
+ * nothing.  The refusal is disarmed before the teardown.
  *
  * Input: byte 0 chooses the arena class and its size; then each operation
  * is an op byte and an argument byte (the zoned allocation takes one more).
@@ -32,6 +51,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
 #include "../src/arena/chunk.h"
+#include "../src/gc/gc.h"
 #include "support/model.h"
 #include "support/reports.h"
 
@@ -493,9 +513,33 @@ FUZZ_MODEL static Addr expected_base(const snap_s *s, Count pages, const ask_s *
   return snap_fit(s, pages, &f);
 }
 
+/* The stretches of uncommitted grains in [i, i + pages) of a snapshot's
+ * chunk: each is one request to commit, which the arena may refuse. */
+FUZZ_MODEL static Count snap_stretches(const snap_chunk_s *c, Index i, Count pages)
+{
+  Count n = 0;
+  Index k;
+  for (k = i; k < i + pages; ++k)
+    if (!(c->state[k] & SNAP_MAPPED) && (k == i || (c->state[k - 1] & SNAP_MAPPED)))
+      ++n;
+  return n;
+}
+
+/* Why an operation that asks the arena for memory may fail: a refusal
+ * (arena_fail_after) that fell on it, as no memory or, where the arena
+ * had to grow, no address space; or else only a real shortage -- no
+ * address space, or the commit limit where the client set one. */
+static bool failure_allowed(Res res, bool fell, size_t limit)
+{
+  if (fell)
+    return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+  return res == MPS_RES_RESOURCE || (res == MPS_RES_COMMIT_LIMIT && limit != SIZE_MAX);
+}
+
 /* Allocate per `ask` and check the placement and, on failure, that no
- * grain changed owner. */
-static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask,
+ * grain changed owner.  Each call, growth and stretch committed counts
+ * down towards an armed refusal; whether one fell here is the result. */
+static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask,
                      unsigned char fill)
 {
   Arena a = arena;
@@ -503,11 +547,15 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
   Size before = a->committed, limit = a->commit_limit, spare = a->spare_committed;
   fit_s any = {FIT_FREE, false, 0, 0};
   snap_s *s = malloc(sizeof *s), *after = malloc(sizeof *after);
+  size_t reported = nextents;
+  Count countdown;
+  bool fell;
   Addr base;
   Res res;
 
   REQUIRE(s != NULL && after != NULL);
   arena_enter(a);
+  countdown = a->fail_countdown;
   snap_take(s, a);
   if (ask->high)
     res = arena_alloc_high(&base, a, size, owner);
@@ -516,10 +564,12 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
   else
     res = arena_alloc(&base, a, size, owner);
   snap_take(after, a);
+  fell = countdown != 0 && a->fail_countdown == 0;
   arena_leave(a);
 
   if (res == MPS_RES_OK) {
     snap_chunk_s *c = snap_chunk_of(s, base);
+    REQUIRE(!fell);   /* a refused request is never made good */
     REQUIRE(addr_is_aligned(base, a->grain_size));
     if (c != NULL) {
       Index i = (Index)(addr_offset(c->base, base) >> c->shift), k;
@@ -528,6 +578,9 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
         REQUIRE(!(c->state[k] & SNAP_OWNED));
       if (s->whole)
         REQUIRE(base == expected_base(s, pages, ask, spare, a->grain_shift));
+      /* The call itself, then one request per stretch it committed. */
+      if (countdown != 0)
+        REQUIRE(countdown - a->fail_countdown == 1 + snap_stretches(c, i, pages));
     } else if (s->whole && after->whole) {
       /* Grown: only when nothing was free anywhere; then the new chunk
        * is searched as the old ones were. */
@@ -539,6 +592,9 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
       for (k = i; k < i + pages; ++k)
         g->state[k] = (unsigned char)(g->state[k] & ~SNAP_OWNED);
       REQUIRE(base == expected_base(after, pages, ask, 0, a->grain_shift));
+      /* The call, the growth, and the new grains, all uncommitted. */
+      if (countdown != 0)
+        REQUIRE(countdown - a->fail_countdown == 3);
     }
     REQUIRE(nlive < FUZZ_ARENA_LIVE);
     live[nlive].base = base;
@@ -549,11 +605,18 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
     ++nlive;
   } else {
     size_t k;
-    REQUIRE(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_RESOURCE || res == MPS_RES_MEMORY);
+    REQUIRE(failure_allowed(res, fell, limit));
     REQUIRE(a->commit_limit == limit);
     REQUIRE(a->committed <= before);   /* at most spare was shed */
+    /* No address space: only when it had to grow. */
     if (res == MPS_RES_RESOURCE && s->whole)
       REQUIRE(snap_fit(s, pages, &any) == NULL);
+    /* Refused at the call itself: before it touched anything. */
+    if (countdown == 1)
+      REQUIRE(res == MPS_RES_MEMORY && a->committed == before
+              && a->spare_committed == spare);
+    /* A chunk grown for it and given back was reported both ways. */
+    REQUIRE(nextents == reported);
     /* Nothing changed owner, and any chunk grown for it went back. */
     REQUIRE(s->n == after->n);
     for (k = 0; k < s->n; ++k) {
@@ -567,6 +630,7 @@ static void op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
   snap_free(after);
   free(s);
   free(after);
+  return fell;
 }
 
 static Size alloc_pages(uint8_t arg)
@@ -596,6 +660,59 @@ static Word zone_set(uint8_t b)
     call; \
     REQUIRE(fuzz_reports_end(old_) > 0); \
   } while (0)
+
+/* Take `arg`'s amount of control memory: first fit over the control
+ * grains, or fresh grains when none fits.  The call counts towards an
+ * armed refusal, and so does the allocation of grains it makes; whether
+ * one fell here is the result. */
+static bool op_control(mps_arena_t arena, model_s *m, uint8_t arg, size_t pos)
+{
+  Arena a = arena;
+  Size n = (arg & 0x80) ? (Size)(arg & 0x7F) * 97 + 1 : (Size)(arg & 0x3F) * 8 + 1;
+  Size aligned = size_align_up(n, ARENA_CONTROL_ALIGN);
+  size_t committed = mps_arena_committed(arena);
+  Count countdown;
+  bool fell;
+  Addr fit;
+  void *p;
+  Res res;
+  if (ncontrol == FUZZ_ARENA_CONTROL)
+    return false;
+  arena_enter(a);
+  countdown = a->fail_countdown;
+  fit = control_fit(a, aligned);
+  res = arena_control_alloc(&p, a, n);
+  fell = countdown != 0 && a->fail_countdown == 0;
+  arena_leave(a);
+  if (res == MPS_RES_OK) {
+    Size grew = a->control_size - m->control_size;
+    REQUIRE(!fell);
+    if (m->control_exact && fit != NULL)   /* first fit, no new grains */
+      REQUIRE(addr_of_ptr(p) == fit && grew == 0);
+    else if (m->control_exact)
+      REQUIRE(grew == size_align_up(aligned, a->grain_size));
+    else
+      REQUIRE(grew == 0 || grew == size_align_up(aligned, a->grain_size));
+    /* The call, and any grains it took: at least one more request. */
+    if (countdown != 0)
+      REQUIRE(grew == 0 ? countdown - a->fail_countdown == 1
+                        : countdown - a->fail_countdown >= 2);
+    m->control_size = a->control_size;
+    control[ncontrol].p = p;
+    control[ncontrol].size = n;
+    control[ncontrol].fill = (unsigned char)(arg ^ pos ^ 0x5A);
+    memset(p, control[ncontrol].fill, n);
+    ++ncontrol;
+  } else {
+    REQUIRE(failure_allowed(res, fell, m->limit));
+    /* Unrefused, it fails only when it had to take grains. */
+    REQUIRE(fell || !m->control_exact || fit == NULL);
+    REQUIRE(mps_arena_committed(arena) <= committed);
+    if (countdown == 1)   /* refused at the call, before anything */
+      REQUIRE(res == MPS_RES_MEMORY && mps_arena_committed(arena) == committed);
+  }
+  return fell;
+}
 
 /* Make and destroy another arena with one option, good or bad. */
 static void op_create(bool client, uint8_t arg)
@@ -670,13 +787,21 @@ static void op_create(bool client, uint8_t arg)
   free(block);
 }
 
-/* Destroying an arena with a pool or a chain in it is refused. */
-static void op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
+/* Destroying an arena with a pool or a chain in it is refused.  Making
+ * the pool or chain asks for memory, so an armed refusal may fall on it:
+ * the result says whether it made it fail.  (A chain may absorb one: the
+ * collector's state, made with the first, does without its telemetry
+ * queue if it must.)  Destroying, and the refused destruction, ask for
+ * nothing, and leave the countdown be. */
+static bool op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
 {
+  Arena a = arena;
   mps_pool_t pool = NULL;
   mps_chain_t chain = NULL;
   mps_res_t res;
-  size_t committed = mps_arena_committed(arena), reserved = mps_arena_reserved(arena);
+  size_t committed, reserved;
+  Count countdown = a->fail_countdown;
+  bool fell;
 
   if (arg & 1) {
     res = mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none);
@@ -685,11 +810,16 @@ static void op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
     mps_gen_param_s gen = {1024, 0.5};
     res = mps_chain_create(&chain, arena, 1, &gen);
   }
+  fell = countdown != 0 && a->fail_countdown == 0;
   if (res != MPS_RES_OK) {
-    REQUIRE(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_RESOURCE || res == MPS_RES_MEMORY);
-    m->control_size = ((Arena)arena)->control_size;   /* what it took stays */
-    return;
+    REQUIRE(failure_allowed(res, fell, m->limit));
+    /* Nothing half made is left behind: no pool, no chain. */
+    REQUIRE(ring_is_single(&a->pool_ring));
+    REQUIRE(a->gc == NULL || ring_is_single(&a->gc->chain_ring));
+    m->control_size = a->control_size;   /* what it took stays */
+    return fell;
   }
+  countdown = a->fail_countdown;
   committed = mps_arena_committed(arena);
   reserved = mps_arena_reserved(arena);
   CLIENT_ERROR(mps_arena_destroy(arena));
@@ -698,9 +828,11 @@ static void op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
     mps_pool_destroy(pool);
   else
     mps_chain_destroy(chain);
+  REQUIRE(a->fail_countdown == countdown);
   /* The descriptors' control memory stays the arena's. */
-  REQUIRE(((Arena)arena)->control_size >= m->control_size);
-  m->control_size = ((Arena)arena)->control_size;
+  REQUIRE(a->control_size >= m->control_size);
+  m->control_size = a->control_size;
+  return false;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -753,6 +885,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   while (pos + 1 < size) {
     uint8_t op = data[pos] % 12, arg = data[pos + 1];
+    Count countdown = a->fail_countdown;
     pos += 2;
     switch (op) {
     case 0: {   /* allocate low, or high: mostly small, sometimes more than a chunk */
@@ -760,8 +893,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       if (nlive == FUZZ_ARENA_LIVE)
         break;
       ask.high = (data[pos - 2] & 0x80) != 0;
-      op_alloc(arena, alloc_pages(arg), FUZZ_OWNER(data[pos - 2] >> 6),
-               &ask, (unsigned char)(arg ^ pos));
+      /* Refused: it changed nothing, so asking again must be served
+       * (or fail for a real shortage) as it would have been. */
+      if (op_alloc(arena, alloc_pages(arg), FUZZ_OWNER(data[pos - 2] >> 6),
+                   &ask, (unsigned char)(arg ^ pos)))
+        op_alloc(arena, alloc_pages(arg), FUZZ_OWNER(data[pos - 2] >> 6),
+                 &ask, (unsigned char)(arg ^ pos ^ 0xFF));
       break;
     }
     case 1:     /* free a live block, or part of one, or two adjacent ones */
@@ -868,44 +1005,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       /* From a stripe of half a grain (no preference) to many chunks. */
       ask.zone_shift = (Shift)(a->grain_shift - 1 + (arg >> 4));
       ask.zoned = ask.zone_shift >= a->grain_shift && ask.zones != 0 && ask.zones != ~(Word)0;
-      op_alloc(arena, (arg & 8) ? (Size)(arg & 7) * 24 + 1 : (Size)(arg & 7) + 1,
-               FUZZ_OWNER(arg), &ask, (unsigned char)(zb ^ pos));
+      if (op_alloc(arena, (arg & 8) ? (Size)(arg & 7) * 24 + 1 : (Size)(arg & 7) + 1,
+                   FUZZ_OWNER(arg), &ask, (unsigned char)(zb ^ pos)))
+        op_alloc(arena, (arg & 8) ? (Size)(arg & 7) * 24 + 1 : (Size)(arg & 7) + 1,
+                 FUZZ_OWNER(arg), &ask, (unsigned char)(zb ^ pos ^ 0xFF));
       break;
     }
-    case 6: {   /* control memory */
-      Size n = (arg & 0x80) ? (Size)(arg & 0x7F) * 97 + 1 : (Size)(arg & 0x3F) * 8 + 1;
-      Size aligned = size_align_up(n, ARENA_CONTROL_ALIGN);
-      size_t committed = mps_arena_committed(arena);
-      Addr fit;
-      void *p;
-      if (ncontrol == FUZZ_ARENA_CONTROL)
-        break;
-      arena_enter(a);
-      fit = control_fit(a, aligned);
-      res = arena_control_alloc(&p, a, n);
-      arena_leave(a);
-      if (res == MPS_RES_OK) {
-        Size grew = a->control_size - m.control_size;
-        if (m.control_exact && fit != NULL)   /* first fit, no new grains */
-          REQUIRE(addr_of_ptr(p) == fit && grew == 0);
-        else if (m.control_exact)
-          REQUIRE(grew == size_align_up(aligned, grain));
-        else
-          REQUIRE(grew == 0 || grew == size_align_up(aligned, grain));
-        m.control_size = a->control_size;
-        control[ncontrol].p = p;
-        control[ncontrol].size = n;
-        control[ncontrol].fill = (unsigned char)(arg ^ pos ^ 0x5A);
-        memset(p, control[ncontrol].fill, n);
-        ++ncontrol;
-      } else {
-        REQUIRE(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_RESOURCE
-                || res == MPS_RES_MEMORY);
-        REQUIRE(!m.control_exact || fit == NULL);   /* it had to take grains */
-        REQUIRE(mps_arena_committed(arena) <= committed);
-      }
+    case 6:     /* control memory; refused, once more */
+      if (op_control(arena, &m, arg, pos))
+        op_control(arena, &m, arg, pos ^ 0xFF);
       break;
-    }
     case 7:     /* give control memory back */
       if (ncontrol > 0) {
         size_t k = arg % ncontrol;
@@ -927,14 +1036,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 9:     /* another arena, with an option */
       op_create((arg & 0x80) != 0 ? !m.client : m.client, arg);
       break;
-    case 10:
-      op_refused_destroy(arena, &m, arg);
+    case 10:    /* refused, once more */
+      if (op_refused_destroy(arena, &m, arg))
+        op_refused_destroy(arena, &m, arg);
       break;
-    default:    /* look at everything */
+    default:    /* look at everything; with the op byte's bits 5-7 010,
+                 * have the arena refuse one of its next requests */
+      if ((data[pos - 2] & 0xE0) == 0x40) {
+        countdown = (arg & 0x80) ? (Count)(arg & 0x1F) : (Count)(arg & 7) + 1;
+        arena_fail_after(a, countdown);   /* 0: none after all */
+      }
       break;
     }
+    /* Only an allocation (of grains, control memory, a pool or a chain)
+     * asks the arena for memory: nothing else counts down. */
+    if (op != 0 && op != 5 && op != 6 && op != 10)
+      REQUIRE(a->fail_countdown == countdown);
     check_all(arena, &m);
   }
+
+  arena_fail_after(a, 0);
 
   while (ncontrol > 0) {
     --ncontrol;
