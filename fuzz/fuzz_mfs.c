@@ -4,11 +4,19 @@
  * is two bytes: allocate (through mps_alloc, with a size up to the unit),
  * free a live unit (and, with the opcode's top bit, free it again at once:
  * a client error that must be reported and change nothing), lower or lift
- * the commit limit, or look at everything.
+ * the commit limit, or look at everything.  Looking, with the opcode's
+ * top three bits 110, first has the arena refuse one of its next 1..16
+ * requests for memory (arena_fail_after), and with bit 4 of the argument
+ * then makes a second pool, allocates and frees a unit of it and destroys
+ * it, so that the refusal may fall on a pool's creation.
  * After every operation: units are aligned, inside the pool
  * (mps_addr_pool), pairwise disjoint, their contents intact; the pool
  * grows by one extent of a fixed size at a time, total - free is exactly
  * the live units, and freed units are reused before the pool grows.
+ * An allocation or creation fails only with MPS_RES_COMMIT_LIMIT while a
+ * commit limit is set, or with MPS_RES_MEMORY or MPS_RES_RESOURCE when
+ * the refusal fell on it; then it changes no size and, tried again at
+ * once, succeeds (or meets the commit limit).  Frees absorb a refusal.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,6 +25,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmfs.h"
+#include "../src/arena/arena.h"
 #include "support/reports.h"
 
 #define FUZZ_MFS_LIVE 512
@@ -28,6 +37,78 @@ typedef struct unit_s {
 } unit_s;
 
 static unit_s live[FUZZ_MFS_LIVE];
+static mps_arena_t fuzz_mfs_arena;
+static Count fuzz_mfs_countdown;   /* arena_fail_after's count before this op */
+static int fuzz_mfs_limited;       /* a commit limit is set */
+
+/* Whether the request arena_fail_after was asked to refuse was refused
+ * since the operation began. */
+static int fuzz_mfs_fell(void)
+{
+  return fuzz_mfs_countdown > 0 && ((Arena)fuzz_mfs_arena)->fail_countdown == 0;
+}
+
+/* A failure the documentation allows: the commit limit while one is set,
+ * or the refused request, which must have fallen on this call. */
+static void fuzz_mfs_failed(mps_res_t res, int fell_before)
+{
+  if (res == MPS_RES_COMMIT_LIMIT)
+    REQUIRE(fuzz_mfs_limited);
+  else
+    REQUIRE(!fell_before && fuzz_mfs_fell()
+            && (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE));
+}
+
+/* Allocate from pool; a refusal fails the first try only, so the second
+ * must succeed, or meet the commit limit. */
+static mps_res_t fuzz_mfs_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t bytes)
+{
+  size_t total = mps_pool_total_size(pool), free_size = mps_pool_free_size(pool);
+  int fell_before = fuzz_mfs_fell();
+  mps_res_t res = mps_alloc(p_o, pool, bytes);
+  if (res == MPS_RES_OK)
+    return res;
+  fuzz_mfs_failed(res, fell_before);
+  REQUIRE(mps_pool_total_size(pool) == total && mps_pool_free_size(pool) == free_size);
+  if (res == MPS_RES_COMMIT_LIMIT)
+    return res;
+  res = mps_alloc(p_o, pool, bytes);
+  REQUIRE(res == MPS_RES_OK || (res == MPS_RES_COMMIT_LIMIT && fuzz_mfs_limited));
+  return res;
+}
+
+/* A second pool, made, used and destroyed while the first is left alone:
+ * its creation may be refused, once. */
+static void fuzz_mfs_second_pool(mps_pool_t pool, size_t unit, size_t extend_by)
+{
+  size_t total = mps_pool_total_size(pool), free_size = mps_pool_free_size(pool);
+  mps_pool_t other;
+  mps_addr_t p;
+  mps_res_t res;
+  int tries, fell_before;
+  for (tries = 0; tries < 2; ++tries) {
+    fell_before = fuzz_mfs_fell();
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, unit);
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
+      res = mps_pool_create_k(&other, fuzz_mfs_arena, mps_class_mfs(), args);
+    } MPS_ARGS_END(args);
+    if (res == MPS_RES_OK)
+      break;
+    fuzz_mfs_failed(res, fell_before);
+    if (res == MPS_RES_COMMIT_LIMIT)
+      return;
+    REQUIRE(tries == 0);
+  }
+  if (fuzz_mfs_alloc(&p, other, unit) == MPS_RES_OK) {
+    REQUIRE(mps_pool_total_size(other) - mps_pool_free_size(other) >= unit);
+    memset(p, 0xA5, unit);
+    mps_free(other, p, unit);
+  }
+  REQUIRE(mps_pool_free_size(other) == mps_pool_total_size(other));
+  mps_pool_destroy(other);
+  REQUIRE(mps_pool_total_size(pool) == total && mps_pool_free_size(pool) == free_size);
+}
 
 
 static int unit_compare(const void *a, const void *b)
@@ -53,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
     REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
+  fuzz_mfs_arena = arena;
+  fuzz_mfs_limited = 0;
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, unit);
     MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
@@ -61,13 +144,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   for (i = 1; i + 1 < size; i += 2) {
     uint8_t op = data[i] % 4, arg = data[i + 1];
+    fuzz_mfs_countdown = ((Arena)arena)->fail_countdown;
     switch (op) {
     case 0: {   /* allocate */
       mps_addr_t p;
       size_t total = mps_pool_total_size(pool);
       if (nlive == FUZZ_MFS_LIVE)
         break;
-      res = mps_alloc(&p, pool, 1 + (size_t)arg % unit);
+      res = fuzz_mfs_alloc(&p, pool, 1 + (size_t)arg % unit);
       if (res == MPS_RES_OK) {
         REQUIRE(((uintptr_t)p & (MPS_PF_ALIGN - 1)) == 0);
         /* A freed unit is reused before the pool asks for more. */
@@ -82,7 +166,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(p, live[nlive].fill, unit);
         ++nlive;
       } else {
-        REQUIRE(res == MPS_RES_COMMIT_LIMIT);
         REQUIRE(mps_pool_total_size(pool) == total);
       }
       break;
@@ -105,13 +188,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 2:     /* commit limit: just above committed, or unlimited */
       mps_arena_spare_set(arena, 0.0);
+      fuzz_mfs_limited = !(arg & 1);
       if (arg & 1)
         REQUIRE(mps_arena_commit_limit_set(arena, SIZE_MAX) == MPS_RES_OK);
       else
         REQUIRE(mps_arena_commit_limit_set(arena, mps_arena_committed(arena)
                                                   + (size_t)(arg >> 1 & 3) * 4096) == MPS_RES_OK);
       break;
-    default:
+    default:    /* with the top bits 110, refuse a request first */
+      if ((data[i] & 0xE0) == 0xC0) {
+        arena_fail_after((Arena)arena, (Count)(arg & 0x0F) + 1);
+        fuzz_mfs_countdown = ((Arena)arena)->fail_countdown;
+        if (arg & 0x10)
+          fuzz_mfs_second_pool(pool, unit, extend_by);
+      }
       break;
     }
     /* Look at everything. */
@@ -134,6 +224,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
   }
 
+  arena_fail_after((Arena)arena, 0);
   for (i = 0; i < nlive; ++i)
     mps_free(pool, live[i].p, unit);
   REQUIRE(mps_pool_free_size(pool) == mps_pool_total_size(pool));

@@ -11,12 +11,24 @@
  *   3     destroy and recreate one point
  *   4     set the commit limit to a few grains above what is committed,
  *         or lift it
- *   5     push a frame on a point and pop it again
+ *   5     push a frame on a point and pop it again; with the opcode's
+ *         top bit, the first argument's top bits 10 and the second's 11,
+ *         first have the arena refuse one of its next 1..16 requests for
+ *         memory (arena_fail_after); then with bit 5 of the second
+ *         argument make a second pool with a point and a block and
+ *         destroy them, and with bit 4 renew the point, so that the
+ *         refusal may fall on a pool's or a point's creation, a fill,
+ *         the frame, or whatever comes next
  * The model records every live block (address, size, pattern seed).  A
  * new block must be aligned and overlap no live block; after every
  * operation every live block is sampled for its pattern, and the sizes
- * are checked: total >= allocated >= live, free <= total.  Any mismatch
- * aborts.
+ * are checked: total >= allocated >= live, free <= total.  A reserve, a
+ * pool's or a point's creation or a frame's push fails only with
+ * MPS_RES_COMMIT_LIMIT while a commit limit is set, or with MPS_RES_MEMORY
+ * or MPS_RES_RESOURCE when the refusal fell on it; a failed reserve
+ * leaves the pool no larger, and each, tried again at once, succeeds (or
+ * meets the commit limit).  Frees and pops absorb a refusal.  Any
+ * mismatch aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +37,7 @@
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
 #include "../include/mpscmvt.h"
+#include "../src/arena/arena.h"
 #include "support/model.h"
 #include "support/reports.h"
 
@@ -39,6 +52,12 @@ typedef struct fuzz_mvt_block_s {
 
 static fuzz_mvt_block_s fuzz_mvt_blocks[FUZZ_MVT_MAX_BLOCKS];
 static size_t fuzz_mvt_count;
+static mps_arena_t fuzz_mvt_arena;
+static Count fuzz_mvt_countdown;   /* arena_fail_after's count before this op */
+static int fuzz_mvt_limited;       /* a commit limit is set */
+static size_t fuzz_mvt_max_size;   /* the pool's parameters, from the input */
+static double fuzz_mvt_frag;
+static mps_word_t fuzz_mvt_depth;
 
 #define FUZZ_MVT_REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -100,6 +119,150 @@ static mps_res_t fuzz_mvt_alloc(mps_ap_t ap, size_t size, unsigned char seed)
   fuzz_mvt_check_disjoint(b);
   ++fuzz_mvt_count;
   return MPS_RES_OK;
+}
+
+/* Whether the request arena_fail_after was asked to refuse was refused
+ * since the operation began. */
+static int fuzz_mvt_fell(void)
+{
+  return fuzz_mvt_countdown > 0 && ((Arena)fuzz_mvt_arena)->fail_countdown == 0;
+}
+
+/* A failure the documentation allows: the commit limit while one is set,
+ * or the refused request, which must have fallen during this call. */
+static void fuzz_mvt_failed(mps_res_t res, int fell_before)
+{
+  if (res == MPS_RES_COMMIT_LIMIT)
+    FUZZ_MVT_REQUIRE(fuzz_mvt_limited);
+  else
+    FUZZ_MVT_REQUIRE(!fell_before && fuzz_mvt_fell()
+                     && (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE));
+}
+
+/* A second try after a refusal: nothing is refused now. */
+static void fuzz_mvt_retried(mps_res_t res)
+{
+  FUZZ_MVT_REQUIRE(res == MPS_RES_OK || (res == MPS_RES_COMMIT_LIMIT && fuzz_mvt_limited));
+}
+
+/* Reserve and commit a block; a refused request fails the first try
+ * only, and changes nothing the model sees. */
+static mps_res_t fuzz_mvt_alloc_checked(mps_pool_t pool, mps_ap_t ap, size_t size,
+                                        unsigned char seed)
+{
+  size_t total = mps_pool_total_size(pool);
+  int fell_before = fuzz_mvt_fell();
+  mps_res_t res = fuzz_mvt_alloc(ap, size, seed);
+  if (res == MPS_RES_OK)
+    return res;
+  fuzz_mvt_failed(res, fell_before);
+  /* It may give back empty segments to make room under the limit, but
+   * keeps nothing it got for the block. */
+  FUZZ_MVT_REQUIRE(mps_pool_total_size(pool) <= total);
+  if (res == MPS_RES_COMMIT_LIMIT)
+    return res;
+  res = fuzz_mvt_alloc(ap, size, seed);
+  fuzz_mvt_retried(res);
+  return res;
+}
+
+/* Make point *ap_o; if it is refused, try again at once. */
+static void fuzz_mvt_ap_create(mps_ap_t *ap_o, mps_pool_t pool)
+{
+  int fell_before = fuzz_mvt_fell();
+  mps_res_t res = mps_ap_create_k(ap_o, pool, mps_args_none);
+  if (res == MPS_RES_OK)
+    return;
+  fuzz_mvt_failed(res, fell_before);
+  if (res != MPS_RES_COMMIT_LIMIT) {
+    res = mps_ap_create_k(ap_o, pool, mps_args_none);
+    fuzz_mvt_retried(res);
+    if (res == MPS_RES_OK)
+      return;
+  }
+  /* Control memory is short under the limit: lift it; it must work then. */
+  FUZZ_MVT_REQUIRE(mps_arena_commit_limit_set(fuzz_mvt_arena, SIZE_MAX) == MPS_RES_OK);
+  fuzz_mvt_limited = 0;
+  FUZZ_MVT_REQUIRE(mps_ap_create_k(ap_o, pool, mps_args_none) == MPS_RES_OK);
+}
+
+/* Push a frame and pop it again; the push may be refused, once. */
+static void fuzz_mvt_frame(mps_ap_t ap)
+{
+  mps_frame_t frame;
+  int fell_before = fuzz_mvt_fell();
+  mps_res_t res = mps_ap_frame_push(&frame, ap);
+  if (res != MPS_RES_OK) {
+    fuzz_mvt_failed(res, fell_before);
+    res = mps_ap_frame_push(&frame, ap);
+    fuzz_mvt_retried(res);
+    if (res != MPS_RES_OK)
+      return;
+  }
+  FUZZ_MVT_REQUIRE(mps_ap_frame_pop(ap, frame) == MPS_RES_OK);
+}
+
+static mps_res_t fuzz_mvt_pool_create(mps_pool_t *pool_o)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)16);
+    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)64);
+    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, fuzz_mvt_max_size);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, fuzz_mvt_frag);
+    MPS_ARGS_ADD(args, MPS_KEY_MVT_RESERVE_DEPTH, fuzz_mvt_depth);
+    res = mps_pool_create_k(pool_o, fuzz_mvt_arena, mps_class_mvt(), args);
+  } MPS_ARGS_END(args);
+  return res;
+}
+
+/* A second pool with a point and a block, made and destroyed while the
+ * first is left alone: its creation, its point's and its first fill may
+ * each be where the refusal falls; each is tried again once then.  A
+ * commit limit in the way ends it early. */
+static void fuzz_mvt_second_pool(mps_pool_t pool)
+{
+  size_t total = mps_pool_total_size(pool), free_size = mps_pool_free_size(pool);
+  mps_pool_t other;
+  mps_ap_t ap = NULL;
+  mps_addr_t p;
+  mps_res_t res;
+  int fell_before = fuzz_mvt_fell();
+  res = fuzz_mvt_pool_create(&other);
+  if (res != MPS_RES_OK) {
+    fuzz_mvt_failed(res, fell_before);
+    if (res == MPS_RES_COMMIT_LIMIT)
+      return;
+    res = fuzz_mvt_pool_create(&other);
+    fuzz_mvt_retried(res);
+    if (res != MPS_RES_OK)
+      return;
+  }
+  fell_before = fuzz_mvt_fell();
+  res = mps_ap_create_k(&ap, other, mps_args_none);
+  if (res != MPS_RES_OK) {
+    fuzz_mvt_failed(res, fell_before);
+    res = res == MPS_RES_COMMIT_LIMIT ? res : mps_ap_create_k(&ap, other, mps_args_none);
+    fuzz_mvt_retried(res);
+  }
+  if (res == MPS_RES_OK) {
+    fell_before = fuzz_mvt_fell();
+    res = mps_reserve(&p, ap, 64);
+    if (res != MPS_RES_OK) {
+      fuzz_mvt_failed(res, fell_before);
+      FUZZ_MVT_REQUIRE(mps_pool_total_size(other) == 0);
+      res = res == MPS_RES_COMMIT_LIMIT ? res : mps_reserve(&p, ap, 64);
+      fuzz_mvt_retried(res);
+    }
+    if (res == MPS_RES_OK) {
+      memset(p, 0x5A, 64);
+      if (mps_commit(ap, p, 64))
+        mps_free(other, p, 64);
+    }
+    mps_ap_destroy(ap);
+  }
+  mps_pool_destroy(other);
+  FUZZ_MVT_REQUIRE(mps_pool_total_size(pool) == total && mps_pool_free_size(pool) == free_size);
 }
 
 static void fuzz_mvt_free(mps_pool_t pool, size_t i)
@@ -168,21 +331,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
   } MPS_ARGS_END(args);
   FUZZ_MVT_REQUIRE(res == MPS_RES_OK);
+  fuzz_mvt_arena = arena;
+  fuzz_mvt_limited = 0;
   mps_arena_spare_set(arena, (double)(data[2] & 1));
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, (size_t)16);
-    MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, (size_t)64);
-    MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, max_size);
-    MPS_ARGS_ADD(args, MPS_KEY_MVT_FRAG_LIMIT, frag);
-    MPS_ARGS_ADD(args, MPS_KEY_MVT_RESERVE_DEPTH, (mps_word_t)(data[2] >> 1) * 16);
-    res = mps_pool_create_k(&pool, arena, mps_class_mvt(), args);
-  } MPS_ARGS_END(args);
-  FUZZ_MVT_REQUIRE(res == MPS_RES_OK);
+  fuzz_mvt_max_size = max_size;
+  fuzz_mvt_frag = frag;
+  fuzz_mvt_depth = (mps_word_t)(data[2] >> 1) * 16;
+  FUZZ_MVT_REQUIRE(fuzz_mvt_pool_create(&pool) == MPS_RES_OK);
   for (i = 0; i < 2; ++i)
     FUZZ_MVT_REQUIRE(mps_ap_create_k(&ap[i], pool, mps_args_none) == MPS_RES_OK);
 
   for (pos = 3; pos + 3 <= size; pos += 3) {
     unsigned op = data[pos] % 6, a = data[pos + 1], b = data[pos + 2];
+    fuzz_mvt_countdown = ((Arena)arena)->fail_countdown;
     switch (op) {
     case 0:
     case 1: {
@@ -192,9 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       bytes = (bytes + MPS_PF_ALIGN - 1) / MPS_PF_ALIGN * MPS_PF_ALIGN;
       if (fuzz_mvt_count == FUZZ_MVT_MAX_BLOCKS)
         fuzz_mvt_free(pool, a % fuzz_mvt_count);
-      res = fuzz_mvt_alloc(ap[op], bytes, (unsigned char)(a ^ b ^ pos));
-      FUZZ_MVT_REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT
-                       || res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+      fuzz_mvt_alloc_checked(pool, ap[op], bytes, (unsigned char)(a ^ b ^ pos));
       break;
     }
     case 2:
@@ -205,15 +364,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 3:
       mps_ap_destroy(ap[a & 1]);
-      res = mps_ap_create_k(&ap[a & 1], pool, mps_args_none);
-      if (res != MPS_RES_OK) {
-        /* Control memory is short: lift the limit; it must work then. */
-        FUZZ_MVT_REQUIRE(res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY);
-        FUZZ_MVT_REQUIRE(mps_arena_commit_limit_set(arena, SIZE_MAX) == MPS_RES_OK);
-        FUZZ_MVT_REQUIRE(mps_ap_create_k(&ap[a & 1], pool, mps_args_none) == MPS_RES_OK);
-      }
+      fuzz_mvt_ap_create(&ap[a & 1], pool);
       break;
     case 4:
+      fuzz_mvt_limited = a < 200;
       if (a >= 200)
         FUZZ_MVT_REQUIRE(mps_arena_commit_limit_set(arena, SIZE_MAX) == MPS_RES_OK);
       else
@@ -221,17 +375,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                     + (size_t)(a % 32) * FUZZ_MVT_GRAIN)
                          == MPS_RES_OK);
       break;
-    default: {
-      mps_frame_t frame;
-      res = mps_ap_frame_push(&frame, ap[a & 1]);
-      FUZZ_MVT_REQUIRE(res == MPS_RES_OK);
-      FUZZ_MVT_REQUIRE(mps_ap_frame_pop(ap[a & 1], frame) == MPS_RES_OK);
+    default:
+      if (data[pos] >= 128 && (a & 0xC0) == 0x80 && (b & 0xC0) == 0xC0) {
+        arena_fail_after((Arena)arena, (Count)(b & 0x0F) + 1);
+        fuzz_mvt_countdown = ((Arena)arena)->fail_countdown;
+        if (b & 0x20)
+          fuzz_mvt_second_pool(pool);
+        if (b & 0x10) {
+          mps_ap_destroy(ap[a & 1]);
+          fuzz_mvt_ap_create(&ap[a & 1], pool);
+        }
+      }
+      fuzz_mvt_frame(ap[a & 1]);
       break;
-    }
     }
     fuzz_mvt_check(pool);
   }
 
+  arena_fail_after((Arena)arena, 0);
   while (fuzz_mvt_count > 0)
     fuzz_mvt_free(pool, fuzz_mvt_count - 1);
   mps_ap_destroy(ap[0]);
