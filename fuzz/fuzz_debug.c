@@ -16,7 +16,16 @@
  * size that wraps round memory), an allocation too large for the fences,
  * and a phase under a commit limit (blocks allocated until the arena
  * refuses, another debugging pool created, blocks freed while the limit
- * holds).  A recording assertion handler collects every report,
+ * holds), and having the arena refuse one of its next few requests for
+ * memory (arena_fail_after).  An allocation, a reserve, the point's
+ * creation or another pool's may fail with MPS_RES_MEMORY or
+ * MPS_RES_RESOURCE only if the refusal fell on it (MPS_RES_COMMIT_LIMIT
+ * only under the limit), reporting nothing and handing nothing out, and
+ * is then tried again and must succeed; anything else absorbs it.  The
+ * refusal is armed only with no damage anywhere and none is made until it
+ * falls: it may cost the record of free memory a range, which would hide
+ * damage there, so the model then forgets where it may damage, as after
+ * the commit-limit phase.  A recording assertion handler collects every report,
  * and after each operation the bytes the reports name (address and
  * length) must be exactly the damaged bytes the model says that operation
  * must find:
@@ -133,6 +142,23 @@ static void fuzz_debug_record(const char *file, unsigned line, const char *cond)
       abort();
     r->limit = r->base + (uintptr_t)strtoull(end + 2, NULL, 10);
   }
+}
+
+/* The arena's countdown to its refusal (arena_fail_after). */
+static Count fuzz_debug_countdown(void)
+{
+  return ((Arena)fuzz_debug_arena)->fail_countdown;
+}
+
+/* Whether `res`, a failure of a call that asks for memory and during
+ * which the countdown went from `countdown` to what it is now, is one the
+ * documentation allows: the arena's refusal if it fell on the call, or
+ * the commit limit while the phase holds one. */
+static bool fuzz_debug_allowed_failure(mps_res_t res, Count countdown, bool limited)
+{
+  if (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE)
+    return countdown != 0 && fuzz_debug_countdown() == 0;
+  return res == MPS_RES_COMMIT_LIMIT && limited;
 }
 
 static unsigned fuzz_debug_byte(void)
@@ -346,7 +372,7 @@ static void fuzz_debug_add_freed(uintptr_t base, uintptr_t limit, uintptr_t addr
 static size_t fuzz_debug_align;
 
 /* mps_alloc into `b`, filled with `fill`; false if the arena refused
- * (only allowed under a commit limit). */
+ * (the commit limit, if `limited`, or arena_fail_after's refusal). */
 static bool fuzz_debug_alloc_into(fuzz_debug_block_s *b, size_t size, unsigned char fill,
                                   bool limited)
 {
@@ -355,9 +381,10 @@ static bool fuzz_debug_alloc_into(fuzz_debug_block_s *b, size_t size, unsigned c
   mps_res_t res;
   uintptr_t base, limit;
   size_t n;
+  Count countdown = fuzz_debug_countdown();
   res = mps_alloc(&p, fuzz_debug_pool, size);
   if (res != MPS_RES_OK) {
-    if (!limited || res != MPS_RES_COMMIT_LIMIT)
+    if (!fuzz_debug_allowed_failure(res, countdown, limited))
       abort();
     fuzz_debug_take_free_reports(0, 0);
     fuzz_debug_expect_none();
@@ -390,7 +417,10 @@ static void fuzz_debug_alloc(void)
   fuzz_debug_block_s *b = &fuzz_debug_block[slot];
   if (b->p != NULL)
     return;
-  (void)fuzz_debug_alloc_into(b, size, (unsigned char)slot, false);
+  /* Refused only by arena_fail_after, whose refusal is spent: a second
+   * try that failed would abort. */
+  if (!fuzz_debug_alloc_into(b, size, (unsigned char)slot, false))
+    (void)fuzz_debug_alloc_into(b, size, (unsigned char)slot, false);
 }
 
 /* mps_free of a live block, whose fences are checked; its extent becomes
@@ -441,6 +471,8 @@ static void fuzz_debug_damage_free(void)
   size_t i;
   if (fuzz_debug_freed_count == 0 || fuzz_debug_damage_count == FUZZ_DEBUG_DAMAGE)
     return;
+  if (fuzz_debug_countdown() != 0)
+    return;   /* the refusal may yet cost the record this range */
   r = &fuzz_debug_freed[which % fuzz_debug_freed_count];
   a = r->base + off % (r->limit - r->base);
   if (!fuzz_debug_owned(a))
@@ -476,29 +508,41 @@ static void fuzz_debug_reserve(bool limited)
   mps_addr_t p;
   mps_res_t res;
   bool fits;
+  Count countdown;
   if (b->p != NULL)
     return;
+again:
   if (fuzz_debug_ap == NULL) {
+    countdown = fuzz_debug_countdown();
     res = mps_ap_create_k(&fuzz_debug_ap, fuzz_debug_pool, mps_args_none);
     if (res != MPS_RES_OK) {
-      if (!limited || res != MPS_RES_COMMIT_LIMIT)
+      if (!fuzz_debug_allowed_failure(res, countdown, limited))
         abort();
       fuzz_debug_ap = NULL;
+      fuzz_debug_expect_none();
+      /* A refusal is spent: outside the phase, the next try must work. */
+      if (!limited)
+        goto again;
       return;
     }
   }
   old_alloc = (uintptr_t)fuzz_debug_ap->alloc;
   old_limit = (uintptr_t)fuzz_debug_ap->limit;
   fits = old_limit != 0 && old_alloc + size > old_alloc && old_alloc + size <= old_limit;
+  countdown = fuzz_debug_countdown();
   res = mps_reserve(&p, fuzz_debug_ap, size);
   if (res != MPS_RES_OK) {
     /* Only a fill fails, and the old region has gone back by then. */
-    if (!limited || res != MPS_RES_COMMIT_LIMIT || fits)
+    if (!fuzz_debug_allowed_failure(res, countdown, limited) || fits)
       abort();
     fuzz_debug_take_free_reports(0, 0);
     fuzz_debug_expect_none();
+    if (!limited)
+      goto again;   /* likewise */
     return;
   }
+  if (fits && fuzz_debug_countdown() != countdown)
+    abort();   /* a reserve within the region asks nobody for memory */
   limit = (uintptr_t)fuzz_debug_ap->limit;
   if (fits) {
     if ((uintptr_t)p != old_alloc)
@@ -677,15 +721,17 @@ static void fuzz_debug_limited(void)
       static const unsigned char big[5000] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
       mps_pool_debug_option_s options = {big, 40, big + 1, 24};
       mps_pool_t other;
+      Count countdown = fuzz_debug_countdown();
+      mps_res_t res;
       if (i % 3 == 0)
         options.fence_size = sizeof big;
       else if (i % 3 == 1)
         options.free_size = sizeof big - 1;
-      mps_res_t res = fuzz_debug_create(&other, &options, 0.5);
+      res = fuzz_debug_create(&other, &options, 0.5);
       if (res == MPS_RES_OK) {
         mps_pool_destroy(other);
         other_made = true;
-      } else if (res != MPS_RES_COMMIT_LIMIT) {
+      } else if (!fuzz_debug_allowed_failure(res, countdown, true)) {
         abort();
       }
       fuzz_debug_expect_none();
@@ -707,6 +753,15 @@ static void fuzz_debug_limited(void)
   if (mps_arena_commit_limit_set(fuzz_debug_arena, saved) != MPS_RES_OK)
     abort();
   fuzz_debug_freed_count = 0;
+}
+
+/* Have the arena refuse its `count`-th request for memory from now. */
+static void fuzz_debug_refuse(void)
+{
+  Count count = 1 + fuzz_debug_byte() % 16;
+  if (fuzz_debug_damage_count != 0)
+    return;   /* a range lost from the record could hide it */
+  arena_fail_after((Arena)fuzz_debug_arena, count);
 }
 
 /* Options the class must refuse, before the real pool is made. */
@@ -800,7 +855,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     abort();
 
   while (fuzz_debug_next < fuzz_debug_size) {
-    switch (fuzz_debug_byte() % 16) {
+    unsigned op = fuzz_debug_byte();
+    Count countdown = fuzz_debug_countdown();
+    switch (op % 16) {
     case 0:
     case 1:
     case 14:
@@ -842,9 +899,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       fuzz_debug_limited();
       break;
     default:
-      fuzz_debug_huge_alloc();
+      /* Only 0xFD, 13 with the high bits all set, arms the refusal:
+       * few older inputs hold it, so few change meaning. */
+      if (op == 0xFD)
+        fuzz_debug_refuse();
+      else
+        fuzz_debug_huge_alloc();
       break;
     }
+    if (countdown != 0 && fuzz_debug_countdown() == 0)
+      fuzz_debug_freed_count = 0;   /* the record may have lost a range */
     fuzz_debug_forget_released();
     /* The pool's records keep their invariants, those that take walks
      * too: a failure is reported, which the next line finds. */
@@ -855,6 +919,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_debug_expect_none();
   }
 
+  arena_fail_after((Arena)fuzz_debug_arena, 0);
   fuzz_debug_ap_destroy();
   /* Destroying the pool checks everything that is left. */
   n = fuzz_debug_all_fence_damage(expected);

@@ -16,13 +16,23 @@
  * After every operation the cache passes sac_check and each class's count
  * equals the model's.  Some operations set the commit limit to what is
  * committed, so that misses may fail with MPS_RES_COMMIT_LIMIT; the model
- * then expects nothing to have changed.
+ * then expects nothing to have changed.  Another has the arena refuse one
+ * of its next few requests for memory (arena_fail_after), and may then
+ * destroy the cache and make it again at once: a miss, or the cache's
+ * creation, may fail with MPS_RES_MEMORY or MPS_RES_RESOURCE only if the
+ * refusal fell on it (COMMIT_LIMIT only while a limit is set), changing
+ * nothing, and is then tried again and must succeed; a free or a flush
+ * the refusal falls on must absorb it.
  *
  * Input: byte 0 picks the pool (bit 0 MFS, else bit 3 MVFF, else the
  * counting pool) and the number of classes (bits 1-2: 1 to 4);
  * then two bytes per class (size step, cached_count 0..4); then two bytes
  * per operation (kind, argument).  A free whose kind has its top bit set
- * frees the block a second time at once (see fuzz_sac_free).
+ * frees the block a second time at once (see fuzz_sac_free).  Kind 0xFE
+ * (of the kinds that lift the commit limit, the one with bits 3-7 all
+ * set, so that few older inputs change meaning) arms the refusal instead:
+ * the argument's bits 0-2 are the count less one, and bit 7 asks for the
+ * cache to be made again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +43,7 @@
 #include "../include/mpscmfs.h"
 #include "../include/mpscmvff.h"
 #include "support/reports.h"
+#include "../src/arena/arena.h"
 #include "../src/pool/sac.h"
 
 #define FUZZ_SAC_REQUIRE(cond) \
@@ -115,7 +126,25 @@ typedef struct fuzz_sac_model_s {
   size_t cached[FUZZ_SAC_MAX_CLASSES];
   size_t pool_allocs, pool_frees;   /* expected, counting pool only */
   Byte next_fill;
+  bool limited;                     /* a commit limit is set */
 } fuzz_sac_model_s;
+
+/* The arena's countdown to its refusal (arena_fail_after): an operation
+ * the refusal fell on took it from non-zero to zero. */
+static Count fuzz_sac_countdown(const fuzz_sac_model_s *m)
+{
+  return ((Arena)m->arena)->fail_countdown;
+}
+
+/* Whether a failure `res` of an operation that asks the pool for memory
+ * is one the documentation allows: the arena's refusal, if it fell on
+ * the operation, or the commit limit, if one is set. */
+static bool fuzz_sac_allowed_failure(const fuzz_sac_model_s *m, mps_res_t res, bool fell)
+{
+  if (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE)
+    return fell;
+  return res == MPS_RES_COMMIT_LIMIT && m->limited;
+}
 
 static Index fuzz_sac_class_of(const fuzz_sac_model_s *m, size_t size)
 {
@@ -175,24 +204,37 @@ static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
   mps_res_t res;
   fuzz_sac_block_s *b;
   size_t i, size;
+  Count countdown;
+  bool fell;
 
   if (m->live_count == FUZZ_SAC_MAX_LIVE)
     return;
+again:
+  countdown = fuzz_sac_countdown(m);
   if (fast)
     MPS_SAC_ALLOC_FAST(res, p, m->sac, request, 0);
   else
     res = mps_sac_alloc(&p, m->sac, request, 0);
+  fell = countdown != 0 && fuzz_sac_countdown(m) == 0;
 
   if (klass != FUZZ_SAC_OVERLARGE && m->cached[klass] > 0) {
-    /* A hit: the top of the stack, with no pool traffic. */
+    /* A hit: the top of the stack, with no request to the arena. */
     FUZZ_SAC_REQUIRE(res == MPS_RES_OK);
+    FUZZ_SAC_REQUIRE(fuzz_sac_countdown(m) == countdown);
     FUZZ_SAC_REQUIRE(p == m->stack[klass][m->cached[klass] - 1]);
     --m->cached[klass];
   } else {
-    /* A miss: the pool's result; on failure nothing changed. */
-    FUZZ_SAC_REQUIRE(res == MPS_RES_OK || res == MPS_RES_COMMIT_LIMIT || res == MPS_RES_MEMORY);
-    if (res != MPS_RES_OK)
-      return;
+    /* A miss: the pool's result; on failure nothing changed (which the
+     * comparison checks before the retry). */
+    if (res != MPS_RES_OK) {
+      FUZZ_SAC_REQUIRE(fuzz_sac_allowed_failure(m, res, fell));
+      if (!fell)
+        return;
+      /* The refusal was for one request only: the same miss again must
+       * succeed, unless the commit limit stops it. */
+      fuzz_sac_compare(m);
+      goto again;
+    }
     ++m->pool_allocs;
     for (i = 0; i < m->class_count; ++i) {
       size_t j;
@@ -251,13 +293,46 @@ static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twic
   }
 }
 
-static void fuzz_sac_flush(fuzz_sac_model_s *m)
+/* Every cached block goes back to the pool. */
+static void fuzz_sac_flush_model(fuzz_sac_model_s *m)
 {
   size_t i;
-  mps_sac_flush(m->sac);
   for (i = 0; i < m->class_count; ++i) {
     m->pool_frees += m->cached[i];
     m->cached[i] = 0;
+  }
+}
+
+static void fuzz_sac_flush(fuzz_sac_model_s *m)
+{
+  mps_sac_flush(m->sac);
+  fuzz_sac_flush_model(m);
+}
+
+/* Arm the arena to refuse its `count`-th request for memory from now;
+ * with `remake`, destroy the cache (its blocks go back to the pool) and
+ * make it again, which may be what the refusal falls on. */
+static void fuzz_sac_refuse(fuzz_sac_model_s *m, Count count, bool remake)
+{
+  Count countdown;
+  mps_res_t res;
+  arena_fail_after((Arena)m->arena, count);
+  if (!remake)
+    return;
+  /* Destruction cannot fail: if the refusal falls on it (MVFF's frees
+   * may ask for a node of its land), it absorbs it. */
+  mps_sac_destroy(m->sac);
+  fuzz_sac_flush_model(m);
+  for (;;) {
+    countdown = fuzz_sac_countdown(m);
+    res = mps_sac_create(&m->sac, m->pool, m->class_count, m->classes);
+    if (res == MPS_RES_OK)
+      break;
+    /* Only the refusal may stop it: the old cache's control memory, just
+     * freed, is there for the new one whatever the limit, and once the
+     * refusal has fallen the retry must succeed. */
+    FUZZ_SAC_REQUIRE(fuzz_sac_allowed_failure(m, res, countdown != 0 && fuzz_sac_countdown(m) == 0)
+                     && res != MPS_RES_COMMIT_LIMIT);
   }
 }
 
@@ -329,9 +404,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       mps_arena_spare_set(m->arena, 0.0);
       FUZZ_SAC_REQUIRE(mps_arena_commit_limit_set(m->arena, mps_arena_committed(m->arena))
                        == MPS_RES_OK);
+      m->limited = true;
       break;
     case 6:
+      if (kind == 0xFE) {
+        fuzz_sac_refuse(m, 1 + (Count)(arg & 7), (arg & 0x80) != 0);
+        break;
+      }
       FUZZ_SAC_REQUIRE(mps_arena_commit_limit_set(m->arena, (size_t)-1) == MPS_RES_OK);
+      m->limited = false;
       break;
     default:
       /* Allocate the same size twice in a row through both paths. */
@@ -345,6 +426,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   /* Free everything through the cache, then destroy it: the pool must be
    * left with nothing in use. */
+  arena_fail_after((Arena)m->arena, 0);
   while (m->live_count > 0)
     fuzz_sac_free(m, 0, (m->live_count & 1) != 0, false);
   fuzz_sac_compare(m);
