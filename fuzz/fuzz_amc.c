@@ -44,6 +44,7 @@
 #include "../include/mpscamc.h"
 #include "../src/arena/arena.h"
 #include "../test/support/objfmt.h"
+#include "support/refusal.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -250,8 +251,8 @@ static void fz_check_all(mps_arena_t arena, mps_pool_t pool, bool parked)
  * arena_fail_after was asked to refuse, and its result must say so. */
 static void fz_refused(mps_arena_t arena, mps_res_t res)
 {
-  REQUIRE(countdown > 0 && ((Arena)arena)->fail_countdown == 0);
-  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+  REQUIRE(refusal_fell(arena, countdown));
+  REQUIRE(refusal_result(res));
 }
 
 /* Allocate an object for the next node and store it in slots[s] at once;

@@ -59,6 +59,7 @@
 #include "../src/arena/arena.h"
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
+#include "support/refusal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -118,8 +119,8 @@ static awlarr_s *fw_vals(fw_s *f) { return f->refs[FW_VALS]; }
  * arena_fail_after was asked to refuse, and its result must say so. */
 static void fw_refused(fw_s *f, mps_res_t res, const char *what)
 {
-  if (f->countdown == 0 || ((Arena)f->arena)->fail_countdown != 0
-      || (res != MPS_RES_MEMORY && res != MPS_RES_RESOURCE)) {
+  if (!refusal_fell(f->arena, f->countdown)
+      || !refusal_result(res)) {
     fprintf(stderr, "fuzz_awl: %s with result %d, not for the refused request\n", what,
             (int)res);
     abort();
@@ -432,7 +433,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       armed = ((Arena)f->arena)->fail_countdown;
       epoch = mps_collections(f->arena);
       mps_arena_collect(f->arena);
-      if (armed != 0 && ((Arena)f->arena)->fail_countdown == 0) {
+      if (refusal_fell(f->arena, armed)) {
         fw_check(f, 0);
         fw_check_kept(f, before, mps_collections(f->arena) != epoch);
       } else {

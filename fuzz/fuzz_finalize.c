@@ -68,6 +68,7 @@
 #include "../src/arena/arena.h"
 #include "../stress/support/gcobj.c"
 #include "../test/support/collections.h"
+#include "support/refusal.h"
 
 enum { FF_ROOTS = 12, FF_RECS = 256, FF_REFS = 2, FF_NDATA = 3 };
 enum { FF_AMC, FF_AMS, FF_LO, FF_POOLS };
@@ -129,7 +130,7 @@ static unsigned ff_rec_of_id(ff_s *f, mps_word_t id)
  * since its countdown read `before`. */
 static int ff_fell(ff_s *f, Count before)
 {
-  return before > 0 && ((Arena)f->arena)->fail_countdown == 0;
+  return refusal_fell(f->arena, before);
 }
 
 /* An operation failed: the refusal must have fallen on it, and its
@@ -137,7 +138,7 @@ static int ff_fell(ff_s *f, Count before)
 static void ff_refused(ff_s *f, Count before, mps_res_t res, const char *what)
 {
   REQUIRE(ff_fell(f, before), what);
-  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE, what);
+  REQUIRE(refusal_result(res), what);
 }
 
 /* Make pool k's allocation point; a refusal may leave it without one

@@ -45,6 +45,7 @@
 
 FUZZ_MODEL_BEGIN
 #include "../stress/support/gcobj.c"
+#include "support/refusal.h"
 FUZZ_MODEL_END
 
 enum { FUZZ_GC_ROOTS = 16, FUZZ_GC_AMBIG = 8, FUZZ_GC_RECORDS = 512, FUZZ_GC_MAX_REFS = 4 };
@@ -177,8 +178,8 @@ FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
  * arena_fail_after was asked to refuse, and its result must say so. */
 static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, const char *what)
 {
-  REQUIRE(f->countdown > 0 && ((Arena)f->arena)->fail_countdown == 0, what);
-  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE, what);
+  REQUIRE(refusal_fell(f->arena, f->countdown), what);
+  REQUIRE(refusal_result(res), what);
 }
 
 /* The record of the object at root slot i (which is not null). */

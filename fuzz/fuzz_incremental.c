@@ -79,6 +79,7 @@
 #include "../src/gc/seg.h"
 #include "../src/gc/trace.h"
 #include "../test/support/objfmt.h"
+#include "support/refusal.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -170,14 +171,14 @@ static mps_res_t fz_scan(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
  * operation: its countdown went from non-zero to zero. */
 static bool fz_fell(void)
 {
-  return fz_countdown > 0 && ((Arena)arena)->fail_countdown == 0;
+  return refusal_fell(arena, fz_countdown);
 }
 
 /* An operation failed: only the refusal may make it, and it says so. */
 static void fz_refused(mps_res_t res)
 {
   REQUIRE(fz_fell());
-  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+  REQUIRE(refusal_result(res));
 }
 
 /* Reference k of obj, loaded by the mutator.  Once loaded (any fault on

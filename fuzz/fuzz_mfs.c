@@ -27,6 +27,7 @@
 #include "../include/mpscmfs.h"
 #include "../src/arena/arena.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 
 #define FUZZ_MFS_LIVE 512
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
@@ -45,7 +46,7 @@ static int fuzz_mfs_limited;       /* a commit limit is set */
  * since the operation began. */
 static int fuzz_mfs_fell(void)
 {
-  return fuzz_mfs_countdown > 0 && ((Arena)fuzz_mfs_arena)->fail_countdown == 0;
+  return refusal_fell(fuzz_mfs_arena, fuzz_mfs_countdown);
 }
 
 /* A failure the documentation allows: the commit limit while one is set,
@@ -56,7 +57,7 @@ static void fuzz_mfs_failed(mps_res_t res, int fell_before)
     REQUIRE(fuzz_mfs_limited);
   else
     REQUIRE(!fell_before && fuzz_mfs_fell()
-            && (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE));
+            && refusal_result(res));
 }
 
 /* Allocate from pool; a refusal fails the first try only, so the second

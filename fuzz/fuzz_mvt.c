@@ -40,6 +40,7 @@
 #include "../src/arena/arena.h"
 #include "support/model.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 
 #define FUZZ_MVT_GRAIN ((size_t)4096)
 #define FUZZ_MVT_MAX_BLOCKS 200
@@ -125,7 +126,7 @@ static mps_res_t fuzz_mvt_alloc(mps_ap_t ap, size_t size, unsigned char seed)
  * since the operation began. */
 static int fuzz_mvt_fell(void)
 {
-  return fuzz_mvt_countdown > 0 && ((Arena)fuzz_mvt_arena)->fail_countdown == 0;
+  return refusal_fell(fuzz_mvt_arena, fuzz_mvt_countdown);
 }
 
 /* A failure the documentation allows: the commit limit while one is set,
@@ -136,7 +137,7 @@ static void fuzz_mvt_failed(mps_res_t res, int fell_before)
     FUZZ_MVT_REQUIRE(fuzz_mvt_limited);
   else
     FUZZ_MVT_REQUIRE(!fell_before && fuzz_mvt_fell()
-                     && (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE));
+                     && refusal_result(res));
 }
 
 /* A second try after a refusal: nothing is refused now. */

@@ -73,6 +73,7 @@
 #include "../test/support/collections.h"
 #include "../test/support/objfmt.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -219,16 +220,16 @@ static void model_reach(bool second_is_root)
 
 /* Whether the refusal arena_fail_after was asked for fell during this
  * operation: its countdown went from non-zero to zero. */
-static bool refusal_fell(void)
+static bool op_refusal_fell(void)
 {
-  return op_countdown > 0 && ((Arena)arena)->fail_countdown == 0;
+  return refusal_fell(arena, op_countdown);
 }
 
 /* Something failed: only the refusal may make it, and it says so. */
 static void refused(mps_res_t res)
 {
-  REQUIRE(refusal_fell());
-  REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+  REQUIRE(op_refusal_fell());
+  REQUIRE(refusal_result(res));
 }
 
 /* One of the next n (1 to 32, from byte a) requests is refused. */
@@ -275,7 +276,7 @@ static void prepare(void)
 static void check_collection(kind_e kind, mps_addr_t fresh, int fresh_pool)
 {
   int i, k, survivors[2] = {0, 0};
-  bool may_keep = refusal_fell();
+  bool may_keep = op_refusal_fell();
   for (i = 0; i < live_count; ++i) {
     int id = live[i];
     node_s *n = &nodes[id];
@@ -341,7 +342,7 @@ static void settle(kind_e kind, int expect, mps_addr_t fresh, int fresh_pool)
   /* The refusal, where it fell, may have kept one from starting (its
    * trace could not be made), never made one start. */
   if (expect >= 0 && (!pre_busy || collections_done(arena) != pre_done))
-    REQUIRE(started == (expect != 0) || (!started && refusal_fell()));
+    REQUIRE(started == (expect != 0) || (!started && op_refusal_fell()));
   if (started) {
     /* Every condemn starts the first pool's generation afresh. */
     a_new = 0;
@@ -353,7 +354,7 @@ static void settle(kind_e kind, int expect, mps_addr_t fresh, int fresh_pool)
   if (started && now_busy)
     REQUIRE(pre_cells == 0);   /* only over an empty heap can it be incremental */
   /* A collection refused its trace did nothing. */
-  if (refusal_fell() && done == 0 && !now_busy)
+  if (op_refusal_fell() && done == 0 && !now_busy)
     check_collection(KIND_NONE, fresh, fresh_pool);
 }
 
@@ -751,7 +752,7 @@ static void op_failing_root(unsigned a, unsigned b)
     state = ST_PARKED;
     /* A collection refused its trace scanned nothing. */
     ran = collections_done(arena) != pre_done;
-    REQUIRE(ran || refusal_fell());
+    REQUIRE(ran || op_refusal_fell());
     REQUIRE(reports == (always && ran ? 1u : 0u));
     REQUIRE(scan_ref == (scan_ref_id < 0 ? NULL : (mps_addr_t)nodes[scan_ref_id].addr));
     settle(KIND_ALL, ran, NULL, 0);

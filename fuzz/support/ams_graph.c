@@ -12,6 +12,7 @@
 #include "../../src/arena/arena.h"
 #include "ams_graph.h"
 #include "model.h"
+#include "refusal.h"
 
 #define AG_REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -69,7 +70,7 @@ static Count ag_before;
 
 static bool ag_fell(void)
 {
-  return ag_before > 0 && ((Arena)ag_arena)->fail_countdown == 0;
+  return refusal_fell(ag_arena, ag_before);
 }
 
 /* Something failed: only the refused request excuses it, and only with a
@@ -77,7 +78,7 @@ static bool ag_fell(void)
 static void ag_refused(mps_res_t res)
 {
   AG_REQUIRE(ag_fell());
-  AG_REQUIRE(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+  AG_REQUIRE(refusal_result(res));
 }
 
 static mps_word_t ag_data_word(mps_word_t salt, unsigned i)

@@ -1,0 +1,34 @@
+/* refusal.h: what the fuzz targets that arm arena_fail_after (a test
+ * hook: src/arena/arena.h) share to judge a refusal.  The hook refuses
+ * one request, once: its countdown goes from non-zero to zero when it
+ * does.  A target reads the countdown when an operation begins and asks
+ * afterwards whether the refusal fell in between, and whether a result
+ * is one a refused request may give.  Header only. */
+#ifndef FUZZ_REFUSAL_H
+#define FUZZ_REFUSAL_H
+
+#include <stdbool.h>
+
+#include "../../include/mps.h"
+#include "../../src/arena/arena.h"
+
+/* The countdown now: 0 if nothing is armed. */
+static inline Count refusal_countdown(mps_arena_t arena)
+{
+  return ((Arena)arena)->fail_countdown;
+}
+
+/* Whether the refusal armed with countdown `before` has fallen since. */
+static inline bool refusal_fell(mps_arena_t arena, Count before)
+{
+  return before > 0 && refusal_countdown(arena) == 0;
+}
+
+/* Whether res says what a refused request says: no memory, or no
+ * address space for a growth. */
+static inline bool refusal_result(mps_res_t res)
+{
+  return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+}
+
+#endif /* FUZZ_REFUSAL_H */
