@@ -628,10 +628,12 @@ static size_t tinc_longest_protected_grey_run(tinc_s *t, Rank rank)
  * segments with no budget to end a run: only the run's length bound keeps
  * trace_lower_run inside its array.  64 AMS segments, each with one object
  * that only a root table reaches, turn grey together at the flip, in
- * address order.  With 64 KiB grains, one grain of the arena's control
- * memory holds the tables of many segments, so the segments lie next to
- * each other (with 4 KiB grains, each segment's tables took the grain
- * after it). */
+ * address order.  They lie next to each other only if no grain of the
+ * arena's control memory (their tables) falls between them: where the
+ * chain's zones begin at the chunk's first free grain, the next control
+ * grain is the one after the sixteenth segment.  So the control memory
+ * for all their tables is taken, and given back to the control freelist,
+ * first. */
 Test(incremental, finishing_a_trace_lowers_long_runs_of_grey_segments_in_bounded_batches)
 {
   enum { SEGS = 64 };
@@ -642,7 +644,16 @@ Test(incremental, finishing_a_trace_lowers_long_runs_of_grey_segments_in_bounded
   Seg seg, prev = NULL;
   size_t k = 0, collections;
   mps_word_t id = 1;
+  Arena arena;
+  void *control;
+  Size control_size;
   tinc_open_in(&t, mps_class_ams(), false, (size_t)64 << 10);
+  arena = (Arena)t.arena;
+  arena_enter(arena);
+  cr_assert_eq(arena_control_alloc(&control, arena, (size_t)512 << 10), MPS_RES_OK);
+  arena_control_free(arena, control, (size_t)512 << 10);
+  control_size = arena->control_size;
+  arena_leave(arena);
   memset(firsts, 0, sizeof firsts);
   cr_assert_eq(mps_root_create_table(&root, t.arena, mps_rank_exact(), 0, firsts, SEGS),
                MPS_RES_OK);
@@ -660,6 +671,7 @@ Test(incremental, finishing_a_trace_lowers_long_runs_of_grey_segments_in_bounded
     cr_assert_lt(id, (mps_word_t)SEGS * 65536, "AMS filled no new segment");
   }
   t.refs[0] = NULL;
+  cr_assert_eq(arena->control_size, control_size, "a segment's tables took a control grain");
   collections = collections_done(t.arena);
   cr_assert_eq(mps_arena_start_collect(t.arena), MPS_RES_OK);
   cr_assert(tinc_busy(&t));
