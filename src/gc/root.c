@@ -444,6 +444,9 @@ void mps_root_destroy(mps_root_t root)
 #define ROOT_SCAN_UNCHECKED
 #endif
 
+/* How many words ahead root_scan_words prefetches the object of. */
+#define ROOT_SCAN_AHEAD 8
+
 /* Which words of an area are references. */
 typedef enum root_tag_test_e {
   ROOT_TAG_ANY,           /* every word, after removing the tag bits */
@@ -470,6 +473,20 @@ static inline mps_res_t root_scan_words(mps_ss_t ss, void *base, void *limit, Wo
       Word word = *p;
       Word tag = word & mask;
       mps_addr_t ref;
+#if defined(__GNUC__) || defined(__clang__)
+      /* A large table's references lead all over the heap, and the fix
+       * of one that is white first reads its object (the format's isfwd,
+       * for a moving pool): a cache miss each, which was most of the
+       * root scan's time (docs/performance.md, the root prefetch round).
+       * So the word ROOT_SCAN_AHEAD on is read now, and its object
+       * fetched if it lies in a white zone.  Only the zone test is made:
+       * a prefetch of a tagged or stale address never faults. */
+      if ((Word *)limit - p > ROOT_SCAN_AHEAD) {
+        Word ahead = p[ROOT_SCAN_AHEAD] & ~mask;
+        if ((_mps_w >> (ahead >> _mps_zs & (MPS_WORD_WIDTH - 1)) & 1) != 0)
+          __builtin_prefetch((void *)(uintptr_t)ahead);
+      }
+#endif
       if (test == ROOT_TAG_PATTERN && tag != pattern)
         continue;
       if (test == ROOT_TAG_PATTERN_OR_ZERO && tag != pattern && tag != 0)
