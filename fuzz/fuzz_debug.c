@@ -59,6 +59,7 @@
 #include "../src/arena/arena.h"
 #include "../src/pool/pool_debug.h"
 #include "support/model.h"
+#include "support/refusal.h"
 
 #define FUZZ_DEBUG_SLOTS 48
 #define FUZZ_DEBUG_FILLERS 256
@@ -144,20 +145,14 @@ static void fuzz_debug_record(const char *file, unsigned line, const char *cond)
   }
 }
 
-/* The arena's countdown to its refusal (arena_fail_after). */
-static Count fuzz_debug_countdown(void)
-{
-  return ((Arena)fuzz_debug_arena)->fail_countdown;
-}
-
 /* Whether `res`, a failure of a call that asks for memory and during
  * which the countdown went from `countdown` to what it is now, is one the
  * documentation allows: the arena's refusal if it fell on the call, or
  * the commit limit while the phase holds one. */
 static bool fuzz_debug_allowed_failure(mps_res_t res, Count countdown, bool limited)
 {
-  if (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE)
-    return countdown != 0 && fuzz_debug_countdown() == 0;
+  if (refusal_result(res))
+    return refusal_fell(fuzz_debug_arena, countdown);
   return res == MPS_RES_COMMIT_LIMIT && limited;
 }
 
@@ -381,7 +376,7 @@ static bool fuzz_debug_alloc_into(fuzz_debug_block_s *b, size_t size, unsigned c
   mps_res_t res;
   uintptr_t base, limit;
   size_t n;
-  Count countdown = fuzz_debug_countdown();
+  Count countdown = refusal_countdown(fuzz_debug_arena);
   res = mps_alloc(&p, fuzz_debug_pool, size);
   if (res != MPS_RES_OK) {
     if (!fuzz_debug_allowed_failure(res, countdown, limited))
@@ -471,7 +466,7 @@ static void fuzz_debug_damage_free(void)
   size_t i;
   if (fuzz_debug_freed_count == 0 || fuzz_debug_damage_count == FUZZ_DEBUG_DAMAGE)
     return;
-  if (fuzz_debug_countdown() != 0)
+  if (refusal_countdown(fuzz_debug_arena) != 0)
     return;   /* the refusal may yet cost the record this range */
   r = &fuzz_debug_freed[which % fuzz_debug_freed_count];
   a = r->base + off % (r->limit - r->base);
@@ -513,7 +508,7 @@ static void fuzz_debug_reserve(bool limited)
     return;
 again:
   if (fuzz_debug_ap == NULL) {
-    countdown = fuzz_debug_countdown();
+    countdown = refusal_countdown(fuzz_debug_arena);
     res = mps_ap_create_k(&fuzz_debug_ap, fuzz_debug_pool, mps_args_none);
     if (res != MPS_RES_OK) {
       if (!fuzz_debug_allowed_failure(res, countdown, limited))
@@ -529,7 +524,7 @@ again:
   old_alloc = (uintptr_t)fuzz_debug_ap->alloc;
   old_limit = (uintptr_t)fuzz_debug_ap->limit;
   fits = old_limit != 0 && old_alloc + size > old_alloc && old_alloc + size <= old_limit;
-  countdown = fuzz_debug_countdown();
+  countdown = refusal_countdown(fuzz_debug_arena);
   res = mps_reserve(&p, fuzz_debug_ap, size);
   if (res != MPS_RES_OK) {
     /* Only a fill fails, and the old region has gone back by then. */
@@ -541,7 +536,7 @@ again:
       goto again;   /* likewise */
     return;
   }
-  if (fits && fuzz_debug_countdown() != countdown)
+  if (fits && refusal_countdown(fuzz_debug_arena) != countdown)
     abort();   /* a reserve within the region asks nobody for memory */
   limit = (uintptr_t)fuzz_debug_ap->limit;
   if (fits) {
@@ -721,7 +716,7 @@ static void fuzz_debug_limited(void)
       static const unsigned char big[5000] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
       mps_pool_debug_option_s options = {big, 40, big + 1, 24};
       mps_pool_t other;
-      Count countdown = fuzz_debug_countdown();
+      Count countdown = refusal_countdown(fuzz_debug_arena);
       mps_res_t res;
       if (i % 3 == 0)
         options.fence_size = sizeof big;
@@ -856,7 +851,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   while (fuzz_debug_next < fuzz_debug_size) {
     unsigned op = fuzz_debug_byte();
-    Count countdown = fuzz_debug_countdown();
+    Count countdown = refusal_countdown(fuzz_debug_arena);
     switch (op % 16) {
     case 0:
     case 1:
@@ -907,7 +902,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_debug_huge_alloc();
       break;
     }
-    if (countdown != 0 && fuzz_debug_countdown() == 0)
+    if (refusal_fell(fuzz_debug_arena, countdown))
       fuzz_debug_freed_count = 0;   /* the record may have lost a range */
     fuzz_debug_forget_released();
     /* The pool's records keep their invariants, those that take walks

@@ -43,6 +43,7 @@
 #include "../include/mpscmfs.h"
 #include "../include/mpscmvff.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 #include "../src/arena/arena.h"
 #include "../src/pool/sac.h"
 
@@ -129,19 +130,12 @@ typedef struct fuzz_sac_model_s {
   bool limited;                     /* a commit limit is set */
 } fuzz_sac_model_s;
 
-/* The arena's countdown to its refusal (arena_fail_after): an operation
- * the refusal fell on took it from non-zero to zero. */
-static Count fuzz_sac_countdown(const fuzz_sac_model_s *m)
-{
-  return ((Arena)m->arena)->fail_countdown;
-}
-
 /* Whether a failure `res` of an operation that asks the pool for memory
  * is one the documentation allows: the arena's refusal, if it fell on
  * the operation, or the commit limit, if one is set. */
 static bool fuzz_sac_allowed_failure(const fuzz_sac_model_s *m, mps_res_t res, bool fell)
 {
-  if (res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE)
+  if (refusal_result(res))
     return fell;
   return res == MPS_RES_COMMIT_LIMIT && m->limited;
 }
@@ -210,17 +204,17 @@ static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
   if (m->live_count == FUZZ_SAC_MAX_LIVE)
     return;
 again:
-  countdown = fuzz_sac_countdown(m);
+  countdown = refusal_countdown(m->arena);
   if (fast)
     MPS_SAC_ALLOC_FAST(res, p, m->sac, request, 0);
   else
     res = mps_sac_alloc(&p, m->sac, request, 0);
-  fell = countdown != 0 && fuzz_sac_countdown(m) == 0;
+  fell = refusal_fell(m->arena, countdown);
 
   if (klass != FUZZ_SAC_OVERLARGE && m->cached[klass] > 0) {
     /* A hit: the top of the stack, with no request to the arena. */
     FUZZ_SAC_REQUIRE(res == MPS_RES_OK);
-    FUZZ_SAC_REQUIRE(fuzz_sac_countdown(m) == countdown);
+    FUZZ_SAC_REQUIRE(refusal_countdown(m->arena) == countdown);
     FUZZ_SAC_REQUIRE(p == m->stack[klass][m->cached[klass] - 1]);
     --m->cached[klass];
   } else {
@@ -324,14 +318,14 @@ static void fuzz_sac_refuse(fuzz_sac_model_s *m, Count count, bool remake)
   mps_sac_destroy(m->sac);
   fuzz_sac_flush_model(m);
   for (;;) {
-    countdown = fuzz_sac_countdown(m);
+    countdown = refusal_countdown(m->arena);
     res = mps_sac_create(&m->sac, m->pool, m->class_count, m->classes);
     if (res == MPS_RES_OK)
       break;
     /* Only the refusal may stop it: the old cache's control memory, just
      * freed, is there for the new one whatever the limit, and once the
      * refusal has fallen the retry must succeed. */
-    FUZZ_SAC_REQUIRE(fuzz_sac_allowed_failure(m, res, countdown != 0 && fuzz_sac_countdown(m) == 0)
+    FUZZ_SAC_REQUIRE(fuzz_sac_allowed_failure(m, res, refusal_fell(m->arena, countdown))
                      && res != MPS_RES_COMMIT_LIMIT);
   }
 }

@@ -54,6 +54,7 @@
 #include "../src/arena/arena.h"
 #include "../test/support/objfmt.h"
 #include "support/model.h"
+#include "support/refusal.h"
 
 enum { SLOTS = 16, APS = 2, MAX_OBJS = 2048, MAX_FRAMES = 64, MAX_REFS = 3 };
 #define W sizeof(mps_word_t)
@@ -424,7 +425,7 @@ enum { FSNC_EXTRA = 48 };
 static bool fsnc_starved(mps_res_t res, unsigned refuse)
 {
   if (refuse != 0)
-    return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+    return refusal_result(res);
   return res == MPS_RES_COMMIT_LIMIT;
 }
 

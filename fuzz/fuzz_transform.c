@@ -44,6 +44,7 @@
 #include "../test/support/awlarr.h"
 #include "../test/support/objfmt.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 
 #define REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -319,6 +320,7 @@ static void fz_apply(mps_arena_t arena, unsigned refuse)
   mps_addr_t before[SLOTS];
   mps_res_t res;
   bool ambiguous, fell;
+  Count armed;
   if (transform == NULL)
     REQUIRE(mps_transform_create(&transform, arena) == MPS_RES_OK);
   memcpy(before, slots, sizeof before);
@@ -332,11 +334,12 @@ static void fz_apply(mps_arena_t arena, unsigned refuse)
     fz_check_all();
     return;
   }
-  arena_fail_after((Arena)arena, transform_stale ? 0 : refuse);
+  armed = transform_stale ? 0 : refuse;
+  arena_fail_after((Arena)arena, armed);
   res = mps_transform_apply(&applied, transform);
-  fell = refuse != 0 && !transform_stale && ((Arena)arena)->fail_countdown == 0;
+  fell = refusal_fell(arena, armed);
   if (fell && res != MPS_RES_OK) {
-    REQUIRE((res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE) && applied == 7);
+    REQUIRE(refusal_result(res) && applied == 7);
     arena_fail_after((Arena)arena, 0);
     mps_transform_destroy(transform);
     fz_forget_pairs();
