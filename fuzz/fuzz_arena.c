@@ -54,6 +54,7 @@
 #include "../src/gc/gc.h"
 #include "support/model.h"
 #include "support/reports.h"
+#include "support/refusal.h"
 
 #define FUZZ_ARENA_LIVE 64
 #define FUZZ_ARENA_CONTROL 32
@@ -428,7 +429,7 @@ FUZZ_MODEL static snap_chunk_s *snap_chunk_of(snap_s *s, Addr addr)
 }
 
 /* What a fit may be made of. */
-typedef enum fit_e { FIT_FREE, FIT_SPARE, FIT_ZONED } fit_e;
+typedef enum fit_e { FIT_FREE, FIT_SPARE, FIT_ZONED, FIT_ZONED_SPARE } fit_e;
 
 typedef struct fit_s {
   fit_e kind;
@@ -442,9 +443,9 @@ FUZZ_MODEL static bool snap_grain_fits(const snap_chunk_s *c, Index i, const fit
   Word addr;
   if (c->state[i] & SNAP_OWNED)
     return false;
-  if (f->kind == FIT_SPARE)
-    return (c->state[i] & SNAP_MAPPED) != 0;
-  if (f->kind == FIT_ZONED) {
+  if ((f->kind == FIT_SPARE || f->kind == FIT_ZONED_SPARE) && !(c->state[i] & SNAP_MAPPED))
+    return false;
+  if (f->kind == FIT_ZONED || f->kind == FIT_ZONED_SPARE) {
     addr = addr_word(c->base) + ((Word)i << c->shift);
     return (f->zones >> ((addr >> f->zone_shift) & (WORD_WIDTH - 1)) & 1) != 0;
   }
@@ -496,10 +497,15 @@ FUZZ_MODEL static Addr expected_base(const snap_s *s, Count pages, const ask_s *
     return snap_fit(s, pages, &f);
   }
   if (ask->zoned) {
-    f.kind = FIT_ZONED;
+    /* Spare grains in the stripes first, as anywhere else. */
+    f.kind = spare >= ((Size)pages << grain_shift) ? FIT_ZONED_SPARE : FIT_ZONED;
     f.zones = ask->zones;
     f.zone_shift = ask->zone_shift;
     b = snap_fit(s, pages, &f);
+    if (b == NULL && f.kind == FIT_ZONED_SPARE) {
+      f.kind = FIT_ZONED;
+      b = snap_fit(s, pages, &f);
+    }
     if (b != NULL)
       return b;
   }
@@ -532,7 +538,7 @@ FUZZ_MODEL static Count snap_stretches(const snap_chunk_s *c, Index i, Count pag
 static bool failure_allowed(Res res, bool fell, size_t limit)
 {
   if (fell)
-    return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+    return refusal_result(res);
   return res == MPS_RES_RESOURCE || (res == MPS_RES_COMMIT_LIMIT && limit != SIZE_MAX);
 }
 
@@ -555,7 +561,7 @@ static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
 
   REQUIRE(s != NULL && after != NULL);
   arena_enter(a);
-  countdown = a->fail_countdown;
+  countdown = refusal_countdown(arena);
   snap_take(s, a);
   if (ask->high)
     res = arena_alloc_high(&base, a, size, owner);
@@ -564,7 +570,7 @@ static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
   else
     res = arena_alloc(&base, a, size, owner);
   snap_take(after, a);
-  fell = countdown != 0 && a->fail_countdown == 0;
+  fell = refusal_fell(arena, countdown);
   arena_leave(a);
 
   if (res == MPS_RES_OK) {
@@ -580,7 +586,7 @@ static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
         REQUIRE(base == expected_base(s, pages, ask, spare, a->grain_shift));
       /* The call itself, then one request per stretch it committed. */
       if (countdown != 0)
-        REQUIRE(countdown - a->fail_countdown == 1 + snap_stretches(c, i, pages));
+        REQUIRE(countdown - refusal_countdown(arena) == 1 + snap_stretches(c, i, pages));
     } else if (s->whole && after->whole) {
       /* Grown: only when nothing was free anywhere; then the new chunk
        * is searched as the old ones were. */
@@ -594,7 +600,7 @@ static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
       REQUIRE(base == expected_base(after, pages, ask, 0, a->grain_shift));
       /* The call, the growth, and the new grains, all uncommitted. */
       if (countdown != 0)
-        REQUIRE(countdown - a->fail_countdown == 3);
+        REQUIRE(countdown - refusal_countdown(arena) == 3);
     }
     REQUIRE(nlive < FUZZ_ARENA_LIVE);
     live[nlive].base = base;
@@ -611,7 +617,8 @@ static bool op_alloc(mps_arena_t arena, Size pages, Pool owner, const ask_s *ask
     /* No address space: only when it had to grow. */
     if (res == MPS_RES_RESOURCE && s->whole)
       REQUIRE(snap_fit(s, pages, &any) == NULL);
-    /* Refused at the call itself: before it touched anything. */
+    /* Refused at the call itself: before it touched anything, so never
+     * for want of address space, which only a growth reports. */
     if (countdown == 1)
       REQUIRE(res == MPS_RES_MEMORY && a->committed == before
               && a->spare_committed == spare);
@@ -679,10 +686,10 @@ static bool op_control(mps_arena_t arena, model_s *m, uint8_t arg, size_t pos)
   if (ncontrol == FUZZ_ARENA_CONTROL)
     return false;
   arena_enter(a);
-  countdown = a->fail_countdown;
+  countdown = refusal_countdown(arena);
   fit = control_fit(a, aligned);
   res = arena_control_alloc(&p, a, n);
-  fell = countdown != 0 && a->fail_countdown == 0;
+  fell = refusal_fell(arena, countdown);
   arena_leave(a);
   if (res == MPS_RES_OK) {
     Size grew = a->control_size - m->control_size;
@@ -695,8 +702,8 @@ static bool op_control(mps_arena_t arena, model_s *m, uint8_t arg, size_t pos)
       REQUIRE(grew == 0 || grew == size_align_up(aligned, a->grain_size));
     /* The call, and any grains it took: at least one more request. */
     if (countdown != 0)
-      REQUIRE(grew == 0 ? countdown - a->fail_countdown == 1
-                        : countdown - a->fail_countdown >= 2);
+      REQUIRE(grew == 0 ? countdown - refusal_countdown(arena) == 1
+                        : countdown - refusal_countdown(arena) >= 2);
     m->control_size = a->control_size;
     control[ncontrol].p = p;
     control[ncontrol].size = n;
@@ -708,7 +715,7 @@ static bool op_control(mps_arena_t arena, model_s *m, uint8_t arg, size_t pos)
     /* Unrefused, it fails only when it had to take grains. */
     REQUIRE(fell || !m->control_exact || fit == NULL);
     REQUIRE(mps_arena_committed(arena) <= committed);
-    if (countdown == 1)   /* refused at the call, before anything */
+    if (countdown == 1)   /* refused at the call, before any growth */
       REQUIRE(res == MPS_RES_MEMORY && mps_arena_committed(arena) == committed);
   }
   return fell;
@@ -800,7 +807,7 @@ static bool op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
   mps_chain_t chain = NULL;
   mps_res_t res;
   size_t committed, reserved;
-  Count countdown = a->fail_countdown;
+  Count countdown = refusal_countdown(arena);
   bool fell;
 
   if (arg & 1) {
@@ -810,7 +817,7 @@ static bool op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
     mps_gen_param_s gen = {1024, 0.5};
     res = mps_chain_create(&chain, arena, 1, &gen);
   }
-  fell = countdown != 0 && a->fail_countdown == 0;
+  fell = refusal_fell(arena, countdown);
   if (res != MPS_RES_OK) {
     REQUIRE(failure_allowed(res, fell, m->limit));
     /* Nothing half made is left behind: no pool, no chain. */
@@ -819,7 +826,7 @@ static bool op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
     m->control_size = a->control_size;   /* what it took stays */
     return fell;
   }
-  countdown = a->fail_countdown;
+  countdown = refusal_countdown(arena);
   committed = mps_arena_committed(arena);
   reserved = mps_arena_reserved(arena);
   CLIENT_ERROR(mps_arena_destroy(arena));
@@ -828,7 +835,7 @@ static bool op_refused_destroy(mps_arena_t arena, model_s *m, uint8_t arg)
     mps_pool_destroy(pool);
   else
     mps_chain_destroy(chain);
-  REQUIRE(a->fail_countdown == countdown);
+  REQUIRE(refusal_countdown(arena) == countdown);
   /* The descriptors' control memory stays the arena's. */
   REQUIRE(a->control_size >= m->control_size);
   m->control_size = a->control_size;
@@ -885,7 +892,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   while (pos + 1 < size) {
     uint8_t op = data[pos] % 12, arg = data[pos + 1];
-    Count countdown = a->fail_countdown;
+    Count countdown = refusal_countdown(arena);
     pos += 2;
     switch (op) {
     case 0: {   /* allocate low, or high: mostly small, sometimes more than a chunk */
@@ -1051,7 +1058,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Only an allocation (of grains, control memory, a pool or a chain)
      * asks the arena for memory: nothing else counts down. */
     if (op != 0 && op != 5 && op != 6 && op != 10)
-      REQUIRE(a->fail_countdown == countdown);
+      REQUIRE(refusal_countdown(arena) == countdown);
     check_all(arena, &m);
   }
 

@@ -846,6 +846,64 @@ Test(arena_vm, zoned_allocation_keeps_to_its_stripes_then_falls_back)
   mps_arena_destroy(arena);
 }
 
+/* A zoned allocation takes spare grains in its stripes before free
+ * grains there that would need committing, as a low one does: the
+ * collector's segments otherwise committed fresh grains and gave up as
+ * much spare memory elsewhere, paying for it again in page faults
+ * (docs/performance.md, the spare zones round).  Spare grains outside its
+ * stripes do not tempt it. */
+Test(arena_vm, zoned_allocation_prefers_spare_grains_in_its_stripes)
+{
+  const Shift shift = 20;                      /* 1 MiB stripes */
+  mps_arena_t arena = make_vm(256u << 20);
+  size_t size = 64u << 10, committed;
+  Addr probe, a, b, c, outside, again, more;
+  Word zone, zones, other;
+
+  mps_arena_spare_set(arena, 1.0);
+  arena_enter(arena);
+  /* Two stripes wholly free and inside the chunk, a little above the
+   * lowest free grain, and the stripe after them. */
+  cr_assert_eq(arena_alloc(&probe, arena, size, OWNER), MPS_RES_OK);
+  zone = ((addr_word(probe) >> shift) + 2) & (WORD_WIDTH - 1);
+  zones = (Word)1 << zone | (Word)1 << ((zone + 1) & (WORD_WIDTH - 1));
+  other = (Word)1 << ((zone + 2) & (WORD_WIDTH - 1));
+  arena_free(arena, probe, size, OWNER);
+  cr_assert_eq(arena_alloc_zoned(&a, arena, size, OWNER, zones, shift), MPS_RES_OK);
+  cr_assert_eq(arena_alloc_zoned(&b, arena, size, OWNER, zones, shift), MPS_RES_OK);
+  cr_assert_eq(arena_alloc_zoned(&c, arena, size, OWNER, zones, shift), MPS_RES_OK);
+  cr_assert(b == addr_add(a, size) && c == addr_add(b, size), "first fit");
+  /* a's grains: free and uncommitted, the first fit in the stripes. */
+  arena_free(arena, a, size, OWNER);
+  arena_leave(arena);
+  mps_arena_spare_set(arena, 0.0);
+  mps_arena_spare_set(arena, 1.0);
+  arena_enter(arena);
+  /* Spare grains outside the stripes, and c's in them. */
+  cr_assert_eq(arena_alloc_zoned(&outside, arena, size, OWNER, other, shift), MPS_RES_OK);
+  cr_assert(other >> ((addr_word(outside) >> shift) & (WORD_WIDTH - 1)) & 1);
+  arena_free(arena, outside, size, OWNER);
+  arena_free(arena, c, size, OWNER);
+  committed = arena->committed;
+  cr_assert_eq(arena->spare_committed, 2 * size);
+  cr_assert_eq(arena_alloc_zoned(&again, arena, size, OWNER, zones, shift), MPS_RES_OK);
+  cr_assert_eq(again, c, "the spare grains in the stripes were passed over");
+  cr_assert_eq(arena->committed, committed, "fresh grains committed beside spare ones");
+  cr_assert_eq(arena->spare_committed, size);
+  /* No spare run in the stripes, only outside them: first fit in the
+   * stripes (a's hole), committed fresh, with as much spare memory given
+   * up, the grains outside. */
+  cr_assert_eq(arena_alloc_zoned(&more, arena, size, OWNER, zones, shift), MPS_RES_OK);
+  cr_assert_eq(more, a, "spare grains taken outside the stripes");
+  cr_assert_eq(arena->spare_committed, 0, "spare memory kept beside fresh grains");
+  cr_assert_eq(arena->committed, committed);
+  arena_free(arena, more, size, OWNER);
+  arena_free(arena, again, size, OWNER);
+  arena_free(arena, b, size, OWNER);
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
 /* Client memory comes as the client left it: the chunk's tables must not
  * take stale bytes for owned, committed or pool-assigned grains.  On a
  * block full of ones every grain after the header is still there to

@@ -18,11 +18,11 @@
  *
  * Allocation is first fit over the chunks' alloc_tables, a word at a time
  * (bt_find_short_res_range), or first fit within stripes of some zones for
- * the collector's segments (arena_alloc_zoned), except that a low
- * allocation anywhere first takes the
- * lowest run of spare grains (free and still committed) that holds it
- * whole, if there is one: that needs no commit, and so no page faults and
- * no spare memory given up in its place (docs/performance.md, third
+ * the collector's segments (arena_alloc_zoned), except that a low or a
+ * zoned allocation first takes the lowest run of spare grains (free and
+ * still committed) that holds it whole, if there is one where it may go:
+ * that needs no commit, and so no page faults and no spare memory given
+ * up in its place (docs/performance.md, third round and the spare zones
  * round).  The grains found are claimed in the table
  * before anything is committed, so that giving up spare memory to stay
  * under the commit limit cannot take them; if committing fails the claim
@@ -321,10 +321,11 @@ static bool arena_chunk_next_spare(Index *base_o, Index *limit_o, Chunk chunk,
 }
 
 /* The lowest run of `pages` spare grains in a chunk. */
-static bool arena_chunk_find_spare(Index *base_o, Chunk chunk, Count pages)
+static bool arena_chunk_find_spare(Index *base_o, Chunk chunk, Index from, Index to,
+                                   Count pages)
 {
-  Index i = chunk->alloc_base, base, limit;
-  while (arena_chunk_next_spare(&base, &limit, chunk, i, chunk->pages)) {
+  Index i = from, base, limit;
+  while (arena_chunk_next_spare(&base, &limit, chunk, i, to)) {
     if (limit - base >= pages) {
       *base_o = base;
       return true;
@@ -372,10 +373,11 @@ static Addr arena_stripe_next(Addr a, Word stripe, Addr limit)
 }
 
 /* First fit of `pages` free grains of chunk lying wholly in runs of
- * stripes of the zones.  Stripes are whole grains (arena_alloc_zoned
+ * stripes of the zones, or if `spare`, of spare grains (free and still
+ * committed) there.  Stripes are whole grains (arena_alloc_zoned
  * checks), so a run's ends are grain boundaries. */
 static bool arena_chunk_find_zoned(Index *base_o, Index *limit_o, Chunk chunk, Count pages,
-                                   const arena_place_s *place)
+                                   const arena_place_s *place, bool spare)
 {
   Word stripe = (Word)1 << place->zone_shift;
   Addr a = chunk_page_base(chunk, chunk->alloc_base);
@@ -387,7 +389,11 @@ static bool arena_chunk_find_zoned(Index *base_o, Index *limit_o, Chunk chunk, C
         next = arena_stripe_next(next, stripe, chunk->limit);
       b = chunk_index(chunk, a);
       l = chunk_index(chunk, next);
-      if (l - b >= pages
+      if (l - b >= pages && spare && arena_chunk_find_spare(base_o, chunk, b, l, pages)) {
+        *limit_o = *base_o + pages;
+        return true;
+      }
+      if (l - b >= pages && !spare
           && bt_find_short_res_range(base_o, limit_o, chunk->alloc_table, b, l, pages))
         return true;
     }
@@ -409,17 +415,27 @@ static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
    * need no commit, so no fresh page faults and no giving up of other
    * spare memory to stand in for them (see arena_alloc_placed).  High
    * placement is a pool's documented policy and keeps strict order. */
+  /* Zoned placement prefers spare grains in its zones for the same
+   * reason.  Without that, a collector's segment committed fresh grains
+   * and arena_alloc_placed gave up as much spare memory elsewhere: on AMC
+   * mutate (bench/gc), 4,600 commits and 3,000 trims, each paid again in
+   * page faults (docs/performance.md, the spare zones round). */
   if (place->zones != ~(Word)0) {
-    Ring n, next;
-    RING_FOR(n, &arena->chunk_ring, next) {
-      Chunk chunk = PARENT(chunk_s, arena_ring, n);
-      if (chunk->pages - chunk->alloc_base >= pages
-          && arena_chunk_find_zoned(base_o, limit_o, chunk, pages, place)) {
-        *chunk_o = chunk;
-        return true;
+    bool spare = arena->spare_committed >= ((Size)pages << arena->grain_shift);
+    for (;;) {
+      Ring n, next;
+      RING_FOR(n, &arena->chunk_ring, next) {
+        Chunk chunk = PARENT(chunk_s, arena_ring, n);
+        if (chunk->pages - chunk->alloc_base >= pages
+            && arena_chunk_find_zoned(base_o, limit_o, chunk, pages, place, spare)) {
+          *chunk_o = chunk;
+          return true;
+        }
       }
+      if (!spare)
+        return false;
+      spare = false;
     }
-    return false;
   }
   if (!high && arena->spare_committed >= ((Size)pages << arena->grain_shift)) {
     Ring n, next;
@@ -427,7 +443,7 @@ static bool arena_find_free(Chunk *chunk_o, Index *base_o, Index *limit_o,
       Chunk chunk = PARENT(chunk_s, arena_ring, n);
       Index base;
       if (chunk->pages - chunk->alloc_base >= pages
-          && arena_chunk_find_spare(&base, chunk, pages)) {
+          && arena_chunk_find_spare(&base, chunk, chunk->alloc_base, chunk->pages, pages)) {
         *chunk_o = chunk;
         *base_o = base;
         *limit_o = base + pages;
