@@ -355,7 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (i = 1; i + 3 <= size; i += 3) {
     unsigned op = data[i] % 8, a = data[i + 1], b = data[i + 2];
     unsigned sa = a % SLOTS, sb = b % SLOTS;
-    countdown = ((Arena)arena)->fail_countdown;
+    countdown = refusal_countdown(arena);
     switch (op) {
     case 0:
     case 1:   /* allocate; big objects now and then */
@@ -405,7 +405,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       size_t limit = mps_arena_commit_limit(arena);
       if (refusals && (a & 0x80)) {
         arena_fail_after((Arena)arena, (Count)(b % 64) + 1);
-        countdown = ((Arena)arena)->fail_countdown;
+        countdown = refusal_countdown(arena);
         if (a & 0x40) {
           mps_ap_t fresh;
           mps_res_t res = mps_ap_create_k(&fresh, pool, mps_args_none);

@@ -376,7 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (n = 1; n + 1 < size && ops < FW_OPS; n += 2, ++ops) {
     uint8_t op = data[n], arg = data[n + 1];
     size_t i = (size_t)arg % FW_N;
-    f->countdown = ((Arena)f->arena)->fail_countdown;
+    f->countdown = refusal_countdown(f->arena);
     switch (op % 8) {
     case 0:
     case 1:     /* insert, strong or (1) weak-only */
@@ -408,7 +408,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       size_t k;
       if (refusals && (op & 0x80)) {
         arena_fail_after((Arena)f->arena, (Count)(arg / 8) + 1);
-        f->countdown = ((Arena)f->arena)->fail_countdown;
+        f->countdown = refusal_countdown(f->arena);
       }
       for (k = 0; k < (size_t)(arg % 64) + 1; ++k) {
         mps_res_t res = fw_obj(f, f->ap[k % 3], 0, FW_OBJ_WORDS + (k % 5), FW_TMP);
@@ -430,7 +430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
        * here, a refusal that falls in the call falls in the full one. */
       mps_arena_park(f->arena);
       memcpy(before, fw_keys(f)->slot, sizeof before);
-      armed = ((Arena)f->arena)->fail_countdown;
+      armed = refusal_countdown(f->arena);
       epoch = mps_collections(f->arena);
       mps_arena_collect(f->arena);
       if (refusal_fell(f->arena, armed)) {

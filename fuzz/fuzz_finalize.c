@@ -145,7 +145,7 @@ static void ff_refused(ff_s *f, Count before, mps_res_t res, const char *what)
  * until the next try. */
 static void ff_ap_create(ff_s *f, unsigned k)
 {
-  Count before = ((Arena)f->arena)->fail_countdown;
+  Count before = refusal_countdown(f->arena);
   mps_res_t res = mps_ap_create_k(&f->ap[k], f->pool[k], mps_args_none);
   if (res != MPS_RES_OK) {
     ff_refused(f, before, res, "allocation point creation failed");
@@ -308,7 +308,7 @@ static void ff_alloc(ff_s *f, unsigned pool, unsigned slot)
   f->recs[r].pool = pool;
   for (i = 0; i < FF_REFS; ++i)
     f->recs[r].edges[i] = FF_NONE;
-  before = ((Arena)f->arena)->fail_countdown;
+  before = refusal_countdown(f->arena);
   res = gcobj_alloc(&p, f->ap[pool], f->recs[r].id, nrefs, FF_NDATA, NULL);
   if (res != MPS_RES_OK) {
     ff_refused(f, before, res, "allocation failed");
@@ -347,7 +347,7 @@ static void ff_collect(ff_s *f, unsigned start)
   }
   collections = collections_done(f->arena);
   if (start > 0) {
-    before = ((Arena)f->arena)->fail_countdown;
+    before = refusal_countdown(f->arena);
     res = mps_arena_start_collect(f->arena);
     if (res != MPS_RES_OK)
       ff_refused(f, before, res, "start collect");
@@ -359,7 +359,7 @@ static void ff_collect(ff_s *f, unsigned start)
   /* Only a refusal in mps_arena_collect excuses the checks below: one in
    * the incremental collection before it is made good by the full one,
    * which finishes it and then collects again. */
-  before = ((Arena)f->arena)->fail_countdown;
+  before = refusal_countdown(f->arena);
   mps_arena_collect(f->arena);
   refused = ff_fell(f, before);
   ran = collections_done(f->arena) != collections;
@@ -464,7 +464,7 @@ static void ff_step(ff_s *f, uint8_t op)
     break;
   case 2:                                           /* register */
     if (ra != FF_NONE) {
-      Count before = ((Arena)f->arena)->fail_countdown;
+      Count before = refusal_countdown(f->arena);
       res = mps_finalize(f->arena, &ff_roots[sa]);
       if (res != MPS_RES_OK)
         ff_refused(f, before, res, "mps_finalize failed");

@@ -432,7 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t a = data[1 + 2 * op], b = data[2 + 2 * op];
     size_t ha = (size_t)(a >> 4) % HANDLES, hb = (size_t)b % HANDLES;
     size_t k = (size_t)(b >> 4) % REFS;
-    fz_countdown = ((Arena)arena)->fail_countdown;
+    fz_countdown = refusal_countdown(arena);
     switch (a % 16) {
     case 0: case 1:
       if (next_id < MAX_OBJECTS) {

@@ -145,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   for (i = 1; i + 1 < size; i += 2) {
     uint8_t op = data[i] % 4, arg = data[i + 1];
-    fuzz_mfs_countdown = ((Arena)arena)->fail_countdown;
+    fuzz_mfs_countdown = refusal_countdown(arena);
     switch (op) {
     case 0: {   /* allocate */
       mps_addr_t p;
@@ -199,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:    /* with the top bits 110, refuse a request first */
       if ((data[i] & 0xE0) == 0xC0) {
         arena_fail_after((Arena)arena, (Count)(arg & 0x0F) + 1);
-        fuzz_mfs_countdown = ((Arena)arena)->fail_countdown;
+        fuzz_mfs_countdown = refusal_countdown(arena);
         if (arg & 0x10)
           fuzz_mfs_second_pool(pool, unit, extend_by);
       }

@@ -15,9 +15,14 @@
  * blocks are aligned, do not overlap, keep their contents; the pool's
  * total size covers the live bytes plus its free size; and (in cool,
  * where this is built; fuzz_mvff_hot.c builds it hot) every public call
- * has run the pool's checks.  Failures
- * must be documented result codes.  The arena is destroyed at the end of
- * each input (ASan checks for leaks). */
+ * has run the pool's checks.  A call that may ask the arena for memory
+ * (an allocation, a reserve, making a point) may fail with
+ * MPS_RES_COMMIT_LIMIT while a commit limit is set, and with
+ * MPS_RES_MEMORY or MPS_RES_RESOURCE only if the armed refusal fell in
+ * it: it must then have changed nothing the model holds (an allocation
+ * nothing in use either), and the same call again must succeed, the
+ * refusal being for one request only.  The arena is destroyed at the
+ * end of each input (ASan checks for leaks). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,6 +54,7 @@ typedef struct fuzz_mvff_s {
   fuzz_mvff_block_s block[FUZZ_MVFF_SLOTS];
   unsigned char serial;
   unsigned churns;
+  bool limited;              /* a commit limit below SIZE_MAX is set */
 } fuzz_mvff_s;
 
 static unsigned fuzz_mvff_byte(fuzz_mvff_s *f)
@@ -66,14 +72,6 @@ static size_t fuzz_mvff_size(fuzz_mvff_s *f)
   default: size = 1 + (((size_t)a << 8) | b) % 4096; break;
   }
   return size;
-}
-
-/* The commit limit, or what the arena's refusal (op 8) gives: this
- * target does not follow the countdown, so it does not ask whether a
- * refusal fell on the call. */
-static bool fuzz_mvff_documented_failure(mps_res_t res)
-{
-  return res == MPS_RES_COMMIT_LIMIT || refusal_result(res);
 }
 
 FUZZ_MODEL static fuzz_mvff_block_s *fuzz_mvff_empty_slot(fuzz_mvff_s *f)
@@ -145,6 +143,47 @@ FUZZ_MODEL static void fuzz_mvff_check(fuzz_mvff_s *f)
   free_bytes = mps_pool_free_size(f->pool);
   if (free_bytes > total || total - free_bytes < live_bytes)
     abort();
+}
+
+/* What the pool has in use: its blocks, points' regions and overheads. */
+static size_t fuzz_mvff_used(fuzz_mvff_s *f)
+{
+  return mps_pool_total_size(f->pool) - mps_pool_free_size(f->pool);
+}
+
+/* Judge a failed call that may ask the arena for memory, `countdown`
+ * being the refusal's countdown when it began: true if the refusal fell
+ * in it, when the caller tries it again (the retry meets no refusal, so
+ * it may fail only at the commit limit); false if the commit limit
+ * stopped it.  Any other failure aborts. */
+static bool fuzz_mvff_refused(fuzz_mvff_s *f, mps_res_t res, Count countdown)
+{
+  if (refusal_result(res)) {
+    if (!refusal_fell(f->arena, countdown))
+      abort();   /* refused early, late, or with nothing armed */
+    fuzz_mvff_check(f);
+    return true;
+  }
+  if (res != MPS_RES_COMMIT_LIMIT || !f->limited)
+    abort();
+  return false;
+}
+
+/* mps_alloc, tried again after a refusal; a failed allocation must have
+ * put nothing in use. */
+static mps_res_t fuzz_mvff_alloc(fuzz_mvff_s *f, mps_addr_t *p_o, size_t size)
+{
+  mps_res_t res;
+  Count countdown;
+  size_t used;
+  do {
+    countdown = refusal_countdown(f->arena);
+    used = fuzz_mvff_used(f);
+    res = mps_alloc(p_o, f->pool, size);
+    if (res != MPS_RES_OK && fuzz_mvff_used(f) != used)
+      abort();
+  } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, countdown));
+  return res;
 }
 
 static void fuzz_mvff_free(fuzz_mvff_s *f, fuzz_mvff_block_s *b)
@@ -237,12 +276,9 @@ static void fuzz_mvff_churn(fuzz_mvff_s *f)
   for (got = 0; got < n; ++got) {
     mps_addr_t a;
     sz[got] = 16 + 16 * ((got * (shape | 1)) % (1 + shape % 16));
-    res = mps_alloc(&a, f->pool, sz[got]);
-    if (res != MPS_RES_OK) {
-      if (!fuzz_mvff_documented_failure(res))
-        abort();
+    res = fuzz_mvff_alloc(f, &a, sz[got]);
+    if (res != MPS_RES_OK)
       break;
-    }
     p[got] = a;
     memset(p[got], (int)(got & 0xFF), sz[got]);
   }
@@ -256,11 +292,8 @@ static void fuzz_mvff_churn(fuzz_mvff_s *f)
       abort();
     mps_free(f->pool, p[j], sz[j]);
   }
-  res = mps_alloc(&q, f->pool, 16);
-  if (res == MPS_RES_OK)
+  if (fuzz_mvff_alloc(f, &q, 16) == MPS_RES_OK)
     mps_free(f->pool, q, 16);
-  else if (!fuzz_mvff_documented_failure(res))
-    abort();
 }
 
 static void fuzz_mvff_step(fuzz_mvff_s *f)
@@ -270,17 +303,15 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
   mps_addr_t p;
   mps_res_t res;
   size_t size;
+  Count countdown;
   switch (op % 11) {
   case 0: case 1: case 2:   /* mps_alloc */
     size = fuzz_mvff_size(f);
     b = fuzz_mvff_empty_slot(f);
     if (b == NULL)
       break;
-    res = mps_alloc(&p, f->pool, size);
-    if (res == MPS_RES_OK)
+    if (fuzz_mvff_alloc(f, &p, size) == MPS_RES_OK)
       fuzz_mvff_record(f, b, p, size);
-    else if (!fuzz_mvff_documented_failure(res))
-      abort();
     break;
   case 3: case 4: {         /* mps_free; with the top bit, twice; with
                              * the next, a bad free of the block */
@@ -301,16 +332,20 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
     b = fuzz_mvff_empty_slot(f);
     if (b == NULL || ap == NULL)
       break;
-    do {
+    for (;;) {
+      countdown = refusal_countdown(f->arena);
       res = mps_reserve(&p, ap, size);
-      if (res != MPS_RES_OK)
+      if (res != MPS_RES_OK) {
+        if (fuzz_mvff_refused(f, res, countdown))
+          continue;
         break;
+      }
       memset(p, 0, size);
-    } while (!mps_commit(ap, p, size));
+      if (mps_commit(ap, p, size))
+        break;
+    }
     if (res == MPS_RES_OK)
       fuzz_mvff_record(f, b, p, size);
-    else if (!fuzz_mvff_documented_failure(res))
-      abort();
     break;
   }
   case 7: {                 /* destroy or recreate a point */
@@ -319,12 +354,12 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
       mps_ap_destroy(f->ap[i]);
       f->ap[i] = NULL;
     } else {
-      res = mps_ap_create_k(&f->ap[i], f->pool, mps_args_none);
-      if (res != MPS_RES_OK) {
-        f->ap[i] = NULL;
-        if (!fuzz_mvff_documented_failure(res))
-          abort();
-      }
+      do {
+        countdown = refusal_countdown(f->arena);
+        res = mps_ap_create_k(&f->ap[i], f->pool, mps_args_none);
+        if (res != MPS_RES_OK)
+          f->ap[i] = NULL;
+      } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, countdown));
     }
     break;
   }
@@ -332,10 +367,13 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
                              * with the top bit, a refused request instead */
     unsigned k = fuzz_mvff_byte(f);
     size_t limit = k >= 200 ? SIZE_MAX : mps_arena_committed(f->arena) + (size_t)k * 4096;
-    if (op & 0x80)
+    if (op & 0x80) {
       arena_fail_after((Arena)f->arena, (Count)(k & 0x3F) + 1);
-    else if (mps_arena_commit_limit_set(f->arena, limit) != MPS_RES_OK)
-      abort();
+    } else {
+      if (mps_arena_commit_limit_set(f->arena, limit) != MPS_RES_OK)
+        abort();
+      f->limited = limit != SIZE_MAX;
+    }
     break;
   }
   case 9:                   /* the arena's spare fraction */

@@ -344,7 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
   for (pos = 3; pos + 3 <= size; pos += 3) {
     unsigned op = data[pos] % 6, a = data[pos + 1], b = data[pos + 2];
-    fuzz_mvt_countdown = ((Arena)arena)->fail_countdown;
+    fuzz_mvt_countdown = refusal_countdown(arena);
     switch (op) {
     case 0:
     case 1: {
@@ -379,7 +379,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:
       if (data[pos] >= 128 && (a & 0xC0) == 0x80 && (b & 0xC0) == 0xC0) {
         arena_fail_after((Arena)arena, (Count)(b & 0x0F) + 1);
-        fuzz_mvt_countdown = ((Arena)arena)->fail_countdown;
+        fuzz_mvt_countdown = refusal_countdown(arena);
         if (b & 0x20)
           fuzz_mvt_second_pool(pool);
         if (b & 0x10) {

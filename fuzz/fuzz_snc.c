@@ -421,11 +421,14 @@ static void fsnc_addr_query(uintptr_t addr)
  * back, free. */
 enum { FSNC_EXTRA = 48 };
 
-/* A failure of the starved work: at the commit limit, or the refusal. */
-static bool fsnc_starved(mps_res_t res, unsigned refuse)
+/* A failure of a step of the starved work, which began with the
+ * refusal's countdown at `before`: at the commit limit any step may fail;
+ * with a refusal armed, only the step it fell in, and so only one step,
+ * since the countdown stays at zero once it has fallen. */
+static bool fsnc_starved(mps_res_t res, unsigned refuse, Count before)
 {
   if (refuse != 0)
-    return refusal_result(res);
+    return refusal_result(res) && refusal_fell(fsnc_arena, before);
   return res == MPS_RES_COMMIT_LIMIT;
 }
 
@@ -435,6 +438,7 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, unsigned refuse, mps_word_t *n
   mps_ap_t extra[FSNC_EXTRA];
   mps_addr_t p;
   mps_res_t res;
+  Count before;
 
   /* No collection may need memory meanwhile. */
   mps_arena_park(fsnc_arena);
@@ -453,9 +457,10 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, unsigned refuse, mps_word_t *n
    * memory runs out" would then be every extra point, each with a new
    * segment, past what fsnc_check allows the pool beyond its objects. */
   while (nextra < ((x & 1) && refuse == 0 ? FSNC_EXTRA : (size_t)(x >> 1) % 4)) {
+    before = refusal_countdown(fsnc_arena);
     res = mps_ap_create_k(&extra[nextra], fsnc_snc, mps_args_none);
     if (res != MPS_RES_OK) {
-      REQUIRE(fsnc_starved(res, refuse), "a point failed otherwise than starved");
+      REQUIRE(fsnc_starved(res, refuse, before), "a point failed otherwise than starved");
       break;
     }
     ++nextra;
@@ -466,21 +471,25 @@ static void fsnc_starve(model_ap_s *m, uint8_t x, unsigned refuse, mps_word_t *n
     mps_word_t id = (*next_id)++;
     /* A fill or a push may be the first to need the point's stack. */
     if ((x >> 3) & 1) {
+      before = refusal_countdown(fsnc_arena);
       res = mps_ap_frame_push(&frame, extra[i]);
-      REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse), "push starved");
+      REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse, before), "push starved");
     }
+    before = refusal_countdown(fsnc_arena);
     res = fsnc_try_new(&obj, extra[i], NULL, 0, 1 + i % 8, id);
     if (res == MPS_RES_OK)
       fsnc_check_obj(obj, id, 0, 1 + i % 8);
     else
-      REQUIRE(fsnc_starved(res, refuse), "reserve starved");
+      REQUIRE(fsnc_starved(res, refuse, before), "reserve starved");
+    before = refusal_countdown(fsnc_arena);
     res = mps_ap_frame_push(&frame, extra[i]);
-    REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse), "push starved");
+    REQUIRE(res == MPS_RES_OK || fsnc_starved(res, refuse, before), "push starved");
   }
   for (i = 0; i < (size_t)(x >> 4) && m->nframes < MAX_FRAMES; ++i) {
+    before = refusal_countdown(fsnc_arena);
     res = mps_ap_frame_push(&m->frames[m->nframes], m->ap);
     if (res != MPS_RES_OK) {
-      REQUIRE(fsnc_starved(res, refuse), "push starved");
+      REQUIRE(fsnc_starved(res, refuse, before), "push starved");
       break;
     }
     m->below[m->nframes++] = m->nobjs;

@@ -871,7 +871,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (i = 1; i + 3 <= size && !postmortem; i += 3) {
     unsigned op = data[i] % 16, a = data[i + 1], b = data[i + 2];
     int x, y, id;
-    op_countdown = ((Arena)arena)->fail_countdown;
+    op_countdown = refusal_countdown(arena);
     /* A collect, start or step may arm a refusal, before or after. */
     if (op >= 7 && op <= 9 && (a & 0xC0) == 0x80)
       arm(a);

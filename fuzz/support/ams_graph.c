@@ -705,7 +705,7 @@ void ams_graph_run(const uint8_t *data, size_t size, int lo_heavy)
     /* The top quarter of the collect codes are the rarer operations. */
     if (op == 7 && data[i] >= 192)
       op = 8 + ((data[i] >> 3) & 7);
-    ag_before = ((Arena)arena)->fail_countdown;
+    ag_before = refusal_countdown(arena);
     switch (op) {
     case 0: case 1: case 10: {    /* allocate: a node or a leaf, weighted */
       bool leaf = lo_heavy ? (op != 1 || (b & 1)) : (op != 0 && (b & 1));
