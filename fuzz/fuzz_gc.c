@@ -16,6 +16,30 @@
  * start of a collection may then fail, with a result that says so and
  * only in the operation where the refusal fell; whatever the library does
  * with a refusal inside a collection, the checks below must still hold.
+ * A refused call is then made again, with nothing refused, and must
+ * succeed.  A failed call leaves the arena's reserved address space
+ * (mps_arena_reserved) as it was: a growth it was refused, or that it
+ * made before a later request was refused, is given back.  A failure
+ * for want of address space means the call needed a new chunk, so in an
+ * arena that cannot collect meanwhile (clamped or parked), the call made
+ * again grows the arena.
+ *
+ * The first byte may instead choose a growing arena (0xC0 to 0xDF, with
+ * which none of the seeds made before it began, so they kept their
+ * meaning): one of 64 KiB << (byte & 3) (the arena rounds up to its
+ * least size, 64 grains) instead of 4 MiB, which the heap soon outgrows,
+ * so that allocations, collections and the refusals that fall in them
+ * ask for new chunks.  In such an arena, the argument of the sweep
+ * operation (bit 7 clear) also chooses, by bits 6 and 5, to toggle an
+ * extra exact root of one slot (01) or an extra pool (10) of any of the
+ * four classes, with its own allocation point and one object, kept by
+ * the extra root if there is one: creating them, during a collection or
+ * not, asks the arena for control memory and grains and may be refused.
+ *
+ * After a collection of everything that no refusal fell on, no object is
+ * left that the roots do not reach (through exact slots, and ambiguous
+ * words anywhere inside an object, whatever its pool promises): what a
+ * refused collection kept must go by the next whole one.
  *
  * The model (gcobj_model_s) mirrors the graph by object id.  After every
  * operation the heap is checked against it: every object reachable from
@@ -64,6 +88,8 @@ enum { FUZZ_GC_AMC, FUZZ_GC_AMCZ, FUZZ_GC_AMS, FUZZ_GC_LO, FUZZ_GC_POOLS };
 /* The roots live outside the heap, as a client's globals would. */
 static mps_addr_t fuzz_gc_roots[FUZZ_GC_ROOTS];
 static mps_word_t fuzz_gc_ambig[FUZZ_GC_AMBIG];
+/* The extra root's slot: null while that root does not exist. */
+static mps_addr_t fuzz_gc_extra;
 
 typedef struct fuzz_gc_s {
   mps_arena_t arena;
@@ -73,13 +99,22 @@ typedef struct fuzz_gc_s {
   mps_ap_t ap[FUZZ_GC_POOLS];
   mps_thr_t thread;
   mps_root_t exact, ambig;
-  gcobj_pool_s verify_pools[FUZZ_GC_POOLS];
+  /* A growing arena's extra root and pool, or null; the extra pool is
+   * verify_pools[FUZZ_GC_POOLS] while it exists.  extra_id: the id of
+   * the object in fuzz_gc_extra. */
+  mps_root_t extra_root;
+  mps_pool_t extra_pool;
+  mps_ap_t extra_ap;
+  mps_word_t extra_id;
+  gcobj_pool_s verify_pools[FUZZ_GC_POOLS + 1];
   gcobj_model_s model;
   uint32_t kind[FUZZ_GC_RECORDS];   /* pool kind of each model record */
   mps_word_t next_id;
   int parked;                       /* the arena is in the parked state:
                                        1 until the next check walks it, then 2 */
   Count countdown;                  /* arena_fail_after's count before this op */
+  bool grows;                       /* the first byte chose a growing arena */
+  bool all_collected;               /* this op collected everything, nothing refused */
   const uint8_t *data;
   size_t size, at;
 } fuzz_gc_s;
@@ -89,16 +124,22 @@ static uint8_t fuzz_gc_byte(fuzz_gc_s *f)
   return f->at < f->size ? f->data[f->at++] : 0;
 }
 
+static mps_pool_class_t (*const fuzz_gc_classes[FUZZ_GC_POOLS])(void) = {
+  mps_class_amc, mps_class_amcz, mps_class_ams, mps_class_lo};
+
 static void fuzz_gc_setup(fuzz_gc_s *f)
 {
   static const size_t kb[2] = {64, 256};
   mps_gen_param_s gens[2];
-  size_t i;
-  mps_pool_class_t (*const classes[FUZZ_GC_POOLS])(void) = {
-    mps_class_amc, mps_class_amcz, mps_class_ams, mps_class_lo};
+  size_t i, arena_size = (size_t)4 << 20;
 
+  if (f->size > 0 && (f->data[0] & 0xE0) == 0xC0) {
+    f->grows = true;
+    arena_size = (size_t)64 << 10 << (f->data[0] & 3);
+    f->at = 1;
+  }
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)4 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     REQUIRE(mps_arena_create_k(&f->arena, mps_arena_class_vm(), args) == MPS_RES_OK, "arena");
   } MPS_ARGS_END(args);
   for (i = 0; i < 2; ++i) {
@@ -111,8 +152,8 @@ static void fuzz_gc_setup(fuzz_gc_s *f)
     MPS_ARGS_BEGIN(args) {
       MPS_ARGS_ADD(args, MPS_KEY_FORMAT, f->fmt);
       MPS_ARGS_ADD(args, MPS_KEY_CHAIN, f->chain);
-      REQUIRE(mps_pool_create_k(&f->pool[i], f->arena, classes[i](), args) == MPS_RES_OK,
-              "pool");
+      REQUIRE(mps_pool_create_k(&f->pool[i], f->arena, fuzz_gc_classes[i](), args)
+              == MPS_RES_OK, "pool");
     } MPS_ARGS_END(args);
     REQUIRE(mps_ap_create_k(&f->ap[i], f->pool[i], mps_args_none) == MPS_RES_OK, "ap");
     f->verify_pools[i].pool = f->pool[i];
@@ -121,6 +162,7 @@ static void fuzz_gc_setup(fuzz_gc_s *f)
   REQUIRE(mps_thread_reg(&f->thread, f->arena) == MPS_RES_OK, "thread");
   memset(fuzz_gc_roots, 0, sizeof fuzz_gc_roots);
   memset(fuzz_gc_ambig, 0, sizeof fuzz_gc_ambig);
+  fuzz_gc_extra = NULL;
   REQUIRE(mps_root_create_table(&f->exact, f->arena, mps_rank_exact(), 0, fuzz_gc_roots,
                                 FUZZ_GC_ROOTS) == MPS_RES_OK, "exact root");
   REQUIRE(mps_root_create_area(&f->ambig, f->arena, mps_rank_ambig(), 0, fuzz_gc_ambig,
@@ -137,6 +179,12 @@ static void fuzz_gc_teardown(fuzz_gc_s *f)
 {
   size_t i;
   mps_arena_park(f->arena);
+  if (f->extra_root != NULL)
+    mps_root_destroy(f->extra_root);
+  if (f->extra_pool != NULL) {
+    mps_ap_destroy(f->extra_ap);
+    mps_pool_destroy(f->extra_pool);
+  }
   mps_root_destroy(f->ambig);
   mps_root_destroy(f->exact);
   mps_thread_dereg(f->thread);
@@ -150,17 +198,100 @@ static void fuzz_gc_teardown(fuzz_gc_s *f)
   gcobj_model_finish(&f->model);
 }
 
+/* The index of the block starting at addr in the census, or
+ * census->count. */
+static size_t fuzz_gc_census_at(const gcobj_census_s *census, mps_addr_t addr)
+{
+  const gcobj_census_entry_s *e = gcobj_census_find(census, addr);
+  return e != NULL ? (size_t)(e - census->entries) : census->count;
+}
+
+/* The index of the object (not pad) in the census that addr falls
+ * inside, or census->count. */
+static size_t fuzz_gc_census_cover(const gcobj_census_s *census, mps_word_t addr)
+{
+  size_t lo = 0, hi = census->count;
+  while (lo < hi) {   /* the first entry starting above addr */
+    size_t mid = lo + (hi - lo) / 2;
+    if ((mps_word_t)census->entries[mid].addr <= addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo > 0 && census->entries[lo - 1].id != 0
+      && addr < (mps_word_t)census->entries[lo - 1].limit)
+    return lo - 1;
+  return census->count;
+}
+
+/* Right after a collection of everything that nothing refused: every
+ * object walked is reached from the roots.  Ambiguous words keep any
+ * object they point inside, in every pool (a pool may honour more than
+ * it promises), so this holds whatever the pools do with them. */
+FUZZ_MODEL static void fuzz_gc_check_reclaimed(const gcobj_census_s *census)
+{
+  size_t n = census->count, top = 0, i, j;
+  bool *kept = calloc(n + 1, sizeof *kept);
+  size_t *stack = malloc((n + 1) * sizeof *stack);
+  REQUIRE(kept != NULL && stack != NULL, "out of memory");
+  for (i = 0; i < FUZZ_GC_ROOTS + FUZZ_GC_AMBIG + 1; ++i) {
+    size_t e = n;
+    if (i < FUZZ_GC_ROOTS && fuzz_gc_roots[i] != NULL)
+      e = fuzz_gc_census_at(census, fuzz_gc_roots[i]);
+    else if (i >= FUZZ_GC_ROOTS && i < FUZZ_GC_ROOTS + FUZZ_GC_AMBIG)
+      e = fuzz_gc_census_cover(census, fuzz_gc_ambig[i - FUZZ_GC_ROOTS]);
+    else if (i == FUZZ_GC_ROOTS + FUZZ_GC_AMBIG && fuzz_gc_extra != NULL)
+      e = fuzz_gc_census_at(census, fuzz_gc_extra);
+    if (e < n && !kept[e]) {
+      kept[e] = true;
+      stack[top++] = e;
+    }
+  }
+  while (top > 0) {   /* the walk checked that every slot is an object's base */
+    const gcobj_census_entry_s *e = &census->entries[stack[--top]];
+    for (j = 0; j < e->nrefs; ++j) {
+      mps_addr_t ref = census->refs[e->first_ref + j];
+      size_t t;
+      if (ref == NULL)
+        continue;
+      t = fuzz_gc_census_at(census, ref);
+      if (t < n && !kept[t]) {
+        kept[t] = true;
+        stack[top++] = t;
+      }
+    }
+  }
+  for (i = 0; i < n; ++i)
+    if (census->entries[i].id != 0 && !kept[i]) {
+      fprintf(stderr, "fuzz_gc: object %lu at %p unreachable\n",
+              (unsigned long)census->entries[i].id, census->entries[i].addr);
+      REQUIRE(kept[i], "a collection of everything that nothing refused kept garbage");
+    }
+  free(stack);
+  free(kept);
+}
+
 FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
 {
   REQUIRE(gcobj_model_check(&f->model, fuzz_gc_roots), f->model.message);
+  if (fuzz_gc_extra != NULL) {
+    mps_pool_t pool;
+    REQUIRE(gcobj_id(fuzz_gc_extra) == f->extra_id && gcobj_intact(fuzz_gc_extra),
+            "the extra root's object is damaged");
+    REQUIRE(mps_addr_pool(&pool, f->arena, fuzz_gc_extra) && pool == f->extra_pool,
+            "the extra root's object is not in the extra pool");
+  }
   /* The walk reads every object too: right after the arena is parked,
    * then as often as the model reads data whole. */
-  if (f->parked == 1
+  if (f->parked == 1 || f->all_collected
       || (f->parked && f->model.checks % f->model.data_every == 0)) {
     gcobj_census_s census;
     f->parked = 2;
-    bool ok = gcobj_verify(f->arena, f->verify_pools, FUZZ_GC_POOLS, &census);
+    bool ok = gcobj_verify(f->arena, f->verify_pools,
+                           FUZZ_GC_POOLS + (f->extra_pool != NULL), &census);
     REQUIRE(ok, census.message);
+    if (f->all_collected)
+      fuzz_gc_check_reclaimed(&census);
     /* Every object the check just reached was walked, where it was found. */
     for (size_t r = 0; r < f->model.capacity; ++r) {
       const gcobj_mobj_s *o = &f->model.objs[r];
@@ -174,12 +305,29 @@ FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
   }
 }
 
-/* A request refused during this operation: it must be the one
- * arena_fail_after was asked to refuse, and its result must say so. */
-static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, const char *what)
+/* A call failed during this operation: it must be the one
+ * arena_fail_after was asked to refuse, its result must say so, and it
+ * must have left the reserved address space at `reserved`, what it was
+ * before the call.  (AMS and LO segments ask for their tables after
+ * their grains: when the tables are refused, a chunk grown for the
+ * grains goes back with them, seg_alloc and arena_undo_growth.) */
+static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, size_t reserved, const char *what)
 {
   REQUIRE(refusal_fell(f->arena, f->countdown), what);
   REQUIRE(refusal_result(res), what);
+  REQUIRE(mps_arena_reserved(f->arena) == reserved, what);
+}
+
+/* The same call made again, with nothing refused, gave `res`: it must
+ * succeed, and if the refused call wanted address space (`refused`), it
+ * must have grown the arena, unless a collection may have made room
+ * meanwhile. */
+static void fuzz_gc_retried(fuzz_gc_s *f, mps_res_t refused, mps_res_t res, size_t reserved,
+                            const char *what)
+{
+  REQUIRE(res == MPS_RES_OK, what);
+  if (refused == MPS_RES_RESOURCE && ((Arena)f->arena)->state != ARENA_UNCLAMPED)
+    REQUIRE(mps_arena_reserved(f->arena) > reserved, what);
 }
 
 /* The record of the object at root slot i (which is not null). */
@@ -205,6 +353,7 @@ static void fuzz_gc_alloc(fuzz_gc_s *f)
   uint32_t rec, i;
   mps_addr_t p;
   mps_res_t res;
+  size_t reserved;
 
   rec = gcobj_model_new(&f->model, id, nrefs, ndata, kind <= FUZZ_GC_AMCZ);
   if (rec == GCOBJ_NONE) {
@@ -214,17 +363,98 @@ static void fuzz_gc_alloc(fuzz_gc_s *f)
       return;
   }
   f->kind[rec] = kind;
+  reserved = mps_arena_reserved(f->arena);
   res = gcobj_alloc(&p, f->ap[kind], id, nrefs, ndata, init ? &fuzz_gc_roots[from] : NULL);
   if (res != MPS_RES_OK) {
-    /* The record is left unreachable: the model's next sweep drops it. */
-    fuzz_gc_refused(f, res, "allocation failed");
-    return;
+    fuzz_gc_refused(f, res, reserved, "allocation failed");
+    fuzz_gc_retried(f, res,
+                    gcobj_alloc(&p, f->ap[kind], id, nrefs, ndata,
+                                init ? &fuzz_gc_roots[from] : NULL),
+                    reserved, "allocation failed again");
   }
   if (init)
     for (i = 0; i < nrefs; ++i)
       f->model.objs[rec].edges[i] = f->model.roots[from + i];
   fuzz_gc_roots[slot] = p;
   f->model.roots[slot] = rec;
+}
+
+/* Create the extra root, or destroy it, dropping what it kept. */
+static void fuzz_gc_toggle_root(fuzz_gc_s *f)
+{
+  size_t reserved = mps_arena_reserved(f->arena);
+  mps_root_t root;
+  mps_res_t res;
+  if (f->extra_root != NULL) {
+    mps_root_destroy(f->extra_root);
+    f->extra_root = NULL;
+    fuzz_gc_extra = NULL;
+    return;
+  }
+  res = mps_root_create_table(&root, f->arena, mps_rank_exact(), 0, &fuzz_gc_extra, 1);
+  if (res != MPS_RES_OK) {
+    fuzz_gc_refused(f, res, reserved, "extra root");
+    fuzz_gc_retried(f, res,
+                    mps_root_create_table(&root, f->arena, mps_rank_exact(), 0, &fuzz_gc_extra,
+                                          1),
+                    reserved, "extra root failed again");
+  }
+  f->extra_root = root;
+}
+
+/* Create the extra pool of class a & 3, its allocation point and an
+ * object of (a >> 2 & 7) * 8192 data words (up to 448 KiB: more than a
+ * small arena's chunk, so that it often needs a new one), kept by the
+ * extra root if there is one; or destroy the pool.
+ * Each call may be refused, and must then succeed when made again. */
+static void fuzz_gc_toggle_pool(fuzz_gc_s *f, uint8_t a)
+{
+  unsigned kind = a & 3;
+  size_t ndata = (size_t)(a >> 2 & 7) * 8192, reserved;
+  mps_word_t id;
+  mps_addr_t p;
+  mps_res_t res;
+  if (f->extra_pool != NULL) {
+    fuzz_gc_extra = NULL;
+    mps_ap_destroy(f->extra_ap);
+    mps_pool_destroy(f->extra_pool);
+    f->extra_pool = NULL;
+    return;
+  }
+  reserved = mps_arena_reserved(f->arena);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, f->fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, f->chain);
+    res = mps_pool_create_k(&f->extra_pool, f->arena, fuzz_gc_classes[kind](), args);
+    if (res != MPS_RES_OK) {
+      fuzz_gc_refused(f, res, reserved, "extra pool");
+      fuzz_gc_retried(f, res,
+                      mps_pool_create_k(&f->extra_pool, f->arena, fuzz_gc_classes[kind](),
+                                        args),
+                      reserved, "extra pool failed again");
+    }
+  } MPS_ARGS_END(args);
+  f->verify_pools[FUZZ_GC_POOLS].pool = f->extra_pool;
+  f->verify_pools[FUZZ_GC_POOLS].leaf = kind == FUZZ_GC_AMCZ || kind == FUZZ_GC_LO;
+  reserved = mps_arena_reserved(f->arena);
+  res = mps_ap_create_k(&f->extra_ap, f->extra_pool, mps_args_none);
+  if (res != MPS_RES_OK) {
+    fuzz_gc_refused(f, res, reserved, "extra allocation point");
+    fuzz_gc_retried(f, res, mps_ap_create_k(&f->extra_ap, f->extra_pool, mps_args_none),
+                    reserved, "extra allocation point failed again");
+  }
+  id = f->next_id++;
+  reserved = mps_arena_reserved(f->arena);
+  res = gcobj_alloc(&p, f->extra_ap, id, 0, ndata, NULL);
+  if (res != MPS_RES_OK) {
+    fuzz_gc_refused(f, res, reserved, "extra object");
+    fuzz_gc_retried(f, res, gcobj_alloc(&p, f->extra_ap, id, 0, ndata, NULL), reserved,
+                    "extra object failed again");
+  }
+  if (f->extra_root != NULL) {
+    fuzz_gc_extra = p;
+    f->extra_id = id;
+  }
 }
 
 /* The root slot of argument byte x, and whether it holds an object. */
@@ -328,6 +558,7 @@ static void fuzz_gc_step(fuzz_gc_s *f, uint8_t op)
   case 11:
     mps_arena_collect(f->arena);
     f->parked = 1;
+    f->all_collected = true;   /* unless a refusal fell in it: see the caller */
     break;
   case 12:
     mps_arena_park(f->arena);
@@ -344,9 +575,13 @@ static void fuzz_gc_step(fuzz_gc_s *f, uint8_t op)
     else if (a < 230)
       mps_arena_clamp(f->arena);
     else {
+      size_t reserved = mps_arena_reserved(f->arena);
       mps_res_t res = mps_arena_start_collect(f->arena);
-      if (res != MPS_RES_OK)
-        fuzz_gc_refused(f, res, "start collect");
+      if (res != MPS_RES_OK) {
+        fuzz_gc_refused(f, res, reserved, "start collect");
+        fuzz_gc_retried(f, res, mps_arena_start_collect(f->arena), reserved,
+                        "start collect failed again");
+      }
     }
     f->parked = 0;
     break;
@@ -355,6 +590,10 @@ static void fuzz_gc_step(fuzz_gc_s *f, uint8_t op)
     uint8_t a = fuzz_gc_byte(f);
     if (a & 0x80)     /* refuse one of the next requests for memory */
       arena_fail_after((Arena)f->arena, (Count)(a & 0x7F) + 1);
+    else if (f->grows && (a & 0x60) == 0x20)
+      fuzz_gc_toggle_root(f);
+    else if (f->grows && (a & 0x60) == 0x40)
+      fuzz_gc_toggle_pool(f, a);
     else              /* forget unreachable records; the heap is untouched */
       gcobj_model_sweep(m);
     break;
@@ -372,13 +611,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   f.size = size;
   fuzz_gc_setup(&f);
   while (f.at < f.size) {
-    f.countdown = ((Arena)f.arena)->fail_countdown;
+    f.countdown = refusal_countdown(f.arena);
+    f.all_collected = false;
     fuzz_gc_step(&f, fuzz_gc_byte(&f));
+    if (refusal_fell(f.arena, f.countdown))
+      f.all_collected = false;
     fuzz_gc_check(&f);
   }
   arena_fail_after((Arena)f.arena, 0);
   mps_arena_collect(f.arena);
   f.parked = 1;
+  f.all_collected = true;
   f.model.data_every = 1;
   fuzz_gc_check(&f);
   fuzz_gc_teardown(&f);

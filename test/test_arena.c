@@ -904,6 +904,41 @@ Test(arena_vm, zoned_allocation_prefers_spare_grains_in_its_stripes)
   mps_arena_destroy(arena);
 }
 
+/* arena_undo_growth gives back a chunk grown since the reserved size the
+ * caller noted, only once it holds nothing, and never the primary. */
+Test(arena_vm, undoing_a_growth_gives_back_only_an_empty_grown_chunk)
+{
+  mps_arena_t arena = make_vm((size_t)256 << 10);
+  size_t grain = grain_of(arena), reserved, big = (size_t)448 << 10;
+  size_t committed;
+  Addr low, first;
+
+  arena_enter(arena);
+  reserved = arena->reserved;
+  committed = arena->committed;
+  cr_assert_eq(arena_alloc(&low, arena, grain, OWNER), MPS_RES_OK);
+  /* The primary chunk stays, however empty. */
+  arena_free(arena, low, grain, OWNER);
+  arena_undo_growth(arena, low, reserved - 1);
+  cr_assert_eq(arena->reserved, reserved);
+  cr_assert_eq(arena_alloc(&first, arena, big, OWNER), MPS_RES_OK);
+  cr_assert_gt(arena->reserved, reserved, "the arena did not grow");
+  /* The grown chunk still holds `first`: kept. */
+  arena_undo_growth(arena, first, reserved);
+  cr_assert_gt(arena->reserved, reserved, "a chunk in use was given back");
+  cr_assert(arena_has_addr(arena, first));
+  /* Empty: given back, and the books are as they were (`low`'s spare
+   * grain went when `first` was committed fresh). */
+  arena_free(arena, first, big, OWNER);
+  arena_undo_growth(arena, first, reserved);
+  cr_assert_eq(arena->reserved, reserved);
+  cr_assert_eq(arena->committed, committed);
+  cr_assert_eq(arena->spare_committed, 0);
+  cr_assert_not(arena_has_addr(arena, first));
+  arena_leave(arena);
+  mps_arena_destroy(arena);
+}
+
 /* Client memory comes as the client left it: the chunk's tables must not
  * take stale bytes for owned, committed or pool-assigned grains.  On a
  * block full of ones every grain after the header is still there to

@@ -413,6 +413,70 @@ static void gc_close(void *p)
 
 static const workload_s gc_load = {gc_open, gc_run, gc_check, gc_close, gc_arena};
 
+/* An object larger than the arena's first chunk needs a segment that
+ * makes the arena grow.  Where a request after the grains is refused (the
+ * tables AMS, LO and AWL keep in control memory), the segment gives the
+ * grains back and, with them, the chunk grown for them
+ * (arena_undo_growth): the refused allocation leaves the arena's reserved
+ * memory as it was, and the retry succeeds. */
+Test(faults, a_refused_segment_gives_back_the_chunk_grown_for_it)
+{
+  static mps_pool_class_t (*const classes[])(void) = {
+      mps_class_amc, mps_class_ams, mps_class_lo, mps_class_awl};
+  const mps_word_t words = ((size_t)448 << 10) / sizeof(mps_word_t);
+  size_t c;
+  for (c = 0; c < sizeof classes / sizeof classes[0]; ++c) {
+    Count n, undone = 0;
+    for (n = 1; n < 64; ++n) {
+      mps_arena_t arena;
+      mps_fmt_t fmt;
+      mps_pool_t pool;
+      mps_ap_t ap;
+      mps_addr_t p;
+      mps_res_t res;
+      size_t reserved, committed;
+      bool fell;
+      MPS_ARGS_BEGIN(args) {
+        MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 10);
+        cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+      } MPS_ARGS_END(args);
+      cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+      MPS_ARGS_BEGIN(args) {
+        MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+        cr_assert_eq(mps_pool_create_k(&pool, arena, classes[c](), args), MPS_RES_OK);
+      } MPS_ARGS_END(args);
+      cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+      mps_arena_park(arena);
+      reserved = mps_arena_reserved(arena);
+      committed = mps_arena_committed(arena);
+      cr_assert_lt(reserved, words * sizeof(mps_word_t), "the object fits the first chunk");
+      arena_fail_after((Arena)arena, n);
+      res = gcobj_alloc(&p, ap, 1, 0, words, NULL);
+      fell = ((Arena)arena)->fail_countdown == 0;
+      arena_fail_after((Arena)arena, 0);
+      if (res != MPS_RES_OK) {
+        cr_assert(fell, "class %zu: failed with nothing refused: %d", c, res);
+        cr_assert(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+        cr_assert_eq(mps_arena_reserved(arena), reserved,
+                     "class %zu, request %lu refused: the arena kept a chunk grown for it", c,
+                     (unsigned long)n);
+        cr_assert_leq(mps_arena_committed(arena), committed);
+        ++undone;
+        cr_assert_eq(gcobj_alloc(&p, ap, 1, 0, words, NULL), MPS_RES_OK);
+      }
+      cr_assert_gt(mps_arena_reserved(arena), reserved);
+      mps_ap_destroy(ap);
+      mps_pool_destroy(pool);
+      mps_fmt_destroy(fmt);
+      mps_arena_destroy(arena);
+      if (!fell)
+        break;
+    }
+    cr_assert_lt(n, 64);
+    cr_assert_gt(undone, 0, "class %zu: no request was refused", c);
+  }
+}
+
 Test(faults, each_request_of_a_collecting_workload_refused_in_turn_loses_nothing)
 {
   gc_world_s w;

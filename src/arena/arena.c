@@ -711,6 +711,23 @@ void arena_free(Arena arena, Addr base, Size size, Pool pool)
   ARENA_BOOKS_CHECK(arena);
 }
 
+void arena_undo_growth(Arena arena, Addr base, Size reserved)
+{
+  Chunk chunk;
+  AVERT(arena, arena);
+  if (arena->reserved == reserved)
+    return;
+  chunk = arena_chunk_of_addr(arena, base);
+  AVER(chunk != NULL);
+  if (chunk == NULL || chunk == arena->primary
+      || !bt_is_res_range(chunk->alloc_table, chunk->alloc_base, chunk->pages))
+    return;
+  /* Detaching takes its spare grains off the books; releasing unmaps. */
+  arena_chunk_detach(arena, chunk);
+  arena->klass->chunk_release(chunk);
+  ARENA_BOOKS_CHECK(arena);
+}
+
 Tract arena_tract_of_addr(Arena arena, Addr addr)
 {
   Chunk chunk = arena->last_chunk;

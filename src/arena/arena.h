@@ -169,6 +169,14 @@ Res arena_alloc_zoned(Addr *base_o, Arena arena, Size size, Pool pool, Word zone
  * part of one or more allocations, even across adjacent chunks. */
 void arena_free(Arena arena, Addr base, Size size, Pool pool);
 
+/* For a caller that gave back (arena_free) grains at `base` because a
+ * later step of its request failed: if the arena grew since its reserved
+ * size was `reserved`, and the chunk holding `base` now holds nothing,
+ * give that chunk back too, so that the failed request leaves the arena
+ * as it found it.  A chunk grown and released within arena_alloc is
+ * already gone; this is for the failures after it. */
+void arena_undo_growth(Arena arena, Addr base, Size reserved);
+
 /* The pool that owns the grain containing `addr`, or NULL if the address
  * is not in the arena or is in a grain no pool owns. */
 Pool arena_pool_of_addr(Arena arena, Addr addr);
