@@ -64,6 +64,7 @@
 #define arena_primary_table mps_i_arena_primary_table
 #define arena_spare_trim mps_i_arena_spare_trim
 #define arena_tract_of_addr mps_i_arena_tract_of_addr
+#define arena_undo_growth mps_i_arena_undo_growth
 #define args_check mps_i_args_check
 #define args_key_check mps_i_args_key_check
 #define args_key_name mps_i_args_key_name
