@@ -449,7 +449,7 @@ Test(faults, a_refused_segment_gives_back_the_chunk_grown_for_it)
       mps_arena_park(arena);
       reserved = mps_arena_reserved(arena);
       committed = mps_arena_committed(arena);
-      cr_assert_lt(reserved, words * sizeof(mps_word_t), "the object fits the first chunk");
+      cr_assert_lt(reserved, words * sizeof(mps_word_t), "the object must need a chunk of its own");
       arena_fail_after((Arena)arena, n);
       res = gcobj_alloc(&p, ap, 1, 0, words, NULL);
       fell = ((Arena)arena)->fail_countdown == 0;
