@@ -3,7 +3,10 @@
 ; vectors, closures and flonums, nearly all of them garbage soon after)
 ; and checks every result against a value computed independently, so a
 ; collector that loses, corrupts or fails to update an object shows up
-; as a FAIL line.  Run with --stats to see the collections.
+; as a FAIL line.  Its last sections use what the automatic pools add:
+; an address-hashed table whose keys move (location dependency), a weak
+; table (AWL) and ports closed by finalization.  Run with --stats to see
+; the collections, the rehashes and the finalized ports.
 
 (define failures 0)
 (define (check name value expected)
@@ -111,6 +114,43 @@
               (loop (cdr w) (cons (cons (car w) 1) table)))))))
 (define word-table (tally syms))
 (check "tally" (list (length word-table) (cdr (assq 'key-7 word-table))) '(500 40))
+
+; 11. An eq? hash table hashes the addresses of its keys.  Collections
+; move the keys (pairs in AMC), so the table depends on their locations
+; and rehashes when that dependency goes stale (--stats counts them).
+(define (count-if p l) (let loop ((l l) (n 0)) (if (null? l) n (loop (cdr l) (if (p (car l)) (+ n 1) n)))))
+(define eq-table (make-eq-hashtable))
+(define eq-keys (map (lambda (i) (cons i i)) (iota 2000)))
+(for-each (lambda (k) (hashtable-set! eq-table k (* 2 (car k)))) eq-keys)
+(list-churn 20)
+(gc)
+(check "eq table after the keys moved"
+       (count-if (lambda (k) (eqv? (hashtable-ref eq-table k #f) (* 2 (car k)))) eq-keys) 2000)
+(check "eq table compares by identity" (hashtable-ref eq-table (cons 5 5) 'none) 'none)
+
+; 12. A weak-key table (its buckets in AWL) loses the entries whose keys
+; nothing else holds.  The C stack is scanned ambiguously, so a stale
+; word may keep a few of the dropped keys: the check allows that.
+(define weak-table (make-weak-key-hashtable))
+(define held (map (lambda (i) (list 'held i)) (iota 100)))
+(for-each (lambda (k) (hashtable-set! weak-table k (cadr k))) held)
+(define (add-dropped n)
+  (let loop ((i 0)) (if (< i n) (begin (hashtable-set! weak-table (list 'dropped i) i) (loop (+ i 1))))))
+(add-dropped 1000)
+(gc)
+(gc)
+(check "weak table keeps held keys"
+       (count-if (lambda (k) (eqv? (hashtable-ref weak-table k #f) (cadr k))) held) 100)
+(check "weak table drops the rest" (<= (hashtable-count weak-table) 110) #t)
+
+; 13. A port dropped while open is finalized, and its stream closed, once
+; a collection finds it dead (a stale stack word may keep a few).
+(define ports-before (finalized-port-count))
+(define (open-and-drop n)
+  (let loop ((i 0)) (if (< i n) (begin (open-input-file "/dev/null") (loop (+ i 1))))))
+(open-and-drop 50)
+(gc)
+(check "dropped open ports finalized" (>= (- (finalized-port-count) ports-before) 45) #t)
 
 (display (if (= failures 0) "all checks passed" "SOME CHECKS FAILED"))
 (newline)
