@@ -310,7 +310,8 @@ FUZZ_MODEL static void fuzz_gc_check(fuzz_gc_s *f)
  * must have left the reserved address space at `reserved`, what it was
  * before the call.  (AMS and LO segments ask for their tables after
  * their grains: when the tables are refused, a chunk grown for the
- * grains goes back with them, seg_alloc and arena_undo_growth.) */
+ * grains goes back with them when the call leaves the arena,
+ * arena_release_grown.) */
 static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, size_t reserved, const char *what)
 {
   REQUIRE(refusal_fell(f->arena, f->countdown), what);

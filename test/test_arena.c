@@ -904,38 +904,64 @@ Test(arena_vm, zoned_allocation_prefers_spare_grains_in_its_stripes)
   mps_arena_destroy(arena);
 }
 
-/* arena_undo_growth gives back a chunk grown since the reserved size the
- * caller noted, only once it holds nothing, and never the primary. */
-Test(arena_vm, undoing_a_growth_gives_back_only_an_empty_grown_chunk)
+/* arena_release_grown gives back the chunks grown since its mark, only
+ * once they hold nothing but free control memory, and never one grown
+ * before the mark, nor the primary; arena_leave gives back what its call
+ * grew and left empty. */
+Test(arena_vm, releasing_growth_gives_back_only_empty_chunks_grown_since_the_mark)
 {
   mps_arena_t arena = make_vm((size_t)256 << 10);
-  size_t grain = grain_of(arena), reserved, big = (size_t)448 << 10;
-  size_t committed;
+  size_t grain = grain_of(arena), reserved, grown, big = (size_t)448 << 10;
+  size_t committed, control;
   Addr low, first;
+  void *block;
+  Count mark;
 
   arena_enter(arena);
   reserved = arena->reserved;
   committed = arena->committed;
+  mark = arena->grown;
   cr_assert_eq(arena_alloc(&low, arena, grain, OWNER), MPS_RES_OK);
   /* The primary chunk stays, however empty. */
   arena_free(arena, low, grain, OWNER);
-  arena_undo_growth(arena, low, reserved - 1);
+  arena_release_grown(arena, mark);
   cr_assert_eq(arena->reserved, reserved);
   cr_assert_eq(arena_alloc(&first, arena, big, OWNER), MPS_RES_OK);
   cr_assert_gt(arena->reserved, reserved, "the arena did not grow");
   /* The grown chunk still holds `first`: kept. */
-  arena_undo_growth(arena, first, reserved);
+  arena_release_grown(arena, mark);
   cr_assert_gt(arena->reserved, reserved, "a chunk in use was given back");
   cr_assert(arena_has_addr(arena, first));
-  /* Empty: given back, and the books are as they were (`low`'s spare
+  /* A chunk grown before the mark stays, even once empty. */
+  grown = arena->reserved;
+  mark = arena->grown;
+  arena_free(arena, first, big, OWNER);
+  arena_release_grown(arena, mark);
+  cr_assert_eq(arena->reserved, grown, "a chunk grown before the mark was given back");
+  cr_assert_eq(arena_alloc(&first, arena, big, OWNER), MPS_RES_OK);
+  cr_assert_eq(arena->reserved, grown);
+  /* A chunk grown for control memory (more than any chunk has free):
+   * kept while the memory is in use, and given back with its grains
+   * once the memory is free. */
+  control = arena->control_size;
+  cr_assert_eq(arena_control_alloc(&block, arena, big), MPS_RES_OK);
+  cr_assert_gt(arena->reserved, grown, "the control memory did not grow the arena");
+  arena_release_grown(arena, mark);
+  cr_assert_gt(arena->reserved, grown, "a chunk of control memory in use was given back");
+  arena_control_free(arena, block, big);
+  arena_release_grown(arena, mark);
+  cr_assert_eq(arena->reserved, grown);
+  cr_assert_eq(arena->control_size, control, "the free control grains were kept");
+  cr_assert(arena_has_addr(arena, first));
+  /* The call grew the chunk that held `first`, which is now empty: its
+   * leave gives it back, and the books are as they were (`low`'s spare
    * grain went when `first` was committed fresh). */
   arena_free(arena, first, big, OWNER);
-  arena_undo_growth(arena, first, reserved);
-  cr_assert_eq(arena->reserved, reserved);
-  cr_assert_eq(arena->committed, committed);
-  cr_assert_eq(arena->spare_committed, 0);
-  cr_assert_not(arena_has_addr(arena, first));
   arena_leave(arena);
+  cr_assert_eq(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(mps_arena_committed(arena), committed);
+  cr_assert_eq(mps_arena_spare_committed(arena), 0);
+  cr_assert_not(mps_arena_has_addr(arena, addr_ptr(first)));
   mps_arena_destroy(arena);
 }
 

@@ -416,9 +416,9 @@ static const workload_s gc_load = {gc_open, gc_run, gc_check, gc_close, gc_arena
 /* An object larger than the arena's first chunk needs a segment that
  * makes the arena grow.  Where a request after the grains is refused (the
  * tables AMS, LO and AWL keep in control memory), the segment gives the
- * grains back and, with them, the chunk grown for them
- * (arena_undo_growth): the refused allocation leaves the arena's reserved
- * memory as it was, and the retry succeeds. */
+ * grains back, and arena_leave the chunk grown for them
+ * (arena_release_grown): the refused allocation leaves the arena's
+ * reserved memory as it was, and the retry succeeds. */
 Test(faults, a_refused_segment_gives_back_the_chunk_grown_for_it)
 {
   static mps_pool_class_t (*const classes[])(void) = {
@@ -475,6 +475,102 @@ Test(faults, a_refused_segment_gives_back_the_chunk_grown_for_it)
     cr_assert_lt(n, 64);
     cr_assert_gt(undone, 0, "class %zu: no request was refused", c);
   }
+}
+
+/* What faults_grow_sweep makes, one call at a time. */
+typedef enum { GROW_MVT_POOL, GROW_MFS_EXTENT } grow_call_e;
+
+/* Make `call` in a 256 KiB arena again and again, each time refusing
+ * every request of it in turn until it succeeds, until the arena has
+ * grown three times.  A call that takes control memory first (a pool's
+ * descriptor, an MFS extent's record) may grow the arena for it and then
+ * be refused a later request: it must fail cleanly and leave the arena's
+ * reserved size as it found it (arena_leave gives back what it grew).
+ * Returns how many refused calls had grown the arena. */
+static Count faults_grow_sweep(grow_call_e call, size_t taken)
+{
+  enum { CALLS_MAX = 1000 };
+  static mps_pool_t pools[CALLS_MAX];
+  mps_arena_t arena;
+  mps_pool_t mfs = NULL, other = NULL;
+  Count calls, made = 0, grown_then_refused = 0;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 10);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  if (taken > 0) {
+    /* Grains taken first, so that the control memory and the grains run
+     * out at another point of the sweep. */
+    mps_addr_t p;
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
+      cr_assert_eq(mps_pool_create_k(&other, arena, mps_class_mvff(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+    cr_assert_eq(mps_alloc(&p, other, taken * 4096), MPS_RES_OK);
+  }
+  if (call == GROW_MFS_EXTENT) {
+    MPS_ARGS_BEGIN(args) {   /* one grain a block, so every block an extent */
+      MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)4096);
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
+      cr_assert_eq(mps_pool_create_k(&mfs, arena, mps_class_mfs(), args), MPS_RES_OK);
+    } MPS_ARGS_END(args);
+  }
+  for (calls = 0; calls < CALLS_MAX && ((Arena)arena)->grown < 3; ++calls) {
+    Count n;
+    for (n = 1;; ++n) {
+      size_t reserved = mps_arena_reserved(arena);
+      Count grown = ((Arena)arena)->grown;
+      mps_addr_t p;
+      mps_res_t res;
+      bool fell;
+      cr_assert_lt(n, 100, "call %lu never succeeded", (unsigned long)calls);
+      arena_fail_after((Arena)arena, n);
+      if (call == GROW_MVT_POOL)
+        res = mps_pool_create_k(&pools[made], arena, mps_class_mvt(), mps_args_none);
+      else
+        res = mps_alloc(&p, mfs, 4096);
+      fell = ((Arena)arena)->fail_countdown == 0;
+      arena_fail_after((Arena)arena, 0);
+      if (res == MPS_RES_OK) {
+        if (call == GROW_MVT_POOL)
+          ++made;
+        break;
+      }
+      cr_assert(fell, "call %lu failed with nothing refused: %d", (unsigned long)calls, res);
+      cr_assert(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+      cr_assert_eq(mps_arena_reserved(arena), reserved,
+                   "call %lu, request %lu refused: the arena kept a chunk grown for it",
+                   (unsigned long)calls, (unsigned long)n);
+      if (((Arena)arena)->grown != grown)
+        ++grown_then_refused;
+    }
+  }
+  cr_assert_lt(calls, CALLS_MAX, "the arena never grew three times");
+  while (made > 0)
+    mps_pool_destroy(pools[--made]);
+  if (mfs != NULL)
+    mps_pool_destroy(mfs);
+  if (other != NULL)
+    mps_pool_destroy(other);
+  mps_arena_destroy(arena);
+  return grown_then_refused;
+}
+
+Test(faults, a_refused_pool_creation_gives_back_a_chunk_grown_for_its_descriptor)
+{
+  cr_assert_gt(faults_grow_sweep(GROW_MVT_POOL, 0), 0, "no refused pool creation grew the arena");
+}
+
+Test(faults, a_refused_mfs_extent_gives_back_a_chunk_grown_for_its_record)
+{
+  /* The record comes first: only where the control memory runs out
+   * with the grains does it grow the arena, so the grains other memory
+   * takes first move that point through the sweep. */
+  Count grown_then_refused = 0;
+  size_t taken;
+  for (taken = 0; taken < 64; ++taken)
+    grown_then_refused += faults_grow_sweep(GROW_MFS_EXTENT, taken);
+  cr_assert_gt(grown_then_refused, 0, "no refused MFS allocation grew the arena");
 }
 
 Test(faults, each_request_of_a_collecting_workload_refused_in_turn_loses_nothing)

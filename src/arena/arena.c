@@ -95,6 +95,7 @@ void arena_enter_claim(Arena arena)
   AVER(arena != NULL && arena->sig == ARENA_SIG);
   lock_claim(arena->lock);
   AVERT(arena, arena);
+  arena->grown_at_entry = arena->grown;
   /* Only a collector scans threads; manual pools' slow paths skip the
    * spill. */
   if (arena->gc != NULL)
@@ -104,6 +105,8 @@ void arena_enter_claim(Arena arena)
 void arena_leave(Arena arena)
 {
   AVERT(arena, arena);
+  if (arena->grown != arena->grown_at_entry)
+    arena_release_grown(arena, arena->grown_at_entry);
   arena->entry.hot = NULL;
   lock_release(arena->lock);
 }
@@ -245,6 +248,7 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   ring_init(&arena->pool_ring);
   arena->pool_serial = 0;
   arena->control_size = 0;
+  arena->grown = arena->grown_at_entry = 0;
   arena->state = ARENA_UNCLAMPED;
   arena->collections = 0;
   arena->fail_countdown = 0;
@@ -591,6 +595,7 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
                                         : arena->klass->grow(&grown, arena, size);
     if (res != MPS_RES_OK)
       return res;
+    grown->grown = ++arena->grown;
     if (!arena_find_free(&chunk, &base, &limit, arena, pages, place)
         && (place->zones == ~(Word)0
             || !arena_find_free(&chunk, &base, &limit, arena, pages, &anywhere))) {
@@ -711,20 +716,65 @@ void arena_free(Arena arena, Addr base, Size size, Pool pool)
   ARENA_BOOKS_CHECK(arena);
 }
 
-void arena_undo_growth(Arena arena, Addr base, Size reserved)
-{
+/* The first run of whole grains of free control memory in `chunk`. */
+typedef struct arena_control_find_s {
   Chunk chunk;
+  Size grain;
+  bool found;
+  range_s grains;
+} arena_control_find_s;
+
+static bool arena_control_find_visit(Land land, Range range, void *closure)
+{
+  arena_control_find_s *f = closure;
+  Addr base = range_base(range), limit = range_limit(range);
+  UNUSED(land);
+  if (addr_word(base) < addr_word(f->chunk->base))
+    base = f->chunk->base;
+  if (addr_word(limit) > addr_word(f->chunk->limit))
+    limit = f->chunk->limit;
+  base = addr_align_up(base, f->grain);
+  limit = addr_align_down(limit, f->grain);
+  if (addr_word(base) < addr_word(limit)) {
+    range_init(&f->grains, base, limit);
+    f->found = true;
+    return false;
+  }
+  return true;
+}
+
+void arena_release_grown(Arena arena, Count mark)
+{
+  Ring node, next;
   AVERT(arena, arena);
-  if (arena->reserved == reserved)
-    return;
-  chunk = arena_chunk_of_addr(arena, base);
-  AVER(chunk != NULL);
-  if (chunk == NULL || chunk == arena->primary
-      || !bt_is_res_range(chunk->alloc_table, chunk->alloc_base, chunk->pages))
-    return;
-  /* Detaching takes its spare grains off the books; releasing unmaps. */
-  arena_chunk_detach(arena, chunk);
-  arena->klass->chunk_release(chunk);
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    arena_control_find_s f;
+    if (chunk->grown <= mark)
+      continue;
+    f.chunk = chunk;
+    f.grain = arena->grain_size;
+    for (;;) {
+      range_s old;
+      Res res;
+      f.found = false;
+      (void)land_iterate(freelist_land(&arena->control), arena_control_find_visit, &f);
+      if (!f.found)
+        break;
+      /* A freelist keeps its records in the free memory: deleting never
+       * needs any. */
+      res = land_delete(&old, freelist_land(&arena->control), &f.grains);
+      AVER(res == MPS_RES_OK);
+      UNUSED(res);
+      arena_free(arena, range_base(&f.grains), range_size(&f.grains), NULL);
+      arena->control_size -= range_size(&f.grains);
+    }
+    if (bt_is_res_range(chunk->alloc_table, chunk->alloc_base, chunk->pages)) {
+      /* Detaching takes its spare grains off the books; releasing unmaps. */
+      arena_chunk_detach(arena, chunk);
+      arena->klass->chunk_release(chunk);
+    }
+  }
   ARENA_BOOKS_CHECK(arena);
 }
 

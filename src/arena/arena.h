@@ -88,6 +88,10 @@ typedef struct mps_arena_s {
   Count pool_serial;         /* serial number of the next pool */
   struct freelist_s control; /* free control memory (arena_control_alloc) */
   Size control_size;         /* grains obtained for control memory */
+  /* Chunks grown for allocations, ever (chunk->grown numbers them), and
+   * that count when the lock was last claimed (arena_enter), so that
+   * arena_leave can give back what a call grew and left empty. */
+  Count grown, grown_at_entry;
   ArenaState state;
   Count collections;         /* collections completed */
   /* Fault injection for tests (arena_fail_after): requests for memory
@@ -169,13 +173,14 @@ Res arena_alloc_zoned(Addr *base_o, Arena arena, Size size, Pool pool, Word zone
  * part of one or more allocations, even across adjacent chunks. */
 void arena_free(Arena arena, Addr base, Size size, Pool pool);
 
-/* For a caller that gave back (arena_free) grains at `base` because a
- * later step of its request failed: if the arena grew since its reserved
- * size was `reserved`, and the chunk holding `base` now holds nothing,
- * give that chunk back too, so that the failed request leaves the arena
- * as it found it.  A chunk grown and released within arena_alloc is
- * already gone; this is for the failures after it. */
-void arena_undo_growth(Arena arena, Addr base, Size reserved);
+/* Give back every chunk grown since arena->grown was `mark` that holds
+ * nothing now, once its wholly free control grains are given back too;
+ * never the primary chunk nor the client's.  arena_leave calls it, so
+ * that a call that made the arena grow and then failed at a later
+ * request (the control memory of a segment's tables, of an MFS extent's
+ * record, of a pool's parts) leaves the arena's reserved size as it found
+ * it.  A chunk grown and released within arena_alloc is already gone. */
+void arena_release_grown(Arena arena, Count mark);
 
 /* The pool that owns the grain containing `addr`, or NULL if the address
  * is not in the arena or is in a grain no pool owns. */

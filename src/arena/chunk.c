@@ -85,6 +85,7 @@ Chunk chunk_init(Addr base, Addr limit, Shift grain_shift, Size prefix, bool zer
   chunk->grain_shift = grain_shift;
   chunk->pages = pages;
   chunk->alloc_base = header >> grain_shift;
+  chunk->grown = 0;
   /* Client memory is not zeroed, so clear the tables explicitly.  The
    * bit tables are small and searched whole: cleared either way. */
   bt_res_range(chunk->alloc_table, 0, pages);

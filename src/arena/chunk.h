@@ -42,6 +42,9 @@ typedef struct chunk_s {
   BT mapped_table;
   Tract tracts;
   struct vm_s vm;            /* the reservation, for VM chunks */
+  /* arena->grown once this chunk grew the arena for an allocation; 0
+   * for the primary chunk and for memory the client added. */
+  Count grown;
 } chunk_s;
 
 bool chunk_check(Chunk chunk);

@@ -62,9 +62,9 @@
 #define arena_leave mps_i_arena_leave
 #define arena_pool_of_addr mps_i_arena_pool_of_addr
 #define arena_primary_table mps_i_arena_primary_table
+#define arena_release_grown mps_i_arena_release_grown
 #define arena_spare_trim mps_i_arena_spare_trim
 #define arena_tract_of_addr mps_i_arena_tract_of_addr
-#define arena_undo_growth mps_i_arena_undo_growth
 #define args_check mps_i_args_check
 #define args_key_check mps_i_args_key_check
 #define args_key_name mps_i_args_key_name

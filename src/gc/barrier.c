@@ -54,6 +54,7 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
   GC gc = closure;
   Arena arena = gc->arena;
   bool held, handled = false;
+  Count mark = 0;
   Seg seg;
 
   /* Sequentially consistent, pairing with barrier_set's stores: those
@@ -64,8 +65,10 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
       || addr_word(addr) >= atomic_load_explicit(&gc->barrier.hi, memory_order_seq_cst))
     return false;
   held = lock_is_held(arena->lock);
-  if (!held)
+  if (!held) {
     lock_claim(arena->lock);
+    mark = arena->grown;
+  }
   if (gc->barrier.on && seg_of_addr(&seg, arena, addr)) {
     /* Ours.  If another thread has already lowered the barrier (or the
      * collector has since scanned the segment or freed its protection),
@@ -88,8 +91,13 @@ static bool barrier_fault(void *closure, Addr addr, bool is_write)
       AVER((seg->shield.pm & PROT_DENY_WRITE) == 0);
     }
   }
-  if (!held)
+  if (!held) {
+    /* As arena_leave: a collection this fault ran may have grown the
+     * arena for a segment it was then refused. */
+    if (arena->grown != mark)
+      arena_release_grown(arena, mark);
     lock_release(arena->lock);
+  }
   return handled;
 }
 #endif

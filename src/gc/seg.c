@@ -110,7 +110,6 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   GC gc;
   Seg seg;
   Addr base;
-  Size reserved;
   void *p;
   Res res;
 
@@ -131,7 +130,6 @@ Res seg_alloc(Seg *seg_o, SegClass klass, Pool pool, Size size, RankSet rank_set
   res = arena_control_alloc(&p, arena, klass->size);
   if (res != MPS_RES_OK)
     return res;
-  reserved = arena->reserved;
   res = arena_alloc_zoned(&base, arena, size, pool, gc_gen_zones(gen), gc->zone_shift);
   if (res != MPS_RES_OK)
     goto fail_memory;
@@ -180,10 +178,9 @@ fail_init:
   ring_finish(&seg->grey_ring);
   ring_finish(&seg->gc_ring);
   ring_finish(&seg->pool_ring);
-  arena_free(arena, base, size, pool);
   /* The class's init (AMS's tables, say) can fail after the grains made
-   * the arena grow: the chunk goes back with them. */
-  arena_undo_growth(arena, base, reserved);
+   * the arena grow: arena_leave gives the chunk back with them. */
+  arena_free(arena, base, size, pool);
 fail_memory:
   arena_control_free(arena, p, klass->size);
   return res;
