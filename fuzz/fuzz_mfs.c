@@ -17,6 +17,17 @@
  * commit limit is set, or with MPS_RES_MEMORY or MPS_RES_RESOURCE when
  * the refusal fell on it; then it changes no size and, tried again at
  * once, succeeds (or meets the commit limit).  Frees absorb a refusal.
+ * A failed call also leaves the arena's reserved address space
+ * (mps_arena_reserved) as it was, and one refused address space
+ * (MPS_RES_RESOURCE) needed a new chunk: tried again, it succeeds and
+ * grows the arena, the commit limit having let the growth be asked for.
+ *
+ * Byte 0 from 0xA0 to 0xBF (bits 5-6 01 with bit 7, which meant nothing
+ * before; three earlier seeds begin so) chooses a growing arena instead,
+ * its bits 0-4 still the unit: byte 1 then picks an extent of 4 KiB << (bits 0-2),
+ * up to 512 KiB, and an arena of 256 KiB plus 32 KiB times bits 3-5,
+ * instead of 1 MiB, and the operations start at byte 2.  Extents then
+ * often need a new chunk, and so do the refusals that fall on them.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,14 +61,28 @@ static int fuzz_mfs_fell(void)
 }
 
 /* A failure the documentation allows: the commit limit while one is set,
- * or the refused request, which must have fallen on this call. */
-static void fuzz_mfs_failed(mps_res_t res, int fell_before)
+ * or the refused request, which must have fallen on this call.  A chunk
+ * grown for the call went back: the arena reserved `reserved` before it. */
+static void fuzz_mfs_failed(mps_res_t res, int fell_before, size_t reserved)
 {
   if (res == MPS_RES_COMMIT_LIMIT)
     REQUIRE(fuzz_mfs_limited);
   else
     REQUIRE(!fell_before && fuzz_mfs_fell()
             && refusal_result(res));
+  REQUIRE(mps_arena_reserved(fuzz_mfs_arena) == reserved);
+}
+
+/* The second try, with nothing refused, of a call refused with
+ * `refused`: refused address space, it must grow the arena now. */
+static void fuzz_mfs_retried(mps_res_t refused, mps_res_t res, size_t reserved)
+{
+  if (refused == MPS_RES_RESOURCE)
+    REQUIRE(res == MPS_RES_OK && mps_arena_reserved(fuzz_mfs_arena) > reserved);
+  else
+    REQUIRE(res == MPS_RES_OK || (res == MPS_RES_COMMIT_LIMIT && fuzz_mfs_limited));
+  if (res != MPS_RES_OK)
+    REQUIRE(mps_arena_reserved(fuzz_mfs_arena) == reserved);
 }
 
 /* Allocate from pool; a refusal fails the first try only, so the second
@@ -65,16 +90,18 @@ static void fuzz_mfs_failed(mps_res_t res, int fell_before)
 static mps_res_t fuzz_mfs_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t bytes)
 {
   size_t total = mps_pool_total_size(pool), free_size = mps_pool_free_size(pool);
+  size_t reserved = mps_arena_reserved(fuzz_mfs_arena);
   int fell_before = fuzz_mfs_fell();
-  mps_res_t res = mps_alloc(p_o, pool, bytes);
+  mps_res_t refused, res = mps_alloc(p_o, pool, bytes);
   if (res == MPS_RES_OK)
     return res;
-  fuzz_mfs_failed(res, fell_before);
+  fuzz_mfs_failed(res, fell_before, reserved);
   REQUIRE(mps_pool_total_size(pool) == total && mps_pool_free_size(pool) == free_size);
   if (res == MPS_RES_COMMIT_LIMIT)
     return res;
+  refused = res;
   res = mps_alloc(p_o, pool, bytes);
-  REQUIRE(res == MPS_RES_OK || (res == MPS_RES_COMMIT_LIMIT && fuzz_mfs_limited));
+  fuzz_mfs_retried(refused, res, reserved);
   return res;
 }
 
@@ -83,9 +110,10 @@ static mps_res_t fuzz_mfs_alloc(mps_addr_t *p_o, mps_pool_t pool, size_t bytes)
 static void fuzz_mfs_second_pool(mps_pool_t pool, size_t unit, size_t extend_by)
 {
   size_t total = mps_pool_total_size(pool), free_size = mps_pool_free_size(pool);
+  size_t reserved = mps_arena_reserved(fuzz_mfs_arena);
   mps_pool_t other;
   mps_addr_t p;
-  mps_res_t res;
+  mps_res_t res, refused = MPS_RES_OK;
   int tries, fell_before;
   for (tries = 0; tries < 2; ++tries) {
     fell_before = fuzz_mfs_fell();
@@ -94,12 +122,15 @@ static void fuzz_mfs_second_pool(mps_pool_t pool, size_t unit, size_t extend_by)
       MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, extend_by);
       res = mps_pool_create_k(&other, fuzz_mfs_arena, mps_class_mfs(), args);
     } MPS_ARGS_END(args);
+    if (tries > 0)
+      fuzz_mfs_retried(refused, res, reserved);
     if (res == MPS_RES_OK)
       break;
-    fuzz_mfs_failed(res, fell_before);
+    fuzz_mfs_failed(res, fell_before, reserved);
     if (res == MPS_RES_COMMIT_LIMIT)
       return;
     REQUIRE(tries == 0);
+    refused = res;
   }
   if (fuzz_mfs_alloc(&p, other, unit) == MPS_RES_OK) {
     REQUIRE(mps_pool_total_size(other) - mps_pool_free_size(other) >= unit);
@@ -123,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_arena_t arena;
   mps_pool_t pool, found;
   size_t unit, rounded, extend_by, nlive = 0, i, freed_since_growth = 0;
-  size_t extent = 0, last_total = 0;
+  size_t extent = 0, last_total = 0, arena_size = (size_t)1 << 20, start = 1;
   mps_res_t res;
 
   if (size < 1)
@@ -131,8 +162,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   unit = sizeof(void *) + (size_t)(data[0] & 0x1F) * 8;   /* 8 .. 256 bytes */
   rounded = (unit + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
   extend_by = (size_t)4096 << (data[0] >> 5 & 3);
+  if ((data[0] & 0xE0) == 0xA0 && size > 1) {   /* growing */
+    extend_by = (size_t)4096 << (data[1] & 7);
+    arena_size = ((size_t)256 << 10) + (size_t)(data[1] >> 3 & 7) * ((size_t)32 << 10);
+    start = 2;
+  }
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
   fuzz_mfs_arena = arena;
@@ -143,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(mps_pool_create_k(&pool, arena, mps_class_mfs(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
 
-  for (i = 1; i + 1 < size; i += 2) {
+  for (i = start; i + 1 < size; i += 2) {
     uint8_t op = data[i] % 4, arg = data[i + 1];
     fuzz_mfs_countdown = refusal_countdown(arena);
     switch (op) {

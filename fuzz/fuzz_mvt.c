@@ -29,6 +29,18 @@
  * leaves the pool no larger, and each, tried again at once, succeeds (or
  * meets the commit limit).  Frees and pops absorb a refusal.  Any
  * mismatch aborts.
+ *
+ * Every failed call leaves the arena's reserved address space
+ * (mps_arena_reserved) as it was: a chunk it grew before a later request
+ * was refused goes back.  A call refused address space (MPS_RES_RESOURCE)
+ * needed a new chunk, so tried again it succeeds and grows the arena: the
+ * commit limit was checked before the growth was asked for.
+ *
+ * The first byte may instead choose a growing arena (0x20 to 0x3F, with
+ * which no earlier seed begins, so the corpus kept its meaning; its low
+ * two bits still pick the max size): 256 KiB plus 32 KiB times bits 2-4,
+ * instead of 2 MiB, so that fills, large blocks and the refusals that
+ * fall in them ask for new chunks far more often.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +71,13 @@ static int fuzz_mvt_limited;       /* a commit limit is set */
 static size_t fuzz_mvt_max_size;   /* the pool's parameters, from the input */
 static double fuzz_mvt_frag;
 static mps_word_t fuzz_mvt_depth;
+
+/* What a call that may be refused is judged against: whether the refusal
+ * had fallen before it began, and the arena's reserved address space. */
+typedef struct fuzz_mvt_call_s {
+  int fell_before;
+  size_t reserved;
+} fuzz_mvt_call_s;
 
 #define FUZZ_MVT_REQUIRE(cond) do { if (!(cond)) abort(); } while (0)
 
@@ -129,21 +148,41 @@ static int fuzz_mvt_fell(void)
   return refusal_fell(fuzz_mvt_arena, fuzz_mvt_countdown);
 }
 
+static fuzz_mvt_call_s fuzz_mvt_begin(void)
+{
+  fuzz_mvt_call_s call;
+  call.fell_before = fuzz_mvt_fell();
+  call.reserved = mps_arena_reserved(fuzz_mvt_arena);
+  return call;
+}
+
 /* A failure the documentation allows: the commit limit while one is set,
- * or the refused request, which must have fallen during this call. */
-static void fuzz_mvt_failed(mps_res_t res, int fell_before)
+ * or the refused request, which must have fallen during this call.
+ * Either way a chunk grown for the call went back. */
+static void fuzz_mvt_failed(const fuzz_mvt_call_s *call, mps_res_t res)
 {
   if (res == MPS_RES_COMMIT_LIMIT)
     FUZZ_MVT_REQUIRE(fuzz_mvt_limited);
   else
-    FUZZ_MVT_REQUIRE(!fell_before && fuzz_mvt_fell()
+    FUZZ_MVT_REQUIRE(!call->fell_before && fuzz_mvt_fell()
                      && refusal_result(res));
+  FUZZ_MVT_REQUIRE(mps_arena_reserved(fuzz_mvt_arena) == call->reserved);
 }
 
-/* A second try after a refusal: nothing is refused now. */
-static void fuzz_mvt_retried(mps_res_t res)
+/* A second try, with nothing refused now, of a call that failed with
+ * `refused`.  Refused address space, it needed a new chunk and must get
+ * one now; the commit limit cannot stop it, having let the growth be
+ * asked for. */
+static void fuzz_mvt_retried(const fuzz_mvt_call_s *call, mps_res_t refused, mps_res_t res)
 {
-  FUZZ_MVT_REQUIRE(res == MPS_RES_OK || (res == MPS_RES_COMMIT_LIMIT && fuzz_mvt_limited));
+  if (refused == MPS_RES_RESOURCE)
+    FUZZ_MVT_REQUIRE(res == MPS_RES_OK
+                     && mps_arena_reserved(fuzz_mvt_arena) > call->reserved);
+  else
+    FUZZ_MVT_REQUIRE(res == MPS_RES_OK
+                     || (res == MPS_RES_COMMIT_LIMIT && fuzz_mvt_limited));
+  if (res != MPS_RES_OK)
+    FUZZ_MVT_REQUIRE(mps_arena_reserved(fuzz_mvt_arena) == call->reserved);
 }
 
 /* Reserve and commit a block; a refused request fails the first try
@@ -152,32 +191,34 @@ static mps_res_t fuzz_mvt_alloc_checked(mps_pool_t pool, mps_ap_t ap, size_t siz
                                         unsigned char seed)
 {
   size_t total = mps_pool_total_size(pool);
-  int fell_before = fuzz_mvt_fell();
-  mps_res_t res = fuzz_mvt_alloc(ap, size, seed);
+  fuzz_mvt_call_s call = fuzz_mvt_begin();
+  mps_res_t refused, res = fuzz_mvt_alloc(ap, size, seed);
   if (res == MPS_RES_OK)
     return res;
-  fuzz_mvt_failed(res, fell_before);
+  fuzz_mvt_failed(&call, res);
   /* It may give back empty segments to make room under the limit, but
    * keeps nothing it got for the block. */
   FUZZ_MVT_REQUIRE(mps_pool_total_size(pool) <= total);
   if (res == MPS_RES_COMMIT_LIMIT)
     return res;
+  refused = res;
   res = fuzz_mvt_alloc(ap, size, seed);
-  fuzz_mvt_retried(res);
+  fuzz_mvt_retried(&call, refused, res);
   return res;
 }
 
 /* Make point *ap_o; if it is refused, try again at once. */
 static void fuzz_mvt_ap_create(mps_ap_t *ap_o, mps_pool_t pool)
 {
-  int fell_before = fuzz_mvt_fell();
+  fuzz_mvt_call_s call = fuzz_mvt_begin();
   mps_res_t res = mps_ap_create_k(ap_o, pool, mps_args_none);
   if (res == MPS_RES_OK)
     return;
-  fuzz_mvt_failed(res, fell_before);
+  fuzz_mvt_failed(&call, res);
   if (res != MPS_RES_COMMIT_LIMIT) {
+    mps_res_t refused = res;
     res = mps_ap_create_k(ap_o, pool, mps_args_none);
-    fuzz_mvt_retried(res);
+    fuzz_mvt_retried(&call, refused, res);
     if (res == MPS_RES_OK)
       return;
   }
@@ -191,12 +232,13 @@ static void fuzz_mvt_ap_create(mps_ap_t *ap_o, mps_pool_t pool)
 static void fuzz_mvt_frame(mps_ap_t ap)
 {
   mps_frame_t frame;
-  int fell_before = fuzz_mvt_fell();
+  fuzz_mvt_call_s call = fuzz_mvt_begin();
   mps_res_t res = mps_ap_frame_push(&frame, ap);
   if (res != MPS_RES_OK) {
-    fuzz_mvt_failed(res, fell_before);
+    mps_res_t refused = res;
+    fuzz_mvt_failed(&call, res);
     res = mps_ap_frame_push(&frame, ap);
-    fuzz_mvt_retried(res);
+    fuzz_mvt_retried(&call, refused, res);
     if (res != MPS_RES_OK)
       return;
   }
@@ -227,33 +269,36 @@ static void fuzz_mvt_second_pool(mps_pool_t pool)
   mps_pool_t other;
   mps_ap_t ap = NULL;
   mps_addr_t p;
-  mps_res_t res;
-  int fell_before = fuzz_mvt_fell();
+  mps_res_t res, refused;
+  fuzz_mvt_call_s call = fuzz_mvt_begin();
   res = fuzz_mvt_pool_create(&other);
   if (res != MPS_RES_OK) {
-    fuzz_mvt_failed(res, fell_before);
+    fuzz_mvt_failed(&call, res);
     if (res == MPS_RES_COMMIT_LIMIT)
       return;
+    refused = res;
     res = fuzz_mvt_pool_create(&other);
-    fuzz_mvt_retried(res);
+    fuzz_mvt_retried(&call, refused, res);
     if (res != MPS_RES_OK)
       return;
   }
-  fell_before = fuzz_mvt_fell();
+  call = fuzz_mvt_begin();
   res = mps_ap_create_k(&ap, other, mps_args_none);
   if (res != MPS_RES_OK) {
-    fuzz_mvt_failed(res, fell_before);
+    fuzz_mvt_failed(&call, res);
+    refused = res;
     res = res == MPS_RES_COMMIT_LIMIT ? res : mps_ap_create_k(&ap, other, mps_args_none);
-    fuzz_mvt_retried(res);
+    fuzz_mvt_retried(&call, refused, res);
   }
   if (res == MPS_RES_OK) {
-    fell_before = fuzz_mvt_fell();
+    call = fuzz_mvt_begin();
     res = mps_reserve(&p, ap, 64);
     if (res != MPS_RES_OK) {
-      fuzz_mvt_failed(res, fell_before);
+      fuzz_mvt_failed(&call, res);
       FUZZ_MVT_REQUIRE(mps_pool_total_size(other) == 0);
+      refused = res;
       res = res == MPS_RES_COMMIT_LIMIT ? res : mps_reserve(&p, ap, 64);
-      fuzz_mvt_retried(res);
+      fuzz_mvt_retried(&call, refused, res);
     }
     if (res == MPS_RES_OK) {
       memset(p, 0x5A, 64);
@@ -314,7 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_arena_t arena;
   mps_pool_t pool;
   mps_ap_t ap[2];
-  size_t pos, max_size, i;
+  size_t pos, max_size, i, arena_size = (size_t)1 << 21;
   double frag;
   mps_res_t res;
 
@@ -323,12 +368,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   max_size = maxes[data[0] % 4];
   frag = (double)(data[1] % 100 + 1) / 100.0;
   fuzz_mvt_count = 0;
+  if ((data[0] & 0xE0) == 0x20)
+    arena_size = ((size_t)256 << 10) + (size_t)(data[0] >> 2 & 7) * ((size_t)32 << 10);
 
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_GRAIN_SIZE, FUZZ_MVT_GRAIN);
     /* Small, so that cool's walks of the arena's tables stay cheap; the
      * arena grows if the input needs more. */
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 21);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     res = mps_arena_create_k(&arena, mps_arena_class_vm(), args);
   } MPS_ARGS_END(args);
   FUZZ_MVT_REQUIRE(res == MPS_RES_OK);

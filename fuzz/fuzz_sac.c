@@ -33,6 +33,19 @@
  * set, so that few older inputs change meaning) arms the refusal instead:
  * the argument's bits 0-2 are the count less one, and bit 7 asks for the
  * cache to be made again.
+ *
+ * A miss or a creation that fails leaves the arena's reserved address
+ * space (mps_arena_reserved) as it was, and one refused address space
+ * (MPS_RES_RESOURCE) needed a new chunk: tried again, it succeeds and
+ * grows the arena (the commit limit let the growth be asked for).
+ * Byte 0 from 0x40 to 0x7F (bit 6 without bit 7, with which no earlier
+ * seed begins) chooses a growing arena, its other bits keeping their
+ * meaning: 256 KiB plus 64 KiB times bits 4-5 instead of 1 MiB, an MFS
+ * extent of 256 KiB instead of 4 KiB (more than the smallest arena has
+ * free, so that the first miss needs a chunk), and overlarge requests 512
+ * times further beyond the largest class (up to about 74 KiB: past MVFF's
+ * extension of 64 KiB, where it has no smaller one to fall back on), so
+ * that misses and the refusals that fall on them ask for new chunks.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -128,6 +141,7 @@ typedef struct fuzz_sac_model_s {
   size_t pool_allocs, pool_frees;   /* expected, counting pool only */
   Byte next_fill;
   bool limited;                     /* a commit limit is set */
+  bool grows;                       /* byte 0 chose a growing arena */
 } fuzz_sac_model_s;
 
 /* Whether a failure `res` of an operation that asks the pool for memory
@@ -140,6 +154,23 @@ static bool fuzz_sac_allowed_failure(const fuzz_sac_model_s *m, mps_res_t res, b
   return res == MPS_RES_COMMIT_LIMIT && m->limited;
 }
 
+/* A call that failed left the arena's reserved address space at
+ * `reserved`, what it was before: a chunk grown for it went back. */
+static void fuzz_sac_reserved_kept(const fuzz_sac_model_s *m, size_t reserved)
+{
+  FUZZ_SAC_REQUIRE(mps_arena_reserved(m->arena) == reserved);
+}
+
+/* A call made again, with nothing refused, after it was refused with
+ * `refused` (MPS_RES_OK on a first try), gave `res`: refused address
+ * space, it needed a new chunk, and gets one now. */
+static void fuzz_sac_retried(const fuzz_sac_model_s *m, mps_res_t refused, mps_res_t res,
+                             size_t reserved)
+{
+  if (refused == MPS_RES_RESOURCE)
+    FUZZ_SAC_REQUIRE(res == MPS_RES_OK && mps_arena_reserved(m->arena) > reserved);
+}
+
 static Index fuzz_sac_class_of(const fuzz_sac_model_s *m, size_t size)
 {
   Index i;
@@ -147,6 +178,13 @@ static Index fuzz_sac_class_of(const fuzz_sac_model_s *m, size_t size)
     if (size <= m->classes[i].mps_block_size)
       return i;
   return FUZZ_SAC_OVERLARGE;
+}
+
+/* Every byte of the block is its fill: the first is, and each equals the
+ * next (one memcmp, as blocks of a growing arena are tens of KiB). */
+static bool fuzz_sac_intact(const fuzz_sac_block_s *b)
+{
+  return b->base[0] == b->fill && memcmp(b->base, b->base + 1, b->request - 1) == 0;
 }
 
 static void fuzz_sac_compare(const fuzz_sac_model_s *m)
@@ -183,11 +221,8 @@ static void fuzz_sac_compare(const fuzz_sac_model_s *m)
     FUZZ_SAC_REQUIRE(cp->allocs == m->pool_allocs);
     FUZZ_SAC_REQUIRE(cp->frees == m->pool_frees);
   }
-  for (i = 0; i < m->live_count; ++i) {
-    const fuzz_sac_block_s *b = &m->live[i];
-    for (j = 0; j < b->request; ++j)
-      FUZZ_SAC_REQUIRE(b->base[j] == b->fill);
-  }
+  for (i = 0; i < m->live_count; ++i)
+    FUZZ_SAC_REQUIRE(fuzz_sac_intact(&m->live[i]));
 }
 
 static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
@@ -196,8 +231,9 @@ static void fuzz_sac_alloc(fuzz_sac_model_s *m, size_t request, bool fast)
   mps_addr_t p = NULL;
   mps_pool_t owner;
   mps_res_t res;
+  mps_res_t refused = MPS_RES_OK;
   fuzz_sac_block_s *b;
-  size_t i, size;
+  size_t i, size, reserved = mps_arena_reserved(m->arena);
   Count countdown;
   bool fell;
 
@@ -210,6 +246,7 @@ again:
   else
     res = mps_sac_alloc(&p, m->sac, request, 0);
   fell = refusal_fell(m->arena, countdown);
+  fuzz_sac_retried(m, refused, res, reserved);
 
   if (klass != FUZZ_SAC_OVERLARGE && m->cached[klass] > 0) {
     /* A hit: the top of the stack, with no request to the arena. */
@@ -222,11 +259,13 @@ again:
      * comparison checks before the retry). */
     if (res != MPS_RES_OK) {
       FUZZ_SAC_REQUIRE(fuzz_sac_allowed_failure(m, res, fell));
+      fuzz_sac_reserved_kept(m, reserved);
       if (!fell)
         return;
       /* The refusal was for one request only: the same miss again must
        * succeed, unless the commit limit stops it. */
       fuzz_sac_compare(m);
+      refused = res;
       goto again;
     }
     ++m->pool_allocs;
@@ -261,7 +300,7 @@ again:
 static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twice)
 {
   fuzz_sac_block_s b;
-  size_t j, i;
+  size_t i;
   if (m->live_count == 0)
     return;
   /* The index first: the count's decrement and a read of it in one
@@ -270,8 +309,7 @@ static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twic
   b = m->live[i];
   --m->live_count;
   m->live[i] = m->live[m->live_count];
-  for (j = 0; j < b.request; ++j)
-    FUZZ_SAC_REQUIRE(b.base[j] == b.fill);
+  FUZZ_SAC_REQUIRE(fuzz_sac_intact(&b));
   if (fast)
     MPS_SAC_FREE_FAST(m->sac, b.base, b.request);
   else
@@ -285,6 +323,18 @@ static void fuzz_sac_free(fuzz_sac_model_s *m, Index which, bool fast, bool twic
     mps_sac_free(m->sac, b.base, b.request);
     FUZZ_SAC_REQUIRE(fuzz_reports_end(handler) > 0);
   }
+}
+
+/* The size an allocation's argument asks for.  A growing arena's
+ * overlarge requests lie 512 times further out, so that they take
+ * many grains each. */
+static size_t fuzz_sac_request(const fuzz_sac_model_s *m, Byte arg)
+{
+  size_t request = 1 + (size_t)arg * m->max_request / 256;
+  size_t largest = m->classes[m->class_count - 1].mps_block_size;
+  if (m->grows && request > largest)
+    request = largest + (request - largest) * 512;
+  return request;
 }
 
 /* Every cached block goes back to the pool. */
@@ -309,7 +359,8 @@ static void fuzz_sac_flush(fuzz_sac_model_s *m)
 static void fuzz_sac_refuse(fuzz_sac_model_s *m, Count count, bool remake)
 {
   Count countdown;
-  mps_res_t res;
+  mps_res_t res, refused = MPS_RES_OK;
+  size_t reserved;
   arena_fail_after((Arena)m->arena, count);
   if (!remake)
     return;
@@ -317,11 +368,15 @@ static void fuzz_sac_refuse(fuzz_sac_model_s *m, Count count, bool remake)
    * may ask for a node of its land), it absorbs it. */
   mps_sac_destroy(m->sac);
   fuzz_sac_flush_model(m);
+  reserved = mps_arena_reserved(m->arena);
   for (;;) {
     countdown = refusal_countdown(m->arena);
     res = mps_sac_create(&m->sac, m->pool, m->class_count, m->classes);
+    fuzz_sac_retried(m, refused, res, reserved);
     if (res == MPS_RES_OK)
       break;
+    fuzz_sac_reserved_kept(m, reserved);
+    refused = res;
     /* Only the refusal may stop it: the old cache's control memory, just
      * freed, is there for the new one whatever the limit, and once the
      * refusal has fallen the retry must succeed. */
@@ -336,11 +391,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static fuzz_sac_model_s model;
   fuzz_sac_model_s *m = &model;
-  size_t pos, i, step;
+  size_t pos, i, step, arena_size = (size_t)1 << 20;
 
   if (size < 1)
     return 0;
   memset(m, 0, sizeof *m);
+  m->grows = (data[0] & 0xC0) == 0x40;
+  if (m->grows)
+    arena_size = ((size_t)256 << 10) + (size_t)(data[0] >> 4 & 3) * ((size_t)64 << 10);
   m->kind = (data[0] & 1) != 0 ? FUZZ_SAC_MFS
             : (data[0] & 8) != 0 ? FUZZ_SAC_MVFF : FUZZ_SAC_COUNTING;
   m->class_count = 1 + (size_t)((data[0] >> 1) & 3);
@@ -360,13 +418,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   m->max_request = step + (m->kind == FUZZ_SAC_MFS ? 0 : 3 * MPS_PF_ALIGN + 100);
 
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)1 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     FUZZ_SAC_REQUIRE(mps_arena_create_k(&m->arena, mps_arena_class_vm(), args) == MPS_RES_OK);
   } MPS_ARGS_END(args);
   if (m->kind == FUZZ_SAC_MFS) {
     MPS_ARGS_BEGIN(args) {
       MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, step);
-      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
+      MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, m->grows ? (size_t)256 << 10 : (size_t)4096);
       FUZZ_SAC_REQUIRE(mps_pool_create_k(&m->pool, m->arena, mps_class_mfs(), args) == MPS_RES_OK);
     } MPS_ARGS_END(args);
   } else if (m->kind == FUZZ_SAC_MVFF) {
@@ -384,7 +442,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (kind % 8) {
     case 0:
     case 1:
-      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, (kind & 1) != 0);
+      fuzz_sac_alloc(m, fuzz_sac_request(m, arg), (kind & 1) != 0);
       break;
     case 2:
     case 3:
@@ -410,9 +468,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     default:
       /* Allocate the same size twice in a row through both paths. */
-      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, false);
+      fuzz_sac_alloc(m, fuzz_sac_request(m, arg), false);
       fuzz_sac_compare(m);
-      fuzz_sac_alloc(m, 1 + (size_t)arg * m->max_request / 256, true);
+      fuzz_sac_alloc(m, fuzz_sac_request(m, arg), true);
       break;
     }
     fuzz_sac_compare(m);
