@@ -21,8 +21,31 @@
  * MPS_RES_MEMORY or MPS_RES_RESOURCE only if the armed refusal fell in
  * it: it must then have changed nothing the model holds (an allocation
  * nothing in use either), and the same call again must succeed, the
- * refusal being for one request only.  The arena is destroyed at the
- * end of each input (ASan checks for leaks). */
+ * refusal being for one request only.  A failed call leaves the arena's
+ * reserved address space (mps_arena_reserved) as it was, whatever it
+ * grew for before the refused request; one refused for want of address
+ * space (MPS_RES_RESOURCE) needed a new chunk, so the call made again
+ * must succeed and grow the arena.  (A free may grow it too, when the
+ * free land needs a node: that is no failure.)  Setting the commit limit
+ * or the spare fraction never grows it, and setting the spare fraction
+ * gives spare memory back at once: committed memory goes down by exactly
+ * the spare memory given up, all of it for a fraction of 0.
+ *
+ * The first byte may instead choose a growing arena (0xC0 to 0xDF, which
+ * none of the seeds made before it began, so they kept their meaning),
+ * and the placement options are then the second byte: the arena starts
+ * at 256 KiB << (byte & 1), which the target's larger blocks and the
+ * pool's extensions soon outgrow, so that allocations, fills and the
+ * refusals that fall in them ask for new chunks.  In such an arena the
+ * operation on allocation points may also (bit 1 of its argument) make
+ * or destroy a second MVFF pool, with one block of up to 512 KiB:
+ * creating the pool asks for control memory, and its block for grains.
+ *
+ * At the end, after the frees, the pool must still serve a small and a
+ * large block, with nothing refused.  Once the pool is gone and the spare
+ * fraction is 0, only the chunks' headers and the arena's control memory
+ * stay committed: what the pool gave back was decommitted.  The arena is
+ * destroyed at the end of each input (ASan checks for leaks). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +55,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscmvff.h"
 #include "../src/arena/arena.h"
+#include "../src/arena/chunk.h"
 #include "support/model.h"
 #include "support/reports.h"
 #include "support/refusal.h"
@@ -55,7 +79,19 @@ typedef struct fuzz_mvff_s {
   unsigned char serial;
   unsigned churns;
   bool limited;              /* a commit limit below SIZE_MAX is set */
+  bool grows;                /* the first byte chose a growing arena */
+  mps_pool_t extra;          /* a growing arena's second pool, or NULL */
 } fuzz_mvff_s;
+
+/* One call that may ask the arena for memory, made until it succeeds or
+ * meets the commit limit: the refusal's countdown and the reserved
+ * address space when the latest attempt began, and what the refused
+ * attempt before it gave (MPS_RES_OK if none was refused). */
+typedef struct fuzz_mvff_try_s {
+  Count countdown;
+  size_t reserved;
+  mps_res_t refused;
+} fuzz_mvff_try_s;
 
 static unsigned fuzz_mvff_byte(fuzz_mvff_s *f)
 {
@@ -151,38 +187,58 @@ static size_t fuzz_mvff_used(fuzz_mvff_s *f)
   return mps_pool_total_size(f->pool) - mps_pool_free_size(f->pool);
 }
 
-/* Judge a failed call that may ask the arena for memory, `countdown`
- * being the refusal's countdown when it began: true if the refusal fell
- * in it, when the caller tries it again (the retry meets no refusal, so
- * it may fail only at the commit limit); false if the commit limit
- * stopped it.  Any other failure aborts. */
-static bool fuzz_mvff_refused(fuzz_mvff_s *f, mps_res_t res, Count countdown)
+static void fuzz_mvff_try_begin(fuzz_mvff_s *f, fuzz_mvff_try_s *t)
 {
+  t->countdown = refusal_countdown(f->arena);
+  t->reserved = mps_arena_reserved(f->arena);
+}
+
+/* Judge a failed attempt of the call `t`: true if the refusal fell in
+ * it, when the caller tries again (the retry meets no refusal, so it may
+ * fail only at the commit limit, and not even there after a refusal of
+ * address space: the limit let that growth be tried); false if the
+ * commit limit stopped it.  Any other failure aborts, and so does one
+ * that kept address space it grew. */
+static bool fuzz_mvff_refused(fuzz_mvff_s *f, mps_res_t res, fuzz_mvff_try_s *t)
+{
+  if (mps_arena_reserved(f->arena) != t->reserved)
+    abort();
   if (refusal_result(res)) {
-    if (!refusal_fell(f->arena, countdown))
-      abort();   /* refused early, late, or with nothing armed */
+    if (!refusal_fell(f->arena, t->countdown))
+      abort();   /* refused early, late, twice, or with nothing armed */
+    t->refused = res;
     fuzz_mvff_check(f);
     return true;
   }
-  if (res != MPS_RES_COMMIT_LIMIT || !f->limited)
+  if (res != MPS_RES_COMMIT_LIMIT || !f->limited || t->refused == MPS_RES_RESOURCE)
     abort();
   return false;
+}
+
+/* The call `t` succeeded: if an attempt before was refused address
+ * space, it needed a new chunk, which this one must have made. */
+static void fuzz_mvff_done(fuzz_mvff_s *f, const fuzz_mvff_try_s *t)
+{
+  if (t->refused == MPS_RES_RESOURCE && mps_arena_reserved(f->arena) <= t->reserved)
+    abort();
 }
 
 /* mps_alloc, tried again after a refusal; a failed allocation must have
  * put nothing in use. */
 static mps_res_t fuzz_mvff_alloc(fuzz_mvff_s *f, mps_addr_t *p_o, size_t size)
 {
+  fuzz_mvff_try_s t = {0, 0, MPS_RES_OK};
   mps_res_t res;
-  Count countdown;
   size_t used;
   do {
-    countdown = refusal_countdown(f->arena);
+    fuzz_mvff_try_begin(f, &t);
     used = fuzz_mvff_used(f);
     res = mps_alloc(p_o, f->pool, size);
     if (res != MPS_RES_OK && fuzz_mvff_used(f) != used)
       abort();
-  } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, countdown));
+  } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, &t));
+  if (res == MPS_RES_OK)
+    fuzz_mvff_done(f, &t);
   return res;
 }
 
@@ -296,14 +352,53 @@ static void fuzz_mvff_churn(fuzz_mvff_s *f)
     mps_free(f->pool, q, 16);
 }
 
+/* A growing arena's second pool: made, with one block of 4 KiB to
+ * 512 KiB (bits 2 to 4 of `k`, less up to 24 bytes by bits 5 and 6),
+ * placed high or low (bit 7), each call made again after a refusal; or
+ * destroyed, with its block. */
+static void fuzz_mvff_extra(fuzz_mvff_s *f, unsigned k)
+{
+  fuzz_mvff_try_s t = {0, 0, MPS_RES_OK};
+  size_t size = ((size_t)4096 << ((k >> 2) & 7)) - 8 * ((k >> 5) & 3);
+  mps_addr_t p;
+  mps_res_t res;
+  if (f->extra != NULL) {
+    mps_pool_destroy(f->extra);
+    f->extra = NULL;
+    return;
+  }
+  do {
+    fuzz_mvff_try_begin(f, &t);
+    MPS_ARGS_BEGIN(args) {
+      MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, (k & 0x80) != 0);
+      res = mps_pool_create_k(&f->extra, f->arena, mps_class_mvff(), args);
+    } MPS_ARGS_END(args);
+    if (res != MPS_RES_OK)
+      f->extra = NULL;
+  } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, &t));
+  if (res != MPS_RES_OK)
+    return;
+  fuzz_mvff_done(f, &t);
+  t.refused = MPS_RES_OK;
+  do {
+    fuzz_mvff_try_begin(f, &t);
+    res = mps_alloc(&p, f->extra, size);
+  } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, &t));
+  if (res != MPS_RES_OK)
+    return;
+  fuzz_mvff_done(f, &t);
+  memset(p, 0xA5, size);   /* the arena gave memory that can be written */
+}
+
 static void fuzz_mvff_step(fuzz_mvff_s *f)
 {
   unsigned op = fuzz_mvff_byte(f);
   fuzz_mvff_block_s *b;
   mps_addr_t p;
-  mps_res_t res;
-  size_t size;
-  Count countdown;
+  mps_res_t res = MPS_RES_OK;
+  size_t size, committed, spare;
+  size_t reserved = mps_arena_reserved(f->arena);
+  fuzz_mvff_try_s t = {0, 0, MPS_RES_OK};
   switch (op % 11) {
   case 0: case 1: case 2:   /* mps_alloc */
     size = fuzz_mvff_size(f);
@@ -333,10 +428,10 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
     if (b == NULL || ap == NULL)
       break;
     for (;;) {
-      countdown = refusal_countdown(f->arena);
+      fuzz_mvff_try_begin(f, &t);
       res = mps_reserve(&p, ap, size);
       if (res != MPS_RES_OK) {
-        if (fuzz_mvff_refused(f, res, countdown))
+        if (fuzz_mvff_refused(f, res, &t))
           continue;
         break;
       }
@@ -344,22 +439,29 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
       if (mps_commit(ap, p, size))
         break;
     }
-    if (res == MPS_RES_OK)
+    if (res == MPS_RES_OK) {
+      fuzz_mvff_done(f, &t);
       fuzz_mvff_record(f, b, p, size);
+    }
     break;
   }
-  case 7: {                 /* destroy or recreate a point */
-    unsigned i = fuzz_mvff_byte(f) & 1;
-    if (f->ap[i] != NULL) {
+  case 7: {                 /* destroy or recreate a point; in a growing
+                             * arena, with bit 1, the second pool */
+    unsigned k = fuzz_mvff_byte(f), i = k & 1;
+    if (f->grows && (k & 2) != 0) {
+      fuzz_mvff_extra(f, k);
+    } else if (f->ap[i] != NULL) {
       mps_ap_destroy(f->ap[i]);
       f->ap[i] = NULL;
     } else {
       do {
-        countdown = refusal_countdown(f->arena);
+        fuzz_mvff_try_begin(f, &t);
         res = mps_ap_create_k(&f->ap[i], f->pool, mps_args_none);
         if (res != MPS_RES_OK)
           f->ap[i] = NULL;
-      } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, countdown));
+      } while (res != MPS_RES_OK && fuzz_mvff_refused(f, res, &t));
+      if (res == MPS_RES_OK)
+        fuzz_mvff_done(f, &t);
     }
     break;
   }
@@ -374,29 +476,64 @@ static void fuzz_mvff_step(fuzz_mvff_s *f)
         abort();
       f->limited = limit != SIZE_MAX;
     }
+    if (mps_arena_reserved(f->arena) != reserved)
+      abort();
     break;
   }
-  case 9:                   /* the arena's spare fraction */
-    mps_arena_spare_set(f->arena, fuzz_mvff_byte(f) / 255.0);
+  case 9: {                 /* the arena's spare fraction */
+    unsigned k = fuzz_mvff_byte(f);
+    committed = mps_arena_committed(f->arena);
+    spare = mps_arena_spare_committed(f->arena);
+    mps_arena_spare_set(f->arena, k / 255.0);
+    if (mps_arena_spare_committed(f->arena) > spare
+        || (k == 0 && mps_arena_spare_committed(f->arena) != 0)
+        || committed - mps_arena_committed(f->arena)
+           != spare - mps_arena_spare_committed(f->arena)
+        || mps_arena_reserved(f->arena) != reserved)
+      abort();
     break;
+  }
   case 10:                  /* churn: hundreds of small frees, then a flush */
     fuzz_mvff_churn(f);
     break;
   }
 }
 
+/* With no pool left and a spare fraction of 0, every grain the pools had
+ * is decommitted: only the chunks' headers and the grains the arena took
+ * for control memory stay committed. */
+static void fuzz_mvff_given_back(fuzz_mvff_s *f)
+{
+  Arena arena = (Arena)f->arena;
+  size_t kept = arena->control_size;
+  Ring node, next;
+  mps_arena_spare_set(f->arena, 0.0);
+  RING_FOR(node, &arena->chunk_ring, next) {
+    Chunk chunk = PARENT(chunk_s, arena_ring, node);
+    kept += chunk_pages_size(chunk, chunk->alloc_base);
+  }
+  if (mps_arena_spare_committed(f->arena) != 0 || mps_arena_committed(f->arena) != kept)
+    abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static fuzz_mvff_s f;
   unsigned options;
-  size_t i;
+  size_t i, arena_size = (size_t)4 << 20;
+  mps_addr_t p;
   memset(&f, 0, sizeof f);
   f.data = data;
   f.size = size;
   options = fuzz_mvff_byte(&f);
+  if ((options & 0xE0) == 0xC0) {
+    f.grows = true;
+    arena_size = (size_t)256 << 10 << (options & 1);
+    options = fuzz_mvff_byte(&f);
+  }
 
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)4 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     if (mps_arena_create_k(&f.arena, mps_arena_class_vm(), args) != MPS_RES_OK)
       abort();
   } MPS_ARGS_END(args);
@@ -432,12 +569,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f.block[i].p != NULL)
       fuzz_mvff_free(&f, &f.block[i]);
   fuzz_mvff_check(&f);
+  /* With nothing refused and no limit, the pool serves a small block and
+   * one larger than the first chunk (a growing arena grows for it), apart
+   * from the blocks still live; slot 0 was freed just now. */
+  for (i = 0; i < 2; ++i) {
+    size_t want = i == 0 ? 24 : (size_t)600 << 10;
+    if (fuzz_mvff_alloc(&f, &p, want) != MPS_RES_OK)
+      abort();
+    fuzz_mvff_record(&f, &f.block[0], p, want);
+    fuzz_mvff_check(&f);
+    fuzz_mvff_free(&f, &f.block[0]);
+  }
   for (i = 0; i < 2; ++i)
     if (f.ap[i] != NULL)
       mps_ap_destroy(f.ap[i]);
   if ((f.size & 1) && mps_pool_free_size(f.pool) != mps_pool_total_size(f.pool))
     abort();
   mps_pool_destroy(f.pool);
+  if (f.extra != NULL)
+    mps_pool_destroy(f.extra);
+  fuzz_mvff_given_back(&f);
   mps_arena_destroy(f.arena);
   return 0;
 }
