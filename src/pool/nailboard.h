@@ -56,9 +56,9 @@ bool nailboard_get(Nailboard board, Addr addr);
 /* Whether no unit meeting [base, limit) is nailed; base < limit, both in
  * the board's range (limit may equal the board's limit). */
 bool nailboard_is_res_range(Nailboard board, Addr base, Addr limit);
-/* The lowest unit in [from, limit) nailed in `board` but not in `except`,
- * a board of the same range and unit: its address in *addr_o, or false if
- * there is none.  It costs a bit of level 1 per word of level 0 that
+/* The lowest unit meeting [from, limit) nailed in `board` but not in
+ * `except`, a board of the same range and unit: its base address (below
+ * `from` if `from` is inside it) in *addr_o, or false if there is none.  It costs a bit of level 1 per word of level 0 that
  * `board` leaves empty, so a sparse board is searched quickly. */
 bool nailboard_find_diff(Addr *addr_o, Nailboard board, Nailboard except, Addr from,
                          Addr limit);
