@@ -58,8 +58,9 @@ bool nailboard_get(Nailboard board, Addr addr);
 bool nailboard_is_res_range(Nailboard board, Addr base, Addr limit);
 /* The lowest unit meeting [from, limit) nailed in `board` but not in
  * `except`, a board of the same range and unit: its base address (below
- * `from` if `from` is inside it) in *addr_o, or false if there is none.  It costs a bit of level 1 per word of level 0 that
- * `board` leaves empty, so a sparse board is searched quickly. */
+ * `from` if `from` is inside it) in *addr_o, or false if there is none.
+ * It costs a bit of level 1 per word of level 0 that `board` leaves
+ * empty, so a sparse board is searched quickly. */
 bool nailboard_find_diff(Addr *addr_o, Nailboard board, Nailboard except, Addr from,
                          Addr limit);
 
