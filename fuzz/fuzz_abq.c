@@ -29,29 +29,11 @@
 #include "../stress/support/testlib.h"
 #include "support/model.h"
 #include "support/refusal.h"
+#include "support/input.h"
 
 #define FUZZ_ABQ_CAPACITY 40
 #define FUZZ_ABQ_SIZE 48
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-/* The next input byte, or zero when the input is used up. */
-static unsigned take8(fuzz_input_s *in)
-{
-  if (in->size == 0)
-    return 0;
-  --in->size;
-  return *in->data++;
-}
-
-static unsigned take16(fuzz_input_s *in)
-{
-  unsigned low = take8(in);
-  return low | take8(in) << 8;
-}
 
 typedef struct fuzz_abq_s {
   Arena arena;
@@ -140,7 +122,7 @@ static void fuzz_abq_iterate(fuzz_abq_s *s, fuzz_input_s *in)
   fuzz_abq_visit_s v;
   Index i;
   for (i = 0; i < s->count; ++i)
-    what[i] = (unsigned char)take8(in);
+    what[i] = (unsigned char)fuzz_input_take8(in);
   v.s = s;
   v.what = what;
   v.visited = 0;
@@ -204,10 +186,10 @@ static void fuzz_abq_pop(fuzz_abq_s *s, bool pop)
 static void fuzz_abq_second(fuzz_abq_s *s, bool limited, fuzz_input_s *in)
 {
   Arena arena = s->arena;
-  Size size = 1 + take8(in) % FUZZ_ABQ_SIZE;
+  Size size = 1 + fuzz_input_take8(in) % FUZZ_ABQ_SIZE;
   /* Under the limit, up to three megabytes, more than the arena's control
    * grains hold. */
-  Count capacity = limited ? take16(in) : take8(in) % (FUZZ_ABQ_CAPACITY + 1);
+  Count capacity = limited ? fuzz_input_take16(in) : fuzz_input_take8(in) % (FUZZ_ABQ_CAPACITY + 1);
   Size in_use = fuzz_abq_control_in_use(arena), committed = arena->committed;
   Size commit_limit = arena->commit_limit;
   unsigned char *element = malloc(size);
@@ -273,8 +255,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   mps_arena_t arena;
   Size in_use;
 
-  s.capacity = take8(&in) % (FUZZ_ABQ_CAPACITY + 1);
-  s.size = 1 + take8(&in) % FUZZ_ABQ_SIZE;
+  s.capacity = fuzz_input_take8(&in) % (FUZZ_ABQ_CAPACITY + 1);
+  s.size = 1 + fuzz_input_take8(&in) % FUZZ_ABQ_SIZE;
   s.serial = 0;
   s.count = 0;
   s.element = malloc(s.size);
@@ -289,7 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   TESTLIB_REQUIRE(abq_init(&s.abq, s.arena, s.capacity, s.size) == MPS_RES_OK);
 
   while (in.size > 0) {
-    unsigned op = take8(&in);
+    unsigned op = fuzz_input_take8(&in);
     switch (op % 8) {
     case 0:
     case 1:

@@ -15,28 +15,10 @@
 
 #include "../src/data/bt.h"
 #include "../stress/support/testlib.h"
+#include "support/input.h"
 
 #define FUZZ_BT_MAX 1024
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-/* The next input byte, or zero when the input is used up. */
-static unsigned take8(fuzz_input_s *in)
-{
-  if (in->size == 0)
-    return 0;
-  --in->size;
-  return *in->data++;
-}
-
-static unsigned take16(fuzz_input_s *in)
-{
-  unsigned low = take8(in);
-  return low | take8(in) << 8;
-}
 
 static bool raw_bit(const Word *t, Index i)
 {
@@ -128,13 +110,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
   static fuzz_table_s tables[3];
   fuzz_input_s in = {data, size};
-  Count length = 1 + take16(&in) % FUZZ_BT_MAX;
+  Count length = 1 + fuzz_input_take16(&in) % FUZZ_BT_MAX;
   Word spare_mask =
       length % WORD_WIDTH == 0 ? 0 : WORD_ONES << (length % WORD_WIDTH);
   testlib_rng_s rng;
   unsigned t;
 
-  testlib_rng_init(&rng, take8(&in) + 1);
+  testlib_rng_init(&rng, fuzz_input_take8(&in) + 1);
   for (t = 0; t < 3; ++t) {
     fuzz_table_s *table = &tables[t];
     Index w, i;
@@ -152,12 +134,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
 
   while (in.size > 0) {
-    unsigned op = take8(&in);
+    unsigned op = fuzz_input_take8(&in);
     fuzz_table_s *to = &tables[op >> 7];
     fuzz_table_s *from = &tables[!(op >> 7)];
     fuzz_table_s *third = &tables[2];
-    Index base = take16(&in) % length;
-    Index limit = base + 1 + take16(&in) % (length - base);
+    Index base = fuzz_input_take16(&in) % length;
+    Index limit = base + 1 + fuzz_input_take16(&in) % (length - base);
     Index i;
     /* Codes above the last operation's fold back onto the first sixteen,
      * so that each old operation stays as frequent as the new ones. */
@@ -205,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 8:
     case 9:
     case 10: {
-      unsigned l = take8(&in);
+      unsigned l = fuzz_input_take8(&in);
       Count span = limit - base;
       Count len = 1 + (l & 0x80 ? (l & 0x7F) : (l & 0x0F)) % span;
       check_find(code - 7, to, base, limit, len);
@@ -229,7 +211,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     case 13: { /* copy to another place: [base, limit) to to_base */
       Count n = limit - base;
-      Index to_base = take16(&in) % (length - n + 1);
+      Index to_base = fuzz_input_take16(&in) % (length - n + 1);
       bt_copy_offset_range(from->bt, to->bt, base, limit, to_base,
                            to_base + n);
       for (i = 0; i < n; ++i)
@@ -281,7 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         third->bits[i] = to->bits[i];
       break;
     default: { /* every find on the whole table */
-      Count len = 1 + take8(&in) % length;
+      Count len = 1 + fuzz_input_take8(&in) % length;
       unsigned which;
       for (which = 0; which < 4; ++which)
         check_find(which, to, 0, length, len);

@@ -27,6 +27,7 @@
 #include "../include/mps.h"
 #include "../tools/eventdec.c"
 #include "../test/support/eventenc.h"
+#include "support/input.h"
 
 #define FUZZ_EVDEC_W sizeof(mps_word_t)
 
@@ -51,18 +52,6 @@ typedef struct fuzz_evdec_model_s {
   char string[EVENT_STRING_MAX];
 } fuzz_evdec_model_s;
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-static unsigned fuzz_evdec_byte(fuzz_input_s *in)
-{
-  if (in->size == 0)
-    return 0;
-  --in->size;
-  return *in->data++;
-}
 
 static FILE *fuzz_evdec_null;
 
@@ -163,18 +152,18 @@ static void fuzz_evdec_events(const uint8_t *data, size_t size)
   /* The last byte, if the events leave it, says which damage. */
   while (in.size > 2 && n < max_events) {
     fuzz_evdec_model_s *m = &model[n];
-    m->code = 1 + fuzz_evdec_byte(&in) % (EVENT_CODE_LIMIT - 1);
-    clock += fuzz_evdec_byte(&in);
+    m->code = 1 + fuzz_input_take8(&in) % (EVENT_CODE_LIMIT - 1);
+    clock += fuzz_input_take8(&in);
     m->clock = clock;
     memset(m->word, 0, sizeof m->word);
     for (i = 0; i < fuzz_evdec_nwords[m->code]; ++i)
-      for (k = fuzz_evdec_byte(&in) % 9; k > 0; --k)
-        m->word[i] = m->word[i] << 8 | fuzz_evdec_byte(&in);
+      for (k = fuzz_input_take8(&in) % 9; k > 0; --k)
+        m->word[i] = m->word[i] << 8 | fuzz_input_take8(&in);
     m->has_string = m->code == EVENT_INTERN;
     if (m->has_string) {
-      size_t length = fuzz_evdec_byte(&in);
+      size_t length = fuzz_input_take8(&in);
       for (i = 0; i < length; ++i) {
-        char c = (char)fuzz_evdec_byte(&in);
+        char c = (char)fuzz_input_take8(&in);
         m->string[i] = c != '\0' ? c : 'a';
       }
       m->string[length] = '\0';
@@ -190,25 +179,25 @@ static void fuzz_evdec_events(const uint8_t *data, size_t size)
   }
   good = n;
   if (in.size > 0 && n > 0) {
-    unsigned how = fuzz_evdec_byte(&in);
+    unsigned how = fuzz_input_take8(&in);
     size_t which = how / 5 % n;
     fuzz_evdec_model_s *m = &model[which];
     event_header_s h;
     memcpy(&h, buf + m->offset, sizeof h);
     switch (how % 5) {
     case 1:   /* cut: the records wholly before the cut survive */
-      used = ((size_t)fuzz_evdec_byte(&in) << 8 | fuzz_evdec_byte(&in)) % (used + 1);
+      used = ((size_t)fuzz_input_take8(&in) << 8 | fuzz_input_take8(&in)) % (used + 1);
       for (good = 0; good < n && model[good].end <= used; ++good)
         ;
       damaged = good < n && model[good].offset < used;
       bad_offset = damaged ? model[good].offset : 0;
       break;
     case 2:   /* an unknown code, past the end or 0 */
-      h.code = how & 0x80 ? 0 : EVENT_CODE_LIMIT + fuzz_evdec_byte(&in);
+      h.code = how & 0x80 ? 0 : EVENT_CODE_LIMIT + fuzz_input_take8(&in);
       damaged = true;
       break;
     case 3:   /* any other size */
-      h.size += (uint32_t)(fuzz_evdec_byte(&in) % 255) - 127;
+      h.size += (uint32_t)(fuzz_input_take8(&in) % 255) - 127;
       if (h.size == m->end - m->offset - sizeof h)
         ++h.size;
       damaged = true;
@@ -220,8 +209,8 @@ static void fuzz_evdec_events(const uint8_t *data, size_t size)
         size_t nul = m->offset + sizeof h + FUZZ_EVDEC_W + strlen(m->string);
         size_t at = nul;
         if (m->end - nul > 1)
-          at = nul + 1 + fuzz_evdec_byte(&in) % (m->end - nul - 1);
-        buf[at] = (unsigned char)(fuzz_evdec_byte(&in) | 1);
+          at = nul + 1 + fuzz_input_take8(&in) % (m->end - nul - 1);
+        buf[at] = (unsigned char)(fuzz_input_take8(&in) | 1);
         damaged = true;
       }
       break;

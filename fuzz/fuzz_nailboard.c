@@ -35,30 +35,12 @@
 #include "../stress/support/testlib.h"
 #include "support/model.h"
 #include "support/refusal.h"
+#include "support/input.h"
 
 #define FUZZ_NAIL_UNITS 12800        /* more than 3 words of level 1 */
 #define FUZZ_NAIL_SHIFT_MAX 12
 #define FUZZ_NAIL_BASE ((Word)1 << 28)
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-/* The next input byte, or zero when the input is used up. */
-static unsigned take8(fuzz_input_s *in)
-{
-  if (in->size == 0)
-    return 0;
-  --in->size;
-  return *in->data++;
-}
-
-static unsigned take16(fuzz_input_s *in)
-{
-  unsigned low = take8(in);
-  return low | take8(in) << 8;
-}
 
 typedef struct fuzz_nail_s {
   Arena arena;
@@ -80,8 +62,8 @@ static Size fuzz_nail_control_in_use(Arena arena)
 /* An offset into the board, in bytes, anywhere in [0, bytes]. */
 static Size fuzz_nail_offset(fuzz_nail_s *s, fuzz_input_s *in)
 {
-  Index unit = take16(in) % (s->units + 1);
-  Size within = take16(in) & (((Size)1 << s->shift) - 1);
+  Index unit = fuzz_input_take16(in) % (s->units + 1);
+  Size within = fuzz_input_take16(in) & (((Size)1 << s->shift) - 1);
   if (unit == s->units)
     return s->bytes;
   return ((Size)unit << s->shift) + within;
@@ -90,8 +72,8 @@ static Size fuzz_nail_offset(fuzz_nail_s *s, fuzz_input_s *in)
 /* An address inside the board: its unit and the address. */
 static Addr fuzz_nail_addr(Index *unit_o, fuzz_nail_s *s, fuzz_input_s *in)
 {
-  Index unit = take16(in) % s->units;
-  Size within = take16(in) & (((Size)1 << s->shift) - 1);
+  Index unit = fuzz_input_take16(in) % s->units;
+  Size within = fuzz_input_take16(in) & (((Size)1 << s->shift) - 1);
   *unit_o = unit;
   return addr_add(s->base, ((Size)unit << s->shift) + within);
 }
@@ -156,7 +138,7 @@ static void fuzz_nail_is_res_range(fuzz_nail_s *s, unsigned which, bool nearby,
   Index first, limit;
   if (nearby) {
     /* Short ranges, often within one word of level 0. */
-    hi = lo + 1 + take16(in) % ((Size)64 << s->shift);
+    hi = lo + 1 + fuzz_input_take16(in) % ((Size)64 << s->shift);
     if (hi > s->bytes)
       hi = s->bytes;
   } else {
@@ -207,8 +189,8 @@ static void fuzz_nail_refused(fuzz_nail_s *s, bool limited, fuzz_input_s *in)
   /* Under the limit, boards of up to a quarter of a million units (32 KiB
    * of level 0), more than the arena's first control grains hold; not
    * more, as making and checking a board walks all of it. */
-  Shift shift = limited ? 3 : (Shift)(take8(in) % (FUZZ_NAIL_SHIFT_MAX + 1));
-  Count units = 1 + (Count)take16(in) * (limited ? 4 : 1);
+  Shift shift = limited ? 3 : (Shift)(fuzz_input_take8(in) % (FUZZ_NAIL_SHIFT_MAX + 1));
+  Count units = 1 + (Count)fuzz_input_take16(in) * (limited ? 4 : 1);
   Addr base = addr_of_word(FUZZ_NAIL_BASE), limit = addr_add(base, (Size)units << shift);
   Size in_use = fuzz_nail_control_in_use(arena), committed = arena->committed;
   Size commit_limit = arena->commit_limit;
@@ -261,9 +243,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   Size in_use;
   unsigned which;
 
-  s.shift = (Shift)(take8(&in) % (FUZZ_NAIL_SHIFT_MAX + 1));
-  s.base = addr_of_word(FUZZ_NAIL_BASE + ((Word)take8(&in) << s.shift));
-  s.units = 1 + take16(&in) % FUZZ_NAIL_UNITS;
+  s.shift = (Shift)(fuzz_input_take8(&in) % (FUZZ_NAIL_SHIFT_MAX + 1));
+  s.base = addr_of_word(FUZZ_NAIL_BASE + ((Word)fuzz_input_take8(&in) << s.shift));
+  s.units = 1 + fuzz_input_take16(&in) % FUZZ_NAIL_UNITS;
   s.bytes = (Size)s.units << s.shift;
   memset(s.nails, 0, sizeof s.nails);
   s.set[0] = s.set[1] = 0;
@@ -281,7 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     == MPS_RES_OK);
 
   while (in.size > 0) {
-    unsigned op = take8(&in);
+    unsigned op = fuzz_input_take8(&in);
     Index unit;
     Addr addr;
     which = op >> 3 & 1;
@@ -301,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       fuzz_nail_find_diff(&s, which, &in);
       break;
     case 4: {   /* a run of units, to fill whole words of level 0 */
-      Count run = 1 + take8(&in);
+      Count run = 1 + fuzz_input_take8(&in);
       addr = fuzz_nail_addr(&unit, &s, &in);
       for (; run > 0 && unit < s.units; --run, ++unit)
         fuzz_nail_set(&s, which, unit, addr_add(s.base, ((Size)unit << s.shift)

@@ -12,6 +12,7 @@
 
 #include "../src/data/ring.h"
 #include "../stress/support/testlib.h"
+#include "support/input.h"
 
 #define FUZZ_RING_NODES 16
 #define FUZZ_RING_RINGS 4
@@ -31,20 +32,6 @@ typedef struct fuzz_ring_state_s {
   unsigned where[FUZZ_RING_NODES];
 } fuzz_ring_state_s;
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-/* The next input byte; false when the input is used up. */
-static bool next_byte(fuzz_input_s *in, unsigned *out)
-{
-  if (in->size == 0)
-    return false;
-  *out = *in->data++;
-  --in->size;
-  return true;
-}
 
 static void model_add(fuzz_ring_state_s *s, unsigned r, unsigned id,
                       bool at_end)
@@ -170,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s->where[id] = FUZZ_RING_RINGS;
   }
 
-  while (next_byte(&in, &op) && next_byte(&in, &a) && next_byte(&in, &b)) {
+  while (fuzz_input_next(&in, &op) && fuzz_input_next(&in, &a) && fuzz_input_next(&in, &b)) {
     id = a % FUZZ_RING_NODES;
     r = b % FUZZ_RING_RINGS;
     switch (op % 6) {

@@ -56,6 +56,7 @@
 #include "../src/gc/root.h"
 #include "../src/gc/trace.h"
 #include "support/reports.h"
+#include "support/input.h"
 
 #define FR_WORDS 24
 #define FR_ZONE_SHIFT 20
@@ -67,26 +68,13 @@
 #define FR_NOINLINE
 #endif
 
-typedef struct fuzz_input_s {
-  const uint8_t *data;
-  size_t size;
-} fuzz_input_s;
-
-static bool fr_byte(fuzz_input_s *in, unsigned *out)
-{
-  if (in->size == 0)
-    return false;
-  *out = *in->data++;
-  --in->size;
-  return true;
-}
 
 static mps_word_t fr_word(fuzz_input_s *in)
 {
   mps_word_t w = 0;
   unsigned b, i;
   for (i = 0; i < sizeof(mps_word_t); ++i) {
-    if (!fr_byte(in, &b))
+    if (!fuzz_input_next(in, &b))
       b = 0;
     w = (w << 8) | b;
   }
@@ -308,8 +296,8 @@ static FR_NOINLINE void fr_thread_op(fuzz_input_s *in, unsigned kind, unsigned n
   mps_res_t res;
   bool entered;
 
-  (void)fr_byte(in, &where);
-  (void)fr_byte(in, &how);
+  (void)fuzz_input_next(in, &where);
+  (void)fuzz_input_next(in, &how);
   memset(&frs, 0, sizeof frs);
   memset(&frr, 0, sizeof frr);
   memset(&frt, 0, sizeof frt);
@@ -574,7 +562,7 @@ static void fr_walk_seg_op(fuzz_input_s *in)
   unsigned b = 0, i;
   bool ambig;
   memset(&frw, 0, sizeof frw);
-  (void)fr_byte(in, &b);
+  (void)fuzz_input_next(in, &b);
   /* Only an ambiguous root may point inside an object. */
   ambig = (b & 0x10) == 0;
   for (i = 0; i < FR_WORDS; ++i) {
@@ -733,7 +721,7 @@ static FR_NOINLINE void fr_books_op(fuzz_input_s *in, mps_word_t *words, unsigne
   mps_lib_assert_fail_t old;
 
   memset(&frb, 0, sizeof frb);
-  (void)fr_byte(in, &b);
+  (void)fuzz_input_next(in, &b);
   if (b & 0x80) {
     fr_bare_op();
     fr_walk_seg_op(in);
@@ -748,7 +736,7 @@ static FR_NOINLINE void fr_books_op(fuzz_input_s *in, mps_word_t *words, unsigne
     Rank rank = RANK_AMBIG;
     bool thread = false;
     unsigned c = 0;
-    (void)fr_byte(in, &c);
+    (void)fuzz_input_next(in, &c);
     switch (c % 5) {
     case 0: case 1: case 2:
       rank = c % 5 == 2 ? RANK_WEAK : (Rank)(c % 5);
@@ -782,7 +770,7 @@ static FR_NOINLINE void fr_books_op(fuzz_input_s *in, mps_word_t *words, unsigne
     size_t expect;
     bool failed;
     b = 0;
-    (void)fr_byte(in, &b);
+    (void)fuzz_input_next(in, &b);
     frb.want = r;
     frb.visits = 0;
     frb.fail_at = b % (FR_BOOKS_MAX + 2);
@@ -805,7 +793,7 @@ static FR_NOINLINE void fr_books_op(fuzz_input_s *in, mps_word_t *words, unsigne
 
   while (frb.n > 0) {
     b = 0;
-    (void)fr_byte(in, &b);
+    (void)fuzz_input_next(in, &b);
     i = b % frb.n;
     mps_root_destroy(frb.roots[i]);
     --per[frb.rank[i]];
@@ -841,7 +829,7 @@ static FR_NOINLINE void fr_misuse_op(fuzz_input_s *in, mps_word_t *words)
   mps_lib_assert_fail_t old;
   unsigned b;
 
-  if (!fr_byte(in, &b))
+  if (!fuzz_input_next(in, &b))
     return;
   memset(&fake, 0, sizeof fake);
   old = fuzz_reports_begin();
@@ -987,7 +975,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       abort();
   }
 
-  while (fr_byte(&in, &op)) {
+  while (fuzz_input_next(&in, &op)) {
     mps_word_t words[FR_WORDS], expect[FR_WORDS], calls[FR_WORDS];
     mps_word_t mask, pattern, white, ufs = 0;
     unsigned b, n, i, kind, test;
@@ -996,14 +984,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mps_scan_tag_s tag;
 
     kind = op % FR_OPS;
-    if (!fr_byte(&in, &n))
+    if (!fuzz_input_next(&in, &n))
       break;
     n %= FR_WORDS + 1;
     /* Masks: mostly a few low bits (real tags), sometimes any byte's. */
-    if (!fr_byte(&in, &b))
+    if (!fuzz_input_next(&in, &b))
       break;
     mask = (b & 0x80) ? (mps_word_t)(b & 0x7f) : (((mps_word_t)1 << (b % 5)) - 1);
-    if (!fr_byte(&in, &b))
+    if (!fuzz_input_next(&in, &b))
       break;
     pattern = (mps_word_t)b & mask;
     if (b & 0x80)
@@ -1012,11 +1000,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&fr, 0, sizeof fr);
     fr.lo = (mps_word_t)0x40000000u;
     fr.hi = fr.lo + ((mps_word_t)1 << 26);
-    if (!fr_byte(&in, &b))
+    if (!fuzz_input_next(&in, &b))
       break;
     fr.splat = (b & 1) != 0;
     fr.delta = (mps_word_t)(b >> 1) << 12;
-    if (!fr_byte(&in, &b))
+    if (!fuzz_input_next(&in, &b))
       break;
     fr.fail_at = (b & 0xe0) == 0xe0 ? (size_t)(b & 0x1f) : 0;
 
