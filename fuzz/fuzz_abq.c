@@ -191,25 +191,20 @@ static void fuzz_abq_second(fuzz_abq_s *s, bool limited, fuzz_input_s *in)
    * grains hold. */
   Count capacity = limited ? fuzz_input_take16(in) : fuzz_input_take8(in) % (FUZZ_ABQ_CAPACITY + 1);
   Size in_use = fuzz_abq_control_in_use(arena), committed = arena->committed;
-  Size commit_limit = arena->commit_limit;
+  Size commit_limit = 0;
   unsigned char *element = malloc(size);
   abq_s other;
   Count before, i;
   Res res;
   TESTLIB_REQUIRE(element != NULL);
-  if (limited) {
-    arena_leave(arena);
-    TESTLIB_REQUIRE(mps_arena_commit_limit_set((mps_arena_t)arena, committed) == MPS_RES_OK);
-    arena_enter(arena);
-  } else {
+  if (limited)
+    commit_limit = refusal_limit_entered(arena);
+  else
     arena_fail_after(arena, 1);
-  }
   before = refusal_countdown((mps_arena_t)arena);
   res = abq_init(&other, arena, capacity, size);
   if (limited) {
-    arena_leave(arena);
-    TESTLIB_REQUIRE(mps_arena_commit_limit_set((mps_arena_t)arena, commit_limit) == MPS_RES_OK);
-    arena_enter(arena);
+    refusal_unlimit_entered(arena, commit_limit);
   } else {
     /* Storage is one block, and a queue of capacity 0 has none to
      * refuse. */

@@ -193,23 +193,18 @@ static void fuzz_nail_refused(fuzz_nail_s *s, bool limited, fuzz_input_s *in)
   Count units = 1 + (Count)fuzz_input_take16(in) * (limited ? 4 : 1);
   Addr base = addr_of_word(FUZZ_NAIL_BASE), limit = addr_add(base, (Size)units << shift);
   Size in_use = fuzz_nail_control_in_use(arena), committed = arena->committed;
-  Size commit_limit = arena->commit_limit;
+  Size commit_limit = 0;
   Nailboard board = NULL;
   Count before;
   Res res;
-  if (limited) {
-    arena_leave(arena);
-    TESTLIB_REQUIRE(mps_arena_commit_limit_set((mps_arena_t)arena, committed) == MPS_RES_OK);
-    arena_enter(arena);
-  } else {
+  if (limited)
+    commit_limit = refusal_limit_entered(arena);
+  else
     arena_fail_after(arena, 1);
-  }
   before = refusal_countdown((mps_arena_t)arena);
   res = nailboard_create(&board, arena, (Align)1 << shift, base, limit);
   if (limited) {
-    arena_leave(arena);
-    TESTLIB_REQUIRE(mps_arena_commit_limit_set((mps_arena_t)arena, commit_limit) == MPS_RES_OK);
-    arena_enter(arena);
+    refusal_unlimit_entered(arena, commit_limit);
   } else {
     /* Creation asks for one block: the refusal must fall on it. */
     TESTLIB_REQUIRE(refusal_fell((mps_arena_t)arena, before));

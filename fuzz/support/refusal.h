@@ -8,6 +8,7 @@
 #define FUZZ_REFUSAL_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include "../../include/mps.h"
 #include "../../src/arena/arena.h"
@@ -29,6 +30,32 @@ static inline bool refusal_fell(mps_arena_t arena, Count before)
 static inline bool refusal_result(mps_res_t res)
 {
   return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
+}
+
+/* For a target that calls internal functions inside arena_enter: set
+ * the commit limit to what the arena has committed, so that the next
+ * request needing a fresh grain fails with MPS_RES_COMMIT_LIMIT, and
+ * return the limit to put back with refusal_unlimit_entered. */
+static inline Size refusal_limit_entered(Arena arena)
+{
+  Size limit = arena->commit_limit;
+  mps_res_t res;
+  arena_leave(arena);
+  res = mps_arena_commit_limit_set((mps_arena_t)arena, arena->committed);
+  arena_enter(arena);
+  if (res != MPS_RES_OK)
+    abort();
+  return limit;
+}
+
+static inline void refusal_unlimit_entered(Arena arena, Size limit)
+{
+  mps_res_t res;
+  arena_leave(arena);
+  res = mps_arena_commit_limit_set((mps_arena_t)arena, limit);
+  arena_enter(arena);
+  if (res != MPS_RES_OK)
+    abort();
 }
 
 #endif /* FUZZ_REFUSAL_H */
