@@ -102,7 +102,7 @@ static Res format_create(Format *format_o, Arena arena, const format_desc_s *des
 static Res format_create_entered(mps_fmt_t *fmt_o, mps_arena_t arena,
                                  const format_desc_s *desc)
 {
-  Format format;
+  Format format = NULL;   /* gcc -O2 cannot tell it is set when res is OK */
   Res res;
   AVER(fmt_o != NULL);
   if (fmt_o == NULL)
