@@ -59,11 +59,6 @@ typedef struct fuzz_abq_visit_s {
   bool stopped;
 } fuzz_abq_visit_s;
 
-static Size fuzz_abq_control_in_use(Arena arena)
-{
-  return arena->control_size - arena->control.size;
-}
-
 /* Fill buf with a new element. */
 static void fuzz_abq_make(fuzz_abq_s *s, unsigned char *buf)
 {
@@ -190,7 +185,7 @@ static void fuzz_abq_second(fuzz_abq_s *s, bool limited, fuzz_input_s *in)
   /* Under the limit, up to three megabytes, more than the arena's control
    * grains hold. */
   Count capacity = limited ? fuzz_input_take16(in) : fuzz_input_take8(in) % (FUZZ_ABQ_CAPACITY + 1);
-  Size in_use = fuzz_abq_control_in_use(arena), committed = arena->committed;
+  Size in_use = refusal_control_in_use(arena), committed = arena->committed;
   Size commit_limit = 0;
   unsigned char *element = malloc(size);
   abq_s other;
@@ -215,7 +210,7 @@ static void fuzz_abq_second(fuzz_abq_s *s, bool limited, fuzz_input_s *in)
   }
   if (res != MPS_RES_OK) {
     TESTLIB_REQUIRE(limited ? res == MPS_RES_COMMIT_LIMIT : res == MPS_RES_MEMORY);
-    TESTLIB_REQUIRE(fuzz_abq_control_in_use(arena) == in_use);
+    TESTLIB_REQUIRE(refusal_control_in_use(arena) == in_use);
     TESTLIB_REQUIRE(arena->committed <= committed);
     TESTLIB_REQUIRE(abq_init(&other, arena, capacity, size) == MPS_RES_OK);
   }
@@ -237,7 +232,7 @@ static void fuzz_abq_second(fuzz_abq_s *s, bool limited, fuzz_input_s *in)
     TESTLIB_REQUIRE(element[0] == 0 && element[size - 1] == 0);
   }
   abq_finish(&other);
-  TESTLIB_REQUIRE(fuzz_abq_control_in_use(arena) == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(arena) == in_use);
   free(element);
 }
 
@@ -262,7 +257,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } MPS_ARGS_END(args);
   s.arena = (Arena)arena;
   arena_enter(s.arena);
-  in_use = fuzz_abq_control_in_use(s.arena);
+  in_use = refusal_control_in_use(s.arena);
   TESTLIB_REQUIRE(abq_init(&s.abq, s.arena, s.capacity, s.size) == MPS_RES_OK);
 
   while (in.size > 0) {
@@ -288,7 +283,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
 
   abq_finish(&s.abq);
-  TESTLIB_REQUIRE(fuzz_abq_control_in_use(s.arena) == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(s.arena) == in_use);
   arena_leave(s.arena);
   mps_arena_destroy(arena);
   free(s.element);

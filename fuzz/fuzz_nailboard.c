@@ -54,11 +54,6 @@ typedef struct fuzz_nail_s {
 } fuzz_nail_s;
 
 /* Control memory handed out and not yet given back. */
-static Size fuzz_nail_control_in_use(Arena arena)
-{
-  return arena->control_size - arena->control.size;
-}
-
 /* An offset into the board, in bytes, anywhere in [0, bytes]. */
 static Size fuzz_nail_offset(fuzz_nail_s *s, fuzz_input_s *in)
 {
@@ -192,7 +187,7 @@ static void fuzz_nail_refused(fuzz_nail_s *s, bool limited, fuzz_input_s *in)
   Shift shift = limited ? 3 : (Shift)(fuzz_input_take8(in) % (FUZZ_NAIL_SHIFT_MAX + 1));
   Count units = 1 + (Count)fuzz_input_take16(in) * (limited ? 4 : 1);
   Addr base = addr_of_word(FUZZ_NAIL_BASE), limit = addr_add(base, (Size)units << shift);
-  Size in_use = fuzz_nail_control_in_use(arena), committed = arena->committed;
+  Size in_use = refusal_control_in_use(arena), committed = arena->committed;
   Size commit_limit = 0;
   Nailboard board = NULL;
   Count before;
@@ -213,7 +208,7 @@ static void fuzz_nail_refused(fuzz_nail_s *s, bool limited, fuzz_input_s *in)
   if (res != MPS_RES_OK) {
     TESTLIB_REQUIRE(limited ? res == MPS_RES_COMMIT_LIMIT : res == MPS_RES_MEMORY);
     TESTLIB_REQUIRE(board == NULL);
-    TESTLIB_REQUIRE(fuzz_nail_control_in_use(arena) == in_use);
+    TESTLIB_REQUIRE(refusal_control_in_use(arena) == in_use);
     TESTLIB_REQUIRE(arena->committed <= committed);
     res = nailboard_create(&board, arena, (Align)1 << shift, base, limit);
     TESTLIB_REQUIRE(res == MPS_RES_OK);
@@ -225,7 +220,7 @@ static void fuzz_nail_refused(fuzz_nail_s *s, bool limited, fuzz_input_s *in)
   TESTLIB_REQUIRE(!nailboard_set(board, base));
   TESTLIB_REQUIRE(!nailboard_is_res_range(board, base, limit));
   nailboard_destroy(board, arena);
-  TESTLIB_REQUIRE(fuzz_nail_control_in_use(arena) == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(arena) == in_use);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -251,7 +246,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   } MPS_ARGS_END(args);
   s.arena = (Arena)arena;
   arena_enter(s.arena);
-  in_use = fuzz_nail_control_in_use(s.arena);
+  in_use = refusal_control_in_use(s.arena);
   for (which = 0; which < 2; ++which)
     TESTLIB_REQUIRE(nailboard_create(&s.boards[which], s.arena, (Align)1 << s.shift, s.base,
                                      addr_add(s.base, s.bytes))
@@ -306,7 +301,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   nailboard_destroy(s.boards[1], s.arena);
   nailboard_destroy(s.boards[0], s.arena);
-  TESTLIB_REQUIRE(fuzz_nail_control_in_use(s.arena) == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(s.arena) == in_use);
   arena_leave(s.arena);
   mps_arena_destroy(arena);
   return 0;

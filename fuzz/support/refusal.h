@@ -32,6 +32,13 @@ static inline bool refusal_result(mps_res_t res)
   return res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE;
 }
 
+/* The arena's control memory in use (obtained less free): a refused
+ * creation must leave it as it was, and a destruction give back all. */
+static inline Size refusal_control_in_use(Arena arena)
+{
+  return arena->control_size - arena->control.size;
+}
+
 /* For a target that calls internal functions inside arena_enter: set
  * the commit limit to what the arena has committed, so that the next
  * request needing a fresh grain fails with MPS_RES_COMMIT_LIMIT, and
