@@ -573,6 +573,115 @@ Test(faults, a_refused_mfs_extent_gives_back_a_chunk_grown_for_its_record)
   cr_assert_gt(grown_then_refused, 0, "no refused MFS allocation grew the arena");
 }
 
+/* A full arena; an MVFF pool with blocks of `size` on its quick lists
+ * (every other one of FLUSH_BLOCKS freed).  Returns the pool; the
+ * arena's grains are all in use.  `fit` is how many 4 KiB blocks the
+ * arena held beside the small ones, found by the first call (0). */
+enum { FLUSH_BLOCKS = 600 };   /* 300 listed: more than a flush sorts on the stack */
+
+static mps_pool_t faults_flush_world(mps_arena_t *arena_o, mps_addr_t *blocks, size_t size,
+                                     Count *fit)
+{
+  mps_arena_t arena;
+  mps_pool_t pool;
+  mps_ap_t ap;   /* a point, so that mps_free lists blocks (pool_mvff.c) */
+  mps_addr_t p;
+  size_t reserved;
+  Count i;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)256 << 10);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, (size_t)4096);
+    MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
+    cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, pool, mps_args_none), MPS_RES_OK);
+  for (i = 0; i < FLUSH_BLOCKS; ++i) {
+    cr_assert_eq(mps_alloc(&blocks[i], pool, size), MPS_RES_OK);
+    memset(blocks[i], (int)(i & 0xFF), size);
+  }
+  reserved = mps_arena_reserved(arena);
+  if (*fit == 0) {
+    /* Fill the arena once to learn how many blocks fit before it grows. */
+    while (mps_arena_reserved(arena) == reserved) {
+      cr_assert_eq(mps_alloc(&p, pool, 4096), MPS_RES_OK);
+      ++*fit;
+    }
+    --*fit;
+    cr_assert_gt(*fit, 0);
+  } else {
+    for (i = 0; i < *fit; ++i)
+      cr_assert_eq(mps_alloc(&p, pool, 4096), MPS_RES_OK);
+    cr_assert_eq(mps_arena_reserved(arena), reserved, "the blocks that fit made the arena grow");
+  }
+  for (i = 0; i < FLUSH_BLOCKS; i += 2) {
+    mps_free(pool, blocks[i], size);
+    blocks[i] = NULL;
+  }
+  mps_ap_destroy(ap);
+  *arena_o = arena;
+  return pool;
+}
+
+/* mps_alloc flushes MVFF's quick lists into its free land before it
+ * searches, and the land needs descriptors for the blocks.  In a full
+ * arena they once made the arena grow; when the pool's extension was
+ * then refused, the call failed but the chunk stayed, holding the
+ * descriptors.  Now the descriptors never grow the arena (the failover's
+ * freelist holds the ranges instead), so a refused call leaves the arena
+ * as it was, and the pool goes on working. */
+Test(faults, a_refused_mvff_allocation_that_flushed_its_quick_lists_leaves_the_arena_as_it_was)
+{
+  static const size_t sizes[] = {64, 512};   /* a small size, and one above MVFF_SMALL_MAX */
+  size_t s;
+  for (s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+    Count fit = 0, n, refused = 0;
+    mps_arena_t arena;
+    mps_addr_t blocks[FLUSH_BLOCKS], p;
+    mps_pool_t pool = faults_flush_world(&arena, blocks, sizes[s], &fit);
+    mps_pool_destroy(pool);
+    mps_arena_destroy(arena);
+    for (n = 1;; ++n) {
+      size_t reserved, total;
+      mps_res_t res;
+      bool fell;
+      Count i;
+      cr_assert_lt(n, 1000, "size %zu: the allocation never succeeded", sizes[s]);
+      pool = faults_flush_world(&arena, blocks, sizes[s], &fit);
+      reserved = mps_arena_reserved(arena);
+      total = mps_pool_total_size(pool);
+      arena_fail_after((Arena)arena, n);
+      res = mps_alloc(&p, pool, 8192);
+      fell = ((Arena)arena)->fail_countdown == 0;
+      arena_fail_after((Arena)arena, 0);
+      if (res != MPS_RES_OK) {
+        cr_assert(fell, "size %zu: failed with nothing refused: %d", sizes[s], res);
+        cr_assert(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE);
+        cr_assert_eq(mps_arena_reserved(arena), reserved,
+                     "size %zu, request %lu refused: the arena grew by %zu bytes", sizes[s],
+                     (unsigned long)n, mps_arena_reserved(arena) - reserved);
+        cr_assert_eq(mps_pool_total_size(pool), total);
+        ++refused;
+        cr_assert_eq(mps_alloc(&p, pool, 8192), MPS_RES_OK, "size %zu: no recovery", sizes[s]);
+      }
+      /* The blocks still held keep their contents. */
+      for (i = 1; i < FLUSH_BLOCKS; i += 2) {
+        const unsigned char *b = blocks[i];
+        size_t j;
+        for (j = 0; j < sizes[s]; ++j)
+          cr_assert_eq(b[j], i & 0xFF, "size %zu: block %lu damaged", sizes[s], (unsigned long)i);
+      }
+      mps_pool_destroy(pool);
+      mps_arena_destroy(arena);
+      if (!fell)
+        break;
+    }
+    cr_assert_gt(refused, 0, "size %zu: no refusal made the allocation fail", sizes[s]);
+  }
+}
+
 Test(faults, each_request_of_a_collecting_workload_refused_in_turn_loses_nothing)
 {
   gc_world_s w;

@@ -105,6 +105,7 @@ void arena_enter_claim(Arena arena)
 void arena_leave(Arena arena)
 {
   AVERT(arena, arena);
+  AVER(arena->growth_barred == 0);
   if (arena->grown != arena->grown_at_entry)
     arena_release_grown(arena, arena->grown_at_entry);
   arena->entry.hot = NULL;
@@ -249,6 +250,7 @@ Res arena_init(Arena arena, ArenaClass klass, Chunk primary, Size grain_size)
   arena->pool_serial = 0;
   arena->control_size = 0;
   arena->grown = arena->grown_at_entry = 0;
+  arena->growth_barred = 0;
   arena->state = ARENA_UNCLAMPED;
   arena->collections = 0;
   arena->fail_countdown = 0;
@@ -586,6 +588,8 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
   if (!arena_find_free(&chunk, &base, &limit, arena, pages, place)
       && (place->zones == ~(Word)0
           || !arena_find_free(&chunk, &base, &limit, arena, pages, &anywhere))) {
+    if (arena->growth_barred > 0)
+      return MPS_RES_RESOURCE;
     /* A new chunk's grains all need committing: if even giving up every
      * spare grain would not make room, do not grow for nothing. */
     if (size > arena->commit_limit - arena->committed + arena->spare_committed)

@@ -92,6 +92,10 @@ typedef struct mps_arena_s {
    * that count when the lock was last claimed (arena_enter), so that
    * arena_leave can give back what a call grew and left empty. */
   Count grown, grown_at_entry;
+  /* Nested bars on growth (arena_growth_bar): while positive, requests
+   * are served only from the chunks the arena has.  Under the lock; zero
+   * whenever the lock is free. */
+  Count growth_barred;
   ArenaState state;
   Count collections;         /* collections completed */
   /* Fault injection for tests (arena_fail_after): requests for memory
@@ -172,6 +176,25 @@ Res arena_alloc_zoned(Addr *base_o, Arena arena, Size size, Pool pool, Word zone
 /* Give back memory allocated to `pool` by arena_alloc: any whole-grain
  * part of one or more allocations, even across adjacent chunks. */
 void arena_free(Arena arena, Addr base, Size size, Pool pool);
+
+/* Bar the arena from growing, until the matching arena_growth_unbar:
+ * arena_alloc and its variants, and so arena_control_alloc, then take
+ * only grains the arena already has, and refuse a request that would
+ * need a new chunk (MPS_RES_RESOURCE).  For memory a caller can do
+ * without: the free land's descriptors (free_land.c; the failover's
+ * freelist holds ranges then) and MVFF's scratch for sorting a flush.
+ * A chunk grown for them would outlast a call that then failed, since it
+ * holds descriptors the pool still uses (arena_release_grown cannot give
+ * it back). */
+static inline void arena_growth_bar(Arena arena)
+{
+  ++arena->growth_barred;
+}
+static inline void arena_growth_unbar(Arena arena)
+{
+  AVER(arena->growth_barred > 0);
+  --arena->growth_barred;
+}
 
 /* Give back every chunk grown since arena->grown was `mark` that holds
  * nothing now, once its wholly free control grains are given back too;

@@ -23,12 +23,22 @@ bool free_land_check(FreeLand fl)
 }
 
 /* CBS descriptors are units of the node pool.  The arena lock is held
- * already, so the lock-held forms are used. */
+ * already, so the lock-held forms are used.  They never make the arena
+ * grow: where its chunks have no grain left, the failover's freelist
+ * holds the range instead, and the node pool's next extension waits for
+ * the pool's own.  A chunk grown for descriptors would stay after a call
+ * that then failed (say an MVFF mps_alloc that flushed its quick lists
+ * and was refused its extension), since the land goes on using them. */
 static void *free_land_node_alloc(void *closure, size_t size)
 {
   FreeLand fl = closure;
+  Arena arena = fl->nodes->arena;
   Addr p;
-  if (pool_alloc(&p, fl->nodes, size) != MPS_RES_OK)
+  Res res;
+  arena_growth_bar(arena);
+  res = pool_alloc(&p, fl->nodes, size);
+  arena_growth_unbar(arena);
+  if (res != MPS_RES_OK)
     return NULL;
   return addr_ptr(p);
 }

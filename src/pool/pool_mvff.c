@@ -905,11 +905,18 @@ static void mvff_flush(MVFF mvff, bool all)
    * stack batches, each batch spans the whole pool and every insertion
    * splays down from far away (docs/performance.md, third round: 36% of
    * the benchmark's instructions were these insertions).  If the arena
-   * cannot spare the scratch memory, the stack batches still work. */
+   * cannot spare the scratch memory without growing, the stack batches
+   * still work: the land's descriptors could take grains of a chunk grown
+   * for the scratch and keep it after a call that then fails (see
+   * arena_growth_bar). */
   if (count > MVFF_FLUSH_BATCH
       && count <= (SIZE_MAX - arena->grain_size) / (2 * sizeof(Word))) {
     Size bytes = size_align_up(2 * count * sizeof(Word), arena->grain_size);
-    if (arena_alloc(&scratch_base, arena, bytes, NULL) == MPS_RES_OK) {
+    Res res;
+    arena_growth_bar(arena);
+    res = arena_alloc(&scratch_base, arena, bytes, NULL);
+    arena_growth_unbar(arena);
+    if (res == MPS_RES_OK) {
       batch = addr_ptr(scratch_base);
       tmp = batch + count;
       cap = count;
