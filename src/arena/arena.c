@@ -43,7 +43,8 @@ bool arena_class_check(ArenaClass klass)
 {
   CHECKS(ARENA_CLASS_SIG, klass);
   CHECKL(klass->name != NULL);
-  CHECKL(klass->create != NULL && klass->grow != NULL && klass->extend != NULL);
+  CHECKL(klass->create != NULL && klass->grow != NULL && klass->grow_header != NULL);
+  CHECKL(klass->extend != NULL);
   CHECKL(klass->map != NULL && klass->unmap != NULL && klass->chunk_release != NULL);
   return true;
 }
@@ -571,7 +572,7 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
   Chunk chunk, grown = NULL;
   Index base, limit, i;
   Count pages, unmapped;
-  Size need;
+  Size need, room, header;
   Res res;
 
   AVER(base_o != NULL);
@@ -590,9 +591,11 @@ static Res arena_alloc_placed(Addr *base_o, Arena arena, Size size, Pool pool,
           || !arena_find_free(&chunk, &base, &limit, arena, pages, &anywhere))) {
     if (arena->growth_barred > 0)
       return MPS_RES_RESOURCE;
-    /* A new chunk's grains all need committing: if even giving up every
-     * spare grain would not make room, do not grow for nothing. */
-    if (size > arena->commit_limit - arena->committed + arena->spare_committed)
+    /* A new chunk's header and grains all need committing: if even giving
+     * up every spare grain would not make room, do not grow for nothing. */
+    room = arena->commit_limit - arena->committed + arena->spare_committed;
+    header = arena->klass->grow_header(arena, size);
+    if (header > room || size > room - header)
       return MPS_RES_COMMIT_LIMIT;
     /* An injected failure stands for the system refusing address space. */
     res = arena_injected_failure(arena) ? MPS_RES_RESOURCE

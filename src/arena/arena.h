@@ -55,6 +55,11 @@ typedef struct mps_arena_class_s {
    * MPS_RES_RESOURCE if there is no more address space (always, for the
    * client arena). */
   Res (*grow)(Chunk *chunk_o, Arena arena, Size size);
+  /* What growing for `size` would commit at once, beside the grains: the
+   * new chunk's header (0 if the class cannot grow).  arena_alloc checks
+   * the commit limit for both before it grows, so that it does not grow
+   * only to be refused by the limit afterwards. */
+  Size (*grow_header)(Arena arena, Size size);
   /* Add client memory to the arena (mps_arena_extend). */
   Res (*extend)(Arena arena, Addr base, Size size);
   /* Commit / decommit grains [base, limit) of a chunk. */

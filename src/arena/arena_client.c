@@ -74,6 +74,13 @@ static Res arena_client_grow(Chunk *chunk_o, Arena arena, Size size)
   return MPS_RES_RESOURCE;   /* only mps_arena_extend adds client memory */
 }
 
+static Size arena_client_grow_header(Arena arena, Size size)
+{
+  UNUSED(arena);
+  UNUSED(size);
+  return 0;
+}
+
 static Res arena_client_extend(Arena arena, Addr base, Size size)
 {
   Chunk chunk;
@@ -116,7 +123,7 @@ static void arena_client_chunk_release(Chunk chunk)
 
 static struct mps_arena_class_s arena_client_class_s = {
   ARENA_CLASS_SIG, "client",
-  arena_client_create, arena_client_grow, arena_client_extend,
+  arena_client_create, arena_client_grow, arena_client_grow_header, arena_client_extend,
   arena_client_map, arena_client_unmap, arena_client_chunk_release,
   false
 };

@@ -96,11 +96,12 @@ static Res arena_vm_create(Arena *arena_o, Size size, Size grain_size, mps_arg_s
   return MPS_RES_OK;
 }
 
-static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
+/* The chunk arena_vm_grow reserves for `size` bytes of grains: its size,
+ * and its header's (as arena_vm_chunk_create computes it).  False if
+ * the sizes cannot be expressed. */
+static bool arena_vm_grow_size(Size *chunk_size_o, Size *header_o, Arena arena, Size size)
 {
   Size chunk_size = size, header = 0;
-  Chunk chunk;
-  Res res;
   int i;
 
   /* The chunk must hold `size` after its own header, whose size depends
@@ -110,12 +111,26 @@ static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
     header = size_align_up(chunk_header_size(0, (chunk_size >> arena->grain_shift) + 1),
                            arena->grain_size);
     if (size > SIZE_MAX - header - arena->grain_size)
-      return MPS_RES_RESOURCE;
+      return false;
     chunk_size = size + header;
   }
   chunk_size += arena->grain_size;   /* slack for the last round's growth */
   if (chunk_size < arena->extend_by)
     chunk_size = arena->extend_by;
+  *chunk_size_o = chunk_size;
+  *header_o = size_align_up(chunk_header_size(0, chunk_size >> arena->grain_shift),
+                            arena->grain_size);
+  return true;
+}
+
+static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
+{
+  Size chunk_size, header;
+  Chunk chunk;
+  Res res;
+
+  if (!arena_vm_grow_size(&chunk_size, &header, arena, size))
+    return MPS_RES_RESOURCE;
   res = arena_vm_chunk_create(&chunk, arena, chunk_size, arena->grain_size,
                               arena->grain_shift, 0);
   if (res != MPS_RES_OK)
@@ -123,6 +138,13 @@ static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
   arena_chunk_attach(arena, chunk);
   *chunk_o = chunk;
   return MPS_RES_OK;
+}
+
+static Size arena_vm_grow_header(Arena arena, Size size)
+{
+  Size chunk_size, header;
+  /* A size that cannot be expressed needs no header: growing fails. */
+  return arena_vm_grow_size(&chunk_size, &header, arena, size) ? header : 0;
 }
 
 static Res arena_vm_extend(Arena arena, Addr base, Size size)
@@ -152,7 +174,7 @@ static void arena_vm_chunk_release(Chunk chunk)
 
 static struct mps_arena_class_s arena_vm_class_s = {
   ARENA_CLASS_SIG, "VM",
-  arena_vm_create, arena_vm_grow, arena_vm_extend,
+  arena_vm_create, arena_vm_grow, arena_vm_grow_header, arena_vm_extend,
   arena_vm_map, arena_vm_unmap, arena_vm_chunk_release,
   true
 };
