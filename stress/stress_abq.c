@@ -97,7 +97,7 @@ typedef struct sabq_thread_s {
    * by its iterations). */
   unsigned long consumed[THREADS];
   sabq_private_s private_queues[PRIVATE];
-  unsigned long private_made, private_ops;
+  unsigned long private_made, private_ops, private_refused;
 } sabq_thread_s;
 
 static Arena sabq_arena;
@@ -443,6 +443,18 @@ static void sabq_private_make(sabq_thread_s *th, sabq_private_s *p)
   p->element = malloc(p->size);
   TESTLIB_REQUIRE(p->element != NULL);
   sabq_enter();
+  /* Now and then the arena refuses the slots first, within this hold of
+   * the lock (so no other thread's request meets the refusal): a queue
+   * that needs slots is then not made and takes nothing. */
+  if (p->capacity > 0 && testlib_rng_below(&th->rng, 4) == 0) {
+    Size in_use = sabq_control_in_use();
+    arena_fail_after(sabq_arena, 1);
+    res = abq_init(&p->abq, sabq_arena, p->capacity, p->size);
+    arena_fail_after(sabq_arena, 0);
+    TESTLIB_REQUIRE(res == MPS_RES_MEMORY);
+    TESTLIB_REQUIRE(sabq_control_in_use() == in_use);
+    ++th->private_refused;
+  }
   res = abq_init(&p->abq, sabq_arena, p->capacity, p->size);
   sabq_leave();
   TESTLIB_REQUIRE(res == MPS_RES_OK);
@@ -562,7 +574,7 @@ int main(int argc, char **argv)
   mps_arena_t arena;
   testthr_s tids[THREADS];
   unsigned long drained[THREADS] = {0}, made = 0, put_back = 0, deleted = 0, refused = 0;
-  unsigned long private_made = 0, private_ops = 0;
+  unsigned long private_made = 0, private_ops = 0, private_refused = 0;
   Size in_use;
   unsigned q, t, u;
 
@@ -620,9 +632,12 @@ int main(int argc, char **argv)
   for (t = 0; t < THREADS; ++t) {
     private_made += sabq_threads[t].private_made;
     private_ops += sabq_threads[t].private_ops;
+    private_refused += sabq_threads[t].private_refused;
   }
+  TESTLIB_REQUIRE(private_refused > 0);
   printf("stress_abq: %d threads, %lu elements through %d shared queues (%lu put back, "
-         "%lu deleted, %lu pushes refused), %lu private queues, %lu operations: ok\n",
-         THREADS, made, SHARED, put_back, deleted, refused, private_made, private_ops);
+         "%lu deleted, %lu pushes refused), %lu private queues (%lu refused first), %lu operations: ok\n",
+         THREADS, made, SHARED, put_back, deleted, refused, private_made, private_refused,
+         private_ops);
   return 0;
 }

@@ -66,7 +66,7 @@ typedef struct snail_thread_s {
   snail_pair_s own;             /* private boards */
   bool live;
   unsigned ops_left;
-  unsigned long nails, questions, made;
+  unsigned long nails, questions, made, refused;
 } snail_thread_s;
 
 static Arena snail_arena;
@@ -360,6 +360,20 @@ static void snail_private_make(snail_thread_s *th)
   snail_geometry(&th->own, &th->rng);
   for (which = 0; which < 2; ++which) {
     snail_enter();
+    /* Now and then the arena refuses the board's first request, within
+     * this hold of the lock: nothing is made and nothing is taken. */
+    if (testlib_rng_below(&th->rng, 4) == 0) {
+      Size in_use = snail_control_in_use();
+      Nailboard board = NULL;
+      Res res;
+      arena_fail_after(snail_arena, 1);
+      res = nailboard_create(&board, snail_arena, (Align)1 << th->own.shift, th->own.base,
+                             addr_add(th->own.base, th->own.bytes));
+      arena_fail_after(snail_arena, 0);
+      TESTLIB_REQUIRE(res == MPS_RES_MEMORY && board == NULL);
+      TESTLIB_REQUIRE(snail_control_in_use() == in_use);
+      ++th->refused;
+    }
     snail_create(&th->own, which);
     snail_leave();
   }
@@ -443,7 +457,7 @@ int main(int argc, char **argv)
   mps_arena_t arena;
   testthr_s tids[THREADS];
   testlib_rng_s rng;
-  unsigned long nails = 0, questions = 0, made = 0;
+  unsigned long nails = 0, questions = 0, made = 0, refused = 0;
   Size in_use;
   unsigned t, which;
 
@@ -479,9 +493,11 @@ int main(int argc, char **argv)
     nails += snail_threads[t].nails;
     questions += snail_threads[t].questions;
     made += snail_threads[t].made;
+    refused += snail_threads[t].refused;
   }
+  TESTLIB_REQUIRE(refused > 0);
   printf("stress_nailboard: %d threads, %lu nails, %lu questions, %lu shared and %lu "
-         "private pairs of boards: ok\n",
-         THREADS, nails, questions, snail_shared_made, made);
+         "private pairs of boards, %lu boards refused first: ok\n",
+         THREADS, nails, questions, snail_shared_made, made, refused);
   return 0;
 }
