@@ -20,7 +20,8 @@
  * succeed.  A failed call leaves the arena's reserved address space
  * (mps_arena_reserved) as it was: a growth it was refused, or that it
  * made before a later request was refused, is given back, unless a
- * collection the call ran grew the arena for its copies.  A failure
+ * collection the call ran grew the arena for its copies; even then, no
+ * chunk the call grew is left empty.  A failure
  * for want of address space means the call needed a new chunk, so in an
  * arena that cannot collect meanwhile (clamped or parked), the call made
  * again grows the arena.
@@ -66,6 +67,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpsclo.h"
 #include "../src/arena/arena.h"
+#include "../src/arena/chunk.h"
 #include "../src/gc/gc.h"
 #include "support/model.h"
 
@@ -121,6 +123,7 @@ typedef struct fuzz_gc_s {
    * size: collections finished, and whether a trace was busy. */
   Count collections;
   bool busy;
+  Count grown;                      /* arena->grown then */
   const uint8_t *data;
   size_t size, at;
 } fuzz_gc_s;
@@ -328,10 +331,19 @@ static void fuzz_gc_refused(fuzz_gc_s *f, mps_res_t res, size_t reserved, const 
                    || (arena->gc != NULL && arena->gc->busy_traces != TRACE_SET_EMPTY);
   REQUIRE(refusal_fell(f->arena, f->countdown), what);
   REQUIRE(refusal_result(res), what);
-  if (collected)
+  if (collected) {
+    /* What the call grew and kept must hold something: a chunk it left
+     * empty goes back (arena_release_grown). */
+    Ring node, next;
     REQUIRE(mps_arena_reserved(f->arena) >= reserved, what);
-  else
+    RING_FOR(node, &arena->chunk_ring, next) {
+      Chunk chunk = PARENT(chunk_s, arena_ring, node);
+      if (chunk->grown > f->grown)
+        REQUIRE(!bt_is_res_range(chunk->alloc_table, chunk->alloc_base, chunk->pages), what);
+    }
+  } else {
     REQUIRE(mps_arena_reserved(f->arena) == reserved, what);
+  }
 }
 
 /* The reserved size before a call that may fail, noting the collector's
@@ -341,6 +353,7 @@ static size_t fuzz_gc_reserved(fuzz_gc_s *f)
   Arena arena = (Arena)f->arena;
   f->collections = arena->collections;
   f->busy = arena->gc != NULL && arena->gc->busy_traces != TRACE_SET_EMPTY;
+  f->grown = arena->grown;
   return mps_arena_reserved(f->arena);
 }
 
