@@ -39,6 +39,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpslib.h"
 #include "../src/pool/abq.h"
+#include "../fuzz/support/refusal.h"   /* refusal_control_in_use */
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -135,12 +136,6 @@ static void sabq_abort(const char *file, unsigned line, const char *cond)
 {
   fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
   abort();
-}
-
-/* With the lock held: control memory handed out and not given back. */
-static Size sabq_control_in_use(void)
-{
-  return sabq_arena->control_size - sabq_arena->control.size;
 }
 
 static uint32_t sabq_check_word(unsigned queue, uint32_t thread, uint32_t serial)
@@ -447,12 +442,12 @@ static void sabq_private_make(sabq_thread_s *th, sabq_private_s *p)
    * the lock (so no other thread's request meets the refusal): a queue
    * that needs slots is then not made and takes nothing. */
   if (p->capacity > 0 && testlib_rng_below(&th->rng, 4) == 0) {
-    Size in_use = sabq_control_in_use();
+    Size in_use = refusal_control_in_use(sabq_arena);
     arena_fail_after(sabq_arena, 1);
     res = abq_init(&p->abq, sabq_arena, p->capacity, p->size);
     arena_fail_after(sabq_arena, 0);
     TESTLIB_REQUIRE(res == MPS_RES_MEMORY);
-    TESTLIB_REQUIRE(sabq_control_in_use() == in_use);
+    TESTLIB_REQUIRE(refusal_control_in_use(sabq_arena) == in_use);
     ++th->private_refused;
   }
   res = abq_init(&p->abq, sabq_arena, p->capacity, p->size);
@@ -582,7 +577,7 @@ int main(int argc, char **argv)
   TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none) == MPS_RES_OK);
   sabq_arena = (Arena)arena;
   sabq_enter();
-  in_use = sabq_control_in_use();
+  in_use = refusal_control_in_use(sabq_arena);
   for (q = 0; q < SHARED; ++q) {
     sabq_shared[q].capacity = sabq_capacities[q];
     TESTLIB_REQUIRE(abq_init(&sabq_shared[q].abq, sabq_arena, sabq_capacities[q],
@@ -625,7 +620,7 @@ int main(int argc, char **argv)
       out += sabq_threads[t].consumed[u];
     TESTLIB_REQUIRE(pushed == out);
   }
-  TESTLIB_REQUIRE(sabq_control_in_use() == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(sabq_arena) == in_use);
   sabq_leave();
   mps_arena_destroy(arena);
 

@@ -38,6 +38,7 @@
 #include "../include/mpsavm.h"
 #include "../include/mpslib.h"
 #include "../src/pool/nailboard.h"
+#include "../fuzz/support/refusal.h"   /* refusal_control_in_use */
 #include "support/testlib.h"
 #include "support/testthr.h"
 
@@ -105,12 +106,6 @@ static void snail_abort(const char *file, unsigned line, const char *cond)
 {
   fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
   abort();
-}
-
-/* With the lock held: control memory handed out and not given back. */
-static Size snail_control_in_use(void)
-{
-  return snail_arena->control_size - snail_arena->control.size;
 }
 
 /* A new range and unit: now and then a few units, or a few words of them,
@@ -363,7 +358,7 @@ static void snail_private_make(snail_thread_s *th)
     /* Now and then the arena refuses the board's first request, within
      * this hold of the lock: nothing is made and nothing is taken. */
     if (testlib_rng_below(&th->rng, 4) == 0) {
-      Size in_use = snail_control_in_use();
+      Size in_use = refusal_control_in_use(snail_arena);
       Nailboard board = NULL;
       Res res;
       arena_fail_after(snail_arena, 1);
@@ -371,7 +366,7 @@ static void snail_private_make(snail_thread_s *th)
                              addr_add(th->own.base, th->own.bytes));
       arena_fail_after(snail_arena, 0);
       TESTLIB_REQUIRE(res == MPS_RES_MEMORY && board == NULL);
-      TESTLIB_REQUIRE(snail_control_in_use() == in_use);
+      TESTLIB_REQUIRE(refusal_control_in_use(snail_arena) == in_use);
       ++th->refused;
     }
     snail_create(&th->own, which);
@@ -466,7 +461,7 @@ int main(int argc, char **argv)
   snail_arena = (Arena)arena;
   testlib_rng_init(&rng, seed);
   snail_enter();
-  in_use = snail_control_in_use();
+  in_use = refusal_control_in_use(snail_arena);
   snail_geometry(&snail_shared, &rng);
   for (which = 0; which < 2; ++which)
     snail_create(&snail_shared, which);
@@ -485,7 +480,7 @@ int main(int argc, char **argv)
   snail_compare(&snail_shared);
   for (which = 0; which < 2; ++which)
     nailboard_destroy(snail_shared.boards[which], snail_arena);
-  TESTLIB_REQUIRE(snail_control_in_use() == in_use);
+  TESTLIB_REQUIRE(refusal_control_in_use(snail_arena) == in_use);
   snail_leave();
   mps_arena_destroy(arena);
 
