@@ -16,6 +16,13 @@
 
 static struct mps_arena_class_s arena_vm_class_s;
 
+/* The header of a chunk of `size` bytes (grain-aligned) with `prefix`
+ * bytes before its descriptor: what making the chunk commits. */
+static Size arena_vm_header_size(Size size, Size grain, Shift shift, Size prefix)
+{
+  return size_align_up(chunk_header_size(prefix, size >> shift), grain);
+}
+
 /* Reserve a chunk of `size` usable bytes with `prefix` bytes before its
  * descriptor, and map its header.  Checks the commit limit when `arena`
  * is given (not for the primary chunk, which makes the arena). */
@@ -30,7 +37,7 @@ static Res arena_vm_chunk_create(Chunk *chunk_o, Arena arena, Size size,
   res = vm_init(&vm, size, grain);
   if (res != MPS_RES_OK)
     return res;
-  header = size_align_up(chunk_header_size(prefix, addr_offset(vm.base, vm.limit) >> shift), grain);
+  header = arena_vm_header_size(addr_offset(vm.base, vm.limit), grain, shift, prefix);
   if (header >= addr_offset(vm.base, vm.limit)) {
     res = MPS_RES_MEMORY;
     goto failHeader;
@@ -96,12 +103,11 @@ static Res arena_vm_create(Arena *arena_o, Size size, Size grain_size, mps_arg_s
   return MPS_RES_OK;
 }
 
-/* The chunk arena_vm_grow reserves for `size` bytes of grains: its size,
- * and its header's (as arena_vm_chunk_create computes it).  False if
- * the sizes cannot be expressed. */
-static bool arena_vm_grow_size(Size *chunk_size_o, Size *header_o, Arena arena, Size size)
+/* The size of the chunk arena_vm_grow reserves for `size` bytes of
+ * grains; false if it cannot be expressed. */
+static bool arena_vm_grow_size(Size *chunk_size_o, Arena arena, Size size)
 {
-  Size chunk_size = size, header = 0;
+  Size chunk_size = size, header;
   int i;
 
   /* The chunk must hold `size` after its own header, whose size depends
@@ -118,18 +124,16 @@ static bool arena_vm_grow_size(Size *chunk_size_o, Size *header_o, Arena arena, 
   if (chunk_size < arena->extend_by)
     chunk_size = arena->extend_by;
   *chunk_size_o = chunk_size;
-  *header_o = size_align_up(chunk_header_size(0, chunk_size >> arena->grain_shift),
-                            arena->grain_size);
   return true;
 }
 
 static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
 {
-  Size chunk_size, header;
+  Size chunk_size;
   Chunk chunk;
   Res res;
 
-  if (!arena_vm_grow_size(&chunk_size, &header, arena, size))
+  if (!arena_vm_grow_size(&chunk_size, arena, size))
     return MPS_RES_RESOURCE;
   res = arena_vm_chunk_create(&chunk, arena, chunk_size, arena->grain_size,
                               arena->grain_shift, 0);
@@ -142,9 +146,11 @@ static Res arena_vm_grow(Chunk *chunk_o, Arena arena, Size size)
 
 static Size arena_vm_grow_header(Arena arena, Size size)
 {
-  Size chunk_size, header;
+  Size chunk_size;
   /* A size that cannot be expressed needs no header: growing fails. */
-  return arena_vm_grow_size(&chunk_size, &header, arena, size) ? header : 0;
+  if (!arena_vm_grow_size(&chunk_size, arena, size))
+    return 0;
+  return arena_vm_header_size(chunk_size, arena->grain_size, arena->grain_shift, 0);
 }
 
 static Res arena_vm_extend(Arena arena, Addr base, Size size)
