@@ -109,35 +109,6 @@ static sabq_thread_s sabq_threads[THREADS];
  * before it begins, so that they run together rather than in turn. */
 static atomic_uint sabq_started;
 
-#if defined(CONFIG_THREAD_SINGLE)
-/* A library built for one thread has only a flag for a lock, and reports a
- * second thread's claim: this spinlock keeps the threads' claims apart. */
-static testthr_spin_s sabq_single = TESTTHR_SPIN_INIT;
-#endif
-
-static void sabq_enter(void)
-{
-#if defined(CONFIG_THREAD_SINGLE)
-  testthr_spin_lock(&sabq_single);
-#endif
-  arena_enter(sabq_arena);
-}
-
-static void sabq_leave(void)
-{
-  arena_leave(sabq_arena);
-#if defined(CONFIG_THREAD_SINGLE)
-  testthr_spin_unlock(&sabq_single);
-#endif
-}
-
-/* The hot default handler prints and returns: a report must fail the run. */
-static void sabq_abort(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 static uint32_t sabq_check_word(unsigned queue, uint32_t thread, uint32_t serial)
 {
   return (serial * 0x9E3779B1u) ^ (thread * 0x85EBCA6Bu) ^ (queue * 0xC2B2AE35u)
@@ -302,7 +273,7 @@ static void sabq_shared_step(sabq_thread_s *th, bool filling)
   sabq_tag_s e, again;
   bool any;
 
-  sabq_enter();
+  arena_enter(sabq_arena);
   if (th->holding && op < 2) {
     if (sabq_put_back(th->held_queue, &th->held))
       th->holding = false;
@@ -353,7 +324,7 @@ static void sabq_shared_step(sabq_thread_s *th, bool filling)
   }
   if (testlib_rng_below(&th->rng, 32) == 0)
     sabq_check_shared(q);
-  sabq_leave();
+  arena_leave(sabq_arena);
 }
 
 /* Fill buf with a new element for private queue p. */
@@ -437,7 +408,7 @@ static void sabq_private_make(sabq_thread_s *th, sabq_private_s *p)
   p->ops_left = 1 + (unsigned)testlib_rng_below(&th->rng, PRIVATE_OPS_MAX);
   p->element = malloc(p->size);
   TESTLIB_REQUIRE(p->element != NULL);
-  sabq_enter();
+  arena_enter(sabq_arena);
   /* Now and then the arena refuses the slots first, within this hold of
    * the lock (so no other thread's request meets the refusal): a queue
    * that needs slots is then not made and takes nothing. */
@@ -451,7 +422,7 @@ static void sabq_private_make(sabq_thread_s *th, sabq_private_s *p)
     ++th->private_refused;
   }
   res = abq_init(&p->abq, sabq_arena, p->capacity, p->size);
-  sabq_leave();
+  arena_leave(sabq_arena);
   TESTLIB_REQUIRE(res == MPS_RES_OK);
   p->live = true;
   ++th->private_made;
@@ -461,9 +432,9 @@ static void sabq_private_make(sabq_thread_s *th, sabq_private_s *p)
 static void sabq_private_finish(sabq_private_s *p)
 {
   sabq_private_compare(p);
-  sabq_enter();
+  arena_enter(sabq_arena);
   abq_finish(&p->abq);
-  sabq_leave();
+  arena_leave(sabq_arena);
   free(p->element);
   p->element = NULL;
   p->live = false;
@@ -551,10 +522,10 @@ static void *sabq_worker(void *arg)
   }
   /* Nothing may stay held: put it back, or take it if its queue is full. */
   if (th->holding) {
-    sabq_enter();
+    arena_enter(sabq_arena);
     if (!sabq_put_back(th->held_queue, &th->held))
       ++th->consumed[th->held.thread];
-    sabq_leave();
+    arena_leave(sabq_arena);
     th->holding = false;
   }
   for (k = 0; k < PRIVATE; ++k)
@@ -573,17 +544,17 @@ int main(int argc, char **argv)
   Size in_use;
   unsigned q, t, u;
 
-  mps_lib_assert_fail_install(sabq_abort);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none) == MPS_RES_OK);
   sabq_arena = (Arena)arena;
-  sabq_enter();
+  arena_enter(sabq_arena);
   in_use = refusal_control_in_use(sabq_arena);
   for (q = 0; q < SHARED; ++q) {
     sabq_shared[q].capacity = sabq_capacities[q];
     TESTLIB_REQUIRE(abq_init(&sabq_shared[q].abq, sabq_arena, sabq_capacities[q],
                              sizeof(sabq_tag_s)) == MPS_RES_OK);
   }
-  sabq_leave();
+  arena_leave(sabq_arena);
   for (t = 0; t < THREADS; ++t) {
     sabq_threads[t].index = t;
     testlib_rng_init(&sabq_threads[t].rng, seed + t + 1);
@@ -593,7 +564,7 @@ int main(int argc, char **argv)
   for (t = 0; t < THREADS; ++t)
     testthr_join(&tids[t]);
 
-  sabq_enter();
+  arena_enter(sabq_arena);
   for (q = 0; q < SHARED; ++q) {
     sabq_shared_s *s = &sabq_shared[q];
     sabq_tag_s e;
@@ -621,7 +592,7 @@ int main(int argc, char **argv)
     TESTLIB_REQUIRE(pushed == out);
   }
   TESTLIB_REQUIRE(refusal_control_in_use(sabq_arena) == in_use);
-  sabq_leave();
+  arena_leave(sabq_arena);
   mps_arena_destroy(arena);
 
   for (t = 0; t < THREADS; ++t) {

@@ -36,12 +36,6 @@ typedef struct worker_s {
 static worker_s workers[WORKERS];
 static atomic_int toggling;
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 static void *work(void *p)
 {
   worker_s *w = p;
@@ -126,7 +120,7 @@ int main(int argc, char **argv)
   FILE *f;
   int w, i;
 
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   (void)remove(STREAM);
   mps_telemetry_set((mps_word_t)1 << EVENT_CAT_USER);
   atomic_store_explicit(&toggling, 1, memory_order_relaxed);

@@ -34,12 +34,6 @@ struct worker {
   long updates;       /* how many update() calls this worker made */
 };
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 /* With the lock held: check the pair and bump it. */
 static void update(struct worker *w)
 {
@@ -115,7 +109,7 @@ int main(int argc, char **argv)
   long expected = 0;
   int phase, t;
 
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   shared.lock = malloc(lock_size());
   TESTLIB_REQUIRE(shared.lock != NULL);
   TESTLIB_REQUIRE(lock_init(shared.lock) == MPS_RES_OK);

@@ -79,35 +79,6 @@ static snail_thread_s snail_threads[THREADS];
  * before it begins, so that they run together rather than in turn. */
 static atomic_uint snail_started;
 
-#if defined(CONFIG_THREAD_SINGLE)
-/* A library built for one thread has only a flag for a lock, and reports a
- * second thread's claim: this spinlock keeps the threads' claims apart. */
-static testthr_spin_s snail_single = TESTTHR_SPIN_INIT;
-#endif
-
-static void snail_enter(void)
-{
-#if defined(CONFIG_THREAD_SINGLE)
-  testthr_spin_lock(&snail_single);
-#endif
-  arena_enter(snail_arena);
-}
-
-static void snail_leave(void)
-{
-  arena_leave(snail_arena);
-#if defined(CONFIG_THREAD_SINGLE)
-  testthr_spin_unlock(&snail_single);
-#endif
-}
-
-/* The hot default handler prints and returns: a report must fail the run. */
-static void snail_abort(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 /* A new range and unit: now and then a few units, or a few words of them,
  * so that boards of one partial word and ranges ending inside the last
  * word of level 0 both occur; the base is aligned to the unit but not
@@ -323,7 +294,7 @@ static void snail_shared_step(snail_thread_s *th)
 {
   snail_pair_s *pair = &snail_shared;
   testlib_rng_s *rng = &th->rng;
-  snail_enter();
+  arena_enter(snail_arena);
   if (testlib_rng_below(rng, 3) == 0) {
     /* My units are index, index + THREADS, ... */
     Count mine = pair->units > th->index ? (pair->units - 1 - th->index) / THREADS + 1 : 0;
@@ -344,7 +315,7 @@ static void snail_shared_step(snail_thread_s *th)
     snail_compare(pair);
   if (pair->set[0] * 4 > pair->units * 3 || testlib_rng_below(rng, 2000) == 0)
     snail_shared_renew(rng);
-  snail_leave();
+  arena_leave(snail_arena);
 }
 
 /* Make the private boards, each under the lock on its own, so that other
@@ -354,7 +325,7 @@ static void snail_private_make(snail_thread_s *th)
   unsigned which;
   snail_geometry(&th->own, &th->rng);
   for (which = 0; which < 2; ++which) {
-    snail_enter();
+    arena_enter(snail_arena);
     /* Now and then the arena refuses the board's first request, within
      * this hold of the lock: nothing is made and nothing is taken. */
     if (testlib_rng_below(&th->rng, 4) == 0) {
@@ -370,7 +341,7 @@ static void snail_private_make(snail_thread_s *th)
       ++th->refused;
     }
     snail_create(&th->own, which);
-    snail_leave();
+    arena_leave(snail_arena);
   }
   th->ops_left = 1 + (unsigned)testlib_rng_below(&th->rng, PRIVATE_OPS_MAX);
   th->live = true;
@@ -382,9 +353,9 @@ static void snail_private_destroy(snail_thread_s *th)
   unsigned which;
   snail_compare(&th->own);
   for (which = 0; which < 2; ++which) {
-    snail_enter();
+    arena_enter(snail_arena);
     nailboard_destroy(th->own.boards[which], snail_arena);
-    snail_leave();
+    arena_leave(snail_arena);
   }
   th->live = false;
 }
@@ -456,17 +427,17 @@ int main(int argc, char **argv)
   Size in_use;
   unsigned t, which;
 
-  mps_lib_assert_fail_install(snail_abort);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   TESTLIB_REQUIRE(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none) == MPS_RES_OK);
   snail_arena = (Arena)arena;
   testlib_rng_init(&rng, seed);
-  snail_enter();
+  arena_enter(snail_arena);
   in_use = refusal_control_in_use(snail_arena);
   snail_geometry(&snail_shared, &rng);
   for (which = 0; which < 2; ++which)
     snail_create(&snail_shared, which);
   snail_shared_made = 1;
-  snail_leave();
+  arena_leave(snail_arena);
   for (t = 0; t < THREADS; ++t) {
     snail_threads[t].index = t;
     testlib_rng_init(&snail_threads[t].rng, seed + t + 1);
@@ -476,12 +447,12 @@ int main(int argc, char **argv)
   for (t = 0; t < THREADS; ++t)
     testthr_join(&tids[t]);
 
-  snail_enter();
+  arena_enter(snail_arena);
   snail_compare(&snail_shared);
   for (which = 0; which < 2; ++which)
     nailboard_destroy(snail_shared.boards[which], snail_arena);
   TESTLIB_REQUIRE(refusal_control_in_use(snail_arena) == in_use);
-  snail_leave();
+  arena_leave(snail_arena);
   mps_arena_destroy(arena);
 
   for (t = 0; t < THREADS; ++t) {

@@ -46,12 +46,6 @@ static atomic_int hook_failed;
 static atomic_int workers_done;
 static atomic_int protector_started;
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 static bool in_region(Addr addr)
 {
   return addr_word(addr) >= addr_word(base)
@@ -143,7 +137,7 @@ int main(int argc, char **argv)
   FaultRegStruct reg_decline, reg;
   Index i, pg;
 
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   page = vm_page_size();
   TESTLIB_REQUIRE(vm_init(&region, PAGES * page, page) == MPS_RES_OK);
   base = vm_base(&region);

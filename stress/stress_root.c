@@ -48,12 +48,6 @@
 
 enum { WORKERS = 3, ROUNDS = 400, COLLECTIONS = 40, OBJS = 600, WORDS = 16 };
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "stress_root: assertion failed: %s:%u: %s\n", file, line, cond);
-  abort();
-}
-
 /* ---- The objects: header, index, collection, ~index ----------------- */
 
 /* The header word is test/support/objfmt.h's, and so are the skip,
@@ -191,7 +185,7 @@ int main(int argc, char **argv)
   unsigned long collections = 0, moved = 0;
   int i;
 
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   testlib_rng_init(&rng, seed);
   MPS_ARGS_BEGIN(args) {
     MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, 32 << 20);

@@ -39,12 +39,6 @@ struct arena {
   long ops;
 };
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 static void mutator_suspend(void *closure)
 {
   struct arena *a = closure;
@@ -223,7 +217,7 @@ int main(int argc, char **argv)
   long ops = 0, visits = 0;
   int t;
 
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   shared_lock = malloc(lock_size());
   TESTLIB_REQUIRE(shared_lock != NULL);
   TESTLIB_REQUIRE(lock_init(shared_lock) == MPS_RES_OK);

@@ -79,12 +79,6 @@ struct find {
   Count found;
 };
 
-static void abort_on_failure(const char *file, unsigned line, const char *cond)
-{
-  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
-  abort();
-}
-
 SCAN_UNCHECKED
 static Res visit_find(void *closure, Word *base, Word *limit, ThreadArea area)
 {
@@ -201,7 +195,7 @@ int main(int argc, char **argv)
   _Atomic unsigned long stops;
   Lock lock = malloc(lock_size());
   int i;
-  mps_lib_assert_fail_install(abort_on_failure);
+  mps_lib_assert_fail_install(testlib_abort_on_report);
   testlib_rng_init(&rng, seed);
   TESTLIB_REQUIRE(lock != NULL && lock_init(lock) == MPS_RES_OK);
   thread_set_init(&set);

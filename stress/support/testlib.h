@@ -65,6 +65,16 @@ static inline uint64_t testlib_seed(int argc, char **argv, const char *who)
     }                                                                     \
   } while (0)
 
+/* An assertion handler for mps_lib_assert_fail_install that ends the
+ * run: hot's default handler prints and returns, so a report would
+ * otherwise pass unnoticed. */
+static inline void testlib_abort_on_report(const char *file, unsigned line, const char *cond)
+{
+  fprintf(stderr, "%s:%u: MPS ASSERTION FAILED: %s\n", file, line, cond);
+  fflush(stderr);
+  abort();
+}
+
 /* A thread root covers the stack from the hot end to the cold end the
  * client gives.  The address of a local of the function that does the
  * work is not a safe cold end: the compiler may place that frame's other
