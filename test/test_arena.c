@@ -1506,6 +1506,52 @@ static mps_arena_t vm_with_a_spare_grain_between_fresh_ones(size_t *grain_o)
   return arena;
 }
 
+/* A request that grows the arena asks four things of it and the system,
+ * and each may be refused (arena_fail_after): the request itself
+ * (MPS_RES_MEMORY), the new chunk's address space (MPS_RES_RESOURCE),
+ * the commit of its header (MPS_RES_MEMORY) and that of the grains
+ * (MPS_RES_MEMORY).  Whichever is refused, nothing stays reserved,
+ * committed or mapped; there is no fifth; and the request then succeeds. */
+Test(arena_vm, each_step_of_a_growth_can_be_refused_and_leaves_nothing)
+{
+  static const mps_res_t expected[] = {
+    MPS_RES_MEMORY, MPS_RES_RESOURCE, MPS_RES_MEMORY, MPS_RES_MEMORY, MPS_RES_OK
+  };
+  mps_arena_t arena = make_vm((size_t)1 << 20);
+  size_t grain = grain_of(arena), n, i, reserved, committed;
+  Count refused;
+  mps_addr_t p;
+  n = grains_of_a_first_chunk(&arena, grain);
+  for (i = 0; i < n; ++i)
+    cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
+  reserved = mps_arena_reserved(arena);
+  committed = mps_arena_committed(arena);
+  for (refused = 1; refused <= 5; ++refused) {
+    mps_res_t res;
+    arena_enter(arena);
+    arena_fail_after(arena, refused);
+    arena_leave(arena);
+    res = grab(&p, arena, grain);
+    cr_assert_eq(res, expected[refused - 1], "request %u: %d", (unsigned)refused, res);
+    if (res == MPS_RES_OK) {
+      cr_assert_eq(arena->fail_countdown, 1, "a fifth request was made");
+      break;
+    }
+    cr_assert_eq(arena->fail_countdown, 0);
+    cr_assert_eq(mps_arena_reserved(arena), reserved, "request %u kept a chunk", (unsigned)refused);
+    cr_assert_eq(mps_arena_committed(arena), committed, "request %u", (unsigned)refused);
+    cr_assert_eq(mapped_in_chunks(arena), committed, "request %u", (unsigned)refused);
+  }
+  arena_fail_after(arena, 0);
+  cr_assert_gt(mps_arena_reserved(arena), reserved);
+  cr_assert_eq(mapped_in_chunks(arena), mps_arena_committed(arena));
+  memset(p, 1, grain);
+  drop(arena, p, grain);
+  for (i = 0; i < n; ++i)
+    drop(arena, arena_test_grains[i], grain);
+  mps_arena_destroy(arena);
+}
+
 /* When the system refuses to commit part of a request (here injected:
  * arena_fail_after), the stretches already committed for it are given
  * back: the allocation fails with MPS_RES_MEMORY, what is committed and

@@ -348,8 +348,7 @@ void arena_fail_after(Arena arena, Count n)
   arena->fail_countdown = n;
 }
 
-/* Whether this request is the one arena_fail_after asked to refuse. */
-static bool arena_injected_failure(Arena arena)
+bool arena_injected_failure(Arena arena)
 {
   if (arena->fail_countdown == 0)
     return false;

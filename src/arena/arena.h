@@ -151,12 +151,18 @@ void arena_leave(Arena arena);
  * refuses none.  The requests counted are each call of arena_alloc (and
  * its variants) and of arena_control_alloc, refused with MPS_RES_MEMORY,
  * and within arena_alloc each growth of the arena, refused as the system
- * refusing address space (MPS_RES_RESOURCE), and each stretch of grains
+ * refusing address space (MPS_RES_RESOURCE), the commit of the grown
+ * chunk's header, refused as the system refusing memory (MPS_RES_MEMORY;
+ * VM arenas only), and each stretch of grains
  * committed, refused as the system refusing memory (MPS_RES_MEMORY), so
  * that a commit can fail part way.  For tests that fail every allocation
  * site of a workload in turn: the commit limit cannot reach a request
  * served from memory the arena already holds. */
 void arena_fail_after(Arena arena, Count n);
+/* Whether this request is the one arena_fail_after asked to refuse: for
+ * the arena classes' own requests to the system within a growth (the new
+ * chunk's header, which arena_vm.c commits). */
+bool arena_injected_failure(Arena arena);
 
 /* Allocate `size` bytes (a positive multiple of the grain size) of
  * committed, grain-aligned memory for `pool` (NULL for the arena itself).

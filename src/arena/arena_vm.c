@@ -51,7 +51,9 @@ static Res arena_vm_chunk_create(Chunk *chunk_o, Arena arena, Size size,
       goto failHeader;
     }
   }
-  res = vm_map(&vm, vm.base, addr_add(vm.base, header));
+  /* An injected failure stands for the system refusing the commit. */
+  res = arena != NULL && arena_injected_failure(arena)
+        ? MPS_RES_MEMORY : vm_map(&vm, vm.base, addr_add(vm.base, header));
   if (res != MPS_RES_OK)
     goto failHeader;
   chunk = chunk_init(vm.base, vm.limit, shift, prefix, true);

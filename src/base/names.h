@@ -59,6 +59,7 @@
 #define arena_has_addr mps_i_arena_has_addr
 #define arena_header_size mps_i_arena_header_size
 #define arena_init mps_i_arena_init
+#define arena_injected_failure mps_i_arena_injected_failure
 #define arena_leave mps_i_arena_leave
 #define arena_pool_of_addr mps_i_arena_pool_of_addr
 #define arena_primary_table mps_i_arena_primary_table
