@@ -366,15 +366,26 @@ static size_t grains_of_a_first_chunk(mps_arena_t *arena_io, size_t grain)
   return n;
 }
 
-Test(arena_vm, a_new_chunk_over_the_commit_limit_is_refused_and_nothing_is_kept)
+/* A fresh 1 MiB arena whose first chunk is full, and not one grain more:
+ * the next request must grow it.  *n_o grains are in arena_test_grains. */
+static mps_arena_t a_full_first_chunk(size_t *grain_o, size_t *n_o)
 {
   mps_arena_t arena = make_vm((size_t)1 << 20);
-  size_t grain = grain_of(arena), n, i, reserved, committed;
-  static char client_block[1 << 16];
-  mps_addr_t p;
+  size_t grain = grain_of(arena), n, i;
   n = grains_of_a_first_chunk(&arena, grain);
   for (i = 0; i < n; ++i)
     cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
+  *grain_o = grain;
+  *n_o = n;
+  return arena;
+}
+
+Test(arena_vm, a_new_chunk_over_the_commit_limit_is_refused_and_nothing_is_kept)
+{
+  size_t grain, n, i, reserved, committed;
+  mps_arena_t arena = a_full_first_chunk(&grain, &n);
+  static char client_block[1 << 16];
+  mps_addr_t p;
   reserved = mps_arena_reserved(arena);
   committed = mps_arena_committed(arena);
   /* With 4 KiB grains the new chunk's tables take two grains. */
@@ -1517,13 +1528,10 @@ Test(arena_vm, each_step_of_a_growth_can_be_refused_and_leaves_nothing)
   static const mps_res_t expected[] = {
     MPS_RES_MEMORY, MPS_RES_RESOURCE, MPS_RES_MEMORY, MPS_RES_MEMORY, MPS_RES_OK
   };
-  mps_arena_t arena = make_vm((size_t)1 << 20);
-  size_t grain = grain_of(arena), n, i, reserved, committed;
+  size_t grain, n, i, reserved, committed;
+  mps_arena_t arena = a_full_first_chunk(&grain, &n);
   Count refused;
   mps_addr_t p;
-  n = grains_of_a_first_chunk(&arena, grain);
-  for (i = 0; i < n; ++i)
-    cr_assert_eq(grab(&arena_test_grains[i], arena, grain), MPS_RES_OK);
   reserved = mps_arena_reserved(arena);
   committed = mps_arena_committed(arena);
   for (refused = 1; refused <= 5; ++refused) {
