@@ -31,6 +31,7 @@
 #include "../include/mpscmvt.h"
 #include "../include/mpscsnc.h"
 #include "../src/arena/arena.h"
+#include "../fuzz/support/refusal.h"
 #include "../stress/support/gcobj.c"
 #include "support/configs.h"
 
@@ -961,6 +962,36 @@ Test(faults, each_request_of_the_manual_pools_in_a_client_arena_refused_in_turn_
 
 /* ---- Pool creation ---------------------------------------------------- */
 
+/* How a class of faults_pool_cases is created. */
+typedef enum { FAULTS_NO_CHAIN, FAULTS_OWN_CHAIN, FAULTS_DEFAULT_CHAIN } faults_chain_e;
+typedef struct faults_pool_case_s {
+  const char *name;
+  mps_pool_class_t (*klass)(void);
+  bool formatted;             /* takes MPS_KEY_FORMAT */
+  faults_chain_e chain;       /* MPS_KEY_CHAIN, or the arena's default */
+  mps_pool_debug_option_s *debug;
+  size_t unit_size;           /* MPS_KEY_MFS_UNIT_SIZE, or 0 */
+} faults_pool_case_s;
+
+static mps_res_t faults_pool_create(mps_pool_t *pool_o, mps_arena_t arena,
+                                    const faults_pool_case_s *pc, mps_fmt_t fmt,
+                                    mps_chain_t chain)
+{
+  mps_res_t res;
+  MPS_ARGS_BEGIN(args) {
+    if (pc->formatted)
+      MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    if (pc->chain == FAULTS_OWN_CHAIN)
+      MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    if (pc->debug != NULL)
+      MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, pc->debug);
+    if (pc->unit_size != 0)
+      MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, pc->unit_size);
+    res = mps_pool_create_k(pool_o, arena, pc->klass(), args);
+  } MPS_ARGS_END(args);
+  return res;
+}
+
 /* A pool of every class, debugging classes included, is created with
  * each of its requests refused in turn.  A refused creation returns a
  * result that says memory ran out, hands out no pool, and leaves the
@@ -968,38 +999,28 @@ Test(faults, each_request_of_the_manual_pools_in_a_client_arena_refused_in_turn_
  * is refused nothing succeeds, and the pool's destruction then gives
  * back all the control memory it took.  (Debugging pools copy their
  * templates into control memory, so they have a request more.) */
-/* The arena's control memory in use: obtained less free. */
-static Size faults_control_in_use(Arena arena)
-{
-  return arena->control_size - arena->control.size;
-}
-
 Test(faults, a_refused_pool_creation_of_every_class_leaves_nothing)
 {
   static const char fence[] = "fence";
   static const char free_fill[] = "free";
-  mps_pool_debug_option_s debug = {fence, sizeof fence - 1, free_fill, sizeof free_fill - 1};
-  mps_pool_debug_option_s debug_free_only = {NULL, 0, free_fill, sizeof free_fill - 1};
-  struct {
-    const char *name;
-    mps_pool_class_t (*klass)(void);
-    bool formatted;             /* takes MPS_KEY_FORMAT (and a chain) */
-    bool own_chain;             /* MPS_KEY_CHAIN: else the arena's default */
-    mps_pool_debug_option_s *debug;
-  } cases[] = {
-    {"mfs", mps_class_mfs, false, false, NULL},
-    {"mvff", mps_class_mvff, false, false, NULL},
-    {"mvff_debug", mps_class_mvff_debug, false, false, &debug},
-    {"mvt", mps_class_mvt, false, false, NULL},
-    {"amc", mps_class_amc, true, true, NULL},
-    {"amcz", mps_class_amcz, true, true, NULL},
-    {"ams", mps_class_ams, true, true, NULL},
-    {"ams_debug", mps_class_ams_debug, true, true, &debug_free_only},
-    {"lo", mps_class_lo, true, true, NULL},
-    {"awl", mps_class_awl, true, true, NULL},
-    {"snc", mps_class_snc, true, false, NULL},
+  static mps_pool_debug_option_s debug = {fence, sizeof fence - 1, free_fill,
+                                          sizeof free_fill - 1};
+  static mps_pool_debug_option_s debug_free_only = {NULL, 0, free_fill, sizeof free_fill - 1};
+  static const faults_pool_case_s cases[] = {
+    {"mfs", mps_class_mfs, false, FAULTS_NO_CHAIN, NULL, 64},
+    {"mvff", mps_class_mvff, false, FAULTS_NO_CHAIN, NULL, 0},
+    {"mvff_debug", mps_class_mvff_debug, false, FAULTS_NO_CHAIN, &debug, 0},
+    {"mvt", mps_class_mvt, false, FAULTS_NO_CHAIN, NULL, 0},
+    {"amc", mps_class_amc, true, FAULTS_OWN_CHAIN, NULL, 0},
+    {"amcz", mps_class_amcz, true, FAULTS_OWN_CHAIN, NULL, 0},
+    {"ams", mps_class_ams, true, FAULTS_OWN_CHAIN, NULL, 0},
+    {"ams_debug", mps_class_ams_debug, true, FAULTS_OWN_CHAIN, &debug_free_only, 0},
+    {"lo", mps_class_lo, true, FAULTS_OWN_CHAIN, NULL, 0},
+    {"awl", mps_class_awl, true, FAULTS_OWN_CHAIN, NULL, 0},
+    {"snc", mps_class_snc, true, FAULTS_NO_CHAIN, NULL, 0},
     /* Last: the arena's default chain is made on first use and kept. */
-    {"ams_debug, default chain", mps_class_ams_debug, true, false, &debug_free_only},
+    {"ams_debug, default chain", mps_class_ams_debug, true, FAULTS_DEFAULT_CHAIN,
+     &debug_free_only, 0},
   };
   mps_arena_t arena = sweep_arena_create();
   mps_gen_param_s gens[1] = {{256, 0.5}};
@@ -1009,62 +1030,44 @@ Test(faults, a_refused_pool_creation_of_every_class_leaves_nothing)
   cr_assert_eq(mps_chain_create(&chain, arena, 1, gens), MPS_RES_OK);
   cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
   for (c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+    const faults_pool_case_s *pc = &cases[c];
     Count n, refused = 0;
     for (n = 1;; ++n) {
-      Size control = faults_control_in_use((Arena)arena);
+      Size control = refusal_control_in_use((Arena)arena);
       size_t reserved = mps_arena_reserved(arena);
       mps_pool_t pool = NULL;
       mps_res_t res;
       bool fell;
-      cr_assert_lt(n, 100, "%s: creation never succeeded", cases[c].name);
+      cr_assert_lt(n, 100, "%s: creation never succeeded", pc->name);
       arena_fail_after((Arena)arena, n);
-      MPS_ARGS_BEGIN(args) {
-        if (cases[c].formatted) {
-          MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-          if (cases[c].own_chain)
-            MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-        }
-        if (cases[c].debug != NULL)
-          MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, cases[c].debug);
-        if (cases[c].klass == mps_class_mfs)
-          MPS_ARGS_ADD(args, MPS_KEY_MFS_UNIT_SIZE, (size_t)64);   /* required */
-        res = mps_pool_create_k(&pool, arena, cases[c].klass(), args);
-      } MPS_ARGS_END(args);
-      fell = ((Arena)arena)->fail_countdown == 0;
+      res = faults_pool_create(&pool, arena, pc, fmt, chain);
+      fell = refusal_fell(arena, n);
       arena_fail_after((Arena)arena, 0);
       if (res == MPS_RES_OK) {
         cr_assert(!fell, "%s: request %lu was refused, yet the creation succeeded",
-                  cases[c].name, (unsigned long)n);
+                  pc->name, (unsigned long)n);
         mps_pool_destroy(pool);
-        if (cases[c].formatted && !cases[c].own_chain && cases[c].klass != mps_class_snc) {
+        if (pc->chain == FAULTS_DEFAULT_CHAIN) {
           /* The default chain stays with the arena, and only it: a second
            * pool on it leaves nothing more. */
-          Size kept = faults_control_in_use((Arena)arena);
-          MPS_ARGS_BEGIN(args) {
-            MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-            MPS_ARGS_ADD(args, MPS_KEY_POOL_DEBUG_OPTIONS, cases[c].debug);
-            cr_assert_eq(mps_pool_create_k(&pool, arena, cases[c].klass(), args), MPS_RES_OK);
-          } MPS_ARGS_END(args);
+          control = refusal_control_in_use((Arena)arena);
+          cr_assert_eq(faults_pool_create(&pool, arena, pc, fmt, chain), MPS_RES_OK);
           mps_pool_destroy(pool);
-          cr_assert_eq(faults_control_in_use((Arena)arena), kept,
-                       "%s: the destroyed pool kept control memory", cases[c].name);
-        } else {
-          cr_assert_eq(faults_control_in_use((Arena)arena), control,
-                       "%s: the destroyed pool kept control memory", cases[c].name);
         }
+        cr_assert_eq(refusal_control_in_use((Arena)arena), control,
+                     "%s: the destroyed pool kept control memory", pc->name);
         break;
       }
       ++refused;
-      cr_assert(fell, "%s: failed with nothing refused: %d", cases[c].name, res);
-      cr_assert(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE, "%s: %d", cases[c].name, res);
-      cr_assert_null(pool, "%s: a refused creation handed out a pool", cases[c].name);
-      cr_assert_eq(faults_control_in_use((Arena)arena), control,
-                   "%s, request %lu refused: control memory lost", cases[c].name,
+      cr_assert(fell, "%s: failed with nothing refused: %d", pc->name, res);
+      cr_assert(refusal_result(res), "%s: %d", pc->name, res);
+      cr_assert_null(pool, "%s: a refused creation handed out a pool", pc->name);
+      cr_assert_eq(refusal_control_in_use((Arena)arena), control,
+                   "%s, request %lu refused: control memory lost", pc->name, (unsigned long)n);
+      cr_assert_eq(mps_arena_reserved(arena), reserved, "%s, request %lu refused", pc->name,
                    (unsigned long)n);
-      cr_assert_eq(mps_arena_reserved(arena), reserved, "%s, request %lu refused",
-                   cases[c].name, (unsigned long)n);
     }
-    cr_assert_gt(refused, 0, "%s: its creation made no request", cases[c].name);
+    cr_assert_gt(refused, 0, "%s: its creation made no request", pc->name);
   }
   mps_fmt_destroy(fmt);
   mps_chain_destroy(chain);
