@@ -182,7 +182,7 @@ int main(int argc, char **argv)
   mps_ap_t ap;
   mps_thr_t thr;
   mps_root_t kept_root, weak_root;
-  unsigned long collections = 0, moved = 0, seen = 0, idle = 0;
+  unsigned long collections = 0, moved = 0, seen = 0, now, idle = 0;
   int i;
 
   mps_lib_assert_fail_install(testlib_abort_on_report);
@@ -247,8 +247,9 @@ int main(int argc, char **argv)
      * loaded machine) the workers may wait through tens of thousands of
      * collections for the lock.  While none registers, yield once more;
      * give up only when none has for many collections in a row. */
-    if (atomic_load_explicit(&registrations, memory_order_relaxed) != seen) {
-      seen = atomic_load_explicit(&registrations, memory_order_relaxed);
+    now = atomic_load_explicit(&registrations, memory_order_relaxed);   /* a count only */
+    if (now != seen) {
+      seen = now;
       idle = 0;
     } else if (atomic_load(&workers_running) > 0) {
       testthr_yield();
