@@ -95,6 +95,7 @@ typedef struct mps_arg_s {
     unsigned long ul;
     size_t size;
     mps_word_t count;
+    float f;
     double d;
     mps_addr_t addr;
     void *p;
@@ -103,6 +104,7 @@ typedef struct mps_arg_s {
     mps_rank_t rank;
     mps_chain_t chain;
     mps_fmt_t format;
+    mps_pool_t pool;
     mps_fmt_class_t fmt_class;
     mps_fmt_fwd_t fmt_fwd;
     mps_fmt_isfwd_t fmt_isfwd;
@@ -125,6 +127,10 @@ extern const struct mps_key_s _mps_key_AMS_SUPPORT_AMBIGUOUS;
 extern const struct mps_key_s _mps_key_AP_HASH_ARRAYS;
 #define MPS_KEY_AP_HASH_ARRAYS (&_mps_key_AP_HASH_ARRAYS)
 #define MPS_KEY_AP_HASH_ARRAYS_FIELD b
+/* What MPS_KEY_ARENA_EXTENDED and MPS_KEY_ARENA_CONTRACTED are called as
+ * (cast to mps_fun_t to pass them); the original's header names the types. */
+typedef void (*mps_arena_extended_t)(mps_arena_t arena, void *base, size_t size);
+typedef void (*mps_arena_contracted_t)(mps_arena_t arena, void *base, size_t size);
 extern const struct mps_key_s _mps_key_ARENA_CONTRACTED;
 #define MPS_KEY_ARENA_CONTRACTED (&_mps_key_ARENA_CONTRACTED)
 #define MPS_KEY_ARENA_CONTRACTED_FIELD fun
@@ -140,6 +146,11 @@ extern const struct mps_key_s _mps_key_ARENA_GRAIN_SIZE;
 extern const struct mps_key_s _mps_key_ARENA_SIZE;
 #define MPS_KEY_ARENA_SIZE (&_mps_key_ARENA_SIZE)
 #define MPS_KEY_ARENA_SIZE_FIELD size
+/* The original's, not in the manual: accepted, and ignored (mps11 has no
+ * arena without zones). */
+extern const struct mps_key_s _mps_key_ARENA_ZONED;
+#define MPS_KEY_ARENA_ZONED (&_mps_key_ARENA_ZONED)
+#define MPS_KEY_ARENA_ZONED_FIELD b
 extern const struct mps_key_s _mps_key_AWL_FIND_DEPENDENT;
 #define MPS_KEY_AWL_FIND_DEPENDENT (&_mps_key_AWL_FIND_DEPENDENT)
 #define MPS_KEY_AWL_FIND_DEPENDENT_FIELD addr_method
@@ -185,6 +196,11 @@ extern const struct mps_key_s _mps_key_GEN;
 extern const struct mps_key_s _mps_key_INTERIOR;
 #define MPS_KEY_INTERIOR (&_mps_key_INTERIOR)
 #define MPS_KEY_INTERIOR_FIELD b
+/* The original's, not in the manual: accepted, and ignored (AMC gives an
+ * object its own segment when it is larger than a segment would be). */
+extern const struct mps_key_s _mps_key_LARGE_SIZE;
+#define MPS_KEY_LARGE_SIZE (&_mps_key_LARGE_SIZE)
+#define MPS_KEY_LARGE_SIZE_FIELD size
 extern const struct mps_key_s _mps_key_MEAN_SIZE;
 #define MPS_KEY_MEAN_SIZE (&_mps_key_MEAN_SIZE)
 #define MPS_KEY_MEAN_SIZE_FIELD size
@@ -237,6 +253,11 @@ extern const mps_arg_s _mps_args_none[];
 #define mps_args_none ((mps_arg_s *)_mps_args_none)
 
 /* Room for this many arguments (and the terminator) in MPS_ARGS_BEGIN. */
+/* The original's header defines these for its macros, and clients use
+ * them for their own. */
+#define MPS_BEGIN do {
+#define MPS_END } while (0)
+
 #define MPS_ARGS_MAX 32
 
 /* Called by MPS_ARGS_ADD_FIELD when the list is full; reports through the
@@ -288,7 +309,9 @@ extern void mps_arena_clamp(mps_arena_t arena);
 extern void mps_arena_park(mps_arena_t arena);
 extern void mps_arena_release(mps_arena_t arena);
 extern void mps_arena_postmortem(mps_arena_t arena);
-extern void mps_arena_collect(mps_arena_t arena);
+/* The manual (arena.rst) documents void; the original's header returns a
+ * result, and its clients test it.  A result accepts both. */
+extern mps_res_t mps_arena_collect(mps_arena_t arena);
 extern mps_res_t mps_arena_start_collect(mps_arena_t arena);
 extern mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier);
 extern mps_bool_t mps_arena_busy(mps_arena_t arena);
@@ -431,7 +454,9 @@ typedef struct mps_sac_class_s {
   unsigned mps_frequency;
 } mps_sac_class_s;
 
-#define MPS_SAC_CLASS_LIMIT 8
+#define MPS_SAC_CLASS_LIMIT ((size_t)8)
+/* The original's older name of the class structure. */
+#define mps_sac_classes_s mps_sac_class_s
 
 typedef struct _mps_sac_list_s {
   size_t _size;
@@ -487,6 +512,11 @@ extern void mps_sac_free(mps_sac_t sac, mps_addr_t p, size_t size);
     }                                                                         \
   } while (0)
 
+/* The original's older names of the two macros. */
+#define MPS_SAC_ALLOC(res_v, p_v, sac, size, unused) \
+  MPS_SAC_ALLOC_FAST(res_v, p_v, sac, size, unused)
+#define MPS_SAC_FREE(sac, p, size) MPS_SAC_FREE_FAST(sac, p, size)
+
 /* Debugging pools (topic/debugging.rst).  Both report damage through the
  * assertion handler; on a pool of a class without debugging they do
  * nothing. */
@@ -513,7 +543,9 @@ extern mps_bool_t mps_addr_fmt(mps_fmt_t *fmt_o, mps_arena_t arena, mps_addr_t a
  * summary of the scanned memory.  MPS_FIX2 calls the tracer through _fix.
  * MPS_SCAN_BEGIN copies the fields into locals so that a scan loop keeps
  * them in registers; MPS_SCAN_END (and MPS_FIX_CALL, around a call that
- * scans with the same state) writes the summary back. */
+ * scans with the same state) writes the summary back.  The pair is one
+ * statement (do ... while (0)), as in the original's header, so that
+ * `MPS_SCAN_END(ss);` may come before an else. */
 typedef struct mps_ss_s {
   mps_res_t (*_fix)(mps_ss_t ss, mps_addr_t *ref_io);
   mps_word_t _zs;     /* zone shift */
@@ -522,7 +554,7 @@ typedef struct mps_ss_s {
 } mps_ss_s;
 
 #define MPS_SCAN_BEGIN(ss)                                               \
-  {                                                                      \
+  do {                                                                   \
     mps_ss_t _mps_ss = (ss);                                             \
     mps_word_t _mps_zs = _mps_ss->_zs;                                   \
     mps_word_t _mps_w = _mps_ss->_w;                                     \
@@ -556,7 +588,7 @@ typedef struct mps_ss_s {
 #define MPS_SCAN_END(ss)                                                 \
     }                                                                    \
     _mps_ss->_ufs = _mps_ufs;                                            \
-  }
+  } while (0)
 
 /* Deprecated names for the fix macros. */
 #define MPS_FIX(ss, ref_io) MPS_FIX12(ss, ref_io)
@@ -645,7 +677,7 @@ extern void mps_chain_destroy(mps_chain_t chain);
 
 /* Messages (topic/message.rst). */
 typedef struct mps_message_s *mps_message_t;
-typedef int mps_message_type_t;
+typedef unsigned mps_message_type_t;
 extern mps_bool_t mps_message_poll(mps_arena_t arena);
 extern mps_bool_t mps_message_queue_type(mps_message_type_t *type_o, mps_arena_t arena);
 extern mps_bool_t mps_message_get(mps_message_t *message_o, mps_arena_t arena,
@@ -668,6 +700,14 @@ extern mps_res_t mps_definalize(mps_arena_t arena, mps_addr_t *ref_p);
 extern mps_message_type_t mps_message_type_finalization(void);
 extern void mps_message_finalization_ref(mps_addr_t *ref_o, mps_arena_t arena,
                                          mps_message_t message);
+
+/* The manual documents the three message types as functions, and they are
+ * (their addresses can be taken); the original's header makes them
+ * constant expressions, which its clients use as case labels.  So each is
+ * also a macro giving its number, the same the function returns. */
+#define mps_message_type_finalization() ((mps_message_type_t)0)
+#define mps_message_type_gc() ((mps_message_type_t)1)
+#define mps_message_type_gc_start() ((mps_message_type_t)2)
 
 /* Location dependency (topic/location.rst).  The structure is public only
  * so that clients can embed it; its words belong to the collector. */

@@ -20,6 +20,10 @@ typedef struct mps_lib_stream_s mps_lib_FILE;
 extern int mps_lib_get_EOF(void);
 extern mps_lib_FILE *mps_lib_get_stderr(void);
 extern mps_lib_FILE *mps_lib_get_stdout(void);
+/* The original's header also names the three as expressions. */
+#define mps_lib_EOF (mps_lib_get_EOF())
+#define mps_lib_stderr (mps_lib_get_stderr())
+#define mps_lib_stdout (mps_lib_get_stdout())
 extern int mps_lib_fputc(int c, mps_lib_FILE *stream);
 extern int mps_lib_fputs(const char *s, mps_lib_FILE *stream);
 

@@ -1861,12 +1861,14 @@ Test(amc, a_zero_extend_by_is_refused)
  * where they are.  Segment S holds a and b, both ambiguously referenced
  * (the second fix meets S nailed), and c, exactly referenced; a refers
  * to e, in U with d, which a root refers to. */
-static bool tamc_collect_refusing(Count n)
+static bool tamc_collect_refusing(Count n, Count *refused_o)
 {
   tamc_s t;
   objfmt_obj a, b;
   bool finished;
   int pass;
+  mps_word_t collections;
+  mps_res_t res;
   tamc_open(&t, mps_class_amc(), true, 0);
   mps_arena_park(t.arena);
   tamc_new(t.ap, &t.ambig[0], 1, 3, 760);   /* a */
@@ -1880,10 +1882,21 @@ static bool tamc_collect_refusing(Count n)
   b = t.ambig[1];
   a->slot[0] = (mps_word_t)t.refs[2];
   t.refs[2] = NULL;
+  collections = collections_done(t.arena);
   arena_fail_after((Arena)t.arena, n);
-  (void)mps_arena_collect(t.arena);
+  res = mps_arena_collect(t.arena);
   finished = ((Arena)t.arena)->fail_countdown != 0;
   arena_fail_after((Arena)t.arena, 0);
+  /* Refused before the trace is made, the collection says so and does
+   * nothing; refused later, it pins what it cannot copy and succeeds. */
+  if (res == MPS_RES_OK) {
+    cr_assert_eq(collections_done(t.arena), collections + 1, "request %lu", (unsigned long)n);
+  } else {
+    cr_assert(res == MPS_RES_MEMORY || res == MPS_RES_RESOURCE, "request %lu: result %d",
+              (unsigned long)n, res);
+    cr_assert_eq(collections_done(t.arena), collections, "request %lu", (unsigned long)n);
+    ++*refused_o;
+  }
   for (pass = 0; pass < 2; ++pass) {
     cr_assert_eq(t.ambig[0], (mps_addr_t)a);
     cr_assert(tamc_data_ok(a, 3, 760), "a damaged (request %lu refused)", (unsigned long)n);
@@ -1892,7 +1905,7 @@ static bool tamc_collect_refusing(Count n)
     cr_assert(tamc_data_ok(t.refs[1], 3, 763), "d lost (request %lu refused)", (unsigned long)n);
     cr_assert(tamc_data_ok((objfmt_obj)a->slot[0], 3, 764), "e lost (request %lu refused)",
               (unsigned long)n);
-    mps_arena_collect(t.arena);   /* with memory again */
+    cr_assert_eq(mps_arena_collect(t.arena), MPS_RES_OK);   /* with memory again */
   }
   tamc_close(&t);
   return finished;
@@ -1900,9 +1913,13 @@ static bool tamc_collect_refusing(Count n)
 
 Test(amc, a_collection_refused_any_one_request_for_memory_keeps_everything)
 {
-  Count n;
-  for (n = 1; n < 1000; ++n)
-    if (tamc_collect_refusing(n))
+  Count n, refused = 0;
+  for (n = 1; n < 1000; ++n) {
+    if (tamc_collect_refusing(n, &refused)) {
+      /* The trace's own memory is the first request. */
+      cr_assert_geq(refused, 1, "no refusal made the collection fail");
       return;
+    }
+  }
   cr_assert_fail("the collection made more than 1000 requests");
 }

@@ -207,7 +207,7 @@ mps_res_t mps_definalize(mps_arena_t arena, mps_addr_t *ref_p)
   return res;
 }
 
-mps_message_type_t mps_message_type_finalization(void)
+mps_message_type_t (mps_message_type_finalization)(void)
 {
   return MESSAGE_TYPE_FINALIZATION;
 }

@@ -26,7 +26,7 @@ bool message_check(Message message)
 {
   CHECKS(MESSAGE_SIG, message);
   CHECKU(ARENA_SIG, message->arena);
-  CHECKL(message->type >= 0 && message->type < MESSAGE_TYPE_LIMIT);      /* 1 */
+  CHECKL(message->type < MESSAGE_TYPE_LIMIT);      /* 1 */
   CHECKL(!(message->posted && message->held));                           /* 2 */
   CHECKL((message->posted || message->held) == !ring_is_single(&message->queue_ring));
   CHECKL(ring_is_single(&message->final_ring)                            /* 3 */
@@ -50,7 +50,7 @@ Res message_create(Message *message_o, Arena arena, mps_message_type_t type)
 
   AVER(message_o != NULL);
   AVERT(arena, arena);
-  AVER(type >= 0 && type < MESSAGE_TYPE_LIMIT);
+  AVER(type < MESSAGE_TYPE_LIMIT);
   res = gc_get(&gc, arena);
   if (res != MPS_RES_OK)
     return res;
@@ -150,7 +150,7 @@ void message_visit(Arena arena, mps_message_type_t type, MessageVisitor visit,
 {
   GC gc = gc_of(arena);
   Ring node, next;
-  AVER(type >= 0 && type < MESSAGE_TYPE_LIMIT);
+  AVER(type < MESSAGE_TYPE_LIMIT);
   AVER(visit != NULL);
   if (gc == NULL)
     return;
@@ -177,7 +177,7 @@ static void message_enter(Arena arena)
 
 static inline bool message_type_is_valid(mps_message_type_t type)
 {
-  return type >= 0 && type < MESSAGE_TYPE_LIMIT;
+  return type < MESSAGE_TYPE_LIMIT;
 }
 
 /* The first queued message, of type `type` if `any` is false. */
@@ -320,8 +320,15 @@ void mps_message_type_disable(mps_arena_t arena, mps_message_type_t message_type
   arena_leave(arena);
 }
 
-mps_message_type_t mps_message_type_gc_start(void) { return MESSAGE_TYPE_GC_START; }
-mps_message_type_t mps_message_type_gc(void) { return MESSAGE_TYPE_GC; }
+/* The names are in parentheses because mps.h also defines them as
+ * macros, constants that must agree with these. */
+_Static_assert(mps_message_type_finalization() == MESSAGE_TYPE_FINALIZATION
+               && mps_message_type_gc() == MESSAGE_TYPE_GC
+               && mps_message_type_gc_start() == MESSAGE_TYPE_GC_START,
+               "message.c: mps.h's message type macros");
+
+mps_message_type_t (mps_message_type_gc_start)(void) { return MESSAGE_TYPE_GC_START; }
+mps_message_type_t (mps_message_type_gc)(void) { return MESSAGE_TYPE_GC; }
 
 /* The accessors of a held message of a given type. */
 Message message_held_of_type(Arena arena, mps_message_t message,

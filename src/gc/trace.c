@@ -1198,17 +1198,20 @@ void mps_arena_postmortem(mps_arena_t arena)
   }
 }
 
-void mps_arena_collect(mps_arena_t arena)
+mps_res_t mps_arena_collect(mps_arena_t arena)
 {
+  Res res = MPS_RES_OK;
   trace_arena_enter(arena);
   if (arena->state != ARENA_POSTMORTEM) {
     trace_park(arena);
-    /* A collection that cannot get memory for its trace is skipped: the
-     * interface has no way to report it, and the heap is unchanged. */
-    (void)trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
+    /* A collection that cannot get memory for its trace is skipped, with
+     * the heap unchanged, and says so.  Memory refused once the trace has
+     * begun is not an error: the collection pins what it cannot copy. */
+    res = trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
     arena->state = ARENA_PARKED;
   }
   arena_leave(arena);
+  return res;
 }
 
 mps_res_t mps_arena_start_collect(mps_arena_t arena)
