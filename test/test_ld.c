@@ -23,6 +23,7 @@
 #include "../include/mpscams.h"
 #include "../include/mpslib.h"
 #include "../src/base/config.h"
+#include "../src/arena/chunk.h"
 #include "../src/gc/gc.h"
 #include "../src/gc/seg.h"
 #include "../stress/support/gcobj.c"
@@ -632,5 +633,68 @@ Test(ld, a_null_dependency_is_reported_and_judged_stale)
   reports_install_abort();
   cr_assert_eq(reports_seen(), TEST_REPORTS(4));
   cr_assert(!mps_ld_isstale(&ld, arena, addr), "the merges left it as it was");
+  mps_arena_destroy(arena);
+}
+
+/* In an arena smaller than 64 stripes of 1 MiB, every zone still has
+ * grains in it (gc.c, gc_zone_shift), so the nursery has young zones of
+ * its own: an object promoted out of it stays where it is, and fresh,
+ * through collections of the nursery alone.  With 1 MiB zones an 8 MiB
+ * arena held an eighth of the zones, the young ones seldom among them:
+ * nurseries then shared zones with old objects, and every collection
+ * made every dependency stale. */
+Test(ld, old_objects_stay_fresh_through_nursery_collections_in_a_small_arena)
+{
+  mps_arena_t arena;
+  mps_chain_t chain;
+  mps_fmt_t fmt;
+  mps_pool_t amc;
+  mps_ap_t ap;
+  mps_root_t root;
+  mps_ld_s ld;
+  mps_addr_t old;
+  mps_gen_param_s gens[2] = {{256, 0.8}, {65536, 0.4}};
+  Chunk primary;
+  int round;
+  memset(tld_exact, 0, sizeof tld_exact);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
+    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, gens), MPS_RES_OK);
+  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
+    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
+    cr_assert_eq(mps_pool_create_k(&amc, arena, mps_class_amc(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_eq(mps_ap_create_k(&ap, amc, mps_args_none), MPS_RES_OK);
+  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, tld_exact, 1),
+               MPS_RES_OK);
+  primary = arena->primary;
+  cr_assert_geq(addr_offset(primary->base, primary->limit) >> arena->gc->zone_shift,
+                (Size)WORD_WIDTH, "some zone has no grain in the primary chunk");
+  mps_arena_park(arena);
+  cr_assert_eq(gcobj_alloc(&tld_exact[0], ap, 7, 0, 8, NULL), MPS_RES_OK);
+  cr_assert_eq(gcobj_alloc(&old, ap, 99999, 0, 40000, NULL), MPS_RES_OK);   /* detach */
+  cr_assert_eq(mps_arena_collect(arena), MPS_RES_OK);   /* promotes it */
+  old = tld_exact[0];
+  mps_ld_reset(&ld, arena);
+  mps_ld_add(&ld, arena, old);
+  for (round = 0; round < 4; ++round) {
+    size_t i;
+    mps_addr_t p;
+    for (i = 0; i < 40; ++i)   /* 320 KiB of garbage: the nursery is due */
+      cr_assert_eq(gcobj_alloc(&p, ap, 1000 + (mps_word_t)i, 0, 1000, NULL), MPS_RES_OK);
+    cr_assert(collections_run_due(arena), "round %d: no collection", round);
+    cr_assert_eq(tld_exact[0], old, "round %d: the old object moved", round);
+    cr_assert_eq(gcobj_id(old), 7);
+    cr_assert(!mps_ld_isstale(&ld, arena, old), "round %d: the dependency went stale", round);
+  }
+  mps_root_destroy(root);
+  mps_ap_destroy(ap);
+  mps_pool_destroy(amc);
+  mps_fmt_destroy(fmt);
+  mps_chain_destroy(chain);
   mps_arena_destroy(arena);
 }

@@ -28,8 +28,27 @@
 
 /* 1 MiB zones: the 64 (or 32) zones then stripe 64 MiB (32 MiB) of
  * address space, coarse enough that a typical young generation falls in
- * a few zones and MPS_FIX1 rejects most references into older ones. */
+ * a few zones and MPS_FIX1 rejects most references into older ones.
+ * Narrower in an arena whose primary chunk is smaller than the stripe
+ * (gc_zone_shift). */
 #define GC_ZONE_SHIFT ((Shift)20)
+
+/* The arena's zone width.  Every zone must have grains in the primary
+ * chunk, or a generation's zones may have none there: in a 32 MiB arena
+ * with 1 MiB zones, half the zones lie outside it, the young zones among
+ * them perhaps, and then nurseries fall back to any zone, among old
+ * objects, so that every collection makes every location dependency
+ * stale and condemns zones the old objects share.  So a zone is at most
+ * the chunk's size over the word width (and at least a grain, below which
+ * zones cannot place segments: arena_alloc_zoned). */
+static Shift gc_zone_shift(Arena arena)
+{
+  Size size = addr_offset(arena->primary->base, arena->primary->limit);
+  Shift shift = GC_ZONE_SHIFT;
+  if ((size >> WORD_SHIFT) >> shift == 0)
+    shift = word_highest_bit((Word)(size >> WORD_SHIFT));
+  return shift > arena->grain_shift ? shift : arena->grain_shift;
+}
 
 /* The collector's state and its protection backend, in one control
  * block, so that gc_get makes one allocation that can fail cleanly. */
@@ -328,7 +347,7 @@ Res gc_get(GC *gc_o, Arena arena)
     return res;
   }
   gc->arena = arena;
-  gc->zone_shift = GC_ZONE_SHIFT;
+  gc->zone_shift = gc_zone_shift(arena);
   ring_init(&gc->format_ring);
   ring_init(&gc->root_ring);
   ring_init(&gc->chain_ring);
