@@ -59,7 +59,6 @@
 #include "support/input.h"
 
 #define FR_WORDS 24
-#define FR_ZONE_SHIFT 20
 
 /* The thread operations' frames must really be below their callers'. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -91,9 +90,14 @@ static struct {
   size_t ncalls;
 } fr;
 
+static mps_arena_t fr_arena;    /* the arena the roots are made in */
+
+/* The zone of ref.  Zones are the arena's (narrower than 1 MiB in this
+ * small arena: gc.c), in the scan states made through it and in those
+ * the area scanners are given here alike. */
 static mps_word_t fr_zone_bit(mps_word_t ref)
 {
-  return (mps_word_t)1 << ((ref >> FR_ZONE_SHIFT) & (MPS_WORD_WIDTH - 1));
+  return (mps_word_t)1 << ((ref >> fr_arena->gc->zone_shift) & (MPS_WORD_WIDTH - 1));
 }
 
 /* Whether a scanner passes word w to MPS_FIX1, and the reference it
@@ -178,7 +182,6 @@ static mps_res_t fr_root_fmt(mps_ss_t ss, mps_addr_t base, mps_addr_t limit)
   return mps_scan_area_tagged_or_zero(ss, base, limit, &fr_client_tag);
 }
 
-static mps_arena_t fr_arena;
 static mps_thr_t fr_thr;        /* this thread, registered with fr_arena */
 static mps_arena_t fr_arena2;   /* another arena ... */
 static mps_thr_t fr_thr2;       /* ... and this thread registered with it */
@@ -1064,7 +1067,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (kind < FR_ROOT_TABLE) {
       mps_ss_s ss;
       ss._fix = fr_fix;
-      ss._zs = FR_ZONE_SHIFT;
+      ss._zs = fr_arena->gc->zone_shift;
       ss._w = white;
       ss._ufs = 0;
       switch (kind) {
