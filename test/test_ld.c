@@ -45,13 +45,14 @@ typedef struct tld_s {
   mps_root_t root, ams_root;
 } tld_s;
 
-static void tld_setup(tld_s *t)
+/* An arena of arena_size bytes with an AMC and an AMS pool on one chain
+ * of the two generations gens. */
+static void tld_setup_with(tld_s *t, size_t arena_size, mps_gen_param_s gens[2])
 {
-  mps_gen_param_s gens[2] = {{1024, 0.8}, {4096, 0.4}};
   memset(tld_exact, 0, sizeof tld_exact);
   memset(tld_ams_exact, 0, sizeof tld_ams_exact);
   MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)64 << 20);
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, arena_size);
     cr_assert_eq(mps_arena_create_k(&t->arena, mps_arena_class_vm(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(mps_chain_create(&t->chain, t->arena, 2, gens), MPS_RES_OK);
@@ -72,6 +73,12 @@ static void tld_setup(tld_s *t)
                                      TLD_OBJS), MPS_RES_OK);
   cr_assert_eq(mps_root_create_table(&t->ams_root, t->arena, mps_rank_exact(), 0,
                                      tld_ams_exact, TLD_AMS_OBJS), MPS_RES_OK);
+}
+
+static void tld_setup(tld_s *t)
+{
+  mps_gen_param_s gens[2] = {{1024, 0.8}, {4096, 0.4}};
+  tld_setup_with(t, (size_t)64 << 20, gens);
 }
 
 static void tld_teardown(tld_s *t)
@@ -645,56 +652,32 @@ Test(ld, a_null_dependency_is_reported_and_judged_stale)
  * made every dependency stale. */
 Test(ld, old_objects_stay_fresh_through_nursery_collections_in_a_small_arena)
 {
-  mps_arena_t arena;
-  mps_chain_t chain;
-  mps_fmt_t fmt;
-  mps_pool_t amc;
-  mps_ap_t ap;
-  mps_root_t root;
+  tld_s t;
   mps_ld_s ld;
   mps_addr_t old;
   mps_gen_param_s gens[2] = {{256, 0.8}, {65536, 0.4}};
   Chunk primary;
   int round;
-  memset(tld_exact, 0, sizeof tld_exact);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
-    cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_chain_create(&chain, arena, 2, gens), MPS_RES_OK);
-  cr_assert_eq(gcobj_fmt_create(&fmt, arena), MPS_RES_OK);
-  MPS_ARGS_BEGIN(args) {
-    MPS_ARGS_ADD(args, MPS_KEY_FORMAT, fmt);
-    MPS_ARGS_ADD(args, MPS_KEY_CHAIN, chain);
-    cr_assert_eq(mps_pool_create_k(&amc, arena, mps_class_amc(), args), MPS_RES_OK);
-  } MPS_ARGS_END(args);
-  cr_assert_eq(mps_ap_create_k(&ap, amc, mps_args_none), MPS_RES_OK);
-  cr_assert_eq(mps_root_create_table(&root, arena, mps_rank_exact(), 0, tld_exact, 1),
-               MPS_RES_OK);
-  primary = arena->primary;
-  cr_assert_geq(addr_offset(primary->base, primary->limit) >> arena->gc->zone_shift,
+  tld_setup_with(&t, (size_t)8 << 20, gens);
+  primary = t.arena->primary;
+  cr_assert_geq(addr_offset(primary->base, primary->limit) >> t.arena->gc->zone_shift,
                 (Size)WORD_WIDTH, "some zone has no grain in the primary chunk");
-  mps_arena_park(arena);
-  cr_assert_eq(gcobj_alloc(&tld_exact[0], ap, 7, 0, 8, NULL), MPS_RES_OK);
-  cr_assert_eq(gcobj_alloc(&old, ap, 99999, 0, 40000, NULL), MPS_RES_OK);   /* detach */
-  cr_assert_eq(mps_arena_collect(arena), MPS_RES_OK);   /* promotes it */
+  mps_arena_park(t.arena);
+  cr_assert_eq(gcobj_alloc(&tld_exact[0], t.amc_ap, 7, 0, 8, NULL), MPS_RES_OK);
+  tld_detach(&t);
+  cr_assert_eq(mps_arena_collect(t.arena), MPS_RES_OK);   /* promotes it */
   old = tld_exact[0];
-  mps_ld_reset(&ld, arena);
-  mps_ld_add(&ld, arena, old);
+  mps_ld_reset(&ld, t.arena);
+  mps_ld_add(&ld, t.arena, old);
   for (round = 0; round < 4; ++round) {
     size_t i;
     mps_addr_t p;
     for (i = 0; i < 40; ++i)   /* 320 KiB of garbage: the nursery is due */
-      cr_assert_eq(gcobj_alloc(&p, ap, 1000 + (mps_word_t)i, 0, 1000, NULL), MPS_RES_OK);
-    cr_assert(collections_run_due(arena), "round %d: no collection", round);
+      cr_assert_eq(gcobj_alloc(&p, t.amc_ap, 1000 + (mps_word_t)i, 0, 1000, NULL), MPS_RES_OK);
+    cr_assert(collections_run_due(t.arena), "round %d: no collection", round);
     cr_assert_eq(tld_exact[0], old, "round %d: the old object moved", round);
     cr_assert_eq(gcobj_id(old), 7);
-    cr_assert(!mps_ld_isstale(&ld, arena, old), "round %d: the dependency went stale", round);
+    cr_assert(!mps_ld_isstale(&ld, t.arena, old), "round %d: the dependency went stale", round);
   }
-  mps_root_destroy(root);
-  mps_ap_destroy(ap);
-  mps_pool_destroy(amc);
-  mps_fmt_destroy(fmt);
-  mps_chain_destroy(chain);
-  mps_arena_destroy(arena);
+  tld_teardown(&t);
 }
