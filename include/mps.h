@@ -252,12 +252,12 @@ extern const struct mps_key_s _mps_key_VMW3_TOP_DOWN;
 extern const mps_arg_s _mps_args_none[];
 #define mps_args_none ((mps_arg_s *)_mps_args_none)
 
-/* Room for this many arguments (and the terminator) in MPS_ARGS_BEGIN. */
 /* The original's header defines these for its macros, and clients use
  * them for their own. */
 #define MPS_BEGIN do {
 #define MPS_END } while (0)
 
+/* Room for this many arguments (and the terminator) in MPS_ARGS_BEGIN. */
 #define MPS_ARGS_MAX 32
 
 /* Called by MPS_ARGS_ADD_FIELD when the list is full; reports through the

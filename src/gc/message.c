@@ -26,7 +26,7 @@ bool message_check(Message message)
 {
   CHECKS(MESSAGE_SIG, message);
   CHECKU(ARENA_SIG, message->arena);
-  CHECKL(message->type < MESSAGE_TYPE_LIMIT);      /* 1 */
+  CHECKL(message->type < MESSAGE_TYPE_LIMIT);                            /* 1 */
   CHECKL(!(message->posted && message->held));                           /* 2 */
   CHECKL((message->posted || message->held) == !ring_is_single(&message->queue_ring));
   CHECKL(ring_is_single(&message->final_ring)                            /* 3 */
