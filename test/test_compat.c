@@ -1,6 +1,6 @@
 /* Clients written to the original MPS's headers rather than to the manual.
  * Where the two differ and one declaration can serve both, include/ takes
- * it (docs/user-guide.md, "Where mps11 departs from the manual"): so each
+ * it (docs/user-guide.md, "Clients written to the original's headers"): so each
  * form the original's header allows beyond the manual is used here, the
  * way its own example clients use it, and must compile and behave.  What
  * the manual documents is test_interface's. */
