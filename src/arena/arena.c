@@ -942,9 +942,9 @@ mps_res_t mps_arena_create_k(mps_arena_t *arena_o, mps_arena_class_t arena_class
     arena->spare = arg.val.size >= arena->commit_limit
                    ? 1.0 : (double)arg.val.size / (double)arena->commit_limit;
   if (args_pick(&arg, args, MPS_KEY_ARENA_EXTENDED))
-    arena->extended = (void (*)(mps_arena_t, void *, size_t))arg.val.fun;
+    arena->extended = (mps_arena_extended_t)arg.val.fun;
   if (args_pick(&arg, args, MPS_KEY_ARENA_CONTRACTED))
-    arena->contracted = (void (*)(mps_arena_t, void *, size_t))arg.val.fun;
+    arena->contracted = (mps_arena_contracted_t)arg.val.fun;
   /* Creation counts as the first extension (topic/arena.rst). */
   if (arena->extended != NULL)
     arena->extended((mps_arena_t)arena, addr_ptr(arena->primary->base),

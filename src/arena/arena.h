@@ -120,8 +120,8 @@ typedef struct mps_arena_s {
    * arena_init until mps_arena_destroy has let go of the lock. */
   fork_reg_s fork;
   bool fork_claimed;         /* the forking thread claimed the lock to fork */
-  void (*extended)(mps_arena_t, void *, size_t);    /* client callbacks */
-  void (*contracted)(mps_arena_t, void *, size_t);
+  mps_arena_extended_t extended;     /* client callbacks (mps.h) */
+  mps_arena_contracted_t contracted;
   /* Where the thread holding the lock entered, once the arena has a
    * collector (arena_enter; thread.h); hot is NULL otherwise. */
   thread_entry_s entry;
