@@ -2,12 +2,14 @@
  * (src/gc/chain.c): creation and its parameter checks, the default
  * chain, chain_due over several pools and during a ramp, chain_condemned,
  * a chain of another arena (or none) refused, and the checks at destroy;
- * and the tracer's policy for automatic collections over such
+ * the top generation and when a collection of the world is due; and the
+ * tracer's policy for automatic collections over such
  * generations (trace_due_is_ripe), and gc_check's invariants on busy
  * traces. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../include/mps.h"
 #include "../include/mpsavm.h"
@@ -434,6 +436,176 @@ Test(chain, a_due_older_generation_of_a_later_chain_needs_no_wait)
   cr_assert_eq(g1.new_size, 0);
   tchain_finish_two(chain, pool, &g0, &g1);
   mps_chain_destroy(first);
+}
+
+/* The top generation (chain.h): one arena-wide chain of one generation,
+ * made for the first pool that promotes and gone with the last, off the
+ * ring of chains that collections of due generations consider, with the
+ * largest capacity of the pools' chains' last generations. */
+Test(chain, the_top_generation_is_shared_while_pools_use_it)
+{
+  mps_gen_param_s small[2] = {{1, 0.9}, {100, 0.5}};
+  mps_gen_param_s big[1] = {{300, 0.5}};
+  mps_chain_t a, b;
+  Chain top, again;
+  Ring node, next;
+  cr_assert_eq(mps_chain_create(&a, arena, 2, small), MPS_RES_OK);
+  cr_assert_eq(mps_chain_create(&b, arena, 1, big), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_null(arena->gc->top_chain);
+  cr_assert_eq(chain_top_acquire(&top, arena, a), MPS_RES_OK);
+  cr_assert_eq(top, arena->gc->top_chain);
+  cr_assert_eq(top->gen_count, 1);
+  cr_assert_eq(top->gens[0].capacity, (Size)100 * 1024);
+  RING_FOR(node, &arena->gc->chain_ring, next)
+    cr_assert_neq(PARENT(mps_chain_s, gc_ring, node), top, "the top generation is on the ring");
+  cr_assert_eq(arena->gc->chains_count, 2);
+  cr_assert_eq(chain_top_acquire(&again, arena, b), MPS_RES_OK);
+  cr_assert_eq(again, top);
+  cr_assert_eq(top->gens[0].capacity, (Size)300 * 1024);
+  cr_assert_eq(chain_top_acquire(&again, arena, a), MPS_RES_OK);
+  cr_assert_eq(top->gens[0].capacity, (Size)300 * 1024, "the capacity went down");
+  cr_assert_eq(top->pools, 3);
+  chain_top_release(top);
+  chain_top_release(top);
+  cr_assert_eq(arena->gc->top_chain, top);
+  chain_top_release(top);
+  cr_assert_null(arena->gc->top_chain);
+  arena_leave(arena);
+  mps_chain_destroy(a);
+  mps_chain_destroy(b);
+}
+
+/* A collection of the world is due once the top generation has taken,
+ * from collections of due generations, more than its capacity and more
+ * than it held before; what a collection of the world promotes into it
+ * does not count.  The tracer's poll then collects the world. */
+/* Whether a collection of the world is due with `t0` holding `before`
+ * bytes besides what it took since the last one.  (Its sizes are the
+ * test's own, with no segments, so they are put back before a check of
+ * t0 can see them.) */
+static bool tchain_top_due_holding(pool_gen_s *t0, Size before)
+{
+  bool due;
+  t0->total_size = before + t0->new_size;
+  due = chain_top_due(arena->gc);
+  t0->total_size = 0;
+  return due;
+}
+
+Test(chain, a_collection_of_the_world_is_due_when_the_top_generation_has_doubled)
+{
+  mps_gen_param_s params[1] = {{4, 0.5}};   /* 4 KiB */
+  mps_chain_t chain;
+  Chain top;
+  pool_gen_s t0;
+  Pool pool = make_pool();
+  Count collections;
+  bool collected;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  arena_enter(arena);
+  cr_assert_not(chain_top_due(arena->gc), "no top generation yet");
+  cr_assert_eq(chain_top_acquire(&top, arena, chain), MPS_RES_OK);
+  pool_gen_init(&t0, pool, top, 0);
+  pool_gen_account_alloc(&t0, 4096);
+  cr_assert_not(tchain_top_due_holding(&t0, 0), "exactly at capacity: not over");
+  pool_gen_account_alloc(&t0, 1);
+  cr_assert(tchain_top_due_holding(&t0, 0));
+  cr_assert_not(tchain_top_due_holding(&t0, 10000), "4097 new bytes on 10000 held");
+  pool_gen_account_alloc(&t0, 10000 - 4097);
+  cr_assert_not(tchain_top_due_holding(&t0, 10000), "exactly doubled: not over");
+  pool_gen_account_alloc(&t0, 1);
+  cr_assert(tchain_top_due_holding(&t0, 10000));
+  chain_world_collected(arena->gc);
+  cr_assert_eq(t0.new_size, 0);
+  cr_assert_not(tchain_top_due_holding(&t0, 10000));
+  /* The poll's collection of the world: counted, and the count starts
+   * again (the pool has no segments: nothing is condemned). */
+  pool_gen_account_alloc(&t0, 30000);
+  collections = top->gens[0].collections;
+  t0.total_size = 10000 + t0.new_size;
+  collected = tchain_poll_collects();
+  t0.total_size = 0;
+  cr_assert(collected, "no collection of the world");
+  cr_assert_eq(top->gens[0].collections, collections + 1);
+  cr_assert_eq(t0.new_size, 0);
+  cr_assert_not(tchain_top_due_holding(&t0, 10000));
+  pool_gen_finish(&t0);
+  chain_top_release(top);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pool);
+  mps_chain_destroy(chain);
+}
+
+/* mps_arena_step starts a collection of the world when one is due, in a
+ * clamped arena too (arena.rst: a step does work whatever the state). */
+Test(chain, a_step_collects_the_world_when_the_top_generation_has_doubled)
+{
+  mps_gen_param_s params[1] = {{4, 0.5}};
+  mps_chain_t chain;
+  Chain top;
+  pool_gen_s t0;
+  Pool pool = make_pool();
+  mps_message_t message;
+  bool worked;
+  cr_assert_eq(mps_chain_create(&chain, arena, 1, params), MPS_RES_OK);
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_arena_clamp(arena);
+  arena_enter(arena);
+  cr_assert_eq(chain_top_acquire(&top, arena, chain), MPS_RES_OK);
+  pool_gen_init(&t0, pool, top, 0);
+  pool_gen_account_alloc(&t0, 4096);
+  arena_leave(arena);
+  t0.total_size = t0.new_size;   /* no segments: the test's own sizes */
+  worked = mps_arena_step(arena, 0.0, 1.0);
+  t0.total_size = 0;
+  cr_assert_not(worked, "a step with nothing due worked");
+  cr_assert_eq(top->gens[0].collections, 0);
+  arena_enter(arena);
+  pool_gen_account_alloc(&t0, 1);
+  arena_leave(arena);
+  t0.total_size = t0.new_size;
+  worked = mps_arena_step(arena, 0.0, 1.0);
+  t0.total_size = 0;
+  cr_assert(worked);
+  cr_assert_eq(top->gens[0].collections, 1);
+  cr_assert(mps_message_get(&message, arena, mps_message_type_gc_start()));
+  cr_assert_not_null(strstr(mps_message_gc_start_why(arena, message), "top generation"));
+  mps_message_discard(arena, message);
+  arena_enter(arena);
+  pool_gen_finish(&t0);
+  chain_top_release(top);
+  arena_leave(arena);
+  mps_pool_destroy((mps_pool_t)pool);
+  mps_chain_destroy(chain);
+}
+
+/* The top generation is old for trace_due_is_ripe: never condemned by a
+ * collection of due generations, it is scanned by them where unguarded,
+ * so the nursery waits for an eighth of it. */
+Test(chain, an_automatic_collection_waits_for_an_eighth_of_the_top_generation)
+{
+  mps_gen_param_s params[2] = {{1, 0.9}, {100000, 0.5}};
+  mps_chain_t chain;
+  Chain top;
+  pool_gen_s g0, g1, t0;
+  Pool pool = make_pool();
+  cr_assert_eq(mps_chain_create(&chain, arena, 2, params), MPS_RES_OK);
+  tchain_open_two(chain, pool, &g0, &g1);
+  cr_assert_eq(chain_top_acquire(&top, arena, chain), MPS_RES_OK);
+  pool_gen_init(&t0, pool, top, 0);
+  pool_gen_account_alloc(&g0, 2048);
+  cr_assert_eq(chain_due(chain), 1);
+  t0.total_size = 80 * 1024;
+  cr_assert_not(tchain_poll_collects(), "2 KiB is less than an eighth of 80 KiB");
+  t0.total_size = 0;
+  pool_gen_account_alloc(&g0, 10 * 1024 - 2048);
+  t0.total_size = 80 * 1024;
+  cr_assert(tchain_poll_collects(), "10 KiB is an eighth of 80 KiB");
+  t0.total_size = 0;
+  pool_gen_finish(&t0);
+  chain_top_release(top);
+  tchain_finish_two(chain, pool, &g0, &g1);
 }
 
 /* gc_check's invariants 3 and 4 (gc.c): a trace marked busy that the

@@ -433,24 +433,39 @@ Test(trace, each_collection_says_who_started_it)
   cr_assert_not(mps_message_poll(arena));
 }
 
-/* A collection that cannot get memory for its trace leaves the heap as
- * it was: mps_arena_start_collect says so, mps_arena_collect cannot. */
-Test(trace, a_collection_without_memory_for_its_trace_changes_nothing)
+/* A collection needs no memory to start, since getting memory back is
+ * what it is for: its trace lives in the collector's own block, and its
+ * messages were made when the last collection ended.  The first one,
+ * with no messages made yet and every request refused, still collects,
+ * and posts neither message (design/message-gc.txt .req.match); the
+ * messages for the next one are made as it ends, so that one posts both
+ * though it too is refused memory. */
+Test(trace, a_collection_needs_no_memory_and_its_messages_were_made_before_it)
 {
+  mps_message_t message;
+  mps_message_type_enable(arena, mps_message_type_gc_start());
+  mps_message_type_enable(arena, mps_message_type_gc());
   (void)cell();
-  arena_fail_after(arena, 1);   /* the trace's own record */
-  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_MEMORY);
-  cr_assert_eq(collections_done(arena), 0);
-  cr_assert_eq(cellpool_cells(pool), 1);
-  arena_fail_after(arena, 1);
-  mps_arena_collect(arena);
-  cr_assert_eq(collections_done(arena), 0);
-  cr_assert_eq(cellpool_cells(pool), 1);
-  cr_assert_eq(arena->state, ARENA_PARKED);
-  arena_fail_after(arena, 0);
-  mps_arena_collect(arena);
+  arena_fail_after(arena, 1);   /* the first message of the first collection */
+  cr_assert_eq(mps_arena_start_collect(arena), MPS_RES_OK);
+  mps_arena_park(arena);
   cr_assert_eq(collections_done(arena), 1);
   cr_assert_eq(cellpool_cells(pool), 0);
+  cr_assert_not(mps_message_poll(arena), "a message without memory for it");
+  cr_assert_eq(arena->gc->messages_dropped, 1);
+  (void)cell();
+  arena_fail_after(arena, 1);
+  cr_assert_eq(mps_arena_collect(arena), MPS_RES_OK);
+  arena_fail_after(arena, 0);
+  cr_assert_eq(collections_done(arena), 2);
+  cr_assert_eq(cellpool_cells(pool), 0);
+  cr_assert_eq(arena->state, ARENA_PARKED);
+  cr_assert(mps_message_get(&message, arena, mps_message_type_gc_start()));
+  mps_message_discard(arena, message);
+  cr_assert(mps_message_get(&message, arena, mps_message_type_gc()));
+  cr_assert_gt(mps_message_gc_condemned_size(arena, message), 0);
+  mps_message_discard(arena, message);
+  cr_assert_eq(arena->gc->messages_dropped, 1);
 }
 
 Test(trace, postmortem_stops_collection)
@@ -827,4 +842,28 @@ Test(trace, postmortem_inside_a_collection_lets_the_suspended_threads_go)
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFEXITED(status), "the child did not exit (status %d)", status);
   cr_assert_eq(WEXITSTATUS(status), 0, "exit code %d", WEXITSTATUS(status));
+}
+
+/* In an arena that never had a collector state, a collection makes it
+ * first.  If that is refused, nothing is collected and the result says
+ * so, for mps_arena_collect and mps_arena_start_collect alike; the arena
+ * collects once memory is there again. */
+Test(trace_fresh, a_collection_that_cannot_make_the_collectors_state_says_so)
+{
+  mps_arena_t fresh;
+  MPS_ARGS_BEGIN(args) {
+    MPS_ARGS_ADD(args, MPS_KEY_ARENA_SIZE, (size_t)8 << 20);
+    cr_assert_eq(mps_arena_create_k(&fresh, mps_arena_class_vm(), args), MPS_RES_OK);
+  } MPS_ARGS_END(args);
+  cr_assert_null(((Arena)fresh)->gc);
+  arena_fail_after((Arena)fresh, 1);
+  cr_assert_eq(mps_arena_collect(fresh), MPS_RES_MEMORY);
+  arena_fail_after((Arena)fresh, 1);
+  cr_assert_eq(mps_arena_start_collect(fresh), MPS_RES_MEMORY);
+  arena_fail_after((Arena)fresh, 0);
+  cr_assert_null(((Arena)fresh)->gc);
+  cr_assert_eq(collections_done(fresh), 0);
+  cr_assert_eq(mps_arena_collect(fresh), MPS_RES_OK);
+  cr_assert_eq(collections_done(fresh), 1);
+  mps_arena_destroy(fresh);
 }

@@ -9,6 +9,12 @@
  * condemned them, tells the chain with chain_condemned so that their
  * new_size starts again from zero.
  *
+ * The top generation (chain.h) is a chain like the others, of one
+ * generation, kept in gc->top_chain instead of on gc->chain_ring and not
+ * counted in gc->chains_count: the collector owns it, as it owns the
+ * default chain.  It is made with the first pool that promotes and
+ * destroyed with the last.
+ *
  * Invariants (chain_check, pool_gen_check):
  *   1. a chain has 1..CHAIN_GEN_LIMIT generations, each with a positive
  *      capacity and a mortality in [0, 1];
@@ -73,9 +79,14 @@ bool pool_gen_check(PoolGen pgen)
   return true;
 }
 
-/* Make a chain; the parameters have been checked. */
+/* The top generation's mortality: a statistic no decision uses yet. */
+#define CHAIN_TOP_MORTALITY 0.5
+
+/* Make a chain; the parameters have been checked.  `listed`: on
+ * gc->chain_ring, so collections of due generations consider it (every
+ * chain but the top generation). */
 static Res chain_create(Chain *chain_o, Arena arena, size_t gen_count,
-                        const mps_gen_param_s *params)
+                        const mps_gen_param_s *params, bool listed)
 {
   GC gc;
   Chain chain;
@@ -103,8 +114,10 @@ static Res chain_create(Chain *chain_o, Arena arena, size_t gen_count,
     ring_init(&chain->gens[i].pool_gens);
     chain->gens[i].collections = 0;
   }
-  ring_append(&gc->chain_ring, &chain->gc_ring);
-  ++gc->chains_count;
+  if (listed) {
+    ring_append(&gc->chain_ring, &chain->gc_ring);
+    ++gc->chains_count;
+  }
   chain->sig = CHAIN_SIG;
   AVERT(chain, chain);
   *chain_o = chain;
@@ -123,10 +136,12 @@ void chain_destroy(Chain chain)
   chain->sig = SIG_INVALID;
   for (i = 0; i < chain->gen_count; ++i)
     ring_finish(&chain->gens[i].pool_gens);   /* no PoolGen left: pools == 0 */
-  ring_remove(&chain->gc_ring);
+  if (chain != gc->top_chain) {
+    ring_remove(&chain->gc_ring);
+    AVER(gc->chains_count > 0);
+    --gc->chains_count;
+  }
   ring_finish(&chain->gc_ring);
-  AVER(gc->chains_count > 0);
-  --gc->chains_count;
   arena_control_free(arena, chain, sizeof(mps_chain_s));
 }
 
@@ -149,7 +164,7 @@ mps_res_t mps_chain_create(mps_chain_t *chain_o, mps_arena_t arena, size_t gen_c
       return MPS_RES_PARAM;
   }
   arena_enter(arena);
-  res = chain_create(chain_o, arena, gen_count, gen_params);
+  res = chain_create(chain_o, arena, gen_count, gen_params, true);
   arena_leave(arena);
   return res;
 }
@@ -198,7 +213,7 @@ Res chain_acquire(Chain *chain_o, Arena arena, mps_arg_s args[])
     if (gc->default_chain == NULL) {
       res = chain_create(&gc->default_chain, arena,
                          sizeof chain_default_params / sizeof chain_default_params[0],
-                         chain_default_params);
+                         chain_default_params, true);
       if (res != MPS_RES_OK)
         return res;
     }
@@ -208,6 +223,46 @@ Res chain_acquire(Chain *chain_o, Arena arena, mps_arg_s args[])
   ++chain->pools;
   *chain_o = chain;
   return MPS_RES_OK;
+}
+
+Res chain_top_acquire(Chain *top_o, Arena arena, Chain chain)
+{
+  GC gc = arena->gc;
+  Size last;
+  AVER(top_o != NULL);
+  AVERT(chain, chain);
+  AVER(chain->arena == arena);
+  last = chain->gens[chain->gen_count - 1].capacity;
+  if (gc->top_chain == NULL) {
+    mps_gen_param_s param;
+    Res res;
+    param.mps_capacity = 1;     /* raised to `last` below */
+    param.mps_mortality = CHAIN_TOP_MORTALITY;
+    res = chain_create(&gc->top_chain, arena, 1, &param, false);
+    if (res != MPS_RES_OK)
+      return res;
+  }
+  AVERT(chain, gc->top_chain);
+  /* Not the sum of the chains' last generations: a client that splits
+   * its pools over chains should not wait longer for the world. */
+  if (gc->top_chain->gens[0].capacity < last)
+    gc->top_chain->gens[0].capacity = last;
+  ++gc->top_chain->pools;
+  *top_o = gc->top_chain;
+  return MPS_RES_OK;
+}
+
+void chain_top_release(Chain top)
+{
+  GC gc;
+  AVERT(chain, top);
+  gc = top->arena->gc;
+  AVER(top == gc->top_chain);
+  chain_release(top);
+  if (top->pools == 0) {
+    chain_destroy(top);    /* while gc->top_chain still says so */
+    gc->top_chain = NULL;
+  }
 }
 
 void chain_release(Chain chain)
@@ -321,4 +376,43 @@ void chain_condemned(Chain chain, Word gens)
       pgen->new_size = 0;
     }
   }
+}
+
+/* The bytes of segments in generation `i` of `chain`, over every pool. */
+static Size chain_gen_total_size(Chain chain, Index i)
+{
+  Ring node, next;
+  Size total = 0;
+  RING_FOR(node, &chain->gens[i].pool_gens, next) {
+    PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
+    total = pgen->total_size > (Size)-1 - total ? (Size)-1 : total + pgen->total_size;
+  }
+  return total;
+}
+
+void chain_world_collected(GC gc)
+{
+  Ring node, next;
+  if (gc->top_chain == NULL)
+    return;
+  AVERT(chain, gc->top_chain);
+  RING_FOR(node, &gc->top_chain->gens[0].pool_gens, next) {
+    PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
+    pgen->new_size = 0;
+  }
+}
+
+bool chain_top_due(GC gc)
+{
+  Chain top = gc->top_chain;
+  Size promoted, before;
+  if (top == NULL)
+    return false;
+  AVERT(chain, top);
+  promoted = chain_gen_new_size(top, 0);
+  /* What it held before those promotions: mostly what survived the last
+   * collection of the world, since nothing else takes from it. */
+  before = chain_gen_total_size(top, 0);
+  before -= promoted < before ? promoted : before;
+  return promoted > top->gens[0].capacity && promoted > before;
 }

@@ -16,6 +16,14 @@
  * PoolGens exceeds its capacity; chain_due says which generations the
  * next collection should condemn (every generation up to the highest one
  * that is due).
+ *
+ * The top generation (design/strategy.txt, "topGen"): an arena-wide chain
+ * of one generation, gc->top_chain, above every chain.  Pools that
+ * promote (AMC, AMCZ) have a PoolGen in it too and promote the survivors
+ * of their chain's last generation into it; it keeps its own.  It is not
+ * on gc->chain_ring, so no collection of due generations condemns it:
+ * only collections of the world do (mps_arena_collect, ramps, and
+ * chain_top_due's trigger).
  */
 #ifndef chain_h
 #define chain_h
@@ -67,6 +75,12 @@ void chain_release(Chain chain);
  * default chain). */
 void chain_destroy(Chain chain);
 
+/* For pools that promote: the arena's top generation (made on first
+ * use), counting the pool as a user; `chain` is the pool's own, whose
+ * last generation's capacity the top generation's capacity is at least.
+ * MPS_RES_MEMORY if it cannot be made.  chain_release undoes. */
+Res chain_top_acquire(Chain *top_o, Arena arena, Chain chain);
+
 /* Set up / tear down a PoolGen for generation `gen` of `chain`. */
 void pool_gen_init(PoolGen pgen, Pool pool, Chain chain, Index gen);
 void pool_gen_finish(PoolGen pgen);
@@ -86,5 +100,22 @@ Word chain_due(Chain chain);
 /* For the tracer: generations `gens` (a chain_due bit set) have been
  * condemned, so their new_size starts again from zero. */
 void chain_condemned(Chain chain, Word gens);
+
+/* Whether a collection of the world is due for the top generation: what
+ * collections of due generations promoted into it since the last
+ * collection of the world exceeds both its capacity and what it held
+ * before (so it has doubled).  Each collection of the world then costs
+ * about what the top generation took since the last one, and the top
+ * generation holds at most about twice its live objects, plus its
+ * capacity. */
+bool chain_top_due(GC gc);
+/* For the tracer: a collection of the world has ended.  What it promoted
+ * into the top generation has survived the world, so it is not new there
+ * (or the next collection of the world would be due at once). */
+void chain_world_collected(GC gc);
+/* For pools that promote: undo chain_top_acquire.  The top generation
+ * goes when no pool uses it, so that it costs nothing to an arena whose
+ * promoting pools are all destroyed. */
+void chain_top_release(Chain top);
 
 #endif /* chain_h */

@@ -17,7 +17,9 @@
  *      the non-NULL entries of traces[];
  *   4. in_collection implies a busy trace (the reentrancy guard is only
  *      up while a trace runs);
- *   5. only enabled_message_types bits below MESSAGE_TYPE_LIMIT are set.
+ *   5. only enabled_message_types bits below MESSAGE_TYPE_LIMIT are set;
+ *   6. the next trace's messages are both made or neither, and a busy
+ *      trace is in the collector's room for it (trace_room).
  */
 #include "gc.h"
 #include "../arena/chunk.h"
@@ -25,6 +27,7 @@
 #include "finalize.h"
 #include "message.h"
 #include "seg.h"
+#include "trace.h"
 
 /* 1 MiB zones: the 64 (or 32) zones then stripe 64 MiB (32 MiB) of
  * address space, coarse enough that a typical young generation falls in
@@ -54,6 +57,7 @@ static Shift gc_zone_shift(Arena arena)
  * block, so that gc_get makes one allocation that can fail cleanly. */
 typedef struct gc_block_s {
   gc_s gc;
+  trace_s traces[TRACE_LIMIT];  /* gc.trace_room */
   bool hardware;          /* the shield drives prot_os, not prot */
   ProtNoneStruct prot;
 #if defined(BARRIER_HARDWARE)
@@ -204,6 +208,9 @@ bool gc_check(GC gc)
   CHECKL((gc->busy_traces & ~(TraceSet)((1u << TRACE_LIMIT) - 1)) == 0);
   CHECKL(!gc->in_collection || gc->busy_traces != TRACE_SET_EMPTY); /* 4 */
   CHECKL((gc->enabled_message_types & ~(((Word)1 << MESSAGE_TYPE_LIMIT) - 1)) == 0); /* 5 */
+  CHECKL((gc->next_start_message == NULL) == (gc->next_end_message == NULL)); /* 6 */
+  for (ti = 0; ti < TRACE_LIMIT; ++ti)
+    CHECKL(gc->traces[ti] == NULL || gc->traces[ti] == &gc->trace_room[ti]);
   CHECKD(shield, &gc->shield);
   CHECKD(barrier, &gc->barrier);
   CHECKD(thread_set, &gc->threads);
@@ -291,9 +298,14 @@ static bool gc_finish_hook(Arena arena)
     gc->default_chain = NULL;
     chain_destroy(chain);
   }
+  AVER(gc->top_chain == NULL);               /* gone with its last pool */
   AVER(ring_is_single(&gc->chain_ring));     /* every chain destroyed */
   finalize_finish(arena);                    /* registrations are dropped */
   message_queue_empty(arena);
+  if (gc->next_start_message != NULL)
+    message_destroy(gc->next_start_message);
+  if (gc->next_end_message != NULL)
+    message_destroy(gc->next_end_message);
   gcevent_finish(gc);                        /* writes out what waits */
 
   gc->sig = SIG_INVALID;
@@ -359,9 +371,14 @@ Res gc_get(GC *gc_o, Arena arena)
     ring_init(&gc->grey_ring[rank]);
   gc->busy_traces = TRACE_SET_EMPTY;
   gc->incremental_traces = 0;
+  gc->trace_room = block->traces;
+  gc->next_start_message = NULL;
+  gc->next_end_message = NULL;
+  gc->messages_dropped = 0;
   for (ti = 0; ti < TRACE_LIMIT; ++ti)
     gc->traces[ti] = NULL;
   gc->default_chain = NULL;
+  gc->top_chain = NULL;
   ring_init(&gc->message_queue);
   ring_init(&gc->message_held);
   gc->finalize = NULL;

@@ -90,7 +90,16 @@ typedef struct gc_s {
   TraceSet busy_traces;          /* traces in progress */
   Count incremental_traces;      /* traces that ran incrementally (a statistic) */
   Trace traces[TRACE_LIMIT];     /* busy ones, else NULL */
+  /* Room for each trace, made with the collector's state (gc.c), and the
+   * gc_start and gc messages for the next trace, made after the last one
+   * ended (or NULL: that trace posts none, design/message-gc.txt
+   * .lifecycle): a collection never waits for memory to start, since it
+   * is how memory is got back. */
+  struct trace_s *trace_room;
+  Message next_start_message, next_end_message;
+  Count messages_dropped;        /* pairs not posted for want of memory */
   Chain default_chain;           /* for pools created without a chain */
+  Chain top_chain;               /* the top generation (chain.h), or NULL */
   struct ring_s message_queue;   /* posted and not yet got (message.c) */
   struct ring_s message_held;    /* got and not yet discarded (message.c) */
   struct finalize_s *finalize;   /* registrations (finalize.c), or NULL */

@@ -52,9 +52,10 @@
  * The arena states: unclamped (collections start from the allocation
  * slow paths when chain_due finds a generation over capacity and the
  * nursery is not tiny beside the older generations: trace_due_is_ripe,
- * and a trace in progress advances there), clamped (none start or advance
- * by themselves: only steps and faults do work), parked (clamped, and no
- * trace in progress), postmortem.
+ * or when the top generation has grown enough for a collection of the
+ * world: chain_top_due; and a trace in progress advances there), clamped
+ * (none start or advance by themselves: only steps and faults do work),
+ * parked (clamped, and no trace in progress), postmortem.
  *
  * Invariants (trace_check, scan_state_check):
  *   1. a trace is gc->traces[ti] and ti is in gc->busy_traces;
@@ -87,6 +88,7 @@ bool trace_check(Trace trace)
   CHECKL(gc != NULL);
   CHECKL(trace->ti < TRACE_LIMIT);
   CHECKL(gc->traces[trace->ti] == trace);                                     /* 1 */
+  CHECKL(trace == &gc->trace_room[trace->ti]);
   CHECKL((gc->busy_traces & TRACE_SET_SINGLE(trace->ti)) != 0);
   CHECKL(trace->state <= TRACE_FINISHED);
   CHECKL(trace->state != TRACE_INIT || trace->white == ZONE_SET_EMPTY);        /* 2 */
@@ -243,17 +245,37 @@ Trace trace_current(Arena arena)
 
 /* ---- Creating and destroying traces ----------------------------------- */
 
-/* Make a trace, and the two messages it will post, so that nothing after
- * this can fail for lack of memory. */
+/* Make sure the next trace's two messages are ready: both, or neither
+ * (design/message-gc.txt .req.match). */
+static void trace_messages_prepare(GC gc)
+{
+  Arena arena = gc->arena;
+  if (gc->next_start_message == NULL
+      && message_create(&gc->next_start_message, arena, MESSAGE_TYPE_GC_START) != MPS_RES_OK)
+    gc->next_start_message = NULL;
+  if (gc->next_end_message == NULL
+      && message_create(&gc->next_end_message, arena, MESSAGE_TYPE_GC) != MPS_RES_OK)
+    gc->next_end_message = NULL;
+  if (gc->next_start_message == NULL && gc->next_end_message != NULL) {
+    message_destroy(gc->next_end_message);
+    gc->next_end_message = NULL;
+  } else if (gc->next_end_message == NULL && gc->next_start_message != NULL) {
+    message_destroy(gc->next_start_message);
+    gc->next_start_message = NULL;
+  }
+}
+
+/* Make a trace in the collector's room for it.  Nothing here needs
+ * memory, once the collector's state exists: the messages were made
+ * after the last trace (or are made now, if memory allows; if not, this
+ * trace posts none). */
 static Res trace_create(Trace *trace_o, Arena arena, const char *why,
                         TraceRewriteStart rewrite_start, TraceRewrite rewrite,
                         void *rewrite_closure)
 {
   GC gc;
   Trace trace;
-  Message start, end;
   TraceId ti;
-  void *p;
   Res res;
 
   res = gc_get(&gc, arena);
@@ -270,17 +292,11 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   AVER(ti < TRACE_LIMIT);   /* one at a time: callers check busy_traces */
   if (ti == TRACE_LIMIT)
     return MPS_RES_LIMIT;
-  res = arena_control_alloc(&p, arena, sizeof(trace_s));
-  if (res != MPS_RES_OK)
-    return res;
-  res = message_create(&start, arena, MESSAGE_TYPE_GC_START);
-  if (res != MPS_RES_OK)
-    goto fail_start;
-  res = message_create(&end, arena, MESSAGE_TYPE_GC);
-  if (res != MPS_RES_OK)
-    goto fail_end;
+  trace_messages_prepare(gc);
+  if (gc->next_start_message == NULL)
+    ++gc->messages_dropped;
 
-  trace = p;
+  trace = &gc->trace_room[ti];
   trace->arena = arena;
   trace->ti = ti;
   trace->state = TRACE_INIT;
@@ -302,8 +318,10 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   trace->fixes = 0;
   trace->copies = 0;
   trace->nails = 0;
-  trace->start_message = start;
-  trace->end_message = end;
+  trace->start_message = gc->next_start_message;
+  trace->end_message = gc->next_end_message;
+  gc->next_start_message = NULL;
+  gc->next_end_message = NULL;
   trace->rewrite_start = rewrite_start;
   trace->rewrite = rewrite;
   trace->rewrite_closure = rewrite_closure;
@@ -313,12 +331,6 @@ static Res trace_create(Trace *trace_o, Arena arena, const char *why,
   AVERT(trace, trace);
   *trace_o = trace;
   return MPS_RES_OK;
-
-fail_end:
-  message_destroy(start);
-fail_start:
-  arena_control_free(arena, p, sizeof(trace_s));
-  return res;
 }
 
 static void trace_destroy(Trace trace)
@@ -335,7 +347,8 @@ static void trace_destroy(Trace trace)
   trace->sig = SIG_INVALID;
   gc->traces[trace->ti] = NULL;
   gc->busy_traces &= ~TRACE_SET_SINGLE(trace->ti);
-  arena_control_free(arena, trace, sizeof(trace_s));
+  /* Now, when the collection has probably freed some memory. */
+  trace_messages_prepare(gc);
 }
 
 /* ---- Condemning -------------------------------------------------------- */
@@ -417,6 +430,8 @@ static void trace_condemn(Trace trace, TraceCondemn how)
   /* The new_size of each condemned generation starts again: in a full
    * collection every chain's, those past TRACE_DUE_CHAINS too, since all
    * their segments were condemned above. */
+  if (how == TRACE_CONDEMN_ALL && gc->top_chain != NULL)
+    chain_condemned(gc->top_chain, 1);
   i = 0;
   RING_FOR(node, &gc->chain_ring, next) {
     Chain chain = PARENT(mps_chain_s, gc_ring, node);
@@ -669,8 +684,10 @@ static void trace_start(Trace trace)
   Message message = trace->start_message;
   GC gc = trace->arena->gc;
   trace->start_message = NULL;
-  message->why = trace->why;
-  message_post(message);
+  if (message != NULL) {
+    message->why = trace->why;
+    message_post(message);
+  }
   trace->incremental = trace_may_increment(trace);
   if (trace->incremental)
     ++gc->incremental_traces;
@@ -769,10 +786,14 @@ static void trace_step(Trace trace)
     trace_reclaim(trace);
     message = trace->end_message;
     trace->end_message = NULL;
-    message->live = trace->preserved_in_place + trace->forwarded;
-    message->condemned = trace->condemned;
-    message->not_condemned = trace->not_condemned;
-    message_post(message);
+    if (message != NULL) {
+      message->live = trace->preserved_in_place + trace->forwarded;
+      message->condemned = trace->condemned;
+      message->not_condemned = trace->not_condemned;
+      message_post(message);
+    }
+    if (trace->how == TRACE_CONDEMN_ALL)
+      chain_world_collected(trace->arena->gc);
     ++trace->arena->collections;
     trace->state = TRACE_FINISHED;
     break;
@@ -1038,6 +1059,9 @@ static bool trace_any_due(GC gc)
   return trace_due_chains(due, gc, false) != 0;
 }
 
+static const char trace_why_world[] =
+  "The top generation has doubled since the last collection of the world: a collection of everything.";
+
 /* A collection of the due generations scans every segment it does not
  * condemn, except those the write barrier guards (barrier.h), so its cost
  * grows with the unguarded part of the older generations, not with the
@@ -1085,6 +1109,13 @@ static bool trace_due_is_ripe(GC gc, const Word due[TRACE_DUE_CHAINS])
       }
     }
   }
+  /* The top generation is never condemned here, so it is all old. */
+  if (gc->top_chain != NULL) {
+    RING_FOR(pnode, &gc->top_chain->gens[0].pool_gens, pnext) {
+      PoolGen pgen = PARENT(pool_gen_s, gen_ring, pnode);
+      old = trace_add_sat(old, pgen->total_size);
+    }
+  }
   old -= old < gc->barrier.guarded ? old : gc->barrier.guarded;
   return fresh >= old / TRACE_SCAN_RATIO;
 }
@@ -1100,6 +1131,8 @@ void trace_poll(Arena arena)
     trace_work(arena, NULL, TRACE_QUANTUM, false, NULL);
   else if (pattern_full_collection_due(gc))
     (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_ramp);
+  else if (chain_top_due(gc))
+    (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_world);
   else if (trace_due_chains(due, gc, false) != 0 && trace_due_is_ripe(gc, due))
     (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_due);
 }
@@ -1204,9 +1237,10 @@ mps_res_t mps_arena_collect(mps_arena_t arena)
   trace_arena_enter(arena);
   if (arena->state != ARENA_POSTMORTEM) {
     trace_park(arena);
-    /* A collection that cannot get memory for its trace is skipped, with
-     * the heap unchanged, and says so.  Memory refused once the trace has
-     * begun is not an error: the collection pins what it cannot copy. */
+    /* A trace needs no memory (trace_create), unless the collector's
+     * state was never made and cannot be: then nothing is collected, and
+     * the result says so.  Memory refused during the collection is not
+     * an error: it pins what it cannot copy. */
     res = trace_run(arena, TRACE_CONDEMN_ALL, trace_why_collect);
     arena->state = ARENA_PARKED;
   }
@@ -1239,11 +1273,13 @@ mps_bool_t mps_arena_step(mps_arena_t arena, double interval, double multiplier)
   trace_arena_enter(arena);
   gc = arena->gc;
   if (arena->state != ARENA_POSTMORTEM && gc != NULL
-      && (trace_busy(gc) || trace_any_due(gc))) {
+      && (trace_busy(gc) || chain_top_due(gc) || trace_any_due(gc))) {
     mps_clock_t start = mps_clock();
     mps_clock_t span = (mps_clock_t)(interval * (double)mps_clocks_per_sec());
     work = true;
-    if (!trace_busy(gc))
+    if (!trace_busy(gc) && chain_top_due(gc))
+      (void)trace_run_incremental(arena, TRACE_CONDEMN_ALL, trace_why_world);
+    else if (!trace_busy(gc))
       (void)trace_run_incremental(arena, TRACE_CONDEMN_DUE, trace_why_step);
     /* At least one quantum, then more while the interval lasts. */
     if (trace_busy(gc)) {

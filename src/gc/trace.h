@@ -83,7 +83,7 @@ typedef struct trace_s {
   Size preserved_in_place;      /* bytes kept where they were */
   Size forwarded;               /* bytes copied */
   Count segs_scanned, roots_scanned, fixes, copies, nails;
-  Message start_message, end_message;  /* preallocated at trace_create */
+  Message start_message, end_message;  /* to post, or NULL (gc.h) */
   TraceRewriteStart rewrite_start;  /* not yet called, else NULL */
   TraceRewrite rewrite;         /* NULL unless a rewriting trace */
   void *rewrite_closure;

@@ -5,10 +5,13 @@
  * Objects are allocated through allocation points into segments of
  * generation 0 of the pool's chain.  When a generation is condemned, every
  * object in it that is exactly referenced is copied into to-space
- * segments of the next generation (the last generation copies into
- * itself), leaving a forwarding object behind, and the condemned segments
- * are freed.  To-space segments are scanned Cheney-style: each keeps a
- * mark, `scanned`, below which its copies have been scanned.
+ * segments of the next generation, leaving a forwarding object behind,
+ * and the condemned segments are freed.  Above the chain's generations is
+ * the arena's top generation (chain.h, design/strategy.txt): the last
+ * generation's survivors go there, and its own stay there; only
+ * collections of the world condemn it.  To-space segments are scanned
+ * Cheney-style: each keeps a mark, `scanned`, below which its copies have
+ * been scanned.
  *
  * Ambiguous references cannot be updated, so the object they refer to
  * must stay where it is.  An ambiguous fix into a white segment nails it:
@@ -61,7 +64,8 @@
  * Invariants (amc_check, amc_seg_check):
  *   1. the pool's format is genuine and its alignment is the pool's;
  *      gens[i] is the PoolGen of generation i of the chain, for each
- *      i < gen_count, which is the chain's length once init is done;
+ *      i < gen_count, and gens[chain length] that of the top generation;
+ *      gen_count is the chain's length plus one once init is done;
  *   2. seg_count and total are the number and bytes of segments on
  *      seg_ring;
  *   3. fill_seg, when not NULL, is a generation-0 segment of the pool;
@@ -75,7 +79,9 @@
  *      nailed: neither; base <= todo_from <= limit, and outside the
  *      in-place scan every object marked on todo but not done is at or
  *      above todo_from (not checked: a sweep moves it);
- *   7. AMC segments have rank set {exact}; AMCZ segments are leaves.
+ *   7. AMC segments have rank set {exact}; AMCZ segments are leaves;
+ *   8. a generation's to-space segment (fwd_seg), when it has one, is a
+ *      segment of the pool in that generation.
  */
 
 #include "../../include/mpscamc.h"
@@ -109,6 +115,7 @@ typedef struct amc_s {
   Sig sig;
   Format format;
   Chain chain;
+  Chain top;            /* the arena's top generation (chain.h) */
   Count gen_count;
   bool scannable;       /* AMC: true; AMCZ: false */
   bool interior;        /* MPS_KEY_INTERIOR */
@@ -124,7 +131,7 @@ typedef struct amc_s {
   Trace epoch_trace;
   Count epoch_collections;
   Count epoch;
-  amc_gen_s gens[CHAIN_GEN_LIMIT];
+  amc_gen_s gens[CHAIN_GEN_LIMIT + 1];   /* the chain's, then the top's */
 } amc_s;
 typedef struct amc_s *AMC;
 
@@ -170,9 +177,20 @@ bool amc_check(AMC amc)
   CHECKL(amc->pool.format == amc->format);
   CHECKL(amc->pool.alignment == amc->format->alignment);
   CHECKD(chain, amc->chain);
-  CHECKL(amc->gen_count <= amc->chain->gen_count);
-  for (i = 0; i < amc->gen_count; ++i)
-    CHECKL(amc->gens[i].pgen.gen == i && amc->gens[i].pgen.chain == amc->chain);
+  CHECKD(chain, amc->top);
+  CHECKL(amc->top == amc->pool.arena->gc->top_chain);
+  CHECKL(amc->gen_count <= amc->chain->gen_count + 1);
+  for (i = 0; i < amc->gen_count; ++i) {
+    Seg fwd = amc->gens[i].fwd_seg;
+    if (i < amc->chain->gen_count)
+      CHECKL(amc->gens[i].pgen.gen == i && amc->gens[i].pgen.chain == amc->chain);
+    else
+      CHECKL(amc->gens[i].pgen.gen == 0 && amc->gens[i].pgen.chain == amc->top);
+    if (fwd != NULL) {                                                      /* 8 */
+      CHECKU(SEG_SIG, fwd);
+      CHECKL(fwd->pool == &amc->pool && amc_seg_of(fwd)->gen == i);
+    }
+  }
   CHECKL(amc->seg_count == 0 || !ring_is_single(&amc->seg_ring));           /* 2 */
   CHECKL(amc->extend_by > 0);
   if (amc->fill_seg != NULL) {                                              /* 3 */
@@ -569,10 +587,12 @@ static Res amc_seg_fix(Seg seg, ScanState ss, Addr *ref_io)
   new_ref = format_client(format, new_base);
   (*format->fwd)(addr_ptr(ref), addr_ptr(new_ref));
   *ref_io = new_ref;
-  /* Survivors promoted to an older generation are new there; the last
-   * generation's survivors are not, or it would be due forever. */
-  if (to_gen != aseg->gen)
-    pool_gen_account_alloc(&amc->gens[to_gen].pgen, size);
+  /* Survivors are new in the generation they are promoted into (what the
+   * top generation takes brings the collection of the world nearer:
+   * chain_top_due).  Only collections of the world copy the top
+   * generation's own survivors, and what they promote is not new there
+   * (chain_world_collected). */
+  pool_gen_account_alloc(&amc->gens[to_gen].pgen, size);
   if (ss->trace != NULL)
     trace_note_forwarded(ss->trace, size);
   gcevent_emit(seg->arena->gc, EVENT_CAT_OBJECT, EVENT_OBJECT_COPY, 3,
@@ -891,7 +911,7 @@ static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
   Arena arena = pool->arena;
   mps_arg_s arg;
   Format format;
-  Chain chain;
+  Chain chain, top;
   Index i;
   Res res;
 
@@ -914,8 +934,15 @@ static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
     format_release(format);
     return res;
   }
+  res = chain_top_acquire(&top, arena, chain);
+  if (res != MPS_RES_OK) {
+    chain_release(chain);
+    format_release(format);
+    return res;
+  }
   amc->format = format;
   amc->chain = chain;
+  amc->top = top;
   amc->gen_count = 0;
   amc->scannable = scannable;
   ring_init(&amc->seg_ring);
@@ -930,8 +957,11 @@ static Res amc_init_common(Pool pool, mps_arg_s args[], bool scannable)
   /* Signed before the generations are made, because pool_gen_init checks
    * the pool; gen_count counts those made so far (invariant 1). */
   amc->sig = AMC_SIG;
-  for (i = 0; i < chain->gen_count; ++i) {
-    pool_gen_init(&amc->gens[i].pgen, pool, chain, i);
+  for (i = 0; i <= chain->gen_count; ++i) {
+    if (i < chain->gen_count)
+      pool_gen_init(&amc->gens[i].pgen, pool, chain, i);
+    else
+      pool_gen_init(&amc->gens[i].pgen, pool, top, 0);
     amc->gens[i].fwd_seg = NULL;
     amc->gens[i].fwd_epoch = 0;
     amc->gen_count = i + 1;
@@ -968,6 +998,7 @@ static void amc_finish(Pool pool)
   for (i = 0; i < amc->gen_count; ++i)
     pool_gen_finish(&amc->gens[i].pgen);
   ring_finish(&amc->seg_ring);
+  chain_top_release(amc->top);
   chain_release(amc->chain);
   format_release(amc->format);
   pool->format = NULL;
