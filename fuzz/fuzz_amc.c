@@ -32,7 +32,11 @@
  * and mps_pool_walk must visit exactly the objects it does;
  * mps_addr_object must find every reachable object from its last word;
  * and the pool's size, less its free size, must hold the reachable
- * objects.
+ * objects.  Between collections of the world, an object in the arena's
+ * top generation (src/gc/chain.h) stays where it is: after every other
+ * operation, each root slot it held before that still holds the same
+ * object holds it at the same address, unless a collection of the world
+ * was under way or began.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +47,9 @@
 #include "../include/mpsavm.h"
 #include "../include/mpscamc.h"
 #include "../src/arena/arena.h"
+#include "../src/gc/chain.h"
+#include "../src/gc/seg.h"
+#include "../src/gc/trace.h"
 #include "../test/support/objfmt.h"
 #include "support/refusal.h"
 
@@ -94,6 +101,35 @@ static mps_word_t fz_data(const node_s *n, unsigned i)
 }
 
 static mps_word_t *fz_id_word(objfmt_obj obj) { return &obj->slot[obj->nrefs]; }
+
+/* Whether the object at p is in the arena's top generation. */
+static bool fz_in_top(mps_arena_t arena, mps_addr_t p)
+{
+  Arena a = (Arena)arena;
+  Seg seg;
+  bool in_top;
+  arena_enter(a);
+  in_top = a->gc->top_chain != NULL && seg_of_addr(&seg, a, (Addr)p) && seg->gen != NULL
+           && seg->gen->chain == a->gc->top_chain;
+  arena_leave(a);
+  return in_top;
+}
+
+/* Collections of the world begun so far, counting one under way (whose
+ * objects may still move) as not yet over: +1 while it runs. */
+static Count fz_worlds(mps_arena_t arena)
+{
+  Arena a = (Arena)arena;
+  Trace trace;
+  Count n;
+  arena_enter(a);
+  trace = trace_current(a);
+  n = a->gc->top_chain == NULL ? 0 : a->gc->top_chain->gens[0].collections;
+  if (trace != NULL && trace->how == TRACE_CONDEMN_ALL)
+    n += 1u << 20;   /* never equal to a count taken when none runs */
+  arena_leave(a);
+  return n;
+}
 
 /* The object is well formed, has identity id and the model's data. */
 static void fz_check_obj(objfmt_obj obj, int id)
@@ -355,6 +391,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (i = 1; i + 3 <= size; i += 3) {
     unsigned op = data[i] % 8, a = data[i + 1], b = data[i + 2];
     unsigned sa = a % SLOTS, sb = b % SLOTS;
+    mps_addr_t top_addr[SLOTS];   /* slots holding a top object, else NULL */
+    int top_id[SLOTS];
+    Count worlds = fz_worlds(arena);
+    for (k = 0; k < SLOTS; ++k) {
+      top_addr[k] = slot_id[k] >= 0 && fz_in_top(arena, slots[k]) ? slots[k] : NULL;
+      top_id[k] = slot_id[k];
+    }
     countdown = refusal_countdown(arena);
     switch (op) {
     case 0:
@@ -438,6 +481,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       }
       break;
     }
+    if (op != 6 && fz_worlds(arena) == worlds)
+      for (k = 0; k < SLOTS; ++k)
+        if (top_addr[k] != NULL && slot_id[k] == top_id[k])
+          REQUIRE(slots[k] == top_addr[k]);
   }
   arena_fail_after((Arena)arena, 0);
   mps_arena_collect(arena);
