@@ -120,6 +120,10 @@
 #define chain_destroy mps_i_chain_destroy
 #define chain_due mps_i_chain_due
 #define chain_release mps_i_chain_release
+#define chain_top_acquire mps_i_chain_top_acquire
+#define chain_top_due mps_i_chain_top_due
+#define chain_top_release mps_i_chain_top_release
+#define chain_world_collected mps_i_chain_world_collected
 #define check_fail mps_i_check_fail
 #define chunk_check mps_i_chunk_check
 #define chunk_finish mps_i_chunk_finish
