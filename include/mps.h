@@ -48,6 +48,21 @@ enum {
   MPS_RES_PARAM = 8
 };
 
+/* The result codes as an X-macro, in the order above: R(X, name, text)
+ * for each, name without its MPS_RES_ prefix.  Undocumented; the
+ * original's header has it, and its clients' test libraries name results
+ * with it. */
+#define _mps_RES_ENUM(R, X) \
+  R(X, OK, "success") \
+  R(X, FAIL, "failure of no other kind") \
+  R(X, RESOURCE, "a resource (address space, a system object) ran out") \
+  R(X, MEMORY, "memory ran out") \
+  R(X, LIMIT, "an internal limit was reached") \
+  R(X, UNIMPL, "not implemented") \
+  R(X, IO, "input or output failed") \
+  R(X, COMMIT_LIMIT, "the arena's commit limit was reached") \
+  R(X, PARAM, "a parameter was out of range")
+
 /* Opaque types (topic/interface.rst: pointers to incomplete structures) */
 typedef struct mps_arena_s *mps_arena_t;
 typedef struct mps_arena_class_s *mps_arena_class_t;

@@ -205,3 +205,24 @@ Test(compat, the_original_s_plinth_expressions_and_block_macros)
   arg.val.pool = NULL;
   cr_assert_null(arg.val.pool);
 }
+
+/* _mps_RES_ENUM lists every result code, in order, as the original's
+ * test library uses it: a row macro given an argument and each name. */
+#define COMPAT_RES_NAME(X, ident, doc) { #ident, MPS_RES_##ident, doc },
+static const struct {
+  const char *name;
+  mps_res_t res;
+  const char *doc;
+} compat_res[] = {_mps_RES_ENUM(COMPAT_RES_NAME, unused)};
+
+Test(compat, the_result_enumeration_lists_every_code_in_order)
+{
+  size_t i, n = sizeof compat_res / sizeof compat_res[0];
+  cr_assert_eq(n, 9);
+  for (i = 0; i < n; ++i) {
+    cr_assert_eq(compat_res[i].res, (mps_res_t)i, "%s", compat_res[i].name);
+    cr_assert_gt(strlen(compat_res[i].doc), 0);
+  }
+  cr_assert_str_eq(compat_res[MPS_RES_COMMIT_LIMIT].name, "COMMIT_LIMIT");
+  cr_assert_str_eq(compat_res[MPS_RES_PARAM].name, "PARAM");
+}

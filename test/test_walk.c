@@ -145,6 +145,30 @@ Test(walk, formatted_objects_walk_visits_every_object_once)
   w_close();
 }
 
+/* The original MPS's clients ask mps_arena_has_addr from a walk's
+ * stepper, which runs with the arena locked (its own walk test does): it
+ * answers there as outside. */
+static size_t has_addr_yes;
+
+static void ask_has_addr(mps_addr_t addr, mps_fmt_t fmt, mps_pool_t pool, void *p, size_t s)
+{
+  (void)fmt;
+  (void)pool;
+  (void)s;
+  cr_assert(mps_arena_has_addr(p, addr), "%p is not the arena's", addr);
+  cr_assert_not(mps_arena_has_addr(p, &has_addr_yes));
+  ++has_addr_yes;
+}
+
+Test(walk, a_stepper_may_ask_whether_the_arena_has_an_address)
+{
+  w_open(1);
+  has_addr_yes = 0;
+  mps_arena_formatted_objects_walk(w.arena, ask_has_addr, w.arena, 0);
+  cr_assert_geq(has_addr_yes, NOBJ);
+  w_close();
+}
+
 Test(walk, after_a_collection_only_survivors_are_visited)
 {
   size_t i;

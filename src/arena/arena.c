@@ -1132,9 +1132,14 @@ void mps_arena_pause_time_set(mps_arena_t arena, double pause_time)
 mps_bool_t mps_arena_has_addr(mps_arena_t arena, mps_addr_t addr)
 {
   bool has;
-  arena_enter(arena);
+  AVER(arena != NULL && arena->sig == ARENA_SIG);
+  /* A recursive claim, as in the original: its clients ask from a heap
+   * walk's stepper, which runs with the arena's lock held.  Nothing here
+   * allocates, so the rest of arena_enter is not needed. */
+  lock_claim_recursive(arena->lock);
+  AVERT(arena, arena);
   has = arena_has_addr(arena, addr_of_ptr(addr));
-  arena_leave(arena);
+  lock_release_recursive(arena->lock);
   return has;
 }
 
