@@ -43,7 +43,7 @@ static void bench_init(void)
       ++c;
     bench_class_of[i] = (unsigned char)c;
   }
-  res = mps_pool_create_k(&bench_large, bench_arena, mps_class_mvff(), mps_args_none);
+  res = bench_mvff_create(&bench_large);
   if (res != MPS_RES_OK)
     bench_die("MVFF pool", res);
 }

@@ -11,7 +11,7 @@ static void bench_init(void)
 {
   mps_res_t res;
   bench_arena_create();
-  res = mps_pool_create_k(&bench_pool, bench_arena, mps_class_mvff(), mps_args_none);
+  res = bench_mvff_create(&bench_pool);
   if (res != MPS_RES_OK)
     bench_die("MVFF pool", res);
   res = mps_ap_create_k(&bench_ap, bench_pool, mps_args_none);

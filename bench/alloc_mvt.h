@@ -18,6 +18,7 @@ static void bench_init(void)
     MPS_ARGS_ADD(args, MPS_KEY_MIN_SIZE, 16);
     MPS_ARGS_ADD(args, MPS_KEY_MEAN_SIZE, 64);
     MPS_ARGS_ADD(args, MPS_KEY_MAX_SIZE, 8192);
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, BENCH_ALIGN);
     res = mps_pool_create_k(&bench_pool, bench_arena, mps_class_mvt(), args);
   } MPS_ARGS_END(args);
   if (res != MPS_RES_OK)

@@ -112,12 +112,19 @@
 #error "mpstd.h: unsupported word width"
 #endif
 
-/* Natural alignment of the platform: the strictest alignment any C type
- * needs (max_align_t), so blocks aligned to it can hold anything. */
-#if MPS_WORD_WIDTH == 64
+/* Natural alignment of the platform: the original MPS's value on each
+ * platform, since clients size their objects by it (a format or pool left
+ * at its default alignment takes only multiples of it): 16 on 64-bit
+ * Windows, as its malloc gives; 8 on the other 64-bit platforms and on
+ * 32-bit Windows; 4 on other 32-bit platforms.  A client that keeps
+ * types needing more (long double, vector types) asks for it with
+ * MPS_KEY_ALIGN or MPS_KEY_FMT_ALIGN. */
+#if MPS_WORD_WIDTH == 64 && defined(MPS_OS_W3)
 #define MPS_PF_ALIGN 16
-#else
+#elif MPS_WORD_WIDTH == 64 || defined(MPS_OS_W3)
 #define MPS_PF_ALIGN 8
+#else
+#define MPS_PF_ALIGN 4
 #endif
 
 #endif /* mpstd_h */

@@ -30,6 +30,12 @@
 #include "support/reports.h"
 
 #define UNIT ((size_t)256)
+/* These tests' layouts (a 16-byte fence for "POST", MFS's link and mark
+ * inside the fence) are for pools aligned to 16 bytes, so their base
+ * classes ask for it (MFS through tmfs_class, the shedding class, and
+ * mps_class_mvff_debug given MPS_KEY_ALIGN); the default alignment,
+ * MPS_PF_ALIGN, has its own test in mvff_debug. */
+#define TEST_ALIGN ((size_t)16)
 /* What MFS writes into a unit it takes back: its link and its mark. */
 #define MFS_OWN (2 * sizeof(void *))
 
@@ -78,10 +84,23 @@ static void teardown(void)
   mps_arena_destroy(arena);
 }
 
+/* MFS, aligned to TEST_ALIGN: MFS rounds its unit to the pool's
+ * alignment, which its init finds set. */
+static struct mps_pool_class_s tmfs_class;
+
+static Res tmfs_init(Pool pool, mps_arg_s args[])
+{
+  pool->alignment = TEST_ALIGN;
+  return ((PoolClass)mps_class_mfs())->init(pool, args);
+}
+
 static mps_pool_class_t mfs_debug(void)
 {
-  return pool_debug_class_ensure(&mfs_debug_class, mps_class_mfs(),
-                                 "MFS debug");
+  if (tmfs_class.init == NULL) {
+    tmfs_class = *(PoolClass)mps_class_mfs();
+    tmfs_class.init = tmfs_init;
+  }
+  return pool_debug_class_ensure(&mfs_debug_class, &tmfs_class, "MFS debug");
 }
 
 static mps_pool_t make_pool(mps_pool_debug_option_s *options)
@@ -134,15 +153,15 @@ Test(debug, default_templates_surround_and_fill)
   mps_addr_t a;
   cr_assert_eq(mps_alloc(&a, pool, 48), MPS_RES_OK);
   p = a;
-  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  cr_assert_eq((uintptr_t)p % TEST_ALIGN, 0);
   /* "POST" rounded up to the alignment on each side. */
-  cr_assert(memcmp(p - MPS_PF_ALIGN, "POSTPOSTPOSTPOST", MPS_PF_ALIGN) == 0);
-  cr_assert(memcmp(p + 48, "POSTPOSTPOSTPOST", MPS_PF_ALIGN) == 0);
+  cr_assert(memcmp(p - TEST_ALIGN, "POSTPOSTPOSTPOST", TEST_ALIGN) == 0);
+  cr_assert(memcmp(p + 48, "POSTPOSTPOSTPOST", TEST_ALIGN) == 0);
   memset(p, 0xAB, 48);
   mps_free(pool, p, 48);
   /* The whole base block is splatted, except MFS's link and mark. */
-  cr_assert(holds_absolute(p - MPS_PF_ALIGN + MFS_OWN,
-                           48 + 2 * MPS_PF_ALIGN - MFS_OWN, "FREE", 4));
+  cr_assert(holds_absolute(p - TEST_ALIGN + MFS_OWN,
+                           48 + 2 * TEST_ALIGN - MFS_OWN, "FREE", 4));
   cr_assert(memcmp(p, "FREE", 4) == 0);
   mps_pool_check_fenceposts(pool);
   mps_pool_check_free_space(pool);
@@ -403,7 +422,7 @@ Test(debug, clean_run_reports_nothing)
   int i, round;
   for (round = 0; round < 4; ++round) {
     for (i = 0; i < N; ++i) {
-      size_t size = 1 + (seed = seed * 1103515245u + 12345u) % (UNIT - 2 * MPS_PF_ALIGN);
+      size_t size = 1 + (seed = seed * 1103515245u + 12345u) % (UNIT - 2 * TEST_ALIGN);
       cr_assert_eq(mps_alloc(&blocks[i], pool, size), MPS_RES_OK);
       memset(blocks[i], i & 0xFF, size);
       mps_free(pool, blocks[i], size);
@@ -475,7 +494,7 @@ Test(debug, the_class_is_a_valid_pool_class_over_its_base)
 {
   PoolDebugClass dc = (PoolDebugClass)(void *)mfs_debug();
   cr_assert(pool_debug_class_check(dc));
-  cr_assert_eq(dc->base, mps_class_mfs());
+  cr_assert_eq(dc->base, &tmfs_class);
   cr_assert(dc->klass.size > mps_class_mfs()->size);
   cr_assert_eq((mps_pool_class_t)mfs_debug(), &dc->klass);
 }
@@ -866,6 +885,7 @@ static Res shed_init(Pool pool, mps_arg_s args[])
 {
   shed_pool_s *sp = shed_of(pool);
   (void)args;
+  pool->alignment = TEST_ALIGN;
   sp->base = NULL;
   sp->used = 0;
   sp->shed = false;
@@ -993,12 +1013,12 @@ Test(debug, a_grain_given_back_at_the_first_free_is_neither_read_nor_recorded)
 
 TestSuite(mvff_debug, .init = setup, .fini = teardown);
 
+/* align 0: TEST_ALIGN. */
 static mps_pool_t make_mvff(size_t align, double spare, mps_pool_debug_option_s *options)
 {
   mps_pool_t pool;
   MPS_ARGS_BEGIN(args) {
-    if (align != 0)
-      MPS_ARGS_ADD(args, MPS_KEY_ALIGN, align);
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, align != 0 ? align : TEST_ALIGN);
     if (spare >= 0.0)
       MPS_ARGS_ADD(args, MPS_KEY_SPARE, spare);
     if (options != NULL)
@@ -1006,6 +1026,31 @@ static mps_pool_t make_mvff(size_t align, double spare, mps_pool_debug_option_s 
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff_debug(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   return pool;
+}
+
+/* At the default alignment, MPS_PF_ALIGN (8 on most platforms): "POST"
+ * rounds to one alignment on each side of the block, which is aligned,
+ * and damage just outside the block, on either side, is reported with
+ * its address when the block is freed. */
+Test(mvff_debug, the_default_alignment_gets_fences_of_its_own_size)
+{
+  mps_pool_t pool;
+  unsigned char *p;
+  mps_addr_t a;
+  cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff_debug(), mps_args_none),
+               MPS_RES_OK);
+  cr_assert_eq(mps_alloc(&a, pool, 3 * MPS_PF_ALIGN), MPS_RES_OK);
+  p = a;
+  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  cr_assert(holds_from(p - MPS_PF_ALIGN, MPS_PF_ALIGN, "POST", 4));
+  cr_assert(holds_from(p + 3 * MPS_PF_ALIGN, MPS_PF_ALIGN, "POST", 4));
+  p[-1] = 'x';
+  p[3 * MPS_PF_ALIGN] = 'x';
+  mps_free(pool, p, 3 * MPS_PF_ALIGN);
+  cr_assert_eq(reports_seen(), 2, "%d reports", reports_seen());
+  cr_assert_eq(report_addr(0, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p - 1));
+  cr_assert_eq(report_addr(1, POOL_DEBUG_FENCE_REPORT), (uintptr_t)(p + 3 * MPS_PF_ALIGN));
+  mps_pool_destroy(pool);
 }
 
 Test(mvff_debug, class_is_the_mixin_over_mvff)
@@ -1024,7 +1069,7 @@ Test(mvff_debug, default_templates_and_whole_block_splatted)
   cr_assert_eq(mps_alloc(&keep, pool, 8), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&a, pool, 100), MPS_RES_OK);
   p = a;
-  cr_assert_eq((uintptr_t)p % MPS_PF_ALIGN, 0);
+  cr_assert_eq((uintptr_t)p % TEST_ALIGN, 0);
   cr_assert(memcmp(p - 16, "POSTPOSTPOSTPOST", 16) == 0);
   /* 100 bytes round to 112; the fence follows the rounded block. */
   cr_assert(memcmp(p + 112, "POSTPOSTPOSTPOST", 16) == 0);
@@ -1501,7 +1546,7 @@ Test(mvff_debug, clean_run_with_no_spare_reports_nothing)
     } else {
       sizes[i] = 1 + (seed >> 16) % ((seed & 1) ? 200 : 20000);
       if (seed & 2) {
-        sizes[i] = (sizes[i] + MPS_PF_ALIGN - 1) & ~(size_t)(MPS_PF_ALIGN - 1);
+        sizes[i] = (sizes[i] + TEST_ALIGN - 1) & ~(size_t)(TEST_ALIGN - 1);
         do {
           cr_assert_eq(mps_reserve(&p, ap, sizes[i]), MPS_RES_OK);
           memset(p, 0x5A, sizes[i]);
@@ -1675,6 +1720,7 @@ Test(mvff_debug, a_free_running_past_the_pool_is_refused_before_it_is_splatted)
     MPS_ARGS_ADD(args, MPS_KEY_EXTEND_BY, 2 * grain);
     MPS_ARGS_ADD(args, MPS_KEY_SPARE, 1.0);
     MPS_ARGS_ADD(args, MPS_KEY_MVFF_ARENA_HIGH, 1);
+    MPS_ARGS_ADD(args, MPS_KEY_ALIGN, TEST_ALIGN);
     cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff_debug(), args), MPS_RES_OK);
   } MPS_ARGS_END(args);
   cr_assert_eq(mps_alloc(&a, pool, 64), MPS_RES_OK);

@@ -294,17 +294,25 @@ Test(mfs, a_block_larger_than_the_unit_is_refused)
   mps_pool_destroy(pool);
 }
 
-/* A unit asked for as one word is rounded up to MPS_PF_ALIGN, which has
- * room for the mark: its double free is refused as any other is. */
+/* A unit asked for as one word is rounded up to MPS_PF_ALIGN.  Where that
+ * is two words (64-bit Windows) the unit has room for the mark, and its
+ * double free is refused as any other is; where it is one word (the other
+ * 64-bit platforms) only cool's walk of the free stack finds it. */
 Test(mfs, double_free_of_a_unit_asked_for_as_one_word_is_refused, TEST_NEEDS_CHECKS)
 {
   mps_pool_t pool = make_mfs(sizeof(void *), 0);
   mps_addr_t p, q, r;
+  int expected = MPS_PF_ALIGN >= 2 * sizeof(void *) ? TEST_REPORTS(1) : CHECK_LEVEL >= 2;
   cr_assert_eq(mps_alloc(&p, pool, sizeof(void *)), MPS_RES_OK);
   mps_free(pool, p, sizeof(void *));
   reports_install();
   mps_free(pool, p, sizeof(void *));
-  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), expected);
+  if (expected == 0) {   /* not refused: the unit is on the stack twice */
+    mps_pool_destroy(pool);
+    reports_install_abort();
+    return;
+  }
   cr_assert_eq(mps_alloc(&q, pool, sizeof(void *)), MPS_RES_OK);
   cr_assert_eq(mps_alloc(&r, pool, sizeof(void *)), MPS_RES_OK);
   cr_assert_neq(q, r);
@@ -312,7 +320,7 @@ Test(mfs, double_free_of_a_unit_asked_for_as_one_word_is_refused, TEST_NEEDS_CHE
   mps_free(pool, r, sizeof(void *));
   mps_pool_destroy(pool);
   reports_install_abort();
-  cr_assert_eq(reports_seen(), TEST_REPORTS(1));
+  cr_assert_eq(reports_seen(), expected);
 }
 
 /* Live units whose second word the client fills with anything, or leaves

@@ -195,7 +195,17 @@ Test(platform, word_and_alignment)
   cr_assert_geq(sizeof(MPS_T_ULONGEST), sizeof(MPS_T_WORD));
   cr_assert_eq(MPS_PF_ALIGN & (MPS_PF_ALIGN - 1), 0);
   cr_assert_geq(MPS_PF_ALIGN, sizeof(MPS_T_WORD));
+  /* The original's values, which clients size their objects by. */
+#if MPS_WORD_WIDTH == 64 && defined(MPS_OS_W3)
+  cr_assert_eq(MPS_PF_ALIGN, 16);
+#elif MPS_WORD_WIDTH == 64 || defined(MPS_OS_W3)
+  cr_assert_eq(MPS_PF_ALIGN, 8);
+#else
+  cr_assert_eq(MPS_PF_ALIGN, 4);
+#endif
+#if MPS_WORD_WIDTH == 64
   cr_assert_geq(MPS_PF_ALIGN, alignof(double));
+#endif
   /* Blocks of a pool with its default alignment are aligned to it. */
   cr_assert_eq(mps_arena_create_k(&arena, mps_arena_class_vm(), mps_args_none), MPS_RES_OK);
   cr_assert_eq(mps_pool_create_k(&pool, arena, mps_class_mvff(), mps_args_none), MPS_RES_OK);

@@ -136,7 +136,8 @@ Test(sac, bad_class_tables_are_refused)
   mps_pool_t pool = make_mfs(256, 0);
   mps_sac_t sac;
   mps_sac_class_s ok[2] = {{16, 4, 1}, {64, 4, 1}};
-  mps_sac_class_s unaligned[2] = {{16, 4, 1}, {24, 4, 1}};   /* MFS aligns to MPS_PF_ALIGN */
+  /* MFS aligns to MPS_PF_ALIGN: the second size is off it by half a word. */
+  mps_sac_class_s unaligned[2] = {{2 * MPS_PF_ALIGN, 4, 1}, {2 * MPS_PF_ALIGN + sizeof(void *) / 2, 4, 1}};
   mps_sac_class_s descending[2] = {{64, 4, 1}, {16, 4, 1}};
   mps_sac_class_s equal[2] = {{32, 4, 1}, {32, 4, 1}};
   mps_sac_class_s tiny[1] = {{0, 4, 1}};

@@ -284,9 +284,11 @@
 #define MVFF_DEFAULT_SPARE 0.75
 /* A fill cut from a larger block holds this many mean-sized objects. */
 #define MVFF_FILL_OBJECTS ((Size)128)
-/* Quick lists: how many, and the largest block size they take. */
-#define MVFF_QUICK_LISTS ((Count)256)
+/* Quick lists: the largest block size they take, and how many, so that
+ * they reach it at the finest alignment, a pointer's (the default,
+ * MPS_PF_ALIGN, is one on most platforms). */
 #define MVFF_QUICK_MAX ((Size)4096)
+#define MVFF_QUICK_LISTS ((Count)(MVFF_QUICK_MAX / sizeof(void *)))
 /* Folded into the mark word of a listed block (see "Client errors"). */
 #define MVFF_QUICK_MARK ((Word)0x9E3779B97F4A7C15ULL)
 /* See mvff_flush_at. */
