@@ -26,7 +26,8 @@
  *      when blocks go back to the pool, which is the only time the arena
  *      lock is held to look them up);
  *   6. the cache is on its pool's ring of caches, so that destroying the
- *      pool while the cache lives is caught (pool_destroy).
+ *      pool while the cache lives is caught (pool_destroy); checked only
+ *      with the arena lock held, which guards the ring.
  *
  * Client errors caught: a bad class table (MPS_RES_PARAM, too many
  * classes MPS_RES_LIMIT), a zero size, a null or misaligned block, and a
@@ -65,7 +66,10 @@ bool sac_check(Sac sac)
   Index i;
   CHECKS(SAC_SIG, sac);
   CHECKU(POOL_SIG, sac->pool);                                                /* 1 */
-  CHECKL(!ring_is_single(&sac->pool_ring));                                   /* 6 */
+  /* The ring is the pool's, changed under the arena lock by other
+   * threads' caches coming and going, so it is read only with the lock:
+   * the cache's own operations check it without (stress_sac). */
+  CHECKL(!lock_is_held(sac->pool->arena->lock) || !ring_is_single(&sac->pool_ring)); /* 6 */
   CHECKL(sac->class_count >= 1 && sac->class_count <= MPS_SAC_CLASS_LIMIT);   /* 2 */
   CHECKL(sac->pub._lists[0]._size >= sizeof(mps_addr_t));
   for (i = 0; i < sac->class_count; ++i) {
