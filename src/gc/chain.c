@@ -330,17 +330,19 @@ void pool_gen_seg_remove(PoolGen pgen, Seg seg)
   pgen->total_size -= seg_size(seg);                                     /* 3 */
 }
 
-/* The bytes allocated into generation `i` since it was last condemned,
- * over every pool in it. */
-static Size chain_gen_new_size(Chain chain, Index i)
+/* Over every pool in generation `i` of `chain`: the bytes allocated into
+ * it since it was last condemned (new_size), or, if `total`, the bytes of
+ * its segments (total_size).  Saturating. */
+static Size chain_gen_sum(Chain chain, Index i, bool total)
 {
   Ring node, next;
-  Size total = 0;
+  Size sum = 0;
   RING_FOR(node, &chain->gens[i].pool_gens, next) {
     PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
-    total = pgen->new_size > (Size)-1 - total ? (Size)-1 : total + pgen->new_size;
+    Size size = total ? pgen->total_size : pgen->new_size;
+    sum = size > (Size)-1 - sum ? (Size)-1 : sum + size;
   }
-  return total;
+  return sum;
 }
 
 Word chain_due(Chain chain)
@@ -355,7 +357,7 @@ Word chain_due(Chain chain)
                                                             : capacity * CHAIN_RAMP_ALLOWANCE;
     /* collection.rst: every generation up to the highest one over its
      * capacity, whether or not those below it are. */
-    if (chain_gen_new_size(chain, i) > capacity)
+    if (chain_gen_sum(chain, i, false) > capacity)
       due = ((Word)2 << i) - 1;
   }
   return due;
@@ -378,18 +380,6 @@ void chain_condemned(Chain chain, Word gens)
   }
 }
 
-/* The bytes of segments in generation `i` of `chain`, over every pool. */
-static Size chain_gen_total_size(Chain chain, Index i)
-{
-  Ring node, next;
-  Size total = 0;
-  RING_FOR(node, &chain->gens[i].pool_gens, next) {
-    PoolGen pgen = PARENT(pool_gen_s, gen_ring, node);
-    total = pgen->total_size > (Size)-1 - total ? (Size)-1 : total + pgen->total_size;
-  }
-  return total;
-}
-
 void chain_world_collected(GC gc)
 {
   Ring node, next;
@@ -409,10 +399,10 @@ bool chain_top_due(GC gc)
   if (top == NULL)
     return false;
   AVERT(chain, top);
-  promoted = chain_gen_new_size(top, 0);
+  promoted = chain_gen_sum(top, 0, false);
   /* What it held before those promotions: mostly what survived the last
    * collection of the world, since nothing else takes from it. */
-  before = chain_gen_total_size(top, 0);
+  before = chain_gen_sum(top, 0, true);
   before -= promoted < before ? promoted : before;
   return promoted > top->gens[0].capacity && promoted > before;
 }
